@@ -1,0 +1,35 @@
+# The two commands a new user runs: `make demo` and `make test`.
+# Each creates or updates the local virtualenv .venv idempotently.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_OUT ?= demo-out
+
+.PHONY: demo demo-quick test test-fast venv benchmarks clean
+
+venv: $(STAMP)
+
+# torch first: the CPU build on machines without an NVIDIA GPU (a local wheel where one
+# is at hand), so pip does not pull several GB of CUDA wheels.
+$(STAMP): pyproject.toml scripts/install_torch.sh
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	sh scripts/install_torch.sh $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: venv
+	$(BIN)/celeba demo --out $(DEMO_OUT)
+
+demo-quick: venv
+	$(BIN)/celeba demo --quick --out $(DEMO_OUT)
+
+test: venv
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+
+test-fast: venv
+	$(BIN)/python -m pytest -q -m "not slow" -n 2
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) build dist *.egg-info

@@ -1,0 +1,3 @@
+from celeba_tui.cli import main
+
+main()

@@ -1,0 +1,10 @@
+"""`celeba` command line. Each `*_commands` module registers its commands on `app`."""
+
+from __future__ import annotations
+
+from celeba_tui.cli import workspace_commands  # noqa: F401  (registers commands)
+from celeba_tui.cli.app import app
+
+
+def main() -> None:
+    app()

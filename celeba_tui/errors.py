@@ -1,0 +1,26 @@
+"""Errors a user can cause: the CLI prints them as one line and exits non-zero."""
+
+from __future__ import annotations
+
+
+class CelebaError(Exception):
+    """A problem with the user's input, files or workspace (not a bug)."""
+
+
+class WorkspaceError(CelebaError):
+    """Missing or invalid workspace, config or image root."""
+
+
+class StoreError(CelebaError):
+    """The label store cannot be opened or used."""
+
+
+class FormatError(CelebaError):
+    """A label file that cannot be read; names the file, the line and the problem."""
+
+    def __init__(self, path: object, problem: str, line: int | None = None):
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {problem}")

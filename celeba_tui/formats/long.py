@@ -1,0 +1,113 @@
+"""Tidy long labels: one row per (image, task, label[, annotator, source]); CSV or Parquet."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from celeba_tui.errors import FormatError
+from celeba_tui.formats.onehot import read_text
+from celeba_tui.store_schema import SOURCES
+from celeba_tui.workspace import Task
+
+REQUIRED = ("image", "task", "label")
+OPTIONAL = ("annotator", "source", "confidence", "model", "time")
+EXPORT_COLUMNS = ["image", "task", "label", "annotator", "source"]
+
+
+def read_long_csv(path: Path, tasks: tuple[Task, ...], text: str | None = None) -> pd.DataFrame:
+    """Read a long CSV with a header; FormatError naming the line of the first problem."""
+    if text is None:
+        text = read_text(path)
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        raise FormatError(path, "empty file")
+    header = [h.strip() for h in rows[0]]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise FormatError(path, f"header lacks column(s) {', '.join(missing)}", 1)
+    unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
+    if unknown:
+        raise FormatError(path, f"unknown column(s) {', '.join(unknown)}", 1)
+    body, lines = [], []
+    for number, row in enumerate(rows[1:], 2):
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise FormatError(path, f"expected {len(header)} columns, found {len(row)}", number)
+        body.append([cell.strip() for cell in row])
+        lines.append(number)
+    frame = pd.DataFrame(body, columns=header, dtype=object)
+    frame["_line"] = lines
+    return validate_long(frame, path, tasks)
+
+
+def read_parquet_labels(path: Path, tasks: tuple[Task, ...]) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001  (pyarrow raises several types for bad files)
+        raise FormatError(path, f"not a readable Parquet file ({exc})") from None
+    missing = [c for c in REQUIRED if c not in frame]
+    if missing:
+        raise FormatError(path, f"lacks column(s) {', '.join(missing)}")
+    frame = frame[[c for c in frame.columns if c in REQUIRED + OPTIONAL]].astype(object)
+    frame = frame.where(frame.notna(), None)
+    frame["_line"] = range(1, len(frame) + 1)
+    return validate_long(frame, path, tasks, line_word="row")
+
+
+def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line_word: str = "line") -> pd.DataFrame:
+    """Check names, tasks, classes, sources and duplicates; return the rows without `_line`."""
+    classes = {t.name: set(t.classes) for t in tasks}
+
+    def fail(mask, problem):
+        row = frame[mask].iloc[0]
+        raise FormatError(path, problem(row), int(row["_line"]))
+
+    if frame.empty:
+        raise FormatError(path, "no labels in file")
+    for column in REQUIRED:
+        empty = frame[column].isna() | (frame[column].astype(str).str.strip() == "")
+        if empty.any():
+            fail(empty, lambda row, c=column: f"empty {c}")
+    bad_task = ~frame["task"].isin(classes)
+    if bad_task.any():
+        fail(bad_task, lambda row: f"unknown task {row['task']!r} (tasks: {', '.join(classes)})")
+    bad_class = ~pd.Series(
+        [label in classes[task] for task, label in zip(frame["task"], frame["label"])], index=frame.index
+    )
+    if bad_class.any():
+        fail(bad_class, lambda row: f"unknown {row['task']} class {row['label']!r} "
+             f"(classes: {', '.join(t for t in next(x.classes for x in tasks if x.name == row['task']))})")
+    if "source" in frame:
+        bad_source = ~frame["source"].isin(SOURCES)
+        if bad_source.any():
+            fail(bad_source, lambda row: f"unknown source {row['source']!r} (one of {', '.join(SOURCES)})")
+    if "confidence" in frame:
+        frame["confidence"] = pd.to_numeric(frame["confidence"].replace("", None), errors="coerce")
+    key = ["image", "task"] + [c for c in ("annotator", "source", "model") if c in frame]
+    distinct = frame.drop_duplicates(key + ["label"])
+    clash = distinct.duplicated(key, keep="last")
+    if clash.any():
+        fail(clash, lambda row: f"{row['image']} has two different {row['task']} labels in this file")
+    return distinct.drop(columns="_line").reset_index(drop=True)
+
+
+def write_long(frame: pd.DataFrame, out, *, parquet: bool = False) -> None:
+    """Write labels as CSV (to a path or a text stream) or as Parquet (to a path)."""
+    if parquet:
+        from celeba_tui.atomic import atomic_path
+
+        with atomic_path(Path(out)) as tmp:
+            frame.to_parquet(tmp, index=False)
+        return
+    if hasattr(out, "write"):
+        frame.to_csv(out, index=False, lineterminator="\n")
+        return
+    from celeba_tui.atomic import atomic_path
+
+    with atomic_path(Path(out)) as tmp:
+        frame.to_csv(tmp, index=False, lineterminator="\n")

@@ -1,0 +1,60 @@
+"""The default labelling guidelines written into every new workspace (guidelines.md)."""
+
+from __future__ import annotations
+
+_CONVENTIONS = """\
+# Labelling guidelines
+
+Read these before you start, and again whenever you are unsure. Labels from several
+people are only worth merging if everyone applies the same standard.
+
+## Left and right are the viewer's
+
+Left and right always mean the left and right **of the picture as you see it**:
+
+- *Light left*: the light comes from the left side of the picture (the left side of the
+  face, as you see it, is brighter; shadows fall to the right).
+- *Oriented left*: the face turns toward the left side of the picture (you see more of
+  the face's right cheek; the nose points to the left edge).
+
+A mirrored picture swaps left and right for both questions and keeps center. The tool
+sometimes shows you a mirrored copy of an image you already labelled to check that
+you are consistent; answer it like any other image.
+
+## Center
+
+- *Light center*: the light is frontal or from above; both halves of the face are lit
+  about equally.
+- *Oriented center*: the face looks at the camera; both cheeks are about equally
+  visible.
+
+Use center only when you cannot say which side wins. When one side clearly wins,
+even slightly, choose that side. (The study this tool comes from found that two groups
+disagreed on half of the light labels, mostly because one group used "center" much
+more loosely than the other. Agree on this standard before you start.)
+
+## Hard cases (from the study, section 2.2)
+
+- The whole face is lit, but the nose casts a shadow one way and the chin the other:
+  judge by the **nose and brow shadows** and by which cheek is brighter.
+- The light comes from behind the subject: judge by the brighter rim of the face; if
+  no side wins, answer center.
+- The face is turned between center and a side, so that both answers seem right: ask
+  whether the nose tip is outside the line between the eyes' inner corners; if so,
+  choose the side.
+- You cannot tell at all (heavy occlusion, a drawing, several faces): press **space**
+  to skip rather than guess.
+
+## Keys
+
+Press `p` to cycle contrast / blur / binarized views (display only; the study's
+preprocessing operations). Contrast often makes the light direction obvious.
+"""
+
+
+def default_guidelines(tasks) -> str:
+    """Guidelines text for a workspace with these tasks."""
+    lines = [_CONVENTIONS, "## Questions and classes in this workspace", ""]
+    for task in tasks:
+        lines.append(f"- **{task.name}** ({task.prompt}): " + ", ".join(task.classes))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,213 @@
+"""Finding images (plain folders and the CelebA layout) and the one shared decoder.
+
+`decode_resized` is the only way pixels reach a model: the training cache, the
+auto-labeller and the parity checks all call it, so training and inference see the
+same pixels (two different JPEG decoders differ by ~1.5 grey levels on average).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from celeba_tui.errors import WorkspaceError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+CELEBA_IMAGE_DIR = "img_align_celeba"
+CELEBA_FILES = {
+    "attributes": "list_attr_celeba.txt",
+    "landmarks": "list_landmarks_align_celeba.txt",
+    "partition": "list_eval_partition.txt",
+}
+# Larger images are refused before decoding (decompression bombs): 50 megapixels.
+MAX_PIXELS = 50_000_000
+
+
+class ImageDecodeError(Exception):
+    """An image file that cannot be decoded; the message says why."""
+
+
+@dataclass
+class ScanResult:
+    names: list[str]
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+def scan_folder(root: Path) -> ScanResult:
+    """All JPEG/PNG files under `root`, as sorted '/'-separated names relative to it.
+
+    Symlinked folders are followed once (loops are cut); names that are not valid
+    UTF-8 are skipped and reported, since they cannot be stored or exported.
+    """
+    root = Path(root)
+    names: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    seen_dirs: set[tuple[int, int]] = set()
+    stack = [("", os.fspath(root))]
+    while stack:
+        prefix, folder = stack.pop()
+        try:
+            info = os.stat(folder)
+            if (info.st_dev, info.st_ino) in seen_dirs:
+                skipped.append((folder, "symlink loop"))
+                continue
+            seen_dirs.add((info.st_dev, info.st_ino))
+            entries = list(os.scandir(folder))
+        except OSError as exc:
+            skipped.append((folder, exc.strerror or str(exc)))
+            continue
+        for entry in entries:
+            name = prefix + entry.name
+            try:
+                if entry.is_dir():
+                    stack.append((name + "/", entry.path))
+                    continue
+                if not entry.name.lower().endswith(IMAGE_SUFFIXES) or not entry.is_file():
+                    continue
+            except OSError as exc:
+                skipped.append((entry.path, exc.strerror or str(exc)))
+                continue
+            try:
+                name.encode("utf-8")
+            except UnicodeEncodeError:
+                skipped.append((os.fsencode(entry.path).decode("utf-8", "backslashreplace"), "file name is not UTF-8"))
+                continue
+            names.append(name)
+    names.sort()
+    return ScanResult(names, skipped)
+
+
+@dataclass(frozen=True)
+class ImageLayout:
+    """Where a dataset's images are, and CelebA's annotation files if it has them."""
+
+    image_root: Path
+    kind: str  # "celeba" or "folder"
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def detect_layout(root: Path) -> ImageLayout:
+    """A CelebA layout (`img_align_celeba/` + list files) or a plain image folder."""
+    root = Path(root).expanduser().resolve()
+    if not root.exists():
+        raise WorkspaceError(f"image root {root} does not exist")
+    if not root.is_dir():
+        raise WorkspaceError(f"image root {root} is not a folder")
+    if (root / CELEBA_IMAGE_DIR).is_dir():
+        dataset_dir, image_root = root, root / CELEBA_IMAGE_DIR
+    elif root.name == CELEBA_IMAGE_DIR:
+        dataset_dir, image_root = root.parent, root
+    else:
+        return ImageLayout(root, "folder")
+    files = {key: dataset_dir / name for key, name in CELEBA_FILES.items() if (dataset_dir / name).is_file()}
+    return ImageLayout(image_root, "celeba", files)
+
+
+def celeba_files(image_root: Path) -> dict[str, Path]:
+    """CelebA's annotation files beside an `img_align_celeba` image root, if any."""
+    layout = detect_layout(image_root)
+    return layout.files
+
+
+# ------------------------------------------------------------------ decoding
+def decode_resized(path: Path, size: int | tuple[int, int]) -> np.ndarray:
+    """Decode an image file to RGB uint8 (H, W, 3) resized to `size` (side or (w, h)).
+
+    JPEGs are decoded by simplejpeg with DCT scaling to the smallest scale that is
+    still at least the target size, then resized with PIL's bilinear filter; PNGs and
+    anything simplejpeg cannot read go through PIL with the same resize.
+    """
+    width, height = (size, size) if isinstance(size, int) else size
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ImageDecodeError(f"cannot read: {exc.strerror or exc}") from None
+    return decode_bytes_resized(data, (width, height))
+
+
+def decode_bytes_resized(data: bytes, size: tuple[int, int]) -> np.ndarray:
+    """`decode_resized` for bytes already in memory."""
+    from PIL import Image
+
+    if not data:
+        raise ImageDecodeError("empty file")
+    pixels = _decode_jpeg_scaled(data, size) if data[:3] == b"\xff\xd8\xff" else None
+    image = Image.fromarray(pixels) if pixels is not None else _decode_with_pil(data)
+    if image.size != size:
+        image = image.resize(size, Image.Resampling.BILINEAR)
+    return np.asarray(image, dtype=np.uint8)
+
+
+def decode_full(path: Path) -> np.ndarray:
+    """Decode an image at full size (RGB uint8), e.g. for display; same rules as above."""
+    from PIL import Image
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ImageDecodeError(f"cannot read: {exc.strerror or exc}") from None
+    if not data:
+        raise ImageDecodeError("empty file")
+    pixels = _decode_jpeg_scaled(data, None) if data[:3] == b"\xff\xd8\xff" else None
+    return pixels if pixels is not None else np.asarray(_decode_with_pil(data).convert("RGB"))
+
+
+def _decode_jpeg_scaled(data: bytes, size: tuple[int, int] | None) -> np.ndarray | None:
+    """simplejpeg's scaled decode, or None where PIL must do it (EXIF rotation, CMYK...)."""
+    import simplejpeg
+
+    try:
+        width, height, _, colorspace = simplejpeg.decode_jpeg_header(data)
+    except (ValueError, RuntimeError) as exc:
+        raise ImageDecodeError(f"not a valid JPEG ({exc})") from None
+    if width * height > MAX_PIXELS:
+        raise ImageDecodeError(f"too large ({width}x{height} pixels; limit {MAX_PIXELS:,})")
+    if colorspace not in ("Gray", "YCbCr", "RGB") or b"Exif" in data[:65536] and _has_rotation(data):
+        return None
+    kwargs = {"min_width": size[0], "min_height": size[1]} if size else {}
+    try:
+        return simplejpeg.decode_jpeg(data, colorspace="RGB", fastdct=False, fastupsample=False, **kwargs)
+    except (ValueError, RuntimeError) as exc:
+        raise ImageDecodeError(f"corrupt JPEG ({exc})") from None
+
+
+def _has_rotation(data: bytes) -> bool:
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.getexif().get(0x0112, 1) != 1
+    except Exception:  # noqa: BLE001  (unreadable EXIF: decode without rotation)
+        return False
+
+
+def _decode_with_pil(data: bytes):
+    import io
+    import warnings
+
+    from PIL import Image, ImageOps
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.width * image.height > MAX_PIXELS:
+                raise ImageDecodeError(
+                    f"too large ({image.width}x{image.height} pixels; limit {MAX_PIXELS:,})"
+                )
+            image.load()
+    except ImageDecodeError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageDecodeError(f"too large ({exc})") from None
+    except Exception as exc:  # noqa: BLE001  (PIL raises many types for bad files)
+        raise ImageDecodeError(f"not a readable image ({type(exc).__name__}: {exc})") from None
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        image = Image.fromarray((np.asarray(image, dtype=np.uint32) >> 8).astype(np.uint8))
+    return image.convert("RGB")

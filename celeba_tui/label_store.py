@@ -1,0 +1,356 @@
+"""The label store: images, annotators and the append-only label history in SQLite (WAL).
+
+Every write is one transaction, committed before the call returns, so a decision is on
+disk the moment the TUI's key handler finishes. Nothing is ever deleted from the label
+history: an undo appends a row that revokes an earlier one. The current label of an
+image is derived (see `current_labels`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from celeba_tui.errors import StoreError
+from celeba_tui.store_schema import APP_ID, SCHEMA, SCHEMA_VERSION, SOURCES
+
+BUSY_TIMEOUT_S = 30.0
+_LOCK_RETRIES = 50
+_LOCK_PAUSE_S = 0.1
+
+
+class LabelStore:
+    """One open label store. Thread-safe: calls are serialised on one connection."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path):
+        self._conn = conn
+        self.path = path
+        self._lock = threading.RLock()
+        self._annotator_ids: dict[str, int] = {}
+
+    # ----------------------------------------------------------------- opening
+    @classmethod
+    def open(cls, path: Path, *, create: bool = False) -> "LabelStore":
+        path = Path(path)
+        if not create and not path.exists():
+            raise StoreError(f"{path}: label store does not exist; run `celeba init` first")
+        try:
+            conn = sqlite3.connect(
+                path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: not a celeba label store ({exc})") from None
+        store = cls(conn, path)
+        try:
+            store._check_or_create_schema()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"{path}: not a celeba label store ({exc})") from None
+        except StoreError:
+            conn.close()
+            raise
+        return store
+
+    def _check_or_create_schema(self) -> None:
+        tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not tables:
+            with self.transaction() as conn:
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.executemany(
+                    "INSERT INTO meta(key, value) VALUES (?, ?)",
+                    [("app", APP_ID), ("schema_version", str(SCHEMA_VERSION)), ("created", str(time.time()))],
+                )
+            return
+        if "meta" not in tables:
+            raise StoreError(f"{self.path}: an SQLite file, but not a celeba label store")
+        meta = dict(self._conn.execute("SELECT key, value FROM meta"))
+        if meta.get("app") != APP_ID:
+            raise StoreError(f"{self.path}: an SQLite file, but not a celeba label store")
+        version = int(meta.get("schema_version", "0"))
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: store schema version {version} is newer than this celeba-tui "
+                f"supports ({SCHEMA_VERSION}); upgrade celeba-tui"
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> "LabelStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, retrying while another writer holds the lock."""
+        with self._lock:
+            for attempt in range(_LOCK_RETRIES):
+                try:
+                    self._conn.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) and "busy" not in str(exc):
+                        raise
+                    if attempt == _LOCK_RETRIES - 1:
+                        raise StoreError(f"{self.path}: store stays locked by another writer") from None
+                    time.sleep(_LOCK_PAUSE_S)
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Iterable = ()) -> list[tuple]:
+        with self._lock:
+            return self._conn.execute(sql, tuple(params)).fetchall()
+
+    def frame(self, sql: str, params: Iterable = ()) -> pd.DataFrame:
+        with self._lock:
+            cursor = self._conn.execute(sql, tuple(params))
+            columns = [d[0] for d in cursor.description]
+            return pd.DataFrame(cursor.fetchall(), columns=columns)
+
+    # ----------------------------------------------------------------- images
+    def register_images(self, names: Iterable[str], *, complete: bool = False) -> int:
+        """Add images found in the root; returns how many were new.
+
+        With `complete`, `names` is the whole root: images not in it are marked absent
+        (their labels are kept).
+        """
+        now = time.time()
+        names = list(names)
+        with self.transaction() as conn:
+            before = conn.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+            if complete:
+                conn.execute("UPDATE images SET present = 0")
+            conn.executemany(
+                "INSERT INTO images(name, present, added) VALUES (?, 1, ?) "
+                "ON CONFLICT(name) DO UPDATE SET present = 1",
+                ((n, now) for n in names),
+            )
+            after = conn.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+        return after - before
+
+    def image_count(self, *, present_only: bool = True) -> int:
+        where = " WHERE present = 1" if present_only else ""
+        return self.query("SELECT COUNT(*) FROM images" + where)[0][0]
+
+    def image_names(self, *, present_only: bool = True) -> list[str]:
+        where = " WHERE present = 1" if present_only else ""
+        return [r[0] for r in self.query("SELECT name FROM images" + where + " ORDER BY name")]
+
+    def _image_ids(self, conn: sqlite3.Connection, names: Iterable[str], now: float) -> dict[str, int]:
+        """Ids for these names, adding unknown ones as absent images (labels are kept)."""
+        wanted = set(names)
+        ids = dict(conn.execute("SELECT name, id FROM images"))
+        missing = wanted.difference(ids)
+        if missing:
+            conn.executemany(
+                "INSERT INTO images(name, present, added) VALUES (?, 0, ?)",
+                ((n, now) for n in sorted(missing)),
+            )
+            ids.update(conn.execute("SELECT name, id FROM images WHERE present = 0"))
+        return ids
+
+    # ------------------------------------------------------------- annotators
+    def _annotator_id(self, conn: sqlite3.Connection, name: str) -> int:
+        if name in self._annotator_ids:
+            return self._annotator_ids[name]
+        if not name or not name.strip():
+            raise StoreError("annotator name must not be empty")
+        conn.execute(
+            "INSERT OR IGNORE INTO annotators(name, created) VALUES (?, ?)", (name, time.time())
+        )
+        ident = conn.execute("SELECT id FROM annotators WHERE name = ?", (name,)).fetchone()[0]
+        self._annotator_ids[name] = ident
+        return ident
+
+    def annotators(self) -> list[str]:
+        return [r[0] for r in self.query("SELECT name FROM annotators ORDER BY name")]
+
+    # ----------------------------------------------------------------- labels
+    def add_label(
+        self,
+        image: str,
+        task: str,
+        label: str,
+        annotator: str,
+        source: str = "human",
+        *,
+        confidence: float | None = None,
+        model: str | None = None,
+        detail: dict | None = None,
+    ) -> int:
+        """Append one decision and commit it; returns its id."""
+        _check_source(source)
+        now = time.time()
+        with self.transaction() as conn:
+            image_id = self._image_ids(conn, [image], now)[image]
+            cursor = conn.execute(
+                "INSERT INTO labels(image_id, task, label, annotator_id, source, created, "
+                "confidence, model, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    image_id, task, label, self._annotator_id(conn, annotator), source, now,
+                    confidence, model, json.dumps(detail) if detail else None,
+                ),
+            )
+            return cursor.lastrowid
+
+    def revoke(self, label_id: int, annotator: str) -> int:
+        """Undo a decision by appending a row that revokes it; returns the new row's id."""
+        now = time.time()
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT image_id, task, source FROM labels WHERE id = ? AND label IS NOT NULL",
+                (label_id,),
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"no label with id {label_id} to undo")
+            cursor = conn.execute(
+                "INSERT INTO labels(image_id, task, label, annotator_id, source, created, revokes) "
+                "VALUES (?, ?, NULL, ?, ?, ?, ?)",
+                (row[0], row[1], self._annotator_id(conn, annotator), row[2], now, label_id),
+            )
+            return cursor.lastrowid
+
+    def add_labels(self, labels: pd.DataFrame, *, skip_unchanged: bool = True) -> int:
+        """Append many labels in one transaction (all or nothing); returns rows written.
+
+        `labels` has columns image, task, label, annotator, source and optionally
+        confidence, model, detail. With `skip_unchanged`, a row equal to the live label
+        of the same (image, task, annotator, source) is not written again, so importing
+        the same file twice changes nothing.
+        """
+        if labels.empty:
+            return 0
+        for source in labels["source"].unique():
+            _check_source(source)
+        frame = labels.copy()
+        for column in ("confidence", "model", "detail"):
+            if column not in frame:
+                frame[column] = None
+        if skip_unchanged:
+            live = self.live_labels()
+            if not live.empty:
+                key = ["image", "task", "annotator", "source", "label"]
+                merged = frame.merge(live[key].assign(_live=True), on=key, how="left")
+                frame = frame[merged["_live"].isna().to_numpy()]
+            if frame.empty:
+                return 0
+        now = time.time()
+        with self.transaction() as conn:
+            image_ids = self._image_ids(conn, frame["image"].unique(), now)
+            annotator_ids = {a: self._annotator_id(conn, a) for a in frame["annotator"].unique()}
+            rows = zip(
+                frame["image"].map(image_ids),
+                frame["task"],
+                frame["label"],
+                frame["annotator"].map(annotator_ids),
+                frame["source"],
+                frame["confidence"].astype(object).where(frame["confidence"].notna(), None),
+                frame["model"].astype(object).where(frame["model"].notna(), None),
+                frame["detail"].astype(object).where(frame["detail"].notna(), None),
+            )
+            conn.executemany(
+                "INSERT INTO labels(image_id, task, label, annotator_id, source, confidence, model, "
+                f"detail, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, {now!r})",
+                ((int(i), t, lab, int(a), s, c, m, d) for i, t, lab, a, s, c, m, d in rows),
+            )
+        return len(frame)
+
+    def live_labels(self, task: str | None = None, sources: Iterable[str] | None = None) -> pd.DataFrame:
+        """The latest non-revoked label per (image, task, annotator, source)."""
+        where, params = ["l.label IS NOT NULL", "r.id IS NULL"], []
+        if task is not None:
+            where.append("l.task = ?")
+            params.append(task)
+        if sources is not None:
+            sources = list(sources)
+            where.append("l.source IN (" + ",".join("?" * len(sources)) + ")")
+            params.extend(sources)
+        # SQLite takes the bare columns of a MAX() aggregate from the row holding the max.
+        return self.frame(
+            "SELECT i.name AS image, l.task, l.label, a.name AS annotator, l.source, "
+            "l.confidence, l.model, l.created AS time, MAX(l.id) AS id "
+            "FROM labels l JOIN images i ON i.id = l.image_id "
+            "JOIN annotators a ON a.id = l.annotator_id "
+            "LEFT JOIN labels r ON r.revokes = l.id "
+            f"WHERE {' AND '.join(where)} "
+            "GROUP BY l.image_id, l.task, l.annotator_id, l.source",
+            params,
+        )
+
+    def history(self, image: str | None = None) -> pd.DataFrame:
+        """Every row of the label history (undo rows included), oldest first."""
+        where, params = "", []
+        if image is not None:
+            where, params = "WHERE i.name = ?", [image]
+        return self.frame(
+            "SELECT l.id, i.name AS image, l.task, l.label, a.name AS annotator, l.source, "
+            "l.created AS time, l.confidence, l.model, l.revokes, l.detail "
+            "FROM labels l JOIN images i ON i.id = l.image_id "
+            f"JOIN annotators a ON a.id = l.annotator_id {where} ORDER BY l.id",
+            params,
+        )
+
+    def current_labels(self, task: str | None = None) -> pd.DataFrame:
+        """Each image's current label per task, derived from the live labels.
+
+        Columns image, task, label, source, status. status is `review` (a reviewer
+        decided), `agreed` (all human/imported labels agree), `conflict` (they
+        disagree: label is empty and the image waits for review) or `model`.
+        """
+        from celeba_tui.current_labels import derive_current_labels
+
+        return derive_current_labels(self.live_labels(task))
+
+    # ------------------------------------------------------ checks, problems
+    def add_check(self, image: str, task: str, annotator: str, expected: str, answer: str) -> None:
+        """Record a flip-consistency check answer (never a label)."""
+        now = time.time()
+        with self.transaction() as conn:
+            image_id = self._image_ids(conn, [image], now)[image]
+            conn.execute(
+                "INSERT INTO checks(image_id, task, annotator_id, expected, answer, created) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (image_id, task, self._annotator_id(conn, annotator), expected, answer, now),
+            )
+
+    def checks(self) -> pd.DataFrame:
+        return self.frame(
+            "SELECT i.name AS image, c.task, a.name AS annotator, c.expected, c.answer, "
+            "c.created AS time FROM checks c JOIN images i ON i.id = c.image_id "
+            "JOIN annotators a ON a.id = c.annotator_id ORDER BY c.id"
+        )
+
+    def add_problem(self, image: str, kind: str, message: str, reporter: str) -> None:
+        """Record that an image could not be used (corrupt, unreadable...) and why."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO problems(image, kind, message, reporter, created) VALUES (?, ?, ?, ?, ?)",
+                (image, kind, message, reporter, time.time()),
+            )
+
+    def problems(self) -> pd.DataFrame:
+        return self.frame("SELECT image, kind, message, reporter, created AS time FROM problems ORDER BY id")
+
+
+def _check_source(source: str) -> None:
+    if source not in SOURCES:
+        raise StoreError(f"unknown label source {source!r} (one of {', '.join(SOURCES)})")

@@ -1,0 +1,257 @@
+"""Workspace: a folder holding the config (image root, tasks), the label store and runs.
+
+Layout of a workspace folder::
+
+    celeba.toml        config: image root and the tasks with their classes
+    labels.sqlite      the label store (SQLite, WAL)
+    guidelines.md      labelling guidelines shown by the TUI's `?` key
+    cache/             decoded-image caches (training)
+    runs/              training runs
+    splits/            the stored train/validation split per task
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from celeba_tui.errors import WorkspaceError
+
+CONFIG_NAME = "celeba.toml"
+STORE_NAME = "labels.sqlite"
+GUIDELINES_NAME = "guidelines.md"
+ENV_WORKSPACE = "CELEBA_WORKSPACE"
+CONFIG_VERSION = 1
+
+DEFAULT_CLASSES = ("left", "center", "right")
+_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One per-image attribute and its classes, in index order."""
+
+    name: str
+    classes: tuple[str, ...]
+    question: str = ""
+
+    def index(self, label: str) -> int:
+        return self.classes.index(label)
+
+    @property
+    def prompt(self) -> str:
+        return self.question or f"{self.name}?"
+
+
+DEFAULT_TASKS = (
+    Task("light", DEFAULT_CLASSES, "Where does the light come from?"),
+    Task("orientation", DEFAULT_CLASSES, "Where is the face turned?"),
+)
+
+
+def validate_tasks(tasks: tuple[Task, ...], where: str) -> tuple[Task, ...]:
+    """Check task and class names; raise WorkspaceError naming the problem and where."""
+    if not tasks:
+        raise WorkspaceError(f"{where}: no tasks defined")
+    seen: set[str] = set()
+    for task in tasks:
+        if not _NAME_RE.match(task.name):
+            raise WorkspaceError(f"{where}: invalid task name {task.name!r}")
+        if task.name in seen:
+            raise WorkspaceError(f"{where}: task {task.name!r} defined twice")
+        seen.add(task.name)
+        if len(task.classes) < 2:
+            raise WorkspaceError(f"{where}: task {task.name!r} needs at least two classes")
+        if len(set(task.classes)) != len(task.classes):
+            raise WorkspaceError(f"{where}: task {task.name!r} has a repeated class")
+        for cls in task.classes:
+            if not _NAME_RE.match(cls):
+                raise WorkspaceError(f"{where}: task {task.name!r} has invalid class {cls!r}")
+    return tasks
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A loaded workspace: where it is, where its images are, and its tasks."""
+
+    path: Path
+    image_root: Path
+    tasks: tuple[Task, ...] = DEFAULT_TASKS
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / CONFIG_NAME
+
+    @property
+    def store_path(self) -> Path:
+        return self.path / STORE_NAME
+
+    @property
+    def guidelines_path(self) -> Path:
+        return self.path / GUIDELINES_NAME
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.path / "cache"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.path / "runs"
+
+    @property
+    def splits_dir(self) -> Path:
+        return self.path / "splits"
+
+    @property
+    def task_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.tasks)
+
+    def task(self, name: str) -> Task:
+        """The task called `name`; a WorkspaceError listing the known tasks otherwise."""
+        for task in self.tasks:
+            if task.name == name:
+                return task
+        known = ", ".join(self.task_names)
+        raise WorkspaceError(f"unknown task {name!r} in {self.config_path} (tasks: {known})")
+
+    def select_tasks(self, names: list[str] | None) -> tuple[Task, ...]:
+        return self.tasks if not names else tuple(self.task(n) for n in names)
+
+    def open_store(self, *, create: bool = False):
+        from celeba_tui.label_store import LabelStore
+
+        return LabelStore.open(self.store_path, create=create)
+
+
+def render_config(image_root: Path, tasks: tuple[Task, ...], config_dir: Path) -> str:
+    """The TOML text of a workspace config (written by hand: tomllib only reads)."""
+    try:
+        root_text = os.path.relpath(image_root, config_dir)
+    except ValueError:  # another drive on Windows
+        root_text = str(image_root)
+    if root_text.startswith(".." + os.sep + ".." + os.sep + ".."):
+        root_text = str(image_root)
+    lines = [
+        "# celeba-tui workspace. Paths are relative to this file.",
+        f"version = {CONFIG_VERSION}",
+        f"images = {json.dumps(root_text)}",
+        "",
+    ]
+    for task in tasks:
+        lines += [
+            "[[tasks]]",
+            f"name = {json.dumps(task.name)}",
+            "classes = [" + ", ".join(json.dumps(c) for c in task.classes) + "]",
+            f"question = {json.dumps(task.question)}",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def parse_config(text: str, config_path: Path) -> Workspace:
+    """Build a Workspace from config text; every problem names the file."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise WorkspaceError(f"{config_path}: not valid TOML ({exc})") from None
+    version = data.get("version", CONFIG_VERSION)
+    if not isinstance(version, int) or version > CONFIG_VERSION:
+        raise WorkspaceError(
+            f"{config_path}: config version {version!r} is newer than this celeba-tui "
+            f"understands ({CONFIG_VERSION}); upgrade celeba-tui"
+        )
+    images = data.get("images")
+    if not isinstance(images, str) or not images:
+        raise WorkspaceError(f"{config_path}: missing 'images' (the image root)")
+    raw_tasks = data.get("tasks", None)
+    if raw_tasks is None:
+        tasks = DEFAULT_TASKS
+    else:
+        if not isinstance(raw_tasks, list):
+            raise WorkspaceError(f"{config_path}: 'tasks' must be a list of [[tasks]] tables")
+        parsed = []
+        for i, raw in enumerate(raw_tasks, 1):
+            if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+                raise WorkspaceError(f"{config_path}: task #{i} has no name")
+            classes = raw.get("classes", list(DEFAULT_CLASSES))
+            if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+                raise WorkspaceError(
+                    f"{config_path}: task {raw['name']!r}: 'classes' must be a list of names"
+                )
+            question = raw.get("question", "")
+            parsed.append(Task(raw["name"], tuple(classes), str(question)))
+        tasks = tuple(parsed)
+    validate_tasks(tasks, str(config_path))
+    extra = {k: v for k, v in data.items() if k not in {"version", "images", "tasks"}}
+    image_root = (config_path.parent / Path(images).expanduser()).resolve()
+    return Workspace(config_path.parent.resolve(), image_root, tasks, extra)
+
+
+def load_workspace(path: Path) -> Workspace:
+    config_path = path / CONFIG_NAME
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WorkspaceError(f"{path}: not a celeba workspace (no {CONFIG_NAME}); run `celeba init`") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WorkspaceError(f"{config_path}: cannot read config ({exc})") from None
+    return parse_config(text, config_path)
+
+
+def find_workspace(explicit: Path | None = None, start: Path | None = None) -> Workspace:
+    """The workspace named explicitly, by $CELEBA_WORKSPACE, or found from `start` upwards."""
+    if explicit is not None:
+        return load_workspace(Path(explicit))
+    env = os.environ.get(ENV_WORKSPACE)
+    if env:
+        return load_workspace(Path(env))
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return load_workspace(folder)
+    raise WorkspaceError(
+        f"no celeba workspace in {here} or its parents; run `celeba init DIR --images ROOT` "
+        f"or pass --workspace"
+    )
+
+
+def check_image_root(image_root: Path) -> None:
+    if not image_root.exists():
+        raise WorkspaceError(f"image root {image_root} does not exist")
+    if not image_root.is_dir():
+        raise WorkspaceError(f"image root {image_root} is not a folder")
+    if not os.access(image_root, os.R_OK | os.X_OK):
+        raise WorkspaceError(f"image root {image_root} is not readable")
+
+
+def create_workspace(path: Path, image_root: Path, tasks: tuple[Task, ...] = DEFAULT_TASKS) -> Workspace:
+    """Write a new workspace config (refusing to overwrite one) and its guidelines."""
+    from celeba_tui.guidelines import default_guidelines
+
+    path = Path(path)
+    image_root = Path(image_root).expanduser().resolve()
+    check_image_root(image_root)
+    validate_tasks(tasks, "tasks")
+    config_path = path / CONFIG_NAME
+    if config_path.exists():
+        raise WorkspaceError(f"{config_path} already exists; this folder is already a workspace")
+    path.mkdir(parents=True, exist_ok=True)
+    text = render_config(image_root, tasks, path.resolve())
+    write_text_atomic(config_path, text)
+    workspace = parse_config(text, config_path)
+    if not workspace.guidelines_path.exists():
+        write_text_atomic(workspace.guidelines_path, default_guidelines(tasks))
+    return workspace
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a text file so that readers see the old or the new content, never half."""
+    from celeba_tui.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")

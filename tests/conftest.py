@@ -1,0 +1,50 @@
+"""Shared fixtures: tiny image folders and workspaces made on the fly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+REFERENCE_LABELS = Path(__file__).resolve().parents[2] / "shared" / "reference-labels"
+
+
+def make_images(folder: Path, names: list[str], size=(178, 218)) -> list[str]:
+    """Write small distinct JPEG/PNG files; returns the names."""
+    for i, name in enumerate(names):
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", size, ((i * 37) % 256, (i * 91) % 256, 128)).save(path)
+    return names
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "images"
+    make_images(folder, [f"{i:06d}.jpg" for i in range(1, 11)])
+    return folder
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, image_folder: Path):
+    from celeba_tui.registration import register_images
+    from celeba_tui.workspace import create_workspace
+
+    ws = create_workspace(tmp_path / "ws", image_folder)
+    with ws.open_store(create=True) as store:
+        register_images(store, ws.image_root)
+    return ws
+
+
+@pytest.fixture
+def store(workspace):
+    with workspace.open_store() as opened:
+        yield opened
+
+
+@pytest.fixture
+def reference_labels() -> Path:
+    if not REFERENCE_LABELS.is_dir():
+        pytest.skip("shared/reference-labels not present beside the checkout")
+    return REFERENCE_LABELS
