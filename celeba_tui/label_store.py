@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from celeba_tui.errors import StoreError
-from celeba_tui.store_schema import APP_ID, SCHEMA, SCHEMA_VERSION, SOURCES
+from celeba_tui.store_schema import APP_ID, CURRENT_REFRESH_SQL, SCHEMA, SCHEMA_VERSION, SOURCES
 
 BUSY_TIMEOUT_S = 30.0
 _LOCK_RETRIES = 50
@@ -48,6 +48,8 @@ class LabelStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: bulk imports touch big indexes
+            conn.execute("PRAGMA temp_store=MEMORY")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: not a celeba label store ({exc})") from None
         store = cls(conn, path)
@@ -64,13 +66,16 @@ class LabelStore:
     def _check_or_create_schema(self) -> None:
         tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if not tables:
-            with self.transaction() as conn:
-                for statement in SCHEMA.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.executemany(
-                    "INSERT INTO meta(key, value) VALUES (?, ?)",
-                    [("app", APP_ID), ("schema_version", str(SCHEMA_VERSION)), ("created", str(time.time()))],
+            with self._lock:
+                # executescript: the triggers contain semicolons. One transaction, so a
+                # crash leaves no half-made store; IF NOT EXISTS / OR IGNORE let two
+                # processes create the same new store at once.
+                self._conn.executescript(
+                    "BEGIN IMMEDIATE;" + SCHEMA
+                    + f"INSERT OR IGNORE INTO meta VALUES ('app', '{APP_ID}');"
+                    + f"INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');"
+                    + f"INSERT OR IGNORE INTO meta VALUES ('created', '{time.time()}');"
+                    + "COMMIT;"
                 )
             return
         if "meta" not in tables:
@@ -210,6 +215,7 @@ class LabelStore:
                     confidence, model, json.dumps(detail) if detail else None,
                 ),
             )
+            _refresh_current_for(conn, image_id, task)
             return cursor.lastrowid
 
     def revoke(self, label_id: int, annotator: str) -> int:
@@ -227,6 +233,7 @@ class LabelStore:
                 "VALUES (?, ?, NULL, ?, ?, ?, ?)",
                 (row[0], row[1], self._annotator_id(conn, annotator), row[2], now, label_id),
             )
+            _refresh_current_for(conn, row[0], row[1])
             return cursor.lastrowid
 
     def add_labels(self, labels: pd.DataFrame, *, skip_unchanged: bool = True) -> int:
@@ -246,7 +253,7 @@ class LabelStore:
             if column not in frame:
                 frame[column] = None
         if skip_unchanged:
-            live = self.live_labels()
+            live = self.live_labels(annotators=frame["annotator"].unique())
             if not live.empty:
                 key = ["image", "task", "annotator", "source", "label"]
                 merged = frame.merge(live[key].assign(_live=True), on=key, how="left")
@@ -257,42 +264,57 @@ class LabelStore:
         with self.transaction() as conn:
             image_ids = self._image_ids(conn, frame["image"].unique(), now)
             annotator_ids = {a: self._annotator_id(conn, a) for a in frame["annotator"].unique()}
-            rows = zip(
-                frame["image"].map(image_ids),
-                frame["task"],
-                frame["label"],
-                frame["annotator"].map(annotator_ids),
-                frame["source"],
-                frame["confidence"].astype(object).where(frame["confidence"].notna(), None),
-                frame["model"].astype(object).where(frame["model"].notna(), None),
-                frame["detail"].astype(object).where(frame["detail"].notna(), None),
+            columns = {
+                "image_id": frame["image"].map(image_ids).to_numpy(dtype="int64").tolist(),
+                "task": frame["task"].to_numpy(dtype=object).tolist(),
+                "label": frame["label"].to_numpy(dtype=object).tolist(),
+                "annotator_id": frame["annotator"].map(annotator_ids).to_numpy(dtype="int64").tolist(),
+                "source": frame["source"].to_numpy(dtype=object).tolist(),
+            }
+            for name in ("confidence", "model", "detail"):
+                if frame[name].notna().any():
+                    columns[name] = _nullable(frame[name])
+            # One JSON document instead of bound parameters per row: SQLite unpacks it in
+            # C, which makes bulk imports about a third faster than executemany.
+            extract = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(columns)))
+            conn.execute(
+                f"INSERT INTO labels({', '.join(columns)}, created) SELECT {extract}, ? FROM json_each(?)",
+                (now, json.dumps(list(zip(*columns.values())))),
             )
-            conn.executemany(
-                "INSERT INTO labels(image_id, task, label, annotator_id, source, confidence, model, "
-                f"detail, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, {now!r})",
-                ((int(i), t, lab, int(a), s, c, m, d) for i, t, lab, a, s, c, m, d in rows),
+            # Adding labels never empties a (image, task) group: refreshing the touched
+            # images is enough (no deletions needed).
+            conn.execute(
+                CURRENT_REFRESH_SQL.format(where="WHERE image_id IN (SELECT value FROM json_each(?))"),
+                (json.dumps(sorted(set(columns["image_id"]))),),
             )
         return len(frame)
 
-    def live_labels(self, task: str | None = None, sources: Iterable[str] | None = None) -> pd.DataFrame:
+    def live_labels(
+        self,
+        task: str | None = None,
+        sources: Iterable[str] | None = None,
+        annotators: Iterable[str] | None = None,
+    ) -> pd.DataFrame:
         """The latest non-revoked label per (image, task, annotator, source)."""
-        where, params = ["l.label IS NOT NULL", "r.id IS NULL"], []
+        where, params = [], []
+        if annotators is not None:
+            annotators = list(annotators)
+            where.append("a.name IN (" + ",".join("?" * len(annotators)) + ")")
+            params.extend(annotators)
         if task is not None:
-            where.append("l.task = ?")
+            where.append("v.task = ?")
             params.append(task)
         if sources is not None:
             sources = list(sources)
-            where.append("l.source IN (" + ",".join("?" * len(sources)) + ")")
+            where.append("v.source IN (" + ",".join("?" * len(sources)) + ")")
             params.extend(sources)
-        # SQLite takes the bare columns of a MAX() aggregate from the row holding the max.
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
         return self.frame(
-            "SELECT i.name AS image, l.task, l.label, a.name AS annotator, l.source, "
-            "l.confidence, l.model, l.created AS time, MAX(l.id) AS id "
-            "FROM labels l JOIN images i ON i.id = l.image_id "
-            "JOIN annotators a ON a.id = l.annotator_id "
-            "LEFT JOIN labels r ON r.revokes = l.id "
-            f"WHERE {' AND '.join(where)} "
-            "GROUP BY l.image_id, l.task, l.annotator_id, l.source",
+            "SELECT i.name AS image, v.task, v.label, a.name AS annotator, v.source, "
+            "l.confidence, l.model, l.created AS time, v.label_id AS id "
+            "FROM live v JOIN images i ON i.id = v.image_id "
+            "JOIN annotators a ON a.id = v.annotator_id JOIN labels l ON l.id = v.label_id "
+            f"{clause} ORDER BY v.label_id",
             params,
         )
 
@@ -310,15 +332,41 @@ class LabelStore:
         )
 
     def current_labels(self, task: str | None = None) -> pd.DataFrame:
-        """Each image's current label per task, derived from the live labels.
+        """Each (image, task)'s current label.
 
-        Columns image, task, label, source, status. status is `review` (a reviewer
-        decided), `agreed` (all human/imported labels agree), `conflict` (they
-        disagree: label is empty and the image waits for review) or `model`.
+        Columns image, task, label, source, status, n_annotators, present. Precedence:
+        the latest review decision (status `review`); else the human and imported
+        labels if they agree (`agreed`), or no label if they disagree (`conflict`: the
+        image waits in the review queue); else the latest automatic label (`model`).
         """
-        from celeba_tui.current_labels import derive_current_labels
+        where, params = ("WHERE c.task = ?", [task]) if task is not None else ("", [])
+        frame = self.frame(
+            "SELECT i.name AS image, c.task, c.label, c.source, c.status, c.n_annotators, "
+            f"i.present FROM current c JOIN images i ON i.id = c.image_id {where} "
+            "ORDER BY i.name, c.task",
+            params,
+        )
+        frame["present"] = frame["present"].astype(bool)
+        return frame
 
-        return derive_current_labels(self.live_labels(task))
+    def current_label_counts(self, *, absent_images: bool = False) -> pd.DataFrame:
+        """Counts of current labels by task, status and label (columns task, status, label, n).
+
+        With `absent_images`, only images that are not in the image root are counted.
+        """
+        if absent_images:
+            return self.frame(
+                "SELECT c.task, c.status, c.label, COUNT(*) AS n FROM images i "
+                "JOIN current c ON c.image_id = i.id WHERE i.present = 0 GROUP BY 1, 2, 3"
+            )
+        return self.frame("SELECT task, status, label, COUNT(*) AS n FROM current GROUP BY 1, 2, 3")
+
+    def live_label_counts(self) -> pd.DataFrame:
+        """Counts of live labels by annotator, task and source."""
+        return self.frame(
+            "SELECT a.name AS annotator, v.task, v.source, COUNT(*) AS n FROM live v "
+            "JOIN annotators a ON a.id = v.annotator_id GROUP BY a.name, v.task, v.source"
+        )
 
     # ------------------------------------------------------ checks, problems
     def add_check(self, image: str, task: str, annotator: str, expected: str, answer: str) -> None:
@@ -349,6 +397,20 @@ class LabelStore:
 
     def problems(self) -> pd.DataFrame:
         return self.frame("SELECT image, kind, message, reporter, created AS time FROM problems ORDER BY id")
+
+
+def _refresh_current_for(conn: sqlite3.Connection, image_id: int, task: str) -> None:
+    """Recompute one (image, task)'s current label (after a decision or an undo)."""
+    conn.execute("DELETE FROM current WHERE image_id = ? AND task = ?", (image_id, task))
+    conn.execute(
+        CURRENT_REFRESH_SQL.format(where="WHERE image_id = ? AND task = ?"), (image_id, task)
+    )
+
+
+def _nullable(column: pd.Series) -> list:
+    """A column as a list with missing values as None (SQL NULL)."""
+    values = column.astype(object)
+    return values.where(values.notna(), None).tolist()
 
 
 def _check_source(source: str) -> None:

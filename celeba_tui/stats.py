@@ -7,28 +7,30 @@ from celeba_tui.workspace import Workspace
 
 
 def store_stats(store: LabelStore, workspace: Workspace) -> dict:
-    """Counts of images and labels; one pass over the live labels."""
-    present = set(store.image_names(present_only=True))
-    images = len(present)
+    """Counts of images and labels, aggregated inside SQLite (no per-row transfer)."""
+    images = store.image_count(present_only=True)
     absent = store.image_count(present_only=False) - images
-    live = store.live_labels()
-    current = store.current_labels()
+    counts = store.current_label_counts()
+    absent_counts = store.current_label_counts(absent_images=True)
     tasks = {}
     for task in workspace.tasks:
-        cur = current[current["task"] == task.name]
-        labelled = cur[cur["label"].notna()]
-        counts = labelled["label"].value_counts()
+        rows = counts[counts["task"] == task.name]
+        labelled = rows[rows["label"].notna()]
+        by_class = labelled.groupby("label")["n"].sum()
+        absent_rows = absent_counts[(absent_counts["task"] == task.name) & absent_counts["label"].notna()]
+        labelled_present = int(labelled["n"].sum() - absent_rows["n"].sum())
         tasks[task.name] = {
-            "labelled": int(len(labelled)),
-            "unlabelled": int(images - labelled["image"].isin(present).sum()),
-            "conflicts": int((cur["status"] == "conflict").sum()),
-            "classes": {c: int(counts.get(c, 0)) for c in task.classes},
-            "by_status": {str(k): int(v) for k, v in cur["status"].value_counts().items()},
+            "labelled": int(labelled["n"].sum()),
+            "unlabelled": images - labelled_present,
+            "conflicts": int(rows.loc[rows["status"] == "conflict", "n"].sum()),
+            "classes": {c: int(by_class.get(c, 0)) for c in task.classes},
+            "by_status": {str(k): int(v) for k, v in rows.groupby("status")["n"].sum().items()},
         }
+    live = store.live_label_counts()
     annotators: dict[str, dict[str, int]] = {}
-    for (annotator, task), n in live.groupby(["annotator", "task"]).size().items():
+    for (annotator, task), n in live.groupby(["annotator", "task"])["n"].sum().items():
         annotators.setdefault(annotator, {})[task] = int(n)
-    sources = {str(k): int(v) for k, v in live["source"].value_counts().items()} if len(live) else {}
+    sources = {str(k): int(v) for k, v in live.groupby("source")["n"].sum().items()}
     return {
         "workspace": str(workspace.path),
         "image_root": str(workspace.image_root),

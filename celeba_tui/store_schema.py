@@ -43,8 +43,46 @@ CREATE TABLE IF NOT EXISTS labels (
     CHECK ((label IS NULL) <> (revokes IS NULL))
 );
 CREATE INDEX IF NOT EXISTS labels_by_image ON labels(image_id, task, annotator_id, source);
-CREATE INDEX IF NOT EXISTS labels_by_task ON labels(task, source);
 CREATE INDEX IF NOT EXISTS labels_revoked ON labels(revokes) WHERE revokes IS NOT NULL;
+-- The live label per (image, task, annotator, source): the latest row not revoked.
+-- Derived from `labels` by the triggers below (so reads never scan the history).
+CREATE TABLE IF NOT EXISTS live (
+    image_id     INTEGER NOT NULL,
+    task         TEXT NOT NULL,
+    annotator_id INTEGER NOT NULL,
+    source       TEXT NOT NULL,
+    label_id     INTEGER NOT NULL,
+    label        TEXT NOT NULL,
+    PRIMARY KEY (image_id, task, annotator_id, source)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS live_on_label AFTER INSERT ON labels WHEN NEW.label IS NOT NULL
+BEGIN
+    INSERT OR REPLACE INTO live VALUES
+        (NEW.image_id, NEW.task, NEW.annotator_id, NEW.source, NEW.id, NEW.label);
+END;
+CREATE TRIGGER IF NOT EXISTS live_on_undo AFTER INSERT ON labels WHEN NEW.revokes IS NOT NULL
+BEGIN
+    DELETE FROM live WHERE label_id = NEW.revokes;
+    INSERT OR IGNORE INTO live
+        SELECT x.image_id, x.task, x.annotator_id, x.source, x.id, x.label
+        FROM labels x JOIN labels o ON o.id = NEW.revokes
+        WHERE x.image_id = o.image_id AND x.task = o.task AND x.annotator_id = o.annotator_id
+          AND x.source = o.source AND x.label IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM labels u WHERE u.revokes = x.id)
+        ORDER BY x.id DESC LIMIT 1;
+END;
+-- Each (image, task)'s current label, refreshed from `live` by the store in the same
+-- transaction as every write (see CURRENT_REFRESH_SQL), so reads and counts are cheap.
+CREATE TABLE IF NOT EXISTS current (
+    image_id     INTEGER NOT NULL,
+    task         TEXT NOT NULL,
+    label        TEXT,                     -- NULL when status is 'conflict'
+    source       TEXT NOT NULL,            -- review, human or model
+    status       TEXT NOT NULL,            -- review, agreed, conflict or model
+    n_annotators INTEGER NOT NULL,
+    PRIMARY KEY (image_id, task)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS current_counts ON current(task, status, label);
 -- One row per (image, task, model): a model's latest prediction.
 CREATE TABLE IF NOT EXISTS predictions (
     image_id   INTEGER NOT NULL REFERENCES images(id),
@@ -82,4 +120,34 @@ CREATE TABLE IF NOT EXISTS problems (
     reporter TEXT NOT NULL,
     created  REAL NOT NULL
 );
+"""
+
+# Recompute `current` for the (image, task) pairs selected by {where} (a filter on
+# `live`): the latest review decision; else the human and imported labels when they
+# agree (`conflict` when they do not); else the latest model decision.
+CURRENT_REFRESH_SQL = """
+INSERT OR REPLACE INTO current(image_id, task, label, source, status, n_annotators)
+SELECT g.image_id, g.task,
+    CASE WHEN g.review_id IS NOT NULL THEN (SELECT label FROM labels WHERE id = g.review_id)
+         WHEN g.human_label = g.human_label_max THEN g.human_label
+         WHEN g.human_label IS NOT NULL THEN NULL
+         ELSE (SELECT label FROM labels WHERE id = g.model_id) END,
+    CASE WHEN g.review_id IS NOT NULL THEN 'review'
+         WHEN g.human_label IS NOT NULL THEN 'human'
+         ELSE 'model' END,
+    CASE WHEN g.review_id IS NOT NULL THEN 'review'
+         WHEN g.human_label = g.human_label_max THEN 'agreed'
+         WHEN g.human_label IS NOT NULL THEN 'conflict'
+         ELSE 'model' END,
+    g.n_annotators
+FROM (
+    SELECT image_id, task,
+        MAX(CASE WHEN source = 'review' THEN label_id END) AS review_id,
+        MIN(CASE WHEN source IN ('human', 'import') THEN label END) AS human_label,
+        MAX(CASE WHEN source IN ('human', 'import') THEN label END) AS human_label_max,
+        SUM(source IN ('human', 'import')) AS n_annotators,
+        MAX(CASE WHEN source = 'model' THEN label_id END) AS model_id
+    FROM live {where}
+    GROUP BY image_id, task
+) g
 """

@@ -21,7 +21,6 @@ from celeba_tui.workspace import Task
 
 # A first-line cell renamed by pandas' header de-duplication: "0.1", "1.2"...
 _MANGLED_HEADER_CELL = re.compile(r"^([01])\.\d+$")
-_PLAIN_CELL = {"0": 0, "1": 1, "0.0": 0, "1.0": 1}
 
 
 def onehot_columns(tasks: tuple[Task, ...]) -> list[str]:
@@ -35,8 +34,10 @@ def read_onehot(path: Path, tasks: tuple[Task, ...], text: str | None = None) ->
         text = read_text(path)
     width = 1 + sum(len(t.classes) for t in tasks)
     rows = list(csv.reader(io.StringIO(text)))
-    lines = [i + 1 for i, r in enumerate(rows) if r and any(cell.strip() for cell in r)]
-    rows = [r for r in rows if r and any(cell.strip() for cell in r)]
+    lines = list(range(1, len(rows) + 1))
+    if not all(rows):  # blank lines: skip them but keep line numbers right
+        lines = [i + 1 for i, r in enumerate(rows) if r and any(cell.strip() for cell in r)]
+        rows = [r for r in rows if r and any(cell.strip() for cell in r)]
     if not rows:
         raise FormatError(path, "no labels in file")
     for line, row in zip(lines, rows):
@@ -45,10 +46,7 @@ def read_onehot(path: Path, tasks: tuple[Task, ...], text: str | None = None) ->
                 path, f"expected {width} columns (name + one-hot per task), found {len(row)}", line
             )
     names = np.array([r[0].strip() for r in rows], dtype=object)
-    values = np.empty((len(rows), width - 1), dtype=np.int8)
-    for i, (line, row) in enumerate(zip(lines, rows)):
-        for j, cell in enumerate(row[1:]):
-            values[i, j] = _cell_value(cell.strip(), first_line=(i == 0), path=path, line=line)
+    values = _cell_values(np.array([r[1:] for r in rows], dtype=str), path, lines)
     empty = np.flatnonzero(names == "")
     if empty.size:
         raise FormatError(path, "empty image name", lines[empty[0]])
@@ -90,14 +88,19 @@ def drop_same_duplicates(long: pd.DataFrame, path: Path) -> pd.DataFrame:
     return distinct.drop(columns="_line").reset_index(drop=True)
 
 
-def _cell_value(cell: str, *, first_line: bool, path: Path, line: int) -> int:
-    if cell in _PLAIN_CELL:
-        return _PLAIN_CELL[cell]
-    if first_line:
+def _cell_values(cells: np.ndarray, path: Path, lines: list[int]) -> np.ndarray:
+    """Parse the 0/1 cells (vectorised); the first line may carry pandas' renamed cells."""
+    cells = np.char.strip(cells)
+    ones = np.isin(cells, ["1", "1.0"])
+    valid = ones | np.isin(cells, ["0", "0.0"])
+    for j, cell in enumerate(cells[0]):
         match = _MANGLED_HEADER_CELL.match(cell)
-        if match:
-            return int(match.group(1))
-    raise FormatError(path, f"value {cell!r} is not 0 or 1", line)
+        if not valid[0, j] and match:
+            valid[0, j], ones[0, j] = True, match.group(1) == "1"
+    if not valid.all():
+        i, j = np.argwhere(~valid)[0]
+        raise FormatError(path, f"value {cells[i, j]!r} is not 0 or 1", lines[i])
+    return ones.astype(np.int8)
 
 
 def write_onehot(labels: pd.DataFrame, out, tasks: tuple[Task, ...]) -> int:
