@@ -1,0 +1,86 @@
+"""`celeba plugins`, `celeba summary` and `celeba preview`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from celeba_tui.cli.app import JsonOption, app, print_json, warn
+from celeba_tui.errors import CelebaError
+
+
+@app.command("plugins")
+def plugins_command(
+    include_builtins: Annotated[bool, typer.Option("--all", help="Include the built-in plugins.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """List installed plugins with the architectures and preprocessing ops they register."""
+    from celeba_tui.plugins import plugin_listing, plugin_load_errors
+
+    listing = plugin_listing(include_builtins)
+    errors = plugin_load_errors()
+    if json_output:
+        print_json({"plugins": listing, "load_errors": [asdict(error) for error in errors]})
+        return
+    if not listing:
+        typer.echo("No third-party plugins installed (--all lists the built-in ones).")
+    for entry in listing:
+        version = f" {entry['version']}" if entry["version"] else ""
+        typer.echo(f"{entry['name']}{version}  ({entry['source']}: {entry['module']})")
+        typer.echo(f"  hooks: {', '.join(entry['hooks']) or '-'}")
+        for key, label in (("architectures", "architectures"), ("preprocess_ops", "preprocessing ops")):
+            if entry[key]:
+                typer.echo(f"  {label}: {', '.join(entry[key])}")
+    for error in errors:
+        warn(f"{error} (left out)")
+
+
+@app.command("summary")
+def summary_command(
+    name: Annotated[str, typer.Argument(help="Architecture name (see `celeba plugins --all`).")],
+    num_classes: Annotated[int, typer.Option("--classes", min=2, help="Number of output classes.")] = 3,
+    json_output: JsonOption = False,
+) -> None:
+    """Keras-style table of an architecture's layers, output shapes and parameter counts."""
+    from celeba_tui.model_summary import format_summary, summarize
+    from celeba_tui.plugins import get_architecture
+
+    summary = summarize(get_architecture(name), num_classes)
+    if json_output:
+        print_json(summary.to_dict())
+    else:
+        typer.echo(format_summary(summary))
+
+
+@app.command("preview")
+def preview_command(
+    image: Annotated[Path, typer.Argument(help="Image file to preview.")],
+    out: Annotated[Path, typer.Option("--out", "-o", metavar="PNG", help="PNG file to write.")],
+    specs: Annotated[
+        Optional[list[str]],
+        typer.Option("--preprocess", "-p", metavar="SPEC", help="A preprocessing spec per panel, e.g. resize:64,contrast:1.5 "
+                     "(repeatable; default: blur, contrast:1.5, binarize, resize:64)."),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Render the study's Figure 2: an image under several preprocessing pipelines."""
+    from celeba_tui.images import ImageDecodeError, decode_full
+    from celeba_tui.preprocess import parse_spec
+    from celeba_tui.preview_figure import DEFAULT_PREVIEW_SPECS, preview_panels, render_preview
+
+    pipelines = [parse_spec(spec) for spec in (specs or DEFAULT_PREVIEW_SPECS)]
+    if not image.is_file():
+        raise CelebaError(f"image {image} does not exist or is not a file")
+    try:
+        pixels = decode_full(image)
+    except ImageDecodeError as exc:
+        raise CelebaError(f"cannot decode {image}: {exc}") from None
+    panels = preview_panels(pixels, pipelines)
+    render_preview(panels, out, title=image.name)
+    if json_output:
+        print_json({"out": str(out), "image": str(image), "panels": [title for title, _ in panels]})
+    else:
+        typer.echo(f"wrote {out} ({len(panels)} panels)")
