@@ -62,7 +62,10 @@ BEGIN
 END;
 CREATE TRIGGER IF NOT EXISTS live_on_undo AFTER INSERT ON labels WHEN NEW.revokes IS NOT NULL
 BEGIN
-    DELETE FROM live WHERE label_id = NEW.revokes;
+    -- An undo row repeats the image, task and source of the row it revokes: the key
+    -- prefix keeps this a lookup instead of a scan of `live` per undo.
+    DELETE FROM live WHERE image_id = NEW.image_id AND task = NEW.task
+        AND source = NEW.source AND label_id = NEW.revokes;
     INSERT OR IGNORE INTO live
         SELECT x.image_id, x.task, x.annotator_id, x.source, x.id, x.label
         FROM labels x JOIN labels o ON o.id = NEW.revokes

@@ -1,0 +1,92 @@
+"""Merging annotators: `celeba agreement` and `celeba merge`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
+
+TaskOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--task", "-t", metavar="TASK", help="Only this task (repeat for several; default: all).",
+        show_default=False,
+    ),
+]
+
+
+@app.command()
+def agreement(
+    task: TaskOption = None,
+    plot: Annotated[
+        Optional[Path],
+        typer.Option("--plot", metavar="DIR", help="Write a confusion-matrix PNG per task and pair here."),
+    ] = None,
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """How far annotators agree: the study's Table 1, kappa, weighted kappa, per-annotator profiles."""
+    from celeba_tui.agreement import agreement_report
+    from celeba_tui.annotator_profile import annotator_profiles, strictness_notes
+    from celeba_tui.merge_run import human_labels
+
+    ws = open_workspace(workspace)
+    tasks = ws.select_tasks(task)
+    with ws.open_store() as store:
+        labels = human_labels(store, tasks)
+        checks = store.checks()
+    report = agreement_report(labels, tasks)
+    profiles = annotator_profiles(labels, tasks, checks)
+    plots = []
+    if plot is not None:
+        from celeba_tui.agreement_plots import write_confusion_plots
+
+        plots = write_confusion_plots(report, plot)
+    if json_output:
+        print_json({
+            "tasks": [
+                {
+                    **t.to_dict(),
+                    "profiles": [p.to_dict() for p in profiles if p.task == t.task],
+                    "strictness": strictness_notes([p for p in profiles if p.task == t.task]),
+                }
+                for t in report
+            ],
+            "plots": [str(p) for p in plots],
+        })
+        return
+    from celeba_tui.cli.merge_view import print_agreement
+
+    print_agreement(report, profiles, plots)
+
+
+@app.command()
+def merge(
+    policy: Annotated[
+        str,
+        typer.Option(
+            "--policy", "-p", metavar="POLICY",
+            help="review (conflicts wait for people), majority, prefer:NAME or dawid-skene.",
+        ),
+    ] = "review",
+    task: TaskOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")] = False,
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Merge annotators: accept agreeing labels, resolve conflicts by a policy or leave them for review."""
+    from celeba_tui.merge_run import run_merge
+
+    ws = open_workspace(workspace)
+    tasks = ws.select_tasks(task)
+    with ws.open_store() as store:
+        run = run_merge(store, tasks, policy, dry_run=dry_run)
+    if json_output:
+        print_json(run.to_dict())
+        return
+    from celeba_tui.cli.merge_view import print_merge
+
+    print_merge(run)

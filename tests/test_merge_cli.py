@@ -1,0 +1,138 @@
+"""`celeba agreement` and `celeba merge` through the command line."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from celeba_tui.cli import app
+from celeba_tui.workspace import create_workspace
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    root = tmp_path / "images"
+    root.mkdir()
+    ws = create_workspace(tmp_path / "ws", root)
+    ws.open_store(create=True).close()
+    return ws
+
+
+def add(ws, rows: list[tuple[str, str, str, str]]) -> None:
+    """[(image, task, annotator, label)] as human labels."""
+    frame = pd.DataFrame(rows, columns=["image", "task", "annotator", "label"]).assign(source="human")
+    with ws.open_store() as store:
+        store.add_labels(frame)
+
+
+def invoke(ws, *args: str):
+    return runner.invoke(app, [*args, "--workspace", str(ws.path)])
+
+
+TWO = [
+    ("1.jpg", "light", "alice", "left"), ("1.jpg", "light", "bob", "left"),
+    ("2.jpg", "light", "alice", "center"), ("2.jpg", "light", "bob", "right"),
+    ("3.jpg", "light", "alice", "right"), ("3.jpg", "light", "bob", "right"),
+    ("4.jpg", "light", "alice", "center"),
+    ("1.jpg", "orientation", "alice", "left"), ("1.jpg", "orientation", "bob", "left"),
+]
+
+
+def test_agreement_prints_table_one_and_profiles(workspace):
+    add(workspace, TWO)
+    result = invoke(workspace, "agreement", "--task", "light")
+    assert result.exit_code == 0, result.output
+    assert "overlap" in result.output and "mismatch" in result.output and "w.kappa" in result.output
+    row = next(line for line in result.output.splitlines() if line.startswith("alice"))
+    assert row.split()[:9] == ["alice", "bob", "4", "3", "3", "1", "4", "66.7%", "0.50"]
+    assert "annotator profiles" in result.output
+    assert "orientation" not in result.output
+
+
+def test_agreement_json(workspace):
+    add(workspace, TWO)
+    result = invoke(workspace, "agreement", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    light, orientation = data["tasks"]
+    (pair,) = light["pairs"]
+    assert (pair["count_a"], pair["count_b"], pair["overlapping"], pair["mismatched"], pair["total"]) == (4, 3, 3, 1, 4)
+    assert pair["confusion"] == [[1, 0, 0], [0, 0, 1], [0, 0, 1]]
+    assert {p["annotator"] for p in light["profiles"]} == {"alice", "bob"}
+    # orientation: one shared image, both said left: kappa undefined, stated as such.
+    assert orientation["pairs"][0]["kappa"] is None and "undefined" in orientation["pairs"][0]["note"]
+
+
+def test_agreement_plot_writes_pngs(workspace, tmp_path):
+    add(workspace, TWO)
+    result = invoke(workspace, "agreement", "--plot", str(tmp_path / "plots"))
+    assert result.exit_code == 0, result.output
+    files = sorted(p.name for p in (tmp_path / "plots").iterdir())
+    assert files == ["confusion-light-alice-vs-bob.png", "confusion-orientation-alice-vs-bob.png"]
+    assert (tmp_path / "plots" / files[0]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([], "light: nothing to compare (no labels)"),
+        ([("1.jpg", "light", "alice", "left")], "only one annotator (alice)"),
+        ([("1.jpg", "light", "alice", "left"), ("2.jpg", "light", "bob", "left")],
+         "no image was labelled by two annotators"),
+    ],
+)
+def test_nothing_to_compare_exits_zero_with_a_message(workspace, rows, message):
+    add(workspace, rows)
+    result = invoke(workspace, "agreement")
+    assert result.exit_code == 0, result.output
+    assert message in result.output
+    merged = invoke(workspace, "merge", "--policy", "majority")
+    assert merged.exit_code == 0, merged.output
+    assert "Nothing to merge" in merged.output
+
+
+def test_merge_writes_once_and_reports(workspace):
+    add(workspace, TWO)
+    result = invoke(workspace, "merge", "--policy", "prefer:bob")
+    assert result.exit_code == 0, result.output
+    assert "Wrote 1 merge decision(s) as merge:prefer:bob" in result.output
+    again = invoke(workspace, "merge", "--policy", "prefer:bob", "--json")
+    data = json.loads(again.output)
+    assert (data["written"], data["withdrawn"], data["unchanged"]) == (0, 0, 1)
+    light = data["tasks"][0]
+    assert (light["compared"], light["accepted"], light["resolved"], light["left_for_review"]) == (3, 2, 1, 0)
+
+
+def test_merge_review_points_to_the_review_queue_and_dry_run_writes_nothing(workspace):
+    add(workspace, TWO)
+    result = invoke(workspace, "merge", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "1 conflict(s) wait for a person: celeba label --queue review" in result.output
+    assert "dry run" in result.output
+    dry = json.loads(invoke(workspace, "merge", "--policy", "prefer:alice", "--dry-run", "--json").output)
+    assert dry["dry_run"] and dry["written"] == 1
+    with workspace.open_store() as store:
+        assert store.live_labels(sources=["review"]).empty
+
+
+def test_merge_dawid_skene_shows_estimated_accuracy(workspace):
+    add(workspace, TWO)
+    result = invoke(workspace, "merge", "--policy", "dawid-skene")
+    assert result.exit_code == 0, result.output
+    assert "Dawid-Skene" in result.output
+    assert [line.split()[0] for line in result.output.splitlines()[-2:]] == ["alice", "bob"]
+
+
+def test_merge_errors_exit_non_zero(workspace):
+    add(workspace, TWO)
+    unknown = invoke(workspace, "merge", "--policy", "prefer:carol")
+    assert unknown.exit_code == 2
+    assert "no annotator 'carol' (annotators: alice, bob)" in unknown.output
+    assert invoke(workspace, "merge", "--policy", "vote").exit_code == 2
+    bad_task = invoke(workspace, "agreement", "--task", "mood")
+    assert bad_task.exit_code == 2 and "unknown task 'mood'" in bad_task.output
