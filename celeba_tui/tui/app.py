@@ -1,0 +1,150 @@
+"""`celeba label`: the Textual app. Builds the queue in a worker, then runs the label screen."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.widgets import Static
+
+from celeba_tui.queues import Queue, QueueOptions, get_queue, my_live_labels
+from celeba_tui.tui.flip_checks import CheckScheduler, flippable
+from celeba_tui.tui.messages import ImageShown, QueueBuilt, QueueCompleted
+from celeba_tui.tui.screens.label_screen import LabelScreen
+from celeba_tui.tui.screens.nothing_to_label_screen import NothingToLabelScreen
+from celeba_tui.tui.session import LabelSession
+from celeba_tui.tui.timing_log import TimingLog
+
+
+@dataclass
+class LabelConfig:
+    """Everything `celeba label` decided from its arguments."""
+
+    workspace: object
+    annotator: str
+    queue: str = "unlabeled"
+    tasks: tuple = ()
+    options: QueueOptions = field(default_factory=QueueOptions)
+    checks: float = 0.0
+    renderer: str = "halfcell"
+    cell_size: tuple[int, int] = (10, 20)
+    timing_log: Path | None = None
+
+
+FIRST_PAGE = 50
+
+
+def start_session(store, config: LabelConfig, queue: Queue) -> LabelSession:
+    """A session on the queue's first page when it has one (fast), else on the whole queue."""
+    tasks = config.tasks or config.workspace.tasks
+    first_page = getattr(queue, "first_page", None)
+    page = None
+    if first_page is not None:
+        page = first_page(store, config.workspace, config.annotator, tasks, config.options, FIRST_PAGE)
+    if page is not None:
+        # An empty first page is an empty queue; otherwise `build` brings the rest and the count.
+        items, total, complete = page, (None if page else 0), not page
+    else:
+        built = queue.build(store, config.workspace, config.annotator, tasks, config.options)
+        items, total, complete = built.items, built.total, True
+    checks = None
+    check_tasks = [t.name for t in tasks if flippable(t.classes)]
+    if config.checks > 0 and check_tasks and queue.source == "human":
+        checks = CheckScheduler(config.checks, check_tasks, seed=config.options.seed)
+        for image, task, label in my_live_labels(store, config.annotator, check_tasks).itertuples(index=False):
+            checks.remember(image, task, label)
+    return LabelSession(
+        store, config.annotator, tasks, items, total=total, complete=complete, source=queue.source, checks=checks
+    )
+
+
+class LabelApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "celeba label"
+    ENABLE_COMMAND_PALETTE = False
+
+    def __init__(self, config: LabelConfig, store):
+        super().__init__()
+        self.config = config
+        self.store = store
+        self.queue = get_queue(config.queue)
+        self.timing_log = TimingLog(config.timing_log) if config.timing_log else None
+        self.started = time.monotonic()
+        self.session: LabelSession | None = None
+        self._first_shown = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"Finding images for you in the {self.queue.name} queue…", id="loading")
+
+    def on_mount(self) -> None:
+        self._build_queue()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _build_queue(self) -> None:
+        started = time.monotonic()
+        try:
+            session = start_session(self.store, self.config, self.queue)
+        except Exception as exc:  # noqa: BLE001  (shown to the user; the app stays usable)
+            self.post_message(QueueBuilt(error=f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(QueueBuilt(session, seconds=time.monotonic() - started))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="complete")
+    def _complete_queue(self) -> None:
+        """The whole queue, after the first image is up (so the two do not share the CPU)."""
+        started, config = time.monotonic(), self.config
+        try:
+            built = self.queue.build(
+                self.store, config.workspace, config.annotator, self.session.tasks.values(), config.options
+            )
+        except Exception as exc:  # noqa: BLE001  (the session goes on with the first page)
+            self.post_message(QueueCompleted(None, f"{type(exc).__name__}: {exc}", time.monotonic() - started))
+            return
+        self.post_message(QueueCompleted(built, None, time.monotonic() - started))
+
+    def on_queue_built(self, message: QueueBuilt) -> None:
+        if self.timing_log is not None:
+            self.timing_log.record("queue", message.seconds)
+        if message.error is not None:
+            self.push_screen(NothingToLabelScreen("The queue could not be built.", message.error, can_undo=False))
+            return
+        self.session = message.session
+        if self.session.finished:
+            title = f"Nothing to label in the {self.queue.name} queue."
+            self.push_screen(NothingToLabelScreen(title, self.queue.empty_hint, can_undo=False))
+            return
+        self.push_screen(
+            LabelScreen(
+                self.session, self.config.workspace, self.queue, renderer=self.config.renderer,
+                cell_size=self.config.cell_size, timing_log=self.timing_log,
+            )
+        )
+
+    def on_queue_completed(self, message: QueueCompleted) -> None:
+        if self.timing_log is not None:
+            self.timing_log.record("queue_full", message.seconds)
+        if message.error is not None:
+            self.notify(f"could not count the whole queue: {message.error}", severity="error", timeout=10)
+            return
+        self.session.adopt(message.built)
+        for screen in self.screen_stack:
+            if isinstance(screen, LabelScreen):
+                screen.queue_completed()
+
+    def on_image_shown(self, message: ImageShown) -> None:
+        if not self._first_shown:
+            self._first_shown = True
+            if self.timing_log is not None:
+                # cpu: the process's CPU time since it started, imports included.
+                self.timing_log.record(
+                    "startup", time.monotonic() - self.started, image=message.request.image, cpu=time.process_time()
+                )
+            if not self.session.complete:
+                self._complete_queue()
+
+    def on_unmount(self) -> None:
+        if self.timing_log is not None:
+            self.timing_log.close()

@@ -1,0 +1,45 @@
+"""Keys for a task's classes, generated from the class list (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+ARROWS = {2: ("left", "right"), 3: ("left", "down", "right")}
+ARROW_GLYPHS = {"left": "←", "down": "↓", "right": "→"}
+# Home row first, then the row below; none of these is a command key (q u p space ?).
+LETTERS = "asdfghjklzxcvbnm"
+MAX_CLASSES = len(LETTERS)
+
+
+@dataclass(frozen=True)
+class ClassKeys:
+    """The keys that answer with class `index` and how the footer shows them."""
+
+    index: int
+    label: str
+    keys: tuple[str, ...]
+
+    @property
+    def display(self) -> str:
+        return "/".join(ARROW_GLYPHS.get(k, k) for k in self.keys)
+
+
+def class_keys(classes: Sequence[str]) -> list[ClassKeys]:
+    """Arrows (for 2 or 3 classes), a home-row letter and a digit (1-9) per class.
+
+    For the default (left, center, right): left/a/1, down/s/2, right/d/3.
+    """
+    if len(classes) > MAX_CLASSES:
+        raise ValueError(f"at most {MAX_CLASSES} classes have keys; got {len(classes)}")
+    arrows = ARROWS.get(len(classes), ())
+    result = []
+    for index, label in enumerate(classes):
+        keys = []
+        if arrows:
+            keys.append(arrows[index])
+        keys.append(LETTERS[index])
+        if index < 9:
+            keys.append(str(index + 1))
+        result.append(ClassKeys(index, label, tuple(keys)))
+    return result

@@ -1,0 +1,291 @@
+"""The labelling screen: image, question, context, progress; one key = one stored decision."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from textual import events, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from celeba_tui.errors import CelebaError
+from celeba_tui.queues import item_context
+from celeba_tui.tui.image_prep import VIEWS
+from celeba_tui.tui.key_map import class_keys
+from celeba_tui.tui.messages import ContextLoaded, DisplayRequest, ImageShown, KeyStamp
+from celeba_tui.tui.screens.guidelines_screen import GuidelinesScreen
+from celeba_tui.tui.screens.nothing_to_label_screen import NothingToLabelScreen
+from celeba_tui.tui.widgets.image_info import ImageInfo
+from celeba_tui.tui.widgets.image_pane import ImagePane
+from celeba_tui.tui.widgets.question_panel import QuestionPanel
+from celeba_tui.tui.widgets.session_stats import SessionStats
+
+MIN_WIDTH, MIN_HEIGHT = 60, 16
+PREFETCH = 3
+# A write slower than this is waiting for another writer's lock: say so.
+STORE_WAIT_NOTICE_S = 0.3
+
+
+class LabelScreen(Screen):
+    """Class keys are generated from the tasks' class lists; the rest are fixed."""
+
+    BINDINGS = [
+        Binding("space", "skip", "skip"),
+        Binding("backspace,u", "undo", "undo", key_display="u/⌫"),
+        Binding("p", "cycle_view", "view"),
+        Binding("question_mark", "guidelines", "guidelines", key_display="?"),
+        Binding("q", "app.quit", "quit"),
+    ]
+
+    def __init__(self, session, workspace, queue, *, renderer: str = "halfcell", cell_size=(10, 20), timing_log=None):
+        super().__init__()
+        self.session = session
+        self.workspace = workspace
+        self.queue = queue
+        self.renderer = renderer
+        self.cell_size = cell_size
+        self.timing_log = timing_log
+        self.view = VIEWS[0]
+        self.context = None
+        self._reported: set[str] = set()
+        self._stamp: KeyStamp | None = None  # the key being handled, for the timing log
+        self._displayed: tuple | None = None
+        self._bound_classes: tuple | None = None
+        # Tasks sharing a class list share bindings, so the footer only changes with it.
+        self._signatures = list(dict.fromkeys(t.classes for t in workspace.tasks))
+        for signature_index, classes in enumerate(self._signatures):
+            for keys in class_keys(classes):
+                self._bindings.bind(
+                    ",".join(keys.keys), f"choose({signature_index}, {keys.index})",
+                    keys.label, key_display=keys.display,
+                )
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield ImagePane(self.workspace.image_root, self.renderer, cell_size=self.cell_size, id="image")
+            with Vertical(id="side"):
+                yield QuestionPanel(id="question")
+                yield Static("", id="store-status")
+                yield ImageInfo(id="info")
+                yield SessionStats(id="stats")
+        yield Static("", id="too-small")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._check_size()
+        self.show_current()
+
+    async def on_event(self, event: events.Event) -> None:
+        # Remember when the key arrived (set by the input thread) for the timing log.
+        if isinstance(event, events.Key):
+            self._stamp = KeyStamp(event.key, event.time, time.process_time())
+        await super().on_event(event)
+
+    # ------------------------------------------------------------ display
+    @property
+    def pane(self) -> ImagePane:
+        return self.query_one(ImagePane)
+
+    def _request(self, item, stamp: KeyStamp | None = None) -> DisplayRequest:
+        return DisplayRequest(item.image, item.check, self.view, stamp)
+
+    def show_current(self, stamp: KeyStamp | None = None) -> None:
+        """Bring every panel up to date with the session's cursor."""
+        session = self.session
+        item = session.current
+        if item is None:
+            if session.waiting:
+                self._displayed = None
+                self.query_one(QuestionPanel).show_done("Loading the rest of the queue…")
+                self.pane.show_message("loading more images…")
+            else:
+                self._finished()
+            return
+        task = session.current_task
+        self.query_one(QuestionPanel).show_question(task, session.task_index + 1, len(item.tasks), item.check)
+        displayed = (session.position, item.image, item.check, self.view)
+        if displayed != self._displayed:
+            self._displayed = displayed
+            self.context = None
+            # Context and prefetching start once this image is painted (on_image_shown):
+            # worker threads would otherwise compete with the paint for the GIL.
+            self.pane.show(self._request(item, stamp))
+        elif stamp is not None and self.timing_log is not None:
+            self.call_after_refresh(self._log_question, stamp, item.image)
+        self._show_info()
+        self._show_stats()
+        if task.classes != self._bound_classes:
+            # Only now do the class keys change; refreshing bindings rebuilds the footer.
+            self._bound_classes = task.classes
+            self.refresh_bindings()
+
+    def queue_completed(self) -> None:
+        """The whole queue arrived (it started on a first page): update counts, or go on."""
+        if self._displayed is None and self.session.current is not None:
+            self.show_current()
+        else:
+            self._show_stats()
+
+    def _show_info(self) -> None:
+        item = self.session.current
+        if item is None:
+            return
+        given = {}
+        if self.context is not None and not item.check:
+            given = {
+                task: answer.label
+                for task, answers in self.context.answers.items()
+                for answer in answers
+                if answer.annotator == self.session.annotator and answer.source == self.session.source
+            }
+        given.update(self.session.answered_here())
+        self.query_one(ImageInfo).show_info(
+            item.image, self.session.annotator, self.queue.name, self.workspace.tasks, given, self.context,
+            show_answers=self.queue.shows_answers, check=item.check,
+        )
+
+    def _show_stats(self) -> None:
+        session = self.session
+        stats = session.stats
+        self.query_one(SessionStats).show_stats(
+            session.done, session.total, stats.counts, self.workspace.tasks, stats.decisions,
+            stats.per_minute(session.clock()),
+        )
+
+    def _log_question(self, stamp: KeyStamp, image: str) -> None:
+        seconds, cpu = stamp.elapsed()
+        self.timing_log.record("question", seconds, key=stamp.key, image=image, cpu=cpu)
+
+    def on_image_shown(self, message: ImageShown) -> None:
+        request = message.request
+        item = self.session.current
+        if item is not None and request == self.pane.request:
+            self._load_context(item.image)
+            self.pane.prefetch([self._request(upcoming) for upcoming in self.session.upcoming(PREFETCH)])
+        if message.elapsed is not None and self.timing_log is not None:
+            seconds, cpu = message.elapsed
+            self.timing_log.record("image", seconds, key=request.stamp.key, image=request.image, cpu=cpu)
+        if message.unreadable is not None and request.image not in self._reported:
+            self._reported.add(request.image)
+            self._record_problem(request.image, message.unreadable)
+
+    @work(thread=True, group="problems", exit_on_error=False)
+    def _record_problem(self, image: str, reason: str) -> None:
+        self.session.store.add_problem(image, "unreadable", reason, self.session.annotator)
+
+    @work(thread=True, group="context", exclusive=True, exit_on_error=False)
+    def _load_context(self, image: str) -> None:
+        self.post_message(ContextLoaded(image, item_context(self.session.store, image, self.workspace.tasks)))
+
+    def on_context_loaded(self, message: ContextLoaded) -> None:
+        item = self.session.current
+        if item is not None and item.image == message.image:
+            self.context = message.context
+            self._show_info()
+
+    # ----------------------------------------------------------- actions
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "choose":
+            task = self.session.current_task
+            return task is not None and self._signatures[parameters[0]] == task.classes
+        return True
+
+    async def action_choose(self, signature: int, index: int) -> None:
+        if self.has_class("too-small") or self.session.finished:
+            return
+        if not self.pane.ready:
+            self.app.bell()
+            problem = self.pane.error
+            self.notify(f"{problem}: press space to skip" if problem else "the image is still loading")
+            return
+        stamp = self._stamp
+        try:
+            decision = await self._write(self.session.record, index)
+        except CelebaError as exc:
+            self.notify(f"NOT saved: {exc}. Press the key again.", severity="error", timeout=10)
+            return
+        self.session.apply(decision)
+        self.show_current(stamp)
+
+    async def _write(self, function, *args):
+        """Run a store write off the UI thread; keys wait in order, a slow lock is shown."""
+        status = self.query_one("#store-status", Static)
+        notice = self.set_timer(STORE_WAIT_NOTICE_S, lambda: self._set_status(status, True))
+        try:
+            return await asyncio.to_thread(function, *args)
+        finally:
+            notice.stop()
+            self._set_status(status, False)
+
+    @staticmethod
+    def _set_status(status: Static, waiting: bool) -> None:
+        status.display = waiting
+        if waiting:
+            status.update("Waiting for the label store (another program is writing)… your answer will be saved.")
+
+    def action_skip(self) -> None:
+        if self.has_class("too-small") or self.session.finished:
+            return
+        stamp = self._stamp
+        if self.pane.error is not None and self.pane.shown == self.pane.request:
+            self.session.skip_image()
+        else:
+            self.session.skip()
+        self.show_current(stamp)
+
+    async def action_undo(self) -> None:
+        if self.has_class("too-small"):  # nothing is visible: no blind changes
+            return
+        decision = self.session.last_decision()
+        if decision is None:
+            self.notify("nothing to undo in this session")
+            return
+        stamp = self._stamp
+        try:
+            await self._write(self.session.revoke, decision)
+        except CelebaError as exc:
+            self.notify(f"undo NOT saved: {exc}", severity="error", timeout=10)
+            return
+        self.session.apply_undo(decision)
+        self.notify(f"undone: {decision.task} = {decision.label} for {decision.image}", timeout=2)
+        self.show_current(stamp)
+
+    def action_cycle_view(self) -> None:
+        if self.has_class("too-small"):
+            return
+        self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
+        self.notify(f"view: {self.view} (display only)", timeout=1.5)
+        self.show_current(self._stamp)
+
+    def action_guidelines(self) -> None:
+        self.app.push_screen(GuidelinesScreen(self.workspace.guidelines_path))
+
+    # ----------------------------------------------------- size and end
+    def on_resize(self, event: events.Resize) -> None:
+        self._check_size()
+
+    def _check_size(self) -> None:
+        width, height = self.app.size
+        too_small = width < MIN_WIDTH or height < MIN_HEIGHT
+        self.set_class(too_small, "too-small")
+        if too_small:
+            self.query_one("#too-small", Static).update(
+                f"The terminal is {width}x{height}; labelling needs at least {MIN_WIDTH}x{MIN_HEIGHT}.\n"
+                "Make the window larger (q quits; everything is saved)."
+            )
+
+    def _finished(self) -> None:
+        session = self.session
+        title = f"Queue finished: {session.stats.decisions} labels this session, {session.done:,} / {session.total:,} images done."
+        self.app.push_screen(
+            NothingToLabelScreen(title, self.queue.empty_hint, can_undo=session.last_decision() is not None),
+            self._after_finished,
+        )
+
+    async def _after_finished(self, result: str | None) -> None:
+        if result == "undo":
+            await self.action_undo()

@@ -1,0 +1,37 @@
+"""`--timing-log FILE`: one JSON line per key, from key received to the result painted."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+
+class TimingLog:
+    """Appends {"kind", "key", "image", "ms", "cpu_ms"} lines, flushed at once (benchmarks read them)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._file = self.path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def record(
+        self, kind: str, seconds: float, *, key: str | None = None, image: str | None = None, cpu: float | None = None
+    ) -> None:
+        """`cpu`: process CPU seconds over the same span (what the work cost, whatever the load)."""
+        entry = {"kind": kind, "key": key, "image": image, "ms": round(seconds * 1000, 3)}
+        if cpu is not None:
+            entry["cpu_ms"] = round(cpu * 1000, 3)
+        line = json.dumps(entry)
+        with self._lock:
+            self._file.write(line + "\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+
+def read_timing_log(path: Path) -> list[dict]:
+    """The records of a timing log (for benchmarks and tests)."""
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]

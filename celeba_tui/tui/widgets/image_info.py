@@ -1,0 +1,63 @@
+"""What is known about the image on screen: its name, labels given, answers, predictions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.widgets import Static
+
+from celeba_tui.queues import ItemContext
+
+
+def info_text(
+    image: str,
+    annotator: str,
+    queue: str,
+    tasks: Sequence,
+    given: dict[str, str],
+    context: ItemContext | None,
+    *,
+    show_answers: bool,
+    check: bool,
+) -> Text:
+    """Pure: the panel's text (tested without a terminal)."""
+    text = Text()
+    text.append(f"{image}\n", style="bold")
+    text.append(f"annotator {annotator} · queue {queue}\n", style="dim")
+    if check:
+        text.append("mirrored copy of an image you labelled\n", style="italic")
+    text.append("\nyour labels\n", style="underline")
+    for task in tasks:
+        label = given.get(task.name)
+        text.append(f"  {task.name:<12} ")
+        text.append(f"{label}\n" if label else "—\n", style="bold green" if label else "dim")
+    if context is None:
+        return text
+    if show_answers and context.answers:
+        text.append("\nannotators' answers\n", style="underline")
+        for task in tasks:
+            answers = context.answers.get(task.name, ())
+            if answers:
+                listed = ", ".join(f"{a.annotator}: {a.label}" + (" (review)" if a.source == "review" else "") for a in answers)
+                text.append(f"  {task.name:<12} {listed}\n")
+    if context.suggestions and not check:
+        text.append("\nensemble\n", style="underline")
+        for task in tasks:
+            suggestion = context.suggestions.get(task.name)
+            if suggestion is None:
+                continue
+            how = "auto-labelled" if suggestion.decided else "suggests"
+            text.append(f"  {task.name:<12} {how} ")
+            text.append(f"{suggestion.label}", style="bold")
+            text.append(f" ({suggestion.confidence:.0%})\n")
+            for prediction in context.predictions.get(task.name, ()):
+                text.append(f"    {prediction.model[:18]:<18} {prediction.label} {prediction.confidence:.0%}\n", style="dim")
+    return text
+
+
+class ImageInfo(Static):
+    """Panel beside the image; `show_info` takes the same arguments as `info_text`."""
+
+    def show_info(self, *args, **kwargs) -> None:
+        self.update(info_text(*args, **kwargs), layout=False)  # its height is set by the layout (1fr)
