@@ -20,9 +20,11 @@ $(STAMP): pyproject.toml scripts/install_torch.sh
 	touch $(STAMP)
 
 demo: venv
+	rm -rf $(DEMO_OUT)
 	$(BIN)/celeba demo --out $(DEMO_OUT)
 
 demo-quick: venv
+	rm -rf $(DEMO_OUT)
 	$(BIN)/celeba demo --quick --out $(DEMO_OUT)
 
 test: venv

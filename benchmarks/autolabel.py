@@ -1,0 +1,273 @@
+"""Autolabel speed and memory: decode, inference, the pipeline, a naive loop, peak RSS.
+
+Models: cnn4 and vgg19_variation (64 px, seeded untrained weights: speed does not
+depend on the weights), exported with `export_module` exactly as `celeba export-onnx`
+does. Images: synthetic CelebA (178x218 JPEG), rendered into a temporary folder unless
+--images is given.
+
+Targets (issue 6): end-to-end >= 0.85 x min(decode-only, inference-only);
+end-to-end >= 2x a naive serial loop (PIL full decode, torch eager, batch 64, models
+one after the other); peak RSS of a whole `autolabel` run for 50,000 images <= 1 GB.
+
+Peak memory is measured on a whole `run_autolabel` (scan, store, pipeline, decisions)
+in a child process per size (its VmHWM), over a folder of hard links
+that repeat the rendered images up to the size; `--memory 50000` runs the full size,
+the default measures 5,000 and 20,000 and extrapolates linearly to 50,000.
+
+Run: python benchmarks/autolabel.py [--n 2000] [--workers 2] [--memory 5000,20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+MODELS = ("cnn4", "vgg19_variation")
+CLASSES = ("left", "center", "right")
+
+
+def export_models(folder: Path, task: str = "light") -> list[Path]:
+    import torch
+
+    from celeba_tui.model_io import ImageClassifier
+    from celeba_tui.onnx_export import export_module
+    from celeba_tui.onnx_metadata import ModelMetadata
+    from celeba_tui.plugins import get_architecture
+
+    paths = []
+    for name in MODELS:
+        arch = get_architecture(name)
+        torch.manual_seed(0)
+        module = ImageClassifier(arch.build(len(CLASSES))).eval()
+        meta = ModelMetadata(task, CLASSES, arch.input_size, preprocess=arch.preprocess, architecture=name, run_id=f"bench-{name}")
+        path = folder / f"{task}-{name}.onnx"
+        export_module(module, arch.input_size, path, meta)
+        paths.append(path)
+    return paths
+
+
+def rate(n: int, seconds: float) -> float:
+    return n / seconds if seconds else float("inf")
+
+
+def line(label: str, value: float, unit: str = "img/s", note: str = "") -> None:
+    print(f"  {label:<52} {value:>9,.0f} {unit}  {note}")
+
+
+def measure_speed(root: Path, names: list[str], paths: list[Path], args) -> dict:
+    import onnxruntime as ort
+    import torch
+
+    from celeba_tui.autolabel_pipeline import BatchDecoder, decode_batches, predict
+    from celeba_tui.inference import open_ensemble, session_options
+    from celeba_tui.onnx_metadata import read_metadata
+
+    torch.set_num_threads(args.threads)
+    metas = [read_metadata(p) for p in paths]
+    session = open_ensemble(paths, metas, provider="cpu", batch_size=args.batch_size, threads=args.threads)
+    decoder = BatchDecoder(root, session.groups, args.batch_size)
+    n = len(names)
+    results = {}
+
+    start = time.perf_counter()
+    batches = list(decode_batches(decoder, names, args.workers))
+    results["decode"] = rate(n, time.perf_counter() - start)
+
+    start = time.perf_counter()
+    for batch in batches:
+        session.run(batch.pixels)
+    results["inference"] = rate(n, time.perf_counter() - start)
+    del batches
+
+    start = time.perf_counter()
+    for _ in predict(session, decode_batches(decoder, names, args.workers)):
+        pass
+    results["pipeline"] = rate(n, time.perf_counter() - start)
+
+    # The naive loop: PIL full decode, torch eager, batch 64, models one after the other.
+    from PIL import Image
+
+    from celeba_tui.model_io import ImageClassifier
+    from celeba_tui.plugins import get_architecture
+
+    torch.manual_seed(0)
+    modules = [ImageClassifier(get_architecture(m).build(3)).eval() for m in MODELS]
+    naive_n = min(n, args.naive_images)
+    start = time.perf_counter()
+    with torch.no_grad():
+        for i in range(0, naive_n, 64):
+            pixels = []
+            for name in names[i:i + 64]:
+                with Image.open(root / name) as image:
+                    pixels.append(np.asarray(image.convert("RGB").resize((64, 64), Image.Resampling.BILINEAR)))
+            batch = torch.from_numpy(np.stack(pixels))
+            for module in modules:
+                module(batch)
+    results["naive"] = rate(naive_n, time.perf_counter() - start)
+
+    # onnxruntime vs torch eager, each model alone, on the same decoded batches.
+    sample = [b.pixels[0] for b in list(decode_batches(decoder, names[: 8 * args.batch_size], args.workers))]
+    for name, path, module in zip(MODELS, paths, modules):
+        single = ort.InferenceSession(str(path), session_options(args.threads), providers=["CPUExecutionProvider"])
+        single.run(None, {"pixels": sample[0]})
+        start = time.perf_counter()
+        for pixels in sample:
+            single.run(None, {"pixels": pixels})
+        results[f"ort_{name}"] = rate(len(sample) * args.batch_size, time.perf_counter() - start)
+        with torch.no_grad():
+            module(torch.from_numpy(sample[0]))
+            start = time.perf_counter()
+            for pixels in sample:
+                module(torch.from_numpy(pixels))
+        results[f"torch_{name}"] = rate(len(sample) * args.batch_size, time.perf_counter() - start)
+
+    # One merged graph vs two sessions run one after the other (spinning on and off).
+    for label, spinning in (("two_sessions_spinning", True), ("two_sessions_no_spinning", False)):
+        sessions = [ort.InferenceSession(str(p), session_options(args.threads, spinning=spinning),
+                                         providers=["CPUExecutionProvider"]) for p in paths]
+        start = time.perf_counter()
+        for pixels in sample:
+            for s in sessions:
+                s.run(None, {"pixels": pixels})
+        results[label] = rate(len(sample) * args.batch_size, time.perf_counter() - start)
+    start = time.perf_counter()
+    for pixels in sample:
+        session.run([pixels])
+    results["merged"] = rate(len(sample) * args.batch_size, time.perf_counter() - start)
+    return results
+
+
+def decode_once_check(root: Path, names: list[str]) -> tuple[float, int]:
+    """How far a 64 px image resized from the 128 px decode is from decode_resized(path, 64)."""
+    from PIL import Image
+
+    from celeba_tui.images import decode_resized
+
+    diffs = []
+    for name in names:
+        direct = decode_resized(root / name, 64).astype(np.int16)
+        via = np.asarray(Image.fromarray(decode_resized(root / name, 128)).resize((64, 64), Image.Resampling.BILINEAR))
+        diffs.append(np.abs(direct - via.astype(np.int16)))
+    stacked = np.stack(diffs)
+    return float(stacked.mean()), int(stacked.max())
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM). Not ru_maxrss: on Linux that keeps the peak
+    of the forked parent's pages across exec, so a child would report the benchmark's own size."""
+    try:
+        for row in Path("/proc/self/status").read_text().splitlines():
+            if row.startswith("VmHWM:"):
+                return int(row.split()[1]) / 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, kB elsewhere
+
+
+def memory_child(args) -> None:
+    """Run a whole autolabel on `args.memory_child` hard-linked images; print this process's peak RSS."""
+    from celeba_tui.autolabel import AutolabelOptions, run_autolabel
+    from celeba_tui.workspace import create_workspace
+
+    work = Path(args.work)
+    root = work / f"links-{args.memory_child}"
+    sources = sorted((Path(args.images_dir)).glob("*.jpg"))
+    root.mkdir(exist_ok=True)
+    for i in range(args.memory_child):
+        link = root / f"{i:06d}.jpg"
+        if not link.exists():
+            os.link(sources[i % len(sources)], link)
+    ws = create_workspace(work / f"ws-{args.memory_child}", root)
+    ws.open_store(create=True).close()
+    paths = [Path(p) for p in args.models.split(",")]
+    report = run_autolabel(ws, paths, AutolabelOptions(batch_size=args.batch_size, workers=args.workers, threads=args.threads))
+    peak_mb = peak_rss_mb()
+    print(json.dumps({"n": args.memory_child, "peak_mb": peak_mb, "images_per_s": report["images_per_s"],
+                      "seconds": report["seconds"]}))
+
+
+def measure_memory(sizes: list[int], images_dir: Path, paths: list[Path], work: Path, args) -> list[dict]:
+    out = []
+    for n in sizes:
+        cmd = [sys.executable, __file__, "--memory-child", str(n), "--images-dir", str(images_dir), "--work", str(work),
+               "--models", ",".join(map(str, paths)), "--batch-size", str(args.batch_size),
+               "--workers", str(args.workers), "--threads", str(args.threads)]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        out.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=Path, help="a folder of 178x218 JPEGs (default: render synthetic ones)")
+    parser.add_argument("--n", type=int, default=2000, help="images for the speed figures")
+    parser.add_argument("--naive-images", type=int, default=1024)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--memory", default="5000,20000", help="image counts for the peak-RSS runs ('' to skip)")
+    parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--images-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--work", help=argparse.SUPPRESS)
+    parser.add_argument("--models", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        memory_child(args)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        root = args.images
+        if root is None:
+            subprocess.run([sys.executable, "-m", "celeba_tui", "synth", "--out", str(tmp / "synth"), "-n", str(args.n),
+                            "--seed", "0", "--workers", str(args.workers)], check=True, capture_output=True)
+            root = tmp / "synth" / "img_align_celeba"
+        names = sorted(p.name for p in root.glob("*.jpg"))[: args.n]
+        paths = export_models(tmp)
+        print(f"{len(names):,} images of {root}, models {' + '.join(MODELS)} (64 px), batch {args.batch_size}, "
+              f"{args.workers} decode threads, {args.threads} onnxruntime threads, {os.cpu_count()} CPUs")
+        r = measure_speed(root, names, paths, args)
+        floor = min(r["decode"], r["inference"])
+        print("speed (CPUExecutionProvider)")
+        line("decode only (simplejpeg DCT-scaled + PIL bilinear)", r["decode"])
+        line("inference only (merged ensemble, both models)", r["inference"])
+        line("end to end (threads decode while onnxruntime runs)", r["pipeline"],
+             note=f"{r['pipeline'] / floor:.2f}x min(decode, inference) (target >= 0.85)")
+        line("naive serial loop (PIL full decode, torch eager)", r["naive"])
+        print(f"  {'end to end / naive':<52} {r['pipeline'] / r['naive']:>9.2f}x      (target >= 2)")
+        print("onnxruntime vs torch eager, one model, same batches")
+        for name in MODELS:
+            ratio = r[f"ort_{name}"] / r[f"torch_{name}"]
+            line(f"{name}: onnxruntime", r[f"ort_{name}"])
+            line(f"{name}: torch eager", r[f"torch_{name}"], note=f"onnxruntime {ratio:.2f}x torch")
+        print("ensemble: one merged graph vs two sessions")
+        line("merged graph, one session", r["merged"])
+        line("two sessions, spinning thread pools", r["two_sessions_spinning"])
+        line("two sessions, spinning disabled", r["two_sessions_no_spinning"])
+        mean_diff, max_diff = decode_once_check(root, names[:200])
+        print("decode once at 128 px and resize to 64 vs decode_resized(path, 64), 200 images:")
+        print(f"  mean |difference| {mean_diff:.2f} grey levels, max {max_diff}  (so each size is decoded from the file)")
+        sizes = [int(s) for s in args.memory.split(",") if s.strip()]
+        if sizes:
+            print("peak RSS of a whole autolabel run (child process, hard-linked images)")
+            runs = measure_memory(sizes, root, paths, tmp, args)
+            for run in runs:
+                line(f"{run['n']:,} images ({run['images_per_s']:,.0f} img/s in the pipeline)", run["peak_mb"], "MB")
+            if runs[-1]["n"] < 50_000 and len(runs) >= 2:
+                a, b = runs[-2], runs[-1]
+                slope = (b["peak_mb"] - a["peak_mb"]) / (b["n"] - a["n"])
+                estimate = b["peak_mb"] + slope * (50_000 - b["n"])
+                line("50,000 images, linear extrapolation", estimate, "MB", f"({slope * 1000:.2f} MB per 1,000 images; target <= 1024)")
+
+
+if __name__ == "__main__":
+    main()

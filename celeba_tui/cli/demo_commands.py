@@ -1,0 +1,25 @@
+"""`celeba demo`: the whole study on a synthetic CelebA."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from celeba_tui.cli.app import JsonOption, app, print_json
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for data, workspace, models and report.")] = Path("demo-out"),
+    quick: Annotated[bool, typer.Option("--quick", help="Fewer images and epochs (about 90 s).")] = False,
+    seed: Annotated[int, typer.Option(help="Seed for the data, the annotators and training.")] = 0,
+    json_output: JsonOption = False,
+) -> None:
+    """Run the study end to end: render, label, merge, train, export, auto-label, report."""
+    from celeba_tui.demo import run_demo
+
+    result = run_demo(out, quick=quick, seed=seed)
+    if json_output:
+        print_json(result.as_dict())

@@ -1,0 +1,185 @@
+"""ONNX commands: export-onnx, inspect, autolabel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
+from celeba_tui.errors import CelebaError
+
+
+@app.command("export-onnx")
+def export_onnx(
+    run: Annotated[str, typer.Argument(help="A run directory, or a run id in the workspace's runs/.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The .onnx file to write.")],
+    fp16: Annotated[bool, typer.Option("--fp16", help="float16 weights (uint8 input and float32 output kept).")] = False,
+    opset: Annotated[Optional[int], typer.Option("--opset", help="ONNX opset (default: the exporter's).")] = None,
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Export a trained run to ONNX with its metadata, and check it against PyTorch."""
+    from celeba_tui.onnx_export import export_run, resolve_run_path
+
+    ws = _workspace_or_none(workspace, run)
+    run_path = resolve_run_path(run, ws.runs_dir) if ws is not None else Path(run)
+    result = export_run(run_path, out, image_root=ws.image_root if ws is not None else None, fp16=fp16, opset=opset)
+    parity = result.parity
+    if json_output:
+        print_json(result.as_dict())
+    else:
+        meta = result.metadata
+        typer.echo(
+            f"exported {meta.run_id} ({meta.architecture}, {meta.task}, {meta.precision}) to {result.path} "
+            f"({result.bytes / 1e6:.1f} MB, {result.seconds:.1f} s)"
+        )
+        typer.echo(
+            f"parity on {parity.source}: max |p_torch - p_onnx| = {parity.max_abs_diff:.2e} "
+            f"(tolerance {parity.tolerance:.0e}), argmax agreement {parity.argmax_agreement:.1%}"
+        )
+    if not parity.passed:
+        raise CelebaError(
+            f"parity check failed for {result.path}: max difference {parity.max_abs_diff:.2e} exceeds "
+            f"{parity.tolerance:.0e} (the file is kept for inspection)"
+        )
+
+
+def _workspace_or_none(workspace: Path | None, run: str):
+    """The workspace, which a run given as a folder does not need (no parity images then)."""
+    try:
+        return open_workspace(workspace)
+    except CelebaError:
+        if workspace is None and Path(run).is_dir():
+            return None
+        raise
+
+
+@app.command()
+def inspect(
+    model: Annotated[Path, typer.Argument(help="An .onnx file exported by `celeba export-onnx`.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Show an exported model's metadata: task, classes, input, preprocessing, run and metrics."""
+    from celeba_tui.onnx_metadata import describe
+
+    info = describe(model)
+    if json_output:
+        print_json(info)
+        return
+    meta = info["metadata"]
+    typer.echo(f"{info['path']}  ({info['bytes'] / 1e6:.1f} MB, hash {info['hash']})")
+    rows = [
+        ("task", meta["task"]),
+        ("classes", ", ".join(meta["classes"])),
+        ("input", _io_line(info["inputs"][0]) + f"  ({meta['normalisation']})"),
+        ("output", _io_line(info["outputs"][0])),
+        ("preprocess", meta["preprocess"]),
+        ("architecture", f"{meta['architecture']}  (plugin {meta['plugin'] or '?'})"),
+        ("run", meta["run_id"]),
+        ("validation", ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in meta["validation"].items())),
+        ("precision", meta["precision"]),
+        ("opset", ", ".join(f"{k} {v}" for k, v in info["opset"].items())),
+        ("exported", f"{meta['exported']} by celeba-tui {meta['celeba_tui_version']}"),
+    ]
+    for key, value in rows:
+        typer.echo(f"  {key:<13}{value}")
+
+
+def _io_line(value: dict) -> str:
+    return f"{value['name']} {value['type']} [{', '.join(str(d) for d in value['shape'])}]"
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
+def autolabel(
+    ctx: typer.Context,
+    models: Annotated[list[Path], typer.Option("--models", "-m", help="Two or more .onnx models per task (--models A.onnx B.onnx).")],
+    images: Annotated[Optional[Path], typer.Option("--images", help="Image root (default: the workspace's).")] = None,
+    high: Annotated[float, typer.Option("--high", help="A model is confident at or above this probability.")] = 0.9,
+    low: Annotated[float, typer.Option("--low", help="A dissenting model below this is unsure (rule 2).")] = 0.6,
+    target_precision: Annotated[Optional[float], typer.Option("--target-precision", help="Choose high/low per task so automatic labels reach this precision on held-out labels.")] = None,
+    calibrate_on: Annotated[str, typer.Option("--calibrate-on", help="Held-out labels: split (the validation split) or labels (all labelled images not trained on).")] = "split",
+    provider: Annotated[str, typer.Option("--provider", help="auto (TensorRT, CUDA, then CPU), tensorrt, cuda or cpu.")] = "auto",
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Images per batch (fixed; the last is padded).")] = 64,
+    tta: Annotated[Optional[str], typer.Option("--tta", help="flip: average with the mirrored image (left/right swapped back).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Decode threads (default: the CPU count).")] = None,
+    export: Annotated[Optional[Path], typer.Option("--export", help="Write PREFIX-<task>.csv (the study's ensemble file) and PREFIX.parquet.")] = None,
+    grid: Annotated[Optional[Path], typer.Option("--grid", help="Write the study's Figure 28: sample automatic labels (PNG).")] = None,
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Label the unlabelled images with an ONNX ensemble and the study's confidence rules."""
+    from celeba_tui.autolabel import AutolabelOptions, run_autolabel
+
+    model_paths = list(models) + [Path(arg) for arg in ctx.args if not arg.startswith("-")]
+    unexpected = [arg for arg in ctx.args if arg.startswith("-")]
+    if unexpected:
+        raise CelebaError(f"unexpected option {unexpected[0]!r}")
+    if tta not in (None, "flip", "none"):
+        raise CelebaError(f"--tta {tta!r}: only 'flip' is supported")
+    ws = open_workspace(workspace)
+    options = AutolabelOptions(
+        high=high, low=low, target_precision=target_precision, calibrate_on=calibrate_on, provider=provider,
+        batch_size=batch_size, tta=tta == "flip", workers=workers, images=images, export=export, grid=grid,
+    )
+    reporter = _reporter()
+    try:
+        report = run_autolabel(ws, model_paths, options, reporter)
+    finally:
+        reporter.close()
+    if json_output:
+        print_json(report)
+        return
+    _print_report(report)
+
+
+def _reporter():
+    from celeba_tui.training.progress import RichReporter
+
+    return RichReporter()
+
+
+def _print_report(report: dict) -> None:
+    if not report["predicted_now"]:
+        typer.echo(report["provider"])  # otherwise the progress reporter printed it when inference began
+    rate = f", {report['images_per_s']:,.0f} images/s" if report["images_per_s"] else ""
+    typer.echo(
+        f"{report['images']:,} images: {report['predicted_now']:,} predicted now in {report['seconds']:.2f} s{rate}, "
+        f"{report['already_predicted']:,} already predicted, {report['skipped']:,} skipped "
+        f"(listed in {report['skipped_report']})"
+    )
+    for task in report["tasks"]:
+        t = task["thresholds"]
+        coverage = "n/a" if task["coverage"] is None else f"{task['coverage']:.1%}"
+        typer.echo(f"\n{task['task']}  ({' + '.join(task['models'])})")
+        if t["high"] is None:
+            typer.echo(
+                f"  thresholds     target precision {t['target_precision']:g} not reachable with 95% confidence "
+                f"on {t['held_out']}: no automatic labels"
+            )
+        else:
+            how = "given" if t["chosen_by"] == "given" else (
+                f"chosen: held-out precision >= {t['target_precision']:g} with 95% confidence"
+            )
+            typer.echo(f"  thresholds     high {t['high']:.4g}, low {t['low']:.4g} ({how})")
+        if t["held_out_precision"] is not None:
+            low_ci, high_ci = t["held_out_precision_95ci"]
+            typer.echo(
+                f"  held-out       precision {t['held_out_precision']:.3f} (95% CI {low_ci:.3f}-{high_ci:.3f}) "
+                f"on {t['held_out_automatic']:,} automatic of {t['held_out_images']:,} ({t['held_out']}), "
+                f"coverage {t['held_out_coverage']:.1%}"
+            )
+        else:
+            typer.echo(f"  held-out       no precision measured: {t['held_out']}")
+        typer.echo(
+            f"  coverage       {coverage}: {task['automatic']:,} automatic, {task['manual_queue']:,} in the manual "
+            f"queue, {task['labelled_by_people']:,} labelled by people (kept)"
+        )
+        typer.echo(f"  suspects       {task['suspects']:,} people's labels the ensemble confidently contradicts")
+    if report["suspects"]:
+        typer.echo(f"\nsuspects (top 10 of {len(report['suspects'])}, all in {report['suspects_report']}):")
+        for row in report["suspects"][:10]:
+            typer.echo(f"  {row['image']}  {row['task']}: people {row['human']}, ensemble {row['ensemble']} ({row['confidence']:.2f})")
+    for path in report["files"]:
+        typer.echo(f"wrote {path}")

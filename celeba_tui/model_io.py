@@ -1,0 +1,143 @@
+"""Trained models in and out: the uint8-in, probabilities-out classifier and run loading.
+
+`ImageClassifier` is what gets exported to ONNX: uint8 RGB (N, H, W, 3) in, softmax
+probabilities (N, C) out, with the x/255 normalisation inside the graph so every
+consumer feeds the same bytes `celeba_tui.images.decode_resized` produced.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from celeba_tui.errors import CelebaError
+
+CONFIG_FILE = "config.json"
+SUMMARY_FILE = "summary.json"
+METRICS_FILE = "metrics.csv"
+CHECKPOINT_FILE = "best.pt"
+NORMALISATION = "x/255 (uint8 RGB NHWC in the ONNX graph)"
+REQUIRED_CONFIG = ("run_id", "architecture", "task", "classes", "input_size", "preprocess")
+
+
+def to_model_input(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, H, W, 3) RGB -> float (N, 3, H, W) in [0, 1] (channels-last strides)."""
+    return images.permute(0, 3, 1, 2).float() / 255
+
+
+def main_logits(output) -> torch.Tensor:
+    """The main head's logits (train-mode InceptionV3 also returns auxiliary logits)."""
+    return output[0] if isinstance(output, (tuple, list)) else output
+
+
+class ImageClassifier(nn.Module):
+    """An architecture's module behind uint8 input and softmax output."""
+
+    def __init__(self, module: nn.Module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(main_logits(self.module(to_model_input(images))), dim=1)
+
+
+@dataclass
+class Run:
+    """A training run directory: its config and (once finished) its summary."""
+
+    path: Path
+    config: dict
+    summary: dict
+
+    @property
+    def run_id(self) -> str:
+        return self.config["run_id"]
+
+    @property
+    def architecture(self) -> str:
+        return self.config["architecture"]
+
+    @property
+    def task(self) -> str:
+        return self.config["task"]
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.config["classes"])
+
+    @property
+    def input_size(self) -> int:
+        return int(self.config["input_size"])
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.path / CHECKPOINT_FILE
+
+
+def load_run(path: Path | str) -> Run:
+    """Read a run directory; a CelebaError if it is not a (finished) run."""
+    path = Path(path)
+    if not path.is_dir():
+        raise CelebaError(f"{path}: no such run directory")
+    config = _read_json(path / CONFIG_FILE, "not a training run (no config.json)")
+    missing = [key for key in REQUIRED_CONFIG if key not in config]
+    if missing:
+        raise CelebaError(f"{path / CONFIG_FILE}: not a run config (missing {', '.join(missing)})")
+    summary = _read_json(path / SUMMARY_FILE, "unfinished run (no summary.json)")
+    if not (path / CHECKPOINT_FILE).is_file():
+        raise CelebaError(f"{path}: run has no checkpoint {CHECKPOINT_FILE}")
+    return Run(path, config, summary)
+
+
+def _read_json(path: Path, missing_message: str) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CelebaError(f"{path.parent}: {missing_message}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CelebaError(f"{path}: unreadable ({exc})") from None
+    if not isinstance(data, dict):
+        raise CelebaError(f"{path}: not a JSON object")
+    return data
+
+
+def build_classifier(run: Run, device: str | torch.device = "cpu") -> ImageClassifier:
+    """The run's architecture with its best weights, in eval mode, ready for uint8 batches."""
+    from celeba_tui.plugins import get_architecture
+
+    plugin = run.config.get("plugin") or "unknown plugin"
+    try:
+        architecture = get_architecture(run.architecture)
+    except CelebaError as exc:
+        raise CelebaError(
+            f"run {run.path} was trained with architecture {run.architecture!r} ({plugin}), "
+            f"which is not available: {exc}"
+        ) from None
+    if architecture.input_size != run.input_size:
+        raise CelebaError(
+            f"run {run.path} was trained with {run.architecture!r} ({plugin}) at {run.input_size} px, "
+            f"but the installed {run.architecture!r} takes {architecture.input_size} px"
+        )
+    module = architecture.build(len(run.classes))
+    try:
+        state = torch.load(run.checkpoint, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001  (torch raises many types for a bad file)
+        raise CelebaError(f"{run.checkpoint}: not a readable checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(state, dict):
+        raise CelebaError(f"{run.checkpoint}: not a state dict")
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        detail = " ".join(line.strip() for line in first[1:3]) or first[0]
+        raise CelebaError(
+            f"run {run.path} was trained with plugin {plugin} (architecture {run.architecture!r}, "
+            f"{len(run.classes)} classes); its checkpoint does not fit the installed {run.architecture!r}: {detail}"
+        ) from None
+    classifier = ImageClassifier(module).to(device)
+    classifier.eval()
+    return classifier

@@ -1,0 +1,174 @@
+"""What an exported model says about itself: the ONNX `metadata_props` schema.
+
+Everything inference needs travels inside the .onnx file, so a model can be used
+without the run directory it came from::
+
+    celeba_metadata   schema version of these keys ("1")
+    task              the task name, e.g. "light"
+    classes           JSON list of class names in output order
+    input_size        side of the square input in pixels
+    input_name        the graph input: uint8 RGB (batch, size, size, 3), batch dynamic
+    output_name       the graph output: float32 class probabilities (batch, classes)
+    preprocess        the preprocessing spec the model was trained with ("resize:64")
+    normalisation     what the graph does to the uint8 pixels ("x/255 in the graph")
+    architecture      the plugin architecture name, e.g. "cnn4"
+    plugin            the plugin that provided it
+    run_id            the training run
+    validation        JSON of the run's validation metrics (val_acc, val_loss, ...)
+    precision         fp32 or fp16 (weights; inputs and outputs stay uint8 / fp32)
+    celeba_tui_version, exported
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from celeba_tui.errors import CelebaError
+
+METADATA_VERSION = "1"
+REQUIRED = ("task", "classes", "input_size", "input_name", "output_name", "preprocess")
+VALIDATION_KEYS = ("val_acc", "val_loss", "val_balanced_acc", "val_macro_f1", "majority_baseline", "best_epoch")
+
+
+class ModelFileError(CelebaError):
+    """An ONNX file that cannot be used: missing, not a model, or without our metadata."""
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    task: str
+    classes: tuple[str, ...]
+    input_size: int
+    input_name: str = "pixels"
+    output_name: str = "probabilities"
+    preprocess: str = ""
+    normalisation: str = "x/255 in the graph (feed uint8 RGB NHWC)"
+    architecture: str = ""
+    plugin: str = ""
+    run_id: str = ""
+    validation: dict = field(default_factory=dict)
+    precision: str = "fp32"
+    celeba_tui_version: str = ""
+    exported: str = ""
+
+    def to_props(self) -> dict[str, str]:
+        """The metadata as ONNX metadata_props (all strings)."""
+        props = {"celeba_metadata": METADATA_VERSION}
+        for key, value in asdict(self).items():
+            if key == "classes":
+                value = json.dumps(list(value))
+            elif key == "validation":
+                value = json.dumps(value, sort_keys=True)
+            props[key] = str(value)
+        return props
+
+    @classmethod
+    def from_props(cls, props: dict[str, str], where: str) -> "ModelMetadata":
+        """Parse metadata_props; a ModelFileError naming `where` when they are missing or invalid."""
+        if "celeba_metadata" not in props:
+            raise ModelFileError(
+                f"{where}: no celeba metadata in the model (export it with `celeba export-onnx`)"
+            )
+        if props["celeba_metadata"] != METADATA_VERSION:
+            raise ModelFileError(
+                f"{where}: model metadata version {props['celeba_metadata']!r} is not supported "
+                f"(this celeba-tui reads {METADATA_VERSION})"
+            )
+        missing = [key for key in REQUIRED if not props.get(key)]
+        if missing:
+            raise ModelFileError(f"{where}: model metadata lacks {', '.join(missing)}")
+        try:
+            classes = json.loads(props["classes"])
+            input_size = int(props["input_size"])
+            validation = json.loads(props.get("validation") or "{}")
+        except (ValueError, TypeError) as exc:
+            raise ModelFileError(f"{where}: invalid model metadata ({exc})") from None
+        if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
+            raise ModelFileError(f"{where}: model metadata 'classes' must list two or more class names")
+        if input_size < 1:
+            raise ModelFileError(f"{where}: model metadata 'input_size' must be positive")
+        known = {k: v for k, v in props.items() if k in cls.__dataclass_fields__}
+        known.update(classes=tuple(classes), input_size=input_size, validation=validation)
+        return cls(**known)
+
+
+def load_model_proto(path: Path, *, with_weights: bool = True):
+    """Load an ONNX model, turning every way a file can fail to be one into a ModelFileError."""
+    import onnx
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: no such model file")
+    try:
+        model = onnx.load(path, load_external_data=with_weights)
+    except Exception as exc:  # noqa: BLE001  (protobuf raises assorted errors for junk)
+        raise ModelFileError(f"{path}: not an ONNX model ({type(exc).__name__})") from None
+    if model.ir_version < 1 or not model.graph.node or not model.graph.input or not model.graph.output:
+        raise ModelFileError(f"{path}: not an ONNX model (no graph)")
+    return model
+
+
+def read_metadata(path: Path) -> ModelMetadata:
+    """The celeba metadata of a model file (weights not loaded)."""
+    model = load_model_proto(path, with_weights=False)
+    return ModelMetadata.from_props({p.key: p.value for p in model.metadata_props}, str(path))
+
+
+def write_metadata(model, metadata: ModelMetadata) -> None:
+    """Replace a ModelProto's metadata_props with `metadata` (in place)."""
+    del model.metadata_props[:]
+    for key, value in metadata.to_props().items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+
+
+def model_hash(path: Path) -> str:
+    """The model's identity: the first 16 hex digits of the file's SHA-256."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def describe(path: Path) -> dict:
+    """Everything `celeba inspect` shows: metadata, graph inputs/outputs, opset, size, hash."""
+    path = Path(path)
+    model = load_model_proto(path, with_weights=False)
+    props = {p.key: p.value for p in model.metadata_props}
+    info = {
+        "path": str(path),
+        "hash": model_hash(path),
+        "bytes": path.stat().st_size,
+        "opset": {o.domain or "ai.onnx": o.version for o in model.opset_import},
+        "producer": f"{model.producer_name} {model.producer_version}".strip(),
+        "inputs": [_value_info(v) for v in model.graph.input],
+        "outputs": [_value_info(v) for v in model.graph.output],
+        "nodes": len(model.graph.node),
+    }
+    info["metadata"] = asdict(ModelMetadata.from_props(props, str(path)))
+    info["metadata"]["classes"] = list(info["metadata"]["classes"])
+    return info
+
+
+def _value_info(value) -> dict:
+    import onnx
+
+    tensor = value.type.tensor_type
+    shape = [d.dim_param or d.dim_value for d in tensor.shape.dim]
+    return {"name": value.name, "type": onnx.TensorProto.DataType.Name(tensor.elem_type).lower(), "shape": shape}
+
+
+def check_same_classes(named: list[tuple[str, ModelMetadata]]) -> None:
+    """Models of one task must name the same classes in the same order."""
+    first_name, first = named[0]
+    for name, meta in named[1:]:
+        if tuple(meta.classes) != tuple(first.classes):
+            what = "class order" if sorted(meta.classes) == sorted(first.classes) else "class names"
+            raise CelebaError(
+                f"models disagree on {what} for task {first.task!r}: {first_name} has "
+                f"{list(first.classes)}, {name} has {list(meta.classes)}"
+            )

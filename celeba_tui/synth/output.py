@@ -1,0 +1,74 @@
+"""The `synth` command's file handling: a safe output folder, annotator files, the summary."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from celeba_tui.errors import CelebaError
+from celeba_tui.synth.dataset import GROUND_TRUTH_FILE, IMAGE_DIR
+from celeba_tui.synth.truth import CLASSES
+
+ANNOTATOR_DIR = "annotators"
+_IMAGE_NAME = re.compile(r"^(\d{6})\.jpg$")
+_ANNOTATOR_FILE = re.compile(r"^ann\d+\.csv$")
+
+
+def prepare_output(out: Path, n: int, force: bool) -> None:
+    """Make `out` ready: new or empty, or (with force) a synthetic dataset we may overwrite.
+
+    Overwriting removes only what `synth` itself writes and the new run would not
+    replace (images past n, annotator files), never anything else.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise CelebaError(f"{out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise CelebaError(f"{out}: folder is not empty (pass --force to overwrite a synthetic dataset there)")
+        if not (out / GROUND_TRUTH_FILE).is_file():
+            raise CelebaError(f"{out}: not empty and not a synthetic dataset (no {GROUND_TRUTH_FILE}); not overwriting")
+        images = out / IMAGE_DIR
+        for path in images.iterdir() if images.is_dir() else ():
+            match = _IMAGE_NAME.match(path.name)
+            if match and int(match.group(1)) > n:
+                path.unlink()
+        annotators = out / ANNOTATOR_DIR
+        for path in annotators.iterdir() if annotators.is_dir() else ():
+            if _ANNOTATOR_FILE.match(path.name):
+                path.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def write_annotators(out: Path, truth: pd.DataFrame, k: int, overlap: float, seed: int, coverage: float) -> dict[str, pd.DataFrame]:
+    """Simulate k annotators and write out/annotators/<name>.csv in the study's one-hot format."""
+    from celeba_tui.formats.onehot import write_onehot
+    from celeba_tui.synth.annotators import simulate_annotators
+    from celeba_tui.workspace import DEFAULT_TASKS
+
+    labels = simulate_annotators(truth, k, overlap, seed, coverage=coverage)
+    folder = Path(out) / ANNOTATOR_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in labels.items():
+        write_onehot(frame, folder / f"{name}.csv", DEFAULT_TASKS)
+    return labels
+
+
+def synth_summary(out: Path, truth: pd.DataFrame, labels: dict[str, pd.DataFrame], seconds: float, workers: int) -> dict:
+    from celeba_tui.synth.annotators import annotator_summary, pairwise_agreement
+
+    return {
+        "out": str(out),
+        "images": len(truth),
+        "seconds": round(seconds, 3),
+        "images_per_s": round(len(truth) / max(seconds, 1e-9), 1),
+        "workers": workers,
+        "classes": {
+            task: {name: int((truth[task] == name).sum()) for name in CLASSES} for task in ("light", "orientation")
+        },
+        "annotators": annotator_summary(labels, truth) if labels else [],
+        "agreement": pairwise_agreement(labels) if labels else {},
+        "annotator_dir": str(Path(out) / ANNOTATOR_DIR) if labels else None,
+    }

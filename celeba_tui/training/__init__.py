@@ -1,0 +1,1 @@
+"""Training: split, decoded-image cache, loop, early stopping, run directories, report."""

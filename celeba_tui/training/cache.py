@@ -1,0 +1,207 @@
+"""The decoded-image cache: each image decoded and resized once per (size, preprocessing).
+
+Layout of `<workspace>/cache/<key>/`::
+
+    meta.json   size, canonical preprocessing spec, decoder version, frame shape
+    pixels.u8   uint8 frames (H, W, 3), appended in the order of names.txt
+    names.txt   one image name per line: line i is frame i
+
+Pixels are appended before their names, so a crash leaves at most some unnamed frames
+at the end (cut off on the next update) and never a name without its pixels. Updates
+take an exclusive file lock, so two trainings of the same size share one cache safely.
+Epochs read frames through a read-only memory map, never from JPEG.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from celeba_tui import images as image_io
+from celeba_tui.errors import CelebaError
+
+# Bump when decode_resized's output changes, so old caches are not reused.
+DECODER_VERSION = 1
+CHUNK = 256
+
+
+@dataclass
+class UpdateResult:
+    decoded: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (image, reason)
+
+
+def cache_key(size: int, spec: str) -> str:
+    """A folder name readable by people and unique per (size, spec, decoder version)."""
+    digest = hashlib.sha1(f"{size}|{spec}|{DECODER_VERSION}".encode()).hexdigest()[:10]
+    slug = re.sub(r"[^A-Za-z0-9.]+", "_", spec).strip("_")[:40]
+    return f"{size}px-{slug}-{digest}"
+
+
+class DecodedCache:
+    """A uint8 frame store for one (input size, preprocessing spec)."""
+
+    def __init__(self, cache_root: Path, size: int, spec: str):
+        self.size = int(size)
+        self.spec = spec
+        self.folder = Path(cache_root) / cache_key(self.size, spec)
+        self.frame_shape = (self.size, self.size, 3)
+        self.frame_bytes = int(np.prod(self.frame_shape))
+        self._index: dict[str, int] = {}
+        self._read_names()
+
+    @property
+    def pixels_path(self) -> Path:
+        return self.folder / "pixels.u8"
+
+    @property
+    def names_path(self) -> Path:
+        return self.folder / "names.txt"
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._index
+
+    def _read_names(self) -> None:
+        try:
+            text = self.names_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            self._index = {}
+            return
+        lines = text.split("\n")
+        complete = lines[:-1]  # a last line without its newline was cut short by a crash
+        size = self.pixels_path.stat().st_size if self.pixels_path.exists() else 0
+        if size < len(complete) * self.frame_bytes:
+            raise CelebaError(f"{self.folder}: decoded-image cache is damaged (fewer frames than names); delete it")
+        self._index = {name: i for i, name in enumerate(complete)}
+
+    def missing(self, names: Iterable[str]) -> list[str]:
+        return [name for name in dict.fromkeys(names) if name not in self._index]
+
+    def rows(self, names: Iterable[str]) -> np.ndarray:
+        """Frame indices of these (cached) names."""
+        return np.fromiter((self._index[name] for name in names), dtype=np.int64)
+
+    def array(self) -> np.ndarray:
+        """All frames as a read-only (N, H, W, 3) uint8 memory map."""
+        if not self._index:
+            return np.empty((0, *self.frame_shape), dtype=np.uint8)
+        return np.memmap(self.pixels_path, dtype=np.uint8, mode="r", shape=(len(self._index), *self.frame_shape))
+
+    def update(
+        self,
+        names: Iterable[str],
+        image_root: Path,
+        *,
+        workers: int | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> UpdateResult:
+        """Decode the names not cached yet (in parallel) and append them; returns what happened.
+
+        Images that cannot be read or decoded are skipped and reported, not cached, so a
+        file fixed later is picked up by the next update.
+        """
+        result = UpdateResult()
+        if not self.missing(names):
+            return result
+        from celeba_tui.preprocess import parse_spec
+
+        ops = parse_spec(self.spec).without_resize()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with _locked(self.folder / "lock"):
+            self._read_names()  # another process may have added some meanwhile
+            todo = self.missing(names)
+            # names.txt is line-based: a name with a line break cannot be stored in it.
+            broken = {name for name in todo if "\n" in name or "\r" in name}
+            result.skipped += [(name, "file name contains a line break") for name in sorted(broken)]
+            todo = [name for name in todo if name not in broken]
+            self._write_meta()
+            self._cut_unnamed_frames()
+            decode = _Decoder(Path(image_root), self.size, ops)
+            workers = workers or min(8, os.cpu_count() or 1)
+            with ThreadPoolExecutor(max_workers=workers) as pool, \
+                    open(self.pixels_path, "ab") as pixels, open(self.names_path, "a", encoding="utf-8") as names_file:
+                for start in range(0, len(todo), CHUNK):
+                    chunk = todo[start:start + CHUNK]
+                    good: list[str] = []
+                    for name, (frame, error) in zip(chunk, pool.map(decode, chunk)):
+                        if error is not None:
+                            result.skipped.append((name, error))
+                            continue
+                        if frame.shape != self.frame_shape or frame.dtype != np.uint8:
+                            raise CelebaError(
+                                f"preprocessing {self.spec!r} turned {name} into {frame.dtype} {frame.shape}, "
+                                f"expected uint8 {self.frame_shape}"
+                            )
+                        pixels.write(np.ascontiguousarray(frame).tobytes())
+                        good.append(name)
+                    pixels.flush()
+                    os.fsync(pixels.fileno())
+                    names_file.write("".join(f"{name}\n" for name in good))
+                    names_file.flush()
+                    for name in good:
+                        self._index[name] = len(self._index)
+                    result.decoded += len(good)
+                    if progress is not None:
+                        progress(len(chunk))
+        return result
+
+    def _write_meta(self) -> None:
+        meta = {"size": self.size, "preprocess": self.spec, "decoder_version": DECODER_VERSION,
+                "frame_shape": list(self.frame_shape), "dtype": "uint8"}
+        path = self.folder / "meta.json"
+        if not path.exists():
+            path.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+
+    def _cut_unnamed_frames(self) -> None:
+        """Drop frames a crashed update wrote without their names (caller holds the lock)."""
+        expected = len(self._index) * self.frame_bytes
+        if self.pixels_path.exists() and self.pixels_path.stat().st_size > expected:
+            os.truncate(self.pixels_path, expected)
+        if self.names_path.exists():
+            text = self.names_path.read_text(encoding="utf-8")
+            if text and not text.endswith("\n"):
+                self.names_path.write_text(text[: text.rfind("\n") + 1], encoding="utf-8")
+
+
+class _Decoder:
+    """decode_resized + the non-resize preprocessing ops, as a picklable callable."""
+
+    def __init__(self, image_root: Path, size: int, ops):
+        self.image_root = image_root
+        self.size = size
+        self.ops = ops
+
+    def __call__(self, name: str) -> tuple[np.ndarray | None, str | None]:
+        try:
+            frame = image_io.decode_resized(self.image_root / name, self.size)
+        except image_io.ImageDecodeError as exc:
+            return None, str(exc)
+        return self.ops.apply(frame), None
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path` across processes (no-op where fcntl is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: one training per cache at a time is the user's job
+        yield
+        return
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,145 @@
+"""The epochs of one run: train, validate, stop early, keep the best weights, write the run."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from celeba_tui.training import distributed
+from celeba_tui.training.trainer import (
+    Prepared, TrainResult, class_counts, copy_state, majority_of, run_config,
+)
+
+
+def fit(workspace, architecture, task, prepared: Prepared, hyper: dict, options, device, dist, reporter) -> TrainResult:
+    import sklearn.metrics  # noqa: F401  (imported now, not inside the first epoch's timing)
+    import torch
+    from torch.utils.data import DistributedSampler
+
+    from celeba_tui.training import run_dir
+    from celeba_tui.training.augment import mirror_map
+    from celeba_tui.training.cache import DecodedCache
+    from celeba_tui.training.early_stopping import EarlyStopping
+    from celeba_tui.training.loop import Stepper, batch_stream, evaluate, parameter_counts, prefetched, train_epoch
+    from celeba_tui.training.metrics import scores
+
+    data = prepared.data
+    cache = DecodedCache(workspace.cache_dir, prepared.size, prepared.spec)
+    frames, rows = cache.array(), cache.rows(data.images)
+    train_idx, val_idx = data.indices("train"), data.indices("val")
+    n_classes = len(data.classes)
+    mirror = mirror_map(data.classes) if options.augment == "flip" else None
+    batch_size, epochs = hyper["batch_size"], hyper["epochs"]
+
+    torch.manual_seed(options.seed)
+    module = architecture.build(n_classes)
+    params_trainable, params_non_trainable = parameter_counts(module)
+    module = module.to(device)
+    if device.type == "cuda":
+        module = module.to(memory_format=torch.channels_last)
+    model = module
+    if dist.enabled:
+        from torch.nn.parallel import DistributedDataParallel
+
+        model = DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None)
+    stepper = Stepper(model, hyper["lr"], device, architecture.aux_loss_weight, eval_model=module)
+    # The same sampler alone and under torchrun: each rank gets an equal, disjoint share per epoch.
+    sampler = DistributedSampler(range(len(train_idx)), num_replicas=dist.world_size, rank=dist.rank,
+                                 shuffle=True, seed=options.seed)
+    val_shard = distributed.shard(val_idx, dist)
+
+    run_path, config = None, {}
+    if dist.is_main:
+        run_id, run_path = run_dir.create_run_dir(workspace.runs_dir, task.name, architecture.name)
+        config = run_config(run_id, workspace, architecture, task, prepared, hyper, options, device, dist)
+        run_dir.write_config(run_path, config)
+        reporter.message(
+            f"training {architecture.name} on {task.name}: {len(train_idx):,} train / {len(val_idx):,} val images, "
+            f"{device}, run {run_path}"
+        )
+
+    stopper = EarlyStopping(hyper["patience_acc"], hyper["patience_loss"])
+    history: list[dict] = []
+    best_state, best_record, best_confusion, stop_reason = None, None, None, ""
+    train_images, train_seconds = 0, 0.0
+    started = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        sampler.set_epoch(epoch)
+        order = train_idx[np.fromiter(iter(sampler), dtype=np.int64)]
+        rng = np.random.default_rng([options.seed, epoch, dist.rank])
+        reporter.epoch_start(epoch, epochs, len(order) * dist.world_size)
+        epoch_start = time.perf_counter()
+        batches = batch_stream(frames, rows, data.labels, order, batch_size, mirror=mirror, rng=rng)
+        totals = train_epoch(stepper, prefetched(batches), on_batch=lambda n: reporter.advance(n * dist.world_size))
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        train_phase = time.perf_counter() - epoch_start
+        val_loss_sum, val_count, confusion = evaluate(
+            stepper, prefetched(batch_stream(frames, rows, data.labels, val_shard, batch_size)), n_classes
+        )
+        reduced = distributed.sum_across(dist, np.concatenate([
+            [totals.loss_sum, totals.correct, totals.count, val_loss_sum, val_count], confusion.ravel(),
+        ]))
+        confusion = reduced[5:].reshape(n_classes, n_classes).round().astype(np.int64)
+        val_scores = scores(confusion)
+        seconds = time.perf_counter() - epoch_start
+        record = {
+            "epoch": epoch,
+            "train_loss": reduced[0] / reduced[2],
+            "train_acc": reduced[1] / reduced[2],
+            "val_loss": reduced[3] / reduced[4],
+            "val_acc": val_scores["acc"],
+            "val_balanced_acc": val_scores["balanced_acc"],
+            "val_macro_f1": val_scores["macro_f1"],
+            "seconds": seconds,
+            "images_per_s": reduced[2] / train_phase,
+        }
+        train_images += int(reduced[2])
+        train_seconds += train_phase
+        history.append(record)
+        decision = stopper.update(epoch, record["val_acc"], record["val_loss"])
+        if decision.is_best:
+            best_state, best_record, best_confusion = copy_state(module), record, confusion
+            if dist.is_main:
+                run_dir.save_checkpoint(run_path, best_state)
+        if dist.is_main:
+            run_dir.append_metrics(run_path, record)
+        reporter.epoch_end(record, decision.is_best, decision.reason)
+        if decision.stop:
+            stop_reason = decision.reason
+            break
+    elapsed = time.perf_counter() - started
+    module.load_state_dict(best_state)
+
+    summary = {
+        "best_epoch": best_record["epoch"],
+        "epochs_run": len(history),
+        "val_acc": best_record["val_acc"],
+        "val_loss": best_record["val_loss"],
+        "val_balanced_acc": best_record["val_balanced_acc"],
+        "val_macro_f1": best_record["val_macro_f1"],
+        "majority_baseline": majority_of(data),
+        "params_trainable": params_trainable,
+        "params_non_trainable": params_non_trainable,
+        "train_seconds": elapsed,
+        "images_per_s": train_images / train_seconds if train_seconds else float("nan"),
+        "confusion": best_confusion.tolist(),
+        "n_train": int(len(train_idx)),
+        "n_val": int(len(val_idx)),
+        "skipped_images": [{"image": image, "reason": reason} for image, reason in prepared.skipped],
+        "train_loss": best_record["train_loss"],
+        "train_acc": best_record["train_acc"],
+        "stopped_early": stop_reason,
+        "class_counts": {"train": class_counts(data, "train"), "val": class_counts(data, "val")},
+        "images_decoded": prepared.decoded,
+    }
+    if dist.is_main:
+        run_dir.write_summary(run_path, summary)
+        title = f"{architecture.name} on {task.name}"
+        run_dir.plot_curves(run_path / "curves.png", history, title, best_record["epoch"])
+        run_dir.plot_confusion(
+            run_path / "confusion.png", best_confusion, list(data.classes),
+            f"{title}: validation, epoch {best_record['epoch']} (acc {best_record['val_acc']:.3f})",
+        )
+    return TrainResult(run_path, config, summary)

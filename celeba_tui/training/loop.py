@@ -1,0 +1,202 @@
+"""The training loop's moving parts: devices, batches from the cache, train and eval steps.
+
+Batches are gathered from the decoded-image cache (uint8, NHWC) by a background thread
+while the model computes, flipped (with their labels mirrored) when augmenting, and
+turned into model input on the device (`model_io.to_model_input`), so a CUDA batch
+crosses the bus as uint8 and arrives channels-last.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from celeba_tui.errors import CelebaError
+from celeba_tui.model_io import main_logits, to_model_input
+from celeba_tui.training.augment import flip_images, flip_labels, random_flips
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def pick_device(requested: str, local_rank: int = 0) -> torch.device:
+    """cpu, cuda (this process's GPU under torchrun), or auto: cuda when there is one."""
+    if requested not in DEVICES:
+        raise CelebaError(f"unknown device {requested!r} (one of {', '.join(DEVICES)})")
+    if requested == "cpu" or (requested == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise CelebaError("--device cuda: no CUDA GPU is available to this torch (use --device cpu or auto)")
+    return torch.device("cuda", local_rank % torch.cuda.device_count())
+
+
+def batch_stream(
+    frames: np.ndarray,
+    rows: np.ndarray,
+    labels: np.ndarray,
+    order: np.ndarray,
+    batch_size: int,
+    *,
+    mirror: np.ndarray | None = None,
+    rng: np.random.Generator | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(uint8 images (B, H, W, 3), int64 labels) in `order`; random mirrored flips if `mirror` is given."""
+    for start in range(0, len(order), batch_size):
+        chosen = order[start:start + batch_size]
+        # Reading frames in file order is kinder to the page cache; order within a batch is irrelevant.
+        chosen = chosen[np.argsort(rows[chosen], kind="stable")]
+        images = np.asarray(frames[rows[chosen]])
+        batch_labels = labels[chosen]
+        if mirror is not None and rng is not None:
+            batch_labels, done = flip_labels(batch_labels, random_flips(len(chosen), rng), mirror)
+            images = flip_images(images, done)
+        yield images, batch_labels
+
+
+def prefetched(batches: Iterable, depth: int = 3) -> Iterator:
+    """Iterate `batches` in a background thread, `depth` items ahead."""
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in batches:
+                if stop.is_set():
+                    return
+                items.put(item)
+        except BaseException as exc:  # noqa: BLE001  (re-raised in the consumer)
+            items.put(exc)
+        items.put(done)
+
+    thread = threading.Thread(target=produce, daemon=True, name="batch-prefetch")
+    thread.start()
+    try:
+        while True:
+            item = items.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                items.get_nowait()
+            except queue.Empty:
+                thread.join(0.01)
+
+
+@dataclass
+class StepTotals:
+    """Sums over a pass: loss (main head, summed over samples), correct predictions, samples."""
+
+    loss_sum: float = 0.0
+    correct: int = 0
+    count: int = 0
+
+
+class Stepper:
+    """One model's optimiser steps and evaluation, with AMP and channels-last on CUDA."""
+
+    def __init__(
+        self, model: nn.Module, lr: float, device: torch.device, aux_loss_weight: float = 0.0,
+        eval_model: nn.Module | None = None,
+    ):
+        self.model = model
+        # Under DDP, evaluation runs on the bare module: ranks evaluate different numbers
+        # of batches, and the wrapper's per-forward buffer broadcast would then deadlock.
+        self.eval_model = eval_model if eval_model is not None else model
+        self.device = device
+        self.aux_loss_weight = aux_loss_weight
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        self.cuda = device.type == "cuda"
+        self.amp_dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if self.cuda else None
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+
+    def _inputs(self, images: np.ndarray, labels: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        pixels = torch.from_numpy(images)
+        targets = torch.from_numpy(np.asarray(labels, dtype=np.int64))
+        if self.cuda:
+            pixels = pixels.pin_memory().to(self.device, non_blocking=True)
+            targets = targets.to(self.device, non_blocking=True)
+            return to_model_input(pixels), targets  # NHWC storage: already channels-last
+        return to_model_input(pixels).contiguous(), targets
+
+    def _autocast(self):
+        return torch.autocast("cuda", dtype=self.amp_dtype) if self.cuda else torch.autocast("cpu", enabled=False)
+
+    def train_batch(self, images: np.ndarray, labels: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """One optimiser step; (summed main-head loss, correct predictions) as device tensors."""
+        x, y = self._inputs(images, labels)
+        with self._autocast():
+            output = self.model(x)
+            logits = main_logits(output)
+            loss = F.cross_entropy(logits, y)
+            total = loss
+            if isinstance(output, (tuple, list)) and self.aux_loss_weight:
+                total = loss + self.aux_loss_weight * sum(F.cross_entropy(aux, y) for aux in output[1:])
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(total).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        # Kept on the device: reading them back every step would stall a GPU's queue.
+        return loss.detach().float() * len(y), (logits.detach().argmax(1) == y).sum()
+
+    @torch.inference_mode()
+    def eval_batch(self, images: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
+        """(summed loss, predicted class per sample) in eval mode."""
+        x, y = self._inputs(images, labels)
+        with self._autocast():
+            logits = main_logits(self.eval_model(x)).float()
+        loss = F.cross_entropy(logits, y, reduction="sum")
+        return float(loss), logits.argmax(1).cpu().numpy()
+
+
+def train_epoch(stepper: Stepper, batches: Iterable, on_batch: Callable[[int], None] | None = None) -> StepTotals:
+    """One pass over `batches` in train mode; `on_batch(n_images)` after each step."""
+    stepper.model.train()
+    loss_sum = torch.zeros((), device=stepper.device)
+    correct = torch.zeros((), dtype=torch.int64, device=stepper.device)
+    count = 0
+    for images, labels in batches:
+        batch_loss, batch_correct = stepper.train_batch(images, labels)
+        loss_sum += batch_loss
+        correct += batch_correct
+        count += len(labels)
+        if on_batch is not None:
+            on_batch(len(labels))
+    return StepTotals(float(loss_sum), int(correct), count)
+
+
+def evaluate(stepper: Stepper, batches: Iterable, n_classes: int) -> tuple[float, int, np.ndarray]:
+    """(summed loss, samples, confusion matrix) over `batches` in eval mode."""
+    from celeba_tui.training.metrics import confusion_matrix
+
+    stepper.eval_model.eval()
+    loss_sum, count = 0.0, 0
+    confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
+    for images, labels in batches:
+        batch_loss, predicted = stepper.eval_batch(images, labels)
+        loss_sum += batch_loss
+        count += len(labels)
+        confusion += confusion_matrix(labels, predicted, n_classes)
+    return loss_sum, count, confusion
+
+
+def parameter_counts(module: nn.Module) -> tuple[int, int]:
+    """(trainable, non-trainable) as Keras counts them: batch-norm running statistics are non-trainable."""
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    frozen = sum(p.numel() for p in module.parameters() if not p.requires_grad)
+    running = sum(
+        buffer.numel() for name, buffer in module.named_buffers()
+        if name.rsplit(".", 1)[-1] in ("running_mean", "running_var")
+    )
+    return trainable, frozen + running

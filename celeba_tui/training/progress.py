@@ -1,0 +1,118 @@
+"""How training shows its progress: silently (tests, other ranks) or with rich bars on stderr."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+class SilentReporter:
+    """Receives training events and shows nothing."""
+
+    def message(self, text: str) -> None:
+        pass
+
+    def start_stage(self, description: str, total: int) -> Callable[[int], None]:
+        """Begin a counted stage (e.g. decoding); returns the function that advances it."""
+        return lambda n: None
+
+    def end_stage(self) -> None:
+        pass
+
+    def epoch_start(self, epoch: int, epochs: int, images: int) -> None:
+        pass
+
+    def advance(self, images: int) -> None:
+        pass
+
+    def epoch_end(self, record: dict, is_best: bool, stop_reason: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class RichReporter(SilentReporter):
+    """A rich progress bar per stage and per epoch (images done, images/s, ETA) on stderr."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.console = Console(stderr=True)
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self._task = None
+        self._started = False  # started on first use: torchrun ranks other than 0 never show it
+
+    def _start(self) -> None:
+        if not self._started:
+            self.progress.start()
+            self._started = True
+
+    def message(self, text: str) -> None:
+        self._start()
+        self.progress.console.print(text, highlight=False)
+
+    def _begin(self, description: str, total: int) -> None:
+        self._start()
+        self._end()
+        self._task = self.progress.add_task(description, total=total, rate="")
+
+    def _end(self) -> None:
+        if self._task is not None:
+            self.progress.remove_task(self._task)
+            self._task = None
+
+    def _advance(self, n: int) -> None:
+        if self._task is None:
+            return
+        self.progress.advance(self._task, n)
+        speed = next((t.speed for t in self.progress.tasks if t.id == self._task), None)
+        if speed:
+            self.progress.update(self._task, rate=f"{speed:,.0f} img/s")
+
+    def start_stage(self, description: str, total: int) -> Callable[[int], None]:
+        self._begin(description, total)
+        return self._advance
+
+    def end_stage(self) -> None:
+        self._end()
+
+    def epoch_start(self, epoch: int, epochs: int, images: int) -> None:
+        self._begin(f"epoch {epoch}/{epochs}", images)
+
+    def advance(self, images: int) -> None:
+        self._advance(images)
+
+    def epoch_end(self, record: dict, is_best: bool, stop_reason: str) -> None:
+        self._end()
+        self.message(format_epoch(record) + ("  *best" if is_best else ""))
+        if stop_reason:
+            self.message(f"early stop: {stop_reason}")
+
+    def close(self) -> None:
+        self._end()
+        if self._started:
+            self.progress.stop()
+            self._started = False
+
+
+def format_epoch(record: dict) -> str:
+    """One line per epoch, in the order of the study's figures: accuracy and loss, train and val."""
+    return (
+        f"epoch {record['epoch']:>3}  train loss {record['train_loss']:.4f} acc {record['train_acc']:.3f}  "
+        f"val loss {record['val_loss']:.4f} acc {record['val_acc']:.3f} bal {record['val_balanced_acc']:.3f}  "
+        f"{record['seconds']:.1f} s  {record['images_per_s']:,.0f} img/s"
+    )

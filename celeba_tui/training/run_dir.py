@@ -1,0 +1,131 @@
+"""Writing a run directory (see the run contract): config, metrics, checkpoint, summary, figures.
+
+    <workspace>/runs/<task>-<architecture>-<YYYYmmdd-HHMMSS>/
+        config.json  metrics.csv  best.pt  summary.json  curves.png  confusion.png
+
+metrics.csv is appended after every epoch and best.pt replaced whenever an epoch is the
+best so far, so an interrupted run still shows its history and its best weights.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from celeba_tui.atomic import atomic_path
+from celeba_tui.model_io import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, SUMMARY_FILE
+
+METRIC_COLUMNS = (
+    "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_balanced_acc", "seconds", "images_per_s",
+)
+
+
+def create_run_dir(runs_dir: Path, task: str, architecture: str, now: float | None = None) -> tuple[str, Path]:
+    """Make a new, unique run folder; returns (run_id, path)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))
+    base = f"{task}-{architecture}-{stamp}"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1, 1000):
+        run_id = base if attempt == 1 else f"{base}-{attempt}"
+        try:
+            (runs_dir / run_id).mkdir()
+        except FileExistsError:
+            continue
+        return run_id, runs_dir / run_id
+    raise RuntimeError(f"cannot find a free run name for {base} in {runs_dir}")
+
+
+def write_json(path: Path, data: dict) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def write_config(run_path: Path, config: dict) -> None:
+    write_json(run_path / CONFIG_FILE, config)
+
+
+def write_summary(run_path: Path, summary: dict) -> None:
+    write_json(run_path / SUMMARY_FILE, summary)
+
+
+def append_metrics(run_path: Path, record: dict) -> None:
+    """Add one epoch's row to metrics.csv (header written with the first row)."""
+    path = run_path / METRICS_FILE
+    new = not path.exists()
+    with open(path, "a", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=METRIC_COLUMNS, extrasaction="ignore")
+        if new:
+            writer.writeheader()
+        writer.writerow({key: _rounded(record[key]) for key in METRIC_COLUMNS})
+
+
+def _rounded(value):
+    return round(value, 6) if isinstance(value, float) else value
+
+
+def save_checkpoint(run_path: Path, state_dict: dict) -> None:
+    """best.pt: the state dict only, loadable with torch.load(weights_only=True)."""
+    import torch
+
+    with atomic_path(run_path / CHECKPOINT_FILE) as tmp:
+        torch.save(state_dict, tmp)
+
+
+def plot_curves(path: Path, metrics: list[dict], title: str, best_epoch: int | None = None) -> None:
+    """Accuracy and loss per epoch, training vs validation, side by side (the study's figures)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    epochs = [m["epoch"] for m in metrics]
+    figure, (acc_axes, loss_axes) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for axes, key, name in ((acc_axes, "acc", "accuracy"), (loss_axes, "loss", "loss")):
+        axes.plot(epochs, [m[f"train_{key}"] for m in metrics], marker="o", markersize=3, label="train")
+        axes.plot(epochs, [m[f"val_{key}"] for m in metrics], marker="o", markersize=3, label="validation")
+        if best_epoch is not None:
+            axes.axvline(best_epoch, color="grey", linestyle=":", linewidth=1, label=f"best (epoch {best_epoch})")
+        axes.set_title(f"model {name}")
+        axes.set_xlabel("epoch")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_ylabel(name)
+        axes.grid(alpha=0.3)
+        axes.legend()
+    figure.suptitle(title)
+    figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=110, format="png")
+    plt.close(figure)
+
+
+def plot_confusion(path: Path, confusion: np.ndarray, classes: list[str], title: str) -> None:
+    """Validation confusion matrix: counts, with each row's share as colour."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    confusion = np.asarray(confusion, dtype=np.int64)
+    totals = confusion.sum(axis=1, keepdims=True)
+    shares = np.divide(confusion, totals, out=np.zeros(confusion.shape), where=totals > 0)
+    size = 1.2 + 1.1 * len(classes)
+    figure, axes = plt.subplots(figsize=(size + 1.2, size))
+    image = axes.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for (row, col), count in np.ndenumerate(confusion):
+        axes.text(col, row, f"{count}\n{shares[row, col]:.0%}", ha="center", va="center",
+                  color="white" if shares[row, col] > 0.5 else "black", fontsize=9)
+    axes.set_xticks(range(len(classes)), classes)
+    axes.set_yticks(range(len(classes)), classes)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    axes.set_title(title, fontsize=10)
+    figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04, label="share of true class")
+    figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=110, format="png")
+    plt.close(figure)

@@ -1,0 +1,56 @@
+"""The quick demo runs every stage of the study on synthetic data, end to end."""
+
+import json
+
+import pytest
+
+from celeba_tui.demo import DemoPlan, render_report, score_automatic_labels
+
+
+@pytest.mark.slow
+def test_quick_demo_runs_every_stage(tmp_path):
+    from celeba_tui.demo import run_demo
+
+    result = run_demo(tmp_path / "demo", quick=True, seed=0)
+    assert len(result.stages) == 7
+    assert {(r["task"], r["architecture"]) for r in result.runs} == {
+        (t, a) for t in ("light", "orientation") for a in ("cnn4", "vgg19_variation")
+    }
+    assert all(e["parity"]["passed"] for e in result.exports)
+    assert all(e["parity"]["max_abs_diff"] <= 1e-4 for e in result.exports)
+    tasks = {t["task"]: t for t in result.autolabel["tasks"]}
+    assert set(tasks) == {"light", "orientation"}
+    plan = DemoPlan.for_mode(quick=True)
+    for task in tasks.values():
+        # every image nobody labelled is either labelled automatically or queued for people
+        assert task["automatic"] + task["manual_queue"] == task["images"] - task["labelled_by_people"]
+        assert task["labelled_by_people"] >= plan.images * plan.coverage * 0.9
+    report = (tmp_path / "demo" / "report" / "README.md").read_text()
+    assert "Automatic labels against ground truth" in report
+    assert json.loads((tmp_path / "demo" / "report" / "demo.json").read_text())["scores"]
+    assert (tmp_path / "demo" / "report" / "figure28.png").exists()
+
+
+def test_scores_compare_automatic_labels_with_ground_truth():
+    import pandas as pd
+
+    current = pd.DataFrame({
+        "image": ["a", "b", "c", "d"], "task": "light", "label": ["left", "right", "center", "left"],
+        "status": ["model", "model", "agreed", "model"],
+    })
+    truth = pd.DataFrame({"image": ["a", "b", "c", "d"], "light": ["left", "left", "center", "left"]})
+    reports = [{"task": "light", "manual_queue": 5, "coverage": 0.375, "thresholds": {"held_out_precision": 0.9}}]
+    (row,) = score_automatic_labels(current, truth, reports)
+    assert row["automatic"] == 3 and row["precision_vs_truth"] == pytest.approx(2 / 3)
+    assert row["held_out_precision"] == 0.9
+
+
+def test_report_renders_without_runs(tmp_path):
+    from celeba_tui.demo import DemoResult
+
+    (tmp_path / "report").mkdir()
+    result = DemoResult(tmp_path, stages={"x": 1.0},
+                        scores=[{"task": "light", "automatic": 1, "manual_queue": 2, "coverage": 0.5,
+                                 "precision_vs_truth": None, "held_out_precision": None}])
+    text = render_report(result, DemoPlan.for_mode(quick=True))
+    assert "| light | 1 | 2 | 50.0% | - | - |" in text
