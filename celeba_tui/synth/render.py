@@ -31,9 +31,9 @@ BACKGROUND, FACE, SKIN, HAIR, CLOTHES, HAT = range(6)
 # How far the key light wraps past the terminator, on top of the scene's own wrap: large
 # surfaces (cheeks, forehead, clothes) wrap far, so their broad left/right brightness says
 # little; small ones (nose, brow) keep a hard terminator and cast hard-edged shadows.
-WRAP_LARGE_SKIN, WRAP_SMALL_SKIN = 0.4, 0.0
+WRAP_LARGE_SKIN, WRAP_SMALL_SKIN = 0.3, 0.0
 WRAP = {SKIN: 0.25, HAIR: 0.35, CLOTHES: 0.6, HAT: 0.4}
-MATERIAL_SPECULAR = np.array([0.0, 0.07, 0.04, 0.10, 0.0, 0.03], dtype=np.float32)
+MATERIAL_SPECULAR = np.array([0.0, 0.10, 0.05, 0.10, 0.0, 0.03], dtype=np.float32)
 
 
 @dataclass

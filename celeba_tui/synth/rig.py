@@ -41,8 +41,8 @@ class Rig:
         return float(self.head.radii[0])
 
     def casters(self) -> tuple[Ellipsoid, ...]:
-        """Solids whose cast shadows fall on the face."""
-        return self.features + ((self.brim,) if self.brim is not None else ())
+        """Solids whose cast shadows fall on skin: nose and brow, the jaw (on the neck), a brim."""
+        return self.features + (self.skull[1],) + ((self.brim,) if self.brim is not None else ())
 
 
 def _rot_x(deg: float) -> np.ndarray:

@@ -188,9 +188,9 @@ def sample_scene(
         yaw=orientation.sample(rng),
         pitch=float(np.clip(rng.normal(0, 6), -15, 15)),
         roll=float(np.clip(rng.normal(0, 3.5), -9, 9)),
-        x=float(rng.normal(0, 2.5)),
-        y=float(rng.normal(-1.5, 1.8)),
-        scale=float(24 * rng.uniform(0.88, 1.12)),
+        x=float(np.clip(rng.normal(0, 5), -12, 12)),
+        y=float(np.clip(rng.normal(-1.5, 3.5), -10, 7)),
+        scale=float(24 * rng.uniform(0.84, 1.16)),
         align=float(rng.uniform(0.2, 1.0)),
     )
     lighting = _sample_lighting(rng, light.sample(rng))
@@ -207,11 +207,11 @@ def _tint(rng: np.random.Generator, spread: float) -> RGB:
 def _sample_lighting(rng: np.random.Generator, azimuth: float) -> Lighting:
     flat = rng.random() < 0.15  # overcast / ambient-dominated photos
     strength = rng.uniform(0.35, 0.6) if flat else rng.uniform(0.8, 1.6)
-    key = Light(azimuth, float(rng.uniform(-5, 55)), float(strength), _tint(rng, 0.12))
-    # Fills from anywhere, as strong as most of the key: broad brightness alone misleads.
-    n_fills = int(rng.choice(3, p=[0.1, 0.5, 0.4]))
+    key = Light(azimuth, float(rng.uniform(-5, 40)), float(strength), _tint(rng, 0.12))
+    # Fills from anywhere, up to most of the key's strength: broad brightness alone misleads.
+    n_fills = int(rng.choice(3, p=[0.15, 0.55, 0.3]))
     fills = tuple(
-        Light(float(rng.uniform(-100, 100)), float(rng.uniform(-20, 50)), float(strength * rng.uniform(0.15, 0.85)), _tint(rng, 0.2))
+        Light(float(rng.uniform(-100, 100)), float(rng.uniform(-20, 50)), float(strength * rng.uniform(0.15, 0.7)), _tint(rng, 0.2))
         for _ in range(n_fills)
     )
     ambient = rng.uniform(0.5, 0.9) if flat else rng.uniform(0.12, 0.5)
