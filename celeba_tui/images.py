@@ -8,6 +8,7 @@ same pixels (two different JPEG decoders differ by ~1.5 grey levels on average).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -206,7 +207,9 @@ def _decode_with_pil(data: bytes):
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageDecodeError(f"too large ({exc})") from None
     except Exception as exc:  # noqa: BLE001  (PIL raises many types for bad files)
-        raise ImageDecodeError(f"not a readable image ({type(exc).__name__}: {exc})") from None
+        # PIL names the in-memory buffer with its address: drop it so reports are reproducible.
+        detail = re.sub(r"\s*<[^>]*>", "", str(exc)).strip()
+        raise ImageDecodeError(f"not a readable image ({type(exc).__name__}: {detail})") from None
     image = ImageOps.exif_transpose(image)
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         image = Image.fromarray((np.asarray(image, dtype=np.uint32) >> 8).astype(np.uint8))

@@ -8,6 +8,8 @@ consumer feeds the same bytes `celeba_tui.images.decode_resized` produced.
 from __future__ import annotations
 
 import json
+import pickle
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,7 +128,16 @@ def build_classifier(run: Run, device: str | torch.device = "cpu") -> ImageClass
     try:
         state = torch.load(run.checkpoint, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001  (torch raises many types for a bad file)
-        raise CelebaError(f"{run.checkpoint}: not a readable checkpoint ({type(exc).__name__}: {exc})") from None
+        # torch's weights-only message spans lines and suggests weights_only=False: never for a file we did not write.
+        blocked = re.search(r"unsupported global:? (?:GLOBAL )?(\S+)", str(exc), re.IGNORECASE)
+        if blocked:
+            raise CelebaError(
+                f"{run.checkpoint}: refused: the checkpoint holds Python objects, not just weights "
+                f"({blocked.group(1)}); checkpoints are loaded with weights_only=True"
+            ) from None
+        weights_only = isinstance(exc, pickle.UnpicklingError) and "Weights only load failed" in str(exc)
+        first = "not a weights-only file" if weights_only else (str(exc).strip().splitlines() or [""])[0]
+        raise CelebaError(f"{run.checkpoint}: not a readable checkpoint ({type(exc).__name__}: {first})") from None
     if not isinstance(state, dict):
         raise CelebaError(f"{run.checkpoint}: not a state dict")
     try:

@@ -30,6 +30,7 @@ from celeba_tui.errors import CelebaError
 
 METADATA_VERSION = "1"
 REQUIRED = ("task", "classes", "input_size", "input_name", "output_name", "preprocess")
+ONNX_UINT8 = 2  # onnx.TensorProto.UINT8 (onnx is imported only where a file is read)
 VALIDATION_KEYS = ("val_acc", "val_loss", "val_balanced_acc", "val_macro_f1", "majority_baseline", "best_epoch")
 
 
@@ -114,7 +115,39 @@ def load_model_proto(path: Path, *, with_weights: bool = True):
 def read_metadata(path: Path) -> ModelMetadata:
     """The celeba metadata of a model file (weights not loaded)."""
     model = load_model_proto(path, with_weights=False)
-    return ModelMetadata.from_props({p.key: p.value for p in model.metadata_props}, str(path))
+    meta = ModelMetadata.from_props({p.key: p.value for p in model.metadata_props}, str(path))
+    check_graph_matches(model, meta, str(path))
+    return meta
+
+
+def check_graph_matches(model, meta: ModelMetadata, where: str) -> None:
+    """The metadata must describe the graph (input/output names, input shape, class count);
+    a file edited by hand or by another tool otherwise fails deep inside inference."""
+    inputs = {v.name: v for v in model.graph.input}
+    outputs = {v.name: v for v in model.graph.output}
+    for kind, name, found in (("input", meta.input_name, inputs), ("output", meta.output_name, outputs)):
+        if name not in found:
+            raise ModelFileError(
+                f"{where}: metadata names {kind} {name!r}, but the graph's {kind}s are {', '.join(found) or 'none'}"
+            )
+    image = inputs[meta.input_name].type.tensor_type
+    shape = [d.dim_value or None for d in image.shape.dim]  # None: a named or unknown dimension
+    expected = [None, meta.input_size, meta.input_size, 3]
+    mismatched = any(s not in (None, e) for s, e in zip(shape[1:], expected[1:]))
+    if image.elem_type != ONNX_UINT8 or len(shape) != 4 or mismatched:
+        raise ModelFileError(
+            f"{where}: metadata says uint8 input (batch, {meta.input_size}, {meta.input_size}, 3), but the graph "
+            f"takes {_value_info(inputs[meta.input_name])['type']} {_shape_text(shape)}"
+        )
+    probs = [d.dim_value or None for d in outputs[meta.output_name].type.tensor_type.shape.dim]
+    if len(probs) != 2 or probs[1] not in (None, len(meta.classes)):
+        raise ModelFileError(
+            f"{where}: metadata lists {len(meta.classes)} classes, but the graph outputs {_shape_text(probs)}"
+        )
+
+
+def _shape_text(shape: list) -> str:
+    return "(" + ", ".join("?" if s is None else str(s) for s in shape) + ")"
 
 
 def write_metadata(model, metadata: ModelMetadata) -> None:
@@ -149,9 +182,23 @@ def describe(path: Path) -> dict:
         "outputs": [_value_info(v) for v in model.graph.output],
         "nodes": len(model.graph.node),
     }
-    info["metadata"] = asdict(ModelMetadata.from_props(props, str(path)))
+    meta = ModelMetadata.from_props(props, str(path))
+    check_graph_matches(model, meta, str(path))
+    _check_graph_is_valid(model, str(path))
+    info["metadata"] = asdict(meta)
     info["metadata"]["classes"] = list(info["metadata"]["classes"])
     return info
+
+
+def _check_graph_is_valid(model, where: str) -> None:
+    """onnx's checker (topological order, known ops, types); autolabel meets the same through onnxruntime."""
+    import onnx
+
+    try:
+        onnx.checker.check_model(model)
+    except (onnx.checker.ValidationError, ValueError) as exc:
+        first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        raise ModelFileError(f"{where}: broken ONNX graph ({first})") from None
 
 
 def _value_info(value) -> dict:

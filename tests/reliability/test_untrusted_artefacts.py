@@ -1,0 +1,194 @@
+"""Files from elsewhere: a checkpoint carrying code, ONNX files with wrong metadata or broken
+graphs, and plugins that raise. Each gives one clear `error:`/`warning:` line; nothing runs
+that should not, and everything else keeps working.
+
+tests/test_plugins.py covers plugin failures in the library; here they go through an
+installed distribution's entry points and the real `celeba` process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from celeba_tui.cli import app
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Payload:
+    """Unpickling this writes the sentinel file: proof that code from the file ran."""
+
+    def __init__(self, sentinel: Path):
+        self.sentinel = sentinel
+
+    def __reduce__(self):
+        return exec, (f"open({str(self.sentinel)!r}, 'w').write('pwned')",)
+
+
+def error_line(result) -> str:
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    text = result.stderr.strip()
+    assert text.startswith("error: ") and "\n" not in text and "Traceback" not in text, text
+    return text
+
+
+# ------------------------------------------------------------------ checkpoints
+@pytest.mark.parametrize("form", ["torch zip", "bare pickle"])
+def test_a_checkpoint_carrying_code_is_refused_without_running_it(tmp_path, form):
+    import torch
+
+    from onnx_models import write_run
+
+    run = write_run(tmp_path / "runs", "cnn4")
+    sentinel = tmp_path / "sentinel"
+    if form == "torch zip":
+        torch.save({"weight": Payload(sentinel)}, run / "best.pt")
+    else:
+        (run / "best.pt").write_bytes(pickle.dumps({"weight": Payload(sentinel)}, protocol=2))
+    text = error_line(CliRunner().invoke(app, ["export-onnx", str(run), "--out", str(tmp_path / "m.onnx")]))
+    assert "refused" in text and "weights_only=True" in text and "(exec)" in text
+    assert not sentinel.exists(), "the checkpoint's code ran"
+    assert not (tmp_path / "m.onnx").exists()
+    # The payload is live: an unsafe load (never done by celeba) runs it.
+    with open(run / "best.pt", "rb") as handle:
+        torch.load(handle, weights_only=False) if form == "torch zip" else pickle.load(handle)
+    assert sentinel.read_text() == "pwned"
+
+
+# ------------------------------------------------------------------ ONNX files
+def edited(source: Path, target: Path, *, props: dict | None = None, drop: tuple = (), graph=None) -> Path:
+    import onnx
+
+    model = onnx.load(str(source))
+    kept = [(p.key, p.value) for p in model.metadata_props if p.key not in drop]
+    del model.metadata_props[:]
+    for key, value in kept:
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, (props or {}).get(key, value)
+    if graph is not None:
+        graph(model.graph)
+    onnx.save(model, str(target))
+    return target
+
+
+def rename_node_input(graph) -> None:
+    graph.node[1].input[0] = "nowhere"
+
+
+def unknown_op(graph) -> None:
+    graph.node[0].op_type = "NoSuchOp"
+
+
+BAD_MODELS = {
+    "no metadata": (dict(drop=("celeba_metadata",)), "no celeba metadata"),
+    "metadata lacks classes": (dict(drop=("classes",)), "metadata lacks classes"),
+    "metadata not JSON": (dict(props={"classes": "[left"}), "invalid model metadata"),
+    "newer metadata version": (dict(props={"celeba_metadata": "9"}), "version '9' is not supported"),
+    "input name not in graph": (dict(props={"input_name": "image"}), "metadata names input 'image'"),
+    "output name not in graph": (dict(props={"output_name": "logits"}), "metadata names output 'logits'"),
+    "input size not the graph's": (dict(props={"input_size": "48"}), "the graph takes uint8 (?, 32, 32, 3)"),
+    "more classes than outputs": (dict(props={"classes": '["left", "center", "right", "up"]'}), "metadata lists 4 classes"),
+    "dangling node input": (dict(graph=rename_node_input), None),
+    "unknown operator": (dict(graph=unknown_op), None),
+}
+
+
+@pytest.mark.parametrize("case", BAD_MODELS, ids=str)
+def test_bad_onnx_files_give_one_clear_error_line(tmp_path, ensemble_pair, case):
+    from celeba_tui.registration import register_images
+    from celeba_tui.workspace import create_workspace
+    from reliability.hostile_images import write_hostile_folder
+
+    changes, message = BAD_MODELS[case]
+    bad = edited(ensemble_pair[1], tmp_path / "bad.onnx", **changes)
+    inspect = error_line(CliRunner().invoke(app, ["inspect", str(bad)]))
+    assert str(bad) in inspect and (message is None or message in inspect), inspect
+    if message is None:
+        assert "broken ONNX graph" in inspect
+    workspace = create_workspace(tmp_path / "ws", write_hostile_folder(tmp_path / "images"))
+    with workspace.open_store(create=True) as store:
+        register_images(store, workspace.image_root)
+    run = CliRunner().invoke(app, ["autolabel", "--models", str(ensemble_pair[0]), str(bad), "-w", str(workspace.path)])
+    text = error_line(run)
+    assert str(bad) in text and (message is None or message in text), text
+    with workspace.open_store() as store:
+        assert store.predictions().empty and store.live_labels().empty  # refused before any work
+
+
+def test_truncated_and_empty_onnx_files(tmp_path, ensemble_pair):
+    data = ensemble_pair[0].read_bytes()
+    for name, content in {"truncated.onnx": data[: len(data) // 2], "empty.onnx": b""}.items():
+        (tmp_path / name).write_bytes(content)
+        text = error_line(CliRunner().invoke(app, ["inspect", str(tmp_path / name)]))
+        assert f"{tmp_path / name}: not an ONNX model" in text
+
+
+# ------------------------------------------------------------------ plugins
+PLUGINS = {
+    "celeba_rel_import_fails": "raise ImportError('needs libfoo.so')\n",
+    "celeba_rel_register_fails": """
+        from celeba_tui.hookspecs import hookimpl
+
+        @hookimpl
+        def register_architectures(register):
+            raise RuntimeError('config file missing')
+    """,
+    "celeba_rel_good": """
+        from celeba_tui.architecture import Architecture
+        from celeba_tui.hookspecs import hookimpl
+
+
+        def build(num_classes):
+            from torch import nn
+
+            return nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, num_classes))
+
+
+        @hookimpl
+        def register_architectures(register):
+            register(Architecture(name="rel_good_net", build=build, input_size=16))
+    """,
+}
+
+
+def installed_plugins(site: Path) -> Path:
+    """The three plugin modules plus a dist-info declaring them as `celeba` entry points."""
+    site.mkdir()
+    for module, source in PLUGINS.items():
+        (site / f"{module}.py").write_text(textwrap.dedent(source))
+    info = site / "celeba_rel_plugins-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: celeba-rel-plugins\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[celeba]\n" + "".join(f"{m} = {m}\n" for m in PLUGINS))
+    return site
+
+
+def celeba(args: list[str], site: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(REPO)])}
+    return subprocess.run([sys.executable, "-m", "celeba_tui", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_plugins_that_raise_are_reported_and_the_others_keep_working(tmp_path):
+    site = installed_plugins(tmp_path / "site")
+    listing = celeba(["plugins"], site)
+    assert listing.returncode == 0, listing.stderr
+    assert listing.stderr.splitlines() == [
+        "warning: plugin celeba_rel_import_fails: cannot load celeba_rel_import_fails: ImportError: needs libfoo.so "
+        "(left out)",
+        "warning: plugin celeba_rel_register_fails: register_architectures failed: RuntimeError: config file missing "
+        "(left out)",
+    ]
+    assert "celeba_rel_good 0.1" in listing.stdout and "architectures: rel_good_net" in listing.stdout
+    summary = celeba(["summary", "rel_good_net", "--json"], site)
+    assert summary.returncode == 0, summary.stderr
+    assert json.loads(summary.stdout)["total_params"] == 3 * 4 * 9 + 4 + 4 * 3 + 3
