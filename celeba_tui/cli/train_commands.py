@@ -89,8 +89,8 @@ def report(
     if markdown:
         typer.echo(run_report.markdown(rows), nl=False)
         return
-    from rich.console import Console
+    from celeba_tui.console import output_console
 
-    console = Console()
+    console = output_console()
     for table in run_report.rich_tables(rows):
         console.print(table)

@@ -35,13 +35,14 @@ class RichReporter(SilentReporter):
     """A rich progress bar per stage and per epoch (images done, images/s, ETA) on stderr."""
 
     def __init__(self) -> None:
-        from rich.console import Console
         from rich.progress import (
             BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn,
             TimeRemainingColumn,
         )
 
-        self.console = Console(stderr=True)
+        from celeba_tui.console import output_console
+
+        self.console = output_console(stderr=True)
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),

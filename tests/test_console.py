@@ -1,0 +1,33 @@
+"""Tables printed to a pipe or a log file are not squeezed to 80 columns."""
+
+import io
+
+from celeba_tui import console as console_module
+from celeba_tui.console import PIPED_WIDTH, output_console
+
+
+class _Stream(io.StringIO):
+    def __init__(self, tty: bool):
+        super().__init__()
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+
+def test_piped_output_gets_room_for_wide_tables(monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setattr(console_module.sys, "stdout", _Stream(tty=False))
+    assert output_console().width == PIPED_WIDTH
+
+
+def test_columns_wins_over_the_piped_default(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setattr(console_module.sys, "stderr", _Stream(tty=False))
+    assert output_console(stderr=True).width == 100
+
+
+def test_a_terminal_keeps_its_own_width(monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setattr(console_module.sys, "stdout", _Stream(tty=True))
+    assert output_console().width != PIPED_WIDTH
