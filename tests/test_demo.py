@@ -39,7 +39,8 @@ def test_quick_demo_runs_every_stage(tmp_path):
     report = (tmp_path / "demo" / "report" / "README.md").read_text()
     assert "Automatic labels against ground truth" in report
     assert json.loads((tmp_path / "demo" / "report" / "demo.json").read_text())["scores"]
-    assert (tmp_path / "demo" / "report" / "figure28.png").exists()
+    for figure in ("figure28.png", "precision-coverage.png", "light-residual_blocks-curves.png"):
+        assert (tmp_path / "demo" / "report" / figure).exists(), figure
 
 
 def test_scores_compare_automatic_labels_with_ground_truth():
