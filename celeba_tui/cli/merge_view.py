@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich import box
-from rich.console import Console
 from rich.table import Table
+
+from celeba_tui.console import output_console
 
 from celeba_tui.agreement import PairAgreement, TaskAgreement
 from celeba_tui.annotator_profile import AnnotatorProfile, strictness_notes
@@ -31,7 +32,7 @@ def _percent(value: float | None) -> str:
 
 
 def print_agreement(report: list[TaskAgreement], profiles: list[AnnotatorProfile], plots: list[Path]) -> None:
-    console = Console()
+    console = output_console()
     for task in report:
         if not task.comparable:
             console.print(f"[bold]{task.task}[/]: nothing to compare ({task.note})")
@@ -110,7 +111,7 @@ def _profile_table(task: TaskAgreement, profiles: list[AnnotatorProfile]) -> Tab
 
 
 def print_merge(run: MergeRun) -> None:
-    console = Console()
+    console = output_console()
     result = run.result
     title = f"Merge with policy {result.policy.name}" + (" (dry run)" if run.dry_run else "")
     table = _table(

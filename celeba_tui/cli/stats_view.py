@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from rich.console import Console
 from rich.table import Table
+
+from celeba_tui.console import output_console
 
 
 def print_stats(data: dict) -> None:
-    console = Console()
+    console = output_console()
     console.print(f"[bold]{data['images']:,}[/] images in {data['image_root']}")
     if data["images_not_in_root"]:
         console.print(f"{data['images_not_in_root']:,} labelled images are not in the image root")
