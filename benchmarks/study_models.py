@@ -1,9 +1,10 @@
 """The study's comparison on synthetic data: cnn4 and vgg19_variation on both tasks.
 
 3,000 seeded synthetic images, ground truth imported as one annotator, the stored 70/30
-split, the study's training policy (Adam 1e-3, batch 32, early stopping 5/3, flip
-augmentation). Prints validation accuracy, balanced accuracy, macro-F1 and training
-time next to the majority-class baseline, as `celeba report` would.
+split, the study's training policy (Adam at the architecture's lr: 1e-3, 1e-4 for
+vgg19_variation; batch 32, early stopping 5/3, flip augmentation). Prints validation
+accuracy, balanced accuracy, macro-F1 and training time next to the majority-class
+baseline, as `celeba report` would.
 
     python benchmarks/study_models.py [-n 3000] [--epochs 50] [--threads 2] [--data DIR]
 """

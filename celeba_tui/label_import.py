@@ -100,11 +100,12 @@ def read_store_labels(path: Path) -> pd.DataFrame:
 def import_labels(store: LabelStore, workspace: Workspace, path: Path, *, fmt: str = "auto", annotator: str | None = None) -> ImportReport:
     """Read, validate and append a file's labels in one transaction."""
     fmt, frame = read_label_file(path, workspace, fmt, annotator)
-    unknown_tasks = set(frame["task"]) - set(workspace.task_names)
+    unknown_tasks = set(frame["task"].unique().tolist()) - set(workspace.task_names)
     if unknown_tasks:
         raise FormatError(path, f"labels for unknown task(s) {', '.join(sorted(unknown_tasks))}")
-    known = set(store.image_names(present_only=True))
-    images = frame["image"].unique()
+    known = store.image_names(present_only=True)
+    # As Python strings: iterating pandas' Arrow-backed strings one by one is slow.
+    images = set(frame["image"].unique().tolist())
     written = store.add_labels(frame, skip_unchanged=True)
     per_task = {
         task: {str(k): int(v) for k, v in group["label"].value_counts().items()}
@@ -116,7 +117,7 @@ def import_labels(store: LabelStore, workspace: Workspace, path: Path, *, fmt: s
         rows=len(frame),
         written=written,
         images=len(images),
-        unknown_images=int(sum(1 for name in images if name not in known)),
+        unknown_images=len(images.difference(known)),
         annotators=sorted(frame["annotator"].unique()),
         per_task=per_task,
     )

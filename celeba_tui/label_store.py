@@ -15,11 +15,16 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from celeba_tui.errors import StoreError
 from celeba_tui.store_schema import APP_ID, CURRENT_REFRESH_SQL, SCHEMA, SCHEMA_VERSION, SOURCES
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas is imported where a method needs it, not here: importing it costs about 0.4 s,
+# which `celeba stats` (plain counts) would otherwise pay on every run.
 
 BUSY_TIMEOUT_S = 30.0
 _LOCK_RETRIES = 50
@@ -130,6 +135,8 @@ class LabelStore:
             return self._conn.execute(sql, tuple(params)).fetchall()
 
     def frame(self, sql: str, params: Iterable = ()) -> pd.DataFrame:
+        import pandas as pd
+
         with self._lock:
             cursor = self._conn.execute(sql, tuple(params))
             columns = [d[0] for d in cursor.description]
@@ -171,6 +178,12 @@ class LabelStore:
             # One decision in the TUI must not read 200,000 image names.
             ids = dict(conn.execute(
                 f"SELECT name, id FROM images WHERE name IN ({','.join('?' * len(wanted))})", tuple(wanted)
+            ))
+        elif 4 * len(wanted) < conn.execute("SELECT COUNT(*) FROM images").fetchone()[0]:
+            # A merge's 30,000 decisions: looking them up is faster than reading every name.
+            ids = dict(conn.execute(
+                "SELECT i.name, i.id FROM json_each(?) j JOIN images i ON i.name = j.value",
+                (json.dumps(list(wanted)),),
             ))
         else:
             ids = dict(conn.execute("SELECT name, id FROM images"))
@@ -252,22 +265,10 @@ class LabelStore:
         if not ids:
             return 0
         with self.transaction() as conn:
-            found = conn.execute(
-                "SELECT COUNT(*) FROM labels WHERE label IS NOT NULL AND id IN (SELECT value FROM json_each(?))",
-                (json.dumps(ids),),
-            ).fetchone()[0]
-            if found != len(ids):
-                raise StoreError(f"{len(ids) - found} of {len(ids)} labels to undo do not exist")
-            conn.execute(
-                "INSERT INTO labels(image_id, task, label, annotator_id, source, created, revokes) "
-                "SELECT image_id, task, NULL, ?, source, ?, id FROM labels "
-                "WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
-                (self._annotator_id(conn, annotator), time.time(), json.dumps(ids)),
-            )
+            self._append_revocations(conn, ids, annotator)
             # An undo can empty an (image, task) group: delete, then rebuild what remains.
-            touched = "(image_id, task) IN (SELECT image_id, task FROM labels WHERE id IN (SELECT value FROM json_each(?)))"
-            conn.execute(f"DELETE FROM current WHERE {touched}", (json.dumps(ids),))
-            conn.execute(CURRENT_REFRESH_SQL.format(where=f"WHERE {touched}"), (json.dumps(ids),))
+            conn.execute(f"DELETE FROM current WHERE {_GROUPS_OF_IDS}", (json.dumps(ids),))
+            conn.execute(CURRENT_REFRESH_SQL.format(where=f"WHERE {_GROUPS_OF_IDS}"), (json.dumps(ids),))
         return len(ids)
 
     def add_labels(self, labels: pd.DataFrame, *, skip_unchanged: bool = True) -> int:
@@ -282,10 +283,7 @@ class LabelStore:
             return 0
         for source in labels["source"].unique():
             _check_source(source)
-        frame = labels.copy()
-        for column in ("confidence", "model", "detail"):
-            if column not in frame:
-                frame[column] = None
+        frame = labels
         if skip_unchanged:
             live = self.live_labels(annotators=frame["annotator"].unique())
             if not live.empty:
@@ -294,42 +292,101 @@ class LabelStore:
                 frame = frame[merged["_live"].isna().to_numpy()]
             if frame.empty:
                 return 0
-        now = time.time()
         with self.transaction() as conn:
-            image_ids = self._image_ids(conn, frame["image"].unique(), now)
-            annotator_ids = {a: self._annotator_id(conn, a) for a in frame["annotator"].unique()}
-            columns = {
-                "image_id": frame["image"].map(image_ids).to_numpy(dtype="int64").tolist(),
-                "task": frame["task"].to_numpy(dtype=object).tolist(),
-                "label": frame["label"].to_numpy(dtype=object).tolist(),
-                "annotator_id": frame["annotator"].map(annotator_ids).to_numpy(dtype="int64").tolist(),
-                "source": frame["source"].to_numpy(dtype=object).tolist(),
-            }
-            for name in ("confidence", "model", "detail"):
-                if frame[name].notna().any():
-                    columns[name] = _nullable(frame[name])
-            # One JSON document instead of bound parameters per row: SQLite unpacks it in
-            # C, which makes bulk imports about a third faster than executemany.
-            extract = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(columns)))
-            conn.execute(
-                f"INSERT INTO labels({', '.join(columns)}, created) SELECT {extract}, ? FROM json_each(?)",
-                (now, json.dumps(list(zip(*columns.values())))),
-            )
-            # Adding labels never empties a (image, task) group: refreshing the touched
-            # images is enough (no deletions needed).
-            conn.execute(
-                CURRENT_REFRESH_SQL.format(where="WHERE image_id IN (SELECT value FROM json_each(?))"),
-                (json.dumps(sorted(set(columns["image_id"]))),),
-            )
+            image_ids, tasks = self._append_labels(conn, frame)
+            # Adding labels never empties a group: no deletions needed.
+            _refresh_current(conn, image_ids, tasks)
         return len(frame)
+
+    def replace_labels(self, label_ids: Iterable[int], annotator: str, labels: pd.DataFrame) -> tuple[int, int]:
+        """Revoke `label_ids` as `annotator` and append `labels` as they are, in one transaction.
+
+        What a merge does when its decisions change. Same as `revoke_labels` then
+        `add_labels(skip_unchanged=False)` in one transaction, but the current labels
+        are refreshed once for both (30,000 replaced decisions: 0.2 s less). Returns
+        (revoked, written).
+        """
+        ids = sorted({int(i) for i in label_ids})
+        if not ids or labels.empty:
+            with self.transaction():
+                return self.revoke_labels(ids, annotator), self.add_labels(labels, skip_unchanged=False)
+        for source in labels["source"].unique():
+            _check_source(source)
+        with self.transaction() as conn:
+            self._append_revocations(conn, ids, annotator)
+            image_ids, tasks = self._append_labels(conn, labels)
+            revoked = conn.execute(
+                "SELECT image_id, task FROM labels WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),)
+            ).fetchall()
+            # An undo can empty a group, unless a new label goes to it: delete the others.
+            added = set(zip(image_ids, tasks))
+            emptied = [group for group in revoked if group not in added]
+            if emptied:
+                conn.execute(
+                    "DELETE FROM current WHERE (image_id, task) IN "
+                    "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))",
+                    (json.dumps(emptied),),
+                )
+            _refresh_current(conn, image_ids + [r[0] for r in revoked], tasks + [r[1] for r in revoked])
+        return len(ids), len(labels)
+
+    def _append_revocations(self, conn: sqlite3.Connection, ids: list[int], annotator: str) -> None:
+        """Append an undo row for each of these label ids; StoreError if one is not a label."""
+        found = conn.execute(
+            "SELECT COUNT(*) FROM labels WHERE label IS NOT NULL AND id IN (SELECT value FROM json_each(?))",
+            (json.dumps(ids),),
+        ).fetchone()[0]
+        if found != len(ids):
+            raise StoreError(f"{len(ids) - found} of {len(ids)} labels to undo do not exist")
+        conn.execute(
+            "INSERT INTO labels(image_id, task, label, annotator_id, source, created, revokes) "
+            "SELECT image_id, task, NULL, ?, source, ?, id FROM labels "
+            "WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            (self._annotator_id(conn, annotator), time.time(), json.dumps(ids)),
+        )
+
+    def _append_labels(self, conn: sqlite3.Connection, frame: pd.DataFrame) -> tuple[list[int], list[str]]:
+        """Append the rows of `frame` to the history; returns each row's image id and task."""
+        now = time.time()
+        # Columns go through their distinct values (pd.factorize): a few hundred
+        # thousand rows hold a few thousand names and a handful of tasks and labels,
+        # so mapping and converting those instead of every cell saves about 1 s per
+        # 400,000 labels.
+        image_codes, images = _factorize(frame["image"])
+        image_ids = self._image_ids(conn, images, now)
+        annotator_codes, annotators = _factorize(frame["annotator"])
+        columns = {
+            "image_id": _take([image_ids[name] for name in images], image_codes),
+            "task": _as_list(frame["task"]),
+            "label": _as_list(frame["label"]),
+            "annotator_id": _take([self._annotator_id(conn, a) for a in annotators], annotator_codes),
+            "source": _as_list(frame["source"]),
+        }
+        for name in ("confidence", "model", "detail"):
+            if name in frame and frame[name].notna().any():
+                columns[name] = _nullable(frame[name])
+        # One JSON document instead of bound parameters per row: SQLite unpacks it in
+        # C, which makes bulk imports about a third faster than executemany.
+        extract = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(columns)))
+        conn.execute(
+            f"INSERT INTO labels({', '.join(columns)}, created) SELECT {extract}, ? FROM json_each(?)",
+            (now, json.dumps(list(zip(*columns.values())))),
+        )
+        return columns["image_id"], columns["task"]
 
     def live_labels(
         self,
         task: str | None = None,
         sources: Iterable[str] | None = None,
         annotators: Iterable[str] | None = None,
+        *,
+        brief: bool = False,
     ) -> pd.DataFrame:
-        """The latest non-revoked label per (image, task, annotator, source)."""
+        """The latest non-revoked label per (image, task, annotator, source).
+
+        With `brief`, only the columns image, task, label, annotator, source and id:
+        no lookup in the history, about half the time.
+        """
         where, params = [], []
         if annotators is not None:
             annotators = list(annotators)
@@ -343,6 +400,13 @@ class LabelStore:
             where.append("v.source IN (" + ",".join("?" * len(sources)) + ")")
             params.extend(sources)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
+        if brief:
+            return self.frame(
+                "SELECT i.name AS image, v.task, v.label, a.name AS annotator, v.source, v.label_id AS id "
+                "FROM live v JOIN images i ON i.id = v.image_id JOIN annotators a ON a.id = v.annotator_id "
+                f"{clause} ORDER BY v.label_id",
+                params,
+            )
         return self.frame(
             "SELECT i.name AS image, v.task, v.label, a.name AS annotator, v.source, "
             "l.confidence, l.model, l.created AS time, v.label_id AS id "
@@ -360,43 +424,54 @@ class LabelStore:
         image, task, annotator, label (Categoricals; label is missing where it is not
         one of its task's classes) and id.
         """
-        import itertools
-
         import numpy as np
+        import pandas as pd
 
         tasks, sources = list(tasks), list(sources)
         task_names = [t.name for t in tasks]
         classes = list(dict.fromkeys(c for t in tasks for c in t.classes))
-        images = self.query("SELECT id, name FROM images ORDER BY id")
-        annotators = self.query("SELECT id, name FROM annotators ORDER BY id")
+        image_ids, image_names = self._id_columns("images")
+        annotator_ids, annotator_names = self._id_columns("annotators")
 
         def case(column: str, values: list[str]) -> str:
             return f"CASE {column} " + " ".join(f"WHEN ? THEN {i}" for i in range(len(values))) + " ELSE -1 END"
 
-        rows = self.query(
-            f"SELECT image_id, annotator_id, label_id, {case('task', task_names)}, {case('label', classes)} "
+        # One comma-separated text per column, parsed by numpy: Python builds no object
+        # per row, about 2.5 times faster than fetching 400,000 rows of five integers.
+        # (group_concat visits the rows in the same order for every column.)
+        columns = ["image_id", "annotator_id", "label_id", case("task", task_names), case("label", classes)]
+        row = self.query(
+            f"SELECT {', '.join(f'group_concat({c})' for c in columns)} "
             f"FROM live WHERE task IN ({','.join('?' * len(task_names))}) "
             f"AND source IN ({','.join('?' * len(sources))})",
             [*task_names, *classes, *task_names, *sources],
-        )
-        values = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=5 * len(rows))
-        values = values.reshape(-1, 5)
+        )[0]
+        values = np.column_stack([_int_array(text) for text in row]).reshape(-1, len(columns))
         labels = values[:, 4]
         for t, task in enumerate(tasks):
             # A class of another task is not a label of this one.
             own = np.isin(labels, [classes.index(c) for c in task.classes])
             labels[(values[:, 3] == t) & ~own] = -1
-        image_ids = np.array([r[0] for r in images], dtype=np.int64)
-        annotator_ids = np.array([r[0] for r in annotators], dtype=np.int64)
         return pd.DataFrame({
-            "image": pd.Categorical.from_codes(np.searchsorted(image_ids, values[:, 0]), [r[1] for r in images]),
+            "image": pd.Categorical.from_codes(np.searchsorted(image_ids, values[:, 0]), image_names),
             "task": pd.Categorical.from_codes(values[:, 3], task_names),
-            "annotator": pd.Categorical.from_codes(
-                np.searchsorted(annotator_ids, values[:, 1]), [r[1] for r in annotators]
-            ),
+            "annotator": pd.Categorical.from_codes(np.searchsorted(annotator_ids, values[:, 1]), annotator_names),
             "label": pd.Categorical.from_codes(labels, classes),
             "id": values[:, 2],
         })
+
+    def _id_columns(self, table: str) -> tuple:
+        """A table's ids (sorted int64 array) and names (list) in id order, without a row per object."""
+        import numpy as np
+
+        ids, names = self.query(
+            f"SELECT group_concat(id), json_group_array(name) FROM (SELECT id, name FROM {table} ORDER BY id)"
+        )[0]
+        ids, names = _int_array(ids), json.loads(names)
+        if np.any(ids[1:] < ids[:-1]):  # SQLite does not promise the subquery's order
+            order = np.argsort(ids)
+            ids, names = ids[order], [names[i] for i in order]
+        return ids, names
 
     def history(self, image: str | None = None) -> pd.DataFrame:
         """Every row of the label history (undo rows included), oldest first."""
@@ -429,24 +504,28 @@ class LabelStore:
         frame["present"] = frame["present"].astype(bool)
         return frame
 
-    def current_label_counts(self, *, absent_images: bool = False) -> pd.DataFrame:
-        """Counts of current labels by task, status and label (columns task, status, label, n).
+    def current_label_counts(self, *, absent_images: bool = False) -> list[tuple[str, str, str | None, int]]:
+        """Counts of current labels as rows (task, status, label, n).
 
         With `absent_images`, only images that are not in the image root are counted.
+        Plain rows, not a DataFrame: `celeba stats` needs no pandas.
         """
         if absent_images:
-            return self.frame(
-                "SELECT c.task, c.status, c.label, COUNT(*) AS n FROM images i "
-                "JOIN current c ON c.image_id = i.id WHERE i.present = 0 GROUP BY 1, 2, 3"
+            return self.query(
+                "SELECT task, status, label, COUNT(*) AS n FROM current "
+                "WHERE image_id IN (SELECT id FROM images WHERE present = 0) GROUP BY 1, 2, 3"
             )
-        return self.frame("SELECT task, status, label, COUNT(*) AS n FROM current GROUP BY 1, 2, 3")
+        return self.query("SELECT task, status, label, COUNT(*) AS n FROM current GROUP BY 1, 2, 3")
 
-    def live_label_counts(self) -> pd.DataFrame:
-        """Counts of live labels by annotator, task and source."""
-        return self.frame(
-            "SELECT a.name AS annotator, v.task, v.source, COUNT(*) AS n FROM live v "
-            "JOIN annotators a ON a.id = v.annotator_id GROUP BY a.name, v.task, v.source"
+    def live_label_counts(self) -> list[tuple[str, str, str, int]]:
+        """Counts of live labels as rows (annotator, task, source, n), sorted."""
+        names = dict(self.query("SELECT id, name FROM annotators"))
+        # Grouping by ids and naming the few groups afterwards halves the time of a
+        # join per label (400,000 labels: 0.26 s -> 0.14 s).
+        rows = self.query(
+            "SELECT annotator_id, task, source, COUNT(*) FROM live GROUP BY task, annotator_id, source"
         )
+        return sorted((names[a], task, source, n) for a, task, source, n in rows)
 
     # ------------------------------------------------------ checks, problems
     def add_check(self, image: str, task: str, annotator: str, expected: str, answer: str) -> None:
@@ -566,12 +645,80 @@ class LabelStore:
         )]
 
 
+# The (image, task) groups of the labels whose ids are the JSON list bound to `?`.
+_GROUPS_OF_IDS = (
+    "(image_id, task) IN (SELECT image_id, task FROM labels WHERE id IN (SELECT value FROM json_each(?)))"
+)
+
+
 def _refresh_current_for(conn: sqlite3.Connection, image_id: int, task: str) -> None:
     """Recompute one (image, task)'s current label (after a decision or an undo)."""
     conn.execute("DELETE FROM current WHERE image_id = ? AND task = ?", (image_id, task))
     conn.execute(
         CURRENT_REFRESH_SQL.format(where="WHERE image_id = ? AND task = ?"), (image_id, task)
     )
+
+
+def _factorize(column: pd.Series) -> tuple:
+    """Codes of a column's values and its distinct values as a list of Python objects."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    # One conversion of the whole array: iterating Arrow-backed strings is slow.
+    return codes, np.asarray(uniques, dtype=object).tolist()
+
+
+def _as_list(column: pd.Series) -> list:
+    """A column's values as a list of Python objects, converting each distinct value once."""
+    import numpy as np
+
+    codes, uniques = _factorize(column)
+    return np.asarray(uniques, dtype=object)[codes].tolist()
+
+
+def _int_array(text: str):
+    """Comma-separated integers (SQLite's group_concat) as an int64 array."""
+    import numpy as np
+
+    if text is None:  # group_concat of no rows
+        return np.empty(0, np.int64)
+    return np.fromstring(text, dtype=np.int64, sep=",")
+
+
+def _take(values: list, codes) -> list:
+    """values[code] for each code, as a list."""
+    import numpy as np
+
+    return np.asarray(values, dtype=np.int64)[codes].tolist()
+
+
+def _refresh_current(conn: sqlite3.Connection, image_ids: list[int], tasks: list[str]) -> None:
+    """Recompute the current label of these (image, task) groups from their live labels.
+
+    A group's current label depends on its own live labels only. A bulk import labels
+    every task of its images: refreshing those images is cheapest. A merge decides
+    one task here, another there: naming the groups refreshes half as many (0.33 s ->
+    0.22 s for 32,000 decisions), though for 400,000 labels that lookup costs 0.5 s more.
+    """
+    import numpy as np
+    import pandas as pd
+
+    # pd.unique then sort: about 10 times faster than np.unique here (numpy 2.4).
+    ids = np.asarray(image_ids, dtype=np.int64)
+    images = np.sort(pd.unique(ids))
+    task_codes, task_names = pd.factorize(np.asarray(tasks, dtype=object))
+    groups = np.sort(pd.unique(ids * len(task_names) + task_codes))
+    if len(groups) == len(images) * len(task_names):
+        where, document = "WHERE image_id IN (SELECT value FROM json_each(?))", images.tolist()
+    else:
+        where = (
+            "WHERE (image_id, task) IN "
+            "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))"
+        )
+        names = np.asarray(task_names, dtype=object)
+        document = list(zip((groups // len(names)).tolist(), names[groups % len(names)].tolist()))
+    conn.execute(CURRENT_REFRESH_SQL.format(where=where), (json.dumps(document),))
 
 
 def _nullable(column: pd.Series) -> list:

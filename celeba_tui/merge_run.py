@@ -107,7 +107,7 @@ def run_merge(store, tasks: tuple[Task, ...], policy_text: str, *, dry_run: bool
     names = [t.name for t in tasks]
     labels = human_labels(store, tasks)
     policy = parse_policy(policy_text, labels["annotator"].unique())
-    review = store.live_labels(sources=("review",))
+    review = store.live_labels(sources=("review",), brief=True)
     review = review[review["task"].isin(names)]
     by_merge = review_rows_are_merges(review["annotator"])
     by_people = review.loc[~by_merge, KEY].drop_duplicates()
@@ -120,11 +120,9 @@ def run_merge(store, tasks: tuple[Task, ...], policy_text: str, *, dry_run: bool
     annotator = merge_annotator(policy)
     plan = plan_merge_writes(result.decisions, ours[KEY + ["annotator", "label", "id"]], annotator)
     if not dry_run and (plan.revoke or not plan.add.empty):
-        with store.transaction():
-            store.revoke_labels(plan.revoke, annotator)
-            # The plan already skips what is unchanged, against all merge rows rather than
-            # only this annotator's (which is what skip_unchanged would compare with).
-            store.add_labels(plan.add, skip_unchanged=False)
+        # One transaction. The plan already skips what is unchanged, against all merge
+        # rows rather than only this annotator's (what add_labels' skip_unchanged does).
+        store.replace_labels(plan.revoke, annotator, plan.add)
     return MergeRun(result, len(plan.add), len(plan.revoke), plan.unchanged, dry_run)
 
 

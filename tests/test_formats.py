@@ -112,3 +112,55 @@ def test_celeba_table_count_mismatch(tmp_path):
     (tmp_path / "a.txt").write_text("3\nSmiling\n000001.jpg 1\n")
     with pytest.raises(FormatError, match="count line says 3"):
         read_celeba_table(tmp_path / "a.txt")
+
+
+ODD_ONEHOT_FILES = [
+    "a.jpg,1,0,0,0,1,0\nb.jpg,0,0,1,1,0,0\n",  # clean: the fast path
+    "a.jpg,1,0,0.1,0.2,1.1,0.3\nb.jpg,0,1,0,0,1,0",  # pandas' renamed first line, no final newline
+    "a.jpg,1,0,0,0,1,0\r\nb.jpg,0,0,1,1,0,0\r\n",  # Windows line ends
+    "a.jpg,1,0,0,0,1,0\n\nb.jpg,0,0,1,1,0,0\n  \n",  # blank lines
+    '"a.jpg",1,0,0,0,1,0\n"b,c.jpg",0,0,1,1,0,0\n',  # quoted names
+    " a.jpg , 1,0,0,0,1,0\nb.jpg,1.0,0.0,0,0,1,0\n",  # spaces, 1.0
+    "a.jpg,1,0,0,0,1,0\na.jpg,1,0,0,0,1,0\nb.jpg,0,0,1,1,0,0\n",  # the same row twice
+    "a.jpg,1,0,0,0,1,0\na.jpg,0,1,0,0,1,0\n",  # twice, different: error
+    "a.jpg,1,0,0,0,1,0\nb.jpg,1,0,0,0,1\n",  # short row: error
+    "a.jpg,1,0,0,0,1,0\nb.jpg,1,0,0,0,1,0,1\n",  # long row: error
+    "a.jpg,1,0,0,0,1,0\n,1,0,0,0,1,0\n",  # empty name: error
+    "a.jpg,1,1,0,0,1,0\nb.jpg,1,0,0,0,1,0\n",  # not one-hot on the first line: error
+    "a.jpg,2,0,0,0,1,0\n",  # not 0/1: error
+    "a.jpg,1,0,0,0,1,0\nb.jpg,1,0,0,0,1,x\n",  # not 0/1 after the first line: error
+    "\n\n",  # no labels: error
+    "é.jpg,0,1,0,0,1,0\nb.jpg,0,1,0,0,1,0\n",  # non-ASCII name
+]
+
+
+@pytest.mark.parametrize("text", ODD_ONEHOT_FILES)
+def test_onehot_fast_path_agrees_with_the_csv_module(tmp_path, monkeypatch, text):
+    """The byte-level reader of clean files gives what the general csv reader gives, errors included."""
+    import celeba_tui.formats.onehot as onehot
+
+    path = tmp_path / "x.csv"
+    path.write_bytes(text.encode())
+
+    def outcome():
+        try:
+            return onehot.read_onehot(path, DEFAULT_TASKS)
+        except FormatError as exc:
+            return (str(exc), exc.line)
+
+    fast = outcome()
+    monkeypatch.setattr(onehot, "_parse_plain", lambda *args: None)
+    general = outcome()
+    if isinstance(general, tuple):
+        assert fast == general
+    else:
+        pd.testing.assert_frame_equal(fast, general)
+
+
+def test_clean_files_take_the_fast_path(reference_labels):
+    from celeba_tui.formats.onehot import _parse_plain
+
+    for text in (ODD_ONEHOT_FILES[0], ODD_ONEHOT_FILES[1], ODD_ONEHOT_FILES[2]):
+        assert _parse_plain(text, 7, "x.csv") is not None
+    for path in reference_labels.glob("*.csv"):
+        assert _parse_plain(path.read_text(), 7, path) is not None

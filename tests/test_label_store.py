@@ -106,3 +106,109 @@ def test_checks_and_problems_are_not_labels(store):
     assert store.live_labels().empty
     assert store.checks()["answer"].tolist() == ["left"]
     assert store.problems()["kind"].tolist() == ["decode"]
+
+
+def _recomputed_current(store) -> list[tuple]:
+    """`current` derived from scratch: what the incremental refreshes must keep equal to."""
+    from celeba_tui.store_schema import CURRENT_REFRESH_SQL
+
+    with store.transaction() as conn:
+        conn.execute("CREATE TEMP TABLE fresh AS SELECT * FROM current WHERE 0")
+        conn.execute(CURRENT_REFRESH_SQL.replace("INTO current", "INTO fresh").format(where=""))
+        rows = conn.execute("SELECT * FROM fresh ORDER BY image_id, task").fetchall()
+        conn.execute("DROP TABLE fresh")
+    return rows
+
+
+def _frame(rows, source="human"):
+    return pd.DataFrame(rows, columns=["image", "task", "label", "annotator"]).assign(source=source)
+
+
+def test_current_stays_exact_through_bulk_adds_revokes_and_replacements(store):
+    import random
+
+    rng = random.Random(0)
+    images = [f"{i:06d}.jpg" for i in range(1, 13)] + ["elsewhere/x.jpg"]
+    classes = ["left", "center", "right"]
+    for step in range(12):
+        rows = [
+            (rng.choice(images), rng.choice(["light", "orientation"]), rng.choice(classes), rng.choice("abc"))
+            for _ in range(rng.randint(1, 15))
+        ]
+        source = rng.choice(["human", "import", "review", "model"])
+        live = store.live_labels()
+        ids = live["id"].sample(min(len(live), rng.randint(0, 4)), random_state=step).tolist() if len(live) else []
+        if step % 3 == 0:
+            store.add_labels(_frame(rows, source), skip_unchanged=False)
+        elif step % 3 == 1:
+            store.revoke_labels(ids, "undo")
+            store.add_labels(_frame(rows, source))
+        else:
+            assert store.replace_labels(ids, "merge:x", _frame(rows, source)) == (len(set(ids)), len(rows))
+        current = store.query("SELECT * FROM current ORDER BY image_id, task")
+        assert current == _recomputed_current(store), f"step {step}"
+
+
+def test_replace_labels_equals_revoke_then_add(tmp_path):
+    def fill(path):
+        store = LabelStore.open(path, create=True)
+        store.add_labels(_frame([("x", "light", "left", "a"), ("x", "light", "right", "b"),
+                                 ("y", "light", "left", "a")]))
+        store.add_labels(_frame([("x", "light", "left", "merge:m"), ("z", "light", "center", "merge:m")], "review"))
+        return store, store.live_labels(sources=["review"])["id"].tolist()
+
+    new = _frame([("x", "light", "right", "merge:n"), ("y", "orientation", "center", "merge:n")], "review")
+    one, ids = fill(tmp_path / "one.sqlite")
+    two, _ = fill(tmp_path / "two.sqlite")
+    assert one.replace_labels(ids, "merge:n", new) == (2, 2)
+    with two.transaction():
+        two.revoke_labels(ids, "merge:n")
+        two.add_labels(new, skip_unchanged=False)
+    for method in ("current_labels", "live_labels"):
+        mine, theirs = getattr(one, method)(), getattr(two, method)()
+        assert mine.drop(columns=["time"], errors="ignore").equals(theirs.drop(columns=["time"], errors="ignore"))
+    # z lost its only label: no current row is left for it.
+    assert "z" not in set(one.current_labels()["image"])
+    with pytest.raises(StoreError, match="do not exist"):
+        one.replace_labels([10_000], "merge:n", new)
+    assert one.replace_labels([], "merge:n", new.iloc[:0]) == (0, 0)
+
+
+def test_counts_and_codes_of_an_empty_store(store):
+    from celeba_tui.workspace import DEFAULT_TASKS
+
+    assert store.current_label_counts() == [] and store.live_label_counts() == []
+    codes = store.live_label_codes(DEFAULT_TASKS, ("human", "import"))
+    assert codes.empty and list(codes.columns) == ["image", "task", "annotator", "label", "id"]
+
+
+def test_label_counts_are_plain_rows(store):
+    store.add_labels(_frame([("000001.jpg", "light", "left", "b"), ("000001.jpg", "light", "right", "a"),
+                             ("000002.jpg", "light", "left", "a"), ("gone.jpg", "light", "left", "a")]))
+    assert store.live_label_counts() == [("a", "light", "human", 3), ("b", "light", "human", 1)]
+    assert sorted(store.current_label_counts(), key=str) == sorted(
+        [("light", "agreed", "left", 2), ("light", "conflict", None, 1)], key=str
+    )
+    assert store.current_label_counts(absent_images=True) == [("light", "agreed", "left", 1)]
+    brief = store.live_labels(annotators=["a"], brief=True)
+    assert list(brief.columns) == ["image", "task", "label", "annotator", "source", "id"]
+    assert brief["id"].tolist() == store.live_labels(annotators=["a"])["id"].tolist()
+
+
+def test_store_stats_counts_present_absent_conflicts_and_sources(store, workspace):
+    from celeba_tui.stats import store_stats
+
+    store.add_labels(_frame([("000001.jpg", "light", "left", "a"), ("000001.jpg", "light", "right", "b"),
+                             ("000002.jpg", "light", "center", "a"), ("gone.jpg", "orientation", "left", "a")]))
+    store.add_label("000003.jpg", "light", "right", "m", "model")
+    stats = store_stats(store, workspace)
+    assert stats["images"] == 10 and stats["images_not_in_root"] == 1
+    assert stats["tasks"]["light"] == {
+        "labelled": 2, "unlabelled": 8, "conflicts": 1,
+        "classes": {"left": 0, "center": 1, "right": 1},
+        "by_status": {"agreed": 1, "conflict": 1, "model": 1},
+    }
+    assert stats["tasks"]["orientation"]["labelled"] == 1
+    assert stats["tasks"]["orientation"]["unlabelled"] == 10  # its one label is for an absent image
+    assert stats["annotators"] == {"a": {"light": 2, "orientation": 1}, "b": {"light": 1}, "m": {"light": 1}}
+    assert stats["sources"] == {"human": 4, "model": 1}

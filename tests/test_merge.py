@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pandas as pd
 import pytest
@@ -230,16 +231,19 @@ def test_typed_and_imported_labels_of_one_annotator_count_once(store):
     assert run.result.summary[0].compared == 1 and run.result.summary[0].accepted == 1
 
 
-def test_a_failed_write_leaves_the_store_as_it_was(store, monkeypatch):
+def test_a_failed_write_leaves_the_store_as_it_was(store):
     add(store, [("x", "a", "left"), ("x", "b", "right")])
     run_merge(store, (LIGHT,), "prefer:a")
-
-    def broken(frame, **options):
-        raise RuntimeError("disk full")
-
-    monkeypatch.setattr(store, "add_labels", broken)
-    with pytest.raises(RuntimeError):
+    history = len(store.history())
+    with store.transaction() as conn:
+        # This connection only: appending a label (not an undo row) fails like a full disk.
+        conn.execute(
+            "CREATE TEMP TRIGGER full BEFORE INSERT ON labels WHEN NEW.revokes IS NULL "
+            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+    with pytest.raises(sqlite3.DatabaseError, match="disk full"):
         run_merge(store, (LIGHT,), "prefer:b")  # revokes prefer:a, then fails to add
+    assert len(store.history()) == history
     assert status(store)["x"] == ("left", "review")
     assert store.live_labels(sources=["review"])["annotator"].tolist() == ["merge:prefer:a"]
 
