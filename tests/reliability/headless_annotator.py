@@ -42,7 +42,11 @@ async def annotate(workspace_dir: Path, annotator: str, seconds: float, log_path
                 if isinstance(app.screen, NothingToLabelScreen):
                     write(log, {"op": "finished"})
                     break
-                if not isinstance(app.screen, LabelScreen) or not app.screen.query_one(ImagePane).ready:
+                if not isinstance(app.screen, LabelScreen):
+                    continue
+                # A screen just pushed may not have composed its children yet (seen under load).
+                panes = app.screen.query(ImagePane)
+                if not panes or not panes.first().ready:
                     continue
                 session = app.session
                 before = list(session.history)
