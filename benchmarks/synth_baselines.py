@@ -55,12 +55,17 @@ def column_profile(grey_images: np.ndarray) -> np.ndarray:
 
 def logistic(train_x, train_y, val_x, val_y) -> float:
     """Validation accuracy of a standardised logistic regression, C chosen by 3-fold CV."""
+    import warnings
+
     from sklearn.linear_model import LogisticRegressionCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     model = make_pipeline(StandardScaler(), LogisticRegressionCV(Cs=[0.01, 0.1, 1, 10], cv=3, max_iter=3000))
-    model.fit(train_x, train_y)
+    with warnings.catch_warnings():
+        # scikit-learn 1.9 announces default changes of LogisticRegressionCV; the fit is the same.
+        warnings.simplefilter("ignore", FutureWarning)
+        model.fit(train_x, train_y)
     return float((model.predict(val_x) == val_y).mean())
 
 
