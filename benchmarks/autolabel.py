@@ -2,8 +2,9 @@
 
 Models: cnn4 and vgg19_variation (64 px, seeded untrained weights: speed does not
 depend on the weights), exported with `export_module` exactly as `celeba export-onnx`
-does. Images: synthetic CelebA (178x218 JPEG), rendered into a temporary folder unless
---images is given.
+does, and their int8 copies (`export-onnx --int8`: QDQ, calibrated on 256 of the
+benchmark's images), timed in the same rounds. Images: synthetic CelebA (178x218 JPEG),
+rendered into a temporary folder unless --images is given.
 
 Targets (issue 6): end-to-end >= 0.85 x min(decode-only, inference-only);
 end-to-end >= 2x a naive serial loop (PIL full decode, torch eager, batch 64, models
@@ -69,6 +70,22 @@ def export_models(folder: Path, task: str = "light") -> list[Path]:
     return paths
 
 
+def quantize_models(folder: Path, paths: list[Path], root: Path, names: list[str]) -> list[Path]:
+    """int8 copies of the models, calibrated on 256 of the benchmark's images, as `export-onnx --int8` does."""
+    from celeba_tui.inference import model_input
+    from celeba_tui.onnx_metadata import read_metadata
+    from celeba_tui.onnx_quantize import CALIBRATION_IMAGES, quantize_model_file
+
+    out = []
+    for path in paths:
+        meta = read_metadata(path)
+        calibration = np.stack([model_input(root / name, meta) for name in names[:CALIBRATION_IMAGES]])
+        target = path.with_name(path.stem + "-int8.onnx")
+        quantize_model_file(path, target, calibration)
+        out.append(target)
+    return out
+
+
 def median(values: list[float]) -> float:
     ordered = sorted(values)
     middle = len(ordered) // 2
@@ -83,7 +100,7 @@ def line(label: str, value: float, unit: str = "img/s", note: str = "") -> None:
     print(f"  {label:<52} {value:>9,.0f} {unit}  {note}")
 
 
-def measure_speed(root: Path, names: list[str], paths: list[Path], args) -> dict:
+def measure_speed(root: Path, names: list[str], paths: list[Path], int8_paths: list[Path], args) -> dict:
     import onnxruntime as ort
     import torch
 
@@ -94,6 +111,8 @@ def measure_speed(root: Path, names: list[str], paths: list[Path], args) -> dict
     torch.set_num_threads(args.threads)
     metas = [read_metadata(p) for p in paths]
     session = open_ensemble(paths, metas, provider="cpu", batch_size=args.batch_size, threads=args.threads)
+    int8 = open_ensemble(int8_paths, [read_metadata(p) for p in int8_paths], provider="cpu",
+                         batch_size=args.batch_size, threads=args.threads)
     decoder = BatchDecoder(root, session.groups, args.batch_size)
     n = len(names)
 
@@ -138,10 +157,23 @@ def measure_speed(root: Path, names: list[str], paths: list[Path], args) -> dict
             pass
         return n
 
-    session.run(BatchDecoder(root, session.groups, args.batch_size)(names[:1]).pixels)  # warm up
+    def inference_int8() -> int:
+        for batch in decoded:
+            int8.run(batch.pixels)
+        return n
+
+    def pipeline_int8() -> int:
+        for _ in predict(int8, decode_batches(decoder, names, args.workers)):
+            pass
+        return n
+
+    warm = BatchDecoder(root, session.groups, args.batch_size)(names[:1]).pixels
+    session.run(warm)
+    int8.run(warm)
     # Rounds interleave the four measurements so that load from other processes on a
     # shared machine falls on all of them alike; ratios are taken within each round.
-    tasks = {"decode": decode, "inference": inference, "pipeline": pipeline, "naive": naive, "sgemm": sgemm_task(args.threads)}
+    tasks = {"decode": decode, "inference": inference, "inference_int8": inference_int8, "pipeline": pipeline,
+             "pipeline_int8": pipeline_int8, "naive": naive, "sgemm": sgemm_task(args.threads)}
     rounds = {key: [] for key in tasks}
     for _ in range(args.rounds):
         for key, task in tasks.items():
@@ -152,6 +184,16 @@ def measure_speed(root: Path, names: list[str], paths: list[Path], args) -> dict
     results["hide_ratio"] = median([p / min(d, i) for d, i, p in zip(rounds["decode"], rounds["inference"], rounds["pipeline"])])
     results["naive_ratio"] = median([p / v for p, v in zip(rounds["pipeline"], rounds["naive"])])
     results["bound_ratio"] = median([i / v for i, v in zip(rounds["inference"], rounds["naive"])])
+    results["hide_ratio_int8"] = median([p / min(d, i) for d, i, p in
+                                         zip(rounds["decode"], rounds["inference_int8"], rounds["pipeline_int8"])])
+    results["naive_ratio_int8"] = median([p / v for p, v in zip(rounds["pipeline_int8"], rounds["naive"])])
+    # Decode and inference each use every core when timed alone; in the pipeline they
+    # share them, so end to end can reach at most 1 / (1/decode + 1/inference) images/s:
+    # as a share of min(decode, inference), max/(decode + inference).
+    for suffix in ("", "_int8"):
+        results["shared_bound" + suffix] = median([
+            max(d, i) / (d + i) for d, i in zip(rounds["decode"], rounds["inference" + suffix])
+        ])
     results["sgemm_share"] = median([i * ensemble_gflop() / g for i, g in zip(rounds["inference"], rounds["sgemm"])])
     results["rounds"] = rounds
 
@@ -229,73 +271,6 @@ def sgemm_task(threads: int, n: int = 2048, repeats: int = 3):
             session.run(None, {"A": a, "B": a})
         return repeats * 2 * n**3 / 1e9
     return task
-
-
-SETTINGS = (  # label, session_options changes, batch size, IO binding
-    ("as shipped (ALL + NCHWc, no spin, b64, IO binding)", {}, 64, True),
-    ("spinning thread pool", {"spinning": True}, 64, True),
-    ("EXTENDED optimisation (no NCHWc layout)", {"level": "ORT_ENABLE_EXTENDED"}, 64, True),
-    ("BASIC optimisation", {"level": "ORT_ENABLE_BASIC"}, 64, True),
-    ("batch 32", {}, 32, True),
-    ("batch 128", {}, 128, True),
-    ("batch 256", {}, 256, True),
-    ("memory arena and pattern off", {"arena": False}, 64, True),
-    ("parallel execution (1 thread per model)", {"parallel": True}, 64, True),
-    ("session.run instead of IO binding", {}, 64, False),
-)
-
-
-def measure_settings(paths: list[Path], pixels: np.ndarray, threads: int, rounds: int) -> dict[str, float]:
-    """The merged ensemble's inference img/s under each of SETTINGS, timed in interleaved rounds."""
-    import onnxruntime as ort
-
-    from celeba_tui.inference import merge_models, session_options
-    from celeba_tui.onnx_metadata import load_model_proto, read_metadata
-
-    merged = merge_models([load_model_proto(p) for p in paths], [read_metadata(p) for p in paths]).SerializeToString()
-    runs = {}
-    for label, change, batch, binding in SETTINGS:
-        options = session_options(threads, spinning=change.get("spinning", False))
-        if "level" in change:
-            options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, change["level"])
-        if change.get("arena") is False:
-            options.enable_cpu_mem_arena = False
-            options.enable_mem_pattern = False
-        if change.get("parallel"):
-            options.execution_mode = ort.ExecutionMode.ORT_PARALLEL
-            options.inter_op_num_threads, options.intra_op_num_threads = threads, 1
-        session = ort.InferenceSession(merged, options, providers=["CPUExecutionProvider"])
-        batches = [pixels[i:i + batch] for i in range(0, len(pixels) - batch + 1, batch)]
-        runs[label] = (_binding_runner if binding else _plain_runner)(session, batches)
-        runs[label]()  # warm up: the first run allocates and packs weights
-    seconds = {label: [] for label in runs}
-    for _ in range(rounds):
-        for label, run in runs.items():
-            start = time.perf_counter()
-            images = run()
-            seconds[label].append(time.perf_counter() - start)
-    return {label: images / sorted(times)[len(times) // 2] for label, times in seconds.items()}
-
-
-def _binding_runner(session, batches):
-    def run() -> int:
-        for batch in batches:
-            binding = session.io_binding()
-            binding.bind_cpu_input("input_0", batch)
-            for output in session.get_outputs():
-                binding.bind_output(output.name, "cpu")
-            session.run_with_iobinding(binding)
-            binding.copy_outputs_to_cpu()
-        return sum(len(b) for b in batches)
-    return run
-
-
-def _plain_runner(session, batches):
-    def run() -> int:
-        for batch in batches:
-            session.run(None, {"input_0": batch})
-        return sum(len(b) for b in batches)
-    return run
 
 
 def decode_once_check(root: Path, names: list[str]) -> tuple[float, int]:
@@ -387,18 +362,26 @@ def main() -> None:
             root = tmp / "synth" / "img_align_celeba"
         names = sorted(p.name for p in root.glob("*.jpg"))[: args.n]
         paths = export_models(tmp)
+        int8_paths = quantize_models(tmp, paths, root, names)
         print(f"load average before: {os.getloadavg()[0]:.2f} (a shared machine: compare ratios within one run)")
         print(f"{len(names):,} images of {root}, models {' + '.join(MODELS)} (64 px), batch {args.batch_size}, "
               f"{args.workers} decode threads, {args.threads} onnxruntime threads, {os.cpu_count()} CPUs")
-        r = measure_speed(root, names, paths, args)
+        r = measure_speed(root, names, paths, int8_paths, args)
         print(f"speed (CPUExecutionProvider; median of {args.rounds} interleaved rounds, ratios within each round)")
         line("decode only (simplejpeg DCT-scaled + PIL bilinear)", r["decode"])
         line("inference only (merged ensemble, both models)", r["inference"])
         line("end to end (threads decode while onnxruntime runs)", r["pipeline"],
-             note=f"{r['hide_ratio']:.2f}x min(decode, inference) (target >= 0.85)")
+             note=f"{r['hide_ratio']:.2f}x min(decode, inference) (target >= 0.85; "
+                  f"{r['shared_bound']:.2f}x if they shared the cores perfectly)")
         line("naive serial loop (PIL full decode, torch eager)", r["naive"])
         print(f"  {'end to end / naive':<52} {r['naive_ratio']:>9.2f}x      (target >= 2)")
         print(f"  {'inference only / naive (bound on the line above)':<52} {r['bound_ratio']:>9.2f}x")
+        print("the same models exported with --int8 (calibrated on 256 of these images)")
+        line("inference only (merged int8 ensemble)", r["inference_int8"])
+        line("end to end, int8", r["pipeline_int8"],
+             note=f"{r['hide_ratio_int8']:.2f}x min(decode, inference) (target >= 0.85; "
+                  f"{r['shared_bound_int8']:.2f}x if they shared the cores perfectly)")
+        print(f"  {'end to end int8 / naive':<52} {r['naive_ratio_int8']:>9.2f}x      (target >= 2)")
         for key, values in r["rounds"].items():
             unit = "GFLOP/s" if key == "sgemm" else "img/s"
             print(f"    rounds, {key}: {', '.join(f'{v:,.0f}' for v in values)} {unit}")
@@ -422,6 +405,8 @@ def main() -> None:
         line("ensemble at the sgemm rate (fp32 inference ceiling)", peak / total)
         print(f"  {'sgemm-rate ceiling / naive':<52} {peak / total / r['naive']:>9.2f}x")
         if args.settings_rounds:
+            from autolabel_settings import measure_settings
+
             settings = measure_settings(paths, r["sample"], args.threads, args.settings_rounds)
             first = next(iter(settings.values()))
             print(f"onnxruntime settings, merged ensemble, inference only ({len(r['sample'])} images, "

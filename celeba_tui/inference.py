@@ -136,7 +136,7 @@ def session_options(threads: int | None = None, *, spinning: bool = False):
 
 
 def _provider_options(
-    name: str, input_shapes: dict[str, tuple[int, ...]], cache_dir: Path | None, fp16: bool
+    name: str, input_shapes: dict[str, tuple[int, ...]], cache_dir: Path | None, fp16: bool, int8: bool = False
 ) -> dict:
     if name == "tensorrt":
         # One fixed batch shape: a single TensorRT profile, built once and cached.
@@ -147,6 +147,9 @@ def _provider_options(
             "trt_profile_max_shapes": shapes,
             "trt_fp16_enable": str(fp16),
         }
+        if int8:
+            # QDQ models carry their own scales (explicit quantisation): no calibration table.
+            options["trt_int8_enable"] = "True"
         if cache_dir is not None:
             cache_dir.mkdir(parents=True, exist_ok=True)
             options.update(trt_engine_cache_enable="True", trt_engine_cache_path=str(cache_dir))
@@ -260,7 +263,8 @@ def open_ensemble(
     merged = merge_models([load_model_proto(p) for p in paths], metas)
     shapes = {f"input_{g}": (batch_size, size, size, 3) for g, (size, _) in enumerate(input_groups(metas))}
     fp16 = any(m.precision == "fp16" for m in metas)
-    providers = [(PROVIDERS[name], _provider_options(name, shapes, cache_dir, fp16)) for name in plan.candidates]
+    int8 = any(m.precision == "int8" for m in metas)
+    providers = [(PROVIDERS[name], _provider_options(name, shapes, cache_dir, fp16, int8)) for name in plan.candidates]
     try:
         session = ort.InferenceSession(
             merged.SerializeToString(), session_options(threads, spinning=spinning), providers=providers

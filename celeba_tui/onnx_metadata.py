@@ -15,7 +15,7 @@ without the run directory it came from::
     plugin            the plugin that provided it
     run_id            the training run
     validation        JSON of the run's validation metrics (val_acc, val_loss, ...)
-    precision         fp32 or fp16 (weights; inputs and outputs stay uint8 / fp32)
+    precision         fp32, fp16 or int8 (weights; inputs and outputs stay uint8 / fp32)
     celeba_tui_version, exported
 """
 

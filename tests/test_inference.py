@@ -167,4 +167,6 @@ def test_tensorrt_gets_one_fixed_profile_and_an_engine_cache(tmp_path):
     assert options["trt_profile_min_shapes"] == options["trt_profile_max_shapes"] == "input_0:64x64x64x3"
     assert options["trt_fp16_enable"] == "False" and options["trt_engine_cache_path"] == str(tmp_path / "trt")
     assert (tmp_path / "trt").is_dir()
+    assert "trt_int8_enable" not in options
+    assert _provider_options("tensorrt", {"input_0": (8, 64, 64, 3)}, None, fp16=False, int8=True)["trt_int8_enable"] == "True"
     assert _provider_options("cuda", {}, None, fp16=True) == {}

@@ -70,7 +70,7 @@ def test_metadata_round_trip(exported):
 def test_fp16_keeps_uint8_input_and_float32_output(tmp_path, exported):
     run, fp32 = exported
     out = tmp_path / "m16.onnx"
-    result = export_run(run, out, fp16=True)
+    result = export_run(run, out, precision="fp16")
     assert result.metadata.precision == "fp16"
     assert result.parity.tolerance == FP16_TOLERANCE and result.parity.passed
     assert result.parity.argmax_agreement >= 0.9

@@ -16,6 +16,8 @@ def export_onnx(
     run: Annotated[str, typer.Argument(help="A run directory, or a run id in the workspace's runs/.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The .onnx file to write.")],
     fp16: Annotated[bool, typer.Option("--fp16", help="float16 weights (uint8 input and float32 output kept).")] = False,
+    int8: Annotated[bool, typer.Option("--int8", help="int8 weights and activations for fast CPU inference, calibrated on the run's training images.")] = False,
+    calibration_images: Annotated[int, typer.Option("--calibration-images", min=1, help="Training images that set the int8 ranges.")] = 256,
     opset: Annotated[Optional[int], typer.Option("--opset", help="ONNX opset (default: the exporter's).")] = None,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
@@ -23,9 +25,14 @@ def export_onnx(
     """Export a trained run to ONNX with its metadata, and check it against PyTorch."""
     from celeba_tui.onnx_export import export_run, resolve_run_path
 
+    if fp16 and int8:
+        raise CelebaError("--fp16 and --int8 exclude each other: choose one precision")
     ws = _workspace_or_none(workspace, run)
     run_path = resolve_run_path(run, ws.runs_dir) if ws is not None else Path(run)
-    result = export_run(run_path, out, image_root=ws.image_root if ws is not None else None, fp16=fp16, opset=opset)
+    result = export_run(
+        run_path, out, image_root=ws.image_root if ws is not None else None,
+        precision="int8" if int8 else "fp16" if fp16 else "fp32", opset=opset, n_calibration=calibration_images,
+    )
     parity = result.parity
     if json_output:
         print_json(result.as_dict())
