@@ -6,6 +6,7 @@ arguments and call library functions.
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from pathlib import Path
@@ -21,11 +22,18 @@ class CelebaGroup(TyperGroup):
     """Turns user errors (CelebaError) into one line on stderr and exit code 2."""
 
     def invoke(self, ctx: Any) -> Any:
+        # The objects made by start-up and imports live as long as the process: moving them
+        # out of the collector's reach keeps full collections cheap while a command builds
+        # large tables (`celeba merge` writing 32,000 decisions: ~0.1 s less). Unfrozen
+        # after, for callers that run commands in-process (tests, scripts).
+        gc.freeze()
         try:
             return super().invoke(ctx)
         except CelebaError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
+        finally:
+            gc.unfreeze()
 
 
 app = typer.Typer(
