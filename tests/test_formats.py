@@ -88,7 +88,7 @@ def test_onehot_round_trip(tmp_path):
         ("image,task,label\na.jpg,light,up\n", "unknown light class 'up'"),
         ("image,task,label\na.jpg,mood,left\n", "unknown task 'mood'"),
         ("image,task\na.jpg,light\n", "header lacks column"),
-        ("image,task,label\na.jpg,light,left\na.jpg,light,right\n", "two different light labels"),
+        ("image,task,label\na.jpg,light,left\na.jpg,light,right\n", r"long.csv:3: a.jpg has two different light labels in this file \(left on line 2, right here\)"),
         ("image,task,label\na.jpg,light\n", "expected 3 columns"),
     ],
 )

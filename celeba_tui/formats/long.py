@@ -90,9 +90,18 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
         frame["confidence"] = pd.to_numeric(frame["confidence"].replace("", None), errors="coerce")
     key = ["image", "task"] + [c for c in ("annotator", "source", "model") if c in frame]
     distinct = frame.drop_duplicates(key + ["label"])
-    clash = distinct.duplicated(key, keep="last")
+    clash = distinct.duplicated(key, keep=False)
     if clash.any():
-        fail(clash, lambda row: f"{row['image']} has two different {row['task']} labels in this file")
+        rows = distinct[clash].sort_values("_line")
+        same_key = rows[key].astype(str).agg("\x1f".join, axis=1)
+        pair = rows[same_key == same_key.iloc[0]]
+        first, other = pair.iloc[0], pair.iloc[1]
+        raise FormatError(
+            path,
+            f"{first['image']} has two different {first['task']} labels in this file "
+            f"({first['label']} on {line_word} {first['_line']}, {other['label']} here)",
+            int(other["_line"]),
+        )
     return distinct.drop(columns="_line").reset_index(drop=True)
 
 
