@@ -147,33 +147,28 @@ def measure_speed(root: Path, names: list[str], paths: list[Path], int8_paths: l
         decoded[:] = decode_batches(decoder, names, args.workers)
         return n
 
-    def inference() -> int:
-        for batch in decoded:
-            session.run(batch.pixels)
-        return n
+    def inference_of(ensemble):
+        def inference() -> int:
+            for batch in decoded:
+                ensemble.run(batch.pixels)
+            return n
+        return inference
 
-    def pipeline() -> int:
-        for _ in predict(session, decode_batches(decoder, names, args.workers)):
-            pass
-        return n
-
-    def inference_int8() -> int:
-        for batch in decoded:
-            int8.run(batch.pixels)
-        return n
-
-    def pipeline_int8() -> int:
-        for _ in predict(int8, decode_batches(decoder, names, args.workers)):
-            pass
-        return n
+    def pipeline_of(ensemble):
+        def pipeline() -> int:
+            for _ in predict(ensemble, decode_batches(decoder, names, args.workers)):
+                pass
+            return n
+        return pipeline
 
     warm = BatchDecoder(root, session.groups, args.batch_size)(names[:1]).pixels
     session.run(warm)
     int8.run(warm)
     # Rounds interleave the four measurements so that load from other processes on a
     # shared machine falls on all of them alike; ratios are taken within each round.
-    tasks = {"decode": decode, "inference": inference, "inference_int8": inference_int8, "pipeline": pipeline,
-             "pipeline_int8": pipeline_int8, "naive": naive, "sgemm": sgemm_task(args.threads)}
+    tasks = {"decode": decode, "inference": inference_of(session), "inference_int8": inference_of(int8),
+             "pipeline": pipeline_of(session), "pipeline_int8": pipeline_of(int8), "naive": naive,
+             "sgemm": sgemm_task(args.threads)}
     rounds = {key: [] for key in tasks}
     for _ in range(args.rounds):
         for key, task in tasks.items():

@@ -124,9 +124,14 @@ def metadata_for_run(run, precision: str = "fp32") -> ModelMetadata:
 
 
 @contextlib.contextmanager
-def _quiet_exporter():
-    """The dynamo exporter logs warnings about optional packages (torchvision) and deprecations."""
-    logger = logging.getLogger("torch.onnx")
+def quiet(logger_name: str):
+    """Errors only from this logger, and no Python warnings, inside the block.
+
+    The dynamo exporter ("torch.onnx") logs warnings about optional packages
+    (torchvision) and deprecations; onnxruntime's quantiser (the root logger) notes
+    every tensor it leaves alone.
+    """
+    logger = logging.getLogger(logger_name)
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:
@@ -148,7 +153,7 @@ def export_module(module, input_size: int, out: Path, metadata: ModelMetadata, *
     example = torch.zeros((2, input_size, input_size, 3), dtype=torch.uint8)
     batch = torch.export.Dim("batch", min=1)
     try:
-        with _quiet_exporter(), torch.inference_mode(False), torch.no_grad():
+        with quiet("torch.onnx"), torch.inference_mode(False), torch.no_grad():
             program = torch.onnx.export(
                 module, (example,), None, dynamo=True, opset_version=opset, input_names=[INPUT_NAME],
                 output_names=[OUTPUT_NAME], dynamic_shapes=({0: batch},), external_data=False, verbose=False,

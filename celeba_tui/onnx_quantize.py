@@ -16,10 +16,7 @@ its thresholds from the held-out predictions of the models it actually runs.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import tempfile
-import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -63,6 +60,8 @@ def quantize_int8(fp32_model: Path, out: Path, calibration: np.ndarray, input_na
     """
     from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 
+    from celeba_tui.onnx_export import quiet
+
     if len(calibration) == 0:
         raise CelebaError("int8 quantisation needs at least one calibration image")
 
@@ -75,7 +74,7 @@ def quantize_int8(fp32_model: Path, out: Path, calibration: np.ndarray, input_na
         def get_next(self):
             return next(self._batches, None)
 
-    with _quiet_quantizer():
+    with quiet(""):  # the quantiser notes through the root logger that it leaves the uint8 input alone
         try:
             quantize_static(
                 str(fp32_model), str(out), Batches(),
@@ -94,17 +93,3 @@ def _softmax_nodes(model: Path) -> list[str]:
 
     graph = onnx.load(str(model), load_external_data=False).graph
     return [node.name for node in graph.node if node.op_type == "Softmax"]
-
-
-@contextlib.contextmanager
-def _quiet_quantizer():
-    """The quantiser notes through the root logger that it leaves the uint8 input alone."""
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        root.setLevel(level)
