@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from celeba_tui.cli import app
 from celeba_tui.errors import CelebaError
-from celeba_tui.onnx_export import INT8_TOLERANCE, export_run
+from celeba_tui.onnx_export import INT8_TOLERANCE, TOLERANCES, export_run
 from celeba_tui.onnx_metadata import describe, read_metadata
 from onnx_models import write_run
 from training_data import light_image, make_labelled_workspace, one_thread, tiny_architecture  # noqa: F401
@@ -126,3 +126,15 @@ def test_quantised_file_appears_whole_or_not_at_all(tmp_path, run_with_images, m
     with pytest.raises(CelebaError, match=r"cannot quantise fp32.onnx to int8: calibration exploded$"):
         export_run(run, out, image_root=images, precision="int8")
     assert not out.exists()
+
+
+def test_failed_int8_parity_keeps_the_file_and_says_what_to_try(tmp_path, run_with_images, monkeypatch):
+    from celeba_tui.workspace import create_workspace
+
+    run, images = run_with_images
+    workspace = create_workspace(tmp_path / "ws", images)
+    monkeypatch.setitem(TOLERANCES, "int8", 0.0)
+    out = tmp_path / "int8.onnx"
+    result = celeba("export-onnx", run, "--int8", "-o", out, "-w", workspace.path)
+    assert result.exit_code == 2 and out.is_file()
+    assert "parity check failed" in result.output and "try more --calibration-images, or export fp32" in result.output

@@ -50,6 +50,7 @@ def export_onnx(
         raise CelebaError(
             f"parity check failed for {result.path}: max difference {parity.max_abs_diff:.2e} exceeds "
             f"{parity.tolerance:.0e} (the file is kept for inspection)"
+            + ("; int8 ranges may not fit this model: try more --calibration-images, or export fp32" if int8 else "")
         )
 
 
