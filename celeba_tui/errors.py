@@ -15,6 +15,18 @@ class StoreError(CelebaError):
     """The label store cannot be opened or used."""
 
 
+class StoreWriteError(StoreError):
+    """The store could not be written (disk full, read-only, I/O error); the change was rolled back.
+
+    `problem` is the short reason ("disk full"), for a screen that says "NOT saved: ...".
+    """
+
+    def __init__(self, path: object, problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"store {self.path}: {problem}; the change was not saved")
+
+
 class FormatError(CelebaError):
     """A label file that cannot be read; names the file, the line and the problem."""
 

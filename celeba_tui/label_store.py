@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -17,8 +18,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from celeba_tui.errors import StoreError
-from celeba_tui.store_schema import APP_ID, CURRENT_REFRESH_SQL, SCHEMA, SCHEMA_VERSION, SOURCES
+from celeba_tui.annotator_names import annotator_name_problem
+from celeba_tui.errors import StoreError, StoreWriteError
+from celeba_tui.store_schema import APP_ID, CURRENT_REFRESH_SQL, LATER_INDEXES, SCHEMA, SCHEMA_VERSION, SOURCES
 from celeba_tui.store_side_tables import SideTables
 
 if TYPE_CHECKING:
@@ -30,40 +32,49 @@ if TYPE_CHECKING:
 BUSY_TIMEOUT_S = 30.0
 _LOCK_RETRIES = 50
 _LOCK_PAUSE_S = 0.1
+# SQLite's primary result codes for a write the machine refused, as a user reads them.
+_WRITE_PROBLEMS = {
+    sqlite3.SQLITE_FULL: "disk full",
+    sqlite3.SQLITE_READONLY: "read-only (no write permission, or opened read-only)",
+    sqlite3.SQLITE_IOERR: "disk I/O error",
+    sqlite3.SQLITE_CANTOPEN: "unable to open the store file or its -wal/-shm files",
+}
 
 
 class LabelStore(SideTables):
     """One open label store. Thread-safe: calls are serialised on one connection."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path):
+    def __init__(self, conn: sqlite3.Connection, path: Path, *, readonly: bool = False):
         self._conn = conn
         self.path = path
+        self.readonly = readonly
         self._lock = threading.RLock()
         self._annotator_ids: dict[str, int] = {}
 
     # ----------------------------------------------------------------- opening
     @classmethod
-    def open(cls, path: Path, *, create: bool = False) -> "LabelStore":
+    def open(cls, path: Path, *, create: bool = False, readonly: bool = False) -> "LabelStore":
+        """Open (or with `create`, make) a store; with `readonly`, for commands that only read.
+
+        A read-only store works where nobody may write (a shared, read-only workspace):
+        it never creates the store, its schema or, where it can help it, -wal/-shm files.
+        """
         path = Path(path)
         if not create and not path.exists():
             raise StoreError(f"{path}: label store does not exist; run `celeba init` first")
+        if not readonly and path.exists() and not os.access(path, os.W_OK):
+            # Opening it for writing would leave read-only -wal/-shm files behind.
+            raise StoreWriteError(path, "read-only (no write permission)")
         try:
-            conn = sqlite3.connect(
-                path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: bulk imports touch big indexes
-            conn.execute("PRAGMA temp_store=MEMORY")
+            conn = _connect_readonly(path) if readonly else _connect(path)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: not a celeba label store ({exc})") from None
-        store = cls(conn, path)
+            raise _store_error(path, exc) from None
+        store = cls(conn, path, readonly=readonly)
         try:
             store._check_or_create_schema()
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise StoreError(f"{path}: not a celeba label store ({exc})") from None
+            raise _store_error(path, exc) from None
         except StoreError:
             conn.close()
             raise
@@ -71,6 +82,8 @@ class LabelStore(SideTables):
 
     def _check_or_create_schema(self) -> None:
         tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not tables and self.readonly:
+            raise StoreError(f"{self.path}: an empty SQLite file, not a celeba label store")
         if not tables:
             with self._lock:
                 # executescript: the triggers contain semicolons. One transaction, so a
@@ -95,6 +108,14 @@ class LabelStore(SideTables):
                 f"{self.path}: store schema version {version} is newer than this celeba-tui "
                 f"supports ({SCHEMA_VERSION}); upgrade celeba-tui"
             )
+        missing = set(LATER_INDEXES) - self._indexes()
+        if missing and not self.readonly:
+            with self.transaction() as conn:
+                for name in sorted(missing):
+                    conn.execute(LATER_INDEXES[name])
+
+    def _indexes(self) -> set[str]:
+        return {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
 
     def close(self) -> None:
         with self._lock:
@@ -108,28 +129,46 @@ class LabelStore(SideTables):
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT, retrying while another writer holds the lock."""
+        """BEGIN IMMEDIATE ... COMMIT, retrying while another writer holds the lock.
+
+        A write the machine refuses (disk full, read-only, I/O error) is rolled back and
+        raised as one StoreWriteError; the store stays usable for the next write.
+        """
         with self._lock:
             if self._conn.in_transaction:
                 # Nested: join the caller's transaction, which commits or rolls back all of it.
                 yield self._conn
                 return
-            for attempt in range(_LOCK_RETRIES):
-                try:
-                    self._conn.execute("BEGIN IMMEDIATE")
-                    break
-                except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) and "busy" not in str(exc):
-                        raise
-                    if attempt == _LOCK_RETRIES - 1:
-                        raise StoreError(f"{self.path}: store stays locked by another writer") from None
-                    time.sleep(_LOCK_PAUSE_S)
+            known_annotators = set(self._annotator_ids)
             try:
+                self._begin()
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                self._conn.execute("COMMIT")
+            except BaseException as exc:
+                # SQLite may already have rolled back (a full disk often does): no
+                # second ROLLBACK then, or its error would hide the real one.
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                # Ids of annotators created in the rolled-back transaction no longer
+                # exist: cached, they would fail every later write by that annotator.
+                for name in set(self._annotator_ids) - known_annotators:
+                    del self._annotator_ids[name]
+                problem = _write_problem(exc)
+                if problem is None:
+                    raise
+                raise StoreWriteError(self.path, problem) from None
+
+    def _begin(self) -> None:
+        for attempt in range(_LOCK_RETRIES):
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if attempt == _LOCK_RETRIES - 1:
+                    raise StoreError(f"{self.path}: store stays locked by another writer") from None
+                time.sleep(_LOCK_PAUSE_S)
 
     def query(self, sql: str, params: Iterable = ()) -> list[tuple]:
         with self._lock:
@@ -198,17 +237,26 @@ class LabelStore(SideTables):
         return ids
 
     # ------------------------------------------------------------- annotators
-    def _annotator_id(self, conn: sqlite3.Connection, name: str) -> int:
+    def _annotator_id(self, conn: sqlite3.Connection, name: str, *, as_merge: bool = False) -> int:
+        """The id of annotator `name`, creating it if it is new.
+
+        Every annotator is created here, so this is where names are checked: a new name
+        must be safe in a terminal and a spreadsheet, and `merge:` names are created
+        only by the merge (`as_merge`). Names already stored stay usable.
+        """
         if name in self._annotator_ids:
             return self._annotator_ids[name]
-        if not name or not name.strip():
-            raise StoreError("annotator name must not be empty")
-        conn.execute(
-            "INSERT OR IGNORE INTO annotators(name, created) VALUES (?, ?)", (name, time.time())
-        )
-        ident = conn.execute("SELECT id FROM annotators WHERE name = ?", (name,)).fetchone()[0]
-        self._annotator_ids[name] = ident
-        return ident
+        row = conn.execute("SELECT id FROM annotators WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            problem = annotator_name_problem(name, merge=as_merge)
+            if problem:
+                raise StoreError(f"annotator name {name!r} {problem}")
+            conn.execute(
+                "INSERT OR IGNORE INTO annotators(name, created) VALUES (?, ?)", (name, time.time())
+            )
+            row = conn.execute("SELECT id FROM annotators WHERE name = ?", (name,)).fetchone()
+        self._annotator_ids[name] = row[0]
+        return row[0]
 
     def annotators(self) -> list[str]:
         return [r[0] for r in self.query("SELECT name FROM annotators ORDER BY name")]
@@ -260,25 +308,28 @@ class LabelStore(SideTables):
             _refresh_current_for(conn, row[0], row[1])
             return cursor.lastrowid
 
-    def revoke_labels(self, label_ids: Iterable[int], annotator: str) -> int:
-        """Undo many decisions in one transaction (all or nothing); returns rows written."""
+    def revoke_labels(self, label_ids: Iterable[int], annotator: str, *, as_merge: bool = False) -> int:
+        """Undo many decisions in one transaction (all or nothing); returns rows written.
+
+        `as_merge`: the merge itself is writing, under its reserved `merge:` name.
+        """
         ids = sorted({int(i) for i in label_ids})
         if not ids:
             return 0
         with self.transaction() as conn:
-            self._append_revocations(conn, ids, annotator)
+            self._append_revocations(conn, ids, annotator, as_merge=as_merge)
             # An undo can empty an (image, task) group: delete, then rebuild what remains.
             conn.execute(f"DELETE FROM current WHERE {_GROUPS_OF_IDS}", (json.dumps(ids),))
             conn.execute(CURRENT_REFRESH_SQL.format(where=f"WHERE {_GROUPS_OF_IDS}"), (json.dumps(ids),))
         return len(ids)
 
-    def add_labels(self, labels: pd.DataFrame, *, skip_unchanged: bool = True) -> int:
+    def add_labels(self, labels: pd.DataFrame, *, skip_unchanged: bool = True, as_merge: bool = False) -> int:
         """Append many labels in one transaction (all or nothing); returns rows written.
 
         `labels` has columns image, task, label, annotator, source and optionally
         confidence, model, detail. With `skip_unchanged`, a row equal to the live label
         of the same (image, task, annotator, source) is not written again, so importing
-        the same file twice changes nothing.
+        the same file twice changes nothing. `as_merge`: the merge itself is writing.
         """
         if labels.empty:
             return 0
@@ -294,28 +345,33 @@ class LabelStore(SideTables):
             if frame.empty:
                 return 0
         with self.transaction() as conn:
-            image_ids, tasks = self._append_labels(conn, frame)
+            image_ids, tasks = self._append_labels(conn, frame, as_merge=as_merge)
             # Adding labels never empties a group: no deletions needed.
             _refresh_current(conn, image_ids, tasks)
         return len(frame)
 
-    def replace_labels(self, label_ids: Iterable[int], annotator: str, labels: pd.DataFrame) -> tuple[int, int]:
+    def replace_labels(
+        self, label_ids: Iterable[int], annotator: str, labels: pd.DataFrame, *, as_merge: bool = False
+    ) -> tuple[int, int]:
         """Revoke `label_ids` as `annotator` and append `labels` as they are, in one transaction.
 
         What a merge does when its decisions change. Same as `revoke_labels` then
         `add_labels(skip_unchanged=False)` in one transaction, but the current labels
         are refreshed once for both (30,000 replaced decisions: 0.2 s less). Returns
-        (revoked, written).
+        (revoked, written). `as_merge`: the merge itself is writing, under its `merge:` name.
         """
         ids = sorted({int(i) for i in label_ids})
         if not ids or labels.empty:
             with self.transaction():
-                return self.revoke_labels(ids, annotator), self.add_labels(labels, skip_unchanged=False)
+                return (
+                    self.revoke_labels(ids, annotator, as_merge=as_merge),
+                    self.add_labels(labels, skip_unchanged=False, as_merge=as_merge),
+                )
         for source in labels["source"].unique():
             _check_source(source)
         with self.transaction() as conn:
-            self._append_revocations(conn, ids, annotator)
-            image_ids, tasks = self._append_labels(conn, labels)
+            self._append_revocations(conn, ids, annotator, as_merge=as_merge)
+            image_ids, tasks = self._append_labels(conn, labels, as_merge=as_merge)
             revoked = conn.execute(
                 "SELECT image_id, task FROM labels WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),)
             ).fetchall()
@@ -331,7 +387,9 @@ class LabelStore(SideTables):
             _refresh_current(conn, image_ids + [r[0] for r in revoked], tasks + [r[1] for r in revoked])
         return len(ids), len(labels)
 
-    def _append_revocations(self, conn: sqlite3.Connection, ids: list[int], annotator: str) -> None:
+    def _append_revocations(
+        self, conn: sqlite3.Connection, ids: list[int], annotator: str, *, as_merge: bool = False
+    ) -> None:
         """Append an undo row for each of these label ids; StoreError if one is not a label."""
         found = conn.execute(
             "SELECT COUNT(*) FROM labels WHERE label IS NOT NULL AND id IN (SELECT value FROM json_each(?))",
@@ -343,10 +401,12 @@ class LabelStore(SideTables):
             "INSERT INTO labels(image_id, task, label, annotator_id, source, created, revokes) "
             "SELECT image_id, task, NULL, ?, source, ?, id FROM labels "
             "WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
-            (self._annotator_id(conn, annotator), time.time(), json.dumps(ids)),
+            (self._annotator_id(conn, annotator, as_merge=as_merge), time.time(), json.dumps(ids)),
         )
 
-    def _append_labels(self, conn: sqlite3.Connection, frame: pd.DataFrame) -> tuple[list[int], list[str]]:
+    def _append_labels(
+        self, conn: sqlite3.Connection, frame: pd.DataFrame, *, as_merge: bool = False
+    ) -> tuple[list[int], list[str]]:
         """Append the rows of `frame` to the history; returns each row's image id and task."""
         now = time.time()
         # Columns go through their distinct values (pd.factorize): a few hundred
@@ -360,7 +420,9 @@ class LabelStore(SideTables):
             "image_id": _take([image_ids[name] for name in images], image_codes),
             "task": _as_list(frame["task"]),
             "label": _as_list(frame["label"]),
-            "annotator_id": _take([self._annotator_id(conn, a) for a in annotators], annotator_codes),
+            "annotator_id": _take(
+                [self._annotator_id(conn, a, as_merge=as_merge) for a in annotators], annotator_codes
+            ),
             "source": _as_list(frame["source"]),
         }
         for name in ("confidence", "model", "detail"):
@@ -518,6 +580,37 @@ class LabelStore(SideTables):
             )
         return self.query("SELECT task, status, label, COUNT(*) AS n FROM current GROUP BY 1, 2, 3")
 
+    def label_values(self) -> list[tuple[str, str]]:
+        """The distinct (task, label) pairs of the live labels, sorted.
+
+        Walks the `live_values` index one pair at a time: a few index seeks instead of
+        a scan of every live label (400,000 labels: well under a millisecond against
+        50-200 ms), cheap enough to run on every command that opens the store. A store
+        opened read-only that predates the index is scanned.
+        """
+        if "live_values" not in self._indexes():
+            return sorted(self.query("SELECT DISTINCT task, label FROM live"))
+        first = "SELECT task, label FROM live INDEXED BY live_values {} ORDER BY task, label LIMIT 1"
+        pairs: list[tuple[str, str]] = []
+        row = self.query(first.format(""))
+        while row:
+            pairs.append(row[0])
+            task, label = row[0]
+            # Two seeks, not `(task, label) > (?, ?)`: SQLite seeks that to the task only
+            # and then walks every entry of it.
+            row = self.query(first.format("WHERE task = ? AND label > ?"), (task, label)) or self.query(
+                first.format("WHERE task > ?"), (task,)
+            )
+        return pairs
+
+    def label_value_annotators(self, task: str, label: str) -> list[tuple[str, int]]:
+        """Who holds live labels `label` for `task`, and how many each: (annotator, n), by name."""
+        return self.query(
+            "SELECT a.name, COUNT(*) FROM live v JOIN annotators a ON a.id = v.annotator_id "
+            "WHERE v.task = ? AND v.label = ? GROUP BY a.name ORDER BY a.name",
+            (task, label),
+        )
+
     def live_label_counts(self) -> list[tuple[str, str, str, int]]:
         """Counts of live labels as rows (annotator, task, source, n), sorted."""
         names = dict(self.query("SELECT id, name FROM annotators"))
@@ -527,6 +620,24 @@ class LabelStore(SideTables):
             "SELECT annotator_id, task, source, COUNT(*) FROM live GROUP BY task, annotator_id, source"
         )
         return sorted((names[a], task, source, n) for a, task, source, n in rows)
+
+    def last_label_id(self) -> int:
+        """The newest history row's id (0 for none): a mark to find what was written after a read."""
+        return self.query("SELECT COALESCE(MAX(id), 0) FROM labels")[0][0]
+
+    def people_changed_since(self, label_id: int) -> pd.DataFrame:
+        """The (image, task) keys that a person's row newer than `label_id` touched.
+
+        A person's row: a label or an undo whose source is human, import or review, by
+        an annotator that is not a merge. Rows after the mark are few, and the id is
+        the primary key: a range read, cheap enough inside a merge's write transaction.
+        """
+        return self.frame(
+            "SELECT DISTINCT i.name AS image, l.task FROM labels l "
+            "JOIN images i ON i.id = l.image_id JOIN annotators a ON a.id = l.annotator_id "
+            "WHERE l.id > ? AND l.source != 'model' AND substr(a.name, 1, 6) != 'merge:'",
+            (label_id,),
+        )
 
     def unrevoked_label_ids(self, annotator: str, task: str, images: Iterable[str], source: str = "model") -> list[int]:
         """Ids of `annotator`'s labels for these images that no undo has revoked (live or superseded)."""
@@ -538,6 +649,64 @@ class LabelStore(SideTables):
             "AND NOT EXISTS (SELECT 1 FROM labels u WHERE u.revokes = l.id) ORDER BY l.id",
             (annotator, task, source, json.dumps(list(images))),
         )]
+
+    # ------------------------------------------------------------------------
+    # Annotators as a whole: list, withdraw, rename (`celeba annotators`, the way
+    # out of a bad import). Additive block, owned with celeba_tui/cli/annotator_commands.py.
+    # Nothing here rewrites a decision: a withdrawal appends undo rows, a rename
+    # changes the one `annotators` row the decisions point to.
+    def annotator_activity(self) -> list[tuple[str, int, float | None, float | None]]:
+        """Each annotator (by name): decisions made, and the times of the first and last (None if none)."""
+        return self.query(
+            "SELECT a.name, COUNT(l.id), MIN(l.created), MAX(l.created) FROM annotators a "
+            "LEFT JOIN labels l ON l.annotator_id = a.id AND l.label IS NOT NULL "
+            "GROUP BY a.id ORDER BY a.name"
+        )
+
+    def withdraw_annotator(self, name: str, task: str | None = None) -> int:
+        """Withdraw every live label of `name` (of `task`, or of all tasks); returns how many were live.
+
+        Every label of theirs that no undo has revoked is revoked, the superseded ones
+        too: an undo of a live label brings the one before it back to life. The undo
+        rows are theirs (no new annotator appears); all in one transaction.
+        """
+        with self.transaction() as conn:
+            row = conn.execute("SELECT id FROM annotators WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise StoreError(f"no annotator named {name!r} (see `celeba annotators`)")
+            where, params = ("AND l.task = ?", [row[0], task]) if task is not None else ("", [row[0]])
+            live = conn.execute(
+                f"SELECT COUNT(*) FROM live l WHERE l.annotator_id = ? {where}", params
+            ).fetchone()[0]
+            ids = [r[0] for r in conn.execute(
+                f"SELECT l.id FROM labels l WHERE l.annotator_id = ? AND l.label IS NOT NULL {where} "
+                "AND NOT EXISTS (SELECT 1 FROM labels u WHERE u.revokes = l.id)",
+                params,
+            )]
+            self.revoke_labels(ids, name)
+        return live
+
+    def rename_annotator(self, old: str, new: str) -> None:
+        """Give annotator `old` the name `new`; StoreError if `new` is taken or not allowed.
+
+        A merge's name is not renamed either way: its decisions would pose as a
+        person's, or a person's as a merge's. A process still running under the old
+        name keeps writing to the same annotator (it holds the id), now called `new`.
+        """
+        from celeba_tui.annotator_names import MERGE_PREFIX, annotator_name_problem
+
+        problem = annotator_name_problem(new)
+        if problem:
+            raise StoreError(f"cannot rename {old!r} to {new!r}: the new name {problem}")
+        if old.startswith(MERGE_PREFIX):
+            raise StoreError(f"cannot rename {old!r}: it names a merge's decisions")
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM annotators WHERE name = ?", (new,)).fetchone():
+                raise StoreError(f"cannot rename {old!r} to {new!r}: an annotator of that name exists")
+            if conn.execute("UPDATE annotators SET name = ? WHERE name = ?", (new, old)).rowcount == 0:
+                raise StoreError(f"no annotator named {old!r} (see `celeba annotators`)")
+        self._annotator_ids.pop(old, None)
+    # ------------------------------------------------------------------------
 
 
 # The (image, task) groups of the labels whose ids are the JSON list bound to `?`.
@@ -620,6 +789,66 @@ def _nullable(column: pd.Series) -> list:
     """A column as a list with missing values as None (SQL NULL)."""
     values = column.astype(object)
     return values.where(values.notna(), None).tolist()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: bulk imports touch big indexes
+    conn.execute("PRAGMA temp_store=MEMORY")
+    return conn
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write, even where the files could be written.
+
+    Where the store may be written, a plain connection with `query_only`: as the last
+    one to close it removes the -wal/-shm files, which a `mode=ro` one leaves behind.
+    Elsewhere `mode=ro`. A WAL store needs its -shm file, which a reader without write
+    access to the folder cannot create. With no -wal file every change is in the main
+    file, and `immutable` reads it without -shm; with one, reading the main file alone
+    would miss recent decisions: a one-line error instead.
+    """
+    options = {"timeout": BUSY_TIMEOUT_S, "isolation_level": None, "check_same_thread": False}
+    if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+        conn = sqlite3.connect(path, **options)
+        conn.execute("PRAGMA query_only=ON")
+        return conn
+    uri = path.resolve().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, **options)
+    try:
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # opens -shm if it must
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if _write_problem(exc) is None:
+            raise
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise StoreError(
+                f"store {path}: cannot be read without write access while {wal} holds changes "
+                "not yet in the store; open it once with write access (any command that writes)"
+            ) from None
+        conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, **options)
+    conn.execute("PRAGMA query_only=ON")
+    return conn
+
+
+def _write_problem(exc: BaseException) -> str | None:
+    """What stopped a write, as a user reads it; None for anything else (a bug, a constraint)."""
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else _WRITE_PROBLEMS.get(code & 0xFF)
+
+
+def _store_error(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
+    """The one-line error for a store that could not be opened."""
+    problem = _write_problem(exc)
+    if problem is not None:
+        return StoreWriteError(path, problem)
+    return StoreError(f"{path}: not a celeba label store ({exc})")
 
 
 def _check_source(source: str) -> None:

@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 
 from celeba_tui.agreement import HUMAN_SOURCES, LABEL_COLUMNS, annotator_labels
+from celeba_tui.annotator_names import MERGE_PREFIX
 from celeba_tui.merge import MergePolicy, MergeResult, merge_labels, parse_policy
 from celeba_tui.workspace import Task
 
-MERGE_PREFIX = "merge:"
 KEY = ["image", "task"]
 
 
@@ -89,6 +89,8 @@ class MergeRun:
     withdrawn: int
     unchanged: int
     dry_run: bool
+    # Keys a person labelled or reviewed while this merge computed: left to the next run.
+    deferred: int = 0
 
     def to_dict(self) -> dict:
         return {
@@ -97,6 +99,7 @@ class MergeRun:
             "written": self.written,
             "withdrawn": self.withdrawn,
             "unchanged": self.unchanged,
+            "deferred": self.deferred,
             "tasks": [s.to_dict() for s in self.result.summary],
             "confusion": self.result.confusion,
         }
@@ -105,6 +108,10 @@ class MergeRun:
 def run_merge(store, tasks: tuple[Task, ...], policy_text: str, *, dry_run: bool = False) -> MergeRun:
     """Merge the human labels of `tasks` under a policy and record the decisions in `store`."""
     names = [t.name for t in tasks]
+    # The policy is computed outside the write transaction (it takes seconds on large
+    # stores, and key presses wait for the lock); what people write meanwhile is
+    # found by this mark and left alone when writing.
+    mark = store.last_label_id()
     labels = human_labels(store, tasks)
     policy = parse_policy(policy_text, labels["annotator"].unique())
     review = store.live_labels(sources=("review",), brief=True)
@@ -119,11 +126,37 @@ def run_merge(store, tasks: tuple[Task, ...], policy_text: str, *, dry_run: bool
     result = merge_labels(labels, tasks, policy, reviewed=by_people)
     annotator = merge_annotator(policy)
     plan = plan_merge_writes(result.decisions, ours[KEY + ["annotator", "label", "id"]], annotator)
+    deferred = 0
     if not dry_run and (plan.revoke or not plan.add.empty):
-        # One transaction. The plan already skips what is unchanged, against all merge
-        # rows rather than only this annotator's (what add_labels' skip_unchanged does).
-        store.replace_labels(plan.revoke, annotator, plan.add)
-    return MergeRun(result, len(plan.add), len(plan.revoke), plan.unchanged, dry_run)
+        with store.transaction():
+            # Re-checked under the write lock: a person's review (or a new human label)
+            # stored since the read stands, so this run writes nothing to that key.
+            plan, deferred = plan_without(plan, store.people_changed_since(mark), ours)
+            # The plan already skips what is unchanged, against all merge rows rather
+            # than only this annotator's (what add_labels' skip_unchanged does).
+            if plan.revoke or not plan.add.empty:
+                store.replace_labels(plan.revoke, annotator, plan.add, as_merge=True)
+    return MergeRun(result, len(plan.add), len(plan.revoke), plan.unchanged, dry_run, deferred)
+
+
+def plan_without(plan: MergePlan, keys: pd.DataFrame, existing: pd.DataFrame) -> tuple[MergePlan, int]:
+    """The plan minus every write and revocation on these (image, task) keys, and how many keys it dropped.
+
+    `existing` maps the plan's revoked ids to their keys (columns image, task, id).
+    """
+    if keys.empty:
+        return plan, 0
+    marked = keys[KEY].drop_duplicates().assign(_late=True)
+    add_hit = plan.add.merge(marked, on=KEY, how="left")["_late"].notna().to_numpy()
+    revoked = existing[existing["id"].isin(plan.revoke)]
+    revoke_hit = revoked.merge(marked, on=KEY, how="left")["_late"].notna().to_numpy()
+    dropped = pd.concat([plan.add.loc[add_hit, KEY], revoked.loc[revoke_hit, KEY]]).drop_duplicates()
+    kept = MergePlan(
+        plan.add[~add_hit].reset_index(drop=True),
+        revoked.loc[~revoke_hit, "id"].astype(int).tolist(),
+        plan.unchanged,
+    )
+    return kept, len(dropped)
 
 
 def human_labels(store, tasks: tuple[Task, ...]) -> pd.DataFrame:

@@ -55,6 +55,9 @@ CREATE TABLE IF NOT EXISTS live (
     label        TEXT NOT NULL,
     PRIMARY KEY (image_id, task, annotator_id, source)
 ) WITHOUT ROWID;
+-- The (task, label) pairs in use, one index seek each: how a command checks in a few ms
+-- that the config's classes still cover every stored label (see LabelStore.label_values).
+CREATE INDEX IF NOT EXISTS live_values ON live(task, label);
 CREATE TRIGGER IF NOT EXISTS live_on_label AFTER INSERT ON labels WHEN NEW.label IS NOT NULL
 BEGIN
     INSERT OR REPLACE INTO live VALUES
@@ -124,6 +127,10 @@ CREATE TABLE IF NOT EXISTS problems (
     created  REAL NOT NULL
 );
 """
+
+# Added after the first stores were made: created on the first writable open of an
+# older store (schema version unchanged: older celeba-tui versions ignore the index).
+LATER_INDEXES = {"live_values": "CREATE INDEX IF NOT EXISTS live_values ON live(task, label)"}
 
 # Recompute `current` for the (image, task) pairs selected by {where} (a filter on
 # `live`): the latest review decision; else the human and imported labels when they

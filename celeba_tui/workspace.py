@@ -29,6 +29,7 @@ CONFIG_VERSION = 1
 
 DEFAULT_CLASSES = ("left", "center", "right")
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+_ORPHANS_SHOWN = 5  # orphaned (task, label) pairs, and annotators per pair, named in the error
 
 
 @dataclass(frozen=True)
@@ -122,10 +123,47 @@ class Workspace:
     def select_tasks(self, names: list[str] | None) -> tuple[Task, ...]:
         return self.tasks if not names else tuple(self.task(n) for n in names)
 
-    def open_store(self, *, create: bool = False):
+    def open_store(self, *, create: bool = False, readonly: bool = False, check_classes: bool = True):
+        """The workspace's label store, checked against the config's classes.
+
+        `readonly` for commands that only read: they then work in a workspace nobody
+        may write to. Every command that reads labels opens the store here, so this is
+        where a config edited after labelling (a class removed or renamed) becomes one
+        line naming the orphaned labels, instead of a refusal or a crash deep inside
+        agreement, merge or export. `check_classes=False` is for the commands that
+        repair exactly that (`celeba annotators`).
+        """
         from celeba_tui.label_store import LabelStore
 
-        return LabelStore.open(self.store_path, create=create)
+        store = LabelStore.open(self.store_path, create=create, readonly=readonly)
+        if check_classes:
+            try:
+                self.check_stored_classes(store)
+            except WorkspaceError:
+                store.close()
+                raise
+        return store
+
+    def check_stored_classes(self, store) -> None:
+        """WorkspaceError naming every (task, label) in the store that is not a class of its task."""
+        classes = {task.name: set(task.classes) for task in self.tasks}
+        orphans = [(task, label) for task, label in store.label_values() if task in classes and label not in classes[task]]
+        if not orphans:
+            return
+        described = []
+        for task, label in orphans[:_ORPHANS_SHOWN]:
+            holders = store.label_value_annotators(task, label)
+            total = sum(n for _, n in holders)
+            names = ", ".join(repr(name) for name, _ in holders[:_ORPHANS_SHOWN])
+            more = f" and {len(holders) - _ORPHANS_SHOWN} more" if len(holders) > _ORPHANS_SHOWN else ""
+            described.append(f"{task} {label!r}: {total:,} by {names}{more}")
+        if len(orphans) > _ORPHANS_SHOWN:
+            described.append(f"and {len(orphans) - _ORPHANS_SHOWN} more")
+        raise WorkspaceError(
+            f"{self.config_path}: stored labels that are not classes of their task ({'; '.join(described)}); "
+            f"restore the class in {CONFIG_NAME}, or withdraw the annotator's labels of that task with "
+            "`celeba annotators withdraw NAME --task TASK`"
+        )
 
 
 def render_config(image_root: Path, tasks: tuple[Task, ...], config_dir: Path) -> str:

@@ -144,7 +144,7 @@ def test_current_stays_exact_through_bulk_adds_revokes_and_replacements(store):
             store.revoke_labels(ids, "undo")
             store.add_labels(_frame(rows, source))
         else:
-            assert store.replace_labels(ids, "merge:x", _frame(rows, source)) == (len(set(ids)), len(rows))
+            assert store.replace_labels(ids, "merger", _frame(rows, source)) == (len(set(ids)), len(rows))
         current = store.query("SELECT * FROM current ORDER BY image_id, task")
         assert current == _recomputed_current(store), f"step {step}"
 
@@ -154,24 +154,26 @@ def test_replace_labels_equals_revoke_then_add(tmp_path):
         store = LabelStore.open(path, create=True)
         store.add_labels(_frame([("x", "light", "left", "a"), ("x", "light", "right", "b"),
                                  ("y", "light", "left", "a")]))
-        store.add_labels(_frame([("x", "light", "left", "merge:m"), ("z", "light", "center", "merge:m")], "review"))
+        store.add_labels(
+            _frame([("x", "light", "left", "merge:m"), ("z", "light", "center", "merge:m")], "review"), as_merge=True
+        )
         return store, store.live_labels(sources=["review"])["id"].tolist()
 
     new = _frame([("x", "light", "right", "merge:n"), ("y", "orientation", "center", "merge:n")], "review")
     one, ids = fill(tmp_path / "one.sqlite")
     two, _ = fill(tmp_path / "two.sqlite")
-    assert one.replace_labels(ids, "merge:n", new) == (2, 2)
+    assert one.replace_labels(ids, "merge:n", new, as_merge=True) == (2, 2)
     with two.transaction():
-        two.revoke_labels(ids, "merge:n")
-        two.add_labels(new, skip_unchanged=False)
+        two.revoke_labels(ids, "merge:n", as_merge=True)
+        two.add_labels(new, skip_unchanged=False, as_merge=True)
     for method in ("current_labels", "live_labels"):
         mine, theirs = getattr(one, method)(), getattr(two, method)()
         assert mine.drop(columns=["time"], errors="ignore").equals(theirs.drop(columns=["time"], errors="ignore"))
     # z lost its only label: no current row is left for it.
     assert "z" not in set(one.current_labels()["image"])
     with pytest.raises(StoreError, match="do not exist"):
-        one.replace_labels([10_000], "merge:n", new)
-    assert one.replace_labels([], "merge:n", new.iloc[:0]) == (0, 0)
+        one.replace_labels([10_000], "merge:n", new, as_merge=True)
+    assert one.replace_labels([], "merge:n", new.iloc[:0], as_merge=True) == (0, 0)
 
 
 def test_counts_and_codes_of_an_empty_store(store):
@@ -212,3 +214,28 @@ def test_store_stats_counts_present_absent_conflicts_and_sources(store, workspac
     assert stats["tasks"]["orientation"]["unlabelled"] == 10  # its one label is for an absent image
     assert stats["annotators"] == {"a": {"light": 2, "orientation": 1}, "b": {"light": 1}, "m": {"light": 1}}
     assert stats["sources"] == {"human": 4, "model": 1}
+
+
+@pytest.mark.parametrize("name", [
+    "=cmd|' /C calc'!A0", "+1", "-bob", "@SUM(A1)",   # spreadsheet formulas
+    "eve\x1b]0;pwned\x07", "a\nb", "tab\there", "c1\x9bcontrol", "nul\x00",  # terminal control
+    "", "   ", "merge:majority", "merge:prefer:alice",
+])
+def test_unsafe_or_reserved_annotator_names_are_refused_at_creation(store, name):
+    before = len(store.history())
+    with pytest.raises(StoreError, match=r"^annotator name ") as caught:
+        store.add_label("000001.jpg", "light", "left", name)
+    assert "\n" not in str(caught.value) and "\x1b" not in str(caught.value)
+    with pytest.raises(StoreError, match=r"^annotator name "):
+        store.add_labels(pd.DataFrame([("000001.jpg", "light", "left", name, "import")],
+                                      columns=["image", "task", "label", "annotator", "source"]))
+    assert len(store.history()) == before and name not in store.annotators()
+
+
+def test_ordinary_names_and_the_merge_s_own_name_are_accepted(store):
+    for name in ("alice", "Bob Smith", "ann-x", "o'brien", "名前", "x=1", "merge-bot"):
+        store.add_label("000001.jpg", "light", "left", name)
+    frame = pd.DataFrame([("000001.jpg", "light", "left", "merge:majority", "review")],
+                         columns=["image", "task", "label", "annotator", "source"])
+    store.replace_labels([], "merge:majority", frame, as_merge=True)
+    assert "merge:majority" in store.annotators()

@@ -262,3 +262,27 @@ def test_live_label_codes_matches_live_labels(store):
     assert codes.set_index(["image", "task", "annotator"])["id"].sort_index().tolist() == live.sort_index().tolist()
     with pytest.raises(CelebaError, match="b gave y a label that is not a class of task 'light'"):
         merge_labels(codes, (LIGHT,), MergePolicy("review"))
+
+
+def test_a_review_stored_while_the_merge_computes_stands(store, monkeypatch):
+    """A person's review or label arriving between the merge's read and its write is left alone."""
+    import celeba_tui.merge_run as merge_run
+    from celeba_tui.label_store import LabelStore
+
+    add(store, [(i, a, lab) for i in ("x", "y", "z") for a, lab in (("a", "left"), ("b", "right"))])
+    run_merge(store, (LIGHT,), "prefer:a")
+    compute = merge_run.merge_labels
+
+    def compute_while_people_work(*args, **kwargs):
+        with LabelStore.open(store.path) as other:  # another process's connection
+            other.add_label("x", "light", "center", "rita", source="review")
+            other.add_label("y", "light", "center", "carl")
+        return compute(*args, **kwargs)
+
+    monkeypatch.setattr(merge_run, "merge_labels", compute_while_people_work)
+    run = run_merge(store, (LIGHT,), "prefer:b")
+    assert (run.written, run.withdrawn, run.deferred) == (1, 1, 2)
+    assert status(store) == {"x": ("center", "review"), "y": ("left", "review"), "z": ("right", "review")}
+    monkeypatch.setattr(merge_run, "merge_labels", compute)
+    assert run_merge(store, (LIGHT,), "prefer:b").deferred == 0
+    assert status(store) == {"x": ("center", "review"), "y": ("right", "review"), "z": ("right", "review")}

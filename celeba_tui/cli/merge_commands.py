@@ -35,7 +35,7 @@ def agreement(
 
     ws = open_workspace(workspace)
     tasks = ws.select_tasks(task)
-    with ws.open_store() as store:
+    with ws.open_store(readonly=True) as store:
         labels = human_labels(store, tasks)
         checks = store.checks()
     report = agreement_report(labels, tasks)
@@ -82,7 +82,7 @@ def merge(
 
     ws = open_workspace(workspace)
     tasks = ws.select_tasks(task)
-    with ws.open_store() as store:
+    with ws.open_store(readonly=dry_run) as store:
         run = run_merge(store, tasks, policy, dry_run=dry_run)
     if json_output:
         print_json(run.to_dict())
@@ -90,3 +90,5 @@ def merge(
     from celeba_tui.cli.merge_view import print_merge
 
     print_merge(run)
+    if run.deferred:
+        typer.echo(f"{run.deferred:,} image(s) labelled or reviewed by a person during the merge: left as they are")

@@ -1,0 +1,35 @@
+"""What an annotator may be called: the rule every way of naming one checks.
+
+Annotator names are printed in terminals and written into CSV files that people open
+in spreadsheets, and the `merge:` prefix marks the merge's own decisions (a person's
+decision is never overruled by a merge, so a person must not be able to look like one).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+MERGE_PREFIX = "merge:"
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP's CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def annotator_name_problem(name: object, *, merge: bool = False) -> str | None:
+    """Why `name` cannot name an annotator, or None if it can.
+
+    With `merge`, the name is one a merge run gives itself and must carry the prefix.
+    """
+    if not isinstance(name, str):
+        return "is not text"
+    if not name.strip():
+        return "is empty"
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        return "contains control characters"
+    if name.startswith(FORMULA_STARTS):
+        return f"starts with {name[0]!r}, which spreadsheets run as a formula"
+    if name.startswith(MERGE_PREFIX) and not merge:
+        return f"starts with {MERGE_PREFIX!r}, which is reserved for merges"
+    if merge and not name.startswith(MERGE_PREFIX):
+        return f"a merge's name must start with {MERGE_PREFIX!r}"
+    return None
+
