@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -143,3 +144,21 @@ def test_workspace_found_from_subfolder(workspace, monkeypatch):
     monkeypatch.chdir(sub)
     monkeypatch.delenv("CELEBA_WORKSPACE", raising=False)
     assert json.loads(run("stats", "--json").stdout)["images"] == 10
+
+
+@pytest.mark.parametrize(
+    "where, message",
+    [
+        (lambda tmp: Path("/proc/celeba-workspace"), "cannot create a workspace in /proc/celeba-workspace"),
+        (lambda tmp: tmp / "a-file", "it is a file, not a folder"),
+        (lambda tmp: tmp / "a-file" / "ws", "Not a directory"),
+    ],
+    ids=["proc", "a-file", "under-a-file"],
+)
+def test_init_where_no_workspace_can_be_is_one_line(tmp_path, image_folder, where, message):
+    (tmp_path / "a-file").write_text("not a folder")
+    result = run("init", where(tmp_path), "--images", image_folder, ok=False)
+    assert result.exit_code == 2, result.output
+    text = result.stderr.strip()
+    assert text.startswith("error: ") and "\n" not in text and message in text, text
+    assert (tmp_path / "a-file").read_text() == "not a folder"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celeba_tui.cli import workspace_commands  # noqa: F401  (registers commands)
+from celeba_tui.cli import annotator_commands  # noqa: F401  (registers commands)
 from celeba_tui.cli import plugin_commands  # noqa: F401  (registers commands)
 from celeba_tui.cli import label_commands  # noqa: F401  (registers commands)
 from celeba_tui.cli import merge_commands  # noqa: F401  (registers commands)

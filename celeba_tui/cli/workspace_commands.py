@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json, warn
+from celeba_tui.console import printable
 
 
 @app.command()
@@ -19,11 +20,18 @@ def init(
 ) -> None:
     """Create a workspace for an image folder and register its images."""
     from celeba_tui.images import detect_layout
+    from celeba_tui.errors import WorkspaceError
     from celeba_tui.registration import register_images
     from celeba_tui.workspace import create_workspace
 
     layout = detect_layout(images)
-    workspace = create_workspace(directory, layout.image_root)
+    if directory.exists() and not directory.is_dir():
+        raise WorkspaceError(f"cannot create a workspace in {directory}: it is a file, not a folder")
+    try:
+        workspace = create_workspace(directory, layout.image_root)
+    except OSError as exc:
+        # /proc/x, a path through a file, a read-only folder: the OS says why, in one line.
+        raise WorkspaceError(f"cannot create a workspace in {directory}: {exc.strerror or exc}") from None
     with workspace.open_store(create=True) as store:
         result = register_images(store, workspace.image_root)
     summary = {
@@ -38,12 +46,12 @@ def init(
     if json_output:
         print_json(summary)
         return
-    typer.echo(f"Created workspace {workspace.path}")
-    typer.echo(f"  images: {result.total:,} in {workspace.image_root} ({layout.kind} layout)")
+    typer.echo(printable(f"Created workspace {workspace.path}"))
+    typer.echo(printable(f"  images: {result.total:,} in {workspace.image_root} ({layout.kind} layout)"))
     for task in workspace.tasks:
-        typer.echo(f"  task {task.name}: {', '.join(task.classes)}")
+        typer.echo(printable(f"  task {task.name}: {', '.join(task.classes)}"))
     _report_skipped(result.skipped)
-    typer.echo(f"Next: cd {workspace.path} && celeba label")
+    typer.echo(printable(f"Next: cd {workspace.path} && celeba label"))
 
 
 @app.command()
@@ -57,38 +65,57 @@ def scan(workspace: WorkspaceOption = None, json_output: JsonOption = False) -> 
     if json_output:
         print_json({"images": result.total, "new": result.new, "skipped": result.skipped})
         return
-    typer.echo(f"{result.total:,} images in {ws.image_root} ({result.new:,} new)")
+    typer.echo(printable(f"{result.total:,} images in {ws.image_root} ({result.new:,} new)"))
     _report_skipped(result.skipped)
 
 
 @app.command("import")
 def import_command(
-    files: Annotated[list[Path], typer.Argument(help="Label files: the study's one-hot CSV, long CSV, Parquet, or another store (.sqlite).")],
+    files: Annotated[Optional[list[Path]], typer.Argument(help="Label files: the study's one-hot CSV, long CSV, Parquet, or another store (.sqlite).", show_default=False)] = None,
     annotator: Annotated[Optional[str], typer.Option(help="Annotator name (default: from the file, else its name without suffix).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="auto, onehot, long, parquet or store.")] = "auto",
+    undo: Annotated[Optional[str], typer.Option("--undo", metavar="ANNOTATOR", help="Instead of importing, withdraw every live label of ANNOTATOR (same as `celeba annotators withdraw`).")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="With --undo: do not ask for confirmation.")] = False,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Import labels; each file is all or nothing, and a bad line names file and line."""
-    from celeba_tui.label_import import import_labels
+    """Import labels: all files or none, and a bad line names file and line."""
+    from celeba_tui.errors import CelebaError
+    from celeba_tui.label_import import read_import, write_imports
 
+    if undo is not None:
+        if files:
+            raise CelebaError("--undo withdraws an annotator's labels; give it without label files")
+        from celeba_tui.cli.annotator_commands import withdraw
+
+        withdraw(undo, None, yes, workspace, json_output)
+        return
+    if not files:
+        raise CelebaError("no label files given (or --undo ANNOTATOR to withdraw an import)")
     ws = open_workspace(workspace)
-    reports = []
+    # Every file is read and checked before any is written, then all are written in one
+    # transaction: a bad file 2 leaves file 1 unwritten too, so a fixed rerun is clean.
+    prepared = [read_import(path, ws, fmt=fmt, annotator=annotator) for path in files]
     with ws.open_store() as store:
-        for path in files:
-            reports.append(import_labels(store, ws, path, fmt=fmt, annotator=annotator))
+        reports = write_imports(store, prepared)
     if json_output:
         print_json([vars(r) for r in reports])
         return
+
     for report in reports:
-        typer.echo(
+        typer.echo(printable(
             f"{report.path}: {report.format}, {report.rows:,} labels for {report.images:,} images "
             f"by {', '.join(report.annotators)} ({report.written:,} new)"
-        )
+        ))
         for task, counts in report.per_task.items():
             typer.echo(f"  {task}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
         if report.unknown_images:
             warn(f"{report.unknown_images:,} labelled images of {report.path} are not in the image root (labels kept)")
+        if report.merge_labels:
+            warn(
+                f"left out {report.merge_labels:,} merge decisions of {report.path} (they belong to "
+                "its workspace; its annotators' labels came along: run `celeba merge` here)"
+            )
 
 
 @app.command()
@@ -96,14 +123,17 @@ def export(
     fmt: Annotated[str, typer.Option("--format", help="onehot (the study's CSV), long (CSV) or parquet.")] = "long",
     out: Annotated[Optional[Path], typer.Option("--out", help="Output file (default: stdout).")] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Only these sources, comma-separated: human,review,model,import.")] = None,
+    raw_cells: Annotated[bool, typer.Option("--raw-cells", help="Write CSV cells starting with = + - @ tab CR as they are (default: prefix ' so spreadsheets do not run them as formulas).")] = False,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Export labels (onehot: current labels; long/parquet: every annotator's labels)."""
     from celeba_tui.label_export import export_labels, parse_sources
 
     ws = open_workspace(workspace)
-    with ws.open_store() as store:
-        rows = export_labels(store, ws, fmt, out if out is not None else sys.stdout, parse_sources(source))
+    with ws.open_store(readonly=True) as store:
+        rows = export_labels(
+            store, ws, fmt, out if out is not None else sys.stdout, parse_sources(source), raw_cells=raw_cells
+        )
     if out is not None:
         typer.echo(f"wrote {rows:,} rows to {out}", err=True)
 
@@ -114,7 +144,7 @@ def stats(workspace: WorkspaceOption = None, json_output: JsonOption = False) ->
     from celeba_tui.stats import store_stats
 
     ws = open_workspace(workspace)
-    with ws.open_store() as store:
+    with ws.open_store(readonly=True) as store:
         data = store_stats(store, ws)
     if json_output:
         print_json(data)

@@ -1,0 +1,143 @@
+"""`celeba annotators`: list annotators, withdraw all of one's labels, rename one.
+
+The way out of a bad import: withdrawing appends undo rows (the history keeps every
+decision and its withdrawal), so nothing is lost and a merge or export afterwards no
+longer sees the withdrawn labels.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
+from celeba_tui.console import printable
+from celeba_tui.errors import CelebaError
+
+annotators_app = typer.Typer(
+    name="annotators",
+    help="List annotators (the default), withdraw all of one's labels, or rename one.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+    rich_markup_mode=None,
+)
+app.add_typer(annotators_app)
+
+
+@annotators_app.callback()
+def annotators_callback(ctx: typer.Context, workspace: WorkspaceOption = None, json_output: JsonOption = False) -> None:
+    """List annotators (the default), withdraw all of one's labels, or rename one."""
+    # `celeba annotators -w WS withdraw bob` means WS: the subcommands inherit these.
+    ctx.obj = {"workspace": workspace, "json": json_output}
+    if ctx.invoked_subcommand is None:
+        list_annotators(workspace, json_output)
+
+
+@annotators_app.command("list")
+def list_command(ctx: typer.Context, workspace: WorkspaceOption = None, json_output: JsonOption = False) -> None:
+    """Each annotator: live labels per task, and when they made their first and last decision."""
+    list_annotators(workspace or ctx.obj["workspace"], json_output or ctx.obj["json"])
+
+
+@annotators_app.command("withdraw")
+def withdraw_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The annotator whose labels to withdraw.")],
+    task: Annotated[Optional[str], typer.Option("--task", help="Only this task's labels (default: every task).")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Withdraw every live label of an annotator by appending undo rows (the history keeps them)."""
+    withdraw(name, task, yes, workspace or ctx.obj["workspace"], json_output or ctx.obj["json"])
+
+
+def list_annotators(workspace: Path | None, json_output: bool) -> None:
+    ws = open_workspace(workspace)
+    with ws.open_store(check_classes=False) as store:  # the way out of orphaned labels
+        rows = annotator_rows(store, ws.task_names)
+    if json_output:
+        print_json([{**r, "first": _iso(r["first"]), "last": _iso(r["last"])} for r in rows])
+        return
+    if not rows:
+        typer.echo("No annotators yet.")
+        return
+    header = ["annotator", *ws.task_names, "decisions", "first", "last"]
+    table = [
+        [printable(r["name"]), *(f"{r['live'][t]:,}" for t in ws.task_names), f"{r['decisions']:,}",
+         _local_time(r["first"]), _local_time(r["last"])]
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in [header, *table]) for i in range(len(header))]
+    for line in [header, *table]:
+        cells = (cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
+        typer.echo("  ".join(cells).rstrip())
+
+
+def annotator_rows(store, task_names: tuple[str, ...]) -> list[dict]:
+    """Each annotator's name, live labels per task (all sources), decisions, first and last (epoch s)."""
+    live: dict[str, dict[str, int]] = {}
+    for name, task, _source, n in store.live_label_counts():
+        counts = live.setdefault(name, {})
+        counts[task] = counts.get(task, 0) + n
+    return [
+        {
+            "name": name,
+            "live": {t: live.get(name, {}).get(t, 0) for t in task_names},
+            "decisions": decisions,
+            "first": first,
+            "last": last,
+        }
+        for name, decisions, first, last in store.annotator_activity()
+    ]
+
+
+def withdraw(name: str, task: str | None, yes: bool, workspace: Path | None, json_output: bool) -> None:
+    """Withdraw `name`'s live labels (after asking, unless `yes`) and say how many."""
+    ws = open_workspace(workspace)
+    if task is not None:
+        ws.task(task)  # an unknown task is a one-line error naming the known ones
+    scope = f"{task} " if task else ""
+    with ws.open_store(check_classes=False) as store:  # the way out of orphaned labels
+        rows = {r["name"]: r for r in annotator_rows(store, ws.task_names)}
+        if name not in rows:
+            raise CelebaError(f"no annotator named {name!r} (see `celeba annotators`)")
+        live = rows[name]["live"]
+        count = live[task] if task is not None else sum(live.values())
+        if count and not yes and not typer.confirm(
+            f"Withdraw {count:,} live {scope}labels of {printable(name)}? (the history keeps them)", default=False
+        ):
+            raise typer.Exit(1)
+        withdrawn = store.withdraw_annotator(name, task)
+    if json_output:
+        print_json({"annotator": name, "task": task, "withdrawn": withdrawn})
+        return
+    typer.echo(f"withdrew {withdrawn:,} live {scope}labels of {printable(name)} (history kept)")
+
+
+@annotators_app.command("rename")
+def rename_command(
+    old: Annotated[str, typer.Argument(help="The annotator's name now.")],
+    new: Annotated[str, typer.Argument(help="The new name (not taken, not starting with merge:, = + - @).")],
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Rename an annotator; their decisions stay theirs (only the name changes)."""
+    ws = open_workspace(workspace)
+    with ws.open_store(check_classes=False) as store:  # the way out of orphaned labels
+        store.rename_annotator(old, new)
+    typer.echo(f"renamed {printable(old)} to {printable(new)}")
+
+
+def _iso(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
+
+
+def _local_time(timestamp: float | None) -> str:
+    return "-" if timestamp is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+

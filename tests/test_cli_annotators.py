@@ -1,0 +1,141 @@
+"""`celeba annotators` (list, withdraw, rename) and `celeba import --undo`: the way out of a bad import."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from celeba_tui.cli import app
+
+
+def run(*args, ok=True, input=None):
+    result = CliRunner().invoke(app, [str(a) for a in args], input=input)
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+def one_error(result) -> str:
+    assert result.exit_code == 2, result.output
+    text = result.stderr.strip()
+    assert text.startswith("error: ") and "\n" not in text, text
+    return text
+
+
+@pytest.fixture
+def labelled(tmp_path, workspace):
+    """amy and bob label; bob changes his mind once (a superseded label) and labels a bad class import."""
+    path = tmp_path / "l.csv"
+    path.write_text(
+        "image,task,label,annotator\n"
+        "000001.jpg,light,left,amy\n000002.jpg,orientation,right,amy\n"
+        "000001.jpg,light,right,bob\n000002.jpg,light,center,bob\n000003.jpg,orientation,left,bob\n"
+    )
+    run("import", path, "-w", workspace.path)
+    with workspace.open_store() as store:
+        store.add_label("000001.jpg", "light", "center", "bob", "import")  # supersedes his right
+    return workspace
+
+
+def live(workspace) -> dict[str, int]:
+    with workspace.open_store() as store:
+        return store.live_labels().groupby("annotator").size().to_dict()
+
+
+def test_list_shows_live_labels_per_task_and_decision_times(labelled):
+    rows = json.loads(run("annotators", "-w", labelled.path, "--json").stdout)
+    assert [r["name"] for r in rows] == ["amy", "bob"]
+    assert rows[1]["live"] == {"light": 2, "orientation": 1} and rows[1]["decisions"] == 4
+    assert rows[0]["first"] <= rows[0]["last"] and rows[0]["first"].endswith("+00:00")
+    assert json.loads(run("annotators", "list", "-w", labelled.path, "--json").stdout) == rows
+    text = run("annotators", "-w", labelled.path).stdout
+    assert text.splitlines()[0].split() == ["annotator", "light", "orientation", "decisions", "first", "last"]
+    assert text.splitlines()[2].split()[:4] == ["bob", "2", "1", "4"]
+
+
+def test_withdraw_appends_undo_rows_and_keeps_the_history(labelled):
+    with labelled.open_store() as store:
+        history_before = len(store.history())
+    result = run("annotators", "withdraw", "bob", "--yes", "-w", labelled.path)
+    assert "withdrew 3 live labels of bob (history kept)" in result.stdout
+    assert live(labelled) == {"amy": 2}  # the superseded label did not come back
+    with labelled.open_store() as store:
+        history = store.history()
+        current = store.current_labels()
+    assert len(history) == history_before + 4 and history["label"].isna().sum() == 4
+    assert set(current["image"]) == {"000001.jpg", "000002.jpg"}
+    assert run("annotators", "withdraw", "bob", "--yes", "-w", labelled.path).stdout.startswith("withdrew 0 ")
+
+
+def test_withdraw_one_task_and_the_import_undo_alias(labelled):
+    run("annotators", "-w", labelled.path, "withdraw", "bob", "--task", "orientation", "--yes")
+    assert live(labelled) == {"amy": 2, "bob": 2}
+    result = run("import", "--undo", "bob", "--yes", "-w", labelled.path)
+    assert "withdrew 2 live labels of bob" in result.stdout
+    assert live(labelled) == {"amy": 2}
+
+
+def test_withdraw_asks_first(labelled):
+    result = run("annotators", "withdraw", "amy", "-w", labelled.path, ok=False, input="n\n")
+    assert result.exit_code == 1 and "Withdraw 2 live labels of amy?" in result.stdout
+    assert live(labelled)["amy"] == 2
+    run("annotators", "withdraw", "amy", "-w", labelled.path, input="y\n")
+    assert "amy" not in live(labelled)
+
+
+def test_withdraw_refuses_what_does_not_exist(labelled):
+    assert "no annotator named 'zed'" in one_error(run("annotators", "withdraw", "zed", "--yes", "-w", labelled.path, ok=False))
+    assert "unknown task 'mood'" in one_error(
+        run("annotators", "withdraw", "bob", "--task", "mood", "--yes", "-w", labelled.path, ok=False)
+    )
+    assert "without label files" in one_error(run("import", "x.csv", "--undo", "bob", "-w", labelled.path, ok=False))
+
+
+def test_rename_changes_the_name_not_the_decisions(labelled):
+    with labelled.open_store() as store:
+        ids_before = store.history()["id"].tolist()
+    assert "renamed bob to robert" in run("annotators", "rename", "bob", "robert", "-w", labelled.path).stdout
+    with labelled.open_store() as store:
+        history = store.history()
+        # Labelling on as the new name continues the same annotator.
+        store.add_label("000004.jpg", "light", "left", "robert")
+    assert history["id"].tolist() == ids_before
+    assert set(history["annotator"]) == {"amy", "robert"}
+    assert live(labelled) == {"amy": 2, "robert": 4}
+
+
+@pytest.mark.parametrize(
+    "new, message",
+    [
+        ("amy", "an annotator of that name exists"),
+        ("merge:majority", "reserved for merges"),
+        ("=1+1", "formula"),
+        ("bo\x1bb", "control characters"),
+        (" ", "is empty"),
+    ],
+)
+def test_rename_refuses_bad_names(labelled, new, message):
+    with labelled.open_store() as store:
+        before = store.history()
+    assert message in one_error(run("annotators", "rename", "bob", new, "-w", labelled.path, ok=False))
+    with labelled.open_store() as store:
+        assert store.history().equals(before)
+
+
+def test_rename_refuses_a_missing_or_merge_annotator(labelled):
+    assert "no annotator named 'zed'" in one_error(run("annotators", "rename", "zed", "z", "-w", labelled.path, ok=False))
+    assert "merge's decisions" in one_error(run("annotators", "rename", "merge:majority", "m", "-w", labelled.path, ok=False))
+
+
+def test_a_name_from_before_the_rule_can_be_withdrawn_and_renamed(labelled):
+    import sqlite3
+
+    # What an import before the name rule let in: a formula as an annotator name.
+    conn = sqlite3.connect(labelled.store_path)
+    conn.execute("UPDATE annotators SET name = '=evil()' WHERE name = 'bob'")
+    conn.commit()
+    conn.close()
+    assert "withdrew 3 live labels of =evil()" in run("annotators", "withdraw", "=evil()", "--yes", "-w", labelled.path).stdout
+    run("annotators", "rename", "=evil()", "eve", "-w", labelled.path)
+    assert [r["name"] for r in json.loads(run("annotators", "--json", "-w", labelled.path).stdout)] == ["amy", "eve"]
+    assert live(labelled) == {"amy": 2}
