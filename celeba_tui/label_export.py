@@ -27,12 +27,16 @@ def parse_sources(text: str | None) -> list[str] | None:
     return sources
 
 
-def export_labels(store: LabelStore, workspace: Workspace, fmt: str, out, sources: list[str] | None = None) -> int:
+def export_labels(
+    store: LabelStore, workspace: Workspace, fmt: str, out, sources: list[str] | None = None, *, raw_cells: bool = False
+) -> int:
     """Write labels in `fmt` to `out` (a path or a text stream); returns rows written.
 
     onehot: each image's current label (see `LabelStore.current_labels`), images with
     every task labelled. long / parquet: every annotator's live label, one row each.
-    `sources` filters by source (current label's source for onehot).
+    `sources` filters by source (current label's source for onehot). CSV cells that a
+    spreadsheet would run as formulas are neutralised unless `raw_cells`: image names
+    come from whatever files were scanned.
     """
     if fmt not in EXPORT_FORMATS:
         raise CelebaError(f"unknown export format {fmt!r} (one of {', '.join(EXPORT_FORMATS)})")
@@ -43,13 +47,13 @@ def export_labels(store: LabelStore, workspace: Workspace, fmt: str, out, source
         current = current[current["label"].notna()]
         if sources is not None:
             current = current[current["source"].isin(_current_sources(sources))]
-        return write_onehot(current, out, workspace.tasks)
+        return write_onehot(current, out, workspace.tasks, raw_cells=raw_cells)
     live = store.live_labels()
     if sources is not None:
         live = live[live["source"].isin(sources)]
     live = live.sort_values(["image", "task", "annotator", "source"], ignore_index=True)
     if fmt == "long":
-        write_long(live[EXPORT_COLUMNS], out)
+        write_long(live[EXPORT_COLUMNS], out, raw_cells=raw_cells)
     else:
         frame = live[EXPORT_COLUMNS + ["confidence", "model", "time"]].copy()
         frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)

@@ -3,6 +3,8 @@ import io
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.celeba_txt import read_celeba_table, read_partition, write_celeba_table, write_partition
@@ -131,6 +133,9 @@ ODD_ONEHOT_FILES = [
     "a.jpg,1,0,0,0,1,0\nb.jpg,1,0,0,0,1,x\n",  # not 0/1 after the first line: error
     "\n\n",  # no labels: error
     "é.jpg,0,1,0,0,1,0\nb.jpg,0,1,0,0,1,0\n",  # non-ASCII name
+    "a.jpg,1,0,0,0,1,0\rb.jpg,0,0,1,1,0,0\r",  # CR-only line ends
+    "'=a.jpg,1,0,0,0,1,0\nb.jpg,0,0,1,1,0,0\n",  # a neutralised name
+    "a.jpg,1,0,0,0,1,0\n" + "b" * 140_000 + ",0,0,1,1,0,0\n",  # a name over the csv field limit: error
 ]
 
 
@@ -164,3 +169,36 @@ def test_clean_files_take_the_fast_path(reference_labels):
         assert _parse_plain(text, 7, "x.csv") is not None
     for path in reference_labels.glob("*.csv"):
         assert _parse_plain(path.read_text(), 7, path) is not None
+
+
+def test_celeba_table_count_must_be_a_decimal_number(tmp_path):
+    (tmp_path / "a.txt").write_text("\u00b2\nSmiling\n000001.jpg 1\n")
+    with pytest.raises(FormatError, match="first line must be the number of images"):
+        read_celeba_table(tmp_path / "a.txt")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet='",a \r\n', max_size=40))
+def test_quoted_cell_flags_follow_the_csv_module(text):
+    """`quoted_cells` finds as many cells as the csv module does, in every record."""
+    from celeba_tui.formats.csv_cells import quoted_cells
+
+    handle = io.StringIO(text, newline="")
+    taken = []
+
+    def lines():
+        for line in handle:
+            taken.append(line)
+            yield line
+
+    for row in csv.reader(lines()):
+        assert len(quoted_cells("".join(taken))) == max(len(row), 1)
+        taken.clear()
+
+
+@given(st.text(alphabet="'=+-@\t\rab ", max_size=8))
+def test_restore_undoes_neutralise(cell):
+    from celeba_tui.formats.csv_cells import FORMULA_START, neutralise, restore
+
+    assert restore(neutralise(cell)) == cell
+    assert not neutralise(cell).startswith(tuple(FORMULA_START))

@@ -28,7 +28,7 @@ def read_celeba_table(path: Path) -> pd.DataFrame:
     if len(lines) < 2:
         raise FormatError(path, "expected a count line and a header line")
     (count_line, count), (_, header) = lines[0], lines[1]
-    if len(count) != 1 or not count[0].isdigit():
+    if len(count) != 1 or not count[0].isdecimal():  # isdigit() takes "²", which int() refuses
         raise FormatError(path, "first line must be the number of images", count_line)
     names, rows = [], []
     for number, parts in lines[2:]:

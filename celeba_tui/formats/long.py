@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-import csv
 import io
+from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from celeba_tui.annotator_names import annotator_name_problem
 from celeba_tui.errors import FormatError
+from celeba_tui.formats.csv_cells import read_records, shown, text_cells, write_rows
 from celeba_tui.formats.onehot import read_text
 from celeba_tui.store_schema import SOURCES
 from celeba_tui.workspace import Task
 
 REQUIRED = ("image", "task", "label")
 OPTIONAL = ("annotator", "source", "confidence", "model", "time")
+TEXT_COLUMNS = ("image", "task", "label", "annotator", "source", "model")
 EXPORT_COLUMNS = ["image", "task", "label", "annotator", "source"]
 
 
@@ -22,23 +26,27 @@ def read_long_csv(path: Path, tasks: tuple[Task, ...], text: str | None = None) 
     """Read a long CSV with a header; FormatError naming the line of the first problem."""
     if text is None:
         text = read_text(path)
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows:
+    records = read_records(text, path)
+    first = next(records, None)
+    if first is None:
         raise FormatError(path, "empty file")
-    header = [h.strip() for h in rows[0]]
+    header_line, header = first
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise FormatError(path, f"header lacks column(s) {', '.join(missing)}", 1)
+        raise FormatError(path, f"header lacks column(s) {', '.join(missing)}", header_line)
     unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
     if unknown:
-        raise FormatError(path, f"unknown column(s) {', '.join(unknown)}", 1)
+        raise FormatError(path, f"unknown column(s) {', '.join(unknown)}", header_line)
+    twice = [c for c, n in Counter(header).items() if n > 1]
+    if twice:
+        raise FormatError(path, f"header names column {twice[0]} twice", header_line)
     body, lines = [], []
-    for number, row in enumerate(rows[1:], 2):
-        if not row or not any(cell.strip() for cell in row):
+    for number, row in records:
+        if not any(row):
             continue
         if len(row) != len(header):
             raise FormatError(path, f"expected {len(header)} columns, found {len(row)}", number)
-        body.append([cell.strip() for cell in row])
+        body.append(row)
         lines.append(number)
     frame = pd.DataFrame(body, columns=header, dtype=object)
     frame["_line"] = lines
@@ -56,6 +64,12 @@ def read_parquet_labels(path: Path, tasks: tuple[Task, ...]) -> pd.DataFrame:
     frame = frame[[c for c in frame.columns if c in REQUIRED + OPTIONAL]].astype(object)
     frame = frame.where(frame.notna(), None)
     frame["_line"] = range(1, len(frame) + 1)
+    for column in TEXT_COLUMNS:
+        if column in frame:
+            not_text = frame[column].map(lambda value: value is not None and not isinstance(value, str))
+            if not_text.any():
+                row = frame[not_text].iloc[0]
+                raise FormatError(path, f"{column} holds a {type(row[column]).__name__}, not text", int(row["_line"]))
     return validate_long(frame, path, tasks, line_word="row")
 
 
@@ -86,8 +100,20 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
         bad_source = ~frame["source"].isin(SOURCES)
         if bad_source.any():
             fail(bad_source, lambda row: f"unknown source {row['source']!r} (one of {', '.join(SOURCES)})")
+    if "annotator" in frame:
+        # An empty cell (None) takes the importer's default name; every other must be allowed.
+        problems = {n: p for n in frame["annotator"].dropna().unique().tolist() if (p := annotator_name_problem(n))}
+        if problems:
+            fail(frame["annotator"].isin(list(problems)),
+                 lambda row: f"annotator name {row['annotator']!r} {problems[row['annotator']]}")
     if "confidence" in frame:
-        frame["confidence"] = pd.to_numeric(frame["confidence"].replace("", None), errors="coerce")
+        given = frame["confidence"].notna() & (frame["confidence"].astype(str).str.strip() != "")
+        value = pd.to_numeric(frame["confidence"].where(given), errors="coerce")
+        # NaN (unparsable, "nan") and infinities fail `between` as well as -5 or 7 do.
+        bad = given & ~value.between(0, 1)
+        if bad.any():
+            fail(bad, lambda row: f"confidence {row['confidence']!r} is not a number between 0 and 1")
+        frame["confidence"] = value.astype(float)
     key = ["image", "task"] + [c for c in ("annotator", "source", "model") if c in frame]
     distinct = frame.drop_duplicates(key + ["label"])
     clash = distinct.duplicated(key, keep=False)
@@ -98,25 +124,32 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
         first, other = pair.iloc[0], pair.iloc[1]
         raise FormatError(
             path,
-            f"{first['image']} has two different {first['task']} labels in this file "
+            f"{shown(first['image'])} has two different {first['task']} labels in this file "
             f"({first['label']} on {line_word} {first['_line']}, {other['label']} here)",
             int(other["_line"]),
         )
     return distinct.drop(columns="_line").reset_index(drop=True)
 
 
-def write_long(frame: pd.DataFrame, out, *, parquet: bool = False) -> None:
-    """Write labels as CSV (to a path or a text stream) or as Parquet (to a path)."""
-    if parquet:
-        from celeba_tui.atomic import atomic_path
+def write_long(frame: pd.DataFrame, out, *, parquet: bool = False, raw_cells: bool = False) -> None:
+    """Write labels as CSV (to a path or a text stream) or as Parquet (to a path).
 
+    CSV cells are quoted where needed and, unless `raw_cells`, neutralised against
+    spreadsheet formulas (see `csv_cells`); Parquet keeps its typed values as they are.
+    """
+    from celeba_tui.atomic import atomic_path
+
+    if parquet:
         with atomic_path(Path(out)) as tmp:
             frame.to_parquet(tmp, index=False)
         return
+    cells = [text_cells(frame[column], raw=raw_cells) for column in frame]
+    quote_all = np.logical_or.reduce([quotes for _, quotes in cells]) if cells else np.zeros(0, dtype=bool)
+    buffer = io.StringIO()
+    rows = [list(frame.columns), *zip(*(texts for texts, _ in cells))]
+    write_rows(buffer, rows, np.concatenate([[False], quote_all]))
     if hasattr(out, "write"):
-        frame.to_csv(out, index=False, lineterminator="\n")
+        out.write(buffer.getvalue())
         return
-    from celeba_tui.atomic import atomic_path
-
     with atomic_path(Path(out)) as tmp:
-        frame.to_csv(tmp, index=False, lineterminator="\n")
+        tmp.write_text(buffer.getvalue(), encoding="utf-8", newline="")

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from celeba_tui.errors import FormatError
+from celeba_tui.formats.csv_cells import read_records, shown, text_cells, write_rows
 from celeba_tui.workspace import Task
 
 # A first-line cell renamed by pandas' header de-duplication: "0.1", "1.2"...
@@ -51,7 +52,7 @@ def read_onehot(path: Path, tasks: tuple[Task, ...], text: str | None = None) ->
             i = not_onehot[0]
             raise FormatError(
                 path,
-                f"{task.name} is not one-hot ({','.join(map(str, block[i]))} for {names[i]})",
+                f"{task.name} is not one-hot ({','.join(map(str, block[i]))} for {shown(names[i])})",
                 int(line_numbers[i]),
             )
         labels = np.array(task.classes, dtype=object)[block.argmax(axis=1)]
@@ -64,20 +65,17 @@ def read_onehot(path: Path, tasks: tuple[Task, ...], text: str | None = None) ->
 
 def _parse_any(text: str, width: int, path: Path) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Names, 0/1 values and line numbers of any CSV text; FormatError naming the first bad line."""
-    rows = list(csv.reader(io.StringIO(text)))
-    lines = list(range(1, len(rows) + 1))
-    if not all(rows):  # blank lines: skip them but keep line numbers right
-        lines = [i + 1 for i, r in enumerate(rows) if r and any(cell.strip() for cell in r)]
-        rows = [r for r in rows if r and any(cell.strip() for cell in r)]
-    if not rows:
+    records = [(line, row) for line, row in read_records(text, path) if any(row)]  # blank lines skipped
+    if not records:
         raise FormatError(path, "no labels in file")
-    for line, row in zip(lines, rows):
+    for line, row in records:
         if len(row) != width:
             raise FormatError(
                 path, f"expected {width} columns (name + one-hot per task), found {len(row)}", line
             )
-    names = np.array([r[0].strip() for r in rows], dtype=object)
-    values = _cell_values(np.array([r[1:] for r in rows], dtype=str), path, lines)
+    lines = [line for line, _ in records]
+    names = np.array([row[0] for _, row in records], dtype=object)
+    values = _cell_values(np.array([row[1:] for _, row in records], dtype=str), path, lines)
     empty = np.flatnonzero(names == "")
     if empty.size:
         raise FormatError(path, "empty image name", lines[empty[0]])
@@ -87,13 +85,14 @@ def _parse_any(text: str, width: int, path: Path) -> tuple[np.ndarray, np.ndarra
 def _parse_plain(text: str, width: int, path: Path) -> tuple[np.ndarray, np.ndarray] | None:
     """Names and 0/1 values of a clean file, or None to leave it to `_parse_any`.
 
-    Clean: no quotes, no blank lines, and from the second line on every row is a
+    Clean: no quotes or apostrophes (a neutralised cell), no blank lines, no name
+    over the csv module's field limit, and from the second line on every row is a
     name followed by bare 0/1 cells, as the study's files and this tool's exports
-    are. Those rows are checked as bytes, about five times faster than the csv
-    module; anything else (including every error) takes the general path, so both
-    give the same result for a file this one accepts.
+    of ordinary names are. Those rows are checked as bytes, about five times faster
+    than the csv module; anything else (including every error) takes the general
+    path, so both give the same result for a file this one accepts.
     """
-    if '"' in text or "\x00" in text:
+    if '"' in text or "'" in text or "\x00" in text:
         return None
     text = text.replace("\r\n", "\n")
     if "\r" in text:
@@ -106,6 +105,8 @@ def _parse_plain(text: str, width: int, path: Path) -> tuple[np.ndarray, np.ndar
     cells = [line.partition(",") for line in lines]
     names = np.array([c[0].strip() for c in cells], dtype=object)
     if not names.all():  # an empty name: the general path reports it
+        return None
+    if len(text) > csv.field_size_limit() and max(map(len, names)) > csv.field_size_limit():
         return None
     span = 2 * (width - 1) - 1  # "1,0,0,0,1,0"
     body = "".join([c[2] for c in cells[1:]])
@@ -135,7 +136,7 @@ def drop_same_duplicates(long: pd.DataFrame, path: Path) -> pd.DataFrame:
         other = rows[(rows["image"] == first["image"]) & (rows["task"] == first["task"])].iloc[1]
         raise FormatError(
             path,
-            f"{first['image']} appears twice with different {first['task']} labels "
+            f"{shown(first['image'])} appears twice with different {first['task']} labels "
             f"({first['label']} on line {first['_line']}, {other['label']} here)",
             int(other["_line"]),
         )
@@ -153,15 +154,17 @@ def _cell_values(cells: np.ndarray, path: Path, lines: list[int]) -> np.ndarray:
             valid[0, j], ones[0, j] = True, match.group(1) == "1"
     if not valid.all():
         i, j = np.argwhere(~valid)[0]
-        raise FormatError(path, f"value {cells[i, j]!r} is not 0 or 1", lines[i])
+        raise FormatError(path, f"value {str(cells[i, j])!r} is not 0 or 1", lines[i])
     return ones.astype(np.int8)
 
 
-def write_onehot(labels: pd.DataFrame, out, tasks: tuple[Task, ...]) -> int:
+def write_onehot(labels: pd.DataFrame, out, tasks: tuple[Task, ...], *, raw_cells: bool = False) -> int:
     """Write long-form labels (image, task, label) as one-hot rows without a header.
 
     Only images with a label for every task are written (the format has no empty
     cells); returns the number of rows written. `out` is a path or a text stream.
+    Names are quoted where needed and, unless `raw_cells`, neutralised against
+    spreadsheet formulas (see `csv_cells`).
     """
     wide = labels.pivot_table(index="image", columns="task", values="label", aggfunc="first")
     task_names = [t.name for t in tasks]
@@ -169,18 +172,20 @@ def write_onehot(labels: pd.DataFrame, out, tasks: tuple[Task, ...]) -> int:
         if name not in wide:
             wide[name] = None
     wide = wide[task_names].dropna().sort_index()
-    blocks = [wide.index.to_numpy().astype(str).reshape(-1, 1)]
+    names, quotes = text_cells(wide.index.to_series(), raw=raw_cells)
+    columns = [names]
     for task in tasks:
         codes = wide[task.name].map({c: i for i, c in enumerate(task.classes)}).to_numpy(dtype=int)
-        blocks.append(np.eye(len(task.classes), dtype=int)[codes].astype(str))
-    table = np.hstack(blocks) if len(wide) else np.empty((0, 1 + sum(len(t.classes) for t in tasks)))
-    text = "".join(",".join(row) + "\n" for row in table)
+        columns += np.eye(len(task.classes), dtype=int).astype(str)[codes].T.tolist()
+    rows = zip(*columns)
+    buffer = io.StringIO()
+    write_rows(buffer, rows, quotes)
     if hasattr(out, "write"):
-        out.write(text)
+        out.write(buffer.getvalue())
     else:
         from celeba_tui.workspace import write_text_atomic
 
-        write_text_atomic(Path(out), text)
+        write_text_atomic(Path(out), buffer.getvalue())
     return len(wide)
 
 
