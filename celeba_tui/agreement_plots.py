@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from celeba_tui.agreement import PairAgreement, TaskAgreement
+from celeba_tui.atomic import atomic_path, check_output_folder
 from celeba_tui.errors import CelebaError
 
 
@@ -42,13 +43,17 @@ def write_confusion_plot(pair: PairAgreement, classes: list[str], path: Path) ->
         title += f", kappa {pair.kappa:.2f}"
     axes.set_title(title, fontsize=9)
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png")
     return path
 
 
 def write_confusion_plots(report: list[TaskAgreement], out_dir: Path) -> list[Path]:
-    """A PNG per task and pair of annotators with shared images; returns the files written."""
+    """A PNG per task and pair of annotators with shared images; returns the files written.
+
+    `out_dir` is made if missing, its parents are not (a typo should not grow folders).
+    """
+    out_dir = check_output_folder(out_dir)
     written: list[Path] = []
     for task in report:
         for pair in task.pairs:

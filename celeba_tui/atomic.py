@@ -1,21 +1,181 @@
-"""Writing files so that a reader sees the old or the new content, never half of it."""
+"""Writing output files: a reader sees the old or the new content, never half of it.
+
+Every file a command writes where the user said (`--out`, `--export`, `--grid`, `--plot`,
+figures) goes through `atomic_path`, and commands call `check_output_path` first, so a
+bad path is a one-line error before any work is done or committed. The rules:
+
+* a missing or regular file is written beside itself and renamed over (atomic);
+* a symlink is followed: the file it points to is replaced, the link stays a link;
+* a device or a FIFO is written in place, never renamed over (`--out /dev/null` run as
+  root must not replace the machine's /dev/null with a regular file); a FIFO nobody
+  reads is an error rather than a hang;
+* a folder, a socket, or a missing parent folder is an error: parents are never created,
+  so a typo in a path does not grow a tree of folders somewhere unexpected.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
+import stat
+import tempfile
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+from celeba_tui.errors import CelebaError
+
+WriteMode = Literal["atomic", "direct", "folder", "socket"]
+
+
+def write_mode(st_mode: int | None) -> WriteMode:
+    """How to write over a file of this `st_mode` (None: no file there yet).
+
+    atomic: write a temporary file and rename it over; direct: open the file itself and
+    write into it (devices, FIFOs: renaming over them would replace the node itself);
+    folder and socket: cannot be written.
+    """
+    if st_mode is None or stat.S_ISREG(st_mode):
+        return "atomic"
+    if stat.S_ISDIR(st_mode):
+        return "folder"
+    if stat.S_ISSOCK(st_mode):
+        return "socket"
+    return "direct"
+
+
+@dataclass(frozen=True)
+class OutputTarget:
+    """Where the bytes for a user's output path really go, and how."""
+
+    given: Path  # as the user wrote it (used in messages)
+    real: Path  # symlinks resolved: the file that is replaced or written into
+    mode: WriteMode
+
+
+def output_target(path: Path) -> OutputTarget:
+    """Resolve `path` and decide how to write it; a CelebaError for what cannot be written."""
+    given = Path(path).expanduser()
+    real = Path(os.path.realpath(given))
+    try:
+        st_mode: int | None = os.stat(real).st_mode
+    except (FileNotFoundError, NotADirectoryError):  # the parent check below says which
+        st_mode = None
+    except OSError as exc:
+        raise CelebaError(f"cannot write {given}: {exc.strerror or exc}") from None
+    mode = write_mode(st_mode)
+    if mode == "folder":
+        raise CelebaError(f"cannot write {given}: it is a folder (give a file name)")
+    if mode == "socket":
+        raise CelebaError(f"cannot write {given}: it is a socket")
+    if st_mode is None and not real.parent.is_dir():
+        what = "is not a folder" if real.parent.exists() else "does not exist"
+        raise CelebaError(f"cannot write {given}: folder {real.parent} {what} (create it first)")
+    return OutputTarget(given, real, mode)
+
+
+def check_output_path(path: Path) -> Path:
+    """Fail now, with one line, if `path` cannot be written; returns it (expanded).
+
+    Commands call this before their work, so a typo does not cost a long run, and a
+    command that commits to the store (autolabel) does not commit and then fail.
+    A file in the folder is created and removed to prove it can be written there
+    (some folders, such as /proc, refuse new files whatever their permissions say).
+    FIFOs are not opened here: opening and closing one would end its reader's input.
+    """
+    target = output_target(path)
+    if target.mode == "direct":
+        if not os.access(target.real, os.W_OK):
+            raise CelebaError(f"cannot write {target.given}: permission denied")
+        return target.given
+    probe = _temporary_name(target.real, "check")
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    except OSError as exc:
+        raise CelebaError(
+            f"cannot write {target.given}: cannot create a file in {target.real.parent} ({exc.strerror or exc})"
+        ) from None
+    probe.unlink(missing_ok=True)
+    return target.given
+
+
+def check_output_folder(path: Path) -> Path:
+    """A folder that output files go into (`--plot DIR`): made if missing, but not its parents."""
+    folder = Path(path).expanduser()
+    if folder.is_dir():
+        return folder
+    if folder.exists():
+        raise CelebaError(f"cannot write into {folder}: it is not a folder")
+    if not folder.parent.is_dir():
+        raise CelebaError(f"cannot create {folder}: folder {folder.parent} does not exist (create it first)")
+    try:
+        folder.mkdir()
+    except FileExistsError:  # made meanwhile by another process: fine if it is a folder
+        if not folder.is_dir():
+            raise CelebaError(f"cannot write into {folder}: it is not a folder") from None
+    except OSError as exc:
+        raise CelebaError(f"cannot create {folder}: {exc.strerror or exc}") from None
+    return folder
 
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success it replaces `path` atomically."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    """Yield a temporary path to write; on success its content becomes `path` (see the module).
+
+    OSErrors while writing (disk full, permissions) become one-line CelebaErrors naming `path`.
+    """
+    target = output_target(path)
+    if target.mode == "direct":
+        with _written_in_place(target) as tmp:
+            yield tmp
+        return
+    tmp = _temporary_name(target.real, "tmp")
     try:
-        yield tmp
-        os.replace(tmp, path)
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666))
+            yield tmp
+            os.replace(tmp, target.real)
+        except OSError as exc:
+            raise CelebaError(f"cannot write {target.given}: {exc.strerror or exc}") from None
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def _temporary_name(real: Path, kind: str) -> Path:
+    """A hidden name beside `real`, unique per process and thread."""
+    return real.with_name(f".{real.name}.{kind}-{os.getpid()}-{threading.get_ident()}")
+
+
+@contextlib.contextmanager
+def _written_in_place(target: OutputTarget) -> Iterator[Path]:
+    """For a device or FIFO: the caller writes a scratch file, then its bytes are copied in.
+
+    The target is opened first, so a FIFO without a reader fails before the work rather
+    than hanging: O_NONBLOCK makes that open fail at once (ENXIO), and is then cleared so
+    the copy blocks normally while the reader catches up.
+    """
+    import fcntl
+
+    try:
+        fd = os.open(target.real, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        fifo = exc.errno == errno.ENXIO and stat.S_ISFIFO(os.stat(target.real).st_mode)
+        reason = "it is a FIFO and no process is reading it" if fifo else exc.strerror or str(exc)
+        raise CelebaError(f"cannot write {target.given}: {reason}") from None
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        with tempfile.TemporaryDirectory(prefix="celeba-out-") as scratch:
+            tmp = Path(scratch) / target.real.name
+            try:
+                yield tmp
+                with open(tmp, "rb") as source, os.fdopen(os.dup(fd), "wb") as sink:
+                    shutil.copyfileobj(source, sink, 1 << 20)
+            except OSError as exc:
+                raise CelebaError(f"cannot write {target.given}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)

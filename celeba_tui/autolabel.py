@@ -169,23 +169,29 @@ def images_to_predict(store, names: list[str], models: list[EnsembleModel]) -> l
     return [n for n in names if n not in done]
 
 
+def open_session(models: list[EnsembleModel], options: AutolabelOptions, cache_dir: Path | None = None):
+    """The merged onnxruntime session; a ModelFileError for a model onnxruntime refuses."""
+    from celeba_tui.inference import open_ensemble
+
+    return open_ensemble(
+        [m.path for m in models], [m.meta for m in models], provider=options.provider,
+        batch_size=options.batch_size * (2 if options.tta else 1), threads=options.threads, cache_dir=cache_dir,
+    )
+
+
 def run_inference(store, root: Path, names: list[str], models: list[EnsembleModel], options: AutolabelOptions,
-                  reporter, cache_dir: Path | None = None) -> InferenceStats:
-    """Decode and predict `names`, writing each model's predictions to the store as it goes.
+                  reporter, session=None) -> InferenceStats:
+    """Decode and predict `names` with `session` (open_session; needed when there are names),
+    writing each model's predictions to the store as it goes.
 
     `reporter` is a celeba_tui.training.progress reporter (silent, or rich bars on stderr).
     """
     from celeba_tui.autolabel_pipeline import BatchDecoder, decode_batches, predict
-    from celeba_tui.inference import default_threads, open_ensemble
+    from celeba_tui.inference import default_threads
 
     stats = InferenceStats(images=len(names))
     if not names:
         return stats
-    metas = [m.meta for m in models]
-    session = open_ensemble(
-        [m.path for m in models], metas, provider=options.provider,
-        batch_size=options.batch_size * (2 if options.tta else 1), threads=options.threads, cache_dir=cache_dir,
-    )
     stats.provider = session.plan.describe()
     reporter.message(stats.provider)
     advance = reporter.start_stage("autolabel", len(names))
@@ -308,19 +314,25 @@ def run_autolabel(workspace, model_paths: list[Path], options: AutolabelOptions,
         raise CelebaError(f"unknown provider {options.provider!r} (one of {', '.join(PROVIDER_CHOICES)})")
     if options.calibrate_on not in CALIBRATE_ON:
         raise CelebaError(f"unknown --calibrate-on {options.calibrate_on!r} (one of {', '.join(CALIBRATE_ON)})")
+    if options.workers is not None and options.workers < 1:
+        raise CelebaError(f"--workers must be at least 1 (omit it for one per CPU); got {options.workers}")
+    check_output_paths(options, models)
     reporter = reporter or SilentReporter()
     root = Path(options.images or workspace.image_root)
     check_image_root(root)
     scan = scan_folder(root)
     report_dir = workspace.path / REPORT_DIR
     with workspace.open_store() as store:
+        todo = images_to_predict(store, scan.names, models)
+        # onnxruntime may still refuse a model (unknown operator, broken graph): it does so
+        # here, before the store records the images or the models.
+        session = open_session(models, options, workspace.cache_dir / "tensorrt") if todo else None
         store.register_images(scan.names)
         for model in models:
             store.register_model(model.key, model.name, model.meta.task, {
                 **asdict(model.meta), "file": str(model.path.resolve()), "tta": "flip" if model.tta else "none",
             })
-        todo = images_to_predict(store, scan.names, models)
-        stats = run_inference(store, root, todo, models, options, reporter, workspace.cache_dir / "tensorrt")
+        stats = run_inference(store, root, todo, models, options, reporter, session)
         scope = set(scan.names)
         outcomes = [
             decide_task(store, workspace.splits_dir, task, members, scope, options)
@@ -349,6 +361,18 @@ def run_autolabel(workspace, model_paths: list[Path], options: AutolabelOptions,
         "suspects_report": str(report_dir / "suspects.csv"),
         "files": files,
     }
+
+
+def check_output_paths(options: AutolabelOptions, models: list[EnsembleModel]) -> None:
+    """--export and --grid must be writable before anything is predicted or committed."""
+    from celeba_tui.atomic import check_output_path
+    from celeba_tui.autolabel_outputs import export_paths
+
+    if options.export is not None:
+        for path in export_paths(Path(options.export), group_by_task(models)):
+            check_output_path(path)
+    if options.grid is not None:
+        check_output_path(Path(options.grid))
 
 
 def _write_figures_and_exports(outcomes: list[TaskOutcome], root: Path, report_dir: Path, options) -> list[str]:

@@ -56,7 +56,7 @@ def suspects(outcomes) -> list[dict]:
 def write_table(path: Path, rows: list[dict], columns: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
-        pd.DataFrame(rows, columns=columns).to_csv(tmp, index=False)
+        _write_csv(tmp, pd.DataFrame(rows, columns=columns))
 
 
 # ----------------------------------------------------------------- exports
@@ -107,21 +107,21 @@ def tidy_table(outcomes) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
+def export_paths(prefix: Path, tasks) -> list[Path]:
+    """The files --export PREFIX writes: `PREFIX-<task>.csv` per task, then `PREFIX.parquet`."""
+    prefix = Path(prefix)
+    return [*(prefix.with_name(f"{prefix.name}-{task}.csv") for task in tasks), prefix.with_name(f"{prefix.name}.parquet")]
+
+
 def write_exports(prefix: Path, outcomes) -> list[str]:
     """`PREFIX-<task>.csv` (the study's ensemble file per task) and `PREFIX.parquet` (tidy)."""
-    prefix = Path(prefix)
-    prefix.parent.mkdir(parents=True, exist_ok=True)
-    written = []
-    for outcome in outcomes:
-        path = prefix.with_name(f"{prefix.name}-{outcome.task}.csv")
+    *csv_paths, parquet_path = export_paths(prefix, [outcome.task for outcome in outcomes])
+    for outcome, path in zip(outcomes, csv_paths):
         with atomic_path(path) as tmp:
-            ensemble_table(outcome).to_csv(tmp, index=False)
-        written.append(str(path))
-    path = prefix.with_name(f"{prefix.name}.parquet")
-    with atomic_path(path) as tmp:
+            _write_csv(tmp, ensemble_table(outcome))
+    with atomic_path(parquet_path) as tmp:
         tidy_table(outcomes).to_parquet(tmp, index=False)
-    written.append(str(path))
-    return written
+    return [str(path) for path in (*csv_paths, parquet_path)]
 
 
 def grid_samples(outcome, per_class: int = 1, seed: int = 0) -> list[tuple[str, str, float]]:
@@ -164,7 +164,14 @@ def write_grid(path: Path, root: Path, outcomes, per_class: int = 1, seed: int =
             axes[r][0].text(0.5, 0.5, f"{task}: no automatic labels", ha="center", va="center")
     fig.suptitle("Automatic labels and their confidence")
     fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(Path(path)) as tmp:
         fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
+
+
+def _write_csv(path: Path, frame: pd.DataFrame) -> None:
+    """CSV under the export's rules: odd names quoted, formula-like cells neutralised."""
+    from celeba_tui.formats.csv_cells import write_frame
+
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        write_frame(handle, frame)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from celeba_tui.ensemble import flip_average
-from celeba_tui.images import ImageDecodeError, decode_bytes_resized
+from celeba_tui.images import ImageDecodeError, decode_bytes_resized, read_image_bytes
 from celeba_tui.inference import pixel_transform
 
 
@@ -69,7 +69,7 @@ class BatchDecoder:
     def decode(self, name: str) -> list[np.ndarray]:
         """The pixels of one image for each input group (read once, decoded once per size)."""
         try:
-            data = (self.root / name).read_bytes()
+            data = read_image_bytes(self.root / name)
         except OSError as exc:
             raise ImageDecodeError(f"cannot read: {exc.strerror or exc}") from None
         by_size = {size: decode_bytes_resized(data, (size, size)) for size in self.sizes}

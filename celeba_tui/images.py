@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from celeba_tui.errors import WorkspaceError
+from celeba_tui.errors import CelebaError, WorkspaceError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 CELEBA_IMAGE_DIR = "img_align_celeba"
@@ -25,6 +26,14 @@ CELEBA_FILES = {
 }
 # Larger images are refused before decoding (decompression bombs): 50 megapixels.
 MAX_PIXELS = 50_000_000
+# Larger files are refused before reading (a sparse 2 GB .jpg, a swapped-in /dev/zero):
+# CelebA's images are ~10 kB and a 50-megapixel JPEG is ~20 MB. The environment variable
+# raises (or lowers) the cap for unusual data sets.
+MAX_BYTES_ENV = "CELEBA_MAX_IMAGE_BYTES"
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+# What PIL may parse: the formats the scanner's suffixes stand for. Anything else in a
+# .jpg (EPS would be handed to Ghostscript, a program of its own) is refused.
+PIL_FORMATS = ("JPEG", "PNG")
 
 
 class ImageDecodeError(Exception):
@@ -40,31 +49,41 @@ class ScanResult:
 def scan_folder(root: Path) -> ScanResult:
     """All JPEG/PNG files under `root`, as sorted '/'-separated names relative to it.
 
-    Symlinked folders are followed once (loops are cut); names that are not valid
+    Symlinked folders are followed. A folder reached again is scanned once: under the
+    first path in name order, the other paths skipped and reported as "already scanned
+    as <path>" (the same image under two names would be labelled twice). Only a folder
+    inside itself (a link to an ancestor) is a "symlink loop". Names that are not valid
     UTF-8 are skipped and reported, since they cannot be stored or exported.
     """
     root = Path(root)
     names: list[str] = []
     skipped: list[tuple[str, str]] = []
-    seen_dirs: set[tuple[int, int]] = set()
-    stack = [("", os.fspath(root))]
+    scanned: dict[tuple[int, int], str] = {}  # folder identity -> the name it was scanned under
+    # (prefix, folder path, identities of the folders above it); popped in name order.
+    stack: list[tuple[str, str, frozenset]] = [("", os.fspath(root), frozenset())]
     while stack:
-        prefix, folder = stack.pop()
+        prefix, folder, ancestors = stack.pop()
         try:
             info = os.stat(folder)
-            if (info.st_dev, info.st_ino) in seen_dirs:
+            identity = (info.st_dev, info.st_ino)
+            if identity in ancestors:
                 skipped.append((folder, "symlink loop"))
                 continue
-            seen_dirs.add((info.st_dev, info.st_ino))
-            entries = list(os.scandir(folder))
+            if identity in scanned:
+                skipped.append((folder, f"already scanned as {scanned[identity]}"))
+                continue
+            scanned[identity] = prefix or "./"
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
             skipped.append((folder, exc.strerror or str(exc)))
             continue
+        below = ancestors | {identity}
+        folders = []
         for entry in entries:
             name = prefix + entry.name
             try:
                 if entry.is_dir():
-                    stack.append((name + "/", entry.path))
+                    folders.append((name + "/", entry.path, below))
                     continue
                 if not entry.name.lower().endswith(IMAGE_SUFFIXES) or not entry.is_file():
                     continue
@@ -77,6 +96,7 @@ def scan_folder(root: Path) -> ScanResult:
                 skipped.append((os.fsencode(entry.path).decode("utf-8", "backslashreplace"), "file name is not UTF-8"))
                 continue
             names.append(name)
+        stack.extend(reversed(folders))
     names.sort()
     return ScanResult(names, skipped)
 
@@ -113,6 +133,55 @@ def celeba_files(image_root: Path) -> dict[str, Path]:
     return layout.files
 
 
+# ------------------------------------------------------------------ reading
+def max_image_bytes() -> int:
+    """The per-image byte cap: $CELEBA_MAX_IMAGE_BYTES, or 64 MiB."""
+    text = os.environ.get(MAX_BYTES_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_BYTES
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise CelebaError(f"${MAX_BYTES_ENV} must be a positive number of bytes; got {text!r}")
+    return value
+
+
+def read_image_bytes(path: Path, limit: int | None = None) -> bytes:
+    """The bytes of an image file, if it is a regular file of at most `limit` bytes.
+
+    Opened with O_NONBLOCK so a FIFO cannot block the open, then checked with fstat on
+    the open file (no race with a swap after a check): devices (/dev/zero), FIFOs and
+    folders are refused at once, so are files over the cap, without reading them.
+    Refusals are ImageDecodeErrors; OSErrors (missing file, permissions) pass through
+    for the caller to word.
+    """
+    limit = max_image_bytes() if limit is None else limit
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageDecodeError(f"not a regular file ({_file_kind(info.st_mode)})")
+        if info.st_size > limit:
+            raise ImageDecodeError(f"too large ({info.st_size:,} bytes; limit {limit:,}, see ${MAX_BYTES_ENV})")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(limit + 1)  # the file may have grown since fstat
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise ImageDecodeError(f"too large (over {limit:,} bytes, see ${MAX_BYTES_ENV})")
+    return data
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a file"
+
+
 # ------------------------------------------------------------------ decoding
 def decode_resized(path: Path, size: int | tuple[int, int]) -> np.ndarray:
     """Decode an image file to RGB uint8 (H, W, 3) resized to `size` (side or (w, h)).
@@ -123,7 +192,7 @@ def decode_resized(path: Path, size: int | tuple[int, int]) -> np.ndarray:
     """
     width, height = (size, size) if isinstance(size, int) else size
     try:
-        data = Path(path).read_bytes()
+        data = read_image_bytes(path)
     except OSError as exc:
         raise ImageDecodeError(f"cannot read: {exc.strerror or exc}") from None
     return decode_bytes_resized(data, (width, height))
@@ -147,7 +216,7 @@ def decode_full(path: Path) -> np.ndarray:
     from PIL import Image
 
     try:
-        data = Path(path).read_bytes()
+        data = read_image_bytes(path)
     except OSError as exc:
         raise ImageDecodeError(f"cannot read: {exc.strerror or exc}") from None
     if not data:
@@ -181,7 +250,7 @@ def _has_rotation(data: bytes) -> bool:
     from PIL import Image
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data), formats=PIL_FORMATS) as image:
             return image.getexif().get(0x0112, 1) != 1
     except Exception:  # noqa: BLE001  (unreadable EXIF: decode without rotation)
         return False
@@ -196,7 +265,7 @@ def _decode_with_pil(data: bytes):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=PIL_FORMATS)
             if image.width * image.height > MAX_PIXELS:
                 raise ImageDecodeError(
                     f"too large ({image.width}x{image.height} pixels; limit {MAX_PIXELS:,})"

@@ -169,7 +169,6 @@ def export_module(module, input_size: int, out: Path, metadata: ModelMetadata, *
         proto = to_fp16(proto)
     write_metadata(proto, metadata)
     onnx.checker.check_model(proto)
-    out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
         onnx.save_model(proto, str(tmp))
 
@@ -276,26 +275,31 @@ def export_run(
     `precision` is fp32, fp16 or int8; int8 is calibrated on up to `n_calibration` of
     the run's training images, found under `image_root`.
     """
+    from celeba_tui.atomic import atomic_path, check_output_path
     from celeba_tui.model_io import build_classifier, load_run
 
     if precision not in TOLERANCES:
         raise CelebaError(f"unknown precision {precision!r} (one of {', '.join(TOLERANCES)})")
+    out = check_output_path(out)
     started = time.perf_counter()
     run = load_run(run_path)
     classifier = build_classifier(run)
     metadata = metadata_for_run(run, precision)
-    out = Path(out)
-    if precision == "int8":
-        calibration = split_pixels(run, image_root, "train", n_calibration)
-        if not len(calibration):
-            where = f"under {image_root}" if image_root is not None else "(no image root: run inside the workspace)"
-            raise CelebaError(f"--int8 needs the run's training images to calibrate on; none found {where}")
-        export_int8(classifier, run.input_size, out, metadata, calibration, opset=opset)
-    else:
-        export_module(classifier, run.input_size, out, metadata, opset=opset)
-    pixels, source = validation_pixels(run, image_root, n_check)
-    parity = parity_check(classifier, out, pixels, TOLERANCES[precision], source)
-    return ExportResult(out, metadata, parity, time.perf_counter() - started, out.stat().st_size, model_hash(out))
+    # The check reads the written file back: it reads the temporary one, since `out` may
+    # be a FIFO or a device that cannot be read back.
+    with atomic_path(out) as written:
+        if precision == "int8":
+            calibration = split_pixels(run, image_root, "train", n_calibration)
+            if not len(calibration):
+                where = f"under {image_root}" if image_root is not None else "(no image root: run inside the workspace)"
+                raise CelebaError(f"--int8 needs the run's training images to calibrate on; none found {where}")
+            export_int8(classifier, run.input_size, written, metadata, calibration, opset=opset)
+        else:
+            export_module(classifier, run.input_size, written, metadata, opset=opset)
+        pixels, source = validation_pixels(run, image_root, n_check)
+        parity = parity_check(classifier, written, pixels, TOLERANCES[precision], source)
+        size, digest = written.stat().st_size, model_hash(written)
+    return ExportResult(out, metadata, parity, time.perf_counter() - started, size, digest)
 
 
 def export_int8(module, input_size: int, out: Path, metadata: ModelMetadata, calibration: np.ndarray, *, opset=None) -> None:

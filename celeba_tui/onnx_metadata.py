@@ -31,6 +31,10 @@ from celeba_tui.errors import CelebaError
 METADATA_VERSION = "1"
 REQUIRED = ("task", "classes", "input_size", "input_name", "output_name", "preprocess")
 ONNX_UINT8 = 2  # onnx.TensorProto.UINT8 (onnx is imported only where a file is read)
+# Inputs are square uint8 images decoded per batch: 1024 px is 3 MB an image, 200 MB a
+# batch of 64. A larger claim is refused rather than allocated (a file saying 40000 with
+# dynamic height and width once made autolabel ask for 8.9 GiB).
+MAX_INPUT_SIZE = 1024
 VALIDATION_KEYS = ("val_acc", "val_loss", "val_balanced_acc", "val_macro_f1", "majority_baseline", "best_epoch")
 
 
@@ -89,8 +93,10 @@ class ModelMetadata:
             raise ModelFileError(f"{where}: invalid model metadata ({exc})") from None
         if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
             raise ModelFileError(f"{where}: model metadata 'classes' must list two or more class names")
-        if input_size < 1:
-            raise ModelFileError(f"{where}: model metadata 'input_size' must be positive")
+        if not 1 <= input_size <= MAX_INPUT_SIZE:
+            raise ModelFileError(
+                f"{where}: model metadata 'input_size' is {input_size}; it must be between 1 and {MAX_INPUT_SIZE} pixels"
+            )
         known = {k: v for k, v in props.items() if k in cls.__dataclass_fields__}
         known.update(classes=tuple(classes), input_size=input_size, validation=validation)
         return cls(**known)

@@ -46,7 +46,6 @@ def quantize_model_file(fp32_model: Path, out: Path, calibration: np.ndarray):
     del proto.metadata_props[:]
     write_metadata(proto, metadata)
     onnx.checker.check_model(proto)
-    out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
         onnx.save_model(proto, str(tmp))
     return metadata

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from celeba_tui.atomic import atomic_path
 from celeba_tui.preprocess import Pipeline
 
 DEFAULT_PREVIEW_SPECS = ("blur", "contrast:1.5", "binarize", "resize:64")
@@ -40,6 +41,6 @@ def render_preview(panels: list[tuple[str, np.ndarray]], out: Path, title: str =
     if title:
         figure.suptitle(title, fontsize=10)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, format="png", dpi=100)
+    with atomic_path(out) as tmp:
+        figure.savefig(tmp, format="png", dpi=100)
     return out

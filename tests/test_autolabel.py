@@ -301,6 +301,7 @@ def test_cli_autolabel_with_export_and_grid(labelled, oracles, tmp_path):
 
     workspace, names, truth = labelled
     prefix = tmp_path / "out" / "ensemble"
+    prefix.parent.mkdir()  # output folders are never created (tests/reliability/test_output_paths.py)
     grid = tmp_path / "figure28.png"
     result = CliRunner().invoke(app, [
         "autolabel", "--models", str(oracles["sharp"]), str(oracles["soft"]), "--high", "0.95", "--low", "0.6",

@@ -22,6 +22,20 @@ def test_scan_survives_symlink_loop(tmp_path):
     assert any(reason == "symlink loop" for _, reason in result.skipped)
 
 
+def test_scan_reads_a_folder_linked_twice_once_and_calls_it_no_loop(tmp_path):
+    make_images(tmp_path, ["data/1.jpg", "data/deep/2.jpg"])
+    os.symlink(tmp_path / "data", tmp_path / "link1")
+    os.symlink(tmp_path / "data", tmp_path / "link2")
+    os.symlink(tmp_path / "data" / "deep", tmp_path / "data" / "shortcut")
+    result = scan_folder(tmp_path)
+    assert result.names == ["data/1.jpg", "data/deep/2.jpg"]  # each image under one name: the first in name order
+    assert sorted(result.skipped) == [
+        (str(tmp_path / "data" / "shortcut"), "already scanned as data/deep/"),
+        (str(tmp_path / "link1"), "already scanned as data/"),
+        (str(tmp_path / "link2"), "already scanned as data/"),
+    ]
+
+
 def test_scan_reports_non_utf8_names(tmp_path):
     make_images(tmp_path, ["ok.jpg"])
     bad = os.fsencode(tmp_path) + b"/caf\xe9.jpg"

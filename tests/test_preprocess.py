@@ -182,6 +182,7 @@ def face(tmp_path):
 
 def test_preview_writes_the_figure_2_grid(face, tmp_path):
     out = tmp_path / "figs" / "fig.png"
+    out.parent.mkdir()  # output folders are never created (tests/reliability/test_output_paths.py)
     result = CliRunner().invoke(app, ["preview", str(face), "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["panels"] == ["original", "blur", "contrast:1.5", "binarize", "resize:64"]

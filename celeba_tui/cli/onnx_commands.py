@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
+from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
 
 
@@ -111,7 +112,7 @@ def autolabel(
     provider: Annotated[str, typer.Option("--provider", help="auto (TensorRT, CUDA, then CPU), tensorrt, cuda or cpu.")] = "auto",
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per batch (fixed; the last is padded).")] = 64,
     tta: Annotated[Optional[str], typer.Option("--tta", help="flip: average with the mirrored image (left/right swapped back).")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", help="Decode threads (default: the CPU count).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Decode threads, at least 1 (default: the CPU count).")] = None,
     export: Annotated[Optional[Path], typer.Option("--export", help="Write PREFIX-<task>.csv (the study's ensemble file) and PREFIX.parquet.")] = None,
     grid: Annotated[Optional[Path], typer.Option("--grid", help="Write the study's Figure 28: sample automatic labels (PNG).")] = None,
     workspace: WorkspaceOption = None,
@@ -188,6 +189,8 @@ def _print_report(report: dict) -> None:
     if report["suspects"]:
         typer.echo(f"\nsuspects (top 10 of {len(report['suspects'])}, all in {report['suspects_report']}):")
         for row in report["suspects"][:10]:
-            typer.echo(f"  {row['image']}  {row['task']}: people {row['human']}, ensemble {row['ensemble']} ({row['confidence']:.2f})")
+            typer.echo(printable(
+                f"  {row['image']}  {row['task']}: people {row['human']}, ensemble {row['ensemble']} ({row['confidence']:.2f})"
+            ))
     for path in report["files"]:
         typer.echo(f"wrote {path}")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from celeba_tui.atomic import check_output_folder
 from celeba_tui.errors import CelebaError
 from celeba_tui.synth.dataset import GROUND_TRUTH_FILE, IMAGE_DIR
 from celeba_tui.synth.truth import CLASSES
@@ -39,7 +40,7 @@ def prepare_output(out: Path, n: int, force: bool) -> None:
         for path in annotators.iterdir() if annotators.is_dir() else ():
             if _ANNOTATOR_FILE.match(path.name):
                 path.unlink()
-    out.mkdir(parents=True, exist_ok=True)
+    check_output_folder(out)  # made if missing, but not its parents
 
 
 def write_annotators(out: Path, truth: pd.DataFrame, k: int, overlap: float, seed: int, coverage: float) -> dict[str, pd.DataFrame]:

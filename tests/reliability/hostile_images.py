@@ -41,7 +41,16 @@ HOSTILE = [
     Case("cmyk.jpg", "decodes"),
     Case("sixteen-bit.png", "decodes"),
     Case("exif-rotated.jpg", "decodes"),
+    # PostScript that PIL would hand to Ghostscript (a program of its own) to render.
+    Case("eps-named.jpg", "refused", "cannot identify image file"),
+    # A 2 GiB file (sparse: 4 kB on disk) refused from its size, never read.
+    Case("sparse-2gb.jpg", "refused", "too large"),
 ]
+SPARSE_BYTES = 2 << 30
+EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 16 16\n%%EndComments\nnewpath 0 0 moveto 16 16 lineto stroke\nshowpage\n"
+# A labelled file swapped for something that is not a file: reading it would never end
+# (/dev/zero) or block until a writer comes (a FIFO). Refused with this reason.
+SPECIAL_REASON = "not a regular file"
 REFUSED = {case.name: case.reason for case in HOSTILE if case.outcome == "refused"}
 DECODABLE = [case.name for case in HOSTILE if case.outcome == "decodes"]
 # Non-UTF-8 names cannot be stored; loops would never end: a scan skips both and says why.
@@ -109,6 +118,10 @@ def write_hostile_folder(folder: Path) -> Path:
     sixteen = (face(103)[:, :, 0].astype(np.uint16) * 257)
     Image.fromarray(sixteen).save(folder / "sixteen-bit.png")
     (folder / "exif-rotated.jpg").write_bytes(exif_rotated(face(104)))
+    (folder / "eps-named.jpg").write_bytes(EPS)
+    with open(folder / "sparse-2gb.jpg", "wb") as handle:
+        handle.write(jpeg_bytes(face(105)))
+        handle.truncate(SPARSE_BYTES)
     (folder / "nested").mkdir(exist_ok=True)
     os.symlink("..", folder / "nested" / "loop")
     with open(os.fsencode(folder) + b"/" + NON_UTF8_NAME, "wb") as handle:
@@ -119,3 +132,12 @@ def write_hostile_folder(folder: Path) -> Path:
 def registered_names() -> list[str]:
     """What a scan of the hostile folder registers (sorted): every file with a readable name."""
     return sorted([*NORMAL, *(case.name for case in HOSTILE)])
+
+
+def swap_for_special(path: Path, kind: str) -> None:
+    """Replace an image file by a symlink to /dev/zero ("zero") or by a FIFO nobody writes ("fifo")."""
+    path.unlink()
+    if kind == "zero":
+        os.symlink("/dev/zero", path)
+    else:
+        os.mkfifo(path)

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from celeba_tui.autolabel_pipeline import BatchDecoder
 from celeba_tui.cli import app
 from celeba_tui.images import ImageDecodeError, decode_full, decode_resized
 from celeba_tui.tui.image_prep import decode_for_display
@@ -24,8 +25,11 @@ from reliability.hostile_images import (
     NORMAL,
     REFUSED,
     SCAN_SKIPS,
+    SPECIAL_REASON,
     face,
+    jpeg_bytes,
     registered_names,
+    swap_for_special,
     write_hostile_folder,
 )
 
@@ -76,8 +80,7 @@ def test_init_and_scan_register_readable_names_and_report_the_rest(hostile_works
 def test_each_decoder_reads_or_refuses_each_case(tmp_path, case):
     folder = write_hostile_folder(tmp_path / "images")
     path = folder / case.name
-    decoders = {"model input": lambda p: decode_resized(p, 32), "full": decode_full, "tui": decode_for_display}
-    for what, decode in decoders.items():
+    for what, decode in DECODERS.items():
         started = time.perf_counter()
         if case.outcome == "refused":
             with pytest.raises(ImageDecodeError) as error:
@@ -90,6 +93,52 @@ def test_each_decoder_reads_or_refuses_each_case(tmp_path, case):
             pixels = decode(path)
             assert pixels.dtype == np.uint8 and pixels.ndim == 3 and pixels.shape[2] == 3, what
         assert time.perf_counter() - started < 2.0, f"{what} spent long on {case.name} (a bomb decoded?)"
+
+
+DECODERS = {"model input": lambda p: decode_resized(p, 32), "full": decode_full, "tui": decode_for_display}
+
+
+@pytest.mark.parametrize("kind", ["zero", "fifo"])
+def test_a_file_swapped_for_dev_zero_or_a_fifo_is_refused_at_once(tmp_path, kind):
+    folder = write_hostile_folder(tmp_path / "images")
+    path = folder / NORMAL[0]
+    swap_for_special(path, kind)
+    for what, decode in DECODERS.items():
+        started = time.perf_counter()
+        with pytest.raises(ImageDecodeError, match=SPECIAL_REASON):
+            decode(path)
+        assert time.perf_counter() - started < 2.0, what
+    decoder = BatchDecoder(folder, [(32, "resize:32")], batch_size=2)
+    batch = decoder([NORMAL[0], NORMAL[1]])
+    assert batch.names == [NORMAL[1]] and batch.failures[0][0] == NORMAL[0] and SPECIAL_REASON in batch.failures[0][1]
+
+
+def test_postscript_named_jpg_never_reaches_ghostscript(tmp_path, monkeypatch):
+    from PIL import EpsImagePlugin
+
+    calls = []
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", lambda *a, **k: calls.append(a) or np.zeros((1, 1, 3)))
+    folder = write_hostile_folder(tmp_path / "images")
+    for decode in DECODERS.values():
+        with pytest.raises(ImageDecodeError, match="cannot identify image file"):
+            decode(folder / "eps-named.jpg")
+    assert calls == []
+
+
+def test_the_byte_cap_is_configurable(tmp_path, monkeypatch):
+    from celeba_tui.errors import CelebaError
+    from celeba_tui.images import DEFAULT_MAX_BYTES, MAX_BYTES_ENV, max_image_bytes
+
+    path = tmp_path / "a.jpg"
+    path.write_bytes(jpeg_bytes(face(1)))
+    assert max_image_bytes() == DEFAULT_MAX_BYTES == 64 << 20
+    monkeypatch.setenv(MAX_BYTES_ENV, "100")
+    for decode in DECODERS.values():
+        with pytest.raises(ImageDecodeError, match=rf"too large \({path.stat().st_size:,} bytes; limit 100"):
+            decode(path)
+    monkeypatch.setenv(MAX_BYTES_ENV, "lots")
+    with pytest.raises(CelebaError, match=MAX_BYTES_ENV):
+        max_image_bytes()
 
 
 def test_cmyk_16_bit_and_exif_rotated_images_decode_upright_in_rgb(tmp_path):
@@ -109,6 +158,9 @@ def test_training_skips_and_reports_unreadable_and_vanished_images(hostile_works
     label_everything(workspace)
     vanished = NORMAL[2]
     (workspace.image_root / vanished).unlink()  # after the scan and the labels, before the decode
+    swapped = {NORMAL[3]: "zero", NORMAL[4]: "fifo"}
+    for name, kind in swapped.items():
+        swap_for_special(workspace.image_root / name, kind)
     result = CliRunner().invoke(app, [
         "train", "--plugin", tiny_architecture, "--task", "light", "--epochs", "1", "--batch-size", "8", "--device", "cpu",
         "-w", str(workspace.path), "--json",
@@ -116,8 +168,9 @@ def test_training_skips_and_reports_unreadable_and_vanished_images(hostile_works
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)["summary"]
     skipped = {row["image"]: row["reason"] for row in summary["skipped_images"]}
-    assert set(skipped) == {*REFUSED, vanished}
+    assert set(skipped) == {*REFUSED, vanished, *swapped}
     assert "No such file" in skipped[vanished]
+    assert all(SPECIAL_REASON in skipped[name] for name in swapped)
     assert all(one_line(reason) and " at 0x" not in reason for reason in skipped.values())
     assert result.stderr.startswith(f"warning: {len(skipped)} labelled images skipped") and one_line(result.stderr)
     (cache,) = [p for p in workspace.cache_dir.iterdir() if p.is_dir()]
@@ -132,12 +185,15 @@ def test_autolabel_skips_reports_and_survives_files_vanishing_mid_run(hostile_wo
 
     workspace, _ = hostile_workspace
     vanishing = [NORMAL[0], "cmyk.jpg"]
+    swapped = {NORMAL[1]: "zero", NORMAL[2]: "fifo"}
     real_scan = celeba_tui.images.scan_folder
 
     def scan_then_delete(root):
         found = real_scan(root)
         for name in vanishing:  # gone after the scan listed them, before anything decodes them
             (root / name).unlink()
+        for name, kind in swapped.items():
+            swap_for_special(root / name, kind)
         return found
 
     monkeypatch.setattr(celeba_tui.images, "scan_folder", scan_then_delete)
@@ -149,10 +205,11 @@ def test_autolabel_skips_reports_and_survives_files_vanishing_mid_run(hostile_wo
     report = json.loads(result.stdout[result.stdout.index("{"):])
     skipped = pd.read_csv(report["skipped_report"])
     reasons = dict(zip(skipped["image"], skipped["reason"]))
-    expected = {*REFUSED, *vanishing}
+    expected = {*REFUSED, *vanishing, *swapped}
     assert expected <= set(reasons) and len(reasons) == len(expected) + len(SCAN_SKIPS)
     assert sorted(r for n, r in reasons.items() if n not in expected) == sorted(SCAN_SKIPS.values())
     assert all("No such file" in reasons[n] for n in vanishing)
+    assert all(SPECIAL_REASON in reasons[n] for n in swapped)
     assert all(one_line(r) and " at 0x" not in r for r in reasons.values())
     assert report["skipped"] == len(reasons) and report["predicted_now"] == len(registered_names()) - len(expected)
     with workspace.open_store() as store:
@@ -169,6 +226,8 @@ async def test_tui_shows_a_placeholder_for_each_unreadable_image_and_goes_on(hos
 
     workspace, _ = hostile_workspace
     vanished = NORMAL[-1]
+    fifo = NORMAL[-2]
+    swap_for_special(workspace.image_root / fifo, "fifo")  # a pane waiting on it would never finish loading
     placeholders: dict[str, str] = {}
     with workspace.open_store() as store:
         app = LabelApp(LabelConfig(workspace, "tui"), store)
@@ -194,7 +253,8 @@ async def test_tui_shows_a_placeholder_for_each_unreadable_image_and_goes_on(hos
                     await pilot.press("a")
         problems = store.problems()
         live = store.live_labels()
-    assert set(placeholders) == {*REFUSED, vanished_name}
+    assert set(placeholders) == {*REFUSED, vanished_name, fifo}
+    assert SPECIAL_REASON in placeholders[fifo]
     assert all(f"Cannot show {name}" in text and "space: skip" in text for name, text in placeholders.items())
     assert "file not found" in placeholders[vanished_name]
     assert sorted(problems.loc[problems["kind"] == UNREADABLE, "image"]) == sorted(placeholders)

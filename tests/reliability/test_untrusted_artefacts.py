@@ -89,6 +89,12 @@ def unknown_op(graph) -> None:
     graph.node[0].op_type = "NoSuchOp"
 
 
+def dynamic_side(graph) -> None:
+    """Height and width named instead of fixed: only the metadata then says the input size."""
+    for axis, name in ((1, "height"), (2, "width")):
+        graph.input[0].type.tensor_type.shape.dim[axis].dim_param = name
+
+
 BAD_MODELS = {
     "no metadata": (dict(drop=("celeba_metadata",)), "no celeba metadata"),
     "metadata lacks classes": (dict(drop=("classes",)), "metadata lacks classes"),
@@ -98,6 +104,10 @@ BAD_MODELS = {
     "output name not in graph": (dict(props={"output_name": "logits"}), "metadata names output 'logits'"),
     "input size not the graph's": (dict(props={"input_size": "48"}), "the graph takes uint8 (?, 32, 32, 3)"),
     "more classes than outputs": (dict(props={"classes": '["left", "center", "right", "up"]'}), "metadata lists 4 classes"),
+    # 40000 px with dynamic sides once made autolabel allocate 8.9 GiB for its first batch.
+    "huge input size, dynamic sides": (dict(props={"input_size": "40000"}, graph=dynamic_side),
+                                       "'input_size' is 40000; it must be between 1 and 1024"),
+    "huge input size, static sides": (dict(props={"input_size": "40000"}), "'input_size' is 40000"),
     "dangling node input": (dict(graph=rename_node_input), None),
     "unknown operator": (dict(graph=unknown_op), None),
 }
@@ -118,11 +128,38 @@ def test_bad_onnx_files_give_one_clear_error_line(tmp_path, ensemble_pair, case)
     workspace = create_workspace(tmp_path / "ws", write_hostile_folder(tmp_path / "images"))
     with workspace.open_store(create=True) as store:
         register_images(store, workspace.image_root)
+    before = table_hashes(workspace.store_path)
     run = CliRunner().invoke(app, ["autolabel", "--models", str(ensemble_pair[0]), str(bad), "-w", str(workspace.path)])
     text = error_line(run)
     assert str(bad) in text and (message is None or message in text), text
-    with workspace.open_store() as store:
-        assert store.predictions().empty and store.live_labels().empty  # refused before any work
+    # Refused before any work: no predictions, labels, nor models registered (onnxruntime's
+    # refusals, the last two cases, come after reading the files but before the store).
+    assert table_hashes(workspace.store_path) == before
+
+
+def table_hashes(path: Path) -> dict[str, str]:
+    import hashlib
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return {t: hashlib.sha256(repr(conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()).encode()).hexdigest()
+                for t in tables}
+    finally:
+        conn.close()
+
+
+def test_autolabel_refuses_a_negative_worker_count(tmp_path, ensemble_pair):
+    from training_data import make_labelled_workspace
+
+    workspace, _, _ = make_labelled_workspace(tmp_path, n=6, labels_for=3)
+    before = table_hashes(workspace.store_path)
+    for workers in ("-3", "0"):
+        run = CliRunner().invoke(app, ["autolabel", "--models", *map(str, ensemble_pair), "--workers", workers,
+                                       "-w", str(workspace.path)])
+        assert f"--workers must be at least 1 (omit it for one per CPU); got {workers}" in error_line(run)
+    assert table_hashes(workspace.store_path) == before
 
 
 def test_truncated_and_empty_onnx_files(tmp_path, ensemble_pair):
