@@ -1,9 +1,16 @@
-"""The rich consoles commands print tables to.
+"""The rich consoles commands print tables to, and how names are made safe to print.
 
 A terminal gets its own width. Piped or redirected output (a log file, `| less`, the
 demo run by CI) would otherwise be cut at rich's 80-column default, squeezing wide
 tables into ellipses; there it gets room for the widest table instead (tables take
 only the width they need), unless COLUMNS says otherwise.
+
+Names come from files and other people (image files, imported annotators, stores):
+printed as they are, an escape sequence in one would drive the reader's terminal
+(retitle it, clear it, fake output), and rich would read `[bold]x[/bold]` as markup.
+`printable` shows every control character as a visible escape; `literal` also keeps
+rich from reading markup in it, for strings given to rich (printed lines, and table
+cells, headers and titles, which rich reads as markup too).
 """
 
 from __future__ import annotations
@@ -14,6 +21,26 @@ import sys
 from rich.console import Console
 
 PIPED_WIDTH = 160
+
+# C0 controls, DEL and C1 controls (ESC, CSI, OSC, BEL, newline...), and the
+# bidirectional overrides that make a name display as something else.
+_CONTROL = [*range(0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_VISIBLE = {code: chr(code).encode("unicode_escape").decode("ascii") for code in _CONTROL}
+
+
+def printable(text: object) -> str:
+    """`str(text)` with each control character written as its escape (ESC -> `\\x1b`).
+
+    The result stays on one line and cannot change the terminal's state.
+    """
+    return str(text).translate(_VISIBLE)
+
+
+def literal(text: object) -> str:
+    """`printable(text)` with rich markup escaped: rich shows it exactly as `printable` does."""
+    from rich.markup import escape
+
+    return escape(printable(text))
 
 
 def output_console(*, stderr: bool = False) -> Console:

@@ -31,3 +31,24 @@ def test_a_terminal_keeps_its_own_width(monkeypatch):
     monkeypatch.delenv("COLUMNS", raising=False)
     monkeypatch.setattr(console_module.sys, "stdout", _Stream(tty=True))
     assert output_console().width != PIPED_WIDTH
+
+
+def test_printable_shows_control_characters_as_escapes():
+    from celeba_tui.console import printable
+
+    assert printable("\x1b]0;pwned\x07bob") == "\\x1b]0;pwned\\x07bob"
+    assert printable("two\nlines\ttab\x9b\u202eevil") == "two\\nlines\\ttab\\x9b\\u202eevil"
+    assert printable("000313.jpg ünïcode [bold]") == "000313.jpg ünïcode [bold]"
+    assert printable(42) == "42"
+
+
+def test_literal_names_are_not_rich_markup():
+    import io
+
+    from rich.console import Console
+
+    from celeba_tui.console import literal
+
+    out = io.StringIO()
+    Console(file=out, width=80).print(f"by {literal('[bold]x[/bold]')} and {literal('0[/]bad')}")
+    assert out.getvalue() == "by [bold]x[/bold] and 0[/]bad\n"

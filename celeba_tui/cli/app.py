@@ -30,7 +30,10 @@ class CelebaGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except CelebaError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            from celeba_tui.console import printable
+
+            # Messages quote names and paths: no escape sequence in one may reach the terminal.
+            typer.echo(f"error: {printable(exc)}", err=True)
             raise typer.Exit(2) from None
         finally:
             gc.unfreeze()
@@ -69,7 +72,9 @@ def print_json(data: Any) -> None:
 
 
 def warn(message: str) -> None:
-    typer.echo(f"warning: {message}", err=True)
+    from celeba_tui.console import printable
+
+    typer.echo(f"warning: {printable(message)}", err=True)
 
 
 def stdout_is_terminal() -> bool:

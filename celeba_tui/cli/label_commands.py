@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 
@@ -57,13 +57,19 @@ def label(
         raise CelebaError(f"--checks {checks}: must be between 0 and 0.5")
     if renderer not in RENDERERS:
         raise CelebaError(f"--renderer {renderer!r}: one of {', '.join(RENDERERS)}")
+    if seed < 0:
+        raise CelebaError(f"--seed {seed}: must be 0 or more")
     options = QueueOptions(shuffle, seed, parse_assign(assign, overlap) if assign else None)
     tasks = ws.select_tasks(task)
     name = (annotator or default_annotator()).strip()
-    if not name:
-        raise CelebaError("--annotator must not be empty")
+    from celeba_tui.annotator_names import annotator_name_problem
 
-    with ws.open_store() as store:
+    problem = annotator_name_problem(name)
+    if problem and not count:
+        # refused before the app starts, not at the first key press
+        raise CelebaError(f"--annotator: {problem}")
+
+    with ws.open_store(readonly=count) as store:
         if count:
             built = queue_object.build(store, ws, name, tasks, options)
             summary = {"queue": queue, "annotator": name, "to_do": len(built.items), "done": built.done, "total": built.total}
@@ -93,4 +99,28 @@ def _run_tui(ws, store, annotator, queue, tasks, options, checks, renderer, timi
         ws, annotator, queue, tuple(tasks), options, checks, chosen,
         (info.cell_width or 10, info.cell_height or 20), timing_log,
     )
-    LabelApp(config, store).run()
+    app = LabelApp(config, store)
+    app.run()
+    crash = app.crash_report()
+    if crash is not None:
+        _report_crash(*crash)
+
+
+def _report_crash(summary: str, details: str) -> NoReturn:
+    """One line on stderr for an unexpected error inside the app; its traceback in a file.
+
+    Each decision was committed when its key was pressed, so the line can promise that
+    everything up to the error is stored.
+    """
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(
+        "w", prefix="celeba-label-crash-", suffix=".txt", delete=False, encoding="utf-8"
+    ) as report:
+        report.write(details)
+    typer.echo(
+        f"error: celeba label stopped on an unexpected error ({summary}); every decision made "
+        f"up to then is stored. details: {report.name}",
+        err=True,
+    )
+    raise typer.Exit(1)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rich.console import Console
 from textual import work
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
+from celeba_tui.console import printable
 from celeba_tui.queues import Queue, QueueOptions, get_queue, my_live_labels
 from celeba_tui.tui.flip_checks import CheckScheduler, flippable
 from celeba_tui.tui.messages import ImageShown, QueueBuilt, QueueCompleted
@@ -75,9 +78,20 @@ class LabelApp(App):
         self.started = time.monotonic()
         self.session: LabelSession | None = None
         self._first_shown = False
+        # Textual prints an unexpected error's traceback here when the app ends: kept, not
+        # dumped over the terminal, so `celeba label` can say in one line what happened.
+        self.error_console = Console(file=io.StringIO(), width=120, color_system=None, markup=False, highlight=False)
+
+    def crash_report(self) -> tuple[str, str] | None:
+        """(one-line summary, traceback) of the unexpected error that ended the app, or None."""
+        if not self.return_code:
+            return None
+        error = self._exception  # Textual keeps the first unhandled error here
+        summary = "an unknown error" if error is None else f"{type(error).__name__}: {printable(error)}"
+        return summary, self.error_console.file.getvalue()
 
     def compose(self) -> ComposeResult:
-        yield Static(f"Finding images for you in the {self.queue.name} queue…", id="loading")
+        yield Static(f"Finding images for you in the {self.queue.name} queue…", id="loading", markup=False)
 
     def on_mount(self) -> None:
         self._build_queue()
@@ -88,7 +102,7 @@ class LabelApp(App):
         try:
             session = start_session(self.store, self.config, self.queue)
         except Exception as exc:  # noqa: BLE001  (shown to the user; the app stays usable)
-            self.post_message(QueueBuilt(error=f"{type(exc).__name__}: {exc}"))
+            self.post_message(QueueBuilt(error=f"{type(exc).__name__}: {printable(exc)}"))
             return
         self.post_message(QueueBuilt(session, seconds=time.monotonic() - started))
 
@@ -101,7 +115,8 @@ class LabelApp(App):
                 self.store, config.workspace, config.annotator, self.session.tasks.values(), config.options
             )
         except Exception as exc:  # noqa: BLE001  (the session goes on with the first page)
-            self.post_message(QueueCompleted(None, f"{type(exc).__name__}: {exc}", time.monotonic() - started))
+            error = f"{type(exc).__name__}: {printable(exc)}"
+            self.post_message(QueueCompleted(None, error, time.monotonic() - started))
             return
         self.post_message(QueueCompleted(built, None, time.monotonic() - started))
 
@@ -127,7 +142,8 @@ class LabelApp(App):
         if self.timing_log is not None:
             self.timing_log.record("queue_full", message.seconds)
         if message.error is not None:
-            self.notify(f"could not count the whole queue: {message.error}", severity="error", timeout=10)
+            text = f"could not count the whole queue: {message.error}"
+            self.notify(text, severity="error", timeout=10, markup=False)
             return
         self.session.adopt(message.built)
         for screen in self.screen_stack:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from celeba_tui.images import ImageDecodeError, decode_bytes_resized
+from celeba_tui.images import PIL_FORMATS, ImageDecodeError, decode_bytes_resized, read_image_bytes
 
 # The study's display operations (section 2.3), cycled by `p`.
 VIEWS = ("original", "contrast", "blur", "binarize")
@@ -37,7 +37,7 @@ def decode_for_display(path: Path) -> np.ndarray:
     from PIL import Image
 
     try:
-        data = Path(path).read_bytes()
+        data = read_image_bytes(path)  # regular files only, capped: a FIFO or /dev/zero must not hang the pane
     except FileNotFoundError:
         raise ImageDecodeError("file not found") from None
     except OSError as exc:
@@ -45,7 +45,7 @@ def decode_for_display(path: Path) -> np.ndarray:
     if not data:
         raise ImageDecodeError("empty file")
     try:
-        with Image.open(io.BytesIO(data)) as header:
+        with Image.open(io.BytesIO(data), formats=PIL_FORMATS) as header:
             width, height = header.size
             if header.getexif().get(0x0112, 1) in _ROTATED_ORIENTATIONS:
                 width, height = height, width

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 
 from textual import events, work
@@ -12,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
 from celeba_tui.queues import item_context
 from celeba_tui.tui.image_prep import VIEWS
@@ -28,6 +30,10 @@ MIN_WIDTH, MIN_HEIGHT = 60, 16
 PREFETCH = 3
 # A write slower than this is waiting for another writer's lock: say so.
 STORE_WAIT_NOTICE_S = 0.3
+STORE_WAIT_TEXT = "Waiting for the label store (another program is writing)… your answer will be saved."
+# A write the store refused (disk full, read-only, a lock never released): the store
+# layer's own error, or SQLite's where a write path does not convert it.
+WRITE_REFUSED = (CelebaError, sqlite3.Error)
 
 
 class LabelScreen(Screen):
@@ -69,10 +75,10 @@ class LabelScreen(Screen):
             yield ImagePane(self.workspace.image_root, self.renderer, cell_size=self.cell_size, id="image")
             with Vertical(id="side"):
                 yield QuestionPanel(id="question")
-                yield Static("", id="store-status")
+                yield Static("", id="store-status", markup=False)
                 yield ImageInfo(id="info")
                 yield SessionStats(id="stats")
-        yield Static("", id="too-small")
+        yield Static("", id="too-small", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -200,32 +206,43 @@ class LabelScreen(Screen):
         if not self.pane.ready:
             self.app.bell()
             problem = self.pane.error
-            self.notify(f"{problem}: press space to skip" if problem else "the image is still loading")
+            text = f"{printable(problem)}: press space to skip" if problem else "the image is still loading"
+            self.notify(text, markup=False)
             return
         stamp = self._stamp
         try:
             decision = await self._write(self.session.record, index)
-        except CelebaError as exc:
-            self.notify(f"NOT saved: {exc}. Press the key again.", severity="error", timeout=10)
+        except WRITE_REFUSED as exc:
+            # The question stays on screen, unanswered: the same key tries again.
+            self._refused(f"NOT saved: {_reason(exc)}. Your answer is still open: press the key again.")
             return
         self.session.apply(decision)
         self.show_current(stamp)
 
     async def _write(self, function, *args):
-        """Run a store write off the UI thread; keys wait in order, a slow lock is shown."""
-        status = self.query_one("#store-status", Static)
-        notice = self.set_timer(STORE_WAIT_NOTICE_S, lambda: self._set_status(status, True))
+        """Run a store write off the UI thread; keys wait in order, a slow lock is shown.
+
+        A refused write raises (WRITE_REFUSED) for the caller to say so; the app goes on.
+        """
+        notice = self.set_timer(STORE_WAIT_NOTICE_S, lambda: self._set_status(STORE_WAIT_TEXT))
         try:
-            return await asyncio.to_thread(function, *args)
+            result = await asyncio.to_thread(function, *args)
         finally:
             notice.stop()
-            self._set_status(status, False)
+        self._set_status(None)
+        return result
 
-    @staticmethod
-    def _set_status(status: Static, waiting: bool) -> None:
-        status.display = waiting
-        if waiting:
-            status.update("Waiting for the label store (another program is writing)… your answer will be saved.")
+    def _refused(self, text: str) -> None:
+        """Say, until a later write succeeds, that a decision was not stored."""
+        self.app.bell()
+        self._set_status(text, refused=True)
+
+    def _set_status(self, text: str | None, *, refused: bool = False) -> None:
+        status = self.query_one("#store-status", Static)
+        status.display = text is not None
+        status.set_class(refused, "-refused")
+        if text is not None:
+            status.update(text)
 
     def action_skip(self) -> None:
         if self.has_class("too-small") or self.session.finished:
@@ -247,18 +264,19 @@ class LabelScreen(Screen):
         stamp = self._stamp
         try:
             await self._write(self.session.revoke, decision)
-        except CelebaError as exc:
-            self.notify(f"undo NOT saved: {exc}", severity="error", timeout=10)
+        except WRITE_REFUSED as exc:
+            self._refused(f"Undo NOT saved: {_reason(exc)}. Press u again.")
             return
         self.session.apply_undo(decision)
-        self.notify(f"undone: {decision.task} = {decision.label} for {decision.image}", timeout=2)
+        undone = f"undone: {decision.task} = {decision.label} for {printable(decision.image)}"
+        self.notify(undone, timeout=2, markup=False)
         self.show_current(stamp)
 
     def action_cycle_view(self) -> None:
         if self.has_class("too-small"):
             return
         self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
-        self.notify(f"view: {self.view} (display only)", timeout=1.5)
+        self.notify(f"view: {self.view} (display only)", timeout=1.5, markup=False)
         self.show_current(self._stamp)
 
     def action_guidelines(self) -> None:
@@ -289,3 +307,8 @@ class LabelScreen(Screen):
     async def _after_finished(self, result: str | None) -> None:
         if result == "undo":
             await self.action_undo()
+
+
+def _reason(error: Exception) -> str:
+    """Why a write was refused, short: the store's own words ("disk full") where it has them."""
+    return printable(getattr(error, "problem", None) or error)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import Static
 
+from celeba_tui.console import printable
 from celeba_tui.queues import ItemContext
 
 
@@ -21,10 +22,11 @@ def info_text(
     show_answers: bool,
     check: bool,
 ) -> Text:
-    """Pure: the panel's text (tested without a terminal)."""
+    """Pure: the panel's text (tested without a terminal). Names are shown as `printable`
+    makes them: a file or annotator name must not send escape sequences to the terminal."""
     text = Text()
-    text.append(f"{image}\n", style="bold")
-    text.append(f"annotator {annotator} · queue {queue}\n", style="dim")
+    text.append(f"{printable(image)}\n", style="bold")
+    text.append(f"annotator {printable(annotator)} · queue {queue}\n", style="dim")
     if check:
         text.append("mirrored copy of an image you labelled\n", style="italic")
     text.append("\nyour labels\n", style="underline")
@@ -39,7 +41,10 @@ def info_text(
         for task in tasks:
             answers = context.answers.get(task.name, ())
             if answers:
-                listed = ", ".join(f"{a.annotator}: {a.label}" + (" (review)" if a.source == "review" else "") for a in answers)
+                listed = ", ".join(
+                    f"{printable(a.annotator)}: {printable(a.label)}" + (" (review)" if a.source == "review" else "")
+                    for a in answers
+                )
                 text.append(f"  {task.name:<12} {listed}\n")
     if context.suggestions and not check:
         text.append("\nensemble\n", style="underline")
@@ -52,7 +57,8 @@ def info_text(
             text.append(f"{suggestion.label}", style="bold")
             text.append(f" ({suggestion.confidence:.0%})\n")
             for prediction in context.predictions.get(task.name, ()):
-                text.append(f"    {prediction.model[:18]:<18} {prediction.label} {prediction.confidence:.0%}\n", style="dim")
+                model = printable(prediction.model)[:18]
+                text.append(f"    {model:<18} {printable(prediction.label)} {prediction.confidence:.0%}\n", style="dim")
     return text
 
 

@@ -1,9 +1,14 @@
 """The image pane: the picture as large as the pane allows, at its own aspect ratio.
 
 Pixels are decoded, fitted and turned into strips (half-blocks) or a fitted PIL
-image (Kitty/Sixel) in worker threads; results are cached per (image, view, mirror,
+image (Kitty/Sixel) in loader threads; results are cached per (image, view, mirror,
 pane size), and the next images are prepared ahead, so a key press usually costs
 only a repaint. An image that cannot be read shows why, instead of pixels.
+
+The loader threads are daemon threads of their own, not Textual thread workers:
+those run on asyncio's default executor, which the event loop joins on exit, so one
+read that never returns (a FIFO, a hung network mount) would keep `q` from ever
+ending the process. A daemon thread is left behind instead; it touches no store.
 """
 
 from __future__ import annotations
@@ -14,12 +19,11 @@ from collections import OrderedDict
 from pathlib import Path
 
 from rich.console import COLOR_SYSTEMS
-from textual import work
-from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.containers import Container
 from textual.widgets import Static
 
+from celeba_tui.console import printable
 from celeba_tui.images import ImageDecodeError
 from celeba_tui.tui.image_prep import SourceCache, render_pixels
 from celeba_tui.tui.messages import DisplayRequest, ImagePrepared, ImageShown
@@ -38,6 +42,7 @@ class ImagePane(Container):
         self.sources = SourceCache(image_root)
         self._prepared: OrderedDict[tuple, tuple[object, str | None, bool]] = OrderedDict()
         self._lock = threading.Lock()
+        self._prefetching = 0  # the newest prefetch; older ones stop at their next image
         self.request: DisplayRequest | None = None
         self.shown: DisplayRequest | None = None
         self.error: str | None = None
@@ -49,7 +54,8 @@ class ImagePane(Container):
             from celeba_tui.tui.widgets.graphics_image import graphics_widget
 
             yield graphics_widget(self.renderer, id="pixels")
-        yield Static("", id="pane-message")
+        # Messages quote image names, which may look like markup (`0[/]bad.jpg`).
+        yield Static("", id="pane-message", markup=False)
 
     # ------------------------------------------------------------- showing
     @property
@@ -102,7 +108,7 @@ class ImagePane(Container):
         if error is not None:
             pixels.display = False
             hint = "space: skip this image" if unreadable else "p: next view"
-            self._set_message(f"Cannot show {request.image}\n\n{error}\n\n{hint}")
+            self._set_message(f"Cannot show {printable(request.image)}\n\n{printable(error)}\n\n{hint}")
         else:
             pixels.display = True
             self._set_message(None)
@@ -168,14 +174,25 @@ class ImagePane(Container):
                 self._prepared.popitem(last=False)
         return found
 
-    @work(thread=True, group="prepare", exit_on_error=False)
     def _prepare(self, request: DisplayRequest, size: tuple[int, int], paint: tuple) -> None:
-        self.post_message(ImagePrepared(request, size, *self._build(request, size, paint)))
+        def prepare() -> None:
+            self.post_message(ImagePrepared(request, size, *self._build(request, size, paint)))
 
-    @work(thread=True, group="prefetch", exclusive=True, exit_on_error=False)
+        _start_loader(prepare)
+
     def _prefetch(self, requests: list[DisplayRequest], size: tuple[int, int], paint: tuple) -> None:
-        worker = get_current_worker()
-        for request in requests:
-            if worker.is_cancelled:
-                return
-            self._build(request, size, paint)
+        self._prefetching += 1
+        generation = self._prefetching
+
+        def prefetch() -> None:
+            for request in requests:
+                if generation != self._prefetching:  # a newer prefetch took over
+                    return
+                self._build(request, size, paint)
+
+        _start_loader(prefetch)
+
+
+def _start_loader(function) -> None:
+    """Run `function` in a daemon thread (see the module docstring for why not a worker)."""
+    threading.Thread(target=function, name="celeba-image-loader", daemon=True).start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from celeba_tui.console import printable
 from celeba_tui.tui.key_map import class_keys
 from celeba_tui.tui.widgets.big_text import big_text
 
@@ -24,7 +25,7 @@ class QuestionPanel(Static):
             text.append("\n".join(rows) + "\n", style="bold")
         else:
             text.append(task.name.upper() + "\n", style="bold")
-        text.append(task.prompt + "\n\n", style="bold")
+        text.append(printable(task.prompt) + "\n\n", style="bold")  # free text from the config
         for keys in class_keys(task.classes):
             text.append(f" {keys.display:<9}", style="reverse")
             text.append(f" {keys.label}\n")
