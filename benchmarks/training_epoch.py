@@ -51,7 +51,7 @@ def main() -> None:
     from celeba_tui.training.cache import DecodedCache
     from celeba_tui.training.loop import Stepper, batch_stream, prefetched, train_epoch
     from celeba_tui.training.trainer import TrainOptions, prepare, resolve_pipeline
-    from celeba_tui.training.progress import SilentReporter
+    from celeba_tui.progress import SilentReporter
 
     architecture = get_architecture("cnn4")
     pipeline = resolve_pipeline(architecture, None)

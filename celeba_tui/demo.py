@@ -100,7 +100,7 @@ def run_demo(out: Path, *, quick: bool = False, seed: int = 0, console: Console 
         result.merge = json.loads(_capture_cli("merge", "--policy", "majority", "--dry-run", "--json", "-w", ws_dir))
 
     with stage(4, f"Train {' and '.join(plan.architectures)} per task ({plan.epochs} epochs, early stopping)"):
-        from celeba_tui.training.progress import RichReporter
+        from celeba_tui.progress import RichReporter
         from celeba_tui.training.trainer import TrainOptions, train
 
         for task in workspace.task_names:
@@ -114,7 +114,7 @@ def run_demo(out: Path, *, quick: bool = False, seed: int = 0, console: Console 
         (report_dir / "models.md").write_text(_capture_cli("report", "--markdown", "-w", ws_dir))
 
     with stage(5, "Export every model to ONNX and check parity with PyTorch"):
-        from celeba_tui.onnx_export import export_run
+        from celeba_tui.onnx.export import export_run
 
         for run in result.runs:
             target = models_dir / f"{run['task']}-{run['architecture']}.onnx"
@@ -127,7 +127,7 @@ def run_demo(out: Path, *, quick: bool = False, seed: int = 0, console: Console 
             )
 
     with stage(6, "Auto-label the remaining images with the ensemble (the study's rules)"):
-        from celeba_tui.autolabel import REPORT_DIR, AutolabelOptions, run_autolabel
+        from celeba_tui.autolabel.run import REPORT_DIR, AutolabelOptions, run_autolabel
 
         options = AutolabelOptions(high=plan.high, low=plan.low, export=report_dir / "ensemble",
                                    grid=report_dir / "figure28.png")

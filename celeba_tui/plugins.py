@@ -1,6 +1,6 @@
 """The plugin manager, the plugins it loads, and the architecture and preprocessing registries.
 
-Built-in plugins (`DEFAULT_PLUGINS`, modules of the `celeba_plugins` package) are
+Built-in plugins (`DEFAULT_PLUGINS`, modules of the `celeba_tui.builtin_plugins` package) are
 registered exactly like third-party ones, which come from the entry-point group
 `celeba`. A third-party plugin that fails to import, implements an unknown (misspelled)
 hook or raises while registering is left out and reported in `plugin_load_errors()`;
@@ -25,13 +25,13 @@ from celeba_tui.preprocess import PreprocessError, PreprocessOp, parse_spec
 
 ENTRY_POINT_GROUP = "celeba"
 DEFAULT_PLUGINS = (
-    "celeba_plugins.cnn4",
-    "celeba_plugins.vgg19_scratch",
-    "celeba_plugins.vgg19_variation",
-    "celeba_plugins.resnet50",
-    "celeba_plugins.residual_blocks",
-    "celeba_plugins.inception_v3",
-    "celeba_plugins.preprocess_ops",
+    "celeba_tui.builtin_plugins.cnn4",
+    "celeba_tui.builtin_plugins.vgg19_scratch",
+    "celeba_tui.builtin_plugins.vgg19_variation",
+    "celeba_tui.builtin_plugins.resnet50",
+    "celeba_tui.builtin_plugins.residual_blocks",
+    "celeba_tui.builtin_plugins.inception_v3",
+    "celeba_tui.builtin_plugins.preprocess_ops",
 )
 # hook name -> (Registrations table it fills, the class registered objects must be, their name in messages)
 REGISTRIES: dict[str, tuple[str, type, str]] = {

@@ -123,7 +123,7 @@ class Workspace:
         return self.tasks if not names else tuple(self.task(n) for n in names)
 
     def open_store(self, *, create: bool = False):
-        from celeba_tui.label_store import LabelStore
+        from celeba_tui.store.label_store import LabelStore
 
         return LabelStore.open(self.store_path, create=create)
 
@@ -231,7 +231,7 @@ def check_image_root(image_root: Path) -> None:
 
 def create_workspace(path: Path, image_root: Path, tasks: tuple[Task, ...] = DEFAULT_TASKS) -> Workspace:
     """Write a new workspace config (refusing to overwrite one) and its guidelines."""
-    from celeba_tui.guidelines import default_guidelines
+    from celeba_tui.labelling.guidelines import default_guidelines
 
     path = Path(path)
     image_root = Path(image_root).expanduser().resolve()

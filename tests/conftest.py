@@ -28,7 +28,7 @@ def image_folder(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def workspace(tmp_path: Path, image_folder: Path):
-    from celeba_tui.registration import register_images
+    from celeba_tui.store.registration import register_images
     from celeba_tui.workspace import create_workspace
 
     ws = create_workspace(tmp_path / "ws", image_folder)

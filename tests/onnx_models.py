@@ -35,7 +35,7 @@ def write_run(runs_dir: Path, architecture: str, task: str = "light", *, seed: i
         "input_size": arch.input_size, "preprocess": arch.preprocess,
         "normalisation": "x/255 (uint8 RGB NHWC in the ONNX graph)", "epochs": 1, "batch_size": 8,
         "lr": 1e-3, "seed": seed, "augment": "flip", "split": str(split) if split else "",
-        "plugin": "celeba_plugins (built-in)", "celeba_tui_version": "0.1.0",
+        "plugin": "celeba_tui.builtin_plugins (built-in)", "celeba_tui_version": "0.1.0",
     }
     summary = {"best_epoch": 1, "epochs_run": 1, "val_acc": 0.5, "val_loss": 1.0, "val_balanced_acc": 0.4,
                "val_macro_f1": 0.3, "majority_baseline": 0.34}
@@ -94,8 +94,8 @@ def light_oracle(sharpness: float, *, swap: bool = False):
 def export_oracle(path: Path, sharpness: float, *, task: str = "light", size: int = 32, swap: bool = False,
                   classes=CLASSES, name: str = "oracle") -> Path:
     """Export a LightOracle with celeba metadata."""
-    from celeba_tui.onnx_export import export_module
-    from celeba_tui.onnx_metadata import ModelMetadata
+    from celeba_tui.onnx.export import export_module
+    from celeba_tui.onnx.metadata import ModelMetadata
 
     meta = ModelMetadata(task=task, classes=tuple(classes), input_size=size, preprocess=f"resize:{size}",
                          architecture=name, run_id=f"{name}-{sharpness}")

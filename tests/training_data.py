@@ -31,7 +31,7 @@ def light_image(label: str, rng: np.random.Generator, size=(44, 54)) -> np.ndarr
 
 def make_labelled_workspace(root: Path, n: int = 40, *, seed: int = 0, labels_for: int | None = None):
     """A workspace of `n` JPEGs with human light and orientation labels (orientation = light)."""
-    from celeba_tui.registration import register_images
+    from celeba_tui.store.registration import register_images
     from celeba_tui.workspace import create_workspace
 
     rng = np.random.default_rng(seed)

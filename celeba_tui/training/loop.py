@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from celeba_tui.errors import CelebaError
-from celeba_tui.model_io import main_logits, to_model_input
+from celeba_tui.models.model_io import main_logits, to_model_input
 from celeba_tui.training.augment import flip_images, flip_labels, random_flips
 
 DEVICES = ("auto", "cpu", "cuda")

@@ -19,7 +19,7 @@ from celeba_tui.training import distributed
 from celeba_tui.training.augment import AUGMENTATIONS
 from celeba_tui.training.dataset import LabelledSet, check_trainable, human_labels, labelled_set, subsample
 from celeba_tui.training.early_stopping import STUDY_PATIENCE_ACC, STUDY_PATIENCE_LOSS
-from celeba_tui.training.progress import SilentReporter
+from celeba_tui.progress import SilentReporter
 
 DEFAULT_EPOCHS = 50
 DEFAULT_BATCH_SIZE = 32
@@ -213,7 +213,7 @@ def run_config(
 ) -> dict:
     """config.json of the run contract (plus the training settings that reproduce it)."""
     import celeba_tui
-    from celeba_tui.model_io import NORMALISATION
+    from celeba_tui.models.model_io import NORMALISATION
     from celeba_tui.training.split import split_path
 
     return {

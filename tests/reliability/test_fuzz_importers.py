@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from celeba_tui.errors import CelebaError
-from celeba_tui.label_import import import_labels
+from celeba_tui.formats.importing import import_labels
 from celeba_tui.workspace import parse_config
 
 CELL = st.sampled_from(["0", "1", "0.1", "1.1", "2", "", " ", "x", "1.0", "-1", "0,0"])

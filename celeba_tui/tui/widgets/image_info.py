@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import Static
 
-from celeba_tui.queues import ItemContext
+from celeba_tui.labelling.queues import ItemContext
 
 
 def info_text(
