@@ -30,11 +30,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from celeba_tui.mirror import mirror_permutation
+
 MANUAL = -1
 RULES = ("agree", "confident-one", "no-confident", "confident-disagree", "dissent")
 AGREE, CONFIDENT_ONE, NO_CONFIDENT, CONFIDENT_DISAGREE, DISSENT = range(len(RULES))
 AUTOMATIC_RULES = (AGREE, CONFIDENT_ONE)
-MIRRORED_NAMES = {"left": "right", "right": "left"}
 
 
 @dataclass(frozen=True)
@@ -98,22 +99,6 @@ def decide(probs: np.ndarray, thresholds: Thresholds) -> Decisions:
 
 
 # ------------------------------------------------------------- flip (TTA)
-def mirror_permutation(classes: tuple[str, ...] | list[str]) -> np.ndarray:
-    """For each class, the index of the class it becomes in the mirrored image.
-
-    A horizontal flip swaps `left` and `right` (the viewer's; DESIGN.md) and keeps
-    every other class; a task with only one of the two cannot be mirrored.
-    """
-    classes = list(classes)
-    perm = []
-    for name in classes:
-        mirrored = MIRRORED_NAMES.get(name, name)
-        if mirrored not in classes:
-            raise ValueError(f"classes {classes} have {name!r} but not {mirrored!r}: a flip cannot be undone")
-        perm.append(classes.index(mirrored))
-    return np.asarray(perm)
-
-
 def flip_average(probs: np.ndarray, probs_mirrored: np.ndarray, classes) -> np.ndarray:
     """Average a model's probabilities with those of the mirrored images, left/right swapped back."""
     return (np.asarray(probs) + np.asarray(probs_mirrored)[..., mirror_permutation(classes)]) / 2

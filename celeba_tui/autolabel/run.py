@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from celeba_tui.autolabel.calibration import CALIBRATE_ON, HELD_OUT_STATUSES, ThresholdChoice, choose_thresholds, held_out_images
-from celeba_tui.autolabel.rules import MANUAL, RULES, Decisions, Thresholds, contradictions, decide, mirror_permutation
+from celeba_tui.mirror import mirror_permutation
+from celeba_tui.autolabel.rules import MANUAL, RULES, Decisions, Thresholds, contradictions, decide
 from celeba_tui.errors import CelebaError
 from celeba_tui.autolabel.inference import PROVIDER_CHOICES
 from celeba_tui.onnx.metadata import ModelMetadata, check_same_classes, model_hash, read_metadata

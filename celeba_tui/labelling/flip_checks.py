@@ -1,8 +1,8 @@
 """Flip-consistency checks (`celeba label --checks F`): pure scheduling, no terminal.
 
 A check re-shows an image the annotator already labelled, mirrored horizontally; the
-expected answer is their own earlier label with left and right swapped (DESIGN.md:
-left and right are the viewer's, so a flip swaps them and keeps everything else).
+expected answer is their own earlier label, mirrored by the one mirror rule
+(celeba_tui/mirror.py). Only tasks whose every class has a mirror get checks.
 """
 
 from __future__ import annotations
@@ -11,21 +11,10 @@ import random
 from collections.abc import Iterable
 
 from celeba_tui.labelling.queues import QueueItem
+from celeba_tui.mirror import mirrored_name
 
-MIRROR = {"left": "right", "right": "left"}
 # A check never shows an image among the last few shown: recall would be too easy.
 MIN_GAP = 5
-
-
-def mirror_label(label: str) -> str:
-    """The label a horizontally mirrored image should get."""
-    return MIRROR.get(label, label)
-
-
-def flippable(classes: Iterable[str]) -> bool:
-    """Whether a task's answer changes predictably under a flip (it has left and right)."""
-    classes = set(classes)
-    return {"left", "right"} <= classes
 
 
 class CheckScheduler:
@@ -76,5 +65,5 @@ class CheckScheduler:
                 continue
             tasks = tuple(t for t in self.tasks if t in labels)
             self._checked.add(image)
-            return QueueItem(image, tasks, check=True, expected=tuple(mirror_label(labels[t]) for t in tasks))
+            return QueueItem(image, tasks, check=True, expected=tuple(mirrored_name(labels[t]) for t in tasks))
         return None

@@ -18,7 +18,7 @@ def fit(workspace, architecture, task, prepared: Prepared, hyper: dict, options,
     from torch.utils.data import DistributedSampler
 
     from celeba_tui.training import run_dir
-    from celeba_tui.training.augment import mirror_map
+    from celeba_tui.mirror import mirror_map
     from celeba_tui.training.cache import DecodedCache
     from celeba_tui.training.early_stopping import EarlyStopping
     from celeba_tui.training.loop import Stepper, batch_stream, evaluate, parameter_counts, prefetched, train_epoch

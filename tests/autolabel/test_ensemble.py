@@ -17,7 +17,6 @@ from celeba_tui.autolabel.rules import (
     decide,
     evaluate,
     flip_average,
-    mirror_permutation,
     precision_coverage_curve,
     select_thresholds,
     sweep,
@@ -103,14 +102,6 @@ def test_bad_thresholds_and_shapes():
 
 
 # ---------------------------------------------------------------- flip TTA
-def test_mirror_swaps_left_right_by_name_whatever_the_order():
-    assert mirror_permutation(("left", "center", "right")).tolist() == [2, 1, 0]
-    assert mirror_permutation(("center", "right", "left")).tolist() == [0, 2, 1]
-    assert mirror_permutation(("yes", "no")).tolist() == [0, 1]
-    with pytest.raises(ValueError):
-        mirror_permutation(("left", "center"))
-
-
 def test_flip_average_swaps_back_before_averaging():
     probs = np.array([[0.7, 0.2, 0.1]])
     # The mirrored image sees the light on the other side: "right" there is "left" here.

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from celeba_tui.labelling.queues import QueueItem
-from celeba_tui.labelling.flip_checks import CheckScheduler, flippable, mirror_label
+from celeba_tui.labelling.flip_checks import CheckScheduler
+from celeba_tui.mirror import mirrored_name
 from celeba_tui.tui.key_map import class_keys
 from celeba_tui.labelling.session import LabelSession
 from celeba_tui.tui.widgets.big_text import big_text
@@ -86,7 +87,7 @@ def test_checks_are_mirrored_and_stored_as_checks(store, workspace):
         if item.check:
             check_questions += 1
             check_images.add(item.image)
-            assert item.expected == tuple(mirror_label(own) for own in _own(item, checks))
+            assert item.expected == tuple(mirrored_name(own) for own in _own(item, checks))
         answer(session, 0)
     assert len(check_images) >= 2
     assert len(store.checks()) == check_questions
@@ -119,9 +120,7 @@ def test_undo_after_a_check_skips_back_past_it(store, workspace):
     assert store.checks()[["image", "expected", "answer"]].values.tolist() == [["000010.jpg", "left", "right"]]
 
 
-def test_mirror_and_flippable():
-    assert [mirror_label(x) for x in ("left", "center", "right", "up")] == ["right", "center", "left", "up"]
-    assert flippable(("left", "center", "right")) and not flippable(("yes", "no"))
+def test_check_fraction_is_bounded():
     with pytest.raises(ValueError):
         CheckScheduler(0.9, BOTH)
 

@@ -1,30 +1,12 @@
-"""Flip augmentation: images mirrored, left and right labels swapped by class name."""
+"""Flip augmentation: images mirrored, labels mirrored by the mirror rule (tests/test_mirror.py)."""
 
 import numpy as np
 import pytest
 
-from celeba_tui.training.augment import flip_images, flip_labels, mirror_map, mirrored_name
+from celeba_tui.mirror import mirror_map
+from celeba_tui.training.augment import flip_images, flip_labels
 from celeba_tui.training.loop import batch_stream
 from training_data import CLASSES, light_image
-
-
-@pytest.mark.parametrize(("classes", "expected"), [
-    (("left", "center", "right"), [2, 1, 0]),
-    (("right", "left"), [1, 0]),
-    (("upper_left", "upper_right", "none"), [1, 0, 2]),
-    (("Left", "Center", "Right"), [2, 1, 0]),
-    (("smiling", "neutral"), [0, 1]),        # no side: the label is kept
-    (("left", "center"), [-1, 1]),           # "left" has no partner: never flipped
-    (("leftish", "outright"), [0, 1]),       # words that merely contain left/right
-])
-def test_mirror_map_pairs_classes_by_name(classes, expected):
-    assert mirror_map(classes).tolist() == expected
-
-
-def test_mirrored_name():
-    assert mirrored_name("left") == "right"
-    assert mirrored_name("top-right") == "top-left"
-    assert mirrored_name("center") == "center"
 
 
 def test_flip_labels_swaps_left_and_right_and_keeps_center():
