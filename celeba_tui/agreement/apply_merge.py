@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from celeba_tui.agreement.measures import HUMAN_SOURCES, LABEL_COLUMNS, annotator_labels
+from celeba_tui.agreement.measures import LABEL_COLUMNS, annotator_labels
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, CONFLICT, REVIEW
 from celeba_tui.agreement.merge_policies import MergePolicy, MergeResult, merge_labels, parse_policy
 from celeba_tui.workspace import Task
 
@@ -107,7 +108,7 @@ def run_merge(store, tasks: tuple[Task, ...], policy_text: str, *, dry_run: bool
     names = [t.name for t in tasks]
     labels = human_labels(store, tasks)
     policy = parse_policy(policy_text, labels["annotator"].unique())
-    review = store.live_labels(sources=("review",), brief=True)
+    review = store.live_labels(sources=(REVIEW,), brief=True)
     review = review[review["task"].isin(names)]
     by_merge = review_rows_are_merges(review["annotator"])
     by_people = review.loc[~by_merge, KEY].drop_duplicates()
@@ -128,16 +129,16 @@ def run_merge(store, tasks: tuple[Task, ...], policy_text: str, *, dry_run: bool
 
 def human_labels(store, tasks: tuple[Task, ...]) -> pd.DataFrame:
     """The human labels of `tasks`, one per (image, task, annotator): what agreement compares."""
-    return annotator_labels(store.live_label_codes(tasks, HUMAN_SOURCES))
+    return annotator_labels(store.live_label_codes(tasks, ANNOTATOR_SOURCES))
 
 
 def review_queue(store, task: str | None = None) -> pd.DataFrame:
     """Images whose human labels conflict and await a person, with each annotator's answer."""
     current = store.current_labels(task)
-    conflicts = current.loc[current["status"] == "conflict", KEY]
+    conflicts = current.loc[current["status"] == CONFLICT, KEY]
     if conflicts.empty:
         return pd.DataFrame(columns=LABEL_COLUMNS)
-    labels = annotator_labels(store.live_labels(task, sources=HUMAN_SOURCES))
+    labels = annotator_labels(store.live_labels(task, sources=ANNOTATOR_SOURCES))
     queue = labels.merge(conflicts, on=KEY, how="inner")
     return queue.sort_values(KEY + ["annotator"], ignore_index=True)[LABEL_COLUMNS]
 

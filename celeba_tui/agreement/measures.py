@@ -30,9 +30,9 @@ import pandas as pd
 
 from celeba_tui.errors import CelebaError
 from celeba_tui.workspace import Task
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES
 
 # Labels a person gave: typed in the TUI or imported from a file (the store counts them alike).
-HUMAN_SOURCES = ("human", "import")
 LABEL_COLUMNS = ["image", "task", "annotator", "label"]
 MISSING = -1
 
@@ -44,7 +44,7 @@ def annotator_labels(live: pd.DataFrame) -> pd.DataFrame:
     `LabelStore.live_label_codes()`. An annotator has two live labels for an image only
     when they both typed and imported one.
     """
-    human = live[live["source"].isin(HUMAN_SOURCES)] if "source" in live else live
+    human = live[live["source"].isin(ANNOTATOR_SOURCES)] if "source" in live else live
     key = ["image", "task", "annotator"]
     if human.duplicated(key).any():
         human = human.sort_values("id").drop_duplicates(key, keep="last")

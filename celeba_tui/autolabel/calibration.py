@@ -18,9 +18,9 @@ import numpy as np
 
 from celeba_tui.autolabel.rules import Calibration, Evaluation, Thresholds, evaluate, select_thresholds
 from celeba_tui.errors import CelebaError
+from celeba_tui.vocabulary import SETTLED_STATUSES
 
 CALIBRATE_ON = ("split", "labels")
-HELD_OUT_STATUSES = ("agreed", "review")
 
 
 def held_out_images(splits_dir: Path, task: str, labelled: list[str], source: str) -> tuple[list[str], str]:

@@ -27,16 +27,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from celeba_tui.autolabel.calibration import CALIBRATE_ON, HELD_OUT_STATUSES, ThresholdChoice, choose_thresholds, held_out_images
+from celeba_tui.autolabel.calibration import CALIBRATE_ON, ThresholdChoice, choose_thresholds, held_out_images
 from celeba_tui.mirror import mirror_permutation
 from celeba_tui.autolabel.rules import MANUAL, RULES, Decisions, Thresholds, contradictions, decide
 from celeba_tui.errors import CelebaError
 from celeba_tui.autolabel.inference import PROVIDER_CHOICES
 from celeba_tui.onnx.metadata import ModelMetadata, check_same_classes, model_hash, read_metadata
+from celeba_tui.vocabulary import PEOPLE_STATUSES, SETTLED_STATUSES
 
 ANNOTATOR = "autolabel"
 REPORT_DIR = "autolabel"
-PEOPLE_STATUSES = ("agreed", "review", "conflict")
 FLUSH_ROWS = 8192
 
 
@@ -247,7 +247,7 @@ def decide_task(store, splits_dir: Path, task: str, members: list[EnsembleModel]
     status = current["status"].reindex(names)
     label = current["label"].reindex(names)
     index = {c: i for i, c in enumerate(classes)}
-    human = np.where(status.isin(HELD_OUT_STATUSES), label.map(index), -1).astype(np.int64)
+    human = np.where(status.isin(SETTLED_STATUSES), label.map(index), -1).astype(np.int64)
     people = status.isin(PEOPLE_STATUSES).to_numpy()
     labelled = names[human >= 0].tolist()
     held, source = held_out_images(splits_dir, task, labelled, options.calibrate_on)

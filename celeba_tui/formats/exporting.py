@@ -10,7 +10,7 @@ from celeba_tui.errors import CelebaError
 from celeba_tui.formats.long import EXPORT_COLUMNS, write_long
 from celeba_tui.formats.onehot import write_onehot
 from celeba_tui.store.label_store import LabelStore
-from celeba_tui.store.schema import SOURCES
+from celeba_tui.vocabulary import SOURCES
 from celeba_tui.workspace import Workspace
 
 EXPORT_FORMATS = ("onehot", "long", "parquet")

@@ -10,7 +10,7 @@ import pandas as pd
 
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.onehot import read_text
-from celeba_tui.store.schema import SOURCES
+from celeba_tui.vocabulary import SOURCES
 from celeba_tui.workspace import Task
 
 REQUIRED = ("image", "task", "label")

@@ -30,9 +30,10 @@ from celeba_tui.labelling.queue_items import (  # noqa: F401  (re-exported: the 
     Answer, ItemContext, Prediction, Queue, QueueBuild, QueueItem, QueueOptions, Suggestion,
 )
 from celeba_tui.labelling.selection import (
-    PEOPLE_SOURCES, current_pairs, items_by_image, items_by_priority, mask_to_share, names_of_tasks, open_items,
+    current_pairs, items_by_image, items_by_priority, mask_to_share, names_of_tasks, open_items,
     ordered_items, present_images, reviewed_count, sql_in_list,
 )
+from celeba_tui.vocabulary import PEOPLE_SOURCES
 
 # The ensemble must be at least this sure before a disagreeing human label is a suspect.
 SUSPECT_MIN_CONFIDENCE = 0.7

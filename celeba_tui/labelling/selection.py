@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 
 from celeba_tui.labelling.queue_items import QueueItem, QueueOptions
-
-PEOPLE_SOURCES = ("human", "import", "review")
+from celeba_tui.vocabulary import PEOPLE_SOURCES
 
 
 def sql_in_list(values: Sequence) -> str:

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from celeba_tui.errors import StoreError
-from celeba_tui.store.schema import APP_ID, CURRENT_REFRESH_SQL, SCHEMA, SCHEMA_VERSION, SOURCES
+from celeba_tui.store.schema import APP_ID, CURRENT_REFRESH_SQL, SCHEMA, SCHEMA_VERSION
+from celeba_tui.vocabulary import SOURCES
 from celeba_tui.store.side_tables import SideTables
 
 if TYPE_CHECKING:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, SOURCES, sql_list
+
 APP_ID = "celeba-tui"
 SCHEMA_VERSION = 1
-SOURCES = ("human", "review", "model", "import")
-
-# Precedence when deriving an image's current label for a task: the latest review
-# decision wins; otherwise the human decisions (typed in the TUI or imported from a
-# file) if they agree; otherwise the ensemble's automatic label.
-SOURCE_PRECEDENCE = ("review", "human", "model")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -34,7 +30,7 @@ CREATE TABLE IF NOT EXISTS labels (
     task         TEXT NOT NULL,
     label        TEXT,
     annotator_id INTEGER NOT NULL REFERENCES annotators(id),
-    source       TEXT NOT NULL CHECK (source IN ('human', 'review', 'model', 'import')),
+    source       TEXT NOT NULL CHECK (source IN ({sources})),
     created      REAL NOT NULL,
     confidence   REAL,
     model        TEXT,
@@ -123,7 +119,7 @@ CREATE TABLE IF NOT EXISTS problems (
     reporter TEXT NOT NULL,
     created  REAL NOT NULL
 );
-"""
+""".replace("{sources}", sql_list(SOURCES))
 
 # Recompute `current` for the (image, task) pairs selected by {where} (a filter on
 # `live`): the latest review decision; else the human and imported labels when they
@@ -146,11 +142,11 @@ SELECT g.image_id, g.task,
 FROM (
     SELECT image_id, task,
         MAX(CASE WHEN source = 'review' THEN label_id END) AS review_id,
-        MIN(CASE WHEN source IN ('human', 'import') THEN label END) AS human_label,
-        MAX(CASE WHEN source IN ('human', 'import') THEN label END) AS human_label_max,
-        SUM(source IN ('human', 'import')) AS n_annotators,
+        MIN(CASE WHEN source IN ({annotator_sources}) THEN label END) AS human_label,
+        MAX(CASE WHEN source IN ({annotator_sources}) THEN label END) AS human_label_max,
+        SUM(source IN ({annotator_sources})) AS n_annotators,
         MAX(CASE WHEN source = 'model' THEN label_id END) AS model_id
     FROM live {where}
     GROUP BY image_id, task
 ) g
-"""
+""".replace("{annotator_sources}", sql_list(ANNOTATOR_SOURCES))
