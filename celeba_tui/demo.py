@@ -127,7 +127,7 @@ def run_demo(out: Path, *, quick: bool = False, seed: int = 0, console: Console 
             )
 
     with stage(6, "Auto-label the remaining images with the ensemble (the study's rules)"):
-        from celeba_tui.autolabel.run import REPORT_DIR, AutolabelOptions, run_autolabel
+        from celeba_tui.autolabel.run import AutolabelOptions, run_autolabel
 
         options = AutolabelOptions(high=plan.high, low=plan.low, export=report_dir / "ensemble",
                                    grid=report_dir / "figure28.png")
@@ -142,7 +142,7 @@ def run_demo(out: Path, *, quick: bool = False, seed: int = 0, console: Console 
 
     with stage(7, "Figures and report"):
         _copy_run_figures(result.runs, report_dir)
-        _copy_autolabel_figures(workspace.path / REPORT_DIR, report_dir)
+        _copy_autolabel_figures(workspace.autolabel_dir, report_dir)
         (report_dir / "demo.json").write_text(json.dumps(result.as_dict(), indent=2, default=str))
         (report_dir / "README.md").write_text(render_report(result, plan))
         console.print(f"Report: {report_dir / 'README.md'}")

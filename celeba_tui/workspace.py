@@ -108,6 +108,16 @@ class Workspace:
         return self.path / "splits"
 
     @property
+    def autolabel_dir(self) -> Path:
+        """The latest `celeba autolabel` run's report: skipped images, suspects, figures."""
+        return self.path / "autolabel"
+
+    @property
+    def suspects_path(self) -> Path:
+        """The suspects the latest `celeba autolabel` found (read by the suspects queue)."""
+        return self.autolabel_dir / "suspects.csv"
+
+    @property
     def task_names(self) -> tuple[str, ...]:
         return tuple(t.name for t in self.tasks)
 

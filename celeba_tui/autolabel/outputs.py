@@ -39,7 +39,7 @@ def task_report(outcome) -> dict:
 
 
 def suspects(outcomes) -> list[dict]:
-    """People's labels the ensemble confidently contradicts, most confident first."""
+    """Suspects (see `rules.contradictions`), most confident first."""
     rows = []
     for outcome in outcomes:
         mask = outcome.suspects

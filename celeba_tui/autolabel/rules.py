@@ -257,7 +257,12 @@ def precision_coverage_curve(probs: np.ndarray, truth: np.ndarray, grid: np.ndar
 
 
 # ----------------------------------------------------------------- suspects
-def contradictions(decisions: Decisions, human: np.ndarray) -> np.ndarray:
-    """Mask of images whose human label (class index, -1 when none) the ensemble confidently contradicts."""
-    human = np.asarray(human)
-    return decisions.automatic & (human >= 0) & (decisions.label != human)
+def contradictions(decisions: Decisions, agreed: np.ndarray) -> np.ndarray:
+    """Suspects: the one definition. Images whose annotators agreed on a label (class
+    index in `agreed`, -1 when they did not or nobody labelled) that the ensemble would
+    label otherwise by the study's rules at the run's thresholds. A reviewer's decision
+    is never a suspect: a person has already looked. `celeba autolabel` computes them
+    and writes `<workspace>/autolabel/suspects.csv`; the suspects queue reads that file.
+    """
+    agreed = np.asarray(agreed)
+    return decisions.automatic & (agreed >= 0) & (decisions.label != agreed)

@@ -33,10 +33,9 @@ from celeba_tui.autolabel.rules import MANUAL, RULES, Decisions, Thresholds, con
 from celeba_tui.errors import CelebaError
 from celeba_tui.autolabel.inference import PROVIDER_CHOICES
 from celeba_tui.onnx.metadata import ModelMetadata, check_same_classes, model_hash, read_metadata
-from celeba_tui.vocabulary import PEOPLE_STATUSES, SETTLED_STATUSES
+from celeba_tui.vocabulary import AGREED, PEOPLE_STATUSES, SETTLED_STATUSES
 
 ANNOTATOR = "autolabel"
-REPORT_DIR = "autolabel"
 FLUSH_ROWS = 8192
 
 
@@ -86,6 +85,7 @@ class TaskOutcome:
     decisions: Decisions
     human: np.ndarray  # class index of the agreed/reviewed human label, -1 when none
     people: np.ndarray  # bool: people labelled it (agreed, reviewed or in conflict)
+    agreed: np.ndarray  # bool: its current label is one the annotators agreed on (not a review)
     choice: ThresholdChoice
     held_rows: np.ndarray  # indices of the held-out images the thresholds were measured on
     written: int = 0
@@ -102,7 +102,7 @@ class TaskOutcome:
 
     @property
     def suspects(self) -> np.ndarray:
-        return contradictions(self.decisions, self.human)
+        return contradictions(self.decisions, np.where(self.agreed, self.human, -1))
 
 
 # ------------------------------------------------------------------ models
@@ -249,6 +249,7 @@ def decide_task(store, splits_dir: Path, task: str, members: list[EnsembleModel]
     index = {c: i for i, c in enumerate(classes)}
     human = np.where(status.isin(SETTLED_STATUSES), label.map(index), -1).astype(np.int64)
     people = status.isin(PEOPLE_STATUSES).to_numpy()
+    agreed = (status == AGREED).to_numpy()
     labelled = names[human >= 0].tolist()
     held, source = held_out_images(splits_dir, task, labelled, options.calibrate_on)
     rows = np.flatnonzero(np.isin(names, held))
@@ -260,7 +261,7 @@ def decide_task(store, splits_dir: Path, task: str, members: list[EnsembleModel]
     else:
         n = len(names)
         decisions = Decisions(np.full(n, MANUAL), np.full(n, np.nan), np.full(n, -1, dtype=np.int8))
-    return TaskOutcome(task, classes, members, ensemble_id(members), names, probs, decisions, human, people, choice, rows)
+    return TaskOutcome(task, classes, members, ensemble_id(members), names, probs, decisions, human, people, agreed, choice, rows)
 
 
 def write_decisions(store, outcome: TaskOutcome) -> None:
@@ -313,7 +314,7 @@ def run_autolabel(workspace, model_paths: list[Path], options: AutolabelOptions,
     root = Path(options.images or workspace.image_root)
     check_image_root(root)
     scan = scan_folder(root)
-    report_dir = workspace.path / REPORT_DIR
+    report_dir = workspace.autolabel_dir
     with workspace.open_store() as store:
         store.register_images(scan.names)
         for model in models:
@@ -334,7 +335,7 @@ def run_autolabel(workspace, model_paths: list[Path], options: AutolabelOptions,
     skipped = [*scan.skipped, *stats.failures]
     write_table(report_dir / "skipped.csv", [{"image": n, "reason": r} for n, r in skipped], ["image", "reason"])
     suspect_rows = suspects(outcomes)
-    write_table(report_dir / "suspects.csv", suspect_rows, ["image", "task", "human", "ensemble", "confidence"])
+    write_table(workspace.suspects_path, suspect_rows, ["image", "task", "human", "ensemble", "confidence"])
     files = _write_figures_and_exports(outcomes, root, report_dir, options)
     return {
         "images": len(scan.names),
@@ -347,7 +348,7 @@ def run_autolabel(workspace, model_paths: list[Path], options: AutolabelOptions,
         "images_per_s": round(stats.predicted / stats.seconds, 1) if stats.seconds else None,
         "tasks": [task_report(o) for o in outcomes],
         "suspects": suspect_rows,
-        "suspects_report": str(report_dir / "suspects.csv"),
+        "suspects_report": str(workspace.suspects_path),
         "files": files,
     }
 

@@ -35,8 +35,7 @@ from celeba_tui.labelling.selection import (
 )
 from celeba_tui.vocabulary import PEOPLE_SOURCES
 
-# The ensemble must be at least this sure before a disagreeing human label is a suspect.
-SUSPECT_MIN_CONFIDENCE = 0.7
+SUSPECT_COLUMNS = ["image", "task", "human", "ensemble", "confidence"]
 
 
 # ----------------------------------------------------------------- the queues
@@ -176,26 +175,42 @@ class UncertainQueue(_PredictionQueue):
 
 
 class SuspectsQueue(_PredictionQueue):
+    """The suspects the latest `celeba autolabel` found (one definition: see
+    `celeba_tui.autolabel.rules.contradictions`), while the annotators' agreed label
+    they contradict still stands; a review decision takes an image out."""
+
     name = "suspects"
     source = "review"
     shows_answers = True
     prioritized = True
     empty_hint = (
-        "No suspect labels: wherever people agreed, the ensemble does not confidently disagree "
-        "(or no predictions exist yet: run `celeba autolabel`)."
+        "No suspect labels: the latest `celeba autolabel` found no agreed label the ensemble "
+        "confidently contradicts, or every one has been reviewed (or autolabel has not run yet)."
     )
 
     def build(self, store, workspace, annotator, tasks, options):
         task_names = names_of_tasks(tasks)
-        predictions = _prediction_rows(store, task_names)
         reviewed = reviewed_count(store, annotator, task_names)
-        if predictions.empty:
+        suspects = read_suspects(workspace.suspects_path)
+        if suspects.empty:
             return QueueBuild([], reviewed)
-        view = ensemble_view(predictions, {t.name: t.classes for t in tasks})
         agreed = current_pairs(store, "agreed", task_names)
-        joined = view.merge(agreed, on=["image", "task"], suffixes=("", "_people"))
-        suspects = joined[(joined["label"] != joined["label_people"]) & (joined["confidence"] >= SUSPECT_MIN_CONFIDENCE)]
-        return QueueBuild(items_by_priority(mask_to_share(suspects, options), "confidence", task_names), reviewed)
+        standing = suspects.merge(agreed, on=["image", "task"])
+        standing = standing[standing["label"] == standing["human"]]
+        return QueueBuild(items_by_priority(mask_to_share(standing, options), "confidence", task_names), reviewed)
+
+
+def read_suspects(path) -> pd.DataFrame:
+    """`celeba autolabel`'s suspects file (empty when it has not run); a damaged file is a one-line error."""
+    try:
+        frame = pd.read_csv(path, dtype={"image": str, "task": str, "human": str, "ensemble": str})
+    except FileNotFoundError:
+        return pd.DataFrame(columns=SUSPECT_COLUMNS)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise CelebaError(f"{path}: unreadable suspects file ({exc}); rerun `celeba autolabel`") from None
+    if list(frame.columns) != SUSPECT_COLUMNS or not pd.api.types.is_numeric_dtype(frame["confidence"]):
+        raise CelebaError(f"{path}: not a suspects file written by `celeba autolabel`; rerun it")
+    return frame
 
 
 # ------------------------------------------------------------ per-image context

@@ -124,6 +124,12 @@ def test_human_labels_are_never_overwritten_and_contradictions_are_suspects(labe
     ]
     suspects = pd.read_csv(workspace.path / "autolabel" / "suspects.csv")
     assert suspects["image"].tolist() == [names[0]]
+    # what autolabel calls suspects is exactly what the suspects queue shows
+    from celeba_tui.labelling.queues import QUEUES, QueueOptions
+
+    with workspace.open_store() as store:
+        built = QUEUES["suspects"].build(store, workspace, "rev", workspace.tasks, QueueOptions())
+    assert [(i.image, i.tasks) for i in built.items] == [(names[0], ("light",))]
 
 
 def test_disagreement_rules_with_a_wrong_model(labelled, oracles):

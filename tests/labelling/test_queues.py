@@ -129,17 +129,34 @@ def test_uncertain_queue_is_most_uncertain_first(store, workspace):
     assert built.items[0].tasks == ("light", "orientation")
 
 
-def test_suspects_are_confident_contradictions_of_agreed_labels(store, workspace):
-    add_prediction(store, IMAGES[0], "light", "a", [0.05, 0.05, 0.9])  # says right
-    add_prediction(store, IMAGES[1], "light", "a", [0.5, 0.1, 0.4])  # unsure: not a suspect
-    add_prediction(store, IMAGES[2], "light", "a", [0.9, 0.05, 0.05])  # agrees
+def write_suspects(workspace, rows):
+    workspace.suspects_path.parent.mkdir(exist_ok=True)
+    pd.DataFrame(rows, columns=["image", "task", "human", "ensemble", "confidence"]).to_csv(
+        workspace.suspects_path, index=False)
+
+
+def test_suspects_queue_shows_autolabels_suspects_while_the_agreed_label_stands(store, workspace):
+    assert build(store, workspace, "suspects", annotator="rev").items == []  # autolabel has not run
     for image in IMAGES[:3]:
         store.add_label(image, "light", "left", "ann")
+    write_suspects(workspace, [
+        (IMAGES[1], "light", "left", "right", 0.93),
+        (IMAGES[0], "light", "left", "right", 0.97),
+        (IMAGES[2], "light", "left", "center", 0.91),
+    ])
     built = build(store, workspace, "suspects", annotator="rev")
-    assert [(i.image, i.tasks) for i in built.items] == [(IMAGES[0], ("light",))]
+    assert [(i.image, i.tasks) for i in built.items] == [(IMAGES[0], ("light",)), (IMAGES[1], ("light",)), (IMAGES[2], ("light",))]
     assert QUEUES["suspects"].source == "review"
-    store.add_label(IMAGES[0], "light", "left", "rev", source="review")
-    assert build(store, workspace, "suspects", annotator="rev").items == []
+    store.add_label(IMAGES[0], "light", "left", "rev", source="review")  # reviewed: out
+    store.add_label(IMAGES[1], "light", "center", "bob")  # no longer agreed: out
+    assert [i.image for i in build(store, workspace, "suspects", annotator="rev").items] == [IMAGES[2]]
+
+
+def test_a_damaged_suspects_file_is_a_one_line_error(store, workspace):
+    workspace.suspects_path.parent.mkdir(exist_ok=True)
+    workspace.suspects_path.write_text("image,task\nx,light\n")
+    with pytest.raises(CelebaError, match="not a suspects file"):
+        build(store, workspace, "suspects", annotator="rev")
 
 
 def test_item_context_suggestion_and_predictions(store, workspace):

@@ -177,6 +177,8 @@ async def test_uncertain_and_suspects_queues(workspace, store):
         assert [item.image for item in app.session.items] == [IMAGES[1], IMAGES[0]]
         await press(pilot, "a")
     store.add_label(IMAGES[0], "light", "right", "bob")
+    workspace.suspects_path.parent.mkdir(exist_ok=True)
+    workspace.suspects_path.write_text(f"image,task,human,ensemble,confidence\n{IMAGES[0]},light,right,left,0.9\n")
     app = make_app(workspace, store, "rev", "suspects")
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, "a")
