@@ -25,11 +25,11 @@ CALIBRATE_ON = ("split", "labels")
 
 def held_out_images(splits_dir: Path, task: str, labelled: list[str], source: str) -> tuple[list[str], str]:
     """The labelled images to measure precision on, and a phrase saying where they come from."""
-    from celeba_tui.training.split import read_split
+    from celeba_tui.training.split import read_split, split_path
 
     if source not in CALIBRATE_ON:
         raise CelebaError(f"unknown --calibrate-on {source!r} (one of {', '.join(CALIBRATE_ON)})")
-    path = Path(splits_dir) / f"{task}.csv"
+    path = split_path(splits_dir, task)
     split = read_split(path) if path.is_file() else None
     if source == "split":
         if split is None:

@@ -247,18 +247,16 @@ def split_pixels(run, image_root: Path | None, split: str, n: int) -> np.ndarray
 
 
 def _split_names(run, split_name: str) -> list[str]:
-    import pandas as pd
+    """The run's split part; none when its split file is gone or damaged (parity then uses no images)."""
+    from celeba_tui.training.split import split_images
 
     split = run.config.get("split")
     if not split or not Path(split).is_file():
         return []
     try:
-        frame = pd.read_csv(split, dtype=str, keep_default_na=False)
-    except (OSError, ValueError):
+        return split_images(Path(split), split_name)
+    except CelebaError:
         return []
-    if "split" not in frame or "image" not in frame:
-        return []
-    return frame.loc[frame["split"] == split_name, "image"].tolist()
 
 
 def export_run(

@@ -227,7 +227,7 @@ def run_config(
         **hyper,
         "seed": options.seed,
         "augment": options.augment,
-        "split": str(split_path(workspace, task.name)),
+        "split": str(split_path(workspace.splits_dir, task.name)),
         "plugin": plugin_description(architecture.name),
         "celeba_tui_version": celeba_tui.__version__,
         "aux_loss_weight": architecture.aux_loss_weight,

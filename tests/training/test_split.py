@@ -42,7 +42,7 @@ def test_small_classes_round_to_the_nearest_count():
 def test_stored_split_is_reused_and_extended(workspace):
     frame = labelled()
     first = task_split(workspace, "light", frame, seed=1)
-    stored = pd.read_csv(split_path(workspace, "light"))
+    stored = pd.read_csv(split_path(workspace.splits_dir, "light"))
     assert list(stored.columns) == ["image", "split"] and len(stored) == 100
     # Another seed does not matter while the split is stored: every run compares on it.
     again = task_split(workspace, "light", frame, seed=99)
@@ -55,7 +55,7 @@ def test_stored_split_is_reused_and_extended(workspace):
     assert (merged["split"] == merged["split_before"]).all()
     # Images that lost their label stay in the file but are not returned.
     fewer = task_split(workspace, "light", frame.iloc[:50], seed=1)
-    assert len(fewer) == 50 and len(read_split(split_path(workspace, "light"))) == 110
+    assert len(fewer) == 50 and len(read_split(split_path(workspace.splits_dir, "light"))) == 110
 
 
 def test_new_split_replaces_the_stored_one(workspace):
@@ -63,11 +63,11 @@ def test_new_split_replaces_the_stored_one(workspace):
     first = task_split(workspace, "light", frame, seed=1)
     renewed = task_split(workspace, "light", frame, seed=2, new=True)
     assert not first["split"].equals(renewed["split"])
-    assert read_split(split_path(workspace, "light"))["split"].tolist() == renewed.sort_values("image")["split"].tolist()
+    assert read_split(split_path(workspace.splits_dir, "light"))["split"].tolist() == renewed.sort_values("image")["split"].tolist()
 
 
 def test_a_damaged_split_file_is_a_clear_error(workspace):
-    path = split_path(workspace, "light")
+    path = split_path(workspace.splits_dir, "light")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("image,fold\na.jpg,3\n")
     with pytest.raises(CelebaError, match="not a split file.*--new-split"):

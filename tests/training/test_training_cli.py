@@ -43,11 +43,11 @@ def test_new_split_makes_a_new_one(labelled_workspace, tiny_architecture):
     base = ("train", "--plugin", tiny_architecture, "--task", "light", "--epochs", "1", "--json",
             "-w", labelled_workspace.path)
     assert celeba(*base).exit_code == 0
-    first = read_split(split_path(labelled_workspace, "light"))
+    first = read_split(split_path(labelled_workspace.splits_dir, "light"))
     assert celeba(*base, "--seed", "4").exit_code == 0
-    assert read_split(split_path(labelled_workspace, "light")).equals(first)  # reused
+    assert read_split(split_path(labelled_workspace.splits_dir, "light")).equals(first)  # reused
     assert celeba(*base, "--seed", "4", "--new-split").exit_code == 0
-    assert not read_split(split_path(labelled_workspace, "light")).equals(first)
+    assert not read_split(split_path(labelled_workspace.splits_dir, "light")).equals(first)
 
 
 @pytest.mark.parametrize(("args", "message"), [
