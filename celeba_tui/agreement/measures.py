@@ -131,8 +131,12 @@ class PairAgreement:
 
 
 def confusion_matrix(codes_a: np.ndarray, codes_b: np.ndarray, n_classes: int) -> np.ndarray:
-    """Counts of (a's class, b's class) over shared items; rows are a's classes."""
-    flat = codes_a.astype(np.int64) * n_classes + codes_b
+    """Counts of (a's class, b's class) over shared items; rows are a's classes.
+
+    The one confusion matrix: annotator against annotator here, truth against
+    prediction in training's metrics (rows the true classes).
+    """
+    flat = np.asarray(codes_a, dtype=np.int64) * n_classes + np.asarray(codes_b, dtype=np.int64)
     return np.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 

@@ -21,7 +21,8 @@ def fit(workspace, architecture, task, prepared: Prepared, hyper: dict, options,
     from celeba_tui.mirror import mirror_map
     from celeba_tui.training.cache import DecodedCache
     from celeba_tui.training.early_stopping import EarlyStopping
-    from celeba_tui.training.loop import Stepper, batch_stream, evaluate, parameter_counts, prefetched, train_epoch
+    from celeba_tui.models.summary import parameter_counts
+    from celeba_tui.training.loop import Stepper, batch_stream, evaluate, prefetched, train_epoch
     from celeba_tui.training.metrics import scores
 
     data = prepared.data

@@ -7,8 +7,10 @@ import pytest
 import torch
 
 from celeba_tui.errors import CelebaError
-from celeba_tui.training.loop import batch_stream, parameter_counts, pick_device, prefetched
-from celeba_tui.training.metrics import confusion_matrix, majority_baseline, scores
+from celeba_tui.models.summary import parameter_counts
+from celeba_tui.training.loop import batch_stream, pick_device, prefetched
+from celeba_tui.agreement.measures import confusion_matrix
+from celeba_tui.training.metrics import majority_baseline, scores
 
 
 def test_prefetched_yields_everything_in_order():
