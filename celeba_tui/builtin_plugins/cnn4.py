@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from celeba_tui.builtin_plugins import study_defaults
 from celeba_tui.architecture import Architecture
 from celeba_tui.hookspecs import hookimpl
 
@@ -28,7 +27,6 @@ CNN4 = Architecture(
     name="cnn4",
     build=build_cnn4,
     input_size=64,
-    defaults=study_defaults(dropout=0.2),
     description="CNN4 (study section 3): four 5x5 convolutions and a 1024-unit dense layer; 16,849,235 parameters.",
 )
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from celeba_tui.builtin_plugins import study_defaults
 from celeba_tui.architecture import Architecture
 from celeba_tui.hookspecs import hookimpl
 
@@ -156,7 +155,6 @@ INCEPTION_V3 = Architecture(
     name="inception_v3",
     build=build_inception_v3,
     input_size=128,
-    defaults=study_defaults(dropout=HEAD_DROPOUT),
     description="InceptionV3 (study section 8): factorised inception modules, a 5-layer dense head, auxiliary classifier.",
     aux_loss_weight=AUX_LOSS_WEIGHT,
 )

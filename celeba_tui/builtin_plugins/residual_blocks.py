@@ -9,7 +9,6 @@ The dropout variant adds a light dropout after each ReLU of the blocks
 
 from __future__ import annotations
 
-from celeba_tui.builtin_plugins import study_defaults
 from celeba_tui.architecture import Architecture
 from celeba_tui.hookspecs import hookimpl
 
@@ -59,14 +58,12 @@ RESIDUAL_BLOCKS = Architecture(
     name="residual_blocks",
     build=build_residual_network,
     input_size=64,
-    defaults=study_defaults(dropout=DENSE_DROPOUT),
     description="Residual-block network (study section 7): three 5x5 residual blocks (16, 32, 64), 1024-unit dense.",
 )
 RESIDUAL_BLOCKS_DROPOUT = Architecture(
     name="residual_blocks_dropout",
     build=build_residual_network_dropout,
     input_size=64,
-    defaults=study_defaults(dropout=DENSE_DROPOUT, block_dropout=BLOCK_DROPOUT),
     description="Residual-block network with dropout 0.1 after each ReLU of the blocks (study section 7.4).",
 )
 

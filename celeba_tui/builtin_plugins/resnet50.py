@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from celeba_tui.builtin_plugins import study_defaults
 from celeba_tui.architecture import Architecture
 from celeba_tui.hookspecs import hookimpl
 
@@ -69,7 +68,6 @@ RESNET50 = Architecture(
     name="resnet50",
     build=build_resnet50,
     input_size=64,
-    defaults=study_defaults(),
     description="ResNet-50 (study section 6): bottleneck residual network (3, 4, 6, 3 blocks), trained from scratch.",
 )
 

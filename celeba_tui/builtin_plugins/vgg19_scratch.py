@@ -8,7 +8,6 @@ with 2,401,289 parameters and a flatten of 8,336; its own shapes (3x3x512x512 + 
 
 from __future__ import annotations
 
-from celeba_tui.builtin_plugins import study_defaults
 from celeba_tui.architecture import Architecture
 from celeba_tui.hookspecs import hookimpl
 
@@ -39,7 +38,6 @@ VGG19_SCRATCH = Architecture(
     name="vgg19_scratch",
     build=build_vgg19_scratch,
     input_size=128,
-    defaults=study_defaults(dropout=DROPOUT),
     description="VGG19 from scratch (study section 4): eight 3x3 convolutions, two 4096-unit dense layers, 128x128.",
 )
 

@@ -6,8 +6,7 @@ max-pool ends each block; dropout, a 128-unit dense layer, dropout, the classes.
 
 from __future__ import annotations
 
-from celeba_tui.builtin_plugins import study_defaults
-from celeba_tui.architecture import Architecture
+from celeba_tui.architecture import Architecture, TrainingDefaults
 from celeba_tui.hookspecs import hookimpl
 
 # Table 5 has two dropout layers but no rates; these are the usual Keras-example rates.
@@ -45,7 +44,7 @@ VGG19_VARIATION = Architecture(
     name="vgg19_variation",
     build=build_vgg19_variation,
     input_size=64,
-    defaults=study_defaults(lr=LEARNING_RATE, conv_dropout=CONV_DROPOUT, dropout=DENSE_DROPOUT),
+    defaults=TrainingDefaults(lr=LEARNING_RATE),
     description="VGG19 variation (study section 5): 3x3 convolution blocks of 32, 64, 128 and a 128-unit dense layer.",
 )
 

@@ -18,12 +18,8 @@ from celeba_tui.errors import CelebaError
 from celeba_tui.training import distributed
 from celeba_tui.training.augment import AUGMENTATIONS
 from celeba_tui.training.dataset import LabelledSet, check_trainable, human_labels, labelled_set, subsample
-from celeba_tui.training.early_stopping import STUDY_PATIENCE_ACC, STUDY_PATIENCE_LOSS
 from celeba_tui.progress import SilentReporter
 
-DEFAULT_EPOCHS = 50
-DEFAULT_BATCH_SIZE = 32
-DEFAULT_LR = 1e-3
 
 
 @dataclass
@@ -80,20 +76,8 @@ def resolve_pipeline(architecture, spec: str | None):
 
 def hyper_parameters(architecture, options: TrainOptions) -> dict:
     """epochs, batch_size, lr and the patiences: the option if given, else the architecture's default."""
-    defaults = architecture.defaults
-
-    def pick(option, *keys, fallback):
-        if option is not None:
-            return option
-        return next((defaults[key] for key in keys if key in defaults), fallback)
-
-    chosen = {
-        "epochs": int(pick(options.epochs, "epochs", fallback=DEFAULT_EPOCHS)),
-        "batch_size": int(pick(options.batch_size, "batch_size", fallback=DEFAULT_BATCH_SIZE)),
-        "lr": float(pick(options.lr, "lr", fallback=DEFAULT_LR)),
-        "patience_acc": int(pick(options.patience_acc, "patience_accuracy", "patience_acc", fallback=STUDY_PATIENCE_ACC)),
-        "patience_loss": int(pick(options.patience_loss, "patience_loss", fallback=STUDY_PATIENCE_LOSS)),
-    }
+    defaults = architecture.defaults.to_dict()
+    chosen = {name: (value if getattr(options, name) is None else getattr(options, name)) for name, value in defaults.items()}
     for name in ("epochs", "batch_size"):
         if chosen[name] < 1:
             raise CelebaError(f"--{name.replace('_', '-')} must be at least 1, not {chosen[name]}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from celeba_tui.architecture import Architecture, TrainingDefaults
 from celeba_tui.models.summary import parameter_counts
 from celeba_tui.plugins import get_architecture, list_architectures
 from celeba_tui.preprocess import parse_spec
@@ -45,13 +46,24 @@ def test_the_studys_architectures_are_registered():
 def test_declared_input_size_preprocessing_and_defaults(name):
     arch = get_architecture(name)
     assert parse_spec(arch.preprocess).size == (arch.input_size, arch.input_size)
-    assert {"epochs", "batch_size", "lr"} <= set(arch.defaults)
+    assert isinstance(arch.defaults, TrainingDefaults)
     if name in INPUT_SIZES:
         assert arch.input_size == INPUT_SIZES[name]
         assert arch.preprocess == f"resize:{arch.input_size}"
         expected_lr = 1e-4 if name == "vgg19_variation" else 1e-3  # see docs/architectures.md
-        assert (arch.defaults["epochs"], arch.defaults["lr"]) == (50, expected_lr)
-        assert (arch.defaults["patience_accuracy"], arch.defaults["patience_loss"]) == (5, 3)
+        assert (arch.defaults.epochs, arch.defaults.lr, arch.defaults.batch_size) == (50, expected_lr, 32)
+        assert (arch.defaults.patience_acc, arch.defaults.patience_loss) == (5, 3)
+
+
+def test_training_defaults_from_a_plugins_dict_are_checked():
+    arch = Architecture("tiny", build=lambda n: None, input_size=8, defaults={"epochs": 2, "lr": 1e-4})
+    assert arch.defaults == TrainingDefaults(epochs=2, lr=1e-4)
+    with pytest.raises(ValueError, match="unknown training default.*patience_accuracy"):
+        Architecture("tiny", build=lambda n: None, input_size=8, defaults={"patience_accuracy": 5})
+    with pytest.raises(ValueError, match="epochs must be an int >= 1"):
+        TrainingDefaults(epochs=0)
+    with pytest.raises(ValueError, match="lr must be a positive number"):
+        TrainingDefaults(lr=-1)
 
 
 @pytest.mark.parametrize("name", ARCHITECTURES)
