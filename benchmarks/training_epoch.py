@@ -46,7 +46,7 @@ def main() -> None:
 
     from celeba_tui import images as image_io
     from celeba_tui.plugins import get_architecture
-    from celeba_tui.preprocess import parse_spec
+    from celeba_tui.plugins import parse_spec
     from celeba_tui.mirror import mirror_map
     from celeba_tui.training.cache import DecodedCache
     from celeba_tui.training.loop import Stepper, batch_stream, prefetched, train_epoch

@@ -21,7 +21,8 @@ import pluggy
 from celeba_tui import hookspecs
 from celeba_tui.architecture import Architecture
 from celeba_tui.errors import CelebaError
-from celeba_tui.preprocess import PreprocessError, PreprocessOp, parse_spec
+from celeba_tui import preprocess
+from celeba_tui.preprocess import Pipeline, PreprocessError, PreprocessOp
 
 ENTRY_POINT_GROUP = "celeba"
 DEFAULT_PLUGINS = (
@@ -142,7 +143,7 @@ class PluginRegistry:
 def default_preprocess_problem(arch: Architecture, ops: dict[str, PreprocessOp]) -> str | None:
     """Why an architecture's default preprocessing is unusable, or None."""
     try:
-        pipeline = parse_spec(arch.preprocess, ops)
+        pipeline = preprocess.parse_spec(arch.preprocess, ops)
     except PreprocessError as exc:
         return f"architecture {arch.name}: {exc}"
     if pipeline.size != (arch.input_size, arch.input_size):
@@ -264,3 +265,12 @@ def source_of(origin: PluginOrigin | None) -> str:
         return "registered at runtime"
     return "built-in" if origin.builtin else f"entry point ({ENTRY_POINT_GROUP})"
 
+
+def parse_spec(spec: str) -> Pipeline:
+    """Parse a preprocessing spec (`resize:64,contrast:1.5`) with every registered op."""
+    return preprocess.parse_spec(spec, preprocess_op_table())
+
+
+def with_default_size(pipeline: Pipeline, side: int) -> Pipeline:
+    """`pipeline` with `resize:side` first when it does not resize (the registered resize op)."""
+    return preprocess.with_default_size(pipeline, side, preprocess_op_table())

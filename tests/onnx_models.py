@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 
 CLASSES = ("left", "center", "right")
 
@@ -103,25 +102,17 @@ def export_oracle(path: Path, sharpness: float, *, task: str = "light", size: in
     return Path(path)
 
 
-_EXPORTED: dict[str, Path] = {}
-
-
-@pytest.fixture(scope="session")
-def oracles(tmp_path_factory):
-    """Exported oracles shared by the test modules that import this fixture (exports take a
-    second or more each; each importing module gets its own fixture, hence the cache).
+def export_oracles(folder: Path) -> dict[str, Path]:
+    """The oracles every ONNX test shares (the `oracles` fixture in tests/conftest.py).
 
     sharp and soft: light at 32 px, soft unsure of center; swapped: left and right
     reversed; big: 48 px; orientation: another task; reordered: classes right, center, left.
     """
-    if not _EXPORTED:
-        folder = tmp_path_factory.mktemp("oracles")
-        _EXPORTED.update(
+    return dict(
             sharp=export_oracle(folder / "sharp.onnx", 12.0),
             soft=export_oracle(folder / "soft.onnx", 4.0),
             swapped=export_oracle(folder / "swapped.onnx", 12.0, swap=True, name="swapped"),
             big=export_oracle(folder / "big.onnx", 8.0, size=48, name="big"),
             orientation=export_oracle(folder / "orient.onnx", 12.0, task="orientation", name="orient"),
             reordered=export_oracle(folder / "reordered.onnx", 12.0, classes=("right", "center", "left")),
-        )
-    return dict(_EXPORTED)
+    )

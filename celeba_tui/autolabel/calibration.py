@@ -18,7 +18,6 @@ import numpy as np
 
 from celeba_tui.autolabel.rules import Calibration, Evaluation, Thresholds, evaluate, select_thresholds
 from celeba_tui.errors import CelebaError
-from celeba_tui.vocabulary import SETTLED_STATUSES
 
 CALIBRATE_ON = ("split", "labels")
 

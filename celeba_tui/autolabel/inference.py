@@ -299,7 +299,7 @@ def pixel_transform(spec: str) -> Callable[[np.ndarray], np.ndarray] | None:
     ops = [op.strip() for op in (spec or "").split(",") if op.strip()]
     if all(op.split(":")[0] == "resize" for op in ops):
         return None
-    from celeba_tui.preprocess import parse_spec
+    from celeba_tui.plugins import parse_spec
 
     return parse_spec(spec).without_resize().apply
 

@@ -68,7 +68,7 @@ def preview_command(
 ) -> None:
     """Render the study's Figure 2: an image under several preprocessing pipelines."""
     from celeba_tui.images import ImageDecodeError, decode_full
-    from celeba_tui.preprocess import parse_spec
+    from celeba_tui.plugins import parse_spec
     from celeba_tui.models.preview_figure import DEFAULT_PREVIEW_SPECS, preview_panels, render_preview
 
     pipelines = [parse_spec(spec) for spec in (specs or DEFAULT_PREVIEW_SPECS)]

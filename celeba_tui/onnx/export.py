@@ -19,8 +19,6 @@ agreement beside the difference.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import time
 import warnings
 from dataclasses import dataclass
@@ -33,6 +31,7 @@ from celeba_tui import __version__
 from celeba_tui.errors import CelebaError
 from celeba_tui.onnx.metadata import VALIDATION_KEYS, ModelMetadata, model_hash, write_metadata
 from celeba_tui.onnx.quantize import CALIBRATION_IMAGES
+from celeba_tui.onnx.quiet import quiet
 
 FP32_TOLERANCE = 1e-4
 FP16_TOLERANCE = 1e-2
@@ -121,25 +120,6 @@ def metadata_for_run(run, precision: str = "fp32") -> ModelMetadata:
         celeba_tui_version=__version__,
         exported=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
-
-
-@contextlib.contextmanager
-def quiet(logger_name: str):
-    """Errors only from this logger, and no Python warnings, inside the block.
-
-    The dynamo exporter ("torch.onnx") logs warnings about optional packages
-    (torchvision) and deprecations; onnxruntime's quantiser (the root logger) notes
-    every tensor it leaves alone.
-    """
-    logger = logging.getLogger(logger_name)
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)
 
 
 def export_module(module, input_size: int, out: Path, metadata: ModelMetadata, *, opset: int | None = None) -> None:

@@ -60,7 +60,7 @@ def quantize_int8(fp32_model: Path, out: Path, calibration: np.ndarray, input_na
     """
     from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-    from celeba_tui.onnx.export import quiet
+    from celeba_tui.onnx.quiet import quiet
 
     if len(calibration) == 0:
         raise CelebaError("int8 quantisation needs at least one calibration image")

@@ -13,9 +13,7 @@ from typer.testing import CliRunner
 from celeba_tui.autolabel.run import ANNOTATOR, AutolabelOptions, load_models, run_autolabel
 from celeba_tui.autolabel.pipeline import BatchDecoder, DecodedBatch, decode_batches, predict
 from celeba_tui.errors import CelebaError
-from onnx_models import oracles  # noqa: F401  (shared fixture)
 from training_data import light_image, make_labelled_workspace
-
 LABELLED = 9  # images 1-9 have human labels; 10-30 are for the ensemble
 
 

@@ -17,7 +17,6 @@ from celeba_tui.autolabel.inference import (
     plan_providers,
 )
 from celeba_tui.onnx.metadata import read_metadata
-from onnx_models import oracles  # noqa: F401  (shared fixture)
 
 ALL = [PROVIDERS["tensorrt"], PROVIDERS["cuda"], PROVIDERS["cpu"]]
 
@@ -139,7 +138,7 @@ def test_model_input_is_decode_resized_plus_the_preprocessing(tmp_path):
 
     from celeba_tui.images import decode_resized
     from celeba_tui.onnx.metadata import ModelMetadata
-    from celeba_tui.preprocess import parse_spec
+    from celeba_tui.plugins import parse_spec
 
     path = tmp_path / "a.jpg"
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (218, 178, 3), dtype=np.uint8)).save(path)

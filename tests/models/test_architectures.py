@@ -11,7 +11,7 @@ import torch
 from celeba_tui.architecture import Architecture, TrainingDefaults
 from celeba_tui.models.summary import parameter_counts
 from celeba_tui.plugins import get_architecture, list_architectures
-from celeba_tui.preprocess import parse_spec
+from celeba_tui.plugins import parse_spec
 
 # (trainable, non-trainable) with 3 classes, counted as Keras does (docs/architectures.md).
 PARAMETER_COUNTS = {
@@ -30,12 +30,7 @@ INPUT_SIZES = {
 ARCHITECTURES = list_architectures()
 
 
-@pytest.fixture(autouse=True)
-def few_threads():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # 2 OpenMP threads on 2 shared, busy cores spin and run 10x slower
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_the_studys_architectures_are_registered():

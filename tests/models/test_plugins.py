@@ -32,7 +32,9 @@ from celeba_tui.plugins import (
     load_registry,
     plugin_listing,
 )
-from celeba_tui.preprocess import PreprocessOp, parse_spec
+from celeba_tui.preprocess import PreprocessOp
+from celeba_tui import preprocess
+from celeba_tui.plugins import parse_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_PLUGIN = ROOT / "plugins" / "example_plugin"
@@ -107,7 +109,7 @@ def test_hook_register_preprocess_ops():
     registry = load_registry(entry_points=[])
     registry.manager.register(Plugin(), name="test-plugin")
     ops = registry.registrations().preprocess_ops
-    pipeline = parse_spec("resize:4,test_add:10", ops)
+    pipeline = preprocess.parse_spec("resize:4,test_add:10", ops)
     assert pipeline.spec == "resize:4,test_add:10"
     out = pipeline.apply(np.full((8, 8, 3), 250, np.uint8))
     assert out.shape == (4, 4, 3) and (out == 255).all()

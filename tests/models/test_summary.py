@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 from torch import nn
 from typer.testing import CliRunner
 
@@ -14,12 +13,7 @@ from celeba_tui.models.summary import format_summary, layer_modules, parameter_c
 from celeba_tui.plugins import get_architecture
 
 
-@pytest.fixture(autouse=True)
-def few_threads():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # 2 OpenMP threads on 2 shared, busy cores spin and run 10x slower
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def rows_by_name(summary) -> dict:

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from training_data import make_labelled_workspace
-
 EXAMPLE_PLUGIN = Path(__file__).resolve().parents[2] / "plugins" / "example_plugin"
 
 

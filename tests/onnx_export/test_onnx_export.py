@@ -13,8 +13,6 @@ from celeba_tui.onnx.export import FP16_TOLERANCE, FP32_TOLERANCE, export_run, m
 from celeba_tui.onnx.metadata import ModelFileError, ModelMetadata, check_same_classes, describe, read_metadata
 from celeba_tui.plugins import list_architectures
 from onnx_models import CLASSES, write_run
-
-# Exporting these takes 10-20 s each on 2 cores.
 SLOW_TO_EXPORT = {"resnet50", "vgg19_scratch", "inception_v3"}
 ARCHITECTURES = [
     pytest.param(name, marks=pytest.mark.slow) if name in SLOW_TO_EXPORT else name for name in list_architectures()

@@ -15,7 +15,7 @@ from celeba_tui.errors import CelebaError
 from celeba_tui.onnx.export import INT8_TOLERANCE, TOLERANCES, export_run
 from celeba_tui.onnx.metadata import describe, read_metadata
 from onnx_models import write_run
-from training_data import light_image, make_labelled_workspace, one_thread, tiny_architecture  # noqa: F401
+from training_data import light_image, make_labelled_workspace
 
 runner = CliRunner()
 

@@ -1,14 +1,11 @@
 """Flip augmentation: images mirrored, labels mirrored by the mirror rule (tests/test_mirror.py)."""
 
 import numpy as np
-import pytest
 
 from celeba_tui.mirror import mirror_map
 from celeba_tui.training.augment import flip_images, flip_labels
 from celeba_tui.training.loop import batch_stream
 from training_data import CLASSES, light_image
-
-
 def test_flip_labels_swaps_left_and_right_and_keeps_center():
     mirror = mirror_map(CLASSES)
     labels = np.array([0, 1, 2, 0, 1, 2])

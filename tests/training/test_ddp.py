@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from training_data import make_labelled_workspace
-
 TORCHRUN = Path(sys.executable).with_name("torchrun")
 
 

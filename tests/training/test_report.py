@@ -9,30 +9,18 @@ from typer.testing import CliRunner
 from celeba_tui.cli import app
 from celeba_tui.training.report import duration, find_runs, markdown, report_rows, table9
 from celeba_tui.training.trainer import TrainOptions, train
-from training_data import TinyPlugin, make_labelled_workspace
-
+from training_data import make_labelled_workspace, registered_tiny_architecture, torch_threads
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """Three finished runs, trained once for the module."""
-    import torch
-
-    from celeba_tui.plugins import get_plugin_manager
-
     root = tmp_path_factory.mktemp("report")
     workspace = make_labelled_workspace(root)[0]
-    plugin = TinyPlugin()
-    get_plugin_manager().register(plugin, name="tiny-report-plugin")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1), registered_tiny_architecture("tiny-report-plugin"):
         for task, epochs, seed in (("light", 1, 0), ("light", 4, 1), ("orientation", 2, 0)):
             train(workspace, TrainOptions(plugin="tiny_test", task=task, epochs=epochs, seed=seed))
-    finally:
-        torch.set_num_threads(threads)
-        get_plugin_manager().unregister(plugin)
     return root
 
 

@@ -12,7 +12,7 @@ from celeba_tui.errors import CelebaError
 from celeba_tui.images import decode_resized
 from celeba_tui.models.model_io import ImageClassifier, build_classifier, load_run
 from celeba_tui.training.trainer import TrainOptions, train
-from training_data import add_labels, labelled_workspace, make_labelled_workspace, one_thread, tiny_architecture  # noqa: F401
+from training_data import add_labels, make_labelled_workspace
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

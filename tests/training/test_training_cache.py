@@ -6,7 +6,7 @@ import pytest
 from celeba_tui import images as image_io
 from celeba_tui.training.cache import DecodedCache
 from celeba_tui.training.trainer import TrainOptions, train
-from training_data import add_labels, labelled_workspace, make_labelled_workspace, one_thread, tiny_architecture  # noqa: F401
+from training_data import add_labels, make_labelled_workspace
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def count_decodes(monkeypatch):
 
 
 def test_frames_equal_decode_resized_and_the_preprocessing(labelled_workspace, count_decodes):
-    from celeba_tui.preprocess import parse_spec
+    from celeba_tui.plugins import parse_spec
 
     names = [f"{i:06d}.jpg" for i in range(1, 11)]
     cache = DecodedCache(labelled_workspace.cache_dir, 24, "resize:24,contrast:1.5")

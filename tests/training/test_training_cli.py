@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from celeba_tui.cli import app
 from celeba_tui.training.split import read_split, split_path
-from training_data import labelled_workspace, make_labelled_workspace, one_thread, tiny_architecture  # noqa: F401
+from training_data import make_labelled_workspace
 
 runner = CliRunner()
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -9,7 +9,7 @@ import torch
 from celeba_tui.errors import CelebaError
 from celeba_tui.models.model_io import ImageClassifier, build_classifier, load_run, to_model_input
 from celeba_tui.training.trainer import TrainOptions, train
-from training_data import build_tiny, labelled_workspace, one_thread, tiny_architecture  # noqa: F401
+from training_data import build_tiny
 
 
 @pytest.fixture
