@@ -72,7 +72,7 @@ def export_models(folder: Path, task: str = "light") -> list[Path]:
 
 def quantize_models(folder: Path, paths: list[Path], root: Path, names: list[str]) -> list[Path]:
     """int8 copies of the models, calibrated on 256 of the benchmark's images, as `export-onnx --int8` does."""
-    from celeba_tui.autolabel.inference import model_input
+    from celeba_tui.onnx.runtime import model_input
     from celeba_tui.onnx.metadata import read_metadata
     from celeba_tui.onnx.quantize import CALIBRATION_IMAGES, quantize_model_file
 
@@ -105,7 +105,8 @@ def measure_speed(root: Path, names: list[str], paths: list[Path], int8_paths: l
     import torch
 
     from celeba_tui.autolabel.pipeline import BatchDecoder, decode_batches, predict
-    from celeba_tui.autolabel.inference import open_ensemble, session_options
+    from celeba_tui.autolabel.inference import open_ensemble
+    from celeba_tui.onnx.runtime import session_options
     from celeba_tui.onnx.metadata import read_metadata
 
     torch.set_num_threads(args.threads)
@@ -251,7 +252,7 @@ def sgemm_task(threads: int, n: int = 2048, repeats: int = 3):
     import onnxruntime as ort
     from onnx import TensorProto, helper
 
-    from celeba_tui.autolabel.inference import session_options
+    from celeba_tui.onnx.runtime import session_options
 
     spec = [helper.make_tensor_value_info(x, TensorProto.FLOAT, [n, n]) for x in "ABC"]
     graph = helper.make_graph([helper.make_node("MatMul", ["A", "B"], ["C"])], "sgemm", spec[:2], spec[2:])

@@ -21,7 +21,7 @@ import numpy as np
 
 from celeba_tui.autolabel.rules import flip_average
 from celeba_tui.images import ImageDecodeError, decode_bytes_resized
-from celeba_tui.autolabel.inference import pixel_transform
+from celeba_tui.onnx.runtime import pixel_transform
 
 
 @dataclass

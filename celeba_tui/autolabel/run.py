@@ -177,7 +177,8 @@ def run_inference(store, root: Path, names: list[str], models: list[EnsembleMode
     `reporter` is a celeba_tui.progress reporter (silent, or rich bars on stderr).
     """
     from celeba_tui.autolabel.pipeline import BatchDecoder, decode_batches, predict
-    from celeba_tui.autolabel.inference import default_threads, open_ensemble
+    from celeba_tui.autolabel.inference import open_ensemble
+    from celeba_tui.onnx.runtime import default_threads
 
     stats = InferenceStats(images=len(names))
     if not names:

@@ -178,7 +178,7 @@ def parity_check(module, path: Path, pixels: np.ndarray, tolerance: float, sourc
     import onnxruntime as ort
     import torch
 
-    from celeba_tui.autolabel.inference import session_options
+    from celeba_tui.onnx.runtime import session_options
 
     with torch.no_grad():
         expected = module(torch.from_numpy(pixels)).float().numpy()
@@ -209,7 +209,7 @@ def split_pixels(run, image_root: Path | None, split: str, n: int) -> np.ndarray
     Images that cannot be read are passed over; an empty batch when there are none.
     """
     from celeba_tui.images import ImageDecodeError
-    from celeba_tui.autolabel.inference import model_input
+    from celeba_tui.onnx.runtime import model_input
 
     meta = metadata_for_run(run)
     batch = []

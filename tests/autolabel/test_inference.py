@@ -11,12 +11,11 @@ from celeba_tui.autolabel.inference import (
     ProviderPlan,
     check_providers,
     input_groups,
-    model_input,
     open_ensemble,
-    pixel_transform,
     plan_providers,
 )
 from celeba_tui.onnx.metadata import read_metadata
+from celeba_tui.onnx.runtime import model_input, pixel_transform
 
 ALL = [PROVIDERS["tensorrt"], PROVIDERS["cuda"], PROVIDERS["cpu"]]
 

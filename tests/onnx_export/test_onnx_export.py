@@ -80,7 +80,7 @@ def test_fp16_keeps_uint8_input_and_float32_output(tmp_path, exported):
 def test_parity_batch_is_the_runs_validation_images(tmp_path):
     from PIL import Image
 
-    from celeba_tui.autolabel.inference import model_input
+    from celeba_tui.onnx.runtime import model_input
     from celeba_tui.models.model_io import load_run
     from celeba_tui.onnx.export import validation_pixels
 

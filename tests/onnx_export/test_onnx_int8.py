@@ -56,7 +56,8 @@ def test_int8_export_is_quantised_checked_and_smaller(tmp_path, run_with_images)
 
 
 def test_int8_and_fp32_models_run_together_in_one_ensemble(tmp_path, run_with_images):
-    from celeba_tui.autolabel.inference import model_input, open_ensemble
+    from celeba_tui.autolabel.inference import open_ensemble
+    from celeba_tui.onnx.runtime import model_input
 
     run, images = run_with_images
     paths = [export_run(run, tmp_path / f"{p}.onnx", image_root=images, precision=p).path for p in ("fp32", "int8")]
