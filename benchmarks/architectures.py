@@ -11,7 +11,7 @@ import time
 
 import torch
 
-from celeba_tui.model_summary import parameter_counts
+from celeba_tui.models.summary import parameter_counts
 from celeba_tui.plugins import get_architecture, list_architectures
 
 

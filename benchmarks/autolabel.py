@@ -53,9 +53,9 @@ CLASSES = ("left", "center", "right")
 def export_models(folder: Path, task: str = "light") -> list[Path]:
     import torch
 
-    from celeba_tui.model_io import ImageClassifier
-    from celeba_tui.onnx_export import export_module
-    from celeba_tui.onnx_metadata import ModelMetadata
+    from celeba_tui.models.model_io import ImageClassifier
+    from celeba_tui.onnx.export import export_module
+    from celeba_tui.onnx.metadata import ModelMetadata
     from celeba_tui.plugins import get_architecture
 
     paths = []
@@ -72,9 +72,9 @@ def export_models(folder: Path, task: str = "light") -> list[Path]:
 
 def quantize_models(folder: Path, paths: list[Path], root: Path, names: list[str]) -> list[Path]:
     """int8 copies of the models, calibrated on 256 of the benchmark's images, as `export-onnx --int8` does."""
-    from celeba_tui.inference import model_input
-    from celeba_tui.onnx_metadata import read_metadata
-    from celeba_tui.onnx_quantize import CALIBRATION_IMAGES, quantize_model_file
+    from celeba_tui.onnx.runtime import model_input
+    from celeba_tui.onnx.metadata import read_metadata
+    from celeba_tui.onnx.quantize import CALIBRATION_IMAGES, quantize_model_file
 
     out = []
     for path in paths:
@@ -104,9 +104,10 @@ def measure_speed(root: Path, names: list[str], paths: list[Path], int8_paths: l
     import onnxruntime as ort
     import torch
 
-    from celeba_tui.autolabel_pipeline import BatchDecoder, decode_batches, predict
-    from celeba_tui.inference import open_ensemble, session_options
-    from celeba_tui.onnx_metadata import read_metadata
+    from celeba_tui.autolabel.pipeline import BatchDecoder, decode_batches, predict
+    from celeba_tui.autolabel.inference import open_ensemble
+    from celeba_tui.onnx.runtime import session_options
+    from celeba_tui.onnx.metadata import read_metadata
 
     torch.set_num_threads(args.threads)
     metas = [read_metadata(p) for p in paths]
@@ -119,7 +120,7 @@ def measure_speed(root: Path, names: list[str], paths: list[Path], int8_paths: l
     # The naive loop: PIL full decode, torch eager, batch 64, models one after the other.
     from PIL import Image
 
-    from celeba_tui.model_io import ImageClassifier
+    from celeba_tui.models.model_io import ImageClassifier
     from celeba_tui.plugins import get_architecture
 
     torch.manual_seed(0)
@@ -235,7 +236,7 @@ def model_gflop(name: str) -> float:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from celeba_tui.model_io import ImageClassifier
+    from celeba_tui.models.model_io import ImageClassifier
     from celeba_tui.plugins import get_architecture
 
     arch = get_architecture(name)
@@ -251,7 +252,7 @@ def sgemm_task(threads: int, n: int = 2048, repeats: int = 3):
     import onnxruntime as ort
     from onnx import TensorProto, helper
 
-    from celeba_tui.inference import session_options
+    from celeba_tui.onnx.runtime import session_options
 
     spec = [helper.make_tensor_value_info(x, TensorProto.FLOAT, [n, n]) for x in "ABC"]
     graph = helper.make_graph([helper.make_node("MatMul", ["A", "B"], ["C"])], "sgemm", spec[:2], spec[2:])
@@ -298,7 +299,7 @@ def peak_rss_mb() -> float:
 
 def memory_child(args) -> None:
     """Run a whole autolabel on `args.memory_child` hard-linked images; print this process's peak RSS."""
-    from celeba_tui.autolabel import AutolabelOptions, run_autolabel
+    from celeba_tui.autolabel.run import AutolabelOptions, run_autolabel
     from celeba_tui.workspace import create_workspace
 
     work = Path(args.work)

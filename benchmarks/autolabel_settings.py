@@ -30,8 +30,9 @@ def measure_settings(paths: list[Path], pixels: np.ndarray, threads: int, rounds
     """The merged ensemble's inference img/s under each of SETTINGS, timed in interleaved rounds."""
     import onnxruntime as ort
 
-    from celeba_tui.inference import merge_models, session_options
-    from celeba_tui.onnx_metadata import load_model_proto, read_metadata
+    from celeba_tui.autolabel.inference import merge_models
+    from celeba_tui.onnx.runtime import session_options
+    from celeba_tui.onnx.metadata import load_model_proto, read_metadata
 
     merged = merge_models([load_model_proto(p) for p in paths], [read_metadata(p) for p in paths]).SerializeToString()
     runs = {}

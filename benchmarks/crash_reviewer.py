@@ -25,7 +25,7 @@ REVIEWER = "rev"
 
 
 def review(store_path: Path, keys: list[tuple[str, str]], log_path: Path, seed: int) -> int:
-    from celeba_tui.label_store import LabelStore
+    from celeba_tui.store.label_store import LabelStore
 
     stop = []
     # A stop between commit and log would look like a lost log line, not a store fault.

@@ -148,7 +148,7 @@ def write_images(folder: Path, count: int) -> Path:
 
 
 def new_workspace(path: Path, images: Path):
-    from celeba_tui.registration import register_images
+    from celeba_tui.store.registration import register_images
     from celeba_tui.workspace import create_workspace
 
     workspace = create_workspace(path, images)

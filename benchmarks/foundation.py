@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from celeba_tui.label_import import import_labels
-from celeba_tui.registration import register_images
-from celeba_tui.stats import store_stats
+from celeba_tui.formats.importing import import_labels
+from celeba_tui.store.registration import register_images
+from celeba_tui.store.stats import store_stats
 from celeba_tui.workspace import create_workspace
 
 # The smallest valid JPEG header is enough for a scan: registration never decodes.

@@ -34,7 +34,7 @@ from reliability.fuzz_inputs import (  # noqa: E402  (tests/ is put on the path 
     ANNOTATOR_ARG, attempt, celeba_txt_files, long_files, onehot_files, parquet_files, read_celeba_txt,
 )
 
-from celeba_tui.registration import register_images  # noqa: E402
+from celeba_tui.store.registration import register_images  # noqa: E402
 from celeba_tui.workspace import create_workspace  # noqa: E402
 
 IMPORTERS = {

@@ -106,10 +106,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="best of this many runs")
     args = parser.parse_args()
 
-    from celeba_tui.agreement import agreement_report
-    from celeba_tui.annotator_profile import annotator_profiles
-    from celeba_tui.merge import merge_labels, parse_policy
-    from celeba_tui.merge_run import human_labels, run_merge
+    from celeba_tui.agreement.measures import agreement_report
+    from celeba_tui.agreement.profiles import annotator_profiles
+    from celeba_tui.agreement.merge_policies import merge_labels, parse_policy
+    from celeba_tui.agreement.apply_merge import human_labels, run_merge
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "images"

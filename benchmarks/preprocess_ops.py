@@ -10,7 +10,7 @@ import timeit
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
-from celeba_tui.preprocess import parse_spec
+from celeba_tui.plugins import parse_spec
 
 PIL_EQUIVALENTS = {
     "contrast:1.5": lambda img: np.asarray(ImageEnhance.Contrast(Image.fromarray(img)).enhance(1.5)),

@@ -35,7 +35,7 @@ def main() -> None:
     import torch
 
     from celeba_tui.training import report
-    from celeba_tui.training.progress import RichReporter
+    from celeba_tui.progress import RichReporter
     from celeba_tui.training.trainer import TrainOptions, train
 
     torch.set_num_threads(args.threads)

@@ -46,12 +46,12 @@ def main() -> None:
 
     from celeba_tui import images as image_io
     from celeba_tui.plugins import get_architecture
-    from celeba_tui.preprocess import parse_spec
-    from celeba_tui.training.augment import mirror_map
+    from celeba_tui.plugins import parse_spec
+    from celeba_tui.mirror import mirror_map
     from celeba_tui.training.cache import DecodedCache
     from celeba_tui.training.loop import Stepper, batch_stream, prefetched, train_epoch
     from celeba_tui.training.trainer import TrainOptions, prepare, resolve_pipeline
-    from celeba_tui.training.progress import SilentReporter
+    from celeba_tui.progress import SilentReporter
 
     architecture = get_architecture("cnn4")
     pipeline = resolve_pipeline(architecture, None)

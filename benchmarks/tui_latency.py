@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from celeba_tui.queues import QUEUES, QueueOptions
+from celeba_tui.labelling.queues import QUEUES, QueueOptions
 from celeba_tui.tui.timing_log import read_timing_log
 from celeba_tui.workspace import create_workspace
 

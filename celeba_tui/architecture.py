@@ -17,13 +17,51 @@ This module does not import torch, so plugins can be listed without loading it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     import torch
 
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]*\Z")
+
+
+@dataclass(frozen=True)
+class TrainingDefaults:
+    """How an architecture trains unless the user says otherwise: the study's policy by
+    default (Adam at lr 1e-3, batches of 32, up to 50 epochs, early stopping after 5 epochs
+    without a validation-accuracy gain or 3 without a validation-loss decrease; a patience
+    of 0 switches that criterion off)."""
+
+    epochs: int = 50
+    batch_size: int = 32
+    lr: float = 1e-3
+    patience_acc: int = 5
+    patience_loss: int = 3
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "patience_acc", "patience_loss"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < (1 if name in ("epochs", "batch_size") else 0):
+                raise ValueError(f"training default {name} must be an int >= {1 if name in ('epochs', 'batch_size') else 0}, not {value!r}")
+        if not isinstance(self.lr, (int, float)) or not self.lr > 0:
+            raise ValueError(f"training default lr must be a positive number, not {self.lr!r}")
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> "TrainingDefaults":
+        """From a plugin's dict (`{"epochs": 10, "lr": 1e-4}`); an unknown key is an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown training default(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        return replace(cls(), **values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+STUDY_DEFAULTS = TrainingDefaults()
 
 
 @dataclass(frozen=True)
@@ -34,7 +72,7 @@ class Architecture:
     build: Callable[[int], "torch.nn.Module"]
     input_size: int
     preprocess: str = ""  # default preprocessing spec; "" means f"resize:{input_size}"
-    defaults: dict[str, Any] = field(default_factory=dict, hash=False)  # epochs, batch_size, lr, ...
+    defaults: TrainingDefaults = field(default_factory=TrainingDefaults, hash=False)  # a dict is converted
     description: str = ""
     aux_loss_weight: float = 0.0
 
@@ -47,5 +85,9 @@ class Architecture:
             raise ValueError(f"architecture {self.name}: input_size must be a positive int, not {self.input_size!r}")
         if self.aux_loss_weight < 0:
             raise ValueError(f"architecture {self.name}: aux_loss_weight must be >= 0")
+        if isinstance(self.defaults, Mapping):
+            object.__setattr__(self, "defaults", TrainingDefaults.from_mapping(self.defaults))
+        if not isinstance(self.defaults, TrainingDefaults):
+            raise ValueError(f"architecture {self.name}: defaults must be TrainingDefaults or a dict, not {self.defaults!r}")
         if not self.preprocess:
             object.__setattr__(self, "preprocess", f"resize:{self.input_size}")

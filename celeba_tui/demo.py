@@ -10,6 +10,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from rich.console import Console
@@ -18,6 +19,9 @@ from rich.table import Table
 
 from celeba_tui.console import output_console
 from celeba_tui.errors import CelebaError
+
+if TYPE_CHECKING:
+    from celeba_tui.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -82,25 +86,16 @@ def run_demo(out: Path, *, quick: bool = False, seed: int = 0, console: Console 
         return _Stage(result, title, console)
 
     with stage(1, f"Render a synthetic CelebA ({plan.images:,} faces with ground truth)"):
-        _cli("synth", "--out", data, "-n", plan.images, "--seed", seed, "--annotators", 2,
-             "--overlap", plan.overlap, "--coverage", plan.coverage, "--sheet")
+        _render_synthetic(data, plan, seed, console)
 
     with stage(2, "Two simulated annotators label overlapping shares; import them"):
-        _cli("init", ws_dir, "--images", data)
-        for labels in sorted((data / "annotators").glob("*.csv")):
-            _cli("import", labels, "-w", ws_dir)
+        workspace = _create_workspace(ws_dir, data, console)
 
     with stage(3, "Agreement between annotators (the study's Table 1 plus kappa) and merge"):
-        from celeba_tui.workspace import load_workspace
-
-        workspace = load_workspace(ws_dir)
-        _cli("agreement", "-w", ws_dir, "--plot", report_dir / "agreement")
-        result.agreement = json.loads(_capture_cli("agreement", "--json", "-w", ws_dir))
-        _cli("merge", "--policy", "majority", "-w", ws_dir)
-        result.merge = json.loads(_capture_cli("merge", "--policy", "majority", "--dry-run", "--json", "-w", ws_dir))
+        result.agreement, result.merge = _agree_and_merge(workspace, report_dir / "agreement", console)
 
     with stage(4, f"Train {' and '.join(plan.architectures)} per task ({plan.epochs} epochs, early stopping)"):
-        from celeba_tui.training.progress import RichReporter
+        from celeba_tui.progress import RichReporter
         from celeba_tui.training.trainer import TrainOptions, train
 
         for task in workspace.task_names:
@@ -110,11 +105,15 @@ def run_demo(out: Path, *, quick: bool = False, seed: int = 0, console: Console 
                                        seed=seed)
                 trained = train(workspace, options, RichReporter())
                 result.runs.append({"run": str(trained.run_path), "task": task, "architecture": architecture, **trained.summary})
-        _cli("report", "-w", ws_dir)
-        (report_dir / "models.md").write_text(_capture_cli("report", "--markdown", "-w", ws_dir))
+        from celeba_tui.training import report as run_report
+
+        rows = run_report.report_rows(run_report.find_runs(workspace)[0])
+        for table in run_report.rich_tables(rows):
+            console.print(table)
+        (report_dir / "models.md").write_text(run_report.markdown(rows))
 
     with stage(5, "Export every model to ONNX and check parity with PyTorch"):
-        from celeba_tui.onnx_export import export_run
+        from celeba_tui.onnx.export import export_run
 
         for run in result.runs:
             target = models_dir / f"{run['task']}-{run['architecture']}.onnx"
@@ -127,7 +126,7 @@ def run_demo(out: Path, *, quick: bool = False, seed: int = 0, console: Console 
             )
 
     with stage(6, "Auto-label the remaining images with the ensemble (the study's rules)"):
-        from celeba_tui.autolabel import REPORT_DIR, AutolabelOptions, run_autolabel
+        from celeba_tui.autolabel.run import AutolabelOptions, run_autolabel
 
         options = AutolabelOptions(high=plan.high, low=plan.low, export=report_dir / "ensemble",
                                    grid=report_dir / "figure28.png")
@@ -142,7 +141,7 @@ def run_demo(out: Path, *, quick: bool = False, seed: int = 0, console: Console 
 
     with stage(7, "Figures and report"):
         _copy_run_figures(result.runs, report_dir)
-        _copy_autolabel_figures(workspace.path / REPORT_DIR, report_dir)
+        _copy_autolabel_figures(workspace.autolabel_dir, report_dir)
         (report_dir / "demo.json").write_text(json.dumps(result.as_dict(), indent=2, default=str))
         (report_dir / "README.md").write_text(render_report(result, plan))
         console.print(f"Report: {report_dir / 'README.md'}")
@@ -235,23 +234,62 @@ def _copy_autolabel_figures(autolabel_dir: Path, report_dir: Path) -> None:
         shutil.copy(figure, report_dir / figure.name)
 
 
-def _cli(*args) -> None:
-    """Run a `celeba` command in this process; a failure stops the demo."""
-    from celeba_tui.cli import app
+def _render_synthetic(data: Path, plan: DemoPlan, seed: int, console: Console) -> None:
+    """The synthetic CelebA with two simulated annotators' label files, as `celeba synth` writes them."""
+    from celeba_tui.synth.contact_sheet import dataset_contact_sheet
+    from celeba_tui.synth.dataset import SynthSpec, default_workers, write_dataset
+    from celeba_tui.synth.output import prepare_output, write_annotators
 
-    code = app(args=[str(a) for a in args], standalone_mode=False)
-    if code not in (None, 0):
-        raise CelebaError(f"demo stage failed: celeba {' '.join(map(str, args))} exited with {code}")
+    prepare_output(data, plan.images, False)
+    truth = write_dataset(data, plan.images, SynthSpec(seed), workers=default_workers())
+    labels = write_annotators(data, truth, 2, plan.overlap, seed, plan.coverage)
+    dataset_contact_sheet(data, truth, data / "contact_sheet.png")
+    for name, frame in labels.items():
+        console.print(f"annotator {name}: {frame['image'].nunique():,} images labelled")
 
 
-def _capture_cli(*args) -> str:
-    import contextlib
-    import io
+def _create_workspace(ws_dir: Path, data: Path, console: Console) -> Workspace:
+    """`celeba init` on the synthetic folder, then `celeba import` of each annotator's file."""
+    from celeba_tui.formats.importing import import_labels
+    from celeba_tui.images import detect_layout
+    from celeba_tui.store.registration import register_images
+    from celeba_tui.workspace import create_workspace
 
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        _cli(*args)
-    return buffer.getvalue()
+    workspace = create_workspace(ws_dir, detect_layout(data).image_root)
+    with workspace.open_store(create=True) as store:
+        registered = register_images(store, workspace.image_root)
+        console.print(f"workspace {workspace.path}: {registered.total:,} images")
+        for path in sorted((data / "annotators").glob("*.csv")):
+            imported = import_labels(store, workspace, path)
+            console.print(f"imported {path.name}: {imported.written:,} labels by {', '.join(imported.annotators)}")
+    return workspace
+
+
+def _agree_and_merge(workspace: Workspace, plot_dir: Path, console: Console) -> tuple[list, dict]:
+    """`celeba agreement --plot` and `celeba merge --policy majority`: what agreed, what was written."""
+    from celeba_tui.agreement.apply_merge import human_labels, run_merge
+    from celeba_tui.agreement.measures import agreement_report
+    from celeba_tui.agreement.plots import write_confusion_plots
+
+    with workspace.open_store() as store:
+        labels = human_labels(store, workspace.tasks)
+    report = agreement_report(labels, workspace.tasks)
+    plot_dir.mkdir(exist_ok=True)
+    write_confusion_plots(report, plot_dir)
+    for task in report:
+        for pair in task.pairs:
+            console.print(
+                f"{task.task}: {pair.annotator_a} and {pair.annotator_b} agree on {_number(pair.percent_agreement, '.1f')}% "
+                f"of {pair.overlapping:,} shared images (Cohen's kappa {_number(pair.kappa, '.2f')})"
+            )
+    with workspace.open_store() as store:
+        merged = run_merge(store, workspace.tasks, "majority")
+    console.print(f"merge --policy majority: {merged.written:,} decisions written")
+    return [t.to_dict() for t in report], merged.to_dict()
+
+
+def _number(value: float | None, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
 
 
 class _Stage:

@@ -213,8 +213,6 @@ def decode_bytes_resized(data: bytes, size: tuple[int, int]) -> np.ndarray:
 
 def decode_full(path: Path) -> np.ndarray:
     """Decode an image at full size (RGB uint8), e.g. for display; same rules as above."""
-    from PIL import Image
-
     try:
         data = read_image_bytes(path)
     except OSError as exc:

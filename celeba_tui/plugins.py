@@ -1,6 +1,6 @@
 """The plugin manager, the plugins it loads, and the architecture and preprocessing registries.
 
-Built-in plugins (`DEFAULT_PLUGINS`, modules of the `celeba_plugins` package) are
+Built-in plugins (`DEFAULT_PLUGINS`, modules of the `celeba_tui.builtin_plugins` package) are
 registered exactly like third-party ones, which come from the entry-point group
 `celeba`. A third-party plugin that fails to import, implements an unknown (misspelled)
 hook or raises while registering is left out and reported in `plugin_load_errors()`;
@@ -21,17 +21,18 @@ import pluggy
 from celeba_tui import hookspecs
 from celeba_tui.architecture import Architecture
 from celeba_tui.errors import CelebaError
-from celeba_tui.preprocess import PreprocessError, PreprocessOp, parse_spec
+from celeba_tui import preprocess
+from celeba_tui.preprocess import Pipeline, PreprocessError, PreprocessOp
 
 ENTRY_POINT_GROUP = "celeba"
 DEFAULT_PLUGINS = (
-    "celeba_plugins.cnn4",
-    "celeba_plugins.vgg19_scratch",
-    "celeba_plugins.vgg19_variation",
-    "celeba_plugins.resnet50",
-    "celeba_plugins.residual_blocks",
-    "celeba_plugins.inception_v3",
-    "celeba_plugins.preprocess_ops",
+    "celeba_tui.builtin_plugins.cnn4",
+    "celeba_tui.builtin_plugins.vgg19_scratch",
+    "celeba_tui.builtin_plugins.vgg19_variation",
+    "celeba_tui.builtin_plugins.resnet50",
+    "celeba_tui.builtin_plugins.residual_blocks",
+    "celeba_tui.builtin_plugins.inception_v3",
+    "celeba_tui.builtin_plugins.preprocess_ops",
 )
 # hook name -> (Registrations table it fills, the class registered objects must be, their name in messages)
 REGISTRIES: dict[str, tuple[str, type, str]] = {
@@ -142,7 +143,7 @@ class PluginRegistry:
 def default_preprocess_problem(arch: Architecture, ops: dict[str, PreprocessOp]) -> str | None:
     """Why an architecture's default preprocessing is unusable, or None."""
     try:
-        pipeline = parse_spec(arch.preprocess, ops)
+        pipeline = preprocess.parse_spec(arch.preprocess, ops)
     except PreprocessError as exc:
         return f"architecture {arch.name}: {exc}"
     if pipeline.size != (arch.input_size, arch.input_size):
@@ -264,3 +265,12 @@ def source_of(origin: PluginOrigin | None) -> str:
         return "registered at runtime"
     return "built-in" if origin.builtin else f"entry point ({ENTRY_POINT_GROUP})"
 
+
+def parse_spec(spec: str) -> Pipeline:
+    """Parse a preprocessing spec (`resize:64,contrast:1.5`) with every registered op."""
+    return preprocess.parse_spec(spec, preprocess_op_table())
+
+
+def with_default_size(pipeline: Pipeline, side: int) -> Pipeline:
+    """`pipeline` with `resize:side` first when it does not resize (the registered resize op)."""
+    return preprocess.with_default_size(pipeline, side, preprocess_op_table())

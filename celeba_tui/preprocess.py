@@ -103,12 +103,11 @@ def check_image(img: np.ndarray) -> None:
         raise ValueError(f"expected an RGB uint8 (H, W, 3) array, got {dtype} {shape}")
 
 
-def parse_spec(spec: str, ops: Mapping[str, PreprocessOp] | None = None) -> Pipeline:
-    """Parse `resize:64,contrast:1.5` into a validated Pipeline (ops default to the registered ones)."""
-    if ops is None:
-        from celeba_tui.plugins import preprocess_op_table
+def parse_spec(spec: str, ops: Mapping[str, PreprocessOp]) -> Pipeline:
+    """Parse `resize:64,contrast:1.5` into a validated Pipeline of `ops` (name -> op).
 
-        ops = preprocess_op_table()
+    `celeba_tui.plugins.parse_spec(spec)` parses with every registered op.
+    """
     known = ", ".join(sorted(ops)) or "none"
     steps: list[Step] = []
     for position, text in enumerate(part.strip() for part in spec.split(",")):
@@ -134,7 +133,7 @@ def parse_spec(spec: str, ops: Mapping[str, PreprocessOp] | None = None) -> Pipe
     return Pipeline(tuple(steps))
 
 
-def with_default_size(pipeline: Pipeline, side: int, ops: Mapping[str, PreprocessOp] | None = None) -> Pipeline:
+def with_default_size(pipeline: Pipeline, side: int, ops: Mapping[str, PreprocessOp]) -> Pipeline:
     """`pipeline` with `resize:side` prepended when it does not resize (so the model gets its input size)."""
     if pipeline.size is not None:
         return pipeline

@@ -109,6 +109,16 @@ class Workspace:
         return self.path / "splits"
 
     @property
+    def autolabel_dir(self) -> Path:
+        """The latest `celeba autolabel` run's report: skipped images, suspects, figures."""
+        return self.path / "autolabel"
+
+    @property
+    def suspects_path(self) -> Path:
+        """The suspects the latest `celeba autolabel` found (read by the suspects queue)."""
+        return self.autolabel_dir / "suspects.csv"
+
+    @property
     def task_names(self) -> tuple[str, ...]:
         return tuple(t.name for t in self.tasks)
 
@@ -133,7 +143,7 @@ class Workspace:
         agreement, merge or export. `check_classes=False` is for the commands that
         repair exactly that (`celeba annotators`).
         """
-        from celeba_tui.label_store import LabelStore
+        from celeba_tui.store.label_store import LabelStore
 
         store = LabelStore.open(self.store_path, create=create, readonly=readonly)
         if check_classes:
@@ -269,7 +279,7 @@ def check_image_root(image_root: Path) -> None:
 
 def create_workspace(path: Path, image_root: Path, tasks: tuple[Task, ...] = DEFAULT_TASKS) -> Workspace:
     """Write a new workspace config (refusing to overwrite one) and its guidelines."""
-    from celeba_tui.guidelines import default_guidelines
+    from celeba_tui.labelling.guidelines import default_guidelines
 
     path = Path(path)
     image_root = Path(image_root).expanduser().resolve()

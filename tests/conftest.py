@@ -28,7 +28,7 @@ def image_folder(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def workspace(tmp_path: Path, image_folder: Path):
-    from celeba_tui.registration import register_images
+    from celeba_tui.store.registration import register_images
     from celeba_tui.workspace import create_workspace
 
     ws = create_workspace(tmp_path / "ws", image_folder)
@@ -48,3 +48,37 @@ def reference_labels() -> Path:
     if not REFERENCE_LABELS.is_dir():
         pytest.skip("shared/reference-labels not present beside the checkout")
     return REFERENCE_LABELS
+
+
+# ----------------------------------------------- training and ONNX fixtures
+@pytest.fixture
+def one_thread():
+    """torch on one thread for the test (see training_data.torch_threads)."""
+    from training_data import torch_threads
+
+    with torch_threads(1):
+        yield
+
+
+@pytest.fixture
+def tiny_architecture():
+    """Registers the `tiny_test` architecture for the duration of a test; its name."""
+    from training_data import registered_tiny_architecture
+
+    with registered_tiny_architecture() as name:
+        yield name
+
+
+@pytest.fixture
+def labelled_workspace(tmp_path):
+    from training_data import make_labelled_workspace
+
+    return make_labelled_workspace(tmp_path)[0]
+
+
+@pytest.fixture(scope="session")
+def oracles(tmp_path_factory):
+    """Small exported ONNX "oracles" (tests/onnx_models.py), exported once per session."""
+    from onnx_models import export_oracles
+
+    return export_oracles(tmp_path_factory.mktemp("oracles"))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 
 CLASSES = ("left", "center", "right")
 
@@ -35,7 +34,7 @@ def write_run(runs_dir: Path, architecture: str, task: str = "light", *, seed: i
         "input_size": arch.input_size, "preprocess": arch.preprocess,
         "normalisation": "x/255 (uint8 RGB NHWC in the ONNX graph)", "epochs": 1, "batch_size": 8,
         "lr": 1e-3, "seed": seed, "augment": "flip", "split": str(split) if split else "",
-        "plugin": "celeba_plugins (built-in)", "celeba_tui_version": "0.1.0",
+        "plugin": "celeba_tui.builtin_plugins (built-in)", "celeba_tui_version": "0.1.0",
     }
     summary = {"best_epoch": 1, "epochs_run": 1, "val_acc": 0.5, "val_loss": 1.0, "val_balanced_acc": 0.4,
                "val_macro_f1": 0.3, "majority_baseline": 0.34}
@@ -94,8 +93,8 @@ def light_oracle(sharpness: float, *, swap: bool = False):
 def export_oracle(path: Path, sharpness: float, *, task: str = "light", size: int = 32, swap: bool = False,
                   classes=CLASSES, name: str = "oracle") -> Path:
     """Export a LightOracle with celeba metadata."""
-    from celeba_tui.onnx_export import export_module
-    from celeba_tui.onnx_metadata import ModelMetadata
+    from celeba_tui.onnx.export import export_module
+    from celeba_tui.onnx.metadata import ModelMetadata
 
     meta = ModelMetadata(task=task, classes=tuple(classes), input_size=size, preprocess=f"resize:{size}",
                          architecture=name, run_id=f"{name}-{sharpness}")
@@ -103,25 +102,17 @@ def export_oracle(path: Path, sharpness: float, *, task: str = "light", size: in
     return Path(path)
 
 
-_EXPORTED: dict[str, Path] = {}
-
-
-@pytest.fixture(scope="session")
-def oracles(tmp_path_factory):
-    """Exported oracles shared by the test modules that import this fixture (exports take a
-    second or more each; each importing module gets its own fixture, hence the cache).
+def export_oracles(folder: Path) -> dict[str, Path]:
+    """The oracles every ONNX test shares (the `oracles` fixture in tests/conftest.py).
 
     sharp and soft: light at 32 px, soft unsure of center; swapped: left and right
     reversed; big: 48 px; orientation: another task; reordered: classes right, center, left.
     """
-    if not _EXPORTED:
-        folder = tmp_path_factory.mktemp("oracles")
-        _EXPORTED.update(
+    return dict(
             sharp=export_oracle(folder / "sharp.onnx", 12.0),
             soft=export_oracle(folder / "soft.onnx", 4.0),
             swapped=export_oracle(folder / "swapped.onnx", 12.0, swap=True, name="swapped"),
             big=export_oracle(folder / "big.onnx", 8.0, size=48, name="big"),
             orientation=export_oracle(folder / "orient.onnx", 12.0, task="orientation", name="orient"),
             reordered=export_oracle(folder / "reordered.onnx", 12.0, classes=("right", "center", "left")),
-        )
-    return dict(_EXPORTED)
+    )

@@ -6,11 +6,13 @@ evenly lit, plus seeded noise: a small CNN learns that in a few steps.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 from PIL import Image
 
 CLASSES = ("left", "center", "right")
@@ -31,7 +33,7 @@ def light_image(label: str, rng: np.random.Generator, size=(44, 54)) -> np.ndarr
 
 def make_labelled_workspace(root: Path, n: int = 40, *, seed: int = 0, labels_for: int | None = None):
     """A workspace of `n` JPEGs with human light and orientation labels (orientation = light)."""
-    from celeba_tui.registration import register_images
+    from celeba_tui.store.registration import register_images
     from celeba_tui.workspace import create_workspace
 
     rng = np.random.default_rng(seed)
@@ -84,28 +86,29 @@ class TinyPlugin:
         ))
 
 
-@pytest.fixture
-def tiny_architecture():
-    """Registers `tiny_test` for the duration of a test (import this fixture into the test module)."""
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """torch on `n` threads inside the block: 2 OpenMP threads on 2 shared, busy cores spin
+    and run up to 10x slower than one."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
+def registered_tiny_architecture(name: str = "tiny-test-plugin") -> Iterator[str]:
+    """Registers `tiny_test` inside the block."""
     from celeba_tui.plugins import get_plugin_manager
 
     manager = get_plugin_manager()
     plugin = TinyPlugin()
-    manager.register(plugin, name="tiny-test-plugin")
-    yield "tiny_test"
-    manager.unregister(plugin)
-
-
-@pytest.fixture
-def labelled_workspace(tmp_path):
-    return make_labelled_workspace(tmp_path)[0]
-
-
-@pytest.fixture(autouse=False)
-def one_thread():
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    manager.register(plugin, name=name)
+    try:
+        yield "tiny_test"
+    finally:
+        manager.unregister(plugin)

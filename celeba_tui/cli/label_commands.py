@@ -45,9 +45,9 @@ def label(
     json_output: JsonOption = False,
 ) -> None:
     """Label images in the terminal: every key press is stored at once."""
-    from celeba_tui.assignment import parse_assign
-    from celeba_tui.queues import QueueOptions, get_queue
-    from celeba_tui.terminal_probe import RENDERERS
+    from celeba_tui.labelling.assignment import parse_assign
+    from celeba_tui.labelling.queues import QueueOptions, get_queue
+    from celeba_tui.tui.terminal_probe import RENDERERS
 
     ws = open_workspace(workspace)
     queue_object = get_queue(queue)
@@ -84,7 +84,7 @@ def label(
 def _run_tui(ws, store, annotator, queue, tasks, options, checks, renderer, timing_log) -> None:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise CelebaError("celeba label needs a terminal (stdin and stdout are not one); use --count for scripts")
-    from celeba_tui.terminal_probe import choose_renderer, probe_terminal
+    from celeba_tui.tui.terminal_probe import choose_renderer, probe_terminal
 
     # Probe before Textual starts reading stdin; forced half-blocks need no probe.
     info = probe_terminal(query_graphics=renderer != "halfcell")

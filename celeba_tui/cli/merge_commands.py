@@ -29,9 +29,9 @@ def agreement(
     json_output: JsonOption = False,
 ) -> None:
     """How far annotators agree: the study's Table 1, kappa, weighted kappa, per-annotator profiles."""
-    from celeba_tui.agreement import agreement_report
-    from celeba_tui.annotator_profile import annotator_profiles, strictness_notes
-    from celeba_tui.merge_run import human_labels
+    from celeba_tui.agreement.measures import agreement_report
+    from celeba_tui.agreement.profiles import annotator_profiles, strictness_notes
+    from celeba_tui.agreement.apply_merge import human_labels
 
     ws = open_workspace(workspace)
     tasks = ws.select_tasks(task)
@@ -42,7 +42,7 @@ def agreement(
     profiles = annotator_profiles(labels, tasks, checks)
     plots = []
     if plot is not None:
-        from celeba_tui.agreement_plots import write_confusion_plots
+        from celeba_tui.agreement.plots import write_confusion_plots
 
         plots = write_confusion_plots(report, plot)
     if json_output:
@@ -78,7 +78,7 @@ def merge(
     json_output: JsonOption = False,
 ) -> None:
     """Merge annotators: accept agreeing labels, resolve conflicts by a policy or leave them for review."""
-    from celeba_tui.merge_run import run_merge
+    from celeba_tui.agreement.apply_merge import run_merge
 
     ws = open_workspace(workspace)
     tasks = ws.select_tasks(task)

@@ -9,9 +9,9 @@ from rich.table import Table
 
 from celeba_tui.console import literal, output_console
 
-from celeba_tui.agreement import PairAgreement, TaskAgreement
-from celeba_tui.annotator_profile import AnnotatorProfile, strictness_notes
-from celeba_tui.merge_run import MergeRun
+from celeba_tui.agreement.measures import PairAgreement, TaskAgreement
+from celeba_tui.agreement.profiles import AnnotatorProfile, strictness_notes
+from celeba_tui.agreement.apply_merge import MergeRun
 
 # A task with more pairs than this shows its confusion matrices only in --json / --plot.
 MAX_PRINTED_CONFUSIONS = 3

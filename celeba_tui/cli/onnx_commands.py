@@ -24,7 +24,7 @@ def export_onnx(
     json_output: JsonOption = False,
 ) -> None:
     """Export a trained run to ONNX with its metadata, and check it against PyTorch."""
-    from celeba_tui.onnx_export import export_run, resolve_run_path
+    from celeba_tui.onnx.export import export_run, resolve_run_path
 
     if fp16 and int8:
         raise CelebaError("--fp16 and --int8 exclude each other: choose one precision")
@@ -71,7 +71,7 @@ def inspect(
     json_output: JsonOption = False,
 ) -> None:
     """Show an exported model's metadata: task, classes, input, preprocessing, run and metrics."""
-    from celeba_tui.onnx_metadata import describe
+    from celeba_tui.onnx.metadata import describe
 
     info = describe(model)
     if json_output:
@@ -119,7 +119,7 @@ def autolabel(
     json_output: JsonOption = False,
 ) -> None:
     """Label the unlabelled images with an ONNX ensemble and the study's confidence rules."""
-    from celeba_tui.autolabel import AutolabelOptions, run_autolabel
+    from celeba_tui.autolabel.run import AutolabelOptions, run_autolabel
 
     model_paths = list(models) + [Path(arg) for arg in ctx.args if not arg.startswith("-")]
     unexpected = [arg for arg in ctx.args if arg.startswith("-")]
@@ -144,7 +144,7 @@ def autolabel(
 
 
 def _reporter():
-    from celeba_tui.training.progress import RichReporter
+    from celeba_tui.progress import RichReporter
 
     return RichReporter()
 

@@ -45,7 +45,7 @@ def summary_command(
     json_output: JsonOption = False,
 ) -> None:
     """Keras-style table of an architecture's layers, output shapes and parameter counts."""
-    from celeba_tui.model_summary import format_summary, summarize
+    from celeba_tui.models.summary import format_summary, summarize
     from celeba_tui.plugins import get_architecture
 
     summary = summarize(get_architecture(name), num_classes)
@@ -69,8 +69,8 @@ def preview_command(
     """Render the study's Figure 2: an image under several preprocessing pipelines."""
     from celeba_tui.atomic import check_output_path
     from celeba_tui.images import ImageDecodeError, decode_full
-    from celeba_tui.preprocess import parse_spec
-    from celeba_tui.preview_figure import DEFAULT_PREVIEW_SPECS, preview_panels, render_preview
+    from celeba_tui.plugins import parse_spec
+    from celeba_tui.models.preview_figure import DEFAULT_PREVIEW_SPECS, preview_panels, render_preview
 
     out = check_output_path(out)
     pipelines = [parse_spec(spec) for spec in (specs or DEFAULT_PREVIEW_SPECS)]

@@ -31,7 +31,7 @@ def train(
 
     Runs unchanged under `torchrun --nproc_per_node=N -m celeba_tui train ...`.
     """
-    from celeba_tui.training.progress import RichReporter, SilentReporter
+    from celeba_tui.progress import RichReporter, SilentReporter
     from celeba_tui.training.trainer import TrainOptions, train as train_model
 
     ws = open_workspace(workspace)

@@ -21,7 +21,7 @@ def init(
     """Create a workspace for an image folder and register its images."""
     from celeba_tui.images import detect_layout
     from celeba_tui.errors import WorkspaceError
-    from celeba_tui.registration import register_images
+    from celeba_tui.store.registration import register_images
     from celeba_tui.workspace import create_workspace
 
     layout = detect_layout(images)
@@ -57,7 +57,7 @@ def init(
 @app.command()
 def scan(workspace: WorkspaceOption = None, json_output: JsonOption = False) -> None:
     """Re-scan the image root: register new images, mark vanished ones (labels are kept)."""
-    from celeba_tui.registration import register_images
+    from celeba_tui.store.registration import register_images
 
     ws = open_workspace(workspace)
     with ws.open_store() as store:
@@ -81,7 +81,7 @@ def import_command(
 ) -> None:
     """Import labels: all files or none, and a bad line names file and line."""
     from celeba_tui.errors import CelebaError
-    from celeba_tui.label_import import read_import, write_imports
+    from celeba_tui.formats.importing import read_import, write_imports
 
     if undo is not None:
         if files:
@@ -127,7 +127,7 @@ def export(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Export labels (onehot: current labels; long/parquet: every annotator's labels)."""
-    from celeba_tui.label_export import export_labels, parse_sources
+    from celeba_tui.formats.exporting import export_labels, parse_sources
 
     ws = open_workspace(workspace)
     with ws.open_store(readonly=True) as store:
@@ -141,7 +141,7 @@ def export(
 @app.command()
 def stats(workspace: WorkspaceOption = None, json_output: JsonOption = False) -> None:
     """Images, labelled and unlabelled per task, per class, per annotator, per source."""
-    from celeba_tui.stats import store_stats
+    from celeba_tui.store.stats import store_stats
 
     ws = open_workspace(workspace)
     with ws.open_store(readonly=True) as store:

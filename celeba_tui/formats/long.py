@@ -13,7 +13,7 @@ from celeba_tui.annotator_names import annotator_name_problem
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import read_records, shown, text_cells, write_rows
 from celeba_tui.formats.onehot import read_text
-from celeba_tui.store_schema import SOURCES
+from celeba_tui.vocabulary import SOURCES
 from celeba_tui.workspace import Task
 
 REQUIRED = ("image", "task", "label")

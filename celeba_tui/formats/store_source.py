@@ -25,7 +25,7 @@ import pandas as pd
 from celeba_tui.annotator_names import MERGE_PREFIX
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.long import validate_long
-from celeba_tui.store_schema import APP_ID, SCHEMA_VERSION
+from celeba_tui.store.schema import APP_ID, SCHEMA_VERSION
 from celeba_tui.workspace import Task
 
 MAX_ROWS = 5_000_000  # per table; CelebA's 200,000 images x 2 tasks x several annotators fit

@@ -1,38 +1,16 @@
 """Horizontal-flip augmentation that mirrors the labels too.
 
-Left and right are the viewer's (DESIGN.md): a mirrored face lit from the left of the
-picture is a face lit from the right, and a face turned to the left of the picture
-becomes one turned to the right. So a flipped image is a valid example of the mirrored
-class, which doubles the rarer left and right classes. Classes are paired by NAME
-("left" <-> "right", "upper_left" <-> "upper_right"); a class without a left/right
-word (e.g. "center") keeps its label. A class that names a side but has no partner in
-the task is never flipped: its mirror image would belong to a class the task lacks.
+The class a flipped image belongs to comes from the mirror rule (celeba_tui/mirror.py);
+a class without a mirror in the task is never flipped.
 """
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
-_SIDE = re.compile(r"(?<![a-z])(left|right)(?![a-z])", re.IGNORECASE)
-_SWAP = {"left": "right", "right": "left", "LEFT": "RIGHT", "RIGHT": "LEFT", "Left": "Right", "Right": "Left"}
+from celeba_tui.mirror import NO_MIRROR
+
 AUGMENTATIONS = ("flip", "none")
-
-
-def mirrored_name(name: str) -> str:
-    """The class name with every standalone 'left' and 'right' swapped."""
-    return _SIDE.sub(lambda m: _SWAP.get(m.group(0), m.group(0)), name)
-
-
-def mirror_map(classes: tuple[str, ...] | list[str]) -> np.ndarray:
-    """For each class index, the index of its mirror class; -1 where it must not be flipped."""
-    index = {name: i for i, name in enumerate(classes)}
-    result = np.empty(len(classes), dtype=np.int64)
-    for i, name in enumerate(classes):
-        mirror = mirrored_name(name)
-        result[i] = i if mirror == name else index.get(mirror, -1)
-    return result
 
 
 def flip_labels(labels: np.ndarray, flip: np.ndarray, mirror: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -41,7 +19,7 @@ def flip_labels(labels: np.ndarray, flip: np.ndarray, mirror: np.ndarray) -> tup
     Samples whose class cannot be mirrored are left unflipped.
     """
     labels = np.asarray(labels, dtype=np.int64)
-    done = np.asarray(flip, dtype=bool) & (mirror[labels] >= 0)
+    done = np.asarray(flip, dtype=bool) & (mirror[labels] != NO_MIRROR)
     return np.where(done, mirror[labels], labels), done
 
 

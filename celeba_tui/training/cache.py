@@ -115,7 +115,7 @@ class DecodedCache:
         result = UpdateResult()
         if not self.missing(names):
             return result
-        from celeba_tui.preprocess import parse_spec
+        from celeba_tui.plugins import parse_spec
 
         ops = parse_spec(self.spec).without_resize()
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from celeba_tui.errors import CelebaError
+from celeba_tui.vocabulary import SETTLED_STATUSES
 
-TRAINABLE_STATUSES = ("agreed", "review")
 MIN_LABELS = 10
 
 
@@ -39,7 +39,7 @@ class LabelledSet:
 def human_labels(store, task) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """(image, label) rows a model may learn from, and (image, reason) for labelled images left out."""
     current = store.current_labels(task.name)
-    usable = current[current["status"].isin(TRAINABLE_STATUSES) & current["label"].notna()]
+    usable = current[current["status"].isin(SETTLED_STATUSES) & current["label"].notna()]
     unknown = ~usable["label"].isin(task.classes)
     skipped = [
         (image, f"label {label!r} is not a class of task {task.name}")

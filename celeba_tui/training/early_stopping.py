@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-STUDY_PATIENCE_ACC = 5
-STUDY_PATIENCE_LOSS = 3
+from celeba_tui.architecture import STUDY_DEFAULTS
+
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,8 @@ class EarlyStopping:
     A patience of 0 switches that criterion off.
     """
 
-    patience_acc: int = STUDY_PATIENCE_ACC
-    patience_loss: int = STUDY_PATIENCE_LOSS
+    patience_acc: int = STUDY_DEFAULTS.patience_acc
+    patience_loss: int = STUDY_DEFAULTS.patience_loss
     best_epoch: int | None = None
     best_acc: float = -math.inf
     best_loss_for_best_acc: float = math.inf

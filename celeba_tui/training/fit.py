@@ -3,13 +3,35 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from celeba_tui.training import distributed
-from celeba_tui.training.trainer import (
-    Prepared, TrainResult, class_counts, copy_state, majority_of, run_config,
-)
+from celeba_tui.training.dataset import LabelledSet
+
+if TYPE_CHECKING:
+    from celeba_tui.training.trainer import TrainOptions
+
+
+@dataclass
+class Prepared:
+    """Rank 0's preparation, shared with the other ranks."""
+
+    data: LabelledSet
+    spec: str
+    size: int
+    decoded: int
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class TrainResult:
+    run_path: Path | None  # None on ranks other than 0
+    config: dict
+    summary: dict
 
 
 def fit(workspace, architecture, task, prepared: Prepared, hyper: dict, options, device, dist, reporter) -> TrainResult:
@@ -18,10 +40,11 @@ def fit(workspace, architecture, task, prepared: Prepared, hyper: dict, options,
     from torch.utils.data import DistributedSampler
 
     from celeba_tui.training import run_dir
-    from celeba_tui.training.augment import mirror_map
+    from celeba_tui.mirror import mirror_map
     from celeba_tui.training.cache import DecodedCache
     from celeba_tui.training.early_stopping import EarlyStopping
-    from celeba_tui.training.loop import Stepper, batch_stream, evaluate, parameter_counts, prefetched, train_epoch
+    from celeba_tui.models.summary import parameter_counts
+    from celeba_tui.training.loop import Stepper, batch_stream, evaluate, prefetched, train_epoch
     from celeba_tui.training.metrics import scores
 
     data = prepared.data
@@ -143,3 +166,66 @@ def fit(workspace, architecture, task, prepared: Prepared, hyper: dict, options,
             f"{title}: validation, epoch {best_record['epoch']} (acc {best_record['val_acc']:.3f})",
         )
     return TrainResult(run_path, config, summary)
+
+
+def plugin_description(architecture_name: str) -> str:
+    """Which plugin registered an architecture, with its distribution's version if known."""
+    import celeba_tui
+    from celeba_tui.plugins import default_registry
+
+    registry = default_registry()
+    owner = registry.registrations().owners.get(("architectures", architecture_name), "unknown")
+    origin = registry.origins.get(owner)
+    if origin is None:
+        return f"{owner} (registered at runtime)"
+    if origin.builtin:
+        return f"{owner} (built-in, celeba-tui {celeba_tui.__version__})"
+    return f"{owner} ({origin.distribution or 'unknown distribution'} {origin.version or ''})".replace(" )", ")")
+
+
+def run_config(
+    run_id: str, workspace, architecture, task, prepared: Prepared, hyper: dict, options: TrainOptions, device, dist
+) -> dict:
+    """config.json of the run contract (plus the training settings that reproduce it)."""
+    import celeba_tui
+    from celeba_tui.models.model_io import NORMALISATION
+    from celeba_tui.training.split import split_path
+
+    return {
+        "run_id": run_id,
+        "architecture": architecture.name,
+        "task": task.name,
+        "classes": list(task.classes),
+        "input_size": architecture.input_size,
+        "preprocess": prepared.spec,
+        "normalisation": NORMALISATION,
+        **hyper,
+        "seed": options.seed,
+        "augment": options.augment,
+        "split": str(split_path(workspace.splits_dir, task.name)),
+        "plugin": plugin_description(architecture.name),
+        "celeba_tui_version": celeba_tui.__version__,
+        "aux_loss_weight": architecture.aux_loss_weight,
+        "optimizer": "adam",
+        "loss": "cross_entropy",
+        "max_images": options.max_images,
+        "device": str(device),
+        "world_size": dist.world_size,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def copy_state(module) -> dict:
+    """A CPU copy of a module's weights (the best epoch's, kept while training goes on)."""
+    return {key: value.detach().to("cpu", copy=True) for key, value in module.state_dict().items()}
+
+
+def majority_of(data: LabelledSet) -> float:
+    from celeba_tui.training.metrics import majority_baseline
+
+    return majority_baseline(data.labels[data.indices("train")], data.labels[data.indices("val")], len(data.classes))
+
+
+def class_counts(data: LabelledSet, which: str) -> dict[str, int]:
+    counts = np.bincount(data.labels[data.indices(which)], minlength=len(data.classes))
+    return {name: int(n) for name, n in zip(data.classes, counts)}

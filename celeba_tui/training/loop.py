@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from celeba_tui.errors import CelebaError
-from celeba_tui.model_io import main_logits, to_model_input
+from celeba_tui.models.model_io import main_logits, to_model_input
 from celeba_tui.training.augment import flip_images, flip_labels, random_flips
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -178,7 +178,7 @@ def train_epoch(stepper: Stepper, batches: Iterable, on_batch: Callable[[int], N
 
 def evaluate(stepper: Stepper, batches: Iterable, n_classes: int) -> tuple[float, int, np.ndarray]:
     """(summed loss, samples, confusion matrix) over `batches` in eval mode."""
-    from celeba_tui.training.metrics import confusion_matrix
+    from celeba_tui.agreement.measures import confusion_matrix
 
     stepper.eval_model.eval()
     loss_sum, count = 0.0, 0
@@ -190,13 +190,3 @@ def evaluate(stepper: Stepper, batches: Iterable, n_classes: int) -> tuple[float
         confusion += confusion_matrix(labels, predicted, n_classes)
     return loss_sum, count, confusion
 
-
-def parameter_counts(module: nn.Module) -> tuple[int, int]:
-    """(trainable, non-trainable) as Keras counts them: batch-norm running statistics are non-trainable."""
-    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
-    frozen = sum(p.numel() for p in module.parameters() if not p.requires_grad)
-    running = sum(
-        buffer.numel() for name, buffer in module.named_buffers()
-        if name.rsplit(".", 1)[-1] in ("running_mean", "running_var")
-    )
-    return trainable, frozen + running

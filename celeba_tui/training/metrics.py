@@ -11,12 +11,6 @@ import warnings
 import numpy as np
 
 
-def confusion_matrix(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
-    """Rows are true classes, columns predicted classes."""
-    flat = np.asarray(true, dtype=np.int64) * n_classes + np.asarray(pred, dtype=np.int64)
-    return np.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
-
-
 def expand_confusion(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The (true, pred) label arrays a confusion matrix counts."""
     confusion = np.asarray(confusion, dtype=np.int64)

@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 
 from celeba_tui.errors import CelebaError
-from celeba_tui.model_io import CONFIG_FILE, Run, load_run
+from celeba_tui.models.model_io import CONFIG_FILE, Run, load_run
 
 ROW_COLUMNS = (
     ("architecture", "model"), ("task", "task"), ("val_acc", "val acc"), ("val_loss", "val loss"),

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from celeba_tui.atomic import atomic_path
-from celeba_tui.model_io import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, SUMMARY_FILE
+from celeba_tui.models.model_io import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, SUMMARY_FILE
 
 METRIC_COLUMNS = (
     "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_balanced_acc", "seconds", "images_per_s",

@@ -39,8 +39,9 @@ def stratified_split(
     return pd.DataFrame({"image": frame["image"], "split": split})
 
 
-def split_path(workspace, task: str) -> Path:
-    return workspace.splits_dir / f"{task}.csv"
+def split_path(splits_dir: Path, task: str) -> Path:
+    """Where a task's split is stored: `<workspace>/splits/<task>.csv`."""
+    return Path(splits_dir) / f"{task}.csv"
 
 
 def read_split(path: Path) -> pd.DataFrame:
@@ -54,6 +55,14 @@ def read_split(path: Path) -> pd.DataFrame:
     if frame["image"].duplicated().any():
         raise CelebaError(f"{path}: an image is listed twice; use --new-split")
     return frame
+
+
+def split_images(path: Path, part: str) -> list[str]:
+    """The images of one part ("train" or "val") of a stored split; a CelebaError if it is not one."""
+    if part not in SPLITS:
+        raise ValueError(f"part must be one of {SPLITS}")
+    frame = read_split(path)
+    return frame.loc[frame["split"] == part, "image"].tolist()
 
 
 def write_split(path: Path, frame: pd.DataFrame) -> None:
@@ -82,7 +91,7 @@ def task_split(
     Returns columns image, label, split for the labelled images only (images in the stored
     split that lost their label are kept in the file but not returned).
     """
-    path = split_path(workspace, task)
+    path = split_path(workspace.splits_dir, task)
     if new or not path.exists():
         full = stratified_split(labelled["image"], labelled["label"], seed=seed)
     else:

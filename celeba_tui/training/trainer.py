@@ -8,22 +8,16 @@ all writing, the other ranks receive what it prepared.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
-import numpy as np
 
 from celeba_tui.errors import CelebaError
 from celeba_tui.training import distributed
 from celeba_tui.training.augment import AUGMENTATIONS
-from celeba_tui.training.dataset import LabelledSet, check_trainable, human_labels, labelled_set, subsample
-from celeba_tui.training.early_stopping import STUDY_PATIENCE_ACC, STUDY_PATIENCE_LOSS
-from celeba_tui.training.progress import SilentReporter
+from celeba_tui.training.dataset import check_trainable, human_labels, labelled_set, subsample
+from celeba_tui.progress import SilentReporter
+from celeba_tui.training.fit import Prepared, TrainResult
 
-DEFAULT_EPOCHS = 50
-DEFAULT_BATCH_SIZE = 32
-DEFAULT_LR = 1e-3
 
 
 @dataclass
@@ -46,27 +40,9 @@ class TrainOptions:
     decode_workers: int | None = None
 
 
-@dataclass
-class Prepared:
-    """Rank 0's preparation, shared with the other ranks."""
-
-    data: LabelledSet
-    spec: str
-    size: int
-    decoded: int
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-
-
-@dataclass
-class TrainResult:
-    run_path: Path | None  # None on ranks other than 0
-    config: dict
-    summary: dict
-
-
 def resolve_pipeline(architecture, spec: str | None):
     """The preprocessing pipeline for a run: the given spec (or the default), resized to the input size."""
-    from celeba_tui.preprocess import parse_spec, with_default_size
+    from celeba_tui.plugins import parse_spec, with_default_size
 
     side = architecture.input_size
     pipeline = with_default_size(parse_spec(architecture.preprocess if spec is None else spec), side)
@@ -80,20 +56,8 @@ def resolve_pipeline(architecture, spec: str | None):
 
 def hyper_parameters(architecture, options: TrainOptions) -> dict:
     """epochs, batch_size, lr and the patiences: the option if given, else the architecture's default."""
-    defaults = architecture.defaults
-
-    def pick(option, *keys, fallback):
-        if option is not None:
-            return option
-        return next((defaults[key] for key in keys if key in defaults), fallback)
-
-    chosen = {
-        "epochs": int(pick(options.epochs, "epochs", fallback=DEFAULT_EPOCHS)),
-        "batch_size": int(pick(options.batch_size, "batch_size", fallback=DEFAULT_BATCH_SIZE)),
-        "lr": float(pick(options.lr, "lr", fallback=DEFAULT_LR)),
-        "patience_acc": int(pick(options.patience_acc, "patience_accuracy", "patience_acc", fallback=STUDY_PATIENCE_ACC)),
-        "patience_loss": int(pick(options.patience_loss, "patience_loss", fallback=STUDY_PATIENCE_LOSS)),
-    }
+    defaults = architecture.defaults.to_dict()
+    chosen = {name: (value if getattr(options, name) is None else getattr(options, name)) for name, value in defaults.items()}
     for name in ("epochs", "batch_size"):
         if chosen[name] < 1:
             raise CelebaError(f"--{name.replace('_', '-')} must be at least 1, not {chosen[name]}")
@@ -102,21 +66,6 @@ def hyper_parameters(architecture, options: TrainOptions) -> dict:
     if chosen["patience_acc"] < 0 or chosen["patience_loss"] < 0:
         raise CelebaError("--patience-acc and --patience-loss must be 0 (off) or more epochs")
     return chosen
-
-
-def plugin_description(architecture_name: str) -> str:
-    """Which plugin registered an architecture, with its distribution's version if known."""
-    import celeba_tui
-    from celeba_tui.plugins import default_registry
-
-    registry = default_registry()
-    owner = registry.registrations().owners.get(("architectures", architecture_name), "unknown")
-    origin = registry.origins.get(owner)
-    if origin is None:
-        return f"{owner} (registered at runtime)"
-    if origin.builtin:
-        return f"{owner} (built-in, celeba-tui {celeba_tui.__version__})"
-    return f"{owner} ({origin.distribution or 'unknown distribution'} {origin.version or ''})".replace(" )", ")")
 
 
 def prepare(workspace, task, pipeline, options: TrainOptions, reporter) -> Prepared:
@@ -206,51 +155,3 @@ def train(workspace, options: TrainOptions, reporter=None) -> TrainResult:
     finally:
         reporter.close()
         distributed.stop(dist)
-
-
-def run_config(
-    run_id: str, workspace, architecture, task, prepared: Prepared, hyper: dict, options: TrainOptions, device, dist
-) -> dict:
-    """config.json of the run contract (plus the training settings that reproduce it)."""
-    import celeba_tui
-    from celeba_tui.model_io import NORMALISATION
-    from celeba_tui.training.split import split_path
-
-    return {
-        "run_id": run_id,
-        "architecture": architecture.name,
-        "task": task.name,
-        "classes": list(task.classes),
-        "input_size": architecture.input_size,
-        "preprocess": prepared.spec,
-        "normalisation": NORMALISATION,
-        **hyper,
-        "seed": options.seed,
-        "augment": options.augment,
-        "split": str(split_path(workspace, task.name)),
-        "plugin": plugin_description(architecture.name),
-        "celeba_tui_version": celeba_tui.__version__,
-        "aux_loss_weight": architecture.aux_loss_weight,
-        "optimizer": "adam",
-        "loss": "cross_entropy",
-        "max_images": options.max_images,
-        "device": str(device),
-        "world_size": dist.world_size,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-
-
-def copy_state(module) -> dict:
-    """A CPU copy of a module's weights (the best epoch's, kept while training goes on)."""
-    return {key: value.detach().to("cpu", copy=True) for key, value in module.state_dict().items()}
-
-
-def majority_of(data: LabelledSet) -> float:
-    from celeba_tui.training.metrics import majority_baseline
-
-    return majority_baseline(data.labels[data.indices("train")], data.labels[data.indices("val")], len(data.classes))
-
-
-def class_counts(data: LabelledSet, which: str) -> dict[str, int]:
-    counts = np.bincount(data.labels[data.indices(which)], minlength=len(data.classes))
-    return {name: int(n) for name, n in zip(data.classes, counts)}

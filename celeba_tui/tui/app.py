@@ -13,12 +13,13 @@ from textual.app import App, ComposeResult
 from textual.widgets import Static
 
 from celeba_tui.console import printable
-from celeba_tui.queues import Queue, QueueOptions, get_queue, my_live_labels
-from celeba_tui.tui.flip_checks import CheckScheduler, flippable
+from celeba_tui.labelling.flip_checks import CheckScheduler
+from celeba_tui.labelling.queues import Queue, QueueOptions, get_queue, my_live_labels
+from celeba_tui.mirror import flippable
 from celeba_tui.tui.messages import ImageShown, QueueBuilt, QueueCompleted
 from celeba_tui.tui.screens.label_screen import LabelScreen
 from celeba_tui.tui.screens.nothing_to_label_screen import NothingToLabelScreen
-from celeba_tui.tui.session import LabelSession
+from celeba_tui.labelling.session import LabelSession
 from celeba_tui.tui.timing_log import TimingLog
 
 

@@ -62,7 +62,7 @@ _VIEW_SPECS = {"contrast": "contrast:2", "blur": "blur", "binarize": "binarize"}
 
 @functools.lru_cache(maxsize=None)
 def _view_pipeline(view: str):
-    from celeba_tui.preprocess import parse_spec
+    from celeba_tui.plugins import parse_spec
 
     return parse_spec(_VIEW_SPECS[view])
 

@@ -16,7 +16,7 @@ import pandas as pd
 from hypothesis import strategies as st
 
 from celeba_tui.errors import CelebaError
-from celeba_tui.label_import import import_labels
+from celeba_tui.formats.importing import import_labels
 
 HUGE = "a" * 140_000  # over the csv module's 131,072-character field limit
 # Each pool: values an import accepts, then values it must refuse or take with care. Cells

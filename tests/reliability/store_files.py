@@ -7,7 +7,7 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
-from celeba_tui.label_store import LabelStore
+from celeba_tui.store.label_store import LabelStore
 
 
 def table_digests(path: Path) -> dict[str, str]:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from celeba_tui.registration import register_images
+from celeba_tui.store.registration import register_images
 from celeba_tui.workspace import create_workspace
 from reliability.hostile_images import face, jpeg_bytes
 

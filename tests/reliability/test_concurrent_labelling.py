@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from celeba_tui.registration import register_images
+from celeba_tui.store.registration import register_images
 from celeba_tui.workspace import create_workspace
 from reliability.headless_annotator import read_log, replay
 from reliability.hostile_images import face, jpeg_bytes

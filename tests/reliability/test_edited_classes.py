@@ -8,7 +8,6 @@ since it is the way out.
 
 from __future__ import annotations
 
-import time
 
 import pandas as pd
 import pytest

@@ -14,11 +14,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from celeba_tui.autolabel_pipeline import BatchDecoder
+from celeba_tui.autolabel.pipeline import BatchDecoder
 from celeba_tui.cli import app
 from celeba_tui.images import ImageDecodeError, decode_full, decode_resized
 from celeba_tui.tui.image_prep import decode_for_display
-from training_data import one_thread, tiny_architecture  # noqa: F401  (shared fixtures)
 from reliability.hostile_images import (
     DECODABLE,
     HOSTILE,

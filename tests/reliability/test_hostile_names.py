@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from celeba_tui.cli import app as cli
-from celeba_tui.registration import register_images
+from celeba_tui.store.registration import register_images
 from celeba_tui.tui.app import LabelApp, LabelConfig
 from celeba_tui.tui.screens.label_screen import LabelScreen
 from celeba_tui.tui.widgets.image_pane import ImagePane

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from celeba_tui import label_import
+from celeba_tui.formats import importing as label_import
 from celeba_tui.cli import app
 from celeba_tui.errors import StoreError
-from celeba_tui.label_import import PreparedImport, read_import, write_imports
+from celeba_tui.formats.importing import PreparedImport, read_import, write_imports
 from reliability.store_files import error_line, make_source, table_digests
 
 pytestmark = pytest.mark.reliability

@@ -31,7 +31,7 @@ REVIEW_LOOP = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from celeba_tui.label_store import LabelStore
+    from celeba_tui.store.label_store import LabelStore
     path, stop, who = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
     done = 0
     with LabelStore.open(path) as store:

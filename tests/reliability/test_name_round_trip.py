@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from celeba_tui.cli import app
-from celeba_tui.label_export import export_labels
-from celeba_tui.label_import import import_labels
+from celeba_tui.formats.exporting import export_labels
+from celeba_tui.formats.importing import import_labels
 from celeba_tui.workspace import create_workspace
 
 ODD_NAMES = [
@@ -139,7 +139,7 @@ def test_autolabel_tables_quote_odd_names_and_neutralise_formulas(tmp_path):
     """autolabel's suspects/skipped/ensemble CSVs follow the export's cell rules."""
     import csv
 
-    from celeba_tui.autolabel_outputs import write_table
+    from celeba_tui.autolabel.outputs import write_table
     from celeba_tui.formats.csv_cells import neutralise
 
     names = ["plain.jpg", "2smith, john.jpg", "line\nbreak.jpg", "cr\rname.jpg", " padded.jpg", "=cmd|' /C calc'!A0.jpg"]

@@ -22,7 +22,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from onnx_models import oracles  # noqa: F401  (shared fixture)
 from training_data import make_labelled_workspace
 from typer.testing import CliRunner
 

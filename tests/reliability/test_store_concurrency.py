@@ -7,7 +7,7 @@ import textwrap
 WRITER = textwrap.dedent(
     """
     import sys
-    from celeba_tui.label_store import LabelStore
+    from celeba_tui.store.label_store import LabelStore
     path, who, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     with LabelStore.open(path) as store:
         for i in range(n):

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from celeba_tui.cli import app
 from celeba_tui.errors import StoreWriteError
-from celeba_tui.label_store import LabelStore
+from celeba_tui.store.label_store import LabelStore
 from celeba_tui.workspace import Workspace, create_workspace
 
 pytestmark = pytest.mark.reliability

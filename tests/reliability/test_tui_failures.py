@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from celeba_tui.cli import app as cli
 from celeba_tui.errors import StoreWriteError
-from celeba_tui.label_store import LabelStore
+from celeba_tui.store.label_store import LabelStore
 from celeba_tui.tui.app import LabelApp, LabelConfig
 from celeba_tui.tui.screens.label_screen import LabelScreen
 from celeba_tui.tui.widgets.image_pane import ImagePane

@@ -115,7 +115,7 @@ BAD_MODELS = {
 
 @pytest.mark.parametrize("case", BAD_MODELS, ids=str)
 def test_bad_onnx_files_give_one_clear_error_line(tmp_path, ensemble_pair, case):
-    from celeba_tui.registration import register_images
+    from celeba_tui.store.registration import register_images
     from celeba_tui.workspace import create_workspace
     from reliability.hostile_images import write_hostile_folder
 

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from celeba_tui.cli import app
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.store_source import read_store_source
-from celeba_tui.label_store import LabelStore
+from celeba_tui.store.label_store import LabelStore
 from celeba_tui.workspace import DEFAULT_TASKS
 from reliability.store_files import error_line, file_digest, make_source, sqlite_text, table_digests, tamper
 

@@ -15,7 +15,7 @@ from textual.widgets import Footer, Static
 
 from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
-from celeba_tui.queues import item_context
+from celeba_tui.labelling.queues import item_context
 from celeba_tui.tui.image_prep import VIEWS
 from celeba_tui.tui.key_map import class_keys
 from celeba_tui.tui.messages import ContextLoaded, DisplayRequest, ImageShown, KeyStamp

@@ -6,7 +6,7 @@ terminal, which must happen before Textual starts reading the input.
 
 from __future__ import annotations
 
-from celeba_tui.terminal_probe import TerminalInfo
+from celeba_tui.tui.terminal_probe import TerminalInfo
 
 
 def prime_cell_size(info: TerminalInfo) -> None:

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from celeba_tui.console import printable
-from celeba_tui.queues import ItemContext
+from celeba_tui.labelling.queues import ItemContext
 
 
 def info_text(

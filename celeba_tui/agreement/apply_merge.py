@@ -1,0 +1,181 @@
+"""Applying a merge to a label store, and the review queue it leaves.
+
+A merge writes only the conflicts its policy resolved, as `review` labels by the
+annotator `merge:<policy>` with JSON provenance {"policy", "annotators", "votes"}.
+Agreed images and single-annotator images are not written: their current label
+already is the human one, and a copy would pin it against later relabelling.
+
+The last run decides what the merge contributes: every earlier live `merge:*` row
+that the new outcome does not repeat is revoked (undo rows, nothing is deleted),
+then the new decisions are appended, all in one transaction. So a re-run with
+the same labels writes nothing; after new labels arrive it appends only what
+changed; a conflict that the new run leaves open (for instance `--policy review`
+after `--policy majority`) goes back to the review queue. An (image, task) with a live
+review decision by a person (a review row whose annotator is not `merge:*`) is never
+written or revoked by a merge: the person's decision stands. (Annotator names that
+start with `merge:` are therefore reserved for merges.)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from celeba_tui.agreement.measures import LABEL_COLUMNS, annotator_labels
+from celeba_tui.agreement.merge_policies import MergePolicy, MergeResult, merge_labels, parse_policy
+from celeba_tui.annotator_names import MERGE_PREFIX
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, CONFLICT, REVIEW
+from celeba_tui.workspace import Task
+
+KEY = ["image", "task"]
+
+
+def merge_annotator(policy: MergePolicy) -> str:
+    """The annotator name a policy's decisions are stored under."""
+    return MERGE_PREFIX + policy.name
+
+
+@dataclass(frozen=True)
+class MergePlan:
+    """Rows to append and label ids to revoke so the store holds exactly this merge's decisions."""
+
+    add: pd.DataFrame
+    revoke: list[int]
+    unchanged: int
+
+
+def plan_merge_writes(decisions: pd.DataFrame, existing: pd.DataFrame, annotator: str) -> MergePlan:
+    """Compare the policy's decisions with the live `merge:*` rows (image, task, annotator, label, id)."""
+    wanted = decisions[decisions["resolution"] == "policy"].astype(
+        {"policy": object, "annotators": object, "votes": object}
+    )
+    policy_json = wanted["policy"].map({p: json.dumps(p) for p in wanted["policy"].unique()})
+    wanted = pd.DataFrame({
+        "image": wanted["image"],
+        "task": wanted["task"],
+        "label": wanted["label"],
+        "annotator": annotator,
+        "source": "review",
+        "confidence": wanted["confidence"],
+        "detail": '{"policy": ' + policy_json.astype(object) + ', "annotators": ' + wanted["annotators"]
+        + ', "votes": ' + wanted["votes"] + "}",
+    })
+    if existing.empty:
+        return MergePlan(wanted.reset_index(drop=True), [], 0)
+    rows_per_key = existing.groupby(KEY)["id"].transform("size")
+    same = existing.merge(
+        wanted[KEY + ["annotator", "label"]].assign(_same=True),
+        on=KEY + ["annotator", "label"], how="left",
+    )["_same"].notna().to_numpy()
+    # Unchanged: the key's only live merge row already says what this run decides.
+    unchanged = existing.loc[same & (rows_per_key.to_numpy() == 1), KEY].assign(_unchanged=True)
+    stale = existing.merge(unchanged, on=KEY, how="left")["_unchanged"].isna().to_numpy()
+    fresh = wanted.merge(unchanged, on=KEY, how="left")["_unchanged"].isna().to_numpy()
+    return MergePlan(
+        wanted[fresh].reset_index(drop=True),
+        existing.loc[stale, "id"].astype(int).tolist(),
+        len(unchanged),
+    )
+
+
+@dataclass(frozen=True)
+class MergeRun:
+    """A merge's result and what it wrote (or, with dry_run, would write)."""
+
+    result: MergeResult
+    written: int
+    withdrawn: int
+    unchanged: int
+    dry_run: bool
+    # Keys a person labelled or reviewed while this merge computed: left to the next run.
+    deferred: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "policy": self.result.policy.name,
+            "dry_run": self.dry_run,
+            "written": self.written,
+            "withdrawn": self.withdrawn,
+            "unchanged": self.unchanged,
+            "deferred": self.deferred,
+            "tasks": [s.to_dict() for s in self.result.summary],
+            "confusion": self.result.confusion,
+        }
+
+
+def run_merge(store, tasks: tuple[Task, ...], policy_text: str, *, dry_run: bool = False) -> MergeRun:
+    """Merge the human labels of `tasks` under a policy and record the decisions in `store`."""
+    names = [t.name for t in tasks]
+    # The policy is computed outside the write transaction (it takes seconds on large
+    # stores, and key presses wait for the lock); what people write meanwhile is
+    # found by this mark and left alone when writing.
+    mark = store.last_label_id()
+    labels = human_labels(store, tasks)
+    policy = parse_policy(policy_text, labels["annotator"].unique())
+    review = store.live_labels(sources=(REVIEW,), brief=True)
+    review = review[review["task"].isin(names)]
+    by_merge = review_rows_are_merges(review["annotator"])
+    by_people = review.loc[~by_merge, KEY].drop_duplicates()
+    ours = review[by_merge]
+    if not by_people.empty and not ours.empty:
+        # Leave alone whatever a person decided, including older merge rows under it.
+        hit = ours.merge(by_people.assign(_person=True), on=KEY, how="left")["_person"].notna()
+        ours = ours[~hit.to_numpy()]
+    result = merge_labels(labels, tasks, policy, reviewed=by_people)
+    annotator = merge_annotator(policy)
+    plan = plan_merge_writes(result.decisions, ours[KEY + ["annotator", "label", "id"]], annotator)
+    deferred = 0
+    if not dry_run and (plan.revoke or not plan.add.empty):
+        with store.transaction():
+            # Re-checked under the write lock: a person's review (or a new human label)
+            # stored since the read stands, so this run writes nothing to that key.
+            plan, deferred = plan_without(plan, store.people_changed_since(mark), ours)
+            # The plan already skips what is unchanged, against all merge rows rather
+            # than only this annotator's (what add_labels' skip_unchanged does).
+            if plan.revoke or not plan.add.empty:
+                store.replace_labels(plan.revoke, annotator, plan.add, as_merge=True)
+    return MergeRun(result, len(plan.add), len(plan.revoke), plan.unchanged, dry_run, deferred)
+
+
+def plan_without(plan: MergePlan, keys: pd.DataFrame, existing: pd.DataFrame) -> tuple[MergePlan, int]:
+    """The plan minus every write and revocation on these (image, task) keys, and how many keys it dropped.
+
+    `existing` maps the plan's revoked ids to their keys (columns image, task, id).
+    """
+    if keys.empty:
+        return plan, 0
+    marked = keys[KEY].drop_duplicates().assign(_late=True)
+    add_hit = plan.add.merge(marked, on=KEY, how="left")["_late"].notna().to_numpy()
+    revoked = existing[existing["id"].isin(plan.revoke)]
+    revoke_hit = revoked.merge(marked, on=KEY, how="left")["_late"].notna().to_numpy()
+    dropped = pd.concat([plan.add.loc[add_hit, KEY], revoked.loc[revoke_hit, KEY]]).drop_duplicates()
+    kept = MergePlan(
+        plan.add[~add_hit].reset_index(drop=True),
+        revoked.loc[~revoke_hit, "id"].astype(int).tolist(),
+        plan.unchanged,
+    )
+    return kept, len(dropped)
+
+
+def human_labels(store, tasks: tuple[Task, ...]) -> pd.DataFrame:
+    """The human labels of `tasks`, one per (image, task, annotator): what agreement compares."""
+    return annotator_labels(store.live_label_codes(tasks, ANNOTATOR_SOURCES))
+
+
+def review_queue(store, task: str | None = None) -> pd.DataFrame:
+    """Images whose human labels conflict and await a person, with each annotator's answer."""
+    current = store.current_labels(task)
+    conflicts = current.loc[current["status"] == CONFLICT, KEY]
+    if conflicts.empty:
+        return pd.DataFrame(columns=LABEL_COLUMNS)
+    labels = annotator_labels(store.live_labels(task, sources=ANNOTATOR_SOURCES))
+    queue = labels.merge(conflicts, on=KEY, how="inner")
+    return queue.sort_values(KEY + ["annotator"], ignore_index=True)[LABEL_COLUMNS]
+
+
+def review_rows_are_merges(annotators: pd.Series) -> np.ndarray:
+    """True for review rows written by a merge rather than by a person."""
+    return annotators.str.startswith(MERGE_PREFIX).to_numpy(dtype=bool)

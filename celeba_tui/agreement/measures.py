@@ -1,0 +1,262 @@
+"""Agreement between annotators: the study's Table 1, kappa, weighted kappa, alpha (pure).
+
+Inputs are long label tables (image, task, annotator, label) holding the human labels
+(sources `human` and `import`) with one label per (image, task, annotator); see
+`annotator_labels`. Krippendorff's alpha comes from the `krippendorff` package. Cohen's
+kappa is computed from the confusion matrix exactly as scikit-learn's
+`cohen_kappa_score` does (tests/test_agreement.py checks they agree, degenerate cases
+included): importing scikit-learn pulls in scipy.stats, about 0.8 s of CPU, which
+`celeba agreement`'s 2 s budget for 100,000 images cannot afford. The cases where a
+statistic is undefined are explicit:
+
+- no shared images: percent agreement, kappa and weighted kappa are None;
+- both annotators used one and the same class on every shared image: chance
+  agreement is 1, so kappa is 0/0; it is None with a note (agreement is still 100%);
+- one annotator used a single class and the other several: kappa is defined and 0
+  (observed agreement equals chance agreement), as scikit-learn computes it.
+
+Class order is the task's (left, center, right): an ordinal scale, so the weighted
+kappa is linear (left vs right counts twice left vs center) and Krippendorff's alpha is
+reported at the ordinal level, with the nominal level beside it for comparison.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+
+from celeba_tui.errors import CelebaError
+from celeba_tui.workspace import Task
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES
+
+# Labels a person gave: typed in the TUI or imported from a file (the store counts them alike).
+LABEL_COLUMNS = ["image", "task", "annotator", "label"]
+MISSING = -1
+
+
+def annotator_labels(live: pd.DataFrame) -> pd.DataFrame:
+    """Human labels, one per (image, task, annotator): the latest (highest id).
+
+    `live` is `LabelStore.live_labels()` (other sources are dropped) or
+    `LabelStore.live_label_codes()`. An annotator has two live labels for an image only
+    when they both typed and imported one.
+    """
+    human = live[live["source"].isin(ANNOTATOR_SOURCES)] if "source" in live else live
+    key = ["image", "task", "annotator"]
+    if human.duplicated(key).any():
+        human = human.sort_values("id").drop_duplicates(key, keep="last")
+    return human[LABEL_COLUMNS].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class LabelMatrix:
+    """One task's labels as class codes: rows are images, columns annotators, -1 = none."""
+
+    task: Task
+    images: np.ndarray
+    annotators: list[str]
+    codes: np.ndarray
+
+    @property
+    def labelled(self) -> np.ndarray:
+        return self.codes != MISSING
+
+    def class_counts(self) -> np.ndarray:
+        """(images, classes): how many annotators gave each class to each image."""
+        k = len(self.task.classes)
+        rows, cols = np.nonzero(self.labelled)
+        flat = rows * k + self.codes[rows, cols]
+        return np.bincount(flat, minlength=len(self.images) * k).reshape(len(self.images), k)
+
+
+def class_codes(labels: pd.Series, classes: tuple[str, ...]) -> np.ndarray:
+    """Each label's index in `classes`, -1 for a label that is not one of them."""
+    index = pd.Index(list(classes))
+    if isinstance(labels.dtype, pd.CategoricalDtype):
+        # Categorical (LabelStore.live_label_codes): look up the few categories, not every row.
+        lookup = np.append(index.get_indexer(labels.cat.categories), MISSING)
+        return lookup[labels.cat.codes.to_numpy()]
+    return index.get_indexer(labels)
+
+
+def label_matrix(labels: pd.DataFrame, task: Task) -> LabelMatrix:
+    """Lay out one task's labels as a LabelMatrix; CelebaError for a label not in the task."""
+    rows = labels[labels["task"] == task.name]
+    label_codes = class_codes(rows["label"], task.classes)
+    unknown = label_codes == MISSING
+    if unknown.any():
+        bad = rows[unknown].iloc[0]
+        what = f"label {bad['label']!r}" if pd.notna(bad["label"]) else "a label"
+        raise CelebaError(
+            f"{bad['annotator']} gave {bad['image']} {what} that is not a class of task "
+            f"{task.name!r} ({', '.join(task.classes)})"
+        )
+    # Categorical inputs (LabelStore.live_label_codes) carry every image and annotator
+    # of the store as categories: keep only those with labels here.
+    images = pd.Categorical(rows["image"]).remove_unused_categories()
+    annotators = pd.Categorical(rows["annotator"]).remove_unused_categories()
+    codes = np.full((len(images.categories), len(annotators.categories)), MISSING, dtype=np.int8)
+    codes[images.codes, annotators.codes] = label_codes
+    return LabelMatrix(
+        task,
+        np.asarray(images.categories, dtype=object),
+        [str(a) for a in annotators.categories],
+        codes,
+    )
+
+
+@dataclass(frozen=True)
+class PairAgreement:
+    """Two annotators on one task: the study's Table 1 columns and the agreement statistics."""
+
+    task: str
+    annotator_a: str
+    annotator_b: str
+    count_a: int
+    count_b: int
+    overlapping: int
+    mismatched: int
+    total: int
+    percent_agreement: float | None
+    kappa: float | None
+    weighted_kappa: float | None
+    confusion: list[list[int]]
+    note: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def confusion_matrix(codes_a: np.ndarray, codes_b: np.ndarray, n_classes: int) -> np.ndarray:
+    """Counts of (a's class, b's class) over shared items; rows are a's classes.
+
+    The one confusion matrix: annotator against annotator here, truth against
+    prediction in training's metrics (rows the true classes).
+    """
+    flat = np.asarray(codes_a, dtype=np.int64) * n_classes + np.asarray(codes_b, dtype=np.int64)
+    return np.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def cohen_kappa(confusion: np.ndarray, weights: str | None = None) -> float | None:
+    """Cohen's kappa of a confusion matrix (weights None or "linear"); None where undefined.
+
+    1 - sum(w * observed) / sum(w * expected), with expected from the marginals, as
+    scikit-learn computes it. Undefined (0/0) when chance disagreement is zero: both
+    annotators used the same single class.
+    """
+    n_classes = len(confusion)
+    total = confusion.sum()
+    if total == 0:
+        return None
+    expected = np.outer(confusion.sum(axis=1), confusion.sum(axis=0)) / total
+    index = np.arange(n_classes)
+    if weights is None:
+        w = (index[:, None] != index[None, :]).astype(float)
+    elif weights == "linear":
+        w = np.abs(index[:, None] - index[None, :]).astype(float)
+    else:
+        raise ValueError(f"unknown kappa weights {weights!r}")
+    chance = float((w * expected).sum())
+    if chance == 0:
+        return None
+    return 1.0 - float((w * confusion).sum()) / chance
+
+
+def pair_agreement(matrix: LabelMatrix, a: int, b: int) -> PairAgreement:
+    """Agreement of annotator columns `a` and `b` of `matrix` (confusion rows are a's labels)."""
+    classes = matrix.task.classes
+    has_a, has_b = matrix.labelled[:, a], matrix.labelled[:, b]
+    both = has_a & has_b
+    codes_a, codes_b = matrix.codes[both, a], matrix.codes[both, b]
+    overlapping = int(both.sum())
+    common = dict(
+        task=matrix.task.name,
+        annotator_a=matrix.annotators[a],
+        annotator_b=matrix.annotators[b],
+        count_a=int(has_a.sum()),
+        count_b=int(has_b.sum()),
+        overlapping=overlapping,
+        mismatched=int((codes_a != codes_b).sum()),
+        total=int((has_a | has_b).sum()),
+    )
+    confusion = confusion_matrix(codes_a, codes_b, len(classes))
+    if overlapping == 0:
+        return PairAgreement(**common, percent_agreement=None, kappa=None, weighted_kappa=None,
+                             confusion=confusion.tolist(), note="no shared images")
+    kappa = cohen_kappa(confusion)
+    note = None
+    if kappa is None:
+        only = classes[int(codes_a[0])]
+        note = f"kappa undefined: both said only {only!r} on the shared images"
+    return PairAgreement(
+        **common,
+        percent_agreement=100.0 * float(np.trace(confusion)) / overlapping,
+        kappa=kappa,
+        weighted_kappa=cohen_kappa(confusion, "linear"),
+        confusion=confusion.tolist(),
+        note=note,
+    )
+
+
+def krippendorff_alpha(matrix: LabelMatrix, level: str) -> float | None:
+    """Krippendorff's alpha over all annotators at `level` (ordinal or nominal); None if undefined."""
+    import krippendorff
+
+    counts = matrix.class_counts()
+    pairable = counts[counts.sum(axis=1) >= 2]
+    if len(pairable) == 0 or np.count_nonzero(pairable.sum(axis=0)) < 2:
+        return None  # nothing pairable, or a single class used: expected disagreement is 0
+    value = float(krippendorff.alpha(
+        value_counts=pairable, value_domain=list(range(len(matrix.task.classes))),
+        level_of_measurement=level,
+    ))
+    return None if np.isnan(value) else value
+
+
+@dataclass(frozen=True)
+class TaskAgreement:
+    """All pairs of annotators on one task, and alpha when there are three or more."""
+
+    task: str
+    classes: list[str]
+    annotators: list[str]
+    images: int
+    pairs: list[PairAgreement] = field(default_factory=list)
+    alpha_ordinal: float | None = None
+    alpha_nominal: float | None = None
+    note: str | None = None
+
+    @property
+    def comparable(self) -> bool:
+        return self.note is None
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["pairs"] = [p.to_dict() for p in self.pairs]
+        return data
+
+
+def task_agreement(labels: pd.DataFrame, task: Task) -> TaskAgreement:
+    """Pairwise agreement on one task; `note` says why there is nothing to compare."""
+    matrix = label_matrix(labels, task)
+    base = dict(task=task.name, classes=list(task.classes), annotators=matrix.annotators,
+                images=len(matrix.images))
+    if not len(matrix.images):
+        return TaskAgreement(**base, note="no labels")
+    if len(matrix.annotators) < 2:
+        return TaskAgreement(**base, note=f"only one annotator ({matrix.annotators[0]})")
+    if not (matrix.labelled.sum(axis=1) >= 2).any():
+        return TaskAgreement(**base, note="no image was labelled by two annotators")
+    pairs = [pair_agreement(matrix, a, b) for a, b in combinations(range(len(matrix.annotators)), 2)]
+    alphas = {}
+    if len(matrix.annotators) >= 3:
+        alphas = {f"alpha_{level}": krippendorff_alpha(matrix, level) for level in ("ordinal", "nominal")}
+    return TaskAgreement(**base, pairs=pairs, **alphas)
+
+
+def agreement_report(labels: pd.DataFrame, tasks: tuple[Task, ...]) -> list[TaskAgreement]:
+    """`task_agreement` for each task, in the workspace's order."""
+    return [task_agreement(labels, task) for task in tasks]

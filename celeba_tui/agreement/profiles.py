@@ -1,0 +1,148 @@
+"""Per-annotator profiles: class use, strictness about "center", consensus, self-consistency (pure).
+
+The study's two groups disagreed mostly because one was stricter about calling a face
+or a light "center". A profile makes that visible early: on the images an annotator
+shares with others, how often they say center compared with the others' labels on
+those same images, in percentage points (negative: stricter).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from celeba_tui.agreement.measures import LabelMatrix, label_matrix
+from celeba_tui.workspace import Task
+
+
+def center_class(task: Task) -> str | None:
+    """The neutral class whose use measures strictness: `center`, else the middle of an odd scale."""
+    if "center" in task.classes:
+        return "center"
+    if len(task.classes) % 2 == 1:
+        return task.classes[len(task.classes) // 2]
+    return None
+
+
+@dataclass(frozen=True)
+class AnnotatorProfile:
+    """How one annotator labels one task, compared with the others."""
+
+    task: str
+    annotator: str
+    labels: int
+    class_counts: dict[str, int]
+    center_class: str | None
+    shared_images: int
+    center_rate: float | None
+    others_center_rate: float | None
+    consensus_images: int
+    consensus_agreement: float | None
+    checks: int = 0
+    self_consistency: float | None = None
+
+    @property
+    def center_difference(self) -> float | None:
+        """Percentage points more (positive) or less often than the others this annotator says center."""
+        if self.center_rate is None or self.others_center_rate is None:
+            return None
+        return 100.0 * (self.center_rate - self.others_center_rate)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "center_difference": self.center_difference}
+
+
+def _rate(numerator: np.ndarray, denominator: np.ndarray) -> float | None:
+    total = float(denominator.sum())
+    return float(numerator.sum()) / total if total else None
+
+
+def matrix_profiles(matrix: LabelMatrix) -> list[AnnotatorProfile]:
+    """Profiles of every annotator in one task's label matrix (checks not yet included)."""
+    task = matrix.task
+    labelled = matrix.labelled
+    n_labelled = labelled.sum(axis=1)
+    counts = matrix.class_counts()
+    center = center_class(task)
+    is_center = matrix.codes == task.index(center) if center else None
+    center_per_image = is_center.sum(axis=1) if center else None
+    profiles = []
+    for j, name in enumerate(matrix.annotators):
+        mine = labelled[:, j]
+        own_codes = matrix.codes[mine, j]
+        class_counts = np.bincount(own_codes, minlength=len(task.classes))
+        others_n = n_labelled - mine
+        shared = mine & (others_n > 0)
+
+        center_rate = others_rate = None
+        if center:
+            center_rate = _rate(is_center[shared, j], shared[shared])
+            others_rate = _rate(center_per_image[shared] - is_center[shared, j], others_n[shared])
+
+        # Consensus: the others' majority label on an image; ties have no consensus.
+        others_counts = counts[shared].copy()
+        others_counts[np.arange(len(others_counts)), matrix.codes[shared, j]] -= 1
+        top = others_counts.max(axis=1, keepdims=True)
+        unique_top = (others_counts == top).sum(axis=1) == 1
+        consensus = others_counts.argmax(axis=1)
+        agrees = consensus[unique_top] == matrix.codes[shared, j][unique_top]
+        profiles.append(AnnotatorProfile(
+            task=task.name,
+            annotator=name,
+            labels=int(mine.sum()),
+            class_counts={c: int(n) for c, n in zip(task.classes, class_counts)},
+            center_class=center,
+            shared_images=int(shared.sum()),
+            center_rate=center_rate,
+            others_center_rate=others_rate,
+            consensus_images=int(unique_top.sum()),
+            consensus_agreement=float(agrees.mean()) if len(agrees) else None,
+        ))
+    return profiles
+
+
+def self_consistency(checks: pd.DataFrame) -> pd.DataFrame:
+    """Per (annotator, task): flip checks answered and the share answered as expected."""
+    columns = ["annotator", "task", "checks", "consistent", "rate"]
+    if checks.empty:
+        return pd.DataFrame(columns=columns)
+    scored = checks.assign(consistent=(checks["answer"] == checks["expected"]).astype(int))
+    summary = scored.groupby(["annotator", "task"], as_index=False).agg(
+        checks=("consistent", "size"), consistent=("consistent", "sum")
+    )
+    summary["rate"] = summary["consistent"] / summary["checks"]
+    return summary[columns]
+
+
+def annotator_profiles(
+    labels: pd.DataFrame, tasks: tuple[Task, ...], checks: pd.DataFrame | None = None
+) -> list[AnnotatorProfile]:
+    """Profiles per task and annotator, with self-consistency from `LabelStore.checks()`."""
+    consistency = {}
+    if checks is not None:
+        for row in self_consistency(checks).itertuples(index=False):
+            consistency[(row.task, row.annotator)] = (int(row.checks), float(row.rate))
+    profiles = []
+    for task in tasks:
+        for profile in matrix_profiles(label_matrix(labels, task)):
+            n, rate = consistency.get((task.name, profile.annotator), (0, None))
+            profiles.append(AnnotatorProfile(**{**asdict(profile), "checks": n, "self_consistency": rate}))
+    return profiles
+
+
+def strictness_notes(profiles: list[AnnotatorProfile], threshold: float = 5.0) -> list[str]:
+    """Sentences for annotators whose use of center differs from the others' by >= threshold points."""
+    notes = []
+    for p in profiles:
+        diff = p.center_difference
+        if diff is None or abs(diff) < threshold:
+            continue
+        direction = "less" if diff < 0 else "more"
+        notes.append(
+            f"{p.task}: {p.annotator} says {p.center_class} {abs(diff):.0f} points {direction} often "
+            f"than the others on {p.shared_images:,} shared images "
+            f"({100 * p.center_rate:.0f}% vs {100 * p.others_center_rate:.0f}%)"
+        )
+    return notes

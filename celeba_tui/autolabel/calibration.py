@@ -1,0 +1,119 @@
+"""Thresholds that mean something: the precision of automatic labels on held-out labelled images.
+
+Held-out images are labelled by people (current label agreed or reviewed) and were not
+used to train the models:
+
+* `split` (default): the validation part of the task's training split
+  (`<workspace>/splits/<task>.csv`), the images every model of the task was compared on;
+* `labels`: every labelled image outside the training part of that split (the
+  validation images plus anything labelled after training).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from celeba_tui.autolabel.rules import Calibration, Evaluation, Thresholds, evaluate, select_thresholds
+from celeba_tui.errors import CelebaError
+
+CALIBRATE_ON = ("split", "labels")
+
+
+def held_out_images(splits_dir: Path, task: str, labelled: list[str], source: str) -> tuple[list[str], str]:
+    """The labelled images to measure precision on, and a phrase saying where they come from."""
+    from celeba_tui.training.split import read_split, split_path
+
+    if source not in CALIBRATE_ON:
+        raise CelebaError(f"unknown --calibrate-on {source!r} (one of {', '.join(CALIBRATE_ON)})")
+    path = split_path(splits_dir, task)
+    split = read_split(path) if path.is_file() else None
+    if source == "split":
+        if split is None:
+            return [], f"no validation split ({path} does not exist)"
+        val = set(split.loc[split["split"] == "val", "image"])
+        names = [n for n in labelled if n in val]
+        return names, f"validation split {path.name} ({len(names)} labelled images)"
+    train = set(split.loc[split["split"] == "train", "image"]) if split is not None else set()
+    names = [n for n in labelled if n not in train]
+    return names, f"labelled images not used for training ({len(names)})"
+
+
+@dataclass(frozen=True)
+class ThresholdChoice:
+    """The thresholds a task uses, how they were chosen, and how they do on held-out labels."""
+
+    thresholds: Thresholds | None  # None: the target precision is out of reach, label nothing
+    chosen_by: str  # "given" or "target"
+    held_out: Evaluation | None
+    held_out_source: str
+    target: float | None = None
+
+    def as_dict(self) -> dict:
+        held = self.held_out
+        interval = held.precision_interval if held is not None and held.n_auto else (None, None)
+        return {
+            "high": None if self.thresholds is None else self.thresholds.high,
+            "low": None if self.thresholds is None else self.thresholds.low,
+            "chosen_by": self.chosen_by,
+            "target_precision": self.target,
+            "target_reached": None if self.target is None else self.thresholds is not None,
+            "held_out": self.held_out_source,
+            "held_out_images": held.n if held else 0,
+            "held_out_automatic": held.n_auto if held else 0,
+            "held_out_precision": _finite(held.precision) if held else None,
+            "held_out_precision_95ci": [_finite(v) for v in interval],
+            "held_out_coverage": held.coverage if held else None,
+        }
+
+
+def _finite(value):
+    return None if value is None or not np.isfinite(value) else float(value)
+
+
+def choose_thresholds(
+    probs: np.ndarray, truth: np.ndarray, given: Thresholds, target: float | None, source: str, task: str
+) -> ThresholdChoice:
+    """Given thresholds with their held-out precision, or the pair that reaches `target` there
+    with 95% confidence (see `celeba_tui.autolabel.rules.select_thresholds`)."""
+    if target is None:
+        held = evaluate(probs, truth, given) if len(truth) else None
+        return ThresholdChoice(given, "given", held, source)
+    if len(truth) == 0:
+        raise CelebaError(
+            f"--target-precision needs held-out labelled images for task {task!r}, and there are none: "
+            f"{source}. Label some images, or use --calibrate-on labels, or give --high/--low"
+        )
+    calibration: Calibration = select_thresholds(probs, truth, target)
+    return ThresholdChoice(calibration.thresholds, "target", calibration.evaluation, source, target)
+
+
+def plot_precision_coverage(path: Path, curves: list[tuple[str, np.ndarray, ThresholdChoice]]) -> None:
+    """One panel per task: the best precision reachable at each coverage, the chosen point marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from celeba_tui.atomic import atomic_path
+
+    fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 4), squeeze=False)
+    for ax, (task, curve, choice) in zip(axes[0], curves):
+        ax.plot(curve["coverage"], curve["precision"], drawstyle="steps-post", label="best (high, low) at each coverage")
+        held = choice.held_out
+        if held is not None and held.n_auto:
+            ax.plot([held.coverage], [held.precision], "o", color="C3",
+                    label=f"used: high {held.high:.3g}, low {held.low:.3g}")
+        if choice.target is not None:
+            ax.axhline(choice.target, color="C2", linestyle="--", linewidth=1, label=f"target {choice.target:g}")
+        ax.set(title=f"{task}: automatic labels on held-out images", xlabel="coverage (share labelled automatically)",
+               ylabel="precision", xlim=(0, 1.02))
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    with atomic_path(Path(path)) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+

@@ -1,0 +1,177 @@
+"""What `celeba autolabel` reports and writes: per-task report, suspects, the study's ensemble
+files and a tidy Parquet (--export), Figure 28 (--grid)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from celeba_tui.atomic import atomic_path
+from celeba_tui.autolabel.rules import RULES
+
+
+# ------------------------------------------------------------------ report
+def task_report(outcome) -> dict:
+    """One task's figures: coverage, manual queue, thresholds and held-out precision, rules, suspects."""
+    auto, manual = int(outcome.automatic.sum()), int(outcome.manual.sum())
+    undecided_by_people = ~outcome.people
+    rules = {}
+    if outcome.choice.thresholds is not None:
+        counts = np.bincount(outcome.decisions.rule[undecided_by_people].astype(np.int64), minlength=len(RULES))
+        rules = {name: int(n) for name, n in zip(RULES, counts)}
+    return {
+        "task": outcome.task,
+        "ensemble": outcome.ensemble_id,
+        "models": [m.name for m in outcome.members],
+        "images": len(outcome.images),
+        "labelled_by_people": int(outcome.people.sum()),
+        "automatic": auto,
+        "manual_queue": manual,
+        "coverage": auto / (auto + manual) if auto + manual else None,
+        "thresholds": outcome.choice.as_dict(),
+        "rules": rules,
+        "labels_written": outcome.written,
+        "labels_withdrawn": outcome.withdrawn,
+        "suspects": int(outcome.suspects.sum()),
+    }
+
+
+def suspects(outcomes) -> list[dict]:
+    """Suspects (see `rules.contradictions`), most confident first."""
+    rows = []
+    for outcome in outcomes:
+        mask = outcome.suspects
+        for i in np.flatnonzero(mask):
+            rows.append({
+                "image": outcome.images[i], "task": outcome.task,
+                "human": outcome.classes[outcome.human[i]],
+                "ensemble": outcome.classes[outcome.decisions.label[i]],
+                "confidence": float(outcome.decisions.confidence[i]),
+            })
+    return sorted(rows, key=lambda r: (-r["confidence"], r["image"], r["task"]))
+
+
+def write_table(path: Path, rows: list[dict], columns: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        _write_csv(tmp, pd.DataFrame(rows, columns=columns))
+
+
+# ----------------------------------------------------------------- exports
+def ensemble_table(outcome) -> pd.DataFrame:
+    """The study's ensemble file for one task.
+
+    Columns `Filename, Predictions_1, Confidence_1, ..., <task>, final_conf`: each
+    model's class and confidence, then the ensemble's decision and its confidence
+    (both empty where the image goes to the manual queue). One row per predicted image.
+    """
+    columns: dict[str, object] = {"Filename": outcome.images}
+    for i, _ in enumerate(outcome.members, 1):
+        probs = outcome.probs[i - 1]
+        columns[f"Predictions_{i}"] = np.asarray(outcome.classes, dtype=object)[probs.argmax(axis=1)]
+        columns[f"Confidence_{i}"] = probs.max(axis=1).round(6)
+    decided = outcome.decisions.automatic
+    label = np.asarray(outcome.classes, dtype=object)[np.where(decided, outcome.decisions.label, 0)]
+    columns[outcome.task] = np.where(decided, label, None)
+    columns["final_conf"] = np.where(decided, outcome.decisions.confidence.round(6), np.nan)
+    return pd.DataFrame(columns)
+
+
+def tidy_table(outcomes) -> pd.DataFrame:
+    """One row per (image, task, model) with the ensemble's decision beside each prediction."""
+    parts = []
+    for outcome in outcomes:
+        classes = np.asarray(outcome.classes, dtype=object)
+        decided = outcome.decisions.automatic
+        decision = np.where(decided, classes[np.where(decided, outcome.decisions.label, 0)], None)
+        human = np.where(outcome.human >= 0, classes[np.maximum(outcome.human, 0)], None)
+        # Rule -1 (no thresholds: the target precision was out of reach) indexes the None.
+        rule = np.asarray([*RULES, None], dtype=object)[outcome.decisions.rule]
+        for model, probs in zip(outcome.members, outcome.probs):
+            parts.append(pd.DataFrame({
+                "image": outcome.images,
+                "task": outcome.task,
+                "model": model.key,
+                "model_name": model.name,
+                "label": classes[probs.argmax(axis=1)],
+                "confidence": probs.max(axis=1),
+                "probs": list(probs.astype(np.float32)),
+                "ensemble": outcome.ensemble_id,
+                "decision": decision,
+                "rule": rule,
+                "final_conf": outcome.decisions.confidence,
+                "human_label": human,
+            }))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def export_paths(prefix: Path, tasks) -> list[Path]:
+    """The files --export PREFIX writes: `PREFIX-<task>.csv` per task, then `PREFIX.parquet`."""
+    prefix = Path(prefix)
+    return [*(prefix.with_name(f"{prefix.name}-{task}.csv") for task in tasks), prefix.with_name(f"{prefix.name}.parquet")]
+
+
+def write_exports(prefix: Path, outcomes) -> list[str]:
+    """`PREFIX-<task>.csv` (the study's ensemble file per task) and `PREFIX.parquet` (tidy)."""
+    *csv_paths, parquet_path = export_paths(prefix, [outcome.task for outcome in outcomes])
+    for outcome, path in zip(outcomes, csv_paths):
+        with atomic_path(path) as tmp:
+            _write_csv(tmp, ensemble_table(outcome))
+    with atomic_path(parquet_path) as tmp:
+        tidy_table(outcomes).to_parquet(tmp, index=False)
+    return [str(path) for path in (*csv_paths, parquet_path)]
+
+
+def grid_samples(outcome, per_class: int = 1, seed: int = 0) -> list[tuple[str, str, float]]:
+    """Seeded random automatically labelled images of each class: (image, label, confidence)."""
+    rng = np.random.default_rng(seed)
+    picks = []
+    for index, name in enumerate(outcome.classes):
+        rows = np.flatnonzero(outcome.automatic & (outcome.decisions.label == index))
+        for row in rng.permutation(rows)[:per_class]:
+            picks.append((str(outcome.images[row]), name, float(outcome.decisions.confidence[row])))
+    return picks
+
+
+def write_grid(path: Path, root: Path, outcomes, per_class: int = 1, seed: int = 0) -> None:
+    """The study's Figure 28: sample images with their automatic label and confidence, a row per task."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from celeba_tui.images import ImageDecodeError, decode_full
+
+    rows = [(o.task, grid_samples(o, per_class, seed)) for o in outcomes]
+    n_cols = max([len(samples) for _, samples in rows] + [1])
+    fig, axes = plt.subplots(len(rows), n_cols, figsize=(2.2 * n_cols, 2.9 * len(rows)), squeeze=False)
+    letters = iter("abcdefghijklmnopqrstuvwxyz" * 4)
+    for r, (task, samples) in enumerate(rows):
+        for c in range(n_cols):
+            ax = axes[r][c]
+            ax.axis("off")
+            if c >= len(samples):
+                continue
+            image, label, confidence = samples[c]
+            try:
+                ax.imshow(decode_full(Path(root) / image))
+            except (ImageDecodeError, OSError):
+                ax.text(0.5, 0.5, "unreadable", ha="center", va="center")
+            ax.set_title(f"({next(letters)}) {task}: {label}\n{confidence:.2f}  {image}", fontsize=8)
+        if not samples:
+            axes[r][0].text(0.5, 0.5, f"{task}: no automatic labels", ha="center", va="center")
+    fig.suptitle("Automatic labels and their confidence")
+    fig.tight_layout()
+    with atomic_path(Path(path)) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+
+
+def _write_csv(path: Path, frame: pd.DataFrame) -> None:
+    """CSV under the export's rules: odd names quoted, formula-like cells neutralised."""
+    from celeba_tui.formats.csv_cells import write_frame
+
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        write_frame(handle, frame)

@@ -1,0 +1,399 @@
+"""`celeba autolabel`: decode -> onnxruntime ensemble -> the study's rules -> the label store.
+
+1. The models are checked before any work: celeba metadata present; per task the same
+   class names in the workspace's order; two or more models per task.
+2. Images under the root that some model has not predicted yet are decoded and run
+   (resume: predictions are keyed by the model file's content hash, `+flip` with TTA).
+   Each model's prediction goes to the `predictions` table (one row per image, task,
+   model: its latest prediction).
+3. Per task, thresholds are given or chosen for a target precision on held-out labels
+   (celeba_tui.autolabel.calibration); the rules (celeba_tui.autolabel.rules) decide each image; the
+   decisions become labels with source `model`, annotator `autolabel`, the ensemble id
+   as model and `final_conf` as confidence -- never for an image people have labelled.
+   Earlier automatic labels the rules no longer support are undone, so an image is in
+   the manual queue exactly when it has predictions but no automatic or human label.
+4. The report: coverage, held-out precision, manual queue and thresholds per task,
+   skipped files (also in `<workspace>/autolabel/skipped.csv`) and suspects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from celeba_tui.autolabel.calibration import CALIBRATE_ON, ThresholdChoice, choose_thresholds, held_out_images
+from celeba_tui.mirror import mirror_permutation
+from celeba_tui.autolabel.rules import MANUAL, RULES, Decisions, Thresholds, contradictions, decide
+from celeba_tui.errors import CelebaError
+from celeba_tui.autolabel.inference import PROVIDER_CHOICES
+from celeba_tui.onnx.metadata import ModelMetadata, check_same_classes, model_hash, read_metadata
+from celeba_tui.vocabulary import AGREED, PEOPLE_STATUSES, SETTLED_STATUSES
+
+ANNOTATOR = "autolabel"
+FLUSH_ROWS = 8192
+
+
+@dataclass(frozen=True)
+class EnsembleModel:
+    path: Path
+    meta: ModelMetadata
+    hash: str
+    tta: bool = False
+
+    @property
+    def key(self) -> str:
+        """The model's id in the predictions table: content hash, `+flip` when averaged with mirrors."""
+        return self.hash + ("+flip" if self.tta else "")
+
+    @property
+    def name(self) -> str:
+        return self.path.name + (" (flip TTA)" if self.tta else "")
+
+
+@dataclass
+class AutolabelOptions:
+    high: float = 0.9
+    low: float = 0.6
+    target_precision: float | None = None
+    calibrate_on: str = "split"
+    provider: str = "auto"
+    batch_size: int = 64
+    tta: bool = False
+    workers: int | None = None
+    threads: int | None = None
+    images: Path | None = None
+    export: Path | None = None
+    grid: Path | None = None
+
+
+@dataclass
+class TaskOutcome:
+    """One task's ensemble over the images all its models predicted."""
+
+    task: str
+    classes: tuple[str, ...]
+    members: list[EnsembleModel]
+    ensemble_id: str
+    images: np.ndarray  # names, sorted
+    probs: np.ndarray  # (models, images, classes)
+    decisions: Decisions
+    human: np.ndarray  # class index of the agreed/reviewed human label, -1 when none
+    people: np.ndarray  # bool: people labelled it (agreed, reviewed or in conflict)
+    agreed: np.ndarray  # bool: its current label is one the annotators agreed on (not a review)
+    choice: ThresholdChoice
+    held_rows: np.ndarray  # indices of the held-out images the thresholds were measured on
+    written: int = 0
+    withdrawn: int = 0
+
+    @property
+    def automatic(self) -> np.ndarray:
+        """Images that get an automatic label (people's images excluded)."""
+        return self.decisions.automatic & ~self.people
+
+    @property
+    def manual(self) -> np.ndarray:
+        return ~self.decisions.automatic & ~self.people
+
+    @property
+    def suspects(self) -> np.ndarray:
+        return contradictions(self.decisions, np.where(self.agreed, self.human, -1))
+
+
+# ------------------------------------------------------------------ models
+def load_models(paths: list[Path], tasks, tta: bool = False) -> list[EnsembleModel]:
+    """Read and check every model before any work; a CelebaError says what is wrong."""
+    if not paths:
+        raise CelebaError("no models given (--models A.onnx B.onnx ...)")
+    models = [EnsembleModel(Path(p), read_metadata(Path(p)), model_hash(Path(p)), tta) for p in paths]
+    seen: dict[str, Path] = {}
+    for model in models:
+        if model.hash in seen:
+            raise CelebaError(f"{seen[model.hash]} and {model.path} are the same model")
+        seen[model.hash] = model.path
+    known = {task.name: task for task in tasks}
+    for task, members in group_by_task(models).items():
+        check_same_classes([(str(m.path), m.meta) for m in members])
+        if len(members) < 2:
+            others = ", ".join(f"{m.path.name} ({m.meta.task})" for m in models if m.meta.task != task)
+            raise CelebaError(
+                f"task {task!r} has one model ({members[0].path}); the ensemble rules need two or more "
+                f"per task" + (f" (the others are for other tasks: {others})" if others else "")
+            )
+        if task not in known:
+            raise CelebaError(f"{members[0].path}: task {task!r} is not in this workspace (tasks: {', '.join(known)})")
+        if tuple(members[0].meta.classes) != tuple(known[task].classes):
+            raise CelebaError(
+                f"{members[0].path}: classes {list(members[0].meta.classes)} differ from the workspace's "
+                f"{list(known[task].classes)} for task {task!r}"
+            )
+        if tta:
+            try:
+                mirror_permutation(members[0].meta.classes)
+            except ValueError as exc:
+                raise CelebaError(f"--tta flip for task {task!r}: {exc}") from None
+    return models
+
+
+def group_by_task(models: list[EnsembleModel]) -> dict[str, list[EnsembleModel]]:
+    groups: dict[str, list[EnsembleModel]] = {}
+    for model in models:
+        groups.setdefault(model.meta.task, []).append(model)
+    return groups
+
+
+def ensemble_id(members: list[EnsembleModel]) -> str:
+    return "ensemble-" + hashlib.sha256(",".join(sorted(m.key for m in members)).encode()).hexdigest()[:12]
+
+
+# --------------------------------------------------------------- inference
+@dataclass
+class InferenceStats:
+    images: int = 0
+    predicted: int = 0
+    seconds: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    provider: str = "provider: none (every image already predicted)"
+
+
+def images_to_predict(store, names: list[str], models: list[EnsembleModel]) -> list[str]:
+    """Images some model has no prediction for yet (resume)."""
+    done = None
+    for model in models:
+        have = store.predicted_images(model.meta.task, model.key)
+        done = have if done is None else done & have
+    return [n for n in names if n not in done]
+
+
+def open_session(models: list[EnsembleModel], options: AutolabelOptions, cache_dir: Path | None = None):
+    """The merged onnxruntime session; a ModelFileError for a model onnxruntime refuses."""
+    from celeba_tui.autolabel.inference import open_ensemble
+
+    return open_ensemble(
+        [m.path for m in models], [m.meta for m in models], provider=options.provider,
+        batch_size=options.batch_size * (2 if options.tta else 1), threads=options.threads, cache_dir=cache_dir,
+    )
+
+
+def run_inference(store, root: Path, names: list[str], models: list[EnsembleModel], options: AutolabelOptions,
+                  reporter, session=None) -> InferenceStats:
+    """Decode and predict `names` with `session` (open_session; needed when there are names),
+    writing each model's predictions to the store as it goes.
+
+    `reporter` is a celeba_tui.progress reporter (silent, or rich bars on stderr).
+    """
+    from celeba_tui.autolabel.pipeline import BatchDecoder, decode_batches, predict
+    from celeba_tui.onnx.runtime import default_threads
+
+    stats = InferenceStats(images=len(names))
+    if not names:
+        return stats
+    stats.provider = session.plan.describe()
+    reporter.message(stats.provider)
+    advance = reporter.start_stage("autolabel", len(names))
+    decoder = BatchDecoder(root, session.groups, options.batch_size)
+    workers = options.workers or default_threads()
+    classes = [m.meta.classes for m in models] if options.tta else None
+    pending: list[pd.DataFrame] = []
+    started = time.perf_counter()
+    for batch in predict(session, decode_batches(decoder, names, workers), classes):
+        stats.failures.extend(batch.failures)
+        stats.predicted += len(batch.names)
+        if batch.names:
+            pending.append(prediction_frame(models, batch.names, batch.probs))
+        if sum(len(f) for f in pending) >= FLUSH_ROWS:
+            store.add_predictions(pd.concat(pending, ignore_index=True))
+            pending.clear()
+        advance(len(batch.names) + len(batch.failures))
+    if pending:
+        store.add_predictions(pd.concat(pending, ignore_index=True))
+    stats.seconds = time.perf_counter() - started
+    reporter.end_stage()
+    return stats
+
+
+def prediction_frame(models: list[EnsembleModel], names: list[str], probs: list[np.ndarray]) -> pd.DataFrame:
+    """Rows for the predictions table: each model's class, confidence and probabilities per image."""
+    parts = []
+    for model, p in zip(models, probs):
+        classes = np.asarray(model.meta.classes, dtype=object)
+        parts.append(pd.DataFrame({
+            "image": names, "task": model.meta.task, "model": model.key,
+            "label": classes[p.argmax(axis=1)], "confidence": p.max(axis=1).astype(float), "probs": list(p),
+        }))
+    return pd.concat(parts, ignore_index=True)
+
+
+# --------------------------------------------------------------- decisions
+def stacked_probs(predictions: pd.DataFrame, members: list[EnsembleModel], scope: set[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(names, probs[model, image, class]) for the images every member has predicted."""
+    per_model = []
+    for model in members:
+        rows = predictions[(predictions["model"] == model.key) & predictions["image"].isin(scope)]
+        per_model.append(pd.Series(rows["probs"].to_numpy(), index=rows["image"].to_numpy()))
+    common = sorted(set.intersection(*(set(s.index) for s in per_model)))
+    n_classes = len(members[0].meta.classes)
+    if not common:
+        return np.array([], dtype=object), np.zeros((len(members), 0, n_classes))
+    probs = np.stack([np.asarray(s.loc[common].tolist(), dtype=np.float64) for s in per_model])
+    return np.asarray(common, dtype=object), probs
+
+
+def decide_task(store, splits_dir: Path, task: str, members: list[EnsembleModel], scope: set[str],
+                options: AutolabelOptions) -> TaskOutcome:
+    """Thresholds (given or calibrated) and the rules' decision for every predicted image of a task."""
+    classes = tuple(members[0].meta.classes)
+    names, probs = stacked_probs(store.predictions(task, [m.key for m in members]), members, scope)
+    current = store.current_labels(task).set_index("image")
+    status = current["status"].reindex(names)
+    label = current["label"].reindex(names)
+    index = {c: i for i, c in enumerate(classes)}
+    human = np.where(status.isin(SETTLED_STATUSES), label.map(index), -1).astype(np.int64)
+    people = status.isin(PEOPLE_STATUSES).to_numpy()
+    agreed = (status == AGREED).to_numpy()
+    labelled = names[human >= 0].tolist()
+    held, source = held_out_images(splits_dir, task, labelled, options.calibrate_on)
+    rows = np.flatnonzero(np.isin(names, held))
+    choice = choose_thresholds(
+        probs[:, rows], human[rows], Thresholds(options.high, options.low), options.target_precision, source, task
+    )
+    if choice.thresholds is not None:
+        decisions = decide(probs, choice.thresholds)
+    else:
+        n = len(names)
+        decisions = Decisions(np.full(n, MANUAL), np.full(n, np.nan), np.full(n, -1, dtype=np.int8))
+    return TaskOutcome(task, classes, members, ensemble_id(members), names, probs, decisions, human, people, agreed, choice, rows)
+
+
+def write_decisions(store, outcome: TaskOutcome) -> None:
+    """Automatic labels for images people have not labelled; undo ones the rules no longer support."""
+    auto = outcome.automatic
+    thresholds = outcome.choice.thresholds
+    if auto.any():
+        provenance = {
+            "high": thresholds.high, "low": thresholds.low, "chosen_by": outcome.choice.chosen_by,
+            "models": [m.key for m in outcome.members],
+        }
+        details = np.asarray([json.dumps({**provenance, "rule": rule}) for rule in RULES], dtype=object)
+        frame = pd.DataFrame({
+            "image": outcome.images[auto],
+            "task": outcome.task,
+            "label": np.asarray(outcome.classes, dtype=object)[outcome.decisions.label[auto]],
+            "annotator": ANNOTATOR,
+            "source": "model",
+            "confidence": outcome.decisions.confidence[auto],
+            "model": outcome.ensemble_id,
+            "detail": details[outcome.decisions.rule[auto]],
+        })
+        outcome.written = store.add_labels(frame)
+    stale = outcome.images[outcome.manual].tolist()
+    ids = store.unrevoked_label_ids(ANNOTATOR, outcome.task, stale) if stale else []
+    outcome.withdrawn = store.revoke_labels(ids, ANNOTATOR) if ids else 0
+
+
+# --------------------------------------------------------------------- run
+def run_autolabel(workspace, model_paths: list[Path], options: AutolabelOptions, reporter=None) -> dict:
+    """The whole run (see the module docstring); returns the report as a dict."""
+    from celeba_tui.images import scan_folder
+    from celeba_tui.progress import SilentReporter
+    from celeba_tui.workspace import check_image_root
+
+    models = load_models(model_paths, workspace.tasks, options.tta)
+    try:
+        Thresholds(options.high, options.low)
+    except ValueError as exc:
+        raise CelebaError(str(exc)) from None
+    if options.target_precision is not None and not 0 < options.target_precision <= 1:
+        raise CelebaError(f"--target-precision must be in (0, 1]; got {options.target_precision}")
+    if options.batch_size < 1:
+        raise CelebaError("--batch-size must be at least 1")
+    if options.provider not in PROVIDER_CHOICES:
+        raise CelebaError(f"unknown provider {options.provider!r} (one of {', '.join(PROVIDER_CHOICES)})")
+    if options.calibrate_on not in CALIBRATE_ON:
+        raise CelebaError(f"unknown --calibrate-on {options.calibrate_on!r} (one of {', '.join(CALIBRATE_ON)})")
+    if options.workers is not None and options.workers < 1:
+        raise CelebaError(f"--workers must be at least 1 (omit it for one per CPU); got {options.workers}")
+    check_output_paths(options, models)
+    reporter = reporter or SilentReporter()
+    root = Path(options.images or workspace.image_root)
+    check_image_root(root)
+    scan = scan_folder(root)
+    report_dir = workspace.autolabel_dir
+    with workspace.open_store() as store:
+        todo = images_to_predict(store, scan.names, models)
+        # onnxruntime may still refuse a model (unknown operator, broken graph): it does so
+        # here, before the store records the images or the models.
+        session = open_session(models, options, workspace.cache_dir / "tensorrt") if todo else None
+        store.register_images(scan.names)
+        for model in models:
+            store.register_model(model.key, model.name, model.meta.task, {
+                **asdict(model.meta), "file": str(model.path.resolve()), "tta": "flip" if model.tta else "none",
+            })
+        stats = run_inference(store, root, todo, models, options, reporter, session)
+        scope = set(scan.names)
+        outcomes = [
+            decide_task(store, workspace.splits_dir, task, members, scope, options)
+            for task, members in group_by_task(models).items()
+        ]
+        for outcome in outcomes:
+            write_decisions(store, outcome)
+    from celeba_tui.autolabel.outputs import suspects, task_report, write_table
+
+    skipped = [*scan.skipped, *stats.failures]
+    write_table(report_dir / "skipped.csv", [{"image": n, "reason": r} for n, r in skipped], ["image", "reason"])
+    suspect_rows = suspects(outcomes)
+    write_table(workspace.suspects_path, suspect_rows, ["image", "task", "human", "ensemble", "confidence"])
+    files = _write_figures_and_exports(outcomes, root, report_dir, options)
+    return {
+        "images": len(scan.names),
+        "predicted_now": stats.predicted,
+        "already_predicted": len(scan.names) - len(todo),
+        "skipped": len(skipped),
+        "skipped_report": str(report_dir / "skipped.csv"),
+        "provider": stats.provider,
+        "seconds": round(stats.seconds, 3),
+        "images_per_s": round(stats.predicted / stats.seconds, 1) if stats.seconds else None,
+        "tasks": [task_report(o) for o in outcomes],
+        "suspects": suspect_rows,
+        "suspects_report": str(workspace.suspects_path),
+        "files": files,
+    }
+
+
+def check_output_paths(options: AutolabelOptions, models: list[EnsembleModel]) -> None:
+    """--export and --grid must be writable before anything is predicted or committed."""
+    from celeba_tui.atomic import check_output_path
+    from celeba_tui.autolabel.outputs import export_paths
+
+    if options.export is not None:
+        for path in export_paths(Path(options.export), group_by_task(models)):
+            check_output_path(path)
+    if options.grid is not None:
+        check_output_path(Path(options.grid))
+
+
+def _write_figures_and_exports(outcomes: list[TaskOutcome], root: Path, report_dir: Path, options) -> list[str]:
+    from celeba_tui.autolabel.run import outputs as autolabel_outputs
+    from celeba_tui.autolabel.calibration import plot_precision_coverage
+    from celeba_tui.autolabel.rules import precision_coverage_curve
+
+    files = []
+    curves = [
+        (o.task, precision_coverage_curve(o.probs[:, o.held_rows], o.human[o.held_rows]), o.choice)
+        for o in outcomes if len(o.held_rows)
+    ]
+    if curves:
+        path = report_dir / "precision-coverage.png"
+        plot_precision_coverage(path, curves)
+        files.append(str(path))
+    if options.export is not None:
+        files += autolabel_outputs.write_exports(Path(options.export), outcomes)
+    if options.grid is not None:
+        autolabel_outputs.write_grid(Path(options.grid), root, outcomes)
+        files.append(str(options.grid))
+    return files

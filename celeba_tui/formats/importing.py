@@ -1,0 +1,182 @@
+"""Importing label files and other stores into a workspace's store, all or nothing."""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from celeba_tui.annotator_names import annotator_name_problem
+from celeba_tui.errors import FormatError
+from celeba_tui.formats.csv_cells import read_records
+from celeba_tui.formats.long import read_long_csv, read_parquet_labels
+from celeba_tui.formats.onehot import read_onehot, read_text
+from celeba_tui.formats.store_source import read_store_source
+from celeba_tui.store.label_store import LabelStore
+from celeba_tui.workspace import Task, Workspace
+
+FORMATS = ("auto", "onehot", "long", "parquet", "store")
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+@dataclass
+class ImportReport:
+    path: str
+    format: str
+    rows: int = 0
+    written: int = 0
+    images: int = 0
+    unknown_images: int = 0
+    annotators: list[str] = field(default_factory=list)
+    per_task: dict[str, dict[str, int]] = field(default_factory=dict)
+    merge_labels: int = 0  # labels of a source store's merges, left out
+
+
+def detect_format(path: Path, tasks: tuple[Task, ...]) -> str:
+    """Tell a store, Parquet, long CSV or one-hot CSV apart by content, not by suffix."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except FileNotFoundError:
+        raise FormatError(path, "file not found") from None
+    except OSError as exc:
+        raise FormatError(path, f"cannot read ({exc.strerror})") from None
+    if head.startswith(_SQLITE_MAGIC):
+        return "store"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if not head.strip():
+        raise FormatError(path, "empty file")
+    if b"\x00" in head:
+        raise FormatError(path, "not a label file (binary content)")
+    # The first CSV record, not the first line: a quoted name may hold a line break.
+    _, first = next(read_records(head.decode("utf-8", "replace").lstrip("\ufeff"), path))
+    cells = [c.lower() for c in first]
+    if {"image", "task", "label"} <= set(cells):
+        return "long"
+    if len(cells) == 1 + sum(len(t.classes) for t in tasks):
+        return "onehot"
+    raise FormatError(
+        path,
+        "not a recognised label file (expected the study's one-hot CSV with "
+        f"{1 + sum(len(t.classes) for t in tasks)} columns, a long CSV with an "
+        "image,task,label header, Parquet or a celeba store)",
+        1,
+    )
+
+
+@dataclass
+class PreparedImport:
+    """A label file read and checked, not yet written: what `write_imports` appends."""
+
+    path: Path
+    format: str
+    frame: pd.DataFrame
+    merge_labels: int = 0  # a source store's `merge:*` labels, left out
+
+
+def read_import(path: Path, workspace: Workspace, *, fmt: str = "auto", annotator: str | None = None) -> PreparedImport:
+    """Read and check a file's labels; FormatError (one line, file and line) on any problem.
+
+    Nothing is written: reading every file of a command before writing any lets the
+    command be one transaction without holding the store's write lock while parsing.
+    """
+    path = Path(path)
+    if fmt not in FORMATS:
+        raise FormatError(path, f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+    _check_regular_file(path)
+    if fmt == "auto":
+        fmt = detect_format(path, workspace.tasks)
+    merge_labels = 0
+    if fmt == "store":
+        _refuse_own_store(path, workspace)
+        source = read_store_source(path, workspace.tasks)
+        frame, merge_labels = source.labels, source.merge_labels
+    elif fmt == "parquet":
+        frame = read_parquet_labels(path, workspace.tasks)
+    elif fmt == "long":
+        frame = read_long_csv(path, workspace.tasks, read_text(path))
+    else:
+        frame = read_onehot(path, workspace.tasks, read_text(path))
+    if annotator is not None:
+        _check_annotator(path, annotator, "--annotator")
+        frame["annotator"] = annotator
+    elif "annotator" not in frame or frame["annotator"].isna().any():
+        _check_annotator(path, path.stem, "the file's name; pass --annotator NAME")
+        frame["annotator"] = frame["annotator"].fillna(path.stem) if "annotator" in frame else path.stem
+    if "source" not in frame:
+        frame["source"] = "import"
+    # Typed-in labels from elsewhere become imports here; review and model rows keep theirs.
+    frame["source"] = frame["source"].replace({"human": "import"})
+    unknown_tasks = set(frame["task"].unique().tolist()) - set(workspace.task_names)
+    if unknown_tasks:
+        raise FormatError(path, f"labels for unknown task(s) {', '.join(sorted(unknown_tasks))}")
+    return PreparedImport(path, fmt, frame, merge_labels)
+
+
+def _check_regular_file(path: Path) -> None:
+    """Label files are regular files: reading a FIFO blocks for ever, a device may never end."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise FormatError(path, "file not found") from None
+    except OSError as exc:
+        raise FormatError(path, f"cannot read ({exc.strerror})") from None
+    if not stat.S_ISREG(mode):
+        raise FormatError(path, "a folder, not a label file" if stat.S_ISDIR(mode) else "not a regular file")
+
+
+def _check_annotator(path: Path, name: str, origin: str) -> None:
+    """An annotator name given for the whole file (not from a line of it) must be allowed."""
+    problem = annotator_name_problem(name)
+    if problem:
+        raise FormatError(path, f"annotator name {name!r} (from {origin}) {problem}")
+
+
+def _refuse_own_store(path: Path, workspace: Workspace) -> None:
+    """Importing the workspace's own store would copy every label as an import of itself."""
+    try:
+        same = workspace.store_path.exists() and os.path.samefile(path, workspace.store_path)
+    except OSError:
+        same = False
+    if same:
+        raise FormatError(path, "is this workspace's own label store; nothing to import")
+
+
+def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[ImportReport]:
+    """Append the labels of every prepared file in one transaction: all files or none.
+
+    The "already imported" check (skip rows equal to a live label) runs inside the
+    write transaction, so two processes importing the same file at once write it once.
+    """
+    reports = []
+    with store.transaction():
+        known = set(store.image_names(present_only=True))
+        for item in prepared:
+            frame = item.frame
+            written = store.add_labels(frame, skip_unchanged=True)
+            # As Python strings: iterating pandas' Arrow-backed strings one by one is slow.
+            images = set(frame["image"].unique().tolist())
+            reports.append(ImportReport(
+                path=str(item.path),
+                format=item.format,
+                rows=len(frame),
+                written=written,
+                images=len(images),
+                unknown_images=len(images.difference(known)),
+                annotators=sorted(frame["annotator"].unique()),
+                per_task={
+                    task: {str(k): int(v) for k, v in group["label"].value_counts().items()}
+                    for task, group in frame.groupby("task")
+                },
+                merge_labels=item.merge_labels,
+            ))
+    return reports
+
+
+def import_labels(store: LabelStore, workspace: Workspace, path: Path, *, fmt: str = "auto", annotator: str | None = None) -> ImportReport:
+    """Read, validate and append a file's labels in one transaction."""
+    return write_imports(store, [read_import(path, workspace, fmt=fmt, annotator=annotator)])[0]

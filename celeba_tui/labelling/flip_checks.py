@@ -1,0 +1,69 @@
+"""Flip-consistency checks (`celeba label --checks F`): pure scheduling, no terminal.
+
+A check re-shows an image the annotator already labelled, mirrored horizontally; the
+expected answer is their own earlier label, mirrored by the one mirror rule
+(celeba_tui/mirror.py). Only tasks whose every class has a mirror get checks.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+
+from celeba_tui.labelling.queues import QueueItem
+from celeba_tui.mirror import mirrored_name
+
+# A check never shows an image among the last few shown: recall would be too easy.
+MIN_GAP = 5
+
+
+class CheckScheduler:
+    """Decides, item by item, whether a mirrored check comes next, and which image.
+
+    `pool` is what the annotator has labelled: image -> {task: label}. It grows as
+    they label (`remember`) so a first session gets checks too.
+    """
+
+    def __init__(self, fraction: float, tasks: Iterable[str], seed: int = 0):
+        if not 0.0 <= fraction <= 0.5:
+            raise ValueError("check fraction must be between 0 and 0.5")
+        self.fraction = fraction
+        # Drawn after each regular item; F / (1 - F) makes checks F of all items shown.
+        self._chance = fraction / (1.0 - fraction)
+        self.tasks = tuple(tasks)
+        self._rng = random.Random(seed)
+        self._labels: dict[str, dict[str, str]] = {}
+        self._images: list[str] = []
+        self._checked: set[str] = set()
+        self._recent: list[str] = []
+
+    def remember(self, image: str, task: str, label: str) -> None:
+        """An own label the annotator gave (and may be checked on later)."""
+        if task not in self.tasks:
+            return
+        if image not in self._labels:
+            self._labels[image] = {}
+            self._images.append(image)
+        self._labels[image][task] = label
+
+    def forget(self, image: str, task: str) -> None:
+        """An own label was undone: do not check against it."""
+        self._labels.get(image, {}).pop(task, None)
+
+    def shown(self, image: str) -> None:
+        self._recent = (self._recent + [image])[-MIN_GAP:]
+
+    def next_check(self) -> QueueItem | None:
+        """A check item to show now, or None (most of the time)."""
+        if not self._images or self._rng.random() >= self._chance:
+            return None
+        # Rejection sampling keeps this O(1) with a pool of 100,000 images.
+        for _ in range(20):
+            image = self._images[self._rng.randrange(len(self._images))]
+            labels = self._labels[image]
+            if image in self._checked or image in self._recent or not labels:
+                continue
+            tasks = tuple(t for t in self.tasks if t in labels)
+            self._checked.add(image)
+            return QueueItem(image, tasks, check=True, expected=tuple(mirrored_name(labels[t]) for t in tasks))
+        return None

@@ -1,0 +1,85 @@
+"""What a labelling queue hands the TUI: items, their context, options and the Queue protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple, Protocol
+
+from celeba_tui.labelling.assignment import Assignment
+
+
+class QueueItem(NamedTuple):
+    """One image and the tasks to ask for it (config order). A tuple: 150,000 are cheap.
+
+    A flip-consistency check is shown mirrored; `expected` holds the expected answer
+    per task (the annotator's own earlier label, left and right swapped).
+    """
+
+    image: str
+    tasks: tuple[str, ...]
+    check: bool = False
+    expected: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Answer:
+    annotator: str
+    label: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Prediction:
+    model: str
+    label: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """The ensemble's view of one task: its label and confidence; `decided` if stored."""
+
+    label: str
+    confidence: float
+    decided: bool
+
+
+@dataclass(frozen=True)
+class ItemContext:
+    """What is known about an image, per task: people's answers and model predictions."""
+
+    answers: dict[str, tuple[Answer, ...]] = field(default_factory=dict)
+    predictions: dict[str, tuple[Prediction, ...]] = field(default_factory=dict)
+    suggestions: dict[str, Suggestion] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QueueOptions:
+    shuffle: bool = False
+    seed: int = 0
+    assignment: Assignment | None = None
+
+
+@dataclass
+class QueueBuild:
+    """The ordered items to do, and how many images of the queue are already done."""
+
+    items: list[QueueItem]
+    done: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.done + len(self.items)
+
+
+class Queue(Protocol):
+    name: str
+    source: str
+    empty_hint: str
+    shows_answers: bool
+    prioritized: bool
+
+    def build(self, store, workspace, annotator: str, tasks: Sequence, options: QueueOptions) -> QueueBuild:
+        """The items still to do for this annotator, in order."""
+        ...

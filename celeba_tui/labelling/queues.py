@@ -1,0 +1,270 @@
+"""Labelling queues: which images an annotator sees, in what order, with what context.
+
+A queue is an object with a `name`, the label `source` its decisions are stored with,
+and `build(store, workspace, annotator, tasks, options) -> QueueBuild` returning the
+ordered items still to do. Selection is set-based (a few SQL aggregates over the
+store's `live` and `current` tables, then numpy), never a loop over images. A queue
+may also offer `first_page(...)`: the first items straight from SQL in milliseconds,
+so the TUI shows an image while `build` counts the rest. The TUI only calls these
+and `item_context`; it never runs SQL itself.
+
+Rules shared by all queues:
+
+- An image is *done* for a task when this annotator has a live label for it, or
+  enough people have (one; two for images an `--assign ... --overlap` share doubles),
+  or a reviewer decided it. So resuming never shows what you labelled, and nobody
+  relabels by accident.
+- Model labels are not people's labels: they do not take an image out of `unlabeled`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from celeba_tui.errors import CelebaError
+from celeba_tui.labelling.queue_items import (  # noqa: F401  (re-exported: the queues' public types)
+    Answer, ItemContext, Prediction, Queue, QueueBuild, QueueItem, QueueOptions, Suggestion,
+)
+from celeba_tui.labelling.selection import (
+    current_pairs, items_by_image, items_by_priority, mask_to_share, names_of_tasks, open_items,
+    ordered_items, present_images, reviewed_count, sql_in_list,
+)
+from celeba_tui.vocabulary import PEOPLE_SOURCES
+
+SUSPECT_COLUMNS = ["image", "task", "human", "ensemble", "confidence"]
+
+
+# ----------------------------------------------------------------- the queues
+class UnlabeledQueue:
+    name = "unlabeled"
+    source = "human"
+    empty_hint = (
+        "Every image in your share is labelled. Next: `celeba agreement` to compare "
+        "annotators, `celeba merge`, or `celeba label --queue review` for conflicts."
+    )
+    shows_answers = False
+    prioritized = False
+
+    def build(self, store, workspace, annotator, tasks, options):
+        task_names = names_of_tasks(tasks)
+        ids, names = present_images(store)
+        items, done = open_items(store, annotator, task_names, ids, names, options)
+        return QueueBuild(ordered_items(items, options, False), done)
+
+    def first_page(self, store, workspace, annotator, tasks, options, limit: int) -> list[QueueItem] | None:
+        """The first `limit` items of `build` in one indexed SQL walk; None where that needs `build`."""
+        if options.shuffle or options.assignment is not None:
+            return None
+        task_names = names_of_tasks(tasks)
+        missing = " + ".join(
+            f"(NOT EXISTS (SELECT 1 FROM live v WHERE v.image_id = i.id AND v.task = ? "
+            f"AND v.source IN {sql_in_list(PEOPLE_SOURCES)})) * {1 << j}"
+            for j in range(len(task_names))
+        )
+        params = [p for task in task_names for p in (task, *PEOPLE_SOURCES)]
+        rows = store.query(
+            f"SELECT name, code FROM (SELECT i.name AS name, {missing} AS code FROM images i "
+            "WHERE i.present = 1 ORDER BY i.name) WHERE code > 0 LIMIT ?",
+            [*params, limit],
+        )
+        return [QueueItem(name, tuple(t for j, t in enumerate(task_names) if code >> j & 1)) for name, code in rows]
+
+
+class ReviewQueue:
+    name = "review"
+    source = "review"
+    empty_hint = (
+        "No conflicts to review. Conflicts appear when two annotators label the same image "
+        "differently (`celeba merge --policy review`, or `celeba label --assign I/N --overlap F`)."
+    )
+    shows_answers = True
+    prioritized = False
+
+    def build(self, store, workspace, annotator, tasks, options):
+        task_names = names_of_tasks(tasks)
+        conflicts = mask_to_share(current_pairs(store, "conflict", task_names), options)
+        items = items_by_image(conflicts, task_names)
+        return QueueBuild(ordered_items(items, options, False), reviewed_count(store, annotator, task_names))
+
+
+def _prediction_rows(store, task_names: Sequence[str]) -> pd.DataFrame:
+    return store.frame(
+        "SELECT p.image_id, i.name AS image, p.task, p.probs FROM predictions p "
+        f"JOIN images i ON i.id = p.image_id WHERE i.present = 1 AND p.task IN {sql_in_list(task_names)}",
+        task_names,
+    )
+
+
+def ensemble_view(predictions: pd.DataFrame, classes: dict[str, Sequence[str]]) -> pd.DataFrame:
+    """Per (image, task): the mean-probability label, its probability and the uncertainty.
+
+    Pure: `predictions` has image, task, probs (JSON lists in the task's class order).
+    """
+    columns = ["image", "task", "label", "confidence", "uncertainty"]
+    if predictions.empty:
+        return pd.DataFrame(columns=columns)
+    parts = []
+    for task, rows in predictions.groupby("task", sort=False):
+        probs = np.asarray(json.loads("[" + ",".join(rows["probs"]) + "]"), dtype=np.float64)
+        mean = pd.DataFrame(probs).groupby(rows["image"].to_numpy()).mean()
+        best = mean.to_numpy().argmax(axis=1)
+        confidence = mean.to_numpy().max(axis=1)
+        parts.append(pd.DataFrame({
+            "image": mean.index, "task": task, "label": np.asarray(classes[task], dtype=object)[best],
+            "confidence": confidence, "uncertainty": 1.0 - confidence,
+        }))
+    return pd.concat(parts, ignore_index=True)
+
+
+class _PredictionQueue:
+    """Shared part of the queues built from the predictions table."""
+
+    source = "human"
+    shows_answers = False
+    prioritized = False
+    empty_hint = (
+        "No predictions to work from yet. Run `celeba autolabel` (after `celeba train` and "
+        "`celeba export-onnx`); until then use `celeba label` (the unlabeled queue)."
+    )
+
+    def _open_pairs(self, store, annotator, task_names, options) -> tuple[pd.DataFrame, int, pd.DataFrame]:
+        """(predictions, done images, predicted (image, task) pairs people have not finished)."""
+        predictions = _prediction_rows(store, task_names)
+        if predictions.empty:
+            return predictions, 0, pd.DataFrame(columns=["image", "task"])
+        images = predictions[["image_id", "image"]].drop_duplicates().sort_values("image")
+        items, done = open_items(
+            store, annotator, task_names, images["image_id"].to_numpy(), images["image"].tolist(), options
+        )
+        open_pairs = pd.DataFrame([(item.image, task) for item in items for task in item.tasks], columns=["image", "task"])
+        return predictions, done, open_pairs.merge(predictions[["image", "task"]].drop_duplicates())
+
+
+class ManualQueue(_PredictionQueue):
+    name = "manual"
+
+    def build(self, store, workspace, annotator, tasks, options):
+        task_names = names_of_tasks(tasks)
+        _, done, open_pairs = self._open_pairs(store, annotator, task_names, options)
+        decided = store.frame(
+            "SELECT DISTINCT i.name AS image, v.task, 1 AS decided FROM live v JOIN images i ON i.id = v.image_id "
+            f"WHERE v.source = 'model' AND v.task IN {sql_in_list(task_names)}",
+            task_names,
+        )
+        if not open_pairs.empty and not decided.empty:
+            open_pairs = open_pairs.merge(decided, how="left")
+            open_pairs = open_pairs[open_pairs["decided"].isna()]
+        return QueueBuild(ordered_items(items_by_image(open_pairs, task_names), options, False), done)
+
+
+class UncertainQueue(_PredictionQueue):
+    name = "uncertain"
+    prioritized = True
+
+    def build(self, store, workspace, annotator, tasks, options):
+        task_names = names_of_tasks(tasks)
+        predictions, done, open_pairs = self._open_pairs(store, annotator, task_names, options)
+        if open_pairs.empty:
+            return QueueBuild([], done)
+        view = ensemble_view(predictions, {t.name: t.classes for t in tasks}).merge(open_pairs)
+        return QueueBuild(items_by_priority(view, "uncertainty", task_names), done)
+
+
+class SuspectsQueue(_PredictionQueue):
+    """The suspects the latest `celeba autolabel` found (one definition: see
+    `celeba_tui.autolabel.rules.contradictions`), while the annotators' agreed label
+    they contradict still stands; a review decision takes an image out."""
+
+    name = "suspects"
+    source = "review"
+    shows_answers = True
+    prioritized = True
+    empty_hint = (
+        "No suspect labels: the latest `celeba autolabel` found no agreed label the ensemble "
+        "confidently contradicts, or every one has been reviewed (or autolabel has not run yet)."
+    )
+
+    def build(self, store, workspace, annotator, tasks, options):
+        task_names = names_of_tasks(tasks)
+        reviewed = reviewed_count(store, annotator, task_names)
+        suspects = read_suspects(workspace.suspects_path)
+        if suspects.empty:
+            return QueueBuild([], reviewed)
+        agreed = current_pairs(store, "agreed", task_names)
+        standing = suspects.merge(agreed, on=["image", "task"])
+        standing = standing[standing["label"] == standing["human"]]
+        return QueueBuild(items_by_priority(mask_to_share(standing, options), "confidence", task_names), reviewed)
+
+
+def read_suspects(path) -> pd.DataFrame:
+    """`celeba autolabel`'s suspects file (empty when it has not run); a damaged file is a one-line error."""
+    try:
+        frame = pd.read_csv(path, dtype={"image": str, "task": str, "human": str, "ensemble": str})
+    except FileNotFoundError:
+        return pd.DataFrame(columns=SUSPECT_COLUMNS)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise CelebaError(f"{path}: unreadable suspects file ({exc}); rerun `celeba autolabel`") from None
+    if list(frame.columns) != SUSPECT_COLUMNS or not pd.api.types.is_numeric_dtype(frame["confidence"]):
+        raise CelebaError(f"{path}: not a suspects file written by `celeba autolabel`; rerun it")
+    return frame
+
+
+# ------------------------------------------------------------ per-image context
+def item_context(store, image: str, tasks: Sequence) -> ItemContext:
+    """Everyone's live answers, each model's prediction and the ensemble's view of `image`."""
+    image_id = "(SELECT id FROM images WHERE name = ?)"
+    labels = store.query(
+        "SELECT v.task, a.name, v.label, v.source, l.confidence FROM live v "
+        "JOIN annotators a ON a.id = v.annotator_id JOIN labels l ON l.id = v.label_id "
+        f"WHERE v.image_id = {image_id} ORDER BY a.name, v.label_id",
+        [image],
+    )
+    predictions = store.query(
+        "SELECT p.task, COALESCE(m.name, p.model), p.label, p.confidence, p.probs FROM predictions p "
+        f"LEFT JOIN models m ON m.hash = p.model WHERE p.image_id = {image_id} ORDER BY p.model",
+        [image],
+    )
+    answers: dict[str, list[Answer]] = {}
+    suggestions: dict[str, Suggestion] = {}
+    for task, who, label, source, confidence in labels:
+        if source == "model":
+            suggestions[task] = Suggestion(label, float(confidence or 0.0), decided=True)
+        else:
+            answers.setdefault(task, []).append(Answer(who, label, source))
+    by_task: dict[str, list[Prediction]] = {}
+    probs: dict[str, list[list[float]]] = {}
+    for task, model, label, confidence, probs_json in predictions:
+        by_task.setdefault(task, []).append(Prediction(model, label, float(confidence)))
+        probs.setdefault(task, []).append(json.loads(probs_json))
+    for task in tasks:
+        if task.name in probs and task.name not in suggestions:
+            mean = np.mean(np.asarray(probs[task.name], dtype=np.float64), axis=0)
+            best = int(mean.argmax())
+            if best < len(task.classes):
+                suggestions[task.name] = Suggestion(task.classes[best], float(mean[best]), decided=False)
+    return ItemContext(
+        {t: tuple(a) for t, a in answers.items()}, {t: tuple(p) for t, p in by_task.items()}, suggestions
+    )
+
+
+def my_live_labels(store, annotator: str, task_names: Sequence[str]) -> pd.DataFrame:
+    """This annotator's own live labels (source human): image, task, label."""
+    mine = store.live_labels(sources=["human"], annotators=[annotator])
+    return mine[mine["task"].isin(list(task_names))][["image", "task", "label"]].reset_index(drop=True)
+
+
+QUEUES: dict[str, Queue] = {
+    q.name: q for q in (UnlabeledQueue(), ReviewQueue(), ManualQueue(), UncertainQueue(), SuspectsQueue())
+}
+
+
+def get_queue(name: str) -> Queue:
+    """The queue called `name`; a CelebaError listing the known queues otherwise."""
+    try:
+        return QUEUES[name]
+    except KeyError:
+        raise CelebaError(f"unknown queue {name!r} (queues: {', '.join(QUEUES)})") from None

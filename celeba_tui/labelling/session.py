@@ -1,0 +1,236 @@
+"""One labelling session: where we are in the queue, what was decided, undo, statistics.
+
+No terminal here: the screen calls `record` (a store write, safe to run in a thread)
+and then `apply` (moves on), so the flow is tested without Textual. Every decision is
+committed by `record` before `apply` shows the next question.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from celeba_tui.labelling.queues import QueueItem
+from celeba_tui.labelling.flip_checks import CheckScheduler
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One key press that answered a question, as stored."""
+
+    position: int
+    task_index: int
+    image: str
+    task: str
+    label: str
+    check: bool
+    label_id: int | None = None  # None for check answers (they are not labels)
+
+
+@dataclass
+class SessionStats:
+    """Per-class counts and the labelling rate of this session."""
+
+    counts: Counter = field(default_factory=Counter)  # (task, label) -> n
+    decisions: int = 0
+    first_at: float | None = None
+
+    def per_minute(self, now: float) -> float:
+        if self.first_at is None or self.decisions == 0:
+            return 0.0
+        # A floor of 10 s keeps the first few labels from showing absurd rates.
+        return self.decisions * 60.0 / max(now - self.first_at, 10.0)
+
+
+class LabelSession:
+    """The queue's items plus the cursor (item, task) and the undo history."""
+
+    def __init__(
+        self,
+        store,
+        annotator: str,
+        tasks: Sequence,
+        items: Sequence[QueueItem],
+        *,
+        total: int | None = None,
+        complete: bool = True,
+        source: str = "human",
+        checks: CheckScheduler | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.store = store
+        self.annotator = annotator
+        self.tasks = {t.name: t for t in tasks}
+        self.items: list[QueueItem] = list(items)
+        self.source = source
+        self.checks = checks
+        self.clock = clock
+        # total: images in the queue, done or not (None until counted); complete: all
+        # items are here (a first page may come before the rest, see `adopt`).
+        self.total = len(self.items) if total is None and complete else total
+        self.complete = complete
+        self._checks_inserted = 0
+        self.stats = SessionStats()
+        self.history: list[Decision] = []
+        self.position = 0
+        self.task_index = 0
+        self._answered: dict[int, set[str]] = {}  # position -> tasks answered there
+        self._completed: set[int] = set()  # positions of regular items fully answered
+        self._enter_item()
+
+    # --------------------------------------------------------------- where
+    @property
+    def current(self) -> QueueItem | None:
+        return self.items[self.position] if self.position < len(self.items) else None
+
+    @property
+    def current_task(self):
+        item = self.current
+        return None if item is None else self.tasks[item.tasks[self.task_index]]
+
+    @property
+    def finished(self) -> bool:
+        return self.current is None and self.complete
+
+    @property
+    def waiting(self) -> bool:
+        """Every item so far is answered, but the rest of the queue is still being built."""
+        return self.current is None and not self.complete
+
+    @property
+    def done(self) -> int | None:
+        """Images of the queue finished: all of them minus the regular items still open."""
+        if self.total is None:
+            return None
+        return self.total - (len(self.items) - self._checks_inserted - len(self._completed))
+
+    def adopt(self, built) -> None:
+        """Take the whole queue (a QueueBuild) after starting on its first page."""
+        known = {item.image for item in self.items if not item.check}
+        was_waiting = self.waiting
+        self.items.extend(item for item in built.items if item.image not in known)
+        self.total = built.total
+        self.complete = True
+        if was_waiting:
+            self._enter_item()
+
+    def answered_here(self) -> dict[str, str]:
+        """Task -> label given this session for the current image (live decisions only)."""
+        item = self.current
+        if item is None:
+            return {}
+        return {d.task: d.label for d in self.history if d.position == self.position and not d.check}
+
+    # ----------------------------------------------------------- deciding
+    def record(self, class_index: int) -> Decision:
+        """Store the answer to the current question (a label, or a check answer); no moving on."""
+        item, task = self.current, self.current_task
+        if item is None:
+            raise RuntimeError("the queue is finished")
+        label = task.classes[class_index]
+        if item.check:
+            expected = item.expected[self.task_index]
+            self.store.add_check(item.image, task.name, self.annotator, expected, label)
+            return Decision(self.position, self.task_index, item.image, task.name, label, True)
+        label_id = self.store.add_label(item.image, task.name, label, self.annotator, self.source)
+        return Decision(self.position, self.task_index, item.image, task.name, label, False, label_id)
+
+    def apply(self, decision: Decision) -> None:
+        """Count a stored decision and move to the next question."""
+        self._answered.setdefault(decision.position, set()).add(decision.task)
+        if not decision.check:
+            self.history.append(decision)
+            self.stats.counts[(decision.task, decision.label)] += 1
+            self.stats.decisions += 1
+            if self.stats.first_at is None:
+                self.stats.first_at = self.clock()
+            if self.checks is not None and self.source == "human":
+                self.checks.remember(decision.image, decision.task, decision.label)
+            item = self.items[decision.position]
+            if self._answered[decision.position] >= set(item.tasks):
+                self._completed.add(decision.position)
+        self._next_question()
+
+    def skip(self) -> None:
+        """Leave the current question unanswered and go on."""
+        if self.current is not None:
+            self._next_question()
+
+    def skip_image(self) -> None:
+        """Leave the rest of the current image unanswered."""
+        if self.current is not None:
+            self._next_item()
+
+    # --------------------------------------------------------------- undo
+    def last_decision(self) -> Decision | None:
+        return self.history[-1] if self.history else None
+
+    def revoke(self, decision: Decision) -> None:
+        """Append the undo row for `decision` (thread-safe store write, nothing else)."""
+        self.store.revoke(decision.label_id, self.annotator)
+
+    def apply_undo(self, decision: Decision) -> None:
+        """Go back to the undone decision's image and question."""
+        self.history.remove(decision)
+        self.stats.counts[(decision.task, decision.label)] -= 1
+        self.stats.decisions -= 1
+        self._answered.get(decision.position, set()).discard(decision.task)
+        self._completed.discard(decision.position)
+        if self.checks is not None:
+            self.checks.forget(decision.image, decision.task)
+        self.position, self.task_index = decision.position, decision.task_index
+
+    # ------------------------------------------------------------ moving
+    def _next_question(self) -> None:
+        item = self.items[self.position]
+        answered = self._answered.get(self.position, set())
+        for index in range(self.task_index + 1, len(item.tasks)):
+            if not (item.check and item.tasks[index] in answered):
+                self.task_index = index
+                return
+        self._next_item()
+
+    def _next_item(self) -> None:
+        leaving = self.items[self.position]
+        if self.checks is not None:
+            self.checks.shown(leaving.image)
+            if not leaving.check:
+                check = self.checks.next_check()
+                if check is not None and check.tasks:
+                    self.items.insert(self.position + 1, check)
+                    self._checks_inserted += 1
+                    self._shift_after(self.position)
+        self.position += 1
+        self._enter_item()
+
+    def _enter_item(self) -> None:
+        """Skip check items already answered (after an undo went back past them)."""
+        while self.current is not None:
+            item = self.current
+            answered = self._answered.get(self.position, set())
+            if not item.check:
+                self.task_index = 0
+                return
+            open_tasks = [i for i, t in enumerate(item.tasks) if t not in answered]
+            if open_tasks:
+                self.task_index = open_tasks[0]
+                return
+            self.position += 1
+
+    def _shift_after(self, position: int) -> None:
+        """Renumber positions after an inserted item."""
+        def shift(p: int) -> int:
+            return p + 1 if p > position else p
+
+        self._answered = {shift(p): v for p, v in self._answered.items()}
+        self._completed = {shift(p) for p in self._completed}
+        self.history = [
+            Decision(shift(d.position), d.task_index, d.image, d.task, d.label, d.check, d.label_id)
+            for d in self.history
+        ]
+
+    def upcoming(self, count: int) -> list[QueueItem]:
+        """The next `count` items after the current one (for prefetching)."""
+        return self.items[self.position + 1 : self.position + 1 + count]

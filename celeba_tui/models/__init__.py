@@ -1,0 +1,1 @@
+"""Trained networks as files: the uint8-in wrapper, layer summaries, preview figures."""

@@ -1,0 +1,1 @@
+"""The label store: SQLite schema, append-only history, side tables, image registration, counts."""

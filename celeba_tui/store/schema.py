@@ -1,0 +1,159 @@
+"""The label store's SQLite schema and its version."""
+
+from __future__ import annotations
+
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, SOURCES, sql_list
+
+APP_ID = "celeba-tui"
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS images (
+    id      INTEGER PRIMARY KEY,
+    name    TEXT NOT NULL UNIQUE,          -- path relative to the image root, '/'-separated
+    present INTEGER NOT NULL DEFAULT 1,    -- 0: labels exist but the file is not (yet) in the root
+    added   REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS annotators (
+    id      INTEGER PRIMARY KEY,
+    name    TEXT NOT NULL UNIQUE,
+    created REAL NOT NULL
+);
+-- Append-only history. An undo is a row that revokes an earlier row (label NULL).
+CREATE TABLE IF NOT EXISTS labels (
+    id           INTEGER PRIMARY KEY,
+    image_id     INTEGER NOT NULL REFERENCES images(id),
+    task         TEXT NOT NULL,
+    label        TEXT,
+    annotator_id INTEGER NOT NULL REFERENCES annotators(id),
+    source       TEXT NOT NULL CHECK (source IN ({sources})),
+    created      REAL NOT NULL,
+    confidence   REAL,
+    model        TEXT,
+    revokes      INTEGER REFERENCES labels(id),
+    detail       TEXT,                     -- JSON provenance (merge policy, annotators, session)
+    CHECK ((label IS NULL) <> (revokes IS NULL))
+);
+CREATE INDEX IF NOT EXISTS labels_by_image ON labels(image_id, task, annotator_id, source);
+CREATE INDEX IF NOT EXISTS labels_revoked ON labels(revokes) WHERE revokes IS NOT NULL;
+-- The live label per (image, task, annotator, source): the latest row not revoked.
+-- Derived from `labels` by the triggers below (so reads never scan the history).
+CREATE TABLE IF NOT EXISTS live (
+    image_id     INTEGER NOT NULL,
+    task         TEXT NOT NULL,
+    annotator_id INTEGER NOT NULL,
+    source       TEXT NOT NULL,
+    label_id     INTEGER NOT NULL,
+    label        TEXT NOT NULL,
+    PRIMARY KEY (image_id, task, annotator_id, source)
+) WITHOUT ROWID;
+-- The (task, label) pairs in use, one index seek each: how a command checks in a few ms
+-- that the config's classes still cover every stored label (see LabelStore.label_values).
+CREATE INDEX IF NOT EXISTS live_values ON live(task, label);
+CREATE TRIGGER IF NOT EXISTS live_on_label AFTER INSERT ON labels WHEN NEW.label IS NOT NULL
+BEGIN
+    INSERT OR REPLACE INTO live VALUES
+        (NEW.image_id, NEW.task, NEW.annotator_id, NEW.source, NEW.id, NEW.label);
+END;
+CREATE TRIGGER IF NOT EXISTS live_on_undo AFTER INSERT ON labels WHEN NEW.revokes IS NOT NULL
+BEGIN
+    -- An undo row repeats the image, task and source of the row it revokes: the key
+    -- prefix keeps this a lookup instead of a scan of `live` per undo.
+    DELETE FROM live WHERE image_id = NEW.image_id AND task = NEW.task
+        AND source = NEW.source AND label_id = NEW.revokes;
+    INSERT OR IGNORE INTO live
+        SELECT x.image_id, x.task, x.annotator_id, x.source, x.id, x.label
+        FROM labels x JOIN labels o ON o.id = NEW.revokes
+        WHERE x.image_id = o.image_id AND x.task = o.task AND x.annotator_id = o.annotator_id
+          AND x.source = o.source AND x.label IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM labels u WHERE u.revokes = x.id)
+        ORDER BY x.id DESC LIMIT 1;
+END;
+-- Each (image, task)'s current label, refreshed from `live` by the store in the same
+-- transaction as every write (see CURRENT_REFRESH_SQL), so reads and counts are cheap.
+CREATE TABLE IF NOT EXISTS current (
+    image_id     INTEGER NOT NULL,
+    task         TEXT NOT NULL,
+    label        TEXT,                     -- NULL when status is 'conflict'
+    source       TEXT NOT NULL,            -- review, human or model
+    status       TEXT NOT NULL,            -- review, agreed, conflict or model
+    n_annotators INTEGER NOT NULL,
+    PRIMARY KEY (image_id, task)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS current_counts ON current(task, status, label);
+-- One row per (image, task, model): a model's latest prediction.
+CREATE TABLE IF NOT EXISTS predictions (
+    image_id   INTEGER NOT NULL REFERENCES images(id),
+    task       TEXT NOT NULL,
+    model      TEXT NOT NULL,              -- content hash of the model file
+    label      TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    probs      TEXT NOT NULL,              -- JSON list, class order of the task
+    created    REAL NOT NULL,
+    PRIMARY KEY (image_id, task, model)
+);
+CREATE TABLE IF NOT EXISTS models (
+    hash     TEXT PRIMARY KEY,
+    name     TEXT NOT NULL,
+    task     TEXT NOT NULL,
+    metadata TEXT NOT NULL,                -- JSON of the ONNX metadata
+    created  REAL NOT NULL
+);
+-- Answers to flip-consistency checks: never labels.
+CREATE TABLE IF NOT EXISTS checks (
+    id           INTEGER PRIMARY KEY,
+    image_id     INTEGER NOT NULL REFERENCES images(id),
+    task         TEXT NOT NULL,
+    annotator_id INTEGER NOT NULL REFERENCES annotators(id),
+    expected     TEXT NOT NULL,
+    answer       TEXT NOT NULL,
+    created      REAL NOT NULL
+);
+-- Images that could not be shown or decoded, and why.
+CREATE TABLE IF NOT EXISTS problems (
+    id       INTEGER PRIMARY KEY,
+    image    TEXT NOT NULL,
+    kind     TEXT NOT NULL,
+    message  TEXT NOT NULL,
+    reporter TEXT NOT NULL,
+    created  REAL NOT NULL
+);
+""".replace("{sources}", sql_list(SOURCES))
+
+# Added after the first stores were made: created on the first writable open of an
+# older store (schema version unchanged: older celeba-tui versions ignore the index).
+LATER_INDEXES = {"live_values": "CREATE INDEX IF NOT EXISTS live_values ON live(task, label)"}
+
+# Recompute `current` for the (image, task) pairs selected by {where} (a filter on
+# `live`): the latest review decision; else the human and imported labels when they
+# agree (`conflict` when they do not); else the latest model decision.
+CURRENT_REFRESH_SQL = """
+INSERT OR REPLACE INTO current(image_id, task, label, source, status, n_annotators)
+SELECT g.image_id, g.task,
+    CASE WHEN g.review_id IS NOT NULL THEN (SELECT label FROM labels WHERE id = g.review_id)
+         WHEN g.human_label = g.human_label_max THEN g.human_label
+         WHEN g.human_label IS NOT NULL THEN NULL
+         ELSE (SELECT label FROM labels WHERE id = g.model_id) END,
+    CASE WHEN g.review_id IS NOT NULL THEN 'review'
+         WHEN g.human_label IS NOT NULL THEN 'human'
+         ELSE 'model' END,
+    CASE WHEN g.review_id IS NOT NULL THEN 'review'
+         WHEN g.human_label = g.human_label_max THEN 'agreed'
+         WHEN g.human_label IS NOT NULL THEN 'conflict'
+         ELSE 'model' END,
+    g.n_annotators
+FROM (
+    SELECT image_id, task,
+        MAX(CASE WHEN source = 'review' THEN label_id END) AS review_id,
+        MIN(CASE WHEN source IN ({annotator_sources}) THEN label END) AS human_label,
+        MAX(CASE WHEN source IN ({annotator_sources}) THEN label END) AS human_label_max,
+        SUM(source IN ({annotator_sources})) AS n_annotators,
+        MAX(CASE WHEN source = 'model' THEN label_id END) AS model_id
+    FROM live {where}
+    GROUP BY image_id, task
+) g
+""".replace("{annotator_sources}", sql_list(ANNOTATOR_SOURCES))

@@ -1,0 +1,127 @@
+"""The tables beside the label history: flip checks, problems, models and predictions.
+
+A mixin of `celeba_tui.store.label_store.LabelStore` (which it relies on for `transaction`,
+`query`, `frame` and the id lookups); kept apart so the store module stays about
+labels. None of these rows is a label: checks are answers to flip-consistency
+questions, problems are unusable images, predictions are what each model said.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from celeba_tui.errors import StoreError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class SideTables:
+    # ------------------------------------------------------ checks, problems
+    def add_check(self, image: str, task: str, annotator: str, expected: str, answer: str) -> None:
+        """Record a flip-consistency check answer (never a label)."""
+        now = time.time()
+        with self.transaction() as conn:
+            image_id = self._image_ids(conn, [image], now)[image]
+            conn.execute(
+                "INSERT INTO checks(image_id, task, annotator_id, expected, answer, created) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (image_id, task, self._annotator_id(conn, annotator), expected, answer, now),
+            )
+
+    def checks(self) -> pd.DataFrame:
+        return self.frame(
+            "SELECT i.name AS image, c.task, a.name AS annotator, c.expected, c.answer, "
+            "c.created AS time FROM checks c JOIN images i ON i.id = c.image_id "
+            "JOIN annotators a ON a.id = c.annotator_id ORDER BY c.id"
+        )
+
+    def add_problem(self, image: str, kind: str, message: str, reporter: str) -> None:
+        """Record that an image could not be used (corrupt, unreadable...) and why."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO problems(image, kind, message, reporter, created) VALUES (?, ?, ?, ?, ?)",
+                (image, kind, message, reporter, time.time()),
+            )
+
+    def problems(self) -> pd.DataFrame:
+        return self.frame("SELECT image, kind, message, reporter, created AS time FROM problems ORDER BY id")
+
+    # --------------------------------------- models and predictions (autolabel)
+    # Added for `celeba autolabel` (issue 6). `predictions` keeps one row per
+    # (image, task, model): that model's latest prediction; models are content hashes.
+    def register_model(self, key: str, name: str, task: str, metadata: dict) -> None:
+        """Record a model of the ensemble (by content hash); the first registration is kept."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO models(hash, name, task, metadata, created) VALUES (?, ?, ?, ?, ?)",
+                (key, name, task, json.dumps(metadata, sort_keys=True, default=str), time.time()),
+            )
+
+    def models(self) -> pd.DataFrame:
+        """The registered models: hash, name, task, metadata (JSON text), time."""
+        return self.frame("SELECT hash, name, task, metadata, created AS time FROM models ORDER BY created, hash")
+
+    def add_predictions(self, frame: pd.DataFrame) -> int:
+        """Store predictions (columns image, task, model, label, confidence, probs: a list per row).
+
+        Replaces an earlier prediction of the same (image, task, model). Images must
+        already be registered.
+        """
+        if frame.empty:
+            return 0
+        names = frame["image"].unique().tolist()
+        now = time.time()
+        with self.transaction() as conn:
+            ids = dict(conn.execute(
+                "SELECT name, id FROM images WHERE name IN (SELECT value FROM json_each(?))", (json.dumps(names),)
+            ))
+            unknown = [n for n in names if n not in ids]
+            if unknown:
+                raise StoreError(f"predictions for {len(unknown)} unregistered image(s), e.g. {unknown[0]!r}")
+            rows = zip(
+                frame["image"].map(ids).tolist(),
+                frame["task"].tolist(),
+                frame["model"].tolist(),
+                frame["label"].tolist(),
+                frame["confidence"].astype(float).tolist(),
+                [json.dumps([round(float(p), 6) for p in probs]) for probs in frame["probs"]],
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO predictions(image_id, task, model, label, confidence, probs, created) "
+                "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
+                "json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), ? "
+                "FROM json_each(?)",
+                (now, json.dumps(list(rows))),
+            )
+        return len(frame)
+
+    def predictions(self, task: str | None = None, models: Iterable[str] | None = None) -> pd.DataFrame:
+        """Stored predictions: image, task, model, label, confidence, probs (list), time."""
+        where, params = [], []
+        if task is not None:
+            where.append("p.task = ?")
+            params.append(task)
+        if models is not None:
+            where.append("p.model IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(list(models)))
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        frame = self.frame(
+            "SELECT i.name AS image, p.task, p.model, p.label, p.confidence, p.probs, p.created AS time "
+            f"FROM predictions p JOIN images i ON i.id = p.image_id {clause} ORDER BY i.name, p.model",
+            params,
+        )
+        # One JSON parse for the whole column instead of one per row.
+        frame["probs"] = json.loads("[" + ",".join(frame["probs"]) + "]") if len(frame) else []
+        return frame
+
+    def predicted_images(self, task: str, model: str) -> set[str]:
+        """Names of the images `model` already has a prediction for (to resume a run)."""
+        rows = self.query(
+            "SELECT i.name FROM predictions p JOIN images i ON i.id = p.image_id WHERE p.task = ? AND p.model = ?",
+            (task, model),
+        )
+        return {r[0] for r in rows}

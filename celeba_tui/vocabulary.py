@@ -1,0 +1,43 @@
+"""The words the store describes labels with: one definition for every module.
+
+A label row's *source* says who gave it; an image's *status* (the `current` table, one
+row per image and task) says how its current label was settled. SQL written elsewhere
+quotes these words through `sql_list`, so a new word is added here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+# Sources: who gave a label.
+HUMAN = "human"  # typed in `celeba label`
+IMPORT = "import"  # read from a file or another store (a person's label)
+REVIEW = "review"  # a reviewer's (or a merge's) decision that settles disagreement
+MODEL = "model"  # the ensemble's automatic label
+SOURCES = (HUMAN, REVIEW, MODEL, IMPORT)
+# The annotators' own answers: what agreement compares and merges combine.
+ANNOTATOR_SOURCES = (HUMAN, IMPORT)
+# Every decision a person made (a merge's review rows included: a person chose its policy).
+PEOPLE_SOURCES = (HUMAN, IMPORT, REVIEW)
+
+# Statuses: how an image's current label for a task was settled. Precedence: the latest
+# review decision; otherwise the annotators' labels when they agree (a conflict when
+# not); otherwise the ensemble's automatic label.
+REVIEWED = "review"
+AGREED = "agreed"
+CONFLICT = "conflict"
+AUTOMATIC = "model"
+STATUSES = (REVIEWED, AGREED, CONFLICT, AUTOMATIC)
+# Labels people settled: what training learns from and what calibration holds out.
+SETTLED_STATUSES = (AGREED, REVIEWED)
+# Images people have labelled, settled or not: never auto-labelled.
+PEOPLE_STATUSES = (AGREED, REVIEWED, CONFLICT)
+
+
+def sql_list(words: Iterable[str]) -> str:
+    """`'human', 'import'`: words of this module quoted for an SQL `IN (...)`."""
+    words = tuple(words)
+    unknown = [w for w in words if w not in SOURCES + STATUSES]
+    if unknown:
+        raise ValueError(f"not words of the label vocabulary: {unknown}")
+    return ", ".join(f"'{w}'" for w in words)

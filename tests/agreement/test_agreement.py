@@ -1,0 +1,278 @@
+"""Agreement statistics and annotator profiles, against hand-computed values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from celeba_tui.agreement.measures import (
+    agreement_report,
+    annotator_labels,
+    cohen_kappa,
+    confusion_matrix,
+    krippendorff_alpha,
+    label_matrix,
+    task_agreement,
+)
+from celeba_tui.agreement.profiles import (
+    annotator_profiles,
+    center_class,
+    self_consistency,
+    strictness_notes,
+)
+from celeba_tui.errors import CelebaError
+from celeba_tui.formats.onehot import read_onehot
+from celeba_tui.workspace import DEFAULT_TASKS, Task
+
+LIGHT = DEFAULT_TASKS[0]
+REFERENCE = Path("/work/shared/reference-labels")
+
+
+def long_labels(task: str = "light", **by_annotator: dict[str, str]) -> pd.DataFrame:
+    """labels(alice={"1.jpg": "left"}, bob=...) -> the long table."""
+    rows = [
+        (image, task, annotator, label)
+        for annotator, labels in by_annotator.items()
+        for image, label in labels.items()
+    ]
+    return pd.DataFrame(rows, columns=["image", "task", "annotator", "label"])
+
+
+def test_pair_statistics_match_hand_computation():
+    # Shared images 1-4: alice l l c r, bob l c c l; alice alone on 5, bob alone on 6, 7.
+    labels = long_labels(
+        alice={"1": "left", "2": "left", "3": "center", "4": "right", "5": "left"},
+        bob={"1": "left", "2": "center", "3": "center", "4": "left", "6": "right", "7": "right"},
+    )
+    pair = task_agreement(labels, LIGHT).pairs[0]
+    assert (pair.annotator_a, pair.annotator_b) == ("alice", "bob")
+    assert (pair.count_a, pair.count_b, pair.overlapping, pair.mismatched, pair.total) == (5, 6, 4, 2, 7)
+    assert pair.percent_agreement == pytest.approx(50.0)
+    # p_o = 2/4; marginals alice (.5, .25, .25), bob (.5, .5, 0): p_e = .375.
+    assert pair.kappa == pytest.approx((0.5 - 0.375) / (1 - 0.375))
+    # Linear weights |i-j|/2: observed disagreement (.5 + 1)/4 = .375, expected also .375.
+    assert pair.weighted_kappa == pytest.approx(0.0)
+    assert pair.confusion == [[1, 1, 0], [0, 1, 0], [1, 0, 0]]
+    assert pair.note is None
+
+
+def test_weighted_kappa_penalises_left_right_more_than_left_center():
+    near = long_labels(alice={"1": "left", "2": "center", "3": "right", "4": "left"},
+                       bob={"1": "center", "2": "center", "3": "right", "4": "left"})
+    far = long_labels(alice={"1": "left", "2": "center", "3": "right", "4": "left"},
+                      bob={"1": "right", "2": "center", "3": "right", "4": "left"})
+    near_pair, far_pair = task_agreement(near, LIGHT).pairs[0], task_agreement(far, LIGHT).pairs[0]
+    assert near_pair.kappa == pytest.approx(far_pair.kappa, abs=0.2)
+    assert near_pair.weighted_kappa > far_pair.weighted_kappa
+
+
+def test_kappa_is_zero_when_one_annotator_uses_a_single_class():
+    # alice says center throughout: observed agreement = chance agreement = bob's center share.
+    labels = long_labels(
+        alice={"1": "center", "2": "center", "3": "center", "4": "center"},
+        bob={"1": "left", "2": "center", "3": "center", "4": "right"},
+    )
+    pair = task_agreement(labels, LIGHT).pairs[0]
+    assert pair.percent_agreement == pytest.approx(50.0)
+    assert pair.kappa == pytest.approx(0.0)
+    assert pair.weighted_kappa == pytest.approx(0.0)
+    assert pair.confusion == [[0, 0, 0], [1, 2, 1], [0, 0, 0]]
+
+
+def test_kappa_is_undefined_when_both_use_the_same_single_class():
+    labels = long_labels(alice={"1": "center", "2": "center"}, bob={"1": "center", "2": "center"})
+    pair = task_agreement(labels, LIGHT).pairs[0]
+    assert pair.percent_agreement == 100.0
+    assert pair.kappa is None and pair.weighted_kappa is None
+    assert "undefined" in pair.note and "center" in pair.note
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 2)), min_size=1, max_size=40))
+def test_kappa_agrees_with_scikit_learn(pairs):
+    import warnings
+
+    from sklearn.metrics import cohen_kappa_score
+    from sklearn.metrics import confusion_matrix as sklearn_confusion
+
+    a, b = (np.array(column) for column in zip(*pairs))
+    confusion = confusion_matrix(a, b, 3)
+    assert confusion.tolist() == sklearn_confusion(a, b, labels=[0, 1, 2]).tolist()
+    for weights in (None, "linear"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # sklearn warns where kappa is undefined
+            expected = cohen_kappa_score(a, b, labels=[0, 1, 2], weights=weights)
+        ours = cohen_kappa(confusion, weights)
+        if np.isnan(expected):
+            assert ours is None
+        else:
+            assert ours == pytest.approx(expected, abs=1e-12)
+
+
+def test_pair_without_shared_images_has_no_statistics():
+    labels = long_labels(alice={"1": "left", "2": "left"}, bob={"2": "right"}, carol={"3": "left"})
+    report = task_agreement(labels, LIGHT)
+    by_pair = {(p.annotator_a, p.annotator_b): p for p in report.pairs}
+    alone = by_pair[("alice", "carol")]
+    assert (alone.overlapping, alone.total, alone.percent_agreement, alone.kappa) == (0, 3, None, None)
+    assert alone.note == "no shared images"
+    assert by_pair[("alice", "bob")].mismatched == 1
+
+
+@pytest.mark.parametrize(
+    ("labels", "note"),
+    [
+        (long_labels(task="orientation", alice={"1": "left"}, bob={"1": "left"}), "no labels"),
+        (long_labels(alice={"1": "left", "2": "right"}), "only one annotator (alice)"),
+        (long_labels(alice={"1": "left"}, bob={"2": "left"}), "no image was labelled by two annotators"),
+    ],
+)
+def test_nothing_to_compare_is_a_note_not_an_error(labels, note):
+    report = task_agreement(labels, LIGHT)
+    assert report.note == note and not report.comparable and report.pairs == []
+
+
+def test_krippendorff_alpha_matches_hand_computation():
+    # Units: (l,l,l) (l,l,c) (c,c,c) (r,r,-). Coincidences: ll 4, lc 1, cl 1, cc 3, rr 2;
+    # n = 11, n_l 5, n_c 4, n_r 2.
+    labels = long_labels(
+        a={"1": "left", "2": "left", "3": "center", "4": "right"},
+        b={"1": "left", "2": "left", "3": "center", "4": "right"},
+        c={"1": "left", "2": "center", "3": "center"},
+    )
+    matrix = label_matrix(labels, LIGHT)
+    # Nominal: 1 - (n-1) * 2 / (2 * (5*4 + 5*2 + 4*2)).
+    assert krippendorff_alpha(matrix, "nominal") == pytest.approx(1 - 10 * 2 / 76)
+    # Ordinal distances: l-c (9/2)^2, c-r 3^2, l-r 7.5^2.
+    expected = 2 * (20 * 20.25 + 8 * 9 + 10 * 56.25)
+    assert krippendorff_alpha(matrix, "ordinal") == pytest.approx(1 - 10 * 40.5 / expected)
+    report = task_agreement(labels, LIGHT)
+    assert report.alpha_nominal == pytest.approx(1 - 20 / 76)
+    assert len(report.pairs) == 3
+
+
+def test_alpha_only_for_three_or_more_annotators_and_undefined_for_one_class():
+    two = long_labels(alice={"1": "left", "2": "right"}, bob={"1": "left", "2": "left"})
+    assert task_agreement(two, LIGHT).alpha_ordinal is None
+    same = long_labels(a={"1": "left"}, b={"1": "left"}, c={"1": "left"})
+    assert krippendorff_alpha(label_matrix(same, LIGHT), "ordinal") is None
+
+
+def test_reference_files_are_one_person_twice_full_agreement():
+    first = read_onehot(REFERENCE / "study-labels-561.csv", DEFAULT_TASKS).assign(annotator="early")
+    final = read_onehot(REFERENCE / "study-labels-3683.csv", DEFAULT_TASKS).assign(annotator="final")
+    report = agreement_report(pd.concat([first, final], ignore_index=True), DEFAULT_TASKS)
+    for task in report:
+        (pair,) = task.pairs
+        assert pair.count_a == 560 and pair.count_b == 3683
+        assert pair.overlapping > 500 and pair.mismatched == 0
+        assert pair.total == 560 + 3683 - pair.overlapping
+        assert pair.percent_agreement == 100.0
+        assert pair.kappa == pytest.approx(1.0) and pair.weighted_kappa == pytest.approx(1.0)
+
+
+def test_annotator_labels_keeps_people_and_the_latest_label_per_annotator():
+    live = pd.DataFrame(
+        [
+            ("1", "light", "left", "alice", "import", 1),
+            ("1", "light", "right", "alice", "human", 5),
+            ("1", "light", "center", "merge:majority", "review", 6),
+            ("1", "light", "center", "m1", "model", 7),
+            ("1", "light", "left", "bob", "human", 2),
+        ],
+        columns=["image", "task", "label", "annotator", "source", "id"],
+    )
+    labels = annotator_labels(live).sort_values("annotator")
+    assert labels.values.tolist() == [["1", "light", "alice", "right"], ["1", "light", "bob", "left"]]
+
+
+def test_a_label_outside_the_task_classes_is_a_user_error():
+    with pytest.raises(CelebaError, match="'up'.*light.*left, center, right"):
+        label_matrix(long_labels(alice={"1": "up"}), LIGHT)
+
+
+def test_center_class_of_other_scales():
+    assert center_class(LIGHT) == "center"
+    assert center_class(Task("mood", ("sad", "neutral", "happy"))) == "neutral"
+    assert center_class(Task("glasses", ("no", "yes"))) is None
+
+
+def test_profile_matches_hand_computation():
+    labels = long_labels(
+        alice={"1": "center", "2": "left", "3": "right", "4": "center"},
+        bob={"1": "center", "2": "center", "3": "center"},
+        carol={"1": "center", "2": "center", "3": "right"},
+    )
+    checks = pd.DataFrame(
+        [("1", "light", "alice", "center", "center"), ("2", "light", "alice", "right", "left")],
+        columns=["image", "task", "annotator", "expected", "answer"],
+    )
+    profiles = {p.annotator: p for p in annotator_profiles(labels, (LIGHT,), checks)}
+    alice = profiles["alice"]
+    assert alice.labels == 4 and alice.class_counts == {"left": 1, "center": 2, "right": 1}
+    # Shared images 1-3: alice says center once in 3; the others 5 times in 6 labels.
+    assert alice.shared_images == 3
+    assert alice.center_rate == pytest.approx(1 / 3)
+    assert alice.others_center_rate == pytest.approx(5 / 6)
+    assert alice.center_difference == pytest.approx(100 * (1 / 3 - 5 / 6))
+    # Consensus of bob+carol: 1 center, 2 center, 3 tie (no consensus): alice agrees on 1 of 2.
+    assert (alice.consensus_images, alice.consensus_agreement) == (2, 0.5)
+    assert (alice.checks, alice.self_consistency) == (2, 0.5)
+    assert profiles["bob"].checks == 0 and profiles["bob"].self_consistency is None
+    notes = strictness_notes(list(profiles.values()))
+    assert any(n.startswith("light: alice says center 50 points less often") for n in notes)
+
+
+def test_self_consistency_per_annotator_and_task():
+    checks = pd.DataFrame(
+        [("1", "light", "a", "left", "left"), ("2", "light", "a", "right", "left"),
+         ("3", "orientation", "a", "center", "center"), ("1", "light", "b", "left", "left")],
+        columns=["image", "task", "annotator", "expected", "answer"],
+    )
+    table = self_consistency(checks).set_index(["annotator", "task"])
+    assert table.loc[("a", "light"), "rate"] == 0.5
+    assert table.loc[("a", "orientation"), "checks"] == 1
+    assert table.loc[("b", "light"), "rate"] == 1.0
+    assert self_consistency(checks.iloc[:0]).empty
+
+
+def simulated_annotators(n_images: int, seed: int, strict: str, strictness: float) -> pd.DataFrame:
+    """Three annotators with 10% random noise; `strict` turns `strictness` of true centers sideways."""
+    rng = np.random.default_rng(seed)
+    classes = np.array(LIGHT.classes, dtype=object)
+    truth = rng.integers(0, 3, n_images)
+    frames = []
+    for name in ("ana", "ben", "cleo"):
+        said = np.where(rng.random(n_images) < 0.1, rng.integers(0, 3, n_images), truth)
+        if name == strict:
+            sideways = (said == 1) & (rng.random(n_images) < strictness)
+            said = np.where(sideways, rng.choice([0, 2], n_images), said)
+        labelled = rng.random(n_images) < 0.8
+        frames.append(pd.DataFrame({
+            "image": [f"{i:06d}.jpg" for i in np.flatnonzero(labelled)],
+            "task": "light",
+            "annotator": name,
+            "label": classes[said[labelled]],
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.mark.parametrize("strict", ["ana", "cleo"])
+def test_profile_recovers_the_stricter_center_annotator(strict):
+    labels = simulated_annotators(3000, seed=7, strict=strict, strictness=0.4)
+    profiles = annotator_profiles(labels, (LIGHT,))
+    strictest = min(profiles, key=lambda p: p.center_difference)
+    assert strictest.annotator == strict
+    # True centers are a third, 40% of them turned sideways: about 13 points fewer, and
+    # the others' rate includes no strict labels, so the gap is about that.
+    assert -20 < strictest.center_difference < -8
+    notes = strictness_notes(profiles)
+    assert any(n.startswith(f"light: {strict} says center") and "less often" in n for n in notes)
+    report = task_agreement(labels, LIGHT)
+    worst = min(report.pairs, key=lambda p: p.kappa)
+    assert strict in (worst.annotator_a, worst.annotator_b)

@@ -1,0 +1,373 @@
+"""`celeba autolabel` end to end on tiny synthetic images, checked against their ground truth."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from celeba_tui.autolabel.run import ANNOTATOR, AutolabelOptions, load_models, run_autolabel
+from celeba_tui.autolabel.pipeline import BatchDecoder, DecodedBatch, decode_batches, predict
+from celeba_tui.errors import CelebaError
+from training_data import light_image, make_labelled_workspace
+LABELLED = 9  # images 1-9 have human labels; 10-30 are for the ensemble
+
+
+@pytest.fixture
+def labelled(tmp_path):
+    """30 light images (left, center, right in turn); people labelled the first 9."""
+    workspace, names, truth = make_labelled_workspace(tmp_path, n=30, labels_for=LABELLED)
+    return workspace, names, dict(zip(names, truth))
+
+
+def model_labels(store, task="light") -> dict[str, str]:
+    live = store.live_labels(task=task, sources=["model"])
+    return dict(zip(live["image"], live["label"]))
+
+
+def run(workspace, models, **options):
+    return run_autolabel(workspace, models, AutolabelOptions(batch_size=8, **options))
+
+
+def test_end_to_end_labels_match_ground_truth(labelled, oracles):
+    workspace, names, truth = labelled
+    report = run(workspace, [oracles["sharp"], oracles["soft"]], high=0.95, low=0.6)
+    (task,) = report["tasks"]
+    # left/right: both confident, agree. center: sharp 0.91 < 0.95 and soft 0.58: nobody confident.
+    unlabelled = names[LABELLED:]
+    expected_auto = {n: truth[n] for n in unlabelled if truth[n] != "center"}
+    with workspace.open_store() as store:
+        labels = model_labels(store)
+        assert labels == expected_auto  # every automatic label right, and only for unlabelled images
+        history = store.history()
+        auto_rows = history[history["source"] == "model"]
+        assert set(auto_rows["annotator"]) == {ANNOTATOR}
+        assert auto_rows["model"].eq(task["ensemble"]).all() and auto_rows["confidence"].gt(0.95).all()
+        assert json.loads(auto_rows["detail"].iloc[0])["rule"] == "agree"
+        predictions = store.predictions("light")
+        assert len(predictions) == 2 * len(names)
+    assert task["automatic"] == len(expected_auto) == 14
+    assert task["manual_queue"] == 7 and task["labelled_by_people"] == LABELLED
+    assert task["coverage"] == pytest.approx(14 / 21)
+    assert task["rules"] == {"agree": 14, "confident-one": 0, "no-confident": 7, "confident-disagree": 0, "dissent": 0}
+    assert report["predicted_now"] == 30 and report["skipped"] == 0
+    assert report["provider"].startswith("provider: ")
+
+
+def test_manual_queue_is_what_the_tui_shows(labelled, oracles):
+    from celeba_tui.labelling.queues import QUEUES, QueueOptions
+
+    workspace, names, truth = labelled
+    run(workspace, [oracles["sharp"], oracles["soft"]], high=0.95)
+    with workspace.open_store() as store:
+        built = QUEUES["manual"].build(store, workspace, "carol", [workspace.task("light")], QueueOptions())
+    manual = {n for n in names[LABELLED:] if truth[n] == "center"}
+    assert {item.image for item in built.items} == manual
+
+
+def test_resume_skips_predicted_images_and_changes_nothing(labelled, oracles):
+    from PIL import Image
+
+    workspace, names, truth = labelled
+    models = [oracles["sharp"], oracles["soft"]]
+    run(workspace, models, high=0.95)
+    with workspace.open_store() as store:
+        rows_before = len(store.history())
+    again = run(workspace, models, high=0.95)
+    assert again["predicted_now"] == 0 and again["already_predicted"] == 30
+    assert again["tasks"][0]["labels_written"] == 0
+    with workspace.open_store() as store:
+        assert len(store.history()) == rows_before
+    Image.fromarray(light_image("right", np.random.default_rng(5))).save(workspace.image_root / "000031.jpg")
+    third = run(workspace, models, high=0.95)
+    assert third["predicted_now"] == 1 and third["tasks"][0]["labels_written"] == 1
+    with workspace.open_store() as store:
+        assert model_labels(store)["000031.jpg"] == "right"
+
+
+def test_changed_thresholds_withdraw_labels_the_rules_no_longer_support(labelled, oracles):
+    workspace, names, truth = labelled
+    models = [oracles["sharp"], oracles["soft"]]
+    run(workspace, models, high=0.9)  # center: sharp 0.91 is confident and soft agrees
+    with workspace.open_store() as store:
+        assert sum(1 for label in model_labels(store).values() if label == "center") == 7
+    report = run(workspace, models, high=0.95)
+    assert report["tasks"][0]["labels_withdrawn"] == 7
+    with workspace.open_store() as store:
+        assert "center" not in model_labels(store).values()
+        # Undone, not overwritten: the center images have no current label again (manual queue).
+        centers = [n for n in names[LABELLED:] if truth[n] == "center"]
+        assert not store.current_labels("light")["image"].isin(centers).any()
+        assert len(store.history().query("source == 'model' and label.isna()")) == 7
+
+
+def test_human_labels_are_never_overwritten_and_contradictions_are_suspects(labelled, oracles):
+    from training_data import add_labels
+
+    workspace, names, truth = labelled
+    with workspace.open_store() as store:
+        # A mistake: image 1 is lit from the left, a person said right.
+        add_labels(store, [names[0]], ["right"], annotator="alice", tasks=("light",))
+        add_labels(store, [names[0]], ["right"], annotator="bob", tasks=("light",))
+    report = run(workspace, [oracles["sharp"], oracles["soft"]], high=0.95)
+    with workspace.open_store() as store:
+        assert not set(model_labels(store)) & set(names[:LABELLED])
+        assert store.current_labels("light").set_index("image").loc[names[0], "label"] == "right"
+    assert report["suspects"] == [
+        {"image": names[0], "task": "light", "human": "right", "ensemble": "left", "confidence": pytest.approx(1.0, abs=1e-3)}
+    ]
+    suspects = pd.read_csv(workspace.path / "autolabel" / "suspects.csv")
+    assert suspects["image"].tolist() == [names[0]]
+    # what autolabel calls suspects is exactly what the suspects queue shows
+    from celeba_tui.labelling.queues import QUEUES, QueueOptions
+
+    with workspace.open_store() as store:
+        built = QUEUES["suspects"].build(store, workspace, "rev", workspace.tasks, QueueOptions())
+    assert [(i.image, i.tasks) for i in built.items] == [(names[0], ("light",))]
+
+
+def test_disagreement_rules_with_a_wrong_model(labelled, oracles):
+    workspace, names, truth = labelled
+    report = run(workspace, [oracles["sharp"], oracles["swapped"]], high=0.95)
+    (task,) = report["tasks"]
+    # left/right: both confident and opposite -> a person decides; center: nobody confident.
+    assert task["automatic"] == 0 and task["manual_queue"] == 21
+    assert task["rules"]["confident-disagree"] == 14
+
+
+def test_target_precision_picks_thresholds_on_the_validation_split(tmp_path, oracles):
+    workspace, names, truth = make_labelled_workspace(tmp_path, n=75, labels_for=60)
+    truth = dict(zip(names, truth))
+    workspace.splits_dir.mkdir(exist_ok=True)
+    split = "".join(f"{n},{'val' if i % 2 == 0 else 'train'}\n" for i, n in enumerate(names[:60]))
+    (workspace.splits_dir / "light.csv").write_text("image,split\n" + split)
+    models = [oracles["sharp"], oracles["soft"]]
+    report = run(workspace, models, target_precision=0.85)
+    thresholds = report["tasks"][0]["thresholds"]
+    assert thresholds["chosen_by"] == "target" and thresholds["target_reached"]
+    # 30 of 30 right: the 95% interval starts at 0.886 >= 0.85.
+    assert thresholds["held_out_images"] == 30 and thresholds["held_out_precision"] == 1.0
+    assert thresholds["held_out_precision_95ci"][0] == pytest.approx(0.886, abs=1e-3)
+    assert thresholds["held_out"].startswith("validation split light.csv")
+    assert (workspace.path / "autolabel" / "precision-coverage.png").stat().st_size > 1000
+    with workspace.open_store() as store:
+        labels = model_labels(store)
+        assert len(labels) == 15 and all(truth[n] == label for n, label in labels.items())
+    # A target the 30 images cannot vouch for: no automatic labels, and the earlier ones are undone.
+    strict = run(workspace, models, target_precision=0.95)["tasks"][0]
+    assert strict["thresholds"]["target_reached"] is False and strict["thresholds"]["high"] is None
+    assert strict["automatic"] == 0 and strict["manual_queue"] == 15 and strict["labels_withdrawn"] == 15
+    # Given thresholds report the precision they reached on the same held-out images.
+    given = run(workspace, models, high=0.95)["tasks"][0]["thresholds"]
+    assert given["chosen_by"] == "given" and given["held_out_precision"] == 1.0
+
+
+def test_target_precision_without_held_out_labels_is_a_clear_error(labelled, oracles):
+    workspace, _, _ = labelled
+    with pytest.raises(CelebaError, match="needs held-out labelled images for task 'light'"):
+        run(workspace, [oracles["sharp"], oracles["soft"]], target_precision=0.98)
+    report = run(workspace, [oracles["sharp"], oracles["soft"]], target_precision=0.98, calibrate_on="labels")
+    assert report["tasks"][0]["thresholds"]["held_out_images"] == LABELLED
+
+
+def test_flip_tta_swaps_left_and_right_back(labelled, oracles):
+    workspace, names, truth = labelled
+    run(workspace, [oracles["sharp"], oracles["soft"]], high=0.95, tta=True)
+    with workspace.open_store() as store:
+        predictions = store.predictions("light")
+        assert predictions["model"].str.endswith("+flip").all()
+        # The oracle is mirror-symmetric, so the averaged probabilities equal the plain ones;
+        # averaging without swapping back would turn every left into center.
+        assert {n: truth[n] for n in names[LABELLED:] if truth[n] != "center"} == model_labels(store)
+
+
+def test_bad_files_are_skipped_counted_and_listed(labelled, oracles):
+    from PIL import Image
+
+    workspace, names, truth = labelled
+    root = workspace.image_root
+    (root / "empty.jpg").write_bytes(b"")
+    (root / "text.jpg").write_text("not an image")
+    (root / "truncated.jpg").write_bytes((root / names[0]).read_bytes()[:200])
+    Image.new("L", (8000, 8000)).save(root / "bomb.png")  # 64 megapixels, a few kB on disk
+    report = run(workspace, [oracles["sharp"], oracles["soft"]], high=0.95)
+    skipped = pd.read_csv(report["skipped_report"])
+    assert set(skipped["image"]) == {"empty.jpg", "text.jpg", "truncated.jpg", "bomb.png"}
+    assert report["skipped"] == 4 and report["predicted_now"] == 30
+    reasons = dict(zip(skipped["image"], skipped["reason"]))
+    assert "empty" in reasons["empty.jpg"] and "too large" in reasons["bomb.png"]
+
+
+@pytest.mark.parametrize(
+    "pick, message",
+    [
+        (["sharp", "reordered"], "models disagree on class order"),
+        (["sharp", "orientation"], "task 'light' has one model"),
+        (["sharp"], "the ensemble rules need two or more"),
+        (["sharp", "sharp"], "are the same model"),
+    ],
+)
+def test_mismatched_models_fail_before_any_work(labelled, oracles, pick, message):
+    workspace, _, _ = labelled
+    with pytest.raises(CelebaError, match=message):
+        run(workspace, [oracles[p] for p in pick])
+    with workspace.open_store() as store:
+        assert store.predictions().empty
+
+
+def test_files_that_are_not_models_fail_before_any_work(labelled, oracles, tmp_path):
+    import onnx
+
+    workspace, _, _ = labelled
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"\x08\x07garbage")
+    with pytest.raises(CelebaError, match="not an ONNX model"):
+        run(workspace, [oracles["sharp"], junk])
+    bare = onnx.load(str(oracles["soft"]))
+    del bare.metadata_props[:]
+    onnx.save(bare, str(tmp_path / "bare.onnx"))
+    with pytest.raises(CelebaError, match="no celeba metadata"):
+        run(workspace, [oracles["sharp"], tmp_path / "bare.onnx"])
+
+
+def test_pipeline_pixels_equal_decode_resized_for_each_model_size(labelled, oracles):
+    from celeba_tui.images import decode_resized
+    from celeba_tui.autolabel.inference import input_groups
+
+    workspace, names, _ = labelled
+    metas = [m.meta for m in load_models([oracles["sharp"], oracles["big"]], workspace.tasks)]
+    decoder = BatchDecoder(workspace.image_root, input_groups(metas), batch_size=4)
+    batch = decoder(names[:3])
+    assert [p.shape for p in batch.pixels] == [(4, 32, 32, 3), (4, 48, 48, 3)]
+    for row, name in enumerate(names[:3]):
+        assert np.array_equal(batch.pixels[0][row], decode_resized(workspace.image_root / name, 32))
+        assert np.array_equal(batch.pixels[1][row], decode_resized(workspace.image_root / name, 48))
+    assert not batch.pixels[0][3].any()  # padding
+
+
+class CountingDecoder:
+    """A decoder that records how many batches are decoded but not yet consumed."""
+
+    batch_size = 4
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.decoded = 0
+        self.consumed = 0
+        self.most_ahead = 0
+
+    def __call__(self, names):
+        with self.lock:
+            self.decoded += 1
+            self.most_ahead = max(self.most_ahead, self.decoded - self.consumed)
+        return DecodedBatch(list(names), [np.zeros((self.batch_size, 2, 2, 3), np.uint8)])
+
+
+def test_decoding_runs_a_bounded_number_of_batches_ahead():
+    decoder = CountingDecoder()
+    names = [f"{i}.jpg" for i in range(400)]
+    seen = []
+    for batch in decode_batches(decoder, names, workers=2, depth=3):
+        seen.extend(batch.names)
+        with decoder.lock:
+            decoder.consumed += 1
+    assert seen == names  # in order, nothing lost
+    assert decoder.most_ahead <= 3 + 1
+
+
+class RecordingSession:
+    """Stands in for the ensemble session: records batch shapes, returns uniform probabilities."""
+
+    def __init__(self):
+        self.shapes = []
+
+    def run(self, pixels):
+        self.shapes.append([p.shape for p in pixels])
+        return [np.full((len(pixels[0]), 3), 1 / 3, dtype=np.float32)]
+
+
+def test_batches_have_a_fixed_size_and_the_last_is_padded(labelled, oracles):
+    workspace, names, _ = labelled
+    decoder = BatchDecoder(workspace.image_root, [(32, "resize:32")], batch_size=8)
+    session = RecordingSession()
+    results = list(predict(session, decode_batches(decoder, names, workers=2)))
+    assert [len(r.names) for r in results] == [8, 8, 8, 6]
+    assert all(shape == [(8, 32, 32, 3)] for shape in session.shapes)
+    assert results[-1].probs[0].shape == (6, 3)
+
+
+def test_cli_autolabel_with_export_and_grid(labelled, oracles, tmp_path):
+    from celeba_tui.cli import app
+
+    workspace, names, truth = labelled
+    prefix = tmp_path / "out" / "ensemble"
+    prefix.parent.mkdir()  # output folders are never created (tests/reliability/test_output_paths.py)
+    grid = tmp_path / "figure28.png"
+    result = CliRunner().invoke(app, [
+        "autolabel", "--models", str(oracles["sharp"]), str(oracles["soft"]), "--high", "0.95", "--low", "0.6",
+        "--batch-size", "8", "--export", str(prefix), "--grid", str(grid), "-w", str(workspace.path), "--json",
+    ])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout[result.stdout.index("{"):])
+    assert report["tasks"][0]["automatic"] == 14
+    table = pd.read_csv(prefix.with_name("ensemble-light.csv"))
+    assert list(table.columns) == ["Filename", "Predictions_1", "Confidence_1", "Predictions_2", "Confidence_2", "light", "final_conf"]
+    decided = table.dropna(subset=["light"])
+    assert (decided["light"] == decided["Filename"].map(truth)).all()
+    tidy = pd.read_parquet(prefix.with_name("ensemble.parquet"))
+    assert len(tidy) == 2 * 30 and {"image", "task", "model", "probs", "decision", "rule"} <= set(tidy.columns)
+    assert grid.stat().st_size > 5000
+    result = CliRunner().invoke(app, ["autolabel", "--models", str(oracles["sharp"]), "-w", str(workspace.path)])
+    assert result.exit_code == 2 and "two or more" in result.output
+
+
+def test_store_keeps_each_models_latest_prediction(labelled):
+    from celeba_tui.errors import StoreError
+
+    workspace, names, _ = labelled
+    frame = pd.DataFrame({
+        "image": names[:2], "task": "light", "model": "abc", "label": ["left", "right"],
+        "confidence": [0.9, 0.8], "probs": [[0.9, 0.05, 0.05], [0.1, 0.1, 0.8]],
+    })
+    with workspace.open_store() as store:
+        store.register_model("abc", "a.onnx", "light", {"task": "light"})
+        store.register_model("abc", "renamed.onnx", "light", {})  # the first registration is kept
+        assert store.add_predictions(frame) == 2
+        store.add_predictions(frame.iloc[:1].assign(label="center", confidence=0.7, probs=[[0.2, 0.7, 0.1]]))
+        stored = store.predictions("light", ["abc"])
+        assert stored["label"].tolist() == ["center", "right"]
+        assert stored["probs"].tolist() == [[0.2, 0.7, 0.1], [0.1, 0.1, 0.8]]
+        assert store.predicted_images("light", "abc") == set(names[:2])
+        assert store.predictions("orientation").empty
+        assert store.models()[["hash", "name"]].values.tolist() == [["abc", "a.onnx"]]
+        with pytest.raises(StoreError, match="unregistered"):
+            store.add_predictions(frame.assign(image="nope.jpg"))
+        first = store.add_label(names[0], "light", "left", ANNOTATOR, "model")
+        store.add_label(names[0], "light", "right", ANNOTATOR, "model")
+        ids = store.unrevoked_label_ids(ANNOTATOR, "light", [names[0]])
+        assert ids[0] == first and len(ids) == 2
+        store.revoke_labels(ids, ANNOTATOR)
+        assert store.unrevoked_label_ids(ANNOTATOR, "light", [names[0]]) == []
+        assert store.live_labels(task="light", sources=["model"]).empty
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"provider": "gpu"}, "unknown provider 'gpu'"),
+        ({"calibrate_on": "everything"}, "unknown --calibrate-on"),
+        ({"high": 0.5, "low": 0.8}, "0 <= low <= high <= 1"),
+        ({"target_precision": 1.5}, "--target-precision must be in"),
+        ({"batch_size": 0}, "--batch-size must be at least 1"),
+    ],
+)
+def test_bad_options_fail_before_any_work(labelled, oracles, options, message):
+    workspace, _, _ = labelled
+    with pytest.raises(CelebaError, match=message):
+        run_autolabel(workspace, [oracles["sharp"], oracles["soft"]], AutolabelOptions(**options))
+    with workspace.open_store() as store:
+        assert store.predictions().empty

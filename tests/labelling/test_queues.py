@@ -1,0 +1,210 @@
+"""Queues: which images an annotator sees, in which order, with which context."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from celeba_tui.labelling.assignment import Assignment
+from celeba_tui.errors import CelebaError
+from celeba_tui.labelling.queues import (
+    QUEUES,
+    QueueOptions,
+    ensemble_view,
+    get_queue,
+    item_context,
+    my_live_labels,
+)
+
+IMAGES = [f"{i:06d}.jpg" for i in range(1, 11)]
+
+
+def build(store, workspace, name="unlabeled", annotator="ann", **options):
+    return QUEUES[name].build(store, workspace, annotator, workspace.tasks, QueueOptions(**options))
+
+
+def add_prediction(store, image, task, model, probs, classes=("left", "center", "right")):
+    best = max(range(len(probs)), key=probs.__getitem__)
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO predictions(image_id, task, model, label, confidence, probs, created) "
+            "SELECT id, ?, ?, ?, ?, ?, 0 FROM images WHERE name = ?",
+            (task, model, classes[best], probs[best], json.dumps(probs), image),
+        )
+
+
+def test_unlabeled_is_every_image_in_name_order(store, workspace):
+    built = build(store, workspace)
+    assert [i.image for i in built.items] == IMAGES
+    assert all(i.tasks == ("light", "orientation") for i in built.items)
+    assert (built.done, built.total) == (0, 10)
+
+
+def test_unlabeled_resumes_and_respects_other_annotators(store, workspace):
+    store.add_label(IMAGES[0], "light", "left", "ann")
+    store.add_label(IMAGES[0], "orientation", "center", "ann")
+    store.add_label(IMAGES[1], "light", "left", "ann")  # half done: only orientation left
+    store.add_label(IMAGES[2], "light", "right", "bob")  # someone else did light
+    revoked = store.add_label(IMAGES[3], "light", "left", "ann")
+    store.revoke(revoked, "ann")  # undone: to do again
+    built = build(store, workspace)
+    by_image = {i.image: i.tasks for i in built.items}
+    assert IMAGES[0] not in by_image
+    assert by_image[IMAGES[1]] == ("orientation",)
+    assert by_image[IMAGES[2]] == ("orientation",)
+    assert by_image[IMAGES[3]] == ("light", "orientation")
+    assert (built.done, built.total) == (1, 10)
+
+
+def test_model_labels_do_not_count_as_labelled(store, workspace):
+    store.add_label(IMAGES[0], "light", "left", "ensemble", source="model", confidence=0.99)
+    assert build(store, workspace).items[0].tasks == ("light", "orientation")
+
+
+def test_shuffle_is_deterministic_and_complete(store, workspace):
+    one = [i.image for i in build(store, workspace, shuffle=True, seed=7).items]
+    two = [i.image for i in build(store, workspace, shuffle=True, seed=7).items]
+    other = [i.image for i in build(store, workspace, shuffle=True, seed=8).items]
+    assert one == two and sorted(one) == IMAGES and one != IMAGES and one != other
+
+
+def test_assignment_overlap_images_want_two_people(store, workspace):
+    assignments = [Assignment(i, 2, 0.5) for i in (1, 2)]
+    shares = [{i.image for i in build(store, workspace, assignment=a).items} for a in assignments]
+    both = shares[0] & shares[1]
+    assert shares[0] | shares[1] == set(IMAGES) and both
+    image = sorted(both)[0]
+    for task in ("light", "orientation"):
+        store.add_label(image, task, "left", "ann")
+    # ann labelled it; bob (annotator 2) must still see it: overlap images want two people.
+    assert image in {i.image for i in build(store, workspace, annotator="bob", assignment=assignments[1]).items}
+    only_first = sorted(shares[0] - shares[1])[0]
+    for task in ("light", "orientation"):
+        store.add_label(only_first, task, "left", "carol")
+    assert only_first not in {i.image for i in build(store, workspace, assignment=assignments[0]).items}
+
+
+def test_review_queue_lists_conflicts_until_reviewed(store, workspace):
+    store.add_label(IMAGES[4], "light", "left", "ann")
+    store.add_label(IMAGES[4], "light", "right", "bob")
+    store.add_label(IMAGES[4], "orientation", "center", "ann")
+    store.add_label(IMAGES[4], "orientation", "center", "bob")
+    built = build(store, workspace, "review", annotator="rev")
+    assert [(i.image, i.tasks) for i in built.items] == [(IMAGES[4], ("light",))]
+    context = item_context(store, IMAGES[4], workspace.tasks)
+    assert {(a.annotator, a.label) for a in context.answers["light"]} == {("ann", "left"), ("bob", "right")}
+    store.add_label(IMAGES[4], "light", "left", "rev", source="review")
+    built = build(store, workspace, "review", annotator="rev")
+    assert built.items == [] and built.done == 1
+
+
+def test_prediction_queues_are_empty_without_predictions(store, workspace):
+    for name in ("manual", "uncertain", "suspects"):
+        built = build(store, workspace, name)
+        assert built.items == [] and built.done == 0
+        assert "autolabel" in QUEUES[name].empty_hint
+
+
+def test_manual_queue_is_predicted_but_undecided(store, workspace):
+    for model in ("a", "b"):
+        add_prediction(store, IMAGES[0], "light", model, [0.5, 0.3, 0.2])
+        add_prediction(store, IMAGES[1], "light", model, [0.9, 0.05, 0.05])
+        add_prediction(store, IMAGES[2], "orientation", model, [0.2, 0.3, 0.5])
+    store.add_label(IMAGES[1], "light", "left", "ensemble", source="model", confidence=0.9)
+    built = build(store, workspace, "manual")
+    assert [(i.image, i.tasks) for i in built.items] == [(IMAGES[0], ("light",)), (IMAGES[2], ("orientation",))]
+    store.add_label(IMAGES[0], "light", "left", "ann")
+    assert [i.image for i in build(store, workspace, "manual").items] == [IMAGES[2]]
+
+
+def test_uncertain_queue_is_most_uncertain_first(store, workspace):
+    add_prediction(store, IMAGES[0], "light", "a", [0.9, 0.05, 0.05])
+    add_prediction(store, IMAGES[1], "light", "a", [0.4, 0.35, 0.25])
+    add_prediction(store, IMAGES[2], "light", "a", [0.6, 0.2, 0.2])
+    add_prediction(store, IMAGES[2], "orientation", "a", [0.34, 0.33, 0.33])
+    built = build(store, workspace, "uncertain", shuffle=True)  # priority order ignores --shuffle
+    assert [i.image for i in built.items] == [IMAGES[2], IMAGES[1], IMAGES[0]]
+    assert built.items[0].tasks == ("light", "orientation")
+
+
+def write_suspects(workspace, rows):
+    workspace.suspects_path.parent.mkdir(exist_ok=True)
+    pd.DataFrame(rows, columns=["image", "task", "human", "ensemble", "confidence"]).to_csv(
+        workspace.suspects_path, index=False)
+
+
+def test_suspects_queue_shows_autolabels_suspects_while_the_agreed_label_stands(store, workspace):
+    assert build(store, workspace, "suspects", annotator="rev").items == []  # autolabel has not run
+    for image in IMAGES[:3]:
+        store.add_label(image, "light", "left", "ann")
+    write_suspects(workspace, [
+        (IMAGES[1], "light", "left", "right", 0.93),
+        (IMAGES[0], "light", "left", "right", 0.97),
+        (IMAGES[2], "light", "left", "center", 0.91),
+    ])
+    built = build(store, workspace, "suspects", annotator="rev")
+    assert [(i.image, i.tasks) for i in built.items] == [(IMAGES[0], ("light",)), (IMAGES[1], ("light",)), (IMAGES[2], ("light",))]
+    assert QUEUES["suspects"].source == "review"
+    store.add_label(IMAGES[0], "light", "left", "rev", source="review")  # reviewed: out
+    store.add_label(IMAGES[1], "light", "center", "bob")  # no longer agreed: out
+    assert [i.image for i in build(store, workspace, "suspects", annotator="rev").items] == [IMAGES[2]]
+
+
+def test_a_damaged_suspects_file_is_a_one_line_error(store, workspace):
+    workspace.suspects_path.parent.mkdir(exist_ok=True)
+    workspace.suspects_path.write_text("image,task\nx,light\n")
+    with pytest.raises(CelebaError, match="not a suspects file"):
+        build(store, workspace, "suspects", annotator="rev")
+
+
+def test_item_context_suggestion_and_predictions(store, workspace):
+    add_prediction(store, IMAGES[0], "light", "m1", [0.7, 0.2, 0.1])
+    add_prediction(store, IMAGES[0], "light", "m2", [0.5, 0.4, 0.1])
+    context = item_context(store, IMAGES[0], workspace.tasks)
+    assert [p.model for p in context.predictions["light"]] == ["m1", "m2"]
+    suggestion = context.suggestions["light"]
+    assert suggestion.label == "left" and suggestion.confidence == pytest.approx(0.6)
+    assert not suggestion.decided
+    store.add_label(IMAGES[0], "light", "center", "ensemble", source="model", confidence=0.8)
+    decided = item_context(store, IMAGES[0], workspace.tasks).suggestions["light"]
+    assert (decided.label, decided.decided) == ("center", True)
+
+
+def test_ensemble_view_is_mean_probability():
+    predictions = pd.DataFrame({
+        "image": ["x", "x", "y"],
+        "task": ["light"] * 3,
+        "probs": ["[0.6, 0.3, 0.1]", "[0.2, 0.7, 0.1]", "[0.1, 0.1, 0.8]"],
+    })
+    view = ensemble_view(predictions, {"light": ("left", "center", "right")}).set_index("image")
+    assert view.loc["x", "label"] == "center" and view.loc["x", "confidence"] == pytest.approx(0.5)
+    assert view.loc["y", "uncertainty"] == pytest.approx(0.2)
+
+
+def test_my_live_labels(store, workspace):
+    store.add_label(IMAGES[0], "light", "left", "ann")
+    store.add_label(IMAGES[0], "light", "right", "ann")
+    undone = store.add_label(IMAGES[1], "light", "left", "ann")
+    store.revoke(undone, "ann")
+    store.add_label(IMAGES[2], "light", "left", "bob")
+    mine = my_live_labels(store, "ann", ["light"])
+    assert mine.to_dict("records") == [{"image": IMAGES[0], "task": "light", "label": "right"}]
+
+
+def test_unknown_queue_lists_the_known_ones():
+    with pytest.raises(CelebaError, match="unlabeled, review, manual, uncertain, suspects"):
+        get_queue("nope")
+
+
+def test_first_page_is_the_start_of_the_full_queue(store, workspace):
+    store.add_label(IMAGES[0], "light", "left", "ann")
+    store.add_label(IMAGES[0], "orientation", "left", "bob")
+    store.add_label(IMAGES[2], "light", "left", "bob")
+    store.add_label(IMAGES[3], "light", "left", "ensemble", source="model")
+    queue = QUEUES["unlabeled"]
+    full = build(store, workspace).items
+    assert queue.first_page(store, workspace, "ann", workspace.tasks, QueueOptions(), 4) == full[:4]
+    assert queue.first_page(store, workspace, "ann", workspace.tasks, QueueOptions(), 100) == full
+    assert queue.first_page(store, workspace, "ann", workspace.tasks, QueueOptions(shuffle=True), 4) is None

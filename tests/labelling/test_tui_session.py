@@ -1,0 +1,163 @@
+"""The labelling session without a terminal: flow, undo, skip, checks, keys, big text."""
+
+from __future__ import annotations
+
+import pytest
+
+from celeba_tui.labelling.queues import QueueItem
+from celeba_tui.labelling.flip_checks import CheckScheduler
+from celeba_tui.mirror import mirrored_name
+from celeba_tui.tui.key_map import class_keys
+from celeba_tui.labelling.session import LabelSession
+from celeba_tui.tui.widgets.big_text import big_text
+
+BOTH = ("light", "orientation")
+
+
+def session_for(store, workspace, images, **kwargs):
+    items = [QueueItem(image, BOTH) for image in images]
+    return LabelSession(store, "ann", workspace.tasks, items, **kwargs)
+
+
+def answer(session, index):
+    session.apply(session.record(index))
+
+
+def live(store):
+    frame = store.live_labels()
+    return {(r.image, r.task): r.label for r in frame.itertuples()}
+
+
+def test_questions_in_task_order_then_next_image(store, workspace):
+    session = session_for(store, workspace, ["000001.jpg", "000002.jpg"])
+    assert (session.current.image, session.current_task.name) == ("000001.jpg", "light")
+    answer(session, 0)
+    assert (session.current.image, session.current_task.name) == ("000001.jpg", "orientation")
+    answer(session, 2)
+    assert (session.current.image, session.current_task.name) == ("000002.jpg", "light")
+    assert live(store) == {("000001.jpg", "light"): "left", ("000001.jpg", "orientation"): "right"}
+    assert session.done == 1 and session.stats.counts[("light", "left")] == 1
+
+
+def test_undo_goes_back_across_images_and_never_deletes(store, workspace):
+    session = session_for(store, workspace, ["000001.jpg", "000002.jpg"])
+    for index in (0, 1, 2):
+        answer(session, index)
+    assert (session.current.image, session.current_task.name) == ("000002.jpg", "orientation")
+    for _ in range(2):
+        decision = session.last_decision()
+        session.revoke(decision)
+        session.apply_undo(decision)
+    assert (session.current.image, session.current_task.name) == ("000001.jpg", "orientation")
+    assert live(store) == {("000001.jpg", "light"): "left"}
+    assert len(store.history()) == 5  # three labels, two undo rows
+    assert session.done == 0
+    answer(session, 0)
+    assert (session.current.image, session.current_task.name) == ("000002.jpg", "light")
+
+
+def test_skip_question_and_skip_image(store, workspace):
+    session = session_for(store, workspace, ["000001.jpg", "000002.jpg", "000003.jpg"])
+    session.skip()
+    assert session.current_task.name == "orientation"
+    answer(session, 1)
+    assert session.current.image == "000002.jpg" and session.done == 0  # light was skipped
+    session.skip_image()
+    assert session.current.image == "000003.jpg"
+    session.skip_image()
+    assert session.finished and live(store) == {("000001.jpg", "orientation"): "center"}
+
+
+def test_review_session_stores_review_source(store, workspace):
+    items = [QueueItem("000001.jpg", ("light",))]
+    session = LabelSession(store, "rev", workspace.tasks, items, source="review")
+    answer(session, 2)
+    assert store.live_labels()["source"].tolist() == ["review"]
+
+
+def test_checks_are_mirrored_and_stored_as_checks(store, workspace):
+    images = [f"{i:06d}.jpg" for i in range(1, 11)]
+    checks = CheckScheduler(0.5, BOTH, seed=3)
+    checks.remember("000010.jpg", "light", "left")  # labelled in an earlier session
+    checks.remember("000010.jpg", "orientation", "center")
+    session = session_for(store, workspace, images[:9], checks=checks)
+    check_questions, check_images = 0, set()
+    while not session.finished:
+        item = session.current
+        if item.check:
+            check_questions += 1
+            check_images.add(item.image)
+            assert item.expected == tuple(mirrored_name(own) for own in _own(item, checks))
+        answer(session, 0)
+    assert len(check_images) >= 2
+    assert len(store.checks()) == check_questions
+    # Check answers never become labels.
+    assert len(store.live_labels()) == 18
+    assert session.done == 9
+
+
+def _own(item, checks):
+    return [checks._labels[item.image][task] for task in item.tasks]
+
+
+def test_undo_after_a_check_skips_back_past_it(store, workspace):
+    checks = CheckScheduler(0.5, BOTH, seed=0)
+    checks.remember("000010.jpg", "light", "right")
+    checks._chance = 1.0  # force a check after the first image
+    session = session_for(store, workspace, ["000001.jpg", "000002.jpg"], checks=checks)
+    answer(session, 0)
+    answer(session, 0)
+    assert session.current.check and session.current.expected == ("left",)
+    answer(session, 2)
+    assert session.current.image == "000002.jpg"
+    decision = session.last_decision()
+    session.revoke(decision)
+    session.apply_undo(decision)
+    assert (session.current.image, session.current_task.name) == ("000001.jpg", "orientation")
+    checks._chance = 0.0
+    answer(session, 1)
+    assert session.current.image == "000002.jpg"  # the answered check is not asked again
+    assert store.checks()[["image", "expected", "answer"]].values.tolist() == [["000010.jpg", "left", "right"]]
+
+
+def test_check_fraction_is_bounded():
+    with pytest.raises(ValueError):
+        CheckScheduler(0.9, BOTH)
+
+
+def test_class_keys_for_default_and_other_class_lists():
+    default = class_keys(("left", "center", "right"))
+    assert [k.keys for k in default] == [("left", "a", "1"), ("down", "s", "2"), ("right", "d", "3")]
+    assert default[0].display == "←/a/1"
+    five = class_keys(("a1", "b", "c", "d", "e"))
+    assert [k.keys for k in five] == [("a", "1"), ("s", "2"), ("d", "3"), ("f", "4"), ("g", "5")]
+    assert [k.keys for k in class_keys(("yes", "no"))] == [("left", "a", "1"), ("right", "s", "2")]
+    many = class_keys([f"c{i}" for i in range(12)])
+    assert many[11].keys == ("c",)
+    reserved = {"q", "u", "p", "space", "backspace", "question_mark"}
+    assert not reserved & {key for k in many for key in k.keys}
+
+
+def test_big_text_fits_or_declines():
+    rows = big_text("light", 40)
+    assert len(rows) == 3 and len(rows[0]) == 5 * 4 - 1
+    assert big_text("orientation", 40) is None  # 43 columns needed
+    assert big_text("café", 80) is None
+
+
+def test_first_page_then_the_whole_queue(store, workspace):
+    from celeba_tui.labelling.queues import QueueBuild
+
+    page = [QueueItem("000001.jpg", BOTH)]
+    session = LabelSession(store, "ann", workspace.tasks, page, total=None, complete=False)
+    assert session.done is None
+    answer(session, 0)
+    answer(session, 0)
+    assert session.waiting and not session.finished
+    rest = [QueueItem(f"00000{i}.jpg", BOTH) for i in (2, 3)]
+    # Built after image 1 was labelled: it is done, two are left.
+    session.adopt(QueueBuild(rest, done=1))
+    assert (session.current.image, session.done, session.total) == ("000002.jpg", 1, 3)
+    answer(session, 0)
+    answer(session, 0)
+    assert session.done == 2

@@ -1,0 +1,241 @@
+import sqlite3
+
+import pandas as pd
+import pytest
+
+from celeba_tui.errors import StoreError
+from celeba_tui.store.label_store import LabelStore
+from celeba_tui.store.schema import SCHEMA_VERSION
+
+
+def test_store_is_wal_and_label_is_committed_immediately(store, workspace):
+    store.add_label("000001.jpg", "light", "left", "alice")
+    # A second, independent connection sees it without any close/flush.
+    other = sqlite3.connect(workspace.store_path)
+    assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert other.execute("SELECT label FROM labels").fetchall() == [("left",)]
+
+
+def test_undo_appends_and_restores_previous_decision(store):
+    first = store.add_label("000001.jpg", "light", "left", "alice")
+    second = store.add_label("000001.jpg", "light", "right", "alice")
+    assert store.live_labels()["label"].tolist() == ["right"]
+    store.revoke(second, "alice")
+    assert store.live_labels()["label"].tolist() == ["left"]
+    store.revoke(first, "alice")
+    assert store.live_labels().empty
+    history = store.history()
+    assert len(history) == 4  # nothing deleted
+    assert history["revokes"].notna().sum() == 2
+
+
+def test_current_label_precedence_review_over_human_over_model(store):
+    store.add_label("000001.jpg", "light", "left", "model-a", "model", confidence=0.9)
+    cur = store.current_labels()
+    assert cur[["label", "status"]].values.tolist() == [["left", "model"]]
+    store.add_label("000001.jpg", "light", "center", "alice")
+    assert store.current_labels()["label"].tolist() == ["center"]
+    store.add_label("000001.jpg", "light", "right", "bob")
+    cur = store.current_labels()
+    assert cur["status"].tolist() == ["conflict"] and cur["label"].isna().all()
+    store.add_label("000001.jpg", "light", "right", "carol", "review")
+    cur = store.current_labels()
+    assert cur[["label", "status"]].values.tolist() == [["right", "review"]]
+
+
+def test_add_labels_is_atomic_and_idempotent(store):
+    frame = pd.DataFrame(
+        {"image": ["000001.jpg", "000002.jpg"], "task": "light", "label": ["left", "right"],
+         "annotator": "alice", "source": "import"}
+    )
+    assert store.add_labels(frame) == 2
+    assert store.add_labels(frame) == 0
+    bad = frame.assign(source=["import", "nonsense"])
+    with pytest.raises(StoreError):
+        store.add_labels(bad)
+    assert len(store.history()) == 2
+
+
+def test_labels_for_unknown_images_are_kept_but_not_counted_as_present(store):
+    store.add_label("elsewhere/x.jpg", "light", "left", "alice")
+    assert store.image_count() == 10
+    assert store.image_count(present_only=False) == 11
+
+
+def test_not_sqlite_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "labels.sqlite"
+    path.write_text("hello, this is not a database" * 100)
+    with pytest.raises(StoreError, match="not a celeba label store"):
+        LabelStore.open(path)
+
+
+def test_foreign_sqlite_file_is_refused(tmp_path):
+    path = tmp_path / "other.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t(x)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="not a celeba label store"):
+        LabelStore.open(path)
+
+
+def test_newer_schema_is_refused(workspace):
+    conn = sqlite3.connect(workspace.store_path)
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),))
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="newer"):
+        LabelStore.open(workspace.store_path)
+
+
+def test_missing_store_is_a_clear_error(tmp_path):
+    with pytest.raises(StoreError, match="does not exist"):
+        LabelStore.open(tmp_path / "nope.sqlite")
+
+
+def test_register_images_marks_vanished_images_absent(store):
+    names = store.image_names()
+    store.register_images(names[:5], complete=True)
+    assert store.image_count() == 5
+    assert store.image_count(present_only=False) == 10
+
+
+def test_checks_and_problems_are_not_labels(store):
+    store.add_check("000001.jpg", "light", "alice", "right", "left")
+    store.add_problem("000002.jpg", "decode", "corrupt JPEG", "alice")
+    assert store.live_labels().empty
+    assert store.checks()["answer"].tolist() == ["left"]
+    assert store.problems()["kind"].tolist() == ["decode"]
+
+
+def _recomputed_current(store) -> list[tuple]:
+    """`current` derived from scratch: what the incremental refreshes must keep equal to."""
+    from celeba_tui.store.schema import CURRENT_REFRESH_SQL
+
+    with store.transaction() as conn:
+        conn.execute("CREATE TEMP TABLE fresh AS SELECT * FROM current WHERE 0")
+        conn.execute(CURRENT_REFRESH_SQL.replace("INTO current", "INTO fresh").format(where=""))
+        rows = conn.execute("SELECT * FROM fresh ORDER BY image_id, task").fetchall()
+        conn.execute("DROP TABLE fresh")
+    return rows
+
+
+def _frame(rows, source="human"):
+    return pd.DataFrame(rows, columns=["image", "task", "label", "annotator"]).assign(source=source)
+
+
+def test_current_stays_exact_through_bulk_adds_revokes_and_replacements(store):
+    import random
+
+    rng = random.Random(0)
+    images = [f"{i:06d}.jpg" for i in range(1, 13)] + ["elsewhere/x.jpg"]
+    classes = ["left", "center", "right"]
+    for step in range(12):
+        rows = [
+            (rng.choice(images), rng.choice(["light", "orientation"]), rng.choice(classes), rng.choice("abc"))
+            for _ in range(rng.randint(1, 15))
+        ]
+        source = rng.choice(["human", "import", "review", "model"])
+        live = store.live_labels()
+        ids = live["id"].sample(min(len(live), rng.randint(0, 4)), random_state=step).tolist() if len(live) else []
+        if step % 3 == 0:
+            store.add_labels(_frame(rows, source), skip_unchanged=False)
+        elif step % 3 == 1:
+            store.revoke_labels(ids, "undo")
+            store.add_labels(_frame(rows, source))
+        else:
+            assert store.replace_labels(ids, "merger", _frame(rows, source)) == (len(set(ids)), len(rows))
+        current = store.query("SELECT * FROM current ORDER BY image_id, task")
+        assert current == _recomputed_current(store), f"step {step}"
+
+
+def test_replace_labels_equals_revoke_then_add(tmp_path):
+    def fill(path):
+        store = LabelStore.open(path, create=True)
+        store.add_labels(_frame([("x", "light", "left", "a"), ("x", "light", "right", "b"),
+                                 ("y", "light", "left", "a")]))
+        store.add_labels(
+            _frame([("x", "light", "left", "merge:m"), ("z", "light", "center", "merge:m")], "review"), as_merge=True
+        )
+        return store, store.live_labels(sources=["review"])["id"].tolist()
+
+    new = _frame([("x", "light", "right", "merge:n"), ("y", "orientation", "center", "merge:n")], "review")
+    one, ids = fill(tmp_path / "one.sqlite")
+    two, _ = fill(tmp_path / "two.sqlite")
+    assert one.replace_labels(ids, "merge:n", new, as_merge=True) == (2, 2)
+    with two.transaction():
+        two.revoke_labels(ids, "merge:n", as_merge=True)
+        two.add_labels(new, skip_unchanged=False, as_merge=True)
+    for method in ("current_labels", "live_labels"):
+        mine, theirs = getattr(one, method)(), getattr(two, method)()
+        assert mine.drop(columns=["time"], errors="ignore").equals(theirs.drop(columns=["time"], errors="ignore"))
+    # z lost its only label: no current row is left for it.
+    assert "z" not in set(one.current_labels()["image"])
+    with pytest.raises(StoreError, match="do not exist"):
+        one.replace_labels([10_000], "merge:n", new, as_merge=True)
+    assert one.replace_labels([], "merge:n", new.iloc[:0], as_merge=True) == (0, 0)
+
+
+def test_counts_and_codes_of_an_empty_store(store):
+    from celeba_tui.workspace import DEFAULT_TASKS
+
+    assert store.current_label_counts() == [] and store.live_label_counts() == []
+    codes = store.live_label_codes(DEFAULT_TASKS, ("human", "import"))
+    assert codes.empty and list(codes.columns) == ["image", "task", "annotator", "label", "id"]
+
+
+def test_label_counts_are_plain_rows(store):
+    store.add_labels(_frame([("000001.jpg", "light", "left", "b"), ("000001.jpg", "light", "right", "a"),
+                             ("000002.jpg", "light", "left", "a"), ("gone.jpg", "light", "left", "a")]))
+    assert store.live_label_counts() == [("a", "light", "human", 3), ("b", "light", "human", 1)]
+    assert sorted(store.current_label_counts(), key=str) == sorted(
+        [("light", "agreed", "left", 2), ("light", "conflict", None, 1)], key=str
+    )
+    assert store.current_label_counts(absent_images=True) == [("light", "agreed", "left", 1)]
+    brief = store.live_labels(annotators=["a"], brief=True)
+    assert list(brief.columns) == ["image", "task", "label", "annotator", "source", "id"]
+    assert brief["id"].tolist() == store.live_labels(annotators=["a"])["id"].tolist()
+
+
+def test_store_stats_counts_present_absent_conflicts_and_sources(store, workspace):
+    from celeba_tui.store.stats import store_stats
+
+    store.add_labels(_frame([("000001.jpg", "light", "left", "a"), ("000001.jpg", "light", "right", "b"),
+                             ("000002.jpg", "light", "center", "a"), ("gone.jpg", "orientation", "left", "a")]))
+    store.add_label("000003.jpg", "light", "right", "m", "model")
+    stats = store_stats(store, workspace)
+    assert stats["images"] == 10 and stats["images_not_in_root"] == 1
+    assert stats["tasks"]["light"] == {
+        "labelled": 2, "unlabelled": 8, "conflicts": 1,
+        "classes": {"left": 0, "center": 1, "right": 1},
+        "by_status": {"agreed": 1, "conflict": 1, "model": 1},
+    }
+    assert stats["tasks"]["orientation"]["labelled"] == 1
+    assert stats["tasks"]["orientation"]["unlabelled"] == 10  # its one label is for an absent image
+    assert stats["annotators"] == {"a": {"light": 2, "orientation": 1}, "b": {"light": 1}, "m": {"light": 1}}
+    assert stats["sources"] == {"human": 4, "model": 1}
+
+
+@pytest.mark.parametrize("name", [
+    "=cmd|' /C calc'!A0", "+1", "-bob", "@SUM(A1)",   # spreadsheet formulas
+    "eve\x1b]0;pwned\x07", "a\nb", "tab\there", "c1\x9bcontrol", "nul\x00",  # terminal control
+    "", "   ", "merge:majority", "merge:prefer:alice",
+])
+def test_unsafe_or_reserved_annotator_names_are_refused_at_creation(store, name):
+    before = len(store.history())
+    with pytest.raises(StoreError, match=r"^annotator name ") as caught:
+        store.add_label("000001.jpg", "light", "left", name)
+    assert "\n" not in str(caught.value) and "\x1b" not in str(caught.value)
+    with pytest.raises(StoreError, match=r"^annotator name "):
+        store.add_labels(pd.DataFrame([("000001.jpg", "light", "left", name, "import")],
+                                      columns=["image", "task", "label", "annotator", "source"]))
+    assert len(store.history()) == before and name not in store.annotators()
+
+
+def test_ordinary_names_and_the_merge_s_own_name_are_accepted(store):
+    for name in ("alice", "Bob Smith", "ann-x", "o'brien", "名前", "x=1", "merge-bot"):
+        store.add_label("000001.jpg", "light", "left", name)
+    frame = pd.DataFrame([("000001.jpg", "light", "left", "merge:majority", "review")],
+                         columns=["image", "task", "label", "annotator", "source"])
+    store.replace_labels([], "merge:majority", frame, as_merge=True)
+    assert "merge:majority" in store.annotators()

@@ -1,0 +1,97 @@
+"""`celeba report`: Table 9 plus balanced accuracy, macro-F1 and the majority baseline."""
+
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from celeba_tui.cli import app
+from celeba_tui.training.report import duration, find_runs, markdown, report_rows, table9
+from celeba_tui.training.trainer import TrainOptions, train
+from training_data import make_labelled_workspace, registered_tiny_architecture, torch_threads
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Three finished runs, trained once for the module."""
+    root = tmp_path_factory.mktemp("report")
+    workspace = make_labelled_workspace(root)[0]
+    with torch_threads(1), registered_tiny_architecture("tiny-report-plugin"):
+        for task, epochs, seed in (("light", 1, 0), ("light", 4, 1), ("orientation", 2, 0)):
+            train(workspace, TrainOptions(plugin="tiny_test", task=task, epochs=epochs, seed=seed))
+    return root
+
+
+@pytest.fixture
+def runs(trained, tmp_path):
+    """A private copy of the trained workspace (tests may damage it)."""
+    from celeba_tui.workspace import load_workspace
+
+    shutil.copytree(trained, tmp_path / "copy")
+    workspace = load_workspace(tmp_path / "copy" / "ws")
+    return workspace, sorted(p for p in workspace.runs_dir.iterdir())
+
+
+def test_rows_and_table9(runs):
+    workspace, paths = runs
+    found, notes = find_runs(workspace)
+    assert notes == [] and sorted(r.path for r in found) == paths
+    rows = report_rows(found)
+    assert [r["task"] for r in rows] == ["light", "light", "orientation"]
+    assert rows[0]["val_acc"] >= rows[1]["val_acc"]
+    for row in rows:
+        assert 0 <= row["val_balanced_acc"] <= 1 and 0 <= row["val_macro_f1"] <= 1
+        assert row["majority_baseline"] == pytest.approx(1 / 3)
+        assert row["params_trainable"] == 611 and row["images_per_s"] > 0
+    tasks, models = table9(rows)
+    assert tasks == ["light", "orientation"] and len(models) == 1
+    assert models[0]["light"]["val_acc"] == rows[0]["val_acc"]  # the best light run
+    assert len(report_rows(found, task="orientation")) == 1
+
+
+def test_unfinished_runs_are_noted_and_named_runs_selected(runs):
+    workspace, paths = runs
+    (paths[0] / "summary.json").unlink()
+    found, notes = find_runs(workspace)
+    assert len(found) == 2 and len(notes) == 1 and "unfinished" in notes[0]
+    only, _ = find_runs(workspace, [paths[1].name, str(paths[2])])
+    assert [r.path for r in only] == [paths[1], paths[2]]
+
+
+def test_markdown_has_both_tables(runs):
+    workspace, _ = runs
+    text = markdown(report_rows(find_runs(workspace)[0]))
+    assert "| model | light acc. | light loss | orientation acc. | orientation loss |" in text
+    assert "| model | task | val acc | val loss | balanced acc | macro-F1 | majority |" in text
+    assert text.count("| tiny_test |") == 4
+
+
+def test_cli_json_markdown_and_table(runs):
+    workspace, paths = runs
+    result = runner.invoke(app, ["report", "--json", "-w", str(workspace.path)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert len(data["runs"]) == 3 and data["tasks"] == ["light", "orientation"]
+    assert {"val_acc", "val_loss", "val_balanced_acc", "val_macro_f1", "majority_baseline", "epochs_run",
+            "params_trainable", "train_seconds", "images_per_s"} <= set(data["runs"][0])
+    result = runner.invoke(app, ["report", paths[2].name, "--markdown", "-w", str(workspace.path)])
+    assert result.exit_code == 0 and result.stdout.count("| tiny_test |") == 2
+    result = runner.invoke(app, ["report", "--task", "light", "-w", str(workspace.path)])
+    assert result.exit_code == 0 and "Table 9" in result.stdout and "orientation" not in result.stdout
+
+
+def test_cli_errors(runs, tmp_path):
+    workspace, paths = runs
+    result = runner.invoke(app, ["report", "--task", "mood", "-w", str(workspace.path)])
+    assert result.exit_code == 2 and "unknown task 'mood'" in result.output
+    result = runner.invoke(app, ["report", str(tmp_path), "-w", str(workspace.path)])
+    assert result.exit_code == 2 and "not a training run" in result.output
+    shutil.rmtree(workspace.runs_dir)
+    result = runner.invoke(app, ["report", "-w", str(workspace.path)])
+    assert result.exit_code == 0 and "no finished runs" in result.output
+
+
+def test_duration():
+    assert duration(5.04) == "5.0s" and duration(125) == "2m05s" and duration(3 * 3600 + 60) == "3h01m"

@@ -1,0 +1,84 @@
+"""Loop parts: batch prefetching, devices, parameter counts, scores from confusion matrices."""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from celeba_tui.errors import CelebaError
+from celeba_tui.models.summary import parameter_counts
+from celeba_tui.training.loop import batch_stream, pick_device, prefetched
+from celeba_tui.agreement.measures import confusion_matrix
+from celeba_tui.training.metrics import majority_baseline, scores
+
+
+def test_prefetched_yields_everything_in_order():
+    assert list(prefetched(iter(range(50)), depth=2)) == list(range(50))
+
+
+def test_prefetched_passes_on_the_producers_error():
+    def broken():
+        yield 1
+        raise ValueError("bad batch")
+
+    with pytest.raises(ValueError, match="bad batch"):
+        list(prefetched(broken()))
+
+
+def test_leaving_early_stops_the_producer():
+    before = threading.active_count()
+    for item in prefetched(iter(range(1000)), depth=2):
+        if item == 3:
+            break
+    assert threading.active_count() == before
+
+
+def test_batch_stream_covers_the_order_once_without_augmentation():
+    frames = np.arange(10, dtype=np.uint8)[:, None, None, None] * np.ones((1, 2, 2, 3), np.uint8)
+    rows = np.arange(10)[::-1].copy()  # dataset index i is frame 9 - i
+    labels = np.arange(10) % 3
+    batches = list(batch_stream(frames, rows, labels, np.array([4, 0, 7, 2, 9]), 2))
+    assert [len(b[1]) for b in batches] == [2, 2, 1]
+    for images, batch_labels in batches:
+        dataset_index = 9 - images[:, 0, 0, 0].astype(int)
+        assert (labels[dataset_index] == batch_labels).all()
+    assert sorted(9 - int(img[0, 0, 0]) for images, _ in batches for img in images) == [0, 2, 4, 7, 9]
+
+
+def test_devices():
+    assert pick_device("cpu").type == "cpu"
+    assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(CelebaError, match="unknown device"):
+        pick_device("gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(CelebaError, match="no CUDA GPU"):
+            pick_device("cuda")
+
+
+def test_batch_norm_statistics_count_as_non_trainable_like_keras():
+    from celeba_tui.plugins import get_architecture
+
+    # The study's Table 7: 4,401,619 trainable + 672 non-trainable.
+    assert parameter_counts(get_architecture("residual_blocks").build(3)) == (4_401_619, 672)
+    frozen = torch.nn.Linear(4, 2)
+    frozen.weight.requires_grad_(False)
+    assert parameter_counts(frozen) == (2, 8)
+
+
+def test_scores_from_a_confusion_matrix():
+    true = np.array([0, 0, 0, 0, 1, 1, 2, 2])
+    pred = np.array([0, 0, 0, 1, 1, 0, 2, 0])
+    confusion = confusion_matrix(true, pred, 3)
+    assert confusion.tolist() == [[3, 1, 0], [1, 1, 0], [1, 0, 1]]
+    result = scores(confusion)
+    assert result["acc"] == pytest.approx(5 / 8)
+    assert result["balanced_acc"] == pytest.approx((3 / 4 + 1 / 2 + 1 / 2) / 3)
+    from sklearn.metrics import f1_score
+
+    assert result["macro_f1"] == pytest.approx(f1_score(true, pred, average="macro"))
+    assert np.isnan(scores(np.zeros((3, 3), int))["acc"])
+
+
+def test_majority_baseline_uses_the_training_majority():
+    assert majority_baseline(np.array([1, 1, 0]), np.array([1, 0, 0, 2]), 3) == pytest.approx(0.25)

@@ -1,0 +1,317 @@
+"""The labelling app driven by Textual's Pilot: what each key leaves in the store."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+
+from celeba_tui.labelling.assignment import Assignment
+from celeba_tui.labelling.queues import QueueOptions
+from celeba_tui.tui.app import LabelApp, LabelConfig
+from celeba_tui.tui.screens.guidelines_screen import GuidelinesScreen
+from celeba_tui.tui.screens.label_screen import LabelScreen
+from celeba_tui.tui.screens.nothing_to_label_screen import NothingToLabelScreen
+from celeba_tui.tui.timing_log import read_timing_log
+from celeba_tui.tui.widgets.image_info import ImageInfo
+from celeba_tui.tui.widgets.image_pane import ImagePane
+
+IMAGES = [f"{i:06d}.jpg" for i in range(1, 11)]
+SIZE = (120, 40)
+
+
+def make_app(workspace, store, annotator="ann", queue="unlabeled", **kwargs):
+    return LabelApp(LabelConfig(workspace, annotator, queue, **kwargs), store)
+
+
+async def settle(pilot, timeout=5.0):
+    """Wait until the current image is on screen and the queue counted (or the queue is over)."""
+    app = pilot.app
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await pilot.pause(0.01)
+        screen = app.screen
+        if isinstance(screen, NothingToLabelScreen):
+            return
+        panes = screen.query(ImagePane) if isinstance(screen, LabelScreen) else []
+        shown = panes and panes.first().request is not None and panes.first().shown == panes.first().request
+        if shown and app.session.complete:
+            return
+    raise AssertionError("the image never appeared")
+
+
+async def press(pilot, *keys):
+    for key in keys:
+        await settle(pilot)
+        await pilot.press(key)
+    await settle(pilot)
+
+
+def live(store, **filters):
+    frame = store.live_labels()
+    for column, value in filters.items():
+        frame = frame[frame[column] == value]
+    return {(r.image, r.task): r.label for r in frame.itertuples()}
+
+
+def current(app):
+    session = app.session
+    return session.current.image, session.current_task.name
+
+
+def info_text(app):
+    return str(app.screen.query_one(ImageInfo).render())
+
+
+async def test_each_key_is_one_stored_decision(workspace, store):
+    app = make_app(workspace, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "left", "s", "3", "1")
+        assert current(app) == (IMAGES[2], "light")
+        assert live(store) == {
+            (IMAGES[0], "light"): "left", (IMAGES[0], "orientation"): "center",
+            (IMAGES[1], "light"): "right", (IMAGES[1], "orientation"): "left",
+        }
+        assert set(store.live_labels()["source"]) == {"human"}
+        assert "2 / 10 images done" in str(app.screen.query_one("#stats-text").render())
+
+
+async def test_undo_goes_back_across_images(workspace, store):
+    app = make_app(workspace, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "left", "down", "right", "u", "backspace")
+        assert current(app) == (IMAGES[0], "orientation")
+        assert live(store) == {(IMAGES[0], "light"): "left"}
+        assert store.history()["revokes"].notna().sum() == 2  # appended, nothing deleted
+        await press(pilot, "right")
+        assert current(app) == (IMAGES[1], "light")
+        assert live(store)[(IMAGES[0], "orientation")] == "right"
+
+
+async def test_space_skips_a_question(workspace, store):
+    app = make_app(workspace, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "space", "2", "space", "space", "a")
+        assert live(store) == {(IMAGES[0], "orientation"): "center", (IMAGES[2], "light"): "left"}
+
+
+async def test_resume_continues_where_it_stopped(workspace, store):
+    async with make_app(workspace, store).run_test(size=SIZE) as pilot:
+        await press(pilot, "a", "a", "d")
+    app = make_app(workspace, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        # Image 1 is never shown again; image 2 asks only what is missing.
+        assert current(app) == (IMAGES[1], "orientation")
+        assert app.session.done == 1 and app.session.total == 10
+
+
+async def test_assign_overlap_shares(workspace, store):
+    shares = {}
+    for index, name in ((1, "ann"), (2, "bob")):
+        options = QueueOptions(assignment=Assignment(index, 2, 0.5))
+        app = make_app(workspace, store, name, options=options, tasks=workspace.tasks[:1])
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            shares[name] = [item.image for item in app.session.items]
+            if name == "ann":
+                await press(pilot, *["a"] * len(shares[name]))
+    expected = {n: [i for i, keep in zip(IMAGES, Assignment(k, 2, 0.5).mask(IMAGES)) if keep] for k, n in ((1, "ann"), (2, "bob"))}
+    assert shares == expected
+    doubled = set(shares["ann"]) & set(shares["bob"])
+    assert doubled and len(live(store, annotator="ann")) == len(shares["ann"])
+
+
+async def test_review_queue_shows_answers_and_stores_review(workspace, store):
+    store.add_label(IMAGES[3], "light", "left", "ann")
+    store.add_label(IMAGES[3], "light", "right", "bob")
+    app = make_app(workspace, store, "rev", "review")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for _ in range(100):
+            if "ann: left" in info_text(app):
+                break
+            await pilot.pause(0.01)
+        assert "ann: left" in info_text(app) and "bob: right" in info_text(app)
+        await press(pilot, "right")
+        assert isinstance(app.screen, NothingToLabelScreen)
+    assert live(store, source="review") == {(IMAGES[3], "light"): "right"}
+    assert store.current_labels().set_index(["image", "task"]).loc[(IMAGES[3], "light"), "status"] == "review"
+
+
+def add_prediction(store, image, task, model, probs):
+    labels = ("left", "center", "right")
+    best = max(range(3), key=probs.__getitem__)
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO predictions(image_id, task, model, label, confidence, probs, created) "
+            "SELECT id, ?, ?, ?, ?, ?, 0 FROM images WHERE name = ?",
+            (task, model, labels[best], probs[best], json.dumps(probs), image),
+        )
+
+
+async def test_manual_queue_shows_predictions(workspace, store):
+    add_prediction(store, IMAGES[5], "orientation", "cnn4", [0.5, 0.3, 0.2])
+    add_prediction(store, IMAGES[5], "orientation", "vgg19", [0.3, 0.5, 0.2])
+    app = make_app(workspace, store, queue="manual")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert current(app) == (IMAGES[5], "orientation")
+        for _ in range(100):
+            if "suggests" in info_text(app):
+                break
+            await pilot.pause(0.01)
+        assert "cnn4" in info_text(app) and "vgg19" in info_text(app)
+        await press(pilot, "d")
+        assert isinstance(app.screen, NothingToLabelScreen)
+    assert live(store, source="human") == {(IMAGES[5], "orientation"): "right"}
+
+
+async def test_uncertain_and_suspects_queues(workspace, store):
+    add_prediction(store, IMAGES[0], "light", "m", [0.9, 0.05, 0.05])
+    add_prediction(store, IMAGES[1], "light", "m", [0.4, 0.3, 0.3])
+    app = make_app(workspace, store, queue="uncertain")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert [item.image for item in app.session.items] == [IMAGES[1], IMAGES[0]]
+        await press(pilot, "a")
+    store.add_label(IMAGES[0], "light", "right", "bob")
+    workspace.suspects_path.parent.mkdir(exist_ok=True)
+    workspace.suspects_path.write_text(f"image,task,human,ensemble,confidence\n{IMAGES[0]},light,right,left,0.9\n")
+    app = make_app(workspace, store, "rev", "suspects")
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "a")
+    assert live(store, source="review") == {(IMAGES[0], "light"): "left"}
+
+
+async def test_prediction_queues_without_predictions_say_what_to_do(workspace, store):
+    app = make_app(workspace, store, queue="manual")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, NothingToLabelScreen)
+        assert "celeba autolabel" in str(app.screen.query_one("#nothing-message").render())
+        await pilot.press("a")
+    assert store.live_labels().empty
+
+
+async def test_flip_checks_show_mirrored_images_and_store_checks(workspace, store):
+    store.add_label(IMAGES[9], "light", "left", "ann")
+    app = make_app(workspace, store, checks=0.5, options=QueueOptions(seed=1), tasks=workspace.tasks[:1])
+    mirrored = []
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        while not app.session.finished:
+            await settle(pilot)
+            pane = app.screen.query_one(ImagePane)
+            if app.session.current.check:
+                mirrored.append(pane.shown.mirrored)
+            await press(pilot, "a")
+    checks = store.checks()
+    assert mirrored and all(mirrored) and len(checks) == len(mirrored)
+    assert set(checks["expected"]) == {"right"}  # left, flipped
+    assert len(store.live_labels()) == 10
+
+
+async def test_unreadable_image_placeholder_problem_and_skip(workspace, store):
+    (workspace.image_root / IMAGES[0]).write_bytes(b"not a jpeg")
+    app = make_app(workspace, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        message = str(app.screen.query_one("#pane-message").render())
+        assert "Cannot show 000001.jpg" in message and "not a readable image" in message
+        await pilot.press("a")  # refused: nobody can label what they cannot see
+        await press(pilot, "space")
+        assert current(app) == (IMAGES[1], "light")
+    assert store.live_labels().empty
+    assert store.problems()[["image", "kind", "reporter"]].values.tolist() == [[IMAGES[0], "unreadable", "ann"]]
+
+
+async def test_too_small_terminal_waits_for_resize(workspace, store):
+    app = make_app(workspace, store)
+    async with app.run_test(size=(40, 10)) as pilot:
+        await pilot.pause(0.3)
+        screen = app.screen
+        assert screen.has_class("too-small")
+        assert "needs at least" in str(screen.query_one("#too-small").render())
+        await pilot.press("a")
+        assert store.live_labels().empty
+        await pilot.resize_terminal(*SIZE)
+        await press(pilot, "a")
+        assert not screen.has_class("too-small")
+    assert live(store) == {(IMAGES[0], "light"): "left"}
+
+
+async def test_guidelines_and_preprocessing_view(workspace, store):
+    app = make_app(workspace, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, GuidelinesScreen)
+        assert "Left and right are the viewer's" in app.screen.query_one("Markdown").source
+        await pilot.press("escape")
+        assert isinstance(app.screen, LabelScreen)
+        await press(pilot, "p")
+        assert app.screen.query_one(ImagePane).shown.view == "contrast"
+        await press(pilot, "p", "p", "p")
+        assert app.screen.query_one(ImagePane).shown.view == "original"
+        await press(pilot, "q")
+    assert store.live_labels().empty
+
+
+async def test_locked_store_waits_and_keeps_the_decision(workspace, store):
+    app = make_app(workspace, store)
+    blocker = sqlite3.connect(workspace.store_path, isolation_level=None, check_same_thread=False)
+    released = []
+
+    def release():
+        # Seen from this thread while the app waits: the notice is up.
+        released.append(app.screen.query_one("#store-status").display)
+        blocker.execute("COMMIT")
+
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        blocker.execute("BEGIN IMMEDIATE")  # another writer holds the store
+        timer = threading.Timer(0.5, release)
+        timer.start()
+        started = time.monotonic()
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        waited = time.monotonic() - started
+        timer.join()
+        assert current(app) == (IMAGES[0], "orientation")
+        assert waited >= 0.4  # it waited for the lock instead of dropping the decision
+        assert released == [True] and not app.screen.query_one("#store-status").display
+    blocker.close()
+    assert live(store) == {(IMAGES[0], "light"): "left"}
+
+
+async def test_timing_log_records_key_to_painted(workspace, store, tmp_path):
+    log = tmp_path / "timing.jsonl"
+    app = make_app(workspace, store, timing_log=log)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "a", "a", "a", "a")
+    records = read_timing_log(log)
+    kinds = [r["kind"] for r in records]
+    assert kinds[0] == "queue" and {"startup", "queue_full"} <= set(kinds)
+    images = [r for r in records if r["kind"] == "image"]
+    assert [r["image"] for r in images] == [IMAGES[1], IMAGES[2]]
+    assert all(0 < r["ms"] < 5000 and r["key"] == "a" for r in images)
+    assert kinds.count("question") == 2
+
+
+async def test_graphics_renderers_get_a_fitted_image(workspace, store):
+    for renderer in ("kitty", "sixel"):
+        app = make_app(workspace, store, renderer=renderer, cell_size=(10, 20))
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            pane = app.screen.query_one(ImagePane)
+            image = pane.query_one("#pixels").image
+            width, height = pane.content_size
+            # 178x218 fitted into the pane's pixels (10x20 cells), aspect kept.
+            assert image.size[1] == height * 20 and abs(image.size[0] / image.size[1] - 178 / 218) < 0.01
+            cells = pane.query_one("#pixels").size  # the widget keeps the aspect on screen too
+            assert cells.height == height and abs(cells.width * 10 / (cells.height * 20) - 178 / 218) < 0.05
+            await press(pilot, "a")
+    assert len(store.live_labels()) == 2

@@ -1,0 +1,199 @@
+"""The real `celeba label` in a terminal: probing, tmux end to end, and kill -9."""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from celeba_tui.tui.terminal_probe import TerminalInfo, choose_renderer, parse_answers
+from celeba_tui.tui.timing_log import read_timing_log
+
+REPO = Path(__file__).resolve().parents[2]
+PROBE_SCRIPT = (
+    "import time; from celeba_tui.tui.terminal_probe import probe_terminal; "
+    "t = time.monotonic(); info = probe_terminal(0.3); "
+    "print('RESULT', info.kitty, info.sixel, info.answered, info.columns, round(time.monotonic() - t, 3))"
+)
+
+
+# ------------------------------------------------------------------ probing
+def test_parse_answers():
+    found = parse_answers(b"\x1b_Gi=4711;OK\x1b\\\x1b[6;20;10t\x1b[?62;4;22c")
+    assert found == {"kitty": True, "answered": True, "sixel": True, "cell_height": 20, "cell_width": 10}
+    tmux_like = parse_answers(b"\x1b[?1;2c")
+    assert tmux_like == {"kitty": False, "answered": True, "sixel": False}
+    assert parse_answers(b"") == {"kitty": False, "answered": False, "sixel": False}
+
+
+def test_choose_renderer():
+    assert choose_renderer("auto", TerminalInfo(kitty=True, sixel=True)) == "kitty"
+    assert choose_renderer("auto", TerminalInfo(kitty=True, sixel=True, in_tmux=True)) == "sixel"
+    assert choose_renderer("auto", TerminalInfo()) == "halfcell"
+    assert choose_renderer("halfcell", TerminalInfo(kitty=True)) == "halfcell"
+    with pytest.raises(ValueError):
+        choose_renderer("ascii", TerminalInfo())
+
+
+def run_probe_in_pty(answer: bytes | None) -> tuple[list[str], bytes]:
+    """Run the probe with a pty as its terminal; `answer` is what the 'terminal' replies."""
+    master, slave = os.openpty()  # a fresh pty reports a 0x0 window
+    env = {**os.environ, "TERM": "xterm-256color", "PYTHONPATH": str(REPO)}
+    env.pop("TMUX", None)
+    process = subprocess.Popen(
+        [sys.executable, "-c", PROBE_SCRIPT], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True
+    )
+    os.close(slave)
+    output, answered = b"", answer is None
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and b"RESULT" not in output or not output.endswith(b"\n"):
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                output += os.read(master, 4096)
+            except OSError:
+                break
+        if not answered and b"\x1b[c" in output:
+            os.write(master, answer)
+            answered = True
+        if process.poll() is not None and not ready:
+            break
+    process.wait(timeout=10)
+    os.close(master)
+    line = output.split(b"RESULT", 1)[1].split(b"\n")[0].decode().split()
+    return line, output
+
+
+def test_probe_gives_up_quickly_when_nobody_answers():
+    result, sent = run_probe_in_pty(None)
+    kitty, sixel, answered, columns, seconds = result
+    assert (kitty, sixel, answered, columns) == ("False", "False", "False", "0")
+    assert float(seconds) < 1.0
+    assert b"\x1b[c" in sent and b"\x1b_G" in sent
+
+
+def test_probe_reads_a_graphics_terminal():
+    result, _ = run_probe_in_pty(b"\x1b_Gi=4711;OK\x1b\\\x1b[?62;4c")
+    assert result[:3] == ["True", "True", "True"]
+    assert float(result[4]) < 1.0
+
+
+def test_probe_without_a_terminal():
+    completed = subprocess.run(
+        [sys.executable, "-c", PROBE_SCRIPT], capture_output=True, text=True, timeout=30,
+        env={**os.environ, "PYTHONPATH": str(REPO)}, stdin=subprocess.DEVNULL,
+    )
+    assert completed.stdout.split()[1:4] == ["False", "False", "False"]
+
+
+# ---------------------------------------------------------------- in tmux
+needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+class Tmux:
+    """A private tmux server (its own socket) running one command in a 120x40 window."""
+
+    def __init__(self, command: list[str], env: dict[str, str]):
+        self.socket = f"celeba-test-{os.getpid()}-{time.monotonic_ns()}"
+        exports = " ".join(f"{k}={_quote(v)}" for k, v in env.items())
+        line = f"cd {_quote(str(REPO))} && exec env {exports} " + " ".join(_quote(c) for c in command)
+        self.tmux("new-session", "-d", "-s", "t", "-x", "120", "-y", "40", line)
+        self.socket_path = self.tmux("display-message", "-p", "#{socket_path}").strip()
+
+    def tmux(self, *args: str) -> str:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20
+        ).stdout
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", "t", *keys)
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "t")
+
+    def pid(self) -> int:
+        return int(self.tmux("display-message", "-p", "-t", "t", "#{pane_pid}").strip())
+
+    def alive(self) -> bool:
+        return subprocess.run(["tmux", "-L", self.socket, "has-session", "-t", "t"], capture_output=True).returncode == 0
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+        if self.socket_path:  # a server that exited leaves its socket file behind
+            Path(self.socket_path).unlink(missing_ok=True)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def wait_for(condition, timeout=30.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def decisions_logged(log: Path) -> int:
+    if not log.exists():
+        return 0
+    return sum(1 for r in read_timing_log(log) if r["kind"] in ("question", "image"))
+
+
+def start_label(workspace, log: Path) -> Tmux:
+    command = [sys.executable, "-m", "celeba_tui", "label", "-w", str(workspace.path), "-a", "ann", "--timing-log", str(log)]
+    session = Tmux(command, {"PYTHONPATH": str(REPO), "TERM": "tmux-256color"})
+    wait_for(lambda: log.exists() and any(r["kind"] == "startup" for r in read_timing_log(log)), what="the first image")
+    return session
+
+
+@needs_tmux
+def test_real_cli_in_tmux_stores_keys_and_quits(workspace, tmp_path):
+    log = tmp_path / "timing.jsonl"
+    session = start_label(workspace, log)
+    try:
+        assert "question 1 of 2" in session.screen() and "000001.jpg" in session.screen()
+        for count, key in enumerate(["Left", "Down", "Right", "a", "space", "2"], 1):
+            session.keys(key)
+            if key != "space":
+                wait_for(lambda: decisions_logged(log) >= count - (count > 5), what=f"decision {count}")
+        wait_for(lambda: "000004.jpg" in session.screen(), what="image 4")
+        session.keys("q")
+        wait_for(lambda: not session.alive(), what="quit")
+    finally:
+        session.close()
+    with workspace.open_store() as store:
+        live = {(r.image, r.task): r.label for r in store.live_labels().itertuples()}
+    assert live == {
+        ("000001.jpg", "light"): "left", ("000001.jpg", "orientation"): "center",
+        ("000002.jpg", "light"): "right", ("000002.jpg", "orientation"): "left",
+        ("000003.jpg", "orientation"): "center",
+    }
+
+
+@needs_tmux
+def test_kill_9_loses_no_decision(workspace, tmp_path):
+    log = tmp_path / "timing.jsonl"
+    session = start_label(workspace, log)
+    decisions = 7
+    try:
+        for count in range(1, decisions + 1):
+            session.keys("d")
+            # A decision is logged once the next question is painted, i.e. after its commit.
+            wait_for(lambda: decisions_logged(log) >= count, what=f"decision {count}")
+        os.kill(session.pid(), signal.SIGKILL)
+        wait_for(lambda: not session.alive(), what="the kill")
+    finally:
+        session.close()
+    with workspace.open_store() as store:
+        live = store.live_labels()
+    assert len(live) == decisions and set(live["label"]) == {"right"}
