@@ -17,7 +17,7 @@ LAYERS = {
     # the core every stage shares: errors, files, words, images, config, the plugin API
     **dict.fromkeys(
         ["__init__", "__version__", "errors", "atomic", "console", "progress", "vocabulary", "mirror", "images",
-         "architecture", "hookspecs", "preprocess", "plugins", "workspace"], 0),
+         "annotator_names", "architecture", "hookspecs", "preprocess", "plugins", "workspace"], 0),
     "store": 1,
     "formats": 2,
     "synth": 3,

@@ -378,7 +378,7 @@ def check_output_paths(options: AutolabelOptions, models: list[EnsembleModel]) -
 
 
 def _write_figures_and_exports(outcomes: list[TaskOutcome], root: Path, report_dir: Path, options) -> list[str]:
-    from celeba_tui.autolabel.run import outputs as autolabel_outputs
+    from celeba_tui.autolabel import outputs as autolabel_outputs
     from celeba_tui.autolabel.calibration import plot_precision_coverage
     from celeba_tui.autolabel.rules import precision_coverage_curve
 

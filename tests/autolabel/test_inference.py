@@ -75,7 +75,7 @@ def test_fallback_path_with_a_gpu_provider_that_claims_to_load(models, monkeypat
     really runs on is what gets reported (CPU on a machine without a GPU)."""
     import onnxruntime
 
-    from celeba_tui.autolabel.run import inference
+    from celeba_tui.autolabel import inference
 
     monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: [PROVIDERS["cuda"], PROVIDERS["cpu"]])
     monkeypatch.setattr(inference, "provider_library_error", lambda name: None)
