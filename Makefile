@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= demo-out
 
-.PHONY: demo demo-quick test test-fast venv benchmarks clean
+.PHONY: demo demo-quick test test-fast lint format venv benchmarks clean
 
 venv: $(STAMP)
 
@@ -26,6 +26,14 @@ demo: venv
 demo-quick: venv
 	rm -rf $(DEMO_OUT)
 	$(BIN)/celeba demo --quick --out $(DEMO_OUT)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 test: venv
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup

@@ -55,7 +55,9 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"device {args.device}, {args.threads} thread(s), batch {args.batch}, {args.steps} timed steps")
-    print(f"{'architecture':<26}{'input':>6}{'params':>13}{'train img/s':>13}{'eval img/s':>12}{'epoch of 10,457 (s)':>21}")
+    print(
+        f"{'architecture':<26}{'input':>6}{'params':>13}{'train img/s':>13}{'eval img/s':>12}{'epoch of 10,457 (s)':>21}"
+    )
     runs = [(name, None) for name in list_architectures()] + [("inception_v3", side) for side in (75, 96)]
     for name, side in runs:
         arch = get_architecture(name)

@@ -63,7 +63,9 @@ def export_models(folder: Path, task: str = "light") -> list[Path]:
         arch = get_architecture(name)
         torch.manual_seed(0)
         module = ImageClassifier(arch.build(len(CLASSES))).eval()
-        meta = ModelMetadata(task, CLASSES, arch.input_size, preprocess=arch.preprocess, architecture=name, run_id=f"bench-{name}")
+        meta = ModelMetadata(
+            task, CLASSES, arch.input_size, preprocess=arch.preprocess, architecture=name, run_id=f"bench-{name}"
+        )
         path = folder / f"{task}-{name}.onnx"
         export_module(module, arch.input_size, path, meta)
         paths.append(path)
@@ -72,9 +74,9 @@ def export_models(folder: Path, task: str = "light") -> list[Path]:
 
 def quantize_models(folder: Path, paths: list[Path], root: Path, names: list[str]) -> list[Path]:
     """int8 copies of the models, calibrated on 256 of the benchmark's images, as `export-onnx --int8` does."""
-    from celeba_tui.onnx.runtime import model_input
     from celeba_tui.onnx.metadata import read_metadata
     from celeba_tui.onnx.quantize import CALIBRATION_IMAGES, quantize_model_file
+    from celeba_tui.onnx.runtime import model_input
 
     out = []
     for path in paths:
@@ -104,16 +106,21 @@ def measure_speed(root: Path, names: list[str], paths: list[Path], int8_paths: l
     import onnxruntime as ort
     import torch
 
-    from celeba_tui.autolabel.pipeline import BatchDecoder, decode_batches, predict
     from celeba_tui.autolabel.inference import open_ensemble
-    from celeba_tui.onnx.runtime import session_options
+    from celeba_tui.autolabel.pipeline import BatchDecoder, decode_batches, predict
     from celeba_tui.onnx.metadata import read_metadata
+    from celeba_tui.onnx.runtime import session_options
 
     torch.set_num_threads(args.threads)
     metas = [read_metadata(p) for p in paths]
     session = open_ensemble(paths, metas, provider="cpu", batch_size=args.batch_size, threads=args.threads)
-    int8 = open_ensemble(int8_paths, [read_metadata(p) for p in int8_paths], provider="cpu",
-                         batch_size=args.batch_size, threads=args.threads)
+    int8 = open_ensemble(
+        int8_paths,
+        [read_metadata(p) for p in int8_paths],
+        provider="cpu",
+        batch_size=args.batch_size,
+        threads=args.threads,
+    )
     decoder = BatchDecoder(root, session.groups, args.batch_size)
     n = len(names)
 
@@ -134,7 +141,7 @@ def measure_speed(root: Path, names: list[str], paths: list[Path], int8_paths: l
         with torch.no_grad():
             for i in range(0, len(naive_names), 64):
                 pixels = []
-                for name in naive_names[i:i + 64]:
+                for name in naive_names[i : i + 64]:
                     with Image.open(root / name) as image:
                         pixels.append(np.asarray(image.convert("RGB").resize((64, 64), Image.Resampling.BILINEAR)))
                 batch = torch.from_numpy(np.stack(pixels))
@@ -153,6 +160,7 @@ def measure_speed(root: Path, names: list[str], paths: list[Path], int8_paths: l
             for batch in decoded:
                 ensemble.run(batch.pixels)
             return n
+
         return inference
 
     def pipeline_of(ensemble):
@@ -160,6 +168,7 @@ def measure_speed(root: Path, names: list[str], paths: list[Path], int8_paths: l
             for _ in predict(ensemble, decode_batches(decoder, names, args.workers)):
                 pass
             return n
+
         return pipeline
 
     warm = BatchDecoder(root, session.groups, args.batch_size)(names[:1]).pixels
@@ -167,9 +176,15 @@ def measure_speed(root: Path, names: list[str], paths: list[Path], int8_paths: l
     int8.run(warm)
     # Rounds interleave the four measurements so that load from other processes on a
     # shared machine falls on all of them alike; ratios are taken within each round.
-    tasks = {"decode": decode, "inference": inference_of(session), "inference_int8": inference_of(int8),
-             "pipeline": pipeline_of(session), "pipeline_int8": pipeline_of(int8), "naive": naive,
-             "sgemm": sgemm_task(args.threads)}
+    tasks = {
+        "decode": decode,
+        "inference": inference_of(session),
+        "inference_int8": inference_of(int8),
+        "pipeline": pipeline_of(session),
+        "pipeline_int8": pipeline_of(int8),
+        "naive": naive,
+        "sgemm": sgemm_task(args.threads),
+    }
     rounds = {key: [] for key in tasks}
     for _ in range(args.rounds):
         for key, task in tasks.items():
@@ -177,19 +192,22 @@ def measure_speed(root: Path, names: list[str], paths: list[Path], int8_paths: l
             rounds[key].append(rate(task(), time.perf_counter() - start))
     decoded.clear()
     results = {key: median(values) for key, values in rounds.items()}
-    results["hide_ratio"] = median([p / min(d, i) for d, i, p in zip(rounds["decode"], rounds["inference"], rounds["pipeline"])])
+    results["hide_ratio"] = median(
+        [p / min(d, i) for d, i, p in zip(rounds["decode"], rounds["inference"], rounds["pipeline"])]
+    )
     results["naive_ratio"] = median([p / v for p, v in zip(rounds["pipeline"], rounds["naive"])])
     results["bound_ratio"] = median([i / v for i, v in zip(rounds["inference"], rounds["naive"])])
-    results["hide_ratio_int8"] = median([p / min(d, i) for d, i, p in
-                                         zip(rounds["decode"], rounds["inference_int8"], rounds["pipeline_int8"])])
+    results["hide_ratio_int8"] = median(
+        [p / min(d, i) for d, i, p in zip(rounds["decode"], rounds["inference_int8"], rounds["pipeline_int8"])]
+    )
     results["naive_ratio_int8"] = median([p / v for p, v in zip(rounds["pipeline_int8"], rounds["naive"])])
     # Decode and inference each use every core when timed alone; in the pipeline they
     # share them, so end to end can reach at most 1 / (1/decode + 1/inference) images/s:
     # as a share of min(decode, inference), max/(decode + inference).
     for suffix in ("", "_int8"):
-        results["shared_bound" + suffix] = median([
-            max(d, i) / (d + i) for d, i in zip(rounds["decode"], rounds["inference" + suffix])
-        ])
+        results["shared_bound" + suffix] = median(
+            [max(d, i) / (d + i) for d, i in zip(rounds["decode"], rounds["inference" + suffix])]
+        )
     results["sgemm_share"] = median([i * ensemble_gflop() / g for i, g in zip(rounds["inference"], rounds["sgemm"])])
     results["rounds"] = rounds
 
@@ -211,8 +229,12 @@ def measure_speed(root: Path, names: list[str], paths: list[Path], int8_paths: l
 
     # One merged graph vs two sessions run one after the other (spinning on and off).
     for label, spinning in (("two_sessions_spinning", True), ("two_sessions_no_spinning", False)):
-        sessions = [ort.InferenceSession(str(p), session_options(args.threads, spinning=spinning),
-                                         providers=["CPUExecutionProvider"]) for p in paths]
+        sessions = [
+            ort.InferenceSession(
+                str(p), session_options(args.threads, spinning=spinning), providers=["CPUExecutionProvider"]
+            )
+            for p in paths
+        ]
         start = time.perf_counter()
         for pixels in sample:
             for s in sessions:
@@ -258,7 +280,9 @@ def sgemm_task(threads: int, n: int = 2048, repeats: int = 3):
     graph = helper.make_graph([helper.make_node("MatMul", ["A", "B"], ["C"])], "sgemm", spec[:2], spec[2:])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    session = ort.InferenceSession(model.SerializeToString(), session_options(threads), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        model.SerializeToString(), session_options(threads), providers=["CPUExecutionProvider"]
+    )
     a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
     session.run(None, {"A": a, "B": a})
 
@@ -266,6 +290,7 @@ def sgemm_task(threads: int, n: int = 2048, repeats: int = 3):
         for _ in range(repeats):
             session.run(None, {"A": a, "B": a})
         return repeats * 2 * n**3 / 1e9
+
     return task
 
 
@@ -313,18 +338,43 @@ def memory_child(args) -> None:
     ws = create_workspace(work / f"ws-{args.memory_child}", root)
     ws.open_store(create=True).close()
     paths = [Path(p) for p in args.models.split(",")]
-    report = run_autolabel(ws, paths, AutolabelOptions(batch_size=args.batch_size, workers=args.workers, threads=args.threads))
+    report = run_autolabel(
+        ws, paths, AutolabelOptions(batch_size=args.batch_size, workers=args.workers, threads=args.threads)
+    )
     peak_mb = peak_rss_mb()
-    print(json.dumps({"n": args.memory_child, "peak_mb": peak_mb, "images_per_s": report["images_per_s"],
-                      "seconds": report["seconds"]}))
+    print(
+        json.dumps(
+            {
+                "n": args.memory_child,
+                "peak_mb": peak_mb,
+                "images_per_s": report["images_per_s"],
+                "seconds": report["seconds"],
+            }
+        )
+    )
 
 
 def measure_memory(sizes: list[int], images_dir: Path, paths: list[Path], work: Path, args) -> list[dict]:
     out = []
     for n in sizes:
-        cmd = [sys.executable, __file__, "--memory-child", str(n), "--images-dir", str(images_dir), "--work", str(work),
-               "--models", ",".join(map(str, paths)), "--batch-size", str(args.batch_size),
-               "--workers", str(args.workers), "--threads", str(args.threads)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--memory-child",
+            str(n),
+            "--images-dir",
+            str(images_dir),
+            "--work",
+            str(work),
+            "--models",
+            ",".join(map(str, paths)),
+            "--batch-size",
+            str(args.batch_size),
+            "--workers",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+        ]
         done = subprocess.run(cmd, capture_output=True, text=True, check=True)
         out.append(json.loads(done.stdout.strip().splitlines()[-1]))
     return out
@@ -338,8 +388,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of decode, inference, pipeline, naive")
-    parser.add_argument("--settings-rounds", type=int, default=1, help="rounds of the onnxruntime settings table (0 to skip)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds of decode, inference, pipeline, naive"
+    )
+    parser.add_argument(
+        "--settings-rounds", type=int, default=1, help="rounds of the onnxruntime settings table (0 to skip)"
+    )
     parser.add_argument("--memory", default="5000,20000", help="image counts for the peak-RSS runs ('' to skip)")
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--images-dir", help=argparse.SUPPRESS)
@@ -353,30 +407,54 @@ def main() -> None:
         tmp = Path(tmp)
         root = args.images
         if root is None:
-            subprocess.run([sys.executable, "-m", "celeba_tui", "synth", "--out", str(tmp / "synth"), "-n", str(args.n),
-                            "--seed", "0", "--workers", str(args.workers)], check=True, capture_output=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "celeba_tui",
+                    "synth",
+                    "--out",
+                    str(tmp / "synth"),
+                    "-n",
+                    str(args.n),
+                    "--seed",
+                    "0",
+                    "--workers",
+                    str(args.workers),
+                ],
+                check=True,
+                capture_output=True,
+            )
             root = tmp / "synth" / "img_align_celeba"
         names = sorted(p.name for p in root.glob("*.jpg"))[: args.n]
         paths = export_models(tmp)
         int8_paths = quantize_models(tmp, paths, root, names)
         print(f"load average before: {os.getloadavg()[0]:.2f} (a shared machine: compare ratios within one run)")
-        print(f"{len(names):,} images of {root}, models {' + '.join(MODELS)} (64 px), batch {args.batch_size}, "
-              f"{args.workers} decode threads, {args.threads} onnxruntime threads, {os.cpu_count()} CPUs")
+        print(
+            f"{len(names):,} images of {root}, models {' + '.join(MODELS)} (64 px), batch {args.batch_size}, "
+            f"{args.workers} decode threads, {args.threads} onnxruntime threads, {os.cpu_count()} CPUs"
+        )
         r = measure_speed(root, names, paths, int8_paths, args)
         print(f"speed (CPUExecutionProvider; median of {args.rounds} interleaved rounds, ratios within each round)")
         line("decode only (simplejpeg DCT-scaled + PIL bilinear)", r["decode"])
         line("inference only (merged ensemble, both models)", r["inference"])
-        line("end to end (threads decode while onnxruntime runs)", r["pipeline"],
-             note=f"{r['hide_ratio']:.2f}x min(decode, inference) (target >= 0.85; "
-                  f"{r['shared_bound']:.2f}x if they shared the cores perfectly)")
+        line(
+            "end to end (threads decode while onnxruntime runs)",
+            r["pipeline"],
+            note=f"{r['hide_ratio']:.2f}x min(decode, inference) (target >= 0.85; "
+            f"{r['shared_bound']:.2f}x if they shared the cores perfectly)",
+        )
         line("naive serial loop (PIL full decode, torch eager)", r["naive"])
         print(f"  {'end to end / naive':<52} {r['naive_ratio']:>9.2f}x      (target >= 2)")
         print(f"  {'inference only / naive (bound on the line above)':<52} {r['bound_ratio']:>9.2f}x")
         print("the same models exported with --int8 (calibrated on 256 of these images)")
         line("inference only (merged int8 ensemble)", r["inference_int8"])
-        line("end to end, int8", r["pipeline_int8"],
-             note=f"{r['hide_ratio_int8']:.2f}x min(decode, inference) (target >= 0.85; "
-                  f"{r['shared_bound_int8']:.2f}x if they shared the cores perfectly)")
+        line(
+            "end to end, int8",
+            r["pipeline_int8"],
+            note=f"{r['hide_ratio_int8']:.2f}x min(decode, inference) (target >= 0.85; "
+            f"{r['shared_bound_int8']:.2f}x if they shared the cores perfectly)",
+        )
         print(f"  {'end to end int8 / naive':<52} {r['naive_ratio_int8']:>9.2f}x      (target >= 2)")
         for key, values in r["rounds"].items():
             unit = "GFLOP/s" if key == "sgemm" else "img/s"
@@ -394,9 +472,15 @@ def main() -> None:
         total = sum(gflop.values())
         peak = r["sgemm"]
         print(f"compute ceiling ({args.threads} threads; sgemm timed in the same rounds)")
-        print(f"  {'GFLOP per image: ' + ' + '.join(f'{name} {g:.3f}' for name, g in gflop.items()):<52} {total:>9.3f} GFLOP")
-        line("merged ensemble inference", r["inference"] * total, "GFLOP/s",
-             f"({r['sgemm_share']:.0%} of onnxruntime's sgemm)")
+        print(
+            f"  {'GFLOP per image: ' + ' + '.join(f'{name} {g:.3f}' for name, g in gflop.items()):<52} {total:>9.3f} GFLOP"
+        )
+        line(
+            "merged ensemble inference",
+            r["inference"] * total,
+            "GFLOP/s",
+            f"({r['sgemm_share']:.0%} of onnxruntime's sgemm)",
+        )
         line("onnxruntime sgemm 2048x2048 (practical peak)", peak, "GFLOP/s")
         line("ensemble at the sgemm rate (fp32 inference ceiling)", peak / total)
         print(f"  {'sgemm-rate ceiling / naive':<52} {peak / total / r['naive']:>9.2f}x")
@@ -405,13 +489,17 @@ def main() -> None:
 
             settings = measure_settings(paths, r["sample"], args.threads, args.settings_rounds)
             first = next(iter(settings.values()))
-            print(f"onnxruntime settings, merged ensemble, inference only ({len(r['sample'])} images, "
-                  f"median of {args.settings_rounds} interleaved rounds)")
+            print(
+                f"onnxruntime settings, merged ensemble, inference only ({len(r['sample'])} images, "
+                f"median of {args.settings_rounds} interleaved rounds)"
+            )
             for label, value in settings.items():
                 line(label, value, note=f"{value / first:.2f}x")
         mean_diff, max_diff = decode_once_check(root, names[:200])
         print("decode once at 128 px and resize to 64 vs decode_resized(path, 64), 200 images:")
-        print(f"  mean |difference| {mean_diff:.2f} grey levels, max {max_diff}  (so each size is decoded from the file)")
+        print(
+            f"  mean |difference| {mean_diff:.2f} grey levels, max {max_diff}  (so each size is decoded from the file)"
+        )
         sizes = [int(s) for s in args.memory.split(",") if s.strip()]
         if sizes:
             print("peak RSS of a whole autolabel run (child process, hard-linked images)")
@@ -422,7 +510,12 @@ def main() -> None:
                 a, b = runs[-2], runs[-1]
                 slope = (b["peak_mb"] - a["peak_mb"]) / (b["n"] - a["n"])
                 estimate = b["peak_mb"] + slope * (50_000 - b["n"])
-                line("50,000 images, linear extrapolation", estimate, "MB", f"({slope * 1000:.2f} MB per 1,000 images; target <= 1024)")
+                line(
+                    "50,000 images, linear extrapolation",
+                    estimate,
+                    "MB",
+                    f"({slope * 1000:.2f} MB per 1,000 images; target <= 1024)",
+                )
         print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

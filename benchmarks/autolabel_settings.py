@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 SETTINGS = (  # label, session_options changes, batch size, IO binding
     ("as shipped (ALL + NCHWc, no spin, b64, IO binding)", {}, 64, True),
     ("spinning thread pool", {"spinning": True}, 64, True),
@@ -31,8 +30,8 @@ def measure_settings(paths: list[Path], pixels: np.ndarray, threads: int, rounds
     import onnxruntime as ort
 
     from celeba_tui.autolabel.inference import merge_models
-    from celeba_tui.onnx.runtime import session_options
     from celeba_tui.onnx.metadata import load_model_proto, read_metadata
+    from celeba_tui.onnx.runtime import session_options
 
     merged = merge_models([load_model_proto(p) for p in paths], [read_metadata(p) for p in paths]).SerializeToString()
     runs = {}
@@ -47,7 +46,7 @@ def measure_settings(paths: list[Path], pixels: np.ndarray, threads: int, rounds
             options.execution_mode = ort.ExecutionMode.ORT_PARALLEL
             options.inter_op_num_threads, options.intra_op_num_threads = threads, 1
         session = ort.InferenceSession(merged, options, providers=["CPUExecutionProvider"])
-        batches = [pixels[i:i + batch] for i in range(0, len(pixels) - batch + 1, batch)]
+        batches = [pixels[i : i + batch] for i in range(0, len(pixels) - batch + 1, batch)]
         runs[label] = (_binding_runner if binding else _plain_runner)(session, batches)
         runs[label]()  # warm up: the first run allocates and packs weights
     seconds = {label: [] for label in runs}
@@ -69,6 +68,7 @@ def _binding_runner(session, batches):
             session.run_with_iobinding(binding)
             binding.copy_outputs_to_cpu()
         return sum(len(b) for b in batches)
+
     return run
 
 
@@ -77,4 +77,5 @@ def _plain_runner(session, batches):
         for batch in batches:
             session.run(None, {"input_0": batch})
         return sum(len(b) for b in batches)
+
     return run

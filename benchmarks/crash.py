@@ -59,17 +59,25 @@ def split_kills(total: int, targets: list[str]) -> dict[str, int]:
 
 
 def table(results: list[TargetResult], seconds: dict[str, float]) -> str:
-    lines = ["| target | kills | kill moments (s) | state the kills left | violations | wall time |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| target | kills | kill moments (s) | state the kills left | violations | wall time |",
+        "|---|---|---|---|---|---|",
+    ]
     for result in results:
-        moments = (f"{min(result.moments):.2f}-{max(result.moments):.2f} after {result.moment_origin}"
-                   if result.moments else "-")
+        moments = (
+            f"{min(result.moments):.2f}-{max(result.moments):.2f} after {result.moment_origin}"
+            if result.moments
+            else "-"
+        )
         states = ", ".join(f"{state}: {n}" for state, n in result.states.most_common())
-        lines.append(f"| {result.target} | {result.kills} | {moments} | {states} | "
-                     f"**{len(result.violations)}** | {seconds[result.target]:.0f} s |")
+        lines.append(
+            f"| {result.target} | {result.kills} | {moments} | {states} | "
+            f"**{len(result.violations)}** | {seconds[result.target]:.0f} s |"
+        )
     total = sum(r.kills for r in results)
-    lines.append(f"| **all** | **{total}** | | | **{sum(len(r.violations) for r in results)}** | "
-                 f"{sum(seconds.values()):.0f} s |")
+    lines.append(
+        f"| **all** | **{total}** | | | **{sum(len(r.violations) for r in results)}** | {sum(seconds.values()):.0f} s |"
+    )
     return "\n".join(lines)
 
 
@@ -94,8 +102,11 @@ def main(argv: list[str] | None = None) -> int:
         result = TARGETS[name](folder, kills, random.Random(f"{args.seed}-{name}"))
         seconds[result.target] = time.monotonic() - started
         results.append(result)
-        print(f"{result.target}: {result.kills} kills, {len(result.violations)} violations, "
-              f"{seconds[result.target]:.0f} s", flush=True)
+        print(
+            f"{result.target}: {result.kills} kills, {len(result.violations)} violations, "
+            f"{seconds[result.target]:.0f} s",
+            flush=True,
+        )
     print()
     print(table(results, seconds))
     for result in results:

@@ -57,6 +57,7 @@ class TargetResult:
 
 # -- processes and stores --------------------------------------------------------------
 
+
 def celeba(*args: str) -> list[str]:
     return [sys.executable, "-m", "celeba_tui", *map(str, args)]
 
@@ -174,12 +175,24 @@ def crash_labelling(root: Path, kills: int, rng: random.Random) -> TargetResult:
     for kill in range(kills):
         log, err = root / f"kill{kill}.jsonl", root / f"kill{kill}.err"
         before = max_label_id(workspace.store_path)
-        proc = start([sys.executable, str(HEADLESS), str(workspace.path), LABEL_ANNOTATOR, "600", str(log),
-                      str(rng.randrange(1 << 30))], err)
+        proc = start(
+            [
+                sys.executable,
+                str(HEADLESS),
+                str(workspace.path),
+                LABEL_ANNOTATOR,
+                "600",
+                str(log),
+                str(rng.randrange(1 << 30)),
+            ],
+            err,
+        )
         if not wait_for_first_line(proc, log):
             result.moments.append(0.0)
-            result.violation(kill, f"the annotator exited ({proc.returncode}) before labelling: "
-                             f"{err.read_text(errors='replace')[-300:]}")
+            result.violation(
+                kill,
+                f"the annotator exited ({proc.returncode}) before labelling: {err.read_text(errors='replace')[-300:]}",
+            )
             proc.kill()
             proc.wait()
             continue
@@ -189,17 +202,26 @@ def crash_labelling(root: Path, kills: int, rng: random.Random) -> TargetResult:
         records = read_log(log)
         finished = bool(records) and records[-1].get("op") == "finished"
         if not killed and not finished:
-            result.violation(kill, f"the annotator exited ({proc.returncode}) on its own: "
-                             f"{err.read_text(errors='replace')[-300:]}")
+            result.violation(
+                kill, f"the annotator exited ({proc.returncode}) on its own: {err.read_text(errors='replace')[-300:]}"
+            )
         logged_actions.append(sum(r["op"] in ("label", "undo") for r in records))
         in_flight = check_labelling_kill(result, kill, workspace.store_path, records, before)
-        result.states["finished first" if finished else "exited first" if not killed
-                      else "one row committed, not yet logged" if in_flight else "every row logged"] += 1
+        result.states[
+            "finished first"
+            if finished
+            else "exited first"
+            if not killed
+            else "one row committed, not yet logged"
+            if in_flight
+            else "every row logged"
+        ] += 1
         check_integrity(result, kill, workspace.store_path)
         check_no_question_answered_twice(result, kill, workspace.store_path)
     if logged_actions:
-        result.notes.append(f"logged actions per kill {min(logged_actions)}-{max(logged_actions)} "
-                            f"({sum(logged_actions)} in all)")
+        result.notes.append(
+            f"logged actions per kill {min(logged_actions)}-{max(logged_actions)} ({sum(logged_actions)} in all)"
+        )
     return result
 
 
@@ -307,10 +329,15 @@ def crash_import(root: Path, kills: int, rng: random.Random) -> TargetResult:
         state = import_state(workspace.store_path)
         if "partial" in state[0] or "partial" in state[1] or state == ("none", "all"):
             result.violation(kill, f"partial import: first file {state[0]}, second file {state[1]}")
-        result.states["finished first" if finished else {
-            ("none", "none"): "nothing imported", ("all", "none"): "first file only",
-            ("all", "all"): "both files",
-        }.get(state, "partial")] += 1
+        result.states[
+            "finished first"
+            if finished
+            else {
+                ("none", "none"): "nothing imported",
+                ("all", "none"): "first file only",
+                ("all", "all"): "both files",
+            }.get(state, "partial")
+        ] += 1
         check_integrity(result, kill, workspace.store_path)
     return result
 
@@ -319,9 +346,14 @@ def import_state(store_path: Path) -> tuple[str, str]:
     """Per file: all, none, or partial (with the counts found)."""
     conn = connect(store_path)
     try:
-        counts = dict(((task, label), n) for task, label, n in conn.execute(
-            "SELECT l.task, l.label, COUNT(*) FROM labels l JOIN annotators a ON a.id = l.annotator_id "
-            "WHERE a.name = ? GROUP BY l.task, l.label", (IMPORT_ANNOTATOR,)))
+        counts = dict(
+            ((task, label), n)
+            for task, label, n in conn.execute(
+                "SELECT l.task, l.label, COUNT(*) FROM labels l JOIN annotators a ON a.id = l.annotator_id "
+                "WHERE a.name = ? GROUP BY l.task, l.label",
+                (IMPORT_ANNOTATOR,),
+            )
+        )
     finally:
         conn.close()
     states = []
@@ -358,22 +390,33 @@ def crash_merge(root: Path, kills: int, rng: random.Random) -> TargetResult:
     with workspace.open_store() as store:
         store.register_images(names)
         for column, annotator in ((2, "annx"), (3, "anny")):
-            store.add_labels(pd.DataFrame({"image": [r[0] for r in rows], "task": [r[1] for r in rows],
-                                           "label": [r[column] for r in rows], "annotator": annotator,
-                                           "source": "human"}))
+            store.add_labels(
+                pd.DataFrame(
+                    {
+                        "image": [r[0] for r in rows],
+                        "task": [r[1] for r in rows],
+                        "label": [r[column] for r in rows],
+                        "annotator": annotator,
+                        "source": "human",
+                    }
+                )
+            )
     keys_file = root / "conflicts.json"
     keys_file.write_text(json.dumps(conflicts))
     store_path = workspace.store_path
 
     review_log = root / "review.jsonl"
-    reviewer = start([sys.executable, str(REVIEWER), str(store_path), str(keys_file), str(review_log),
-                      str(rng.randrange(1 << 30))], root / "reviewer.err")
+    reviewer = start(
+        [sys.executable, str(REVIEWER), str(store_path), str(keys_file), str(review_log), str(rng.randrange(1 << 30))],
+        root / "reviewer.err",
+    )
     overridden: dict[tuple[str, str], str] = {}
     last = "merge:prefer:annx"
     try:
         # The first merge runs to its end (timed beside the reviewer, as the killed ones run).
-        rc, seconds, err = run_to_end(celeba("merge", "--policy", "prefer:annx", "-w", workspace.path),
-                                      root / "first.err")
+        rc, seconds, err = run_to_end(
+            celeba("merge", "--policy", "prefer:annx", "-w", workspace.path), root / "first.err"
+        )
         if rc != 0:
             result.violation(None, f"the first, uninterrupted merge failed (exit {rc}): {err[-300:]}")
         result.notes.append(f"uninterrupted merge {seconds:.1f} s; {len(conflicts)} conflicts")
@@ -385,7 +428,7 @@ def crash_merge(root: Path, kills: int, rng: random.Random) -> TargetResult:
             proc = start(celeba("merge", "--policy", policy, "-w", workspace.path), root / f"kill{kill}.err")
             if kill % 3 == 2:
                 # A targeted point: right after the merge's commit, before the process exits.
-                killed, at = kill_when(proc, lambda: max_merge_id(store_path) > before)
+                killed, at = kill_when(proc, lambda before=before: max_merge_id(store_path) > before)
             else:
                 # Start-up (imports) is most of a run; its second half holds the reads, the
                 # policy and the write transaction, and a little after it the exit.
@@ -394,11 +437,18 @@ def crash_merge(root: Path, kills: int, rng: random.Random) -> TargetResult:
             result.moments.append(at)
             finished = not killed
             if finished and proc.returncode != 0:
-                result.violation(kill, f"merge exited {proc.returncode}: "
-                                 f"{(root / f'kill{kill}.err').read_text(errors='replace')[-300:]}")
+                result.violation(
+                    kill,
+                    f"merge exited {proc.returncode}: {(root / f'kill{kill}.err').read_text(errors='replace')[-300:]}",
+                )
             state = merge_state(store_path, before, conflicts, preferred)
-            committed = "finished first" if finished else "killed after its commit" if state.committed \
+            committed = (
+                "finished first"
+                if finished
+                else "killed after its commit"
+                if state.committed
                 else "killed before its commit"
+            )
             result.states[committed] += 1
             last = report_merge_state(result, kill, state, last, overridden)
             check_integrity(result, kill, store_path)
@@ -412,16 +462,20 @@ def crash_merge(root: Path, kills: int, rng: random.Random) -> TargetResult:
     check_reviewer_log(result, store_path, review_log, reviewer.returncode)
     if overridden:
         still = merge_state(store_path, 0, conflicts, preferred).overridden
-        result.notes.append(f"person's review overruled by a merge: {len(overridden)} (image, task) keys over the "
-                            f"run, {len(still)} still at the end; e.g. {sorted(overridden.items())[:2]}")
+        result.notes.append(
+            f"person's review overruled by a merge: {len(overridden)} (image, task) keys over the "
+            f"run, {len(still)} still at the end; e.g. {sorted(overridden.items())[:2]}"
+        )
     return result
 
 
 def max_merge_id(store_path: Path) -> int:
     conn = connect(store_path)
     try:
-        return conn.execute("SELECT COALESCE(MAX(l.id), 0) FROM labels l JOIN annotators a ON a.id = l.annotator_id "
-                            "WHERE a.name LIKE 'merge:%'").fetchone()[0]
+        return conn.execute(
+            "SELECT COALESCE(MAX(l.id), 0) FROM labels l JOIN annotators a ON a.id = l.annotator_id "
+            "WHERE a.name LIKE 'merge:%'"
+        ).fetchone()[0]
     finally:
         conn.close()
 
@@ -450,12 +504,22 @@ def merge_state(store_path: Path, before: int, conflicts: list, preferred: dict)
         conn.execute("BEGIN")
         live = conn.execute(
             "SELECT i.name, lv.task, a.name, lv.label_id, lv.label FROM live lv JOIN images i ON i.id = lv.image_id "
-            "JOIN annotators a ON a.id = lv.annotator_id WHERE lv.source = 'review'").fetchall()
-        current = {(image, task): label for image, task, label in conn.execute(
-            "SELECT i.name, c.task, c.label FROM current c JOIN images i ON i.id = c.image_id")}
-        committed = conn.execute(
-            "SELECT COUNT(*) FROM labels l JOIN annotators a ON a.id = l.annotator_id "
-            "WHERE l.id > ? AND a.name LIKE 'merge:%'", (before,)).fetchone()[0] > 0
+            "JOIN annotators a ON a.id = lv.annotator_id WHERE lv.source = 'review'"
+        ).fetchall()
+        current = {
+            (image, task): label
+            for image, task, label in conn.execute(
+                "SELECT i.name, c.task, c.label FROM current c JOIN images i ON i.id = c.image_id"
+            )
+        }
+        committed = (
+            conn.execute(
+                "SELECT COUNT(*) FROM labels l JOIN annotators a ON a.id = l.annotator_id "
+                "WHERE l.id > ? AND a.name LIKE 'merge:%'",
+                (before,),
+            ).fetchone()[0]
+            > 0
+        )
         conn.execute("COMMIT")
     finally:
         conn.close()
@@ -464,31 +528,50 @@ def merge_state(store_path: Path, before: int, conflicts: list, preferred: dict)
         by_key[(image, task)].append((label_id, annotator, label))
     person = {key for key, rows in by_key.items() if any(not a.startswith("merge:") for _, a, _ in rows)}
     merged = [[r for r in by_key.get(key, []) if r[1].startswith("merge:")] for key in conflicts if key not in person]
-    wrong = sum(1 for key in conflicts if key not in person for _, a, label in by_key.get(key, [])
-                if a.startswith("merge:") and preferred[key][a] != label)
+    wrong = sum(
+        1
+        for key in conflicts
+        if key not in person
+        for _, a, label in by_key.get(key, [])
+        if a.startswith("merge:") and preferred[key][a] != label
+    )
     overridden = {}
     for key in person:
         newest = max(by_key[key])
         mine = max(r for r in by_key[key] if not r[1].startswith("merge:"))
         if newest[1].startswith("merge:") or current.get(key) != mine[2]:
-            overridden[key] = (f"person's row {mine[0]} ({mine[2]}), newest review row {newest[0]} by {newest[1]} "
-                               f"({newest[2]}); current label {current.get(key)}")
-    return MergeState(committed, {r[1] for rows in merged for r in rows}, sum(not rows for rows in merged),
-                      sum(len(rows) > 1 for rows in merged), wrong, overridden)
+            overridden[key] = (
+                f"person's row {mine[0]} ({mine[2]}), newest review row {newest[0]} by {newest[1]} "
+                f"({newest[2]}); current label {current.get(key)}"
+            )
+    return MergeState(
+        committed,
+        {r[1] for rows in merged for r in rows},
+        sum(not rows for rows in merged),
+        sum(len(rows) > 1 for rows in merged),
+        wrong,
+        overridden,
+    )
 
 
 def report_merge_state(result: TargetResult, kill: int | None, state: MergeState, last: str, overridden: dict) -> str:
     """Record what does not hold; returns the policy annotator of the last committed merge."""
     if state.missing or state.doubled or len(state.merge_annotators) != 1:
-        result.violation(kill, f"partial merge: {state.missing} unreviewed conflicts without a merge row, "
-                         f"{state.doubled} with two, merge annotators {sorted(state.merge_annotators)}")
+        result.violation(
+            kill,
+            f"partial merge: {state.missing} unreviewed conflicts without a merge row, "
+            f"{state.doubled} with two, merge annotators {sorted(state.merge_annotators)}",
+        )
     if state.wrong_label:
         result.violation(kill, f"{state.wrong_label} merge rows do not carry the preferred annotator's label")
     new = {key: detail for key, detail in state.overridden.items() if key not in overridden}
     if new:
         key, detail = next(iter(new.items()))
-        result.violation(kill, f"a person's review decision overruled (a newer merge row, or not the current "
-                         f"label) on {len(new)} new (image, task) keys, e.g. {key}: {detail}")
+        result.violation(
+            kill,
+            f"a person's review decision overruled (a newer merge row, or not the current "
+            f"label) on {len(new)} new (image, task) keys, e.g. {key}: {detail}",
+        )
         overridden.update(new)
     return next(iter(state.merge_annotators)) if len(state.merge_annotators) == 1 else last
 
@@ -502,15 +585,22 @@ def check_reviewer_log(result: TargetResult, store_path: Path, log: Path, return
     logged = {r["id"]: (r["image"], r["task"], r["label"]) for r in read_log(log)}
     conn = connect(store_path)
     try:
-        stored = {i: (image, task, label) for i, image, task, label in conn.execute(
-            "SELECT l.id, i.name, l.task, l.label FROM labels l JOIN images i ON i.id = l.image_id "
-            "JOIN annotators a ON a.id = l.annotator_id WHERE a.name = 'rev'")}
+        stored = {
+            i: (image, task, label)
+            for i, image, task, label in conn.execute(
+                "SELECT l.id, i.name, l.task, l.label FROM labels l JOIN images i ON i.id = l.image_id "
+                "JOIN annotators a ON a.id = l.annotator_id WHERE a.name = 'rev'"
+            )
+        }
     finally:
         conn.close()
     if stored != logged:
-        result.violation(None, f"reviewer rows differ from its log: {len(set(logged) - set(stored))} missing, "
-                         f"{len(set(stored) - set(logged))} unlogged, "
-                         f"{sum(stored[i] != logged[i] for i in set(stored) & set(logged))} changed")
+        result.violation(
+            None,
+            f"reviewer rows differ from its log: {len(set(logged) - set(stored))} missing, "
+            f"{len(set(stored) - set(logged))} unlogged, "
+            f"{sum(stored[i] != logged[i] for i in set(stored) & set(logged))} changed",
+        )
     result.notes.append(f"reviewer decisions stored: {len(stored)}")
 
 
@@ -531,16 +621,30 @@ def crash_autolabel(root: Path, kills: int, rng: random.Random) -> TargetResult:
     reference, crashed = (labelled_workspace(root / name, images) for name in ("reference", "crashed"))
 
     def command(workspace) -> list[str]:
-        return celeba("autolabel", "--models", *models, "--high", "0.95", "--batch-size", "32", "--workers", "1",
-                      "-w", workspace.path, "--json")
+        return celeba(
+            "autolabel",
+            "--models",
+            *models,
+            "--high",
+            "0.95",
+            "--batch-size",
+            "32",
+            "--workers",
+            "1",
+            "-w",
+            workspace.path,
+            "--json",
+        )
 
     rc, seconds, err = run_to_end(command(reference), root / "reference.err")
     if rc != 0:
         result.violation(None, f"the uninterrupted run failed (exit {rc}): {err[-300:]}")
         return result
     want = autolabel_state(reference.store_path)
-    result.notes.append(f"uninterrupted run {seconds:.1f} s: {len(want['predictions'])} predictions, "
-                        f"{sum(r[4] == 'model' for r in want['live'])} automatic labels")
+    result.notes.append(
+        f"uninterrupted run {seconds:.1f} s: {len(want['predictions'])} predictions, "
+        f"{sum(r[4] == 'model' for r in want['live'])} automatic labels"
+    )
     pristine = root / "pristine.sqlite"
     shutil.copy(crashed.store_path, pristine)
     rounds = 0
@@ -560,7 +664,7 @@ def crash_autolabel(root: Path, kills: int, rng: random.Random) -> TargetResult:
             elif step == 2 and progress(crashed.store_path)[1] == 0:
                 # Another seam: every prediction stored, the automatic labels not yet.
                 total = len(want["predictions"])
-                killed, at = kill_when(proc, lambda: progress(crashed.store_path)[0] >= total)
+                killed, at = kill_when(proc, lambda total=total: progress(crashed.store_path)[0] >= total)
                 result.moments.append(at)
                 finished = not killed
                 what = "after the last flush"
@@ -571,9 +675,18 @@ def crash_autolabel(root: Path, kills: int, rng: random.Random) -> TargetResult:
                 what = "at random"
             wrote_predictions = progress(crashed.store_path)[0] > predictions_before
             wrote_labels = max_label_id(crashed.store_path) > last_label
-            result.states["finished first" if finished else f"killed {what}, " + (
-                "after writing automatic labels" if wrote_labels else "after writing predictions"
-                if wrote_predictions else "before writing")] += 1
+            result.states[
+                "finished first"
+                if finished
+                else f"killed {what}, "
+                + (
+                    "after writing automatic labels"
+                    if wrote_labels
+                    else "after writing predictions"
+                    if wrote_predictions
+                    else "before writing"
+                )
+            ] += 1
             check_integrity(result, kill, crashed.store_path)
             if human_labels(crashed.store_path) != AUTOLABEL_HUMAN:
                 result.violation(kill, f"people's labels changed: {human_labels(crashed.store_path)} live")
@@ -593,10 +706,17 @@ def labelled_workspace(path: Path, images: Path):
     workspace = new_workspace(path, images)
     with workspace.open_store() as store:
         names = sorted(store.image_names())[:AUTOLABEL_HUMAN]
-        store.add_labels(pd.DataFrame({
-            "image": names, "task": "light", "label": [CLASSES[(2 * i) % 3] for i in range(AUTOLABEL_HUMAN)],
-            "annotator": "alice", "source": "human",
-        }))
+        store.add_labels(
+            pd.DataFrame(
+                {
+                    "image": names,
+                    "task": "light",
+                    "label": [CLASSES[(2 * i) % 3] for i in range(AUTOLABEL_HUMAN)],
+                    "annotator": "alice",
+                    "source": "human",
+                }
+            )
+        )
     return workspace
 
 
@@ -604,8 +724,10 @@ def progress(store_path: Path) -> tuple[int, int]:
     """(prediction rows, automatic labels) in the store now."""
     conn = connect(store_path)
     try:
-        return (conn.execute("SELECT COUNT(*) FROM predictions").fetchone()[0],
-                conn.execute("SELECT COUNT(*) FROM live WHERE source = 'model'").fetchone()[0])
+        return (
+            conn.execute("SELECT COUNT(*) FROM predictions").fetchone()[0],
+            conn.execute("SELECT COUNT(*) FROM live WHERE source = 'model'").fetchone()[0],
+        )
     finally:
         conn.close()
 
@@ -624,14 +746,17 @@ def autolabel_state(store_path: Path) -> dict[str, list[tuple]]:
         return {
             "predictions": conn.execute(
                 "SELECT i.name, p.task, p.model, p.label, p.probs FROM predictions p "
-                "JOIN images i ON i.id = p.image_id ORDER BY 1, 2, 3").fetchall(),
+                "JOIN images i ON i.id = p.image_id ORDER BY 1, 2, 3"
+            ).fetchall(),
             "live": conn.execute(
                 "SELECT i.name, lv.task, lv.label, a.name, lv.source, l.model, l.confidence FROM live lv "
                 "JOIN images i ON i.id = lv.image_id JOIN annotators a ON a.id = lv.annotator_id "
-                "JOIN labels l ON l.id = lv.label_id ORDER BY 1, 2, 4, 5").fetchall(),
+                "JOIN labels l ON l.id = lv.label_id ORDER BY 1, 2, 4, 5"
+            ).fetchall(),
             "current": conn.execute(
                 "SELECT i.name, c.task, c.label, c.status FROM current c JOIN images i ON i.id = c.image_id "
-                "ORDER BY 1, 2").fetchall(),
+                "ORDER BY 1, 2"
+            ).fetchall(),
         }
     finally:
         conn.close()

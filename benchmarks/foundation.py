@@ -70,11 +70,15 @@ def main() -> None:
         print(f"{n:,} files, {n:,}-row one-hot CSV ({2 * n:,} labels); load average {os.getloadavg()[0]:.1f}")
         with ws.open_store(create=True) as store:
             timed(f"register {n:,} files (scan + insert)", lambda: register_images(store, ws.image_root), 10.0)
-            report = timed(f"import {n:,}-row one-hot CSV", lambda: import_labels(store, ws, csv_path, annotator="a"), 5.0)
+            report = timed(
+                f"import {n:,}-row one-hot CSV", lambda: import_labels(store, ws, csv_path, annotator="a"), 5.0
+            )
             assert report.written == 2 * n
             timed("stats (library call)", lambda: store_stats(store, ws), 1.0)
         cli = [sys.executable, "-m", "celeba_tui", "stats", "--json", "-w", str(ws.path)]
-        timed("`celeba stats --json` (whole process)", lambda: subprocess.run(cli, check=True, capture_output=True), 1.0)
+        timed(
+            "`celeba stats --json` (whole process)", lambda: subprocess.run(cli, check=True, capture_output=True), 1.0
+        )
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 

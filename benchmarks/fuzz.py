@@ -31,7 +31,13 @@ if str(REPO / "tests") not in sys.path:
     sys.path.insert(0, str(REPO / "tests"))
 
 from reliability.fuzz_inputs import (  # noqa: E402  (tests/ is put on the path above)
-    ANNOTATOR_ARG, attempt, celeba_txt_files, long_files, onehot_files, parquet_files, read_celeba_txt,
+    ANNOTATOR_ARG,
+    attempt,
+    celeba_txt_files,
+    long_files,
+    onehot_files,
+    parquet_files,
+    read_celeba_txt,
 )
 
 from celeba_tui.store.registration import register_images  # noqa: E402
@@ -68,8 +74,13 @@ def fuzz(count: int, first_seed: int, strategy, check) -> tuple[Counter, list[st
     while sum(tally.values()) < count:
 
         @seed(run)
-        @settings(max_examples=count - sum(tally.values()), database=None, deadline=None,
-                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=count - sum(tally.values()),
+            database=None,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(strategy, ANNOTATOR_ARG)
         def one(data, annotator):
             if sum(tally.values()) >= count:
@@ -112,8 +123,10 @@ def main() -> int:
         failures += [f"CelebA txt: {o}" for o in others]
     print(f"{'importer':<22}{'inputs':>8}{'imported':>10}{'CelebaError':>13}{'other':>7}{'seconds':>9}")
     for name, tally, seconds in rows:
-        print(f"{name:<22}{sum(tally.values()):>8,}{tally['imported']:>10,}{tally['refused']:>13,}"
-              f"{tally['other']:>7,}{seconds:>9.1f}")
+        print(
+            f"{name:<22}{sum(tally.values()):>8,}{tally['imported']:>10,}{tally['refused']:>13,}"
+            f"{tally['other']:>7,}{seconds:>9.1f}"
+        )
     for failure in failures:
         print(failure)
     return 1 if failures else 0

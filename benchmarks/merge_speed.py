@@ -48,10 +48,17 @@ def build_labels(per_annotator: int, seed: int = 0) -> pd.DataFrame:
         bob = np.where(rng.random(total) < agree, truth, other)
         for annotator, codes in (("alice", truth), ("bob", bob)):
             span = spans[annotator]
-            frames.append(pd.DataFrame({
-                "image": names[span], "task": task, "label": CLASSES[codes[span]],
-                "annotator": annotator, "source": "human",
-            }))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "image": names[span],
+                        "task": task,
+                        "label": CLASSES[codes[span]],
+                        "annotator": annotator,
+                        "source": "human",
+                    }
+                )
+            )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -78,9 +85,7 @@ def cli(workspace: Path | None, *args: str, repeat: int = 1, restore=None) -> tu
             restore()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         wall = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "celeba_tui", *args, *where], check=True, stdout=subprocess.DEVNULL
-        )
+        subprocess.run([sys.executable, "-m", "celeba_tui", *args, *where], check=True, stdout=subprocess.DEVNULL)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         best_wall = min(best_wall, time.perf_counter() - wall)
         best_cpu = min(best_cpu, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
@@ -97,6 +102,7 @@ def snapshot(store_path: Path):
         for suffix in ("-wal", "-shm"):
             Path(str(store_path) + suffix).unlink(missing_ok=True)
         shutil.copy2(saved, store_path)
+
     return restore
 
 
@@ -106,10 +112,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="best of this many runs")
     args = parser.parse_args()
 
-    from celeba_tui.agreement.measures import agreement_report
-    from celeba_tui.agreement.profiles import annotator_profiles
-    from celeba_tui.agreement.merge_policies import merge_labels, parse_policy
     from celeba_tui.agreement.apply_merge import human_labels, run_merge
+    from celeba_tui.agreement.measures import agreement_report
+    from celeba_tui.agreement.merge_policies import merge_labels, parse_policy
+    from celeba_tui.agreement.profiles import annotator_profiles
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "images"
@@ -133,10 +139,16 @@ def main() -> None:
             row("library: load human labels", wall, cpu)
             row("library: agreement_report", *timed(lambda: agreement_report(loaded, tasks), args.repeat)[:2])
             checks = store.checks()
-            row("library: annotator_profiles", *timed(lambda: annotator_profiles(loaded, tasks, checks), args.repeat)[:2])
+            row(
+                "library: annotator_profiles",
+                *timed(lambda: annotator_profiles(loaded, tasks, checks), args.repeat)[:2],
+            )
             for policy in ("review", "prefer:alice", "dawid-skene"):
                 parsed = parse_policy(policy, ["alice", "bob"])
-                row(f"library: merge_labels {policy}", *timed(lambda: merge_labels(loaded, tasks, parsed), args.repeat)[:2])
+                row(
+                    f"library: merge_labels {policy}",
+                    *timed(lambda parsed=parsed: merge_labels(loaded, tasks, parsed), args.repeat)[:2],
+                )
             wall, cpu, first = timed(lambda: run_merge(store, tasks, "prefer:alice"), 1)
             row(f"library: run_merge prefer:alice (writes {first.written:,})", wall, cpu)
             wall, cpu, again = timed(lambda: run_merge(store, tasks, "prefer:alice"), 1)
@@ -151,17 +163,32 @@ def main() -> None:
         row("cli: celeba agreement --json", *cli(ws, "agreement", "--json", repeat=n), cli_command=True)
         # Writing runs start from a copy of the store made before the first of them.
         before_writes = snapshot(workspace.store_path)
-        row("cli: celeba merge --policy dawid-skene (writes)",
-            *cli(ws, "merge", "--policy", "dawid-skene", repeat=n, restore=before_writes), cli_command=True)
-        row("cli: celeba merge --policy prefer:bob (writes)",
-            *cli(ws, "merge", "--policy", "prefer:bob", repeat=n, restore=before_writes), cli_command=True)
-        row("cli: celeba merge --policy prefer:bob (re-run)",
-            *cli(ws, "merge", "--policy", "prefer:bob", repeat=n), cli_command=True)
+        row(
+            "cli: celeba merge --policy dawid-skene (writes)",
+            *cli(ws, "merge", "--policy", "dawid-skene", repeat=n, restore=before_writes),
+            cli_command=True,
+        )
+        row(
+            "cli: celeba merge --policy prefer:bob (writes)",
+            *cli(ws, "merge", "--policy", "prefer:bob", repeat=n, restore=before_writes),
+            cli_command=True,
+        )
+        row(
+            "cli: celeba merge --policy prefer:bob (re-run)",
+            *cli(ws, "merge", "--policy", "prefer:bob", repeat=n),
+            cli_command=True,
+        )
         before_replacing = snapshot(workspace.store_path)
-        row("cli: celeba merge --policy dawid-skene (replaces prefer:bob's 32,043)",
-            *cli(ws, "merge", "--policy", "dawid-skene", repeat=n, restore=before_replacing), cli_command=True)
-        row("cli: celeba merge --policy review --dry-run",
-            *cli(ws, "merge", "--policy", "review", "--dry-run", repeat=n), cli_command=True)
+        row(
+            "cli: celeba merge --policy dawid-skene (replaces prefer:bob's 32,043)",
+            *cli(ws, "merge", "--policy", "dawid-skene", repeat=n, restore=before_replacing),
+            cli_command=True,
+        )
+        row(
+            "cli: celeba merge --policy review --dry-run",
+            *cli(ws, "merge", "--policy", "review", "--dry-run", repeat=n),
+            cli_command=True,
+        )
         print(f"load average {os.getloadavg()[0]:.1f}")
         print("all CLI commands within the 2 s target" if not over else f"over the 2 s target (wall): {over}")
 

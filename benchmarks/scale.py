@@ -60,17 +60,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         workspace, stored, labelled = build_store(Path(tmp), args.images, args.per_annotator)
-        print(f"store: {args.images:,} images, {stored:,} labels ({labelled:,} images labelled), "
-              f"built in {time.perf_counter() - started:.1f} s; load average {os.getloadavg()[0]:.1f} "
-              f"on {os.cpu_count()} CPUs")
+        print(
+            f"store: {args.images:,} images, {stored:,} labels ({labelled:,} images labelled), "
+            f"built in {time.perf_counter() - started:.1f} s; load average {os.getloadavg()[0]:.1f} "
+            f"on {os.cpu_count()} CPUs"
+        )
         ws, n = workspace.path, args.repeat
         export_to = Path(tmp) / "export.csv"
         rows = [
             ("celeba stats --json", cli(ws, "stats", "--json", repeat=n), 1.0),
-            ("celeba export --format long", cli(ws, "export", "--format", "long", "--out", str(export_to), repeat=n), None),
+            (
+                "celeba export --format long",
+                cli(ws, "export", "--format", "long", "--out", str(export_to), repeat=n),
+                None,
+            ),
             ("celeba agreement --json", cli(ws, "agreement", "--json", repeat=n), 2.0),
             ("celeba merge --dry-run", cli(ws, "merge", "--dry-run", repeat=n), 2.0),
-            ("celeba merge --policy majority --dry-run", cli(ws, "merge", "--policy", "majority", "--dry-run", repeat=n), 2.0),
+            (
+                "celeba merge --policy majority --dry-run",
+                cli(ws, "merge", "--policy", "majority", "--dry-run", repeat=n),
+                2.0,
+            ),
         ]
         if shutil.which("tmux"):
             startups = []
@@ -83,8 +93,11 @@ def main() -> None:
         over = []
         print(f"{'command (whole process, best of ' + str(n) + ')':<48} {'wall':>8} {'cpu':>8}   limit")
         for name, (wall, cpu), limit in rows:
-            verdict = "no limit set" if limit is None else f"{limit:.1f} s  ({wall / limit:.2f}x) " + (
-                "ok" if wall <= limit else "OVER")
+            verdict = (
+                "no limit set"
+                if limit is None
+                else f"{limit:.1f} s  ({wall / limit:.2f}x) " + ("ok" if wall <= limit else "OVER")
+            )
             if limit is not None and wall > limit:
                 over.append(name)
             print(f"{name:<48} {wall:7.3f}s {cpu:7.3f}s   {verdict}")

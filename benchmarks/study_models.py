@@ -29,13 +29,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--models", default=",".join(MODELS))
-    parser.add_argument("--data", type=Path, help="Reuse this folder (made by an earlier run) instead of a temporary one.")
+    parser.add_argument(
+        "--data", type=Path, help="Reuse this folder (made by an earlier run) instead of a temporary one."
+    )
     args = parser.parse_args()
 
     import torch
 
-    from celeba_tui.training import report
     from celeba_tui.progress import RichReporter
+    from celeba_tui.training import report
     from celeba_tui.training.trainer import TrainOptions, train
 
     torch.set_num_threads(args.threads)
@@ -51,9 +53,12 @@ def main() -> None:
             result = train(workspace, options, RichReporter())
             runs.append(result.run_path)
             s = result.summary
-            print(f"{model} on {task}: val acc {s['val_acc']:.3f}, balanced {s['val_balanced_acc']:.3f}, "
-                  f"majority {s['majority_baseline']:.3f}, epoch {s['best_epoch']}/{s['epochs_run']}, "
-                  f"{s['train_seconds']:.0f} s", flush=True)
+            print(
+                f"{model} on {task}: val acc {s['val_acc']:.3f}, balanced {s['val_balanced_acc']:.3f}, "
+                f"majority {s['majority_baseline']:.3f}, epoch {s['best_epoch']}/{s['epochs_run']}, "
+                f"{s['train_seconds']:.0f} s",
+                flush=True,
+            )
 
     found, _ = report.find_runs(workspace, [str(path) for path in runs])
     print()

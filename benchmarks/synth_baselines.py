@@ -130,14 +130,19 @@ def main() -> None:
         images = load_pixels(out, truth["image"])
     grey64 = grey(images)
     features = {"logreg 8x8 grey": pooled(grey64, 8)}
-    simple = {"light": ("brightness L-R", brightness_difference(grey64)), "orientation": ("column profile", column_profile(grey64))}
+    simple = {
+        "light": ("brightness L-R", brightness_difference(grey64)),
+        "orientation": ("column profile", column_profile(grey64)),
+    }
     rows = []
     for task in TASKS:
         y = truth[task].map({c: i for i, c in enumerate(CLASSES)}).to_numpy()
         train, val = train_test_split(np.arange(len(y)), test_size=0.3, stratify=y, random_state=args.seed)
         result = {"task": task, "mix": " ".join(f"{(y == i).mean():.2f}" for i in range(3))}
         result["majority"] = float((y[val] == np.bincount(y[train]).argmax()).mean())
-        result["logreg 8x8"] = logistic(features["logreg 8x8 grey"][train], y[train], features["logreg 8x8 grey"][val], y[val])
+        result["logreg 8x8"] = logistic(
+            features["logreg 8x8 grey"][train], y[train], features["logreg 8x8 grey"][val], y[val]
+        )
         name, feature = simple[task]
         result["simple feature"] = f"{logistic(feature[train], y[train], feature[val], y[val]):.3f} ({name})"
         if not args.no_cnn:
@@ -146,7 +151,9 @@ def main() -> None:
             result["cnn4 s"] = seconds
         rows.append(result)
         print(_format(result), flush=True)
-    print(f"\n{len(truth)} images, 70/30 stratified split (seed {args.seed}); validation accuracy, CNN4 best of {args.epochs} epochs")
+    print(
+        f"\n{len(truth)} images, 70/30 stratified split (seed {args.seed}); validation accuracy, CNN4 best of {args.epochs} epochs"
+    )
 
 
 def _format(result: dict) -> str:

@@ -47,8 +47,10 @@ def main() -> None:
     print(f"cores available: {len(os.sched_getaffinity(0))}, load average before: {os.getloadavg()[0]:.2f}")
     parts = breakdown(200, args.seed)
     per_image = parts["render_ms"] + parts["encode_ms"]
-    print(f"one core, CPU time per image: render {parts['render_ms']:.2f} ms + JPEG {parts['encode_ms']:.2f} ms"
-          f" = {per_image:.2f} ms ({1000 / per_image:.0f} images/s per core)")
+    print(
+        f"one core, CPU time per image: render {parts['render_ms']:.2f} ms + JPEG {parts['encode_ms']:.2f} ms"
+        f" = {per_image:.2f} ms ({1000 / per_image:.0f} images/s per core)"
+    )
     rates = {}
     for workers in (1, 2):
         with tempfile.TemporaryDirectory() as tmp:

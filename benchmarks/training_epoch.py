@@ -33,7 +33,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--data", type=Path, help="Reuse this folder (made by an earlier run) instead of a temporary one.")
+    parser.add_argument(
+        "--data", type=Path, help="Reuse this folder (made by an earlier run) instead of a temporary one."
+    )
     args = parser.parse_args()
 
     import torch
@@ -45,21 +47,21 @@ def main() -> None:
     print(f"synthetic workspace with {args.n} labelled images: {time.perf_counter() - start:.1f} s ({root})")
 
     from celeba_tui import images as image_io
-    from celeba_tui.plugins import get_architecture
-    from celeba_tui.plugins import parse_spec
     from celeba_tui.mirror import mirror_map
+    from celeba_tui.plugins import get_architecture, parse_spec
+    from celeba_tui.progress import SilentReporter
     from celeba_tui.training.cache import DecodedCache
     from celeba_tui.training.loop import Stepper, batch_stream, prefetched, train_epoch
     from celeba_tui.training.trainer import TrainOptions, prepare, resolve_pipeline
-    from celeba_tui.progress import SilentReporter
 
     architecture = get_architecture("cnn4")
     pipeline = resolve_pipeline(architecture, None)
     task = workspace.task("light")
     start = time.perf_counter()
     prepared = prepare(workspace, task, pipeline, TrainOptions(plugin="cnn4", task="light"), SilentReporter())
-    print(f"cache fill: {prepared.decoded} images decoded in {time.perf_counter() - start:.2f} s "
-          f"(2nd run decodes none)")
+    print(
+        f"cache fill: {prepared.decoded} images decoded in {time.perf_counter() - start:.2f} s (2nd run decodes none)"
+    )
     cache = DecodedCache(workspace.cache_dir, prepared.size, prepared.spec)
     data = prepared.data
     frames, rows = cache.array(), cache.rows(data.images)
@@ -67,16 +69,24 @@ def main() -> None:
     mirror = mirror_map(data.classes)
 
     def cached_batches():
-        return batch_stream(frames, rows, data.labels, order, args.batch_size, mirror=mirror,
-                            rng=np.random.default_rng(1))
+        return batch_stream(
+            frames, rows, data.labels, order, args.batch_size, mirror=mirror, rng=np.random.default_rng(1)
+        )
 
     in_memory = list(cached_batches())  # identical batches, materialised before timing
     after_resize = parse_spec(prepared.spec).without_resize()
     decoded_frames = _DecodingFrames(workspace.image_root, data.images, prepared.size, after_resize, image_io)
 
     def decoding_batches():
-        return batch_stream(decoded_frames, np.arange(len(data.images)), data.labels, order, args.batch_size,
-                            mirror=mirror, rng=np.random.default_rng(1))
+        return batch_stream(
+            decoded_frames,
+            np.arange(len(data.images)),
+            data.labels,
+            order,
+            args.batch_size,
+            mirror=mirror,
+            rng=np.random.default_rng(1),
+        )
 
     torch.manual_seed(0)
     stepper = Stepper(architecture.build(len(data.classes)), 1e-3, torch.device("cpu"))
@@ -103,13 +113,20 @@ def main() -> None:
         assembly[name] = time.perf_counter() - start
 
     compute = min(times["compute"])
-    print(f"\ncnn4, {len(order)} images per epoch, batch {args.batch_size}, {args.threads} torch threads, "
-          f"best (median) of {args.rounds} rounds")
-    for name, label in (("compute", "pure compute (tensors in memory)"), ("cache", "from the decoded-image cache"),
-                        ("decode", "re-decoding JPEGs each epoch")):
+    print(
+        f"\ncnn4, {len(order)} images per epoch, batch {args.batch_size}, {args.threads} torch threads, "
+        f"best (median) of {args.rounds} rounds"
+    )
+    for name, label in (
+        ("compute", "pure compute (tensors in memory)"),
+        ("cache", "from the decoded-image cache"),
+        ("decode", "re-decoding JPEGs each epoch"),
+    ):
         best, median = min(times[name]), statistics.median(times[name])
-        print(f"  {label:<34} {best:7.2f} s ({median:6.2f})  {len(order) / best:7.1f} img/s  "
-              f"{best / compute:5.2f}x compute")
+        print(
+            f"  {label:<34} {best:7.2f} s ({median:6.2f})  {len(order) / best:7.1f} img/s  "
+            f"{best / compute:5.2f}x compute"
+        )
     print(f"batch assembly alone, one epoch: cache {assembly['cache']:.3f} s, JPEG decoding {assembly['decode']:.2f} s")
     ratio = min(times["cache"]) / compute
     print(f"cache epoch / compute epoch = {ratio:.3f} (target <= 1.15): {'ok' if ratio <= 1.15 else 'SLOW'}")
@@ -123,8 +140,9 @@ class _DecodingFrames:
         self.size, self.after_resize, self.image_io = size, after_resize, image_io
 
     def __getitem__(self, index: np.ndarray) -> np.ndarray:
-        return np.stack([self.after_resize.apply(self.image_io.decode_resized(self.paths[i], self.size))
-                         for i in np.asarray(index)])
+        return np.stack(
+            [self.after_resize.apply(self.image_io.decode_resized(self.paths[i], self.size)) for i in np.asarray(index)]
+        )
 
 
 if __name__ == "__main__":

@@ -56,13 +56,15 @@ def build_workspace(root: Path, n_images: int, n_labels: int, n_files: int):
     classes = np.array(["left", "center", "right"])
     with workspace.open_store(create=True) as store:
         store.register_images(names)
-        frame = pd.DataFrame({
-            "image": np.repeat(names[:labelled], 2),
-            "task": np.tile(["light", "orientation"], labelled),
-            "label": classes[rng.integers(0, 3, 2 * labelled)],
-            "annotator": np.where(np.arange(2 * labelled) % 4 < 2, "ann", "bob"),
-            "source": "human",
-        })
+        frame = pd.DataFrame(
+            {
+                "image": np.repeat(names[:labelled], 2),
+                "task": np.tile(["light", "orientation"], labelled),
+                "label": classes[rng.integers(0, 3, 2 * labelled)],
+                "annotator": np.where(np.arange(2 * labelled) % 4 < 2, "ann", "bob"),
+                "source": "human",
+            }
+        )
         store.add_labels(frame, skip_unchanged=False)
     return workspace
 
@@ -138,7 +140,12 @@ def run_in_tmux(workspace, log: Path, keys: int, pace_s: float) -> dict:
     records = read_timing_log(log)
     kinds = ("image", "question", "startup", "queue", "queue_full")
     by_kind = {kind: [r["ms"] for r in records if r["kind"] == kind] for kind in kinds}
-    by_kind.update({f"{kind}_cpu": [r["cpu_ms"] for r in records if r["kind"] == kind] for kind in ("image", "question", "startup")})
+    by_kind.update(
+        {
+            f"{kind}_cpu": [r["cpu_ms"] for r in records if r["kind"] == kind]
+            for kind in ("image", "question", "startup")
+        }
+    )
     return {"first_image_s": first_image_s, "outside_ms": [s * 1000 for s in outside], **by_kind}
 
 
@@ -189,16 +196,22 @@ def main() -> None:
         workspace = build_workspace(root, args.images, args.labels, n_files=args.keys // 2 + 10)
         print(f"store: {args.images:,} images, {args.labels:,} labels (built in {time.perf_counter() - started:.1f} s)")
         seconds, pending = time_queue_build(workspace)
-        print(f"unlabeled queue, whole build (in-process, best of 3): {seconds * 1000:.0f} ms for {pending:,} pending images")
+        print(
+            f"unlabeled queue, whole build (in-process, best of 3): {seconds * 1000:.0f} ms for {pending:,} pending images"
+        )
         page = time_first_page(workspace)
         print(f"unlabeled queue, first page of 50 (what start-up waits for): {page * 1000:.0f} ms")
         ours, theirs = strip_vs_textual_image(workspace)
-        print(f"one image to half-block rows: ours {ours:.1f} ms vs textual-image HalfcellImage {theirs:.1f} ms ({theirs / ours:.1f}x)")
+        print(
+            f"one image to half-block rows: ours {ours:.1f} ms vs textual-image HalfcellImage {theirs:.1f} ms ({theirs / ours:.1f}x)"
+        )
         if shutil.which("tmux") is None:
             print("tmux not installed: skipping the terminal measurements")
             return
         result = run_in_tmux(workspace, root / "timing.jsonl", args.keys, args.pace)
-        print(f"start-up to first image (process start, measured outside): {result['first_image_s']:.2f} s (target <= 1.5 s)")
+        print(
+            f"start-up to first image (process start, measured outside): {result['first_image_s']:.2f} s (target <= 1.5 s)"
+        )
         print(
             f"  in-app: first page of the queue {result['queue'][0]:.0f} ms, app start to first image painted "
             f"{result['startup'][0]:.0f} ms, whole queue counted (background) {result['queue_full'][0]:.0f} ms"
@@ -208,13 +221,17 @@ def main() -> None:
             f"key -> next image painted (timing log, n={len(images)}): median {statistics.median(images):.1f} ms, "
             f"p95 {percentile(images, 95):.1f} ms (targets 40 / 60 ms)"
         )
-        print(f"key -> next question painted (same image, n={len(questions)}): median {statistics.median(questions):.1f} ms, p95 {percentile(questions, 95):.1f} ms")
+        print(
+            f"key -> next question painted (same image, n={len(questions)}): median {statistics.median(questions):.1f} ms, p95 {percentile(questions, 95):.1f} ms"
+        )
         cpu = result["image_cpu"]
         print(
             f"process CPU time spent from key to painted image: median {statistics.median(cpu):.1f} ms, "
             f"p95 {percentile(cpu, 95):.1f} ms (what the work costs, whatever else the machine runs)"
         )
-        print(f"process CPU time from process start to first image (imports included): {result['startup_cpu'][0]:.0f} ms")
+        print(
+            f"process CPU time from process start to first image (imports included): {result['startup_cpu'][0]:.0f} ms"
+        )
         print(f"machine load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         print(
             f"cross-check from outside (tmux send-keys -> capture-pane shows the new name, n={len(outside)}): "

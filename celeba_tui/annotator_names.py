@@ -32,4 +32,3 @@ def annotator_name_problem(name: object, *, merge: bool = False) -> str | None:
     if merge and not name.startswith(MERGE_PREFIX):
         return f"a merge's name must start with {MERGE_PREFIX!r}"
     return None
-

@@ -43,8 +43,14 @@ class TrainingDefaults:
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "patience_acc", "patience_loss"):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < (1 if name in ("epochs", "batch_size") else 0):
-                raise ValueError(f"training default {name} must be an int >= {1 if name in ('epochs', 'batch_size') else 0}, not {value!r}")
+            if (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or value < (1 if name in ("epochs", "batch_size") else 0)
+            ):
+                raise ValueError(
+                    f"training default {name} must be an int >= {1 if name in ('epochs', 'batch_size') else 0}, not {value!r}"
+                )
         if not isinstance(self.lr, (int, float)) or not self.lr > 0:
             raise ValueError(f"training default lr must be a positive number, not {self.lr!r}")
 
@@ -88,6 +94,8 @@ class Architecture:
         if isinstance(self.defaults, Mapping):
             object.__setattr__(self, "defaults", TrainingDefaults.from_mapping(self.defaults))
         if not isinstance(self.defaults, TrainingDefaults):
-            raise ValueError(f"architecture {self.name}: defaults must be TrainingDefaults or a dict, not {self.defaults!r}")
+            raise ValueError(
+                f"architecture {self.name}: defaults must be TrainingDefaults or a dict, not {self.defaults!r}"
+            )
         if not self.preprocess:
             object.__setattr__(self, "preprocess", f"resize:{self.input_size}")

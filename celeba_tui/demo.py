@@ -48,8 +48,13 @@ class DemoPlan:
     @classmethod
     def for_mode(cls, quick: bool) -> "DemoPlan":
         if quick:
-            return cls(images=1000, coverage=0.7, overlap=0.3,
-                       architectures=("residual_blocks", "residual_blocks_dropout"), epochs=8)
+            return cls(
+                images=1000,
+                coverage=0.7,
+                overlap=0.3,
+                architectures=("residual_blocks", "residual_blocks_dropout"),
+                epochs=8,
+            )
         return cls(images=3000, coverage=0.5, overlap=0.3, architectures=("cnn4", "residual_blocks"), epochs=10)
 
 
@@ -101,10 +106,13 @@ def run_demo(out: Path, *, quick: bool = False, seed: int = 0, console: Console 
         for task in workspace.task_names:
             for architecture in plan.architectures:
                 console.print(f"[bold]{architecture}[/] on {task}")
-                options = TrainOptions(plugin=architecture, task=task, epochs=plan.epochs, batch_size=plan.batch_size,
-                                       seed=seed)
+                options = TrainOptions(
+                    plugin=architecture, task=task, epochs=plan.epochs, batch_size=plan.batch_size, seed=seed
+                )
                 trained = train(workspace, options, RichReporter())
-                result.runs.append({"run": str(trained.run_path), "task": task, "architecture": architecture, **trained.summary})
+                result.runs.append(
+                    {"run": str(trained.run_path), "task": task, "architecture": architecture, **trained.summary}
+                )
         from celeba_tui.training import report as run_report
 
         rows = run_report.report_rows(run_report.find_runs(workspace)[0])
@@ -128,8 +136,9 @@ def run_demo(out: Path, *, quick: bool = False, seed: int = 0, console: Console 
     with stage(6, "Auto-label the remaining images with the ensemble (the study's rules)"):
         from celeba_tui.autolabel.run import AutolabelOptions, run_autolabel
 
-        options = AutolabelOptions(high=plan.high, low=plan.low, export=report_dir / "ensemble",
-                                   grid=report_dir / "figure28.png")
+        options = AutolabelOptions(
+            high=plan.high, low=plan.low, export=report_dir / "ensemble", grid=report_dir / "figure28.png"
+        )
         model_paths = [Path(e["path"]) for e in result.exports]
         result.autolabel = run_autolabel(workspace, model_paths, options, RichReporter())
         with workspace.open_store() as store:
@@ -161,14 +170,16 @@ def score_automatic_labels(current: pd.DataFrame, truth: pd.DataFrame, task_repo
         auto = current[(current["task"] == task) & (current["status"] == "model")]
         joined = auto.merge(truth[["image", task]], on="image", how="inner")
         correct = int((joined["label"] == joined[task]).sum())
-        rows.append({
-            "task": task,
-            "automatic": int(len(auto)),
-            "manual_queue": report["manual_queue"],
-            "coverage": report["coverage"],
-            "precision_vs_truth": correct / len(joined) if len(joined) else None,
-            "held_out_precision": report["thresholds"].get("held_out_precision"),
-        })
+        rows.append(
+            {
+                "task": task,
+                "automatic": int(len(auto)),
+                "manual_queue": report["manual_queue"],
+                "coverage": report["coverage"],
+                "precision_vs_truth": correct / len(joined) if len(joined) else None,
+                "held_out_precision": report["thresholds"].get("held_out_precision"),
+            }
+        )
     return rows
 
 
@@ -209,8 +220,14 @@ def _scores_table(scores: list[dict]) -> Table:
     for column in ("task", "automatic", "manual queue", "coverage", "precision vs truth", "held-out precision"):
         table.add_column(column, justify="left" if column == "task" else "right")
     for row in scores:
-        table.add_row(row["task"], f"{row['automatic']:,}", f"{row['manual_queue']:,}", _pct(row["coverage"]),
-                      _pct(row["precision_vs_truth"]), _pct(row["held_out_precision"]))
+        table.add_row(
+            row["task"],
+            f"{row['automatic']:,}",
+            f"{row['manual_queue']:,}",
+            _pct(row["coverage"]),
+            _pct(row["precision_vs_truth"]),
+            _pct(row["held_out_precision"]),
+        )
     return table
 
 

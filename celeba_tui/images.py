@@ -175,8 +175,13 @@ def read_image_bytes(path: Path, limit: int | None = None) -> bytes:
 
 
 def _file_kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+    for test, name in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return name
     return "not a file"
@@ -265,9 +270,7 @@ def _decode_with_pil(data: bytes):
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=PIL_FORMATS)
             if image.width * image.height > MAX_PIXELS:
-                raise ImageDecodeError(
-                    f"too large ({image.width}x{image.height} pixels; limit {MAX_PIXELS:,})"
-                )
+                raise ImageDecodeError(f"too large ({image.width}x{image.height} pixels; limit {MAX_PIXELS:,})")
             image.load()
     except ImageDecodeError:
         raise

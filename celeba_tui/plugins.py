@@ -18,10 +18,9 @@ from typing import Any, Iterable
 
 import pluggy
 
-from celeba_tui import hookspecs
+from celeba_tui import hookspecs, preprocess
 from celeba_tui.architecture import Architecture
 from celeba_tui.errors import CelebaError
-from celeba_tui import preprocess
 from celeba_tui.preprocess import Pipeline, PreprocessError, PreprocessOp
 
 ENTRY_POINT_GROUP = "celeba"
@@ -147,7 +146,9 @@ def default_preprocess_problem(arch: Architecture, ops: dict[str, PreprocessOp])
     except PreprocessError as exc:
         return f"architecture {arch.name}: {exc}"
     if pipeline.size != (arch.input_size, arch.input_size):
-        return f"architecture {arch.name}: default preprocessing {arch.preprocess!r} does not resize to {arch.input_size}"
+        return (
+            f"architecture {arch.name}: default preprocessing {arch.preprocess!r} does not resize to {arch.input_size}"
+        )
     return None
 
 
@@ -246,17 +247,21 @@ def plugin_listing(include_builtins: bool = False, registry: PluginRegistry | No
         origin = registry.origins.get(name)
         if origin is not None and origin.builtin and not include_builtins:
             continue
-        provided = {key: sorted(item for (reg, item), owner in found.owners.items() if reg == key and owner == name)
-                    for key, _, _ in REGISTRIES.values()}
-        rows.append({
-            "name": name,
-            "version": origin.version if origin else None,
-            "distribution": origin.distribution if origin else None,
-            "source": source_of(origin),
-            "module": getattr(plugin, "__file__", None) or getattr(plugin, "__name__", repr(plugin)),
-            "hooks": sorted(caller.name for caller in registry.manager.get_hookcallers(plugin) or []),
-            **provided,
-        })
+        provided = {
+            key: sorted(item for (reg, item), owner in found.owners.items() if reg == key and owner == name)
+            for key, _, _ in REGISTRIES.values()
+        }
+        rows.append(
+            {
+                "name": name,
+                "version": origin.version if origin else None,
+                "distribution": origin.distribution if origin else None,
+                "source": source_of(origin),
+                "module": getattr(plugin, "__file__", None) or getattr(plugin, "__name__", repr(plugin)),
+                "hooks": sorted(caller.name for caller in registry.manager.get_hookcallers(plugin) or []),
+                **provided,
+            }
+        )
     return rows
 
 

@@ -36,7 +36,12 @@ class RichReporter(SilentReporter):
 
     def __init__(self) -> None:
         from rich.progress import (
-            BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn,
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
             TimeRemainingColumn,
         )
 

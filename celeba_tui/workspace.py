@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import tomllib
 
 from celeba_tui.errors import WorkspaceError
 
@@ -157,7 +158,9 @@ class Workspace:
     def check_stored_classes(self, store) -> None:
         """WorkspaceError naming every (task, label) in the store that is not a class of its task."""
         classes = {task.name: set(task.classes) for task in self.tasks}
-        orphans = [(task, label) for task, label in store.label_values() if task in classes and label not in classes[task]]
+        orphans = [
+            (task, label) for task, label in store.label_values() if task in classes and label not in classes[task]
+        ]
         if not orphans:
             return
         described = []
@@ -228,9 +231,7 @@ def parse_config(text: str, config_path: Path) -> Workspace:
                 raise WorkspaceError(f"{config_path}: task #{i} has no name")
             classes = raw.get("classes", list(DEFAULT_CLASSES))
             if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
-                raise WorkspaceError(
-                    f"{config_path}: task {raw['name']!r}: 'classes' must be a list of names"
-                )
+                raise WorkspaceError(f"{config_path}: task {raw['name']!r}: 'classes' must be a list of names")
             question = raw.get("question", "")
             parsed.append(Task(raw["name"], tuple(classes), str(question)))
         tasks = tuple(parsed)
@@ -263,8 +264,7 @@ def find_workspace(explicit: Path | None = None, start: Path | None = None) -> W
         if (folder / CONFIG_NAME).is_file():
             return load_workspace(folder)
     raise WorkspaceError(
-        f"no celeba workspace in {here} or its parents; run `celeba init DIR --images ROOT` "
-        f"or pass --workspace"
+        f"no celeba workspace in {here} or its parents; run `celeba init DIR --images ROOT` or pass --workspace"
     )
 
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-
 CLASSES = ("left", "center", "right")
 
 
-def write_run(runs_dir: Path, architecture: str, task: str = "light", *, seed: int = 0, split: Path | None = None) -> Path:
+def write_run(
+    runs_dir: Path, architecture: str, task: str = "light", *, seed: int = 0, split: Path | None = None
+) -> Path:
     """A finished run directory for `architecture` with seeded untrained weights."""
     import torch
 
@@ -30,14 +31,31 @@ def write_run(runs_dir: Path, architecture: str, task: str = "light", *, seed: i
     path = Path(runs_dir) / run_id
     path.mkdir(parents=True)
     config = {
-        "run_id": run_id, "architecture": architecture, "task": task, "classes": list(CLASSES),
-        "input_size": arch.input_size, "preprocess": arch.preprocess,
-        "normalisation": "x/255 (uint8 RGB NHWC in the ONNX graph)", "epochs": 1, "batch_size": 8,
-        "lr": 1e-3, "seed": seed, "augment": "flip", "split": str(split) if split else "",
-        "plugin": "celeba_tui.builtin_plugins (built-in)", "celeba_tui_version": "0.1.0",
+        "run_id": run_id,
+        "architecture": architecture,
+        "task": task,
+        "classes": list(CLASSES),
+        "input_size": arch.input_size,
+        "preprocess": arch.preprocess,
+        "normalisation": "x/255 (uint8 RGB NHWC in the ONNX graph)",
+        "epochs": 1,
+        "batch_size": 8,
+        "lr": 1e-3,
+        "seed": seed,
+        "augment": "flip",
+        "split": str(split) if split else "",
+        "plugin": "celeba_tui.builtin_plugins (built-in)",
+        "celeba_tui_version": "0.1.0",
     }
-    summary = {"best_epoch": 1, "epochs_run": 1, "val_acc": 0.5, "val_loss": 1.0, "val_balanced_acc": 0.4,
-               "val_macro_f1": 0.3, "majority_baseline": 0.34}
+    summary = {
+        "best_epoch": 1,
+        "epochs_run": 1,
+        "val_acc": 0.5,
+        "val_loss": 1.0,
+        "val_balanced_acc": 0.4,
+        "val_macro_f1": 0.3,
+        "majority_baseline": 0.34,
+    }
     (path / "config.json").write_text(json.dumps(config))
     (path / "summary.json").write_text(json.dumps(summary))
     torch.save(module.state_dict(), path / "best.pt")
@@ -60,8 +78,11 @@ def sharpen(module, size: int, spread: float = 2.0) -> None:
             module(torch.rand(4, 3, size, size))
     module.eval()
     fired: list[tuple[nn.Linear, torch.Tensor]] = []
-    hooks = [m.register_forward_hook(lambda m, i, o: fired.append((m, o))) for m in module.modules()
-             if isinstance(m, nn.Linear) and m.out_features == len(CLASSES)]
+    hooks = [
+        m.register_forward_hook(lambda m, i, o: fired.append((m, o)))
+        for m in module.modules()
+        if isinstance(m, nn.Linear) and m.out_features == len(CLASSES)
+    ]
     with torch.no_grad():
         module(torch.rand(8, 3, size, size))
         for hook in hooks:
@@ -90,14 +111,28 @@ def light_oracle(sharpness: float, *, swap: bool = False):
     return LightOracle().eval()
 
 
-def export_oracle(path: Path, sharpness: float, *, task: str = "light", size: int = 32, swap: bool = False,
-                  classes=CLASSES, name: str = "oracle") -> Path:
+def export_oracle(
+    path: Path,
+    sharpness: float,
+    *,
+    task: str = "light",
+    size: int = 32,
+    swap: bool = False,
+    classes=CLASSES,
+    name: str = "oracle",
+) -> Path:
     """Export a LightOracle with celeba metadata."""
     from celeba_tui.onnx.export import export_module
     from celeba_tui.onnx.metadata import ModelMetadata
 
-    meta = ModelMetadata(task=task, classes=tuple(classes), input_size=size, preprocess=f"resize:{size}",
-                         architecture=name, run_id=f"{name}-{sharpness}")
+    meta = ModelMetadata(
+        task=task,
+        classes=tuple(classes),
+        input_size=size,
+        preprocess=f"resize:{size}",
+        architecture=name,
+        run_id=f"{name}-{sharpness}",
+    )
     export_module(light_oracle(sharpness, swap=swap), size, Path(path), meta)
     return Path(path)
 
@@ -109,10 +144,10 @@ def export_oracles(folder: Path) -> dict[str, Path]:
     reversed; big: 48 px; orientation: another task; reordered: classes right, center, left.
     """
     return dict(
-            sharp=export_oracle(folder / "sharp.onnx", 12.0),
-            soft=export_oracle(folder / "soft.onnx", 4.0),
-            swapped=export_oracle(folder / "swapped.onnx", 12.0, swap=True, name="swapped"),
-            big=export_oracle(folder / "big.onnx", 8.0, size=48, name="big"),
-            orientation=export_oracle(folder / "orient.onnx", 12.0, task="orientation", name="orient"),
-            reordered=export_oracle(folder / "reordered.onnx", 12.0, classes=("right", "center", "left")),
+        sharp=export_oracle(folder / "sharp.onnx", 12.0),
+        soft=export_oracle(folder / "soft.onnx", 4.0),
+        swapped=export_oracle(folder / "swapped.onnx", 12.0, swap=True, name="swapped"),
+        big=export_oracle(folder / "big.onnx", 8.0, size=48, name="big"),
+        orientation=export_oracle(folder / "orient.onnx", 12.0, task="orientation", name="orient"),
+        reordered=export_oracle(folder / "reordered.onnx", 12.0, classes=("right", "center", "left")),
     )

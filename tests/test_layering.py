@@ -16,8 +16,25 @@ PACKAGE = Path(__file__).resolve().parents[1] / "celeba_tui"
 LAYERS = {
     # the core every stage shares: errors, files, words, images, config, the plugin API
     **dict.fromkeys(
-        ["__init__", "__version__", "errors", "atomic", "console", "progress", "vocabulary", "mirror", "images",
-         "annotator_names", "architecture", "hookspecs", "preprocess", "plugins", "workspace"], 0),
+        [
+            "__init__",
+            "__version__",
+            "errors",
+            "atomic",
+            "console",
+            "progress",
+            "vocabulary",
+            "mirror",
+            "images",
+            "annotator_names",
+            "architecture",
+            "hookspecs",
+            "preprocess",
+            "plugins",
+            "workspace",
+        ],
+        0,
+    ),
     "store": 1,
     "formats": 2,
     "synth": 3,
@@ -50,7 +67,12 @@ def is_module(name: str) -> bool:
 
 def imported_modules(node: ast.AST) -> set[str]:
     """The celeba_tui modules an import statement loads (`from pkg import module` names the module)."""
-    if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and node.module.split(".")[0] == "celeba_tui":
+    if (
+        isinstance(node, ast.ImportFrom)
+        and node.module
+        and node.level == 0
+        and node.module.split(".")[0] == "celeba_tui"
+    ):
         submodules = {f"{node.module}.{alias.name}" for alias in node.names if is_module(f"{node.module}.{alias.name}")}
         return submodules or {node.module}
     if isinstance(node, ast.Import):
@@ -75,9 +97,9 @@ def test_every_package_and_module_has_a_layer():
 def test_no_module_imports_a_higher_stage(path):
     here = unit(".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts))
     upward = sorted(
-        target for target in imports(path)
-        if unit(target) != here and (here, unit(target)) not in ALLOWED
-        and LAYERS.get(unit(target), 0) > LAYERS[here]
+        target
+        for target in imports(path)
+        if unit(target) != here and (here, unit(target)) not in ALLOWED and LAYERS.get(unit(target), 0) > LAYERS[here]
     )
     assert upward == [], f"{path.relative_to(PACKAGE)} (layer {LAYERS[here]}) imports a higher stage: {upward}"
 
@@ -90,12 +112,16 @@ def test_no_import_cycles_between_modules():
         name = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__")
         tree = ast.parse(path.read_text())
         typing_only = {
-            id(inner) for node in ast.walk(tree)
+            id(inner)
+            for node in ast.walk(tree)
             if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
             for inner in ast.walk(node)
         }
         graph[name] = {
-            target for node in ast.walk(tree) if id(node) not in typing_only for target in imported_modules(node)
+            target
+            for node in ast.walk(tree)
+            if id(node) not in typing_only
+            for target in imported_modules(node)
             if (unit(name), unit(target)) not in ALLOWED
         }
     state: dict[str, int] = {}
@@ -104,7 +130,7 @@ def test_no_import_cycles_between_modules():
         state[node] = 1
         for nxt in graph.get(node, ()):
             if state.get(nxt) == 1:
-                raise AssertionError("import cycle: " + " -> ".join(trail[trail.index(nxt):] + [nxt]))
+                raise AssertionError("import cycle: " + " -> ".join(trail[trail.index(nxt) :] + [nxt]))
             if nxt in graph and not state.get(nxt):
                 visit(nxt, trail + [nxt])
         state[node] = 2

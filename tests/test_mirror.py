@@ -33,19 +33,27 @@ def test_mirror_map_pairs_classes_by_name(classes, expected, complete):
             mirror_permutation(classes)
 
 
-@pytest.mark.parametrize(("classes", "expected"), [
-    (("left", "center", "right"), True),
-    (("upper_left", "center", "upper_right"), True),
-    (("smiling", "neutral"), False),  # nothing changes under a flip
-    (("left", "center"), False),  # a left face would have no class when mirrored
-])
+@pytest.mark.parametrize(
+    ("classes", "expected"),
+    [
+        (("left", "center", "right"), True),
+        (("upper_left", "center", "upper_right"), True),
+        (("smiling", "neutral"), False),  # nothing changes under a flip
+        (("left", "center"), False),  # a left face would have no class when mirrored
+    ],
+)
 def test_flippable(classes, expected):
     assert flippable(classes) is expected
 
 
 def test_mirrored_name():
     assert [mirrored_name(x) for x in ("left", "top-right", "center", "upper_LEFT", "Right")] == [
-        "right", "top-left", "center", "upper_RIGHT", "Left"]
+        "right",
+        "top-left",
+        "center",
+        "upper_RIGHT",
+        "Left",
+    ]
 
 
 def test_training_tta_and_flip_checks_use_the_same_rule():

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +56,8 @@ def make_labelled_workspace(root: Path, n: int = 40, *, seed: int = 0, labels_fo
 def add_labels(store, names, labels, *, annotator: str = "alice", tasks=("light", "orientation")) -> None:
     rows = [
         {"image": name, "task": task, "label": label, "annotator": annotator, "source": "human"}
-        for task in tasks for name, label in zip(names, labels)
+        for task in tasks
+        for name, label in zip(names, labels)
     ]
     store.add_labels(pd.DataFrame(rows))
 
@@ -66,8 +66,11 @@ def build_tiny(num_classes: int):
     from torch import nn
 
     return nn.Sequential(
-        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(4),
-        nn.Flatten(), nn.Linear(8 * 4 * 4, num_classes),
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(4),
+        nn.Flatten(),
+        nn.Linear(8 * 4 * 4, num_classes),
     )
 
 
@@ -80,10 +83,15 @@ class TinyPlugin:
     def register_architectures(self, register):
         from celeba_tui.architecture import Architecture
 
-        register(Architecture(
-            "tiny_test", build_tiny, 16, defaults={"epochs": 2, "batch_size": 8, "lr": 0.01},
-            description="a tiny CNN for tests",
-        ))
+        register(
+            Architecture(
+                "tiny_test",
+                build_tiny,
+                16,
+                defaults={"epochs": 2, "batch_size": 8, "lr": 0.01},
+                description="a tiny CNN for tests",
+            )
+        )
 
 
 @contextlib.contextmanager

@@ -53,23 +53,35 @@ def plan_merge_writes(decisions: pd.DataFrame, existing: pd.DataFrame, annotator
         {"policy": object, "annotators": object, "votes": object}
     )
     policy_json = wanted["policy"].map({p: json.dumps(p) for p in wanted["policy"].unique()})
-    wanted = pd.DataFrame({
-        "image": wanted["image"],
-        "task": wanted["task"],
-        "label": wanted["label"],
-        "annotator": annotator,
-        "source": "review",
-        "confidence": wanted["confidence"],
-        "detail": '{"policy": ' + policy_json.astype(object) + ', "annotators": ' + wanted["annotators"]
-        + ', "votes": ' + wanted["votes"] + "}",
-    })
+    wanted = pd.DataFrame(
+        {
+            "image": wanted["image"],
+            "task": wanted["task"],
+            "label": wanted["label"],
+            "annotator": annotator,
+            "source": "review",
+            "confidence": wanted["confidence"],
+            "detail": '{"policy": '
+            + policy_json.astype(object)
+            + ', "annotators": '
+            + wanted["annotators"]
+            + ', "votes": '
+            + wanted["votes"]
+            + "}",
+        }
+    )
     if existing.empty:
         return MergePlan(wanted.reset_index(drop=True), [], 0)
     rows_per_key = existing.groupby(KEY)["id"].transform("size")
-    same = existing.merge(
-        wanted[KEY + ["annotator", "label"]].assign(_same=True),
-        on=KEY + ["annotator", "label"], how="left",
-    )["_same"].notna().to_numpy()
+    same = (
+        existing.merge(
+            wanted[KEY + ["annotator", "label"]].assign(_same=True),
+            on=KEY + ["annotator", "label"],
+            how="left",
+        )["_same"]
+        .notna()
+        .to_numpy()
+    )
     # Unchanged: the key's only live merge row already says what this run decides.
     unchanged = existing.loc[same & (rows_per_key.to_numpy() == 1), KEY].assign(_unchanged=True)
     stale = existing.merge(unchanged, on=KEY, how="left")["_unchanged"].isna().to_numpy()

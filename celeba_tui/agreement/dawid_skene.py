@@ -71,7 +71,7 @@ def dawid_skene(
     log_likelihood = -np.inf
     converged = False
     iteration = 0
-    for iteration in range(1, max_iter + 1):
+    for iteration in range(1, max_iter + 1):  # noqa: B007  (the count is returned)
         # M-step: priors and confusion counts weighted by the current posteriors.
         priors = (posteriors.sum(axis=0) + smoothing) / (n_items + k * smoothing)
         weights = posteriors[items]
@@ -95,4 +95,3 @@ def dawid_skene(
             break
         previous = log_likelihood
     return DawidSkeneResult(posteriors, confusion, priors, iteration, converged, log_likelihood)
-

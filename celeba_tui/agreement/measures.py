@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from celeba_tui.errors import CelebaError
-from celeba_tui.workspace import Task
 from celeba_tui.vocabulary import ANNOTATOR_SOURCES
+from celeba_tui.workspace import Task
 
 # Labels a person gave: typed in the TUI or imported from a file (the store counts them alike).
 LABEL_COLUMNS = ["image", "task", "annotator", "label"]
@@ -184,8 +184,14 @@ def pair_agreement(matrix: LabelMatrix, a: int, b: int) -> PairAgreement:
     )
     confusion = confusion_matrix(codes_a, codes_b, len(classes))
     if overlapping == 0:
-        return PairAgreement(**common, percent_agreement=None, kappa=None, weighted_kappa=None,
-                             confusion=confusion.tolist(), note="no shared images")
+        return PairAgreement(
+            **common,
+            percent_agreement=None,
+            kappa=None,
+            weighted_kappa=None,
+            confusion=confusion.tolist(),
+            note="no shared images",
+        )
     kappa = cohen_kappa(confusion)
     note = None
     if kappa is None:
@@ -209,10 +215,13 @@ def krippendorff_alpha(matrix: LabelMatrix, level: str) -> float | None:
     pairable = counts[counts.sum(axis=1) >= 2]
     if len(pairable) == 0 or np.count_nonzero(pairable.sum(axis=0)) < 2:
         return None  # nothing pairable, or a single class used: expected disagreement is 0
-    value = float(krippendorff.alpha(
-        value_counts=pairable, value_domain=list(range(len(matrix.task.classes))),
-        level_of_measurement=level,
-    ))
+    value = float(
+        krippendorff.alpha(
+            value_counts=pairable,
+            value_domain=list(range(len(matrix.task.classes))),
+            level_of_measurement=level,
+        )
+    )
     return None if np.isnan(value) else value
 
 
@@ -242,8 +251,7 @@ class TaskAgreement:
 def task_agreement(labels: pd.DataFrame, task: Task) -> TaskAgreement:
     """Pairwise agreement on one task; `note` says why there is nothing to compare."""
     matrix = label_matrix(labels, task)
-    base = dict(task=task.name, classes=list(task.classes), annotators=matrix.annotators,
-                images=len(matrix.images))
+    base = dict(task=task.name, classes=list(task.classes), annotators=matrix.annotators, images=len(matrix.images))
     if not len(matrix.images):
         return TaskAgreement(**base, note="no labels")
     if len(matrix.annotators) < 2:

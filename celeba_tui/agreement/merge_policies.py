@@ -31,7 +31,14 @@ from celeba_tui.workspace import Task
 
 POLICIES = ("review", "majority", "prefer:NAME", "dawid-skene")
 DECISION_COLUMNS = [
-    "image", "task", "label", "policy", "resolution", "annotators", "votes", "confidence",
+    "image",
+    "task",
+    "label",
+    "policy",
+    "resolution",
+    "annotators",
+    "votes",
+    "confidence",
 ]
 
 
@@ -51,7 +58,7 @@ def parse_policy(text: str, annotators: Iterable[str]) -> MergePolicy:
     """Parse a policy name; CelebaError for an unknown policy or an unknown preferred annotator."""
     text = text.strip()
     if text.startswith("prefer:"):
-        name = text[len("prefer:"):]
+        name = text[len("prefer:") :]
         known = sorted(set(annotators))
         if name not in known:
             listed = ", ".join(known) if known else "none yet"
@@ -147,24 +154,30 @@ def _merge_task(matrix: LabelMatrix, policy: MergePolicy, reviewed: np.ndarray) 
     confidence = np.where(resolved, chosen_confidence, confidence)
 
     keep = agreed | resolved
-    decisions = pd.DataFrame({
-        "image": matrix.images[keep],
-        "task": matrix.task.name,
-        "label": np.asarray(matrix.task.classes, dtype=object)[label[keep]],
-        "policy": policy.name,
-        "resolution": np.where(resolved[keep], "policy", "agreed"),
-        "annotators": _json_annotators(matrix, keep),
-        "votes": _json_votes(matrix, keep),
-        "confidence": confidence[keep],
-    }, columns=DECISION_COLUMNS)
+    decisions = pd.DataFrame(
+        {
+            "image": matrix.images[keep],
+            "task": matrix.task.name,
+            "label": np.asarray(matrix.task.classes, dtype=object)[label[keep]],
+            "policy": policy.name,
+            "resolution": np.where(resolved[keep], "policy", "agreed"),
+            "annotators": _json_annotators(matrix, keep),
+            "votes": _json_votes(matrix, keep),
+            "confidence": confidence[keep],
+        },
+        columns=DECISION_COLUMNS,
+    )
     left = open_conflict & ~resolved
     rows, cols = np.nonzero(matrix.labelled & left[:, None])
-    conflicts = pd.DataFrame({
-        "image": matrix.images[rows],
-        "task": matrix.task.name,
-        "annotator": np.asarray(matrix.annotators, dtype=object)[cols],
-        "label": np.asarray(matrix.task.classes, dtype=object)[matrix.codes[rows, cols]],
-    }, columns=LABEL_COLUMNS)
+    conflicts = pd.DataFrame(
+        {
+            "image": matrix.images[rows],
+            "task": matrix.task.name,
+            "annotator": np.asarray(matrix.annotators, dtype=object)[cols],
+            "label": np.asarray(matrix.task.classes, dtype=object)[matrix.codes[rows, cols]],
+        },
+        columns=LABEL_COLUMNS,
+    )
     summary = TaskMergeSummary(
         task=matrix.task.name,
         images=int((n_labels >= 1).sum()),

@@ -34,8 +34,9 @@ def write_confusion_plot(pair: PairAgreement, classes: list[str], path: Path) ->
     peak = max((max(row) for row in pair.confusion), default=0)
     for i, row in enumerate(pair.confusion):
         for j, count in enumerate(row):
-            axes.text(j, i, f"{count:,}", ha="center", va="center",
-                      color="white" if peak and count > peak / 2 else "black")
+            axes.text(
+                j, i, f"{count:,}", ha="center", va="center", color="white" if peak and count > peak / 2 else "black"
+            )
     title = f"{pair.task}: {pair.overlapping:,} shared"
     if pair.percent_agreement is not None:
         title += f", {pair.percent_agreement:.0f}% agree"

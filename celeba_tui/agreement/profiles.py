@@ -88,18 +88,20 @@ def matrix_profiles(matrix: LabelMatrix) -> list[AnnotatorProfile]:
         unique_top = (others_counts == top).sum(axis=1) == 1
         consensus = others_counts.argmax(axis=1)
         agrees = consensus[unique_top] == matrix.codes[shared, j][unique_top]
-        profiles.append(AnnotatorProfile(
-            task=task.name,
-            annotator=name,
-            labels=int(mine.sum()),
-            class_counts={c: int(n) for c, n in zip(task.classes, class_counts)},
-            center_class=center,
-            shared_images=int(shared.sum()),
-            center_rate=center_rate,
-            others_center_rate=others_rate,
-            consensus_images=int(unique_top.sum()),
-            consensus_agreement=float(agrees.mean()) if len(agrees) else None,
-        ))
+        profiles.append(
+            AnnotatorProfile(
+                task=task.name,
+                annotator=name,
+                labels=int(mine.sum()),
+                class_counts={c: int(n) for c, n in zip(task.classes, class_counts)},
+                center_class=center,
+                shared_images=int(shared.sum()),
+                center_rate=center_rate,
+                others_center_rate=others_rate,
+                consensus_images=int(unique_top.sum()),
+                consensus_agreement=float(agrees.mean()) if len(agrees) else None,
+            )
+        )
     return profiles
 
 

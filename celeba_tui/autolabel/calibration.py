@@ -101,19 +101,29 @@ def plot_precision_coverage(path: Path, curves: list[tuple[str, np.ndarray, Thre
 
     fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 4), squeeze=False)
     for ax, (task, curve, choice) in zip(axes[0], curves):
-        ax.plot(curve["coverage"], curve["precision"], drawstyle="steps-post", label="best (high, low) at each coverage")
+        ax.plot(
+            curve["coverage"], curve["precision"], drawstyle="steps-post", label="best (high, low) at each coverage"
+        )
         held = choice.held_out
         if held is not None and held.n_auto:
-            ax.plot([held.coverage], [held.precision], "o", color="C3",
-                    label=f"used: high {held.high:.3g}, low {held.low:.3g}")
+            ax.plot(
+                [held.coverage],
+                [held.precision],
+                "o",
+                color="C3",
+                label=f"used: high {held.high:.3g}, low {held.low:.3g}",
+            )
         if choice.target is not None:
             ax.axhline(choice.target, color="C2", linestyle="--", linewidth=1, label=f"target {choice.target:g}")
-        ax.set(title=f"{task}: automatic labels on held-out images", xlabel="coverage (share labelled automatically)",
-               ylabel="precision", xlim=(0, 1.02))
+        ax.set(
+            title=f"{task}: automatic labels on held-out images",
+            xlabel="coverage (share labelled automatically)",
+            ylabel="precision",
+            xlim=(0, 1.02),
+        )
         ax.grid(alpha=0.3)
         ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
     with atomic_path(Path(path)) as tmp:
         fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
-

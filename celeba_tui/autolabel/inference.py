@@ -56,9 +56,7 @@ class ProviderPlan:
         return line
 
 
-def plan_providers(
-    requested: str, available: list[str], library_error: Callable[[str], str | None]
-) -> ProviderPlan:
+def plan_providers(requested: str, available: list[str], library_error: Callable[[str], str | None]) -> ProviderPlan:
     """Order the providers for `requested` (auto: TensorRT, CUDA, then CPU).
 
     An explicitly requested GPU provider that cannot load is an error naming the
@@ -156,7 +154,9 @@ def merge_models(protos: list, metas: list[ModelMetadata]):
             try:
                 proto = version_converter.convert_version(proto, opset)
             except Exception as exc:  # noqa: BLE001  (the converter raises assorted errors)
-                raise CelebaError(f"model {i + 1} (opset {_default_opset(proto)}) cannot join opset {opset}: {exc}")
+                raise CelebaError(
+                    f"model {i + 1} (opset {_default_opset(proto)}) cannot join opset {opset}: {exc}"
+                ) from None
         for entry in proto.opset_import:
             if entry.domain not in ("", "ai.onnx"):
                 other_domains[entry.domain] = max(other_domains.get(entry.domain, 0), entry.version)

@@ -44,12 +44,15 @@ def suspects(outcomes) -> list[dict]:
     for outcome in outcomes:
         mask = outcome.suspects
         for i in np.flatnonzero(mask):
-            rows.append({
-                "image": outcome.images[i], "task": outcome.task,
-                "human": outcome.classes[outcome.human[i]],
-                "ensemble": outcome.classes[outcome.decisions.label[i]],
-                "confidence": float(outcome.decisions.confidence[i]),
-            })
+            rows.append(
+                {
+                    "image": outcome.images[i],
+                    "task": outcome.task,
+                    "human": outcome.classes[outcome.human[i]],
+                    "ensemble": outcome.classes[outcome.decisions.label[i]],
+                    "confidence": float(outcome.decisions.confidence[i]),
+                }
+            )
     return sorted(rows, key=lambda r: (-r["confidence"], r["image"], r["task"]))
 
 
@@ -90,27 +93,34 @@ def tidy_table(outcomes) -> pd.DataFrame:
         # Rule -1 (no thresholds: the target precision was out of reach) indexes the None.
         rule = np.asarray([*RULES, None], dtype=object)[outcome.decisions.rule]
         for model, probs in zip(outcome.members, outcome.probs):
-            parts.append(pd.DataFrame({
-                "image": outcome.images,
-                "task": outcome.task,
-                "model": model.key,
-                "model_name": model.name,
-                "label": classes[probs.argmax(axis=1)],
-                "confidence": probs.max(axis=1),
-                "probs": list(probs.astype(np.float32)),
-                "ensemble": outcome.ensemble_id,
-                "decision": decision,
-                "rule": rule,
-                "final_conf": outcome.decisions.confidence,
-                "human_label": human,
-            }))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "image": outcome.images,
+                        "task": outcome.task,
+                        "model": model.key,
+                        "model_name": model.name,
+                        "label": classes[probs.argmax(axis=1)],
+                        "confidence": probs.max(axis=1),
+                        "probs": list(probs.astype(np.float32)),
+                        "ensemble": outcome.ensemble_id,
+                        "decision": decision,
+                        "rule": rule,
+                        "final_conf": outcome.decisions.confidence,
+                        "human_label": human,
+                    }
+                )
+            )
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def export_paths(prefix: Path, tasks) -> list[Path]:
     """The files --export PREFIX writes: `PREFIX-<task>.csv` per task, then `PREFIX.parquet`."""
     prefix = Path(prefix)
-    return [*(prefix.with_name(f"{prefix.name}-{task}.csv") for task in tasks), prefix.with_name(f"{prefix.name}.parquet")]
+    return [
+        *(prefix.with_name(f"{prefix.name}-{task}.csv") for task in tasks),
+        prefix.with_name(f"{prefix.name}.parquet"),
+    ]
 
 
 def write_exports(prefix: Path, outcomes) -> list[str]:

@@ -81,10 +81,12 @@ class BatchDecoder:
 
 def chunked(names: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(names), size):
-        yield names[start:start + size]
+        yield names[start : start + size]
 
 
-def decode_batches(decoder: BatchDecoder, names: list[str], workers: int, depth: int | None = None) -> Iterator[DecodedBatch]:
+def decode_batches(
+    decoder: BatchDecoder, names: list[str], workers: int, depth: int | None = None
+) -> Iterator[DecodedBatch]:
     """Decoded batches in order, `workers` threads decoding at most `depth` batches ahead."""
     depth = depth or 2 * workers
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="celeba-decode") as pool:
@@ -101,7 +103,9 @@ def decode_batches(decoder: BatchDecoder, names: list[str], workers: int, depth:
                 future.cancel()
 
 
-def predict(session, batches: Iterable[DecodedBatch], classes: list[tuple[str, ...]] | None = None) -> Iterator[PredictedBatch]:
+def predict(
+    session, batches: Iterable[DecodedBatch], classes: list[tuple[str, ...]] | None = None
+) -> Iterator[PredictedBatch]:
     """Run the ensemble on each batch; with `classes` (per model), flip TTA averages each
     model's probabilities with those of the mirrored images, left/right swapped back."""
     for batch in batches:
@@ -116,5 +120,5 @@ def predict(session, batches: Iterable[DecodedBatch], classes: list[tuple[str, .
             doubled = [np.concatenate([p, p[:, :, ::-1]]) for p in batch.pixels]
             size = len(batch.pixels[0])
             outputs = session.run(doubled)
-            probs = [flip_average(p[:n], p[size:size + n], c) for p, c in zip(outputs, classes)]
+            probs = [flip_average(p[:n], p[size : size + n], c) for p, c in zip(outputs, classes)]
         yield PredictedBatch(batch.names, probs, batch.failures)

@@ -134,7 +134,10 @@ def evaluate(probs: np.ndarray, truth: np.ndarray, thresholds: Thresholds) -> Ev
     truth = np.asarray(truth)
     auto = decisions.automatic
     return Evaluation(
-        thresholds.high, thresholds.low, len(truth), int(auto.sum()),
+        thresholds.high,
+        thresholds.low,
+        len(truth),
+        int(auto.sum()),
         int((decisions.label[auto] == truth[auto]).sum()),
     )
 
@@ -231,8 +234,10 @@ def select_thresholds(
     bound = wilson_interval(made["n_correct"], made["n_auto"])[0]
     ok = bound >= target_precision - 1e-12
     pool, pool_bound = (made[ok], bound[ok]) if ok.any() else (made, bound)
-    key = (pool["low"], pool["high"], pool_bound, pool["n_auto"]) if ok.any() else (
-        pool["low"], pool["high"], pool["n_auto"], pool_bound
+    key = (
+        (pool["low"], pool["high"], pool_bound, pool["n_auto"])
+        if ok.any()
+        else (pool["low"], pool["high"], pool["n_auto"], pool_bound)
     )
     best = pool[np.lexsort(key)[-1]]
     evaluation = Evaluation(float(best["high"]), float(best["low"]), n, int(best["n_auto"]), int(best["n_correct"]))

@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 
 from celeba_tui.autolabel.calibration import CALIBRATE_ON, ThresholdChoice, choose_thresholds, held_out_images
-from celeba_tui.mirror import mirror_permutation
+from celeba_tui.autolabel.inference import PROVIDER_CHOICES
 from celeba_tui.autolabel.rules import MANUAL, RULES, Decisions, Thresholds, contradictions, decide
 from celeba_tui.errors import CelebaError
-from celeba_tui.autolabel.inference import PROVIDER_CHOICES
+from celeba_tui.mirror import mirror_permutation
 from celeba_tui.onnx.metadata import ModelMetadata, check_same_classes, model_hash, read_metadata
 from celeba_tui.vocabulary import AGREED, PEOPLE_STATUSES, SETTLED_STATUSES
 
@@ -175,13 +175,18 @@ def open_session(models: list[EnsembleModel], options: AutolabelOptions, cache_d
     from celeba_tui.autolabel.inference import open_ensemble
 
     return open_ensemble(
-        [m.path for m in models], [m.meta for m in models], provider=options.provider,
-        batch_size=options.batch_size * (2 if options.tta else 1), threads=options.threads, cache_dir=cache_dir,
+        [m.path for m in models],
+        [m.meta for m in models],
+        provider=options.provider,
+        batch_size=options.batch_size * (2 if options.tta else 1),
+        threads=options.threads,
+        cache_dir=cache_dir,
     )
 
 
-def run_inference(store, root: Path, names: list[str], models: list[EnsembleModel], options: AutolabelOptions,
-                  reporter, session=None) -> InferenceStats:
+def run_inference(
+    store, root: Path, names: list[str], models: list[EnsembleModel], options: AutolabelOptions, reporter, session=None
+) -> InferenceStats:
     """Decode and predict `names` with `session` (open_session; needed when there are names),
     writing each model's predictions to the store as it goes.
 
@@ -222,15 +227,25 @@ def prediction_frame(models: list[EnsembleModel], names: list[str], probs: list[
     parts = []
     for model, p in zip(models, probs):
         classes = np.asarray(model.meta.classes, dtype=object)
-        parts.append(pd.DataFrame({
-            "image": names, "task": model.meta.task, "model": model.key,
-            "label": classes[p.argmax(axis=1)], "confidence": p.max(axis=1).astype(float), "probs": list(p),
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "image": names,
+                    "task": model.meta.task,
+                    "model": model.key,
+                    "label": classes[p.argmax(axis=1)],
+                    "confidence": p.max(axis=1).astype(float),
+                    "probs": list(p),
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 
 # --------------------------------------------------------------- decisions
-def stacked_probs(predictions: pd.DataFrame, members: list[EnsembleModel], scope: set[str]) -> tuple[np.ndarray, np.ndarray]:
+def stacked_probs(
+    predictions: pd.DataFrame, members: list[EnsembleModel], scope: set[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """(names, probs[model, image, class]) for the images every member has predicted."""
     per_model = []
     for model in members:
@@ -244,8 +259,9 @@ def stacked_probs(predictions: pd.DataFrame, members: list[EnsembleModel], scope
     return np.asarray(common, dtype=object), probs
 
 
-def decide_task(store, splits_dir: Path, task: str, members: list[EnsembleModel], scope: set[str],
-                options: AutolabelOptions) -> TaskOutcome:
+def decide_task(
+    store, splits_dir: Path, task: str, members: list[EnsembleModel], scope: set[str], options: AutolabelOptions
+) -> TaskOutcome:
     """Thresholds (given or calibrated) and the rules' decision for every predicted image of a task."""
     classes = tuple(members[0].meta.classes)
     names, probs = stacked_probs(store.predictions(task, [m.key for m in members]), members, scope)
@@ -267,7 +283,9 @@ def decide_task(store, splits_dir: Path, task: str, members: list[EnsembleModel]
     else:
         n = len(names)
         decisions = Decisions(np.full(n, MANUAL), np.full(n, np.nan), np.full(n, -1, dtype=np.int8))
-    return TaskOutcome(task, classes, members, ensemble_id(members), names, probs, decisions, human, people, agreed, choice, rows)
+    return TaskOutcome(
+        task, classes, members, ensemble_id(members), names, probs, decisions, human, people, agreed, choice, rows
+    )
 
 
 def write_decisions(store, outcome: TaskOutcome) -> None:
@@ -276,20 +294,24 @@ def write_decisions(store, outcome: TaskOutcome) -> None:
     thresholds = outcome.choice.thresholds
     if auto.any():
         provenance = {
-            "high": thresholds.high, "low": thresholds.low, "chosen_by": outcome.choice.chosen_by,
+            "high": thresholds.high,
+            "low": thresholds.low,
+            "chosen_by": outcome.choice.chosen_by,
             "models": [m.key for m in outcome.members],
         }
         details = np.asarray([json.dumps({**provenance, "rule": rule}) for rule in RULES], dtype=object)
-        frame = pd.DataFrame({
-            "image": outcome.images[auto],
-            "task": outcome.task,
-            "label": np.asarray(outcome.classes, dtype=object)[outcome.decisions.label[auto]],
-            "annotator": ANNOTATOR,
-            "source": "model",
-            "confidence": outcome.decisions.confidence[auto],
-            "model": outcome.ensemble_id,
-            "detail": details[outcome.decisions.rule[auto]],
-        })
+        frame = pd.DataFrame(
+            {
+                "image": outcome.images[auto],
+                "task": outcome.task,
+                "label": np.asarray(outcome.classes, dtype=object)[outcome.decisions.label[auto]],
+                "annotator": ANNOTATOR,
+                "source": "model",
+                "confidence": outcome.decisions.confidence[auto],
+                "model": outcome.ensemble_id,
+                "detail": details[outcome.decisions.rule[auto]],
+            }
+        )
         outcome.written = store.add_labels(frame)
     stale = outcome.images[outcome.manual].tolist()
     ids = store.unrevoked_label_ids(ANNOTATOR, outcome.task, stale) if stale else []
@@ -331,9 +353,16 @@ def run_autolabel(workspace, model_paths: list[Path], options: AutolabelOptions,
         session = open_session(models, options, workspace.cache_dir / "tensorrt") if todo else None
         store.register_images(scan.names)
         for model in models:
-            store.register_model(model.key, model.name, model.meta.task, {
-                **asdict(model.meta), "file": str(model.path.resolve()), "tta": "flip" if model.tta else "none",
-            })
+            store.register_model(
+                model.key,
+                model.name,
+                model.meta.task,
+                {
+                    **asdict(model.meta),
+                    "file": str(model.path.resolve()),
+                    "tta": "flip" if model.tta else "none",
+                },
+            )
         stats = run_inference(store, root, todo, models, options, reporter, session)
         scope = set(scan.names)
         outcomes = [
@@ -385,7 +414,8 @@ def _write_figures_and_exports(outcomes: list[TaskOutcome], root: Path, report_d
     files = []
     curves = [
         (o.task, precision_coverage_curve(o.probs[:, o.held_rows], o.human[o.held_rows]), o.choice)
-        for o in outcomes if len(o.held_rows)
+        for o in outcomes
+        if len(o.held_rows)
     ]
     if curves:
         path = report_dir / "precision-coverage.png"

@@ -12,15 +12,25 @@ def build_cnn4(num_classes: int):
 
     from celeba_tui.builtin_plugins.blocks import keras_init, named_sequential
 
-    return keras_init(named_sequential(
-        nn.Conv2d(3, 8, 5, padding=2), nn.ReLU(),
-        nn.Conv2d(8, 16, 5, padding=2), nn.ReLU(),
-        nn.Conv2d(16, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(16 * 16 * 64, 1024), nn.ReLU(), nn.Dropout(0.2),
-        nn.Linear(1024, num_classes),
-    ))
+    return keras_init(
+        named_sequential(
+            nn.Conv2d(3, 8, 5, padding=2),
+            nn.ReLU(),
+            nn.Conv2d(8, 16, 5, padding=2),
+            nn.ReLU(),
+            nn.Conv2d(16, 32, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(16 * 16 * 64, 1024),
+            nn.ReLU(),
+            nn.Dropout(0.2),
+            nn.Linear(1024, num_classes),
+        )
+    )
 
 
 CNN4 = Architecture(

@@ -84,8 +84,13 @@ def inception_b(channels_7x7: int):
     return Concat(
         path(conv_bn(768, 192, 1)),
         path(conv_bn(768, c, 1), conv_bn(c, c, (1, 7)), conv_bn(c, 192, (7, 1))),
-        path(conv_bn(768, c, 1), conv_bn(c, c, (7, 1)), conv_bn(c, c, (1, 7)), conv_bn(c, c, (7, 1)),
-             conv_bn(c, 192, (1, 7))),
+        path(
+            conv_bn(768, c, 1),
+            conv_bn(c, c, (7, 1)),
+            conv_bn(c, c, (1, 7)),
+            conv_bn(c, c, (7, 1)),
+            conv_bn(c, 192, (1, 7)),
+        ),
         path(average_pool(), conv_bn(768, 192, 1)),
     )
 
@@ -98,8 +103,12 @@ def reduction_b():
 
     return Concat(
         path(conv_bn(768, 192, 1), conv_bn(192, 320, 3, stride=2, valid=True)),
-        path(conv_bn(768, 192, 1), conv_bn(192, 192, (1, 7)), conv_bn(192, 192, (7, 1)),
-             conv_bn(192, 192, 3, stride=2, valid=True)),
+        path(
+            conv_bn(768, 192, 1),
+            conv_bn(192, 192, (1, 7)),
+            conv_bn(192, 192, (7, 1)),
+            conv_bn(192, 192, 3, stride=2, valid=True),
+        ),
         nn.MaxPool2d(3, stride=2),
     )
 
@@ -126,17 +135,27 @@ def build_inception_v3(num_classes: int):
     from celeba_tui.builtin_plugins.blocks import AuxiliaryOutput, keras_init, named_sequential
 
     stem = path(
-        conv_bn(3, 32, 3, stride=2, valid=True), conv_bn(32, 32, 3, valid=True), conv_bn(32, 64, 3),
+        conv_bn(3, 32, 3, stride=2, valid=True),
+        conv_bn(32, 32, 3, valid=True),
+        conv_bn(32, 64, 3),
         nn.MaxPool2d(3, stride=2),
-        conv_bn(64, 80, 1, valid=True), conv_bn(80, 192, 3, valid=True),
+        conv_bn(64, 80, 1, valid=True),
+        conv_bn(80, 192, 3, valid=True),
         nn.MaxPool2d(3, stride=2),
     )
-    early = nn.Sequential(OrderedDict(
-        stem=stem,
-        mixed0=inception_a(192, 32), mixed1=inception_a(256, 64), mixed2=inception_a(288, 64),
-        mixed3=reduction_a(288),
-        mixed4=inception_b(128), mixed5=inception_b(160), mixed6=inception_b(160), mixed7=inception_b(192),
-    ))
+    early = nn.Sequential(
+        OrderedDict(
+            stem=stem,
+            mixed0=inception_a(192, 32),
+            mixed1=inception_a(256, 64),
+            mixed2=inception_a(288, 64),
+            mixed3=reduction_a(288),
+            mixed4=inception_b(128),
+            mixed5=inception_b(160),
+            mixed6=inception_b(160),
+            mixed7=inception_b(192),
+        )
+    )
     late = nn.Sequential(OrderedDict(mixed8=reduction_b(), mixed9=inception_c(1280), mixed10=inception_c(2048)))
     dense: list[nn.Module] = []
     features = 2048
@@ -145,8 +164,13 @@ def build_inception_v3(num_classes: int):
         features = width
     head = named_sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), *dense, nn.Linear(features, num_classes))
     aux_head = named_sequential(
-        nn.AdaptiveAvgPool2d(1), *conv_bn(768, 128, 1), nn.Flatten(),
-        nn.Linear(128, 1024), nn.ReLU(), nn.Dropout(AUX_DROPOUT), nn.Linear(1024, num_classes),
+        nn.AdaptiveAvgPool2d(1),
+        *conv_bn(768, 128, 1),
+        nn.Flatten(),
+        nn.Linear(128, 1024),
+        nn.ReLU(),
+        nn.Dropout(AUX_DROPOUT),
+        nn.Linear(1024, num_classes),
     )
     return keras_init(AuxiliaryOutput(early, late, head, aux_head))
 

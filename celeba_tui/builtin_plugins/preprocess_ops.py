@@ -101,11 +101,21 @@ def binarize(img: np.ndarray, _: None = None) -> np.ndarray:
 
 BUILTIN_OPS = (
     PreprocessOp(
-        RESIZE, resize, "bilinear resize to N x N or W x H pixels", parse=parse_size, format=format_size,
+        RESIZE,
+        resize,
+        "bilinear resize to N x N or W x H pixels",
+        parse=parse_size,
+        format=format_size,
         argument="N or WxH",
     ),
-    PreprocessOp("contrast", contrast, "scale contrast around the mean grey by a factor (1 = unchanged)",
-                 parse=parse_factor, format=repr, argument="FACTOR"),
+    PreprocessOp(
+        "contrast",
+        contrast,
+        "scale contrast around the mean grey by a factor (1 = unchanged)",
+        parse=parse_factor,
+        format=repr,
+        argument="FACTOR",
+    ),
     PreprocessOp("blur", blur, "Gaussian blur, 5x5 kernel"),
     PreprocessOp("grayscale", grayscale, "grey levels in three channels"),
     PreprocessOp("binarize", binarize, "grayscale, then threshold at the image's mean grey (0 or 255)"),

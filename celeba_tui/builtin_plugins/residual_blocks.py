@@ -26,9 +26,12 @@ def residual_block(in_channels: int, out_channels: int, dropout: float):
         return [nn.Dropout(dropout)] if dropout else []
 
     main = named_sequential(
-        nn.Conv2d(in_channels, out_channels, 5, stride=2, padding=2), nn.BatchNorm2d(out_channels), nn.ReLU(),
+        nn.Conv2d(in_channels, out_channels, 5, stride=2, padding=2),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(),
         *light_dropout(),
-        nn.Conv2d(out_channels, out_channels, 5, padding=2), nn.BatchNorm2d(out_channels),
+        nn.Conv2d(out_channels, out_channels, 5, padding=2),
+        nn.BatchNorm2d(out_channels),
     )
     shortcut = named_sequential(nn.Conv2d(in_channels, out_channels, 1, stride=2), nn.BatchNorm2d(out_channels))
     return Residual(main, shortcut, after=named_sequential(nn.ReLU(), *light_dropout()))
@@ -40,14 +43,18 @@ def build_residual_network(num_classes: int, block_dropout: float = 0.0):
 
     from celeba_tui.builtin_plugins.blocks import keras_init, named_sequential
 
-    return keras_init(named_sequential(
-        residual_block(3, 16, block_dropout),
-        residual_block(16, 32, block_dropout),
-        residual_block(32, 64, block_dropout),
-        nn.Flatten(),
-        nn.Linear(8 * 8 * 64, 1024), nn.ReLU(), nn.Dropout(DENSE_DROPOUT),
-        nn.Linear(1024, num_classes),
-    ))
+    return keras_init(
+        named_sequential(
+            residual_block(3, 16, block_dropout),
+            residual_block(16, 32, block_dropout),
+            residual_block(32, 64, block_dropout),
+            nn.Flatten(),
+            nn.Linear(8 * 8 * 64, 1024),
+            nn.ReLU(),
+            nn.Dropout(DENSE_DROPOUT),
+            nn.Linear(1024, num_classes),
+        )
+    )
 
 
 def build_residual_network_dropout(num_classes: int):

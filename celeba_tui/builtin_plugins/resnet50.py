@@ -25,9 +25,14 @@ def bottleneck(in_channels: int, width: int, stride: int):
 
     out_channels = width * EXPANSION
     main = named_sequential(
-        nn.Conv2d(in_channels, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
-        nn.Conv2d(width, width, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
-        nn.Conv2d(width, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels),
+        nn.Conv2d(in_channels, width, 1, bias=False),
+        nn.BatchNorm2d(width),
+        nn.ReLU(),
+        nn.Conv2d(width, width, 3, stride=stride, padding=1, bias=False),
+        nn.BatchNorm2d(width),
+        nn.ReLU(),
+        nn.Conv2d(width, out_channels, 1, bias=False),
+        nn.BatchNorm2d(out_channels),
     )
     shortcut = None
     if stride != 1 or in_channels != out_channels:
@@ -44,7 +49,9 @@ def build_resnet50(num_classes: int):
     from celeba_tui.builtin_plugins.blocks import named_sequential
 
     stem = named_sequential(
-        nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
+        nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False),
+        nn.BatchNorm2d(64),
+        nn.ReLU(),
         nn.MaxPool2d(3, stride=2, padding=1),
     )
     parts = OrderedDict(stem=stem)

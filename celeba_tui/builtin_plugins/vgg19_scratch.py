@@ -25,13 +25,19 @@ def build_vgg19_scratch(num_classes: int):
     for width in (64, 128, 256, 512):
         layers += [nn.Conv2d(channels, width, 3), nn.ReLU(), nn.Conv2d(width, width, 3), nn.ReLU(), nn.MaxPool2d(2)]
         channels = width
-    return keras_init(named_sequential(
-        *layers,
-        nn.Flatten(),
-        nn.Linear(4 * 4 * 512, 4096), nn.ReLU(), nn.Dropout(DROPOUT),
-        nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(DROPOUT),
-        nn.Linear(4096, num_classes),
-    ))
+    return keras_init(
+        named_sequential(
+            *layers,
+            nn.Flatten(),
+            nn.Linear(4 * 4 * 512, 4096),
+            nn.ReLU(),
+            nn.Dropout(DROPOUT),
+            nn.Linear(4096, 4096),
+            nn.ReLU(),
+            nn.Dropout(DROPOUT),
+            nn.Linear(4096, num_classes),
+        )
+    )
 
 
 VGG19_SCRATCH = Architecture(

@@ -31,13 +31,17 @@ def build_vgg19_variation(num_classes: int):
             layers += [nn.Conv2d(channels, width, 3, padding=padding), nn.ReLU()]
             channels = width
         layers.append(nn.MaxPool2d(2))
-    return keras_init(named_sequential(
-        *layers,
-        nn.Dropout(CONV_DROPOUT),
-        nn.Flatten(),
-        nn.Linear(7 * 7 * 128, 128), nn.ReLU(), nn.Dropout(DENSE_DROPOUT),
-        nn.Linear(128, num_classes),
-    ))
+    return keras_init(
+        named_sequential(
+            *layers,
+            nn.Dropout(CONV_DROPOUT),
+            nn.Flatten(),
+            nn.Linear(7 * 7 * 128, 128),
+            nn.ReLU(),
+            nn.Dropout(DENSE_DROPOUT),
+            nn.Linear(128, num_classes),
+        )
+    )
 
 
 VGG19_VARIATION = Architecture(

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from celeba_tui.cli import workspace_commands  # noqa: F401  (registers commands)
-from celeba_tui.cli import annotator_commands  # noqa: F401  (registers commands)
-from celeba_tui.cli import plugin_commands  # noqa: F401  (registers commands)
-from celeba_tui.cli import label_commands  # noqa: F401  (registers commands)
-from celeba_tui.cli import merge_commands  # noqa: F401  (registers commands)
-from celeba_tui.cli import train_commands  # noqa: F401  (registers commands)
-from celeba_tui.cli import onnx_commands  # noqa: F401  (registers commands)
-from celeba_tui.cli import synth_commands  # noqa: F401  (registers commands)
-from celeba_tui.cli import demo_commands  # noqa: F401  (registers commands)
+from celeba_tui.cli import (
+    annotator_commands,  # noqa: F401  (registers commands)
+    demo_commands,  # noqa: F401  (registers commands)
+    label_commands,  # noqa: F401  (registers commands)
+    merge_commands,  # noqa: F401  (registers commands)
+    onnx_commands,  # noqa: F401  (registers commands)
+    plugin_commands,  # noqa: F401  (registers commands)
+    synth_commands,  # noqa: F401  (registers commands)
+    train_commands,  # noqa: F401  (registers commands)
+    workspace_commands,  # noqa: F401  (registers commands)
+)
 from celeba_tui.cli.app import app
 
 

@@ -47,7 +47,9 @@ def list_command(ctx: typer.Context, workspace: WorkspaceOption = None, json_out
 def withdraw_command(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The annotator whose labels to withdraw.")],
-    task: Annotated[Optional[str], typer.Option("--task", help="Only this task's labels (default: every task).")] = None,
+    task: Annotated[
+        Optional[str], typer.Option("--task", help="Only this task's labels (default: every task).")
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
@@ -68,8 +70,13 @@ def list_annotators(workspace: Path | None, json_output: bool) -> None:
         return
     header = ["annotator", *ws.task_names, "decisions", "first", "last"]
     table = [
-        [printable(r["name"]), *(f"{r['live'][t]:,}" for t in ws.task_names), f"{r['decisions']:,}",
-         _local_time(r["first"]), _local_time(r["last"])]
+        [
+            printable(r["name"]),
+            *(f"{r['live'][t]:,}" for t in ws.task_names),
+            f"{r['decisions']:,}",
+            _local_time(r["first"]),
+            _local_time(r["last"]),
+        ]
         for r in rows
     ]
     widths = [max(len(line[i]) for line in [header, *table]) for i in range(len(header))]
@@ -108,8 +115,12 @@ def withdraw(name: str, task: str | None, yes: bool, workspace: Path | None, jso
             raise CelebaError(f"no annotator named {name!r} (see `celeba annotators`)")
         live = rows[name]["live"]
         count = live[task] if task is not None else sum(live.values())
-        if count and not yes and not typer.confirm(
-            f"Withdraw {count:,} live {scope}labels of {printable(name)}? (the history keeps them)", default=False
+        if (
+            count
+            and not yes
+            and not typer.confirm(
+                f"Withdraw {count:,} live {scope}labels of {printable(name)}? (the history keeps them)", default=False
+            )
         ):
             raise typer.Exit(1)
         withdrawn = store.withdraw_annotator(name, task)
@@ -140,4 +151,3 @@ def _iso(timestamp: float | None) -> str | None:
 
 def _local_time(timestamp: float | None) -> str:
     return "-" if timestamp is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
-

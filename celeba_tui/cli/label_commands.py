@@ -30,16 +30,44 @@ def default_annotator() -> str:
 
 @app.command()
 def label(
-    annotator: Annotated[Optional[str], typer.Option("--annotator", "-a", help="Your name in the store (default: $CELEBA_ANNOTATOR or the OS user).", show_default=False)] = None,
-    queue: Annotated[str, typer.Option("--queue", "-q", help="unlabeled, review, manual, uncertain or suspects.")] = "unlabeled",
-    task: Annotated[Optional[list[str]], typer.Option("--task", help="Ask only this task (repeatable; default: all, in config order).", show_default=False)] = None,
+    annotator: Annotated[
+        Optional[str],
+        typer.Option(
+            "--annotator",
+            "-a",
+            help="Your name in the store (default: $CELEBA_ANNOTATOR or the OS user).",
+            show_default=False,
+        ),
+    ] = None,
+    queue: Annotated[
+        str, typer.Option("--queue", "-q", help="unlabeled, review, manual, uncertain or suspects.")
+    ] = "unlabeled",
+    task: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--task", help="Ask only this task (repeatable; default: all, in config order).", show_default=False
+        ),
+    ] = None,
     shuffle: Annotated[bool, typer.Option("--shuffle", help="Random order (repeatable with --seed).")] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed for --shuffle and --checks.")] = 0,
-    assign: Annotated[Optional[str], typer.Option("--assign", help="I/N: label only annotator I's deterministic share of N.", show_default=False)] = None,
-    overlap: Annotated[float, typer.Option("--overlap", help="With --assign: fraction of images shown to two annotators on purpose.")] = 0.0,
-    checks: Annotated[float, typer.Option("--checks", help="Fraction (0-0.5) of mirrored re-shows of images you labelled (consistency checks).")] = 0.0,
+    assign: Annotated[
+        Optional[str],
+        typer.Option("--assign", help="I/N: label only annotator I's deterministic share of N.", show_default=False),
+    ] = None,
+    overlap: Annotated[
+        float, typer.Option("--overlap", help="With --assign: fraction of images shown to two annotators on purpose.")
+    ] = 0.0,
+    checks: Annotated[
+        float,
+        typer.Option(
+            "--checks", help="Fraction (0-0.5) of mirrored re-shows of images you labelled (consistency checks)."
+        ),
+    ] = 0.0,
     renderer: Annotated[str, typer.Option("--renderer", help="auto, kitty, sixel or halfcell.")] = "auto",
-    timing_log: Annotated[Optional[Path], typer.Option("--timing-log", help="Append per-key latency (key to painted) as JSON lines.", show_default=False)] = None,
+    timing_log: Annotated[
+        Optional[Path],
+        typer.Option("--timing-log", help="Append per-key latency (key to painted) as JSON lines.", show_default=False),
+    ] = None,
     count: Annotated[bool, typer.Option("--count", help="Print the queue's size and exit (no TUI).")] = False,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
@@ -72,11 +100,19 @@ def label(
     with ws.open_store(readonly=count) as store:
         if count:
             built = queue_object.build(store, ws, name, tasks, options)
-            summary = {"queue": queue, "annotator": name, "to_do": len(built.items), "done": built.done, "total": built.total}
+            summary = {
+                "queue": queue,
+                "annotator": name,
+                "to_do": len(built.items),
+                "done": built.done,
+                "total": built.total,
+            }
             if json_output:
                 print_json(summary)
             else:
-                typer.echo(f"{queue} queue for {name}: {len(built.items):,} to do, {built.done:,} / {built.total:,} done")
+                typer.echo(
+                    f"{queue} queue for {name}: {len(built.items):,} to do, {built.done:,} / {built.total:,} done"
+                )
             return
         _run_tui(ws, store, name, queue, tasks, options, checks, renderer, timing_log)
 
@@ -96,8 +132,15 @@ def _run_tui(ws, store, annotator, queue, tasks, options, checks, renderer, timi
     from celeba_tui.tui.app import LabelApp, LabelConfig
 
     config = LabelConfig(
-        ws, annotator, queue, tuple(tasks), options, checks, chosen,
-        (info.cell_width or 10, info.cell_height or 20), timing_log,
+        ws,
+        annotator,
+        queue,
+        tuple(tasks),
+        options,
+        checks,
+        chosen,
+        (info.cell_width or 10, info.cell_height or 20),
+        timing_log,
     )
     app = LabelApp(config, store)
     app.run()

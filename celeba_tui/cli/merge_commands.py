@@ -12,7 +12,10 @@ from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace,
 TaskOption = Annotated[
     Optional[list[str]],
     typer.Option(
-        "--task", "-t", metavar="TASK", help="Only this task (repeat for several; default: all).",
+        "--task",
+        "-t",
+        metavar="TASK",
+        help="Only this task (repeat for several; default: all).",
         show_default=False,
     ),
 ]
@@ -29,9 +32,9 @@ def agreement(
     json_output: JsonOption = False,
 ) -> None:
     """How far annotators agree: the study's Table 1, kappa, weighted kappa, per-annotator profiles."""
+    from celeba_tui.agreement.apply_merge import human_labels
     from celeba_tui.agreement.measures import agreement_report
     from celeba_tui.agreement.profiles import annotator_profiles, strictness_notes
-    from celeba_tui.agreement.apply_merge import human_labels
 
     ws = open_workspace(workspace)
     tasks = ws.select_tasks(task)
@@ -46,17 +49,19 @@ def agreement(
 
         plots = write_confusion_plots(report, plot)
     if json_output:
-        print_json({
-            "tasks": [
-                {
-                    **t.to_dict(),
-                    "profiles": [p.to_dict() for p in profiles if p.task == t.task],
-                    "strictness": strictness_notes([p for p in profiles if p.task == t.task]),
-                }
-                for t in report
-            ],
-            "plots": [str(p) for p in plots],
-        })
+        print_json(
+            {
+                "tasks": [
+                    {
+                        **t.to_dict(),
+                        "profiles": [p.to_dict() for p in profiles if p.task == t.task],
+                        "strictness": strictness_notes([p for p in profiles if p.task == t.task]),
+                    }
+                    for t in report
+                ],
+                "plots": [str(p) for p in plots],
+            }
+        )
         return
     from celeba_tui.cli.merge_view import print_agreement
 
@@ -68,7 +73,9 @@ def merge(
     policy: Annotated[
         str,
         typer.Option(
-            "--policy", "-p", metavar="POLICY",
+            "--policy",
+            "-p",
+            metavar="POLICY",
             help="review (conflicts wait for people), majority, prefer:NAME or dawid-skene.",
         ),
     ] = "review",

@@ -7,11 +7,10 @@ from pathlib import Path
 from rich import box
 from rich.table import Table
 
-from celeba_tui.console import literal, output_console
-
+from celeba_tui.agreement.apply_merge import MergeRun
 from celeba_tui.agreement.measures import PairAgreement, TaskAgreement
 from celeba_tui.agreement.profiles import AnnotatorProfile, strictness_notes
-from celeba_tui.agreement.apply_merge import MergeRun
+from celeba_tui.console import literal, output_console
 
 # A task with more pairs than this shows its confusion matrices only in --json / --plot.
 MAX_PRINTED_CONFUSIONS = 3
@@ -68,10 +67,16 @@ def _pair_table(task: TaskAgreement) -> Table:
         table.add_column(column, justify="left" if column in ("A", "B") else "right")
     for p in task.pairs:
         table.add_row(
-            literal(p.annotator_a), literal(p.annotator_b), f"{p.count_a:,}", f"{p.count_b:,}", f"{p.overlapping:,}",
-            f"{p.mismatched:,}", f"{p.total:,}",
+            literal(p.annotator_a),
+            literal(p.annotator_b),
+            f"{p.count_a:,}",
+            f"{p.count_b:,}",
+            f"{p.overlapping:,}",
+            f"{p.mismatched:,}",
+            f"{p.total:,}",
             "n/a" if p.percent_agreement is None else f"{p.percent_agreement:.1f}%",
-            _number(p.kappa), _number(p.weighted_kappa),
+            _number(p.kappa),
+            _number(p.weighted_kappa),
         )
     return table
 
@@ -89,23 +94,32 @@ def _confusion_table(pair: PairAgreement, classes: list[str]) -> Table:
 def _profile_table(task: TaskAgreement, profiles: list[AnnotatorProfile]) -> Table:
     table = _table(title=literal(f"{task.task}: annotator profiles"))
     center = profiles[0].center_class if profiles else None
-    columns = ["annotator", "labels", "classes", f"{center} vs others" if center else "center vs others",
-               "agrees with consensus", "flip checks"]
+    columns = [
+        "annotator",
+        "labels",
+        "classes",
+        f"{center} vs others" if center else "center vs others",
+        "agrees with consensus",
+        "flip checks",
+    ]
     for column in columns:
-        table.add_column(literal(column), justify="left" if column in ("annotator", "classes") else "right",
-                         min_width=min(len(column), 11))
+        table.add_column(
+            literal(column),
+            justify="left" if column in ("annotator", "classes") else "right",
+            min_width=min(len(column), 11),
+        )
     for p in profiles:
         shares = "  ".join(f"{c} {100 * n / p.labels:.0f}%" for c, n in p.class_counts.items()) if p.labels else ""
         diff = p.center_difference
-        strictness = "n/a" if diff is None else (
-            f"{diff:+.1f} pts ({100 * p.center_rate:.0f}% vs {100 * p.others_center_rate:.0f}%)"
+        strictness = (
+            "n/a"
+            if diff is None
+            else (f"{diff:+.1f} pts ({100 * p.center_rate:.0f}% vs {100 * p.others_center_rate:.0f}%)")
         )
-        consensus = "n/a" if p.consensus_agreement is None else (
-            f"{_percent(p.consensus_agreement)} of {p.consensus_images:,}"
+        consensus = (
+            "n/a" if p.consensus_agreement is None else (f"{_percent(p.consensus_agreement)} of {p.consensus_images:,}")
         )
-        consistency = "no checks" if p.self_consistency is None else (
-            f"{_percent(p.self_consistency)} of {p.checks:,}"
-        )
+        consistency = "no checks" if p.self_consistency is None else (f"{_percent(p.self_consistency)} of {p.checks:,}")
         table.add_row(literal(p.annotator), f"{p.labels:,}", literal(shares), strictness, consensus, consistency)
     return table
 
@@ -123,8 +137,16 @@ def print_merge(run: MergeRun) -> None:
     for column in columns:
         table.add_column(column, justify="left" if column == "task" else "right", min_width=len(column))
     for s in result.summary:
-        table.add_row(literal(s.task), f"{s.images:,}", f"{s.single:,}", f"{s.compared:,}", f"{s.accepted:,}",
-                      f"{s.resolved:,}", f"{s.reviewed:,}", f"{s.left_for_review:,}")
+        table.add_row(
+            literal(s.task),
+            f"{s.images:,}",
+            f"{s.single:,}",
+            f"{s.compared:,}",
+            f"{s.accepted:,}",
+            f"{s.resolved:,}",
+            f"{s.reviewed:,}",
+            f"{s.left_for_review:,}",
+        )
     console.print(table)
     if not any(s.compared for s in result.summary):
         console.print("Nothing to merge: no image was labelled by two annotators.")

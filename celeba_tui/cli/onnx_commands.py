@@ -16,9 +16,19 @@ from celeba_tui.errors import CelebaError
 def export_onnx(
     run: Annotated[str, typer.Argument(help="A run directory, or a run id in the workspace's runs/.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The .onnx file to write.")],
-    fp16: Annotated[bool, typer.Option("--fp16", help="float16 weights (uint8 input and float32 output kept).")] = False,
-    int8: Annotated[bool, typer.Option("--int8", help="int8 weights and activations for fast CPU inference, calibrated on the run's training images.")] = False,
-    calibration_images: Annotated[int, typer.Option("--calibration-images", min=1, help="Training images that set the int8 ranges.")] = 256,
+    fp16: Annotated[
+        bool, typer.Option("--fp16", help="float16 weights (uint8 input and float32 output kept).")
+    ] = False,
+    int8: Annotated[
+        bool,
+        typer.Option(
+            "--int8",
+            help="int8 weights and activations for fast CPU inference, calibrated on the run's training images.",
+        ),
+    ] = False,
+    calibration_images: Annotated[
+        int, typer.Option("--calibration-images", min=1, help="Training images that set the int8 ranges.")
+    ] = 256,
     opset: Annotated[Optional[int], typer.Option("--opset", help="ONNX opset (default: the exporter's).")] = None,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
@@ -31,8 +41,12 @@ def export_onnx(
     ws = _workspace_or_none(workspace, run)
     run_path = resolve_run_path(run, ws.runs_dir) if ws is not None else Path(run)
     result = export_run(
-        run_path, out, image_root=ws.image_root if ws is not None else None,
-        precision="int8" if int8 else "fp16" if fp16 else "fp32", opset=opset, n_calibration=calibration_images,
+        run_path,
+        out,
+        image_root=ws.image_root if ws is not None else None,
+        precision="int8" if int8 else "fp16" if fp16 else "fp32",
+        opset=opset,
+        n_calibration=calibration_images,
     )
     parity = result.parity
     if json_output:
@@ -87,7 +101,10 @@ def inspect(
         ("preprocess", meta["preprocess"]),
         ("architecture", f"{meta['architecture']}  (plugin {meta['plugin'] or '?'})"),
         ("run", meta["run_id"]),
-        ("validation", ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in meta["validation"].items())),
+        (
+            "validation",
+            ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in meta["validation"].items()),
+        ),
         ("precision", meta["precision"]),
         ("opset", ", ".join(f"{k} {v}" for k, v in info["opset"].items())),
         ("exported", f"{meta['exported']} by celeba-tui {meta['celeba_tui_version']}"),
@@ -103,18 +120,43 @@ def _io_line(value: dict) -> str:
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
 def autolabel(
     ctx: typer.Context,
-    models: Annotated[list[Path], typer.Option("--models", "-m", help="Two or more .onnx models per task (--models A.onnx B.onnx).")],
+    models: Annotated[
+        list[Path], typer.Option("--models", "-m", help="Two or more .onnx models per task (--models A.onnx B.onnx).")
+    ],
     images: Annotated[Optional[Path], typer.Option("--images", help="Image root (default: the workspace's).")] = None,
     high: Annotated[float, typer.Option("--high", help="A model is confident at or above this probability.")] = 0.9,
     low: Annotated[float, typer.Option("--low", help="A dissenting model below this is unsure (rule 2).")] = 0.6,
-    target_precision: Annotated[Optional[float], typer.Option("--target-precision", help="Choose high/low per task so automatic labels reach this precision on held-out labels.")] = None,
-    calibrate_on: Annotated[str, typer.Option("--calibrate-on", help="Held-out labels: split (the validation split) or labels (all labelled images not trained on).")] = "split",
-    provider: Annotated[str, typer.Option("--provider", help="auto (TensorRT, CUDA, then CPU), tensorrt, cuda or cpu.")] = "auto",
+    target_precision: Annotated[
+        Optional[float],
+        typer.Option(
+            "--target-precision",
+            help="Choose high/low per task so automatic labels reach this precision on held-out labels.",
+        ),
+    ] = None,
+    calibrate_on: Annotated[
+        str,
+        typer.Option(
+            "--calibrate-on",
+            help="Held-out labels: split (the validation split) or labels (all labelled images not trained on).",
+        ),
+    ] = "split",
+    provider: Annotated[
+        str, typer.Option("--provider", help="auto (TensorRT, CUDA, then CPU), tensorrt, cuda or cpu.")
+    ] = "auto",
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per batch (fixed; the last is padded).")] = 64,
-    tta: Annotated[Optional[str], typer.Option("--tta", help="flip: average with the mirrored image (left/right swapped back).")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", help="Decode threads, at least 1 (default: the CPU count).")] = None,
-    export: Annotated[Optional[Path], typer.Option("--export", help="Write PREFIX-<task>.csv (the study's ensemble file) and PREFIX.parquet.")] = None,
-    grid: Annotated[Optional[Path], typer.Option("--grid", help="Write the study's Figure 28: sample automatic labels (PNG).")] = None,
+    tta: Annotated[
+        Optional[str], typer.Option("--tta", help="flip: average with the mirrored image (left/right swapped back).")
+    ] = None,
+    workers: Annotated[
+        Optional[int], typer.Option("--workers", help="Decode threads, at least 1 (default: the CPU count).")
+    ] = None,
+    export: Annotated[
+        Optional[Path],
+        typer.Option("--export", help="Write PREFIX-<task>.csv (the study's ensemble file) and PREFIX.parquet."),
+    ] = None,
+    grid: Annotated[
+        Optional[Path], typer.Option("--grid", help="Write the study's Figure 28: sample automatic labels (PNG).")
+    ] = None,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -129,8 +171,17 @@ def autolabel(
         raise CelebaError(f"--tta {tta!r}: only 'flip' is supported")
     ws = open_workspace(workspace)
     options = AutolabelOptions(
-        high=high, low=low, target_precision=target_precision, calibrate_on=calibrate_on, provider=provider,
-        batch_size=batch_size, tta=tta == "flip", workers=workers, images=images, export=export, grid=grid,
+        high=high,
+        low=low,
+        target_precision=target_precision,
+        calibrate_on=calibrate_on,
+        provider=provider,
+        batch_size=batch_size,
+        tta=tta == "flip",
+        workers=workers,
+        images=images,
+        export=export,
+        grid=grid,
     )
     reporter = _reporter()
     try:
@@ -168,8 +219,10 @@ def _print_report(report: dict) -> None:
                 f"on {t['held_out']}: no automatic labels"
             )
         else:
-            how = "given" if t["chosen_by"] == "given" else (
-                f"chosen: held-out precision >= {t['target_precision']:g} with 95% confidence"
+            how = (
+                "given"
+                if t["chosen_by"] == "given"
+                else (f"chosen: held-out precision >= {t['target_precision']:g} with 95% confidence")
             )
             typer.echo(f"  thresholds     high {t['high']:.4g}, low {t['low']:.4g} ({how})")
         if t["held_out_precision"] is not None:
@@ -189,8 +242,10 @@ def _print_report(report: dict) -> None:
     if report["suspects"]:
         typer.echo(f"\nsuspects (top 10 of {len(report['suspects'])}, all in {report['suspects_report']}):")
         for row in report["suspects"][:10]:
-            typer.echo(printable(
-                f"  {row['image']}  {row['task']}: people {row['human']}, ensemble {row['ensemble']} ({row['confidence']:.2f})"
-            ))
+            typer.echo(
+                printable(
+                    f"  {row['image']}  {row['task']}: people {row['human']}, ensemble {row['ensemble']} ({row['confidence']:.2f})"
+                )
+            )
     for path in report["files"]:
         typer.echo(f"wrote {path}")

@@ -61,16 +61,21 @@ def preview_command(
     out: Annotated[Path, typer.Option("--out", "-o", metavar="PNG", help="PNG file to write.")],
     specs: Annotated[
         Optional[list[str]],
-        typer.Option("--preprocess", "-p", metavar="SPEC", help="A preprocessing spec per panel, e.g. resize:64,contrast:1.5 "
-                     "(repeatable; default: blur, contrast:1.5, binarize, resize:64)."),
+        typer.Option(
+            "--preprocess",
+            "-p",
+            metavar="SPEC",
+            help="A preprocessing spec per panel, e.g. resize:64,contrast:1.5 "
+            "(repeatable; default: blur, contrast:1.5, binarize, resize:64).",
+        ),
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Render the study's Figure 2: an image under several preprocessing pipelines."""
     from celeba_tui.atomic import check_output_path
     from celeba_tui.images import ImageDecodeError, decode_full
-    from celeba_tui.plugins import parse_spec
     from celeba_tui.models.preview_figure import DEFAULT_PREVIEW_SPECS, preview_panels, render_preview
+    from celeba_tui.plugins import parse_spec
 
     out = check_output_path(out)
     pipelines = [parse_spec(spec) for spec in (specs or DEFAULT_PREVIEW_SPECS)]

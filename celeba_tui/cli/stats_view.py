@@ -17,7 +17,13 @@ def print_stats(data: dict) -> None:
         table.add_column(column, justify="left" if column in ("task", "classes") else "right")
     for name, task in data["tasks"].items():
         classes = "  ".join(f"{c} {n:,}" for c, n in task["classes"].items())
-        table.add_row(literal(name), f"{task['labelled']:,}", f"{task['unlabelled']:,}", f"{task['conflicts']:,}", literal(classes))
+        table.add_row(
+            literal(name),
+            f"{task['labelled']:,}",
+            f"{task['unlabelled']:,}",
+            f"{task['conflicts']:,}",
+            literal(classes),
+        )
     console.print(table)
     if data["annotators"]:
         tasks = list(data["tasks"])

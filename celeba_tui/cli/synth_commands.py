@@ -19,17 +19,23 @@ def synth(
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same files.")] = 0,
     workers: Annotated[Optional[int], typer.Option(help="Processes (default: all cores).")] = None,
     light_mix: Annotated[str, typer.Option(help="Light classes' shares left,center,right.")] = "0.20,0.61,0.19",
-    orientation_mix: Annotated[str, typer.Option(help="Orientation classes' shares left,center,right.")] = "0.17,0.70,0.13",
-    annotators: Annotated[int, typer.Option(help="Simulated annotators to write to annotators/<name>.csv (one-hot).")] = 0,
+    orientation_mix: Annotated[
+        str, typer.Option(help="Orientation classes' shares left,center,right.")
+    ] = "0.17,0.70,0.13",
+    annotators: Annotated[
+        int, typer.Option(help="Simulated annotators to write to annotators/<name>.csv (one-hot).")
+    ] = 0,
     overlap: Annotated[float, typer.Option(help="Share of labelled images that a second annotator labels too.")] = 0.2,
     coverage: Annotated[float, typer.Option(help="Share of all images the annotators label.")] = 1.0,
-    sheet: Annotated[bool, typer.Option("--sheet", help="Also write contact_sheet.png (first 24 images with their classes).")] = False,
+    sheet: Annotated[
+        bool, typer.Option("--sheet", help="Also write contact_sheet.png (first 24 images with their classes).")
+    ] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite a synthetic dataset already in --out.")] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Render synthetic CelebA-like faces with known light direction and face orientation."""
-    from celeba_tui.synth.output import prepare_output, synth_summary, write_annotators
     from celeba_tui.synth.dataset import SynthSpec, default_workers, effective_workers, write_dataset
+    from celeba_tui.synth.output import prepare_output, synth_summary, write_annotators
     from celeba_tui.synth.truth import parse_mix
 
     if n < 1:
@@ -91,7 +97,9 @@ def _print_summary(summary: dict) -> None:
         typer.echo(f"  {task}: {shares}")
     if summary["annotators"]:
         typer.echo("Simulated annotators (accuracy against ground truth, share labelled center):")
-        typer.echo(f"  {'name':<6} {'kind':<8} {'images':>7} {'light acc':>9} {'center':>6} {'orient acc':>10} {'center':>6}")
+        typer.echo(
+            f"  {'name':<6} {'kind':<8} {'images':>7} {'light acc':>9} {'center':>6} {'orient acc':>10} {'center':>6}"
+        )
         for a in summary["annotators"]:
             typer.echo(
                 f"  {a['annotator']:<6} {a['kind']:<8} {a['images']:>7,} {a['light_accuracy']:>9.2f} {a['light_center_rate']:>6.2f}"
@@ -99,5 +107,7 @@ def _print_summary(summary: dict) -> None:
             )
         for task, agreement in summary["agreement"].items():
             if agreement["images"]:
-                typer.echo(f"  {task}: {agreement['agreement']:.0%} agreement on {agreement['images']:,} images labelled twice")
+                typer.echo(
+                    f"  {task}: {agreement['agreement']:.0%} agreement on {agreement['images']:,} images labelled twice"
+                )
         typer.echo(f"  files: {summary['annotator_dir']}/<name>.csv (the study's one-hot format)")

@@ -13,17 +13,42 @@ from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace,
 def train(
     plugin: Annotated[str, typer.Option("--plugin", help="Architecture to train (see `celeba plugins --all`).")],
     task: Annotated[str, typer.Option("--task", help="Task to learn, e.g. light or orientation.")],
-    epochs: Annotated[Optional[int], typer.Option(help="Most epochs (default: the architecture's, 50 in the study).")] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Batch size (default: the architecture's).")] = None,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Adam learning rate (default: the architecture's).")] = None,
+    epochs: Annotated[
+        Optional[int], typer.Option(help="Most epochs (default: the architecture's, 50 in the study).")
+    ] = None,
+    batch_size: Annotated[
+        Optional[int], typer.Option("--batch-size", help="Batch size (default: the architecture's).")
+    ] = None,
+    lr: Annotated[
+        Optional[float], typer.Option("--lr", help="Adam learning rate (default: the architecture's).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed for initial weights, shuffling, flips and a new split.")] = 0,
     device: Annotated[str, typer.Option(help="auto (a GPU if there is one), cpu or cuda.")] = "auto",
     augment: Annotated[str, typer.Option(help="flip: mirror images and swap left/right labels; none.")] = "flip",
-    preprocess: Annotated[Optional[str], typer.Option(help="Preprocessing spec, e.g. resize:64,contrast:1.5 (default: the architecture's).")] = None,
-    patience_acc: Annotated[Optional[int], typer.Option("--patience-acc", help="Stop after this many epochs without a validation-accuracy gain; 0: never (default: the architecture's, 5 in the study).")] = None,
-    patience_loss: Annotated[Optional[int], typer.Option("--patience-loss", help="Stop after this many epochs without a validation-loss decrease; 0: never (default: the architecture's, 3 in the study).")] = None,
-    new_split: Annotated[bool, typer.Option("--new-split", help="Make a new 70/30 split for the task (replaces the stored one).")] = False,
-    max_images: Annotated[Optional[int], typer.Option("--max-images", help="Use at most this many labelled images (a seeded sample).")] = None,
+    preprocess: Annotated[
+        Optional[str],
+        typer.Option(help="Preprocessing spec, e.g. resize:64,contrast:1.5 (default: the architecture's)."),
+    ] = None,
+    patience_acc: Annotated[
+        Optional[int],
+        typer.Option(
+            "--patience-acc",
+            help="Stop after this many epochs without a validation-accuracy gain; 0: never (default: the architecture's, 5 in the study).",
+        ),
+    ] = None,
+    patience_loss: Annotated[
+        Optional[int],
+        typer.Option(
+            "--patience-loss",
+            help="Stop after this many epochs without a validation-loss decrease; 0: never (default: the architecture's, 3 in the study).",
+        ),
+    ] = None,
+    new_split: Annotated[
+        bool, typer.Option("--new-split", help="Make a new 70/30 split for the task (replaces the stored one).")
+    ] = False,
+    max_images: Annotated[
+        Optional[int], typer.Option("--max-images", help="Use at most this many labelled images (a seeded sample).")
+    ] = None,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -32,13 +57,24 @@ def train(
     Runs unchanged under `torchrun --nproc_per_node=N -m celeba_tui train ...`.
     """
     from celeba_tui.progress import RichReporter, SilentReporter
-    from celeba_tui.training.trainer import TrainOptions, train as train_model
+    from celeba_tui.training.trainer import TrainOptions
+    from celeba_tui.training.trainer import train as train_model
 
     ws = open_workspace(workspace)
     options = TrainOptions(
-        plugin=plugin, task=task, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
-        augment=augment, preprocess=preprocess, patience_acc=patience_acc, patience_loss=patience_loss,
-        new_split=new_split, max_images=max_images,
+        plugin=plugin,
+        task=task,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        device=device,
+        augment=augment,
+        preprocess=preprocess,
+        patience_acc=patience_acc,
+        patience_loss=patience_loss,
+        new_split=new_split,
+        max_images=max_images,
     )
     reporter = SilentReporter() if json_output else RichReporter()
     result = train_model(ws, options, reporter)
@@ -48,7 +84,10 @@ def train(
     if summary["skipped_images"]:
         shown = ", ".join(f"{s['image']} ({s['reason']})" for s in summary["skipped_images"][:5])
         more = len(summary["skipped_images"]) - 5
-        warn(f"{len(summary['skipped_images'])} labelled images skipped: {shown}" + (f" and {more} more" if more > 0 else ""))
+        warn(
+            f"{len(summary['skipped_images'])} labelled images skipped: {shown}"
+            + (f" and {more} more" if more > 0 else "")
+        )
     if json_output:
         print_json({"run_dir": str(result.run_path), "config": result.config, "summary": summary})
         return
@@ -63,7 +102,9 @@ def train(
 
 @app.command()
 def report(
-    runs: Annotated[Optional[list[str]], typer.Argument(help="Run directories or run ids (default: every run of the workspace).")] = None,
+    runs: Annotated[
+        Optional[list[str]], typer.Argument(help="Run directories or run ids (default: every run of the workspace).")
+    ] = None,
     task: Annotated[Optional[str], typer.Option("--task", help="Only runs of this task.")] = None,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown tables.")] = False,
     workspace: WorkspaceOption = None,

@@ -15,12 +15,15 @@ from celeba_tui.console import printable
 @app.command()
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder for the new workspace.")],
-    images: Annotated[Path, typer.Option("--images", help="Image root: a folder of images, or a CelebA folder with img_align_celeba/.")],
+    images: Annotated[
+        Path,
+        typer.Option("--images", help="Image root: a folder of images, or a CelebA folder with img_align_celeba/."),
+    ],
     json_output: JsonOption = False,
 ) -> None:
     """Create a workspace for an image folder and register its images."""
-    from celeba_tui.images import detect_layout
     from celeba_tui.errors import WorkspaceError
+    from celeba_tui.images import detect_layout
     from celeba_tui.store.registration import register_images
     from celeba_tui.workspace import create_workspace
 
@@ -71,10 +74,25 @@ def scan(workspace: WorkspaceOption = None, json_output: JsonOption = False) -> 
 
 @app.command("import")
 def import_command(
-    files: Annotated[Optional[list[Path]], typer.Argument(help="Label files: the study's one-hot CSV, long CSV, Parquet, or another store (.sqlite).", show_default=False)] = None,
-    annotator: Annotated[Optional[str], typer.Option(help="Annotator name (default: from the file, else its name without suffix).")] = None,
+    files: Annotated[
+        Optional[list[Path]],
+        typer.Argument(
+            help="Label files: the study's one-hot CSV, long CSV, Parquet, or another store (.sqlite).",
+            show_default=False,
+        ),
+    ] = None,
+    annotator: Annotated[
+        Optional[str], typer.Option(help="Annotator name (default: from the file, else its name without suffix).")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="auto, onehot, long, parquet or store.")] = "auto",
-    undo: Annotated[Optional[str], typer.Option("--undo", metavar="ANNOTATOR", help="Instead of importing, withdraw every live label of ANNOTATOR (same as `celeba annotators withdraw`).")] = None,
+    undo: Annotated[
+        Optional[str],
+        typer.Option(
+            "--undo",
+            metavar="ANNOTATOR",
+            help="Instead of importing, withdraw every live label of ANNOTATOR (same as `celeba annotators withdraw`).",
+        ),
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="With --undo: do not ask for confirmation.")] = False,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
@@ -103,10 +121,12 @@ def import_command(
         return
 
     for report in reports:
-        typer.echo(printable(
-            f"{report.path}: {report.format}, {report.rows:,} labels for {report.images:,} images "
-            f"by {', '.join(report.annotators)} ({report.written:,} new)"
-        ))
+        typer.echo(
+            printable(
+                f"{report.path}: {report.format}, {report.rows:,} labels for {report.images:,} images "
+                f"by {', '.join(report.annotators)} ({report.written:,} new)"
+            )
+        )
         for task, counts in report.per_task.items():
             typer.echo(f"  {task}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
         if report.unknown_images:
@@ -122,8 +142,16 @@ def import_command(
 def export(
     fmt: Annotated[str, typer.Option("--format", help="onehot (the study's CSV), long (CSV) or parquet.")] = "long",
     out: Annotated[Optional[Path], typer.Option("--out", help="Output file (default: stdout).")] = None,
-    source: Annotated[Optional[str], typer.Option("--source", help="Only these sources, comma-separated: human,review,model,import.")] = None,
-    raw_cells: Annotated[bool, typer.Option("--raw-cells", help="Write CSV cells starting with = + - @ tab CR as they are (default: prefix ' so spreadsheets do not run them as formulas).")] = False,
+    source: Annotated[
+        Optional[str], typer.Option("--source", help="Only these sources, comma-separated: human,review,model,import.")
+    ] = None,
+    raw_cells: Annotated[
+        bool,
+        typer.Option(
+            "--raw-cells",
+            help="Write CSV cells starting with = + - @ tab CR as they are (default: prefix ' so spreadsheets do not run them as formulas).",
+        ),
+    ] = False,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Export labels (onehot: current labels; long/parquet: every annotator's labels)."""

@@ -15,8 +15,16 @@ from celeba_tui.errors import FormatError
 from celeba_tui.formats.onehot import read_text
 
 LANDMARK_COLUMNS = [
-    "lefteye_x", "lefteye_y", "righteye_x", "righteye_y", "nose_x", "nose_y",
-    "leftmouth_x", "leftmouth_y", "rightmouth_x", "rightmouth_y",
+    "lefteye_x",
+    "lefteye_y",
+    "righteye_x",
+    "righteye_y",
+    "nose_x",
+    "nose_y",
+    "leftmouth_x",
+    "leftmouth_y",
+    "rightmouth_x",
+    "rightmouth_y",
 ]
 PARTITION_NAMES = {0: "train", 1: "val", 2: "test"}
 

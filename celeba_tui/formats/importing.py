@@ -160,23 +160,27 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
             written = store.add_labels(frame, skip_unchanged=True)
             # As Python strings: iterating pandas' Arrow-backed strings one by one is slow.
             images = set(frame["image"].unique().tolist())
-            reports.append(ImportReport(
-                path=str(item.path),
-                format=item.format,
-                rows=len(frame),
-                written=written,
-                images=len(images),
-                unknown_images=len(images.difference(known)),
-                annotators=sorted(frame["annotator"].unique()),
-                per_task={
-                    task: {str(k): int(v) for k, v in group["label"].value_counts().items()}
-                    for task, group in frame.groupby("task")
-                },
-                merge_labels=item.merge_labels,
-            ))
+            reports.append(
+                ImportReport(
+                    path=str(item.path),
+                    format=item.format,
+                    rows=len(frame),
+                    written=written,
+                    images=len(images),
+                    unknown_images=len(images.difference(known)),
+                    annotators=sorted(frame["annotator"].unique()),
+                    per_task={
+                        task: {str(k): int(v) for k, v in group["label"].value_counts().items()}
+                        for task, group in frame.groupby("task")
+                    },
+                    merge_labels=item.merge_labels,
+                )
+            )
     return reports
 
 
-def import_labels(store: LabelStore, workspace: Workspace, path: Path, *, fmt: str = "auto", annotator: str | None = None) -> ImportReport:
+def import_labels(
+    store: LabelStore, workspace: Workspace, path: Path, *, fmt: str = "auto", annotator: str | None = None
+) -> ImportReport:
     """Read, validate and append a file's labels in one transaction."""
     return write_imports(store, [read_import(path, workspace, fmt=fmt, annotator=annotator)])[0]

@@ -94,8 +94,13 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
         [label in classes[task] for task, label in zip(frame["task"], frame["label"])], index=frame.index
     )
     if bad_class.any():
-        fail(bad_class, lambda row: f"unknown {row['task']} class {row['label']!r} "
-             f"(classes: {', '.join(t for t in next(x.classes for x in tasks if x.name == row['task']))})")
+        fail(
+            bad_class,
+            lambda row: (
+                f"unknown {row['task']} class {row['label']!r} "
+                f"(classes: {', '.join(t for t in next(x.classes for x in tasks if x.name == row['task']))})"
+            ),
+        )
     if "source" in frame:
         bad_source = ~frame["source"].isin(SOURCES)
         if bad_source.any():
@@ -104,8 +109,10 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
         # An empty cell (None) takes the importer's default name; every other must be allowed.
         problems = {n: p for n in frame["annotator"].dropna().unique().tolist() if (p := annotator_name_problem(n))}
         if problems:
-            fail(frame["annotator"].isin(list(problems)),
-                 lambda row: f"annotator name {row['annotator']!r} {problems[row['annotator']]}")
+            fail(
+                frame["annotator"].isin(list(problems)),
+                lambda row: f"annotator name {row['annotator']!r} {problems[row['annotator']]}",
+            )
     if "confidence" in frame:
         given = frame["confidence"].notna() & (frame["confidence"].astype(str).str.strip() != "")
         value = pd.to_numeric(frame["confidence"].where(given), errors="coerce")

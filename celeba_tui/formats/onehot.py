@@ -70,9 +70,7 @@ def _parse_any(text: str, width: int, path: Path) -> tuple[np.ndarray, np.ndarra
         raise FormatError(path, "no labels in file")
     for line, row in records:
         if len(row) != width:
-            raise FormatError(
-                path, f"expected {width} columns (name + one-hot per task), found {len(row)}", line
-            )
+            raise FormatError(path, f"expected {width} columns (name + one-hot per task), found {len(row)}", line)
     lines = [line for line, _ in records]
     names = np.array([row[0] for _, row in records], dtype=object)
     values = _cell_values(np.array([row[1:] for _, row in records], dtype=str), path, lines)

@@ -134,7 +134,10 @@ def _check_file(path: Path) -> None:
     # An immutable read sees only the main file: changes still in a write-ahead log, or
     # a write cut short (a hot rollback journal), would be missed or half-read.
     for suffix, why in (
-        ("-wal", "holds changes not yet in the file (is it open in celeba?); close the program using it and import again"),
+        (
+            "-wal",
+            "holds changes not yet in the file (is it open in celeba?); close the program using it and import again",
+        ),
         ("-journal", "is left from an interrupted write; open the store once with celeba or sqlite3 and import again"),
     ):
         side = Path(f"{path}{suffix}")
@@ -195,8 +198,9 @@ def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
         raise FormatError(path, f"not a celeba label store (schema version {version!r} is not a number)")
     if int(version) > SCHEMA_VERSION:
         raise FormatError(
-            path, f"store schema version {int(version)} is newer than this celeba-tui supports "
-            f"({SCHEMA_VERSION}); upgrade celeba-tui"
+            path,
+            f"store schema version {int(version)} is newer than this celeba-tui supports "
+            f"({SCHEMA_VERSION}); upgrade celeba-tui",
         )
     if int(version) < 1:
         raise FormatError(path, f"not a celeba label store (schema version {int(version)})")

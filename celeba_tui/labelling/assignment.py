@@ -66,10 +66,7 @@ def name_hashes(names: Sequence[str]) -> np.ndarray:
     """Two independent uint64 hashes per name, shape (len(names), 2)."""
     if len(names) == 0:
         return np.zeros((0, 2), dtype=np.uint64)
-    digests = b"".join(
-        hashlib.blake2b(name.encode("utf-8"), digest_size=16, person=_PERSON).digest()
-        for name in names
-    )
+    digests = b"".join(hashlib.blake2b(name.encode("utf-8"), digest_size=16, person=_PERSON).digest() for name in names)
     return np.frombuffer(digests, dtype="<u8").reshape(-1, 2).astype(np.uint64)
 
 

@@ -27,11 +27,26 @@ import pandas as pd
 
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.queue_items import (  # noqa: F401  (re-exported: the queues' public types)
-    Answer, ItemContext, Prediction, Queue, QueueBuild, QueueItem, QueueOptions, Suggestion,
+    Answer,
+    ItemContext,
+    Prediction,
+    Queue,
+    QueueBuild,
+    QueueItem,
+    QueueOptions,
+    Suggestion,
 )
 from celeba_tui.labelling.selection import (
-    current_pairs, items_by_image, items_by_priority, mask_to_share, names_of_tasks, open_items,
-    ordered_items, present_images, reviewed_count, sql_in_list,
+    current_pairs,
+    items_by_image,
+    items_by_priority,
+    mask_to_share,
+    names_of_tasks,
+    open_items,
+    ordered_items,
+    present_images,
+    reviewed_count,
+    sql_in_list,
 )
 from celeba_tui.vocabulary import PEOPLE_SOURCES
 
@@ -113,10 +128,17 @@ def ensemble_view(predictions: pd.DataFrame, classes: dict[str, Sequence[str]]) 
         mean = pd.DataFrame(probs).groupby(rows["image"].to_numpy()).mean()
         best = mean.to_numpy().argmax(axis=1)
         confidence = mean.to_numpy().max(axis=1)
-        parts.append(pd.DataFrame({
-            "image": mean.index, "task": task, "label": np.asarray(classes[task], dtype=object)[best],
-            "confidence": confidence, "uncertainty": 1.0 - confidence,
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "image": mean.index,
+                    "task": task,
+                    "label": np.asarray(classes[task], dtype=object)[best],
+                    "confidence": confidence,
+                    "uncertainty": 1.0 - confidence,
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -140,7 +162,9 @@ class _PredictionQueue:
         items, done = open_items(
             store, annotator, task_names, images["image_id"].to_numpy(), images["image"].tolist(), options
         )
-        open_pairs = pd.DataFrame([(item.image, task) for item in items for task in item.tasks], columns=["image", "task"])
+        open_pairs = pd.DataFrame(
+            [(item.image, task) for item in items for task in item.tasks], columns=["image", "task"]
+        )
         return predictions, done, open_pairs.merge(predictions[["image", "task"]].drop_duplicates())
 
 

@@ -126,11 +126,13 @@ def items_by_priority(view: pd.DataFrame, column: str, task_names: Sequence[str]
 
 
 def reviewed_count(store, annotator: str, task_names: Sequence[str]) -> int:
-    return int(store.query(
-        "SELECT COUNT(DISTINCT v.image_id) FROM live v JOIN annotators a ON a.id = v.annotator_id "
-        f"WHERE a.name = ? AND v.source = 'review' AND v.task IN {sql_in_list(task_names)}",
-        [annotator, *task_names],
-    )[0][0])
+    return int(
+        store.query(
+            "SELECT COUNT(DISTINCT v.image_id) FROM live v JOIN annotators a ON a.id = v.annotator_id "
+            f"WHERE a.name = ? AND v.source = 'review' AND v.task IN {sql_in_list(task_names)}",
+            [annotator, *task_names],
+        )[0][0]
+    )
 
 
 def current_pairs(store, status: str, task_names: Sequence[str]) -> pd.DataFrame:

@@ -12,8 +12,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from celeba_tui.labelling.queues import QueueItem
 from celeba_tui.labelling.flip_checks import CheckScheduler
+from celeba_tui.labelling.queues import QueueItem
 
 
 @dataclass(frozen=True)
@@ -221,6 +221,7 @@ class LabelSession:
 
     def _shift_after(self, position: int) -> None:
         """Renumber positions after an inserted item."""
+
         def shift(p: int) -> int:
             return p + 1 if p > position else p
 

@@ -142,15 +142,17 @@ def summarize(arch: Architecture, num_classes: int = 3) -> ModelSummary:
     for name, module in sorted(rows, key=lambda row: order.get(row[0], len(order))):
         trainable, non_trainable = parameter_counts(module)
         shape = trained.get(name)
-        layers.append(LayerRow(
-            name=name,
-            type=type(module).__name__,
-            output_shape=(None, *shape[1:]) if shape else None,
-            params=trainable + non_trainable,
-            trainable=trainable,
-            non_trainable=non_trainable,
-            training_only=name in trained and name not in evaluated,
-        ))
+        layers.append(
+            LayerRow(
+                name=name,
+                type=type(module).__name__,
+                output_shape=(None, *shape[1:]) if shape else None,
+                params=trainable + non_trainable,
+                trainable=trainable,
+                non_trainable=non_trainable,
+                training_only=name in trained and name not in evaluated,
+            )
+        )
     trainable, non_trainable = parameter_counts(model)
     return ModelSummary(arch.name, arch.input_size, num_classes, tuple(layers), trainable, non_trainable)
 
@@ -185,7 +187,5 @@ def format_summary(summary: ModelSummary) -> str:
         f"Non-trainable params: {summary.non_trainable:,}",
     ]
     if summary.training_only:
-        lines.append(
-            f"Training-only params: {summary.training_only:,} (inference uses {summary.inference:,})"
-        )
+        lines.append(f"Training-only params: {summary.training_only:,} (inference uses {summary.inference:,})")
     return "\n".join(lines)

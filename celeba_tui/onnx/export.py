@@ -135,12 +135,22 @@ def export_module(module, input_size: int, out: Path, metadata: ModelMetadata, *
     try:
         with quiet("torch.onnx"), torch.inference_mode(False), torch.no_grad():
             program = torch.onnx.export(
-                module, (example,), None, dynamo=True, opset_version=opset, input_names=[INPUT_NAME],
-                output_names=[OUTPUT_NAME], dynamic_shapes=({0: batch},), external_data=False, verbose=False,
+                module,
+                (example,),
+                None,
+                dynamo=True,
+                opset_version=opset,
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                dynamic_shapes=({0: batch},),
+                external_data=False,
+                verbose=False,
             )
     except Exception as exc:  # noqa: BLE001  (the exporter raises many types)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CelebaError(f"cannot export {metadata.architecture or 'model'} to ONNX (opset {opset or 'default'}): {first}") from None
+        raise CelebaError(
+            f"cannot export {metadata.architecture or 'model'} to ONNX (opset {opset or 'default'}): {first}"
+        ) from None
     proto = program.model_proto
     for node in proto.graph.node:
         # The exporter annotates nodes with Python stack traces: local paths, no use here.
@@ -280,7 +290,9 @@ def export_run(
     return ExportResult(out, metadata, parity, time.perf_counter() - started, size, digest)
 
 
-def export_int8(module, input_size: int, out: Path, metadata: ModelMetadata, calibration: np.ndarray, *, opset=None) -> None:
+def export_int8(
+    module, input_size: int, out: Path, metadata: ModelMetadata, calibration: np.ndarray, *, opset=None
+) -> None:
     """Export fp32 to a scratch file, then quantise it to int8 on `calibration` into `out`."""
     import tempfile
 

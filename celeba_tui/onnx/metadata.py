@@ -74,9 +74,7 @@ class ModelMetadata:
     def from_props(cls, props: dict[str, str], where: str) -> "ModelMetadata":
         """Parse metadata_props; a ModelFileError naming `where` when they are missing or invalid."""
         if "celeba_metadata" not in props:
-            raise ModelFileError(
-                f"{where}: no celeba metadata in the model (export it with `celeba export-onnx`)"
-            )
+            raise ModelFileError(f"{where}: no celeba metadata in the model (export it with `celeba export-onnx`)")
         if props["celeba_metadata"] != METADATA_VERSION:
             raise ModelFileError(
                 f"{where}: model metadata version {props['celeba_metadata']!r} is not supported "

@@ -57,7 +57,13 @@ def quantize_int8(fp32_model: Path, out: Path, calibration: np.ndarray, input_na
     `calibration` is a uint8 batch (n, size, size, 3) as the model sees it. The
     quantiser does not promise to keep the metadata: quantize_model_file rewrites it.
     """
-    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     from celeba_tui.onnx.quiet import quiet
 
@@ -67,7 +73,8 @@ def quantize_int8(fp32_model: Path, out: Path, calibration: np.ndarray, input_na
     class Batches(CalibrationDataReader):
         def __init__(self) -> None:
             self._batches = iter(
-                {input_name: calibration[i : i + CALIBRATION_BATCH]} for i in range(0, len(calibration), CALIBRATION_BATCH)
+                {input_name: calibration[i : i + CALIBRATION_BATCH]}
+                for i in range(0, len(calibration), CALIBRATION_BATCH)
             )
 
         def get_next(self):
@@ -76,9 +83,14 @@ def quantize_int8(fp32_model: Path, out: Path, calibration: np.ndarray, input_na
     with quiet(""):  # the quantiser notes through the root logger that it leaves the uint8 input alone
         try:
             quantize_static(
-                str(fp32_model), str(out), Batches(),
-                quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                per_channel=True, calibrate_method=CalibrationMethod.MinMax,
+                str(fp32_model),
+                str(out),
+                Batches(),
+                quant_format=QuantFormat.QDQ,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                calibrate_method=CalibrationMethod.MinMax,
                 # Probabilities stay float: in uint8 they would step by 1/255 and not sum to 1.
                 nodes_to_exclude=_softmax_nodes(fp32_model),
             )

@@ -91,7 +91,8 @@ class LabelStore(SideTables):
                 # crash leaves no half-made store; IF NOT EXISTS / OR IGNORE let two
                 # processes create the same new store at once.
                 self._conn.executescript(
-                    "BEGIN IMMEDIATE;" + SCHEMA
+                    "BEGIN IMMEDIATE;"
+                    + SCHEMA
                     + f"INSERT OR IGNORE INTO meta VALUES ('app', '{APP_ID}');"
                     + f"INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');"
                     + f"INSERT OR IGNORE INTO meta VALUES ('created', '{time.time()}');"
@@ -197,8 +198,7 @@ class LabelStore(SideTables):
             if complete:
                 conn.execute("UPDATE images SET present = 0")
             conn.executemany(
-                "INSERT INTO images(name, present, added) VALUES (?, 1, ?) "
-                "ON CONFLICT(name) DO UPDATE SET present = 1",
+                "INSERT INTO images(name, present, added) VALUES (?, 1, ?) ON CONFLICT(name) DO UPDATE SET present = 1",
                 ((n, now) for n in names),
             )
             after = conn.execute("SELECT COUNT(*) FROM images").fetchone()[0]
@@ -217,15 +217,19 @@ class LabelStore(SideTables):
         wanted = set(names)
         if 0 < len(wanted) <= 500:
             # One decision in the TUI must not read 200,000 image names.
-            ids = dict(conn.execute(
-                f"SELECT name, id FROM images WHERE name IN ({','.join('?' * len(wanted))})", tuple(wanted)
-            ))
+            ids = dict(
+                conn.execute(
+                    f"SELECT name, id FROM images WHERE name IN ({','.join('?' * len(wanted))})", tuple(wanted)
+                )
+            )
         elif 4 * len(wanted) < conn.execute("SELECT COUNT(*) FROM images").fetchone()[0]:
             # A merge's 30,000 decisions: looking them up is faster than reading every name.
-            ids = dict(conn.execute(
-                "SELECT i.name, i.id FROM json_each(?) j JOIN images i ON i.name = j.value",
-                (json.dumps(list(wanted)),),
-            ))
+            ids = dict(
+                conn.execute(
+                    "SELECT i.name, i.id FROM json_each(?) j JOIN images i ON i.name = j.value",
+                    (json.dumps(list(wanted)),),
+                )
+            )
         else:
             ids = dict(conn.execute("SELECT name, id FROM images"))
         missing = wanted.difference(ids)
@@ -252,9 +256,7 @@ class LabelStore(SideTables):
             problem = annotator_name_problem(name, merge=as_merge)
             if problem:
                 raise StoreError(f"annotator name {name!r} {problem}")
-            conn.execute(
-                "INSERT OR IGNORE INTO annotators(name, created) VALUES (?, ?)", (name, time.time())
-            )
+            conn.execute("INSERT OR IGNORE INTO annotators(name, created) VALUES (?, ?)", (name, time.time()))
             row = conn.execute("SELECT id FROM annotators WHERE name = ?", (name,)).fetchone()
         self._annotator_ids[name] = row[0]
         return row[0]
@@ -284,8 +286,15 @@ class LabelStore(SideTables):
                 "INSERT INTO labels(image_id, task, label, annotator_id, source, created, "
                 "confidence, model, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    image_id, task, label, self._annotator_id(conn, annotator), source, now,
-                    confidence, model, json.dumps(detail) if detail else None,
+                    image_id,
+                    task,
+                    label,
+                    self._annotator_id(conn, annotator),
+                    source,
+                    now,
+                    confidence,
+                    model,
+                    json.dumps(detail) if detail else None,
                 ),
             )
             _refresh_current_for(conn, image_id, task)
@@ -516,13 +525,15 @@ class LabelStore(SideTables):
             # A class of another task is not a label of this one.
             own = np.isin(labels, [classes.index(c) for c in task.classes])
             labels[(values[:, 3] == t) & ~own] = -1
-        return pd.DataFrame({
-            "image": pd.Categorical.from_codes(np.searchsorted(image_ids, values[:, 0]), image_names),
-            "task": pd.Categorical.from_codes(values[:, 3], task_names),
-            "annotator": pd.Categorical.from_codes(np.searchsorted(annotator_ids, values[:, 1]), annotator_names),
-            "label": pd.Categorical.from_codes(labels, classes),
-            "id": values[:, 2],
-        })
+        return pd.DataFrame(
+            {
+                "image": pd.Categorical.from_codes(np.searchsorted(image_ids, values[:, 0]), image_names),
+                "task": pd.Categorical.from_codes(values[:, 3], task_names),
+                "annotator": pd.Categorical.from_codes(np.searchsorted(annotator_ids, values[:, 1]), annotator_names),
+                "label": pd.Categorical.from_codes(labels, classes),
+                "id": values[:, 2],
+            }
+        )
 
     def _id_columns(self, table: str) -> tuple:
         """A table's ids (sorted int64 array) and names (list) in id order, without a row per object."""
@@ -617,9 +628,7 @@ class LabelStore(SideTables):
         names = dict(self.query("SELECT id, name FROM annotators"))
         # Grouping by ids and naming the few groups afterwards halves the time of a
         # join per label (400,000 labels: 0.26 s -> 0.14 s).
-        rows = self.query(
-            "SELECT annotator_id, task, source, COUNT(*) FROM live GROUP BY task, annotator_id, source"
-        )
+        rows = self.query("SELECT annotator_id, task, source, COUNT(*) FROM live GROUP BY task, annotator_id, source")
         return sorted((names[a], task, source, n) for a, task, source, n in rows)
 
     def last_label_id(self) -> int:
@@ -642,14 +651,17 @@ class LabelStore(SideTables):
 
     def unrevoked_label_ids(self, annotator: str, task: str, images: Iterable[str], source: str = "model") -> list[int]:
         """Ids of `annotator`'s labels for these images that no undo has revoked (live or superseded)."""
-        return [r[0] for r in self.query(
-            "SELECT l.id FROM labels l JOIN images i ON i.id = l.image_id "
-            "JOIN annotators a ON a.id = l.annotator_id "
-            "WHERE a.name = ? AND l.task = ? AND l.source = ? AND l.label IS NOT NULL "
-            "AND i.name IN (SELECT value FROM json_each(?)) "
-            "AND NOT EXISTS (SELECT 1 FROM labels u WHERE u.revokes = l.id) ORDER BY l.id",
-            (annotator, task, source, json.dumps(list(images))),
-        )]
+        return [
+            r[0]
+            for r in self.query(
+                "SELECT l.id FROM labels l JOIN images i ON i.id = l.image_id "
+                "JOIN annotators a ON a.id = l.annotator_id "
+                "WHERE a.name = ? AND l.task = ? AND l.source = ? AND l.label IS NOT NULL "
+                "AND i.name IN (SELECT value FROM json_each(?)) "
+                "AND NOT EXISTS (SELECT 1 FROM labels u WHERE u.revokes = l.id) ORDER BY l.id",
+                (annotator, task, source, json.dumps(list(images))),
+            )
+        ]
 
     # ------------------------------------------------------------------------
     # Annotators as a whole: list, withdraw, rename (`celeba annotators`, the way
@@ -676,14 +688,15 @@ class LabelStore(SideTables):
             if row is None:
                 raise StoreError(f"no annotator named {name!r} (see `celeba annotators`)")
             where, params = ("AND l.task = ?", [row[0], task]) if task is not None else ("", [row[0]])
-            live = conn.execute(
-                f"SELECT COUNT(*) FROM live l WHERE l.annotator_id = ? {where}", params
-            ).fetchone()[0]
-            ids = [r[0] for r in conn.execute(
-                f"SELECT l.id FROM labels l WHERE l.annotator_id = ? AND l.label IS NOT NULL {where} "
-                "AND NOT EXISTS (SELECT 1 FROM labels u WHERE u.revokes = l.id)",
-                params,
-            )]
+            live = conn.execute(f"SELECT COUNT(*) FROM live l WHERE l.annotator_id = ? {where}", params).fetchone()[0]
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    f"SELECT l.id FROM labels l WHERE l.annotator_id = ? AND l.label IS NOT NULL {where} "
+                    "AND NOT EXISTS (SELECT 1 FROM labels u WHERE u.revokes = l.id)",
+                    params,
+                )
+            ]
             self.revoke_labels(ids, name)
         return live
 
@@ -707,21 +720,18 @@ class LabelStore(SideTables):
             if conn.execute("UPDATE annotators SET name = ? WHERE name = ?", (new, old)).rowcount == 0:
                 raise StoreError(f"no annotator named {old!r} (see `celeba annotators`)")
         self._annotator_ids.pop(old, None)
+
     # ------------------------------------------------------------------------
 
 
 # The (image, task) groups of the labels whose ids are the JSON list bound to `?`.
-_GROUPS_OF_IDS = (
-    "(image_id, task) IN (SELECT image_id, task FROM labels WHERE id IN (SELECT value FROM json_each(?)))"
-)
+_GROUPS_OF_IDS = "(image_id, task) IN (SELECT image_id, task FROM labels WHERE id IN (SELECT value FROM json_each(?)))"
 
 
 def _refresh_current_for(conn: sqlite3.Connection, image_id: int, task: str) -> None:
     """Recompute one (image, task)'s current label (after a decision or an undo)."""
     conn.execute("DELETE FROM current WHERE image_id = ? AND task = ?", (image_id, task))
-    conn.execute(
-        CURRENT_REFRESH_SQL.format(where="WHERE image_id = ? AND task = ?"), (image_id, task)
-    )
+    conn.execute(CURRENT_REFRESH_SQL.format(where="WHERE image_id = ? AND task = ?"), (image_id, task))
 
 
 def _factorize(column: pd.Series) -> tuple:

@@ -27,8 +27,7 @@ class SideTables:
         with self.transaction() as conn:
             image_id = self._image_ids(conn, [image], now)[image]
             conn.execute(
-                "INSERT INTO checks(image_id, task, annotator_id, expected, answer, created) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO checks(image_id, task, annotator_id, expected, answer, created) VALUES (?, ?, ?, ?, ?, ?)",
                 (image_id, task, self._annotator_id(conn, annotator), expected, answer, now),
             )
 
@@ -76,9 +75,11 @@ class SideTables:
         names = frame["image"].unique().tolist()
         now = time.time()
         with self.transaction() as conn:
-            ids = dict(conn.execute(
-                "SELECT name, id FROM images WHERE name IN (SELECT value FROM json_each(?))", (json.dumps(names),)
-            ))
+            ids = dict(
+                conn.execute(
+                    "SELECT name, id FROM images WHERE name IN (SELECT value FROM json_each(?))", (json.dumps(names),)
+                )
+            )
             unknown = [n for n in names if n not in ids]
             if unknown:
                 raise StoreError(f"predictions for {len(unknown)} unregistered image(s), e.g. {unknown[0]!r}")

@@ -52,7 +52,9 @@ def annotator_profiles(k: int) -> list[AnnotatorProfile]:
     ]
     scales, noises = (0.92, 1.08, 0.96, 1.04, 1.0), (1.0, 1.05, 0.95, 1.1, 1.0)
     typical = [
-        AnnotatorProfile(f"ann{i + 1}", "typical", scales[(i - 2) % 5], scales[(i - 2) % 5], noises[(i - 2) % 5], lapse=0.02)
+        AnnotatorProfile(
+            f"ann{i + 1}", "typical", scales[(i - 2) % 5], scales[(i - 2) % 5], noises[(i - 2) % 5], lapse=0.02
+        )
         for i in range(2, k)
     ]
     return (fixed + typical)[:k]
@@ -73,10 +75,7 @@ def assign_images(n: int, k: int, overlap: float, coverage: float, rng: np.rando
     first = rng.permutation(np.arange(len(labelled)) % k)
     doubled = rng.permutation(len(labelled))[: round(overlap * len(labelled))]
     second = (first[doubled] + rng.integers(1, k, len(doubled))) % k if k > 1 else np.empty(0, int)
-    return [
-        np.sort(np.concatenate([labelled[first == a], labelled[doubled[second == a]]]))
-        for a in range(k)
-    ]
+    return [np.sort(np.concatenate([labelled[first == a], labelled[doubled[second == a]]])) for a in range(k)]
 
 
 def check_options(k: int, overlap: float, coverage: float) -> None:
@@ -86,7 +85,9 @@ def check_options(k: int, overlap: float, coverage: float) -> None:
     if not 0 <= overlap <= 1:
         raise CelebaError(f"overlap must be a fraction between 0 and 1, got {overlap}")
     if overlap > 0 and k < 2:
-        raise CelebaError("overlap needs at least 2 annotators (an overlapping image is labelled by two); use --overlap 0")
+        raise CelebaError(
+            "overlap needs at least 2 annotators (an overlapping image is labelled by two); use --overlap 0"
+        )
     if not 0 < coverage <= 1:
         raise CelebaError(f"coverage must be a fraction in (0, 1], got {coverage}")
 
@@ -120,10 +121,18 @@ def annotator_summary(labels: dict[str, pd.DataFrame], ground_truth: pd.DataFram
     profiles = {p.name: p for p in annotator_profiles(len(labels))}
     summary = []
     for name, frame in labels.items():
-        entry = {"annotator": name, "kind": profiles[name].kind if name in profiles else "", "images": int(frame["image"].nunique())}
+        entry = {
+            "annotator": name,
+            "kind": profiles[name].kind if name in profiles else "",
+            "images": int(frame["image"].nunique()),
+        }
         for task in THRESHOLDS:
             rows = frame[frame["task"] == task]
-            entry[f"{task}_accuracy"] = float((rows["label"].to_numpy() == truth.loc[rows["image"], task].to_numpy()).mean()) if len(rows) else float("nan")
+            entry[f"{task}_accuracy"] = (
+                float((rows["label"].to_numpy() == truth.loc[rows["image"], task].to_numpy()).mean())
+                if len(rows)
+                else float("nan")
+            )
             entry[f"{task}_center_rate"] = float((rows["label"] == "center").mean()) if len(rows) else float("nan")
         summary.append(entry)
     return summary
@@ -136,5 +145,8 @@ def pairwise_agreement(labels: dict[str, pd.DataFrame]) -> dict[str, dict]:
     for task, rows in everything.groupby("task"):
         twice = rows[rows.duplicated("image", keep=False)]
         per_image = twice.groupby("image")["label"].nunique()
-        result[str(task)] = {"images": int(len(per_image)), "agreement": float((per_image == 1).mean()) if len(per_image) else float("nan")}
+        result[str(task)] = {
+            "images": int(len(per_image)),
+            "agreement": float((per_image == 1).mean()) if len(per_image) else float("nan"),
+        }
     return result

@@ -27,15 +27,18 @@ def contact_sheet(images: list[np.ndarray], captions: list[list[str]], columns: 
     return sheet
 
 
-def dataset_contact_sheet(out_dir: Path, ground_truth: pd.DataFrame, path: Path, count: int = 24, columns: int = 6) -> Path:
+def dataset_contact_sheet(
+    out_dir: Path, ground_truth: pd.DataFrame, path: Path, count: int = 24, columns: int = 6
+) -> Path:
     """Write a sheet of a synthetic dataset's first `count` images with their classes and angles."""
     from PIL import Image
 
     rows = ground_truth.head(count)
-    images = [np.asarray(Image.open(Path(out_dir) / "img_align_celeba" / name).convert("RGB")) for name in rows["image"]]
+    images = [
+        np.asarray(Image.open(Path(out_dir) / "img_align_celeba" / name).convert("RGB")) for name in rows["image"]
+    ]
     captions = [
-        [f"L:{r.light} {r.light_azimuth_deg:+.0f}", f"O:{r.orientation} {r.yaw_deg:+.0f}"]
-        for r in rows.itertuples()
+        [f"L:{r.light} {r.light_azimuth_deg:+.0f}", f"O:{r.orientation} {r.yaw_deg:+.0f}"] for r in rows.itertuples()
     ]
     contact_sheet(images, captions, columns).save(path)
     return Path(path)

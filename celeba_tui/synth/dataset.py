@@ -38,12 +38,31 @@ GROUND_TRUTH_FILE = "ground_truth.csv"
 CELEBA_PARTITION = (162_770, 19_867, 19_962)
 # The CelebA attributes the renderer draws, in CelebA's column order.
 ATTRIBUTES = (
-    "Bald", "Bangs", "Black_Hair", "Blond_Hair", "Brown_Hair", "Eyeglasses",
-    "Gray_Hair", "Mustache", "No_Beard", "Smiling", "Wearing_Hat",
+    "Bald",
+    "Bangs",
+    "Black_Hair",
+    "Blond_Hair",
+    "Brown_Hair",
+    "Eyeglasses",
+    "Gray_Hair",
+    "Mustache",
+    "No_Beard",
+    "Smiling",
+    "Wearing_Hat",
 )
 GROUND_TRUTH_COLUMNS = (
-    "image", "yaw_deg", "pitch_deg", "roll_deg", "light_azimuth_deg", "light_elevation_deg",
-    "light_strength", "fill_lights", "face_scale", "jpeg_quality", "light", "orientation",
+    "image",
+    "yaw_deg",
+    "pitch_deg",
+    "roll_deg",
+    "light_azimuth_deg",
+    "light_elevation_deg",
+    "light_strength",
+    "fill_lights",
+    "face_scale",
+    "jpeg_quality",
+    "light",
+    "orientation",
 )
 # Below this many images per worker, starting processes costs more than it saves.
 MIN_IMAGES_PER_WORKER = 64
@@ -172,8 +191,12 @@ def write_dataset(
             on_progress(len(chunk))
     items.sort(key=lambda item: item.index)
     names = pd.Index([image_name(item.index) for item in items], name="image")
-    write_celeba_table(pd.DataFrame([i.landmarks for i in items], index=names, columns=LANDMARK_COLUMNS), out / LANDMARKS_FILE)
-    write_celeba_table(pd.DataFrame([i.attributes for i in items], index=names, columns=list(ATTRIBUTES)), out / ATTRIBUTES_FILE)
+    write_celeba_table(
+        pd.DataFrame([i.landmarks for i in items], index=names, columns=LANDMARK_COLUMNS), out / LANDMARKS_FILE
+    )
+    write_celeba_table(
+        pd.DataFrame([i.attributes for i in items], index=names, columns=list(ATTRIBUTES)), out / ATTRIBUTES_FILE
+    )
     write_partition(pd.Series(partition(n), index=names), out / PARTITION_FILE)
     truth = pd.DataFrame([item.truth for item in items], columns=list(GROUND_TRUTH_COLUMNS))
     truth.to_csv(out / GROUND_TRUTH_FILE, index=False)

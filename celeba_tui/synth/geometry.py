@@ -146,10 +146,7 @@ def cast(ellipsoid: Ellipsoid, grid: Grid, back: bool = False, box: Box | None =
     dz = ((-b_half - root) if back else (-b_half + root)) * np.float32(1 / a)
     # World normal: rot @ (q / radii) = N @ (dx, dy, dz) with N = rot diag(1/r^2) rot^T.
     shape = (rot / radii**2) @ rot.T
-    n = [
-        (np.float32(shape[j, 0]) * dx + np.float32(shape[j, 1]) * dy) + np.float32(shape[j, 2]) * dz
-        for j in range(3)
-    ]
+    n = [(np.float32(shape[j, 0]) * dx + np.float32(shape[j, 1]) * dy) + np.float32(shape[j, 2]) * dz for j in range(3)]
     inv_len = np.float32(-1 if back else 1) / np.sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2] + np.float32(1e-12))
     normal = (n[0] * inv_len, n[1] * inv_len, n[2] * inv_len)
     return Hit(rows, cols, mask, dz + np.float32(center[2]), normal, ellipsoid, dx, dy)

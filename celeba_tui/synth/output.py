@@ -43,7 +43,9 @@ def prepare_output(out: Path, n: int, force: bool) -> None:
     check_output_folder(out)  # made if missing, but not its parents
 
 
-def write_annotators(out: Path, truth: pd.DataFrame, k: int, overlap: float, seed: int, coverage: float) -> dict[str, pd.DataFrame]:
+def write_annotators(
+    out: Path, truth: pd.DataFrame, k: int, overlap: float, seed: int, coverage: float
+) -> dict[str, pd.DataFrame]:
     """Simulate k annotators and write out/annotators/<name>.csv in the study's one-hot format."""
     from celeba_tui.formats.onehot import write_onehot
     from celeba_tui.synth.annotators import simulate_annotators
@@ -57,7 +59,9 @@ def write_annotators(out: Path, truth: pd.DataFrame, k: int, overlap: float, see
     return labels
 
 
-def synth_summary(out: Path, truth: pd.DataFrame, labels: dict[str, pd.DataFrame], seconds: float, workers: int) -> dict:
+def synth_summary(
+    out: Path, truth: pd.DataFrame, labels: dict[str, pd.DataFrame], seconds: float, workers: int
+) -> dict:
     from celeba_tui.synth.annotators import annotator_summary, pairwise_agreement
 
     return {

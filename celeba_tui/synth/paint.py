@@ -37,7 +37,7 @@ def paint_face(albedo: np.ndarray, u: np.ndarray, v: np.ndarray, w: np.ndarray, 
     es = face.eye_size
 
     # Eye sockets and cheeks: broad, soft albedo changes that read as depth.
-    socket = ((side_u / 0.27) ** 2 + ((v + 0.02) / 0.17) ** 2)
+    socket = (side_u / 0.27) ** 2 + ((v + 0.02) / 0.17) ** 2
     albedo *= (1 - 0.22 * _ramp(1 - socket, 0.6))[:, None]
     cheek = ((np.abs(u) - 0.45) / 0.28) ** 2 + ((v + 0.42) / 0.22) ** 2
     _mix(albedo, (0.9, 0.45, 0.42), 0.12 * _ramp(1 - cheek, 0.8))
@@ -47,7 +47,7 @@ def paint_face(albedo: np.ndarray, u: np.ndarray, v: np.ndarray, w: np.ndarray, 
     inside = _ramp(1 - eye, 0.25) * front
     _mix(albedo, SCLERA, inside * 0.9)
     iris_u = u - np.sign(u) * np.float32(EYE_U) - np.float32(face.gaze[0])
-    iris = (iris_u ** 2 + (v - np.float32(face.gaze[1])) ** 2) / np.float32((0.068 * es) ** 2)
+    iris = (iris_u**2 + (v - np.float32(face.gaze[1])) ** 2) / np.float32((0.068 * es) ** 2)
     _mix(albedo, face.iris, inside * _ramp(1 - iris, 0.3))
     _mix(albedo, LASH, inside * _ramp(0.35 - iris, 0.15))
     lash = _ramp(0.35 - np.abs(eye - 1.1), 0.25) * (v > -0.01) * front
@@ -56,7 +56,7 @@ def paint_face(albedo: np.ndarray, u: np.ndarray, v: np.ndarray, w: np.ndarray, 
     # Brows: arcs above the eyes, in a darker shade of the hair.
     brow_colour = np.asarray(hair.colour) * 0.6 if hair.family not in ("bald", "gray", "blond") else (0.22, 0.16, 0.12)
     across = (np.abs(u) - 0.36) / 0.24
-    brow_v = 0.21 + 0.045 * (1 - across ** 2)
+    brow_v = 0.21 + 0.045 * (1 - across**2)
     brow = _ramp(1 - np.abs(v - brow_v) / np.float32(0.034 * face.brow_thickness), 0.5) * _ramp(1 - np.abs(across), 0.3)
     _mix(albedo, brow_colour, 0.9 * brow * front)
 

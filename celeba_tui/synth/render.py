@@ -17,7 +17,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from celeba_tui.synth.geometry import (
-    Ellipsoid, Grid, Hit, bounding_box, cast, direction, smooth_union, union_box, unshadowed,
+    Ellipsoid,
+    Grid,
+    Hit,
+    bounding_box,
+    cast,
+    direction,
+    smooth_union,
+    union_box,
+    unshadowed,
 )
 from celeba_tui.synth.paint import linear, paint_face
 from celeba_tui.synth.rig import Rig, build_rig
@@ -71,7 +79,9 @@ class Canvas:
             np.copyto(target[hit.rows, hit.cols], source, where=nearer)
         np.copyto(self.material[hit.rows, hit.cols], np.uint8(material), where=nearer)
         np.copyto(self.detail[hit.rows, hit.cols], np.float32(1) if detail is None else detail, where=nearer)
-        np.copyto(self.wrap[hit.rows, hit.cols], np.float32(WRAP.get(material, 0) if wrap is None else wrap), where=nearer)
+        np.copyto(
+            self.wrap[hit.rows, hit.cols], np.float32(WRAP.get(material, 0) if wrap is None else wrap), where=nearer
+        )
 
 
 def render(scene: Scene, rig: Rig | None = None) -> np.ndarray:
@@ -101,8 +111,14 @@ class Surfaces:
         where = canvas.material != BACKGROUND
         xs, ys = np.broadcast_arrays(GRID.xs[None, :], GRID.ys[:, None])
         return cls(
-            where, xs[where], ys[where], canvas.z[where], tuple(n[where] for n in canvas.normal),
-            canvas.material[where], canvas.detail[where], canvas.wrap[where],
+            where,
+            xs[where],
+            ys[where],
+            canvas.z[where],
+            tuple(n[where] for n in canvas.normal),
+            canvas.material[where],
+            canvas.detail[where],
+            canvas.wrap[where],
         )
 
 
@@ -139,7 +155,9 @@ def _draw_solids(canvas: Canvas, rig: Rig, scene: Scene) -> None:
             hit = cast(rig.hair_shell, GRID, back=back)
             if hit is not None:
                 local = hit.scaled_local()
-                canvas.draw(hit, HAIR, keep=_hair_region(local, rig, scene.hair), detail=_strands(local, scene.hair.part))
+                canvas.draw(
+                    hit, HAIR, keep=_hair_region(local, rig, scene.hair), detail=_strands(local, scene.hair.part)
+                )
     if rig.hat_shell is not None:
         hit = cast(rig.hat_shell, GRID)
         if hit is not None:
@@ -156,7 +174,9 @@ def _strands(local, part: float) -> np.ndarray:
     a mirrored scene has mirrored hair)."""
     x, y, z = local
     around = x / np.sqrt(x * x + z * z + np.float32(0.05))
-    wave = np.cos(np.float32(23) * (around + np.float32(0.25 * part) * y)) * (np.float32(0.75) + np.float32(0.25) * np.sin(np.float32(7) * y))
+    wave = np.cos(np.float32(23) * (around + np.float32(0.25 * part) * y)) * (
+        np.float32(0.75) + np.float32(0.25) * np.sin(np.float32(7) * y)
+    )
     return np.float32(0.88) + np.float32(0.12) * wave
 
 
@@ -182,10 +202,16 @@ def _hair_region(local, rig: Rig, hair: Hair) -> np.ndarray:
 def _albedo(surfaces: Surfaces, rig: Rig, scene: Scene) -> np.ndarray:
     """Linear albedo (n, 3) of the solid pixels: material colours, hair strands, painted face."""
     face, hair, acc = scene.face, scene.hair, scene.accessories
-    table = np.stack([
-        np.zeros(3, np.float32), linear(face.skin), linear(face.skin) * 0.92,
-        linear(hair.colour), linear(acc.clothes), linear(acc.hat_colour),
-    ])
+    table = np.stack(
+        [
+            np.zeros(3, np.float32),
+            linear(face.skin),
+            linear(face.skin) * 0.92,
+            linear(hair.colour),
+            linear(acc.clothes),
+            linear(acc.hat_colour),
+        ]
+    )
     albedo = table[surfaces.material] * surfaces.detail[:, None]
     face_px = surfaces.material == FACE
     if face_px.any():
@@ -199,7 +225,9 @@ def _albedo(surfaces: Surfaces, rig: Rig, scene: Scene) -> np.ndarray:
         local = [rot[0, i] * rel[0] + rot[1, i] * rel[1] + rot[2, i] * rel[2] for i in range(3)]
         a, c = float(head.radii[0]), float(head.radii[2])
         painted = albedo[face_px]
-        paint_face(painted, local[0] * np.float32(1 / a), local[1] * np.float32(1 / a), local[2] * np.float32(1 / c), scene)
+        paint_face(
+            painted, local[0] * np.float32(1 / a), local[1] * np.float32(1 / a), local[2] * np.float32(1 / c), scene
+        )
         albedo[face_px] = painted
     return albedo
 
@@ -228,7 +256,11 @@ def _shade(surfaces: Surfaces, albedo: np.ndarray, rig: Rig, scene: Scene) -> np
     light += (key.strength * diffuse)[:, None] * np.asarray(key.colour, np.float32)
     for fill in lighting.fills:
         to_fill = direction(fill.azimuth, fill.elevation).astype(np.float32)
-        soft = np.clip((nx * to_fill[0] + ny * to_fill[1] + nz * to_fill[2] + np.float32(0.6)) * np.float32(fill.strength / 1.6), 0, None)
+        soft = np.clip(
+            (nx * to_fill[0] + ny * to_fill[1] + nz * to_fill[2] + np.float32(0.6)) * np.float32(fill.strength / 1.6),
+            0,
+            None,
+        )
         light += soft[:, None] * np.asarray(fill.colour, np.float32)
     return albedo * light + (key.strength * specular)[:, None] * np.asarray(key.colour, np.float32)
 
@@ -251,9 +283,9 @@ def _backdrop(backdrop: Backdrop) -> np.ndarray:
     """The background in linear RGB (109, 89, 3): colour, gradient, a wave texture, blobs."""
     xs, ys = GRID.xs[None, :], GRID.ys[:, None]
     kx, ky, phase, amplitude = backdrop.wave
-    shade = (np.float32(1) + np.float32(backdrop.gradient[0]) * xs + np.float32(backdrop.gradient[1]) * ys) + np.float32(amplitude) * np.sin(
-        np.float32(kx) * xs + (np.float32(ky) * ys + np.float32(phase))
-    )
+    shade = (
+        np.float32(1) + np.float32(backdrop.gradient[0]) * xs + np.float32(backdrop.gradient[1]) * ys
+    ) + np.float32(amplitude) * np.sin(np.float32(kx) * xs + (np.float32(ky) * ys + np.float32(phase)))
     colour = np.clip(shade, 0.2, 2)[..., None] * np.asarray(backdrop.colour, np.float32)
     for blob in backdrop.blobs:
         # Only the blob's own box: it is a soft-edged disc or rectangle.

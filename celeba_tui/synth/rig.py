@@ -87,7 +87,9 @@ def build_rig(scene: Scene) -> Rig:
 
     bridge_v, tip_v = -0.24 * nl, -0.48 * nl
     features = (
-        place(head, (0, bridge_v * a, surface(bridge_v) - 0.06 * a), (0.085 * a, 0.30 * nl * a, 0.22 * nd * a), _rot_x(22)),
+        place(
+            head, (0, bridge_v * a, surface(bridge_v) - 0.06 * a), (0.085 * a, 0.30 * nl * a, 0.22 * nd * a), _rot_x(22)
+        ),
         place(head, (0, tip_v * a, surface(tip_v) + 0.05 * a * nd), (0.15 * a, 0.11 * a, 0.17 * nd * a)),
         place(head, (0, 0.19 * a, surface(0.19) - 0.13 * a), (0.62 * a, 0.085 * a, 0.16 * a)),
     )
@@ -109,7 +111,8 @@ def build_rig(scene: Scene) -> Rig:
         if hair.style in ("medium", "long"):
             length = 0.75 if hair.style == "medium" else 1.25
             hair_curtain = place(
-                body_frame, (0, -length * 0.75 * b, -0.45 * c),
+                body_frame,
+                (0, -length * 0.75 * b, -0.45 * c),
                 ((0.98 + hair.volume) * a, length * b, 0.55 * c),
             )
     if acc.hat is not None:
@@ -122,11 +125,16 @@ def build_rig(scene: Scene) -> Rig:
         h = acc.hand
         palm_frame = Ellipsoid(
             body_frame.to_world(np.array([h.side * 0.62 * a, -1.1 * b + h.height * a, 0.85 * c])),
-            rotation(0, 0, h.tilt), np.ones(3),
+            rotation(0, 0, h.tilt),
+            np.ones(3),
         )
         palm = place(palm_frame, (0, 0, 0), (0.34 * a, 0.42 * a, 0.14 * a))
         fingers = tuple(
-            place(palm_frame, ((i - 1.5) * 0.14 * a, 0.58 * a - abs(i - 1.5) * 0.06 * a, 0.02 * a), (0.065 * a, 0.28 * a, 0.07 * a))
+            place(
+                palm_frame,
+                ((i - 1.5) * 0.14 * a, 0.58 * a - abs(i - 1.5) * 0.06 * a, 0.02 * a),
+                (0.065 * a, 0.28 * a, 0.07 * a),
+            )
             for i in range(4)
         )
         hand = (palm,) + fingers

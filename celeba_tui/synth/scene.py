@@ -171,8 +171,13 @@ class Scene:
             wave=(-kx, ky, phase, amp),
         )
         return replace(
-            self, pose=pose, lighting=lighting, face=face, hair=hair,
-            accessories=replace(acc, hand=hand), backdrop=backdrop,
+            self,
+            pose=pose,
+            lighting=lighting,
+            face=face,
+            hair=hair,
+            accessories=replace(acc, hand=hand),
+            backdrop=backdrop,
         )
 
 
@@ -211,13 +216,22 @@ def _sample_lighting(rng: np.random.Generator, azimuth: float) -> Lighting:
     # Fills from anywhere, up to most of the key's strength: broad brightness alone misleads.
     n_fills = int(rng.choice(3, p=[0.15, 0.55, 0.3]))
     fills = tuple(
-        Light(float(rng.uniform(-100, 100)), float(rng.uniform(-20, 50)), float(strength * rng.uniform(0.15, 0.7)), _tint(rng, 0.2))
+        Light(
+            float(rng.uniform(-100, 100)),
+            float(rng.uniform(-20, 50)),
+            float(strength * rng.uniform(0.15, 0.7)),
+            _tint(rng, 0.2),
+        )
         for _ in range(n_fills)
     )
     ambient = rng.uniform(0.5, 0.9) if flat else rng.uniform(0.12, 0.5)
     return Lighting(
-        key, fills, float(ambient), _tint(rng, 0.15),
-        wrap=float(rng.uniform(0.0, 0.3)), softness=float(rng.uniform(0.05, 0.3)),
+        key,
+        fills,
+        float(ambient),
+        _tint(rng, 0.15),
+        wrap=float(rng.uniform(0.0, 0.3)),
+        softness=float(rng.uniform(0.05, 0.3)),
     )
 
 
@@ -231,10 +245,18 @@ def _sample_hair(rng: np.random.Generator) -> Hair:
     style = str(rng.choice(["short", "medium", "long"], p=[0.35, 0.2, 0.45]))
     bangs = bool(rng.random() < 0.15)
     front = rng.uniform(0.25, 0.35) if bangs else rng.uniform(0.42, 0.62)
-    side = {"short": rng.uniform(0.05, 0.25), "medium": rng.uniform(-0.35, -0.05), "long": rng.uniform(-0.7, -0.4)}[style]
+    side = {"short": rng.uniform(0.05, 0.25), "medium": rng.uniform(-0.35, -0.05), "long": rng.uniform(-0.7, -0.4)}[
+        style
+    ]
     return Hair(
-        family, tuple(float(c) for c in colour), style, float(rng.uniform(0.04, 0.16)),
-        float(front), float(side), float(rng.uniform(-1, 1)), bangs,
+        family,
+        tuple(float(c) for c in colour),
+        style,
+        float(rng.uniform(0.04, 0.16)),
+        float(front),
+        float(side),
+        float(rng.uniform(-1, 1)),
+        bangs,
     )
 
 
@@ -249,10 +271,16 @@ def _sample_face(rng: np.random.Generator, hair: Hair) -> Face:
     ]
     bearded = hair.style in ("short", "bald") and rng.random() < 0.35
     return Face(
-        skin=tuple(float(c) for c in skin), lips=tuple(float(c) for c in lips), iris=tuple(float(c) for c in iris),
-        height=float(rng.uniform(1.22, 1.36)), depth=float(rng.uniform(1.02, 1.25)), jaw=float(rng.uniform(0.74, 0.88)),
-        nose_length=float(rng.uniform(0.85, 1.15)), nose_depth=float(rng.uniform(0.85, 1.2)),
-        eye_size=float(rng.uniform(0.85, 1.15)), mouth_width=float(rng.uniform(0.85, 1.15)),
+        skin=tuple(float(c) for c in skin),
+        lips=tuple(float(c) for c in lips),
+        iris=tuple(float(c) for c in iris),
+        height=float(rng.uniform(1.22, 1.36)),
+        depth=float(rng.uniform(1.02, 1.25)),
+        jaw=float(rng.uniform(0.74, 0.88)),
+        nose_length=float(rng.uniform(0.85, 1.15)),
+        nose_depth=float(rng.uniform(0.85, 1.2)),
+        eye_size=float(rng.uniform(0.85, 1.15)),
+        mouth_width=float(rng.uniform(0.85, 1.15)),
         smile=float(rng.choice([0.0, rng.uniform(0.2, 0.5), rng.uniform(0.6, 1.0)], p=[0.35, 0.25, 0.4])),
         gaze=(float(rng.normal(0, 0.015)), float(rng.normal(0, 0.01))),
         brow_thickness=float(rng.uniform(0.8, 1.3)),
@@ -272,7 +300,9 @@ def _sample_accessories(rng: np.random.Generator) -> Accessories:
     hat = None if u[1] >= 0.05 else ("brim" if rng.random() < 0.5 else "beanie")
     hand = None
     if u[2] < 0.04:
-        hand = Hand(side=float(rng.choice([-1.0, 1.0])), height=float(rng.uniform(-0.2, 0.2)), tilt=float(rng.uniform(-25, 25)))
+        hand = Hand(
+            side=float(rng.choice([-1.0, 1.0])), height=float(rng.uniform(-0.2, 0.2)), tilt=float(rng.uniform(-25, 25))
+        )
     return Accessories(
         glasses, _random_colour(rng, (0.02, 0.5)), hat, _random_colour(rng), hand, _random_colour(rng, (0.05, 0.95))
     )
@@ -281,9 +311,12 @@ def _sample_accessories(rng: np.random.Generator) -> Accessories:
 def _sample_backdrop(rng: np.random.Generator) -> Backdrop:
     blobs = tuple(
         Blob(
-            float(rng.uniform(-50, 50)), float(rng.uniform(-60, 60)),
-            float(rng.uniform(4, 35)), float(rng.uniform(4, 45)),
-            _random_colour(rng, (0.05, 1.0), (0.0, 0.8)), bool(rng.random() < 0.5),
+            float(rng.uniform(-50, 50)),
+            float(rng.uniform(-60, 60)),
+            float(rng.uniform(4, 35)),
+            float(rng.uniform(4, 45)),
+            _random_colour(rng, (0.05, 1.0), (0.0, 0.8)),
+            bool(rng.random() < 0.5),
         )
         for _ in range(int(rng.integers(0, 5)))
     )
@@ -293,13 +326,21 @@ def _sample_backdrop(rng: np.random.Generator) -> Backdrop:
         _random_colour(rng, (0.12, 0.92)),
         tuple(float(v) for v in rng.uniform(0, 0.006) * np.array([np.cos(angle), np.sin(angle)]) * 2),
         blobs,
-        (float(freq * np.cos(angle * 1.7)), float(freq * np.sin(angle * 1.7)), float(rng.uniform(0, 6.3)), float(rng.uniform(0, 0.06))),
+        (
+            float(freq * np.cos(angle * 1.7)),
+            float(freq * np.sin(angle * 1.7)),
+            float(rng.uniform(0, 6.3)),
+            float(rng.uniform(0, 0.06)),
+        ),
     )
 
 
 def _sample_camera(rng: np.random.Generator) -> Camera:
     return Camera(
-        exposure=float(rng.uniform(0.42, 0.62)), saturation=float(rng.uniform(0.75, 1.15)),
-        contrast=float(rng.uniform(0.85, 1.2)), noise=float(rng.uniform(0.004, 0.03)),
-        jpeg_quality=int(rng.integers(70, 96)), noise_seed=int(rng.integers(2**31)),
+        exposure=float(rng.uniform(0.42, 0.62)),
+        saturation=float(rng.uniform(0.75, 1.15)),
+        contrast=float(rng.uniform(0.85, 1.2)),
+        noise=float(rng.uniform(0.004, 0.03)),
+        jpeg_quality=int(rng.integers(70, 96)),
+        noise_seed=int(rng.integers(2**31)),
     )

@@ -130,10 +130,13 @@ class DecodedCache:
             self._cut_unnamed_frames()
             decode = _Decoder(Path(image_root), self.size, ops)
             workers = workers or min(8, os.cpu_count() or 1)
-            with ThreadPoolExecutor(max_workers=workers) as pool, \
-                    open(self.pixels_path, "ab") as pixels, open(self.names_path, "a", encoding="utf-8") as names_file:
+            with (
+                ThreadPoolExecutor(max_workers=workers) as pool,
+                open(self.pixels_path, "ab") as pixels,
+                open(self.names_path, "a", encoding="utf-8") as names_file,
+            ):
                 for start in range(0, len(todo), CHUNK):
-                    chunk = todo[start:start + CHUNK]
+                    chunk = todo[start : start + CHUNK]
                     good: list[str] = []
                     for name, (frame, error) in zip(chunk, pool.map(decode, chunk)):
                         if error is not None:
@@ -158,8 +161,13 @@ class DecodedCache:
         return result
 
     def _write_meta(self) -> None:
-        meta = {"size": self.size, "preprocess": self.spec, "decoder_version": DECODER_VERSION,
-                "frame_shape": list(self.frame_shape), "dtype": "uint8"}
+        meta = {
+            "size": self.size,
+            "preprocess": self.spec,
+            "decoder_version": DECODER_VERSION,
+            "frame_shape": list(self.frame_shape),
+            "dtype": "uint8",
+        }
         path = self.folder / "meta.json"
         if not path.exists():
             path.write_text(json.dumps(meta, indent=2), encoding="utf-8")

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from celeba_tui.architecture import STUDY_DEFAULTS
 
 
-
 @dataclass(frozen=True)
 class EpochDecision:
     """What to do after an epoch: save it as the best one, and/or stop training."""
@@ -56,20 +55,14 @@ class EarlyStopping:
         else:
             self.epochs_without_loss_decrease += 1
 
-        is_best = val_acc > self.best_acc or (
-            val_acc == self.best_acc and val_loss < self.best_loss_for_best_acc
-        )
+        is_best = val_acc > self.best_acc or (val_acc == self.best_acc and val_loss < self.best_loss_for_best_acc)
         if is_best:
             self.best_epoch = epoch
             self.best_acc = val_acc
             self.best_loss_for_best_acc = val_loss
 
         if self.patience_acc and self.epochs_without_acc_gain >= self.patience_acc:
-            return EpochDecision(
-                is_best, True, f"validation accuracy did not improve for {self.patience_acc} epochs"
-            )
+            return EpochDecision(is_best, True, f"validation accuracy did not improve for {self.patience_acc} epochs")
         if self.patience_loss and self.epochs_without_loss_decrease >= self.patience_loss:
-            return EpochDecision(
-                is_best, True, f"validation loss did not decrease for {self.patience_loss} epochs"
-            )
+            return EpochDecision(is_best, True, f"validation loss did not decrease for {self.patience_loss} epochs")
         return EpochDecision(is_best, False)

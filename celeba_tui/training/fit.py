@@ -39,11 +39,11 @@ def fit(workspace, architecture, task, prepared: Prepared, hyper: dict, options,
     import torch
     from torch.utils.data import DistributedSampler
 
-    from celeba_tui.training import run_dir
     from celeba_tui.mirror import mirror_map
+    from celeba_tui.models.summary import parameter_counts
+    from celeba_tui.training import run_dir
     from celeba_tui.training.cache import DecodedCache
     from celeba_tui.training.early_stopping import EarlyStopping
-    from celeba_tui.models.summary import parameter_counts
     from celeba_tui.training.loop import Stepper, batch_stream, evaluate, prefetched, train_epoch
     from celeba_tui.training.metrics import scores
 
@@ -68,8 +68,9 @@ def fit(workspace, architecture, task, prepared: Prepared, hyper: dict, options,
         model = DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None)
     stepper = Stepper(model, hyper["lr"], device, architecture.aux_loss_weight, eval_model=module)
     # The same sampler alone and under torchrun: each rank gets an equal, disjoint share per epoch.
-    sampler = DistributedSampler(range(len(train_idx)), num_replicas=dist.world_size, rank=dist.rank,
-                                 shuffle=True, seed=options.seed)
+    sampler = DistributedSampler(
+        range(len(train_idx)), num_replicas=dist.world_size, rank=dist.rank, shuffle=True, seed=options.seed
+    )
     val_shard = distributed.shard(val_idx, dist)
 
     run_path, config = None, {}
@@ -101,9 +102,15 @@ def fit(workspace, architecture, task, prepared: Prepared, hyper: dict, options,
         val_loss_sum, val_count, confusion = evaluate(
             stepper, prefetched(batch_stream(frames, rows, data.labels, val_shard, batch_size)), n_classes
         )
-        reduced = distributed.sum_across(dist, np.concatenate([
-            [totals.loss_sum, totals.correct, totals.count, val_loss_sum, val_count], confusion.ravel(),
-        ]))
+        reduced = distributed.sum_across(
+            dist,
+            np.concatenate(
+                [
+                    [totals.loss_sum, totals.correct, totals.count, val_loss_sum, val_count],
+                    confusion.ravel(),
+                ]
+            ),
+        )
         confusion = reduced[5:].reshape(n_classes, n_classes).round().astype(np.int64)
         val_scores = scores(confusion)
         seconds = time.perf_counter() - epoch_start
@@ -162,7 +169,9 @@ def fit(workspace, architecture, task, prepared: Prepared, hyper: dict, options,
         title = f"{architecture.name} on {task.name}"
         run_dir.plot_curves(run_path / "curves.png", history, title, best_record["epoch"])
         run_dir.plot_confusion(
-            run_path / "confusion.png", best_confusion, list(data.classes),
+            run_path / "confusion.png",
+            best_confusion,
+            list(data.classes),
             f"{title}: validation, epoch {best_record['epoch']} (acc {best_record['val_acc']:.3f})",
         )
     return TrainResult(run_path, config, summary)

@@ -48,7 +48,7 @@ def batch_stream(
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(uint8 images (B, H, W, 3), int64 labels) in `order`; random mirrored flips if `mirror` is given."""
     for start in range(0, len(order), batch_size):
-        chosen = order[start:start + batch_size]
+        chosen = order[start : start + batch_size]
         # Reading frames in file order is kinder to the page cache; order within a batch is irrelevant.
         chosen = chosen[np.argsort(rows[chosen], kind="stable")]
         images = np.asarray(frames[rows[chosen]])
@@ -107,7 +107,11 @@ class Stepper:
     """One model's optimiser steps and evaluation, with AMP and channels-last on CUDA."""
 
     def __init__(
-        self, model: nn.Module, lr: float, device: torch.device, aux_loss_weight: float = 0.0,
+        self,
+        model: nn.Module,
+        lr: float,
+        device: torch.device,
+        aux_loss_weight: float = 0.0,
         eval_model: nn.Module | None = None,
     ):
         self.model = model
@@ -189,4 +193,3 @@ def evaluate(stepper: Stepper, batches: Iterable, n_classes: int) -> tuple[float
         count += len(labels)
         confusion += confusion_matrix(labels, predicted, n_classes)
     return loss_sum, count, confusion
-

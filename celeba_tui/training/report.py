@@ -15,10 +15,18 @@ from celeba_tui.errors import CelebaError
 from celeba_tui.models.model_io import CONFIG_FILE, Run, load_run
 
 ROW_COLUMNS = (
-    ("architecture", "model"), ("task", "task"), ("val_acc", "val acc"), ("val_loss", "val loss"),
-    ("val_balanced_acc", "balanced acc"), ("val_macro_f1", "macro-F1"), ("majority_baseline", "majority"),
-    ("epochs", "epochs (best/run)"), ("params", "parameters"), ("train_seconds", "time"),
-    ("images_per_s", "img/s"), ("run_id", "run"),
+    ("architecture", "model"),
+    ("task", "task"),
+    ("val_acc", "val acc"),
+    ("val_loss", "val loss"),
+    ("val_balanced_acc", "balanced acc"),
+    ("val_macro_f1", "macro-F1"),
+    ("majority_baseline", "majority"),
+    ("epochs", "epochs (best/run)"),
+    ("params", "parameters"),
+    ("train_seconds", "time"),
+    ("images_per_s", "img/s"),
+    ("run_id", "run"),
 )
 
 
@@ -55,27 +63,29 @@ def report_rows(runs: list[Run], task: str | None = None) -> list[dict]:
         if task is not None and run.task != task:
             continue
         s = run.summary
-        rows.append({
-            "run_id": run.run_id,
-            "path": str(run.path),
-            "architecture": run.architecture,
-            "task": run.task,
-            "val_acc": s.get("val_acc"),
-            "val_loss": s.get("val_loss"),
-            "val_balanced_acc": s.get("val_balanced_acc"),
-            "val_macro_f1": s.get("val_macro_f1"),
-            "majority_baseline": s.get("majority_baseline"),
-            "best_epoch": s.get("best_epoch"),
-            "epochs_run": s.get("epochs_run"),
-            "params_trainable": s.get("params_trainable"),
-            "params_non_trainable": s.get("params_non_trainable"),
-            "train_seconds": s.get("train_seconds"),
-            "images_per_s": s.get("images_per_s"),
-            "n_train": s.get("n_train"),
-            "n_val": s.get("n_val"),
-            "preprocess": run.config.get("preprocess"),
-            "augment": run.config.get("augment"),
-        })
+        rows.append(
+            {
+                "run_id": run.run_id,
+                "path": str(run.path),
+                "architecture": run.architecture,
+                "task": run.task,
+                "val_acc": s.get("val_acc"),
+                "val_loss": s.get("val_loss"),
+                "val_balanced_acc": s.get("val_balanced_acc"),
+                "val_macro_f1": s.get("val_macro_f1"),
+                "majority_baseline": s.get("majority_baseline"),
+                "best_epoch": s.get("best_epoch"),
+                "epochs_run": s.get("epochs_run"),
+                "params_trainable": s.get("params_trainable"),
+                "params_non_trainable": s.get("params_non_trainable"),
+                "train_seconds": s.get("train_seconds"),
+                "images_per_s": s.get("images_per_s"),
+                "n_train": s.get("n_train"),
+                "n_val": s.get("n_val"),
+                "preprocess": run.config.get("preprocess"),
+                "augment": run.config.get("augment"),
+            }
+        )
     rows.sort(key=lambda r: (r["task"], -(r["val_acc"] or 0), r["run_id"]))
     return rows
 

@@ -20,7 +20,14 @@ from celeba_tui.atomic import atomic_path
 from celeba_tui.models.model_io import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, SUMMARY_FILE
 
 METRIC_COLUMNS = (
-    "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_balanced_acc", "seconds", "images_per_s",
+    "epoch",
+    "train_loss",
+    "train_acc",
+    "val_loss",
+    "val_acc",
+    "val_balanced_acc",
+    "seconds",
+    "images_per_s",
 )
 
 
@@ -117,8 +124,15 @@ def plot_confusion(path: Path, confusion: np.ndarray, classes: list[str], title:
     figure, axes = plt.subplots(figsize=(size + 1.2, size))
     image = axes.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     for (row, col), count in np.ndenumerate(confusion):
-        axes.text(col, row, f"{count}\n{shares[row, col]:.0%}", ha="center", va="center",
-                  color="white" if shares[row, col] > 0.5 else "black", fontsize=9)
+        axes.text(
+            col,
+            row,
+            f"{count}\n{shares[row, col]:.0%}",
+            ha="center",
+            va="center",
+            color="white" if shares[row, col] > 0.5 else "black",
+            fontsize=9,
+        )
     axes.set_xticks(range(len(classes)), classes)
     axes.set_yticks(range(len(classes)), classes)
     axes.set_xlabel("predicted")

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 from celeba_tui.errors import CelebaError
+from celeba_tui.progress import SilentReporter
 from celeba_tui.training import distributed
 from celeba_tui.training.augment import AUGMENTATIONS
 from celeba_tui.training.dataset import check_trainable, human_labels, labelled_set, subsample
-from celeba_tui.progress import SilentReporter
 from celeba_tui.training.fit import Prepared, TrainResult
-
 
 
 @dataclass
@@ -57,7 +55,9 @@ def resolve_pipeline(architecture, spec: str | None):
 def hyper_parameters(architecture, options: TrainOptions) -> dict:
     """epochs, batch_size, lr and the patiences: the option if given, else the architecture's default."""
     defaults = architecture.defaults.to_dict()
-    chosen = {name: (value if getattr(options, name) is None else getattr(options, name)) for name, value in defaults.items()}
+    chosen = {
+        name: (value if getattr(options, name) is None else getattr(options, name)) for name, value in defaults.items()
+    }
     for name in ("epochs", "batch_size"):
         if chosen[name] < 1:
             raise CelebaError(f"--{name.replace('_', '-')} must be at least 1, not {chosen[name]}")

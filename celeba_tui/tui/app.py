@@ -15,11 +15,11 @@ from textual.widgets import Static
 from celeba_tui.console import printable
 from celeba_tui.labelling.flip_checks import CheckScheduler
 from celeba_tui.labelling.queues import Queue, QueueOptions, get_queue, my_live_labels
+from celeba_tui.labelling.session import LabelSession
 from celeba_tui.mirror import flippable
 from celeba_tui.tui.messages import ImageShown, QueueBuilt, QueueCompleted
 from celeba_tui.tui.screens.label_screen import LabelScreen
 from celeba_tui.tui.screens.nothing_to_label_screen import NothingToLabelScreen
-from celeba_tui.labelling.session import LabelSession
 from celeba_tui.tui.timing_log import TimingLog
 
 
@@ -134,8 +134,12 @@ class LabelApp(App):
             return
         self.push_screen(
             LabelScreen(
-                self.session, self.config.workspace, self.queue, renderer=self.config.renderer,
-                cell_size=self.config.cell_size, timing_log=self.timing_log,
+                self.session,
+                self.config.workspace,
+                self.queue,
+                renderer=self.config.renderer,
+                cell_size=self.config.cell_size,
+                timing_log=self.timing_log,
             )
         )
 

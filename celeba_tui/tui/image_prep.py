@@ -52,7 +52,11 @@ def decode_for_display(path: Path) -> np.ndarray:
     except Exception as exc:  # noqa: BLE001  (PIL raises many types for bad headers)
         reason = re.sub(r"\s*<[^>]*>", "", str(exc)).strip() or type(exc).__name__
         raise ImageDecodeError(f"not a readable image ({reason})") from None
-    size = fit_size(width, height, SOURCE_MAX_SIDE, SOURCE_MAX_SIDE) if max(width, height) > SOURCE_MAX_SIDE else (width, height)
+    size = (
+        fit_size(width, height, SOURCE_MAX_SIDE, SOURCE_MAX_SIDE)
+        if max(width, height) > SOURCE_MAX_SIDE
+        else (width, height)
+    )
     return decode_bytes_resized(data, size)
 
 
@@ -86,7 +90,9 @@ def render_pixels(source: np.ndarray, box: tuple[int, int], view: str, mirrored:
     if size == (0, 0):
         return np.zeros((0, 0, 3), dtype=np.uint8)
     if size != (width, height):
-        pixels = np.asarray(Image.fromarray(np.ascontiguousarray(pixels)).resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0))
+        pixels = np.asarray(
+            Image.fromarray(np.ascontiguousarray(pixels)).resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+        )
     return pixels
 
 

@@ -80,4 +80,3 @@ class ContextLoaded(Message):
         super().__init__()
         self.image = image
         self.context = context
-

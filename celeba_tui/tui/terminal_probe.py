@@ -86,8 +86,15 @@ def probe_terminal(timeout: float = PROBE_TIMEOUT_S, *, query_graphics: bool = T
     if not cell_width or not cell_height:
         cell_width, cell_height = found.get("cell_width", 0), found.get("cell_height", 0)
     return TerminalInfo(
-        is_tty, in_tmux, columns, rows, cell_width, cell_height,
-        found["kitty"], found["sixel"], found["answered"],
+        is_tty,
+        in_tmux,
+        columns,
+        rows,
+        cell_width,
+        cell_height,
+        found["kitty"],
+        found["sixel"],
+        found["answered"],
     )
 
 

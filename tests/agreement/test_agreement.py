@@ -36,9 +36,7 @@ REFERENCE = Path("/work/shared/reference-labels")
 def long_labels(task: str = "light", **by_annotator: dict[str, str]) -> pd.DataFrame:
     """labels(alice={"1.jpg": "left"}, bob=...) -> the long table."""
     rows = [
-        (image, task, annotator, label)
-        for annotator, labels in by_annotator.items()
-        for image, label in labels.items()
+        (image, task, annotator, label) for annotator, labels in by_annotator.items() for image, label in labels.items()
     ]
     return pd.DataFrame(rows, columns=["image", "task", "annotator", "label"])
 
@@ -62,10 +60,14 @@ def test_pair_statistics_match_hand_computation():
 
 
 def test_weighted_kappa_penalises_left_right_more_than_left_center():
-    near = long_labels(alice={"1": "left", "2": "center", "3": "right", "4": "left"},
-                       bob={"1": "center", "2": "center", "3": "right", "4": "left"})
-    far = long_labels(alice={"1": "left", "2": "center", "3": "right", "4": "left"},
-                      bob={"1": "right", "2": "center", "3": "right", "4": "left"})
+    near = long_labels(
+        alice={"1": "left", "2": "center", "3": "right", "4": "left"},
+        bob={"1": "center", "2": "center", "3": "right", "4": "left"},
+    )
+    far = long_labels(
+        alice={"1": "left", "2": "center", "3": "right", "4": "left"},
+        bob={"1": "right", "2": "center", "3": "right", "4": "left"},
+    )
     near_pair, far_pair = task_agreement(near, LIGHT).pairs[0], task_agreement(far, LIGHT).pairs[0]
     assert near_pair.kappa == pytest.approx(far_pair.kappa, abs=0.2)
     assert near_pair.weighted_kappa > far_pair.weighted_kappa
@@ -230,8 +232,12 @@ def test_profile_matches_hand_computation():
 
 def test_self_consistency_per_annotator_and_task():
     checks = pd.DataFrame(
-        [("1", "light", "a", "left", "left"), ("2", "light", "a", "right", "left"),
-         ("3", "orientation", "a", "center", "center"), ("1", "light", "b", "left", "left")],
+        [
+            ("1", "light", "a", "left", "left"),
+            ("2", "light", "a", "right", "left"),
+            ("3", "orientation", "a", "center", "center"),
+            ("1", "light", "b", "left", "left"),
+        ],
         columns=["image", "task", "annotator", "expected", "answer"],
     )
     table = self_consistency(checks).set_index(["annotator", "task"])
@@ -253,12 +259,16 @@ def simulated_annotators(n_images: int, seed: int, strict: str, strictness: floa
             sideways = (said == 1) & (rng.random(n_images) < strictness)
             said = np.where(sideways, rng.choice([0, 2], n_images), said)
         labelled = rng.random(n_images) < 0.8
-        frames.append(pd.DataFrame({
-            "image": [f"{i:06d}.jpg" for i in np.flatnonzero(labelled)],
-            "task": "light",
-            "annotator": name,
-            "label": classes[said[labelled]],
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "image": [f"{i:06d}.jpg" for i in np.flatnonzero(labelled)],
+                    "task": "light",
+                    "annotator": name,
+                    "label": classes[said[labelled]],
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 

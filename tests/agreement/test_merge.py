@@ -8,9 +8,9 @@ import sqlite3
 import pandas as pd
 import pytest
 
-from celeba_tui.errors import CelebaError
-from celeba_tui.agreement.merge_policies import MergePolicy, merge_labels, parse_policy
 from celeba_tui.agreement.apply_merge import plan_merge_writes, review_queue, run_merge
+from celeba_tui.agreement.merge_policies import MergePolicy, merge_labels, parse_policy
+from celeba_tui.errors import CelebaError
 from celeba_tui.workspace import DEFAULT_TASKS, create_workspace
 
 LIGHT = DEFAULT_TASKS[0]
@@ -24,13 +24,22 @@ def long_labels(rows: list[tuple[str, str, str]], task: str = "light") -> pd.Dat
     )
 
 
-THREE = long_labels([
-    ("agreed", "a", "left"), ("agreed", "b", "left"), ("agreed", "c", "left"),
-    ("two-one", "a", "left"), ("two-one", "b", "left"), ("two-one", "c", "right"),
-    ("three-way", "a", "left"), ("three-way", "b", "center"), ("three-way", "c", "right"),
-    ("pair", "b", "center"), ("pair", "c", "right"),
-    ("single", "a", "right"),
-])
+THREE = long_labels(
+    [
+        ("agreed", "a", "left"),
+        ("agreed", "b", "left"),
+        ("agreed", "c", "left"),
+        ("two-one", "a", "left"),
+        ("two-one", "b", "left"),
+        ("two-one", "c", "right"),
+        ("three-way", "a", "left"),
+        ("three-way", "b", "center"),
+        ("three-way", "c", "right"),
+        ("pair", "b", "center"),
+        ("pair", "c", "right"),
+        ("single", "a", "right"),
+    ]
+)
 
 
 def decided(result) -> dict[str, tuple[str, str]]:
@@ -54,8 +63,14 @@ def test_review_accepts_agreement_and_leaves_every_conflict():
     assert pair[["annotator", "label"]].values.tolist() == [["b", "center"], ["c", "right"]]
     (summary,) = result.summary
     assert summary.to_dict() == {
-        "task": "light", "images": 5, "single": 1, "compared": 4, "accepted": 1,
-        "resolved": 0, "reviewed": 0, "left_for_review": 3,
+        "task": "light",
+        "images": 5,
+        "single": 1,
+        "compared": 4,
+        "accepted": 1,
+        "resolved": 0,
+        "reviewed": 0,
+        "left_for_review": 3,
     }
 
 
@@ -113,13 +128,20 @@ def test_plan_skips_unchanged_and_replaces_changed_decisions():
         ["two-one", "left", "merge:majority", "review"]
     ]
     detail = json.loads(plan.add["detail"][0])
-    assert detail == {"policy": "majority", "annotators": ["a", "b", "c"],
-                      "votes": {"a": "left", "b": "left", "c": "right"}}
+    assert detail == {
+        "policy": "majority",
+        "annotators": ["a", "b", "c"],
+        "votes": {"a": "left", "b": "left", "c": "right"},
+    }
     same = pd.DataFrame([("two-one", "light", "merge:majority", "left", 10)], columns=none.columns)
-    assert (len(plan_merge_writes(decisions, same, "merge:majority").add), plan_merge_writes(
-        decisions, same, "merge:majority").unchanged) == (0, 1)
-    other = pd.DataFrame([("two-one", "light", "merge:prefer:c", "right", 11),
-                          ("pair", "light", "merge:prefer:c", "right", 12)], columns=none.columns)
+    assert (
+        len(plan_merge_writes(decisions, same, "merge:majority").add),
+        plan_merge_writes(decisions, same, "merge:majority").unchanged,
+    ) == (0, 1)
+    other = pd.DataFrame(
+        [("two-one", "light", "merge:prefer:c", "right", 11), ("pair", "light", "merge:prefer:c", "right", 12)],
+        columns=none.columns,
+    )
     plan = plan_merge_writes(decisions, other, "merge:majority")
     assert sorted(plan.revoke) == [11, 12] and len(plan.add) == 1
 
@@ -151,14 +173,19 @@ def test_run_merge_writes_resolved_conflicts_with_provenance(store):
     run = run_merge(store, (LIGHT,), "majority")
     assert (run.written, run.withdrawn, run.unchanged) == (1, 0, 0)
     assert status(store) == {
-        "agreed": ("left", "agreed"), "two-one": ("left", "review"), "three-way": (None, "conflict"),
-        "pair": (None, "conflict"), "single": ("right", "agreed"),
+        "agreed": ("left", "agreed"),
+        "two-one": ("left", "review"),
+        "three-way": (None, "conflict"),
+        "pair": (None, "conflict"),
+        "single": ("right", "agreed"),
     }
     history = store.history("two-one")
     merged = history[history["annotator"] == "merge:majority"].iloc[0]
     assert merged["source"] == "review" and merged["confidence"] == pytest.approx(2 / 3)
     assert json.loads(merged["detail"]) == {
-        "policy": "majority", "annotators": ["a", "b", "c"], "votes": {"a": "left", "b": "left", "c": "right"},
+        "policy": "majority",
+        "annotators": ["a", "b", "c"],
+        "votes": {"a": "left", "b": "left", "c": "right"},
     }
     queue = review_queue(store)
     assert queue.columns.tolist() == ["image", "task", "annotator", "label"]
@@ -166,8 +193,7 @@ def test_run_merge_writes_resolved_conflicts_with_provenance(store):
 
 
 def test_run_merge_is_idempotent_and_follows_new_labels(store):
-    add(store, [("x", "a", "left"), ("x", "b", "left"), ("x", "c", "right"),
-                ("y", "a", "left"), ("y", "b", "right")])
+    add(store, [("x", "a", "left"), ("x", "b", "left"), ("x", "c", "right"), ("y", "a", "left"), ("y", "b", "right")])
     assert run_merge(store, (LIGHT,), "majority").written == 1
     rows_before = len(store.history())
     again = run_merge(store, (LIGHT,), "majority")
@@ -253,11 +279,13 @@ def test_live_label_codes_matches_live_labels(store):
     add(store, [("x", "a", "center")], task="orientation")
     add(store, [("x", "m", "left")], source="model")
     codes = store.live_label_codes(DEFAULT_TASKS, ("human", "import"))
-    rows = sorted(
-        (r.image, r.task, r.annotator, None if pd.isna(r.label) else r.label) for r in codes.itertuples()
-    )
-    assert rows == [("x", "light", "a", "left"), ("x", "light", "b", "right"),
-                    ("x", "orientation", "a", "center"), ("y", "light", "b", None)]
+    rows = sorted((r.image, r.task, r.annotator, None if pd.isna(r.label) else r.label) for r in codes.itertuples())
+    assert rows == [
+        ("x", "light", "a", "left"),
+        ("x", "light", "b", "right"),
+        ("x", "orientation", "a", "center"),
+        ("y", "light", "b", None),
+    ]
     live = store.live_labels(sources=["human"]).set_index(["image", "task", "annotator"])["id"]
     assert codes.set_index(["image", "task", "annotator"])["id"].sort_index().tolist() == live.sort_index().tolist()
     with pytest.raises(CelebaError, match="b gave y a label that is not a class of task 'light'"):

@@ -35,11 +35,15 @@ def invoke(ws, *args: str):
 
 
 TWO = [
-    ("1.jpg", "light", "alice", "left"), ("1.jpg", "light", "bob", "left"),
-    ("2.jpg", "light", "alice", "center"), ("2.jpg", "light", "bob", "right"),
-    ("3.jpg", "light", "alice", "right"), ("3.jpg", "light", "bob", "right"),
+    ("1.jpg", "light", "alice", "left"),
+    ("1.jpg", "light", "bob", "left"),
+    ("2.jpg", "light", "alice", "center"),
+    ("2.jpg", "light", "bob", "right"),
+    ("3.jpg", "light", "alice", "right"),
+    ("3.jpg", "light", "bob", "right"),
     ("4.jpg", "light", "alice", "center"),
-    ("1.jpg", "orientation", "alice", "left"), ("1.jpg", "orientation", "bob", "left"),
+    ("1.jpg", "orientation", "alice", "left"),
+    ("1.jpg", "orientation", "bob", "left"),
 ]
 
 
@@ -82,8 +86,10 @@ def test_agreement_plot_writes_pngs(workspace, tmp_path):
     [
         ([], "light: nothing to compare (no labels)"),
         ([("1.jpg", "light", "alice", "left")], "only one annotator (alice)"),
-        ([("1.jpg", "light", "alice", "left"), ("2.jpg", "light", "bob", "left")],
-         "no image was labelled by two annotators"),
+        (
+            [("1.jpg", "light", "alice", "left"), ("2.jpg", "light", "bob", "left")],
+            "no image was labelled by two annotators",
+        ),
     ],
 )
 def test_nothing_to_compare_exits_zero_with_a_message(workspace, rows, message):

@@ -10,10 +10,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from celeba_tui.autolabel.run import ANNOTATOR, AutolabelOptions, load_models, run_autolabel
 from celeba_tui.autolabel.pipeline import BatchDecoder, DecodedBatch, decode_batches, predict
+from celeba_tui.autolabel.run import ANNOTATOR, AutolabelOptions, load_models, run_autolabel
 from celeba_tui.errors import CelebaError
+
 from training_data import light_image, make_labelled_workspace
+
 LABELLED = 9  # images 1-9 have human labels; 10-30 are for the ensemble
 
 
@@ -118,7 +120,13 @@ def test_human_labels_are_never_overwritten_and_contradictions_are_suspects(labe
         assert not set(model_labels(store)) & set(names[:LABELLED])
         assert store.current_labels("light").set_index("image").loc[names[0], "label"] == "right"
     assert report["suspects"] == [
-        {"image": names[0], "task": "light", "human": "right", "ensemble": "left", "confidence": pytest.approx(1.0, abs=1e-3)}
+        {
+            "image": names[0],
+            "task": "light",
+            "human": "right",
+            "ensemble": "left",
+            "confidence": pytest.approx(1.0, abs=1e-3),
+        }
     ]
     suspects = pd.read_csv(workspace.path / "autolabel" / "suspects.csv")
     assert suspects["image"].tolist() == [names[0]]
@@ -235,8 +243,8 @@ def test_files_that_are_not_models_fail_before_any_work(labelled, oracles, tmp_p
 
 
 def test_pipeline_pixels_equal_decode_resized_for_each_model_size(labelled, oracles):
-    from celeba_tui.images import decode_resized
     from celeba_tui.autolabel.inference import input_groups
+    from celeba_tui.images import decode_resized
 
     workspace, names, _ = labelled
     metas = [m.meta for m in load_models([oracles["sharp"], oracles["big"]], workspace.tasks)]
@@ -307,15 +315,41 @@ def test_cli_autolabel_with_export_and_grid(labelled, oracles, tmp_path):
     prefix = tmp_path / "out" / "ensemble"
     prefix.parent.mkdir()  # output folders are never created (tests/reliability/test_output_paths.py)
     grid = tmp_path / "figure28.png"
-    result = CliRunner().invoke(app, [
-        "autolabel", "--models", str(oracles["sharp"]), str(oracles["soft"]), "--high", "0.95", "--low", "0.6",
-        "--batch-size", "8", "--export", str(prefix), "--grid", str(grid), "-w", str(workspace.path), "--json",
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "autolabel",
+            "--models",
+            str(oracles["sharp"]),
+            str(oracles["soft"]),
+            "--high",
+            "0.95",
+            "--low",
+            "0.6",
+            "--batch-size",
+            "8",
+            "--export",
+            str(prefix),
+            "--grid",
+            str(grid),
+            "-w",
+            str(workspace.path),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout[result.stdout.index("{"):])
+    report = json.loads(result.stdout[result.stdout.index("{") :])
     assert report["tasks"][0]["automatic"] == 14
     table = pd.read_csv(prefix.with_name("ensemble-light.csv"))
-    assert list(table.columns) == ["Filename", "Predictions_1", "Confidence_1", "Predictions_2", "Confidence_2", "light", "final_conf"]
+    assert list(table.columns) == [
+        "Filename",
+        "Predictions_1",
+        "Confidence_1",
+        "Predictions_2",
+        "Confidence_2",
+        "light",
+        "final_conf",
+    ]
     decided = table.dropna(subset=["light"])
     assert (decided["light"] == decided["Filename"].map(truth)).all()
     tidy = pd.read_parquet(prefix.with_name("ensemble.parquet"))
@@ -329,10 +363,16 @@ def test_store_keeps_each_models_latest_prediction(labelled):
     from celeba_tui.errors import StoreError
 
     workspace, names, _ = labelled
-    frame = pd.DataFrame({
-        "image": names[:2], "task": "light", "model": "abc", "label": ["left", "right"],
-        "confidence": [0.9, 0.8], "probs": [[0.9, 0.05, 0.05], [0.1, 0.1, 0.8]],
-    })
+    frame = pd.DataFrame(
+        {
+            "image": names[:2],
+            "task": "light",
+            "model": "abc",
+            "label": ["left", "right"],
+            "confidence": [0.9, 0.8],
+            "probs": [[0.9, 0.05, 0.05], [0.1, 0.1, 0.8]],
+        }
+    )
     with workspace.open_store() as store:
         store.register_model("abc", "a.onnx", "light", {"task": "light"})
         store.register_model("abc", "renamed.onnx", "light", {})  # the first registration is kept

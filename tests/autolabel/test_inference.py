@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from celeba_tui.errors import CelebaError
 from celeba_tui.autolabel.inference import (
     PROVIDERS,
     ProviderPlan,
@@ -14,6 +13,7 @@ from celeba_tui.autolabel.inference import (
     open_ensemble,
     plan_providers,
 )
+from celeba_tui.errors import CelebaError
 from celeba_tui.onnx.metadata import read_metadata
 from celeba_tui.onnx.runtime import model_input, pixel_transform
 
@@ -67,7 +67,9 @@ def test_session_that_silently_runs_on_cpu_is_reported():
         check_providers(plan, [PROVIDERS["cpu"]])
     plan = ProviderPlan("auto", ["tensorrt", "cuda", "cpu"])
     check_providers(plan, [PROVIDERS["cuda"], PROVIDERS["cpu"]])
-    assert plan.used == "cuda" and plan.fallbacks == ["tensorrt: did not start (no usable GPU, driver or CUDA libraries)"]
+    assert plan.used == "cuda" and plan.fallbacks == [
+        "tensorrt: did not start (no usable GPU, driver or CUDA libraries)"
+    ]
 
 
 def test_fallback_path_with_a_gpu_provider_that_claims_to_load(models, monkeypatch):
@@ -166,5 +168,8 @@ def test_tensorrt_gets_one_fixed_profile_and_an_engine_cache(tmp_path):
     assert options["trt_fp16_enable"] == "False" and options["trt_engine_cache_path"] == str(tmp_path / "trt")
     assert (tmp_path / "trt").is_dir()
     assert "trt_int8_enable" not in options
-    assert _provider_options("tensorrt", {"input_0": (8, 64, 64, 3)}, None, fp16=False, int8=True)["trt_int8_enable"] == "True"
+    assert (
+        _provider_options("tensorrt", {"input_0": (8, 64, 64, 3)}, None, fp16=False, int8=True)["trt_int8_enable"]
+        == "True"
+    )
     assert _provider_options("cuda", {}, None, fp16=True) == {}

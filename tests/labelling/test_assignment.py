@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from celeba_tui.labelling.assignment import Assignment, name_hashes, owners, parse_assign
 from celeba_tui.errors import CelebaError
+from celeba_tui.labelling.assignment import Assignment, name_hashes, owners, parse_assign
 
 NAMES = [f"{i:06d}.jpg" for i in range(1, 30_001)]
 

@@ -7,8 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from celeba_tui.labelling.assignment import Assignment
 from celeba_tui.errors import CelebaError
+from celeba_tui.labelling.assignment import Assignment
 from celeba_tui.labelling.queues import (
     QUEUES,
     QueueOptions,
@@ -132,20 +132,28 @@ def test_uncertain_queue_is_most_uncertain_first(store, workspace):
 def write_suspects(workspace, rows):
     workspace.suspects_path.parent.mkdir(exist_ok=True)
     pd.DataFrame(rows, columns=["image", "task", "human", "ensemble", "confidence"]).to_csv(
-        workspace.suspects_path, index=False)
+        workspace.suspects_path, index=False
+    )
 
 
 def test_suspects_queue_shows_autolabels_suspects_while_the_agreed_label_stands(store, workspace):
     assert build(store, workspace, "suspects", annotator="rev").items == []  # autolabel has not run
     for image in IMAGES[:3]:
         store.add_label(image, "light", "left", "ann")
-    write_suspects(workspace, [
-        (IMAGES[1], "light", "left", "right", 0.93),
-        (IMAGES[0], "light", "left", "right", 0.97),
-        (IMAGES[2], "light", "left", "center", 0.91),
-    ])
+    write_suspects(
+        workspace,
+        [
+            (IMAGES[1], "light", "left", "right", 0.93),
+            (IMAGES[0], "light", "left", "right", 0.97),
+            (IMAGES[2], "light", "left", "center", 0.91),
+        ],
+    )
     built = build(store, workspace, "suspects", annotator="rev")
-    assert [(i.image, i.tasks) for i in built.items] == [(IMAGES[0], ("light",)), (IMAGES[1], ("light",)), (IMAGES[2], ("light",))]
+    assert [(i.image, i.tasks) for i in built.items] == [
+        (IMAGES[0], ("light",)),
+        (IMAGES[1], ("light",)),
+        (IMAGES[2], ("light",)),
+    ]
     assert QUEUES["suspects"].source == "review"
     store.add_label(IMAGES[0], "light", "left", "rev", source="review")  # reviewed: out
     store.add_label(IMAGES[1], "light", "center", "bob")  # no longer agreed: out
@@ -173,11 +181,13 @@ def test_item_context_suggestion_and_predictions(store, workspace):
 
 
 def test_ensemble_view_is_mean_probability():
-    predictions = pd.DataFrame({
-        "image": ["x", "x", "y"],
-        "task": ["light"] * 3,
-        "probs": ["[0.6, 0.3, 0.1]", "[0.2, 0.7, 0.1]", "[0.1, 0.1, 0.8]"],
-    })
+    predictions = pd.DataFrame(
+        {
+            "image": ["x", "x", "y"],
+            "task": ["light"] * 3,
+            "probs": ["[0.6, 0.3, 0.1]", "[0.2, 0.7, 0.1]", "[0.1, 0.1, 0.8]"],
+        }
+    )
     view = ensemble_view(predictions, {"light": ("left", "center", "right")}).set_index("image")
     assert view.loc["x", "label"] == "center" and view.loc["x", "confidence"] == pytest.approx(0.5)
     assert view.loc["y", "uncertainty"] == pytest.approx(0.2)

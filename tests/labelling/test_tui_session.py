@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from celeba_tui.labelling.queues import QueueItem
 from celeba_tui.labelling.flip_checks import CheckScheduler
+from celeba_tui.labelling.queues import QueueItem
+from celeba_tui.labelling.session import LabelSession
 from celeba_tui.mirror import mirrored_name
 from celeba_tui.tui.key_map import class_keys
-from celeba_tui.labelling.session import LabelSession
 from celeba_tui.tui.widgets.big_text import big_text
 
 BOTH = ("light", "orientation")

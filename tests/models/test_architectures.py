@@ -10,8 +10,7 @@ import torch
 
 from celeba_tui.architecture import Architecture, TrainingDefaults
 from celeba_tui.models.summary import parameter_counts
-from celeba_tui.plugins import get_architecture, list_architectures
-from celeba_tui.plugins import parse_spec
+from celeba_tui.plugins import get_architecture, list_architectures, parse_spec
 
 # (trainable, non-trainable) with 3 classes, counted as Keras does (docs/architectures.md).
 PARAMETER_COUNTS = {
@@ -24,8 +23,13 @@ PARAMETER_COUNTS = {
     "inception_v3": (27_083_875 + 233_603, 34_432 + 256),  # Table 8 plus the auxiliary classifier
 }
 INPUT_SIZES = {
-    "cnn4": 64, "vgg19_scratch": 128, "vgg19_variation": 64, "resnet50": 64,
-    "residual_blocks": 64, "residual_blocks_dropout": 64, "inception_v3": 128,
+    "cnn4": 64,
+    "vgg19_scratch": 128,
+    "vgg19_variation": 64,
+    "resnet50": 64,
+    "residual_blocks": 64,
+    "residual_blocks_dropout": 64,
+    "inception_v3": 128,
 }
 ARCHITECTURES = list_architectures()
 
@@ -81,12 +85,18 @@ def test_forward_in_eval_and_train_mode_and_backward(name):
         assert isinstance(output, tuple) and len(output) == 2, "an auxiliary classifier returns (logits, aux_logits)"
         main, aux = output
         assert main.shape == aux.shape == (2, 4)
-        loss = torch.nn.functional.cross_entropy(main, target) + arch.aux_loss_weight * torch.nn.functional.cross_entropy(aux, target)
+        loss = torch.nn.functional.cross_entropy(
+            main, target
+        ) + arch.aux_loss_weight * torch.nn.functional.cross_entropy(aux, target)
     else:
         assert isinstance(output, torch.Tensor) and output.shape == (2, 4)
         loss = torch.nn.functional.cross_entropy(output, target)
     loss.backward()
-    missing = [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or not torch.isfinite(p.grad).all())]
+    missing = [
+        n
+        for n, p in model.named_parameters()
+        if p.requires_grad and (p.grad is None or not torch.isfinite(p.grad).all())
+    ]
     assert not missing, f"parameters without a finite gradient: {missing[:5]}"
 
 

@@ -22,8 +22,20 @@ def test_builtin_plugins_are_a_package_of_celeba_tui():
 @pytest.mark.slow
 def test_wheel_contains_plugins_and_all_packages(tmp_path):
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
     )
     wheel = next(tmp_path.glob("celeba_tui-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()

@@ -17,7 +17,7 @@ import pluggy
 import pytest
 from typer.testing import CliRunner
 
-from celeba_tui import hookspecs
+from celeba_tui import hookspecs, preprocess
 from celeba_tui.architecture import Architecture
 from celeba_tui.cli import app
 from celeba_tui.errors import CelebaError
@@ -30,16 +30,21 @@ from celeba_tui.plugins import (
     list_architectures,
     list_preprocess_ops,
     load_registry,
+    parse_spec,
     plugin_listing,
 )
 from celeba_tui.preprocess import PreprocessOp
-from celeba_tui import preprocess
-from celeba_tui.plugins import parse_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_PLUGIN = ROOT / "plugins" / "example_plugin"
 BUILTIN_ARCHITECTURES = [
-    "cnn4", "inception_v3", "residual_blocks", "residual_blocks_dropout", "resnet50", "vgg19_scratch", "vgg19_variation",
+    "cnn4",
+    "inception_v3",
+    "residual_blocks",
+    "residual_blocks_dropout",
+    "resnet50",
+    "vgg19_scratch",
+    "vgg19_variation",
 ]
 
 
@@ -103,8 +108,14 @@ def test_hook_register_preprocess_ops():
     class Plugin:
         @hookimpl
         def register_preprocess_ops(self, register):
-            register(PreprocessOp("test_add", lambda img, n: np.clip(img.astype(int) + n, 0, 255).astype(np.uint8),
-                                  "add a constant", parse=lambda text: int(text or 1)))
+            register(
+                PreprocessOp(
+                    "test_add",
+                    lambda img, n: np.clip(img.astype(int) + n, 0, 255).astype(np.uint8),
+                    "add a constant",
+                    parse=lambda text: int(text or 1),
+                )
+            )
 
     registry = load_registry(entry_points=[])
     registry.manager.register(Plugin(), name="test-plugin")
@@ -162,13 +173,18 @@ def test_loading_plugins_does_not_import_torch():
 
 # ------------------------------------------------------------------ faulty plugins
 def test_a_misspelled_hook_is_an_error_at_load(tmp_path, monkeypatch):
-    typo = plugin_module(tmp_path, monkeypatch, "celeba_typo_plugin", """
+    typo = plugin_module(
+        tmp_path,
+        monkeypatch,
+        "celeba_typo_plugin",
+        """
         from celeba_tui.hookspecs import hookimpl
 
         @hookimpl
         def register_architecture(register):
             pass
-    """)
+    """,
+    )
     registry = load_registry(entry_points=[typo])
     (error,) = registry.import_errors
     assert error.plugin == "celeba_typo_plugin"
@@ -182,14 +198,19 @@ def test_a_misspelled_hook_is_an_error_at_load(tmp_path, monkeypatch):
 def test_a_plugin_failing_to_import_is_reported_and_the_others_load(tmp_path, monkeypatch):
     broken = plugin_module(tmp_path, monkeypatch, "celeba_broken_plugin", "raise RuntimeError('needs a GPU driver')\n")
     missing = metadata.EntryPoint(name="gone", value="celeba_no_such_module", group="celeba")
-    good = plugin_module(tmp_path, monkeypatch, "celeba_good_plugin", """
+    good = plugin_module(
+        tmp_path,
+        monkeypatch,
+        "celeba_good_plugin",
+        """
         from celeba_tui.architecture import Architecture
         from celeba_tui.hookspecs import hookimpl
 
         @hookimpl
         def register_architectures(register):
             register(Architecture(name="good_net", build=print, input_size=16))
-    """)
+    """,
+    )
     registry = load_registry(entry_points=[broken, missing, good])
     reasons = {error.plugin: error.reason for error in registry.import_errors}
     assert reasons["celeba_broken_plugin"] == "cannot load celeba_broken_plugin: RuntimeError: needs a GPU driver"
@@ -222,8 +243,12 @@ def test_a_plugin_raising_while_registering_is_reported_and_dropped():
             register(architecture("unknown_op", preprocess="resize:32,sharpen"))
 
     registry = load_registry(entry_points=[])
-    for name, plugin in [("raising", Raising()), ("duplicate", Duplicate()), ("wrong", WrongType()),
-                         ("bad-default", BadDefault())]:
+    for name, plugin in [
+        ("raising", Raising()),
+        ("duplicate", Duplicate()),
+        ("wrong", WrongType()),
+        ("bad-default", BadDefault()),
+    ]:
         registry.manager.register(plugin, name=name)
     found = registry.registrations()
     reasons = {}
@@ -233,7 +258,9 @@ def test_a_plugin_raising_while_registering_is_reported_and_dropped():
     assert reasons["duplicate"] == [
         "register_architectures failed: ValueError: architecture 'cnn4' is already registered by celeba_tui.builtin_plugins.cnn4"
     ]
-    assert reasons["wrong"] == ["register_preprocess_ops failed: TypeError: register() takes a PreprocessOp, not Architecture"]
+    assert reasons["wrong"] == [
+        "register_preprocess_ops failed: TypeError: register() takes a PreprocessOp, not Architecture"
+    ]
     assert reasons["bad-default"] == [
         "architecture bad_default: default preprocessing 'resize:64' does not resize to 32",
         "architecture unknown_op: unknown preprocessing op 'sharpen' in 'resize:32,sharpen' "
@@ -298,9 +325,21 @@ def test_the_example_package_installs_and_is_found_through_its_entry_point(tmp_p
     source = shutil.copytree(EXAMPLE_PLUGIN, tmp_path / "src")
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "-q",
-         "--target", str(target), str(source)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-q",
+            "--target",
+            str(target),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
     )
     monkeypatch.syspath_prepend(str(target))
     monkeypatch.delitem(sys.modules, "celeba_example_plugin", raising=False)

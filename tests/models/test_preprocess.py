@@ -12,9 +12,8 @@ from PIL import Image, ImageEnhance
 from typer.testing import CliRunner
 
 from celeba_tui.cli import app
-from celeba_tui.plugins import with_default_size
+from celeba_tui.plugins import parse_spec, with_default_size
 from celeba_tui.preprocess import Pipeline, PreprocessError
-from celeba_tui.plugins import parse_spec
 
 
 def random_image(height=24, width=20, seed=0) -> np.ndarray:

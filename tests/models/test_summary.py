@@ -12,7 +12,6 @@ from celeba_tui.cli import app
 from celeba_tui.models.summary import format_summary, layer_modules, parameter_counts, summarize
 from celeba_tui.plugins import get_architecture
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
@@ -35,7 +34,12 @@ def test_cnn4_summary_json_matches_table_3():
     assert data["input_shape"] == [None, 3, 64, 64] and data["training_only_params"] == 0
     convs = [layer for layer in data["layers"] if layer["type"] == "Conv2d"]
     assert [c["params"] for c in convs] == [608, 3216, 12832, 51264]
-    assert [c["output_shape"] for c in convs] == [[None, 8, 64, 64], [None, 16, 64, 64], [None, 32, 64, 64], [None, 64, 32, 32]]
+    assert [c["output_shape"] for c in convs] == [
+        [None, 8, 64, 64],
+        [None, 16, 64, 64],
+        [None, 32, 64, 64],
+        [None, 64, 32, 32],
+    ]
     dense = [layer for layer in data["layers"] if layer["type"] == "Linear"]
     assert [(d["name"], d["params"]) for d in dense] == [("dense", 16_778_240), ("dense_1", 3075)]
     assert next(layer for layer in data["layers"] if layer["type"] == "Flatten")["output_shape"] == [None, 16384]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from training_data import make_labelled_workspace
+
 EXAMPLE_PLUGIN = Path(__file__).resolve().parents[2] / "plugins" / "example_plugin"
 
 
@@ -19,21 +20,42 @@ def test_installed_example_plugin_trains_through_the_cli(tmp_path):
     source = shutil.copytree(EXAMPLE_PLUGIN, tmp_path / "src")
     site = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "-q",
-         "--target", str(site), str(source)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-q",
+            "--target",
+            str(site),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
     )
     workspace = make_labelled_workspace(tmp_path / "data", n=40)[0]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])),
-           "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])),
+        "OMP_NUM_THREADS": "1",
+    }
 
     def celeba(*args):
-        return subprocess.run([sys.executable, "-m", "celeba_tui", *map(str, args), "-w", str(workspace.path)],
-                              capture_output=True, text=True, env=env, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "celeba_tui", *map(str, args), "-w", str(workspace.path)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
 
     # The plugin's architecture, with the plugin's own preprocessing op.
-    trained = celeba("train", "--plugin", "example_tiny_cnn", "--task", "orientation", "--preprocess", "invert",
-                     "--json")
+    trained = celeba(
+        "train", "--plugin", "example_tiny_cnn", "--task", "orientation", "--preprocess", "invert", "--json"
+    )
     assert trained.returncode == 0, trained.stderr[-3000:]
     data = json.loads(trained.stdout)
     config = data["config"]
@@ -46,7 +68,12 @@ def test_installed_example_plugin_trains_through_the_cli(tmp_path):
 
     # Without the package installed, its run is a clear error, not a traceback.
     env["PYTHONPATH"] = os.environ.get("PYTHONPATH", "")
-    code = (f"from celeba_tui.models.model_io import load_run, build_classifier\n"
-            f"build_classifier(load_run({data['run_dir']!r}))\n")
+    code = (
+        f"from celeba_tui.models.model_io import load_run, build_classifier\n"
+        f"build_classifier(load_run({data['run_dir']!r}))\n"
+    )
     missing = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert "CelebaError" in missing.stderr and "'example_tiny_cnn' (example (celeba-example-plugin 0.1.0))" in missing.stderr
+    assert (
+        "CelebaError" in missing.stderr
+        and "'example_tiny_cnn' (example (celeba-example-plugin 0.1.0))" in missing.stderr
+    )

@@ -12,7 +12,9 @@ from celeba_tui.errors import CelebaError
 from celeba_tui.onnx.export import FP16_TOLERANCE, FP32_TOLERANCE, export_run, metadata_for_run
 from celeba_tui.onnx.metadata import ModelFileError, ModelMetadata, check_same_classes, describe, read_metadata
 from celeba_tui.plugins import list_architectures
+
 from onnx_models import CLASSES, write_run
+
 SLOW_TO_EXPORT = {"resnet50", "vgg19_scratch", "inception_v3"}
 ARCHITECTURES = [
     pytest.param(name, marks=pytest.mark.slow) if name in SLOW_TO_EXPORT else name for name in list_architectures()
@@ -80,9 +82,9 @@ def test_fp16_keeps_uint8_input_and_float32_output(tmp_path, exported):
 def test_parity_batch_is_the_runs_validation_images(tmp_path):
     from PIL import Image
 
-    from celeba_tui.onnx.runtime import model_input
     from celeba_tui.models.model_io import load_run
     from celeba_tui.onnx.export import validation_pixels
+    from celeba_tui.onnx.runtime import model_input
 
     images = tmp_path / "images"
     images.mkdir()
@@ -110,7 +112,8 @@ def test_not_a_model_and_no_metadata_are_clear_errors(tmp_path):
     from onnx import TensorProto, helper
 
     graph = helper.make_graph(
-        [helper.make_node("Identity", ["x"], ["y"])], "g",
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+
 import numpy as np
 import onnx
 import pytest
@@ -14,6 +15,7 @@ from celeba_tui.cli import app
 from celeba_tui.errors import CelebaError
 from celeba_tui.onnx.export import INT8_TOLERANCE, TOLERANCES, export_run
 from celeba_tui.onnx.metadata import describe, read_metadata
+
 from onnx_models import write_run
 from training_data import light_image, make_labelled_workspace
 
@@ -90,22 +92,54 @@ def test_train_export_int8_and_autolabel_through_the_cli(tmp_path, tiny_architec
     ws = workspace.path
     models = []
     for seed in (1, 2):
-        trained = celeba("train", "--plugin", tiny_architecture, "--task", "light", "--epochs", "12",
-                         "--lr", "0.02", "--seed", seed, "--augment", "none", "-w", ws)
+        trained = celeba(
+            "train",
+            "--plugin",
+            tiny_architecture,
+            "--task",
+            "light",
+            "--epochs",
+            "12",
+            "--lr",
+            "0.02",
+            "--seed",
+            seed,
+            "--augment",
+            "none",
+            "-w",
+            ws,
+        )
         assert trained.exit_code == 0, trained.output
         run_dir = trained.stdout.strip().splitlines()[-1]
         out = tmp_path / f"tiny-{seed}-int8.onnx"
         exported = celeba("export-onnx", run_dir, "--int8", "--calibration-images", "16", "-o", out, "-w", ws)
         assert exported.exit_code == 0, exported.output
-        assert "(tiny_test, light, int8)" in exported.stdout and "validation images: max |p_torch - p_onnx|" in exported.stdout
+        assert (
+            "(tiny_test, light, int8)" in exported.stdout
+            and "validation images: max |p_torch - p_onnx|" in exported.stdout
+        )
         models.append(out)
     both = celeba("export-onnx", run_dir, "--int8", "--fp16", "-o", tmp_path / "x.onnx", "-w", ws)
     assert both.exit_code == 2 and "exclude each other" in both.output and not (tmp_path / "x.onnx").exists()
 
-    labelled = celeba("autolabel", "--models", *models, "--high", "0.6", "--low", "0.4", "--provider", "cpu",
-                      "--batch-size", "8", "--json", "-w", ws)
+    labelled = celeba(
+        "autolabel",
+        "--models",
+        *models,
+        "--high",
+        "0.6",
+        "--low",
+        "0.4",
+        "--provider",
+        "cpu",
+        "--batch-size",
+        "8",
+        "--json",
+        "-w",
+        ws,
+    )
     assert labelled.exit_code == 0, labelled.output
-    report = json.loads(labelled.stdout[labelled.stdout.index("{"):])
+    report = json.loads(labelled.stdout[labelled.stdout.index("{") :])
     (task,) = report["tasks"]
     assert task["automatic"] >= 10
     with workspace.open_store() as store:

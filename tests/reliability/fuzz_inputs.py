@@ -21,16 +21,40 @@ from celeba_tui.formats.importing import import_labels
 HUGE = "a" * 140_000  # over the csv module's 131,072-character field limit
 # Each pool: values an import accepts, then values it must refuse or take with care. Cells
 # are drawn from the first part most of the time, so that a fair share of files import.
-NAMES = (["000001.jpg", "000002.jpg", "a/b.png", "\u00e9.jpg", "x,y", 'q"d.jpg', "new\nline.jpg", "cr\rname.jpg",
-          "'=f.jpg", "=cmd|' /C calc'!A0", "[/bold].jpg", " lead.jpg", "esc\x1b[31m.jpg"], ["", " "])
+NAMES = (
+    [
+        "000001.jpg",
+        "000002.jpg",
+        "a/b.png",
+        "\u00e9.jpg",
+        "x,y",
+        'q"d.jpg',
+        "new\nline.jpg",
+        "cr\rname.jpg",
+        "'=f.jpg",
+        "=cmd|' /C calc'!A0",
+        "[/bold].jpg",
+        " lead.jpg",
+        "esc\x1b[31m.jpg",
+    ],
+    ["", " "],
+)
 TASKS = (["light", "orientation"], ["mood", "", "LIGHT"])
 CLASSES = (["left", "center", "right"], ["up", "", "Left"])
 ANNOTATORS = (["alice", "bob", "o'brien, j"], ["", "=evil", "merge:x", "tab\tname", "a\x1b]0;t\x07b"])
 SOURCES = (["human", "review", "model", "import"], ["", "robot"])
 CONFIDENCES = (["", "0", "1", "0.5", "-0", " 0.25 "], ["inf", "-inf", "nan", "-5", "7", "1e400", "abc"])
 OPTIONAL = ["annotator", "source", "confidence", "model", "time"]
-POOLS = {"image": NAMES, "task": TASKS, "label": CLASSES, "annotator": ANNOTATORS, "source": SOURCES,
-         "confidence": CONFIDENCES, "model": (["m1", ""], ["=m"]), "time": (["", "0", "1.7e9"], ["x"])}
+POOLS = {
+    "image": NAMES,
+    "task": TASKS,
+    "label": CLASSES,
+    "annotator": ANNOTATORS,
+    "source": SOURCES,
+    "confidence": CONFIDENCES,
+    "model": (["m1", ""], ["=m"]),
+    "time": (["", "0", "1.7e9"], ["x"]),
+}
 NEWLINES = st.sampled_from(["\n", "\r\n", "\r"])
 ANNOTATOR_ARG = st.sampled_from([None, "fuzz"])
 MOSTLY = st.sampled_from([True] * 9 + [False])
@@ -68,7 +92,7 @@ def onehot_files(draw) -> str:
         classes = [draw(st.integers(0, 2)) for _ in range(2)]
         cells = [str(int(i == c)) for c in classes for i in range(3)]
         if draw(RARELY):
-            del cells[draw(st.integers(0, 5)):][:draw(st.integers(0, 1))]
+            del cells[draw(st.integers(0, 5)) :][: draw(st.integers(0, 1))]
             cells.insert(draw(st.integers(0, len(cells))), draw(st.sampled_from(ONEHOT_CELLS)))
         rows.append([draw(cell_text(NAMES)), *cells])
     newline = draw(NEWLINES)
@@ -103,7 +127,9 @@ PARQUET_VALUES = {
 @st.composite
 def parquet_files(draw) -> bytes:
     columns = draw(st.lists(st.sampled_from(["image", "task", "label", *OPTIONAL, "bogus"]), unique=True, max_size=7))
-    columns = (["image", "task", "label"] if draw(MOSTLY) else []) + [c for c in columns if c not in ("image", "task", "label")]
+    columns = (["image", "task", "label"] if draw(MOSTLY) else []) + [
+        c for c in columns if c not in ("image", "task", "label")
+    ]
     rows = draw(st.integers(0, 5)) if draw(RARELY) else draw(st.integers(1, 5))
     data = {}
     for column in columns:

@@ -65,8 +65,17 @@ async def annotate(workspace_dir: Path, annotator: str, seconds: float, log_path
                     write(log, {"op": "undo", "id": before[-1].label_id, "ms": ms})
                 else:
                     decision = session.history[-1]
-                    write(log, {"op": "label", "id": decision.label_id, "image": decision.image,
-                                "task": decision.task, "label": decision.label, "ms": ms})
+                    write(
+                        log,
+                        {
+                            "op": "label",
+                            "id": decision.label_id,
+                            "image": decision.image,
+                            "task": decision.task,
+                            "label": decision.label,
+                            "ms": ms,
+                        },
+                    )
             await pilot.press("q")
     return 0
 

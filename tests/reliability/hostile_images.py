@@ -81,15 +81,19 @@ def png_chunk(kind: bytes, data: bytes) -> bytes:
 def png_bomb(side: int = BOMB_SIDE) -> bytes:
     """A 100-byte PNG whose header declares side x side 8-bit grey pixels (900 MB decoded)."""
     header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", zlib.compress(b"\x00" * 64)) \
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
         + png_chunk(b"IEND", b"")
+    )
 
 
 def jpeg_bomb(side: int = BOMB_SIDE) -> bytes:
     """A small real JPEG whose frame header (SOF0) is patched to declare side x side."""
     data = bytearray(jpeg_bytes(face(0, (16, 16))))
     sof = data.index(b"\xff\xc0")
-    data[sof + 5:sof + 9] = struct.pack(">HH", side, side)  # height, width
+    data[sof + 5 : sof + 9] = struct.pack(">HH", side, side)  # height, width
     return bytes(data)
 
 
@@ -115,7 +119,7 @@ def write_hostile_folder(folder: Path) -> Path:
     (folder / "bomb.png").write_bytes(png_bomb())
     (folder / "bomb.jpg").write_bytes(jpeg_bomb())
     Image.fromarray(face(102)).convert("CMYK").save(folder / "cmyk.jpg", quality=95)
-    sixteen = (face(103)[:, :, 0].astype(np.uint16) * 257)
+    sixteen = face(103)[:, :, 0].astype(np.uint16) * 257
     Image.fromarray(sixteen).save(folder / "sixteen-bit.png")
     (folder / "exif-rotated.jpg").write_bytes(exif_rotated(face(104)))
     (folder / "eps-named.jpg").write_bytes(EPS)

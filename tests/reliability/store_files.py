@@ -16,7 +16,9 @@ def table_digests(path: Path) -> dict[str, str]:
     try:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
         return {
-            t: hashlib.sha256(repr(sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr)).encode()).hexdigest()
+            t: hashlib.sha256(
+                repr(sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr)).encode()
+            ).hexdigest()
             for t in tables
         }
     finally:
@@ -27,8 +29,12 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def make_source(path: Path, labels=(("000001.jpg", "light", "left", "bob"), ("000002.jpg", "orientation", "right", "bob")),
-                *, journal: str = "wal") -> Path:
+def make_source(
+    path: Path,
+    labels=(("000001.jpg", "light", "left", "bob"), ("000002.jpg", "orientation", "right", "bob")),
+    *,
+    journal: str = "wal",
+) -> Path:
     """A genuine celeba store holding `labels` (image, task, label, annotator), closed cleanly."""
     with LabelStore.open(path, create=True) as store:
         for image, task, label, annotator in labels:
@@ -63,4 +69,3 @@ def error_line(result) -> str:
 def sqlite_text(value: str) -> str:
     """`value` as an SQL expression (char() keeps control characters out of the statement)."""
     return "char(" + ", ".join(str(ord(c)) for c in value) + ")"
-

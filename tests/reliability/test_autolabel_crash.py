@@ -37,18 +37,42 @@ def build_workspace(root, folder, name):
     with workspace.open_store(create=True) as store:
         register_images(store, workspace.image_root)
         names = sorted(store.image_names())[:HUMAN]
-        store.add_labels(pd.DataFrame({
-            "image": names, "task": "light", "label": [CLASSES[(2 * i) % 3] for i in range(HUMAN)],
-            "annotator": "alice", "source": "human",
-        }))
+        store.add_labels(
+            pd.DataFrame(
+                {
+                    "image": names,
+                    "task": "light",
+                    "label": [CLASSES[(2 * i) % 3] for i in range(HUMAN)],
+                    "annotator": "alice",
+                    "source": "human",
+                }
+            )
+        )
     return workspace
 
 
 def autolabel(workspace, models) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "celeba_tui", "autolabel", "--models", *map(str, models), "--high", "0.95",
-         "--batch-size", "32", "--workers", "1", "-w", str(workspace.path), "--json"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "celeba_tui",
+            "autolabel",
+            "--models",
+            *map(str, models),
+            "--high",
+            "0.95",
+            "--batch-size",
+            "32",
+            "--workers",
+            "1",
+            "-w",
+            str(workspace.path),
+            "--json",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -104,8 +128,10 @@ def test_autolabel_killed_at_random_points_resumes_to_the_uninterrupted_result(t
             run.send_signal(signal.SIGKILL)
             run.wait()
             points.append((what, round(at, 2), outcome, *progress(crashed)))
-        print(f"\nround {round_ + 1}: uninterrupted {uninterrupted_s:.1f} s; kills (when, s, outcome, "
-              f"prediction rows, automatic labels after it): {points}")
+        print(
+            f"\nround {round_ + 1}: uninterrupted {uninterrupted_s:.1f} s; kills (when, s, outcome, "
+            f"prediction rows, automatic labels after it): {points}"
+        )
         run = autolabel(crashed, ensemble_pair)
         _, err = run.communicate(timeout=300)
         assert run.returncode == 0 and "locked" not in err, err
@@ -134,7 +160,10 @@ def assert_same_outcome(got: dict, want: dict) -> None:
     np.testing.assert_allclose(np.stack(got["predictions"]["probs"]), np.stack(want["predictions"]["probs"]), atol=1e-5)
     exact = ["image", "task", "label", "annotator", "source", "model"]
     pd.testing.assert_frame_equal(got["live"][exact], want["live"][exact])
-    np.testing.assert_allclose(got["live"]["confidence"].astype(float), want["live"]["confidence"].astype(float), atol=1e-5)
-    pd.testing.assert_frame_equal(got["current"][["image", "task", "label", "status"]],
-                                  want["current"][["image", "task", "label", "status"]])
+    np.testing.assert_allclose(
+        got["live"]["confidence"].astype(float), want["live"]["confidence"].astype(float), atol=1e-5
+    )
+    pd.testing.assert_frame_equal(
+        got["current"][["image", "task", "label", "status"]], want["current"][["image", "task", "label", "status"]]
+    )
     assert (got["live"]["source"] == "human").sum() == HUMAN

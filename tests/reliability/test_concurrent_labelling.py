@@ -44,7 +44,9 @@ def busy_workspace(tmp_path):
 def annotator(workspace, name: str, seconds: float, log: Path, seed: int) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, str(SCRIPT), str(workspace.path), name, str(seconds), str(log), str(seed)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -69,7 +71,12 @@ def check_store_matches_log(store, name: str, log: Path, *, in_flight: int = 0) 
     if not in_flight:
         assert {(r.image, r.task): r.label for r in live.itertuples()} == expected
     waits = sorted(r["ms"] for r in read_log(log) if "ms" in r)
-    return {"decisions": len(labels), "undone": len(undone), "live": len(live), "slowest_key_ms": waits[-1] if waits else None}
+    return {
+        "decisions": len(labels),
+        "undone": len(undone),
+        "live": len(live),
+        "slowest_key_ms": waits[-1] if waits else None,
+    }
 
 
 @pytest.mark.slow
@@ -99,8 +106,10 @@ def test_annotator_killed_at_random_points_loses_no_completed_decision(busy_work
             logged |= set(labels)
         rows = set(history.loc[history["label"].notna(), "id"])
         assert len(rows - logged) <= KILLS  # at most the one decision in flight at each kill
-    print(f"\nkilled {KILLS} annotators after {points} logged actions; {len(rows - logged)} committed "
-          f"in the instant before a kill (in the store, not yet logged); lost: 0")
+    print(
+        f"\nkilled {KILLS} annotators after {points} logged actions; {len(rows - logged)} committed "
+        f"in the instant before a kill (in the store, not yet logged); lost: 0"
+    )
 
 
 @pytest.mark.slow
@@ -110,8 +119,20 @@ def test_two_annotators_and_autolabel_at_once(busy_workspace, tmp_path, ensemble
     runs, errors = [], []
     variants = [["--high", "0.95"], ["--high", "0.99", "--tta", "flip"], ["--high", "0.9"]]
     while any(p.poll() is None for p in people.values()):
-        command = [sys.executable, "-m", "celeba_tui", "autolabel", "--models", *map(str, ensemble_pair),
-                   *variants[len(runs) % len(variants)], "--batch-size", "32", "-w", str(busy_workspace.path), "--json"]
+        command = [
+            sys.executable,
+            "-m",
+            "celeba_tui",
+            "autolabel",
+            "--models",
+            *map(str, ensemble_pair),
+            *variants[len(runs) % len(variants)],
+            "--batch-size",
+            "32",
+            "-w",
+            str(busy_workspace.path),
+            "--json",
+        ]
         done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=600)
         runs.append(done.returncode)
         errors.append(done.stderr)
@@ -131,6 +152,8 @@ def test_two_annotators_and_autolabel_at_once(busy_workspace, tmp_path, ensemble
         statuses = store.current_labels()["status"].value_counts().to_dict()
     assert all(c["decisions"] > 0 for c in counts.values())
     assert predictions > 0
-    print(f"\n{SECONDS:.0f} s: {counts}; autolabel runs {len(runs)}, prediction rows {predictions}; "
-          f"(image, task) answered by both: {len(both)}, disagreeing: {conflicts}; current statuses {statuses}")
+    print(
+        f"\n{SECONDS:.0f} s: {counts}; autolabel runs {len(runs)}, prediction rows {predictions}; "
+        f"(image, task) answered by both: {len(both)}, disagreeing: {conflicts}; current statuses {statuses}"
+    )
     assert statuses.get("conflict", 0) >= conflicts

@@ -9,7 +9,14 @@ from hypothesis import strategies as st
 from celeba_tui.errors import CelebaError
 from celeba_tui.workspace import parse_config
 from reliability.fuzz_inputs import (
-    ANNOTATOR_ARG, HUGE, attempt, celeba_txt_files, long_files, onehot_files, parquet_files, read_celeba_txt,
+    ANNOTATOR_ARG,
+    HUGE,
+    attempt,
+    celeba_txt_files,
+    long_files,
+    onehot_files,
+    parquet_files,
+    read_celeba_txt,
 )
 
 # A few dozen inputs per importer keep the default run fast; benchmarks/fuzz.py tries 10,000.
@@ -33,7 +40,9 @@ def test_fuzz_onehot(tmp_path, store, workspace, text, annotator):
 @given(long_files(), ANNOTATOR_ARG)
 # Found by this test: a repeated row before a clashing one (the clash check indexed the
 # de-duplicated rows with a mask of the file's rows).
-@example(text="image,task,label\n000001.jpg,light,left\n000001.jpg,light,left\n000001.jpg,light,center\n", annotator="fuzz")
+@example(
+    text="image,task,label\n000001.jpg,light,left\n000001.jpg,light,left\n000001.jpg,light,center\n", annotator="fuzz"
+)
 # Found by hand after the fuzz suite missed them: CR-only line ends, a cell over the csv
 # module's field limit, confidence inf / nan / out of [0, 1], a column named twice.
 @example(text="image,task,label\r000001.jpg,light,left\r000002.jpg,light,up\r", annotator="fuzz")
@@ -78,8 +87,12 @@ def test_fuzz_config_reader(text):
 
 @pytest.mark.parametrize(
     "text",
-    ['images = "x"\n[[tasks]]\nname = "light"\nclasses = "left"\n', 'images = 3\n', 'version = 99\nimages = "x"\n',
-     'images = "x"\n[[tasks]]\nname = "a"\n[[tasks]]\nname = "a"\n'],
+    [
+        'images = "x"\n[[tasks]]\nname = "light"\nclasses = "left"\n',
+        "images = 3\n",
+        'version = 99\nimages = "x"\n',
+        'images = "x"\n[[tasks]]\nname = "a"\n[[tasks]]\nname = "a"\n',
+    ],
 )
 def test_bad_configs_are_clear(text):
     with pytest.raises(CelebaError, match="celeba.toml"):

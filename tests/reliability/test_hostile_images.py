@@ -50,8 +50,11 @@ def hostile_workspace(tmp_path):
 def label_everything(workspace, annotator="alice") -> None:
     """Human labels for every registered image, both tasks (light from the picture's bright half)."""
     names = registered_names()
-    rows = [{"image": n, "task": t, "label": CLASSES[(2 * i) % 3], "annotator": annotator, "source": "human"}
-            for i, n in enumerate(names) for t in ("light", "orientation")]
+    rows = [
+        {"image": n, "task": t, "label": CLASSES[(2 * i) % 3], "annotator": annotator, "source": "human"}
+        for i, n in enumerate(names)
+        for t in ("light", "orientation")
+    ]
     with workspace.open_store() as store:
         store.add_labels(pd.DataFrame(rows))
 
@@ -142,8 +145,12 @@ def test_the_byte_cap_is_configurable(tmp_path, monkeypatch):
 
 def test_cmyk_16_bit_and_exif_rotated_images_decode_upright_in_rgb(tmp_path):
     folder = write_hostile_folder(tmp_path / "images")
-    expected = {"cmyk.jpg": face(102), "exif-rotated.jpg": face(104),
-                "sixteen-bit.png": np.repeat(face(103)[:, :, :1], 3, axis=2), "png-named.jpg": face(101)}
+    expected = {
+        "cmyk.jpg": face(102),
+        "exif-rotated.jpg": face(104),
+        "sixteen-bit.png": np.repeat(face(103)[:, :, :1], 3, axis=2),
+        "png-named.jpg": face(101),
+    }
     assert set(expected) == set(DECODABLE)
     for name, truth in expected.items():
         pixels = decode_full(folder / name)
@@ -160,10 +167,25 @@ def test_training_skips_and_reports_unreadable_and_vanished_images(hostile_works
     swapped = {NORMAL[3]: "zero", NORMAL[4]: "fifo"}
     for name, kind in swapped.items():
         swap_for_special(workspace.image_root / name, kind)
-    result = CliRunner().invoke(app, [
-        "train", "--plugin", tiny_architecture, "--task", "light", "--epochs", "1", "--batch-size", "8", "--device", "cpu",
-        "-w", str(workspace.path), "--json",
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--plugin",
+            tiny_architecture,
+            "--task",
+            "light",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--device",
+            "cpu",
+            "-w",
+            str(workspace.path),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)["summary"]
     skipped = {row["image"]: row["reason"] for row in summary["skipped_images"]}
@@ -196,12 +218,21 @@ def test_autolabel_skips_reports_and_survives_files_vanishing_mid_run(hostile_wo
         return found
 
     monkeypatch.setattr(celeba_tui.images, "scan_folder", scan_then_delete)
-    result = CliRunner().invoke(app, [
-        "autolabel", "--models", *map(str, ensemble_pair), "--batch-size", "4",
-        "-w", str(workspace.path), "--json",
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "autolabel",
+            "--models",
+            *map(str, ensemble_pair),
+            "--batch-size",
+            "4",
+            "-w",
+            str(workspace.path),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout[result.stdout.index("{"):])
+    report = json.loads(result.stdout[result.stdout.index("{") :])
     skipped = pd.read_csv(report["skipped_report"])
     reasons = dict(zip(skipped["image"], skipped["reason"]))
     expected = {*REFUSED, *vanishing, *swapped}

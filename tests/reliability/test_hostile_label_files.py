@@ -17,9 +17,17 @@ HOSTILE = {
     "cr-only one-hot": (b"000001.jpg,1,0,0,0,1,0\r000002.jpg,1,1,0,0,1,0\r", 2, "light is not one-hot"),
     "cr-only long": (b"image,task,label\r000001.jpg,light,left\r000002.jpg,light,up\r", 3, "unknown light class"),
     "huge field long": (f"image,task,label\n{BIG}.jpg,light,left\n".encode(), 2, "longer than 131,072"),
-    "huge quoted field one-hot": (f'000001.jpg,1,0,0,0,1,0\n"{BIG}.jpg",1,0,0,0,1,0\n'.encode(), 2, "longer than 131,072"),
+    "huge quoted field one-hot": (
+        f'000001.jpg,1,0,0,0,1,0\n"{BIG}.jpg",1,0,0,0,1,0\n'.encode(),
+        2,
+        "longer than 131,072",
+    ),
     "huge bare field one-hot": (f"000001.jpg,1,0,0,0,1,0\n{BIG}.jpg,1,0,0,0,1,0\n".encode(), 2, "longer than 131,072"),
-    "confidence inf": (b"image,task,label,confidence\n000001.jpg,light,left,0.5\n000002.jpg,light,left,inf\n", 3, "confidence 'inf'"),
+    "confidence inf": (
+        b"image,task,label,confidence\n000001.jpg,light,left,0.5\n000002.jpg,light,left,inf\n",
+        3,
+        "confidence 'inf'",
+    ),
     "confidence nan": (b"image,task,label,confidence\n000001.jpg,light,left,nan\n", 2, "confidence 'nan'"),
     "confidence -5": (b"image,task,label,confidence\n000001.jpg,light,left,-5\n", 2, "between 0 and 1"),
     "confidence 7": (b"image,task,label,confidence\n000001.jpg,light,left,7\n", 2, "between 0 and 1"),
@@ -60,7 +68,9 @@ def test_hostile_label_file_is_one_error_line(tmp_path, workspace, case):
 
 def test_in_range_confidence_still_imports(tmp_path, workspace):
     path = tmp_path / "ok.csv"
-    path.write_text("image,task,label,confidence\n000001.jpg,light,left,0\n000002.jpg,light,left,1\n000003.jpg,light,left,\n")
+    path.write_text(
+        "image,task,label,confidence\n000001.jpg,light,left,0\n000002.jpg,light,left,1\n000003.jpg,light,left,\n"
+    )
     result = CliRunner().invoke(app, ["import", str(path), "--annotator", "fuzz", "-w", str(workspace.path)])
     assert result.exit_code == 0, result.output
     with workspace.open_store() as store:

@@ -27,8 +27,14 @@ def refused(workspace, *args: str) -> str:
 @pytest.mark.parametrize("name", BAD_NAMES)
 def test_a_long_csv_annotator_column(tmp_path, workspace, name):
     path = tmp_path / "labels.csv"
-    pd.DataFrame({"image": ["000001.jpg", "000002.jpg"], "task": ["light"] * 2, "label": ["left"] * 2,
-                  "annotator": ["amy", name]}).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "image": ["000001.jpg", "000002.jpg"],
+            "task": ["light"] * 2,
+            "label": ["left"] * 2,
+            "annotator": ["amy", name],
+        }
+    ).to_csv(path, index=False)
     text = refused(workspace, path)
     assert f"{path}:3: annotator name {name!r}" in text
 
@@ -36,8 +42,14 @@ def test_a_long_csv_annotator_column(tmp_path, workspace, name):
 @pytest.mark.parametrize("name", BAD_NAMES[:3])
 def test_a_parquet_annotator_column(tmp_path, workspace, name):
     path = tmp_path / "labels.parquet"
-    pd.DataFrame({"image": ["000001.jpg", "000002.jpg"], "task": ["light"] * 2, "label": ["left"] * 2,
-                  "annotator": ["amy", name]}).to_parquet(path)
+    pd.DataFrame(
+        {
+            "image": ["000001.jpg", "000002.jpg"],
+            "task": ["light"] * 2,
+            "label": ["left"] * 2,
+            "annotator": ["amy", name],
+        }
+    ).to_parquet(path)
     assert f"{path}:2: annotator name {name!r}" in refused(workspace, path)
 
 
@@ -56,15 +68,18 @@ def test_a_name_taken_from_the_file_name(tmp_path, workspace):
 
 @pytest.mark.parametrize("name", BAD_NAMES[1:])
 def test_a_store_annotator(tmp_path, workspace, name):
-    source = make_source(tmp_path / "other.sqlite", [("000001.jpg", "light", "left", "amy"),
-                                                     ("000002.jpg", "light", "left", "placeholder")])
+    source = make_source(
+        tmp_path / "other.sqlite",
+        [("000001.jpg", "light", "left", "amy"), ("000002.jpg", "light", "left", "placeholder")],
+    )
     tamper(source, f"UPDATE annotators SET name = {sqlite_text(name)} WHERE name = 'placeholder'")
     assert f"{source}: label id 2: annotator name {name!r}" in refused(workspace, source)
 
 
 def test_a_store_merge_decisions_are_left_out_and_said_so(tmp_path, workspace):
-    source = make_source(tmp_path / "other.sqlite", [("000001.jpg", "light", "left", "amy"),
-                                                     ("000001.jpg", "light", "right", "bob")])
+    source = make_source(
+        tmp_path / "other.sqlite", [("000001.jpg", "light", "left", "amy"), ("000001.jpg", "light", "right", "bob")]
+    )
     # What `celeba merge` writes there: a review decision under its reserved name.
     tamper(
         source,

@@ -18,9 +18,19 @@ def test_import_killed_at_random_points_is_all_or_nothing(tmp_path, workspace):
     outcomes = []
     for _ in range(6):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celeba_tui", "import", str(path), "--annotator", f"a{len(outcomes)}",
-             "-w", str(workspace.path)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "celeba_tui",
+                "import",
+                str(path),
+                "--annotator",
+                f"a{len(outcomes)}",
+                "-w",
+                str(workspace.path),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         time.sleep(rng.uniform(0.3, 2.5))
         proc.send_signal(signal.SIGKILL)

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from celeba_tui.formats import importing as label_import
 from celeba_tui.cli import app
 from celeba_tui.errors import StoreError
+from celeba_tui.formats import importing as label_import
 from celeba_tui.formats.importing import PreparedImport, read_import, write_imports
 from reliability.store_files import error_line, make_source, table_digests
 
@@ -71,8 +71,11 @@ def test_a_write_that_fails_on_the_second_file_rolls_back_the_first(tmp_path, wo
     good = tmp_path / "good.csv"
     good.write_text("image,task,label\n000001.jpg,light,left\n")
     broken = PreparedImport(
-        tmp_path / "broken.csv", "long",
-        pd.DataFrame({"image": ["000002.jpg"], "task": ["light"], "label": ["left"], "annotator": ["x"], "source": ["bogus"]}),
+        tmp_path / "broken.csv",
+        "long",
+        pd.DataFrame(
+            {"image": ["000002.jpg"], "task": ["light"], "label": ["left"], "annotator": ["x"], "source": ["bogus"]}
+        ),
     )
     before = table_digests(workspace.store_path)
     with workspace.open_store() as store:
@@ -99,7 +102,9 @@ def test_a_fifo_is_refused_without_blocking(tmp_path, workspace, fmt):
     # A separate process: reading the FIFO blocked for ever before.
     out = subprocess.run(
         [sys.executable, "-m", "celeba_tui", "import", str(fifo), "--format", fmt, "-w", str(workspace.path)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 2 and out.stderr.strip() == f"error: {fifo}: not a regular file", out.stderr
 

@@ -50,16 +50,20 @@ def test_merges_never_overrule_a_concurrent_review(tmp_path):
     root.mkdir()
     ws = create_workspace(tmp_path / "ws", root)
     names = [f"{i:06d}.jpg" for i in range(IMAGES)]
-    labels = pd.concat([
-        pd.DataFrame({"image": names, "task": "light", "label": label, "annotator": who, "source": "human"})
-        for who, label in (("annx", "left"), ("anny", "right"))
-    ])
+    labels = pd.concat(
+        [
+            pd.DataFrame({"image": names, "task": "light", "label": label, "annotator": who, "source": "human"})
+            for who, label in (("annx", "left"), ("anny", "right"))
+        ]
+    )
     with ws.open_store(create=True) as store:
         store.add_labels(labels)
     stop = tmp_path / "stop"
     reviewer = subprocess.Popen(
         [sys.executable, "-c", REVIEW_LOOP, str(ws.store_path), str(stop), REVIEWER],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert reviewer.stdout.readline().strip() == "ready"

@@ -44,9 +44,14 @@ def labelled_store(tmp_path, names):
     """A workspace whose store holds a light and an orientation label for each name."""
     (tmp_path / "images").mkdir(parents=True)
     ws = create_workspace(tmp_path / "ws", tmp_path / "images")
-    rows = [(name, task, label, "alice", "human")
-            for i, name in enumerate(names)
-            for task, label in (("light", ("left", "center", "right")[i % 3]), ("orientation", ("right", "left", "center")[i % 3]))]
+    rows = [
+        (name, task, label, "alice", "human")
+        for i, name in enumerate(names)
+        for task, label in (
+            ("light", ("left", "center", "right")[i % 3]),
+            ("orientation", ("right", "left", "center")[i % 3]),
+        )
+    ]
     frame = pd.DataFrame(rows, columns=["image", "task", "label", "annotator", "source"])
     with ws.open_store(create=True) as store:
         store.add_labels(frame)
@@ -84,7 +89,7 @@ def test_raw_cells_round_trip_but_for_apostrophe_formulas(tmp_path, fmt):
     with target.open_store() as store:
         import_labels(store, target, out, annotator="alice")
     changed = {"'=already quoted.jpg": "=already quoted.jpg", "''=twice.jpg": "'=twice.jpg"}
-    assert labels_of(target) == {(changed.get(i, i), t, l) for i, t, l in labels_of(source)}
+    assert labels_of(target) == {(changed.get(i, i), t, label) for i, t, label in labels_of(source)}
 
 
 def test_round_trip_through_the_cli(tmp_path):
@@ -142,7 +147,14 @@ def test_autolabel_tables_quote_odd_names_and_neutralise_formulas(tmp_path):
     from celeba_tui.autolabel.outputs import write_table
     from celeba_tui.formats.csv_cells import neutralise
 
-    names = ["plain.jpg", "2smith, john.jpg", "line\nbreak.jpg", "cr\rname.jpg", " padded.jpg", "=cmd|' /C calc'!A0.jpg"]
+    names = [
+        "plain.jpg",
+        "2smith, john.jpg",
+        "line\nbreak.jpg",
+        "cr\rname.jpg",
+        " padded.jpg",
+        "=cmd|' /C calc'!A0.jpg",
+    ]
     path = tmp_path / "suspects.csv"
     write_table(path, [{"image": n, "confidence": 0.5} for n in names], ["image", "confidence"])
     with open(path, newline="", encoding="utf-8") as handle:

@@ -22,7 +22,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from training_data import make_labelled_workspace
 from typer.testing import CliRunner
 
 from celeba_tui.atomic import (
@@ -34,6 +33,8 @@ from celeba_tui.atomic import (
 from celeba_tui.cli import app
 from celeba_tui.errors import CelebaError
 
+from training_data import make_labelled_workspace
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -41,8 +42,10 @@ def table_hashes(path: Path) -> dict[str, str]:
     conn = sqlite3.connect(path)
     try:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        return {t: hashlib.sha256(repr(conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()).encode()).hexdigest()
-                for t in tables}
+        return {
+            t: hashlib.sha256(repr(conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()).encode()).hexdigest()
+            for t in tables
+        }
     finally:
         conn.close()
 
@@ -65,10 +68,18 @@ def export(workspace, out, fmt="long"):
 
 
 # ------------------------------------------------------------------ the decision
-@pytest.mark.parametrize("kind, expected", [
-    (None, "atomic"), (stat.S_IFREG, "atomic"), (stat.S_IFCHR, "direct"), (stat.S_IFBLK, "direct"),
-    (stat.S_IFIFO, "direct"), (stat.S_IFDIR, "folder"), (stat.S_IFSOCK, "socket"),
-])
+@pytest.mark.parametrize(
+    "kind, expected",
+    [
+        (None, "atomic"),
+        (stat.S_IFREG, "atomic"),
+        (stat.S_IFCHR, "direct"),
+        (stat.S_IFBLK, "direct"),
+        (stat.S_IFIFO, "direct"),
+        (stat.S_IFDIR, "folder"),
+        (stat.S_IFSOCK, "socket"),
+    ],
+)
 def test_write_mode_by_file_type(kind, expected):
     assert write_mode(None if kind is None else kind | 0o644) == expected
 
@@ -119,7 +130,10 @@ def test_fifo_without_a_reader_is_an_error_not_a_hang(labelled, tmp_path):
     # A subprocess with a timeout: a hang must fail the test, not freeze the suite.
     done = subprocess.run(
         [sys.executable, "-m", "celeba_tui", "export", "--out", str(fifo), "-w", str(workspace.path)],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == f"error: cannot write {fifo}: it is a FIFO and no process is reading it"
@@ -195,14 +209,19 @@ def test_preview_agreement_and_export_onnx_refuse_missing_parent_folders(labelle
     missing = tmp_path / "nope"
     text = error_line(CliRunner().invoke(app, ["preview", str(image), "--out", str(missing / "fig.png")]))
     assert "does not exist" in text
-    text = error_line(CliRunner().invoke(app, ["agreement", "--plot", str(missing / "plots"), "-w", str(workspace.path)]))
+    text = error_line(
+        CliRunner().invoke(app, ["agreement", "--plot", str(missing / "plots"), "-w", str(workspace.path)])
+    )
     assert "does not exist" in text
     run = write_run(workspace.runs_dir, "cnn4")
-    text = error_line(CliRunner().invoke(app, ["export-onnx", str(run), "--out", str(missing / "m.onnx"),
-                                               "-w", str(workspace.path)]))
+    text = error_line(
+        CliRunner().invoke(app, ["export-onnx", str(run), "--out", str(missing / "m.onnx"), "-w", str(workspace.path)])
+    )
     assert "does not exist" in text
     assert not missing.exists()
-    result = CliRunner().invoke(app, ["agreement", "--plot", str(tmp_path / "plots"), "-w", str(workspace.path), "--json"])
+    result = CliRunner().invoke(
+        app, ["agreement", "--plot", str(tmp_path / "plots"), "-w", str(workspace.path), "--json"]
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "plots").is_dir() and json.loads(result.stdout)["plots"] == []
 

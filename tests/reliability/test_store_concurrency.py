@@ -22,8 +22,12 @@ WRITER = textwrap.dedent(
 def test_three_writers_lose_nothing(workspace):
     n = 300
     procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER, str(workspace.store_path), who, str(n)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(workspace.store_path), who, str(n)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for who in ("alice", "bob", "carol")
     ]
     for proc in procs:

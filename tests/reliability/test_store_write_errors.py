@@ -49,10 +49,15 @@ def table_hashes(path: Path) -> dict[str, str]:
 
 
 def many_labels(annotator: str, n: int = 3000) -> pd.DataFrame:
-    return pd.DataFrame({
-        "image": [f"{i:06d}.jpg" for i in range(n)], "task": "light", "label": "left",
-        "annotator": annotator, "source": "human",
-    })
+    return pd.DataFrame(
+        {
+            "image": [f"{i:06d}.jpg" for i in range(n)],
+            "task": "light",
+            "label": "left",
+            "annotator": annotator,
+            "source": "human",
+        }
+    )
 
 
 def fill_up(store: LabelStore) -> None:
@@ -147,10 +152,17 @@ def read_only_workspace(image_folder):
     shutil.copytree(image_folder, top / "images")
     ws = create_workspace(top / "ws", top / "images")
     with ws.open_store(create=True) as store:
-        store.add_labels(pd.DataFrame([
-            ("000001.jpg", "light", "left", "alice"), ("000001.jpg", "light", "right", "bob"),
-            ("000002.jpg", "light", "center", "alice"), ("000002.jpg", "light", "center", "bob"),
-        ], columns=["image", "task", "label", "annotator"]).assign(source="human"))
+        store.add_labels(
+            pd.DataFrame(
+                [
+                    ("000001.jpg", "light", "left", "alice"),
+                    ("000001.jpg", "light", "right", "bob"),
+                    ("000002.jpg", "light", "center", "alice"),
+                    ("000002.jpg", "light", "center", "bob"),
+                ],
+                columns=["image", "task", "label", "annotator"],
+            ).assign(source="human")
+        )
     many_labels("carol", 5).drop(columns="source").to_csv(top / "bob.csv", index=False)
     for path in top.rglob("*"):
         path.chmod(0o555 if path.is_dir() else 0o444)
@@ -166,14 +178,17 @@ def store_files(ws) -> list[str]:
     return sorted(p.name for p in ws.path.iterdir() if p.name.startswith("labels.sqlite"))
 
 
-@pytest.mark.parametrize("command", [
-    ["stats", "--json"],
-    ["export", "--format", "long"],
-    ["export", "--format", "onehot"],
-    ["agreement"],
-    ["merge", "--policy", "prefer:alice", "--dry-run"],
-    ["label", "--count"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["stats", "--json"],
+        ["export", "--format", "long"],
+        ["export", "--format", "onehot"],
+        ["agreement"],
+        ["merge", "--policy", "prefer:alice", "--dry-run"],
+        ["label", "--count"],
+    ],
+)
 def test_read_only_commands_work_on_a_read_only_workspace(read_only_workspace, command):
     before = table_hashes(read_only_workspace.store_path)
     result = celeba(read_only_workspace.path, *command)

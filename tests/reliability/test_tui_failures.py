@@ -47,8 +47,12 @@ class PtyRun:
         env = {**os.environ, "TERM": "xterm-256color", "PYTHONPATH": str(REPO)}
         env.pop("TMUX", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-c", code, "label", *args], stdin=slave, stdout=slave, stderr=slave,
-            env=env, close_fds=True,
+            [sys.executable, "-c", code, "label", *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            close_fds=True,
         )
         os.close(slave)
         self.master = master
@@ -225,7 +229,9 @@ def test_a_negative_seed_is_a_one_line_error(workspace):
 
 @pytest.mark.parametrize("name", ["=cmd|' /C calc'!A0", "merge:majority", "bob\x1b[2J"])
 def test_an_annotator_name_the_store_would_refuse_stops_before_the_app_starts(workspace, name):
-    result = CliRunner().invoke(cli, ["label", "-w", str(workspace.path), "--annotator", name, "--renderer", "halfcell"])
+    result = CliRunner().invoke(
+        cli, ["label", "-w", str(workspace.path), "--annotator", name, "--renderer", "halfcell"]
+    )
     assert result.exit_code == 2, result.output
     assert result.output.startswith("error: --annotator") and result.output.count("\n") == 1
     assert "\x1b" not in result.output

@@ -103,10 +103,15 @@ BAD_MODELS = {
     "input name not in graph": (dict(props={"input_name": "image"}), "metadata names input 'image'"),
     "output name not in graph": (dict(props={"output_name": "logits"}), "metadata names output 'logits'"),
     "input size not the graph's": (dict(props={"input_size": "48"}), "the graph takes uint8 (?, 32, 32, 3)"),
-    "more classes than outputs": (dict(props={"classes": '["left", "center", "right", "up"]'}), "metadata lists 4 classes"),
+    "more classes than outputs": (
+        dict(props={"classes": '["left", "center", "right", "up"]'}),
+        "metadata lists 4 classes",
+    ),
     # 40000 px with dynamic sides once made autolabel allocate 8.9 GiB for its first batch.
-    "huge input size, dynamic sides": (dict(props={"input_size": "40000"}, graph=dynamic_side),
-                                       "'input_size' is 40000; it must be between 1 and 1024"),
+    "huge input size, dynamic sides": (
+        dict(props={"input_size": "40000"}, graph=dynamic_side),
+        "'input_size' is 40000; it must be between 1 and 1024",
+    ),
     "huge input size, static sides": (dict(props={"input_size": "40000"}), "'input_size' is 40000"),
     "dangling node input": (dict(graph=rename_node_input), None),
     "unknown operator": (dict(graph=unknown_op), None),
@@ -144,8 +149,10 @@ def table_hashes(path: Path) -> dict[str, str]:
     conn = sqlite3.connect(path)
     try:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        return {t: hashlib.sha256(repr(conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()).encode()).hexdigest()
-                for t in tables}
+        return {
+            t: hashlib.sha256(repr(conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()).encode()).hexdigest()
+            for t in tables
+        }
     finally:
         conn.close()
 
@@ -156,8 +163,9 @@ def test_autolabel_refuses_a_negative_worker_count(tmp_path, ensemble_pair):
     workspace, _, _ = make_labelled_workspace(tmp_path, n=6, labels_for=3)
     before = table_hashes(workspace.store_path)
     for workers in ("-3", "0"):
-        run = CliRunner().invoke(app, ["autolabel", "--models", *map(str, ensemble_pair), "--workers", workers,
-                                       "-w", str(workspace.path)])
+        run = CliRunner().invoke(
+            app, ["autolabel", "--models", *map(str, ensemble_pair), "--workers", workers, "-w", str(workspace.path)]
+        )
         assert f"--workers must be at least 1 (omit it for one per CPU); got {workers}" in error_line(run)
     assert table_hashes(workspace.store_path) == before
 
@@ -212,7 +220,9 @@ def installed_plugins(site: Path) -> Path:
 
 def celeba(args: list[str], site: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(REPO)])}
-    return subprocess.run([sys.executable, "-m", "celeba_tui", *args], capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "celeba_tui", *args], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def test_plugins_that_raise_are_reported_and_the_others_keep_working(tmp_path):

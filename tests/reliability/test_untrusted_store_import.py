@@ -62,8 +62,10 @@ def live(workspace) -> set[tuple]:
 def test_a_source_in_delete_journal_mode_is_read_and_stays_in_delete_mode(tmp_path, workspace):
     source = make_source(tmp_path / "other.sqlite", journal="delete")
     imported(workspace, source)
-    assert live(workspace) == {("000001.jpg", "light", "left", "bob", "import"),
-                               ("000002.jpg", "orientation", "right", "bob", "import")}
+    assert live(workspace) == {
+        ("000001.jpg", "light", "left", "bob", "import"),
+        ("000002.jpg", "orientation", "right", "bob", "import"),
+    }
     conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     conn.close()
@@ -102,8 +104,10 @@ def test_undone_and_superseded_labels_are_not_imported(tmp_path, workspace):
         other.add_label("000003.jpg", "light", "center", "bob")
         other.revoke(replaced + 1, "bob")  # undoing the newer brings the older back
     imported(workspace, source)
-    assert live(workspace) == {("000001.jpg", "light", "right", "bob", "import"),
-                               ("000003.jpg", "light", "left", "bob", "import")}
+    assert live(workspace) == {
+        ("000001.jpg", "light", "right", "bob", "import"),
+        ("000003.jpg", "light", "left", "bob", "import"),
+    }
 
 
 def test_a_store_with_uncheckpointed_changes_is_refused_not_half_read(tmp_path, workspace):
@@ -129,7 +133,9 @@ def test_a_recursive_live_view_is_refused_without_hanging(tmp_path, workspace):
     # A separate process: the old reader looped for ever here.
     out = subprocess.run(
         [sys.executable, "-m", "celeba_tui", "import", str(source), "-w", str(workspace.path)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 2, out.stderr
     text = out.stderr.strip()
@@ -217,7 +223,9 @@ def test_a_blob_label_is_refused(tmp_path, workspace):
 
 
 def test_a_huge_value_is_refused_before_it_is_read(tmp_path, workspace):
-    source = tamper(make_source(tmp_path / "other.sqlite"), "UPDATE labels SET model = hex(zeroblob(3000000)) WHERE id = 1")
+    source = tamper(
+        make_source(tmp_path / "other.sqlite"), "UPDATE labels SET model = hex(zeroblob(3000000)) WHERE id = 1"
+    )
     refused(workspace, source, "too big")
 
 
@@ -252,8 +260,11 @@ def test_labels_from_a_store_are_validated(tmp_path, workspace, label, annotator
 
 
 def test_a_bad_source_row_in_sqlite_is_refused(tmp_path, workspace):
-    source = tamper(make_source(tmp_path / "other.sqlite"), "PRAGMA ignore_check_constraints = ON",
-                    "UPDATE labels SET source = 'oracle' WHERE id = 1")
+    source = tamper(
+        make_source(tmp_path / "other.sqlite"),
+        "PRAGMA ignore_check_constraints = ON",
+        "UPDATE labels SET source = 'oracle' WHERE id = 1",
+    )
     refused(workspace, source, "unknown source 'oracle'")
 
 

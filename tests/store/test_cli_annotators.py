@@ -84,7 +84,9 @@ def test_withdraw_asks_first(labelled):
 
 
 def test_withdraw_refuses_what_does_not_exist(labelled):
-    assert "no annotator named 'zed'" in one_error(run("annotators", "withdraw", "zed", "--yes", "-w", labelled.path, ok=False))
+    assert "no annotator named 'zed'" in one_error(
+        run("annotators", "withdraw", "zed", "--yes", "-w", labelled.path, ok=False)
+    )
     assert "unknown task 'mood'" in one_error(
         run("annotators", "withdraw", "bob", "--task", "mood", "--yes", "-w", labelled.path, ok=False)
     )
@@ -123,8 +125,12 @@ def test_rename_refuses_bad_names(labelled, new, message):
 
 
 def test_rename_refuses_a_missing_or_merge_annotator(labelled):
-    assert "no annotator named 'zed'" in one_error(run("annotators", "rename", "zed", "z", "-w", labelled.path, ok=False))
-    assert "merge's decisions" in one_error(run("annotators", "rename", "merge:majority", "m", "-w", labelled.path, ok=False))
+    assert "no annotator named 'zed'" in one_error(
+        run("annotators", "rename", "zed", "z", "-w", labelled.path, ok=False)
+    )
+    assert "merge's decisions" in one_error(
+        run("annotators", "rename", "merge:majority", "m", "-w", labelled.path, ok=False)
+    )
 
 
 def test_a_name_from_before_the_rule_can_be_withdrawn_and_renamed(labelled):
@@ -135,7 +141,10 @@ def test_a_name_from_before_the_rule_can_be_withdrawn_and_renamed(labelled):
     conn.execute("UPDATE annotators SET name = '=evil()' WHERE name = 'bob'")
     conn.commit()
     conn.close()
-    assert "withdrew 3 live labels of =evil()" in run("annotators", "withdraw", "=evil()", "--yes", "-w", labelled.path).stdout
+    assert (
+        "withdrew 3 live labels of =evil()"
+        in run("annotators", "withdraw", "=evil()", "--yes", "-w", labelled.path).stdout
+    )
     run("annotators", "rename", "=evil()", "eve", "-w", labelled.path)
     assert [r["name"] for r in json.loads(run("annotators", "--json", "-w", labelled.path).stdout)] == ["amy", "eve"]
     assert live(labelled) == {"amy": 2}

@@ -71,9 +71,11 @@ def test_onehot_errors_name_the_line(tmp_path, text, problem, line):
 
 def test_onehot_round_trip(tmp_path):
     long = pd.DataFrame(
-        {"image": ["a.jpg", "a.jpg", "b.jpg", "b.jpg", "c.jpg"],
-         "task": ["light", "orientation"] * 2 + ["light"],
-         "label": ["left", "center", "right", "left", "center"]}
+        {
+            "image": ["a.jpg", "a.jpg", "b.jpg", "b.jpg", "c.jpg"],
+            "task": ["light", "orientation"] * 2 + ["light"],
+            "label": ["left", "center", "right", "left", "center"],
+        }
     )
     out = io.StringIO()
     assert write_onehot(long, out, DEFAULT_TASKS) == 2  # c.jpg lacks orientation
@@ -90,7 +92,10 @@ def test_onehot_round_trip(tmp_path):
         ("image,task,label\na.jpg,light,up\n", "unknown light class 'up'"),
         ("image,task,label\na.jpg,mood,left\n", "unknown task 'mood'"),
         ("image,task\na.jpg,light\n", "header lacks column"),
-        ("image,task,label\na.jpg,light,left\na.jpg,light,right\n", r"long.csv:3: a.jpg has two different light labels in this file \(left on line 2, right here\)"),
+        (
+            "image,task,label\na.jpg,light,left\na.jpg,light,right\n",
+            r"long.csv:3: a.jpg has two different light labels in this file \(left on line 2, right here\)",
+        ),
         ("image,task,label\na.jpg,light\n", "expected 3 columns"),
     ],
 )
@@ -102,7 +107,9 @@ def test_long_csv_errors(tmp_path, text, problem):
 
 
 def test_celeba_text_files_round_trip(tmp_path):
-    frame = pd.DataFrame({"lefteye_x": [69, 70], "lefteye_y": [109, 110]}, index=pd.Index(["000001.jpg", "000002.jpg"], name="image"))
+    frame = pd.DataFrame(
+        {"lefteye_x": [69, 70], "lefteye_y": [109, 110]}, index=pd.Index(["000001.jpg", "000002.jpg"], name="image")
+    )
     write_celeba_table(frame, tmp_path / "l.txt")
     assert read_celeba_table(tmp_path / "l.txt").equals(frame)
     part = pd.Series([0, 2], index=pd.Index(["000001.jpg", "000002.jpg"], name="image"), name="partition")

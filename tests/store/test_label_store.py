@@ -45,8 +45,13 @@ def test_current_label_precedence_review_over_human_over_model(store):
 
 def test_add_labels_is_atomic_and_idempotent(store):
     frame = pd.DataFrame(
-        {"image": ["000001.jpg", "000002.jpg"], "task": "light", "label": ["left", "right"],
-         "annotator": "alice", "source": "import"}
+        {
+            "image": ["000001.jpg", "000002.jpg"],
+            "task": "light",
+            "label": ["left", "right"],
+            "annotator": "alice",
+            "source": "import",
+        }
     )
     assert store.add_labels(frame) == 2
     assert store.add_labels(frame) == 0
@@ -152,8 +157,9 @@ def test_current_stays_exact_through_bulk_adds_revokes_and_replacements(store):
 def test_replace_labels_equals_revoke_then_add(tmp_path):
     def fill(path):
         store = LabelStore.open(path, create=True)
-        store.add_labels(_frame([("x", "light", "left", "a"), ("x", "light", "right", "b"),
-                                 ("y", "light", "left", "a")]))
+        store.add_labels(
+            _frame([("x", "light", "left", "a"), ("x", "light", "right", "b"), ("y", "light", "left", "a")])
+        )
         store.add_labels(
             _frame([("x", "light", "left", "merge:m"), ("z", "light", "center", "merge:m")], "review"), as_merge=True
         )
@@ -185,8 +191,16 @@ def test_counts_and_codes_of_an_empty_store(store):
 
 
 def test_label_counts_are_plain_rows(store):
-    store.add_labels(_frame([("000001.jpg", "light", "left", "b"), ("000001.jpg", "light", "right", "a"),
-                             ("000002.jpg", "light", "left", "a"), ("gone.jpg", "light", "left", "a")]))
+    store.add_labels(
+        _frame(
+            [
+                ("000001.jpg", "light", "left", "b"),
+                ("000001.jpg", "light", "right", "a"),
+                ("000002.jpg", "light", "left", "a"),
+                ("gone.jpg", "light", "left", "a"),
+            ]
+        )
+    )
     assert store.live_label_counts() == [("a", "light", "human", 3), ("b", "light", "human", 1)]
     assert sorted(store.current_label_counts(), key=str) == sorted(
         [("light", "agreed", "left", 2), ("light", "conflict", None, 1)], key=str
@@ -200,13 +214,23 @@ def test_label_counts_are_plain_rows(store):
 def test_store_stats_counts_present_absent_conflicts_and_sources(store, workspace):
     from celeba_tui.store.stats import store_stats
 
-    store.add_labels(_frame([("000001.jpg", "light", "left", "a"), ("000001.jpg", "light", "right", "b"),
-                             ("000002.jpg", "light", "center", "a"), ("gone.jpg", "orientation", "left", "a")]))
+    store.add_labels(
+        _frame(
+            [
+                ("000001.jpg", "light", "left", "a"),
+                ("000001.jpg", "light", "right", "b"),
+                ("000002.jpg", "light", "center", "a"),
+                ("gone.jpg", "orientation", "left", "a"),
+            ]
+        )
+    )
     store.add_label("000003.jpg", "light", "right", "m", "model")
     stats = store_stats(store, workspace)
     assert stats["images"] == 10 and stats["images_not_in_root"] == 1
     assert stats["tasks"]["light"] == {
-        "labelled": 2, "unlabelled": 8, "conflicts": 1,
+        "labelled": 2,
+        "unlabelled": 8,
+        "conflicts": 1,
         "classes": {"left": 0, "center": 1, "right": 1},
         "by_status": {"agreed": 1, "conflict": 1, "model": 1},
     }
@@ -216,26 +240,45 @@ def test_store_stats_counts_present_absent_conflicts_and_sources(store, workspac
     assert stats["sources"] == {"human": 4, "model": 1}
 
 
-@pytest.mark.parametrize("name", [
-    "=cmd|' /C calc'!A0", "+1", "-bob", "@SUM(A1)",   # spreadsheet formulas
-    "eve\x1b]0;pwned\x07", "a\nb", "tab\there", "c1\x9bcontrol", "nul\x00",  # terminal control
-    "", "   ", "merge:majority", "merge:prefer:alice",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "=cmd|' /C calc'!A0",
+        "+1",
+        "-bob",
+        "@SUM(A1)",  # spreadsheet formulas
+        "eve\x1b]0;pwned\x07",
+        "a\nb",
+        "tab\there",
+        "c1\x9bcontrol",
+        "nul\x00",  # terminal control
+        "",
+        "   ",
+        "merge:majority",
+        "merge:prefer:alice",
+    ],
+)
 def test_unsafe_or_reserved_annotator_names_are_refused_at_creation(store, name):
     before = len(store.history())
     with pytest.raises(StoreError, match=r"^annotator name ") as caught:
         store.add_label("000001.jpg", "light", "left", name)
     assert "\n" not in str(caught.value) and "\x1b" not in str(caught.value)
     with pytest.raises(StoreError, match=r"^annotator name "):
-        store.add_labels(pd.DataFrame([("000001.jpg", "light", "left", name, "import")],
-                                      columns=["image", "task", "label", "annotator", "source"]))
+        store.add_labels(
+            pd.DataFrame(
+                [("000001.jpg", "light", "left", name, "import")],
+                columns=["image", "task", "label", "annotator", "source"],
+            )
+        )
     assert len(store.history()) == before and name not in store.annotators()
 
 
 def test_ordinary_names_and_the_merge_s_own_name_are_accepted(store):
     for name in ("alice", "Bob Smith", "ann-x", "o'brien", "名前", "x=1", "merge-bot"):
         store.add_label("000001.jpg", "light", "left", name)
-    frame = pd.DataFrame([("000001.jpg", "light", "left", "merge:majority", "review")],
-                         columns=["image", "task", "label", "annotator", "source"])
+    frame = pd.DataFrame(
+        [("000001.jpg", "light", "left", "merge:majority", "review")],
+        columns=["image", "task", "label", "annotator", "source"],
+    )
     store.replace_labels([], "merge:majority", frame, as_merge=True)
     assert "merge:majority" in store.annotators()

@@ -38,6 +38,9 @@ def test_sql_literals_for_sources_and_statuses_are_vocabulary_words():
 def test_no_module_spells_its_own_source_or_status_tuple():
     """The tuples that used to be written in four modules are defined only here."""
     tuple_of_words = re.compile(r'^[A-Z_]+ = \((?:"(?:human|import|review|model|agreed|conflict)",? ?)+\)', re.M)
-    offenders = [str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
-                 if p.name != "vocabulary.py" and tuple_of_words.search(p.read_text())]
+    offenders = [
+        str(p.relative_to(PACKAGE))
+        for p in PACKAGE.rglob("*.py")
+        if p.name != "vocabulary.py" and tuple_of_words.search(p.read_text())
+    ]
     assert offenders == []

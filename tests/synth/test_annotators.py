@@ -19,14 +19,16 @@ def truth() -> pd.DataFrame:
     n = 6000
     yaw = np.array([orientation.sample(rng) for _ in range(n)])
     azimuth = np.array([light.sample(rng) for _ in range(n)])
-    return pd.DataFrame({
-        "image": [f"{i:06d}.jpg" for i in range(1, n + 1)],
-        "yaw_deg": yaw,
-        "light_azimuth_deg": azimuth,
-        "light_strength": rng.uniform(0.25, 0.9, n),
-        "light": light.classify(azimuth),
-        "orientation": orientation.classify(yaw),
-    })
+    return pd.DataFrame(
+        {
+            "image": [f"{i:06d}.jpg" for i in range(1, n + 1)],
+            "yaw_deg": yaw,
+            "light_azimuth_deg": azimuth,
+            "light_strength": rng.uniform(0.25, 0.9, n),
+            "light": light.classify(azimuth),
+            "orientation": orientation.classify(yaw),
+        }
+    )
 
 
 def test_the_strict_annotator_says_center_less_often_and_the_loose_one_more(truth):
@@ -39,7 +41,10 @@ def test_the_strict_annotator_says_center_less_often_and_the_loose_one_more(trut
 
 def test_errors_fall_near_class_boundaries(truth):
     labels = simulate_annotators(truth, 3, 0.0, seed=2)["ann3"]
-    for task, column, threshold in (("light", "light_azimuth_deg", LIGHT_THRESHOLD_DEG), ("orientation", "yaw_deg", ORIENTATION_THRESHOLD_DEG)):
+    for task, column, threshold in (
+        ("light", "light_azimuth_deg", LIGHT_THRESHOLD_DEG),
+        ("orientation", "yaw_deg", ORIENTATION_THRESHOLD_DEG),
+    ):
         rows = labels[labels["task"] == task].merge(truth, on="image")
         wrong = rows["label"] != rows[task]
         distance = np.abs(np.abs(rows[column]) - threshold)
@@ -58,7 +63,9 @@ def test_light_is_harder_than_orientation(truth):
 def test_overlap_and_coverage_are_respected(truth, k, overlap, coverage):
     labels = simulate_annotators(truth, k, overlap, seed=5, coverage=coverage)
     assert sorted(labels) == [f"ann{i}" for i in range(1, k + 1)]
-    per_image = pd.concat([f[f["task"] == "light"].assign(who=name) for name, f in labels.items()]).groupby("image")["who"]
+    per_image = pd.concat([f[f["task"] == "light"].assign(who=name) for name, f in labels.items()]).groupby("image")[
+        "who"
+    ]
     labelled = round(coverage * len(truth))
     assert per_image.ngroups == labelled
     assert (per_image.nunique() == per_image.size()).all()  # nobody labels an image twice
@@ -86,13 +93,21 @@ def test_onehot_files_read_back(truth, tmp_path):
         back = read_onehot(path, DEFAULT_TASKS)
         key = ["image", "task"]
         pd.testing.assert_frame_equal(
-            back.sort_values(key).reset_index(drop=True), frame.sort_values(key).reset_index(drop=True), check_dtype=False
+            back.sort_values(key).reset_index(drop=True),
+            frame.sort_values(key).reset_index(drop=True),
+            check_dtype=False,
         )
 
 
-@pytest.mark.parametrize("k, overlap, coverage, message", [
-    (0, 0.0, 1.0, "at least 1"), (1, 0.2, 1.0, "2 annotators"), (3, 1.5, 1.0, "overlap"), (3, 0.2, 0.0, "coverage"),
-])
+@pytest.mark.parametrize(
+    "k, overlap, coverage, message",
+    [
+        (0, 0.0, 1.0, "at least 1"),
+        (1, 0.2, 1.0, "2 annotators"),
+        (3, 1.5, 1.0, "overlap"),
+        (3, 0.2, 0.0, "coverage"),
+    ],
+)
 def test_bad_options_are_user_errors(truth, k, overlap, coverage, message):
     with pytest.raises(CelebaError, match=message):
         simulate_annotators(truth, k, overlap, seed=0, coverage=coverage)

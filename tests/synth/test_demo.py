@@ -52,10 +52,14 @@ def test_quick_demo_runs_every_stage(tmp_path):
 def test_scores_compare_automatic_labels_with_ground_truth():
     import pandas as pd
 
-    current = pd.DataFrame({
-        "image": ["a", "b", "c", "d"], "task": "light", "label": ["left", "right", "center", "left"],
-        "status": ["model", "model", "agreed", "model"],
-    })
+    current = pd.DataFrame(
+        {
+            "image": ["a", "b", "c", "d"],
+            "task": "light",
+            "label": ["left", "right", "center", "left"],
+            "status": ["model", "model", "agreed", "model"],
+        }
+    )
     truth = pd.DataFrame({"image": ["a", "b", "c", "d"], "light": ["left", "left", "center", "left"]})
     reports = [{"task": "light", "manual_queue": 5, "coverage": 0.375, "thresholds": {"held_out_precision": 0.9}}]
     (row,) = score_automatic_labels(current, truth, reports)
@@ -67,8 +71,19 @@ def test_report_renders_without_runs(tmp_path):
     from celeba_tui.demo import DemoResult
 
     (tmp_path / "report").mkdir()
-    result = DemoResult(tmp_path, stages={"x": 1.0},
-                        scores=[{"task": "light", "automatic": 1, "manual_queue": 2, "coverage": 0.5,
-                                 "precision_vs_truth": None, "held_out_precision": None}])
+    result = DemoResult(
+        tmp_path,
+        stages={"x": 1.0},
+        scores=[
+            {
+                "task": "light",
+                "automatic": 1,
+                "manual_queue": 2,
+                "coverage": 0.5,
+                "precision_vs_truth": None,
+                "held_out_precision": None,
+            }
+        ],
+    )
     text = render_report(result, DemoPlan.for_mode(quick=True))
     assert "| light | 1 | 2 | 50.0% | - | - |" in text

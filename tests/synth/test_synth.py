@@ -48,7 +48,9 @@ def test_output_does_not_depend_on_the_number_of_workers(tmp_path, monkeypatch):
     two = write_dataset(tmp_path / "two", 16, SynthSpec(seed=5), workers=2)
     pd.testing.assert_frame_equal(one, two)
     for name in one["image"]:
-        assert (tmp_path / "one/img_align_celeba" / name).read_bytes() == (tmp_path / "two/img_align_celeba" / name).read_bytes()
+        assert (tmp_path / "one/img_align_celeba" / name).read_bytes() == (
+            tmp_path / "two/img_align_celeba" / name
+        ).read_bytes()
     for table in (dataset.LANDMARKS_FILE, dataset.ATTRIBUTES_FILE, dataset.PARTITION_FILE):
         assert (tmp_path / "one" / table).read_text() == (tmp_path / "two" / table).read_text()
 
@@ -89,7 +91,10 @@ def test_layout_and_celeba_readers_round_trip(small_dataset):
 def test_class_mix_follows_the_request(mix):
     orientation, light = orientation_classes(mix), light_classes(mix)
     scenes = [sample_scene(np.random.default_rng([1, i]), orientation, light) for i in range(400)]
-    for angles, classes in (([s.pose.yaw for s in scenes], orientation), ([s.lighting.key.azimuth for s in scenes], light)):
+    for angles, classes in (
+        ([s.pose.yaw for s in scenes], orientation),
+        ([s.lighting.key.azimuth for s in scenes], light),
+    ):
         labels = classes.classify(angles)
         shares = [np.mean(labels == c) for c in CLASSES]
         assert np.allclose(shares, mix, atol=0.06), shares
@@ -108,7 +113,11 @@ def _plain_scene(yaw: float = 0.0, azimuth: float = 0.0):
     """A sampled face with one strong key light and nothing that breaks symmetry."""
     scene = sample_scene(np.random.default_rng([0, 3]))
     lighting = replace(
-        scene.lighting, key=Light(azimuth, 10.0, 1.5, (1.0, 1.0, 1.0)), fills=(), ambient=0.1, wrap=0.1,
+        scene.lighting,
+        key=Light(azimuth, 10.0, 1.5, (1.0, 1.0, 1.0)),
+        fills=(),
+        ambient=0.1,
+        wrap=0.1,
     )
     accessories = Accessories(None, (0, 0, 0), None, (0, 0, 0), None, (0.5, 0.5, 0.5))
     pose = replace(scene.pose, yaw=yaw, pitch=0.0, roll=0.0, x=0.0)

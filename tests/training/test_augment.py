@@ -5,7 +5,10 @@ import numpy as np
 from celeba_tui.mirror import mirror_map
 from celeba_tui.training.augment import flip_images, flip_labels
 from celeba_tui.training.loop import batch_stream
+
 from training_data import CLASSES, light_image
+
+
 def test_flip_labels_swaps_left_and_right_and_keeps_center():
     mirror = mirror_map(CLASSES)
     labels = np.array([0, 1, 2, 0, 1, 2])
@@ -36,8 +39,9 @@ def test_flipped_batches_stay_consistent_with_what_the_image_shows():
     labels = np.array([i % 3 for i in range(60)])
     frames = np.stack([light_image(CLASSES[label], rng, size=(16, 16)) for label in labels])
     rows = np.arange(len(frames))
-    stream = batch_stream(frames, rows, labels, np.arange(60), 16, mirror=mirror_map(CLASSES),
-                          rng=np.random.default_rng(0))
+    stream = batch_stream(
+        frames, rows, labels, np.arange(60), 16, mirror=mirror_map(CLASSES), rng=np.random.default_rng(0)
+    )
     seen_flips = 0
     for images, batch_labels in stream:
         left = images[:, :, :8].mean(axis=(1, 2, 3))
@@ -46,6 +50,12 @@ def test_flipped_batches_stay_consistent_with_what_the_image_shows():
         assert shown.tolist() == batch_labels.tolist()
         seen_flips += 1
     # Some images of each side were really flipped (labels differ from the unflipped order).
-    all_labels = np.concatenate([b for _, b in batch_stream(frames, rows, labels, np.arange(60), 16,
-                                                               mirror=mirror_map(CLASSES), rng=np.random.default_rng(0))])
+    all_labels = np.concatenate(
+        [
+            b
+            for _, b in batch_stream(
+                frames, rows, labels, np.arange(60), 16, mirror=mirror_map(CLASSES), rng=np.random.default_rng(0)
+            )
+        ]
+    )
     assert 0 < np.sum(all_labels != labels) < 60

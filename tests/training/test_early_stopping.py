@@ -51,7 +51,9 @@ def test_best_weights_are_the_best_accuracy_not_the_last_epoch():
     assert (stopped, best) == (7, 2)
 
 
-@pytest.mark.parametrize(("patience_acc", "patience_loss", "stop_at"), [(2, 0, 3), (7, 3, 8), (0, 3, None), (0, 0, None)])
+@pytest.mark.parametrize(
+    ("patience_acc", "patience_loss", "stop_at"), [(2, 0, 3), (7, 3, 8), (0, 3, None), (0, 0, None)]
+)
 def test_patiences_are_configurable_and_zero_switches_off(patience_acc, patience_loss, stop_at):
     # Accuracy peaks at epoch 1; the loss keeps falling, so only the accuracy rule can stop.
     sequence = [(0.9, 0.5)] + [(0.8, 0.5 - 0.01 * i) for i in range(1, 10)]

@@ -9,7 +9,9 @@ from typer.testing import CliRunner
 from celeba_tui.cli import app
 from celeba_tui.training.report import duration, find_runs, markdown, report_rows, table9
 from celeba_tui.training.trainer import TrainOptions, train
+
 from training_data import make_labelled_workspace, registered_tiny_architecture, torch_threads
+
 runner = CliRunner()
 
 
@@ -74,8 +76,17 @@ def test_cli_json_markdown_and_table(runs):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert len(data["runs"]) == 3 and data["tasks"] == ["light", "orientation"]
-    assert {"val_acc", "val_loss", "val_balanced_acc", "val_macro_f1", "majority_baseline", "epochs_run",
-            "params_trainable", "train_seconds", "images_per_s"} <= set(data["runs"][0])
+    assert {
+        "val_acc",
+        "val_loss",
+        "val_balanced_acc",
+        "val_macro_f1",
+        "majority_baseline",
+        "epochs_run",
+        "params_trainable",
+        "train_seconds",
+        "images_per_s",
+    } <= set(data["runs"][0])
     result = runner.invoke(app, ["report", paths[2].name, "--markdown", "-w", str(workspace.path)])
     assert result.exit_code == 0 and result.stdout.count("| tiny_test |") == 2
     result = runner.invoke(app, ["report", "--task", "light", "-w", str(workspace.path)])

@@ -63,7 +63,10 @@ def test_new_split_replaces_the_stored_one(workspace):
     first = task_split(workspace, "light", frame, seed=1)
     renewed = task_split(workspace, "light", frame, seed=2, new=True)
     assert not first["split"].equals(renewed["split"])
-    assert read_split(split_path(workspace.splits_dir, "light"))["split"].tolist() == renewed.sort_values("image")["split"].tolist()
+    assert (
+        read_split(split_path(workspace.splits_dir, "light"))["split"].tolist()
+        == renewed.sort_values("image")["split"].tolist()
+    )
 
 
 def test_a_damaged_split_file_is_a_clear_error(workspace):

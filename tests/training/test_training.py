@@ -12,26 +12,66 @@ from celeba_tui.errors import CelebaError
 from celeba_tui.images import decode_resized
 from celeba_tui.models.model_io import ImageClassifier, build_classifier, load_run
 from celeba_tui.training.trainer import TrainOptions, train
+
 from training_data import add_labels, make_labelled_workspace
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-CONFIG_KEYS = {"run_id", "architecture", "task", "classes", "input_size", "preprocess", "normalisation", "epochs",
-               "batch_size", "lr", "seed", "augment", "split", "plugin", "celeba_tui_version"}
-SUMMARY_KEYS = {"best_epoch", "epochs_run", "val_acc", "val_loss", "val_balanced_acc", "val_macro_f1",
-                "majority_baseline", "params_trainable", "params_non_trainable", "train_seconds", "images_per_s",
-                "confusion", "n_train", "n_val", "skipped_images"}
+CONFIG_KEYS = {
+    "run_id",
+    "architecture",
+    "task",
+    "classes",
+    "input_size",
+    "preprocess",
+    "normalisation",
+    "epochs",
+    "batch_size",
+    "lr",
+    "seed",
+    "augment",
+    "split",
+    "plugin",
+    "celeba_tui_version",
+}
+SUMMARY_KEYS = {
+    "best_epoch",
+    "epochs_run",
+    "val_acc",
+    "val_loss",
+    "val_balanced_acc",
+    "val_macro_f1",
+    "majority_baseline",
+    "params_trainable",
+    "params_non_trainable",
+    "train_seconds",
+    "images_per_s",
+    "confusion",
+    "n_train",
+    "n_val",
+    "skipped_images",
+}
 
 
 def test_two_epochs_lower_the_loss_and_write_a_loadable_run(labelled_workspace, tiny_architecture):
-    result = train(labelled_workspace, TrainOptions(plugin=tiny_architecture, task="light", epochs=2,
-                                                   patience_acc=0, patience_loss=0))
+    result = train(
+        labelled_workspace,
+        TrainOptions(plugin=tiny_architecture, task="light", epochs=2, patience_acc=0, patience_loss=0),
+    )
     path = result.run_path
     assert path.parent == labelled_workspace.runs_dir and path.name.startswith("light-tiny_test-")
     with open(path / "metrics.csv") as handle:
         metrics = list(csv.DictReader(handle))
-    assert list(metrics[0]) == ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_balanced_acc",
-                                "seconds", "images_per_s"]
+    assert list(metrics[0]) == [
+        "epoch",
+        "train_loss",
+        "train_acc",
+        "val_loss",
+        "val_acc",
+        "val_balanced_acc",
+        "seconds",
+        "images_per_s",
+    ]
     assert len(metrics) == 2 and float(metrics[1]["train_loss"]) < float(metrics[0]["train_loss"])
 
     config = json.loads((path / "config.json").read_text())
@@ -42,8 +82,9 @@ def test_two_epochs_lower_the_loss_and_write_a_loadable_run(labelled_workspace, 
     summary = json.loads((path / "summary.json").read_text())
     assert SUMMARY_KEYS <= set(summary)
     assert summary["n_train"] == 28 and summary["n_val"] == 12 and summary["skipped_images"] == []
-    assert summary["params_trainable"] == sum(p.numel() for p in torch.nn.Sequential(
-        torch.nn.Conv2d(3, 8, 3), torch.nn.Linear(128, 3)).parameters())
+    assert summary["params_trainable"] == sum(
+        p.numel() for p in torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Linear(128, 3)).parameters()
+    )
     assert np.array(summary["confusion"]).sum() == 12
     assert abs(summary["majority_baseline"] - 4 / 12) < 1e-9
     for figure in ("curves.png", "confusion.png"):
@@ -82,8 +123,10 @@ def test_same_seed_same_run(labelled_workspace, tiny_architecture):
 def test_only_human_decisions_are_trained_on(tmp_path, tiny_architecture):
     workspace, names, labels = make_labelled_workspace(tmp_path, n=46, labels_for=40)
     with workspace.open_store() as store:
-        rows = [{"image": n, "task": "light", "label": "left", "annotator": "ensemble", "source": "model"}
-                for n in names[40:]]
+        rows = [
+            {"image": n, "task": "light", "label": "left", "annotator": "ensemble", "source": "model"}
+            for n in names[40:]
+        ]
         store.add_labels(pd.DataFrame(rows))
         # A conflict (two annotators disagree) has no current label: left out too.
         add_labels(store, [names[0]], ["right" if labels[0] != "right" else "left"], annotator="bob", tasks=("light",))
@@ -117,9 +160,9 @@ def test_too_few_labels_is_refused_before_training(tmp_path, tiny_architecture):
 
 def test_a_class_without_labels_is_refused_before_training(tmp_path, tiny_architecture):
     workspace, names, labels = make_labelled_workspace(tmp_path, n=30, labels_for=0)
-    keep = [(n, l) for n, l in zip(names, labels) if l != "right"]
+    keep = [(n, label) for n, label in zip(names, labels) if label != "right"]
     with workspace.open_store() as store:
-        add_labels(store, [n for n, _ in keep], [l for _, l in keep])
+        add_labels(store, [n for n, _ in keep], [label for _, label in keep])
     with pytest.raises(CelebaError, match="class 'right' has no usable human labels"):
         train(workspace, TrainOptions(plugin=tiny_architecture, task="orientation"))
     assert not workspace.runs_dir.exists()
@@ -138,18 +181,22 @@ def test_unknown_task_is_the_workspace_error(labelled_workspace, tiny_architectu
 def test_preprocessing_must_resize_to_the_input_size(labelled_workspace, tiny_architecture):
     with pytest.raises(CelebaError, match="takes 16x16 images"):
         train(labelled_workspace, TrainOptions(plugin=tiny_architecture, task="light", preprocess="resize:32"))
-    result = train(labelled_workspace, TrainOptions(plugin=tiny_architecture, task="light", epochs=1,
-                                                   preprocess="contrast:1.5"))
+    result = train(
+        labelled_workspace, TrainOptions(plugin=tiny_architecture, task="light", epochs=1, preprocess="contrast:1.5")
+    )
     assert result.config["preprocess"] == "resize:16,contrast:1.5"
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"device": "tpu"}, "unknown device"),
-    ({"augment": "rotate"}, "unknown augmentation"),
-    ({"epochs": 0}, "--epochs must be at least 1"),
-    ({"lr": -1.0}, "--lr must be positive"),
-    ({"patience_loss": -1}, "must be 0 \\(off\\) or more"),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"device": "tpu"}, "unknown device"),
+        ({"augment": "rotate"}, "unknown augmentation"),
+        ({"epochs": 0}, "--epochs must be at least 1"),
+        ({"lr": -1.0}, "--lr must be positive"),
+        ({"patience_loss": -1}, "must be 0 \\(off\\) or more"),
+    ],
+)
 def test_bad_options_are_clear_errors(labelled_workspace, tiny_architecture, options, message):
     with pytest.raises(CelebaError, match=message):
         train(labelled_workspace, TrainOptions(plugin=tiny_architecture, task="light", **options))

@@ -6,6 +6,7 @@ import pytest
 from celeba_tui import images as image_io
 from celeba_tui.training.cache import DecodedCache
 from celeba_tui.training.trainer import TrainOptions, train
+
 from training_data import add_labels, make_labelled_workspace
 
 

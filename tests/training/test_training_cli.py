@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from celeba_tui.cli import app
 from celeba_tui.training.split import read_split, split_path
+
 from training_data import make_labelled_workspace
 
 runner = CliRunner()
@@ -19,18 +20,41 @@ def celeba(*args):
 
 
 def test_train_prints_the_run_directory_last(labelled_workspace, tiny_architecture):
-    result = celeba("train", "--plugin", tiny_architecture, "--task", "light", "--epochs", "2",
-                    "-w", labelled_workspace.path)
+    result = celeba(
+        "train", "--plugin", tiny_architecture, "--task", "light", "--epochs", "2", "-w", labelled_workspace.path
+    )
     assert result.exit_code == 0, result.output
     run_dir = Path(result.stdout.strip().splitlines()[-1])
     assert run_dir.parent == labelled_workspace.runs_dir and (run_dir / "summary.json").is_file()
 
 
 def test_train_json(labelled_workspace, tiny_architecture):
-    result = celeba("train", "--plugin", tiny_architecture, "--task", "orientation", "--epochs", "1",
-                    "--augment", "none", "--batch-size", "4", "--lr", "0.02", "--seed", "9",
-                    "--patience-acc", "2", "--patience-loss", "1", "--device", "cpu", "--json",
-                    "-w", labelled_workspace.path)
+    result = celeba(
+        "train",
+        "--plugin",
+        tiny_architecture,
+        "--task",
+        "orientation",
+        "--epochs",
+        "1",
+        "--augment",
+        "none",
+        "--batch-size",
+        "4",
+        "--lr",
+        "0.02",
+        "--seed",
+        "9",
+        "--patience-acc",
+        "2",
+        "--patience-loss",
+        "1",
+        "--device",
+        "cpu",
+        "--json",
+        "-w",
+        labelled_workspace.path,
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     config = data["config"]
@@ -40,8 +64,18 @@ def test_train_json(labelled_workspace, tiny_architecture):
 
 
 def test_new_split_makes_a_new_one(labelled_workspace, tiny_architecture):
-    base = ("train", "--plugin", tiny_architecture, "--task", "light", "--epochs", "1", "--json",
-            "-w", labelled_workspace.path)
+    base = (
+        "train",
+        "--plugin",
+        tiny_architecture,
+        "--task",
+        "light",
+        "--epochs",
+        "1",
+        "--json",
+        "-w",
+        labelled_workspace.path,
+    )
     assert celeba(*base).exit_code == 0
     first = read_split(split_path(labelled_workspace.splits_dir, "light"))
     assert celeba(*base, "--seed", "4").exit_code == 0
@@ -50,11 +84,17 @@ def test_new_split_makes_a_new_one(labelled_workspace, tiny_architecture):
     assert not read_split(split_path(labelled_workspace.splits_dir, "light")).equals(first)
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("--plugin", "nope", "--task", "light"), "error: unknown architecture 'nope' (installed: "),
-    (("--plugin", "tiny_test", "--task", "mood"), "error: unknown task 'mood'"),
-    (("--plugin", "tiny_test", "--task", "light", "--preprocess", "sharpen"), "error: unknown preprocessing op 'sharpen'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--plugin", "nope", "--task", "light"), "error: unknown architecture 'nope' (installed: "),
+        (("--plugin", "tiny_test", "--task", "mood"), "error: unknown task 'mood'"),
+        (
+            ("--plugin", "tiny_test", "--task", "light", "--preprocess", "sharpen"),
+            "error: unknown preprocessing op 'sharpen'",
+        ),
+    ],
+)
 def test_user_errors_are_one_line(labelled_workspace, tiny_architecture, args, message):
     result = celeba("train", *args, "-w", labelled_workspace.path)
     assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output

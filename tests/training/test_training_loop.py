@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from celeba_tui.agreement.measures import confusion_matrix
 from celeba_tui.errors import CelebaError
 from celeba_tui.models.summary import parameter_counts
 from celeba_tui.training.loop import batch_stream, pick_device, prefetched
-from celeba_tui.agreement.measures import confusion_matrix
 from celeba_tui.training.metrics import majority_baseline, scores
 
 

@@ -9,6 +9,7 @@ import torch
 from celeba_tui.errors import CelebaError
 from celeba_tui.models.model_io import ImageClassifier, build_classifier, load_run, to_model_input
 from celeba_tui.training.trainer import TrainOptions, train
+
 from training_data import build_tiny
 
 
@@ -51,9 +52,13 @@ def test_unfinished_run_and_missing_checkpoint(run_path):
 
 
 def test_run_from_another_plugin_is_a_clear_error(run_path):
-    edit_config(run_path, architecture="vgg19_variation", input_size=64, plugin="celeba_tui.builtin_plugins.vgg19_variation")
+    edit_config(
+        run_path, architecture="vgg19_variation", input_size=64, plugin="celeba_tui.builtin_plugins.vgg19_variation"
+    )
     run = load_run(run_path)
-    with pytest.raises(CelebaError, match=r"trained with plugin celeba_tui.builtin_plugins.vgg19_variation .*does not fit"):
+    with pytest.raises(
+        CelebaError, match=r"trained with plugin celeba_tui.builtin_plugins.vgg19_variation .*does not fit"
+    ):
         build_classifier(run)
 
 

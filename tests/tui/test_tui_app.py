@@ -70,8 +70,10 @@ async def test_each_key_is_one_stored_decision(workspace, store):
         await press(pilot, "left", "s", "3", "1")
         assert current(app) == (IMAGES[2], "light")
         assert live(store) == {
-            (IMAGES[0], "light"): "left", (IMAGES[0], "orientation"): "center",
-            (IMAGES[1], "light"): "right", (IMAGES[1], "orientation"): "left",
+            (IMAGES[0], "light"): "left",
+            (IMAGES[0], "orientation"): "center",
+            (IMAGES[1], "light"): "right",
+            (IMAGES[1], "orientation"): "left",
         }
         assert set(store.live_labels()["source"]) == {"human"}
         assert "2 / 10 images done" in str(app.screen.query_one("#stats-text").render())
@@ -117,7 +119,10 @@ async def test_assign_overlap_shares(workspace, store):
             shares[name] = [item.image for item in app.session.items]
             if name == "ann":
                 await press(pilot, *["a"] * len(shares[name]))
-    expected = {n: [i for i, keep in zip(IMAGES, Assignment(k, 2, 0.5).mask(IMAGES)) if keep] for k, n in ((1, "ann"), (2, "bob"))}
+    expected = {
+        n: [i for i, keep in zip(IMAGES, Assignment(k, 2, 0.5).mask(IMAGES)) if keep]
+        for k, n in ((1, "ann"), (2, "bob"))
+    }
     assert shares == expected
     doubled = set(shares["ann"]) & set(shares["bob"])
     assert doubled and len(live(store, annotator="ann")) == len(shares["ann"])

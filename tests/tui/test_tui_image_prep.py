@@ -8,7 +8,14 @@ from PIL import Image
 from rich.style import Style
 
 from celeba_tui.images import ImageDecodeError
-from celeba_tui.tui.image_prep import SOURCE_MAX_SIDE, SourceCache, apply_view, decode_for_display, fit_size, render_pixels
+from celeba_tui.tui.image_prep import (
+    SOURCE_MAX_SIDE,
+    SourceCache,
+    apply_view,
+    decode_for_display,
+    fit_size,
+    render_pixels,
+)
 from celeba_tui.tui.widgets.half_block_image import UPPER_HALF, halfblock_strips
 
 

@@ -87,8 +87,12 @@ def test_probe_reads_a_graphics_terminal():
 
 def test_probe_without_a_terminal():
     completed = subprocess.run(
-        [sys.executable, "-c", PROBE_SCRIPT], capture_output=True, text=True, timeout=30,
-        env={**os.environ, "PYTHONPATH": str(REPO)}, stdin=subprocess.DEVNULL,
+        [sys.executable, "-c", PROBE_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdin=subprocess.DEVNULL,
     )
     assert completed.stdout.split()[1:4] == ["False", "False", "False"]
 
@@ -108,9 +112,7 @@ class Tmux:
         self.socket_path = self.tmux("display-message", "-p", "#{socket_path}").strip()
 
     def tmux(self, *args: str) -> str:
-        return subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20
-        ).stdout
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20).stdout
 
     def keys(self, *keys: str) -> None:
         self.tmux("send-keys", "-t", "t", *keys)
@@ -122,7 +124,9 @@ class Tmux:
         return int(self.tmux("display-message", "-p", "-t", "t", "#{pane_pid}").strip())
 
     def alive(self) -> bool:
-        return subprocess.run(["tmux", "-L", self.socket, "has-session", "-t", "t"], capture_output=True).returncode == 0
+        return (
+            subprocess.run(["tmux", "-L", self.socket, "has-session", "-t", "t"], capture_output=True).returncode == 0
+        )
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
@@ -150,7 +154,18 @@ def decisions_logged(log: Path) -> int:
 
 
 def start_label(workspace, log: Path) -> Tmux:
-    command = [sys.executable, "-m", "celeba_tui", "label", "-w", str(workspace.path), "-a", "ann", "--timing-log", str(log)]
+    command = [
+        sys.executable,
+        "-m",
+        "celeba_tui",
+        "label",
+        "-w",
+        str(workspace.path),
+        "-a",
+        "ann",
+        "--timing-log",
+        str(log),
+    ]
     session = Tmux(command, {"PYTHONPATH": str(REPO), "TERM": "tmux-256color"})
     wait_for(lambda: log.exists() and any(r["kind"] == "startup" for r in read_timing_log(log)), what="the first image")
     return session
@@ -165,7 +180,7 @@ def test_real_cli_in_tmux_stores_keys_and_quits(workspace, tmp_path):
         for count, key in enumerate(["Left", "Down", "Right", "a", "space", "2"], 1):
             session.keys(key)
             if key != "space":
-                wait_for(lambda: decisions_logged(log) >= count - (count > 5), what=f"decision {count}")
+                wait_for(lambda count=count: decisions_logged(log) >= count - (count > 5), what=f"decision {count}")
         wait_for(lambda: "000004.jpg" in session.screen(), what="image 4")
         session.keys("q")
         wait_for(lambda: not session.alive(), what="quit")
@@ -174,8 +189,10 @@ def test_real_cli_in_tmux_stores_keys_and_quits(workspace, tmp_path):
     with workspace.open_store() as store:
         live = {(r.image, r.task): r.label for r in store.live_labels().itertuples()}
     assert live == {
-        ("000001.jpg", "light"): "left", ("000001.jpg", "orientation"): "center",
-        ("000002.jpg", "light"): "right", ("000002.jpg", "orientation"): "left",
+        ("000001.jpg", "light"): "left",
+        ("000001.jpg", "orientation"): "center",
+        ("000002.jpg", "light"): "right",
+        ("000002.jpg", "orientation"): "left",
         ("000003.jpg", "orientation"): "center",
     }
 
@@ -189,7 +206,7 @@ def test_kill_9_loses_no_decision(workspace, tmp_path):
         for count in range(1, decisions + 1):
             session.keys("d")
             # A decision is logged once the next question is painted, i.e. after its commit.
-            wait_for(lambda: decisions_logged(log) >= count, what=f"decision {count}")
+            wait_for(lambda count=count: decisions_logged(log) >= count, what=f"decision {count}")
         os.kill(session.pid(), signal.SIGKILL)
         wait_for(lambda: not session.alive(), what="the kill")
     finally:

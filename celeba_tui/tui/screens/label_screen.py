@@ -66,8 +66,10 @@ class LabelScreen(Screen):
         for signature_index, classes in enumerate(self._signatures):
             for keys in class_keys(classes):
                 self._bindings.bind(
-                    ",".join(keys.keys), f"choose({signature_index}, {keys.index})",
-                    keys.label, key_display=keys.display,
+                    ",".join(keys.keys),
+                    f"choose({signature_index}, {keys.index})",
+                    keys.label,
+                    key_display=keys.display,
                 )
 
     def compose(self) -> ComposeResult:
@@ -150,15 +152,25 @@ class LabelScreen(Screen):
             }
         given.update(self.session.answered_here())
         self.query_one(ImageInfo).show_info(
-            item.image, self.session.annotator, self.queue.name, self.workspace.tasks, given, self.context,
-            show_answers=self.queue.shows_answers, check=item.check,
+            item.image,
+            self.session.annotator,
+            self.queue.name,
+            self.workspace.tasks,
+            given,
+            self.context,
+            show_answers=self.queue.shows_answers,
+            check=item.check,
         )
 
     def _show_stats(self) -> None:
         session = self.session
         stats = session.stats
         self.query_one(SessionStats).show_stats(
-            session.done, session.total, stats.counts, self.workspace.tasks, stats.decisions,
+            session.done,
+            session.total,
+            stats.counts,
+            self.workspace.tasks,
+            stats.decisions,
             stats.per_minute(session.clock()),
         )
 

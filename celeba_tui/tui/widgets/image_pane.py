@@ -14,8 +14,8 @@ ending the process. A daemon thread is left behind instead; it touches no store.
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 from collections import OrderedDict
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import COLOR_SYSTEMS

@@ -33,7 +33,9 @@ class SessionStats(Vertical):
         yield ProgressBar(show_eta=False, id="progress")
         yield Static("", id="stats-text")
 
-    def show_stats(self, done: int | None, total: int | None, counts, tasks: Sequence, decisions: int, per_minute: float) -> None:
+    def show_stats(
+        self, done: int | None, total: int | None, counts, tasks: Sequence, decisions: int, per_minute: float
+    ) -> None:
         bar = self.query_one(ProgressBar)
         # An unknown total would animate an indeterminate bar: repaints we do not want.
         bar.display = total is not None
