@@ -69,7 +69,7 @@ class DemoResult:
     autolabel: dict = field(default_factory=dict)
     scores: list[dict] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
+    def to_dict(self) -> dict:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
 
 
@@ -126,7 +126,7 @@ def run_demo(out: Path, *, quick: bool = False, seed: int = 0, console: Console 
         for run in result.runs:
             target = models_dir / f"{run['task']}-{run['architecture']}.onnx"
             exported = export_run(Path(run["run"]), target, image_root=workspace.image_root)
-            result.exports.append(exported.as_dict())
+            result.exports.append(exported.to_dict())
             parity = exported.parity
             console.print(
                 f"{target.name}: max |p_onnx - p_torch| = {parity.max_abs_diff:.2e} "
@@ -151,7 +151,7 @@ def run_demo(out: Path, *, quick: bool = False, seed: int = 0, console: Console 
     with stage(7, "Figures and report"):
         _copy_run_figures(result.runs, report_dir)
         _copy_autolabel_figures(workspace.autolabel_dir, report_dir)
-        (report_dir / "demo.json").write_text(json.dumps(result.as_dict(), indent=2, default=str))
+        (report_dir / "demo.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
         (report_dir / "README.md").write_text(render_report(result, plan))
         console.print(f"Report: {report_dir / 'README.md'}")
 

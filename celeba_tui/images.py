@@ -154,10 +154,19 @@ def read_image_bytes(path: Path, limit: int | None = None) -> bytes:
     Opened with O_NONBLOCK so a FIFO cannot block the open, then checked with fstat on
     the open file (no race with a swap after a check): devices (/dev/zero), FIFOs and
     folders are refused at once, so are files over the cap, without reading them.
-    Refusals are ImageDecodeErrors; OSErrors (missing file, permissions) pass through
-    for the caller to word.
+    Every refusal is an ImageDecodeError with a short reason (a missing, unreadable,
+    empty, special or oversized file): the one place image bytes are read.
     """
     limit = max_image_bytes() if limit is None else limit
+    try:
+        return _read_regular_file(path, limit)
+    except FileNotFoundError:
+        raise ImageDecodeError("file not found") from None
+    except OSError as exc:
+        raise ImageDecodeError(f"cannot read: {exc.strerror or exc}") from None
+
+
+def _read_regular_file(path: Path, limit: int) -> bytes:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     try:
         info = os.fstat(fd)
@@ -171,6 +180,8 @@ def read_image_bytes(path: Path, limit: int | None = None) -> bytes:
         os.close(fd)
     if len(data) > limit:
         raise ImageDecodeError(f"too large (over {limit:,} bytes, see ${MAX_BYTES_ENV})")
+    if not data:
+        raise ImageDecodeError("empty file")
     return data
 
 
@@ -196,11 +207,7 @@ def decode_resized(path: Path, size: int | tuple[int, int]) -> np.ndarray:
     anything simplejpeg cannot read go through PIL with the same resize.
     """
     width, height = (size, size) if isinstance(size, int) else size
-    try:
-        data = read_image_bytes(path)
-    except OSError as exc:
-        raise ImageDecodeError(f"cannot read: {exc.strerror or exc}") from None
-    return decode_bytes_resized(data, (width, height))
+    return decode_bytes_resized(read_image_bytes(path), (width, height))
 
 
 def decode_bytes_resized(data: bytes, size: tuple[int, int]) -> np.ndarray:
@@ -218,12 +225,7 @@ def decode_bytes_resized(data: bytes, size: tuple[int, int]) -> np.ndarray:
 
 def decode_full(path: Path) -> np.ndarray:
     """Decode an image at full size (RGB uint8), e.g. for display; same rules as above."""
-    try:
-        data = read_image_bytes(path)
-    except OSError as exc:
-        raise ImageDecodeError(f"cannot read: {exc.strerror or exc}") from None
-    if not data:
-        raise ImageDecodeError("empty file")
+    data = read_image_bytes(path)
     pixels = _decode_jpeg_scaled(data, None) if data[:3] == b"\xff\xd8\xff" else None
     return pixels if pixels is not None else np.asarray(_decode_with_pil(data).convert("RGB"))
 

@@ -1,6 +1,6 @@
 """The mirror rule: which class a horizontally flipped image belongs to.
 
-Left and right are the viewer's (DESIGN.md): a mirrored face lit from the left of the
+Left and right are the viewer's (the picture's left, not the person's): a mirrored face lit from the left of the
 picture is a face lit from the right, and a face turned to the left of the picture is
 one turned to the right. Classes are paired by NAME: every standalone word `left` and
 `right` is swapped ("upper_left" <-> "upper_right", "top-left" <-> "top-right"); a class

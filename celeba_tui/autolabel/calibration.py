@@ -51,7 +51,7 @@ class ThresholdChoice:
     held_out_source: str
     target: float | None = None
 
-    def as_dict(self) -> dict:
+    def to_dict(self) -> dict:
         held = self.held_out
         interval = held.precision_interval if held is not None and held.n_auto else (None, None)
         return {

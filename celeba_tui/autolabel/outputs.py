@@ -30,7 +30,7 @@ def task_report(outcome) -> dict:
         "automatic": auto,
         "manual_queue": manual,
         "coverage": auto / (auto + manual) if auto + manual else None,
-        "thresholds": outcome.choice.as_dict(),
+        "thresholds": outcome.choice.to_dict(),
         "rules": rules,
         "labels_written": outcome.written,
         "labels_withdrawn": outcome.withdrawn,

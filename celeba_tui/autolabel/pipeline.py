@@ -68,10 +68,7 @@ class BatchDecoder:
 
     def decode(self, name: str) -> list[np.ndarray]:
         """The pixels of one image for each input group (read once, decoded once per size)."""
-        try:
-            data = read_image_bytes(self.root / name)
-        except OSError as exc:
-            raise ImageDecodeError(f"cannot read: {exc.strerror or exc}") from None
+        data = read_image_bytes(self.root / name)
         by_size = {size: decode_bytes_resized(data, (size, size)) for size in self.sizes}
         out = []
         for (size, _), transform in zip(self.groups, self.transforms):

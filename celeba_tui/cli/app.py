@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -75,7 +74,3 @@ def warn(message: str) -> None:
     from celeba_tui.console import printable
 
     typer.echo(f"warning: {printable(message)}", err=True)
-
-
-def stdout_is_terminal() -> bool:
-    return sys.stdout.isatty()

@@ -24,4 +24,4 @@ def demo(
 
     result = run_demo(out, quick=quick, seed=seed)
     if json_output:
-        print_json(result.as_dict())
+        print_json(result.to_dict())

@@ -12,8 +12,6 @@ import typer
 from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
 from celeba_tui.errors import CelebaError
 
-QUEUE_NAMES = ("unlabeled", "review", "manual", "uncertain", "suspects")
-
 
 def default_annotator() -> str:
     """$CELEBA_ANNOTATOR, else the OS user name."""

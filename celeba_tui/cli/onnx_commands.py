@@ -50,7 +50,7 @@ def export_onnx(
     )
     parity = result.parity
     if json_output:
-        print_json(result.as_dict())
+        print_json(result.to_dict())
     else:
         meta = result.metadata
         typer.echo(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from celeba_tui.errors import FormatError
-from celeba_tui.formats.onehot import read_text
+from celeba_tui.formats.label_file import read_text
 
 LANDMARK_COLUMNS = [
     "lefteye_x",
@@ -26,7 +26,6 @@ LANDMARK_COLUMNS = [
     "rightmouth_x",
     "rightmouth_y",
 ]
-PARTITION_NAMES = {0: "train", 1: "val", 2: "test"}
 
 
 def read_celeba_table(path: Path) -> pd.DataFrame:

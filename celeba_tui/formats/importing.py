@@ -12,8 +12,9 @@ import pandas as pd
 from celeba_tui.annotator_names import annotator_name_problem
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import read_records
+from celeba_tui.formats.label_file import read_text
 from celeba_tui.formats.long import read_long_csv, read_parquet_labels
-from celeba_tui.formats.onehot import read_onehot, read_text
+from celeba_tui.formats.onehot import read_onehot
 from celeba_tui.formats.store_source import read_store_source
 from celeba_tui.store.label_store import LabelStore
 from celeba_tui.workspace import Task, Workspace

@@ -11,8 +11,8 @@ import pandas as pd
 
 from celeba_tui.annotator_names import annotator_name_problem
 from celeba_tui.errors import FormatError
-from celeba_tui.formats.csv_cells import read_records, shown, text_cells, write_rows
-from celeba_tui.formats.onehot import read_text
+from celeba_tui.formats.csv_cells import read_records, text_cells, write_rows
+from celeba_tui.formats.label_file import read_text, refuse_conflicting_labels
 from celeba_tui.vocabulary import SOURCES
 from celeba_tui.workspace import Task
 
@@ -122,20 +122,7 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
             fail(bad, lambda row: f"confidence {row['confidence']!r} is not a number between 0 and 1")
         frame["confidence"] = value.astype(float)
     key = ["image", "task"] + [c for c in ("annotator", "source", "model") if c in frame]
-    distinct = frame.drop_duplicates(key + ["label"])
-    clash = distinct.duplicated(key, keep=False)
-    if clash.any():
-        rows = distinct[clash].sort_values("_line")
-        same_key = rows[key].astype(str).agg("\x1f".join, axis=1)
-        pair = rows[same_key == same_key.iloc[0]]
-        first, other = pair.iloc[0], pair.iloc[1]
-        raise FormatError(
-            path,
-            f"{shown(first['image'])} has two different {first['task']} labels in this file "
-            f"({first['label']} on {line_word} {first['_line']}, {other['label']} here)",
-            int(other["_line"]),
-        )
-    return distinct.drop(columns="_line").reset_index(drop=True)
+    return refuse_conflicting_labels(frame, key, path, line_word)
 
 
 def write_long(frame: pd.DataFrame, out, *, parquet: bool = False, raw_cells: bool = False) -> None:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import read_records, shown, text_cells, write_rows
+from celeba_tui.formats.label_file import read_text, refuse_conflicting_labels
 from celeba_tui.workspace import Task
 
 # A first-line cell renamed by pandas' header de-duplication: "0.1", "1.2"...
@@ -60,7 +61,7 @@ def read_onehot(path: Path, tasks: tuple[Task, ...], text: str | None = None) ->
     long = pd.concat(frames, ignore_index=True)
     if len(set(names)) == len(names):  # no image twice: nothing to drop or to check
         return long.drop(columns="_line")
-    return drop_same_duplicates(long, path)
+    return refuse_conflicting_labels(long, ["image", "task"], path)
 
 
 def _parse_any(text: str, width: int, path: Path) -> tuple[np.ndarray, np.ndarray, list[int]]:
@@ -124,23 +125,6 @@ def _parse_plain(text: str, width: int, path: Path) -> tuple[np.ndarray, np.ndar
     return names, np.vstack([first_values, (digits == ord("1")).astype(np.int8)])
 
 
-def drop_same_duplicates(long: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """Keep one row per (image, task); the same image with different labels is an error."""
-    distinct = long.drop_duplicates(["image", "task", "label"])
-    clash = distinct.duplicated(["image", "task"], keep=False)
-    if clash.any():
-        rows = distinct[clash].sort_values("_line")
-        first = rows.iloc[0]
-        other = rows[(rows["image"] == first["image"]) & (rows["task"] == first["task"])].iloc[1]
-        raise FormatError(
-            path,
-            f"{shown(first['image'])} appears twice with different {first['task']} labels "
-            f"({first['label']} on line {first['_line']}, {other['label']} here)",
-            int(other["_line"]),
-        )
-    return distinct.drop(columns="_line").reset_index(drop=True)
-
-
 def _cell_values(cells: np.ndarray, path: Path, lines: list[int]) -> np.ndarray:
     """Parse the 0/1 cells (vectorised); the first line may carry pandas' renamed cells."""
     cells = np.char.strip(cells)
@@ -185,20 +169,3 @@ def write_onehot(labels: pd.DataFrame, out, tasks: tuple[Task, ...], *, raw_cell
 
         write_text_atomic(Path(out), buffer.getvalue())
     return len(wide)
-
-
-def read_text(path: Path) -> str:
-    """A label file's text; FormatError when it is missing, unreadable or binary."""
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise FormatError(path, "file not found") from None
-    except OSError as exc:
-        raise FormatError(path, f"cannot read ({exc.strerror})") from None
-    if b"\x00" in raw[:8192]:
-        raise FormatError(path, "not a text/CSV file (binary content)")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise FormatError(path, "not UTF-8 text", line) from None

@@ -66,7 +66,7 @@ class ExportResult:
     bytes: int
     hash: str
 
-    def as_dict(self) -> dict:
+    def to_dict(self) -> dict:
         return {
             "path": str(self.path),
             "hash": self.hash,

@@ -779,7 +779,8 @@ def _refresh_current(conn: sqlite3.Connection, image_ids: list[int], tasks: list
     import numpy as np
     import pandas as pd
 
-    # pd.unique then sort: about 10 times faster than np.unique here (numpy 2.4).
+    # pd.unique (hash-based) then sorting the few distinct ids: about 10 times faster
+    # than np.unique, which sorts every id.
     ids = np.asarray(image_ids, dtype=np.int64)
     images = np.sort(pd.unique(ids))
     task_codes, task_names = pd.factorize(np.asarray(tasks, dtype=object))

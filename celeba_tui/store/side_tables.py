@@ -50,7 +50,7 @@ class SideTables:
         return self.frame("SELECT image, kind, message, reporter, created AS time FROM problems ORDER BY id")
 
     # --------------------------------------- models and predictions (autolabel)
-    # Added for `celeba autolabel` (issue 6). `predictions` keeps one row per
+    # Written by `celeba autolabel`. `predictions` keeps one row per
     # (image, task, model): that model's latest prediction; models are content hashes.
     def register_model(self, key: str, name: str, task: str, metadata: dict) -> None:
         """Record a model of the ensemble (by content hash); the first registration is kept."""

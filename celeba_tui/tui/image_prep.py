@@ -36,14 +36,7 @@ def decode_for_display(path: Path) -> np.ndarray:
     """RGB uint8 pixels of an image file, at most SOURCE_MAX_SIDE on its longer side."""
     from PIL import Image
 
-    try:
-        data = read_image_bytes(path)  # regular files only, capped: a FIFO or /dev/zero must not hang the pane
-    except FileNotFoundError:
-        raise ImageDecodeError("file not found") from None
-    except OSError as exc:
-        raise ImageDecodeError(f"cannot read: {exc.strerror or exc}") from None
-    if not data:
-        raise ImageDecodeError("empty file")
+    data = read_image_bytes(path)  # regular files only, capped: a FIFO or /dev/zero must not hang the pane
     try:
         with Image.open(io.BytesIO(data), formats=PIL_FORMATS) as header:
             width, height = header.size

@@ -140,7 +140,7 @@ def test_two_annotators_and_autolabel_at_once(busy_workspace, tmp_path, ensemble
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, f"{name}: {err}"
         assert "locked" not in err
-    assert runs and all(rc == 0 for rc in runs), errors
+    assert runs and all(rc == 0 for rc in runs), [(rc, err) for rc, err in zip(runs, errors) if rc]
     assert not any("locked" in err for err in errors)
     with busy_workspace.open_store() as store:
         assert store.query("PRAGMA integrity_check") == [("ok",)]

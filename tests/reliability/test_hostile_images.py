@@ -190,7 +190,7 @@ def test_training_skips_and_reports_unreadable_and_vanished_images(hostile_works
     summary = json.loads(result.stdout)["summary"]
     skipped = {row["image"]: row["reason"] for row in summary["skipped_images"]}
     assert set(skipped) == {*REFUSED, vanished, *swapped}
-    assert "No such file" in skipped[vanished]
+    assert "file not found" in skipped[vanished]
     assert all(SPECIAL_REASON in skipped[name] for name in swapped)
     assert all(one_line(reason) and " at 0x" not in reason for reason in skipped.values())
     assert result.stderr.startswith(f"warning: {len(skipped)} labelled images skipped") and one_line(result.stderr)
@@ -238,7 +238,7 @@ def test_autolabel_skips_reports_and_survives_files_vanishing_mid_run(hostile_wo
     expected = {*REFUSED, *vanishing, *swapped}
     assert expected <= set(reasons) and len(reasons) == len(expected) + len(SCAN_SKIPS)
     assert sorted(r for n, r in reasons.items() if n not in expected) == sorted(SCAN_SKIPS.values())
-    assert all("No such file" in reasons[n] for n in vanishing)
+    assert all("file not found" in reasons[n] for n in vanishing)
     assert all(SPECIAL_REASON in reasons[n] for n in swapped)
     assert all(one_line(r) and " at 0x" not in r for r in reasons.values())
     assert report["skipped"] == len(reasons) and report["predicted_now"] == len(registered_names()) - len(expected)

@@ -55,7 +55,7 @@ def test_reference_counts_hand_checked(reference_labels):
         ("a.jpg,1,0,0,0,1,0\nb.jpg,1,0,0,0,0,0\n", "orientation is not one-hot", 2),
         ("a.jpg,1,0,0,0,1,0\nb.jpg,1,0,0,0,1\n", "expected 7 columns", 2),
         ("a.jpg,1,0,0,0,1,0\n,1,0,0,0,1,0\n", "empty image name", 2),
-        ("a.jpg,1,0,0,0,1,0\na.jpg,0,1,0,0,1,0\n", "appears twice with different light", 2),
+        ("a.jpg,1,0,0,0,1,0\na.jpg,0,1,0,0,1,0\n", "has two different light labels in this file", 2),
         ("a.jpg,1,0,0,0,1,0\nb.jpg,1,0,0.1,0,1,0\n", "is not 0 or 1", 2),
         ("a.jpg,x,0,0,0,1,0\n", "is not 0 or 1", 1),
     ],
