@@ -347,8 +347,8 @@ def memory_child(args) -> None:
             {
                 "n": args.memory_child,
                 "peak_mb": peak_mb,
-                "images_per_s": report["images_per_s"],
-                "seconds": report["seconds"],
+                "images_per_s": report.images_per_s,
+                "seconds": report.seconds,
             }
         )
     )

@@ -21,6 +21,7 @@ from celeba_tui.console import output_console
 from celeba_tui.errors import CelebaError
 
 if TYPE_CHECKING:
+    from celeba_tui.autolabel.outputs import TaskReport
     from celeba_tui.workspace import Workspace
 
 
@@ -140,12 +141,13 @@ def run_demo(out: Path, *, quick: bool = False, seed: int = 0, console: Console 
             high=plan.high, low=plan.low, export=report_dir / "ensemble", grid=report_dir / "figure28.png"
         )
         model_paths = [Path(e["path"]) for e in result.exports]
-        result.autolabel = run_autolabel(workspace, model_paths, options, RichReporter())
+        report = run_autolabel(workspace, model_paths, options, RichReporter())
+        result.autolabel = report.to_dict()
         with workspace.open_store() as store:
             current = store.current_labels()
         from celeba_tui.synth.dataset import read_ground_truth
 
-        result.scores = score_automatic_labels(current, read_ground_truth(data), result.autolabel["tasks"])
+        result.scores = score_automatic_labels(current, read_ground_truth(data), report.tasks)
         console.print(_scores_table(result.scores))
 
     with stage(7, "Figures and report"):
@@ -162,11 +164,11 @@ def run_demo(out: Path, *, quick: bool = False, seed: int = 0, console: Console 
     return result
 
 
-def score_automatic_labels(current: pd.DataFrame, truth: pd.DataFrame, task_reports: list[dict]) -> list[dict]:
+def score_automatic_labels(current: pd.DataFrame, truth: pd.DataFrame, task_reports: list[TaskReport]) -> list[dict]:
     """Precision of the automatic labels against ground truth, per task, with coverage."""
     rows = []
     for report in task_reports:
-        task = report["task"]
+        task = report.task
         auto = current[(current["task"] == task) & (current["status"] == "model")]
         joined = auto.merge(truth[["image", task]], on="image", how="inner")
         correct = int((joined["label"] == joined[task]).sum())
@@ -174,10 +176,10 @@ def score_automatic_labels(current: pd.DataFrame, truth: pd.DataFrame, task_repo
             {
                 "task": task,
                 "automatic": int(len(auto)),
-                "manual_queue": report["manual_queue"],
-                "coverage": report["coverage"],
+                "manual_queue": report.manual_queue,
+                "coverage": report.coverage,
                 "precision_vs_truth": correct / len(joined) if len(joined) else None,
-                "held_out_precision": report["thresholds"].get("held_out_precision"),
+                "held_out_precision": report.thresholds.get("held_out_precision"),
             }
         )
     return rows

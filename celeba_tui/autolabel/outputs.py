@@ -3,6 +3,7 @@ files and a tidy Parquet (--export), Figure 28 (--grid)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,29 +14,72 @@ from celeba_tui.autolabel.rules import RULES
 
 
 # ------------------------------------------------------------------ report
-def task_report(outcome) -> dict:
+@dataclass(frozen=True)
+class TaskReport:
     """One task's figures: coverage, manual queue, thresholds and held-out precision, rules, suspects."""
+
+    task: str
+    ensemble: str
+    models: list[str]
+    images: int
+    labelled_by_people: int
+    automatic: int
+    manual_queue: int
+    coverage: float | None
+    thresholds: dict  # ThresholdChoice.to_dict()
+    rules: dict[str, int]
+    labels_written: int
+    labels_withdrawn: int
+    suspects: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AutolabelReport:
+    """What one `celeba autolabel` run did (`to_dict()` is its --json)."""
+
+    images: int
+    predicted_now: int
+    already_predicted: int
+    skipped: int
+    skipped_report: str
+    provider: str
+    seconds: float
+    images_per_s: float | None
+    tasks: list[TaskReport]
+    suspects: list[dict]
+    suspects_report: str
+    files: list[str]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def task_report(outcome) -> TaskReport:
+    """One task's figures from its outcome."""
     auto, manual = int(outcome.automatic.sum()), int(outcome.manual.sum())
     undecided_by_people = ~outcome.people
     rules = {}
     if outcome.choice.thresholds is not None:
         counts = np.bincount(outcome.decisions.rule[undecided_by_people].astype(np.int64), minlength=len(RULES))
         rules = {name: int(n) for name, n in zip(RULES, counts)}
-    return {
-        "task": outcome.task,
-        "ensemble": outcome.ensemble_id,
-        "models": [m.name for m in outcome.members],
-        "images": len(outcome.images),
-        "labelled_by_people": int(outcome.people.sum()),
-        "automatic": auto,
-        "manual_queue": manual,
-        "coverage": auto / (auto + manual) if auto + manual else None,
-        "thresholds": outcome.choice.to_dict(),
-        "rules": rules,
-        "labels_written": outcome.written,
-        "labels_withdrawn": outcome.withdrawn,
-        "suspects": int(outcome.suspects.sum()),
-    }
+    return TaskReport(
+        task=outcome.task,
+        ensemble=outcome.ensemble_id,
+        models=[m.name for m in outcome.members],
+        images=len(outcome.images),
+        labelled_by_people=int(outcome.people.sum()),
+        automatic=auto,
+        manual_queue=manual,
+        coverage=auto / (auto + manual) if auto + manual else None,
+        thresholds=outcome.choice.to_dict(),
+        rules=rules,
+        labels_written=outcome.written,
+        labels_withdrawn=outcome.withdrawn,
+        suspects=int(outcome.suspects.sum()),
+    )
 
 
 def suspects(outcomes) -> list[dict]:

@@ -23,6 +23,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,9 @@ from celeba_tui.errors import CelebaError
 from celeba_tui.mirror import mirror_permutation
 from celeba_tui.onnx.metadata import ModelMetadata, check_same_classes, model_hash, read_metadata
 from celeba_tui.vocabulary import AGREED, PEOPLE_STATUSES, SETTLED_STATUSES
+
+if TYPE_CHECKING:
+    from celeba_tui.autolabel.outputs import AutolabelReport
 
 ANNOTATOR = "autolabel"
 FLUSH_ROWS = 8192
@@ -319,8 +323,8 @@ def write_decisions(store, outcome: TaskOutcome) -> None:
 
 
 # --------------------------------------------------------------------- run
-def run_autolabel(workspace, model_paths: list[Path], options: AutolabelOptions, reporter=None) -> dict:
-    """The whole run (see the module docstring); returns the report as a dict."""
+def run_autolabel(workspace, model_paths: list[Path], options: AutolabelOptions, reporter=None) -> AutolabelReport:
+    """The whole run (see the module docstring); what it did."""
     from celeba_tui.images import scan_folder
     from celeba_tui.progress import SilentReporter
     from celeba_tui.workspace import check_image_root
@@ -371,27 +375,27 @@ def run_autolabel(workspace, model_paths: list[Path], options: AutolabelOptions,
         ]
         for outcome in outcomes:
             write_decisions(store, outcome)
-    from celeba_tui.autolabel.outputs import suspects, task_report, write_table
+    from celeba_tui.autolabel.outputs import AutolabelReport, suspects, task_report, write_table
 
     skipped = [*scan.skipped, *stats.failures]
     write_table(report_dir / "skipped.csv", [{"image": n, "reason": r} for n, r in skipped], ["image", "reason"])
     suspect_rows = suspects(outcomes)
     write_table(workspace.suspects_path, suspect_rows, ["image", "task", "human", "ensemble", "confidence"])
     files = _write_figures_and_exports(outcomes, root, report_dir, options)
-    return {
-        "images": len(scan.names),
-        "predicted_now": stats.predicted,
-        "already_predicted": len(scan.names) - len(todo),
-        "skipped": len(skipped),
-        "skipped_report": str(report_dir / "skipped.csv"),
-        "provider": stats.provider,
-        "seconds": round(stats.seconds, 3),
-        "images_per_s": round(stats.predicted / stats.seconds, 1) if stats.seconds else None,
-        "tasks": [task_report(o) for o in outcomes],
-        "suspects": suspect_rows,
-        "suspects_report": str(workspace.suspects_path),
-        "files": files,
-    }
+    return AutolabelReport(
+        images=len(scan.names),
+        predicted_now=stats.predicted,
+        already_predicted=len(scan.names) - len(todo),
+        skipped=len(skipped),
+        skipped_report=str(report_dir / "skipped.csv"),
+        provider=stats.provider,
+        seconds=round(stats.seconds, 3),
+        images_per_s=round(stats.predicted / stats.seconds, 1) if stats.seconds else None,
+        tasks=[task_report(o) for o in outcomes],
+        suspects=suspect_rows,
+        suspects_report=str(workspace.suspects_path),
+        files=files,
+    )
 
 
 def check_output_paths(options: AutolabelOptions, models: list[EnsembleModel]) -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
 from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
+
+if TYPE_CHECKING:
+    from celeba_tui.autolabel.outputs import AutolabelReport
 
 
 @app.command("export-onnx")
@@ -189,7 +192,7 @@ def autolabel(
     finally:
         reporter.close()
     if json_output:
-        print_json(report)
+        print_json(report.to_dict())
         return
     _print_report(report)
 
@@ -200,19 +203,19 @@ def _reporter():
     return RichReporter()
 
 
-def _print_report(report: dict) -> None:
-    if not report["predicted_now"]:
-        typer.echo(report["provider"])  # otherwise the progress reporter printed it when inference began
-    rate = f", {report['images_per_s']:,.0f} images/s" if report["images_per_s"] else ""
+def _print_report(report: AutolabelReport) -> None:
+    if not report.predicted_now:
+        typer.echo(report.provider)  # otherwise the progress reporter printed it when inference began
+    rate = f", {report.images_per_s:,.0f} images/s" if report.images_per_s else ""
     typer.echo(
-        f"{report['images']:,} images: {report['predicted_now']:,} predicted now in {report['seconds']:.2f} s{rate}, "
-        f"{report['already_predicted']:,} already predicted, {report['skipped']:,} skipped "
-        f"(listed in {report['skipped_report']})"
+        f"{report.images:,} images: {report.predicted_now:,} predicted now in {report.seconds:.2f} s{rate}, "
+        f"{report.already_predicted:,} already predicted, {report.skipped:,} skipped "
+        f"(listed in {report.skipped_report})"
     )
-    for task in report["tasks"]:
-        t = task["thresholds"]
-        coverage = "n/a" if task["coverage"] is None else f"{task['coverage']:.1%}"
-        typer.echo(f"\n{task['task']}  ({' + '.join(task['models'])})")
+    for task in report.tasks:
+        t = task.thresholds
+        coverage = "n/a" if task.coverage is None else f"{task.coverage:.1%}"
+        typer.echo(f"\n{task.task}  ({' + '.join(task.models)})")
         if t["high"] is None:
             typer.echo(
                 f"  thresholds     target precision {t['target_precision']:g} not reachable with 95% confidence "
@@ -235,17 +238,17 @@ def _print_report(report: dict) -> None:
         else:
             typer.echo(f"  held-out       no precision measured: {t['held_out']}")
         typer.echo(
-            f"  coverage       {coverage}: {task['automatic']:,} automatic, {task['manual_queue']:,} in the manual "
-            f"queue, {task['labelled_by_people']:,} labelled by people (kept)"
+            f"  coverage       {coverage}: {task.automatic:,} automatic, {task.manual_queue:,} in the manual "
+            f"queue, {task.labelled_by_people:,} labelled by people (kept)"
         )
-        typer.echo(f"  suspects       {task['suspects']:,} people's labels the ensemble confidently contradicts")
-    if report["suspects"]:
-        typer.echo(f"\nsuspects (top 10 of {len(report['suspects'])}, all in {report['suspects_report']}):")
-        for row in report["suspects"][:10]:
+        typer.echo(f"  suspects       {task.suspects:,} people's labels the ensemble confidently contradicts")
+    if report.suspects:
+        typer.echo(f"\nsuspects (top 10 of {len(report.suspects)}, all in {report.suspects_report}):")
+        for row in report.suspects[:10]:
             typer.echo(
                 printable(
                     f"  {row['image']}  {row['task']}: people {row['human']}, ensemble {row['ensemble']} ({row['confidence']:.2f})"
                 )
             )
-    for path in report["files"]:
+    for path in report.files:
         typer.echo(f"wrote {path}")

@@ -38,7 +38,7 @@ def run(workspace, models, **options):
 def test_end_to_end_labels_match_ground_truth(labelled, oracles):
     workspace, names, truth = labelled
     report = run(workspace, [oracles["sharp"], oracles["soft"]], high=0.95, low=0.6)
-    (task,) = report["tasks"]
+    (task,) = report.tasks
     # left/right: both confident, agree. center: sharp 0.91 < 0.95 and soft 0.58: nobody confident.
     unlabelled = names[LABELLED:]
     expected_auto = {n: truth[n] for n in unlabelled if truth[n] != "center"}
@@ -48,16 +48,16 @@ def test_end_to_end_labels_match_ground_truth(labelled, oracles):
         history = store.history()
         auto_rows = history[history["source"] == "model"]
         assert set(auto_rows["annotator"]) == {ANNOTATOR}
-        assert auto_rows["model"].eq(task["ensemble"]).all() and auto_rows["confidence"].gt(0.95).all()
+        assert auto_rows["model"].eq(task.ensemble).all() and auto_rows["confidence"].gt(0.95).all()
         assert json.loads(auto_rows["detail"].iloc[0])["rule"] == "agree"
         predictions = store.predictions("light")
         assert len(predictions) == 2 * len(names)
-    assert task["automatic"] == len(expected_auto) == 14
-    assert task["manual_queue"] == 7 and task["labelled_by_people"] == LABELLED
-    assert task["coverage"] == pytest.approx(14 / 21)
-    assert task["rules"] == {"agree": 14, "confident-one": 0, "no-confident": 7, "confident-disagree": 0, "dissent": 0}
-    assert report["predicted_now"] == 30 and report["skipped"] == 0
-    assert report["provider"].startswith("provider: ")
+    assert task.automatic == len(expected_auto) == 14
+    assert task.manual_queue == 7 and task.labelled_by_people == LABELLED
+    assert task.coverage == pytest.approx(14 / 21)
+    assert task.rules == {"agree": 14, "confident-one": 0, "no-confident": 7, "confident-disagree": 0, "dissent": 0}
+    assert report.predicted_now == 30 and report.skipped == 0
+    assert report.provider.startswith("provider: ")
 
 
 def test_manual_queue_is_what_the_tui_shows(labelled, oracles):
@@ -80,13 +80,13 @@ def test_resume_skips_predicted_images_and_changes_nothing(labelled, oracles):
     with workspace.open_store() as store:
         rows_before = len(store.history())
     again = run(workspace, models, high=0.95)
-    assert again["predicted_now"] == 0 and again["already_predicted"] == 30
-    assert again["tasks"][0]["labels_written"] == 0
+    assert again.predicted_now == 0 and again.already_predicted == 30
+    assert again.tasks[0].labels_written == 0
     with workspace.open_store() as store:
         assert len(store.history()) == rows_before
     Image.fromarray(light_image("right", np.random.default_rng(5))).save(workspace.image_root / "000031.jpg")
     third = run(workspace, models, high=0.95)
-    assert third["predicted_now"] == 1 and third["tasks"][0]["labels_written"] == 1
+    assert third.predicted_now == 1 and third.tasks[0].labels_written == 1
     with workspace.open_store() as store:
         assert model_labels(store)["000031.jpg"] == "right"
 
@@ -98,7 +98,7 @@ def test_changed_thresholds_withdraw_labels_the_rules_no_longer_support(labelled
     with workspace.open_store() as store:
         assert sum(1 for label in model_labels(store).values() if label == "center") == 7
     report = run(workspace, models, high=0.95)
-    assert report["tasks"][0]["labels_withdrawn"] == 7
+    assert report.tasks[0].labels_withdrawn == 7
     with workspace.open_store() as store:
         assert "center" not in model_labels(store).values()
         # Undone, not overwritten: the center images have no current label again (manual queue).
@@ -119,7 +119,7 @@ def test_human_labels_are_never_overwritten_and_contradictions_are_suspects(labe
     with workspace.open_store() as store:
         assert not set(model_labels(store)) & set(names[:LABELLED])
         assert store.current_labels("light").set_index("image").loc[names[0], "label"] == "right"
-    assert report["suspects"] == [
+    assert report.suspects == [
         {
             "image": names[0],
             "task": "light",
@@ -141,10 +141,10 @@ def test_human_labels_are_never_overwritten_and_contradictions_are_suspects(labe
 def test_disagreement_rules_with_a_wrong_model(labelled, oracles):
     workspace, names, truth = labelled
     report = run(workspace, [oracles["sharp"], oracles["swapped"]], high=0.95)
-    (task,) = report["tasks"]
+    (task,) = report.tasks
     # left/right: both confident and opposite -> a person decides; center: nobody confident.
-    assert task["automatic"] == 0 and task["manual_queue"] == 21
-    assert task["rules"]["confident-disagree"] == 14
+    assert task.automatic == 0 and task.manual_queue == 21
+    assert task.rules["confident-disagree"] == 14
 
 
 def test_target_precision_picks_thresholds_on_the_validation_split(tmp_path, oracles):
@@ -155,7 +155,7 @@ def test_target_precision_picks_thresholds_on_the_validation_split(tmp_path, ora
     (workspace.splits_dir / "light.csv").write_text("image,split\n" + split)
     models = [oracles["sharp"], oracles["soft"]]
     report = run(workspace, models, target_precision=0.85)
-    thresholds = report["tasks"][0]["thresholds"]
+    thresholds = report.tasks[0].thresholds
     assert thresholds["chosen_by"] == "target" and thresholds["target_reached"]
     # 30 of 30 right: the 95% interval starts at 0.886 >= 0.85.
     assert thresholds["held_out_images"] == 30 and thresholds["held_out_precision"] == 1.0
@@ -166,11 +166,11 @@ def test_target_precision_picks_thresholds_on_the_validation_split(tmp_path, ora
         labels = model_labels(store)
         assert len(labels) == 15 and all(truth[n] == label for n, label in labels.items())
     # A target the 30 images cannot vouch for: no automatic labels, and the earlier ones are undone.
-    strict = run(workspace, models, target_precision=0.95)["tasks"][0]
-    assert strict["thresholds"]["target_reached"] is False and strict["thresholds"]["high"] is None
-    assert strict["automatic"] == 0 and strict["manual_queue"] == 15 and strict["labels_withdrawn"] == 15
+    strict = run(workspace, models, target_precision=0.95).tasks[0]
+    assert strict.thresholds["target_reached"] is False and strict.thresholds["high"] is None
+    assert strict.automatic == 0 and strict.manual_queue == 15 and strict.labels_withdrawn == 15
     # Given thresholds report the precision they reached on the same held-out images.
-    given = run(workspace, models, high=0.95)["tasks"][0]["thresholds"]
+    given = run(workspace, models, high=0.95).tasks[0].thresholds
     assert given["chosen_by"] == "given" and given["held_out_precision"] == 1.0
 
 
@@ -179,7 +179,7 @@ def test_target_precision_without_held_out_labels_is_a_clear_error(labelled, ora
     with pytest.raises(CelebaError, match="needs held-out labelled images for task 'light'"):
         run(workspace, [oracles["sharp"], oracles["soft"]], target_precision=0.98)
     report = run(workspace, [oracles["sharp"], oracles["soft"]], target_precision=0.98, calibrate_on="labels")
-    assert report["tasks"][0]["thresholds"]["held_out_images"] == LABELLED
+    assert report.tasks[0].thresholds["held_out_images"] == LABELLED
 
 
 def test_flip_tta_swaps_left_and_right_back(labelled, oracles):
@@ -203,9 +203,9 @@ def test_bad_files_are_skipped_counted_and_listed(labelled, oracles):
     (root / "truncated.jpg").write_bytes((root / names[0]).read_bytes()[:200])
     Image.new("L", (8000, 8000)).save(root / "bomb.png")  # 64 megapixels, a few kB on disk
     report = run(workspace, [oracles["sharp"], oracles["soft"]], high=0.95)
-    skipped = pd.read_csv(report["skipped_report"])
+    skipped = pd.read_csv(report.skipped_report)
     assert set(skipped["image"]) == {"empty.jpg", "text.jpg", "truncated.jpg", "bomb.png"}
-    assert report["skipped"] == 4 and report["predicted_now"] == 30
+    assert report.skipped == 4 and report.predicted_now == 30
     reasons = dict(zip(skipped["image"], skipped["reason"]))
     assert "empty" in reasons["empty.jpg"] and "too large" in reasons["bomb.png"]
 

@@ -61,7 +61,25 @@ def test_scores_compare_automatic_labels_with_ground_truth():
         }
     )
     truth = pd.DataFrame({"image": ["a", "b", "c", "d"], "light": ["left", "left", "center", "left"]})
-    reports = [{"task": "light", "manual_queue": 5, "coverage": 0.375, "thresholds": {"held_out_precision": 0.9}}]
+    from celeba_tui.autolabel.outputs import TaskReport
+
+    reports = [
+        TaskReport(
+            task="light",
+            ensemble="e",
+            models=["a", "b"],
+            images=9,
+            labelled_by_people=1,
+            automatic=3,
+            manual_queue=5,
+            coverage=0.375,
+            thresholds={"held_out_precision": 0.9},
+            rules={},
+            labels_written=3,
+            labels_withdrawn=0,
+            suspects=0,
+        )
+    ]
     (row,) = score_automatic_labels(current, truth, reports)
     assert row["automatic"] == 3 and row["precision_vs_truth"] == pytest.approx(2 / 3)
     assert row["held_out_precision"] == 0.9
