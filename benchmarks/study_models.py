@@ -54,9 +54,9 @@ def main() -> None:
             runs.append(result.run_path)
             s = result.summary
             print(
-                f"{model} on {task}: val acc {s['val_acc']:.3f}, balanced {s['val_balanced_acc']:.3f}, "
-                f"majority {s['majority_baseline']:.3f}, epoch {s['best_epoch']}/{s['epochs_run']}, "
-                f"{s['train_seconds']:.0f} s",
+                f"{model} on {task}: val acc {s.val_acc:.3f}, balanced {s.val_balanced_acc:.3f}, "
+                f"majority {s.majority_baseline:.3f}, epoch {s.best_epoch}/{s.epochs_run}, "
+                f"{s.train_seconds:.0f} s",
                 flush=True,
             )
 

@@ -112,7 +112,12 @@ def run_demo(out: Path, *, quick: bool = False, seed: int = 0, console: Console 
                 )
                 trained = train(workspace, options, RichReporter())
                 result.runs.append(
-                    {"run": str(trained.run_path), "task": task, "architecture": architecture, **trained.summary}
+                    {
+                        "run": str(trained.run_path),
+                        "task": task,
+                        "architecture": architecture,
+                        **trained.summary.to_dict(),
+                    }
                 )
         from celeba_tui.training import report as run_report
 

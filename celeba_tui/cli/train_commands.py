@@ -81,20 +81,20 @@ def train(
     if result.run_path is None:  # a torchrun rank other than 0: rank 0 reports
         return
     summary = result.summary
-    if summary["skipped_images"]:
-        shown = ", ".join(f"{s['image']} ({s['reason']})" for s in summary["skipped_images"][:5])
-        more = len(summary["skipped_images"]) - 5
+    if summary.skipped_images:
+        shown = ", ".join(f"{s['image']} ({s['reason']})" for s in summary.skipped_images[:5])
+        more = len(summary.skipped_images) - 5
         warn(
-            f"{len(summary['skipped_images'])} labelled images skipped: {shown}"
+            f"{len(summary.skipped_images)} labelled images skipped: {shown}"
             + (f" and {more} more" if more > 0 else "")
         )
     if json_output:
-        print_json({"run_dir": str(result.run_path), "config": result.config, "summary": summary})
+        print_json({"run_dir": str(result.run_path), "config": result.config, "summary": summary.to_dict()})
         return
     typer.echo(
-        f"best epoch {summary['best_epoch']}/{summary['epochs_run']}: val acc {summary['val_acc']:.3f}, "
-        f"loss {summary['val_loss']:.3f}, balanced acc {summary['val_balanced_acc']:.3f}, "
-        f"macro-F1 {summary['val_macro_f1']:.3f} (majority class {summary['majority_baseline']:.3f})",
+        f"best epoch {summary.best_epoch}/{summary.epochs_run}: val acc {summary.val_acc:.3f}, "
+        f"loss {summary.val_loss:.3f}, balanced acc {summary.val_balanced_acc:.3f}, "
+        f"macro-F1 {summary.val_macro_f1:.3f} (majority class {summary.majority_baseline:.3f})",
         err=True,
     )
     typer.echo(str(result.run_path))

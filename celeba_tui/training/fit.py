@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,11 +27,40 @@ class Prepared:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class RunSummary:
+    """How a run went (its best epoch's validation figures and the run's facts); `to_dict()` is summary.json."""
+
+    best_epoch: int
+    epochs_run: int
+    val_acc: float
+    val_loss: float
+    val_balanced_acc: float
+    val_macro_f1: float
+    majority_baseline: float
+    params_trainable: int
+    params_non_trainable: int
+    train_seconds: float
+    images_per_s: float
+    confusion: list[list[int]]
+    n_train: int
+    n_val: int
+    skipped_images: list[dict[str, str]]
+    train_loss: float
+    train_acc: float
+    stopped_early: str | None
+    class_counts: dict[str, dict[str, int]]
+    images_decoded: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
 @dataclass
 class TrainResult:
     run_path: Path | None  # None on ranks other than 0
     config: dict
-    summary: dict
+    summary: RunSummary
 
 
 def fit(workspace, architecture, task, prepared: Prepared, hyper: dict, options, device, dist, reporter) -> TrainResult:
@@ -142,30 +171,30 @@ def fit(workspace, architecture, task, prepared: Prepared, hyper: dict, options,
     elapsed = time.perf_counter() - started
     module.load_state_dict(best_state)
 
-    summary = {
-        "best_epoch": best_record["epoch"],
-        "epochs_run": len(history),
-        "val_acc": best_record["val_acc"],
-        "val_loss": best_record["val_loss"],
-        "val_balanced_acc": best_record["val_balanced_acc"],
-        "val_macro_f1": best_record["val_macro_f1"],
-        "majority_baseline": majority_of(data),
-        "params_trainable": params_trainable,
-        "params_non_trainable": params_non_trainable,
-        "train_seconds": elapsed,
-        "images_per_s": train_images / train_seconds if train_seconds else float("nan"),
-        "confusion": best_confusion.tolist(),
-        "n_train": int(len(train_idx)),
-        "n_val": int(len(val_idx)),
-        "skipped_images": [{"image": image, "reason": reason} for image, reason in prepared.skipped],
-        "train_loss": best_record["train_loss"],
-        "train_acc": best_record["train_acc"],
-        "stopped_early": stop_reason,
-        "class_counts": {"train": class_counts(data, "train"), "val": class_counts(data, "val")},
-        "images_decoded": prepared.decoded,
-    }
+    summary = RunSummary(
+        best_epoch=best_record["epoch"],
+        epochs_run=len(history),
+        val_acc=best_record["val_acc"],
+        val_loss=best_record["val_loss"],
+        val_balanced_acc=best_record["val_balanced_acc"],
+        val_macro_f1=best_record["val_macro_f1"],
+        majority_baseline=majority_of(data),
+        params_trainable=params_trainable,
+        params_non_trainable=params_non_trainable,
+        train_seconds=elapsed,
+        images_per_s=train_images / train_seconds if train_seconds else float("nan"),
+        confusion=best_confusion.tolist(),
+        n_train=int(len(train_idx)),
+        n_val=int(len(val_idx)),
+        skipped_images=[{"image": image, "reason": reason} for image, reason in prepared.skipped],
+        train_loss=best_record["train_loss"],
+        train_acc=best_record["train_acc"],
+        stopped_early=stop_reason,
+        class_counts={"train": class_counts(data, "train"), "val": class_counts(data, "val")},
+        images_decoded=prepared.decoded,
+    )
     if dist.is_main:
-        run_dir.write_summary(run_path, summary)
+        run_dir.write_summary(run_path, summary.to_dict())
         title = f"{architecture.name} on {task.name}"
         run_dir.plot_curves(run_path / "curves.png", history, title, best_record["epoch"])
         run_dir.plot_confusion(

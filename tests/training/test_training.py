@@ -105,10 +105,10 @@ def test_two_epochs_lower_the_loss_and_write_a_loadable_run(labelled_workspace, 
 def test_training_learns_the_task_and_keeps_the_best_epoch(labelled_workspace, tiny_architecture):
     result = train(labelled_workspace, TrainOptions(plugin=tiny_architecture, task="light", epochs=12, seed=3))
     summary = result.summary
-    assert summary["val_acc"] >= 0.9 > summary["majority_baseline"]
+    assert summary.val_acc >= 0.9 > summary.majority_baseline
     history = pd.read_csv(result.run_path / "metrics.csv")
-    best = history.loc[history["epoch"] == summary["best_epoch"]].iloc[0]
-    assert best["val_acc"] == pytest.approx(summary["val_acc"]) == history["val_acc"].max()
+    best = history.loc[history["epoch"] == summary.best_epoch].iloc[0]
+    assert best["val_acc"] == pytest.approx(summary.val_acc) == history["val_acc"].max()
 
 
 def test_same_seed_same_run(labelled_workspace, tiny_architecture):
@@ -131,7 +131,7 @@ def test_only_human_decisions_are_trained_on(tmp_path, tiny_architecture):
         # A conflict (two annotators disagree) has no current label: left out too.
         add_labels(store, [names[0]], ["right" if labels[0] != "right" else "left"], annotator="bob", tasks=("light",))
     summary = train(workspace, TrainOptions(plugin=tiny_architecture, task="light", epochs=1)).summary
-    assert summary["n_train"] + summary["n_val"] == 39
+    assert summary.n_train + summary.n_val == 39
 
 
 def test_corrupt_and_missing_images_are_skipped_counted_and_listed(labelled_workspace, tiny_architecture):
@@ -139,10 +139,10 @@ def test_corrupt_and_missing_images_are_skipped_counted_and_listed(labelled_work
     (root / "000004.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     (root / "000005.jpg").unlink()
     result = train(labelled_workspace, TrainOptions(plugin=tiny_architecture, task="light", epochs=1))
-    skipped = {s["image"]: s["reason"] for s in result.summary["skipped_images"]}
+    skipped = {s["image"]: s["reason"] for s in result.summary.skipped_images}
     assert set(skipped) == {"000004.jpg", "000005.jpg"}
-    assert "JPEG" in skipped["000004.jpg"] and "cannot read" in skipped["000005.jpg"]
-    assert result.summary["n_train"] + result.summary["n_val"] == 38
+    assert "JPEG" in skipped["000004.jpg"] and "file not found" in skipped["000005.jpg"]
+    assert result.summary.n_train + result.summary.n_val == 38
     with labelled_workspace.open_store() as store:
         problems = store.problems()
     assert set(problems["image"]) == {"000004.jpg", "000005.jpg"} and set(problems["reporter"]) == {"train"}
@@ -204,4 +204,4 @@ def test_bad_options_are_clear_errors(labelled_workspace, tiny_architecture, opt
 
 def test_max_images_uses_a_seeded_sample(labelled_workspace, tiny_architecture):
     result = train(labelled_workspace, TrainOptions(plugin=tiny_architecture, task="light", epochs=1, max_images=20))
-    assert result.summary["n_train"] + result.summary["n_val"] == 20
+    assert result.summary.n_train + result.summary.n_val == 20

@@ -71,9 +71,9 @@ def test_a_crash_between_pixels_and_names_is_repaired(labelled_workspace):
 def test_second_training_run_does_not_decode(labelled_workspace, tiny_architecture, count_decodes, one_thread):
     options = TrainOptions(plugin=tiny_architecture, task="light", epochs=1)
     first = train(labelled_workspace, options)
-    assert len(count_decodes) == 40 and first.summary["images_decoded"] == 40
+    assert len(count_decodes) == 40 and first.summary.images_decoded == 40
     second = train(labelled_workspace, options)
-    assert len(count_decodes) == 40 and second.summary["images_decoded"] == 0
+    assert len(count_decodes) == 40 and second.summary.images_decoded == 0
     # The other task shares the cache (same size and preprocessing).
     train(labelled_workspace, TrainOptions(plugin=tiny_architecture, task="orientation", epochs=1))
     assert len(count_decodes) == 40
@@ -85,5 +85,5 @@ def test_new_labels_decode_only_the_new_images(tmp_path, tiny_architecture, coun
     with workspace.open_store() as store:
         add_labels(store, names[40:], labels[40:])
     result = train(workspace, TrainOptions(plugin=tiny_architecture, task="light", epochs=1))
-    assert len(count_decodes) == 46 and result.summary["images_decoded"] == 6
-    assert result.summary["n_train"] + result.summary["n_val"] == 46
+    assert len(count_decodes) == 46 and result.summary.images_decoded == 6
+    assert result.summary.n_train + result.summary.n_val == 46
