@@ -17,10 +17,14 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tomllib
 
 from celeba_tui.errors import WorkspaceError
+
+if TYPE_CHECKING:
+    from celeba_tui.store.label_store import LabelStore
 
 CONFIG_NAME = "celeba.toml"
 STORE_NAME = "labels.sqlite"
@@ -155,7 +159,7 @@ class Workspace:
                 raise
         return store
 
-    def check_stored_classes(self, store) -> None:
+    def check_stored_classes(self, store: LabelStore) -> None:
         """WorkspaceError naming every (task, label) in the store that is not a class of its task."""
         classes = {task.name: set(task.classes) for task in self.tasks}
         orphans = [

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,9 @@ from celeba_tui.agreement.merge_policies import MergePolicy, MergeResult, merge_
 from celeba_tui.annotator_names import MERGE_PREFIX
 from celeba_tui.vocabulary import ANNOTATOR_SOURCES, CONFLICT, REVIEW
 from celeba_tui.workspace import Task
+
+if TYPE_CHECKING:
+    from celeba_tui.store.label_store import LabelStore
 
 KEY = ["image", "task"]
 
@@ -118,7 +122,7 @@ class MergeRun:
         }
 
 
-def run_merge(store, tasks: tuple[Task, ...], policy_text: str, *, dry_run: bool = False) -> MergeRun:
+def run_merge(store: LabelStore, tasks: tuple[Task, ...], policy_text: str, *, dry_run: bool = False) -> MergeRun:
     """Merge the human labels of `tasks` under a policy and record the decisions in `store`."""
     names = [t.name for t in tasks]
     # The policy is computed outside the write transaction (it takes seconds on large
@@ -172,12 +176,12 @@ def plan_without(plan: MergePlan, keys: pd.DataFrame, existing: pd.DataFrame) ->
     return kept, len(dropped)
 
 
-def human_labels(store, tasks: tuple[Task, ...]) -> pd.DataFrame:
+def human_labels(store: LabelStore, tasks: tuple[Task, ...]) -> pd.DataFrame:
     """The human labels of `tasks`, one per (image, task, annotator): what agreement compares."""
     return annotator_labels(store.live_label_codes(tasks, ANNOTATOR_SOURCES))
 
 
-def review_queue(store, task: str | None = None) -> pd.DataFrame:
+def review_queue(store: LabelStore, task: str | None = None) -> pd.DataFrame:
     """Images whose human labels conflict and await a person, with each annotator's answer."""
     current = store.current_labels(task)
     conflicts = current.loc[current["status"] == CONFLICT, KEY]

@@ -38,6 +38,8 @@ from celeba_tui.vocabulary import AGREED, PEOPLE_STATUSES, SETTLED_STATUSES
 
 if TYPE_CHECKING:
     from celeba_tui.autolabel.outputs import AutolabelReport
+    from celeba_tui.store.label_store import LabelStore
+    from celeba_tui.workspace import Workspace
 
 ANNOTATOR = "autolabel"
 FLUSH_ROWS = 8192
@@ -165,7 +167,7 @@ class InferenceStats:
     provider: str = "provider: none (every image already predicted)"
 
 
-def images_to_predict(store, names: list[str], models: list[EnsembleModel]) -> list[str]:
+def images_to_predict(store: LabelStore, names: list[str], models: list[EnsembleModel]) -> list[str]:
     """Images some model has no prediction for yet (resume)."""
     done = None
     for model in models:
@@ -189,7 +191,13 @@ def open_session(models: list[EnsembleModel], options: AutolabelOptions, cache_d
 
 
 def run_inference(
-    store, root: Path, names: list[str], models: list[EnsembleModel], options: AutolabelOptions, reporter, session=None
+    store: LabelStore,
+    root: Path,
+    names: list[str],
+    models: list[EnsembleModel],
+    options: AutolabelOptions,
+    reporter,
+    session=None,
 ) -> InferenceStats:
     """Decode and predict `names` with `session` (open_session; needed when there are names),
     writing each model's predictions to the store as it goes.
@@ -264,7 +272,12 @@ def stacked_probs(
 
 
 def decide_task(
-    store, splits_dir: Path, task: str, members: list[EnsembleModel], scope: set[str], options: AutolabelOptions
+    store: LabelStore,
+    splits_dir: Path,
+    task: str,
+    members: list[EnsembleModel],
+    scope: set[str],
+    options: AutolabelOptions,
 ) -> TaskOutcome:
     """Thresholds (given or calibrated) and the rules' decision for every predicted image of a task."""
     classes = tuple(members[0].meta.classes)
@@ -292,7 +305,7 @@ def decide_task(
     )
 
 
-def write_decisions(store, outcome: TaskOutcome) -> None:
+def write_decisions(store: LabelStore, outcome: TaskOutcome) -> None:
     """Automatic labels for images people have not labelled; undo ones the rules no longer support."""
     auto = outcome.automatic
     thresholds = outcome.choice.thresholds
@@ -323,7 +336,9 @@ def write_decisions(store, outcome: TaskOutcome) -> None:
 
 
 # --------------------------------------------------------------------- run
-def run_autolabel(workspace, model_paths: list[Path], options: AutolabelOptions, reporter=None) -> AutolabelReport:
+def run_autolabel(
+    workspace: Workspace, model_paths: list[Path], options: AutolabelOptions, reporter=None
+) -> AutolabelReport:
     """The whole run (see the module docstring); what it did."""
     from celeba_tui.images import scan_folder
     from celeba_tui.progress import SilentReporter

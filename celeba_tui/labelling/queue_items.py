@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from celeba_tui.labelling.assignment import Assignment
+
+if TYPE_CHECKING:
+    from celeba_tui.store.label_store import LabelStore
+    from celeba_tui.workspace import Workspace
 
 
 class QueueItem(NamedTuple):
@@ -80,6 +84,8 @@ class Queue(Protocol):
     shows_answers: bool
     prioritized: bool
 
-    def build(self, store, workspace, annotator: str, tasks: Sequence, options: QueueOptions) -> QueueBuild:
+    def build(
+        self, store: LabelStore, workspace: Workspace, annotator: str, tasks: Sequence, options: QueueOptions
+    ) -> QueueBuild:
         """The items still to do for this annotator, in order."""
         ...

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -50,6 +51,10 @@ from celeba_tui.labelling.selection import (
 )
 from celeba_tui.vocabulary import PEOPLE_SOURCES
 
+if TYPE_CHECKING:
+    from celeba_tui.store.label_store import LabelStore
+    from celeba_tui.workspace import Workspace
+
 SUSPECT_COLUMNS = ["image", "task", "human", "ensemble", "confidence"]
 
 
@@ -64,13 +69,15 @@ class UnlabeledQueue:
     shows_answers = False
     prioritized = False
 
-    def build(self, store, workspace, annotator, tasks, options):
+    def build(self, store: LabelStore, workspace: Workspace, annotator, tasks, options):
         task_names = names_of_tasks(tasks)
         ids, names = present_images(store)
         items, done = open_items(store, annotator, task_names, ids, names, options)
         return QueueBuild(ordered_items(items, options, False), done)
 
-    def first_page(self, store, workspace, annotator, tasks, options, limit: int) -> list[QueueItem] | None:
+    def first_page(
+        self, store: LabelStore, workspace: Workspace, annotator, tasks, options, limit: int
+    ) -> list[QueueItem] | None:
         """The first `limit` items of `build` in one indexed SQL walk; None where that needs `build`."""
         if options.shuffle or options.assignment is not None:
             return None
@@ -99,14 +106,14 @@ class ReviewQueue:
     shows_answers = True
     prioritized = False
 
-    def build(self, store, workspace, annotator, tasks, options):
+    def build(self, store: LabelStore, workspace: Workspace, annotator, tasks, options):
         task_names = names_of_tasks(tasks)
         conflicts = mask_to_share(current_pairs(store, "conflict", task_names), options)
         items = items_by_image(conflicts, task_names)
         return QueueBuild(ordered_items(items, options, False), reviewed_count(store, annotator, task_names))
 
 
-def _prediction_rows(store, task_names: Sequence[str]) -> pd.DataFrame:
+def _prediction_rows(store: LabelStore, task_names: Sequence[str]) -> pd.DataFrame:
     return store.frame(
         "SELECT p.image_id, i.name AS image, p.task, p.probs FROM predictions p "
         f"JOIN images i ON i.id = p.image_id WHERE i.present = 1 AND p.task IN {sql_in_list(task_names)}",
@@ -153,7 +160,7 @@ class _PredictionQueue:
         "`celeba export-onnx`); until then use `celeba label` (the unlabeled queue)."
     )
 
-    def _open_pairs(self, store, annotator, task_names, options) -> tuple[pd.DataFrame, int, pd.DataFrame]:
+    def _open_pairs(self, store: LabelStore, annotator, task_names, options) -> tuple[pd.DataFrame, int, pd.DataFrame]:
         """(predictions, done images, predicted (image, task) pairs people have not finished)."""
         predictions = _prediction_rows(store, task_names)
         if predictions.empty:
@@ -171,7 +178,7 @@ class _PredictionQueue:
 class ManualQueue(_PredictionQueue):
     name = "manual"
 
-    def build(self, store, workspace, annotator, tasks, options):
+    def build(self, store: LabelStore, workspace: Workspace, annotator, tasks, options):
         task_names = names_of_tasks(tasks)
         _, done, open_pairs = self._open_pairs(store, annotator, task_names, options)
         decided = store.frame(
@@ -189,7 +196,7 @@ class UncertainQueue(_PredictionQueue):
     name = "uncertain"
     prioritized = True
 
-    def build(self, store, workspace, annotator, tasks, options):
+    def build(self, store: LabelStore, workspace: Workspace, annotator, tasks, options):
         task_names = names_of_tasks(tasks)
         predictions, done, open_pairs = self._open_pairs(store, annotator, task_names, options)
         if open_pairs.empty:
@@ -212,7 +219,7 @@ class SuspectsQueue(_PredictionQueue):
         "confidently contradicts, or every one has been reviewed (or autolabel has not run yet)."
     )
 
-    def build(self, store, workspace, annotator, tasks, options):
+    def build(self, store: LabelStore, workspace: Workspace, annotator, tasks, options):
         task_names = names_of_tasks(tasks)
         reviewed = reviewed_count(store, annotator, task_names)
         suspects = read_suspects(workspace.suspects_path)
@@ -238,7 +245,7 @@ def read_suspects(path) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------ per-image context
-def item_context(store, image: str, tasks: Sequence) -> ItemContext:
+def item_context(store: LabelStore, image: str, tasks: Sequence) -> ItemContext:
     """Everyone's live answers, each model's prediction and the ensemble's view of `image`."""
     image_id = "(SELECT id FROM images WHERE name = ?)"
     labels = store.query(
@@ -275,7 +282,7 @@ def item_context(store, image: str, tasks: Sequence) -> ItemContext:
     )
 
 
-def my_live_labels(store, annotator: str, task_names: Sequence[str]) -> pd.DataFrame:
+def my_live_labels(store: LabelStore, annotator: str, task_names: Sequence[str]) -> pd.DataFrame:
     """This annotator's own live labels (source human): image, task, label."""
     mine = store.live_labels(sources=["human"], annotators=[annotator])
     return mine[mine["task"].isin(list(task_names))][["image", "task", "label"]].reset_index(drop=True)

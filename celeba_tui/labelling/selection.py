@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from celeba_tui.labelling.queue_items import QueueItem, QueueOptions
 from celeba_tui.vocabulary import PEOPLE_SOURCES
+
+if TYPE_CHECKING:
+    from celeba_tui.store.label_store import LabelStore
 
 
 def sql_in_list(values: Sequence) -> str:
@@ -24,13 +28,13 @@ def names_of_tasks(tasks: Sequence) -> list[str]:
     return [getattr(t, "name", t) for t in tasks]
 
 
-def present_images(store) -> tuple[np.ndarray, list[str]]:
+def present_images(store: LabelStore) -> tuple[np.ndarray, list[str]]:
     """(ids, names) of the images in the root, in name order."""
     rows = store.query("SELECT id, name FROM images WHERE present = 1 ORDER BY name")
     return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), [r[1] for r in rows]
 
 
-def people_status(store, annotator: str, task_names: Sequence[str]) -> np.ndarray:
+def people_status(store: LabelStore, annotator: str, task_names: Sequence[str]) -> np.ndarray:
     """Rows (image_id, task index, people, mine, reviewed) for every labelled (image, task)."""
     rows = store.query(
         f"SELECT v.image_id, {sql_case('v.task', task_names)}, COUNT(DISTINCT v.annotator_id), "
@@ -90,7 +94,7 @@ def ordered_items(items: list[QueueItem], options: QueueOptions, prioritized: bo
     return [items[i] for i in order]
 
 
-def open_items(store, annotator, task_names, ids, names, options) -> tuple[list[QueueItem], int]:
+def open_items(store: LabelStore, annotator, task_names, ids, names, options) -> tuple[list[QueueItem], int]:
     """Items people have not finished among these images, and how many this annotator finished."""
     ids, names, wanted = assigned_share(ids, names, options)
     pending, mine = pending_matrix(ids, people_status(store, annotator, task_names), len(task_names), wanted)
@@ -125,7 +129,7 @@ def items_by_priority(view: pd.DataFrame, column: str, task_names: Sequence[str]
     return [QueueItem(image, tasks[image]) for image in score.index]
 
 
-def reviewed_count(store, annotator: str, task_names: Sequence[str]) -> int:
+def reviewed_count(store: LabelStore, annotator: str, task_names: Sequence[str]) -> int:
     return int(
         store.query(
             "SELECT COUNT(DISTINCT v.image_id) FROM live v JOIN annotators a ON a.id = v.annotator_id "
@@ -135,7 +139,7 @@ def reviewed_count(store, annotator: str, task_names: Sequence[str]) -> int:
     )
 
 
-def current_pairs(store, status: str, task_names: Sequence[str]) -> pd.DataFrame:
+def current_pairs(store: LabelStore, status: str, task_names: Sequence[str]) -> pd.DataFrame:
     return store.frame(
         "SELECT i.name AS image, c.task, c.label FROM current c JOIN images i ON i.id = c.image_id "
         f"WHERE c.status = ? AND i.present = 1 AND c.task IN {sql_in_list(task_names)}",

@@ -11,9 +11,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from celeba_tui.labelling.flip_checks import CheckScheduler
 from celeba_tui.labelling.queues import QueueItem
+
+if TYPE_CHECKING:
+    from celeba_tui.store.label_store import LabelStore
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ class LabelSession:
 
     def __init__(
         self,
-        store,
+        store: LabelStore,
         annotator: str,
         tasks: Sequence,
         items: Sequence[QueueItem],

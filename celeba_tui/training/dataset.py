@@ -9,12 +9,16 @@ conflicts (no current label) wait for review.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from celeba_tui.errors import CelebaError
 from celeba_tui.vocabulary import SETTLED_STATUSES
+
+if TYPE_CHECKING:
+    from celeba_tui.store.label_store import LabelStore
 
 MIN_LABELS = 10
 
@@ -36,7 +40,7 @@ class LabelledSet:
         return len(self.images)
 
 
-def human_labels(store, task) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+def human_labels(store: LabelStore, task) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """(image, label) rows a model may learn from, and (image, reason) for labelled images left out."""
     current = store.current_labels(task.name)
     usable = current[current["status"].isin(SETTLED_STATUSES) & current["label"].notna()]

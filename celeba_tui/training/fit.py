@@ -14,6 +14,7 @@ from celeba_tui.training.dataset import LabelledSet
 
 if TYPE_CHECKING:
     from celeba_tui.training.trainer import TrainOptions
+    from celeba_tui.workspace import Workspace
 
 
 @dataclass
@@ -63,7 +64,9 @@ class TrainResult:
     summary: RunSummary
 
 
-def fit(workspace, architecture, task, prepared: Prepared, hyper: dict, options, device, dist, reporter) -> TrainResult:
+def fit(
+    workspace: Workspace, architecture, task, prepared: Prepared, hyper: dict, options, device, dist, reporter
+) -> TrainResult:
     import sklearn.metrics  # noqa: F401  (imported now, not inside the first epoch's timing)
     import torch
     from torch.utils.data import DistributedSampler
@@ -222,7 +225,15 @@ def plugin_description(architecture_name: str) -> str:
 
 
 def run_config(
-    run_id: str, workspace, architecture, task, prepared: Prepared, hyper: dict, options: TrainOptions, device, dist
+    run_id: str,
+    workspace: Workspace,
+    architecture,
+    task,
+    prepared: Prepared,
+    hyper: dict,
+    options: TrainOptions,
+    device,
+    dist,
 ) -> dict:
     """config.json of the run contract (plus the training settings that reproduce it)."""
     import celeba_tui

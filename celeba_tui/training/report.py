@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from celeba_tui.errors import CelebaError
 from celeba_tui.models.model_io import CONFIG_FILE, Run, load_run
+
+if TYPE_CHECKING:
+    from celeba_tui.workspace import Workspace
 
 ROW_COLUMNS = (
     ("architecture", "model"),
@@ -30,7 +34,7 @@ ROW_COLUMNS = (
 )
 
 
-def find_runs(workspace, selectors: list[str] | None = None) -> tuple[list[Run], list[str]]:
+def find_runs(workspace: Workspace, selectors: list[str] | None = None) -> tuple[list[Run], list[str]]:
     """Runs named by path or run id (default: every run of the workspace) and notes on unfinished ones.
 
     A run named explicitly must be finished; unfinished runs met in the default listing are

@@ -9,11 +9,15 @@ assignments never change until the user asks for a new split (`celeba train --ne
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from celeba_tui.errors import CelebaError
+
+if TYPE_CHECKING:
+    from celeba_tui.workspace import Workspace
 
 VAL_FRACTION = 0.3
 SPLITS = ("train", "val")
@@ -84,7 +88,7 @@ def extend_split(stored: pd.DataFrame, labelled: pd.DataFrame, *, seed: int) -> 
 
 
 def task_split(
-    workspace, task: str, labelled: pd.DataFrame, *, seed: int, new: bool = False, write: bool = True
+    workspace: Workspace, task: str, labelled: pd.DataFrame, *, seed: int, new: bool = False, write: bool = True
 ) -> pd.DataFrame:
     """The split of `labelled` (columns image, label) for a task: stored, extended, or new.
 

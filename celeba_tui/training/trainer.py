@@ -9,6 +9,7 @@ all writing, the other ranks receive what it prepared.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from celeba_tui.errors import CelebaError
 from celeba_tui.progress import SilentReporter
@@ -16,6 +17,10 @@ from celeba_tui.training import distributed
 from celeba_tui.training.augment import AUGMENTATIONS
 from celeba_tui.training.dataset import check_trainable, human_labels, labelled_set, subsample
 from celeba_tui.training.fit import Prepared, TrainResult
+
+if TYPE_CHECKING:
+    from celeba_tui.store.label_store import LabelStore
+    from celeba_tui.workspace import Workspace
 
 
 @dataclass
@@ -68,7 +73,7 @@ def hyper_parameters(architecture, options: TrainOptions) -> dict:
     return chosen
 
 
-def prepare(workspace, task, pipeline, options: TrainOptions, reporter) -> Prepared:
+def prepare(workspace: Workspace, task, pipeline, options: TrainOptions, reporter) -> Prepared:
     """Labels -> checks -> split -> cache. Raises CelebaError before any training if unusable."""
     from celeba_tui.training.cache import DecodedCache
     from celeba_tui.training.split import task_split
@@ -99,7 +104,7 @@ def prepare(workspace, task, pipeline, options: TrainOptions, reporter) -> Prepa
     return Prepared(data, pipeline.spec, size, update.decoded, skipped)
 
 
-def _record_problems(store, skipped: list[tuple[str, str]]) -> None:
+def _record_problems(store: LabelStore, skipped: list[tuple[str, str]]) -> None:
     """Note unreadable images in the store's problem list once (the TUI shows it)."""
     known = set(store.problems()[["image", "message"]].itertuples(index=False, name=None))
     for image, reason in skipped:
@@ -130,7 +135,7 @@ def _from_rank0(dist, produce):
     return payload[1]
 
 
-def train(workspace, options: TrainOptions, reporter=None) -> TrainResult:
+def train(workspace: Workspace, options: TrainOptions, reporter=None) -> TrainResult:
     """Train one architecture on one task; returns where the run was written."""
     from celeba_tui.plugins import get_architecture
     from celeba_tui.training.loop import pick_device

@@ -6,6 +6,7 @@ import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from textual import work
@@ -21,6 +22,9 @@ from celeba_tui.tui.messages import ImageShown, QueueBuilt, QueueCompleted
 from celeba_tui.tui.screens.label_screen import LabelScreen
 from celeba_tui.tui.screens.nothing_to_label_screen import NothingToLabelScreen
 from celeba_tui.tui.timing_log import TimingLog
+
+if TYPE_CHECKING:
+    from celeba_tui.store.label_store import LabelStore
 
 
 @dataclass
@@ -41,7 +45,7 @@ class LabelConfig:
 FIRST_PAGE = 50
 
 
-def start_session(store, config: LabelConfig, queue: Queue) -> LabelSession:
+def start_session(store: LabelStore, config: LabelConfig, queue: Queue) -> LabelSession:
     """A session on the queue's first page when it has one (fast), else on the whole queue."""
     tasks = config.tasks or config.workspace.tasks
     first_page = getattr(queue, "first_page", None)
@@ -70,7 +74,7 @@ class LabelApp(App):
     TITLE = "celeba label"
     ENABLE_COMMAND_PALETTE = False
 
-    def __init__(self, config: LabelConfig, store):
+    def __init__(self, config: LabelConfig, store: LabelStore):
         super().__init__()
         self.config = config
         self.store = store

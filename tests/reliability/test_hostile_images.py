@@ -233,7 +233,7 @@ def test_autolabel_skips_reports_and_survives_files_vanishing_mid_run(hostile_wo
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout[result.stdout.index("{") :])
-    skipped = pd.read_csv(report.skipped_report)
+    skipped = pd.read_csv(report["skipped_report"])
     reasons = dict(zip(skipped["image"], skipped["reason"]))
     expected = {*REFUSED, *vanishing, *swapped}
     assert expected <= set(reasons) and len(reasons) == len(expected) + len(SCAN_SKIPS)
@@ -241,7 +241,7 @@ def test_autolabel_skips_reports_and_survives_files_vanishing_mid_run(hostile_wo
     assert all("file not found" in reasons[n] for n in vanishing)
     assert all(SPECIAL_REASON in reasons[n] for n in swapped)
     assert all(one_line(r) and " at 0x" not in r for r in reasons.values())
-    assert report.skipped == len(reasons) and report.predicted_now == len(registered_names()) - len(expected)
+    assert report["skipped"] == len(reasons) and report["predicted_now"] == len(registered_names()) - len(expected)
     with workspace.open_store() as store:
         predicted = set(store.predictions("light")["image"])
     assert predicted == set(registered_names()) - expected

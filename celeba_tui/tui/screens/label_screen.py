@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from typing import TYPE_CHECKING
 
 from textual import events, work
 from textual.app import ComposeResult
@@ -25,6 +26,9 @@ from celeba_tui.tui.widgets.image_info import ImageInfo
 from celeba_tui.tui.widgets.image_pane import ImagePane
 from celeba_tui.tui.widgets.question_panel import QuestionPanel
 from celeba_tui.tui.widgets.session_stats import SessionStats
+
+if TYPE_CHECKING:
+    from celeba_tui.workspace import Workspace
 
 MIN_WIDTH, MIN_HEIGHT = 60, 16
 PREFETCH = 3
@@ -47,7 +51,9 @@ class LabelScreen(Screen):
         Binding("q", "app.quit", "quit"),
     ]
 
-    def __init__(self, session, workspace, queue, *, renderer: str = "halfcell", cell_size=(10, 20), timing_log=None):
+    def __init__(
+        self, session, workspace: Workspace, queue, *, renderer: str = "halfcell", cell_size=(10, 20), timing_log=None
+    ):
         super().__init__()
         self.session = session
         self.workspace = workspace
