@@ -25,20 +25,28 @@ def make_app(workspace, store, annotator="ann", queue="unlabeled", **kwargs):
     return LabelApp(LabelConfig(workspace, annotator, queue, **kwargs), store)
 
 
+async def wait_for(pilot, predicate, description: str, timeout: float = 5.0) -> None:
+    """Let the app run until `predicate()` holds; fail naming what never happened."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:g} s for {description}")
+        await pilot.pause(0.01)
+
+
+def image_shown_or_queue_over(app) -> bool:
+    screen = app.screen
+    if isinstance(screen, NothingToLabelScreen):
+        return True
+    panes = screen.query(ImagePane) if isinstance(screen, LabelScreen) else []
+    shown = bool(panes) and panes.first().request is not None and panes.first().shown == panes.first().request
+    return shown and app.session.complete
+
+
 async def settle(pilot, timeout=5.0):
     """Wait until the current image is on screen and the queue counted (or the queue is over)."""
-    app = pilot.app
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        await pilot.pause(0.01)
-        screen = app.screen
-        if isinstance(screen, NothingToLabelScreen):
-            return
-        panes = screen.query(ImagePane) if isinstance(screen, LabelScreen) else []
-        shown = panes and panes.first().request is not None and panes.first().shown == panes.first().request
-        if shown and app.session.complete:
-            return
-    raise AssertionError("the image never appeared")
+    await pilot.pause(0.01)
+    await wait_for(pilot, lambda: image_shown_or_queue_over(pilot.app), "the image to appear", timeout)
 
 
 async def press(pilot, *keys):
@@ -134,10 +142,7 @@ async def test_review_queue_shows_answers_and_stores_review(workspace, store):
     app = make_app(workspace, store, "rev", "review")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        for _ in range(100):
-            if "ann: left" in info_text(app):
-                break
-            await pilot.pause(0.01)
+        await wait_for(pilot, lambda: "ann: left" in info_text(app), "the answers in the info panel")
         assert "ann: left" in info_text(app) and "bob: right" in info_text(app)
         await press(pilot, "right")
         assert isinstance(app.screen, NothingToLabelScreen)
@@ -163,10 +168,7 @@ async def test_manual_queue_shows_predictions(workspace, store):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert current(app) == (IMAGES[5], "orientation")
-        for _ in range(100):
-            if "suggests" in info_text(app):
-                break
-            await pilot.pause(0.01)
+        await wait_for(pilot, lambda: "suggests" in info_text(app), "the ensemble's suggestion")
         assert "cnn4" in info_text(app) and "vgg19" in info_text(app)
         await press(pilot, "d")
         assert isinstance(app.screen, NothingToLabelScreen)
