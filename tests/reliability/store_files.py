@@ -11,9 +11,14 @@ from celeba_tui.store.label_store import LabelStore
 
 
 def table_digests(path: Path) -> dict[str, str]:
-    """A hash of every table's rows (in a stable order), by table name."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    """A hash of every table's rows (in a stable order), by table name.
+
+    A plain connection made query-only rather than a `mode=ro` one: on close it removes
+    the -wal/-shm files it may create, which tests that check for leftovers rely on.
+    """
+    conn = sqlite3.connect(path)
     try:
+        conn.execute("PRAGMA query_only = 1")
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
         return {
             t: hashlib.sha256(

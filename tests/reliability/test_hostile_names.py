@@ -9,7 +9,6 @@ control character to the terminal, nor read a name as rich markup.
 from __future__ import annotations
 
 import sqlite3
-import time
 
 import pytest
 from typer.testing import CliRunner
@@ -20,6 +19,8 @@ from celeba_tui.tui.app import LabelApp, LabelConfig
 from celeba_tui.tui.screens.label_screen import LabelScreen
 from celeba_tui.tui.widgets.image_pane import ImagePane
 from celeba_tui.workspace import create_workspace
+
+from pilot import wait_for
 
 pytestmark = pytest.mark.reliability
 
@@ -43,15 +44,6 @@ def markup_workspace(tmp_path):
     return ws
 
 
-async def _until(pilot, condition, what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        await pilot.pause(0.02)
-        if condition():
-            return
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _on_screen(app) -> bool:
     screen = app.screen
     if not isinstance(screen, LabelScreen):
@@ -70,23 +62,23 @@ async def test_odd_image_names_are_shown_as_text(markup_workspace):
     with markup_workspace.open_store() as store:
         app = LabelApp(LabelConfig(markup_workspace, "ann", renderer="halfcell"), store)
         async with app.run_test(size=SIZE, notifications=True) as pilot:
-            await _until(pilot, lambda: _on_screen(app), "the unreadable first image")
+            await wait_for(pilot, lambda: _on_screen(app), "the unreadable first image")
             message = str(app.screen.query_one("#pane-message").render())
             assert "Cannot show 0[/]bad.jpg" in message
             await pilot.press("a")  # refused (cannot be seen): the notice quotes the problem
             await pilot.press("space")
-            await _until(pilot, lambda: _on_screen(app) and app.session.current.image == "1x[/bold].jpg", "image 2")
+            await wait_for(pilot, lambda: _on_screen(app) and app.session.current.image == "1x[/bold].jpg", "image 2")
             assert "1x[/bold].jpg" in str(app.screen.query_one("#info").render())
             await pilot.press("a")
-            await _until(pilot, lambda: app.session.current_task.name == "orientation", "the second question")
+            await wait_for(pilot, lambda: app.session.current_task.name == "orientation", "the second question")
             await pilot.press("u")
-            await _until(pilot, lambda: any("undone" in t for t in _toasts(app)), "the undo notice")
+            await wait_for(pilot, lambda: any("undone" in t for t in _toasts(app)), "the undo notice")
             assert any("for 1x[/bold].jpg" in t for t in _toasts(app))
             await pilot.press("d", "d")
-            await _until(pilot, lambda: _on_screen(app) and app.session.current.image == "2[red]plain.jpg", "image 3")
+            await wait_for(pilot, lambda: _on_screen(app) and app.session.current.image == "2[red]plain.jpg", "image 3")
             assert "2[red]plain.jpg" in str(app.screen.query_one("#info").render())
             await pilot.press("space", "space")
-            await _until(pilot, lambda: _on_screen(app) and app.session.current.image == IMAGE_NAMES[3], "image 4")
+            await wait_for(pilot, lambda: _on_screen(app) and app.session.current.image == IMAGE_NAMES[3], "image 4")
             info = str(app.screen.query_one("#info").render())
             assert "\x1b" not in info and "3\\x1b]0;pwned\\x07bob.jpg" in info
             await pilot.press("q")

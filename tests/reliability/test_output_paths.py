@@ -10,11 +10,9 @@ Devices are only ever made inside the test's own tmp folder (mknod), never the r
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
-import sqlite3
 import stat
 import subprocess
 import sys
@@ -32,22 +30,11 @@ from celeba_tui.atomic import (
 )
 from celeba_tui.cli import app
 from celeba_tui.errors import CelebaError
+from reliability.store_files import table_digests
 
 from training_data import make_labelled_workspace
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def table_hashes(path: Path) -> dict[str, str]:
-    conn = sqlite3.connect(path)
-    try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        return {
-            t: hashlib.sha256(repr(conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()).encode()).hexdigest()
-            for t in tables
-        }
-    finally:
-        conn.close()
 
 
 def error_line(result) -> str:
@@ -156,7 +143,7 @@ def test_a_character_device_is_written_in_place_never_replaced(labelled, tmp_pat
 
 def test_folders_sockets_and_missing_parents_are_one_line_errors(labelled, tmp_path):
     workspace, _ = labelled
-    before = table_hashes(workspace.store_path)
+    before = table_digests(workspace.store_path)
     (tmp_path / "somedir").mkdir()
     assert "it is a folder" in error_line(export(workspace, tmp_path / "somedir"))
     missing = tmp_path / "nonexistent" / "deeper" / "x.csv"
@@ -167,7 +154,7 @@ def test_folders_sockets_and_missing_parents_are_one_line_errors(labelled, tmp_p
     with socket.socket(socket.AF_UNIX) as server:
         server.bind(str(tmp_path / "sock"))
         assert "it is a socket" in error_line(export(workspace, tmp_path / "sock"))
-    assert table_hashes(workspace.store_path) == before
+    assert table_digests(workspace.store_path) == before
 
 
 def test_check_output_path_refuses_folders_that_take_no_new_files(tmp_path):
@@ -189,7 +176,7 @@ def test_plot_folder_is_made_but_not_its_parents(tmp_path):
 # ------------------------------------------------------------------ commands check before working
 def test_autolabel_checks_grid_and_export_paths_before_predicting(labelled, oracles, tmp_path):
     workspace, _ = labelled
-    before = table_hashes(workspace.store_path)
+    before = table_digests(workspace.store_path)
     models = [str(oracles["sharp"]), str(oracles["soft"])]
     base = ["autolabel", "--models", *models, "--batch-size", "8", "-w", str(workspace.path)]
     if Path("/proc/self").is_dir():
@@ -198,7 +185,7 @@ def test_autolabel_checks_grid_and_export_paths_before_predicting(labelled, orac
     text = error_line(CliRunner().invoke(app, [*base, "--export", str(tmp_path / "nonexistent" / "dir" / "x")]))
     assert f"folder {tmp_path / 'nonexistent' / 'dir'} does not exist" in text
     assert not (tmp_path / "nonexistent").exists()
-    assert table_hashes(workspace.store_path) == before  # no predictions, no labels, no models
+    assert table_digests(workspace.store_path) == before  # no predictions, no labels, no models
 
 
 def test_preview_agreement_and_export_onnx_refuse_missing_parent_folders(labelled, tmp_path):

@@ -10,7 +10,6 @@ read-only and the commands run as an unprivileged user (root ignores permissions
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import sqlite3
@@ -28,24 +27,9 @@ from celeba_tui.cli import app
 from celeba_tui.errors import StoreWriteError
 from celeba_tui.store.label_store import LabelStore
 from celeba_tui.workspace import Workspace, create_workspace
+from reliability.store_files import table_digests
 
 pytestmark = pytest.mark.reliability
-
-
-def table_hashes(path: Path) -> dict[str, str]:
-    """A hash of every table's rows: 'byte-for-byte unchanged' as far as SQL can see."""
-    # A plain connection, not `mode=ro`: a read-only connection leaves -wal/-shm files
-    # behind, a plain one removes them when it closes as the last one.
-    conn = sqlite3.connect(path)
-    try:
-        conn.execute("PRAGMA query_only = 1")
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        return {
-            t: hashlib.sha256(repr(conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()).encode()).hexdigest()
-            for t in tables
-        }
-    finally:
-        conn.close()
 
 
 def many_labels(annotator: str, n: int = 3000) -> pd.DataFrame:
@@ -68,12 +52,12 @@ def fill_up(store: LabelStore) -> None:
 
 def test_disk_full_is_one_line_and_the_annotator_can_write_once_space_is_back(store):
     store.add_label("000001.jpg", "light", "left", "alice")
-    before = table_hashes(store.path)
+    before = table_digests(store.path)
     fill_up(store)
     with pytest.raises(StoreWriteError, match=r"^store .*labels\.sqlite: disk full; the change was not saved$"):
         # Creates the annotator (room enough for that row), then the label needs new pages.
         store.add_label("000002.jpg", "light", "left", "newcomer", detail={"note": "x" * 200_000})
-    assert table_hashes(store.path) == before
+    assert table_digests(store.path) == before
     store.query("PRAGMA max_page_count = 1073741823")  # space freed
     store.add_label("000002.jpg", "light", "right", "newcomer")
     assert store.add_labels(many_labels("newcomer")) == 3000
@@ -93,7 +77,7 @@ def test_a_failed_commit_is_rolled_back_and_the_store_stays_usable(store):
 def test_import_on_a_full_disk_is_one_line_and_changes_nothing(workspace, tmp_path, monkeypatch):
     labels = tmp_path / "bob.csv"
     many_labels("bob").drop(columns="source").to_csv(labels, index=False)
-    before = table_hashes(workspace.store_path)
+    before = table_digests(workspace.store_path)
     opened = Workspace.open_store
 
     def open_on_a_full_disk(self, **kwargs):
@@ -106,7 +90,7 @@ def test_import_on_a_full_disk_is_one_line_and_changes_nothing(workspace, tmp_pa
     assert result.exit_code == 2, result.output
     assert result.output.count("\n") == 1 and "disk full; the change was not saved" in result.output
     assert "Traceback" not in result.output
-    assert table_hashes(workspace.store_path) == before
+    assert table_digests(workspace.store_path) == before
 
 
 def test_a_read_only_open_reads_and_refuses_every_write(store):
@@ -190,24 +174,24 @@ def store_files(ws) -> list[str]:
     ],
 )
 def test_read_only_commands_work_on_a_read_only_workspace(read_only_workspace, command):
-    before = table_hashes(read_only_workspace.store_path)
+    before = table_digests(read_only_workspace.store_path)
     result = celeba(read_only_workspace.path, *command)
     assert result.returncode == 0, result.stderr
     assert store_files(read_only_workspace) == ["labels.sqlite"]
-    assert table_hashes(read_only_workspace.store_path) == before
+    assert table_digests(read_only_workspace.store_path) == before
 
 
 @pytest.mark.parametrize("command", [["merge", "--policy", "prefer:alice"], ["import", "LABELS"]])
 def test_writing_to_a_read_only_workspace_is_one_line_and_leaves_no_files(read_only_workspace, command):
     labels = read_only_workspace.path.parent / "bob.csv"
     command = [str(labels) if part == "LABELS" else part for part in command]
-    before = table_hashes(read_only_workspace.store_path)
+    before = table_digests(read_only_workspace.store_path)
     result = celeba(read_only_workspace.path, *command)
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: store ") and "read-only" in result.stderr
     assert result.stderr.count("\n") == 1
     assert store_files(read_only_workspace) == ["labels.sqlite"]
-    assert table_hashes(read_only_workspace.store_path) == before
+    assert table_digests(read_only_workspace.store_path) == before
 
 
 def test_a_read_only_store_with_unsaved_wal_data_is_one_line(read_only_workspace):

@@ -29,6 +29,8 @@ from celeba_tui.tui.app import LabelApp, LabelConfig
 from celeba_tui.tui.screens.label_screen import LabelScreen
 from celeba_tui.tui.widgets.image_pane import ImagePane
 
+from pilot import wait_for
+
 pytestmark = pytest.mark.reliability
 
 REPO = Path(__file__).resolve().parents[2]
@@ -153,15 +155,6 @@ def live(store) -> dict:
     return {(r.image, r.task): r.label for r in store.live_labels().itertuples()}
 
 
-async def _until(pilot, condition, what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        await pilot.pause(0.02)
-        if condition():
-            return
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _ready(app) -> bool:
     screen = app.screen
     if not isinstance(screen, LabelScreen):
@@ -193,15 +186,15 @@ async def test_a_refused_write_keeps_the_question_to_retry(workspace, store, mon
     monkeypatch.setattr(store, "add_label", full_disk_once)
     app = LabelApp(LabelConfig(workspace, "ann"), store)
     async with app.run_test(size=SIZE) as pilot:
-        await _until(pilot, lambda: _ready(app), "the first image")
+        await wait_for(pilot, lambda: _ready(app), "the first image")
         await pilot.press("a")
-        await _until(pilot, lambda: "NOT saved" in _status(app), "the refusal on screen")
+        await wait_for(pilot, lambda: "NOT saved" in _status(app), "the refusal on screen")
         assert "disk" in _status(app) and "again" in _status(app)
         # Still the same question: nothing moved on, nothing counted.
         assert (app.session.current.image, app.session.current_task.name) == ("000001.jpg", "light")
         assert app.session.stats.decisions == 0
         await pilot.press("a")  # space is back: the same key again
-        await _until(pilot, lambda: app.session.current_task.name == "orientation", "the next question")
+        await wait_for(pilot, lambda: app.session.current_task.name == "orientation", "the next question")
         assert "NOT saved" not in _status(app)
     assert app.crash_report() is None
     assert live(store) == {("000001.jpg", "light"): "left"}
@@ -211,9 +204,9 @@ async def test_a_read_only_store_says_not_saved_and_keeps_running(workspace, sto
     with LabelStore.open(workspace.store_path, readonly=True) as readonly:
         app = LabelApp(LabelConfig(workspace, "ann"), readonly)
         async with app.run_test(size=SIZE) as pilot:
-            await _until(pilot, lambda: _ready(app), "the first image")
+            await wait_for(pilot, lambda: _ready(app), "the first image")
             await pilot.press("d")
-            await _until(pilot, lambda: "NOT saved" in _status(app), "the refusal on screen")
+            await wait_for(pilot, lambda: "NOT saved" in _status(app), "the refusal on screen")
             assert app.session.current_task.name == "light"
             await pilot.press("q")
         assert app.return_code == 0

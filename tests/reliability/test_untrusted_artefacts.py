@@ -20,6 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from celeba_tui.cli import app
+from reliability.store_files import table_digests
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -133,41 +134,26 @@ def test_bad_onnx_files_give_one_clear_error_line(tmp_path, ensemble_pair, case)
     workspace = create_workspace(tmp_path / "ws", write_hostile_folder(tmp_path / "images"))
     with workspace.open_store(create=True) as store:
         register_images(store, workspace.image_root)
-    before = table_hashes(workspace.store_path)
+    before = table_digests(workspace.store_path)
     run = CliRunner().invoke(app, ["autolabel", "--models", str(ensemble_pair[0]), str(bad), "-w", str(workspace.path)])
     text = error_line(run)
     assert str(bad) in text and (message is None or message in text), text
     # Refused before any work: no predictions, labels, nor models registered (onnxruntime's
     # refusals, the last two cases, come after reading the files but before the store).
-    assert table_hashes(workspace.store_path) == before
-
-
-def table_hashes(path: Path) -> dict[str, str]:
-    import hashlib
-    import sqlite3
-
-    conn = sqlite3.connect(path)
-    try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        return {
-            t: hashlib.sha256(repr(conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()).encode()).hexdigest()
-            for t in tables
-        }
-    finally:
-        conn.close()
+    assert table_digests(workspace.store_path) == before
 
 
 def test_autolabel_refuses_a_negative_worker_count(tmp_path, ensemble_pair):
     from training_data import make_labelled_workspace
 
     workspace, _, _ = make_labelled_workspace(tmp_path, n=6, labels_for=3)
-    before = table_hashes(workspace.store_path)
+    before = table_digests(workspace.store_path)
     for workers in ("-3", "0"):
         run = CliRunner().invoke(
             app, ["autolabel", "--models", *map(str, ensemble_pair), "--workers", workers, "-w", str(workspace.path)]
         )
         assert f"--workers must be at least 1 (omit it for one per CPU); got {workers}" in error_line(run)
-    assert table_hashes(workspace.store_path) == before
+    assert table_digests(workspace.store_path) == before
 
 
 def test_truncated_and_empty_onnx_files(tmp_path, ensemble_pair):

@@ -17,21 +17,14 @@ from celeba_tui.tui.timing_log import read_timing_log
 from celeba_tui.tui.widgets.image_info import ImageInfo
 from celeba_tui.tui.widgets.image_pane import ImagePane
 
+from pilot import wait_for
+
 IMAGES = [f"{i:06d}.jpg" for i in range(1, 11)]
 SIZE = (120, 40)
 
 
 def make_app(workspace, store, annotator="ann", queue="unlabeled", **kwargs):
     return LabelApp(LabelConfig(workspace, annotator, queue, **kwargs), store)
-
-
-async def wait_for(pilot, predicate, description: str, timeout: float = 5.0) -> None:
-    """Let the app run until `predicate()` holds; fail naming what never happened."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout:g} s for {description}")
-        await pilot.pause(0.01)
 
 
 def image_shown_or_queue_over(app) -> bool:
