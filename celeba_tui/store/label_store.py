@@ -595,14 +595,14 @@ class LabelStore(SideTables):
     def label_values(self) -> list[tuple[str, str]]:
         """The distinct (task, label) pairs of the live labels, sorted.
 
-        Walks the `live_values` index one pair at a time: a few index seeks instead of
+        Walks the `live_in_use` index one pair at a time: a few index seeks instead of
         a scan of every live label (400,000 labels: well under a millisecond against
         50-200 ms), cheap enough to run on every command that opens the store. A store
         opened read-only that predates the index is scanned.
         """
-        if "live_values" not in self._indexes():
+        if "live_in_use" not in self._indexes():
             return sorted(self.query("SELECT DISTINCT task, label FROM live"))
-        first = "SELECT task, label FROM live INDEXED BY live_values {} ORDER BY task, label LIMIT 1"
+        first = "SELECT task, label FROM live INDEXED BY live_in_use {} ORDER BY task, label LIMIT 1"
         pairs: list[tuple[str, str]] = []
         row = self.query(first.format(""))
         while row:
