@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 PIPED_WIDTH = 160
 
@@ -45,6 +47,8 @@ def literal(text: object) -> str:
 
 def output_console(*, stderr: bool = False) -> Console:
     """A Console for stdout (or stderr) that does not squeeze tables when not a terminal."""
+    from rich.console import Console  # here, not at import: `celeba --help` needs no rich
+
     stream = sys.stderr if stderr else sys.stdout
     if stream.isatty() or "COLUMNS" in os.environ:
         return Console(stderr=stderr)
