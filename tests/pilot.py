@@ -22,3 +22,15 @@ async def wait_for(pilot, predicate, description: str, timeout: float = 10.0) ->
             pass
         if time.monotonic() > deadline:
             raise AssertionError(f"waited {timeout:g} s for {description}")
+
+
+def image_on_screen(app) -> bool:
+    """The labelling screen shows the image it asked for (or its placeholder) and the queue is counted."""
+    from celeba_tui.tui.screens.label_screen import LabelScreen
+    from celeba_tui.tui.widgets.image_pane import ImagePane
+
+    screen = app.screen
+    if not isinstance(screen, LabelScreen):
+        return False
+    pane = screen.query_one(ImagePane)
+    return pane.request is not None and pane.shown == pane.request and app.session.complete

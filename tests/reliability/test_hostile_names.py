@@ -16,11 +16,9 @@ from typer.testing import CliRunner
 from celeba_tui.cli import app as cli
 from celeba_tui.store.registration import register_images
 from celeba_tui.tui.app import LabelApp, LabelConfig
-from celeba_tui.tui.screens.label_screen import LabelScreen
-from celeba_tui.tui.widgets.image_pane import ImagePane
 from celeba_tui.workspace import create_workspace
 
-from pilot import wait_for
+from pilot import image_on_screen, wait_for
 
 pytestmark = pytest.mark.reliability
 
@@ -44,14 +42,6 @@ def markup_workspace(tmp_path):
     return ws
 
 
-def _on_screen(app) -> bool:
-    screen = app.screen
-    if not isinstance(screen, LabelScreen):
-        return False
-    pane = screen.query_one(ImagePane)
-    return pane.request is not None and pane.shown == pane.request and app.session.complete
-
-
 def _toasts(app) -> list[str]:
     from textual.widgets._toast import Toast
 
@@ -62,12 +52,14 @@ async def test_odd_image_names_are_shown_as_text(markup_workspace):
     with markup_workspace.open_store() as store:
         app = LabelApp(LabelConfig(markup_workspace, "ann", renderer="halfcell"), store)
         async with app.run_test(size=SIZE, notifications=True) as pilot:
-            await wait_for(pilot, lambda: _on_screen(app), "the unreadable first image")
+            await wait_for(pilot, lambda: image_on_screen(app), "the unreadable first image")
             message = str(app.screen.query_one("#pane-message").render())
             assert "Cannot show 0[/]bad.jpg" in message
             await pilot.press("a")  # refused (cannot be seen): the notice quotes the problem
             await pilot.press("space")
-            await wait_for(pilot, lambda: _on_screen(app) and app.session.current.image == "1x[/bold].jpg", "image 2")
+            await wait_for(
+                pilot, lambda: image_on_screen(app) and app.session.current.image == "1x[/bold].jpg", "image 2"
+            )
             assert "1x[/bold].jpg" in str(app.screen.query_one("#info").render())
             await pilot.press("a")
             await wait_for(pilot, lambda: app.session.current_task.name == "orientation", "the second question")
@@ -75,10 +67,14 @@ async def test_odd_image_names_are_shown_as_text(markup_workspace):
             await wait_for(pilot, lambda: any("undone" in t for t in _toasts(app)), "the undo notice")
             assert any("for 1x[/bold].jpg" in t for t in _toasts(app))
             await pilot.press("d", "d")
-            await wait_for(pilot, lambda: _on_screen(app) and app.session.current.image == "2[red]plain.jpg", "image 3")
+            await wait_for(
+                pilot, lambda: image_on_screen(app) and app.session.current.image == "2[red]plain.jpg", "image 3"
+            )
             assert "2[red]plain.jpg" in str(app.screen.query_one("#info").render())
             await pilot.press("space", "space")
-            await wait_for(pilot, lambda: _on_screen(app) and app.session.current.image == IMAGE_NAMES[3], "image 4")
+            await wait_for(
+                pilot, lambda: image_on_screen(app) and app.session.current.image == IMAGE_NAMES[3], "image 4"
+            )
             info = str(app.screen.query_one("#info").render())
             assert "\x1b" not in info and "3\\x1b]0;pwned\\x07bob.jpg" in info
             await pilot.press("q")

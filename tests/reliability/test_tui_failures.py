@@ -26,10 +26,8 @@ from celeba_tui.cli import app as cli
 from celeba_tui.errors import StoreWriteError
 from celeba_tui.store.label_store import LabelStore
 from celeba_tui.tui.app import LabelApp, LabelConfig
-from celeba_tui.tui.screens.label_screen import LabelScreen
-from celeba_tui.tui.widgets.image_pane import ImagePane
 
-from pilot import wait_for
+from pilot import image_on_screen, wait_for
 
 pytestmark = pytest.mark.reliability
 
@@ -155,14 +153,6 @@ def live(store) -> dict:
     return {(r.image, r.task): r.label for r in store.live_labels().itertuples()}
 
 
-def _ready(app) -> bool:
-    screen = app.screen
-    if not isinstance(screen, LabelScreen):
-        return False
-    pane = screen.query_one(ImagePane)
-    return pane.ready and app.session.complete
-
-
 def _status(app) -> str:
     status = app.screen.query_one("#store-status")
     return str(status.render()) if status.display else ""
@@ -186,7 +176,7 @@ async def test_a_refused_write_keeps_the_question_to_retry(workspace, store, mon
     monkeypatch.setattr(store, "add_label", full_disk_once)
     app = LabelApp(LabelConfig(workspace, "ann"), store)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: _ready(app), "the first image")
+        await wait_for(pilot, lambda: image_on_screen(app), "the first image")
         await pilot.press("a")
         await wait_for(pilot, lambda: "NOT saved" in _status(app), "the refusal on screen")
         assert "disk" in _status(app) and "again" in _status(app)
@@ -204,7 +194,7 @@ async def test_a_read_only_store_says_not_saved_and_keeps_running(workspace, sto
     with LabelStore.open(workspace.store_path, readonly=True) as readonly:
         app = LabelApp(LabelConfig(workspace, "ann"), readonly)
         async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: _ready(app), "the first image")
+            await wait_for(pilot, lambda: image_on_screen(app), "the first image")
             await pilot.press("d")
             await wait_for(pilot, lambda: "NOT saved" in _status(app), "the refusal on screen")
             assert app.session.current_task.name == "light"

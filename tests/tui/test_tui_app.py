@@ -17,7 +17,7 @@ from celeba_tui.tui.timing_log import read_timing_log
 from celeba_tui.tui.widgets.image_info import ImageInfo
 from celeba_tui.tui.widgets.image_pane import ImagePane
 
-from pilot import wait_for
+from pilot import image_on_screen, wait_for
 
 IMAGES = [f"{i:06d}.jpg" for i in range(1, 11)]
 SIZE = (120, 40)
@@ -27,19 +27,15 @@ def make_app(workspace, store, annotator="ann", queue="unlabeled", **kwargs):
     return LabelApp(LabelConfig(workspace, annotator, queue, **kwargs), store)
 
 
-def image_shown_or_queue_over(app) -> bool:
-    screen = app.screen
-    if isinstance(screen, NothingToLabelScreen):
-        return True
-    panes = screen.query(ImagePane) if isinstance(screen, LabelScreen) else []
-    shown = bool(panes) and panes.first().request is not None and panes.first().shown == panes.first().request
-    return shown and app.session.complete
-
-
 async def settle(pilot, timeout=5.0):
     """Wait until the current image is on screen and the queue counted (or the queue is over)."""
     await pilot.pause(0.01)
-    await wait_for(pilot, lambda: image_shown_or_queue_over(pilot.app), "the image to appear", timeout)
+    await wait_for(
+        pilot,
+        lambda: isinstance(pilot.app.screen, NothingToLabelScreen) or image_on_screen(pilot.app),
+        "the image to appear",
+        timeout,
+    )
 
 
 async def press(pilot, *keys):
