@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pandas as pd
 from celeba_tui.annotator_names import annotator_name_problem
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import read_records
-from celeba_tui.formats.label_file import read_text
+from celeba_tui.formats.label_file import read_text, regular_file_info
 from celeba_tui.formats.long import read_long_csv, read_parquet_labels
 from celeba_tui.formats.onehot import read_onehot
 from celeba_tui.formats.store_source import read_store_source
@@ -88,7 +87,7 @@ def read_import(path: Path, workspace: Workspace, *, fmt: str = "auto", annotato
     path = Path(path)
     if fmt not in FORMATS:
         raise FormatError(path, f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
-    _check_regular_file(path)
+    regular_file_info(path)
     if fmt == "auto":
         fmt = detect_format(path, workspace.tasks)
     merge_labels = 0
@@ -116,18 +115,6 @@ def read_import(path: Path, workspace: Workspace, *, fmt: str = "auto", annotato
     if unknown_tasks:
         raise FormatError(path, f"labels for unknown task(s) {', '.join(sorted(unknown_tasks))}")
     return PreparedImport(path, fmt, frame, merge_labels)
-
-
-def _check_regular_file(path: Path) -> None:
-    """Label files are regular files: reading a FIFO blocks for ever, a device may never end."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise FormatError(path, "file not found") from None
-    except OSError as exc:
-        raise FormatError(path, f"cannot read ({exc.strerror})") from None
-    if not stat.S_ISREG(mode):
-        raise FormatError(path, "a folder, not a label file" if stat.S_ISDIR(mode) else "not a regular file")
 
 
 def _check_annotator(path: Path, name: str, origin: str) -> None:

@@ -7,12 +7,28 @@ with one wording.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pandas as pd
 
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import shown
+
+
+def regular_file_info(path: Path) -> os.stat_result:
+    """A label file's stat; FormatError unless it is a regular file (reading a FIFO blocks
+    for ever, a device may never end)."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise FormatError(path, "file not found") from None
+    except OSError as exc:
+        raise FormatError(path, f"cannot read ({exc.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise FormatError(path, "a folder, not a label file" if stat.S_ISDIR(info.st_mode) else "not a regular file")
+    return info
 
 
 def read_text(path: Path) -> str:

@@ -12,9 +12,7 @@ as the store's own triggers derive them, then checked as the CSV importers check
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import stat
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ import pandas as pd
 
 from celeba_tui.annotator_names import MERGE_PREFIX
 from celeba_tui.errors import FormatError
+from celeba_tui.formats.label_file import regular_file_info
 from celeba_tui.formats.long import validate_long
 from celeba_tui.store.schema import APP_ID, SCHEMA_VERSION
 from celeba_tui.workspace import Task
@@ -114,14 +113,7 @@ def read_store_source(
 
 def _check_file(path: Path) -> None:
     """A regular, non-empty file with SQLite's header and no unfinished writes beside it."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise FormatError(path, "file not found") from None
-    except OSError as exc:
-        raise FormatError(path, f"cannot read ({exc.strerror})") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise FormatError(path, "not a regular file")
+    info = regular_file_info(path)
     if info.st_size == 0:
         raise FormatError(path, "empty file, not a celeba label store")
     try:
