@@ -10,12 +10,13 @@ DEMO_OUT ?= demo-out
 
 venv: $(STAMP)
 
-# torch first: the CPU build on machines without an NVIDIA GPU (a local wheel where one
-# is at hand), so pip does not pull several GB of CUDA wheels.
-$(STAMP): pyproject.toml scripts/install_torch.sh
+# torch and onnxruntime first: their CPU builds on machines without an NVIDIA GPU (a local
+# torch wheel where one is at hand), so pip pulls no CUDA wheels that cannot load there.
+$(STAMP): pyproject.toml scripts/install_torch.sh scripts/install_onnxruntime.sh
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	sh scripts/install_torch.sh $(BIN)/python
+	sh scripts/install_onnxruntime.sh $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from celeba_tui.errors import CelebaError
 from celeba_tui.onnx.metadata import ModelFileError, ModelMetadata
-from celeba_tui.onnx.runtime import session_options
+from celeba_tui.onnx.runtime import onnxruntime_module, session_options
 
 PROVIDERS = {
     "tensorrt": "TensorrtExecutionProvider",
@@ -56,6 +56,9 @@ class ProviderPlan:
         return line
 
 
+NOT_IN_BUILD = "not in this onnxruntime build (the CPU build; `pip install 'celeba-tui[gpu]'` on a GPU machine)"
+
+
 def plan_providers(requested: str, available: list[str], library_error: Callable[[str], str | None]) -> ProviderPlan:
     """Order the providers for `requested` (auto: TensorRT, CUDA, then CPU).
 
@@ -66,19 +69,25 @@ def plan_providers(requested: str, available: list[str], library_error: Callable
         raise CelebaError(f"unknown provider {requested!r} (one of {', '.join(PROVIDER_CHOICES)})")
     wanted = ["tensorrt", "cuda", "cpu"] if requested in ("auto", "tensorrt") else [requested, "cpu"]
     plan = ProviderPlan(requested, [])
+    not_built = []
     for name in dict.fromkeys(wanted):
         reason = None
         if name != "cpu":
             if PROVIDERS[name] not in available:
-                reason = "not in this onnxruntime build (install onnxruntime-gpu)"
+                reason = NOT_IN_BUILD
             else:
                 reason = library_error(name)
         if reason is None:
             plan.candidates.append(name)
         elif requested == name:
             raise CelebaError(f"--provider {name}: {reason}; use --provider auto or cpu")
+        elif reason == NOT_IN_BUILD:
+            not_built.append(name)
         else:
             plan.fallbacks.append(f"{name}: {reason}")
+    if not_built:
+        # The CPU build of onnxruntime: one reason for all its missing GPU providers.
+        plan.fallbacks.insert(0, f"{', '.join(not_built)}: {NOT_IN_BUILD}")
     return plan
 
 
@@ -233,9 +242,9 @@ def open_ensemble(
 
     `batch_size` is the fixed batch every call will use (TensorRT builds one profile for it).
     """
-    import onnxruntime as ort
-
     from celeba_tui.onnx.metadata import load_model_proto
+
+    ort = onnxruntime_module()
 
     plan = plan_providers(provider, ort.get_available_providers(), provider_library_error)
     merged = merge_models([load_model_proto(p) for p in paths], metas)

@@ -12,7 +12,22 @@ from pathlib import Path
 
 import numpy as np
 
+from celeba_tui.errors import CelebaError
 from celeba_tui.onnx.metadata import ModelMetadata
+
+INSTALL_HINT = (
+    "pip install 'celeba-tui[cpu]' (the CPU build), or 'celeba-tui[gpu]' where there is an NVIDIA GPU; "
+    "`make venv` picks one"
+)
+
+
+def onnxruntime_module():
+    """The onnxruntime module, or a one-line error saying how to install one of its builds."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise CelebaError(f"onnxruntime is not installed: {INSTALL_HINT}") from None
+    return onnxruntime
 
 
 def default_threads() -> int:
@@ -24,7 +39,7 @@ def default_threads() -> int:
 
 
 def session_options(threads: int | None = None, *, spinning: bool = False):
-    import onnxruntime as ort
+    ort = onnxruntime_module()
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or default_threads()

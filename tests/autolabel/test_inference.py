@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from celeba_tui.autolabel.inference import (
+    NOT_IN_BUILD,
     PROVIDERS,
     ProviderPlan,
     check_providers,
@@ -42,7 +43,7 @@ def test_auto_falls_back_with_one_reason_per_provider():
 def test_auto_on_a_cpu_only_build_and_with_working_gpu_libraries():
     plan = plan_providers("auto", [PROVIDERS["cpu"]], lambda name: pytest.fail("not asked"))
     assert plan.candidates == ["cpu"]
-    assert all("not in this onnxruntime build" in line for line in plan.fallbacks)
+    assert plan.fallbacks == [f"tensorrt, cuda: {NOT_IN_BUILD}"]
     assert plan_providers("auto", ALL, lambda name: None).candidates == ["tensorrt", "cuda", "cpu"]
     assert plan_providers("cuda", ALL, lambda name: None).candidates == ["cuda", "cpu"]
     assert plan_providers("cpu", ALL, lambda name: pytest.fail("not asked")).candidates == ["cpu"]
@@ -87,7 +88,7 @@ def test_fallback_path_with_a_gpu_provider_that_claims_to_load(models, monkeypat
     assert session.plan.used == {v: k for k, v in PROVIDERS.items()}[used]
     if used == PROVIDERS["cpu"]:
         assert session.plan.fallbacks == [
-            "tensorrt: not in this onnxruntime build (install onnxruntime-gpu)",
+            f"tensorrt: {NOT_IN_BUILD}",
             "cuda: did not start (no usable GPU, driver or CUDA libraries)",
         ]
         assert session.device == "cpu"
