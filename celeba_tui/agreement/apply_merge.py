@@ -119,6 +119,7 @@ class MergeRun:
             "deferred": self.deferred,
             "tasks": [s.to_dict() for s in self.result.summary],
             "confusion": self.result.confusion,
+            "notes": self.result.notes,
         }
 
 

@@ -7,7 +7,7 @@ the label is accepted; where they disagree the policy decides:
 
 - `review`: nobody decides; the conflict waits for a person (the review queue);
 - `majority`: the most frequent label; a tie (always the case with two annotators)
-  waits for review;
+  waits for review, and the result says so (`notes`);
 - `prefer:NAME`: NAME's label; conflicts NAME did not label wait for review;
 - `dawid-skene`: the most probable class under annotator confusion matrices
   estimated by EM over the task's images with two or more labels (see `dawid_skene`).
@@ -71,16 +71,21 @@ def parse_policy(text: str, annotators: Iterable[str]) -> MergePolicy:
 
 @dataclass(frozen=True)
 class TaskMergeSummary:
-    """What a merge did for one task, in images."""
+    """What a merge did for one task, in images (the names are `celeba merge`'s column headings).
+
+    single: one annotator, whose label stands; compared: two or more; agreed: they all
+    gave the same label; resolved: the policy decided a conflict; reviewed: a person
+    did; open: the conflict waits for review.
+    """
 
     task: str
     images: int = 0
     single: int = 0
     compared: int = 0
-    accepted: int = 0
+    agreed: int = 0
     resolved: int = 0
     reviewed: int = 0
-    left_for_review: int = 0
+    open: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -90,8 +95,10 @@ class TaskMergeSummary:
 class MergeResult:
     """Decisions (agreed and policy-resolved), the conflicts left for people, counts per task.
 
-    `confusion` holds, for dawid-skene, each task's classes and estimated confusion
-    matrix per annotator (rows: true class, columns: what the annotator said).
+    `confusion` holds, for dawid-skene, each task's classes, estimated confusion matrix
+    per annotator (rows: true class, columns: what the annotator said) and how many
+    images of each true class each estimate rests on. `notes` say why the policy left
+    conflicts open and where its estimates rest on too little overlap.
     """
 
     policy: MergePolicy
@@ -99,6 +106,7 @@ class MergeResult:
     conflicts: pd.DataFrame
     summary: list[TaskMergeSummary]
     confusion: dict[str, dict] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 def merge_labels(
@@ -108,7 +116,7 @@ def merge_labels(
     reviewed: pd.DataFrame | None = None,
 ) -> MergeResult:
     """Apply `policy` to each task; `reviewed` (image, task) are conflicts a person already decided."""
-    decisions, conflicts, summary, confusion = [], [], [], {}
+    decisions, conflicts, summary, confusion, notes = [], [], [], {}, []
     for task in tasks:
         matrix = label_matrix(labels, task)
         done = np.zeros(len(matrix.images), dtype=bool)
@@ -118,6 +126,7 @@ def merge_labels(
         decisions.append(outcome.decisions)
         conflicts.append(outcome.conflicts)
         summary.append(outcome.summary)
+        notes.extend(outcome.notes)
         if outcome.confusion is not None:
             confusion[task.name] = outcome.confusion
     return MergeResult(
@@ -126,6 +135,7 @@ def merge_labels(
         _concat(conflicts, LABEL_COLUMNS),
         summary,
         confusion,
+        notes,
     )
 
 
@@ -135,6 +145,7 @@ class _TaskOutcome:
     conflicts: pd.DataFrame
     summary: TaskMergeSummary
     confusion: dict | None
+    notes: list[str]
 
 
 def _merge_task(matrix: LabelMatrix, policy: MergePolicy, reviewed: np.ndarray) -> _TaskOutcome:
@@ -183,12 +194,40 @@ def _merge_task(matrix: LabelMatrix, policy: MergePolicy, reviewed: np.ndarray) 
         images=int((n_labels >= 1).sum()),
         single=int((n_labels == 1).sum()),
         compared=int(compared.sum()),
-        accepted=int(agreed.sum()),
+        agreed=int(agreed.sum()),
         resolved=int(resolved.sum()),
         reviewed=int(reviewed.sum()),
-        left_for_review=int(left.sum()),
+        open=int(left.sum()),
     )
-    return _TaskOutcome(decisions, conflicts, summary, confusion)
+    notes = undecided_notes(matrix, policy, left, n_labels)
+    if confusion is not None:
+        from celeba_tui.agreement.dawid_skene import thin_support_notes
+
+        notes += thin_support_notes(matrix.task.name, confusion)
+    return _TaskOutcome(decisions, conflicts, summary, confusion, notes)
+
+
+def undecided_notes(matrix: LabelMatrix, policy: MergePolicy, left: np.ndarray, n_labels: np.ndarray) -> list[str]:
+    """Why `policy` left the `left` conflicts open, and what would decide them."""
+    count = int(left.sum())
+    if count == 0 or policy.kind not in ("majority", "prefer"):
+        return []  # review decides nothing on purpose; dawid-skene decides every conflict
+    task = matrix.task.name
+    if policy.kind == "prefer":
+        return [
+            f"{task}: prefer:{policy.preferred} left {count:,} conflict(s) open: {policy.preferred} did not label "
+            "them. Another prefer:NAME, dawid-skene or a person (celeba label --queue review) can decide them."
+        ]
+    pairs = int((left & (n_labels == 2)).sum())
+    if pairs == count:
+        why = "each is two annotators disagreeing, a tie majority cannot break"
+    else:
+        why = f"each is a tie between the most frequent labels ({pairs:,} of them two annotators disagreeing)"
+    return [
+        f"{task}: majority left {count:,} conflict(s) open: {why}. A third annotator's label, "
+        "--policy prefer:NAME (trust one annotator), --policy dawid-skene (weigh each by estimated "
+        "accuracy) or a person (celeba label --queue review) can decide them."
+    ]
 
 
 def _resolve(matrix: LabelMatrix, policy: MergePolicy, counts: np.ndarray, n_labels: np.ndarray):
@@ -223,6 +262,8 @@ def _resolve(matrix: LabelMatrix, policy: MergePolicy, counts: np.ndarray, n_lab
         confusion = {
             "classes": list(matrix.task.classes),
             "annotators": {name: fit.confusion[j].round(4).tolist() for j, name in enumerate(matrix.annotators)},
+            # Images of each true class (expected, from the posteriors) behind each row.
+            "support": {name: fit.support[j].round(2).tolist() for j, name in enumerate(matrix.annotators)},
         }
         return compared, chosen, posterior, confusion
     raise CelebaError(f"unknown merge policy {policy.name!r} (one of {', '.join(POLICIES)})")

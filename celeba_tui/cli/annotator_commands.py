@@ -46,9 +46,10 @@ def list_command(ctx: typer.Context, workspace: WorkspaceOption = None, json_out
 @annotators_app.command("withdraw")
 def withdraw_command(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The annotator whose labels to withdraw.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The annotator whose labels to withdraw.")],
     task: Annotated[
-        Optional[str], typer.Option("--task", help="Only this task's labels (default: every task).")
+        Optional[str],
+        typer.Option("--task", "-t", metavar="TASK", help="Only this task's labels (default: every task)."),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     workspace: WorkspaceOption = None,
@@ -132,8 +133,10 @@ def withdraw(name: str, task: str | None, yes: bool, workspace: Path | None, jso
 
 @annotators_app.command("rename")
 def rename_command(
-    old: Annotated[str, typer.Argument(help="The annotator's name now.")],
-    new: Annotated[str, typer.Argument(help="The new name (not taken, not starting with merge:, = + - @).")],
+    old: Annotated[str, typer.Argument(metavar="OLD", help="The annotator's name now.")],
+    new: Annotated[
+        str, typer.Argument(metavar="NEW", help="The new name (not taken, not starting with merge:, = + - @).")
+    ],
     workspace: WorkspaceOption = None,
 ) -> None:
     """Rename an annotator; their decisions stay theirs (only the name changes)."""

@@ -2,23 +2,40 @@
 
 Command modules (`*_commands.py` beside this file) register on `app`; they only parse
 arguments and call library functions.
+
+Conventions every command gets from here: `-h` as well as `--help`, `celeba --version`,
+shell completion (`--install-completion`), `-w/--workspace` before the subcommand as
+well as after it (the command's own wins), and, with `--json`, errors as JSON.
 """
 
 from __future__ import annotations
 
 import gc
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+
+# Typer 0.29 ships its own copy of click (typer._click); these are the parts it does not re-export.
+from typer._click.core import Command, Context, ParameterSource
+from typer._click.exceptions import ClickException
+from typer._click.globals import get_current_context
 from typer.core import TyperGroup
 
 from celeba_tui.errors import CelebaError
 
+WORKSPACE_ENV = "CELEBA_WORKSPACE"
+ANNOTATOR_ENV = "CELEBA_ANNOTATOR"
+# Where the group's `celeba -w WS COMMAND` value waits for the command (ctx.meta is shared
+# by every context of one invocation).
+GROUP_WORKSPACE_KEY = "celeba.group_workspace"
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
 
 class CelebaGroup(TyperGroup):
-    """Turns user errors (CelebaError) into one line on stderr and exit code 2."""
+    """Turns user errors (CelebaError) into one line on stderr and exit code 2 (JSON with --json)."""
 
     def invoke(self, ctx: Any) -> Any:
         # The objects made by start-up and imports live as long as the process: moving them
@@ -26,44 +43,157 @@ class CelebaGroup(TyperGroup):
         # large tables (`celeba merge` writing 32,000 decisions: ~0.1 s less). Unfrozen
         # after, for callers that run commands in-process (tests, scripts).
         gc.freeze()
+        # What follows the group's own options: the subcommand's name, then its arguments.
+        wants_json = asks_for_json(self, [*getattr(ctx, "_protected_args", ()), *ctx.args])
         try:
             return super().invoke(ctx)
         except CelebaError as exc:
-            from celeba_tui.console import printable
-
-            # Messages quote names and paths: no escape sequence in one may reach the terminal.
-            typer.echo(f"error: {printable(exc)}", err=True)
-            raise typer.Exit(2) from None
+            report_error(str(exc), wants_json)
+        except ClickException as exc:
+            if not wants_json:
+                raise
+            # A usage error (unknown option, bad value) in a --json command: JSON too.
+            report_error(exc.format_message(), True)
         finally:
             gc.unfreeze()
 
 
+def report_error(message: str, as_json: bool) -> None:
+    """Print a user error (one line, or {"error": ...} for --json) on stderr and exit 2."""
+    from celeba_tui.console import printable
+
+    # Messages quote names and paths: no escape sequence in one may reach the terminal.
+    text = printable(message)
+    typer.echo(json.dumps({"error": text}) if as_json else f"error: {text}", err=True)
+    raise typer.Exit(2) from None
+
+
+def asks_for_json(group: Command, args: Sequence[str]) -> bool:
+    """Whether `args` (what follows the group's own options) pass --json to a command that has it."""
+    tokens = list(args)
+    if "--" in tokens:
+        tokens = tokens[: tokens.index("--")]
+    if "--json" not in tokens:
+        return False
+    command: Command | None = group
+    chain = []
+    for token in tokens:
+        subcommands = getattr(command, "commands", None)
+        if subcommands is not None and token in subcommands:
+            command = subcommands[token]
+            chain.append(command)
+    return any("--json" in getattr(p, "opts", ()) for c in chain for p in c.params)
+
+
+# Subcommands inherit the context settings: `-h` works on every command and subgroup.
 app = typer.Typer(
     cls=CelebaGroup,
     name="celeba",
     help="Label face images in the terminal, train CNNs on the labels, auto-label the rest.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings=CONTEXT_SETTINGS,
 )
+
+
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("celeba-tui")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        from celeba_tui import __version__
+
+        return __version__
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"celeba {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def celeba(
+    ctx: typer.Context,
+    workspace: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--workspace",
+            "-w",
+            metavar="DIR",
+            help="Workspace folder for the command that follows (its own -w wins).",
+            show_default=False,
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Label face images in the terminal, train CNNs on the labels, auto-label the rest."""
+    ctx.meta[GROUP_WORKSPACE_KEY] = workspace
+
 
 WorkspaceOption = Annotated[
     Optional[Path],
     typer.Option(
         "--workspace",
         "-w",
-        help="Workspace folder (default: $CELEBA_WORKSPACE, or the current folder or a parent).",
+        metavar="DIR",
+        envvar=WORKSPACE_ENV,
+        help="Workspace folder (default: the current folder or a parent).",
+        show_default=False,
+    ),
+]
+# For `celeba label` (and any command that records who decides).
+AnnotatorOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--annotator",
+        "-a",
+        metavar="NAME",
+        envvar=ANNOTATOR_ENV,
+        help="Your name in the store (default: the OS user).",
         show_default=False,
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
+def chosen_workspace(path: Path | None) -> Path | None:
+    """The workspace folder a command asks for: its own -w, else the group's -w, else $CELEBA_WORKSPACE.
+
+    A command's `--workspace` also reads $CELEBA_WORKSPACE (click fills it in), so a value
+    that came from the environment yields to `celeba -w WS COMMAND`.
+    """
+    ctx = get_current_context(silent=True)
+    if ctx is None:
+        return path
+    group_value = ctx.meta.get(GROUP_WORKSPACE_KEY)
+    if group_value is None:
+        return path
+    if path is None or _from_environment(ctx, path):
+        return group_value
+    return path
+
+
+def _from_environment(ctx: Context | None, value: Path) -> bool:
+    """Whether `value` is a --workspace filled in from $CELEBA_WORKSPACE in this context or a parent."""
+    while ctx is not None:
+        for name, given in ctx.params.items():
+            if given == value and ctx.get_parameter_source(name) is ParameterSource.ENVIRONMENT:
+                return True
+        ctx = ctx.parent
+    return False
+
+
 def open_workspace(path: Path | None):
     from celeba_tui.workspace import find_workspace
 
-    return find_workspace(path)
+    return find_workspace(chosen_workspace(path))
 
 
 def print_json(data: Any) -> None:

@@ -12,11 +12,13 @@ from celeba_tui.cli.app import JsonOption, app, print_json
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Folder for data, workspace, models and report.")] = Path(
-        "demo-out"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", metavar="DIR", help="Folder for data, workspace, models and report.")
+    ] = Path("demo-out"),
     quick: Annotated[bool, typer.Option("--quick", help="Fewer images and epochs (about 90 s).")] = False,
-    seed: Annotated[int, typer.Option(help="Seed for the data, the annotators and training.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="N", help="Seed for the data, the annotators and training.")
+    ] = 0,
     json_output: JsonOption = False,
 ) -> None:
     """Run the study end to end: render, label, merge, train, export, auto-label, report."""

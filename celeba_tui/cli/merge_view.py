@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich import box
+from rich.console import Console
 from rich.table import Table
 
 from celeba_tui.agreement.apply_merge import MergeRun
@@ -12,13 +13,65 @@ from celeba_tui.agreement.measures import PairAgreement, TaskAgreement
 from celeba_tui.agreement.profiles import AnnotatorProfile, strictness_notes
 from celeba_tui.console import literal, output_console
 
+# Narrowest a name column gets when a table must squeeze (its names fold onto more lines).
+MIN_TEXT_WIDTH = 6
 # A task with more pairs than this shows its confusion matrices only in --json / --plot.
 MAX_PRINTED_CONFUSIONS = 3
 
 
 def _table(**options) -> Table:
-    """A borderless table, so the study's columns fit an 80-column terminal."""
-    return Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, **options)
+    """A borderless table, two spaces between columns, so the study's columns fit an 80-column terminal."""
+    return Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0), **options)
+
+
+def _text_column(table: Table, heading: str) -> None:
+    """A column of names or phrases: where the terminal is too narrow they wrap or fold, never get cut."""
+    table.add_column(literal(heading), overflow="fold")
+
+
+def _number_column(table: Table, heading: str, values: list[str]) -> None:
+    """A right-aligned column as wide as its widest value: numbers never wrap or get cut."""
+    width = max([len(heading), *(len(v) for v in values)])
+    table.add_column(literal(heading), justify="right", no_wrap=True, min_width=width)
+
+
+def _natural_width(table: Table, console: Console) -> int:
+    """The table's width with every column as wide as its widest cell."""
+    return console.measure(table, options=console.options.update_width(10_000)).maximum
+
+
+def _fits(table: Table, console: Console) -> bool:
+    return _natural_width(table, console) <= console.width
+
+
+def _fit(table: Table, console: Console) -> Table:
+    """Share what the number columns leave among the text columns, so rich never has to cut a number.
+
+    Left to itself rich narrows every column alike once wrapping is not enough, which cuts
+    numbers (or drops a column). Here numbers keep their width and the text columns
+    (names, phrases) split the rest, each wrapping or folding within its share.
+    """
+    if _fits(table, console):
+        return table
+    text = [c for c in table.columns if not c.no_wrap]
+    gaps = 2 * (len(table.columns) - 1)
+    fixed = sum(c.min_width or 0 for c in table.columns if c.no_wrap)
+    room = max(console.width - fixed - gaps, MIN_TEXT_WIDTH * len(text))
+    natural = {id(c): max(len(str(c.header)), *(len(str(cell)) for cell in c.cells)) for c in text}
+    # Water-filling: columns narrower than an equal share keep their width; the rest share what is left.
+    left, open_columns = room, list(text)
+    while open_columns:
+        share = left // len(open_columns)
+        narrow = [c for c in open_columns if natural[id(c)] <= share]
+        if not narrow:
+            break
+        for c in narrow:
+            left -= natural[id(c)]
+            open_columns.remove(c)
+    for c in open_columns:
+        c.max_width = max(left // len(open_columns), MIN_TEXT_WIDTH)
+        c.min_width = None
+    return table
 
 
 def _number(value: float | None, digits: int = 2) -> str:
@@ -36,7 +89,8 @@ def print_agreement(report: list[TaskAgreement], profiles: list[AnnotatorProfile
         if not task.comparable:
             console.print(f"[bold]{literal(task.task)}[/]: nothing to compare ({literal(task.note)})")
             continue
-        console.print(_pair_table(task))
+        for table in _pair_tables(task, console):
+            console.print(_fit(table, console))
         if task.alpha_ordinal is not None or task.alpha_nominal is not None:
             console.print(
                 f"Krippendorff's alpha over {len(task.annotators)} annotators: "
@@ -48,11 +102,11 @@ def print_agreement(report: list[TaskAgreement], profiles: list[AnnotatorProfile
         if len(task.pairs) <= MAX_PRINTED_CONFUSIONS:
             for pair in task.pairs:
                 if pair.overlapping:
-                    console.print(_confusion_table(pair, task.classes))
+                    console.print(_fit(_confusion_table(pair, task.classes), console))
         else:
             console.print(f"{len(task.pairs)} confusion matrices: see --json or --plot DIR")
         mine = [p for p in profiles if p.task == task.task]
-        console.print(_profile_table(task, mine))
+        console.print(_fit(_profile_table(task, mine), console))
         for note in strictness_notes(mine):
             console.print(f"[yellow]{literal(note)}[/]")
         console.print()
@@ -60,32 +114,47 @@ def print_agreement(report: list[TaskAgreement], profiles: list[AnnotatorProfile
         console.print(f"Wrote {len(plots)} confusion-matrix plot(s) to {literal(plots[0].parent)}")
 
 
-def _pair_table(task: TaskAgreement) -> Table:
-    table = _table(title=literal(f"{task.task}: agreement per pair of annotators ({task.images:,} images)"))
+def _pair_tables(task: TaskAgreement, console: Console) -> list[Table]:
+    """The study's Table 1 with kappa: one table, or counts and measures apart where one is too wide."""
+    title = f"{task.task}: agreement per pair of annotators ({task.images:,} images)"
     # The study's Table 1 columns (count of each annotator, overlapping, mismatched, total).
-    for column in ("A", "B", "#A", "#B", "overlap", "mismatch", "total", "agree", "kappa", "w.kappa"):
-        table.add_column(column, justify="left" if column in ("A", "B") else "right")
-    for p in task.pairs:
-        table.add_row(
-            literal(p.annotator_a),
-            literal(p.annotator_b),
-            f"{p.count_a:,}",
-            f"{p.count_b:,}",
-            f"{p.overlapping:,}",
-            f"{p.mismatched:,}",
-            f"{p.total:,}",
-            "n/a" if p.percent_agreement is None else f"{p.percent_agreement:.1f}%",
-            _number(p.kappa),
-            _number(p.weighted_kappa),
-        )
+    counts = {
+        "#A": [f"{p.count_a:,}" for p in task.pairs],
+        "#B": [f"{p.count_b:,}" for p in task.pairs],
+        "overlap": [f"{p.overlapping:,}" for p in task.pairs],
+        "mismatch": [f"{p.mismatched:,}" for p in task.pairs],
+        "total": [f"{p.total:,}" for p in task.pairs],
+    }
+    measures = {
+        "agree": ["n/a" if p.percent_agreement is None else f"{p.percent_agreement:.1f}%" for p in task.pairs],
+        "kappa": [_number(p.kappa) for p in task.pairs],
+        "w.kappa": [_number(p.weighted_kappa) for p in task.pairs],
+    }
+    whole = _pair_table(title, task, {**counts, **measures})
+    if _fits(whole, console):
+        return [whole]
+    return [
+        _pair_table(title + ", counts", task, counts),
+        _pair_table(f"{task.task}: agreement measures", task, measures),
+    ]
+
+
+def _pair_table(title: str, task: TaskAgreement, columns: dict[str, list[str]]) -> Table:
+    table = _table(title=literal(title))
+    _text_column(table, "A")
+    _text_column(table, "B")
+    for heading, values in columns.items():
+        _number_column(table, heading, values)
+    for i, p in enumerate(task.pairs):
+        table.add_row(literal(p.annotator_a), literal(p.annotator_b), *(values[i] for values in columns.values()))
     return table
 
 
 def _confusion_table(pair: PairAgreement, classes: list[str]) -> Table:
     table = _table(title=literal(f"{pair.task}: rows {pair.annotator_a}, columns {pair.annotator_b}"))
-    table.add_column("")
-    for name in classes:
-        table.add_column(literal(name), justify="right")
+    _text_column(table, "")
+    for j, name in enumerate(classes):
+        _number_column(table, name, [f"{row[j]:,}" for row in pair.confusion])
     for name, row in zip(classes, pair.confusion):
         table.add_row(literal(name), *(f"{n:,}" for n in row))
     return table
@@ -94,34 +163,29 @@ def _confusion_table(pair: PairAgreement, classes: list[str]) -> Table:
 def _profile_table(task: TaskAgreement, profiles: list[AnnotatorProfile]) -> Table:
     table = _table(title=literal(f"{task.task}: annotator profiles"))
     center = profiles[0].center_class if profiles else None
-    columns = [
-        "annotator",
-        "labels",
-        "classes",
-        f"{center} vs others" if center else "center vs others",
-        "agrees with consensus",
-        "flip checks",
-    ]
-    for column in columns:
-        table.add_column(
-            literal(column),
-            justify="left" if column in ("annotator", "classes") else "right",
-            min_width=min(len(column), 11),
-        )
-    for p in profiles:
-        shares = "  ".join(f"{c} {100 * n / p.labels:.0f}%" for c, n in p.class_counts.items()) if p.labels else ""
-        diff = p.center_difference
-        strictness = (
-            "n/a"
-            if diff is None
-            else (f"{diff:+.1f} pts ({100 * p.center_rate:.0f}% vs {100 * p.others_center_rate:.0f}%)")
-        )
-        consensus = (
-            "n/a" if p.consensus_agreement is None else (f"{_percent(p.consensus_agreement)} of {p.consensus_images:,}")
-        )
-        consistency = "no checks" if p.self_consistency is None else (f"{_percent(p.self_consistency)} of {p.checks:,}")
-        table.add_row(literal(p.annotator), f"{p.labels:,}", literal(shares), strictness, consensus, consistency)
+    rows = [_profile_row(p) for p in profiles]
+    _text_column(table, "annotator")
+    _number_column(table, "labels", [row[1] for row in rows])
+    # Phrases ("93.1% of 1,234") wrap between words, so the table fits 80 columns.
+    for heading in ("classes", f"{center} vs others" if center else "center vs others", "agrees with consensus"):
+        _text_column(table, heading)
+    _text_column(table, "flip checks")
+    for row in rows:
+        table.add_row(*row)
     return table
+
+
+def _profile_row(p: AnnotatorProfile) -> list[str]:
+    shares = "  ".join(f"{c} {100 * n / p.labels:.0f}%" for c, n in p.class_counts.items()) if p.labels else ""
+    diff = p.center_difference
+    strictness = (
+        "n/a" if diff is None else f"{diff:+.1f} pts ({100 * p.center_rate:.0f}% vs {100 * p.others_center_rate:.0f}%)"
+    )
+    consensus = (
+        "n/a" if p.consensus_agreement is None else f"{_percent(p.consensus_agreement)} of {p.consensus_images:,}"
+    )
+    consistency = "no checks" if p.self_consistency is None else f"{_percent(p.self_consistency)} of {p.checks:,}"
+    return [literal(p.annotator), f"{p.labels:,}", literal(shares), strictness, consensus, consistency]
 
 
 def print_merge(run: MergeRun) -> None:
@@ -130,24 +194,20 @@ def print_merge(run: MergeRun) -> None:
     title = f"Merge with policy {result.policy.name}" + (" (dry run)" if run.dry_run else "")
     table = _table(
         title=literal(title),
-        caption="single: one annotator, whose label stands; agreed: accepted; resolved: by the "
-        "policy; reviewed: a person decided; open: waits for review",
+        caption="single: one annotator, whose label stands; agreed: all gave the same label; resolved: "
+        "by the policy; reviewed: a person decided; open: waits for review",
     )
-    columns = ("task", "images", "single", "compared", "agreed", "resolved", "reviewed", "open")
-    for column in columns:
-        table.add_column(column, justify="left" if column == "task" else "right", min_width=len(column))
-    for s in result.summary:
-        table.add_row(
-            literal(s.task),
-            f"{s.images:,}",
-            f"{s.single:,}",
-            f"{s.compared:,}",
-            f"{s.accepted:,}",
-            f"{s.resolved:,}",
-            f"{s.reviewed:,}",
-            f"{s.left_for_review:,}",
-        )
-    console.print(table)
+    headings = ("images", "single", "compared", "agreed", "resolved", "reviewed", "open")
+    rows = [
+        [f"{value:,}" for value in (s.images, s.single, s.compared, s.agreed, s.resolved, s.reviewed, s.open)]
+        for s in result.summary
+    ]
+    _text_column(table, "task")
+    for j, heading in enumerate(headings):
+        _number_column(table, heading, [row[j] for row in rows])
+    for s, row in zip(result.summary, rows):
+        table.add_row(literal(s.task), *row)
+    console.print(_fit(table, console))
     if not any(s.compared for s in result.summary):
         console.print("Nothing to merge: no image was labelled by two annotators.")
     verb = ("would write", "would withdraw") if run.dry_run else ("wrote", "withdrew")
@@ -156,8 +216,10 @@ def print_merge(run: MergeRun) -> None:
         f"{verb[1]} {run.withdrawn:,} earlier one(s); {run.unchanged:,} unchanged."
     )
     for task, estimate in result.confusion.items():
-        console.print(_accuracy_table(task, estimate))
-    waiting = sum(s.left_for_review for s in result.summary)
+        console.print(_fit(_accuracy_table(task, estimate), console))
+    for note in result.notes:
+        console.print(f"[yellow]{literal(note)}[/]")
+    waiting = sum(s.open for s in result.summary)
     if waiting:
         console.print(f"{waiting:,} conflict(s) wait for a person: celeba label --queue review")
 
@@ -165,9 +227,12 @@ def print_merge(run: MergeRun) -> None:
 def _accuracy_table(task: str, estimate: dict) -> Table:
     """Dawid-Skene's estimate of how often each annotator gives the true class, per class."""
     table = _table(title=literal(f"{task}: Dawid-Skene P(says the true class)"))
-    table.add_column("annotator")
-    for name in estimate["classes"]:
-        table.add_column(literal(name), justify="right")
-    for annotator, matrix in estimate["annotators"].items():
-        table.add_row(literal(annotator), *(f"{matrix[i][i]:.2f}" for i in range(len(matrix))))
+    rows = {
+        name: [f"{matrix[i][i]:.2f}" for i in range(len(matrix))] for name, matrix in estimate["annotators"].items()
+    }
+    _text_column(table, "annotator")
+    for j, name in enumerate(estimate["classes"]):
+        _number_column(table, name, [row[j] for row in rows.values()])
+    for name, row in rows.items():
+        table.add_row(literal(name), *row)
     return table

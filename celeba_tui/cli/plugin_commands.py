@@ -40,8 +40,8 @@ def plugins_command(
 
 @app.command("summary")
 def summary_command(
-    name: Annotated[str, typer.Argument(help="Architecture name (see `celeba plugins --all`).")],
-    num_classes: Annotated[int, typer.Option("--classes", min=2, help="Number of output classes.")] = 3,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Architecture name (see `celeba plugins --all`).")],
+    num_classes: Annotated[int, typer.Option("--classes", min=2, metavar="N", help="Number of output classes.")] = 3,
     json_output: JsonOption = False,
 ) -> None:
     """Keras-style table of an architecture's layers, output shapes and parameter counts."""
@@ -57,7 +57,7 @@ def summary_command(
 
 @app.command("preview")
 def preview_command(
-    image: Annotated[Path, typer.Argument(help="Image file to preview.")],
+    image: Annotated[Path, typer.Argument(metavar="FILE", help="Image file to preview.")],
     out: Annotated[Path, typer.Option("--out", "-o", metavar="PNG", help="PNG file to write.")],
     specs: Annotated[
         Optional[list[str]],

@@ -14,19 +14,33 @@ from celeba_tui.errors import CelebaError
 
 @app.command()
 def synth(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write (CelebA layout plus ground_truth.csv).")],
-    n: Annotated[int, typer.Option("-n", "--count", help="Number of images.")] = 1000,
-    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same files.")] = 0,
-    workers: Annotated[Optional[int], typer.Option(help="Processes (default: all cores).")] = None,
-    light_mix: Annotated[str, typer.Option(help="Light classes' shares left,center,right.")] = "0.20,0.61,0.19",
+    out: Annotated[
+        Path, typer.Option("--out", "-o", metavar="DIR", help="Folder to write (CelebA layout plus ground_truth.csv).")
+    ],
+    n: Annotated[int, typer.Option("-n", "--count", metavar="N", help="Number of images.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed: the same seed gives the same files.")] = 0,
+    workers: Annotated[
+        Optional[int], typer.Option("--workers", metavar="N", help="Processes (default: all cores).")
+    ] = None,
+    light_mix: Annotated[
+        str, typer.Option("--light-mix", metavar="L,C,R", help="Light classes' shares left,center,right.")
+    ] = "0.20,0.61,0.19",
     orientation_mix: Annotated[
-        str, typer.Option(help="Orientation classes' shares left,center,right.")
+        str, typer.Option("--orientation-mix", metavar="L,C,R", help="Orientation classes' shares left,center,right.")
     ] = "0.17,0.70,0.13",
     annotators: Annotated[
-        int, typer.Option(help="Simulated annotators to write to annotators/<name>.csv (one-hot).")
+        int,
+        typer.Option(
+            "--annotators", metavar="N", help="Simulated annotators to write to annotators/<name>.csv (one-hot)."
+        ),
     ] = 0,
-    overlap: Annotated[float, typer.Option(help="Share of labelled images that a second annotator labels too.")] = 0.2,
-    coverage: Annotated[float, typer.Option(help="Share of all images the annotators label.")] = 1.0,
+    overlap: Annotated[
+        float,
+        typer.Option("--overlap", metavar="X", help="Share of labelled images that a second annotator labels too."),
+    ] = 0.2,
+    coverage: Annotated[
+        float, typer.Option("--coverage", metavar="X", help="Share of all images the annotators label.")
+    ] = 1.0,
     sheet: Annotated[
         bool, typer.Option("--sheet", help="Also write contact_sheet.png (first 24 images with their classes).")
     ] = False,

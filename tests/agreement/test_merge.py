@@ -67,10 +67,10 @@ def test_review_accepts_agreement_and_leaves_every_conflict():
         "images": 5,
         "single": 1,
         "compared": 4,
-        "accepted": 1,
+        "agreed": 1,
         "resolved": 0,
         "reviewed": 0,
-        "left_for_review": 3,
+        "open": 3,
     }
 
 
@@ -109,13 +109,13 @@ def test_images_a_person_reviewed_are_left_alone():
     reviewed = pd.DataFrame({"image": ["three-way"], "task": ["light"]})
     result = merge_labels(THREE, (LIGHT,), MergePolicy("review"), reviewed=reviewed)
     assert set(result.conflicts["image"]) == {"two-one", "pair"}
-    assert result.summary[0].reviewed == 1 and result.summary[0].left_for_review == 2
+    assert result.summary[0].reviewed == 1 and result.summary[0].open == 2
 
 
 def test_tasks_are_merged_separately_and_empty_tasks_count_zero():
     both = pd.concat([THREE, long_labels([("x", "a", "left"), ("x", "b", "right")], task="orientation")])
     result = merge_labels(both, DEFAULT_TASKS, MergePolicy("review"))
-    assert [s.left_for_review for s in result.summary] == [3, 1]
+    assert [s.open for s in result.summary] == [3, 1]
     empty = merge_labels(THREE.iloc[:0], DEFAULT_TASKS, MergePolicy("majority"))
     assert empty.decisions.empty and empty.conflicts.empty and empty.summary[0].images == 0
 
@@ -254,7 +254,7 @@ def test_typed_and_imported_labels_of_one_annotator_count_once(store):
     add(store, [("x", "a", "left"), ("x", "b", "right")], source="import")
     add(store, [("x", "a", "right")])  # a changes their mind in the TUI
     run = run_merge(store, (LIGHT,), "review")
-    assert run.result.summary[0].compared == 1 and run.result.summary[0].accepted == 1
+    assert run.result.summary[0].compared == 1 and run.result.summary[0].agreed == 1
 
 
 def test_a_failed_write_leaves_the_store_as_it_was(store):

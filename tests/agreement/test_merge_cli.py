@@ -111,7 +111,7 @@ def test_merge_writes_once_and_reports(workspace):
     data = json.loads(again.output)
     assert (data["written"], data["withdrawn"], data["unchanged"]) == (0, 0, 1)
     light = data["tasks"][0]
-    assert (light["compared"], light["accepted"], light["resolved"], light["left_for_review"]) == (3, 2, 1, 0)
+    assert (light["compared"], light["agreed"], light["resolved"], light["open"]) == (3, 2, 1, 0)
 
 
 def test_merge_review_points_to_the_review_queue_and_dry_run_writes_nothing(workspace):
@@ -131,7 +131,30 @@ def test_merge_dawid_skene_shows_estimated_accuracy(workspace):
     result = invoke(workspace, "merge", "--policy", "dawid-skene")
     assert result.exit_code == 0, result.output
     assert "Dawid-Skene" in result.output
-    assert [line.split()[0] for line in result.output.splitlines()[-2:]] == ["alice", "bob"]
+    lines = result.output.splitlines()
+    rows = lines[lines.index(next(line for line in lines if "light: Dawid-Skene" in line)) :]
+    assert [line.split()[0] for line in rows if line.startswith(("alice", "bob"))][:2] == ["alice", "bob"]
+    # Three shared images cannot show how either annotator errs: the merge says so.
+    assert "too little overlap" in result.output and "alice 3, bob 3" in result.output
+
+
+def test_merge_json_uses_the_tables_headings(workspace):
+    add(workspace, TWO)
+    table = invoke(workspace, "merge", "--policy", "majority", "--dry-run")
+    headings = next(line for line in table.output.splitlines() if line.startswith("task")).split()
+    data = json.loads(invoke(workspace, "merge", "--policy", "majority", "--dry-run", "--json").output)
+    assert list(data["tasks"][0]) == headings
+    assert data["tasks"][0]["open"] == 1
+    assert "a tie majority cannot break" in data["notes"][0]
+
+
+def test_majority_with_two_annotators_says_why_it_decided_nothing(workspace):
+    add(workspace, TWO)
+    result = invoke(workspace, "merge", "--policy", "majority")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "majority left 1 conflict(s) open: each is two annotators disagreeing" in text
+    assert "A third annotator's label, --policy prefer:NAME" in text
 
 
 def test_merge_errors_exit_non_zero(workspace):
@@ -142,3 +165,53 @@ def test_merge_errors_exit_non_zero(workspace):
     assert invoke(workspace, "merge", "--policy", "vote").exit_code == 2
     bad_task = invoke(workspace, "agreement", "--task", "mood")
     assert bad_task.exit_code == 2 and "unknown task 'mood'" in bad_task.output
+
+
+def test_tables_fit_80_columns_without_cutting_a_number_or_a_name(monkeypatch, capsys):
+    """A CelebA-sized study (six-digit counts) with long annotator names, printed at 80 columns."""
+    from celeba_tui.agreement.apply_merge import MergeRun
+    from celeba_tui.agreement.measures import PairAgreement, TaskAgreement
+    from celeba_tui.agreement.merge_policies import MergePolicy, MergeResult, TaskMergeSummary
+    from celeba_tui.agreement.profiles import AnnotatorProfile
+    from celeba_tui.cli.merge_view import print_agreement, print_merge
+
+    monkeypatch.setenv("COLUMNS", "80")
+    names = ["annotator-number-one", "annotator-number-two"]
+    pair = PairAgreement(
+        "orientation", *names, 202_599, 198_765, 194_321, 12_345, 207_043, 93.6, 0.87, 0.91, [[1] * 3] * 3
+    )
+    task = TaskAgreement("orientation", ["left", "center", "right"], names, 202_599, [pair], 0.9, 0.88)
+    profiles = [
+        AnnotatorProfile(
+            "orientation",
+            name,
+            202_599,
+            {"left": 40_000, "center": 140_000, "right": 22_599},
+            "center",
+            194_321,
+            0.69,
+            0.71,
+            194_321,
+            0.936,
+            1_234,
+            0.987,
+        )
+        for name in names
+    ]
+    print_agreement([task], profiles, [])
+    summary = [TaskMergeSummary(t, 202_599, 8_278, 194_321, 181_976, 12_345, 0, 0) for t in ("light", "orientation")]
+    estimate = {
+        "classes": ["left", "center", "right"],
+        "annotators": {n: [[0.9] * 3] * 3 for n in names},
+        "support": {n: [50_000.0] * 3 for n in names},
+    }
+    result = MergeResult(MergePolicy("dawid-skene"), pd.DataFrame(), pd.DataFrame(), summary, {"light": estimate})
+    print_merge(MergeRun(result, 12_345, 0, 0, dry_run=False))
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "…" not in out  # rich's ellipsis: nothing cut
+    for number in ("202,599", "198,765", "194,321", "12,345", "207,043", "93.6%", "0.87", "0.91", "181,976", "8,278"):
+        assert number in out
+    # Names fold across lines where a table is tight (never cut); where there is room they are whole.
+    for name in names:
+        assert name in out

@@ -1,0 +1,91 @@
+"""A merge says why its policy left conflicts open, and when Dawid-Skene's estimates rest on too little."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from celeba_tui.agreement.dawid_skene import MIN_IMAGES_PER_CLASS, thin_support_notes
+from celeba_tui.agreement.merge_policies import MergePolicy, merge_labels
+from celeba_tui.workspace import DEFAULT_TASKS
+
+from .test_merge import THREE, long_labels
+
+LIGHT = DEFAULT_TASKS[0]
+CLASSES = list(LIGHT.classes)
+
+TWO = long_labels(
+    [
+        ("same", "alice", "left"),
+        ("same", "bob", "left"),
+        ("differ-1", "alice", "left"),
+        ("differ-1", "bob", "right"),
+        ("differ-2", "alice", "center"),
+        ("differ-2", "bob", "right"),
+    ]
+)
+
+
+def test_majority_with_two_annotators_says_it_cannot_break_their_ties_and_what_would():
+    result = merge_labels(TWO, (LIGHT,), MergePolicy("majority"))
+    assert result.summary[0].open == 2 and result.summary[0].resolved == 0
+    (note,) = result.notes
+    assert note.startswith("light: majority left 2 conflict(s) open: each is two annotators disagreeing")
+    for remedy in ("A third annotator's label", "--policy prefer:NAME", "--policy dawid-skene", "--queue review"):
+        assert remedy in note
+
+
+def test_majority_with_three_annotators_counts_the_two_annotator_ties():
+    (note,) = merge_labels(THREE, (LIGHT,), MergePolicy("majority")).notes
+    assert "left 2 conflict(s) open: each is a tie between the most frequent labels (1 of them two" in note
+
+
+def test_prefer_says_whom_it_could_not_follow():
+    (note,) = merge_labels(THREE, (LIGHT,), MergePolicy("prefer", "a")).notes
+    assert note.startswith("light: prefer:a left 1 conflict(s) open: a did not label them.")
+
+
+def test_policies_that_leave_nothing_unexplained_add_no_note():
+    assert merge_labels(THREE, (LIGHT,), MergePolicy("review")).notes == []
+    assert merge_labels(TWO.iloc[:2], (LIGHT,), MergePolicy("majority")).notes == []
+
+
+def test_dawid_skene_on_a_few_shared_images_warns_with_the_numbers():
+    result = merge_labels(TWO, (LIGHT,), MergePolicy("dawid-skene"))
+    # Each shared image counts once, spread over the classes by its posterior.
+    assert sum(result.confusion["light"]["support"]["alice"]) == pytest.approx(3.0, abs=0.05)
+    (note,) = result.notes
+    assert "images shared with others: alice 3, bob 3" in note
+    assert f"needs about {3 * MIN_IMAGES_PER_CLASS}" in note and "--policy review" in note
+
+
+def simulated(n_items: int, seed: int, accuracy: float = 0.8) -> pd.DataFrame:
+    """Three annotators label every item; each is right with probability `accuracy`."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 3, n_items)
+    rows = []
+    for annotator in ("a", "b", "c"):
+        wrong = rng.random(n_items) > accuracy
+        said = np.where(wrong, (truth + rng.integers(1, 3, n_items)) % 3, truth)
+        rows += [(f"{i}.jpg", annotator, CLASSES[k]) for i, k in enumerate(said)]
+    return long_labels(rows)
+
+
+def test_dawid_skene_with_ample_overlap_says_nothing():
+    result = merge_labels(simulated(600, seed=1), (LIGHT,), MergePolicy("dawid-skene"))
+    assert result.notes == []
+    assert all(min(support) > MIN_IMAGES_PER_CLASS for support in result.confusion["light"]["support"].values())
+
+
+def test_a_certainty_from_few_images_is_called_out():
+    estimate = {
+        "classes": CLASSES,
+        "annotators": {
+            "a": [[0.9, 0.05, 0.05], [0.003, 0.994, 0.003], [0.1, 0.1, 0.8]],
+            "b": [[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]],
+        },
+        "support": {"a": [40.0, 3.0, 40.0], "b": [40.0, 30.0, 40.0]},
+    }
+    (note,) = thin_support_notes("light", estimate)
+    assert "a 0.99 for center (3.0 images)" in note and "b " not in note

@@ -1,0 +1,188 @@
+"""Every command follows the conventions Click/Typer users expect (walks the whole command tree).
+
+Short forms: -t/--task, -o/--out, -w/--workspace; -h as well as --help; metavars that
+read as words (DIR, FILE, NAME, N), never a type (<path>, <list[Path]>, PATH, TEXT);
+`celeba --version`; -w before the subcommand; CELEBA_WORKSPACE / CELEBA_ANNOTATOR shown
+in --help; with --json, errors are JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import typer.main
+from typer._click.core import Context
+from typer.testing import CliRunner
+
+from celeba_tui.cli import app
+from celeba_tui.cli.app import package_version
+
+runner = CliRunner()
+
+SHORT_FORMS = {"--task": "-t", "--out": "-o", "--workspace": "-w"}
+# A metavar is one or more upper-case words (FILE, I/N, L,C,R, PREFIX), optionally repeated (FILE...).
+WORD_METAVAR = re.compile(r"[A-Z][A-Z0-9_]*(?:[,:/|-][A-Z0-9_]+)*(?:\.\.\.)?")
+# Type names are not words a reader can act on: they say what Python type it is, not what to give.
+TYPE_NAMES = {"PATH", "TEXT", "STR", "INT", "INTEGER", "FLOAT", "BOOL", "BOOLEAN", "FILENAME", "DIRECTORY", "LIST"}
+
+
+def command_tree():
+    """(path, command) for the group and every command and subcommand under it."""
+    root = typer.main.get_command(app)
+
+    def walk(command, path):
+        yield path, command
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, [*path, name])
+
+    return list(walk(root, []))
+
+
+COMMANDS = command_tree()
+IDS = [" ".join(["celeba", *path]) for path, _ in COMMANDS]
+
+
+def takes_value(param) -> bool:
+    return not (getattr(param, "is_flag", False) or getattr(param, "count", False))
+
+
+def metavar_problem(text: str | None) -> str | None:
+    if text is None:
+        return "no metavar"
+    if not WORD_METAVAR.fullmatch(text):
+        return f"metavar {text!r} is not an upper-case word"
+    if text.rstrip(".") in TYPE_NAMES:
+        return f"metavar {text!r} names a type, not what to give"
+    return None
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=IDS)
+def test_long_options_have_their_short_form(path, command):
+    missing = [
+        f"{long} needs {short}"
+        for param in command.params
+        for long, short in SHORT_FORMS.items()
+        if long in param.opts and short not in param.opts
+    ]
+    assert not missing, "; ".join(missing)
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=IDS)
+def test_metavars_read_as_words(path, command):
+    ctx = Context(command, info_name=path[-1] if path else "celeba")
+    problems = []
+    for param in command.params:
+        if param.param_type_name == "argument":
+            problem = metavar_problem(param.metavar)
+        elif takes_value(param) and not param.hidden:
+            problem = metavar_problem(param.display_type_rich(ctx))
+        else:
+            continue
+        if problem:
+            problems.append(f"{param.opts[0] if param.opts else param.name}: {problem}")
+    assert not problems, "; ".join(problems)
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=IDS)
+@pytest.mark.parametrize("flag", ["-h", "--help"])
+def test_help_takes_h_everywhere(path, command, flag):
+    result = runner.invoke(app, [*path, flag])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Usage: celeba"), result.output
+
+
+def test_version_comes_from_the_package_metadata():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output == f"celeba {package_version()}\n"
+    assert re.fullmatch(r"\d+\.\d+\.\d+\S*", package_version())
+
+
+def test_completion_is_offered_and_no_arguments_still_shows_help():
+    result = runner.invoke(app, ["--help"])
+    assert "--install-completion" in result.output and "--show-completion" in result.output
+    bare = runner.invoke(app, [])
+    assert "Usage: celeba" in bare.output and "Commands:" in bare.output
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=IDS)
+def test_workspace_options_read_and_show_the_environment_variable(path, command):
+    for param in command.params:
+        if "--workspace" in param.opts and path:  # the group's -w is only ever typed
+            assert (param.envvar, param.show_envvar) == ("CELEBA_WORKSPACE", True)
+
+
+def test_environment_variables_are_shown_in_help():
+    assert "env var: CELEBA_WORKSPACE" in runner.invoke(app, ["stats", "-h"]).output
+    label_help = " ".join(runner.invoke(app, ["label", "-h"]).output.split())
+    assert "env var: CELEBA_ANNOTATOR" in label_help
+
+
+@pytest.fixture
+def two_workspaces(tmp_path, image_folder):
+    """Two workspaces over the same images: `first` has one labelled image, `second` none."""
+    import pandas as pd
+
+    from celeba_tui.workspace import create_workspace
+
+    made = []
+    for name in ("first", "second"):
+        ws = create_workspace(tmp_path / name, image_folder)
+        ws.open_store(create=True).close()
+        made.append(ws)
+    with made[0].open_store() as store:
+        store.add_labels(
+            pd.DataFrame(
+                [("000001.jpg", "light", "alice", "left", "human")],
+                columns=["image", "task", "annotator", "label", "source"],
+            )
+        )
+    return made
+
+
+def annotator_names(result) -> list[str]:
+    assert result.exit_code == 0, result.output
+    return [row["name"] for row in json.loads(result.output)]
+
+
+def test_workspace_before_the_subcommand(two_workspaces, monkeypatch):
+    first, second = two_workspaces
+    monkeypatch.delenv("CELEBA_WORKSPACE", raising=False)
+    assert annotator_names(runner.invoke(app, ["-w", str(first.path), "annotators", "--json"])) == ["alice"]
+    assert annotator_names(runner.invoke(app, ["-w", str(first.path), "annotators", "list", "--json"])) == ["alice"]
+    # The command's own -w wins over the group's.
+    both = runner.invoke(app, ["-w", str(first.path), "annotators", "list", "--json", "-w", str(second.path)])
+    assert annotator_names(both) == []
+
+
+def test_workspace_from_the_environment_yields_to_an_explicit_one(two_workspaces, monkeypatch, tmp_path):
+    first, second = two_workspaces
+    monkeypatch.setenv("CELEBA_WORKSPACE", str(second.path))
+    monkeypatch.chdir(tmp_path)
+    assert annotator_names(runner.invoke(app, ["annotators", "--json"])) == []
+    assert annotator_names(runner.invoke(app, ["-w", str(first.path), "annotators", "list", "--json"])) == ["alice"]
+    assert annotator_names(runner.invoke(app, ["annotators", "list", "--json", "-w", str(first.path)])) == ["alice"]
+    # An empty variable means unset, as before: the folder search takes over.
+    monkeypatch.setenv("CELEBA_WORKSPACE", "")
+    monkeypatch.chdir(first.path)
+    assert annotator_names(runner.invoke(app, ["annotators", "--json"])) == ["alice"]
+
+
+def test_json_errors_are_json(tmp_path, monkeypatch):
+    monkeypatch.delenv("CELEBA_WORKSPACE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    for args in (["stats", "--json"], ["merge", "--json", "--policy", "majority"], ["annotators", "--json"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert "no celeba workspace" in json.loads(result.stderr)["error"]
+        assert result.stdout == ""
+    usage = runner.invoke(app, ["merge", "--json", "--no-such-option"])
+    assert usage.exit_code == 2
+    assert json.loads(usage.stderr) == {"error": "No such option: --no-such-option"}
+    plain = runner.invoke(app, ["stats"])
+    assert plain.exit_code == 2 and plain.stderr.startswith("error: no celeba workspace")
+    # `--json` after `--` is an argument, not a request for JSON.
+    after_dashes = runner.invoke(app, ["stats", "--", "--json"])
+    assert after_dashes.exit_code == 2 and not after_dashes.stderr.startswith("{")
