@@ -7,11 +7,14 @@ used to train the models:
   (`<workspace>/splits/<task>.csv`), the images every model of the task was compared on;
 * `labels`: every labelled image outside the training part of that split (the
   validation images plus anything labelled after training).
+
+A task with one model uses `high` alone (it labels at >= high): its thresholds are
+reported with low == high, given or chosen for a target precision alike.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +53,7 @@ class ThresholdChoice:
     held_out: Evaluation | None
     held_out_source: str
     target: float | None = None
+    one_model: bool = False  # a single model labels at >= high; low plays no part
 
     def to_dict(self) -> dict:
         held = self.held_out
@@ -58,6 +62,7 @@ class ThresholdChoice:
             "high": None if self.thresholds is None else self.thresholds.high,
             "low": None if self.thresholds is None else self.thresholds.low,
             "chosen_by": self.chosen_by,
+            "one_model": self.one_model,
             "target_precision": self.target,
             "target_reached": None if self.target is None else self.thresholds is not None,
             "held_out": self.held_out_source,
@@ -77,17 +82,24 @@ def choose_thresholds(
     probs: np.ndarray, truth: np.ndarray, given: Thresholds, target: float | None, source: str, task: str
 ) -> ThresholdChoice:
     """Given thresholds with their held-out precision, or the pair that reaches `target` there
-    with 95% confidence (see `celeba_tui.autolabel.rules.select_thresholds`)."""
+    with 95% confidence (see `celeba_tui.autolabel.rules.select_thresholds`). One model: low = high."""
+    one_model = np.asarray(probs).shape[0] == 1
+    if one_model:
+        given = Thresholds(given.high, given.high)
     if target is None:
         held = evaluate(probs, truth, given) if len(truth) else None
-        return ThresholdChoice(given, "given", held, source)
+        return ThresholdChoice(given, "given", held, source, one_model=one_model)
     if len(truth) == 0:
         raise CelebaError(
             f"--target-precision needs held-out labelled images for task {task!r}, and there are none: "
             f"{source}. Label some images, or use --calibrate-on labels, or give --high/--low"
         )
     calibration: Calibration = select_thresholds(probs, truth, target)
-    return ThresholdChoice(calibration.thresholds, "target", calibration.evaluation, source, target)
+    evaluation = calibration.evaluation
+    if one_model:  # every low gives the same labels; the tie already went to the strictest, low == high
+        evaluation = replace(evaluation, low=evaluation.high)
+    thresholds = Thresholds(evaluation.high, evaluation.low) if calibration.reached else None
+    return ThresholdChoice(thresholds, "target", evaluation, source, target, one_model)
 
 
 def plot_precision_coverage(path: Path, curves: list[tuple[str, np.ndarray, ThresholdChoice]]) -> None:

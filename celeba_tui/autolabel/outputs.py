@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from celeba_tui.atomic import atomic_path
-from celeba_tui.autolabel.rules import RULES
+from celeba_tui.autolabel.rules import RULES, rule_names
 
 
 # ------------------------------------------------------------------ report
@@ -64,7 +64,7 @@ def task_report(outcome) -> TaskReport:
     rules = {}
     if outcome.choice.thresholds is not None:
         counts = np.bincount(outcome.decisions.rule[undecided_by_people].astype(np.int64), minlength=len(RULES))
-        rules = {name: int(n) for name, n in zip(RULES, counts)}
+        rules = {name: int(counts[RULES.index(name)]) for name in rule_names(len(outcome.members))}
     return TaskReport(
         task=outcome.task,
         ensemble=outcome.ensemble_id,

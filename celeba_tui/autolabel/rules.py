@@ -22,6 +22,11 @@ majorities do not vote: two unsure models agreeing against one confident model l
 to it, and a confident pair with one dissenting model in [low, high) goes to a person.
 The automatic label's confidence (``final_conf``) is the highest confidence among the
 models that predict it.
+
+With one model there is nobody to agree or dissent: the model labels an image when its
+confidence is >= ``high`` (``confident``) and sends it to a person otherwise
+(``no-confident``); ``low`` plays no part. Thresholds are chosen for a target precision
+the same way as for an ensemble (`select_thresholds`), and come out with low == high.
 """
 
 from __future__ import annotations
@@ -33,9 +38,16 @@ import numpy as np
 from celeba_tui.mirror import mirror_permutation
 
 MANUAL = -1
-RULES = ("agree", "confident-one", "no-confident", "confident-disagree", "dissent")
-AGREE, CONFIDENT_ONE, NO_CONFIDENT, CONFIDENT_DISAGREE, DISSENT = range(len(RULES))
-AUTOMATIC_RULES = (AGREE, CONFIDENT_ONE)
+RULES = ("agree", "confident-one", "no-confident", "confident-disagree", "dissent", "confident")
+AGREE, CONFIDENT_ONE, NO_CONFIDENT, CONFIDENT_DISAGREE, DISSENT, CONFIDENT = range(len(RULES))
+AUTOMATIC_RULES = (AGREE, CONFIDENT_ONE, CONFIDENT)
+STUDY_RULES = RULES[:5]  # two or more models
+SINGLE_MODEL_RULES = (RULES[CONFIDENT], RULES[NO_CONFIDENT])
+
+
+def rule_names(n_models: int) -> tuple[str, ...]:
+    """The rules that can fire for an ensemble of `n_models` (what its report counts)."""
+    return SINGLE_MODEL_RULES if n_models == 1 else STUDY_RULES
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,8 @@ def decide(probs: np.ndarray, thresholds: Thresholds) -> Decisions:
     rule[~dissent.any(axis=0)] = AGREE
     rule[n_named == 0] = NO_CONFIDENT
     rule[n_named > 1] = CONFIDENT_DISAGREE
+    if probs.shape[0] == 1:
+        rule[rule == AGREE] = CONFIDENT
     automatic = np.isin(rule, AUTOMATIC_RULES)
     label = np.where(automatic, named, MANUAL)
     backing = np.where(pred == named[None, :], conf, -np.inf).max(axis=0)

@@ -1,7 +1,8 @@
 """`celeba autolabel`: decode -> onnxruntime ensemble -> the study's rules -> the label store.
 
 1. The models are checked before any work: celeba metadata present; per task the same
-   class names in the workspace's order; two or more models per task.
+   class names in the workspace's order. One model per task labels what it is confident
+   about (>= high); two or more use the study's rules.
 2. Images under the root that some model has not predicted yet are decoded and run
    (resume: predictions are keyed by the model file's content hash, `+flip` with TTA).
    Each model's prediction goes to the `predictions` table (one row per image, task,
@@ -125,12 +126,6 @@ def load_models(paths: list[Path], tasks, tta: bool = False) -> list[EnsembleMod
     known = {task.name: task for task in tasks}
     for task, members in group_by_task(models).items():
         check_same_classes([(str(m.path), m.meta) for m in members])
-        if len(members) < 2:
-            others = ", ".join(f"{m.path.name} ({m.meta.task})" for m in models if m.meta.task != task)
-            raise CelebaError(
-                f"task {task!r} has one model ({members[0].path}); the ensemble rules need two or more "
-                f"per task" + (f" (the others are for other tasks: {others})" if others else "")
-            )
         if task not in known:
             raise CelebaError(f"{members[0].path}: task {task!r} is not in this workspace (tasks: {', '.join(known)})")
         if tuple(members[0].meta.classes) != tuple(known[task].classes):
@@ -344,21 +339,8 @@ def run_autolabel(
     from celeba_tui.progress import SilentReporter
     from celeba_tui.workspace import check_image_root
 
+    check_options(options)
     models = load_models(model_paths, workspace.tasks, options.tta)
-    try:
-        Thresholds(options.high, options.low)
-    except ValueError as exc:
-        raise CelebaError(str(exc)) from None
-    if options.target_precision is not None and not 0 < options.target_precision <= 1:
-        raise CelebaError(f"--target-precision must be in (0, 1]; got {options.target_precision}")
-    if options.batch_size < 1:
-        raise CelebaError("--batch-size must be at least 1")
-    if options.provider not in PROVIDER_CHOICES:
-        raise CelebaError(f"unknown provider {options.provider!r} (one of {', '.join(PROVIDER_CHOICES)})")
-    if options.calibrate_on not in CALIBRATE_ON:
-        raise CelebaError(f"unknown --calibrate-on {options.calibrate_on!r} (one of {', '.join(CALIBRATE_ON)})")
-    if options.workers is not None and options.workers < 1:
-        raise CelebaError(f"--workers must be at least 1 (omit it for one per CPU); got {options.workers}")
     check_output_paths(options, models)
     reporter = reporter or SilentReporter()
     root = Path(options.images or workspace.image_root)
@@ -411,6 +393,24 @@ def run_autolabel(
         suspects_report=str(workspace.suspects_path),
         files=files,
     )
+
+
+def check_options(options: AutolabelOptions) -> None:
+    """Refuse options that cannot work, before any model is read, exported or run."""
+    try:
+        Thresholds(options.high, options.low)
+    except ValueError as exc:
+        raise CelebaError(str(exc)) from None
+    if options.target_precision is not None and not 0 < options.target_precision <= 1:
+        raise CelebaError(f"--target-precision must be in (0, 1]; got {options.target_precision}")
+    if options.batch_size < 1:
+        raise CelebaError("--batch-size must be at least 1")
+    if options.provider not in PROVIDER_CHOICES:
+        raise CelebaError(f"unknown provider {options.provider!r} (one of {', '.join(PROVIDER_CHOICES)})")
+    if options.calibrate_on not in CALIBRATE_ON:
+        raise CelebaError(f"unknown --calibrate-on {options.calibrate_on!r} (one of {', '.join(CALIBRATE_ON)})")
+    if options.workers is not None and options.workers < 1:
+        raise CelebaError(f"--workers must be at least 1 (omit it for one per CPU); got {options.workers}")
 
 
 def check_output_paths(options: AutolabelOptions, models: list[EnsembleModel]) -> None:

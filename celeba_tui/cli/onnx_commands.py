@@ -10,6 +10,7 @@ import typer
 from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
 from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
+from celeba_tui.training.run_selection import SELECTOR_HELP
 
 if TYPE_CHECKING:
     from celeba_tui.autolabel.outputs import AutolabelReport
@@ -17,8 +18,12 @@ if TYPE_CHECKING:
 
 @app.command("export-onnx")
 def export_onnx(
-    run: Annotated[str, typer.Argument(help="A run directory, or a run id in the workspace's runs/.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="The .onnx file to write.")],
+    run: Annotated[str, typer.Argument(metavar="RUN", help=f"The run to export: {SELECTOR_HELP}.")],
+    out: Annotated[Path, typer.Option("--out", "-o", metavar="FILE", help="The .onnx file to write.")],
+    task: Annotated[
+        Optional[str],
+        typer.Option("--task", "-t", metavar="TASK", help="The task a run selector picks from.", show_default=False),
+    ] = None,
     fp16: Annotated[
         bool, typer.Option("--fp16", help="float16 weights (uint8 input and float32 output kept).")
     ] = False,
@@ -30,19 +35,32 @@ def export_onnx(
         ),
     ] = False,
     calibration_images: Annotated[
-        int, typer.Option("--calibration-images", min=1, help="Training images that set the int8 ranges.")
+        int,
+        typer.Option("--calibration-images", min=1, metavar="N", help="Training images that set the int8 ranges."),
     ] = 256,
-    opset: Annotated[Optional[int], typer.Option("--opset", help="ONNX opset (default: the exporter's).")] = None,
+    opset: Annotated[
+        Optional[int], typer.Option("--opset", metavar="N", help="ONNX opset (default: the exporter's).")
+    ] = None,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Export a trained run to ONNX with its metadata, and check it against PyTorch."""
-    from celeba_tui.onnx.export import export_run, resolve_run_path
+    """Export a trained run to ONNX with its metadata, and check it against PyTorch.
+
+    Example: celeba export-onnx best -t light -o light.onnx
+    """
+    from celeba_tui.models.model_io import load_run
+    from celeba_tui.onnx.export import export_run
+    from celeba_tui.training.run_selection import resolve_run
 
     if fp16 and int8:
         raise CelebaError("--fp16 and --int8 exclude each other: choose one precision")
     ws = _workspace_or_none(workspace, run)
-    run_path = resolve_run_path(run, ws.runs_dir) if ws is not None else Path(run)
+    if ws is not None:
+        if task is not None:
+            ws.task(task)
+        run_path = resolve_run(run, ws.runs_dir, task).path
+    else:
+        run_path = load_run(run).path
     result = export_run(
         run_path,
         out,
@@ -57,8 +75,10 @@ def export_onnx(
     else:
         meta = result.metadata
         typer.echo(
-            f"exported {meta.run_id} ({meta.architecture}, {meta.task}, {meta.precision}) to {result.path} "
-            f"({result.bytes / 1e6:.1f} MB, {result.seconds:.1f} s)"
+            printable(
+                f"exported {meta.run_id} ({meta.architecture}, {meta.task}, {meta.precision}) to {result.path} "
+                f"({result.bytes / 1e6:.1f} MB, {result.seconds:.1f} s)"
+            )
         )
         typer.echo(
             f"parity on {parity.source}: max |p_torch - p_onnx| = {parity.max_abs_diff:.2e} "
@@ -84,7 +104,7 @@ def _workspace_or_none(workspace: Path | None, run: str):
 
 @app.command()
 def inspect(
-    model: Annotated[Path, typer.Argument(help="An .onnx file exported by `celeba export-onnx`.")],
+    model: Annotated[Path, typer.Argument(metavar="FILE", help="An .onnx file exported by `celeba export-onnx`.")],
     json_output: JsonOption = False,
 ) -> None:
     """Show an exported model's metadata: task, classes, input, preprocessing, run and metrics."""
@@ -124,15 +144,42 @@ def _io_line(value: dict) -> str:
 def autolabel(
     ctx: typer.Context,
     models: Annotated[
-        list[Path], typer.Option("--models", "-m", help="Two or more .onnx models per task (--models A.onnx B.onnx).")
+        list[str],
+        typer.Option(
+            "--models",
+            "-m",
+            metavar="MODEL...",
+            help=(
+                "The ensemble: .onnx files and/or runs (latest, best, best:ARCH, a run id or run directory; "
+                "runs are exported into <workspace>/models/, or an earlier export is reused). One model per "
+                "task labels at >= --high; two or more use the study's rules."
+            ),
+        ),
     ],
-    images: Annotated[Optional[Path], typer.Option("--images", help="Image root (default: the workspace's).")] = None,
-    high: Annotated[float, typer.Option("--high", help="A model is confident at or above this probability.")] = 0.9,
-    low: Annotated[float, typer.Option("--low", help="A dissenting model below this is unsure (rule 2).")] = 0.6,
+    task: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--task",
+            "-t",
+            metavar="TASK",
+            help="The tasks run selectors pick runs for (repeatable: best:cnn4 -t light -t orientation is two runs).",
+            show_default=False,
+        ),
+    ] = None,
+    images: Annotated[
+        Optional[Path], typer.Option("--images", metavar="DIR", help="Image root (default: the workspace's).")
+    ] = None,
+    high: Annotated[
+        float, typer.Option("--high", metavar="X", help="A model is confident at or above this probability.")
+    ] = 0.9,
+    low: Annotated[
+        float, typer.Option("--low", metavar="X", help="A dissenting model below this is unsure (rule 2).")
+    ] = 0.6,
     target_precision: Annotated[
         Optional[float],
         typer.Option(
             "--target-precision",
+            metavar="X",
             help="Choose high/low per task so automatic labels reach this precision on held-out labels.",
         ),
     ] = None,
@@ -140,33 +187,56 @@ def autolabel(
         str,
         typer.Option(
             "--calibrate-on",
+            metavar="WHICH",
             help="Held-out labels: split (the validation split) or labels (all labelled images not trained on).",
         ),
     ] = "split",
+    precision: Annotated[
+        str,
+        typer.Option("--precision", metavar="P", help="fp32, fp16 or int8: how runs named in --models are exported."),
+    ] = "fp32",
+    opset: Annotated[
+        Optional[int],
+        typer.Option("--opset", metavar="N", help="ONNX opset for runs exported now (default: the exporter's)."),
+    ] = None,
     provider: Annotated[
-        str, typer.Option("--provider", help="auto (TensorRT, CUDA, then CPU), tensorrt, cuda or cpu.")
+        str,
+        typer.Option("--provider", metavar="NAME", help="auto (TensorRT, CUDA, then CPU), tensorrt, cuda or cpu."),
     ] = "auto",
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Images per batch (fixed; the last is padded).")] = 64,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", metavar="N", help="Images per batch (fixed; the last is padded).")
+    ] = 64,
     tta: Annotated[
-        Optional[str], typer.Option("--tta", help="flip: average with the mirrored image (left/right swapped back).")
+        Optional[str],
+        typer.Option("--tta", metavar="flip", help="flip: average with the mirrored image (left/right swapped back)."),
     ] = None,
     workers: Annotated[
-        Optional[int], typer.Option("--workers", help="Decode threads, at least 1 (default: the CPU count).")
+        Optional[int],
+        typer.Option("--workers", metavar="N", help="Decode threads, at least 1 (default: the CPU count)."),
     ] = None,
     export: Annotated[
         Optional[Path],
-        typer.Option("--export", help="Write PREFIX-<task>.csv (the study's ensemble file) and PREFIX.parquet."),
+        typer.Option(
+            "--export",
+            metavar="PREFIX",
+            help="Write PREFIX-<task>.csv (the study's ensemble file) and PREFIX.parquet.",
+        ),
     ] = None,
     grid: Annotated[
-        Optional[Path], typer.Option("--grid", help="Write the study's Figure 28: sample automatic labels (PNG).")
+        Optional[Path],
+        typer.Option("--grid", metavar="FILE", help="Write the study's Figure 28: sample automatic labels (PNG)."),
     ] = None,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Label the unlabelled images with an ONNX ensemble and the study's confidence rules."""
+    """Label the unlabelled images with an ONNX ensemble and the study's confidence rules.
+
+    Example: celeba autolabel -m best:cnn4 best:residual_blocks -t light --target-precision 0.95
+    """
+    from celeba_tui.autolabel.model_files import ExportSettings, ensemble_files
     from celeba_tui.autolabel.run import AutolabelOptions, run_autolabel
 
-    model_paths = list(models) + [Path(arg) for arg in ctx.args if not arg.startswith("-")]
+    names = list(models) + [arg for arg in ctx.args if not arg.startswith("-")]
     unexpected = [arg for arg in ctx.args if arg.startswith("-")]
     if unexpected:
         raise CelebaError(f"unexpected option {unexpected[0]!r}")
@@ -186,15 +256,19 @@ def autolabel(
         export=export,
         grid=grid,
     )
+    files = ensemble_files(ws, names, task, ExportSettings(precision, opset))
+    for model in files:
+        if model.action != "given" and not json_output:
+            typer.echo(printable(model.describe()))
     reporter = _reporter()
     try:
-        report = run_autolabel(ws, model_paths, options, reporter)
+        report = run_autolabel(ws, [model.path for model in files], options, reporter)
     finally:
         reporter.close()
     if json_output:
-        print_json(report.to_dict())
+        print_json({**report.to_dict(), "model_files": [model.to_dict() for model in files]})
         return
-    _print_report(report)
+    print_autolabel_report(report)
 
 
 def _reporter():
@@ -203,7 +277,7 @@ def _reporter():
     return RichReporter()
 
 
-def _print_report(report: AutolabelReport) -> None:
+def print_autolabel_report(report: AutolabelReport) -> None:
     if not report.predicted_now:
         typer.echo(report.provider)  # otherwise the progress reporter printed it when inference began
     rate = f", {report.images_per_s:,.0f} images/s" if report.images_per_s else ""
@@ -215,7 +289,7 @@ def _print_report(report: AutolabelReport) -> None:
     for task in report.tasks:
         t = task.thresholds
         coverage = "n/a" if task.coverage is None else f"{task.coverage:.1%}"
-        typer.echo(f"\n{task.task}  ({' + '.join(task.models)})")
+        typer.echo("\n" + printable(f"{task.task}  ({' + '.join(task.models)})"))
         if t["high"] is None:
             typer.echo(
                 f"  thresholds     target precision {t['target_precision']:g} not reachable with 95% confidence "
@@ -227,7 +301,12 @@ def _print_report(report: AutolabelReport) -> None:
                 if t["chosen_by"] == "given"
                 else (f"chosen: held-out precision >= {t['target_precision']:g} with 95% confidence")
             )
-            typer.echo(f"  thresholds     high {t['high']:.4g}, low {t['low']:.4g} ({how})")
+            pair = (
+                f"high {t['high']:.4g} (one model: it labels what it is confident about)"
+                if t.get("one_model")
+                else f"high {t['high']:.4g}, low {t['low']:.4g}"
+            )
+            typer.echo(f"  thresholds     {pair} ({how})")
         if t["held_out_precision"] is not None:
             low_ci, high_ci = t["held_out_precision_95ci"]
             typer.echo(

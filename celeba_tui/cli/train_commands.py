@@ -7,22 +7,29 @@ from typing import Annotated, Optional
 import typer
 
 from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json, warn
+from celeba_tui.training.run_selection import SELECTOR_HELP
 
 
 @app.command()
 def train(
-    plugin: Annotated[str, typer.Option("--plugin", help="Architecture to train (see `celeba plugins --all`).")],
-    task: Annotated[str, typer.Option("--task", help="Task to learn, e.g. light or orientation.")],
+    plugin: Annotated[
+        str, typer.Option("--plugin", "-p", metavar="ARCH", help="Architecture to train (see `celeba plugins --all`).")
+    ],
+    task: Annotated[
+        str, typer.Option("--task", "-t", metavar="TASK", help="Task to learn, e.g. light or orientation.")
+    ],
     epochs: Annotated[
-        Optional[int], typer.Option(help="Most epochs (default: the architecture's, 50 in the study).")
+        Optional[int], typer.Option(metavar="N", help="Most epochs (default: the architecture's, 50 in the study).")
     ] = None,
     batch_size: Annotated[
-        Optional[int], typer.Option("--batch-size", help="Batch size (default: the architecture's).")
+        Optional[int], typer.Option("--batch-size", metavar="N", help="Batch size (default: the architecture's).")
     ] = None,
     lr: Annotated[
-        Optional[float], typer.Option("--lr", help="Adam learning rate (default: the architecture's).")
+        Optional[float], typer.Option("--lr", metavar="X", help="Adam learning rate (default: the architecture's).")
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed for initial weights, shuffling, flips and a new split.")] = 0,
+    seed: Annotated[
+        int, typer.Option(metavar="N", help="Seed for initial weights, shuffling, flips and a new split.")
+    ] = 0,
     device: Annotated[str, typer.Option(help="auto (a GPU if there is one), cpu or cuda.")] = "auto",
     augment: Annotated[str, typer.Option(help="flip: mirror images and swap left/right labels; none.")] = "flip",
     preprocess: Annotated[
@@ -33,6 +40,7 @@ def train(
         Optional[int],
         typer.Option(
             "--patience-acc",
+            metavar="N",
             help="Stop after this many epochs without a validation-accuracy gain; 0: never (default: the architecture's, 5 in the study).",
         ),
     ] = None,
@@ -40,6 +48,7 @@ def train(
         Optional[int],
         typer.Option(
             "--patience-loss",
+            metavar="N",
             help="Stop after this many epochs without a validation-loss decrease; 0: never (default: the architecture's, 3 in the study).",
         ),
     ] = None,
@@ -47,7 +56,8 @@ def train(
         bool, typer.Option("--new-split", help="Make a new 70/30 split for the task (replaces the stored one).")
     ] = False,
     max_images: Annotated[
-        Optional[int], typer.Option("--max-images", help="Use at most this many labelled images (a seeded sample).")
+        Optional[int],
+        typer.Option("--max-images", metavar="N", help="Use at most this many labelled images (a seeded sample)."),
     ] = None,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
@@ -57,8 +67,8 @@ def train(
     Runs unchanged under `torchrun --nproc_per_node=N -m celeba_tui train ...`.
     """
     from celeba_tui.progress import RichReporter, SilentReporter
+    from celeba_tui.training.run_labels import train_recording_labels
     from celeba_tui.training.trainer import TrainOptions
-    from celeba_tui.training.trainer import train as train_model
 
     ws = open_workspace(workspace)
     options = TrainOptions(
@@ -77,7 +87,7 @@ def train(
         max_images=max_images,
     )
     reporter = SilentReporter() if json_output else RichReporter()
-    result = train_model(ws, options, reporter)
+    result = train_recording_labels(ws, options, reporter)
     if result.run_path is None:  # a torchrun rank other than 0: rank 0 reports
         return
     summary = result.summary
@@ -103,20 +113,34 @@ def train(
 @app.command()
 def report(
     runs: Annotated[
-        Optional[list[str]], typer.Argument(help="Run directories or run ids (default: every run of the workspace).")
+        Optional[list[str]],
+        typer.Argument(
+            metavar="[RUN]...",
+            help=f"Runs to compare: {SELECTOR_HELP} (default: every finished run of the workspace).",
+            show_default=False,
+        ),
     ] = None,
-    task: Annotated[Optional[str], typer.Option("--task", help="Only runs of this task.")] = None,
-    markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown tables.")] = False,
+    task: Annotated[
+        Optional[str], typer.Option("--task", "-t", metavar="TASK", help="Only runs of this task.", show_default=False)
+    ] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown tables (every column).")] = False,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Compare runs: the study's Table 9 plus balanced accuracy, macro-F1 and the majority baseline."""
+    """Compare runs: the study's Table 9 plus balanced accuracy, macro-F1 and the majority baseline.
+
+    The tables fit the terminal: values are never cut; when it is too narrow whole columns
+    are left out, in this order: img/s, time, parameters, epochs (best/run), model, task,
+    majority, macro-F1, val loss (run, val acc and balanced acc stay; Table 9 drops its
+    loss columns first). A note names what was left out; --markdown and --json have all.
+    """
     from celeba_tui.training import report as run_report
+    from celeba_tui.training.run_selection import resolve_runs
 
     ws = open_workspace(workspace)
     if task is not None:
         ws.task(task)
-    found, notes = run_report.find_runs(ws, runs)
+    found, notes = resolve_runs(runs, ws.runs_dir, task)
     for note in notes:
         warn(note)
     rows = run_report.report_rows(found, task)
@@ -131,7 +155,8 @@ def report(
         typer.echo(run_report.markdown(rows), nl=False)
         return
     from celeba_tui.console import output_console
+    from celeba_tui.training.report_layout import rich_tables
 
     console = output_console()
-    for table in run_report.rich_tables(rows):
+    for table in rich_tables(rows, console.width):
         console.print(table)

@@ -86,19 +86,6 @@ class ExportResult:
         }
 
 
-def resolve_run_path(text: str, runs_dir: Path) -> Path:
-    """RUN as given on the command line: a run directory, or a run id under the workspace's runs/."""
-    path = Path(text)
-    if path.is_dir():
-        return path
-    candidate = runs_dir / text
-    if candidate.is_dir():
-        return candidate
-    known = sorted(p.name for p in runs_dir.iterdir() if p.is_dir()) if runs_dir.is_dir() else []
-    listing = f" (runs: {', '.join(known[-10:])})" if known else " (no runs yet; train one with `celeba train`)"
-    raise CelebaError(f"no run {text!r}: not a folder, and not in {runs_dir}{listing}")
-
-
 def metadata_for_run(run, precision: str = "fp32") -> ModelMetadata:
     """The ONNX metadata of a run (see celeba_tui.onnx.metadata)."""
     from celeba_tui.models.model_io import NORMALISATION

@@ -1,0 +1,312 @@
+"""`celeba cycle -t TASK`: the study's loop once, from wherever the workspace is.
+
+    train the configured architectures on the task's current human labels
+    -> export each run to ONNX (<workspace>/models/) -> auto-label -> say what people label next
+
+Nothing is done twice: a run trained on exactly the current labels and split (its
+`labels.json`, celeba_tui.training.run_labels), the same architecture and the same
+settings is reused rather than trained, and an export matching the run and precision is
+reused rather than exported (celeba_tui.autolabel.model_files). The plan says which is
+which before anything runs (`--dry-run` stops there).
+
+The architectures are `--plugin` if given, else `[train] architectures = [...]` in
+celeba.toml, else those the task's earlier runs used. With one architecture the model
+labels at >= high (see celeba_tui.autolabel.rules).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from celeba_tui.errors import CelebaError
+
+if TYPE_CHECKING:
+    from celeba_tui.autolabel.outputs import AutolabelReport, TaskReport
+    from celeba_tui.models.model_io import Run
+    from celeba_tui.training.run_labels import LabelsFingerprint
+    from celeba_tui.workspace import Workspace
+
+CONFIG_TABLE = "train"
+CONFIG_KEY = "architectures"
+
+
+@dataclass(frozen=True)
+class CycleOptions:
+    task: str
+    architectures: tuple[str, ...] = ()  # empty: the configured ones
+    epochs: int | None = None
+    max_images: int | None = None
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "fp32"
+    high: float = 0.9
+    low: float = 0.6
+    target_precision: float | None = None
+    calibrate_on: str = "split"
+    provider: str = "auto"
+
+
+@dataclass(frozen=True)
+class TrainStep:
+    """One architecture: the run to reuse, or a run to train; then its model file."""
+
+    architecture: str
+    settings: dict
+    reuse: Run | None = None
+    model: Path | None = None  # the reused run's model file, when one is already exported
+    model_exists: bool = False
+
+    @property
+    def action(self) -> str:
+        return "reuse" if self.reuse is not None else "train"
+
+    def to_dict(self) -> dict:
+        return {
+            "architecture": self.architecture,
+            "action": self.action,
+            "run": self.reuse.run_id if self.reuse is not None else None,
+            "settings": self.settings,
+            "model": str(self.model) if self.model is not None else None,
+            "model_action": "reuse" if self.model_exists else "export",
+        }
+
+
+@dataclass(frozen=True)
+class CyclePlan:
+    task: str
+    architectures_from: str
+    labels: LabelsFingerprint
+    steps: tuple[TrainStep, ...]
+    options: CycleOptions
+
+    def lines(self) -> list[str]:
+        """The plan in words, one step a line."""
+        o = self.options
+        out = [
+            f"cycle for task {self.task}: {self.labels.images:,} human labels to learn from; "
+            f"architectures {', '.join(s.architecture for s in self.steps)} ({self.architectures_from})"
+        ]
+        for i, step in enumerate(self.steps, 1):
+            if step.reuse is not None:
+                out.append(f"  {i}. reuse run {step.reuse.run_id} (trained on exactly these labels and settings)")
+                model = f"reuse {step.model}" if step.model_exists else f"export it ({o.precision}) to {step.model}"
+                out.append(f"     then {model}")
+            else:
+                what = ", ".join(f"{k} {v}" for k, v in step.settings.items() if v is not None)
+                out.append(f"  {i}. train {step.architecture} ({what}), then export it ({o.precision}) to models/")
+        rule = (
+            f"target precision {o.target_precision:g}"
+            if o.target_precision is not None
+            else (f"high {o.high:g}" if len(self.steps) == 1 else f"high {o.high:g}, low {o.low:g}")
+        )
+        models = "one model: it labels at >= high" if len(self.steps) == 1 else f"{len(self.steps)} models"
+        out.append(f"  {len(self.steps) + 1}. autolabel {self.task} ({models}; {rule})")
+        out.append(f"  {len(self.steps) + 2}. say what people label next")
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "task": self.task,
+            "architectures_from": self.architectures_from,
+            "labels": self.labels.to_dict(),
+            "steps": [step.to_dict() for step in self.steps],
+        }
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """A queue people should work through next, with the command that opens it."""
+
+    queue: str
+    count: int
+    command: str
+    why: str
+
+    def to_dict(self) -> dict:
+        return {"queue": self.queue, "count": self.count, "command": self.command, "why": self.why}
+
+
+@dataclass
+class CycleResult:
+    plan: CyclePlan
+    runs: list[dict] = field(default_factory=list)  # run id, architecture, trained or reused
+    models: list[dict] = field(default_factory=list)  # model_files.ModelFile.to_dict()
+    autolabel: AutolabelReport | None = None
+    next: list[NextStep] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "plan": self.plan.to_dict(),
+            "runs": self.runs,
+            "models": self.models,
+            "autolabel": self.autolabel.to_dict() if self.autolabel is not None else None,
+            "next": [step.to_dict() for step in self.next],
+        }
+
+
+# ------------------------------------------------------------------- planning
+def configured_architectures(workspace: Workspace, task: str, given: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """The architectures to train and where that choice comes from."""
+    if given:
+        return tuple(dict.fromkeys(given)), "--plugin"
+    table = workspace.extra.get(CONFIG_TABLE)
+    if table is not None:
+        names = table.get(CONFIG_KEY) if isinstance(table, dict) else None
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+            raise CelebaError(
+                f"{workspace.config_path}: [{CONFIG_TABLE}] {CONFIG_KEY} must be a non-empty list of "
+                f'architecture names, e.g. {CONFIG_KEY} = ["cnn4", "residual_blocks"]'
+            )
+        return tuple(dict.fromkeys(names)), f"[{CONFIG_TABLE}] {CONFIG_KEY} in {workspace.config_path.name}"
+    from celeba_tui.training.run_selection import list_runs
+
+    earlier = sorted({run.architecture for run in list_runs(workspace.runs_dir).runs if run.task == task})
+    if earlier:
+        return tuple(earlier), f"those of the earlier {task} runs"
+    raise CelebaError(
+        f"no architectures to train for task {task!r}: name them with --plugin (e.g. -p cnn4 -p residual_blocks), "
+        f'or set [{CONFIG_TABLE}] {CONFIG_KEY} = ["cnn4", "residual_blocks"] in {workspace.config_path}'
+    )
+
+
+def train_options(options: CycleOptions, architecture: str):
+    from celeba_tui.training.trainer import TrainOptions
+
+    return TrainOptions(
+        plugin=architecture,
+        task=options.task,
+        epochs=options.epochs,
+        seed=options.seed,
+        device=options.device,
+        max_images=options.max_images,
+    )
+
+
+def wanted_settings(options: CycleOptions, architecture: str) -> dict:
+    """What a run of `architecture` trained now would record in its config (the comparable part)."""
+    from celeba_tui.plugins import get_architecture
+    from celeba_tui.training.trainer import hyper_parameters, resolve_pipeline
+
+    arch = get_architecture(architecture)
+    train = train_options(options, architecture)
+    return {
+        **hyper_parameters(arch, train),
+        "seed": train.seed,
+        "augment": train.augment,
+        "preprocess": resolve_pipeline(arch, train.preprocess).spec,
+        "max_images": train.max_images,
+    }
+
+
+def reusable(run: Run, architecture: str, settings: dict, labels: LabelsFingerprint) -> bool:
+    """Whether `run` is what training `architecture` now would make: same labels, split and settings."""
+    from celeba_tui.training.run_labels import run_labels
+
+    recorded = run_labels(run)
+    return (
+        run.architecture == architecture
+        and recorded is not None
+        and recorded.labels == labels.labels
+        and recorded.split is not None
+        and recorded.split == labels.split
+        and all(run.config.get(key) == value for key, value in settings.items())
+    )
+
+
+def plan_cycle(workspace: Workspace, options: CycleOptions) -> CyclePlan:
+    """What the cycle will do; refuses (CelebaError) what cannot work before anything runs."""
+    from celeba_tui.autolabel.model_files import ExportSettings, planned_export
+    from celeba_tui.autolabel.run import AutolabelOptions, check_options
+    from celeba_tui.training.dataset import check_trainable
+    from celeba_tui.training.run_labels import current_fingerprint
+    from celeba_tui.training.run_selection import finished_at, list_runs
+
+    task = workspace.task(options.task)
+    check_options(
+        AutolabelOptions(
+            high=options.high,
+            low=options.low,
+            target_precision=options.target_precision,
+            calibrate_on=options.calibrate_on,
+            provider=options.provider,
+        )
+    )
+    export_settings = ExportSettings(options.precision)
+    architectures, source = configured_architectures(workspace, task.name, options.architectures)
+    labels = current_fingerprint(workspace, task.name)
+    with workspace.open_store(readonly=True) as store:
+        from celeba_tui.training.dataset import human_labels
+
+        check_trainable(human_labels(store, task)[0]["label"], task)
+    runs = sorted((run for run in list_runs(workspace.runs_dir).runs if run.task == task.name), key=finished_at)
+    steps = []
+    for architecture in architectures:
+        settings = wanted_settings(options, architecture)
+        reuse = next((run for run in reversed(runs) if reusable(run, architecture, settings, labels)), None)
+        if reuse is None:
+            steps.append(TrainStep(architecture, settings))
+            continue
+        model, exists = planned_export(workspace, reuse, export_settings)
+        steps.append(TrainStep(architecture, settings, reuse, model, exists))
+    return CyclePlan(task.name, source, labels, tuple(steps), options)
+
+
+# -------------------------------------------------------------------- running
+def run_cycle(workspace: Workspace, plan: CyclePlan, reporter=None) -> CycleResult:
+    """Carry out a plan: train (or reuse), export (or reuse), auto-label, and name the next queue."""
+    from celeba_tui.autolabel.model_files import ExportSettings, export_for_ensemble
+    from celeba_tui.autolabel.run import AutolabelOptions, run_autolabel
+    from celeba_tui.models.model_io import load_run
+    from celeba_tui.training.run_labels import train_recording_labels
+
+    options = plan.options
+    result = CycleResult(plan)
+    runs = []
+    for step in plan.steps:
+        if step.reuse is not None:
+            run = step.reuse
+        else:
+            trained = train_recording_labels(workspace, train_options(options, step.architecture), reporter)
+            run = load_run(trained.run_path)
+        runs.append(run)
+        result.runs.append({"run": run.run_id, "architecture": step.architecture, "action": step.action})
+    settings = ExportSettings(options.precision)
+    files = [export_for_ensemble(workspace, run, settings, run.run_id) for run in runs]
+    result.models = [model.to_dict() for model in files]
+    autolabel_options = AutolabelOptions(
+        high=options.high,
+        low=options.low,
+        target_precision=options.target_precision,
+        calibrate_on=options.calibrate_on,
+        provider=options.provider,
+    )
+    result.autolabel = run_autolabel(workspace, [model.path for model in files], autolabel_options, reporter)
+    report = next(t for t in result.autolabel.tasks if t.task == plan.task)
+    result.next = next_steps(plan.task, report)
+    return result
+
+
+def next_steps(task: str, report: TaskReport) -> list[NextStep]:
+    """What people should label next, most useful first: suspects, then the manual queue."""
+    steps = []
+    if report.suspects:
+        steps.append(
+            NextStep(
+                "suspects",
+                report.suspects,
+                f"celeba label --queue suspects --task {task}",
+                "agreed labels the models confidently contradict: the likeliest labelling mistakes",
+            )
+        )
+    if report.manual_queue:
+        steps.append(
+            NextStep(
+                "manual",
+                report.manual_queue,
+                f"celeba label --queue manual --task {task}",
+                "images the models could not label with confidence",
+            )
+        )
+    return steps

@@ -1,0 +1,111 @@
+"""`celeba cycle`: train, export, auto-label and say what to label next, once, reusing what is done."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
+from celeba_tui.console import printable
+
+
+@app.command()
+def cycle(
+    task: Annotated[str, typer.Option("--task", "-t", metavar="TASK", help="The task to run the loop for.")],
+    plugin: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--plugin",
+            "-p",
+            metavar="ARCH",
+            help="Architecture to train (repeatable; default: [train] architectures in celeba.toml, "
+            "else those of the task's earlier runs).",
+            show_default=False,
+        ),
+    ] = None,
+    epochs: Annotated[
+        Optional[int], typer.Option("--epochs", metavar="N", help="Most epochs (default: the architecture's).")
+    ] = None,
+    max_images: Annotated[
+        Optional[int],
+        typer.Option("--max-images", metavar="N", help="Train on at most this many labelled images (seeded sample)."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Training seed.")] = 0,
+    device: Annotated[str, typer.Option("--device", metavar="NAME", help="auto, cpu or cuda.")] = "auto",
+    precision: Annotated[
+        str, typer.Option("--precision", metavar="P", help="fp32, fp16 or int8: how the runs are exported.")
+    ] = "fp32",
+    high: Annotated[float, typer.Option("--high", metavar="X", help="A model is confident at or above this.")] = 0.9,
+    low: Annotated[
+        float, typer.Option("--low", metavar="X", help="A dissenting model below this is unsure (2+ models).")
+    ] = 0.6,
+    target_precision: Annotated[
+        Optional[float],
+        typer.Option(
+            "--target-precision", metavar="X", help="Choose the thresholds for this precision on held-out labels."
+        ),
+    ] = None,
+    calibrate_on: Annotated[
+        str, typer.Option("--calibrate-on", metavar="WHICH", help="Held-out labels: split or labels.")
+    ] = "split",
+    provider: Annotated[
+        str, typer.Option("--provider", metavar="NAME", help="auto, tensorrt, cuda or cpu (inference).")
+    ] = "auto",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and stop.")] = False,
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Run the study's loop once: train, export, auto-label, then say what people should label next.
+
+    Prints its plan first. A run trained on exactly the current labels, architecture and
+    settings is reused, not trained again; an export of it at the same precision is reused.
+    Example: celeba cycle -t light -p cnn4 -p residual_blocks --target-precision 0.95
+    """
+    from celeba_tui.autolabel.cycle import CycleOptions, plan_cycle, run_cycle
+
+    ws = open_workspace(workspace)
+    options = CycleOptions(
+        task=task,
+        architectures=tuple(plugin or ()),
+        epochs=epochs,
+        max_images=max_images,
+        seed=seed,
+        device=device,
+        precision=precision,
+        high=high,
+        low=low,
+        target_precision=target_precision,
+        calibrate_on=calibrate_on,
+        provider=provider,
+    )
+    plan = plan_cycle(ws, options)
+    if json_output and dry_run:
+        print_json({"plan": plan.to_dict()})
+        return
+    if not json_output:
+        typer.echo("\n".join(printable(line) for line in plan.lines()))
+    if dry_run:
+        return
+    from celeba_tui.progress import RichReporter, SilentReporter
+
+    reporter = SilentReporter() if json_output else RichReporter()
+    try:
+        result = run_cycle(ws, plan, reporter)
+    finally:
+        reporter.close()
+    if json_output:
+        print_json(result.to_dict())
+        return
+    from celeba_tui.cli.onnx_commands import print_autolabel_report
+
+    typer.echo("")
+    for model in result.models:
+        typer.echo(printable(f"{model['action']} {model['path']} (run {model['run_id']})"))
+    print_autolabel_report(result.autolabel)
+    typer.echo("")
+    if not result.next:
+        typer.echo(f"nothing for people to label in {task}: no suspects, and the manual queue is empty")
+    for step in result.next:
+        typer.echo(printable(f"next: {step.queue} queue, {step.count:,} images ({step.why}):"))
+        typer.echo(printable(f"  {step.command}"))

@@ -1,0 +1,98 @@
+"""Which labels a run learnt from: a fingerprint of the task's human labels and its split.
+
+`celeba train` and `celeba cycle` write `labels.json` into the run directory:
+
+    {"labels": "<sha256 of the sorted (image, label) pairs training could use>",
+     "images": N, "split": "<sha256 of splits/<task>.csv after training>"}
+
+so `celeba cycle` can tell that a run was trained on exactly the current labels (and
+split) and need not be trained again. The labels are fingerprinted before training
+starts: labels added while it trains make the next cycle train again, never the reverse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from celeba_tui.errors import CelebaError
+
+if TYPE_CHECKING:
+    from celeba_tui.models.model_io import Run
+    from celeba_tui.training.fit import TrainResult
+    from celeba_tui.training.trainer import TrainOptions
+    from celeba_tui.workspace import Workspace
+
+LABELS_FILE = "labels.json"
+
+
+@dataclass(frozen=True)
+class LabelsFingerprint:
+    labels: str  # sha256 of the (image, label) pairs
+    images: int
+    split: str | None = None  # sha256 of the split file; None before training made it
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def fingerprint_pairs(pairs) -> str:
+    """The sha256 of (image, label) pairs, whatever their order."""
+    digest = hashlib.sha256()
+    for image, label in sorted((str(name), str(value)) for name, value in pairs):
+        digest.update(f"{image}\t{label}\n".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def file_digest(path: Path) -> str | None:
+    """The sha256 of a file's bytes; None when it is missing or unreadable."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def current_fingerprint(workspace: Workspace, task: str) -> LabelsFingerprint:
+    """The task's trainable human labels now (what `celeba train` would learn from) and its split file."""
+    from celeba_tui.training.dataset import human_labels
+    from celeba_tui.training.split import split_path
+
+    with workspace.open_store(readonly=True) as store:
+        labels, _ = human_labels(store, workspace.task(task))
+    pairs = labels[["image", "label"]].itertuples(index=False, name=None)
+    split = file_digest(split_path(workspace.splits_dir, task))
+    return LabelsFingerprint(fingerprint_pairs(pairs), len(labels), split)
+
+
+def write_run_labels(run_path: Path, fingerprint: LabelsFingerprint) -> None:
+    from celeba_tui.training.run_dir import write_json
+
+    write_json(Path(run_path) / LABELS_FILE, fingerprint.to_dict())
+
+
+def run_labels(run: Run) -> LabelsFingerprint | None:
+    """What a run recorded about its labels; None for runs that did not (older, or damaged files)."""
+    try:
+        data = json.loads((run.path / LABELS_FILE).read_text(encoding="utf-8"))
+        return LabelsFingerprint(str(data["labels"]), int(data["images"]), data.get("split"))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def train_recording_labels(workspace: Workspace, options: TrainOptions, reporter=None) -> TrainResult:
+    """`training.trainer.train`, then the labels it learnt from written into the run."""
+    from celeba_tui.training.split import split_path
+    from celeba_tui.training.trainer import train
+
+    before = current_fingerprint(workspace, workspace.task(options.task).name)
+    result = train(workspace, options, reporter)
+    if result.run_path is not None:
+        split = file_digest(split_path(workspace.splits_dir, options.task))
+        try:
+            write_run_labels(result.run_path, LabelsFingerprint(before.labels, before.images, split))
+        except OSError as exc:
+            raise CelebaError(f"{result.run_path}: cannot record the labels it learnt from ({exc})") from None
+    return result

@@ -1,0 +1,86 @@
+"""`celeba cycle`: train, export, auto-label and name the next queue, reusing what is already done;
+and `celeba autolabel` taking runs, exported into <workspace>/models/ once."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from celeba_tui.cli import app
+
+runner = CliRunner()
+
+
+def cli(workspace, *args):
+    result = runner.invoke(app, [*args, "-w", str(workspace.path)])
+    return result
+
+
+def json_of(result) -> dict:
+    return json.loads(result.stdout[result.stdout.index("{") :])
+
+
+@pytest.mark.slow
+def test_cycle_trains_exports_labels_then_reuses(labelled_workspace, tiny_architecture, one_thread):
+    workspace, arch = labelled_workspace, tiny_architecture
+    result = cli(workspace, "cycle", "-t", "light", "-p", arch, "--epochs", "1", "--json")
+    assert result.exit_code == 0, result.output
+    first = json_of(result)
+    assert [step["action"] for step in first["plan"]["steps"]] == ["train"]
+    assert first["runs"][0]["action"] == "train" and first["models"][0]["action"] == "exported"
+    assert first["autolabel"]["tasks"][0]["task"] == "light" and (workspace.path / "models").is_dir()
+    # Nothing changed: the run and its export are reused, nothing is trained or exported again.
+    again = cli(workspace, "cycle", "-t", "light", "-p", arch, "--epochs", "1", "--json")
+    assert again.exit_code == 0, again.output
+    second = json_of(again)
+    assert second["runs"] == [{**first["runs"][0], "action": "reuse"}]
+    assert second["models"][0]["action"] == "reused" and second["models"][0]["path"] == first["models"][0]["path"]
+    assert len(list(workspace.runs_dir.iterdir())) == 1
+    # In words: the plan first, the architectures of the earlier runs, the next queue's command.
+    result = cli(workspace, "cycle", "-t", "light", "--epochs", "1")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.index("cycle for task light") < out.index("reused ")
+    assert "reuse run light-tiny_test-" in out and "earlier light runs" in out
+    assert "celeba label --queue" in out or "nothing for people to label in light" in out
+    # autolabel takes runs too, and reuses their export.
+    result = cli(workspace, "autolabel", "-m", f"best:{arch}", "-t", "light", "--json")
+    assert result.exit_code == 0, result.output
+    (model,) = json_of(result)["model_files"]
+    assert model["action"] == "reused" and model["path"] == first["models"][0]["path"]
+    # Other settings or new labels: the plan trains again (shown, not run, with --dry-run).
+    plan = cli(workspace, "cycle", "-t", "light", "-p", arch, "--epochs", "2", "--dry-run")
+    assert plan.exit_code == 0 and "1. train tiny_test" in plan.stdout
+    with workspace.open_store() as store:
+        row = {"image": "000001.jpg", "task": "light", "label": "right", "annotator": "bob", "source": "human"}
+        store.add_labels(pd.DataFrame([row]))
+    plan = cli(workspace, "cycle", "-t", "light", "-p", arch, "--epochs", "1", "--dry-run", "--json")
+    assert json_of(plan)["plan"]["steps"][0]["action"] == "train"
+
+
+def test_cycle_refuses_before_any_work(labelled_workspace, tiny_architecture):
+    result = cli(labelled_workspace, "cycle", "-t", "light")
+    assert result.exit_code == 2 and "no architectures to train" in result.output and "--plugin" in result.output
+    result = cli(labelled_workspace, "cycle", "-t", "mood", "-p", tiny_architecture)
+    assert result.exit_code == 2 and "unknown task" in result.output
+    result = cli(labelled_workspace, "cycle", "-t", "light", "-p", "nonesuch")
+    assert result.exit_code == 2 and "nonesuch" in result.output
+    result = cli(labelled_workspace, "cycle", "-t", "light", "-p", tiny_architecture, "--high", "2")
+    assert result.exit_code == 2
+    config = labelled_workspace.config_path
+    config.write_text(config.read_text() + "\n[train]\narchitectures = 3\n")
+    result = cli(labelled_workspace, "cycle", "-t", "light")
+    assert result.exit_code == 2 and "[train] architectures must be" in result.output
+    assert not labelled_workspace.runs_dir.exists() or not any(labelled_workspace.runs_dir.iterdir())
+
+
+def test_cycle_reads_configured_architectures(labelled_workspace, tiny_architecture):
+    config = labelled_workspace.config_path
+    config.write_text(config.read_text() + f'\n[train]\narchitectures = ["{tiny_architecture}"]\n')
+    result = cli(labelled_workspace, "cycle", "-t", "light", "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    plan = json_of(result)["plan"]
+    assert plan["architectures_from"].startswith("[train] architectures") and plan["labels"]["images"] == 40
