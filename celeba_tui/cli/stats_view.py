@@ -1,38 +1,124 @@
-"""Rich rendering of `celeba stats`."""
+"""Rich rendering of `celeba stats`, readable at any width from 80 columns.
+
+Numbers and names are never cut. Each table is tried in layouts from the widest to the
+narrowest, and the first that fits the console is printed:
+
+1. per task: the `classes` and `status` lists on one line each;
+2. the lists one entry per line;
+3. the lists in tables of their own (task, class, images; task, status, images).
+
+The per-annotator table has a column per task, or, when that does not fit, a row per
+(annotator, task). Should a single name be wider than the console, it folds onto the
+next line rather than losing characters.
+"""
 
 from __future__ import annotations
 
+from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from celeba_tui.console import literal, output_console
+from celeba_tui.store.stats import BUCKETS
+
+LISTS = ("classes", "status")
 
 
-def print_stats(data: dict) -> None:
-    console = output_console()
+def print_stats(data: dict, console: Console | None = None) -> None:
+    console = console or output_console()
     console.print(f"[bold]{data['images']:,}[/] images in {literal(data['image_root'])}")
-    if data["images_not_in_root"]:
-        console.print(f"{data['images_not_in_root']:,} labelled images are not in the image root")
-    table = Table(title="Current labels per task")
-    for column in ("task", "labelled", "unlabelled", "conflicts", "classes"):
-        table.add_column(column, justify="left" if column in ("task", "classes") else "right")
-    for name, task in data["tasks"].items():
-        classes = "  ".join(f"{c} {n:,}" for c, n in task["classes"].items())
-        table.add_row(
-            literal(name),
-            f"{task['labelled']:,}",
-            f"{task['unlabelled']:,}",
-            f"{task['conflicts']:,}",
-            literal(classes),
-        )
-    console.print(table)
+    for table in _first_fitting(console, _bucket_layouts("Current labels per task", data["tasks"])):
+        console.print(table)
+    absent = data["images_not_in_root"]
+    if absent:
+        console.print(f"{absent:,} {'image' if absent == 1 else 'images'} in the store but not in the image root:")
+        for table in _first_fitting(console, _bucket_layouts("Images not in the image root", data["not_in_root"])):
+            console.print(table)
     if data["annotators"]:
-        tasks = list(data["tasks"])
-        by_annotator = Table(title="Labels per annotator")
-        by_annotator.add_column("annotator")
-        for task in tasks:
-            by_annotator.add_column(literal(task), justify="right")
-        for name, counts in sorted(data["annotators"].items()):
-            by_annotator.add_row(literal(name), *(f"{counts.get(t, 0):,}" for t in tasks))
-        console.print(by_annotator)
+        for table in _first_fitting(console, _annotator_layouts(data["annotators"], list(data["tasks"]))):
+            console.print(table)
     if data["sources"]:
-        console.print("By source: " + ", ".join(f"{literal(k)} {v:,}" for k, v in data["sources"].items()))
+        table = _table("Live labels per source")
+        for source in data["sources"]:
+            table.add_column(literal(source), justify="right", no_wrap=True)
+        table.add_row(*(f"{n:,}" for n in data["sources"].values()))
+        console.print(table)
+
+
+def _table(title: str) -> Table:
+    """A table at least as wide as its title, so the title stays on one line."""
+    return Table(title=literal(title), min_width=len(title))
+
+
+def _fits(console: Console, table: Table) -> bool:
+    # Measured without the console's limit: a measurement is clamped to the room it is given.
+    unbounded = console.options.update_width(1_000_000)
+    return Measurement.get(console, unbounded, table).maximum <= console.width
+
+
+def _first_fitting(console: Console, layouts: list[list[Table]]) -> list[Table]:
+    """The first layout whose every table fits the console's width; else the last (it folds names)."""
+    for tables in layouts:
+        if all(_fits(console, t) for t in tables):
+            return tables
+    return layouts[-1]
+
+
+def _list_text(counts: dict[str, int], *, skip_zero: bool, separator: str) -> str:
+    return separator.join(f"{literal(k)} {n:,}" for k, n in counts.items() if n or not skip_zero)
+
+
+def _bucket_layouts(title: str, tasks: dict[str, dict]) -> list[list[Table]]:
+    layouts = []
+    for separator in ("  ", "\n"):
+        table = _bucket_table(title, LISTS)
+        for name, task in tasks.items():
+            table.add_row(
+                literal(name),
+                *(f"{task[b]:,}" for b in BUCKETS),
+                _list_text(task["classes"], skip_zero=False, separator=separator),
+                _list_text(task["status"], skip_zero=True, separator=separator),
+            )
+        layouts.append([table])
+    main = _bucket_table(title, ())
+    for name, task in tasks.items():
+        main.add_row(literal(name), *(f"{task[b]:,}" for b in BUCKETS))
+    parts = [main]
+    for key, heading in (("classes", "class"), ("status", "status")):
+        part = _table(f"{title}: {key}")
+        part.add_column("task", overflow="fold")
+        part.add_column(heading, overflow="fold")
+        part.add_column("images", justify="right", no_wrap=True)
+        for name, task in tasks.items():
+            for item, n in task[key].items():
+                if n or key == "classes":
+                    part.add_row(literal(name), literal(item), f"{n:,}")
+        parts.append(part)
+    layouts.append(parts)
+    return layouts
+
+
+def _bucket_table(title: str, lists: tuple[str, ...]) -> Table:
+    table = _table(title)
+    table.add_column("task", overflow="fold")
+    for bucket in BUCKETS:
+        table.add_column(bucket, justify="right", no_wrap=True)
+    for key in lists:
+        table.add_column(key, overflow="fold")
+    return table
+
+
+def _annotator_layouts(annotators: dict[str, dict[str, int]], tasks: list[str]) -> list[list[Table]]:
+    wide = _table("Labels per annotator")
+    wide.add_column("annotator", overflow="fold")
+    for task in tasks:
+        wide.add_column(literal(task), justify="right", no_wrap=True)
+    long = _table("Labels per annotator")
+    long.add_column("annotator", overflow="fold")
+    long.add_column("task", overflow="fold")
+    long.add_column("labels", justify="right", no_wrap=True)
+    for name, counts in sorted(annotators.items()):
+        wide.add_row(literal(name), *(f"{counts.get(t, 0):,}" for t in tasks))
+        for task in tasks:
+            long.add_row(literal(name), literal(task), f"{counts.get(task, 0):,}")
+    return [[wide], [long]]

@@ -14,10 +14,14 @@ from celeba_tui.console import printable
 
 @app.command()
 def init(
-    directory: Annotated[Path, typer.Argument(help="Folder for the new workspace.")],
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Folder for the new workspace.")],
     images: Annotated[
         Path,
-        typer.Option("--images", help="Image root: a folder of images, or a CelebA folder with img_align_celeba/."),
+        typer.Option(
+            "--images",
+            metavar="DIR",
+            help="Image root: a folder of images, or a CelebA folder with img_align_celeba/.",
+        ),
     ],
     json_output: JsonOption = False,
 ) -> None:
@@ -77,14 +81,20 @@ def import_command(
     files: Annotated[
         Optional[list[Path]],
         typer.Argument(
+            metavar="FILE",
             help="Label files: the study's one-hot CSV, long CSV, Parquet, or another store (.sqlite).",
             show_default=False,
         ),
     ] = None,
     annotator: Annotated[
-        Optional[str], typer.Option(help="Annotator name (default: from the file, else its name without suffix).")
+        Optional[str],
+        typer.Option(
+            "--annotator", metavar="NAME", help="Annotator name (default: from the file, else its name without suffix)."
+        ),
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="auto, onehot, long, parquet or store.")] = "auto",
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="FORMAT", help="auto, onehot, long, parquet or store.")
+    ] = "auto",
     undo: Annotated[
         Optional[str],
         typer.Option(
@@ -140,11 +150,43 @@ def import_command(
 
 @app.command()
 def export(
-    fmt: Annotated[str, typer.Option("--format", help="onehot (the study's CSV), long (CSV) or parquet.")] = "long",
-    out: Annotated[Optional[Path], typer.Option("--out", help="Output file (default: stdout).")] = None,
-    source: Annotated[
-        Optional[str], typer.Option("--source", help="Only these sources, comma-separated: human,review,model,import.")
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="onehot (the study's CSV), long (CSV), parquet, jsonl, imagefolder (DIR/TASK/CLASS/IMAGE) "
+            "or hf (a Hugging Face image folder).",
+        ),
+    ] = "long",
+    out: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--out", "-o", metavar="PATH", help="Output file (default: stdout); the folder for imagefolder and hf."
+        ),
     ] = None,
+    task: Annotated[
+        Optional[list[str]],
+        typer.Option("--task", "-t", metavar="TASK", help="Only this task (repeat for more; default: every task)."),
+    ] = None,
+    source: Annotated[
+        Optional[str],
+        typer.Option(
+            "--source",
+            metavar="SOURCES",
+            help="Only labels of these stored sources, comma-separated: human, review, model, import "
+            "(a current label's sources are those that settled it).",
+        ),
+    ] = None,
+    header: Annotated[
+        bool, typer.Option("--header", help="onehot: write a header line (image,light_left,...; the study had none).")
+    ] = False,
+    copy: Annotated[
+        bool,
+        typer.Option(
+            "--copy", help="imagefolder, hf: copy the image files (default: hard links, symlinks across filesystems)."
+        ),
+    ] = False,
     raw_cells: Annotated[
         bool,
         typer.Option(
@@ -153,17 +195,44 @@ def export(
         ),
     ] = False,
     workspace: WorkspaceOption = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print a JSON summary (rows, images, left out and why, paths); needs -o.")
+    ] = False,
 ) -> None:
-    """Export labels (onehot: current labels; long/parquet: every annotator's labels)."""
-    from celeba_tui.formats.exporting import export_labels, parse_sources
+    """Export labels for training code; says on stderr what it left out and why.
 
+    onehot, jsonl, imagefolder, hf: each image's current label; long, parquet: every
+    annotator's live label.
+    """
+    from celeba_tui.errors import CelebaError
+    from celeba_tui.formats.exporting import FOLDER_FORMATS, check_export_request, export_labels, parse_sources
+
+    check_export_request(fmt, out)
+    if json_output and out is None:
+        raise CelebaError("--json prints a summary on stdout, where the labels would go: give -o/--out PATH")
+    sources = parse_sources(source)
     ws = open_workspace(workspace)
+    tasks = ws.select_tasks(task)
     with ws.open_store(readonly=True) as store:
-        rows = export_labels(
-            store, ws, fmt, out if out is not None else sys.stdout, parse_sources(source), raw_cells=raw_cells
+        report = export_labels(
+            store,
+            ws,
+            fmt,
+            out if out is not None else sys.stdout,
+            sources,
+            tasks=tasks,
+            raw_cells=raw_cells,
+            header=header,
+            copy=copy,
         )
+    if json_output:
+        print_json(report.as_json())
+        return
     if out is not None:
-        typer.echo(f"wrote {rows:,} rows to {out}", err=True)
+        what = "files" if fmt in FOLDER_FORMATS else "lines" if fmt == "jsonl" else "rows"
+        typer.echo(printable(f"wrote {report.rows:,} {what} ({report.images:,} images) to {out}"), err=True)
+    for line in report.left_out_lines():
+        typer.echo(printable(line), err=True)
 
 
 @app.command()

@@ -1,19 +1,35 @@
-"""Exporting a store's labels: the study's one-hot CSV, long CSV and Parquet."""
+"""Exporting a store's labels in the format training code reads.
+
+Which labels each format takes:
+
+- `onehot` (the study's CSV), `jsonl`, `imagefolder`, `hf`: each image's *current*
+  label per task (see `LabelStore.current_labels` and `export_selection`).
+- `long`, `parquet`: every annotator's *live* label, one row each.
+
+`--source` keeps labels of those stored sources (human, review, model, import; for a
+current label, the sources that settled it); `--task` keeps those tasks. Every export
+reports what it left out and why (`ExportReport.left_out`).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from celeba_tui.errors import CelebaError
+from celeba_tui.formats.export_report import CONFLICT, OTHER_SOURCE, SOME_TASKS, ExportReport, count_reasons
+from celeba_tui.formats.export_selection import NOT_KEPT_CONFLICT, NOT_KEPT_SOURCE, CurrentSelection, select_current
 from celeba_tui.formats.long import EXPORT_COLUMNS, write_long
 from celeba_tui.formats.onehot import write_onehot
 from celeba_tui.store.label_store import LabelStore
 from celeba_tui.vocabulary import SOURCES
-from celeba_tui.workspace import Workspace
+from celeba_tui.workspace import Task, Workspace
 
-EXPORT_FORMATS = ("onehot", "long", "parquet")
+EXPORT_FORMATS = ("onehot", "long", "parquet", "jsonl", "imagefolder", "hf")
+FOLDER_FORMATS = ("imagefolder", "hf")
+FILE_ONLY_FORMATS = ("parquet",)
 
 
 def parse_sources(text: str | None) -> list[str] | None:
@@ -27,30 +43,75 @@ def parse_sources(text: str | None) -> list[str] | None:
     return sources
 
 
-def export_labels(
-    store: LabelStore, workspace: Workspace, fmt: str, out, sources: list[str] | None = None, *, raw_cells: bool = False
-) -> int:
-    """Write labels in `fmt` to `out` (a path or a text stream); returns rows written.
-
-    onehot: each image's current label (see `LabelStore.current_labels`), images with
-    every task labelled. long / parquet: every annotator's live label, one row each.
-    `sources` filters by source (current label's source for onehot). CSV cells that a
-    spreadsheet would run as formulas are neutralised unless `raw_cells`: image names
-    come from whatever files were scanned.
-    """
+def check_export_request(fmt: str, out) -> None:
+    """One line now for a format that is unknown or needs an output it was not given."""
     if fmt not in EXPORT_FORMATS:
         raise CelebaError(f"unknown export format {fmt!r} (one of {', '.join(EXPORT_FORMATS)})")
-    if fmt == "parquet" and (out is None or hasattr(out, "write")):
-        raise CelebaError("Parquet export needs --out FILE")
+    to_stream = out is None or hasattr(out, "write")
+    if fmt in FOLDER_FORMATS and to_stream:
+        raise CelebaError(f"--format {fmt} writes a folder: give it with -o/--out DIR")
+    if fmt in FILE_ONLY_FORMATS and to_stream:
+        raise CelebaError("Parquet export needs -o/--out FILE")
+
+
+def export_labels(
+    store: LabelStore,
+    workspace: Workspace,
+    fmt: str,
+    out,
+    sources: list[str] | None = None,
+    *,
+    tasks: tuple[Task, ...] | None = None,
+    raw_cells: bool = False,
+    header: bool = False,
+    copy: bool = False,
+) -> ExportReport:
+    """Write labels in `fmt` to `out` (a path, a folder, or a text stream); see the module.
+
+    CSV cells that a spreadsheet would run as formulas are neutralised unless
+    `raw_cells`: image names come from whatever files were scanned. `header` adds the
+    column names to a one-hot CSV; `copy` copies image files into an image-folder
+    export instead of linking them.
+    """
+    check_export_request(fmt, out)
+    tasks = _unique(tasks if tasks else workspace.tasks)
+    destination = None
+    if fmt in FOLDER_FORMATS:
+        from celeba_tui.formats.export_folder import check_destination
+
+        destination = check_destination(Path(out), workspace.image_root)
+    path = "-" if hasattr(out, "write") else str(out)
+    names = [t.name for t in tasks]
+    if fmt in ("long", "parquet"):
+        rows, images = _export_live(store, fmt, out, names, sources, raw_cells)
+        return ExportReport(fmt, rows, images, names, sources, [path])
+    selection = select_current(store, tasks, sources, with_people=fmt == "jsonl")
     if fmt == "onehot":
-        current = store.current_labels()
-        current = current[current["label"].notna()]
-        if sources is not None:
-            current = current[current["source"].isin(_current_sources(sources))]
-        return write_onehot(current, out, workspace.tasks, raw_cells=raw_cells)
-    live = store.live_labels()
-    if sources is not None:
-        live = live[live["source"].isin(sources)]
+        return _export_onehot(selection, out, path, sources, raw_cells=raw_cells, header=header)
+    if fmt == "jsonl":
+        from celeba_tui.formats.jsonl import jsonl_records, write_jsonl
+
+        records, left_out = jsonl_records(selection)
+        write_jsonl(records, out)
+        return ExportReport(fmt, len(records), len(records), names, sources, [path], left_out)
+    from celeba_tui.formats.export_folder import FileWriter
+    from celeba_tui.formats.image_folders import write_hf, write_imagefolder
+
+    writer = FileWriter(workspace.image_root, copy=copy)
+    write = write_imagefolder if fmt == "imagefolder" else write_hf
+    result = write(selection, destination, writer)
+    return ExportReport(
+        fmt, result.files, result.images, names, sources, [path], result.left_out, dict(sorted(writer.methods.items()))
+    )
+
+
+def _unique(tasks: tuple[Task, ...]) -> tuple[Task, ...]:
+    return tuple({t.name: t for t in tasks}.values())
+
+
+def _export_live(store: LabelStore, fmt: str, out, tasks: list[str], sources, raw_cells: bool) -> tuple[int, int]:
+    live = store.live_labels(sources=sources)
+    live = live[live["task"].isin(tasks)]
     live = live.sort_values(["image", "task", "annotator", "source"], ignore_index=True)
     if fmt == "long":
         write_long(live[EXPORT_COLUMNS], out, raw_cells=raw_cells)
@@ -58,9 +119,27 @@ def export_labels(
         frame = live[EXPORT_COLUMNS + ["confidence", "model", "time"]].copy()
         frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
         write_long(frame, Path(out), parquet=True)
-    return len(live)
+    return len(live), live["image"].nunique()
 
 
-def _current_sources(sources: list[str]) -> set[str]:
-    # current_labels reports imported labels as source "human"
-    return {"human" if s == "import" else s for s in sources}
+def _export_onehot(
+    selection: CurrentSelection, out, path: str, sources, *, raw_cells: bool, header: bool
+) -> ExportReport:
+    """Images with a kept current label for every task; the others are left out, with why."""
+    current = selection.current
+    # Per image counts over the factorised names: numpy, not `isin` over 200,000 names.
+    codes, images = pd.factorize(current["image"])
+    kept = current["kept"].to_numpy(dtype=bool)
+    why_not = current["why_not"].to_numpy(dtype=object)
+
+    def per_image(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(codes, weights=mask, minlength=len(images))
+
+    complete = per_image(kept) == len(selection.tasks)
+    rows = write_onehot(current[complete[codes]], out, selection.tasks, raw_cells=raw_cells, header=header)
+    conflict = per_image(why_not == NOT_KEPT_CONFLICT) > 0
+    other_source = per_image(why_not == NOT_KEPT_SOURCE) > 0
+    reasons = np.where(conflict, CONFLICT, np.where(other_source, OTHER_SOURCE, SOME_TASKS))[~complete]
+    return ExportReport(
+        "onehot", rows, rows, [t.name for t in selection.tasks], sources, [path], count_reasons(reasons.tolist())
+    )

@@ -40,7 +40,7 @@ def read_onehot(path: Path, tasks: tuple[Task, ...], text: str | None = None) ->
         names, values = plain
         lines = range(1, len(names) + 1)
     else:
-        names, values, lines = _parse_any(text, width, path)
+        names, values, lines = _parse_any(text, width, path, onehot_columns(tasks))
 
     frames = []
     offset = 0
@@ -64,9 +64,14 @@ def read_onehot(path: Path, tasks: tuple[Task, ...], text: str | None = None) ->
     return refuse_conflicting_labels(long, ["image", "task"], path)
 
 
-def _parse_any(text: str, width: int, path: Path) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """Names, 0/1 values and line numbers of any CSV text; FormatError naming the first bad line."""
+def _parse_any(text: str, width: int, path: Path, header: list[str]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Names, 0/1 values and line numbers of any CSV text; FormatError naming the first bad line.
+
+    A first record that is `header` (what `write_onehot(header=True)` writes) is skipped.
+    """
     records = [(line, row) for line, row in read_records(text, path) if any(row)]  # blank lines skipped
+    if records and records[0][1] == header:
+        records = records[1:]
     if not records:
         raise FormatError(path, "no labels in file")
     for line, row in records:
@@ -140,8 +145,11 @@ def _cell_values(cells: np.ndarray, path: Path, lines: list[int]) -> np.ndarray:
     return ones.astype(np.int8)
 
 
-def write_onehot(labels: pd.DataFrame, out, tasks: tuple[Task, ...], *, raw_cells: bool = False) -> int:
-    """Write long-form labels (image, task, label) as one-hot rows without a header.
+def write_onehot(
+    labels: pd.DataFrame, out, tasks: tuple[Task, ...], *, raw_cells: bool = False, header: bool = False
+) -> int:
+    """Write long-form labels (image, task, label) as one-hot rows, without a header
+    (the study's layout) unless `header` (`onehot_columns`, which `read_onehot` skips).
 
     Only images with a label for every task are written (the format has no empty
     cells); returns the number of rows written. `out` is a path or a text stream.
@@ -161,6 +169,8 @@ def write_onehot(labels: pd.DataFrame, out, tasks: tuple[Task, ...], *, raw_cell
         columns += np.eye(len(task.classes), dtype=int).astype(str)[codes].T.tolist()
     rows = zip(*columns)
     buffer = io.StringIO()
+    if header:
+        buffer.write(",".join(onehot_columns(tasks)) + "\n")
     write_rows(buffer, rows, quotes)
     if hasattr(out, "write"):
         out.write(buffer.getvalue())

@@ -1,11 +1,23 @@
-"""`celeba stats`: what is in a store, per task, class, annotator and source."""
+"""`celeba stats`: what is in a store, per task, class, annotator and source.
+
+Per task every image is in exactly one bucket: `labelled` (a current label: agreed,
+reviewed or automatic), `conflicts` (the annotators disagree; no current label until a
+review) or `unlabelled`; the three add up to the images counted. Images in the image
+root are counted under `tasks`; labelled images that are not (yet) in the root under
+`not_in_root`, with the same keys. `classes` splits `labelled` by class and `status`
+by how the label was settled (review, agreed, model).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 
 from celeba_tui.store.label_store import LabelStore
-from celeba_tui.workspace import Workspace
+from celeba_tui.vocabulary import CONFLICT, STATUSES
+from celeba_tui.workspace import Task, Workspace
+
+BUCKETS = ("labelled", "conflicts", "unlabelled")
+LABEL_STATUSES = tuple(s for s in STATUSES if s != CONFLICT)
 
 
 def store_stats(store: LabelStore, workspace: Workspace) -> dict:
@@ -16,28 +28,13 @@ def store_stats(store: LabelStore, workspace: Workspace) -> dict:
     """
     images = store.image_count(present_only=True)
     absent = store.image_count(present_only=False) - images
-    counts = store.current_label_counts()
-    absent_labelled = Counter()
+    every = Counter({(task, status, label): n for task, status, label, n in store.current_label_counts()})
+    outside = Counter()
     if absent:
-        for task, _status, label, n in store.current_label_counts(absent_images=True):
-            if label is not None:
-                absent_labelled[task] += n
-    tasks = {}
-    for task in workspace.tasks:
-        rows = [(status, label, n) for name, status, label, n in counts if name == task.name]
-        by_class, by_status = Counter(), Counter()
-        for status, label, n in rows:
-            by_status[status] += n
-            if label is not None:
-                by_class[label] += n
-        labelled = sum(by_class.values())
-        tasks[task.name] = {
-            "labelled": labelled,
-            "unlabelled": images - (labelled - absent_labelled[task.name]),
-            "conflicts": by_status["conflict"],
-            "classes": {c: by_class[c] for c in task.classes},
-            "by_status": dict(sorted(by_status.items())),
-        }
+        outside = Counter(
+            {(task, status, label): n for task, status, label, n in store.current_label_counts(absent_images=True)}
+        )
+    inside = every - outside
     annotators: dict[str, dict[str, int]] = {}
     sources: Counter = Counter()
     for annotator, task, source, n in store.live_label_counts():
@@ -49,7 +46,28 @@ def store_stats(store: LabelStore, workspace: Workspace) -> dict:
         "image_root": str(workspace.image_root),
         "images": images,
         "images_not_in_root": absent,
-        "tasks": tasks,
+        "tasks": {task.name: task_buckets(task, inside, images) for task in workspace.tasks},
+        "not_in_root": {task.name: task_buckets(task, outside, absent) for task in workspace.tasks},
         "annotators": annotators,
         "sources": dict(sorted(sources.items())),
+    }
+
+
+def task_buckets(task: Task, counts: Counter, images: int) -> dict:
+    """One task's buckets over `images` images, from current-label counts keyed (task, status, label)."""
+    by_class, by_status = Counter(), Counter()
+    for (name, status, label), n in counts.items():
+        if name != task.name:
+            continue
+        by_status[status] += n
+        if label is not None:
+            by_class[label] += n
+    labelled = sum(by_class.values())
+    conflicts = by_status[CONFLICT]
+    return {
+        "labelled": labelled,
+        "conflicts": conflicts,
+        "unlabelled": images - labelled - conflicts,
+        "classes": {c: by_class[c] for c in task.classes},
+        "status": {s: by_status[s] for s in LABEL_STATUSES},
     }

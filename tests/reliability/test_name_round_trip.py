@@ -69,7 +69,7 @@ def test_odd_names_survive_export_then_import(tmp_path, fmt):
     source = labelled_store(tmp_path / "a", ODD_NAMES)
     out = tmp_path / f"labels.{FORMATS[fmt]}"
     with source.open_store() as store:
-        assert export_labels(store, source, fmt, out) == len(ODD_NAMES) * (1 if fmt == "onehot" else 2)
+        assert export_labels(store, source, fmt, out).rows == len(ODD_NAMES) * (1 if fmt == "onehot" else 2)
     target = labelled_store(tmp_path / "b", [])
     with target.open_store() as store:
         import_labels(store, target, out, annotator="alice")

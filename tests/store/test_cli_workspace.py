@@ -46,7 +46,15 @@ def test_init_import_export_stats_round_trip(tmp_path, image_folder, reference_l
     assert report["format"] == "onehot" and report["images"] == 560 and report["unknown_images"] == 560
     stats = json.loads(run("stats", "-w", ws, "--json").stdout)
     assert stats["images"] == 10
-    assert stats["tasks"]["light"]["classes"] == {"left": 108, "center": 350, "right": 102}
+    # Every labelled image is outside the image root: counted under not_in_root, not tasks.
+    assert stats["not_in_root"]["light"]["classes"] == {"left": 108, "center": 350, "right": 102}
+    assert stats["tasks"]["light"] == {
+        "labelled": 0,
+        "conflicts": 0,
+        "unlabelled": 10,
+        "classes": {"left": 0, "center": 0, "right": 0},
+        "status": {"review": 0, "agreed": 0, "model": 0},
+    }
     assert stats["annotators"] == {"alice": {"light": 560, "orientation": 560}}
     run("export", "--format", "onehot", "--out", tmp_path / "x.csv", "-w", ws)
     run("export", "--format", "long", "--out", tmp_path / "x_long.csv", "-w", ws)
@@ -61,7 +69,7 @@ def test_init_import_export_stats_round_trip(tmp_path, image_folder, reference_l
     run("import", tmp_path / "x.parquet", "-w", ws2)
     run("import", tmp_path / "x.csv", "--annotator", "alice", "-w", ws2)
     stats2 = json.loads(run("stats", "-w", ws2, "--json").stdout)
-    assert stats2["tasks"] == stats["tasks"]
+    assert stats2["tasks"] == stats["tasks"] and stats2["not_in_root"] == stats["not_in_root"]
     assert stats2["annotators"] == {"alice": {"light": 560, "orientation": 560}}
 
 

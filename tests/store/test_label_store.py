@@ -227,15 +227,24 @@ def test_store_stats_counts_present_absent_conflicts_and_sources(store, workspac
     store.add_label("000003.jpg", "light", "right", "m", "model")
     stats = store_stats(store, workspace)
     assert stats["images"] == 10 and stats["images_not_in_root"] == 1
+    # Each image in exactly one bucket per task: labelled + conflicts + unlabelled = images.
     assert stats["tasks"]["light"] == {
         "labelled": 2,
-        "unlabelled": 8,
         "conflicts": 1,
+        "unlabelled": 7,
         "classes": {"left": 0, "center": 1, "right": 1},
-        "by_status": {"agreed": 1, "conflict": 1, "model": 1},
+        "status": {"review": 0, "agreed": 1, "model": 1},
     }
-    assert stats["tasks"]["orientation"]["labelled"] == 1
+    assert stats["tasks"]["orientation"]["labelled"] == 0
     assert stats["tasks"]["orientation"]["unlabelled"] == 10  # its one label is for an absent image
+    assert stats["not_in_root"]["orientation"] == {
+        "labelled": 1,
+        "conflicts": 0,
+        "unlabelled": 0,
+        "classes": {"left": 1, "center": 0, "right": 0},
+        "status": {"review": 0, "agreed": 1, "model": 0},
+    }
+    assert stats["not_in_root"]["light"]["unlabelled"] == 1
     assert stats["annotators"] == {"a": {"light": 2, "orientation": 1}, "b": {"light": 1}, "m": {"light": 1}}
     assert stats["sources"] == {"human": 4, "model": 1}
 

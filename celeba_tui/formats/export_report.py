@@ -1,0 +1,53 @@
+"""What an export wrote and what it left out, and why: the summary every export prints."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+
+# Why an image is left out of an export (one wording, used by every format).
+CONFLICT = "a conflict waits for review"
+OTHER_SOURCE = "its current label is from a source not asked for (--source)"
+SOME_TASKS = "only some tasks labelled (one-hot needs every task)"
+NOT_IN_ROOT = "not in the image root (no file to write)"
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """`images` images left out for `reason` (of one task's folder when `task` is set)."""
+
+    reason: str
+    images: int
+    task: str | None = None
+
+    def line(self) -> str:
+        where = f"{self.task}: " if self.task else ""
+        noun = "image" if self.images == 1 else "images"
+        return f"{where}left out {self.images:,} {noun}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """An export's summary (`celeba export --json` prints it)."""
+
+    format: str
+    rows: int  # CSV / Parquet rows, JSON lines, or image files written
+    images: int  # distinct images written
+    tasks: list[str]
+    sources: list[str] | None  # None: every source
+    paths: list[str]  # what was written; "-" for stdout
+    left_out: list[LeftOut] = field(default_factory=list)
+    files: dict[str, int] = field(default_factory=dict)  # image folders: hardlink / symlink / copy counts
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+    def left_out_lines(self) -> list[str]:
+        return [item.line() for item in self.left_out]
+
+
+def count_reasons(reasons: Iterable[str], task: str | None = None) -> list[LeftOut]:
+    """One LeftOut per distinct reason, the most frequent first (then by reason)."""
+    counts = Counter(reasons)
+    return [LeftOut(reason, n, task) for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]

@@ -1,0 +1,103 @@
+"""What an export of current labels takes: the tasks asked for and the stored sources asked for.
+
+An image's current label (see `LabelStore.current_labels`) was settled by stored
+sources: a review decision by `review`, an automatic label by `model`, and the people's
+agreeing labels by `human`, `import` or both (whichever of the two the agreeing
+annotators' live labels have). `--source S` keeps a current label when one of its
+sources is in S, so it means exactly the source names the store keeps and `celeba
+stats` counts: `--source human` is the labels typed in `celeba label` here,
+`--source import` those read from files or other stores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from celeba_tui.store.label_store import LabelStore
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, AUTOMATIC, CONFLICT, MODEL, REVIEW, REVIEWED
+from celeba_tui.workspace import Task
+
+# Why a current row was not kept.
+NOT_KEPT_CONFLICT = "conflict"
+NOT_KEPT_SOURCE = "source"
+# Statuses settled by one stored source; the others (agreed, conflict) by the people's labels.
+_SOURCE_OF_STATUS = {REVIEWED: REVIEW, AUTOMATIC: MODEL}
+
+
+@dataclass(frozen=True)
+class CurrentSelection:
+    """The current rows of the selected tasks and the people's labels behind them.
+
+    `current`: image, task, label (None for a conflict), status, present, sources (a
+    sorted tuple of stored sources), asked (one of them asked for), kept (a label, and
+    asked) and why_not (None, "conflict" or "source"). `people`: the annotators' live labels
+    (image, task, label, annotator, source) of the selected tasks and sources.
+    """
+
+    tasks: tuple[Task, ...]
+    current: pd.DataFrame
+    people: pd.DataFrame | None
+
+
+def select_current(
+    store: LabelStore, tasks: tuple[Task, ...], sources: list[str] | None, *, with_people: bool = False
+) -> CurrentSelection:
+    """The current labels of `tasks`, each marked kept or not for `sources` (None: every source).
+
+    The people's labels are read (a second query) only where needed: to filter by
+    source, or `with_people` for formats that write them.
+    """
+    names = [t.name for t in tasks]
+    current = store.current_labels()
+    if len(names) < current["task"].nunique():
+        current = current[current["task"].isin(names)].reset_index(drop=True)
+    people = None
+    if with_people or sources is not None:
+        people = store.live_labels(sources=ANNOTATOR_SOURCES, brief=True)
+        people = people[people["task"].isin(names)].drop(columns="id").reset_index(drop=True)
+    current = mark_kept(current, people, sources)
+    if people is not None and sources is not None:
+        people = people[people["source"].isin(sources)].reset_index(drop=True)
+    return CurrentSelection(tasks, current, people)
+
+
+def mark_kept(current: pd.DataFrame, people: pd.DataFrame | None, sources: list[str] | None) -> pd.DataFrame:
+    """Add `sources`, `asked`, `kept` and `why_not` to current rows (pure: frames in, frame out).
+
+    Without `people` (no source filter asked for) `sources` is not worked out (None).
+    """
+    current = current.copy()
+    status = current["status"].to_numpy(dtype=object)
+    labelled = current["label"].notna().to_numpy()
+    if people is None:
+        if sources is not None:
+            raise ValueError("a source filter needs the people's labels")
+        current["sources"] = None
+        wanted = np.ones(len(current), dtype=bool)
+    else:
+        flags = {}
+        for source in ANNOTATOR_SOURCES:
+            keys = people.loc[people["source"] == source, ["image", "task"]].drop_duplicates()
+            merged = current[["image", "task"]].merge(keys.assign(_has=True), on=["image", "task"], how="left")
+            flags[source] = merged["_has"].fillna(False).to_numpy(dtype=bool)
+        current["sources"] = [
+            (_SOURCE_OF_STATUS[state],)
+            if state in _SOURCE_OF_STATUS
+            else tuple(s for s in ANNOTATOR_SOURCES if flags[s][i])
+            for i, state in enumerate(status)
+        ]
+        if sources is None:
+            wanted = np.ones(len(current), dtype=bool)
+        else:
+            asked = set(sources)
+            wanted = np.array([bool(asked.intersection(s)) for s in current["sources"]], dtype=bool)
+    current["asked"] = wanted
+    current["kept"] = labelled & wanted
+    why_not = np.full(len(current), None, dtype=object)
+    why_not[status == CONFLICT] = NOT_KEPT_CONFLICT
+    why_not[labelled & ~wanted] = NOT_KEPT_SOURCE
+    current["why_not"] = why_not
+    return current

@@ -1,0 +1,172 @@
+"""`celeba export` to files: one-hot (with and without header), long, JSON Lines; --task,
+--source (exactly the stored source names), and the report of what was left out."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from celeba_tui.cli import app
+from celeba_tui.formats.importing import import_labels
+from celeba_tui.workspace import create_workspace
+from tests.formats.labelled import add_labels
+
+
+@pytest.fixture
+def labelled(workspace):
+    add_labels(workspace)
+    return workspace
+
+
+def export(workspace, *args, ok=True):
+    result = CliRunner().invoke(app, ["export", "-w", str(workspace.path), *map(str, args)])
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+def onehot_names(text: str) -> list[str]:
+    return [line.split(",")[0] for line in text.splitlines()]
+
+
+def test_onehot_says_what_it_left_out_and_why(labelled):
+    result = export(labelled, "--format", "onehot")
+    assert onehot_names(result.stdout) == ["000001.jpg", "000002.jpg", "000005.jpg", "000006.jpg", "gone.jpg"]
+    assert result.stderr.splitlines() == [
+        "left out 1 image: a conflict waits for review",
+        "left out 1 image: only some tasks labelled (one-hot needs every task)",
+    ]
+
+
+def test_json_summary(labelled, tmp_path):
+    out = tmp_path / "x.csv"
+    summary = json.loads(export(labelled, "--format", "onehot", "-o", out, "--json").stdout)
+    assert summary["format"] == "onehot" and summary["rows"] == 5 and summary["images"] == 5
+    assert summary["paths"] == [str(out)] and summary["tasks"] == ["light", "orientation"]
+    assert summary["sources"] is None
+    assert {(item["reason"], item["images"]) for item in summary["left_out"]} == {
+        ("a conflict waits for review", 1),
+        ("only some tasks labelled (one-hot needs every task)", 1),
+    }
+    result = export(labelled, "--format", "onehot", "--json", ok=False)
+    assert result.exit_code == 2 and "give -o/--out PATH" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "sources, written, left_out",
+    [
+        # 000002's light is agreed by a human and an import: it is both; its orientation is an import only.
+        (
+            "human",
+            ["000001.jpg", "gone.jpg"],
+            {"conflict": 1, "source": 3, "some": 1},
+        ),
+        ("import", ["000002.jpg"], {"conflict": 1, "source": 5}),
+        ("human,import", ["000001.jpg", "000002.jpg", "gone.jpg"], {"conflict": 1, "source": 2, "some": 1}),
+        ("review,model", ["000005.jpg"], {"conflict": 1, "source": 5}),
+        ("review,import", ["000002.jpg", "000006.jpg"], {"conflict": 1, "source": 4}),
+    ],
+)
+def test_source_means_the_stored_sources(labelled, sources, written, left_out):
+    result = export(labelled, "--format", "onehot", "--source", sources)
+    assert onehot_names(result.stdout) == written
+    reasons = {"a conflict waits for review": "conflict", "only some tasks labelled (one-hot needs every task)": "some"}
+    counted = {}
+    for line in result.stderr.splitlines():
+        count, reason = line.removeprefix("left out ").split(" ", 1)
+        reason = reason.split(": ", 1)[1]
+        counted[reasons.get(reason, "source" if "--source" in reason else reason)] = int(count)
+    assert counted == left_out
+
+
+def test_long_source_and_task_filter_live_labels(labelled):
+    long = pd.read_csv(io.StringIO(export(labelled, "--format", "long", "--source", "import").stdout))
+    assert set(long["source"]) == {"import"} and len(long) == 4
+    long = pd.read_csv(io.StringIO(export(labelled, "--format", "long", "-t", "orientation").stdout))
+    assert set(long["task"]) == {"orientation"} and len(long) == 6
+
+
+def test_task_option_one_hot_of_one_task(labelled):
+    result = export(labelled, "--format", "onehot", "-t", "orientation", "--header")
+    lines = result.stdout.splitlines()
+    assert lines[0] == "image,orientation_left,orientation_center,orientation_right"
+    assert "000004.jpg" not in result.stdout and "000003.jpg,0,1,0" in lines  # its light conflict is not asked for
+    assert result.stderr == ""
+    unknown = export(labelled, "--format", "onehot", "-t", "mood", ok=False)
+    assert unknown.exit_code == 2 and "unknown task 'mood'" in unknown.stderr
+
+
+def test_header_round_trips_through_import(labelled, tmp_path):
+    out = tmp_path / "with-header.csv"
+    export(labelled, "--format", "onehot", "--header", "-o", out)
+    assert out.read_text().splitlines()[0].startswith("image,light_left,light_center,light_right,orientation_left")
+    (tmp_path / "images2").mkdir()
+    target = create_workspace(tmp_path / "ws2", tmp_path / "images2")
+    with target.open_store(create=True) as store:
+        report = import_labels(store, target, out, annotator="carol")
+        assert report.format == "onehot" and report.images == 5
+        labels = store.current_labels()
+    assert "image" not in set(labels["image"])
+
+
+def test_default_onehot_stays_headerless(labelled):
+    assert export(labelled, "--format", "onehot").stdout.startswith("000001.jpg,1,0,0,0,1,0\n")
+
+
+def test_jsonl_one_object_per_image(labelled):
+    result = export(labelled, "--format", "jsonl")
+    records = {r["image"]: r for r in map(json.loads, result.stdout.splitlines())}
+    assert list(records) == [f"00000{i}.jpg" for i in range(1, 7)] + ["gone.jpg"]
+    assert records["000002.jpg"]["labels"] == {"light": "right", "orientation": "left"}
+    assert records["000002.jpg"]["sources"] == {"light": ["human", "import"], "orientation": ["import"]}
+    assert records["000002.jpg"]["annotators"]["light"] == {"alice": "right", "bob": "right"}
+    assert records["000003.jpg"]["labels"]["light"] is None
+    assert records["000003.jpg"]["status"]["light"] == "conflict"
+    assert records["000003.jpg"]["annotators"]["light"] == {"alice": "left", "bob": "right"}
+    assert records["000004.jpg"]["labels"] == {"light": "center", "orientation": None}
+    assert records["000004.jpg"]["status"]["orientation"] is None
+    assert records["000006.jpg"]["status"]["light"] == "review" and records["000006.jpg"]["sources"]["light"] == [
+        "review"
+    ]
+    assert records["gone.jpg"]["present"] is False and records["000001.jpg"]["present"] is True
+    assert result.stderr == ""
+
+
+def test_jsonl_source_filter_leaves_out_and_says_so(labelled):
+    result = export(labelled, "--format", "jsonl", "--source", "model")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["image"] for r in records] == ["000005.jpg"]
+    assert records[0]["annotators"] == {"light": {}, "orientation": {}}  # model labels are not annotators' answers
+    assert result.stderr.strip() == "left out 6 images: its current label is from a source not asked for (--source)"
+
+
+def test_jsonl_names_stay_on_one_line(tmp_path):
+    (tmp_path / "images").mkdir()
+    ws = create_workspace(tmp_path / "ws", tmp_path / "images")
+    names = ["two\nlines.jpg", "sep\u2028arator.jpg", "nel\x85.jpg", "caf\u00e9.jpg"]
+    frame = pd.DataFrame(
+        [(n, "light", "left", "alice", "human") for n in names],
+        columns=["image", "task", "label", "annotator", "source"],
+    )
+    with ws.open_store(create=True) as store:
+        store.add_labels(frame)
+    out = tmp_path / "x.jsonl"
+    export(ws, "--format", "jsonl", "-o", out)
+    lines = out.read_text(encoding="utf-8").splitlines()  # splits at U+2028 and U+0085 too
+    assert sorted(json.loads(line)["image"] for line in lines) == sorted(names)
+    assert "caf\u00e9.jpg" in out.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("fmt", ["imagefolder", "hf"])
+def test_folder_formats_need_a_folder(labelled, fmt):
+    result = export(labelled, "--format", fmt, ok=False)
+    assert result.exit_code == 2 and "-o/--out DIR" in result.stderr
+
+
+def test_unknown_format_and_source(labelled):
+    assert "unknown export format 'xml'" in export(labelled, "--format", "xml", ok=False).stderr
+    assert "unknown source(s) people" in export(labelled, "--source", "people", ok=False).stderr

@@ -1,0 +1,277 @@
+"""`celeba export --format imagefolder|hf -o DIR`: the layouts training libraries read,
+hard links / symlinks / copies, hostile names, and a DIR that is never written through."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from celeba_tui.cli import app
+from celeba_tui.formats import export_folder
+from celeba_tui.formats.export_folder import MARKER, FileWriter, flat_file_name, source_problem
+from celeba_tui.store.registration import register_images
+from tests.conftest import make_images
+from tests.formats.labelled import add_labels
+
+CLASSES = ("left", "center", "right")
+
+
+@pytest.fixture
+def labelled(workspace):
+    add_labels(workspace)
+    return workspace
+
+
+def export(workspace, *args, ok=True):
+    result = CliRunner().invoke(app, ["export", "-w", str(workspace.path), *map(str, args)])
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+def tree(root: Path) -> dict[str, list[str]]:
+    """{'light/left': ['000001.jpg', ...], ...}: each class folder's files."""
+    return {
+        f"{task.name}/{cls.name}": sorted(p.name for p in cls.iterdir())
+        for task in sorted(root.iterdir())
+        if task.is_dir()
+        for cls in sorted(task.iterdir())
+    }
+
+
+def test_imagefolder_layout_one_folder_per_class_per_task(labelled, tmp_path):
+    out = tmp_path / "folders"
+    result = export(labelled, "--format", "imagefolder", "-o", out)
+    assert tree(out) == {
+        "light/center": ["000004.jpg"],
+        "light/left": ["000001.jpg", "000005.jpg"],
+        "light/right": ["000002.jpg", "000006.jpg"],
+        "orientation/center": ["000001.jpg", "000003.jpg"],
+        "orientation/left": ["000002.jpg", "000006.jpg"],
+        "orientation/right": ["000005.jpg"],
+    }
+    assert result.stderr.splitlines() == [
+        f"wrote 10 files (6 images) to {out}",
+        "light: left out 1 image: a conflict waits for review",
+        "light: left out 1 image: not in the image root (no file to write)",
+        "orientation: left out 1 image: not in the image root (no file to write)",
+    ]
+    linked = out / "light" / "left" / "000001.jpg"
+    assert linked.stat().st_ino == (labelled.image_root / "000001.jpg").stat().st_ino  # a hard link
+    marker = json.loads((out / MARKER).read_text())
+    assert marker["format"] == "imagefolder" and marker["entries"] == ["light", "orientation"]
+    assert marker["tasks"] == {"light": list(CLASSES), "orientation": list(CLASSES)}
+
+
+def test_imagefolder_reads_with_torchvision(labelled, tmp_path):
+    datasets = pytest.importorskip("torchvision.datasets", reason="torchvision is not installed")
+    out = tmp_path / "folders"
+    export(labelled, "--format", "imagefolder", "-o", out)
+    folder = datasets.ImageFolder(str(out / "light"))
+    assert folder.classes == sorted(CLASSES)  # torchvision orders classes by name
+    assert sorted((Path(p).name, folder.classes[i]) for p, i in folder.samples) == [
+        ("000001.jpg", "left"),
+        ("000002.jpg", "right"),
+        ("000004.jpg", "center"),
+        ("000005.jpg", "left"),
+        ("000006.jpg", "right"),
+    ]
+
+
+def test_copy_and_task_selection(labelled, tmp_path):
+    out = tmp_path / "copies"
+    summary = json.loads(
+        export(labelled, "--format", "imagefolder", "-o", out, "--copy", "-t", "light", "--json").stdout
+    )
+    assert summary["files"] == {"copy": 5} and summary["tasks"] == ["light"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "light"]
+    copied = out / "light" / "left" / "000001.jpg"
+    assert copied.read_bytes() == (labelled.image_root / "000001.jpg").read_bytes()
+    assert copied.stat().st_ino != (labelled.image_root / "000001.jpg").stat().st_ino
+
+
+def test_symlinks_where_hard_links_fail(labelled, tmp_path, monkeypatch):
+    def cross_device(src, dst, **kwargs):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(export_folder.os, "link", cross_device)
+    out = tmp_path / "links"
+    summary = json.loads(export(labelled, "--format", "imagefolder", "-o", out, "--json").stdout)
+    assert summary["files"] == {"symlink": 10}
+    link = out / "light" / "left" / "000001.jpg"
+    assert link.is_symlink() and Path(os.readlink(link)) == (labelled.image_root / "000001.jpg").resolve()
+
+
+def test_names_with_folders_are_flattened_one_to_one(workspace, tmp_path):
+    odd = ["sub/a.jpg", "sub%2Fa.jpg", "deep/er/b.png", ".hidden.jpg", "100%.jpg"]
+    make_images(workspace.image_root, odd)
+    with workspace.open_store() as store:
+        register_images(store, workspace.image_root)
+        for name in odd:
+            store.add_label(name, "light", "left", "alice")
+    out = tmp_path / "flat"
+    export(workspace, "--format", "imagefolder", "-o", out, "-t", "light")
+    assert tree(out)["light/left"] == sorted(flat_file_name(n) for n in odd)
+    assert flat_file_name("sub/a.jpg") == "sub%2Fa.jpg" and flat_file_name("sub%2Fa.jpg") == "sub%252Fa.jpg"
+    assert flat_file_name(".hidden.jpg") == "%2Ehidden.jpg" and flat_file_name("100%.jpg") == "100%25.jpg"
+    for name in odd:  # every file is the image it names
+        assert (out / "light" / "left" / flat_file_name(name)).read_bytes() == (
+            workspace.image_root / name
+        ).read_bytes()
+
+
+@pytest.mark.parametrize("name", ["../x.jpg", "/etc/passwd", "a/../../x.jpg", "a//b.jpg", "./a.jpg", "", "a\x00.jpg"])
+def test_names_outside_the_image_root_are_refused(name):
+    assert source_problem(name) == "name is not a path inside the image root"
+
+
+def test_hostile_store_names_never_leave_the_folder(workspace, tmp_path):
+    """Names a store may hold (from an import) that point outside the root are left out, not followed."""
+    secret = tmp_path / "secret.jpg"
+    secret.write_bytes(b"not yours")
+    with workspace.open_store() as store:
+        for name in ("../secret.jpg", "../../secret.jpg"):
+            store.add_label(name, "light", "left", "alice")
+        # Pretend a scan registered them (a store from elsewhere could say anything).
+        with store.transaction() as conn:
+            conn.execute("UPDATE images SET present = 1")
+        store.add_label("000001.jpg", "light", "left", "alice")
+    out = tmp_path / "out"
+    result = export(workspace, "--format", "imagefolder", "-o", out, "-t", "light")
+    assert "light: left out 2 images: name is not a path inside the image root" in result.stderr.splitlines()
+    assert tree(out)["light/left"] == ["000001.jpg"]
+
+
+def test_special_files_and_long_names_are_left_out(workspace, tmp_path):
+    long_name = "x" * 130 + "/" + "y" * 130 + ".jpg"  # a valid path, but over 255 bytes flattened
+    make_images(workspace.image_root, [long_name])
+    os.mkfifo(workspace.image_root / "fifo.jpg")
+    with workspace.open_store() as store:
+        register_images(store, workspace.image_root)
+        store.add_label(long_name, "light", "left", "alice")
+        store.add_label("fifo.jpg", "light", "left", "alice")
+        with store.transaction() as conn:
+            conn.execute("UPDATE images SET present = 1")
+    writer = FileWriter(workspace.image_root)
+    assert writer.check("fifo.jpg") == "its file is not a regular file"
+    assert writer.check(long_name) == "name too long for one file name"
+    assert writer.check("missing.jpg") == "file not found in the image root"
+    result = export(workspace, "--format", "imagefolder", "-o", tmp_path / "out", "-t", "light")
+    assert "light: left out 1 image: its file is not a regular file" in result.stderr
+    assert "light: left out 1 image: name too long for one file name" in result.stderr
+
+
+def test_refuses_a_folder_that_is_not_an_export(labelled, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.tex").write_text("precious")
+    result = export(labelled, "--format", "imagefolder", "-o", out, ok=False)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"error: cannot export into {out}: it is not empty and not a celeba export (no {MARKER}); "
+        "give a new or empty folder"
+    )
+    assert (out / "thesis.tex").read_text() == "precious" and sorted(p.name for p in out.iterdir()) == ["thesis.tex"]
+
+
+def test_replaces_its_own_previous_export_but_not_what_was_added(labelled, tmp_path):
+    out = tmp_path / "out"
+    (out).mkdir()  # an empty folder is fine
+    export(labelled, "--format", "imagefolder", "-o", out)
+    export(labelled, "--format", "imagefolder", "-o", out, "-t", "orientation")  # replaced whole
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "orientation"]
+    (out / "notes.txt").write_text("mine")
+    result = export(labelled, "--format", "hf", "-o", out, ok=False)
+    assert "it also holds 'notes.txt', which the export did not write" in result.stderr
+    assert (out / "notes.txt").read_text() == "mine"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folders left behind
+
+
+def test_never_writes_through_a_symlink(labelled, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(elsewhere)
+    result = export(labelled, "--format", "imagefolder", "-o", link, ok=False)
+    assert "it is a symlink" in result.stderr and list(elsewhere.iterdir()) == []
+    # A previous export whose task folder was swapped for a link out: replaced, the target untouched.
+    out = tmp_path / "out"
+    export(labelled, "--format", "imagefolder", "-o", out)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("keep")
+    os.rename(out / "light", tmp_path / "old-light")
+    (out / "light").symlink_to(victim, target_is_directory=True)
+    export(labelled, "--format", "imagefolder", "-o", out)
+    assert sorted(p.name for p in victim.iterdir()) == ["keep.txt"]
+    assert not (out / "light").is_symlink() and (out / "light" / "left").is_dir()
+
+
+def test_refuses_a_folder_inside_the_image_root(labelled):
+    result = export(labelled, "--format", "imagefolder", "-o", labelled.image_root / "export", ok=False)
+    assert result.exit_code == 2 and "inside the image root" in result.stderr
+    assert not (labelled.image_root / "export").exists()
+
+
+def test_an_interrupted_export_leaves_the_folder_as_it_was(labelled, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    export(labelled, "--format", "imagefolder", "-o", out, "-t", "light")
+    before = tree(out)
+    calls = []
+
+    def fail_on_third(self, name, folder):
+        calls.append(name)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_put(self, name, folder)
+
+    real_put = FileWriter.put
+    monkeypatch.setattr(FileWriter, "put", fail_on_third)
+    result = export(labelled, "--format", "imagefolder", "-o", out, ok=False)
+    assert result.exit_code == 2 and "No space left on device" in result.stderr
+    assert tree(out) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+# ------------------------------------------------------------------ Hugging Face
+def test_hf_layout_and_class_labels(labelled, tmp_path):
+    out = tmp_path / "hf"
+    result = export(labelled, "--format", "hf", "-o", out)
+    assert result.stderr.splitlines() == [
+        f"wrote 6 files (6 images) to {out}",
+        "left out 1 image: not in the image root (no file to write)",
+    ]
+    files = sorted(p.name for p in (out / "train").iterdir())
+    assert files == [f"00000{i}.jpg" for i in range(1, 7)] + ["metadata.parquet"]
+    table = pq.read_table(out / "train" / "metadata.parquet")
+    rows = {r["image_name"]: r for r in table.to_pylist()}
+    assert rows["000004.jpg"] == {
+        "file_name": "000004.jpg",
+        "image_name": "000004.jpg",
+        "light": 1,
+        "orientation": None,
+    }
+    assert rows["000006.jpg"]["light"] == CLASSES.index("right")
+    assert rows["000003.jpg"]["light"] is None and rows["000003.jpg"]["orientation"] == 1  # a conflict: no label
+    features = json.loads(table.schema.metadata[b"huggingface"])["info"]["features"]
+    assert features["light"] == {"names": list(CLASSES), "_type": "ClassLabel"}
+
+
+def test_hf_loads_with_datasets(labelled, tmp_path, monkeypatch):
+    datasets = pytest.importorskip("datasets", reason="the datasets package is not installed (pip install datasets)")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    out = tmp_path / "hf"
+    export(labelled, "--format", "hf", "-o", out)
+    loaded = datasets.load_dataset("imagefolder", data_dir=str(out), cache_dir=str(tmp_path / "hf-cache"))
+    train = loaded["train"]
+    assert train.features["light"].names == list(CLASSES)
+    by_name = {row["image_name"]: row for row in train}
+    assert by_name["000001.jpg"]["light"] == 0 and by_name["000004.jpg"]["orientation"] is None
+    assert by_name["000005.jpg"]["image"].size == (178, 218)
