@@ -2,7 +2,7 @@
 
 Two annotators label 100,000 images each (50,000 shared, both tasks, the study's
 disagreement: benchmarks/merge_speed.py's labels), so 150,000 images are labelled and
-50,000 wait in the unlabeled queue. Every figure is the best of --repeat fresh processes,
+50,000 wait in the unlabelled queue. Every figure is the best of --repeat fresh processes,
 wall and CPU time (user + system; on a busy machine CPU is the closer estimate of an idle
 machine's wall time), next to the limit another issue set:
 
@@ -29,11 +29,11 @@ from tui_latency import run_in_tmux
 from celeba_tui.synth.dataset import SynthSpec, render_one
 from celeba_tui.workspace import create_workspace
 
-FILES_FOR_THE_TUI = 60  # the unlabeled queue's first images exist as files; the rest need not
+FILES_FOR_THE_TUI = 60  # the unlabelled queue's first images exist as files; the rest need not
 
 
 def build_store(root: Path, n_images: int, per_annotator: int):
-    """Register n_images names; add merge_speed's two-annotator labels; write the first unlabeled files."""
+    """Register n_images names; add merge_speed's two-annotator labels; write the first unlabelled files."""
     labels = build_labels(per_annotator)
     labelled = labels["image"].nunique()
     if labelled > n_images:

@@ -3,7 +3,7 @@
     python benchmarks/tui_latency.py [--images 200000] [--labels 100000] [--keys 120]
 
 1. A store with 200,000 images and 100,000 labels (two tasks x 50,000 images); the
-   unlabeled queue is built in-process (a set operation: one SQL query + numpy).
+   unlabelled queue is built in-process (a set operation: one SQL query + numpy).
 2. The real CLI runs in tmux (120x40, truecolor, half-blocks): start-up to the first
    image, then (once the queue is counted) key presses at a human pace; the app's
    timing log (key received to new image painted, wall and process CPU time) gives
@@ -74,7 +74,7 @@ def time_queue_build(workspace, repeats: int = 3) -> tuple[float, int]:
         seconds = []
         for _ in range(repeats):
             started = time.perf_counter()
-            built = QUEUES["unlabeled"].build(store, workspace, "ann", workspace.tasks, QueueOptions())
+            built = QUEUES["unlabelled"].build(store, workspace, "ann", workspace.tasks, QueueOptions())
             seconds.append(time.perf_counter() - started)
     return min(seconds), len(built.items)
 
@@ -84,7 +84,7 @@ def time_first_page(workspace, repeats: int = 3) -> float:
         seconds = []
         for _ in range(repeats):
             started = time.perf_counter()
-            QUEUES["unlabeled"].first_page(store, workspace, "ann", workspace.tasks, QueueOptions(), 50)
+            QUEUES["unlabelled"].first_page(store, workspace, "ann", workspace.tasks, QueueOptions(), 50)
             seconds.append(time.perf_counter() - started)
     return min(seconds)
 
@@ -197,10 +197,10 @@ def main() -> None:
         print(f"store: {args.images:,} images, {args.labels:,} labels (built in {time.perf_counter() - started:.1f} s)")
         seconds, pending = time_queue_build(workspace)
         print(
-            f"unlabeled queue, whole build (in-process, best of 3): {seconds * 1000:.0f} ms for {pending:,} pending images"
+            f"unlabelled queue, whole build (in-process, best of 3): {seconds * 1000:.0f} ms for {pending:,} pending images"
         )
         page = time_first_page(workspace)
-        print(f"unlabeled queue, first page of 50 (what start-up waits for): {page * 1000:.0f} ms")
+        print(f"unlabelled queue, first page of 50 (what start-up waits for): {page * 1000:.0f} ms")
         ours, theirs = strip_vs_textual_image(workspace)
         print(
             f"one image to half-block rows: ours {ours:.1f} ms vs textual-image HalfcellImage {theirs:.1f} ms ({theirs / ours:.1f}x)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celeba_tui.cli import (
     annotator_commands,  # noqa: F401  (registers commands)
+    browse_commands,  # noqa: F401  (registers commands)
     cycle_commands,  # noqa: F401  (registers commands)
     demo_commands,  # noqa: F401  (registers commands)
     label_commands,  # noqa: F401  (registers commands)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, NoReturn, Optional
 
 import typer
 
-from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
+from celeba_tui.cli.app import AnnotatorOption, JsonOption, WorkspaceOption, app, open_workspace, print_json
 from celeba_tui.errors import CelebaError
 
 
@@ -26,56 +27,80 @@ def default_annotator() -> str:
         return "annotator"
 
 
+QUEUE_HELP = "unlabelled, review, manual, uncertain or suspects (unlabeled works too)."
+
+
 @app.command()
 def label(
-    annotator: Annotated[
-        Optional[str],
-        typer.Option(
-            "--annotator",
-            "-a",
-            help="Your name in the store (default: $CELEBA_ANNOTATOR or the OS user).",
-            show_default=False,
-        ),
-    ] = None,
-    queue: Annotated[
-        str, typer.Option("--queue", "-q", help="unlabeled, review, manual, uncertain or suspects.")
-    ] = "unlabeled",
+    annotator: AnnotatorOption = None,
+    queue: Annotated[str, typer.Option("--queue", "-q", metavar="QUEUE", help=QUEUE_HELP)] = "unlabelled",
     task: Annotated[
         Optional[list[str]],
         typer.Option(
-            "--task", help="Ask only this task (repeatable; default: all, in config order).", show_default=False
+            "--task",
+            "-t",
+            metavar="TASK",
+            help="Ask only this task (repeatable; default: all, in config order).",
+            show_default=False,
+        ),
+    ] = None,
+    image: Annotated[
+        Optional[str],
+        typer.Option(
+            "--image",
+            metavar="NAME",
+            help="Open exactly this image (whatever its state) and ask every task.",
+            show_default=False,
         ),
     ] = None,
     shuffle: Annotated[bool, typer.Option("--shuffle", help="Random order (repeatable with --seed).")] = False,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for --shuffle and --checks.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed for --shuffle and --checks.")] = 0,
     assign: Annotated[
         Optional[str],
-        typer.Option("--assign", help="I/N: label only annotator I's deterministic share of N.", show_default=False),
+        typer.Option(
+            "--assign",
+            metavar="I/N",
+            help="I/N: label only annotator I's deterministic share of N.",
+            show_default=False,
+        ),
     ] = None,
     overlap: Annotated[
-        float, typer.Option("--overlap", help="With --assign: fraction of images shown to two annotators on purpose.")
+        float,
+        typer.Option(
+            "--overlap", metavar="X", help="With --assign: fraction of images shown to two annotators on purpose."
+        ),
     ] = 0.0,
     checks: Annotated[
         float,
         typer.Option(
-            "--checks", help="Fraction (0-0.5) of mirrored re-shows of images you labelled (consistency checks)."
+            "--checks",
+            metavar="X",
+            help="Fraction (0-0.5) of mirrored re-shows of images you labelled (consistency checks, not announced).",
         ),
     ] = 0.0,
-    renderer: Annotated[str, typer.Option("--renderer", help="auto, kitty, sixel or halfcell.")] = "auto",
+    renderer: Annotated[
+        str, typer.Option("--renderer", metavar="NAME", help="auto, kitty, sixel or halfcell.")
+    ] = "auto",
     timing_log: Annotated[
         Optional[Path],
-        typer.Option("--timing-log", help="Append per-key latency (key to painted) as JSON lines.", show_default=False),
+        typer.Option(
+            "--timing-log",
+            metavar="FILE",
+            help="Append per-key latency (key to painted) as JSON lines.",
+            show_default=False,
+        ),
     ] = None,
     count: Annotated[bool, typer.Option("--count", help="Print the queue's size and exit (no TUI).")] = False,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Label images in the terminal: every key press is stored at once."""
+    """Label images in the terminal: every key press is stored at once; a summary and the next command when it ends."""
     from celeba_tui.labelling.assignment import parse_assign
-    from celeba_tui.labelling.queues import QueueOptions, get_queue
+    from celeba_tui.labelling.queues import QueueOptions, get_queue, queue_name
     from celeba_tui.tui.terminal_probe import RENDERERS
 
     ws = open_workspace(workspace)
+    queue = queue_name(queue)
     queue_object = get_queue(queue)
     if overlap and not assign:
         raise CelebaError("--overlap needs --assign I/N")
@@ -85,9 +110,11 @@ def label(
         raise CelebaError(f"--renderer {renderer!r}: one of {', '.join(RENDERERS)}")
     if seed < 0:
         raise CelebaError(f"--seed {seed}: must be 0 or more")
+    if image is not None and count:
+        raise CelebaError("--image opens one image: --count has nothing to count")
     options = QueueOptions(shuffle, seed, parse_assign(assign, overlap) if assign else None)
     tasks = ws.select_tasks(task)
-    name = (annotator or default_annotator()).strip()
+    name = (annotator or "").strip() or default_annotator()
     from celeba_tui.annotator_names import annotator_name_problem
 
     problem = annotator_name_problem(name)
@@ -96,6 +123,10 @@ def label(
         raise CelebaError(f"--annotator: {problem}")
 
     with ws.open_store(readonly=count) as store:
+        if image is not None:
+            from celeba_tui.labelling.image_lookup import find_image
+
+            image = find_image(store, image)
         if count:
             built = queue_object.build(store, ws, name, tasks, options)
             summary = {
@@ -112,17 +143,69 @@ def label(
                     f"{queue} queue for {name}: {len(built.items):,} to do, {built.done:,} / {built.total:,} done"
                 )
             return
-        _run_tui(ws, store, name, queue, tasks, options, checks, renderer, timing_log)
+        run = LabelRun(ws, name, queue, tuple(tasks), options, checks, renderer, timing_log, image)
+        outcome = _run_tui(store, run)
+        print_summary(store, run, outcome, json_output=json_output)
 
 
-def _run_tui(ws, store, annotator, queue, tasks, options, checks, renderer, timing_log) -> None:
+@dataclass(frozen=True)
+class LabelRun:
+    """What `celeba label` was asked for (before the terminal is probed)."""
+
+    workspace: object
+    annotator: str
+    queue: str
+    tasks: tuple
+    options: object
+    checks: float
+    renderer: str
+    timing_log: Path | None
+    image: str | None
+
+
+def cycle_available() -> bool:
+    """Whether this `celeba` has a `cycle` command (the hints then name it)."""
+    import typer.main
+
+    return "cycle" in typer.main.get_command(app).commands
+
+
+def print_summary(store, run: LabelRun, outcome, *, json_output: bool = False) -> None:
+    """The session's decisions, the queue's state and the next command, computed from the store."""
+    from celeba_tui.labelling.queues import OneImageQueue, get_queue
+    from celeba_tui.labelling.session_summary import summarize, summary_lines
+    from celeba_tui.training.dataset import MIN_LABELS
+
+    queue = get_queue(run.queue)
+    if run.image is not None:
+        queue = OneImageQueue(run.image, queue)
+    summary = summarize(
+        store,
+        run.workspace,
+        run.annotator,
+        queue,
+        run.tasks,
+        run.options,
+        outcome,
+        min_labels=MIN_LABELS,
+        cycle_available=cycle_available(),
+    )
+    if json_output:
+        print_json(summary.as_json())
+    else:
+        for line in summary_lines(summary):
+            typer.echo(line)
+
+
+def _run_tui(store, run: LabelRun):
+    """Run the app; what it stored (a SessionOutcome). An unexpected error ends here, in one line."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise CelebaError("celeba label needs a terminal (stdin and stdout are not one); use --count for scripts")
     from celeba_tui.tui.terminal_probe import choose_renderer, probe_terminal
 
     # Probe before Textual starts reading stdin; forced half-blocks need no probe.
-    info = probe_terminal(query_graphics=renderer != "halfcell")
-    chosen = choose_renderer(renderer, info)
+    info = probe_terminal(query_graphics=run.renderer != "halfcell")
+    chosen = choose_renderer(run.renderer, info)
     if chosen != "halfcell":
         from celeba_tui.tui.widgets.graphics_image import prime_cell_size
 
@@ -130,21 +213,24 @@ def _run_tui(ws, store, annotator, queue, tasks, options, checks, renderer, timi
     from celeba_tui.tui.app import LabelApp, LabelConfig
 
     config = LabelConfig(
-        ws,
-        annotator,
-        queue,
-        tuple(tasks),
-        options,
-        checks,
+        run.workspace,
+        run.annotator,
+        run.queue,
+        run.tasks,
+        run.options,
+        run.checks,
         chosen,
         (info.cell_width or 10, info.cell_height or 20),
-        timing_log,
+        run.timing_log,
+        image=run.image,
+        cycle_available=cycle_available(),
     )
     app = LabelApp(config, store)
-    app.run()
+    outcome = app.run()
     crash = app.crash_report()
     if crash is not None:
         _report_crash(*crash)
+    return outcome if outcome is not None else app.outcome()
 
 
 def _report_crash(summary: str, details: str) -> NoReturn:

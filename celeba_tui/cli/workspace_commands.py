@@ -162,7 +162,7 @@ def export(
     out: Annotated[
         Optional[Path],
         typer.Option(
-            "--out", "-o", metavar="PATH", help="Output file (default: stdout); the folder for imagefolder and hf."
+            "--out", "-o", metavar="FILE", help="Output file (default: stdout); the folder for imagefolder and hf."
         ),
     ] = None,
     task: Annotated[

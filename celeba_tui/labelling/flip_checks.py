@@ -3,14 +3,19 @@
 A check re-shows an image the annotator already labelled, mirrored horizontally; the
 expected answer is their own earlier label, mirrored by the one mirror rule
 (celeba_tui/mirror.py). Only tasks whose every class has a mirror get checks.
+
+Checks are blind: on screen a check looks like any other item (no heading, the same
+counters, the context mirrored like the picture); only the store records that it was
+one (the `checks` table, never a label).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterable
+from dataclasses import replace
 
-from celeba_tui.labelling.queues import QueueItem
+from celeba_tui.labelling.queues import ItemContext, QueueItem
 from celeba_tui.mirror import mirrored_name
 
 # A check never shows an image among the last few shown: recall would be too easy.
@@ -29,7 +34,7 @@ class CheckScheduler:
             raise ValueError("check fraction must be between 0 and 0.5")
         self.fraction = fraction
         # Drawn after each regular item; F / (1 - F) makes checks F of all items shown.
-        self._chance = fraction / (1.0 - fraction)
+        self.chance = fraction / (1.0 - fraction)
         self.tasks = tuple(tasks)
         self._rng = random.Random(seed)
         self._labels: dict[str, dict[str, str]] = {}
@@ -55,7 +60,7 @@ class CheckScheduler:
 
     def next_check(self) -> QueueItem | None:
         """A check item to show now, or None (most of the time)."""
-        if not self._images or self._rng.random() >= self._chance:
+        if not self._images or self._rng.random() >= self.chance:
             return None
         # Rejection sampling keeps this O(1) with a pool of 100,000 images.
         for _ in range(20):
@@ -67,3 +72,18 @@ class CheckScheduler:
             self._checked.add(image)
             return QueueItem(image, tasks, check=True, expected=tuple(mirrored_name(labels[t]) for t in tasks))
         return None
+
+
+def mirrored_context(context: ItemContext) -> ItemContext:
+    """What is known about an image, as it applies to its mirrored copy (left and right swapped)."""
+    return ItemContext(
+        {
+            task: tuple(replace(a, label=mirrored_name(a.label)) for a in answers)
+            for task, answers in context.answers.items()
+        },
+        {
+            task: tuple(replace(p, label=mirrored_name(p.label)) for p in predictions)
+            for task, predictions in context.predictions.items()
+        },
+        {task: replace(s, label=mirrored_name(s.label)) for task, s in context.suggestions.items()},
+    )

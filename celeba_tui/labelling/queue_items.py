@@ -80,7 +80,6 @@ class QueueBuild:
 class Queue(Protocol):
     name: str
     source: str
-    empty_hint: str
     shows_answers: bool
     prioritized: bool
 

@@ -14,7 +14,7 @@ Rules shared by all queues:
   enough people have (one; two for images an `--assign ... --overlap` share doubles),
   or a reviewer decided it. So resuming never shows what you labelled, and nobody
   relabels by accident.
-- Model labels are not people's labels: they do not take an image out of `unlabeled`.
+- Model labels are not people's labels: they do not take an image out of `unlabelled`.
 """
 
 from __future__ import annotations
@@ -59,13 +59,9 @@ SUSPECT_COLUMNS = ["image", "task", "human", "ensemble", "confidence"]
 
 
 # ----------------------------------------------------------------- the queues
-class UnlabeledQueue:
-    name = "unlabeled"
+class UnlabelledQueue:
+    name = "unlabelled"
     source = "human"
-    empty_hint = (
-        "Every image in your share is labelled. Next: `celeba agreement` to compare "
-        "annotators, `celeba merge`, or `celeba label --queue review` for conflicts."
-    )
     shows_answers = False
     prioritized = False
 
@@ -99,10 +95,6 @@ class UnlabeledQueue:
 class ReviewQueue:
     name = "review"
     source = "review"
-    empty_hint = (
-        "No conflicts to review. Conflicts appear when two annotators label the same image "
-        "differently (`celeba merge --policy review`, or `celeba label --assign I/N --overlap F`)."
-    )
     shows_answers = True
     prioritized = False
 
@@ -155,10 +147,6 @@ class _PredictionQueue:
     source = "human"
     shows_answers = False
     prioritized = False
-    empty_hint = (
-        "No predictions to work from yet. Run `celeba autolabel` (after `celeba train` and "
-        "`celeba export-onnx`); until then use `celeba label` (the unlabeled queue)."
-    )
 
     def _open_pairs(self, store: LabelStore, annotator, task_names, options) -> tuple[pd.DataFrame, int, pd.DataFrame]:
         """(predictions, done images, predicted (image, task) pairs people have not finished)."""
@@ -214,10 +202,6 @@ class SuspectsQueue(_PredictionQueue):
     source = "review"
     shows_answers = True
     prioritized = True
-    empty_hint = (
-        "No suspect labels: the latest `celeba autolabel` found no agreed label the ensemble "
-        "confidently contradicts, or every one has been reviewed (or autolabel has not run yet)."
-    )
 
     def build(self, store: LabelStore, workspace: Workspace, annotator, tasks, options):
         task_names = names_of_tasks(tasks)
@@ -239,7 +223,11 @@ def read_suspects(path) -> pd.DataFrame:
         return pd.DataFrame(columns=SUSPECT_COLUMNS)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise CelebaError(f"{path}: unreadable suspects file ({exc}); rerun `celeba autolabel`") from None
-    if list(frame.columns) != SUSPECT_COLUMNS or not pd.api.types.is_numeric_dtype(frame["confidence"]):
+    if list(frame.columns) != SUSPECT_COLUMNS:
+        raise CelebaError(f"{path}: not a suspects file written by `celeba autolabel`; rerun it")
+    if frame.empty:  # autolabel found none: it writes the header alone
+        return pd.DataFrame(columns=SUSPECT_COLUMNS)
+    if not pd.api.types.is_numeric_dtype(frame["confidence"]):
         raise CelebaError(f"{path}: not a suspects file written by `celeba autolabel`; rerun it")
     return frame
 
@@ -288,14 +276,40 @@ def my_live_labels(store: LabelStore, annotator: str, task_names: Sequence[str])
     return mine[mine["task"].isin(list(task_names))][["image", "task", "label"]].reset_index(drop=True)
 
 
+class OneImageQueue:
+    """`celeba label --image NAME`: exactly that image, every task, whatever its state.
+
+    Its decisions are stored with the source of the queue it was opened from (a reviewer
+    opening an image from the review queue decides as a reviewer).
+    """
+
+    prioritized = False
+
+    def __init__(self, image: str, like: Queue):
+        self.image = image
+        self.name = f"image {image}"
+        self.source = like.source
+        self.shows_answers = True
+
+    def build(self, store: LabelStore, workspace: Workspace, annotator, tasks, options):
+        return QueueBuild([QueueItem(self.image, tuple(names_of_tasks(tasks)))], 0)
+
+
 QUEUES: dict[str, Queue] = {
-    q.name: q for q in (UnlabeledQueue(), ReviewQueue(), ManualQueue(), UncertainQueue(), SuspectsQueue())
+    q.name: q for q in (UnlabelledQueue(), ReviewQueue(), ManualQueue(), UncertainQueue(), SuspectsQueue())
 }
+# Other spellings a person may type for a queue's name.
+QUEUE_ALIASES = {"unlabeled": "unlabelled"}
+
+
+def queue_name(name: str) -> str:
+    """The queue's own name for `name` (an alias such as "unlabeled" included); a CelebaError if none."""
+    name = QUEUE_ALIASES.get(name, name)
+    if name not in QUEUES:
+        raise CelebaError(f"unknown queue {name!r} (queues: {', '.join(QUEUES)})")
+    return name
 
 
 def get_queue(name: str) -> Queue:
-    """The queue called `name`; a CelebaError listing the known queues otherwise."""
-    try:
-        return QUEUES[name]
-    except KeyError:
-        raise CelebaError(f"unknown queue {name!r} (queues: {', '.join(QUEUES)})") from None
+    """The queue called `name` (or an alias of it); a CelebaError listing the known queues otherwise."""
+    return QUEUES[queue_name(name)]

@@ -35,17 +35,44 @@ class Decision:
 
 @dataclass
 class SessionStats:
-    """Per-class counts and the labelling rate of this session."""
+    """Per-class counts and the labelling rate of this session.
+
+    `counts` and `decisions` are labels; check answers are counted apart (`check_counts`)
+    and only the `shown_*` figures, what the screen displays, add them in: a check must
+    move the counters as any other answer does.
+    """
 
     counts: Counter = field(default_factory=Counter)  # (task, label) -> n
     decisions: int = 0
     first_at: float | None = None
+    check_counts: Counter = field(default_factory=Counter)  # (task, answer) -> n
+    changes: int = 0  # earlier decisions changed by going back (counted in `counts` too)
+
+    @property
+    def checks(self) -> int:
+        return sum(self.check_counts.values())
+
+    @property
+    def shown_decisions(self) -> int:
+        return self.decisions + self.checks
+
+    @property
+    def shown_counts(self) -> Counter:
+        return self.counts + self.check_counts
 
     def per_minute(self, now: float) -> float:
-        if self.first_at is None or self.decisions == 0:
+        if self.first_at is None or self.shown_decisions == 0:
             return 0.0
         # A floor of 10 s keeps the first few labels from showing absurd rates.
-        return self.decisions * 60.0 / max(now - self.first_at, 10.0)
+        return self.shown_decisions * 60.0 / max(now - self.first_at, 10.0)
+
+    def count_change(self, task: str, label: str, now: float) -> None:
+        """A decision changed by going back: a new label this session."""
+        self.counts[(task, label)] += 1
+        self.decisions += 1
+        self.changes += 1
+        if self.first_at is None:
+            self.first_at = now
 
 
 class LabelSession:
@@ -81,7 +108,11 @@ class LabelSession:
         self.position = 0
         self.task_index = 0
         self._answered: dict[int, set[str]] = {}  # position -> tasks answered there
+        self._given: dict[int, dict[str, str]] = {}  # position -> task -> answer (checks too)
         self._completed: set[int] = set()  # positions of regular items fully answered
+        self._checks_completed: set[int] = set()  # positions of check items fully answered
+        self.planned_checks = 0
+        self._plan_checks()
         self._enter_item()
 
     # --------------------------------------------------------------- where
@@ -110,6 +141,26 @@ class LabelSession:
             return None
         return self.total - (len(self.items) - self._checks_inserted - len(self._completed))
 
+    @property
+    def shown_progress(self) -> tuple[int | None, int | None]:
+        """(done, total) as the screen shows them: checks count as items, planned ahead.
+
+        The total includes the checks expected over the session (fixed when the queue is
+        complete), so showing a check never changes it and answering one moves `done`
+        as any answer does.
+        """
+        done, total = self.done, self.total
+        if done is None or total is None:
+            return done, total
+        done += len(self._checks_completed)
+        total += max(self.planned_checks, self._checks_inserted)
+        return min(done, total), total
+
+    def _plan_checks(self) -> None:
+        if self.checks is not None and self.complete and self.source == "human":
+            regular = sum(1 for item in self.items if not item.check)
+            self.planned_checks = round(regular * self.checks.chance)
+
     def adopt(self, built) -> None:
         """Take the whole queue (a QueueBuild) after starting on its first page."""
         known = {item.image for item in self.items if not item.check}
@@ -117,15 +168,15 @@ class LabelSession:
         self.items.extend(item for item in built.items if item.image not in known)
         self.total = built.total
         self.complete = True
+        self._plan_checks()
         if was_waiting:
             self._enter_item()
 
     def answered_here(self) -> dict[str, str]:
-        """Task -> label given this session for the current image (live decisions only)."""
-        item = self.current
-        if item is None:
+        """Task -> answer given this session for the current item (a check's answers too)."""
+        if self.current is None:
             return {}
-        return {d.task: d.label for d in self.history if d.position == self.position and not d.check}
+        return dict(self._given.get(self.position, {}))
 
     # ----------------------------------------------------------- deciding
     def record(self, class_index: int) -> Decision:
@@ -144,12 +195,17 @@ class LabelSession:
     def apply(self, decision: Decision) -> None:
         """Count a stored decision and move to the next question."""
         self._answered.setdefault(decision.position, set()).add(decision.task)
-        if not decision.check:
+        self._given.setdefault(decision.position, {})[decision.task] = decision.label
+        if self.stats.first_at is None:
+            self.stats.first_at = self.clock()
+        if decision.check:
+            self.stats.check_counts[(decision.task, decision.label)] += 1
+            if self._answered[decision.position] >= set(self.items[decision.position].tasks):
+                self._checks_completed.add(decision.position)
+        else:
             self.history.append(decision)
             self.stats.counts[(decision.task, decision.label)] += 1
             self.stats.decisions += 1
-            if self.stats.first_at is None:
-                self.stats.first_at = self.clock()
             if self.checks is not None and self.source == "human":
                 self.checks.remember(decision.image, decision.task, decision.label)
             item = self.items[decision.position]
@@ -181,6 +237,7 @@ class LabelSession:
         self.stats.counts[(decision.task, decision.label)] -= 1
         self.stats.decisions -= 1
         self._answered.get(decision.position, set()).discard(decision.task)
+        self._given.get(decision.position, {}).pop(decision.task, None)
         self._completed.discard(decision.position)
         if self.checks is not None:
             self.checks.forget(decision.image, decision.task)
@@ -230,7 +287,9 @@ class LabelSession:
             return p + 1 if p > position else p
 
         self._answered = {shift(p): v for p, v in self._answered.items()}
+        self._given = {shift(p): v for p, v in self._given.items()}
         self._completed = {shift(p) for p in self._completed}
+        self._checks_completed = {shift(p) for p in self._checks_completed}
         self.history = [
             Decision(shift(d.position), d.task_index, d.image, d.task, d.label, d.check, d.label_id)
             for d in self.history

@@ -15,8 +15,9 @@ from textual.widgets import Static
 
 from celeba_tui.console import printable
 from celeba_tui.labelling.flip_checks import CheckScheduler
-from celeba_tui.labelling.queues import Queue, QueueOptions, get_queue, my_live_labels
+from celeba_tui.labelling.queues import OneImageQueue, Queue, QueueOptions, get_queue, my_live_labels
 from celeba_tui.labelling.session import LabelSession
+from celeba_tui.labelling.session_summary import SessionOutcome
 from celeba_tui.mirror import flippable
 from celeba_tui.tui.messages import ImageShown, QueueBuilt, QueueCompleted
 from celeba_tui.tui.screens.label_screen import LabelScreen
@@ -33,13 +34,15 @@ class LabelConfig:
 
     workspace: object
     annotator: str
-    queue: str = "unlabeled"
+    queue: str = "unlabelled"
     tasks: tuple = ()
     options: QueueOptions = field(default_factory=QueueOptions)
     checks: float = 0.0
     renderer: str = "halfcell"
     cell_size: tuple[int, int] = (10, 20)
     timing_log: Path | None = None
+    image: str | None = None  # `--image NAME`: exactly that image
+    cycle_available: bool = False  # `celeba cycle` exists (hints name it instead of `celeba train`)
 
 
 FIRST_PAGE = 50
@@ -60,7 +63,7 @@ def start_session(store: LabelStore, config: LabelConfig, queue: Queue) -> Label
         items, total, complete = built.items, built.total, True
     checks = None
     check_tasks = [t.name for t in tasks if flippable(t.classes)]
-    if config.checks > 0 and check_tasks and queue.source == "human":
+    if config.checks > 0 and check_tasks and queue.source == "human" and config.image is None:
         checks = CheckScheduler(config.checks, check_tasks, seed=config.options.seed)
         for image, task, label in my_live_labels(store, config.annotator, check_tasks).itertuples(index=False):
             checks.remember(image, task, label)
@@ -79,6 +82,8 @@ class LabelApp(App):
         self.config = config
         self.store = store
         self.queue = get_queue(config.queue)
+        if config.image is not None:
+            self.queue = OneImageQueue(config.image, self.queue)
         self.timing_log = TimingLog(config.timing_log) if config.timing_log else None
         self.started = time.monotonic()
         self.session: LabelSession | None = None
@@ -86,6 +91,16 @@ class LabelApp(App):
         # Textual prints an unexpected error's traceback here when the app ends: kept, not
         # dumped over the terminal, so `celeba label` can say in one line what happened.
         self.error_console = Console(file=io.StringIO(), width=120, color_system=None, markup=False, highlight=False)
+
+    def outcome(self) -> SessionOutcome:
+        """What this session stored (the app's return value when it quits)."""
+        if self.session is None:
+            return SessionOutcome()
+        stats = self.session.stats
+        return SessionOutcome(+stats.counts, stats.checks, stats.changes)
+
+    async def action_quit(self) -> None:
+        self.exit(self.outcome())
 
     def crash_report(self) -> tuple[str, str] | None:
         """(one-line summary, traceback) of the unexpected error that ended the app, or None."""
@@ -131,11 +146,8 @@ class LabelApp(App):
         if message.error is not None:
             self.push_screen(NothingToLabelScreen("The queue could not be built.", message.error, can_undo=False))
             return
+        # An empty queue too: the label screen says why (from the store) and can go back.
         self.session = message.session
-        if self.session.finished:
-            title = f"Nothing to label in the {self.queue.name} queue."
-            self.push_screen(NothingToLabelScreen(title, self.queue.empty_hint, can_undo=False))
-            return
         self.push_screen(
             LabelScreen(
                 self.session,
@@ -144,6 +156,7 @@ class LabelApp(App):
                 renderer=self.config.renderer,
                 cell_size=self.config.cell_size,
                 timing_log=self.timing_log,
+                cycle_available=self.config.cycle_available,
             )
         )
 

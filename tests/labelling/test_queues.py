@@ -9,6 +9,7 @@ import pytest
 
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.assignment import Assignment
+from celeba_tui.labelling.next_steps import empty_queue_hint, read_store_state
 from celeba_tui.labelling.queues import (
     QUEUES,
     QueueOptions,
@@ -16,12 +17,13 @@ from celeba_tui.labelling.queues import (
     get_queue,
     item_context,
     my_live_labels,
+    queue_name,
 )
 
 IMAGES = [f"{i:06d}.jpg" for i in range(1, 11)]
 
 
-def build(store, workspace, name="unlabeled", annotator="ann", **options):
+def build(store, workspace, name="unlabelled", annotator="ann", **options):
     return QUEUES[name].build(store, workspace, annotator, workspace.tasks, QueueOptions(**options))
 
 
@@ -104,7 +106,8 @@ def test_prediction_queues_are_empty_without_predictions(store, workspace):
     for name in ("manual", "uncertain", "suspects"):
         built = build(store, workspace, name)
         assert built.items == [] and built.done == 0
-        assert "autolabel" in QUEUES[name].empty_hint
+        state = read_store_state(store, "ann", workspace.tasks, workspace.suspects_path)
+        assert "autolabel` has not" in empty_queue_hint(name, state, min_labels=10)
 
 
 def test_manual_queue_is_predicted_but_undecided(store, workspace):
@@ -204,8 +207,13 @@ def test_my_live_labels(store, workspace):
 
 
 def test_unknown_queue_lists_the_known_ones():
-    with pytest.raises(CelebaError, match="unlabeled, review, manual, uncertain, suspects"):
+    with pytest.raises(CelebaError, match="unlabelled, review, manual, uncertain, suspects"):
         get_queue("nope")
+
+
+def test_unlabeled_is_an_alias_of_unlabelled():
+    assert get_queue("unlabeled") is get_queue("unlabelled") is QUEUES["unlabelled"]
+    assert queue_name("unlabeled") == "unlabelled"
 
 
 def test_first_page_is_the_start_of_the_full_queue(store, workspace):
@@ -213,7 +221,7 @@ def test_first_page_is_the_start_of_the_full_queue(store, workspace):
     store.add_label(IMAGES[0], "orientation", "left", "bob")
     store.add_label(IMAGES[2], "light", "left", "bob")
     store.add_label(IMAGES[3], "light", "left", "ensemble", source="model")
-    queue = QUEUES["unlabeled"]
+    queue = QUEUES["unlabelled"]
     full = build(store, workspace).items
     assert queue.first_page(store, workspace, "ann", workspace.tasks, QueueOptions(), 4) == full[:4]
     assert queue.first_page(store, workspace, "ann", workspace.tasks, QueueOptions(), 100) == full

@@ -23,7 +23,7 @@ IMAGES = [f"{i:06d}.jpg" for i in range(1, 11)]
 SIZE = (120, 40)
 
 
-def make_app(workspace, store, annotator="ann", queue="unlabeled", **kwargs):
+def make_app(workspace, store, annotator="ann", queue="unlabelled", **kwargs):
     return LabelApp(LabelConfig(workspace, annotator, queue, **kwargs), store)
 
 
@@ -186,7 +186,9 @@ async def test_prediction_queues_without_predictions_say_what_to_do(workspace, s
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, NothingToLabelScreen)
-        assert "celeba autolabel" in str(app.screen.query_one("#nothing-message").render())
+        message = app.screen.query_one("#nothing-message")
+        await wait_for(pilot, lambda: "celeba autolabel" in str(message.render()), "the hint read from the store")
+        assert "has not labelled anything" in str(message.render())
         await pilot.press("a")
     assert store.live_labels().empty
 

@@ -21,7 +21,7 @@ def test_count_reports_the_queue(workspace, store):
     store.add_label("000001.jpg", "orientation", "left", "ann")
     result = label(workspace, "--count", "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {"queue": "unlabeled", "annotator": "ann", "to_do": 9, "done": 1, "total": 10}
+    assert json.loads(result.output) == {"queue": "unlabelled", "annotator": "ann", "to_do": 9, "done": 1, "total": 10}
     share = json.loads(label(workspace, "--count", "--json", "--assign", "1/2", "--overlap", "0.2").output)
     assert 0 < share["total"] < 10
     review = label(workspace, "--count", "--queue", "review")
@@ -44,3 +44,46 @@ def test_errors_are_one_line(workspace, args, message):
     result = label(workspace, *args)
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_unlabeled_is_accepted_and_reported_as_unlabelled(workspace):
+    result = label(workspace, "--count", "--json", "--queue", "unlabeled", "-t", "light")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["queue"] == "unlabelled"
+
+
+def test_unknown_image_is_one_line_with_near_matches(workspace):
+    result = label(workspace, "--image", "00003.jpg")
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1
+    assert "--image 00003.jpg: no such image in the store; did you mean 000003.jpg" in result.output
+
+
+def test_the_session_ends_with_a_summary_and_the_next_command(workspace, store, monkeypatch):
+    from collections import Counter
+
+    from celeba_tui.cli import label_commands
+    from celeba_tui.labelling.session_summary import SessionOutcome
+
+    store.add_label("000001.jpg", "light", "left", "ann")
+    store.add_label("000001.jpg", "light", "right", "bob")
+    runs = []
+
+    def fake_tui(opened_store, run):  # the app itself is driven by Pilot in test_tui_app
+        runs.append(run)
+        return SessionOutcome(Counter({("light", "left"): 1}))
+
+    monkeypatch.setattr(label_commands, "_run_tui", fake_tui)
+    result = label(workspace, "-t", "light", "--queue", "unlabeled")
+    assert result.exit_code == 0, result.output
+    assert runs[0].queue == "unlabelled" and [t.name for t in runs[0].tasks] == ["light"]
+    lines = result.output.splitlines()
+    assert lines[:3] == [
+        "Session of ann: 1 decision stored.",
+        "  light        left 1 · center 0 · right 0",
+        "The unlabelled queue: 9 images left, 1 done.",
+    ]
+    assert lines[3].startswith("Next: celeba label --queue unlabelled")
+    assert "or: celeba merge   (1 answers where annotators disagree, unmerged)" in result.output
+    as_json = json.loads(label(workspace, "-t", "light", "--json").output)
+    assert as_json["left"] == 9 and as_json["next"][1]["command"] == "celeba merge"

@@ -18,6 +18,7 @@ from celeba_tui.tui.widgets.image_pane import ImagePane
 from celeba_tui.workspace import create_workspace
 
 SIZE = (120, 40)
+SMALL = (80, 24)  # the classic terminal: the essentials must fit
 NAMES = ["face_a.png", "face_b.png", "broken.png"]
 
 
@@ -26,7 +27,7 @@ async def settle(pilot):
     for _ in range(500):
         await pilot.pause(0.01)
         screen = pilot.app.screen
-        if isinstance(screen, NothingToLabelScreen):
+        if isinstance(screen, NothingToLabelScreen) and screen.hint != "…":  # the hint is read from the store
             return
         panes = screen.query(ImagePane) if isinstance(screen, LabelScreen) else []
         settled = panes and panes.first().shown == panes.first().request and screen.context is not None
@@ -68,7 +69,7 @@ def face_workspace(tmp_path):
     return workspace
 
 
-def run_app(snap_compare, workspace, *keys, queue="unlabeled", annotator="ann", size=SIZE):
+def run_app(snap_compare, workspace, *keys, queue="unlabelled", annotator="ann", size=SIZE):
     store = workspace.open_store()
     app = LabelApp(LabelConfig(workspace, annotator, queue, renderer="halfcell"), store)
 
@@ -88,6 +89,10 @@ def test_first_question(snap_compare, face_workspace):
     assert run_app(snap_compare, face_workspace)
 
 
+def test_first_question_80x24(snap_compare, face_workspace):
+    assert run_app(snap_compare, face_workspace, "space", "space", size=SMALL)
+
+
 def test_second_question_shows_the_label_given(snap_compare, face_workspace):
     assert run_app(snap_compare, face_workspace, "left")
 
@@ -96,7 +101,7 @@ def test_unreadable_image_placeholder(snap_compare, face_workspace):
     assert run_app(snap_compare, face_workspace, "space", "space", "space", "space")
 
 
-def test_review_with_answers_and_ensemble(snap_compare, face_workspace):
+def add_conflict_and_predictions(face_workspace):
     with face_workspace.open_store() as store:
         store.add_label(NAMES[1], "light", "left", "ann")
         store.add_label(NAMES[1], "light", "center", "bob")
@@ -107,7 +112,25 @@ def test_review_with_answers_and_ensemble(snap_compare, face_workspace):
                     "SELECT id, 'light', ?, ?, ?, ?, 0 FROM images WHERE name = ?",
                     (model, "left" if probs[0] > probs[1] else "center", max(probs), json.dumps(probs), NAMES[1]),
                 )
+
+
+def test_review_with_answers_and_ensemble(snap_compare, face_workspace):
+    add_conflict_and_predictions(face_workspace)
     assert run_app(snap_compare, face_workspace, queue="review", annotator="rev")
+
+
+def test_review_80x24_keeps_the_answers_on_screen(snap_compare, face_workspace):
+    add_conflict_and_predictions(face_workspace)
+    with face_workspace.open_store() as store:
+        store.add_label(NAMES[1], "orientation", "left", "ann")
+        store.add_label(NAMES[1], "orientation", "right", "bob")
+    assert run_app(snap_compare, face_workspace, queue="review", annotator="rev", size=SMALL)
+
+
+def test_going_back_80x24(snap_compare, face_workspace):
+    with face_workspace.open_store() as store:
+        store.add_label(NAMES[0], "light", "left", "ann")
+    assert run_app(snap_compare, face_workspace, "b", size=SMALL)
 
 
 def test_nothing_to_label(snap_compare, face_workspace):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from textual import events, work
@@ -16,10 +17,13 @@ from textual.widgets import Footer, Static
 
 from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
+from celeba_tui.labelling.flip_checks import mirrored_context
+from celeba_tui.labelling.lookback import Lookback, past_decisions
 from celeba_tui.labelling.queues import item_context
 from celeba_tui.tui.image_prep import VIEWS
 from celeba_tui.tui.key_map import class_keys
 from celeba_tui.tui.messages import ContextLoaded, DisplayRequest, ImageShown, KeyStamp
+from celeba_tui.tui.queue_hints import queue_hint
 from celeba_tui.tui.screens.guidelines_screen import GuidelinesScreen
 from celeba_tui.tui.screens.nothing_to_label_screen import NothingToLabelScreen
 from celeba_tui.tui.widgets.image_info import ImageInfo
@@ -31,6 +35,8 @@ if TYPE_CHECKING:
     from celeba_tui.workspace import Workspace
 
 MIN_WIDTH, MIN_HEIGHT = 60, 16
+# Below this the layout drops the big letters and blank lines so the essentials fit (80x24).
+COMPACT_WIDTH, COMPACT_HEIGHT = 100, 32
 PREFETCH = 3
 # A write slower than this is waiting for another writer's lock: say so.
 STORE_WAIT_NOTICE_S = 0.3
@@ -46,16 +52,31 @@ class LabelScreen(Screen):
     BINDINGS = [
         Binding("space", "skip", "skip"),
         Binding("backspace,u", "undo", "undo", key_display="u/⌫"),
+        Binding("b,left_square_bracket", "back", "back", key_display="b/["),
+        Binding("right_square_bracket", "forward", "forward", key_display="]"),
+        Binding("escape", "to_queue", "queue", key_display="esc"),
         Binding("p", "cycle_view", "view"),
         Binding("question_mark", "guidelines", "guidelines", key_display="?"),
         Binding("q", "app.quit", "quit"),
     ]
 
     def __init__(
-        self, session, workspace: Workspace, queue, *, renderer: str = "halfcell", cell_size=(10, 20), timing_log=None
+        self,
+        session,
+        workspace: Workspace,
+        queue,
+        *,
+        renderer: str = "halfcell",
+        cell_size=(10, 20),
+        timing_log=None,
+        cycle_available: bool = False,
     ):
         super().__init__()
         self.session = session
+        self.cycle_available = cycle_available
+        self.lookback = Lookback(
+            lambda before: past_decisions(session.store, session.annotator, session.tasks.values(), before=before)
+        )
         self.workspace = workspace
         self.queue = queue
         self.renderer = renderer
@@ -108,8 +129,11 @@ class LabelScreen(Screen):
         return DisplayRequest(item.image, item.check, self.view, stamp)
 
     def show_current(self, stamp: KeyStamp | None = None) -> None:
-        """Bring every panel up to date with the session's cursor."""
+        """Bring every panel up to date with the session's cursor (or the decision gone back to)."""
         session = self.session
+        if self.lookback.active:
+            self._show_past(stamp)
+            return
         item = session.current
         if item is None:
             if session.waiting:
@@ -120,7 +144,9 @@ class LabelScreen(Screen):
                 self._finished()
             return
         task = session.current_task
-        self.query_one(QuestionPanel).show_question(task, session.task_index + 1, len(item.tasks), item.check)
+        # The same heading for a flip check as for any item: checks are blind.
+        heading = f"question {session.task_index + 1} of {len(item.tasks)}"
+        self.query_one(QuestionPanel).show_question(task, heading)
         displayed = (session.position, item.image, item.check, self.view)
         if displayed != self._displayed:
             self._displayed = displayed
@@ -132,10 +158,41 @@ class LabelScreen(Screen):
             self.call_after_refresh(self._log_question, stamp, item.image)
         self._show_info()
         self._show_stats()
+        self._bind_classes(task)
+
+    def _bind_classes(self, task) -> None:
         if task.classes != self._bound_classes:
             # Only now do the class keys change; refreshing bindings rebuilds the footer.
             self._bound_classes = task.classes
             self.refresh_bindings()
+
+    def _show_past(self, stamp: KeyStamp | None = None) -> None:
+        """The decision gone back to: its image, its question with the answer given marked."""
+        entry = self.lookback.current
+        task = self.session.tasks[entry.task]
+        ago = self.lookback.index + 1
+        heading = f"back · {ago} decision{'s' if ago > 1 else ''} ago · ] newer · esc queue"
+        self.query_one(QuestionPanel).show_question(task, heading, chosen=entry.label)
+        displayed = ("back", self.lookback.index, entry.image, self.view)
+        if displayed != self._displayed:
+            self._displayed = displayed
+            self.context = None
+            self.pane.show(DisplayRequest(entry.image, False, self.view, stamp))
+        self._show_info()
+        self._show_stats()
+        self._bind_classes(task)
+
+    def _on_screen_image(self) -> str | None:
+        """The image whose question is on screen (the queue's item, or the decision gone back to)."""
+        if self.lookback.active:
+            return self.lookback.current.image
+        item = self.session.current
+        return None if item is None else item.image
+
+    def _current_task(self):
+        if self.lookback.active:
+            return self.session.tasks[self.lookback.current.task]
+        return self.session.current_task
 
     def queue_completed(self) -> None:
         """The whole queue arrived (it started on a first page): update counts, or go on."""
@@ -145,38 +202,45 @@ class LabelScreen(Screen):
             self._show_stats()
 
     def _show_info(self) -> None:
-        item = self.session.current
-        if item is None:
+        session, context = self.session, self.context
+        if self.lookback.active:
+            entry = self.lookback.current
+            image, asked, given = entry.image, (entry.task,), {entry.task: entry.label}
+        elif session.current is not None:
+            image, asked, given = session.current.image, session.current.tasks, session.answered_here()
+        else:
             return
-        given = {}
-        if self.context is not None and not item.check:
+        if context is not None:
+            # Earlier answers of this annotator for the tasks not asked now (the asked ones
+            # are what they are deciding; for a flip check they would give the answer away).
             given = {
                 task: answer.label
-                for task, answers in self.context.answers.items()
+                for task, answers in context.answers.items()
                 for answer in answers
-                if answer.annotator == self.session.annotator and answer.source == self.session.source
-            }
-        given.update(self.session.answered_here())
+                if task not in asked and answer.annotator == session.annotator and answer.source == session.source
+            } | given
         self.query_one(ImageInfo).show_info(
-            item.image,
-            self.session.annotator,
+            image,
+            session.annotator,
             self.queue.name,
             self.workspace.tasks,
             given,
-            self.context,
+            context,
             show_answers=self.queue.shows_answers,
-            check=item.check,
+            compact=self.has_class("compact"),
         )
 
     def _show_stats(self) -> None:
         session = self.session
         stats = session.stats
+        # Check answers count as answers here, as on any item (checks are blind).
+        done, total = session.shown_progress
         self.query_one(SessionStats).show_stats(
-            session.done,
-            session.total,
-            stats.counts,
+            done,
+            total,
+            stats.shown_counts,
             self.workspace.tasks,
-            stats.decisions,
+            stats.shown_decisions,
             stats.per_minute(session.clock()),
         )
 
@@ -186,9 +250,10 @@ class LabelScreen(Screen):
 
     def on_image_shown(self, message: ImageShown) -> None:
         request = message.request
-        item = self.session.current
-        if item is not None and request == self.pane.request:
-            self._load_context(item.image)
+        if request == self.pane.request and self.lookback.active:
+            self._load_context(request.image, False)
+        elif request == self.pane.request and self.session.current is not None:
+            self._load_context(request.image, self.session.current.check)
             self.pane.prefetch([self._request(upcoming) for upcoming in self.session.upcoming(PREFETCH)])
         if message.elapsed is not None and self.timing_log is not None:
             seconds, cpu = message.elapsed
@@ -202,24 +267,32 @@ class LabelScreen(Screen):
         self.session.store.add_problem(image, "unreadable", reason, self.session.annotator)
 
     @work(thread=True, group="context", exclusive=True, exit_on_error=False)
-    def _load_context(self, image: str) -> None:
-        self.post_message(ContextLoaded(image, item_context(self.session.store, image, self.workspace.tasks)))
+    def _load_context(self, image: str, mirrored: bool) -> None:
+        context = item_context(self.session.store, image, self.workspace.tasks)
+        # A mirrored copy is shown with what is known about it: left and right swapped.
+        self.post_message(ContextLoaded(image, mirrored_context(context) if mirrored else context))
 
     def on_context_loaded(self, message: ContextLoaded) -> None:
-        item = self.session.current
-        if item is not None and item.image == message.image:
+        if self._on_screen_image() == message.image:
             self.context = message.context
             self._show_info()
 
     # ----------------------------------------------------------- actions
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "choose":
-            task = self.session.current_task
+            task = self._current_task()
             return task is not None and self._signatures[parameters[0]] == task.classes
+        if action in ("forward", "to_queue"):
+            return self.lookback.active
         return True
 
     async def action_choose(self, signature: int, index: int) -> None:
-        if self.has_class("too-small") or self.session.finished:
+        if self.has_class("too-small"):
+            return
+        if self.lookback.active:
+            await self._redecide(index)
+            return
+        if self.session.finished:
             return
         if not self.pane.ready:
             self.app.bell()
@@ -262,8 +335,59 @@ class LabelScreen(Screen):
         if text is not None:
             status.update(text)
 
+    async def _redecide(self, index: int) -> None:
+        """A class key on a decision gone back to: a new decision, appended (history keeps the old)."""
+        entry = self.lookback.current
+        label = self.session.tasks[entry.task].classes[index]
+        if label == entry.label:
+            self.notify(f"{entry.task} stays {label}", timeout=2, markup=False)
+            return
+        try:
+            changed = await self._write(self.lookback.redecide, self.session.store, self.session.annotator, label)
+        except WRITE_REFUSED as exc:
+            self._refused(f"Change NOT saved: {_reason(exc)}. Press the key again.")
+            return
+        self.lookback.adopt(changed)
+        self.session.stats.count_change(entry.task, label, self.session.clock())
+        self.notify(f"changed: {entry.task} {entry.label} → {label}", timeout=2, markup=False)
+        self.show_current(self._stamp)
+
+    async def action_back(self) -> None:
+        """One of your earlier decisions further back (across sessions), newest first."""
+        if self.has_class("too-small"):
+            return
+        try:
+            entry = await asyncio.to_thread(self.lookback.older)
+        except WRITE_REFUSED as exc:
+            self.notify(f"cannot read your earlier decisions: {_reason(exc)}", severity="error", markup=False)
+            return
+        if entry is None:
+            self.notify("no earlier decision of yours" if not self.lookback.active else "that was your first decision")
+            return
+        self.refresh_bindings()  # ] and esc now do something
+        self.show_current(self._stamp)
+
+    def action_forward(self) -> None:
+        """One decision nearer now; past the newest, the queue again."""
+        if self.lookback.newer() is None:
+            self._return_to_queue()
+        else:
+            self.show_current(self._stamp)
+
+    def action_to_queue(self) -> None:
+        self.lookback.leave()
+        self._return_to_queue()
+
+    def _return_to_queue(self) -> None:
+        self._displayed = None
+        self.refresh_bindings()
+        self.show_current(self._stamp)
+
     def action_skip(self) -> None:
         if self.has_class("too-small") or self.session.finished:
+            return
+        if self.lookback.active:
+            self.notify("going back: ] for newer decisions, esc for the queue", timeout=2)
             return
         stamp = self._stamp
         if self.pane.error is not None and self.pane.shown == self.pane.request:
@@ -274,6 +398,9 @@ class LabelScreen(Screen):
 
     async def action_undo(self) -> None:
         if self.has_class("too-small"):  # nothing is visible: no blind changes
+            return
+        if self.lookback.active:
+            self.notify("going back: press a class key to change this decision, esc for the queue", timeout=3)
             return
         decision = self.session.last_decision()
         if decision is None:
@@ -307,6 +434,14 @@ class LabelScreen(Screen):
     def _check_size(self) -> None:
         width, height = self.app.size
         too_small = width < MIN_WIDTH or height < MIN_HEIGHT
+        compact = width < COMPACT_WIDTH or height < COMPACT_HEIGHT
+        if compact != self.has_class("compact") and self.is_mounted:
+            self.set_class(compact, "compact")
+            self.query_one(Footer).compact = compact
+            self._show_class_keys_in_footer(not compact)
+            self._displayed = None  # the question's letters change size
+            if not too_small:
+                self.call_after_refresh(self.show_current)
         self.set_class(too_small, "too-small")
         if too_small:
             self.query_one("#too-small", Static).update(
@@ -314,17 +449,48 @@ class LabelScreen(Screen):
                 "Make the window larger (q quits; everything is saved)."
             )
 
+    def _show_class_keys_in_footer(self, show: bool) -> None:
+        """The question panel lists the class keys; a narrow footer keeps room for the commands."""
+        for key, bindings in self._bindings.key_to_bindings.items():
+            self._bindings.key_to_bindings[key] = [
+                replace(b, show=show and bool(b.description)) if b.action.startswith("choose(") else b for b in bindings
+            ]
+        self.refresh_bindings()
+
     def _finished(self) -> None:
         session = self.session
-        title = f"Queue finished: {session.stats.decisions} labels this session, {session.done:,} / {session.total:,} images done."
-        self.app.push_screen(
-            NothingToLabelScreen(title, self.queue.empty_hint, can_undo=session.last_decision() is not None),
-            self._after_finished,
-        )
+        if session.stats.shown_decisions or session.done:
+            done, total = session.shown_progress
+            title = f"Queue finished: {session.stats.shown_decisions} answers this session, {done:,} / {total:,} done."
+        else:
+            title = f"Nothing to label in the {self.queue.name} queue."
+        screen = NothingToLabelScreen(title, "…", can_undo=session.last_decision() is not None, can_go_back=True)
+        self.app.push_screen(screen, self._after_finished)
+        self._compute_hint(screen)
+
+    @work(thread=True, group="hint", exit_on_error=False)
+    def _compute_hint(self, screen: NothingToLabelScreen) -> None:
+        session = self.session
+        try:
+            hint = queue_hint(
+                session.store,
+                self.workspace,
+                session.annotator,
+                list(session.tasks.values()),
+                self.queue,
+                cycle_available=self.cycle_available,
+            )
+        except Exception as exc:  # noqa: BLE001  (a hint is not worth a crash)
+            hint = f"(could not read the store for a hint: {type(exc).__name__}: {printable(exc)})"
+        self.app.call_from_thread(screen.show_hint, hint)
 
     async def _after_finished(self, result: str | None) -> None:
         if result == "undo":
             await self.action_undo()
+        elif result == "back":
+            await self.action_back()
+            if not self.lookback.active:
+                self._finished()
 
 
 def _reason(error: Exception) -> str:

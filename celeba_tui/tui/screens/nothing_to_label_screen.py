@@ -11,28 +11,45 @@ from textual.widgets import Footer, Static
 
 
 class NothingToLabelScreen(Screen[str]):
-    """Dismisses with "undo" when the annotator wants their last decision back."""
+    """Dismisses with "undo" (the last decision back) or "back" (earlier decisions, `b`)."""
 
     BINDINGS = [
         Binding("q,escape", "app.quit", "quit"),
         Binding("backspace,u", "undo", "undo last decision"),
+        Binding("b,left_square_bracket", "back", "go back to earlier decisions", key_display="b/["),
     ]
 
-    def __init__(self, title: str, hint: str, *, can_undo: bool):
+    def __init__(self, title: str, hint: str, *, can_undo: bool, can_go_back: bool = False):
         super().__init__()
         self.title_text = title
         self.hint = hint
         self.can_undo = can_undo
+        self.can_go_back = can_go_back
 
     def compose(self) -> ComposeResult:
         with Middle(), Center():
-            message = Text(self.title_text + "\n\n", style="bold")
-            message.append(self.hint + "\n\nq: quit", style="")
-            yield Static(message, id="nothing-message")
+            yield Static(self._message(), id="nothing-message")
         yield Footer()
 
+    def _message(self) -> Text:
+        message = Text(self.title_text + "\n\n", style="bold")
+        message.append(self.hint + "\n\nq: quit", style="")
+        return message
+
+    def show_hint(self, hint: str) -> None:
+        """The hint, once computed from the store (it starts as a placeholder)."""
+        self.hint = hint
+        self.query_one("#nothing-message", Static).update(self._message())
+
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        return self.can_undo if action == "undo" else True
+        if action == "undo":
+            return self.can_undo
+        if action == "back":
+            return self.can_go_back
+        return True
 
     def action_undo(self) -> None:
         self.dismiss("undo")
+
+    def action_back(self) -> None:
+        self.dismiss("back")

@@ -20,24 +20,20 @@ def info_text(
     context: ItemContext | None,
     *,
     show_answers: bool,
-    check: bool,
+    compact: bool = False,
 ) -> Text:
     """Pure: the panel's text (tested without a terminal). Names are shown as `printable`
-    makes them: a file or annotator name must not send escape sequences to the terminal."""
+    makes them: a file or annotator name must not send escape sequences to the terminal.
+
+    Where the queue shows the annotators' answers (review, suspects) they come first:
+    they are what the reviewer decides between, and must stay on a small screen.
+    """
+    gap = "" if compact else "\n"
     text = Text()
     text.append(f"{printable(image)}\n", style="bold")
-    text.append(f"annotator {printable(annotator)} · queue {queue}\n", style="dim")
-    if check:
-        text.append("mirrored copy of an image you labelled\n", style="italic")
-    text.append("\nyour labels\n", style="underline")
-    for task in tasks:
-        label = given.get(task.name)
-        text.append(f"  {task.name:<12} ")
-        text.append(f"{label}\n" if label else "—\n", style="bold green" if label else "dim")
-    if context is None:
-        return text
-    if show_answers and context.answers:
-        text.append("\nannotators' answers\n", style="underline")
+    text.append(f"annotator {printable(annotator)} · queue {printable(queue)}\n", style="dim")
+    if context is not None and show_answers and context.answers:
+        text.append(f"{gap}annotators' answers\n", style="underline")
         for task in tasks:
             answers = context.answers.get(task.name, ())
             if answers:
@@ -46,19 +42,25 @@ def info_text(
                     for a in answers
                 )
                 text.append(f"  {task.name:<12} {listed}\n")
-    if context.suggestions and not check:
-        text.append("\nensemble\n", style="underline")
-        for task in tasks:
-            suggestion = context.suggestions.get(task.name)
-            if suggestion is None:
-                continue
-            how = "auto-labelled" if suggestion.decided else "suggests"
-            text.append(f"  {task.name:<12} {how} ")
-            text.append(f"{suggestion.label}", style="bold")
-            text.append(f" ({suggestion.confidence:.0%})\n")
-            for prediction in context.predictions.get(task.name, ()):
-                model = printable(prediction.model)[:18]
-                text.append(f"    {model:<18} {printable(prediction.label)} {prediction.confidence:.0%}\n", style="dim")
+    text.append(f"{gap}your labels\n", style="underline")
+    for task in tasks:
+        label = given.get(task.name)
+        text.append(f"  {task.name:<12} ")
+        text.append(f"{printable(label)}\n" if label else "—\n", style="bold green" if label else "dim")
+    if context is None or not context.suggestions:
+        return text
+    text.append(f"{gap}ensemble\n", style="underline")
+    for task in tasks:
+        suggestion = context.suggestions.get(task.name)
+        if suggestion is None:
+            continue
+        how = "auto-labelled" if suggestion.decided else "suggests"
+        text.append(f"  {task.name:<12} {how} ")
+        text.append(f"{printable(suggestion.label)}", style="bold")
+        text.append(f" ({suggestion.confidence:.0%})\n")
+        for prediction in context.predictions.get(task.name, ()):
+            model = printable(prediction.model)[:18]
+            text.append(f"    {model:<18} {printable(prediction.label)} {prediction.confidence:.0%}\n", style="dim")
     return text
 
 

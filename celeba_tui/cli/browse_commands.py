@@ -1,0 +1,153 @@
+"""`celeba browse`: a grid of the images a filter selects; `--json` prints the same rows."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
+from celeba_tui.errors import CelebaError
+
+
+@app.command()
+def browse(
+    task: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--task",
+            "-t",
+            metavar="TASK",
+            help="Filter on this task only (repeatable; default: any task).",
+            show_default=False,
+        ),
+    ] = None,
+    label: Annotated[
+        Optional[str],
+        typer.Option("--label", metavar="CLASS", help="Current label is CLASS (or `unlabelled`).", show_default=False),
+    ] = None,
+    source: Annotated[
+        Optional[str],
+        typer.Option(
+            "--source",
+            metavar="SOURCE",
+            help="Has a live label from human, review, model or import.",
+            show_default=False,
+        ),
+    ] = None,
+    annotator: Annotated[
+        Optional[str],
+        typer.Option("--annotator", metavar="NAME", help="Has a live label by NAME.", show_default=False),
+    ] = None,
+    queue: Annotated[
+        Optional[str],
+        typer.Option(
+            "--queue",
+            metavar="NAME",
+            help="In this labelling queue (for --as): unlabelled, review, manual, ...",
+            show_default=False,
+        ),
+    ] = None,
+    confidence_below: Annotated[
+        Optional[float],
+        typer.Option(
+            "--confidence-below", metavar="X", help="The ensemble's confidence is below X.", show_default=False
+        ),
+    ] = None,
+    disagreement: Annotated[
+        bool, typer.Option("--disagreement", help="The annotators' labels differ (settled or not).")
+    ] = False,
+    name: Annotated[
+        Optional[list[str]],
+        typer.Option("--name", metavar="WORD", help="The image name contains WORD (repeatable).", show_default=False),
+    ] = None,
+    sort: Annotated[str, typer.Option("--sort", metavar="ORDER", help="name, confidence or time.")] = "name",
+    as_annotator: Annotated[
+        Optional[str],
+        typer.Option(
+            "--as",
+            metavar="NAME",
+            help="Who browses: relabels and --queue (default: $CELEBA_ANNOTATOR or the OS user).",
+            show_default=False,
+        ),
+    ] = None,
+    renderer: Annotated[
+        str, typer.Option("--renderer", metavar="NAME", help="auto, kitty, sixel or halfcell.")
+    ] = "auto",
+    timing_log: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--timing-log", metavar="FILE", help="Append page/filter latencies as JSON lines.", show_default=False
+        ),
+    ] = None,
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Browse images by their labels: a grid of thumbnails, filters, an image's whole story, relabelling."""
+    from celeba_tui.annotator_names import annotator_name_problem
+    from celeba_tui.cli.label_commands import default_annotator
+    from celeba_tui.labelling.browse_filter import BrowseFilter, check_filter
+    from celeba_tui.labelling.browsing import Browser
+    from celeba_tui.tui.terminal_probe import RENDERERS
+
+    if renderer not in RENDERERS:
+        raise CelebaError(f"--renderer {renderer!r}: one of {', '.join(RENDERERS)}")
+    if confidence_below is not None and not 0.0 <= confidence_below <= 1.0:
+        raise CelebaError(f"--confidence-below {confidence_below}: must be between 0 and 1")
+    wanted = check_filter(
+        BrowseFilter(
+            tuple(task or ()), label, source, annotator, queue, confidence_below, disagreement, tuple(name or ()), sort
+        )
+    )
+    ws = open_workspace(workspace)
+    me = (as_annotator or default_annotator()).strip()
+    if json_output:
+        with ws.open_store(readonly=True) as store:
+            selection = Browser(store, ws, me).select(wanted)
+            print_json([row.as_json() for row in selection.rows(0, len(selection))])
+        return
+    problem = annotator_name_problem(me)
+    if problem:
+        raise CelebaError(f"--as: {problem}")
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise CelebaError("celeba browse needs a terminal (stdin and stdout are not one); use --json for scripts")
+    with ws.open_store() as store:
+        Browser(store, ws, me).check(wanted)  # before the screen: a typo is one line
+        _run_tui(ws, store, me, wanted, renderer, timing_log)
+
+
+def _run_tui(ws, store, me, wanted, renderer, timing_log) -> None:
+    from celeba_tui.tui.terminal_probe import choose_renderer, probe_terminal
+
+    info = probe_terminal(query_graphics=renderer != "halfcell")
+    chosen = choose_renderer(renderer, info)
+    if chosen != "halfcell":
+        from celeba_tui.tui.widgets.graphics_image import prime_cell_size
+
+        prime_cell_size(info)
+    from celeba_tui.tui.browse_app import BrowseApp, BrowseConfig
+
+    config = BrowseConfig(ws, me, wanted, chosen, (info.cell_width or 10, info.cell_height or 20), timing_log)
+    app_object = BrowseApp(config, store)
+    app_object.run()
+    crash = app_object.crash_report()
+    if crash is not None:
+        _report_crash(*crash)
+
+
+def _report_crash(summary: str, details: str) -> None:
+    """One line on stderr for an unexpected error inside the app; its traceback in a file."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(
+        "w", prefix="celeba-browse-crash-", suffix=".txt", delete=False, encoding="utf-8"
+    ) as report:
+        report.write(details)
+    typer.echo(
+        f"error: celeba browse stopped on an unexpected error ({summary}); every relabel made "
+        f"up to then is stored. details: {report.name}",
+        err=True,
+    )
+    raise typer.Exit(1)

@@ -1,0 +1,180 @@
+"""What the store says about the work: why a queue is empty, and which command comes next.
+
+`read_store_state` counts a few things in the store (one query each); `empty_queue_hint`
+and `next_steps` are pure functions of those counts, so every hint the TUI shows and the
+session summary prints is computed from the store's state, never assumed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from celeba_tui.labelling.selection import names_of_tasks, sql_in_list
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, CONFLICT, MODEL, PEOPLE_SOURCES, REVIEW, SETTLED_STATUSES
+
+if TYPE_CHECKING:
+    from celeba_tui.store.label_store import LabelStore
+
+
+@dataclass(frozen=True)
+class StoreState:
+    """Counts of (image, task) pairs over the tasks asked, for one annotator."""
+
+    images: int = 0  # images in the root
+    predicted: int = 0  # pairs with a model prediction
+    auto_labelled: int = 0  # pairs with a live automatic (model) label
+    predicted_by_people: int = 0  # predicted pairs people labelled (what the manual queue was)
+    people_labelled: int = 0  # pairs with a person's live label
+    mine: int = 0  # pairs this annotator labelled (live, human)
+    my_reviews: int = 0  # pairs this annotator decided as a reviewer
+    overlapping: int = 0  # pairs two or more annotators labelled
+    conflicts: int = 0  # pairs whose annotators disagree and nobody reviewed
+    settled: dict[str, int] = field(default_factory=dict)  # task -> agreed or reviewed labels
+    suspects_found: bool | None = None  # None: autolabel wrote no suspects file; else: it found some
+
+
+def read_store_state(
+    store: LabelStore, annotator: str, tasks: Sequence, suspects_path: Path | None = None
+) -> StoreState:
+    """The counts `empty_queue_hint` and `next_steps` need (read-only queries)."""
+    names = names_of_tasks(tasks)
+    tasks_in = f"task IN {sql_in_list(names)}"
+    people, annotators = sql_in_list(PEOPLE_SOURCES), sql_in_list(ANNOTATOR_SOURCES)
+    me = "(SELECT id FROM annotators WHERE name = ?)"
+    live_counts = store.query(
+        "SELECT "
+        f"COUNT(DISTINCT CASE WHEN source = ? THEN image_id || '/' || task END), "
+        f"COUNT(DISTINCT CASE WHEN source IN {people} THEN image_id || '/' || task END), "
+        f"SUM(annotator_id = {me} AND source = 'human'), "
+        f"SUM(annotator_id = {me} AND source = ?) "
+        f"FROM live WHERE {tasks_in}",
+        [MODEL, *PEOPLE_SOURCES, annotator, annotator, REVIEW, *names],
+    )[0]
+    overlapping = store.query(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM live "
+        f"WHERE source IN {annotators} AND {tasks_in} GROUP BY image_id, task HAVING COUNT(*) > 1)",
+        [*ANNOTATOR_SOURCES, *names],
+    )[0][0]
+    status_counts = store.query(
+        f"SELECT task, status, COUNT(*) FROM current WHERE {tasks_in} GROUP BY task, status", names
+    )
+    predicted = store.query(
+        "SELECT COUNT(*), COALESCE(SUM(EXISTS (SELECT 1 FROM live v WHERE v.image_id = p.image_id "
+        f"AND v.task = p.task AND v.source IN {people})), 0) "
+        f"FROM (SELECT DISTINCT image_id, task FROM predictions WHERE {tasks_in}) p",
+        [*PEOPLE_SOURCES, *names],
+    )[0]
+    settled = {name: 0 for name in names}
+    conflicts = 0
+    for task, status, count in status_counts:
+        if status in SETTLED_STATUSES:
+            settled[task] += count
+        elif status == CONFLICT:
+            conflicts += count
+    return StoreState(
+        images=store.image_count(),
+        predicted=predicted[0],
+        auto_labelled=live_counts[0],
+        predicted_by_people=predicted[1],
+        people_labelled=live_counts[1],
+        mine=live_counts[2] or 0,
+        my_reviews=live_counts[3] or 0,
+        overlapping=overlapping,
+        conflicts=conflicts,
+        settled=settled,
+        suspects_found=_suspects_found(suspects_path),
+    )
+
+
+def _suspects_found(path: Path | None) -> bool | None:
+    """Whether autolabel's suspects file lists any (None: no file). Reads only its first lines."""
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8", errors="replace") as file:
+            return sum(1 for _, line in zip(range(2), file) if line.strip()) > 1
+    except OSError:
+        return None
+
+
+# ------------------------------------------------------------------ pure
+def empty_queue_hint(queue: str, state: StoreState, *, min_labels: int, cycle_available: bool = False) -> str:
+    """Why the `queue` has nothing for this annotator, in the store's own numbers, and what next."""
+    why = _why_empty(queue, state)
+    steps = next_steps(state, queue=queue, left=0, min_labels=min_labels, cycle_available=cycle_available)
+    if steps:
+        why += " Next: " + "; or ".join(f"`{s.command}` ({s.reason})" for s in steps[:2]) + "."
+    return why
+
+
+def _why_empty(queue: str, state: StoreState) -> str:
+    if queue == "unlabelled":
+        if state.images == 0:
+            return "The image root has no images registered (`celeba scan`)."
+        return f"Every image in your share is labelled: {state.mine:,} answers are yours."
+    if queue == "review":
+        if state.overlapping == 0:
+            return (
+                "No conflicts: no image has labels from two annotators yet "
+                "(`celeba label --assign I/N --overlap F` shows some images to two people)."
+            )
+        return (
+            f"No conflicts: the {state.overlapping:,} questions two or more annotators answered agree "
+            f"or were reviewed ({state.my_reviews:,} reviews are yours)."
+        )
+    if queue == "suspects":
+        if state.suspects_found is None:
+            return "No suspects: `celeba autolabel` has not run yet (it lists the agreed labels it contradicts)."
+        if not state.suspects_found:
+            return "No suspects: the latest `celeba autolabel` confidently contradicts none of the agreed labels."
+        return f"No suspects left: every one the latest `celeba autolabel` found has been reviewed ({state.my_reviews:,} reviews are yours)."
+    # manual and uncertain: built from the predictions
+    if state.predicted == 0:
+        return "No predictions to work from yet: `celeba autolabel` has not labelled anything."
+    if state.predicted_by_people == 0 and state.auto_labelled >= state.predicted:
+        return (
+            f"`celeba autolabel` labelled all {state.predicted:,} predicted answers itself: "
+            "nothing was left for a person."
+        )
+    by_you = f" ({state.mine:,} by you)" if state.mine else ""
+    return (
+        f"Nothing left: of {state.predicted:,} predicted answers, {state.auto_labelled:,} were auto-labelled "
+        f"and {state.predicted_by_people:,} labelled by people{by_you}."
+    )
+
+
+@dataclass(frozen=True)
+class NextStep:
+    command: str
+    reason: str
+
+
+def next_steps(
+    state: StoreState,
+    *,
+    queue: str,
+    left: int,
+    min_labels: int,
+    cycle_available: bool = False,
+) -> list[NextStep]:
+    """The commands worth running now, most useful first (pure)."""
+    steps = []
+    if left > 0:
+        steps.append(NextStep(f"celeba label --queue {queue}", f"{left:,} images left in the {queue} queue"))
+    if state.conflicts > 0 and queue != "review":
+        steps.append(NextStep("celeba merge", f"{state.conflicts:,} answers where annotators disagree, unmerged"))
+    elif state.conflicts > 0:
+        steps.append(NextStep("celeba label --queue review", f"{state.conflicts:,} conflicts to settle"))
+    trainable = [task for task, count in state.settled.items() if count >= min_labels]
+    if trainable and state.predicted == 0:
+        verb = "cycle" if cycle_available else "train"
+        for task in trainable:
+            steps.append(NextStep(f"celeba {verb} -t {task}", f"{state.settled[task]:,} settled {task} labels"))
+    if not steps and state.predicted and queue not in ("manual", "uncertain"):
+        steps.append(NextStep("celeba label --queue manual", "what `celeba autolabel` left for a person"))
+    if not steps and queue != "unlabelled" and state.people_labelled < state.images * len(state.settled):
+        steps.append(NextStep("celeba label", f"training needs {min_labels} settled labels per task"))
+    return steps

@@ -1,0 +1,111 @@
+"""What `celeba label` prints when it ends: this session's decisions, what is left, what next.
+
+`SessionOutcome` is what the app returns (counted as the session went); `summarize` adds
+what the store says now (the queue rebuilt, `next_steps`); `summary_lines` is the text.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from celeba_tui.console import printable
+from celeba_tui.labelling.next_steps import NextStep, next_steps, read_store_state
+from celeba_tui.labelling.queue_items import QueueOptions
+from celeba_tui.labelling.queues import OneImageQueue
+
+if TYPE_CHECKING:
+    from celeba_tui.store.label_store import LabelStore
+
+
+@dataclass(frozen=True)
+class SessionOutcome:
+    """Decisions stored this session: labels by (task, class), check answers, changes made going back."""
+
+    counts: Counter = field(default_factory=Counter)
+    checks: int = 0
+    changes: int = 0
+
+    @property
+    def labels(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    annotator: str
+    queue: str
+    outcome: SessionOutcome
+    tasks: tuple  # the tasks asked (objects with name and classes)
+    left: int | None  # images still to do in the queue (None: a single image was opened)
+    done: int | None
+    steps: list[NextStep]
+
+    def as_json(self) -> dict:
+        return {
+            "annotator": self.annotator,
+            "queue": self.queue,
+            "labels": {
+                task.name: {label: self.outcome.counts.get((task.name, label), 0) for label in task.classes}
+                for task in self.tasks
+            },
+            "checks": self.outcome.checks,
+            "changes": self.outcome.changes,
+            "left": self.left,
+            "done": self.done,
+            "next": [{"command": s.command, "reason": s.reason} for s in self.steps],
+        }
+
+
+def summarize(
+    store: LabelStore,
+    workspace,
+    annotator: str,
+    queue,
+    tasks: Sequence,
+    options: QueueOptions,
+    outcome: SessionOutcome,
+    *,
+    min_labels: int,
+    cycle_available: bool = False,
+) -> SessionSummary:
+    """The session's summary from what it did and the store's state now (rebuilds the queue)."""
+    tasks = tuple(tasks)
+    left = done = None
+    if not isinstance(queue, OneImageQueue):
+        built = queue.build(store, workspace, annotator, tasks, options)
+        left, done = len(built.items), built.done
+    state = read_store_state(store, annotator, tasks, workspace.suspects_path)
+    queue_name = queue.name if left is not None else "unlabelled"
+    steps = next_steps(state, queue=queue_name, left=left or 0, min_labels=min_labels, cycle_available=cycle_available)
+    return SessionSummary(annotator, queue.name, outcome, tasks, left, done, steps)
+
+
+def summary_lines(summary: SessionSummary) -> list[str]:
+    """Pure: the summary as printed (names through `printable`)."""
+    outcome = summary.outcome
+    who = printable(summary.annotator)
+    if outcome.labels == 0 and outcome.checks == 0:
+        lines = [f"Session of {who}: no decisions stored."]
+    else:
+        extra = []
+        if outcome.changes:
+            extra.append(f"{outcome.changes} of them changes to earlier decisions")
+        if outcome.checks:
+            extra.append(f"plus {outcome.checks} consistency-check answers")
+        noun = "decision" if outcome.labels == 1 else "decisions"
+        details = f" ({'; '.join(extra)})" if extra else ""
+        lines = [f"Session of {who}: {outcome.labels} {noun} stored{details}."]
+        for task in summary.tasks:
+            counts = [f"{label} {outcome.counts.get((task.name, label), 0)}" for label in task.classes]
+            if any(outcome.counts.get((task.name, label), 0) for label in task.classes):
+                lines.append(f"  {task.name:<12} " + " · ".join(counts))
+    if summary.left is not None:
+        lines.append(f"The {summary.queue} queue: {summary.left:,} images left, {summary.done:,} done.")
+    if summary.steps:
+        first, *others = summary.steps
+        lines.append(f"Next: {first.command}   ({first.reason})")
+        lines.extend(f"  or: {step.command}   ({step.reason})" for step in others)
+    return lines

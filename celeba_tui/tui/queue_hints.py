@@ -1,0 +1,22 @@
+"""The line an empty or finished queue shows: computed from the store's state (labelling.next_steps)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from celeba_tui.console import printable
+from celeba_tui.labelling.next_steps import empty_queue_hint, read_store_state
+from celeba_tui.labelling.queues import OneImageQueue
+
+if TYPE_CHECKING:
+    from celeba_tui.store.label_store import LabelStore
+
+
+def queue_hint(store: LabelStore, workspace, annotator: str, tasks, queue, *, cycle_available: bool = False) -> str:
+    """Why `queue` has nothing (more) for `annotator`, and what to run next. Reads the store."""
+    from celeba_tui.training.dataset import MIN_LABELS
+
+    if isinstance(queue, OneImageQueue):
+        return f"Every question about {printable(queue.image)} is answered."
+    state = read_store_state(store, annotator, tasks, workspace.suspects_path)
+    return empty_queue_hint(queue.name, state, min_labels=MIN_LABELS, cycle_available=cycle_available)

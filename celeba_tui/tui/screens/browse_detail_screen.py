@@ -1,0 +1,199 @@
+"""`celeba browse`'s image view: the picture, everything known about it, and relabelling.
+
+The class keys of the task under the cursor (tab moves it) store a new decision at once
+(appended: the history is kept), as `human`, or as `review` where it must settle
+someone else's label (labelling.image_history.relabel_source); `u` undoes the last one
+made here. PgDn/PgUp walk through the selection. Leaving returns (cursor, changed) so
+the grid reads the store again after a relabel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+from textual import events, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from celeba_tui.console import printable
+from celeba_tui.errors import CelebaError
+from celeba_tui.labelling.image_history import image_record, relabel_source
+from celeba_tui.tui.image_prep import VIEWS
+from celeba_tui.tui.key_map import class_keys
+from celeba_tui.tui.messages import DisplayRequest
+from celeba_tui.tui.screens.browse_messages import RecordLoaded
+from celeba_tui.tui.screens.browse_text import record_text
+from celeba_tui.tui.widgets.image_pane import ImagePane
+
+MIN_WIDTH, MIN_HEIGHT = 60, 16
+WRITE_REFUSED = (CelebaError, sqlite3.Error)
+
+
+class BrowseDetailScreen(Screen):
+    BINDINGS = [
+        Binding("tab", "next_task(1)", "next task"),
+        Binding("shift+tab", "next_task(-1)", "previous task", show=False),
+        Binding("u,backspace", "undo", "undo", key_display="u"),
+        Binding("pagedown,n", "step(1)", "next image", key_display="PgDn"),
+        Binding("pageup,N", "step(-1)", "previous image", key_display="PgUp"),
+        Binding("p", "cycle_view", "view"),
+        Binding("escape,q", "close", "back to the grid", key_display="esc"),
+    ]
+
+    def __init__(self, browser, selection, at: int, *, renderer: str = "halfcell", cell_size=(10, 20)):
+        super().__init__()
+        self.browser = browser
+        self.selection = selection
+        self.at = at
+        self.renderer = renderer
+        self.cell_size = cell_size
+        self.tasks = browser.tasks
+        self.task_index = 0
+        self.view = VIEWS[0]
+        self.record = None
+        self.changed = False
+        self.made: list[tuple[int, str]] = []  # (label id, image) of the decisions made here, for undo
+        self._signatures = list(dict.fromkeys(t.classes for t in self.tasks))
+        for signature_index, classes in enumerate(self._signatures):
+            for keys in class_keys(classes):
+                self._bindings.bind(
+                    ",".join(keys.keys),
+                    f"choose({signature_index}, {keys.index})",
+                    keys.label,
+                    key_display=keys.display,
+                )
+
+    @property
+    def image(self) -> str:
+        return self.selection.name_at(self.at)
+
+    @property
+    def task(self):
+        return self.tasks[self.task_index]
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield ImagePane(self.browser.workspace.image_root, self.renderer, cell_size=self.cell_size, id="image")
+            with VerticalScroll(id="record-side"):
+                yield Static("", id="record", markup=False)
+        yield Static("", id="too-small", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._check_size()
+        self._show()
+
+    def _show(self) -> None:
+        self.query_one(ImagePane).show(DisplayRequest(self.image, False, self.view))
+        self.record = None
+        self.query_one("#record", Static).update(f"{printable(self.image)}\n\nreading the store…")
+        self._load_record(self.image)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="record")
+    def _load_record(self, image: str) -> None:
+        try:
+            record = image_record(self.browser.store, image, self.tasks)
+        except Exception as exc:  # noqa: BLE001  (shown in the panel)
+            self.post_message(RecordLoaded(image, None, f"{type(exc).__name__}: {printable(exc)}"))
+            return
+        self.post_message(RecordLoaded(image, record, None))
+
+    def on_record_loaded(self, message: RecordLoaded) -> None:
+        if message.image != self.image:
+            return
+        if message.error is not None:
+            self.query_one("#record", Static).update(f"Cannot read the store: {message.error}")
+            return
+        self.record = message.record
+        self._show_record()
+
+    def _sources(self) -> dict[str, str]:
+        return {name: relabel_source(entry, self.browser.annotator) for name, entry in self.record.tasks.items()}
+
+    def _show_record(self) -> None:
+        if self.record is None:
+            return
+        text = record_text(self.record, self.tasks, self.browser.annotator, self.task.name, self._sources())
+        self.query_one("#record", Static).update(text)
+        self.refresh_bindings()
+
+    # ------------------------------------------------------------- actions
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "choose":
+            return self._signatures[parameters[0]] == self.task.classes
+        return True
+
+    async def action_choose(self, signature: int, index: int) -> None:
+        if self.has_class("too-small"):
+            return
+        if self.record is None:
+            self.notify("still reading what is known about this image", markup=False)
+            return
+        task, image = self.task, self.image
+        label = task.classes[index]
+        source = relabel_source(self.record.tasks[task.name], self.browser.annotator)
+        store, annotator = self.browser.store, self.browser.annotator
+        try:
+            label_id = await asyncio.to_thread(store.add_label, image, task.name, label, annotator, source)
+        except WRITE_REFUSED as exc:
+            self.app.bell()
+            self.notify(f"NOT saved: {printable(exc)}", severity="error", timeout=10, markup=False)
+            return
+        self.made.append((label_id, image))
+        self.changed = True
+        self.notify(f"stored {task.name} = {label} ({source}) for {printable(image)}", timeout=2, markup=False)
+        if self.task_index + 1 < len(self.tasks):
+            self.task_index += 1
+        self._load_record(image)
+
+    async def action_undo(self) -> None:
+        if not self.made:
+            self.notify("nothing to undo here", markup=False)
+            return
+        label_id, image = self.made[-1]
+        try:
+            await asyncio.to_thread(self.browser.store.revoke, label_id, self.browser.annotator)
+        except WRITE_REFUSED as exc:
+            self.app.bell()
+            self.notify(f"Undo NOT saved: {printable(exc)}", severity="error", timeout=10, markup=False)
+            return
+        self.made.pop()
+        self.notify(f"undone (the history keeps both rows) for {printable(image)}", timeout=2, markup=False)
+        if image == self.image:
+            self._load_record(image)
+
+    def action_next_task(self, step: int) -> None:
+        self.task_index = (self.task_index + step) % len(self.tasks)
+        self._show_record()
+
+    def action_step(self, step: int) -> None:
+        target = self.at + step
+        if 0 <= target < len(self.selection):
+            self.at, self.task_index = target, 0
+            self._show()
+
+    def action_cycle_view(self) -> None:
+        self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
+        self.notify(f"view: {self.view} (display only)", timeout=1.5, markup=False)
+        self.query_one(ImagePane).show(DisplayRequest(self.image, False, self.view))
+
+    def action_close(self) -> None:
+        self.dismiss((self.at, self.changed))
+
+    # ----------------------------------------------------------------- size
+    def on_resize(self, event: events.Resize) -> None:
+        self._check_size()
+
+    def _check_size(self) -> None:
+        width, height = self.app.size
+        too_small = width < MIN_WIDTH or height < MIN_HEIGHT
+        self.set_class(too_small, "too-small")
+        if too_small:
+            self.query_one("#too-small", Static).update(
+                f"The terminal is {width}x{height}; the image view needs at least {MIN_WIDTH}x{MIN_HEIGHT}.\n"
+                "Make the window larger (esc: back to the grid)."
+            )

@@ -1,0 +1,48 @@
+"""`L` in `celeba browse`: the label screen over the browsed selection, as a queue.
+
+Every answer is a `review` decision by the browsing annotator (it settles the image
+whatever was there: the point of fixing labels found by browsing); `q` and the end of
+the selection return to the grid, which reads the store again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+from celeba_tui.labelling.queue_items import QueueItem
+from celeba_tui.labelling.session import LabelSession
+from celeba_tui.tui.screens.label_screen import LabelScreen
+from celeba_tui.vocabulary import REVIEW
+
+
+@dataclass(frozen=True)
+class SelectionQueue:
+    """The browsed selection, shaped like a labelling queue for the label screen."""
+
+    name: str = "browse selection"
+    source: str = REVIEW
+    shows_answers: bool = True
+    prioritized: bool = False
+    empty_hint: str = "Every image of the selection is answered. q: back to the grid."
+
+
+class BrowseLabelScreen(LabelScreen):
+    BINDINGS = [Binding("q", "back_to_grid", "back to browse")]
+
+    def action_back_to_grid(self) -> None:
+        self.dismiss(None)
+
+    def _finished(self) -> None:
+        self.notify("every image of the selection is answered", timeout=3, markup=False)
+        self.dismiss(None)
+
+
+def label_screen_for(browser, selection, cursor: int, renderer: str, cell_size) -> BrowseLabelScreen:
+    """A label screen over the selection from the image under the cursor on, asking every task."""
+    task_names = tuple(task.name for task in browser.tasks)
+    names = selection.names()
+    items = [QueueItem(name, task_names) for name in names[cursor:] + names[:cursor]]
+    session = LabelSession(browser.store, browser.annotator, browser.tasks, items, source=REVIEW)
+    return BrowseLabelScreen(session, browser.workspace, SelectionQueue(), renderer=renderer, cell_size=cell_size)

@@ -1,0 +1,156 @@
+"""What `celeba browse` writes on screen, as rich Text (pure: tested without a terminal).
+
+Every name (image, annotator, model, label) goes through `printable`, and Text is
+never parsed as markup: a file called `[red]x` or one holding an escape sequence is
+shown, not obeyed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from rich.text import Text
+
+from celeba_tui.console import printable
+from celeba_tui.labelling.browse_filter import BrowseFilter, describe_filter
+from celeba_tui.labelling.image_history import LIVE, UNDO, ImageRecord, settled_how
+from celeba_tui.labelling.selection import BrowseRow
+
+# One colour per class index (left, center, right, ...): the same on every tile.
+CLASS_COLOURS = ("bright_cyan", "bright_yellow", "bright_magenta", "bright_green", "bright_red", "bright_blue")
+STATE_STYLES = {LIVE: "", "replaced": "dim", "withdrawn": "dim strike", UNDO: "dim italic"}
+
+
+def class_colour(classes: Sequence[str], label: str | None) -> str:
+    if label is None or label not in classes:
+        return "dim"
+    return CLASS_COLOURS[list(classes).index(label) % len(CLASS_COLOURS)]
+
+
+def fit(text: str, width: int) -> str:
+    """`text` cut to `width` cells with an ellipsis (names are kept on one line)."""
+    if width <= 0:
+        return ""
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def caption(row: BrowseRow, tasks: Sequence, width: int) -> Text:
+    """Two lines under a thumbnail: the name, then each task's current label in its class colour."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(fit(printable(row.image), width) + "\n", style="bold")
+    slot = max((width - len(tasks) + 1) // max(len(tasks), 1), 1)
+    for i, task in enumerate(tasks):
+        label, status = row.labels.get(task.name), row.status.get(task.name)
+        if i:
+            text.append(" ")
+        if status == "conflict":
+            text.append(fit("conflict", slot).ljust(slot), style="bold red")
+        elif label is None:
+            text.append(fit("·", slot).ljust(slot), style="dim")
+        else:
+            style = class_colour(task.classes, label) + (" italic" if status == "model" else " bold")
+            text.append(fit(printable(label), slot).ljust(slot), style=style)
+    return text
+
+
+def status_line(
+    shown: int, total: int, start: int, page_size: int, wanted: BrowseFilter, tasks: Sequence, *, counting=False
+) -> Text:
+    """The line over the grid: how many images match, which page, the filter, the colour key.
+
+    `counting`: only the first images are read yet (start-up); the totals follow."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    page = start // page_size + 1 if page_size else 1
+    pages = max((shown + page_size - 1) // page_size, 1) if page_size else 1
+    if counting:
+        text.append("first images · counting the rest…", style="bold")
+        text.append(f" · page {page} · sort {wanted.sort}")
+    else:
+        text.append(f"{shown:,} of {total:,} images", style="bold")
+        text.append(f" · page {page}/{pages} · sort {wanted.sort}")
+    described = describe_filter(wanted)
+    text.append(" · filter: ")
+    text.append(printable(described) if described else "none", style="bold" if described else "dim")
+    text.append("  │ " + " · ".join(task.name for task in tasks) + ": ", style="dim")
+    classes = list(dict.fromkeys(c for task in tasks for c in task.classes))
+    for label in classes:
+        text.append(
+            printable(label) + " ", style=class_colour(next(t.classes for t in tasks if label in t.classes), label)
+        )
+    text.append("(italic: model)", style="dim italic")
+    return text
+
+
+def no_match_hint(wanted: BrowseFilter) -> str:
+    """What to say when a filter matches nothing, and how to widen it."""
+    described = describe_filter(wanted)
+    return (
+        f"No image matches: {printable(described)}\n\n"
+        "Widen it: press / and remove a term (each term must hold), or press c to clear the filter.\n"
+        "Terms: task:T label:CLASS source:human|review|model|import annotator:NAME queue:NAME conf<X "
+        "disagreement sort:name|confidence|time, other words: part of the image name."
+    )
+
+
+def when(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
+
+
+def record_text(record: ImageRecord, tasks: Sequence, annotator: str, task_name: str, sources: dict[str, str]) -> Text:
+    """The image view's side panel: per task the current label, how it was settled, the
+    history (undone and replaced rows marked), models and the ensemble; the flip checks."""
+    text = Text()
+    text.append(printable(record.image) + "\n", style="bold")
+    if not record.known:
+        text.append("not in the store\n", style="bold red")
+    elif not record.present:
+        text.append("registered, but the file is not in the image root\n", style="yellow")
+    context = record.context
+    for task in tasks:
+        entry = record.tasks[task.name]
+        cursor = task.name == task_name
+        text.append("\n")
+        text.append(("▶ " if cursor else "  ") + task.name, style="bold reverse" if cursor else "bold underline")
+        text.append("  ")
+        if entry.status == "conflict":
+            text.append("conflict", style="bold red")
+        elif entry.label is None:
+            text.append("unlabelled", style="dim")
+        else:
+            text.append(printable(entry.label), style="bold " + class_colour(task.classes, entry.label))
+            text.append(f" ({entry.status})", style="dim")
+        text.append("\n  " + printable(settled_how(entry)) + "\n", style="italic")
+        if cursor:
+            keys = sources.get(task.name, "human")
+            text.append(f"  your key stores a {keys} label as {printable(annotator)}\n", style="green")
+        for row in entry.history:
+            style = STATE_STYLES.get(row.state, "")
+            if row.state == UNDO:
+                line = f"    {when(row.time)}  {printable(row.annotator)} undid #{row.revokes}"
+            else:
+                line = f"    {when(row.time)}  {printable(row.annotator):<14} {printable(row.label):<8} {row.source}"
+                if row.confidence is not None:
+                    line += f" {row.confidence:.0%}"
+                if row.state != LIVE:
+                    line += f" ({row.state})"
+            text.append(line + "\n", style=style)
+        suggestion = context.suggestions.get(task.name)
+        if suggestion is not None:
+            how = "auto-labelled" if suggestion.decided else "suggests"
+            text.append(f"    ensemble {how} ")
+            text.append(printable(suggestion.label), style="bold " + class_colour(task.classes, suggestion.label))
+            text.append(f" ({suggestion.confidence:.0%})\n")
+        for prediction in context.predictions.get(task.name, ()):
+            model = fit(printable(prediction.model), 22)
+            text.append(f"      {model:<22} {printable(prediction.label)} {prediction.confidence:.0%}\n", style="dim")
+    if record.checks:
+        text.append("\nflip checks\n", style="bold underline")
+        for check in record.checks:
+            verdict = "consistent" if check.consistent else "INCONSISTENT"
+            text.append(
+                f"  {check.task:<12} {printable(check.annotator)}: {printable(check.answer)} "
+                f"(expected {printable(check.expected)}) ",
+            )
+            text.append(verdict + "\n", style="green" if check.consistent else "bold red")
+    return text

@@ -1,0 +1,211 @@
+"""`celeba browse`'s selection: each filter against a direct query of the store, the filter
+language, `--json`, and what the image view reads about one image."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from celeba_tui.cli import app
+from celeba_tui.errors import CelebaError
+from celeba_tui.labelling.browse_filter import BrowseFilter, describe_filter, parse_filter
+from celeba_tui.labelling.browsing import Browser
+from celeba_tui.labelling.image_history import image_record, relabel_source, settled_how
+
+IMAGES = [f"{i:06d}.jpg" for i in range(1, 11)]
+
+
+def add_prediction(store, image, task, model, probs):
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO predictions(image_id, task, model, label, confidence, probs, created) "
+            "SELECT id, ?, ?, ?, ?, ?, 0 FROM images WHERE name = ?",
+            (task, model, ["left", "center", "right"][probs.index(max(probs))], max(probs), json.dumps(probs), image),
+        )
+
+
+@pytest.fixture
+def labelled(workspace, store):
+    """Two annotators, a conflict, a review, an import, model labels and predictions."""
+    store.add_label(IMAGES[0], "light", "left", "ann")
+    store.add_label(IMAGES[0], "light", "left", "bob")  # agreed
+    store.add_label(IMAGES[1], "light", "left", "ann")
+    store.add_label(IMAGES[1], "light", "right", "bob")  # conflict
+    store.add_label(IMAGES[2], "orientation", "right", "ann")
+    store.add_label(IMAGES[2], "orientation", "center", "bob")
+    store.add_label(IMAGES[2], "orientation", "center", "rev", "review")  # settled disagreement
+    store.add_label(IMAGES[3], "light", "center", "old", "import")
+    store.add_label(IMAGES[4], "light", "right", "ensemble", "model", confidence=0.95, detail={"rule": "agree"})
+    store.add_label(IMAGES[5], "orientation", "left", "ensemble", "model", confidence=0.9)
+    add_prediction(store, IMAGES[4], "light", "m1", [0.1, 0.2, 0.7])
+    add_prediction(store, IMAGES[4], "light", "m2", [0.1, 0.1, 0.8])  # mean 0.75
+    add_prediction(store, IMAGES[6], "light", "m1", [0.5, 0.4, 0.1])  # 0.5
+    add_prediction(store, IMAGES[7], "orientation", "m1", [0.3, 0.6, 0.1])  # 0.6
+    return store
+
+
+def selected(store, workspace, wanted: BrowseFilter, me="me") -> list[str]:
+    return Browser(store, workspace, me).select(wanted).names()
+
+
+def test_no_filter_selects_every_present_image_by_name(workspace, labelled):
+    assert selected(labelled, workspace, BrowseFilter()) == labelled.image_names()
+
+
+@pytest.mark.parametrize(
+    "wanted, rule",
+    [
+        (BrowseFilter(label="left"), lambda c, v: set(c[c.label == "left"].image)),
+        (
+            BrowseFilter(label="left", tasks=("orientation",)),
+            lambda c, v: set(c[(c.label == "left") & (c.task == "orientation")].image),
+        ),
+        (BrowseFilter(label="unlabelled"), lambda c, v: set(IMAGES) - set(c.image) | _partly(c)),
+        (BrowseFilter(source="model"), lambda c, v: set(v[v.source == "model"].image)),
+        (BrowseFilter(source="import"), lambda c, v: set(v[v.source == "import"].image)),
+        (BrowseFilter(annotator="bob"), lambda c, v: set(v[v.annotator == "bob"].image)),
+        (BrowseFilter(annotator="bob", source="review"), lambda c, v: set()),
+        (BrowseFilter(annotator="rev", source="review"), lambda c, v: {IMAGES[2]}),
+        (BrowseFilter(disagreement=True), lambda c, v: _disagreeing(v)),
+        (BrowseFilter(words=("0007",)), lambda c, v: {IMAGES[6]}),
+    ],
+)
+def test_each_filter_matches_a_direct_query(workspace, labelled, wanted, rule):
+    current, live = labelled.current_labels(), labelled.live_labels()
+    assert set(selected(labelled, workspace, wanted)) == rule(current, live)
+
+
+def _partly(current):
+    """Images with a current label for one task only: the other task is unlabelled."""
+    per_image = current.groupby("image")["task"].nunique()
+    return set(per_image[per_image < 2].index)
+
+
+def _disagreeing(live):
+    people = live[live.source.isin(["human", "import"])]
+    spread = people.groupby(["image", "task"])["label"].nunique()
+    return set(spread[spread > 1].reset_index()["image"])
+
+
+def test_a_partial_index_holds_the_first_images_and_their_labels(workspace, labelled):
+    from celeba_tui.labelling.selection import browse_rows, load_browse_index
+
+    whole, first = load_browse_index(labelled, workspace.tasks), load_browse_index(labelled, workspace.tasks, first=3)
+    assert first.partial and not whole.partial and first.names == IMAGES[:3]
+    assert browse_rows(first, range(3)) == browse_rows(whole, range(3))
+
+
+def test_confidence_filter_and_sort_use_the_ensemble_mean(workspace, labelled):
+    assert selected(labelled, workspace, BrowseFilter(confidence_below=0.7)) == [IMAGES[6], IMAGES[7]]
+    ordered = selected(labelled, workspace, BrowseFilter(sort="confidence"))
+    assert ordered[:3] == [IMAGES[6], IMAGES[7], IMAGES[4]]  # 0.5, 0.6, 0.75; the rest have none
+    assert sorted(ordered[3:]) == ordered[3:]
+
+
+def test_time_sort_puts_the_latest_label_first(workspace, labelled):
+    ordered = selected(labelled, workspace, BrowseFilter(sort="time"))
+    assert ordered[:2] == [IMAGES[5], IMAGES[4]]
+
+
+def test_queue_filter_is_the_queue_itself(workspace, labelled):
+    from celeba_tui.labelling.queues import QueueOptions, get_queue
+
+    built = get_queue("review").build(labelled, workspace, "me", workspace.tasks, QueueOptions())
+    assert selected(labelled, workspace, BrowseFilter(queue="review")) == [item.image for item in built.items]
+    unlabelled = get_queue("unlabeled").build(labelled, workspace, "me", workspace.tasks, QueueOptions())
+    for spelling in ("unlabelled", "unlabeled"):
+        assert selected(labelled, workspace, BrowseFilter(queue=spelling)) == [i.image for i in unlabelled.items]
+
+
+def test_filter_language_round_trips():
+    text = "task:light label:left source:human annotator:bob queue:review conf<0.6 disagreement 0001 sort:time"
+    wanted = parse_filter(text)
+    assert wanted == BrowseFilter(("light",), "left", "human", "bob", "review", 0.6, True, ("0001",), "time")
+    assert parse_filter(describe_filter(wanted)) == wanted
+    assert parse_filter("label:unlabeled").label == "unlabelled"
+    assert describe_filter(BrowseFilter()) == ""
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("conf<2", "between 0 and 1"),
+        ("sort:size", "sort 'size'"),
+        ("source:robot", "source 'robot'"),
+        ("label:", "value"),
+    ],
+)
+def test_filter_language_errors_name_the_term(text, message):
+    with pytest.raises(CelebaError, match=message):
+        parse_filter(text)
+
+
+@pytest.mark.parametrize(
+    "wanted, message",
+    [
+        (BrowseFilter(tasks=("mood",)), "unknown task 'mood'"),
+        (BrowseFilter(label="up"), "no class"),
+        (BrowseFilter(annotator="zed"), "no annotator 'zed'"),
+        (BrowseFilter(queue="nope"), "unknown queue 'nope'"),
+    ],
+)
+def test_unknown_names_are_errors(workspace, labelled, wanted, message):
+    with pytest.raises(CelebaError, match=message):
+        Browser(labelled, workspace, "me").select(wanted)
+
+
+def test_json_prints_the_selected_rows(workspace, labelled):
+    result = CliRunner().invoke(app, ["browse", "-w", str(workspace.path), "--json", "--label", "left", "-t", "light"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [row["image"] for row in rows] == selected(labelled, workspace, BrowseFilter(("light",), "left"))
+    assert rows[0] == {
+        "image": IMAGES[0],
+        "labels": {"light": "left", "orientation": None},
+        "status": {"light": "agreed", "orientation": None},
+    }
+    conflict = CliRunner().invoke(app, ["browse", "-w", str(workspace.path), "--json", "--name", "000002"])
+    assert json.loads(conflict.output)[0]["status"]["light"] == "conflict"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--sort", "size"], "sort 'size'"),
+        (["--confidence-below", "3"], "between 0 and 1"),
+        (["--annotator", "zed", "--json"], "no annotator 'zed'"),
+        ([], "needs a terminal"),
+    ],
+)
+def test_cli_errors_are_one_line(workspace, args, message):
+    result = CliRunner().invoke(app, ["browse", "-w", str(workspace.path), *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_image_record_tells_the_whole_story(workspace, labelled):
+    labelled.revoke(labelled.add_label(IMAGES[2], "light", "left", "ann"), "ann")
+    labelled.add_check(IMAGES[2], "orientation", "ann", "left", "right")
+    record = image_record(labelled, IMAGES[2], workspace.tasks)
+    orientation, light = record.tasks["orientation"], record.tasks["light"]
+    assert (orientation.label, orientation.status) == ("center", "review")
+    assert [e.annotator for e in orientation.live] == ["ann", "bob", "rev"]
+    assert [e.state for e in light.history] == ["withdrawn", "undo"]
+    assert "rev's review decision" in settled_how(orientation)
+    assert record.checks[0].consistent is False
+    auto = image_record(labelled, IMAGES[4], workspace.tasks)
+    assert "rule agree" in settled_how(auto.tasks["light"])
+    assert [p.model for p in auto.context.predictions["light"]] == ["m1", "m2"]
+
+
+def test_relabel_source_settles_other_peoples_labels(workspace, labelled):
+    def source(image, task, me):
+        return relabel_source(image_record(labelled, image, workspace.tasks).tasks[task], me)
+
+    assert source(IMAGES[0], "light", "ann") == "review"  # bob labelled it too
+    assert source(IMAGES[0], "orientation", "ann") == "human"  # nobody did
+    assert source(IMAGES[4], "light", "ann") == "human"  # only the model did
+    labelled.add_label(IMAGES[8], "light", "left", "ann")
+    assert source(IMAGES[8], "light", "ann") == "human"  # replacing one's own label

@@ -1,0 +1,107 @@
+"""Empty-queue hints and next commands, computed from a real store's state."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from celeba_tui.labelling.next_steps import NextStep, StoreState, empty_queue_hint, next_steps, read_store_state
+from celeba_tui.labelling.queues import QueueOptions, get_queue
+
+IMAGES = [f"{i:06d}.jpg" for i in range(1, 11)]
+
+
+def add_prediction(store, image, task, model, probs):
+    labels = ("left", "center", "right")
+    best = max(range(3), key=probs.__getitem__)
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO predictions(image_id, task, model, label, confidence, probs, created) "
+            "SELECT id, ?, ?, ?, ?, ?, 0 FROM images WHERE name = ?",
+            (task, model, labels[best], probs[best], json.dumps(probs), image),
+        )
+
+
+def hint(store, workspace, queue, annotator="ann", tasks=None):
+    tasks = tasks or workspace.tasks
+    built = get_queue(queue).build(store, workspace, annotator, tasks, QueueOptions())
+    assert built.items == []  # the hint is for an empty queue
+    state = read_store_state(store, annotator, tasks, workspace.suspects_path)
+    return empty_queue_hint(queue, state, min_labels=3)
+
+
+def light_only(workspace):
+    return workspace.tasks[:1]
+
+
+@pytest.mark.parametrize("queue", ["manual", "uncertain"])
+def test_no_predictions_at_all(store, workspace, queue):
+    assert "No predictions to work from yet: `celeba autolabel` has not labelled anything." in hint(
+        store, workspace, queue
+    )
+
+
+def test_manual_queue_after_autolabel_labelled_everything(store, workspace):
+    for image in IMAGES[:4]:
+        add_prediction(store, image, "light", "m", [0.9, 0.05, 0.05])
+        store.add_label(image, "light", "left", "ensemble", source="model", confidence=0.9)
+    text = hint(store, workspace, "manual", tasks=light_only(workspace))
+    assert "`celeba autolabel` labelled all 4 predicted answers itself" in text
+    assert "has not" not in text
+
+
+def test_manual_queue_labelled_by_you_and_others(store, workspace):
+    for image in IMAGES[:4]:
+        add_prediction(store, image, "light", "m", [0.4, 0.3, 0.3])
+    store.add_label(IMAGES[0], "light", "left", "ensemble", source="model")
+    store.add_label(IMAGES[1], "light", "left", "ann")
+    store.add_label(IMAGES[2], "light", "right", "ann")
+    store.add_label(IMAGES[3], "light", "center", "bob")
+    text = hint(store, workspace, "manual", tasks=light_only(workspace))
+    assert "of 4 predicted answers, 1 were auto-labelled and 3 labelled by people (2 by you)" in text
+
+
+def test_unlabelled_everything_labelled_by_you(store, workspace):
+    for image in IMAGES:
+        store.add_label(image, "light", "left", "ann")
+    text = hint(store, workspace, "unlabelled", tasks=light_only(workspace))
+    assert "Every image in your share is labelled: 10 answers are yours." in text
+    assert "Next: `celeba train -t light`" in text  # 10 agreed labels, more than min_labels
+
+
+def test_review_without_and_with_overlap(store, workspace):
+    assert "no image has labels from two annotators yet" in hint(store, workspace, "review")
+    store.add_label(IMAGES[0], "light", "left", "ann")
+    store.add_label(IMAGES[0], "light", "left", "bob")
+    assert "the 1 questions two or more annotators answered agree or were reviewed (0 reviews" in hint(
+        store, workspace, "review"
+    )
+
+
+def test_suspects_before_autolabel_with_none_and_all_reviewed(store, workspace):
+    assert "`celeba autolabel` has not run yet" in hint(store, workspace, "suspects")
+    workspace.suspects_path.parent.mkdir(exist_ok=True)
+    workspace.suspects_path.write_text("image,task,human,ensemble,confidence\n")
+    assert "contradicts none of the agreed labels" in hint(store, workspace, "suspects")
+    workspace.suspects_path.write_text(f"image,task,human,ensemble,confidence\n{IMAGES[0]},light,right,left,0.9\n")
+    store.add_label(IMAGES[0], "light", "right", "bob")
+    store.add_label(IMAGES[0], "light", "left", "ann", source="review")
+    assert "every one the latest `celeba autolabel` found has been reviewed (1 reviews are yours)" in hint(
+        store, workspace, "suspects"
+    )
+
+
+def test_next_steps_follow_the_store():
+    state = StoreState(images=10, conflicts=2, settled={"light": 12, "orientation": 1})
+    assert next_steps(state, queue="unlabelled", left=5, min_labels=10) == [
+        NextStep("celeba label --queue unlabelled", "5 images left in the unlabelled queue"),
+        NextStep("celeba merge", "2 answers where annotators disagree, unmerged"),
+        NextStep("celeba train -t light", "12 settled light labels"),
+    ]
+    cycled = next_steps(state, queue="review", left=0, min_labels=10, cycle_available=True)
+    assert [s.command for s in cycled] == ["celeba label --queue review", "celeba cycle -t light"]
+    predicted = StoreState(images=10, predicted=4, settled={"light": 12})
+    assert [s.command for s in next_steps(predicted, queue="unlabelled", left=0, min_labels=10)] == [
+        "celeba label --queue manual"
+    ]

@@ -1,0 +1,51 @@
+"""What `celeba label` prints when it ends, from the session's outcome and the store."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from celeba_tui.labelling.queues import OneImageQueue, QueueOptions, get_queue
+from celeba_tui.labelling.session_summary import SessionOutcome, summarize, summary_lines
+
+IMAGES = [f"{i:06d}.jpg" for i in range(1, 11)]
+
+
+def summary_of(store, workspace, outcome, queue="unlabelled", annotator="ann"):
+    return summarize(
+        store, workspace, annotator, get_queue(queue), workspace.tasks, QueueOptions(), outcome, min_labels=3
+    )
+
+
+def test_counts_by_task_and_class_what_is_left_and_the_next_command(store, workspace):
+    for image in IMAGES[:4]:
+        store.add_label(image, "light", "left", "ann")
+        store.add_label(image, "orientation", "center", "ann")
+    outcome = SessionOutcome(Counter({("light", "left"): 4, ("orientation", "center"): 4}), checks=1, changes=0)
+    lines = summary_lines(summary_of(store, workspace, outcome))
+    assert lines == [
+        "Session of ann: 8 decisions stored (plus 1 consistency-check answers).",
+        "  light        left 4 · center 0 · right 0",
+        "  orientation  left 0 · center 4 · right 0",
+        "The unlabelled queue: 6 images left, 4 done.",
+        "Next: celeba label --queue unlabelled   (6 images left in the unlabelled queue)",
+        "  or: celeba train -t light   (4 settled light labels)",
+        "  or: celeba train -t orientation   (4 settled orientation labels)",
+    ]
+
+
+def test_unmerged_overlaps_point_to_merge(store, workspace):
+    for image in IMAGES:
+        for task in ("light", "orientation"):
+            store.add_label(image, task, "left", "bob")
+    store.add_label(IMAGES[0], "light", "right", "ann")
+    summary = summary_of(store, workspace, SessionOutcome(Counter({("light", "right"): 1})))
+    assert summary.left == 0
+    assert summary.steps[0].command == "celeba merge"
+    assert summary.as_json()["labels"]["light"] == {"left": 0, "center": 0, "right": 1}
+
+
+def test_nothing_decided_and_one_image(store, workspace):
+    queue = OneImageQueue(IMAGES[2], get_queue("unlabelled"))
+    summary = summarize(store, workspace, "ann", queue, workspace.tasks, QueueOptions(), SessionOutcome(), min_labels=3)
+    assert summary.left is None
+    assert summary_lines(summary)[0] == "Session of ann: no decisions stored."

@@ -1,0 +1,262 @@
+"""`celeba browse` driven by Textual's Pilot: what the grid shows for each filter (against
+a direct store query), relabelling from the image view, and hostile input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from celeba_tui.labelling.browse_filter import BrowseFilter
+from celeba_tui.tui.browse_app import BrowseApp, BrowseConfig
+from celeba_tui.tui.screens.browse_detail_screen import BrowseDetailScreen
+from celeba_tui.tui.screens.browse_screen import BrowseScreen
+
+from pilot import wait_for
+
+IMAGES = [f"{i:06d}.jpg" for i in range(1, 11)]
+SIZE = (120, 40)
+
+
+def make_app(workspace, store, wanted: BrowseFilter | None = None, me="me", **kwargs):
+    return BrowseApp(BrowseConfig(workspace, me, wanted or BrowseFilter(), **kwargs), store)
+
+
+def grid(app) -> BrowseScreen:
+    return app.screen
+
+
+def shown(app) -> list[str]:
+    return [tile.image for tile in grid(app).tiles if tile.image is not None]
+
+
+async def grid_ready(pilot, wanted: BrowseFilter | None = None):
+    def ready():
+        screen = pilot.app.screen
+        return (
+            isinstance(screen, BrowseScreen)
+            and screen.selection is not None
+            and not screen.selection.index.partial
+            and screen.geometry is not None
+            and (wanted is None or screen.filter == wanted)
+            and len(screen.tiles) == screen.geometry.page_size
+        )
+
+    await wait_for(pilot, ready, "the grid to show a selection")
+    await pilot.pause(0.05)
+
+
+def thumbnails_done(app) -> bool:
+    """Every tile shows pixels or why not (no tile still says "…")."""
+    return all(tile.image is None or "…" not in tile.message_text for tile in grid(app).tiles)
+
+
+@pytest.fixture
+def labelled(store):
+    store.add_label(IMAGES[0], "light", "left", "ann")
+    store.add_label(IMAGES[0], "light", "left", "bob")
+    store.add_label(IMAGES[1], "light", "left", "ann")
+    store.add_label(IMAGES[1], "light", "right", "bob")
+    store.add_label(IMAGES[2], "orientation", "center", "rev", "review")
+    store.add_label(IMAGES[3], "light", "center", "old", "import")
+    store.add_label(IMAGES[4], "light", "right", "ensemble", "model", confidence=0.95)
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO predictions(image_id, task, model, label, confidence, probs, created) "
+            "SELECT id, 'light', 'm1', 'left', 0.5, ?, 0 FROM images WHERE name = ?",
+            (json.dumps([0.5, 0.4, 0.1]), IMAGES[6]),
+        )
+    return store
+
+
+def expected(store, wanted: BrowseFilter) -> list[str]:
+    """The same question asked of the store directly (pandas over its tables)."""
+    current, live = store.current_labels(), store.live_labels()
+    if wanted.label is not None:
+        rows = current[current.label == wanted.label]
+        if wanted.tasks:
+            rows = rows[rows.task.isin(wanted.tasks)]
+        return sorted(set(rows.image))
+    if wanted.source is not None or wanted.annotator is not None:
+        rows = live
+        if wanted.source is not None:
+            rows = rows[rows.source == wanted.source]
+        if wanted.annotator is not None:
+            rows = rows[rows.annotator == wanted.annotator]
+        return sorted(set(rows.image))
+    if wanted.disagreement:
+        people = live[live.source.isin(["human", "import"])]
+        spread = people.groupby(["image", "task"])["label"].nunique()
+        return sorted(set(spread[spread > 1].reset_index().image))
+    if wanted.confidence_below is not None:
+        return [IMAGES[6]]
+    if wanted.queue == "review":
+        return sorted(set(current[current.status == "conflict"].image))
+    if wanted.words:
+        return [n for n in store.image_names() if all(w in n for w in wanted.words)]
+    return store.image_names()
+
+
+@pytest.mark.parametrize(
+    "wanted",
+    [
+        BrowseFilter(),
+        BrowseFilter(label="left"),
+        BrowseFilter(label="center", tasks=("orientation",)),
+        BrowseFilter(source="model"),
+        BrowseFilter(source="import"),
+        BrowseFilter(annotator="bob"),
+        BrowseFilter(queue="review"),
+        BrowseFilter(confidence_below=0.6),
+        BrowseFilter(disagreement=True),
+        BrowseFilter(words=("0003",)),
+    ],
+    ids=lambda f: f.__repr__().split("(")[1][:40],
+)
+async def test_each_filter_shows_what_the_store_says(workspace, labelled, wanted):
+    app = make_app(workspace, labelled, wanted)
+    async with app.run_test(size=SIZE) as pilot:
+        await grid_ready(pilot)
+        assert shown(app) == expected(labelled, wanted)
+        assert f"{len(expected(labelled, wanted))} of 10 images" in str(app.screen.query_one("#browse-status").render())
+
+
+async def test_typed_filter_changes_the_grid(workspace, labelled):
+    app = make_app(workspace, labelled)
+    async with app.run_test(size=SIZE) as pilot:
+        await grid_ready(pilot)
+        await pilot.press("slash", *"label:left", "enter")
+        await grid_ready(pilot, BrowseFilter(label="left"))
+        assert shown(app) == expected(labelled, BrowseFilter(label="left"))
+        await pilot.press("c")
+        await grid_ready(pilot, BrowseFilter())
+        assert shown(app) == IMAGES
+
+
+async def test_bad_typed_filter_keeps_the_grid(workspace, labelled):
+    app = make_app(workspace, labelled)
+    async with app.run_test(size=SIZE) as pilot:
+        await grid_ready(pilot)
+        await pilot.press("slash", *"conf<9", "enter")
+        await pilot.pause(0.1)
+        assert shown(app) == IMAGES and app.screen.filtering
+        await pilot.press("escape")
+        assert not app.screen.filtering
+
+
+async def test_relabel_from_the_image_view_appends_to_the_history(workspace, labelled):
+    app = make_app(workspace, labelled, me="carol")
+    async with app.run_test(size=SIZE) as pilot:
+        await grid_ready(pilot)
+        await pilot.press("enter")  # IMAGES[0]: ann and bob agreed on light = left
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, BrowseDetailScreen) and app.screen.record is not None,
+            "the image view",
+        )
+        assert "ann" in str(app.screen.query_one("#record").render())
+        await pilot.press("right")  # light = right, over two other people's labels: a review decision
+        await wait_for(
+            pilot,
+            lambda: (
+                labelled.current_labels().set_index(["image", "task"]).loc[(IMAGES[0], "light"), "status"] == "review"
+            ),
+            "the review to be stored",
+        )
+        await pilot.press("down")  # orientation = center: nobody labelled it, a human label
+        await wait_for(pilot, lambda: len(labelled.history(IMAGES[0])) == 4, "the second label")
+        history = labelled.history(IMAGES[0])
+        assert history[["task", "label", "annotator", "source"]].values.tolist() == [
+            ["light", "left", "ann", "human"],
+            ["light", "left", "bob", "human"],
+            ["light", "right", "carol", "review"],
+            ["orientation", "center", "carol", "human"],
+        ]
+        await pilot.press("u")  # undo appends a revoking row
+        await wait_for(pilot, lambda: len(labelled.history(IMAGES[0])) == 5, "the undo row")
+        assert labelled.history(IMAGES[0])["revokes"].notna().sum() == 1
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowseScreen), "the grid again")
+        await grid_ready(pilot)
+        assert "right" in str(app.screen.tiles[0].caption.render())
+
+
+async def test_another_process_writing_is_picked_up(workspace, labelled):
+    app = make_app(workspace, labelled, BrowseFilter(label="right"))
+    async with app.run_test(size=SIZE) as pilot:
+        await grid_ready(pilot)
+        before = shown(app)
+        with workspace.open_store() as other:  # another connection, as another process would be
+            other.add_label(IMAGES[9], "orientation", "right", "dan")
+        await wait_for(pilot, lambda: IMAGES[9] in shown(app), "the poll to pick up the other write", timeout=8)
+        assert shown(app) == sorted(before + [IMAGES[9]])
+
+
+async def test_nothing_matches_says_how_to_widen(workspace, labelled):
+    app = make_app(workspace, labelled, BrowseFilter(words=("nope",)))
+    async with app.run_test(size=SIZE) as pilot:
+        await grid_ready(pilot)
+        message = str(app.screen.query_one("#grid-message").render())
+        assert "No image matches: nope" in message and "c to clear" in message
+
+
+async def test_hostile_names_and_broken_files(tmp_path):
+    from celeba_tui.workspace import create_workspace
+
+    root = tmp_path / "images"
+    root.mkdir()
+    (root / "[red]x[-bad.png").write_bytes(b"\x89PNG not really")
+    workspace = create_workspace(tmp_path / "ws", root)
+    with workspace.open_store(create=True) as store:
+        store.register_images(["[red]x[-bad.png", "esc\x1b]0;pwned\x07.jpg", "gone.jpg"])
+        app = make_app(workspace, store)
+        async with app.run_test(size=SIZE) as pilot:
+            await grid_ready(pilot)
+            await wait_for(pilot, lambda: thumbnails_done(app), "the placeholders")
+            tiles = {tile.image: tile for tile in app.screen.tiles if tile.image}
+            markup = tiles["[red]x[-bad.png"]
+            assert "[red]x[-bad.png" in str(markup.caption.render())
+            assert "not a readable image" in markup.message_text
+            assert "file not found" in tiles["gone.jpg"].message_text
+            escaped = str(tiles["esc\x1b]0;pwned\x07.jpg"].caption.render())
+            assert "\x1b" not in escaped and "\\x1b" in escaped
+
+
+async def test_terminal_too_small_says_so_until_resized(workspace, labelled):
+    app = make_app(workspace, labelled)
+    async with app.run_test(size=(30, 8)) as pilot:
+        await wait_for(pilot, lambda: app.screen.has_class("too-small"), "the too-small message")
+        assert "at least 40x12" in str(app.screen.query_one("#grid-message").render())
+        await pilot.resize_terminal(*SIZE)
+        await wait_for(
+            pilot, lambda: not app.screen.has_class("too-small") and len(shown(app)) == 10, "the grid after resizing"
+        )
+
+
+async def test_paging_and_label_selection(workspace, labelled):
+    app = make_app(workspace, labelled)
+    async with app.run_test(size=(60, 20)) as pilot:  # a small page: 1 row of tiles
+        await grid_ready(pilot)
+        page = app.screen.geometry.page_size
+        assert shown(app) == IMAGES[:page]
+        await pilot.press("pagedown")
+        await wait_for(pilot, lambda: shown(app)[:1] == [IMAGES[page]], "the next page")
+        await pilot.press("pageup", "right")
+        await wait_for(pilot, lambda: app.screen.cursor == 1 and shown(app)[0] == IMAGES[0], "the cursor to move")
+        await pilot.press("L")
+        from celeba_tui.tui.screens.browse_label_screen import BrowseLabelScreen
+
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowseLabelScreen), "the label screen")
+        assert app.screen.session.current.image == IMAGES[1]
+        await pilot.pause(0.3)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowseScreen), "back to the grid")
+
+
+def test_grid_geometry_fills_the_terminal():
+    from celeba_tui.tui.screens.browse_grid import default_rows, grid_geometry
+
+    geometry = grid_geometry(120, 37, default_rows(37))
+    assert (geometry.columns, geometry.rows) == (6, 3) and geometry.tile_width * 6 <= 120
+    assert grid_geometry(120, 37, 1).page_size < geometry.page_size < grid_geometry(120, 37, 5).page_size
+    assert grid_geometry(40, 9, 3).page_size >= 1

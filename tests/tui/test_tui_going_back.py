@@ -1,0 +1,123 @@
+"""Going back (`b`/`[`, `]`) and `--image` driven by Pilot: what the screen shows, what the store appends."""
+
+from __future__ import annotations
+
+from celeba_tui.tui.app import LabelApp, LabelConfig
+from celeba_tui.tui.screens.label_screen import LabelScreen
+from celeba_tui.tui.screens.nothing_to_label_screen import NothingToLabelScreen
+from celeba_tui.tui.widgets.image_pane import ImagePane
+from celeba_tui.tui.widgets.question_panel import QuestionPanel
+
+from pilot import image_on_screen, wait_for
+
+IMAGES = [f"{i:06d}.jpg" for i in range(1, 11)]
+SIZE = (120, 40)
+
+
+async def settle(pilot):
+    await pilot.pause(0.01)
+    await wait_for(
+        pilot,
+        lambda: isinstance(pilot.app.screen, NothingToLabelScreen) or image_on_screen(pilot.app),
+        "the image to appear",
+    )
+
+
+async def press(pilot, *keys):
+    for key in keys:
+        await settle(pilot)
+        await pilot.press(key)
+    await settle(pilot)
+
+
+def question(app) -> str:
+    return str(app.screen.query_one(QuestionPanel).render())
+
+
+def shown_image(app) -> str:
+    return app.screen.query_one(ImagePane).request.image
+
+
+def history(store, image):
+    frame = store.history(image)
+    return list(zip(frame["task"], frame["label"], frame["annotator"]))
+
+
+async def test_back_steps_through_earlier_sessions_and_a_key_appends(workspace, store):
+    store.add_label(IMAGES[0], "light", "left", "ann")  # an earlier session
+    store.add_label(IMAGES[0], "orientation", "center", "ann")
+    app = LabelApp(LabelConfig(workspace, "ann", tasks=workspace.tasks), store)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "d", "d")  # this session: image 2, light right, orientation right
+        assert app.session.current.image == IMAGES[2]
+        await press(pilot, "b")
+        assert shown_image(app) == IMAGES[1] and "Where is the face turned?" in question(app)
+        assert "right ◀ your decision" in question(app)
+        await press(pilot, "left_square_bracket", "b")
+        assert shown_image(app) == IMAGES[0] and "center ◀ your decision" in question(app)
+        await press(pilot, "a")  # orientation of image 1, center -> left: appended
+        assert "left ◀ your decision" in question(app)
+        await press(pilot, "b")
+        assert "Where does the light come from?" in question(app) and "left ◀ your decision" in question(app)
+        await press(pilot, "b")  # nothing older: stays
+        assert app.screen.lookback.index == 3
+        await press(pilot, "right_square_bracket")
+        assert "Where is the face turned?" in question(app) and "left ◀ your decision" in question(app)
+        await press(pilot, "right_square_bracket", "right_square_bracket", "right_square_bracket")
+        assert not app.screen.lookback.active and app.session.current.image == IMAGES[2]
+        await press(pilot, "a")  # the queue goes on where it was
+        await pilot.press("q")
+    assert history(store, IMAGES[0]) == [
+        ("light", "left", "ann"),
+        ("orientation", "center", "ann"),
+        ("orientation", "left", "ann"),
+    ]
+    live = store.live_labels()
+    assert set(zip(live["image"], live["task"], live["label"])) >= {
+        (IMAGES[0], "orientation", "left"),
+        (IMAGES[2], "light", "left"),
+    }
+    outcome = app.return_value
+    assert outcome.counts == {
+        ("light", "right"): 1,
+        ("orientation", "right"): 1,
+        ("orientation", "left"): 1,
+        ("light", "left"): 1,
+    }
+    assert outcome.changes == 1
+
+
+async def test_escape_returns_to_the_queue_and_back_works_on_the_finished_screen(workspace, store):
+    store.add_label(IMAGES[4], "light", "left", "ann")
+    app = LabelApp(LabelConfig(workspace, "ann", "review"), store)  # empty queue
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, NothingToLabelScreen)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, LabelScreen) and image_on_screen_back(app), "going back")
+        assert shown_image(app) == IMAGES[4]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, NothingToLabelScreen), "the finished screen again")
+
+
+def image_on_screen_back(app) -> bool:
+    pane = app.screen.query_one(ImagePane)
+    return app.screen.lookback.active and pane.request is not None and pane.shown == pane.request
+
+
+async def test_image_opens_exactly_that_image_in_any_state(workspace, store):
+    store.add_label(IMAGES[6], "light", "left", "bob")
+    store.add_label(IMAGES[6], "orientation", "right", "ann")
+    app = LabelApp(LabelConfig(workspace, "ann", image=IMAGES[6]), store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert [item.image for item in app.session.items] == [IMAGES[6]]
+        assert app.session.current.tasks == ("light", "orientation")
+        await press(pilot, "d", "s")
+        assert isinstance(app.screen, NothingToLabelScreen)
+        await wait_for(
+            pilot, lambda: "Every question about" in str(app.screen.query_one("#nothing-message").render()), "hint"
+        )
+        await pilot.press("q")
+    assert history(store, IMAGES[6])[2:] == [("light", "right", "ann"), ("orientation", "center", "ann")]
+    assert app.return_value.counts == {("light", "right"): 1, ("orientation", "center"): 1}
