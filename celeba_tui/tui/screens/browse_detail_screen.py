@@ -77,7 +77,13 @@ class BrowseDetailScreen(Screen):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
-            yield ImagePane(self.browser.workspace.image_root, self.renderer, cell_size=self.cell_size, id="image")
+            yield ImagePane(
+                self.browser.workspace.image_root,
+                self.renderer,
+                cell_size=self.cell_size,
+                id="image",
+                unreadable_hint="PgDn: next image",
+            )
             with VerticalScroll(id="record-side"):
                 yield Static("", id="record", markup=False)
         yield Static("", id="too-small", markup=False)

@@ -35,8 +35,17 @@ PREPARED_CAPACITY = 12
 class ImagePane(Container):
     """Shows one DisplayRequest at a time; `prefetch` prepares the next ones."""
 
-    def __init__(self, image_root: Path, renderer: str = "halfcell", *, cell_size=(10, 20), id: str | None = None):
+    def __init__(
+        self,
+        image_root: Path,
+        renderer: str = "halfcell",
+        *,
+        cell_size=(10, 20),
+        id: str | None = None,
+        unreadable_hint: str = "space: skip this image",
+    ):
         super().__init__(id=id)
+        self.unreadable_hint = unreadable_hint  # the key that moves on, on this screen
         self.renderer = renderer
         self.cell_size = cell_size
         self.sources = SourceCache(image_root)
@@ -107,7 +116,7 @@ class ImagePane(Container):
         self.shown, self.error = request, error
         if error is not None:
             pixels.display = False
-            hint = "space: skip this image" if unreadable else "p: next view"
+            hint = self.unreadable_hint if unreadable else "p: next view"
             self._set_message(f"Cannot show {printable(request.image)}\n\n{printable(error)}\n\n{hint}")
         else:
             pixels.display = True
