@@ -31,6 +31,7 @@ DEFAULT_PLUGINS = (
     "celeba_tui.builtin_plugins.resnet50",
     "celeba_tui.builtin_plugins.residual_blocks",
     "celeba_tui.builtin_plugins.inception_v3",
+    "celeba_tui.builtin_plugins.small_resnet",
     "celeba_tui.builtin_plugins.preprocess_ops",
 )
 # hook name -> (Registrations table it fills, the class registered objects must be, their name in messages)

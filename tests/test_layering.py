@@ -46,6 +46,7 @@ LAYERS = {
     "onnx": 7,
     "autolabel": 8,
     "tui": 9,
+    "evaluation": 10,
     "demo": 10,
     "cli": 11,
     "__main__": 12,

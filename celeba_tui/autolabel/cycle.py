@@ -187,14 +187,16 @@ def train_options(options: CycleOptions, architecture: str):
 def wanted_settings(options: CycleOptions, architecture: str) -> dict:
     """What a run of `architecture` trained now would record in its config (the comparable part)."""
     from celeba_tui.plugins import get_architecture
-    from celeba_tui.training.trainer import hyper_parameters, resolve_pipeline
+    from celeba_tui.training.trainer import hyper_parameters, resolve_pipeline, resolve_recipe
 
     arch = get_architecture(architecture)
     train = train_options(options, architecture)
+    recipe = resolve_recipe(train)
     return {
-        **hyper_parameters(arch, train),
+        **hyper_parameters(arch, train, recipe),
         "seed": train.seed,
-        "augment": train.augment,
+        "recipe": recipe.name,
+        "augment": ",".join(recipe.augment) or "none",
         "preprocess": resolve_pipeline(arch, train.preprocess).spec,
         "max_images": train.max_images,
     }

@@ -71,7 +71,7 @@ class AutolabelOptions:
     calibrate_on: str = "split"
     provider: str = "auto"
     batch_size: int = 64
-    tta: bool = False
+    tta: bool = True  # flip TTA: the default, it pays (docs/label-quality.md)
     workers: int | None = None
     threads: int | None = None
     images: Path | None = None

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json, warn
+from celeba_tui.training.recipes import DEFAULT_RECIPE
 from celeba_tui.training.run_selection import SELECTOR_HELP
 
 
@@ -18,23 +19,55 @@ def train(
     task: Annotated[
         str, typer.Option("--task", "-t", metavar="TASK", help="Task to learn, e.g. light or orientation.")
     ],
+    recipe: Annotated[
+        str,
+        typer.Option(
+            "--recipe",
+            "-r",
+            metavar="NAME",
+            help="How to train: noisy-labels (AdamW, one-cycle, label smoothing, label-keeping augmentations, "
+            "temperature scaling) or study (the study's Adam and early stopping).",
+        ),
+    ] = DEFAULT_RECIPE,
     epochs: Annotated[
-        Optional[int], typer.Option(metavar="N", help="Most epochs (default: the architecture's, 50 in the study).")
+        Optional[int],
+        typer.Option(
+            metavar="N", help="Epochs (default: the recipe's, 15; with --recipe study the architecture's, 50)."
+        ),
     ] = None,
     batch_size: Annotated[
         Optional[int], typer.Option("--batch-size", metavar="N", help="Batch size (default: the architecture's).")
     ] = None,
     lr: Annotated[
-        Optional[float], typer.Option("--lr", metavar="X", help="Adam learning rate (default: the architecture's).")
+        Optional[float],
+        typer.Option(
+            "--lr", metavar="X", help="(Peak) learning rate (default: the recipe's, else the architecture's)."
+        ),
     ] = None,
     seed: Annotated[
         int, typer.Option(metavar="N", help="Seed for initial weights, shuffling, flips and a new split.")
     ] = 0,
-    device: Annotated[str, typer.Option(help="auto (a GPU if there is one), cpu or cuda.")] = "auto",
-    augment: Annotated[str, typer.Option(help="flip: mirror images and swap left/right labels; none.")] = "flip",
+    device: Annotated[str, typer.Option(metavar="DEVICE", help="auto (a GPU if there is one), cpu or cuda.")] = "auto",
+    augment: Annotated[
+        Optional[str],
+        typer.Option(
+            metavar="STEPS",
+            help="none, or some of flip,geometry,photometric,noise (default: the recipe's; flip swaps left/right labels).",
+        ),
+    ] = None,
+    balance_classes: Annotated[
+        bool,
+        typer.Option(
+            "--balance-classes",
+            help="Weight the loss by (mean class count / class count)^0.5: higher balanced accuracy on a skewed "
+            "task, lower precision on its confident share (docs/label-quality.md).",
+        ),
+    ] = False,
     preprocess: Annotated[
         Optional[str],
-        typer.Option(help="Preprocessing spec, e.g. resize:64,contrast:1.5 (default: the architecture's)."),
+        typer.Option(
+            metavar="SPEC", help="Preprocessing spec, e.g. resize:64,contrast:1.5 (default: the architecture's)."
+        ),
     ] = None,
     patience_acc: Annotated[
         Optional[int],
@@ -79,7 +112,9 @@ def train(
         lr=lr,
         seed=seed,
         device=device,
+        recipe=recipe,
         augment=augment,
+        balance_classes=True if balance_classes else None,
         preprocess=preprocess,
         patience_acc=patience_acc,
         patience_loss=patience_loss,
@@ -115,7 +150,7 @@ def report(
     runs: Annotated[
         Optional[list[str]],
         typer.Argument(
-            metavar="[RUN]...",
+            metavar="RUN",
             help=f"Runs to compare: {SELECTOR_HELP} (default: every finished run of the workspace).",
             show_default=False,
         ),

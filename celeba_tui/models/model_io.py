@@ -37,14 +37,38 @@ def main_logits(output) -> torch.Tensor:
 
 
 class ImageClassifier(nn.Module):
-    """An architecture's module behind uint8 input and softmax output."""
+    """An architecture's module behind uint8 input and softmax output, its logits divided by
+    the run's fitted temperature (1.0 for runs not calibrated: celeba_tui.models.temperature)."""
 
-    def __init__(self, module: nn.Module):
+    def __init__(self, module: nn.Module, temperature: float = 1.0):
         super().__init__()
         self.module = module
+        self.temperature = float(temperature)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(main_logits(self.module(to_model_input(images))), dim=1)
+        logits = main_logits(self.module(to_model_input(images)))
+        if self.temperature != 1.0:
+            logits = logits / self.temperature
+        return torch.softmax(logits, dim=1)
+
+
+def run_temperature(run: "Run") -> float:
+    """The softmax temperature a run recorded (summary.json), 1.0 when none; a bad value is refused."""
+    from celeba_tui.models.temperature import MAX_TEMPERATURE, MIN_TEMPERATURE
+
+    value = run.summary.get("temperature", 1.0) if isinstance(run.summary, dict) else 1.0
+    if value is None:
+        return 1.0
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not MIN_TEMPERATURE <= float(value) <= MAX_TEMPERATURE
+    ):
+        raise CelebaError(
+            f"run {run.path}: summary.json temperature {value!r} is not a number in "
+            f"[{MIN_TEMPERATURE}, {MAX_TEMPERATURE}]"
+        )
+    return float(value)
 
 
 @dataclass
@@ -149,6 +173,6 @@ def build_classifier(run: Run, device: str | torch.device = "cpu") -> ImageClass
             f"run {run.path} was trained with plugin {plugin} (architecture {run.architecture!r}, "
             f"{len(run.classes)} classes); its checkpoint does not fit the installed {run.architecture!r}: {detail}"
         ) from None
-    classifier = ImageClassifier(module).to(device)
+    classifier = ImageClassifier(module, run_temperature(run)).to(device)
     classifier.eval()
     return classifier

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from celeba_tui.models.temperature import Calibration
 from celeba_tui.training import distributed
 from celeba_tui.training.dataset import LabelledSet
 
 if TYPE_CHECKING:
+    from celeba_tui.training.recipes import Recipe
     from celeba_tui.training.trainer import TrainOptions
     from celeba_tui.workspace import Workspace
 
@@ -52,6 +54,11 @@ class RunSummary:
     stopped_early: str | None
     class_counts: dict[str, dict[str, int]]
     images_decoded: int
+    # Softmax temperature fitted on the validation split (1.0: not calibrated), and the
+    # expected calibration error there before and after it.
+    temperature: float = 1.0
+    val_ece: float | None = None
+    val_ece_calibrated: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -65,7 +72,16 @@ class TrainResult:
 
 
 def fit(
-    workspace: Workspace, architecture, task, prepared: Prepared, hyper: dict, options, device, dist, reporter
+    workspace: Workspace,
+    architecture,
+    task,
+    prepared: Prepared,
+    hyper: dict,
+    recipe: Recipe,
+    options,
+    device,
+    dist,
+    reporter,
 ) -> TrainResult:
     import sklearn.metrics  # noqa: F401  (imported now, not inside the first epoch's timing)
     import torch
@@ -76,7 +92,7 @@ def fit(
     from celeba_tui.training import run_dir
     from celeba_tui.training.cache import DecodedCache
     from celeba_tui.training.early_stopping import EarlyStopping
-    from celeba_tui.training.loop import Stepper, batch_stream, evaluate, prefetched, train_epoch
+    from celeba_tui.training.loop import Stepper, batch_stream, evaluate, prefetched, train_epoch, validation_logits
     from celeba_tui.training.metrics import scores
 
     data = prepared.data
@@ -84,7 +100,7 @@ def fit(
     frames, rows = cache.array(), cache.rows(data.images)
     train_idx, val_idx = data.indices("train"), data.indices("val")
     n_classes = len(data.classes)
-    mirror = mirror_map(data.classes) if options.augment == "flip" else None
+    mirror = mirror_map(data.classes) if "flip" in recipe.augment else None
     batch_size, epochs = hyper["batch_size"], hyper["epochs"]
 
     torch.manual_seed(options.seed)
@@ -98,17 +114,27 @@ def fit(
         from torch.nn.parallel import DistributedDataParallel
 
         model = DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None)
-    stepper = Stepper(model, hyper["lr"], device, architecture.aux_loss_weight, eval_model=module)
     # The same sampler alone and under torchrun: each rank gets an equal, disjoint share per epoch.
     sampler = DistributedSampler(
         range(len(train_idx)), num_replicas=dist.world_size, rank=dist.rank, shuffle=True, seed=options.seed
+    )
+    stepper = Stepper(
+        model,
+        hyper["lr"],
+        device,
+        architecture.aux_loss_weight,
+        eval_model=module,
+        recipe=recipe,
+        total_steps=epochs * -(-len(sampler) // batch_size),
+        seed=options.seed,
+        class_weights=balancing_weights(data.labels[train_idx], n_classes) if recipe.balance_classes else None,
     )
     val_shard = distributed.shard(val_idx, dist)
 
     run_path, config = None, {}
     if dist.is_main:
         run_id, run_path = run_dir.create_run_dir(workspace.runs_dir, task.name, architecture.name)
-        config = run_config(run_id, workspace, architecture, task, prepared, hyper, options, device, dist)
+        config = run_config(run_id, workspace, architecture, task, prepared, hyper, recipe, options, device, dist)
         run_dir.write_config(run_path, config)
         reporter.message(
             f"training {architecture.name} on {task.name}: {len(train_idx):,} train / {len(val_idx):,} val images, "
@@ -171,8 +197,18 @@ def fit(
         if decision.stop:
             stop_reason = decision.reason
             break
-    elapsed = time.perf_counter() - started
     module.load_state_dict(best_state)
+    calibration = Calibration()
+    if recipe.calibrate:
+        from celeba_tui.models.temperature import calibrate
+
+        logits, labels = validation_logits(stepper, batch_stream(frames, rows, data.labels, val_idx, batch_size))
+        calibration = calibrate(logits, labels)
+        reporter.message(
+            f"temperature {calibration.temperature:.2f}: validation calibration error "
+            f"{calibration.ece_before:.3f} -> {calibration.ece_after:.3f}"
+        )
+    elapsed = time.perf_counter() - started
 
     summary = RunSummary(
         best_epoch=best_record["epoch"],
@@ -195,6 +231,9 @@ def fit(
         stopped_early=stop_reason,
         class_counts={"train": class_counts(data, "train"), "val": class_counts(data, "val")},
         images_decoded=prepared.decoded,
+        temperature=calibration.temperature,
+        val_ece=calibration.ece_before,
+        val_ece_calibrated=calibration.ece_after,
     )
     if dist.is_main:
         run_dir.write_summary(run_path, summary.to_dict())
@@ -231,6 +270,7 @@ def run_config(
     task,
     prepared: Prepared,
     hyper: dict,
+    recipe: Recipe,
     options: TrainOptions,
     device,
     dist,
@@ -250,13 +290,18 @@ def run_config(
         "normalisation": NORMALISATION,
         **hyper,
         "seed": options.seed,
-        "augment": options.augment,
+        "recipe": recipe.name,
+        "augment": ",".join(recipe.augment) or "none",
         "split": str(split_path(workspace.splits_dir, task.name)),
         "plugin": plugin_description(architecture.name),
         "celeba_tui_version": celeba_tui.__version__,
         "aux_loss_weight": architecture.aux_loss_weight,
-        "optimizer": "adam",
-        "loss": "cross_entropy",
+        "optimizer": recipe.optimizer,
+        "schedule": recipe.schedule,
+        "weight_decay": recipe.weight_decay,
+        "loss": "cross_entropy" + (f" (label smoothing {recipe.label_smoothing:g})" if recipe.label_smoothing else ""),
+        "calibrate": recipe.calibrate,
+        "balance_classes": recipe.balance_classes,
         "max_images": options.max_images,
         "device": str(device),
         "world_size": dist.world_size,
@@ -267,6 +312,14 @@ def run_config(
 def copy_state(module) -> dict:
     """A CPU copy of a module's weights (the best epoch's, kept while training goes on)."""
     return {key: value.detach().to("cpu", copy=True) for key, value in module.state_dict().items()}
+
+
+def balancing_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Loss weight per class, (mean count / count)^0.5: a rare class counts more, but less than
+    inverse frequency would make it (which over-corrects on few noisy labels). Mean weight 1."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes).astype(np.float64)
+    weights = np.sqrt(counts.mean() / np.maximum(counts, 1.0))
+    return weights / weights.mean()
 
 
 def majority_of(data: LabelledSet) -> float:

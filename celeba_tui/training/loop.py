@@ -20,7 +20,8 @@ from torch.nn import functional as F
 
 from celeba_tui.errors import CelebaError
 from celeba_tui.models.model_io import main_logits, to_model_input
-from celeba_tui.training.augment import flip_images, flip_labels, random_flips
+from celeba_tui.training.augment import augment_tensor, flip_images, flip_labels, random_flips
+from celeba_tui.training.recipes import STUDY, Recipe
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -113,6 +114,11 @@ class Stepper:
         device: torch.device,
         aux_loss_weight: float = 0.0,
         eval_model: nn.Module | None = None,
+        *,
+        recipe: Recipe = STUDY,
+        total_steps: int = 0,
+        seed: int = 0,
+        class_weights: np.ndarray | None = None,
     ):
         self.model = model
         # Under DDP, evaluation runs on the bare module: ranks evaluate different numbers
@@ -120,7 +126,13 @@ class Stepper:
         self.eval_model = eval_model if eval_model is not None else model
         self.device = device
         self.aux_loss_weight = aux_loss_weight
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        self.recipe = recipe
+        self.optimizer = make_optimizer(model, recipe, lr)
+        self.scheduler = make_scheduler(self.optimizer, recipe, lr, total_steps)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.class_weights = (
+            None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32, device=device)
+        )
         self.cuda = device.type == "cuda"
         self.amp_dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if self.cuda else None
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
@@ -140,17 +152,24 @@ class Stepper:
     def train_batch(self, images: np.ndarray, labels: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """One optimiser step; (summed main-head loss, correct predictions) as device tensors."""
         x, y = self._inputs(images, labels)
+        x = augment_tensor(x, self.recipe.augment, self.generator)
+        smoothing = self.recipe.label_smoothing
         with self._autocast():
             output = self.model(x)
             logits = main_logits(output)
-            loss = F.cross_entropy(logits, y)
+            weight = None if self.class_weights is None else self.class_weights.to(logits.dtype)
+            loss = F.cross_entropy(logits, y, weight=weight, label_smoothing=smoothing)
             total = loss
             if isinstance(output, (tuple, list)) and self.aux_loss_weight:
-                total = loss + self.aux_loss_weight * sum(F.cross_entropy(aux, y) for aux in output[1:])
+                total = loss + self.aux_loss_weight * sum(
+                    F.cross_entropy(aux, y, weight=weight, label_smoothing=smoothing) for aux in output[1:]
+                )
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
+        if self.scheduler is not None:
+            self.scheduler.step()
         # Kept on the device: reading them back every step would stall a GPU's queue.
         return loss.detach().float() * len(y), (logits.detach().argmax(1) == y).sum()
 
@@ -162,6 +181,25 @@ class Stepper:
             logits = main_logits(self.eval_model(x)).float()
         loss = F.cross_entropy(logits, y, reduction="sum")
         return float(loss), logits.argmax(1).cpu().numpy()
+
+
+def make_optimizer(model: nn.Module, recipe: Recipe, lr: float) -> torch.optim.Optimizer:
+    """Adam (the study) or AdamW; weight decay never applies to biases and normalisation scales."""
+    if recipe.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=recipe.weight_decay)
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in params if p.ndim > 1], "weight_decay": recipe.weight_decay},
+        {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=lr)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, recipe: Recipe, lr: float, total_steps: int):
+    """One-cycle (15% warm-up, cosine decay to lr/10^4) stepped per batch, or None for a constant lr."""
+    if recipe.schedule == "constant" or total_steps < 1:
+        return None
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps, pct_start=0.15)
 
 
 def train_epoch(stepper: Stepper, batches: Iterable, on_batch: Callable[[int], None] | None = None) -> StepTotals:
@@ -193,3 +231,19 @@ def evaluate(stepper: Stepper, batches: Iterable, n_classes: int) -> tuple[float
         count += len(labels)
         confusion += confusion_matrix(labels, predicted, n_classes)
     return loss_sum, count, confusion
+
+
+@torch.inference_mode()
+def validation_logits(stepper: Stepper, batches: Iterable) -> tuple[np.ndarray, np.ndarray]:
+    """(float64 logits (N, C), labels (N,)) of the evaluation model over `batches`."""
+    stepper.eval_model.eval()
+    all_logits, all_labels = [], []
+    for images, labels in batches:
+        x, _ = stepper._inputs(images, labels)
+        with stepper._autocast():
+            logits = main_logits(stepper.eval_model(x)).float()
+        all_logits.append(logits.cpu().numpy().astype(np.float64))
+        all_labels.append(np.asarray(labels, dtype=np.int64))
+    if not all_logits:
+        return np.zeros((0, 0)), np.zeros(0, dtype=np.int64)
+    return np.concatenate(all_logits), np.concatenate(all_labels)

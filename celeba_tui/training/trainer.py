@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from celeba_tui.errors import CelebaError
 from celeba_tui.progress import SilentReporter
 from celeba_tui.training import distributed
-from celeba_tui.training.augment import AUGMENTATIONS
 from celeba_tui.training.dataset import check_trainable, human_labels, labelled_set, subsample
 from celeba_tui.training.fit import Prepared, TrainResult
+from celeba_tui.training.recipes import DEFAULT_RECIPE, Recipe, get_recipe, parse_augment
 
 if TYPE_CHECKING:
     from celeba_tui.store.label_store import LabelStore
@@ -34,7 +34,9 @@ class TrainOptions:
     lr: float | None = None
     seed: int = 0
     device: str = "auto"
-    augment: str = "flip"
+    recipe: str = DEFAULT_RECIPE
+    augment: str | None = None  # None: the recipe's augmentations; "none" or steps "flip,geometry,..."
+    balance_classes: bool | None = None  # None: the recipe's
     preprocess: str | None = None
     patience_acc: int | None = None
     patience_loss: int | None = None
@@ -57,9 +59,34 @@ def resolve_pipeline(architecture, spec: str | None):
     return pipeline
 
 
-def hyper_parameters(architecture, options: TrainOptions) -> dict:
-    """epochs, batch_size, lr and the patiences: the option if given, else the architecture's default."""
+def resolve_recipe(options: TrainOptions) -> Recipe:
+    """The named recipe, with what --augment and --balance-classes replace."""
+    from dataclasses import replace
+
+    recipe = get_recipe(options.recipe)
+    if options.augment is not None:
+        recipe = replace(recipe, augment=parse_augment(options.augment))
+    if options.balance_classes is not None:
+        recipe = replace(recipe, balance_classes=options.balance_classes)
+    return recipe
+
+
+def hyper_parameters(architecture, options: TrainOptions, recipe: Recipe) -> dict:
+    """epochs, batch_size, lr and the patiences: the option if given, else the recipe's, else the architecture's.
+
+    The recipe's epochs replace the study's 50 (with early stopping) only: an architecture
+    that sets its own epochs keeps them. A recipe without early stopping (a one-cycle
+    schedule needs all its epochs) sets both patiences to 0 unless the user gave them.
+    """
+    from celeba_tui.architecture import STUDY_DEFAULTS
+
     defaults = architecture.defaults.to_dict()
+    if recipe.epochs is not None and defaults["epochs"] == STUDY_DEFAULTS.epochs:
+        defaults["epochs"] = recipe.epochs
+    if recipe.lr is not None:
+        defaults["lr"] = recipe.lr
+    if not recipe.early_stopping:
+        defaults["patience_acc"] = defaults["patience_loss"] = 0
     chosen = {
         name: (value if getattr(options, name) is None else getattr(options, name)) for name, value in defaults.items()
     }
@@ -144,19 +171,18 @@ def train(workspace: Workspace, options: TrainOptions, reporter=None) -> TrainRe
     reporter = reporter if (reporter is not None and dist.is_main) else SilentReporter()
     architecture = get_architecture(options.plugin)
     task = workspace.task(options.task)
-    if options.augment not in AUGMENTATIONS:
-        raise CelebaError(f"unknown augmentation {options.augment!r} (one of {', '.join(AUGMENTATIONS)})")
+    recipe = resolve_recipe(options)
     if options.max_images is not None and options.max_images < 1:
         raise CelebaError(f"--max-images must be at least 1, not {options.max_images}")
     pipeline = resolve_pipeline(architecture, options.preprocess)
-    hyper = hyper_parameters(architecture, options)
+    hyper = hyper_parameters(architecture, options, recipe)
     device = pick_device(options.device, dist.local_rank)
     distributed.start(dist, device.type)
     try:
         prepared = _from_rank0(dist, lambda: prepare(workspace, task, pipeline, options, reporter))
         from celeba_tui.training.fit import fit
 
-        return fit(workspace, architecture, task, prepared, hyper, options, device, dist, reporter)
+        return fit(workspace, architecture, task, prepared, hyper, recipe, options, device, dist, reporter)
     finally:
         reporter.close()
         distributed.stop(dist)

@@ -21,8 +21,10 @@ PARAMETER_COUNTS = {
     "residual_blocks": (4_401_619, 672),  # Table 7
     "residual_blocks_dropout": (4_401_619, 672),  # dropout adds no parameters
     "inception_v3": (27_083_875 + 233_603, 34_432 + 256),  # Table 8 plus the auxiliary classifier
+    "small_resnet": (691_131, 2_160),  # not in the study: docs/architectures.md
 }
 INPUT_SIZES = {
+    "small_resnet": 64,
     "cnn4": 64,
     "vgg19_scratch": 128,
     "vgg19_variation": 64,
@@ -49,6 +51,9 @@ def test_declared_input_size_preprocessing_and_defaults(name):
     if name in INPUT_SIZES:
         assert arch.input_size == INPUT_SIZES[name]
         assert arch.preprocess == f"resize:{arch.input_size}"
+        if name == "small_resnet":  # the noisy-labels recipe's network: its one-cycle peak lr, 25 epochs
+            assert (arch.defaults.epochs, arch.defaults.lr, arch.defaults.batch_size) == (25, 3e-3, 64)
+            return
         expected_lr = 1e-4 if name == "vgg19_variation" else 1e-3  # see docs/architectures.md
         assert (arch.defaults.epochs, arch.defaults.lr, arch.defaults.batch_size) == (50, expected_lr, 32)
         assert (arch.defaults.patience_acc, arch.defaults.patience_loss) == (5, 3)

@@ -25,7 +25,7 @@ def test_quick_demo_runs_every_stage(tmp_path):
 
     result = run_demo(tmp_path / "demo", quick=True, seed=0)
     plan = DemoPlan.for_mode(quick=True)
-    assert len(result.stages) == 7
+    assert len(result.stages) == 8
     assert {(r["task"], r["architecture"]) for r in result.runs} == {
         (t, a) for t in ("light", "orientation") for a in plan.architectures
     }
@@ -45,7 +45,19 @@ def test_quick_demo_runs_every_stage(tmp_path):
     report = (tmp_path / "demo" / "report" / "README.md").read_text()
     assert "Automatic labels against ground truth" in report
     assert json.loads((tmp_path / "demo" / "report" / "demo.json").read_text())["scores"]
-    for figure in ("figure28.png", "precision-coverage.png", "light-residual_blocks-curves.png"):
+    assert "next to the ceiling" in report
+    quality = {q["task"]: q for q in result.quality}
+    assert set(quality) == {"light", "orientation"}
+    for q in quality.values():
+        assert q["images"] == tasks[q["task"]]["images"] - tasks[q["task"]]["labelled_by_people"]
+        assert len(q["models"]) == len(plan.members)
+        assert 0 <= q["ensemble"]["precision_at_coverage"]["0.5"] <= 1 and q["ceiling"]["accuracy"] > 0.5
+    for figure in (
+        "figure28.png",
+        "precision-coverage.png",
+        "precision_coverage_vs_truth.png",
+        "light-small_resnet-seed0-curves.png",
+    ):
         assert (tmp_path / "demo" / "report" / figure).exists(), figure
 
 

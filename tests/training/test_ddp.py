@@ -58,6 +58,7 @@ def test_two_processes_write_one_run(tmp_path):
         "config.json",
         "confusion.png",
         "curves.png",
+        "labels.json",
         "metrics.csv",
         "summary.json",
     ]

@@ -77,11 +77,17 @@ def test_two_epochs_lower_the_loss_and_write_a_loadable_run(labelled_workspace, 
     config = json.loads((path / "config.json").read_text())
     assert CONFIG_KEYS <= set(config)
     assert config["classes"] == ["left", "center", "right"] and config["preprocess"] == "resize:16"
-    assert config["split"] == str(labelled_workspace.splits_dir / "light.csv") and config["augment"] == "flip"
+    assert (
+        config["split"] == str(labelled_workspace.splits_dir / "light.csv")
+        and config["augment"] == "flip,geometry,photometric,noise"
+    )
+    assert (config["recipe"], config["optimizer"], config["schedule"]) == ("noisy-labels", "adamw", "one-cycle")
     assert pd.read_csv(config["split"])["split"].value_counts().to_dict() == {"train": 28, "val": 12}
     summary = json.loads((path / "summary.json").read_text())
     assert SUMMARY_KEYS <= set(summary)
     assert summary["n_train"] == 28 and summary["n_val"] == 12 and summary["skipped_images"] == []
+    # The default recipe fits a softmax temperature on the validation split.
+    assert 0.05 <= summary["temperature"] <= 20 and summary["val_ece_calibrated"] is not None
     assert summary["params_trainable"] == sum(
         p.numel() for p in torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Linear(128, 3)).parameters()
     )

@@ -1,0 +1,62 @@
+"""What is attainable: an oracle that reads each image's true angle with a careful
+(typical) simulated annotator's noise, labels it by the task's true class boundary, and
+abstains first on the readings closest to a boundary (in units of its own noise).
+
+Its precision at each coverage is the ceiling every figure of docs/label-quality.md is
+read against. A model sees the image itself, not a noisy reading, so it can exceed this
+ceiling in places; people labelling these images cannot.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from celeba_tui.evaluation.curves import (
+    QualityScores,
+    balanced_accuracy,
+    cumulative_precision,
+    scores_from_curve,
+)
+from celeba_tui.synth.annotators import ANGLE_COLUMNS, THRESHOLDS, reading_noise
+from celeba_tui.synth.truth import CLASSES
+
+
+def class_indices(labels) -> np.ndarray:
+    index = {name: i for i, name in enumerate(CLASSES)}
+    return np.asarray([index[label] for label in labels], dtype=np.int64)
+
+
+def oracle_ceiling(
+    ground_truth: pd.DataFrame, task: str, seed: int = 0, repeats: int = 8
+) -> tuple[QualityScores, np.ndarray]:
+    """The oracle's scores on `ground_truth`'s images (rows of a `celeba synth` ground_truth.csv)
+    and its precision curve (precision of the k most confident, k = 1..n), both averaged
+    over `repeats` draws of its reading noise (one draw moves them by about 0.01)."""
+    truth = class_indices(ground_truth[task])
+    curves, balanced = [], []
+    for r in range(repeats):
+        predicted, margin = oracle_reading(ground_truth, task, np.random.default_rng([seed, 11, r]))
+        curves.append(cumulative_precision(margin, predicted == truth))
+        balanced.append(balanced_accuracy(predicted, truth))
+    curve = np.mean(curves, axis=0)
+    return scores_from_curve(curve, float(np.mean(balanced))), curve
+
+
+def oracle_reading(ground_truth: pd.DataFrame, task: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(class index read, margin from the nearest boundary in units of the reading noise)."""
+    angle = ground_truth[ANGLE_COLUMNS[task]].to_numpy(dtype=float)
+    noise = reading_noise(ground_truth, task)
+    seen = angle + rng.normal(0, 1, len(angle)) * noise
+    threshold = THRESHOLDS[task]
+    predicted = np.where(seen < -threshold, 0, np.where(seen > threshold, 2, 1))
+    return predicted, np.abs(np.abs(seen) - threshold) / noise
+
+
+def typical_annotator_accuracy(ground_truth: pd.DataFrame, task: str, seed: int = 0) -> float:
+    """Mean accuracy of the simulated typical annotators (ann3..ann5), each labelling a fifth of the images."""
+    from celeba_tui.synth.annotators import annotator_summary, simulate_annotators
+
+    labels = simulate_annotators(ground_truth, 5, 0.0, seed + 101, coverage=1.0)
+    rows = [row for row in annotator_summary(labels, ground_truth) if row["kind"] == "typical"]
+    return float(np.mean([row[f"{task}_accuracy"] for row in rows]))

@@ -1,0 +1,101 @@
+"""Training recipes: how a run learns, independent of which network it trains.
+
+`study` is the study's policy (section 4.2): Adam at the architecture's learning rate,
+flips only, early stopping on validation accuracy/loss. Kept so the study's runs stay
+reproducible.
+
+`noisy-labels` (the default) is what measured best when the labels are few, noisy and
+biased (docs/label-quality.md has the ablation): AdamW with decoupled weight decay, a
+one-cycle schedule (warm-up, then cosine decay) over a fixed number of epochs, label
+smoothing, augmentations that keep the label (flip with left/right swapped, small
+rotation/scale/shift, global brightness/contrast/colour, sensor noise; never a
+horizontal brightness gradient, which would move the light), and temperature scaling
+on the validation split so the exported probabilities mean what they say. Either recipe
+can weight rare classes up in the loss (`--balance-classes`): it raises balanced accuracy
+on a skewed task and costs precision on the confident share.
+
+This module does not import torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from celeba_tui.errors import CelebaError
+
+OPTIMIZERS = ("adam", "adamw")
+SCHEDULES = ("constant", "one-cycle")
+# Label-keeping augmentations (celeba_tui.training.augment), in the order they are applied.
+AUGMENTATION_STEPS = ("flip", "geometry", "photometric", "noise")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    summary: str
+    optimizer: str
+    schedule: str
+    lr: float | None  # None: the architecture's default learning rate
+    epochs: int | None  # None: the architecture's default epochs
+    weight_decay: float
+    label_smoothing: float
+    augment: tuple[str, ...]
+    early_stopping: bool  # False: run every epoch (a one-cycle schedule needs its whole length)
+    calibrate: bool  # fit a softmax temperature on the validation split
+    balance_classes: bool = False  # weight the loss by (mean count / class count)^0.5
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["augment"] = list(self.augment)
+        return data
+
+
+STUDY = Recipe(
+    name="study",
+    summary="the study's policy: Adam at the architecture's lr, flips, early stopping",
+    optimizer="adam",
+    schedule="constant",
+    lr=None,
+    epochs=None,
+    weight_decay=0.0,
+    label_smoothing=0.0,
+    augment=("flip",),
+    early_stopping=True,
+    calibrate=False,
+)
+NOISY_LABELS = Recipe(
+    name="noisy-labels",
+    summary="few noisy labels: AdamW, one-cycle over 25 epochs, label smoothing 0.1, "
+    "label-keeping augmentations, temperature scaling",
+    optimizer="adamw",
+    schedule="one-cycle",
+    lr=None,  # the architecture's: the one-cycle schedule's peak
+    epochs=25,
+    weight_decay=5e-4,
+    label_smoothing=0.1,
+    augment=AUGMENTATION_STEPS,
+    early_stopping=False,
+    calibrate=True,
+)
+RECIPES = {recipe.name: recipe for recipe in (NOISY_LABELS, STUDY)}
+DEFAULT_RECIPE = NOISY_LABELS.name
+
+
+def get_recipe(name: str) -> Recipe:
+    try:
+        return RECIPES[name]
+    except KeyError:
+        raise CelebaError(f"unknown recipe {name!r} (one of {', '.join(RECIPES)})") from None
+
+
+def parse_augment(text: str) -> tuple[str, ...]:
+    """'none' or a comma-separated list of AUGMENTATION_STEPS -> the steps, in application order."""
+    steps = [step.strip() for step in text.split(",") if step.strip()]
+    if steps == ["none"]:
+        return ()
+    unknown = [step for step in steps if step not in AUGMENTATION_STEPS]
+    if unknown or not steps:
+        raise CelebaError(
+            f"unknown augmentation {text!r}: 'none' or a comma-separated list of {', '.join(AUGMENTATION_STEPS)}"
+        )
+    return tuple(step for step in AUGMENTATION_STEPS if step in steps)

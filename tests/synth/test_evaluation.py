@@ -1,0 +1,55 @@
+"""Scoring labels against ground truth: precision-coverage curves and the oracle ceiling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from celeba_tui.evaluation.ceiling import oracle_ceiling, typical_annotator_accuracy
+from celeba_tui.evaluation.curves import coverage_at, cumulative_precision, precision_at, score_probabilities
+
+
+def test_curve_takes_the_most_confident_first():
+    confidence = np.array([0.9, 0.5, 0.8, 0.6])
+    correct = np.array([True, False, True, False])
+    curve = cumulative_precision(confidence, correct)
+    assert curve.tolist() == [1.0, 1.0, 2 / 3, 0.5]
+    assert precision_at(curve, 0.5) == 1.0 and precision_at(curve, 1.0) == 0.5
+    assert coverage_at(curve, 0.99) == 0.5 and coverage_at(curve, 0.6) == 0.75
+    assert coverage_at(np.array([0.2, 0.1]), 0.5) == 0.0 and np.isnan(precision_at(np.array([]), 0.5))
+
+
+def test_scores_of_probabilities():
+    probs = np.array([[0.9, 0.05, 0.05], [0.2, 0.7, 0.1], [0.4, 0.35, 0.25], [0.1, 0.1, 0.8]])
+    scores, curve = score_probabilities(probs, np.array([0, 1, 1, 2]))
+    assert scores.accuracy == 0.75 and scores.balanced_accuracy == pytest.approx(5 / 6)
+    assert scores.precision_at_coverage[0.5] == 1.0 and scores.coverage_at_precision[0.95] == 0.75
+    assert len(curve) == 4 and 0 <= scores.ece <= 1
+
+
+def _truth(n: int = 2000, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    yaw, light = rng.uniform(-40, 40, n), rng.uniform(-90, 90, n)
+    return pd.DataFrame(
+        {
+            "image": [f"{i:06d}.jpg" for i in range(n)],
+            "yaw_deg": yaw,
+            "light_azimuth_deg": light,
+            "light_strength": rng.uniform(0.3, 1.0, n),
+            "orientation": np.where(yaw < -12, "left", np.where(yaw > 12, "right", "center")),
+            "light": np.where(light < -25, "left", np.where(light > 25, "right", "center")),
+        }
+    )
+
+
+def test_the_ceiling_abstains_near_the_boundaries_first():
+    truth = _truth()
+    for task in ("light", "orientation"):
+        scores, curve = oracle_ceiling(truth, task)
+        precisions = [scores.precision_at_coverage[c] for c in (0.5, 0.6, 0.7, 0.8, 1.0)]
+        assert precisions == sorted(precisions, reverse=True), precisions
+        assert precisions[0] > precisions[-1] and len(curve) == len(truth)
+        assert 0.5 < typical_annotator_accuracy(truth, task) < 1.0
+    # Light is read with more noise than orientation, so its ceiling is lower.
+    assert oracle_ceiling(truth, "light")[0].accuracy < oracle_ceiling(truth, "orientation")[0].accuracy

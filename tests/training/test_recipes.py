@@ -1,0 +1,115 @@
+"""Training recipes, label-keeping augmentations and temperature scaling (pure parts)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from celeba_tui.errors import CelebaError
+from celeba_tui.models.temperature import (
+    MAX_TEMPERATURE,
+    calibrate,
+    expected_calibration_error,
+    fit_temperature,
+    softmax,
+)
+from celeba_tui.training import augment
+from celeba_tui.training.recipes import DEFAULT_RECIPE, RECIPES, get_recipe, parse_augment
+from celeba_tui.training.trainer import TrainOptions, hyper_parameters, resolve_recipe
+
+
+def test_recipes_and_augmentation_lists():
+    assert DEFAULT_RECIPE == "noisy-labels" and set(RECIPES) == {"noisy-labels", "study"}
+    assert get_recipe("study").early_stopping and not get_recipe("noisy-labels").early_stopping
+    with pytest.raises(CelebaError, match="unknown recipe 'fast'"):
+        get_recipe("fast")
+    assert parse_augment("none") == ()
+    assert parse_augment("noise, flip") == ("flip", "noise")  # application order, whatever the order given
+    for bad in ("", "rotate", "flip,rotate", "none,flip"):
+        with pytest.raises(CelebaError, match="unknown augmentation"):
+            parse_augment(bad)
+
+
+def test_hyper_parameters_come_from_option_then_recipe_then_architecture():
+    from celeba_tui.plugins import get_architecture
+
+    cnn4 = get_architecture("cnn4")
+    study = resolve_recipe(TrainOptions(plugin="cnn4", task="light", recipe="study"))
+    assert hyper_parameters(cnn4, TrainOptions(plugin="cnn4", task="light"), study) == {
+        "epochs": 50,
+        "batch_size": 32,
+        "lr": 1e-3,
+        "patience_acc": 5,
+        "patience_loss": 3,
+    }
+    noisy = resolve_recipe(TrainOptions(plugin="cnn4", task="light"))
+    chosen = hyper_parameters(cnn4, TrainOptions(plugin="cnn4", task="light", epochs=4), noisy)
+    assert chosen == {"epochs": 4, "batch_size": 32, "lr": 1e-3, "patience_acc": 0, "patience_loss": 0}
+    flips_only = resolve_recipe(TrainOptions(plugin="cnn4", task="light", augment="flip"))
+    assert flips_only.augment == ("flip",) and flips_only.optimizer == "adamw"
+
+
+def _mirror_symmetric_batch(n: int = 6, side: int = 16) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(1)
+    half = torch.rand((n, 3, side, side // 2), generator=generator)
+    return torch.cat([half, half.flip(3)], dim=3)
+
+
+def test_photometric_changes_never_move_the_light():
+    """Global brightness/contrast/colour: a left-right symmetric image stays symmetric, so
+    no augmentation can make one side brighter (which would change the light's class)."""
+    images = _mirror_symmetric_batch()
+    out = augment.photometric(images, torch.Generator().manual_seed(2))
+    assert not torch.allclose(out, images)
+    torch.testing.assert_close(out, out.flip(3))
+
+
+def test_geometry_and_noise_keep_shape_and_stay_small():
+    images = _mirror_symmetric_batch()
+    for step in ("geometry", "noise"):
+        out = augment.TENSOR_STEPS[step](images, torch.Generator().manual_seed(3))
+        assert out.shape == images.shape and out.dtype == images.dtype
+        assert 0 < float((out - images).abs().mean()) < 0.25
+    untouched = augment.augment_tensor(images, ("flip",), torch.Generator().manual_seed(4))
+    assert untouched is images  # the flip happens on the uint8 batch, with its labels
+
+
+def test_temperature_scaling_recovers_an_overconfident_model():
+    rng = np.random.default_rng(0)
+    true_logits = rng.normal(0, 1.5, size=(4000, 3))
+    labels = np.array([rng.choice(3, p=p) for p in softmax(true_logits)])
+    overconfident = true_logits * 3.0  # a model three times too sure of itself
+    temperature = fit_temperature(overconfident, labels)
+    assert 2.5 < temperature < 3.5
+    result = calibrate(overconfident, labels)
+    assert result.ece_after < result.ece_before
+    # Accuracy is untouched: dividing logits by T keeps every argmax.
+    assert (softmax(overconfident, temperature).argmax(1) == overconfident.argmax(1)).all()
+    assert fit_temperature(np.zeros((0, 3)), np.zeros(0, dtype=int)) == 1.0
+    assert fit_temperature(np.full((2, 3), np.nan), np.array([0, 1])) == 1.0
+    assert expected_calibration_error(np.array([[1.0, 0, 0]]), np.array([0])) == 0.0
+
+
+def test_a_run_with_a_hostile_temperature_is_refused(tmp_path):
+    from celeba_tui.models.model_io import Run, run_temperature
+
+    for bad in ("hot", True, -1, 0, MAX_TEMPERATURE * 2, float("inf")):
+        run = Run(tmp_path, {}, json.loads(json.dumps({"temperature": bad})))
+        with pytest.raises(CelebaError, match="temperature"):
+            run_temperature(run)
+    assert run_temperature(Run(tmp_path, {}, {})) == 1.0
+    assert run_temperature(Run(tmp_path, {}, {"temperature": 0.5})) == 0.5
+
+
+def test_class_balancing_weights_favour_rare_classes_mildly():
+    from celeba_tui.training.fit import balancing_weights
+
+    weights = balancing_weights(np.array([1] * 60 + [0] * 15 + [2] * 15), 3)
+    assert weights.mean() == pytest.approx(1.0)
+    assert weights[0] == pytest.approx(weights[2]) and weights[0] == pytest.approx(2 * weights[1])
+    assert np.isfinite(balancing_weights(np.array([0, 0, 1]), 3)).all()  # an absent class does not divide by 0
+    balanced = resolve_recipe(TrainOptions(plugin="cnn4", task="light", balance_classes=True))
+    assert balanced.balance_classes and not get_recipe("noisy-labels").balance_classes
