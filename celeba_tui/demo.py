@@ -58,7 +58,7 @@ class DemoPlan:
     def for_mode(cls, quick: bool) -> "DemoPlan":
         ensemble = (("small_resnet", 0),)
         if quick:
-            return cls(images=1000, coverage=0.7, overlap=0.3, members=ensemble, epochs=20)
+            return cls(images=1000, coverage=0.7, overlap=0.3, members=ensemble, epochs=14)
         return cls(images=3000, coverage=0.5, overlap=0.3, members=ensemble)
 
     def to_dict(self) -> dict:
