@@ -62,6 +62,15 @@ class Residual(nn.Module):
         return self.after(self.main(x) + self.shortcut(x))
 
 
+def projection_shortcut(in_channels: int, out_channels: int, stride: int) -> nn.Module | None:
+    """ResNet's shortcut: None (the identity) when the shape stays, else a strided 1x1 conv and BN."""
+    if stride == 1 and in_channels == out_channels:
+        return None
+    return named_sequential(
+        nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm2d(out_channels)
+    )
+
+
 class Concat(nn.Module):
     """Parallel branches on the same input, concatenated along channels."""
 

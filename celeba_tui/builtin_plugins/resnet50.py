@@ -21,7 +21,7 @@ EXPANSION = 4
 def bottleneck(in_channels: int, width: int, stride: int):
     from torch import nn
 
-    from celeba_tui.builtin_plugins.blocks import Residual, named_sequential
+    from celeba_tui.builtin_plugins.blocks import Residual, named_sequential, projection_shortcut
 
     out_channels = width * EXPANSION
     main = named_sequential(
@@ -34,12 +34,7 @@ def bottleneck(in_channels: int, width: int, stride: int):
         nn.Conv2d(width, out_channels, 1, bias=False),
         nn.BatchNorm2d(out_channels),
     )
-    shortcut = None
-    if stride != 1 or in_channels != out_channels:
-        shortcut = named_sequential(
-            nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm2d(out_channels)
-        )
-    return Residual(main, shortcut)
+    return Residual(main, projection_shortcut(in_channels, out_channels, stride))
 
 
 def build_resnet50(num_classes: int):

@@ -23,7 +23,7 @@ HEAD_DROPOUT = 0.2
 def basic_block(in_channels: int, out_channels: int, stride: int):
     from torch import nn
 
-    from celeba_tui.builtin_plugins.blocks import Residual, named_sequential
+    from celeba_tui.builtin_plugins.blocks import Residual, named_sequential, projection_shortcut
 
     main = named_sequential(
         nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False),
@@ -32,12 +32,7 @@ def basic_block(in_channels: int, out_channels: int, stride: int):
         nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
         nn.BatchNorm2d(out_channels),
     )
-    shortcut = None
-    if stride != 1 or in_channels != out_channels:
-        shortcut = named_sequential(
-            nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm2d(out_channels)
-        )
-    return Residual(main, shortcut)
+    return Residual(main, projection_shortcut(in_channels, out_channels, stride))
 
 
 def build_small_resnet(num_classes: int, width: int = STEM_WIDTH, stem_stride: int = STEM_STRIDE):
