@@ -75,14 +75,14 @@ def synthetic(out: Path, quick: bool, variants: dict[str, dict], seed: int) -> l
 def print_quality(title: str, quality: list[dict], minutes: float) -> None:
     print(f"\n== {title}: {minutes:.1f} min")
     header = (
-        f"{'task':<12}{'who':<28}{'acc':>7}{'bal':>7}{'ECE':>7}"
+        f"{'task':<12}{'who':<42}{'acc':>7}{'bal':>7}{'ECE':>7}"
         + "".join(f"{'P@' + format(c, '.0%'):>8}" for c in COVERAGES)
         + "".join(f"{'c@P' + format(p, 'g'):>9}" for p in PRECISIONS)
     )
     print(header)
     for task, who, s in quality_rows_from_dicts(quality):
         print(
-            f"{task:<12}{who[:27]:<28}{s['accuracy']:>7.3f}{s['balanced_accuracy']:>7.3f}{s['ece']:>7.3f}"
+            f"{task:<12}{who[:41]:<42}{s['accuracy']:>7.3f}{s['balanced_accuracy']:>7.3f}{s['ece']:>7.3f}"
             + "".join(f"{s['precision_at_coverage'][str(c)]:>8.3f}" for c in COVERAGES)
             + "".join(f"{s['coverage_at_precision'][str(p)]:>9.2f}" for p in PRECISIONS)
         )
@@ -183,9 +183,12 @@ def real_fold(image_root: Path, labels: pd.DataFrame, task: str, held_out, ws_di
         target = ws_dir / f"{task}-{architecture}-seed{seed + offset}.onnx"
         export_run(trained.run_path, target, image_root=workspace.image_root)
         models.append(target)
-    run_autolabel(workspace, models, AutolabelOptions(high=plan.high, low=plan.low, tta=plan.tta), SilentReporter())
+    report = run_autolabel(
+        workspace, models, AutolabelOptions(high=plan.high, low=plan.low, tta=plan.tta), SilentReporter()
+    )
+    names = {key: name for t in report.tasks for key, name in zip(t.model_keys, t.models)}
     truth = labels[["image", task]]
-    return [q.to_dict() for q in evaluate_workspace(workspace, truth, seed, with_ceiling=False)]
+    return [q.to_dict() for q in evaluate_workspace(workspace, truth, seed, with_ceiling=False, model_names=names)]
 
 
 def main() -> int:

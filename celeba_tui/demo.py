@@ -183,7 +183,8 @@ def run_demo(
     with stage(7, "Against ground truth: precision-coverage next to the ceiling"):
         from celeba_tui.evaluation.against_truth import evaluate_workspace, plot_precision_coverage
 
-        quality = evaluate_workspace(workspace, truth, seed)
+        names = {key: name for t in report.tasks for key, name in zip(t.model_keys, t.models)}
+        quality = evaluate_workspace(workspace, truth, seed, model_names=names)
         result.quality = [q.to_dict() for q in quality]
         plot_precision_coverage(report_dir / "precision_coverage_vs_truth.png", quality)
         console.print(quality_table(quality))

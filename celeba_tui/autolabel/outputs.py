@@ -3,7 +3,7 @@ files and a tidy Parquet (--export), Figure 28 (--grid)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,7 @@ class TaskReport:
     labels_written: int
     labels_withdrawn: int
     suspects: int
+    model_keys: list[str] = field(default_factory=list)  # the store's prediction keys, in `models`' order
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -69,6 +70,7 @@ def task_report(outcome) -> TaskReport:
         task=outcome.task,
         ensemble=outcome.ensemble_id,
         models=[m.name for m in outcome.members],
+        model_keys=[m.key for m in outcome.members],
         images=len(outcome.images),
         labelled_by_people=int(outcome.people.sum()),
         automatic=auto,

@@ -54,13 +54,19 @@ class TaskQuality:
 
 
 def evaluate_workspace(
-    workspace: Workspace, ground_truth: pd.DataFrame, seed: int = 0, *, with_ceiling: bool = True
+    workspace: Workspace,
+    ground_truth: pd.DataFrame,
+    seed: int = 0,
+    *,
+    with_ceiling: bool = True,
+    model_names: dict[str, str] | None = None,
 ) -> list[TaskQuality]:
     """Score every task with predictions in the store (run `celeba autolabel` first).
 
     `ground_truth` has an image column and a class column per task; the ceiling and the
     simulated typical annotators need `celeba synth`'s angles too (with_ceiling=False
-    for real photographs, whose class boundaries differ)."""
+    for real photographs, whose class boundaries differ). `model_names` maps the store's
+    prediction keys to what the tables show (TaskReport.model_keys -> models)."""
     from celeba_tui.agreement.apply_merge import human_labels
 
     truth = ground_truth.set_index("image")
@@ -83,7 +89,8 @@ def evaluate_workspace(
                 continue
             answer = class_indices(truth.loc[scope, task])
             probs = {m: np.asarray(s.loc[scope].tolist(), dtype=np.float64) for m, s in per_model.items()}
-            models = {m: score_probabilities(p, answer)[0] for m, p in probs.items()}
+            names = model_names or {}
+            models = {names.get(m, m): score_probabilities(p, answer)[0] for m, p in probs.items()}
             ensemble, ensemble_curve = score_probabilities(np.mean(list(probs.values()), axis=0), answer)
             if with_ceiling:
                 ceiling, ceiling_curve = oracle_ceiling(truth.loc[scope].reset_index(), task, seed)
