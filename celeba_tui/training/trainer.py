@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from celeba_tui.architecture import STUDY_DEFAULTS
 from celeba_tui.errors import CelebaError
 from celeba_tui.progress import SilentReporter
 from celeba_tui.training import distributed
@@ -78,8 +79,6 @@ def hyper_parameters(architecture, options: TrainOptions, recipe: Recipe) -> dic
     that sets its own epochs keeps them. A recipe without early stopping (a one-cycle
     schedule needs all its epochs) sets both patiences to 0 unless the user gave them.
     """
-    from celeba_tui.architecture import STUDY_DEFAULTS
-
     defaults = architecture.defaults.to_dict()
     if recipe.epochs is not None and defaults["epochs"] == STUDY_DEFAULTS.epochs:
         defaults["epochs"] = recipe.epochs

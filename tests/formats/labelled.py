@@ -29,3 +29,15 @@ def add_labels(workspace) -> None:
     frame = pd.DataFrame(ROWS, columns=["image", "task", "label", "annotator", "source"])
     with workspace.open_store() as store:
         store.add_labels(frame)
+
+
+def export(workspace, *args, ok=True):
+    """`celeba export -w WORKSPACE ARGS...` through the CLI; asserts success unless ok=False."""
+    from typer.testing import CliRunner
+
+    from celeba_tui.cli import app
+
+    result = CliRunner().invoke(app, ["export", "-w", str(workspace.path), *map(str, args)])
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result

@@ -8,25 +8,10 @@ import json
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from celeba_tui.cli import app
 from celeba_tui.formats.importing import import_labels
 from celeba_tui.workspace import create_workspace
-from tests.formats.labelled import add_labels
-
-
-@pytest.fixture
-def labelled(workspace):
-    add_labels(workspace)
-    return workspace
-
-
-def export(workspace, *args, ok=True):
-    result = CliRunner().invoke(app, ["export", "-w", str(workspace.path), *map(str, args)])
-    if ok:
-        assert result.exit_code == 0, result.output
-    return result
+from tests.formats.labelled import export
 
 
 def onehot_names(text: str) -> list[str]:

@@ -10,29 +10,14 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
 
-from celeba_tui.cli import app
 from celeba_tui.formats import export_folder
 from celeba_tui.formats.export_folder import MARKER, FileWriter, flat_file_name, source_problem
 from celeba_tui.store.registration import register_images
 from tests.conftest import make_images
-from tests.formats.labelled import add_labels
+from tests.formats.labelled import export
 
 CLASSES = ("left", "center", "right")
-
-
-@pytest.fixture
-def labelled(workspace):
-    add_labels(workspace)
-    return workspace
-
-
-def export(workspace, *args, ok=True):
-    result = CliRunner().invoke(app, ["export", "-w", str(workspace.path), *map(str, args)])
-    if ok:
-        assert result.exit_code == 0, result.output
-    return result
 
 
 def tree(root: Path) -> dict[str, list[str]]:

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from typer.testing import CliRunner
 
 from celeba_tui.cli import app
 from celeba_tui.training.report_layout import DROP_ORDER, fit_columns
+from tests.training.run_folders import write_run_folder
 
 RUN_IDS = ("orientation-residual_blocks_dropout-20240501-101500", "light-cnn4-20240501-101500")
 
 
 def write_run(runs_dir, run_id, task, architecture):
-    path = runs_dir / run_id
-    path.mkdir(parents=True)
-    config = {
-        "run_id": run_id,
-        "architecture": architecture,
-        "task": task,
-        "classes": ["left", "center", "right"],
-        "input_size": 64,
-        "preprocess": "resize:64",
-    }
     summary = {
         "val_acc": 0.8734,
         "val_loss": 0.4321,
@@ -37,9 +26,7 @@ def write_run(runs_dir, run_id, task, architecture):
         "train_seconds": 3725.0,
         "images_per_s": 6432.0,
     }
-    (path / "config.json").write_text(json.dumps(config))
-    (path / "summary.json").write_text(json.dumps(summary))
-    (path / "best.pt").write_bytes(b"")
+    write_run_folder(runs_dir, run_id, task, architecture, summary)
 
 
 @pytest.fixture

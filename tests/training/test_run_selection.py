@@ -10,27 +10,15 @@ from typer.testing import CliRunner
 from celeba_tui.cli import app
 from celeba_tui.errors import CelebaError
 from celeba_tui.training.run_selection import RunSelector, list_runs, parse_selector, resolve_run, resolve_runs
+from tests.training.run_folders import write_run_folder
 
 runner = CliRunner()
 
 
 def fake_run(runs_dir, run_id, task, architecture, balanced, created):
     """A finished run folder as far as selection reads it (config, summary, a checkpoint file)."""
-    path = runs_dir / run_id
-    path.mkdir(parents=True)
-    config = {
-        "run_id": run_id,
-        "architecture": architecture,
-        "task": task,
-        "classes": ["left", "center", "right"],
-        "input_size": 16,
-        "preprocess": "resize:16",
-        "created": created,
-    }
-    (path / "config.json").write_text(json.dumps(config))
-    (path / "summary.json").write_text(json.dumps({"val_acc": balanced, "val_balanced_acc": balanced}))
-    (path / "best.pt").write_bytes(b"")
-    return path
+    summary = {"val_acc": balanced, "val_balanced_acc": balanced}
+    return write_run_folder(runs_dir, run_id, task, architecture, summary, input_size=16, created=created)
 
 
 @pytest.fixture
