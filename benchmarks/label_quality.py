@@ -56,6 +56,7 @@ VARIANTS = {
     },
     "study recipe on small_resnet": {"recipe": "study"},
     "no test-time flip": {"tta": False},
+    "no landmark cues": {"landmark_cues": False},
     "flips only (no geometry/photometric/noise)": {"augment": "flip"},
 }
 

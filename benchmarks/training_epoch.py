@@ -52,13 +52,14 @@ def main() -> None:
     from celeba_tui.progress import SilentReporter
     from celeba_tui.training.cache import DecodedCache
     from celeba_tui.training.loop import Stepper, batch_stream, prefetched, train_epoch
+    from celeba_tui.training.recipes import STUDY
     from celeba_tui.training.trainer import TrainOptions, prepare, resolve_pipeline
 
     architecture = get_architecture("cnn4")
     pipeline = resolve_pipeline(architecture, None)
     task = workspace.task("light")
     start = time.perf_counter()
-    prepared = prepare(workspace, task, pipeline, TrainOptions(plugin="cnn4", task="light"), SilentReporter())
+    prepared = prepare(workspace, task, pipeline, TrainOptions(plugin="cnn4", task="light"), SilentReporter(), STUDY)
     print(
         f"cache fill: {prepared.decoded} images decoded in {time.perf_counter() - start:.2f} s (2nd run decodes none)"
     )

@@ -46,6 +46,7 @@ class DemoPlan:
     epochs: int | None = None  # None: the recipe's
     recipe: str = DEFAULT_RECIPE
     augment: str | None = None  # None: the recipe's
+    landmark_cues: bool | None = None  # None: the recipe's (noisy-labels: yes, from the synthetic landmarks)
     high: float = 0.9
     low: float = 0.6
     tta: bool = True
@@ -126,6 +127,7 @@ def run_demo(
                     seed=seed + offset,
                     recipe=plan.recipe,
                     augment=plan.augment,
+                    landmark_cues=plan.landmark_cues,
                 )
                 trained = train(workspace, options, RichReporter())
                 result.runs.append(

@@ -32,6 +32,13 @@ def cycle(
         typer.Option("--max-images", metavar="N", help="Train on at most this many labelled images (seeded sample)."),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="Training seed.")] = 0,
+    pseudo_labels: Annotated[
+        bool,
+        typer.Option(
+            "--pseudo-labels",
+            help="Self-training round: train on the ensemble's earlier automatic labels too (train split only).",
+        ),
+    ] = False,
     device: Annotated[str, typer.Option("--device", metavar="NAME", help="auto, cpu or cuda.")] = "auto",
     precision: Annotated[
         str, typer.Option("--precision", metavar="P", help="fp32, fp16 or int8: how the runs are exported.")
@@ -70,6 +77,7 @@ def cycle(
         architectures=tuple(plugin or ()),
         epochs=epochs,
         max_images=max_images,
+        pseudo_labels=pseudo_labels,
         seed=seed,
         device=device,
         precision=precision,

@@ -63,6 +63,23 @@ def train(
             "task, lower precision on its confident share (docs/label-quality.md).",
         ),
     ] = False,
+    landmark_cues: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--landmark-cues/--no-landmark-cues",
+            help="Also learn where nose and mouth sit between the eyes, from CelebA's landmark file beside the "
+            "images (default: the recipe's; noisy-labels does where the file exists).",
+            show_default=False,
+        ),
+    ] = None,
+    pseudo_labels: Annotated[
+        bool,
+        typer.Option(
+            "--pseudo-labels",
+            help="Also train on the ensemble's automatic labels (status model), in the train split only: "
+            "a self-training round after `celeba autolabel`.",
+        ),
+    ] = False,
     preprocess: Annotated[
         Optional[str],
         typer.Option(
@@ -115,6 +132,8 @@ def train(
         recipe=recipe,
         augment=augment,
         balance_classes=True if balance_classes else None,
+        landmark_cues=landmark_cues,
+        pseudo_labels=pseudo_labels,
         preprocess=preprocess,
         patience_acc=patience_acc,
         patience_loss=patience_loss,

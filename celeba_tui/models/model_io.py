@@ -38,15 +38,21 @@ def main_logits(output) -> torch.Tensor:
 
 class ImageClassifier(nn.Module):
     """An architecture's module behind uint8 input and softmax output, its logits divided by
-    the run's fitted temperature (1.0 for runs not calibrated: celeba_tui.models.temperature)."""
+    the run's fitted temperature (1.0 for runs not calibrated: celeba_tui.models.temperature).
 
-    def __init__(self, module: nn.Module, temperature: float = 1.0):
+    A module trained with landmark cues has outputs past its classes; with `n_classes`
+    given, only the first n_classes outputs are classes (the cues stay out of the graph's output)."""
+
+    def __init__(self, module: nn.Module, temperature: float = 1.0, n_classes: int | None = None):
         super().__init__()
         self.module = module
         self.temperature = float(temperature)
+        self.n_classes = n_classes
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         logits = main_logits(self.module(to_model_input(images)))
+        if self.n_classes is not None:
+            logits = logits[:, : self.n_classes]
         if self.temperature != 1.0:
             logits = logits / self.temperature
         return torch.softmax(logits, dim=1)
@@ -69,6 +75,19 @@ def run_temperature(run: "Run") -> float:
             f"[{MIN_TEMPERATURE}, {MAX_TEMPERATURE}]"
         )
     return float(value)
+
+
+def run_cue_outputs(run: "Run") -> int:
+    """How many landmark-cue outputs a run's network has past its classes (config.json
+    `landmark_cues`, a list of cue names; absent: none); a bad value is refused."""
+    from celeba_tui.models.landmark_cues import CUES
+
+    value = run.config.get("landmark_cues", [])
+    if not isinstance(value, list) or any(not isinstance(cue, str) or cue not in CUES for cue in value):
+        raise CelebaError(
+            f"run {run.path}: config.json landmark_cues {value!r} is not a list of cue names ({', '.join(CUES)})"
+        )
+    return len(value)
 
 
 @dataclass
@@ -148,7 +167,8 @@ def build_classifier(run: Run, device: str | torch.device = "cpu") -> ImageClass
             f"run {run.path} was trained with {run.architecture!r} ({plugin}) at {run.input_size} px, "
             f"but the installed {run.architecture!r} takes {architecture.input_size} px"
         )
-    module = architecture.build(len(run.classes))
+    cue_outputs = run_cue_outputs(run)
+    module = architecture.build(len(run.classes) + cue_outputs)
     try:
         state = torch.load(run.checkpoint, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001  (torch raises many types for a bad file)
@@ -173,6 +193,7 @@ def build_classifier(run: Run, device: str | torch.device = "cpu") -> ImageClass
             f"run {run.path} was trained with plugin {plugin} (architecture {run.architecture!r}, "
             f"{len(run.classes)} classes); its checkpoint does not fit the installed {run.architecture!r}: {detail}"
         ) from None
-    classifier = ImageClassifier(module, run_temperature(run)).to(device)
+    n_classes = len(run.classes) if cue_outputs else None
+    classifier = ImageClassifier(module, run_temperature(run), n_classes).to(device)
     classifier.eval()
     return classifier

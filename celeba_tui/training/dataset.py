@@ -1,9 +1,11 @@
 """The labelled images of a task: which images, which class, and what cannot be used.
 
-Training uses people's decisions only: current labels with status `agreed` (the human
-and imported labels agree) or `review` (a reviewer decided). Model labels (status
-`model`) are never trained on, so the ensemble does not learn from its own guesses, and
-conflicts (no current label) wait for review.
+Training uses people's decisions: current labels with status `agreed` (the human and
+imported labels agree) or `review` (a reviewer decided); conflicts (no current label)
+wait for review. Model labels (status `model`) are trained on only when asked
+(`--pseudo-labels`, a self-training round), and then only in the train split: the
+validation split, which early stopping, calibration and the ensemble's thresholds rely
+on, stays people's decisions.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from celeba_tui.errors import CelebaError
-from celeba_tui.vocabulary import SETTLED_STATUSES
+from celeba_tui.vocabulary import AUTOMATIC, SETTLED_STATUSES
 
 if TYPE_CHECKING:
     from celeba_tui.store.label_store import LabelStore
@@ -32,6 +34,8 @@ class LabelledSet:
     split: np.ndarray  # "train" / "val" per image
     classes: tuple[str, ...]
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (image, reason)
+    # Standardised landmark cues per image (N, K; NaN where unknown), None without landmarks.
+    cues: np.ndarray | None = None
 
     def indices(self, which: str) -> np.ndarray:
         return np.flatnonzero(self.split == which)
@@ -52,6 +56,21 @@ def human_labels(store: LabelStore, task) -> tuple[pd.DataFrame, list[tuple[str,
     skipped += [(image, "not in the image root") for image in usable.loc[~unknown & ~usable["present"], "image"]]
     usable = usable[~unknown & usable["present"]]
     return usable[["image", "label"]].reset_index(drop=True), skipped
+
+
+def automatic_labels(store: LabelStore, task) -> pd.DataFrame:
+    """(image, label) rows the ensemble labelled (current status `model`) that exist and name a class."""
+    current = store.current_labels(task.name)
+    rows = current[(current["status"] == AUTOMATIC) & current["label"].isin(task.classes) & current["present"]]
+    return rows[["image", "label"]].reset_index(drop=True)
+
+
+def with_pseudo_labels(split: pd.DataFrame, automatic: pd.DataFrame) -> pd.DataFrame:
+    """`split` (image, label, split) plus the automatic labels of images it lacks, all in "train"."""
+    extra = automatic[~automatic["image"].isin(split["image"])]
+    if extra.empty:
+        return split
+    return pd.concat([split, extra.assign(split="train")], ignore_index=True)
 
 
 def check_trainable(labels: pd.Series, task, *, min_labels: int = MIN_LABELS, where: str = "") -> None:

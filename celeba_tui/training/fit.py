@@ -28,6 +28,7 @@ class Prepared:
     size: int
     decoded: int
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    pseudo_labels: int = 0  # automatic labels added to the train split (--pseudo-labels)
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,9 @@ def fit(
     mirror = mirror_map(data.classes) if "flip" in recipe.augment else None
     batch_size, epochs = hyper["batch_size"], hyper["epochs"]
 
+    n_cues = 0 if data.cues is None else data.cues.shape[1]
     torch.manual_seed(options.seed)
-    module = architecture.build(n_classes)
+    module = architecture.build(n_classes + n_cues)
     params_trainable, params_non_trainable = parameter_counts(module)
     module = module.to(device)
     if device.type == "cuda":
@@ -128,6 +130,8 @@ def fit(
         total_steps=epochs * -(-len(sampler) // batch_size),
         seed=options.seed,
         class_weights=balancing_weights(data.labels[train_idx], n_classes) if recipe.balance_classes else None,
+        n_classes=n_classes if n_cues else None,
+        cue_weight=recipe.landmark_cue_weight if n_cues else 0.0,
     )
     val_shard = distributed.shard(val_idx, dist)
 
@@ -152,7 +156,7 @@ def fit(
         rng = np.random.default_rng([options.seed, epoch, dist.rank])
         reporter.epoch_start(epoch, epochs, len(order) * dist.world_size)
         epoch_start = time.perf_counter()
-        batches = batch_stream(frames, rows, data.labels, order, batch_size, mirror=mirror, rng=rng)
+        batches = batch_stream(frames, rows, data.labels, order, batch_size, mirror=mirror, rng=rng, cues=data.cues)
         totals = train_epoch(stepper, prefetched(batches), on_batch=lambda n: reporter.advance(n * dist.world_size))
         if device.type == "cuda":
             torch.cuda.synchronize(device)
@@ -277,6 +281,7 @@ def run_config(
 ) -> dict:
     """config.json of the run contract (plus the training settings that reproduce it)."""
     import celeba_tui
+    from celeba_tui.models.landmark_cues import CUES
     from celeba_tui.models.model_io import NORMALISATION
     from celeba_tui.training.split import split_path
 
@@ -302,7 +307,11 @@ def run_config(
         "loss": "cross_entropy" + (f" (label smoothing {recipe.label_smoothing:g})" if recipe.label_smoothing else ""),
         "calibrate": recipe.calibrate,
         "balance_classes": recipe.balance_classes,
+        "landmark_cues": list(CUES) if prepared.data.cues is not None else [],
+        "landmark_cue_weight": recipe.landmark_cue_weight if prepared.data.cues is not None else 0.0,
         "max_images": options.max_images,
+        "pseudo_labels": options.pseudo_labels,
+        "pseudo_label_images": prepared.pseudo_labels,
         "device": str(device),
         "world_size": dist.world_size,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

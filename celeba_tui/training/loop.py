@@ -19,6 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from celeba_tui.errors import CelebaError
+from celeba_tui.models.landmark_cues import flip_cues
 from celeba_tui.models.model_io import main_logits, to_model_input
 from celeba_tui.training.augment import augment_tensor, flip_images, flip_labels, random_flips
 from celeba_tui.training.recipes import STUDY, Recipe
@@ -46,18 +47,22 @@ def batch_stream(
     *,
     mirror: np.ndarray | None = None,
     rng: np.random.Generator | None = None,
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(uint8 images (B, H, W, 3), int64 labels) in `order`; random mirrored flips if `mirror` is given."""
+    cues: np.ndarray | None = None,
+) -> Iterator[tuple[np.ndarray, ...]]:
+    """(uint8 images (B, H, W, 3), int64 labels) in `order`, plus the batch's landmark cues
+    (B, K) when `cues` is given; random mirrored flips if `mirror` is given."""
     for start in range(0, len(order), batch_size):
         chosen = order[start : start + batch_size]
         # Reading frames in file order is kinder to the page cache; order within a batch is irrelevant.
         chosen = chosen[np.argsort(rows[chosen], kind="stable")]
         images = np.asarray(frames[rows[chosen]])
         batch_labels = labels[chosen]
+        batch_cues = None if cues is None else cues[chosen]
         if mirror is not None and rng is not None:
             batch_labels, done = flip_labels(batch_labels, random_flips(len(chosen), rng), mirror)
             images = flip_images(images, done)
-        yield images, batch_labels
+            batch_cues = None if batch_cues is None else flip_cues(batch_cues, done)
+        yield (images, batch_labels) if batch_cues is None else (images, batch_labels, batch_cues)
 
 
 def prefetched(batches: Iterable, depth: int = 3) -> Iterator:
@@ -119,8 +124,13 @@ class Stepper:
         total_steps: int = 0,
         seed: int = 0,
         class_weights: np.ndarray | None = None,
+        n_classes: int | None = None,
+        cue_weight: float = 0.0,
     ):
         self.model = model
+        # Outputs past the first n_classes predict landmark cues (None: every output is a class).
+        self.n_classes = n_classes
+        self.cue_weight = cue_weight
         # Under DDP, evaluation runs on the bare module: ranks evaluate different numbers
         # of batches, and the wrapper's per-forward buffer broadcast would then deadlock.
         self.eval_model = eval_model if eval_model is not None else model
@@ -149,21 +159,32 @@ class Stepper:
     def _autocast(self):
         return torch.autocast("cuda", dtype=self.amp_dtype) if self.cuda else torch.autocast("cpu", enabled=False)
 
-    def train_batch(self, images: np.ndarray, labels: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        """One optimiser step; (summed main-head loss, correct predictions) as device tensors."""
+    def class_logits(self, outputs: torch.Tensor) -> torch.Tensor:
+        return outputs if self.n_classes is None else outputs[:, : self.n_classes]
+
+    def train_batch(
+        self, images: np.ndarray, labels: np.ndarray, cues: np.ndarray | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One optimiser step; (summed main-head loss, correct predictions) as device tensors.
+
+        With `cues` (B, K; NaN where unknown) the outputs past the classes regress them."""
         x, y = self._inputs(images, labels)
         x = augment_tensor(x, self.recipe.augment, self.generator)
         smoothing = self.recipe.label_smoothing
         with self._autocast():
             output = self.model(x)
-            logits = main_logits(output)
+            outputs = main_logits(output)
+            logits = self.class_logits(outputs)
             weight = None if self.class_weights is None else self.class_weights.to(logits.dtype)
             loss = F.cross_entropy(logits, y, weight=weight, label_smoothing=smoothing)
             total = loss
             if isinstance(output, (tuple, list)) and self.aux_loss_weight:
                 total = loss + self.aux_loss_weight * sum(
-                    F.cross_entropy(aux, y, weight=weight, label_smoothing=smoothing) for aux in output[1:]
+                    F.cross_entropy(self.class_logits(aux), y, weight=weight, label_smoothing=smoothing)
+                    for aux in output[1:]
                 )
+            if cues is not None and self.cue_weight and self.n_classes is not None:
+                total = total + self.cue_weight * self._cue_loss(outputs[:, self.n_classes :], cues)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
         self.scaler.step(self.optimizer)
@@ -173,12 +194,22 @@ class Stepper:
         # Kept on the device: reading them back every step would stall a GPU's queue.
         return loss.detach().float() * len(y), (logits.detach().argmax(1) == y).sum()
 
+    def _cue_loss(self, predicted: torch.Tensor, cues: np.ndarray) -> torch.Tensor:
+        """Smooth L1 between predicted and known cues (unknown ones, NaN, count for nothing)."""
+        target = torch.from_numpy(np.asarray(cues, dtype=np.float32)).to(self.device)
+        known = torch.isfinite(target)
+        if not bool(known.any()):
+            return predicted.sum() * 0.0
+        return F.smooth_l1_loss(predicted.float()[known], target[known])
+
     @torch.inference_mode()
-    def eval_batch(self, images: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
+    def eval_batch(
+        self, images: np.ndarray, labels: np.ndarray, cues: np.ndarray | None = None
+    ) -> tuple[float, np.ndarray]:
         """(summed loss, predicted class per sample) in eval mode."""
         x, y = self._inputs(images, labels)
         with self._autocast():
-            logits = main_logits(self.eval_model(x)).float()
+            logits = self.class_logits(main_logits(self.eval_model(x))).float()
         loss = F.cross_entropy(logits, y, reduction="sum")
         return float(loss), logits.argmax(1).cpu().numpy()
 
@@ -208,8 +239,8 @@ def train_epoch(stepper: Stepper, batches: Iterable, on_batch: Callable[[int], N
     loss_sum = torch.zeros((), device=stepper.device)
     correct = torch.zeros((), dtype=torch.int64, device=stepper.device)
     count = 0
-    for images, labels in batches:
-        batch_loss, batch_correct = stepper.train_batch(images, labels)
+    for images, labels, *cues in batches:
+        batch_loss, batch_correct = stepper.train_batch(images, labels, *cues)
         loss_sum += batch_loss
         correct += batch_correct
         count += len(labels)
@@ -225,7 +256,7 @@ def evaluate(stepper: Stepper, batches: Iterable, n_classes: int) -> tuple[float
     stepper.eval_model.eval()
     loss_sum, count = 0.0, 0
     confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
-    for images, labels in batches:
+    for images, labels, *_ in batches:
         batch_loss, predicted = stepper.eval_batch(images, labels)
         loss_sum += batch_loss
         count += len(labels)
@@ -238,10 +269,10 @@ def validation_logits(stepper: Stepper, batches: Iterable) -> tuple[np.ndarray, 
     """(float64 logits (N, C), labels (N,)) of the evaluation model over `batches`."""
     stepper.eval_model.eval()
     all_logits, all_labels = [], []
-    for images, labels in batches:
+    for images, labels, *_ in batches:
         x, _ = stepper._inputs(images, labels)
         with stepper._autocast():
-            logits = main_logits(stepper.eval_model(x)).float()
+            logits = stepper.class_logits(main_logits(stepper.eval_model(x))).float()
         all_logits.append(logits.cpu().numpy().astype(np.float64))
         all_labels.append(np.asarray(labels, dtype=np.int64))
     if not all_logits:

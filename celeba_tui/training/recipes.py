@@ -12,7 +12,10 @@ rotation/scale/shift, global brightness/contrast/colour, sensor noise; never a
 horizontal brightness gradient, which would move the light), and temperature scaling
 on the validation split so the exported probabilities mean what they say. Either recipe
 can weight rare classes up in the loss (`--balance-classes`): it raises balanced accuracy
-on a skewed task and costs precision on the confident share.
+on a skewed task and costs precision on the confident share. Where the images come with
+CelebA's landmark file, `noisy-labels` also trains the network to predict two landmark
+cues (nose and mouth offset between the eyes) beside the classes: clean targets that
+teach it the face's geometry (`--no-landmark-cues` turns this off).
 
 This module does not import torch.
 """
@@ -43,6 +46,9 @@ class Recipe:
     early_stopping: bool  # False: run every epoch (a one-cycle schedule needs its whole length)
     calibrate: bool  # fit a softmax temperature on the validation split
     balance_classes: bool = False  # weight the loss by (mean count / class count)^0.5
+    # Weight of the landmark-cue loss (celeba_tui.models.landmark_cues) beside the class loss;
+    # 0: no cue outputs. Used only where the images have a CelebA landmark file.
+    landmark_cue_weight: float = 0.0
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -76,6 +82,7 @@ NOISY_LABELS = Recipe(
     augment=AUGMENTATION_STEPS,
     early_stopping=False,
     calibrate=True,
+    landmark_cue_weight=1.0,
 )
 RECIPES = {recipe.name: recipe for recipe in (NOISY_LABELS, STUDY)}
 DEFAULT_RECIPE = NOISY_LABELS.name

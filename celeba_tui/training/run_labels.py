@@ -55,16 +55,20 @@ def file_digest(path: Path) -> str | None:
         return None
 
 
-def current_fingerprint(workspace: Workspace, task: str) -> LabelsFingerprint:
-    """The task's trainable human labels now (what `celeba train` would learn from) and its split file."""
-    from celeba_tui.training.dataset import human_labels
+def current_fingerprint(workspace: Workspace, task: str, *, pseudo_labels: bool = False) -> LabelsFingerprint:
+    """The task's trainable human labels now (what `celeba train` would learn from), with the
+    ensemble's automatic labels when training takes them too, and its split file."""
+    from celeba_tui.training.dataset import automatic_labels, human_labels
     from celeba_tui.training.split import split_path
 
     with workspace.open_store(readonly=True) as store:
         labels, _ = human_labels(store, workspace.task(task))
-    pairs = labels[["image", "label"]].itertuples(index=False, name=None)
+        automatic = automatic_labels(store, workspace.task(task)) if pseudo_labels else None
+    pairs = list(labels[["image", "label"]].itertuples(index=False, name=None))
+    if automatic is not None:
+        pairs += [(image, f"model:{label}") for image, label in automatic.itertuples(index=False, name=None)]
     split = file_digest(split_path(workspace.splits_dir, task))
-    return LabelsFingerprint(fingerprint_pairs(pairs), len(labels), split)
+    return LabelsFingerprint(fingerprint_pairs(pairs), len(pairs), split)
 
 
 def write_run_labels(run_path: Path, fingerprint: LabelsFingerprint) -> None:
@@ -87,7 +91,7 @@ def train_recording_labels(workspace: Workspace, options: TrainOptions, reporter
     from celeba_tui.training.split import split_path
     from celeba_tui.training.trainer import train
 
-    before = current_fingerprint(workspace, workspace.task(options.task).name)
+    before = current_fingerprint(workspace, workspace.task(options.task).name, pseudo_labels=options.pseudo_labels)
     result = train(workspace, options, reporter)
     if result.run_path is not None:
         split = file_digest(split_path(workspace.splits_dir, options.task))

@@ -15,11 +15,20 @@ from celeba_tui.architecture import STUDY_DEFAULTS
 from celeba_tui.errors import CelebaError
 from celeba_tui.progress import SilentReporter
 from celeba_tui.training import distributed
-from celeba_tui.training.dataset import check_trainable, human_labels, labelled_set, subsample
+from celeba_tui.training.dataset import (
+    automatic_labels,
+    check_trainable,
+    human_labels,
+    labelled_set,
+    subsample,
+    with_pseudo_labels,
+)
 from celeba_tui.training.fit import Prepared, TrainResult
 from celeba_tui.training.recipes import DEFAULT_RECIPE, Recipe, get_recipe, parse_augment
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from celeba_tui.store.label_store import LabelStore
     from celeba_tui.workspace import Workspace
 
@@ -38,6 +47,8 @@ class TrainOptions:
     recipe: str = DEFAULT_RECIPE
     augment: str | None = None  # None: the recipe's augmentations; "none" or steps "flip,geometry,..."
     balance_classes: bool | None = None  # None: the recipe's
+    landmark_cues: bool | None = None  # None: the recipe's (False turns the cue targets off)
+    pseudo_labels: bool = False  # also train on the ensemble's automatic labels (train split only)
     preprocess: str | None = None
     patience_acc: int | None = None
     patience_loss: int | None = None
@@ -69,6 +80,10 @@ def resolve_recipe(options: TrainOptions) -> Recipe:
         recipe = replace(recipe, augment=parse_augment(options.augment))
     if options.balance_classes is not None:
         recipe = replace(recipe, balance_classes=options.balance_classes)
+    if options.landmark_cues is False:
+        recipe = replace(recipe, landmark_cue_weight=0.0)
+    elif options.landmark_cues and not recipe.landmark_cue_weight:
+        recipe = replace(recipe, landmark_cue_weight=1.0)
     return recipe
 
 
@@ -99,7 +114,7 @@ def hyper_parameters(architecture, options: TrainOptions, recipe: Recipe) -> dic
     return chosen
 
 
-def prepare(workspace: Workspace, task, pipeline, options: TrainOptions, reporter) -> Prepared:
+def prepare(workspace: Workspace, task, pipeline, options: TrainOptions, reporter, recipe: Recipe) -> Prepared:
     """Labels -> checks -> split -> cache. Raises CelebaError before any training if unusable."""
     from celeba_tui.training.cache import DecodedCache
     from celeba_tui.training.split import task_split
@@ -109,6 +124,12 @@ def prepare(workspace: Workspace, task, pipeline, options: TrainOptions, reporte
         check_trainable(labels["label"], task)
         split = task_split(workspace, task.name, labels, seed=options.seed, new=options.new_split)
         split = subsample(split, options.max_images, seed=options.seed)
+        pseudo = 0
+        if options.pseudo_labels:
+            before = len(split)
+            split = with_pseudo_labels(split, automatic_labels(store, task))
+            pseudo = len(split) - before
+            reporter.message(f"training on {pseudo:,} automatic labels too (train split only)")
         size = pipeline.size[0]
         cache = DecodedCache(workspace.cache_dir, size, pipeline.spec)
         todo = cache.missing(split["image"])
@@ -127,7 +148,28 @@ def prepare(workspace: Workspace, task, pipeline, options: TrainOptions, reporte
     for which in ("train", "val"):
         if len(data.indices(which)) == 0:
             raise CelebaError(f"task {task.name!r}: the {which} split is empty; label more images")
-    return Prepared(data, pipeline.spec, size, update.decoded, skipped)
+    if recipe.landmark_cue_weight > 0:
+        data.cues = landmark_cue_targets(workspace.image_root, data)
+        if data.cues is not None:
+            from celeba_tui.models.landmark_cues import usable_share
+
+            reporter.message(f"landmark cues for {usable_share(data.cues):.0%} of the labelled images")
+    return Prepared(data, pipeline.spec, size, update.decoded, skipped, pseudo_labels=pseudo)
+
+
+def landmark_cue_targets(image_root, data) -> "np.ndarray | None":
+    """Standardised landmark cues of `data`'s images, or None where the image root has no
+    CelebA landmark file or it knows none of them."""
+    from celeba_tui.images import celeba_files
+    from celeba_tui.models.landmark_cues import read_cues, standardise, usable_share
+
+    path = celeba_files(image_root).get("landmarks")
+    if path is None:
+        return None
+    cues = read_cues(path, data.images)
+    if usable_share(cues) == 0:
+        return None
+    return standardise(cues, data.indices("train"))
 
 
 def _record_problems(store: LabelStore, skipped: list[tuple[str, str]]) -> None:
@@ -178,7 +220,7 @@ def train(workspace: Workspace, options: TrainOptions, reporter=None) -> TrainRe
     device = pick_device(options.device, dist.local_rank)
     distributed.start(dist, device.type)
     try:
-        prepared = _from_rank0(dist, lambda: prepare(workspace, task, pipeline, options, reporter))
+        prepared = _from_rank0(dist, lambda: prepare(workspace, task, pipeline, options, reporter, recipe))
         from celeba_tui.training.fit import fit
 
         return fit(workspace, architecture, task, prepared, hyper, recipe, options, device, dist, reporter)
