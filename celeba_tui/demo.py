@@ -47,6 +47,7 @@ class DemoPlan:
     recipe: str = DEFAULT_RECIPE
     augment: str | None = None  # None: the recipe's
     landmark_cues: bool | None = None  # None: the recipe's (noisy-labels: yes, from the synthetic landmarks)
+    soft_targets: bool | None = None  # None: the recipe's
     high: float = 0.9
     low: float = 0.6
     tta: bool = True
@@ -128,6 +129,7 @@ def run_demo(
                     recipe=plan.recipe,
                     augment=plan.augment,
                     landmark_cues=plan.landmark_cues,
+                    soft_targets=plan.soft_targets,
                 )
                 trained = train(workspace, options, RichReporter())
                 result.runs.append(

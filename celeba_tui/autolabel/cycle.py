@@ -186,7 +186,7 @@ def train_options(options: CycleOptions, architecture: str):
     )
 
 
-def wanted_settings(workspace: Workspace, options: CycleOptions, architecture: str) -> dict:
+def wanted_settings(options: CycleOptions, architecture: str) -> dict:
     """What a run of `architecture` trained now would record in its config (the comparable part)."""
     from celeba_tui.plugins import get_architecture
     from celeba_tui.training.trainer import hyper_parameters, resolve_pipeline, resolve_recipe
@@ -201,17 +201,8 @@ def wanted_settings(workspace: Workspace, options: CycleOptions, architecture: s
         "augment": ",".join(recipe.augment) or "none",
         "preprocess": resolve_pipeline(arch, train.preprocess).spec,
         "max_images": train.max_images,
-        "landmark_cues": wanted_cues(workspace, recipe),
         "pseudo_labels": train.pseudo_labels,
     }
-
-
-def wanted_cues(workspace: Workspace, recipe) -> list[str]:
-    """The landmark cues a run trained now would learn: the recipe's, where the images have landmarks."""
-    from celeba_tui.images import celeba_files
-    from celeba_tui.models.landmark_cues import CUES
-
-    return list(CUES) if recipe.landmark_cue_weight and "landmarks" in celeba_files(workspace.image_root) else []
 
 
 def reusable(run: Run, architecture: str, settings: dict, labels: LabelsFingerprint) -> bool:
@@ -257,7 +248,7 @@ def plan_cycle(workspace: Workspace, options: CycleOptions) -> CyclePlan:
     runs = sorted((run for run in list_runs(workspace.runs_dir).runs if run.task == task.name), key=finished_at)
     steps = []
     for architecture in architectures:
-        settings = wanted_settings(workspace, options, architecture)
+        settings = wanted_settings(options, architecture)
         reuse = next((run for run in reversed(runs) if reusable(run, architecture, settings, labels)), None)
         if reuse is None:
             steps.append(TrainStep(architecture, settings))

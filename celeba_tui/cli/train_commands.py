@@ -72,6 +72,15 @@ def train(
             show_default=False,
         ),
     ] = None,
+    soft_targets: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--soft-targets/--hard-targets",
+            help="Learn Dawid-Skene's probability per class from all annotators' labels, conflicts included, "
+            "instead of one settled label per image (default: the recipe's).",
+            show_default=False,
+        ),
+    ] = None,
     pseudo_labels: Annotated[
         bool,
         typer.Option(
@@ -134,6 +143,7 @@ def train(
         balance_classes=True if balance_classes else None,
         landmark_cues=landmark_cues,
         pseudo_labels=pseudo_labels,
+        soft_targets=soft_targets,
         preprocess=preprocess,
         patience_acc=patience_acc,
         patience_loss=patience_loss,

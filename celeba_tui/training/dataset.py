@@ -36,6 +36,8 @@ class LabelledSet:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (image, reason)
     # Standardised landmark cues per image (N, K; NaN where unknown), None without landmarks.
     cues: np.ndarray | None = None
+    # Probability per class (N, C) to train on instead of `labels` (--soft-targets), else None.
+    targets: np.ndarray | None = None
 
     def indices(self, which: str) -> np.ndarray:
         return np.flatnonzero(self.split == which)
@@ -71,6 +73,12 @@ def with_pseudo_labels(split: pd.DataFrame, automatic: pd.DataFrame) -> pd.DataF
     if extra.empty:
         return split
     return pd.concat([split, extra.assign(split="train")], ignore_index=True)
+
+
+def with_conflicts(split: pd.DataFrame, conflicts: pd.DataFrame) -> pd.DataFrame:
+    """`split` plus conflicting images (image, label: their most likely class) it lacks, all in "train"."""
+    extra = conflicts[~conflicts["image"].isin(split["image"])]
+    return split if extra.empty else pd.concat([split, extra.assign(split="train")], ignore_index=True)
 
 
 def check_trainable(labels: pd.Series, task, *, min_labels: int = MIN_LABELS, where: str = "") -> None:

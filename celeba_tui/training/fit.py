@@ -29,6 +29,8 @@ class Prepared:
     decoded: int
     skipped: list[tuple[str, str]] = field(default_factory=list)
     pseudo_labels: int = 0  # automatic labels added to the train split (--pseudo-labels)
+    soft_targets: str | None = None  # how soft targets were made (--soft-targets), None: hard labels
+    cue_relevance: float | None = None  # balanced accuracy of the landmark cues alone (None: no landmarks)
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,9 @@ def fit(
         rng = np.random.default_rng([options.seed, epoch, dist.rank])
         reporter.epoch_start(epoch, epochs, len(order) * dist.world_size)
         epoch_start = time.perf_counter()
-        batches = batch_stream(frames, rows, data.labels, order, batch_size, mirror=mirror, rng=rng, cues=data.cues)
+        batches = batch_stream(
+            frames, rows, data.labels, order, batch_size, mirror=mirror, rng=rng, cues=data.cues, targets=data.targets
+        )
         totals = train_epoch(stepper, prefetched(batches), on_batch=lambda n: reporter.advance(n * dist.world_size))
         if device.type == "cuda":
             torch.cuda.synchronize(device)
@@ -309,7 +313,9 @@ def run_config(
         "balance_classes": recipe.balance_classes,
         "landmark_cues": list(CUES) if prepared.data.cues is not None else [],
         "landmark_cue_weight": recipe.landmark_cue_weight if prepared.data.cues is not None else 0.0,
+        "landmark_cue_relevance": prepared.cue_relevance,
         "max_images": options.max_images,
+        "soft_targets": prepared.soft_targets or "none",
         "pseudo_labels": options.pseudo_labels,
         "pseudo_label_images": prepared.pseudo_labels,
         "device": str(device),

@@ -23,6 +23,7 @@ from celeba_tui.models.landmark_cues import flip_cues
 from celeba_tui.models.model_io import main_logits, to_model_input
 from celeba_tui.training.augment import augment_tensor, flip_images, flip_labels, random_flips
 from celeba_tui.training.recipes import STUDY, Recipe
+from celeba_tui.training.soft_targets import flip_targets
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -48,18 +49,21 @@ def batch_stream(
     mirror: np.ndarray | None = None,
     rng: np.random.Generator | None = None,
     cues: np.ndarray | None = None,
+    targets: np.ndarray | None = None,
 ) -> Iterator[tuple[np.ndarray, ...]]:
     """(uint8 images (B, H, W, 3), int64 labels) in `order`, plus the batch's landmark cues
-    (B, K) when `cues` is given; random mirrored flips if `mirror` is given."""
+    (B, K) when `cues` is given; random mirrored flips if `mirror` is given. With soft
+    `targets` (N, C), the batch's targets (B, C) take the labels' place."""
     for start in range(0, len(order), batch_size):
         chosen = order[start : start + batch_size]
         # Reading frames in file order is kinder to the page cache; order within a batch is irrelevant.
         chosen = chosen[np.argsort(rows[chosen], kind="stable")]
         images = np.asarray(frames[rows[chosen]])
-        batch_labels = labels[chosen]
+        batch_labels = labels[chosen] if targets is None else targets[chosen]
         batch_cues = None if cues is None else cues[chosen]
         if mirror is not None and rng is not None:
-            batch_labels, done = flip_labels(batch_labels, random_flips(len(chosen), rng), mirror)
+            flip = flip_labels if targets is None else flip_targets
+            batch_labels, done = flip(batch_labels, random_flips(len(chosen), rng), mirror)
             images = flip_images(images, done)
             batch_cues = None if batch_cues is None else flip_cues(batch_cues, done)
         yield (images, batch_labels) if batch_cues is None else (images, batch_labels, batch_cues)
@@ -149,7 +153,9 @@ class Stepper:
 
     def _inputs(self, images: np.ndarray, labels: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         pixels = torch.from_numpy(images)
-        targets = torch.from_numpy(np.asarray(labels, dtype=np.int64))
+        labels = np.asarray(labels)
+        # Class indices (B,), or soft targets (B, C): a probability per class.
+        targets = torch.from_numpy(labels.astype(np.float32 if labels.ndim == 2 else np.int64))
         if self.cuda:
             pixels = pixels.pin_memory().to(self.device, non_blocking=True)
             targets = targets.to(self.device, non_blocking=True)
@@ -192,7 +198,8 @@ class Stepper:
         if self.scheduler is not None:
             self.scheduler.step()
         # Kept on the device: reading them back every step would stall a GPU's queue.
-        return loss.detach().float() * len(y), (logits.detach().argmax(1) == y).sum()
+        classes = y.argmax(1) if y.ndim == 2 else y
+        return loss.detach().float() * len(y), (logits.detach().argmax(1) == classes).sum()
 
     def _cue_loss(self, predicted: torch.Tensor, cues: np.ndarray) -> torch.Tensor:
         """Smooth L1 between predicted and known cues (unknown ones, NaN, count for nothing)."""

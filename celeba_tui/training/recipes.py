@@ -49,6 +49,8 @@ class Recipe:
     # Weight of the landmark-cue loss (celeba_tui.models.landmark_cues) beside the class loss;
     # 0: no cue outputs. Used only where the images have a CelebA landmark file.
     landmark_cue_weight: float = 0.0
+    # Train on Dawid-Skene's soft targets (celeba_tui.training.soft_targets), conflicts included.
+    soft_targets: bool = False
 
     def to_dict(self) -> dict:
         data = asdict(self)

@@ -21,6 +21,7 @@ from celeba_tui.training.dataset import (
     human_labels,
     labelled_set,
     subsample,
+    with_conflicts,
     with_pseudo_labels,
 )
 from celeba_tui.training.fit import Prepared, TrainResult
@@ -49,6 +50,7 @@ class TrainOptions:
     balance_classes: bool | None = None  # None: the recipe's
     landmark_cues: bool | None = None  # None: the recipe's (False turns the cue targets off)
     pseudo_labels: bool = False  # also train on the ensemble's automatic labels (train split only)
+    soft_targets: bool | None = None  # None: the recipe's
     preprocess: str | None = None
     patience_acc: int | None = None
     patience_loss: int | None = None
@@ -80,6 +82,8 @@ def resolve_recipe(options: TrainOptions) -> Recipe:
         recipe = replace(recipe, augment=parse_augment(options.augment))
     if options.balance_classes is not None:
         recipe = replace(recipe, balance_classes=options.balance_classes)
+    if options.soft_targets is not None:
+        recipe = replace(recipe, soft_targets=options.soft_targets)
     if options.landmark_cues is False:
         recipe = replace(recipe, landmark_cue_weight=0.0)
     elif options.landmark_cues and not recipe.landmark_cue_weight:
@@ -124,6 +128,16 @@ def prepare(workspace: Workspace, task, pipeline, options: TrainOptions, reporte
         check_trainable(labels["label"], task)
         split = task_split(workspace, task.name, labels, seed=options.seed, new=options.new_split)
         split = subsample(split, options.max_images, seed=options.seed)
+        soft = None
+        if recipe.soft_targets:
+            from celeba_tui.training.soft_targets import task_soft_targets
+
+            soft, conflicts = task_soft_targets(store, task)
+            split = with_conflicts(split, conflicts)
+            reporter.message(
+                f"soft targets ({soft.method}) for {len(soft.images):,} images, "
+                f"{len(conflicts):,} conflicts among them (train split only)"
+            )
         pseudo = 0
         if options.pseudo_labels:
             before = len(split)
@@ -148,28 +162,62 @@ def prepare(workspace: Workspace, task, pipeline, options: TrainOptions, reporte
     for which in ("train", "val"):
         if len(data.indices(which)) == 0:
             raise CelebaError(f"task {task.name!r}: the {which} split is empty; label more images")
+    if soft is not None:
+        from celeba_tui.training.soft_targets import targets_for
+
+        data.targets = targets_for(soft, data.images, data.labels, len(data.classes))
+    relevance = None
     if recipe.landmark_cue_weight > 0:
-        data.cues = landmark_cue_targets(workspace.image_root, data)
-        if data.cues is not None:
-            from celeba_tui.models.landmark_cues import usable_share
+        data.cues, relevance = landmark_cue_targets(workspace.image_root, data, force=options.landmark_cues is True)
+        if relevance is not None:
+            reporter.message(cue_decision(relevance, data))
+    return Prepared(
+        data,
+        pipeline.spec,
+        size,
+        update.decoded,
+        skipped,
+        pseudo_labels=pseudo,
+        soft_targets=soft and soft.method,
+        cue_relevance=relevance,
+    )
 
-            reporter.message(f"landmark cues for {usable_share(data.cues):.0%} of the labelled images")
-    return Prepared(data, pipeline.spec, size, update.decoded, skipped, pseudo_labels=pseudo)
 
-
-def landmark_cue_targets(image_root, data) -> "np.ndarray | None":
-    """Standardised landmark cues of `data`'s images, or None where the image root has no
-    CelebA landmark file or it knows none of them."""
+def landmark_cue_targets(image_root, data, *, force: bool = False) -> "tuple[np.ndarray | None, float | None]":
+    """(standardised landmark cues of `data`'s images or None, how well they tell the classes
+    apart or None). None cues: no CelebA landmark file beside the images, none of the images
+    in it, or (unless `force`) cues that do not tell the classes apart better than chance
+    by RELEVANCE_MARGIN."""
     from celeba_tui.images import celeba_files
-    from celeba_tui.models.landmark_cues import read_cues, standardise, usable_share
+    from celeba_tui.models.landmark_cues import RELEVANCE_MARGIN, cue_relevance, read_cues, standardise, usable_share
 
     path = celeba_files(image_root).get("landmarks")
     if path is None:
-        return None
+        return None, None
     cues = read_cues(path, data.images)
     if usable_share(cues) == 0:
-        return None
-    return standardise(cues, data.indices("train"))
+        return None, None
+    train = data.indices("train")
+    relevance = cue_relevance(cues[train], data.labels[train], len(data.classes))
+    if not force and relevance < 1.0 / len(data.classes) + RELEVANCE_MARGIN:
+        return None, relevance
+    return standardise(cues, train), relevance
+
+
+def cue_decision(relevance: float, data) -> str:
+    """One line on whether the landmark cues are learnt, and why."""
+    from celeba_tui.models.landmark_cues import usable_share
+
+    chance = 1.0 / len(data.classes)
+    if data.cues is None:
+        return (
+            f"landmark cues not learnt: they tell the classes apart no better than {relevance:.2f} balanced "
+            f"accuracy (chance {chance:.2f}); --landmark-cues forces them"
+        )
+    return (
+        f"landmark cues learnt too ({usable_share(data.cues):.0%} of the images; alone they tell the classes "
+        f"apart at {relevance:.2f} balanced accuracy, chance {chance:.2f})"
+    )
 
 
 def _record_problems(store: LabelStore, skipped: list[tuple[str, str]]) -> None:

@@ -11,7 +11,15 @@ from PIL import Image
 from celeba_tui.errors import CelebaError
 from celeba_tui.formats.celeba_txt import LANDMARK_COLUMNS, write_celeba_table
 from celeba_tui.images import decode_resized
-from celeba_tui.models.landmark_cues import CUES, cue_table, flip_cues, read_cues, standardise
+from celeba_tui.models.landmark_cues import (
+    CUES,
+    RELEVANCE_MARGIN,
+    cue_relevance,
+    cue_table,
+    flip_cues,
+    read_cues,
+    standardise,
+)
 from celeba_tui.models.model_io import build_classifier, load_run, run_cue_outputs
 from celeba_tui.training.trainer import TrainOptions, train
 
@@ -96,9 +104,9 @@ def test_standardise_scales_to_unit_spread_on_the_fitting_rows_and_clips_outlier
     assert scaled[4, 0] == 4.0 and np.isnan(scaled[4, 1])
 
 
-def celeba_layout_workspace(root, n=36, *, with_landmarks=True):
+def celeba_layout_workspace(root, n=36, *, with_landmarks=True, related=True):
     """A workspace over `root/data/img_align_celeba` with light labels and a landmark file whose
-    nose offset follows the class (as a turned head's would)."""
+    nose offset follows the class (as a turned head's would), or not at all (`related=False`)."""
     from celeba_tui.store.registration import register_images
     from celeba_tui.workspace import create_workspace
 
@@ -112,7 +120,7 @@ def celeba_layout_workspace(root, n=36, *, with_landmarks=True):
         Image.fromarray(light_image(label, rng)).save(folder / name, quality=95)
         names.append(name)
         labels.append(label)
-        nose = {"left": 80, "center": 89, "right": 98}[label]
+        nose = {"left": 80, "center": 89, "right": 98}[label] if related else int(rng.integers(80, 99))
         rows.append([69, 110, 109, 110, nose, 130, 72, 152, 106, 152])
     if with_landmarks:
         write_celeba_table(landmarks(rows), root / "data" / "list_landmarks_align_celeba.txt")
@@ -191,3 +199,26 @@ def test_a_run_whose_config_names_unknown_cues_is_refused(tmp_path, tiny_archite
     config_path.write_text(json.dumps(config))
     with pytest.raises(CelebaError, match="landmark_cues"):
         build_classifier(load_run(result.run_path))
+
+
+def test_cues_that_follow_the_classes_are_relevant_and_unrelated_ones_are_not():
+    rng = np.random.default_rng(0)
+    labels = np.arange(300) % 3
+    related = (labels[:, None] - 1.0) + rng.normal(0, 0.2, size=(300, 2))
+    unrelated = rng.normal(0, 1, size=(300, 2))
+    assert cue_relevance(related.astype(np.float32), labels, 3) > 0.9
+    assert cue_relevance(unrelated.astype(np.float32), labels, 3) < 1 / 3 + RELEVANCE_MARGIN
+    # Too few known cues per class to tell: chance.
+    few = np.full((300, 2), np.nan, dtype=np.float32)
+    few[:4] = 0
+    assert cue_relevance(few, labels, 3) == pytest.approx(1 / 3)
+
+
+def test_cues_unrelated_to_the_classes_are_not_learnt_unless_forced(tmp_path, tiny_architecture):
+    workspace = celeba_layout_workspace(tmp_path, n=60, related=False)
+    config = json.loads((small_run(workspace, tiny_architecture).run_path / "config.json").read_text())
+    assert config["landmark_cues"] == [] and config["landmark_cue_relevance"] < 1 / 3 + RELEVANCE_MARGIN
+    forced = json.loads(
+        (small_run(workspace, tiny_architecture, landmark_cues=True).run_path / "config.json").read_text()
+    )
+    assert forced["landmark_cues"] == list(CUES)
