@@ -11,7 +11,9 @@ machine's wall time), next to the limit another issue set:
     celeba label, start-up          <= 1.5 s  (issue 3; first image on screen, in tmux)
     celeba export --format long     no limit set (shown for reference)
 
-Run: python benchmarks/scale.py [--images 200000] [--per-annotator 100000] [--repeat 3]
+Run: python benchmarks/scale.py [--images 200000] [--per-annotator 100000] [--repeat 3] [--store DIR]
+(--store keeps the store in DIR and reuses it next time with the same --images and
+--per-annotator: the 2,000,000-image store takes minutes to build on a busy machine.)
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from merge_speed import build_labels, cli
 from tui_latency import run_in_tmux
 
 from celeba_tui.synth.dataset import SynthSpec, render_one
-from celeba_tui.workspace import create_workspace
+from celeba_tui.workspace import create_workspace, load_workspace
 
 FILES_FOR_THE_TUI = 60  # the unlabelled queue's first images exist as files; the rest need not
 
@@ -51,18 +53,39 @@ def build_store(root: Path, n_images: int, per_annotator: int):
     return workspace, stored, labelled
 
 
+def cached_store(keep: Path, n_images: int, per_annotator: int):
+    """build_store in `keep`, once: later runs with the same sizes reuse it."""
+    stamp, wanted = keep / "built-with", f"{n_images} {per_annotator}"
+    if stamp.exists() and stamp.read_text() == wanted:
+        workspace = load_workspace(keep / "ws")
+        with workspace.open_store(readonly=True) as store:
+            stored = len(store.live_labels())
+            labelled = store.query("SELECT COUNT(DISTINCT image_id) FROM live")[0][0]
+        return workspace, stored, labelled
+    if keep.exists() and any(keep.iterdir()):
+        raise SystemExit(f"--store {keep}: not empty and not a store built with these sizes")
+    keep.mkdir(parents=True, exist_ok=True)
+    built = build_store(keep, n_images, per_annotator)
+    stamp.write_text(wanted)
+    return built
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=200_000)
     parser.add_argument("--per-annotator", type=int, default=100_000, help="images each of the two annotators labelled")
     parser.add_argument("--repeat", type=int, default=3, help="best of this many processes")
+    parser.add_argument("--store", type=Path, help="keep the store in this folder and reuse it (same sizes only)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        workspace, stored, labelled = build_store(Path(tmp), args.images, args.per_annotator)
+        if args.store is not None:
+            workspace, stored, labelled = cached_store(args.store, args.images, args.per_annotator)
+        else:
+            workspace, stored, labelled = build_store(Path(tmp), args.images, args.per_annotator)
         print(
             f"store: {args.images:,} images, {stored:,} labels ({labelled:,} images labelled), "
-            f"built in {time.perf_counter() - started:.1f} s; load average {os.getloadavg()[0]:.1f} "
+            f"ready in {time.perf_counter() - started:.1f} s; load average {os.getloadavg()[0]:.1f} "
             f"on {os.cpu_count()} CPUs"
         )
         ws, n = workspace.path, args.repeat

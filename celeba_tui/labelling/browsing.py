@@ -1,15 +1,20 @@
 """What `celeba browse` selects, for the screen and for `--json` alike.
 
 `Browser` holds the store's browse index (selection.load_browse_index) and the inputs
-some filters need from elsewhere, each loaded only when a filter first asks for it:
-the ensemble's confidence (queues.ensemble_view, the uncertain queue's definition) and
-the pairs a queue would ask (the queue's own `build`). The filtering itself is
-selection.select_positions: one implementation for the screen, the script and the
-label queues' shared parts.
+some filters need from elsewhere: the ensemble's confidence (queues.ensemble_view, the
+uncertain queue's definition) and the pairs a queue would ask (the queue's own `build`).
+Each is computed once per state of the store: by the first filter that asks, or ahead
+of time by `precompute` (the screen runs it in a background thread once the first page
+is on screen, on a connection of its own). A (re)load of the index starts a new
+generation and drops them, so another process's write is never hidden by a cache. The
+filtering itself is selection.select_positions: one implementation for the screen, the
+script and the label queues' shared parts.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,6 +27,7 @@ from celeba_tui.labelling.selection import (
     BrowseRow,
     browse_rows,
     load_browse_index,
+    positions_of_ids,
     select_positions,
     sql_in_list,
 )
@@ -30,6 +36,8 @@ if TYPE_CHECKING:
     from celeba_tui.store.label_store import LabelStore
     from celeba_tui.workspace import Workspace
 
+# The order `precompute` builds the queues in: the cheapest first, so most filters are ready soonest.
+CHEAP_QUEUES_FIRST = ("review", "suspects", "unlabelled", "uncertain", "manual")
 # The queue's British spelling (what the CLI says) and the American one (its registered name).
 _QUEUE_SPELLINGS = {"unlabelled": "unlabeled", "unlabeled": "unlabelled"}
 
@@ -75,17 +83,25 @@ class Browser:
         self.annotator = annotator
         self.tasks = tuple(workspace.tasks)
         self.index: BrowseIndex | None = None
-        self._queue_pairs: dict[str, np.ndarray] = {}
         self._seen_version = None
+        # What filters need besides the index, per generation (one per load): key -> array.
+        self._generation = 0
+        self._cache: dict[str, np.ndarray] = {}
+        self._computing: dict[str, threading.Lock] = {}  # one lock per key: each is computed once
+        self._guard = threading.Lock()
+        self.asked: set[str] = set()  # the keys filters of this session needed
 
     # ------------------------------------------------------------- loading
     def load(self, first: int | None = None) -> BrowseIndex:
         """(Re)read the index from the store (with `first`: only that many images, by name, for
         a first page in milliseconds); what later filters needed is read again when asked."""
         self._seen_version = self.data_version()
-        self.index = load_browse_index(self.store, self.tasks, first)
-        self._queue_pairs = {}
-        return self.index
+        index = load_browse_index(self.store, self.tasks, first)
+        with self._guard:
+            self._generation += 1
+            self._cache, self._computing = {}, {}
+            self.index = index
+        return index
 
     def data_version(self) -> int:
         """SQLite's counter of commits by *other* connections (cheap: no table is read)."""
@@ -101,9 +117,81 @@ class Browser:
         index = self.index if self.index is not None else self.load()
         self.check(wanted)
         if wanted.needs_confidence and index.confidence is None:
-            index.confidence = self._confidence()
-        queue_pairs = self._queue(wanted.queue) if wanted.queue is not None else None
+            self.asked.add("confidence")
+            index.confidence = self._cached(index, "confidence", self.store)
+        queue_pairs = None
+        if wanted.queue is not None:
+            key = f"queue:{queue_object(wanted.queue).name}"
+            self.asked.add(key)
+            queue_pairs = self._cached(index, key, self.store)
         return Selection(wanted, select_positions(index, wanted, queue_pairs), index)
+
+    # ---------------------------------------------------- computed once per load
+    def precompute(self, stop: Callable[[], bool] = lambda: False, *, only_asked: bool = False) -> list[str]:
+        """Compute now what the slow filters need for the current index (the ensemble's
+        confidence, then each queue's pairs), on a read-only connection of its own, so the
+        screen's queries never wait behind these.
+
+        Meant for a background thread; a filter asking meanwhile waits for the key being
+        computed or computes it itself. Stops early when `stop()` says so or the index is
+        reloaded. With `only_asked`, only what a filter of this session asked for (after a
+        reload: a store that another process writes every few seconds must not keep a
+        core busy with queues nobody looks at). Returns the keys now cached (a queue that
+        cannot be built is skipped: its filter says why when asked).
+        """
+        from celeba_tui.labelling.queues import QUEUES
+
+        index, done = self.index, []
+        if index is None or index.partial:
+            return done
+        try:
+            store = type(self.store).open(self.store.path, readonly=True)
+        except (CelebaError, OSError):
+            return done
+        try:
+            queues = [name for name in CHEAP_QUEUES_FIRST if name in QUEUES]
+            queues += [name for name in QUEUES if name not in queues]
+            for key in ("confidence", *(f"queue:{name}" for name in queues)):
+                if only_asked and key not in self.asked:
+                    continue
+                if stop() or self.index is not index:
+                    break
+                try:
+                    self._cached(index, key, store)
+                except CelebaError:
+                    continue
+                done.append(key)
+        finally:
+            store.close()
+        return done
+
+    def ready(self, key: str) -> bool:
+        """Whether `key` ("confidence", "queue:NAME") is computed for the current index."""
+        with self._guard:
+            return key in self._cache
+
+    def _cached(self, index: BrowseIndex, key: str, store: LabelStore) -> np.ndarray:
+        """`key` for `index`, computed at most once per generation (callers on other threads wait)."""
+        with self._guard:
+            generation = self._generation if self.index is index else None
+            if generation is not None and key in self._cache:
+                return self._cache[key]
+            lock = self._computing.setdefault(key, threading.Lock()) if generation is not None else threading.Lock()
+        with lock:
+            with self._guard:
+                if generation is not None and self._generation == generation and key in self._cache:
+                    return self._cache[key]
+            value = self._compute(index, key, store)
+            with self._guard:
+                if generation is not None and self._generation == generation:
+                    self._cache[key] = value
+            return value
+
+    def _compute(self, index: BrowseIndex, key: str, store: LabelStore) -> np.ndarray:
+        if key == "confidence":
+            return ensemble_confidence(store, index, self.tasks)
+        name = key.removeprefix("queue:")
+        return queue_pairs(store, self.workspace, self.annotator, index, queue_object(name))
 
     def check(self, wanted: BrowseFilter) -> None:
         """A CelebaError for a task, class, annotator or queue the filter names that does not exist."""
@@ -127,39 +215,41 @@ class Browser:
         if wanted.queue is not None:
             queue_object(wanted.queue)
 
-    def _confidence(self) -> np.ndarray:
-        """(images x tasks) ensemble confidence from the predictions (NaN where none)."""
-        from celeba_tui.labelling.queues import ensemble_view
 
-        index = self.index
-        confidence = np.full((len(index.names), len(self.tasks)), np.nan)
-        task_names = index.task_names
-        predictions = self.store.frame(
-            "SELECT i.name AS image, p.task, p.probs FROM predictions p JOIN images i ON i.id = p.image_id "
-            f"WHERE i.present = 1 AND p.task IN {sql_in_list(task_names)}",
-            task_names,
-        )
-        view = ensemble_view(predictions, {t.name: t.classes for t in self.tasks})
-        if not view.empty:
-            rows = view["image"].map(index.position).to_numpy()
-            columns = view["task"].map({t: i for i, t in enumerate(task_names)}).to_numpy()
-            confidence[rows.astype(np.int64), columns.astype(np.int64)] = view["confidence"].to_numpy(dtype=float)
-        return confidence
+def ensemble_confidence(store: LabelStore, index: BrowseIndex, tasks: Sequence) -> np.ndarray:
+    """(images x tasks) ensemble confidence from the predictions (NaN where none)."""
+    from celeba_tui.labelling.queues import ensemble_view
 
-    def _queue(self, name: str) -> np.ndarray:
-        """(images x tasks) pairs the queue `name` would ask the browsing annotator (built once per load)."""
-        if name not in self._queue_pairs:
-            from celeba_tui.labelling.queue_items import QueueOptions
+    confidence = np.full((len(index.names), len(tasks)), np.nan)
+    task_names = index.task_names
+    # Image ids, not names, group the models' rows: no join with images, no name lookups.
+    predictions = store.frame(
+        f"SELECT image_id AS image, task, probs FROM predictions WHERE task IN {sql_in_list(task_names)}",
+        task_names,
+    )
+    view = ensemble_view(predictions, {t.name: t.classes for t in tasks})
+    if not view.empty:
+        rows, present = positions_of_ids(index, view["image"].to_numpy(dtype=np.int64))
+        columns = view["task"].map({t: i for i, t in enumerate(task_names)}).to_numpy(dtype=np.int64)[present]
+        confidence[rows, columns] = view["confidence"].to_numpy(dtype=float)[present]
+    return confidence
 
-            built = queue_object(name).build(self.store, self.workspace, self.annotator, self.tasks, QueueOptions())
-            columns = {t: i for i, t in enumerate(self.index.task_names)}
-            pairs = np.zeros((len(self.index.names), len(self.tasks)), dtype=bool)
-            for item in built.items:
-                at = self.index.position(item.image)
-                if at is not None:
-                    pairs[at, [columns[t] for t in item.tasks]] = True
-            self._queue_pairs[name] = pairs
-        return self._queue_pairs[name]
+
+def queue_pairs(store: LabelStore, workspace: Workspace, annotator: str, index: BrowseIndex, queue) -> np.ndarray:
+    """(images x tasks) pairs `queue` would ask `annotator` (its own `build`: one definition)."""
+    from celeba_tui.labelling.queue_items import QueueOptions
+
+    built = queue.build(store, workspace, annotator, index.tasks, QueueOptions())
+    columns = {t: i for i, t in enumerate(index.task_names)}
+    pairs = np.zeros((len(index.names), len(index.tasks)), dtype=bool)
+    rows, cols = [], []
+    for item in built.items:
+        at = index.position(item.image)
+        if at is not None:
+            rows.extend([at] * len(item.tasks))
+            cols.extend(columns[t] for t in item.tasks)
+    pairs[np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)] = True
+    return pairs
 
 
 def queue_object(name: str):

@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.queue_items import (  # noqa: F401  (re-exported: the queues' public types)
@@ -52,6 +51,8 @@ from celeba_tui.labelling.selection import (
 from celeba_tui.vocabulary import PEOPLE_SOURCES
 
 if TYPE_CHECKING:
+    import pandas as pd  # imported where used: `celeba label` shows its first image without pandas
+
     from celeba_tui.store.label_store import LabelStore
     from celeba_tui.workspace import Workspace
 
@@ -118,6 +119,8 @@ def ensemble_view(predictions: pd.DataFrame, classes: dict[str, Sequence[str]]) 
 
     Pure: `predictions` has image, task, probs (JSON lists in the task's class order).
     """
+    import pandas as pd
+
     columns = ["image", "task", "label", "confidence", "uncertainty"]
     if predictions.empty:
         return pd.DataFrame(columns=columns)
@@ -150,6 +153,8 @@ class _PredictionQueue:
 
     def _open_pairs(self, store: LabelStore, annotator, task_names, options) -> tuple[pd.DataFrame, int, pd.DataFrame]:
         """(predictions, done images, predicted (image, task) pairs people have not finished)."""
+        import pandas as pd
+
         predictions = _prediction_rows(store, task_names)
         if predictions.empty:
             return predictions, 0, pd.DataFrame(columns=["image", "task"])
@@ -217,6 +222,8 @@ class SuspectsQueue(_PredictionQueue):
 
 def read_suspects(path) -> pd.DataFrame:
     """`celeba autolabel`'s suspects file (empty when it has not run); a damaged file is a one-line error."""
+    import pandas as pd
+
     try:
         frame = pd.read_csv(path, dtype={"image": str, "task": str, "human": str, "ensemble": str})
     except FileNotFoundError:

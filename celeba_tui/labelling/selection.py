@@ -126,19 +126,40 @@ def items_by_image(pairs: pd.DataFrame, task_names: Sequence[str]) -> list[Queue
     """One item per image from (image, task) rows, tasks in config order, images by name."""
     if pairs.empty:
         return []
-    rank = {t: i for i, t in enumerate(task_names)}
-    pairs = pairs.assign(_rank=pairs["task"].map(rank)).sort_values(["image", "_rank"])
-    return [QueueItem(image, tuple(group["task"])) for image, group in pairs.groupby("image", sort=True)]
+    images, codes, _ = _images_and_tasks(pairs, task_names)
+    patterns = _task_patterns(codes, task_names)
+    return [QueueItem(image, patterns[code]) for image, code in zip(images.tolist(), codes.tolist())]
 
 
 def items_by_priority(view: pd.DataFrame, column: str, task_names: Sequence[str]) -> list[QueueItem]:
-    """Items ordered by each image's highest `column` over its tasks, highest first."""
+    """Items ordered by each image's highest `column` over its tasks, highest first (ties by name)."""
     if view.empty:
         return []
-    score = view.groupby("image")[column].max().sort_values(ascending=False, kind="stable")
+    images, codes, at = _images_and_tasks(view, task_names)
+    score = np.full(len(images), np.nan)
+    np.fmax.at(score, at, view[column].to_numpy(dtype=np.float64))  # fmax: a NaN loses, as in pandas' max
+    order = np.argsort(np.where(np.isnan(score), np.inf, -score), kind="stable")  # NaN last
+    patterns = _task_patterns(codes, task_names)
+    return [QueueItem(image, patterns[code]) for image, code in zip(images[order].tolist(), codes[order].tolist())]
+
+
+def _images_and_tasks(pairs: pd.DataFrame, task_names: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(distinct images by name, each one's tasks as a bit mask, each row's image index). Pure.
+
+    Set-based (no Python per group): 28,000 conflicts cost milliseconds, where a pandas
+    groupby loop took 3.5 s.
+    """
     rank = {t: i for i, t in enumerate(task_names)}
-    tasks = view.assign(_rank=view["task"].map(rank)).sort_values("_rank").groupby("image")["task"].agg(tuple)
-    return [QueueItem(image, tasks[image]) for image in score.index]
+    images, at = np.unique(pairs["image"].to_numpy(dtype=object), return_inverse=True)
+    at = at.reshape(-1)
+    codes = np.zeros(len(images), dtype=np.int64)
+    np.bitwise_or.at(codes, at, np.left_shift(1, pairs["task"].map(rank).to_numpy(dtype=np.int64)))
+    return images, codes, at
+
+
+def _task_patterns(codes: np.ndarray, task_names: Sequence[str]) -> dict[int, tuple[str, ...]]:
+    """Each distinct bit mask's task tuple (config order), built once."""
+    return {code: tuple(t for j, t in enumerate(task_names) if code >> j & 1) for code in np.unique(codes).tolist()}
 
 
 def reviewed_count(store: LabelStore, annotator: str, task_names: Sequence[str]) -> int:
@@ -275,6 +296,11 @@ def load_browse_index(store: LabelStore, tasks: Sequence, first: int | None = No
     return BrowseIndex(
         tuple(tasks), names, image_ids, current_label, current_status, live, annotators, partial=first is not None
     )
+
+
+def positions_of_ids(index: BrowseIndex, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(positions into `index.names` of the `wanted` image ids that are present, mask of those ids). Pure."""
+    return _positions(index.image_ids, np.argsort(index.image_ids, kind="stable"), np.asarray(wanted, dtype=np.int64))
 
 
 def _positions(image_ids: np.ndarray, order: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

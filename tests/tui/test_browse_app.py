@@ -260,3 +260,18 @@ def test_grid_geometry_fills_the_terminal():
     assert (geometry.columns, geometry.rows) == (6, 3) and geometry.tile_width * 6 <= 120
     assert grid_geometry(120, 37, 1).page_size < geometry.page_size < grid_geometry(120, 37, 5).page_size
     assert grid_geometry(40, 9, 3).page_size >= 1
+
+
+async def test_a_filter_change_does_not_rebuild_the_footer(workspace, labelled):
+    """Focus goes to the filter box and back; the footer's keys stay the same widgets."""
+    from textual.widgets._footer import FooterKey
+
+    app = make_app(workspace, labelled)
+    async with app.run_test(size=SIZE) as pilot:
+        await grid_ready(pilot)
+        keys = list(app.screen.query(FooterKey))
+        await pilot.press("slash", *"label:left", "enter")
+        await grid_ready(pilot, BrowseFilter(label="left"))
+        await pilot.press("slash", "escape")
+        await pilot.pause(0.1)
+        assert keys and list(app.screen.query(FooterKey)) == keys

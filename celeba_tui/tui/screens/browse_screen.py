@@ -5,11 +5,14 @@ Keys move a cursor (arrows), turn pages (PgUp/PgDn), filter (`/`), open an image
 a page turn only writes captions (the selection is in memory) and asks the
 ThumbnailLoader for pixels, which arrive later and never hold a key up. Another
 process writing to the store is noticed by a cheap poll (`PRAGMA data_version`) and
-the grid is read again, keeping the image under the cursor.
+the grid is read again, keeping the image under the cursor. Once a whole index is on
+screen, a background thread computes what the slow filters need (`Browser.precompute`:
+confidence, the queues), so the first `conf<` or `queue:` filter costs what any other does.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 
 from rich.console import COLOR_SYSTEMS
@@ -18,7 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
@@ -26,6 +29,7 @@ from celeba_tui.labelling.browse_filter import BrowseFilter, describe_filter, pa
 from celeba_tui.tui.screens.browse_grid import GridGeometry, default_rows, grid_geometry
 from celeba_tui.tui.screens.browse_messages import SelectionReady
 from celeba_tui.tui.screens.browse_text import caption, no_match_hint, status_line
+from celeba_tui.tui.widgets.steady_footer import SteadyFooter
 from celeba_tui.tui.widgets.thumbnail import Thumbnail
 from celeba_tui.tui.widgets.thumbnail_loader import ThumbnailLoader, ThumbnailReady
 
@@ -75,6 +79,8 @@ class BrowseScreen(Screen):
         self._first_paint = True
         self._tiles: list[Thumbnail] = []
         self.filtering = False  # the filter box has the keys
+        self._precomputing = None  # the index a background precompute was started for
+        self._closing = False
 
     def compose(self) -> ComposeResult:
         yield Static("Reading the store…", id="browse-status", markup=False)
@@ -83,7 +89,7 @@ class BrowseScreen(Screen):
         )
         yield Grid(id="grid")
         yield Static("", id="grid-message", markup=False)
-        yield Footer()
+        yield SteadyFooter()  # held while filtering: no rebuild of its keys on each filter change
 
     def on_mount(self) -> None:
         self._select(self.filter, "startup", None, reload=True)
@@ -142,6 +148,28 @@ class BrowseScreen(Screen):
         if selection.index.partial:
             # The rest once this page is on screen: reading it must not slow the first paint.
             self.call_after_refresh(self._select, selection.filter, "complete", None, True)
+        elif self._precomputing is not selection.index:
+            self.call_after_refresh(self._start_precompute, selection.index)
+
+    def _start_precompute(self, index) -> None:
+        """What the slow filters need, in a daemon thread (quitting never waits for it)."""
+        if self._precomputing is index or self.browser.index is not index:
+            return
+        # The first time everything; after a reload only what this session's filters used.
+        only_asked, self._precomputing = self._precomputing is not None, index
+        threading.Thread(target=self._precompute, args=(only_asked,), name="browse-precompute", daemon=True).start()
+
+    def _precompute(self, only_asked: bool) -> None:
+        started = time.monotonic()
+        try:
+            done = self.browser.precompute(stop=lambda: self._closing, only_asked=only_asked)
+            if done and self.timing_log is not None and not self._closing:
+                self.timing_log.record("precompute", time.monotonic() - started)
+        except Exception:  # noqa: BLE001  (a busy or vanished store, a closed log: each filter computes what it needs)
+            return
+
+    def on_unmount(self) -> None:
+        self._closing = True
 
     def _find(self, image: str) -> int:
         """The image's index in the selection (0 when it is not selected)."""
@@ -356,6 +384,7 @@ class BrowseScreen(Screen):
         # The box is always there (showing the filter): only focus moves, so the grid is
         # neither restyled nor laid out again (each costs about 0.3 s on a busy machine).
         self.filtering = True
+        self.query_one(SteadyFooter).held = True
         self.set_focus(box)
         self.query_one("#browse-status", Static).update(
             "filter: Enter applies, Esc cancels · task:T label:CLASS source:S annotator:NAME queue:NAME conf<X "
@@ -382,6 +411,7 @@ class BrowseScreen(Screen):
         self.filtering = False
         self.query_one("#filter", Input).value = describe_filter(self.filter)
         self.set_focus(None)
+        self.query_one(SteadyFooter).held = False
         if self.selection is not None and self.geometry is not None:
             self._status()
 

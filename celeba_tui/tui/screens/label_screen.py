@@ -24,7 +24,6 @@ from celeba_tui.tui.image_prep import VIEWS
 from celeba_tui.tui.key_map import class_keys
 from celeba_tui.tui.messages import ContextLoaded, DisplayRequest, ImageShown, KeyStamp
 from celeba_tui.tui.queue_hints import queue_hint
-from celeba_tui.tui.screens.guidelines_screen import GuidelinesScreen
 from celeba_tui.tui.screens.nothing_to_label_screen import NothingToLabelScreen
 from celeba_tui.tui.widgets.image_info import ImageInfo
 from celeba_tui.tui.widgets.image_pane import ImagePane
@@ -425,6 +424,9 @@ class LabelScreen(Screen):
         self.show_current(self._stamp)
 
     def action_guidelines(self) -> None:
+        # Imported when asked: its Markdown widget costs ~0.1 s of start-up otherwise.
+        from celeba_tui.tui.screens.guidelines_screen import GuidelinesScreen
+
         self.app.push_screen(GuidelinesScreen(self.workspace.guidelines_path))
 
     # ----------------------------------------------------- size and end
