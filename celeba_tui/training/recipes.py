@@ -5,17 +5,23 @@ flips only, early stopping on validation accuracy/loss. Kept so the study's runs
 reproducible.
 
 `noisy-labels` (the default) is what measured best when the labels are few, noisy and
-biased (docs/label-quality.md has the ablation): AdamW with decoupled weight decay, a
-one-cycle schedule (warm-up, then cosine decay) over a fixed number of epochs, label
-smoothing, augmentations that keep the label (flip with left/right swapped, small
-rotation/scale/shift, global brightness/contrast/colour, sensor noise; never a
-horizontal brightness gradient, which would move the light), and temperature scaling
-on the validation split so the exported probabilities mean what they say. Either recipe
-can weight rare classes up in the loss (`--balance-classes`): it raises balanced accuracy
-on a skewed task and costs precision on the confident share. Where the images come with
-CelebA's landmark file, `noisy-labels` also trains the network to predict two landmark
-cues (nose and mouth offset between the eyes) beside the classes: clean targets that
-teach it the face's geometry (`--no-landmark-cues` turns this off).
+biased (docs/label-quality.md has the ablation):
+
+- soft targets: each image's Dawid-Skene posterior over all its annotators' labels,
+  conflicts included (`--hard-targets` learns the settled labels only);
+- landmark cues where the images come with CelebA's landmark file and the cues tell the
+  task's classes apart: the network also predicts where nose and mouth sit between the
+  eyes, clean targets that teach it the face's geometry (`--no-landmark-cues`);
+- AdamW with decoupled weight decay and a one-cycle schedule (warm-up, then cosine
+  decay) over a fixed number of epochs; label smoothing;
+- augmentations that keep the label (flip with left/right swapped, small
+  rotation/scale/shift, global brightness/contrast/colour, sensor noise; never a
+  horizontal brightness gradient, which would move the light);
+- temperature scaling on the validation split, so the exported probabilities mean what
+  they say.
+
+Either recipe can weight rare classes up in the loss (`--balance-classes`): it raises
+balanced accuracy on a skewed task and costs precision on the confident share.
 
 This module does not import torch.
 """
@@ -73,8 +79,8 @@ STUDY = Recipe(
 )
 NOISY_LABELS = Recipe(
     name="noisy-labels",
-    summary="few noisy labels: AdamW, one-cycle over 25 epochs, label smoothing 0.1, "
-    "label-keeping augmentations, temperature scaling",
+    summary="few noisy labels: Dawid-Skene soft targets, landmark cues where they help, AdamW, "
+    "one-cycle over 25 epochs, label smoothing 0.1, label-keeping augmentations, temperature scaling",
     optimizer="adamw",
     schedule="one-cycle",
     lr=None,  # the architecture's: the one-cycle schedule's peak
@@ -85,6 +91,7 @@ NOISY_LABELS = Recipe(
     early_stopping=False,
     calibrate=True,
     landmark_cue_weight=1.0,
+    soft_targets=True,
 )
 RECIPES = {recipe.name: recipe for recipe in (NOISY_LABELS, STUDY)}
 DEFAULT_RECIPE = NOISY_LABELS.name

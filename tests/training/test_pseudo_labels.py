@@ -60,7 +60,9 @@ def test_the_fingerprint_of_a_self_training_run_follows_the_automatic_labels(tmp
     assert plain.labels != pseudo.labels and pseudo.images == plain.images + 6
     with workspace.open_store() as store:
         store.add_labels(
-            pd.DataFrame([{"image": names[-1], "task": "light", "label": "right", "annotator": "e2", "source": "model"}])
+            pd.DataFrame(
+                [{"image": names[-1], "task": "light", "label": "right", "annotator": "e2", "source": "model"}]
+            )
         )
     assert current_fingerprint(workspace, "light").labels == plain.labels
     assert current_fingerprint(workspace, "light", pseudo_labels=True).labels != pseudo.labels

@@ -24,6 +24,8 @@ from celeba_tui.training.trainer import TrainOptions, hyper_parameters, resolve_
 def test_recipes_and_augmentation_lists():
     assert DEFAULT_RECIPE == "noisy-labels" and set(RECIPES) == {"noisy-labels", "study"}
     assert get_recipe("study").early_stopping and not get_recipe("noisy-labels").early_stopping
+    assert get_recipe("noisy-labels").soft_targets and not get_recipe("study").soft_targets
+    assert get_recipe("noisy-labels").landmark_cue_weight > 0 == get_recipe("study").landmark_cue_weight
     with pytest.raises(CelebaError, match="unknown recipe 'fast'"):
         get_recipe("fast")
     assert parse_augment("none") == ()

@@ -106,11 +106,11 @@ def test_reviewed_images_are_settled_by_the_reviewer_and_conflicts_are_listed(tm
     assert set(conflicts["label"]) <= set(CLASSES)
 
 
-def test_soft_target_training_adds_conflicts_to_the_train_split_only(tmp_path, tiny_architecture):
+def test_default_soft_targets_add_conflicts_to_the_train_split_only(tmp_path, tiny_architecture):
     workspace, names, _ = conflicted_workspace(tmp_path)
-    hard = train(workspace, TrainOptions(plugin=tiny_architecture, task="light", epochs=1)).summary
+    hard = train(workspace, TrainOptions(plugin=tiny_architecture, task="light", epochs=1, soft_targets=False)).summary
     split_before = read_split(split_path(workspace.splits_dir, "light"))
-    result = train(workspace, TrainOptions(plugin=tiny_architecture, task="light", epochs=1, soft_targets=True))
+    result = train(workspace, TrainOptions(plugin=tiny_architecture, task="light", epochs=1))
     assert result.summary.n_train == hard.n_train + 6 and result.summary.n_val == hard.n_val
     config = json.loads((result.run_path / "config.json").read_text())
     assert config["soft_targets"] == "dawid-skene"

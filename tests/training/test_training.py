@@ -136,8 +136,12 @@ def test_only_human_decisions_are_trained_on(tmp_path, tiny_architecture):
         store.add_labels(pd.DataFrame(rows))
         # A conflict (two annotators disagree) has no current label: left out too.
         add_labels(store, [names[0]], ["right" if labels[0] != "right" else "left"], annotator="bob", tasks=("light",))
-    summary = train(workspace, TrainOptions(plugin=tiny_architecture, task="light", epochs=1)).summary
+    hard = TrainOptions(plugin=tiny_architecture, task="light", epochs=1, soft_targets=False)
+    summary = train(workspace, hard).summary
     assert summary.n_train + summary.n_val == 39
+    # The default soft targets learn the conflict too (train split only), never the model labels.
+    summary = train(workspace, TrainOptions(plugin=tiny_architecture, task="light", epochs=1)).summary
+    assert summary.n_train + summary.n_val == 40
 
 
 def test_corrupt_and_missing_images_are_skipped_counted_and_listed(labelled_workspace, tiny_architecture):
