@@ -1,7 +1,7 @@
 """What `celeba browse` selects, for the screen and for `--json` alike.
 
 `Browser` holds the store's browse index (selection.load_browse_index) and the inputs
-some filters need from elsewhere: the ensemble's confidence (queues.ensemble_view, the
+some filters need from elsewhere: the ensemble's confidence (labelling.ensemble, the
 uncertain queue's definition) and the pairs a queue would ask (the queue's own `build`).
 Each is computed once per state of the store: by the first filter that asks, or ahead
 of time by `precompute` (the screen runs it in a background thread once the first page
@@ -29,7 +29,6 @@ from celeba_tui.labelling.selection import (
     load_browse_index,
     positions_of_ids,
     select_positions,
-    sql_in_list,
 )
 
 if TYPE_CHECKING:
@@ -217,21 +216,13 @@ class Browser:
 
 
 def ensemble_confidence(store: LabelStore, index: BrowseIndex, tasks: Sequence) -> np.ndarray:
-    """(images x tasks) ensemble confidence from the predictions (NaN where none)."""
-    from celeba_tui.labelling.queues import ensemble_view
+    """(images x tasks) ensemble confidence from the predictions (NaN where none); no pandas."""
+    from celeba_tui.labelling.ensemble import task_ensembles
 
     confidence = np.full((len(index.names), len(tasks)), np.nan)
-    task_names = index.task_names
-    # Image ids, not names, group the models' rows: no join with images, no name lookups.
-    predictions = store.frame(
-        f"SELECT image_id AS image, task, probs FROM predictions WHERE task IN {sql_in_list(task_names)}",
-        task_names,
-    )
-    view = ensemble_view(predictions, {t.name: t.classes for t in tasks})
-    if not view.empty:
-        rows, present = positions_of_ids(index, view["image"].to_numpy(dtype=np.int64))
-        columns = view["task"].map({t: i for i, t in enumerate(task_names)}).to_numpy(dtype=np.int64)[present]
-        confidence[rows, columns] = view["confidence"].to_numpy(dtype=float)[present]
+    for t, ensemble in enumerate(task_ensembles(store, tasks)):  # tasks in config order, ids ascending
+        rows, present = positions_of_ids(index, ensemble.image_ids)
+        confidence[rows, t] = ensemble.confidence[present]
     return confidence
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from celeba_tui.errors import CelebaError
+from celeba_tui.labelling.ensemble import int_codes, task_ensembles
 from celeba_tui.labelling.queue_items import (  # noqa: F401  (re-exported: the queues' public types)
     Answer,
     ItemContext,
@@ -40,6 +41,7 @@ from celeba_tui.labelling.selection import (
     current_pairs,
     items_by_image,
     items_by_priority,
+    items_from,
     mask_to_share,
     names_of_tasks,
     open_items,
@@ -106,42 +108,15 @@ class ReviewQueue:
         return QueueBuild(ordered_items(items, options, False), reviewed_count(store, annotator, task_names))
 
 
-def _prediction_rows(store: LabelStore, task_names: Sequence[str]) -> pd.DataFrame:
-    return store.frame(
-        "SELECT p.image_id, i.name AS image, p.task, p.probs FROM predictions p "
-        f"JOIN images i ON i.id = p.image_id WHERE i.present = 1 AND p.task IN {sql_in_list(task_names)}",
-        task_names,
-    )
-
-
-def ensemble_view(predictions: pd.DataFrame, classes: dict[str, Sequence[str]]) -> pd.DataFrame:
-    """Per (image, task): the mean-probability label, its probability and the uncertainty.
-
-    Pure: `predictions` has image, task, probs (JSON lists in the task's class order).
-    """
-    import pandas as pd
-
-    columns = ["image", "task", "label", "confidence", "uncertainty"]
-    if predictions.empty:
-        return pd.DataFrame(columns=columns)
-    parts = []
-    for task, rows in predictions.groupby("task", sort=False):
-        probs = np.asarray(json.loads("[" + ",".join(rows["probs"]) + "]"), dtype=np.float64)
-        mean = pd.DataFrame(probs).groupby(rows["image"].to_numpy()).mean()
-        best = mean.to_numpy().argmax(axis=1)
-        confidence = mean.to_numpy().max(axis=1)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "image": mean.index,
-                    "task": task,
-                    "label": np.asarray(classes[task], dtype=object)[best],
-                    "confidence": confidence,
-                    "uncertainty": 1.0 - confidence,
-                }
-            )
-        )
-    return pd.concat(parts, ignore_index=True)
+# ------------------------------------------------------------ the ensemble
+def _rows_of_ids(ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows of `ids` (distinct) holding the `wanted` ids that are there, mask of those wanted ids). Pure."""
+    if len(ids) == 0 or len(wanted) == 0:
+        return np.empty(0, np.int64), np.zeros(len(wanted), dtype=bool)
+    order = np.argsort(ids, kind="stable")
+    found = np.searchsorted(ids[order], wanted).clip(max=len(ids) - 1)
+    there = ids[order][found] == wanted
+    return order[found[there]], there
 
 
 class _PredictionQueue:
@@ -151,21 +126,35 @@ class _PredictionQueue:
     shows_answers = False
     prioritized = False
 
-    def _open_pairs(self, store: LabelStore, annotator, task_names, options) -> tuple[pd.DataFrame, int, pd.DataFrame]:
-        """(predictions, done images, predicted (image, task) pairs people have not finished)."""
-        import pandas as pd
-
-        predictions = _prediction_rows(store, task_names)
-        if predictions.empty:
-            return predictions, 0, pd.DataFrame(columns=["image", "task"])
-        images = predictions[["image_id", "image"]].drop_duplicates().sort_values("image")
-        items, done = open_items(
-            store, annotator, task_names, images["image_id"].to_numpy(), images["image"].tolist(), options
-        )
-        open_pairs = pd.DataFrame(
-            [(item.image, task) for item in items for task in item.tasks], columns=["image", "task"]
-        )
-        return predictions, done, open_pairs.merge(predictions[["image", "task"]].drop_duplicates())
+    def _open_pairs(
+        self, store: LabelStore, annotator, task_names, options
+    ) -> tuple[list[str], np.ndarray, np.ndarray, int]:
+        """(names, ids, open pairs, done): the present images with a prediction in name order,
+        their (images x tasks) pairs with a prediction people have not finished, and how many
+        of them this annotator finished."""
+        ids_text, names_json = store.query(
+            "SELECT group_concat(id), json_group_array(name) FROM (SELECT id, name FROM images WHERE present = 1 "
+            f"AND id IN (SELECT image_id FROM predictions WHERE task IN {sql_in_list(task_names)}) ORDER BY name)",
+            task_names,
+        )[0]
+        ids, names = int_codes(ids_text), json.loads(names_json)
+        if len(ids) != len(names):  # group_concat and json_group_array saw different rows: never expected
+            raise CelebaError("the store changed while it was read; try again")
+        pairs = np.zeros((len(ids), len(task_names)), dtype=bool)
+        if not len(ids):
+            return names, ids, pairs, 0
+        for t, task in enumerate(task_names):
+            predicted = store.query("SELECT group_concat(DISTINCT image_id) FROM predictions WHERE task = ?", [task])
+            pairs[_rows_of_ids(ids, int_codes(predicted[0][0]))[0], t] = True
+        items, done = open_items(store, annotator, task_names, ids, names, options)
+        # The items back to a matrix: a row per item, its tasks as a bit mask (one per distinct task tuple).
+        row_of = {name: i for i, name in enumerate(names)}
+        code_of = {tasks: sum(1 << task_names.index(t) for t in tasks) for tasks in {item.tasks for item in items}}
+        rows = np.fromiter((row_of[item.image] for item in items), dtype=np.int64, count=len(items))
+        codes = np.fromiter((code_of[item.tasks] for item in items), dtype=np.int64, count=len(items))
+        pending = np.zeros_like(pairs)
+        pending[rows] = ((codes[:, None] >> np.arange(len(task_names))) & 1).astype(bool)
+        return names, ids, pairs & pending, done
 
 
 class ManualQueue(_PredictionQueue):
@@ -173,16 +162,13 @@ class ManualQueue(_PredictionQueue):
 
     def build(self, store: LabelStore, workspace: Workspace, annotator, tasks, options):
         task_names = names_of_tasks(tasks)
-        _, done, open_pairs = self._open_pairs(store, annotator, task_names, options)
-        decided = store.frame(
-            "SELECT DISTINCT i.name AS image, v.task, 1 AS decided FROM live v JOIN images i ON i.id = v.image_id "
-            f"WHERE v.source = 'model' AND v.task IN {sql_in_list(task_names)}",
-            task_names,
-        )
-        if not open_pairs.empty and not decided.empty:
-            open_pairs = open_pairs.merge(decided, how="left")
-            open_pairs = open_pairs[open_pairs["decided"].isna()]
-        return QueueBuild(ordered_items(items_by_image(open_pairs, task_names), options, False), done)
+        names, ids, pairs, done = self._open_pairs(store, annotator, task_names, options)
+        for t, task in enumerate(task_names):  # a stored model decision takes the pair out
+            decided = store.query(
+                "SELECT group_concat(DISTINCT image_id) FROM live WHERE source = 'model' AND task = ?", [task]
+            )
+            pairs[_rows_of_ids(ids, int_codes(decided[0][0]))[0], t] = False
+        return QueueBuild(ordered_items(items_from(names, pairs, task_names), options, False), done)
 
 
 class UncertainQueue(_PredictionQueue):
@@ -190,12 +176,23 @@ class UncertainQueue(_PredictionQueue):
     prioritized = True
 
     def build(self, store: LabelStore, workspace: Workspace, annotator, tasks, options):
+        """Most uncertain first: each image by its highest uncertainty over its open tasks (ties by name, NaN last)."""
         task_names = names_of_tasks(tasks)
-        predictions, done, open_pairs = self._open_pairs(store, annotator, task_names, options)
-        if open_pairs.empty:
+        names, ids, pairs, done = self._open_pairs(store, annotator, task_names, options)
+        if not pairs.any():
             return QueueBuild([], done)
-        view = ensemble_view(predictions, {t.name: t.classes for t in tasks}).merge(open_pairs)
-        return QueueBuild(items_by_priority(view, "uncertainty", task_names), done)
+        uncertainty = np.full(pairs.shape, np.nan)
+        viewed = np.zeros_like(pairs)
+        for t, ensemble in enumerate(task_ensembles(store, tasks)):
+            rows, present = _rows_of_ids(ids, ensemble.image_ids)
+            uncertainty[rows, t] = 1.0 - ensemble.confidence[present]
+            viewed[rows, t] = True
+        pairs &= viewed
+        score = np.fmax.reduce(np.where(pairs, uncertainty, np.nan), axis=1)  # fmax: a NaN loses
+        rows = np.flatnonzero(pairs.any(axis=1))
+        order = np.argsort(np.where(np.isnan(score[rows]), np.inf, -score[rows]), kind="stable")  # NaN last
+        items = items_from(names, pairs, task_names)  # the rows in name order
+        return QueueBuild([items[i] for i in order.tolist()], done)
 
 
 class SuspectsQueue(_PredictionQueue):

@@ -9,11 +9,11 @@ import pytest
 
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.assignment import Assignment
+from celeba_tui.labelling.ensemble import ensemble_view
 from celeba_tui.labelling.next_steps import empty_queue_hint, read_store_state
 from celeba_tui.labelling.queues import (
     QUEUES,
     QueueOptions,
-    ensemble_view,
     get_queue,
     item_context,
     my_live_labels,
