@@ -12,6 +12,7 @@ docs/label-quality.md and prints minutes spent.
     python benchmarks/label_quality.py                    # the default demo (~6 min on 2 cores)
     python benchmarks/label_quality.py --quick            # the quick demo (~90 s)
     python benchmarks/label_quality.py --ablation         # every variant of VARIANTS, side by side
+    python benchmarks/label_quality.py --self-training 1  # then a round of `celeba cycle --pseudo-labels`
     python benchmarks/label_quality.py --real ../shared/real-faces [--folds 3]
 
 --real runs the cross-person protocol on real photographs with measured angles (never
@@ -123,6 +124,50 @@ def goals(q: dict) -> None:
         print(f"  goal {q['task']}: {name}: {value:.3f}{extra}: {mark}")
 
 
+# ----------------------------------------------------------------- self-training
+def self_training(demo_dir: Path, quick: bool, rounds: int, seed: int) -> list[dict]:
+    """`celeba cycle --pseudo-labels` per task on a finished demo, `rounds` times, scored after each.
+
+    The store then holds each round's predictions: the tables list every model (the new
+    round's is the one named last) and the ensemble row averages them all."""
+    from celeba_tui.autolabel.cycle import CycleOptions, plan_cycle, run_cycle
+    from celeba_tui.evaluation.against_truth import evaluate_workspace
+    from celeba_tui.progress import SilentReporter
+    from celeba_tui.synth.dataset import read_ground_truth
+    from celeba_tui.workspace import load_workspace
+
+    plan = DemoPlan.for_mode(quick)
+    workspace = load_workspace(demo_dir / "workspace")
+    truth = read_ground_truth(demo_dir / "data")
+    rows = []
+    for number in range(1, rounds + 1):
+        started = time.perf_counter()
+        names = {}
+        for task in workspace.task_names:
+            options = CycleOptions(
+                task=task,
+                architectures=plan.architectures,
+                epochs=plan.epochs,
+                seed=seed,
+                high=plan.high,
+                low=plan.low,
+                pseudo_labels=True,
+            )
+            result = run_cycle(workspace, plan_cycle(workspace, options), SilentReporter())
+            names.update(
+                {
+                    key: f"round {number}: {name}"
+                    for t in result.autolabel.tasks
+                    for key, name in zip(t.model_keys, t.models)
+                }
+            )
+        quality = [q.to_dict() for q in evaluate_workspace(workspace, truth, seed, model_names=names)]
+        minutes = (time.perf_counter() - started) / 60
+        rows.append({"round": number, "minutes": minutes, "quality": quality})
+        print_quality(f"after self-training round {number} (train on people's + automatic labels)", quality, minutes)
+    return rows
+
+
 # ----------------------------------------------------------------- real photographs
 REAL_SETS = {"head-yaw": "orientation", "light-direction": "light"}
 
@@ -197,6 +242,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="the quick demo's data and budget")
     parser.add_argument("--ablation", action="store_true", help="run every variant of VARIANTS")
     parser.add_argument("--variant", action="append", default=[], help="run only variants whose name starts so")
+    parser.add_argument(
+        "--self-training", type=int, default=0, metavar="N", help="then N rounds of `celeba cycle --pseudo-labels`"
+    )
     parser.add_argument("--real", type=Path, help="folder of real photographs (../shared/real-faces)")
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
@@ -212,6 +260,10 @@ def main() -> int:
             if args.variant:
                 chosen = {k: v for k, v in VARIANTS.items() if any(k.startswith(p) for p in args.variant)}
             figures = synthetic(out, args.quick, chosen, args.seed)
+            if args.self_training:
+                figures.append(
+                    {"self_training": self_training(out / "variant0", args.quick, args.self_training, args.seed)}
+                )
         if args.json:
             args.json.write_text(json.dumps(figures, indent=2, default=str))
     return 0

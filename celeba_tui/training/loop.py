@@ -210,9 +210,7 @@ class Stepper:
         return F.smooth_l1_loss(predicted.float()[known], target[known])
 
     @torch.inference_mode()
-    def eval_batch(
-        self, images: np.ndarray, labels: np.ndarray, cues: np.ndarray | None = None
-    ) -> tuple[float, np.ndarray]:
+    def eval_batch(self, images: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
         """(summed loss, predicted class per sample) in eval mode."""
         x, y = self._inputs(images, labels)
         with self._autocast():

@@ -206,18 +206,16 @@ def landmark_cue_targets(image_root, data, *, force: bool = False) -> "tuple[np.
 
 def cue_decision(relevance: float, data) -> str:
     """One line on whether the landmark cues are learnt, and why."""
-    from celeba_tui.models.landmark_cues import usable_share
+    from celeba_tui.models.landmark_cues import RELEVANCE_MARGIN, usable_share
 
     chance = 1.0 / len(data.classes)
+    alone = f"alone they tell the classes apart at {relevance:.2f} balanced accuracy"
     if data.cues is None:
         return (
-            f"landmark cues not learnt: they tell the classes apart no better than {relevance:.2f} balanced "
-            f"accuracy (chance {chance:.2f}); --landmark-cues forces them"
+            f"landmark cues not learnt: {alone}, under chance ({chance:.2f}) + {RELEVANCE_MARGIN:g}; "
+            "--landmark-cues forces them"
         )
-    return (
-        f"landmark cues learnt too ({usable_share(data.cues):.0%} of the images; alone they tell the classes "
-        f"apart at {relevance:.2f} balanced accuracy, chance {chance:.2f})"
-    )
+    return f"landmark cues learnt too ({usable_share(data.cues):.0%} of the images; {alone}, chance {chance:.2f})"
 
 
 def _record_problems(store: LabelStore, skipped: list[tuple[str, str]]) -> None:
