@@ -30,13 +30,16 @@ def light_image(label: str, rng: np.random.Generator, size=(44, 54)) -> np.ndarr
     return np.clip(pixels, 0, 255).astype(np.uint8)
 
 
-def make_labelled_workspace(root: Path, n: int = 40, *, seed: int = 0, labels_for: int | None = None):
-    """A workspace of `n` JPEGs with human light and orientation labels (orientation = light)."""
+def make_labelled_workspace(
+    root: Path, n: int = 40, *, seed: int = 0, labels_for: int | None = None, folder: str = "images"
+):
+    """A workspace of `n` JPEGs in `root/folder` with human light and orientation labels
+    (orientation = light); `folder="data/img_align_celeba"` makes a CelebA layout."""
     from celeba_tui.store.registration import register_images
     from celeba_tui.workspace import create_workspace
 
     rng = np.random.default_rng(seed)
-    folder = root / "images"
+    folder = root / folder
     folder.mkdir(parents=True)
     names, labels = [], []
     for i in range(n):

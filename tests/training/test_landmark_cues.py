@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from PIL import Image
 
 from celeba_tui.errors import CelebaError
 from celeba_tui.formats.celeba_txt import LANDMARK_COLUMNS, write_celeba_table
@@ -23,7 +22,7 @@ from celeba_tui.models.landmark_cues import (
 from celeba_tui.models.model_io import build_classifier, load_run, run_cue_outputs
 from celeba_tui.training.trainer import TrainOptions, train
 
-from training_data import CLASSES, add_labels, light_image
+from training_data import make_labelled_workspace
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -105,29 +104,17 @@ def test_standardise_scales_to_unit_spread_on_the_fitting_rows_and_clips_outlier
 
 
 def celeba_layout_workspace(root, n=36, *, with_landmarks=True, related=True):
-    """A workspace over `root/data/img_align_celeba` with light labels and a landmark file whose
+    """A labelled workspace over `root/data/img_align_celeba` and a landmark file beside it whose
     nose offset follows the class (as a turned head's would), or not at all (`related=False`)."""
-    from celeba_tui.store.registration import register_images
-    from celeba_tui.workspace import create_workspace
-
-    rng = np.random.default_rng(0)
-    folder = root / "data" / "img_align_celeba"
-    folder.mkdir(parents=True)
-    names, labels, rows = [], [], []
-    for i in range(n):
-        label = CLASSES[i % 3]
-        name = f"{i + 1:06d}.jpg"
-        Image.fromarray(light_image(label, rng)).save(folder / name, quality=95)
-        names.append(name)
-        labels.append(label)
-        nose = {"left": 80, "center": 89, "right": 98}[label] if related else int(rng.integers(80, 99))
-        rows.append([69, 110, 109, 110, nose, 130, 72, 152, 106, 152])
+    workspace, _, labels = make_labelled_workspace(root, n, folder="data/img_align_celeba")
+    rng = np.random.default_rng(1)
+    rows = [
+        [69, 110, 109, 110, {"left": 80, "center": 89, "right": 98}[label] if related else int(rng.integers(80, 99))]
+        + [130, 72, 152, 106, 152]
+        for label in labels
+    ]
     if with_landmarks:
         write_celeba_table(landmarks(rows), root / "data" / "list_landmarks_align_celeba.txt")
-    workspace = create_workspace(root / "ws", folder)
-    with workspace.open_store(create=True) as store:
-        register_images(store, workspace.image_root)
-        add_labels(store, names, labels, tasks=("light",))
     return workspace
 
 
