@@ -67,17 +67,11 @@ def automatic_labels(store: LabelStore, task) -> pd.DataFrame:
     return rows[["image", "label"]].reset_index(drop=True)
 
 
-def with_pseudo_labels(split: pd.DataFrame, automatic: pd.DataFrame) -> pd.DataFrame:
-    """`split` (image, label, split) plus the automatic labels of images it lacks, all in "train"."""
-    extra = automatic[~automatic["image"].isin(split["image"])]
-    if extra.empty:
-        return split
-    return pd.concat([split, extra.assign(split="train")], ignore_index=True)
-
-
-def with_conflicts(split: pd.DataFrame, conflicts: pd.DataFrame) -> pd.DataFrame:
-    """`split` plus conflicting images (image, label: their most likely class) it lacks, all in "train"."""
-    extra = conflicts[~conflicts["image"].isin(split["image"])]
+def with_train_only(split: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """`split` (image, label, split) plus the `rows` (image, label) of images it lacks, all in
+    "train": automatic labels (--pseudo-labels) and conflicts (soft targets), which the
+    validation split never holds."""
+    extra = rows[~rows["image"].isin(split["image"])]
     return split if extra.empty else pd.concat([split, extra.assign(split="train")], ignore_index=True)
 
 

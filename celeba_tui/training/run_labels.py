@@ -1,4 +1,4 @@
-"""Which labels a run learnt from: a fingerprint of the task's human labels and its split.
+"""Which labels a run learnt from: a fingerprint of the task's labels and its split.
 
 `celeba train` and `celeba cycle` write `labels.json` into the run directory:
 
@@ -56,19 +56,27 @@ def file_digest(path: Path) -> str | None:
 
 
 def current_fingerprint(workspace: Workspace, task: str, *, pseudo_labels: bool = False) -> LabelsFingerprint:
-    """The task's trainable human labels now (what `celeba train` would learn from), with the
-    ensemble's automatic labels when training takes them too, and its split file."""
+    """What `celeba train` would learn from now: the task's settled labels, every annotator's
+    label (soft targets learn from them all, conflicts included), the ensemble's automatic
+    labels when training takes them too; and the split file."""
+    from celeba_tui.agreement.apply_merge import human_labels as annotator_labels
     from celeba_tui.training.dataset import automatic_labels, human_labels
     from celeba_tui.training.split import split_path
 
+    the_task = workspace.task(task)
     with workspace.open_store(readonly=True) as store:
-        labels, _ = human_labels(store, workspace.task(task))
-        automatic = automatic_labels(store, workspace.task(task)) if pseudo_labels else None
+        labels, _ = human_labels(store, the_task)
+        said = annotator_labels(store, (the_task,))
+        automatic = automatic_labels(store, the_task) if pseudo_labels else None
     pairs = list(labels[["image", "label"]].itertuples(index=False, name=None))
+    pairs += [
+        (image, f"{who}={label}")
+        for image, who, label in said[["image", "annotator", "label"]].itertuples(index=False, name=None)
+    ]
     if automatic is not None:
         pairs += [(image, f"model:{label}") for image, label in automatic.itertuples(index=False, name=None)]
     split = file_digest(split_path(workspace.splits_dir, task))
-    return LabelsFingerprint(fingerprint_pairs(pairs), len(pairs), split)
+    return LabelsFingerprint(fingerprint_pairs(pairs), len({image for image, _ in pairs}), split)
 
 
 def write_run_labels(run_path: Path, fingerprint: LabelsFingerprint) -> None:

@@ -21,8 +21,7 @@ from celeba_tui.training.dataset import (
     human_labels,
     labelled_set,
     subsample,
-    with_conflicts,
-    with_pseudo_labels,
+    with_train_only,
 )
 from celeba_tui.training.fit import Prepared, TrainResult
 from celeba_tui.training.recipes import DEFAULT_RECIPE, Recipe, get_recipe, parse_augment
@@ -133,7 +132,7 @@ def prepare(workspace: Workspace, task, pipeline, options: TrainOptions, reporte
             from celeba_tui.training.soft_targets import task_soft_targets
 
             soft, conflicts = task_soft_targets(store, task)
-            split = with_conflicts(split, conflicts)
+            split = with_train_only(split, conflicts)
             reporter.message(
                 f"soft targets ({soft.method}) for {len(soft.images):,} images, "
                 f"{len(conflicts):,} conflicts among them (train split only)"
@@ -141,7 +140,7 @@ def prepare(workspace: Workspace, task, pipeline, options: TrainOptions, reporte
         pseudo = 0
         if options.pseudo_labels:
             before = len(split)
-            split = with_pseudo_labels(split, automatic_labels(store, task))
+            split = with_train_only(split, automatic_labels(store, task))
             pseudo = len(split) - before
             reporter.message(f"training on {pseudo:,} automatic labels too (train split only)")
         size = pipeline.size[0]

@@ -116,3 +116,15 @@ def test_default_soft_targets_add_conflicts_to_the_train_split_only(tmp_path, ti
     assert config["soft_targets"] == "dawid-skene"
     assert read_split(split_path(workspace.splits_dir, "light")).equals(split_before)
     assert not set(names[:6]) & set(split_before["image"])
+
+
+def test_an_agreeing_second_label_changes_what_a_run_learns_from(tmp_path):
+    """Soft targets learn from every annotator's label: one more agreeing label is new training input."""
+    from celeba_tui.training.run_labels import current_fingerprint
+
+    workspace, names, labels = make_labelled_workspace(tmp_path, n=20)
+    before = current_fingerprint(workspace, "light")
+    with workspace.open_store() as store:
+        add_labels(store, names[:1], labels[:1], annotator="bob", tasks=("light",))
+    after = current_fingerprint(workspace, "light")
+    assert after.labels != before.labels and after.images == before.images == 20
