@@ -86,7 +86,9 @@ class CyclePlan:
         """The plan in words, one step a line."""
         o = self.options
         out = [
-            f"cycle for task {self.task}: {self.labels.images:,} human labels to learn from; "
+            f"cycle for task {self.task}: {self.labels.images:,} labelled images to learn from"
+            + (" (people's and the ensemble's)" if o.pseudo_labels else "")
+            + "; "
             f"architectures {', '.join(s.architecture for s in self.steps)} ({self.architectures_from})"
         ]
         for i, step in enumerate(self.steps, 1):

@@ -68,7 +68,8 @@ def train(
         typer.Option(
             "--landmark-cues/--no-landmark-cues",
             help="Also learn where nose and mouth sit between the eyes, from CelebA's landmark file beside the "
-            "images (default: the recipe's; noisy-labels does where the file exists).",
+            "images (default: the recipe's; noisy-labels does where the file exists and the cues tell the "
+            "classes apart).",
             show_default=False,
         ),
     ] = None,
