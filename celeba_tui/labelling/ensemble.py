@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from celeba_tui.labelling.selection import int_codes
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -184,13 +186,3 @@ def ensemble_view(predictions: pd.DataFrame, classes: dict[str, Sequence[str]]) 
             )
         )
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-
-
-def int_codes(text: str | None) -> np.ndarray:
-    """Comma-separated integers (SQLite's group_concat) as an int64 array."""
-    if not text:
-        return np.empty(0, np.int64)
-    return np.fromstring(text, dtype=np.int64, sep=",")
-
-
-# ---------------------------------------------------------- prediction queues

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from celeba_tui.errors import CelebaError
-from celeba_tui.labelling.ensemble import int_codes, task_ensembles
+from celeba_tui.labelling.ensemble import task_ensembles
 from celeba_tui.labelling.queue_items import (  # noqa: F401  (re-exported: the queues' public types)
     Answer,
     ItemContext,
@@ -39,6 +39,7 @@ from celeba_tui.labelling.queue_items import (  # noqa: F401  (re-exported: the 
 )
 from celeba_tui.labelling.selection import (
     current_pairs,
+    int_codes,
     items_by_image,
     items_by_priority,
     items_from,
@@ -48,6 +49,7 @@ from celeba_tui.labelling.selection import (
     ordered_items,
     present_images,
     reviewed_count,
+    rows_of_ids,
     sql_in_list,
 )
 from celeba_tui.vocabulary import PEOPLE_SOURCES
@@ -109,16 +111,6 @@ class ReviewQueue:
 
 
 # ------------------------------------------------------------ the ensemble
-def _rows_of_ids(ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(rows of `ids` (distinct) holding the `wanted` ids that are there, mask of those wanted ids). Pure."""
-    if len(ids) == 0 or len(wanted) == 0:
-        return np.empty(0, np.int64), np.zeros(len(wanted), dtype=bool)
-    order = np.argsort(ids, kind="stable")
-    found = np.searchsorted(ids[order], wanted).clip(max=len(ids) - 1)
-    there = ids[order][found] == wanted
-    return order[found[there]], there
-
-
 class _PredictionQueue:
     """Shared part of the queues built from the predictions table."""
 
@@ -145,7 +137,7 @@ class _PredictionQueue:
             return names, ids, pairs, 0
         for t, task in enumerate(task_names):
             predicted = store.query("SELECT group_concat(DISTINCT image_id) FROM predictions WHERE task = ?", [task])
-            pairs[_rows_of_ids(ids, int_codes(predicted[0][0]))[0], t] = True
+            pairs[rows_of_ids(ids, int_codes(predicted[0][0]))[0], t] = True
         items, done = open_items(store, annotator, task_names, ids, names, options)
         # The items back to a matrix: a row per item, its tasks as a bit mask (one per distinct task tuple).
         row_of = {name: i for i, name in enumerate(names)}
@@ -167,7 +159,7 @@ class ManualQueue(_PredictionQueue):
             decided = store.query(
                 "SELECT group_concat(DISTINCT image_id) FROM live WHERE source = 'model' AND task = ?", [task]
             )
-            pairs[_rows_of_ids(ids, int_codes(decided[0][0]))[0], t] = False
+            pairs[rows_of_ids(ids, int_codes(decided[0][0]))[0], t] = False
         return QueueBuild(ordered_items(items_from(names, pairs, task_names), options, False), done)
 
 
@@ -184,7 +176,7 @@ class UncertainQueue(_PredictionQueue):
         uncertainty = np.full(pairs.shape, np.nan)
         viewed = np.zeros_like(pairs)
         for t, ensemble in enumerate(task_ensembles(store, tasks)):
-            rows, present = _rows_of_ids(ids, ensemble.image_ids)
+            rows, present = rows_of_ids(ids, ensemble.image_ids)
             uncertainty[rows, t] = 1.0 - ensemble.confidence[present]
             viewed[rows, t] = True
         pairs &= viewed

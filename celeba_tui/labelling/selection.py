@@ -60,7 +60,7 @@ def people_status(store: LabelStore, annotator: str, task_names: Sequence[str]) 
             f"FROM live WHERE task = ? AND source IN {sql_in_list(PEOPLE_SOURCES)}",
             [task, *PEOPLE_SOURCES],
         )[0]
-        image, who, review = (_codes(text) for text in row)
+        image, who, review = (int_codes(text) for text in row)
         if not len(image):
             continue
         images, at = np.unique(image, return_inverse=True)
@@ -254,7 +254,7 @@ class BrowseIndex:
         return keep
 
 
-def _codes(text: str | None) -> np.ndarray:
+def int_codes(text: str | None) -> np.ndarray:
     """Comma-separated integers (SQLite's group_concat) as an int64 array."""
     if not text:
         return np.empty(0, np.int64)
@@ -278,7 +278,7 @@ def load_browse_index(store: LabelStore, tasks: Sequence, first: int | None = No
         "SELECT group_concat(id), json_group_array(name) FROM (SELECT id, name FROM images WHERE present = 1 "
         f"ORDER BY name{limit})"
     )[0]
-    image_ids, names = _codes(ids_text), json.loads(names_json)
+    image_ids, names = int_codes(ids_text), json.loads(names_json)
     if len(image_ids) != len(names):  # group_concat and json_group_array saw different rows: never expected
         raise CelebaError("the store changed while it was read; try again")
     order = np.argsort(image_ids, kind="stable")
@@ -298,16 +298,16 @@ def load_browse_index(store: LabelStore, tasks: Sequence, first: int | None = No
             f"group_concat({status_case}) FROM current WHERE task = ?{only}",
             [*classes, *STATUSES, task.name, *only_ids],
         )[0]
-        at, keep = _positions(image_ids, order, _codes(row[0]))
-        current_label[at, t] = _codes(row[1])[keep]
-        current_status[at, t] = _codes(row[2])[keep]
+        at, keep = _positions(image_ids, order, int_codes(row[0]))
+        current_label[at, t] = int_codes(row[1])[keep]
+        current_status[at, t] = int_codes(row[2])[keep]
         row = store.query(
             f"SELECT group_concat(image_id), group_concat(annotator_id), group_concat({source_case}), "
             f"group_concat({_label_case('label', classes)}), group_concat(label_id) FROM live WHERE task = ?{only}",
             [*SOURCES, *classes, task.name, *only_ids],
         )[0]
-        at, keep = _positions(image_ids, order, _codes(row[0]))
-        columns = [at, np.full(len(at), t, dtype=np.int64), *(_codes(text)[keep] for text in row[1:])]
+        at, keep = _positions(image_ids, order, int_codes(row[0]))
+        columns = [at, np.full(len(at), t, dtype=np.int64), *(int_codes(text)[keep] for text in row[1:])]
         live_parts.append(np.column_stack(columns) if len(at) else np.empty((0, 6), np.int64))
     live = np.concatenate(live_parts) if live_parts else np.empty((0, 6), np.int64)
     annotators = {name: annotator_id for annotator_id, name in store.query("SELECT id, name FROM annotators")}
@@ -318,7 +318,12 @@ def load_browse_index(store: LabelStore, tasks: Sequence, first: int | None = No
 
 def positions_of_ids(index: BrowseIndex, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(positions into `index.names` of the `wanted` image ids that are present, mask of those ids). Pure."""
-    return _positions(index.image_ids, np.argsort(index.image_ids, kind="stable"), np.asarray(wanted, dtype=np.int64))
+    return rows_of_ids(index.image_ids, np.asarray(wanted, dtype=np.int64))
+
+
+def rows_of_ids(ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows of `ids` (distinct) holding the `wanted` ids that are there, mask of those wanted ids). Pure."""
+    return _positions(ids, np.argsort(ids, kind="stable"), wanted)
 
 
 def _positions(image_ids: np.ndarray, order: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
