@@ -48,7 +48,11 @@ class LabelledSet:
 
 def human_labels(store: LabelStore, task) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """(image, label) rows a model may learn from, and (image, reason) for labelled images left out."""
-    current = store.current_labels(task.name)
+    return settled_labels(store.current_labels(task.name), task)
+
+
+def settled_labels(current: pd.DataFrame, task) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """`human_labels` from the task's current labels (`LabelStore.current_labels`). Pure."""
     usable = current[current["status"].isin(SETTLED_STATUSES) & current["label"].notna()]
     unknown = ~usable["label"].isin(task.classes)
     skipped = [
@@ -60,9 +64,9 @@ def human_labels(store: LabelStore, task) -> tuple[pd.DataFrame, list[tuple[str,
     return usable[["image", "label"]].reset_index(drop=True), skipped
 
 
-def automatic_labels(store: LabelStore, task) -> pd.DataFrame:
-    """(image, label) rows the ensemble labelled (current status `model`) that exist and name a class."""
-    current = store.current_labels(task.name)
+def automatic_labels(current: pd.DataFrame, task) -> pd.DataFrame:
+    """(image, label) rows of the task's current labels (`LabelStore.current_labels`) that the
+    ensemble labelled (status `model`), that exist and name a class. Pure."""
     rows = current[(current["status"] == AUTOMATIC) & current["label"].isin(task.classes) & current["present"]]
     return rows[["image", "label"]].reset_index(drop=True)
 

@@ -36,6 +36,8 @@ OPTIMIZERS = ("adam", "adamw")
 SCHEDULES = ("constant", "one-cycle")
 # Label-keeping augmentations (celeba_tui.training.augment), in the order they are applied.
 AUGMENTATION_STEPS = ("flip", "geometry", "photometric", "noise")
+# The landmark-cue loss's weight beside the class loss, where a recipe (or --landmark-cues) learns them.
+LANDMARK_CUE_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ NOISY_LABELS = Recipe(
     augment=AUGMENTATION_STEPS,
     early_stopping=False,
     calibrate=True,
-    landmark_cue_weight=1.0,
+    landmark_cue_weight=LANDMARK_CUE_WEIGHT,
     soft_targets=True,
 )
 RECIPES = {recipe.name: recipe for recipe in (NOISY_LABELS, STUDY)}

@@ -60,14 +60,15 @@ def current_fingerprint(workspace: Workspace, task: str, *, pseudo_labels: bool 
     label (soft targets learn from them all, conflicts included), the ensemble's automatic
     labels when training takes them too; and the split file."""
     from celeba_tui.agreement.apply_merge import human_labels as annotator_labels
-    from celeba_tui.training.dataset import automatic_labels, human_labels
+    from celeba_tui.training.dataset import automatic_labels, settled_labels
     from celeba_tui.training.split import split_path
 
     the_task = workspace.task(task)
     with workspace.open_store(readonly=True) as store:
-        labels, _ = human_labels(store, the_task)
+        current = store.current_labels(the_task.name)
         said = annotator_labels(store, (the_task,))
-        automatic = automatic_labels(store, the_task) if pseudo_labels else None
+    labels, _ = settled_labels(current, the_task)
+    automatic = automatic_labels(current, the_task) if pseudo_labels else None
     pairs = list(labels[["image", "label"]].itertuples(index=False, name=None))
     pairs += [
         (image, f"{who}={label}")

@@ -66,26 +66,27 @@ def annotation_targets(annotations: pd.DataFrame, classes: tuple[str, ...]) -> S
     return SoftTargets(images, fit.posteriors.astype(np.float32), "dawid-skene")
 
 
-def task_soft_targets(store: LabelStore, task) -> tuple[SoftTargets, pd.DataFrame]:
+def task_soft_targets(store: LabelStore, task, current: pd.DataFrame) -> tuple[SoftTargets, pd.DataFrame]:
     """The task's soft targets, and the conflicts among them (image, label: the most probable
-    class) that hard targets would leave out. Reviewed images get their reviewer's class."""
+    class) that hard targets would leave out. Reviewed images get their reviewer's class.
+    `current` is the task's `LabelStore.current_labels`."""
     from celeba_tui.agreement.apply_merge import human_labels
 
     annotations = human_labels(store, (task,))
     annotations = annotations[annotations["task"] == task.name]
     targets = annotation_targets(annotations[["image", "annotator", "label"]], tuple(task.classes))
-    current = store.current_labels(task.name)
     reviewed = current[(current["status"] == REVIEWED) & current["label"].isin(task.classes)]
     frame = targets.frame()
     extra = reviewed[~reviewed["image"].isin(frame.index)]
     frame = pd.concat([frame, pd.DataFrame(0.0, index=pd.Index(extra["image"], name="image"), columns=frame.columns)])
-    for image, label in reviewed[["image", "label"]].itertuples(index=False, name=None):
-        frame.loc[image] = 0.0
-        frame.loc[image, task.classes.index(label)] = 1.0
     frame = frame.sort_index()
+    probabilities = frame.to_numpy(dtype=np.float32, copy=True)
+    reviewer_class = reviewed["label"].map({name: i for i, name in enumerate(task.classes)}).to_numpy(dtype=np.int64)
+    probabilities[frame.index.get_indexer(reviewed["image"])] = np.eye(len(task.classes), dtype=np.float32)[
+        reviewer_class
+    ]
     conflicts = current[(current["status"] == CONFLICT) & current["present"]]
     conflicts = conflicts[conflicts["image"].isin(frame.index)]
-    probabilities = frame.to_numpy(dtype=np.float32)
     most_likely = pd.Series(np.asarray(task.classes)[probabilities.argmax(axis=1)], index=frame.index)
     conflict_rows = pd.DataFrame(
         {"image": conflicts["image"].to_numpy(), "label": most_likely.reindex(conflicts["image"]).to_numpy()}

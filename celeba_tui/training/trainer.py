@@ -18,13 +18,13 @@ from celeba_tui.training import distributed
 from celeba_tui.training.dataset import (
     automatic_labels,
     check_trainable,
-    human_labels,
     labelled_set,
+    settled_labels,
     subsample,
     with_train_only,
 )
 from celeba_tui.training.fit import Prepared, TrainResult
-from celeba_tui.training.recipes import DEFAULT_RECIPE, Recipe, get_recipe, parse_augment
+from celeba_tui.training.recipes import DEFAULT_RECIPE, LANDMARK_CUE_WEIGHT, Recipe, get_recipe, parse_augment
 
 if TYPE_CHECKING:
     import numpy as np
@@ -86,7 +86,7 @@ def resolve_recipe(options: TrainOptions) -> Recipe:
     if options.landmark_cues is False:
         recipe = replace(recipe, landmark_cue_weight=0.0)
     elif options.landmark_cues and not recipe.landmark_cue_weight:
-        recipe = replace(recipe, landmark_cue_weight=1.0)
+        recipe = replace(recipe, landmark_cue_weight=LANDMARK_CUE_WEIGHT)
     return recipe
 
 
@@ -123,7 +123,8 @@ def prepare(workspace: Workspace, task, pipeline, options: TrainOptions, reporte
     from celeba_tui.training.split import task_split
 
     with workspace.open_store() as store:
-        labels, skipped = human_labels(store, task)
+        current = store.current_labels(task.name)
+        labels, skipped = settled_labels(current, task)
         check_trainable(labels["label"], task)
         split = task_split(workspace, task.name, labels, seed=options.seed, new=options.new_split)
         split = subsample(split, options.max_images, seed=options.seed)
@@ -131,7 +132,7 @@ def prepare(workspace: Workspace, task, pipeline, options: TrainOptions, reporte
         if recipe.soft_targets:
             from celeba_tui.training.soft_targets import task_soft_targets
 
-            soft, conflicts = task_soft_targets(store, task)
+            soft, conflicts = task_soft_targets(store, task, current)
             split = with_train_only(split, conflicts)
             reporter.message(
                 f"soft targets ({soft.method}) for {len(soft.images):,} images, "
@@ -140,7 +141,7 @@ def prepare(workspace: Workspace, task, pipeline, options: TrainOptions, reporte
         pseudo = 0
         if options.pseudo_labels:
             before = len(split)
-            split = with_train_only(split, automatic_labels(store, task))
+            split = with_train_only(split, automatic_labels(current, task))
             pseudo = len(split) - before
             reporter.message(f"training on {pseudo:,} automatic labels too (train split only)")
         size = pipeline.size[0]

@@ -99,7 +99,7 @@ def test_reviewed_images_are_settled_by_the_reviewer_and_conflicts_are_listed(tm
                 [{"image": names[0], "task": "light", "label": "center", "annotator": "rev", "source": "review"}]
             )
         )
-        targets, conflicts = task_soft_targets(store, workspace.task("light"))
+        targets, conflicts = task_soft_targets(store, workspace.task("light"), store.current_labels("light"))
     frame = targets.frame()
     assert frame.loc[names[0]].tolist() == [0.0, 1.0, 0.0]
     assert sorted(conflicts["image"]) == sorted(names[1:6])
