@@ -48,6 +48,15 @@ def train(
         int, typer.Option(metavar="N", help="Seed for initial weights, shuffling, flips and a new split.")
     ] = 0,
     device: Annotated[str, typer.Option(metavar="DEVICE", help="auto (a GPU if there is one), cpu or cuda.")] = "auto",
+    amp: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--amp/--no-amp",
+            help="Mixed precision: bfloat16 (float16 on older GPUs) where the device computes it natively, "
+            "float32 elsewhere (default: on where native; --no-amp: float32).",
+            show_default=False,
+        ),
+    ] = None,
     augment: Annotated[
         Optional[str],
         typer.Option(
@@ -139,6 +148,7 @@ def train(
         lr=lr,
         seed=seed,
         device=device,
+        amp=amp,
         recipe=recipe,
         augment=augment,
         balance_classes=True if balance_classes else None,

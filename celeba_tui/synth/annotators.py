@@ -103,16 +103,23 @@ def simulate_annotators(
     labels = {}
     for profile, picked in zip(annotator_profiles(k), rows):
         subset = truth.iloc[picked]
-        frames = []
-        for task, threshold in THRESHOLDS.items():
-            angle = subset[ANGLE_COLUMNS[task]].to_numpy(dtype=float)
-            seen = angle + rng.normal(0, 1, len(angle)) * reading_noise(subset, task) * profile.noise
-            label = classify(seen, threshold * profile.center_scale(task))
-            lapse = rng.random(len(angle)) < profile.lapse
-            label[lapse] = np.asarray(CLASSES, dtype=object)[rng.integers(0, 3, int(lapse.sum()))]
-            frames.append(pd.DataFrame({"image": subset["image"].to_numpy(), "task": task, "label": label}))
+        frames = [
+            pd.DataFrame({"image": subset["image"].to_numpy(), "task": task, "label": answer(profile, subset, task, rng)})
+            for task in THRESHOLDS
+        ]
         labels[profile.name] = pd.concat(frames, ignore_index=True)
     return labels
+
+
+def answer(profile: AnnotatorProfile, images: pd.DataFrame, task: str, rng: np.random.Generator) -> np.ndarray:
+    """The class `profile` gives each row of `images` (ground-truth rows) for `task`: the true
+    angle read with the annotator's noise, their own centre band, and a lapse now and then."""
+    angle = images[ANGLE_COLUMNS[task]].to_numpy(dtype=float)
+    seen = angle + rng.normal(0, 1, len(angle)) * reading_noise(images, task) * profile.noise
+    label = classify(seen, THRESHOLDS[task] * profile.center_scale(task))
+    lapse = rng.random(len(angle)) < profile.lapse
+    label[lapse] = np.asarray(CLASSES, dtype=object)[rng.integers(0, 3, int(lapse.sum()))]
+    return label
 
 
 def annotator_summary(labels: dict[str, pd.DataFrame], ground_truth: pd.DataFrame) -> list[dict]:

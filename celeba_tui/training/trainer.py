@@ -44,6 +44,7 @@ class TrainOptions:
     lr: float | None = None
     seed: int = 0
     device: str = "auto"
+    amp: bool | None = None  # None: mixed precision where the device computes it natively; False: float32
     recipe: str = DEFAULT_RECIPE
     augment: str | None = None  # None: the recipe's augmentations; "none" or steps "flip,geometry,..."
     balance_classes: bool | None = None  # None: the recipe's

@@ -51,6 +51,7 @@ def test_train_json(labelled_workspace, tiny_architecture):
         "1",
         "--device",
         "cpu",
+        "--no-amp",
         "--json",
         "-w",
         labelled_workspace.path,
@@ -60,6 +61,7 @@ def test_train_json(labelled_workspace, tiny_architecture):
     config = data["config"]
     assert (config["augment"], config["batch_size"], config["lr"], config["seed"]) == ("none", 4, 0.02, 9)
     assert (config["patience_acc"], config["patience_loss"], config["device"]) == (2, 1, "cpu")
+    assert config["autocast"] == "none"
     assert Path(data["run_dir"]).is_dir() and data["summary"]["n_val"] == 12
 
 

@@ -9,7 +9,8 @@ import torch
 from celeba_tui.agreement.measures import confusion_matrix
 from celeba_tui.errors import CelebaError
 from celeba_tui.models.summary import parameter_counts
-from celeba_tui.training.loop import batch_stream, pick_device, prefetched
+from celeba_tui.training import loop
+from celeba_tui.training.loop import batch_stream, mixed_precision, pick_device, prefetched
 from celeba_tui.training.metrics import majority_baseline, scores
 
 
@@ -54,6 +55,32 @@ def test_devices():
     if not torch.cuda.is_available():
         with pytest.raises(CelebaError, match="no CUDA GPU"):
             pick_device("cuda")
+
+
+def test_mixed_precision_on_cpu_only_where_bfloat16_is_native(monkeypatch):
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(loop, "cpu_has_bf16", lambda: True)
+    assert mixed_precision(cpu, None) == mixed_precision(cpu, True) == torch.bfloat16
+    assert mixed_precision(cpu, False) is None
+    monkeypatch.setattr(loop, "cpu_has_bf16", lambda: False)
+    assert mixed_precision(cpu, None) is None and mixed_precision(cpu, False) is None
+    with pytest.raises(CelebaError, match="--no-amp"):
+        mixed_precision(cpu, True)
+
+
+def test_a_bfloat16_step_trains_and_keeps_float32_weights():
+    from celeba_tui.builtin_plugins.small_resnet import build_small_resnet
+    from celeba_tui.training.loop import Stepper
+
+    torch.manual_seed(0)
+    model = build_small_resnet(3).to(memory_format=torch.channels_last)
+    stepper = Stepper(model, 1e-3, torch.device("cpu"), amp_dtype=torch.bfloat16)
+    images = np.random.default_rng(0).integers(0, 256, (4, 64, 64, 3), dtype=np.uint8)
+    before = [p.detach().clone() for p in model.parameters()]
+    loss, _ = stepper.train_batch(images, np.array([0, 1, 2, 1]))
+    assert torch.isfinite(loss)
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
 
 
 def test_batch_norm_statistics_count_as_non_trainable_like_keras():
