@@ -212,13 +212,16 @@ def reusable(run: Run, architecture: str, settings: dict, labels: LabelsFingerpr
     from celeba_tui.training.run_labels import run_labels
 
     recorded = run_labels(run)
+    # A run that took smaller batches or more epochs because its labels were few records what was asked.
+    asked = run.config.get("asked_schedule")
+    config = {**run.config, **(asked if isinstance(asked, dict) else {})}
     return (
         run.architecture == architecture
         and recorded is not None
         and recorded.labels == labels.labels
         and recorded.split is not None
         and recorded.split == labels.split
-        and all(run.config.get(key) == value for key, value in settings.items())
+        and all(config.get(key) == value for key, value in settings.items())
     )
 
 

@@ -104,7 +104,9 @@ def simulate_annotators(
     for profile, picked in zip(annotator_profiles(k), rows):
         subset = truth.iloc[picked]
         frames = [
-            pd.DataFrame({"image": subset["image"].to_numpy(), "task": task, "label": answer(profile, subset, task, rng)})
+            pd.DataFrame(
+                {"image": subset["image"].to_numpy(), "task": task, "label": answer(profile, subset, task, rng)}
+            )
             for task in THRESHOLDS
         ]
         labels[profile.name] = pd.concat(frames, ignore_index=True)

@@ -112,6 +112,8 @@ def fit(
     train_idx, val_idx = data.indices("train"), data.indices("val")
     n_classes = len(data.classes)
     mirror = mirror_map(data.classes) if "flip" in recipe.augment else None
+    asked = {name: hyper[name] for name in SCHEDULE_KEYS}
+    hyper = few_labels_schedule(hyper, -(-len(train_idx) // dist.world_size), recipe, options, reporter)
     batch_size, epochs = hyper["batch_size"], hyper["epochs"]
 
     n_cues = 0 if data.cues is None else data.cues.shape[1]
@@ -152,6 +154,8 @@ def fit(
         config = run_config(
             run_id, workspace, architecture, task, prepared, hyper, recipe, options, device, dist, amp_dtype
         )
+        if asked != {name: hyper[name] for name in SCHEDULE_KEYS}:
+            config["asked_schedule"] = asked  # what the options and recipe asked for, before few_labels_schedule
         run_dir.write_config(run_path, config)
         reporter.message(
             f"training {architecture.name} on {task.name}: {len(train_idx):,} train / {len(val_idx):,} val images, "
@@ -335,6 +339,26 @@ def run_config(
         "world_size": dist.world_size,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+
+
+SCHEDULE_KEYS = ("batch_size", "epochs", "lr")
+
+
+def few_labels_schedule(hyper: dict, n_train: int, recipe: Recipe, options, reporter) -> dict:
+    """`hyper` with the recipe's minimum of optimiser steps over this run's `n_train` images (per process)."""
+    from celeba_tui.training.recipes import Schedule, enough_steps
+
+    given = {name for name in SCHEDULE_KEYS if getattr(options, name) is not None}
+    wanted = Schedule(hyper["batch_size"], hyper["epochs"], hyper["lr"])
+    chosen = enough_steps(wanted, n_train, recipe, given)
+    if chosen == wanted:
+        return hyper
+    reporter.message(
+        f"few labels: batches of {chosen.batch_size} for {chosen.epochs} epochs at a peak lr of {chosen.lr:.2g} "
+        f"({chosen.steps(n_train)} steps; {wanted.batch_size} for {wanted.epochs} would take "
+        f"{wanted.steps(n_train)}, and the recipe wants {recipe.min_steps})"
+    )
+    return {**hyper, "batch_size": chosen.batch_size, "epochs": chosen.epochs, "lr": chosen.lr}
 
 
 def copy_state(module) -> dict:

@@ -61,6 +61,23 @@ def test_cycle_trains_exports_labels_then_reuses(labelled_workspace, tiny_archit
     assert json_of(plan)["plan"]["steps"][0]["action"] == "train"
 
 
+def test_a_run_stretched_for_few_labels_is_reused(labelled_workspace, tiny_architecture, one_thread):
+    first = cli(labelled_workspace, "cycle", "-t", "light", "-p", tiny_architecture, "--json")
+    assert first.exit_code == 0, first.output
+    (run_dir,) = labelled_workspace.runs_dir.iterdir()
+    config = json.loads((run_dir / "config.json").read_text())
+    # The architecture asks for 2 epochs; the recipe's minimum of optimiser steps took more.
+    assert config["asked_schedule"]["epochs"] == 2 and config["epochs"] > 2
+    again = cli(labelled_workspace, "cycle", "-t", "light", "-p", tiny_architecture, "--json")
+    assert again.exit_code == 0, again.output
+    assert json_of(again)["runs"][0]["action"] == "reuse"
+    # A hostile asked_schedule is no reason to crash: the run is just not reused.
+    (run_dir / "config.json").write_text(json.dumps({**config, "asked_schedule": [1, 2]}))
+    plan = cli(labelled_workspace, "cycle", "-t", "light", "-p", tiny_architecture, "--dry-run", "--json")
+    assert plan.exit_code == 0, plan.output
+    assert json_of(plan)["plan"]["steps"][0]["action"] == "train"
+
+
 def test_cycle_refuses_before_any_work(labelled_workspace, tiny_architecture):
     result = cli(labelled_workspace, "cycle", "-t", "light")
     assert result.exit_code == 2 and "no architectures to train" in result.output and "--plugin" in result.output
