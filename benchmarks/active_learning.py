@@ -20,7 +20,7 @@ Prints per task and round the test accuracy, balanced accuracy and precision at 
 coverage per strategy (mean over --seeds), and the gain per 100 labels over the rounds.
 
     python benchmarks/active_learning.py --data DIR   # DIR: a `celeba synth` folder (rendered if missing)
-        [--images 3000] [--start 200] [--step 200] [--rounds 3] [--seeds 0 1] [--tasks light orientation]
+        [--images 3000] [--start 500] [--step 250] [--rounds 2] [--seeds 0 1] [--tasks light orientation]
 """
 
 from __future__ import annotations
@@ -63,10 +63,12 @@ def render(data: Path, images: int) -> pd.DataFrame:
 
 def simulated_answers(truth: pd.DataFrame, task: str, seed: int) -> pd.Series:
     """A typical annotator's class for every image (decided once, so every strategy gets the same answer)."""
-    from celeba_tui.synth.annotators import annotator_profiles, answer
+    from celeba_tui.synth.annotators import annotator_answer, annotator_profiles
 
-    typical = annotator_profiles(3)[2]
-    return pd.Series(answer(typical, truth, task, np.random.default_rng([seed, 7])), index=truth["image"].to_numpy())
+    typical = next(profile for profile in annotator_profiles(3) if profile.kind == "typical")
+    return pd.Series(
+        annotator_answer(typical, truth, task, np.random.default_rng([seed, 7])), index=truth["image"].to_numpy()
+    )
 
 
 def add_labels(workspace, answers: pd.Series, images: list[str], task: str, csv_path: Path) -> None:
@@ -124,17 +126,12 @@ def next_images(workspace, strategy: str, task: str, pool: set[str], labelled: s
     uncertain = [item.image for item in built.items if item.image in pool and item.image not in labelled]
     if strategy == "uncertain":
         return uncertain[:n]
-    chosen: list[str] = []
-    streams = [iter(uncertain), iter(random_order)]
-    while len(chosen) < n:
-        for stream in streams:
-            for image in stream:
-                if image not in chosen:
-                    chosen.append(image)
-                    break
-            if len(chosen) == n:
-                break
-    return chosen
+    chosen: dict[str, None] = {}  # insertion-ordered set
+    for first, second in zip(uncertain, random_order):
+        chosen.update(dict.fromkeys((first, second)))
+        if len(chosen) >= n:
+            break
+    return list(chosen)[:n]
 
 
 def run_task(data: Path, truth_frame: pd.DataFrame, task: str, seed: int, args, out: Path) -> dict:
@@ -216,9 +213,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, help="a `celeba synth` folder to reuse (rendered there if missing)")
     parser.add_argument("--images", type=int, default=3000)
-    parser.add_argument("--start", type=int, default=200, help="labels before the first round")
-    parser.add_argument("--step", type=int, default=200, help="labels bought per round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--start", type=int, default=500, help="labels before the first round")
+    parser.add_argument("--step", type=int, default=250, help="labels bought per round")
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--tasks", nargs="+", default=["light", "orientation"])
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)

@@ -64,7 +64,7 @@ class DemoPlan:
     def for_mode(cls, quick: bool) -> "DemoPlan":
         ensemble = (("small_resnet", 0),)
         if quick:
-            # ~500 labels per task: batches of 16 give the ~450 optimiser steps orientation
+            # ~500 labels per task: batches of 16 give the ~430 optimiser steps orientation
             # needs to leave the majority class (batches of 64 or 32 in 14 epochs did not), and
             # a peak learning rate of 1e-3 makes that hold for every seed tried (3e-3: 2 of 3).
             return cls(images=1000, coverage=0.7, overlap=0.3, members=ensemble, epochs=14, batch_size=16, lr=1e-3)

@@ -203,6 +203,7 @@ def wanted_settings(options: CycleOptions, architecture: str) -> dict:
         "augment": ",".join(recipe.augment) or "none",
         "preprocess": resolve_pipeline(arch, train.preprocess).spec,
         "max_images": train.max_images,
+        "min_steps": recipe.min_steps,
         "pseudo_labels": train.pseudo_labels,
     }
 
@@ -213,8 +214,11 @@ def reusable(run: Run, architecture: str, settings: dict, labels: LabelsFingerpr
 
     recorded = run_labels(run)
     # A run that took smaller batches or more epochs because its labels were few records what was asked.
+    from celeba_tui.training.recipes import SCHEDULE_KEYS
+
     asked = run.config.get("asked_schedule")
-    config = {**run.config, **(asked if isinstance(asked, dict) else {})}
+    asked = {key: asked[key] for key in SCHEDULE_KEYS if key in asked} if isinstance(asked, dict) else {}
+    config = {**run.config, **asked}
     return (
         run.architecture == architecture
         and recorded is not None

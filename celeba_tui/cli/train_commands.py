@@ -32,11 +32,13 @@ def train(
     epochs: Annotated[
         Optional[int],
         typer.Option(
-            metavar="N", help="Epochs (default: the recipe's, 15; with --recipe study the architecture's, 50)."
+            metavar="N",
+            help="Epochs (default: the recipe's, 25, more when the labels are few; with --recipe study the "
+            "architecture's, 50).",
         ),
     ] = None,
     batch_size: Annotated[
-        Optional[int], typer.Option("--batch-size", metavar="N", help="Batch size (default: the architecture's).")
+        Optional[int], typer.Option("--batch-size", metavar="N", help="Batch size (default: the architecture's; smaller when the labels are few).")
     ] = None,
     lr: Annotated[
         Optional[float],

@@ -105,7 +105,11 @@ def simulate_annotators(
         subset = truth.iloc[picked]
         frames = [
             pd.DataFrame(
-                {"image": subset["image"].to_numpy(), "task": task, "label": answer(profile, subset, task, rng)}
+                {
+                    "image": subset["image"].to_numpy(),
+                    "task": task,
+                    "label": annotator_answer(profile, subset, task, rng),
+                }
             )
             for task in THRESHOLDS
         ]
@@ -113,7 +117,9 @@ def simulate_annotators(
     return labels
 
 
-def answer(profile: AnnotatorProfile, images: pd.DataFrame, task: str, rng: np.random.Generator) -> np.ndarray:
+def annotator_answer(
+    profile: AnnotatorProfile, images: pd.DataFrame, task: str, rng: np.random.Generator
+) -> np.ndarray:
     """The class `profile` gives each row of `images` (ground-truth rows) for `task`: the true
     angle read with the annotator's noise, their own centre band, and a lapse now and then."""
     angle = images[ANGLE_COLUMNS[task]].to_numpy(dtype=float)

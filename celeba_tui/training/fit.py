@@ -83,6 +83,7 @@ def fit(
     recipe: Recipe,
     options,
     device,
+    amp_dtype,
     dist,
     reporter,
 ) -> TrainResult:
@@ -99,12 +100,12 @@ def fit(
         Stepper,
         batch_stream,
         evaluate,
-        mixed_precision,
         prefetched,
         train_epoch,
         validation_logits,
     )
     from celeba_tui.training.metrics import scores
+    from celeba_tui.training.recipes import SCHEDULE_KEYS
 
     data = prepared.data
     cache = DecodedCache(workspace.cache_dir, prepared.size, prepared.spec)
@@ -120,9 +121,8 @@ def fit(
     torch.manual_seed(options.seed)
     module = architecture.build(n_classes + n_cues)
     params_trainable, params_non_trainable = parameter_counts(module)
-    # Channels-last matches the NHWC batches and is faster on CPUs too (1.2-1.5x, docs/performance.md).
+    # Channels-last matches the NHWC batches and is faster on CPUs too (~1.35x a step, docs/performance.md).
     module = module.to(device).to(memory_format=torch.channels_last)
-    amp_dtype = mixed_precision(device, options.amp)
     model = module
     if dist.enabled:
         from torch.nn.parallel import DistributedDataParallel
@@ -331,6 +331,7 @@ def run_config(
         "landmark_cue_weight": recipe.landmark_cue_weight if prepared.data.cues is not None else 0.0,
         "landmark_cue_relevance": prepared.cue_relevance,
         "max_images": options.max_images,
+        "min_steps": recipe.min_steps,
         "soft_targets": prepared.soft_targets or "none",
         "pseudo_labels": options.pseudo_labels,
         "pseudo_label_images": prepared.pseudo_labels,
@@ -341,16 +342,13 @@ def run_config(
     }
 
 
-SCHEDULE_KEYS = ("batch_size", "epochs", "lr")
-
-
 def few_labels_schedule(hyper: dict, n_train: int, recipe: Recipe, options, reporter) -> dict:
     """`hyper` with the recipe's minimum of optimiser steps over this run's `n_train` images (per process)."""
-    from celeba_tui.training.recipes import Schedule, enough_steps
+    from celeba_tui.training.recipes import SCHEDULE_KEYS, Schedule, with_min_steps
 
     given = {name for name in SCHEDULE_KEYS if getattr(options, name) is not None}
     wanted = Schedule(hyper["batch_size"], hyper["epochs"], hyper["lr"])
-    chosen = enough_steps(wanted, n_train, recipe, given)
+    chosen = with_min_steps(wanted, n_train, recipe, given)
     if chosen == wanted:
         return hyper
     reporter.message(

@@ -29,9 +29,11 @@ DEVICES = ("auto", "cpu", "cuda")
 
 
 def cpu_has_bf16() -> bool:
-    """Whether this CPU does bfloat16 arithmetic natively (AVX-512 BF16 or AMX), so autocast pays."""
+    """Whether this CPU does bfloat16 arithmetic natively (AVX-512 BF16 or AMX), so autocast pays.
+
+    Not oneDNN's own check, which says yes for any AVX-512 CPU (bfloat16 emulated, slower)."""
     try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
     except (AttributeError, RuntimeError):
         return False
 
@@ -189,8 +191,10 @@ class Stepper:
         # NHWC storage: already channels-last, which the model's weights are in too.
         return to_model_input(pixels).contiguous(memory_format=torch.channels_last), targets
 
-    def _autocast(self):
-        enabled = self.amp_dtype is not None
+    def _autocast(self, evaluating: bool = False):
+        """Autocast for a training step; for evaluation on a GPU only. On a CPU, validation
+        (the best epoch, the temperature) runs in float32, as the exported model does."""
+        enabled = self.amp_dtype is not None and (self.cuda or not evaluating)
         return torch.autocast(self.device.type, dtype=self.amp_dtype if enabled else None, enabled=enabled)
 
     def class_logits(self, outputs: torch.Tensor) -> torch.Tensor:
@@ -241,7 +245,7 @@ class Stepper:
     def eval_batch(self, images: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
         """(summed loss, predicted class per sample) in eval mode."""
         x, y = self._inputs(images, labels)
-        with self._autocast():
+        with self._autocast(evaluating=True):
             logits = self.class_logits(main_logits(self.eval_model(x))).float()
         loss = F.cross_entropy(logits, y, reduction="sum")
         return float(loss), logits.argmax(1).cpu().numpy()
@@ -304,7 +308,7 @@ def validation_logits(stepper: Stepper, batches: Iterable) -> tuple[np.ndarray, 
     all_logits, all_labels = [], []
     for images, labels, *_ in batches:
         x, _ = stepper._inputs(images, labels)
-        with stepper._autocast():
+        with stepper._autocast(evaluating=True):
             logits = stepper.class_logits(main_logits(stepper.eval_model(x))).float()
         all_logits.append(logits.cpu().numpy().astype(np.float64))
         all_labels.append(np.asarray(labels, dtype=np.int64))

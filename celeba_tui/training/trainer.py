@@ -253,7 +253,7 @@ def _from_rank0(dist, produce):
 def train(workspace: Workspace, options: TrainOptions, reporter=None) -> TrainResult:
     """Train one architecture on one task; returns where the run was written."""
     from celeba_tui.plugins import get_architecture
-    from celeba_tui.training.loop import pick_device
+    from celeba_tui.training.loop import mixed_precision, pick_device
 
     dist = distributed.from_environment()
     reporter = reporter if (reporter is not None and dist.is_main) else SilentReporter()
@@ -265,12 +265,13 @@ def train(workspace: Workspace, options: TrainOptions, reporter=None) -> TrainRe
     pipeline = resolve_pipeline(architecture, options.preprocess)
     hyper = hyper_parameters(architecture, options, recipe)
     device = pick_device(options.device, dist.local_rank)
+    amp_dtype = mixed_precision(device, options.amp)  # before any work: --amp on a CPU without bfloat16 is refused
     distributed.start(dist, device.type)
     try:
         prepared = _from_rank0(dist, lambda: prepare(workspace, task, pipeline, options, reporter, recipe))
         from celeba_tui.training.fit import fit
 
-        return fit(workspace, architecture, task, prepared, hyper, recipe, options, device, dist, reporter)
+        return fit(workspace, architecture, task, prepared, hyper, recipe, options, device, amp_dtype, dist, reporter)
     finally:
         reporter.close()
         distributed.stop(dist)

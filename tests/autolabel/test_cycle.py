@@ -71,11 +71,12 @@ def test_a_run_stretched_for_few_labels_is_reused(labelled_workspace, tiny_archi
     again = cli(labelled_workspace, "cycle", "-t", "light", "-p", tiny_architecture, "--json")
     assert again.exit_code == 0, again.output
     assert json_of(again)["runs"][0]["action"] == "reuse"
-    # A hostile asked_schedule is no reason to crash: the run is just not reused.
-    (run_dir / "config.json").write_text(json.dumps({**config, "asked_schedule": [1, 2]}))
-    plan = cli(labelled_workspace, "cycle", "-t", "light", "-p", tiny_architecture, "--dry-run", "--json")
-    assert plan.exit_code == 0, plan.output
-    assert json_of(plan)["plan"]["steps"][0]["action"] == "train"
+    # A hostile asked_schedule is no reason to crash, and speaks for the schedule only: the run is not reused.
+    for asked in ([1, 2], {**config["asked_schedule"], "seed": 5, "recipe": "study"}):
+        (run_dir / "config.json").write_text(json.dumps({**config, "seed": 5, "asked_schedule": asked}))
+        plan = cli(labelled_workspace, "cycle", "-t", "light", "-p", tiny_architecture, "--dry-run", "--json")
+        assert plan.exit_code == 0, plan.output
+        assert json_of(plan)["plan"]["steps"][0]["action"] == "train"
 
 
 def test_cycle_refuses_before_any_work(labelled_workspace, tiny_architecture):

@@ -62,6 +62,7 @@ def test_train_json(labelled_workspace, tiny_architecture):
     assert (config["augment"], config["batch_size"], config["lr"], config["seed"]) == ("none", 4, 0.02, 9)
     assert (config["patience_acc"], config["patience_loss"], config["device"]) == (2, 1, "cpu")
     assert config["autocast"] == "none"
+    assert "asked_schedule" not in config  # the options gave the schedule: the few-labels rule kept it
     assert Path(data["run_dir"]).is_dir() and data["summary"]["n_val"] == 12
 
 

@@ -66,6 +66,9 @@ def test_mixed_precision_on_cpu_only_where_bfloat16_is_native(monkeypatch):
     assert mixed_precision(cpu, None) is None and mixed_precision(cpu, False) is None
     with pytest.raises(CelebaError, match="--no-amp"):
         mixed_precision(cpu, True)
+    cuda = torch.device("cuda")  # only its type is looked at
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    assert mixed_precision(cuda, None) == torch.float16 and mixed_precision(cuda, False) is None
 
 
 def test_a_bfloat16_step_trains_and_keeps_float32_weights():
