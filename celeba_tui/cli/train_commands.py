@@ -38,7 +38,12 @@ def train(
         ),
     ] = None,
     batch_size: Annotated[
-        Optional[int], typer.Option("--batch-size", metavar="N", help="Batch size (default: the architecture's; smaller when the labels are few).")
+        Optional[int],
+        typer.Option(
+            "--batch-size",
+            metavar="N",
+            help="Batch size (default: the architecture's; smaller when the labels are few).",
+        ),
     ] = None,
     lr: Annotated[
         Optional[float],
