@@ -25,7 +25,8 @@ def cycle(
         ),
     ] = None,
     epochs: Annotated[
-        Optional[int], typer.Option("--epochs", metavar="N", help="Most epochs (default: the architecture's).")
+        Optional[int],
+        typer.Option("--epochs", metavar="N", help="Epochs (default: the recipe's, 25, more when the labels are few)."),
     ] = None,
     max_images: Annotated[
         Optional[int],

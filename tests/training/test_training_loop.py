@@ -84,6 +84,21 @@ def test_a_bfloat16_step_trains_and_keeps_float32_weights():
     assert torch.isfinite(loss)
     assert all(p.dtype == torch.float32 for p in model.parameters())
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    # With soft targets, class weights and landmark cues (two outputs past the classes) as the recipe uses them.
+    model = build_small_resnet(5).to(memory_format=torch.channels_last)
+    stepper = Stepper(
+        model,
+        1e-3,
+        torch.device("cpu"),
+        amp_dtype=torch.bfloat16,
+        class_weights=np.array([1.2, 0.8, 1.0]),
+        n_classes=3,
+        cue_weight=1.0,
+    )
+    soft = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.0, 0.0, 1.0], [0.3, 0.4, 0.3]], dtype=np.float32)
+    cues = np.array([[0.1, 0.2], [np.nan, np.nan], [-0.3, 0.1], [0.0, 0.5]], dtype=np.float32)
+    loss, _ = stepper.train_batch(images, soft, cues)
+    assert torch.isfinite(loss)
 
 
 def test_batch_norm_statistics_count_as_non_trainable_like_keras():
