@@ -210,12 +210,11 @@ def wanted_settings(options: CycleOptions, architecture: str) -> dict:
 
 def reusable(run: Run, architecture: str, settings: dict, labels: LabelsFingerprint) -> bool:
     """Whether `run` is what training `architecture` now would make: same labels, split and settings."""
+    from celeba_tui.training.recipes import SCHEDULE_KEYS
     from celeba_tui.training.run_labels import run_labels
 
     recorded = run_labels(run)
     # A run that took smaller batches or more epochs because its labels were few records what was asked.
-    from celeba_tui.training.recipes import SCHEDULE_KEYS
-
     asked = run.config.get("asked_schedule")
     asked = {key: asked[key] for key in SCHEDULE_KEYS if key in asked} if isinstance(asked, dict) else {}
     config = {**run.config, **asked}

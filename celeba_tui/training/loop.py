@@ -42,7 +42,7 @@ def mixed_precision(device: torch.device, requested: bool | None) -> torch.dtype
     """The autocast dtype for training on `device`, or None for float32.
 
     None (auto) and True: bfloat16 on a GPU that has it, else float16 (with loss scaling);
-    bfloat16 on a CPU that computes it natively (1.5-1.9x faster steps for small_resnet
+    bfloat16 on a CPU that computes it natively (1.6-1.8x faster steps for small_resnet
     here, docs/performance.md), float32 on others, where emulated bfloat16 is slower.
     False: float32 everywhere."""
     if requested is False:
