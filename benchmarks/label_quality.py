@@ -13,11 +13,12 @@ docs/label-quality.md and prints minutes spent.
     python benchmarks/label_quality.py --quick            # the quick demo (~90 s)
     python benchmarks/label_quality.py --ablation         # every variant of VARIANTS, side by side
     python benchmarks/label_quality.py --self-training 1  # then a round of `celeba cycle --pseudo-labels`
-    python benchmarks/label_quality.py --real ../shared/real-faces [--folds 3]
+    python benchmarks/label_quality.py --real ../shared/real-faces [--folds 3] [--architecture NAME]
 
 --real runs the cross-person protocol on real photographs with measured angles (never
 training data of anything shipped): per folder, people are split into --folds groups;
-each group in turn is auto-labelled by the default ensemble trained on the others' labels.
+each group in turn is auto-labelled by the default ensemble (or one --architecture)
+trained on the others' labels.
 """
 
 from __future__ import annotations
@@ -173,7 +174,13 @@ REAL_SETS = {"head-yaw": "orientation", "light-direction": "light"}
 
 
 def real(
-    root: Path, out: Path, folds: int, seed: int, max_pitch: float | None = None, sets: list[str] | None = None
+    root: Path,
+    out: Path,
+    folds: int,
+    seed: int,
+    max_pitch: float | None = None,
+    sets: list[str] | None = None,
+    architecture: str | None = None,
 ) -> list[dict]:
     """Per folder, people split into `folds` groups, each auto-labelled by a model trained on the others.
 
@@ -192,7 +199,8 @@ def real(
         groups = [people[i::folds] for i in range(folds)]
         for number, held_out in enumerate(groups):
             started = time.perf_counter()
-            quality = real_fold(root / folder, labels, task, held_out, out / f"{folder}-fold{number}", seed)
+            ws_dir = out / f"{folder}-fold{number}"
+            quality = real_fold(root / folder, labels, task, held_out, ws_dir, seed, architecture)
             minutes = (time.perf_counter() - started) / 60
             results.append({"set": folder, "task": task, "held_out": held_out, "minutes": minutes, "quality": quality})
             print_quality(f"{folder}: auto-label people {held_out}, trained on the others", quality, minutes)
@@ -212,8 +220,11 @@ def real(
     return results
 
 
-def real_fold(image_root: Path, labels: pd.DataFrame, task: str, held_out, ws_dir: Path, seed: int) -> list[dict]:
-    """Train the default ensemble on everyone but `held_out`, auto-label those, score against the measured class."""
+def real_fold(
+    image_root: Path, labels: pd.DataFrame, task: str, held_out, ws_dir: Path, seed: int, architecture: str | None
+) -> list[dict]:
+    """Train the default ensemble (or one `architecture`) on everyone but `held_out`, auto-label those,
+    score against the measured class."""
     from celeba_tui.autolabel.run import AutolabelOptions, run_autolabel
     from celeba_tui.evaluation.against_truth import evaluate_workspace
     from celeba_tui.formats.importing import import_labels
@@ -224,6 +235,8 @@ def real_fold(image_root: Path, labels: pd.DataFrame, task: str, held_out, ws_di
     from celeba_tui.workspace import create_workspace
 
     plan = DemoPlan.for_mode(False)
+    if architecture:
+        plan = replace(plan, members=((architecture, 0),))
     workspace = create_workspace(ws_dir, image_root)
     training = labels[~labels["person"].isin(held_out)]
     long_csv = ws_dir / "measured.csv"
@@ -263,6 +276,7 @@ def main() -> int:
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--max-pitch", type=float, help="--real: leave out head-yaw photographs pitched more than this")
     parser.add_argument("--set", action="append", default=[], help="--real: only these folders (head-yaw, ...)")
+    parser.add_argument("--architecture", help="--real: train this architecture instead of the demo's ensemble")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="keep the runs here (default: a temporary folder)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
@@ -270,7 +284,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="label-quality-") as tmp:
         out = args.out or Path(tmp)
         if args.real:
-            figures = real(args.real, out, args.folds, args.seed, args.max_pitch, args.set)
+            figures = real(args.real, out, args.folds, args.seed, args.max_pitch, args.set, args.architecture)
         else:
             chosen = VARIANTS if args.ablation else dict(list(VARIANTS.items())[:1])
             if args.variant:
