@@ -5,9 +5,10 @@ One architecture's optimiser step (forward, cross-entropy, backward, AdamW) on r
 bfloat16 autocast in NCHW, and bfloat16 autocast channels-last (what `celeba train` does
 on a CPU with native bfloat16, see docs/training.md). Rounds alternate the four, so that
 load from other processes hits them alike; each figure is the median step of its best
-round, and the ratios are against float32 NCHW.
+round, and the ratios are against float32 NCHW. `--compile` adds the last way under
+`torch.compile` (inductor) and prints its compile time.
 
-    python benchmarks/training_step.py [--architecture small_resnet] [--batch-size 16 64] [--rounds 2]
+    python benchmarks/training_step.py [--architecture small_resnet] [--batch-size 16 64] [--rounds 2] [--compile]
 """
 
 from __future__ import annotations
@@ -35,14 +36,18 @@ WAYS = {
 }
 
 
-def step_seconds(architecture, batch_size: int, channels_last: bool, bf16: bool, steps: int) -> float:
-    """Median seconds of an optimiser step (after 5 warm-up steps)."""
+def step_seconds(
+    architecture, batch_size: int, channels_last: bool, bf16: bool, steps: int, compiled: bool = False
+) -> float:
+    """Median seconds of an optimiser step (after 5 warm-up steps; with `compiled`, the first compiles)."""
     torch.manual_seed(0)
     side = architecture.input_size
     model = architecture.build(3)
     layout = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(memory_format=layout)
     optimizer = torch.optim.AdamW(model.parameters(), 1e-3)
+    if compiled:
+        model = torch.compile(model)
     x = torch.randn(batch_size, 3, side, side).contiguous(memory_format=layout)
     y = torch.randint(0, 3, (batch_size,))
     times = []
@@ -66,6 +71,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--compile", action="store_true", help="also bfloat16 channels-last under torch.compile")
     args = parser.parse_args()
     architecture = get_architecture(args.architecture)
     native = cpu_has_bf16()
@@ -76,8 +82,16 @@ def main() -> None:
             for name, (channels_last, bf16) in WAYS.items():
                 seconds = step_seconds(architecture, batch_size, channels_last, bf16, args.steps)
                 best[name] = min(best[name], seconds)
+        if args.compile:
+            started = time.perf_counter()
+            step_seconds(architecture, batch_size, True, True, 1, compiled=True)
+            print(f"batch {batch_size}: torch.compile and 6 steps took {time.perf_counter() - started:.1f} s")
+            best["compiled bfloat16 channels-last"] = min(
+                step_seconds(architecture, batch_size, True, True, args.steps, compiled=True)
+                for _ in range(args.rounds)
+            )
         base = best["float32 NCHW"]
-        cells = [f"{name} {best[name] * 1000:.1f} ms ({base / best[name]:.2f}x)" for name in WAYS]
+        cells = [f"{name} {seconds * 1000:.1f} ms ({base / seconds:.2f}x)" for name, seconds in best.items()]
         print(f"batch {batch_size} ({batch_size / base:.0f} img/s in float32 NCHW): " + "; ".join(cells))
 
 
