@@ -27,7 +27,7 @@ from celeba_tui.labelling.selection import (
     BrowseRow,
     browse_rows,
     load_browse_index,
-    positions_of_ids,
+    rows_of_ids,
     select_positions,
 )
 
@@ -221,7 +221,7 @@ def ensemble_confidence(store: LabelStore, index: BrowseIndex, tasks: Sequence) 
 
     confidence = np.full((len(index.names), len(tasks)), np.nan)
     for t, ensemble in enumerate(task_ensembles(store, tasks)):  # tasks in config order, ids ascending
-        rows, present = positions_of_ids(index, ensemble.image_ids)
+        rows, present = rows_of_ids(index.image_ids, ensemble.image_ids)
         confidence[rows, t] = ensemble.confidence[present]
     return confidence
 

@@ -316,11 +316,6 @@ def load_browse_index(store: LabelStore, tasks: Sequence, first: int | None = No
     )
 
 
-def positions_of_ids(index: BrowseIndex, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(positions into `index.names` of the `wanted` image ids that are present, mask of those ids). Pure."""
-    return rows_of_ids(index.image_ids, np.asarray(wanted, dtype=np.int64))
-
-
 def rows_of_ids(ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(rows of `ids` (distinct) holding the `wanted` ids that are there, mask of those wanted ids). Pure."""
     return _positions(ids, np.argsort(ids, kind="stable"), wanted)

@@ -105,7 +105,6 @@ def fit(
         validation_logits,
     )
     from celeba_tui.training.metrics import scores
-    from celeba_tui.training.recipes import SCHEDULE_KEYS
 
     data = prepared.data
     cache = DecodedCache(workspace.cache_dir, prepared.size, prepared.spec)
@@ -113,8 +112,7 @@ def fit(
     train_idx, val_idx = data.indices("train"), data.indices("val")
     n_classes = len(data.classes)
     mirror = mirror_map(data.classes) if "flip" in recipe.augment else None
-    asked = {name: hyper[name] for name in SCHEDULE_KEYS}
-    hyper = few_labels_schedule(hyper, -(-len(train_idx) // dist.world_size), recipe, options, reporter)
+    hyper, asked = few_labels_schedule(hyper, -(-len(train_idx) // dist.world_size), recipe, options, reporter)
     batch_size, epochs = hyper["batch_size"], hyper["epochs"]
 
     n_cues = 0 if data.cues is None else data.cues.shape[1]
@@ -154,7 +152,7 @@ def fit(
         config = run_config(
             run_id, workspace, architecture, task, prepared, hyper, recipe, options, device, dist, amp_dtype
         )
-        if asked != {name: hyper[name] for name in SCHEDULE_KEYS}:
+        if asked is not None:
             config["asked_schedule"] = asked  # what the options and recipe asked for, before few_labels_schedule
         run_dir.write_config(run_path, config)
         reporter.message(
@@ -342,21 +340,22 @@ def run_config(
     }
 
 
-def few_labels_schedule(hyper: dict, n_train: int, recipe: Recipe, options, reporter) -> dict:
-    """`hyper` with the recipe's minimum of optimiser steps over this run's `n_train` images (per process)."""
+def few_labels_schedule(hyper: dict, n_train: int, recipe: Recipe, options, reporter) -> tuple[dict, dict | None]:
+    """`hyper` with the recipe's minimum of optimiser steps over this run's `n_train` images (per
+    process), and the schedule asked for where that changed it (None where it did not)."""
     from celeba_tui.training.recipes import SCHEDULE_KEYS, Schedule, with_min_steps
 
     given = {name for name in SCHEDULE_KEYS if getattr(options, name) is not None}
     wanted = Schedule(hyper["batch_size"], hyper["epochs"], hyper["lr"])
     chosen = with_min_steps(wanted, n_train, recipe, given)
     if chosen == wanted:
-        return hyper
+        return hyper, None
     reporter.message(
         f"few labels: batches of {chosen.batch_size} for {chosen.epochs} epochs at a peak lr of {chosen.lr:.2g} "
         f"({chosen.steps(n_train)} steps; {wanted.batch_size} for {wanted.epochs} would take "
         f"{wanted.steps(n_train)}, and the recipe wants {recipe.min_steps})"
     )
-    return {**hyper, "batch_size": chosen.batch_size, "epochs": chosen.epochs, "lr": chosen.lr}
+    return {**hyper, **asdict(chosen)}, asdict(wanted)
 
 
 def copy_state(module) -> dict:
