@@ -19,8 +19,6 @@ import numpy as np
 from celeba_tui.labelling.selection import int_codes
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from celeba_tui.store.label_store import LabelStore
 
 
@@ -155,34 +153,3 @@ def mean_probability_view(keys: np.ndarray, probs: np.ndarray) -> tuple[np.ndarr
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(counts > 0, sums / counts, np.nan)
     return groups, mean.argmax(axis=1), mean.max(axis=1)
-
-
-def ensemble_view(predictions: pd.DataFrame, classes: dict[str, Sequence[str]]) -> pd.DataFrame:
-    """Per (image, task): the mean-probability label, its probability and the uncertainty.
-
-    Pure: `predictions` has image, task, probs (JSON lists in the task's class order); tasks
-    in order of appearance, images ascending. Rows of tasks not in `classes`, and rows whose
-    probs are unusable (see `parse_probs`), are left out.
-    """
-    import pandas as pd
-
-    columns = ["image", "task", "label", "confidence", "uncertainty"]
-    parts = []
-    for task in pd.unique(predictions["task"]) if not predictions.empty else []:
-        if task not in classes:
-            continue
-        rows = predictions[predictions["task"].to_numpy() == task]
-        probs, usable = parse_probs(rows["probs"].tolist(), len(classes[task]))
-        keys, best, confidence = mean_probability_view(rows["image"].to_numpy()[usable], probs[usable])
-        parts.append(
-            pd.DataFrame(
-                {
-                    "image": keys,
-                    "task": task,
-                    "label": np.asarray(classes[task], dtype=object)[best],
-                    "confidence": confidence,
-                    "uncertainty": 1.0 - confidence,
-                }
-            )
-        )
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)

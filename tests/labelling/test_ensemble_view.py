@@ -1,5 +1,6 @@
-"""The ensemble's view of the predictions (labelling.ensemble: ensemble_view / task_ensembles), against a
-straightforward reference: one Python loop, json.loads per row, a mean per class.
+"""The ensemble's view of the predictions (labelling.ensemble: parse_probs and
+mean_probability_view, and task_ensembles over a real store), against a straightforward
+reference: one Python loop, json.loads per row, a mean per class.
 
 Both sides do the same IEEE operations in the same order (sum in row order, then divide),
 so the comparison is exact, ties and NaN included.
@@ -15,7 +16,7 @@ import pandas as pd
 import pytest
 
 from celeba_tui.labelling import ensemble as ensemble_module
-from celeba_tui.labelling.ensemble import ensemble_view, parse_probs, task_ensembles
+from celeba_tui.labelling.ensemble import mean_probability_view, parse_probs, task_ensembles
 from celeba_tui.labelling.queues import QUEUES, QueueOptions
 
 CLASSES = {"light": ("left", "center", "right"), "glasses": ("no", "yes")}
@@ -138,6 +139,33 @@ def assert_view_equals_reference(view: pd.DataFrame, rows, classes):
 
 def frame_of(rows):
     return pd.DataFrame(rows, columns=["image", "task", "probs"])
+
+
+def ensemble_view(predictions: pd.DataFrame, classes) -> pd.DataFrame:
+    """Per (image, task) of `predictions` (image, task, probs): the mean-probability label, its
+    probability and the uncertainty, through the module's parsing and averaging; tasks in
+    order of appearance, images ascending, unknown tasks and unusable rows left out."""
+    columns = ["image", "task", "label", "confidence", "uncertainty"]
+    parts = []
+    for task in pd.unique(predictions["task"]) if not predictions.empty else []:
+        if task not in classes:
+            continue
+        rows = predictions[predictions["task"].to_numpy() == task]
+        probs, usable = parse_probs(rows["probs"].tolist(), len(classes[task]))
+        keys, best, confidence = mean_probability_view(rows["image"].to_numpy()[usable], probs[usable])
+        labels = np.asarray(classes[task], dtype=object)[best]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "image": keys,
+                    "task": task,
+                    "label": labels,
+                    "confidence": confidence,
+                    "uncertainty": 1.0 - confidence,
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.assignment import Assignment
-from celeba_tui.labelling.ensemble import ensemble_view
+from celeba_tui.labelling.ensemble import mean_probability_view, parse_probs
 from celeba_tui.labelling.next_steps import empty_queue_hint, read_store_state
 from celeba_tui.labelling.queues import (
     QUEUES,
@@ -184,16 +185,10 @@ def test_item_context_suggestion_and_predictions(store, workspace):
 
 
 def test_ensemble_view_is_mean_probability():
-    predictions = pd.DataFrame(
-        {
-            "image": ["x", "x", "y"],
-            "task": ["light"] * 3,
-            "probs": ["[0.6, 0.3, 0.1]", "[0.2, 0.7, 0.1]", "[0.1, 0.1, 0.8]"],
-        }
-    )
-    view = ensemble_view(predictions, {"light": ("left", "center", "right")}).set_index("image")
-    assert view.loc["x", "label"] == "center" and view.loc["x", "confidence"] == pytest.approx(0.5)
-    assert view.loc["y", "uncertainty"] == pytest.approx(0.2)
+    probs, usable = parse_probs(["[0.6, 0.3, 0.1]", "[0.2, 0.7, 0.1]", "[0.1, 0.1, 0.8]"], 3)
+    keys, best, confidence = mean_probability_view(np.array([7, 7, 9]), probs[usable])
+    assert keys.tolist() == [7, 9] and best.tolist() == [1, 2]  # 7: center (mean 0.5), 9: right
+    assert confidence.tolist() == pytest.approx([0.5, 0.8])
 
 
 def test_my_live_labels(store, workspace):
