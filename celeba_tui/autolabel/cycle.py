@@ -99,6 +99,11 @@ class CyclePlan:
             else:
                 what = ", ".join(f"{k} {v}" for k, v in step.settings.items() if v is not None)
                 out.append(f"  {i}. train {step.architecture} ({what}), then export it ({o.precision}) to models/")
+                if few_labels(step.settings, self.labels.images):
+                    out.append(
+                        f"     few labels: at least {step.settings['min_steps']} optimiser steps, so smaller batches "
+                        "or more epochs than these (the run says which)"
+                    )
         rule = (
             f"target precision {o.target_precision:g}"
             if o.target_precision is not None
@@ -186,6 +191,20 @@ def train_options(options: CycleOptions, architecture: str):
         max_images=options.max_images,
         pseudo_labels=options.pseudo_labels,
     )
+
+
+def few_labels(settings: dict, labelled_images: int) -> bool:
+    """Whether a run with `settings` (wanted_settings) over `labelled_images` would likely take
+    the few-labels schedule: its batches and epochs fall short of its minimum of steps over
+    the train split's share of the images (the run decides on the exact count). Pure."""
+    from celeba_tui.training.recipes import Schedule
+    from celeba_tui.training.split import VAL_FRACTION
+
+    if not settings.get("min_steps"):
+        return False
+    n_train = max(1, round(labelled_images * (1 - VAL_FRACTION)))
+    wanted = Schedule(settings["batch_size"], settings["epochs"], settings["lr"])
+    return wanted.steps(n_train) < settings["min_steps"]
 
 
 def wanted_settings(options: CycleOptions, architecture: str) -> dict:
