@@ -73,6 +73,8 @@ def test_session_that_silently_runs_on_cpu_is_reported():
     ]
 
 
+# onnxruntime warns that CUDA is not among its providers: the situation this test makes on purpose.
+@pytest.mark.filterwarnings("ignore:Specified provider 'CUDAExecutionProvider' is not in available provider names")
 def test_fallback_path_with_a_gpu_provider_that_claims_to_load(models, monkeypatch):
     """Pretend the CUDA libraries load: onnxruntime is handed CUDA, and whatever the session
     really runs on is what gets reported (CPU on a machine without a GPU)."""
