@@ -108,3 +108,13 @@ def test_cycle_reads_configured_architectures(labelled_workspace, tiny_architect
     assert result.exit_code == 0, result.output
     plan = json_of(result)["plan"]
     assert plan["architectures_from"].startswith("[train] architectures") and plan["labels"]["images"] == 40
+
+
+def test_few_labels_compares_the_schedule_with_the_recipes_minimum_over_the_train_share():
+    from celeba_tui.autolabel.cycle import few_labels
+
+    settings = {"batch_size": 64, "epochs": 25, "lr": 3e-3, "min_steps": 400}
+    # 1,500 labelled: ~1,050 training images, 17 steps an epoch, 425 in all.
+    assert not few_labels(settings, 1500)
+    assert few_labels(settings, 700)  # ~490: 8 steps an epoch, 200 in all
+    assert not few_labels({**settings, "min_steps": 0}, 700)  # the study recipe has no minimum
