@@ -50,6 +50,7 @@ GOAL_REAL_ACCURACY = 0.92
 VARIANTS = {
     "default (noisy-labels, one small_resnet, TTA)": {},
     "two small_resnet seeds per task": {"members": (("small_resnet", 0), ("small_resnet", 1))},
+    "small_resnet_128 (128 px, 40 epochs; ~3x the training time)": {"members": (("small_resnet_128", 0),)},
     "previous default (study recipe, cnn4 + residual_blocks, 10 epochs, no TTA)": {
         "members": (("cnn4", 0), ("residual_blocks", 0)),
         "recipe": "study",
