@@ -46,7 +46,8 @@ def build_small_resnet(
     num_classes: int, width: int = STEM_WIDTH, stem_stride: int = STEM_STRIDE, stem_pool: bool = False
 ):
     """A stride-2 stem halves the grid before the first block, which then keeps it; with
-    `stem_pool`, a 2x2 max-pool halves it again (128 px input, the 64 px grid)."""
+    `stem_pool`, a 2x2 max-pool halves it again (a 128 px input then gives the blocks the
+    grid of a 64 px one)."""
     from torch import nn
 
     from celeba_tui.builtin_plugins.blocks import named_sequential
