@@ -99,7 +99,8 @@ class CyclePlan:
             else:
                 what = ", ".join(f"{k} {v}" for k, v in step.settings.items() if v is not None)
                 out.append(f"  {i}. train {step.architecture} ({what}), then export it ({o.precision}) to models/")
-                if few_labels(step.settings, min(self.labels.images, o.max_images or self.labels.images)):
+                labelled = self.labels.images if o.max_images is None else min(self.labels.images, o.max_images)
+                if few_labels(step.settings, labelled):
                     out.append(
                         f"     few labels: at least {step.settings['min_steps']} optimiser steps, so smaller batches "
                         "or more epochs than these (the run says which)"
