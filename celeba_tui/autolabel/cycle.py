@@ -85,8 +85,10 @@ class CyclePlan:
     def lines(self) -> list[str]:
         """The plan in words, one step a line."""
         o = self.options
+        labelled = self.labels.images if o.max_images is None else min(self.labels.images, o.max_images)
+        sample = f" (a sample of the {self.labels.images:,})" if labelled < self.labels.images else ""
         out = [
-            f"cycle for task {self.task}: {self.labels.images:,} labelled images to learn from"
+            f"cycle for task {self.task}: {labelled:,} labelled images to learn from{sample}"
             + (" (people's and the ensemble's)" if o.pseudo_labels else "")
             + "; "
             f"architectures {', '.join(s.architecture for s in self.steps)} ({self.architectures_from})"
@@ -99,7 +101,6 @@ class CyclePlan:
             else:
                 what = ", ".join(f"{k} {v}" for k, v in step.settings.items() if v is not None)
                 out.append(f"  {i}. train {step.architecture} ({what}), then export it ({o.precision}) to models/")
-                labelled = self.labels.images if o.max_images is None else min(self.labels.images, o.max_images)
                 if few_labels(step.settings, labelled):
                     out.append(
                         f"     few labels: at least {step.settings['min_steps']} optimiser steps, so smaller batches "

@@ -108,6 +108,10 @@ def test_cycle_reads_configured_architectures(labelled_workspace, tiny_architect
     assert result.exit_code == 0, result.output
     plan = json_of(result)["plan"]
     assert plan["architectures_from"].startswith("[train] architectures") and plan["labels"]["images"] == 40
+    # In words, the count is what the run will learn from: --max-images caps it.
+    words = cli(labelled_workspace, "cycle", "-t", "light", "--dry-run", "--max-images", "25")
+    assert words.exit_code == 0, words.output
+    assert "25 labelled images to learn from (a sample of the 40)" in words.stdout
 
 
 def test_few_labels_compares_the_schedule_with_the_recipes_minimum_over_the_train_share():
