@@ -6,13 +6,16 @@ every image nobody labelled: each model's accuracy / balanced accuracy / calibra
 error, the ensemble's precision when its most confident 50-100% are labelled, the
 coverage it reaches at precision 0.95 / 0.97 / 0.99, the study's rules' automatic labels,
 the annotators' accuracy, and the ceiling (an oracle reading each true angle with a
-careful annotator's noise; celeba_tui/evaluation/ceiling.py). Checks the goals of
-docs/label-quality.md and prints minutes spent.
+careful annotator's noise; celeba_tui/evaluation/ceiling.py), and where the people's
+labels switch class along the true angle (what a model learns; a perfect reader of the
+angle deciding by those boundaries is the best that learning from these labels allows).
+Checks the goals of docs/label-quality.md and prints minutes spent.
 
     python benchmarks/label_quality.py                    # the default demo (~6 min on 2 cores)
     python benchmarks/label_quality.py --quick            # the quick demo (~90 s)
     python benchmarks/label_quality.py --ablation         # every variant of VARIANTS, side by side
     python benchmarks/label_quality.py --self-training 1  # then a round of `celeba cycle --pseudo-labels`
+    python benchmarks/label_quality.py --variant small_resnet_128 --self-training 1   # its plan in both
     python benchmarks/label_quality.py --real ../shared/real-faces [--folds 3] [--architecture NAME]
 
 --real runs the cross-person protocol on real photographs with measured angles (never
@@ -71,7 +74,16 @@ def synthetic(out: Path, quick: bool, variants: dict[str, dict], seed: int) -> l
         started = time.perf_counter()
         result = run_demo(out / f"variant{number}", quick=quick, seed=seed, plan=plan)
         minutes = (time.perf_counter() - started) / 60
-        rows.append({"variant": name, "minutes": minutes, "quality": result.quality, "stages": result.stages})
+        model_names = {key: name for t in result.autolabel["tasks"] for key, name in zip(t["model_keys"], t["models"])}
+        rows.append(
+            {
+                "variant": name,
+                "minutes": minutes,
+                "quality": result.quality,
+                "stages": result.stages,
+                "model_names": model_names,
+            }
+        )
         print_quality(name, result.quality, minutes)
     return rows
 
@@ -97,6 +109,13 @@ def print_quality(title: str, quality: list[dict], minutes: float) -> None:
             f"at precision {q['automatic_precision']:.3f}; annotators {people}; "
             f"typical (simulated) {q['typical_annotators']:.3f}"
         )
+        learnt = q.get("learnt_boundaries")
+        if learnt is not None:
+            print(
+                f"  the people's labels switch class at {learnt['lower']:+.1f} / {learnt['upper']:+.1f} degrees; "
+                f"a perfect reader of the angle deciding by them: accuracy {learnt['accuracy']:.3f}, "
+                f"balanced {learnt['balanced_accuracy']:.3f}"
+            )
         if q["ceiling"] is not None:  # synthetic: the issue's goals; real sets are summed up per folder
             goals(q)
 
@@ -127,24 +146,25 @@ def goals(q: dict) -> None:
 
 
 # ----------------------------------------------------------------- self-training
-def self_training(demo_dir: Path, quick: bool, rounds: int, seed: int) -> list[dict]:
-    """`celeba cycle --pseudo-labels` per task on a finished demo, `rounds` times, scored after each.
+def self_training(demo_dir: Path, plan: DemoPlan, demo_names: dict[str, str], rounds: int, seed: int) -> list[dict]:
+    """`celeba cycle --pseudo-labels` per task on a demo run with `plan`, `rounds` times, scored
+    after each; each round trains the plan's architectures with the plan's epochs.
 
-    The store then holds each round's predictions: the tables list every model (the new
-    round's is the one named last) and the ensemble row averages them all."""
+    The store then holds each round's predictions: the tables list every model, named by
+    round (the demo's, `demo_names` = prediction key -> model, are round 0), and the
+    ensemble row averages them all."""
     from celeba_tui.autolabel.cycle import CycleOptions, plan_cycle, run_cycle
     from celeba_tui.evaluation.against_truth import evaluate_workspace
     from celeba_tui.progress import SilentReporter
     from celeba_tui.synth.dataset import read_ground_truth
     from celeba_tui.workspace import load_workspace
 
-    plan = DemoPlan.for_mode(quick)
     workspace = load_workspace(demo_dir / "workspace")
     truth = read_ground_truth(demo_dir / "data")
     rows = []
+    names = {key: f"round 0: {name}" for key, name in demo_names.items()}
     for number in range(1, rounds + 1):
         started = time.perf_counter()
-        names = {}
         for task in workspace.task_names:
             options = CycleOptions(
                 task=task,
@@ -291,10 +311,10 @@ def main() -> int:
             if args.variant:
                 chosen = {k: v for k, v in VARIANTS.items() if any(k.startswith(p) for p in args.variant)}
             figures = synthetic(out, args.quick, chosen, args.seed)
-            if args.self_training:
-                figures.append(
-                    {"self_training": self_training(out / "variant0", args.quick, args.self_training, args.seed)}
-                )
+            if args.self_training:  # on the first variant's run, with its plan
+                plan = replace(DemoPlan.for_mode(args.quick), **next(iter(chosen.values())))
+                rounds = self_training(out / "variant0", plan, figures[0]["model_names"], args.self_training, args.seed)
+                figures.append({"self_training": rounds})
         if args.json:
             args.json.write_text(json.dumps(figures, indent=2, default=str))
     return 0

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from celeba_tui.evaluation.ceiling import class_indices, oracle_ceiling, typical_annotator_accuracy
+from celeba_tui.evaluation.ceiling import (
+    LearntBoundaries,
+    class_indices,
+    learnt_boundaries,
+    oracle_ceiling,
+    typical_annotator_accuracy,
+)
 from celeba_tui.evaluation.curves import QualityScores, score_probabilities
 from celeba_tui.vocabulary import MODEL, PEOPLE_STATUSES
 
@@ -33,6 +39,8 @@ class TaskQuality:
     annotators: dict[str, float] = field(default_factory=dict)  # accuracy on the images each labelled
     typical_annotators: float = float("nan")  # simulated typical annotators' mean accuracy
     curves: dict[str, np.ndarray] = field(default_factory=dict)  # "ensemble", "ceiling": precision of the k best
+    # Where the people's labels switch class along the true angle, and a perfect reader's scores by them.
+    learnt: LearntBoundaries | None = None
 
     @property
     def automatic_coverage(self) -> float:
@@ -50,6 +58,7 @@ class TaskQuality:
             "automatic_precision": self.automatic_precision,
             "annotators": self.annotators,
             "typical_annotators": self.typical_annotators,
+            "learnt_boundaries": self.learnt.to_dict() if self.learnt is not None else None,
         }
 
 
@@ -92,16 +101,19 @@ def evaluate_workspace(
             names = model_names or {}
             models = {names.get(m, m): score_probabilities(p, answer)[0] for m, p in probs.items()}
             ensemble, ensemble_curve = score_probabilities(np.mean(list(probs.values()), axis=0), answer)
+            task_people = people[people["task"] == task]
             if with_ceiling:
-                ceiling, ceiling_curve = oracle_ceiling(truth.loc[scope].reset_index(), task, seed)
+                scored = truth.loc[scope].reset_index()
+                ceiling, ceiling_curve = oracle_ceiling(scored, task, seed)
                 typical = typical_annotator_accuracy(ground_truth, task, seed)
+                labelled = task_people[["image", "label"]].merge(truth, left_on="image", right_index=True)
+                learnt = learnt_boundaries(labelled, task, scored)
             else:
-                ceiling, ceiling_curve, typical = None, None, float("nan")
+                ceiling, ceiling_curve, typical, learnt = None, None, float("nan"), None
             status = current["status"].reindex(scope)
             automatic = status == MODEL
             auto_labels = current["label"].reindex(scope)[automatic]
             right = (auto_labels.to_numpy() == truth.loc[auto_labels.index, task].to_numpy()).sum()
-            task_people = people[people["task"] == task]
             annotators = {
                 str(name): float((rows["label"].to_numpy() == truth[task].reindex(rows["image"]).to_numpy()).mean())
                 for name, rows in task_people.groupby("annotator")
@@ -118,6 +130,7 @@ def evaluate_workspace(
                     annotators=annotators,
                     typical_annotators=typical,
                     curves={"ensemble": ensemble_curve, **({"ceiling": ceiling_curve} if with_ceiling else {})},
+                    learnt=learnt,
                 )
             )
     return results

@@ -5,9 +5,16 @@ abstains first on the readings closest to a boundary (in units of its own noise)
 Its precision at each coverage is the ceiling every figure of docs/label-quality.md is
 read against. A model sees the image itself, not a noisy reading, so it can exceed this
 ceiling in places; people labelling these images cannot.
+
+What the people's labels allow is a second, separate bound: where along the true angle
+their labels switch class (`learnt_boundaries`). A model learns those boundaries, not the
+true ones; a perfect reader of the angle that decides by them scores what learning from
+these labels could reach at best.
 """
 
 from __future__ import annotations
+
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -60,3 +67,41 @@ def typical_annotator_accuracy(ground_truth: pd.DataFrame, task: str, seed: int 
     labels = simulate_annotators(ground_truth, 5, 0.0, seed + 101, coverage=1.0)
     rows = [row for row in annotator_summary(labels, ground_truth) if row["kind"] == "typical"]
     return float(np.mean([row[f"{task}_accuracy"] for row in rows]))
+
+
+@dataclass(frozen=True)
+class LearntBoundaries:
+    """Where people's labels switch class along the true angle (degrees), and what a perfect
+    reader of the angle deciding by these boundaries scores on other images."""
+
+    lower: float  # left below, center above
+    upper: float  # center below, right above
+    accuracy: float
+    balanced_accuracy: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def learnt_boundaries(labelled: pd.DataFrame, task: str, scored: pd.DataFrame) -> LearntBoundaries | None:
+    """The class boundaries in `labelled` (one row per person's label: its image's ground-truth
+    angle columns and a `label` class name), each where a logistic fit of "this side of it"
+    against the angle crosses 1/2, scored on `scored` (ground-truth rows) by the true angle.
+    None where a class has no label (no boundary to fit)."""
+    angle = labelled[ANGLE_COLUMNS[task]].to_numpy(dtype=float)
+    labels = class_indices(labelled["label"])
+    if len(np.unique(labels)) < len(CLASSES):
+        return None
+    lower, upper = crossing(angle, labels >= 1), crossing(angle, labels == 2)
+    seen = scored[ANGLE_COLUMNS[task]].to_numpy(dtype=float)
+    predicted = np.where(seen < lower, 0, np.where(seen > upper, 2, 1))
+    truth = class_indices(scored[task])
+    return LearntBoundaries(lower, upper, float(np.mean(predicted == truth)), balanced_accuracy(predicted, truth))
+
+
+def crossing(x: np.ndarray, above: np.ndarray) -> float:
+    """The x at which a (practically unpenalised) logistic fit of P(above | x) crosses 1/2."""
+    from sklearn.linear_model import LogisticRegression
+
+    fit = LogisticRegression(C=1e8).fit(x.reshape(-1, 1), above)
+    return float(-fit.intercept_[0] / fit.coef_[0, 0])

@@ -53,3 +53,23 @@ def test_the_ceiling_abstains_near_the_boundaries_first():
         assert 0.5 < typical_annotator_accuracy(truth, task) < 1.0
     # Light is read with more noise than orientation, so its ceiling is lower.
     assert oracle_ceiling(truth, "light")[0].accuracy < oracle_ceiling(truth, "orientation")[0].accuracy
+
+
+def test_learnt_boundaries_find_where_labels_switch_class_and_score_a_perfect_reader():
+    from celeba_tui.evaluation.ceiling import learnt_boundaries
+
+    truth = _truth(4000, seed=1)
+    rng = np.random.default_rng(2)
+    # People who call "center" up to 18 degrees of yaw (the truth says 12), reading it with 2 degrees of noise.
+    seen = truth["yaw_deg"] + rng.normal(0, 2, len(truth))
+    labelled = truth.assign(label=np.where(seen < -18, "left", np.where(seen > 18, "right", "center")))
+    learnt = learnt_boundaries(labelled.iloc[:2000], "orientation", truth.iloc[2000:])
+    assert learnt.lower == pytest.approx(-18, abs=1.5) and learnt.upper == pytest.approx(18, abs=1.5)
+    # Deciding by the people's boundaries, a perfect reader calls the 12-18 degree faces center.
+    careful = np.where(seen < -12, "left", np.where(seen > 12, "right", "center"))
+    unbiased = learnt_boundaries(truth.assign(label=careful).iloc[:2000], "orientation", truth.iloc[2000:])
+    assert unbiased.lower == pytest.approx(-12, abs=1.0) and unbiased.upper == pytest.approx(12, abs=1.0)
+    assert 0.7 < learnt.accuracy < 0.95 < unbiased.accuracy
+    assert learnt.balanced_accuracy < 0.95 < unbiased.balanced_accuracy
+    # No label of one class: no boundary to fit.
+    assert learnt_boundaries(labelled[labelled["label"] != "right"], "orientation", truth) is None
