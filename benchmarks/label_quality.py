@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from celeba_tui.demo import DemoPlan, quality_rows_from_dicts, run_demo  # noqa: E402
 from celeba_tui.evaluation.curves import COVERAGES, PRECISIONS  # noqa: E402
+from celeba_tui.training.recipes import RECIPES  # noqa: E402
 
 # The issue's goals on synthetic data (docs/label-quality.md).
 GOAL_PRECISION_AT_60 = 0.95
@@ -75,6 +76,8 @@ def synthetic(out: Path, quick: bool, variants: dict[str, dict], seed: int) -> l
         result = run_demo(out / f"variant{number}", quick=quick, seed=seed, plan=plan)
         minutes = (time.perf_counter() - started) / 60
         model_names = {key: name for t in result.autolabel["tasks"] for key, name in zip(t["model_keys"], t["models"])}
+        soft = plan.soft_targets if plan.soft_targets is not None else RECIPES[plan.recipe].soft_targets
+        targets = target_switch_points(out / f"variant{number}") if soft else {}
         rows.append(
             {
                 "variant": name,
@@ -82,10 +85,33 @@ def synthetic(out: Path, quick: bool, variants: dict[str, dict], seed: int) -> l
                 "quality": result.quality,
                 "stages": result.stages,
                 "model_names": model_names,
+                "soft_target_switch_points": targets,
             }
         )
         print_quality(name, result.quality, minutes)
+        for task, (method, lower, upper) in targets.items():
+            print(f"  {task}: the soft targets ({method}) switch class at {lower:+.1f} / {upper:+.1f} degrees")
     return rows
+
+
+def target_switch_points(demo_dir: Path) -> dict[str, tuple[str, float, float]]:
+    """Per task, where the soft targets a run trains on switch class along the true angle
+    (method, lower, upper): what the models learn, next to where the labels switch."""
+    from celeba_tui.evaluation.ceiling import switch_points
+    from celeba_tui.synth.annotators import ANGLE_COLUMNS
+    from celeba_tui.synth.dataset import read_ground_truth
+    from celeba_tui.training.soft_targets import task_soft_targets
+    from celeba_tui.workspace import load_workspace
+
+    workspace = load_workspace(demo_dir / "workspace")
+    truth = read_ground_truth(demo_dir / "data").set_index("image")
+    found = {}
+    with workspace.open_store(readonly=True) as store:
+        for task in workspace.tasks:
+            targets, _ = task_soft_targets(store, task, store.current_labels(task.name))
+            angle = truth.loc[targets.images, ANGLE_COLUMNS[task.name]].to_numpy()
+            found[task.name] = (targets.method, *switch_points(angle, targets.probabilities))
+    return found
 
 
 def print_quality(title: str, quality: list[dict], minutes: float) -> None:

@@ -92,16 +92,30 @@ def learnt_boundaries(labelled: pd.DataFrame, task: str, scored: pd.DataFrame) -
     labels = class_indices(labelled["label"])
     if len(np.unique(labels)) < len(CLASSES):
         return None
-    lower, upper = crossing(angle, labels >= 1), crossing(angle, labels == 2)
+    lower, upper = switch_points(angle, np.eye(len(CLASSES))[labels])
     seen = scored[ANGLE_COLUMNS[task]].to_numpy(dtype=float)
     predicted = np.where(seen < lower, 0, np.where(seen > upper, 2, 1))
     truth = class_indices(scored[task])
     return LearntBoundaries(lower, upper, float(np.mean(predicted == truth)), balanced_accuracy(predicted, truth))
 
 
+def switch_points(angle: np.ndarray, probabilities: np.ndarray) -> tuple[float, float]:
+    """(lower, upper): the angles where targets (N, 3: a probability per class, left /
+    center / right; one-hot for hard labels) turn from left to center and from center to
+    right, each where a logistic fit of that side's probability crosses 1/2. Soft targets
+    (Dawid-Skene's posteriors) place them where training on them teaches a model to."""
+    probabilities = np.asarray(probabilities, dtype=float)
+    return crossing(angle, probabilities[:, 1:].sum(axis=1)), crossing(angle, probabilities[:, 2])
+
+
 def crossing(x: np.ndarray, above: np.ndarray) -> float:
-    """The x at which a (practically unpenalised) logistic fit of P(above | x) crosses 1/2."""
+    """The x at which a (practically unpenalised) logistic fit of P(above | x) crosses 1/2;
+    `above` is a probability per sample (0/1 for hard labels)."""
     from sklearn.linear_model import LogisticRegression
 
-    fit = LogisticRegression(C=1e8).fit(x.reshape(-1, 1), above)
+    x = np.asarray(x, dtype=float).reshape(-1, 1)
+    above = np.asarray(above, dtype=float)
+    # Each sample once on each side, weighted by its probability of being there.
+    sides = np.r_[np.ones(len(x)), np.zeros(len(x))]
+    fit = LogisticRegression(C=1e8).fit(np.vstack([x, x]), sides, sample_weight=np.r_[above, 1 - above])
     return float(-fit.intercept_[0] / fit.coef_[0, 0])

@@ -73,3 +73,19 @@ def test_learnt_boundaries_find_where_labels_switch_class_and_score_a_perfect_re
     assert learnt.balanced_accuracy < 0.95 < unbiased.balanced_accuracy
     # No label of one class: no boundary to fit.
     assert learnt_boundaries(labelled[labelled["label"] != "right"], "orientation", truth) is None
+
+
+def test_switch_points_of_soft_targets_sit_where_their_probabilities_cross_one_half():
+    from celeba_tui.evaluation.ceiling import switch_points
+
+    angle = np.linspace(-40, 40, 801)
+    # Soft targets leaning to "center" out to +-20 degrees: each side's probability is 1/2 there.
+    side = 1 / (1 + np.exp(-(np.abs(angle) - 20) / 3))
+    probabilities = np.stack([np.where(angle < 0, side, 0), 1 - side, np.where(angle > 0, side, 0)], axis=1)
+    lower, upper = switch_points(angle, probabilities)
+    assert lower == pytest.approx(-20, abs=1.0) and upper == pytest.approx(20, abs=1.0)
+    # Hard labels drawn from those probabilities switch at about the same angles.
+    rng = np.random.default_rng(0)
+    cumulative = np.tile(probabilities, (4, 1)).cumsum(axis=1)
+    drawn = (rng.random((len(cumulative), 1)) > cumulative[:, :2]).sum(axis=1)
+    assert switch_points(np.tile(angle, 4), np.eye(3)[drawn]) == pytest.approx((lower, upper), abs=1.5)
