@@ -212,6 +212,7 @@ def few_labels(settings: dict, labelled_images: int) -> bool:
 def wanted_settings(options: CycleOptions, architecture: str) -> dict:
     """What a run of `architecture` trained now would record in its config (the comparable part)."""
     from celeba_tui.plugins import get_architecture
+    from celeba_tui.training.recipes import asked_targets
     from celeba_tui.training.trainer import hyper_parameters, resolve_pipeline, resolve_recipe
 
     arch = get_architecture(architecture)
@@ -226,7 +227,20 @@ def wanted_settings(options: CycleOptions, architecture: str) -> dict:
         "max_images": train.max_images,
         "min_steps": recipe.min_steps,
         "pseudo_labels": train.pseudo_labels,
+        "balance_classes": recipe.balance_classes,
+        **asked_targets(train, recipe),
     }
+
+
+# Settings that runs' config.json records only since 2026-12-03: an older run lacks them
+# and is compared on the rest, as before they were recorded.
+NEWER_SETTINGS = ("target_kind", "landmark_cue_mode")
+
+
+def setting_matches(config: dict, key: str, value) -> bool:
+    if key not in config and key in NEWER_SETTINGS:
+        return True
+    return config.get(key) == value
 
 
 def reusable(run: Run, architecture: str, settings: dict, labels: LabelsFingerprint) -> bool:
@@ -245,7 +259,7 @@ def reusable(run: Run, architecture: str, settings: dict, labels: LabelsFingerpr
         and recorded.labels == labels.labels
         and recorded.split is not None
         and recorded.split == labels.split
-        and all(config.get(key) == value for key, value in settings.items())
+        and all(setting_matches(config, key, value) for key, value in settings.items())
     )
 
 

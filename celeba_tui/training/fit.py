@@ -301,6 +301,7 @@ def run_config(
     import celeba_tui
     from celeba_tui.models.landmark_cues import CUES
     from celeba_tui.models.model_io import NORMALISATION
+    from celeba_tui.training.recipes import asked_targets
     from celeba_tui.training.split import split_path
 
     return {
@@ -331,6 +332,7 @@ def run_config(
         "max_images": options.max_images,
         "min_steps": recipe.min_steps,
         "soft_targets": prepared.soft_targets or "none",
+        **asked_targets(options, recipe),
         "pseudo_labels": options.pseudo_labels,
         "pseudo_label_images": prepared.pseudo_labels,
         "device": str(device),

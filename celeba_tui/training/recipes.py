@@ -171,3 +171,15 @@ def with_min_steps(schedule: Schedule, n_train: int, recipe: Recipe, given: set[
         most = schedule.epochs * MAX_EPOCHS_FACTOR
         chosen = replace(chosen, epochs=min(most, math.ceil(recipe.min_steps / per_epoch)))
     return chosen
+
+
+def asked_targets(options, recipe: Recipe) -> dict:
+    """What a run was asked to learn from, as its config records it (and `celeba cycle`
+    compares before reusing a run): soft or hard targets, and the landmark cues off,
+    forced, or learnt where they tell the classes apart. `options` are a run's TrainOptions,
+    `recipe` resolve_recipe's."""
+    if not recipe.landmark_cue_weight:
+        cues = "off"
+    else:
+        cues = "forced" if options.landmark_cues else "where they help"
+    return {"target_kind": "soft" if recipe.soft_targets else "hard", "landmark_cue_mode": cues}

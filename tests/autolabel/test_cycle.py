@@ -85,6 +85,28 @@ def test_a_run_stretched_for_few_labels_is_reused(labelled_workspace, tiny_archi
         assert json_of(plan)["plan"]["steps"][0]["action"] == "train"
 
 
+def test_a_run_asked_to_learn_otherwise_is_not_reused(labelled_workspace, tiny_architecture, one_thread):
+    # `celeba train` takes what the cycle does not: hard targets, landmark cues, balanced classes.
+    base = ["-t", "light", "-p", tiny_architecture, "--epochs", "1"]
+    for other in (["--hard-targets"], ["--balance-classes"]):
+        trained = cli(labelled_workspace, "train", *base, *other)
+        assert trained.exit_code == 0, trained.output
+        plan = cli(labelled_workspace, "cycle", *base, "--dry-run", "--json")
+        assert json_of(plan)["plan"]["steps"][0]["action"] == "train", other
+    # Asked as the cycle would ask, the run is reused; so is one trained before runs recorded it.
+    assert cli(labelled_workspace, "train", *base).exit_code == 0
+    plan = cli(labelled_workspace, "cycle", *base, "--dry-run", "--json")
+    reused = json_of(plan)["plan"]["steps"][0]
+    assert reused["action"] == "reuse"
+    config_path = labelled_workspace.runs_dir / reused["run"] / "config.json"
+    config = json.loads(config_path.read_text())
+    assert config["target_kind"] == "soft" and config["landmark_cue_mode"] == "where they help"
+    older = {k: v for k, v in config.items() if k not in ("target_kind", "landmark_cue_mode")}
+    config_path.write_text(json.dumps(older))
+    plan = cli(labelled_workspace, "cycle", *base, "--dry-run", "--json")
+    assert json_of(plan)["plan"]["steps"][0]["action"] == "reuse"
+
+
 def test_cycle_refuses_before_any_work(labelled_workspace, tiny_architecture):
     result = cli(labelled_workspace, "cycle", "-t", "light")
     assert result.exit_code == 2 and "no architectures to train" in result.output and "--plugin" in result.output
