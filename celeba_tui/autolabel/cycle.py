@@ -47,6 +47,7 @@ class CycleOptions:
     calibrate_on: str = "split"
     provider: str = "auto"
     pseudo_labels: bool = False  # train on the store's automatic labels too (a self-training round)
+    soft_targets_from: str | None = None  # None: the recipe's (TrainOptions.soft_targets_from)
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,7 @@ def train_options(options: CycleOptions, architecture: str):
         device=options.device,
         max_images=options.max_images,
         pseudo_labels=options.pseudo_labels,
+        soft_targets_from=options.soft_targets_from,
     )
 
 

@@ -40,6 +40,17 @@ def cycle(
             help="Self-training round: train on the ensemble's earlier automatic labels too (train split only).",
         ),
     ] = False,
+    soft_targets_from: Annotated[
+        Optional[str],
+        typer.Option(
+            "--soft-targets-from",
+            metavar="SOURCE",
+            help="What soft targets are made of: dawid-skene (each annotator weighed by their estimated "
+            "confusion) or votes (every label alike: the classes switch where the labels together do; "
+            "docs/training.md). Default: the recipe's, dawid-skene.",
+            show_default=False,
+        ),
+    ] = None,
     device: Annotated[str, typer.Option("--device", metavar="NAME", help="auto, cpu or cuda.")] = "auto",
     precision: Annotated[
         str, typer.Option("--precision", metavar="P", help="fp32, fp16 or int8: how the runs are exported.")
@@ -79,6 +90,7 @@ def cycle(
         epochs=epochs,
         max_images=max_images,
         pseudo_labels=pseudo_labels,
+        soft_targets_from=soft_targets_from,
         seed=seed,
         device=device,
         precision=precision,

@@ -93,8 +93,19 @@ def train(
         Optional[bool],
         typer.Option(
             "--soft-targets/--hard-targets",
-            help="Learn Dawid-Skene's probability per class from all annotators' labels, conflicts included, "
+            help="Learn a probability per class from all annotators' labels, conflicts included, "
             "instead of one settled label per image (default: the recipe's).",
+            show_default=False,
+        ),
+    ] = None,
+    soft_targets_from: Annotated[
+        Optional[str],
+        typer.Option(
+            "--soft-targets-from",
+            metavar="SOURCE",
+            help="What soft targets are made of: dawid-skene (each annotator weighed by their estimated "
+            "confusion) or votes (every label alike: the classes switch where the labels together do; "
+            "docs/training.md). Default: the recipe's, dawid-skene.",
             show_default=False,
         ),
     ] = None,
@@ -162,6 +173,7 @@ def train(
         landmark_cues=landmark_cues,
         pseudo_labels=pseudo_labels,
         soft_targets=soft_targets,
+        soft_targets_from=soft_targets_from,
         preprocess=preprocess,
         patience_acc=patience_acc,
         patience_loss=patience_loss,

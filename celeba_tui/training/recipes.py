@@ -69,8 +69,10 @@ class Recipe:
     # Weight of the landmark-cue loss (celeba_tui.models.landmark_cues) beside the class loss;
     # 0: no cue outputs. Used only where the images have a CelebA landmark file.
     landmark_cue_weight: float = 0.0
-    # Train on Dawid-Skene's soft targets (celeba_tui.training.soft_targets), conflicts included.
+    # Train on soft targets (celeba_tui.training.soft_targets), conflicts included, made by
+    # `soft_targets_from`: Dawid-Skene's posteriors or each image's vote shares.
     soft_targets: bool = False
+    soft_targets_from: str = "dawid-skene"
     # Take at least this many optimiser steps, however few the labels (`with_min_steps`); 0: no minimum.
     min_steps: int = 0
 
@@ -112,6 +114,9 @@ NOISY_LABELS = Recipe(
 )
 RECIPES = {recipe.name: recipe for recipe in (NOISY_LABELS, STUDY)}
 DEFAULT_RECIPE = NOISY_LABELS.name
+
+
+SOFT_TARGET_SOURCES = ("dawid-skene", "votes")
 
 
 def get_recipe(name: str) -> Recipe:
@@ -175,11 +180,11 @@ def with_min_steps(schedule: Schedule, n_train: int, recipe: Recipe, given: set[
 
 def asked_targets(options, recipe: Recipe) -> dict:
     """What a run was asked to learn from, as its config records it (and `celeba cycle`
-    compares before reusing a run): soft or hard targets, and the landmark cues off,
+    compares before reusing a run): hard targets or where soft ones come from, and the landmark cues off,
     forced, or learnt where they tell the classes apart. `options` are a run's TrainOptions,
     `recipe` resolve_recipe's."""
     if not recipe.landmark_cue_weight:
         cues = "off"
     else:
         cues = "forced" if options.landmark_cues else "where they help"
-    return {"target_kind": "soft" if recipe.soft_targets else "hard", "landmark_cue_mode": cues}
+    return {"target_kind": recipe.soft_targets_from if recipe.soft_targets else "hard", "landmark_cue_mode": cues}

@@ -42,11 +42,14 @@ class SoftTargets:
         return pd.DataFrame(self.probabilities, index=pd.Index(self.images, name="image"))
 
 
-def annotation_targets(annotations: pd.DataFrame, classes: tuple[str, ...]) -> SoftTargets:
+def annotation_targets(annotations: pd.DataFrame, classes: tuple[str, ...], source: str = "dawid-skene") -> SoftTargets:
     """Soft targets from annotator labels (columns image, annotator, label; one row per pair).
 
-    Dawid-Skene where enough images were labelled twice to estimate the annotators'
-    confusion, else each image's vote shares. Labels outside `classes` are ignored."""
+    `source` "dawid-skene": Dawid-Skene where enough images were labelled twice to estimate
+    the annotators' confusion, else each image's vote shares. "votes": each image's vote
+    shares (every label counts alike, so the classes switch where the labels together do;
+    Dawid-Skene leans to the annotator it finds most consistent, docs/label-quality.md).
+    Labels outside `classes` are ignored."""
     from celeba_tui.agreement.dawid_skene import fit_observations, majority_posteriors
 
     index = {name: i for i, name in enumerate(classes)}
@@ -59,22 +62,24 @@ def annotation_targets(annotations: pd.DataFrame, classes: tuple[str, ...]) -> S
     annotator = pd.Index(annotator_names).get_indexer(rows["annotator"])
     said = rows["label"].map(index).to_numpy(dtype=np.int64)
     shared = int((np.bincount(item, minlength=len(images)) > 1).sum())
-    if shared < MIN_SHARED_IMAGES or len(annotator_names) < 2:
+    if source == "votes" or shared < MIN_SHARED_IMAGES or len(annotator_names) < 2:
         posteriors = majority_posteriors(item, said, len(images), len(classes))
         return SoftTargets(images, posteriors.astype(np.float32), "vote shares")
     fit = fit_observations(item, annotator, said, len(images), len(annotator_names), len(classes))
     return SoftTargets(images, fit.posteriors.astype(np.float32), "dawid-skene")
 
 
-def task_soft_targets(store: LabelStore, task, current: pd.DataFrame) -> tuple[SoftTargets, pd.DataFrame]:
-    """The task's soft targets, and the conflicts among them (image, label: the most probable
-    class) that hard targets would leave out. Reviewed images get their reviewer's class.
-    `current` is the task's `LabelStore.current_labels`."""
+def task_soft_targets(
+    store: LabelStore, task, current: pd.DataFrame, source: str = "dawid-skene"
+) -> tuple[SoftTargets, pd.DataFrame]:
+    """The task's soft targets (from `source`: annotation_targets), and the conflicts among
+    them (image, label: the most probable class) that hard targets would leave out. Reviewed
+    images get their reviewer's class. `current` is the task's `LabelStore.current_labels`."""
     from celeba_tui.agreement.apply_merge import human_labels
 
     annotations = human_labels(store, (task,))
     annotations = annotations[annotations["task"] == task.name]
-    targets = annotation_targets(annotations[["image", "annotator", "label"]], tuple(task.classes))
+    targets = annotation_targets(annotations[["image", "annotator", "label"]], tuple(task.classes), source)
     reviewed = current[(current["status"] == REVIEWED) & current["label"].isin(task.classes)]
     frame = targets.frame()
     extra = reviewed[~reviewed["image"].isin(frame.index)]

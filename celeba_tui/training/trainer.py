@@ -24,7 +24,14 @@ from celeba_tui.training.dataset import (
     with_train_only,
 )
 from celeba_tui.training.fit import Prepared, TrainResult
-from celeba_tui.training.recipes import DEFAULT_RECIPE, LANDMARK_CUE_WEIGHT, Recipe, get_recipe, parse_augment
+from celeba_tui.training.recipes import (
+    DEFAULT_RECIPE,
+    LANDMARK_CUE_WEIGHT,
+    SOFT_TARGET_SOURCES,
+    Recipe,
+    get_recipe,
+    parse_augment,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -51,6 +58,7 @@ class TrainOptions:
     landmark_cues: bool | None = None  # None: the recipe's (False turns the cue targets off)
     pseudo_labels: bool = False  # also train on the ensemble's automatic labels (train split only)
     soft_targets: bool | None = None  # None: the recipe's
+    soft_targets_from: str | None = None  # "dawid-skene" or "votes"; None: the recipe's
     preprocess: str | None = None
     patience_acc: int | None = None
     patience_loss: int | None = None
@@ -84,6 +92,12 @@ def resolve_recipe(options: TrainOptions) -> Recipe:
         recipe = replace(recipe, balance_classes=options.balance_classes)
     if options.soft_targets is not None:
         recipe = replace(recipe, soft_targets=options.soft_targets)
+    if options.soft_targets_from is not None:
+        if options.soft_targets_from not in SOFT_TARGET_SOURCES:
+            raise CelebaError(
+                f"--soft-targets-from {options.soft_targets_from!r}: one of {', '.join(SOFT_TARGET_SOURCES)}"
+            )
+        recipe = replace(recipe, soft_targets_from=options.soft_targets_from)
     if options.landmark_cues is False:
         recipe = replace(recipe, landmark_cue_weight=0.0)
     elif options.landmark_cues and not recipe.landmark_cue_weight:
@@ -133,7 +147,7 @@ def prepare(workspace: Workspace, task, pipeline, options: TrainOptions, reporte
         if recipe.soft_targets:
             from celeba_tui.training.soft_targets import task_soft_targets
 
-            soft, conflicts = task_soft_targets(store, task, current)
+            soft, conflicts = task_soft_targets(store, task, current, recipe.soft_targets_from)
             split = with_train_only(split, conflicts)
             reporter.message(
                 f"soft targets ({soft.method}) for {len(soft.images):,} images, "

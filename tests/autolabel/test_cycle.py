@@ -88,11 +88,16 @@ def test_a_run_stretched_for_few_labels_is_reused(labelled_workspace, tiny_archi
 def test_a_run_asked_to_learn_otherwise_is_not_reused(labelled_workspace, tiny_architecture, one_thread):
     # `celeba train` takes what the cycle does not: hard targets, landmark cues, balanced classes.
     base = ["-t", "light", "-p", tiny_architecture, "--epochs", "1"]
-    for other in (["--hard-targets"], ["--balance-classes"]):
+    for other in (["--hard-targets"], ["--balance-classes"], ["--soft-targets-from", "votes"]):
         trained = cli(labelled_workspace, "train", *base, *other)
         assert trained.exit_code == 0, trained.output
         plan = cli(labelled_workspace, "cycle", *base, "--dry-run", "--json")
         assert json_of(plan)["plan"]["steps"][0]["action"] == "train", other
+    # The cycle asks for vote shares too: then that run is the one it reuses.
+    plan = cli(labelled_workspace, "cycle", *base, "--soft-targets-from", "votes", "--dry-run", "--json")
+    assert json_of(plan)["plan"]["steps"][0]["action"] == "reuse"
+    bad = cli(labelled_workspace, "cycle", *base, "--soft-targets-from", "majority", "--dry-run")
+    assert bad.exit_code == 2 and "--soft-targets-from 'majority'" in bad.output
     # Asked as the cycle would ask, the run is reused; so is one trained before runs recorded it.
     assert cli(labelled_workspace, "train", *base).exit_code == 0
     plan = cli(labelled_workspace, "cycle", *base, "--dry-run", "--json")
@@ -100,7 +105,7 @@ def test_a_run_asked_to_learn_otherwise_is_not_reused(labelled_workspace, tiny_a
     assert reused["action"] == "reuse"
     config_path = labelled_workspace.runs_dir / reused["run"] / "config.json"
     config = json.loads(config_path.read_text())
-    assert config["target_kind"] == "soft" and config["landmark_cue_mode"] == "where they help"
+    assert config["target_kind"] == "dawid-skene" and config["landmark_cue_mode"] == "where they help"
     older = {k: v for k, v in config.items() if k not in ("target_kind", "landmark_cue_mode")}
     config_path.write_text(json.dumps(older))
     plan = cli(labelled_workspace, "cycle", *base, "--dry-run", "--json")

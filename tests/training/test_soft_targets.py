@@ -55,6 +55,21 @@ def test_dawid_skene_weighs_each_annotator_by_their_estimated_confusion():
     assert frame.loc["solo.jpg", 0] > 0.1 and frame.loc["solo.jpg", 2] > 0.1
 
 
+def test_votes_count_every_label_alike_where_dawid_skene_would_weigh_them():
+    rng = np.random.default_rng(1)
+    rows = []
+    for i in range(100):  # enough shared images for Dawid-Skene
+        true = int(rng.integers(0, 3))
+        rows += [(f"{i:03d}.jpg", "ann", CLASSES[true]), (f"{i:03d}.jpg", "bob", CLASSES[1 if true != 1 else true])]
+    rows.append(("solo.jpg", "bob", "center"))
+    assert annotation_targets(annotations(rows), CLASSES).method == "dawid-skene"
+    votes = annotation_targets(annotations(rows), CLASSES, source="votes")
+    assert votes.method == "vote shares"
+    frame = votes.frame()
+    assert np.allclose(frame.loc["solo.jpg"], [0, 1, 0]) and np.allclose(frame.loc["000.jpg"].sum(), 1)
+    assert set(np.unique(votes.probabilities)) <= {0.0, 0.5, 1.0}
+
+
 def test_labels_outside_the_classes_are_ignored_and_nothing_gives_nothing():
     targets = annotation_targets(annotations([("a.jpg", "ann", "up")]), CLASSES)
     assert targets.images == [] and targets.probabilities.shape == (0, 3)
@@ -113,7 +128,11 @@ def test_default_soft_targets_add_conflicts_to_the_train_split_only(tmp_path, ti
     result = train(workspace, TrainOptions(plugin=tiny_architecture, task="light", epochs=1))
     assert result.summary.n_train == hard.n_train + 6 and result.summary.n_val == hard.n_val
     config = json.loads((result.run_path / "config.json").read_text())
-    assert config["soft_targets"] == "dawid-skene"
+    assert config["soft_targets"] == "dawid-skene" and config["target_kind"] == "dawid-skene"
+    votes = train(workspace, TrainOptions(plugin=tiny_architecture, task="light", epochs=1, soft_targets_from="votes"))
+    config = json.loads((votes.run_path / "config.json").read_text())
+    assert config["soft_targets"] == "vote shares" and config["target_kind"] == "votes"
+    assert votes.summary.n_train == result.summary.n_train
     assert read_split(split_path(workspace.splits_dir, "light")).equals(split_before)
     assert not set(names[:6]) & set(split_before["image"])
 
