@@ -179,10 +179,10 @@ def with_min_steps(schedule: Schedule, n_train: int, recipe: Recipe, given: set[
 
 
 def asked_targets(options, recipe: Recipe) -> dict:
-    """What a run was asked to learn from, as its config records it (and `celeba cycle`
-    compares before reusing a run): hard targets or where soft ones come from, and the landmark cues off,
-    forced, or learnt where they tell the classes apart. `options` are a run's TrainOptions,
-    `recipe` resolve_recipe's."""
+    """What a run was asked to learn from, as its config records it and `celeba cycle`
+    compares before reusing a run: hard targets or what soft ones are made of, and the
+    landmark cues off, forced, or learnt where they tell the classes apart. `options` are
+    a run's TrainOptions, `recipe` is resolve_recipe's."""
     if not recipe.landmark_cue_weight:
         cues = "off"
     else:

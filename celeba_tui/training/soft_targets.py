@@ -8,6 +8,10 @@ that annotator tends to call "center"; an image two annotators disagree on (a co
 which hard targets leave out) counts as what the two labels together make likely. A
 reviewer's decision is a person settling the image: its target is that class alone.
 
+With `--soft-targets-from votes` the probabilities are each image's vote shares instead:
+every label counts alike, so the classes switch where the labels together do, where
+Dawid-Skene leans to the standard of the annotator it finds most consistent.
+
 Conflicts join the train split only; the validation split keeps people's settled labels
 (what early stopping, calibration and the ensemble's thresholds are measured against).
 """
