@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
+from celeba_tui.cli.train_commands import SoftTargetsFromOption
 from celeba_tui.console import printable
 
 
@@ -40,17 +41,7 @@ def cycle(
             help="Self-training round: train on the ensemble's earlier automatic labels too (train split only).",
         ),
     ] = False,
-    soft_targets_from: Annotated[
-        Optional[str],
-        typer.Option(
-            "--soft-targets-from",
-            metavar="SOURCE",
-            help="What soft targets are made of: dawid-skene (each annotator weighed by their estimated "
-            "confusion) or votes (every label alike: the classes switch where the labels together do; "
-            "docs/training.md). Default: the recipe's, dawid-skene.",
-            show_default=False,
-        ),
-    ] = None,
+    soft_targets_from: SoftTargetsFromOption = None,
     device: Annotated[str, typer.Option("--device", metavar="NAME", help="auto, cpu or cuda.")] = "auto",
     precision: Annotated[
         str, typer.Option("--precision", metavar="P", help="fp32, fp16 or int8: how the runs are exported.")

@@ -10,6 +10,19 @@ from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace,
 from celeba_tui.training.recipes import DEFAULT_RECIPE
 from celeba_tui.training.run_selection import SELECTOR_HELP
 
+# `celeba train` and `celeba cycle` both take it.
+SoftTargetsFromOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--soft-targets-from",
+        metavar="SOURCE",
+        help="What soft targets are made of: dawid-skene (each annotator weighed by their estimated "
+        "confusion) or votes (every label alike: the classes switch where the labels together do; "
+        "docs/training.md). Default: the recipe's, dawid-skene.",
+        show_default=False,
+    ),
+]
+
 
 @app.command()
 def train(
@@ -98,17 +111,7 @@ def train(
             show_default=False,
         ),
     ] = None,
-    soft_targets_from: Annotated[
-        Optional[str],
-        typer.Option(
-            "--soft-targets-from",
-            metavar="SOURCE",
-            help="What soft targets are made of: dawid-skene (each annotator weighed by their estimated "
-            "confusion) or votes (every label alike: the classes switch where the labels together do; "
-            "docs/training.md). Default: the recipe's, dawid-skene.",
-            show_default=False,
-        ),
-    ] = None,
+    soft_targets_from: SoftTargetsFromOption = None,
     pseudo_labels: Annotated[
         bool,
         typer.Option(
