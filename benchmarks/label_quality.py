@@ -64,6 +64,7 @@ VARIANTS = {
     "study recipe on small_resnet": {"recipe": "study"},
     "no test-time flip": {"tta": False},
     "no landmark cues": {"landmark_cues": False},
+    "vote-share soft targets (every label alike)": {"soft_targets_from": "votes"},
     "flips only (no geometry/photometric/noise)": {"augment": "flip"},
 }
 
@@ -76,8 +77,10 @@ def synthetic(out: Path, quick: bool, variants: dict[str, dict], seed: int) -> l
         result = run_demo(out / f"variant{number}", quick=quick, seed=seed, plan=plan)
         minutes = (time.perf_counter() - started) / 60
         model_names = {key: name for t in result.autolabel["tasks"] for key, name in zip(t["model_keys"], t["models"])}
-        soft = plan.soft_targets if plan.soft_targets is not None else RECIPES[plan.recipe].soft_targets
-        targets = target_switch_points(out / f"variant{number}") if soft else {}
+        recipe = RECIPES[plan.recipe]
+        soft = plan.soft_targets if plan.soft_targets is not None else recipe.soft_targets
+        source = plan.soft_targets_from or recipe.soft_targets_from
+        targets = target_switch_points(out / f"variant{number}", source) if soft else {}
         rows.append(
             {
                 "variant": name,
@@ -94,7 +97,7 @@ def synthetic(out: Path, quick: bool, variants: dict[str, dict], seed: int) -> l
     return rows
 
 
-def target_switch_points(demo_dir: Path) -> dict[str, tuple[str, float, float]]:
+def target_switch_points(demo_dir: Path, source: str) -> dict[str, tuple[str, float, float]]:
     """Per task, where the soft targets a run trains on switch class along the true angle
     (method, lower, upper): what the models learn, next to where the labels switch."""
     from celeba_tui.evaluation.ceiling import switch_points
@@ -108,7 +111,7 @@ def target_switch_points(demo_dir: Path) -> dict[str, tuple[str, float, float]]:
     found = {}
     with workspace.open_store(readonly=True) as store:
         for task in workspace.tasks:
-            targets, _ = task_soft_targets(store, task, store.current_labels(task.name))
+            targets, _ = task_soft_targets(store, task, store.current_labels(task.name), source)
             angle = truth.loc[targets.images, ANGLE_COLUMNS[task.name]].to_numpy()
             found[task.name] = (targets.method, *switch_points(angle, targets.probabilities))
     return found
@@ -200,6 +203,7 @@ def self_training(demo_dir: Path, plan: DemoPlan, demo_names: dict[str, str], ro
                 high=plan.high,
                 low=plan.low,
                 pseudo_labels=True,
+                soft_targets_from=plan.soft_targets_from,
             )
             result = run_cycle(workspace, plan_cycle(workspace, options), SilentReporter())
             names.update(

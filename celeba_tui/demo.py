@@ -52,6 +52,7 @@ class DemoPlan:
     augment: str | None = None  # None: the recipe's
     landmark_cues: bool | None = None  # None: the recipe's (noisy-labels: yes, from the synthetic landmarks)
     soft_targets: bool | None = None  # None: the recipe's
+    soft_targets_from: str | None = None  # None: the recipe's ("dawid-skene")
     high: float = 0.9
     low: float = 0.6
     tta: bool = True
@@ -139,6 +140,7 @@ def run_demo(
                     augment=plan.augment,
                     landmark_cues=plan.landmark_cues,
                     soft_targets=plan.soft_targets,
+                    soft_targets_from=plan.soft_targets_from,
                 )
                 trained = train(workspace, options, RichReporter())
                 result.runs.append(
