@@ -42,7 +42,6 @@ sys.path.insert(0, str(ROOT))
 
 from celeba_tui.demo import DemoPlan, quality_rows_from_dicts, run_demo  # noqa: E402
 from celeba_tui.evaluation.curves import COVERAGES, PRECISIONS  # noqa: E402
-from celeba_tui.training.recipes import RECIPES  # noqa: E402
 
 # The issue's goals on synthetic data (docs/label-quality.md).
 GOAL_PRECISION_AT_60 = 0.95
@@ -76,18 +75,14 @@ def synthetic(out: Path, quick: bool, variants: dict[str, dict], seed: int) -> l
         started = time.perf_counter()
         result = run_demo(out / f"variant{number}", quick=quick, seed=seed, plan=plan)
         minutes = (time.perf_counter() - started) / 60
-        model_names = {key: name for t in result.autolabel["tasks"] for key, name in zip(t["model_keys"], t["models"])}
-        recipe = RECIPES[plan.recipe]
-        soft = plan.soft_targets if plan.soft_targets is not None else recipe.soft_targets
-        source = plan.soft_targets_from or recipe.soft_targets_from
-        targets = target_switch_points(out / f"variant{number}", source) if soft else {}
+        targets = target_switch_points(out / f"variant{number}", result.runs)
         rows.append(
             {
                 "variant": name,
                 "minutes": minutes,
                 "quality": result.quality,
                 "stages": result.stages,
-                "model_names": model_names,
+                "model_names": result.model_names,
                 "soft_target_switch_points": targets,
             }
         )
@@ -97,21 +92,28 @@ def synthetic(out: Path, quick: bool, variants: dict[str, dict], seed: int) -> l
     return rows
 
 
-def target_switch_points(demo_dir: Path, source: str) -> dict[str, tuple[str, float, float]]:
-    """Per task, where the soft targets a run trains on switch class along the true angle
-    (method, lower, upper): what the models learn, next to where the labels switch."""
+def target_switch_points(demo_dir: Path, runs: list[dict]) -> dict[str, tuple[str, float, float]]:
+    """Per task trained on soft targets (what its `runs` recorded: config.json's target_kind),
+    where those targets switch class along the true angle (method, lower, upper): what the
+    models learn, next to where the labels switch."""
     from celeba_tui.evaluation.ceiling import switch_points
     from celeba_tui.synth.annotators import ANGLE_COLUMNS
     from celeba_tui.synth.dataset import read_ground_truth
     from celeba_tui.training.soft_targets import task_soft_targets
     from celeba_tui.workspace import load_workspace
 
+    kinds = {
+        run["task"]: json.loads((Path(run["run"]) / "config.json").read_text()).get("target_kind", "hard")
+        for run in runs
+    }
     workspace = load_workspace(demo_dir / "workspace")
     truth = read_ground_truth(demo_dir / "data").set_index("image")
     found = {}
     with workspace.open_store(readonly=True) as store:
         for task in workspace.tasks:
-            targets, _ = task_soft_targets(store, task, store.current_labels(task.name), source)
+            if kinds.get(task.name, "hard") == "hard":
+                continue
+            targets, _ = task_soft_targets(store, task, store.current_labels(task.name), kinds[task.name])
             angle = truth.loc[targets.images, ANGLE_COLUMNS[task.name]].to_numpy()
             found[task.name] = (targets.method, *switch_points(angle, targets.probabilities))
     return found
@@ -206,13 +208,7 @@ def self_training(demo_dir: Path, plan: DemoPlan, demo_names: dict[str, str], ro
                 soft_targets_from=plan.soft_targets_from,
             )
             result = run_cycle(workspace, plan_cycle(workspace, options), SilentReporter())
-            names.update(
-                {
-                    key: f"round {number}: {name}"
-                    for t in result.autolabel.tasks
-                    for key, name in zip(t.model_keys, t.models)
-                }
-            )
+            names.update({key: f"round {number}: {name}" for key, name in result.autolabel.model_names().items()})
         quality = [q.to_dict() for q in evaluate_workspace(workspace, truth, seed, model_names=names)]
         minutes = (time.perf_counter() - started) / 60
         rows.append({"round": number, "minutes": minutes, "quality": quality})
@@ -310,9 +306,9 @@ def real_fold(
     report = run_autolabel(
         workspace, models, AutolabelOptions(high=plan.high, low=plan.low, tta=plan.tta), SilentReporter()
     )
-    names = {key: name for t in report.tasks for key, name in zip(t.model_keys, t.models)}
     truth = labels[["image", task]]
-    return [q.to_dict() for q in evaluate_workspace(workspace, truth, seed, with_ceiling=False, model_names=names)]
+    quality = evaluate_workspace(workspace, truth, seed, with_ceiling=False, model_names=report.model_names())
+    return [q.to_dict() for q in quality]
 
 
 def main() -> int:

@@ -86,6 +86,7 @@ class DemoResult:
     autolabel: dict = field(default_factory=dict)
     scores: list[dict] = field(default_factory=list)
     quality: list[dict] = field(default_factory=list)
+    model_names: dict[str, str] = field(default_factory=dict)  # prediction key -> model (AutolabelReport)
 
     def to_dict(self) -> dict:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
@@ -198,8 +199,8 @@ def run_demo(
     with stage(7, "Against ground truth: precision-coverage next to the ceiling"):
         from celeba_tui.evaluation.against_truth import evaluate_workspace, plot_precision_coverage
 
-        names = {key: name for t in report.tasks for key, name in zip(t.model_keys, t.models)}
-        quality = evaluate_workspace(workspace, truth, seed, model_names=names)
+        result.model_names = report.model_names()
+        quality = evaluate_workspace(workspace, truth, seed, model_names=result.model_names)
         result.quality = [q.to_dict() for q in quality]
         plot_precision_coverage(report_dir / "precision_coverage_vs_truth.png", quality)
         console.print(quality_table(quality))

@@ -57,6 +57,10 @@ class AutolabelReport:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def model_names(self) -> dict[str, str]:
+        """The store's prediction key -> model name, over every task."""
+        return {key: name for task in self.tasks for key, name in zip(task.model_keys, task.models)}
+
 
 def task_report(outcome) -> TaskReport:
     """One task's figures from its outcome."""
