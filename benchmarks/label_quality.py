@@ -76,6 +76,7 @@ def synthetic(out: Path, quick: bool, variants: dict[str, dict], seed: int) -> l
         result = run_demo(out / f"variant{number}", quick=quick, seed=seed, plan=plan)
         minutes = (time.perf_counter() - started) / 60
         targets = target_switch_points(out / f"variant{number}", result.runs)
+        biases = class_bias_side_by_side(out / f"variant{number}", result.runs, plan.tta)
         rows.append(
             {
                 "variant": name,
@@ -84,11 +85,80 @@ def synthetic(out: Path, quick: bool, variants: dict[str, dict], seed: int) -> l
                 "stages": result.stages,
                 "model_names": result.model_names,
                 "soft_target_switch_points": targets,
+                "class_bias_side_by_side": biases,
             }
         )
         print_quality(name, result.quality, minutes)
         for task, (method, lower, upper) in targets.items():
             print(f"  {task}: the soft targets ({method}) switch class at {lower:+.1f} / {upper:+.1f} degrees")
+        for row in biases:
+            print(
+                f"  {row['task']} {row['run']}: class biases {row['class_bias']}: "
+                + "; ".join(
+                    f"{how} acc {s['accuracy']:.3f} bal {s['balanced_accuracy']:.3f} P@80 {s['p80']:.3f}"
+                    for how, s in (("temperature alone", row["temperature_alone"]), ("with them", row["with_biases"]))
+                )
+            )
+    return rows
+
+
+def predict_in_torch(classifier, frames: np.ndarray, mirror: np.ndarray | None) -> np.ndarray:
+    """A run's classifier's probabilities for uint8 `frames` (N, H, W, 3), averaged with
+    the mirrored images' (their classes swapped back by `mirror`) unless it is None."""
+    import torch
+
+    parts = []
+    with torch.inference_mode():
+        for start in range(0, len(frames), 256):
+            pixels = torch.from_numpy(np.ascontiguousarray(frames[start : start + 256]))
+            p = classifier(pixels).double().numpy()
+            if mirror is not None:
+                p = (p + classifier(torch.flip(pixels, dims=[2])).double().numpy()[:, mirror]) / 2
+            parts.append(p)
+    return np.concatenate(parts)
+
+
+def class_bias_side_by_side(demo_dir: Path, runs: list[dict], tta: bool) -> list[dict]:
+    """Each run that fitted class biases (celeba_tui.models.calibration), scored on the images
+    nobody labelled twice, in PyTorch: with the temperature alone, and with the biases too.
+    The same network both times, so the difference is the biases' alone."""
+
+    from celeba_tui.evaluation.ceiling import class_indices
+    from celeba_tui.evaluation.curves import score_probabilities
+    from celeba_tui.mirror import mirror_map
+    from celeba_tui.models.model_io import build_classifier, load_run
+    from celeba_tui.synth.dataset import read_ground_truth
+    from celeba_tui.training.cache import DecodedCache
+    from celeba_tui.vocabulary import PEOPLE_STATUSES
+    from celeba_tui.workspace import load_workspace
+
+    workspace = load_workspace(demo_dir / "workspace")
+    truth = read_ground_truth(demo_dir / "data").set_index("image")
+    rows = []
+    for entry in runs:
+        run = load_run(entry["run"])
+        if run.summary.get("class_bias") is None:
+            continue
+        with workspace.open_store(readonly=True) as store:
+            current = store.current_labels(run.task)
+        scope = sorted(set(truth.index) - set(current.loc[current["status"].isin(PEOPLE_STATUSES), "image"]))
+        cache = DecodedCache(workspace.cache_dir, run.input_size, run.config["preprocess"])
+        cache.update(scope, workspace.image_root)
+        frames = cache.array()[cache.rows(scope)]
+        classifier, mirror = build_classifier(run), mirror_map(run.classes)
+
+        scored = {}
+        for how, bias in (("temperature_alone", None), ("with_biases", classifier.class_bias)):
+            classifier.class_bias = bias
+            probabilities = predict_in_torch(classifier, frames, mirror if tta else None)
+            s, _ = score_probabilities(probabilities, class_indices(truth.loc[scope, run.task]))
+            scored[how] = {
+                "accuracy": s.accuracy,
+                "balanced_accuracy": s.balanced_accuracy,
+                "p80": s.precision_at_coverage[0.8],
+            }
+        bias_text = " ".join(f"{c} {v:+.2f}" for c, v in zip(run.classes, run.summary["class_bias"]))
+        rows.append({"task": run.task, "run": run.run_id, "class_bias": bias_text, **scored})
     return rows
 
 

@@ -33,7 +33,7 @@ class DemoPlan:
 
     Chosen by measurement (docs/label-quality.md): one small ResNet per task, trained
     with the `noisy-labels` recipe (Dawid-Skene soft targets, landmark cues where they
-    tell the classes apart) and calibrated by temperature scaling; auto-labelling
+    tell the classes apart) and calibrated by a temperature and class biases; auto-labelling
     averages each image with its mirror (TTA) and labels what it is confident of. A
     second member (another seed) added ~0.003 of precision for twice the training time,
     which the 6-minute budget spends better on epochs. A self-training round (`celeba

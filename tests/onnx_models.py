@@ -16,9 +16,16 @@ CLASSES = ("left", "center", "right")
 
 
 def write_run(
-    runs_dir: Path, architecture: str, task: str = "light", *, seed: int = 0, split: Path | None = None
+    runs_dir: Path,
+    architecture: str,
+    task: str = "light",
+    *,
+    seed: int = 0,
+    split: Path | None = None,
+    summary: dict | None = None,
 ) -> Path:
-    """A finished run directory for `architecture` with seeded untrained weights."""
+    """A finished run directory for `architecture` with seeded untrained weights; `summary`
+    adds to (or replaces) its summary.json's values, a temperature for instance."""
     import torch
 
     from celeba_tui.plugins import get_architecture
@@ -47,7 +54,7 @@ def write_run(
         "plugin": "celeba_tui.builtin_plugins (built-in)",
         "celeba_tui_version": "0.1.0",
     }
-    summary = {
+    values = {
         "best_epoch": 1,
         "epochs_run": 1,
         "val_acc": 0.5,
@@ -55,9 +62,10 @@ def write_run(
         "val_balanced_acc": 0.4,
         "val_macro_f1": 0.3,
         "majority_baseline": 0.34,
+        **(summary or {}),
     }
     (path / "config.json").write_text(json.dumps(config))
-    (path / "summary.json").write_text(json.dumps(summary))
+    (path / "summary.json").write_text(json.dumps(values))
     torch.save(module.state_dict(), path / "best.pt")
     return path
 

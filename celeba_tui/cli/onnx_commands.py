@@ -126,7 +126,7 @@ def inspect(
         ("run", meta["run_id"]),
         (
             "validation",
-            ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in meta["validation"].items()),
+            ", ".join(f"{key} {_figure(value)}" for key, value in meta["validation"].items()),
         ),
         ("precision", meta["precision"]),
         ("opset", ", ".join(f"{k} {v}" for k, v in info["opset"].items())),
@@ -134,6 +134,16 @@ def inspect(
     ]
     for key, value in rows:
         typer.echo(f"  {key:<13}{value}")
+
+
+def _figure(value) -> str:
+    """A validation figure as `celeba inspect` prints it: numbers to 4 significant digits,
+    a list of them (the class biases) signed and separated by spaces."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return " ".join(f"{v:+.3g}" for v in value)
+    return str(value)
 
 
 def _io_line(value: dict) -> str:

@@ -39,7 +39,7 @@ def train(
             "-r",
             metavar="NAME",
             help="How to train: noisy-labels (AdamW, one-cycle, label smoothing, label-keeping augmentations, "
-            "temperature scaling) or study (the study's Adam and early stopping).",
+            "temperature and class-bias calibration) or study (the study's Adam and early stopping).",
         ),
     ] = DEFAULT_RECIPE,
     epochs: Annotated[

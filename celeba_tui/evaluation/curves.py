@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from celeba_tui.models.temperature import expected_calibration_error
+from celeba_tui.models.calibration import expected_calibration_error
 
 COVERAGES = (0.5, 0.6, 0.7, 0.8, 1.0)
 PRECISIONS = (0.95, 0.97, 0.99)

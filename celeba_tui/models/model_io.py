@@ -8,8 +8,10 @@ consumer feeds the same bytes `celeba_tui.images.decode_resized` produced.
 from __future__ import annotations
 
 import json
+import math
 import pickle
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,16 +40,25 @@ def main_logits(output) -> torch.Tensor:
 
 class ImageClassifier(nn.Module):
     """An architecture's module behind uint8 input and softmax output, its logits divided by
-    the run's fitted temperature (1.0 for runs not calibrated: celeba_tui.models.temperature).
+    the run's fitted temperature and shifted by its class biases (1.0 and none for runs not
+    calibrated: celeba_tui.models.calibration), so the exported graph computes them too.
 
     A module trained with landmark cues has outputs past its classes; with `n_classes`
     given, only the first n_classes outputs are classes (the cues stay out of the graph's output)."""
 
-    def __init__(self, module: nn.Module, temperature: float = 1.0, n_classes: int | None = None):
+    def __init__(
+        self,
+        module: nn.Module,
+        temperature: float = 1.0,
+        n_classes: int | None = None,
+        class_bias: Sequence[float] | None = None,
+    ):
         super().__init__()
         self.module = module
         self.temperature = float(temperature)
         self.n_classes = n_classes
+        bias = None if class_bias is None else torch.tensor([float(v) for v in class_bias], dtype=torch.float32)
+        self.register_buffer("class_bias", bias)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         logits = main_logits(self.module(to_model_input(images)))
@@ -55,12 +66,14 @@ class ImageClassifier(nn.Module):
             logits = logits[:, : self.n_classes]
         if self.temperature != 1.0:
             logits = logits / self.temperature
+        if self.class_bias is not None:
+            logits = logits + self.class_bias
         return torch.softmax(logits, dim=1)
 
 
 def run_temperature(run: "Run") -> float:
     """The softmax temperature a run recorded (summary.json), 1.0 when none; a bad value is refused."""
-    from celeba_tui.models.temperature import MAX_TEMPERATURE, MIN_TEMPERATURE
+    from celeba_tui.models.calibration import MAX_TEMPERATURE, MIN_TEMPERATURE
 
     value = run.summary.get("temperature", 1.0) if isinstance(run.summary, dict) else 1.0
     if value is None:
@@ -75,6 +88,29 @@ def run_temperature(run: "Run") -> float:
             f"[{MIN_TEMPERATURE}, {MAX_TEMPERATURE}]"
         )
     return float(value)
+
+
+def run_class_bias(run: "Run") -> list[float] | None:
+    """The class biases a run recorded (summary.json `class_bias`), None when none; a
+    value that is not one finite number per class within +-MAX_BIAS is refused."""
+    from celeba_tui.models.calibration import MAX_BIAS
+
+    value = run.summary.get("class_bias") if isinstance(run.summary, dict) else None
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list)
+        or len(value) != len(run.classes)
+        or any(
+            isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or abs(v) > MAX_BIAS
+            for v in value
+        )
+    ):
+        raise CelebaError(
+            f"run {run.path}: summary.json class_bias {value!r} is not {len(run.classes)} numbers "
+            f"(one per class) in [-{MAX_BIAS:g}, {MAX_BIAS:g}]"
+        )
+    return [float(v) for v in value]
 
 
 def run_cue_outputs(run: "Run") -> int:
@@ -194,6 +230,6 @@ def build_classifier(run: Run, device: str | torch.device = "cpu") -> ImageClass
             f"{len(run.classes)} classes); its checkpoint does not fit the installed {run.architecture!r}: {detail}"
         ) from None
     n_classes = len(run.classes) if cue_outputs else None
-    classifier = ImageClassifier(module, run_temperature(run), n_classes).to(device)
+    classifier = ImageClassifier(module, run_temperature(run), n_classes, run_class_bias(run)).to(device)
     classifier.eval()
     return classifier

@@ -14,7 +14,8 @@ without the run directory it came from::
     architecture      the plugin architecture name, e.g. "cnn4"
     plugin            the plugin that provided it
     run_id            the training run
-    validation        JSON of the run's validation metrics (val_acc, val_loss, ...)
+    validation        JSON of the run's validation metrics (val_acc, val_loss, ...) and the
+                      calibration fitted there (temperature, class_bias; the graph applies both)
     precision         fp32, fp16 or int8 (weights; inputs and outputs stay uint8 / fp32)
     celeba_tui_version, exported
 """
@@ -35,7 +36,17 @@ ONNX_UINT8 = 2  # onnx.TensorProto.UINT8 (onnx is imported only where a file is 
 # batch of 64. A larger claim is refused rather than allocated (a file saying 40000 with
 # dynamic height and width once made autolabel ask for 8.9 GiB).
 MAX_INPUT_SIZE = 1024
-VALIDATION_KEYS = ("val_acc", "val_loss", "val_balanced_acc", "val_macro_f1", "majority_baseline", "best_epoch")
+# The calibration fitted on the validation split rides along: the graph already applies it.
+VALIDATION_KEYS = (
+    "val_acc",
+    "val_loss",
+    "val_balanced_acc",
+    "val_macro_f1",
+    "majority_baseline",
+    "best_epoch",
+    "temperature",
+    "class_bias",
+)
 
 
 class ModelFileError(CelebaError):

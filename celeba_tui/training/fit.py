@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from celeba_tui.models.temperature import Calibration
+from celeba_tui.models.calibration import Calibration, calibration_line
 from celeba_tui.training import distributed
 from celeba_tui.training.dataset import LabelledSet
 
@@ -57,9 +57,11 @@ class RunSummary:
     stopped_early: str | None
     class_counts: dict[str, dict[str, int]]
     images_decoded: int
-    # Softmax temperature fitted on the validation split (1.0: not calibrated), and the
-    # expected calibration error there before and after it.
+    # Softmax temperature fitted on the validation split (1.0: not calibrated), the bias
+    # per class added to logits / temperature (None: none), and the expected calibration
+    # error there before and after them.
     temperature: float = 1.0
+    class_bias: list[float] | None = None
     val_ece: float | None = None
     val_ece_calibrated: float | None = None
 
@@ -221,14 +223,12 @@ def fit(
     module.load_state_dict(best_state)
     calibration = Calibration()
     if recipe.calibrate:
-        from celeba_tui.models.temperature import calibrate
+        from celeba_tui.mirror import mirror_map
+        from celeba_tui.models.calibration import calibrate
 
         logits, labels = validation_logits(stepper, batch_stream(frames, rows, data.labels, val_idx, batch_size))
-        calibration = calibrate(logits, labels)
-        reporter.message(
-            f"temperature {calibration.temperature:.2f}: validation calibration error "
-            f"{calibration.ece_before:.3f} -> {calibration.ece_after:.3f}"
-        )
+        calibration = calibrate(logits, labels, bias=recipe.calibrate_bias, mirror=mirror_map(data.classes))
+        reporter.message(calibration_line(calibration, data.classes))
     elapsed = time.perf_counter() - started
 
     summary = RunSummary(
@@ -253,6 +253,7 @@ def fit(
         class_counts={"train": class_counts(data, "train"), "val": class_counts(data, "val")},
         images_decoded=prepared.decoded,
         temperature=calibration.temperature,
+        class_bias=None if calibration.bias is None else list(calibration.bias),
         val_ece=calibration.ece_before,
         val_ece_calibrated=calibration.ece_after,
     )

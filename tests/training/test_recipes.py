@@ -1,21 +1,12 @@
-"""Training recipes, label-keeping augmentations and temperature scaling (pure parts)."""
+"""Training recipes and label-keeping augmentations (pure parts)."""
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pytest
 import torch
 
 from celeba_tui.errors import CelebaError
-from celeba_tui.models.temperature import (
-    MAX_TEMPERATURE,
-    calibrate,
-    expected_calibration_error,
-    fit_temperature,
-    softmax,
-)
 from celeba_tui.training import augment
 from celeba_tui.training.recipes import (
     DEFAULT_RECIPE,
@@ -105,33 +96,6 @@ def test_geometry_and_noise_keep_shape_and_stay_small():
         assert 0 < float((out - images).abs().mean()) < 0.25
     untouched = augment.augment_tensor(images, ("flip",), torch.Generator().manual_seed(4))
     assert untouched is images  # the flip happens on the uint8 batch, with its labels
-
-
-def test_temperature_scaling_recovers_an_overconfident_model():
-    rng = np.random.default_rng(0)
-    true_logits = rng.normal(0, 1.5, size=(4000, 3))
-    labels = np.array([rng.choice(3, p=p) for p in softmax(true_logits)])
-    overconfident = true_logits * 3.0  # a model three times too sure of itself
-    temperature = fit_temperature(overconfident, labels)
-    assert 2.5 < temperature < 3.5
-    result = calibrate(overconfident, labels)
-    assert result.ece_after < result.ece_before
-    # Accuracy is untouched: dividing logits by T keeps every argmax.
-    assert (softmax(overconfident, temperature).argmax(1) == overconfident.argmax(1)).all()
-    assert fit_temperature(np.zeros((0, 3)), np.zeros(0, dtype=int)) == 1.0
-    assert fit_temperature(np.full((2, 3), np.nan), np.array([0, 1])) == 1.0
-    assert expected_calibration_error(np.array([[1.0, 0, 0]]), np.array([0])) == 0.0
-
-
-def test_a_run_with_a_hostile_temperature_is_refused(tmp_path):
-    from celeba_tui.models.model_io import Run, run_temperature
-
-    for bad in ("hot", True, -1, 0, MAX_TEMPERATURE * 2, float("inf")):
-        run = Run(tmp_path, {}, json.loads(json.dumps({"temperature": bad})))
-        with pytest.raises(CelebaError, match="temperature"):
-            run_temperature(run)
-    assert run_temperature(Run(tmp_path, {}, {})) == 1.0
-    assert run_temperature(Run(tmp_path, {}, {"temperature": 0.5})) == 0.5
 
 
 def test_class_balancing_weights_favour_rare_classes_mildly():

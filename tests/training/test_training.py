@@ -86,8 +86,10 @@ def test_two_epochs_lower_the_loss_and_write_a_loadable_run(labelled_workspace, 
     summary = json.loads((path / "summary.json").read_text())
     assert SUMMARY_KEYS <= set(summary)
     assert summary["n_train"] == 28 and summary["n_val"] == 12 and summary["skipped_images"] == []
-    # The default recipe fits a softmax temperature on the validation split.
+    # The default recipe fits a softmax temperature on the validation split; a bias per
+    # class only with MIN_BIAS_LABELS validation labels per class (here 4).
     assert 0.05 <= summary["temperature"] <= 20 and summary["val_ece_calibrated"] is not None
+    assert summary["class_bias"] is None
     assert summary["params_trainable"] == sum(
         p.numel() for p in torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Linear(128, 3)).parameters()
     )
