@@ -122,7 +122,6 @@ def class_bias_side_by_side(demo_dir: Path, runs: list[dict], tta: bool) -> list
     """Each run that fitted class biases (celeba_tui.models.calibration), scored on the images
     nobody labelled twice, in PyTorch: with the temperature alone, and with the biases too.
     The same network both times, so the difference is the biases' alone."""
-
     from celeba_tui.evaluation.ceiling import class_indices
     from celeba_tui.evaluation.curves import score_probabilities
     from celeba_tui.mirror import mirror_map
@@ -146,7 +145,6 @@ def class_bias_side_by_side(demo_dir: Path, runs: list[dict], tta: bool) -> list
         cache.update(scope, workspace.image_root)
         frames = cache.array()[cache.rows(scope)]
         classifier, mirror = build_classifier(run), mirror_map(run.classes)
-
         scored = {}
         for how, bias in (("temperature_alone", None), ("with_biases", classifier.class_bias)):
             classifier.class_bias = bias
