@@ -25,6 +25,11 @@ if TYPE_CHECKING:
     import torch
 
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]*\Z")
+# The largest input side any model, run or ONNX file may claim. Inputs are square uint8
+# images decoded per batch: 1024 px is 3 MB an image, 200 MB a batch of 64. A larger claim
+# is refused rather than allocated (a file saying 40000 with dynamic height and width once
+# made autolabel ask for 8.9 GiB).
+MAX_INPUT_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -87,8 +92,15 @@ class Architecture:
             raise ValueError(f"architecture name {self.name!r} must be lowercase letters, digits, '_', '.' or '-'")
         if not callable(self.build):
             raise ValueError(f"architecture {self.name}: build must be callable (num_classes -> torch.nn.Module)")
-        if not isinstance(self.input_size, int) or self.input_size < 1:
-            raise ValueError(f"architecture {self.name}: input_size must be a positive int, not {self.input_size!r}")
+        if (
+            isinstance(self.input_size, bool)
+            or not isinstance(self.input_size, int)
+            or not 1 <= self.input_size <= MAX_INPUT_SIZE
+        ):
+            raise ValueError(
+                f"architecture {self.name}: input_size must be a positive int up to {MAX_INPUT_SIZE}, "
+                f"not {self.input_size!r}"
+            )
         if self.aux_loss_weight < 0:
             raise ValueError(f"architecture {self.name}: aux_loss_weight must be >= 0")
         if isinstance(self.defaults, Mapping):

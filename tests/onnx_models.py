@@ -159,3 +159,31 @@ def export_oracles(folder: Path) -> dict[str, Path]:
         orientation=export_oracle(folder / "orient.onnx", 12.0, task="orientation", name="orient"),
         reordered=export_oracle(folder / "reordered.onnx", 12.0, classes=("right", "center", "left")),
     )
+
+
+def export_broken_output(path: Path, how: str, *, size: int = 32) -> Path:
+    """A light model with celeba metadata whose output is no probability distribution:
+    `nan` (every value NaN) or `logits` (raw scores, negative ones included)."""
+    import torch
+    from torch import nn
+
+    from celeba_tui.onnx.export import export_module
+    from celeba_tui.onnx.metadata import ModelMetadata
+
+    oracle = light_oracle(12.0)
+
+    class Broken(nn.Module):
+        def forward(self, images: torch.Tensor) -> torch.Tensor:
+            probs = oracle(images)
+            return probs * float("nan") if how == "nan" else torch.log(probs + 1e-6)
+
+    meta = ModelMetadata(
+        task="light",
+        classes=tuple(CLASSES),
+        input_size=size,
+        preprocess=f"resize:{size}",
+        architecture="broken",
+        run_id=f"broken-{how}",
+    )
+    export_module(Broken().eval(), size, Path(path), meta)
+    return Path(path)

@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import stat
 from pathlib import Path
 
 from celeba_tui.agreement.measures import PairAgreement, TaskAgreement
 from celeba_tui.atomic import atomic_path, check_output_folder
 from celeba_tui.errors import CelebaError
 
+# Each name's share of a plot's file name: three of them stay well under the 255 bytes
+# file systems allow, whatever annotators are called.
+NAME_PART_LENGTH = 60
+
+
+def safe_name_part(name: str) -> str:
+    """`name` with characters unsafe in file names replaced; a long one is cut and given a
+    short hash of the whole, so two long names that share a start stay apart."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+    if len(safe) <= NAME_PART_LENGTH:
+        return safe
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{safe[: NAME_PART_LENGTH - 9]}~{digest}"
+
 
 def plot_file_name(pair: PairAgreement) -> str:
-    """`confusion-<task>-<a>-vs-<b>.png`, with characters unsafe in file names replaced."""
-    safe = [re.sub(r"[^A-Za-z0-9_.-]+", "_", part) for part in (pair.task, pair.annotator_a, pair.annotator_b)]
+    """`confusion-<task>-<a>-vs-<b>.png`, each name made safe for a file name (safe_name_part)."""
+    safe = [safe_name_part(part) for part in (pair.task, pair.annotator_a, pair.annotator_b)]
     return f"confusion-{safe[0]}-{safe[1]}-vs-{safe[2]}.png"
 
 
@@ -55,19 +72,35 @@ def write_confusion_plots(report: list[TaskAgreement], out_dir: Path) -> list[Pa
     `out_dir` is made if missing, its parents are not (a typo should not grow folders).
     """
     out_dir = check_output_folder(out_dir)
+    planned = plot_paths(report, Path(out_dir))
+    for _, _, path in planned:
+        # The folder is named, its files are not: a link or a FIFO planted under one of
+        # their names must not send the plot somewhere else. Checked before any is written.
+        if os.path.lexists(path) and not stat.S_ISREG(os.lstat(path).st_mode):
+            raise CelebaError(f"cannot write {path}: it exists and is not a regular file (remove it first)")
     written: list[Path] = []
+    for pair, classes, path in planned:
+        try:
+            written.append(write_confusion_plot(pair, classes, path))
+        except OSError as exc:
+            raise CelebaError(f"{path}: cannot write plot ({exc.strerror or exc})") from None
+    return written
+
+
+def plot_paths(report: list[TaskAgreement], out_dir: Path) -> list[tuple[PairAgreement, list[str], Path]]:
+    """(pair, the task's classes, file) for each pair of annotators with shared images."""
+    planned: list[tuple[PairAgreement, list[str], Path]] = []
+    taken: set[Path] = set()
     for task in report:
         for pair in task.pairs:
             if pair.overlapping == 0:
                 continue
-            path = Path(out_dir) / plot_file_name(pair)
+            path = out_dir / plot_file_name(pair)
             # Names differing only in replaced characters would collide: number the later ones.
             stem, n = path.stem, 2
-            while path in written:
+            while path in taken:
                 path = path.with_name(f"{stem}-{n}.png")
                 n += 1
-            try:
-                written.append(write_confusion_plot(pair, task.classes, path))
-            except OSError as exc:
-                raise CelebaError(f"{path}: cannot write plot ({exc.strerror or exc})") from None
-    return written
+            taken.add(path)
+            planned.append((pair, task.classes, path))
+    return planned

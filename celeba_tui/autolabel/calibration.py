@@ -27,12 +27,12 @@ CALIBRATE_ON = ("split", "labels")
 
 def held_out_images(splits_dir: Path, task: str, labelled: list[str], source: str) -> tuple[list[str], str]:
     """The labelled images to measure precision on, and a phrase saying where they come from."""
-    from celeba_tui.training.split import read_split, split_path
+    from celeba_tui.training.split import split_path, stored_split
 
     if source not in CALIBRATE_ON:
         raise CelebaError(f"unknown --calibrate-on {source!r} (one of {', '.join(CALIBRATE_ON)})")
     path = split_path(splits_dir, task)
-    split = read_split(path) if path.is_file() else None
+    split = stored_split(splits_dir, task)
     if source == "split":
         if split is None:
             return [], f"no validation split ({path} does not exist)"

@@ -274,6 +274,8 @@ def plan_cycle(workspace: Workspace, options: CycleOptions) -> CyclePlan:
     from celeba_tui.training.run_selection import finished_at, list_runs
 
     task = workspace.task(options.task)
+    if options.max_images is not None and options.max_images < 1:
+        raise CelebaError(f"--max-images must be at least 1, not {options.max_images}")
     check_options(
         AutolabelOptions(
             high=options.high,

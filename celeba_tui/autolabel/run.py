@@ -13,6 +13,8 @@
    as model and `final_conf` as confidence -- never for an image people have labelled.
    Earlier automatic labels the rules no longer support are undone, so an image is in
    the manual queue exactly when it has predictions but no automatic or human label.
+   `--export` and `--grid` are written just before the labels are committed, so a
+   write that fails there leaves every label as it was.
 4. The report: coverage, held-out precision, manual queue and thresholds per task,
    skipped files (also in `<workspace>/autolabel/skipped.csv`) and suspects.
 """
@@ -193,11 +195,16 @@ def run_inference(
     options: AutolabelOptions,
     reporter,
     session=None,
+    before_first_write=lambda: None,
 ) -> InferenceStats:
     """Decode and predict `names` with `session` (open_session; needed when there are names),
-    writing each model's predictions to the store as it goes.
+    writing each model's predictions to the store as it goes (`before_first_write` runs
+    once before the first write: the images and models must be registered by then).
 
-    `reporter` is a celeba_tui.progress reporter (silent, or rich bars on stderr).
+    A model whose output is not a probability distribution stops the run with a
+    CelebaError; the store is unchanged when that shows in its first FLUSH_ROWS rows
+    (a broken model usually breaks on every image), and keeps only valid predictions
+    otherwise. `reporter` is a celeba_tui.progress reporter (silent, or rich bars on stderr).
     """
     from celeba_tui.autolabel.pipeline import BatchDecoder, decode_batches, predict
     from celeba_tui.onnx.runtime import default_threads
@@ -217,16 +224,41 @@ def run_inference(
         stats.failures.extend(batch.failures)
         stats.predicted += len(batch.names)
         if batch.names:
+            for model, probs in zip(models, batch.probs):
+                check_probabilities(model, batch.names, probs)
             pending.append(prediction_frame(models, batch.names, batch.probs))
         if sum(len(f) for f in pending) >= FLUSH_ROWS:
+            before_first_write()
             store.add_predictions(pd.concat(pending, ignore_index=True))
             pending.clear()
         advance(len(batch.names) + len(batch.failures))
     if pending:
+        before_first_write()
         store.add_predictions(pd.concat(pending, ignore_index=True))
     stats.seconds = time.perf_counter() - started
     reporter.end_stage()
     return stats
+
+
+PROBABILITY_SUM_TOLERANCE = 1e-2  # fp16 and int8 models' softmax sums stray by ~1e-3
+
+
+def check_probabilities(model: EnsembleModel, names: list[str], probs: np.ndarray) -> None:
+    """A CelebaError, naming the model and the first image, unless each row of `probs`
+    is a probability distribution (finite, within [0, 1], summing to 1)."""
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.ndim != 2 or len(probs) != len(names):
+        raise CelebaError(f"{model.path}: output of shape {probs.shape} for {len(names)} images")
+    finite = np.isfinite(probs).all(axis=1)
+    with np.errstate(invalid="ignore"):
+        bad = ~finite | (probs < 0).any(axis=1) | (probs > 1).any(axis=1)
+        bad |= np.abs(probs.sum(axis=1) - 1) > PROBABILITY_SUM_TOLERANCE
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        what = "not finite" if not finite[row] else f"not a probability distribution (sum {probs[row].sum():.4g})"
+        raise CelebaError(
+            f"{model.path}: its output for {names[row]!r} is {what}; the model is broken (no labels were written)"
+        )
 
 
 def prediction_frame(models: list[EnsembleModel], names: list[str], probs: list[np.ndarray]) -> pd.DataFrame:
@@ -337,11 +369,14 @@ def run_autolabel(
     """The whole run (see the module docstring); what it did."""
     from celeba_tui.images import scan_folder
     from celeba_tui.progress import SilentReporter
+    from celeba_tui.training.split import stored_split
     from celeba_tui.workspace import check_image_root
 
     check_options(options)
     models = load_models(model_paths, workspace.tasks, options.tta)
     check_output_paths(options, models)
+    for task in group_by_task(models):
+        stored_split(workspace.splits_dir, task)  # a damaged split file: an error before any work
     reporter = reporter or SilentReporter()
     root = Path(options.images or workspace.image_root)
     check_image_root(root)
@@ -352,24 +387,23 @@ def run_autolabel(
         # onnxruntime may still refuse a model (unknown operator, broken graph): it does so
         # here, before the store records the images or the models.
         session = open_session(models, options, workspace.cache_dir / "tensorrt") if todo else None
-        store.register_images(scan.names)
-        for model in models:
-            store.register_model(
-                model.key,
-                model.name,
-                model.meta.task,
-                {
-                    **asdict(model.meta),
-                    "file": str(model.path.resolve()),
-                    "tta": "flip" if model.tta else "none",
-                },
-            )
-        stats = run_inference(store, root, todo, models, options, reporter, session)
+        registered = []
+
+        def register_once() -> None:
+            if not registered:
+                register_images_and_models(store, scan.names, models)
+                registered.append(True)
+
+        stats = run_inference(store, root, todo, models, options, reporter, session, register_once)
+        register_once()
         scope = set(scan.names)
         outcomes = [
             decide_task(store, workspace.splits_dir, task, members, scope, options)
             for task, members in group_by_task(models).items()
         ]
+        # The outputs the user named come before the labels: a write that fails there
+        # (a FIFO nobody reads, a full device) stops the run with no label committed.
+        files = _write_exports_and_grid(outcomes, root, options)
         for outcome in outcomes:
             write_decisions(store, outcome)
     from celeba_tui.autolabel.outputs import AutolabelReport, suspects, task_report, write_table
@@ -378,7 +412,7 @@ def run_autolabel(
     write_table(report_dir / "skipped.csv", [{"image": n, "reason": r} for n, r in skipped], ["image", "reason"])
     suspect_rows = suspects(outcomes)
     write_table(workspace.suspects_path, suspect_rows, ["image", "task", "human", "ensemble", "confidence"])
-    files = _write_figures_and_exports(outcomes, root, report_dir, options)
+    files = [*_write_precision_coverage(outcomes, report_dir), *files]
     return AutolabelReport(
         images=len(scan.names),
         predicted_now=stats.predicted,
@@ -425,21 +459,42 @@ def check_output_paths(options: AutolabelOptions, models: list[EnsembleModel]) -
         check_output_path(Path(options.grid))
 
 
-def _write_figures_and_exports(outcomes: list[TaskOutcome], root: Path, report_dir: Path, options) -> list[str]:
-    from celeba_tui.autolabel import outputs as autolabel_outputs
+def register_images_and_models(store: LabelStore, names: list[str], models: list[EnsembleModel]) -> None:
+    """The images found and the models run, as the predictions table refers to them."""
+    store.register_images(names)
+    for model in models:
+        store.register_model(
+            model.key,
+            model.name,
+            model.meta.task,
+            {
+                **asdict(model.meta),
+                "file": str(model.path.resolve()),
+                "tta": "flip" if model.tta else "none",
+            },
+        )
+
+
+def _write_precision_coverage(outcomes: list[TaskOutcome], report_dir: Path) -> list[str]:
     from celeba_tui.autolabel.calibration import plot_precision_coverage
     from celeba_tui.autolabel.rules import precision_coverage_curve
 
-    files = []
     curves = [
         (o.task, precision_coverage_curve(o.probs[:, o.held_rows], o.human[o.held_rows]), o.choice)
         for o in outcomes
         if len(o.held_rows)
     ]
-    if curves:
-        path = report_dir / "precision-coverage.png"
-        plot_precision_coverage(path, curves)
-        files.append(str(path))
+    if not curves:
+        return []
+    path = report_dir / "precision-coverage.png"
+    plot_precision_coverage(path, curves)
+    return [str(path)]
+
+
+def _write_exports_and_grid(outcomes: list[TaskOutcome], root: Path, options) -> list[str]:
+    from celeba_tui.autolabel import outputs as autolabel_outputs
+
+    files = []
     if options.export is not None:
         files += autolabel_outputs.write_exports(Path(options.export), outcomes)
     if options.grid is not None:

@@ -6,8 +6,6 @@ levels are PIL's ITU-R 601-2 luma (`Image.convert("L")`).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from celeba_tui.hookspecs import hookimpl
@@ -57,6 +55,10 @@ def resize(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(Image.fromarray(img).resize((width, height), Image.Resampling.BILINEAR))
 
 
+# Past this, contrast leaves almost every level at 0 or 255; larger factors only overflow.
+MAX_FACTOR = 100.0
+
+
 def parse_factor(text: str | None) -> float:
     if not text:
         raise ValueError("needs a factor")
@@ -64,8 +66,8 @@ def parse_factor(text: str | None) -> float:
         factor = float(text)
     except ValueError:
         raise ValueError(f"factor {text!r} is not a number") from None
-    if not math.isfinite(factor) or factor < 0:
-        raise ValueError(f"factor {text!r} must be a finite number >= 0")
+    if not 0 <= factor <= MAX_FACTOR:  # also refuses NaN and inf
+        raise ValueError(f"factor {text!r} must be a number from 0 to {MAX_FACTOR:g}")
     return factor
 
 

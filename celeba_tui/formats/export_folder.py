@@ -185,7 +185,7 @@ def _previous_export_entries(path: Path) -> set[str] | None:
             return None
         with open(marker, "rb") as handle:
             data = json.loads(handle.read(1 << 20))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or data.get("celeba_export") != MARKER_VERSION:
         return None

@@ -127,7 +127,7 @@ def _detail(text: str | None) -> dict | None:
         return None
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {"text": text}
     return value if isinstance(value, dict) else {"value": value}
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import pickle
 import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from celeba_tui.architecture import MAX_INPUT_SIZE
 from celeba_tui.errors import CelebaError
 
 CONFIG_FILE = "config.json"
@@ -26,6 +29,25 @@ METRICS_FILE = "metrics.csv"
 CHECKPOINT_FILE = "best.pt"
 NORMALISATION = "x/255 (uint8 RGB NHWC in the ONNX graph)"
 REQUIRED_CONFIG = ("run_id", "architecture", "task", "classes", "input_size", "preprocess")
+# summary.json values that must be numbers (or null) where present: reports sort and
+# print them, exports copy the validation figures into the ONNX metadata (class_bias, a
+# list, is checked by run_class_bias).
+SUMMARY_NUMBERS = (
+    "val_acc",
+    "val_loss",
+    "val_balanced_acc",
+    "val_macro_f1",
+    "majority_baseline",
+    "temperature",
+    "best_epoch",
+    "epochs_run",
+    "train_seconds",
+    "images_per_s",
+    "n_train",
+    "n_val",
+    "params_trainable",
+    "params_non_trainable",
+)
 
 
 def to_model_input(images: torch.Tensor) -> torch.Tensor:
@@ -168,19 +190,45 @@ def load_run(path: Path | str) -> Run:
     missing = [key for key in REQUIRED_CONFIG if key not in config]
     if missing:
         raise CelebaError(f"{path / CONFIG_FILE}: not a run config (missing {', '.join(missing)})")
+    check_config_values(path / CONFIG_FILE, config)
     summary = _read_json(path / SUMMARY_FILE, "unfinished run (no summary.json)")
+    check_summary_values(path / SUMMARY_FILE, summary)
     if not (path / CHECKPOINT_FILE).is_file():
         raise CelebaError(f"{path}: run has no checkpoint {CHECKPOINT_FILE}")
     return Run(path, config, summary)
 
 
+def check_config_values(where: Path, config: dict) -> None:
+    """A CelebaError naming the file unless config.json's required values have their types."""
+    for key in ("run_id", "architecture", "task", "preprocess"):
+        if not isinstance(config[key], str):
+            raise CelebaError(f"{where}: {key} {config[key]!r} is not a string")
+    classes = config["classes"]
+    if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
+        raise CelebaError(f"{where}: classes {classes!r} is not a list of two or more class names")
+    size = config["input_size"]
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_INPUT_SIZE:
+        raise CelebaError(f"{where}: input_size {size!r} is not a whole number of pixels in 1..{MAX_INPUT_SIZE}")
+
+
+def check_summary_values(where: Path, summary: dict) -> None:
+    """A CelebaError naming the file where a summary.json figure is not a number."""
+    for key in SUMMARY_NUMBERS:
+        value = summary.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise CelebaError(f"{where}: {key} {value!r} is not a number")
+
+
 def _read_json(path: Path, missing_message: str) -> dict:
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read
+            raise CelebaError(f"{path}: not a regular file")
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CelebaError(f"{path.parent}: {missing_message}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CelebaError(f"{path}: unreadable ({exc})") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise CelebaError(f"{path}: unreadable ({reason})") from None
     if not isinstance(data, dict):
         raise CelebaError(f"{path}: not a JSON object")
     return data

@@ -27,15 +27,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from celeba_tui.architecture import MAX_INPUT_SIZE
 from celeba_tui.errors import CelebaError
 
 METADATA_VERSION = "1"
 REQUIRED = ("task", "classes", "input_size", "input_name", "output_name", "preprocess")
 ONNX_UINT8 = 2  # onnx.TensorProto.UINT8 (onnx is imported only where a file is read)
-# Inputs are square uint8 images decoded per batch: 1024 px is 3 MB an image, 200 MB a
-# batch of 64. A larger claim is refused rather than allocated (a file saying 40000 with
-# dynamic height and width once made autolabel ask for 8.9 GiB).
-MAX_INPUT_SIZE = 1024
 # The calibration fitted on the validation split rides along: the graph already applies it.
 VALIDATION_KEYS = (
     "val_acc",
@@ -98,8 +95,9 @@ class ModelMetadata:
             classes = json.loads(props["classes"])
             input_size = int(props["input_size"])
             validation = json.loads(props.get("validation") or "{}")
-        except (ValueError, TypeError) as exc:
-            raise ModelFileError(f"{where}: invalid model metadata ({exc})") from None
+        except (ValueError, TypeError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            raise ModelFileError(f"{where}: invalid model metadata ({reason})") from None
         if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
             raise ModelFileError(f"{where}: model metadata 'classes' must list two or more class names")
         if not 1 <= input_size <= MAX_INPUT_SIZE:

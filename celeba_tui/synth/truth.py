@@ -10,6 +10,7 @@ real photos. Thresholds (documented in docs/synthetic-data.md):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +58,8 @@ def parse_mix(text: str) -> tuple[float, float, float]:
     if len(parts) != 3:
         raise ValueError(f"expected three comma-separated fractions (left,center,right), got {text!r}")
     values = [float(p) for p in parts]
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"fractions must be finite numbers, got {text!r}")
     if any(v < 0 for v in values) or sum(values) <= 0:
         raise ValueError(f"fractions must be non-negative with a positive sum, got {text!r}")
     total = sum(values)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,8 +50,11 @@ def fingerprint_pairs(pairs) -> str:
 
 
 def file_digest(path: Path) -> str | None:
-    """The sha256 of a file's bytes; None when it is missing or unreadable."""
+    """The sha256 of a regular file's bytes; None when it is missing, unreadable or not a
+    regular file (reading a FIFO would block)."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
         return hashlib.sha256(Path(path).read_bytes()).hexdigest()
     except OSError:
         return None
@@ -88,10 +93,13 @@ def write_run_labels(run_path: Path, fingerprint: LabelsFingerprint) -> None:
 
 def run_labels(run: Run) -> LabelsFingerprint | None:
     """What a run recorded about its labels; None for runs that did not (older, or damaged files)."""
+    path = run.path / LABELS_FILE
     try:
-        data = json.loads((run.path / LABELS_FILE).read_text(encoding="utf-8"))
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
         return LabelsFingerprint(str(data["labels"]), int(data["images"]), data.get("split"))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
 
 

@@ -8,6 +8,8 @@ assignments never change until the user asks for a new split (`celeba train --ne
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,14 +53,22 @@ def split_path(splits_dir: Path, task: str) -> Path:
 def read_split(path: Path) -> pd.DataFrame:
     """A stored split; a CelebaError naming the file if it is not one."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read
+            raise CelebaError(f"{path}: the stored split is not a regular file; use --new-split")
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise CelebaError(f"{path}: cannot read the stored split ({exc}); use --new-split") from None
     if list(frame.columns) != ["image", "split"] or not frame["split"].isin(SPLITS).all():
         raise CelebaError(f"{path}: not a split file (columns image,split; split train|val); use --new-split")
     if frame["image"].duplicated().any():
         raise CelebaError(f"{path}: an image is listed twice; use --new-split")
     return frame
+
+
+def stored_split(splits_dir: Path, task: str) -> pd.DataFrame | None:
+    """A task's stored split; None when there is none yet (a CelebaError if it is damaged)."""
+    path = split_path(splits_dir, task)
+    return read_split(path) if os.path.lexists(path) else None
 
 
 def split_images(path: Path, part: str) -> list[str]:
@@ -96,7 +106,7 @@ def task_split(
     split that lost their label are kept in the file but not returned).
     """
     path = split_path(workspace.splits_dir, task)
-    if new or not path.exists():
+    if new or not os.path.lexists(path):
         full = stratified_split(labelled["image"], labelled["label"], seed=seed)
     else:
         stored = read_split(path)

@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from celeba_tui.store.label_store import LabelStore
     from celeba_tui.workspace import Workspace
 
+# A learning rate past this diverges with any optimiser here (the defaults peak at 3e-3).
+MAX_LR = 10.0
+
 
 @dataclass
 class TrainOptions:
@@ -125,8 +128,8 @@ def hyper_parameters(architecture, options: TrainOptions, recipe: Recipe) -> dic
     for name in ("epochs", "batch_size"):
         if chosen[name] < 1:
             raise CelebaError(f"--{name.replace('_', '-')} must be at least 1, not {chosen[name]}")
-    if not chosen["lr"] > 0:
-        raise CelebaError(f"--lr must be positive, not {chosen['lr']}")
+    if not 0 < chosen["lr"] <= MAX_LR:  # also refuses NaN and inf
+        raise CelebaError(f"--lr must be positive and at most {MAX_LR:g}, not {chosen['lr']}")
     if chosen["patience_acc"] < 0 or chosen["patience_loss"] < 0:
         raise CelebaError("--patience-acc and --patience-loss must be 0 (off) or more epochs")
     return chosen

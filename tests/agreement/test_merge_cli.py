@@ -81,6 +81,28 @@ def test_agreement_plot_writes_pngs(workspace, tmp_path):
     assert (tmp_path / "plots" / files[0]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_agreement_plot_never_follows_a_link_planted_in_its_folder(workspace, tmp_path):
+    add(workspace, TWO)
+    plots, victim = tmp_path / "plots", tmp_path / "victim.txt"
+    plots.mkdir()
+    victim.write_text("keep me")
+    (plots / "confusion-orientation-alice-vs-bob.png").symlink_to(victim)
+    result = invoke(workspace, "agreement", "--plot", str(plots))
+    assert result.exit_code == 2 and "is not a regular file" in result.output, result.output
+    assert victim.read_text() == "keep me"
+    assert sorted(p.name for p in plots.iterdir()) == ["confusion-orientation-alice-vs-bob.png"]  # none written
+
+
+def test_agreement_plot_file_names_stay_short_whatever_the_annotators_are_called(workspace, tmp_path):
+    long_a, long_b = "a" * 199 + "1", "a" * 199 + "2"  # the same first 199 characters
+    add(workspace, [(f"{i}.jpg", "light", who, "left") for i in (1, 2) for who in (long_a, long_b, "bob")])
+    result = invoke(workspace, "agreement", "--plot", str(tmp_path / "plots"))
+    assert result.exit_code == 0, result.output
+    files = sorted(p.name for p in (tmp_path / "plots").iterdir())
+    assert len(files) == 3 and len(set(files)) == 3  # three pairs, three files
+    assert all(len(name.encode()) <= 200 for name in files), files
+
+
 @pytest.mark.parametrize(
     ("rows", "message"),
     [

@@ -240,6 +240,17 @@ def test_files_that_are_not_models_fail_before_any_work(labelled, oracles, tmp_p
         run(workspace, [oracles["sharp"], tmp_path / "bare.onnx"])
 
 
+def test_a_damaged_split_file_stops_autolabel_before_any_work(labelled, oracles):
+    workspace, _, _ = labelled
+    path = workspace.splits_dir / "light.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("")
+    with pytest.raises(CelebaError, match="light.csv: cannot read the stored split"):
+        run(workspace, [oracles["sharp"], oracles["soft"]], target_precision=0.9)
+    with workspace.open_store() as store:
+        assert store.predictions().empty
+
+
 def test_pipeline_pixels_equal_decode_resized_for_each_model_size(labelled, oracles):
     from celeba_tui.autolabel.inference import input_groups
     from celeba_tui.images import decode_resized

@@ -139,6 +139,9 @@ def test_cycle_reads_configured_architectures(labelled_workspace, tiny_architect
     words = cli(labelled_workspace, "cycle", "-t", "light", "--dry-run", "--max-images", "25")
     assert words.exit_code == 0, words.output
     assert "25 labelled images to learn from (a sample of the 40)" in words.stdout
+    # As `celeba train` does, the plan refuses a cap of nothing.
+    none = cli(labelled_workspace, "cycle", "-t", "light", "--dry-run", "--max-images", "0")
+    assert none.exit_code == 2 and "--max-images must be at least 1" in none.output
 
 
 def test_few_labels_compares_the_schedule_with_the_recipes_minimum_over_the_train_share():

@@ -71,6 +71,15 @@ def error_line(result) -> str:
     return text
 
 
+def final_error_line(result) -> str:
+    """The one `error:` line a command that got under way ends with (progress lines,
+    such as the onnxruntime provider, may come before it on stderr)."""
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.stderr and [line for line in lines if line.startswith("error: ")] == lines[-1:]
+    return lines[-1]
+
+
 def sqlite_text(value: str) -> str:
     """`value` as an SQL expression (char() keeps control characters out of the statement)."""
     return "char(" + ", ".join(str(ord(c)) for c in value) + ")"

@@ -30,7 +30,7 @@ from celeba_tui.atomic import (
 )
 from celeba_tui.cli import app
 from celeba_tui.errors import CelebaError
-from reliability.store_files import table_digests
+from reliability.store_files import final_error_line, table_digests
 
 from training_data import make_labelled_workspace
 
@@ -186,6 +186,21 @@ def test_autolabel_checks_grid_and_export_paths_before_predicting(labelled, orac
     assert f"folder {tmp_path / 'nonexistent' / 'dir'} does not exist" in text
     assert not (tmp_path / "nonexistent").exists()
     assert table_digests(workspace.store_path) == before  # no predictions, no labels, no models
+
+
+def test_autolabel_output_that_fails_at_the_end_commits_no_label(labelled, oracles, tmp_path):
+    workspace, _ = labelled
+    fifo = tmp_path / "grid.png"
+    os.mkfifo(fifo)  # nobody reads it: found only when the grid is written, after the decisions
+    models = [str(oracles["sharp"]), str(oracles["soft"])]
+    base = ["autolabel", "--models", *models, "--high", "0.3", "--low", "0.1", "-w", str(workspace.path)]
+    before = table_digests(workspace.store_path)["labels"]
+    text = final_error_line(CliRunner().invoke(app, [*base, "--grid", str(fifo)]))
+    assert text == f"error: cannot write {fifo}: it is a FIFO and no process is reading it"
+    assert table_digests(workspace.store_path)["labels"] == before
+    # The same run with an output that works labels images: the labels above were held back.
+    assert CliRunner().invoke(app, [*base, "--grid", str(tmp_path / "grid-ok.png")]).exit_code == 0
+    assert table_digests(workspace.store_path)["labels"] != before
 
 
 def test_preview_agreement_and_export_onnx_refuse_missing_parent_folders(labelled, tmp_path):

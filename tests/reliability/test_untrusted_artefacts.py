@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from celeba_tui.cli import app
-from reliability.store_files import table_digests
+from reliability.store_files import final_error_line, table_digests
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -66,6 +66,48 @@ def test_a_checkpoint_carrying_code_is_refused_without_running_it(tmp_path, form
     assert sentinel.read_text() == "pwned"
 
 
+@pytest.mark.parametrize(
+    ("file", "change", "message"),
+    [
+        ("summary.json", lambda data: "[" * 100_000 + "]" * 100_000, "unreadable (nested too deeply)"),
+        ("config.json", lambda data: "[" * 100_000 + "]" * 100_000, "unreadable (nested too deeply)"),
+        ("config.json", lambda data: {**data, "architecture": ["cnn4"]}, "architecture ['cnn4'] is not a string"),
+        ("config.json", lambda data: {**data, "classes": "left"}, "classes 'left' is not a list"),
+        ("config.json", lambda data: {**data, "input_size": None}, "input_size None is not a whole number"),
+        ("config.json", lambda data: {**data, "input_size": 10**9}, "input_size 1000000000 is not a whole number"),
+        ("summary.json", lambda data: {**data, "val_acc": "x"}, "val_acc 'x' is not a number"),
+    ],
+)
+def test_a_run_folder_with_hostile_values_is_one_error_line(tmp_path, file, change, message):
+    from onnx_models import write_run
+
+    run = write_run(tmp_path / "runs", "cnn4")
+    data = json.loads((run / file).read_text())
+    changed = change(data)
+    (run / file).write_text(changed if isinstance(changed, str) else json.dumps(changed))
+    text = error_line(CliRunner().invoke(app, ["export-onnx", str(run), "--out", str(tmp_path / "m.onnx")]))
+    assert str(run / file) in text and message in text, text
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_a_fifo_in_place_of_a_run_file_is_an_error_not_a_hang(tmp_path):
+    from onnx_models import write_run
+
+    run = write_run(tmp_path / "runs", "cnn4")
+    (run / "summary.json").unlink()
+    os.mkfifo(run / "summary.json")
+    # A subprocess with a timeout: a hang must fail the test, not freeze the suite.
+    done = subprocess.run(
+        [sys.executable, "-m", "celeba_tui", "export-onnx", str(run), "--out", str(tmp_path / "m.onnx")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == f"error: {run / 'summary.json'}: not a regular file"
+
+
 # ------------------------------------------------------------------ ONNX files
 def edited(source: Path, target: Path, *, props: dict | None = None, drop: tuple = (), graph=None) -> Path:
     import onnx
@@ -100,6 +142,10 @@ BAD_MODELS = {
     "no metadata": (dict(drop=("celeba_metadata",)), "no celeba metadata"),
     "metadata lacks classes": (dict(drop=("classes",)), "metadata lacks classes"),
     "metadata not JSON": (dict(props={"classes": "[left"}), "invalid model metadata"),
+    "metadata nested too deeply": (
+        dict(props={"classes": "[" * 100_000 + "]" * 100_000}),
+        "invalid model metadata (nested too deeply)",
+    ),
     "newer metadata version": (dict(props={"celeba_metadata": "9"}), "version '9' is not supported"),
     "input name not in graph": (dict(props={"input_name": "image"}), "metadata names input 'image'"),
     "output name not in graph": (dict(props={"output_name": "logits"}), "metadata names output 'logits'"),
@@ -141,6 +187,24 @@ def test_bad_onnx_files_give_one_clear_error_line(tmp_path, ensemble_pair, case)
     # Refused before any work: no predictions, labels, nor models registered (onnxruntime's
     # refusals, the last two cases, come after reading the files but before the store).
     assert table_digests(workspace.store_path) == before
+
+
+@pytest.mark.parametrize(("how", "message"), [("nan", "is not finite"), ("logits", "not a probability distribution")])
+def test_a_model_whose_output_is_no_probability_is_refused_with_the_store_unchanged(
+    tmp_path, ensemble_pair, how, message
+):
+    from onnx_models import export_broken_output
+    from training_data import make_labelled_workspace
+
+    workspace, _, _ = make_labelled_workspace(tmp_path, n=12, labels_for=6)
+    broken = export_broken_output(tmp_path / f"{how}.onnx", how)
+    before = table_digests(workspace.store_path)
+    for models in ([broken], [ensemble_pair[0], broken]):
+        run = CliRunner().invoke(app, ["autolabel", "--models", *map(str, models), "-w", str(workspace.path)])
+        text = final_error_line(run)
+        assert str(broken) in text and message in text and "no labels were written" in text, text
+        # Found in the first batch: no prediction, model, image nor label was stored.
+        assert table_digests(workspace.store_path) == before
 
 
 def test_autolabel_refuses_a_negative_worker_count(tmp_path, ensemble_pair):

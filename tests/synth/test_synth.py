@@ -104,7 +104,7 @@ def test_class_mix_follows_the_request(mix):
 
 def test_parse_mix():
     assert parse_mix("2,6,2") == pytest.approx((0.2, 0.6, 0.2))
-    for bad in ("0.5,0.5", "a,b,c", "-1,1,1", "0,0,0"):
+    for bad in ("0.5,0.5", "a,b,c", "-1,1,1", "0,0,0", "1,nan,0", "1,inf,0"):
         with pytest.raises(ValueError):
             parse_mix(bad)
 

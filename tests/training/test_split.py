@@ -75,3 +75,31 @@ def test_a_damaged_split_file_is_a_clear_error(workspace):
     path.write_text("image,fold\na.jpg,3\n")
     with pytest.raises(CelebaError, match="not a split file.*--new-split"):
         task_split(workspace, "light", labelled(), seed=0)
+    path.write_text("")
+    with pytest.raises(CelebaError, match="cannot read the stored split.*--new-split"):
+        task_split(workspace, "light", labelled(), seed=0)
+
+
+def test_a_split_that_is_no_regular_file_is_an_error_not_a_hang(workspace):
+    import os
+    import re
+    import threading
+
+    path = split_path(workspace.splits_dir, "light")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(path)  # reading it would block until a writer came
+    errors: list[Exception] = []
+
+    def read() -> None:
+        try:
+            task_split(workspace, "light", labelled(), seed=0)
+        except CelebaError as exc:
+            errors.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(30)
+    if reader.is_alive():  # blocked on the FIFO: a writer that closes at once frees it
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail("reading the stored split blocked on a FIFO")
+    assert len(errors) == 1 and re.search("not a regular file.*--new-split", str(errors[0])), errors

@@ -96,6 +96,8 @@ def test_new_split_makes_a_new_one(labelled_workspace, tiny_architecture):
             ("--plugin", "tiny_test", "--task", "light", "--preprocess", "sharpen"),
             "error: unknown preprocessing op 'sharpen'",
         ),
+        (("--plugin", "tiny_test", "--task", "light", "--lr", "inf"), "error: --lr must be positive and at most 10"),
+        (("--plugin", "tiny_test", "--task", "light", "--lr", "1e300"), "error: --lr must be positive and at most 10"),
     ],
 )
 def test_user_errors_are_one_line(labelled_workspace, tiny_architecture, args, message):
