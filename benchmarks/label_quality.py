@@ -70,6 +70,7 @@ VARIANTS = {
 
 def synthetic(out: Path, quick: bool, variants: dict[str, dict], seed: int) -> list[dict]:
     rows = []
+    out.mkdir(parents=True, exist_ok=True)  # the demo makes its own folder, never its parents
     for number, (name, change) in enumerate(variants.items()):
         plan = replace(DemoPlan.for_mode(quick), **change)
         started = time.perf_counter()

@@ -12,6 +12,10 @@ import unicodedata
 MERGE_PREFIX = "merge:"
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP's CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@")
+# Characters that reorder or break the text around them where a name is printed: the
+# bidirectional controls ("Trojan Source") and the Unicode line and paragraph separators.
+# Other invisible formatting characters stay allowed (emoji sequences join with U+200D).
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def annotator_name_problem(name: object, *, merge: bool = False) -> str | None:
@@ -25,6 +29,8 @@ def annotator_name_problem(name: object, *, merge: bool = False) -> str | None:
         return "is empty"
     if any(unicodedata.category(c) == "Cc" for c in name):
         return "contains control characters"
+    if any(c in BIDI_CONTROLS or unicodedata.category(c) in ("Zl", "Zp") for c in name):
+        return "contains a text-direction control or a line separator"
     if name.startswith(FORMULA_STARTS):
         return f"starts with {name[0]!r}, which spreadsheets run as a formula"
     if name.startswith(MERGE_PREFIX) and not merge:

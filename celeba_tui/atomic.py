@@ -10,7 +10,9 @@ bad path is a one-line error before any work is done or committed. The rules:
   root must not replace the machine's /dev/null with a regular file); a FIFO nobody
   reads is an error rather than a hang;
 * a folder, a socket, or a missing parent folder is an error: parents are never created,
-  so a typo in a path does not grow a tree of folders somewhere unexpected.
+  so a typo in a path does not grow a tree of folders somewhere unexpected;
+* a file `protect` named (the loaded workspace's store and config) is an error: no
+  export may replace the labels it was made from.
 """
 
 from __future__ import annotations
@@ -30,6 +32,14 @@ from typing import Literal
 from celeba_tui.errors import CelebaError
 
 WriteMode = Literal["atomic", "direct", "folder", "socket"]
+
+# Real paths no output may replace, and what each is (for the message).
+_PROTECTED: dict[Path, str] = {}
+
+
+def protect(path: Path, what: str) -> None:
+    """From now on in this process, refuse `path` (symlinks resolved) as an output."""
+    _PROTECTED[Path(os.path.realpath(path))] = what
 
 
 def write_mode(st_mode: int | None) -> WriteMode:
@@ -61,6 +71,8 @@ def output_target(path: Path) -> OutputTarget:
     """Resolve `path` and decide how to write it; a CelebaError for what cannot be written."""
     given = Path(path).expanduser()
     real = Path(os.path.realpath(given))
+    if real in _PROTECTED:
+        raise CelebaError(f"cannot write {given}: it is {_PROTECTED[real]}")
     try:
         st_mode: int | None = os.stat(real).st_mode
     except (FileNotFoundError, NotADirectoryError):  # the parent check below says which

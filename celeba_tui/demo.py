@@ -7,6 +7,7 @@ generator's ground truth is read only at the end, to score the automatic labels.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -92,6 +93,27 @@ class DemoResult:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
 
 
+DEMO_FOLDERS = ("data", "workspace", "models", "report")
+
+
+def prepare_demo_folder(out: Path, seed: int) -> Path:
+    """`out`, resolved and made if missing (its parents never are); a CelebaError, before any
+    work, for a seed or a folder the demo cannot use."""
+    if seed < 0:
+        raise CelebaError(f"--seed {seed}: must be 0 or more")
+    out = Path(out).expanduser().resolve()
+    if out.exists() and not out.is_dir():
+        raise CelebaError(f"--out {out}: it is not a folder")
+    if not out.exists():
+        if not out.parent.is_dir():
+            raise CelebaError(f"--out {out}: folder {out.parent} does not exist (create it first)")
+        out.mkdir()
+    taken = [name for name in DEMO_FOLDERS if os.path.lexists(out / name)]
+    if taken:
+        raise CelebaError(f"{out} already holds {', '.join(taken)} (a demo?); remove them or pass another --out")
+    return out
+
+
 def run_demo(
     out: Path, *, quick: bool = False, seed: int = 0, console: Console | None = None, plan: DemoPlan | None = None
 ) -> DemoResult:
@@ -100,10 +122,7 @@ def run_demo(
     `plan` replaces the one --quick chooses (benchmarks/label_quality.py's ablation)."""
     console = console or output_console(stderr=True)
     plan = plan or DemoPlan.for_mode(quick)
-    out = Path(out).resolve()
-    if (out / "workspace").exists():
-        raise CelebaError(f"{out} already holds a demo; remove it or pass another --out")
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_demo_folder(Path(out), seed)
     result = DemoResult(out)
     data, ws_dir, models_dir, report_dir = (out / n for n in ("data", "workspace", "models", "report"))
     models_dir.mkdir()

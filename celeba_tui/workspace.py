@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,7 +34,13 @@ ENV_WORKSPACE = "CELEBA_WORKSPACE"
 CONFIG_VERSION = 1
 
 DEFAULT_CLASSES = ("left", "center", "right")
-_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+# \Z, not $: "$" also matches before a final line feed, and "light\n" is no name.
+_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
+# One letter key each in the labelling screen (celeba_tui/tui/key_map.py, LETTERS).
+MAX_CLASSES = 16
+# Columns every Hugging Face export has beside one per task (celeba_tui/formats/image_folders.py).
+RESERVED_TASK_NAMES = frozenset({"file_name", "image_name"})
+MAX_CONFIG_BYTES = 1 << 20
 _ORPHANS_SHOWN = 5  # orphaned (task, label) pairs, and annotators per pair, named in the error
 
 
@@ -66,12 +73,18 @@ def validate_tasks(tasks: tuple[Task, ...], where: str) -> tuple[Task, ...]:
     seen: set[str] = set()
     for task in tasks:
         if not _NAME_RE.match(task.name):
-            raise WorkspaceError(f"{where}: invalid task name {task.name!r}")
+            raise WorkspaceError(
+                f"{where}: invalid task name {task.name!r} (a letter, then up to 63 letters, digits, _ or -)"
+            )
+        if task.name in RESERVED_TASK_NAMES:
+            raise WorkspaceError(f"{where}: task name {task.name!r} is reserved (an export column)")
         if task.name in seen:
             raise WorkspaceError(f"{where}: task {task.name!r} defined twice")
         seen.add(task.name)
-        if len(task.classes) < 2:
-            raise WorkspaceError(f"{where}: task {task.name!r} needs at least two classes")
+        if not 2 <= len(task.classes) <= MAX_CLASSES:
+            raise WorkspaceError(
+                f"{where}: task {task.name!r} has {len(task.classes)} classes; it needs 2 to {MAX_CLASSES}"
+            )
         if len(set(task.classes)) != len(task.classes):
             raise WorkspaceError(f"{where}: task {task.name!r} has a repeated class")
         for cls in task.classes:
@@ -241,19 +254,45 @@ def parse_config(text: str, config_path: Path) -> Workspace:
         tasks = tuple(parsed)
     validate_tasks(tasks, str(config_path))
     extra = {k: v for k, v in data.items() if k not in {"version", "images", "tasks"}}
-    image_root = (config_path.parent / Path(images).expanduser()).resolve()
+    image_root = resolve_folder(config_path.parent, images, f"{config_path}: 'images'")
     return Workspace(config_path.parent.resolve(), image_root, tasks, extra)
+
+
+def resolve_folder(base: Path, given: str | Path, what: str) -> Path:
+    """`given` (~ expanded) against `base`, resolved; a WorkspaceError for a path that cannot
+    be one (an unknown ~user, a NUL character)."""
+    try:
+        return (Path(base) / Path(given).expanduser()).resolve()
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise WorkspaceError(f"{what} {str(given)!r} is not a usable path ({exc})") from None
 
 
 def load_workspace(path: Path) -> Workspace:
     config_path = path / CONFIG_NAME
     try:
+        info = os.stat(config_path)
+        # A FIFO or a link to /dev/zero would block or fill memory; a config is small.
+        if not stat.S_ISREG(info.st_mode):
+            raise WorkspaceError(f"{config_path}: not a regular file")
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise WorkspaceError(f"{config_path}: {info.st_size:,} bytes; a config is at most {MAX_CONFIG_BYTES:,}")
         text = config_path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise WorkspaceError(f"{path}: not a celeba workspace (no {CONFIG_NAME}); run `celeba init`") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise WorkspaceError(f"{config_path}: cannot read config ({exc})") from None
-    return parse_config(text, config_path)
+    return protect_own_files(parse_config(text, config_path))
+
+
+def protect_own_files(workspace: Workspace) -> Workspace:
+    """No output of this process may replace the workspace's store (or its SQLite side
+    files) or config: `celeba export -o labels.sqlite` would lose every label."""
+    from celeba_tui.atomic import protect
+
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        protect(Path(f"{workspace.store_path}{suffix}"), "this workspace's label store")
+    protect(workspace.config_path, "this workspace's config")
+    return workspace
 
 
 def find_workspace(explicit: Path | None = None, start: Path | None = None) -> Workspace:
@@ -286,19 +325,23 @@ def create_workspace(path: Path, image_root: Path, tasks: tuple[Task, ...] = DEF
     from celeba_tui.labelling.guidelines import default_guidelines
 
     path = Path(path)
-    image_root = Path(image_root).expanduser().resolve()
+    image_root = resolve_folder(Path.cwd(), image_root, "--images")
     check_image_root(image_root)
     validate_tasks(tasks, "tasks")
     config_path = path / CONFIG_NAME
-    if config_path.exists():
+    if os.path.lexists(config_path):
         raise WorkspaceError(f"{config_path} already exists; this folder is already a workspace")
+    for name in (STORE_NAME, GUIDELINES_NAME):
+        # The workspace's own files are never written through a link planted in their place.
+        if os.path.islink(path / name):
+            raise WorkspaceError(f"{path / name} is a symbolic link; remove it (celeba init makes this file)")
     path.mkdir(parents=True, exist_ok=True)
     text = render_config(image_root, tasks, path.resolve())
     write_text_atomic(config_path, text)
     workspace = parse_config(text, config_path)
-    if not workspace.guidelines_path.exists():
+    if not os.path.lexists(workspace.guidelines_path):
         write_text_atomic(workspace.guidelines_path, default_guidelines(tasks))
-    return workspace
+    return protect_own_files(workspace)
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -21,6 +21,10 @@ _PERSON = b"celeba-assign"
 _ASSIGN_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
 
+# More annotators than a share of the images could tell apart; also keeps N a 64-bit number.
+MAX_ANNOTATORS = 1_000_000
+
+
 @dataclass(frozen=True)
 class Assignment:
     """Annotator `index` (1-based) of `count`, with `overlap` of images doubly assigned."""
@@ -32,6 +36,8 @@ class Assignment:
     def __post_init__(self) -> None:
         if self.count < 1 or not 1 <= self.index <= self.count:
             raise CelebaError(f"--assign {self.index}/{self.count}: I must be between 1 and N")
+        if self.count > MAX_ANNOTATORS:
+            raise CelebaError(f"--assign {self.index}/{self.count}: N must be at most {MAX_ANNOTATORS:,}")
         if not 0.0 <= self.overlap <= 1.0:
             raise CelebaError(f"--overlap {self.overlap}: must be between 0 and 1")
         if self.overlap > 0 and self.count < 2:

@@ -1,4 +1,6 @@
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -132,7 +134,7 @@ def test_config_with_bad_task_and_unknown_task_in_file(tmp_path, workspace):
     text = config.read_text()
     config.write_text(text.replace('classes = ["left", "center", "right"]', 'classes = ["left"]', 1))
     result = run("stats", "-w", workspace.path, ok=False)
-    assert "needs at least two classes" in result.output and str(config) in result.output
+    assert "it needs 2 to 16" in result.output and str(config) in result.output
     config.write_text(text)
     (tmp_path / "l.csv").write_text("image,task,label\n000001.jpg,mood,happy\n")
     result = run("import", tmp_path / "l.csv", "-w", workspace.path, ok=False)
@@ -170,3 +172,87 @@ def test_init_where_no_workspace_can_be_is_one_line(tmp_path, image_folder, wher
     text = result.stderr.strip()
     assert text.startswith("error: ") and "\n" not in text and message in text, text
     assert (tmp_path / "a-file").read_text() == "not a folder"
+
+
+def error_text(result) -> str:
+    assert result.exit_code == 2, result.output
+    text = result.stderr.strip()
+    assert text.startswith("error: ") and "\n" not in text and "Traceback" not in text, text
+    return text
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda text: text.replace('name = "light"', 'name = "light\\n"', 1), "invalid task name 'light\\n'"),
+        (lambda text: text.replace('name = "light"', 'name = "file_name"', 1), "'file_name' is reserved"),
+        (
+            lambda text: text.replace(
+                'classes = ["left", "center", "right"]',
+                "classes = [" + ", ".join(f'"c{i}"' for i in range(17)) + "]",
+                1,
+            ),
+            "has 17 classes; it needs 2 to 16",
+        ),
+        (
+            lambda text: re.sub(r"(?m)^images = .*$", lambda _: 'images = "~nosuchuser-celeba/x"', text),
+            "is not a usable path",
+        ),
+        (lambda text: re.sub(r"(?m)^images = .*$", lambda _: 'images = "a\\u0000b"', text), "is not a usable path"),
+    ],
+    ids=["newline-in-name", "reserved-name", "17-classes", "unknown-user", "nul"],
+)
+def test_hostile_configs_are_one_line(workspace, edit, message):
+    config = workspace.config_path
+    config.write_text(edit(config.read_text()))
+    text = error_text(run("stats", "-w", workspace.path, ok=False))
+    assert message in text and str(config) in text, text
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "huge"])
+def test_a_config_that_is_no_small_regular_file_is_refused_without_reading_it(workspace, kind):
+    config = workspace.config_path
+    config.unlink()
+    if kind == "fifo":
+        os.mkfifo(config)  # reading it would block
+    elif kind == "dev-zero":
+        config.symlink_to("/dev/zero")  # reading it would never end
+    else:
+        config.write_text("# " + "x" * (1 << 20) + "\n")
+    # A subprocess with a timeout: a hang must fail the test, not freeze the suite.
+    done = subprocess.run(
+        [sys.executable, "-m", "celeba_tui", "stats", "-w", str(workspace.path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    text = done.stderr.strip()
+    assert done.returncode == 2 and text.startswith("error: ") and "\n" not in text, text
+    assert str(config) in text and ("not a regular file" in text or "a config is at most" in text), text
+
+
+def test_init_never_writes_through_links_planted_for_its_own_files(tmp_path, image_folder):
+    for name in ("labels.sqlite", "guidelines.md", "celeba.toml"):
+        ws = tmp_path / f"ws-{name}"
+        ws.mkdir()
+        victim = tmp_path / f"victim-{name}"
+        (ws / name).symlink_to(victim)
+        result = run("init", ws, "--images", image_folder, ok=False)
+        assert "symbolic link" in error_text(result) or "already exists" in error_text(result)
+        assert not victim.exists()
+
+
+def test_no_output_may_replace_the_workspaces_store_or_config(workspace, tmp_path):
+    before = workspace.store_path.read_bytes()
+    for target in (workspace.store_path, workspace.config_path, tmp_path / "link-to-store"):
+        if target.name == "link-to-store":
+            target.symlink_to(workspace.store_path)
+        text = error_text(run("export", "--format", "long", "-o", target, "-w", workspace.path, ok=False))
+        assert "this workspace's" in text, text
+    assert workspace.store_path.read_bytes() == before
+    assert json.loads(run("stats", "--json", "-w", workspace.path).stdout)["images"] == 10
+
+
+def test_label_assign_with_a_huge_n_is_one_line(workspace):
+    text = error_text(run("label", "--count", "--assign", "1/99999999999999999999999", "-w", workspace.path, ok=False))
+    assert "N must be at most 1,000,000" in text

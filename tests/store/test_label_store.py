@@ -261,6 +261,10 @@ def test_store_stats_counts_present_absent_conflicts_and_sources(store, workspac
         "tab\there",
         "c1\x9bcontrol",
         "nul\x00",  # terminal control
+        "bob\u202egnp.exe",
+        "a\u2066b",  # text-direction controls
+        "line\u2028break",
+        "para\u2029break",
         "",
         "   ",
         "merge:majority",

@@ -117,3 +117,25 @@ def test_report_renders_without_runs(tmp_path):
     )
     text = render_report(result, DemoPlan.for_mode(quick=True))
     assert "| light | 1 | 2 | 50.0% | - | - |" in text
+
+
+@pytest.mark.parametrize(
+    "setup, out, seed, message",
+    [
+        (lambda tmp: (tmp / "models").mkdir(), ".", 0, "already holds models (a demo?)"),
+        (lambda tmp: (tmp / "a-file").write_text("x"), "a-file", 0, "it is not a folder"),
+        (lambda tmp: None, "nope/a/b", 0, "does not exist (create it first)"),
+        (lambda tmp: None, "fresh", -1, "--seed -1: must be 0 or more"),
+    ],
+    ids=["models-exists", "a-file", "missing-parents", "negative-seed"],
+)
+def test_demo_refuses_a_folder_or_seed_it_cannot_use_before_any_work(tmp_path, setup, out, seed, message):
+    from typer.testing import CliRunner
+
+    from celeba_tui.cli import app
+
+    setup(tmp_path)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    result = CliRunner().invoke(app, ["demo", "--quick", "--out", str(tmp_path / out), "--seed", str(seed)])
+    assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.output, result.output
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing made
