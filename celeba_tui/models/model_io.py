@@ -202,13 +202,13 @@ def check_config_values(where: Path, config: dict) -> None:
     """A CelebaError naming the file unless config.json's required values have their types."""
     for key in ("run_id", "architecture", "task", "preprocess"):
         if not isinstance(config[key], str):
-            raise CelebaError(f"{where}: {key} {config[key]!r} is not a string")
+            raise CelebaError(f"{where}: {key} {_shown(config[key])} is not a string")
     classes = config["classes"]
     if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
-        raise CelebaError(f"{where}: classes {classes!r} is not a list of two or more class names")
+        raise CelebaError(f"{where}: classes {_shown(classes)} is not a list of two or more class names")
     size = config["input_size"]
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_INPUT_SIZE:
-        raise CelebaError(f"{where}: input_size {size!r} is not a whole number of pixels in 1..{MAX_INPUT_SIZE}")
+        raise CelebaError(f"{where}: input_size {_shown(size)} is not a whole number of pixels in 1..{MAX_INPUT_SIZE}")
 
 
 def check_summary_values(where: Path, summary: dict) -> None:
@@ -216,7 +216,13 @@ def check_summary_values(where: Path, summary: dict) -> None:
     for key in SUMMARY_NUMBERS:
         value = summary.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise CelebaError(f"{where}: {key} {value!r} is not a number")
+            raise CelebaError(f"{where}: {key} {_shown(value)} is not a number")
+
+
+def _shown(value, limit: int = 60) -> str:
+    """A value from a run file as an error line quotes it: its repr, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _read_json(path: Path, missing_message: str) -> dict:

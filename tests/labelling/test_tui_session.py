@@ -138,6 +138,14 @@ def test_class_keys_for_default_and_other_class_lists():
     assert not reserved & {key for k in many for key in k.keys}
 
 
+def test_every_class_a_config_allows_has_a_key():
+    from celeba_tui.tui.key_map import MAX_CLASSES as KEYED
+    from celeba_tui.workspace import MAX_CLASSES
+
+    assert MAX_CLASSES == KEYED
+    assert len(class_keys([f"c{i}" for i in range(MAX_CLASSES)])) == MAX_CLASSES
+
+
 def test_big_text_fits_or_declines():
     rows = big_text("light", 40)
     assert len(rows) == 3 and len(rows[0]) == 5 * 4 - 1
