@@ -99,8 +99,11 @@ DEMO_FOLDERS = ("data", "workspace", "models", "report")
 def prepare_demo_folder(out: Path, seed: int) -> Path:
     """`out`, resolved and made if missing (its parents never are); a CelebaError, before any
     work, for a seed or a folder the demo cannot use."""
-    if seed < 0:
-        raise CelebaError(f"--seed {seed}: must be 0 or more")
+    from celeba_tui.training.trainer import MAX_SEED
+
+    # Each member of the ensemble trains with the seed plus its offset.
+    if not 0 <= seed <= MAX_SEED - 100:
+        raise CelebaError(f"--seed {seed}: must be between 0 and {MAX_SEED - 100}")
     out = Path(out).expanduser().resolve()
     if out.exists() and not out.is_dir():
         raise CelebaError(f"--out {out}: it is not a folder")

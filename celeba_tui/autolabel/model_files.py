@@ -51,10 +51,11 @@ class ExportSettings:
     calibration_images: int = 256
 
     def __post_init__(self) -> None:
+        from celeba_tui.onnx.export import check_opset
+
         if self.precision not in PRECISIONS:
             raise CelebaError(f"unknown precision {self.precision!r} (one of {', '.join(PRECISIONS)})")
-        if self.opset is not None and self.opset < 7:
-            raise CelebaError(f"--opset {self.opset}: ONNX opsets this exporter writes start at 7")
+        check_opset(self.opset)
         if self.calibration_images < 1:
             raise CelebaError("--calibration-images must be at least 1")
 

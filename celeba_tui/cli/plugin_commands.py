@@ -10,6 +10,7 @@ import typer
 
 from celeba_tui.cli.app import JsonOption, app, print_json, warn
 from celeba_tui.errors import CelebaError
+from celeba_tui.workspace import MAX_CLASSES
 
 
 @app.command("plugins")
@@ -41,7 +42,9 @@ def plugins_command(
 @app.command("summary")
 def summary_command(
     name: Annotated[str, typer.Argument(metavar="NAME", help="Architecture name (see `celeba plugins --all`).")],
-    num_classes: Annotated[int, typer.Option("--classes", min=2, metavar="N", help="Number of output classes.")] = 3,
+    num_classes: Annotated[
+        int, typer.Option("--classes", min=2, max=MAX_CLASSES, metavar="N", help="Number of output classes.")
+    ] = 3,
     json_output: JsonOption = False,
 ) -> None:
     """Keras-style table of an architecture's layers, output shapes and parameter counts."""

@@ -109,6 +109,22 @@ def metadata_for_run(run, precision: str = "fp32") -> ModelMetadata:
     )
 
 
+# The dynamo exporter writes opset 18 and up; asked for less, it wrote 18 without a word
+# (or failed in the version converter with a traceback on stderr and exit status 0).
+MIN_OPSET = 18
+
+
+def check_opset(opset: int | None) -> None:
+    """A CelebaError unless `opset` (None: the exporter's default) is one this exporter writes."""
+    import onnx
+
+    newest = onnx.defs.onnx_opset_version()
+    if opset is not None and (isinstance(opset, bool) or not MIN_OPSET <= opset <= newest):
+        raise CelebaError(
+            f"--opset {opset}: must be between {MIN_OPSET} and {newest} (the opsets this exporter writes)"
+        )
+
+
 def export_module(module, input_size: int, out: Path, metadata: ModelMetadata, *, opset: int | None = None) -> None:
     """Export a uint8-in, probabilities-out module to `out` (fp32 or fp16 per metadata.precision)."""
     import onnx
@@ -116,6 +132,7 @@ def export_module(module, input_size: int, out: Path, metadata: ModelMetadata, *
 
     from celeba_tui.atomic import atomic_path
 
+    check_opset(opset)
     module.eval()
     example = torch.zeros((2, input_size, input_size, 3), dtype=torch.uint8)
     batch = torch.export.Dim("batch", min=1)
@@ -139,6 +156,11 @@ def export_module(module, input_size: int, out: Path, metadata: ModelMetadata, *
             f"cannot export {metadata.architecture or 'model'} to ONNX (opset {opset or 'default'}): {first}"
         ) from None
     proto = program.model_proto
+    written = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
+    if opset is not None and written != opset:
+        raise CelebaError(
+            f"cannot export {metadata.architecture or 'model'} at opset {opset}: the exporter wrote {written}"
+        )
     for node in proto.graph.node:
         # The exporter annotates nodes with Python stack traces: local paths, no use here.
         del node.metadata_props[:]
@@ -255,6 +277,7 @@ def export_run(
 
     if precision not in TOLERANCES:
         raise CelebaError(f"unknown precision {precision!r} (one of {', '.join(TOLERANCES)})")
+    check_opset(opset)
     out = check_output_path(out)
     started = time.perf_counter()
     run = load_run(run_path)

@@ -41,6 +41,14 @@ if TYPE_CHECKING:
 
 # A learning rate past this diverges with any optimiser here (the defaults peak at 3e-3).
 MAX_LR = 10.0
+# The largest seed every generator here takes (numpy's legacy seeding stops at 2**32 - 1).
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(seed: int) -> None:
+    """A CelebaError for a seed some generator of the run would refuse, before any work."""
+    if isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        raise CelebaError(f"--seed {seed}: must be between 0 and {MAX_SEED}")
 
 
 @dataclass
@@ -279,6 +287,7 @@ def train(workspace: Workspace, options: TrainOptions, reporter=None) -> TrainRe
     recipe = resolve_recipe(options)
     if options.max_images is not None and options.max_images < 1:
         raise CelebaError(f"--max-images must be at least 1, not {options.max_images}")
+    check_seed(options.seed)
     pipeline = resolve_pipeline(architecture, options.preprocess)
     hyper = hyper_parameters(architecture, options, recipe)
     device = pick_device(options.device, dist.local_rank)

@@ -142,6 +142,8 @@ def test_cycle_reads_configured_architectures(labelled_workspace, tiny_architect
     # As `celeba train` does, the plan refuses a cap of nothing.
     none = cli(labelled_workspace, "cycle", "-t", "light", "--dry-run", "--max-images", "0")
     assert none.exit_code == 2 and "--max-images must be at least 1" in none.output
+    negative = cli(labelled_workspace, "cycle", "-t", "light", "--dry-run", "--seed", "-1")
+    assert negative.exit_code == 2 and "--seed -1: must be between 0 and" in negative.output
 
 
 def test_few_labels_compares_the_schedule_with_the_recipes_minimum_over_the_train_share():

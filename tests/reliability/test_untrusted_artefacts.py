@@ -90,6 +90,22 @@ def test_a_run_folder_with_hostile_values_is_one_error_line(tmp_path, file, chan
     assert not (tmp_path / "m.onnx").exists()
 
 
+@pytest.mark.parametrize("opset", ["1", "17", "99"])
+def test_an_opset_the_exporter_does_not_write_is_one_line(tmp_path, opset):
+    from onnx_models import write_run
+
+    run = write_run(tmp_path / "runs", "cnn4")
+    out = tmp_path / "m.onnx"
+    text = error_line(CliRunner().invoke(app, ["export-onnx", str(run), "--out", str(out), "--opset", opset]))
+    assert f"--opset {opset}: must be between 18 and" in text, text
+    assert not out.exists()  # asked for 17, it once wrote opset 18 without a word
+
+
+def test_summary_refuses_more_classes_than_a_task_may_have():
+    result = CliRunner().invoke(app, ["summary", "cnn4", "--classes", "1000000000000"])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+
+
 def test_a_fifo_in_place_of_a_run_file_is_an_error_not_a_hang(tmp_path):
     from onnx_models import write_run
 

@@ -125,7 +125,7 @@ def test_report_renders_without_runs(tmp_path):
         (lambda tmp: (tmp / "models").mkdir(), ".", 0, "already holds models (a demo?)"),
         (lambda tmp: (tmp / "a-file").write_text("x"), "a-file", 0, "it is not a folder"),
         (lambda tmp: None, "nope/a/b", 0, "does not exist (create it first)"),
-        (lambda tmp: None, "fresh", -1, "--seed -1: must be 0 or more"),
+        (lambda tmp: None, "fresh", -1, "--seed -1: must be between 0 and"),
     ],
     ids=["models-exists", "a-file", "missing-parents", "negative-seed"],
 )

@@ -98,11 +98,14 @@ def test_new_split_makes_a_new_one(labelled_workspace, tiny_architecture):
         ),
         (("--plugin", "tiny_test", "--task", "light", "--lr", "inf"), "error: --lr must be positive and at most 10"),
         (("--plugin", "tiny_test", "--task", "light", "--lr", "1e300"), "error: --lr must be positive and at most 10"),
+        (("--plugin", "tiny_test", "--task", "light", "--seed", "-1"), "error: --seed -1: must be between 0 and"),
+        (("--plugin", "tiny_test", "--task", "light", "--seed", str(2**64)), "must be between 0 and 4294967295"),
     ],
 )
 def test_user_errors_are_one_line(labelled_workspace, tiny_architecture, args, message):
     result = celeba("train", *args, "-w", labelled_workspace.path)
     assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+    assert not (labelled_workspace.runs_dir).exists() or not any(labelled_workspace.runs_dir.iterdir())  # no run begun
 
 
 def test_too_few_labels_through_the_cli(tmp_path, tiny_architecture):
