@@ -331,6 +331,10 @@ def create_workspace(path: Path, image_root: Path, tasks: tuple[Task, ...] = DEF
     config_path = path / CONFIG_NAME
     if os.path.lexists(config_path):
         raise WorkspaceError(f"{config_path} already exists; this folder is already a workspace")
+    where = resolve_folder(Path.cwd(), path, "workspace")
+    if where == image_root or image_root in where.parents:
+        # Every scan would take the workspace's own figures and caches for images to label.
+        raise WorkspaceError(f"{path} is inside the image root {image_root}; put the workspace beside it")
     for name in (STORE_NAME, GUIDELINES_NAME):
         # The workspace's own files are never written through a link planted in their place.
         if os.path.islink(path / name):

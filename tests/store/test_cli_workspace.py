@@ -256,3 +256,10 @@ def test_no_output_may_replace_the_workspaces_store_or_config(workspace, tmp_pat
 def test_label_assign_with_a_huge_n_is_one_line(workspace):
     text = error_text(run("label", "--count", "--assign", "1/99999999999999999999999", "-w", workspace.path, ok=False))
     assert "N must be at most 1,000,000" in text
+
+
+def test_a_workspace_inside_its_image_root_is_refused(tmp_path, image_folder):
+    for where in (image_folder, image_folder / "ws"):
+        text = error_text(run("init", where, "--images", image_folder, ok=False))
+        assert "is inside the image root" in text, text
+    assert not (image_folder / "ws").exists() and not (image_folder / "celeba.toml").exists()
