@@ -277,7 +277,6 @@ def export_run(
 
     if precision not in TOLERANCES:
         raise CelebaError(f"unknown precision {precision!r} (one of {', '.join(TOLERANCES)})")
-    check_opset(opset)
     out = check_output_path(out)
     started = time.perf_counter()
     run = load_run(run_path)

@@ -113,13 +113,7 @@ def test_a_fifo_in_place_of_a_run_file_is_an_error_not_a_hang(tmp_path):
     (run / "summary.json").unlink()
     os.mkfifo(run / "summary.json")
     # A subprocess with a timeout: a hang must fail the test, not freeze the suite.
-    done = subprocess.run(
-        [sys.executable, "-m", "celeba_tui", "export-onnx", str(run), "--out", str(tmp_path / "m.onnx")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+    done = celeba(["export-onnx", str(run), "--out", str(tmp_path / "m.onnx")])
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == f"error: {run / 'summary.json'}: not a regular file"
 
@@ -284,8 +278,9 @@ def installed_plugins(site: Path) -> Path:
     return site
 
 
-def celeba(args: list[str], site: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(REPO)])}
+def celeba(args: list[str], site: Path | None = None) -> subprocess.CompletedProcess:
+    """The real `celeba` process (120 s at most), with `site`'s installed plugins when given."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([*([str(site)] if site else []), str(REPO)])}
     return subprocess.run(
         [sys.executable, "-m", "celeba_tui", *args], capture_output=True, text=True, env=env, timeout=120
     )
