@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,51 +150,24 @@ def max_image_bytes() -> int:
 def read_image_bytes(path: Path, limit: int | None = None) -> bytes:
     """The bytes of an image file, if it is a regular file of at most `limit` bytes.
 
-    Opened with O_NONBLOCK so a FIFO cannot block the open, then checked with fstat on
-    the open file (no race with a swap after a check): devices (/dev/zero), FIFOs and
-    folders are refused at once, so are files over the cap, without reading them.
-    Every refusal is an ImageDecodeError with a short reason (a missing, unreadable,
+    Devices (/dev/zero), FIFOs and folders are refused at once, so are files over the
+    cap, without reading them (celeba_tui.regular_files). Every refusal is an ImageDecodeError with a short reason (a missing, unreadable,
     empty, special or oversized file): the one place image bytes are read.
     """
+    from celeba_tui.regular_files import FileRefused, read_regular_file
+
     limit = max_image_bytes() if limit is None else limit
     try:
-        return _read_regular_file(path, limit)
+        data = read_regular_file(path, limit, limit_hint=f", see ${MAX_BYTES_ENV}")
+    except FileRefused as exc:
+        raise ImageDecodeError(str(exc)) from None
     except FileNotFoundError:
         raise ImageDecodeError("file not found") from None
     except OSError as exc:
         raise ImageDecodeError(f"cannot read: {exc.strerror or exc}") from None
-
-
-def _read_regular_file(path: Path, limit: int) -> bytes:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ImageDecodeError(f"not a regular file ({_file_kind(info.st_mode)})")
-        if info.st_size > limit:
-            raise ImageDecodeError(f"too large ({info.st_size:,} bytes; limit {limit:,}, see ${MAX_BYTES_ENV})")
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            data = handle.read(limit + 1)  # the file may have grown since fstat
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        raise ImageDecodeError(f"too large (over {limit:,} bytes, see ${MAX_BYTES_ENV})")
     if not data:
         raise ImageDecodeError("empty file")
     return data
-
-
-def _file_kind(mode: int) -> str:
-    for test, name in (
-        (stat.S_ISDIR, "a folder"),
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-    ):
-        if test(mode):
-            return name
-    return "not a file"
 
 
 # ------------------------------------------------------------------ decoding
@@ -277,7 +249,10 @@ def _decode_with_pil(data: bytes):
     except ImageDecodeError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageDecodeError(f"too large ({exc})") from None
+        # PIL's own message quotes PIL's limit, not ours: say ours, as the check above does.
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(found.group(1)):,} pixels" if found else "a decompression bomb"
+        raise ImageDecodeError(f"too large ({size}; limit {MAX_PIXELS:,})") from None
     except Exception as exc:  # noqa: BLE001  (PIL raises many types for bad files)
         # PIL names the in-memory buffer with its address: drop it so reports are reproducible.
         detail = re.sub(r"\s*<[^>]*>", "", str(exc)).strip()

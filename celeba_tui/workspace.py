@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -269,14 +268,13 @@ def resolve_folder(base: Path, given: str | Path, what: str) -> Path:
 
 def load_workspace(path: Path) -> Workspace:
     config_path = path / CONFIG_NAME
+    from celeba_tui.regular_files import FileRefused, read_regular_file
+
     try:
-        info = os.stat(config_path)
         # A FIFO or a link to /dev/zero would block or fill memory; a config is small.
-        if not stat.S_ISREG(info.st_mode):
-            raise WorkspaceError(f"{config_path}: not a regular file")
-        if info.st_size > MAX_CONFIG_BYTES:
-            raise WorkspaceError(f"{config_path}: {info.st_size:,} bytes; a config is at most {MAX_CONFIG_BYTES:,}")
-        text = config_path.read_text(encoding="utf-8")
+        text = read_regular_file(config_path, MAX_CONFIG_BYTES).decode("utf-8")
+    except FileRefused as exc:
+        raise WorkspaceError(f"{config_path}: {exc}") from None
     except FileNotFoundError:
         raise WorkspaceError(f"{path}: not a celeba workspace (no {CONFIG_NAME}); run `celeba init`") from None
     except (OSError, UnicodeDecodeError) as exc:

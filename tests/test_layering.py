@@ -21,6 +21,7 @@ LAYERS = {
             "__version__",
             "errors",
             "atomic",
+            "regular_files",
             "console",
             "progress",
             "vocabulary",

@@ -118,8 +118,7 @@ def label(
     from celeba_tui.annotator_names import annotator_name_problem
 
     problem = annotator_name_problem(name)
-    if problem and not count:
-        # refused before the app starts, not at the first key press
+    if problem:  # refused before the app starts (or the count names it), not at the first key press
         raise CelebaError(f"--annotator: {problem}")
 
     with ws.open_store(readonly=count) as store:
@@ -201,6 +200,14 @@ def _run_tui(store, run: LabelRun):
     """Run the app; what it stored (a SessionOutcome). An unexpected error ends here, in one line."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise CelebaError("celeba label needs a terminal (stdin and stdout are not one); use --count for scripts")
+    from celeba_tui.labelling.session_lock import annotator_session
+
+    # A second session under this name would be shown the same questions and silently replace these answers.
+    with annotator_session(run.workspace.path, run.annotator):
+        return _run_app(store, run)
+
+
+def _run_app(store, run: LabelRun):
     from celeba_tui.tui.terminal_probe import choose_renderer, probe_terminal
 
     # Probe before Textual starts reading stdin; forced half-blocks need no probe.

@@ -1,6 +1,19 @@
-"""The default labelling guidelines written into every new workspace (guidelines.md)."""
+"""The workspace's labelling guidelines (guidelines.md): the default text written into
+every new workspace, and reading the file back for `?` in `celeba label`.
+
+The file is the team's to edit, so it is read as outside input: only a regular file
+(a FIFO would block the screen for ever, a link to /dev/zero fill memory), at most
+MAX_GUIDELINES_BYTES. Textual lays Markdown out block by block and takes seconds per
+few hundred blocks, so a longer file is shown as plain text, never as a frozen screen.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_GUIDELINES_BYTES = 256 * 1024
+MAX_MARKDOWN_LINES = 150  # beyond this the text is shown plain (about 1 s of layout for 150 list items)
 
 _CONVENTIONS = """\
 # Labelling guidelines
@@ -58,3 +71,25 @@ def default_guidelines(tasks) -> str:
     for task in tasks:
         lines.append(f"- **{task.name}** ({task.prompt}): " + ", ".join(task.classes))
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Guidelines:
+    """What `?` shows: `text`, as Markdown or (a long file) as plain text."""
+
+    text: str
+    markdown: bool
+
+
+def read_guidelines(path: Path) -> Guidelines:
+    """The guidelines file, or a note saying why it is not shown and where it should be."""
+    from celeba_tui.regular_files import FileRefused, read_regular_file
+
+    try:
+        text = read_regular_file(path, MAX_GUIDELINES_BYTES).decode("utf-8")
+    except (OSError, FileRefused, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return Guidelines(f"No guidelines shown: {path}: {reason}. Write your team's rules there.", markdown=False)
+    if text.count("\n") > MAX_MARKDOWN_LINES:
+        return Guidelines(text, markdown=False)
+    return Guidelines(text, markdown=True)

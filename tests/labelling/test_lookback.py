@@ -48,11 +48,38 @@ def test_redecide_appends_and_keeps_the_place(store, workspace):
     back = cursor(store, workspace)
     back.older()
     assert back.older().image == IMAGES[0]
-    changed = back.redecide(store, "ann", "right")
-    back.adopt(changed)
+    outcome = back.redecide(store, "ann", "right")
+    assert outcome.stored and outcome.before == "left"
+    back.adopt(outcome.decision)
     assert back.current.label == "right" and back.current.label_id > first
     history = store.history(IMAGES[0])
     assert history["label"].tolist() == ["left", "right"]  # appended, nothing rewritten
     assert back.older() is None  # no duplicate of the changed one further back
     live = store.live_labels()
     assert live[live["image"] == IMAGES[0]]["label"].tolist() == ["right"]
+
+
+def test_going_back_again_reads_what_was_decided_and_undone_since(store, workspace):
+    first = store.add_label(IMAGES[0], "light", "left", "ann")
+    back = cursor(store, workspace)
+    assert back.older().label_id == first
+    back.leave()
+    store.revoke(first, "ann")  # undone in the queue, after the list was first read
+    newer = store.add_label(IMAGES[1], "light", "center", "ann")
+    assert back.older().label_id == newer  # the newest decision first, not the undone one
+    assert back.older() is None
+
+
+def test_a_key_equal_to_a_stale_label_still_stores_the_decision(store, workspace):
+    """The attack: back, esc, undo, back, the same key: "stays" and nothing stored. The
+    decision is now checked against the store when the key is pressed."""
+    first = store.add_label(IMAGES[0], "light", "left", "ann")
+    back = cursor(store, workspace)
+    back.older()
+    store.revoke(first, "ann")  # undone (or changed by another process) while on screen
+    outcome = back.redecide(store, "ann", "left")
+    assert outcome.stored and outcome.before is None
+    live = store.live_labels()
+    assert live[live["image"] == IMAGES[0]]["label"].tolist() == ["left"]
+    again = back.redecide(store, "ann", "left")  # now it does stay: nothing more is written
+    assert not again.stored and len(store.history(IMAGES[0])) == 3

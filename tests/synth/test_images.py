@@ -84,6 +84,19 @@ def test_decoder_refuses_decompression_bomb(tmp_path):
         decode_resized(tmp_path / "big.png", 64)
 
 
+def test_a_bomb_pil_refuses_first_is_reported_with_our_limit(tmp_path):
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 30000, 30000, 1, 0, 0, 0, 0)  # declares 900 Mpx: PIL's own limit trips
+    (tmp_path / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+    with pytest.raises(ImageDecodeError, match=r"^too large \(900,000,000 pixels; limit 50,000,000\)$"):
+        decode_resized(tmp_path / "bomb.png", 64)
+
+
 def test_decoder_handles_16bit_cmyk_and_exif_rotation(tmp_path):
     Image.fromarray(np.full((20, 30), 65535, dtype=np.uint16)).save(tmp_path / "16.png")
     assert decode_resized(tmp_path / "16.png", 8).min() == 255

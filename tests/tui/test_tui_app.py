@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -255,6 +256,46 @@ async def test_guidelines_and_preprocessing_view(workspace, store):
         assert app.screen.query_one(ImagePane).shown.view == "original"
         await press(pilot, "q")
     assert store.live_labels().empty
+
+
+def unblock_fifo(path) -> None:
+    """Let a reader blocked in opening the FIFO `path` go on (it reads an empty file)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:  # nobody is blocked on it, or it is a FIFO no more
+        pass
+
+
+async def test_hostile_guidelines_never_freeze_the_labelling(workspace, store):
+    """An attack pass found `?` on a FIFO guidelines.md froze the app for good (the keys
+    after it were lost), a link to /dev/zero ate memory, and 2 MB of headings hung it."""
+    guidelines = workspace.guidelines_path
+    guidelines.unlink()
+    os.mkfifo(guidelines)
+    watchdog = threading.Timer(30, unblock_fifo, [guidelines])  # a regression fails the test, never hangs it
+    watchdog.start()
+    app = make_app(workspace, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, GuidelinesScreen), "the guidelines")
+        assert "a FIFO" in str(app.screen.query_one("#guidelines-text").render())
+        await pilot.press("escape")
+        await press(pilot, "a")  # labelling goes on
+        guidelines.unlink()
+        guidelines.write_text("".join(f"# rule {i} \x1b]0;title\x07 [link=x]y[/link]\n" for i in range(5_000)))
+        started = time.monotonic()
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, GuidelinesScreen), "the long guidelines")
+        await pilot.pause(0.05)
+        shown = str(app.screen.query_one("#guidelines-text").render())
+        assert time.monotonic() - started < 20
+        assert "# rule 0 \\x1b]0;title\\x07 [link=x]y[/link]" in shown  # shown as written, escaped
+        await pilot.press("escape")
+        await press(pilot, "d", "q")
+    watchdog.cancel()
+    assert live(store, task="light") == {(IMAGES[0], "light"): "left"}
+    assert live(store, task="orientation") == {(IMAGES[0], "orientation"): "right"}
 
 
 async def test_locked_store_waits_and_keeps_the_decision(workspace, store):

@@ -87,3 +87,10 @@ def test_the_session_ends_with_a_summary_and_the_next_command(workspace, store, 
     assert "or: celeba merge   (1 answers where annotators disagree, unmerged)" in result.output
     as_json = json.loads(label(workspace, "-t", "light", "--json").output)
     assert as_json["left"] == 9 and as_json["next"][1]["command"] == "celeba merge"
+
+
+def test_count_refuses_a_name_with_control_characters(workspace):
+    """An attack pass found `--count` echoing `-a` raw: an OSC sequence retitled the terminal."""
+    result = runner.invoke(app, ["label", "-w", str(workspace.path), "-a", "a\x1b]0;pwned\x07b", "--count"])
+    assert result.exit_code == 2 and "\x1b" not in result.output
+    assert result.output.strip() == "error: --annotator: contains control characters"

@@ -121,3 +121,26 @@ async def test_image_opens_exactly_that_image_in_any_state(workspace, store):
         await pilot.press("q")
     assert history(store, IMAGES[6])[2:] == [("light", "right", "ann"), ("orientation", "center", "ann")]
     assert app.return_value.counts == {("light", "right"): 1, ("orientation", "center"): 1}
+
+
+async def test_a_key_after_undo_and_back_again_is_stored_not_called_unchanged(workspace, store):
+    """An attack pass found: a, b, esc, u, b, a said "light stays left" and stored nothing
+    (going back showed the undone decision from a list read before the undo)."""
+    app = LabelApp(LabelConfig(workspace, "ann", tasks=workspace.tasks[:1]), store)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "a", "b", "escape", "u")
+        assert store.live_labels().empty
+        await press(pilot, "a", "b")  # a new decision (image 1 again), then back to it
+        assert shown_image(app) == IMAGES[0] and app.screen.lookback.index == 0
+        await press(pilot, "escape", "u", "b")  # undone again: nothing of ann's is live
+        assert not app.screen.lookback.active  # nothing to go back to
+        await press(pilot, "a", "d", "b")  # image 1 left, image 2 right; back shows the newest
+        assert shown_image(app) == IMAGES[1]
+        [(label_id,)] = store.query(
+            "SELECT label_id FROM live v JOIN images i ON i.id = v.image_id WHERE i.name = ?", [IMAGES[1]]
+        )
+        store.revoke(label_id, "ann")  # undone by another process while it is on screen
+        await press(pilot, "d")  # the same key as the (since undone) label shown: stored
+        await pilot.press("q")
+    live = store.live_labels()
+    assert sorted(zip(live["image"], live["label"])) == [(IMAGES[0], "left"), (IMAGES[1], "right")]

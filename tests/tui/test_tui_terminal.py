@@ -214,3 +214,54 @@ def test_kill_9_loses_no_decision(workspace, tmp_path):
     with workspace.open_store() as store:
         live = store.live_labels()
     assert len(live) == decisions and set(live["label"]) == {"right"}
+
+
+def run_cli_in_pty(args: list[str], timeout: float = 60) -> tuple[int, str]:
+    """`celeba ARGS` with a pty as its terminal (so it gets past the terminal check); exit status and output."""
+    master, slave = os.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "PYTHONPATH": str(REPO)}
+    env.pop("TMUX", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celeba_tui", *args], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True
+    )
+    os.close(slave)
+    output = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                output += os.read(master, 4096)
+            except OSError:
+                break
+        elif process.poll() is not None:
+            break
+    process.kill()
+    os.close(master)
+    return process.wait(timeout=10), output.decode("utf-8", "replace")
+
+
+@needs_tmux
+def test_a_second_session_of_one_annotator_is_refused_until_the_first_ends(workspace, tmp_path):
+    """An attack pass found two `celeba label` of one annotator storing both answers to one
+    question, the later silently replacing the earlier. The second is refused now."""
+    log = tmp_path / "timing.jsonl"
+    session = start_label(workspace, log)
+    try:
+        status, output = run_cli_in_pty(["label", "-w", str(workspace.path), "-a", "ann"])
+        assert status == 2, output
+        lines = [line for line in output.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error: annotator 'ann' already has a `celeba label`")
+        assert f"process {session.pid()}" in lines[0]
+        session.keys("a")  # the first session goes on storing
+        wait_for(lambda: decisions_logged(log) >= 1, what="the first session's decision")
+        os.kill(session.pid(), signal.SIGKILL)
+        wait_for(lambda: not session.alive(), what="the kill")
+    finally:
+        session.close()
+    from celeba_tui.labelling.session_lock import annotator_session
+
+    with annotator_session(workspace.path, "ann"):  # the killed session left no stale lock
+        pass
+    with workspace.open_store() as store:
+        assert store.live_labels()["label"].tolist() == ["left"]

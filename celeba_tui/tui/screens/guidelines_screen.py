@@ -8,15 +8,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Markdown
+from textual.widgets import Footer, Markdown, Static
+
+from celeba_tui.console import printable
+from celeba_tui.labelling.guidelines import read_guidelines
 
 
-def guidelines_markdown(path: Path) -> str:
-    """The guidelines text, or a note saying where it should be."""
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return f"# No guidelines\n\nCould not read `{path}` ({exc}). Write your team's rules there."
+def shown_text(text: str) -> str:
+    """The text with every control character but the line breaks written as its escape:
+    nothing in the file can reach the terminal as a control sequence."""
+    return "\n".join(printable(line.expandtabs(4)) for line in text.replace("\r\n", "\n").split("\n"))
 
 
 class GuidelinesScreen(ModalScreen[None]):
@@ -29,8 +30,14 @@ class GuidelinesScreen(ModalScreen[None]):
         self.path = path
 
     def compose(self) -> ComposeResult:
+        guidelines = read_guidelines(self.path)
+        text = shown_text(guidelines.text)
         with VerticalScroll(id="guidelines"):
-            yield Markdown(guidelines_markdown(self.path))
+            if guidelines.markdown:
+                # Links are shown, not followed: the file is the team's, a click must not open anything.
+                yield Markdown(text, open_links=False)
+            else:
+                yield Static(text, markup=False, id="guidelines-text")
         yield Footer()
 
     def action_close(self) -> None:

@@ -338,17 +338,18 @@ class LabelScreen(Screen):
         """A class key on a decision gone back to: a new decision, appended (history keeps the old)."""
         entry = self.lookback.current
         label = self.session.tasks[entry.task].classes[index]
-        if label == entry.label:
-            self.notify(f"{entry.task} stays {label}", timeout=2, markup=False)
-            return
         try:
-            changed = await self._write(self.lookback.redecide, self.session.store, self.session.annotator, label)
+            outcome = await self._write(self.lookback.redecide, self.session.store, self.session.annotator, label)
         except WRITE_REFUSED as exc:
             self._refused(f"Change NOT saved: {_reason(exc)}. Press the key again.")
             return
-        self.lookback.adopt(changed)
-        self.session.stats.count_change(entry.task, label, self.session.clock())
-        self.notify(f"changed: {entry.task} {entry.label} → {label}", timeout=2, markup=False)
+        self.lookback.adopt(outcome.decision)
+        if not outcome.stored:
+            self.notify(f"{entry.task} stays {label}", timeout=2, markup=False)
+        else:
+            self.session.stats.count_change(entry.task, label, self.session.clock())
+            before = "undone" if outcome.before is None else outcome.before
+            self.notify(f"changed: {entry.task} {before} → {label}", timeout=2, markup=False)
         self.show_current(self._stamp)
 
     async def action_back(self) -> None:

@@ -1,0 +1,102 @@
+"""One `celeba label` session per annotator and workspace at a time.
+
+Two sessions under one name (two terminals, or two people sharing an account whose name
+is the default annotator) are shown the same questions in the same order; each would
+store its answer, and the later one would silently replace the earlier as if it were a
+change of mind. So a session holds an exclusive lock on a file named after the
+annotator (`<workspace>/locks/label-<hash>.lock`), and a second session under that name
+is refused before it starts, saying which process holds it. The lock is the operating
+system's (flock): it goes with the process however it ends, kill -9 included, so a
+crashed session never leaves a stale lock behind. Where flock is missing (not POSIX),
+sessions are not locked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from celeba_tui.errors import CelebaError
+
+LOCK_FOLDER = "locks"
+MAX_NOTE_BYTES = 4096  # what a lock file says about its holder; anything longer is not ours
+
+
+def lock_path(workspace_path: Path, annotator: str) -> Path:
+    """The lock file of `annotator`'s sessions: named by a hash, so any name makes a safe file name."""
+    digest = hashlib.sha256(annotator.encode("utf-8")).hexdigest()[:16]
+    return Path(workspace_path) / LOCK_FOLDER / f"label-{digest}.lock"
+
+
+@contextlib.contextmanager
+def annotator_session(workspace_path: Path, annotator: str) -> Iterator[None]:
+    """Hold `annotator`'s session lock while the block runs; a CelebaError if another process holds it."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover  (not POSIX: no locking)
+        yield
+        return
+    path = lock_path(workspace_path, annotator)
+    fd = _open_lock_file(path)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise CelebaError(f"cannot lock {path}: {exc.strerror or exc}") from None
+            raise CelebaError(
+                f"annotator {annotator!r} already has a `celeba label` session open on this workspace"
+                f"{_holder(fd)}: finish it first, or label under another name with -a NAME"
+            ) from None
+        _write_note(fd, annotator)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _open_lock_file(path: Path) -> int:
+    """The lock file, opened read-write without following a link, blocking on a FIFO or
+    reading a device: a regular file or a CelebaError naming it."""
+    folder = path.parent
+    try:
+        folder.mkdir(exist_ok=True)
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):  # a link planted in its place
+            raise CelebaError(f"{folder}: not a folder (a link or a file); remove it")
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(path, flags, 0o644)
+    except CelebaError:
+        raise
+    except OSError as exc:
+        reason = "a link" if exc.errno == errno.ELOOP else exc.strerror or str(exc)
+        raise CelebaError(f"cannot open the session lock {path}: {reason}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise CelebaError(f"{path}: the session lock is not a regular file; remove it")
+    return fd
+
+
+def _write_note(fd: int, annotator: str) -> None:
+    """Say in the lock file who holds it (only ever read to name the holder)."""
+    note = json.dumps({"annotator": annotator, "pid": os.getpid(), "started": time.time()}).encode("utf-8")
+    with contextlib.suppress(OSError):  # the lock holds without its note (a full disk, say)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, note, 0)
+
+
+def _holder(fd: int) -> str:
+    """' (process N, since HH:MM)' from the lock file's note, or '' where it says nothing usable."""
+    try:
+        note = json.loads(os.pread(fd, MAX_NOTE_BYTES + 1, 0)[:MAX_NOTE_BYTES])
+        pid, started = note["pid"], note["started"]
+        if isinstance(pid, bool) or not isinstance(pid, int) or not isinstance(started, (int, float)):
+            return ""
+        return f" (process {pid}, since {time.strftime('%H:%M', time.localtime(started))})"
+    except (OSError, ValueError, KeyError, TypeError, OverflowError, RecursionError):
+        return ""

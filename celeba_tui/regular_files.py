@@ -1,0 +1,54 @@
+"""Reading a file that came from outside: only a regular file, and only up to a cap.
+
+A name can hold a FIFO (an open blocks until a writer comes, for ever), a link to
+/dev/zero (a read never ends) or a file far larger than its kind ever is. The file is
+opened with O_NONBLOCK, so a FIFO cannot block the open, and checked with fstat on the
+open file, so nothing can be swapped in between the check and the read; a file that
+grows past the cap after the check is still cut at the cap.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+
+class FileRefused(ValueError):
+    """Not read: `reason` says why (not a regular file, or over the cap)."""
+
+
+def read_regular_file(path: Path | str, limit: int, *, limit_hint: str = "") -> bytes:
+    """The bytes of `path` if it is a regular file of at most `limit` bytes.
+
+    FileRefused for anything else, without reading it; OSError (FileNotFoundError...) as
+    the system gives it. `limit_hint` follows the limit in a "too large" reason (say,
+    which setting raises it)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileRefused(f"not a regular file ({file_kind(info.st_mode)})")
+        if info.st_size > limit:
+            raise FileRefused(f"too large ({info.st_size:,} bytes; limit {limit:,}{limit_hint})")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(limit + 1)  # the file may have grown since fstat
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise FileRefused(f"too large (over {limit:,} bytes{limit_hint})")
+    return data
+
+
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, in words ("a FIFO", "a character device"...)."""
+    for test, name in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a file"

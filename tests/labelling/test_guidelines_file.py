@@ -1,0 +1,40 @@
+"""Reading guidelines.md for `?`: hostile files are refused at once, long ones shown plain."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from celeba_tui.labelling.guidelines import MAX_GUIDELINES_BYTES, MAX_MARKDOWN_LINES, read_guidelines
+
+
+def test_a_short_file_is_markdown(tmp_path):
+    path = tmp_path / "guidelines.md"
+    path.write_text("# Rules\n\n- left is the viewer's left\n")
+    shown = read_guidelines(path)
+    assert shown.markdown and shown.text.startswith("# Rules")
+
+
+def test_a_long_file_is_plain_text_not_a_frozen_screen(tmp_path):
+    path = tmp_path / "guidelines.md"
+    path.write_text("".join(f"# heading {i}\n" for i in range(MAX_MARKDOWN_LINES + 1)))
+    shown = read_guidelines(path)
+    assert not shown.markdown and "heading 150" in shown.text
+
+
+def test_special_oversized_missing_and_garbled_files_give_a_note_at_once(tmp_path):
+    fifo = tmp_path / "fifo.md"
+    os.mkfifo(fifo)
+    zero = tmp_path / "zero.md"
+    zero.symlink_to("/dev/zero")
+    big = tmp_path / "big.md"
+    big.write_bytes(b"#" * (MAX_GUIDELINES_BYTES + 1))
+    latin = tmp_path / "latin.md"
+    latin.write_bytes(b"caf\xe9")
+    started = time.monotonic()
+    notes = {path.name: read_guidelines(path) for path in (fifo, zero, big, latin, tmp_path / "missing.md")}
+    assert time.monotonic() - started < 5  # nothing blocked, nothing read without end
+    assert all(not note.markdown and note.text.startswith("No guidelines shown: ") for note in notes.values())
+    assert "a FIFO" in notes["fifo.md"].text and "a character device" in notes["zero.md"].text
+    assert "too large" in notes["big.md"].text and "utf-8" in notes["latin.md"].text
+    assert "No such file" in notes["missing.md"].text
