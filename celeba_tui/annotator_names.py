@@ -27,6 +27,8 @@ def annotator_name_problem(name: object, *, merge: bool = False) -> str | None:
         return "is not text"
     if not name.strip():
         return "is empty"
+    if name != name.strip():
+        return "starts or ends with spaces (it would look like the name without them)"
     if any(unicodedata.category(c) == "Cc" for c in name):
         return "contains control characters"
     if any(c in BIDI_CONTROLS or unicodedata.category(c) in ("Zl", "Zp") for c in name):

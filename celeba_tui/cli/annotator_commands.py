@@ -110,7 +110,12 @@ def withdraw(name: str, task: str | None, yes: bool, workspace: Path | None, jso
     if task is not None:
         ws.task(task)  # an unknown task is a one-line error naming the known ones
     scope = f"{task} " if task else ""
-    with ws.open_store(check_classes=False) as store:  # the way out of orphaned labels
+    from celeba_tui.labelling.session_lock import annotator_session
+
+    with (
+        annotator_session(ws.path, name, advice="finish it before withdrawing its labels"),
+        ws.open_store(check_classes=False) as store,  # the way out of orphaned labels
+    ):
         rows = {r["name"]: r for r in annotator_rows(store, ws.task_names)}
         if name not in rows:
             raise CelebaError(f"no annotator named {name!r} (see `celeba annotators`)")
@@ -141,7 +146,16 @@ def rename_command(
 ) -> None:
     """Rename an annotator; their decisions stay theirs (only the name changes)."""
     ws = open_workspace(workspace)
-    with ws.open_store(check_classes=False) as store:  # the way out of orphaned labels
+    from celeba_tui.labelling.session_lock import annotator_session
+
+    # A session still labelling as OLD writes by id: renamed under it, a second session
+    # could start as NEW and the two would override each other's answers.
+    advice = "finish it before renaming"
+    with (
+        annotator_session(ws.path, old, advice=advice),
+        annotator_session(ws.path, new, advice=advice),
+        ws.open_store(check_classes=False) as store,  # the way out of orphaned labels
+    ):
         store.rename_annotator(old, new)
     typer.echo(f"renamed {printable(old)} to {printable(new)}")
 

@@ -144,6 +144,15 @@ def label(
             return
         run = LabelRun(ws, name, queue, tuple(tasks), options, checks, renderer, timing_log, image)
         outcome = _run_tui(store, run)
+        from celeba_tui.errors import StoreWriteError
+
+        try:
+            store.check_in_place()
+        except StoreWriteError:  # the summary would count decisions nobody can read any more
+            raise CelebaError(
+                f"{store.path} was deleted, moved or replaced while this session labelled: "
+                "the decisions the session stored before that are not in the file there now"
+            ) from None
         print_summary(store, run, outcome, json_output=json_output)
 
 

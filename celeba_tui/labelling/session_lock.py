@@ -35,9 +35,17 @@ def lock_path(workspace_path: Path, annotator: str) -> Path:
     return Path(workspace_path) / LOCK_FOLDER / f"label-{digest}.lock"
 
 
+LABEL_ELSEWHERE = "finish it first, or label under another name with -a NAME"
+
+
 @contextlib.contextmanager
-def annotator_session(workspace_path: Path, annotator: str) -> Iterator[None]:
-    """Hold `annotator`'s session lock while the block runs; a CelebaError if another process holds it."""
+def annotator_session(workspace_path: Path, annotator: str, *, advice: str = LABEL_ELSEWHERE) -> Iterator[None]:
+    """Hold `annotator`'s session lock while the block runs; a CelebaError ending in
+    `advice` if another process holds it.
+
+    `celeba label` holds it for the whole session; commands that write as an annotator
+    or change one (a relabel from `celeba browse`, `annotators rename`) take it around
+    their write, so they wait for no one and never write under a running session."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover  (not POSIX: no locking)
@@ -52,8 +60,7 @@ def annotator_session(workspace_path: Path, annotator: str) -> Iterator[None]:
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise CelebaError(f"cannot lock {path}: {exc.strerror or exc}") from None
             raise CelebaError(
-                f"annotator {annotator!r} already has a `celeba label` session open on this workspace"
-                f"{_holder(fd)}: finish it first, or label under another name with -a NAME"
+                f"annotator {annotator!r} has a `celeba label` session open on this workspace{_holder(fd)}: {advice}"
             ) from None
         _write_note(fd, annotator)
         yield
@@ -66,9 +73,10 @@ def _open_lock_file(path: Path) -> int:
     reading a device: a regular file or a CelebaError naming it."""
     folder = path.parent
     try:
+        with contextlib.suppress(FileNotFoundError):
+            if not stat.S_ISDIR(os.lstat(folder).st_mode):  # a link or a file in its place
+                raise CelebaError(f"{folder}: not a folder (a link or a file); remove it")
         folder.mkdir(exist_ok=True)
-        if not stat.S_ISDIR(os.lstat(folder).st_mode):  # a link planted in its place
-            raise CelebaError(f"{folder}: not a folder (a link or a file); remove it")
         flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
         fd = os.open(path, flags, 0o644)
     except CelebaError:
@@ -76,9 +84,12 @@ def _open_lock_file(path: Path) -> int:
     except OSError as exc:
         reason = "a link" if exc.errno == errno.ELOOP else exc.strerror or str(exc)
         raise CelebaError(f"cannot open the session lock {path}: {reason}") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+        # A hard link would make the note overwrite a file elsewhere.
         os.close(fd)
-        raise CelebaError(f"{path}: the session lock is not a regular file; remove it")
+        what = "not a regular file" if not stat.S_ISREG(info.st_mode) else "a file with other names (a hard link)"
+        raise CelebaError(f"{path}: the session lock is {what}; remove it")
     return fd
 
 
@@ -100,3 +111,11 @@ def _holder(fd: int) -> str:
         return f" (process {pid}, since {time.strftime('%H:%M', time.localtime(started))})"
     except (OSError, ValueError, KeyError, TypeError, OverflowError, RecursionError):
         return ""
+
+
+def write_as(workspace_path: Path, annotator: str, function, *args):
+    """`function(*args)` (a store write by `annotator` outside `celeba label`) while holding
+    the annotator's lock: refused with a CelebaError while a label session under that name
+    runs, which was shown its questions before this write and would answer over it."""
+    with annotator_session(workspace_path, annotator, advice="answer there, or quit it, then press the key again"):
+        return function(*args)

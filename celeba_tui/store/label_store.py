@@ -52,6 +52,8 @@ class LabelStore(SideTables, AnnotatorRecords):
         self.readonly = readonly
         self._lock = threading.RLock()
         self._annotator_ids: dict[str, int] = {}
+        # Which file was opened: a write into a store deleted or replaced since would be lost.
+        self._identity = _file_identity(path)
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -145,6 +147,7 @@ class LabelStore(SideTables, AnnotatorRecords):
             known_annotators = set(self._annotator_ids)
             try:
                 self._begin()
+                self.check_in_place()
                 yield self._conn
                 self._conn.execute("COMMIT")
             except BaseException as exc:
@@ -160,6 +163,14 @@ class LabelStore(SideTables, AnnotatorRecords):
                 if problem is None:
                     raise
                 raise StoreWriteError(self.path, problem) from None
+
+    def check_in_place(self) -> None:
+        """A StoreWriteError if the store's file was deleted, moved or replaced since it was
+        opened: the connection still writes to the old file, which nobody will read again."""
+        if self._identity is not None and _file_identity(self.path) != self._identity:
+            raise StoreWriteError(
+                self.path, "the store file was deleted, moved or replaced after this command opened it"
+            )
 
     def _begin(self) -> None:
         for attempt in range(_LOCK_RETRIES):
@@ -786,6 +797,15 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
         conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, **options)
     conn.execute("PRAGMA query_only=ON")
     return conn
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at `path`; None where there is none."""
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return info.st_dev, info.st_ino
 
 
 def _write_problem(exc: BaseException) -> str | None:

@@ -24,7 +24,7 @@ HOLD = (
 
 def test_a_second_session_under_the_same_name_is_refused(tmp_path):
     with annotator_session(tmp_path, "ann"):
-        with pytest.raises(CelebaError, match=rf"'ann' already has .*\(process {os.getpid()}, since"):
+        with pytest.raises(CelebaError, match=rf"'ann' has a .*session open .*\(process {os.getpid()}, since"):
             with annotator_session(tmp_path, "ann"):
                 pass
         with annotator_session(tmp_path, "bob"):  # another annotator labels alongside
@@ -96,4 +96,24 @@ def test_a_garbled_note_only_leaves_the_holder_unnamed(tmp_path):
         with pytest.raises(CelebaError) as refused:
             with annotator_session(tmp_path, "ann"):
                 pass
-    assert "process" not in str(refused.value) and "already has" in str(refused.value)
+    assert "process" not in str(refused.value) and "session open" in str(refused.value)
+
+
+def test_a_hard_link_as_the_lock_or_a_file_as_its_folder_is_refused(tmp_path):
+    """An attack pass hard-linked the lock to a file outside: the session's note overwrote it."""
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me")
+    workspace = tmp_path / "ws"
+    path = lock_path(workspace, "ann")
+    path.parent.mkdir(parents=True)
+    os.link(precious, path)
+    with pytest.raises(CelebaError, match="a hard link"):
+        with annotator_session(workspace, "ann"):
+            pass
+    assert precious.read_text() == "keep me"
+    path.unlink()
+    path.parent.rmdir()
+    path.parent.write_text("")
+    with pytest.raises(CelebaError, match=r"locks: not a folder"):
+        with annotator_session(workspace, "ann"):
+            pass

@@ -114,6 +114,7 @@ def test_rename_changes_the_name_not_the_decisions(labelled):
         ("=1+1", "formula"),
         ("bo\x1bb", "control characters"),
         (" ", "is empty"),
+        ("amy ", "starts or ends with spaces"),  # an attack pass: two annotators both shown as "amy"
     ],
 )
 def test_rename_refuses_bad_names(labelled, new, message):
@@ -148,3 +149,19 @@ def test_a_name_from_before_the_rule_can_be_withdrawn_and_renamed(labelled):
     run("annotators", "rename", "=evil()", "eve", "-w", labelled.path)
     assert [r["name"] for r in json.loads(run("annotators", "--json", "-w", labelled.path).stdout)] == ["amy", "eve"]
     assert live(labelled) == {"amy": 2}
+
+
+def test_rename_and_withdraw_wait_for_no_one_but_refuse_under_a_running_session(labelled):
+    """An attack pass renamed alice to carol while alice labelled; a second session then
+    started as carol and the two overrode each other's answers under one id."""
+    from celeba_tui.labelling.session_lock import annotator_session
+
+    with labelled.open_store() as store:
+        before = store.history()
+    with annotator_session(labelled.path, "bob"):  # bob is labelling
+        for args in (("rename", "bob", "robert"), ("rename", "amy", "bob"), ("withdraw", "bob", "--yes")):
+            message = one_error(run("annotators", *args, "-w", labelled.path, ok=False))
+            assert "'bob' has a `celeba label` session open" in message and "finish it before" in message
+    with labelled.open_store() as store:
+        assert store.history().equals(before)
+    run("annotators", "rename", "bob", "robert", "-w", labelled.path)  # the session ended: allowed

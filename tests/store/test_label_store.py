@@ -1,4 +1,5 @@
 import sqlite3
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -295,3 +296,46 @@ def test_ordinary_names_and_the_merge_s_own_name_are_accepted(store):
     )
     store.replace_labels([], "merge:majority", frame, as_merge=True)
     assert "merge:majority" in store.annotators()
+
+
+def test_a_write_to_a_store_deleted_moved_or_replaced_since_it_was_opened_is_refused(workspace):
+    """An attack pass deleted labels.sqlite while a person labelled: every later decision
+    went into the unlinked file and the session still said "5 decisions stored"."""
+    from celeba_tui.errors import StoreWriteError
+    from celeba_tui.store.label_store import LabelStore
+
+    path = workspace.store_path
+    for change in ("delete", "replace"):
+        with LabelStore.open(path) as store:
+            store.add_label("000001.jpg", "light", "left", "ann")
+            if change == "delete":
+                for side in ("", "-wal", "-shm"):
+                    Path(f"{path}{side}").unlink(missing_ok=True)
+            else:
+                copy = path.with_name("copy.sqlite")
+                with LabelStore.open(copy, create=True):
+                    pass
+                copy.replace(path)
+            with pytest.raises(StoreWriteError, match="deleted, moved or replaced after this command opened it"):
+                store.add_label("000002.jpg", "light", "right", "ann")
+        with LabelStore.open(path, create=True) as fresh:  # the file there now holds no such label
+            assert fresh.live_labels().query("image == '000002.jpg'").empty
+
+
+def test_label_says_when_its_store_went_away_instead_of_counting_lost_decisions(workspace, monkeypatch):
+    from typer.testing import CliRunner
+
+    from celeba_tui.cli import app, label_commands
+
+    def labels_then_store_deleted(store, run):
+        store.add_label("000001.jpg", "light", "left", "ann")
+        workspace.store_path.unlink()
+        return None
+
+    monkeypatch.setattr(label_commands, "_run_tui", labels_then_store_deleted)
+    result = CliRunner().invoke(app, ["label", "-w", str(workspace.path), "-a", "ann"])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [
+        f"error: {workspace.store_path} was deleted, moved or replaced while this session labelled: "
+        "the decisions the session stored before that are not in the file there now"
+    ]

@@ -275,3 +275,40 @@ async def test_a_filter_change_does_not_rebuild_the_footer(workspace, labelled):
         await pilot.press("slash", "escape")
         await pilot.pause(0.1)
         assert keys and list(app.screen.query(FooterKey)) == keys
+
+
+async def test_no_relabel_is_written_under_a_label_session_of_the_same_name(workspace, labelled):
+    """An attack pass relabelled from `browse --as alice` while `label -a alice` ran: the
+    label session, whose queue was read before, then answered over it. Browse's writes now
+    take the annotator's lock and are refused (NOT saved) while such a session runs."""
+    from celeba_tui.labelling.session_lock import annotator_session
+    from celeba_tui.tui.screens.browse_label_screen import BrowseLabelScreen
+
+    app = make_app(workspace, labelled, me="carol")
+    before = len(labelled.history())
+    async with app.run_test(size=SIZE) as pilot:
+        await grid_ready(pilot)
+        with annotator_session(workspace.path, "carol"):  # carol is in `celeba label` elsewhere
+            await pilot.press("enter")
+            await wait_for(
+                pilot,
+                lambda: isinstance(app.screen, BrowseDetailScreen) and app.screen.record is not None,
+                "the image view",
+            )
+            await pilot.press("right")
+            await pilot.pause(0.3)
+            assert len(labelled.history()) == before
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(app.screen, BrowseScreen), "the grid again")
+            await grid_ready(pilot)
+            await pilot.press("L")
+            await wait_for(pilot, lambda: isinstance(app.screen, BrowseLabelScreen), "the label screen")
+            await wait_for(pilot, lambda: app.screen.pane.ready, "the image")
+            await pilot.press("a")
+            await pilot.pause(0.3)
+            assert len(labelled.history()) == before
+            assert "NOT saved" in str(app.screen.query_one("#store-status").render())
+        await pilot.press("a")  # the session ended: the same key stores the answer
+        await wait_for(pilot, lambda: len(labelled.history()) == before + 1, "the answer")
+        await pilot.press("q")
+    assert labelled.history().iloc[-1][["annotator", "source"]].tolist() == ["carol", "review"]

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import threading
 import time
+from pathlib import Path
 
 from celeba_tui.labelling.assignment import Assignment
 from celeba_tui.labelling.queues import QueueOptions
@@ -229,9 +230,13 @@ async def test_unreadable_image_placeholder_problem_and_skip(workspace, store):
 async def test_too_small_terminal_waits_for_resize(workspace, store):
     app = make_app(workspace, store)
     async with app.run_test(size=(40, 10)) as pilot:
-        await pilot.pause(0.3)
+        # Waited for, not slept for: a busy machine may take longer than any fixed pause.
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, LabelScreen) and app.screen.has_class("too-small"),
+            "the too-small notice",
+        )
         screen = app.screen
-        assert screen.has_class("too-small")
         assert "needs at least" in str(screen.query_one("#too-small").render())
         await pilot.press("a")
         assert store.live_labels().empty
@@ -296,6 +301,19 @@ async def test_hostile_guidelines_never_freeze_the_labelling(workspace, store):
     watchdog.cancel()
     assert live(store, task="light") == {(IMAGES[0], "light"): "left"}
     assert live(store, task="orientation") == {(IMAGES[0], "orientation"): "right"}
+
+
+async def test_a_store_deleted_while_labelling_stores_nothing_more_and_says_so(workspace, store):
+    app = make_app(workspace, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "a")
+        for side in ("", "-wal", "-shm"):
+            Path(f"{workspace.store_path}{side}").unlink(missing_ok=True)
+        await press(pilot, "d")
+        status = str(app.screen.query_one("#store-status").render())
+        assert "NOT saved" in status and "deleted, moved or replaced" in status
+        assert app.session.current_task.name == "orientation"  # the question stays open
+        await pilot.press("q")
 
 
 async def test_locked_store_waits_and_keeps_the_decision(workspace, store):

@@ -251,7 +251,7 @@ def test_a_second_session_of_one_annotator_is_refused_until_the_first_ends(works
         status, output = run_cli_in_pty(["label", "-w", str(workspace.path), "-a", "ann"])
         assert status == 2, output
         lines = [line for line in output.splitlines() if line.strip()]
-        assert len(lines) == 1 and lines[0].startswith("error: annotator 'ann' already has a `celeba label`")
+        assert len(lines) == 1 and lines[0].startswith("error: annotator 'ann' has a `celeba label` session open")
         assert f"process {session.pid()}" in lines[0]
         session.keys("a")  # the first session goes on storing
         wait_for(lambda: decisions_logged(log) >= 1, what="the first session's decision")

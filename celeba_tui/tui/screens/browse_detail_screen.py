@@ -22,6 +22,7 @@ from textual.widgets import Footer, Static
 from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.image_history import image_record, relabel_source
+from celeba_tui.labelling.session_lock import write_as
 from celeba_tui.tui.image_prep import VIEWS
 from celeba_tui.tui.key_map import class_keys
 from celeba_tui.tui.messages import DisplayRequest
@@ -144,7 +145,17 @@ class BrowseDetailScreen(Screen):
         source = relabel_source(self.record.tasks[task.name], self.browser.annotator)
         store, annotator = self.browser.store, self.browser.annotator
         try:
-            label_id = await asyncio.to_thread(store.add_label, image, task.name, label, annotator, source)
+            label_id = await asyncio.to_thread(
+                write_as,
+                self.browser.workspace.path,
+                annotator,
+                store.add_label,
+                image,
+                task.name,
+                label,
+                annotator,
+                source,
+            )
         except WRITE_REFUSED as exc:
             self.app.bell()
             self.notify(f"NOT saved: {printable(exc)}", severity="error", timeout=10, markup=False)
@@ -162,7 +173,10 @@ class BrowseDetailScreen(Screen):
             return
         label_id, image = self.made[-1]
         try:
-            await asyncio.to_thread(self.browser.store.revoke, label_id, self.browser.annotator)
+            annotator = self.browser.annotator
+            await asyncio.to_thread(
+                write_as, self.browser.workspace.path, annotator, self.browser.store.revoke, label_id, annotator
+            )
         except WRITE_REFUSED as exc:
             self.app.bell()
             self.notify(f"Undo NOT saved: {printable(exc)}", severity="error", timeout=10, markup=False)

@@ -13,6 +13,7 @@ from textual.binding import Binding
 
 from celeba_tui.labelling.queue_items import QueueItem
 from celeba_tui.labelling.session import LabelSession
+from celeba_tui.labelling.session_lock import write_as
 from celeba_tui.tui.screens.label_screen import LabelScreen
 from celeba_tui.vocabulary import REVIEW
 
@@ -30,6 +31,11 @@ class SelectionQueue:
 
 class BrowseLabelScreen(LabelScreen):
     BINDINGS = [Binding("q", "back_to_grid", "back to browse")]
+
+    async def _write(self, function, *args):
+        # Not a `celeba label` session: each write takes the annotator's lock, so none is
+        # made under a label session of the same name (it would answer over this one).
+        return await super()._write(write_as, self.workspace.path, self.session.annotator, function, *args)
 
     def action_back_to_grid(self) -> None:
         self.dismiss(None)
