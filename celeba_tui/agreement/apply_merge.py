@@ -52,7 +52,8 @@ class MergePlan:
 
 
 def plan_merge_writes(decisions: pd.DataFrame, existing: pd.DataFrame, annotator: str) -> MergePlan:
-    """Compare the policy's decisions with the live `merge:*` rows (image, task, annotator, label, id)."""
+    """Compare the policy's decisions with the live `merge:*` rows (image, task, annotator,
+    label, id, and optionally `lapsed`: a lapsed row is written again, never kept as is)."""
     wanted = decisions[decisions["resolution"] == "policy"].astype(
         {"policy": object, "annotators": object, "votes": object}
     )
@@ -86,6 +87,8 @@ def plan_merge_writes(decisions: pd.DataFrame, existing: pd.DataFrame, annotator
         .notna()
         .to_numpy()
     )
+    if "lapsed" in existing:
+        same = same & ~existing["lapsed"].to_numpy(dtype=bool)
     # Unchanged: the key's only live merge row already says what this run decides.
     unchanged = existing.loc[same & (rows_per_key.to_numpy() == 1), KEY].assign(_unchanged=True)
     stale = existing.merge(unchanged, on=KEY, how="left")["_unchanged"].isna().to_numpy()
@@ -143,7 +146,8 @@ def run_merge(store: LabelStore, tasks: tuple[Task, ...], policy_text: str, *, d
         ours = ours[~hit.to_numpy()]
     result = merge_labels(labels, tasks, policy, reviewed=by_people)
     annotator = merge_annotator(policy)
-    plan = plan_merge_writes(result.decisions, ours[KEY + ["annotator", "label", "id"]], annotator)
+    ours = ours.assign(lapsed=ours["id"].isin(store.lapsed_merge_decisions()))
+    plan = plan_merge_writes(result.decisions, ours[KEY + ["annotator", "label", "id", "lapsed"]], annotator)
     deferred = 0
     if not dry_run and (plan.revoke or not plan.add.empty):
         with store.transaction():

@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING
 from celeba_tui.annotator_names import MERGE_PREFIX, annotator_name_problem
 from celeba_tui.errors import StoreError, StoreWriteError
 from celeba_tui.store.annotators import AnnotatorRecords
-from celeba_tui.store.schema import APP_ID, CURRENT_REFRESH_SQL, LATER_INDEXES, SCHEMA, SCHEMA_VERSION
+from celeba_tui.store.schema import (
+    APP_ID,
+    CURRENT_REFRESH_SQL,
+    LAPSED_MERGE_DECISIONS_SQL,
+    LATER_INDEXES,
+    SCHEMA,
+    SCHEMA_VERSION,
+)
 from celeba_tui.store.side_tables import SideTables
 from celeba_tui.vocabulary import SOURCES
 
@@ -31,6 +38,13 @@ if TYPE_CHECKING:
 # pandas is imported where a method needs it, not here: importing it costs about 0.4 s,
 # which `celeba stats` (plain counts) would otherwise pay on every run.
 
+# Set in stores whose `current` follows the rule that a merge decision lapses once a
+# person's row on its (image, task) is newer (older stores are refreshed once on open).
+LAPSED_MERGES_KEY = "merge_decisions_lapse"
+_MERGED_GROUPS = (
+    "WHERE (image_id, task) IN (SELECT image_id, task FROM live WHERE source = 'review' AND annotator_id IN "
+    f"(SELECT id FROM annotators WHERE substr(name, 1, {len(MERGE_PREFIX)}) = '{MERGE_PREFIX}'))"
+)
 BUSY_TIMEOUT_S = 30.0
 _LOCK_RETRIES = 50
 _LOCK_PAUSE_S = 0.1
@@ -99,6 +113,7 @@ class LabelStore(SideTables, AnnotatorRecords):
                     + f"INSERT OR IGNORE INTO meta VALUES ('app', '{APP_ID}');"
                     + f"INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');"
                     + f"INSERT OR IGNORE INTO meta VALUES ('created', '{time.time()}');"
+                    + f"INSERT OR IGNORE INTO meta VALUES ('{LAPSED_MERGES_KEY}', '1');"
                     + "COMMIT;"
                 )
             return
@@ -118,6 +133,12 @@ class LabelStore(SideTables, AnnotatorRecords):
             with self.transaction() as conn:
                 for name in sorted(missing):
                     conn.execute(LATER_INDEXES[name])
+        if LAPSED_MERGES_KEY not in meta and not self.readonly:
+            # Made before merge decisions could lapse: settle the (image, task) pairs a
+            # merge decided once, by today's rule (schema.CURRENT_REFRESH_SQL).
+            with self.transaction() as conn:
+                conn.execute(CURRENT_REFRESH_SQL.format(where=_MERGED_GROUPS))
+                conn.execute(f"INSERT OR REPLACE INTO meta VALUES ('{LAPSED_MERGES_KEY}', '1')")
 
     def _indexes(self) -> set[str]:
         return {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
@@ -171,6 +192,11 @@ class LabelStore(SideTables, AnnotatorRecords):
             raise StoreWriteError(
                 self.path, "the store file was deleted, moved or replaced after this command opened it"
             )
+
+    def lapsed_merge_decisions(self) -> set[int]:
+        """Label ids of live merge decisions that no longer count: a person's row (a label,
+        a review, or an undo of one) on their (image, task) is newer (schema.CURRENT_REFRESH_SQL)."""
+        return {row[0] for row in self.query(LAPSED_MERGE_DECISIONS_SQL)}
 
     def _begin(self) -> None:
         for attempt in range(_LOCK_RETRIES):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from celeba_tui.vocabulary import ANNOTATOR_SOURCES, SOURCES, sql_list
+from celeba_tui.annotator_names import MERGE_PREFIX
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, PEOPLE_SOURCES, SOURCES, sql_list
 
 APP_ID = "celeba-tui"
 SCHEMA_VERSION = 1
@@ -133,7 +134,14 @@ LATER_INDEXES = {"live_in_use": "CREATE INDEX IF NOT EXISTS live_in_use ON live(
 # Recompute `current` for the (image, task) pairs selected by {where} (a filter on
 # `live`): the latest review decision; else the human and imported labels when they
 # agree (`conflict` when they do not); else the latest model decision.
-CURRENT_REFRESH_SQL = """
+#
+# A merge's review row (annotator `merge:*`) settled the people's labels as they were
+# when it was written. Once any person's row on that (image, task) is newer (a label,
+# a review, or an undo of one: an import, a change of mind, `annotators withdraw`), it
+# has lapsed: it no longer counts, and the people's labels decide again (a conflict
+# goes back to the review queue) until the next merge. A person's review never lapses.
+CURRENT_REFRESH_SQL = (
+    """
 INSERT OR REPLACE INTO current(image_id, task, label, source, status, n_annotators)
 SELECT g.image_id, g.task,
     CASE WHEN g.review_id IS NOT NULL THEN (SELECT label FROM labels WHERE id = g.review_id)
@@ -150,7 +158,11 @@ SELECT g.image_id, g.task,
     g.n_annotators
 FROM (
     SELECT image_id, task,
-        MAX(CASE WHEN source = 'review' THEN label_id END) AS review_id,
+        MAX(CASE WHEN source = 'review' AND (annotator_id NOT IN ({merge_annotators})
+            OR label_id > COALESCE((SELECT MAX(x.id) FROM labels x
+                WHERE x.image_id = live.image_id AND x.task = live.task
+                  AND x.source IN ({people_sources}) AND x.annotator_id NOT IN ({merge_annotators})), 0))
+            THEN label_id END) AS review_id,
         MIN(CASE WHEN source IN ({annotator_sources}) THEN label END) AS human_label,
         MAX(CASE WHEN source IN ({annotator_sources}) THEN label END) AS human_label_max,
         SUM(source IN ({annotator_sources})) AS n_annotators,
@@ -159,3 +171,20 @@ FROM (
     GROUP BY image_id, task
 ) g
 """.replace("{annotator_sources}", sql_list(ANNOTATOR_SOURCES))
+    .replace("{people_sources}", sql_list(PEOPLE_SOURCES))
+    .replace(
+        "{merge_annotators}", f"SELECT id FROM annotators WHERE substr(name, 1, {len(MERGE_PREFIX)}) = '{MERGE_PREFIX}'"
+    )
+)
+
+# Live merge decisions that have lapsed (see CURRENT_REFRESH_SQL): a merge run writes them
+# again if it still decides so, rather than counting them as already written.
+LAPSED_MERGE_DECISIONS_SQL = """
+SELECT v.label_id FROM live v
+WHERE v.source = 'review' AND v.annotator_id IN ({merge_annotators})
+  AND v.label_id < COALESCE((SELECT MAX(x.id) FROM labels x
+      WHERE x.image_id = v.image_id AND x.task = v.task
+        AND x.source IN ({people_sources}) AND x.annotator_id NOT IN ({merge_annotators})), 0)
+""".replace("{people_sources}", sql_list(PEOPLE_SOURCES)).replace(
+    "{merge_annotators}", f"SELECT id FROM annotators WHERE substr(name, 1, {len(MERGE_PREFIX)}) = '{MERGE_PREFIX}'"
+)

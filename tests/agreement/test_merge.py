@@ -310,7 +310,53 @@ def test_a_review_stored_while_the_merge_computes_stands(store, monkeypatch):
     monkeypatch.setattr(merge_run, "merge_labels", compute_while_people_work)
     run = run_merge(store, (LIGHT,), "prefer:b")
     assert (run.written, run.withdrawn, run.deferred) == (1, 1, 2)
-    assert status(store) == {"x": ("center", "review"), "y": ("left", "review"), "z": ("right", "review")}
+    # carl's new label on y came after prefer:a's decision there, which has lapsed: y is a
+    # conflict again until the next merge (docs/formats.md, "current").
+    assert status(store) == {"x": ("center", "review"), "y": (None, "conflict"), "z": ("right", "review")}
     monkeypatch.setattr(merge_run, "merge_labels", compute)
     assert run_merge(store, (LIGHT,), "prefer:b").deferred == 0
     assert status(store) == {"x": ("center", "review"), "y": ("right", "review"), "z": ("right", "review")}
+
+
+def test_a_merge_decision_lapses_when_the_peoples_labels_under_it_change(store):
+    """An attack pass: a merge's decision stayed current after both people changed their
+    labels (1), after the annotator it preferred was withdrawn (2), and after a person's
+    review over it was withdrawn (3), overruling what the people's labels now said."""
+    add(store, [("p", "alice", "left"), ("p", "bob", "right")], source="import")
+    add(store, [("q", "alice", "left"), ("q", "bob", "right")], source="import")
+    add(store, [("r", "alice", "left"), ("r", "bob", "right")], source="import")
+    run_merge(store, (LIGHT,), "prefer:alice")
+    assert status(store) == {k: ("left", "review") for k in "pqr"}
+    # 1. both people now say center
+    add(store, [("p", "alice", "center"), ("p", "bob", "center")], source="import")
+    assert status(store)["p"] == ("center", "agreed")
+    # 2. the preferred annotator's labels withdrawn: bob alone says right
+    store.withdraw_annotator("alice", "light")
+    assert status(store)["q"] == ("right", "agreed")
+    # 3. a person's review over the merge, then withdrawn: the people disagree again
+    add(store, [("r", "alice", "left")], source="import")  # (alice's labels come back on r)
+    store.add_label("r", "light", "center", "rev", source="review")
+    assert status(store)["r"] == ("center", "review")
+    store.withdraw_annotator("rev", "light")
+    assert status(store)["r"] == (None, "conflict")
+    assert set(review_queue(store, "light")["image"]) >= {"r"}
+    # The next merge decides again from what the people say now.
+    run_merge(store, (LIGHT,), "prefer:alice")
+    assert status(store) == {"p": ("center", "agreed"), "q": ("right", "agreed"), "r": ("left", "review")}
+
+
+def test_a_store_made_before_merge_decisions_lapsed_is_settled_once_on_open(store):
+    from celeba_tui.store.label_store import LAPSED_MERGES_KEY, LabelStore
+
+    add(store, [("p", "alice", "left"), ("p", "bob", "right")], source="import")
+    run_merge(store, (LIGHT,), "prefer:alice")
+    add(store, [("p", "alice", "center"), ("p", "bob", "center")], source="import")
+    # As an older celeba-tui left it: the stale merge decision current, no marker.
+    store.query(f"DELETE FROM meta WHERE key = '{LAPSED_MERGES_KEY}'")
+    store.query("UPDATE current SET label = 'left', source = 'review', status = 'review' WHERE task = 'light'")
+    store._conn.commit()
+    with LabelStore.open(store.path, readonly=True) as reader:  # a reader changes nothing
+        assert reader.current_labels("light")["status"].tolist() == ["review"]
+    with LabelStore.open(store.path) as reopened:
+        assert reopened.current_labels("light")[["label", "status"]].values.tolist() == [["center", "agreed"]]
+        assert reopened.query(f"SELECT value FROM meta WHERE key = '{LAPSED_MERGES_KEY}'") == [("1",)]
