@@ -35,11 +35,30 @@ WriteMode = Literal["atomic", "direct", "folder", "socket"]
 
 # Real paths no output may replace, and what each is (for the message).
 _PROTECTED: dict[Path, str] = {}
+_PROTECTED_FOLDERS: dict[Path, tuple[str, tuple[str, ...]]] = {}
 
 
 def protect(path: Path, what: str) -> None:
     """From now on in this process, refuse `path` (symlinks resolved) as an output."""
     _PROTECTED[Path(os.path.realpath(path))] = what
+
+
+def protect_folder(path: Path, what: str, suffixes: tuple[str, ...]) -> None:
+    """From now on in this process, refuse as an output any file inside `path` (symlinks
+    resolved) whose name ends with one of `suffixes` (lower case), and any output folder
+    there (`--plot DIR`, whose files are images)."""
+    _PROTECTED_FOLDERS[Path(os.path.realpath(path))] = (what, suffixes)
+
+
+def _protected(real: Path, *, folder_output: bool = False) -> str | None:
+    """Why `real` (resolved) may not be written, or None."""
+    if real in _PROTECTED:
+        return f"it is {_PROTECTED[real]}"
+    for folder, (what, suffixes) in _PROTECTED_FOLDERS.items():
+        inside = real == folder or real.is_relative_to(folder)
+        if inside and (folder_output or real.name.lower().endswith(suffixes)):
+            return f"it is inside {what}"
+    return None
 
 
 def write_mode(st_mode: int | None) -> WriteMode:
@@ -71,8 +90,9 @@ def output_target(path: Path) -> OutputTarget:
     """Resolve `path` and decide how to write it; a CelebaError for what cannot be written."""
     given = Path(path).expanduser()
     real = Path(os.path.realpath(given))
-    if real in _PROTECTED:
-        raise CelebaError(f"cannot write {given}: it is {_PROTECTED[real]}")
+    refused = _protected(real)
+    if refused is not None:
+        raise CelebaError(f"cannot write {given}: {refused}")
     try:
         st_mode: int | None = os.stat(real).st_mode
     except (FileNotFoundError, NotADirectoryError):  # the parent check below says which
@@ -118,6 +138,9 @@ def check_output_path(path: Path) -> Path:
 def check_output_folder(path: Path) -> Path:
     """A folder that output files go into (`--plot DIR`): made if missing, but not its parents."""
     folder = Path(path).expanduser()
+    refused = _protected(Path(os.path.realpath(folder)), folder_output=True)
+    if refused is not None:
+        raise CelebaError(f"cannot write into {folder}: {refused}")
     if folder.is_dir():
         return folder
     if folder.exists():

@@ -284,12 +284,17 @@ def load_workspace(path: Path) -> Workspace:
 
 def protect_own_files(workspace: Workspace) -> Workspace:
     """No output of this process may replace the workspace's store (or its SQLite side
-    files) or config: `celeba export -o labels.sqlite` would lose every label."""
-    from celeba_tui.atomic import protect
+    files) or config (`celeba export -o labels.sqlite` would lose every label), nor go
+    into its image root."""
+    from celeba_tui.atomic import protect, protect_folder
 
     for suffix in ("", "-wal", "-shm", "-journal"):
         protect(Path(f"{workspace.store_path}{suffix}"), "this workspace's label store")
     protect(workspace.config_path, "this workspace's config")
+    # An image written there would replace one or be taken for one by the next scan.
+    from celeba_tui.images import IMAGE_SUFFIXES
+
+    protect_folder(workspace.image_root, "this workspace's image root (the images to label)", IMAGE_SUFFIXES)
     return workspace
 
 

@@ -242,12 +242,14 @@ def open_ensemble(
 
     `batch_size` is the fixed batch every call will use (TensorRT builds one profile for it).
     """
-    from celeba_tui.onnx.metadata import load_model_proto
+    from celeba_tui.onnx.metadata import check_ensemble_size, load_model_proto
 
     ort = onnxruntime_module()
 
     plan = plan_providers(provider, ort.get_available_providers(), provider_library_error)
-    merged = merge_models([load_model_proto(p) for p in paths], metas)
+    models = [load_model_proto(p) for p in paths]
+    check_ensemble_size(models, paths)
+    merged = merge_models(models, metas)
     shapes = {f"input_{g}": (batch_size, size, size, 3) for g, (size, _) in enumerate(input_groups(metas))}
     fp16 = any(m.precision == "fp16" for m in metas)
     int8 = any(m.precision == "int8" for m in metas)

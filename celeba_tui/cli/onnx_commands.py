@@ -115,7 +115,7 @@ def inspect(
         print_json(info)
         return
     meta = info["metadata"]
-    typer.echo(f"{info['path']}  ({info['bytes'] / 1e6:.1f} MB, hash {info['hash']})")
+    typer.echo(printable(f"{info['path']}  ({info['bytes'] / 1e6:.1f} MB, hash {info['hash']})"))
     rows = [
         ("task", meta["task"]),
         ("classes", ", ".join(meta["classes"])),
@@ -132,8 +132,8 @@ def inspect(
         ("opset", ", ".join(f"{k} {v}" for k, v in info["opset"].items())),
         ("exported", f"{meta['exported']} by celeba-tui {meta['celeba_tui_version']}"),
     ]
-    for key, value in rows:
-        typer.echo(f"  {key:<13}{value}")
+    for key, value in rows:  # the metadata is the file's: control characters shown escaped
+        typer.echo(f"  {key:<13}{printable(value)}")
 
 
 def _figure(value) -> str:

@@ -75,11 +75,12 @@ def preview_command(
     json_output: JsonOption = False,
 ) -> None:
     """Render the study's Figure 2: an image under several preprocessing pipelines."""
-    from celeba_tui.atomic import check_output_path
+    from celeba_tui.atomic import check_output_path, protect
     from celeba_tui.images import ImageDecodeError, decode_full
     from celeba_tui.models.preview_figure import DEFAULT_PREVIEW_SPECS, preview_panels, render_preview
     from celeba_tui.plugins import parse_spec
 
+    protect(image, "the image being previewed")  # `-o` the input itself would destroy it
     out = check_output_path(out)
     pipelines = [parse_spec(spec) for spec in (specs or DEFAULT_PREVIEW_SPECS)]
     if not image.is_file():

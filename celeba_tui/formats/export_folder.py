@@ -15,7 +15,8 @@ Image names are hostile input (a scanned file may be called anything, a store ma
   and an interrupted export leaves DIR as it was.
 * DIR may not be inside the image root (a scan would take its files for new images),
   and must be missing, empty, or a previous export of this tool (it holds
-  `.celeba-export.json` and nothing the export did not write), which is replaced whole.
+  `.celeba-export.json`, which lists every path the export wrote, and nothing else, at
+  any depth), which is replaced whole.
   DIR itself may not be a symlink.
 """
 
@@ -162,13 +163,16 @@ def check_destination(path: Path, image_root: Path | None = None) -> Destination
     entries = set(os.listdir(path))
     if not entries:
         return Destination(path, replaces=False)
-    written = _previous_export_entries(path)
-    if written is None:
+    previous = _previous_export(path)
+    if previous is None:
         raise CelebaError(
             f"cannot export into {path}: it is not empty and not a celeba export (no {MARKER}); "
             "give a new or empty folder"
         )
+    written, paths = previous
     foreign = sorted(entries - written - {MARKER})
+    if not foreign and paths is not None:  # files put into its folders since (notes, a folder of rejects)
+        foreign = sorted(_paths_under(path) - paths - {MARKER})
     if foreign:
         raise CelebaError(
             f"cannot replace the export in {path}: it also holds {foreign[0]!r}, which the export did not write; "
@@ -177,22 +181,37 @@ def check_destination(path: Path, image_root: Path | None = None) -> Destination
     return Destination(path, replaces=True)
 
 
-def _previous_export_entries(path: Path) -> set[str] | None:
-    """The top-level names a previous export wrote into `path`, or None if it is not one."""
+MAX_MARKER_BYTES = 64 << 20  # the list of every path of a 200,000-image export is ~10 MB
+
+
+def _previous_export(path: Path) -> tuple[set[str], set[str] | None] | None:
+    """(the top-level names, every path below) a previous export wrote into `path`, or None
+    if it is not one. Markers written before the paths were recorded give None for them."""
     marker = path / MARKER
     try:
         if not stat.S_ISREG(os.lstat(marker).st_mode):
             return None
         with open(marker, "rb") as handle:
-            data = json.loads(handle.read(1 << 20))
+            data = json.loads(handle.read(MAX_MARKER_BYTES))
     except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or data.get("celeba_export") != MARKER_VERSION:
         return None
-    entries = data.get("entries")
+    entries, paths = data.get("entries"), data.get("paths")
     if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
         return None
-    return set(entries)
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        paths = None
+    return set(entries), None if paths is None else set(paths)
+
+
+def _paths_under(folder: Path) -> set[str]:
+    """Every file, link and folder below `folder`, relative to it (links are not followed)."""
+    found = set()
+    for parent, folders, files in os.walk(folder):
+        here = Path(parent).relative_to(folder)
+        found.update(str(here / name) for name in folders + files)
+    return found
 
 
 @contextlib.contextmanager
@@ -213,8 +232,10 @@ def staged_folder(destination: Destination, marker: dict) -> Iterator[Path]:
     try:
         yield staging
         entries = sorted(os.listdir(staging))
+        paths = sorted(_paths_under(staging))
         (staging / MARKER).write_text(
-            json.dumps({"celeba_export": MARKER_VERSION, **marker, "entries": entries}, indent=2) + "\n",
+            json.dumps({"celeba_export": MARKER_VERSION, **marker, "entries": entries, "paths": paths}, indent=2)
+            + "\n",
             encoding="utf-8",
         )
         os.chmod(staging, 0o755 & ~_umask())

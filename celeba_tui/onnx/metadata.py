@@ -109,6 +109,12 @@ class ModelMetadata:
         return cls(**known)
 
 
+# One protobuf message holds at most 2 GiB: the ensemble's merged graph, with every
+# model's weights, must fit in it. A model declaring more (a sparse external-data file,
+# say) is refused before a byte of its weights is read.
+MAX_WEIGHT_BYTES = 2**31 - 1
+
+
 def load_model_proto(path: Path, *, with_weights: bool = True):
     """Load an ONNX model, turning every way a file can fail to be one into a ModelFileError."""
     import onnx
@@ -117,12 +123,54 @@ def load_model_proto(path: Path, *, with_weights: bool = True):
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
     try:
-        model = onnx.load(path, load_external_data=with_weights)
+        model = onnx.load(path, load_external_data=False)
+        if with_weights:
+            size = weight_bytes(model, path)
+            if size > MAX_WEIGHT_BYTES:
+                raise ModelFileError(
+                    f"{path}: {size:,} bytes of weights; an ensemble's models hold at most {MAX_WEIGHT_BYTES:,}"
+                )
+            model = onnx.load(path, load_external_data=True)
+    except ModelFileError:
+        raise
     except Exception as exc:  # noqa: BLE001  (protobuf raises assorted errors for junk)
         raise ModelFileError(f"{path}: not an ONNX model ({type(exc).__name__})") from None
     if model.ir_version < 1 or not model.graph.node or not model.graph.input or not model.graph.output:
         raise ModelFileError(f"{path}: not an ONNX model (no graph)")
     return model
+
+
+def weight_bytes(model, path: Path) -> int:
+    """The bytes of weights `model` (loaded without its external data) holds: the file's
+    own size plus what its tensors declare in external files (their length, else the
+    rest of the file from their offset)."""
+    import os
+
+    from onnx.external_data_helper import ExternalDataInfo, uses_external_data
+
+    total = os.stat(path).st_size
+    for tensor in model.graph.initializer:
+        if not uses_external_data(tensor):
+            continue
+        info = ExternalDataInfo(tensor)
+        if info.length:
+            total += int(info.length)
+            continue
+        try:
+            total += max(0, os.stat(path.parent / info.location).st_size - int(info.offset or 0))
+        except (OSError, ValueError):
+            pass  # onnx.load says what is wrong with the location
+    return total
+
+
+def check_ensemble_size(models: list, paths: list[Path]) -> None:
+    """A ModelFileError unless the loaded `models` together fit in one graph (MAX_WEIGHT_BYTES)."""
+    total = sum(model.ByteSize() for model in models)
+    if total > MAX_WEIGHT_BYTES:
+        raise ModelFileError(
+            f"{', '.join(map(str, paths))}: {total:,} bytes together; one ensemble graph holds at most "
+            f"{MAX_WEIGHT_BYTES:,}: auto-label with fewer models"
+        )
 
 
 def read_metadata(path: Path) -> ModelMetadata:

@@ -178,6 +178,24 @@ def test_replaces_its_own_previous_export_but_not_what_was_added(labelled, tmp_p
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folders left behind
 
 
+def test_files_added_inside_a_previous_exports_folders_are_not_replaced(labelled, tmp_path):
+    """An attack pass: notes and a folder of rejects put into `light/` of an export were
+    deleted, exit 0, by the next export to the same folder (only the top level was checked)."""
+    out = tmp_path / "out"
+    export(labelled, "--format", "imagefolder", "-o", out)
+    (out / "light" / "NOTES.txt").write_text("mine")
+    (out / "light" / "rejected").mkdir()
+    (out / "light" / "rejected" / "keep.jpg").write_text("x")
+    for form in ("imagefolder", "hf"):
+        result = export(labelled, "--format", form, "-o", out, ok=False)
+        assert "it also holds 'light/NOTES.txt', which the export did not write" in result.stderr, result.stderr
+    assert (out / "light" / "NOTES.txt").read_text() == "mine" and (out / "light" / "rejected" / "keep.jpg").exists()
+    (out / "light" / "NOTES.txt").unlink()
+    (out / "light" / "rejected" / "keep.jpg").unlink()
+    (out / "light" / "rejected").rmdir()
+    export(labelled, "--format", "hf", "-o", out)  # as the export left it: replaced
+
+
 def test_never_writes_through_a_symlink(labelled, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

@@ -300,3 +300,44 @@ def test_plugins_that_raise_are_reported_and_the_others_keep_working(tmp_path):
     summary = celeba(["summary", "rel_good_net", "--json"], site)
     assert summary.returncode == 0, summary.stderr
     assert json.loads(summary.stdout)["total_params"] == 3 * 4 * 9 + 4 + 4 * 3 + 3
+
+
+def test_inspect_shows_control_characters_in_metadata_escaped(tmp_path, ensemble_pair):
+    """An attack pass: OSC sequences in a model's metadata reached the terminal raw (retitled it)."""
+    props = {"classes": '["[bold]left[/]", "c\\u001b]0;pwned\\u0007", "right"]', "run_id": "run\x1b[2J"}
+    hostile = edited(ensemble_pair[1], tmp_path / "escapes.onnx", props=props)
+    result = CliRunner().invoke(app, ["inspect", str(hostile)])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "[bold]left[/], c\\x1b]0;pwned\\x07, right" in result.output and "run\\x1b[2J" in result.output
+
+
+def test_a_model_declaring_gigabytes_of_external_weights_is_refused_unread(tmp_path, ensemble_pair):
+    """An attack pass pointed a model's weights at a 3 GB sparse file: autolabel read it all
+    (6.4 GB of memory) and died with a protobuf traceback."""
+    import onnx
+    from onnx.external_data_helper import set_external_data
+
+    from celeba_tui.store.registration import register_images
+    from celeba_tui.workspace import create_workspace
+    from reliability.hostile_images import write_hostile_folder
+
+    model = onnx.load(str(ensemble_pair[1]))
+    tensor = max(model.graph.initializer, key=lambda t: t.ByteSize())
+    size = 3 * 1024**3
+    with open(tmp_path / "sparse.bin", "wb") as handle:
+        handle.truncate(size)
+    set_external_data(tensor, "sparse.bin", offset=0, length=size)
+    tensor.ClearField("raw_data")
+    tensor.data_location = onnx.TensorProto.EXTERNAL
+    onnx.save(model, str(tmp_path / "sparse.onnx"))
+    workspace = create_workspace(tmp_path / "ws", write_hostile_folder(tmp_path / "images"))
+    with workspace.open_store(create=True) as store:
+        register_images(store, workspace.image_root)
+    before = table_digests(workspace.store_path)
+    run = CliRunner().invoke(
+        app, ["autolabel", "--models", str(tmp_path / "sparse.onnx"), "-w", str(workspace.path), "--provider", "cpu"]
+    )
+    text = error_line(run)
+    assert "bytes of weights; an ensemble's models hold at most 2,147,483,647" in text, text
+    assert table_digests(workspace.store_path) == before

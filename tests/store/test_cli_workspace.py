@@ -263,3 +263,23 @@ def test_a_workspace_inside_its_image_root_is_refused(tmp_path, image_folder):
         text = error_text(run("init", where, "--images", image_folder, ok=False))
         assert "is inside the image root" in text, text
     assert not (image_folder / "ws").exists() and not (image_folder / "celeba.toml").exists()
+
+
+def test_no_image_output_goes_into_the_image_root_or_over_its_input(workspace, tmp_path):
+    """An attack pass: `agreement --plot ROOT/plots` wrote PNGs the next scan queued as
+    faces to label; `preview x.jpg -o x.jpg` replaced the image it previewed, exit 0."""
+    root = workspace.image_root
+    with workspace.open_store() as store:
+        store.add_label("000001.jpg", "light", "left", "ann")
+        store.add_label("000001.jpg", "light", "right", "bob")
+    text = error_text(run("agreement", "--plot", root / "plots", "-w", workspace.path, ok=False))
+    assert "is inside this workspace's image root" in text, text
+    assert not (root / "plots").exists()
+    image = root / "000002.jpg"
+    before = image.read_bytes()
+    text = error_text(run("preview", image, "-o", image, ok=False))
+    assert "it is the image being previewed" in text, text
+    assert image.read_bytes() == before
+    # A label file is no image: it may still go beside the images.
+    run("export", "--format", "long", "-o", root / "labels.csv", "-w", workspace.path)
+    assert (root / "labels.csv").is_file()
