@@ -212,11 +212,11 @@ def _run_tui(store, run: LabelRun):
     from celeba_tui.labelling.session_lock import annotator_session
 
     # A second session under this name would be shown the same questions and silently replace these answers.
-    with annotator_session(run.workspace.path, run.annotator):
-        return _run_app(store, run)
+    with annotator_session(run.workspace.path, run.annotator) as held_lock:
+        return _run_app(store, run, held_lock)
 
 
-def _run_app(store, run: LabelRun):
+def _run_app(store, run: LabelRun, held_lock):
     from celeba_tui.tui.terminal_probe import choose_renderer, probe_terminal
 
     # Probe before Textual starts reading stdin; forced half-blocks need no probe.
@@ -240,6 +240,7 @@ def _run_app(store, run: LabelRun):
         run.timing_log,
         image=run.image,
         cycle_available=cycle_available(),
+        held_lock=held_lock,
     )
     app = LabelApp(config, store)
     outcome = app.run()

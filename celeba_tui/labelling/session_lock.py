@@ -38,34 +38,74 @@ def lock_path(workspace_path: Path, annotator: str) -> Path:
 LABEL_ELSEWHERE = "finish it first, or label under another name with -a NAME"
 
 
-@contextlib.contextmanager
-def annotator_session(workspace_path: Path, annotator: str, *, advice: str = LABEL_ELSEWHERE) -> Iterator[None]:
-    """Hold `annotator`'s session lock while the block runs; a CelebaError ending in
-    `advice` if another process holds it.
+class HeldLock:
+    """An annotator's lock this process holds (what `annotator_session` yields)."""
 
-    `celeba label` holds it for the whole session; commands that write as an annotator
-    or change one (a relabel from `celeba browse`, `annotators rename`) take it around
-    their write, so they wait for no one and never write under a running session."""
+    def __init__(self, path: Path, fd: int, annotator: str):
+        self.path, self.fd, self.annotator = path, fd, annotator
+
+    def check(self) -> None:
+        """A CelebaError unless this process still holds the lock at its path.
+
+        Removing the lock file (or the `locks` folder) under a running session would let a
+        second session lock a new file and answer the same questions. So a session checks
+        before each write: still the file at the path, or, where it was removed, the new
+        file there locked now (if nobody else did first)."""
+        import fcntl
+
+        mine = os.fstat(self.fd)
+        with contextlib.suppress(OSError):
+            now = os.stat(self.path)
+            if (now.st_dev, now.st_ino) == (mine.st_dev, mine.st_ino):
+                return
+        fd = _open_lock_file(self.path)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = _holder(fd)
+            os.close(fd)
+            raise CelebaError(
+                f"this session's lock for {self.annotator!r} was removed and another session{holder} holds "
+                "it now: nothing more can be saved here; quit this session"
+            ) from None
+        os.close(self.fd)
+        self.fd = fd
+        _write_note(fd, self.annotator)
+
+
+@contextlib.contextmanager
+def annotator_session(
+    workspace_path: Path, annotator: str, *, advice: str = LABEL_ELSEWHERE
+) -> Iterator[HeldLock | None]:
+    """Hold `annotator`'s session lock while the block runs; a CelebaError ending in
+    `advice` if another process holds it. Yields the HeldLock (None where there is no
+    flock: not POSIX).
+
+    `celeba label` holds it for the whole session (and checks it before each write);
+    commands that write as an annotator or change one (a relabel from `celeba browse`,
+    `annotators rename`) take it around their write, so they wait for no one and never
+    write under a running session."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover  (not POSIX: no locking)
-        yield
+        yield None
         return
     path = lock_path(workspace_path, annotator)
-    fd = _open_lock_file(path)
+    held = HeldLock(path, _open_lock_file(path), annotator)
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(held.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise CelebaError(f"cannot lock {path}: {exc.strerror or exc}") from None
             raise CelebaError(
-                f"annotator {annotator!r} has a `celeba label` session open on this workspace{_holder(fd)}: {advice}"
+                f"annotator {annotator!r} has a `celeba label` session open on this workspace"
+                f"{_holder(held.fd)}: {advice}"
             ) from None
-        _write_note(fd, annotator)
-        yield
+        _write_note(held.fd, annotator)
+        yield held
     finally:
-        os.close(fd)  # releases the lock
+        os.close(held.fd)  # releases the lock
 
 
 def _open_lock_file(path: Path) -> int:

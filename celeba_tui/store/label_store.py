@@ -38,13 +38,11 @@ if TYPE_CHECKING:
 # pandas is imported where a method needs it, not here: importing it costs about 0.4 s,
 # which `celeba stats` (plain counts) would otherwise pay on every run.
 
-# Set in stores whose `current` follows the rule that a merge decision lapses once a
-# person's row on its (image, task) is newer (older stores are refreshed once on open).
-LAPSED_MERGES_KEY = "merge_decisions_lapse"
-_MERGED_GROUPS = (
-    "WHERE (image_id, task) IN (SELECT image_id, task FROM live WHERE source = 'review' AND annotator_id IN "
-    f"(SELECT id FROM annotators WHERE substr(name, 1, {len(MERGE_PREFIX)}) = '{MERGE_PREFIX}'))"
-)
+# Which rules a store's `current` table follows (schema.CURRENT_REFRESH_SQL). 2: merge
+# decisions lapse, a person's review outranks any merge's, an annotator counts once.
+# A store made under older rules is recomputed once, on its first writable open.
+CURRENT_RULES_KEY = "current_rules"
+CURRENT_RULES = "2"
 BUSY_TIMEOUT_S = 30.0
 _LOCK_RETRIES = 50
 _LOCK_PAUSE_S = 0.1
@@ -67,7 +65,10 @@ class LabelStore(SideTables, AnnotatorRecords):
         self._lock = threading.RLock()
         self._annotator_ids: dict[str, int] = {}
         # Which file was opened: a write into a store deleted or replaced since would be lost.
+        # So would one into a -wal that was deleted (another process then starts a new one,
+        # and the two write-ahead logs overwrite each other's pages on checkpoint).
         self._identity = _file_identity(path)
+        self._side_identity = {suffix: _file_identity(Path(f"{path}{suffix}")) for suffix in _SIDE_FILES}
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -113,7 +114,7 @@ class LabelStore(SideTables, AnnotatorRecords):
                     + f"INSERT OR IGNORE INTO meta VALUES ('app', '{APP_ID}');"
                     + f"INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');"
                     + f"INSERT OR IGNORE INTO meta VALUES ('created', '{time.time()}');"
-                    + f"INSERT OR IGNORE INTO meta VALUES ('{LAPSED_MERGES_KEY}', '1');"
+                    + f"INSERT OR IGNORE INTO meta VALUES ('{CURRENT_RULES_KEY}', '{CURRENT_RULES}');"
                     + "COMMIT;"
                 )
             return
@@ -133,12 +134,11 @@ class LabelStore(SideTables, AnnotatorRecords):
             with self.transaction() as conn:
                 for name in sorted(missing):
                     conn.execute(LATER_INDEXES[name])
-        if LAPSED_MERGES_KEY not in meta and not self.readonly:
-            # Made before merge decisions could lapse: settle the (image, task) pairs a
-            # merge decided once, by today's rule (schema.CURRENT_REFRESH_SQL).
+        if meta.get(CURRENT_RULES_KEY) != CURRENT_RULES and not self.readonly:
+            # Made under older rules: every current label once more, by today's.
             with self.transaction() as conn:
-                conn.execute(CURRENT_REFRESH_SQL.format(where=_MERGED_GROUPS))
-                conn.execute(f"INSERT OR REPLACE INTO meta VALUES ('{LAPSED_MERGES_KEY}', '1')")
+                conn.execute(CURRENT_REFRESH_SQL.format(where=""))
+                conn.execute(f"INSERT OR REPLACE INTO meta VALUES ('{CURRENT_RULES_KEY}', '{CURRENT_RULES}')")
 
     def _indexes(self) -> set[str]:
         return {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
@@ -192,6 +192,14 @@ class LabelStore(SideTables, AnnotatorRecords):
             raise StoreWriteError(
                 self.path, "the store file was deleted, moved or replaced after this command opened it"
             )
+        for suffix, known in self._side_identity.items():
+            now = _file_identity(Path(f"{self.path}{suffix}"))
+            if known is None:  # made by SQLite after the open: this one is ours from now on
+                self._side_identity[suffix] = now
+            elif now != known:  # an open connection keeps its -wal and -shm: someone removed them
+                raise StoreWriteError(
+                    self.path, f"its {suffix} file was deleted or replaced while this command had the store open"
+                )
 
     def lapsed_merge_decisions(self) -> set[int]:
         """Label ids of live merge decisions that no longer count: a person's row (a label,
@@ -823,6 +831,9 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
         conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, **options)
     conn.execute("PRAGMA query_only=ON")
     return conn
+
+
+_SIDE_FILES = ("-wal", "-shm")
 
 
 def _file_identity(path: Path) -> tuple[int, int] | None:

@@ -132,14 +132,18 @@ CREATE TABLE IF NOT EXISTS problems (
 LATER_INDEXES = {"live_in_use": "CREATE INDEX IF NOT EXISTS live_in_use ON live(task, label, label_id)"}
 
 # Recompute `current` for the (image, task) pairs selected by {where} (a filter on
-# `live`): the latest review decision; else the human and imported labels when they
-# agree (`conflict` when they do not); else the latest model decision.
+# `live`): the latest review decision by a person; else the latest merge decision that
+# has not lapsed; else the human and imported labels when they agree (`conflict` when
+# they do not), each annotator counted once, by their newest (an annotator who imported
+# a label and then typed another is not in conflict with themselves); else the latest
+# model decision.
 #
 # A merge's review row (annotator `merge:*`) settled the people's labels as they were
 # when it was written. Once any person's row on that (image, task) is newer (a label,
 # a review, or an undo of one: an import, a change of mind, `annotators withdraw`), it
 # has lapsed: it no longer counts, and the people's labels decide again (a conflict
-# goes back to the review queue) until the next merge. A person's review never lapses.
+# goes back to the review queue) until the next merge. A person's review never lapses
+# and always outranks a merge's.
 CURRENT_REFRESH_SQL = (
     """
 INSERT OR REPLACE INTO current(image_id, task, label, source, status, n_annotators)
@@ -158,16 +162,24 @@ SELECT g.image_id, g.task,
     g.n_annotators
 FROM (
     SELECT image_id, task,
-        MAX(CASE WHEN source = 'review' AND (annotator_id NOT IN ({merge_annotators})
-            OR label_id > COALESCE((SELECT MAX(x.id) FROM labels x
-                WHERE x.image_id = live.image_id AND x.task = live.task
-                  AND x.source IN ({people_sources}) AND x.annotator_id NOT IN ({merge_annotators})), 0))
-            THEN label_id END) AS review_id,
-        MIN(CASE WHEN source IN ({annotator_sources}) THEN label END) AS human_label,
-        MAX(CASE WHEN source IN ({annotator_sources}) THEN label END) AS human_label_max,
-        SUM(source IN ({annotator_sources})) AS n_annotators,
+        COALESCE(
+            MAX(CASE WHEN source = 'review' AND annotator_id NOT IN ({merge_annotators}) THEN label_id END),
+            MAX(CASE WHEN source = 'review' AND annotator_id IN ({merge_annotators})
+                AND label_id > COALESCE((SELECT MAX(x.id) FROM labels x
+                    WHERE x.image_id = live.image_id AND x.task = live.task
+                      AND x.source IN ({people_sources}) AND x.annotator_id NOT IN ({merge_annotators})), 0)
+                THEN label_id END)
+        ) AS review_id,
+        MIN(CASE WHEN source IN ({annotator_sources}) AND newest = 1 THEN label END) AS human_label,
+        MAX(CASE WHEN source IN ({annotator_sources}) AND newest = 1 THEN label END) AS human_label_max,
+        SUM(source IN ({annotator_sources}) AND newest = 1) AS n_annotators,
         MAX(CASE WHEN source = 'model' THEN label_id END) AS model_id
-    FROM live {where}
+    FROM (
+        SELECT *, ROW_NUMBER() OVER (
+            PARTITION BY image_id, task, annotator_id, source IN ({annotator_sources}) ORDER BY label_id DESC
+        ) AS newest
+        FROM live {where}
+    ) AS live
     GROUP BY image_id, task
 ) g
 """.replace("{annotator_sources}", sql_list(ANNOTATOR_SOURCES))

@@ -43,6 +43,7 @@ class LabelConfig:
     timing_log: Path | None = None
     image: str | None = None  # `--image NAME`: exactly that image
     cycle_available: bool = False  # `celeba cycle` exists (hints name it instead of `celeba train`)
+    held_lock: object | None = None  # the annotator's session lock (session_lock.HeldLock), checked before each write
 
 
 FIRST_PAGE = 50
@@ -157,6 +158,7 @@ class LabelApp(App):
                 cell_size=self.config.cell_size,
                 timing_log=self.timing_log,
                 cycle_available=self.config.cycle_available,
+                held_lock=self.config.held_lock,
             )
         )
 

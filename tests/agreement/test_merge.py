@@ -345,18 +345,38 @@ def test_a_merge_decision_lapses_when_the_peoples_labels_under_it_change(store):
     assert status(store) == {"p": ("center", "agreed"), "q": ("right", "agreed"), "r": ("left", "review")}
 
 
-def test_a_store_made_before_merge_decisions_lapsed_is_settled_once_on_open(store):
-    from celeba_tui.store.label_store import LAPSED_MERGES_KEY, LabelStore
+def test_a_store_made_under_older_rules_is_settled_once_on_open(store):
+    from celeba_tui.store.label_store import CURRENT_RULES, CURRENT_RULES_KEY, LabelStore
 
     add(store, [("p", "alice", "left"), ("p", "bob", "right")], source="import")
     run_merge(store, (LIGHT,), "prefer:alice")
     add(store, [("p", "alice", "center"), ("p", "bob", "center")], source="import")
     # As an older celeba-tui left it: the stale merge decision current, no marker.
-    store.query(f"DELETE FROM meta WHERE key = '{LAPSED_MERGES_KEY}'")
+    store.query(f"DELETE FROM meta WHERE key = '{CURRENT_RULES_KEY}'")
     store.query("UPDATE current SET label = 'left', source = 'review', status = 'review' WHERE task = 'light'")
     store._conn.commit()
     with LabelStore.open(store.path, readonly=True) as reader:  # a reader changes nothing
         assert reader.current_labels("light")["status"].tolist() == ["review"]
     with LabelStore.open(store.path) as reopened:
         assert reopened.current_labels("light")[["label", "status"]].values.tolist() == [["center", "agreed"]]
-        assert reopened.query(f"SELECT value FROM meta WHERE key = '{LAPSED_MERGES_KEY}'") == [("1",)]
+        assert reopened.query(f"SELECT value FROM meta WHERE key = '{CURRENT_RULES_KEY}'") == [(CURRENT_RULES,)]
+
+
+def test_an_annotator_is_never_in_conflict_with_themselves(store):
+    """An attack pass: alice imported `left`, then typed `right`: two live rows of one
+    annotator made a conflict no merge settled, and her newest answer never counted."""
+    add(store, [("p", "alice", "left")], source="import")
+    store.add_label("p", "light", "right", "alice")
+    assert status(store) == {"p": ("right", "agreed")}
+    assert store.current_labels("light")["n_annotators"].tolist() == [1]
+    add(store, [("p", "bob", "left")])
+    assert status(store) == {"p": (None, "conflict")}  # alice's newest (right) against bob's left
+
+
+def test_a_persons_review_outranks_any_merge_decision_however_old(store):
+    """A store an older race left with a merge row newer than a person's live review."""
+    add(store, [("p", "alice", "left"), ("p", "bob", "right")], source="import")
+    store.add_label("p", "light", "center", "carol", source="review")
+    frame = pd.DataFrame([{"image": "p", "task": "light", "label": "left", "annotator": "merge:prefer:alice"}])
+    store.add_labels(frame.assign(source="review"), as_merge=True)
+    assert status(store) == {"p": ("center", "review")}

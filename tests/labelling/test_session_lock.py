@@ -117,3 +117,21 @@ def test_a_hard_link_as_the_lock_or_a_file_as_its_folder_is_refused(tmp_path):
     with pytest.raises(CelebaError, match=r"locks: not a folder"):
         with annotator_session(workspace, "ann"):
             pass
+
+
+def test_a_removed_lock_is_taken_again_or_the_session_stores_nothing_more(tmp_path):
+    """An attack pass removed `locks/` under a running session: a second session of the
+    same name then started. A session now checks its lock before each write."""
+    import shutil
+
+    with annotator_session(tmp_path, "ann") as first:
+        first.check()  # still its own: nothing to do
+        shutil.rmtree(tmp_path / "locks")
+        first.check()  # nobody took it: taken again, at the new file
+        with pytest.raises(CelebaError, match="'ann' has a .*session open"):
+            with annotator_session(tmp_path, "ann"):
+                pass
+        shutil.rmtree(tmp_path / "locks")
+        with annotator_session(tmp_path, "ann"):  # a second session got in before the next write...
+            with pytest.raises(CelebaError, match="was removed and another session .*holds it now"):
+                first.check()  # ...so the first one stores nothing more

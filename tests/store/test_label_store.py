@@ -339,3 +339,21 @@ def test_label_says_when_its_store_went_away_instead_of_counting_lost_decisions(
         f"error: {workspace.store_path} was deleted, moved or replaced while this session labelled: "
         "the decisions the session stored before that are not in the file there now"
     ]
+
+
+def test_a_write_after_the_stores_wal_was_deleted_is_refused(workspace):
+    """An attack pass deleted labels.sqlite-wal and -shm under an open writer: another
+    process then committed into a new WAL, and the first one's checkpoint overwrote it."""
+    from celeba_tui.errors import StoreWriteError
+    from celeba_tui.store.label_store import LabelStore
+
+    path = workspace.store_path
+    with LabelStore.open(path) as store:
+        store.add_label("000001.jpg", "light", "left", "ann")
+        for side in ("-wal", "-shm"):
+            Path(f"{path}{side}").unlink()
+        with pytest.raises(StoreWriteError, match="its -wal file was deleted or replaced"):
+            store.add_label("000002.jpg", "light", "right", "ann")
+    with LabelStore.open(path) as fresh:  # a new connection starts a new WAL and writes
+        fresh.add_label("000003.jpg", "light", "right", "bob")
+        fresh.add_label("000004.jpg", "light", "right", "bob")  # its own WAL is kept track of

@@ -316,6 +316,24 @@ async def test_a_store_deleted_while_labelling_stores_nothing_more_and_says_so(w
         await pilot.press("q")
 
 
+async def test_a_session_whose_lock_another_took_stores_nothing_more(workspace, store):
+    import shutil
+
+    from celeba_tui.labelling.session_lock import annotator_session
+
+    with annotator_session(workspace.path, "ann") as held:
+        app = make_app(workspace, store, held_lock=held)
+        async with app.run_test(size=SIZE) as pilot:
+            await press(pilot, "a")
+            shutil.rmtree(workspace.path / "locks")
+            with annotator_session(workspace.path, "ann"):  # a second `celeba label -a ann`
+                await press(pilot, "d")
+                status = str(app.screen.query_one("#store-status").render())
+                assert "NOT saved" in status and "another session" in status
+            await pilot.press("q")
+    assert live(store) == {(IMAGES[0], "light"): "left"}
+
+
 async def test_locked_store_waits_and_keeps_the_decision(workspace, store):
     app = make_app(workspace, store)
     blocker = sqlite3.connect(workspace.store_path, isolation_level=None, check_same_thread=False)

@@ -45,6 +45,13 @@ STORE_WAIT_TEXT = "Waiting for the label store (another program is writing)… y
 WRITE_REFUSED = (CelebaError, sqlite3.Error)
 
 
+def _while_holding(held_lock, function, *args):
+    """`function(*args)` once the session's lock is checked to be still this session's."""
+    if held_lock is not None:
+        held_lock.check()
+    return function(*args)
+
+
 class LabelScreen(Screen):
     """Class keys are generated from the tasks' class lists; the rest are fixed."""
 
@@ -69,9 +76,11 @@ class LabelScreen(Screen):
         cell_size=(10, 20),
         timing_log=None,
         cycle_available: bool = False,
+        held_lock=None,
     ):
         super().__init__()
         self.session = session
+        self.held_lock = held_lock
         self.cycle_available = cycle_available
         self.lookback = Lookback(
             lambda before: past_decisions(session.store, session.annotator, session.tasks.values(), before=before)
@@ -316,7 +325,7 @@ class LabelScreen(Screen):
         """
         notice = self.set_timer(STORE_WAIT_NOTICE_S, lambda: self._set_status(STORE_WAIT_TEXT))
         try:
-            result = await asyncio.to_thread(function, *args)
+            result = await asyncio.to_thread(_while_holding, self.held_lock, function, *args)
         finally:
             notice.stop()
         self._set_status(None)
