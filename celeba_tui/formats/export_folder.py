@@ -171,7 +171,12 @@ def check_destination(path: Path, image_root: Path | None = None) -> Destination
         )
     written, paths = previous
     foreign = sorted(entries - written - {MARKER})
-    if not foreign and paths is not None:  # files put into its folders since (notes, a folder of rejects)
+    if not foreign and paths is None:
+        raise CelebaError(
+            f"cannot replace the export in {path}: an older celeba-tui wrote it without listing its files, "
+            "so files added inside it since cannot be told apart; remove the folder (or give another) and export again"
+        )
+    if not foreign:  # files put into its folders since (notes, a folder of rejects)
         foreign = sorted(_paths_under(path) - paths - {MARKER})
     if foreign:
         raise CelebaError(

@@ -193,7 +193,14 @@ def test_files_added_inside_a_previous_exports_folders_are_not_replaced(labelled
     (out / "light" / "NOTES.txt").unlink()
     (out / "light" / "rejected" / "keep.jpg").unlink()
     (out / "light" / "rejected").rmdir()
-    export(labelled, "--format", "hf", "-o", out)  # as the export left it: replaced
+    export(labelled, "--format", "imagefolder", "-o", out)  # as the export left it: replaced
+    marker = json.loads((out / MARKER).read_text())
+    del marker["paths"]  # as markers were written before the paths were listed
+    (out / MARKER).write_text(json.dumps(marker))
+    (out / "light" / "notes.txt").write_text("mine")
+    result = export(labelled, "--format", "hf", "-o", out, ok=False)
+    assert "an older celeba-tui wrote it without listing its files" in result.stderr, result.stderr
+    assert (out / "light" / "notes.txt").read_text() == "mine"
 
 
 def test_never_writes_through_a_symlink(labelled, tmp_path):
