@@ -51,23 +51,19 @@ class HeldLock:
         second session lock a new file and answer the same questions. So a session checks
         before each write: still the file at the path, or, where it was removed, the new
         file there locked now (if nobody else did first)."""
-        import fcntl
-
         mine = os.fstat(self.fd)
         with contextlib.suppress(OSError):
             now = os.stat(self.path)
             if (now.st_dev, now.st_ino) == (mine.st_dev, mine.st_ino):
                 return
         fd = _open_lock_file(self.path)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        if not _locked(fd, self.path):
             holder = _holder(fd)
             os.close(fd)
             raise CelebaError(
                 f"this session's lock for {self.annotator!r} was removed and another session{holder} holds "
                 "it now: nothing more can be saved here; quit this session"
-            ) from None
+            )
         os.close(self.fd)
         self.fd = fd
         _write_note(fd, self.annotator)
@@ -86,26 +82,35 @@ def annotator_session(
     `annotators rename`) take it around their write, so they wait for no one and never
     write under a running session."""
     try:
-        import fcntl
+        import fcntl  # noqa: F401  (only whether it exists)
     except ImportError:  # pragma: no cover  (not POSIX: no locking)
         yield None
         return
     path = lock_path(workspace_path, annotator)
     held = HeldLock(path, _open_lock_file(path), annotator)
     try:
-        try:
-            fcntl.flock(held.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise CelebaError(f"cannot lock {path}: {exc.strerror or exc}") from None
+        if not _locked(held.fd, path):
             raise CelebaError(
                 f"annotator {annotator!r} has a `celeba label` session open on this workspace"
                 f"{_holder(held.fd)}: {advice}"
-            ) from None
+            )
         _write_note(held.fd, annotator)
         yield held
     finally:
         os.close(held.fd)  # releases the lock
+
+
+def _locked(fd: int, path: Path) -> bool:
+    """Take the exclusive lock on `fd` without waiting: False if another process holds it."""
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise CelebaError(f"cannot lock {path}: {exc.strerror or exc}") from None
+        return False
+    return True
 
 
 def _open_lock_file(path: Path) -> int:
