@@ -44,21 +44,59 @@ def protect(path: Path, what: str) -> None:
 
 
 def protect_folder(path: Path, what: str, suffixes: tuple[str, ...]) -> None:
-    """From now on in this process, refuse as an output any file inside `path` (symlinks
-    resolved) whose name ends with one of `suffixes` (lower case), and any output folder
-    there (`--plot DIR`, whose files are images)."""
-    _PROTECTED_FOLDERS[Path(os.path.realpath(path))] = (what, suffixes)
+    """From now on in this process, refuse as an output any file inside `path` or inside a
+    folder a symlink there leads to (symlinks resolved) whose name ends with one of
+    `suffixes` (lower case), and any output folder there (`--plot DIR`, whose files are
+    images)."""
+    real = Path(os.path.realpath(path))
+    _PROTECTED_FOLDERS[real] = (what, suffixes)
+    _REACHED.pop(real, None)  # walked afresh when next needed
 
 
 def _protected(real: Path, *, folder_output: bool = False) -> str | None:
     """Why `real` (resolved) may not be written, or None."""
     if real in _PROTECTED:
         return f"it is {_PROTECTED[real]}"
-    for folder, (what, suffixes) in _PROTECTED_FOLDERS.items():
-        inside = real == folder or real.is_relative_to(folder)
-        if inside and (folder_output or real.name.lower().endswith(suffixes)):
+    for root, (what, suffixes) in _PROTECTED_FOLDERS.items():
+        if not (folder_output or real.name.lower().endswith(suffixes)):
+            continue
+        if any(real == folder or real.is_relative_to(folder) for folder in _folders_reached(root)):
             return f"it is inside {what}"
     return None
+
+
+_REACHED: dict[Path, tuple[Path, ...]] = {}
+
+
+def _folders_reached(root: Path) -> tuple[Path, ...]:
+    """`root` and the real paths of the folders outside it that its symlinked folders lead
+    to, as the image scan follows them. Walked once per process, when an output is first
+    checked against it; only folders are looked at."""
+    if root not in _REACHED:
+        reached = [root]
+        seen: set[Path] = {root}
+        pending = [root]
+        while pending:
+            try:
+                entries = list(os.scandir(pending.pop()))
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    if not entry.is_dir():
+                        continue
+                    linked = entry.is_symlink()
+                except OSError:
+                    continue
+                real = Path(os.path.realpath(entry.path))
+                if real in seen or root.is_relative_to(real):  # a link up the tree: not walked
+                    continue
+                seen.add(real)
+                pending.append(real)
+                if linked and not any(real.is_relative_to(folder) for folder in reached):
+                    reached.append(real)
+        _REACHED[root] = tuple(reached)
+    return _REACHED[root]
 
 
 def write_mode(st_mode: int | None) -> WriteMode:

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from celeba_tui.cli.app import JsonOption, app, print_json, warn
+from celeba_tui.cli.app import JsonOption, app, open_workspace, print_json, warn
 from celeba_tui.errors import CelebaError
 from celeba_tui.workspace import MAX_CLASSES
 
@@ -81,6 +81,10 @@ def preview_command(
     from celeba_tui.plugins import parse_spec
 
     protect(image, "the image being previewed")  # `-o` the input itself would destroy it
+    try:  # a workspace in reach protects its image root (a PNG there is queued as a face)
+        open_workspace(None)
+    except CelebaError:
+        pass  # preview needs no workspace
     out = check_output_path(out)
     pipelines = [parse_spec(spec) for spec in (specs or DEFAULT_PREVIEW_SPECS)]
     if not image.is_file():

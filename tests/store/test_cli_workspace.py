@@ -283,3 +283,26 @@ def test_no_image_output_goes_into_the_image_root_or_over_its_input(workspace, t
     # A label file is no image: it may still go beside the images.
     run("export", "--format", "long", "-o", root / "labels.csv", "-w", workspace.path)
     assert (root / "labels.csv").is_file()
+
+
+def test_image_outputs_stay_out_of_folders_linked_into_the_image_root(workspace, tmp_path):
+    """Left by the sixth attack pass: a folder linked into the image root is scanned for
+    faces, so `--plot` there (or a preview PNG) would be queued as faces too; and `preview`
+    loaded no workspace, so it could write its PNG straight into the image root."""
+    linked = tmp_path / "more-faces"
+    (linked / "deeper").mkdir(parents=True)
+    (workspace.image_root / "more").symlink_to(linked, target_is_directory=True)
+    with workspace.open_store() as store:
+        store.add_label("000001.jpg", "light", "left", "ann")
+        store.add_label("000001.jpg", "light", "right", "bob")
+    text = error_text(run("agreement", "--plot", linked / "deeper" / "plots", "-w", workspace.path, ok=False))
+    assert "is inside this workspace's image root" in text, text
+    assert not (linked / "deeper" / "plots").exists()
+    image = workspace.image_root / "000002.jpg"
+    for out in (workspace.image_root / "panels.png", linked / "panels.png"):
+        text = error_text(run("-w", workspace.path, "preview", image, "-o", out, ok=False))
+        assert "is inside this workspace's image root" in text, text
+        assert not out.exists()
+    # Outside the image root and its linked folders, both still write.
+    run("-w", workspace.path, "preview", image, "-o", tmp_path / "panels.png")
+    assert (tmp_path / "panels.png").is_file()
