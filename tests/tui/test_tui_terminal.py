@@ -42,31 +42,42 @@ def test_choose_renderer():
         choose_renderer("ascii", TerminalInfo())
 
 
-def run_probe_in_pty(answer: bytes | None) -> tuple[list[str], bytes]:
-    """Run the probe with a pty as its terminal; `answer` is what the 'terminal' replies."""
-    master, slave = os.openpty()  # a fresh pty reports a 0x0 window
+def run_in_pty(argv: list[str], *, timeout: float, done=lambda output: False, reply: bytes | None = None):
+    """Run `argv` with a fresh pty as its terminal (it reports a 0x0 window) until it exits,
+    `done(output)` holds or `timeout` passes; `reply` answers its first device-attributes
+    query (ESC [ c), as a terminal would. Exit status (killed if still running) and output."""
+    master, slave = os.openpty()
     env = {**os.environ, "TERM": "xterm-256color", "PYTHONPATH": str(REPO)}
     env.pop("TMUX", None)
-    process = subprocess.Popen(
-        [sys.executable, "-c", PROBE_SCRIPT], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True
-    )
+    process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
     os.close(slave)
-    output, answered = b"", answer is None
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and b"RESULT" not in output or not output.endswith(b"\n"):
-        ready, _, _ = select.select([master], [], [], 0.5)
+    output, replied = b"", reply is None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not done(output):
+        ready, _, _ = select.select([master], [], [], 0.2)
         if ready:
             try:
                 output += os.read(master, 4096)
             except OSError:
                 break
-        if not answered and b"\x1b[c" in output:
-            os.write(master, answer)
-            answered = True
+        if not replied and b"\x1b[c" in output:
+            os.write(master, reply)
+            replied = True
         if process.poll() is not None and not ready:
             break
-    process.wait(timeout=10)
+    process.kill()
     os.close(master)
+    return process.wait(timeout=10), output
+
+
+def run_probe_in_pty(answer: bytes | None) -> tuple[list[str], bytes]:
+    """Run the probe with a pty as its terminal; `answer` is what the 'terminal' replies."""
+    _, output = run_in_pty(
+        [sys.executable, "-c", PROBE_SCRIPT],
+        timeout=20,
+        done=lambda output: b"RESULT" in output and output.endswith(b"\n"),
+        reply=answer,
+    )
     line = output.split(b"RESULT", 1)[1].split(b"\n")[0].decode().split()
     return line, output
 
@@ -218,27 +229,8 @@ def test_kill_9_loses_no_decision(workspace, tmp_path):
 
 def run_cli_in_pty(args: list[str], timeout: float = 60) -> tuple[int, str]:
     """`celeba ARGS` with a pty as its terminal (so it gets past the terminal check); exit status and output."""
-    master, slave = os.openpty()
-    env = {**os.environ, "TERM": "xterm-256color", "PYTHONPATH": str(REPO)}
-    env.pop("TMUX", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celeba_tui", *args], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True
-    )
-    os.close(slave)
-    output = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                output += os.read(master, 4096)
-            except OSError:
-                break
-        elif process.poll() is not None:
-            break
-    process.kill()
-    os.close(master)
-    return process.wait(timeout=10), output.decode("utf-8", "replace")
+    status, output = run_in_pty([sys.executable, "-m", "celeba_tui", *args], timeout=timeout)
+    return status, output.decode("utf-8", "replace")
 
 
 @needs_tmux
