@@ -13,6 +13,12 @@ bad path is a one-line error before any work is done or committed. The rules:
   so a typo in a path does not grow a tree of folders somewhere unexpected;
 * a file `protect` named (the loaded workspace's store and config) is an error: no
   export may replace the labels it was made from.
+
+The files celeba names itself, inside folders it makes (a workspace's runs/, splits/,
+models/, autolabel/; a synthetic dataset's files), go through `owned_path` instead: there
+the name is never followed. A symbolic link, FIFO or device found at such a name, or in
+place of one of the folders between, is an error naming it: nobody asked for a file
+there to be written through, and such a node is planted, not made by celeba.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from pathlib import Path
 from typing import Literal
 
 from celeba_tui.errors import CelebaError
+from celeba_tui.regular_files import file_kind
 
 WriteMode = Literal["atomic", "direct", "folder", "socket"]
 
@@ -252,3 +259,135 @@ def _written_in_place(target: OutputTarget) -> Iterator[Path]:
                 raise CelebaError(f"cannot write {target.given}: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
+
+
+# ------------------------------------------------------ the tool's own files
+def owned_folder(folder: Path, anchor: Path) -> Path:
+    """`folder`, which celeba makes and fills inside `anchor` (a workspace's runs/, a
+    synthetic dataset's image folder): made if missing, with the folders between; a
+    CelebaError if it or a folder between is a symbolic link or not a folder."""
+    _check_owned_folders(Path(folder), Path(anchor), shown=Path(folder), make=True)
+    return Path(folder)
+
+
+def check_owned_file(path: Path, anchor: Path) -> None:
+    """Fail now, with one line, if celeba could not write its own file `path` inside
+    `anchor` (see `owned_path`); makes the missing folders between."""
+    path = Path(path)
+    _check_owned_folders(path.parent, Path(anchor), shown=path, make=True)
+    _check_owned_name(path)
+
+
+@contextlib.contextmanager
+def owned_path(path: Path, anchor: Path) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it replaces `path`, a file celeba names
+    itself inside `anchor`. The name is replaced, never followed; the folders between are
+    checked again before the rename, so a run folder swapped for a link mid-training does
+    not send the files after it elsewhere. OSErrors become one-line CelebaErrors."""
+    path, anchor = Path(path), Path(anchor)
+    check_owned_file(path, anchor)
+    tmp = _temporary_name(path, "tmp")
+    try:
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666))
+            yield tmp
+            _check_owned_folders(path.parent, anchor, shown=path, make=False)
+            _check_owned_name(path)
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise CelebaError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def append_owned(path: Path, anchor: Path, text: str) -> None:
+    """Append `text` to celeba's own file `path` inside `anchor` (never through a link)."""
+    path = Path(path)
+    check_owned_file(path, anchor)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise CelebaError(f"cannot write {path}: it is {file_kind(info.st_mode)}")
+            with os.fdopen(os.dup(fd), "a", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise CelebaError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def write_owned_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path`, one of many files celeba names in a folder it made and
+    checked (`owned_folder`), in place: never through a link, never into a FIFO or a
+    device. For bulk files (a synthetic dataset's images), where a rename per file costs."""
+    _check_owned_name(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise CelebaError(f"cannot write {path}: it is {file_kind(info.st_mode)}")
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise CelebaError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _check_owned_name(path: Path) -> None:
+    """`path` is missing or a regular file (not followed)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise CelebaError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if stat.S_ISLNK(mode):
+        raise CelebaError(
+            f"cannot write {path}: it is a symbolic link, and celeba writes this file itself (remove the link)"
+        )
+    if not stat.S_ISREG(mode):
+        raise CelebaError(f"cannot write {path}: it is {file_kind(mode)}, where celeba writes a file (remove it)")
+
+
+def _check_owned_folders(folder: Path, anchor: Path, *, shown: Path, make: bool) -> None:
+    """Each folder from below `anchor` down to `folder` is a real folder (made if missing
+    and `make`): not a link, not a file."""
+    try:
+        parts = folder.relative_to(anchor).parts
+    except ValueError:
+        raise CelebaError(f"cannot write {shown}: it is not inside {anchor}") from None
+    step = anchor
+    for part in parts:
+        step = step / part
+        try:
+            mode = os.lstat(step).st_mode
+        except FileNotFoundError:
+            if not make:
+                raise CelebaError(f"cannot write {shown}: folder {step} was removed meanwhile") from None
+            try:
+                os.mkdir(step)
+                continue
+            except FileExistsError:  # made meanwhile: checked below like any other
+                mode = os.lstat(step).st_mode
+            except OSError as exc:
+                raise CelebaError(f"cannot create {step}: {exc.strerror or exc}") from None
+        except OSError as exc:
+            raise CelebaError(f"cannot write {shown}: {step}: {exc.strerror or exc}") from None
+        if stat.S_ISLNK(mode):
+            raise CelebaError(
+                f"cannot write {shown}: {step} is a symbolic link, and celeba makes this folder itself "
+                "(remove the link)"
+            )
+        if not stat.S_ISDIR(mode):
+            kind = "a file" if stat.S_ISREG(mode) else file_kind(mode)
+            raise CelebaError(
+                f"cannot write {shown}: {step} is {kind}, where celeba makes a folder (remove or rename it)"
+            )

@@ -135,6 +135,13 @@ class Workspace:
         """The suspects the latest `celeba autolabel` found (read by the suspects queue)."""
         return self.autolabel_dir / "suspects.csv"
 
+    def own_folder(self, folder: Path) -> Path:
+        """One of the workspace's own folders (runs/, splits/, models/, autolabel/, cache/),
+        made if missing; a one-line error if a link, a file or a FIFO is in its place."""
+        from celeba_tui.atomic import owned_folder
+
+        return owned_folder(folder, self.path)
+
     @property
     def task_names(self) -> tuple[str, ...]:
         return tuple(t.name for t in self.tasks)
@@ -295,6 +302,12 @@ def protect_own_files(workspace: Workspace) -> Workspace:
     from celeba_tui.images import IMAGE_SUFFIXES
 
     protect_folder(workspace.image_root, "this workspace's image root (the images to label)", IMAGE_SUFFIXES)
+    # The runs' checkpoints, the fixed splits and the caches are the workspace's own: an
+    # export named there (`export-onnx -o runs/R/best.pt`) would replace one.
+    everything = ("",)
+    protect_folder(workspace.runs_dir, "this workspace's training runs", everything)
+    protect_folder(workspace.splits_dir, "this workspace's fixed splits", everything)
+    protect_folder(workspace.cache_dir, "this workspace's caches", everything)
     return workspace
 
 

@@ -102,14 +102,18 @@ def choose_thresholds(
     return ThresholdChoice(thresholds, "target", evaluation, source, target, one_model)
 
 
-def plot_precision_coverage(path: Path, curves: list[tuple[str, np.ndarray, ThresholdChoice]]) -> None:
-    """One panel per task: the best precision reachable at each coverage, the chosen point marked."""
+def plot_precision_coverage(
+    path: Path, curves: list[tuple[str, np.ndarray, ThresholdChoice]], *, workspace_path: Path | None = None
+) -> None:
+    """One panel per task: the best precision reachable at each coverage, the chosen point marked.
+
+    With `workspace_path`, `path` is the workspace's own report file (see atomic.owned_path)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from celeba_tui.atomic import atomic_path
+    from celeba_tui.atomic import atomic_path, owned_path
 
     fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 4), squeeze=False)
     for ax, (task, curve, choice) in zip(axes[0], curves):
@@ -136,6 +140,6 @@ def plot_precision_coverage(path: Path, curves: list[tuple[str, np.ndarray, Thre
         ax.grid(alpha=0.3)
         ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
-    with atomic_path(Path(path)) as tmp:
+    with owned_path(path, workspace_path) if workspace_path else atomic_path(Path(path)) as tmp:
         fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)

@@ -128,7 +128,7 @@ def export_for_ensemble(workspace: Workspace, run: Run, settings: ExportSettings
     path, exists = planned_export(workspace, run, settings)
     if exists:
         return ModelFile(path, REUSED, run.run_id, named_as or run.run_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    workspace.own_folder(path.parent)
     result = export_run(
         run.path,
         path,
@@ -136,6 +136,7 @@ def export_for_ensemble(workspace: Workspace, run: Run, settings: ExportSettings
         precision=settings.precision,
         opset=settings.opset,
         n_calibration=settings.calibration_images,
+        workspace_path=workspace.path,
     )
     if not result.parity.passed:
         path.unlink(missing_ok=True)

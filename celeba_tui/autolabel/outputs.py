@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from celeba_tui.atomic import atomic_path
+from celeba_tui.atomic import atomic_path, owned_path
 from celeba_tui.autolabel.rules import RULES, rule_names
 
 
@@ -106,9 +106,9 @@ def suspects(outcomes) -> list[dict]:
     return sorted(rows, key=lambda r: (-r["confidence"], r["image"], r["task"]))
 
 
-def write_table(path: Path, rows: list[dict], columns: list[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
+def write_table(path: Path, rows: list[dict], columns: list[str], workspace_path: Path) -> None:
+    """One of the workspace's own report tables (skipped images, suspects)."""
+    with owned_path(path, workspace_path) as tmp:
         _write_csv(tmp, pd.DataFrame(rows, columns=columns))
 
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from celeba_tui.atomic import check_owned_file
 from celeba_tui.autolabel.calibration import CALIBRATE_ON, ThresholdChoice, choose_thresholds, held_out_images
 from celeba_tui.autolabel.inference import PROVIDER_CHOICES
 from celeba_tui.autolabel.rules import MANUAL, RULES, Decisions, Thresholds, contradictions, decide
@@ -45,6 +46,10 @@ if TYPE_CHECKING:
     from celeba_tui.workspace import Workspace
 
 ANNOTATOR = "autolabel"
+SKIPPED_FILE = "skipped.csv"
+PRECISION_COVERAGE_FILE = "precision-coverage.png"
+# The run's report in <workspace>/autolabel/ (suspects.csv: Workspace.suspects_path).
+REPORT_FILES = (SKIPPED_FILE, "suspects.csv", PRECISION_COVERAGE_FILE)
 FLUSH_ROWS = 8192
 
 
@@ -374,14 +379,16 @@ def run_autolabel(
 
     check_options(options)
     models = load_models(model_paths, workspace.tasks, options.tta)
-    check_output_paths(options, models)
+    check_output_paths(options, group_by_task(models))
     for task in group_by_task(models):
         stored_split(workspace.splits_dir, task)  # a damaged split file: an error before any work
     reporter = reporter or SilentReporter()
     root = Path(options.images or workspace.image_root)
     check_image_root(root)
     scan = scan_folder(root)
-    report_dir = workspace.autolabel_dir
+    report_dir = workspace.own_folder(workspace.autolabel_dir)
+    for name in REPORT_FILES:  # a link or a FIFO planted there: an error before any label is written
+        check_owned_file(report_dir / name, workspace.path)
     with workspace.open_store() as store:
         todo = images_to_predict(store, scan.names, models)
         # onnxruntime may still refuse a model (unknown operator, broken graph): it does so
@@ -409,16 +416,18 @@ def run_autolabel(
     from celeba_tui.autolabel.outputs import AutolabelReport, suspects, task_report, write_table
 
     skipped = [*scan.skipped, *stats.failures]
-    write_table(report_dir / "skipped.csv", [{"image": n, "reason": r} for n, r in skipped], ["image", "reason"])
+    rows = [{"image": n, "reason": r} for n, r in skipped]
+    write_table(report_dir / SKIPPED_FILE, rows, ["image", "reason"], workspace.path)
     suspect_rows = suspects(outcomes)
-    write_table(workspace.suspects_path, suspect_rows, ["image", "task", "human", "ensemble", "confidence"])
-    files = [*_write_precision_coverage(outcomes, report_dir), *files]
+    columns = ["image", "task", "human", "ensemble", "confidence"]
+    write_table(workspace.suspects_path, suspect_rows, columns, workspace.path)
+    files = [*_write_precision_coverage(outcomes, report_dir, workspace.path), *files]
     return AutolabelReport(
         images=len(scan.names),
         predicted_now=stats.predicted,
         already_predicted=len(scan.names) - len(todo),
         skipped=len(skipped),
-        skipped_report=str(report_dir / "skipped.csv"),
+        skipped_report=str(report_dir / SKIPPED_FILE),
         provider=stats.provider,
         seconds=round(stats.seconds, 3),
         images_per_s=round(stats.predicted / stats.seconds, 1) if stats.seconds else None,
@@ -447,13 +456,14 @@ def check_options(options: AutolabelOptions) -> None:
         raise CelebaError(f"--workers must be at least 1 (omit it for one per CPU); got {options.workers}")
 
 
-def check_output_paths(options: AutolabelOptions, models: list[EnsembleModel]) -> None:
-    """--export and --grid must be writable before anything is predicted or committed."""
+def check_output_paths(options: AutolabelOptions, tasks) -> None:
+    """--export (for these tasks: none yet, for its Parquet file alone) and --grid must be
+    writable before any run is exported, anything predicted or committed."""
     from celeba_tui.atomic import check_output_path
     from celeba_tui.autolabel.outputs import export_paths
 
     if options.export is not None:
-        for path in export_paths(Path(options.export), group_by_task(models)):
+        for path in export_paths(Path(options.export), tasks):
             check_output_path(path)
     if options.grid is not None:
         check_output_path(Path(options.grid))
@@ -475,7 +485,7 @@ def register_images_and_models(store: LabelStore, names: list[str], models: list
         )
 
 
-def _write_precision_coverage(outcomes: list[TaskOutcome], report_dir: Path) -> list[str]:
+def _write_precision_coverage(outcomes: list[TaskOutcome], report_dir: Path, workspace_path: Path) -> list[str]:
     from celeba_tui.autolabel.calibration import plot_precision_coverage
     from celeba_tui.autolabel.rules import precision_coverage_curve
 
@@ -486,8 +496,8 @@ def _write_precision_coverage(outcomes: list[TaskOutcome], report_dir: Path) -> 
     ]
     if not curves:
         return []
-    path = report_dir / "precision-coverage.png"
-    plot_precision_coverage(path, curves)
+    path = report_dir / PRECISION_COVERAGE_FILE
+    plot_precision_coverage(path, curves, workspace_path=workspace_path)
     return [str(path)]
 
 

@@ -10,6 +10,7 @@ well as after it (the command's own wins), and, with `--json`, errors as JSON.
 
 from __future__ import annotations
 
+import errno
 import gc
 import json
 from collections.abc import Sequence
@@ -49,6 +50,13 @@ class CelebaGroup(TyperGroup):
             return super().invoke(ctx)
         except CelebaError as exc:
             report_error(str(exc), wants_json)
+        except OSError as exc:
+            if exc.errno != errno.ENAMETOOLONG:
+                raise
+            # Any name typed (a run, a model, a path) may be longer than the system allows.
+            name = str(exc.filename or "")
+            shown = name if len(name) <= 80 else f"{name[:60]}... ({len(name):,} characters)"
+            report_error(f"name too long: {shown}", wants_json)
         except ClickException as exc:
             if not wants_json:
                 raise

@@ -48,12 +48,21 @@ def synth(
     json_output: JsonOption = False,
 ) -> None:
     """Render synthetic CelebA-like faces with known light direction and face orientation."""
-    from celeba_tui.synth.dataset import SynthSpec, default_workers, effective_workers, write_dataset
-    from celeba_tui.synth.output import prepare_output, synth_summary, write_annotators
+    from celeba_tui.synth.dataset import (
+        MAX_IMAGES,
+        MAX_SEED,
+        SynthSpec,
+        default_workers,
+        effective_workers,
+        write_dataset,
+    )
+    from celeba_tui.synth.output import CONTACT_SHEET, prepare_output, synth_summary, write_annotators
     from celeba_tui.synth.truth import parse_mix
 
-    if n < 1:
-        raise CelebaError(f"-n must be at least 1, got {n}")
+    if not 1 <= n <= MAX_IMAGES:
+        raise CelebaError(f"-n must be between 1 and {MAX_IMAGES:,} (CelebA's six-digit names), got {n}")
+    if not 0 <= seed <= MAX_SEED:
+        raise CelebaError(f"--seed must be between 0 and {MAX_SEED}, got {seed}")
     try:
         spec = SynthSpec(seed, parse_mix(light_mix), parse_mix(orientation_mix))
     except ValueError as exc:
@@ -72,7 +81,7 @@ def synth(
     if sheet:
         from celeba_tui.synth.contact_sheet import dataset_contact_sheet
 
-        dataset_contact_sheet(out, truth, out / "contact_sheet.png")
+        dataset_contact_sheet(out, truth, out / CONTACT_SHEET)
     summary = synth_summary(out, truth, labels, seconds, effective_workers(n, workers))
     if json_output:
         print_json(summary)

@@ -266,25 +266,29 @@ def export_run(
     opset: int | None = None,
     n_check: int = PARITY_IMAGES,
     n_calibration: int = CALIBRATION_IMAGES,
+    workspace_path: Path | None = None,
 ) -> ExportResult:
     """Export a run's best checkpoint and check it against PyTorch on its validation images.
 
     `precision` is fp32, fp16 or int8; int8 is calibrated on up to `n_calibration` of
-    the run's training images, found under `image_root`.
+    the run's training images, found under `image_root`. `out` is the user's output
+    (atomic.atomic_path), or with `workspace_path` the workspace's own file in models/
+    (atomic.owned_path). No output may go into the run folder itself.
     """
-    from celeba_tui.atomic import atomic_path, check_output_path
+    from celeba_tui.atomic import atomic_path, check_output_path, owned_path, protect_folder
     from celeba_tui.models.model_io import build_classifier, load_run
 
     if precision not in TOLERANCES:
         raise CelebaError(f"unknown precision {precision!r} (one of {', '.join(TOLERANCES)})")
-    out = check_output_path(out)
+    protect_folder(Path(run_path), "the run being exported", ("",))
+    out = Path(out) if workspace_path is not None else check_output_path(out)
     started = time.perf_counter()
     run = load_run(run_path)
     classifier = build_classifier(run)
     metadata = metadata_for_run(run, precision)
     # The check reads the written file back: it reads the temporary one, since `out` may
     # be a FIFO or a device that cannot be read back.
-    with atomic_path(out) as written:
+    with owned_path(out, workspace_path) if workspace_path is not None else atomic_path(out) as written:
         if precision == "int8":
             calibration = split_pixels(run, image_root, "train", n_calibration)
             if not len(calibration):

@@ -78,10 +78,13 @@ def assign_images(n: int, k: int, overlap: float, coverage: float, rng: np.rando
     return [np.sort(np.concatenate([labelled[first == a], labelled[doubled[second == a]]])) for a in range(k)]
 
 
+MAX_ANNOTATORS = 100  # a simulated study, not a crowd: each writes a file and a column per task
+
+
 def check_options(k: int, overlap: float, coverage: float) -> None:
     """CelebaError naming the bad option."""
-    if k < 1:
-        raise CelebaError(f"annotators: need at least 1, got {k}")
+    if not 1 <= k <= MAX_ANNOTATORS:
+        raise CelebaError(f"annotators: need between 1 and {MAX_ANNOTATORS}, got {k}")
     if not 0 <= overlap <= 1:
         raise CelebaError(f"overlap must be a fraction between 0 and 1, got {overlap}")
     if overlap > 0 and k < 2:

@@ -40,5 +40,8 @@ def dataset_contact_sheet(
     captions = [
         [f"L:{r.light} {r.light_azimuth_deg:+.0f}", f"O:{r.orientation} {r.yaw_deg:+.0f}"] for r in rows.itertuples()
     ]
-    contact_sheet(images, captions, columns).save(path)
+    from celeba_tui.atomic import owned_path
+
+    with owned_path(Path(path), Path(out_dir)) as tmp:
+        contact_sheet(images, captions, columns).save(tmp, format="PNG")
     return Path(path)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from celeba_tui.atomic import owned_folder, owned_path, write_owned_bytes
 from celeba_tui.synth.truth import (
     DEFAULT_LIGHT_MIX,
     DEFAULT_ORIENTATION_MIX,
@@ -66,6 +67,8 @@ GROUND_TRUTH_COLUMNS = (
 )
 # Below this many images per worker, starting processes costs more than it saves.
 MIN_IMAGES_PER_WORKER = 64
+MAX_IMAGES = 999_999  # CelebA's names have six digits
+MAX_SEED = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,10 @@ class SynthSpec:
     seed: int = 0
     light_mix: tuple[float, float, float] = DEFAULT_LIGHT_MIX
     orientation_mix: tuple[float, float, float] = DEFAULT_ORIENTATION_MIX
+
+    def __post_init__(self) -> None:
+        if isinstance(self.seed, bool) or not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed must be between 0 and {MAX_SEED}; got {self.seed}")
 
 
 @dataclass
@@ -150,7 +157,7 @@ def _render_and_write(job: tuple[Path, SynthSpec, list[int]]) -> list[Rendered]:
     results = []
     for index in indices:
         item = render_one(index, spec)
-        (folder / image_name(index)).write_bytes(item.jpeg)
+        write_owned_bytes(folder / image_name(index), item.jpeg)
         item.jpeg = b""
         results.append(item)
     return results
@@ -158,8 +165,7 @@ def _render_and_write(job: tuple[Path, SynthSpec, list[int]]) -> list[Rendered]:
 
 def render_dataset(out: Path, n: int, spec: SynthSpec, workers: int = 1) -> Iterator[list[Rendered]]:
     """Write the n images into out/img_align_celeba, yielding rendered chunks as they finish."""
-    folder = Path(out) / IMAGE_DIR
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = owned_folder(Path(out) / IMAGE_DIR, Path(out))
     workers = effective_workers(n, workers)
     chunk = max(1, min(256, -(-n // (workers * 8))))
     jobs = [(folder, spec, list(range(start, min(start + chunk, n + 1)))) for start in range(1, n + 1, chunk)]
@@ -184,6 +190,7 @@ def write_dataset(
     from celeba_tui.formats.celeba_txt import LANDMARK_COLUMNS, write_celeba_table, write_partition
 
     out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)  # the command checked it (synth.output.prepare_output)
     items: list[Rendered] = []
     for chunk in render_dataset(out, n, spec, workers or default_workers()):
         items.extend(chunk)
@@ -191,15 +198,15 @@ def write_dataset(
             on_progress(len(chunk))
     items.sort(key=lambda item: item.index)
     names = pd.Index([image_name(item.index) for item in items], name="image")
-    write_celeba_table(
-        pd.DataFrame([i.landmarks for i in items], index=names, columns=LANDMARK_COLUMNS), out / LANDMARKS_FILE
-    )
-    write_celeba_table(
-        pd.DataFrame([i.attributes for i in items], index=names, columns=list(ATTRIBUTES)), out / ATTRIBUTES_FILE
-    )
-    write_partition(pd.Series(partition(n), index=names), out / PARTITION_FILE)
+    with owned_path(out / LANDMARKS_FILE, out) as tmp:
+        write_celeba_table(pd.DataFrame([i.landmarks for i in items], index=names, columns=LANDMARK_COLUMNS), tmp)
+    with owned_path(out / ATTRIBUTES_FILE, out) as tmp:
+        write_celeba_table(pd.DataFrame([i.attributes for i in items], index=names, columns=list(ATTRIBUTES)), tmp)
+    with owned_path(out / PARTITION_FILE, out) as tmp:
+        write_partition(pd.Series(partition(n), index=names), tmp)
     truth = pd.DataFrame([item.truth for item in items], columns=list(GROUND_TRUTH_COLUMNS))
-    truth.to_csv(out / GROUND_TRUTH_FILE, index=False)
+    with owned_path(out / GROUND_TRUTH_FILE, out) as tmp:
+        truth.to_csv(tmp, index=False)
     return truth
 
 

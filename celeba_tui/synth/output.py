@@ -7,12 +7,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from celeba_tui.atomic import check_output_folder
+from celeba_tui.atomic import check_output_folder, check_owned_file, owned_folder, owned_path
 from celeba_tui.errors import CelebaError
-from celeba_tui.synth.dataset import GROUND_TRUTH_FILE, IMAGE_DIR
+from celeba_tui.regular_files import file_kind
+from celeba_tui.synth.dataset import (
+    ATTRIBUTES_FILE,
+    GROUND_TRUTH_FILE,
+    IMAGE_DIR,
+    LANDMARKS_FILE,
+    PARTITION_FILE,
+)
 from celeba_tui.synth.truth import CLASSES
 
 ANNOTATOR_DIR = "annotators"
+CONTACT_SHEET = "contact_sheet.png"
+# The files synth names itself in --out: a link or a FIFO found at one is an error, not followed.
+OWN_FILES = (LANDMARKS_FILE, ATTRIBUTES_FILE, PARTITION_FILE, GROUND_TRUTH_FILE, CONTACT_SHEET)
 _IMAGE_NAME = re.compile(r"^(\d{6})\.jpg$")
 _ANNOTATOR_FILE = re.compile(r"^ann\d+\.csv$")
 
@@ -31,16 +41,22 @@ def prepare_output(out: Path, n: int, force: bool) -> None:
             raise CelebaError(f"{out}: folder is not empty (pass --force to overwrite a synthetic dataset there)")
         if not (out / GROUND_TRUTH_FILE).is_file():
             raise CelebaError(f"{out}: not empty and not a synthetic dataset (no {GROUND_TRUTH_FILE}); not overwriting")
-        images = out / IMAGE_DIR
-        for path in images.iterdir() if images.is_dir() else ():
+        images = owned_folder(out / IMAGE_DIR, out)
+        for path in images.iterdir():
             match = _IMAGE_NAME.match(path.name)
             if match and int(match.group(1)) > n:
                 path.unlink()
+            elif match and not path.is_symlink() and not path.is_file():
+                kind = file_kind(path.lstat().st_mode)
+                raise CelebaError(f"{path}: is {kind}, where synth writes an image; not overwriting (remove it)")
         annotators = out / ANNOTATOR_DIR
         for path in annotators.iterdir() if annotators.is_dir() else ():
             if _ANNOTATOR_FILE.match(path.name):
                 path.unlink()
     check_output_folder(out)  # made if missing, but not its parents
+    for name in OWN_FILES:
+        check_owned_file(out / name, out)
+    owned_folder(out / IMAGE_DIR, out)
 
 
 def write_annotators(
@@ -52,10 +68,10 @@ def write_annotators(
     from celeba_tui.workspace import DEFAULT_TASKS
 
     labels = simulate_annotators(truth, k, overlap, seed, coverage=coverage)
-    folder = Path(out) / ANNOTATOR_DIR
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = owned_folder(Path(out) / ANNOTATOR_DIR, Path(out))
     for name, frame in labels.items():
-        write_onehot(frame, folder / f"{name}.csv", DEFAULT_TASKS)
+        with owned_path(folder / f"{name}.csv", Path(out)) as tmp:
+            write_onehot(frame, tmp, DEFAULT_TASKS)
     return labels
 
 

@@ -76,7 +76,7 @@ class DecodedCache:
     def _read_names(self) -> None:
         try:
             text = self.names_path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # none yet (a file in the folder's place: update says so)
             self._index = {}
             return
         lines = text.split("\n")
@@ -118,7 +118,22 @@ class DecodedCache:
         from celeba_tui.plugins import parse_spec
 
         ops = parse_spec(self.spec).without_resize()
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self._check_own_files()
+        try:
+            self._append(names, image_root, ops, result, workers, progress)
+        except OSError as exc:  # a full disk, a file-size limit
+            raise CelebaError(f"cannot add to the decoded-image cache {self.folder}: {exc.strerror or exc}") from None
+        return result
+
+    def _check_own_files(self) -> None:
+        """The cache's folder and files are the workspace's own (<workspace>/cache/<key>/):
+        a link, a file or a FIFO planted in their place is an error, never followed."""
+        from celeba_tui.atomic import check_owned_file
+
+        for name in ("lock", "meta.json", self.pixels_path.name, self.names_path.name):
+            check_owned_file(self.folder / name, self.folder.parent.parent)
+
+    def _append(self, names, image_root, ops, result: UpdateResult, workers, progress) -> None:
         with _locked(self.folder / "lock"):
             self._read_names()  # another process may have added some meanwhile
             todo = self.missing(names)
@@ -158,7 +173,6 @@ class DecodedCache:
                     result.decoded += len(good)
                     if progress is not None:
                         progress(len(chunk))
-        return result
 
     def _write_meta(self) -> None:
         meta = {

@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
 from celeba_tui.models.model_io import CONFIG_FILE, Run, load_run
 
@@ -109,18 +110,19 @@ def cells(row: dict) -> list[str]:
     """A row's values as display text, in ROW_COLUMNS order."""
     values = dict(row)
     values["epochs"] = f"{row['best_epoch']}/{row['epochs_run']}"
-    values["params"] = f"{row['params_trainable']:,}" + (
+    values["params"] = number(row["params_trainable"], "{:,}") + (
         f" + {row['params_non_trainable']:,}" if row.get("params_non_trainable") else ""
     )
     values["train_seconds"] = duration(row["train_seconds"])
     values["images_per_s"] = number(row["images_per_s"], "{:,.0f}")
     for key in ("val_acc", "val_loss", "val_balanced_acc", "val_macro_f1", "majority_baseline"):
         values[key] = number(row[key], "{:.3f}")
-    return [str(values[key]) for key, _ in ROW_COLUMNS]
+    # Run ids and names come from the runs' files: no control character reaches the terminal.
+    return [printable(values[key]) for key, _ in ROW_COLUMNS]
 
 
 def table9_cells(tasks: list[str], entry: dict) -> list[str]:
-    out = [entry["architecture"]]
+    out = [printable(entry["architecture"])]
     for task in tasks:
         found = entry.get(task)
         out += [number(found["val_acc"], "{:.2f}"), number(found["val_loss"], "{:.2f}")] if found else ["", ""]
@@ -158,21 +160,3 @@ def markdown(rows: list[dict]) -> str:
 def _markdown_table(headers: list[str], body: list[list[str]]) -> list[str]:
     out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     return out + ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in body]
-
-
-def rich_tables(rows: list[dict]) -> list:
-    """Both tables as rich Tables for the terminal."""
-    from rich.table import Table
-
-    tasks, models = table9(rows)
-    first = Table(title="Validation per model and task (best run each; the study's Table 9)")
-    for header in table9_headers(tasks):
-        first.add_column(header, justify="left" if header == "model" else "right")
-    for entry in models:
-        first.add_row(*table9_cells(tasks, entry))
-    second = Table(title="All runs")
-    for key, title in ROW_COLUMNS:
-        second.add_column(title, justify="left" if key in ("architecture", "task", "run_id") else "right")
-    for row in rows:
-        second.add_row(*cells(row))
-    return [first, second]

@@ -4,19 +4,22 @@
         config.json  metrics.csv  best.pt  summary.json  curves.png  confusion.png
 
 metrics.csv is appended after every epoch and best.pt replaced whenever an epoch is the
-best so far, so an interrupted run still shows its history and its best weights.
+best so far, so an interrupted run still shows its history and its best weights. These
+are the workspace's own files (atomic.owned_path): never written through a link, and
+refused if the run folder was swapped for one meanwhile.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import time
 from pathlib import Path
 
 import numpy as np
 
-from celeba_tui.atomic import atomic_path
+from celeba_tui.atomic import append_owned, owned_folder, owned_path
 from celeba_tui.models.model_io import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, SUMMARY_FILE
 
 METRIC_COLUMNS = (
@@ -35,7 +38,7 @@ def create_run_dir(runs_dir: Path, task: str, architecture: str, now: float | No
     """Make a new, unique run folder; returns (run_id, path)."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))
     base = f"{task}-{architecture}-{stamp}"
-    runs_dir.mkdir(parents=True, exist_ok=True)
+    owned_folder(runs_dir, runs_dir.parent)
     for attempt in range(1, 1000):
         run_id = base if attempt == 1 else f"{base}-{attempt}"
         try:
@@ -46,8 +49,13 @@ def create_run_dir(runs_dir: Path, task: str, architecture: str, now: float | No
     raise RuntimeError(f"cannot find a free run name for {base} in {runs_dir}")
 
 
+def _run_file(path: Path):
+    """Write `path`, a file of a run folder at <workspace>/runs/<run id>/ (see the module)."""
+    return owned_path(path, Path(path).parents[2])
+
+
 def write_json(path: Path, data: dict) -> None:
-    with atomic_path(path) as tmp:
+    with _run_file(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
@@ -61,13 +69,14 @@ def write_summary(run_path: Path, summary: dict) -> None:
 
 def append_metrics(run_path: Path, record: dict) -> None:
     """Add one epoch's row to metrics.csv (header written with the first row)."""
-    path = run_path / METRICS_FILE
+    path = Path(run_path) / METRICS_FILE
+    row, header = io.StringIO(), io.StringIO()
+    csv.DictWriter(row, fieldnames=METRIC_COLUMNS, extrasaction="ignore").writerow(
+        {key: _rounded(record[key]) for key in METRIC_COLUMNS}
+    )
+    csv.DictWriter(header, fieldnames=METRIC_COLUMNS).writeheader()
     new = not path.exists()
-    with open(path, "a", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=METRIC_COLUMNS, extrasaction="ignore")
-        if new:
-            writer.writeheader()
-        writer.writerow({key: _rounded(record[key]) for key in METRIC_COLUMNS})
+    append_owned(path, path.parents[2], (header.getvalue() if new else "") + row.getvalue())
 
 
 def _rounded(value):
@@ -78,8 +87,11 @@ def save_checkpoint(run_path: Path, state_dict: dict) -> None:
     """best.pt: the state dict only, loadable with torch.load(weights_only=True)."""
     import torch
 
-    with atomic_path(run_path / CHECKPOINT_FILE) as tmp:
-        torch.save(state_dict, tmp)
+    with _run_file(Path(run_path) / CHECKPOINT_FILE) as tmp:
+        try:
+            torch.save(state_dict, tmp)
+        except RuntimeError as exc:  # how torch's writer reports a full disk or a file-size limit
+            raise OSError(str(exc).strip().splitlines()[0] if str(exc).strip() else "torch.save failed") from None
 
 
 def plot_curves(path: Path, metrics: list[dict], title: str, best_epoch: int | None = None) -> None:
@@ -105,7 +117,7 @@ def plot_curves(path: Path, metrics: list[dict], title: str, best_epoch: int | N
         axes.legend()
     figure.suptitle(title)
     figure.tight_layout()
-    with atomic_path(path) as tmp:
+    with _run_file(path) as tmp:
         figure.savefig(tmp, dpi=110, format="png")
     plt.close(figure)
 
@@ -140,6 +152,6 @@ def plot_confusion(path: Path, confusion: np.ndarray, classes: list[str], title:
     axes.set_title(title, fontsize=10)
     figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04, label="share of true class")
     figure.tight_layout()
-    with atomic_path(path) as tmp:
+    with _run_file(path) as tmp:
         figure.savefig(tmp, dpi=110, format="png")
     plt.close(figure)

@@ -79,11 +79,11 @@ def split_images(path: Path, part: str) -> list[str]:
     return frame.loc[frame["split"] == part, "image"].tolist()
 
 
-def write_split(path: Path, frame: pd.DataFrame) -> None:
-    from celeba_tui.atomic import atomic_path
+def write_split(path: Path, frame: pd.DataFrame, workspace_path: Path) -> None:
+    """The workspace's split file for a task (its own file: never written through a link)."""
+    from celeba_tui.atomic import owned_path
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
+    with owned_path(path, workspace_path) as tmp:
         frame[["image", "split"]].to_csv(tmp, index=False)
 
 
@@ -114,6 +114,6 @@ def task_split(
         if full is stored:
             write = False
     if write:
-        write_split(path, full)
+        write_split(path, full, workspace.path)
     merged = labelled[["image", "label"]].merge(full, on="image", how="left", validate="one_to_one")
     return merged.sort_values("image", kind="stable").reset_index(drop=True)

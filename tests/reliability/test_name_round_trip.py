@@ -156,7 +156,7 @@ def test_autolabel_tables_quote_odd_names_and_neutralise_formulas(tmp_path):
         "=cmd|' /C calc'!A0.jpg",
     ]
     path = tmp_path / "suspects.csv"
-    write_table(path, [{"image": n, "confidence": 0.5} for n in names], ["image", "confidence"])
+    write_table(path, [{"image": n, "confidence": 0.5} for n in names], ["image", "confidence"], tmp_path)
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == ["image", "confidence"]

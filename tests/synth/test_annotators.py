@@ -102,7 +102,8 @@ def test_onehot_files_read_back(truth, tmp_path):
 @pytest.mark.parametrize(
     "k, overlap, coverage, message",
     [
-        (0, 0.0, 1.0, "at least 1"),
+        (0, 0.0, 1.0, "between 1 and 100"),
+        (101, 0.0, 1.0, "between 1 and 100"),
         (1, 0.2, 1.0, "2 annotators"),
         (3, 1.5, 1.0, "overlap"),
         (3, 0.2, 0.0, "coverage"),

@@ -1,0 +1,203 @@
+"""The files celeba names itself: a workspace's runs/, splits/, models/, autolabel/ and
+cache/, and a synthetic dataset's files. Links, FIFOs and files planted in their place
+are one-line errors, never written through; nothing outside is touched and the store
+keeps its labels (attack pass 8)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from celeba_tui.atomic import owned_path
+from celeba_tui.cli import app
+from celeba_tui.errors import CelebaError
+from reliability.store_files import final_error_line, table_digests
+
+from training_data import make_labelled_workspace
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def celeba(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture
+def labelled(tmp_path):
+    return make_labelled_workspace(tmp_path, n=16, labels_for=10)[0]
+
+
+@pytest.fixture
+def outside(tmp_path):
+    """A file outside every workspace that a planted link points to."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    return victim
+
+
+def autolabel(workspace, oracles):
+    models = [str(oracles["sharp"]), str(oracles["soft"])]
+    return celeba("autolabel", "--models", *models, "--high", "0.3", "--low", "0.1", "-w", workspace.path)
+
+
+# ------------------------------------------------------------------ autolabel's report
+@pytest.mark.parametrize("name", ["skipped.csv", "suspects.csv", "precision-coverage.png"])
+def test_autolabel_refuses_a_link_planted_in_its_report_folder(labelled, oracles, outside, name):
+    (labelled.path / "autolabel").mkdir()
+    os.symlink(outside, labelled.path / "autolabel" / name)
+    before = table_digests(labelled.store_path)
+    text = final_error_line(autolabel(labelled, oracles))
+    assert text.startswith(f"error: cannot write {labelled.path / 'autolabel' / name}: it is a symbolic link")
+    assert outside.read_text() == "precious\n"
+    assert table_digests(labelled.store_path) == before  # refused before any prediction or label
+
+
+@pytest.mark.parametrize("planted", ["file", "fifo", "dangling link"])
+def test_autolabel_with_something_else_in_place_of_its_report_commits_nothing(labelled, oracles, tmp_path, planted):
+    place = labelled.path / "autolabel"
+    if planted == "file":
+        place.write_text("not a folder\n")
+    elif planted == "fifo":
+        place.mkdir()
+        os.mkfifo(place / "suspects.csv")
+    else:
+        os.symlink(tmp_path / "nowhere", place)
+    before = table_digests(labelled.store_path)
+    text = final_error_line(autolabel(labelled, oracles))
+    assert text.startswith("error: cannot write ") and str(place) in text
+    assert table_digests(labelled.store_path) == before
+    assert not (tmp_path / "nowhere").exists()
+
+
+# ------------------------------------------------------------------ training
+def test_train_new_split_refuses_a_link_in_place_of_the_split(labelled, tiny_architecture, outside):
+    labelled.splits_dir.mkdir()
+    os.symlink(outside, labelled.splits_dir / "light.csv")
+    result = celeba(
+        "train", "-p", tiny_architecture, "-t", "light", "--epochs", "1", "--new-split", "-w", labelled.path
+    )
+    text = final_error_line(result)
+    assert f"cannot write {labelled.splits_dir / 'light.csv'}: it is a symbolic link" in text
+    assert outside.read_text() == "precious\n"
+
+
+@pytest.mark.parametrize("folder", ["runs", "cache"])
+@pytest.mark.parametrize("planted", ["file", "dangling link"])
+def test_train_with_a_file_or_link_in_place_of_a_workspace_folder(
+    labelled, tiny_architecture, tmp_path, folder, planted
+):
+    place = labelled.path / folder
+    if planted == "file":
+        place.write_text("x\n")
+    else:
+        os.symlink(tmp_path / "elsewhere", place)
+    result = celeba("train", "-p", tiny_architecture, "-t", "light", "--epochs", "1", "-w", labelled.path)
+    text = final_error_line(result)
+    assert text.startswith("error: cannot write ") and f"{place} is a" in text
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_run_folder_swapped_for_a_link_mid_write_is_refused(tmp_path):
+    workspace = tmp_path / "ws"
+    run = workspace / "runs" / "light-cnn4-1"
+    run.mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with pytest.raises(CelebaError, match="is a symbolic link"):
+        with owned_path(run / "best.pt", workspace) as tmp:
+            tmp.write_bytes(b"weights")
+            # Another process swaps the run folder for a link while the file is written.
+            os.rename(run, tmp_path / "moved")
+            os.symlink(elsewhere, run)
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_checkpoint_over_the_file_size_limit_is_one_error_line(tmp_path):
+    """torch.save reports EFBIG as a RuntimeError: it becomes a CelebaError, no traceback."""
+    script = (
+        "import resource, torch, sys\n"
+        "from pathlib import Path\n"
+        "from celeba_tui.training.run_dir import save_checkpoint\n"
+        "from celeba_tui.errors import CelebaError\n"
+        "run = Path(sys.argv[1]) / 'runs' / 'r'; run.mkdir(parents=True)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))\n"
+        "try:\n"
+        "    save_checkpoint(run, {'w': torch.zeros(1_000_000)})\n"
+        "except CelebaError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"refused: cannot write {tmp_path / 'runs' / 'r' / 'best.pt'}"), done.stdout
+    assert not (tmp_path / "runs" / "r" / "best.pt").exists()
+
+
+# ------------------------------------------------------------------ exports into the workspace's own files
+def test_exports_may_not_replace_a_checkpoint_or_a_split(labelled):
+    from onnx_models import write_run
+
+    run = write_run(labelled.runs_dir, "cnn4")
+    checkpoint = (run / "best.pt").read_bytes()
+    text = final_error_line(celeba("export-onnx", run, "-o", run / "best.pt", "-w", labelled.path))
+    assert f"cannot write {run / 'best.pt'}: it is " in text
+    assert (run / "best.pt").read_bytes() == checkpoint
+    labelled.splits_dir.mkdir(exist_ok=True)
+    split = labelled.splits_dir / "light.csv"
+    split.write_text("image,split\n")
+    text = final_error_line(celeba("export", "-o", split, "-w", labelled.path))
+    assert "this workspace's fixed splits" in text and split.read_text() == "image,split\n"
+
+
+# ------------------------------------------------------------------ synth
+def test_synth_force_refuses_links_and_fifos_among_its_files(tmp_path, outside):
+    out = tmp_path / "data"
+    assert celeba("synth", "-o", out, "-n", "3", "--workers", "1").exit_code == 0
+    (out / "ground_truth.csv").unlink()
+    os.symlink(outside, out / "ground_truth.csv")
+    text = final_error_line(celeba("synth", "-o", out, "-n", "3", "--workers", "1", "--force"))
+    assert "ground_truth.csv: it is a symbolic link" in text and outside.read_text() == "precious\n"
+    (out / "ground_truth.csv").unlink()
+    (out / "ground_truth.csv").write_text("image\n")
+    image = out / "img_align_celeba" / "000002.jpg"
+    image.unlink()
+    os.mkfifo(image)  # nobody reads it: writing it would hang
+    text = final_error_line(celeba("synth", "-o", out, "-n", "3", "--workers", "1", "--force"))
+    assert "000002.jpg: is a FIFO" in text
+    image.unlink()
+    os.symlink(outside, image)
+    assert celeba("synth", "-o", out, "-n", "3", "--workers", "1", "--force").exit_code != 0
+    assert outside.read_text() == "precious\n"
+
+
+@pytest.mark.parametrize(
+    "args, message", [(["--seed", "-1"], "--seed must be between"), (["-n", "1000000"], "-n must")]
+)
+def test_synth_checks_seed_and_count_before_making_its_folder(tmp_path, args, message):
+    out = tmp_path / "data"
+    text = final_error_line(celeba("synth", "-o", out, *args))
+    assert message in text and not out.exists()
+
+
+# ------------------------------------------------------------------ names and text from outside
+def test_a_run_name_longer_than_the_system_allows_is_one_line(labelled, oracles):
+    long = "best:" + "x" * 5000
+    for args in (["report", "x" * 5000], ["export-onnx", "y" * 5000, "-o", "m.onnx"], ["autolabel", "-m", long]):
+        final_error_line(celeba(*args, "-w", labelled.path))  # one line, no "File name too long" traceback
+
+
+def test_report_markdown_shows_control_characters_in_a_run_id_escaped(labelled):
+    from onnx_models import write_run
+
+    run = write_run(labelled.runs_dir, "cnn4")
+    config = json.loads((run / "config.json").read_text())
+    config["run_id"] = "evil\x1b]0;pwned\x07"
+    (run / "config.json").write_text(json.dumps(config))
+    for args in (["report", "--markdown"], ["report"]):
+        result = celeba(*args, "-w", labelled.path)
+        assert result.exit_code == 0, result.output
+        assert "\x1b" not in result.stdout and "\x07" not in result.stdout
