@@ -121,19 +121,24 @@ def withdraw(name: str, task: str | None, yes: bool, workspace: Path | None, jso
             raise CelebaError(f"no annotator named {name!r} (see `celeba annotators`)")
         live = rows[name]["live"]
         count = live[task] if task is not None else sum(live.values())
-        if (
-            count
-            and not yes
-            and not typer.confirm(
-                f"Withdraw {count:,} live {scope}labels of {printable(name)}? (the history keeps them)", default=False
-            )
-        ):
+        if count and not yes and not _confirmed(f"Withdraw {count:,} live {scope}labels of {printable(name)}?"):
             raise typer.Exit(1)
         withdrawn = store.withdraw_annotator(name, task)
     if json_output:
         print_json({"annotator": name, "task": task, "withdrawn": withdrawn})
         return
     typer.echo(f"withdrew {withdrawn:,} live {scope}labels of {printable(name)} (history kept)")
+
+
+def _confirmed(question: str) -> bool:
+    """The person's answer; with no one to ask (a script, stdin closed) a one-line error
+    saying to pass --yes, where click would print "Aborted!" and exit 1."""
+    from typer.exceptions import Abort
+
+    try:
+        return typer.confirm(f"{question} (the history keeps them)", default=False)
+    except Abort:
+        raise CelebaError("no answer to the confirmation (stdin closed): pass --yes to withdraw") from None
 
 
 @annotators_app.command("rename")

@@ -249,7 +249,7 @@ def autolabel(
     Example: celeba autolabel -m best:cnn4 best:residual_blocks -t light --target-precision 0.95
     """
     from celeba_tui.autolabel.model_files import ExportSettings, ensemble_files
-    from celeba_tui.autolabel.run import AutolabelOptions, run_autolabel
+    from celeba_tui.autolabel.run import AutolabelOptions, check_options, check_output_paths, run_autolabel
 
     names = list(models) + [arg for arg in ctx.args if not arg.startswith("-")]
     unexpected = [arg for arg in ctx.args if arg.startswith("-")]
@@ -271,6 +271,9 @@ def autolabel(
         export=export,
         grid=grid,
     )
+    # A typo in an output path is found now, not after minutes of exporting runs.
+    check_options(options)
+    check_output_paths(options, [])
     files = ensemble_files(ws, names, task, ExportSettings(precision, opset))
     for model in files:
         if model.action != "given" and not json_output:

@@ -103,6 +103,7 @@ def read_import(path: Path, workspace: Workspace, *, fmt: str = "auto", annotato
         frame = read_onehot(path, workspace.tasks, read_text(path))
     if annotator is not None:
         _check_annotator(path, annotator, "--annotator")
+        _refuse_merging_annotators(path, frame)
         frame["annotator"] = annotator
     elif "annotator" not in frame or frame["annotator"].isna().any():
         _check_annotator(path, path.stem, "the file's name; pass --annotator NAME")
@@ -122,6 +123,21 @@ def _check_annotator(path: Path, name: str, origin: str) -> None:
     problem = annotator_name_problem(name)
     if problem:
         raise FormatError(path, f"annotator name {name!r} (from {origin}) {problem}")
+
+
+def _refuse_merging_annotators(path: Path, frame: pd.DataFrame) -> None:
+    """--annotator names one person: a file holding several people's labels would become
+    one person's, and agreement between them would be lost for good."""
+    if "annotator" not in frame:
+        return
+    names = sorted(frame["annotator"].dropna().unique().tolist())
+    if len(names) > 1:
+        shown = ", ".join(repr(n) for n in names[:5]) + (", ..." if len(names) > 5 else "")
+        raise FormatError(
+            path,
+            f"holds the labels of {len(names)} annotators ({shown}); --annotator would make them one "
+            "person's: import without it to keep each annotator",
+        )
 
 
 def _refuse_own_store(path: Path, workspace: Workspace) -> None:

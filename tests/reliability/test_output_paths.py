@@ -235,3 +235,16 @@ def test_synth_makes_its_folder_but_not_missing_parents(tmp_path):
     result = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "data"), "-n", "2", "--workers", "1", "--json"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "data" / "ground_truth.csv").is_file()
+
+
+def test_autolabel_checks_its_outputs_before_exporting_any_run(labelled, tmp_path):
+    """The README's `--export out/ensemble` without out/: one line at once, not after exports."""
+    from onnx_models import write_run
+
+    workspace, _ = labelled
+    write_run(workspace.runs_dir, "cnn4")
+    missing = tmp_path / "out"
+    args = ["autolabel", "-m", "best:cnn4", "-t", "light", "--export", str(missing / "ensemble")]
+    text = error_line(CliRunner().invoke(app, [*args, "-w", str(workspace.path)]))
+    assert f"folder {missing} does not exist" in text
+    assert not (workspace.path / "models").exists()  # nothing was exported

@@ -79,6 +79,9 @@ def test_withdraw_asks_first(labelled):
     result = run("annotators", "withdraw", "amy", "-w", labelled.path, ok=False, input="n\n")
     assert result.exit_code == 1 and "Withdraw 2 live labels of amy?" in result.stdout
     assert live(labelled)["amy"] == 2
+    result = run("annotators", "withdraw", "amy", "-w", labelled.path, ok=False, input="")  # stdin closed
+    assert result.exit_code == 2 and "pass --yes" in result.stderr and "Aborted" not in result.output
+    assert live(labelled)["amy"] == 2
     run("annotators", "withdraw", "amy", "-w", labelled.path, input="y\n")
     assert "amy" not in live(labelled)
 

@@ -88,6 +88,19 @@ def test_import_store_keeps_annotator_identity(tmp_path, image_folder):
     assert stats["tasks"]["light"]["conflicts"] == 1
 
 
+def test_import_annotator_refuses_to_make_several_annotators_one(tmp_path, image_folder):
+    run("init", tmp_path / "main", "--images", image_folder)
+    two = tmp_path / "two.csv"
+    two.write_text("image,task,label,annotator\n000001.jpg,light,left,a\n000001.jpg,light,right,b\n")
+    result = run("import", two, "--annotator", "alice", "-w", tmp_path / "main", ok=False)
+    assert result.exit_code == 2 and "holds the labels of 2 annotators ('a', 'b')" in result.stderr
+    stats = json.loads(run("stats", "-w", tmp_path / "main", "--json").stdout)
+    assert stats["annotators"] == {}
+    run("import", two, "-w", tmp_path / "main")  # without --annotator each keeps their own
+    stats = json.loads(run("stats", "-w", tmp_path / "main", "--json").stdout)
+    assert sorted(stats["annotators"]) == ["a", "b"]
+
+
 def test_bad_line_imports_nothing(tmp_path, workspace):
     path = tmp_path / "bad.csv"
     lines = [f"{i:06d}.jpg,1,0,0,0,1,0" for i in range(1, 50)] + ["000050.jpg,1,0,0,0,1"]
