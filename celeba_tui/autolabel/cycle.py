@@ -270,11 +270,13 @@ def plan_cycle(workspace: Workspace, options: CycleOptions) -> CyclePlan:
     from celeba_tui.autolabel.model_files import ExportSettings, planned_export
     from celeba_tui.autolabel.run import AutolabelOptions, check_options
     from celeba_tui.training.dataset import check_trainable
+    from celeba_tui.training.loop import pick_device
     from celeba_tui.training.run_labels import current_fingerprint
     from celeba_tui.training.run_selection import finished_at, list_runs
     from celeba_tui.training.trainer import check_seed
 
     task = workspace.task(options.task)
+    pick_device(options.device)  # an unknown device, or cuda without one: refused in --dry-run too
     if options.max_images is not None and options.max_images < 1:
         raise CelebaError(f"--max-images must be at least 1, not {options.max_images}")
     check_seed(options.seed)

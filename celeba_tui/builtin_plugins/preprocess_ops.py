@@ -11,7 +11,7 @@ import numpy as np
 from celeba_tui.hookspecs import hookimpl
 from celeba_tui.preprocess import RESIZE, PreprocessOp
 
-MAX_SIDE = 8192
+MAX_SIDE = 2048  # models take 64-299 px; one 2048 px float panel is already 50 MB
 # OpenCV's GaussianBlur(img, (5, 5), 0) uses this binomial kernel (sigma 1.1); weights sum to 16.
 GAUSSIAN_5 = (1, 4, 6, 4, 1)
 

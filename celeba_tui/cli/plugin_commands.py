@@ -58,6 +58,9 @@ def summary_command(
         typer.echo(format_summary(summary))
 
 
+MAX_PREVIEW_PANELS = 12
+
+
 @app.command("preview")
 def preview_command(
     image: Annotated[Path, typer.Argument(metavar="FILE", help="Image file to preview.")],
@@ -86,6 +89,8 @@ def preview_command(
     except CelebaError:
         pass  # preview needs no workspace
     out = check_output_path(out)
+    if specs and len(specs) > MAX_PREVIEW_PANELS:
+        raise CelebaError(f"at most {MAX_PREVIEW_PANELS} --preprocess panels in one figure; got {len(specs)}")
     pipelines = [parse_spec(spec) for spec in (specs or DEFAULT_PREVIEW_SPECS)]
     if not image.is_file():
         raise CelebaError(f"image {image} does not exist or is not a file")

@@ -121,6 +121,10 @@ def test_cycle_refuses_before_any_work(labelled_workspace, tiny_architecture):
     assert result.exit_code == 2 and "nonesuch" in result.output
     result = cli(labelled_workspace, "cycle", "-t", "light", "-p", tiny_architecture, "--high", "2")
     assert result.exit_code == 2
+    result = cli(
+        labelled_workspace, "cycle", "-t", "light", "-p", tiny_architecture, "--device", "cuda:99", "--dry-run"
+    )
+    assert result.exit_code == 2 and "unknown device 'cuda:99'" in result.output
     config = labelled_workspace.config_path
     config.write_text(config.read_text() + "\n[train]\narchitectures = 3\n")
     result = cli(labelled_workspace, "cycle", "-t", "light")

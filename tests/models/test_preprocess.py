@@ -212,3 +212,14 @@ def test_preview_reports_bad_specs_and_images(face, tmp_path):
     undecodable = runner.invoke(app, ["preview", str(broken), "--out", str(tmp_path / "x.png")])
     assert undecodable.exit_code == 2 and "cannot decode" in undecodable.output
     assert not (tmp_path / "x.png").exists()
+
+
+def test_preview_caps_panel_count_and_size(face, tmp_path):
+    """A figure of 8192 px panels took gigabytes of memory: sizes and panels are capped."""
+    runner = CliRunner()
+    out = str(tmp_path / "x.png")
+    huge = runner.invoke(app, ["preview", str(face), "-p", "resize:8192", "--out", out])
+    assert huge.exit_code == 2 and "must be between 1 and 2048" in huge.output
+    many = runner.invoke(app, ["preview", str(face), *["-p", "blur"] * 13, "--out", out])
+    assert many.exit_code == 2 and "at most 12 --preprocess panels" in many.output
+    assert not (tmp_path / "x.png").exists()
