@@ -69,7 +69,8 @@ class RichReporter(SilentReporter):
 
     def message(self, text: str) -> None:
         self._start()
-        self.progress.console.print(text, highlight=False)
+        # Plain text: `celeba-tui[gpu]` in a hint, or a name in brackets, is not markup.
+        self.progress.console.print(text, highlight=False, markup=False)
 
     def _begin(self, description: str, total: int) -> None:
         self._start()

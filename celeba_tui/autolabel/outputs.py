@@ -53,6 +53,8 @@ class AutolabelReport:
     suspects: list[dict]
     suspects_report: str
     files: list[str]
+    execution_provider: str | None = None  # None: nothing was predicted this run
+    provider_fallbacks: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)

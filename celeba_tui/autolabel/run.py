@@ -166,7 +166,9 @@ class InferenceStats:
     predicted: int = 0
     seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
-    provider: str = "provider: none (every image already predicted)"
+    provider: str = "provider: none (every image already predicted)"  # the line shown
+    execution_provider: str | None = None  # the provider used: tensorrt, cuda or cpu
+    fallbacks: list[str] = field(default_factory=list)  # providers passed over, each with why
 
 
 def images_to_predict(store: LabelStore, names: list[str], models: list[EnsembleModel]) -> list[str]:
@@ -218,6 +220,8 @@ def run_inference(
     if not names:
         return stats
     stats.provider = session.plan.describe()
+    stats.execution_provider = session.plan.used or session.plan.candidates[0]
+    stats.fallbacks = list(session.plan.fallbacks)
     reporter.message(stats.provider)
     advance = reporter.start_stage("autolabel", len(names))
     decoder = BatchDecoder(root, session.groups, options.batch_size)
@@ -429,6 +433,8 @@ def run_autolabel(
         skipped=len(skipped),
         skipped_report=str(report_dir / SKIPPED_FILE),
         provider=stats.provider,
+        execution_provider=stats.execution_provider,
+        provider_fallbacks=stats.fallbacks,
         seconds=round(stats.seconds, 3),
         images_per_s=round(stats.predicted / stats.seconds, 1) if stats.seconds else None,
         tasks=[task_report(o) for o in outcomes],

@@ -349,6 +349,8 @@ def test_cli_autolabel_with_export_and_grid(labelled, oracles, tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout[result.stdout.index("{") :])
     assert report["tasks"][0]["automatic"] == 14
+    # The provider as data for scripts (short name), beside the line shown to people.
+    assert report["execution_provider"] == "cpu" and report["provider"].startswith("provider: cpu")
     table = pd.read_csv(prefix.with_name("ensemble-light.csv"))
     assert list(table.columns) == [
         "Filename",

@@ -106,3 +106,14 @@ def test_cli_errors(runs, tmp_path):
 
 def test_duration():
     assert duration(5.04) == "5.0s" and duration(125) == "2m05s" and duration(3 * 3600 + 60) == "3h01m"
+
+
+def test_progress_messages_are_plain_text_not_markup(capsys):
+    """The onnxruntime fallback hint names `celeba-tui[gpu]`: rich markup swallowed `[gpu]`."""
+    from celeba_tui.progress import RichReporter
+
+    reporter = RichReporter()
+    reporter.message("pip install 'celeba-tui[gpu]' for [bold]CUDA[/bold]")
+    reporter.close()
+    err = capsys.readouterr().err
+    assert "celeba-tui[gpu]" in err and "[bold]CUDA[/bold]" in err
