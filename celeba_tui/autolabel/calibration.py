@@ -14,6 +14,7 @@ reported with low == high, given or chosen for a target precision alike.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -54,6 +55,7 @@ class ThresholdChoice:
     held_out_source: str
     target: float | None = None
     one_model: bool = False  # a single model labels at >= high; low plays no part
+    majority_share: float | None = None  # held-out images of the most common class: the baseline
 
     def to_dict(self) -> dict:
         held = self.held_out
@@ -71,7 +73,26 @@ class ThresholdChoice:
             "held_out_precision": _finite(held.precision) if held else None,
             "held_out_precision_95ci": [_finite(v) for v in interval],
             "held_out_coverage": held.coverage if held else None,
+            "held_out_majority_share": self.majority_share,
+            "no_better_than_majority": self.no_better_than_majority(),
+            "reachable_target": self.reachable_target(),
         }
+
+    def reachable_target(self) -> float | None:
+        """Where the target was out of reach: the highest target these held-out images
+        support (the best pair's 95% lower bound, rounded down to 0.01)."""
+        held = self.held_out
+        if self.target is None or self.thresholds is not None or held is None or not held.n_auto:
+            return None
+        bound = held.precision_interval[0]
+        return math.floor(bound * 100) / 100 if np.isfinite(bound) and bound >= 0.01 else None
+
+    def no_better_than_majority(self) -> bool:
+        """Whether the held-out precision is at or below always answering the most common class."""
+        held = self.held_out
+        if held is None or not held.n_auto or self.majority_share is None or not np.isfinite(held.precision):
+            return False
+        return held.precision <= self.majority_share
 
 
 def _finite(value):
@@ -86,9 +107,11 @@ def choose_thresholds(
     one_model = np.asarray(probs).shape[0] == 1
     if one_model:
         given = Thresholds(given.high, given.high)
+    truth = np.asarray(truth)
+    majority = float(np.bincount(truth[truth >= 0]).max() / len(truth)) if len(truth) and (truth >= 0).any() else None
     if target is None:
         held = evaluate(probs, truth, given) if len(truth) else None
-        return ThresholdChoice(given, "given", held, source, one_model=one_model)
+        return ThresholdChoice(given, "given", held, source, one_model=one_model, majority_share=majority)
     if len(truth) == 0:
         raise CelebaError(
             f"--target-precision needs held-out labelled images for task {task!r}, and there are none: "
@@ -99,7 +122,7 @@ def choose_thresholds(
     if one_model:  # every low gives the same labels; the tie already went to the strictest, low == high
         evaluation = replace(evaluation, low=evaluation.high)
     thresholds = Thresholds(evaluation.high, evaluation.low) if calibration.reached else None
-    return ThresholdChoice(thresholds, "target", evaluation, source, target, one_model)
+    return ThresholdChoice(thresholds, "target", evaluation, source, target, one_model, majority)
 
 
 def plot_precision_coverage(

@@ -309,9 +309,11 @@ def print_autolabel_report(report: AutolabelReport) -> None:
         coverage = "n/a" if task.coverage is None else f"{task.coverage:.1%}"
         typer.echo("\n" + printable(f"{task.task}  ({' + '.join(task.models)})"))
         if t["high"] is None:
+            reachable = t.get("reachable_target")
+            hint = f"; the best these images support is --target-precision {reachable:g}" if reachable else ""
             typer.echo(
                 f"  thresholds     target precision {t['target_precision']:g} not reachable with 95% confidence "
-                f"on {t['held_out']}: no automatic labels"
+                f"on {t['held_out']}: no automatic labels{hint}"
             )
         else:
             how = (
@@ -334,6 +336,12 @@ def print_autolabel_report(report: AutolabelReport) -> None:
             )
         else:
             typer.echo(f"  held-out       no precision measured: {t['held_out']}")
+        if t.get("no_better_than_majority"):
+            typer.echo(
+                f"  warning        held-out precision is no better than answering the most common class for "
+                f"every image ({t['held_out_majority_share']:.3f}): the models have not learnt this task yet; "
+                "label more images or train longer before trusting these labels"
+            )
         typer.echo(
             f"  coverage       {coverage}: {task.automatic:,} automatic, {task.manual_queue:,} in the manual "
             f"queue, {task.labelled_by_people:,} labelled by people (kept)"

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from celeba_tui.autolabel.pipeline import BatchDecoder, DecodedBatch, decode_batches, predict
 from celeba_tui.autolabel.run import ANNOTATOR, AutolabelOptions, load_models, run_autolabel
+from celeba_tui.cli import app
 from celeba_tui.errors import CelebaError
 
 from training_data import light_image, make_labelled_workspace
@@ -169,6 +170,10 @@ def test_target_precision_picks_thresholds_on_the_validation_split(tmp_path, ora
     strict = run(workspace, models, target_precision=0.95).tasks[0]
     assert strict.thresholds["target_reached"] is False and strict.thresholds["high"] is None
     assert strict.automatic == 0 and strict.manual_queue == 15 and strict.labels_withdrawn == 15
+    assert strict.thresholds["reachable_target"] == 0.88  # 30 of 30 vouch for 0.886
+    models_args = ["--models", *map(str, models), "--target-precision", "0.95", "-w", str(workspace.path)]
+    shown = CliRunner().invoke(app, ["autolabel", *models_args])
+    assert shown.exit_code == 0 and "the best these images support is --target-precision 0.88" in shown.stdout
     # Given thresholds report the precision they reached on the same held-out images.
     given = run(workspace, models, high=0.95).tasks[0].thresholds
     assert given["chosen_by"] == "given" and given["held_out_precision"] == 1.0
