@@ -18,23 +18,38 @@ def plugins_command(
     include_builtins: Annotated[bool, typer.Option("--all", help="Include the built-in plugins.")] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """List installed plugins with the architectures and preprocessing ops they register."""
-    from celeba_tui.plugins import plugin_listing, plugin_load_errors
+    """List the architectures and preprocessing ops there are, and the plugins that add them.
+
+    Example: celeba plugins --all
+    """
+    from celeba_tui.console import printable
+    from celeba_tui.plugins import list_architectures, list_preprocess_ops, plugin_listing, plugin_load_errors
 
     listing = plugin_listing(include_builtins)
     errors = plugin_load_errors()
+    architectures, ops = list_architectures(), list_preprocess_ops()
     if json_output:
-        print_json({"plugins": listing, "load_errors": [asdict(error) for error in errors]})
+        print_json(
+            {
+                "architectures": architectures,
+                "preprocess_ops": ops,
+                "plugins": listing,
+                "load_errors": [asdict(error) for error in errors],
+            }
+        )
         return
+    typer.echo(printable(f"Architectures (celeba train --plugin NAME): {', '.join(architectures)}"))
+    typer.echo(printable(f"Preprocessing ops (--preprocess SPEC): {', '.join(ops)}"))
+    typer.echo("")
     if not listing:
         typer.echo("No third-party plugins installed (--all lists the built-in ones).")
     for entry in listing:
         version = f" {entry['version']}" if entry["version"] else ""
-        typer.echo(f"{entry['name']}{version}  ({entry['source']}: {entry['module']})")
-        typer.echo(f"  hooks: {', '.join(entry['hooks']) or '-'}")
+        typer.echo(printable(f"{entry['name']}{version}  ({entry['source']}: {entry['module']})"))
+        typer.echo(printable(f"  hooks: {', '.join(entry['hooks']) or '-'}"))
         for key, label in (("architectures", "architectures"), ("preprocess_ops", "preprocessing ops")):
             if entry[key]:
-                typer.echo(f"  {label}: {', '.join(entry[key])}")
+                typer.echo(printable(f"  {label}: {', '.join(entry[key])}"))
     for error in errors:
         warn(f"{error} (left out)")
 

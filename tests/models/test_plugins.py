@@ -317,6 +317,9 @@ def test_celeba_plugins_without_third_party_plugins():
     assert all(entry["name"] in result.output for entry in listing)
     if not listing:
         assert "No third-party plugins installed" in result.output
+    # What `train --plugin` takes is listed whatever is installed.
+    assert "Architectures (celeba train --plugin NAME): " in result.output and "small_resnet" in result.output
+    assert json.loads(CliRunner().invoke(app, ["plugins", "--json"]).output)["architectures"] == list_architectures()
     builtins = CliRunner().invoke(app, ["plugins", "--all"]).output
     assert "celeba_tui.builtin_plugins.inception_v3" in builtins and "architectures: inception_v3" in builtins
 
