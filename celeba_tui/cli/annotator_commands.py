@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 import typer
 
 from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
+from celeba_tui.cli.completion import complete_task
 from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
 
@@ -49,7 +50,13 @@ def withdraw_command(
     name: Annotated[str, typer.Argument(metavar="NAME", help="The annotator whose labels to withdraw.")],
     task: Annotated[
         Optional[str],
-        typer.Option("--task", "-t", metavar="TASK", help="Only this task's labels (default: every task)."),
+        typer.Option(
+            "--task",
+            "-t",
+            metavar="TASK",
+            help="Only this task's labels (default: every task).",
+            autocompletion=complete_task,
+        ),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     workspace: WorkspaceOption = None,

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
+from celeba_tui.cli.completion import complete_queue, complete_task
 from celeba_tui.errors import CelebaError
 
 
@@ -22,6 +23,7 @@ def browse(
             metavar="TASK",
             help="Filter on this task only (repeatable; default: any task).",
             show_default=False,
+            autocompletion=complete_task,
         ),
     ] = None,
     label: Annotated[
@@ -48,6 +50,7 @@ def browse(
             metavar="NAME",
             help="In this labelling queue (for --as): unlabelled, review, manual, ...",
             show_default=False,
+            autocompletion=complete_queue,
         ),
     ] = None,
     confidence_below: Annotated[

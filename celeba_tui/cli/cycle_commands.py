@@ -7,13 +7,19 @@ from typing import Annotated, Optional
 import typer
 
 from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
+from celeba_tui.cli.completion import complete_architecture, complete_precision, complete_provider, complete_task
 from celeba_tui.cli.train_commands import SoftTargetsFromOption
 from celeba_tui.console import printable
 
 
 @app.command()
 def cycle(
-    task: Annotated[str, typer.Option("--task", "-t", metavar="TASK", help="The task to run the loop for.")],
+    task: Annotated[
+        str,
+        typer.Option(
+            "--task", "-t", metavar="TASK", help="The task to run the loop for.", autocompletion=complete_task
+        ),
+    ],
     plugin: Annotated[
         Optional[list[str]],
         typer.Option(
@@ -23,6 +29,7 @@ def cycle(
             help="Architecture to train (repeatable; default: [train] architectures in celeba.toml, "
             "else those of the task's earlier runs).",
             show_default=False,
+            autocompletion=complete_architecture,
         ),
     ] = None,
     epochs: Annotated[
@@ -44,7 +51,13 @@ def cycle(
     soft_targets_from: SoftTargetsFromOption = None,
     device: Annotated[str, typer.Option("--device", metavar="NAME", help="auto, cpu or cuda.")] = "auto",
     precision: Annotated[
-        str, typer.Option("--precision", metavar="P", help="fp32, fp16 or int8: how the runs are exported.")
+        str,
+        typer.Option(
+            "--precision",
+            metavar="P",
+            help="fp32, fp16 or int8: how the runs are exported.",
+            autocompletion=complete_precision,
+        ),
     ] = "fp32",
     high: Annotated[float, typer.Option("--high", metavar="X", help="A model is confident at or above this.")] = 0.9,
     low: Annotated[
@@ -60,7 +73,13 @@ def cycle(
         str, typer.Option("--calibrate-on", metavar="WHICH", help="Held-out labels: split or labels.")
     ] = "split",
     provider: Annotated[
-        str, typer.Option("--provider", metavar="NAME", help="auto, tensorrt, cuda or cpu (inference).")
+        str,
+        typer.Option(
+            "--provider",
+            metavar="NAME",
+            help="auto, tensorrt, cuda or cpu (inference).",
+            autocompletion=complete_provider,
+        ),
     ] = "auto",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and stop.")] = False,
     workspace: WorkspaceOption = None,

@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn, Optional
 import typer
 
 from celeba_tui.cli.app import AnnotatorOption, JsonOption, WorkspaceOption, app, open_workspace, print_json
+from celeba_tui.cli.completion import complete_queue, complete_task
 from celeba_tui.errors import CelebaError
 
 
@@ -33,7 +34,9 @@ QUEUE_HELP = "unlabelled, review, manual, uncertain or suspects (unlabeled works
 @app.command()
 def label(
     annotator: AnnotatorOption = None,
-    queue: Annotated[str, typer.Option("--queue", "-q", metavar="QUEUE", help=QUEUE_HELP)] = "unlabelled",
+    queue: Annotated[
+        str, typer.Option("--queue", "-q", metavar="QUEUE", help=QUEUE_HELP, autocompletion=complete_queue)
+    ] = "unlabelled",
     task: Annotated[
         Optional[list[str]],
         typer.Option(
@@ -42,6 +45,7 @@ def label(
             metavar="TASK",
             help="Ask only this task (repeatable; default: all, in config order).",
             show_default=False,
+            autocompletion=complete_task,
         ),
     ] = None,
     image: Annotated[

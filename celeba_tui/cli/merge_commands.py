@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
+from celeba_tui.cli.completion import complete_policy, complete_task
 
 TaskOption = Annotated[
     Optional[list[str]],
@@ -17,6 +18,7 @@ TaskOption = Annotated[
         metavar="TASK",
         help="Only this task (repeat for several; default: all).",
         show_default=False,
+        autocompletion=complete_task,
     ),
 ]
 
@@ -77,6 +79,7 @@ def merge(
             "-p",
             metavar="POLICY",
             help="review (conflicts wait for people), majority, prefer:NAME or dawid-skene.",
+            autocompletion=complete_policy,
         ),
     ] = "review",
     task: TaskOption = None,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
+from celeba_tui.cli.completion import complete_precision, complete_provider, complete_run, complete_task
 from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
 from celeba_tui.training.run_selection import SELECTOR_HELP
@@ -18,11 +19,21 @@ if TYPE_CHECKING:
 
 @app.command("export-onnx")
 def export_onnx(
-    run: Annotated[str, typer.Argument(metavar="RUN", help=f"The run to export: {SELECTOR_HELP}.")],
+    run: Annotated[
+        str,
+        typer.Argument(metavar="RUN", help=f"The run to export: {SELECTOR_HELP}.", autocompletion=complete_run),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", metavar="FILE", help="The .onnx file to write.")],
     task: Annotated[
         Optional[str],
-        typer.Option("--task", "-t", metavar="TASK", help="The task a run selector picks from.", show_default=False),
+        typer.Option(
+            "--task",
+            "-t",
+            metavar="TASK",
+            help="The task a run selector picks from.",
+            show_default=False,
+            autocompletion=complete_task,
+        ),
     ] = None,
     fp16: Annotated[
         bool, typer.Option("--fp16", help="float16 weights (uint8 input and float32 output kept).")
@@ -164,6 +175,7 @@ def autolabel(
                 "runs are exported into <workspace>/models/, or an earlier export is reused). One model per "
                 "task labels at >= --high; two or more use the study's rules."
             ),
+            autocompletion=complete_run,
         ),
     ],
     task: Annotated[
@@ -174,6 +186,7 @@ def autolabel(
             metavar="TASK",
             help="The tasks run selectors pick runs for (repeatable: best:cnn4 -t light -t orientation is two runs).",
             show_default=False,
+            autocompletion=complete_task,
         ),
     ] = None,
     images: Annotated[
@@ -203,7 +216,12 @@ def autolabel(
     ] = "split",
     precision: Annotated[
         str,
-        typer.Option("--precision", metavar="P", help="fp32, fp16 or int8: how runs named in --models are exported."),
+        typer.Option(
+            "--precision",
+            metavar="P",
+            help="fp32, fp16 or int8: how runs named in --models are exported.",
+            autocompletion=complete_precision,
+        ),
     ] = "fp32",
     opset: Annotated[
         Optional[int],
@@ -211,7 +229,12 @@ def autolabel(
     ] = None,
     provider: Annotated[
         str,
-        typer.Option("--provider", metavar="NAME", help="auto (TensorRT, CUDA, then CPU), tensorrt, cuda or cpu."),
+        typer.Option(
+            "--provider",
+            metavar="NAME",
+            help="auto (TensorRT, CUDA, then CPU), tensorrt, cuda or cpu.",
+            autocompletion=complete_provider,
+        ),
     ] = "auto",
     batch_size: Annotated[
         int, typer.Option("--batch-size", metavar="N", help="Images per batch (fixed; the last is padded).")

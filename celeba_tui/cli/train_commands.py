@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json, warn
+from celeba_tui.cli.completion import complete_architecture, complete_task
 from celeba_tui.training.recipes import DEFAULT_RECIPE
 from celeba_tui.training.run_selection import SELECTOR_HELP
 
@@ -27,10 +28,24 @@ SoftTargetsFromOption = Annotated[
 @app.command()
 def train(
     plugin: Annotated[
-        str, typer.Option("--plugin", "-p", metavar="ARCH", help="Architecture to train (see `celeba plugins --all`).")
+        str,
+        typer.Option(
+            "--plugin",
+            "-p",
+            metavar="ARCH",
+            help="Architecture to train (see `celeba plugins --all`).",
+            autocompletion=complete_architecture,
+        ),
     ],
     task: Annotated[
-        str, typer.Option("--task", "-t", metavar="TASK", help="Task to learn, e.g. light or orientation.")
+        str,
+        typer.Option(
+            "--task",
+            "-t",
+            metavar="TASK",
+            help="Task to learn, e.g. light or orientation.",
+            autocompletion=complete_task,
+        ),
     ],
     recipe: Annotated[
         str,
@@ -218,7 +233,15 @@ def report(
         ),
     ] = None,
     task: Annotated[
-        Optional[str], typer.Option("--task", "-t", metavar="TASK", help="Only runs of this task.", show_default=False)
+        Optional[str],
+        typer.Option(
+            "--task",
+            "-t",
+            metavar="TASK",
+            help="Only runs of this task.",
+            show_default=False,
+            autocompletion=complete_task,
+        ),
     ] = None,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown tables (every column).")] = False,
     workspace: WorkspaceOption = None,

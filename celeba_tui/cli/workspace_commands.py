@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json, warn
+from celeba_tui.cli.completion import complete_export_format, complete_import_format, complete_task
 from celeba_tui.console import printable
 
 
@@ -93,7 +94,13 @@ def import_command(
         ),
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", metavar="FORMAT", help="auto, onehot, long, parquet or store.")
+        str,
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="auto, onehot, long, parquet or store.",
+            autocompletion=complete_import_format,
+        ),
     ] = "auto",
     undo: Annotated[
         Optional[str],
@@ -157,6 +164,7 @@ def export(
             metavar="FORMAT",
             help="onehot (the study's CSV), long (CSV), parquet, jsonl, imagefolder (DIR/TASK/CLASS/IMAGE) "
             "or hf (a Hugging Face image folder).",
+            autocompletion=complete_export_format,
         ),
     ] = "long",
     out: Annotated[
@@ -167,7 +175,13 @@ def export(
     ] = None,
     task: Annotated[
         Optional[list[str]],
-        typer.Option("--task", "-t", metavar="TASK", help="Only this task (repeat for more; default: every task)."),
+        typer.Option(
+            "--task",
+            "-t",
+            metavar="TASK",
+            help="Only this task (repeat for more; default: every task).",
+            autocompletion=complete_task,
+        ),
     ] = None,
     source: Annotated[
         Optional[str],

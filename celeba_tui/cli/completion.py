@@ -1,0 +1,107 @@
+"""Shell completion of option values: architectures, tasks, queues, formats, policies, runs.
+
+`celeba --install-completion` sets the shell up; then `celeba train -p <TAB>` offers the
+architectures, `-t <TAB>` the workspace's tasks, and so on. Each completer is called by
+the shell with what is typed so far; it must be quick and never fail (a broken workspace
+completes nothing rather than printing a traceback into the prompt).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from typer._click.core import Context
+
+
+def _starting(candidates: Iterable[str], incomplete: str) -> list[str]:
+    return [name for name in candidates if name.startswith(incomplete)]
+
+
+def _safely(names: Callable[[Context], Iterable[str]]) -> Callable[[Context, str], list[str]]:
+    """A completer that offers `names(ctx)` starting with what is typed, or nothing on any error."""
+
+    def complete(ctx: Context, incomplete: str) -> list[str]:
+        try:
+            return _starting(names(ctx), incomplete)
+        except Exception:  # noqa: BLE001  (completion must never break the shell's prompt)
+            return []
+
+    return complete
+
+
+def _workspace(ctx: Context):
+    """The workspace the command line names (-w) or the one in reach."""
+    from celeba_tui.workspace import find_workspace
+
+    while ctx is not None:
+        given = ctx.params.get("workspace")
+        if given:
+            return find_workspace(Path(given))
+        ctx = ctx.parent
+    return find_workspace(None)
+
+
+def _architectures(_: Context) -> list[str]:
+    from celeba_tui.plugins import list_architectures
+
+    return list_architectures()
+
+
+def _tasks(ctx: Context) -> tuple[str, ...]:
+    return _workspace(ctx).task_names
+
+
+def _queues(_: Context) -> list[str]:
+    from celeba_tui.labelling.queues import QUEUES
+
+    return list(QUEUES)
+
+
+def _runs(ctx: Context) -> list[str]:
+    from celeba_tui.training.run_selection import list_runs
+
+    runs = list_runs(_workspace(ctx).runs_dir).runs
+    architectures = sorted({run.architecture for run in runs})
+    return ["latest", "best", *(f"best:{a}" for a in architectures), *(run.run_id for run in runs)]
+
+
+def _export_formats(_: Context) -> tuple[str, ...]:
+    from celeba_tui.formats.exporting import EXPORT_FORMATS
+
+    return EXPORT_FORMATS
+
+
+def _import_formats(_: Context) -> tuple[str, ...]:
+    from celeba_tui.formats.importing import FORMATS
+
+    return FORMATS
+
+
+def _policies(_: Context) -> list[str]:
+    from celeba_tui.agreement.merge_policies import POLICIES
+
+    return [policy.removesuffix("NAME") for policy in POLICIES]  # prefer: then the annotator's name
+
+
+def _providers(_: Context) -> tuple[str, ...]:
+    from celeba_tui.autolabel.inference import PROVIDER_CHOICES
+
+    return PROVIDER_CHOICES
+
+
+def _precisions(_: Context) -> tuple[str, ...]:
+    from celeba_tui.autolabel.model_files import PRECISIONS
+
+    return PRECISIONS
+
+
+complete_architecture = _safely(_architectures)
+complete_task = _safely(_tasks)
+complete_queue = _safely(_queues)
+complete_run = _safely(_runs)
+complete_export_format = _safely(_export_formats)
+complete_import_format = _safely(_import_formats)
+complete_policy = _safely(_policies)
+complete_provider = _safely(_providers)
+complete_precision = _safely(_precisions)
