@@ -200,6 +200,20 @@ async def test_nothing_matches_says_how_to_widen(workspace, labelled):
         assert "No image matches: nope" in message and "c to clear" in message
 
 
+async def test_question_mark_lists_the_keys_and_filter_terms(workspace, labelled):
+    from celeba_tui.tui.screens.guidelines_screen import GuidelinesScreen
+
+    app = make_app(workspace, labelled)
+    async with app.run_test(size=SIZE) as pilot:
+        await grid_ready(pilot)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, GuidelinesScreen), "the help")
+        keys = str(app.screen.query_one("#keys-help").render())
+        assert "left/right/up/down  move" in keys and "clear the filter" in keys and "annotator:NAME" in keys
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowseScreen), "the grid again")
+
+
 async def test_hostile_names_and_broken_files(tmp_path):
     from celeba_tui.workspace import create_workspace
 

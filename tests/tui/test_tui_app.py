@@ -253,6 +253,8 @@ async def test_guidelines_and_preprocessing_view(workspace, store):
         await pilot.press("question_mark")
         assert isinstance(app.screen, GuidelinesScreen)
         assert "Left and right are the viewer's" in app.screen.query_one("Markdown").source
+        keys = str(app.screen.query_one("#keys-help").render())  # `?` lists the keys first
+        assert "←/a/1  answer left" in keys and "undo your last decision" in keys and "]" in keys
         await pilot.press("escape")
         assert isinstance(app.screen, LabelScreen)
         await press(pilot, "p")

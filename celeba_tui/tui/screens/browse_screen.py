@@ -28,12 +28,22 @@ from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.browse_filter import BrowseFilter, describe_filter, parse_filter
 from celeba_tui.tui.screens.browse_grid import GridGeometry, default_rows, grid_geometry
 from celeba_tui.tui.screens.browse_messages import SelectionReady
-from celeba_tui.tui.screens.browse_text import caption, no_match_hint, status_line
+from celeba_tui.tui.screens.browse_text import FILTER_TERMS, caption, no_match_hint, status_line
 from celeba_tui.tui.widgets.steady_footer import SteadyFooter
 from celeba_tui.tui.widgets.thumbnail import Thumbnail
 from celeba_tui.tui.widgets.thumbnail_loader import ThumbnailLoader, ThumbnailReady
 
 MIN_WIDTH, MIN_HEIGHT = 40, 12
+# What `?` says of the footer's terse words.
+KEYS_SAID_IN_FULL = {
+    "page": "next / previous page",
+    "open": "everything known about the image; relabel it there",
+    "filter": "edit the filter (terms below)",
+    "clear": "clear the filter",
+    "refresh": "read the store again now (it is re-read every few seconds)",
+    "size": "+ bigger thumbnails, - smaller",
+    "label": "label the images the filter selects, one after another",
+}
 POLL_S = 2.0  # how often to ask whether another process wrote to the store
 # Start-up reads this many images first (in milliseconds), shows them, then reads the rest.
 FIRST_IMAGES = 240
@@ -46,17 +56,18 @@ class BrowseScreen(Screen):
         Binding("right", "move(1, 0)", "move", show=False),
         Binding("up", "move(0, -1)", "move", show=False),
         Binding("down", "move(0, 1)", "move", show=False),
-        Binding("pagedown", "page(1)", "next page", key_display="PgDn"),
-        Binding("pageup", "page(-1)", "previous page", key_display="PgUp"),
+        Binding("pagedown", "page(1)", "page", key_display="PgDn/Up"),
+        Binding("pageup", "page(-1)", "page", key_display="PgDn/Up", show=False),
         Binding("home", "jump(0)", "first", show=False),
         Binding("end", "jump(-1)", "last", show=False),
         Binding("enter", "open", "open"),
         Binding("slash", "edit_filter", "filter", key_display="/"),
-        Binding("c", "clear_filter", "clear filter"),
-        Binding("r", "refresh", "refresh"),
-        Binding("plus,equals_sign", "zoom(-1)", "bigger", key_display="+"),
-        Binding("minus", "zoom(1)", "smaller", key_display="-"),
-        Binding("L", "label_selection", "label these", key_display="L"),
+        Binding("c", "clear_filter", "clear"),
+        Binding("r", "refresh", "refresh", show=False),  # the store is re-read every few seconds anyway
+        Binding("plus,equals_sign", "zoom(-1)", "size", key_display="+/-"),
+        Binding("minus", "zoom(1)", "size", key_display="+/-", show=False),
+        Binding("L", "label_selection", "label", key_display="L"),
+        Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "app.quit", "quit"),
     ]
 
@@ -94,6 +105,15 @@ class BrowseScreen(Screen):
     def on_mount(self) -> None:
         self._select(self.filter, "startup", None, reload=True)
         self.set_interval(POLL_S, self._poll)
+
+    def action_help(self) -> None:
+        """`?`: this screen's keys and the filter's words, then the labelling guidelines."""
+        from celeba_tui.tui.keys_help import binding_rows, keys_text
+        from celeba_tui.tui.screens.guidelines_screen import GuidelinesScreen
+
+        keys = keys_text(binding_rows(self.BINDINGS, KEYS_SAID_IN_FULL))
+        keys += f"\n\nFilter terms (type / first): {FILTER_TERMS}"
+        self.app.push_screen(GuidelinesScreen(self.browser.workspace.guidelines_path, keys))
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):

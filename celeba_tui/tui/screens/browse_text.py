@@ -82,14 +82,20 @@ def status_line(
     return text
 
 
+# The terms `/` takes (celeba_tui.labelling.browse_filter reads them).
+FILTER_TERMS = (
+    "task:T label:CLASS source:human|review|model|import annotator:NAME queue:NAME conf<X "
+    "disagreement sort:name|confidence|time, other words: part of the image name."
+)
+
+
 def no_match_hint(wanted: BrowseFilter) -> str:
     """What to say when a filter matches nothing, and how to widen it."""
     described = describe_filter(wanted)
     return (
         f"No image matches: {printable(described)}\n\n"
         "Widen it: press / and remove a term (each term must hold), or press c to clear the filter.\n"
-        "Terms: task:T label:CLASS source:human|review|model|import annotator:NAME queue:NAME conf<X "
-        "disagreement sort:name|confidence|time, other words: part of the image name."
+        f"Terms: {FILTER_TERMS}"
     )
 
 

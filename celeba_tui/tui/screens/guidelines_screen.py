@@ -1,4 +1,5 @@
-"""The workspace's labelling guidelines (guidelines.md), shown by `?`."""
+"""`?`: the keys of the screen it was opened from, then the workspace's labelling
+guidelines (guidelines.md)."""
 
 from __future__ import annotations
 
@@ -22,17 +23,22 @@ def shown_text(text: str) -> str:
 
 class GuidelinesScreen(ModalScreen[None]):
     BINDINGS = [
-        Binding("escape,q,question_mark", "close", "back to labelling"),
+        Binding("escape,q,question_mark", "close", "close"),
     ]
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, keys: str = ""):
         super().__init__()
         self.path = path
+        self.keys = keys  # keys_help.keys_text of the screen underneath
 
     def compose(self) -> ComposeResult:
         guidelines = read_guidelines(self.path)
         text = shown_text(guidelines.text)
         with VerticalScroll(id="guidelines"):
+            if self.keys:
+                yield Static("Keys", classes="help-heading")
+                yield Static(self.keys, markup=False, id="keys-help")
+                yield Static("Guidelines", classes="help-heading")
             if guidelines.markdown:
                 # Links are shown, not followed: the file is the team's, a click must not open anything.
                 yield Markdown(text, open_links=False)

@@ -52,6 +52,19 @@ def _while_holding(held_lock, function, *args):
     return function(*args)
 
 
+# What `?` says of the footer's terse words.
+KEYS_SAID_IN_FULL = {
+    "skip": "leave this question unanswered for now",
+    "undo": "undo your last decision (the history keeps it)",
+    "back": "go back through your earlier decisions (a class key changes one)",
+    "forward": "a newer decision; past the newest, the queue again",
+    "queue": "leave the earlier decisions: back to the queue",
+    "view": f"cycle the view: {', '.join(VIEWS)} (display only)",
+    "help": "these keys and the guidelines",
+    "quit": "quit (every decision is already stored)",
+}
+
+
 class LabelScreen(Screen):
     """Class keys are generated from the tasks' class lists; the rest are fixed."""
 
@@ -62,7 +75,7 @@ class LabelScreen(Screen):
         Binding("right_square_bracket", "forward", "forward", key_display="]"),
         Binding("escape", "to_queue", "queue", key_display="esc"),
         Binding("p", "cycle_view", "view"),
-        Binding("question_mark", "guidelines", "guidelines", key_display="?"),
+        Binding("question_mark", "guidelines", "help", key_display="?"),
         Binding("q", "app.quit", "quit"),
     ]
 
@@ -435,9 +448,12 @@ class LabelScreen(Screen):
 
     def action_guidelines(self) -> None:
         # Imported when asked: its Markdown widget costs ~0.1 s of start-up otherwise.
+        from celeba_tui.tui.keys_help import binding_rows, class_rows, keys_text
         from celeba_tui.tui.screens.guidelines_screen import GuidelinesScreen
 
-        self.app.push_screen(GuidelinesScreen(self.workspace.guidelines_path))
+        classes = self._bound_classes or self.workspace.tasks[0].classes
+        keys = keys_text([*class_rows(classes), *binding_rows(self.BINDINGS, KEYS_SAID_IN_FULL)])
+        self.app.push_screen(GuidelinesScreen(self.workspace.guidelines_path, keys))
 
     # ----------------------------------------------------- size and end
     def on_resize(self, event: events.Resize) -> None:

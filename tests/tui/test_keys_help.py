@@ -1,0 +1,22 @@
+"""What `?` lists: every binding that says what it does, once, keys joined by what they do."""
+
+from textual.binding import Binding
+
+from celeba_tui.tui.keys_help import binding_rows, class_rows, keys_text
+
+
+def test_bindings_that_do_the_same_share_a_row_and_silent_ones_are_left_out():
+    bindings = [
+        Binding("left", "move(-1)", "move", show=False),
+        Binding("right", "move(1)", "move", show=False),
+        Binding("backspace,u", "undo", "undo", key_display="u/⌫"),
+        Binding("x", "secret", ""),
+        Binding("q", "quit", "quit"),
+    ]
+    rows = binding_rows(bindings, {"quit": "quit (saved)"})
+    assert rows == [("left/right", "move"), ("u/⌫", "undo"), ("q", "quit (saved)")]
+    assert keys_text(rows).splitlines()[1] == "  u/⌫         undo"
+
+
+def test_class_keys_answer_the_question():
+    assert class_rows(("left", "center", "right"))[0] == ("←/a/1", "answer left")
