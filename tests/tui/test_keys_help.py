@@ -20,3 +20,11 @@ def test_bindings_that_do_the_same_share_a_row_and_silent_ones_are_left_out():
 
 def test_class_keys_answer_the_question():
     assert class_rows(("left", "center", "right"))[0] == ("←/a/1", "answer left")
+
+
+def test_task_tags_are_the_shortest_prefixes_that_tell_tasks_apart():
+    from celeba_tui.tui.screens.browse_text import task_tags
+
+    assert task_tags(["light", "orientation"]) == ["l", "o"]
+    assert task_tags(["light", "lighting", "orientation"]) == ["light", "lighti", "o"]
+    assert task_tags(["mood"]) == ["m"]

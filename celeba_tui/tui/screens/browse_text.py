@@ -35,22 +35,40 @@ def fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
+def task_tags(names: Sequence[str]) -> list[str]:
+    """The shortest prefix of each task name that no other task's name starts with
+    (light, orientation: l, o), to say under a thumbnail which label is which."""
+    tags = []
+    for name in names:
+        others = [other for other in names if other != name]
+        size = next((n for n in range(1, len(name) + 1) if not any(o.startswith(name[:n]) for o in others)), len(name))
+        tags.append(name[:size])
+    return tags
+
+
 def caption(row: BrowseRow, tasks: Sequence, width: int) -> Text:
-    """Two lines under a thumbnail: the name, then each task's current label in its class colour."""
+    """Two lines under a thumbnail: the name, then each task's current label in its class
+    colour, after the task's tag (l:left o:center) where there is room for it."""
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(fit(printable(row.image), width) + "\n", style="bold")
     slot = max((width - len(tasks) + 1) // max(len(tasks), 1), 1)
-    for i, task in enumerate(tasks):
+    tags = task_tags([task.name for task in tasks])
+    for i, (task, tag) in enumerate(zip(tasks, tags)):
         label, status = row.labels.get(task.name), row.status.get(task.name)
         if i:
             text.append(" ")
+        room = slot
+        if slot - len(tag) - 1 >= 4:  # the tag only where the label keeps four letters
+            shown_tag = printable(tag) + ":"
+            text.append(shown_tag, style="dim")
+            room = slot - len(shown_tag)
         if status == "conflict":
-            text.append(fit("conflict", slot).ljust(slot), style="bold red")
+            text.append(fit("conflict", room).ljust(room), style="bold red")
         elif label is None:
-            text.append(fit("·", slot).ljust(slot), style="dim")
+            text.append(fit("·", room).ljust(room), style="dim")
         else:
             style = class_colour(task.classes, label) + (" italic" if status == "model" else " bold")
-            text.append(fit(printable(label), slot).ljust(slot), style=style)
+            text.append(fit(printable(label), room).ljust(room), style=style)
     return text
 
 
@@ -72,7 +90,9 @@ def status_line(
     described = describe_filter(wanted)
     text.append(" · filter: ")
     text.append(printable(described) if described else "none", style="bold" if described else "dim")
-    text.append("  │ " + " · ".join(task.name for task in tasks) + ": ", style="dim")
+    tags = task_tags([task.name for task in tasks])
+    named = " · ".join(printable(f"{tag}: {task.name}") for tag, task in zip(tags, tasks))
+    text.append(f"  │ {named} │ ", style="dim")
     classes = list(dict.fromkeys(c for task in tasks for c in task.classes))
     for label in classes:
         text.append(
