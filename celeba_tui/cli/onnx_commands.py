@@ -35,6 +35,16 @@ def export_onnx(
             autocompletion=complete_task,
         ),
     ] = None,
+    precision: Annotated[
+        Optional[str],
+        typer.Option(
+            "--precision",
+            metavar="P",
+            help="fp32, fp16 or int8 (as autolabel and cycle take it; --fp16/--int8 are short for it).",
+            autocompletion=complete_precision,
+            show_default=False,
+        ),
+    ] = None,
     fp16: Annotated[
         bool, typer.Option("--fp16", help="float16 weights (uint8 input and float32 output kept).")
     ] = False,
@@ -63,8 +73,13 @@ def export_onnx(
     from celeba_tui.onnx.export import export_run
     from celeba_tui.training.run_selection import resolve_run
 
-    if fp16 and int8:
-        raise CelebaError("--fp16 and --int8 exclude each other: choose one precision")
+    chosen = [name for name, given in (("fp16", fp16), ("int8", int8)) if given]
+    if precision is not None:
+        chosen.append(precision)
+    if len(set(chosen)) > 1:
+        raise CelebaError(f"{' and '.join(sorted(set(chosen)))} exclude each other: choose one precision")
+    precision = chosen[0] if chosen else "fp32"
+    int8 = precision == "int8"
     ws = _workspace_or_none(workspace, run)
     if ws is not None:
         if task is not None:
@@ -76,7 +91,7 @@ def export_onnx(
         run_path,
         out,
         image_root=ws.image_root if ws is not None else None,
-        precision="int8" if int8 else "fp16" if fp16 else "fp32",
+        precision=precision,
         opset=opset,
         n_calibration=calibration_images,
     )

@@ -90,7 +90,10 @@ def import_command(
     annotator: Annotated[
         Optional[str],
         typer.Option(
-            "--annotator", metavar="NAME", help="Annotator name (default: from the file, else its name without suffix)."
+            "--annotator",
+            "-a",
+            metavar="NAME",
+            help="Annotator name (default: from the file, else its name without suffix).",
         ),
     ] = None,
     fmt: Annotated[

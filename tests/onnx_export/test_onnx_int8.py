@@ -112,7 +112,9 @@ def test_train_export_int8_and_autolabel_through_the_cli(tmp_path, tiny_architec
         assert trained.exit_code == 0, trained.output
         run_dir = trained.stdout.strip().splitlines()[-1]
         out = tmp_path / f"tiny-{seed}-int8.onnx"
-        exported = celeba("export-onnx", run_dir, "--int8", "--calibration-images", "16", "-o", out, "-w", ws)
+        # --int8 is short for --precision int8, the spelling autolabel and cycle take.
+        precision = ["--int8"] if seed == 1 else ["--precision", "int8"]
+        exported = celeba("export-onnx", run_dir, *precision, "--calibration-images", "16", "-o", out, "-w", ws)
         assert exported.exit_code == 0, exported.output
         assert (
             "(tiny_test, light, int8)" in exported.stdout
@@ -121,6 +123,8 @@ def test_train_export_int8_and_autolabel_through_the_cli(tmp_path, tiny_architec
         models.append(out)
     both = celeba("export-onnx", run_dir, "--int8", "--fp16", "-o", tmp_path / "x.onnx", "-w", ws)
     assert both.exit_code == 2 and "exclude each other" in both.output and not (tmp_path / "x.onnx").exists()
+    mixed = celeba("export-onnx", run_dir, "--precision", "fp32", "--fp16", "-o", tmp_path / "x.onnx", "-w", ws)
+    assert mixed.exit_code == 2 and "fp16 and fp32 exclude each other" in mixed.output
 
     labelled = celeba(
         "autolabel",

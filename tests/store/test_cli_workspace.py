@@ -69,7 +69,7 @@ def test_init_import_export_stats_round_trip(tmp_path, image_folder, reference_l
     run("init", ws2, "--images", image_folder)
     run("import", tmp_path / "x_long.csv", "-w", ws2)
     run("import", tmp_path / "x.parquet", "-w", ws2)
-    run("import", tmp_path / "x.csv", "--annotator", "alice", "-w", ws2)
+    run("import", tmp_path / "x.csv", "-a", "alice", "-w", ws2)  # -a as in celeba label
     stats2 = json.loads(run("stats", "-w", ws2, "--json").stdout)
     assert stats2["tasks"] == stats["tasks"] and stats2["not_in_root"] == stats["not_in_root"]
     assert stats2["annotators"] == {"alice": {"light": 560, "orientation": 560}}
