@@ -186,3 +186,11 @@ def test_json_errors_are_json(tmp_path, monkeypatch):
     # `--json` after `--` is an argument, not a request for JSON.
     after_dashes = runner.invoke(app, ["stats", "--", "--json"])
     assert after_dashes.exit_code == 2 and not after_dashes.stderr.startswith("{")
+
+
+def test_help_lists_every_command_in_the_order_of_the_work():
+    from celeba_tui.cli.app import COMMAND_ORDER
+
+    result = CliRunner().invoke(app, ["--help"])
+    listed = [line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line.strip()]
+    assert listed == list(COMMAND_ORDER)  # a new command gets its place in COMMAND_ORDER

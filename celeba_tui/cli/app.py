@@ -35,8 +35,40 @@ GROUP_WORKSPACE_KEY = "celeba.group_workspace"
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 
+# `celeba --help` lists the commands in the order of the work: set up, label, agree,
+# train, auto-label, export; then the tools. Commands not named here follow.
+COMMAND_ORDER = (
+    "init",
+    "scan",
+    "import",
+    "label",
+    "browse",
+    "stats",
+    "annotators",
+    "agreement",
+    "merge",
+    "train",
+    "report",
+    "export-onnx",
+    "inspect",
+    "autolabel",
+    "cycle",
+    "export",
+    "plugins",
+    "summary",
+    "preview",
+    "synth",
+    "demo",
+)
+
+
 class CelebaGroup(TyperGroup):
     """Turns user errors (CelebaError) into one line on stderr and exit code 2 (JSON with --json)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        known = [name for name in COMMAND_ORDER if name in names]
+        return known + [name for name in names if name not in known]
 
     def invoke(self, ctx: Any) -> Any:
         # The objects made by start-up and imports live as long as the process: moving them
