@@ -240,6 +240,14 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
 
 
+def next_step(command: str, why: str) -> None:
+    """The command to run next and why, on stderr (stdout stays the command's output),
+    as `celeba label`'s summary says it."""
+    from celeba_tui.console import printable
+
+    typer.echo(printable(f"Next: {command}   ({why})"), err=True)
+
+
 def warn(message: str) -> None:
     from celeba_tui.console import printable
 

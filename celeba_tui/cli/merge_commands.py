@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
+from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, next_step, open_workspace, print_json
 from celeba_tui.cli.completion import complete_policy, complete_task
 
 TaskOption = Annotated[
@@ -68,6 +68,8 @@ def agreement(
     from celeba_tui.cli.merge_view import print_agreement
 
     print_agreement(report, profiles, plots)
+    if any(pair.overlapping for t in report for pair in t.pairs):
+        next_step("celeba merge --policy review", "accept what they agree on, queue the conflicts for a person")
 
 
 @app.command()

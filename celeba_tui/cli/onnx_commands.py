@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
+from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, next_step, open_workspace, print_json
 from celeba_tui.cli.completion import complete_precision, complete_provider, complete_run, complete_task
 from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
@@ -110,6 +110,8 @@ def export_onnx(
             f"parity on {parity.source}: max |p_torch - p_onnx| = {parity.max_abs_diff:.2e} "
             f"(tolerance {parity.tolerance:.0e}), argmax agreement {parity.argmax_agreement:.1%}"
         )
+    if parity.passed and not json_output:
+        next_step(f"celeba autolabel -m {result.path}", "label the rest with it; a second model adds the study's rules")
     if not parity.passed:
         raise CelebaError(
             f"parity check failed for {result.path}: max difference {parity.max_abs_diff:.2e} exceeds "
@@ -325,6 +327,11 @@ def autolabel(
         print_json({**report.to_dict(), "model_files": [model.to_dict() for model in files]})
         return
     print_autolabel_report(report)
+    manual = sum(task.manual_queue for task in report.tasks)
+    if manual:
+        next_step("celeba label --queue manual", f"{manual:,} images the ensemble was unsure of")
+    elif report.suspects:
+        next_step("celeba label --queue suspects", f"{len(report.suspects):,} people's labels it contradicts")
 
 
 def _reporter():

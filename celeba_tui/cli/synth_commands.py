@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from celeba_tui.cli.app import JsonOption, app, print_json
+from celeba_tui.cli.app import JsonOption, app, next_step, print_json
 from celeba_tui.errors import CelebaError
 
 
@@ -87,6 +87,8 @@ def synth(
         print_json(summary)
         return
     _print_summary(summary)
+    annotated = f" && celeba import {out / 'annotators'}/*.csv -w WS" if labels else ""
+    next_step(f"celeba init WS --images {out / 'img_align_celeba'}{annotated}", "a workspace to label these faces")
 
 
 def _progress(total: int, disable: bool):

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json, warn
+from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, next_step, open_workspace, print_json, warn
 from celeba_tui.cli.completion import complete_architecture, complete_task
 from celeba_tui.training.recipes import DEFAULT_RECIPE
 from celeba_tui.training.run_selection import SELECTOR_HELP
@@ -218,6 +218,10 @@ def train(
         f"loss {summary.val_loss:.3f}, balanced acc {summary.val_balanced_acc:.3f}, "
         f"macro-F1 {summary.val_macro_f1:.3f} (majority class {summary.majority_baseline:.3f})",
         err=True,
+    )
+    next_step(
+        f"celeba autolabel -m latest:{options.plugin} -t {options.task}",
+        "label the rest with it (celeba report compares the runs)",
     )
     typer.echo(str(result.run_path))
 

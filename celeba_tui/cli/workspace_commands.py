@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json, warn
+from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, next_step, open_workspace, print_json, warn
 from celeba_tui.cli.completion import complete_export_format, complete_import_format, complete_task
 from celeba_tui.console import printable
 
@@ -156,6 +156,14 @@ def import_command(
                 f"left out {report.merge_labels:,} merge decisions of {report.path} (they belong to "
                 "its workspace; its annotators' labels came along: run `celeba merge` here)"
             )
+    from celeba_tui.agreement.apply_merge import human_labels
+
+    with ws.open_store(readonly=True) as store:
+        people = human_labels(store, ws.tasks)["annotator"].nunique()
+    if people > 1:
+        next_step("celeba agreement", f"how far the {people} annotators agree; then celeba merge")
+    else:
+        next_step("celeba stats", "what is labelled; celeba label labels the rest")
 
 
 @app.command()

@@ -96,9 +96,14 @@ def test_import_annotator_refuses_to_make_several_annotators_one(tmp_path, image
     assert result.exit_code == 2 and "holds the labels of 2 annotators ('a', 'b')" in result.stderr
     stats = json.loads(run("stats", "-w", tmp_path / "main", "--json").stdout)
     assert stats["annotators"] == {}
-    run("import", two, "-w", tmp_path / "main")  # without --annotator each keeps their own
+    imported = run("import", two, "-w", tmp_path / "main")  # without --annotator each keeps their own
     stats = json.loads(run("stats", "-w", tmp_path / "main", "--json").stdout)
     assert sorted(stats["annotators"]) == ["a", "b"]
+    # Each step names the next one, on stderr: stdout stays the command's output.
+    assert "Next: celeba agreement   (how far the 2 annotators agree" in imported.stderr
+    assert "Next:" not in imported.stdout
+    agreed = run("agreement", "-w", tmp_path / "main")
+    assert "Next: celeba merge --policy review" in agreed.stderr
 
 
 def test_bad_line_imports_nothing(tmp_path, workspace):

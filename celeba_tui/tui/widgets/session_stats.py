@@ -17,7 +17,8 @@ def stats_text(done: int | None, total: int | None, counts, tasks: Sequence, dec
         text.append("counting the queue…\n", style="bold")
     else:
         text.append(f"{done:,} / {total:,} images done\n", style="bold")
-    text.append(f"this session: {decisions} labels · {per_minute:.1f}/min\n", style="dim")
+    labels = "1 label" if decisions == 1 else f"{decisions:,} labels"
+    text.append(f"this session: {labels} · {per_minute:.1f}/min\n", style="dim")
     for task in tasks:
         parts = [f"{label} {counts.get((task.name, label), 0)}" for label in task.classes]
         text.append(f"  {task.name:<12} " + " · ".join(parts) + "\n")

@@ -1,4 +1,5 @@
-"""What `?` lists: every binding that says what it does, once, keys joined by what they do."""
+"""Pure text of the TUI: what `?` lists (every binding that says what it does, once, keys
+joined by what they do), the task tags under thumbnails, the session counts."""
 
 from textual.binding import Binding
 
@@ -28,3 +29,10 @@ def test_task_tags_are_the_shortest_prefixes_that_tell_tasks_apart():
     assert task_tags(["light", "orientation"]) == ["l", "o"]
     assert task_tags(["light", "lighting", "orientation"]) == ["light", "lighti", "o"]
     assert task_tags(["mood"]) == ["m"]
+
+
+def test_session_stats_count_one_label_in_the_singular():
+    from celeba_tui.tui.widgets.session_stats import stats_text
+
+    assert "this session: 1 label ·" in stats_text(1, 10, {}, [], 1, 2.0).plain
+    assert "this session: 1,200 labels ·" in stats_text(1, 10, {}, [], 1200, 2.0).plain
