@@ -305,19 +305,7 @@ def append_owned(path: Path, anchor: Path, text: str) -> None:
     """Append `text` to celeba's own file `path` inside `anchor` (never through a link)."""
     path = Path(path)
     check_owned_file(path, anchor)
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags, 0o666)
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise CelebaError(f"cannot write {path}: it is {file_kind(info.st_mode)}")
-            with os.fdopen(os.dup(fd), "a", encoding="utf-8", newline="") as handle:
-                handle.write(text)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        raise CelebaError(f"cannot write {path}: {exc.strerror or exc}") from None
+    _write_owned(path, text.encode("utf-8"), os.O_APPEND)
 
 
 def write_owned_bytes(path: Path, data: bytes) -> None:
@@ -325,7 +313,13 @@ def write_owned_bytes(path: Path, data: bytes) -> None:
     checked (`owned_folder`), in place: never through a link, never into a FIFO or a
     device. For bulk files (a synthetic dataset's images), where a rename per file costs."""
     _check_owned_name(path)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    _write_owned(path, data, os.O_TRUNC)
+
+
+def _write_owned(path: Path, data: bytes, mode_flag: int) -> None:
+    """Open `path` without following a link or waiting on a FIFO, check on the open file
+    that it is a regular one, then write all of `data` (`mode_flag`: O_APPEND or O_TRUNC)."""
+    flags = os.O_WRONLY | os.O_CREAT | mode_flag | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags, 0o666)
         try:
