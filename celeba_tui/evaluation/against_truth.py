@@ -69,13 +69,16 @@ def evaluate_workspace(
     *,
     with_ceiling: bool = True,
     model_names: dict[str, str] | None = None,
+    ensembles: dict[str, list[str]] | None = None,
 ) -> list[TaskQuality]:
     """Score every task with predictions in the store (run `celeba autolabel` first).
 
     `ground_truth` has an image column and a class column per task; the ceiling and the
     simulated typical annotators need `celeba synth`'s angles too (with_ceiling=False
     for real photographs, whose class boundaries differ). `model_names` maps the store's
-    prediction keys to what the tables show (TaskReport.model_keys -> models)."""
+    prediction keys to what the tables show (TaskReport.model_keys -> models). `ensembles`
+    names, per task, the prediction keys the ensemble row averages (the ensemble that
+    labelled last, after a self-training round); by default every model of the task."""
     from celeba_tui.agreement.apply_merge import human_labels
 
     truth = ground_truth.set_index("image")
@@ -100,7 +103,8 @@ def evaluate_workspace(
             probs = {m: np.asarray(s.loc[scope].tolist(), dtype=np.float64) for m, s in per_model.items()}
             names = model_names or {}
             models = {names.get(m, m): score_probabilities(p, answer)[0] for m, p in probs.items()}
-            ensemble, ensemble_curve = score_probabilities(np.mean(list(probs.values()), axis=0), answer)
+            members = [m for m in (ensembles or {}).get(task, []) if m in probs] or list(probs)
+            ensemble, ensemble_curve = score_probabilities(np.mean([probs[m] for m in members], axis=0), answer)
             task_people = people[people["task"] == task]
             if with_ceiling:
                 scored = truth.loc[scope].reset_index()

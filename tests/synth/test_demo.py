@@ -139,3 +139,27 @@ def test_demo_refuses_a_folder_or_seed_it_cannot_use_before_any_work(tmp_path, s
     result = CliRunner().invoke(app, ["demo", "--quick", "--out", str(tmp_path / out), "--seed", str(seed)])
     assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.output, result.output
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing made
+
+
+@pytest.mark.slow
+def test_a_self_training_round_relabels_its_task_with_the_new_model(tmp_path):
+    """The full demo trains orientation again on people's and automatic labels (a tiny plan here)."""
+    from dataclasses import replace
+
+    from celeba_tui.demo import run_demo
+
+    plan = replace(DemoPlan.for_mode(quick=True), images=240, epochs=2, self_training=("orientation",))
+    result = run_demo(tmp_path / "demo", seed=0, plan=plan)
+    assert len(result.stages) == 9 and any(name.startswith("Self-training") for name in result.stages)
+    (retrained,) = result.self_training
+    assert retrained["task"] == "orientation"
+    cycled = next(t for t in retrained["autolabel"]["tasks"] if t["task"] == "orientation")
+    scores = {s["task"]: s for s in result.scores}
+    assert scores["orientation"]["automatic"] == cycled["automatic"]  # scored after the round
+    first = {t["task"]: t for t in result.autolabel["tasks"]}
+    assert scores["light"]["automatic"] == first["light"]["automatic"]
+    quality = {q["task"]: q for q in result.quality}
+    assert len(quality["orientation"]["models"]) == 2 and len(quality["light"]["models"]) == 1
+    # The ensemble row is the ensemble that labelled last: the retrained model alone.
+    (retrained_model,) = cycled["models"]
+    assert quality["orientation"]["ensemble"] == quality["orientation"]["models"][retrained_model]
