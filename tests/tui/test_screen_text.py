@@ -1,5 +1,5 @@
 """Pure text of the TUI: what `?` lists (every binding that says what it does, once, keys
-joined by what they do), the task tags under thumbnails, the session counts."""
+joined by what they do), the task tags under thumbnails, the session counts, model names."""
 
 from textual.binding import Binding
 
@@ -36,3 +36,12 @@ def test_session_stats_count_one_label_in_the_singular():
 
     assert "this session: 1 label ·" in stats_text(1, 10, {}, [], 1, 2.0).plain
     assert "this session: 1,200 labels ·" in stats_text(1, 10, {}, [], 1200, 2.0).plain
+
+
+def test_model_names_keep_what_tells_them_apart():
+    from celeba_tui.tui.widgets.image_info import model_label
+
+    first = model_label("orientation-small_resnet-seed0.onnx (flip TTA)", "orientation", 18)
+    second = model_label("orientation-small_resnet-20261205-081105.onnx", "orientation", 18)
+    assert first == "small_resnet-seed0" and second.endswith("1205-081105") and len(second) == 18
+    assert model_label("\x1b[31mred.onnx", "light", 18) == "\\x1b[31mred"  # escaped, never read

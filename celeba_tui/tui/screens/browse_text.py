@@ -16,6 +16,7 @@ from celeba_tui.console import printable
 from celeba_tui.labelling.browse_filter import BrowseFilter, describe_filter
 from celeba_tui.labelling.image_history import LIVE, UNDO, ImageRecord, settled_how
 from celeba_tui.labelling.selection import BrowseRow
+from celeba_tui.tui.widgets.image_info import model_label
 
 # One colour per class index (left, center, right, ...): the same on every tile.
 CLASS_COLOURS = ("bright_cyan", "bright_yellow", "bright_magenta", "bright_green", "bright_red", "bright_blue")
@@ -168,7 +169,7 @@ def record_text(record: ImageRecord, tasks: Sequence, annotator: str, task_name:
             text.append(printable(suggestion.label), style="bold " + class_colour(task.classes, suggestion.label))
             text.append(f" ({suggestion.confidence:.0%})\n")
         for prediction in context.predictions.get(task.name, ()):
-            model = fit(printable(prediction.model), 22)
+            model = model_label(prediction.model, task.name, 22)
             text.append(f"      {model:<22} {printable(prediction.label)} {prediction.confidence:.0%}\n", style="dim")
     if record.checks:
         text.append("\nflip checks\n", style="bold underline")

@@ -59,9 +59,23 @@ def info_text(
         text.append(f"{printable(suggestion.label)}", style="bold")
         text.append(f" ({suggestion.confidence:.0%})\n")
         for prediction in context.predictions.get(task.name, ()):
-            model = printable(prediction.model)[:18]
+            model = model_label(prediction.model, task.name, 18)
             text.append(f"    {model:<18} {printable(prediction.label)} {prediction.confidence:.0%}\n", style="dim")
     return text
+
+
+def model_label(name: str, task: str, width: int) -> str:
+    """A model's name in `width` characters that still tells it from the task's others:
+    without the task's prefix and the .onnx suffix every model shares, and, when still too
+    long, cut in the middle, since the end (seed, run time) is what differs.
+
+    `orientation-small_resnet-20261205-081105.onnx` -> `small_…1205-081105`."""
+    shown = printable(name)
+    shown = shown.removeprefix(f"{printable(task)}-").removesuffix(" (flip TTA)").removesuffix(".onnx")
+    if len(shown) <= width:
+        return shown
+    head = max((width - 1) // 3, 1)
+    return shown[:head] + "…" + shown[len(shown) - (width - 1 - head) :]
 
 
 class ImageInfo(Static):
