@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import stat
 from pathlib import Path
 
 import pandas as pd
@@ -46,8 +47,8 @@ def prepare_output(out: Path, n: int, force: bool) -> None:
             match = _IMAGE_NAME.match(path.name)
             if match and int(match.group(1)) > n:
                 path.unlink()
-            elif match and not path.is_symlink() and not path.is_file():
-                kind = file_kind(path.lstat().st_mode)
+            elif match and not stat.S_ISREG(mode := path.lstat().st_mode):
+                kind = "a symbolic link" if stat.S_ISLNK(mode) else file_kind(mode)
                 raise CelebaError(f"{path}: is {kind}, where synth writes an image; not overwriting (remove it)")
         annotators = out / ANNOTATOR_DIR
         for path in annotators.iterdir() if annotators.is_dir() else ():
