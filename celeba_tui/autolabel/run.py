@@ -46,10 +46,9 @@ if TYPE_CHECKING:
     from celeba_tui.workspace import Workspace
 
 ANNOTATOR = "autolabel"
+# The run's report in <workspace>/autolabel/, beside Workspace.suspects_path.
 SKIPPED_FILE = "skipped.csv"
 PRECISION_COVERAGE_FILE = "precision-coverage.png"
-# The run's report in <workspace>/autolabel/ (suspects.csv: Workspace.suspects_path).
-REPORT_FILES = (SKIPPED_FILE, "suspects.csv", PRECISION_COVERAGE_FILE)
 FLUSH_ROWS = 8192
 
 
@@ -391,8 +390,8 @@ def run_autolabel(
     check_image_root(root)
     scan = scan_folder(root)
     report_dir = workspace.own_folder(workspace.autolabel_dir)
-    for name in REPORT_FILES:  # a link or a FIFO planted there: an error before any label is written
-        check_owned_file(report_dir / name, workspace.path)
+    for path in (report_dir / SKIPPED_FILE, workspace.suspects_path, report_dir / PRECISION_COVERAGE_FILE):
+        check_owned_file(path, workspace.path)  # a link or a FIFO planted there: an error before any label
     with workspace.open_store() as store:
         todo = images_to_predict(store, scan.names, models)
         # onnxruntime may still refuse a model (unknown operator, broken graph): it does so

@@ -327,7 +327,7 @@ def autolabel(
         print_json({**report.to_dict(), "model_files": [model.to_dict() for model in files]})
         return
     print_autolabel_report(report)
-    manual = sum(task.manual_queue for task in report.tasks)
+    manual = sum(outcome.manual_queue for outcome in report.tasks)
     if manual:
         next_step("celeba label --queue manual", f"{manual:,} images the ensemble was unsure of")
     elif report.suspects:
