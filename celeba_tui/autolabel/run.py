@@ -365,6 +365,7 @@ def write_decisions(store: LabelStore, outcome: TaskOutcome) -> None:
             }
         )
         outcome.written = store.add_labels(frame)
+    store.set_latest_ensemble(outcome.task, [m.key for m in outcome.members])
     stale = outcome.images[outcome.manual].tolist()
     ids = store.unrevoked_label_ids(ANNOTATOR, outcome.task, stale) if stale else []
     outcome.withdrawn = store.revoke_labels(ids, ANNOTATOR) if ids else 0

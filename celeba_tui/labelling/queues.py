@@ -239,10 +239,12 @@ def item_context(store: LabelStore, image: str, tasks: Sequence) -> ItemContext:
         [image],
     )
     predictions = store.query(
-        "SELECT p.task, COALESCE(m.name, p.model), p.label, p.confidence, p.probs FROM predictions p "
+        "SELECT p.task, p.model, COALESCE(m.name, p.model), p.label, p.confidence, p.probs FROM predictions p "
         f"LEFT JOIN models m ON m.hash = p.model WHERE p.image_id = {image_id} ORDER BY p.model",
         [image],
     )
+    # After a later round (self-training, another ensemble) only its models speak for a task.
+    latest = store.latest_ensembles()
     answers: dict[str, list[Answer]] = {}
     suggestions: dict[str, Suggestion] = {}
     for task, who, label, source, confidence in labels:
@@ -252,7 +254,9 @@ def item_context(store: LabelStore, image: str, tasks: Sequence) -> ItemContext:
             answers.setdefault(task, []).append(Answer(who, label, source))
     by_task: dict[str, list[Prediction]] = {}
     probs: dict[str, list[list[float]]] = {}
-    for task, model, label, confidence, probs_json in predictions:
+    for task, key, model, label, confidence, probs_json in predictions:
+        if task in latest and key not in latest[task]:
+            continue
         by_task.setdefault(task, []).append(Prediction(model, label, float(confidence)))
         probs.setdefault(task, []).append(json.loads(probs_json))
     for task in tasks:

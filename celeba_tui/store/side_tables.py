@@ -18,6 +18,9 @@ from celeba_tui.errors import StoreError
 if TYPE_CHECKING:
     import pandas as pd
 
+# meta's key for a task's latest ensemble: `ensemble:<task>` -> JSON list of model keys.
+ENSEMBLE_KEY = "ensemble:"
+
 
 class SideTables:
     # ------------------------------------------------------ checks, problems
@@ -63,6 +66,27 @@ class SideTables:
     def models(self) -> pd.DataFrame:
         """The registered models: hash, name, task, metadata (JSON text), time."""
         return self.frame("SELECT hash, name, task, metadata, created AS time FROM models ORDER BY created, hash")
+
+    def set_latest_ensemble(self, task: str, keys: list[str]) -> None:
+        """The models (by key) of the ensemble that decided `task` last: a suggestion for an
+        image still undecided comes from them, not from models a later round replaced."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (f"{ENSEMBLE_KEY}{task}", json.dumps(keys))
+            )
+
+    def latest_ensembles(self) -> dict[str, list[str]]:
+        """Task -> the keys of the models that decided it last (tasks never auto-labelled: absent)."""
+        rows = self.query("SELECT key, value FROM meta WHERE substr(key, 1, ?) = ?", [len(ENSEMBLE_KEY), ENSEMBLE_KEY])
+        found = {}
+        for key, value in rows:
+            try:
+                keys = json.loads(value)
+            except ValueError:
+                continue
+            if isinstance(keys, list) and all(isinstance(k, str) for k in keys):
+                found[key[len(ENSEMBLE_KEY) :]] = keys
+        return found
 
     def add_predictions(self, frame: pd.DataFrame) -> int:
         """Store predictions (columns image, task, model, label, confidence, probs: a list per row).

@@ -36,6 +36,27 @@ def run(workspace, models, **options):
     return run_autolabel(workspace, models, AutolabelOptions(batch_size=8, **options))
 
 
+def test_a_later_ensemble_alone_speaks_for_its_task(labelled, oracles):
+    """After a later round (a self-training run, another ensemble) the labelling screen's
+    suggestion and model list come from the models that decided last, not from every
+    model that ever predicted the image."""
+    from celeba_tui.labelling.queues import item_context
+
+    workspace, names, _ = labelled
+    run(workspace, [oracles["sharp"], oracles["soft"]], high=0.999, low=0.99)  # nothing decided
+    undecided = names[LABELLED]
+    with workspace.open_store() as store:
+        both = item_context(store, undecided, workspace.tasks).predictions["light"]
+    assert len(both) == 2
+    report = run(workspace, [oracles["soft"]], high=0.999)
+    with workspace.open_store() as store:
+        context = item_context(store, undecided, workspace.tasks)
+        assert store.latest_ensembles() == {"light": report.tasks[0].model_keys}
+    (alone,) = context.predictions["light"]
+    assert alone.model == report.tasks[0].models[0]
+    assert context.suggestions["light"].confidence == pytest.approx(alone.confidence)
+
+
 def test_end_to_end_labels_match_ground_truth(labelled, oracles):
     workspace, names, truth = labelled
     report = run(workspace, [oracles["sharp"], oracles["soft"]], high=0.95, low=0.6)
