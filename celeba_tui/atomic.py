@@ -301,6 +301,12 @@ def owned_path(path: Path, anchor: Path) -> Iterator[Path]:
             tmp.unlink(missing_ok=True)
 
 
+def output_file(path: Path, owner: Path | None = None) -> contextlib.AbstractContextManager[Path]:
+    """`owned_path(path, owner)` for a file celeba names inside `owner` (a workspace), else
+    `atomic_path(path)` for an output the user named."""
+    return owned_path(path, owner) if owner is not None else atomic_path(Path(path))
+
+
 def append_owned(path: Path, anchor: Path, text: str) -> None:
     """Append `text` to celeba's own file `path` inside `anchor` (never through a link)."""
     path = Path(path)

@@ -218,8 +218,11 @@ def run_demo(
         task_reports = {task.task: task for task in report.tasks}
         # Every task's held-out precision/coverage curve (a self-training round redraws its task's alone).
         _copy_autolabel_figures(workspace.autolabel_dir, report_dir)
+        from celeba_tui.synth.dataset import read_ground_truth
+
+        truth = read_ground_truth(data)
         if not plan.self_training:
-            result.scores = _scores(workspace, data, list(task_reports.values()))
+            result.scores = _scores(workspace, truth, list(task_reports.values()))
             console.print(_scores_table(result.scores))
 
     number = 7
@@ -230,16 +233,14 @@ def run_demo(
                 task_reports[task] = next(t for t in cycled.tasks if t.task == task)
                 result.model_names.update(cycled.model_names())
                 result.self_training.append({"task": task, "autolabel": cycled.to_dict()})
-            result.scores = _scores(workspace, data, list(task_reports.values()))
+            result.scores = _scores(workspace, truth, list(task_reports.values()))
             console.print(_scores_table(result.scores))
         number += 1
 
     with stage(number, "Against ground truth: precision-coverage next to the ceiling"):
         from celeba_tui.evaluation.against_truth import evaluate_workspace, plot_precision_coverage
-        from celeba_tui.synth.dataset import read_ground_truth
 
-        truth = read_ground_truth(data)
-        final = {task: report.model_keys for task, report in task_reports.items()}  # what labelled last
+        final = {task: decided.model_keys for task, decided in task_reports.items()}  # what labelled last
         quality = evaluate_workspace(workspace, truth, seed, model_names=result.model_names, ensembles=final)
         result.quality = [q.to_dict() for q in quality]
         plot_precision_coverage(report_dir / "precision_coverage_vs_truth.png", quality)
@@ -286,13 +287,11 @@ def self_training_options(plan: DemoPlan, task: str, seed: int):
     )
 
 
-def _scores(workspace, data: Path, task_reports: list[TaskReport]) -> list[dict]:
+def _scores(workspace, truth: pd.DataFrame, task_reports: list[TaskReport]) -> list[dict]:
     """The automatic labels now in the store against the ground truth, per task."""
-    from celeba_tui.synth.dataset import read_ground_truth
-
     with workspace.open_store() as store:
         current = store.current_labels()
-    return score_automatic_labels(current, read_ground_truth(data), task_reports)
+    return score_automatic_labels(current, truth, task_reports)
 
 
 def score_automatic_labels(current: pd.DataFrame, truth: pd.DataFrame, task_reports: list[TaskReport]) -> list[dict]:

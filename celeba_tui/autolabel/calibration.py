@@ -136,7 +136,7 @@ def plot_precision_coverage(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from celeba_tui.atomic import atomic_path, owned_path
+    from celeba_tui.atomic import output_file
 
     fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 4), squeeze=False)
     for ax, (task, curve, choice) in zip(axes[0], curves):
@@ -163,6 +163,6 @@ def plot_precision_coverage(
         ax.grid(alpha=0.3)
         ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
-    with owned_path(path, workspace_path) if workspace_path else atomic_path(Path(path)) as tmp:
+    with output_file(path, workspace_path) as tmp:
         fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)

@@ -383,8 +383,9 @@ def run_autolabel(
 
     check_options(options)
     models = load_models(model_paths, workspace.tasks, options.tta)
-    check_output_paths(options, group_by_task(models))
-    for task in group_by_task(models):
+    by_task = group_by_task(models)
+    check_output_paths(options, by_task)
+    for task in by_task:
         stored_split(workspace.splits_dir, task)  # a damaged split file: an error before any work
     reporter = reporter or SilentReporter()
     root = Path(options.images or workspace.image_root)
@@ -409,8 +410,7 @@ def run_autolabel(
         register_once()
         scope = set(scan.names)
         outcomes = [
-            decide_task(store, workspace.splits_dir, task, members, scope, options)
-            for task, members in group_by_task(models).items()
+            decide_task(store, workspace.splits_dir, task, members, scope, options) for task, members in by_task.items()
         ]
         # The outputs the user named come before the labels: a write that fails there
         # (a FIFO nobody reads, a full device) stops the run with no label committed.

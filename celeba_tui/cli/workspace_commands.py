@@ -136,6 +136,7 @@ def import_command(
     prepared = [read_import(path, ws, fmt=fmt, annotator=annotator) for path in files]
     with ws.open_store() as store:
         reports = write_imports(store, prepared)
+        people = store.count_annotators_with_labels()
     if json_output:
         print_json([vars(r) for r in reports])
         return
@@ -156,10 +157,6 @@ def import_command(
                 f"left out {report.merge_labels:,} merge decisions of {report.path} (they belong to "
                 "its workspace; its annotators' labels came along: run `celeba merge` here)"
             )
-    from celeba_tui.agreement.apply_merge import human_labels
-
-    with ws.open_store(readonly=True) as store:
-        people = human_labels(store, ws.tasks)["annotator"].nunique()
     if people > 1:
         next_step("celeba agreement", f"how far the {people} annotators agree; then celeba merge")
     else:

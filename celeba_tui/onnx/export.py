@@ -275,7 +275,7 @@ def export_run(
     (atomic.atomic_path), or with `workspace_path` the workspace's own file in models/
     (atomic.owned_path). No output may go into the run folder itself.
     """
-    from celeba_tui.atomic import atomic_path, check_output_path, owned_path, protect_folder
+    from celeba_tui.atomic import check_output_path, output_file, protect_folder
     from celeba_tui.models.model_io import build_classifier, load_run
 
     if precision not in TOLERANCES:
@@ -288,7 +288,7 @@ def export_run(
     metadata = metadata_for_run(run, precision)
     # The check reads the written file back: it reads the temporary one, since `out` may
     # be a FIFO or a device that cannot be read back.
-    with owned_path(out, workspace_path) if workspace_path is not None else atomic_path(out) as written:
+    with output_file(out, workspace_path) as written:
         if precision == "int8":
             calibration = split_pixels(run, image_root, "train", n_calibration)
             if not len(calibration):

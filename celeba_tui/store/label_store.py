@@ -30,7 +30,7 @@ from celeba_tui.store.schema import (
     SCHEMA_VERSION,
 )
 from celeba_tui.store.side_tables import SideTables
-from celeba_tui.vocabulary import SOURCES
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, SOURCES, sql_list
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -309,6 +309,12 @@ class LabelStore(SideTables, AnnotatorRecords):
 
     def annotators(self) -> list[str]:
         return [r[0] for r in self.query("SELECT name FROM annotators ORDER BY name")]
+
+    def count_annotators_with_labels(self) -> int:
+        """How many annotators have a live label of their own (typed or imported): how
+        many people `celeba agreement` compares."""
+        sources = sql_list(ANNOTATOR_SOURCES)
+        return self.query(f"SELECT COUNT(DISTINCT annotator_id) FROM live WHERE source IN ({sources})")[0][0]
 
     # ----------------------------------------------------------------- labels
     def add_label(

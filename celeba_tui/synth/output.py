@@ -55,9 +55,8 @@ def prepare_output(out: Path, n: int, force: bool) -> None:
             if _ANNOTATOR_FILE.match(path.name):
                 path.unlink()
     check_output_folder(out)  # made if missing, but not its parents
-    for name in OWN_FILES:
+    for name in OWN_FILES:  # the image folder is checked as it is made (dataset.render_dataset)
         check_owned_file(out / name, out)
-    owned_folder(out / IMAGE_DIR, out)
 
 
 def write_annotators(

@@ -7,6 +7,7 @@ shown, not obeyed.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 
@@ -39,12 +40,18 @@ def fit(text: str, width: int) -> str:
 def task_tags(names: Sequence[str]) -> list[str]:
     """The shortest prefix of each task name that no other task's name starts with
     (light, orientation: l, o), to say under a thumbnail which label is which."""
+    return list(_task_tags(tuple(names)))
+
+
+@functools.cache
+def _task_tags(names: tuple[str, ...]) -> tuple[str, ...]:
+    """task_tags, once per set of tasks: every caption of every page asks for the same few."""
     tags = []
     for name in names:
         others = [other for other in names if other != name]
         size = next((n for n in range(1, len(name) + 1) if not any(o.startswith(name[:n]) for o in others)), len(name))
         tags.append(name[:size])
-    return tags
+    return tuple(tags)
 
 
 def caption(row: BrowseRow, tasks: Sequence, width: int) -> Text:

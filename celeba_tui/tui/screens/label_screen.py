@@ -75,7 +75,7 @@ class LabelScreen(Screen):
         Binding("right_square_bracket", "forward", "forward", key_display="]"),
         Binding("escape", "to_queue", "queue", key_display="esc"),
         Binding("p", "cycle_view", "view"),
-        Binding("question_mark", "guidelines", "help", key_display="?"),
+        Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "app.quit", "quit"),
     ]
 
@@ -446,7 +446,7 @@ class LabelScreen(Screen):
         self.notify(f"view: {self.view} (display only)", timeout=1.5, markup=False)
         self.show_current(self._stamp)
 
-    def action_guidelines(self) -> None:
+    def action_help(self) -> None:
         # Imported when asked: its Markdown widget costs ~0.1 s of start-up otherwise.
         from celeba_tui.tui.keys_help import binding_rows, class_rows, keys_text
         from celeba_tui.tui.screens.guidelines_screen import GuidelinesScreen
