@@ -194,3 +194,50 @@ def test_help_lists_every_command_in_the_order_of_the_work():
     result = CliRunner().invoke(app, ["--help"])
     listed = [line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line.strip()]
     assert listed == list(COMMAND_ORDER)  # a new command gets its place in COMMAND_ORDER
+
+
+def path_parameters():
+    """(command path, what to type, the name the error gives) for every path option and argument."""
+    from celeba_tui.cli.empty_paths import CommandShape
+
+    cases = []
+    for path, command in command_tree():
+        shape = CommandShape.of(command)
+        for option in sorted(shape.path_options):
+            cases.append((path, [option, ""], option))
+        for position, (name, is_path) in enumerate(shape.arguments):
+            if is_path:
+                cases.append((path, ["x"] * position + [""], name))
+    return cases
+
+
+@pytest.mark.parametrize(("path", "typed", "named"), path_parameters(), ids=lambda v: " ".join(v) or "''")
+def test_an_empty_path_is_refused_by_name_before_anything_runs(path, typed, named, tmp_path, monkeypatch):
+    # `-o "$OUT"` with OUT unset must not become "." (the current folder, maybe a workspace).
+    monkeypatch.delenv("CELEBA_WORKSPACE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, [*path, *typed])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"error: {named}: an empty path (an unset shell variable?); give a file or folder name\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_empty_values_that_are_not_paths_or_follow_dashes_are_left_to_the_command():
+    from celeba_tui.cli.empty_paths import empty_path_option
+
+    group = typer.main.get_command(app)
+    assert empty_path_option(group, ["export", "-t", "", "-o", "x.csv"]) is None  # a task, not a path
+    assert empty_path_option(group, ["export", "--out=x.csv"]) is None
+    assert empty_path_option(group, ["export", "--out="]) == "--out"
+    assert empty_path_option(group, ["--workspace", "", "stats"]) == "--workspace"
+    assert empty_path_option(group, ["import", "a.csv", "b.csv", ""]) == "FILE"  # any of many
+    assert empty_path_option(group, ["init", "--", ""]) == "DIR"
+    assert empty_path_option(group, ["export-onnx", ""]) is None  # a run's name: the command says
+    assert empty_path_option(group, ["annotators", "rename", "", "b"]) is None
+
+
+def test_an_empty_path_with_json_is_a_json_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["export", "--json", "-o", ""])
+    assert result.exit_code == 2
+    assert json.loads(result.stderr)["error"].startswith("-o: an empty path")

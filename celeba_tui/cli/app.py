@@ -25,6 +25,7 @@ from typer._click.exceptions import ClickException
 from typer._click.globals import get_current_context
 from typer.core import TyperGroup
 
+from celeba_tui.cli.empty_paths import empty_path_option
 from celeba_tui.errors import CelebaError
 
 WORKSPACE_ENV = "CELEBA_WORKSPACE"
@@ -69,6 +70,17 @@ class CelebaGroup(TyperGroup):
         names = super().list_commands(ctx)
         known = [name for name in COMMAND_ORDER if name in names]
         return known + [name for name in names if name not in known]
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        # `-o ""` (an unset shell variable) would become Path("."): the current folder, maybe
+        # a workspace the command then acts on. Refused by name, before anything runs.
+        option = empty_path_option(self, args)
+        if option is not None:
+            report_error(
+                f"{option}: an empty path (an unset shell variable?); give a file or folder name",
+                asks_for_json(self, args),
+            )
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: Any) -> Any:
         # The objects made by start-up and imports live as long as the process: moving them
