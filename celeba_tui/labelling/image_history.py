@@ -68,6 +68,14 @@ class TaskRecord:
     def live(self) -> list[HistoryEntry]:
         return [entry for entry in self.history if entry.state == LIVE]
 
+    @property
+    def status_shown(self) -> str | None:
+        """The status as people read it: the store's `agreed` covers one annotator's label
+        too, which is shown as `single` (as `celeba merge`'s table does)."""
+        if self.status == AGREED and self.n_annotators == 1:
+            return "single"
+        return self.status
+
 
 @dataclass(frozen=True)
 class ImageRecord:
@@ -150,7 +158,9 @@ def settled_how(record: TaskRecord) -> str:
             )
         return f"settled by {decision.annotator}'s review decision" + (f" over {answers}" if answers else "")
     if record.status == AGREED:
-        return f"{len(people)} annotator(s) agree ({answers})"
+        if len(people) == 1:
+            return f"labelled by {people[0].annotator} alone: no second annotator to compare with ({answers})"
+        return f"{len(people)} annotators agree ({answers})"
     if record.status == CONFLICT:
         return f"annotators disagree ({answers}): waits in the review queue"
     if record.status == AUTOMATIC:

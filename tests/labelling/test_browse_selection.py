@@ -200,6 +200,14 @@ def test_image_record_tells_the_whole_story(workspace, labelled):
     assert [p.model for p in auto.context.predictions["light"]] == ["m1", "m2"]
 
 
+def test_one_annotators_label_reads_single_not_agreed(workspace, labelled):
+    alone = image_record(labelled, IMAGES[3], workspace.tasks).tasks["light"]
+    both = image_record(labelled, IMAGES[0], workspace.tasks).tasks["light"]
+    assert (alone.status, alone.status_shown) == ("agreed", "single")
+    assert settled_how(alone).startswith("labelled by old alone")
+    assert (both.status_shown, settled_how(both)) == ("agreed", "2 annotators agree (ann: left, bob: left)")
+
+
 def test_relabel_source_settles_other_peoples_labels(workspace, labelled):
     def source(image, task, me):
         return relabel_source(image_record(labelled, image, workspace.tasks).tasks[task], me)

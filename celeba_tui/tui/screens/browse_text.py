@@ -153,7 +153,7 @@ def record_text(record: ImageRecord, tasks: Sequence, annotator: str, task_name:
             text.append("unlabelled", style="dim")
         else:
             text.append(printable(entry.label), style="bold " + class_colour(task.classes, entry.label))
-            text.append(f" ({entry.status})", style="dim")
+            text.append(f" ({entry.status_shown})", style="dim")
         text.append("\n  " + printable(settled_how(entry)) + "\n", style="italic")
         if cursor:
             keys = sources.get(task.name, "human")
