@@ -27,6 +27,20 @@ class StoreWriteError(StoreError):
         super().__init__(f"store {self.path}: {problem}; the change was not saved")
 
 
+class DecidedMeanwhile(StoreError):
+    """A review decision refused because another person decided the same image and task
+    after the reviewer's view of it was read: written, it would silently replace theirs.
+
+    `problem` is the short reason for a screen that says "NOT saved: ...".
+    """
+
+    def __init__(self, image: str, task: str, annotator: str, label: str | None):
+        self.image, self.task, self.annotator, self.label = image, task, annotator, label
+        what = f"chose {label}" if label is not None else "undid a decision"
+        self.problem = f"{annotator} {what} for {image} {task} meanwhile"
+        super().__init__(self.problem)
+
+
 class FormatError(CelebaError):
     """A label file that cannot be read; names the file, the line and the problem."""
 

@@ -13,8 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from celeba_tui.errors import DecidedMeanwhile
 from celeba_tui.labelling.flip_checks import CheckScheduler
 from celeba_tui.labelling.queues import QueueItem
+from celeba_tui.vocabulary import REVIEW
 
 if TYPE_CHECKING:
     from celeba_tui.store.label_store import LabelStore
@@ -90,6 +92,7 @@ class LabelSession:
         source: str = "human",
         checks: CheckScheduler | None = None,
         clock: Callable[[], float] = time.monotonic,
+        read_mark: int | None = None,
     ):
         self.store = store
         self.annotator = annotator
@@ -112,6 +115,11 @@ class LabelSession:
         self._completed: set[int] = set()  # positions of regular items fully answered
         self._checks_completed: set[int] = set()  # positions of check items fully answered
         self.planned_checks = 0
+        # A review decides over what the queue showed: the store's newest row id when the
+        # queue was read (`start_session` takes it before reading). Another person's
+        # decision for an item after it is shown before this session's can replace it.
+        self.read_mark = read_mark if read_mark is not None or source != REVIEW else store.last_label_id()
+        self._seen_meanwhile: set[tuple[str, str]] = set()  # (image, task) whose newer decision was shown
         self._plan_checks()
         self._enter_item()
 
@@ -189,7 +197,15 @@ class LabelSession:
             expected = item.expected[self.task_index]
             self.store.add_check(item.image, task.name, self.annotator, expected, label)
             return Decision(self.position, self.task_index, item.image, task.name, label, True)
-        label_id = self.store.add_label(item.image, task.name, label, self.annotator, self.source)
+        key = (item.image, task.name)
+        since = None if self.source != REVIEW or key in self._seen_meanwhile else self.read_mark
+        try:
+            label_id = self.store.add_label(
+                item.image, task.name, label, self.annotator, self.source, decided_since=since
+            )
+        except DecidedMeanwhile:
+            self._seen_meanwhile.add(key)  # said once: the same key again decides over it
+            raise
         return Decision(self.position, self.task_index, item.image, task.name, label, False, label_id)
 
     def apply(self, decision: Decision) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from celeba_tui.annotator_names import MERGE_PREFIX, annotator_name_problem
-from celeba_tui.errors import StoreError, StoreWriteError
+from celeba_tui.errors import DecidedMeanwhile, StoreError, StoreWriteError
 from celeba_tui.store.annotators import AnnotatorRecords
 from celeba_tui.store.schema import (
     APP_ID,
@@ -30,7 +30,7 @@ from celeba_tui.store.schema import (
     SCHEMA_VERSION,
 )
 from celeba_tui.store.side_tables import SideTables
-from celeba_tui.vocabulary import ANNOTATOR_SOURCES, SOURCES, sql_list
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, PEOPLE_SOURCES, SOURCES, sql_list
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -328,12 +328,21 @@ class LabelStore(SideTables, AnnotatorRecords):
         confidence: float | None = None,
         model: str | None = None,
         detail: dict | None = None,
+        decided_since: int | None = None,
     ) -> int:
-        """Append one decision and commit it; returns its id."""
+        """Append one decision and commit it; returns its id.
+
+        `decided_since`: the newest history row id the decider had seen (a review's view of
+        the image). If another person wrote a label or an undo for this image and task
+        after it, nothing is written: DecidedMeanwhile, checked in the write's transaction,
+        so two reviewers never silently replace each other's decision.
+        """
         _check_source(source)
         now = time.time()
         with self.transaction() as conn:
             image_id = self._image_ids(conn, [image], now)[image]
+            if decided_since is not None:
+                _refuse_if_decided_since(conn, image, image_id, task, annotator, decided_since)
             cursor = conn.execute(
                 "INSERT INTO labels(image_id, task, label, annotator_id, source, created, "
                 "confidence, model, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -714,6 +723,19 @@ class LabelStore(SideTables, AnnotatorRecords):
                 (annotator, task, source, json.dumps(list(images))),
             )
         ]
+
+
+def _refuse_if_decided_since(conn, image: str, image_id: int, task: str, annotator: str, label_id: int) -> None:
+    """DecidedMeanwhile when another person (not a merge, not a model) wrote a row for
+    (image, task) after `label_id`; the newest such row is named."""
+    row = conn.execute(
+        "SELECT a.name, l.label FROM labels l JOIN annotators a ON a.id = l.annotator_id "
+        f"WHERE l.image_id = ? AND l.task = ? AND l.id > ? AND l.source IN ({sql_list(PEOPLE_SOURCES)}) "
+        "AND a.name != ? AND substr(a.name, 1, ?) != ? ORDER BY l.id DESC LIMIT 1",
+        (image_id, task, label_id, annotator, len(MERGE_PREFIX), MERGE_PREFIX),
+    ).fetchone()
+    if row is not None:
+        raise DecidedMeanwhile(image, task, row[0], row[1])
 
 
 # The (image, task) groups of the labels whose ids are the JSON list bound to `?`.

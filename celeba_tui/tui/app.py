@@ -52,6 +52,7 @@ FIRST_PAGE = 50
 def start_session(store: LabelStore, config: LabelConfig, queue: Queue) -> LabelSession:
     """A session on the queue's first page when it has one (fast), else on the whole queue."""
     tasks = config.tasks or config.workspace.tasks
+    read_mark = store.last_label_id()  # before the queue is read: see LabelSession.read_mark
     first_page = getattr(queue, "first_page", None)
     page = None
     if first_page is not None:
@@ -69,7 +70,15 @@ def start_session(store: LabelStore, config: LabelConfig, queue: Queue) -> Label
         for image, task, label in my_live_labels(store, config.annotator, check_tasks).itertuples(index=False):
             checks.remember(image, task, label)
     return LabelSession(
-        store, config.annotator, tasks, items, total=total, complete=complete, source=queue.source, checks=checks
+        store,
+        config.annotator,
+        tasks,
+        items,
+        total=total,
+        complete=complete,
+        source=queue.source,
+        checks=checks,
+        read_mark=read_mark,
     )
 
 

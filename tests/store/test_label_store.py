@@ -357,3 +357,28 @@ def test_a_write_after_the_stores_wal_was_deleted_is_refused(workspace):
     with LabelStore.open(path) as fresh:  # a new connection starts a new WAL and writes
         fresh.add_label("000003.jpg", "light", "right", "bob")
         fresh.add_label("000004.jpg", "light", "right", "bob")  # its own WAL is kept track of
+
+
+def test_a_review_is_refused_when_another_person_decided_after_the_reviewers_view(store):
+    from celeba_tui.errors import DecidedMeanwhile
+
+    store.add_label("000001.jpg", "light", "left", "ann")
+    seen = store.last_label_id()
+    # Rows that do not make the reviewer's view stale: their own, a merge's, a model's.
+    store.add_label("000001.jpg", "light", "left", "rev", "review")
+    merge_row = {"image": "000001.jpg", "task": "light", "label": "left", "annotator": "merge:majority"}
+    store.add_labels(pd.DataFrame([merge_row | {"source": "review"}]), as_merge=True)
+    store.add_label("000001.jpg", "light", "right", "ensemble", "model", confidence=0.9)
+    store.add_label("000002.jpg", "light", "right", "bob")  # another image
+    store.add_label("000001.jpg", "orientation", "right", "bob")  # another task
+    store.add_label("000001.jpg", "light", "center", "rev", "review", decided_since=seen)
+    # Another person's label, review or undo after the view: refused, named, nothing written.
+    undo_of = store.add_label("000001.jpg", "light", "right", "bob")
+    for written in ("bob's label", "bob's undo"):
+        before = len(store.history())
+        with pytest.raises(DecidedMeanwhile, match="bob .* for 000001.jpg light meanwhile"):
+            store.add_label("000001.jpg", "light", "center", "rev", "review", decided_since=seen)
+        assert len(store.history()) == before, written
+        if written == "bob's label":
+            store.revoke(undo_of, "bob")
+    store.add_label("000001.jpg", "light", "center", "rev", "review", decided_since=store.last_label_id())

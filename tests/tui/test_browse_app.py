@@ -181,6 +181,34 @@ async def test_relabel_from_the_image_view_appends_to_the_history(workspace, lab
         assert "right" in str(app.screen.tiles[0].caption.render())
 
 
+async def test_a_review_from_the_image_view_does_not_silently_replace_one_made_meanwhile(workspace, labelled):
+    app = make_app(workspace, labelled, me="carol")
+    async with app.run_test(size=SIZE) as pilot:
+        await grid_ready(pilot)
+        await pilot.press("enter")  # IMAGES[0]: ann and bob agreed on light = left
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, BrowseDetailScreen) and app.screen.record is not None,
+            "the image view",
+        )
+        labelled.add_label(IMAGES[0], "light", "center", "dave", "review")  # after carol's view was read
+        await pilot.press("right")
+        await wait_for(
+            pilot,
+            lambda: any("dave chose center" in str(n.message) for n in app._notifications),
+            "the refusal naming dave's decision",
+        )
+        await wait_for(pilot, lambda: "dave" in str(app.screen.query_one("#record").render()), "dave's row shown")
+        await pilot.press("right")  # seen now: carol decides over it
+        await wait_for(
+            pilot,
+            lambda: (
+                labelled.current_labels().set_index(["image", "task"]).loc[(IMAGES[0], "light"), "label"] == "right"
+            ),
+            "carol's review to be stored",
+        )
+
+
 async def test_another_process_writing_is_picked_up(workspace, labelled):
     app = make_app(workspace, labelled, BrowseFilter(label="right"))
     async with app.run_test(size=SIZE) as pilot:

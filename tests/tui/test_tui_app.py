@@ -141,6 +141,30 @@ async def test_review_queue_shows_answers_and_stores_review(workspace, store):
     assert store.current_labels().set_index(["image", "task"]).loc[(IMAGES[3], "light"), "status"] == "review"
 
 
+async def test_a_second_reviewer_is_shown_the_first_ones_decision_before_replacing_it(workspace, store):
+    # Both reviewers were shown the same conflict. rev2's key, after rev1 decided, used to
+    # replace rev1's decision silently; now it is refused once, naming rev1's choice.
+    store.add_label(IMAGES[3], "light", "left", "ann")
+    store.add_label(IMAGES[3], "light", "right", "bob")
+    first, second = make_app(workspace, store, "rev1", "review"), None
+    with workspace.open_store() as other:
+        second = make_app(workspace, other, "rev2", "review")
+        async with first.run_test(size=SIZE) as one, second.run_test(size=SIZE) as two:
+            await settle(one)
+            await settle(two)
+            await press(one, "right")
+            await two.press("left")
+            status = second.screen.query_one("#store-status")
+            await wait_for(two, lambda: status.display, "the refusal")
+            assert "NOT saved: rev1 chose right for 000004.jpg light meanwhile" in str(status.render())
+            assert live(store, source="review") == {(IMAGES[3], "light"): "right"}
+            await press(two, "left")  # seen: now a deliberate decision over it
+            assert isinstance(second.screen, NothingToLabelScreen)
+    reviews = store.live_labels()
+    assert sorted(reviews[reviews["source"] == "review"]["annotator"]) == ["rev1", "rev2"]
+    assert store.current_labels().set_index(["image", "task"]).loc[(IMAGES[3], "light"), "label"] == "left"
+
+
 def add_prediction(store, image, task, model, probs):
     labels = ("left", "center", "right")
     best = max(range(3), key=probs.__getitem__)

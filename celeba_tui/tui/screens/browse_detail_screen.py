@@ -10,6 +10,7 @@ the grid reads the store again after a relabel.
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 
 from textual import events, work
@@ -20,7 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from celeba_tui.console import printable
-from celeba_tui.errors import CelebaError
+from celeba_tui.errors import CelebaError, DecidedMeanwhile
 from celeba_tui.labelling.image_history import image_record, relabel_source
 from celeba_tui.labelling.session_lock import write_as
 from celeba_tui.tui.image_prep import VIEWS
@@ -29,6 +30,7 @@ from celeba_tui.tui.messages import DisplayRequest
 from celeba_tui.tui.screens.browse_messages import RecordLoaded
 from celeba_tui.tui.screens.browse_text import record_text
 from celeba_tui.tui.widgets.image_pane import ImagePane
+from celeba_tui.vocabulary import REVIEW
 
 MIN_WIDTH, MIN_HEIGHT = 60, 16
 WRITE_REFUSED = (CelebaError, sqlite3.Error)
@@ -142,20 +144,26 @@ class BrowseDetailScreen(Screen):
             return
         task, image = self.task, self.image
         label = task.classes[index]
-        source = relabel_source(self.record.tasks[task.name], self.browser.annotator)
+        entry = self.record.tasks[task.name]
+        source = relabel_source(entry, self.browser.annotator)
+        # A review decides over the history shown: refused if someone decided since.
+        seen = max((row.id for row in entry.history), default=0) if source == REVIEW else None
         store, annotator = self.browser.store, self.browser.annotator
+        write = functools.partial(store.add_label, decided_since=seen)
         try:
             label_id = await asyncio.to_thread(
-                write_as,
-                self.browser.workspace.path,
-                annotator,
-                store.add_label,
-                image,
-                task.name,
-                label,
-                annotator,
-                source,
+                write_as, self.browser.workspace.path, annotator, write, image, task.name, label, annotator, source
             )
+        except DecidedMeanwhile as exc:
+            self.app.bell()
+            self.notify(
+                f"NOT saved: {printable(exc.problem)}. Shown now: press the key again to decide over it.",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
+            self._load_record(image)
+            return
         except WRITE_REFUSED as exc:
             self.app.bell()
             self.notify(f"NOT saved: {printable(exc)}", severity="error", timeout=10, markup=False)

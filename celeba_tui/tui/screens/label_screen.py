@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from celeba_tui.console import printable
-from celeba_tui.errors import CelebaError
+from celeba_tui.errors import CelebaError, DecidedMeanwhile
 from celeba_tui.labelling.flip_checks import mirrored_context
 from celeba_tui.labelling.lookback import Lookback, past_decisions
 from celeba_tui.labelling.queues import item_context
@@ -324,6 +324,10 @@ class LabelScreen(Screen):
         stamp = self._stamp
         try:
             decision = await self._write(self.session.record, index)
+        except DecidedMeanwhile as exc:
+            # Another reviewer's decision, shown first: the same key now decides over it.
+            self._refused(f"NOT saved: {_reason(exc)}. Press a key again to decide over it, or space to skip.")
+            return
         except WRITE_REFUSED as exc:
             # The question stays on screen, unanswered: the same key tries again.
             self._refused(f"NOT saved: {_reason(exc)}. Your answer is still open: press the key again.")
