@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from rich.console import Console
 from rich.rule import Rule
 from rich.table import Table
 
-from celeba_tui.console import output_console
+from celeba_tui.console import literal, output_console
 from celeba_tui.errors import CelebaError
 from celeba_tui.training.recipes import DEFAULT_RECIPE
 
@@ -250,12 +251,12 @@ def run_demo(
         _copy_run_figures(result.runs, report_dir)
         (report_dir / "demo.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
         (report_dir / "README.md").write_text(render_report(result, plan))
-        console.print(f"Report: {report_dir / 'README.md'}")
+        console.print(f"Report: {literal(report_dir / 'README.md')}")
 
     console.print(Rule("[bold]Done"))
     total = sum(result.stages.values())
     console.print(f"Whole study in {total:.0f} s. Label what the ensemble sent back:")
-    console.print(f"  celeba label --queue manual -w {ws_dir}")
+    console.print(f"  celeba label --queue manual -w {literal(shlex.quote(str(ws_dir)))}")
     return result
 
 
@@ -466,7 +467,7 @@ def _render_synthetic(data: Path, plan: DemoPlan, seed: int, console: Console) -
     labels = write_annotators(data, truth, 2, plan.overlap, seed, plan.coverage)
     dataset_contact_sheet(data, truth, data / "contact_sheet.png")
     for name, frame in labels.items():
-        console.print(f"annotator {name}: {frame['image'].nunique():,} images labelled")
+        console.print(f"annotator {literal(name)}: {frame['image'].nunique():,} images labelled")
 
 
 def _create_workspace(ws_dir: Path, data: Path, console: Console) -> Workspace:
@@ -479,10 +480,12 @@ def _create_workspace(ws_dir: Path, data: Path, console: Console) -> Workspace:
     workspace = create_workspace(ws_dir, detect_layout(data).image_root)
     with workspace.open_store(create=True) as store:
         registered = register_images(store, workspace.image_root)
-        console.print(f"workspace {workspace.path}: {registered.total:,} images")
+        console.print(f"workspace {literal(workspace.path)}: {registered.total:,} images")
         for path in sorted((data / "annotators").glob("*.csv")):
             imported = import_labels(store, workspace, path)
-            console.print(f"imported {path.name}: {imported.written:,} labels by {', '.join(imported.annotators)}")
+            console.print(
+                f"imported {literal(path.name)}: {imported.written:,} labels by {literal(', '.join(imported.annotators))}"
+            )
     return workspace
 
 

@@ -337,7 +337,7 @@ def check_image_root(image_root: Path) -> None:
 
 
 def create_workspace(path: Path, image_root: Path, tasks: tuple[Task, ...] = DEFAULT_TASKS) -> Workspace:
-    """Write a new workspace config (refusing to overwrite one) and its guidelines."""
+    """Make a new workspace: its store, its guidelines, then its config (refusing to overwrite one)."""
     from celeba_tui.labelling.guidelines import default_guidelines
 
     path = Path(path)
@@ -357,10 +357,15 @@ def create_workspace(path: Path, image_root: Path, tasks: tuple[Task, ...] = DEF
             raise WorkspaceError(f"{path / name} is a symbolic link; remove it (celeba init makes this file)")
     path.mkdir(parents=True, exist_ok=True)
     text = render_config(image_root, tasks, path.resolve())
-    write_text_atomic(config_path, text)
     workspace = parse_config(text, config_path)
+    # The config last: a folder holds it only once its store exists, so an init that
+    # failed or was killed half-way leaves a folder `celeba init` can simply be run on again
+    # (it finds no config), never a workspace whose every command says "run celeba init".
+    with workspace.open_store(create=True):
+        pass
     if not os.path.lexists(workspace.guidelines_path):
         write_text_atomic(workspace.guidelines_path, default_guidelines(tasks))
+    write_text_atomic(config_path, text)
     return protect_own_files(workspace)
 
 

@@ -4,7 +4,8 @@ Which labels each format takes:
 
 - `onehot` (the study's CSV), `jsonl`, `imagefolder`, `hf`: each image's *current*
   label per task (see `LabelStore.current_labels` and `export_selection`).
-- `long`, `parquet`: every annotator's *live* label, one row each.
+- `long`, `parquet`: every annotator's *live* label, one row each (of an annotator's own
+  answers, human and import, the newest: the one the store counts).
 
 `--source` keeps labels of those stored sources (human, review, model, import; for a
 current label, the sources that settled it); `--task` keeps those tasks. Every export
@@ -24,7 +25,7 @@ from celeba_tui.formats.export_selection import NOT_KEPT_CONFLICT, NOT_KEPT_SOUR
 from celeba_tui.formats.long import EXPORT_COLUMNS, write_long
 from celeba_tui.formats.onehot import write_onehot
 from celeba_tui.store.label_store import LabelStore
-from celeba_tui.vocabulary import SOURCES
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, SOURCES
 from celeba_tui.workspace import Task, Workspace
 
 EXPORT_FORMATS = ("onehot", "long", "parquet", "jsonl", "imagefolder", "hf")
@@ -110,8 +111,8 @@ def _unique(tasks: tuple[Task, ...]) -> tuple[Task, ...]:
 
 
 def _export_live(store: LabelStore, fmt: str, out, tasks: list[str], sources, raw_cells: bool) -> tuple[int, int]:
-    live = store.live_labels(sources=sources)
-    live = live[live["task"].isin(tasks)]
+    live = newest_answers(store.live_labels())
+    live = live[live["task"].isin(tasks) & live["source"].isin(SOURCES if sources is None else sources)]
     live = live.sort_values(["image", "task", "annotator", "source"], ignore_index=True)
     if fmt == "long":
         write_long(live[EXPORT_COLUMNS], out, raw_cells=raw_cells)
@@ -120,6 +121,16 @@ def _export_live(store: LabelStore, fmt: str, out, tasks: list[str], sources, ra
         frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
         write_long(frame, Path(out), parquet=True)
     return len(live), live["image"].nunique()
+
+
+def newest_answers(live: pd.DataFrame) -> pd.DataFrame:
+    """`live` with each annotator's own answers (human, import) cut to their newest per image
+    and task, as the store counts them: an imported label its annotator later changed by
+    typing stays in the store's history but is not theirs now (exported beside the new one,
+    a re-import would make whichever row comes last their answer). Pure."""
+    answers = live["source"].isin(ANNOTATOR_SOURCES)
+    newest = live[answers].sort_values("id").drop_duplicates(["image", "task", "annotator"], keep="last")
+    return pd.concat([newest, live[~answers]]).sort_index()
 
 
 def _export_onehot(

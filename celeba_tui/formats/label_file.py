@@ -16,6 +16,10 @@ import pandas as pd
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import shown
 
+# Rows one import reads at most (a store's tables, a Parquet file): CelebA's 200,000 images
+# x 2 tasks x several annotators fit; a few KB of compressed rows claiming more are refused unread.
+MAX_IMPORT_ROWS = 5_000_000
+
 
 def regular_file_info(path: Path) -> os.stat_result:
     """A label file's stat; FormatError unless it is a regular file (reading a FIFO blocks

@@ -12,8 +12,8 @@ import pandas as pd
 from celeba_tui.annotator_names import annotator_name_problem
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import read_records, text_cells, write_rows
-from celeba_tui.formats.label_file import read_text, refuse_conflicting_labels
-from celeba_tui.vocabulary import SOURCES
+from celeba_tui.formats.label_file import MAX_IMPORT_ROWS, read_text, refuse_conflicting_labels
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, SOURCES
 from celeba_tui.workspace import Task
 
 REQUIRED = ("image", "task", "label")
@@ -53,9 +53,21 @@ def read_long_csv(path: Path, tasks: tuple[Task, ...], text: str | None = None) 
     return validate_long(frame, path, tasks)
 
 
-def read_parquet_labels(path: Path, tasks: tuple[Task, ...]) -> pd.DataFrame:
+def read_parquet_labels(path: Path, tasks: tuple[Task, ...], *, max_rows: int = MAX_IMPORT_ROWS) -> pd.DataFrame:
+    """Read a Parquet file of long labels: its row count is checked in the file's footer
+    first (a few KB of dictionary-encoded Parquet can hold hundreds of millions of rows),
+    then only the columns of the long format are read."""
+    import pyarrow.parquet as pq
+
     try:
-        frame = pd.read_parquet(path)
+        parquet = pq.ParquetFile(path)
+        rows = parquet.metadata.num_rows
+        if rows > max_rows:
+            raise FormatError(path, f"{rows:,} rows, more than {max_rows:,}: too big to import")
+        wanted = [c for c in parquet.schema_arrow.names if c in REQUIRED + OPTIONAL]
+        frame = parquet.read(columns=wanted).to_pandas()
+    except FormatError:
+        raise
     except Exception as exc:  # noqa: BLE001  (pyarrow raises several types for bad files)
         raise FormatError(path, f"not a readable Parquet file ({exc})") from None
     missing = [c for c in REQUIRED if c not in frame]
@@ -121,8 +133,13 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
         if bad.any():
             fail(bad, lambda row: f"confidence {row['confidence']!r} is not a number between 0 and 1")
         frame["confidence"] = value.astype(float)
-    key = ["image", "task"] + [c for c in ("annotator", "source", "model") if c in frame]
-    return refuse_conflicting_labels(frame, key, path, line_word)
+    # An annotator's own answers (human, import) are one voice: the store counts each
+    # annotator once, by their newest label, and imports them all as `import`. Two different
+    # ones for an image would leave the file's order to decide which is theirs: refused.
+    if "source" in frame:
+        frame["_voice"] = frame["source"].where(~frame["source"].isin(ANNOTATOR_SOURCES), "annotator")
+    key = ["image", "task"] + [c for c in ("annotator", "_voice", "model") if c in frame]
+    return refuse_conflicting_labels(frame, key, path, line_word).drop(columns="_voice", errors="ignore")
 
 
 def write_long(frame: pd.DataFrame, out, *, parquet: bool = False, raw_cells: bool = False) -> None:

@@ -22,12 +22,12 @@ import pandas as pd
 
 from celeba_tui.annotator_names import MERGE_PREFIX
 from celeba_tui.errors import FormatError
-from celeba_tui.formats.label_file import regular_file_info
+from celeba_tui.formats.label_file import MAX_IMPORT_ROWS, regular_file_info
 from celeba_tui.formats.long import validate_long
 from celeba_tui.store.schema import APP_ID, SCHEMA_VERSION
 from celeba_tui.workspace import Task
 
-MAX_ROWS = 5_000_000  # per table; CelebA's 200,000 images x 2 tasks x several annotators fit
+MAX_ROWS = MAX_IMPORT_ROWS  # per table
 BUDGET_S = 120.0  # a 400,000-label store reads in about a second
 MAX_VALUE_BYTES = 1 << 20  # no name, task or label comes near; a 2 GB "label" is refused unread
 _PROGRESS_STEPS = 1000  # SQLite VM steps between deadline checks

@@ -130,7 +130,8 @@ def table9_cells(tasks: list[str], entry: dict) -> list[str]:
 
 
 def table9_headers(tasks: list[str]) -> list[str]:
-    return ["model"] + [f"{task} {what}" for task in tasks for what in ("acc.", "loss")]
+    # Task names come from the runs' config files: no control character reaches the terminal.
+    return ["model"] + [f"{printable(task)} {what}" for task in tasks for what in ("acc.", "loss")]
 
 
 def number(value, fmt: str) -> str:
@@ -140,7 +141,7 @@ def number(value, fmt: str) -> str:
 
 
 def duration(seconds) -> str:
-    if seconds is None:
+    if seconds is None or not math.isfinite(seconds):  # a summary.json may say NaN or Infinity
         return "-"
     minutes, secs = divmod(int(round(seconds)), 60)
     hours, minutes = divmod(minutes, 60)

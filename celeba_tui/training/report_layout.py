@@ -118,7 +118,7 @@ def rich_tables(rows: list[dict], width: int) -> list:
         table = Table(title=title)
         for key, header, column_width_ in zip(layout.keys, layout.headers, layout.widths):
             left = key in LEFT_ALIGNED or header == "model"
-            table.add_column(header, width=column_width_, justify="left" if left else "right", overflow="fold")
+            table.add_column(Text(header), width=column_width_, justify="left" if left else "right", overflow="fold")
         for row in body:
             table.add_row(*(Text(cell) for cell in row))
         out.append(table)

@@ -103,3 +103,27 @@ def test_bad_configs_are_clear(text):
 @given(celeba_txt_files())
 def test_fuzz_celeba_txt_readers(tmp_path, text):
     read_celeba_txt(tmp_path / "list_attr_celeba.txt", text)
+
+
+def test_a_parquet_file_claiming_millions_of_rows_is_refused_from_its_footer(tmp_path, workspace):
+    # ~100 KB of dictionary-encoded rows: 5,000,001 labels (gigabytes once read as Python
+    # objects). Refused from the row count in the file's footer, before any row is read.
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from typer.testing import CliRunner
+
+    from celeba_tui.cli import app
+    from celeba_tui.formats.label_file import MAX_IMPORT_ROWS
+    from reliability.store_files import table_digests
+
+    codes = pa.array(np.zeros(MAX_IMPORT_ROWS + 1, dtype=np.int32))
+    column = lambda value: pa.DictionaryArray.from_arrays(codes, pa.array([value]))  # noqa: E731
+    table = pa.table({"image": column("000001.jpg"), "task": column("light"), "label": column("left")})
+    path = tmp_path / "bomb.parquet"
+    pq.write_table(table, path, compression="zstd")
+    before = table_digests(workspace.store_path)
+    result = CliRunner().invoke(app, ["import", str(path), "-a", "bomb", "-w", str(workspace.path)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"error: {path}: 5,000,001 rows, more than 5,000,000: too big to import\n"
+    assert table_digests(workspace.store_path) == before

@@ -201,3 +201,22 @@ def test_report_markdown_shows_control_characters_in_a_run_id_escaped(labelled):
         result = celeba(*args, "-w", labelled.path)
         assert result.exit_code == 0, result.output
         assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+
+
+@pytest.mark.parametrize("seconds", ["Infinity", "NaN"])
+def test_report_shows_a_hostile_task_name_and_a_non_finite_time_as_text(labelled, seconds):
+    # A task that reads as rich markup (and holds an escape), a training time of Infinity:
+    # MarkupError and OverflowError tracebacks before; now shown escaped, the time as `-`.
+    from onnx_models import write_run
+
+    run = write_run(labelled.runs_dir, "cnn4")
+    config = json.loads((run / "config.json").read_text())
+    config["task"] = "[/]\x1b]0;pwned\x07"
+    (run / "config.json").write_text(json.dumps(config))
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps(summary)[:-1] + f', "train_seconds": {seconds}}}')
+    for args in (["report", "--markdown"], ["report"]):
+        result = celeba(*args, "-w", labelled.path)
+        assert result.exit_code == 0, result.output
+        assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+        assert "[/]" in result.stdout

@@ -88,6 +88,41 @@ def test_import_store_keeps_annotator_identity(tmp_path, image_folder):
     assert stats["tasks"]["light"]["conflicts"] == 1
 
 
+@pytest.mark.parametrize("fmt, name", [("long", "backup.csv"), ("parquet", "backup.parquet")])
+def test_an_annotators_changed_answer_survives_export_and_import(tmp_path, image_folder, fmt, name):
+    # ann imported `right`, then typed `left`: her answer is `left`. Exported beside the
+    # older import, a re-import made whichever row came last hers (`right`).
+    from celeba_tui.workspace import load_workspace
+
+    run("init", tmp_path / "a", "--images", image_folder)
+    (tmp_path / "ann.csv").write_text("image,task,label\n000001.jpg,light,right\n000002.jpg,light,center\n")
+    run("import", tmp_path / "ann.csv", "-a", "ann", "-w", tmp_path / "a")
+    with load_workspace(tmp_path / "a").open_store() as store:
+        store.add_label("000001.jpg", "light", "left", "ann")
+    run("export", "--format", fmt, "-o", tmp_path / name, "-w", tmp_path / "a")
+    run("init", tmp_path / "b", "--images", image_folder)
+    run("import", tmp_path / name, "-w", tmp_path / "b")
+    with load_workspace(tmp_path / "b").open_store(readonly=True) as store:
+        current = store.current_labels("light")
+    assert dict(zip(current["image"], current["label"])) == {"000001.jpg": "left", "000002.jpg": "center"}
+
+
+def test_a_file_giving_one_annotator_two_answers_is_refused(tmp_path, workspace):
+    ambiguous = tmp_path / "old-export.csv"
+    ambiguous.write_text(
+        "image,task,label,annotator,source\n000001.jpg,light,left,ann,human\n000001.jpg,light,right,ann,import\n"
+    )
+    result = run("import", ambiguous, "-w", workspace.path, ok=False)
+    assert result.exit_code == 2
+    assert "000001.jpg has two different light labels in this file (left on line 2, right here)" in result.stderr
+    # A reviewer's decision beside their own answer is two voices, not one.
+    both = tmp_path / "reviewed.csv"
+    both.write_text(
+        "image,task,label,annotator,source\n000001.jpg,light,left,ann,human\n000001.jpg,light,right,ann,review\n"
+    )
+    run("import", both, "-w", workspace.path)
+
+
 def test_import_annotator_refuses_to_make_several_annotators_one(tmp_path, image_folder):
     run("init", tmp_path / "main", "--images", image_folder)
     two = tmp_path / "two.csv"
@@ -258,6 +293,18 @@ def test_init_never_writes_through_links_planted_for_its_own_files(tmp_path, ima
         result = run("init", ws, "--images", image_folder, ok=False)
         assert "symbolic link" in error_text(result) or "already exists" in error_text(result)
         assert not victim.exists()
+
+
+def test_an_init_that_failed_half_way_can_be_run_again(tmp_path, image_folder):
+    # The store cannot be made (a folder in its place): before, celeba.toml was left behind,
+    # and then init said "already a workspace" while every other command said "run celeba init".
+    ws = tmp_path / "ws"
+    (ws / "labels.sqlite").mkdir(parents=True)
+    error_text(run("init", ws, "--images", image_folder, ok=False))
+    assert not (ws / "celeba.toml").exists()
+    (ws / "labels.sqlite").rmdir()
+    run("init", ws, "--images", image_folder)
+    assert json.loads(run("stats", "--json", "-w", ws).stdout)["images"] == 10
 
 
 def test_no_output_may_replace_the_workspaces_store_or_config(workspace, tmp_path):
