@@ -316,8 +316,14 @@ def real(
     max_pitch: float | None = None,
     sets: list[str] | None = None,
     architecture: str | None = None,
+    self_training_rounds: int = 0,
 ) -> list[dict]:
     """Per folder, people split into `folds` groups, each auto-labelled by a model trained on the others.
+
+    `self_training_rounds` then runs `celeba cycle --pseudo-labels` that many times per fold:
+    the held-out people are the images nobody labelled, so the model trains again on the
+    measured labels plus its own confident labels of people it never saw (the tool's loop);
+    each fold's last entry scores the last round's model.
 
     `max_pitch` leaves out head-yaw photographs whose head pitch is larger (at +-60 and +-90
     degrees the face is seen from far above or below and yaw is hard to tell): from
@@ -333,12 +339,23 @@ def real(
         people = sorted(labels["person"].unique())
         groups = [people[i::folds] for i in range(folds)]
         for number, held_out in enumerate(groups):
-            started = time.perf_counter()
             ws_dir = out / f"{folder}-fold{number}"
-            quality = real_fold(root / folder, labels, task, held_out, ws_dir, seed, architecture)
-            minutes = (time.perf_counter() - started) / 60
-            results.append({"set": folder, "task": task, "held_out": held_out, "minutes": minutes, "quality": quality})
-            print_quality(f"{folder}: auto-label people {held_out}, trained on the others", quality, minutes)
+            rounds = real_fold(root / folder, labels, task, held_out, ws_dir, seed, architecture, self_training_rounds)
+            for round_number, (quality, minutes) in enumerate(rounds):
+                title = f"{folder}: auto-label people {held_out}, trained on the others"
+                if round_number:
+                    title += f", after self-training round {round_number}"
+                print_quality(title, quality, minutes)
+            results.append(
+                {
+                    "set": folder,
+                    "task": task,
+                    "held_out": held_out,
+                    "minutes": sum(minutes for _, minutes in rounds),
+                    "quality": rounds[-1][0],
+                }
+                | ({"rounds": [quality for quality, _ in rounds]} if self_training_rounds else {})
+            )
     for folder, task in REAL_SETS.items():
         if sets and folder not in sets:
             continue
@@ -346,7 +363,11 @@ def real(
         if not folds_of:
             continue
         p80 = [q["ensemble"]["precision_at_coverage"]["0.8"] for q in folds_of]
-        best = [max(s["accuracy"] for s in q["models"].values()) for q in folds_of]
+        last = f"round {self_training_rounds}:"  # after self-training, the last round's models
+        best = [
+            max(s["accuracy"] for name, s in q["models"].items() if not self_training_rounds or name.startswith(last))
+            for q in folds_of
+        ]
         print(
             f"\n{folder} ({task}) over {len(folds_of)} folds: precision at 80% {np.mean(p80):.3f} "
             f"(min {min(p80):.3f}; goal {GOAL_REAL_PRECISION_AT_80}), best model accuracy {np.mean(best):.3f} "
@@ -356,11 +377,21 @@ def real(
 
 
 def real_fold(
-    image_root: Path, labels: pd.DataFrame, task: str, held_out, ws_dir: Path, seed: int, architecture: str | None
-) -> list[dict]:
+    image_root: Path,
+    labels: pd.DataFrame,
+    task: str,
+    held_out,
+    ws_dir: Path,
+    seed: int,
+    architecture: str | None,
+    self_training_rounds: int = 0,
+) -> list[tuple[list[dict], float]]:
     """Train the default ensemble (or one `architecture`) on everyone but `held_out`, auto-label those,
-    score against the measured class."""
+    score against the measured class; then `self_training_rounds` of `celeba cycle --pseudo-labels`,
+    each scored with the models that labelled last. Per round (0: the first): its quality list and minutes."""
+    from celeba_tui.autolabel.cycle import plan_cycle, run_cycle
     from celeba_tui.autolabel.run import AutolabelOptions, run_autolabel
+    from celeba_tui.demo import self_training_options
     from celeba_tui.evaluation.against_truth import evaluate_workspace
     from celeba_tui.formats.importing import import_labels
     from celeba_tui.onnx.export import export_run
@@ -369,6 +400,7 @@ def real_fold(
     from celeba_tui.training.trainer import TrainOptions, train
     from celeba_tui.workspace import create_workspace
 
+    started = time.perf_counter()
     plan = DemoPlan.for_mode(False)
     if architecture:
         plan = replace(plan, members=((architecture, 0),))
@@ -395,8 +427,21 @@ def real_fold(
         workspace, models, AutolabelOptions(high=plan.high, low=plan.low, tta=plan.tta), SilentReporter()
     )
     truth = labels[["image", task]]
-    quality = evaluate_workspace(workspace, truth, seed, with_ceiling=False, model_names=report.model_names())
-    return [q.to_dict() for q in quality]
+    names = report.model_names()
+    quality = evaluate_workspace(workspace, truth, seed, with_ceiling=False, model_names=names)
+    rounds = [([q.to_dict() for q in quality], (time.perf_counter() - started) / 60)]
+    for number in range(1, self_training_rounds + 1):
+        started = time.perf_counter()
+        cycled = run_cycle(workspace, plan_cycle(workspace, self_training_options(plan, task, seed)), SilentReporter())
+        latest = next(t for t in cycled.autolabel.tasks if t.task == task)
+        if number == 1:
+            names = {key: f"round 0: {name}" for key, name in names.items()}
+        names |= {key: f"round {number}: {name}" for key, name in cycled.autolabel.model_names().items()}
+        quality = evaluate_workspace(
+            workspace, truth, seed, with_ceiling=False, model_names=names, ensembles={task: latest.model_keys}
+        )
+        rounds.append(([q.to_dict() for q in quality], (time.perf_counter() - started) / 60))
+    return rounds
 
 
 def main() -> int:
@@ -405,7 +450,11 @@ def main() -> int:
     parser.add_argument("--ablation", action="store_true", help="run every variant of VARIANTS")
     parser.add_argument("--variant", action="append", default=[], help="run only variants whose name starts so")
     parser.add_argument(
-        "--self-training", type=int, default=0, metavar="N", help="then N rounds of `celeba cycle --pseudo-labels`"
+        "--self-training",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then N rounds of `celeba cycle --pseudo-labels` (with --real: per fold)",
     )
     parser.add_argument("--real", type=Path, help="folder of real photographs (../shared/real-faces)")
     parser.add_argument("--folds", type=int, default=3)
@@ -419,7 +468,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="label-quality-") as tmp:
         out = args.out or Path(tmp)
         if args.real:
-            figures = real(args.real, out, args.folds, args.seed, args.max_pitch, args.set, args.architecture)
+            figures = real(
+                args.real, out, args.folds, args.seed, args.max_pitch, args.set, args.architecture, args.self_training
+            )
         else:
             chosen = VARIANTS if args.ablation else dict(list(VARIANTS.items())[:1])
             if args.variant:
