@@ -117,7 +117,8 @@ class LabelSession:
         self.planned_checks = 0
         # A review decides over what the queue showed: the store's newest row id when the
         # queue was read (`start_session` takes it before reading). Another person's
-        # decision for an item after it is shown before this session's can replace it.
+        # decision on an item after that mark refuses this session's once, naming it; the
+        # reviewer's next key then decides over it knowingly.
         self.read_mark = read_mark if read_mark is not None or source != REVIEW else store.last_label_id()
         self._seen_meanwhile: set[tuple[str, str]] = set()  # (image, task) whose newer decision was shown
         self._plan_checks()
