@@ -342,7 +342,7 @@ class LabelStore(SideTables, AnnotatorRecords):
         with self.transaction() as conn:
             image_id = self._image_ids(conn, [image], now)[image]
             if decided_since is not None:
-                _refuse_if_decided_since(conn, image, image_id, task, annotator, decided_since)
+                _refuse_if_decided_since(conn, image, image_id, task, label, annotator, decided_since)
             cursor = conn.execute(
                 "INSERT INTO labels(image_id, task, label, annotator_id, source, created, "
                 "confidence, model, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -725,16 +725,19 @@ class LabelStore(SideTables, AnnotatorRecords):
         ]
 
 
-def _refuse_if_decided_since(conn, image: str, image_id: int, task: str, annotator: str, label_id: int) -> None:
+def _refuse_if_decided_since(
+    conn, image: str, image_id: int, task: str, label: str, annotator: str, label_id: int
+) -> None:
     """DecidedMeanwhile when another person (not a merge, not a model) wrote a row for
-    (image, task) after `label_id`; the newest such row is named."""
+    (image, task) after `label_id`, unless the newest such row chose `label` too (two
+    reviewers agreeing replace nothing); the newest such row is named."""
     row = conn.execute(
         "SELECT a.name, l.label FROM labels l JOIN annotators a ON a.id = l.annotator_id "
         f"WHERE l.image_id = ? AND l.task = ? AND l.id > ? AND l.source IN ({sql_list(PEOPLE_SOURCES)}) "
         "AND a.name != ? AND substr(a.name, 1, ?) != ? ORDER BY l.id DESC LIMIT 1",
         (image_id, task, label_id, annotator, len(MERGE_PREFIX), MERGE_PREFIX),
     ).fetchone()
-    if row is not None:
+    if row is not None and row[1] != label:
         raise DecidedMeanwhile(image, task, row[0], row[1])
 
 

@@ -382,3 +382,7 @@ def test_a_review_is_refused_when_another_person_decided_after_the_reviewers_vie
         if written == "bob's label":
             store.revoke(undo_of, "bob")
     store.add_label("000001.jpg", "light", "center", "rev", "review", decided_since=store.last_label_id())
+    # Agreeing with the decision made meanwhile replaces nothing: written.
+    seen = store.last_label_id()
+    store.add_label("000001.jpg", "light", "left", "bob", "review")
+    store.add_label("000001.jpg", "light", "left", "rev", "review", decided_since=seen)

@@ -160,9 +160,29 @@ async def test_a_second_reviewer_is_shown_the_first_ones_decision_before_replaci
             assert live(store, source="review") == {(IMAGES[3], "light"): "right"}
             await press(two, "left")  # seen: now a deliberate decision over it
             assert isinstance(second.screen, NothingToLabelScreen)
+            assert not status.display
     reviews = store.live_labels()
     assert sorted(reviews[reviews["source"] == "review"]["annotator"]) == ["rev1", "rev2"]
     assert store.current_labels().set_index(["image", "task"]).loc[(IMAGES[3], "light"), "label"] == "left"
+
+
+async def test_a_refusal_is_cleared_when_the_reviewer_moves_on_and_agreeing_is_no_refusal(workspace, store):
+    for image in IMAGES[3:6]:
+        store.add_label(image, "light", "left", "ann")
+        store.add_label(image, "light", "right", "bob")
+    app = make_app(workspace, store, "rev2", "review")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        store.add_label(IMAGES[3], "light", "right", "rev1", "review")
+        store.add_label(IMAGES[4], "light", "left", "rev1", "review")
+        status = app.screen.query_one("#store-status")
+        await pilot.press("left")  # IMAGES[3]: rev1 chose right meanwhile
+        await wait_for(pilot, lambda: status.display, "the refusal")
+        await press(pilot, "space")  # skipped: the line was about IMAGES[3]
+        assert current(app) == (IMAGES[4], "light") and not status.display
+        await press(pilot, "left")  # rev1 chose left too: nothing replaced, stored
+        assert current(app) == (IMAGES[5], "light") and not status.display
+    assert live(store, annotator="rev2") == {(IMAGES[4], "light"): "left"}
 
 
 def add_prediction(store, image, task, model, probs):

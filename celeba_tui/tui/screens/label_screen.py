@@ -108,6 +108,7 @@ class LabelScreen(Screen):
         self._reported: set[str] = set()
         self._stamp: KeyStamp | None = None  # the key being handled, for the timing log
         self._displayed: tuple | None = None
+        self._refused_for: tuple | None = None  # the question a "NOT saved" line is about
         self._bound_classes: tuple | None = None
         # Tasks sharing a class list share bindings, so the footer only changes with it.
         self._signatures = list(dict.fromkeys(t.classes for t in workspace.tasks))
@@ -152,6 +153,10 @@ class LabelScreen(Screen):
     def show_current(self, stamp: KeyStamp | None = None) -> None:
         """Bring every panel up to date with the session's cursor (or the decision gone back to)."""
         session = self.session
+        if self._refused_for is not None and self._refused_for != self._question_key():
+            # "NOT saved ... press the key again" was about the question left behind.
+            self._refused_for = None
+            self._set_status(None)
         if self.lookback.active:
             self._show_past(stamp)
             return
@@ -346,12 +351,20 @@ class LabelScreen(Screen):
         finally:
             notice.stop()
         self._set_status(None)
+        self._refused_for = None
         return result
 
     def _refused(self, text: str) -> None:
-        """Say, until a later write succeeds, that a decision was not stored."""
+        """Say, until a later write succeeds or another question is shown, that a decision was not stored."""
         self.app.bell()
+        self._refused_for = self._question_key()
         self._set_status(text, refused=True)
+
+    def _question_key(self) -> tuple:
+        """Which question is on screen: the session's cursor, or the decision gone back to."""
+        if self.lookback.active:
+            return ("back", self.lookback.index)
+        return (self.session.position, self.session.task_index)
 
     def _set_status(self, text: str | None, *, refused: bool = False) -> None:
         status = self.query_one("#store-status", Static)
