@@ -197,14 +197,17 @@ def test_help_lists_every_command_in_the_order_of_the_work():
 
 
 def path_parameters():
-    """(command path, what to type, the name the error gives) for every path option and argument."""
-    from celeba_tui.cli.empty_paths import CommandShape
+    """(command path, what to type, the name the error gives) for every path option and
+    argument, and every option naming an annotator, model, image or preprocessing."""
+    from celeba_tui.cli.empty_values import NAME_OPTIONS, CommandShape
 
     cases = []
     for path, command in command_tree():
         shape = CommandShape.of(command)
         for option in sorted(shape.path_options):
             cases.append((path, [option, ""], option))
+        for option in sorted(shape.value_options & NAME_OPTIONS):
+            cases.append((path, [option, " "], option))  # blank is as empty as ""
         for position, (name, is_path) in enumerate(shape.arguments):
             if is_path:
                 cases.append((path, ["x"] * position + [""], name))
@@ -212,32 +215,36 @@ def path_parameters():
 
 
 @pytest.mark.parametrize(("path", "typed", "named"), path_parameters(), ids=lambda v: " ".join(v) or "''")
-def test_an_empty_path_is_refused_by_name_before_anything_runs(path, typed, named, tmp_path, monkeypatch):
-    # `-o "$OUT"` with OUT unset must not become "." (the current folder, maybe a workspace).
+def test_an_empty_path_or_name_is_refused_by_name_before_anything_runs(path, typed, named, tmp_path, monkeypatch):
+    # `-o "$OUT"` with OUT unset must not become "." (the current folder, maybe a workspace),
+    # nor `-a "$ME"` the OS user's name.
     monkeypatch.delenv("CELEBA_WORKSPACE", raising=False)
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, [*path, *typed])
     assert result.exit_code == 2, result.output
-    assert result.stderr == f"error: {named}: an empty path (an unset shell variable?); give a file or folder name\n"
+    assert result.stderr == f"error: {named}: an empty value (an unset shell variable?); give a name\n"
     assert list(tmp_path.iterdir()) == []
 
 
 def test_empty_values_that_are_not_paths_or_follow_dashes_are_left_to_the_command():
-    from celeba_tui.cli.empty_paths import empty_path_option
+    from celeba_tui.cli.empty_values import empty_value_option
 
     group = typer.main.get_command(app)
-    assert empty_path_option(group, ["export", "-t", "", "-o", "x.csv"]) is None  # a task, not a path
-    assert empty_path_option(group, ["export", "--out=x.csv"]) is None
-    assert empty_path_option(group, ["export", "--out="]) == "--out"
-    assert empty_path_option(group, ["--workspace", "", "stats"]) == "--workspace"
-    assert empty_path_option(group, ["import", "a.csv", "b.csv", ""]) == "FILE"  # any of many
-    assert empty_path_option(group, ["init", "--", ""]) == "DIR"
-    assert empty_path_option(group, ["export-onnx", ""]) is None  # a run's name: the command says
-    assert empty_path_option(group, ["annotators", "rename", "", "b"]) is None
+    assert empty_value_option(group, ["export", "-t", "", "-o", "x.csv"]) is None  # a task: "unknown task ''"
+    assert empty_value_option(group, ["label", "-a", ""]) == "-a"
+    assert empty_value_option(group, ["label", "--annotator=  "]) == "--annotator"
+    assert empty_value_option(group, ["export", "-o", " "]) is None  # a file named " " is a name
+    assert empty_value_option(group, ["export", "--out=x.csv"]) is None
+    assert empty_value_option(group, ["export", "--out="]) == "--out"
+    assert empty_value_option(group, ["--workspace", "", "stats"]) == "--workspace"
+    assert empty_value_option(group, ["import", "a.csv", "b.csv", ""]) == "FILE"  # any of many
+    assert empty_value_option(group, ["init", "--", ""]) == "DIR"
+    assert empty_value_option(group, ["export-onnx", ""]) is None  # a run's name: the command says
+    assert empty_value_option(group, ["annotators", "rename", "", "b"]) is None
 
 
 def test_an_empty_path_with_json_is_a_json_error(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["export", "--json", "-o", ""])
     assert result.exit_code == 2
-    assert json.loads(result.stderr)["error"].startswith("-o: an empty path")
+    assert json.loads(result.stderr)["error"].startswith("-o: an empty value")

@@ -25,7 +25,7 @@ from typer._click.exceptions import ClickException
 from typer._click.globals import get_current_context
 from typer.core import TyperGroup
 
-from celeba_tui.cli.empty_paths import empty_path_option
+from celeba_tui.cli.empty_values import empty_value_option
 from celeba_tui.errors import CelebaError
 
 WORKSPACE_ENV = "CELEBA_WORKSPACE"
@@ -73,11 +73,11 @@ class CelebaGroup(TyperGroup):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         # `-o ""` (an unset shell variable) would become Path("."): the current folder, maybe
-        # a workspace the command then acts on. Refused by name, before anything runs.
-        option = empty_path_option(self, args)
+        # a workspace the command then acts on; `-a ""` the OS user. Refused by name, first.
+        option = empty_value_option(self, args)
         if option is not None:
             report_error(
-                f"{option}: an empty path (an unset shell variable?); give a file or folder name",
+                f"{option}: an empty value (an unset shell variable?); give a name",
                 asks_for_json(self, args),
             )
         return super().parse_args(ctx, args)

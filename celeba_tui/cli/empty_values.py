@@ -1,6 +1,9 @@
-"""Empty paths on the command line: `-o "$OUT"` with OUT unset arrives as `-o ""`, which
+"""Empty values on the command line: `-o "$OUT"` with OUT unset arrives as `-o ""`, which
 pathlib reads as "." (the current folder, maybe a workspace a command would then act
-on). `CelebaGroup` refuses one by name before any command runs."""
+on); `-a "$ME"` became the OS user's name, `--preprocess ""` the default preprocessing.
+`CelebaGroup` refuses an empty path, or an empty (or blank) name of an annotator, model,
+image or preprocessing, by its option before any command runs. Options whose values are
+checked against a list (tasks, recipes, devices...) say "unknown ''" themselves."""
 
 from __future__ import annotations
 
@@ -10,12 +13,15 @@ from pathlib import Path
 
 from typer._click.core import Command
 
+# Options that name something, where an empty value would silently mean "the default".
+NAME_OPTIONS = frozenset({"--annotator", "-a", "--as", "--models", "-m", "--preprocess", "--image", "--undo"})
 
-def empty_path_option(group: Command, args: Sequence[str]) -> str | None:
-    """The first path in `args` given as an empty string, named as the user would read it
-    (`-o`, `--out`, `DIR`): an option's (`-o ""`, `--out=`) or an argument's (`celeba init ""`),
-    the group's own or its subcommand's. None when every path has a name. Pure: reads the
-    commands' declarations."""
+
+def empty_value_option(group: Command, args: Sequence[str]) -> str | None:
+    """The first path or name in `args` given empty, named as the user would read it (`-o`,
+    `--out`, `DIR`): an option's (`-o ""`, `--out=`, `-a " "`) or a path argument's
+    (`celeba init ""`), the group's own or its subcommand's. None when every one has a
+    value. Pure: reads the commands' declarations."""
     command: Command = group
     shape = CommandShape.of(group)
     positional = 0
@@ -28,10 +34,10 @@ def empty_path_option(group: Command, args: Sequence[str]) -> str | None:
             break
         name, equals, value = token.partition("=")
         if token.startswith("--") and equals:
-            if name in shape.path_options and not value:
+            if shape.is_empty(name, value):
                 return name
         elif token in shape.value_options:
-            if token in shape.path_options and i < len(tokens) and tokens[i] == "":
+            if i < len(tokens) and shape.is_empty(token, tokens[i]):
                 return token
             i += 1  # the option's value
         elif token.startswith("-") and len(token) > 1:
@@ -68,6 +74,12 @@ class CommandShape:
     value_options: frozenset[str]  # options that take a value (`-o FILE`)
     path_options: frozenset[str]  # of those, the ones whose value is a path
     arguments: tuple[tuple[str, bool], ...]  # positional arguments in order: (metavar, is a path)
+
+    def is_empty(self, option: str, value: str) -> bool:
+        """Whether `value`, given to `option`, is an empty path or a blank name."""
+        if option in self.path_options:
+            return value == ""
+        return option in self.value_options and option in NAME_OPTIONS and not value.strip()
 
     @classmethod
     def of(cls, command: Command) -> "CommandShape":
