@@ -164,10 +164,16 @@ def next_steps(
     steps = []
     if left > 0:
         steps.append(NextStep(f"celeba label --queue {queue}", f"{left:,} images left in the {queue} queue"))
-    if state.conflicts > 0 and queue != "review":
-        steps.append(NextStep("celeba merge", f"{state.conflicts:,} answers where annotators disagree, unmerged"))
-    elif state.conflicts > 0:
-        steps.append(NextStep("celeba label --queue review", f"{state.conflicts:,} conflicts to settle"))
+    if state.conflicts > 0:
+        conflicts = f"{state.conflicts:,} conflict{'' if state.conflicts == 1 else 's'}"
+        if not (queue == "review" and left > 0):  # else the first step says it
+            steps.append(
+                NextStep("celeba label --queue review", f"{conflicts} where annotators disagree, for a person")
+            )
+        if queue != "review":
+            # Conflicts stay whatever policy a merge had (review leaves them to people):
+            # a rule is the other way to settle them.
+            steps.append(NextStep("celeba merge --policy majority", f"or settle the {conflicts} by a rule"))
     trainable = [task for task, count in state.settled.items() if count >= min_labels]
     if trainable and state.predicted == 0:
         verb = "cycle" if cycle_available else "train"

@@ -96,11 +96,15 @@ def test_next_steps_follow_the_store():
     state = StoreState(images=10, conflicts=2, settled={"light": 12, "orientation": 1})
     assert next_steps(state, queue="unlabelled", left=5, min_labels=10) == [
         NextStep("celeba label --queue unlabelled", "5 images left in the unlabelled queue"),
-        NextStep("celeba merge", "2 answers where annotators disagree, unmerged"),
+        NextStep("celeba label --queue review", "2 conflicts where annotators disagree, for a person"),
+        NextStep("celeba merge --policy majority", "or settle the 2 conflicts by a rule"),
         NextStep("celeba train -t light", "12 settled light labels"),
     ]
     cycled = next_steps(state, queue="review", left=0, min_labels=10, cycle_available=True)
     assert [s.command for s in cycled] == ["celeba label --queue review", "celeba cycle -t light"]
+    # Reviewing, with images left: the queue's own line, not the same command twice.
+    reviewing = next_steps(state, queue="review", left=2, min_labels=10)
+    assert [s.command for s in reviewing] == ["celeba label --queue review", "celeba train -t light"]
     predicted = StoreState(images=10, predicted=4, settled={"light": 12})
     assert [s.command for s in next_steps(predicted, queue="unlabelled", left=0, min_labels=10)] == [
         "celeba label --queue manual"

@@ -33,14 +33,17 @@ def test_counts_by_task_and_class_what_is_left_and_the_next_command(store, works
     ]
 
 
-def test_unmerged_overlaps_point_to_merge(store, workspace):
+def test_conflicts_point_to_the_review_queue_then_to_a_merge_rule(store, workspace):
     for image in IMAGES:
         for task in ("light", "orientation"):
             store.add_label(image, task, "left", "bob")
     store.add_label(IMAGES[0], "light", "right", "ann")
     summary = summary_of(store, workspace, SessionOutcome(Counter({("light", "right"): 1})))
     assert summary.left == 0
-    assert summary.steps[0].command == "celeba merge"
+    assert [step.command for step in summary.steps[:2]] == [
+        "celeba label --queue review",
+        "celeba merge --policy majority",
+    ]
     assert summary.as_json()["labels"]["light"] == {"left": 0, "center": 0, "right": 1}
 
 

@@ -84,9 +84,9 @@ def test_the_session_ends_with_a_summary_and_the_next_command(workspace, store, 
         "The unlabelled queue: 9 images left, 1 done.",
     ]
     assert lines[3].startswith("Next: celeba label --queue unlabelled")
-    assert "or: celeba merge   (1 answers where annotators disagree, unmerged)" in result.output
+    assert "or: celeba label --queue review   (1 conflict where annotators disagree, for a person)" in result.output
     as_json = json.loads(label(workspace, "-t", "light", "--json").output)
-    assert as_json["left"] == 9 and as_json["next"][1]["command"] == "celeba merge"
+    assert as_json["left"] == 9 and as_json["next"][2]["command"] == "celeba merge --policy majority"
 
 
 def test_count_refuses_a_name_with_control_characters(workspace):
