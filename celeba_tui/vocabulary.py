@@ -28,6 +28,9 @@ AGREED = "agreed"
 CONFLICT = "conflict"
 AUTOMATIC = "model"
 STATUSES = (REVIEWED, AGREED, CONFLICT, AUTOMATIC)
+# Shown, never stored: an `agreed` label that one annotator gave alone (nobody to agree
+# with yet). `celeba stats`, `merge` and browse count and show it apart from agreement.
+SINGLE = "single"
 # Labels people settled: what training learns from and what calibration holds out.
 SETTLED_STATUSES = (AGREED, REVIEWED)
 # Images people have labelled, settled or not: never auto-labelled.

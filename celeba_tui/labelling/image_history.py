@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING
 
 from celeba_tui.annotator_names import MERGE_PREFIX
 from celeba_tui.labelling.queue_items import ItemContext
-from celeba_tui.vocabulary import AGREED, ANNOTATOR_SOURCES, AUTOMATIC, CONFLICT, PEOPLE_SOURCES, REVIEW, REVIEWED
+from celeba_tui.vocabulary import (
+    AGREED,
+    ANNOTATOR_SOURCES,
+    AUTOMATIC,
+    CONFLICT,
+    PEOPLE_SOURCES,
+    REVIEW,
+    REVIEWED,
+    SINGLE,
+)
 
 if TYPE_CHECKING:
     from celeba_tui.store.label_store import LabelStore
@@ -73,7 +82,7 @@ class TaskRecord:
         """The status as people read it: the store's `agreed` covers one annotator's label
         too, which is shown as `single` (as `celeba merge`'s table does)."""
         if self.status == AGREED and self.n_annotators == 1:
-            return "single"
+            return SINGLE
         return self.status
 
 

@@ -30,7 +30,7 @@ from celeba_tui.store.schema import (
     SCHEMA_VERSION,
 )
 from celeba_tui.store.side_tables import SideTables
-from celeba_tui.vocabulary import ANNOTATOR_SOURCES, PEOPLE_SOURCES, SOURCES, sql_list
+from celeba_tui.vocabulary import AGREED, ANNOTATOR_SOURCES, PEOPLE_SOURCES, SINGLE, SOURCES, sql_list
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -641,17 +641,15 @@ class LabelStore(SideTables, AnnotatorRecords):
         return frame
 
     def current_label_counts(self, *, absent_images: bool = False) -> list[tuple[str, str, str | None, int]]:
-        """Counts of current labels as rows (task, status, label, n).
+        """Counts of current labels as rows (task, status, label, n); an `agreed` label of one
+        annotator alone is counted as `single`.
 
         With `absent_images`, only images that are not in the image root are counted.
         Plain rows, not a DataFrame: `celeba stats` needs no pandas.
         """
-        if absent_images:
-            return self.query(
-                "SELECT task, status, label, COUNT(*) AS n FROM current "
-                "WHERE image_id IN (SELECT id FROM images WHERE present = 0) GROUP BY 1, 2, 3"
-            )
-        return self.query("SELECT task, status, label, COUNT(*) AS n FROM current GROUP BY 1, 2, 3")
+        status = f"CASE WHEN status = '{AGREED}' AND n_annotators = 1 THEN '{SINGLE}' ELSE status END"
+        where = "WHERE image_id IN (SELECT id FROM images WHERE present = 0) " if absent_images else ""
+        return self.query(f"SELECT task, {status}, label, COUNT(*) AS n FROM current {where}GROUP BY 1, 2, 3")
 
     def label_values(self) -> list[tuple[str, str]]:
         """The distinct (task, label) pairs of the live labels, sorted.

@@ -5,7 +5,8 @@ reviewed or automatic), `conflicts` (the annotators disagree; no current label u
 review) or `unlabelled`; the three add up to the images counted. Images in the image
 root are counted under `tasks`; labelled images that are not (yet) in the root under
 `not_in_root`, with the same keys. `classes` splits `labelled` by class and `status`
-by how the label was settled (review, agreed, model).
+by how the label was settled (review; single: one annotator alone; agreed: two or more
+agree; model).
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ from __future__ import annotations
 from collections import Counter
 
 from celeba_tui.store.label_store import LabelStore
-from celeba_tui.vocabulary import CONFLICT, STATUSES
+from celeba_tui.vocabulary import AGREED, CONFLICT, SINGLE, STATUSES
 from celeba_tui.workspace import Task, Workspace
 
 BUCKETS = ("labelled", "conflicts", "unlabelled")
-LABEL_STATUSES = tuple(s for s in STATUSES if s != CONFLICT)
+# How a current label was settled, as counted: `single` (one annotator, nobody to agree
+# with) apart from `agreed` (two or more who agree).
+LABEL_STATUSES = tuple(
+    s for status in STATUSES if status != CONFLICT for s in ((SINGLE, status) if status == AGREED else (status,))
+)
 
 
 def store_stats(store: LabelStore, workspace: Workspace) -> dict:

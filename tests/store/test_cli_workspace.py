@@ -55,7 +55,7 @@ def test_init_import_export_stats_round_trip(tmp_path, image_folder, reference_l
         "conflicts": 0,
         "unlabelled": 10,
         "classes": {"left": 0, "center": 0, "right": 0},
-        "status": {"review": 0, "agreed": 0, "model": 0},
+        "status": {"review": 0, "single": 0, "agreed": 0, "model": 0},
     }
     assert stats["annotators"] == {"alice": {"light": 560, "orientation": 560}}
     run("export", "--format", "onehot", "--out", tmp_path / "x.csv", "-w", ws)

@@ -204,9 +204,9 @@ def test_label_counts_are_plain_rows(store):
     )
     assert store.live_label_counts() == [("a", "light", "human", 3), ("b", "light", "human", 1)]
     assert sorted(store.current_label_counts(), key=str) == sorted(
-        [("light", "agreed", "left", 2), ("light", "conflict", None, 1)], key=str
-    )
-    assert store.current_label_counts(absent_images=True) == [("light", "agreed", "left", 1)]
+        [("light", "single", "left", 2), ("light", "conflict", None, 1)], key=str
+    )  # one annotator alone is `single`, not `agreed`
+    assert store.current_label_counts(absent_images=True) == [("light", "single", "left", 1)]
     brief = store.live_labels(annotators=["a"], brief=True)
     assert list(brief.columns) == ["image", "task", "label", "annotator", "source", "id"]
     assert brief["id"].tolist() == store.live_labels(annotators=["a"])["id"].tolist()
@@ -221,6 +221,8 @@ def test_store_stats_counts_present_absent_conflicts_and_sources(store, workspac
                 ("000001.jpg", "light", "left", "a"),
                 ("000001.jpg", "light", "right", "b"),
                 ("000002.jpg", "light", "center", "a"),
+                ("000004.jpg", "light", "left", "a"),
+                ("000004.jpg", "light", "left", "b"),
                 ("gone.jpg", "orientation", "left", "a"),
             ]
         )
@@ -230,11 +232,11 @@ def test_store_stats_counts_present_absent_conflicts_and_sources(store, workspac
     assert stats["images"] == 10 and stats["images_not_in_root"] == 1
     # Each image in exactly one bucket per task: labelled + conflicts + unlabelled = images.
     assert stats["tasks"]["light"] == {
-        "labelled": 2,
+        "labelled": 3,
         "conflicts": 1,
-        "unlabelled": 7,
-        "classes": {"left": 0, "center": 1, "right": 1},
-        "status": {"review": 0, "agreed": 1, "model": 1},
+        "unlabelled": 6,
+        "classes": {"left": 1, "center": 1, "right": 1},
+        "status": {"review": 0, "single": 1, "agreed": 1, "model": 1},
     }
     assert stats["tasks"]["orientation"]["labelled"] == 0
     assert stats["tasks"]["orientation"]["unlabelled"] == 10  # its one label is for an absent image
@@ -243,11 +245,11 @@ def test_store_stats_counts_present_absent_conflicts_and_sources(store, workspac
         "conflicts": 0,
         "unlabelled": 0,
         "classes": {"left": 1, "center": 0, "right": 0},
-        "status": {"review": 0, "agreed": 1, "model": 0},
+        "status": {"review": 0, "single": 1, "agreed": 0, "model": 0},
     }
     assert stats["not_in_root"]["light"]["unlabelled"] == 1
-    assert stats["annotators"] == {"a": {"light": 2, "orientation": 1}, "b": {"light": 1}, "m": {"light": 1}}
-    assert stats["sources"] == {"human": 4, "model": 1}
+    assert stats["annotators"] == {"a": {"light": 3, "orientation": 1}, "b": {"light": 2}, "m": {"light": 1}}
+    assert stats["sources"] == {"human": 6, "model": 1}
 
 
 @pytest.mark.parametrize(
