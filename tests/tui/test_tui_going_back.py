@@ -5,6 +5,7 @@ from __future__ import annotations
 from celeba_tui.tui.app import LabelApp, LabelConfig
 from celeba_tui.tui.screens.label_screen import LabelScreen
 from celeba_tui.tui.screens.nothing_to_label_screen import NothingToLabelScreen
+from celeba_tui.tui.widgets.image_info import ImageInfo
 from celeba_tui.tui.widgets.image_pane import ImagePane
 from celeba_tui.tui.widgets.question_panel import QuestionPanel
 
@@ -113,6 +114,10 @@ async def test_image_opens_exactly_that_image_in_any_state(workspace, store):
         await settle(pilot)
         assert [item.image for item in app.session.items] == [IMAGES[6]]
         assert app.session.current.tasks == ("light", "orientation")
+        # ann's stored answer shows as hers, earlier (bob's is not hers).
+        info = app.screen.query_one(ImageInfo)
+        await wait_for(pilot, lambda: "right (earlier)" in str(info.render()), "ann's earlier answer")
+        assert "left (earlier)" not in str(info.render())
         await press(pilot, "d", "s")
         assert isinstance(app.screen, NothingToLabelScreen)
         await wait_for(

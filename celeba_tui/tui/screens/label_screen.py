@@ -229,22 +229,30 @@ class LabelScreen(Screen):
 
     def _show_info(self) -> None:
         session, context = self.session, self.context
+        blind = False
         if self.lookback.active:
             entry = self.lookback.current
             image, asked, given = entry.image, (entry.task,), {entry.task: entry.label}
         elif session.current is not None:
             image, asked, given = session.current.image, session.current.tasks, session.answered_here()
+            blind = session.current.check
         else:
             return
+        earlier: dict[str, str] = {}
         if context is not None:
-            # Earlier answers of this annotator for the tasks not asked now (the asked ones
-            # are what they are deciding; for a flip check they would give the answer away).
-            given = {
+            # This person's stored answers (typed, imported or reviewed; the newest counts):
+            # for the tasks not asked now, as their labels; for the asked ones, marked as
+            # earlier (relabelling with --image, reviewing one's own conflict). Never on a
+            # flip check, which is blind: it would give the answer away.
+            mine = {
                 task: answer.label
                 for task, answers in context.answers.items()
                 for answer in answers
-                if task not in asked and answer.annotator == session.annotator and answer.source == session.source
-            } | given
+                if answer.annotator == session.annotator
+            }
+            given = {task: label for task, label in mine.items() if task not in asked} | given
+            if not blind:
+                earlier = {task: label for task, label in mine.items() if task in asked}
         self.query_one(ImageInfo).show_info(
             image,
             session.annotator,
@@ -252,6 +260,7 @@ class LabelScreen(Screen):
             self.workspace.tasks,
             given,
             context,
+            earlier=earlier,
             show_answers=self.queue.shows_answers,
             compact=self.has_class("compact"),
         )

@@ -21,12 +21,15 @@ def info_text(
     *,
     show_answers: bool,
     compact: bool = False,
+    earlier: dict[str, str] | None = None,
 ) -> Text:
     """Pure: the panel's text (tested without a terminal). Names are shown as `printable`
     makes them: a file or annotator name must not send escape sequences to the terminal.
 
     Where the queue shows the annotators' answers (review, suspects) they come first:
     they are what the reviewer decides between, and must stay on a small screen.
+    `earlier`: this person's stored answers to the questions asked now, shown until they
+    answer again.
     """
     gap = "" if compact else "\n"
     text = Text()
@@ -46,6 +49,10 @@ def info_text(
     for task in tasks:
         label = given.get(task.name)
         text.append(f"  {task.name:<12} ")
+        before = (earlier or {}).get(task.name)
+        if label is None and before is not None:
+            text.append(f"{printable(before)} (earlier)\n", style="green")
+            continue
         text.append(f"{printable(label)}\n" if label else "—\n", style="bold green" if label else "dim")
     if context is None or not context.suggestions:
         return text
