@@ -72,6 +72,7 @@ class Redecision:
     decision: PastDecision
     before: str | None
     stored: bool
+    replaced_id: int | None = None  # the label row that held `before`
 
 
 class Lookback:
@@ -133,7 +134,12 @@ class Lookback:
         if now is not None and now.label == label:
             return Redecision(now, label, stored=False)
         label_id = store.add_label(entry.image, entry.task, label, annotator, entry.source)
-        return Redecision(replace(entry, label_id=label_id, label=label), now and now.label, stored=True)
+        return Redecision(
+            replace(entry, label_id=label_id, label=label),
+            now and now.label,
+            stored=True,
+            replaced_id=now.label_id if now is not None else None,
+        )
 
     def adopt(self, changed: PastDecision) -> None:
         """Show the stored change in place of the entry it changed."""

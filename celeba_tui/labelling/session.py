@@ -49,6 +49,9 @@ class SessionStats:
     first_at: float | None = None
     check_counts: Counter = field(default_factory=Counter)  # (task, answer) -> n
     changes: int = 0  # earlier decisions changed by going back (counted in `counts` too)
+    # The labels this session counted, by id: a change of one of them moves its count to
+    # the new class, so the tally says what this session's answers are now.
+    counted: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def checks(self) -> int:
@@ -68,9 +71,17 @@ class SessionStats:
         # A floor of 10 s keeps the first few labels from showing absurd rates.
         return self.shown_decisions * 60.0 / max(now - self.first_at, 10.0)
 
-    def count_change(self, task: str, label: str, now: float) -> None:
-        """A decision changed by going back: a new label this session."""
+    def count_change(
+        self, task: str, label: str, now: float, label_id: int | None = None, replaced_id: int | None = None
+    ) -> None:
+        """A decision changed by going back: a new label this session (`label_id`), in place
+        of the one `replaced_id` held, whose count goes when this session counted it."""
+        replaced = self.counted.pop(replaced_id, None) if replaced_id is not None else None
+        if replaced is not None:
+            self.counts[replaced] -= 1
         self.counts[(task, label)] += 1
+        if label_id is not None:
+            self.counted[label_id] = (task, label)
         self.decisions += 1
         self.changes += 1
         if self.first_at is None:
@@ -222,6 +233,8 @@ class LabelSession:
         else:
             self.history.append(decision)
             self.stats.counts[(decision.task, decision.label)] += 1
+            if decision.label_id is not None:
+                self.stats.counted[decision.label_id] = (decision.task, decision.label)
             self.stats.decisions += 1
             if self.checks is not None and self.source == "human":
                 self.checks.remember(decision.image, decision.task, decision.label)
@@ -251,7 +264,9 @@ class LabelSession:
     def apply_undo(self, decision: Decision) -> None:
         """Go back to the undone decision's image and question."""
         self.history.remove(decision)
-        self.stats.counts[(decision.task, decision.label)] -= 1
+        counted = self.stats.counted.pop(decision.label_id, None) if decision.label_id is not None else None
+        if counted is not None:  # not when a change by going back already moved its count
+            self.stats.counts[counted] -= 1
         self.stats.decisions -= 1
         self._answered.get(decision.position, set()).discard(decision.task)
         self._given.get(decision.position, {}).pop(decision.task, None)

@@ -149,3 +149,14 @@ async def test_a_key_after_undo_and_back_again_is_stored_not_called_unchanged(wo
         await pilot.press("q")
     live = store.live_labels()
     assert sorted(zip(live["image"], live["label"])) == [(IMAGES[0], "left"), (IMAGES[1], "right")]
+
+
+async def test_changing_this_sessions_decision_moves_its_count(workspace, store):
+    # right, then back and left: the session's tally says left 1 (it said left 1 and right 1).
+    app = LabelApp(LabelConfig(workspace, "ann", tasks=workspace.tasks[:1]), store)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "d", "b", "a")
+        assert "left ◀ your decision" in question(app)
+        await pilot.press("q")
+    assert app.return_value.counts == {("light", "left"): 1}
+    assert app.return_value.changes == 1

@@ -395,7 +395,9 @@ class LabelScreen(Screen):
         if not outcome.stored:
             self.notify(f"{entry.task} stays {label}", timeout=2, markup=False)
         else:
-            self.session.stats.count_change(entry.task, label, self.session.clock())
+            self.session.stats.count_change(
+                entry.task, label, self.session.clock(), outcome.decision.label_id, outcome.replaced_id
+            )
             before = "undone" if outcome.before is None else outcome.before
             self.notify(f"changed: {entry.task} {before} → {label}", timeout=2, markup=False)
         self.show_current(self._stamp)
