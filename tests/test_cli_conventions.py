@@ -248,3 +248,12 @@ def test_an_empty_path_with_json_is_a_json_error(tmp_path, monkeypatch):
     result = runner.invoke(app, ["export", "--json", "-o", ""])
     assert result.exit_code == 2
     assert json.loads(result.stderr)["error"].startswith("-o: an empty value")
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=IDS)
+def test_help_names_arguments_as_words_not_types_or_braces(path, command):
+    # Typer 0.29 wrote `Usage: celeba init [OPTIONS] {DIR}` and `DIR <path>`, `FILE <list[Path]>`.
+    text = runner.invoke(app, [*path, "--help"]).output
+    usage = text.splitlines()[0]
+    assert usage.startswith("Usage: celeba") and "{" not in usage, usage
+    assert not re.search(r"<(path|str|int|float|bool|list\[\w+\])>", text, re.IGNORECASE), text

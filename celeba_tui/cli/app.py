@@ -26,6 +26,7 @@ from typer._click.globals import get_current_context
 from typer.core import TyperGroup
 
 from celeba_tui.cli.empty_values import empty_value_option
+from celeba_tui.cli.help_words import plain_arguments
 from celeba_tui.errors import CelebaError
 
 WORKSPACE_ENV = "CELEBA_WORKSPACE"
@@ -65,6 +66,10 @@ COMMAND_ORDER = (
 
 class CelebaGroup(TyperGroup):
     """Turns user errors (CelebaError) into one line on stderr and exit code 2 (JSON with --json)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        plain_arguments(self)
 
     def list_commands(self, ctx: Any) -> list[str]:
         names = super().list_commands(ctx)
