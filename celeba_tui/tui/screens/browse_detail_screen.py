@@ -33,18 +33,30 @@ from celeba_tui.tui.widgets.image_pane import ImagePane
 from celeba_tui.vocabulary import REVIEW
 
 MIN_WIDTH, MIN_HEIGHT = 60, 16
+# What `?` says of the footer's terse words.
+KEYS_SAID_IN_FULL = {
+    "task": "next task (the class keys relabel the task under the cursor)",
+    "undo": "undo your last relabel here (the history keeps both rows)",
+    "next": "next image of the selection",
+    "view": f"cycle the view: {', '.join(VIEWS)} (display only)",
+    "help": "these keys and the guidelines",
+    "grid": "back to the grid",
+}
 WRITE_REFUSED = (CelebaError, sqlite3.Error)
 
 
 class BrowseDetailScreen(Screen):
+    # Terse words, so the class keys (bound last) stay on a 100-column footer; `?` says
+    # each in full.
     BINDINGS = [
-        Binding("tab", "next_task(1)", "next task"),
+        Binding("tab", "next_task(1)", "task"),
         Binding("shift+tab", "next_task(-1)", "previous task", show=False),
         Binding("u,backspace", "undo", "undo", key_display="u"),
-        Binding("pagedown,n", "step(1)", "next image", key_display="PgDn"),
-        Binding("pageup,N", "step(-1)", "previous image", key_display="PgUp"),
+        Binding("pagedown,n", "step(1)", "next", key_display="PgDn"),
+        Binding("pageup,N", "step(-1)", "previous image", key_display="PgUp", show=False),
         Binding("p", "cycle_view", "view"),
-        Binding("escape,q", "close", "back to the grid", key_display="esc"),
+        Binding("question_mark", "help", "help", key_display="?"),
+        Binding("escape,q", "close", "grid", key_display="esc"),
     ]
 
     def __init__(self, browser, selection, at: int, *, renderer: str = "halfcell", cell_size=(10, 20)):
@@ -193,6 +205,14 @@ class BrowseDetailScreen(Screen):
         self.notify(f"undone (the history keeps both rows) for {printable(image)}", timeout=2, markup=False)
         if image == self.image:
             self._load_record(image)
+
+    def action_help(self) -> None:
+        """`?`: this screen's keys (the class keys first), then the labelling guidelines."""
+        from celeba_tui.tui.keys_help import binding_rows, class_rows, keys_text
+        from celeba_tui.tui.screens.guidelines_screen import GuidelinesScreen
+
+        rows = [*class_rows(self.task.classes), *binding_rows(self.BINDINGS, KEYS_SAID_IN_FULL)]
+        self.app.push_screen(GuidelinesScreen(self.browser.workspace.guidelines_path, keys_text(rows)))
 
     def action_next_task(self, step: int) -> None:
         self.task_index = (self.task_index + step) % len(self.tasks)
