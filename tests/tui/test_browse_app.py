@@ -144,24 +144,28 @@ async def test_bad_typed_filter_keeps_the_grid(workspace, labelled):
         assert not app.screen.filtering
 
 
+async def open_first_image(pilot) -> None:
+    """From the grid, the first image's view, its record read."""
+    app = pilot.app
+    await grid_ready(pilot)
+    await pilot.press("enter")
+    await wait_for(
+        pilot, lambda: isinstance(app.screen, BrowseDetailScreen) and app.screen.record is not None, "the image view"
+    )
+
+
+def current_of(store, image, task, column="label"):
+    return store.current_labels().set_index(["image", "task"]).loc[(image, task), column]
+
+
 async def test_relabel_from_the_image_view_appends_to_the_history(workspace, labelled):
     app = make_app(workspace, labelled, me="carol")
     async with app.run_test(size=SIZE) as pilot:
-        await grid_ready(pilot)
-        await pilot.press("enter")  # IMAGES[0]: ann and bob agreed on light = left
-        await wait_for(
-            pilot,
-            lambda: isinstance(app.screen, BrowseDetailScreen) and app.screen.record is not None,
-            "the image view",
-        )
+        await open_first_image(pilot)  # IMAGES[0]: ann and bob agreed on light = left
         assert "ann" in str(app.screen.query_one("#record").render())
         await pilot.press("right")  # light = right, over two other people's labels: a review decision
         await wait_for(
-            pilot,
-            lambda: (
-                labelled.current_labels().set_index(["image", "task"]).loc[(IMAGES[0], "light"), "status"] == "review"
-            ),
-            "the review to be stored",
+            pilot, lambda: current_of(labelled, IMAGES[0], "light", "status") == "review", "the review to be stored"
         )
         await pilot.press("down")  # orientation = center: nobody labelled it, a human label
         await wait_for(pilot, lambda: len(labelled.history(IMAGES[0])) == 4, "the second label")
@@ -184,13 +188,7 @@ async def test_relabel_from_the_image_view_appends_to_the_history(workspace, lab
 async def test_a_review_from_the_image_view_does_not_silently_replace_one_made_meanwhile(workspace, labelled):
     app = make_app(workspace, labelled, me="carol")
     async with app.run_test(size=SIZE) as pilot:
-        await grid_ready(pilot)
-        await pilot.press("enter")  # IMAGES[0]: ann and bob agreed on light = left
-        await wait_for(
-            pilot,
-            lambda: isinstance(app.screen, BrowseDetailScreen) and app.screen.record is not None,
-            "the image view",
-        )
+        await open_first_image(pilot)  # IMAGES[0]: ann and bob agreed on light = left
         labelled.add_label(IMAGES[0], "light", "center", "dave", "review")  # after carol's view was read
         await pilot.press("right")
         await wait_for(
@@ -200,13 +198,7 @@ async def test_a_review_from_the_image_view_does_not_silently_replace_one_made_m
         )
         await wait_for(pilot, lambda: "dave" in str(app.screen.query_one("#record").render()), "dave's row shown")
         await pilot.press("right")  # seen now: carol decides over it
-        await wait_for(
-            pilot,
-            lambda: (
-                labelled.current_labels().set_index(["image", "task"]).loc[(IMAGES[0], "light"), "label"] == "right"
-            ),
-            "carol's review to be stored",
-        )
+        await wait_for(pilot, lambda: current_of(labelled, IMAGES[0], "light") == "right", "carol's review stored")
 
 
 async def test_another_process_writing_is_picked_up(workspace, labelled):
