@@ -69,7 +69,7 @@ def _empty_argument(shape: "CommandShape", position: int, token: str) -> str | N
 
 @dataclass(frozen=True)
 class CommandShape:
-    """What `empty_path_option` needs to know of a command's parameters."""
+    """What `empty_value_option` needs to know of a command's parameters."""
 
     value_options: frozenset[str]  # options that take a value (`-o FILE`)
     path_options: frozenset[str]  # of those, the ones whose value is a path

@@ -14,15 +14,13 @@ from __future__ import annotations
 from collections import Counter
 
 from celeba_tui.store.label_store import LabelStore
-from celeba_tui.vocabulary import AGREED, CONFLICT, SINGLE, STATUSES
+from celeba_tui.vocabulary import AGREED, AUTOMATIC, CONFLICT, REVIEWED, SINGLE
 from celeba_tui.workspace import Task, Workspace
 
 BUCKETS = ("labelled", "conflicts", "unlabelled")
 # How a current label was settled, as counted: `single` (one annotator, nobody to agree
 # with) apart from `agreed` (two or more who agree).
-LABEL_STATUSES = tuple(
-    s for status in STATUSES if status != CONFLICT for s in ((SINGLE, status) if status == AGREED else (status,))
-)
+LABEL_STATUSES = (REVIEWED, SINGLE, AGREED, AUTOMATIC)
 
 
 def store_stats(store: LabelStore, workspace: Workspace) -> dict:
