@@ -1,9 +1,13 @@
-"""Deterministic work shares: `--assign I/N --overlap F` (pure functions).
+"""How work is spread among people (pure functions).
 
-Every image gets one owner out of N annotators from a hash of its name; a fraction F
-of the images also gets a second, different owner, so agreement can be measured on
-purpose and nowhere else. The hash is a keyed BLAKE2b of the name only, so every
-machine, Python version and image order gives the same shares.
+`--assign I/N --overlap F`: every image gets one owner out of N annotators from a hash
+of its name; a fraction F of the images also gets a second, different owner, so
+agreement can be measured on purpose and nowhere else. The hash is a keyed BLAKE2b of
+the name only, so every machine, Python version and image order gives the same shares.
+
+`personal_order`: each person's own fixed order of a list of images (a hash of the
+person's name and each image's), so people who work one queue at once without shares
+start in different places and rarely meet; the same person resumes in the same order.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import numpy as np
 from celeba_tui.errors import CelebaError
 
 _PERSON = b"celeba-assign"
+_ORDER = b"celeba-order"
 _ASSIGN_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
 
@@ -89,3 +94,19 @@ def owners(names: Sequence[str], count: int, overlap: float) -> tuple[np.ndarray
     offset = 1 + ((hashes[:, 1] & np.uint64(0x7FF)) % np.uint64(count - 1)).astype(np.int64)
     secondary[doubled] = (primary[doubled] + offset[doubled]) % count
     return primary, secondary
+
+
+def personal_order(names: Sequence[str], person: str) -> np.ndarray:
+    """Positions of `names` in `person`'s own order: a permutation fixed by the two names.
+
+    Each image's place depends only on its name and the person's, so an image done in the
+    meantime leaves the order of the rest as it was (resuming goes on where it stopped).
+    """
+    if len(names) == 0:
+        return np.zeros(0, dtype=np.int64)
+    key = hashlib.blake2b(person.encode("utf-8"), digest_size=32).digest()
+    digests = b"".join(
+        hashlib.blake2b(name.encode("utf-8"), digest_size=8, key=key, person=_ORDER).digest() for name in names
+    )
+    ranks = np.frombuffer(digests, dtype="<u8")
+    return np.lexsort((np.arange(len(names)), ranks))  # ties (never seen) by position

@@ -5,8 +5,10 @@ and `build(store, workspace, annotator, tasks, options) -> QueueBuild` returning
 ordered items still to do. Selection is set-based (a few SQL aggregates over the
 store's `live` and `current` tables, then numpy), never a loop over images. A queue
 may also offer `first_page(...)`: the first items straight from SQL in milliseconds,
-so the TUI shows an image while `build` counts the rest. The TUI only calls these
-and `item_context`; it never runs SQL itself.
+so the TUI shows an image while `build` counts the rest, and `open_tasks(...)`: an
+item's tasks still open now, asked before each image is shown, so work others finished
+since the queue was read is passed over. The TUI only calls these and
+`item_context`; it never runs SQL itself.
 
 Rules shared by all queues:
 
@@ -14,6 +16,8 @@ Rules shared by all queues:
   enough people have (one; two for images an `--assign ... --overlap` share doubles),
   or a reviewer decided it. So resuming never shows what you labelled, and nobody
   relabels by accident.
+- `review` walks the conflicts in each reviewer's own order (`personal_order`), the
+  ones they answered themselves last.
 - Model labels are not people's labels: they do not take an image out of `unlabelled`.
 """
 
@@ -26,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from celeba_tui.errors import CelebaError
+from celeba_tui.labelling.assignment import personal_order
 from celeba_tui.labelling.ensemble import task_ensembles
 from celeba_tui.labelling.queue_items import (  # noqa: F401  (re-exported: the queues' public types)
     Answer,
@@ -38,6 +43,7 @@ from celeba_tui.labelling.queue_items import (  # noqa: F401  (re-exported: the 
     Suggestion,
 )
 from celeba_tui.labelling.selection import (
+    conflicts_answered_by,
     current_pairs,
     int_codes,
     items_by_image,
@@ -51,8 +57,10 @@ from celeba_tui.labelling.selection import (
     reviewed_count,
     rows_of_ids,
     sql_in_list,
+    still_open_tasks,
+    tasks_with_status,
 )
-from celeba_tui.vocabulary import PEOPLE_SOURCES
+from celeba_tui.vocabulary import AGREED, CONFLICT, PEOPLE_SOURCES
 
 if TYPE_CHECKING:
     import pandas as pd  # imported where used: `celeba label` shows its first image without pandas
@@ -75,6 +83,10 @@ class UnlabelledQueue:
         ids, names = present_images(store)
         items, done = open_items(store, annotator, task_names, ids, names, options)
         return QueueBuild(ordered_items(items, options, False), done)
+
+    def open_tasks(self, store: LabelStore, annotator, item, options) -> tuple[str, ...]:
+        """The item's tasks people have not finished (others may have, since the queue was read)."""
+        return still_open_tasks(store, annotator, item.image, item.tasks, options)
 
     def first_page(
         self, store: LabelStore, workspace: Workspace, annotator, tasks, options, limit: int
@@ -104,10 +116,21 @@ class ReviewQueue:
     prioritized = False
 
     def build(self, store: LabelStore, workspace: Workspace, annotator, tasks, options):
+        """The conflicts in the reviewer's own order (see `personal_order`), the ones they
+        answered themselves last: a neutral reviewer settles those first."""
         task_names = names_of_tasks(tasks)
         conflicts = mask_to_share(current_pairs(store, "conflict", task_names), options)
         items = items_by_image(conflicts, task_names)
+        if not options.shuffle:
+            parties = conflicts_answered_by(store, annotator, task_names)
+            order = personal_order([item.image for item in items], annotator)
+            own = np.fromiter((items[i].image in parties for i in order.tolist()), dtype=bool, count=len(items))
+            items = [items[i] for i in np.concatenate([order[~own], order[own]]).tolist()]
         return QueueBuild(ordered_items(items, options, False), reviewed_count(store, annotator, task_names))
+
+    def open_tasks(self, store: LabelStore, annotator, item, options) -> tuple[str, ...]:
+        """The item's tasks still in conflict (another reviewer may have settled some meanwhile)."""
+        return tasks_with_status(store, item.image, item.tasks, CONFLICT)
 
 
 # ------------------------------------------------------------ the ensemble
@@ -147,6 +170,10 @@ class _PredictionQueue:
         pending = np.zeros_like(pairs)
         pending[rows] = ((codes[:, None] >> np.arange(len(task_names))) & 1).astype(bool)
         return names, ids, pairs & pending, done
+
+    def open_tasks(self, store: LabelStore, annotator, item, options) -> tuple[str, ...]:
+        """The item's tasks people have not finished (others may have, since the queue was read)."""
+        return still_open_tasks(store, annotator, item.image, item.tasks, options)
 
 
 class ManualQueue(_PredictionQueue):
@@ -207,6 +234,10 @@ class SuspectsQueue(_PredictionQueue):
         standing = suspects.merge(agreed, on=["image", "task"])
         standing = standing[standing["label"] == standing["human"]]
         return QueueBuild(items_by_priority(mask_to_share(standing, options), "confidence", task_names), reviewed)
+
+    def open_tasks(self, store: LabelStore, annotator, item, options) -> tuple[str, ...]:
+        """The item's tasks whose agreed label still stands (a reviewer may have decided meanwhile)."""
+        return tasks_with_status(store, item.image, item.tasks, AGREED)
 
 
 def read_suspects(path) -> pd.DataFrame:

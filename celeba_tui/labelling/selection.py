@@ -19,7 +19,7 @@ import numpy as np
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.browse_filter import UNLABELLED, BrowseFilter
 from celeba_tui.labelling.queue_items import QueueItem, QueueOptions
-from celeba_tui.vocabulary import ANNOTATOR_SOURCES, PEOPLE_SOURCES, SOURCES, STATUSES
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, CONFLICT, PEOPLE_SOURCES, SOURCES, STATUSES
 
 if TYPE_CHECKING:
     import pandas as pd  # only for annotations: `celeba browse` starts without pandas
@@ -130,6 +130,47 @@ def open_items(store: LabelStore, annotator, task_names, ids, names, options) ->
     pending, mine = pending_matrix(ids, people_status(store, annotator, task_names), len(task_names), wanted)
     done = int((mine.all(axis=1) & ~pending.any(axis=1)).sum())
     return items_from(names, pending, task_names), done
+
+
+def still_open_tasks(store: LabelStore, annotator: str, image: str, tasks: Sequence[str], options: QueueOptions):
+    """`open_items`' rule for one image, read now: which of `tasks` people have not finished.
+
+    What a session asks before showing an item, so work others finished since the queue
+    was read is not shown again. One indexed read of `live`.
+    """
+    rank = {task: i for i, task in enumerate(tasks)}
+    rows = store.query(
+        "SELECT v.task, COUNT(DISTINCT v.annotator_id), MAX(a.name = ?), MAX(v.source = 'review') FROM live v "
+        "JOIN annotators a ON a.id = v.annotator_id WHERE v.image_id = (SELECT id FROM images WHERE name = ?) "
+        f"AND v.source IN {sql_in_list(PEOPLE_SOURCES)} GROUP BY v.task",
+        [annotator, image, *PEOPLE_SOURCES],
+    )
+    status = np.array([(0, rank[t], *counts) for t, *counts in rows if t in rank], dtype=np.int64).reshape(-1, 5)
+    wanted = 1 + (int(options.assignment.doubled([image])[0]) if options.assignment is not None else 0)
+    pending, _ = pending_matrix(np.zeros(1, dtype=np.int64), status, len(tasks), np.array([wanted]))
+    return tuple(task for task, open_ in zip(tasks, pending[0].tolist()) if open_)
+
+
+def tasks_with_status(store: LabelStore, image: str, tasks: Sequence[str], status: str) -> tuple[str, ...]:
+    """Which of `tasks` have this current status for `image` now (one indexed read of `current`)."""
+    rows = store.query(
+        "SELECT task FROM current WHERE image_id = (SELECT id FROM images WHERE name = ?) AND status = ?",
+        [image, status],
+    )
+    found = {row[0] for row in rows}
+    return tuple(task for task in tasks if task in found)
+
+
+def conflicts_answered_by(store: LabelStore, annotator: str, task_names: Sequence[str]) -> set[str]:
+    """Images with a conflict on one of these tasks that `annotator` answered (a party to it)."""
+    rows = store.query(
+        "SELECT DISTINCT i.name FROM current c JOIN live v ON v.image_id = c.image_id AND v.task = c.task "
+        "JOIN annotators a ON a.id = v.annotator_id JOIN images i ON i.id = c.image_id "
+        f"WHERE c.status = ? AND a.name = ? AND v.source IN {sql_in_list(ANNOTATOR_SOURCES)} "
+        f"AND c.task IN {sql_in_list(task_names)}",
+        [CONFLICT, annotator, *ANNOTATOR_SOURCES, *task_names],
+    )
+    return {row[0] for row in rows}
 
 
 def mask_to_share(pairs: pd.DataFrame, options: QueueOptions) -> pd.DataFrame:

@@ -7,13 +7,14 @@ committed by `record` before `apply` shows the next question.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from celeba_tui.errors import DecidedMeanwhile
+from celeba_tui.errors import CelebaError, DecidedMeanwhile
 from celeba_tui.labelling.flip_checks import CheckScheduler
 from celeba_tui.labelling.queues import QueueItem
 from celeba_tui.vocabulary import REVIEW
@@ -104,6 +105,7 @@ class LabelSession:
         checks: CheckScheduler | None = None,
         clock: Callable[[], float] = time.monotonic,
         read_mark: int | None = None,
+        open_tasks: Callable[[QueueItem], tuple[str, ...]] | None = None,
     ):
         self.store = store
         self.annotator = annotator
@@ -132,6 +134,11 @@ class LabelSession:
         # reviewer's next key then decides over it knowingly.
         self.read_mark = read_mark if read_mark is not None or source != REVIEW else store.last_label_id()
         self._seen_meanwhile: set[tuple[str, str]] = set()  # (image, task) whose newer decision was shown
+        # Asked before an item is shown: its tasks still open now. Work others finished since
+        # the queue was read (people labelling or reviewing the same queue at once) is
+        # passed over, and counted as done.
+        self.open_tasks = open_tasks
+        self._finished_elsewhere: set[int] = set()  # positions passed over: others finished them
         self._plan_checks()
         self._enter_item()
 
@@ -159,7 +166,13 @@ class LabelSession:
         """Images of the queue finished: all of them minus the regular items still open."""
         if self.total is None:
             return None
-        return self.total - (len(self.items) - self._checks_inserted - len(self._completed))
+        open_items = len(self.items) - self._checks_inserted - len(self._completed) - len(self._finished_elsewhere)
+        return self.total - open_items
+
+    @property
+    def finished_elsewhere(self) -> int:
+        """Images of this queue passed over because others finished them meanwhile."""
+        return len(self._finished_elsewhere)
 
     @property
     def shown_progress(self) -> tuple[int | None, int | None]:
@@ -299,11 +312,19 @@ class LabelSession:
         self._enter_item()
 
     def _enter_item(self) -> None:
-        """Skip check items already answered (after an undo went back past them)."""
+        """Skip check items already answered (after an undo went back past them), and
+        regular items others finished meanwhile; ask only the tasks still open."""
         while self.current is not None:
             item = self.current
             answered = self._answered.get(self.position, set())
             if not item.check:
+                still_open = self._still_open(item)
+                if not still_open:
+                    self._finished_elsewhere.add(self.position)
+                    self.position += 1
+                    continue
+                if still_open != item.tasks:
+                    self.items[self.position] = item._replace(tasks=still_open)
                 self.task_index = 0
                 return
             open_tasks = [i for i, t in enumerate(item.tasks) if t not in answered]
@@ -311,6 +332,16 @@ class LabelSession:
                 self.task_index = open_tasks[0]
                 return
             self.position += 1
+
+    def _still_open(self, item: QueueItem) -> tuple[str, ...]:
+        """The item's tasks still open now (all of them when answered here or not asked)."""
+        if self.open_tasks is None or self.position in self._answered:
+            return item.tasks
+        try:
+            open_now = set(self.open_tasks(item))
+        except (CelebaError, sqlite3.Error):  # unreadable now: shown, and a write would say why
+            return item.tasks
+        return tuple(task for task in item.tasks if task in open_now)
 
     def _shift_after(self, position: int) -> None:
         """Renumber positions after an inserted item."""
@@ -322,6 +353,7 @@ class LabelSession:
         self._given = {shift(p): v for p, v in self._given.items()}
         self._completed = {shift(p) for p in self._completed}
         self._checks_completed = {shift(p) for p in self._checks_completed}
+        self._finished_elsewhere = {shift(p) for p in self._finished_elsewhere}
         self.history = [
             Decision(shift(d.position), d.task_index, d.image, d.task, d.label, d.check, d.label_id)
             for d in self.history

@@ -22,11 +22,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class SessionOutcome:
-    """Decisions stored this session: labels by (task, class), check answers, changes made going back."""
+    """Decisions stored this session: labels by (task, class), check answers, changes made
+    going back; and the images passed over because others finished them meanwhile."""
 
     counts: Counter = field(default_factory=Counter)
     checks: int = 0
     changes: int = 0
+    finished_elsewhere: int = 0
 
     @property
     def labels(self) -> int:
@@ -53,6 +55,7 @@ class SessionSummary:
             },
             "checks": self.outcome.checks,
             "changes": self.outcome.changes,
+            "finished_by_others": self.outcome.finished_elsewhere,
             "left": self.left,
             "done": self.done,
             "next": [{"command": s.command, "reason": s.reason} for s in self.steps],
@@ -102,6 +105,9 @@ def summary_lines(summary: SessionSummary) -> list[str]:
             counts = [f"{label} {outcome.counts.get((task.name, label), 0)}" for label in task.classes]
             if any(outcome.counts.get((task.name, label), 0) for label in task.classes):
                 lines.append(f"  {task.name:<12} " + " · ".join(counts))
+    if outcome.finished_elsewhere:
+        images = "image" if outcome.finished_elsewhere == 1 else "images"
+        lines.append(f"Passed over {outcome.finished_elsewhere:,} {images} others finished while you worked.")
     if summary.left is not None:
         lines.append(f"The {summary.queue} queue: {summary.left:,} images left, {summary.done:,} done.")
     if summary.steps:

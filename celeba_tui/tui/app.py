@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import time
 from dataclasses import dataclass, field
@@ -69,6 +70,9 @@ def start_session(store: LabelStore, config: LabelConfig, queue: Queue) -> Label
         checks = CheckScheduler(config.checks, check_tasks, seed=config.options.seed)
         for image, task, label in my_live_labels(store, config.annotator, check_tasks).itertuples(index=False):
             checks.remember(image, task, label)
+    open_tasks = getattr(queue, "open_tasks", None)
+    if open_tasks is not None:  # asked per item: what is still open now
+        open_tasks = functools.partial(open_tasks, store, config.annotator, options=config.options)
     return LabelSession(
         store,
         config.annotator,
@@ -79,6 +83,7 @@ def start_session(store: LabelStore, config: LabelConfig, queue: Queue) -> Label
         source=queue.source,
         checks=checks,
         read_mark=read_mark,
+        open_tasks=open_tasks,
     )
 
 
@@ -107,7 +112,7 @@ class LabelApp(App):
         if self.session is None:
             return SessionOutcome()
         stats = self.session.stats
-        return SessionOutcome(+stats.counts, stats.checks, stats.changes)
+        return SessionOutcome(+stats.counts, stats.checks, stats.changes, self.session.finished_elsewhere)
 
     async def action_quit(self) -> None:
         self.exit(self.outcome())

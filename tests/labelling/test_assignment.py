@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from celeba_tui.errors import CelebaError
-from celeba_tui.labelling.assignment import Assignment, name_hashes, owners, parse_assign
+from celeba_tui.labelling.assignment import Assignment, name_hashes, owners, parse_assign, personal_order
 
 NAMES = [f"{i:06d}.jpg" for i in range(1, 30_001)]
 
@@ -65,3 +65,22 @@ def test_hash_is_pinned_across_versions():
 
 def test_empty_name_list():
     assert Assignment(1, 2, 0.5).mask([]).shape == (0,)
+
+
+def test_personal_order_is_a_fixed_permutation_of_its_own_per_person():
+    names = [f"{i:06d}.jpg" for i in range(200)]
+    alice = personal_order(names, "alice")
+    assert sorted(alice.tolist()) == list(range(200))
+    assert personal_order(names, "alice").tolist() == alice.tolist()
+    assert personal_order(names, "bob").tolist() != alice.tolist()
+    assert alice.tolist() != list(range(200))
+    assert personal_order([], "alice").tolist() == []
+
+
+def test_personal_order_keeps_the_rest_in_place_when_images_are_done():
+    # Resuming after some images were done goes on in the same order: each place depends
+    # only on the image's name and the person's.
+    names = [f"{i:06d}.jpg" for i in range(50)]
+    whole = [names[i] for i in personal_order(names, "rev")]
+    left = [n for n in names if n not in set(whole[:10])]
+    assert [left[i] for i in personal_order(left, "rev")] == whole[10:]

@@ -103,6 +103,57 @@ def test_review_queue_lists_conflicts_until_reviewed(store, workspace):
     assert built.items == [] and built.done == 1
 
 
+def conflict(store, image, task="light"):
+    store.add_label(image, task, "left", "ann")
+    store.add_label(image, task, "right", "bob")
+
+
+def test_each_reviewer_walks_the_conflicts_in_an_order_of_their_own(store, workspace):
+    # Reviewers without shares start in different places and rarely meet on one conflict;
+    # the same reviewer resumes in the same order.
+    for image in IMAGES:
+        conflict(store, image)
+    orders = {who: [i.image for i in build(store, workspace, "review", annotator=who).items] for who in ("r1", "r2")}
+    assert sorted(orders["r1"]) == sorted(orders["r2"]) == IMAGES
+    assert orders["r1"] != orders["r2"]
+    assert [i.image for i in build(store, workspace, "review", annotator="r1").items] == orders["r1"]
+    store.add_label(orders["r1"][0], "light", "left", "r2", source="review")
+    assert [i.image for i in build(store, workspace, "review", annotator="r1").items] == orders["r1"][1:]
+
+
+def test_conflicts_a_reviewer_answered_come_after_the_others(store, workspace):
+    for image in IMAGES[:6]:
+        conflict(store, image)
+    for image in IMAGES[6:]:
+        store.add_label(image, "light", "left", "ann")
+        store.add_label(image, "light", "right", "rev")  # rev is a party to these
+    order = [i.image for i in build(store, workspace, "review", annotator="rev").items]
+    assert sorted(order[:6]) == IMAGES[:6] and sorted(order[6:]) == IMAGES[6:]
+
+
+def test_open_tasks_reads_now_what_others_finished_since_the_queue_was_built(store, workspace):
+    unlabelled, review = QUEUES["unlabelled"], QUEUES["review"]
+    item = build(store, workspace).items[0]
+    assert unlabelled.open_tasks(store, "ann", item, QueueOptions()) == ("light", "orientation")
+    store.add_label(item.image, "light", "left", "bob")
+    assert unlabelled.open_tasks(store, "ann", item, QueueOptions()) == ("orientation",)
+    conflict(store, item.image, "orientation")
+    (review_item,) = build(store, workspace, "review", annotator="rev").items
+    assert review.open_tasks(store, "rev", review_item, QueueOptions()) == ("orientation",)
+    store.add_label(item.image, "orientation", "left", "rev2", source="review")
+    assert review.open_tasks(store, "rev", review_item, QueueOptions()) == ()
+
+
+def test_open_tasks_keeps_an_overlap_image_open_for_its_second_person(store, workspace):
+    assignment = Assignment(1, 2, 1.0)  # every image doubled: each wants two people
+    item = build(store, workspace, assignment=assignment).items[0]
+    store.add_label(item.image, "light", "left", "bob")
+    options = QueueOptions(assignment=assignment)
+    assert QUEUES["unlabelled"].open_tasks(store, "ann", item, options) == ("light", "orientation")
+    store.add_label(item.image, "light", "left", "carol")
+    assert QUEUES["unlabelled"].open_tasks(store, "ann", item, options) == ("orientation",)
+
+
 def test_prediction_queues_are_empty_without_predictions(store, workspace):
     for name in ("manual", "uncertain", "suspects"):
         built = build(store, workspace, name)

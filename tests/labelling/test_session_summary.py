@@ -52,3 +52,11 @@ def test_nothing_decided_and_one_image(store, workspace):
     summary = summarize(store, workspace, "ann", queue, workspace.tasks, QueueOptions(), SessionOutcome(), min_labels=3)
     assert summary.left is None
     assert summary_lines(summary)[0] == "Session of ann: no decisions stored."
+
+
+def test_images_others_finished_meanwhile_are_said(store, workspace):
+    store.add_label(IMAGES[0], "light", "left", "ann")
+    outcome = SessionOutcome(Counter({("light", "left"): 1}), finished_elsewhere=3)
+    summary = summary_of(store, workspace, outcome)
+    assert "Passed over 3 images others finished while you worked." in summary_lines(summary)
+    assert summary.as_json()["finished_by_others"] == 3

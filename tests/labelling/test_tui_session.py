@@ -68,6 +68,27 @@ def test_skip_question_and_skip_image(store, workspace):
     assert session.finished and live(store) == {("000001.jpg", "orientation"): "center"}
 
 
+def test_items_others_finished_meanwhile_are_passed_over_and_counted_done(store, workspace):
+    # What the queue says is still open, asked as each item comes up: gone, the item is
+    # passed over (and done); partly gone, only the open tasks are asked.
+    still_open = {"000002.jpg": (), "000003.jpg": ("orientation",)}
+    asked = []
+
+    def open_tasks(item):
+        asked.append(item.image)
+        return still_open.get(item.image, item.tasks)
+
+    images = ["000001.jpg", "000002.jpg", "000003.jpg", "000004.jpg"]
+    session = session_for(store, workspace, images, open_tasks=open_tasks)
+    answer(session, 0)
+    answer(session, 0)
+    assert (session.current.image, session.current_task.name) == ("000003.jpg", "orientation")
+    assert session.finished_elsewhere == 1 and session.done == 2
+    answer(session, 1)
+    assert session.current.image == "000004.jpg" and session.done == 3
+    assert asked == images
+
+
 def test_review_session_stores_review_source(store, workspace):
     items = [QueueItem("000001.jpg", ("light",))]
     session = LabelSession(store, "rev", workspace.tasks, items, source="review")

@@ -173,16 +173,37 @@ async def test_a_refusal_is_cleared_when_the_reviewer_moves_on_and_agreeing_is_n
     app = make_app(workspace, store, "rev2", "review")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        store.add_label(IMAGES[3], "light", "right", "rev1", "review")
-        store.add_label(IMAGES[4], "light", "left", "rev1", "review")
+        first, second, third = (item.image for item in app.session.items)
+        store.add_label(first, "light", "right", "rev1", "review")
         status = app.screen.query_one("#store-status")
-        await pilot.press("left")  # IMAGES[3]: rev1 chose right meanwhile
+        await pilot.press("left")  # rev1 chose right meanwhile
         await wait_for(pilot, lambda: status.display, "the refusal")
-        await press(pilot, "space")  # skipped: the line was about IMAGES[3]
-        assert current(app) == (IMAGES[4], "light") and not status.display
+        store.add_label(third, "light", "left", "rev1", "review")  # settled before rev2 gets there
+        await press(pilot, "space")  # skipped: the line was about the first image
+        assert current(app) == (second, "light") and not status.display
+        store.add_label(second, "light", "left", "rev1", "review")
         await press(pilot, "left")  # rev1 chose left too: nothing replaced, stored
-        assert current(app) == (IMAGES[5], "light") and not status.display
-    assert live(store, annotator="rev2") == {(IMAGES[4], "light"): "left"}
+        assert not status.display
+        assert isinstance(app.screen, NothingToLabelScreen)  # the third, settled meanwhile, passed over
+        assert app.session.finished_elsewhere == 1
+    assert live(store, annotator="rev2") == {(second, "light"): "left"}
+
+
+async def test_people_labelling_one_queue_at_once_are_not_shown_what_the_other_finished(workspace, store):
+    # Two people on the unlabelled queue without --assign: what one labels while the other
+    # works is passed over by the other, counted as done, and said in the summary.
+    light = next(task for task in workspace.tasks if task.name == "light")
+    app = make_app(workspace, store, "ann", "unlabelled", tasks=(light,))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert current(app) == (IMAGES[0], "light")
+        for image in IMAGES[1:3]:
+            store.add_label(image, "light", "center", "bob")
+        await press(pilot, "a")
+        assert current(app) == (IMAGES[3], "light")
+        assert app.session.done == 3
+        assert app.outcome().finished_elsewhere == 2
+    assert live(store, annotator="ann") == {(IMAGES[0], "light"): "left"}
 
 
 def add_prediction(store, image, task, model, probs):
