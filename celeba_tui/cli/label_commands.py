@@ -138,12 +138,15 @@ def label(
                 "to_do": len(built.items),
                 "done": built.done,
                 "total": built.total,
+                "done_by_others": built.by_others,
             }
             if json_output:
                 print_json(summary)
             else:
+                others = f"; {built.by_others:,} more finished by others" if built.by_others else ""
                 typer.echo(
-                    f"{queue} queue for {name}: {len(built.items):,} to do, {built.done:,} / {built.total:,} done"
+                    f"{queue} queue for {name}: {len(built.items):,} to do, "
+                    f"{built.done:,} / {built.total:,} done{others}"
                 )
             return
         run = LabelRun(ws, name, queue, tuple(tasks), options, checks, renderer, timing_log, image)

@@ -67,10 +67,12 @@ class QueueOptions:
 
 @dataclass
 class QueueBuild:
-    """The ordered items to do, and how many images of the queue are already done."""
+    """The ordered items to do, how many images of the queue this annotator has done, and
+    how many others finished (counted apart: not in `done` or `total`)."""
 
     items: list[QueueItem]
     done: int = 0
+    by_others: int = 0
 
     @property
     def total(self) -> int:

@@ -81,8 +81,8 @@ class UnlabelledQueue:
     def build(self, store: LabelStore, workspace: Workspace, annotator, tasks, options):
         task_names = names_of_tasks(tasks)
         ids, names = present_images(store)
-        items, done = open_items(store, annotator, task_names, ids, names, options)
-        return QueueBuild(ordered_items(items, options, False), done)
+        items, done, by_others = open_items(store, annotator, task_names, ids, names, options)
+        return QueueBuild(ordered_items(items, options, False), done, by_others)
 
     def open_tasks(self, store: LabelStore, annotator, item, options) -> tuple[str, ...]:
         """The item's tasks people have not finished (others may have, since the queue was read)."""
@@ -126,7 +126,7 @@ class ReviewQueue:
             order = personal_order([item.image for item in items], annotator)
             own = np.fromiter((items[i].image in parties for i in order.tolist()), dtype=bool, count=len(items))
             items = [items[i] for i in np.concatenate([order[~own], order[own]]).tolist()]
-        return QueueBuild(ordered_items(items, options, False), reviewed_count(store, annotator, task_names))
+        return QueueBuild(ordered_items(items, options, False), *reviewed_count(store, annotator, task_names))
 
     def open_tasks(self, store: LabelStore, annotator, item, options) -> tuple[str, ...]:
         """The item's tasks still in conflict (another reviewer may have settled some meanwhile)."""
@@ -143,10 +143,10 @@ class _PredictionQueue:
 
     def _open_pairs(
         self, store: LabelStore, annotator, task_names, options
-    ) -> tuple[list[str], np.ndarray, np.ndarray, int]:
-        """(names, ids, open pairs, done): the present images with a prediction in name order,
+    ) -> tuple[list[str], np.ndarray, np.ndarray, tuple[int, int]]:
+        """(names, ids, open pairs, counts): the present images with a prediction in name order,
         their (images x tasks) pairs with a prediction people have not finished, and how many
-        of them this annotator finished."""
+        of them this annotator finished and others finished."""
         ids_text, names_json = store.query(
             "SELECT group_concat(id), json_group_array(name) FROM (SELECT id, name FROM images WHERE present = 1 "
             f"AND id IN (SELECT image_id FROM predictions WHERE task IN {sql_in_list(task_names)}) ORDER BY name)",
@@ -157,11 +157,11 @@ class _PredictionQueue:
             raise CelebaError("the store changed while it was read; try again")
         pairs = np.zeros((len(ids), len(task_names)), dtype=bool)
         if not len(ids):
-            return names, ids, pairs, 0
+            return names, ids, pairs, (0, 0)
         for t, task in enumerate(task_names):
             predicted = store.query("SELECT group_concat(DISTINCT image_id) FROM predictions WHERE task = ?", [task])
             pairs[rows_of_ids(ids, int_codes(predicted[0][0]))[0], t] = True
-        items, done = open_items(store, annotator, task_names, ids, names, options)
+        items, *counts = open_items(store, annotator, task_names, ids, names, options)
         # The items back to a matrix: a row per item, its tasks as a bit mask (one per distinct task tuple).
         row_of = {name: i for i, name in enumerate(names)}
         code_of = {tasks: sum(1 << task_names.index(t) for t in tasks) for tasks in {item.tasks for item in items}}
@@ -169,7 +169,7 @@ class _PredictionQueue:
         codes = np.fromiter((code_of[item.tasks] for item in items), dtype=np.int64, count=len(items))
         pending = np.zeros_like(pairs)
         pending[rows] = ((codes[:, None] >> np.arange(len(task_names))) & 1).astype(bool)
-        return names, ids, pairs & pending, done
+        return names, ids, pairs & pending, tuple(counts)
 
     def open_tasks(self, store: LabelStore, annotator, item, options) -> tuple[str, ...]:
         """The item's tasks people have not finished (others may have, since the queue was read)."""
@@ -181,13 +181,13 @@ class ManualQueue(_PredictionQueue):
 
     def build(self, store: LabelStore, workspace: Workspace, annotator, tasks, options):
         task_names = names_of_tasks(tasks)
-        names, ids, pairs, done = self._open_pairs(store, annotator, task_names, options)
+        names, ids, pairs, counts = self._open_pairs(store, annotator, task_names, options)
         for t, task in enumerate(task_names):  # a stored model decision takes the pair out
             decided = store.query(
                 "SELECT group_concat(DISTINCT image_id) FROM live WHERE source = 'model' AND task = ?", [task]
             )
             pairs[rows_of_ids(ids, int_codes(decided[0][0]))[0], t] = False
-        return QueueBuild(ordered_items(items_from(names, pairs, task_names), options, False), done)
+        return QueueBuild(ordered_items(items_from(names, pairs, task_names), options, False), *counts)
 
 
 class UncertainQueue(_PredictionQueue):
@@ -197,9 +197,9 @@ class UncertainQueue(_PredictionQueue):
     def build(self, store: LabelStore, workspace: Workspace, annotator, tasks, options):
         """Most uncertain first: each image by its highest uncertainty over its open tasks (ties by name, NaN last)."""
         task_names = names_of_tasks(tasks)
-        names, ids, pairs, done = self._open_pairs(store, annotator, task_names, options)
+        names, ids, pairs, counts = self._open_pairs(store, annotator, task_names, options)
         if not pairs.any():
-            return QueueBuild([], done)
+            return QueueBuild([], *counts)
         uncertainty = np.full(pairs.shape, np.nan)
         viewed = np.zeros_like(pairs)
         for t, ensemble in enumerate(task_ensembles(store, tasks)):
@@ -211,7 +211,7 @@ class UncertainQueue(_PredictionQueue):
         rows = np.flatnonzero(pairs.any(axis=1))
         order = np.argsort(np.where(np.isnan(score[rows]), np.inf, -score[rows]), kind="stable")  # NaN last
         items = items_from(names, pairs, task_names)  # the rows in name order
-        return QueueBuild([items[i] for i in order.tolist()], done)
+        return QueueBuild([items[i] for i in order.tolist()], *counts)
 
 
 class SuspectsQueue(_PredictionQueue):
@@ -229,11 +229,11 @@ class SuspectsQueue(_PredictionQueue):
         reviewed = reviewed_count(store, annotator, task_names)
         suspects = read_suspects(workspace.suspects_path)
         if suspects.empty:
-            return QueueBuild([], reviewed)
+            return QueueBuild([], *reviewed)
         agreed = current_pairs(store, "agreed", task_names)
         standing = suspects.merge(agreed, on=["image", "task"])
         standing = standing[standing["label"] == standing["human"]]
-        return QueueBuild(items_by_priority(mask_to_share(standing, options), "confidence", task_names), reviewed)
+        return QueueBuild(items_by_priority(mask_to_share(standing, options), "confidence", task_names), *reviewed)
 
     def open_tasks(self, store: LabelStore, annotator, item, options) -> tuple[str, ...]:
         """The item's tasks whose agreed label still stands (a reviewer may have decided meanwhile)."""

@@ -19,7 +19,7 @@ import numpy as np
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.browse_filter import UNLABELLED, BrowseFilter
 from celeba_tui.labelling.queue_items import QueueItem, QueueOptions
-from celeba_tui.vocabulary import ANNOTATOR_SOURCES, CONFLICT, PEOPLE_SOURCES, SOURCES, STATUSES
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, CONFLICT, PEOPLE_SOURCES, REVIEW, SOURCES, STATUSES
 
 if TYPE_CHECKING:
     import pandas as pd  # only for annotations: `celeba browse` starts without pandas
@@ -124,12 +124,14 @@ def ordered_items(items: list[QueueItem], options: QueueOptions, prioritized: bo
     return [items[i] for i in order]
 
 
-def open_items(store: LabelStore, annotator, task_names, ids, names, options) -> tuple[list[QueueItem], int]:
-    """Items people have not finished among these images, and how many this annotator finished."""
+def open_items(store: LabelStore, annotator, task_names, ids, names, options) -> tuple[list[QueueItem], int, int]:
+    """Items people have not finished among these images, how many of them this annotator
+    finished, and how many others finished (every task, not all of them by this annotator)."""
     ids, names, wanted = assigned_share(ids, names, options)
     pending, mine = pending_matrix(ids, people_status(store, annotator, task_names), len(task_names), wanted)
-    done = int((mine.all(axis=1) & ~pending.any(axis=1)).sum())
-    return items_from(names, pending, task_names), done
+    finished = ~pending.any(axis=1)
+    done = int((mine.all(axis=1) & finished).sum())
+    return items_from(names, pending, task_names), done, int(finished.sum()) - done
 
 
 def still_open_tasks(store: LabelStore, annotator: str, image: str, tasks: Sequence[str], options: QueueOptions):
@@ -221,14 +223,19 @@ def _task_patterns(codes: np.ndarray, task_names: Sequence[str]) -> dict[int, tu
     return {code: tuple(t for j, t in enumerate(task_names) if code >> j & 1) for code in np.unique(codes).tolist()}
 
 
-def reviewed_count(store: LabelStore, annotator: str, task_names: Sequence[str]) -> int:
-    return int(
-        store.query(
-            "SELECT COUNT(DISTINCT v.image_id) FROM live v JOIN annotators a ON a.id = v.annotator_id "
-            f"WHERE a.name = ? AND v.source = 'review' AND v.task IN {sql_in_list(task_names)}",
-            [annotator, *task_names],
-        )[0][0]
+def reviewed_count(store: LabelStore, annotator: str, task_names: Sequence[str]) -> tuple[int, int]:
+    """(images this annotator reviewed, images only others reviewed) on these tasks."""
+    reviewed = (
+        "SELECT DISTINCT v.image_id FROM live v JOIN annotators a ON a.id = v.annotator_id "
+        f"WHERE a.name {{}} ? AND v.source = ? AND v.task IN {sql_in_list(task_names)}"
     )
+    params = [annotator, REVIEW, *task_names]
+    mine, others = store.query(
+        f"SELECT (SELECT COUNT(*) FROM ({reviewed.format('=')})), "
+        f"(SELECT COUNT(*) FROM ({reviewed.format('!=')} EXCEPT {reviewed.format('=')}))",
+        params * 3,
+    )[0]
+    return int(mine), int(others)
 
 
 def current_pairs(store: LabelStore, status: str, task_names: Sequence[str]) -> pd.DataFrame:

@@ -44,6 +44,7 @@ class SessionSummary:
     left: int | None  # images still to do in the queue (None: a single image was opened)
     done: int | None
     steps: list[NextStep]
+    by_others: int = 0  # images of the queue others finished (not in `left` or `done`)
 
     def as_json(self) -> dict:
         return {
@@ -58,6 +59,7 @@ class SessionSummary:
             "finished_by_others": self.outcome.finished_elsewhere,
             "left": self.left,
             "done": self.done,
+            "done_by_others": self.by_others,
             "next": [{"command": s.command, "reason": s.reason} for s in self.steps],
         }
 
@@ -77,13 +79,14 @@ def summarize(
     """The session's summary from what it did and the store's state now (rebuilds the queue)."""
     tasks = tuple(tasks)
     left = done = None
+    by_others = 0
     if not isinstance(queue, OneImageQueue):
         built = queue.build(store, workspace, annotator, tasks, options)
-        left, done = len(built.items), built.done
+        left, done, by_others = len(built.items), built.done, built.by_others
     state = read_store_state(store, annotator, tasks, workspace.suspects_path)
     queue_name = queue.name if left is not None else "unlabelled"
     steps = next_steps(state, queue=queue_name, left=left or 0, min_labels=min_labels, cycle_available=cycle_available)
-    return SessionSummary(annotator, queue.name, outcome, tasks, left, done, steps)
+    return SessionSummary(annotator, queue.name, outcome, tasks, left, done, steps, by_others)
 
 
 def summary_lines(summary: SessionSummary) -> list[str]:
@@ -109,7 +112,8 @@ def summary_lines(summary: SessionSummary) -> list[str]:
         images = "image" if outcome.finished_elsewhere == 1 else "images"
         lines.append(f"Passed over {outcome.finished_elsewhere:,} {images} others finished while you worked.")
     if summary.left is not None:
-        lines.append(f"The {summary.queue} queue: {summary.left:,} images left, {summary.done:,} done.")
+        others = f" ({summary.by_others:,} more finished by others)" if summary.by_others else ""
+        lines.append(f"The {summary.queue} queue: {summary.left:,} images left, {summary.done:,} done{others}.")
     if summary.steps:
         first, *others = summary.steps
         lines.append(f"Next: {first.command}   ({first.reason})")

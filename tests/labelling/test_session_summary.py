@@ -54,9 +54,14 @@ def test_nothing_decided_and_one_image(store, workspace):
     assert summary_lines(summary)[0] == "Session of ann: no decisions stored."
 
 
-def test_images_others_finished_meanwhile_are_said(store, workspace):
-    store.add_label(IMAGES[0], "light", "left", "ann")
-    outcome = SessionOutcome(Counter({("light", "left"): 1}), finished_elsewhere=3)
+def test_images_others_finished_are_said(store, workspace):
+    for task in ("light", "orientation"):
+        store.add_label(IMAGES[0], task, "left", "ann")
+        for image in IMAGES[1:4]:
+            store.add_label(image, task, "left", "bob")
+    outcome = SessionOutcome(Counter({("light", "left"): 1, ("orientation", "left"): 1}), finished_elsewhere=3)
     summary = summary_of(store, workspace, outcome)
-    assert "Passed over 3 images others finished while you worked." in summary_lines(summary)
-    assert summary.as_json()["finished_by_others"] == 3
+    lines = summary_lines(summary)
+    assert "Passed over 3 images others finished while you worked." in lines
+    assert "The unlabelled queue: 6 images left, 1 done (3 more finished by others)." in lines
+    assert (summary.as_json()["finished_by_others"], summary.as_json()["done_by_others"]) == (3, 3)

@@ -21,11 +21,28 @@ def test_count_reports_the_queue(workspace, store):
     store.add_label("000001.jpg", "orientation", "left", "ann")
     result = label(workspace, "--count", "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {"queue": "unlabelled", "annotator": "ann", "to_do": 9, "done": 1, "total": 10}
+    expected = {"queue": "unlabelled", "annotator": "ann", "to_do": 9, "done": 1, "total": 10, "done_by_others": 0}
+    assert json.loads(result.output) == expected
     share = json.loads(label(workspace, "--count", "--json", "--assign", "1/2", "--overlap", "0.2").output)
     assert 0 < share["total"] < 10
     review = label(workspace, "--count", "--queue", "review")
     assert review.exit_code == 0 and "review queue for ann: 0 to do" in review.output
+
+
+def test_count_says_what_others_finished_apart_from_ones_own(workspace, store):
+    for task in ("light", "orientation"):
+        store.add_label("000001.jpg", task, "left", "ann")
+        store.add_label("000002.jpg", task, "left", "bob")
+        store.add_label("000003.jpg", task, "left", "bob")
+    store.add_label("000004.jpg", "light", "left", "bob")  # half finished: still to do for ann
+    result = label(workspace, "--count")
+    assert result.output.strip() == "unlabelled queue for ann: 7 to do, 1 / 8 done; 2 more finished by others"
+    for image in ("000005.jpg", "000006.jpg"):
+        store.add_label(image, "light", "left", "ann")
+        store.add_label(image, "light", "right", "bob")
+    store.add_label("000005.jpg", "light", "left", "rev2", source="review")
+    counted = json.loads(label(workspace, "--count", "--json", "--queue", "review").output)
+    assert (counted["to_do"], counted["done"], counted["done_by_others"]) == (1, 0, 1)
 
 
 @pytest.mark.parametrize(
