@@ -317,6 +317,7 @@ def real(
     sets: list[str] | None = None,
     architecture: str | None = None,
     self_training_rounds: int = 0,
+    augment: str | None = None,
 ) -> list[dict]:
     """Per folder, people split into `folds` groups, each auto-labelled by a model trained on the others.
 
@@ -340,7 +341,9 @@ def real(
         groups = [people[i::folds] for i in range(folds)]
         for number, held_out in enumerate(groups):
             ws_dir = out / f"{folder}-fold{number}"
-            rounds = real_fold(root / folder, labels, task, held_out, ws_dir, seed, architecture, self_training_rounds)
+            rounds = real_fold(
+                root / folder, labels, task, held_out, ws_dir, seed, architecture, self_training_rounds, augment
+            )
             for round_number, (quality, minutes) in enumerate(rounds):
                 title = f"{folder}: auto-label people {held_out}, trained on the others"
                 if round_number:
@@ -385,6 +388,7 @@ def real_fold(
     seed: int,
     architecture: str | None,
     self_training_rounds: int = 0,
+    augment: str | None = None,
 ) -> list[tuple[list[dict], float]]:
     """Train the default ensemble (or one `architecture`) on everyone but `held_out`, auto-label those,
     score against the measured class; then `self_training_rounds` of `celeba cycle --pseudo-labels`,
@@ -401,7 +405,7 @@ def real_fold(
     from celeba_tui.workspace import create_workspace
 
     started = time.perf_counter()
-    plan = DemoPlan.for_mode(False)
+    plan = replace(DemoPlan.for_mode(False), augment=augment)
     if architecture:
         plan = replace(plan, members=((architecture, 0),))
     workspace = create_workspace(ws_dir, image_root)
@@ -417,7 +421,7 @@ def real_fold(
     for architecture, offset in plan.members:
         trained = train(
             workspace,
-            TrainOptions(plugin=architecture, task=task, seed=seed + offset, recipe=plan.recipe),
+            TrainOptions(plugin=architecture, task=task, seed=seed + offset, recipe=plan.recipe, augment=plan.augment),
             SilentReporter(),
         )
         target = ws_dir / f"{task}-{architecture}-seed{seed + offset}.onnx"
@@ -461,6 +465,7 @@ def main() -> int:
     parser.add_argument("--max-pitch", type=float, help="--real: leave out head-yaw photographs pitched more than this")
     parser.add_argument("--set", action="append", default=[], help="--real: only these folders (head-yaw, ...)")
     parser.add_argument("--architecture", help="--real: train this architecture instead of the demo's ensemble")
+    parser.add_argument("--augment", help="--real: these augmentations instead of the recipe's (flip,...,erase)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="keep the runs here (default: a temporary folder)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
@@ -469,7 +474,15 @@ def main() -> int:
         out = args.out or Path(tmp)
         if args.real:
             figures = real(
-                args.real, out, args.folds, args.seed, args.max_pitch, args.set, args.architecture, args.self_training
+                args.real,
+                out,
+                args.folds,
+                args.seed,
+                args.max_pitch,
+                args.set,
+                args.architecture,
+                args.self_training,
+                args.augment,
             )
         else:
             chosen = VARIANTS if args.ablation else dict(list(VARIANTS.items())[:1])

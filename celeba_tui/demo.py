@@ -285,6 +285,7 @@ def self_training_options(plan: DemoPlan, task: str, seed: int):
         low=plan.low,
         pseudo_labels=True,
         soft_targets_from=plan.soft_targets_from,
+        augment=plan.augment,
     )
 
 

@@ -48,6 +48,7 @@ class CycleOptions:
     provider: str = "auto"
     pseudo_labels: bool = False  # train on the store's automatic labels too (a self-training round)
     soft_targets_from: str | None = None  # None: the recipe's (TrainOptions.soft_targets_from)
+    augment: str | None = None  # None: the recipe's (TrainOptions.augment)
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,7 @@ def train_options(options: CycleOptions, architecture: str):
         max_images=options.max_images,
         pseudo_labels=options.pseudo_labels,
         soft_targets_from=options.soft_targets_from,
+        augment=options.augment,
     )
 
 
