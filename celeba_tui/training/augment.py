@@ -10,10 +10,7 @@ each with its strength drawn per image:
   side (reflected borders): a face that turns stays turned, a light stays where it is;
 - photometric: global brightness, contrast and per-channel colour gains. Never a
   horizontal brightness gradient, which would move where the light seems to come from;
-- noise: Gaussian sensor noise of a random strength;
-- erase (opt-in, `--augment ...,erase`): random erasing (Zhong et al., AAAI 2020): half of
-  the images get one rectangle of 2-20% of the picture filled with noise, so no single
-  part of a face (a hair style, an ear) decides alone.
+- noise: Gaussian sensor noise of a random strength.
 """
 
 from __future__ import annotations
@@ -35,9 +32,6 @@ MAX_BRIGHTNESS = 0.10  # added, on [0, 1] pixels
 MAX_CONTRAST_CHANGE = 0.20
 MAX_COLOUR_GAIN_CHANGE = 0.10
 MAX_NOISE_STD = 0.03
-ERASE_CHANCE = 0.5
-ERASE_AREA = (0.02, 0.20)  # of the picture
-ERASE_ASPECT = (0.3, 3.3)  # height / width, drawn log-uniformly
 
 
 def flip_labels(labels: np.ndarray, flip: np.ndarray, mirror: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -106,34 +100,7 @@ def noise(images: "torch.Tensor", generator: "torch.Generator") -> "torch.Tensor
     return images + sample * std
 
 
-def erase(images: "torch.Tensor", generator: "torch.Generator") -> "torch.Tensor":
-    """One random rectangle of uniform noise in each image drawn with ERASE_CHANCE."""
-    import torch
-
-    n, _, height, width = images.shape
-    chosen = torch.rand(n, generator=generator) < ERASE_CHANCE
-    low, high = ERASE_AREA
-    area = (low + torch.rand(n, generator=generator) * (high - low)) * height * width
-    log_low, log_high = math.log(ERASE_ASPECT[0]), math.log(ERASE_ASPECT[1])
-    aspect = torch.exp(log_low + torch.rand(n, generator=generator) * (log_high - log_low))
-    box_h = torch.sqrt(area * aspect).clamp(1, height)
-    box_w = torch.sqrt(area / aspect).clamp(1, width)
-    top = torch.rand(n, generator=generator) * (height - box_h)
-    left = torch.rand(n, generator=generator) * (width - box_w)
-    rows = torch.arange(height, dtype=torch.float32)[None, :, None]
-    cols = torch.arange(width, dtype=torch.float32)[None, None, :]
-    inside = (
-        (rows >= top[:, None, None])
-        & (rows < (top + box_h)[:, None, None])
-        & (cols >= left[:, None, None])
-        & (cols < (left + box_w)[:, None, None])
-        & chosen[:, None, None]
-    )
-    fill = torch.rand(images.shape, generator=generator).to(images.device, images.dtype)
-    return torch.where(inside[:, None].to(images.device), fill, images)
-
-
-TENSOR_STEPS = {"geometry": geometry, "photometric": photometric, "noise": noise, "erase": erase}
+TENSOR_STEPS = {"geometry": geometry, "photometric": photometric, "noise": noise}
 
 
 def augment_tensor(images: "torch.Tensor", steps, generator: "torch.Generator") -> "torch.Tensor":

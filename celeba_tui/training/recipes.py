@@ -39,9 +39,8 @@ from celeba_tui.errors import CelebaError
 
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULES = ("constant", "one-cycle")
-# Label-keeping augmentations (celeba_tui.training.augment), in the order they are applied;
-# `erase` is opt-in (docs/label-quality.md measures it).
-AUGMENTATION_STEPS = ("flip", "geometry", "photometric", "noise", "erase")
+# Label-keeping augmentations (celeba_tui.training.augment), in the order they are applied.
+AUGMENTATION_STEPS = ("flip", "geometry", "photometric", "noise")
 # The landmark-cue loss's weight beside the class loss, where a recipe (or --landmark-cues) learns them.
 LANDMARK_CUE_WEIGHT = 1.0
 # Few labels: the optimiser steps a run takes at least (measured on the quick demo's ~500
@@ -111,7 +110,7 @@ NOISY_LABELS = Recipe(
     epochs=25,
     weight_decay=5e-4,
     label_smoothing=0.1,
-    augment=("flip", "geometry", "photometric", "noise"),
+    augment=AUGMENTATION_STEPS,
     early_stopping=False,
     calibrate=True,
     calibrate_bias=True,
