@@ -158,3 +158,19 @@ def test_few_labels_compares_the_schedule_with_the_recipes_minimum_over_the_trai
     assert not few_labels(settings, 1500)
     assert few_labels(settings, 700)  # ~490: 8 steps an epoch, 200 in all
     assert not few_labels({**settings, "min_steps": 0}, 700)  # the study recipe has no minimum
+
+
+def test_a_demo_plans_augmentations_reach_its_self_training_round():
+    # A plan that trains with other augmentations (a benchmark variant) trains its
+    # self-training round alike, and the cycle compares runs by what it would record.
+    from dataclasses import replace
+
+    from celeba_tui.autolabel.cycle import wanted_settings
+    from celeba_tui.demo import DemoPlan, self_training_options
+
+    plan = replace(DemoPlan.for_mode(False), augment="flip")
+    options = self_training_options(plan, "orientation", 0)
+    assert options.augment == "flip"
+    assert wanted_settings(options, "small_resnet")["augment"] == "flip"
+    default = self_training_options(DemoPlan.for_mode(False), "orientation", 0)
+    assert wanted_settings(default, "small_resnet")["augment"] == "flip,geometry,photometric,noise"
