@@ -337,10 +337,15 @@ class LabelSession:
         """The item's tasks still open now (all of them when answered here or not asked)."""
         if self.open_tasks is None or self.position in self._answered:
             return item.tasks
-        try:
-            open_now = set(self.open_tasks(item))
-        except (CelebaError, sqlite3.Error):  # unreadable now: shown, and a write would say why
-            return item.tasks
+        # Asked on the screen's thread: never wait for the store (a write of this process may
+        # be waiting for another's lock); unknown now, the item is shown as it is.
+        with self.store.unless_busy() as free:
+            if not free:
+                return item.tasks
+            try:
+                open_now = set(self.open_tasks(item))
+            except (CelebaError, sqlite3.Error):  # unreadable now: shown, and a write would say why
+                return item.tasks
         return tuple(task for task in item.tasks if task in open_now)
 
     def _shift_after(self, position: int) -> None:

@@ -218,6 +218,18 @@ class LabelStore(SideTables, AnnotatorRecords):
                     raise StoreError(f"{self.path}: store stays locked by another writer") from None
                 time.sleep(_LOCK_PAUSE_S)
 
+    @contextlib.contextmanager
+    def unless_busy(self) -> Iterator[bool]:
+        """Whether this thread may read now without waiting: False at once while another
+        thread of this process holds the connection (a write waiting for another process's
+        lock can hold it for seconds). For reads a screen must not wait on."""
+        free = self._lock.acquire(blocking=False)
+        try:
+            yield free
+        finally:
+            if free:
+                self._lock.release()
+
     def query(self, sql: str, params: Iterable = ()) -> list[tuple]:
         with self._lock:
             return self._conn.execute(sql, tuple(params)).fetchall()

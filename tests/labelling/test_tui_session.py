@@ -89,6 +89,41 @@ def test_items_others_finished_meanwhile_are_passed_over_and_counted_done(store,
     assert asked == images
 
 
+def test_the_open_check_never_waits_for_a_busy_store(store, workspace):
+    # A write of this process waiting for another process's lock holds the connection;
+    # the screen's thread then shows the next item as it is instead of freezing.
+    import threading
+
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        with store.unless_busy():
+            holding.set()
+            release.wait(10)
+
+    asked = []
+
+    def nothing_open(item):  # reads the store, as the queues' checks do
+        asked.append(item)
+        store.query("SELECT COUNT(*) FROM live")
+        return ()
+
+    session = session_for(store, workspace, ["000001.jpg", "000002.jpg"], open_tasks=nothing_open)
+    assert session.finished  # nothing open: both passed over at once
+    session = session_for(store, workspace, ["000001.jpg", "000002.jpg"], open_tasks=lambda item: item.tasks)
+    session.open_tasks = nothing_open
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait(10)
+    try:
+        session.skip_image()  # moves on without a write while the store is busy: not asked
+        assert session.current.image == "000002.jpg" and session.finished_elsewhere == 0
+    finally:
+        release.set()
+        holder.join()
+    assert len(asked) == 2  # only the first session's two checks
+
+
 def test_review_session_stores_review_source(store, workspace):
     items = [QueueItem("000001.jpg", ("light",))]
     session = LabelSession(store, "rev", workspace.tasks, items, source="review")
