@@ -318,6 +318,7 @@ def real(
     architecture: str | None = None,
     self_training_rounds: int = 0,
     augment: str | None = None,
+    members: tuple[tuple[str, int], ...] | None = None,
 ) -> list[dict]:
     """Per folder, people split into `folds` groups, each auto-labelled by a model trained on the others.
 
@@ -342,7 +343,16 @@ def real(
         for number, held_out in enumerate(groups):
             ws_dir = out / f"{folder}-fold{number}"
             rounds = real_fold(
-                root / folder, labels, task, held_out, ws_dir, seed, architecture, self_training_rounds, augment
+                root / folder,
+                labels,
+                task,
+                held_out,
+                ws_dir,
+                seed,
+                architecture,
+                self_training_rounds,
+                augment,
+                members,
             )
             for round_number, (quality, minutes) in enumerate(rounds):
                 title = f"{folder}: auto-label people {held_out}, trained on the others"
@@ -389,6 +399,7 @@ def real_fold(
     architecture: str | None,
     self_training_rounds: int = 0,
     augment: str | None = None,
+    members: tuple[tuple[str, int], ...] | None = None,
 ) -> list[tuple[list[dict], float]]:
     """Train the default ensemble (or one `architecture`) on everyone but `held_out`, auto-label those,
     score against the measured class; then `self_training_rounds` of `celeba cycle --pseudo-labels`,
@@ -408,6 +419,8 @@ def real_fold(
     plan = replace(DemoPlan.for_mode(False), augment=augment)
     if architecture:
         plan = replace(plan, members=((architecture, 0),))
+    if members:
+        plan = replace(plan, members=members)
     workspace = create_workspace(ws_dir, image_root)
     training = labels[~labels["person"].isin(held_out)]
     long_csv = ws_dir / "measured.csv"
@@ -448,6 +461,15 @@ def real_fold(
     return rounds
 
 
+def parse_members(text: str) -> tuple[tuple[str, int], ...]:
+    """`small_resnet:0,small_resnet:1` -> ((small_resnet, 0), (small_resnet, 1))."""
+    members = []
+    for part in text.split(","):
+        name, _, offset = part.strip().partition(":")
+        members.append((name, int(offset or 0)))
+    return tuple(members)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="the quick demo's data and budget")
@@ -465,7 +487,12 @@ def main() -> int:
     parser.add_argument("--max-pitch", type=float, help="--real: leave out head-yaw photographs pitched more than this")
     parser.add_argument("--set", action="append", default=[], help="--real: only these folders (head-yaw, ...)")
     parser.add_argument("--architecture", help="--real: train this architecture instead of the demo's ensemble")
-    parser.add_argument("--augment", help="--real: these augmentations instead of the recipe's (flip,...,erase)")
+    parser.add_argument("--augment", help="--real: these augmentations instead of the recipe's")
+    parser.add_argument(
+        "--members",
+        type=parse_members,
+        help="--real: this ensemble instead of the demo's, as ARCHITECTURE:SEED_OFFSET,... (small_resnet:0,small_resnet:1)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="keep the runs here (default: a temporary folder)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
@@ -483,6 +510,7 @@ def main() -> int:
                 args.architecture,
                 args.self_training,
                 args.augment,
+                args.members,
             )
         else:
             chosen = VARIANTS if args.ablation else dict(list(VARIANTS.items())[:1])
