@@ -23,7 +23,9 @@ Rules shared by all queues:
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -49,15 +51,18 @@ from celeba_tui.labelling.selection import (
     items_by_image,
     items_by_priority,
     items_from,
+    labels_with_status,
     mask_to_share,
     names_of_tasks,
     open_items,
     ordered_items,
     present_images,
-    reviewed_count,
+    reviewed_images,
     rows_of_ids,
+    share_of,
     sql_in_list,
     still_open_tasks,
+    tasks_decided_by_models,
     tasks_with_status,
 )
 from celeba_tui.vocabulary import AGREED, CONFLICT, PEOPLE_SOURCES
@@ -84,7 +89,7 @@ class UnlabelledQueue:
         items, done, by_others = open_items(store, annotator, task_names, ids, names, options)
         return QueueBuild(ordered_items(items, options, False), done, by_others)
 
-    def open_tasks(self, store: LabelStore, annotator, item, options) -> tuple[str, ...]:
+    def open_tasks(self, store: LabelStore, workspace: Workspace, annotator, item, options) -> tuple[str, ...]:
         """The item's tasks people have not finished (others may have, since the queue was read)."""
         return still_open_tasks(store, annotator, item.image, item.tasks, options)
 
@@ -121,14 +126,17 @@ class ReviewQueue:
         task_names = names_of_tasks(tasks)
         conflicts = mask_to_share(current_pairs(store, "conflict", task_names), options)
         items = items_by_image(conflicts, task_names)
-        if not options.shuffle:
-            parties = conflicts_answered_by(store, annotator, task_names)
-            order = personal_order([item.image for item in items], annotator)
-            own = np.fromiter((items[i].image in parties for i in order.tolist()), dtype=bool, count=len(items))
-            items = [items[i] for i in np.concatenate([order[~own], order[own]]).tolist()]
-        return QueueBuild(ordered_items(items, options, False), *reviewed_count(store, annotator, task_names))
+        if options.shuffle:  # the seed's order, asked for
+            items = ordered_items(items, options, False)
+        else:
+            items = [items[i] for i in personal_order([item.image for item in items], annotator).tolist()]
+        parties = conflicts_answered_by(store, annotator, task_names)
+        items = [item for item in items if item.image not in parties] + [i for i in items if i.image in parties]
+        mine, others = reviewed_images(store, annotator, task_names)
+        still_open = {item.image for item in items}
+        return QueueBuild(items, len(mine), len(share_of(others - still_open, options)))
 
-    def open_tasks(self, store: LabelStore, annotator, item, options) -> tuple[str, ...]:
+    def open_tasks(self, store: LabelStore, workspace: Workspace, annotator, item, options) -> tuple[str, ...]:
         """The item's tasks still in conflict (another reviewer may have settled some meanwhile)."""
         return tasks_with_status(store, item.image, item.tasks, CONFLICT)
 
@@ -171,7 +179,7 @@ class _PredictionQueue:
         pending[rows] = ((codes[:, None] >> np.arange(len(task_names))) & 1).astype(bool)
         return names, ids, pairs & pending, tuple(counts)
 
-    def open_tasks(self, store: LabelStore, annotator, item, options) -> tuple[str, ...]:
+    def open_tasks(self, store: LabelStore, workspace: Workspace, annotator, item, options) -> tuple[str, ...]:
         """The item's tasks people have not finished (others may have, since the queue was read)."""
         return still_open_tasks(store, annotator, item.image, item.tasks, options)
 
@@ -188,6 +196,11 @@ class ManualQueue(_PredictionQueue):
             )
             pairs[rows_of_ids(ids, int_codes(decided[0][0]))[0], t] = False
         return QueueBuild(ordered_items(items_from(names, pairs, task_names), options, False), *counts)
+
+    def open_tasks(self, store: LabelStore, workspace: Workspace, annotator, item, options) -> tuple[str, ...]:
+        """The item's tasks people have not finished and no model decided (autolabel may have, meanwhile)."""
+        decided = set(tasks_decided_by_models(store, item.image))
+        return tuple(t for t in still_open_tasks(store, annotator, item.image, item.tasks, options) if t not in decided)
 
 
 class UncertainQueue(_PredictionQueue):
@@ -226,18 +239,38 @@ class SuspectsQueue(_PredictionQueue):
 
     def build(self, store: LabelStore, workspace: Workspace, annotator, tasks, options):
         task_names = names_of_tasks(tasks)
-        reviewed = reviewed_count(store, annotator, task_names)
+        mine, others = reviewed_images(store, annotator, task_names)
         suspects = read_suspects(workspace.suspects_path)
+        suspected = set(suspects["image"])
+        done = len(mine), len(share_of((others - mine) & suspected, options))
         if suspects.empty:
-            return QueueBuild([], *reviewed)
+            return QueueBuild([], *done)
         agreed = current_pairs(store, "agreed", task_names)
         standing = suspects.merge(agreed, on=["image", "task"])
         standing = standing[standing["label"] == standing["human"]]
-        return QueueBuild(items_by_priority(mask_to_share(standing, options), "confidence", task_names), *reviewed)
+        return QueueBuild(items_by_priority(mask_to_share(standing, options), "confidence", task_names), *done)
 
-    def open_tasks(self, store: LabelStore, annotator, item, options) -> tuple[str, ...]:
-        """The item's tasks whose agreed label still stands (a reviewer may have decided meanwhile)."""
-        return tasks_with_status(store, item.image, item.tasks, AGREED)
+    def open_tasks(self, store: LabelStore, workspace: Workspace, annotator, item, options) -> tuple[str, ...]:
+        """The item's tasks whose suspected agreed label still stands (a reviewer, or the
+        annotators changing their answers, may have settled it meanwhile)."""
+        suspected = suspected_labels(workspace.suspects_path)
+        agreed = dict(labels_with_status(store, item.image, AGREED))
+        return tuple(t for t in item.tasks if t in agreed and agreed[t] == suspected.get((item.image, t)))
+
+
+def suspected_labels(path) -> dict[tuple[str, str], str]:
+    """(image, task) -> the agreed label the suspects file contradicts, read once per version of the file."""
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return {}
+    return _suspected_labels(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _suspected_labels(path: str, _mtime_ns: int, _size: int) -> dict[tuple[str, str], str]:
+    frame = read_suspects(path)
+    return dict(zip(zip(frame["image"], frame["task"]), frame["human"]))
 
 
 def read_suspects(path) -> pd.DataFrame:

@@ -19,7 +19,7 @@ import numpy as np
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.browse_filter import UNLABELLED, BrowseFilter
 from celeba_tui.labelling.queue_items import QueueItem, QueueOptions
-from celeba_tui.vocabulary import ANNOTATOR_SOURCES, CONFLICT, PEOPLE_SOURCES, REVIEW, SOURCES, STATUSES
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, CONFLICT, MODEL, PEOPLE_SOURCES, REVIEW, SOURCES, STATUSES
 
 if TYPE_CHECKING:
     import pandas as pd  # only for annotations: `celeba browse` starts without pandas
@@ -153,14 +153,27 @@ def still_open_tasks(store: LabelStore, annotator: str, image: str, tasks: Seque
     return tuple(task for task, open_ in zip(tasks, pending[0].tolist()) if open_)
 
 
-def tasks_with_status(store: LabelStore, image: str, tasks: Sequence[str], status: str) -> tuple[str, ...]:
-    """Which of `tasks` have this current status for `image` now (one indexed read of `current`)."""
-    rows = store.query(
-        "SELECT task FROM current WHERE image_id = (SELECT id FROM images WHERE name = ?) AND status = ?",
+def labels_with_status(store: LabelStore, image: str, status: str) -> list[tuple[str, str | None]]:
+    """(task, current label) of `image`'s tasks with this current status now (an indexed read of `current`)."""
+    return store.query(
+        "SELECT task, label FROM current WHERE image_id = (SELECT id FROM images WHERE name = ?) AND status = ?",
         [image, status],
     )
-    found = {row[0] for row in rows}
+
+
+def tasks_with_status(store: LabelStore, image: str, tasks: Sequence[str], status: str) -> tuple[str, ...]:
+    """Which of `tasks` have this current status for `image` now."""
+    found = {task for task, _ in labels_with_status(store, image, status)}
     return tuple(task for task in tasks if task in found)
+
+
+def tasks_decided_by_models(store: LabelStore, image: str) -> list[str]:
+    """Tasks of `image` with a stored automatic label (the ensemble decided them)."""
+    rows = store.query(
+        "SELECT DISTINCT task FROM live WHERE image_id = (SELECT id FROM images WHERE name = ?) AND source = ?",
+        [image, MODEL],
+    )
+    return [row[0] for row in rows]
 
 
 def conflicts_answered_by(store: LabelStore, annotator: str, task_names: Sequence[str]) -> set[str]:
@@ -223,19 +236,24 @@ def _task_patterns(codes: np.ndarray, task_names: Sequence[str]) -> dict[int, tu
     return {code: tuple(t for j, t in enumerate(task_names) if code >> j & 1) for code in np.unique(codes).tolist()}
 
 
-def reviewed_count(store: LabelStore, annotator: str, task_names: Sequence[str]) -> tuple[int, int]:
+def reviewed_images(store: LabelStore, annotator: str, task_names: Sequence[str]) -> tuple[set[str], set[str]]:
     """(images this annotator reviewed, images only others reviewed) on these tasks."""
-    reviewed = (
-        "SELECT DISTINCT v.image_id FROM live v JOIN annotators a ON a.id = v.annotator_id "
-        f"WHERE a.name {{}} ? AND v.source = ? AND v.task IN {sql_in_list(task_names)}"
+    rows = store.query(
+        "SELECT i.name, MAX(a.name = ?) FROM live v JOIN annotators a ON a.id = v.annotator_id "
+        f"JOIN images i ON i.id = v.image_id WHERE v.source = ? AND v.task IN {sql_in_list(task_names)} "
+        "GROUP BY v.image_id",
+        [annotator, REVIEW, *task_names],
     )
-    params = [annotator, REVIEW, *task_names]
-    mine, others = store.query(
-        f"SELECT (SELECT COUNT(*) FROM ({reviewed.format('=')})), "
-        f"(SELECT COUNT(*) FROM ({reviewed.format('!=')} EXCEPT {reviewed.format('=')}))",
-        params * 3,
-    )[0]
-    return int(mine), int(others)
+    mine = {name for name, by_me in rows if by_me}
+    return mine, {name for name, by_me in rows if not by_me}
+
+
+def share_of(images: set[str], options: QueueOptions) -> set[str]:
+    """The images of this annotator's `--assign` share (all of them without one)."""
+    if options.assignment is None or not images:
+        return images
+    names = sorted(images)
+    return {name for name, keep in zip(names, options.assignment.mask(names).tolist()) if keep}
 
 
 def current_pairs(store: LabelStore, status: str, task_names: Sequence[str]) -> pd.DataFrame:

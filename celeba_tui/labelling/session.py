@@ -198,8 +198,16 @@ class LabelSession:
         """Take the whole queue (a QueueBuild) after starting on its first page."""
         known = {item.image for item in self.items if not item.check}
         was_waiting = self.waiting
+        in_build = {item.image for item in built.items}
+        # First-page items the build no longer holds (others finished them before it read)
+        # stay items here, so they stay in the total: done once passed over or answered.
+        missing = sum(
+            1
+            for position, item in enumerate(self.items)
+            if not item.check and item.image not in in_build and position not in self._completed
+        )
         self.items.extend(item for item in built.items if item.image not in known)
-        self.total = built.total
+        self.total = built.total + missing
         self.complete = True
         self._plan_checks()
         if was_waiting:
@@ -325,6 +333,7 @@ class LabelSession:
                     continue
                 if still_open != item.tasks:
                     self.items[self.position] = item._replace(tasks=still_open)
+                self._finished_elsewhere.discard(self.position)  # shown after all: not others' work
                 self.task_index = 0
                 return
             open_tasks = [i for i, t in enumerate(item.tasks) if t not in answered]
@@ -333,12 +342,19 @@ class LabelSession:
                 return
             self.position += 1
 
+    def recheck(self) -> None:
+        """Ask again whether the item on screen is still open (after a while away from it,
+        such as going back through earlier decisions); only before any of it is answered."""
+        if self.current is not None and not self.current.check and self.position not in self._answered:
+            self._enter_item()
+
     def _still_open(self, item: QueueItem) -> tuple[str, ...]:
         """The item's tasks still open now (all of them when answered here or not asked)."""
         if self.open_tasks is None or self.position in self._answered:
             return item.tasks
-        # Asked on the screen's thread: never wait for the store (a write of this process may
-        # be waiting for another's lock); unknown now, the item is shown as it is.
+        # Asked on the screen's thread: never wait for the store. While another thread of this
+        # process holds it (a write waiting for another process's lock, the queue's build in
+        # the background, a context read), the item is shown as it is.
         with self.store.unless_busy() as free:
             if not free:
                 return item.tasks

@@ -72,7 +72,7 @@ def start_session(store: LabelStore, config: LabelConfig, queue: Queue) -> Label
             checks.remember(image, task, label)
     open_tasks = getattr(queue, "open_tasks", None)
     if open_tasks is not None:  # asked per item: what is still open now
-        open_tasks = functools.partial(open_tasks, store, config.annotator, options=config.options)
+        open_tasks = functools.partial(open_tasks, store, config.workspace, config.annotator, options=config.options)
     return LabelSession(
         store,
         config.annotator,
@@ -163,6 +163,8 @@ class LabelApp(App):
             return
         # An empty queue too: the label screen says why (from the store) and can go back.
         self.session = message.session
+        if self.session.waiting:  # the first page was all passed over: no image will ask for the rest
+            self._complete_queue()
         self.push_screen(
             LabelScreen(
                 self.session,

@@ -134,14 +134,60 @@ def test_conflicts_a_reviewer_answered_come_after_the_others(store, workspace):
 def test_open_tasks_reads_now_what_others_finished_since_the_queue_was_built(store, workspace):
     unlabelled, review = QUEUES["unlabelled"], QUEUES["review"]
     item = build(store, workspace).items[0]
-    assert unlabelled.open_tasks(store, "ann", item, QueueOptions()) == ("light", "orientation")
+    assert unlabelled.open_tasks(store, workspace, "ann", item, QueueOptions()) == ("light", "orientation")
     store.add_label(item.image, "light", "left", "bob")
-    assert unlabelled.open_tasks(store, "ann", item, QueueOptions()) == ("orientation",)
+    assert unlabelled.open_tasks(store, workspace, "ann", item, QueueOptions()) == ("orientation",)
     conflict(store, item.image, "orientation")
     (review_item,) = build(store, workspace, "review", annotator="rev").items
-    assert review.open_tasks(store, "rev", review_item, QueueOptions()) == ("orientation",)
+    assert review.open_tasks(store, workspace, "rev", review_item, QueueOptions()) == ("orientation",)
     store.add_label(item.image, "orientation", "left", "rev2", source="review")
-    assert review.open_tasks(store, "rev", review_item, QueueOptions()) == ()
+    assert review.open_tasks(store, workspace, "rev", review_item, QueueOptions()) == ()
+
+
+def test_conflicts_one_answered_come_last_in_a_shuffled_review_too(store, workspace):
+    for image in IMAGES[:6]:
+        conflict(store, image)
+    for image in IMAGES[6:]:
+        store.add_label(image, "light", "left", "ann")
+        store.add_label(image, "light", "right", "rev")
+    order = [i.image for i in build(store, workspace, "review", annotator="rev", shuffle=True, seed=3).items]
+    assert sorted(order[:6]) == IMAGES[:6] and sorted(order[6:]) == IMAGES[6:]
+
+
+def test_suspects_and_manual_checks_follow_their_queues_rules(store, workspace):
+    # Found by an attack pass: annotators changing to the ensemble's answer, or autolabel
+    # deciding an image, took it out of the rebuilt queue but not out of the open session.
+    store.add_label(IMAGES[0], "light", "left", "ann")
+    store.add_label(IMAGES[0], "light", "left", "bob")
+    workspace.suspects_path.parent.mkdir(exist_ok=True)
+    workspace.suspects_path.write_text(f"image,task,human,ensemble,confidence\n{IMAGES[0]},light,left,right,0.95\n")
+    (item,) = build(store, workspace, "suspects", annotator="rev").items
+    assert QUEUES["suspects"].open_tasks(store, workspace, "rev", item, QueueOptions()) == ("light",)
+    store.add_label(IMAGES[0], "light", "right", "ann")
+    store.add_label(IMAGES[0], "light", "right", "bob")
+    assert build(store, workspace, "suspects", annotator="rev").items == []
+    assert QUEUES["suspects"].open_tasks(store, workspace, "rev", item, QueueOptions()) == ()
+    add_prediction(store, IMAGES[1], "light", "m", [0.6, 0.3, 0.1])
+    (item,) = build(store, workspace, "manual").items
+    assert QUEUES["manual"].open_tasks(store, workspace, "ann", item, QueueOptions()) == ("light",)
+    store.add_label(IMAGES[1], "light", "left", "model:m", source="model", confidence=0.99, model="m")
+    assert QUEUES["manual"].open_tasks(store, workspace, "ann", item, QueueOptions()) == ()
+
+
+def test_reviews_by_others_count_what_they_settled_in_ones_share_only(store, workspace):
+    for task in ("light", "orientation"):
+        store.add_label(IMAGES[0], task, "left", "ann")
+        store.add_label(IMAGES[0], task, "right", "bob")
+    store.add_label(IMAGES[0], "light", "left", "rev2", source="review")  # one of two settled: still to do
+    built = build(store, workspace, "review", annotator="rev1")
+    assert (len(built.items), built.done, built.by_others) == (1, 0, 0)
+    for image in IMAGES[1:]:
+        conflict(store, image)
+        store.add_label(image, "light", "left", "rev2", source="review")
+    assert build(store, workspace, "review", annotator="rev1").by_others == 9
+    shares = [build(store, workspace, "review", annotator="rev1", assignment=Assignment(i, 2)) for i in (1, 2)]
+    assert sum(b.by_others for b in shares) == 9 and all(b.by_others < 9 for b in shares)
+    assert build(store, workspace, "suspects", annotator="rev1").by_others == 0  # autolabel never ran
 
 
 def test_open_tasks_keeps_an_overlap_image_open_for_its_second_person(store, workspace):
@@ -149,9 +195,9 @@ def test_open_tasks_keeps_an_overlap_image_open_for_its_second_person(store, wor
     item = build(store, workspace, assignment=assignment).items[0]
     store.add_label(item.image, "light", "left", "bob")
     options = QueueOptions(assignment=assignment)
-    assert QUEUES["unlabelled"].open_tasks(store, "ann", item, options) == ("light", "orientation")
+    assert QUEUES["unlabelled"].open_tasks(store, workspace, "ann", item, options) == ("light", "orientation")
     store.add_label(item.image, "light", "left", "carol")
-    assert QUEUES["unlabelled"].open_tasks(store, "ann", item, options) == ("orientation",)
+    assert QUEUES["unlabelled"].open_tasks(store, workspace, "ann", item, options) == ("orientation",)
 
 
 def test_prediction_queues_are_empty_without_predictions(store, workspace):

@@ -89,6 +89,66 @@ def test_items_others_finished_meanwhile_are_passed_over_and_counted_done(store,
     assert asked == images
 
 
+def queue_session(store, workspace, *, first_page=False):
+    """A session on the unlabelled queue (light only), as `celeba label` starts one."""
+    from functools import partial
+
+    from celeba_tui.labelling.queues import QUEUES, QueueOptions
+
+    tasks = tuple(t for t in workspace.tasks if t.name == "light")
+    queue, options = QUEUES["unlabelled"], QueueOptions()
+    open_tasks = partial(queue.open_tasks, store, workspace, "ann", options=options)
+    if first_page:
+        page = queue.first_page(store, workspace, "ann", tasks, options, 50)
+        session = LabelSession(store, "ann", tasks, page, total=None, complete=False, open_tasks=open_tasks)
+    else:
+        built = queue.build(store, workspace, "ann", tasks, options)
+        session = LabelSession(store, "ann", tasks, built.items, total=built.total, open_tasks=open_tasks)
+    return session, lambda: queue.build(store, workspace, "ann", tasks, options)
+
+
+@pytest.mark.parametrize("others_before_the_build", [True, False])
+def test_progress_does_not_depend_on_when_the_rest_of_the_queue_was_counted(store, workspace, others_before_the_build):
+    # Found by an attack pass: bob's labels between the first page and the build left the
+    # total short ("-2 / 8 images done", then "1 / 8" where the same work gave "3 / 10").
+    session, build = queue_session(store, workspace, first_page=True)
+    if not others_before_the_build:
+        session.adopt(build())
+    for image in ("000002.jpg", "000003.jpg"):
+        store.add_label(image, "light", "left", "bob")
+    if others_before_the_build:
+        session.adopt(build())
+    assert session.done >= 0
+    answer(session, 0)  # 000001; bob's two are passed over
+    assert (session.done, session.total, session.finished_elsewhere) == (3, 10, 2)
+
+
+def test_an_image_passed_over_then_shown_again_is_counted_once(store, workspace):
+    session, _ = queue_session(store, workspace)
+    bob = store.add_label("000002.jpg", "light", "left", "bob")
+    answer(session, 0)  # 000001; 000002 passed over
+    assert session.current.image == "000003.jpg" and session.finished_elsewhere == 1
+    store.revoke(bob, "bob")  # open again
+    decision = session.last_decision()
+    session.revoke(decision)
+    session.apply_undo(decision)
+    answer(session, 0)  # 000001 again: now 000002 is shown
+    assert session.current.image == "000002.jpg"
+    answer(session, 1)
+    assert (session.done, session.finished_elsewhere) == (2, 0)
+
+
+def test_recheck_passes_over_what_others_finished_while_one_was_away(store, workspace):
+    session, _ = queue_session(store, workspace)
+    store.add_label("000001.jpg", "light", "left", "bob")  # while ann went back through earlier decisions
+    session.recheck()
+    assert session.current.image == "000002.jpg" and session.finished_elsewhere == 1
+    answer(session, 0)
+    store.add_label("000003.jpg", "light", "left", "bob")
+    session.recheck()
+    assert session.current.image == "000004.jpg"
+
+
 def test_the_open_check_never_waits_for_a_busy_store(store, workspace):
     # A write of this process waiting for another process's lock holds the connection;
     # the screen's thread then shows the next item as it is instead of freezing.

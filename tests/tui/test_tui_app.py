@@ -189,6 +189,28 @@ async def test_a_refusal_is_cleared_when_the_reviewer_moves_on_and_agreeing_is_n
     assert live(store, annotator="rev2") == {(second, "light"): "left"}
 
 
+async def test_a_first_page_others_finished_meanwhile_still_ends_the_queue(workspace, store, monkeypatch):
+    # Found by an attack pass: every first-page item passed over at once left the screen on
+    # "Loading the rest of the queue…" for good (only a shown image asked for the rest).
+    from celeba_tui.labelling.queues import UnlabelledQueue
+
+    light = next(task for task in workspace.tasks if task.name == "light")
+    for image in IMAGES[:-1]:
+        store.add_label(image, "light", "left", "carol")
+    real_first_page = UnlabelledQueue.first_page
+
+    def first_page(self, store_, *args):
+        page = real_first_page(self, store_, *args)
+        store_.add_label(IMAGES[-1], "light", "center", "bob")  # right after the page was read
+        return page
+
+    monkeypatch.setattr(UnlabelledQueue, "first_page", first_page)
+    app = make_app(workspace, store, tasks=(light,))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, NothingToLabelScreen), "the queue's end")
+        assert app.session.finished and app.session.finished_elsewhere == 1
+
+
 async def test_people_labelling_one_queue_at_once_are_not_shown_what_the_other_finished(workspace, store):
     # Two people on the unlabelled queue without --assign: what one labels while the other
     # works is passed over by the other, counted as done, and said in the summary.

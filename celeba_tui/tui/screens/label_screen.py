@@ -222,7 +222,7 @@ class LabelScreen(Screen):
 
     def queue_completed(self) -> None:
         """The whole queue arrived (it started on a first page): update counts, or go on."""
-        if self._displayed is None and self.session.current is not None:
+        if self._displayed is None:  # "Loading the rest…" was up: the next image, or the queue's end
             self.show_current()
         else:
             self._show_stats()
@@ -430,6 +430,7 @@ class LabelScreen(Screen):
 
     def _return_to_queue(self) -> None:
         self._displayed = None
+        self.session.recheck()  # others may have finished it while you were going back
         self.refresh_bindings()
         self.show_current(self._stamp)
 
