@@ -315,10 +315,8 @@ def real(
     seed: int,
     max_pitch: float | None = None,
     sets: list[str] | None = None,
-    architecture: str | None = None,
+    plan: DemoPlan | None = None,
     self_training_rounds: int = 0,
-    augment: str | None = None,
-    members: tuple[tuple[str, int], ...] | None = None,
 ) -> list[dict]:
     """Per folder, people split into `folds` groups, each auto-labelled by a model trained on the others.
 
@@ -342,18 +340,7 @@ def real(
         groups = [people[i::folds] for i in range(folds)]
         for number, held_out in enumerate(groups):
             ws_dir = out / f"{folder}-fold{number}"
-            rounds = real_fold(
-                root / folder,
-                labels,
-                task,
-                held_out,
-                ws_dir,
-                seed,
-                architecture,
-                self_training_rounds,
-                augment,
-                members,
-            )
+            rounds = real_fold(root / folder, labels, task, held_out, ws_dir, seed, plan, self_training_rounds)
             for round_number, (quality, minutes) in enumerate(rounds):
                 title = f"{folder}: auto-label people {held_out}, trained on the others"
                 if round_number:
@@ -396,12 +383,10 @@ def real_fold(
     held_out,
     ws_dir: Path,
     seed: int,
-    architecture: str | None,
+    plan: DemoPlan | None = None,
     self_training_rounds: int = 0,
-    augment: str | None = None,
-    members: tuple[tuple[str, int], ...] | None = None,
 ) -> list[tuple[list[dict], float]]:
-    """Train the default ensemble (or one `architecture`) on everyone but `held_out`, auto-label those,
+    """Train the plan's ensemble (the demo's by default) on everyone but `held_out`, auto-label those,
     score against the measured class; then `self_training_rounds` of `celeba cycle --pseudo-labels`,
     each scored with the models that labelled last. Per round (0: the first): its quality list and minutes."""
     from celeba_tui.autolabel.cycle import plan_cycle, run_cycle
@@ -416,11 +401,7 @@ def real_fold(
     from celeba_tui.workspace import create_workspace
 
     started = time.perf_counter()
-    plan = replace(DemoPlan.for_mode(False), augment=augment)
-    if architecture:
-        plan = replace(plan, members=((architecture, 0),))
-    if members:
-        plan = replace(plan, members=members)
+    plan = plan or DemoPlan.for_mode(False)
     workspace = create_workspace(ws_dir, image_root)
     training = labels[~labels["person"].isin(held_out)]
     long_csv = ws_dir / "measured.csv"
@@ -459,6 +440,14 @@ def real_fold(
         )
         rounds.append(([q.to_dict() for q in quality], (time.perf_counter() - started) / 60))
     return rounds
+
+
+def real_plan(architecture: str | None, members: tuple[tuple[str, int], ...] | None, augment: str | None) -> DemoPlan:
+    """The demo's plan with --real's changes: one architecture or these members, these augmentations."""
+    plan = replace(DemoPlan.for_mode(False), augment=augment)
+    if architecture:
+        plan = replace(plan, members=((architecture, 0),))
+    return replace(plan, members=members) if members else plan
 
 
 def parse_members(text: str) -> tuple[tuple[str, int], ...]:
@@ -507,10 +496,8 @@ def main() -> int:
                 args.seed,
                 args.max_pitch,
                 args.set,
-                args.architecture,
+                real_plan(args.architecture, args.members, args.augment),
                 args.self_training,
-                args.augment,
-                args.members,
             )
         else:
             chosen = VARIANTS if args.ablation else dict(list(VARIANTS.items())[:1])

@@ -242,7 +242,7 @@ class SuspectsQueue(_PredictionQueue):
         mine, others = reviewed_images(store, annotator, task_names)
         suspects = read_suspects(workspace.suspects_path)
         suspected = set(suspects["image"])
-        done = len(mine), len(share_of((others - mine) & suspected, options))
+        done = len(mine), len(share_of(others & suspected, options))
         if suspects.empty:
             return QueueBuild([], *done)
         agreed = current_pairs(store, "agreed", task_names)
