@@ -9,7 +9,8 @@
    timing log (key received to new image painted, wall and process CPU time) gives
    median/p95, and polling tmux from outside cross-checks it. The CPU figures are
    what the work costs; wall times also carry whatever else the machine runs.
-3. Preparing one image's half-block strips versus textual-image's HalfcellImage
+3. Asking who else is on an image (read before each is shown), with 8 others labelling.
+4. Preparing one image's half-block strips versus textual-image's HalfcellImage
    rendering the same pixels (the lean widget's reason to exist).
 
 Targets (issue 3): key-to-image median <= 40 ms, p95 <= 60 ms; start-up <= 1.5 s.
@@ -183,6 +184,26 @@ def strip_vs_textual_image(workspace) -> tuple[float, float]:
     return statistics.median(ours) * 1000, statistics.median(theirs) * 1000
 
 
+def time_presence(workspace, others: int = 8) -> float:
+    """ms to ask who else is on an image (read before each image is shown) with `others`
+    other sessions labelling the workspace, each on an image of its own."""
+    import contextlib
+
+    from celeba_tui.labelling.presence import someone_else_on
+    from celeba_tui.labelling.session_lock import annotator_session
+
+    with contextlib.ExitStack() as stack:
+        for index in range(others):
+            stack.enter_context(annotator_session(workspace.path, f"other{index}")).announce(f"{index:06d}.jpg")
+        assert someone_else_on(workspace.path, "bench", "000001.jpg") == "other1"
+        times = []
+        for _ in range(200):
+            started = time.perf_counter()
+            someone_else_on(workspace.path, "bench", "999999.jpg")
+            times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=200_000)
@@ -201,6 +222,9 @@ def main() -> None:
         )
         page = time_first_page(workspace)
         print(f"unlabelled queue, first page of 50 (what start-up waits for): {page * 1000:.0f} ms")
+        print(
+            f"who else is on an image (asked before each image), 8 others labelling: {time_presence(workspace):.2f} ms"
+        )
         ours, theirs = strip_vs_textual_image(workspace)
         print(
             f"one image to half-block rows: ours {ours:.1f} ms vs textual-image HalfcellImage {theirs:.1f} ms ({theirs / ours:.1f}x)"

@@ -106,6 +106,8 @@ class LabelSession:
         clock: Callable[[], float] = time.monotonic,
         read_mark: int | None = None,
         open_tasks: Callable[[QueueItem], tuple[str, ...]] | None = None,
+        someone_else_on: Callable[[str], str | None] | None = None,
+        announce: Callable[[str | None], None] | None = None,
     ):
         self.store = store
         self.annotator = annotator
@@ -139,6 +141,15 @@ class LabelSession:
         # passed over, and counted as done.
         self.open_tasks = open_tasks
         self._finished_elsewhere: set[int] = set()  # positions passed over: others finished them
+        # Asked before an item is shown: who else is on its image now (presence.py); such an
+        # item is put back to the end of the queue once. `announce` tells the others which
+        # image this session shows.
+        self.someone_else_on = someone_else_on
+        self.announce = announce
+        self._put_back: set[int] = set()  # positions whose item went to the end of the queue
+        self._put_back_images: set[str] = set()
+        self._coming_round: list[int] = []  # positions of those items at the end, not yet reached
+        self.also_here: str | None = None  # who else is on the image shown (it came round again)
         self._plan_checks()
         self._enter_item()
 
@@ -166,7 +177,13 @@ class LabelSession:
         """Images of the queue finished: all of them minus the regular items still open."""
         if self.total is None:
             return None
-        open_items = len(self.items) - self._checks_inserted - len(self._completed) - len(self._finished_elsewhere)
+        open_items = (
+            len(self.items)
+            - self._checks_inserted
+            - len(self._completed)
+            - len(self._finished_elsewhere)
+            - len(self._put_back)  # each is open once more, at the end
+        )
         return self.total - open_items
 
     @property
@@ -204,7 +221,10 @@ class LabelSession:
         missing = sum(
             1
             for position, item in enumerate(self.items)
-            if not item.check and item.image not in in_build and position not in self._completed
+            if not item.check
+            and item.image not in in_build
+            and position not in self._completed
+            and position not in self._put_back  # its copy at the end counts instead
         )
         self.items.extend(item for item in built.items if item.image not in known)
         self.total = built.total + missing
@@ -321,26 +341,64 @@ class LabelSession:
 
     def _enter_item(self) -> None:
         """Skip check items already answered (after an undo went back past them), and
-        regular items others finished meanwhile; ask only the tasks still open."""
+        regular items others finished meanwhile; ask only the tasks still open. An item
+        whose image someone else is on goes to the end of the queue, once."""
+        self.also_here = None
         while self.current is not None:
             item = self.current
             answered = self._answered.get(self.position, set())
+            if self.position in self._put_back:  # gone to the end (passed again after going back)
+                self.position += 1
+                continue
             if not item.check:
-                still_open = self._still_open(item)
+                still_open = self._still_open(item, self.position)
                 if not still_open:
                     self._finished_elsewhere.add(self.position)
                     self.position += 1
                     continue
                 if still_open != item.tasks:
-                    self.items[self.position] = item._replace(tasks=still_open)
+                    item = self.items[self.position] = item._replace(tasks=still_open)
                 self._finished_elsewhere.discard(self.position)  # shown after all: not others' work
+                other = self._someone_else_on(item)
+                if other is not None and item.image not in self._put_back_images:
+                    self._put_back.add(self.position)
+                    self._put_back_images.add(item.image)
+                    self._coming_round.append(len(self.items))
+                    self.items.append(item)
+                    self.position += 1
+                    continue
+                self.also_here = other
+                self._announce(item.image)
+                self._count_put_back_finished()
                 self.task_index = 0
                 return
             open_tasks = [i for i, t in enumerate(item.tasks) if t not in answered]
             if open_tasks:
+                self._announce(None)  # a flip check is this person's own image
                 self.task_index = open_tasks[0]
                 return
             self.position += 1
+        self._announce(None)
+
+    def _count_put_back_finished(self, most: int = 2) -> None:
+        """Count items put back that their other person has finished since, oldest first
+        (a few per image shown), so progress does not wait for the queue's end to say so."""
+        self._coming_round = [p for p in self._coming_round if p > self.position]
+        for position in self._coming_round[:most]:
+            if self._still_open(self.items[position], position):
+                return
+            self._finished_elsewhere.add(position)
+            self._coming_round.remove(position)
+
+    def _someone_else_on(self, item: QueueItem) -> str | None:
+        """Who else is on the item's image now (None when nobody, or partly answered here)."""
+        if self.someone_else_on is None or self.position in self._answered:
+            return None
+        return self.someone_else_on(item.image)
+
+    def _announce(self, image: str | None) -> None:
+        if self.announce is not None:
+            self.announce(image)
 
     def recheck(self) -> None:
         """Ask again whether the item on screen is still open (after a while away from it,
@@ -348,9 +406,9 @@ class LabelSession:
         if self.current is not None and not self.current.check and self.position not in self._answered:
             self._enter_item()
 
-    def _still_open(self, item: QueueItem) -> tuple[str, ...]:
+    def _still_open(self, item: QueueItem, position: int) -> tuple[str, ...]:
         """The item's tasks still open now (all of them when answered here or not asked)."""
-        if self.open_tasks is None or self.position in self._answered:
+        if self.open_tasks is None or position in self._answered:
             return item.tasks
         # Asked on the screen's thread: never wait for the store. While another thread of this
         # process holds it (a write waiting for another process's lock, the queue's build in
@@ -375,6 +433,8 @@ class LabelSession:
         self._completed = {shift(p) for p in self._completed}
         self._checks_completed = {shift(p) for p in self._checks_completed}
         self._finished_elsewhere = {shift(p) for p in self._finished_elsewhere}
+        self._put_back = {shift(p) for p in self._put_back}
+        self._coming_round = [shift(p) for p in self._coming_round]
         self.history = [
             Decision(shift(d.position), d.task_index, d.image, d.task, d.label, d.check, d.label_id)
             for d in self.history

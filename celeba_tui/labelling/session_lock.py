@@ -9,6 +9,10 @@ is refused before it starts, saying which process holds it. The lock is the oper
 system's (flock): it goes with the process however it ends, kill -9 included, so a
 crashed session never leaves a stale lock behind. Where flock is missing (not POSIX),
 sessions are not locked.
+
+The note in the lock file also says which image the session shows (`HeldLock.announce`),
+so people working one queue at once take turns instead of answering the same image
+(`presence.py` reads the others' notes).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import errno
 import hashlib
 import json
 import os
+import socket
 import stat
 import time
 from collections.abc import Iterator
@@ -43,6 +48,13 @@ class HeldLock:
 
     def __init__(self, path: Path, fd: int, annotator: str):
         self.path, self.fd, self.annotator = path, fd, annotator
+        self.started = time.time()
+        self.showing: str | None = None
+
+    def announce(self, image: str | None) -> None:
+        """Say in the lock's note that this session shows `image` now (None: no image)."""
+        self.showing = image
+        _write_note(self.fd, self.annotator, self.started, image)
 
     def check(self) -> None:
         """A CelebaError unless this process still holds the lock at its path.
@@ -66,7 +78,7 @@ class HeldLock:
             )
         os.close(self.fd)
         self.fd = fd
-        _write_note(fd, self.annotator)
+        _write_note(fd, self.annotator, self.started, self.showing)
 
 
 @contextlib.contextmanager
@@ -94,9 +106,12 @@ def annotator_session(
                 f"annotator {annotator!r} has a `celeba label` session open on this workspace"
                 f"{_holder(held.fd)}: {advice}"
             )
-        _write_note(held.fd, annotator)
+        _write_note(held.fd, annotator, held.started)
         yield held
     finally:
+        with contextlib.suppress(OSError):  # a note left behind must not say an image is shown
+            if held.showing is not None:
+                os.ftruncate(held.fd, 0)
         os.close(held.fd)  # releases the lock
 
 
@@ -138,12 +153,19 @@ def _open_lock_file(path: Path) -> int:
     return fd
 
 
-def _write_note(fd: int, annotator: str) -> None:
-    """Say in the lock file who holds it (only ever read to name the holder)."""
-    note = json.dumps({"annotator": annotator, "pid": os.getpid(), "started": time.time()}).encode("utf-8")
+def _write_note(fd: int, annotator: str, started: float, image: str | None = None) -> None:
+    """Say in the lock file who holds it, and which image it shows (read to name the
+    holder, and by `presence.py`). Written over the old note, then cut to length, so a
+    reader never finds it empty, at worst unreadable for a moment (then it says nothing)."""
+    note = {"annotator": annotator, "pid": os.getpid(), "host": socket.gethostname(), "started": started}
+    if image is not None:
+        note |= {"image": image, "shown": time.time()}
+    data = json.dumps(note).encode("utf-8")
+    if len(data) > MAX_NOTE_BYTES:  # a name too long to tell: the note says no image
+        data = json.dumps({key: note[key] for key in ("annotator", "pid", "host", "started")}).encode("utf-8")
     with contextlib.suppress(OSError):  # the lock holds without its note (a full disk, say)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, note, 0)
+        os.pwrite(fd, data, 0)
+        os.ftruncate(fd, len(data))
 
 
 def _holder(fd: int) -> str:

@@ -15,6 +15,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Static
 
 from celeba_tui.console import printable
+from celeba_tui.labelling import presence
 from celeba_tui.labelling.flip_checks import CheckScheduler
 from celeba_tui.labelling.queues import OneImageQueue, Queue, QueueOptions, get_queue, my_live_labels
 from celeba_tui.labelling.session import LabelSession
@@ -73,6 +74,10 @@ def start_session(store: LabelStore, config: LabelConfig, queue: Queue) -> Label
     open_tasks = getattr(queue, "open_tasks", None)
     if open_tasks is not None:  # asked per item: what is still open now
         open_tasks = functools.partial(open_tasks, store, config.workspace, config.annotator, options=config.options)
+    someone_else_on = announce = None
+    if config.held_lock is not None:  # who else is on an image: their lock's note (presence.py)
+        someone_else_on = functools.partial(presence.someone_else_on, config.workspace.path, config.annotator)
+        announce = config.held_lock.announce
     return LabelSession(
         store,
         config.annotator,
@@ -84,6 +89,8 @@ def start_session(store: LabelStore, config: LabelConfig, queue: Queue) -> Label
         checks=checks,
         read_mark=read_mark,
         open_tasks=open_tasks,
+        someone_else_on=someone_else_on,
+        announce=announce,
     )
 
 

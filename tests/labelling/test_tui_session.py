@@ -285,3 +285,94 @@ def test_first_page_then_the_whole_queue(store, workspace):
     answer(session, 0)
     answer(session, 0)
     assert session.done == 2
+
+
+def test_an_image_someone_else_is_on_goes_to_the_end_of_the_queue_once(store, workspace):
+    on = {"000001.jpg": "bob"}
+    shown = []
+    session = session_for(
+        store, workspace, ["000001.jpg", "000002.jpg", "000003.jpg"], someone_else_on=on.get, announce=shown.append
+    )
+    assert session.current.image == "000002.jpg" and session.also_here is None
+    assert shown == ["000002.jpg"] and session.done == 0
+    answer(session, 0)
+    answer(session, 0)
+    assert session.current.image == "000003.jpg" and session.done == 1
+    answer(session, 0)
+    answer(session, 0)
+    # bob is still on it: it comes round once more, and the screen says who else is there.
+    assert session.current.image == "000001.jpg" and session.also_here == "bob"
+    assert (session.done, session.total) == (2, 3)
+    answer(session, 1)
+    answer(session, 1)
+    assert session.finished and (session.done, session.total) == (3, 3)
+    assert shown == ["000002.jpg", "000003.jpg", "000001.jpg", None]
+
+
+def test_going_back_past_an_image_put_back_does_not_ask_it_twice(store, workspace):
+    on = {"000002.jpg": "bob"}
+    session = session_for(store, workspace, ["000001.jpg", "000002.jpg", "000003.jpg"], someone_else_on=on.get)
+    answer(session, 0)
+    first = session.last_decision()
+    answer(session, 0)
+    assert session.current.image == "000003.jpg"
+    session.revoke(first)
+    session.apply_undo(first)
+    assert (session.current.image, session.current_task.name) == ("000001.jpg", "light")
+    answer(session, 2)
+    answer(session, 0)  # orientation, asked again after the undo
+    assert (session.current.image, session.current_task.name) == ("000003.jpg", "light")  # not 000002 again yet
+    answer(session, 0)
+    on.clear()  # bob moved on
+    answer(session, 0)
+    assert session.current.image == "000002.jpg" and session.also_here is None
+    for _ in range(2):
+        answer(session, 0)
+    assert session.finished and session.done == session.total == 3
+
+
+def test_two_people_on_one_queue_take_turns_and_nobody_labels_an_image_twice(store, workspace, tmp_path):
+    # Two real sessions as `celeba label` runs them: each holds its lock, announces the
+    # image it shows and reads the other's note before showing one.
+    from functools import partial
+
+    from celeba_tui.labelling import presence
+    from celeba_tui.labelling.queues import QUEUES, QueueOptions
+    from celeba_tui.labelling.session_lock import annotator_session
+
+    tasks = tuple(t for t in workspace.tasks if t.name == "light")
+    queue, options = QUEUES["unlabelled"], QueueOptions()
+
+    def start(name, held):
+        built = queue.build(store, workspace, name, tasks, options)
+        return LabelSession(
+            store,
+            name,
+            tasks,
+            built.items,
+            total=built.total,
+            open_tasks=partial(queue.open_tasks, store, workspace, name, options=options),
+            someone_else_on=partial(presence.someone_else_on, workspace.path, name),
+            announce=held.announce,
+        )
+
+    with annotator_session(workspace.path, "ann") as ann_lock, annotator_session(workspace.path, "bob") as bob_lock:
+        ann = start("ann", ann_lock)
+        bob = start("bob", bob_lock)
+        assert (ann.current.image, bob.current.image) == ("000001.jpg", "000002.jpg")
+        shared = set()  # shown with "NAME is on this image too"
+        while not (ann.finished and bob.finished):
+            for session in (ann, bob):
+                if not session.finished:
+                    if session.also_here is not None:
+                        shared.add(session.current.image)
+                    answer(session, 0)
+            # Progress counts the other's work as it is stored, not only at the queue's end.
+            assert ann.done >= store.live_labels()["image"].nunique() - 1
+        labels = store.live_labels()
+    twice = set(labels.loc[labels["image"].duplicated(), "image"])
+    # The last image: bob was still on it when it came round to ann again, and ann was told.
+    assert twice == shared == {"000010.jpg"}
+    assert labels["image"].nunique() == ann.total == bob.total == 10
+    assert sorted(labels["annotator"].value_counts()) == [5, 6]  # they took turns
+    assert ann.done == bob.done == ann.total

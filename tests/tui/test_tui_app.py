@@ -228,6 +228,32 @@ async def test_people_labelling_one_queue_at_once_are_not_shown_what_the_other_f
     assert live(store, annotator="ann") == {(IMAGES[0], "light"): "left"}
 
 
+async def test_an_image_someone_else_is_on_comes_round_at_the_end_and_says_who(workspace, store):
+    # bob (another process in real use) shows the first image; ann's session starts on the
+    # second, and the first comes round at the end with bob named, as text, not markup.
+    from celeba_tui.labelling.session_lock import annotator_session
+
+    light = next(task for task in workspace.tasks if task.name == "light")
+    bob_name = "[b]bob[/b]"
+    with annotator_session(workspace.path, "ann") as ann_lock, annotator_session(workspace.path, bob_name) as bob:
+        bob.announce(IMAGES[0])
+        app = make_app(workspace, store, "ann", "unlabelled", tasks=(light,), held_lock=ann_lock)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert current(app) == (IMAGES[1], "light")
+            status = app.screen.query_one("#store-status")
+            assert not status.display
+            await press(pilot, *"a" * (len(IMAGES) - 1))
+            assert current(app) == (IMAGES[0], "light")
+            assert status.display and str(status.render()) == "[b]bob[/b] is on this image too."
+            assert app.session.shown_progress == (len(IMAGES) - 1, len(IMAGES))
+            await press(pilot, "d")
+            assert isinstance(app.screen, NothingToLabelScreen)
+    assert live(store, annotator="ann") == {(image, "light"): "left" for image in IMAGES[1:]} | {
+        (IMAGES[0], "light"): "right"
+    }
+
+
 def add_prediction(store, image, task, model, probs):
     labels = ("left", "center", "right")
     best = max(range(3), key=probs.__getitem__)

@@ -109,6 +109,7 @@ class LabelScreen(Screen):
         self._stamp: KeyStamp | None = None  # the key being handled, for the timing log
         self._displayed: tuple | None = None
         self._refused_for: tuple | None = None  # the question a "NOT saved" line is about
+        self._status_text: str | None = None  # the line under the question
         self._bound_classes: tuple | None = None
         # Tasks sharing a class list share bindings, so the footer only changes with it.
         self._signatures = list(dict.fromkeys(t.classes for t in workspace.tasks))
@@ -156,7 +157,8 @@ class LabelScreen(Screen):
         if self._refused_for is not None and self._refused_for != self._question_key():
             # "NOT saved ... press the key again" was about the question left behind.
             self._refused_for = None
-            self._set_status(None)
+        if self._refused_for is None:
+            self._set_status(None)  # nothing wrong: who else is on this image, if anyone
         if self.lookback.active:
             self._show_past(stamp)
             return
@@ -185,6 +187,11 @@ class LabelScreen(Screen):
         self._show_info()
         self._show_stats()
         self._bind_classes(task)
+
+    def _also_here(self) -> str | None:
+        """Who else is on the queue's image shown (it came round again after being put back)."""
+        other = None if self.lookback.active else self.session.also_here
+        return None if other is None else f"{printable(other)} is on this image too."
 
     def _bind_classes(self, task) -> None:
         if task.classes != self._bound_classes:
@@ -376,11 +383,15 @@ class LabelScreen(Screen):
         return (self.session.position, self.session.task_index)
 
     def _set_status(self, text: str | None, *, refused: bool = False) -> None:
+        """The line under the question: a write's trouble, else who else is on this image."""
+        if text is None:
+            text = self._also_here()
         status = self.query_one("#store-status", Static)
         status.display = text is not None
         status.set_class(refused, "-refused")
-        if text is not None:
+        if text is not None and text != self._status_text:
             status.update(text)
+        self._status_text = text
 
     async def _redecide(self, index: int) -> None:
         """A class key on a decision gone back to: a new decision, appended (history keeps the old)."""

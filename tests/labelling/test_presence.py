@@ -1,0 +1,97 @@
+"""Who else is on an image now: the lock notes sessions write, read back, hostile ones ignored."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from celeba_tui.labelling.presence import PRESENCE_TTL_S, someone_else_on
+from celeba_tui.labelling.session_lock import annotator_session, lock_path
+
+
+def test_a_session_says_which_image_it_shows_and_stops_saying_it_when_it_ends(tmp_path):
+    with annotator_session(tmp_path, "alice") as alice:
+        assert someone_else_on(tmp_path, "bob", "a.jpg") is None  # held, nothing shown yet
+        alice.announce("a.jpg")
+        assert someone_else_on(tmp_path, "bob", "a.jpg") == "alice"
+        assert someone_else_on(tmp_path, "bob", "b.jpg") is None
+        assert someone_else_on(tmp_path, "alice", "a.jpg") is None  # one's own session is not someone else
+        alice.announce("b.jpg")
+        assert someone_else_on(tmp_path, "bob", "a.jpg") is None
+        assert someone_else_on(tmp_path, "bob", "b.jpg") == "alice"
+        alice.announce(None)
+        assert someone_else_on(tmp_path, "bob", "b.jpg") is None
+        alice.announce("c.jpg")
+    assert someone_else_on(tmp_path, "bob", "c.jpg") is None  # the session ended
+
+
+def test_a_note_counts_only_while_fresh(tmp_path):
+    with annotator_session(tmp_path, "alice") as alice:
+        alice.announce("a.jpg")
+        now = time.time()
+        assert someone_else_on(tmp_path, "bob", "a.jpg", now=now + PRESENCE_TTL_S / 2) == "alice"
+        assert someone_else_on(tmp_path, "bob", "a.jpg", now=now + PRESENCE_TTL_S + 1) is None  # left open, idle
+        assert someone_else_on(tmp_path, "bob", "a.jpg", now=now - 2 * PRESENCE_TTL_S) is None  # a clock far ahead
+
+
+def write_note(tmp_path, name, note):
+    path = lock_path(tmp_path, name)
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(note) if not isinstance(note, str) else note)
+    return path
+
+
+def test_a_note_left_by_a_process_that_ended_holds_nobody_up(tmp_path):
+    # kill -9 leaves the note behind: its process is gone, so it says nothing.
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(ended.stdout)
+    note = {"annotator": "alice", "pid": pid, "host": os.uname().nodename, "started": 0, "image": "a.jpg"}
+    write_note(tmp_path, "alice", note | {"shown": time.time()})
+    assert someone_else_on(tmp_path, "bob", "a.jpg") is None
+    # Another host's process cannot be asked: its note's age decides.
+    write_note(tmp_path, "alice", note | {"host": "elsewhere", "shown": time.time()})
+    assert someone_else_on(tmp_path, "bob", "a.jpg") == "alice"
+
+
+def test_hostile_lock_files_are_ignored_without_hanging(tmp_path):
+    folder = tmp_path / "locks"
+    folder.mkdir()
+    fresh = {"pid": os.getpid(), "host": "elsewhere", "started": 0, "image": "a.jpg", "shown": time.time()}
+    os.mkfifo(folder / f"label-{'0' * 16}.lock")  # a FIFO: never opened for a blocking read
+    os.replace(write_note(tmp_path, "alice", {"annotator": "alice", **fresh}), folder / "note.json")
+    (folder / f"label-{'1' * 16}.lock").symlink_to(folder / "note.json")  # a link is not followed
+    (folder / f"label-{'2' * 16}.lock").write_bytes(b"x" * 10_000)  # longer than any note
+    (folder / f"label-{'3' * 16}.lock").write_text("{not json")
+    (folder / f"label-{'4' * 16}.lock").write_text("[" * 4000)
+    write_note(tmp_path, "n1", {"annotator": ["alice"], **fresh})
+    write_note(tmp_path, "n2", {"annotator": "", **fresh})
+    write_note(tmp_path, "n3", {"annotator": "carol", **fresh, "shown": float("nan")})
+    write_note(tmp_path, "n4", {"annotator": "carol", **fresh, "shown": True})
+    write_note(tmp_path, "n5", {"annotator": "carol", **fresh, "host": os.uname().nodename, "pid": 2**80})
+    write_note(tmp_path, "n6", {"annotator": "carol", **fresh, "host": os.uname().nodename, "pid": "1"})
+    (folder / "label-carol.lock").write_text(json.dumps({"annotator": "carol", **fresh}))  # not a lock's name
+    assert someone_else_on(tmp_path, "bob", "a.jpg") is None
+    write_note(tmp_path, "dave", {"annotator": "[bold]dave\x1b[2J", **fresh})
+    assert someone_else_on(tmp_path, "bob", "a.jpg") == "[bold]dave\x1b[2J"  # shown escaped by the TUI
+
+
+def test_no_lock_folder_or_a_file_in_its_place_means_nobody(tmp_path):
+    assert someone_else_on(tmp_path, "bob", "a.jpg") is None
+    (tmp_path / "locks").write_text("not a folder")
+    assert someone_else_on(tmp_path, "bob", "a.jpg") is None
+
+
+def test_a_name_too_long_for_the_note_is_not_announced_and_the_lock_still_names_its_holder(tmp_path):
+    from celeba_tui.errors import CelebaError
+
+    with annotator_session(tmp_path, "alice") as alice:
+        alice.announce("x" * 5000)
+        assert someone_else_on(tmp_path, "bob", "x" * 5000) is None
+        try:
+            with annotator_session(tmp_path, "alice"):
+                raise AssertionError("a second session under the same name")
+        except CelebaError as exc:
+            assert f"process {os.getpid()}" in str(exc)
