@@ -18,6 +18,7 @@ from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace,
 from celeba_tui.cli.completion import complete_task
 from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
+from celeba_tui.labelling.presence import sessions_now
 
 annotators_app = typer.Typer(
     name="annotators",
@@ -40,7 +41,7 @@ def annotators_callback(ctx: typer.Context, workspace: WorkspaceOption = None, j
 
 @annotators_app.command("list")
 def list_command(ctx: typer.Context, workspace: WorkspaceOption = None, json_output: JsonOption = False) -> None:
-    """Each annotator: live labels per task, and when they made their first and last decision."""
+    """Each annotator: live labels per task, their first and last decision, and who labels now."""
     list_annotators(workspace or ctx.obj["workspace"], json_output or ctx.obj["json"])
 
 
@@ -70,13 +71,19 @@ def list_annotators(workspace: Path | None, json_output: bool) -> None:
     ws = open_workspace(workspace)
     with ws.open_store(check_classes=False) as store:  # the way out of orphaned labels
         rows = annotator_rows(store, ws.task_names)
+    rows = with_sessions_now(rows, sessions_now(ws.path), ws.task_names)
     if json_output:
-        print_json([{**r, "first": _iso(r["first"]), "last": _iso(r["last"])} for r in rows])
+        print_json(
+            [
+                {**r, "first": _iso(r["first"]), "last": _iso(r["last"]), "labelling_since": _iso(r["labelling_since"])}
+                for r in rows
+            ]
+        )
         return
     if not rows:
         typer.echo("No annotators yet.")
         return
-    header = ["annotator", *ws.task_names, "decisions", "first", "last"]
+    header = ["annotator", *ws.task_names, "decisions", "first", "last", "labelling"]
     table = [
         [
             printable(r["name"]),
@@ -84,6 +91,9 @@ def list_annotators(workspace: Path | None, json_output: bool) -> None:
             f"{r['decisions']:,}",
             _local_time(r["first"]),
             _local_time(r["last"]),
+            ""
+            if r["labelling_since"] is None
+            else f"since {time.strftime('%H:%M', time.localtime(r['labelling_since']))}",
         ]
         for r in rows
     ]
@@ -91,6 +101,19 @@ def list_annotators(workspace: Path | None, json_output: bool) -> None:
     for line in [header, *table]:
         cells = (cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
         typer.echo("  ".join(cells).rstrip())
+
+
+def with_sessions_now(rows: list[dict], sessions: list, task_names: tuple[str, ...]) -> list[dict]:
+    """The rows with when each annotator's running `celeba label` session started
+    (`labelling_since`, None when none runs); one who labels now but has no decision
+    stored yet gets a row of their own."""
+    since = {note.annotator: note.started for note in sessions}
+    known = {r["name"] for r in rows}
+    newcomers = [
+        {"name": name, "live": dict.fromkeys(task_names, 0), "decisions": 0, "first": None, "last": None}
+        for name in sorted(set(since) - known)
+    ]
+    return [{**r, "labelling_since": since.get(r["name"])} for r in [*rows, *newcomers]]
 
 
 def annotator_rows(store, task_names: tuple[str, ...]) -> list[dict]:

@@ -10,12 +10,16 @@ sessions' notes. An image someone else is on is put back to the end of the queue
 by the time it comes round again it is usually finished (and passed over), or it is
 shown with who else is on it.
 
-A note counts only while it is fresh: written by a process still running (on this host;
-the note names it) and saying its image was shown less than `PRESENCE_TTL_S` ago, so a
-session killed with `kill -9`, or left open over lunch, holds nobody up for long. Lock
+A session counts as running while the process its note names runs (on this host: the
+note names the host; a pid reused by a later process does not count). An image counts
+as shown while, in addition, it was shown less than `PRESENCE_TTL_S` ago, so a session
+killed with `kill -9`, or left open over lunch, holds nobody up for long. Another host's
+process cannot be asked: its note counts only by the age of its image. Lock
 files are read as hostile input: only regular files named as locks, opened without
 following links or blocking, a bounded number of bytes, every field checked. Nothing
 here writes.
+
+`celeba annotators` reads the same notes to say who is labelling now.
 """
 
 from __future__ import annotations
@@ -27,33 +31,50 @@ import re
 import socket
 import stat
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from celeba_tui.labelling.session_lock import LOCK_FOLDER, MAX_NOTE_BYTES, lock_path
+from celeba_tui.labelling.session_lock import LOCK_FOLDER, MAX_NOTE_BYTES
 
 PRESENCE_TTL_S = 600.0  # an image shown longer ago than this is nobody's any more
 MAX_LOCK_FILES = 256  # notes read at most per question (one per annotator working now)
 _LOCK_NAME = re.compile(r"label-[0-9a-f]{16}\.lock")
 
 
-def someone_else_on(workspace_path: Path, annotator: str, image: str, *, now: float | None = None) -> str | None:
-    """The name of another annotator whose running session shows `image` now, or None."""
+@dataclass(frozen=True)
+class SessionNote:
+    """A running `celeba label` session, as its lock's note tells it."""
+
+    annotator: str
+    started: float  # epoch seconds
+    image: str | None  # the image it shows now (None: none, or shown too long ago)
+
+
+def sessions_now(workspace_path: Path, *, now: float | None = None) -> list[SessionNote]:
+    """The `celeba label` sessions running on the workspace now, by their lock notes."""
     folder = Path(workspace_path) / LOCK_FOLDER
-    mine = lock_path(workspace_path, annotator).name
     now = time.time() if now is None else now
     try:
         entries = os.scandir(folder)
-    except OSError:  # no folder (nobody labels here), or unreadable: nobody known to be on it
-        return None
+    except OSError:  # no folder (nobody labels here), or unreadable: nobody known to be labelling
+        return []
+    found = []
     with entries:
         for count, entry in enumerate(entries):
             if count >= MAX_LOCK_FILES:
                 break
-            if entry.name == mine or not _LOCK_NAME.fullmatch(entry.name):
-                continue
-            note = _read_note(folder / entry.name)
-            if note is not None and note.get("image") == image and _fresh(note, annotator, now):
-                return note["annotator"]
+            if _LOCK_NAME.fullmatch(entry.name):
+                note = _session(_read_note(folder / entry.name), now)
+                if note is not None:
+                    found.append(note)
+    return found
+
+
+def someone_else_on(workspace_path: Path, annotator: str, image: str, *, now: float | None = None) -> str | None:
+    """The name of another annotator whose running session shows `image` now, or None."""
+    for note in sessions_now(workspace_path, now=now):
+        if note.image == image and note.annotator != annotator:
+            return note.annotator
     return None
 
 
@@ -81,21 +102,30 @@ def _read_note(path: Path) -> dict | None:
     return note if isinstance(note, dict) else None
 
 
-def _fresh(note: dict, annotator: str, now: float) -> bool:
-    """Whether the note is another annotator's, from a running session, shown recently."""
-    other, pid, host, shown = (note.get(key) for key in ("annotator", "pid", "host", "shown"))
-    if not isinstance(other, str) or not other or other == annotator:
-        return False
-    if not isinstance(shown, (int, float)) or isinstance(shown, bool) or not math.isfinite(shown):
-        return False
-    if not (now - PRESENCE_TTL_S < shown <= now + PRESENCE_TTL_S):  # a clock far ahead is not trusted either
-        return False
+def _session(note: dict | None, now: float) -> SessionNote | None:
+    """The note's session if it is running now, with its image if shown recently."""
+    if note is None:
+        return None
+    annotator, pid, host, started = (note.get(key) for key in ("annotator", "pid", "host", "started"))
+    if not isinstance(annotator, str) or not annotator or not _time(started):
+        return None
+    image, shown = note.get("image"), note.get("shown")
+    if not (isinstance(image, str) and _time(shown) and now - PRESENCE_TTL_S < shown <= now + PRESENCE_TTL_S):
+        image = None  # none, or shown too long ago (a clock far ahead is not trusted either)
     if host == socket.gethostname():
-        return isinstance(pid, int) and not isinstance(pid, bool) and _running(pid)
-    return True  # another host's process cannot be asked: the note's age alone decides
+        if not (isinstance(pid, int) and not isinstance(pid, bool) and _running(pid, started)):
+            return None
+    elif image is None:  # another host's process cannot be asked: only a recent image tells it runs
+        return None
+    return SessionNote(annotator, float(started), image)
 
 
-def _running(pid: int) -> bool:
+def _time(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _running(pid: int, started: float) -> bool:
+    """Whether process `pid` runs and is the one that wrote a note at `started`."""
     if pid == os.getpid():
         return True
     if not 0 < pid < 2**31:
@@ -103,7 +133,20 @@ def _running(pid: int) -> bool:
     try:
         os.kill(pid, 0)  # signal 0: only asks whether the process exists
     except PermissionError:  # someone else's process, running
-        return True
+        pass
     except OSError:  # ProcessLookupError: it ended
         return False
-    return True
+    began = _process_start(pid)
+    return began is None or began <= started + 1.0  # a later process with the same pid is not it
+
+
+def _process_start(pid: int) -> float | None:
+    """When process `pid` started (epoch seconds), where /proc tells it (Linux); else None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat_file:
+            fields = stat_file.read(4096).rsplit(b")", 1)[1].split()
+        with open("/proc/stat", "rb") as system:
+            boot = next(int(line.split()[1]) for line in system if line.startswith(b"btime "))
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None

@@ -109,9 +109,8 @@ def annotator_session(
         _write_note(held.fd, annotator, held.started)
         yield held
     finally:
-        with contextlib.suppress(OSError):  # a note left behind must not say an image is shown
-            if held.showing is not None:
-                os.ftruncate(held.fd, 0)
+        with contextlib.suppress(OSError):  # a note left behind must not say a session runs
+            os.ftruncate(held.fd, 0)
         os.close(held.fd)  # releases the lock
 
 

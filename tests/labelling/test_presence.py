@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from celeba_tui.labelling.presence import PRESENCE_TTL_S, someone_else_on
 from celeba_tui.labelling.session_lock import annotator_session, lock_path
 
@@ -95,3 +97,29 @@ def test_a_name_too_long_for_the_note_is_not_announced_and_the_lock_still_names_
                 raise AssertionError("a second session under the same name")
         except CelebaError as exc:
             assert f"process {os.getpid()}" in str(exc)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="process start times are read from /proc")
+def test_a_pid_reused_by_a_later_process_is_not_the_session(tmp_path):
+    later = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        time.sleep(0.2)
+        note = {"annotator": "alice", "pid": later.pid, "host": os.uname().nodename, "image": "a.jpg"}
+        write_note(tmp_path, "alice", note | {"started": time.time() - 3600, "shown": time.time()})
+        assert someone_else_on(tmp_path, "bob", "a.jpg") is None  # the note's process ended an hour ago
+        write_note(tmp_path, "alice", note | {"started": time.time(), "shown": time.time()})
+        assert someone_else_on(tmp_path, "bob", "a.jpg") == "alice"
+    finally:
+        later.kill()
+        later.wait()
+
+
+def test_sessions_now_lists_running_sessions_with_or_without_an_image(tmp_path):
+    from celeba_tui.labelling.presence import SessionNote, sessions_now
+
+    with annotator_session(tmp_path, "alice") as alice, annotator_session(tmp_path, "bob"):
+        alice.announce("a.jpg")
+        found = sorted(sessions_now(tmp_path), key=lambda note: note.annotator)
+        assert found == [SessionNote("alice", alice.started, "a.jpg"), SessionNote("bob", found[1].started, None)]
+        assert sessions_now(tmp_path, now=time.time() + PRESENCE_TTL_S + 1)[0].image is None  # shown long ago
+    assert sessions_now(tmp_path) == []  # both ended: their notes say nothing any more

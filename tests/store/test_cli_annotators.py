@@ -49,8 +49,36 @@ def test_list_shows_live_labels_per_task_and_decision_times(labelled):
     assert rows[0]["first"] <= rows[0]["last"] and rows[0]["first"].endswith("+00:00")
     assert json.loads(run("annotators", "list", "-w", labelled.path, "--json").stdout) == rows
     text = run("annotators", "-w", labelled.path).stdout
-    assert text.splitlines()[0].split() == ["annotator", "light", "orientation", "decisions", "first", "last"]
+    assert text.splitlines()[0].split() == [
+        "annotator",
+        "light",
+        "orientation",
+        "decisions",
+        "first",
+        "last",
+        "labelling",
+    ]
     assert text.splitlines()[2].split()[:4] == ["bob", "2", "1", "4"]
+
+
+def test_list_says_who_is_labelling_now_newcomers_included(labelled):
+    from celeba_tui.labelling.session_lock import annotator_session
+
+    with annotator_session(labelled.path, "bob"), annotator_session(labelled.path, "[red]cy\x1b[2J") as cy:
+        cy.announce("000004.jpg")
+        rows = json.loads(run("annotators", "-w", labelled.path, "--json").stdout)
+        text = run("annotators", "-w", labelled.path).stdout
+    assert [(r["name"], r["labelling_since"] is not None) for r in rows] == [
+        ("amy", False),
+        ("bob", True),
+        ("[red]cy\x1b[2J", True),
+    ]
+    assert rows[2]["live"] == {"light": 0, "orientation": 0} and rows[2]["decisions"] == 0
+    lines = text.splitlines()
+    assert "since" not in lines[1] and lines[2].split()[-2] == "since"
+    assert lines[3].startswith("[red]cy\\x1b[2J ") and "\x1b" not in text  # shown escaped, as it is
+    after = json.loads(run("annotators", "-w", labelled.path, "--json").stdout)
+    assert [r["name"] for r in after] == ["amy", "bob"] and after[1]["labelling_since"] is None
 
 
 def test_withdraw_appends_undo_rows_and_keeps_the_history(labelled):
