@@ -108,6 +108,7 @@ class LabelSession:
         open_tasks: Callable[[QueueItem], tuple[str, ...]] | None = None,
         someone_else_on: Callable[[str], str | None] | None = None,
         announce: Callable[[str | None], None] | None = None,
+        reads: LabelStore | None = None,
     ):
         self.store = store
         self.annotator = annotator
@@ -140,6 +141,9 @@ class LabelSession:
         # the queue was read (people labelling or reviewing the same queue at once) is
         # passed over, and counted as done.
         self.open_tasks = open_tasks
+        # The connection `open_tasks` reads through when it has one of its own (closed with
+        # the session): the screen's thread then never finds it busy with another thread.
+        self.reads = reads
         self._finished_elsewhere: set[int] = set()  # positions passed over: others finished them
         # Asked before an item is shown: who else is on its image now (presence.py); such an
         # item is put back to the end of the queue once. `announce` tells the others which
@@ -410,10 +414,11 @@ class LabelSession:
         """The item's tasks still open now (all of them when answered here or not asked)."""
         if self.open_tasks is None or position in self._answered:
             return item.tasks
-        # Asked on the screen's thread: never wait for the store. While another thread of this
-        # process holds it (a write waiting for another process's lock, the queue's build in
-        # the background, a context read), the item is shown as it is.
-        with self.store.unless_busy() as free:
+        # Asked on the screen's thread: never wait for the store. `celeba label` asks through
+        # a connection of the session's own, which no other thread uses; on a shared one, while
+        # another thread holds it (a write waiting for another process's lock, the queue's
+        # build in the background, a context read), the item is shown as it is.
+        with (self.reads or self.store).unless_busy() as free:
             if not free:
                 return item.tasks
             try:
@@ -421,6 +426,11 @@ class LabelSession:
             except (CelebaError, sqlite3.Error):  # unreadable now: shown, and a write would say why
                 return item.tasks
         return tuple(task for task in item.tasks if task in open_now)
+
+    def close(self) -> None:
+        """Close the session's own read connection (the store stays open)."""
+        if self.reads is not None:
+            self.reads.close()
 
     def _shift_after(self, position: int) -> None:
         """Renumber positions after an inserted item."""

@@ -99,6 +99,11 @@ class LabelStore(SideTables, AnnotatorRecords):
             raise
         return store
 
+    def reader(self) -> "LabelStore":
+        """A second connection to this store, read-only: reads through it never wait for
+        this one's threads (a write held up by another process's lock, a long query)."""
+        return LabelStore.open(self.path, readonly=True)
+
     def _check_or_create_schema(self) -> None:
         tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if not tables and self.readonly:

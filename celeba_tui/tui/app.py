@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import io
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Static
 
 from celeba_tui.console import printable
+from celeba_tui.errors import CelebaError
 from celeba_tui.labelling import presence
 from celeba_tui.labelling.flip_checks import CheckScheduler
 from celeba_tui.labelling.queues import OneImageQueue, Queue, QueueOptions, get_queue, my_live_labels
@@ -71,9 +73,12 @@ def start_session(store: LabelStore, config: LabelConfig, queue: Queue) -> Label
         checks = CheckScheduler(config.checks, check_tasks, seed=config.options.seed)
         for image, task, label in my_live_labels(store, config.annotator, check_tasks).itertuples(index=False):
             checks.remember(image, task, label)
-    open_tasks = getattr(queue, "open_tasks", None)
-    if open_tasks is not None:  # asked per item: what is still open now
-        open_tasks = functools.partial(open_tasks, store, config.workspace, config.annotator, options=config.options)
+    open_tasks, reads = getattr(queue, "open_tasks", None), None
+    if open_tasks is not None:  # asked per item: what is still open now, on a connection of its own
+        reads = _second_connection(store)
+        open_tasks = functools.partial(
+            open_tasks, reads or store, config.workspace, config.annotator, options=config.options
+        )
     someone_else_on = announce = None
     if config.held_lock is not None:  # who else is on an image: their lock's note (presence.py)
         someone_else_on = functools.partial(presence.someone_else_on, config.workspace.path, config.annotator)
@@ -91,7 +96,18 @@ def start_session(store: LabelStore, config: LabelConfig, queue: Queue) -> Label
         open_tasks=open_tasks,
         someone_else_on=someone_else_on,
         announce=announce,
+        reads=reads,
     )
+
+
+def _second_connection(store: LabelStore) -> LabelStore | None:
+    """A read-only connection for the per-item checks, so the screen's thread never finds
+    the store busy with the queue's build; None where one cannot be opened (the checks then
+    share the store's, and are skipped while it is busy)."""
+    try:
+        return store.reader()
+    except (CelebaError, sqlite3.Error, OSError):
+        return None
 
 
 class LabelApp(App):
@@ -211,3 +227,5 @@ class LabelApp(App):
     def on_unmount(self) -> None:
         if self.timing_log is not None:
             self.timing_log.close()
+        if self.session is not None:
+            self.session.close()

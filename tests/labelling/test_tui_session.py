@@ -376,3 +376,38 @@ def test_two_people_on_one_queue_take_turns_and_nobody_labels_an_image_twice(sto
     assert labels["image"].nunique() == ann.total == bob.total == 10
     assert sorted(labels["annotator"].value_counts()) == [5, 6]  # they took turns
     assert ann.done == bob.done == ann.total
+
+
+def test_the_open_check_reads_on_a_connection_of_its_own_while_the_store_is_busy(store, workspace):
+    # Before, while another thread held the store (the queue's build, a write waiting for
+    # another process's lock), the image was shown unchecked: here it is still passed over.
+    import threading
+    from functools import partial
+
+    from celeba_tui.labelling.queues import QUEUES, QueueOptions
+
+    tasks = tuple(t for t in workspace.tasks if t.name == "light")
+    queue, options = QUEUES["unlabelled"], QueueOptions()
+    built = queue.build(store, workspace, "ann", tasks, options)
+    reads = store.reader()
+    open_tasks = partial(queue.open_tasks, reads, workspace, "ann", options=options)
+    session = LabelSession(store, "ann", tasks, built.items, total=built.total, open_tasks=open_tasks, reads=reads)
+    with workspace.open_store() as bob:
+        bob.add_label("000002.jpg", "light", "left", "bob")
+    held, release = threading.Event(), threading.Event()
+
+    def busy():
+        with store.transaction():
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=busy)
+    thread.start()
+    try:
+        assert held.wait(10)
+        session.skip_image()
+        assert session.current.image == "000003.jpg" and session.finished_elsewhere == 1
+    finally:
+        release.set()
+        thread.join()
+        session.close()

@@ -249,6 +249,13 @@ async def test_an_image_someone_else_is_on_comes_round_at_the_end_and_says_who(w
             assert app.session.shown_progress == (len(IMAGES) - 1, len(IMAGES))
             await press(pilot, "d")
             assert isinstance(app.screen, NothingToLabelScreen)
+            reads = app.session.reads  # the open checks' own connection, closed with the app
+            assert reads is not None and reads is not store
+    try:
+        reads.query("SELECT 1")
+        raise AssertionError("the open checks' connection is still open")
+    except sqlite3.ProgrammingError:
+        pass
     assert live(store, annotator="ann") == {(image, "light"): "left" for image in IMAGES[1:]} | {
         (IMAGES[0], "light"): "right"
     }
