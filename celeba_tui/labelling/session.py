@@ -201,13 +201,14 @@ class LabelSession:
 
         The total includes the checks expected over the session (fixed when the queue is
         complete), so showing a check never changes it and answering one moves `done`
-        as any answer does.
+        as any answer does. Once the queue is finished it counts the checks shown: fewer
+        come than planned where images were passed over (others finished them).
         """
         done, total = self.done, self.total
         if done is None or total is None:
             return done, total
         done += len(self._checks_completed)
-        total += max(self.planned_checks, self._checks_inserted)
+        total += self._checks_inserted if self.finished else max(self.planned_checks, self._checks_inserted)
         return min(done, total), total
 
     def _plan_checks(self) -> None:

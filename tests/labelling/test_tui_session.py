@@ -212,6 +212,24 @@ def test_checks_are_mirrored_and_stored_as_checks(store, workspace):
     assert session.done == 9
 
 
+def test_progress_ends_at_its_total_when_images_were_passed_over_in_a_session_with_checks(store, workspace):
+    # Checks are planned per image; images others finished are passed over without one, so
+    # the total planned ahead used to leave the finished queue short ("28 / 30").
+    images = [f"{i:06d}.jpg" for i in range(1, 21)]
+    checks = CheckScheduler(0.3, BOTH, seed=1)
+    for task, label in zip(BOTH, ("left", "center")):
+        checks.remember("000030.jpg", task, label)
+    finished = set(images[::2])
+    session = session_for(
+        store, workspace, images, checks=checks, open_tasks=lambda item: () if item.image in finished else item.tasks
+    )
+    assert session.planned_checks == 9
+    while not session.finished:
+        answer(session, 0)
+    done, total = session.shown_progress
+    assert done == total == len(images) + session._checks_inserted < len(images) + session.planned_checks
+
+
 def _own(item, checks):
     return [checks._labels[item.image][task] for task in item.tasks]
 
