@@ -37,7 +37,7 @@ from pathlib import Path
 from celeba_tui.labelling.session_lock import LOCK_FOLDER, MAX_NOTE_BYTES
 
 PRESENCE_TTL_S = 600.0  # an image shown longer ago than this is nobody's any more
-MAX_LOCK_FILES = 256  # notes read at most per question (one per annotator working now)
+MAX_LOCK_FILES = 256  # notes read at most per call (one per annotator working now)
 _LOCK_NAME = re.compile(r"label-[0-9a-f]{16}\.lock")
 
 
@@ -50,29 +50,41 @@ class SessionNote:
     image: str | None  # the image it shows now (None: none, or shown too long ago)
 
 
-def sessions_now(workspace_path: Path, *, now: float | None = None) -> list[SessionNote]:
-    """The `celeba label` sessions running on the workspace now, by their lock notes."""
+def sessions_now(workspace_path: Path, *, now: float | None = None, recent_only: bool = False) -> list[SessionNote]:
+    """The `celeba label` sessions running on the workspace now, by their lock notes.
+
+    `recent_only`: only those that showed an image within `PRESENCE_TTL_S` (what the check
+    before each image needs), found by the lock file's modification time before it is
+    opened, so the notes that sessions of earlier days left behind cost a `stat` each."""
     folder = Path(workspace_path) / LOCK_FOLDER
     now = time.time() if now is None else now
     try:
         entries = os.scandir(folder)
     except OSError:  # no folder (nobody labels here), or unreadable: nobody known to be labelling
         return []
-    found = []
+    found, read = [], 0
     with entries:
-        for count, entry in enumerate(entries):
-            if count >= MAX_LOCK_FILES:
+        for entry in entries:
+            if not _LOCK_NAME.fullmatch(entry.name):
+                continue
+            if recent_only:
+                try:
+                    if entry.stat(follow_symlinks=False).st_mtime < now - PRESENCE_TTL_S:
+                        continue
+                except OSError:
+                    continue
+            read += 1
+            if read > MAX_LOCK_FILES:
                 break
-            if _LOCK_NAME.fullmatch(entry.name):
-                note = _session(_read_note(folder / entry.name), now)
-                if note is not None:
-                    found.append(note)
+            note = _session(_read_note(folder / entry.name), now)
+            if note is not None:
+                found.append(note)
     return found
 
 
 def someone_else_on(workspace_path: Path, annotator: str, image: str, *, now: float | None = None) -> str | None:
     """The name of another annotator whose running session shows `image` now, or None."""
-    for note in sessions_now(workspace_path, now=now):
+    for note in sessions_now(workspace_path, now=now, recent_only=True):
         if note.image == image and note.annotator != annotator:
             return note.annotator
     return None
@@ -121,7 +133,13 @@ def _session(note: dict | None, now: float) -> SessionNote | None:
 
 
 def _time(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """Whether a note's field is a usable time: a finite number (an int too big for a float is not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _running(pid: int, started: float) -> bool:

@@ -153,6 +153,10 @@ class LabelSession:
         self._put_back: set[int] = set()  # positions whose item went to the end of the queue
         self._put_back_images: set[str] = set()
         self._coming_round: list[int] = []  # positions of those items at the end, not yet reached
+        # Items at the end counted done before they were reached (their other person finished
+        # them): passed over when reached, whatever happened since, so progress never goes back.
+        self._counted_early: set[int] = set()
+        self._showing: str | None = None  # the image this session last said it shows
         self.also_here: str | None = None  # who else is on the image shown (it came round again)
         self._plan_checks()
         self._enter_item()
@@ -231,7 +235,12 @@ class LabelSession:
             and position not in self._completed
             and position not in self._put_back  # its copy at the end counts instead
         )
-        self.items.extend(item for item in built.items if item.image not in known)
+        rest = [item for item in built.items if item.image not in known]
+        # Items put back go to the end of the whole queue: the rest comes before them.
+        waiting_copies = [p for p in (*self._coming_round, *self._counted_early) if p > self.position]
+        at = min(waiting_copies, default=len(self.items))
+        self.items[at:at] = rest
+        self._shift_from(at, len(rest))
         self.total = built.total + missing
         self.complete = True
         self._plan_checks()
@@ -320,6 +329,8 @@ class LabelSession:
         if self.checks is not None:
             self.checks.forget(decision.image, decision.task)
         self.position, self.task_index = decision.position, decision.task_index
+        self.also_here = None
+        self._announce(decision.image)  # the image gone back to is the one shown now
 
     # ------------------------------------------------------------ moving
     def _next_question(self) -> None:
@@ -352,7 +363,8 @@ class LabelSession:
         while self.current is not None:
             item = self.current
             answered = self._answered.get(self.position, set())
-            if self.position in self._put_back:  # gone to the end (passed again after going back)
+            if self.position in self._put_back or self.position in self._counted_early:
+                # gone to the end (passed again after going back), or counted done already
                 self.position += 1
                 continue
             if not item.check:
@@ -365,7 +377,9 @@ class LabelSession:
                     item = self.items[self.position] = item._replace(tasks=still_open)
                 self._finished_elsewhere.discard(self.position)  # shown after all: not others' work
                 other = self._someone_else_on(item)
-                if other is not None and item.image not in self._put_back_images:
+                # Put back once; never the image this session is on already (asked again
+                # after going back: the other person came to it second).
+                if other is not None and item.image not in self._put_back_images and item.image != self._showing:
                     self._put_back.add(self.position)
                     self._put_back_images.add(item.image)
                     self._coming_round.append(len(self.items))
@@ -393,6 +407,7 @@ class LabelSession:
             if self._still_open(self.items[position], position):
                 return
             self._finished_elsewhere.add(position)
+            self._counted_early.add(position)
             self._coming_round.remove(position)
 
     def _someone_else_on(self, item: QueueItem) -> str | None:
@@ -402,6 +417,7 @@ class LabelSession:
         return self.someone_else_on(item.image)
 
     def _announce(self, image: str | None) -> None:
+        self._showing = image
         if self.announce is not None:
             self.announce(image)
 
@@ -434,10 +450,14 @@ class LabelSession:
             self.reads.close()
 
     def _shift_after(self, position: int) -> None:
-        """Renumber positions after an inserted item."""
+        """Renumber positions after an item inserted after `position`."""
+        self._shift_from(position + 1, 1)
+
+    def _shift_from(self, start: int, count: int) -> None:
+        """Renumber positions from `start` on, where `count` items were inserted."""
 
         def shift(p: int) -> int:
-            return p + 1 if p > position else p
+            return p + count if p >= start else p
 
         self._answered = {shift(p): v for p, v in self._answered.items()}
         self._given = {shift(p): v for p, v in self._given.items()}
@@ -446,6 +466,7 @@ class LabelSession:
         self._finished_elsewhere = {shift(p) for p in self._finished_elsewhere}
         self._put_back = {shift(p) for p in self._put_back}
         self._coming_round = [shift(p) for p in self._coming_round]
+        self._counted_early = {shift(p) for p in self._counted_early}
         self.history = [
             Decision(shift(d.position), d.task_index, d.image, d.task, d.label, d.check, d.label_id)
             for d in self.history

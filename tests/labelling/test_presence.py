@@ -123,3 +123,30 @@ def test_sessions_now_lists_running_sessions_with_or_without_an_image(tmp_path):
         assert found == [SessionNote("alice", alice.started, "a.jpg"), SessionNote("bob", found[1].started, None)]
         assert sessions_now(tmp_path, now=time.time() + PRESENCE_TTL_S + 1)[0].image is None  # shown long ago
     assert sessions_now(tmp_path) == []  # both ended: their notes say nothing any more
+
+
+def test_numbers_too_big_for_a_float_are_ignored_not_a_crash(tmp_path):
+    # Found by attack pass 11: 400 nines as `shown` (or `started`) crashed every session.
+    from celeba_tui.labelling.presence import sessions_now
+
+    huge = int("9" * 400)
+    base = {"annotator": "eve", "pid": os.getpid(), "host": "x", "image": "a.jpg"}
+    write_note(tmp_path, "eve", base | {"started": 0, "shown": huge})
+    write_note(tmp_path, "mal", base | {"annotator": "mal", "started": huge, "shown": time.time()})
+    assert someone_else_on(tmp_path, "bob", "a.jpg") is None
+    assert sessions_now(tmp_path) == []
+
+
+def test_notes_left_by_sessions_of_earlier_days_do_not_hide_a_live_one(tmp_path):
+    # Lock files stay, one per annotator who ever labelled here; old ones cost a stat each.
+    folder = tmp_path / "locks"
+    folder.mkdir()
+    yesterday = time.time() - 86_400
+    for index in range(1_000):
+        path = folder / f"label-{index:016x}.lock"
+        path.write_text(json.dumps({"annotator": f"old{index}", "pid": 1, "host": "x", "started": 0}))
+        os.utime(path, (yesterday, yesterday))
+        (folder / f"junk{index}").write_text("x")
+    with annotator_session(tmp_path, "alice") as alice:
+        alice.announce("a.jpg")
+        assert someone_else_on(tmp_path, "bob", "a.jpg") == "alice"

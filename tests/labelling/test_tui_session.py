@@ -429,3 +429,69 @@ def test_the_open_check_reads_on_a_connection_of_its_own_while_the_store_is_busy
         release.set()
         thread.join()
         session.close()
+
+
+# Attack pass 11 on people taking turns (helper-27): each failed on the first version.
+LIGHT = ("light",)
+TEN = [f"{i:06d}.jpg" for i in range(1, 11)]
+
+
+def test_undo_says_which_image_is_shown_and_clears_who_else_is_on_the_one_left(store, workspace):
+    on, shown = {TEN[0]: "bob"}, []
+    items = [QueueItem(image, LIGHT) for image in TEN[:2]]
+    session = LabelSession(store, "ann", workspace.tasks, items, someone_else_on=on.get, announce=shown.append)
+    answer(session, 0)  # 000002; 000001 comes round with bob still on it
+    assert session.current.image == TEN[0] and session.also_here == "bob"
+    decision = session.last_decision()
+    session.revoke(decision)
+    session.apply_undo(decision)
+    assert session.current.image == TEN[1] and shown[-1] == TEN[1] and session.also_here is None
+
+
+def test_another_persons_undo_never_moves_this_sessions_progress_back(store, workspace):
+    on, finished = {TEN[0]: "bob"}, set()
+    session = LabelSession(
+        store,
+        "ann",
+        workspace.tasks,
+        [QueueItem(image, LIGHT) for image in TEN[:4]],
+        someone_else_on=on.get,
+        open_tasks=lambda item: () if item.image in finished else item.tasks,
+    )
+    assert session.current.image == TEN[1]
+    finished.add(TEN[0])  # bob finishes the image put back
+    del on[TEN[0]]
+    answer(session, 0)  # the image put back is counted done as soon as ann moves on
+    progress = [session.done]
+    finished.discard(TEN[0])  # bob undoes it
+    answer(session, 0)
+    progress.append(session.done)
+    session.skip()
+    progress.append(session.done)
+    assert progress == sorted(progress) and session.finished
+
+
+def test_the_whole_queue_comes_before_images_put_back_on_the_first_page(store, workspace):
+    from celeba_tui.labelling.queue_items import QueueBuild
+
+    on = {TEN[1]: "bob"}
+    page = [QueueItem(image, LIGHT) for image in TEN[:3]]
+    session = LabelSession(store, "ann", workspace.tasks, page, total=None, complete=False, someone_else_on=on.get)
+    answer(session, 0)
+    session.adopt(QueueBuild([QueueItem(image, LIGHT) for image in TEN[1:]], done=1))
+    shown = []
+    while not session.finished:
+        shown.append(session.current.image)
+        answer(session, 0)
+    assert shown == [TEN[2], *TEN[3:], TEN[1]] and session.done == session.total == 10
+
+
+def test_coming_back_from_going_back_never_bumps_one_off_the_image_one_was_on_first(store, workspace):
+    on = {}
+    session = LabelSession(
+        store, "ann", workspace.tasks, [QueueItem(image, LIGHT) for image in TEN[:3]], someone_else_on=on.get
+    )
+    assert session.current.image == TEN[0]
+    on[TEN[0]] = "bob"  # bob came to it second (it came round to him)
+    session.recheck()  # ann went back through earlier decisions, then returned
+    assert session.current.image == TEN[0] and session.also_here == "bob"

@@ -247,6 +247,11 @@ async def test_an_image_someone_else_is_on_comes_round_at_the_end_and_says_who(w
             assert current(app) == (IMAGES[0], "light")
             assert status.display and str(status.render()) == "[b]bob[/b] is on this image too."
             assert app.session.shown_progress == (len(IMAGES) - 1, len(IMAGES))
+            await press(pilot, "u")  # back to the last image, which bob is not on (attack pass 11)
+            assert current(app) == (IMAGES[-1], "light") and not status.display
+            assert ann_lock.showing == IMAGES[-1]
+            await press(pilot, "a")
+            assert current(app) == (IMAGES[0], "light") and status.display
             await press(pilot, "d")
             assert isinstance(app.screen, NothingToLabelScreen)
             reads = app.session.reads  # the open checks' own connection, closed with the app
