@@ -90,6 +90,12 @@ def someone_else_on(workspace_path: Path, annotator: str, image: str, *, now: fl
     return None
 
 
+def others_labelling_now(workspace_path: Path, annotator: str) -> tuple[str, ...]:
+    """The names of the others whose sessions showed an image within `PRESENCE_TTL_S`."""
+    notes = sessions_now(workspace_path, recent_only=True)
+    return tuple(sorted({note.annotator for note in notes if note.annotator != annotator}))
+
+
 def _read_note(path: Path) -> dict | None:
     """A lock file's note as a dict, or None where it is not a readable regular file of JSON."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)

@@ -109,6 +109,7 @@ class LabelSession:
         someone_else_on: Callable[[str], str | None] | None = None,
         announce: Callable[[str | None], None] | None = None,
         reads: LabelStore | None = None,
+        labelling_now: Callable[[], Sequence[str]] | None = None,
     ):
         self.store = store
         self.annotator = annotator
@@ -158,6 +159,8 @@ class LabelSession:
         self._counted_early: set[int] = set()
         self._showing: str | None = None  # the image this session last said it shows
         self.also_here: str | None = None  # who else is on the image shown (it came round again)
+        self.labelling_now = labelling_now  # asked as each image is shown: who else labels here now
+        self.others_now: tuple[str, ...] = ()
         self._plan_checks()
         self._enter_item()
 
@@ -389,6 +392,8 @@ class LabelSession:
                 self.also_here = other
                 self._announce(item.image)
                 self._count_put_back_finished()
+                if self.labelling_now is not None:
+                    self.others_now = tuple(self.labelling_now())
                 self.task_index = 0
                 return
             open_tasks = [i for i, t in enumerate(item.tasks) if t not in answered]

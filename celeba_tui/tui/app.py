@@ -79,9 +79,10 @@ def start_session(store: LabelStore, config: LabelConfig, queue: Queue) -> Label
         open_tasks = functools.partial(
             open_tasks, reads or store, config.workspace, config.annotator, options=config.options
         )
-    someone_else_on = announce = None
-    if config.held_lock is not None:  # who else is on an image: their lock's note (presence.py)
+    someone_else_on = announce = labelling_now = None
+    if config.held_lock is not None:  # who else is on an image, or labels now: their lock's note (presence.py)
         someone_else_on = functools.partial(presence.someone_else_on, config.workspace.path, config.annotator)
+        labelling_now = functools.partial(presence.others_labelling_now, config.workspace.path, config.annotator)
         announce = config.held_lock.announce
     return LabelSession(
         store,
@@ -97,6 +98,7 @@ def start_session(store: LabelStore, config: LabelConfig, queue: Queue) -> Label
         someone_else_on=someone_else_on,
         announce=announce,
         reads=reads,
+        labelling_now=labelling_now,
     )
 
 

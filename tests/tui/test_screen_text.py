@@ -38,6 +38,17 @@ def test_session_stats_count_one_label_in_the_singular():
     assert "this session: 1,200 labels ·" in stats_text(1, 10, {}, [], 1200, 2.0).plain
 
 
+def test_session_stats_say_who_else_labels_now_in_one_line():
+    from celeba_tui.tui.widgets.session_stats import others_line, stats_text
+
+    assert "labelling too" not in stats_text(1, 10, {}, [], 1, 2.0).plain
+    line = stats_text(1, 10, {}, [], 1, 2.0, ("bob", "carol")).plain.splitlines()[2]
+    assert line == "labelling too: bob, carol"
+    assert others_line(["bob", "carol", "dave", "erin", "frank", "gina"]) == "bob, carol, dave, erin +2"
+    assert others_line(["x" * 60, "bob"]) == "x" * 25 + "… +1"
+    assert others_line(["[b]e\x1b[2Jve"]) == "[b]e\\x1b[2Jve"  # as it is, control characters escaped
+
+
 def test_model_names_keep_what_tells_them_apart():
     from celeba_tui.tui.widgets.image_info import model_label
 

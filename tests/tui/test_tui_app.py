@@ -241,6 +241,8 @@ async def test_an_image_someone_else_is_on_comes_round_at_the_end_and_says_who(w
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
             assert current(app) == (IMAGES[1], "light")
+            stats = str(app.screen.query_one("#stats-text").render())
+            assert "labelling too: [b]bob[/b]" in stats
             status = app.screen.query_one("#store-status")
             assert not status.display
             await press(pilot, *"a" * (len(IMAGES) - 1))

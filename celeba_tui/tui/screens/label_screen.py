@@ -284,6 +284,7 @@ class LabelScreen(Screen):
             self.workspace.tasks,
             stats.shown_decisions,
             stats.per_minute(session.clock()),
+            session.others_now,
         )
 
     def _log_question(self, stamp: KeyStamp, image: str) -> None:

@@ -9,9 +9,22 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import ProgressBar, Static
 
+from celeba_tui.console import printable
 
-def stats_text(done: int | None, total: int | None, counts, tasks: Sequence, decisions: int, per_minute: float) -> Text:
-    """Pure: "done / total" and, per task, how often each class was chosen this session."""
+MAX_OTHERS_SHOWN = 26  # characters of "NAME, NAME" before the rest is "+N": one line of the side panel
+
+
+def stats_text(
+    done: int | None,
+    total: int | None,
+    counts,
+    tasks: Sequence,
+    decisions: int,
+    per_minute: float,
+    others: Sequence[str] = (),
+) -> Text:
+    """Pure: "done / total", who else labels here now, and per task how often each class
+    was chosen this session."""
     text = Text()
     if total is None:
         text.append("counting the queue…\n", style="bold")
@@ -19,30 +32,54 @@ def stats_text(done: int | None, total: int | None, counts, tasks: Sequence, dec
         text.append(f"{done:,} / {total:,} images done\n", style="bold")
     labels = "1 label" if decisions == 1 else f"{decisions:,} labels"
     text.append(f"this session: {labels} · {per_minute:.1f}/min\n", style="dim")
+    if others:
+        text.append(f"labelling too: {others_line(others)}\n", style="dim")
     for task in tasks:
         parts = [f"{label} {counts.get((task.name, label), 0)}" for label in task.classes]
         text.append(f"  {task.name:<12} " + " · ".join(parts) + "\n")
     return text
 
 
+def others_line(names: Sequence[str]) -> str:
+    """ "bob, carol" for the names of others labelling now, cut to a line's room ("bob +3")."""
+    shown = [printable(names[0])]
+    for name in names[1:]:
+        if len(", ".join([*shown, printable(name)])) > MAX_OTHERS_SHOWN:
+            break
+        shown.append(printable(name))
+    line = ", ".join(shown)
+    if len(line) > MAX_OTHERS_SHOWN:
+        line = line[: MAX_OTHERS_SHOWN - 1] + "…"
+    rest = len(names) - len(shown)
+    return f"{line} +{rest}" if rest else line
+
+
 class SessionStats(Vertical):
     """A progress bar over the queue and the session statistics under it."""
 
-    _shown = False
+    _lines = 0  # lines of text shown: laid out again only when that changes
 
     def compose(self) -> ComposeResult:
         yield ProgressBar(show_eta=False, id="progress")
         yield Static("", id="stats-text")
 
     def show_stats(
-        self, done: int | None, total: int | None, counts, tasks: Sequence, decisions: int, per_minute: float
+        self,
+        done: int | None,
+        total: int | None,
+        counts,
+        tasks: Sequence,
+        decisions: int,
+        per_minute: float,
+        others: Sequence[str] = (),
     ) -> None:
         bar = self.query_one(ProgressBar)
         # An unknown total would animate an indeterminate bar: repaints we do not want.
         bar.display = total is not None
         if total is not None:
             bar.update(total=max(total, 1), progress=done)
-        # Same number of lines every time: no new layout needed after the first.
-        text = stats_text(done, total, counts, tasks, decisions, per_minute)
-        self.query_one("#stats-text", Static).update(text, layout=not self._shown)
-        self._shown = True
+        # The same number of lines key after key: a new layout only when others come or go.
+        text = stats_text(done, total, counts, tasks, decisions, per_minute, others)
+        lines = text.plain.count("\n")
+        self.query_one("#stats-text", Static).update(text, layout=lines != self._lines)
+        self._lines = lines
