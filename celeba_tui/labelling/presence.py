@@ -31,6 +31,7 @@ import re
 import socket
 import stat
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +49,40 @@ class SessionNote:
     annotator: str
     started: float  # epoch seconds
     image: str | None  # the image it shows now (None: none, or shown too long ago)
+
+
+def _nobody(image: str) -> str | None:
+    return None
+
+
+def _tell_nobody(image: str | None) -> None:
+    return None
+
+
+def _no_others() -> Sequence[str]:
+    return ()
+
+
+@dataclass(frozen=True)
+class Turns:
+    """How a label session takes turns with the others working the workspace: asks who
+    else is on an image, tells which image it shows, asks who else labels now."""
+
+    someone_else_on: Callable[[str], str | None] = _nobody
+    announce: Callable[[str | None], None] = _tell_nobody
+    labelling_now: Callable[[], Sequence[str]] = _no_others
+
+
+ALONE = Turns()  # a session that takes turns with nobody (tests, `celeba browse`, no flock)
+
+
+def turns_through_lock(workspace_path: Path, annotator: str, held_lock) -> Turns:
+    """Turns taken through the lock notes: this session's (`held_lock`, a HeldLock) and the others'."""
+    return Turns(
+        someone_else_on=lambda image: someone_else_on(workspace_path, annotator, image),
+        announce=held_lock.announce,
+        labelling_now=lambda: others_labelling_now(workspace_path, annotator),
+    )
 
 
 def sessions_now(workspace_path: Path, *, now: float | None = None, recent_only: bool = False) -> list[SessionNote]:

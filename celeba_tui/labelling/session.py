@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from celeba_tui.errors import CelebaError, DecidedMeanwhile
 from celeba_tui.labelling.flip_checks import CheckScheduler
+from celeba_tui.labelling.presence import ALONE, Turns
 from celeba_tui.labelling.queues import QueueItem
 from celeba_tui.vocabulary import REVIEW
 
@@ -106,10 +107,8 @@ class LabelSession:
         clock: Callable[[], float] = time.monotonic,
         read_mark: int | None = None,
         open_tasks: Callable[[QueueItem], tuple[str, ...]] | None = None,
-        someone_else_on: Callable[[str], str | None] | None = None,
-        announce: Callable[[str | None], None] | None = None,
+        turns: Turns = ALONE,
         reads: LabelStore | None = None,
-        labelling_now: Callable[[], Sequence[str]] | None = None,
     ):
         self.store = store
         self.annotator = annotator
@@ -147,10 +146,9 @@ class LabelSession:
         self.reads = reads
         self._finished_elsewhere: set[int] = set()  # positions passed over: others finished them
         # Asked before an item is shown: who else is on its image now (presence.py); such an
-        # item is put back to the end of the queue once. `announce` tells the others which
-        # image this session shows.
-        self.someone_else_on = someone_else_on
-        self.announce = announce
+        # item is put back to the end of the queue once. The session also tells the others
+        # which image it shows, and asks who else labels now (for the side panel).
+        self.turns = turns
         self._put_back: set[int] = set()  # positions whose item went to the end of the queue
         self._put_back_images: set[str] = set()
         self._coming_round: list[int] = []  # positions of those items at the end, not yet reached
@@ -159,8 +157,7 @@ class LabelSession:
         self._counted_early: set[int] = set()
         self._showing: str | None = None  # the image this session last said it shows
         self.also_here: str | None = None  # who else is on the image shown (it came round again)
-        self.labelling_now = labelling_now  # asked as each image is shown: who else labels here now
-        self.others_now: tuple[str, ...] = ()
+        self.others_now: tuple[str, ...] = ()  # who else labels here now, as the image shown came up
         self._plan_checks()
         self._enter_item()
 
@@ -392,8 +389,7 @@ class LabelSession:
                 self.also_here = other
                 self._announce(item.image)
                 self._count_put_back_finished()
-                if self.labelling_now is not None:
-                    self.others_now = tuple(self.labelling_now())
+                self.others_now = tuple(self.turns.labelling_now())
                 self.task_index = 0
                 return
             open_tasks = [i for i, t in enumerate(item.tasks) if t not in answered]
@@ -417,14 +413,13 @@ class LabelSession:
 
     def _someone_else_on(self, item: QueueItem) -> str | None:
         """Who else is on the item's image now (None when nobody, or partly answered here)."""
-        if self.someone_else_on is None or self.position in self._answered:
+        if self.position in self._answered:
             return None
-        return self.someone_else_on(item.image)
+        return self.turns.someone_else_on(item.image)
 
     def _announce(self, image: str | None) -> None:
         self._showing = image
-        if self.announce is not None:
-            self.announce(image)
+        self.turns.announce(image)
 
     def recheck(self) -> None:
         """Ask again whether the item on screen is still open (after a while away from it,

@@ -79,11 +79,9 @@ def start_session(store: LabelStore, config: LabelConfig, queue: Queue) -> Label
         open_tasks = functools.partial(
             open_tasks, reads or store, config.workspace, config.annotator, options=config.options
         )
-    someone_else_on = announce = labelling_now = None
-    if config.held_lock is not None:  # who else is on an image, or labels now: their lock's note (presence.py)
-        someone_else_on = functools.partial(presence.someone_else_on, config.workspace.path, config.annotator)
-        labelling_now = functools.partial(presence.others_labelling_now, config.workspace.path, config.annotator)
-        announce = config.held_lock.announce
+    turns = presence.ALONE
+    if config.held_lock is not None:  # who else is on an image, or labels now: the lock notes (presence.py)
+        turns = presence.turns_through_lock(config.workspace.path, config.annotator, config.held_lock)
     return LabelSession(
         store,
         config.annotator,
@@ -95,10 +93,8 @@ def start_session(store: LabelStore, config: LabelConfig, queue: Queue) -> Label
         checks=checks,
         read_mark=read_mark,
         open_tasks=open_tasks,
-        someone_else_on=someone_else_on,
-        announce=announce,
+        turns=turns,
         reads=reads,
-        labelling_now=labelling_now,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from celeba_tui.labelling.flip_checks import CheckScheduler
+from celeba_tui.labelling.presence import Turns
 from celeba_tui.labelling.queues import QueueItem
 from celeba_tui.labelling.session import LabelSession
 from celeba_tui.mirror import mirrored_name
@@ -309,7 +310,10 @@ def test_an_image_someone_else_is_on_goes_to_the_end_of_the_queue_once(store, wo
     on = {"000001.jpg": "bob"}
     shown = []
     session = session_for(
-        store, workspace, ["000001.jpg", "000002.jpg", "000003.jpg"], someone_else_on=on.get, announce=shown.append
+        store,
+        workspace,
+        ["000001.jpg", "000002.jpg", "000003.jpg"],
+        turns=Turns(someone_else_on=on.get, announce=shown.append),
     )
     assert session.current.image == "000002.jpg" and session.also_here is None
     assert shown == ["000002.jpg"] and session.done == 0
@@ -329,7 +333,9 @@ def test_an_image_someone_else_is_on_goes_to_the_end_of_the_queue_once(store, wo
 
 def test_going_back_past_an_image_put_back_does_not_ask_it_twice(store, workspace):
     on = {"000002.jpg": "bob"}
-    session = session_for(store, workspace, ["000001.jpg", "000002.jpg", "000003.jpg"], someone_else_on=on.get)
+    session = session_for(
+        store, workspace, ["000001.jpg", "000002.jpg", "000003.jpg"], turns=Turns(someone_else_on=on.get)
+    )
     answer(session, 0)
     first = session.last_decision()
     answer(session, 0)
@@ -370,8 +376,7 @@ def test_two_people_on_one_queue_take_turns_and_nobody_labels_an_image_twice(sto
             built.items,
             total=built.total,
             open_tasks=partial(queue.open_tasks, store, workspace, name, options=options),
-            someone_else_on=partial(presence.someone_else_on, workspace.path, name),
-            announce=held.announce,
+            turns=presence.turns_through_lock(workspace.path, name, held),
         )
 
     with annotator_session(workspace.path, "ann") as ann_lock, annotator_session(workspace.path, "bob") as bob_lock:
@@ -439,7 +444,9 @@ TEN = [f"{i:06d}.jpg" for i in range(1, 11)]
 def test_undo_says_which_image_is_shown_and_clears_who_else_is_on_the_one_left(store, workspace):
     on, shown = {TEN[0]: "bob"}, []
     items = [QueueItem(image, LIGHT) for image in TEN[:2]]
-    session = LabelSession(store, "ann", workspace.tasks, items, someone_else_on=on.get, announce=shown.append)
+    session = LabelSession(
+        store, "ann", workspace.tasks, items, turns=Turns(someone_else_on=on.get, announce=shown.append)
+    )
     answer(session, 0)  # 000002; 000001 comes round with bob still on it
     assert session.current.image == TEN[0] and session.also_here == "bob"
     decision = session.last_decision()
@@ -455,7 +462,7 @@ def test_another_persons_undo_never_moves_this_sessions_progress_back(store, wor
         "ann",
         workspace.tasks,
         [QueueItem(image, LIGHT) for image in TEN[:4]],
-        someone_else_on=on.get,
+        turns=Turns(someone_else_on=on.get),
         open_tasks=lambda item: () if item.image in finished else item.tasks,
     )
     assert session.current.image == TEN[1]
@@ -476,7 +483,9 @@ def test_the_whole_queue_comes_before_images_put_back_on_the_first_page(store, w
 
     on = {TEN[1]: "bob"}
     page = [QueueItem(image, LIGHT) for image in TEN[:3]]
-    session = LabelSession(store, "ann", workspace.tasks, page, total=None, complete=False, someone_else_on=on.get)
+    session = LabelSession(
+        store, "ann", workspace.tasks, page, total=None, complete=False, turns=Turns(someone_else_on=on.get)
+    )
     answer(session, 0)
     session.adopt(QueueBuild([QueueItem(image, LIGHT) for image in TEN[1:]], done=1))
     shown = []
@@ -489,7 +498,11 @@ def test_the_whole_queue_comes_before_images_put_back_on_the_first_page(store, w
 def test_coming_back_from_going_back_never_bumps_one_off_the_image_one_was_on_first(store, workspace):
     on = {}
     session = LabelSession(
-        store, "ann", workspace.tasks, [QueueItem(image, LIGHT) for image in TEN[:3]], someone_else_on=on.get
+        store,
+        "ann",
+        workspace.tasks,
+        [QueueItem(image, LIGHT) for image in TEN[:3]],
+        turns=Turns(someone_else_on=on.get),
     )
     assert session.current.image == TEN[0]
     on[TEN[0]] = "bob"  # bob came to it second (it came round to him)
