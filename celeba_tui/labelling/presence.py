@@ -14,12 +14,11 @@ A session counts as running while the process its note names runs (on this host:
 note names the host; a pid reused by a later process does not count). An image counts
 as shown while, in addition, it was shown less than `PRESENCE_TTL_S` ago, so a session
 killed with `kill -9`, or left open over lunch, holds nobody up for long. Another host's
-process cannot be asked: its note counts only by the age of its image. Lock
-files are read as hostile input: only regular files named as locks, opened without
-following links or blocking, a bounded number of bytes, every field checked. Nothing
-here writes.
+process cannot be asked: its note counts only by the age of its image. Lock files are
+read as hostile input: only regular files named as locks, opened without following
+links or blocking, a bounded number of bytes, every field checked. Nothing here writes.
 
-`celeba annotators` reads the same notes to say who is labelling now.
+The side panel (who else labels now) and `celeba annotators` read the same notes.
 """
 
 from __future__ import annotations
