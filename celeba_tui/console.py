@@ -53,3 +53,8 @@ def output_console(*, stderr: bool = False) -> Console:
     if stream.isatty() or "COLUMNS" in os.environ:
         return Console(stderr=stderr)
     return Console(stderr=stderr, width=PIPED_WIDTH)
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """ "1 image", "1,200 images": a count with its noun in the right number."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"

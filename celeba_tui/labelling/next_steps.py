@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from celeba_tui.console import counted, printable
 from celeba_tui.labelling.selection import names_of_tasks, sql_in_list
 from celeba_tui.vocabulary import ANNOTATOR_SOURCES, CONFLICT, MODEL, PEOPLE_SOURCES, REVIEW, SETTLED_STATUSES
 
@@ -101,6 +102,28 @@ def _suspects_found(path: Path | None) -> bool | None:
 
 
 # ------------------------------------------------------------------ pure
+def still_open_hint(
+    queue: str, left: int, others_on: dict[str, str], state: StoreState, *, min_labels: int, cycle_available: bool
+) -> str:
+    """A finished session's queue that still holds `left` open images: who is on which
+    (`others_on`: image -> annotator, their sessions now), the rest skipped; and what next."""
+    parts = [f"{printable(name)} is on {printable(image)}" for image, name in sorted(others_on.items())[:3]]
+    if len(others_on) > 3:
+        parts.append(f"others on {counted(len(others_on) - 3, 'more image')}")
+    skipped = left - len(others_on)
+    if skipped:
+        parts.append(f"{counted(skipped, 'image')} you skipped, asked again next time")
+    text = (
+        f"{counted(left, 'image')} of the {queue} queue {'is' if left == 1 else 'are'} still open: "
+        + "; ".join(parts)
+        + "."
+    )
+    steps = next_steps(state, queue=queue, left=left, min_labels=min_labels, cycle_available=cycle_available)
+    if steps:
+        text += " Next: " + "; or ".join(f"`{s.command}` ({s.reason})" for s in steps[:2]) + "."
+    return text
+
+
 def empty_queue_hint(queue: str, state: StoreState, *, min_labels: int, cycle_available: bool = False) -> str:
     """Why the `queue` has nothing for this annotator, in the store's own numbers, and what next."""
     why = _why_empty(queue, state)
@@ -114,7 +137,7 @@ def _why_empty(queue: str, state: StoreState) -> str:
     if queue == "unlabelled":
         if state.images == 0:
             return "The image root has no images registered (`celeba scan`)."
-        return f"Every image in your share is labelled: {state.mine:,} answers are yours."
+        return f"Every image is labelled: {counted(state.mine, 'answer')} {'is' if state.mine == 1 else 'are'} yours."
     if queue == "review":
         if state.overlapping == 0:
             return (
@@ -122,15 +145,18 @@ def _why_empty(queue: str, state: StoreState) -> str:
                 "(`celeba label --assign I/N --overlap F` shows some images to two people)."
             )
         return (
-            f"No conflicts: the {state.overlapping:,} questions two or more annotators answered agree "
-            f"or were reviewed ({state.my_reviews:,} reviews are yours)."
+            f"No conflicts: every question two or more annotators answered ({state.overlapping:,}) agrees "
+            f"or was reviewed ({counted(state.my_reviews, 'review')} {'is' if state.my_reviews == 1 else 'are'} yours)."
         )
     if queue == "suspects":
         if state.suspects_found is None:
             return "No suspects: `celeba autolabel` has not run yet (it lists the agreed labels it contradicts)."
         if not state.suspects_found:
             return "No suspects: the latest `celeba autolabel` confidently contradicts none of the agreed labels."
-        return f"No suspects left: every one the latest `celeba autolabel` found has been reviewed ({state.my_reviews:,} reviews are yours)."
+        return (
+            "No suspects left: every one the latest `celeba autolabel` found has been reviewed "
+            f"({counted(state.my_reviews, 'review')} {'is' if state.my_reviews == 1 else 'are'} yours)."
+        )
     # manual and uncertain: built from the predictions
     if state.predicted == 0:
         return "No predictions to work from yet: `celeba autolabel` has not labelled anything."

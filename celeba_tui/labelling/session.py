@@ -224,24 +224,16 @@ class LabelSession:
         """Take the whole queue (a QueueBuild) after starting on its first page."""
         known = {item.image for item in self.items if not item.check}
         was_waiting = self.waiting
-        in_build = {item.image for item in built.items}
-        # First-page items the build no longer holds (others finished them before it read)
-        # stay items here, so they stay in the total: done once passed over or answered.
-        missing = sum(
-            1
-            for position, item in enumerate(self.items)
-            if not item.check
-            and item.image not in in_build
-            and position not in self._completed
-            and position not in self._put_back  # its copy at the end counts instead
-        )
         rest = [item for item in built.items if item.image not in known]
         # Items put back go to the end of the whole queue: the rest comes before them.
         waiting_copies = [p for p in (*self._coming_round, *self._counted_early) if p > self.position]
         at = min(waiting_copies, default=len(self.items))
         self.items[at:at] = rest
         self._shift_from(at, len(rest))
-        self.total = built.total + missing
+        # The whole queue: others' finished images too, as those passed over here count as done.
+        # (First-page items the build no longer holds were finished by this session, or by
+        # others before the build read: they are in its `done` or `by_others`.)
+        self.total = built.total + built.by_others
         self.complete = True
         self._plan_checks()
         if was_waiting:

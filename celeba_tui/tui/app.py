@@ -66,7 +66,8 @@ def start_session(store: LabelStore, config: LabelConfig, queue: Queue) -> Label
         items, total, complete = page, (None if page else 0), not page
     else:
         built = queue.build(store, config.workspace, config.annotator, tasks, config.options)
-        items, total, complete = built.items, built.total, True
+        # The whole queue, others' finished images included: those passed over count as done.
+        items, total, complete = built.items, built.total + built.by_others, True
     checks = None
     check_tasks = [t.name for t in tasks if flippable(t.classes)]
     if config.checks > 0 and check_tasks and queue.source == "human" and config.image is None:
@@ -196,6 +197,7 @@ class LabelApp(App):
                 timing_log=self.timing_log,
                 cycle_available=self.config.cycle_available,
                 held_lock=self.config.held_lock,
+                options=self.config.options,
             )
         )
 

@@ -5,18 +5,33 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from celeba_tui.console import printable
-from celeba_tui.labelling.next_steps import empty_queue_hint, read_store_state
+from celeba_tui.labelling.next_steps import empty_queue_hint, read_store_state, still_open_hint
+from celeba_tui.labelling.presence import sessions_now
 from celeba_tui.labelling.queues import OneImageQueue
 
 if TYPE_CHECKING:
     from celeba_tui.store.label_store import LabelStore
 
 
-def queue_hint(store: LabelStore, workspace, annotator: str, tasks, queue, *, cycle_available: bool = False) -> str:
-    """Why `queue` has nothing (more) for `annotator`, and what to run next. Reads the store."""
+def queue_hint(
+    store: LabelStore, workspace, annotator: str, tasks, queue, options=None, *, cycle_available: bool = False
+) -> str:
+    """Why `queue` has nothing (more) for `annotator`, or which of its images are still
+    open (others on them, or skipped), and what to run next. Reads the store."""
     from celeba_tui.training.dataset import MIN_LABELS
 
     if isinstance(queue, OneImageQueue):
         return f"Every question about {printable(queue.image)} is answered."
     state = read_store_state(store, annotator, tasks, workspace.suspects_path)
+    if options is not None:
+        still_open = {item.image for item in queue.build(store, workspace, annotator, tasks, options).items}
+        if still_open:
+            others_on = {
+                note.image: note.annotator
+                for note in sessions_now(workspace.path, recent_only=True)
+                if note.image in still_open and note.annotator != annotator
+            }
+            return still_open_hint(
+                queue.name, len(still_open), others_on, state, min_labels=MIN_LABELS, cycle_available=cycle_available
+            )
     return empty_queue_hint(queue.name, state, min_labels=MIN_LABELS, cycle_available=cycle_available)

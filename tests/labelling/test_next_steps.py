@@ -66,7 +66,7 @@ def test_unlabelled_everything_labelled_by_you(store, workspace):
     for image in IMAGES:
         store.add_label(image, "light", "left", "ann")
     text = hint(store, workspace, "unlabelled", tasks=light_only(workspace))
-    assert "Every image in your share is labelled: 10 answers are yours." in text
+    assert "Every image is labelled: 10 answers are yours." in text
     assert "Next: `celeba train -t light`" in text  # 10 agreed labels, more than min_labels
 
 
@@ -74,7 +74,7 @@ def test_review_without_and_with_overlap(store, workspace):
     assert "no image has labels from two annotators yet" in hint(store, workspace, "review")
     store.add_label(IMAGES[0], "light", "left", "ann")
     store.add_label(IMAGES[0], "light", "left", "bob")
-    assert "the 1 questions two or more annotators answered agree or were reviewed (0 reviews" in hint(
+    assert "every question two or more annotators answered (1) agrees or was reviewed (0 reviews" in hint(
         store, workspace, "review"
     )
 
@@ -87,7 +87,7 @@ def test_suspects_before_autolabel_with_none_and_all_reviewed(store, workspace):
     workspace.suspects_path.write_text(f"image,task,human,ensemble,confidence\n{IMAGES[0]},light,right,left,0.9\n")
     store.add_label(IMAGES[0], "light", "right", "bob")
     store.add_label(IMAGES[0], "light", "left", "ann", source="review")
-    assert "every one the latest `celeba autolabel` found has been reviewed (1 reviews are yours)" in hint(
+    assert "every one the latest `celeba autolabel` found has been reviewed (1 review is yours)" in hint(
         store, workspace, "suspects"
     )
 

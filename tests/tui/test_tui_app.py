@@ -268,6 +268,44 @@ async def test_an_image_someone_else_is_on_comes_round_at_the_end_and_says_who(w
     }
 
 
+async def test_a_finished_queue_says_which_images_are_still_open_and_who_is_on_them(workspace, store):
+    # Found by the UX review: the end screen said "Every image in your share is labelled"
+    # and proposed training while bob was still on an image (and no shares were given).
+    from celeba_tui.labelling.session_lock import annotator_session
+
+    light = next(task for task in workspace.tasks if task.name == "light")
+    with annotator_session(workspace.path, "ann") as ann_lock, annotator_session(workspace.path, "bob") as bob:
+        bob.announce(IMAGES[0])
+        app = make_app(workspace, store, "ann", "unlabelled", tasks=(light,), held_lock=ann_lock)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await press(pilot, *"a" * (len(IMAGES) - 2), "space")  # the last image skipped
+            assert current(app) == (IMAGES[0], "light")  # came round; bob is still on it
+            await press(pilot, "space")
+            assert isinstance(app.screen, NothingToLabelScreen)
+            message = app.screen.query_one("#nothing-message")
+            await wait_for(pilot, lambda: "still open" in str(message.render()), "the hint read from the store")
+            text = " ".join(str(message.render()).split())
+            assert "2 images of the unlabelled queue are still open: bob is on 000001.jpg; 1 image you skipped" in text
+            assert "`celeba label --queue unlabelled` (2 images left" in text and "train" not in text
+
+
+async def test_progress_counts_the_whole_queue_when_others_finished_most_of_it_before(workspace, store):
+    # Found by the UX review: ann's first start showed "0 / 10"; after bob labelled nine,
+    # resuming showed "0 / 1". The whole queue, others' work counted done, both times.
+    light = next(task for task in workspace.tasks if task.name == "light")
+    for image in IMAGES[1:]:
+        store.add_label(image, "light", "left", "bob")
+    app = make_app(workspace, store, "ann", "unlabelled", tasks=(light,))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await wait_for(pilot, lambda: app.session.complete, "the whole queue")
+        assert current(app) == (IMAGES[0], "light")
+        assert app.session.shown_progress == (len(IMAGES) - 1, len(IMAGES))
+        await press(pilot, "a")
+        assert app.session.shown_progress == (len(IMAGES), len(IMAGES))
+
+
 def add_prediction(store, image, task, model, probs):
     labels = ("left", "center", "right")
     best = max(range(3), key=probs.__getitem__)

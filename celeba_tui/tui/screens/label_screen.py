@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from celeba_tui.console import printable
+from celeba_tui.console import counted, printable
 from celeba_tui.errors import CelebaError, DecidedMeanwhile
 from celeba_tui.labelling.flip_checks import mirrored_context
 from celeba_tui.labelling.lookback import Lookback, past_decisions
@@ -90,9 +90,11 @@ class LabelScreen(Screen):
         timing_log=None,
         cycle_available: bool = False,
         held_lock=None,
+        options=None,
     ):
         super().__init__()
         self.session = session
+        self.options = options  # the queue's QueueOptions (the end screen counts what is still open)
         self.held_lock = held_lock
         self.cycle_available = cycle_available
         self.lookback = Lookback(
@@ -530,7 +532,7 @@ class LabelScreen(Screen):
         session = self.session
         if session.stats.shown_decisions or session.done:
             done, total = session.shown_progress
-            title = f"Queue finished: {session.stats.shown_decisions} answers this session, {done:,} / {total:,} done."
+            title = f"Queue finished: {counted(session.stats.shown_decisions, 'answer')} this session, {done:,} / {total:,} done."
         else:
             title = f"Nothing to label in the {self.queue.name} queue."
         screen = NothingToLabelScreen(title, "…", can_undo=session.last_decision() is not None, can_go_back=True)
@@ -547,6 +549,7 @@ class LabelScreen(Screen):
                 session.annotator,
                 list(session.tasks.values()),
                 self.queue,
+                self.options,
                 cycle_available=self.cycle_available,
             )
         except Exception as exc:  # noqa: BLE001  (a hint is not worth a crash)
