@@ -36,8 +36,8 @@ class DecidedMeanwhile(StoreError):
 
     def __init__(self, image: str, task: str, annotator: str, label: str | None):
         self.image, self.task, self.annotator, self.label = image, task, annotator, label
-        what = f"chose {label}" if label is not None else "undid a decision"
-        self.problem = f"{annotator} {what} for {image} {task} meanwhile"
+        what = f"chose {label} for {image} {task}" if label is not None else f"undid the {task} decision of {image}"
+        self.problem = f"{annotator} {what} while you were on it"
         super().__init__(self.problem)
 
 

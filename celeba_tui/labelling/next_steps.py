@@ -189,7 +189,7 @@ def next_steps(
     """The commands worth running now, most useful first (pure)."""
     steps = []
     if left > 0:
-        steps.append(NextStep(f"celeba label --queue {queue}", f"{left:,} images left in the {queue} queue"))
+        steps.append(NextStep(f"celeba label --queue {queue}", f"{counted(left, 'image')} left in the {queue} queue"))
     if state.conflicts > 0:
         conflicts = f"{state.conflicts:,} conflict{'' if state.conflicts == 1 else 's'}"
         if not (queue == "review" and left > 0):  # else the first step says it

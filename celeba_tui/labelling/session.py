@@ -413,6 +413,14 @@ class LabelSession:
         self._showing = image
         self.turns.announce(image)
 
+    def refresh_turns(self) -> None:
+        """Ask again who else labels now and who else is on the image shown (the screen
+        does every few seconds: people come, go and move on while one looks at an image)."""
+        self.others_now = tuple(self.turns.labelling_now())
+        item = self.current
+        if item is not None and not item.check:
+            self.also_here = self.turns.someone_else_on(item.image)
+
     def recheck(self) -> None:
         """Ask again whether the item on screen is still open (after a while away from it,
         such as going back through earlier decisions); only before any of it is answered."""

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from celeba_tui.console import printable
+from celeba_tui.console import counted, printable
 from celeba_tui.labelling.next_steps import NextStep, next_steps, read_store_state
 from celeba_tui.labelling.queue_items import QueueOptions
 from celeba_tui.labelling.queues import OneImageQueue
@@ -109,11 +109,15 @@ def summary_lines(summary: SessionSummary) -> list[str]:
             if any(outcome.counts.get((task.name, label), 0) for label in task.classes):
                 lines.append(f"  {task.name:<12} " + " · ".join(counts))
     if outcome.finished_elsewhere:
-        images = "image" if outcome.finished_elsewhere == 1 else "images"
-        lines.append(f"Passed over {outcome.finished_elsewhere:,} {images} others finished while you worked.")
+        lines.append(
+            f"Others finished {counted(outcome.finished_elsewhere, 'image')} of this queue while you worked "
+            "(not shown to you)."
+        )
     if summary.left is not None:
         others = f" ({summary.by_others:,} more finished by others)" if summary.by_others else ""
-        lines.append(f"The {summary.queue} queue: {summary.left:,} images left, {summary.done:,} done{others}.")
+        lines.append(
+            f"The {summary.queue} queue: {counted(summary.left, 'image')} left, {summary.done:,} done{others}."
+        )
     if summary.steps:
         first, *others = summary.steps
         lines.append(f"Next: {first.command}   ({first.reason})")

@@ -62,6 +62,6 @@ def test_images_others_finished_are_said(store, workspace):
     outcome = SessionOutcome(Counter({("light", "left"): 1, ("orientation", "left"): 1}), finished_elsewhere=3)
     summary = summary_of(store, workspace, outcome)
     lines = summary_lines(summary)
-    assert "Passed over 3 images others finished while you worked." in lines
+    assert "Others finished 3 images of this queue while you worked (not shown to you)." in lines
     assert "The unlabelled queue: 6 images left, 1 done (3 more finished by others)." in lines
     assert (summary.as_json()["finished_by_others"], summary.as_json()["done_by_others"]) == (3, 3)

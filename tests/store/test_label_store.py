@@ -378,7 +378,7 @@ def test_a_review_is_refused_when_another_person_decided_after_the_reviewers_vie
     undo_of = store.add_label("000001.jpg", "light", "right", "bob")
     for written in ("bob's label", "bob's undo"):
         before = len(store.history())
-        with pytest.raises(DecidedMeanwhile, match="bob .* for 000001.jpg light meanwhile"):
+        with pytest.raises(DecidedMeanwhile, match="bob .* 000001.jpg.* while you were on it"):
             store.add_label("000001.jpg", "light", "center", "rev", "review", decided_since=seen)
         assert len(store.history()) == before, written
         if written == "bob's label":

@@ -42,7 +42,7 @@ def test_session_stats_say_who_else_labels_now_in_one_line():
     from celeba_tui.tui.widgets.session_stats import others_line, stats_text
 
     assert "labelling too" not in stats_text(1, 10, {}, [], 1, 2.0).plain
-    line = stats_text(1, 10, {}, [], 1, 2.0, ("bob", "carol")).plain.splitlines()[2]
+    line = stats_text(1, 10, {}, [], 1, 2.0, ("bob", "carol")).plain.splitlines()[-1]
     assert line == "labelling too: bob, carol"
     assert others_line(["bob", "carol", "dave", "erin", "frank", "gina"]) == "bob, carol, dave, erin +2"
     assert others_line(["x" * 60, "bob"]) == "x" * 25 + "… +1"

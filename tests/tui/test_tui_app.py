@@ -156,7 +156,7 @@ async def test_a_second_reviewer_is_shown_the_first_ones_decision_before_replaci
             await two.press("left")
             status = second.screen.query_one("#store-status")
             await wait_for(two, lambda: status.display, "the refusal")
-            assert "NOT saved: rev1 chose right for 000004.jpg light meanwhile" in str(status.render())
+            assert "NOT saved: rev1 chose right for 000004.jpg light while you were on it" in str(status.render())
             assert live(store, source="review") == {(IMAGES[3], "light"): "right"}
             await press(two, "left")  # seen: now a deliberate decision over it
             assert isinstance(second.screen, NothingToLabelScreen)
@@ -306,6 +306,27 @@ async def test_progress_counts_the_whole_queue_when_others_finished_most_of_it_b
         assert app.session.shown_progress == (len(IMAGES), len(IMAGES))
 
 
+async def test_the_side_panel_follows_others_coming_and_going_while_one_image_is_shown(workspace, store, monkeypatch):
+    # Found by the UX review: "labelling too" changed only with the next image.
+    from celeba_tui.labelling.session_lock import annotator_session
+    from celeba_tui.tui.screens import label_screen
+
+    monkeypatch.setattr(label_screen, "TURNS_REFRESH_S", 0.05)
+    with annotator_session(workspace.path, "ann") as ann_lock:
+        app = make_app(workspace, store, "ann", "unlabelled", held_lock=ann_lock)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            stats, status = app.screen.query_one("#stats-text"), app.screen.query_one("#store-status")
+            assert "labelling too" not in str(stats.render())
+            with annotator_session(workspace.path, "bob") as bob:
+                bob.announce(IMAGES[0])  # bob comes, to the image ann is on
+                await wait_for(pilot, lambda: "labelling too: bob" in str(stats.render()), "bob in the side panel")
+                await wait_for(pilot, lambda: status.display, "who else is on this image")
+                assert str(status.render()) == "bob is on this image too."
+            await wait_for(pilot, lambda: "labelling too" not in str(stats.render()), "bob gone from the panel")
+            assert not status.display and current(app) == (IMAGES[0], "light")
+
+
 def add_prediction(store, image, task, model, probs):
     labels = ("left", "center", "right")
     best = max(range(3), key=probs.__getitem__)
@@ -420,6 +441,7 @@ async def test_guidelines_and_preprocessing_view(workspace, store):
         assert "Left and right are the viewer's" in app.screen.query_one("Markdown").source
         keys = str(app.screen.query_one("#keys-help").render())  # `?` lists the keys first
         assert "←/a/1  answer left" in keys and "undo your last decision" in keys and "]" in keys
+        assert "NAME is on this image too." in keys  # and how people take turns
         await pilot.press("escape")
         assert isinstance(app.screen, LabelScreen)
         await press(pilot, "p")

@@ -169,7 +169,7 @@ class BrowseDetailScreen(Screen):
         except DecidedMeanwhile as exc:
             self.app.bell()
             self.notify(
-                f"NOT saved: {printable(exc.problem)}. Shown now: press the key again to decide over it.",
+                f"NOT saved: {printable(exc.problem)}. Shown now: the key again overrules it.",
                 severity="error",
                 timeout=10,
                 markup=False,

@@ -138,6 +138,16 @@ class LabelScreen(Screen):
     def on_mount(self) -> None:
         self._check_size()
         self.show_current()
+        self.set_interval(TURNS_REFRESH_S, self._refresh_turns)
+
+    def _refresh_turns(self) -> None:
+        """Who else labels now, and who else is on this image: asked again every few seconds."""
+        if self.lookback.active or self.session.current is None:
+            return
+        self.session.refresh_turns()
+        self._show_stats()
+        if self._refused_for is None and self._status_text != STORE_WAIT_TEXT:
+            self._set_status(None)
 
     async def on_event(self, event: events.Event) -> None:
         # Remember when the key arrived (set by the input thread) for the timing log.
@@ -350,7 +360,7 @@ class LabelScreen(Screen):
             decision = await self._write(self.session.record, index)
         except DecidedMeanwhile as exc:
             # Another reviewer's decision, shown first: the same key now decides over it.
-            self._refused(f"NOT saved: {_reason(exc)}. Press a key again to decide over it, or space to skip.")
+            self._refused(f"NOT saved: {_reason(exc)}. The key again overrules it; space keeps it.")
             return
         except WRITE_REFUSED as exc:
             # The question stays on screen, unanswered: the same key tries again.
@@ -496,7 +506,7 @@ class LabelScreen(Screen):
 
         classes = self._bound_classes or self.workspace.tasks[0].classes
         keys = keys_text([*class_rows(classes), *binding_rows(self.BINDINGS, KEYS_SAID_IN_FULL)])
-        self.app.push_screen(GuidelinesScreen(self.workspace.guidelines_path, keys))
+        self.app.push_screen(GuidelinesScreen(self.workspace.guidelines_path, f"{keys}\n\n{WORKING_TOGETHER}"))
 
     # ----------------------------------------------------- size and end
     def on_resize(self, event: events.Resize) -> None:
@@ -563,6 +573,14 @@ class LabelScreen(Screen):
             await self.action_back()
             if not self.lookback.active:
                 self._finished()
+
+
+TURNS_REFRESH_S = 5.0  # how often the side panel asks who else labels now (a directory read)
+WORKING_TOGETHER = """\
+Working together on one queue (the side panel says who is labelling too):
+  an image someone else is on goes to the end of your queue; still open when it
+  comes round, it says "NAME is on this image too." (space leaves it to them);
+  images others finish are passed over and counted done."""
 
 
 def _reason(error: Exception) -> str:

@@ -32,11 +32,11 @@ def stats_text(
         text.append(f"{done:,} / {total:,} images done\n", style="bold")
     labels = "1 label" if decisions == 1 else f"{decisions:,} labels"
     text.append(f"this session: {labels} · {per_minute:.1f}/min\n", style="dim")
-    if others:
-        text.append(f"labelling too: {others_line(others)}\n", style="dim")
     for task in tasks:
         parts = [f"{label} {counts.get((task.name, label), 0)}" for label in task.classes]
         text.append(f"  {task.name:<12} " + " · ".join(parts) + "\n")
+    if others:
+        text.append(f"labelling too: {others_line(others)}\n", style="dim")
     return text
 
 
