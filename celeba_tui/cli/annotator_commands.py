@@ -91,9 +91,7 @@ def list_annotators(workspace: Path | None, json_output: bool) -> None:
             f"{r['decisions']:,}",
             _local_time(r["first"]),
             _local_time(r["last"]),
-            ""
-            if r["labelling_since"] is None
-            else f"since {time.strftime('%H:%M', time.localtime(r['labelling_since']))}",
+            _labelling(r["labelling_since"], r["labelling_image"]),
         ]
         for r in rows
     ]
@@ -105,15 +103,19 @@ def list_annotators(workspace: Path | None, json_output: bool) -> None:
 
 def with_sessions_now(rows: list[dict], sessions: list, task_names: tuple[str, ...]) -> list[dict]:
     """The rows with when each annotator's running `celeba label` session started
-    (`labelling_since`, None when none runs); one who labels now but has no decision
-    stored yet gets a row of their own."""
+    (`labelling_since`, None when none runs) and the image it shows (`labelling_image`);
+    one who labels now but has no decision stored yet gets a row of their own."""
     since = {note.annotator: note.started for note in sessions}
+    image = {note.annotator: note.image for note in sessions}
     known = {r["name"] for r in rows}
     newcomers = [
         {"name": name, "live": dict.fromkeys(task_names, 0), "decisions": 0, "first": None, "last": None}
         for name in sorted(set(since) - known)
     ]
-    return [{**r, "labelling_since": since.get(r["name"])} for r in [*rows, *newcomers]]
+    return [
+        {**r, "labelling_since": since.get(r["name"]), "labelling_image": image.get(r["name"])}
+        for r in [*rows, *newcomers]
+    ]
 
 
 def annotator_rows(store, task_names: tuple[str, ...]) -> list[dict]:
@@ -193,6 +195,14 @@ def rename_command(
     ):
         store.rename_annotator(old, new)
     typer.echo(f"renamed {printable(old)} to {printable(new)}")
+
+
+def _labelling(since: float | None, image: str | None) -> str:
+    """ "since 14:02 on 000004.jpg" for a running session (the image while it shows one)."""
+    if since is None:
+        return ""
+    on = f" on {printable(image)}" if image is not None else ""
+    return f"since {time.strftime('%H:%M', time.localtime(since))}{on}"
 
 
 def _iso(timestamp: float | None) -> str | None:

@@ -83,11 +83,15 @@ def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
 
 
+OVERLAP_ADVICE = "; `celeba label --assign I/N --overlap 0.2` shows a share of the images to two people on purpose"
+
+
 def print_agreement(report: list[TaskAgreement], profiles: list[AnnotatorProfile], plots: list[Path]) -> None:
     console = output_console()
     for task in report:
         if not task.comparable:
-            console.print(f"[bold]{literal(task.task)}[/]: nothing to compare ({literal(task.note)})")
+            plan = OVERLAP_ADVICE if len(task.annotators) > 1 else ""  # several people, no image in common
+            console.print(f"[bold]{literal(task.task)}[/]: nothing to compare ({literal(task.note)}){plan}")
             continue
         for table in _pair_tables(task, console):
             console.print(_fit(table, console))

@@ -110,7 +110,7 @@ def test_agreement_plot_file_names_stay_short_whatever_the_annotators_are_called
         ([("1.jpg", "light", "alice", "left")], "only one annotator (alice)"),
         (
             [("1.jpg", "light", "alice", "left"), ("2.jpg", "light", "bob", "left")],
-            "no image was labelled by two annotators",
+            "no image was labelled by two annotators); `celeba label --assign I/N --overlap 0.2`",
         ),
     ],
 )

@@ -74,8 +74,9 @@ def test_list_says_who_is_labelling_now_newcomers_included(labelled):
         ("[red]cy\x1b[2J", True),
     ]
     assert rows[2]["live"] == {"light": 0, "orientation": 0} and rows[2]["decisions"] == 0
+    assert (rows[1]["labelling_image"], rows[2]["labelling_image"]) == (None, "000004.jpg")
     lines = text.splitlines()
-    assert "since" not in lines[1] and lines[2].split()[-2] == "since"
+    assert "since" not in lines[1] and lines[2].split()[-2] == "since" and lines[3].endswith(" on 000004.jpg")
     assert lines[3].startswith("[red]cy\\x1b[2J ") and "\x1b" not in text  # shown escaped, as it is
     after = json.loads(run("annotators", "-w", labelled.path, "--json").stdout)
     assert [r["name"] for r in after] == ["amy", "bob"] and after[1]["labelling_since"] is None
