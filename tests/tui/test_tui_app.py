@@ -141,6 +141,22 @@ async def test_review_queue_shows_answers_and_stores_review(workspace, store):
     assert store.current_labels().set_index(["image", "task"]).loc[(IMAGES[3], "light"), "status"] == "review"
 
 
+async def test_a_reviewer_who_is_one_side_of_a_conflict_is_told_so(workspace, store):
+    # Found by the UX review: ann settled her own dispute with no word said.
+    store.add_label(IMAGES[3], "light", "left", "ann")
+    store.add_label(IMAGES[3], "light", "right", "bob")
+    app = make_app(workspace, store, "ann", "review")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await wait_for(pilot, lambda: "bob: right" in info_text(app), "the answers in the info panel")
+        assert "ann: left (you)" in info_text(app) and "one side is yours" in info_text(app)
+    app = make_app(workspace, store, "rev", "review")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await wait_for(pilot, lambda: "bob: right" in info_text(app), "the answers in the info panel")
+        assert "(you)" not in info_text(app) and "one side is yours" not in info_text(app)
+
+
 async def test_a_second_reviewer_is_shown_the_first_ones_decision_before_replacing_it(workspace, store):
     # Both reviewers were shown the same conflict. rev2's key, after rev1 decided, used to
     # replace rev1's decision silently; now it is refused once, naming rev1's choice.

@@ -11,6 +11,12 @@ from celeba_tui.console import printable
 from celeba_tui.labelling.queues import ItemContext
 
 
+def _answer(answer, annotator: str) -> str:
+    """ "bob: left", "ann: right (you)", "rev: left (review)"."""
+    mark = " (review)" if answer.source == "review" else " (you)" if answer.annotator == annotator else ""
+    return f"{printable(answer.annotator)}: {printable(answer.label)}{mark}"
+
+
 def info_text(
     image: str,
     annotator: str,
@@ -37,14 +43,15 @@ def info_text(
     text.append(f"annotator {printable(annotator)} · queue {printable(queue)}\n", style="dim")
     if context is not None and show_answers and context.answers:
         text.append(f"{gap}annotators' answers\n", style="underline")
+        own_side = False
         for task in tasks:
             answers = context.answers.get(task.name, ())
             if answers:
-                listed = ", ".join(
-                    f"{printable(a.annotator)}: {printable(a.label)}" + (" (review)" if a.source == "review" else "")
-                    for a in answers
-                )
+                listed = ", ".join(_answer(a, annotator) for a in answers)
+                own_side |= any(a.annotator == annotator and a.source != "review" for a in answers)
                 text.append(f"  {task.name:<12} {listed}\n")
+        if own_side and queue == "review":  # a party to the conflict deciding it: said, not refused
+            text.append("  one side is yours: a reviewer who took no side settles it best\n", style="yellow")
     text.append(f"{gap}your labels\n", style="underline")
     for task in tasks:
         label = given.get(task.name)
