@@ -71,7 +71,10 @@ def label(
     overlap: Annotated[
         float,
         typer.Option(
-            "--overlap", metavar="X", help="With --assign: fraction of images shown to two annotators on purpose."
+            "--overlap",
+            metavar="X",
+            help="With --assign: fraction of images shown to two annotators on purpose (each image drawn by a "
+            "hash of its name: about X of them, exactly X only over many images).",
         ),
     ] = 0.0,
     checks: Annotated[

@@ -9,6 +9,7 @@ import typer
 
 from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, next_step, open_workspace, print_json
 from celeba_tui.cli.completion import complete_policy, complete_task
+from celeba_tui.vocabulary import CONFLICT
 
 TaskOption = Annotated[
     Optional[list[str]],
@@ -43,6 +44,10 @@ def agreement(
     with ws.open_store(readonly=True) as store:
         labels = human_labels(store, tasks)
         checks = store.checks()
+        names = {t.name for t in tasks}
+        conflicts = sum(
+            n for task, status, _, n in store.current_label_counts() if status == CONFLICT and task in names
+        )
     report = agreement_report(labels, tasks)
     profiles = annotator_profiles(labels, tasks, checks)
     plots = []
@@ -68,8 +73,11 @@ def agreement(
     from celeba_tui.cli.merge_view import print_agreement
 
     print_agreement(report, profiles, plots)
-    if any(pair.overlapping for t in report for pair in t.pairs):
+    if conflicts:
         next_step("celeba merge --policy review", "accept what they agree on, queue the conflicts for a person")
+    elif any(pair.overlapping for t in report for pair in t.pairs):
+        task_name = tasks[0].name if len(tasks) == 1 else "TASK"
+        next_step(f"celeba cycle -t {task_name}", "no conflict is open: train on the settled labels")
 
 
 @app.command()

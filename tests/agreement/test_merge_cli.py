@@ -237,3 +237,12 @@ def test_tables_fit_80_columns_without_cutting_a_number_or_a_name(monkeypatch, c
     # Names fold across lines where a table is tight (never cut); where there is room they are whole.
     for name in names:
         assert name in out
+
+
+def test_agreement_proposes_a_merge_only_while_conflicts_are_open(workspace):
+    # Found by the UX review: after every conflict was settled it still said "celeba merge".
+    add(workspace, TWO)
+    assert "Next: celeba merge --policy review" in invoke(workspace, "agreement").output
+    assert invoke(workspace, "merge", "--policy", "prefer:alice").exit_code == 0
+    output = invoke(workspace, "agreement", "-t", "light").output
+    assert "celeba merge" not in output and "Next: celeba cycle -t light" in output
