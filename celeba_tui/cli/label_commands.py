@@ -146,11 +146,10 @@ def label(
             if json_output:
                 print_json(summary)
             else:
-                others = f"; {built.by_others:,} more finished by others" if built.by_others else ""
-                typer.echo(
-                    f"{queue} queue for {name}: {len(built.items):,} to do, "
-                    f"{built.done:,} / {built.total:,} done{others}"
-                )
+                # As the labelling screen counts: the whole queue, others' work done too.
+                done, total = built.done + built.by_others, built.total + built.by_others
+                whose = f" ({built.done:,} by you, {built.by_others:,} by others)" if built.by_others else ""
+                typer.echo(f"{queue} queue for {name}: {len(built.items):,} to do, {done:,} / {total:,} done{whose}")
             return
         run = LabelRun(ws, name, queue, tuple(tasks), options, checks, renderer, timing_log, image)
         outcome = _run_tui(store, run)
