@@ -542,7 +542,10 @@ class LabelScreen(Screen):
         session = self.session
         if session.stats.shown_decisions or session.done:
             done, total = session.shown_progress
-            title = f"Queue finished: {counted(session.stats.shown_decisions, 'answer')} this session, {done:,} / {total:,} done."
+            checks = session.stats.checks
+            of_them = f" ({counted(checks, 'consistency check')} among them)" if checks else ""
+            answers = counted(session.stats.shown_decisions, "answer")
+            title = f"Queue finished: {answers} this session{of_them}, {done:,} / {total:,} done."
         else:
             title = f"Nothing to label in the {self.queue.name} queue."
         screen = NothingToLabelScreen(title, "…", can_undo=session.last_decision() is not None, can_go_back=True)
