@@ -31,11 +31,17 @@ _VISIBLE = {code: chr(code).encode("unicode_escape").decode("ascii") for code in
 
 
 def printable(text: object) -> str:
-    """`str(text)` with each control character written as its escape (ESC -> `\\x1b`).
+    """`str(text)` with each control character written as its escape (ESC -> `\\x1b`), and
+    each lone surrogate (from a JSON `\\ud800` or a file name in no encoding) as its own.
 
-    The result stays on one line and cannot change the terminal's state.
+    The result stays on one line, cannot change the terminal's state, and can be encoded.
     """
-    return str(text).translate(_VISIBLE)
+    shown = str(text).translate(_VISIBLE)
+    try:
+        shown.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = shown.encode("utf-8", "backslashreplace").decode("utf-8")
+    return shown
 
 
 def literal(text: object) -> str:

@@ -124,20 +124,25 @@ def still_open_hint(
     return text
 
 
-def empty_queue_hint(queue: str, state: StoreState, *, min_labels: int, cycle_available: bool = False) -> str:
-    """Why the `queue` has nothing for this annotator, in the store's own numbers, and what next."""
-    why = _why_empty(queue, state)
+def empty_queue_hint(
+    queue: str, state: StoreState, *, min_labels: int, cycle_available: bool = False, share: bool = False
+) -> str:
+    """Why the `queue` has nothing for this annotator (`share`: of an `--assign` share), in
+    the store's own numbers, and what next."""
+    why = _why_empty(queue, state, share)
     steps = next_steps(state, queue=queue, left=0, min_labels=min_labels, cycle_available=cycle_available)
     if steps:
         why += " Next: " + "; or ".join(f"`{s.command}` ({s.reason})" for s in steps[:2]) + "."
     return why
 
 
-def _why_empty(queue: str, state: StoreState) -> str:
+def _why_empty(queue: str, state: StoreState, share: bool = False) -> str:
     if queue == "unlabelled":
         if state.images == 0:
             return "The image root has no images registered (`celeba scan`)."
-        return f"Every image is labelled: {counted(state.mine, 'answer')} {'is' if state.mine == 1 else 'are'} yours."
+        where = "in your share (others' shares may still be open)" if share else ""
+        mine = f"{counted(state.mine, 'answer')} {'is' if state.mine == 1 else 'are'} yours"
+        return f"Every image {where + ' ' if where else ''}is labelled: {mine}."
     if queue == "review":
         if state.overlapping == 0:
             return (

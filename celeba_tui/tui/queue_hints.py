@@ -34,4 +34,5 @@ def queue_hint(
             return still_open_hint(
                 queue.name, len(still_open), others_on, state, min_labels=MIN_LABELS, cycle_available=cycle_available
             )
-    return empty_queue_hint(queue.name, state, min_labels=MIN_LABELS, cycle_available=cycle_available)
+    share = options is not None and options.assignment is not None
+    return empty_queue_hint(queue.name, state, min_labels=MIN_LABELS, cycle_available=cycle_available, share=share)

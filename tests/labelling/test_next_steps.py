@@ -109,3 +109,12 @@ def test_next_steps_follow_the_store():
     assert [s.command for s in next_steps(predicted, queue="unlabelled", left=0, min_labels=10)] == [
         "celeba label --queue manual"
     ]
+
+
+def test_an_empty_share_says_it_is_a_share(store, workspace):
+    # Found by attack pass 12: with --assign the hint said "Every image is labelled".
+    state = read_store_state(store, "ann", workspace.tasks)
+    assert "Every image in your share (others' shares may still be open) is labelled" in empty_queue_hint(
+        "unlabelled", state, min_labels=3, share=True
+    )
+    assert "Every image is labelled" in empty_queue_hint("unlabelled", state, min_labels=3)

@@ -40,6 +40,30 @@ def test_printable_shows_control_characters_as_escapes():
     assert printable("two\nlines\ttab\x9b\u202eevil") == "two\\nlines\\ttab\\x9b\\u202eevil"
     assert printable("000313.jpg ünïcode [bold]") == "000313.jpg ünïcode [bold]"
     assert printable(42) == "42"
+    assert printable("x\ud800y.jpg") == "x\\ud800y.jpg"  # a lone surrogate: shown, and printable
+
+
+def test_annotators_shows_a_lock_notes_lone_surrogate_escaped(tmp_path):
+    # Found by attack pass 12: `celeba annotators` ended in a UnicodeEncodeError traceback.
+    import json
+    import time
+
+    from typer.testing import CliRunner
+
+    from celeba_tui.cli import app
+    from celeba_tui.workspace import create_workspace
+
+    images = tmp_path / "images"
+    images.mkdir()
+    workspace = create_workspace(tmp_path / "ws", images)
+    workspace.open_store(create=True).close()
+    (workspace.path / "locks").mkdir()
+    note = {"annotator": "m\ud800", "pid": 1, "host": "elsewhere", "started": time.time() - 60}
+    note |= {"image": "x\ud800y.jpg", "shown": time.time()}
+    (workspace.path / "locks" / f"label-{'a' * 16}.lock").write_text(json.dumps(note))
+    result = CliRunner().invoke(app, ["annotators", "-w", str(workspace.path)])
+    assert result.exit_code == 0, result.output
+    assert "m\\ud800" in result.output and "on x\\ud800y.jpg" in result.output
 
 
 def test_literal_names_are_not_rich_markup():

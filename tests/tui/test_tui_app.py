@@ -343,6 +343,21 @@ async def test_the_side_panel_follows_others_coming_and_going_while_one_image_is
             assert not status.display and current(app) == (IMAGES[0], "light")
 
 
+async def test_a_queue_skipped_to_its_end_is_not_called_empty(workspace, store):
+    # Found by attack pass 12: "Nothing to label in the unlabelled queue." above "10 images ... are still open".
+    light = next(task for task in workspace.tasks if task.name == "light")
+    app = make_app(workspace, store, tasks=(light,))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, *["space"] * len(IMAGES))
+        assert isinstance(app.screen, NothingToLabelScreen)
+        message = app.screen.query_one("#nothing-message")
+        await wait_for(pilot, lambda: "still open" in str(message.render()), "the hint read from the store")
+        text = " ".join(str(message.render()).split())
+        assert "Queue finished: 0 answers this session, 0 / 10 done." in text and "Nothing to label" not in text
+        assert "10 images of the unlabelled queue are still open: 10 images you skipped" in text
+
+
 def add_prediction(store, image, task, model, probs):
     labels = ("left", "center", "right")
     best = max(range(3), key=probs.__getitem__)

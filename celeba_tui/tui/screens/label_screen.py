@@ -540,7 +540,7 @@ class LabelScreen(Screen):
 
     def _finished(self) -> None:
         session = self.session
-        if session.stats.shown_decisions or session.done:
+        if session.stats.shown_decisions or session.total:  # the queue had images (answered, skipped or not)
             done, total = session.shown_progress
             checks = session.stats.checks
             of_them = f" ({counted(checks, 'consistency check')} among them)" if checks else ""
