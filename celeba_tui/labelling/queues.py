@@ -132,9 +132,9 @@ class ReviewQueue:
             items = [items[i] for i in personal_order([item.image for item in items], annotator).tolist()]
         parties = conflicts_answered_by(store, annotator, task_names)
         items = [item for item in items if item.image not in parties] + [i for i in items if i.image in parties]
-        mine, others = reviewed_images(store, annotator, task_names)
+        mine, others = reviewed_images(store, annotator, task_names, disputed_only=True)
         still_open = {item.image for item in items}
-        return QueueBuild(items, len(mine), len(share_of(others - still_open, options)))
+        return QueueBuild(items, len(mine - still_open), len(share_of(others - still_open, options)))
 
     def open_tasks(self, store: LabelStore, workspace: Workspace, annotator, item, options) -> tuple[str, ...]:
         """The item's tasks still in conflict (another reviewer may have settled some meanwhile)."""
@@ -169,7 +169,10 @@ class _PredictionQueue:
         for t, task in enumerate(task_names):
             predicted = store.query("SELECT group_concat(DISTINCT image_id) FROM predictions WHERE task = ?", [task])
             pairs[rows_of_ids(ids, int_codes(predicted[0][0]))[0], t] = True
-        items, *counts = open_items(store, annotator, task_names, ids, names, options)
+        # Done and done by others: over the tasks some image has a prediction for (an autolabel
+        # of one task must not leave its images unfinished for want of the other's labels).
+        predicted_tasks = [task for t, task in enumerate(task_names) if pairs[:, t].any()]
+        items, *counts = open_items(store, annotator, predicted_tasks, ids, names, options)
         # The items back to a matrix: a row per item, its tasks as a bit mask (one per distinct task tuple).
         row_of = {name: i for i, name in enumerate(names)}
         code_of = {tasks: sum(1 << task_names.index(t) for t in tasks) for tasks in {item.tasks for item in items}}
@@ -242,13 +245,15 @@ class SuspectsQueue(_PredictionQueue):
         mine, others = reviewed_images(store, annotator, task_names)
         suspects = read_suspects(workspace.suspects_path)
         suspected = set(suspects["image"])
-        done = len(mine), len(share_of(others & suspected, options))
-        if suspects.empty:
-            return QueueBuild([], *done)
-        agreed = current_pairs(store, "agreed", task_names)
-        standing = suspects.merge(agreed, on=["image", "task"])
-        standing = standing[standing["label"] == standing["human"]]
-        return QueueBuild(items_by_priority(mask_to_share(standing, options), "confidence", task_names), *done)
+        items = []
+        if not suspects.empty:
+            agreed = current_pairs(store, "agreed", task_names)
+            standing = suspects.merge(agreed, on=["image", "task"])
+            standing = standing[standing["label"] == standing["human"]]
+            items = items_by_priority(mask_to_share(standing, options), "confidence", task_names)
+        # Done: suspects reviewed, and no longer open (one task of an image reviewed, another open).
+        reviewed = suspected - {item.image for item in items}
+        return QueueBuild(items, len(mine & reviewed), len(share_of(others & reviewed, options)))
 
     def open_tasks(self, store: LabelStore, workspace: Workspace, annotator, item, options) -> tuple[str, ...]:
         """The item's tasks whose suspected agreed label still stands (a reviewer, or the

@@ -236,13 +236,23 @@ def _task_patterns(codes: np.ndarray, task_names: Sequence[str]) -> dict[int, tu
     return {code: tuple(t for j, t in enumerate(task_names) if code >> j & 1) for code in np.unique(codes).tolist()}
 
 
-def reviewed_images(store: LabelStore, annotator: str, task_names: Sequence[str]) -> tuple[set[str], set[str]]:
-    """(images this annotator reviewed, images only others reviewed) on these tasks."""
+def reviewed_images(
+    store: LabelStore, annotator: str, task_names: Sequence[str], *, disputed_only: bool = False
+) -> tuple[set[str], set[str]]:
+    """(images this annotator reviewed, images only others reviewed) on these tasks;
+    `disputed_only`: only reviews of questions the annotators disagree on (conflicts settled,
+    not a suspect's or an `--image` review of an agreed label)."""
+    disputed = (
+        "AND (SELECT COUNT(DISTINCT w.label) FROM live w WHERE w.image_id = v.image_id AND w.task = v.task "
+        f"AND w.source IN {sql_in_list(ANNOTATOR_SOURCES)}) > 1 "
+        if disputed_only
+        else ""
+    )
     rows = store.query(
         "SELECT i.name, MAX(a.name = ?) FROM live v JOIN annotators a ON a.id = v.annotator_id "
         f"JOIN images i ON i.id = v.image_id WHERE v.source = ? AND v.task IN {sql_in_list(task_names)} "
-        "GROUP BY v.image_id",
-        [annotator, REVIEW, *task_names],
+        f"{disputed}GROUP BY v.image_id",
+        [annotator, REVIEW, *task_names, *(ANNOTATOR_SOURCES if disputed_only else ())],
     )
     mine = {name for name, by_me in rows if by_me}
     return mine, {name for name, by_me in rows if not by_me}

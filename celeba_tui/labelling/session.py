@@ -336,6 +336,9 @@ class LabelSession:
 
     def _next_item(self) -> None:
         leaving = self.items[self.position]
+        if not leaving.check and self.position not in self._answered and not self._still_open(leaving, self.position):
+            # Skipped, and finished by others meanwhile (a review kept after "NOT saved": space keeps it).
+            self._finished_elsewhere.add(self.position)
         if self.checks is not None:
             self.checks.shown(leaving.image)
             if not leaving.check:

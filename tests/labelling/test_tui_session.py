@@ -508,3 +508,68 @@ def test_coming_back_from_going_back_never_bumps_one_off_the_image_one_was_on_fi
     on[TEN[0]] = "bob"  # bob came to it second (it came round to him)
     session.recheck()  # ann went back through earlier decisions, then returned
     assert session.current.image == TEN[0] and session.also_here == "bob"
+
+
+def test_keeping_another_reviewers_decision_counts_the_image_done(store, workspace):
+    # Found by attack pass 12: after "NOT saved ... space keeps it" the screen ended at 2 / 3.
+    from celeba_tui.errors import DecidedMeanwhile
+    from celeba_tui.labelling.queues import QUEUES
+    from celeba_tui.tui.app import LabelConfig, start_session
+
+    for image in TEN[:3]:
+        store.add_label(image, "light", "left", "ann")
+        store.add_label(image, "light", "right", "bob")
+    session = start_session(
+        store, LabelConfig(workspace, "rev1", "review", tasks=workspace.tasks[:1]), QUEUES["review"]
+    )
+    store.add_label(session.current.image, "light", "center", "rev2", "review")
+    with pytest.raises(DecidedMeanwhile):
+        session.record(0)
+    session.skip()  # keeps rev2's
+    while not session.finished:
+        answer(session, 0)
+    assert session.shown_progress == (3, 3) and session.finished_elsewhere == 1
+    session.close()
+
+
+def test_review_and_suspects_progress_count_only_their_own_kind_of_review(store, workspace):
+    # Found by attack pass 12: a review of an agreed label counted in the review queue's
+    # total, and a suspect left open counted as done by others.
+    from celeba_tui.labelling.queues import QUEUES, QueueOptions
+
+    light = workspace.tasks[:1]
+    store.add_label(TEN[0], "light", "left", "ann")
+    store.add_label(TEN[0], "light", "right", "bob")  # a conflict
+    store.add_label(TEN[1], "light", "left", "ann")
+    store.add_label(TEN[1], "light", "left", "bob")
+    store.add_label(TEN[1], "light", "right", "carol", "review")  # a review of an agreed label
+    built = QUEUES["review"].build(store, workspace, "rev", light, QueueOptions())
+    assert (len(built.items), built.done, built.by_others) == (1, 0, 0)
+    workspace.suspects_path.parent.mkdir(exist_ok=True)
+    workspace.suspects_path.write_text(
+        f"image,task,human,ensemble,confidence\n{TEN[2]},light,left,right,0.9\n{TEN[2]},orientation,left,right,0.9\n"
+    )
+    for task in ("light", "orientation"):
+        store.add_label(TEN[2], task, "left", "ann")
+        store.add_label(TEN[2], task, "left", "bob")
+    store.add_label(TEN[2], "light", "right", "carol", "review")  # one of its two suspects reviewed
+    built = QUEUES["suspects"].build(store, workspace, "rev", workspace.tasks, QueueOptions())
+    assert [item.tasks for item in built.items] == [("orientation",)] and (built.done, built.by_others) == (0, 0)
+
+
+def test_a_manual_queue_of_one_predicted_task_counts_the_same_on_resume(store, workspace):
+    # Found by attack pass 12: autolabel -t light, a session asking both tasks: "1 / 3", then "0 / 2" on resume.
+    from celeba_tui.labelling.queues import QUEUES
+    from celeba_tui.tui.app import LabelConfig, start_session
+    from tests.tui.test_tui_app import add_prediction
+
+    for image in TEN[:3]:
+        add_prediction(store, image, "light", "m", [0.5, 0.3, 0.2])
+    session = start_session(store, LabelConfig(workspace, "ann", "manual"), QUEUES["manual"])
+    answer(session, 0)
+    assert session.shown_progress == (1, 3)
+    store.add_label(TEN[1], "light", "left", "bob")
+    resumed = start_session(store, LabelConfig(workspace, "ann", "manual"), QUEUES["manual"])
+    assert resumed.shown_progress == (2, 3)
+    session.close()
+    resumed.close()

@@ -201,7 +201,7 @@ async def test_a_refusal_is_cleared_when_the_reviewer_moves_on_and_agreeing_is_n
         await press(pilot, "left")  # rev1 chose left too: nothing replaced, stored
         assert not status.display
         assert isinstance(app.screen, NothingToLabelScreen)  # the third, settled meanwhile, passed over
-        assert app.session.finished_elsewhere == 1
+        assert app.session.finished_elsewhere == 2  # and the first, rev1's kept with space
     assert live(store, annotator="rev2") == {(second, "light"): "left"}
 
 
