@@ -136,13 +136,17 @@ def empty_queue_hint(
     return why
 
 
+def _yours(count: int, noun: str) -> str:
+    """ "1 review is yours", "3 answers are yours"."""
+    return f"{counted(count, noun)} {'is' if count == 1 else 'are'} yours"
+
+
 def _why_empty(queue: str, state: StoreState, share: bool = False) -> str:
     if queue == "unlabelled":
         if state.images == 0:
             return "The image root has no images registered (`celeba scan`)."
         where = "in your share (others' shares may still be open)" if share else ""
-        mine = f"{counted(state.mine, 'answer')} {'is' if state.mine == 1 else 'are'} yours"
-        return f"Every image {where + ' ' if where else ''}is labelled: {mine}."
+        return f"Every image {where + ' ' if where else ''}is labelled: {_yours(state.mine, 'answer')}."
     if queue == "review":
         if state.overlapping == 0:
             return (
@@ -151,7 +155,7 @@ def _why_empty(queue: str, state: StoreState, share: bool = False) -> str:
             )
         return (
             f"No conflicts: every question two or more annotators answered ({state.overlapping:,}) agrees "
-            f"or was reviewed ({counted(state.my_reviews, 'review')} {'is' if state.my_reviews == 1 else 'are'} yours)."
+            f"or was reviewed ({_yours(state.my_reviews, 'review')})."
         )
     if queue == "suspects":
         if state.suspects_found is None:
@@ -160,7 +164,7 @@ def _why_empty(queue: str, state: StoreState, share: bool = False) -> str:
             return "No suspects: the latest `celeba autolabel` confidently contradicts none of the agreed labels."
         return (
             "No suspects left: every one the latest `celeba autolabel` found has been reviewed "
-            f"({counted(state.my_reviews, 'review')} {'is' if state.my_reviews == 1 else 'are'} yours)."
+            f"({_yours(state.my_reviews, 'review')})."
         )
     # manual and uncertain: built from the predictions
     if state.predicted == 0:

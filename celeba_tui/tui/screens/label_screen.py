@@ -201,7 +201,7 @@ class LabelScreen(Screen):
         self._bind_classes(task)
 
     def _also_here(self) -> str | None:
-        """Who else is on the queue's image shown (it came round again after being put back)."""
+        """Who else is on the queue's image shown (it came round again, or they came to it since)."""
         other = None if self.lookback.active else self.session.also_here
         return None if other is None else f"{printable(other)} is on this image too."
 
