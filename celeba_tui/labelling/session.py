@@ -416,6 +416,34 @@ class LabelSession:
         self._showing = image
         self.turns.announce(image)
 
+    def items_ahead(self, most: int) -> list[tuple[int, QueueItem]]:
+        """(position, item) of up to `most` regular items ahead not answered, put back or
+        already counted: what a recount in the background asks about (`count_finished_ahead`)."""
+        ahead = []
+        for position in range(self.position + 1, len(self.items)):
+            if len(ahead) >= most:
+                break
+            item = self.items[position]
+            if not (item.check or position in self._answered or position in self._put_back):
+                if position not in self._finished_elsewhere:
+                    ahead.append((position, item))
+        return ahead
+
+    def count_finished_ahead(self, finished: Sequence[tuple[int, str]]) -> None:
+        """Count as done now the items ahead that others finished, as a recount in the
+        background found them ((position, image) pairs from `items_ahead`), so progress
+        moves while one looks at an image; they are passed over when reached. A position
+        whose item changed since (a check inserted, the rest of the queue taken) is left."""
+        for position, image in finished:
+            if not self.position < position < len(self.items) or self.items[position].image != image:
+                continue
+            if self.items[position].check or position in self._answered or position in self._put_back:
+                continue
+            self._finished_elsewhere.add(position)
+            self._counted_early.add(position)
+            if position in self._coming_round:
+                self._coming_round.remove(position)
+
     def refresh_turns(self) -> None:
         """Ask again who else labels now and who else is on the image shown (the screen
         does every few seconds: people come, go and move on while one looks at an image)."""

@@ -573,3 +573,15 @@ def test_a_manual_queue_of_one_predicted_task_counts_the_same_on_resume(store, w
     assert resumed.shown_progress == (2, 3)
     session.close()
     resumed.close()
+
+
+def test_a_recount_ahead_counts_only_positions_that_still_hold_its_image(store, workspace):
+    session = session_for(store, workspace, TEN[:5])
+    ahead = session.items_ahead(10)
+    assert [position for position, _ in ahead] == [1, 2, 3, 4]
+    session.items[3] = QueueItem("other.jpg", BOTH)  # the queue changed since the recount began
+    session.count_finished_ahead([(2, TEN[2]), (3, TEN[3]), (0, TEN[0])])
+    assert session.done == 1 and [position for position, _ in session.items_ahead(10)] == [1, 3, 4]
+    for _ in range(4):
+        answer(session, 0)  # 000001, 000002
+    assert session.current.image == "other.jpg"  # 000003 passed over: counted already

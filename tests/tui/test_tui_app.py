@@ -358,6 +358,26 @@ async def test_a_queue_skipped_to_its_end_is_not_called_empty(workspace, store):
         assert "10 images of the unlabelled queue are still open: 10 images you skipped" in text
 
 
+async def test_progress_moves_while_one_looks_at_an_image_as_others_finish_images_ahead(workspace, store, monkeypatch):
+    # Found by the UX review: bob sat on one image while ann finished 58; his screen stayed at 2 / 60.
+    from celeba_tui.tui.screens import label_screen
+
+    monkeypatch.setattr(label_screen, "TURNS_REFRESH_S", 0.05)
+    monkeypatch.setattr(label_screen, "RECOUNT_EVERY", 1)
+    light = next(task for task in workspace.tasks if task.name == "light")
+    app = make_app(workspace, store, "ann", "unlabelled", tasks=(light,))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await wait_for(pilot, lambda: app.session.complete, "the whole queue")
+        for image in IMAGES[2:4]:
+            store.add_label(image, "light", "left", "bob")
+        await wait_for(pilot, lambda: app.session.shown_progress == (2, 10), "bob's two images counted")
+        assert current(app) == (IMAGES[0], "light")
+        await press(pilot, "a", "a")
+        assert current(app) == (IMAGES[4], "light") and app.session.shown_progress == (4, 10)
+        assert app.session.finished_elsewhere == 2
+
+
 def add_prediction(store, image, task, model, probs):
     labels = ("left", "center", "right")
     best = max(range(3), key=probs.__getitem__)

@@ -112,6 +112,7 @@ class LabelScreen(Screen):
         self._displayed: tuple | None = None
         self._refused_for: tuple | None = None  # the question a "NOT saved" line is about
         self._status_text: str | None = None  # the line under the question
+        self._refreshes = 0  # of who labels now (`_refresh_turns`)
         self._bound_classes: tuple | None = None
         # Tasks sharing a class list share bindings, so the footer only changes with it.
         self._signatures = list(dict.fromkeys(t.classes for t in workspace.tasks))
@@ -141,13 +142,36 @@ class LabelScreen(Screen):
         self.set_interval(TURNS_REFRESH_S, self._refresh_turns)
 
     def _refresh_turns(self) -> None:
-        """Who else labels now, and who else is on this image: asked again every few seconds."""
+        """Who else labels now, and who else is on this image: asked again every few seconds;
+        every few times also which images ahead others finished (counted in the background)."""
         if self.lookback.active or self.session.current is None:
             return
         self.session.refresh_turns()
         self._show_stats()
         if self._refused_for is None and self._status_text != STORE_WAIT_TEXT:
             self._set_status(None)
+        self._refreshes += 1
+        if self._refreshes % RECOUNT_EVERY == 0 and self.options is not None and hasattr(self.queue, "open_tasks"):
+            self._recount_ahead(self.session.items_ahead(RECOUNT_MOST))
+
+    @work(thread=True, group="recount", exclusive=True, exit_on_error=False)
+    def _recount_ahead(self, ahead: list) -> None:
+        """Which of the items ahead others finished: asked on a connection of this worker's
+        own (the screen's checks and the writes never wait for it)."""
+        session, found = self.session, []
+        reads = session.store.reader()
+        try:
+            for position, item in ahead:
+                if not self.queue.open_tasks(reads, self.workspace, session.annotator, item, self.options):
+                    found.append((position, item.image))
+        finally:
+            reads.close()
+        if found:
+            self.app.call_from_thread(self._counted_ahead, found)
+
+    def _counted_ahead(self, found: list) -> None:
+        self.session.count_finished_ahead(found)
+        self._show_stats()
 
     async def on_event(self, event: events.Event) -> None:
         # Remember when the key arrived (set by the input thread) for the timing log.
@@ -579,6 +603,8 @@ class LabelScreen(Screen):
 
 
 TURNS_REFRESH_S = 5.0  # how often the side panel asks who else labels now (a directory read)
+RECOUNT_EVERY = 3  # of those, how often the images ahead are counted again (in the background)
+RECOUNT_MOST = 100  # images ahead asked about each time (one indexed read each)
 WORKING_TOGETHER = """\
 Working together on one queue (the side panel says who is labelling too):
   an image someone else is on goes to the end of your queue; still open when it
