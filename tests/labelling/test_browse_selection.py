@@ -14,16 +14,9 @@ from celeba_tui.labelling.browse_filter import BrowseFilter, describe_filter, pa
 from celeba_tui.labelling.browsing import Browser
 from celeba_tui.labelling.image_history import image_record, relabel_source, settled_how
 
+from store_rows import add_prediction
+
 IMAGES = [f"{i:06d}.jpg" for i in range(1, 11)]
-
-
-def add_prediction(store, image, task, model, probs):
-    with store.transaction() as conn:
-        conn.execute(
-            "INSERT INTO predictions(image_id, task, model, label, confidence, probs, created) "
-            "SELECT id, ?, ?, ?, ?, ?, 0 FROM images WHERE name = ?",
-            (task, model, ["left", "center", "right"][probs.index(max(probs))], max(probs), json.dumps(probs), image),
-        )
 
 
 @pytest.fixture

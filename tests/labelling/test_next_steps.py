@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from celeba_tui.labelling.next_steps import NextStep, StoreState, empty_queue_hint, next_steps, read_store_state
 from celeba_tui.labelling.queues import QueueOptions, get_queue
 
+from store_rows import add_prediction
+
 IMAGES = [f"{i:06d}.jpg" for i in range(1, 11)]
-
-
-def add_prediction(store, image, task, model, probs):
-    labels = ("left", "center", "right")
-    best = max(range(3), key=probs.__getitem__)
-    with store.transaction() as conn:
-        conn.execute(
-            "INSERT INTO predictions(image_id, task, model, label, confidence, probs, created) "
-            "SELECT id, ?, ?, ?, ?, ?, 0 FROM images WHERE name = ?",
-            (task, model, labels[best], probs[best], json.dumps(probs), image),
-        )
 
 
 def hint(store, workspace, queue, annotator="ann", tasks=None):

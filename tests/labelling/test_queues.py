@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,21 +19,13 @@ from celeba_tui.labelling.queues import (
     queue_name,
 )
 
+from store_rows import add_prediction
+
 IMAGES = [f"{i:06d}.jpg" for i in range(1, 11)]
 
 
 def build(store, workspace, name="unlabelled", annotator="ann", **options):
     return QUEUES[name].build(store, workspace, annotator, workspace.tasks, QueueOptions(**options))
-
-
-def add_prediction(store, image, task, model, probs, classes=("left", "center", "right")):
-    best = max(range(len(probs)), key=probs.__getitem__)
-    with store.transaction() as conn:
-        conn.execute(
-            "INSERT INTO predictions(image_id, task, model, label, confidence, probs, created) "
-            "SELECT id, ?, ?, ?, ?, ?, 0 FROM images WHERE name = ?",
-            (task, model, classes[best], probs[best], json.dumps(probs), image),
-        )
 
 
 def test_unlabeled_is_every_image_in_name_order(store, workspace):

@@ -561,7 +561,8 @@ def test_a_manual_queue_of_one_predicted_task_counts_the_same_on_resume(store, w
     # Found by attack pass 12: autolabel -t light, a session asking both tasks: "1 / 3", then "0 / 2" on resume.
     from celeba_tui.labelling.queues import QUEUES
     from celeba_tui.tui.app import LabelConfig, start_session
-    from tests.tui.test_tui_app import add_prediction
+
+    from store_rows import add_prediction
 
     for image in TEN[:3]:
         add_prediction(store, image, "light", "m", [0.5, 0.3, 0.2])

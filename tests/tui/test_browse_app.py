@@ -3,8 +3,6 @@ a direct store query), relabelling from the image view, and hostile input."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from celeba_tui.labelling.browse_filter import BrowseFilter
@@ -13,6 +11,7 @@ from celeba_tui.tui.screens.browse_detail_screen import BrowseDetailScreen
 from celeba_tui.tui.screens.browse_screen import BrowseScreen
 
 from pilot import wait_for
+from store_rows import add_prediction
 
 IMAGES = [f"{i:06d}.jpg" for i in range(1, 11)]
 SIZE = (120, 40)
@@ -60,12 +59,7 @@ def labelled(store):
     store.add_label(IMAGES[2], "orientation", "center", "rev", "review")
     store.add_label(IMAGES[3], "light", "center", "old", "import")
     store.add_label(IMAGES[4], "light", "right", "ensemble", "model", confidence=0.95)
-    with store.transaction() as conn:
-        conn.execute(
-            "INSERT INTO predictions(image_id, task, model, label, confidence, probs, created) "
-            "SELECT id, 'light', 'm1', 'left', 0.5, ?, 0 FROM images WHERE name = ?",
-            (json.dumps([0.5, 0.4, 0.1]), IMAGES[6]),
-        )
+    add_prediction(store, IMAGES[6], "light", "m1", [0.5, 0.4, 0.1])
     return store
 
 

@@ -12,19 +12,11 @@ from celeba_tui.tui.browse_app import BrowseApp, BrowseConfig
 from celeba_tui.tui.screens.browse_screen import BrowseScreen
 
 from pilot import wait_for
+from store_rows import add_prediction
 
 IMAGES = [f"{i:06d}.jpg" for i in range(1, 11)]
 SIZE = (120, 40)
 SLOW_KEYS = ("confidence", "queue:review")
-
-
-def add_prediction(store, image: str, probs: list[float], model: str = "m1") -> None:
-    with store.transaction() as conn:
-        conn.execute(
-            "INSERT INTO predictions(image_id, task, model, label, confidence, probs, created) "
-            "SELECT id, 'light', ?, 'left', ?, ?, 0 FROM images WHERE name = ?",
-            (model, max(probs), json.dumps(probs), image),
-        )
 
 
 def direct_low_confidence(store, below: float) -> list[str]:
@@ -84,9 +76,9 @@ def seed(store) -> None:
     store.add_label(IMAGES[0], "light", "left", "ann")
     store.add_label(IMAGES[0], "light", "right", "bob")  # a conflict
     store.add_label(IMAGES[1], "light", "left", "ann")
-    add_prediction(store, IMAGES[5], [0.5, 0.4, 0.1])
-    add_prediction(store, IMAGES[5], [0.3, 0.6, 0.1], model="m2")  # mean 0.4 / 0.5 / 0.1: confidence 0.5
-    add_prediction(store, IMAGES[6], [0.9, 0.05, 0.05])
+    add_prediction(store, IMAGES[5], "light", "m1", [0.5, 0.4, 0.1])
+    add_prediction(store, IMAGES[5], "light", "m2", [0.3, 0.6, 0.1])  # mean 0.4 / 0.5 / 0.1: confidence 0.5
+    add_prediction(store, IMAGES[6], "light", "m1", [0.9, 0.05, 0.05])
 
 
 async def test_precomputed_filters_match_the_store_and_follow_other_writes(workspace, store):
@@ -103,7 +95,7 @@ async def test_precomputed_filters_match_the_store_and_follow_other_writes(works
         with workspace.open_store() as other:
             other.add_label(IMAGES[2], "orientation", "left", "ann")
             other.add_label(IMAGES[2], "orientation", "center", "bob")
-            add_prediction(other, IMAGES[7], [0.34, 0.33, 0.33])
+            add_prediction(other, IMAGES[7], "light", "m1", [0.34, 0.33, 0.33])
         await wait_for(pilot, lambda: IMAGES[2] in shown(app), "the poll to pick up the write", timeout=8)
         assert shown(app) == direct_conflicts(store) == [IMAGES[0], IMAGES[2]]
         await wait_for(pilot, lambda: precomputed(app), "the precompute of the new state")

@@ -32,17 +32,17 @@ def test_task_tags_are_the_shortest_prefixes_that_tell_tasks_apart():
 
 
 def test_session_stats_count_one_label_in_the_singular():
-    from celeba_tui.tui.widgets.session_stats import stats_text
+    from celeba_tui.tui.widgets.session_stats import PanelFigures, stats_text
 
-    assert "this session: 1 label ·" in stats_text(1, 10, {}, [], 1, 2.0).plain
-    assert "this session: 1,200 labels ·" in stats_text(1, 10, {}, [], 1200, 2.0).plain
+    assert "this session: 1 label ·" in stats_text(PanelFigures(1, 10, {}, [], 1, 2.0)).plain
+    assert "this session: 1,200 labels ·" in stats_text(PanelFigures(1, 10, {}, [], 1200, 2.0)).plain
 
 
 def test_session_stats_say_who_else_labels_now_in_one_line():
-    from celeba_tui.tui.widgets.session_stats import others_line, stats_text
+    from celeba_tui.tui.widgets.session_stats import PanelFigures, others_line, stats_text
 
-    assert "labelling too" not in stats_text(1, 10, {}, [], 1, 2.0).plain
-    line = stats_text(1, 10, {}, [], 1, 2.0, ("bob", "carol")).plain.splitlines()[-1]
+    assert "labelling too" not in stats_text(PanelFigures(1, 10, {}, [], 1, 2.0)).plain
+    line = stats_text(PanelFigures(1, 10, {}, [], 1, 2.0, ("bob", "carol"))).plain.splitlines()[-1]
     assert line == "labelling too: bob, carol"
     assert others_line(["bob", "carol", "dave", "erin", "frank", "gina"]) == "bob, carol, dave, erin +2"
     assert others_line(["x" * 60, "bob"]) == "x" * 25 + "… +1"

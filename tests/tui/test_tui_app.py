@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -20,6 +19,7 @@ from celeba_tui.tui.widgets.image_info import ImageInfo
 from celeba_tui.tui.widgets.image_pane import ImagePane
 
 from pilot import image_on_screen, wait_for
+from store_rows import add_prediction
 
 IMAGES = [f"{i:06d}.jpg" for i in range(1, 11)]
 SIZE = (120, 40)
@@ -376,17 +376,6 @@ async def test_progress_moves_while_one_looks_at_an_image_as_others_finish_image
         await press(pilot, "a", "a")
         assert current(app) == (IMAGES[4], "light") and app.session.shown_progress == (4, 10)
         assert app.session.finished_elsewhere == 2
-
-
-def add_prediction(store, image, task, model, probs):
-    labels = ("left", "center", "right")
-    best = max(range(3), key=probs.__getitem__)
-    with store.transaction() as conn:
-        conn.execute(
-            "INSERT INTO predictions(image_id, task, model, label, confidence, probs, created) "
-            "SELECT id, ?, ?, ?, ?, ?, 0 FROM images WHERE name = ?",
-            (task, model, labels[best], probs[best], json.dumps(probs), image),
-        )
 
 
 async def test_manual_queue_shows_predictions(workspace, store):

@@ -6,8 +6,6 @@ and look at the SVGs in tests/__snapshots__/test_tui_snapshots/.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from PIL import Image, ImageDraw
 
@@ -16,6 +14,8 @@ from celeba_tui.tui.screens.label_screen import LabelScreen
 from celeba_tui.tui.screens.nothing_to_label_screen import NothingToLabelScreen
 from celeba_tui.tui.widgets.image_pane import ImagePane
 from celeba_tui.workspace import create_workspace
+
+from store_rows import add_prediction
 
 SIZE = (120, 40)
 SMALL = (80, 24)  # the classic terminal: the essentials must fit
@@ -105,13 +105,8 @@ def add_conflict_and_predictions(face_workspace):
     with face_workspace.open_store() as store:
         store.add_label(NAMES[1], "light", "left", "ann")
         store.add_label(NAMES[1], "light", "center", "bob")
-        with store.transaction() as conn:
-            for model, probs in (("cnn4", [0.6, 0.3, 0.1]), ("vgg19", [0.2, 0.7, 0.1])):
-                conn.execute(
-                    "INSERT INTO predictions(image_id, task, model, label, confidence, probs, created) "
-                    "SELECT id, 'light', ?, ?, ?, ?, 0 FROM images WHERE name = ?",
-                    (model, "left" if probs[0] > probs[1] else "center", max(probs), json.dumps(probs), NAMES[1]),
-                )
+        add_prediction(store, NAMES[1], "light", "cnn4", [0.6, 0.3, 0.1])
+        add_prediction(store, NAMES[1], "light", "vgg19", [0.2, 0.7, 0.1])
 
 
 def test_review_with_answers_and_ensemble(snap_compare, face_workspace):

@@ -28,7 +28,7 @@ from celeba_tui.tui.screens.nothing_to_label_screen import NothingToLabelScreen
 from celeba_tui.tui.widgets.image_info import ImageInfo
 from celeba_tui.tui.widgets.image_pane import ImagePane
 from celeba_tui.tui.widgets.question_panel import QuestionPanel
-from celeba_tui.tui.widgets.session_stats import SessionStats
+from celeba_tui.tui.widgets.session_stats import PanelFigures, SessionStats
 
 if TYPE_CHECKING:
     from celeba_tui.workspace import Workspace
@@ -313,15 +313,16 @@ class LabelScreen(Screen):
         stats = session.stats
         # Check answers count as answers here, as on any item (checks are blind).
         done, total = session.shown_progress
-        self.query_one(SessionStats).show_stats(
-            done,
-            total,
-            stats.shown_counts,
-            self.workspace.tasks,
-            stats.shown_decisions,
-            stats.per_minute(session.clock()),
-            session.others_now,
+        figures = PanelFigures(
+            done=done,
+            total=total,
+            counts=stats.shown_counts,
+            tasks=self.workspace.tasks,
+            decisions=stats.shown_decisions,
+            per_minute=stats.per_minute(session.clock()),
+            others=session.others_now,
         )
+        self.query_one(SessionStats).show_stats(figures)
 
     def _log_question(self, stamp: KeyStamp, image: str) -> None:
         seconds, cpu = stamp.elapsed()

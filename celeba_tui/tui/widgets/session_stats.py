@@ -2,37 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import ProgressBar, Static
 
-from celeba_tui.console import printable
+from celeba_tui.console import counted, printable
 
 MAX_OTHERS_SHOWN = 26  # characters of "NAME, NAME" before the rest is "+N": one line of the side panel
 
 
-def stats_text(
-    done: int | None,
-    total: int | None,
-    counts,
-    tasks: Sequence,
-    decisions: int,
-    per_minute: float,
-    others: Sequence[str] = (),
-) -> Text:
+@dataclass(frozen=True)
+class PanelFigures:
+    """What the side panel shows: progress through the queue, this session's counts by
+    (task, class) and pace, and who else labels here now."""
+
+    done: int | None
+    total: int | None  # None while the queue is still being counted
+    counts: Mapping[tuple[str, str], int]
+    tasks: Sequence
+    decisions: int
+    per_minute: float
+    others: Sequence[str] = ()
+
+
+def stats_text(figures: PanelFigures) -> Text:
     """Pure: "done / total", who else labels here now, and per task how often each class
     was chosen this session."""
+    done, total, decisions = figures.done, figures.total, figures.decisions
+    counts, others = figures.counts, figures.others
     text = Text()
     if total is None:
         text.append("counting the queue…\n", style="bold")
     else:
         text.append(f"{done:,} / {total:,} images done\n", style="bold")
-    labels = "1 label" if decisions == 1 else f"{decisions:,} labels"
-    text.append(f"this session: {labels} · {per_minute:.1f}/min\n", style="dim")
-    for task in tasks:
+    text.append(f"this session: {counted(decisions, 'label')} · {figures.per_minute:.1f}/min\n", style="dim")
+    for task in figures.tasks:
         parts = [f"{label} {counts.get((task.name, label), 0)}" for label in task.classes]
         text.append(f"  {task.name:<12} " + " · ".join(parts) + "\n")
     if others:
@@ -63,23 +71,14 @@ class SessionStats(Vertical):
         yield ProgressBar(show_eta=False, id="progress")
         yield Static("", id="stats-text")
 
-    def show_stats(
-        self,
-        done: int | None,
-        total: int | None,
-        counts,
-        tasks: Sequence,
-        decisions: int,
-        per_minute: float,
-        others: Sequence[str] = (),
-    ) -> None:
+    def show_stats(self, figures: PanelFigures) -> None:
         bar = self.query_one(ProgressBar)
         # An unknown total would animate an indeterminate bar: repaints we do not want.
-        bar.display = total is not None
-        if total is not None:
-            bar.update(total=max(total, 1), progress=done)
+        bar.display = figures.total is not None
+        if figures.total is not None:
+            bar.update(total=max(figures.total, 1), progress=figures.done)
         # The same number of lines key after key: a new layout only when others come or go.
-        text = stats_text(done, total, counts, tasks, decisions, per_minute, others)
+        text = stats_text(figures)
         lines = text.plain.count("\n")
         self.query_one("#stats-text", Static).update(text, layout=lines != self._lines)
         self._lines = lines
