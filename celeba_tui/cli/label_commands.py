@@ -134,22 +134,33 @@ def label(
 
             image = find_image(store, image)
         if count:
+            from celeba_tui.console import counted
+            from celeba_tui.labelling.flip_checks import check_tasks, expected_checks
+
             built = queue_object.build(store, ws, name, tasks, options)
+            # As the labelling screen plans them: the checks the images to do bring.
+            planned = (
+                expected_checks(len(built.items), checks) if check_tasks(checks, tasks, queue_object.source) else 0
+            )
             summary = {
                 "queue": queue,
                 "annotator": name,
-                "to_do": len(built.items),
+                "to_do": len(built.items) + planned,
                 "done": built.done,
-                "total": built.total,
+                "total": built.total + planned,
                 "done_by_others": built.by_others,
+                "checks_planned": planned,
             }
             if json_output:
                 print_json(summary)
             else:
                 # As the labelling screen counts: the whole queue, others' work done too.
-                done, total = built.done + built.by_others, built.total + built.by_others
+                done, total = built.done + built.by_others, summary["total"] + built.by_others
                 whose = f" ({built.done:,} by you, {built.by_others:,} by others)" if built.by_others else ""
-                typer.echo(f"{queue} queue for {name}: {len(built.items):,} to do, {done:,} / {total:,} done{whose}")
+                among = f" ({counted(planned, 'consistency check')} among them)" if planned else ""
+                typer.echo(
+                    f"{queue} queue for {name}: {summary['to_do']:,} to do{among}, {done:,} / {total:,} done{whose}"
+                )
             return
         run = LabelRun(ws, name, queue, tuple(tasks), options, checks, renderer, timing_log, image)
         outcome = _run_tui(store, run)

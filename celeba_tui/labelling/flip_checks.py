@@ -16,10 +16,30 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from celeba_tui.labelling.queues import ItemContext, QueueItem
-from celeba_tui.mirror import mirrored_name
+from celeba_tui.mirror import flippable, mirrored_name
+from celeba_tui.vocabulary import HUMAN
 
 # A check never shows an image among the last few shown: recall would be too easy.
 MIN_GAP = 5
+
+
+def check_tasks(fraction: float, tasks: Iterable, source: str) -> tuple[str, ...]:
+    """The tasks a session's checks ask about: those whose classes all mirror, when checks
+    were asked for (`fraction` > 0) on a queue of people's decisions; else none."""
+    if fraction <= 0 or source != HUMAN:
+        return ()
+    return tuple(task.name for task in tasks if flippable(task.classes))
+
+
+def check_chance(fraction: float) -> float:
+    """The chance of a check after each regular item: F / (1 - F) makes checks F of all
+    items shown."""
+    return fraction / (1.0 - fraction)
+
+
+def expected_checks(regular_items: int, fraction: float) -> int:
+    """How many checks a queue of `regular_items` images brings with `--checks fraction`."""
+    return round(regular_items * check_chance(fraction))
 
 
 class CheckScheduler:
@@ -33,8 +53,7 @@ class CheckScheduler:
         if not 0.0 <= fraction <= 0.5:
             raise ValueError("check fraction must be between 0 and 0.5")
         self.fraction = fraction
-        # Drawn after each regular item; F / (1 - F) makes checks F of all items shown.
-        self.chance = fraction / (1.0 - fraction)
+        self.chance = check_chance(fraction)  # drawn after each regular item
         self.tasks = tuple(tasks)
         self._rng = random.Random(seed)
         self._labels: dict[str, dict[str, str]] = {}

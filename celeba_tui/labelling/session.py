@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from celeba_tui.errors import CelebaError, DecidedMeanwhile
-from celeba_tui.labelling.flip_checks import CheckScheduler
+from celeba_tui.labelling.flip_checks import CheckScheduler, expected_checks
 from celeba_tui.labelling.presence import ALONE, Turns
 from celeba_tui.labelling.queues import QueueItem
 from celeba_tui.vocabulary import REVIEW
@@ -218,7 +218,7 @@ class LabelSession:
     def _plan_checks(self) -> None:
         if self.checks is not None and self.complete and self.source == "human":
             regular = sum(1 for item in self.items if not item.check)
-            self.planned_checks = round(regular * self.checks.chance)
+            self.planned_checks = expected_checks(regular, self.checks.fraction)
 
     def adopt(self, built) -> None:
         """Take the whole queue (a QueueBuild) after starting on its first page."""

@@ -18,11 +18,10 @@ from textual.widgets import Static
 from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling import presence
-from celeba_tui.labelling.flip_checks import CheckScheduler
+from celeba_tui.labelling.flip_checks import CheckScheduler, check_tasks
 from celeba_tui.labelling.queues import OneImageQueue, Queue, QueueOptions, get_queue, my_live_labels
 from celeba_tui.labelling.session import LabelSession
 from celeba_tui.labelling.session_summary import SessionOutcome
-from celeba_tui.mirror import flippable
 from celeba_tui.tui.messages import ImageShown, QueueBuilt, QueueCompleted
 from celeba_tui.tui.screens.label_screen import LabelScreen
 from celeba_tui.tui.screens.nothing_to_label_screen import NothingToLabelScreen
@@ -69,10 +68,10 @@ def start_session(store: LabelStore, config: LabelConfig, queue: Queue) -> Label
         # The whole queue, others' finished images included: those passed over count as done.
         items, total, complete = built.items, built.total + built.by_others, True
     checks = None
-    check_tasks = [t.name for t in tasks if flippable(t.classes)]
-    if config.checks > 0 and check_tasks and queue.source == "human" and config.image is None:
-        checks = CheckScheduler(config.checks, check_tasks, seed=config.options.seed)
-        for image, task, label in my_live_labels(store, config.annotator, check_tasks).itertuples(index=False):
+    checked = check_tasks(config.checks, tasks, queue.source) if config.image is None else ()
+    if checked:
+        checks = CheckScheduler(config.checks, checked, seed=config.options.seed)
+        for image, task, label in my_live_labels(store, config.annotator, checked).itertuples(index=False):
             checks.remember(image, task, label)
     open_tasks, reads = getattr(queue, "open_tasks", None), None
     if open_tasks is not None:  # asked per item: what is still open now, on a connection of its own

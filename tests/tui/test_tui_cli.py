@@ -22,6 +22,7 @@ def test_count_reports_the_queue(workspace, store):
     result = label(workspace, "--count", "--json")
     assert result.exit_code == 0, result.output
     expected = {"queue": "unlabelled", "annotator": "ann", "to_do": 9, "done": 1, "total": 10, "done_by_others": 0}
+    expected["checks_planned"] = 0
     assert json.loads(result.output) == expected
     share = json.loads(label(workspace, "--count", "--json", "--assign", "1/2", "--overlap", "0.2").output)
     assert 0 < share["total"] < 10
@@ -43,6 +44,26 @@ def test_count_says_what_others_finished_apart_from_ones_own(workspace, store):
     store.add_label("000005.jpg", "light", "left", "rev2", source="review")
     counted = json.loads(label(workspace, "--count", "--json", "--queue", "review").output)
     assert (counted["to_do"], counted["done"], counted["done_by_others"]) == (1, 0, 1)
+
+
+def test_count_adds_the_checks_the_session_plans(workspace, store):
+    from celeba_tui.labelling.queues import QUEUES, QueueOptions
+    from celeba_tui.tui.app import LabelConfig, start_session
+
+    for task in ("light", "orientation"):
+        store.add_label("000001.jpg", task, "left", "ann")
+    result = label(workspace, "--count", "--checks", "0.2")
+    # 9 images to do bring 9 x 0.2 / 0.8 = 2.25 -> 2 checks, as the screen's total counts them.
+    assert result.output.strip() == (
+        "unlabelled queue for ann: 11 to do (2 consistency checks among them), 1 / 12 done"
+    )
+    session = start_session(store, LabelConfig(workspace, "ann", "unlabelled", checks=0.2), QUEUES["unlabelled"])
+    if not session.complete:
+        session.adopt(QUEUES["unlabelled"].build(store, workspace, "ann", workspace.tasks, QueueOptions()))
+    assert session.shown_progress == (1, 12)
+    session.close()
+    review = json.loads(label(workspace, "--count", "--json", "--checks", "0.2", "--queue", "review").output)
+    assert review["checks_planned"] == 0  # reviews of others' conflicts: nothing of one's own to check
 
 
 @pytest.mark.parametrize(
