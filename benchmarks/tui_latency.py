@@ -184,24 +184,29 @@ def strip_vs_textual_image(workspace) -> tuple[float, float]:
     return statistics.median(ours) * 1000, statistics.median(theirs) * 1000
 
 
-def time_presence(workspace, others: int = 8) -> float:
+def time_presence(workspace, others: int = 8) -> tuple[float, float]:
     """ms to ask who else is on an image (read before each image is shown) with `others`
-    other sessions labelling the workspace, each on an image of its own."""
+    other sessions labelling the workspace, each on an image of its own; and ms to take an
+    image (`presence.claim`: the same question and this session's note, under the turn lock)."""
     import contextlib
 
-    from celeba_tui.labelling.presence import someone_else_on
+    from celeba_tui.labelling.presence import claim, someone_else_on
     from celeba_tui.labelling.session_lock import annotator_session
 
     with contextlib.ExitStack() as stack:
         for index in range(others):
             stack.enter_context(annotator_session(workspace.path, f"other{index}")).announce(f"{index:06d}.jpg")
         assert someone_else_on(workspace.path, "bench", "000001.jpg") == "other1"
-        times = []
-        for _ in range(200):
+        mine = stack.enter_context(annotator_session(workspace.path, "bench"))
+        asked, taken = [], []
+        for round_ in range(200):
             started = time.perf_counter()
             someone_else_on(workspace.path, "bench", "999999.jpg")
-            times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
+            asked.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            assert claim(workspace.path, "bench", f"{900000 + round_}.jpg", mine.announce) is None
+            taken.append(time.perf_counter() - started)
+    return statistics.median(asked) * 1000, statistics.median(taken) * 1000
 
 
 def main() -> None:
@@ -222,8 +227,10 @@ def main() -> None:
         )
         page = time_first_page(workspace)
         print(f"unlabelled queue, first page of 50 (what start-up waits for): {page * 1000:.0f} ms")
+        asked, taken = time_presence(workspace)
         print(
-            f"who else is on an image (asked before each image), 8 others labelling: {time_presence(workspace):.2f} ms"
+            f"who else is on an image, 8 others labelling: {asked:.2f} ms to ask; "
+            f"{taken:.2f} ms to take it (asked and said under the turn lock, before each image)"
         )
         ours, theirs = strip_vs_textual_image(workspace)
         print(

@@ -8,7 +8,9 @@ already have: each `celeba label` session says in its lock file's note which ima
 shows (`HeldLock.announce`), and before showing an image a session reads the other
 sessions' notes. An image someone else is on is put back to the end of the queue once;
 by the time it comes round again it is usually finished (and passed over), or it is
-shown with who else is on it.
+shown with who else is on it. Reading the notes and saying "I am on it" is one step under
+a short lock all sessions take (`claim`), so two sessions reaching one image in the same
+instant do not both take it.
 
 A session counts as running while the process its note names runs (on this host: the
 note names the host; a pid reused by a later process does not count). An image counts
@@ -16,7 +18,8 @@ as shown while, in addition, it was shown less than `PRESENCE_TTL_S` ago, so a s
 killed with `kill -9`, or left open over lunch, holds nobody up for long. Another host's
 process cannot be asked: its note counts only by the age of its image. Lock files are
 read as hostile input: only regular files named as locks, opened without following
-links or blocking, a bounded number of bytes, every field checked. Nothing here writes.
+links or blocking, a bounded number of bytes, every field checked. Nothing here writes
+but this session's own note (through `announce`).
 
 The side panel (who else labels now) and `celeba annotators` read the same notes.
 """
@@ -34,7 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from celeba_tui.labelling.session_lock import LOCK_FOLDER, MAX_NOTE_BYTES
+from celeba_tui.labelling.session_lock import LOCK_FOLDER, MAX_NOTE_BYTES, turn_lock
 
 PRESENCE_TTL_S = 600.0  # an image shown longer ago than this is nobody's any more
 MAX_LOCK_FILES = 256  # notes read at most per call (one per annotator working now)
@@ -65,11 +68,23 @@ def _no_others() -> Sequence[str]:
 @dataclass(frozen=True)
 class Turns:
     """How a label session takes turns with the others working the workspace: asks who
-    else is on an image, tells which image it shows, asks who else labels now."""
+    else is on an image, tells which image it shows, asks who else labels now.
+
+    `take` does the first two in one step (`claim`); without it `claim` asks, then tells."""
 
     someone_else_on: Callable[[str], str | None] = _nobody
     announce: Callable[[str | None], None] = _tell_nobody
     labelling_now: Callable[[], Sequence[str]] = _no_others
+    take: Callable[[str], str | None] | None = None
+
+    def claim(self, image: str) -> str | None:
+        """Who else is on `image` now; when nobody, this session says it shows it."""
+        if self.take is not None:
+            return self.take(image)
+        other = self.someone_else_on(image)
+        if other is None:
+            self.announce(image)
+        return other
 
 
 ALONE = Turns()  # a session that takes turns with nobody (tests, `celeba browse`, no flock)
@@ -81,7 +96,19 @@ def turns_through_lock(workspace_path: Path, annotator: str, held_lock) -> Turns
         someone_else_on=lambda image: someone_else_on(workspace_path, annotator, image),
         announce=held_lock.announce,
         labelling_now=lambda: others_labelling_now(workspace_path, annotator),
+        take=lambda image: claim(workspace_path, annotator, image, held_lock.announce),
     )
+
+
+def claim(workspace_path: Path, annotator: str, image: str, announce: Callable[[str], None]) -> str | None:
+    """Another annotator on `image` now, or None after `announce(image)` said this session
+    is: one step under the workspace's turn lock (`session_lock.turn_lock`), so of two
+    sessions reaching the image in the same instant the second finds the first on it."""
+    with turn_lock(workspace_path):
+        other = someone_else_on(workspace_path, annotator, image)
+        if other is None:
+            announce(image)
+    return other
 
 
 def sessions_now(workspace_path: Path, *, now: float | None = None, recent_only: bool = False) -> list[SessionNote]:

@@ -371,7 +371,7 @@ class LabelSession:
                 if still_open != item.tasks:
                     item = self.items[self.position] = item._replace(tasks=still_open)
                 self._finished_elsewhere.discard(self.position)  # shown after all: not others' work
-                other = self._someone_else_on(item)
+                other = self._claim(item)
                 # Put back once; never the image this session is on already (asked again
                 # after going back: the other person came to it second).
                 if other is not None and item.image not in self._put_back_images and item.image != self._showing:
@@ -382,7 +382,8 @@ class LabelSession:
                     self.position += 1
                     continue
                 self.also_here = other
-                self._announce(item.image)
+                if other is not None:  # shown all the same: say so too
+                    self._announce(item.image)
                 self._count_put_back_finished()
                 self.others_now = tuple(self.turns.labelling_now())
                 self.task_index = 0
@@ -406,11 +407,16 @@ class LabelSession:
             self._counted_early.add(position)
             self._coming_round.remove(position)
 
-    def _someone_else_on(self, item: QueueItem) -> str | None:
-        """Who else is on the item's image now (None when nobody, or partly answered here)."""
+    def _claim(self, item: QueueItem) -> str | None:
+        """Who else is on the item's image now; when nobody (or it is partly answered here
+        already), this session says it shows it, in the same step (`Turns.claim`)."""
         if self.position in self._answered:
+            self._announce(item.image)
             return None
-        return self.turns.someone_else_on(item.image)
+        other = self.turns.claim(item.image)
+        if other is None:
+            self._showing = item.image
+        return other
 
     def _announce(self, image: str | None) -> None:
         self._showing = image

@@ -32,6 +32,8 @@ from celeba_tui.errors import CelebaError
 
 LOCK_FOLDER = "locks"
 MAX_NOTE_BYTES = 4096  # what a lock file says about its holder; anything longer is not ours
+TURNS_LOCK = "turns.lock"  # held for a moment around taking an image (`turn_lock`)
+TURN_WAIT_S = 0.05  # the longest a session waits for it before it goes on without
 
 
 def lock_path(workspace_path: Path, annotator: str) -> Path:
@@ -112,6 +114,41 @@ def annotator_session(
         with contextlib.suppress(OSError):  # a note left behind must not say a session runs
             os.ftruncate(held.fd, 0)
         os.close(held.fd)  # releases the lock
+
+
+@contextlib.contextmanager
+def turn_lock(workspace_path: Path, wait_s: float = TURN_WAIT_S) -> Iterator[bool]:
+    """A short exclusive lock every label session of the workspace takes around "who else
+    is on this image? nobody: then I am" (`presence.claim`), so two sessions reaching one
+    image in the same instant do not both take it. Yields whether it is held: turns are
+    advice, so a lock file that is not ours (a FIFO, a link: refused unopened) or one held
+    longer than `wait_s` (a stuck or hostile process) is gone without, never waited on."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover  (not POSIX)
+        yield False
+        return
+    path = Path(workspace_path) / LOCK_FOLDER / TURNS_LOCK
+    try:
+        fd = _open_lock_file(path)
+    except CelebaError:
+        yield False
+        return
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = True
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    held = False
+                    break
+                time.sleep(0.001)
+        yield held
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _locked(fd: int, path: Path) -> bool:

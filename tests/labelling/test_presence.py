@@ -150,3 +150,56 @@ def test_notes_left_by_sessions_of_earlier_days_do_not_hide_a_live_one(tmp_path)
     with annotator_session(tmp_path, "alice") as alice:
         alice.announce("a.jpg")
         assert someone_else_on(tmp_path, "bob", "a.jpg") == "alice"
+
+
+def test_of_two_sessions_taking_one_image_at_once_exactly_one_gets_it(tmp_path):
+    # Reading the notes, then writing one's own, left a moment in which both took it.
+    import threading
+
+    from celeba_tui.labelling.presence import claim
+
+    rounds = 150
+    with annotator_session(tmp_path, "alice") as alice, annotator_session(tmp_path, "bob") as bob:
+        start = threading.Barrier(2)
+        results = {"alice": [], "bob": []}
+
+        def take(name, held):
+            for i in range(rounds):
+                start.wait()
+                results[name].append(claim(tmp_path, name, f"{i:06d}.jpg", held.announce))
+
+        threads = [threading.Thread(target=take, args=args) for args in (("alice", alice), ("bob", bob))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    both = [i for i in range(rounds) if results["alice"][i] is None and results["bob"][i] is None]
+    assert both == []  # never both
+    assert all((results["alice"][i] is None) != (results["bob"][i] is None) for i in range(rounds))
+
+
+def test_a_turn_lock_that_is_not_ours_or_held_elsewhere_is_gone_without(tmp_path):
+    import fcntl
+
+    from celeba_tui.labelling.presence import claim
+    from celeba_tui.labelling.session_lock import LOCK_FOLDER, TURNS_LOCK
+
+    turns = tmp_path / LOCK_FOLDER / TURNS_LOCK
+    turns.parent.mkdir()
+    with annotator_session(tmp_path, "alice") as alice:
+        os.mkfifo(turns)  # would block an open for reading or writing
+        assert claim(tmp_path, "alice", "a.jpg", alice.announce) is None
+        assert someone_else_on(tmp_path, "bob", "a.jpg") == "alice"
+        turns.unlink()
+        (tmp_path / "elsewhere").write_text("keep")
+        turns.symlink_to(tmp_path / "elsewhere")
+        assert claim(tmp_path, "alice", "b.jpg", alice.announce) is None
+        assert (tmp_path / "elsewhere").read_text() == "keep"
+        turns.unlink()
+        holder = os.open(turns, os.O_RDWR | os.O_CREAT)  # a process that never lets go
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        began = time.monotonic()
+        assert claim(tmp_path, "alice", "c.jpg", alice.announce) is None
+        assert time.monotonic() - began < 1.0
+        os.close(holder)
+    assert someone_else_on(tmp_path, "bob", "c.jpg") is None
