@@ -117,12 +117,13 @@ def annotator_session(
 
 
 @contextlib.contextmanager
-def turn_lock(workspace_path: Path, wait_s: float = TURN_WAIT_S) -> Iterator[bool]:
+def turn_lock(workspace_path: Path, wait_s: float | None = None) -> Iterator[bool]:
     """A short exclusive lock every label session of the workspace takes around "who else
     is on this image? nobody: then I am" (`presence.claim`), so two sessions reaching one
     image in the same instant do not both take it. Yields whether it is held: turns are
     advice, so a lock file that is not ours (a FIFO, a link: refused unopened) or one held
-    longer than `wait_s` (a stuck or hostile process) is gone without, never waited on."""
+    longer than `wait_s` (default `TURN_WAIT_S`: a stuck or hostile process) is gone
+    without, never waited on."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover  (not POSIX)
@@ -135,7 +136,7 @@ def turn_lock(workspace_path: Path, wait_s: float = TURN_WAIT_S) -> Iterator[boo
         yield False
         return
     try:
-        deadline = time.monotonic() + wait_s
+        deadline = time.monotonic() + (TURN_WAIT_S if wait_s is None else wait_s)
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

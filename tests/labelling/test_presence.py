@@ -152,11 +152,14 @@ def test_notes_left_by_sessions_of_earlier_days_do_not_hide_a_live_one(tmp_path)
         assert someone_else_on(tmp_path, "bob", "a.jpg") == "alice"
 
 
-def test_of_two_sessions_taking_one_image_at_once_exactly_one_gets_it(tmp_path):
+def test_of_two_sessions_taking_one_image_at_once_exactly_one_gets_it(tmp_path, monkeypatch):
     # Reading the notes, then writing one's own, left a moment in which both took it.
     import threading
 
+    from celeba_tui.labelling import session_lock
     from celeba_tui.labelling.presence import claim
+
+    monkeypatch.setattr(session_lock, "TURN_WAIT_S", 10.0)  # a loaded machine never lets one go on without
 
     rounds = 150
     with annotator_session(tmp_path, "alice") as alice, annotator_session(tmp_path, "bob") as bob:
