@@ -23,6 +23,7 @@ LAYERS = {
             "atomic",
             "regular_files",
             "console",
+            "figures",
             "progress",
             "vocabulary",
             "mirror",

@@ -35,11 +35,9 @@ def plot_file_name(pair: PairAgreement) -> str:
 
 def write_confusion_plot(pair: PairAgreement, classes: list[str], path: Path) -> Path:
     """One pair's confusion matrix as a PNG: rows are A's labels, columns B's, counts in cells."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from celeba_tui.figures import agg_figure
 
-    figure = Figure(figsize=(4.2, 3.8), dpi=100)
-    FigureCanvasAgg(figure)
+    figure = agg_figure(figsize=(4.2, 3.8), dpi=100)
     axes = figure.add_subplot()
     image = axes.imshow(pair.confusion, cmap="Blues")
     figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)

@@ -131,12 +131,10 @@ def plot_precision_coverage(
     """One panel per task: the best precision reachable at each coverage, the chosen point marked.
 
     With `workspace_path`, `path` is the workspace's own report file (see atomic.owned_path)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from celeba_tui.atomic import output_file
+    from celeba_tui.figures import pyplot
+
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 4), squeeze=False)
     for ax, (task, curve, choice) in zip(axes[0], curves):

@@ -199,12 +199,10 @@ def grid_samples(outcome, per_class: int = 1, seed: int = 0) -> list[tuple[str, 
 
 def write_grid(path: Path, root: Path, outcomes, per_class: int = 1, seed: int = 0) -> None:
     """The study's Figure 28: sample images with their automatic label and confidence, a row per task."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    from celeba_tui.figures import pyplot
     from celeba_tui.images import ImageDecodeError, decode_full
+
+    plt = pyplot()
 
     rows = [(o.task, grid_samples(o, per_class, seed)) for o in outcomes]
     n_cols = max([len(samples) for _, samples in rows] + [1])

@@ -142,10 +142,9 @@ def evaluate_workspace(
 
 def plot_precision_coverage(path, results: list[TaskQuality]) -> None:
     """Precision against coverage of the ensemble next to the ceiling, one panel per task."""
-    import matplotlib
+    from celeba_tui.figures import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4), squeeze=False)
     for ax, result in zip(axes[0], results):

@@ -21,13 +21,11 @@ def preview_panels(image: np.ndarray, pipelines: list[Pipeline]) -> list[tuple[s
 
 def render_preview(panels: list[tuple[str, np.ndarray]], out: Path, title: str = "") -> Path:
     """Write the panels as a PNG grid (matplotlib's Agg canvas, no display needed)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from celeba_tui.figures import agg_figure
 
     columns = min(len(panels), MAX_COLUMNS)
     rows = -(-len(panels) // columns)
-    figure = Figure(figsize=(2.6 * columns, 3.2 * rows + (0.4 if title else 0)), layout="constrained")
-    FigureCanvasAgg(figure)
+    figure = agg_figure(figsize=(2.6 * columns, 3.2 * rows + (0.4 if title else 0)), layout="constrained")
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     for index, axis in enumerate(axes):
         axis.set_axis_off()

@@ -96,11 +96,11 @@ def save_checkpoint(run_path: Path, state_dict: dict) -> None:
 
 def plot_curves(path: Path, metrics: list[dict], title: str, best_epoch: int | None = None) -> None:
     """Accuracy and loss per epoch, training vs validation, side by side (the study's figures)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
+
+    from celeba_tui.figures import pyplot
+
+    plt = pyplot()
 
     epochs = [m["epoch"] for m in metrics]
     figure, (acc_axes, loss_axes) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -124,10 +124,9 @@ def plot_curves(path: Path, metrics: list[dict], title: str, best_epoch: int | N
 
 def plot_confusion(path: Path, confusion: np.ndarray, classes: list[str], title: str) -> None:
     """Validation confusion matrix: counts, with each row's share as colour."""
-    import matplotlib
+    from celeba_tui.figures import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     confusion = np.asarray(confusion, dtype=np.int64)
     totals = confusion.sum(axis=1, keepdims=True)

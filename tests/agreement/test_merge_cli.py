@@ -246,3 +246,12 @@ def test_agreement_proposes_a_merge_only_while_conflicts_are_open(workspace):
     assert invoke(workspace, "merge", "--policy", "prefer:alice").exit_code == 0
     output = invoke(workspace, "agreement", "-t", "light").output
     assert "celeba merge" not in output and "Next: celeba cycle -t light" in output
+
+
+def test_agreement_plot_draws_names_with_dollars_as_they_are(workspace, tmp_path):
+    # Found by attack pass 13: matplotlib read "$...$" as a formula: a traceback on this name.
+    odd = "a$\\x{$"
+    add(workspace, [(f"{i}.jpg", "light", who, "left") for i in (1, 2) for who in (odd, "bob")])
+    result = invoke(workspace, "agreement", "--plot", str(tmp_path / "plots"))
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "plots").iterdir())) == 1

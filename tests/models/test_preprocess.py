@@ -223,3 +223,13 @@ def test_preview_caps_panel_count_and_size(face, tmp_path):
     many = runner.invoke(app, ["preview", str(face), *["-p", "blur"] * 13, "--out", out])
     assert many.exit_code == 2 and "at most 12 --preprocess panels" in many.output
     assert not (tmp_path / "x.png").exists()
+
+
+def test_preview_of_an_image_whose_name_has_dollars(face, tmp_path):
+    # Found by attack pass 13: "ParseFatalException: Unknown symbol: \x" from matplotlib's formulas.
+    odd = face.with_name("a$\\x{$.jpg")
+    face.rename(odd)
+    out = tmp_path / "fig.png"
+    result = CliRunner().invoke(app, ["preview", str(odd), "--out", str(out)])  # the title is its name
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:4] == b"\x89PNG"
