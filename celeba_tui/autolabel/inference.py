@@ -224,7 +224,11 @@ class EnsembleSession:
         for i in range(len(self.metas)):
             # On a GPU the outputs stay on the device until the copy below.
             binding.bind_output(f"m{i}_probabilities", self.device)
-        self.session.run_with_iobinding(binding)
+        try:
+            self.session.run_with_iobinding(binding)
+        except Exception as exc:  # onnxruntime's own error types: a graph that checked out but cannot run
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CelebaError(f"onnxruntime could not run the ensemble on a batch: {reason}") from None
         return [np.asarray(out, dtype=np.float32) for out in binding.copy_outputs_to_cpu()]
 
 

@@ -205,6 +205,12 @@ def check_graph_matches(model, meta: ModelMetadata, where: str) -> None:
         raise ModelFileError(
             f"{where}: metadata lists {len(meta.classes)} classes, but the graph outputs {_shape_text(probs)}"
         )
+    fixed = next((dims[0] for dims in (shape, probs) if dims[0] is not None), None)
+    if fixed is not None:  # auto-labelling sends batches of any size (flip TTA doubles them)
+        raise ModelFileError(
+            f"{where}: the graph takes batches of exactly {fixed} image(s); export it with a dynamic batch "
+            "axis (as celeba export-onnx does)"
+        )
 
 
 def _shape_text(shape: list) -> str:
