@@ -444,6 +444,12 @@ def run_autolabel(
     )
 
 
+# A batch is decoded in full before it runs (and flip TTA doubles it): 4,096 images at
+# 224 px are 1.2 GB. Decode threads each hold batches ahead: more than 64 buy nothing.
+MAX_BATCH_SIZE = 4096
+MAX_WORKERS = 64
+
+
 def check_options(options: AutolabelOptions) -> None:
     """Refuse options that cannot work, before any model is read, exported or run."""
     try:
@@ -452,14 +458,16 @@ def check_options(options: AutolabelOptions) -> None:
         raise CelebaError(str(exc)) from None
     if options.target_precision is not None and not 0 < options.target_precision <= 1:
         raise CelebaError(f"--target-precision must be in (0, 1]; got {options.target_precision}")
-    if options.batch_size < 1:
-        raise CelebaError("--batch-size must be at least 1")
+    if not 1 <= options.batch_size <= MAX_BATCH_SIZE:
+        raise CelebaError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE:,}; got {options.batch_size:,}")
     if options.provider not in PROVIDER_CHOICES:
         raise CelebaError(f"unknown provider {options.provider!r} (one of {', '.join(PROVIDER_CHOICES)})")
     if options.calibrate_on not in CALIBRATE_ON:
         raise CelebaError(f"unknown --calibrate-on {options.calibrate_on!r} (one of {', '.join(CALIBRATE_ON)})")
-    if options.workers is not None and options.workers < 1:
-        raise CelebaError(f"--workers must be at least 1 (omit it for one per CPU); got {options.workers}")
+    if options.workers is not None and not 1 <= options.workers <= MAX_WORKERS:
+        raise CelebaError(
+            f"--workers must be between 1 and {MAX_WORKERS} (omit it for one per CPU); got {options.workers:,}"
+        )
 
 
 def check_output_paths(options: AutolabelOptions, tasks) -> None:

@@ -439,7 +439,7 @@ def test_store_keeps_each_models_latest_prediction(labelled):
         ({"calibrate_on": "everything"}, "unknown --calibrate-on"),
         ({"high": 0.5, "low": 0.8}, "0 <= low <= high <= 1"),
         ({"target_precision": 1.5}, "--target-precision must be in"),
-        ({"batch_size": 0}, "--batch-size must be at least 1"),
+        ({"batch_size": 0}, "--batch-size must be between 1 and"),
     ],
 )
 def test_bad_options_fail_before_any_work(labelled, oracles, options, message):

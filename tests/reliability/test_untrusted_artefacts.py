@@ -225,16 +225,22 @@ def test_a_model_whose_output_is_no_probability_is_refused_with_the_store_unchan
         assert table_digests(workspace.store_path) == before
 
 
-def test_autolabel_refuses_a_negative_worker_count(tmp_path, ensemble_pair):
+def test_autolabel_refuses_worker_counts_and_batch_sizes_out_of_bounds(tmp_path, ensemble_pair):
+    # --batch-size 100000000 once tried to allocate 1.12 TiB (a traceback; attack pass 13).
     from training_data import make_labelled_workspace
 
     workspace, _, _ = make_labelled_workspace(tmp_path, n=6, labels_for=3)
     before = table_digests(workspace.store_path)
-    for workers in ("-3", "0"):
+    for option, value, message in (
+        ("--workers", "-3", "--workers must be between 1 and 64 (omit it for one per CPU); got -3"),
+        ("--workers", "0", "--workers must be between 1 and 64"),
+        ("--workers", "100000", "--workers must be between 1 and 64 (omit it for one per CPU); got 100,000"),
+        ("--batch-size", "100000000", "--batch-size must be between 1 and 4,096; got 100,000,000"),
+    ):
         run = CliRunner().invoke(
-            app, ["autolabel", "--models", *map(str, ensemble_pair), "--workers", workers, "-w", str(workspace.path)]
+            app, ["autolabel", "--models", *map(str, ensemble_pair), option, value, "-w", str(workspace.path)]
         )
-        assert f"--workers must be at least 1 (omit it for one per CPU); got {workers}" in error_line(run)
+        assert message in error_line(run)
     assert table_digests(workspace.store_path) == before
 
 
