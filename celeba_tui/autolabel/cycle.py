@@ -267,6 +267,13 @@ def reusable(run: Run, architecture: str, settings: dict, labels: LabelsFingerpr
     )
 
 
+def _same_classes(run: Run, task) -> bool:
+    try:
+        return tuple(run.classes) == tuple(task.classes)
+    except (KeyError, TypeError):  # a config without classes: not a run to reuse
+        return False
+
+
 def plan_cycle(workspace: Workspace, options: CycleOptions) -> CyclePlan:
     """What the cycle will do; refuses (CelebaError) what cannot work before anything runs."""
     from celeba_tui.autolabel.model_files import ExportSettings, planned_export
@@ -298,7 +305,11 @@ def plan_cycle(workspace: Workspace, options: CycleOptions) -> CyclePlan:
         from celeba_tui.training.dataset import human_labels
 
         check_trainable(human_labels(store, task)[0]["label"], task)
-    runs = sorted((run for run in list_runs(workspace.runs_dir).runs if run.task == task.name), key=finished_at)
+    # Runs of the task's classes as they are now (not before a rename or reorder in celeba.toml).
+    runs = sorted(
+        (run for run in list_runs(workspace.runs_dir).runs if run.task == task.name and _same_classes(run, task)),
+        key=finished_at,
+    )
     steps = []
     for architecture in architectures:
         settings = wanted_settings(options, architecture)

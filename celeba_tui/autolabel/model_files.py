@@ -155,6 +155,7 @@ def resolve_model_names(workspace: Workspace, names: list[str], tasks: list[str]
     A run selector picks one run per task given with -t/--task (one run when none is).
     Nothing is exported here: this is the plan.
     """
+    from celeba_tui.onnx.metadata import read_metadata
     from celeba_tui.training.run_selection import parse_selector, resolve_run
 
     if not names:
@@ -164,14 +165,31 @@ def resolve_model_names(workspace: Workspace, names: list[str], tasks: list[str]
     resolved: list[tuple[str, object]] = []
     for name in names:
         if parse_selector(name) is None and is_model_file(name):
+            model_task = read_metadata(Path(name)).task
+            if tasks and model_task not in tasks:
+                raise CelebaError(f"{name}: a {model_task!r} model, not of -t {', '.join(tasks)}")
             resolved.append((name, Path(name)))
             continue
         for task in (tasks or [None]) if parse_selector(name) is not None else [None]:
             run = resolve_run(name, workspace.runs_dir, task)
             if tasks and run.task not in tasks:
                 raise CelebaError(f"run {run.run_id} is a {run.task!r} run, not of -t {', '.join(tasks)}")
+            check_run_classes(workspace, run)  # before minutes of exporting a run that cannot be used
             resolved.append((name, run))
     return resolved
+
+
+def check_run_classes(workspace: Workspace, run) -> None:
+    """A CelebaError unless the run learnt the task's classes in the workspace's order (classes
+    renamed, added or reordered in celeba.toml since: its outputs would mean other classes)."""
+    task = workspace.task(run.task) if run.task in {t.name for t in workspace.tasks} else None
+    if task is None:
+        raise CelebaError(f"run {run.run_id}: task {run.task!r} is not in this workspace")
+    if tuple(run.classes) != tuple(task.classes):
+        raise CelebaError(
+            f"run {run.run_id} learnt {run.task} as {', '.join(run.classes)}, but the workspace's classes are now "
+            f"{', '.join(task.classes)}: train a new run (celeba train -t {run.task})"
+        )
 
 
 def ensemble_files(

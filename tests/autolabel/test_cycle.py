@@ -174,3 +174,27 @@ def test_a_demo_plans_augmentations_reach_its_self_training_round():
     assert wanted_settings(options, "small_resnet")["augment"] == "flip"
     default = self_training_options(DemoPlan.for_mode(False), "orientation", 0)
     assert wanted_settings(default, "small_resnet")["augment"] == "flip,geometry,photometric,noise"
+
+
+def test_runs_of_classes_since_reordered_are_neither_reused_nor_exported(
+    labelled_workspace, tiny_architecture, one_thread
+):
+    # Found by attack pass 13: the plan reused such a run, then failed at every rerun; autolabel
+    # exported it into models/ first and refused afterwards.
+    base = ["-t", "light", "-p", tiny_architecture, "--epochs", "1"]
+    assert cli(labelled_workspace, "train", *base).exit_code == 0
+    model = labelled_workspace.path.parent / "light.onnx"
+    exported = cli(labelled_workspace, "export-onnx", "latest", "-t", "light", "-o", str(model))
+    assert exported.exit_code == 0, exported.output
+    toml = labelled_workspace.path / "celeba.toml"
+    text = toml.read_text()
+    assert '["left", "center", "right"]' in text
+    toml.write_text(text.replace('["left", "center", "right"]', '["center", "left", "right"]', 1))
+    plan = cli(labelled_workspace, "cycle", *base, "--dry-run", "--json")
+    assert json_of(plan)["plan"]["steps"][0]["action"] == "train"
+    refused = cli(labelled_workspace, "autolabel", "-m", f"latest:{tiny_architecture}", "-t", "light")
+    assert refused.exit_code == 2 and "learnt light as left, center, right" in refused.output, refused.output
+    assert not (labelled_workspace.path / "models").exists()
+    # A model file of another task than -t asks for is refused too (it labelled light before).
+    other = cli(labelled_workspace, "autolabel", "-m", str(model), "-t", "orientation")
+    assert other.exit_code == 2 and f"{model}: a 'light' model, not of -t orientation" in other.output
