@@ -3,6 +3,8 @@
 Annotator names are printed in terminals and written into CSV files that people open
 in spreadsheets, and the `merge:` prefix marks the merge's own decisions (a person's
 decision is never overruled by a merge, so a person must not be able to look like one).
+For the same reason no person may be called `autolabel`, the automatic labels' name: their
+labels would be counted, and withdrawn, with the ensemble's.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import unicodedata
 
 MERGE_PREFIX = "merge:"
+MODEL_ANNOTATOR = "autolabel"  # the name `celeba autolabel` stores the ensemble's labels under
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP's CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@")
 # Characters that reorder or break the text around them where a name is printed: the
@@ -18,10 +21,11 @@ FORMULA_STARTS = ("=", "+", "-", "@")
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
-def annotator_name_problem(name: object, *, merge: bool = False) -> str | None:
+def annotator_name_problem(name: object, *, merge: bool = False, model: bool = False) -> str | None:
     """Why `name` cannot name an annotator, or None if it can.
 
-    With `merge`, the name is one a merge run gives itself and must carry the prefix.
+    With `merge`, the name is one a merge run gives itself and must carry the prefix; with
+    `model`, the name automatic labels are stored under, which nobody else may take.
     """
     if not isinstance(name, str):
         return "is not text"
@@ -39,4 +43,6 @@ def annotator_name_problem(name: object, *, merge: bool = False) -> str | None:
         return f"starts with {MERGE_PREFIX!r}, which is reserved for merges"
     if merge and not name.startswith(MERGE_PREFIX):
         return f"a merge's name must start with {MERGE_PREFIX!r}"
+    if name.casefold() == MODEL_ANNOTATOR and not model:
+        return f"is the name automatic labels are stored under ({MODEL_ANNOTATOR!r})"
     return None

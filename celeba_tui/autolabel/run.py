@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from celeba_tui.annotator_names import MODEL_ANNOTATOR
 from celeba_tui.atomic import check_owned_file
 from celeba_tui.autolabel.calibration import CALIBRATE_ON, ThresholdChoice, choose_thresholds, held_out_images
 from celeba_tui.autolabel.inference import PROVIDER_CHOICES
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from celeba_tui.store.label_store import LabelStore
     from celeba_tui.workspace import Workspace
 
-ANNOTATOR = "autolabel"
+ANNOTATOR = MODEL_ANNOTATOR
 # The run's report in <workspace>/autolabel/, beside Workspace.suspects_path.
 SKIPPED_FILE = "skipped.csv"
 PRECISION_COVERAGE_FILE = "precision-coverage.png"

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from celeba_tui.annotator_names import MERGE_PREFIX, annotator_name_problem
+from celeba_tui.annotator_names import MERGE_PREFIX, MODEL_ANNOTATOR, annotator_name_problem
 from celeba_tui.errors import DecidedMeanwhile, StoreError, StoreWriteError
 from celeba_tui.store.annotators import AnnotatorRecords
 from celeba_tui.store.schema import (
@@ -30,7 +30,7 @@ from celeba_tui.store.schema import (
     SCHEMA_VERSION,
 )
 from celeba_tui.store.side_tables import SideTables
-from celeba_tui.vocabulary import AGREED, ANNOTATOR_SOURCES, PEOPLE_SOURCES, SINGLE, SOURCES, sql_list
+from celeba_tui.vocabulary import AGREED, ANNOTATOR_SOURCES, MODEL, PEOPLE_SOURCES, SINGLE, SOURCES, sql_list
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -305,18 +305,21 @@ class LabelStore(SideTables, AnnotatorRecords):
         return ids
 
     # ------------------------------------------------------------- annotators
-    def _annotator_id(self, conn: sqlite3.Connection, name: str, *, as_merge: bool = False) -> int:
+    def _annotator_id(
+        self, conn: sqlite3.Connection, name: str, *, as_merge: bool = False, as_model: bool = False
+    ) -> int:
         """The id of annotator `name`, creating it if it is new.
 
         Every annotator is created here, so this is where names are checked: a new name
-        must be safe in a terminal and a spreadsheet, and `merge:` names are created
-        only by the merge (`as_merge`). Names already stored stay usable.
+        must be safe in a terminal and a spreadsheet, `merge:` names are created only by
+        the merge (`as_merge`), `autolabel` only for model labels (`as_model`). Names
+        already stored stay usable.
         """
         if name in self._annotator_ids:
             return self._annotator_ids[name]
         row = conn.execute("SELECT id FROM annotators WHERE name = ?", (name,)).fetchone()
         if row is None:
-            problem = annotator_name_problem(name, merge=as_merge)
+            problem = annotator_name_problem(name, merge=as_merge, model=as_model)
             if problem:
                 raise StoreError(f"annotator name {name!r} {problem}")
             conn.execute("INSERT OR IGNORE INTO annotators(name, created) VALUES (?, ?)", (name, time.time()))
@@ -367,7 +370,7 @@ class LabelStore(SideTables, AnnotatorRecords):
                     image_id,
                     task,
                     label,
-                    self._annotator_id(conn, annotator),
+                    self._annotator_id(conn, annotator, as_model=source == MODEL),
                     source,
                     now,
                     confidence,
@@ -504,12 +507,17 @@ class LabelStore(SideTables, AnnotatorRecords):
         image_codes, images = _factorize(frame["image"])
         image_ids = self._image_ids(conn, images, now)
         annotator_codes, annotators = _factorize(frame["annotator"])
+        models_only = set()  # names whose every row here is a model's label
+        if MODEL_ANNOTATOR in annotators:
+            is_model = frame["source"] == MODEL
+            models_only = set(frame.loc[is_model, "annotator"]) - set(frame.loc[~is_model, "annotator"])
         columns = {
             "image_id": _take([image_ids[name] for name in images], image_codes),
             "task": _as_list(frame["task"]),
             "label": _as_list(frame["label"]),
             "annotator_id": _take(
-                [self._annotator_id(conn, a, as_merge=as_merge) for a in annotators], annotator_codes
+                [self._annotator_id(conn, a, as_merge=as_merge, as_model=a in models_only) for a in annotators],
+                annotator_codes,
             ),
             "source": _as_list(frame["source"]),
         }

@@ -272,6 +272,8 @@ def test_store_stats_counts_present_absent_conflicts_and_sources(store, workspac
         "   ",
         "merge:majority",
         "merge:prefer:alice",
+        "autolabel",  # the automatic labels' name (attack pass 13: a person's labels mixed with the model's)
+        "AutoLabel",
     ],
 )
 def test_unsafe_or_reserved_annotator_names_are_refused_at_creation(store, name):
@@ -388,3 +390,17 @@ def test_a_review_is_refused_when_another_person_decided_after_the_reviewers_vie
     seen = store.last_label_id()
     store.add_label("000001.jpg", "light", "left", "bob", "review")
     store.add_label("000001.jpg", "light", "left", "rev", "review", decided_since=seen)
+
+
+def test_only_model_labels_may_be_stored_under_the_automatic_labels_name(store):
+    def rows(source):
+        return pd.DataFrame(
+            [("000001.jpg", "light", "left", "autolabel", source), ("000002.jpg", "light", "left", "ann", "human")],
+            columns=["image", "task", "label", "annotator", "source"],
+        )
+
+    with pytest.raises(StoreError, match="automatic labels are stored under"):
+        store.add_labels(rows("human"))
+    assert store.annotators() == []
+    store.add_labels(rows("model"))
+    assert store.annotators() == ["ann", "autolabel"]
