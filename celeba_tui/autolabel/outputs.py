@@ -105,6 +105,11 @@ def suspects(outcomes) -> list[dict]:
                     "confidence": float(outcome.decisions.confidence[i]),
                 }
             )
+    return sorted_suspects(rows)
+
+
+def sorted_suspects(rows: list[dict]) -> list[dict]:
+    """Most confident first, then by image and task."""
     return sorted(rows, key=lambda r: (-r["confidence"], r["image"], r["task"]))
 
 

@@ -418,14 +418,16 @@ def run_autolabel(
         files = _write_exports_and_grid(outcomes, root, options)
         for outcome in outcomes:
             write_decisions(store, outcome)
-    from celeba_tui.autolabel.outputs import AutolabelReport, suspects, task_report, write_table
+    from celeba_tui.autolabel.outputs import AutolabelReport, sorted_suspects, suspects, task_report, write_table
+    from celeba_tui.labelling.queues import SUSPECT_COLUMNS
 
     skipped = [*scan.skipped, *stats.failures]
     rows = [{"image": n, "reason": r} for n, r in skipped]
     write_table(report_dir / SKIPPED_FILE, rows, ["image", "reason"], workspace.path)
     suspect_rows = suspects(outcomes)
-    columns = ["image", "task", "human", "ensemble", "confidence"]
-    write_table(workspace.suspects_path, suspect_rows, columns, workspace.path)
+    # Other tasks' suspects stay for their queue (`cycle -t light`, then `cycle -t orientation`).
+    kept = other_tasks_suspects(workspace.suspects_path, {outcome.task for outcome in outcomes})
+    write_table(workspace.suspects_path, sorted_suspects([*suspect_rows, *kept]), SUSPECT_COLUMNS, workspace.path)
     files = [*_write_precision_coverage(outcomes, report_dir, workspace.path), *files]
     return AutolabelReport(
         images=len(scan.names),
@@ -443,6 +445,18 @@ def run_autolabel(
         suspects_report=str(workspace.suspects_path),
         files=files,
     )
+
+
+def other_tasks_suspects(path: Path, tasks: set[str]) -> list[dict]:
+    """The rows of the suspects file of tasks other than `tasks` (none from a damaged file,
+    which this run then writes anew)."""
+    from celeba_tui.labelling.queues import read_suspects
+
+    try:
+        frame = read_suspects(path)
+    except CelebaError:
+        return []
+    return frame[~frame["task"].isin(tasks)].to_dict("records")
 
 
 # A batch is decoded in full before it runs (and flip TTA doubles it): 4,096 images at

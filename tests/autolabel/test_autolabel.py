@@ -160,6 +160,23 @@ def test_human_labels_are_never_overwritten_and_contradictions_are_suspects(labe
     assert [(i.image, i.tasks) for i in built.items] == [(names[0], ("light",))]
 
 
+def test_auto_labelling_one_task_keeps_the_other_tasks_suspects(labelled, oracles):
+    # Found by attack pass 13: `autolabel -t orientation` emptied light's suspects queue.
+    workspace, names, _ = labelled
+    workspace.suspects_path.parent.mkdir(exist_ok=True)
+    earlier = [
+        {"image": names[1], "task": "orientation", "human": "left", "ensemble": "right", "confidence": 0.99},
+        {"image": names[2], "task": "light", "human": "left", "ensemble": "right", "confidence": 0.98},
+    ]
+    pd.DataFrame(earlier).to_csv(workspace.suspects_path, index=False)
+    report = run(workspace, [oracles["sharp"], oracles["soft"]], high=0.95)  # light models
+    suspects = pd.read_csv(workspace.suspects_path)
+    assert suspects.to_dict("records") == [earlier[0], *report.suspects]  # light's replaced, orientation's kept
+    workspace.suspects_path.write_text("not,a,suspects\nfile\n")  # damaged: written anew
+    run(workspace, [oracles["sharp"], oracles["soft"]], high=0.95)
+    assert list(pd.read_csv(workspace.suspects_path).columns) == ["image", "task", "human", "ensemble", "confidence"]
+
+
 def test_disagreement_rules_with_a_wrong_model(labelled, oracles):
     workspace, names, truth = labelled
     report = run(workspace, [oracles["sharp"], oracles["swapped"]], high=0.95)
