@@ -55,6 +55,7 @@ class AutolabelReport:
     files: list[str]
     execution_provider: str | None = None  # None: nothing was predicted this run
     provider_fallbacks: list[str] = field(default_factory=list)
+    manual_images: int = 0  # images sent to people for at least one task (the manual queue's size)
 
     def to_dict(self) -> dict:
         return asdict(self)

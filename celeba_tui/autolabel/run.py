@@ -444,6 +444,7 @@ def run_autolabel(
         suspects=suspect_rows,
         suspects_report=str(workspace.suspects_path),
         files=files,
+        manual_images=len(set().union(*(outcome.images[outcome.manual].tolist() for outcome in outcomes))),
     )
 
 

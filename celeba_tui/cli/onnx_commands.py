@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -110,8 +111,11 @@ def export_onnx(
             f"parity on {parity.source}: max |p_torch - p_onnx| = {parity.max_abs_diff:.2e} "
             f"(tolerance {parity.tolerance:.0e}), argmax agreement {parity.argmax_agreement:.1%}"
         )
-    if parity.passed and not json_output:
-        next_step(f"celeba autolabel -m {result.path}", "label the rest with it; a second model adds the study's rules")
+    if parity.passed and not json_output and Path(result.path).is_file():  # not -o /dev/null
+        next_step(
+            f"celeba autolabel -m {shlex.quote(str(result.path))}",
+            "label the rest with it; a second model adds the study's rules",
+        )
     if not parity.passed:
         raise CelebaError(
             f"parity check failed for {result.path}: max difference {parity.max_abs_diff:.2e} exceeds "
@@ -327,9 +331,8 @@ def autolabel(
         print_json({**report.to_dict(), "model_files": [model.to_dict() for model in files]})
         return
     print_autolabel_report(report)
-    manual = sum(outcome.manual_queue for outcome in report.tasks)
-    if manual:
-        next_step("celeba label --queue manual", f"{manual:,} images the ensemble was unsure of")
+    if report.manual_images:  # images, as the queue counts them (one image may be unsure for two tasks)
+        next_step("celeba label --queue manual", f"{report.manual_images:,} images the ensemble was unsure of")
     elif report.suspects:
         next_step("celeba label --queue suspects", f"{len(report.suspects):,} people's labels it contradicts")
 

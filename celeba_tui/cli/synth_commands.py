@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -87,8 +88,10 @@ def synth(
         print_json(summary)
         return
     _print_summary(summary)
-    annotated = f" && celeba import {out / 'annotators'}/*.csv -w WS" if labels else ""
-    next_step(f"celeba init WS --images {out / 'img_align_celeba'}{annotated}", "a workspace to label these faces")
+    # Quoted for a shell (the glob outside the quotes), so the line works pasted whatever the folder is called.
+    annotated = f" && celeba import {shlex.quote(str(out / 'annotators'))}/*.csv -w WS" if labels else ""
+    images = shlex.quote(str(out / "img_align_celeba"))
+    next_step(f"celeba init WS --images {images}{annotated}", "a workspace to label these faces")
 
 
 def _progress(total: int, disable: bool):

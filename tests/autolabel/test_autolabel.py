@@ -177,6 +177,20 @@ def test_auto_labelling_one_task_keeps_the_other_tasks_suspects(labelled, oracle
     assert list(pd.read_csv(workspace.suspects_path).columns) == ["image", "task", "human", "ensemble", "confidence"]
 
 
+def test_the_manual_queue_is_counted_in_images_over_tasks(labelled, oracles):
+    # Found by attack pass 13: "Next: celeba label --queue manual (240 images ...)" for a queue of 120.
+    workspace = labelled[0]
+    from celeba_tui.labelling.queues import QUEUES, QueueOptions
+
+    report = run(workspace, [oracles["soft"], oracles["orientation"]], high=1.0, low=1.0)
+    per_task = [task.manual_queue for task in report.tasks]
+    assert len(per_task) == 2 and min(per_task) > 0  # images unsure for both tasks
+    assert report.manual_images < sum(per_task)
+    with workspace.open_store() as store:
+        queue = QUEUES["manual"].build(store, workspace, "zed", workspace.tasks, QueueOptions())
+    assert report.manual_images == len(queue.items)  # the hint's count is the queue's
+
+
 def test_disagreement_rules_with_a_wrong_model(labelled, oracles):
     workspace, names, truth = labelled
     report = run(workspace, [oracles["sharp"], oracles["swapped"]], high=0.95)

@@ -147,10 +147,12 @@ def test_cli_export_by_run_id_and_inspect(tmp_path, monkeypatch):
     ws = create_workspace(tmp_path / "ws", images)
     run = write_run(ws.runs_dir, "vgg19_variation")
     runner = CliRunner()
-    out = tmp_path / "model.onnx"
+    out = tmp_path / "my model.onnx"
     result = runner.invoke(app, ["export-onnx", run.name, "--out", str(out), "-w", str(ws.path)])
     assert result.exit_code == 0, result.output
     assert "parity on 32 random images" in result.output and "argmax agreement 100.0%" in result.output
+    # The next command works pasted into a shell (attack pass 13: an unquoted path with a space).
+    assert f"Next: celeba autolabel -m '{out}'" in result.output
     result = runner.invoke(app, ["inspect", str(out), "--json"])
     assert result.exit_code == 0, result.output
     info = json.loads(result.output)
