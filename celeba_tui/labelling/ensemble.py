@@ -36,24 +36,62 @@ class TaskEnsemble:
 def task_ensembles(store: LabelStore, tasks: Sequence) -> list[TaskEnsemble]:
     """Each task's ensemble from the predictions table, tasks in config order (present or not: callers filter).
 
-    Two group_concat strings per task, checked and parsed with numpy and one json.loads:
-    no Python object per prediction row, and no pandas.
+    Only the models that decided the task last speak for it (`latest_ensembles`), and each
+    model's probabilities are read in the order of its own classes, so a task whose classes
+    were reordered in celeba.toml since reads them right (a model whose classes are no
+    longer the task's is left out). Two group_concat strings per task and model group,
+    checked and parsed with numpy and one json.loads: no Python object per prediction row.
     """
+    latest = store.latest_ensembles()
     ensembles = []
     for task in tasks:
-        ids_text, joined = store.query(
-            "SELECT group_concat(image_id), group_concat(probs, char(10)) FROM predictions WHERE task = ?", [task.name]
-        )[0]
-        ids = int_codes(ids_text)
-        if isinstance(joined, str) and joined.count("\n") + 1 == len(ids):
-            probs, usable = _parse_lines(joined, None, len(ids), len(task.classes))
-        else:  # no rows, or a probs value holds a newline or is no text: read the rows one by one
-            rows = store.query("SELECT image_id, probs FROM predictions WHERE task = ?", [task.name])
-            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            probs, usable = parse_probs([r[1] for r in rows], len(task.classes))
-        keys, best, confidence = mean_probability_view(ids[usable], probs[usable])
+        wanted = latest.get(task.name)  # None: every model that predicted the task
+        orders = store.model_classes(task.name)
+        moved = {key: classes for key, classes in orders.items() if classes is not None and classes != task.classes}
+        parts = [_read_predictions(store, task, [k for k in (wanted or orders) if k not in moved], wanted is None)]
+        for key, classes in moved.items():
+            order = class_order(classes, task.classes)
+            if order is not None and (wanted is None or key in wanted):
+                ids, probs = _read_predictions(store, task, [key], False)
+                parts.append((ids, probs[:, order]))
+        ids = np.concatenate([part[0] for part in parts])
+        probs = np.concatenate([part[1] for part in parts])
+        keys, best, confidence = mean_probability_view(ids, probs)
         ensembles.append(TaskEnsemble(task.name, keys, best, confidence))
     return ensembles
+
+
+def class_order(model_classes: Sequence[str], task_classes: Sequence[str]) -> np.ndarray | None:
+    """Column indices that put a model's probabilities in the task's class order; None when
+    the model's classes are not the task's in some order (renamed, added, removed). Pure."""
+    if len(model_classes) != len(task_classes) or set(model_classes) != set(task_classes):
+        return None
+    return np.asarray([list(model_classes).index(name) for name in task_classes], dtype=np.int64)
+
+
+def _read_predictions(store: LabelStore, task, models: list[str], every_other: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(image ids, probs) of the usable predictions of `task` by `models`, or, with
+    `every_other`, by every model but those of the task registered with other classes."""
+    n = len(task.classes)
+    if every_other:
+        where = (
+            "task = ? AND model NOT IN (SELECT hash FROM models WHERE task = ? AND hash NOT IN "
+            "(SELECT value FROM json_each(?)))"
+        )
+        args = [task.name, task.name, json.dumps(models)]
+    else:
+        where, args = "task = ? AND model IN (SELECT value FROM json_each(?))", [task.name, json.dumps(models)]
+    ids_text, joined = store.query(
+        f"SELECT group_concat(image_id), group_concat(probs, char(10)) FROM predictions WHERE {where}", args
+    )[0]
+    ids = int_codes(ids_text)
+    if isinstance(joined, str) and joined.count("\n") + 1 == len(ids):
+        probs, usable = _parse_lines(joined, None, len(ids), n)
+    else:  # no rows, or a probs value holds a newline or is no text: read the rows one by one
+        rows = store.query(f"SELECT image_id, probs FROM predictions WHERE {where}", args)
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        probs, usable = parse_probs([r[1] for r in rows], n)
+    return ids[usable], probs[usable]
 
 
 def parse_probs(texts: Sequence[str], n_classes: int) -> tuple[np.ndarray, np.ndarray]:

@@ -33,7 +33,7 @@ import numpy as np
 
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.assignment import personal_order
-from celeba_tui.labelling.ensemble import task_ensembles
+from celeba_tui.labelling.ensemble import class_order, task_ensembles
 from celeba_tui.labelling.queue_items import (  # noqa: F401  (re-exported: the queues' public types)
     Answer,
     ItemContext,
@@ -323,11 +323,21 @@ def item_context(store: LabelStore, image: str, tasks: Sequence) -> ItemContext:
             answers.setdefault(task, []).append(Answer(who, label, source))
     by_task: dict[str, list[Prediction]] = {}
     probs: dict[str, list[list[float]]] = {}
+    known = {task.name: task for task in tasks}
+    orders = {name: store.model_classes(name) for name in known}
     for task, key, model, label, confidence, probs_json in predictions:
         if task in latest and key not in latest[task]:
             continue
+        values = json.loads(probs_json)
+        classes = orders.get(task, {}).get(key)
+        if task in known and classes is not None and classes != known[task].classes:
+            # Classes reordered in celeba.toml since: read in the model's order, or not at all.
+            order = class_order(classes, known[task].classes)
+            if order is None or len(values) != len(classes):
+                continue
+            values = [values[i] for i in order]
         by_task.setdefault(task, []).append(Prediction(model, label, float(confidence)))
-        probs.setdefault(task, []).append(json.loads(probs_json))
+        probs.setdefault(task, []).append(values)
     for task in tasks:
         if task.name in probs and task.name not in suggestions:
             mean = np.mean(np.asarray(probs[task.name], dtype=np.float64), axis=0)

@@ -67,6 +67,19 @@ class SideTables:
         """The registered models: hash, name, task, metadata (JSON text), time."""
         return self.frame("SELECT hash, name, task, metadata, created AS time FROM models ORDER BY created, hash")
 
+    def model_classes(self, task: str) -> dict[str, tuple[str, ...] | None]:
+        """Model key -> the classes of its outputs in order, as registered (the order its
+        predictions' probabilities follow); None where the stored metadata does not say."""
+        found: dict[str, tuple[str, ...] | None] = {}
+        for key, metadata in self.query("SELECT hash, metadata FROM models WHERE task = ?", [task]):
+            try:
+                classes = json.loads(metadata).get("classes")
+            except (ValueError, AttributeError, TypeError, RecursionError):
+                classes = None
+            ok = isinstance(classes, list) and all(isinstance(c, str) for c in classes)
+            found[key] = tuple(classes) if ok else None
+        return found
+
     def set_latest_ensemble(self, task: str, keys: list[str]) -> None:
         """The models (by key) of the ensemble that decided `task` last: a suggestion for an
         image still undecided comes from them, not from models a later round replaced."""

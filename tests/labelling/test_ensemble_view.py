@@ -272,3 +272,35 @@ def test_uncertain_queue_order_from_the_reference(store, workspace):
     assert [item.image for item in built.items] == expected
     assert all(item.tasks == (light,) for item in built.items)
     assert len(built.items) == 5
+
+
+def test_only_the_latest_ensemble_and_each_models_own_class_order_count(store, workspace):
+    # Found by attack pass 13: browse and the uncertain queue averaged models a later round
+    # replaced, and after classes were reordered in celeba.toml read probabilities by the
+    # new order (the panel suggested "left" for what the model called "center").
+    from dataclasses import replace
+
+    from celeba_tui.labelling.ensemble import class_order
+    from celeba_tui.labelling.queues import item_context
+
+    from store_rows import add_prediction
+
+    light = workspace.task("light")
+    image = "000001.jpg"
+    for key in ("old", "new"):
+        store.register_model(key, f"{key}.onnx", "light", {"classes": list(light.classes)})
+    add_prediction(store, image, "light", "old", [0.95, 0.03, 0.02])
+    add_prediction(store, image, "light", "new", [0.1, 0.8, 0.1])
+    store.set_latest_ensemble("light", ["new"])
+    (view,) = task_ensembles(store, [light])
+    assert light.classes[view.best[0]] == "center" and view.confidence[0] == pytest.approx(0.8)
+    assert item_context(store, image, [light]).suggestions["light"].label == "center"
+    reordered = replace(light, classes=("center", "left", "right"))
+    (view,) = task_ensembles(store, [reordered])
+    assert reordered.classes[view.best[0]] == "center" and view.confidence[0] == pytest.approx(0.8)
+    assert item_context(store, image, [reordered]).suggestions["light"].label == "center"
+    renamed = replace(light, classes=("left", "middle", "right"))  # no longer the model's classes
+    (view,) = task_ensembles(store, [renamed])
+    assert len(view.image_ids) == 0 and "light" not in item_context(store, image, [renamed]).suggestions
+    assert class_order(("left", "center", "right"), ("right", "left", "center")).tolist() == [2, 0, 1]
+    assert class_order(("left", "center"), ("left", "center", "right")) is None
