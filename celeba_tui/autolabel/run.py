@@ -307,9 +307,33 @@ def stacked_probs(
     return np.asarray(common, dtype=object), probs
 
 
+def leave_out_trained_on(held: list[str], source: str, members, runs_dir: Path) -> tuple[list[str], str]:
+    """`held` without the images a member trained on (its run's trained-on.json; the split
+    may have changed since, a conflict it learnt as soft targets been settled), and the
+    phrase saying so; a member whose run does not say is named."""
+    from celeba_tui.training.run_labels import trained_on
+
+    seen: set[str] = set()
+    unknown = []
+    for model in members:
+        run_id = model.meta.run_id
+        images = trained_on(runs_dir / run_id) if run_id and "/" not in run_id and run_id not in (".", "..") else None
+        if images is None:
+            unknown.append(model.path.name)
+        else:
+            seen |= images
+    kept = [name for name in held if name not in seen]
+    if len(kept) < len(held):
+        source += f"; {len(held) - len(kept):,} a model trained on left out"
+    if unknown:
+        source += f"; not known what {', '.join(unknown)} trained on"
+    return kept, source
+
+
 def decide_task(
     store: LabelStore,
     splits_dir: Path,
+    runs_dir: Path,
     task: str,
     members: list[EnsembleModel],
     scope: set[str],
@@ -327,6 +351,7 @@ def decide_task(
     agreed = (status == AGREED).to_numpy()
     labelled = names[human >= 0].tolist()
     held, source = held_out_images(splits_dir, task, labelled, options.calibrate_on)
+    held, source = leave_out_trained_on(held, source, members, runs_dir)
     rows = np.flatnonzero(np.isin(names, held))
     choice = choose_thresholds(
         probs[:, rows], human[rows], Thresholds(options.high, options.low), options.target_precision, source, task
@@ -411,7 +436,8 @@ def run_autolabel(
         register_once()
         scope = set(scan.names)
         outcomes = [
-            decide_task(store, workspace.splits_dir, task, members, scope, options) for task, members in by_task.items()
+            decide_task(store, workspace.splits_dir, workspace.runs_dir, task, members, scope, options)
+            for task, members in by_task.items()
         ]
         # The outputs the user named come before the labels: a write that fails there
         # (a FIFO nobody reads, a full device) stops the run with no label committed.

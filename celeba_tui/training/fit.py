@@ -107,6 +107,7 @@ def fit(
         validation_logits,
     )
     from celeba_tui.training.metrics import scores
+    from celeba_tui.training.run_labels import write_trained_on
 
     data = prepared.data
     cache = DecodedCache(workspace.cache_dir, prepared.size, prepared.spec)
@@ -157,6 +158,7 @@ def fit(
         if asked is not None:
             config["asked_schedule"] = asked  # what the options and recipe asked for, before few_labels_schedule
         run_dir.write_config(run_path, config)
+        write_trained_on(run_path, [data.images[i] for i in data.indices("train")])
         reporter.message(
             f"training {architecture.name} on {task.name}: {len(train_idx):,} train / {len(val_idx):,} val images, "
             f"{device}, run {run_path}"

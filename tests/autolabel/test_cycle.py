@@ -198,3 +198,27 @@ def test_runs_of_classes_since_reordered_are_neither_reused_nor_exported(
     # A model file of another task than -t asks for is refused too (it labelled light before).
     other = cli(labelled_workspace, "autolabel", "-m", str(model), "-t", "orientation")
     assert other.exit_code == 2 and f"{model}: a 'light' model, not of -t orientation" in other.output
+
+
+def test_held_out_labels_leave_out_what_a_model_trained_on_whatever_the_split_became(
+    labelled_workspace, tiny_architecture, one_thread
+):
+    # Found by attack pass 13: after `train --new-split`, autolabel of the first run measured
+    # precision on a "validation split" 37 of whose 49 images that run had trained on.
+    from celeba_tui.training.split import stored_split
+
+    base = ["-t", "light", "-p", tiny_architecture, "--epochs", "1"]
+    assert cli(labelled_workspace, "train", *base).exit_code == 0
+    (first,) = labelled_workspace.runs_dir.iterdir()
+    split = stored_split(labelled_workspace.splits_dir, "light")
+    recorded = json.loads((first / "trained-on.json").read_text())["images"]
+    assert recorded == sorted(split.loc[split["split"] == "train", "image"])
+    assert cli(labelled_workspace, "train", *base, "--new-split", "--seed", "1").exit_code == 0
+    now = stored_split(labelled_workspace.splits_dir, "light")
+    overlap = set(now.loc[now["split"] == "val", "image"]) & set(recorded)
+    assert overlap  # the new validation split holds images the first run trained on
+    result = cli(labelled_workspace, "autolabel", "-m", first.name, "--target-precision", "0.5", "--json")
+    assert result.exit_code == 0, result.output
+    (task,) = json_of(result)["tasks"]
+    source = json.dumps(task)
+    assert f"{len(overlap)} a model trained on left out" in source, source

@@ -61,6 +61,7 @@ def test_two_processes_write_one_run(tmp_path):
         "labels.json",
         "metrics.csv",
         "summary.json",
+        "trained-on.json",
     ]
 
     # A user error found by rank 0 stops every rank with the same message (no rank left waiting).
