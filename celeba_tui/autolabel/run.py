@@ -421,7 +421,12 @@ def run_autolabel(
     for path in (report_dir / SKIPPED_FILE, workspace.suspects_path, report_dir / PRECISION_COVERAGE_FILE):
         check_owned_file(path, workspace.path)  # a link or a FIFO planted there: an error before any label
     with workspace.open_store() as store:
-        todo = images_to_predict(store, scan.names, models)
+        names, elsewhere = scan.names, []
+        if options.images is not None:  # another copy of the images: those of this workspace only
+            known = set(store.image_names(present_only=False))
+            elsewhere = [(name, NOT_IN_WORKSPACE) for name in names if name not in known]
+            names = [name for name in names if name in known]
+        todo = images_to_predict(store, names, models)
         # onnxruntime may still refuse a model (unknown operator, broken graph): it does so
         # here, before the store records the images or the models.
         session = open_session(models, options, workspace.cache_dir / "tensorrt") if todo else None
@@ -429,12 +434,14 @@ def run_autolabel(
 
         def register_once() -> None:
             if not registered:
-                register_images_and_models(store, scan.names, models)
+                # Images found in the workspace's own root are registered (found there now);
+                # those of another copy are registered already, present or not in the root.
+                register_images_and_models(store, names if options.images is None else [], models)
                 registered.append(True)
 
         stats = run_inference(store, root, todo, models, options, reporter, session, register_once)
         register_once()
-        scope = set(scan.names)
+        scope = set(names)
         outcomes = [
             decide_task(store, workspace.splits_dir, workspace.runs_dir, task, members, scope, options)
             for task, members in by_task.items()
@@ -447,7 +454,7 @@ def run_autolabel(
     from celeba_tui.autolabel.outputs import AutolabelReport, sorted_suspects, suspects, task_report, write_table
     from celeba_tui.labelling.queues import SUSPECT_COLUMNS
 
-    skipped = [*scan.skipped, *stats.failures]
+    skipped = [*scan.skipped, *elsewhere, *stats.failures]
     rows = [{"image": n, "reason": r} for n, r in skipped]
     write_table(report_dir / SKIPPED_FILE, rows, ["image", "reason"], workspace.path)
     suspect_rows = suspects(outcomes)
@@ -456,9 +463,9 @@ def run_autolabel(
     write_table(workspace.suspects_path, sorted_suspects([*suspect_rows, *kept]), SUSPECT_COLUMNS, workspace.path)
     files = [*_write_precision_coverage(outcomes, report_dir, workspace.path), *files]
     return AutolabelReport(
-        images=len(scan.names),
+        images=len(names),
         predicted_now=stats.predicted,
-        already_predicted=len(scan.names) - len(todo),
+        already_predicted=len(names) - len(todo),
         skipped=len(skipped),
         skipped_report=str(report_dir / SKIPPED_FILE),
         provider=stats.provider,
@@ -485,6 +492,10 @@ def other_tasks_suspects(path: Path, tasks: set[str]) -> list[dict]:
         return []
     return frame[~frame["task"].isin(tasks)].to_dict("records")
 
+
+NOT_IN_WORKSPACE = (
+    "not an image of this workspace (--images reads a copy of its images; celeba scan registers new ones)"
+)
 
 # A batch is decoded in full before it runs (and flip TTA doubles it): 4,096 images at
 # 224 px are 1.2 GB. Decode threads each hold batches ahead: more than 64 buy nothing.

@@ -211,7 +211,12 @@ def autolabel(
         ),
     ] = None,
     images: Annotated[
-        Optional[Path], typer.Option("--images", metavar="DIR", help="Image root (default: the workspace's).")
+        Optional[Path],
+        typer.Option(
+            "--images",
+            metavar="DIR",
+            help="Another copy of the image root (default: the workspace's); only images of the workspace are labelled.",
+        ),
     ] = None,
     high: Annotated[
         float, typer.Option("--high", metavar="X", help="A model is confident at or above this probability.")

@@ -191,6 +191,28 @@ def test_the_manual_queue_is_counted_in_images_over_tasks(labelled, oracles):
     assert report.manual_images == len(queue.items)  # the hint's count is the queue's
 
 
+def test_a_copy_of_the_images_elsewhere_labels_this_workspaces_images_only(labelled, oracles, tmp_path):
+    # Found by attack pass 13: `autolabel --images OTHER` registered OTHER's files as present
+    # images of the workspace (stats counted 305 of 300; label queues showed missing files).
+    import shutil
+
+    workspace, names, _ = labelled
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in names[10:20]:
+        shutil.copy(workspace.image_root / name, copy / name)
+    shutil.copy(workspace.image_root / names[10], copy / "stranger.jpg")
+    with workspace.open_store() as store:
+        before = store.image_names(present_only=False)
+    report = run(workspace, [oracles["sharp"], oracles["soft"]], images=str(copy), high=0.95)
+    with workspace.open_store() as store:
+        assert store.image_names(present_only=False) == before
+        assert set(store.predictions("light")["image"]) == set(names[10:20])
+    assert report.images == 10 and report.skipped == 1
+    skipped = pd.read_csv(report.skipped_report)
+    assert skipped["image"].tolist() == ["stranger.jpg"] and "not an image of this workspace" in skipped["reason"][0]
+
+
 def test_disagreement_rules_with_a_wrong_model(labelled, oracles):
     workspace, names, truth = labelled
     report = run(workspace, [oracles["sharp"], oracles["swapped"]], high=0.95)
