@@ -311,7 +311,7 @@ def leave_out_trained_on(held: list[str], source: str, members, runs_dir: Path) 
     """`held` without the images a member trained on (its run's trained-on.json; the split
     may have changed since, a conflict it learnt as soft targets been settled), and the
     phrase saying so; a member whose run does not say is named."""
-    from celeba_tui.training.run_labels import trained_on
+    from celeba_tui.training.trained_on import trained_on
 
     seen: set[str] = set()
     unknown = []

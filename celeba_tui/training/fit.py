@@ -107,7 +107,7 @@ def fit(
         validation_logits,
     )
     from celeba_tui.training.metrics import scores
-    from celeba_tui.training.run_labels import write_trained_on
+    from celeba_tui.training.trained_on import write_trained_on
 
     data = prepared.data
     cache = DecodedCache(workspace.cache_dir, prepared.size, prepared.spec)

@@ -2,7 +2,7 @@
 
     <workspace>/runs/<task>-<architecture>-<YYYYmmdd-HHMMSS>/
         config.json  metrics.csv  best.pt  summary.json  curves.png  confusion.png
-        labels.json  trained-on.json  (run_labels.py: what it learnt from)
+        labels.json  trained-on.json  (run_labels.py, trained_on.py: what it learnt from)
 
 metrics.csv is appended after every epoch and best.pt replaced whenever an epoch is the
 best so far, so an interrupted run still shows its history and its best weights. These

@@ -9,9 +9,7 @@ so `celeba cycle` can tell that a run was trained on exactly the current labels 
 split) and need not be trained again. The labels are fingerprinted before training
 starts: labels added while it trains make the next cycle train again, never the reverse.
 
-`trained-on.json` lists the images whose labels the run's weights learnt from (its train
-part: settled labels, conflicts learnt as soft targets, automatic labels), so measuring
-a model later on "held-out" labels leaves them out whatever the split has become since.
+Which images a run's weights learnt from is recorded apart (trained_on.py).
 """
 
 from __future__ import annotations
@@ -33,8 +31,6 @@ if TYPE_CHECKING:
     from celeba_tui.workspace import Workspace
 
 LABELS_FILE = "labels.json"
-TRAINED_ON_FILE = "trained-on.json"
-MAX_TRAINED_ON_BYTES = 256 * 1024 * 1024  # 200,000 names of CelebA's length are ~3 MB
 
 
 @dataclass(frozen=True)
@@ -95,29 +91,6 @@ def write_run_labels(run_path: Path, fingerprint: LabelsFingerprint) -> None:
     from celeba_tui.training.run_dir import write_json
 
     write_json(Path(run_path) / LABELS_FILE, fingerprint.to_dict())
-
-
-def write_trained_on(run_path: Path, images) -> None:
-    """Record the images the run's weights learn from (see the module)."""
-    from celeba_tui.training.run_dir import write_json
-
-    write_json(Path(run_path) / TRAINED_ON_FILE, {"images": sorted(str(image) for image in images)})
-
-
-def trained_on(run_path: Path) -> set[str] | None:
-    """The images a run recorded that it trained on; None where it did not say (an older
-    run, a run folder that is not here, a file that is not a regular file of the form)."""
-    path = Path(run_path) / TRAINED_ON_FILE
-    try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_TRAINED_ON_BYTES:
-            return None
-        images = json.loads(path.read_text(encoding="utf-8"))["images"]
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
-        return None
-    if not isinstance(images, list) or not all(isinstance(image, str) for image in images):
-        return None
-    return set(images)
 
 
 def run_labels(run: Run) -> LabelsFingerprint | None:
