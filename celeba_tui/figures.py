@@ -36,6 +36,10 @@ def pyplot():
 
 
 def _text_as_is() -> None:
+    import warnings
+
     import matplotlib
 
     matplotlib.rcParams["text.parse_math"] = False
+    # A name in a script the font lacks is drawn as boxes: not worth a warning and a source line.
+    warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)

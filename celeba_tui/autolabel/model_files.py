@@ -167,7 +167,7 @@ def resolve_model_names(workspace: Workspace, names: list[str], tasks: list[str]
         if parse_selector(name) is None and is_model_file(name):
             model_task = read_metadata(Path(name)).task
             if tasks and model_task not in tasks:
-                raise CelebaError(f"{name}: a {model_task!r} model, not of -t {', '.join(tasks)}")
+                raise CelebaError(f"{name}: a model of task {model_task!r}, not of -t {', '.join(tasks)}")
             resolved.append((name, Path(name)))
             continue
         for task in (tasks or [None]) if parse_selector(name) is not None else [None]:

@@ -458,8 +458,9 @@ def run_autolabel(
     rows = [{"image": n, "reason": r} for n, r in skipped]
     write_table(report_dir / SKIPPED_FILE, rows, ["image", "reason"], workspace.path)
     suspect_rows = suspects(outcomes)
-    # Other tasks' suspects stay for their queue (`cycle -t light`, then `cycle -t orientation`).
-    kept = other_tasks_suspects(workspace.suspects_path, {outcome.task for outcome in outcomes})
+    # Other tasks' suspects stay for their queue (`cycle -t light`, then `cycle -t orientation`),
+    # and so do those of images this run did not look at (`--images` with a part of them).
+    kept = suspects_kept(workspace.suspects_path, {outcome.task for outcome in outcomes}, set(names))
     write_table(workspace.suspects_path, sorted_suspects([*suspect_rows, *kept]), SUSPECT_COLUMNS, workspace.path)
     files = [*_write_precision_coverage(outcomes, report_dir, workspace.path), *files]
     return AutolabelReport(
@@ -481,16 +482,22 @@ def run_autolabel(
     )
 
 
-def other_tasks_suspects(path: Path, tasks: set[str]) -> list[dict]:
-    """The rows of the suspects file of tasks other than `tasks` (none from a damaged file,
-    which this run then writes anew)."""
+def suspects_kept(path: Path, tasks: set[str], scope: set[str]) -> list[dict]:
+    """The rows of the suspects file this run does not replace: of tasks other than `tasks`,
+    or of images outside `scope`. Rows that are not a suspect as autolabel writes one are
+    dropped, and a damaged file gives none (this run writes it anew)."""
     from celeba_tui.labelling.queues import read_suspects
 
     try:
         frame = read_suspects(path)
     except CelebaError:
         return []
-    return frame[~frame["task"].isin(tasks)].to_dict("records")
+    text = ["image", "task", "human", "ensemble"]
+    usable = frame[text].map(lambda value: isinstance(value, str) and value != "").all(axis=1)
+    usable &= np.isfinite(pd.to_numeric(frame["confidence"], errors="coerce"))
+    frame = frame[usable]
+    kept = ~frame["task"].isin(tasks) | ~frame["image"].isin(scope)
+    return [{**row, "confidence": float(row["confidence"])} for row in frame[kept].to_dict("records")]
 
 
 NOT_IN_WORKSPACE = (

@@ -337,7 +337,9 @@ def autolabel(
         return
     print_autolabel_report(report)
     if report.manual_images:  # images, as the queue counts them (one image may be unsure for two tasks)
-        next_step("celeba label --queue manual", f"{report.manual_images:,} images the ensemble was unsure of")
+        next_step(
+            "celeba label --queue manual", f"{report.manual_images:,} images of this run the ensemble was unsure of"
+        )
     elif report.suspects:
         next_step("celeba label --queue suspects", f"{len(report.suspects):,} people's labels it contradicts")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -59,7 +60,7 @@ def init(
     for task in workspace.tasks:
         typer.echo(printable(f"  task {task.name}: {', '.join(task.classes)}"))
     _report_skipped(result.skipped)
-    typer.echo(printable(f"Next: cd {workspace.path} && celeba label"))
+    typer.echo(printable(f"Next: cd {shlex.quote(str(workspace.path))} && celeba label"))
 
 
 @app.command()

@@ -13,7 +13,7 @@ from celeba_tui.annotator_names import annotator_name_problem
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import read_records, text_cells, write_rows
 from celeba_tui.formats.label_file import MAX_IMPORT_ROWS, read_text, refuse_conflicting_labels
-from celeba_tui.vocabulary import ANNOTATOR_SOURCES, SOURCES
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, MODEL, SOURCES
 from celeba_tui.workspace import Task
 
 REQUIRED = ("image", "task", "label")
@@ -119,7 +119,13 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
             fail(bad_source, lambda row: f"unknown source {row['source']!r} (one of {', '.join(SOURCES)})")
     if "annotator" in frame:
         # An empty cell (None) takes the importer's default name; every other must be allowed.
-        problems = {n: p for n in frame["annotator"].dropna().unique().tolist() if (p := annotator_name_problem(n))}
+        # The automatic labels' own name is, for model rows alone (an export of a store that auto-labelled).
+        names = frame["annotator"].dropna()
+        model_only: set = set()
+        if "source" in frame:
+            is_model = frame.loc[names.index, "source"] == MODEL
+            model_only = set(names[is_model]) - set(names[~is_model])
+        problems = {n: p for n in names.unique().tolist() if (p := annotator_name_problem(n, model=n in model_only))}
         if problems:
             fail(
                 frame["annotator"].isin(list(problems)),

@@ -123,7 +123,7 @@ def _parse_lines(joined: str | None, rows: Sequence | None, n_rows: int, n_class
     probs = np.full((n_rows, n_classes), np.nan)
     usable = np.zeros(n_rows, dtype=bool)
     for i, text in enumerate(joined.split("\n") if rows is None else rows):
-        values = _probs_of_row(text, n_classes)
+        values = probs_of_row(text, n_classes)
         if values is not None:
             probs[i], usable[i] = values, True
     return probs, usable
@@ -158,7 +158,7 @@ def _plain_rows(joined: str, n_rows: int, n_classes: int) -> np.ndarray | None:
     return values.reshape(n_rows, n_classes) if values.size == n_rows * n_classes else None
 
 
-def _probs_of_row(text, n_classes: int) -> list[float] | None:
+def probs_of_row(text, n_classes: int) -> list[float] | None:
     """One row's probabilities (null: NaN), or None where it is no list of n_classes numbers."""
     try:
         values = json.loads(text)

@@ -33,7 +33,7 @@ import numpy as np
 
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.assignment import personal_order
-from celeba_tui.labelling.ensemble import class_order, task_ensembles
+from celeba_tui.labelling.ensemble import class_order, mean_probability_view, probs_of_row, task_ensembles
 from celeba_tui.labelling.queue_items import (  # noqa: F401  (re-exported: the queues' public types)
     Answer,
     ItemContext,
@@ -283,7 +283,13 @@ def read_suspects(path) -> pd.DataFrame:
     import pandas as pd
 
     try:
-        frame = pd.read_csv(path, dtype={"image": str, "task": str, "human": str, "ensemble": str})
+        # Names as written: "NA", "null" or "None" are names here, not missing values.
+        frame = pd.read_csv(
+            path,
+            dtype={"image": str, "task": str, "human": str, "ensemble": str},
+            keep_default_na=False,
+            na_values={"confidence": ["", "nan", "NaN"]},
+        )
     except FileNotFoundError:
         return pd.DataFrame(columns=SUSPECT_COLUMNS)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
@@ -326,24 +332,26 @@ def item_context(store: LabelStore, image: str, tasks: Sequence) -> ItemContext:
     known = {task.name: task for task in tasks}
     orders = {name: store.model_classes(name) for name in known}
     for task, key, model, label, confidence, probs_json in predictions:
-        if task in latest and key not in latest[task]:
+        if task not in known or (task in latest and key not in latest[task]):
             continue
-        values = json.loads(probs_json)
-        classes = orders.get(task, {}).get(key)
-        if task in known and classes is not None and classes != known[task].classes:
+        classes = orders[task].get(key) or known[task].classes
+        values = probs_of_row(probs_json, len(classes))  # as the ensemble view reads them
+        if values is None:
+            continue
+        if classes != known[task].classes:
             # Classes reordered in celeba.toml since: read in the model's order, or not at all.
             order = class_order(classes, known[task].classes)
-            if order is None or len(values) != len(classes):
+            if order is None:
                 continue
             values = [values[i] for i in order]
         by_task.setdefault(task, []).append(Prediction(model, label, float(confidence)))
         probs.setdefault(task, []).append(values)
     for task in tasks:
         if task.name in probs and task.name not in suggestions:
-            mean = np.mean(np.asarray(probs[task.name], dtype=np.float64), axis=0)
-            best = int(mean.argmax())
-            if best < len(task.classes):
-                suggestions[task.name] = Suggestion(task.classes[best], float(mean[best]), decided=False)
+            # The mean over the models as the uncertain queue and browse take it (NaN skipped).
+            rows = np.asarray(probs[task.name], dtype=np.float64)
+            _, best, confidence = mean_probability_view(np.zeros(len(rows), dtype=np.int64), rows)
+            suggestions[task.name] = Suggestion(task.classes[int(best[0])], float(confidence[0]), decided=False)
     return ItemContext(
         {t: tuple(a) for t, a in answers.items()}, {t: tuple(p) for t, p in by_task.items()}, suggestions
     )

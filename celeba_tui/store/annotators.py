@@ -8,7 +8,7 @@ undo rows, a rename changes the one `annotators` row the decisions point to.
 
 from __future__ import annotations
 
-from celeba_tui.annotator_names import MERGE_PREFIX, annotator_name_problem
+from celeba_tui.annotator_names import MERGE_PREFIX, MODEL_ANNOTATOR, annotator_name_problem
 from celeba_tui.errors import StoreError
 
 
@@ -48,8 +48,8 @@ class AnnotatorRecords:
     def rename_annotator(self, old: str, new: str) -> None:
         """Give annotator `old` the name `new`; StoreError if `new` is taken or not allowed.
 
-        A merge's name is not renamed either way: its decisions would pose as a
-        person's, or a person's as a merge's. A process still running under the old
+        A merge's name, or the automatic labels', is not renamed either way: its
+        decisions would pose as a person's, or a person's as a merge's or a model's. A process still running under the old
         name keeps writing to the same annotator (it holds the id), now called `new`.
         """
         problem = annotator_name_problem(new)
@@ -57,6 +57,8 @@ class AnnotatorRecords:
             raise StoreError(f"cannot rename {old!r} to {new!r}: the new name {problem}")
         if old.startswith(MERGE_PREFIX):
             raise StoreError(f"cannot rename {old!r}: it names a merge's decisions")
+        if old == MODEL_ANNOTATOR:  # a person could then label under the model labels' new name
+            raise StoreError(f"cannot rename {old!r}: it names the automatic labels")
         with self.transaction() as conn:
             if conn.execute("SELECT 1 FROM annotators WHERE name = ?", (new,)).fetchone():
                 raise StoreError(f"cannot rename {old!r} to {new!r}: an annotator of that name exists")

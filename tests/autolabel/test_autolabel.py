@@ -213,6 +213,28 @@ def test_a_copy_of_the_images_elsewhere_labels_this_workspaces_images_only(label
     assert skipped["image"].tolist() == ["stranger.jpg"] and "not an image of this workspace" in skipped["reason"][0]
 
 
+def test_suspects_kept_are_those_the_run_does_not_replace_and_well_formed(tmp_path):
+    # Found by attack pass 14: a blank cell made a traceback after the labels were written;
+    # a task called "NA" was read as missing; `--images` with a part of the images dropped
+    # the task's suspects of the other images.
+    from celeba_tui.autolabel.run import suspects_kept
+
+    path = tmp_path / "suspects.csv"
+    path.write_text(
+        "image,task,human,ensemble,confidence\n"
+        "a.jpg,light,left,right,0.9\n"  # this run's task and scope: replaced
+        "b.jpg,light,left,right,0.9\n"  # this run's task, outside its scope: kept
+        "c.jpg,NA,left,right,0.8\n"  # another task, called NA: kept as it is
+        ",orientation,left,right,0.7\n"  # no image: dropped
+        "d.jpg,orientation,left,right,nan\n"  # no confidence: dropped
+    )
+    kept = suspects_kept(path, {"light"}, {"a.jpg"})
+    assert [(row["image"], row["task"]) for row in kept] == [("b.jpg", "light"), ("c.jpg", "NA")]
+    path.write_text("image,task\nbroken\n")
+    assert suspects_kept(path, {"light"}, {"a.jpg"}) == []
+    assert suspects_kept(tmp_path / "none.csv", {"light"}, set()) == []
+
+
 def test_disagreement_rules_with_a_wrong_model(labelled, oracles):
     workspace, names, truth = labelled
     report = run(workspace, [oracles["sharp"], oracles["swapped"]], high=0.95)

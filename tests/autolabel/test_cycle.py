@@ -197,7 +197,7 @@ def test_runs_of_classes_since_reordered_are_neither_reused_nor_exported(
     assert not (labelled_workspace.path / "models").exists()
     # A model file of another task than -t asks for is refused too (it labelled light before).
     other = cli(labelled_workspace, "autolabel", "-m", str(model), "-t", "orientation")
-    assert other.exit_code == 2 and f"{model}: a 'light' model, not of -t orientation" in other.output
+    assert other.exit_code == 2 and f"{model}: a model of task 'light', not of -t orientation" in other.output
 
 
 def test_held_out_labels_leave_out_what_a_model_trained_on_whatever_the_split_became(

@@ -302,5 +302,10 @@ def test_only_the_latest_ensemble_and_each_models_own_class_order_count(store, w
     renamed = replace(light, classes=("left", "middle", "right"))  # no longer the model's classes
     (view,) = task_ensembles(store, [renamed])
     assert len(view.image_ids) == 0 and "light" not in item_context(store, image, [renamed]).suggestions
+    # A row that is no list of the model's class count is left out by the panel as by the view.
+    store.register_model("short", "short.onnx", "light", {"classes": list(light.classes)})
+    add_prediction(store, "000002.jpg", "light", "short", [0.5, 0.5])
+    store.set_latest_ensemble("light", ["new", "short"])
+    assert "light" not in item_context(store, "000002.jpg", [light]).suggestions
     assert class_order(("left", "center", "right"), ("right", "left", "center")).tolist() == [2, 0, 1]
     assert class_order(("left", "center"), ("left", "center", "right")) is None

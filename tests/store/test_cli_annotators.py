@@ -164,6 +164,37 @@ def test_rename_refuses_a_missing_or_merge_annotator(labelled):
     assert "merge's decisions" in one_error(
         run("annotators", "rename", "merge:majority", "m", "-w", labelled.path, ok=False)
     )
+    # Found by attack pass 14: renamed, a person could label under the model labels' new name.
+    with labelled.open_store() as store:
+        store.add_label("000002.jpg", "light", "left", "autolabel", "model", confidence=0.99)
+    assert "it names the automatic labels" in one_error(
+        run("annotators", "rename", "autolabel", "newperson", "-w", labelled.path, ok=False)
+    )
+
+
+def test_an_export_with_automatic_labels_imports_into_another_workspace(labelled, tmp_path, image_folder):
+    # Found by attack pass 14: the reserved name refused the tool's own export and store.
+    with labelled.open_store() as store:
+        store.add_label("000002.jpg", "light", "left", "autolabel", "model", confidence=0.99)
+    exported = tmp_path / "all.csv"
+    run("export", "--format", "long", "-o", exported, "-w", labelled.path)
+    other = tmp_path / "other"
+    run("init", other, "--images", image_folder)
+    run("import", exported, "-w", other)
+    run("import", labelled.store_path, "-w", other)
+    with open_workspace_store(other) as store:
+        rows = store.live_labels(annotators=["autolabel"])
+    assert set(rows["source"]) == {"model"}
+    # A person's rows under that name are still refused.
+    person = tmp_path / "person.csv"
+    person.write_text("image,task,label,annotator,source\n000003.jpg,light,left,autolabel,human\n")
+    assert "automatic labels are stored under" in one_error(run("import", person, "-w", other, ok=False))
+
+
+def open_workspace_store(path):
+    from celeba_tui.workspace import load_workspace
+
+    return load_workspace(path).open_store()
 
 
 def test_a_name_from_before_the_rule_can_be_withdrawn_and_renamed(labelled):
