@@ -179,7 +179,7 @@ def test_plain_rows_are_read_in_one_go(seed, monkeypatch):
     def no_row_by_row(*args):
         raise AssertionError("plain rows went row by row")
 
-    monkeypatch.setattr(ensemble_module, "_probs_of_row", no_row_by_row)
+    monkeypatch.setattr(ensemble_module, "probs_of_row", no_row_by_row)
     rows = random_rows(seed, odd=False)
     assert_view_equals_reference(ensemble_view(frame_of(rows), CLASSES), rows, CLASSES)
 
