@@ -121,7 +121,8 @@ def load_model_proto(path: Path, *, with_weights: bool = True):
 
     path = Path(path)
     if not path.is_file():
-        raise ModelFileError(f"{path}: no such model file")
+        what = "not a regular file" if path.exists() else "no such model file"  # a FIFO, a device, a folder
+        raise ModelFileError(f"{path}: {what}")
     try:
         model = onnx.load(path, load_external_data=False)
         if with_weights:

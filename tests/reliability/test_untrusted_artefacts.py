@@ -355,3 +355,15 @@ def test_a_model_declaring_gigabytes_of_external_weights_is_refused_unread(tmp_p
     text = error_line(run)
     assert "bytes of weights; an ensemble's models hold at most 2,147,483,647" in text, text
     assert table_digests(workspace.store_path) == before
+
+
+def test_a_model_path_that_is_no_regular_file_says_so(tmp_path):
+    # Attack pass 14: a FIFO was called "no such model file".
+    fifo = tmp_path / "fifo.onnx"
+    os.mkfifo(fifo)
+    for path, words in (
+        (fifo, "not a regular file"),
+        (tmp_path, "not a regular file"),
+        (tmp_path / "gone.onnx", "no such model file"),
+    ):
+        assert f"{path}: {words}" in error_line(CliRunner().invoke(app, ["inspect", str(path)]))
