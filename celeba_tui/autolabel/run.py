@@ -324,7 +324,7 @@ def leave_out_trained_on(held: list[str], source: str, members, runs_dir: Path) 
             seen |= images
     kept = [name for name in held if name not in seen]
     if len(kept) < len(held):
-        source += f"; {len(held) - len(kept):,} a model trained on left out"
+        source += f"; {len(held) - len(kept):,} images a model trained on left out"
     if unknown:
         source += f"; not known what {', '.join(unknown)} trained on"
     return kept, source

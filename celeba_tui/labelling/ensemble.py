@@ -48,7 +48,8 @@ def task_ensembles(store: LabelStore, tasks: Sequence) -> list[TaskEnsemble]:
         wanted = latest.get(task.name)  # None: every model that predicted the task
         orders = store.model_classes(task.name)
         moved = {key: classes for key, classes in orders.items() if classes is not None and classes != task.classes}
-        parts = [_read_predictions(store, task, [k for k in (wanted or orders) if k not in moved], wanted is None)]
+        named = [key for key in (orders if wanted is None else wanted) if key not in moved]
+        parts = [_read_predictions(store, task, named, wanted is None)]
         for key, classes in moved.items():
             order = class_order(classes, task.classes)
             if order is not None and (wanted is None or key in wanted):

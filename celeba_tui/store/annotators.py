@@ -49,8 +49,9 @@ class AnnotatorRecords:
         """Give annotator `old` the name `new`; StoreError if `new` is taken or not allowed.
 
         A merge's name, or the automatic labels', is not renamed either way: its
-        decisions would pose as a person's, or a person's as a merge's or a model's. A process still running under the old
-        name keeps writing to the same annotator (it holds the id), now called `new`.
+        decisions would pose as a person's, or a person's as a merge's or a model's. A
+        process still running under the old name keeps writing to the same annotator (it
+        holds the id), now called `new`.
         """
         problem = annotator_name_problem(new)
         if problem:

@@ -221,4 +221,4 @@ def test_held_out_labels_leave_out_what_a_model_trained_on_whatever_the_split_be
     assert result.exit_code == 0, result.output
     (task,) = json_of(result)["tasks"]
     source = json.dumps(task)
-    assert f"{len(overlap)} a model trained on left out" in source, source
+    assert f"{len(overlap)} images a model trained on left out" in source, source
