@@ -43,6 +43,14 @@ def annotator_name_problem(name: object, *, merge: bool = False, model: bool = F
         return f"starts with {MERGE_PREFIX!r}, which is reserved for merges"
     if merge and not name.startswith(MERGE_PREFIX):
         return f"a merge's name must start with {MERGE_PREFIX!r}"
-    if name.casefold() == MODEL_ANNOTATOR and not model:
+    if looks_like(name, MODEL_ANNOTATOR) and not model:
         return f"is the name automatic labels are stored under ({MODEL_ANNOTATOR!r})"
     return None
+
+
+def looks_like(name: str, reserved: str) -> bool:
+    """Whether `name` reads as `reserved` in a listing: the same letters whatever their case,
+    width or compatibility form (NFKC: "ａｕｔｏｌａｂｅｌ"), invisible formatting characters
+    (zero-width spaces and joiners) left out."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return "".join(c for c in folded if unicodedata.category(c) != "Cf") == reserved

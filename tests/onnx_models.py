@@ -161,14 +161,11 @@ def export_oracles(folder: Path) -> dict[str, Path]:
     )
 
 
-def export_broken_output(path: Path, how: str, *, size: int = 32) -> Path:
-    """A light model with celeba metadata whose output is no probability distribution:
-    `nan` (every value NaN) or `logits` (raw scores, negative ones included)."""
+def broken_module(how: str):
+    """A light torch module whose output is no probability distribution: `nan` (every value
+    NaN) or `logits` (raw scores, negative ones included)."""
     import torch
     from torch import nn
-
-    from celeba_tui.onnx.export import export_module
-    from celeba_tui.onnx.metadata import ModelMetadata
 
     oracle = light_oracle(12.0)
 
@@ -176,6 +173,14 @@ def export_broken_output(path: Path, how: str, *, size: int = 32) -> Path:
         def forward(self, images: torch.Tensor) -> torch.Tensor:
             probs = oracle(images)
             return probs * float("nan") if how == "nan" else torch.log(probs + 1e-6)
+
+    return Broken().eval()
+
+
+def export_broken_output(path: Path, how: str, *, size: int = 32) -> Path:
+    """`broken_module(how)` exported as a light model with celeba metadata."""
+    from celeba_tui.onnx.export import export_module
+    from celeba_tui.onnx.metadata import ModelMetadata
 
     meta = ModelMetadata(
         task="light",
@@ -185,5 +190,5 @@ def export_broken_output(path: Path, how: str, *, size: int = 32) -> Path:
         architecture="broken",
         run_id=f"broken-{how}",
     )
-    export_module(Broken().eval(), size, Path(path), meta)
+    export_module(broken_module(how), size, Path(path), meta)
     return Path(path)

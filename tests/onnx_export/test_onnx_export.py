@@ -100,6 +100,18 @@ def test_parity_batch_is_the_runs_validation_images(tmp_path):
     assert source == "4 random images (no validation images found)" and noise.shape == (4, 64, 64, 3)
 
 
+def test_parity_of_a_model_that_outputs_nan_is_no_agreement(tmp_path):
+    # Attack pass 13: a checkpoint with NaN weights failed parity but said "argmax agreement 100%".
+    from celeba_tui.onnx.export import parity_check
+
+    from onnx_models import broken_module, export_broken_output
+
+    path = export_broken_output(tmp_path / "nan.onnx", "nan")
+    pixels = np.zeros((4, 32, 32, 3), dtype=np.uint8)
+    parity = parity_check(broken_module("nan"), path, pixels, 1e-4, "4 test images")
+    assert parity.argmax_agreement == 0.0
+
+
 def test_not_a_model_and_no_metadata_are_clear_errors(tmp_path):
     text = tmp_path / "notes.onnx"
     text.write_text("hello, I am not a model\n" * 20)

@@ -274,6 +274,8 @@ def test_store_stats_counts_present_absent_conflicts_and_sources(store, workspac
         "merge:prefer:alice",
         "autolabel",  # the automatic labels' name (attack pass 13: a person's labels mixed with the model's)
         "AutoLabel",
+        "\uff41\uff55\uff54\uff4f\uff4c\uff41\uff42\uff45\uff4c",  # fullwidth letters
+        "auto\u200blabel",  # a zero-width space
     ],
 )
 def test_unsafe_or_reserved_annotator_names_are_refused_at_creation(store, name):
