@@ -267,16 +267,9 @@ def reusable(run: Run, architecture: str, settings: dict, labels: LabelsFingerpr
     )
 
 
-def _same_classes(run: Run, task) -> bool:
-    try:
-        return tuple(run.classes) == tuple(task.classes)
-    except (KeyError, TypeError):  # a config without classes: not a run to reuse
-        return False
-
-
 def plan_cycle(workspace: Workspace, options: CycleOptions) -> CyclePlan:
     """What the cycle will do; refuses (CelebaError) what cannot work before anything runs."""
-    from celeba_tui.autolabel.model_files import ExportSettings, planned_export
+    from celeba_tui.autolabel.model_files import ExportSettings, learnt_these_classes, planned_export
     from celeba_tui.autolabel.run import AutolabelOptions, check_options
     from celeba_tui.training.dataset import check_trainable
     from celeba_tui.training.loop import pick_device
@@ -307,7 +300,11 @@ def plan_cycle(workspace: Workspace, options: CycleOptions) -> CyclePlan:
         check_trainable(human_labels(store, task)[0]["label"], task)
     # Runs of the task's classes as they are now (not before a rename or reorder in celeba.toml).
     runs = sorted(
-        (run for run in list_runs(workspace.runs_dir).runs if run.task == task.name and _same_classes(run, task)),
+        (
+            run
+            for run in list_runs(workspace.runs_dir).runs
+            if run.task == task.name and learnt_these_classes(run, task)
+        ),
         key=finished_at,
     )
     steps = []

@@ -179,13 +179,21 @@ def resolve_model_names(workspace: Workspace, names: list[str], tasks: list[str]
     return resolved
 
 
+def learnt_these_classes(run, task) -> bool:
+    """Whether the run learnt `task`'s classes in their order now (not before a rename, an
+    addition or a reorder in celeba.toml: its outputs would mean other classes)."""
+    try:
+        return tuple(run.classes) == tuple(task.classes)
+    except (KeyError, TypeError):  # a config without classes
+        return False
+
+
 def check_run_classes(workspace: Workspace, run) -> None:
-    """A CelebaError unless the run learnt the task's classes in the workspace's order (classes
-    renamed, added or reordered in celeba.toml since: its outputs would mean other classes)."""
+    """A CelebaError unless the run learnt the task's classes in the workspace's order."""
     task = workspace.task(run.task) if run.task in {t.name for t in workspace.tasks} else None
     if task is None:
         raise CelebaError(f"run {run.run_id}: task {run.task!r} is not in this workspace")
-    if tuple(run.classes) != tuple(task.classes):
+    if not learnt_these_classes(run, task):
         raise CelebaError(
             f"run {run.run_id} learnt {run.task} as {', '.join(run.classes)}, but the workspace's classes are now "
             f"{', '.join(task.classes)}: train a new run (celeba train -t {run.task})"

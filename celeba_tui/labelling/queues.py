@@ -330,10 +330,12 @@ def item_context(store: LabelStore, image: str, tasks: Sequence) -> ItemContext:
     by_task: dict[str, list[Prediction]] = {}
     probs: dict[str, list[list[float]]] = {}
     known = {task.name: task for task in tasks}
-    orders = {name: store.model_classes(name) for name in known}
+    orders: dict[str, dict] = {}  # asked only for the tasks this image has predictions of
     for task, key, model, label, confidence, probs_json in predictions:
         if task not in known or (task in latest and key not in latest[task]):
             continue
+        if task not in orders:
+            orders[task] = store.model_classes(task)
         classes = orders[task].get(key) or known[task].classes
         values = probs_of_row(probs_json, len(classes))  # as the ensemble view reads them
         if values is None:
