@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -65,6 +66,34 @@ def test_metadata_round_trip(exported):
     assert info["inputs"][0] == {"name": "pixels", "type": "uint8", "shape": ["batch", 64, 64, 3]}
     assert info["outputs"][0]["type"] == "float" and info["outputs"][0]["shape"][1] == 3
     assert info["metadata"]["classes"] == list(CLASSES) and len(info["hash"]) == 16
+
+
+def test_a_model_file_is_parsed_once_per_version(tmp_path, exported, monkeypatch):
+    import shutil
+
+    import onnx
+
+    from celeba_tui.onnx import metadata as metadata_module
+    from celeba_tui.onnx.metadata import write_metadata
+
+    _, result = exported
+    copy = tmp_path / "m.onnx"
+    shutil.copyfile(result.path, copy)
+    parsed = []
+    load = metadata_module.load_model_proto
+    monkeypatch.setattr(metadata_module, "load_model_proto", lambda *a, **k: parsed.append(a[0]) or load(*a, **k))
+    assert read_metadata(copy).task == "orientation"
+    assert read_metadata(copy).task == "orientation"
+    assert len(parsed) == 1
+    # The file replaced by another model (another inode): read afresh, never the old answer.
+    model = onnx.load(copy)
+    write_metadata(model, replace(read_metadata(copy), task="light"))
+    onnx.save(model, tmp_path / "other.onnx")
+    (tmp_path / "other.onnx").replace(copy)
+    assert read_metadata(copy).task == "light" and len(parsed) == 2
+    copy.unlink()
+    with pytest.raises(ModelFileError, match="no such model file"):
+        read_metadata(copy)
 
 
 def test_fp16_keeps_uint8_input_and_float32_output(tmp_path, exported):
