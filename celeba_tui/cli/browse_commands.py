@@ -48,7 +48,7 @@ def browse(
         typer.Option(
             "--queue",
             metavar="NAME",
-            help="In this labelling queue (for --as): unlabelled, review, manual, ...",
+            help="In this labelling queue (for --as): unlabelled, review, manual, uncertain or suspects.",
             show_default=False,
             autocompletion=complete_queue,
         ),

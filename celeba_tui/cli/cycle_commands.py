@@ -59,9 +59,12 @@ def cycle(
             autocompletion=complete_precision,
         ),
     ] = "fp32",
-    high: Annotated[float, typer.Option("--high", metavar="X", help="A model is confident at or above this.")] = 0.9,
+    high: Annotated[
+        float, typer.Option("--high", metavar="X", help="A model is confident at or above this probability.")
+    ] = 0.9,
     low: Annotated[
-        float, typer.Option("--low", metavar="X", help="A dissenting model below this is unsure (2+ models).")
+        float,
+        typer.Option("--low", metavar="X", help="With 2+ models: a dissenting model below this is unsure (rule 2)."),
     ] = 0.6,
     target_precision: Annotated[
         Optional[float],
@@ -70,7 +73,12 @@ def cycle(
         ),
     ] = None,
     calibrate_on: Annotated[
-        str, typer.Option("--calibrate-on", metavar="WHICH", help="Held-out labels: split or labels.")
+        str,
+        typer.Option(
+            "--calibrate-on",
+            metavar="WHICH",
+            help="Held-out labels: split (the validation split) or labels (all labelled images not trained on).",
+        ),
     ] = "split",
     provider: Annotated[
         str,

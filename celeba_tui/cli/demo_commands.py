@@ -15,7 +15,7 @@ def demo(
     out: Annotated[
         Path, typer.Option("--out", "-o", metavar="DIR", help="Folder for data, workspace, models and report.")
     ] = Path("demo-out"),
-    quick: Annotated[bool, typer.Option("--quick", help="Fewer images and epochs (about 90 s).")] = False,
+    quick: Annotated[bool, typer.Option("--quick", help="Fewer images and epochs (about 80 s on 2 cores).")] = False,
     seed: Annotated[
         int, typer.Option("--seed", metavar="N", help="Seed for the data, the annotators and training.")
     ] = 0,

@@ -142,24 +142,25 @@ def label(
             planned = (
                 expected_checks(len(built.items), checks) if check_tasks(checks, tasks, queue_object.source) else 0
             )
+            # As the labelling screen counts: the whole queue, others' work done too.
             summary = {
                 "queue": queue,
                 "annotator": name,
                 "to_do": len(built.items) + planned,
-                "done": built.done,
-                "total": built.total + planned,
+                "done": built.done + built.by_others,
+                "total": built.total + planned + built.by_others,
+                "done_by_you": built.done,
                 "done_by_others": built.by_others,
                 "checks_planned": planned,
             }
             if json_output:
                 print_json(summary)
             else:
-                # As the labelling screen counts: the whole queue, others' work done too.
-                done, total = built.done + built.by_others, summary["total"] + built.by_others
                 whose = f" ({built.done:,} by you, {built.by_others:,} by others)" if built.by_others else ""
                 among = f" ({counted(planned, 'consistency check')} among them)" if planned else ""
                 typer.echo(
-                    f"{queue} queue for {name}: {summary['to_do']:,} to do{among}, {done:,} / {total:,} done{whose}"
+                    f"{queue} queue for {name}: {summary['to_do']:,} to do{among}, "
+                    f"{summary['done']:,} / {summary['total']:,} done{whose}"
                 )
             return
         run = LabelRun(ws, name, queue, tuple(tasks), options, checks, renderer, timing_log, image)

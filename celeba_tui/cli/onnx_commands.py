@@ -41,7 +41,7 @@ def export_onnx(
         typer.Option(
             "--precision",
             metavar="P",
-            help="fp32, fp16 or int8 (as autolabel and cycle take it; --fp16/--int8 are short for it).",
+            help="fp32 (the default), fp16 or int8, as autolabel and cycle take it; --fp16/--int8 are short for it.",
             autocompletion=complete_precision,
             show_default=False,
         ),
@@ -222,7 +222,8 @@ def autolabel(
         float, typer.Option("--high", metavar="X", help="A model is confident at or above this probability.")
     ] = 0.9,
     low: Annotated[
-        float, typer.Option("--low", metavar="X", help="A dissenting model below this is unsure (rule 2).")
+        float,
+        typer.Option("--low", metavar="X", help="With 2+ models: a dissenting model below this is unsure (rule 2)."),
     ] = 0.6,
     target_precision: Annotated[
         Optional[float],
@@ -293,7 +294,7 @@ def autolabel(
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Label the unlabelled images with an ONNX ensemble and the study's confidence rules.
+    """Predict every image with an ONNX ensemble; label the unlabelled ones by the study's confidence rules.
 
     Example: celeba autolabel -m best:cnn4 best:residual_blocks -t light --target-precision 0.95
     """
@@ -403,7 +404,8 @@ def print_autolabel_report(report: AutolabelReport) -> None:
         )
         typer.echo(f"  suspects       {task.suspects:,} people's labels the ensemble confidently contradicts")
     if report.suspects:
-        typer.echo(f"\nsuspects (top 10 of {len(report.suspects)}, all in {report.suspects_report}):")
+        shown = "" if len(report.suspects) <= 10 else f"top 10 of {len(report.suspects):,}, "
+        typer.echo(f"\nsuspects ({shown}all in {report.suspects_report}):")
         for row in report.suspects[:10]:
             typer.echo(
                 printable(

@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from celeba_tui.cli.app import JsonOption, app, next_step, print_json
+from celeba_tui.console import counted
 from celeba_tui.errors import CelebaError
 
 
@@ -118,7 +119,7 @@ def _progress(total: int, disable: bool):
 def _print_summary(summary: dict) -> None:
     typer.echo(
         f"Wrote {summary['images']:,} images to {summary['out']} in {summary['seconds']:.1f} s "
-        f"({summary['images_per_s']:.0f} images/s, {summary['workers']} workers)"
+        f"({summary['images_per_s']:.0f} images/s, {counted(summary['workers'], 'worker')})"
     )
     for task, counts in summary["classes"].items():
         shares = ", ".join(f"{name} {count} ({count / summary['images']:.0%})" for name, count in counts.items())

@@ -61,8 +61,8 @@ def train(
         Optional[int],
         typer.Option(
             metavar="N",
-            help="Epochs (default: the recipe's, 25, more when the labels are few; with --recipe study the "
-            "architecture's, 50).",
+            help="Epochs (default: the architecture's own where it sets them, e.g. small_resnet_128's 40, else "
+            "the recipe's: 25, more when the labels are few; 50 with early stopping under --recipe study).",
         ),
     ] = None,
     batch_size: Annotated[
@@ -146,7 +146,8 @@ def train(
         typer.Option(
             "--patience-acc",
             metavar="N",
-            help="Stop after this many epochs without a validation-accuracy gain; 0: never (default: the architecture's, 5 in the study).",
+            help="Stop after this many epochs without a validation-accuracy gain; 0: never (default: 0 under the "
+            "default recipe, which runs every epoch; the architecture's, 5, under --recipe study).",
         ),
     ] = None,
     patience_loss: Annotated[
@@ -154,7 +155,8 @@ def train(
         typer.Option(
             "--patience-loss",
             metavar="N",
-            help="Stop after this many epochs without a validation-loss decrease; 0: never (default: the architecture's, 3 in the study).",
+            help="Stop after this many epochs without a validation-loss decrease; 0: never (default: 0 under the "
+            "default recipe; the architecture's, 3, under --recipe study).",
         ),
     ] = None,
     new_split: Annotated[
@@ -221,7 +223,7 @@ def train(
     )
     next_step(
         f"celeba autolabel -m latest:{options.plugin} -t {options.task}",
-        "label the rest with it (celeba report compares the runs)",
+        "label the rest with it; celeba report compares the runs",
     )
     typer.echo(str(result.run_path))
 

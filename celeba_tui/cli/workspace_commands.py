@@ -11,7 +11,7 @@ import typer
 
 from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, next_step, open_workspace, print_json, warn
 from celeba_tui.cli.completion import complete_export_format, complete_import_format, complete_task
-from celeba_tui.console import printable
+from celeba_tui.console import counted, printable
 
 
 @app.command()
@@ -145,14 +145,17 @@ def import_command(
     for report in reports:
         typer.echo(
             printable(
-                f"{report.path}: {report.format}, {report.rows:,} labels for {report.images:,} images "
+                f"{report.path}: {report.format}, {counted(report.rows, 'label')} for {counted(report.images, 'image')} "
                 f"by {', '.join(report.annotators)} ({report.written:,} new)"
             )
         )
         for task, counts in report.per_task.items():
             typer.echo(f"  {task}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
         if report.unknown_images:
-            warn(f"{report.unknown_images:,} labelled images of {report.path} are not in the image root (labels kept)")
+            warn(
+                f"{counted(report.unknown_images, 'labelled image')} of {report.path} "
+                f"{'is' if report.unknown_images == 1 else 'are'} not in the image root (labels kept)"
+            )
         if report.merge_labels:
             warn(
                 f"left out {report.merge_labels:,} merge decisions of {report.path} (they belong to "
