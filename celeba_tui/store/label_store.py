@@ -420,26 +420,47 @@ class LabelStore(SideTables, AnnotatorRecords):
         `labels` has columns image, task, label, annotator, source and optionally
         confidence, model, detail. With `skip_unchanged`, a row equal to the live label
         of the same (image, task, annotator, source) is not written again, so importing
-        the same file twice changes nothing. `as_merge`: the merge itself is writing.
+        the same file twice changes nothing; where the rows name a model and a detail
+        (an ensemble's decisions), another ensemble's or other thresholds' same class is a
+        new decision and is written. The comparison is made inside the write transaction,
+        so two processes writing the same rows at once write them once.
+        `as_merge`: the merge itself is writing.
         """
         if labels.empty:
             return 0
         for source in labels["source"].unique():
             _check_source(source)
         frame = labels
-        if skip_unchanged:
-            live = self.live_labels(annotators=frame["annotator"].unique())
-            if not live.empty:
-                key = ["image", "task", "annotator", "source", "label"]
-                merged = frame.merge(live[key].assign(_live=True), on=key, how="left")
-                frame = frame[merged["_live"].isna().to_numpy()]
-            if frame.empty:
-                return 0
         with self.transaction() as conn:
+            if skip_unchanged:
+                frame = self._without_unchanged(frame)
+                if frame.empty:
+                    return 0
             image_ids, tasks = self._append_labels(conn, frame, as_merge=as_merge)
             # Adding labels never empties a group: no deletions needed.
             _refresh_current(conn, image_ids, tasks)
         return len(frame)
+
+    def _without_unchanged(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows of `frame` that differ from the live label of their (image, task,
+        annotator, source): in class, or in model and detail where `frame` has them."""
+        annotators = [str(a) for a in frame["annotator"].unique()]
+        live = self.frame(
+            "SELECT i.name AS image, v.task, a.name AS annotator, v.source, v.label, l.model, l.detail "
+            "FROM live v JOIN images i ON i.id = v.image_id JOIN annotators a ON a.id = v.annotator_id "
+            "JOIN labels l ON l.id = v.label_id "
+            f"WHERE a.name IN ({','.join('?' * len(annotators))})",
+            annotators,
+        )
+        if live.empty:
+            return frame
+        key = ["image", "task", "annotator", "source", "label"]
+        key += [column for column in ("model", "detail") if column in frame.columns]
+        # None and NaN both mean "no model": compare them as one.
+        left = frame[key].astype(object).where(frame[key].notna(), None)
+        right = live[key].astype(object).where(live[key].notna(), None).assign(_live=True)
+        merged = left.merge(right.drop_duplicates(key), on=key, how="left")
+        return frame[merged["_live"].isna().to_numpy()]
 
     def replace_labels(
         self, label_ids: Iterable[int], annotator: str, labels: pd.DataFrame, *, as_merge: bool = False

@@ -113,6 +113,27 @@ def test_resume_skips_predicted_images_and_changes_nothing(labelled, oracles):
         assert model_labels(store)["000031.jpg"] == "right"
 
 
+def test_a_later_ensembles_decisions_name_it_even_where_the_class_is_the_same(labelled, oracles):
+    """An image both ensembles call right is the later one's decision: its id, thresholds
+    and members, as browse's story of the image tells it, not the earlier one's."""
+    workspace, _, _ = labelled
+    run(workspace, [oracles["sharp"]], high=0.9)
+    with workspace.open_store() as store:
+        first = store.live_labels(task="light", sources=["model"])
+    second = run(workspace, [oracles["sharp"], oracles["soft"]], high=0.85)
+    with workspace.open_store() as store:
+        live = store.live_labels(task="light", sources=["model"])
+        detail = store.frame("SELECT detail FROM labels WHERE id = ?", [int(live["id"].iloc[0])])["detail"].iloc[0]
+    assert len(live) and len(set(live["model"])) == 1 and set(live["model"]) != set(first["model"])
+    assert json.loads(detail)["models"] == second.tasks[0].model_keys and json.loads(detail)["high"] == 0.85
+    kept = set(first["image"]) & set(live["image"])
+    assert kept and all(
+        first.set_index("image").loc[i, "label"] == live.set_index("image").loc[i, "label"] for i in kept
+    )
+    again = run(workspace, [oracles["sharp"], oracles["soft"]], high=0.85)
+    assert again.tasks[0].labels_written == 0  # the same ensemble and thresholds: nothing new
+
+
 def test_changed_thresholds_withdraw_labels_the_rules_no_longer_support(labelled, oracles):
     workspace, names, truth = labelled
     models = [oracles["sharp"], oracles["soft"]]

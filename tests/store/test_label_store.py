@@ -406,3 +406,39 @@ def test_only_model_labels_may_be_stored_under_the_automatic_labels_name(store):
     assert store.annotators() == []
     store.add_labels(rows("model"))
     assert store.annotators() == ["ann", "autolabel"]
+
+
+def test_two_processes_writing_the_same_labels_at_once_write_them_once(workspace):
+    """The unchanged rows are found inside the write transaction: two `autolabel` runs (or
+    imports) of the same decisions at the same moment leave one row each, not two."""
+    import threading
+
+    frame = pd.DataFrame(
+        {
+            "image": [f"{i:06d}.jpg" for i in range(1, 9)],
+            "task": "light",
+            "label": "left",
+            "annotator": "autolabel",
+            "source": "model",
+            "model": "ensemble-1",
+            "detail": '{"high": 0.9}',
+        }
+    )
+    stores = [workspace.open_store() for _ in range(2)]
+    start = threading.Barrier(2)
+    written = []
+
+    def write(store):
+        start.wait()
+        written.append(store.add_labels(frame))
+
+    threads = [threading.Thread(target=write, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for store in stores:
+        store.close()
+    assert sorted(written) == [0, 8]
+    with workspace.open_store() as store:
+        assert len(store.history()) == 8
