@@ -15,3 +15,9 @@ def add_prediction(store, image: str, task: str, model: str, probs: Sequence[flo
     best = max(range(len(probs)), key=probs.__getitem__)
     row = {"image": image, "task": task, "model": model, "label": classes[best], "confidence": probs[best]}
     store.add_predictions(pd.DataFrame([{**row, "probs": list(probs)}]))
+
+
+def autolabel_finished(store, task: str, models: Sequence[str]) -> None:
+    """The ensemble of these models finished deciding `task`, as `celeba autolabel` records
+    last (the manual queue holds only what a finished run sent back)."""
+    store.set_latest_ensemble(task, list(models))

@@ -35,6 +35,7 @@ class StoreState:
     conflicts: int = 0  # pairs whose annotators disagree and nobody reviewed
     settled: dict[str, int] = field(default_factory=dict)  # task -> agreed or reviewed labels
     suspects_found: bool | None = None  # None: autolabel wrote no suspects file; else: it found some
+    decided: bool = True  # an `autolabel` finished deciding one of the tasks (its ensemble is recorded)
 
 
 def read_store_state(
@@ -87,6 +88,7 @@ def read_store_state(
         conflicts=conflicts,
         settled=settled,
         suspects_found=_suspects_found(suspects_path),
+        decided=any(name in store.latest_ensembles() for name in names),
     )
 
 
@@ -169,6 +171,11 @@ def _why_empty(queue: str, state: StoreState, share: bool = False) -> str:
     # manual and uncertain: built from the predictions
     if state.predicted == 0:
         return "No predictions to work from yet: `celeba autolabel` has not labelled anything."
+    if queue == "manual" and not state.decided:
+        return (
+            "Nothing sent back yet: `celeba autolabel` stored predictions but stopped before deciding "
+            "(killed, or a write failed); run it again."
+        )
     if state.predicted_by_people == 0 and state.auto_labelled >= state.predicted:
         return (
             f"`celeba autolabel` labelled all {state.predicted:,} predicted answers itself: "

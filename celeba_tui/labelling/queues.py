@@ -191,7 +191,12 @@ class ManualQueue(_PredictionQueue):
     name = "manual"
 
     def build(self, store: LabelStore, workspace: Workspace, annotator, tasks, options):
-        task_names = names_of_tasks(tasks)
+        # Only tasks an `autolabel` finished deciding: one stopped after storing its
+        # predictions (killed, a full disk) decided nothing, and would send every image.
+        finished = store.latest_ensembles()
+        task_names = [name for name in names_of_tasks(tasks) if name in finished]
+        if not task_names:
+            return QueueBuild([], 0, 0)
         names, ids, pairs, counts = self._open_pairs(store, annotator, task_names, options)
         for t, task in enumerate(task_names):  # a stored model decision takes the pair out
             decided = store.query(

@@ -7,7 +7,7 @@ import pytest
 from celeba_tui.labelling.next_steps import NextStep, StoreState, empty_queue_hint, next_steps, read_store_state
 from celeba_tui.labelling.queues import QueueOptions, get_queue
 
-from store_rows import add_prediction
+from store_rows import add_prediction, autolabel_finished
 
 IMAGES = [f"{i:06d}.jpg" for i in range(1, 11)]
 
@@ -35,9 +35,25 @@ def test_manual_queue_after_autolabel_labelled_everything(store, workspace):
     for image in IMAGES[:4]:
         add_prediction(store, image, "light", "m", [0.9, 0.05, 0.05])
         store.add_label(image, "light", "left", "ensemble", source="model", confidence=0.9)
+    autolabel_finished(store, "light", ["m"])
     text = hint(store, workspace, "manual", tasks=light_only(workspace))
     assert "`celeba autolabel` labelled all 4 predicted answers itself" in text
     assert "has not" not in text
+
+
+def test_a_manual_queue_of_an_autolabel_that_stopped_before_deciding_is_empty_and_says_why(store, workspace):
+    # Found by attack pass 15: killed (or a full disk) after the predictions were stored,
+    # the first autolabel sent every unlabelled image to the manual queue.
+    from celeba_tui.labelling.queues import QUEUES, QueueOptions
+
+    for image in IMAGES[:4]:
+        add_prediction(store, image, "light", "m", [0.9, 0.05, 0.05])
+    built = QUEUES["manual"].build(store, workspace, "ann", light_only(workspace), QueueOptions())
+    assert built.items == [] and (built.done, built.total) == (0, 0)
+    assert "stopped before deciding" in hint(store, workspace, "manual", tasks=light_only(workspace))
+    autolabel_finished(store, "light", ["m"])
+    built = QUEUES["manual"].build(store, workspace, "ann", light_only(workspace), QueueOptions())
+    assert [item.image for item in built.items] == IMAGES[:4]
 
 
 def test_manual_queue_labelled_by_you_and_others(store, workspace):
@@ -47,6 +63,7 @@ def test_manual_queue_labelled_by_you_and_others(store, workspace):
     store.add_label(IMAGES[1], "light", "left", "ann")
     store.add_label(IMAGES[2], "light", "right", "ann")
     store.add_label(IMAGES[3], "light", "center", "bob")
+    autolabel_finished(store, "light", ["m"])
     text = hint(store, workspace, "manual", tasks=light_only(workspace))
     assert "of 4 predicted answers, 1 were auto-labelled and 3 labelled by people (2 by you)" in text
 

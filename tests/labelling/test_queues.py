@@ -19,7 +19,7 @@ from celeba_tui.labelling.queues import (
     queue_name,
 )
 
-from store_rows import add_prediction
+from store_rows import add_prediction, autolabel_finished
 
 IMAGES = [f"{i:06d}.jpg" for i in range(1, 11)]
 
@@ -158,6 +158,7 @@ def test_suspects_and_manual_checks_follow_their_queues_rules(store, workspace):
     assert build(store, workspace, "suspects", annotator="rev").items == []
     assert QUEUES["suspects"].open_tasks(store, workspace, "rev", item, QueueOptions()) == ()
     add_prediction(store, IMAGES[1], "light", "m", [0.6, 0.3, 0.1])
+    autolabel_finished(store, "light", ["m"])
     (item,) = build(store, workspace, "manual").items
     assert QUEUES["manual"].open_tasks(store, workspace, "ann", item, QueueOptions()) == ("light",)
     store.add_label(IMAGES[1], "light", "left", "model:m", source="model", confidence=0.99, model="m")
@@ -204,6 +205,8 @@ def test_manual_queue_is_predicted_but_undecided(store, workspace):
         add_prediction(store, IMAGES[1], "light", model, [0.9, 0.05, 0.05])
         add_prediction(store, IMAGES[2], "orientation", model, [0.2, 0.3, 0.5])
     store.add_label(IMAGES[1], "light", "left", "ensemble", source="model", confidence=0.9)
+    for task in ("light", "orientation"):
+        autolabel_finished(store, task, ["a", "b"])
     built = build(store, workspace, "manual")
     assert [(i.image, i.tasks) for i in built.items] == [(IMAGES[0], ("light",)), (IMAGES[2], ("orientation",))]
     store.add_label(IMAGES[0], "light", "left", "ann")

@@ -562,10 +562,11 @@ def test_a_manual_queue_of_one_predicted_task_counts_the_same_on_resume(store, w
     from celeba_tui.labelling.queues import QUEUES
     from celeba_tui.tui.app import LabelConfig, start_session
 
-    from store_rows import add_prediction
+    from store_rows import add_prediction, autolabel_finished
 
     for image in TEN[:3]:
         add_prediction(store, image, "light", "m", [0.5, 0.3, 0.2])
+    autolabel_finished(store, "light", ["m"])
     session = start_session(store, LabelConfig(workspace, "ann", "manual"), QUEUES["manual"])
     answer(session, 0)
     assert session.shown_progress == (1, 3)

@@ -19,7 +19,7 @@ from celeba_tui.tui.widgets.image_info import ImageInfo
 from celeba_tui.tui.widgets.image_pane import ImagePane
 
 from pilot import image_on_screen, wait_for
-from store_rows import add_prediction
+from store_rows import add_prediction, autolabel_finished
 
 IMAGES = [f"{i:06d}.jpg" for i in range(1, 11)]
 SIZE = (120, 40)
@@ -381,6 +381,7 @@ async def test_progress_moves_while_one_looks_at_an_image_as_others_finish_image
 async def test_manual_queue_shows_predictions(workspace, store):
     add_prediction(store, IMAGES[5], "orientation", "cnn4", [0.5, 0.3, 0.2])
     add_prediction(store, IMAGES[5], "orientation", "vgg19", [0.3, 0.5, 0.2])
+    autolabel_finished(store, "orientation", ["cnn4", "vgg19"])
     app = make_app(workspace, store, queue="manual")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
