@@ -19,6 +19,10 @@ models/, autolabel/; a synthetic dataset's files), go through `owned_path` inste
 the name is never followed. A symbolic link, FIFO or device found at such a name, or in
 place of one of the folders between, is an error naming it: nobody asked for a file
 there to be written through, and such a node is planted, not made by celeba.
+
+Both write a hidden `.NAME.tmp-PID-THREAD` beside the file first. A process killed
+mid-write (kill -9) leaves it behind; the next write of the same file removes those of
+processes no longer running.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -213,6 +218,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
         with _written_in_place(target) as tmp:
             yield tmp
         return
+    remove_stale_temporaries(target.real)
     tmp = _temporary_name(target.real, "tmp")
     try:
         try:
@@ -229,6 +235,53 @@ def atomic_path(path: Path) -> Iterator[Path]:
 def _temporary_name(real: Path, kind: str) -> Path:
     """A hidden name beside `real`, unique per process and thread."""
     return real.with_name(f".{real.name}.{kind}-{os.getpid()}-{threading.get_ident()}")
+
+
+# A temporary file untouched this long whose process is not running here is left over. The
+# age spares a write in progress on another machine sharing the folder (its process id
+# means nothing here): an export holds its temporary file open, empty, while it traces.
+STALE_TEMPORARY_S = 600
+
+
+def remove_stale_temporaries(real: Path, now: float | None = None) -> list[Path]:
+    """Remove the temporary files of `real` (`_temporary_name`) that processes no longer
+    running left behind (killed mid-write); returns them. Only regular files of exactly
+    that name pattern go, untouched for STALE_TEMPORARY_S and whose process is gone."""
+    import time
+
+    now = time.time() if now is None else now
+    pattern = re.compile(re.escape(f".{real.name}.") + r"(?:tmp|check)-(\d+)-\d+\Z")
+    removed = []
+    try:
+        entries = list(os.scandir(real.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        found = pattern.match(entry.name)
+        if found is None or _process_running(int(found.group(1))):
+            continue
+        try:
+            if (
+                entry.is_file(follow_symlinks=False)
+                and now - entry.stat(follow_symlinks=False).st_mtime > STALE_TEMPORARY_S
+            ):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
+
+
+def _process_running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except PermissionError:  # another user's process
+        return True
+    except (ProcessLookupError, OverflowError, ValueError):  # gone, or a number no process has
+        return False
+    return True
 
 
 @contextlib.contextmanager
@@ -286,6 +339,7 @@ def owned_path(path: Path, anchor: Path) -> Iterator[Path]:
     not send the files after it elsewhere. OSErrors become one-line CelebaErrors."""
     path, anchor = Path(path), Path(anchor)
     check_owned_file(path, anchor)
+    remove_stale_temporaries(path)
     tmp = _temporary_name(path, "tmp")
     try:
         try:

@@ -50,6 +50,15 @@ def rule_names(n_models: int) -> tuple[str, ...]:
     return SINGLE_MODEL_RULES if n_models == 1 else STUDY_RULES
 
 
+DEFAULT_LOW = 0.6
+
+
+def default_low(high: float) -> float:
+    """--low where it is not given: 0.6, or `high` where that is lower (one model, which
+    --low plays no part in, may then be asked for `--high 0.5` alone)."""
+    return min(DEFAULT_LOW, high)
+
+
 @dataclass(frozen=True)
 class Thresholds:
     high: float

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -410,7 +411,7 @@ def run_autolabel(
     check_options(options)
     models = load_models(model_paths, workspace.tasks, options.tta)
     by_task = group_by_task(models)
-    check_output_paths(options, by_task)
+    check_output_paths(options, by_task, [model.path for model in models])
     for task in by_task:
         stored_split(workspace.splits_dir, task)  # a damaged split file: an error before any work
     reporter = reporter or SilentReporter()
@@ -530,11 +531,18 @@ def check_options(options: AutolabelOptions) -> None:
         )
 
 
-def check_output_paths(options: AutolabelOptions, tasks) -> None:
+def check_output_paths(options: AutolabelOptions, tasks, model_paths: Iterable[Path] = ()) -> None:
     """--export (for these tasks: none yet, for its Parquet file alone) and --grid must be
-    writable before any run is exported, anything predicted or committed."""
-    from celeba_tui.atomic import check_output_path
+    writable before any run is exported, anything predicted or committed, and must not be
+    what the command reads: the model files, or the images of an `--images` copy."""
+    from celeba_tui.atomic import check_output_path, protect, protect_folder
     from celeba_tui.autolabel.outputs import export_paths
+    from celeba_tui.images import IMAGE_SUFFIXES
+
+    for path in model_paths:
+        protect(Path(path), "a model this command reads")
+    if options.images is not None:
+        protect_folder(Path(options.images), "the images this command reads (--images)", IMAGE_SUFFIXES)
 
     if options.export is not None:
         for path in export_paths(Path(options.export), tasks):

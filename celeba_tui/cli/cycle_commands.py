@@ -63,9 +63,15 @@ def cycle(
         float, typer.Option("--high", metavar="X", help="A model is confident at or above this probability.")
     ] = 0.9,
     low: Annotated[
-        float,
-        typer.Option("--low", metavar="X", help="With 2+ models: a dissenting model below this is unsure (rule 2)."),
-    ] = 0.6,
+        Optional[float],
+        typer.Option(
+            "--low",
+            metavar="X",
+            help="With 2+ models: a dissenting model below this is unsure (rule 2) "
+            "(default: 0.6, or --high where that is lower).",
+            show_default=False,
+        ),
+    ] = None,
     target_precision: Annotated[
         Optional[float],
         typer.Option(
@@ -100,6 +106,7 @@ def cycle(
     Example: celeba cycle -t light -p cnn4 -p residual_blocks --target-precision 0.95
     """
     from celeba_tui.autolabel.cycle import CycleOptions, plan_cycle, run_cycle
+    from celeba_tui.autolabel.rules import default_low
 
     ws = open_workspace(workspace)
     options = CycleOptions(
@@ -113,7 +120,7 @@ def cycle(
         device=device,
         precision=precision,
         high=high,
-        low=low,
+        low=default_low(high) if low is None else low,
         target_precision=target_precision,
         calibrate_on=calibrate_on,
         provider=provider,

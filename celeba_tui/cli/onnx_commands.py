@@ -222,9 +222,15 @@ def autolabel(
         float, typer.Option("--high", metavar="X", help="A model is confident at or above this probability.")
     ] = 0.9,
     low: Annotated[
-        float,
-        typer.Option("--low", metavar="X", help="With 2+ models: a dissenting model below this is unsure (rule 2)."),
-    ] = 0.6,
+        Optional[float],
+        typer.Option(
+            "--low",
+            metavar="X",
+            help="With 2+ models: a dissenting model below this is unsure (rule 2) "
+            "(default: 0.6, or --high where that is lower).",
+            show_default=False,
+        ),
+    ] = None,
     target_precision: Annotated[
         Optional[float],
         typer.Option(
@@ -299,6 +305,7 @@ def autolabel(
     Example: celeba autolabel -m best:cnn4 best:residual_blocks -t light --target-precision 0.95
     """
     from celeba_tui.autolabel.model_files import ExportSettings, ensemble_files
+    from celeba_tui.autolabel.rules import default_low
     from celeba_tui.autolabel.run import AutolabelOptions, check_options, check_output_paths, run_autolabel
 
     names = list(models) + [arg for arg in ctx.args if not arg.startswith("-")]
@@ -310,7 +317,7 @@ def autolabel(
     ws = open_workspace(workspace)
     options = AutolabelOptions(
         high=high,
-        low=low,
+        low=default_low(high) if low is None else low,
         target_precision=target_precision,
         calibrate_on=calibrate_on,
         provider=provider,

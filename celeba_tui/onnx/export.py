@@ -127,10 +127,24 @@ def check_opset(opset: int | None) -> None:
 
 def export_module(module, input_size: int, out: Path, metadata: ModelMetadata, *, opset: int | None = None) -> None:
     """Export a uint8-in, probabilities-out module to `out` (fp32 or fp16 per metadata.precision)."""
+    from celeba_tui.atomic import atomic_path
+
+    proto = onnx_proto(module, input_size, metadata, opset=opset)
+    with atomic_path(out) as tmp:
+        save_proto(proto, tmp)
+
+
+def save_proto(proto, path: Path) -> None:
+    """Write a model to `path` as it is (the caller's own temporary file); OSErrors propagate."""
+    import onnx
+
+    onnx.save_model(proto, str(path))
+
+
+def onnx_proto(module, input_size: int, metadata: ModelMetadata, *, opset: int | None = None):
+    """The checked ONNX model of a uint8-in, probabilities-out module, with its metadata."""
     import onnx
     import torch
-
-    from celeba_tui.atomic import atomic_path
 
     check_opset(opset)
     module.eval()
@@ -168,8 +182,7 @@ def export_module(module, input_size: int, out: Path, metadata: ModelMetadata, *
         proto = to_fp16(proto)
     write_metadata(proto, metadata)
     onnx.checker.check_model(proto)
-    with atomic_path(out) as tmp:
-        onnx.save_model(proto, str(tmp))
+    return proto
 
 
 def to_fp16(proto):
@@ -298,7 +311,8 @@ def export_run(
                 raise CelebaError(f"--int8 needs the run's training images to calibrate on; none found {where}")
             export_int8(classifier, run.input_size, written, metadata, calibration, opset=opset)
         else:
-            export_module(classifier, run.input_size, written, metadata, opset=opset)
+            # Into output_file's temporary file as it is: a full disk then names `out`, not it.
+            save_proto(onnx_proto(classifier, run.input_size, metadata, opset=opset), written)
         pixels, source = validation_pixels(run, image_root, n_check)
         parity = parity_check(classifier, written, pixels, TOLERANCES[precision], source)
         size, digest = written.stat().st_size, model_hash(written)

@@ -31,6 +31,8 @@ class Prepared:
     pseudo_labels: int = 0  # automatic labels added to the train split (--pseudo-labels)
     soft_targets: str | None = None  # how soft targets were made (--soft-targets), None: hard labels
     cue_relevance: float | None = None  # balanced accuracy of the landmark cues alone (None: no landmarks)
+    # sha256 of the split file as this run read or wrote it (another run may replace it meanwhile).
+    split_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -320,6 +322,7 @@ def run_config(
         "recipe": recipe.name,
         "augment": ",".join(recipe.augment) or "none",
         "split": str(split_path(workspace.splits_dir, task.name)),
+        "split_sha256": prepared.split_sha256,
         "plugin": plugin_description(architecture.name),
         "celeba_tui_version": celeba_tui.__version__,
         "aux_loss_weight": architecture.aux_loss_weight,

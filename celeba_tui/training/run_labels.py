@@ -3,7 +3,7 @@
 `celeba train` and `celeba cycle` write `labels.json` into the run directory:
 
     {"labels": "<sha256 of the sorted (image, label) pairs training could use>",
-     "images": N, "split": "<sha256 of splits/<task>.csv after training>"}
+     "images": N, "split": "<sha256 of splits/<task>.csv as the run read it>"}
 
 so `celeba cycle` can tell that a run was trained on exactly the current labels (and
 split) and need not be trained again. The labels are fingerprinted before training
@@ -74,11 +74,13 @@ def current_fingerprint(workspace: Workspace, task: str, *, pseudo_labels: bool 
     with workspace.open_store(readonly=True) as store:
         current = store.current_labels(the_task.name)
         said = annotator_labels(store, (the_task,))
+        # By the annotator's id, not name: a rename (`celeba annotators rename`) changes no label.
+        annotator_ids = {str(name): number for name, number in store.query("SELECT name, id FROM annotators")}
     labels, _ = settled_labels(current, the_task)
     automatic = automatic_labels(current, the_task) if pseudo_labels else None
     pairs = list(labels[["image", "label"]].itertuples(index=False, name=None))
     pairs += [
-        (image, f"{who}={label}")
+        (image, f"#{annotator_ids.get(str(who), who)}={label}")
         for image, who, label in said[["image", "annotator", "label"]].itertuples(index=False, name=None)
     ]
     if automatic is not None:
@@ -107,13 +109,13 @@ def run_labels(run: Run) -> LabelsFingerprint | None:
 
 def train_recording_labels(workspace: Workspace, options: TrainOptions, reporter=None) -> TrainResult:
     """`training.trainer.train`, then the labels it learnt from written into the run."""
-    from celeba_tui.training.split import split_path
     from celeba_tui.training.trainer import train
 
     before = current_fingerprint(workspace, workspace.task(options.task).name, pseudo_labels=options.pseudo_labels)
     result = train(workspace, options, reporter)
     if result.run_path is not None:
-        split = file_digest(split_path(workspace.splits_dir, options.task))
+        # The split as the run read it: another run's --new-split may have replaced the file since.
+        split = result.config.get("split_sha256")
         try:
             write_run_labels(result.run_path, LabelsFingerprint(before.labels, before.images, split))
         except OSError as exc:

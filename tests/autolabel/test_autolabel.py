@@ -234,6 +234,27 @@ def test_a_copy_of_the_images_elsewhere_labels_this_workspaces_images_only(label
     assert skipped["image"].tolist() == ["stranger.jpg"] and "not an image of this workspace" in skipped["reason"][0]
 
 
+def test_outputs_never_replace_what_the_command_reads(labelled, oracles, tmp_path):
+    # Found by attack pass 15: `--grid` could be one of the -m files (a PNG then stood
+    # where the model was) or an image of the `--images` copy being read.
+    import shutil
+
+    workspace, names, _ = labelled
+    model = tmp_path / "copy.onnx"
+    shutil.copyfile(oracles["sharp"], model)
+    before = model.read_bytes()
+    with pytest.raises(CelebaError, match="it is a model this command reads"):
+        run(workspace, [model], grid=str(model))
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    shutil.copy(workspace.image_root / names[10], copy / names[10])
+    with pytest.raises(CelebaError, match=r"inside the images this command reads \(--images\)"):
+        run(workspace, [model], images=str(copy), grid=str(copy / names[10]))
+    assert model.read_bytes() == before
+    with workspace.open_store() as store:
+        assert store.predictions("light").empty
+
+
 def test_suspects_kept_are_those_the_run_does_not_replace_and_well_formed(tmp_path):
     # Found by attack pass 14: a blank cell made a traceback after the labels were written;
     # a task called "NA" was read as missing; `--images` with a part of the images dropped
@@ -544,3 +565,21 @@ def test_bad_options_fail_before_any_work(labelled, oracles, options, message):
         run_autolabel(workspace, [oracles["sharp"], oracles["soft"]], AutolabelOptions(**options))
     with workspace.open_store() as store:
         assert store.predictions().empty
+
+
+def test_one_model_asked_for_a_low_high_alone_needs_no_low(labelled, oracles):
+    # Found by attack pass 15: `--high 0.5` with one model was refused for the default --low 0.6,
+    # which plays no part with one model.
+    from celeba_tui.cli import app
+
+    workspace = labelled[0]
+    base = ["autolabel", "-m", str(oracles["soft"]), "-w", str(workspace.path), "--json"]
+    result = CliRunner().invoke(app, [*base, "--high", "0.5"])
+    assert result.exit_code == 0, result.output
+    (task,) = json.loads(result.stdout)["tasks"]
+    assert (task["thresholds"]["high"], task["thresholds"]["low"]) == (0.5, 0.5)
+    refused = CliRunner().invoke(app, [*base, "--high", "0.5", "--low", "0.8"])
+    assert refused.exit_code == 2 and "0 <= low <= high <= 1" in refused.output
+    cycle = ["cycle", "-t", "light", "-p", "cnn4", "--dry-run", "-w", str(workspace.path), "--high", "0.5"]
+    assert "0 <= low <= high" in CliRunner().invoke(app, [*cycle, "--low", "0.8"]).output
+    assert "0 <= low <= high" not in CliRunner().invoke(app, cycle).output  # (9 labels: too few to train)

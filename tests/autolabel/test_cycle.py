@@ -222,3 +222,47 @@ def test_held_out_labels_leave_out_what_a_model_trained_on_whatever_the_split_be
     (task,) = json_of(result)["tasks"]
     source = json.dumps(task)
     assert f"{len(overlap)} images a model trained on left out" in source, source
+
+
+def test_a_run_records_the_split_it_read_not_the_one_a_later_new_split_wrote(
+    labelled_workspace, tiny_architecture, one_thread, monkeypatch
+):
+    # Found by attack pass 15: a `train --new-split` finishing while another run trained
+    # made the first run say it learnt from the new split, and `cycle` reused it.
+    from celeba_tui.training import fit as fit_module
+    from celeba_tui.training.split import split_path
+
+    base = ["-t", "light", "-p", tiny_architecture, "--epochs", "1"]
+    split = split_path(labelled_workspace.splits_dir, "light")
+    real_fit = fit_module.fit
+
+    def another_run_replaces_the_split(*args, **kwargs):
+        lines = split.read_text().splitlines()
+        flipped = [line.replace(",train", ",VAL").replace(",val", ",train").replace(",VAL", ",val") for line in lines]
+        split.write_text("\n".join(flipped) + "\n")
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "fit", another_run_replaces_the_split)
+    trained = cli(labelled_workspace, "train", *base)
+    assert trained.exit_code == 0, trained.output
+    monkeypatch.undo()
+    (run_dir,) = labelled_workspace.runs_dir.iterdir()
+    recorded = json.loads((run_dir / "labels.json").read_text())["split"]
+    assert recorded == json.loads((run_dir / "config.json").read_text())["split_sha256"]
+    plan = cli(labelled_workspace, "cycle", *base, "--dry-run", "--json")
+    assert json_of(plan)["plan"]["steps"][0]["action"] == "train"
+
+
+def test_renaming_an_annotator_changes_no_label_so_the_run_is_reused(labelled_workspace):
+    # Found by attack pass 15: `annotators rename` made `cycle` train again.
+    from celeba_tui.training.run_labels import current_fingerprint
+
+    with labelled_workspace.open_store() as store:
+        name = store.live_labels(task="light", sources=["human"])["annotator"].iloc[0]
+    before = current_fingerprint(labelled_workspace, "light")
+    renamed = cli(labelled_workspace, "annotators", "rename", name, "someone-else")
+    assert renamed.exit_code == 0, renamed.output
+    assert current_fingerprint(labelled_workspace, "light") == before
+    with labelled_workspace.open_store() as store:
+        store.add_label("000001.jpg", "light", "right", "someone-else")
+    assert current_fingerprint(labelled_workspace, "light").labels != before.labels

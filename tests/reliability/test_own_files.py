@@ -137,6 +137,61 @@ def test_a_checkpoint_over_the_file_size_limit_is_one_error_line(tmp_path):
     assert not (tmp_path / "runs" / "r" / "best.pt").exists()
 
 
+def test_an_export_over_the_file_size_limit_names_the_output_and_leaves_nothing(tmp_path):
+    # Found by attack pass 15: the error named the hidden temporary file, not -o.
+    from onnx_models import write_run
+
+    run = write_run(tmp_path / "runs", "cnn4")
+    out = tmp_path / "out" / "m.onnx"
+    out.parent.mkdir()
+    script = (
+        "import resource, sys\n"
+        "from pathlib import Path\n"
+        "from celeba_tui.onnx.export import export_run\n"
+        "from celeba_tui.errors import CelebaError\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))\n"
+        "try:\n"
+        "    export_run(Path(sys.argv[1]), Path(sys.argv[2]), n_check=2)\n"
+        "except CelebaError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(run), str(out)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"refused: cannot write {out}: File too large"), done.stdout
+    assert list(out.parent.iterdir()) == []
+
+
+def test_temporaries_left_by_killed_writers_go_at_the_next_write_of_the_file(tmp_path):
+    # Found by attack pass 15: each kill -9 mid-export left a hidden .NAME.tmp-PID-THREAD for good.
+    import time
+
+    from celeba_tui.atomic import STALE_TEMPORARY_S, atomic_path
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(finished.stdout)
+    old = time.time() - STALE_TEMPORARY_S - 60
+    workspace = tmp_path / "ws"
+    for out, write in ((tmp_path / "m.onnx", lambda path: atomic_path(path)), (workspace / "models" / "m.onnx", None)):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        left = out.with_name(f".{out.name}.tmp-{dead}-1")
+        recent = out.with_name(f".{out.name}.tmp-{dead}-2")  # perhaps another machine's write in progress
+        alive = out.with_name(f".{out.name}.tmp-{os.getppid()}-3")  # a running process's
+        other = out.with_name(f".{out.name}x.tmp-{dead}-4")  # another file's
+        link = out.with_name(f".{out.name}.tmp-{dead}-5")
+        for path in (left, recent, alive, other):
+            path.write_bytes(b"half")
+        link.symlink_to(tmp_path / "elsewhere")
+        for path in (left, alive, other, link):
+            os.utime(path, (old, old), follow_symlinks=False)
+        with write(out) if write else owned_path(out, workspace) as tmp:
+            tmp.write_bytes(b"model")
+        assert out.read_bytes() == b"model"
+        assert not left.exists()
+        assert recent.exists() and alive.exists() and other.exists() and link.is_symlink()
+
+
 # ------------------------------------------------------------------ exports into the workspace's own files
 def test_exports_may_not_replace_a_checkpoint_or_a_split(labelled):
     from onnx_models import write_run
