@@ -51,24 +51,13 @@ def fingerprint_pairs(pairs) -> str:
     return digest.hexdigest()
 
 
-def file_digest(path: Path) -> str | None:
-    """The sha256 of a regular file's bytes; None when it is missing, unreadable or not a
-    regular file (reading a FIFO would block)."""
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return None
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
 def current_fingerprint(workspace: Workspace, task: str, *, pseudo_labels: bool = False) -> LabelsFingerprint:
     """What `celeba train` would learn from now: the task's settled labels, every annotator's
     label (soft targets learn from them all, conflicts included), the ensemble's automatic
     labels when training takes them too; and the split file."""
     from celeba_tui.agreement.apply_merge import human_labels as annotator_labels
     from celeba_tui.training.dataset import automatic_labels, settled_labels
-    from celeba_tui.training.split import split_path
+    from celeba_tui.training.split import split_digest
 
     the_task = workspace.task(task)
     with workspace.open_store(readonly=True) as store:
@@ -85,7 +74,7 @@ def current_fingerprint(workspace: Workspace, task: str, *, pseudo_labels: bool 
     ]
     if automatic is not None:
         pairs += [(image, f"model:{label}") for image, label in automatic.itertuples(index=False, name=None)]
-    split = file_digest(split_path(workspace.splits_dir, task))
+    split = split_digest(workspace.splits_dir, task)
     return LabelsFingerprint(fingerprint_pairs(pairs), len({image for image, _ in pairs}), split)
 
 

@@ -50,6 +50,20 @@ def split_path(splits_dir: Path, task: str) -> Path:
     return Path(splits_dir) / f"{task}.csv"
 
 
+def split_digest(splits_dir: Path, task: str) -> str | None:
+    """The sha256 of a task's stored split file; None when it is missing, unreadable or not
+    a regular file (reading a FIFO would block)."""
+    import hashlib
+
+    path = split_path(splits_dir, task)
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 def read_split(path: Path) -> pd.DataFrame:
     """A stored split; a CelebaError naming the file if it is not one."""
     try:

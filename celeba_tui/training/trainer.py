@@ -146,15 +146,14 @@ def hyper_parameters(architecture, options: TrainOptions, recipe: Recipe) -> dic
 def prepare(workspace: Workspace, task, pipeline, options: TrainOptions, reporter, recipe: Recipe) -> Prepared:
     """Labels -> checks -> split -> cache. Raises CelebaError before any training if unusable."""
     from celeba_tui.training.cache import DecodedCache
-    from celeba_tui.training.run_labels import file_digest
-    from celeba_tui.training.split import split_path, task_split
+    from celeba_tui.training.split import split_digest, task_split
 
     with workspace.open_store() as store:
         current = store.current_labels(task.name)
         labels, skipped = settled_labels(current, task)
         check_trainable(labels["label"], task)
         split = task_split(workspace, task.name, labels, seed=options.seed, new=options.new_split)
-        split_sha256 = file_digest(split_path(workspace.splits_dir, task.name))
+        split_sha256 = split_digest(workspace.splits_dir, task.name)
         split = subsample(split, options.max_images, seed=options.seed)
         soft = None
         if recipe.soft_targets:
