@@ -42,6 +42,8 @@ def read_store_state(
     store: LabelStore, annotator: str, tasks: Sequence, suspects_path: Path | None = None
 ) -> StoreState:
     """The counts `empty_queue_hint` and `next_steps` need (read-only queries)."""
+    from celeba_tui.labelling.queues import decided_tasks
+
     names = names_of_tasks(tasks)
     tasks_in = f"task IN {sql_in_list(names)}"
     people, annotators = sql_in_list(PEOPLE_SOURCES), sql_in_list(ANNOTATOR_SOURCES)
@@ -88,7 +90,7 @@ def read_store_state(
         conflicts=conflicts,
         settled=settled,
         suspects_found=_suspects_found(suspects_path),
-        decided=any(name in store.latest_ensembles() for name in names),
+        decided=bool(decided_tasks(store, names)),
     )
 
 

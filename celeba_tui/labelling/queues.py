@@ -187,14 +187,26 @@ class _PredictionQueue:
         return still_open_tasks(store, annotator, item.image, item.tasks, options)
 
 
+def decided_tasks(store: LabelStore, task_names: list[str]) -> list[str]:
+    """The tasks of `task_names` an `autolabel` decided: it recorded its ensemble (last, once
+    every decision was stored), or a model decision of the task is in the history (a store
+    auto-labelled before runs recorded their ensemble)."""
+    finished = store.latest_ensembles()
+    return [
+        name
+        for name in task_names
+        if name in finished
+        or store.query("SELECT EXISTS (SELECT 1 FROM labels WHERE source = 'model' AND task = ?)", [name])[0][0]
+    ]
+
+
 class ManualQueue(_PredictionQueue):
     name = "manual"
 
     def build(self, store: LabelStore, workspace: Workspace, annotator, tasks, options):
         # Only tasks an `autolabel` finished deciding: one stopped after storing its
         # predictions (killed, a full disk) decided nothing, and would send every image.
-        finished = store.latest_ensembles()
-        task_names = [name for name in names_of_tasks(tasks) if name in finished]
+        task_names = decided_tasks(store, names_of_tasks(tasks))
         if not task_names:
             return QueueBuild([], 0, 0)
         names, ids, pairs, counts = self._open_pairs(store, annotator, task_names, options)

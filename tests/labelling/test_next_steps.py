@@ -56,6 +56,16 @@ def test_a_manual_queue_of_an_autolabel_that_stopped_before_deciding_is_empty_an
     assert [item.image for item in built.items] == IMAGES[:4]
 
 
+def test_a_store_auto_labelled_before_runs_recorded_their_ensemble_keeps_its_manual_queue(store, workspace):
+    from celeba_tui.labelling.queues import QUEUES, QueueOptions
+
+    for image in IMAGES[:4]:
+        add_prediction(store, image, "light", "m", [0.9, 0.05, 0.05])
+    store.add_label(IMAGES[0], "light", "left", "autolabel", source="model", confidence=0.9, model="ensemble-1")
+    built = QUEUES["manual"].build(store, workspace, "ann", light_only(workspace), QueueOptions())
+    assert [item.image for item in built.items] == IMAGES[1:4]
+
+
 def test_manual_queue_labelled_by_you_and_others(store, workspace):
     for image in IMAGES[:4]:
         add_prediction(store, image, "light", "m", [0.4, 0.3, 0.3])
