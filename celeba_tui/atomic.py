@@ -22,7 +22,7 @@ there to be written through, and such a node is planted, not made by celeba.
 
 Both write a hidden `.NAME.tmp-PID-THREAD` beside the file first. A process killed
 mid-write (kill -9) leaves it behind; the next write of the same file removes those of
-processes no longer running.
+processes no longer running, once untouched for 10 minutes (`remove_stale_temporaries`).
 """
 
 from __future__ import annotations
