@@ -260,7 +260,7 @@ def reusable(run: Run, architecture: str, settings: dict, labels: LabelsFingerpr
     return (
         run.architecture == architecture
         and recorded is not None
-        and recorded.labels == labels.labels
+        and recorded.same_labels(labels)
         and recorded.split is not None
         and recorded.split == labels.split
         and all(setting_matches(config, key, value) for key, value in settings.items())

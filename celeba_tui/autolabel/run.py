@@ -513,6 +513,8 @@ MAX_WORKERS = 64
 
 def check_options(options: AutolabelOptions) -> None:
     """Refuse options that cannot work, before any model is read, exported or run."""
+    if not 0 <= options.high <= 1:  # named alone: --low may be its default, derived from it
+        raise CelebaError(f"--high must be between 0 and 1; got {options.high}")
     try:
         Thresholds(options.high, options.low)
     except ValueError as exc:

@@ -175,8 +175,8 @@ def _why_empty(queue: str, state: StoreState, share: bool = False) -> str:
         return "No predictions to work from yet: `celeba autolabel` has not labelled anything."
     if queue == "manual" and not state.decided:
         return (
-            "Nothing sent back yet: `celeba autolabel` stored predictions but stopped before deciding "
-            "(killed, or a write failed); run it again."
+            "Nothing sent back yet: no `celeba autolabel` of these tasks finished deciding (one stored "
+            "predictions, then stopped: killed, or a write failed); run it again."
         )
     if state.predicted_by_people == 0 and state.auto_labelled >= state.predicted:
         return (

@@ -322,12 +322,20 @@ def export_run(
 def export_int8(
     module, input_size: int, out: Path, metadata: ModelMetadata, calibration: np.ndarray, *, opset=None
 ) -> None:
-    """Export fp32 to a scratch file, then quantise it to int8 on `calibration` into `out`."""
+    """Export fp32 to a scratch file, then quantise it to int8 on `calibration` into `out`,
+    the caller's own temporary file (written as it is: a full disk then names the caller's output)."""
     import tempfile
 
-    from celeba_tui.onnx.quantize import quantize_model_file
+    from celeba_tui.onnx.quantize import quantized_proto
 
     with tempfile.TemporaryDirectory(prefix="celeba-export-") as scratch:
         fp32 = Path(scratch) / "fp32.onnx"
-        export_module(module, input_size, fp32, metadata, opset=opset)
-        quantize_model_file(fp32, out, calibration)
+        try:
+            save_proto(onnx_proto(module, input_size, metadata, opset=opset), fp32)
+        except OSError as exc:
+            raise CelebaError(
+                f"cannot quantise to int8: the float32 copy it starts from cannot be written in "
+                f"{tempfile.gettempdir()} ({exc.strerror or exc})"
+            ) from None
+        proto, _ = quantized_proto(fp32, calibration)
+    save_proto(proto, out)

@@ -36,6 +36,17 @@ def quantize_model_file(fp32_model: Path, out: Path, calibration: np.ndarray):
     import onnx
 
     from celeba_tui.atomic import atomic_path
+
+    proto, metadata = quantized_proto(fp32_model, calibration)
+    with atomic_path(out) as tmp:
+        onnx.save_model(proto, str(tmp))
+    return metadata
+
+
+def quantized_proto(fp32_model: Path, calibration: np.ndarray):
+    """(the checked int8 model of the celeba ONNX file `fp32_model`, its metadata with precision int8)."""
+    import onnx
+
     from celeba_tui.onnx.metadata import read_metadata, write_metadata
 
     metadata = replace(read_metadata(fp32_model), precision="int8")
@@ -46,9 +57,7 @@ def quantize_model_file(fp32_model: Path, out: Path, calibration: np.ndarray):
     del proto.metadata_props[:]
     write_metadata(proto, metadata)
     onnx.checker.check_model(proto)
-    with atomic_path(out) as tmp:
-        onnx.save_model(proto, str(tmp))
-    return metadata
+    return proto, metadata
 
 
 def quantize_int8(fp32_model: Path, out: Path, calibration: np.ndarray, input_name: str) -> None:

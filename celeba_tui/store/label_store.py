@@ -445,20 +445,17 @@ class LabelStore(SideTables, AnnotatorRecords):
         """The rows of `frame` that differ from the live label of their (image, task,
         annotator, source): in class, or in model and detail where `frame` has them."""
         annotators = [str(a) for a in frame["annotator"].unique()]
-        live = self.frame(
+        live = self.frame(  # the names as one JSON value: a file may name more people than SQL takes variables
             "SELECT i.name AS image, v.task, a.name AS annotator, v.source, v.label, l.model, l.detail "
             "FROM live v JOIN images i ON i.id = v.image_id JOIN annotators a ON a.id = v.annotator_id "
-            "JOIN labels l ON l.id = v.label_id "
-            f"WHERE a.name IN ({','.join('?' * len(annotators))})",
-            annotators,
+            "JOIN labels l ON l.id = v.label_id WHERE a.name IN (SELECT value FROM json_each(?))",
+            [json.dumps(annotators)],
         )
         if live.empty:
             return frame
         key = ["image", "task", "annotator", "source", "label"]
         key += [column for column in ("model", "detail") if column in frame.columns]
-        # None and NaN both mean "no model": compare them as one.
-        left = frame[key].astype(object).where(frame[key].notna(), None)
-        right = live[key].astype(object).where(live[key].notna(), None).assign(_live=True)
+        left, right = _comparable(frame[key]), _comparable(live[key]).assign(_live=True)
         merged = left.merge(right.drop_duplicates(key), on=key, how="left")
         return frame[merged["_live"].isna().to_numpy()]
 
@@ -934,6 +931,13 @@ def _store_error(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
     if problem is not None:
         return StoreWriteError(path, problem)
     return StoreError(f"{path}: not a celeba label store ({exc})")
+
+
+def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with every kind of "none" as None: a missing value, NaN, and the empty text a
+    CSV's empty cell reads as (a long CSV's empty `model` means no model)."""
+    values = frame.astype(object)
+    return values.where(values.notna() & (values != ""), None)
 
 
 def _check_source(source: str) -> None:

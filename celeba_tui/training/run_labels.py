@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import stat
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,12 +35,22 @@ LABELS_FILE = "labels.json"
 
 @dataclass(frozen=True)
 class LabelsFingerprint:
-    labels: str  # sha256 of the (image, label) pairs
+    labels: str  # sha256 of the (image, label) pairs, each annotator's by their id
     images: int
     split: str | None = None  # sha256 of the split file; None before training made it
+    # "id"; "name" in labels.json written before annotators were keyed by id (a rename then
+    # changed the fingerprint).
+    keyed_by: str = "id"
+    by_name: str | None = None  # the current labels keyed the old way, to recognise such runs
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {"labels": self.labels, "images": self.images, "split": self.split, "keyed_by": self.keyed_by}
+
+    def same_labels(self, current: "LabelsFingerprint") -> bool:
+        """Whether these recorded labels are `current`'s, however they were keyed."""
+        if self.keyed_by == "id":
+            return self.labels == current.labels
+        return current.by_name is not None and self.labels == current.by_name
 
 
 def fingerprint_pairs(pairs) -> str:
@@ -67,15 +77,18 @@ def current_fingerprint(workspace: Workspace, task: str, *, pseudo_labels: bool 
         annotator_ids = {str(name): number for name, number in store.query("SELECT name, id FROM annotators")}
     labels, _ = settled_labels(current, the_task)
     automatic = automatic_labels(current, the_task) if pseudo_labels else None
-    pairs = list(labels[["image", "label"]].itertuples(index=False, name=None))
-    pairs += [
-        (image, f"#{annotator_ids.get(str(who), who)}={label}")
-        for image, who, label in said[["image", "annotator", "label"]].itertuples(index=False, name=None)
-    ]
+    settled = list(labels[["image", "label"]].itertuples(index=False, name=None))
+    voices = list(said[["image", "annotator", "label"]].itertuples(index=False, name=None))
+    machine = []
     if automatic is not None:
-        pairs += [(image, f"model:{label}") for image, label in automatic.itertuples(index=False, name=None)]
+        machine = [(image, f"model:{label}") for image, label in automatic.itertuples(index=False, name=None)]
+    pairs = (
+        settled + [(image, f"#{annotator_ids.get(str(who), who)}={label}") for image, who, label in voices] + machine
+    )
+    by_name = settled + [(image, f"{who}={label}") for image, who, label in voices] + machine
     split = split_digest(workspace.splits_dir, task)
-    return LabelsFingerprint(fingerprint_pairs(pairs), len({image for image, _ in pairs}), split)
+    images = len({image for image, _ in pairs})
+    return LabelsFingerprint(fingerprint_pairs(pairs), images, split, by_name=fingerprint_pairs(by_name))
 
 
 def write_run_labels(run_path: Path, fingerprint: LabelsFingerprint) -> None:
@@ -91,7 +104,8 @@ def run_labels(run: Run) -> LabelsFingerprint | None:
         if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read
             return None
         data = json.loads(path.read_text(encoding="utf-8"))
-        return LabelsFingerprint(str(data["labels"]), int(data["images"]), data.get("split"))
+        keyed_by = "id" if data.get("keyed_by") == "id" else "name"
+        return LabelsFingerprint(str(data["labels"]), int(data["images"]), data.get("split"), keyed_by)
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
 

@@ -255,14 +255,20 @@ def test_a_run_records_the_split_it_read_not_the_one_a_later_new_split_wrote(
 
 def test_renaming_an_annotator_changes_no_label_so_the_run_is_reused(labelled_workspace):
     # Found by attack pass 15: `annotators rename` made `cycle` train again.
-    from celeba_tui.training.run_labels import current_fingerprint
+    from dataclasses import replace
+
+    from celeba_tui.training.run_labels import LabelsFingerprint, current_fingerprint
 
     with labelled_workspace.open_store() as store:
         name = store.live_labels(task="light", sources=["human"])["annotator"].iloc[0]
     before = current_fingerprint(labelled_workspace, "light")
+    # A run recorded before annotators were keyed by id (labels.json without keyed_by) is recognised too.
+    legacy = LabelsFingerprint(before.by_name, before.images, before.split, keyed_by="name")
+    assert legacy.same_labels(before) and not legacy.same_labels(replace(before, by_name="other"))
     renamed = cli(labelled_workspace, "annotators", "rename", name, "someone-else")
     assert renamed.exit_code == 0, renamed.output
-    assert current_fingerprint(labelled_workspace, "light") == before
+    after = current_fingerprint(labelled_workspace, "light")
+    assert after.same_labels(before) and LabelsFingerprint(before.labels, before.images).same_labels(after)
     with labelled_workspace.open_store() as store:
         store.add_label("000001.jpg", "light", "right", "someone-else")
     assert current_fingerprint(labelled_workspace, "light").labels != before.labels

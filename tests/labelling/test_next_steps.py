@@ -50,7 +50,9 @@ def test_a_manual_queue_of_an_autolabel_that_stopped_before_deciding_is_empty_an
         add_prediction(store, image, "light", "m", [0.9, 0.05, 0.05])
     built = QUEUES["manual"].build(store, workspace, "ann", light_only(workspace), QueueOptions())
     assert built.items == [] and (built.done, built.total) == (0, 0)
-    assert "stopped before deciding" in hint(store, workspace, "manual", tasks=light_only(workspace))
+    assert "no `celeba autolabel` of these tasks finished deciding" in hint(
+        store, workspace, "manual", tasks=light_only(workspace)
+    )
     autolabel_finished(store, "light", ["m"])
     built = QUEUES["manual"].build(store, workspace, "ann", light_only(workspace), QueueOptions())
     assert [item.image for item in built.items] == IMAGES[:4]

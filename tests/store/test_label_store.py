@@ -442,3 +442,28 @@ def test_two_processes_writing_the_same_labels_at_once_write_them_once(workspace
     assert sorted(written) == [0, 8]
     with workspace.open_store() as store:
         assert len(store.history()) == 8
+
+
+def test_a_file_of_more_people_than_sql_takes_variables_is_compared_in_one_value(store):
+    # Found by attack pass 16: 250,001 annotator names made "too many SQL variables".
+    import sqlite3
+
+    store._conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 20)
+    frame = pd.DataFrame(
+        {"image": "000001.jpg", "task": "light", "label": "left", "annotator": [f"p{i}" for i in range(30)]}
+    ).assign(source="import")
+    assert store.add_labels(frame) == 30
+    assert store.add_labels(frame) == 0
+
+
+def test_an_empty_model_cell_is_no_model_so_a_reimport_never_overtakes_a_later_decision(store):
+    # Found by attack pass 16: a long CSV's empty `model` cell ('') never equalled the stored
+    # NULL, so re-importing the file wrote every row again, over ann's later decision.
+    first = pd.DataFrame(
+        [{"image": "000001.jpg", "task": "light", "label": "left", "annotator": "ann", "source": "import"}]
+    )
+    assert store.add_labels(first) == 1
+    store.add_label("000001.jpg", "light", "right", "ann")  # she changes her mind in the TUI
+    again = first.assign(model="", detail="")
+    assert store.add_labels(again) == 0
+    assert store.current_labels("light")["label"].tolist() == ["right"]
