@@ -8,6 +8,7 @@ import typer
 
 from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
 from celeba_tui.cli.completion import complete_architecture, complete_precision, complete_provider, complete_task
+from celeba_tui.cli.onnx_commands import CalibrateOnOption, HighOption, LowOption, TargetPrecisionOption
 from celeba_tui.cli.train_commands import SoftTargetsFromOption
 from celeba_tui.console import printable
 
@@ -59,33 +60,10 @@ def cycle(
             autocompletion=complete_precision,
         ),
     ] = "fp32",
-    high: Annotated[
-        float, typer.Option("--high", metavar="X", help="A model is confident at or above this probability.")
-    ] = 0.9,
-    low: Annotated[
-        Optional[float],
-        typer.Option(
-            "--low",
-            metavar="X",
-            help="With 2+ models: a dissenting model below this is unsure (rule 2) "
-            "(default: 0.6, or --high where that is lower).",
-            show_default=False,
-        ),
-    ] = None,
-    target_precision: Annotated[
-        Optional[float],
-        typer.Option(
-            "--target-precision", metavar="X", help="Choose the thresholds for this precision on held-out labels."
-        ),
-    ] = None,
-    calibrate_on: Annotated[
-        str,
-        typer.Option(
-            "--calibrate-on",
-            metavar="WHICH",
-            help="Held-out labels: split (the validation split) or labels (all labelled images not trained on).",
-        ),
-    ] = "split",
+    high: HighOption = 0.9,
+    low: LowOption = None,
+    target_precision: TargetPrecisionOption = None,
+    calibrate_on: CalibrateOnOption = "split",
     provider: Annotated[
         str,
         typer.Option(

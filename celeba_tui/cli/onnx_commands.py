@@ -18,6 +18,38 @@ if TYPE_CHECKING:
     from celeba_tui.autolabel.outputs import AutolabelReport
 
 
+# The study's rules' options: `celeba autolabel` and `celeba cycle` both take them.
+HighOption = Annotated[
+    float, typer.Option("--high", metavar="X", help="A model is confident at or above this probability.")
+]
+LowOption = Annotated[
+    Optional[float],
+    typer.Option(
+        "--low",
+        metavar="X",
+        help="With 2+ models: a dissenting model below this is unsure (rule 2) "
+        "(default: 0.6, or --high where that is lower).",
+        show_default=False,
+    ),
+]
+TargetPrecisionOption = Annotated[
+    Optional[float],
+    typer.Option(
+        "--target-precision",
+        metavar="X",
+        help="Choose high/low per task so automatic labels reach this precision on held-out labels.",
+    ),
+]
+CalibrateOnOption = Annotated[
+    str,
+    typer.Option(
+        "--calibrate-on",
+        metavar="WHICH",
+        help="Held-out labels: split (the validation split) or labels (all labelled images not trained on).",
+    ),
+]
+
+
 @app.command("export-onnx")
 def export_onnx(
     run: Annotated[
@@ -218,35 +250,10 @@ def autolabel(
             help="Another copy of the image root (default: the workspace's); only images of the workspace are labelled.",
         ),
     ] = None,
-    high: Annotated[
-        float, typer.Option("--high", metavar="X", help="A model is confident at or above this probability.")
-    ] = 0.9,
-    low: Annotated[
-        Optional[float],
-        typer.Option(
-            "--low",
-            metavar="X",
-            help="With 2+ models: a dissenting model below this is unsure (rule 2) "
-            "(default: 0.6, or --high where that is lower).",
-            show_default=False,
-        ),
-    ] = None,
-    target_precision: Annotated[
-        Optional[float],
-        typer.Option(
-            "--target-precision",
-            metavar="X",
-            help="Choose high/low per task so automatic labels reach this precision on held-out labels.",
-        ),
-    ] = None,
-    calibrate_on: Annotated[
-        str,
-        typer.Option(
-            "--calibrate-on",
-            metavar="WHICH",
-            help="Held-out labels: split (the validation split) or labels (all labelled images not trained on).",
-        ),
-    ] = "split",
+    high: HighOption = 0.9,
+    low: LowOption = None,
+    target_precision: TargetPrecisionOption = None,
+    calibrate_on: CalibrateOnOption = "split",
     precision: Annotated[
         str,
         typer.Option(

@@ -18,6 +18,7 @@ from celeba_tui.cli import app
 from celeba_tui.errors import CelebaError
 from reliability.store_files import final_error_line, table_digests
 
+from file_size_limit import printed_under_file_size_limit
 from training_data import make_labelled_workspace
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -119,22 +120,15 @@ def test_a_run_folder_swapped_for_a_link_mid_write_is_refused(tmp_path):
 
 def test_a_checkpoint_over_the_file_size_limit_is_one_error_line(tmp_path):
     """torch.save reports EFBIG as a RuntimeError: it becomes a CelebaError, no traceback."""
-    script = (
-        "import resource, torch, sys\n"
-        "from pathlib import Path\n"
-        "from celeba_tui.training.run_dir import save_checkpoint\n"
-        "from celeba_tui.errors import CelebaError\n"
-        "run = Path(sys.argv[1]) / 'runs' / 'r'; run.mkdir(parents=True)\n"
-        "resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))\n"
-        "try:\n"
-        "    save_checkpoint(run, {'w': torch.zeros(1_000_000)})\n"
-        "except CelebaError as exc:\n"
-        "    print('refused:', exc)\n"
+    run = tmp_path / "runs" / "r"
+    run.mkdir(parents=True)
+    printed = printed_under_file_size_limit(
+        "import torch\nfrom celeba_tui.training.run_dir import save_checkpoint",
+        "save_checkpoint(Path(sys.argv[1]), {'w': torch.zeros(1_000_000)})",
+        [run],
     )
-    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith(f"refused: cannot write {tmp_path / 'runs' / 'r' / 'best.pt'}"), done.stdout
-    assert not (tmp_path / "runs" / "r" / "best.pt").exists()
+    assert printed.startswith(f"refused: cannot write {run / 'best.pt'}"), printed
+    assert not (run / "best.pt").exists()
 
 
 def test_an_export_over_the_file_size_limit_names_the_output_and_leaves_nothing(tmp_path):
@@ -144,22 +138,12 @@ def test_an_export_over_the_file_size_limit_names_the_output_and_leaves_nothing(
     run = write_run(tmp_path / "runs", "cnn4")
     out = tmp_path / "out" / "m.onnx"
     out.parent.mkdir()
-    script = (
-        "import resource, sys\n"
-        "from pathlib import Path\n"
-        "from celeba_tui.onnx.export import export_run\n"
-        "from celeba_tui.errors import CelebaError\n"
-        "resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))\n"
-        "try:\n"
-        "    export_run(Path(sys.argv[1]), Path(sys.argv[2]), n_check=2)\n"
-        "except CelebaError as exc:\n"
-        "    print('refused:', exc)\n"
+    printed = printed_under_file_size_limit(
+        "from celeba_tui.onnx.export import export_run",
+        "export_run(Path(sys.argv[1]), Path(sys.argv[2]), n_check=2)",
+        [run, out],
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(run), str(out)], capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith(f"refused: cannot write {out}: File too large"), done.stdout
+    assert printed.startswith(f"refused: cannot write {out}: File too large"), printed
     assert list(out.parent.iterdir()) == []
 
 
