@@ -453,9 +453,9 @@ class LabelStore(SideTables, AnnotatorRecords):
         )
         if live.empty:
             return frame
-        key = ["image", "task", "annotator", "source", "label"]
-        key += [column for column in ("model", "detail") if column in frame.columns]
-        left, right = _comparable(frame[key]), _comparable(live[key]).assign(_live=True)
+        optional = [column for column in ("model", "detail") if column in frame.columns]
+        key = ["image", "task", "annotator", "source", "label", *optional]
+        left, right = _comparable(frame[key], optional), _comparable(live[key], optional).assign(_live=True)
         merged = left.merge(right.drop_duplicates(key), on=key, how="left")
         return frame[merged["_live"].isna().to_numpy()]
 
@@ -933,11 +933,16 @@ def _store_error(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
     return StoreError(f"{path}: not a celeba label store ({exc})")
 
 
-def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` with every kind of "none" as None: a missing value, NaN, and the empty text a
-    CSV's empty cell reads as (a long CSV's empty `model` means no model)."""
-    values = frame.astype(object)
-    return values.where(values.notna() & (values != ""), None)
+def _comparable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """`frame` with every kind of "none" in `columns` as None: a missing value, NaN, and the
+    empty text a CSV's empty cell reads as (a long CSV's empty `model` means no model)."""
+    if not columns:
+        return frame
+    frame = frame.copy()
+    for column in columns:
+        values = frame[column].astype(object)
+        frame[column] = values.where(values.notna() & (values != ""), None)
+    return frame
 
 
 def _check_source(source: str) -> None:
