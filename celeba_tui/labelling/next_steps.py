@@ -90,7 +90,8 @@ def read_store_state(
         conflicts=conflicts,
         settled=settled,
         suspects_found=_suspects_found(suspects_path),
-        decided=bool(decided_tasks(store, names)),
+        # Asked only where there are predictions: it may read the whole history.
+        decided=bool(predicted[0]) and bool(decided_tasks(store, names)),
     )
 
 

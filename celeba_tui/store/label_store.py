@@ -444,13 +444,7 @@ class LabelStore(SideTables, AnnotatorRecords):
     def _without_unchanged(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The rows of `frame` that differ from the live label of their (image, task,
         annotator, source): in class, or in model and detail where `frame` has them."""
-        annotators = [str(a) for a in frame["annotator"].unique()]
-        live = self.frame(  # the names as one JSON value: a file may name more people than SQL takes variables
-            "SELECT i.name AS image, v.task, a.name AS annotator, v.source, v.label, l.model, l.detail "
-            "FROM live v JOIN images i ON i.id = v.image_id JOIN annotators a ON a.id = v.annotator_id "
-            "JOIN labels l ON l.id = v.label_id WHERE a.name IN (SELECT value FROM json_each(?))",
-            [json.dumps(annotators)],
-        )
+        live = self.live_labels(annotators=frame["annotator"].unique())
         if live.empty:
             return frame
         optional = [column for column in ("model", "detail") if column in frame.columns]
@@ -566,9 +560,9 @@ class LabelStore(SideTables, AnnotatorRecords):
         """
         where, params = [], []
         if annotators is not None:
-            annotators = list(annotators)
-            where.append("a.name IN (" + ",".join("?" * len(annotators)) + ")")
-            params.extend(annotators)
+            # The names as one JSON value: a file may name more people than SQL takes variables.
+            where.append("a.name IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps([str(name) for name in annotators]))
         if task is not None:
             where.append("v.task = ?")
             params.append(task)
@@ -586,7 +580,7 @@ class LabelStore(SideTables, AnnotatorRecords):
             )
         return self.frame(
             "SELECT i.name AS image, v.task, v.label, a.name AS annotator, v.source, "
-            "l.confidence, l.model, l.created AS time, v.label_id AS id "
+            "l.confidence, l.model, l.detail, l.created AS time, v.label_id AS id "
             "FROM live v JOIN images i ON i.id = v.image_id "
             "JOIN annotators a ON a.id = v.annotator_id JOIN labels l ON l.id = v.label_id "
             f"{clause} ORDER BY v.label_id",
