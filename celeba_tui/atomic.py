@@ -23,6 +23,8 @@ there to be written through, and such a node is planted, not made by celeba.
 Both write a hidden `.NAME.tmp-PID-THREAD` beside the file first. A process killed
 mid-write (kill -9) leaves it behind; the next write of the same file removes those of
 processes no longer running, once untouched for 10 minutes (`remove_stale_temporaries`).
+Scratch folders in the system's temporary folder (an int8 export's float32 copy) go
+through `scratch_folder`, which cleans up after killed processes the same way.
 """
 
 from __future__ import annotations
@@ -272,6 +274,47 @@ def remove_stale_temporaries(real: Path, now: float | None = None) -> list[Path]
     return removed
 
 
+@contextlib.contextmanager
+def scratch_folder(kind: str) -> Iterator[Path]:
+    """A new private folder in the system's temporary folder (`celeba-KIND-PID-XXXX`),
+    removed with what is in it when the block ends.
+
+    A process killed inside the block (kill -9) leaves its folder behind; the next
+    scratch folder of the same kind removes those of processes no longer running, once
+    untouched for STALE_TEMPORARY_S (`remove_stale_scratch`)."""
+    remove_stale_scratch(kind)
+    with tempfile.TemporaryDirectory(prefix=f"celeba-{kind}-{os.getpid()}-") as scratch:
+        yield Path(scratch)
+
+
+def remove_stale_scratch(kind: str, now: float | None = None) -> list[Path]:
+    """Remove the `scratch_folder`s of `kind` that processes no longer running left
+    behind; returns them. Only this user's own folders (never a link) of exactly that
+    name pattern go, untouched for STALE_TEMPORARY_S and whose process is gone; the
+    removal never follows a link inside them."""
+    import time
+
+    now = time.time() if now is None else now
+    pattern = re.compile(re.escape(f"celeba-{kind}-") + r"(\d+)-[A-Za-z0-9_]+\Z")
+    removed = []
+    try:
+        entries = list(os.scandir(tempfile.gettempdir()))
+    except OSError:
+        return removed
+    for entry in entries:
+        found = pattern.match(entry.name)
+        if found is None or _process_running(int(found.group(1))):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and now - info.st_mtime > STALE_TEMPORARY_S:
+                shutil.rmtree(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
+
+
 def _process_running(pid: int) -> bool:
     if pid == os.getpid():
         return True
@@ -302,8 +345,8 @@ def _written_in_place(target: OutputTarget) -> Iterator[Path]:
         raise CelebaError(f"cannot write {target.given}: {reason}") from None
     try:
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
-        with tempfile.TemporaryDirectory(prefix="celeba-out-") as scratch:
-            tmp = Path(scratch) / target.real.name
+        with scratch_folder("out") as scratch:
+            tmp = scratch / target.real.name
             try:
                 yield tmp
                 with open(tmp, "rb") as source, os.fdopen(os.dup(fd), "wb") as sink:

@@ -326,10 +326,11 @@ def export_int8(
     the caller's own temporary file (written as it is: a full disk then names the caller's output)."""
     import tempfile
 
+    from celeba_tui.atomic import scratch_folder
     from celeba_tui.onnx.quantize import quantized_proto
 
-    with tempfile.TemporaryDirectory(prefix="celeba-export-") as scratch:
-        fp32 = Path(scratch) / "fp32.onnx"
+    with scratch_folder("export") as scratch:
+        fp32 = scratch / "fp32.onnx"
         try:
             save_proto(onnx_proto(module, input_size, metadata, opset=opset), fp32)
         except OSError as exc:

@@ -16,12 +16,12 @@ its thresholds from the held-out predictions of the models it actually runs.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from celeba_tui.atomic import scratch_folder
 from celeba_tui.errors import CelebaError
 
 CALIBRATION_IMAGES = 256
@@ -50,8 +50,8 @@ def quantized_proto(fp32_model: Path, calibration: np.ndarray):
     from celeba_tui.onnx.metadata import read_metadata, write_metadata
 
     metadata = replace(read_metadata(fp32_model), precision="int8")
-    with tempfile.TemporaryDirectory(prefix="celeba-int8-") as scratch:
-        quantized = Path(scratch) / "int8.onnx"
+    with scratch_folder("int8") as scratch:
+        quantized = scratch / "int8.onnx"
         quantize_int8(fp32_model, quantized, calibration, metadata.input_name)
         proto = onnx.load(str(quantized))
     del proto.metadata_props[:]

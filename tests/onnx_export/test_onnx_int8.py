@@ -194,3 +194,53 @@ def test_an_int8_export_over_the_file_size_limit_names_the_output(tmp_path, run_
     assert printed.startswith("refused: cannot quantise to int8: the float32 copy"), printed
     assert ".tmp-" not in printed and "celeba-export-" not in printed, printed
     assert list(out.parent.iterdir()) == []
+
+
+def test_an_int8_export_removes_the_scratch_folders_killed_exports_left(tmp_path, run_with_images, monkeypatch):
+    # Left by the last session: each kill -9 inside an int8 export left its celeba-export-*
+    # (float32 copy) and celeba-int8-* folders in the temporary folder for good.
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    from celeba_tui.atomic import STALE_TEMPORARY_S
+
+    scratch_root = tmp_path / "tmp"
+    scratch_root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch_root))
+    killed = (
+        "import os, tempfile; tempfile.tempdir = os.environ['SCRATCH']\n"
+        "from celeba_tui.atomic import scratch_folder\n"
+        "with scratch_folder('export') as a, scratch_folder('int8') as b:\n"
+        "    (a / 'fp32.onnx').write_bytes(b'half'); (b / 'int8.onnx').write_bytes(b'half'); os._exit(9)\n"
+    )
+    old = time.time() - STALE_TEMPORARY_S - 60
+    for kill in ("old", "young"):  # the young one's folders may be another machine's export in progress
+        done = subprocess.run([sys.executable, "-c", killed], env={**os.environ, "SCRATCH": str(scratch_root)})
+        assert done.returncode == 9
+        if kill == "old":
+            left = sorted(scratch_root.iterdir())
+            for path in left:
+                os.utime(path, (old, old))
+    young = sorted(set(scratch_root.iterdir()) - set(left))
+    assert [p.name.split("-")[1] for p in left] == ["export", "int8"] and len(young) == 2
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "precious").write_text("x")
+    dead_pid = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True).stdout)
+    link = scratch_root / f"celeba-export-{dead_pid}-abc"  # a link with the pattern's name
+    link.symlink_to(kept)
+    os.utime(link, (old, old), follow_symlinks=False)
+    alive = scratch_root / f"celeba-int8-{os.getppid()}-abc"  # a running process's
+    alive.mkdir()
+    os.utime(alive, (old, old))
+
+    run, images = run_with_images
+    export_run(run, tmp_path / "int8.onnx", image_root=images, precision="int8")
+    assert not any(path.exists() for path in left)
+    assert all(path.is_dir() for path in young) and alive.is_dir() and link.is_symlink()
+    assert (kept / "precious").read_text() == "x"
+    # The export's own folders are gone too (torch may leave its compiler cache there).
+    assert set(scratch_root.glob("celeba-*")) == {*young, alive, link}
