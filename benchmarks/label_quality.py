@@ -134,7 +134,8 @@ def class_bias_side_by_side(demo_dir: Path, runs: list[dict], tta: bool) -> list
     from celeba_tui.evaluation.ceiling import class_indices
     from celeba_tui.evaluation.curves import score_probabilities
     from celeba_tui.mirror import mirror_map
-    from celeba_tui.models.model_io import build_classifier, load_run
+    from celeba_tui.models.model_io import build_classifier
+    from celeba_tui.models.run_files import load_run
     from celeba_tui.synth.dataset import read_ground_truth
     from celeba_tui.training.cache import DecodedCache
     from celeba_tui.vocabulary import PEOPLE_STATUSES

@@ -40,3 +40,31 @@ def test_values_complete_from_the_workspace_and_the_plugins(labelled_workspace):
 
 def test_completion_outside_a_workspace_offers_nothing_and_does_not_fail(tmp_path):
     assert complete("celeba train -t ", tmp_path) == []
+
+
+def test_completing_a_run_name_does_not_load_torch(labelled_workspace):
+    # Found by the walkthrough of 2026-12-06: `export-onnx best<TAB>` took ~2 s a press, all of
+    # it importing torch to read the runs' JSON files; run files are read without it now.
+    from onnx_models import write_run
+
+    write_run(labelled_workspace.runs_dir, "cnn4")
+    code = (
+        "import sys\n"
+        "from celeba_tui.training.run_selection import list_runs\n"
+        f"runs = list_runs(__import__('pathlib').Path({str(labelled_workspace.runs_dir)!r})).runs\n"
+        "print(len(runs), 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["1", "False"], done.stderr
+
+
+def test_the_program_is_named_celeba_however_it_is_started(tmp_path):
+    # Found by the walkthrough of 2026-12-06: under `python -m celeba_tui` the usage lines said
+    # "python -m celeba_tui" and --show-completion wrote a script for `_PYTHON _M CELEBA_TUI_COMPLETE`.
+    env = {**os.environ, "SHELL": "/bin/bash"}
+    shown = subprocess.run(
+        [sys.executable, "-m", "celeba_tui", "--show-completion"], env=env, capture_output=True, text=True
+    )
+    assert "_CELEBA_COMPLETE=complete_bash" in shown.stdout and "_PYTHON" not in shown.stdout, shown.stdout
+    wrong = subprocess.run([sys.executable, "-m", "celeba_tui", "train", "--bogus"], capture_output=True, text=True)
+    assert "Try 'celeba train -h'" in wrong.stderr, wrong.stderr

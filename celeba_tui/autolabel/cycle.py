@@ -24,7 +24,7 @@ from celeba_tui.errors import CelebaError
 
 if TYPE_CHECKING:
     from celeba_tui.autolabel.outputs import AutolabelReport, TaskReport
-    from celeba_tui.models.model_io import Run
+    from celeba_tui.models.run_files import Run
     from celeba_tui.training.run_labels import LabelsFingerprint
     from celeba_tui.workspace import Workspace
 
@@ -324,7 +324,7 @@ def run_cycle(workspace: Workspace, plan: CyclePlan, reporter=None) -> CycleResu
     """Carry out a plan: train (or reuse), export (or reuse), auto-label, and name the next queue."""
     from celeba_tui.autolabel.model_files import ExportSettings, export_for_ensemble
     from celeba_tui.autolabel.run import AutolabelOptions, run_autolabel
-    from celeba_tui.models.model_io import load_run
+    from celeba_tui.models.run_files import load_run
     from celeba_tui.training.run_labels import train_recording_labels
 
     options = plan.options

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from celeba_tui.errors import CelebaError
 
 if TYPE_CHECKING:
-    from celeba_tui.models.model_io import Run
+    from celeba_tui.models.run_files import Run
     from celeba_tui.workspace import Workspace
 
 MODELS_DIR = "models"

@@ -19,4 +19,6 @@ from celeba_tui.cli.app import app
 
 
 def main() -> None:
-    app()
+    # One name however it is started (`celeba`, `python -m celeba_tui`, `torchrun -m celeba_tui`):
+    # usage lines, "Try 'celeba train -h'" and --show-completion's script all say `celeba`.
+    app(prog_name="celeba")

@@ -102,7 +102,7 @@ def export_onnx(
 
     Example: celeba export-onnx best -t light -o light.onnx
     """
-    from celeba_tui.models.model_io import load_run
+    from celeba_tui.models.run_files import load_run
     from celeba_tui.onnx.export import export_run
     from celeba_tui.training.run_selection import resolve_run
 

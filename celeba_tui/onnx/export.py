@@ -291,7 +291,8 @@ def export_run(
     (atomic.owned_path). No output may go into the run folder itself.
     """
     from celeba_tui.atomic import check_output_path, output_file, protect_folder
-    from celeba_tui.models.model_io import build_classifier, load_run
+    from celeba_tui.models.model_io import build_classifier
+    from celeba_tui.models.run_files import load_run
 
     if precision not in TOLERANCES:
         raise CelebaError(f"unknown precision {precision!r} (one of {', '.join(TOLERANCES)})")

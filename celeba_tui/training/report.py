@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
-from celeba_tui.models.model_io import CONFIG_FILE, Run, load_run
+from celeba_tui.models.run_files import CONFIG_FILE, Run, load_run
 
 if TYPE_CHECKING:
     from celeba_tui.workspace import Workspace

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from celeba_tui.atomic import append_owned, owned_folder, owned_path
-from celeba_tui.models.model_io import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, SUMMARY_FILE
+from celeba_tui.models.run_files import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, SUMMARY_FILE
 
 METRIC_COLUMNS = (
     "epoch",

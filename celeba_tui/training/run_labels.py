@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from celeba_tui.errors import CelebaError
 
 if TYPE_CHECKING:
-    from celeba_tui.models.model_io import Run
+    from celeba_tui.models.run_files import Run
     from celeba_tui.training.fit import TrainResult
     from celeba_tui.training.trainer import TrainOptions
     from celeba_tui.workspace import Workspace

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from celeba_tui.errors import CelebaError
 
 if TYPE_CHECKING:  # model_io imports torch: loaded where a run is read, so the CLI's help stays light
-    from celeba_tui.models.model_io import Run
+    from celeba_tui.models.run_files import Run
 
 SELECTOR_KINDS = ("latest", "best")
 SHOWN_RUNS = 8
@@ -72,7 +72,7 @@ def parse_selector(text: str) -> RunSelector | None:
 
 def list_runs(runs_dir: Path) -> RunListing:
     """Every finished run under `runs_dir`, in folder-name order; unfinished ones are left out and noted."""
-    from celeba_tui.models.model_io import CONFIG_FILE, load_run
+    from celeba_tui.models.run_files import CONFIG_FILE, load_run
 
     runs_dir = Path(runs_dir)
     folders = sorted(p for p in runs_dir.iterdir() if p.is_dir()) if runs_dir.is_dir() else []
@@ -89,7 +89,7 @@ def list_runs(runs_dir: Path) -> RunListing:
 
 def finished_at(run: Run) -> tuple[float, str]:
     """When a run was made (config `created`, else when its summary was written), then its id."""
-    from celeba_tui.models.model_io import SUMMARY_FILE
+    from celeba_tui.models.run_files import SUMMARY_FILE
 
     created = run.config.get("created")
     stamp = None
@@ -152,7 +152,7 @@ def _no_match(listing: RunListing, selector: RunSelector, task: str | None) -> s
 
 def resolve_run(text: str, runs_dir: Path, task: str | None = None) -> Run:
     """RUN as typed: a selector, a run id under `runs_dir`, or a run directory; of `task` when given."""
-    from celeba_tui.models.model_io import load_run
+    from celeba_tui.models.run_files import load_run
 
     selector = parse_selector(text)
     if selector is not None:

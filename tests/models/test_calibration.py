@@ -26,7 +26,7 @@ from celeba_tui.models.calibration import (
     negative_log_likelihood,
     softmax,
 )
-from celeba_tui.models.model_io import Run, run_class_bias, run_temperature
+from celeba_tui.models.run_files import Run, run_class_bias, run_temperature
 
 CLASSES = ("left", "center", "right")
 
@@ -48,7 +48,7 @@ def test_temperature_scaling_recovers_an_overconfident_model():
 
 
 def test_a_run_with_a_hostile_temperature_is_refused(tmp_path):
-    from celeba_tui.models.model_io import Run
+    from celeba_tui.models.run_files import Run
 
     for bad in ("hot", True, -1, 0, MAX_TEMPERATURE * 2, float("inf")):
         run = Run(tmp_path, {}, json.loads(json.dumps({"temperature": bad})))

@@ -71,7 +71,8 @@ def test_installed_example_plugin_trains_through_the_cli(tmp_path):
     # Without the package installed, its run is a clear error, not a traceback.
     env["PYTHONPATH"] = os.environ.get("PYTHONPATH", "")
     code = (
-        f"from celeba_tui.models.model_io import load_run, build_classifier\n"
+        f"from celeba_tui.models.model_io import build_classifier\n"
+        f"from celeba_tui.models.run_files import load_run\n"
         f"build_classifier(load_run({data['run_dir']!r}))\n"
     )
     missing = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)

@@ -50,7 +50,7 @@ def exported(tmp_path_factory):
 
 
 def test_metadata_round_trip(exported):
-    from celeba_tui.models.model_io import load_run
+    from celeba_tui.models.run_files import load_run
 
     run, result = exported
     out = result.path
@@ -111,7 +111,7 @@ def test_fp16_keeps_uint8_input_and_float32_output(tmp_path, exported):
 def test_parity_batch_is_the_runs_validation_images(tmp_path):
     from PIL import Image
 
-    from celeba_tui.models.model_io import load_run
+    from celeba_tui.models.run_files import load_run
     from celeba_tui.onnx.export import validation_pixels
     from celeba_tui.onnx.runtime import model_input
 

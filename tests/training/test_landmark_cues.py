@@ -19,7 +19,8 @@ from celeba_tui.models.landmark_cues import (
     read_cues,
     standardise,
 )
-from celeba_tui.models.model_io import build_classifier, load_run, run_cue_outputs
+from celeba_tui.models.model_io import build_classifier
+from celeba_tui.models.run_files import load_run, run_cue_outputs
 from celeba_tui.training.trainer import TrainOptions, train
 
 from training_data import make_labelled_workspace

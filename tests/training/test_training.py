@@ -10,7 +10,8 @@ import torch
 
 from celeba_tui.errors import CelebaError
 from celeba_tui.images import decode_resized
-from celeba_tui.models.model_io import ImageClassifier, build_classifier, load_run
+from celeba_tui.models.model_io import ImageClassifier, build_classifier
+from celeba_tui.models.run_files import load_run
 from celeba_tui.training.trainer import TrainOptions, train
 
 from training_data import add_labels, make_labelled_workspace

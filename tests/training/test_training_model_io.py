@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from celeba_tui.errors import CelebaError
-from celeba_tui.models.model_io import ImageClassifier, build_classifier, load_run, to_model_input
+from celeba_tui.models.model_io import ImageClassifier, build_classifier, to_model_input
+from celeba_tui.models.run_files import load_run
 from celeba_tui.training.trainer import TrainOptions, train
 
 from training_data import build_tiny
