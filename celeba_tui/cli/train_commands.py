@@ -174,6 +174,7 @@ def train(
     Runs unchanged under `torchrun --nproc_per_node=N -m celeba_tui train ...`.
     """
     from celeba_tui.progress import RichReporter, SilentReporter
+    from celeba_tui.training.metrics import at_chance
     from celeba_tui.training.run_labels import train_recording_labels
     from celeba_tui.training.trainer import TrainOptions
 
@@ -221,10 +222,17 @@ def train(
         f"macro-F1 {summary.val_macro_f1:.3f} (majority class {summary.majority_baseline:.3f})",
         err=True,
     )
-    next_step(
-        f"celeba autolabel -m latest:{options.plugin} -t {options.task}",
-        "label the rest with it; celeba report compares the runs",
-    )
+    if at_chance(summary.val_balanced_acc, len(result.config["classes"])):
+        warn(
+            f"balanced accuracy {summary.val_balanced_acc:.3f} is what guessing scores: "
+            f"the model has not learnt {options.task} yet; its automatic labels would be guesses"
+        )
+        next_step(f"celeba label -t {options.task}", "more labels, or train again with more --epochs")
+    else:
+        next_step(
+            f"celeba autolabel -m latest:{options.plugin} -t {options.task}",
+            "label the rest with it; celeba report compares the runs",
+        )
     typer.echo(str(result.run_path))
 
 

@@ -217,8 +217,14 @@ def next_steps(
             )
         if queue != "review":
             # Conflicts stay whatever policy a merge had (review leaves them to people):
-            # a rule is the other way to settle them.
-            steps.append(NextStep("celeba merge --policy majority", f"or settle the {conflicts} by a rule"))
+            # a rule is the other way to settle them. Not majority: two annotators who
+            # disagree (most conflicts) are a tie it leaves open; Dawid-Skene decides every one.
+            steps.append(
+                NextStep(
+                    "celeba merge --policy dawid-skene",
+                    f"or settle the {conflicts} by each annotator's estimated accuracy",
+                )
+            )
     trainable = [task for task, count in state.settled.items() if count >= min_labels]
     if trainable and state.predicted == 0:
         verb = "cycle" if cycle_available else "train"

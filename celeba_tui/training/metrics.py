@@ -44,3 +44,14 @@ def majority_baseline(train_labels: np.ndarray, val_labels: np.ndarray, n_classe
         return float("nan")
     majority = int(np.argmax(np.bincount(np.asarray(train_labels, dtype=np.int64), minlength=n_classes)))
     return float(np.mean(val_labels == majority))
+
+
+# Balanced accuracy this close to guessing (1 / classes) says a model learnt nothing: a
+# validation split of a few dozen images moves it by about this much.
+CHANCE_MARGIN = 0.02
+
+
+def at_chance(balanced_acc: float, n_classes: int) -> bool:
+    """Whether a validation balanced accuracy is no better than guessing among `n_classes`
+    (what always answering one class scores); False when it was not measured."""
+    return bool(np.isfinite(balanced_acc)) and balanced_acc <= 1 / n_classes + CHANCE_MARGIN

@@ -115,7 +115,9 @@ def test_next_steps_follow_the_store():
     assert next_steps(state, queue="unlabelled", left=5, min_labels=10) == [
         NextStep("celeba label --queue unlabelled", "5 images left in the unlabelled queue"),
         NextStep("celeba label --queue review", "2 conflicts where annotators disagree, for a person"),
-        NextStep("celeba merge --policy majority", "or settle the 2 conflicts by a rule"),
+        NextStep(
+            "celeba merge --policy dawid-skene", "or settle the 2 conflicts by each annotator's estimated accuracy"
+        ),
         NextStep("celeba train -t light", "12 settled light labels"),
     ]
     cycled = next_steps(state, queue="review", left=0, min_labels=10, cycle_available=True)

@@ -42,7 +42,7 @@ def test_conflicts_point_to_the_review_queue_then_to_a_merge_rule(store, workspa
     assert summary.left == 0
     assert [step.command for step in summary.steps[:2]] == [
         "celeba label --queue review",
-        "celeba merge --policy majority",
+        "celeba merge --policy dawid-skene",
     ]
     assert summary.as_json()["labels"]["light"] == {"left": 0, "center": 0, "right": 1}
 

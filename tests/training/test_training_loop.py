@@ -11,7 +11,7 @@ from celeba_tui.errors import CelebaError
 from celeba_tui.models.summary import parameter_counts
 from celeba_tui.training import loop
 from celeba_tui.training.loop import batch_stream, mixed_precision, pick_device, prefetched
-from celeba_tui.training.metrics import majority_baseline, scores
+from celeba_tui.training.metrics import at_chance, majority_baseline, scores
 
 
 def test_prefetched_yields_everything_in_order():
@@ -127,3 +127,12 @@ def test_scores_from_a_confusion_matrix():
 
 def test_majority_baseline_uses_the_training_majority():
     assert majority_baseline(np.array([1, 1, 0]), np.array([1, 0, 0, 2]), 3) == pytest.approx(0.25)
+
+
+def test_a_model_at_chance_is_told_apart_from_one_that_learnt_something():
+    # Found by the walkthrough of 2026-12-06: `train` pointed to `autolabel` after a run
+    # whose balanced accuracy was 0.333 (three classes: guessing), with no warning.
+    one_class = scores(np.array([[0, 7, 0], [0, 5, 0], [0, 4, 0]]))["balanced_acc"]  # always "center"
+    assert at_chance(one_class, 3)
+    assert at_chance(0.35, 3) and not at_chance(0.40, 3) and at_chance(0.52, 2)
+    assert not at_chance(float("nan"), 3)  # no validation images: nothing measured
