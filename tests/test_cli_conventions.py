@@ -21,7 +21,7 @@ from celeba_tui.cli.app import package_version
 
 runner = CliRunner()
 
-SHORT_FORMS = {"--task": "-t", "--out": "-o", "--workspace": "-w"}
+SHORT_FORMS = {"--task": "-t", "--out": "-o", "--workspace": "-w", "--queue": "-q", "--yes": "-y"}
 # A metavar is one or more upper-case words (FILE, I/N, L,C,R, PREFIX), optionally repeated (FILE...).
 WORD_METAVAR = re.compile(r"[A-Z][A-Z0-9_]*(?:[,:/|-][A-Z0-9_]+)*(?:\.\.\.)?")
 # Type names are not words a reader can act on: they say what Python type it is, not what to give.
@@ -257,3 +257,15 @@ def test_help_names_arguments_as_words_not_types_or_braces(path, command):
     usage = text.splitlines()[0]
     assert usage.startswith("Usage: celeba") and "{" not in usage, usage
     assert not re.search(r"<(path|str|int|float|bool|list\[\w+\])>", text, re.IGNORECASE), text
+
+
+# Commands that do one task's work (train a model, export one run, withdraw one annotator's
+# labels of a task) take one -t; every command that reads or reports takes several.
+ONE_TASK = {"export-onnx", "train", "cycle", "annotators withdraw"}
+
+
+def test_commands_that_read_take_several_tasks():
+    single = {
+        " ".join(path) for path, command in COMMANDS for p in command.params if "--task" in p.opts and not p.multiple
+    }
+    assert single == ONE_TASK

@@ -47,6 +47,7 @@ def browse(
         Optional[str],
         typer.Option(
             "--queue",
+            "-q",
             metavar="NAME",
             help="In this labelling queue (for --as): unlabelled, review, manual, uncertain or suspects.",
             show_default=False,

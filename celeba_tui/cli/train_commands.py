@@ -246,13 +246,13 @@ def report(
             show_default=False,
         ),
     ] = None,
-    task: Annotated[
-        Optional[str],
+    tasks: Annotated[
+        Optional[list[str]],
         typer.Option(
             "--task",
             "-t",
             metavar="TASK",
-            help="Only runs of this task.",
+            help="Only runs of this task (repeat for several; default: all).",
             show_default=False,
             autocompletion=complete_task,
         ),
@@ -272,18 +272,20 @@ def report(
     from celeba_tui.training.run_selection import resolve_runs
 
     ws = open_workspace(workspace)
-    if task is not None:
+    tasks = list(dict.fromkeys(tasks or []))
+    for task in tasks:
         ws.task(task)
-    found, notes = resolve_runs(runs, ws.runs_dir, task)
+    found, notes = resolve_runs(runs, ws.runs_dir, tasks)
     for note in notes:
         warn(note)
-    rows = run_report.report_rows(found, task)
+    rows = run_report.report_rows(found, tasks)
     if json_output:
         tasks, models = run_report.table9(rows)
         print_json({"runs": rows, "table9": models, "tasks": tasks})
         return
     if not rows:
-        typer.echo(f"no finished runs in {ws.runs_dir}" + (f" for task {task}" if task else ""), err=True)
+        of_tasks = f" for task{'s' if len(tasks) > 1 else ''} {', '.join(tasks)}" if tasks else ""
+        typer.echo(f"no finished runs in {ws.runs_dir}{of_tasks}", err=True)
         return
     if markdown:
         typer.echo(run_report.markdown(rows), nl=False)

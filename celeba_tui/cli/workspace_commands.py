@@ -114,7 +114,7 @@ def import_command(
             help="Instead of importing, withdraw every live label of ANNOTATOR (same as `celeba annotators withdraw`).",
         ),
     ] = None,
-    yes: Annotated[bool, typer.Option("--yes", help="With --undo: do not ask for confirmation.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="With --undo: do not ask for confirmation.")] = False,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
 ) -> None:

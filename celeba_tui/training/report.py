@@ -9,6 +9,7 @@ always answering the majority class, plus epochs, parameters, time and throughpu
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,11 +62,11 @@ def find_runs(workspace: Workspace, selectors: list[str] | None = None) -> tuple
     return runs, notes
 
 
-def report_rows(runs: list[Run], task: str | None = None) -> list[dict]:
-    """One row per finished run (optionally of one task), ordered by task then accuracy."""
+def report_rows(runs: list[Run], tasks: Sequence[str] | None = None) -> list[dict]:
+    """One row per finished run (optionally of these tasks only), ordered by task then accuracy."""
     rows = []
     for run in runs:
-        if task is not None and run.task != task:
+        if tasks and run.task not in tasks:
             continue
         s = run.summary
         rows.append(

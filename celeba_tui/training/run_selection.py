@@ -18,6 +18,7 @@ called `latest` or `best` is named as `./latest`. Ties in `best` go to the later
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -179,15 +180,27 @@ def _run_path(text: str, runs_dir: Path) -> Path:
     )
 
 
-def resolve_runs(texts: list[str] | None, runs_dir: Path, task: str | None = None) -> tuple[list[Run], list[str]]:
-    """Several RUNs (each as in resolve_run, duplicates once), or every finished run when none is
-    named, with notes on the unfinished runs left out of that listing."""
+def resolve_runs(
+    texts: list[str] | None, runs_dir: Path, tasks: Sequence[str] | None = None
+) -> tuple[list[Run], list[str]]:
+    """Several RUNs (each as in resolve_run, once each; a selector picks one run per task of
+    `tasks`), or every finished run (of `tasks`, when given) when none is named, with notes on
+    the unfinished runs left out of that listing."""
     if not texts:
         listing = list_runs(runs_dir)
-        return [run for run in listing.runs if task is None or run.task == task], listing.notes
+        return [run for run in listing.runs if not tasks or run.task in tasks], listing.notes
     runs: list[Run] = []
     for text in texts:
-        run = resolve_run(text, runs_dir, task)
-        if all(run.path.resolve() != known.path.resolve() for known in runs):
-            runs.append(run)
+        if parse_selector(text) is not None:
+            found = [resolve_run(text, runs_dir, task) for task in tasks or [None]]
+        else:
+            found = [resolve_run(text, runs_dir)]
+            if tasks and found[0].task not in tasks:
+                raise CelebaError(
+                    f"run {found[0].run_id} is a {found[0].task!r} run, not {' or '.join(map(repr, tasks))}: "
+                    "name a run of that task or drop -t"
+                )
+        for run in found:
+            if all(run.path.resolve() != known.path.resolve() for known in runs):
+                runs.append(run)
     return runs, []

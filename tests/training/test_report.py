@@ -50,7 +50,7 @@ def test_rows_and_table9(runs):
     tasks, models = table9(rows)
     assert tasks == ["light", "orientation"] and len(models) == 1
     assert models[0]["light"]["val_acc"] == rows[0]["val_acc"]  # the best light run
-    assert len(report_rows(found, task="orientation")) == 1
+    assert len(report_rows(found, ["orientation"])) == 1
 
 
 def test_unfinished_runs_are_noted_and_named_runs_selected(runs):

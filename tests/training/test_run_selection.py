@@ -66,10 +66,23 @@ def test_ambiguous_and_unmatched_selectors_say_how_to_fix(runs):
 
 
 def test_several_runs_once_each(runs):
-    found, notes = resolve_runs(["best", "best:vgg", "light-cnn4-a"], runs.runs_dir, "light")
+    found, notes = resolve_runs(["best", "best:vgg", "light-cnn4-a"], runs.runs_dir, ["light"])
     assert [run.run_id for run in found] == ["light-vgg-a", "light-cnn4-a"] and notes == []
-    found, notes = resolve_runs(None, runs.runs_dir, "orientation")
+    found, notes = resolve_runs(None, runs.runs_dir, ["orientation"])
     assert [run.run_id for run in found] == ["orientation-cnn4-a"] and len(notes) == 1
+
+
+def test_report_takes_several_tasks_like_every_other_command(runs):
+    # Found by the walkthrough of 2026-12-06: `report -t light -t orientation` kept the last -t alone.
+    both = runner.invoke(app, ["report", "-t", "light", "-t", "orientation", "--json", "-w", str(runs.path)])
+    assert both.exit_code == 0, both.output
+    assert {row["task"] for row in json.loads(both.stdout)["runs"]} == {"light", "orientation"}
+    best = runner.invoke(app, ["report", "best", "-t", "light", "-t", "orientation", "--json", "-w", str(runs.path)])
+    assert [row["run_id"] for row in json.loads(best.stdout)["runs"]] == ["light-vgg-a", "orientation-cnn4-a"]
+    found, _ = resolve_runs(["light-cnn4-a"], runs.runs_dir, ["light", "orientation"])
+    assert [run.run_id for run in found] == ["light-cnn4-a"]
+    with pytest.raises(CelebaError, match="is a 'light' run, not 'orientation' or 'other': name a run"):
+        resolve_runs(["light-cnn4-a"], runs.runs_dir, ["orientation", "other"])
 
 
 def test_report_and_export_take_selectors(runs):
