@@ -24,7 +24,8 @@ Both write a hidden `.NAME.tmp-PID-THREAD` beside the file first. A process kill
 mid-write (kill -9) leaves it behind; the next write of the same file removes those of
 processes no longer running, once untouched for 10 minutes (`remove_stale_temporaries`).
 Scratch folders in the system's temporary folder (an int8 export's float32 copy) go
-through `scratch_folder`, which cleans up after killed processes the same way.
+through `scratch_folder`, and an export folder's staging through `process_prefix`: both
+are cleaned up after killed processes the same way (`remove_stale_folders`).
 """
 
 from __future__ import annotations
@@ -76,6 +77,22 @@ def _protected(real: Path, *, folder_output: bool = False) -> str | None:
             continue
         if any(real == folder or real.is_relative_to(folder) for folder in _folders_reached(root)):
             return f"it is inside {what}"
+    return None
+
+
+def replaced_folder_problem(real: Path) -> str | None:
+    """Why folder `real` (resolved) may not be written into or replaced whole (an export
+    folder, removed with everything under it when replaced), or None: it is inside a
+    protected folder (or one a link there leads to), or holds a protected file or folder."""
+    inside = _protected(real, folder_output=True)
+    if inside is not None:
+        return inside
+    for path, what in _PROTECTED.items():
+        if path.is_relative_to(real):
+            return f"it holds {what}"
+    for root, (what, _) in _PROTECTED_FOLDERS.items():
+        if any(folder.is_relative_to(real) for folder in _folders_reached(root)):
+            return f"it holds {what}"
     return None
 
 
@@ -281,24 +298,31 @@ def scratch_folder(kind: str) -> Iterator[Path]:
 
     A process killed inside the block (kill -9) leaves its folder behind; the next
     scratch folder of the same kind removes those of processes no longer running, once
-    untouched for STALE_TEMPORARY_S (`remove_stale_scratch`)."""
-    remove_stale_scratch(kind)
-    with tempfile.TemporaryDirectory(prefix=f"celeba-{kind}-{os.getpid()}-") as scratch:
+    untouched for STALE_TEMPORARY_S (`remove_stale_folders`)."""
+    parent, prefix = Path(tempfile.gettempdir()), f"celeba-{kind}-"
+    remove_stale_folders(parent, prefix)
+    with tempfile.TemporaryDirectory(prefix=process_prefix(prefix), dir=parent) as scratch:
         yield Path(scratch)
 
 
-def remove_stale_scratch(kind: str, now: float | None = None) -> list[Path]:
-    """Remove the `scratch_folder`s of `kind` that processes no longer running left
-    behind; returns them. Only this user's own folders (never a link) of exactly that
+def process_prefix(prefix: str) -> str:
+    """`prefix` with this process's id: the name start of a folder `remove_stale_folders` may clean up."""
+    return f"{prefix}{os.getpid()}-"
+
+
+def remove_stale_folders(parent: Path, prefix: str, now: float | None = None) -> list[Path]:
+    """Remove the folders in `parent` named `process_prefix(prefix)` + random letters that
+    processes no longer running left behind (killed inside `scratch_folder` or an export's
+    staging); returns them. Only this user's own folders (never a link) of exactly that
     name pattern go, untouched for STALE_TEMPORARY_S and whose process is gone; the
     removal never follows a link inside them."""
     import time
 
     now = time.time() if now is None else now
-    pattern = re.compile(re.escape(f"celeba-{kind}-") + r"(\d+)-[A-Za-z0-9_]+\Z")
+    pattern = re.compile(re.escape(prefix) + r"(\d+)-[A-Za-z0-9_]+\Z")
     removed = []
     try:
-        entries = list(os.scandir(tempfile.gettempdir()))
+        entries = list(os.scandir(parent))
     except OSError:
         return removed
     for entry in entries:

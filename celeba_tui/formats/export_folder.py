@@ -13,11 +13,15 @@ Image names are hostile input (a scanned file may be called anything, a store ma
 * The export is built in a new hidden folder beside DIR and renamed into place when
   complete: nothing is ever written through a link or a file that was already in DIR,
   and an interrupted export leaves DIR as it was.
-* DIR may not be inside the image root (a scan would take its files for new images),
-  and must be missing, empty, or a previous export of this tool (it holds
-  `.celeba-export.json`, which lists every path the export wrote, and nothing else, at
-  any depth), which is replaced whole.
-  DIR itself may not be a symlink.
+* DIR may not be inside the image root or a folder a link there leads to (a scan would
+  take its files for new images), nor hold the image root or any of the workspace's own
+  files and folders (replacing DIR would remove them), and must be missing, empty, or a
+  previous export of this tool (it holds `.celeba-export.json`, which lists every path the
+  export wrote, and nothing else, at any depth), which is replaced whole. A file put into
+  it while the new export is built is found when the old one is moved aside, and the old
+  one is put back. DIR itself may not be a symlink.
+* The hidden folders are named with the process id: those an export killed (kill -9)
+  left are removed by the next export to DIR once untouched for 10 minutes.
 """
 
 from __future__ import annotations
@@ -127,10 +131,12 @@ def _copy_regular_file(source: Path, target: Path) -> None:
 
 @dataclass(frozen=True)
 class Destination:
-    """An export folder the user named, checked: `replaces` is True for a previous export."""
+    """An export folder the user named, checked: `replaces` is True for a previous export,
+    whose every path below it (its marker's list, the marker too) is `written`."""
 
     path: Path
     replaces: bool
+    written: frozenset[str] = frozenset()
 
 
 def check_destination(path: Path, image_root: Path | None = None) -> Destination:
@@ -138,14 +144,25 @@ def check_destination(path: Path, image_root: Path | None = None) -> Destination
 
     Inside `image_root` it may not go either: the next scan would take its files for new images.
     """
+    from celeba_tui.atomic import replaced_folder_problem
+
     path = Path(path).expanduser()
+    real = Path(os.path.realpath(path))
     if image_root is not None:
-        real, root = Path(os.path.realpath(path)), Path(os.path.realpath(image_root))
+        root = Path(os.path.realpath(image_root))
         if real == root or root in real.parents:
             raise CelebaError(
                 f"cannot export into {path}: it is inside the image root {image_root} "
                 "(a scan would register the exported files as new images)"
             )
+        if real in root.parents:
+            raise CelebaError(
+                f"cannot export into {path}: it holds the image root {image_root} "
+                "(replacing the folder would remove the images)"
+            )
+    problem = replaced_folder_problem(real)
+    if problem is not None:
+        raise CelebaError(f"cannot export into {path}: {problem}")
     try:
         info = os.lstat(path)
     except FileNotFoundError:
@@ -183,7 +200,7 @@ def check_destination(path: Path, image_root: Path | None = None) -> Destination
             f"cannot replace the export in {path}: it also holds {foreign[0]!r}, which the export did not write; "
             "move that away or give another folder"
         )
-    return Destination(path, replaces=True)
+    return Destination(path, replaces=True, written=frozenset(paths | {MARKER}))
 
 
 MAX_MARKER_BYTES = 64 << 20  # the list of every path of a 200,000-image export is ~10 MB
@@ -227,9 +244,13 @@ def staged_folder(destination: Destination, marker: dict) -> Iterator[Path]:
     entries when the build is done and written as `.celeba-export.json`, which lets a
     later export replace this one.
     """
+    from celeba_tui.atomic import process_prefix, remove_stale_folders
+
     path = destination.path
+    for prefix in _staging_prefixes(path):  # what exports killed here (kill -9) left
+        remove_stale_folders(path.parent, prefix)
     try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.celeba-export-", dir=path.parent))
+        staging = Path(tempfile.mkdtemp(prefix=process_prefix(_staging_prefixes(path)[0]), dir=path.parent))
     except OSError as exc:
         raise CelebaError(
             f"cannot write {path}: cannot create a folder in {path.parent} ({exc.strerror or exc})"
@@ -252,13 +273,30 @@ def staged_folder(destination: Destination, marker: dict) -> Iterator[Path]:
             shutil.rmtree(staging, ignore_errors=True)
 
 
+def _staging_prefixes(path: Path) -> tuple[str, str]:
+    """The name starts of the hidden folders an export to `path` builds in and moves the old one to."""
+    return f".{path.name}.celeba-export-", f".{path.name}.celeba-old-"
+
+
 def _move_into_place(staging: Path, destination: Destination) -> None:
+    from celeba_tui.atomic import process_prefix
+
     path = destination.path
     if not destination.replaces:
         os.rename(staging, path)  # replaces a missing or empty folder; fails on a non-empty one
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{path.name}.celeba-old-", dir=path.parent))
+    old = Path(tempfile.mkdtemp(prefix=process_prefix(_staging_prefixes(path)[1]), dir=path.parent))
     os.rename(path, old / "export")
+    # Checked again now that nobody can add to it: a file put into the old export while this
+    # one was built (notes) is the user's, and is never removed with it.
+    added = sorted(_paths_under(old / "export") - destination.written)
+    if added:
+        os.rename(old / "export", path)
+        os.rmdir(old)
+        raise CelebaError(
+            f"cannot replace the export in {path}: {added[0]!r} was put into it while this export ran, "
+            "and the export did not write it; move that away and export again"
+        )
     try:
         os.rename(staging, path)
     except OSError:

@@ -229,6 +229,74 @@ def test_refuses_a_folder_inside_the_image_root(labelled):
     assert not (labelled.image_root / "export").exists()
 
 
+def test_refuses_a_folder_that_holds_the_image_root_or_that_a_link_in_it_leads_to(labelled, tmp_path):
+    # Found by attack pass 17: an export whose folder held another workspace's image root
+    # replaced it whole (every image deleted, exit 0); one into a folder a link inside the
+    # image root leads to gave the next scan 61 new images.
+    from celeba_tui.workspace import create_workspace
+
+    out = tmp_path / "E"
+    export(labelled, "--format", "imagefolder", "--copy", "-o", out)
+    images = sorted(p.name for p in (out / "light" / "left").iterdir())
+    second = create_workspace(tmp_path / "ws2", out / "light")
+    result = export(second, "--format", "imagefolder", "-o", out, ok=False)
+    assert result.exit_code == 2, result.output
+    assert f"cannot export into {out}: it holds the image root" in result.stderr, result.stderr
+    assert sorted(p.name for p in (out / "light" / "left").iterdir()) == images
+
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (labelled.image_root / "more").symlink_to(linked, target_is_directory=True)
+    result = export(labelled, "--format", "imagefolder", "-o", linked / "exp", ok=False)
+    assert result.exit_code == 2 and "it is inside this workspace's image root" in result.stderr, result.stderr
+    assert list(linked.iterdir()) == []
+
+
+def test_a_file_put_into_the_old_export_while_the_new_one_is_built_is_kept(labelled, tmp_path):
+    # Found by attack pass 17: notes written into the previous export while the next one
+    # ran were deleted with it (the folder was checked only before the build).
+    from celeba_tui.errors import CelebaError
+
+    out = tmp_path / "out"
+    export(labelled, "--format", "imagefolder", "-o", out)
+    before = tree(out)
+    destination = export_folder.check_destination(out, labelled.image_root)
+    with pytest.raises(CelebaError, match=r"'light/notes.txt' was put into it while this export ran"):
+        with export_folder.staged_folder(destination, {"format": "imagefolder"}) as staging:
+            (staging / "light").mkdir()
+            (out / "light" / "notes.txt").write_text("mine")  # meanwhile, in another terminal
+    assert (out / "light" / "notes.txt").read_text() == "mine"
+    (out / "light" / "notes.txt").unlink()
+    assert tree(out) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_staging_folders_of_killed_exports_are_removed_by_the_next_export(labelled, tmp_path):
+    # Found by attack pass 17: each kill -9 of an export left its hidden staging folder
+    # (copies of the images) beside the output for good.
+    import subprocess
+    import sys
+    import time
+
+    from celeba_tui.atomic import STALE_TEMPORARY_S
+
+    out = tmp_path / "out"
+    killed = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from celeba_tui.formats.export_folder import check_destination, staged_folder\n"
+        "with staged_folder(check_destination(Path(sys.argv[1])), {}) as staging:\n"
+        "    (staging / 'copy.jpg').write_bytes(b'half'); os._exit(9)\n"
+    )
+    assert subprocess.run([sys.executable, "-c", killed, str(out)]).returncode == 9
+    left = [p for p in tmp_path.iterdir() if p.name.startswith(".out.celeba-export-")]
+    assert len(left) == 1
+    old = time.time() - STALE_TEMPORARY_S - 60
+    os.utime(left[0], (old, old))
+    export(labelled, "--format", "imagefolder", "-o", out)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
 def test_an_interrupted_export_leaves_the_folder_as_it_was(labelled, tmp_path, monkeypatch):
     out = tmp_path / "out"
     export(labelled, "--format", "imagefolder", "-o", out, "-t", "light")
