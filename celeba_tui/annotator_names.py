@@ -21,6 +21,18 @@ FORMULA_STARTS = ("=", "+", "-", "@")
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
+# A name is shown in tables, the TUI's header and error lines; a merge's name holds one
+# (`merge:prefer:NAME`), hence its longer cap.
+MAX_NAME_CHARACTERS = 100
+MAX_MERGE_NAME_CHARACTERS = 200
+
+
+def shown_name(name: object, limit: int = 60) -> str:
+    """A name as an error line quotes it: its repr, cut to `limit` characters."""
+    text = repr(name)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
 def annotator_name_problem(name: object, *, merge: bool = False, model: bool = False) -> str | None:
     """Why `name` cannot name an annotator, or None if it can.
 
@@ -31,6 +43,9 @@ def annotator_name_problem(name: object, *, merge: bool = False, model: bool = F
         return "is not text"
     if not name.strip():
         return "is empty"
+    cap = MAX_MERGE_NAME_CHARACTERS if merge else MAX_NAME_CHARACTERS
+    if len(name) > cap:
+        return f"is {len(name):,} characters long (at most {cap})"
     if name != name.strip():
         return "starts or ends with spaces (it would look like the name without them)"
     if any(unicodedata.category(c) == "Cc" for c in name):

@@ -133,7 +133,7 @@ class PluginRegistry:
         arguments = {"register": register}
         try:
             impl.function(**{name: arguments[name] for name in impl.argnames})
-        except Exception as exc:  # a plugin's bug must not stop the other plugins
+        except (Exception, SystemExit) as exc:  # a plugin's bug (or its sys.exit) must not stop the others
             self._fail(found, impl.plugin_name, f"{hook_name} failed: {one_line(exc)}")
             return
         table.update(staged)
@@ -178,7 +178,7 @@ def load_registry(
         try:
             plugin = entry.load()
             manager.register(plugin, name=entry.name)
-        except Exception as exc:  # a broken third-party plugin must not stop the others
+        except (Exception, SystemExit) as exc:  # a broken third-party plugin (or its sys.exit) must not stop the others
             errors.append(PluginLoadError(entry.name, f"cannot load {entry.value}: {one_line(exc)}"))
             continue
         try:

@@ -13,6 +13,8 @@ import os
 import stat
 from pathlib import Path
 
+GROWTH_CHUNK = 1 << 20
+
 
 class FileRefused(ValueError):
     """Not read: `reason` says why (not a regular file, or over the cap)."""
@@ -32,12 +34,18 @@ def read_regular_file(path: Path | str, limit: int, *, limit_hint: str = "") -> 
         if info.st_size > limit:
             raise FileRefused(f"too large ({info.st_size:,} bytes; limit {limit:,}{limit_hint})")
         with os.fdopen(os.dup(fd), "rb") as handle:
-            data = handle.read(limit + 1)  # the file may have grown since fstat
+            # Sized by the file, not the cap: a cap of 10**12 must not ask for a buffer that large.
+            data = bytearray(handle.read(info.st_size + 1))
+            while len(data) <= limit:  # it grew since fstat: on to the cap, a chunk at a time
+                chunk = handle.read(min(GROWTH_CHUNK, limit + 1 - len(data)))
+                if not chunk:
+                    break
+                data += chunk
     finally:
         os.close(fd)
     if len(data) > limit:
         raise FileRefused(f"too large (over {limit:,} bytes{limit_hint})")
-    return data
+    return bytes(data)
 
 
 def file_kind(mode: int) -> str:

@@ -269,3 +269,23 @@ def test_commands_that_read_take_several_tasks():
         " ".join(path) for path, command in COMMANDS for p in command.params if "--task" in p.opts and not p.multiple
     }
     assert single == ONE_TASK
+
+
+def test_ctrl_c_while_the_commands_load_exits_130_without_a_traceback():
+    # Found by attack pass 17: Ctrl-C in the first second of any command printed a
+    # KeyboardInterrupt traceback from deep inside an import.
+    import subprocess
+    import sys
+
+    interrupted = (
+        "import builtins\n"
+        "real_import = builtins.__import__\n"
+        "def import_(name, *args, **kwargs):\n"
+        "    if name == 'celeba_tui.cli.app' or name.endswith('workspace_commands'):\n"
+        "        raise KeyboardInterrupt  # as Ctrl-C lands in the middle of the imports\n"
+        "    return real_import(name, *args, **kwargs)\n"
+        "builtins.__import__ = import_\n"
+        "from celeba_tui.cli import main\n"
+    )
+    done = subprocess.run([sys.executable, "-c", interrupted], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (130, "")

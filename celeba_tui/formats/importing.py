@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from celeba_tui.annotator_names import annotator_name_problem
+from celeba_tui.annotator_names import annotator_name_problem, shown_name
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import read_records
 from celeba_tui.formats.label_file import read_text, regular_file_info
@@ -122,7 +122,7 @@ def _check_annotator(path: Path, name: str, origin: str) -> None:
     """An annotator name given for the whole file (not from a line of it) must be allowed."""
     problem = annotator_name_problem(name)
     if problem:
-        raise FormatError(path, f"annotator name {name!r} (from {origin}) {problem}")
+        raise FormatError(path, f"annotator name {shown_name(name)} (from {origin}) {problem}")
 
 
 def _refuse_merging_annotators(path: Path, frame: pd.DataFrame) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from celeba_tui.annotator_names import annotator_name_problem
+from celeba_tui.annotator_names import annotator_name_problem, shown_name
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import read_records, text_cells, write_rows
 from celeba_tui.formats.label_file import MAX_IMPORT_ROWS, read_text, refuse_conflicting_labels
@@ -129,7 +129,7 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
         if problems:
             fail(
                 frame["annotator"].isin(list(problems)),
-                lambda row: f"annotator name {row['annotator']!r} {problems[row['annotator']]}",
+                lambda row: f"annotator name {shown_name(row['annotator'])} {problems[row['annotator']]}",
             )
     if "confidence" in frame:
         given = frame["confidence"].notna() & (frame["confidence"].astype(str).str.strip() != "")

@@ -8,7 +8,7 @@ undo rows, a rename changes the one `annotators` row the decisions point to.
 
 from __future__ import annotations
 
-from celeba_tui.annotator_names import MERGE_PREFIX, MODEL_ANNOTATOR, annotator_name_problem
+from celeba_tui.annotator_names import MERGE_PREFIX, MODEL_ANNOTATOR, annotator_name_problem, shown_name
 from celeba_tui.errors import StoreError
 
 
@@ -55,7 +55,7 @@ class AnnotatorRecords:
         """
         problem = annotator_name_problem(new)
         if problem:
-            raise StoreError(f"cannot rename {old!r} to {new!r}: the new name {problem}")
+            raise StoreError(f"cannot rename {old!r} to {shown_name(new)}: the new name {problem}")
         if old.startswith(MERGE_PREFIX):
             raise StoreError(f"cannot rename {old!r}: it names a merge's decisions")
         if old == MODEL_ANNOTATOR:  # a person could then label under the model labels' new name

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from celeba_tui.annotator_names import MERGE_PREFIX, MODEL_ANNOTATOR, annotator_name_problem
+from celeba_tui.annotator_names import MERGE_PREFIX, MODEL_ANNOTATOR, annotator_name_problem, shown_name
 from celeba_tui.errors import DecidedMeanwhile, StoreError, StoreWriteError
 from celeba_tui.store.annotators import AnnotatorRecords
 from celeba_tui.store.schema import (
@@ -321,7 +321,7 @@ class LabelStore(SideTables, AnnotatorRecords):
         if row is None:
             problem = annotator_name_problem(name, merge=as_merge, model=as_model)
             if problem:
-                raise StoreError(f"annotator name {name!r} {problem}")
+                raise StoreError(f"annotator name {shown_name(name)} {problem}")
             conn.execute("INSERT OR IGNORE INTO annotators(name, created) VALUES (?, ?)", (name, time.time()))
             row = conn.execute("SELECT id FROM annotators WHERE name = ?", (name,)).fetchone()
         self._annotator_ids[name] = row[0]

@@ -22,8 +22,11 @@ from celeba_tui.synth.truth import CLASSES
 
 ANNOTATOR_DIR = "annotators"
 CONTACT_SHEET = "contact_sheet.png"
+# Written first, before any image: a folder holding it is synth's own even when a run was
+# interrupted before its ground truth (written last) was there.
+STARTED_MARKER = ".celeba-synth"
 # The files synth names itself in --out: a link or a FIFO found at one is an error, not followed.
-OWN_FILES = (LANDMARKS_FILE, ATTRIBUTES_FILE, PARTITION_FILE, GROUND_TRUTH_FILE, CONTACT_SHEET)
+OWN_FILES = (LANDMARKS_FILE, ATTRIBUTES_FILE, PARTITION_FILE, GROUND_TRUTH_FILE, CONTACT_SHEET, STARTED_MARKER)
 _IMAGE_NAME = re.compile(r"^(\d{6})\.jpg$")
 _ANNOTATOR_FILE = re.compile(r"^ann\d+\.csv$")
 
@@ -40,7 +43,7 @@ def prepare_output(out: Path, n: int, force: bool) -> None:
     if out.is_dir() and any(out.iterdir()):
         if not force:
             raise CelebaError(f"{out}: folder is not empty (pass --force to overwrite a synthetic dataset there)")
-        if not (out / GROUND_TRUTH_FILE).is_file():
+        if not (out / GROUND_TRUTH_FILE).is_file() and not (out / STARTED_MARKER).is_file():
             raise CelebaError(f"{out}: not empty and not a synthetic dataset (no {GROUND_TRUTH_FILE}); not overwriting")
         images = owned_folder(out / IMAGE_DIR, out)
         for path in images.iterdir():
@@ -57,6 +60,8 @@ def prepare_output(out: Path, n: int, force: bool) -> None:
     check_output_folder(out)  # made if missing, but not its parents
     for name in OWN_FILES:  # the image folder is checked as it is made (dataset.render_dataset)
         check_owned_file(out / name, out)
+    with owned_path(out / STARTED_MARKER, out) as tmp:
+        tmp.write_text("a synthetic CelebA written by `celeba synth`; synth --force may overwrite this folder\n")
 
 
 def write_annotators(

@@ -25,6 +25,7 @@ from celeba_tui.labelling.session_summary import SessionOutcome
 from celeba_tui.tui.messages import ImageShown, QueueBuilt, QueueCompleted
 from celeba_tui.tui.screens.label_screen import LabelScreen
 from celeba_tui.tui.screens.nothing_to_label_screen import NothingToLabelScreen
+from celeba_tui.tui.termination import end_on_termination, stop_ending_on_termination
 from celeba_tui.tui.timing_log import TimingLog
 
 if TYPE_CHECKING:
@@ -150,6 +151,7 @@ class LabelApp(App):
         yield Static(f"Finding images for you in the {self.queue.name} queue…", id="loading", markup=False)
 
     def on_mount(self) -> None:
+        end_on_termination(self)
         self._build_queue()
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -224,6 +226,7 @@ class LabelApp(App):
                 self._complete_queue()
 
     def on_unmount(self) -> None:
+        stop_ending_on_termination()
         if self.timing_log is not None:
             self.timing_log.close()
         if self.session is not None:

@@ -15,6 +15,7 @@ from celeba_tui.console import printable
 from celeba_tui.labelling.browse_filter import BrowseFilter
 from celeba_tui.labelling.browsing import Browser
 from celeba_tui.tui.screens.browse_screen import BrowseScreen
+from celeba_tui.tui.termination import end_on_termination, stop_ending_on_termination
 from celeba_tui.tui.timing_log import TimingLog
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ class BrowseApp(App):
         return summary, self.error_console.file.getvalue()
 
     def on_mount(self) -> None:
+        end_on_termination(self)
         self.push_screen(
             BrowseScreen(
                 self.browser,
@@ -67,5 +69,6 @@ class BrowseApp(App):
         )
 
     def on_unmount(self) -> None:
+        stop_ending_on_termination()
         if self.timing_log is not None:
             self.timing_log.close()

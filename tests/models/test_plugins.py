@@ -211,9 +211,12 @@ def test_a_plugin_failing_to_import_is_reported_and_the_others_load(tmp_path, mo
             register(Architecture(name="good_net", build=print, input_size=16))
     """,
     )
-    registry = load_registry(entry_points=[broken, missing, good])
+    # Found by attack pass 17: a plugin calling sys.exit(3) as it loaded ended every command, silently.
+    exiting = plugin_module(tmp_path, monkeypatch, "celeba_exiting_plugin", "import sys\nsys.exit(3)\n")
+    registry = load_registry(entry_points=[broken, missing, exiting, good])
     reasons = {error.plugin: error.reason for error in registry.import_errors}
     assert reasons["celeba_broken_plugin"] == "cannot load celeba_broken_plugin: RuntimeError: needs a GPU driver"
+    assert reasons["celeba_exiting_plugin"] == "cannot load celeba_exiting_plugin: SystemExit: 3"
     assert reasons["gone"].startswith("cannot load celeba_no_such_module: ModuleNotFoundError")
     assert "good_net" in registry.registrations().architectures
     assert str(registry.import_errors[0]).startswith("plugin celeba_broken_plugin: ")

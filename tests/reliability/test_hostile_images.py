@@ -141,6 +141,12 @@ def test_the_byte_cap_is_configurable(tmp_path, monkeypatch):
     monkeypatch.setenv(MAX_BYTES_ENV, "lots")
     with pytest.raises(CelebaError, match=MAX_BYTES_ENV):
         max_image_bytes()
+    # Found by attack pass 17: a cap of 10**12 bytes was a MemoryError traceback, 10**20 an
+    # OverflowError (the read buffer was sized by the cap, not the file).
+    for huge in ("1000000000000", "100000000000000000000"):
+        monkeypatch.setenv(MAX_BYTES_ENV, huge)
+        for decode in DECODERS.values():
+            assert decode(path).shape[-1] == 3
 
 
 def test_cmyk_16_bit_and_exif_rotated_images_decode_upright_in_rgb(tmp_path):

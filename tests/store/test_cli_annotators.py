@@ -147,12 +147,14 @@ def test_rename_changes_the_name_not_the_decisions(labelled):
         ("bo\x1bb", "control characters"),
         (" ", "is empty"),
         ("amy ", "starts or ends with spaces"),  # an attack pass: two annotators both shown as "amy"
+        ("a" * 100_000, "is 100,000 characters long (at most 100)"),  # attack pass 17: agreement printed 2 MB
     ],
 )
 def test_rename_refuses_bad_names(labelled, new, message):
     with labelled.open_store() as store:
         before = store.history()
-    assert message in one_error(run("annotators", "rename", "bob", new, "-w", labelled.path, ok=False))
+    error = one_error(run("annotators", "rename", "bob", new, "-w", labelled.path, ok=False))
+    assert message in error and len(error) < 300, error[:300]
     with labelled.open_store() as store:
         assert store.history().equals(before)
 

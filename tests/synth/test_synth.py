@@ -216,3 +216,30 @@ def test_force_never_overwrites_a_folder_that_is_not_a_synthetic_dataset(tmp_pat
     with pytest.raises(CelebaError, match="not a synthetic dataset"):
         prepare_output(tmp_path, 10, force=True)
     assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_force_overwrites_what_an_interrupted_synth_left(tmp_path):
+    # Found by attack pass 17: a synth stopped by Ctrl-C before its ground truth (written
+    # last) left a folder that `synth --force` refused as "not a synthetic dataset", for good.
+    import subprocess
+    import sys
+
+    from typer.testing import CliRunner
+
+    from celeba_tui.cli import app
+
+    out = tmp_path / "s1"
+    interrupted = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from celeba_tui.synth.output import prepare_output\n"
+        "out = Path(sys.argv[1])\n"
+        "prepare_output(out, 5, False)\n"
+        "(out / 'img_align_celeba').mkdir(); (out / 'img_align_celeba' / '000001.jpg').write_bytes(b'half')\n"
+        "raise KeyboardInterrupt\n"
+    )
+    assert subprocess.run([sys.executable, "-c", interrupted, str(out)], capture_output=True).returncode != 0
+    assert not (out / "ground_truth.csv").exists()
+    again = CliRunner().invoke(app, ["synth", "--out", str(out), "-n", "5", "--force"])
+    assert again.exit_code == 0, again.output
+    assert (out / "ground_truth.csv").is_file() and len(list((out / "img_align_celeba").iterdir())) == 5

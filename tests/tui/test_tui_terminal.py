@@ -227,6 +227,28 @@ def test_kill_9_loses_no_decision(workspace, tmp_path):
     assert len(live) == decisions and set(live["label"]) == {"right"}
 
 
+@needs_tmux
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP])
+def test_kill_or_a_closed_terminal_ends_the_session_as_q_does(workspace, tmp_path, number):
+    # Found by attack pass 17: `kill PID` ended `celeba label` where it stood, the terminal
+    # left on the alternate screen with mouse tracking on.
+    log = tmp_path / "timing.jsonl"
+    session = start_label(workspace, log)
+    try:
+        session.tmux("set-option", "-t", "t", "remain-on-exit", "on")
+        session.keys("d")
+        wait_for(lambda: decisions_logged(log) >= 1, what="the decision")
+        os.kill(session.pid(), number)
+        dead = lambda: session.tmux("display-message", "-p", "-t", "t", "#{pane_dead}").strip() == "1"  # noqa: E731
+        wait_for(dead, what="the end")
+        # The app ended as `q` ends it: its summary printed on the terminal's own screen.
+        assert "Session of ann: 1 decision stored" in session.screen(), session.screen()
+    finally:
+        session.close()
+    with workspace.open_store() as store:
+        assert len(store.live_labels()) == 1
+
+
 def run_cli_in_pty(args: list[str], timeout: float = 60) -> tuple[int, str]:
     """`celeba ARGS` with a pty as its terminal (so it gets past the terminal check); exit status and output."""
     status, output = run_in_pty([sys.executable, "-m", "celeba_tui", *args], timeout=timeout)
