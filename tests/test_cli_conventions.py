@@ -289,3 +289,11 @@ def test_ctrl_c_while_the_commands_load_exits_130_without_a_traceback():
     )
     done = subprocess.run([sys.executable, "-c", interrupted], capture_output=True, text=True, timeout=120)
     assert (done.returncode, done.stderr) == (130, "")
+
+
+@pytest.mark.parametrize("group", [[], ["annotators"]], ids=["celeba", "celeba annotators"])
+def test_command_lists_show_whole_summaries(group):
+    # Found by the walkthrough of 2026-12-06: `celeba --help` cut every summary mid-phrase
+    # ("Import labels: all files or none, and a bad line names...").
+    listing = runner.invoke(app, [*group, "--help"]).output.split("Commands:")[1]
+    assert "..." not in listing, listing

@@ -23,6 +23,7 @@ from celeba_tui.labelling.presence import sessions_now
 annotators_app = typer.Typer(
     name="annotators",
     help="List annotators (the default), withdraw all of one's labels, or rename one.",
+    short_help="List, rename or withdraw annotators.",
     invoke_without_command=True,
     no_args_is_help=False,
     rich_markup_mode=None,
@@ -39,13 +40,13 @@ def annotators_callback(ctx: typer.Context, workspace: WorkspaceOption = None, j
         list_annotators(workspace, json_output)
 
 
-@annotators_app.command("list")
+@annotators_app.command("list", short_help="Each annotator's live labels, first and last decision.")
 def list_command(ctx: typer.Context, workspace: WorkspaceOption = None, json_output: JsonOption = False) -> None:
     """Each annotator: live labels per task, their first and last decision, and who labels now."""
     list_annotators(workspace or ctx.obj["workspace"], json_output or ctx.obj["json"])
 
 
-@annotators_app.command("withdraw")
+@annotators_app.command("withdraw", short_help="Withdraw every live label of one annotator.")
 def withdraw_command(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="The annotator whose labels to withdraw.")],
@@ -173,7 +174,7 @@ def _confirmed(question: str) -> bool:
         raise CelebaError("no answer to the confirmation (stdin closed): pass --yes to withdraw") from None
 
 
-@annotators_app.command("rename")
+@annotators_app.command("rename", short_help="Rename an annotator; their decisions stay theirs.")
 def rename_command(
     old: Annotated[str, typer.Argument(metavar="OLD", help="The annotator's name now.")],
     new: Annotated[

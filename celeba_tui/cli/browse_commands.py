@@ -13,7 +13,7 @@ from celeba_tui.cli.completion import complete_queue, complete_task
 from celeba_tui.errors import CelebaError
 
 
-@app.command()
+@app.command(short_help="Browse images by their labels in a thumbnail grid.")
 def browse(
     task: Annotated[
         Optional[list[str]],

@@ -13,7 +13,7 @@ from celeba_tui.cli.train_commands import SoftTargetsFromOption
 from celeba_tui.console import printable
 
 
-@app.command()
+@app.command(short_help="Train, export and auto-label in one step.")
 def cycle(
     task: Annotated[
         str,

@@ -10,7 +10,7 @@ import typer
 from celeba_tui.cli.app import JsonOption, app, print_json
 
 
-@app.command()
+@app.command(short_help="Run the whole study on synthetic faces.")
 def demo(
     out: Annotated[
         Path, typer.Option("--out", "-o", metavar="DIR", help="Folder for data, workspace, models and report.")

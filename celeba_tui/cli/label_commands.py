@@ -31,7 +31,7 @@ def default_annotator() -> str:
 QUEUE_HELP = "unlabelled, review, manual, uncertain or suspects (unlabeled works too)."
 
 
-@app.command()
+@app.command(short_help="Label images in the terminal, one key a decision.")
 def label(
     annotator: AnnotatorOption = None,
     queue: Annotated[

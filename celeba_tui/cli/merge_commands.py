@@ -24,7 +24,7 @@ TaskOption = Annotated[
 ]
 
 
-@app.command()
+@app.command(short_help="How far annotators agree: Table 1, kappa, profiles.")
 def agreement(
     task: TaskOption = None,
     plot: Annotated[
@@ -80,7 +80,7 @@ def agreement(
         next_step(f"celeba cycle -t {task_name}", "no conflict is open: train on the settled labels")
 
 
-@app.command()
+@app.command(short_help="Merge annotators' labels by a policy.")
 def merge(
     policy: Annotated[
         str,

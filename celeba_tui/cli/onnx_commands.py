@@ -50,7 +50,7 @@ CalibrateOnOption = Annotated[
 ]
 
 
-@app.command("export-onnx")
+@app.command("export-onnx", short_help="Export a run to ONNX, checked against PyTorch.")
 def export_onnx(
     run: Annotated[
         str,
@@ -166,7 +166,7 @@ def _workspace_or_none(workspace: Path | None, run: str):
         raise
 
 
-@app.command()
+@app.command(short_help="Show an ONNX model's metadata.")
 def inspect(
     model: Annotated[Path, typer.Argument(metavar="FILE", help="An .onnx file exported by `celeba export-onnx`.")],
     json_output: JsonOption = False,
@@ -214,7 +214,10 @@ def _io_line(value: dict) -> str:
     return f"{value['name']} {value['type']} [{', '.join(str(d) for d in value['shape'])}]"
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": False},
+    short_help="Label the rest with an ONNX ensemble.",
+)
 def autolabel(
     ctx: typer.Context,
     models: Annotated[

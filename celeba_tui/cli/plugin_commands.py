@@ -13,7 +13,7 @@ from celeba_tui.errors import CelebaError
 from celeba_tui.workspace import MAX_CLASSES
 
 
-@app.command("plugins")
+@app.command("plugins", short_help="List architectures and preprocessing ops.")
 def plugins_command(
     include_builtins: Annotated[bool, typer.Option("--all", help="Include the built-in plugins.")] = False,
     json_output: JsonOption = False,
@@ -54,7 +54,7 @@ def plugins_command(
         warn(f"{error} (left out)")
 
 
-@app.command("summary")
+@app.command("summary", short_help="Show an architecture's layers (Keras-style).")
 def summary_command(
     name: Annotated[str, typer.Argument(metavar="NAME", help="Architecture name (see `celeba plugins --all`).")],
     num_classes: Annotated[
@@ -76,7 +76,7 @@ def summary_command(
 MAX_PREVIEW_PANELS = 12
 
 
-@app.command("preview")
+@app.command("preview", short_help="Render an image under preprocessing pipelines.")
 def preview_command(
     image: Annotated[Path, typer.Argument(metavar="FILE", help="Image file to preview.")],
     out: Annotated[Path, typer.Option("--out", "-o", metavar="PNG", help="PNG file to write.")],

@@ -14,7 +14,7 @@ from celeba_tui.console import counted
 from celeba_tui.errors import CelebaError
 
 
-@app.command()
+@app.command(short_help="Render a synthetic CelebA with known angles.")
 def synth(
     out: Annotated[
         Path, typer.Option("--out", "-o", metavar="DIR", help="Folder to write (CelebA layout plus ground_truth.csv).")

@@ -25,7 +25,7 @@ SoftTargetsFromOption = Annotated[
 ]
 
 
-@app.command()
+@app.command(short_help="Train an architecture on a task's labels.")
 def train(
     plugin: Annotated[
         str,
@@ -236,7 +236,7 @@ def train(
     typer.echo(str(result.run_path))
 
 
-@app.command()
+@app.command(short_help="Compare training runs (the study's Table 9).")
 def report(
     runs: Annotated[
         Optional[list[str]],

@@ -14,7 +14,7 @@ from celeba_tui.cli.completion import complete_export_format, complete_import_fo
 from celeba_tui.console import counted, printable
 
 
-@app.command()
+@app.command(short_help="Create a workspace for an image folder.")
 def init(
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="Folder for the new workspace.")],
     images: Annotated[
@@ -63,7 +63,7 @@ def init(
     typer.echo(printable(f"Next: cd {shlex.quote(str(workspace.path))} && celeba label"))
 
 
-@app.command()
+@app.command(short_help="Register new images; mark vanished ones.")
 def scan(workspace: WorkspaceOption = None, json_output: JsonOption = False) -> None:
     """Re-scan the image root: register new images, mark vanished ones (labels are kept)."""
     from celeba_tui.store.registration import register_images
@@ -78,7 +78,7 @@ def scan(workspace: WorkspaceOption = None, json_output: JsonOption = False) -> 
     _report_skipped(result.skipped)
 
 
-@app.command("import")
+@app.command("import", short_help="Import labels: one-hot or long CSV, Parquet, a store.")
 def import_command(
     files: Annotated[
         Optional[list[Path]],
@@ -167,7 +167,7 @@ def import_command(
         next_step("celeba stats", "what is labelled; celeba label labels the rest")
 
 
-@app.command()
+@app.command(short_help="Export labels for training code.")
 def export(
     fmt: Annotated[
         str,
@@ -261,7 +261,7 @@ def export(
         typer.echo(printable(line), err=True)
 
 
-@app.command()
+@app.command(short_help="Count images and labels per task, class, annotator.")
 def stats(workspace: WorkspaceOption = None, json_output: JsonOption = False) -> None:
     """Images, labelled and unlabelled per task, per class, per annotator, per source."""
     from celeba_tui.store.stats import store_stats
