@@ -29,10 +29,17 @@ class SessionOutcome:
     checks: int = 0
     changes: int = 0
     finished_elsewhere: int = 0
+    decisions: int | None = None  # labels stored, changes included (None: as many as `counts` holds)
 
     @property
     def labels(self) -> int:
+        """This session's answers as they stand now (a changed answer counts once)."""
         return sum(self.counts.values())
+
+    @property
+    def stored(self) -> int:
+        """Labels this session stored: every answer and every change of one, as its screen counted them."""
+        return self.labels if self.decisions is None else self.decisions
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,7 @@ class SessionSummary:
                 task.name: {label: self.outcome.counts.get((task.name, label), 0) for label in task.classes}
                 for task in self.tasks
             },
+            "decisions": self.outcome.stored,
             "checks": self.outcome.checks,
             "changes": self.outcome.changes,
             "finished_by_others": self.outcome.finished_elsewhere,
@@ -93,17 +101,18 @@ def summary_lines(summary: SessionSummary) -> list[str]:
     """Pure: the summary as printed (names through `printable`)."""
     outcome = summary.outcome
     who = printable(summary.annotator)
-    if outcome.labels == 0 and outcome.checks == 0:
+    if outcome.stored == 0 and outcome.checks == 0:
         lines = [f"Session of {who}: no decisions stored."]
     else:
         extra = []
         if outcome.changes:
-            extra.append(f"{outcome.changes} of them changes to earlier decisions")
+            extra.append(
+                f"{outcome.changes} of them {'changes an earlier one' if outcome.changes == 1 else 'change earlier ones'}"
+            )
         if outcome.checks:
             extra.append(f"plus {outcome.checks} consistency-check answers")
-        noun = "decision" if outcome.labels == 1 else "decisions"
         details = f" ({'; '.join(extra)})" if extra else ""
-        lines = [f"Session of {who}: {outcome.labels} {noun} stored{details}."]
+        lines = [f"Session of {who}: {counted(outcome.stored, 'decision')} stored{details}."]
         for task in summary.tasks:
             counts = [f"{label} {outcome.counts.get((task.name, label), 0)}" for label in task.classes]
             if any(outcome.counts.get((task.name, label), 0) for label in task.classes):

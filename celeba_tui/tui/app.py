@@ -134,7 +134,9 @@ class LabelApp(App):
         if self.session is None:
             return SessionOutcome()
         stats = self.session.stats
-        return SessionOutcome(+stats.counts, stats.checks, stats.changes, self.session.finished_elsewhere)
+        return SessionOutcome(
+            +stats.counts, stats.checks, stats.changes, self.session.finished_elsewhere, stats.decisions
+        )
 
     async def action_quit(self) -> None:
         self.exit(self.outcome())

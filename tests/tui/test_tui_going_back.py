@@ -160,3 +160,10 @@ async def test_changing_this_sessions_decision_moves_its_count(workspace, store)
         await pilot.press("q")
     assert app.return_value.counts == {("light", "left"): 1}
     assert app.return_value.changes == 1
+    # Found by the walkthrough of 2026-12-06: the panel said 2 labels, the summary "1 decision
+    # stored (1 of them changes ...)". Both count the two labels stored now.
+    assert app.return_value.stored == app.session.stats.decisions == 2
+    from celeba_tui.labelling.session_summary import SessionSummary, summary_lines
+
+    summary = SessionSummary("ann", "unlabelled", app.return_value, tuple(workspace.tasks[:1]), None, None, [])
+    assert summary_lines(summary)[0] == "Session of ann: 2 decisions stored (1 of them changes an earlier one)."
