@@ -374,8 +374,8 @@ def print_autolabel_report(report: AutolabelReport) -> None:
     rate = f", {report.images_per_s:,.0f} images/s" if report.images_per_s else ""
     typer.echo(
         f"{report.images:,} images: {report.predicted_now:,} predicted now in {report.seconds:.2f} s{rate}, "
-        f"{report.already_predicted:,} already predicted, {report.skipped:,} skipped "
-        f"(listed in {report.skipped_report})"
+        f"{report.already_predicted:,} already predicted, {report.skipped:,} skipped"
+        + (f" (listed in {report.skipped_report})" if report.skipped else "")
     )
     for task in report.tasks:
         t = task.thresholds
@@ -402,10 +402,17 @@ def print_autolabel_report(report: AutolabelReport) -> None:
             typer.echo(f"  thresholds     {pair} ({how})")
         if t["held_out_precision"] is not None:
             low_ci, high_ci = t["held_out_precision_95ci"]
+            # With the target out of reach nothing is labelled: these are the best thresholds' figures.
+            best = "at the best thresholds tried, " if t["high"] is None else ""
             typer.echo(
-                f"  held-out       precision {t['held_out_precision']:.3f} (95% CI {low_ci:.3f}-{high_ci:.3f}) "
+                f"  held-out       {best}precision {t['held_out_precision']:.3f} (95% CI {low_ci:.3f}-{high_ci:.3f}) "
                 f"on {t['held_out_automatic']:,} automatic of {t['held_out_images']:,} ({t['held_out']}), "
                 f"coverage {t['held_out_coverage']:.1%}"
+            )
+        elif t["held_out_images"]:
+            typer.echo(
+                f"  held-out       no precision measured: none of the {t['held_out_images']:,} held-out images "
+                f"reached the thresholds ({t['held_out']})"
             )
         else:
             typer.echo(f"  held-out       no precision measured: {t['held_out']}")

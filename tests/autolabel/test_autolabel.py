@@ -312,6 +312,10 @@ def test_target_precision_picks_thresholds_on_the_validation_split(tmp_path, ora
     models_args = ["--models", *map(str, models), "--target-precision", "0.95", "-w", str(workspace.path)]
     shown = CliRunner().invoke(app, ["autolabel", *models_args])
     assert shown.exit_code == 0 and "the best these images support is --target-precision 0.88" in shown.stdout
+    # Found by the walkthrough of 2026-12-06: "no automatic labels" next to "30 automatic of 30"
+    # read as a contradiction; the held-out figures are the best thresholds'.
+    assert "held-out       at the best thresholds tried, precision 1.000" in shown.stdout, shown.stdout
+    assert "skipped (listed in" not in shown.stdout  # nothing skipped: no file to look at
     # Given thresholds report the precision they reached on the same held-out images.
     given = run(workspace, models, high=0.95).tasks[0].thresholds
     assert given["chosen_by"] == "given" and given["held_out_precision"] == 1.0
