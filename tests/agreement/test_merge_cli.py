@@ -94,7 +94,7 @@ def test_agreement_plot_never_follows_a_link_planted_in_its_folder(workspace, tm
 
 
 def test_agreement_plot_file_names_stay_short_whatever_the_annotators_are_called(workspace, tmp_path):
-    long_a, long_b = "a" * 199 + "1", "a" * 199 + "2"  # the same first 199 characters
+    long_a, long_b = "a" * 99 + "1", "a" * 99 + "2"  # the same first 99 characters (names hold at most 100)
     add(workspace, [(f"{i}.jpg", "light", who, "left") for i in (1, 2) for who in (long_a, long_b, "bob")])
     result = invoke(workspace, "agreement", "--plot", str(tmp_path / "plots"))
     assert result.exit_code == 0, result.output

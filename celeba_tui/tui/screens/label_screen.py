@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 MIN_WIDTH, MIN_HEIGHT = 60, 16
 # Below this the layout drops the big letters and blank lines so the essentials fit (80x24).
 COMPACT_WIDTH, COMPACT_HEIGHT = 100, 32
+NARROW_WIDTH = 80  # below it the side panel narrows, so the face keeps room to be judged
 PREFETCH = 3
 # A write slower than this is waiting for another writer's lock: say so.
 STORE_WAIT_NOTICE_S = 0.3
@@ -541,6 +542,11 @@ class LabelScreen(Screen):
         width, height = self.app.size
         too_small = width < MIN_WIDTH or height < MIN_HEIGHT
         compact = width < COMPACT_WIDTH or height < COMPACT_HEIGHT
+        if (width < NARROW_WIDTH) != self.has_class("narrow") and self.is_mounted:
+            self.set_class(width < NARROW_WIDTH, "narrow")
+            self._displayed = None
+            if not too_small:
+                self.call_after_refresh(self.show_current)
         if compact != self.has_class("compact") and self.is_mounted:
             self.set_class(compact, "compact")
             self.query_one(Footer).compact = compact
