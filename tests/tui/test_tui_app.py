@@ -78,6 +78,21 @@ async def test_each_key_is_one_stored_decision(workspace, store):
         assert "2 / 10 images done" in str(app.screen.query_one("#stats-text").render())
 
 
+async def test_a_narrow_terminal_gives_the_face_room(workspace, store):
+    # Found by the walkthrough of 2026-12-06: at 60 columns the fixed 46-column side panel
+    # left the face 14 columns, too few to tell where the light comes from.
+    app = make_app(workspace, store)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await settle(pilot)
+        side, pane = app.screen.query_one("#side"), app.screen.query_one(ImagePane)
+        assert side.size.width + 2 <= 32 and pane.size.width >= 26, (side.size, pane.size)
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause(0.1)
+        assert side.outer_size.width == 46
+        await press(pilot, "left")
+        assert live(store) == {(IMAGES[0], "light"): "left"}
+
+
 async def test_undo_goes_back_across_images(workspace, store):
     app = make_app(workspace, store)
     async with app.run_test(size=SIZE) as pilot:
