@@ -68,10 +68,39 @@ def _fit(table: Table, console: Console) -> Table:
         for c in narrow:
             left -= natural[id(c)]
             open_columns.remove(c)
+    widths = {id(c): max(left // len(open_columns), MIN_TEXT_WIDTH) for c in open_columns} if open_columns else {}
+    _whole_words(open_columns, widths)
     for c in open_columns:
-        c.max_width = max(left // len(open_columns), MIN_TEXT_WIDTH)
+        c.max_width = widths[id(c)]
         c.min_width = None
     return table
+
+
+def _whole_words(columns: list, widths: dict[int, int]) -> None:
+    """Widen the columns whose longest word is wider than their share ("annotato" / "r" reads
+    badly) with room the others do not need, where there is enough of it; else leave the
+    shares (such words then fold)."""
+    need = {id(c): _longest_word(c) - widths[id(c)] for c in columns if _longest_word(c) > widths[id(c)]}
+    spare = {
+        id(c): widths[id(c)] - max(_longest_word(c), MIN_TEXT_WIDTH)
+        for c in columns
+        if widths[id(c)] > max(_longest_word(c), MIN_TEXT_WIDTH)
+    }
+    if not need or sum(need.values()) > sum(spare.values()):
+        return
+    owed = sum(need.values())
+    for key, extra in need.items():
+        widths[key] += extra
+    for key in sorted(spare, key=spare.get, reverse=True):
+        taken = min(spare[key], owed)
+        widths[key] -= taken
+        owed -= taken
+
+
+def _longest_word(column) -> int:
+    """The longest word of a column's heading and cells (what it cannot wrap inside)."""
+    texts = [str(column.header), *(str(cell) for cell in column.cells)]
+    return max((len(word) for text in texts for word in text.split()), default=0)
 
 
 def _number(value: float | None, digits: int = 2) -> str:
@@ -155,7 +184,8 @@ def _pair_table(title: str, task: TaskAgreement, columns: dict[str, list[str]]) 
 
 
 def _confusion_table(pair: PairAgreement, classes: list[str]) -> Table:
-    table = _table(title=literal(f"{pair.task}: rows {pair.annotator_a}, columns {pair.annotator_b}"))
+    title = literal(f"{pair.task}: rows {pair.annotator_a}, columns {pair.annotator_b}")
+    table = _table(title=title, min_width=len(title))  # as wide as its title, which then fits one line
     _text_column(table, "")
     for j, name in enumerate(classes):
         _number_column(table, name, [f"{row[j]:,}" for row in pair.confusion])

@@ -255,3 +255,28 @@ def test_agreement_plot_draws_names_with_dollars_as_they_are(workspace, tmp_path
     result = invoke(workspace, "agreement", "--plot", str(tmp_path / "plots"))
     assert result.exit_code == 0, result.output
     assert len(list((tmp_path / "plots").iterdir())) == 1
+
+
+def test_a_narrow_terminal_wraps_headings_between_words(monkeypatch, capsys):
+    # Found by the walkthrough of 2026-12-06: at 60 columns the profile table broke words
+    # ("annotato" / "r", "consensu" / "s") and the confusion table's title wrapped.
+    from celeba_tui.agreement.measures import PairAgreement, TaskAgreement
+    from celeba_tui.agreement.profiles import AnnotatorProfile
+    from celeba_tui.cli.merge_view import print_agreement
+
+    monkeypatch.setenv("COLUMNS", "60")
+    pair = PairAgreement(
+        "light", "ann1", "ann2", 36, 36, 12, 6, 60, 50.0, 0.29, 0.49, [[3, 2, 0], [1, 0, 0], [0, 3, 3]]
+    )
+    task = TaskAgreement("light", ["left", "center", "right"], ["ann1", "ann2"], 60, [pair], 0.29, 0.49)
+    profiles = [
+        AnnotatorProfile(
+            "light", n, 36, {"left": 13, "center": 9, "right": 14}, "center", 12, 0.08, 0.42, 12, 0.5, 0, None
+        )
+        for n in ("ann1", "ann2")
+    ]
+    print_agreement([task], profiles, [])
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= 60
+    assert any(line.startswith("annotator ") for line in lines) and any("consensus" in line for line in lines)
+    assert "light: rows ann1, columns ann2" in [line.strip() for line in lines]
