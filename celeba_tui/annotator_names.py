@@ -30,7 +30,7 @@ MAX_MERGE_NAME_CHARACTERS = 200
 def shown_name(name: object, limit: int = 60) -> str:
     """A name as an error line quotes it: its repr, cut to `limit` characters."""
     text = repr(name)
-    return text if len(text) <= limit else text[: limit - 4] + "...'"
+    return text if len(text) <= limit else text[: limit - 4] + "..." + text[-1]  # the quote it opened with
 
 
 def annotator_name_problem(name: object, *, merge: bool = False, model: bool = False) -> str | None:
@@ -43,9 +43,6 @@ def annotator_name_problem(name: object, *, merge: bool = False, model: bool = F
         return "is not text"
     if not name.strip():
         return "is empty"
-    cap = MAX_MERGE_NAME_CHARACTERS if merge else MAX_NAME_CHARACTERS
-    if len(name) > cap:
-        return f"is {len(name):,} characters long (at most {cap})"
     if name != name.strip():
         return "starts or ends with spaces (it would look like the name without them)"
     if any(unicodedata.category(c) == "Cc" for c in name):
@@ -60,6 +57,9 @@ def annotator_name_problem(name: object, *, merge: bool = False, model: bool = F
         return f"a merge's name must start with {MERGE_PREFIX!r}"
     if looks_like(name, MODEL_ANNOTATOR) and not model:
         return f"is the name automatic labels are stored under ({MODEL_ANNOTATOR!r})"
+    cap = MAX_MERGE_NAME_CHARACTERS if merge else MAX_NAME_CHARACTERS
+    if len(name) > cap:
+        return f"is {len(name):,} characters long (at most {cap})"
     return None
 
 

@@ -120,7 +120,9 @@ def _folders_reached(root: Path) -> tuple[Path, ...]:
                 except OSError:
                     continue
                 real = Path(os.path.realpath(entry.path))
-                if real in seen or root.is_relative_to(real):  # a link up the tree: not walked
+                # A link up the tree is walked as the scan walks it: its folders beside the
+                # root are scanned (only the root itself, reached again, is a loop).
+                if real in seen:
                     continue
                 seen.add(real)
                 pending.append(real)
@@ -277,7 +279,7 @@ def remove_stale_temporaries(real: Path, now: float | None = None) -> list[Path]
         return removed
     for entry in entries:
         found = pattern.match(entry.name)
-        if found is None or _process_running(int(found.group(1))):
+        if found is None or process_running(int(found.group(1))):
             continue
         try:
             if (
@@ -302,6 +304,7 @@ def scratch_folder(kind: str) -> Iterator[Path]:
     parent, prefix = Path(tempfile.gettempdir()), f"celeba-{kind}-"
     remove_stale_folders(parent, prefix)
     with tempfile.TemporaryDirectory(prefix=process_prefix(prefix), dir=parent) as scratch:
+        mark_own_folder(Path(scratch))
         yield Path(scratch)
 
 
@@ -310,16 +313,32 @@ def process_prefix(prefix: str) -> str:
     return f"{prefix}{os.getpid()}-"
 
 
+# Inside every folder `remove_stale_folders` may remove: a folder of the same name made by
+# anyone else (celeba-export-2024-december) lacks it, and is never touched.
+OWN_FOLDER_MARKER = ".celeba-own-folder"
+
+
+def mark_own_folder(folder: Path) -> None:
+    """Mark a folder celeba just made (mkdtemp) as its own: `remove_stale_folders` may remove it."""
+    (folder / OWN_FOLDER_MARKER).write_bytes(b"")
+
+
+def unmark_own_folder(folder: Path) -> None:
+    """Take the mark away (a staged export about to become the user's folder)."""
+    (folder / OWN_FOLDER_MARKER).unlink(missing_ok=True)
+
+
 def remove_stale_folders(parent: Path, prefix: str, now: float | None = None) -> list[Path]:
-    """Remove the folders in `parent` named `process_prefix(prefix)` + random letters that
-    processes no longer running left behind (killed inside `scratch_folder` or an export's
-    staging); returns them. Only this user's own folders (never a link) of exactly that
-    name pattern go, untouched for STALE_TEMPORARY_S and whose process is gone; the
-    removal never follows a link inside them."""
+    """Remove the folders in `parent` named `process_prefix(prefix)` + mkdtemp's eight random
+    characters that processes no longer running left behind (killed inside `scratch_folder`
+    or an export's staging); returns them. Only this user's own folders (never a link) of
+    exactly that name pattern, holding celeba's mark (`mark_own_folder`, a regular file),
+    untouched for STALE_TEMPORARY_S and whose process is gone, go; the removal never
+    follows a link inside them."""
     import time
 
     now = time.time() if now is None else now
-    pattern = re.compile(re.escape(prefix) + r"(\d+)-[A-Za-z0-9_]+\Z")
+    pattern = re.compile(re.escape(prefix) + r"(\d+)-[a-z0-9_]{8}\Z")
     removed = []
     try:
         entries = list(os.scandir(parent))
@@ -327,11 +346,15 @@ def remove_stale_folders(parent: Path, prefix: str, now: float | None = None) ->
         return removed
     for entry in entries:
         found = pattern.match(entry.name)
-        if found is None or _process_running(int(found.group(1))):
+        if found is None or process_running(int(found.group(1))):
             continue
         try:
             info = entry.stat(follow_symlinks=False)
-            if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and now - info.st_mtime > STALE_TEMPORARY_S:
+            if not (
+                stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and now - info.st_mtime > STALE_TEMPORARY_S
+            ):
+                continue
+            if stat.S_ISREG(os.lstat(os.path.join(entry.path, OWN_FOLDER_MARKER)).st_mode):
                 shutil.rmtree(entry.path)
                 removed.append(Path(entry.path))
         except OSError:
@@ -339,7 +362,8 @@ def remove_stale_folders(parent: Path, prefix: str, now: float | None = None) ->
     return removed
 
 
-def _process_running(pid: int) -> bool:
+def process_running(pid: int) -> bool:
+    """Whether a process of this id runs on this machine (this one, or another user's, counts)."""
     if pid == os.getpid():
         return True
     try:

@@ -289,6 +289,17 @@ def test_ctrl_c_while_the_commands_load_exits_130_without_a_traceback():
     )
     done = subprocess.run([sys.executable, "-c", interrupted], capture_output=True, text=True, timeout=120)
     assert (done.returncode, done.stderr) == (130, "")
+    # Found by attack pass 18: just after the imports, while typer builds the commands.
+    building = (
+        "import typer.main\n"
+        "def get_command(app):\n"
+        "    raise KeyboardInterrupt\n"
+        "typer.main.get_command = get_command\n"
+        "from celeba_tui.cli import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", building], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (130, "")
 
 
 @pytest.mark.parametrize("group", [[], ["annotators"]], ids=["celeba", "celeba annotators"])

@@ -26,4 +26,7 @@ except KeyboardInterrupt:
 def main() -> None:
     # One name however it is started (`celeba`, `python -m celeba_tui`, `torchrun -m celeba_tui`):
     # usage lines, "Try 'celeba train -h'" and --show-completion's script all say `celeba`.
-    app(prog_name="celeba")
+    try:
+        app(prog_name="celeba")
+    except KeyboardInterrupt:  # before click's own handling starts (building the commands)
+        raise SystemExit(130) from None

@@ -20,8 +20,10 @@ Image names are hostile input (a scanned file may be called anything, a store ma
   export wrote, and nothing else, at any depth), which is replaced whole. A file put into
   it while the new export is built is found when the old one is moved aside, and the old
   one is put back. DIR itself may not be a symlink.
-* The hidden folders are named with the process id: those an export killed (kill -9)
-  left are removed by the next export to DIR once untouched for 10 minutes.
+* The hidden folders are named with the process id and marked as celeba's own: staging
+  folders an export killed (kill -9) left are removed by the next export to DIR once
+  untouched for 10 minutes; an old export a killed export had moved aside is put back
+  when DIR is missing.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -147,6 +150,7 @@ def check_destination(path: Path, image_root: Path | None = None) -> Destination
     from celeba_tui.atomic import replaced_folder_problem
 
     path = Path(path).expanduser()
+    _put_back_an_interrupted_replacement(path)
     real = Path(os.path.realpath(path))
     if image_root is not None:
         root = Path(os.path.realpath(image_root))
@@ -244,19 +248,20 @@ def staged_folder(destination: Destination, marker: dict) -> Iterator[Path]:
     entries when the build is done and written as `.celeba-export.json`, which lets a
     later export replace this one.
     """
-    from celeba_tui.atomic import process_prefix, remove_stale_folders
+    from celeba_tui.atomic import mark_own_folder, process_prefix, remove_stale_folders, unmark_own_folder
 
     path = destination.path
-    for prefix in _staging_prefixes(path):  # what exports killed here (kill -9) left
-        remove_stale_folders(path.parent, prefix)
+    remove_stale_folders(path.parent, _staging_prefixes(path)[0])  # what exports killed here (kill -9) left
     try:
         staging = Path(tempfile.mkdtemp(prefix=process_prefix(_staging_prefixes(path)[0]), dir=path.parent))
+        mark_own_folder(staging)
     except OSError as exc:
         raise CelebaError(
             f"cannot write {path}: cannot create a folder in {path.parent} ({exc.strerror or exc})"
         ) from None
     try:
         yield staging
+        unmark_own_folder(staging)  # it becomes the user's folder
         entries = sorted(os.listdir(staging))
         paths = sorted(_paths_under(staging))
         (staging / MARKER).write_text(
@@ -279,31 +284,64 @@ def _staging_prefixes(path: Path) -> tuple[str, str]:
 
 
 def _move_into_place(staging: Path, destination: Destination) -> None:
-    from celeba_tui.atomic import process_prefix
+    from celeba_tui.atomic import mark_own_folder, process_prefix
 
     path = destination.path
     if not destination.replaces:
         os.rename(staging, path)  # replaces a missing or empty folder; fails on a non-empty one
         return
     old = Path(tempfile.mkdtemp(prefix=process_prefix(_staging_prefixes(path)[1]), dir=path.parent))
-    os.rename(path, old / "export")
-    # Checked again now that nobody can add to it: a file put into the old export while this
-    # one was built (notes) is the user's, and is never removed with it.
-    added = sorted(_paths_under(old / "export") - destination.written)
-    if added:
-        os.rename(old / "export", path)
-        os.rmdir(old)
-        raise CelebaError(
-            f"cannot replace the export in {path}: {added[0]!r} was put into it while this export ran, "
-            "and the export did not write it; move that away and export again"
-        )
     try:
+        mark_own_folder(old)
+        os.rename(path, old / "export")
+        # Checked again now that nobody can add to it: a file put into the old export while this
+        # one was built (notes) is the user's, and is never removed with it.
+        added = sorted(_paths_under(old / "export") - destination.written)
+        if added:
+            raise CelebaError(
+                f"cannot replace the export in {path}: {added[0]!r} was put into it while this export ran, "
+                "and the export did not write it; move that away and export again"
+            )
         os.rename(staging, path)
-    except OSError:
-        os.rename(old / "export", path)  # should this fail too, the old export stays in `old`
-        os.rmdir(old)
+    except BaseException:  # refused, failed, or Ctrl-C / SIGTERM in between: the old export goes back
+        if os.path.lexists(old / "export"):
+            os.rename(old / "export", path)  # should this fail too, the next export to DIR puts it back
+        shutil.rmtree(old, ignore_errors=True)
         raise
     shutil.rmtree(old, ignore_errors=True)  # unlinks the old links, never follows them
+
+
+def _put_back_an_interrupted_replacement(path: Path) -> None:
+    """An export killed (kill -9) between moving DIR's previous export aside and putting the
+    new one in place left DIR missing and the previous export in a hidden folder beside it:
+    put it back, so DIR is as it was before that export."""
+    from celeba_tui.atomic import OWN_FOLDER_MARKER, process_running
+
+    if os.path.lexists(path):
+        return
+    prefix = _staging_prefixes(path)[1]
+    pattern = re.compile(re.escape(prefix) + r"(\d+)-[a-z0-9_]{8}\Z")
+    try:
+        entries = sorted(os.scandir(path.parent), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        found = pattern.match(entry.name)
+        if found is None or process_running(int(found.group(1))):
+            continue
+        held = Path(entry.path)
+        try:
+            if (
+                entry.is_dir(follow_symlinks=False)
+                and stat.S_ISREG(os.lstat(held / OWN_FOLDER_MARKER).st_mode)
+                and (held / "export").is_dir()
+                and not (held / "export").is_symlink()
+            ):
+                os.rename(held / "export", path)
+                shutil.rmtree(held, ignore_errors=True)
+                return
+        except OSError:
+            continue
 
 
 def _umask() -> int:

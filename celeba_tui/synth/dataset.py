@@ -35,6 +35,9 @@ LANDMARKS_FILE = "list_landmarks_align_celeba.txt"
 ATTRIBUTES_FILE = "list_attr_celeba.txt"
 PARTITION_FILE = "list_eval_partition.txt"
 GROUND_TRUTH_FILE = "ground_truth.csv"
+# Written before the first image (synth.output.prepare_output) and removed once the ground
+# truth, written last, is there: while it exists the folder is a synth run that did not finish.
+STARTED_MARKER = ".celeba-synth-unfinished"
 # CelebA's own split: 162,770 train, 19,867 validation, 19,962 test images, in file order.
 CELEBA_PARTITION = (162_770, 19_867, 19_962)
 # The CelebA attributes the renderer draws, in CelebA's column order.
@@ -207,6 +210,7 @@ def write_dataset(
     truth = pd.DataFrame([item.truth for item in items], columns=list(GROUND_TRUTH_COLUMNS))
     with owned_path(out / GROUND_TRUTH_FILE, out) as tmp:
         truth.to_csv(tmp, index=False)
+    (out / STARTED_MARKER).unlink(missing_ok=True)
     return truth
 
 

@@ -17,14 +17,12 @@ from celeba_tui.synth.dataset import (
     IMAGE_DIR,
     LANDMARKS_FILE,
     PARTITION_FILE,
+    STARTED_MARKER,
 )
 from celeba_tui.synth.truth import CLASSES
 
 ANNOTATOR_DIR = "annotators"
 CONTACT_SHEET = "contact_sheet.png"
-# Written first, before any image: a folder holding it is synth's own even when a run was
-# interrupted before its ground truth (written last) was there.
-STARTED_MARKER = ".celeba-synth"
 # The files synth names itself in --out: a link or a FIFO found at one is an error, not followed.
 OWN_FILES = (LANDMARKS_FILE, ATTRIBUTES_FILE, PARTITION_FILE, GROUND_TRUTH_FILE, CONTACT_SHEET, STARTED_MARKER)
 _IMAGE_NAME = re.compile(r"^(\d{6})\.jpg$")
@@ -43,8 +41,10 @@ def prepare_output(out: Path, n: int, force: bool) -> None:
     if out.is_dir() and any(out.iterdir()):
         if not force:
             raise CelebaError(f"{out}: folder is not empty (pass --force to overwrite a synthetic dataset there)")
-        if not (out / GROUND_TRUTH_FILE).is_file() and not (out / STARTED_MARKER).is_file():
+        if not _regular_file(out / GROUND_TRUTH_FILE) and not _regular_file(out / STARTED_MARKER):
             raise CelebaError(f"{out}: not empty and not a synthetic dataset (no {GROUND_TRUTH_FILE}); not overwriting")
+        for name in OWN_FILES:  # a link or FIFO planted at one: refused before anything is removed
+            check_owned_file(out / name, out)
         images = owned_folder(out / IMAGE_DIR, out)
         for path in images.iterdir():
             match = _IMAGE_NAME.match(path.name)
@@ -61,7 +61,15 @@ def prepare_output(out: Path, n: int, force: bool) -> None:
     for name in OWN_FILES:  # the image folder is checked as it is made (dataset.render_dataset)
         check_owned_file(out / name, out)
     with owned_path(out / STARTED_MARKER, out) as tmp:
-        tmp.write_text("a synthetic CelebA written by `celeba synth`; synth --force may overwrite this folder\n")
+        tmp.write_text("`celeba synth` is writing this folder, or was stopped before it finished\n")
+
+
+def _regular_file(path: Path) -> bool:
+    """A regular file at `path` itself (a link to one does not count)."""
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
 
 
 def write_annotators(

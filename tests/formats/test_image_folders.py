@@ -250,6 +250,15 @@ def test_refuses_a_folder_that_holds_the_image_root_or_that_a_link_in_it_leads_t
     result = export(labelled, "--format", "imagefolder", "-o", linked / "exp", ok=False)
     assert result.exit_code == 2 and "it is inside this workspace's image root" in result.stderr, result.stderr
     assert list(linked.iterdir()) == []
+    # Found by attack pass 18: a link up the tree (the scan walks the root's siblings) was not followed.
+    (labelled.image_root / "up").symlink_to(labelled.image_root.parent, target_is_directory=True)
+    from celeba_tui import atomic
+
+    atomic._REACHED.clear()  # walked afresh, as a new process would
+    sibling = labelled.image_root.parent / "beside"
+    result = export(labelled, "--format", "imagefolder", "-o", sibling, ok=False)
+    assert result.exit_code == 2 and "inside this workspace's image root" in result.stderr, result.stderr
+    assert not sibling.exists()
 
 
 def test_a_file_put_into_the_old_export_while_the_new_one_is_built_is_kept(labelled, tmp_path):
@@ -293,8 +302,49 @@ def test_staging_folders_of_killed_exports_are_removed_by_the_next_export(labell
     assert len(left) == 1
     old = time.time() - STALE_TEMPORARY_S - 60
     os.utime(left[0], (old, old))
+    # Found by attack pass 18: a folder of the user's whose name fits the pattern is not the tool's.
+    dead_pid = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True).stdout)
+    users = tmp_path / f".out.celeba-export-{dead_pid}-december"
+    users.mkdir()
+    (users / "precious").write_text("x")
+    os.utime(users, (old, old))
     export(labelled, "--format", "imagefolder", "-o", out)
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [users.name]
+
+
+def test_an_export_interrupted_while_swapping_puts_the_old_one_back(labelled, tmp_path, monkeypatch):
+    # Found by attack pass 18: Ctrl-C (or kill -9) between moving the old export aside and
+    # putting the new one in place left DIR missing, and the next export deleted the old one.
+    import shutil
+
+    out = tmp_path / "out"
+    export(labelled, "--format", "imagefolder", "-o", out, "-t", "light")
+    before = tree(out)
+    real_walk = export_folder._paths_under
+
+    def interrupted_recheck(folder):
+        if folder.name == "export":  # the re-check of the old export, moved aside
+            raise KeyboardInterrupt
+        return real_walk(folder)
+
+    monkeypatch.setattr(export_folder, "_paths_under", interrupted_recheck)
+    destination = export_folder.check_destination(out, labelled.image_root)
+    with pytest.raises(KeyboardInterrupt):
+        with export_folder.staged_folder(destination, {"format": "imagefolder"}) as staging:
+            (staging / "light").mkdir()
+    assert tree(out) == before and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    monkeypatch.undo()
+
+    # kill -9 in the same place: the old export waits in its hidden folder, DIR is missing;
+    # the next export puts it back first (so it replaces it as it would have).
+    held = tmp_path / ".out.celeba-old-999999999-abcdefgh"  # a process gone
+    held.mkdir()
+    (held / ".celeba-own-folder").write_bytes(b"")
+    shutil.move(out, held / "export")
+    (held / "export" / "light" / "notes.txt").write_text("mine")  # put in while that export ran
+    result = export(labelled, "--format", "imagefolder", "-o", out, ok=False)
+    assert "it also holds 'light/notes.txt'" in result.stderr, result.stderr
+    assert (out / "light" / "notes.txt").read_text() == "mine" and not held.exists()
 
 
 def test_an_interrupted_export_leaves_the_folder_as_it_was(labelled, tmp_path, monkeypatch):

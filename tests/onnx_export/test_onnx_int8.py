@@ -230,17 +230,24 @@ def test_an_int8_export_removes_the_scratch_folders_killed_exports_left(tmp_path
     kept.mkdir()
     (kept / "precious").write_text("x")
     dead_pid = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True).stdout)
-    link = scratch_root / f"celeba-export-{dead_pid}-abc"  # a link with the pattern's name
+    link = scratch_root / f"celeba-export-{dead_pid}-abcdefgh"  # a link with the pattern's name
     link.symlink_to(kept)
     os.utime(link, (old, old), follow_symlinks=False)
-    alive = scratch_root / f"celeba-int8-{os.getppid()}-abc"  # a running process's
+    alive = scratch_root / f"celeba-int8-{os.getppid()}-abcdefgh"  # a running process's
     alive.mkdir()
+    (alive / ".celeba-own-folder").write_bytes(b"")
     os.utime(alive, (old, old))
+    # Found by attack pass 18: a user's own folder whose name fits the pattern was removed.
+    users = [scratch_root / f"celeba-export-{dead_pid}-december", scratch_root / f"celeba-out-{dead_pid}-backup"]
+    for folder in users:
+        folder.mkdir()
+        (folder / "precious").write_text("x")
+        os.utime(folder, (old, old))
 
     run, images = run_with_images
     export_run(run, tmp_path / "int8.onnx", image_root=images, precision="int8")
     assert not any(path.exists() for path in left)
     assert all(path.is_dir() for path in young) and alive.is_dir() and link.is_symlink()
-    assert (kept / "precious").read_text() == "x"
+    assert (kept / "precious").read_text() == "x" and all((f / "precious").is_file() for f in users)
     # The export's own folders are gone too (torch may leave its compiler cache there).
-    assert set(scratch_root.glob("celeba-*")) == {*young, alive, link}
+    assert set(scratch_root.glob("celeba-*")) == {*young, alive, link, *users}

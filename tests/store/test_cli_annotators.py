@@ -148,6 +148,7 @@ def test_rename_changes_the_name_not_the_decisions(labelled):
         (" ", "is empty"),
         ("amy ", "starts or ends with spaces"),  # an attack pass: two annotators both shown as "amy"
         ("a" * 100_000, "is 100,000 characters long (at most 100)"),  # attack pass 17: agreement printed 2 MB
+        ("merge:prefer:" + "a" * 100, "reserved for merges"),  # attack pass 18: the real reason, not the length
     ],
 )
 def test_rename_refuses_bad_names(labelled, new, message):
@@ -230,3 +231,11 @@ def test_rename_and_withdraw_wait_for_no_one_but_refuse_under_a_running_session(
     with labelled.open_store() as store:
         assert store.history().equals(before)
     run("annotators", "rename", "bob", "robert", "-w", labelled.path)  # the session ended: allowed
+
+
+def test_a_long_name_is_quoted_cut_and_closed_with_its_own_quote():
+    # Found by attack pass 18: "O'Brien-xxx...' opened with one quote and closed with the other.
+    from celeba_tui.annotator_names import shown_name
+
+    assert shown_name("O'Brien-" + "x" * 100) == "\"O'Brien-" + "x" * 47 + '..."'
+    assert shown_name("a" * 100) == "'" + "a" * 55 + "...'" and shown_name("amy") == "'amy'"

@@ -243,3 +243,17 @@ def test_force_overwrites_what_an_interrupted_synth_left(tmp_path):
     again = CliRunner().invoke(app, ["synth", "--out", str(out), "-n", "5", "--force"])
     assert again.exit_code == 0, again.output
     assert (out / "ground_truth.csv").is_file() and len(list((out / "img_align_celeba").iterdir())) == 5
+    # Found by attack pass 18: a finished synth's mark, left when its files were deleted
+    # (`rm -rf out/*` keeps hidden files), made --force overwrite the real photographs put
+    # there; a planted link at the mark deleted images before it was refused. The mark goes
+    # once the run finishes, and a link there is refused before anything is removed.
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+    real = tmp_path / "real"
+    (real / "img_align_celeba").mkdir(parents=True)
+    for i in range(1, 9):
+        (real / "img_align_celeba" / f"{i:06d}.jpg").write_bytes(b"a real photograph")
+    (real / ".celeba-synth-unfinished").symlink_to(tmp_path / "elsewhere.txt")
+    (tmp_path / "elsewhere.txt").write_text("x")
+    refused = CliRunner().invoke(app, ["synth", "--out", str(real), "-n", "3", "--force"])
+    assert refused.exit_code == 2 and "not a synthetic dataset" in refused.output, refused.output
+    assert len(list((real / "img_align_celeba").iterdir())) == 8
