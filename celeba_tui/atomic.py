@@ -273,14 +273,7 @@ def remove_stale_temporaries(real: Path, now: float | None = None) -> list[Path]
     now = time.time() if now is None else now
     pattern = re.compile(re.escape(f".{real.name}.") + r"(?:tmp|check)-(\d+)-\d+\Z")
     removed = []
-    try:
-        entries = list(os.scandir(real.parent))
-    except OSError:
-        return removed
-    for entry in entries:
-        found = pattern.match(entry.name)
-        if found is None or process_running(int(found.group(1))):
-            continue
+    for entry in left_by_gone_processes(real.parent, pattern):
         try:
             if (
                 entry.is_file(follow_symlinks=False)
@@ -323,6 +316,19 @@ def mark_own_folder(folder: Path) -> None:
     (folder / OWN_FOLDER_MARKER).write_bytes(b"")
 
 
+def is_own_folder(path: Path) -> bool:
+    """Whether `path` is a folder (not a link) of this user's that celeba marked as its own."""
+    try:
+        info = os.lstat(path)
+        return (
+            stat.S_ISDIR(info.st_mode)
+            and info.st_uid == os.getuid()
+            and stat.S_ISREG(os.lstat(path / OWN_FOLDER_MARKER).st_mode)
+        )
+    except OSError:
+        return False
+
+
 def unmark_own_folder(folder: Path) -> None:
     """Take the mark away (a staged export about to become the user's folder)."""
     (folder / OWN_FOLDER_MARKER).unlink(missing_ok=True)
@@ -338,28 +344,34 @@ def remove_stale_folders(parent: Path, prefix: str, now: float | None = None) ->
     import time
 
     now = time.time() if now is None else now
-    pattern = re.compile(re.escape(prefix) + r"(\d+)-[a-z0-9_]{8}\Z")
     removed = []
-    try:
-        entries = list(os.scandir(parent))
-    except OSError:
-        return removed
-    for entry in entries:
-        found = pattern.match(entry.name)
-        if found is None or process_running(int(found.group(1))):
-            continue
+    for entry in left_by_gone_processes(parent, own_folder_pattern(prefix)):
         try:
-            info = entry.stat(follow_symlinks=False)
-            if not (
-                stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and now - info.st_mtime > STALE_TEMPORARY_S
-            ):
-                continue
-            if stat.S_ISREG(os.lstat(os.path.join(entry.path, OWN_FOLDER_MARKER)).st_mode):
+            if is_own_folder(Path(entry.path)) and now - entry.stat(follow_symlinks=False).st_mtime > STALE_TEMPORARY_S:
                 shutil.rmtree(entry.path)
                 removed.append(Path(entry.path))
         except OSError:
             continue
     return removed
+
+
+def own_folder_pattern(prefix: str) -> re.Pattern:
+    """The names of the folders mkdtemp made with `process_prefix(prefix)` (the process id: group 1)."""
+    return re.compile(re.escape(prefix) + r"(\d+)-[a-z0-9_]{8}\Z")
+
+
+def left_by_gone_processes(parent: Path, pattern: re.Pattern) -> list[os.DirEntry]:
+    """The entries of `parent` named by `pattern` (a process id as its group 1) whose process
+    is no longer running here, in name order; none when `parent` cannot be read."""
+    try:
+        entries = sorted(os.scandir(parent), key=lambda entry: entry.name)
+    except OSError:
+        return []
+    return [
+        entry
+        for entry in entries
+        if (found := pattern.match(entry.name)) is not None and not process_running(int(found.group(1)))
+    ]
 
 
 def process_running(pid: int) -> bool:

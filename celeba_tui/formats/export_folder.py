@@ -32,7 +32,6 @@ import contextlib
 import errno
 import json
 import os
-import re
 import shutil
 import stat
 import tempfile
@@ -315,28 +314,14 @@ def _put_back_an_interrupted_replacement(path: Path) -> None:
     """An export killed (kill -9) between moving DIR's previous export aside and putting the
     new one in place left DIR missing and the previous export in a hidden folder beside it:
     put it back, so DIR is as it was before that export."""
-    from celeba_tui.atomic import OWN_FOLDER_MARKER, process_running
+    from celeba_tui.atomic import is_own_folder, left_by_gone_processes, own_folder_pattern
 
     if os.path.lexists(path):
         return
-    prefix = _staging_prefixes(path)[1]
-    pattern = re.compile(re.escape(prefix) + r"(\d+)-[a-z0-9_]{8}\Z")
-    try:
-        entries = sorted(os.scandir(path.parent), key=lambda e: e.name)
-    except OSError:
-        return
-    for entry in entries:
-        found = pattern.match(entry.name)
-        if found is None or process_running(int(found.group(1))):
-            continue
+    for entry in left_by_gone_processes(path.parent, own_folder_pattern(_staging_prefixes(path)[1])):
         held = Path(entry.path)
         try:
-            if (
-                entry.is_dir(follow_symlinks=False)
-                and stat.S_ISREG(os.lstat(held / OWN_FOLDER_MARKER).st_mode)
-                and (held / "export").is_dir()
-                and not (held / "export").is_symlink()
-            ):
+            if is_own_folder(held) and (held / "export").is_dir() and not (held / "export").is_symlink():
                 os.rename(held / "export", path)
                 shutil.rmtree(held, ignore_errors=True)
                 return

@@ -41,7 +41,8 @@ def prepare_output(out: Path, n: int, force: bool) -> None:
     if out.is_dir() and any(out.iterdir()):
         if not force:
             raise CelebaError(f"{out}: folder is not empty (pass --force to overwrite a synthetic dataset there)")
-        if not _regular_file(out / GROUND_TRUTH_FILE) and not _regular_file(out / STARTED_MARKER):
+        # (A link at the ground truth counts here, to be refused by name just below.)
+        if not (out / GROUND_TRUTH_FILE).is_file() and not _regular_file(out / STARTED_MARKER):
             raise CelebaError(f"{out}: not empty and not a synthetic dataset (no {GROUND_TRUTH_FILE}); not overwriting")
         for name in OWN_FILES:  # a link or FIFO planted at one: refused before anything is removed
             check_owned_file(out / name, out)
