@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from celeba_tui.errors import CelebaError
 
-if TYPE_CHECKING:  # model_io imports torch: loaded where a run is read, so the CLI's help stays light
+if TYPE_CHECKING:  # run_files is loaded where a run is read, so the CLI's help stays light
     from celeba_tui.models.run_files import Run
 
 SELECTOR_KINDS = ("latest", "best")
