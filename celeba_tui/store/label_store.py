@@ -87,13 +87,13 @@ class LabelStore(SideTables, AnnotatorRecords):
         try:
             conn = _connect_readonly(path) if readonly else _connect(path)
         except sqlite3.DatabaseError as exc:
-            raise _store_error(path, exc) from None
+            raise _store_error(path, exc, readonly) from None
         store = cls(conn, path, readonly=readonly)
         try:
             store._check_or_create_schema()
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise _store_error(path, exc) from None
+            raise _store_error(path, exc, readonly) from None
         except StoreError:
             conn.close()
             raise
@@ -919,9 +919,12 @@ def _write_problem(exc: BaseException) -> str | None:
     return None if code is None else _WRITE_PROBLEMS.get(code & 0xFF)
 
 
-def _store_error(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
-    """The one-line error for a store that could not be opened."""
+def _store_error(path: Path, exc: sqlite3.DatabaseError, readonly: bool = False) -> StoreError:
+    """The one-line error for a store that could not be opened (opened to read only, it
+    names no change: a command that only reads had none to save)."""
     problem = _write_problem(exc)
+    if problem is not None and readonly:
+        return StoreError(f"store {path}: cannot be read ({problem}); nothing was changed")
     if problem is not None:
         return StoreWriteError(path, problem)
     return StoreError(f"{path}: not a celeba label store ({exc})")

@@ -213,3 +213,20 @@ def test_a_read_only_store_with_unsaved_wal_data_is_one_line(read_only_workspace
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: store ") and "labels.sqlite-wal" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_a_store_that_cannot_be_read_says_nothing_was_changed(workspace):
+    # Found by attack pass 17: `(ulimit -f 8; celeba stats)` said "the change was not saved"
+    # for a command that changes nothing (reading a WAL store writes its -shm index).
+    from file_size_limit import printed_under_file_size_limit
+
+    for index in ("-shm", "-wal"):
+        Path(f"{workspace.store_path}{index}").unlink(missing_ok=True)
+    printed = printed_under_file_size_limit(
+        "from celeba_tui.store.label_store import LabelStore",
+        "LabelStore.open(Path(sys.argv[1]), readonly=True)",
+        [workspace.store_path],
+        limit=1024,
+    )
+    assert printed.startswith("refused: store ") and printed.strip().endswith("; nothing was changed"), printed
+    assert "not saved" not in printed
