@@ -192,3 +192,43 @@ def export_broken_output(path: Path, how: str, *, size: int = 32) -> Path:
     )
     export_module(broken_module(how), size, Path(path), meta)
     return Path(path)
+
+
+def export_constant_width(path: Path, probs: list[float], *, size: int = 32) -> Path:
+    """A light model (metadata: three classes) whose output, its class axis left dynamic in
+    the graph, is the distribution `probs` for every image, as many values as `probs` has."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from celeba_tui.onnx.metadata import ModelMetadata, write_metadata
+
+    width = len(probs)
+    pixels = helper.make_tensor_value_info("pixels", TensorProto.UINT8, ["batch", size, size, 3])
+    out = helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", "classes"])
+    weights = [
+        numpy_helper.from_array(np.zeros((3, width), np.float32), "w"),
+        numpy_helper.from_array(np.log(np.asarray(probs, np.float32)), "b"),
+    ]
+    nodes = [
+        helper.make_node("Cast", ["pixels"], ["x"], to=TensorProto.FLOAT),
+        helper.make_node("ReduceMean", ["x"], ["mean"], axes=[1, 2], keepdims=0),
+        helper.make_node("MatMul", ["mean", "w"], ["zero"]),
+        helper.make_node("Add", ["zero", "b"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+    ]
+    graph = helper.make_graph(nodes, "constant", [pixels], [out], weights)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    proto.ir_version = 8
+    meta = ModelMetadata(
+        task="light",
+        classes=tuple(CLASSES),
+        input_size=size,
+        preprocess=f"resize:{size}",
+        architecture="constant",
+        run_id=f"constant-{width}",
+    )
+    write_metadata(proto, meta)
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(path))
+    return Path(path)

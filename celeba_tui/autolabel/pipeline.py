@@ -117,5 +117,10 @@ def predict(
             doubled = [np.concatenate([p, p[:, :, ::-1]]) for p in batch.pixels]
             size = len(batch.pixels[0])
             outputs = session.run(doubled)
-            probs = [flip_average(p[:n], p[size : size + n], c) for p, c in zip(outputs, classes)]
+            # An output as wide as the classes is averaged; any other is passed on as it is,
+            # for check_probabilities to name the model.
+            probs = [
+                flip_average(p[:n], p[size : size + n], c) if np.ndim(p) == 2 and np.shape(p)[1] == len(c) else p[:n]
+                for p, c in zip(outputs, classes)
+            ]
         yield PredictedBatch(batch.names, probs, batch.failures)

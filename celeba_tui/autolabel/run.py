@@ -259,6 +259,12 @@ def check_probabilities(model: EnsembleModel, names: list[str], probs: np.ndarra
     probs = np.asarray(probs, dtype=np.float64)
     if probs.ndim != 2 or len(probs) != len(names):
         raise CelebaError(f"{model.path}: output of shape {probs.shape} for {len(names)} images")
+    classes = model.meta.classes
+    if probs.shape[1] != len(classes):
+        raise CelebaError(
+            f"{model.path}: outputs {probs.shape[1]} values per image, but its metadata lists "
+            f"{len(classes)} classes ({', '.join(classes)}); the model is broken (no labels were written)"
+        )
     finite = np.isfinite(probs).all(axis=1)
     with np.errstate(invalid="ignore"):
         bad = ~finite | (probs < 0).any(axis=1) | (probs > 1).any(axis=1)

@@ -96,12 +96,15 @@ class ModelMetadata:
         try:
             classes = json.loads(props["classes"])
             input_size = int(props["input_size"])
-            validation = json.loads(props.get("validation") or "{}")
+            # NaN and Infinity are not JSON: read as null (no figure), as `--json` prints them.
+            validation = json.loads(props.get("validation") or "{}", parse_constant=lambda _: None)
         except (ValueError, TypeError, RecursionError) as exc:
             reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
             raise ModelFileError(f"{where}: invalid model metadata ({reason})") from None
         if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
             raise ModelFileError(f"{where}: model metadata 'classes' must list two or more class names")
+        if not isinstance(validation, dict):
+            raise ModelFileError(f"{where}: model metadata 'validation' must be a JSON object of figures")
         if not 1 <= input_size <= MAX_INPUT_SIZE:
             raise ModelFileError(
                 f"{where}: model metadata 'input_size' is {input_size}; it must be between 1 and {MAX_INPUT_SIZE} pixels"

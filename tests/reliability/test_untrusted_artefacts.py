@@ -178,6 +178,8 @@ BAD_MODELS = {
     ),
     "huge input size, static sides": (dict(props={"input_size": "40000"}), "'input_size' is 40000"),
     "fixed batch size": (dict(graph=fixed_batch), "the graph takes batches of exactly 1 image(s)"),
+    # Attack pass 19: `inspect` was an AttributeError traceback; autolabel registered the model.
+    "validation not an object": (dict(props={"validation": "[1, 2]"}), "'validation' must be a JSON object"),
     "dangling node input": (dict(graph=rename_node_input), None),
     "unknown operator": (dict(graph=unknown_op), None),
 }
@@ -223,6 +225,42 @@ def test_a_model_whose_output_is_no_probability_is_refused_with_the_store_unchan
         assert str(broken) in text and message in text and "no labels were written" in text, text
         # Found in the first batch: no prediction, model, image nor label was stored.
         assert table_digests(workspace.store_path) == before
+
+
+@pytest.mark.parametrize("probs", [[0.99, 0.01], [0.01, 0.97, 0.01, 0.01], [0.01] * 4 + [0.96]], ids=len)
+def test_a_model_whose_output_width_is_not_its_class_count_is_refused(tmp_path, ensemble_pair, probs):
+    # Found by attack pass 19: a graph whose class axis is dynamic passed every check; two
+    # columns for three classes stored 33 automatic labels, five made flip TTA a traceback,
+    # and a 3- and a 4-wide model together stored their predictions before a traceback.
+    from onnx_models import export_constant_width
+    from training_data import make_labelled_workspace
+
+    workspace, _, _ = make_labelled_workspace(tmp_path, n=12, labels_for=6)
+    odd = export_constant_width(tmp_path / f"width{len(probs)}.onnx", probs)
+    right = export_constant_width(tmp_path / "width3.onnx", [0.01, 0.98, 0.01])
+    before = table_digests(workspace.store_path)
+    for models, tta in (([odd], "none"), ([odd], "flip"), ([right, odd], "none")):
+        args = ["autolabel", "--models", *map(str, models), "--tta", tta, "-w", str(workspace.path)]
+        text = final_error_line(CliRunner().invoke(app, args))
+        assert f"{odd}: outputs {len(probs)} values per image, but its metadata lists 3 classes" in text, text
+        assert table_digests(workspace.store_path) == before
+
+
+def test_json_never_holds_nan_or_infinity(tmp_path, ensemble_pair):
+    # Found by attack pass 19: `inspect --json` printed NaN, which strict JSON parsers refuse.
+    import json
+
+    odd = edited(
+        ensemble_pair[1], tmp_path / "nan.onnx", props={"validation": '{"val_acc": NaN, "val_loss": Infinity}'}
+    )
+    shown = CliRunner().invoke(app, ["inspect", "--json", str(odd)])
+    assert shown.exit_code == 0, shown.output
+
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+
+    parsed = json.loads(shown.stdout, parse_constant=refuse)
+    assert parsed["metadata"]["validation"] == {"val_acc": None, "val_loss": None}
 
 
 def test_autolabel_refuses_worker_counts_and_batch_sizes_out_of_bounds(tmp_path, ensemble_pair):
