@@ -11,7 +11,7 @@ import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from celeba_tui.errors import CelebaError, DecidedMeanwhile
@@ -303,6 +303,15 @@ class LabelSession:
     # --------------------------------------------------------------- undo
     def last_decision(self) -> Decision | None:
         return self.history[-1] if self.history else None
+
+    def changed(self, replaced_id: int | None, label_id: int | None, label: str) -> None:
+        """A decision of this session changed by going back (`replaced_id`, now `label_id`):
+        undo then withdraws the answer that stands, not the one it replaced."""
+        if replaced_id is None:
+            return
+        self.history = [
+            replace(d, label=label, label_id=label_id) if d.label_id == replaced_id else d for d in self.history
+        ]
 
     def revoke(self, decision: Decision) -> None:
         """Append the undo row for `decision` (thread-safe store write, nothing else)."""

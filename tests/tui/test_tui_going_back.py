@@ -167,3 +167,23 @@ async def test_changing_this_sessions_decision_moves_its_count(workspace, store)
 
     summary = SessionSummary("ann", "unlabelled", app.return_value, tuple(workspace.tasks[:1]), None, None, [])
     assert summary_lines(summary)[0] == "Session of ann: 2 decisions stored (1 of them changes an earlier one)."
+
+
+async def test_undo_after_a_change_withdraws_the_answer_that_stands(workspace, store):
+    # Found by the TUI review of 2026-12-06: after `b` and a new class, `u` said "undone:
+    # orientation = left" and withdrew the replaced answer; the new `right` stayed live.
+    # Now it withdraws `right`, the change, and the answer before it stands again.
+    app = LabelApp(LabelConfig(workspace, "ann", tasks=workspace.tasks), store)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "d", "a")  # image 1: light right, orientation left
+        await press(pilot, "b")
+        assert "left ◀ your decision" in question(app)
+        await press(pilot, "d")  # orientation left -> right
+        await press(pilot, "escape", "u")
+        assert app.session.current.image == IMAGES[0] and app.session.current_task.name == "orientation"
+        await pilot.press("q")
+    live = store.live_labels()
+    assert set(zip(live["image"], live["task"], live["label"])) == {
+        (IMAGES[0], "light", "right"),
+        (IMAGES[0], "orientation", "left"),
+    }

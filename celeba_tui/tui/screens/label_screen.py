@@ -448,6 +448,7 @@ class LabelScreen(Screen):
             self.session.stats.count_change(
                 entry.task, label, self.session.clock(), outcome.decision.label_id, outcome.replaced_id
             )
+            self.session.changed(outcome.replaced_id, outcome.decision.label_id, label)
             before = "undone" if outcome.before is None else outcome.before
             self.notify(f"changed: {entry.task} {before} → {label}", timeout=2, markup=False)
         self.show_current(self._stamp)
