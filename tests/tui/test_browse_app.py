@@ -277,6 +277,16 @@ async def test_paging_and_label_selection(workspace, labelled):
         await wait_for(pilot, lambda: isinstance(app.screen, BrowseLabelScreen), "the label screen")
         assert app.screen.session.current.image == IMAGES[1]
         await pilot.pause(0.3)
+        # Found by the TUI review of 2026-12-06: `?` here listed only the class keys and q.
+        from celeba_tui.tui.screens.guidelines_screen import GuidelinesScreen
+
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, GuidelinesScreen), "the help")
+        keys = str(app.screen.query_one("#keys-help").render())
+        assert "back to browse" in keys and "undo" in keys and "unanswered" in keys, keys
+        assert "quit" not in keys, keys  # the label screen's q is browse's "back"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowseLabelScreen), "the label screen again")
         await pilot.press("q")
         await wait_for(pilot, lambda: isinstance(app.screen, BrowseScreen), "back to the grid")
 

@@ -532,8 +532,19 @@ class LabelScreen(Screen):
         from celeba_tui.tui.screens.guidelines_screen import GuidelinesScreen
 
         classes = self._bound_classes or self.workspace.tasks[0].classes
-        keys = keys_text([*class_rows(classes), *binding_rows(self.BINDINGS, KEYS_SAID_IN_FULL)])
+        keys = keys_text([*class_rows(classes), *binding_rows(self._own_and_inherited_bindings(), KEYS_SAID_IN_FULL)])
         self.app.push_screen(GuidelinesScreen(self.workspace.guidelines_path, f"{keys}\n\n{WORKING_TOGETHER}"))
+
+    def _own_and_inherited_bindings(self) -> list:
+        """This screen's bindings and those it inherits (a subclass's key wins), as the footer has them."""
+        found: dict[str, object] = {}
+        for cls in type(self).__mro__:
+            if not issubclass(cls, LabelScreen):  # Textual's own (focus, copy) are not the labelling keys
+                break
+            for binding in cls.__dict__.get("BINDINGS", []):
+                key = binding.key if isinstance(binding, Binding) else binding[0]
+                found.setdefault(key, binding)
+        return list(found.values())
 
     # ----------------------------------------------------- size and end
     def on_resize(self, event: events.Resize) -> None:
