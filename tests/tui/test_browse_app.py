@@ -350,3 +350,19 @@ async def test_no_relabel_is_written_under_a_label_session_of_the_same_name(work
         await wait_for(pilot, lambda: len(labelled.history()) == before + 1, "the answer")
         await pilot.press("q")
     assert labelled.history().iloc[-1][["annotator", "source"]].tolist() == ["carol", "review"]
+
+
+async def test_a_filter_the_store_refuses_stays_in_the_box_to_mend(workspace, labelled):
+    # Found by the TUI review of 2026-12-06: `label:lft` was refused in a toast and the box
+    # closed, so the whole filter had to be typed again.
+    from textual.widgets import Input
+
+    app = make_app(workspace, labelled)
+    async with app.run_test(size=SIZE) as pilot:
+        await grid_ready(pilot)
+        await pilot.press("slash", *"label:lft", "enter")
+        box = app.screen.query_one("#filter", Input)
+        await wait_for(pilot, lambda: app.screen.filtering and box.value == "label:lft", "the box again")
+        assert app.screen.focused is box
+        await pilot.press("escape")
+        assert not app.screen.filtering and box.value == ""

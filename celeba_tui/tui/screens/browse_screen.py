@@ -90,6 +90,7 @@ class BrowseScreen(Screen):
         self._first_paint = True
         self._tiles: list[Thumbnail] = []
         self.filtering = False  # the filter box has the keys
+        self._typed_filter: str | None = None  # the last filter typed, until the store has read it
         self._precomputing = None  # the index a background precompute was started for
         self._closing = False
 
@@ -151,8 +152,12 @@ class BrowseScreen(Screen):
             self.notify(message.error, severity="error", timeout=8, markup=False)
             if self.selection is None:
                 self._show_message(f"Cannot browse: {message.error}\n\nq: quit")
+            elif message.kind == "filter" and self._typed_filter is not None:
+                self.action_edit_filter(self._typed_filter)  # as typed, to mend rather than retype
             return
         selection = message.selection
+        if message.kind == "filter":
+            self._typed_filter = None
         if not self.filtering:
             self.query_one("#filter", Input).value = describe_filter(selection.filter)
         keep = self.current_image if message.kind == "complete" else message.keep_image
@@ -398,9 +403,10 @@ class BrowseScreen(Screen):
             self._place_page()
             self.render_page(None, "back")
 
-    def action_edit_filter(self) -> None:
+    def action_edit_filter(self, text: str | None = None) -> None:
+        """Open the filter box, holding the filter shown (or `text`, a filter refused as typed)."""
         box = self.query_one("#filter", Input)
-        box.value = describe_filter(self.filter)
+        box.value = describe_filter(self.filter) if text is None else text
         # The box is always there (showing the filter): only focus moves, so the grid is
         # neither restyled nor laid out again (each costs about 0.3 s on a busy machine).
         self.filtering = True
@@ -420,6 +426,7 @@ class BrowseScreen(Screen):
             return
         self._hide_filter()
         self._key_time = time.monotonic()
+        self._typed_filter = event.value  # back in the box should the store refuse it (a class misspelt)
         self._select(wanted, "filter", None)
 
     def on_key(self, event: events.Key) -> None:
