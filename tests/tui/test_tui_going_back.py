@@ -99,6 +99,10 @@ async def test_escape_returns_to_the_queue_and_back_works_on_the_finished_screen
         assert shown_image(app) == IMAGES[4]
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, NothingToLabelScreen), "the finished screen again")
+        # Found by the TUI review of 2026-12-06: a second esc (going back once more) ended the session.
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, NothingToLabelScreen) and app.is_running
 
 
 def image_on_screen_back(app) -> bool:

@@ -14,8 +14,10 @@ class NothingToLabelScreen(Screen[str]):
     """Dismisses with "undo" (the last decision back) or "back" (earlier decisions, `b`)."""
 
     BINDINGS = [
-        Binding("q,escape", "app.quit", "quit"),
-        Binding("backspace,u", "undo", "undo last decision"),
+        # Not esc: it leaves the earlier decisions back to this screen, and a second press
+        # (as lazygit and k9s users do to go back) must not end the session.
+        Binding("q", "app.quit", "quit"),
+        Binding("backspace,u", "undo", "undo last decision", key_display="u/⌫"),
         Binding("b,left_square_bracket", "back", "go back to earlier decisions", key_display="b/["),
     ]
 
