@@ -366,3 +366,16 @@ async def test_a_filter_the_store_refuses_stays_in_the_box_to_mend(workspace, la
         assert app.screen.focused is box
         await pilot.press("escape")
         assert not app.screen.filtering and box.value == ""
+
+
+async def test_labelling_a_selection_filtered_by_task_asks_that_task_only(workspace, labelled):
+    # Found by the TUI review of 2026-12-06: `task:light` then L asked orientation as well.
+    from celeba_tui.tui.screens.browse_label_screen import BrowseLabelScreen
+
+    app = make_app(workspace, labelled, BrowseFilter(tasks=("light",)))
+    async with app.run_test(size=SIZE) as pilot:
+        await grid_ready(pilot)
+        await pilot.press("L")
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowseLabelScreen), "the label screen")
+        assert [task.name for task in app.screen.session.tasks.values()] == ["light"]
+        assert all(item.tasks == ("light",) for item in app.screen.session.items)
