@@ -180,18 +180,23 @@ def broken_module(how: str):
 def export_broken_output(path: Path, how: str, *, size: int = 32) -> Path:
     """`broken_module(how)` exported as a light model with celeba metadata."""
     from celeba_tui.onnx.export import export_module
+
+    export_module(broken_module(how), size, Path(path), light_metadata(size, "broken", f"broken-{how}"))
+    return Path(path)
+
+
+def light_metadata(size: int, architecture: str, run_id: str):
+    """Celeba metadata of a hand-made light model (three classes, `size` px, resized to it)."""
     from celeba_tui.onnx.metadata import ModelMetadata
 
-    meta = ModelMetadata(
+    return ModelMetadata(
         task="light",
         classes=tuple(CLASSES),
         input_size=size,
         preprocess=f"resize:{size}",
-        architecture="broken",
-        run_id=f"broken-{how}",
+        architecture=architecture,
+        run_id=run_id,
     )
-    export_module(broken_module(how), size, Path(path), meta)
-    return Path(path)
 
 
 def export_constant_width(path: Path, probs: list[float], *, size: int = 32) -> Path:
@@ -201,7 +206,7 @@ def export_constant_width(path: Path, probs: list[float], *, size: int = 32) -> 
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    from celeba_tui.onnx.metadata import ModelMetadata, write_metadata
+    from celeba_tui.onnx.metadata import write_metadata
 
     width = len(probs)
     pixels = helper.make_tensor_value_info("pixels", TensorProto.UINT8, ["batch", size, size, 3])
@@ -220,15 +225,7 @@ def export_constant_width(path: Path, probs: list[float], *, size: int = 32) -> 
     graph = helper.make_graph(nodes, "constant", [pixels], [out], weights)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     proto.ir_version = 8
-    meta = ModelMetadata(
-        task="light",
-        classes=tuple(CLASSES),
-        input_size=size,
-        preprocess=f"resize:{size}",
-        architecture="constant",
-        run_id=f"constant-{width}",
-    )
-    write_metadata(proto, meta)
+    write_metadata(proto, light_metadata(size, "constant", f"constant-{width}"))
     onnx.checker.check_model(proto)
     onnx.save(proto, str(path))
     return Path(path)
