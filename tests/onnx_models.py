@@ -10,6 +10,7 @@ against ground truth without training anything.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 CLASSES = ("left", "center", "right")
@@ -199,9 +200,12 @@ def light_metadata(size: int, architecture: str, run_id: str):
     )
 
 
-def export_constant_width(path: Path, probs: list[float], *, size: int = 32) -> Path:
+def export_constant_width(
+    path: Path, probs: list[float], *, size: int = 32, output: str = "probabilities", logits: str = "logits"
+) -> Path:
     """A light model (metadata: three classes) whose output, its class axis left dynamic in
-    the graph, is the distribution `probs` for every image, as many values as `probs` has."""
+    the graph, is the distribution `probs` for every image, as many values as `probs` has.
+    `output` names the graph's output tensor and `logits` the tensor before the softmax."""
     import numpy as np
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -210,7 +214,7 @@ def export_constant_width(path: Path, probs: list[float], *, size: int = 32) -> 
 
     width = len(probs)
     pixels = helper.make_tensor_value_info("pixels", TensorProto.UINT8, ["batch", size, size, 3])
-    out = helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", "classes"])
+    out = helper.make_tensor_value_info(output, TensorProto.FLOAT, ["batch", "classes"])
     weights = [
         numpy_helper.from_array(np.zeros((3, width), np.float32), "w"),
         numpy_helper.from_array(np.log(np.asarray(probs, np.float32)), "b"),
@@ -219,13 +223,14 @@ def export_constant_width(path: Path, probs: list[float], *, size: int = 32) -> 
         helper.make_node("Cast", ["pixels"], ["x"], to=TensorProto.FLOAT),
         helper.make_node("ReduceMean", ["x"], ["mean"], axes=[1, 2], keepdims=0),
         helper.make_node("MatMul", ["mean", "w"], ["zero"]),
-        helper.make_node("Add", ["zero", "b"], ["logits"]),
-        helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+        helper.make_node("Add", ["zero", "b"], [logits]),
+        helper.make_node("Softmax", [logits], [output], axis=1),
     ]
     graph = helper.make_graph(nodes, "constant", [pixels], [out], weights)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     proto.ir_version = 8
-    write_metadata(proto, light_metadata(size, "constant", f"constant-{width}"))
+    meta = replace(light_metadata(size, "constant", f"constant-{width}-{logits}"), output_name=output)
+    write_metadata(proto, meta)
     onnx.checker.check_model(proto)
     onnx.save(proto, str(path))
     return Path(path)

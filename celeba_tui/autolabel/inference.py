@@ -150,7 +150,11 @@ def input_groups(metas: list[ModelMetadata]) -> list[tuple[int, str]]:
 
 def merge_models(protos: list, metas: list[ModelMetadata]):
     """One graph running every model: an input `input_<g>` per input group (models that see
-    the same pixels share it) and outputs `m<i>_probabilities` in model order."""
+    the same pixels share it) and outputs `probabilities_of_model_<i>` in model order.
+
+    Every tensor of model i is renamed `m<i>_NAME`, so no name of one model meets another's,
+    and the merged graph's own names (`input_<g>`, `probabilities_of_model_<i>`) start
+    otherwise: a model whose inner tensor is called `probabilities` or `input_0` joins."""
     import onnx
     from onnx import compose, helper, version_converter
 
@@ -183,10 +187,12 @@ def merge_models(protos: list, metas: list[ModelMetadata]):
         initializers.extend(prefixed.graph.initializer)
         value_info.extend(prefixed.graph.value_info)
         functions.extend(prefixed.functions)
-        output = next(v for v in prefixed.graph.output if v.name == f"m{i}_{meta.output_name}")
-        output.name = f"m{i}_probabilities"
+        inner = f"m{i}_{meta.output_name}"
+        output = next(v for v in prefixed.graph.output if v.name == inner)
+        output.name = ensemble_output(i)
         for node in prefixed.graph.node:
-            node.output[:] = [output.name if name == f"m{i}_{meta.output_name}" else name for name in node.output]
+            node.input[:] = [output.name if name == inner else name for name in node.input]
+            node.output[:] = [output.name if name == inner else name for name in node.output]
         outputs.append(output)
     inputs = [inputs[f"input_{g}"] for g in range(len(groups))]
     graph = helper.make_graph(nodes, "celeba_ensemble", inputs, outputs, initializers, value_info=value_info)
@@ -194,6 +200,11 @@ def merge_models(protos: list, metas: list[ModelMetadata]):
     merged = helper.make_model(graph, opset_imports=opsets, functions=functions, producer_name="celeba-tui")
     merged.ir_version = max(p.ir_version for p in protos)
     return merged
+
+
+def ensemble_output(index: int) -> str:
+    """The merged graph's output of model `index`: probabilities (batch, classes)."""
+    return f"probabilities_of_model_{index}"
 
 
 def _default_opset(proto) -> int:
@@ -223,7 +234,7 @@ class EnsembleSession:
             binding.bind_cpu_input(f"input_{g}", np.ascontiguousarray(batch))
         for i in range(len(self.metas)):
             # On a GPU the outputs stay on the device until the copy below.
-            binding.bind_output(f"m{i}_probabilities", self.device)
+            binding.bind_output(ensemble_output(i), self.device)
         try:
             self.session.run_with_iobinding(binding)
         except Exception as exc:  # onnxruntime's own error types: a graph that checked out but cannot run

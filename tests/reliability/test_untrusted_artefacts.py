@@ -246,6 +246,28 @@ def test_a_model_whose_output_width_is_not_its_class_count_is_refused(tmp_path, 
         assert table_digests(workspace.store_path) == before
 
 
+def test_models_whose_inner_names_match_the_ensembles_own_join_it(tmp_path):
+    # The merged ensemble named model i's output `m<i>_probabilities`, which is also what a
+    # model's own inner tensor `probabilities` became under the `m<i>_` prefix: onnxruntime
+    # then refused the merged graph, blaming the model file.
+    from onnx_models import export_constant_width
+    from training_data import make_labelled_workspace
+
+    workspace, _, _ = make_labelled_workspace(tmp_path, n=12, labels_for=6)
+    center = [0.01, 0.98, 0.01]
+    models = [
+        export_constant_width(tmp_path / "inner-probabilities.onnx", center, output="out", logits="probabilities"),
+        export_constant_width(tmp_path / "inner-input.onnx", center, output="out", logits="input_0"),
+        export_constant_width(tmp_path / "plain.onnx", center),
+    ]
+    args = ["autolabel", "--models", *map(str, models), "-w", str(workspace.path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    with workspace.open_store() as store:
+        automatic = store.live_labels("light", sources=["model"], brief=True)
+    assert len(automatic) == 6 and set(automatic["label"]) == {"center"}
+
+
 def test_json_never_holds_nan_or_infinity(tmp_path, ensemble_pair):
     # Found by attack pass 19: `inspect --json` printed NaN, which strict JSON parsers refuse.
     import json
