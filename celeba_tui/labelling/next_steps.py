@@ -33,6 +33,7 @@ class StoreState:
     my_reviews: int = 0  # pairs this annotator decided as a reviewer
     overlapping: int = 0  # pairs two or more annotators labelled
     conflicts: int = 0  # pairs whose annotators disagree and nobody reviewed
+    conflict_images: int = 0  # images with one such pair or more (what the review queue counts)
     settled: dict[str, int] = field(default_factory=dict)  # task -> agreed or reviewed labels
     suspects_found: bool | None = None  # None: autolabel wrote no suspects file; else: it found some
     decided: bool = True  # an `autolabel` finished deciding one of the tasks (its ensemble is recorded)
@@ -71,6 +72,9 @@ def read_store_state(
         f"FROM (SELECT DISTINCT image_id, task FROM predictions WHERE {tasks_in}) p",
         [*PEOPLE_SOURCES, *names],
     )[0]
+    conflict_images = store.query(
+        f"SELECT COUNT(DISTINCT image_id) FROM current WHERE {tasks_in} AND status = ?", [*names, CONFLICT]
+    )[0][0]
     settled = {name: 0 for name in names}
     conflicts = 0
     for task, status, count in status_counts:
@@ -88,6 +92,7 @@ def read_store_state(
         my_reviews=live_counts[3] or 0,
         overlapping=overlapping,
         conflicts=conflicts,
+        conflict_images=conflict_images,
         settled=settled,
         suspects_found=_suspects_found(suspects_path),
         # Asked only where there are predictions: it may read the whole history.
@@ -210,10 +215,12 @@ def next_steps(
     if left > 0:
         steps.append(NextStep(f"celeba label --queue {queue}", f"{counted(left, 'image')} left in the {queue} queue"))
     if state.conflicts > 0:
-        conflicts = f"{state.conflicts:,} conflict{'' if state.conflicts == 1 else 's'}"
+        # Counted in images, as the review queue counts them; the questions too where more.
+        images = counted(state.conflict_images, "image")
+        questions = f" ({state.conflicts:,} questions)" if state.conflicts != state.conflict_images else ""
         if not (queue == "review" and left > 0):  # else the first step says it
             steps.append(
-                NextStep("celeba label --queue review", f"{conflicts} where annotators disagree, for a person")
+                NextStep("celeba label --queue review", f"{images} where annotators disagree{questions}, for a person")
             )
         if queue != "review":
             # Conflicts stay whatever policy a merge had (review leaves them to people):
@@ -222,7 +229,7 @@ def next_steps(
             steps.append(
                 NextStep(
                     "celeba merge --policy dawid-skene",
-                    f"or settle the {conflicts} by each annotator's estimated accuracy",
+                    "or settle them by each annotator's estimated accuracy",
                 )
             )
     trainable = [task for task, count in state.settled.items() if count >= min_labels]

@@ -111,13 +111,11 @@ def test_suspects_before_autolabel_with_none_and_all_reviewed(store, workspace):
 
 
 def test_next_steps_follow_the_store():
-    state = StoreState(images=10, conflicts=2, settled={"light": 12, "orientation": 1})
+    state = StoreState(images=10, conflicts=3, conflict_images=2, settled={"light": 12, "orientation": 1})
     assert next_steps(state, queue="unlabelled", left=5, min_labels=10) == [
         NextStep("celeba label --queue unlabelled", "5 images left in the unlabelled queue"),
-        NextStep("celeba label --queue review", "2 conflicts where annotators disagree, for a person"),
-        NextStep(
-            "celeba merge --policy dawid-skene", "or settle the 2 conflicts by each annotator's estimated accuracy"
-        ),
+        NextStep("celeba label --queue review", "2 images where annotators disagree (3 questions), for a person"),
+        NextStep("celeba merge --policy dawid-skene", "or settle them by each annotator's estimated accuracy"),
         NextStep("celeba train -t light", "12 settled light labels"),
     ]
     cycled = next_steps(state, queue="review", left=0, min_labels=10, cycle_available=True)
@@ -138,3 +136,21 @@ def test_an_empty_share_says_it_is_a_share(store, workspace):
         "unlabelled", state, min_labels=3, share=True
     )
     assert "Every image is labelled" in empty_queue_hint("unlabelled", state, min_labels=3)
+
+
+def test_conflicts_are_counted_in_images_as_the_review_queue_counts_them(store, workspace):
+    # Found by the docs audit: quitting the TUI suggested "--queue review (153 conflicts)"
+    # while `label --queue review --count` said 126 images (one image, conflicts on two tasks).
+    for task in ("light", "orientation"):
+        store.add_label(IMAGES[0], task, "left", "ann")
+        store.add_label(IMAGES[0], task, "right", "bob")
+    store.add_label(IMAGES[1], "light", "left", "ann")
+    store.add_label(IMAGES[1], "light", "center", "bob")
+    state = read_store_state(store, "ann", workspace.tasks)
+    assert (state.conflicts, state.conflict_images) == (3, 2)
+    review = get_queue("review").build(store, workspace, "ann", workspace.tasks, QueueOptions())
+    assert len(review.items) == state.conflict_images
+    steps = next_steps(state, queue="unlabelled", left=0, min_labels=10)
+    assert steps[0] == NextStep(
+        "celeba label --queue review", "2 images where annotators disagree (3 questions), for a person"
+    )

@@ -124,7 +124,7 @@ def test_the_session_ends_with_a_summary_and_the_next_command(workspace, store, 
         "The unlabelled queue: 9 images left, 1 done.",
     ]
     assert lines[3].startswith("Next: celeba label --queue unlabelled")
-    assert "or: celeba label --queue review   (1 conflict where annotators disagree, for a person)" in result.output
+    assert "or: celeba label --queue review   (1 image where annotators disagree, for a person)" in result.output
     as_json = json.loads(label(workspace, "-t", "light", "--json").output)
     assert as_json["left"] == 9 and as_json["next"][2]["command"] == "celeba merge --policy dawid-skene"
 
