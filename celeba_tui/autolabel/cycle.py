@@ -49,6 +49,7 @@ class CycleOptions:
     pseudo_labels: bool = False  # train on the store's automatic labels too (a self-training round)
     soft_targets_from: str | None = None  # None: the recipe's (TrainOptions.soft_targets_from)
     augment: str | None = None  # None: the recipe's (TrainOptions.augment)
+    start_from: tuple[str, ...] = ()  # RUNs whose weights their architecture's networks start from
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,8 @@ def configured_architectures(workspace: Workspace, task: str, given: tuple[str, 
     )
 
 
-def train_options(options: CycleOptions, architecture: str):
+def train_options(options: CycleOptions, architecture: str, start: str | None = None):
+    """The `celeba train` options of one architecture's run; `start`: the run folder it starts from."""
     from celeba_tui.training.trainer import TrainOptions
 
     return TrainOptions(
@@ -196,6 +198,7 @@ def train_options(options: CycleOptions, architecture: str):
         pseudo_labels=options.pseudo_labels,
         soft_targets_from=options.soft_targets_from,
         augment=options.augment,
+        start_from=start,
     )
 
 
@@ -213,14 +216,15 @@ def few_labels(settings: dict, labelled_images: int) -> bool:
     return wanted.steps(n_train) < settings["min_steps"]
 
 
-def wanted_settings(options: CycleOptions, architecture: str) -> dict:
-    """What a run of `architecture` trained now would record in its config (the comparable part)."""
+def wanted_settings(options: CycleOptions, architecture: str, start: str | None = None) -> dict:
+    """What a run of `architecture` trained now would record in its config (the comparable part);
+    `start`: the run folder it would start from (`started_from`), None for random weights."""
     from celeba_tui.plugins import get_architecture
     from celeba_tui.training.recipes import asked_targets
     from celeba_tui.training.trainer import hyper_parameters, resolve_pipeline, resolve_recipe
 
     arch = get_architecture(architecture)
-    train = train_options(options, architecture)
+    train = train_options(options, architecture, start)
     recipe = resolve_recipe(train)
     return {
         **hyper_parameters(arch, train, recipe),
@@ -233,6 +237,7 @@ def wanted_settings(options: CycleOptions, architecture: str) -> dict:
         "pseudo_labels": train.pseudo_labels,
         "balance_classes": recipe.balance_classes,
         **asked_targets(train, recipe),
+        "started_from": start,
     }
 
 
@@ -244,6 +249,9 @@ NEWER_SETTINGS = ("target_kind", "landmark_cue_mode")
 def setting_matches(config: dict, key: str, value) -> bool:
     if key not in config and key in NEWER_SETTINGS:
         return True
+    if key == "started_from":  # recorded as {run, run_id, task, tensors}; None (or absent): random weights
+        recorded = config.get(key)
+        return (recorded.get("run") if isinstance(recorded, dict) else recorded) == value
     return config.get(key) == value
 
 
@@ -293,6 +301,7 @@ def plan_cycle(workspace: Workspace, options: CycleOptions) -> CyclePlan:
     )
     export_settings = ExportSettings(options.precision)
     architectures, source = configured_architectures(workspace, task.name, options.architectures)
+    starts = starting_runs(options.start_from, workspace.runs_dir, architectures)
     labels = current_fingerprint(workspace, task.name, pseudo_labels=options.pseudo_labels)
     with workspace.open_store(readonly=True) as store:
         from celeba_tui.training.dataset import human_labels
@@ -309,7 +318,7 @@ def plan_cycle(workspace: Workspace, options: CycleOptions) -> CyclePlan:
     )
     steps = []
     for architecture in architectures:
-        settings = wanted_settings(options, architecture)
+        settings = wanted_settings(options, architecture, starts.get(architecture))
         reuse = next((run for run in reversed(runs) if reusable(run, architecture, settings, labels)), None)
         if reuse is None:
             steps.append(TrainStep(architecture, settings))
@@ -317,6 +326,25 @@ def plan_cycle(workspace: Workspace, options: CycleOptions) -> CyclePlan:
         model, exists = planned_export(workspace, reuse, export_settings)
         steps.append(TrainStep(architecture, settings, reuse, model, exists))
     return CyclePlan(task.name, source, labels, tuple(steps), options)
+
+
+def starting_runs(texts: tuple[str, ...], runs_dir: Path, architectures: tuple[str, ...]) -> dict[str, str]:
+    """--start-from's runs (each named as every RUN) by architecture, as absolute folders: one
+    per architecture, each of an architecture this cycle trains."""
+    from celeba_tui.training.run_selection import resolve_run
+
+    starts: dict[str, str] = {}
+    for text in texts:
+        run = resolve_run(text, runs_dir)
+        if run.architecture not in architectures:
+            raise CelebaError(
+                f"--start-from {text}: run {run.run_id} is a {run.architecture} run, and this cycle trains "
+                f"{', '.join(architectures)}"
+            )
+        if run.architecture in starts:
+            raise CelebaError(f"--start-from: two runs for {run.architecture}; name one per architecture")
+        starts[run.architecture] = str(run.path.resolve())
+    return starts
 
 
 # -------------------------------------------------------------------- running
@@ -334,7 +362,8 @@ def run_cycle(workspace: Workspace, plan: CyclePlan, reporter=None) -> CycleResu
         if step.reuse is not None:
             run = step.reuse
         else:
-            trained = train_recording_labels(workspace, train_options(options, step.architecture), reporter)
+            start = step.settings.get("started_from")
+            trained = train_recording_labels(workspace, train_options(options, step.architecture, start), reporter)
             run = load_run(trained.run_path)
         runs.append(run)
         result.runs.append({"run": run.run_id, "architecture": step.architecture, "action": step.action})

@@ -7,7 +7,13 @@ from typing import Annotated, Optional
 import typer
 
 from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
-from celeba_tui.cli.completion import complete_architecture, complete_precision, complete_provider, complete_task
+from celeba_tui.cli.completion import (
+    complete_architecture,
+    complete_precision,
+    complete_provider,
+    complete_run,
+    complete_task,
+)
 from celeba_tui.cli.onnx_commands import CalibrateOnOption, HighOption, LowOption, TargetPrecisionOption
 from celeba_tui.cli.train_commands import SoftTargetsFromOption
 from celeba_tui.console import printable
@@ -50,6 +56,17 @@ def cycle(
         ),
     ] = False,
     soft_targets_from: SoftTargetsFromOption = None,
+    start_from: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--start-from",
+            metavar="RUN",
+            help="Networks of this run's architecture start from its weights (repeatable, one per architecture; "
+            "`celeba train --start-from`).",
+            show_default=False,
+            autocompletion=complete_run,
+        ),
+    ] = None,
     device: Annotated[str, typer.Option("--device", metavar="NAME", help="auto, cpu or cuda.")] = "auto",
     precision: Annotated[
         str,
@@ -94,6 +111,7 @@ def cycle(
         max_images=max_images,
         pseudo_labels=pseudo_labels,
         soft_targets_from=soft_targets_from,
+        start_from=tuple(start_from or ()),
         seed=seed,
         device=device,
         precision=precision,

@@ -46,6 +46,14 @@ def synth(
     sheet: Annotated[
         bool, typer.Option("--sheet", help="Also write contact_sheet.png (first 24 images with their classes).")
     ] = False,
+    truth_labels: Annotated[
+        bool,
+        typer.Option(
+            "--truth-labels",
+            help="Also write truth.csv: every image's true classes as a label file, to train a network on the "
+            "renders (then `celeba train --start-from` it on real faces; docs/training.md).",
+        ),
+    ] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite a synthetic dataset already in --out.")] = False,
     json_output: JsonOption = False,
 ) -> None:
@@ -58,7 +66,13 @@ def synth(
         effective_workers,
         write_dataset,
     )
-    from celeba_tui.synth.output import CONTACT_SHEET, prepare_output, synth_summary, write_annotators
+    from celeba_tui.synth.output import (
+        CONTACT_SHEET,
+        prepare_output,
+        synth_summary,
+        write_annotators,
+        write_truth_labels,
+    )
     from celeba_tui.synth.truth import parse_mix
 
     if not 1 <= n <= MAX_IMAGES:
@@ -80,19 +94,26 @@ def synth(
         truth = write_dataset(out, n, spec, workers=workers, on_progress=advance)
     seconds = time.perf_counter() - started
     labels = write_annotators(out, truth, annotators, overlap, seed, coverage) if annotators else {}
+    truth_file = write_truth_labels(out, truth) if truth_labels else None
     if sheet:
         from celeba_tui.synth.contact_sheet import dataset_contact_sheet
 
         dataset_contact_sheet(out, truth, out / CONTACT_SHEET)
     summary = synth_summary(out, truth, labels, seconds, effective_workers(n, workers))
+    summary["truth_labels"] = None if truth_file is None else str(truth_file)
     if json_output:
         print_json(summary)
         return
     _print_summary(summary)
     # Quoted for a shell (the glob outside the quotes), so the line works pasted whatever the folder is called.
     annotated = f" && celeba import {shlex.quote(str(out / 'annotators'))}/*.csv -w WS" if labels else ""
+    if truth_file is not None and not labels:  # a workspace of the renders' truth, to train a starting network
+        annotated = f" && celeba import {shlex.quote(str(truth_file))} -w WS"
     images = shlex.quote(str(out / "img_align_celeba"))
-    next_step(f"celeba init WS --images {images}{annotated}", "a workspace to label these faces")
+    purpose = "a workspace to label these faces"
+    if truth_file is not None and not labels:
+        purpose = "a workspace of their true classes, to train a network that `celeba train --start-from` begins at"
+    next_step(f"celeba init WS --images {images}{annotated}", purpose)
 
 
 def _progress(total: int, disable: bool):

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, next_step, open_workspace, print_json, warn
-from celeba_tui.cli.completion import complete_architecture, complete_task
+from celeba_tui.cli.completion import complete_architecture, complete_run, complete_task
 from celeba_tui.training.recipes import DEFAULT_RECIPE
 from celeba_tui.training.run_selection import SELECTOR_HELP
 
@@ -166,6 +166,17 @@ def train(
         Optional[int],
         typer.Option("--max-images", metavar="N", help="Use at most this many labelled images (a seeded sample)."),
     ] = None,
+    start_from: Annotated[
+        Optional[str],
+        typer.Option(
+            "--start-from",
+            metavar="RUN",
+            help="Start from this run's weights instead of random ones: a run of the same architecture, e.g. one "
+            "trained on `celeba synth` renders' true classes (docs/training.md); "
+            f"{SELECTOR_HELP}.",
+            autocompletion=complete_run,
+        ),
+    ] = None,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -200,6 +211,7 @@ def train(
         patience_loss=patience_loss,
         new_split=new_split,
         max_images=max_images,
+        start_from=start_from,
     )
     reporter = SilentReporter() if json_output else RichReporter()
     result = train_recording_labels(ws, options, reporter)

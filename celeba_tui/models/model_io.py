@@ -83,21 +83,7 @@ def build_classifier(run: Run, device: str | torch.device = "cpu") -> ImageClass
         )
     cue_outputs = run_cue_outputs(run)
     module = architecture.build(len(run.classes) + cue_outputs)
-    try:
-        state = torch.load(run.checkpoint, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001  (torch raises many types for a bad file)
-        # torch's weights-only message spans lines and suggests weights_only=False: never for a file we did not write.
-        blocked = re.search(r"unsupported global:? (?:GLOBAL )?(\S+)", str(exc), re.IGNORECASE)
-        if blocked:
-            raise CelebaError(
-                f"{run.checkpoint}: refused: the checkpoint holds Python objects, not just weights "
-                f"({blocked.group(1)}); checkpoints are loaded with weights_only=True"
-            ) from None
-        weights_only = isinstance(exc, pickle.UnpicklingError) and "Weights only load failed" in str(exc)
-        first = "not a weights-only file" if weights_only else (str(exc).strip().splitlines() or [""])[0]
-        raise CelebaError(f"{run.checkpoint}: not a readable checkpoint ({type(exc).__name__}: {first})") from None
-    if not isinstance(state, dict):
-        raise CelebaError(f"{run.checkpoint}: not a state dict")
+    state = read_checkpoint(run.checkpoint)
     try:
         module.load_state_dict(state)
     except RuntimeError as exc:
@@ -111,3 +97,24 @@ def build_classifier(run: Run, device: str | torch.device = "cpu") -> ImageClass
     classifier = ImageClassifier(module, run_temperature(run), n_classes, run_class_bias(run)).to(device)
     classifier.eval()
     return classifier
+
+
+def read_checkpoint(path) -> dict:
+    """A run's best.pt as a state dict, read weights-only: a file holding Python objects, or
+    anything but a dict, is a CelebaError naming it (never unpickled in full)."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001  (torch raises many types for a bad file)
+        # torch's weights-only message spans lines and suggests weights_only=False: never for a file we did not write.
+        blocked = re.search(r"unsupported global:? (?:GLOBAL )?(\S+)", str(exc), re.IGNORECASE)
+        if blocked:
+            raise CelebaError(
+                f"{path}: refused: the checkpoint holds Python objects, not just weights "
+                f"({blocked.group(1)}); checkpoints are loaded with weights_only=True"
+            ) from None
+        weights_only = isinstance(exc, pickle.UnpicklingError) and "Weights only load failed" in str(exc)
+        first = "not a weights-only file" if weights_only else (str(exc).strip().splitlines() or [""])[0]
+        raise CelebaError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {first})") from None
+    if not isinstance(state, dict):
+        raise CelebaError(f"{path}: not a state dict")
+    return state

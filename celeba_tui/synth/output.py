@@ -23,8 +23,18 @@ from celeba_tui.synth.truth import CLASSES
 
 ANNOTATOR_DIR = "annotators"
 CONTACT_SHEET = "contact_sheet.png"
+# --truth-labels: every image's true classes as a label file (annotator `truth` when imported).
+TRUTH_LABELS_FILE = "truth.csv"
 # The files synth names itself in --out: a link or a FIFO found at one is an error, not followed.
-OWN_FILES = (LANDMARKS_FILE, ATTRIBUTES_FILE, PARTITION_FILE, GROUND_TRUTH_FILE, CONTACT_SHEET, STARTED_MARKER)
+OWN_FILES = (
+    LANDMARKS_FILE,
+    ATTRIBUTES_FILE,
+    PARTITION_FILE,
+    GROUND_TRUTH_FILE,
+    CONTACT_SHEET,
+    TRUTH_LABELS_FILE,
+    STARTED_MARKER,
+)
 _IMAGE_NAME = re.compile(r"^(\d{6})\.jpg$")
 _ANNOTATOR_FILE = re.compile(r"^ann\d+\.csv$")
 
@@ -54,6 +64,8 @@ def prepare_output(out: Path, n: int, force: bool) -> None:
             elif match and not stat.S_ISREG(mode := path.lstat().st_mode):
                 kind = "a symbolic link" if stat.S_ISLNK(mode) else file_kind(mode)
                 raise CelebaError(f"{path}: is {kind}, where synth writes an image; not overwriting (remove it)")
+        if _regular_file(out / TRUTH_LABELS_FILE):  # a stale one would label the new images wrongly
+            (out / TRUTH_LABELS_FILE).unlink()
         annotators = out / ANNOTATOR_DIR
         for path in annotators.iterdir() if annotators.is_dir() else ():
             if _ANNOTATOR_FILE.match(path.name):
@@ -87,6 +99,20 @@ def write_annotators(
         with owned_path(folder / f"{name}.csv", Path(out)) as tmp:
             write_onehot(frame, tmp, DEFAULT_TASKS)
     return labels
+
+
+def write_truth_labels(out: Path, truth: pd.DataFrame) -> Path:
+    """out/truth.csv: every image's true classes in the study's one-hot format, for training a
+    network on the renders themselves (`celeba train --start-from`, docs/training.md)."""
+    from celeba_tui.formats.onehot import write_onehot
+    from celeba_tui.workspace import DEFAULT_TASKS
+
+    names = [task.name for task in DEFAULT_TASKS]
+    labels = truth.melt(id_vars="image", value_vars=names, var_name="task", value_name="label")
+    path = Path(out) / TRUTH_LABELS_FILE
+    with owned_path(path, Path(out)) as tmp:
+        write_onehot(labels, tmp, DEFAULT_TASKS)
+    return path
 
 
 def synth_summary(

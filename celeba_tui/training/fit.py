@@ -15,6 +15,7 @@ from celeba_tui.training.dataset import LabelledSet
 
 if TYPE_CHECKING:
     from celeba_tui.training.recipes import Recipe
+    from celeba_tui.training.starting_point import StartingPoint
     from celeba_tui.training.trainer import TrainOptions
     from celeba_tui.workspace import Workspace
 
@@ -90,6 +91,7 @@ def fit(
     amp_dtype,
     dist,
     reporter,
+    start: StartingPoint | None = None,
 ) -> TrainResult:
     import sklearn.metrics  # noqa: F401  (imported now, not inside the first epoch's timing)
     import torch
@@ -123,6 +125,11 @@ def fit(
     n_cues = 0 if data.cues is None else data.cues.shape[1]
     torch.manual_seed(options.seed)
     module = architecture.build(n_classes + n_cues)
+    started = None
+    if start is not None:
+        from celeba_tui.training.starting_point import start_from
+
+        started = start_from(module, start)
     params_trainable, params_non_trainable = parameter_counts(module)
     # Channels-last matches the NHWC batches and is faster on CPUs too (~1.35x a step, docs/performance.md).
     module = module.to(device).to(memory_format=torch.channels_last)
@@ -157,6 +164,7 @@ def fit(
         config = run_config(
             run_id, workspace, architecture, task, prepared, hyper, recipe, options, device, dist, amp_dtype
         )
+        config["started_from"] = started.record(start) if started is not None else None
         if asked is not None:
             config["asked_schedule"] = asked  # what the options and recipe asked for, before few_labels_schedule
         run_dir.write_config(run_path, config)
@@ -165,6 +173,8 @@ def fit(
             f"training {architecture.name} on {task.name}: {len(train_idx):,} train / {len(val_idx):,} val images, "
             f"{device}, run {run_path}"
         )
+        if started is not None:
+            reporter.message(started.line(start))
 
     stopper = EarlyStopping(hyper["patience_acc"], hyper["patience_loss"])
     history: list[dict] = []

@@ -76,6 +76,7 @@ class TrainOptions:
     new_split: bool = False
     max_images: int | None = None
     decode_workers: int | None = None
+    start_from: str | None = None  # a RUN whose weights the network starts from (None: random ones)
 
 
 def resolve_pipeline(architecture, spec: str | None):
@@ -294,12 +295,19 @@ def train(workspace: Workspace, options: TrainOptions, reporter=None) -> TrainRe
     hyper = hyper_parameters(architecture, options, recipe)
     device = pick_device(options.device, dist.local_rank)
     amp_dtype = mixed_precision(device, options.amp)  # before any work: --amp on a CPU without bfloat16 is refused
+    start = None
+    if options.start_from is not None:
+        from celeba_tui.training.starting_point import read_starting_point
+
+        start = read_starting_point(options.start_from, workspace.runs_dir, architecture, len(task.classes))
     distributed.start(dist, device.type)
     try:
         prepared = _from_rank0(dist, lambda: prepare(workspace, task, pipeline, options, reporter, recipe))
         from celeba_tui.training.fit import fit
 
-        return fit(workspace, architecture, task, prepared, hyper, recipe, options, device, amp_dtype, dist, reporter)
+        return fit(
+            workspace, architecture, task, prepared, hyper, recipe, options, device, amp_dtype, dist, reporter, start
+        )
     finally:
         reporter.close()
         distributed.stop(dist)

@@ -208,6 +208,34 @@ def test_cli_synth_writes_dataset_and_annotators(tmp_path):
     assert one_annotator.exit_code == 2 and "overlap" in one_annotator.output
 
 
+def test_truth_labels_import_as_the_true_classes_and_go_with_force(tmp_path):
+    from typer.testing import CliRunner
+
+    from celeba_tui.cli import app
+
+    runner = CliRunner()
+    out, workspace = tmp_path / "renders", tmp_path / "ws"
+    result = runner.invoke(app, ["synth", "--out", str(out), "-n", "15", "--seed", "4", "--truth-labels", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["truth_labels"] == str(out / "truth.csv")
+    assert runner.invoke(app, ["init", str(workspace), "--images", str(out / "img_align_celeba")]).exit_code == 0
+    imported = runner.invoke(app, ["import", str(out / "truth.csv"), "-w", str(workspace)])
+    assert imported.exit_code == 0, imported.output
+
+    from celeba_tui.workspace import load_workspace
+
+    with load_workspace(workspace).open_store() as store:
+        for task in ("light", "orientation"):
+            labels = store.current_labels(task).set_index("image")["label"]
+            truth = pd.read_csv(out / "ground_truth.csv").set_index("image")[task]
+            assert labels.sort_index().to_dict() == truth.sort_index().to_dict()
+        assert store.annotators() == ["truth"]
+
+    again = runner.invoke(app, ["synth", "--out", str(out), "-n", "10", "--seed", "5", "--force"])
+    assert again.exit_code == 0, again.output
+    assert not (out / "truth.csv").exists()  # it would label the new images with the old ones' classes
+
+
 def test_force_never_overwrites_a_folder_that_is_not_a_synthetic_dataset(tmp_path):
     from celeba_tui.errors import CelebaError
     from celeba_tui.synth.output import prepare_output
