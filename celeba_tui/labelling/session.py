@@ -37,6 +37,16 @@ class Decision:
     label_id: int | None = None  # None for check answers (they are not labels)
 
 
+@dataclass(frozen=True)
+class Skip:
+    """A question left unanswered (space): where the cursor was, and how many decisions of the
+    session's history came before it (undo takes skips and decisions back in the order made)."""
+
+    position: int
+    task_index: int
+    after: int
+
+
 @dataclass
 class SessionStats:
     """Per-class counts and the labelling rate of this session.
@@ -124,6 +134,7 @@ class LabelSession:
         self._checks_inserted = 0
         self.stats = SessionStats()
         self.history: list[Decision] = []
+        self._skips: list[Skip] = []
         self.position = 0
         self.task_index = 0
         self._answered: dict[int, set[str]] = {}  # position -> tasks answered there
@@ -293,16 +304,36 @@ class LabelSession:
     def skip(self) -> None:
         """Leave the current question unanswered and go on."""
         if self.current is not None:
+            self._skips.append(Skip(self.position, self.task_index, len(self.history)))
             self._next_question()
 
     def skip_image(self) -> None:
         """Leave the rest of the current image unanswered."""
         if self.current is not None:
+            self._skips.append(Skip(self.position, self.task_index, len(self.history)))
             self._next_item()
 
     # --------------------------------------------------------------- undo
     def last_decision(self) -> Decision | None:
         return self.history[-1] if self.history else None
+
+    def last_skip(self) -> Skip | None:
+        """The skip made after the session's last decision standing, if any: what undo takes back first."""
+        while self._skips and self._skips[-1].after > len(self.history):
+            self._skips.pop()  # made after decisions since undone: the cursor has gone back past it
+        return self._skips[-1] if self._skips and self._skips[-1].after == len(self.history) else None
+
+    @property
+    def can_undo(self) -> bool:
+        return self.last_skip() is not None or self.last_decision() is not None
+
+    def undo_skip(self, skip: Skip) -> None:
+        """Go back to the question `skip` left (nothing was stored, so nothing is written)."""
+        self._skips.remove(skip)
+        self._finished_elsewhere.discard(skip.position)  # answered now, it counts once
+        self.position, self.task_index = skip.position, skip.task_index
+        self.also_here = None
+        self._announce(self.items[skip.position].image)
 
     def changed(self, replaced_id: int | None, label_id: int | None, label: str) -> None:
         """A decision of this session changed by going back (`replaced_id`, now `label_id`):

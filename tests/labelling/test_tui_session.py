@@ -587,3 +587,28 @@ def test_a_recount_ahead_counts_only_positions_that_still_hold_its_image(store, 
     for _ in range(4):
         answer(session, 0)  # 000001, 000002
     assert session.current.image == "other.jpg"  # 000003 passed over: counted already
+
+
+def test_undo_takes_back_skips_and_decisions_in_the_order_made(store, workspace):
+    # Found by the docs audit: `u` after a skip withdrew the answer before it, not the skip.
+    session = session_for(store, workspace, ["000001.jpg", "000002.jpg", "000003.jpg"])
+    answer(session, 0)  # 1: light = left
+    session.skip()  # 1: orientation left open
+    session.skip_image()  # 2: light (and the rest of 2) left open
+    assert session.current.image == "000003.jpg"
+    rows = len(store.history())
+    for expected in (("000002.jpg", "light"), ("000001.jpg", "orientation")):
+        skip = session.last_skip()
+        assert skip is not None and session.can_undo
+        session.undo_skip(skip)
+        assert (session.current.image, session.current_task.name) == expected
+    assert len(store.history()) == rows  # a skip stored nothing, so undoing it writes nothing
+    assert session.last_skip() is None
+    decision = session.last_decision()
+    session.revoke(decision)
+    session.apply_undo(decision)
+    assert (session.current.image, session.current_task.name) == ("000001.jpg", "light")
+    assert live(store) == {} and not session.can_undo
+    answer(session, 1)
+    answer(session, 2)
+    assert session.current.image == "000002.jpg" and session.done == 1

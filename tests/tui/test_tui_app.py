@@ -112,6 +112,19 @@ async def test_space_skips_a_question(workspace, store):
         assert live(store) == {(IMAGES[0], "orientation"): "center", (IMAGES[2], "light"): "left"}
 
 
+async def test_u_after_a_skip_goes_back_to_the_skipped_question(workspace, store):
+    app = make_app(workspace, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "a", "space", "u")
+        assert current(app) == (IMAGES[0], "orientation")
+        assert live(store) == {(IMAGES[0], "light"): "left"}  # the answer before the skip stands
+        await press(pilot, "d", "u")  # the skip, taken back, is gone: the answer given in its place goes
+        assert current(app) == (IMAGES[0], "orientation")
+        assert live(store) == {(IMAGES[0], "light"): "left"}
+        await press(pilot, "u")
+        assert current(app) == (IMAGES[0], "light") and live(store) == {}
+
+
 async def test_resume_continues_where_it_stopped(workspace, store):
     async with make_app(workspace, store).run_test(size=SIZE) as pilot:
         await press(pilot, "a", "a", "d")

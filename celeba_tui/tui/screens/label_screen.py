@@ -56,7 +56,7 @@ def _while_holding(held_lock, function, *args):
 # What `?` says of the footer's terse words.
 KEYS_SAID_IN_FULL = {
     "skip": "leave this question unanswered for now",
-    "undo": "undo your last decision (the history keeps it)",
+    "undo": "undo your last decision (the history keeps it) or skip",
     "back": "go back through your earlier decisions (a class key changes one)",
     "forward": "a newer decision; past the newest, the queue again",
     "queue": "leave the earlier decisions: back to the queue",
@@ -504,6 +504,14 @@ class LabelScreen(Screen):
         if self.lookback.active:
             self.notify("going back: press a class key to change this decision, esc for the queue", timeout=3)
             return
+        skip = self.session.last_skip()
+        if skip is not None:  # back to the question skipped last; nothing was stored
+            stamp = self._stamp
+            self.session.undo_skip(skip)
+            item, task = self.session.current, self.session.current_task
+            self.notify(f"back to the skipped {task.name} question of {printable(item.image)}", timeout=2, markup=False)
+            self.show_current(stamp)
+            return
         decision = self.session.last_decision()
         if decision is None:
             self.notify("nothing to undo in this session")
@@ -591,7 +599,7 @@ class LabelScreen(Screen):
             title = f"Queue finished: {answers} this session{of_them}, {done:,} / {total:,} done."
         else:
             title = f"Nothing to label in the {self.queue.name} queue."
-        screen = NothingToLabelScreen(title, "…", can_undo=session.last_decision() is not None, can_go_back=True)
+        screen = NothingToLabelScreen(title, "…", can_undo=session.can_undo, can_go_back=True)
         self.app.push_screen(screen, self._after_finished)
         self._compute_hint(screen)
 
