@@ -107,12 +107,11 @@ def synth(
     _print_summary(summary)
     # Quoted for a shell (the glob outside the quotes), so the line works pasted whatever the folder is called.
     annotated = f" && celeba import {shlex.quote(str(out / 'annotators'))}/*.csv -w WS" if labels else ""
+    purpose = "a workspace to label these faces"
     if truth_file is not None and not labels:  # a workspace of the renders' truth, to train a starting network
         annotated = f" && celeba import {shlex.quote(str(truth_file))} -w WS"
-    images = shlex.quote(str(out / "img_align_celeba"))
-    purpose = "a workspace to label these faces"
-    if truth_file is not None and not labels:
         purpose = "a workspace of their true classes, to train a network that `celeba train --start-from` begins at"
+    images = shlex.quote(str(out / "img_align_celeba"))
     next_step(f"celeba init WS --images {images}{annotated}", purpose)
 
 

@@ -78,11 +78,11 @@ def read_starting_point(text: str, runs_dir: Path, architecture, n_classes: int)
             f"start {name} from a {name} run (train one with -p {name})"
         )
     state = read_checkpoint(run.checkpoint)
-    for name, value in state.items():
-        if not isinstance(name, str) or not isinstance(value, torch.Tensor):
-            raise CelebaError(f"{run.checkpoint}: entry {name!r} is not a named tensor")
+    for key, value in state.items():
+        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
+            raise CelebaError(f"{run.checkpoint}: entry {key!r} is not a named tensor")
         if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-            raise CelebaError(f"{run.checkpoint}: tensor {name!r} holds NaN or infinite weights")
+            raise CelebaError(f"{run.checkpoint}: tensor {key!r} holds NaN or infinite weights")
     start = StartingPoint(run.path.resolve(), run.run_id, run.task, run.architecture, state)
     fitting(architecture.build(n_classes), start)
     return start
