@@ -318,6 +318,7 @@ def real(
     sets: list[str] | None = None,
     plan: DemoPlan | None = None,
     self_training_rounds: int = 0,
+    start_from: dict[str, Path] | None = None,
 ) -> list[dict]:
     """Per folder, people split into `folds` groups, each auto-labelled by a model trained on the others.
 
@@ -328,7 +329,8 @@ def real(
 
     `max_pitch` leaves out head-yaw photographs whose head pitch is larger (at +-60 and +-90
     degrees the face is seen from far above or below and yaw is hard to tell): from
-    training and from scoring alike."""
+    training and from scoring alike. `start_from` maps an architecture to the run its
+    networks start from (`celeba train --start-from`; benchmarks/synthetic_pretraining.py)."""
     results = []
     for folder, task in REAL_SETS.items():
         if sets and folder not in sets:
@@ -341,7 +343,9 @@ def real(
         groups = [people[i::folds] for i in range(folds)]
         for number, held_out in enumerate(groups):
             ws_dir = out / f"{folder}-fold{number}"
-            rounds = real_fold(root / folder, labels, task, held_out, ws_dir, seed, plan, self_training_rounds)
+            rounds = real_fold(
+                root / folder, labels, task, held_out, ws_dir, seed, plan, self_training_rounds, start_from
+            )
             for round_number, (quality, minutes) in enumerate(rounds):
                 title = f"{folder}: auto-label people {held_out}, trained on the others"
                 if round_number:
@@ -386,6 +390,7 @@ def real_fold(
     seed: int,
     plan: DemoPlan | None = None,
     self_training_rounds: int = 0,
+    start_from: dict[str, Path] | None = None,
 ) -> list[tuple[list[dict], float]]:
     """Train the plan's ensemble (the demo's by default) on everyone but `held_out`, auto-label those,
     score against the measured class; then `self_training_rounds` of `celeba cycle --pseudo-labels`,
@@ -416,7 +421,14 @@ def real_fold(
     for architecture, offset in plan.members:
         trained = train(
             workspace,
-            TrainOptions(plugin=architecture, task=task, seed=seed + offset, recipe=plan.recipe, augment=plan.augment),
+            TrainOptions(
+                plugin=architecture,
+                task=task,
+                seed=seed + offset,
+                recipe=plan.recipe,
+                augment=plan.augment,
+                start_from=str(start_from[architecture]) if start_from and architecture in start_from else None,
+            ),
             SilentReporter(),
         )
         target = ws_dir / f"{task}-{architecture}-seed{seed + offset}.onnx"
@@ -431,7 +443,10 @@ def real_fold(
     rounds = [([q.to_dict() for q in quality], (time.perf_counter() - started) / 60)]
     for number in range(1, self_training_rounds + 1):
         started = time.perf_counter()
-        cycled = run_cycle(workspace, plan_cycle(workspace, self_training_options(plan, task, seed)), SilentReporter())
+        options = self_training_options(plan, task, seed)
+        if start_from:  # the self-training round starts from the same weights (`celeba cycle --start-from`)
+            options = replace(options, start_from=tuple(str(run) for run in start_from.values()))
+        cycled = run_cycle(workspace, plan_cycle(workspace, options), SilentReporter())
         latest = next(t for t in cycled.autolabel.tasks if t.task == task)
         if number == 1:
             names = {key: f"round 0: {name}" for key, name in names.items()}
@@ -449,6 +464,13 @@ def real_plan(architecture: str | None, members: tuple[tuple[str, int], ...] | N
     if architecture:
         plan = replace(plan, members=((architecture, 0),))
     return replace(plan, members=members) if members else plan
+
+
+def starting_runs(folders: list[Path]) -> dict[str, Path]:
+    """--start-from's run folders by the architecture each was trained with."""
+    from celeba_tui.models.run_files import load_run
+
+    return {load_run(folder).architecture: folder for folder in folders}
 
 
 def parse_members(text: str) -> tuple[tuple[str, int], ...]:
@@ -483,6 +505,14 @@ def main() -> int:
         type=parse_members,
         help="--real: this ensemble instead of the demo's, as ARCHITECTURE:SEED_OFFSET,... (small_resnet:0,small_resnet:1)",
     )
+    parser.add_argument(
+        "--start-from",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="RUN_DIR",
+        help="--real: networks of this run's architecture start from its weights (celeba train --start-from)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="keep the runs here (default: a temporary folder)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
@@ -499,6 +529,7 @@ def main() -> int:
                 args.set,
                 real_plan(args.architecture, args.members, args.augment),
                 args.self_training,
+                starting_runs(args.start_from),
             )
         else:
             chosen = VARIANTS if args.ablation else dict(list(VARIANTS.items())[:1])
