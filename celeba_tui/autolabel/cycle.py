@@ -301,7 +301,7 @@ def plan_cycle(workspace: Workspace, options: CycleOptions) -> CyclePlan:
     )
     export_settings = ExportSettings(options.precision)
     architectures, source = configured_architectures(workspace, task.name, options.architectures)
-    starts = starting_runs(options.start_from, workspace.runs_dir, architectures)
+    starts = starting_runs(options.start_from, workspace.runs_dir, architectures, task)
     labels = current_fingerprint(workspace, task.name, pseudo_labels=options.pseudo_labels)
     with workspace.open_store(readonly=True) as store:
         from celeba_tui.training.dataset import human_labels
@@ -328,14 +328,16 @@ def plan_cycle(workspace: Workspace, options: CycleOptions) -> CyclePlan:
     return CyclePlan(task.name, source, labels, tuple(steps), options)
 
 
-def starting_runs(texts: tuple[str, ...], runs_dir: Path, architectures: tuple[str, ...]) -> dict[str, str]:
-    """--start-from's runs (each named as every RUN) by architecture, as absolute folders: one
-    per architecture, each of an architecture this cycle trains."""
-    from celeba_tui.training.run_selection import resolve_run
+def starting_runs(texts: tuple[str, ...], runs_dir: Path, architectures: tuple[str, ...], task) -> dict[str, str]:
+    """--start-from's runs by architecture, as absolute folders, each checked as `celeba train
+    --start-from` checks it (before anything runs, in --dry-run too): one per architecture,
+    each of an architecture this cycle trains."""
+    from celeba_tui.plugins import get_architecture
+    from celeba_tui.training.starting_point import read_starting_point, resolve_start
 
     starts: dict[str, str] = {}
     for text in texts:
-        run = resolve_run(text, runs_dir)
+        run = resolve_start(text, runs_dir, task.name)
         if run.architecture not in architectures:
             raise CelebaError(
                 f"--start-from {text}: run {run.run_id} is a {run.architecture} run, and this cycle trains "
@@ -343,6 +345,7 @@ def starting_runs(texts: tuple[str, ...], runs_dir: Path, architectures: tuple[s
             )
         if run.architecture in starts:
             raise CelebaError(f"--start-from: two runs for {run.architecture}; name one per architecture")
+        read_starting_point(str(run.path), runs_dir, get_architecture(run.architecture), task)
         starts[run.architecture] = str(run.path.resolve())
     return starts
 

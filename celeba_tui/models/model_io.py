@@ -8,7 +8,6 @@ run's files (`Run`, `load_run`) is `celeba_tui.models.run_files`.
 
 from __future__ import annotations
 
-import pickle
 import re
 from collections.abc import Sequence
 
@@ -112,7 +111,7 @@ def read_checkpoint(path) -> dict:
                 f"{path}: refused: the checkpoint holds Python objects, not just weights "
                 f"({blocked.group(1)}); checkpoints are loaded with weights_only=True"
             ) from None
-        weights_only = isinstance(exc, pickle.UnpicklingError) and "Weights only load failed" in str(exc)
+        weights_only = "Weights only load failed" in str(exc) or "weights_only" in str(exc)
         first = "not a weights-only file" if weights_only else (str(exc).strip().splitlines() or [""])[0]
         raise CelebaError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {first})") from None
     if not isinstance(state, dict):

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from torch import nn
 
 SHOWN_FRESH = 4  # names of tensors left fresh shown in the progress line
+# A start must fill more than this share of the network's tensors: fewer, and the run is of
+# another network whatever its config.json says (a head and landmark cues differ: 2 of ~70).
+MIN_SHARE_FITTING = 0.5
 
 
 @dataclass(frozen=True)
@@ -43,11 +46,13 @@ class Started:
     fresh: tuple[str, ...]
 
     def line(self, start: StartingPoint) -> str:
-        """What the run starts from, for the progress output."""
+        """What the run starts from, for the progress output (another run's names, made printable)."""
+        from celeba_tui.console import printable
+
         shown = ", ".join(self.fresh[:SHOWN_FRESH]) + (" ..." if len(self.fresh) > SHOWN_FRESH else "")
         fresh = f"; fresh: {shown}" if self.fresh else ""
         return (
-            f"starting from run {start.run_id} ({start.task}): "
+            f"starting from run {printable(start.run_id)} ({printable(start.task)}): "
             f"{len(self.taken)} of {len(self.taken) + len(self.fresh)} tensors{fresh}"
         )
 
@@ -61,16 +66,23 @@ class Started:
         }
 
 
-def read_starting_point(text: str, runs_dir: Path, architecture, n_classes: int) -> StartingPoint:
-    """The run `text` names (as every RUN argument), if it is a run of `architecture` with a
-    readable weights-only checkpoint of finite tensors, some of which fit the network it
-    builds for `n_classes`; else a CelebaError (before any work)."""
+def resolve_start(text: str, runs_dir: Path, task: str):
+    """The run `text` names: a selector (`best:ARCH`...) among the runs of `task`, the task
+    being trained; a run id or folder whatever its task (a renders' run of another task too)."""
+    from celeba_tui.training.run_selection import parse_selector, resolve_run
+
+    return resolve_run(text, runs_dir, task if parse_selector(text) is not None else None)
+
+
+def read_starting_point(text: str, runs_dir: Path, architecture, task) -> StartingPoint:
+    """The run `text` names (`resolve_start`), if it is a run of `architecture` with a
+    readable weights-only checkpoint of dense finite tensors, most of which fit the network
+    it builds for `task`; else a CelebaError (before any work)."""
     import torch
 
     from celeba_tui.models.model_io import read_checkpoint
-    from celeba_tui.training.run_selection import resolve_run
 
-    run = resolve_run(text, runs_dir)
+    run = resolve_start(text, runs_dir, task.name)
     name = architecture.name
     if run.architecture != name:
         raise CelebaError(
@@ -81,27 +93,39 @@ def read_starting_point(text: str, runs_dir: Path, architecture, n_classes: int)
     for key, value in state.items():
         if not isinstance(key, str) or not isinstance(value, torch.Tensor):
             raise CelebaError(f"{run.checkpoint}: entry {key!r} is not a named tensor")
-        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-            raise CelebaError(f"{run.checkpoint}: tensor {key!r} holds NaN or infinite weights")
+        if value.layout != torch.strided or value.is_quantized:
+            raise CelebaError(f"{run.checkpoint}: tensor {key!r} is not a dense tensor of weights")
     start = StartingPoint(run.path.resolve(), run.run_id, run.task, run.architecture, state)
-    fitting(architecture.build(n_classes), start)
+    fitting(architecture.build(len(task.classes)), start)
     return start
 
 
 def fitting(module: nn.Module, start: StartingPoint) -> dict:
-    """The tensors of `start` whose name, shape and kind fit `module`; a CelebaError when none
-    does (the run's network has nothing in common with this one)."""
+    """The tensors of `start` whose name, shape and kind fit `module`, in `module`'s dtypes; a
+    CelebaError when no more than MIN_SHARE_FITTING of the module's do (the run's network is
+    another one), or when one holds NaN or infinities there (float64 past float32's range too)."""
+    import torch
+
+    from celeba_tui.console import printable
+
     own = module.state_dict()
     fits = {
-        name: value
+        name: value.to(own[name].dtype)
         for name, value in start.state.items()
         if name in own and own[name].shape == value.shape and own[name].is_floating_point() == value.is_floating_point()
     }
-    if not fits:
+    if len(fits) <= MIN_SHARE_FITTING * len(own):
         raise CelebaError(
-            f"--start-from {start.run_id}: none of its {len(start.state)} tensors fit this {start.architecture} "
-            "network (was the plugin changed since?)"
+            f"--start-from {printable(start.run_id)}: only {len(fits)} of its {len(start.state)} tensors fit "
+            f"the {len(own)} of this {start.architecture} network (was it trained with another network, "
+            "or the plugin changed since?)"
         )
+    for name, value in fits.items():
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise CelebaError(
+                f"--start-from {printable(start.run_id)}: tensor {name!r} holds NaN or infinite weights "
+                f"(as {str(own[name].dtype).removeprefix('torch.')})"
+            )
     return fits
 
 

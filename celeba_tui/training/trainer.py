@@ -299,7 +299,7 @@ def train(workspace: Workspace, options: TrainOptions, reporter=None) -> TrainRe
     if options.start_from is not None:
         from celeba_tui.training.starting_point import read_starting_point
 
-        start = read_starting_point(options.start_from, workspace.runs_dir, architecture, len(task.classes))
+        start = read_starting_point(options.start_from, workspace.runs_dir, architecture, task)
     distributed.start(dist, device.type)
     try:
         prepared = _from_rank0(dist, lambda: prepare(workspace, task, pipeline, options, reporter, recipe))

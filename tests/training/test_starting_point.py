@@ -98,20 +98,69 @@ def test_a_checkpoint_holding_python_objects_is_refused_unread(two_workspaces, t
     assert not marker.exists()
 
 
+def with_nan(state):
+    return {**state, "0.weight": torch.full_like(state["0.weight"], float("nan"))}
+
+
+def past_float32(state):  # finite as float64, infinite in the float32 network
+    return {**state, "0.weight": torch.full(state["0.weight"].shape, 1e300, dtype=torch.float64)}
+
+
+def sparse(state):
+    return {**state, "0.bias": state["0.bias"].to_sparse()}
+
+
+def not_a_tensor(state):
+    return {**state, "0.weight": [1.0, 2.0]}
+
+
+def head_only(state):  # the output layer fits, the rest is another network's
+    return {name: value for name, value in state.items() if name.startswith("4.")} | {"x.weight": torch.zeros(1)}
+
+
 @pytest.mark.parametrize(
-    ("state", "expected"),
+    ("change", "expected"),
     [
-        ({"0.weight": torch.full((8, 3, 3, 3), float("nan"))}, "holds NaN or infinite weights"),
-        ({"0.weight": [1.0, 2.0]}, "is not a named tensor"),
-        ({"elsewhere.weight": torch.zeros(2, 2)}, "none of its 1 tensors fit"),
-        ({"0.weight": torch.zeros(4, 3, 3, 3)}, "none of its 1 tensors fit"),
+        (with_nan, "tensor '0.weight' holds NaN or infinite weights (as float32)"),
+        (past_float32, "tensor '0.weight' holds NaN or infinite weights (as float32)"),
+        (sparse, "tensor '0.bias' is not a dense tensor of weights"),
+        (not_a_tensor, "is not a named tensor"),
+        (head_only, "only 2 of its 3 tensors fit the 4 of this tiny_test network"),
+        (lambda state: {"elsewhere.weight": torch.zeros(2, 2)}, "only 0 of its 1 tensors fit"),
+        (lambda state: {"0.weight": torch.zeros(4, 3, 3, 3)}, "only 0 of its 1 tensors fit"),
     ],
-    ids=["nan", "not-a-tensor", "other-names", "other-shapes"],
+    ids=["nan", "past-float32", "sparse", "not-a-tensor", "head-only", "other-names", "other-shapes"],
 )
-def test_weights_that_cannot_start_a_network_are_refused(two_workspaces, tiny_architecture, state, expected):
+def test_weights_that_cannot_start_a_network_are_refused(two_workspaces, tiny_architecture, change, expected):
     _, start, workspace = two_workspaces
-    torch.save(state, start / "best.pt")
+    torch.save(change(parameters(start)), start / "best.pt")
     refused(workspace, tiny_architecture, start, expected)
+
+
+def test_a_selector_picks_among_the_runs_of_the_task_trained(two_workspaces, tiny_architecture):
+    # Found by attack pass 20: renders' workspaces hold runs of both tasks, and `best:ARCH`
+    # was refused as ambiguous, its hint (add -t) already followed.
+    first, start, _ = two_workspaces
+    other = train_task(first, tiny_architecture, "orientation")
+    run = train(first, tiny_architecture, "--epochs", "1", "--start-from", f"best:{tiny_architecture}")
+    assert json.loads((run / "config.json").read_text())["started_from"]["run_id"] == start.name
+    # A run named by folder starts any task.
+    run = train(first, tiny_architecture, "--epochs", "1", "--start-from", other)
+    assert json.loads((run / "config.json").read_text())["started_from"]["task"] == "orientation"
+
+
+def train_task(workspace, architecture, task) -> Path:
+    result = celeba("train", "-p", architecture, "-t", task, "--epochs", "1", "-w", workspace.path)
+    assert result.exit_code == 0, result.output
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+def test_another_runs_names_reach_the_terminal_printable():
+    from celeba_tui.training.starting_point import Started, StartingPoint
+
+    start = StartingPoint(Path("/r"), "ID\x1b[31mRED\nsecond", "light\x07", "tiny_test", {})
+    line = Started(("a",), ("b",)).line(start)
+    assert "\x1b" not in line and "\n" not in line and "\x07" not in line and "\\x1b[31mRED" in line
 
 
 def cycle(workspace, *args):
@@ -130,6 +179,19 @@ def test_a_cycle_starts_its_architecture_there_and_reuses_only_a_run_started_ali
     # Random weights are another setting: that run is not what a plain cycle would train.
     plain = cycle(workspace, "-p", tiny_architecture, "--dry-run")
     assert [step["action"] for step in plain["plan"]["steps"]] == ["train"]
+
+
+def test_a_cycle_checks_its_starts_before_anything_runs(two_workspaces, tiny_architecture):
+    # Found by attack pass 20: a damaged start was found only after the architectures
+    # before it had trained, and --dry-run printed a plan for it.
+    _, start, workspace = two_workspaces
+    torch.save(with_nan(parameters(start)), start / "best.pt")
+    for dry in (("--dry-run",), ()):
+        result = celeba(
+            "cycle", "-t", "light", "-p", tiny_architecture, "--start-from", start, *dry, "-w", workspace.path
+        )
+        assert result.exit_code == 2 and "holds NaN or infinite weights" in result.output
+    assert not workspace.runs_dir.is_dir() or not any(workspace.runs_dir.iterdir())
 
 
 def test_a_cycle_refuses_a_start_for_an_architecture_it_does_not_train(two_workspaces, tiny_architecture):
