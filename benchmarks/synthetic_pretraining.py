@@ -12,6 +12,7 @@ and the folds are the benchmark's own: only the starting point moves.
 
     python benchmarks/synthetic_pretraining.py --pretrain-images 3000 -- \
         --real ../shared/real-faces --set head-yaw --folds 6 --seed 0
+    python benchmarks/synthetic_pretraining.py --pretrain-mix 0.33,0.34,0.33 -- ...   # classes rendered evenly
 
 The renders are the project's own (never the real photographs): the starting point is
 one anyone can rebuild with `celeba synth`. docs/label-quality.md (eighteenth round) has
@@ -33,7 +34,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from synthetic_workspace import synthetic_workspace  # noqa: E402
 
 
-def pretrain(cache: Path, images: int, task: str, architecture: str, seed: int, epochs: int | None) -> Path:
+def pretrain(
+    cache: Path, images: int, task: str, architecture: str, seed: int, epochs: int | None, synth_args: tuple = ()
+) -> Path:
     """Train `architecture` on `images` renders' true `task` classes (once per cache); its run folder."""
     from celeba_tui.progress import SilentReporter
     from celeba_tui.training.trainer import TrainOptions, train
@@ -41,7 +44,7 @@ def pretrain(cache: Path, images: int, task: str, architecture: str, seed: int, 
     marker = cache / f"{task}-{architecture}-seed{seed}-epochs{epochs or 'default'}.run"
     if marker.exists() and Path(marker.read_text().strip()).is_dir():
         return Path(marker.read_text().strip())
-    workspace = synthetic_workspace(cache, images, seed=seed)
+    workspace = synthetic_workspace(cache, images, seed=seed, synth_args=synth_args)
     started = time.perf_counter()
     trained = train(workspace, TrainOptions(plugin=architecture, task=task, seed=seed, epochs=epochs), SilentReporter())
     marker.write_text(f"{trained.run_path}\n")
@@ -56,13 +59,25 @@ def main() -> None:
     parser.add_argument("--pretrain-epochs", type=int)
     parser.add_argument("--architecture", default="small_resnet")
     parser.add_argument("--pretrain-seed", type=int, default=0)
+    parser.add_argument(
+        "--pretrain-mix", metavar="L,C,R", help="the renders' orientation classes' shares (default: synth's, CelebA's)"
+    )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/celeba-synthetic-pretraining"))
     parser.add_argument("rest", nargs=argparse.REMAINDER, help="-- then benchmarks/label_quality.py's arguments")
     args = parser.parse_args()
-    cache = args.cache / f"n{args.pretrain_images}-seed{args.pretrain_seed}"
+    mix = ("--orientation-mix", args.pretrain_mix) if args.pretrain_mix else ()
+    cache = args.cache / (
+        f"n{args.pretrain_images}-seed{args.pretrain_seed}" + (f"-mix{args.pretrain_mix}" if mix else "")
+    )
     cache.mkdir(parents=True, exist_ok=True)
     run = pretrain(
-        cache, args.pretrain_images, args.pretrain_task, args.architecture, args.pretrain_seed, args.pretrain_epochs
+        cache,
+        args.pretrain_images,
+        args.pretrain_task,
+        args.architecture,
+        args.pretrain_seed,
+        args.pretrain_epochs,
+        mix,
     )
     print(f"networks of {args.architecture} start from {run}")
     rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest

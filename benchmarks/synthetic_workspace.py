@@ -17,13 +17,14 @@ def celeba(*args) -> None:
     subprocess.run([sys.executable, "-m", "celeba_tui", *map(str, args)], check=True, stdout=subprocess.DEVNULL)
 
 
-def synthetic_workspace(root: Path, n: int, seed: int = 0, workers: int = 2):
-    """Render `n` images, make a workspace of them, import their ground truth as annotator `truth`."""
+def synthetic_workspace(root: Path, n: int, seed: int = 0, workers: int = 2, synth_args: tuple = ()):
+    """Render `n` images (`celeba synth` with `synth_args` too), make a workspace of them,
+    import their ground truth as annotator `truth`."""
     from celeba_tui.workspace import load_workspace
 
     data, workspace_dir = root / "synth", root / "ws"
     if not (workspace_dir / "celeba.toml").exists():
-        celeba("synth", "--out", data, "-n", n, "--seed", seed, "--workers", workers)
+        celeba("synth", "--out", data, "-n", n, "--seed", seed, "--workers", workers, *synth_args)
         celeba("init", workspace_dir, "--images", data)
         truth = pd.read_csv(data / "ground_truth.csv")
         long = truth.melt(id_vars="image", value_vars=["light", "orientation"], var_name="task", value_name="label")

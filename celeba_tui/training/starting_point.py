@@ -4,7 +4,7 @@ The real photographs' limit is how many different people a model has seen
 (docs/label-quality.md, "Real photographs"); `celeba synth` renders as many as asked, each
 with its true angles. A network trained on renders' true classes is a better starting
 point for few human labels than random weights (eighteenth round there: precision at 80%
-coverage 0.918 -> 0.948 over four seeds). The run named is read like any other (a
+coverage 0.918 -> 0.960 over four seeds). The run named is read like any other (a
 selector, a run id or a run directory), its checkpoint weights-only; it must be of the
 architecture being trained. Every tensor whose name and shape fit is taken (the output
 layer too where the outputs agree); the rest start fresh, as they would without it.
