@@ -172,7 +172,8 @@ class _PredictionQueue:
         # Done and done by others: over the tasks some image has a prediction for (an autolabel
         # of one task must not leave its images unfinished for want of the other's labels).
         predicted_tasks = [task for t, task in enumerate(task_names) if pairs[:, t].any()]
-        items, *counts = open_items(store, annotator, predicted_tasks, ids, names, options)
+        before = settled_before_predicted(store, predicted_tasks)
+        items, *counts = open_items(store, annotator, predicted_tasks, ids, names, options, uncounted=before)
         # The items back to a matrix: a row per item, its tasks as a bit mask (one per distinct task tuple).
         row_of = {name: i for i, name in enumerate(names)}
         code_of = {tasks: sum(1 << task_names.index(t) for t in tasks) for tasks in {item.tasks for item in items}}
@@ -185,6 +186,24 @@ class _PredictionQueue:
     def open_tasks(self, store: LabelStore, workspace: Workspace, annotator, item, options) -> tuple[str, ...]:
         """The item's tasks people have not finished (others may have, since the queue was read)."""
         return still_open_tasks(store, annotator, item.image, item.tasks, options)
+
+
+def settled_before_predicted(store: LabelStore, task_names: list[str]) -> np.ndarray:
+    """Ids of the images whose people's labels of these tasks were all given before the
+    image's first prediction: the labels the models learnt from, not work done in a queue
+    of predictions (which would count them as done)."""
+    if not task_names:
+        return np.empty(0, dtype=np.int64)
+    people = sql_in_list(PEOPLE_SOURCES)
+    tasks = sql_in_list(task_names)
+    text = store.query(
+        "SELECT group_concat(image_id) FROM (SELECT v.image_id FROM live v JOIN labels l ON l.id = v.label_id "
+        f"WHERE v.source IN {people} AND v.task IN {tasks} GROUP BY v.image_id "
+        "HAVING MAX(l.created) < (SELECT MIN(p.created) FROM predictions p "
+        f"WHERE p.image_id = v.image_id AND p.task IN {tasks}))",
+        [*PEOPLE_SOURCES, *task_names, *task_names],
+    )[0][0]
+    return int_codes(text)
 
 
 def decided_tasks(store: LabelStore, task_names: list[str]) -> list[str]:

@@ -124,12 +124,17 @@ def ordered_items(items: list[QueueItem], options: QueueOptions, prioritized: bo
     return [items[i] for i in order]
 
 
-def open_items(store: LabelStore, annotator, task_names, ids, names, options) -> tuple[list[QueueItem], int, int]:
+def open_items(
+    store: LabelStore, annotator, task_names, ids, names, options, uncounted: np.ndarray | None = None
+) -> tuple[list[QueueItem], int, int]:
     """Items people have not finished among these images, how many of them this annotator
-    finished, and how many others finished (every task, not all of them by this annotator)."""
+    finished, and how many others finished (every task, not all of them by this annotator);
+    images of `uncounted` (ids) are not counted finished (they were before the queue began)."""
     ids, names, wanted = assigned_share(ids, names, options)
     pending, mine = pending_matrix(ids, people_status(store, annotator, task_names), len(task_names), wanted)
     finished = ~pending.any(axis=1)
+    if uncounted is not None:
+        finished &= ~np.isin(ids, uncounted)
     done = int((mine.all(axis=1) & finished).sum())
     return items_from(names, pending, task_names), done, int(finished.sum()) - done
 
