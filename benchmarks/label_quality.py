@@ -318,7 +318,7 @@ def real(
     sets: list[str] | None = None,
     plan: DemoPlan | None = None,
     self_training_rounds: int = 0,
-    start_from: dict[str, Path] | None = None,
+    start_from: dict[str, str] | None = None,
 ) -> list[dict]:
     """Per folder, people split into `folds` groups, each auto-labelled by a model trained on the others.
 
@@ -390,7 +390,7 @@ def real_fold(
     seed: int,
     plan: DemoPlan | None = None,
     self_training_rounds: int = 0,
-    start_from: dict[str, Path] | None = None,
+    start_from: dict[str, str] | None = None,
 ) -> list[tuple[list[dict], float]]:
     """Train the plan's ensemble (the demo's by default) on everyone but `held_out`, auto-label those,
     score against the measured class; then `self_training_rounds` of `celeba cycle --pseudo-labels`,
@@ -427,7 +427,7 @@ def real_fold(
                 seed=seed + offset,
                 recipe=plan.recipe,
                 augment=plan.augment,
-                start_from=str(start_from[architecture]) if start_from and architecture in start_from else None,
+                start_from=(start_from or {}).get(architecture),
             ),
             SilentReporter(),
         )
@@ -445,7 +445,7 @@ def real_fold(
         started = time.perf_counter()
         options = self_training_options(plan, task, seed)
         if start_from:  # the self-training round starts from the same weights (`celeba cycle --start-from`)
-            options = replace(options, start_from=tuple(str(run) for run in start_from.values()))
+            options = replace(options, start_from=tuple(start_from.values()))
         cycled = run_cycle(workspace, plan_cycle(workspace, options), SilentReporter())
         latest = next(t for t in cycled.autolabel.tasks if t.task == task)
         if number == 1:
@@ -466,11 +466,11 @@ def real_plan(architecture: str | None, members: tuple[tuple[str, int], ...] | N
     return replace(plan, members=members) if members else plan
 
 
-def starting_runs(folders: list[Path]) -> dict[str, Path]:
+def starting_runs(folders: list[Path]) -> dict[str, str]:
     """--start-from's run folders by the architecture each was trained with."""
     from celeba_tui.models.run_files import load_run
 
-    return {load_run(folder).architecture: folder for folder in folders}
+    return {load_run(folder).architecture: str(folder) for folder in folders}
 
 
 def parse_members(text: str) -> tuple[tuple[str, int], ...]:

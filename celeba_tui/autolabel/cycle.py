@@ -333,7 +333,7 @@ def starting_runs(texts: tuple[str, ...], runs_dir: Path, architectures: tuple[s
     --start-from` checks it (before anything runs, in --dry-run too): one per architecture,
     each of an architecture this cycle trains."""
     from celeba_tui.plugins import get_architecture
-    from celeba_tui.training.starting_point import read_starting_point, resolve_start
+    from celeba_tui.training.starting_point import check_start, resolve_start
 
     starts: dict[str, str] = {}
     for text in texts:
@@ -345,7 +345,7 @@ def starting_runs(texts: tuple[str, ...], runs_dir: Path, architectures: tuple[s
             )
         if run.architecture in starts:
             raise CelebaError(f"--start-from: two runs for {run.architecture}; name one per architecture")
-        read_starting_point(str(run.path), runs_dir, get_architecture(run.architecture), task)
+        check_start(run, text, get_architecture(run.architecture), task)
         starts[run.architecture] = str(run.path.resolve())
     return starts
 

@@ -99,8 +99,7 @@ def synth(
         from celeba_tui.synth.contact_sheet import dataset_contact_sheet
 
         dataset_contact_sheet(out, truth, out / CONTACT_SHEET)
-    summary = synth_summary(out, truth, labels, seconds, effective_workers(n, workers))
-    summary["truth_labels"] = None if truth_file is None else str(truth_file)
+    summary = synth_summary(out, truth, labels, seconds, effective_workers(n, workers), truth_file)
     if json_output:
         print_json(summary)
         return

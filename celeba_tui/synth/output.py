@@ -116,7 +116,12 @@ def write_truth_labels(out: Path, truth: pd.DataFrame) -> Path:
 
 
 def synth_summary(
-    out: Path, truth: pd.DataFrame, labels: dict[str, pd.DataFrame], seconds: float, workers: int
+    out: Path,
+    truth: pd.DataFrame,
+    labels: dict[str, pd.DataFrame],
+    seconds: float,
+    workers: int,
+    truth_file: Path | None = None,
 ) -> dict:
     from celeba_tui.synth.annotators import annotator_summary, pairwise_agreement
 
@@ -132,4 +137,5 @@ def synth_summary(
         "annotators": annotator_summary(labels, truth) if labels else [],
         "agreement": pairwise_agreement(labels) if labels else {},
         "annotator_dir": str(Path(out) / ANNOTATOR_DIR) if labels else None,
+        "truth_labels": None if truth_file is None else str(truth_file),
     }

@@ -164,7 +164,7 @@ def fit(
         config = run_config(
             run_id, workspace, architecture, task, prepared, hyper, recipe, options, device, dist, amp_dtype
         )
-        config["started_from"] = started.record(start) if started is not None else None
+        config["started_from"] = started.record() if started is not None else None
         if asked is not None:
             config["asked_schedule"] = asked  # what the options and recipe asked for, before few_labels_schedule
         run_dir.write_config(run_path, config)
@@ -174,7 +174,7 @@ def fit(
             f"{device}, run {run_path}"
         )
         if started is not None:
-            reporter.message(started.line(start))
+            reporter.message(started.line())
 
     stopper = EarlyStopping(hyper["patience_acc"], hyper["patience_loss"])
     history: list[dict] = []

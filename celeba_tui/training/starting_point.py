@@ -42,27 +42,32 @@ class StartingPoint:
 class Started:
     """What a module took from a starting point: the names it took and the ones left fresh."""
 
+    start: StartingPoint
     taken: tuple[str, ...]
     fresh: tuple[str, ...]
 
-    def line(self, start: StartingPoint) -> str:
+    @property
+    def tensors(self) -> int:
+        return len(self.taken) + len(self.fresh)
+
+    def line(self) -> str:
         """What the run starts from, for the progress output (another run's names, made printable)."""
         from celeba_tui.console import printable
 
         shown = ", ".join(self.fresh[:SHOWN_FRESH]) + (" ..." if len(self.fresh) > SHOWN_FRESH else "")
         fresh = f"; fresh: {shown}" if self.fresh else ""
         return (
-            f"starting from run {printable(start.run_id)} ({printable(start.task)}): "
-            f"{len(self.taken)} of {len(self.taken) + len(self.fresh)} tensors{fresh}"
+            f"starting from run {printable(self.start.run_id)} ({printable(self.start.task)}): "
+            f"{len(self.taken)} of {self.tensors} tensors{fresh}"
         )
 
-    def record(self, start: StartingPoint) -> dict:
+    def record(self) -> dict:
         """config.json's `started_from`."""
         return {
-            "run": str(start.run_path),
-            "run_id": start.run_id,
-            "task": start.task,
-            "tensors": f"{len(self.taken)}/{len(self.taken) + len(self.fresh)}",
+            "run": str(self.start.run_path),
+            "run_id": self.start.run_id,
+            "task": self.start.task,
+            "tensors": f"{len(self.taken)}/{self.tensors}",
         }
 
 
@@ -75,14 +80,18 @@ def resolve_start(text: str, runs_dir: Path, task: str):
 
 
 def read_starting_point(text: str, runs_dir: Path, architecture, task) -> StartingPoint:
-    """The run `text` names (`resolve_start`), if it is a run of `architecture` with a
-    readable weights-only checkpoint of dense finite tensors, most of which fit the network
-    it builds for `task`; else a CelebaError (before any work)."""
+    """The run `text` names (`resolve_start`), checked by `check_start`."""
+    return check_start(resolve_start(text, runs_dir, task.name), text, architecture, task)
+
+
+def check_start(run, text: str, architecture, task) -> StartingPoint:
+    """`run` (named `text`) as a start, if it is a run of `architecture` with a readable
+    weights-only checkpoint of dense finite tensors, most of which fit the network it builds
+    for `task`; else a CelebaError (before any work)."""
     import torch
 
     from celeba_tui.models.model_io import read_checkpoint
 
-    run = resolve_start(text, runs_dir, task.name)
     name = architecture.name
     if run.architecture != name:
         raise CelebaError(
@@ -133,4 +142,4 @@ def start_from(module: nn.Module, start: StartingPoint) -> Started:
     """Load into `module` every tensor of `start` that fits it (see `fitting`)."""
     fits = fitting(module, start)
     module.load_state_dict(fits, strict=False)
-    return Started(tuple(sorted(fits)), tuple(sorted(set(module.state_dict()) - set(fits))))
+    return Started(start, tuple(sorted(fits)), tuple(sorted(set(module.state_dict()) - set(fits))))

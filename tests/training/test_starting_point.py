@@ -159,7 +159,7 @@ def test_another_runs_names_reach_the_terminal_printable():
     from celeba_tui.training.starting_point import Started, StartingPoint
 
     start = StartingPoint(Path("/r"), "ID\x1b[31mRED\nsecond", "light\x07", "tiny_test", {})
-    line = Started(("a",), ("b",)).line(start)
+    line = Started(start, ("a",), ("b",)).line()
     assert "\x1b" not in line and "\n" not in line and "\x07" not in line and "\\x1b[31mRED" in line
 
 
