@@ -213,6 +213,19 @@ def test_synth_force_refuses_links_and_fifos_among_its_files(tmp_path, outside):
     assert "000002.jpg: is a symbolic link" in text and outside.read_text() == "precious\n"
 
 
+def test_synth_truth_labels_are_never_written_through_a_link_or_into_a_fifo(tmp_path, outside):
+    out = tmp_path / "data"
+    assert celeba("synth", "-o", out, "-n", "3", "--workers", "1", "--truth-labels").exit_code == 0
+    (out / "truth.csv").unlink()
+    os.symlink(outside, out / "truth.csv")
+    text = final_error_line(celeba("synth", "-o", out, "-n", "3", "--workers", "1", "--force", "--truth-labels"))
+    assert "truth.csv: it is a symbolic link" in text and outside.read_text() == "precious\n"
+    (out / "truth.csv").unlink()
+    os.mkfifo(out / "truth.csv")  # nobody reads it: writing it would hang
+    text = final_error_line(celeba("synth", "-o", out, "-n", "3", "--workers", "1", "--force", "--truth-labels"))
+    assert "truth.csv: it is a FIFO" in text
+
+
 @pytest.mark.parametrize(
     "args, message", [(["--seed", "-1"], "--seed must be between"), (["-n", "1000000"], "-n must")]
 )
