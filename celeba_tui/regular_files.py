@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 GROWTH_CHUNK = 1 << 20
 
@@ -20,12 +21,11 @@ class FileRefused(ValueError):
     """Not read: `reason` says why (not a regular file, or over the cap)."""
 
 
-def read_regular_file(path: Path | str, limit: int, *, limit_hint: str = "") -> bytes:
-    """The bytes of `path` if it is a regular file of at most `limit` bytes.
+def open_regular_file(path: Path | str, limit: int, *, limit_hint: str = "") -> BinaryIO:
+    """`path` opened for reading if it is a regular file of at most `limit` bytes now (for
+    readers that stream, like torch.load; the caller closes it).
 
-    FileRefused for anything else, without reading it; OSError (FileNotFoundError...) as
-    the system gives it. `limit_hint` follows the limit in a "too large" reason (say,
-    which setting raises it)."""
+    FileRefused for anything else, without reading it; OSError as the system gives it."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     try:
         info = os.fstat(fd)
@@ -33,16 +33,26 @@ def read_regular_file(path: Path | str, limit: int, *, limit_hint: str = "") -> 
             raise FileRefused(f"not a regular file ({file_kind(info.st_mode)})")
         if info.st_size > limit:
             raise FileRefused(f"too large ({info.st_size:,} bytes; limit {limit:,}{limit_hint})")
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            # Sized by the file, not the cap: a cap of 10**12 must not ask for a buffer that large.
-            data = bytearray(handle.read(info.st_size + 1))
-            while len(data) <= limit:  # it grew since fstat: on to the cap, a chunk at a time
-                chunk = handle.read(min(GROWTH_CHUNK, limit + 1 - len(data)))
-                if not chunk:
-                    break
-                data += chunk
-    finally:
+        return os.fdopen(fd, "rb")
+    except BaseException:
         os.close(fd)
+        raise
+
+
+def read_regular_file(path: Path | str, limit: int, *, limit_hint: str = "") -> bytes:
+    """The bytes of `path` if it is a regular file of at most `limit` bytes.
+
+    FileRefused for anything else, without reading it; OSError (FileNotFoundError...) as
+    the system gives it. `limit_hint` follows the limit in a "too large" reason (say,
+    which setting raises it)."""
+    with open_regular_file(path, limit, limit_hint=limit_hint) as handle:
+        # Sized by the file, not the cap: a cap of 10**12 must not ask for a buffer that large.
+        data = bytearray(handle.read(min(os.fstat(handle.fileno()).st_size, limit) + 1))
+        while len(data) <= limit:  # it grew since fstat: on to the cap, a chunk at a time
+            chunk = handle.read(min(GROWTH_CHUNK, limit + 1 - len(data)))
+            if not chunk:
+                break
+            data += chunk
     if len(data) > limit:
         raise FileRefused(f"too large (over {limit:,} bytes{limit_hint})")
     return bytes(data)

@@ -216,15 +216,15 @@ def few_labels(settings: dict, labelled_images: int) -> bool:
     return wanted.steps(n_train) < settings["min_steps"]
 
 
-def wanted_settings(options: CycleOptions, architecture: str, start: str | None = None) -> dict:
+def wanted_settings(options: CycleOptions, architecture: str, start: dict | None = None) -> dict:
     """What a run of `architecture` trained now would record in its config (the comparable part);
-    `start`: the run folder it would start from (`started_from`), None for random weights."""
+    `start`: the run it would start from ({run: folder, weights: digest}), None for random weights."""
     from celeba_tui.plugins import get_architecture
     from celeba_tui.training.recipes import asked_targets
     from celeba_tui.training.trainer import hyper_parameters, resolve_pipeline, resolve_recipe
 
     arch = get_architecture(architecture)
-    train = train_options(options, architecture, start)
+    train = train_options(options, architecture, start["run"] if start else None)
     recipe = resolve_recipe(train)
     return {
         **hyper_parameters(arch, train, recipe),
@@ -249,9 +249,12 @@ NEWER_SETTINGS = ("target_kind", "landmark_cue_mode")
 def setting_matches(config: dict, key: str, value) -> bool:
     if key not in config and key in NEWER_SETTINGS:
         return True
-    if key == "started_from":  # recorded as {run, run_id, task, tensors}; None (or absent): random weights
+    if key == "started_from":  # recorded as {run, run_id, task, tensors, weights}; None (or absent): random weights
         recorded = config.get(key)
-        return (recorded.get("run") if isinstance(recorded, dict) else recorded) == value
+        if value is None or not isinstance(recorded, dict):
+            return recorded == value
+        # The same run folder holding the same weights: a best.pt rewritten in place is another start.
+        return all(recorded.get(part) == value[part] for part in ("run", "weights"))
     return config.get(key) == value
 
 
@@ -328,14 +331,14 @@ def plan_cycle(workspace: Workspace, options: CycleOptions) -> CyclePlan:
     return CyclePlan(task.name, source, labels, tuple(steps), options)
 
 
-def starting_runs(texts: tuple[str, ...], runs_dir: Path, architectures: tuple[str, ...], task) -> dict[str, str]:
-    """--start-from's runs by architecture, as absolute folders, each checked as `celeba train
+def starting_runs(texts: tuple[str, ...], runs_dir: Path, architectures: tuple[str, ...], task) -> dict[str, dict]:
+    """--start-from's runs by architecture ({run: absolute folder, weights: digest}), each checked as `celeba train
     --start-from` checks it (before anything runs, in --dry-run too): one per architecture,
     each of an architecture this cycle trains."""
     from celeba_tui.plugins import get_architecture
     from celeba_tui.training.starting_point import check_start, resolve_start
 
-    starts: dict[str, str] = {}
+    starts: dict[str, dict] = {}
     for text in texts:
         run = resolve_start(text, runs_dir, task.name)
         if run.architecture not in architectures:
@@ -345,8 +348,8 @@ def starting_runs(texts: tuple[str, ...], runs_dir: Path, architectures: tuple[s
             )
         if run.architecture in starts:
             raise CelebaError(f"--start-from: two runs for {run.architecture}; name one per architecture")
-        check_start(run, text, get_architecture(run.architecture), task)
-        starts[run.architecture] = str(run.path.resolve())
+        start = check_start(run, text, get_architecture(run.architecture), task)
+        starts[run.architecture] = {"run": str(start.run_path), "weights": start.weights}
     return starts
 
 
@@ -366,7 +369,8 @@ def run_cycle(workspace: Workspace, plan: CyclePlan, reporter=None) -> CycleResu
             run = step.reuse
         else:
             start = step.settings.get("started_from")
-            trained = train_recording_labels(workspace, train_options(options, step.architecture, start), reporter)
+            train = train_options(options, step.architecture, start["run"] if start else None)
+            trained = train_recording_labels(workspace, train, reporter)
             run = load_run(trained.run_path)
         runs.append(run)
         result.runs.append({"run": run.run_id, "architecture": step.architecture, "action": step.action})

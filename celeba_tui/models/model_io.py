@@ -98,11 +98,25 @@ def build_classifier(run: Run, device: str | torch.device = "cpu") -> ImageClass
     return classifier
 
 
+# An exported model holds at most ~2 GiB of weights (celeba_tui.onnx.metadata.MAX_WEIGHT_BYTES);
+# a checkpoint larger than that is no run of ours, and reading it could fill the memory.
+MAX_CHECKPOINT_BYTES = 2**31
+
+
 def read_checkpoint(path) -> dict:
     """A run's best.pt as a state dict, read weights-only: a file holding Python objects, or
-    anything but a dict, is a CelebaError naming it (never unpickled in full)."""
+    anything but a dict, is a CelebaError naming it (never unpickled in full); so is
+    anything but a regular file of at most MAX_CHECKPOINT_BYTES (a FIFO, a device)."""
+    from celeba_tui.regular_files import FileRefused, open_regular_file
+
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        handle = open_regular_file(path, MAX_CHECKPOINT_BYTES)
+    except (FileRefused, OSError) as exc:
+        reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
+        raise CelebaError(f"{path}: {reason}") from None
+    try:
+        with handle:
+            state = torch.load(handle, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001  (torch raises many types for a bad file)
         # torch's weights-only message spans lines and suggests weights_only=False: never for a file we did not write.
         blocked = re.search(r"unsupported global:? (?:GLOBAL )?(\S+)", str(exc), re.IGNORECASE)

@@ -37,6 +37,11 @@ class StartingPoint:
     architecture: str
     state: dict
 
+    @property
+    def weights(self) -> str:
+        """What the weights are, whatever the file's name or bytes (`weights_digest`)."""
+        return weights_digest(self.state)
+
 
 @dataclass(frozen=True)
 class Started:
@@ -68,7 +73,23 @@ class Started:
             "run_id": self.start.run_id,
             "task": self.start.task,
             "tensors": f"{len(self.taken)}/{self.tensors}",
+            "weights": self.start.weights,
         }
+
+
+def weights_digest(state: dict) -> str:
+    """The first 16 hex digits of a SHA-256 over a state dict's names, kinds, shapes and
+    values in name order: the same weights give the same digest, in any file."""
+    import hashlib
+
+    import torch
+
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        value = state[name].detach().cpu().contiguous()
+        digest.update(f"{name}\0{value.dtype}\0{tuple(value.shape)}\0".encode())
+        digest.update(value.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:16]
 
 
 def resolve_start(text: str, runs_dir: Path, task: str):

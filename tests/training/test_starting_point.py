@@ -8,6 +8,8 @@ import torch
 from typer.testing import CliRunner
 
 from celeba_tui.cli import app
+from celeba_tui.errors import CelebaError
+from celeba_tui.training.starting_point import weights_digest
 
 from training_data import make_labelled_workspace
 
@@ -51,6 +53,7 @@ def test_training_starts_from_the_named_runs_weights(two_workspaces, tiny_archit
         "run_id": start.name,
         "task": "light",
         "tensors": "4/4",
+        "weights": weights_digest(parameters(start)),
     }
     assert json.loads((fresh / "config.json").read_text())["started_from"] is None
     origin = parameters(start)
@@ -118,6 +121,31 @@ def head_only(state):  # the output layer fits, the rest is another network's
     return {name: value for name, value in state.items() if name.startswith("4.")} | {"x.weight": torch.zeros(1)}
 
 
+def test_the_same_weights_have_one_digest_in_any_file_and_order():
+    state = {"b": torch.arange(3.0), "a": torch.ones(2, 2, dtype=torch.bfloat16), "n": torch.tensor(7)}
+    assert weights_digest(state) == weights_digest(dict(reversed(state.items())))
+    assert weights_digest(state) != weights_digest({**state, "b": torch.tensor([0.0, 1.0, 2.5])})
+    assert weights_digest(state) != weights_digest({**state, "b": torch.arange(3.0).reshape(3, 1)})
+
+
+def test_a_checkpoint_that_is_no_regular_file_or_too_large_is_refused_unread(
+    two_workspaces, tiny_architecture, monkeypatch
+):
+    import os
+
+    from celeba_tui.models import model_io
+
+    _, start, workspace = two_workspaces
+    monkeypatch.setattr(model_io, "MAX_CHECKPOINT_BYTES", 100)
+    refused(workspace, tiny_architecture, start, "too large (")
+    monkeypatch.undo()
+    (start / "best.pt").unlink()
+    os.mkfifo(start / "best.pt")  # an open blocks for a writer, a read for ever: refused before either
+    refused(workspace, tiny_architecture, start, "has no checkpoint")
+    with pytest.raises(CelebaError, match="not a regular file \\(a FIFO\\)"):
+        model_io.read_checkpoint(start / "best.pt")  # swapped in after the run was read
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
@@ -179,6 +207,10 @@ def test_a_cycle_starts_its_architecture_there_and_reuses_only_a_run_started_ali
     # Random weights are another setting: that run is not what a plain cycle would train.
     plain = cycle(workspace, "-p", tiny_architecture, "--dry-run")
     assert [step["action"] for step in plain["plan"]["steps"]] == ["train"]
+    # The same folder holding other weights is another start (its best.pt rewritten in place).
+    torch.save({name: value + 1 for name, value in parameters(start).items()}, start / "best.pt")
+    rewritten = cycle(workspace, "-p", tiny_architecture, "--start-from", start, "--dry-run")
+    assert [step["action"] for step in rewritten["plan"]["steps"]] == ["train"]
 
 
 def test_a_cycle_checks_its_starts_before_anything_runs(two_workspaces, tiny_architecture):
