@@ -427,6 +427,8 @@ def real_fold(
                 seed=seed + offset,
                 recipe=plan.recipe,
                 augment=plan.augment,
+                epochs=plan.epochs,
+                lr=plan.lr,
                 start_from=(start_from or {}).get(architecture),
             ),
             SilentReporter(),
@@ -458,9 +460,16 @@ def real_fold(
     return rounds
 
 
-def real_plan(architecture: str | None, members: tuple[tuple[str, int], ...] | None, augment: str | None) -> DemoPlan:
-    """The demo's plan with --real's changes: one architecture or these members, these augmentations."""
-    plan = replace(DemoPlan.for_mode(False), augment=augment)
+def real_plan(
+    architecture: str | None,
+    members: tuple[tuple[str, int], ...] | None,
+    augment: str | None,
+    epochs: int | None = None,
+    lr: float | None = None,
+) -> DemoPlan:
+    """The demo's plan with --real's changes: one architecture or these members, these
+    augmentations, epochs and peak learning rate."""
+    plan = replace(DemoPlan.for_mode(False), augment=augment, epochs=epochs, lr=lr)
     if architecture:
         plan = replace(plan, members=((architecture, 0),))
     return replace(plan, members=members) if members else plan
@@ -500,6 +509,8 @@ def main() -> int:
     parser.add_argument("--set", action="append", default=[], help="--real: only these folders (head-yaw, ...)")
     parser.add_argument("--architecture", help="--real: train this architecture instead of the demo's ensemble")
     parser.add_argument("--augment", help="--real: these augmentations instead of the recipe's")
+    parser.add_argument("--epochs", type=int, help="--real: this many epochs instead of the recipe's")
+    parser.add_argument("--lr", type=float, help="--real: this peak learning rate instead of the architecture's")
     parser.add_argument(
         "--members",
         type=parse_members,
@@ -527,7 +538,7 @@ def main() -> int:
                 args.seed,
                 args.max_pitch,
                 args.set,
-                real_plan(args.architecture, args.members, args.augment),
+                real_plan(args.architecture, args.members, args.augment, args.epochs, args.lr),
                 args.self_training,
                 starting_runs(args.start_from),
             )
