@@ -31,6 +31,21 @@ def test_task_tags_are_the_shortest_prefixes_that_tell_tasks_apart():
     assert task_tags(["mood"]) == ["m"]
 
 
+def test_thumbnail_captions_show_whole_class_names_where_the_tile_allows():
+    from types import SimpleNamespace
+
+    from celeba_tui.labelling.selection import BrowseRow
+    from celeba_tui.tui.screens.browse_text import caption
+
+    tasks = [SimpleNamespace(name=name, classes=("left", "center", "right")) for name in ("light", "orientation")]
+    row = BrowseRow(
+        "000001.jpg", {"light": "center", "orientation": "right"}, {"light": "human", "orientation": "human"}
+    )
+    labels = {width: caption(row, tasks, width).plain.splitlines()[1].rstrip() for width in (9, 13, 17, 30)}
+    # 80 columns give tiles of 13: whole names in the status line's task order, not "l:cen… o:rig…"
+    assert labels == {9: "cen… rig…", 13: "center right", 17: "l:center o:right", 30: "l:center       o:right"}
+
+
 def test_session_stats_count_one_label_in_the_singular():
     from celeba_tui.tui.widgets.session_stats import PanelFigures, stats_text
 

@@ -54,19 +54,34 @@ def _task_tags(names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(tags)
 
 
+def tagged(tasks: Sequence, tags: Sequence[str], slot: int) -> bool:
+    """Whether a caption's labels carry their task's tag in a `slot` of cells each: where
+    every class name fits after its tag; else not where every class name fits without one
+    (center right: the tasks come in the status line's order, and no label is cut); else
+    where a label keeps four letters after its tag (cut either way). Decided by the
+    tasks' class names, not the labels shown, so every tile of a page reads alike."""
+    longest = [max((len(printable(name)) for name in task.classes), default=1) for task in tasks]
+    if all(slot - len(tag) - 1 >= size for tag, size in zip(tags, longest)):
+        return True
+    if all(slot >= size for size in longest):
+        return False
+    return all(slot - len(tag) - 1 >= 4 for tag in tags)
+
+
 def caption(row: BrowseRow, tasks: Sequence, width: int) -> Text:
     """Two lines under a thumbnail: the name, then each task's current label in its class
-    colour, after the task's tag (l:left o:center) where there is room for it."""
+    colour, after the task's tag (l:left o:center) where there is room for it (`tagged`)."""
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(fit(printable(row.image), width) + "\n", style="bold")
     slot = max((width - len(tasks) + 1) // max(len(tasks), 1), 1)
     tags = task_tags([task.name for task in tasks])
+    with_tags = tagged(tasks, tags, slot)
     for i, (task, tag) in enumerate(zip(tasks, tags)):
         label, status = row.labels.get(task.name), row.status.get(task.name)
         if i:
             text.append(" ")
         room = slot
-        if slot - len(tag) - 1 >= 4:  # the tag only where the label keeps four letters
+        if with_tags:
             shown_tag = printable(tag) + ":"
             text.append(shown_tag, style="dim")
             room = slot - len(shown_tag)
