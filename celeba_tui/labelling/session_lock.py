@@ -104,15 +104,19 @@ def annotator_session(
     held = HeldLock(path, _open_lock_file(path), annotator)
     try:
         if not _locked(held.fd, path):
+            # The note is the running session's: refused here, it stays as it is (it said who
+            # labels and on which image; cutting it hid that session from the others).
             raise CelebaError(
                 f"annotator {annotator!r} has a `celeba label` session open on this workspace"
                 f"{_holder(held.fd)}: {advice}"
             )
-        _write_note(held.fd, annotator, held.started)
-        yield held
+        try:
+            _write_note(held.fd, annotator, held.started)
+            yield held
+        finally:
+            with contextlib.suppress(OSError):  # a note left behind must not say a session runs
+                os.ftruncate(held.fd, 0)
     finally:
-        with contextlib.suppress(OSError):  # a note left behind must not say a session runs
-            os.ftruncate(held.fd, 0)
         os.close(held.fd)  # releases the lock
 
 

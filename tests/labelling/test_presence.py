@@ -30,6 +30,22 @@ def test_a_session_says_which_image_it_shows_and_stops_saying_it_when_it_ends(tm
     assert someone_else_on(tmp_path, "bob", "c.jpg") is None  # the session ended
 
 
+def test_a_session_refused_under_a_running_ones_name_leaves_its_note(tmp_path):
+    # Found by a walkthrough: a second `celeba label -a alice`, refused, cut the running
+    # session's note, so `celeba annotators` and the others' turns no longer saw it.
+    from celeba_tui.errors import CelebaError
+    from celeba_tui.labelling.session_lock import write_as
+
+    with annotator_session(tmp_path, "alice") as alice:
+        alice.announce("a.jpg")
+        with pytest.raises(CelebaError):
+            with annotator_session(tmp_path, "alice"):
+                pass
+        with pytest.raises(CelebaError):  # a relabel from `celeba browse` under her name
+            write_as(tmp_path, "alice", print)
+        assert someone_else_on(tmp_path, "bob", "a.jpg") == "alice"
+
+
 def test_a_note_counts_only_while_fresh(tmp_path):
     with annotator_session(tmp_path, "alice") as alice:
         alice.announce("a.jpg")
