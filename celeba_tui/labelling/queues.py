@@ -190,8 +190,9 @@ class _PredictionQueue:
 
 def settled_before_predicted(store: LabelStore, task_names: list[str]) -> np.ndarray:
     """Ids of the images whose people's labels of these tasks were all given before the
-    image's first prediction: the labels the models learnt from, not work done in a queue
-    of predictions (which would count them as done)."""
+    image's latest prediction: what the models learnt from or the latest autolabel found
+    settled, not work done in its queue (the queue autolabel reported; labels given in an
+    earlier autolabel's queue count as that queue's work, not this one's)."""
     if not task_names:
         return np.empty(0, dtype=np.int64)
     people = sql_in_list(PEOPLE_SOURCES)
@@ -199,7 +200,7 @@ def settled_before_predicted(store: LabelStore, task_names: list[str]) -> np.nda
     text = store.query(
         "SELECT group_concat(image_id) FROM (SELECT v.image_id FROM live v JOIN labels l ON l.id = v.label_id "
         f"WHERE v.source IN {people} AND v.task IN {tasks} GROUP BY v.image_id "
-        "HAVING MAX(l.created) < (SELECT MIN(p.created) FROM predictions p "
+        "HAVING MAX(l.created) < (SELECT MAX(p.created) FROM predictions p "
         f"WHERE p.image_id = v.image_id AND p.task IN {tasks}))",
         [*PEOPLE_SOURCES, *task_names, *task_names],
     )[0][0]

@@ -238,6 +238,25 @@ def test_queues_of_predictions_count_as_done_only_what_was_labelled_after_them(s
     assert (built.items, built.done, built.by_others, built.total) == ([], 1, 1, 1)
 
 
+def test_a_queue_of_predictions_counts_only_what_was_labelled_since_the_latest_autolabel(store, workspace):
+    # Found by a new-user walkthrough: autolabel reported 115 images in the manual queue and
+    # the queue read "3 / 118 done", counting images labelled between two autolabel runs.
+    import time
+
+    for image in IMAGES[:3]:
+        add_prediction(store, image, "light", "a", [0.5, 0.3, 0.2])
+    autolabel_finished(store, "light", ["a"])
+    time.sleep(0.01)
+    store.add_label(IMAGES[0], "light", "left", "ann")  # work in the first run's queue
+    assert build(store, workspace, "manual").done == 1
+    time.sleep(0.01)
+    for image in IMAGES[:3]:  # autolabel again (a newer model): its queue begins now
+        add_prediction(store, image, "light", "b", [0.5, 0.3, 0.2])
+    autolabel_finished(store, "light", ["b"])
+    built = build(store, workspace, "manual")
+    assert ([i.image for i in built.items], built.done, built.by_others) == ([IMAGES[1], IMAGES[2]], 0, 0)
+
+
 def test_uncertain_queue_is_most_uncertain_first(store, workspace):
     add_prediction(store, IMAGES[0], "light", "a", [0.9, 0.05, 0.05])
     add_prediction(store, IMAGES[1], "light", "a", [0.4, 0.35, 0.25])
