@@ -48,6 +48,7 @@ class Selection:
     filter: BrowseFilter
     positions: np.ndarray
     index: BrowseIndex
+    queue_pairs: np.ndarray | None = None  # (images x tasks) a `queue:` filter's queue asks
 
     @property
     def total_images(self) -> int:
@@ -68,6 +69,15 @@ class Selection:
 
     def name_at(self, at: int) -> str:
         return self.index.names[int(self.positions[at])]
+
+    def questions(self, image: str, tasks: tuple[str, ...]) -> tuple[str, ...]:
+        """Which of `tasks` labelling the selection asks of `image`: under a `queue:` filter
+        those its queue asks (a settled task of a review item is not asked again), else all."""
+        position = self.index.position(image) if self.queue_pairs is not None else None
+        if position is None:
+            return tasks
+        asked = {name for name, wanted in zip(self.index.task_names, self.queue_pairs[position]) if wanted}
+        return tuple(task for task in tasks if task in asked) or tasks
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -123,7 +133,7 @@ class Browser:
             key = f"queue:{queue_object(wanted.queue).name}"
             self.asked.add(key)
             queue_pairs = self._cached(index, key, self.store)
-        return Selection(wanted, select_positions(index, wanted, queue_pairs), index)
+        return Selection(wanted, select_positions(index, wanted, queue_pairs), index, queue_pairs)
 
     # ---------------------------------------------------- computed once per load
     def precompute(self, stop: Callable[[], bool] = lambda: False, *, only_asked: bool = False) -> list[str]:

@@ -379,3 +379,21 @@ async def test_labelling_a_selection_filtered_by_task_asks_that_task_only(worksp
         await wait_for(pilot, lambda: isinstance(app.screen, BrowseLabelScreen), "the label screen")
         assert [task.name for task in app.screen.session.tasks.values()] == ["light"]
         assert all(item.tasks == ("light",) for item in app.screen.session.items)
+
+
+async def test_labelling_the_review_queue_from_browse_asks_its_open_conflicts_only(workspace, labelled):
+    # Found by a new-user walkthrough: `--queue review` then L asked light of an image whose
+    # light a review had settled (`celeba label --queue review` asks the conflict only).
+    from celeba_tui.tui.screens.browse_label_screen import BrowseLabelScreen
+
+    for task, second in (("light", "right"), ("orientation", "right")):
+        labelled.add_label(IMAGES[5], task, "left", "ann")
+        labelled.add_label(IMAGES[5], task, second, "bob")
+    labelled.add_label(IMAGES[5], "light", "center", "rev", "review")
+    app = make_app(workspace, labelled, BrowseFilter(queue="review"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: grid(app).selection is not None and shown(app) == [IMAGES[1], IMAGES[5]], "grid")
+        await pilot.press("L")
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowseLabelScreen), "the label screen")
+        asked = {item.image: item.tasks for item in app.screen.session.items}
+        assert asked == {IMAGES[1]: ("light",), IMAGES[5]: ("orientation",)}

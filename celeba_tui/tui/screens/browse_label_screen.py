@@ -47,11 +47,12 @@ class BrowseLabelScreen(LabelScreen):
 
 def label_screen_for(browser, selection, cursor: int, renderer: str, cell_size) -> BrowseLabelScreen:
     """A label screen over the selection from the image under the cursor on, asking the
-    tasks its filter names (`task:light`), or every task."""
+    tasks its filter names (`task:light`), or every task; under `queue:NAME`, of those the
+    ones that queue asks of each image (`Selection.questions`)."""
     wanted = selection.filter.tasks
     tasks = [task for task in browser.tasks if not wanted or task.name in wanted] or list(browser.tasks)
     task_names = tuple(task.name for task in tasks)
     names = selection.names()
-    items = [QueueItem(name, task_names) for name in names[cursor:] + names[:cursor]]
+    items = [QueueItem(name, selection.questions(name, task_names)) for name in names[cursor:] + names[:cursor]]
     session = LabelSession(browser.store, browser.annotator, tasks, items, source=REVIEW)
     return BrowseLabelScreen(session, browser.workspace, SelectionQueue(), renderer=renderer, cell_size=cell_size)
