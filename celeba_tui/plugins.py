@@ -34,6 +34,9 @@ DEFAULT_PLUGINS = (
     "celeba_tui.builtin_plugins.small_resnet",
     "celeba_tui.builtin_plugins.preprocess_ops",
 )
+# The architecture hints suggest where none is configured: what `celeba demo` trains and
+# what measured best per minute on few noisy labels (docs/label-quality.md).
+SUGGESTED_ARCHITECTURE = "small_resnet"
 # hook name -> (Registrations table it fills, the class registered objects must be, their name in messages)
 REGISTRIES: dict[str, tuple[str, type, str]] = {
     "register_architectures": ("architectures", Architecture, "architecture"),

@@ -178,10 +178,25 @@ def configured_architectures(workspace: Workspace, task: str, given: tuple[str, 
     earlier = sorted({run.architecture for run in list_runs(workspace.runs_dir).runs if run.task == task})
     if earlier:
         return tuple(earlier), f"those of the earlier {task} runs"
+    from celeba_tui.plugins import SUGGESTED_ARCHITECTURE as SUGGESTED
+
     raise CelebaError(
-        f"no architectures to train for task {task!r}: name them with --plugin (e.g. -p cnn4 -p residual_blocks), "
-        f'or set [{CONFIG_TABLE}] {CONFIG_KEY} = ["cnn4", "residual_blocks"] in {workspace.config_path}'
+        f"no architectures to train for task {task!r}: name them with --plugin (e.g. -p {SUGGESTED}), "
+        f'or set [{CONFIG_TABLE}] {CONFIG_KEY} = ["{SUGGESTED}"] in {workspace.config_path}'
     )
+
+
+def cycle_ready(workspace: Workspace, task_names) -> frozenset[str]:
+    """The tasks whose `celeba cycle` finds its architectures without --plugin (celeba.toml,
+    or earlier runs): hints name `-p` for the others."""
+    ready = set()
+    for task in task_names:
+        try:
+            configured_architectures(workspace, task, ())
+        except CelebaError:
+            continue
+        ready.add(task)
+    return frozenset(ready)
 
 
 def train_options(options: CycleOptions, architecture: str, start: str | None = None):

@@ -276,7 +276,44 @@ def next_step(command: str, why: str) -> None:
     as `celeba label`'s summary says it."""
     from celeba_tui.console import printable
 
-    typer.echo(printable(f"Next: {command}   ({why})"), err=True)
+    typer.echo(printable(f"Next: {as_invoked(command)}   ({why})"), err=True)
+
+
+# Options a hint carries over from the command line that printed it, where the hinted command takes them.
+CARRIED_OPTIONS = (("workspace", "-w"), ("annotator", "-a"))
+
+
+def as_invoked(command: str) -> str:
+    """A hinted `celeba ...` command with the -w and -a this command was given on its
+    command line (not from the environment, which the next command reads too), where the
+    hinted command takes them: run from the same folder, it finds the same workspace and
+    labels under the same name."""
+    import shlex
+
+    ctx = get_current_context(silent=True)
+    words = command.split()
+    if ctx is None or len(words) < 2 or words[0] != "celeba" or any(w in ("&&", ";", "|") for w in words):
+        return command
+    root = ctx.find_root()
+    hinted = root.command.get_command(root, words[1]) if isinstance(root.command, TyperGroup) else None
+    if hinted is None:
+        return command
+    takes = {param.name for param in hinted.params}
+    carried = []
+    for name, flag in CARRIED_OPTIONS:
+        value = _from_command_line(ctx, name)
+        if name == "workspace":
+            value = ctx.meta.get(GROUP_WORKSPACE_KEY) if value is None else value
+        if value is not None and name in takes and flag not in words:
+            carried.append(f"{flag} {shlex.quote(str(value))}")
+    return " ".join([command, *carried])
+
+
+def _from_command_line(ctx: Context, name: str):
+    """The value of option `name` as typed on this command's line (None: not typed there)."""
+    if name in ctx.params and ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE:
+        return ctx.params[name]
+    return None
 
 
 def warn(message: str) -> None:

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, NoReturn, Optional
 
 import typer
 
-from celeba_tui.cli.app import AnnotatorOption, JsonOption, WorkspaceOption, app, open_workspace, print_json
+from celeba_tui.cli.app import (
+    AnnotatorOption,
+    JsonOption,
+    WorkspaceOption,
+    app,
+    as_invoked,
+    open_workspace,
+    print_json,
+)
 from celeba_tui.cli.completion import complete_queue, complete_task
 from celeba_tui.errors import CelebaError
 
@@ -192,11 +200,11 @@ class LabelRun:
     image: str | None
 
 
-def cycle_available() -> bool:
-    """Whether this `celeba` has a `cycle` command (the hints then name it)."""
-    import typer.main
+def cycle_ready(run: LabelRun) -> frozenset[str]:
+    """The session's tasks whose `celeba cycle` needs no --plugin (hints name one for the others)."""
+    from celeba_tui.autolabel.cycle import cycle_ready as ready
 
-    return "cycle" in typer.main.get_command(app).commands
+    return ready(run.workspace, [task.name for task in run.tasks])
 
 
 def print_summary(store, run: LabelRun, outcome, *, json_output: bool = False) -> None:
@@ -217,8 +225,11 @@ def print_summary(store, run: LabelRun, outcome, *, json_output: bool = False) -
         run.options,
         outcome,
         min_labels=MIN_LABELS,
-        cycle_available=cycle_available(),
+        cycle_ready=cycle_ready(run),
     )
+    # The commands as this one was typed (-w WS, -a NAME), to run from the same folder.
+    steps = [replace(step, command=as_invoked(step.command)) for step in summary.steps]
+    summary = replace(summary, steps=steps)
     if json_output:
         print_json(summary.as_json())
     else:
@@ -260,7 +271,7 @@ def _run_app(store, run: LabelRun, held_lock):
         (info.cell_width or 10, info.cell_height or 20),
         run.timing_log,
         image=run.image,
-        cycle_available=cycle_available(),
+        cycle_ready=cycle_ready(run),
         held_lock=held_lock,
     )
     app = LabelApp(config, store)

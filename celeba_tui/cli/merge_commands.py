@@ -76,8 +76,12 @@ def agreement(
     if conflicts:
         next_step("celeba merge --policy review", "accept what they agree on, queue the conflicts for a person")
     elif any(pair.overlapping for t in report for pair in t.pairs):
+        from celeba_tui.autolabel.cycle import cycle_ready
+        from celeba_tui.labelling.next_steps import cycle_command
+
         task_name = tasks[0].name if len(tasks) == 1 else "TASK"
-        next_step(f"celeba cycle -t {task_name}", "no conflict is open: train on the settled labels")
+        command = cycle_command(task_name, cycle_ready(ws, [task_name] if len(tasks) == 1 else []))
+        next_step(command, "no conflict is open: train on the settled labels")
 
 
 @app.command(short_help="Merge annotators' labels by a policy.")

@@ -113,7 +113,7 @@ def _suspects_found(path: Path | None) -> bool | None:
 
 # ------------------------------------------------------------------ pure
 def still_open_hint(
-    queue: str, left: int, others_on: dict[str, str], state: StoreState, *, min_labels: int, cycle_available: bool
+    queue: str, left: int, others_on: dict[str, str], state: StoreState, *, min_labels: int, cycle_ready: frozenset[str]
 ) -> str:
     """A finished session's queue that still holds `left` open images: who is on which
     (`others_on`: image -> annotator, their sessions now), the rest skipped; and what next."""
@@ -128,19 +128,19 @@ def still_open_hint(
         + "; ".join(parts)
         + "."
     )
-    steps = next_steps(state, queue=queue, left=left, min_labels=min_labels, cycle_available=cycle_available)
+    steps = next_steps(state, queue=queue, left=left, min_labels=min_labels, cycle_ready=cycle_ready)
     if steps:
         text += " Next: " + "; or ".join(f"`{s.command}` ({s.reason})" for s in steps[:2]) + "."
     return text
 
 
 def empty_queue_hint(
-    queue: str, state: StoreState, *, min_labels: int, cycle_available: bool = False, share: bool = False
+    queue: str, state: StoreState, *, min_labels: int, cycle_ready: frozenset[str] = frozenset(), share: bool = False
 ) -> str:
     """Why the `queue` has nothing for this annotator (`share`: of an `--assign` share), in
     the store's own numbers, and what next."""
     why = _why_empty(queue, state, share)
-    steps = next_steps(state, queue=queue, left=0, min_labels=min_labels, cycle_available=cycle_available)
+    steps = next_steps(state, queue=queue, left=0, min_labels=min_labels, cycle_ready=cycle_ready)
     if steps:
         why += " Next: " + "; or ".join(f"`{s.command}` ({s.reason})" for s in steps[:2]) + "."
     return why
@@ -202,13 +202,21 @@ class NextStep:
     reason: str
 
 
+def cycle_command(task: str, cycle_ready: frozenset[str]) -> str:
+    """`celeba cycle -t TASK`, with `-p` where the workspace names no architecture for it
+    (`cycle_ready`: the tasks it does for; see `celeba_tui.autolabel.cycle.cycle_ready`)."""
+    from celeba_tui.plugins import SUGGESTED_ARCHITECTURE
+
+    return f"celeba cycle -t {task}" + ("" if task in cycle_ready else f" -p {SUGGESTED_ARCHITECTURE}")
+
+
 def next_steps(
     state: StoreState,
     *,
     queue: str,
     left: int,
     min_labels: int,
-    cycle_available: bool = False,
+    cycle_ready: frozenset[str] = frozenset(),
 ) -> list[NextStep]:
     """The commands worth running now, most useful first (pure)."""
     steps = []
@@ -234,9 +242,8 @@ def next_steps(
             )
     trainable = [task for task, count in state.settled.items() if count >= min_labels]
     if trainable and state.predicted == 0:
-        verb = "cycle" if cycle_available else "train"
         for task in trainable:
-            steps.append(NextStep(f"celeba {verb} -t {task}", f"{state.settled[task]:,} settled {task} labels"))
+            steps.append(NextStep(cycle_command(task, cycle_ready), f"{state.settled[task]:,} settled {task} labels"))
     if not steps and state.predicted and queue not in ("manual", "uncertain"):
         steps.append(NextStep("celeba label --queue manual", "what `celeba autolabel` left for a person"))
     if not steps and queue != "unlabelled" and state.people_labelled < state.images * len(state.settled):

@@ -82,7 +82,7 @@ def summarize(
     outcome: SessionOutcome,
     *,
     min_labels: int,
-    cycle_available: bool = False,
+    cycle_ready: frozenset[str] = frozenset(),
 ) -> SessionSummary:
     """The session's summary from what it did and the store's state now (rebuilds the queue)."""
     tasks = tuple(tasks)
@@ -93,7 +93,7 @@ def summarize(
         left, done, by_others = len(built.items), built.done, built.by_others
     state = read_store_state(store, annotator, tasks, workspace.suspects_path)
     queue_name = queue.name if left is not None else "unlabelled"
-    steps = next_steps(state, queue=queue_name, left=left or 0, min_labels=min_labels, cycle_available=cycle_available)
+    steps = next_steps(state, queue=queue_name, left=left or 0, min_labels=min_labels, cycle_ready=cycle_ready)
     return SessionSummary(annotator, queue.name, outcome, tasks, left, done, steps, by_others)
 
 

@@ -14,7 +14,14 @@ if TYPE_CHECKING:
 
 
 def queue_hint(
-    store: LabelStore, workspace, annotator: str, tasks, queue, options=None, *, cycle_available: bool = False
+    store: LabelStore,
+    workspace,
+    annotator: str,
+    tasks,
+    queue,
+    options=None,
+    *,
+    cycle_ready: frozenset[str] = frozenset(),
 ) -> str:
     """Why `queue` has nothing (more) for `annotator`, or which of its images are still
     open (others on them, or skipped), and what to run next. Reads the store."""
@@ -32,7 +39,7 @@ def queue_hint(
                 if note.image in still_open and note.annotator != annotator
             }
             return still_open_hint(
-                queue.name, len(still_open), others_on, state, min_labels=MIN_LABELS, cycle_available=cycle_available
+                queue.name, len(still_open), others_on, state, min_labels=MIN_LABELS, cycle_ready=cycle_ready
             )
     share = options is not None and options.assignment is not None
-    return empty_queue_hint(queue.name, state, min_labels=MIN_LABELS, cycle_available=cycle_available, share=share)
+    return empty_queue_hint(queue.name, state, min_labels=MIN_LABELS, cycle_ready=cycle_ready, share=share)

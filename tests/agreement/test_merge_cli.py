@@ -245,7 +245,7 @@ def test_agreement_proposes_a_merge_only_while_conflicts_are_open(workspace):
     assert "Next: celeba merge --policy review" in invoke(workspace, "agreement").output
     assert invoke(workspace, "merge", "--policy", "prefer:alice").exit_code == 0
     output = invoke(workspace, "agreement", "-t", "light").output
-    assert "celeba merge" not in output and "Next: celeba cycle -t light" in output
+    assert "celeba merge" not in output and "Next: celeba cycle -t light -p small_resnet" in output
 
 
 def test_agreement_plot_draws_names_with_dollars_as_they_are(workspace, tmp_path):

@@ -85,7 +85,7 @@ def test_unlabelled_everything_labelled_by_you(store, workspace):
         store.add_label(image, "light", "left", "ann")
     text = hint(store, workspace, "unlabelled", tasks=light_only(workspace))
     assert "Every image is labelled: 10 answers are yours." in text
-    assert "Next: `celeba train -t light`" in text  # 10 agreed labels, more than min_labels
+    assert "Next: `celeba cycle -t light -p small_resnet`" in text  # 10 agreed labels, more than min_labels
 
 
 def test_review_without_and_with_overlap(store, workspace):
@@ -116,13 +116,14 @@ def test_next_steps_follow_the_store():
         NextStep("celeba label --queue unlabelled", "5 images left in the unlabelled queue"),
         NextStep("celeba label --queue review", "2 images where annotators disagree (3 questions), for a person"),
         NextStep("celeba merge --policy dawid-skene", "or settle them by each annotator's estimated accuracy"),
-        NextStep("celeba train -t light", "12 settled light labels"),
+        NextStep("celeba cycle -t light -p small_resnet", "12 settled light labels"),
     ]
-    cycled = next_steps(state, queue="review", left=0, min_labels=10, cycle_available=True)
+    # A workspace that names light's architectures (celeba.toml, earlier runs): no -p.
+    cycled = next_steps(state, queue="review", left=0, min_labels=10, cycle_ready=frozenset({"light"}))
     assert [s.command for s in cycled] == ["celeba label --queue review", "celeba cycle -t light"]
     # Reviewing, with images left: the queue's own line, not the same command twice.
     reviewing = next_steps(state, queue="review", left=2, min_labels=10)
-    assert [s.command for s in reviewing] == ["celeba label --queue review", "celeba train -t light"]
+    assert [s.command for s in reviewing] == ["celeba label --queue review", "celeba cycle -t light -p small_resnet"]
     predicted = StoreState(images=10, predicted=4, settled={"light": 12})
     assert [s.command for s in next_steps(predicted, queue="unlabelled", left=0, min_labels=10)] == [
         "celeba label --queue manual"

@@ -28,8 +28,8 @@ def test_counts_by_task_and_class_what_is_left_and_the_next_command(store, works
         "  orientation  left 0 · center 4 · right 0",
         "The unlabelled queue: 6 images left, 4 done.",
         "Next: celeba label --queue unlabelled   (6 images left in the unlabelled queue)",
-        "  or: celeba train -t light   (4 settled light labels)",
-        "  or: celeba train -t orientation   (4 settled orientation labels)",
+        "  or: celeba cycle -t light -p small_resnet   (4 settled light labels)",
+        "  or: celeba cycle -t orientation -p small_resnet   (4 settled orientation labels)",
     ]
 
 

@@ -136,7 +136,8 @@ def test_import_annotator_refuses_to_make_several_annotators_one(tmp_path, image
     stats = json.loads(run("stats", "-w", tmp_path / "main", "--json").stdout)
     assert sorted(stats["annotators"]) == ["a", "b"]
     # Each step names the next one, on stderr: stdout stays the command's output.
-    assert "Next: celeba agreement   (how far the 2 annotators agree" in imported.stderr
+    # ... as this one was typed (-w): from the same folder it finds the same workspace.
+    assert f"Next: celeba agreement -w {tmp_path / 'main'}   (how far the 2 annotators agree" in imported.stderr
     assert "Next:" not in imported.stdout
     agreed = run("agreement", "-w", tmp_path / "main")
     assert "Next: celeba merge --policy review" in agreed.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 
 import pytest
 from typer.testing import CliRunner
@@ -123,10 +124,19 @@ def test_the_session_ends_with_a_summary_and_the_next_command(workspace, store, 
         "  light        left 1 · center 0 · right 0",
         "The unlabelled queue: 9 images left, 1 done.",
     ]
-    assert lines[3].startswith("Next: celeba label --queue unlabelled")
-    assert "or: celeba label --queue review   (1 image where annotators disagree, for a person)" in result.output
+    # The commands as this one was typed (-w, -a): run from the same folder, as the same person.
+    typed = f"-w {shlex.quote(str(workspace.path))} -a ann"
+    assert lines[3].startswith(f"Next: celeba label --queue unlabelled {typed}   (")
+    review = f"or: celeba label --queue review {typed}   (1 image where annotators disagree, for a person)"
+    assert review in result.output
     as_json = json.loads(label(workspace, "-t", "light", "--json").output)
-    assert as_json["left"] == 9 and as_json["next"][2]["command"] == "celeba merge --policy dawid-skene"
+    merge = f"celeba merge --policy dawid-skene -w {shlex.quote(str(workspace.path))}"  # merge takes no -a
+    assert as_json["left"] == 9 and as_json["next"][2]["command"] == merge
+    # From inside the workspace, as the OS user: the hint is the plain command.
+    monkeypatch.chdir(workspace.path)
+    monkeypatch.setenv("CELEBA_ANNOTATOR", "ann")
+    plain = runner.invoke(app, ["label", "-t", "light", "--queue", "unlabeled"])
+    assert "Next: celeba label --queue unlabelled   (" in plain.output, plain.output
 
 
 def test_count_refuses_a_name_with_control_characters(workspace):
