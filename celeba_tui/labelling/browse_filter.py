@@ -71,10 +71,21 @@ def parse_filter(text: str) -> BrowseFilter:
                 fields["confidence_below"] = _confidence(value, term)
             else:
                 fields[key] = value
+        elif sep and (meant := _meant_key(key)):
+            raise CelebaError(f"{term!r}: no filter term {key}: (did you mean {meant}:{value}?)")
         else:
             fields["words"].append(term)
     fields["tasks"], fields["words"] = tuple(fields["tasks"]), tuple(fields["words"])
     return check_filter(BrowseFilter(**fields))
+
+
+def _meant_key(key: str) -> str | None:
+    """The filter key `key:` was most likely a slip for (labl, sorce, anotator), or None:
+    then it is part of a name (names may hold colons)."""
+    import difflib
+
+    close = difflib.get_close_matches(key.lower(), _FILTER_KEYS, n=1, cutoff=0.7)
+    return close[0] if close else None
 
 
 def _confidence(value: str, term: str) -> float:

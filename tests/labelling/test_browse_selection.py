@@ -128,11 +128,18 @@ def test_filter_language_round_trips():
         ("sort:size", "sort 'size'"),
         ("source:robot", "source 'robot'"),
         ("label:", "value"),
+        # A slip of a key was a name search matching nothing (found by a new-user walkthrough).
+        ("labl:left", r"no filter term labl: \(did you mean label:left\?\)"),
+        ("anotator:bob", "did you mean annotator:bob"),
     ],
 )
 def test_filter_language_errors_name_the_term(text, message):
     with pytest.raises(CelebaError, match=message):
         parse_filter(text)
+
+
+def test_a_colon_far_from_every_key_is_part_of_a_name():
+    assert parse_filter("2023:10 img:1").words == ("2023:10", "img:1")
 
 
 @pytest.mark.parametrize(
