@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from celeba_tui.errors import CelebaError
+from celeba_tui.vocabulary import MODEL
 
 if TYPE_CHECKING:
     from celeba_tui.autolabel.outputs import AutolabelReport, TaskReport
@@ -77,6 +78,13 @@ class TrainStep:
         }
 
 
+def pseudo_label_note(automatic: int) -> str:
+    """What --pseudo-labels adds to a cycle's labels, in the plan's first line."""
+    if automatic == 0:
+        return " (people's only: the ensemble has labelled none yet, so --pseudo-labels adds nothing this round)"
+    return f" (people's and the ensemble's {automatic:,})"
+
+
 @dataclass(frozen=True)
 class CyclePlan:
     task: str
@@ -84,6 +92,7 @@ class CyclePlan:
     labels: LabelsFingerprint
     steps: tuple[TrainStep, ...]
     options: CycleOptions
+    automatic_labels: int = 0  # the ensemble's labels of the task now (what --pseudo-labels adds)
 
     def lines(self) -> list[str]:
         """The plan in words, one step a line."""
@@ -92,7 +101,7 @@ class CyclePlan:
         sample = f" (a sample of the {self.labels.images:,})" if labelled < self.labels.images else ""
         out = [
             f"cycle for task {self.task}: {labelled:,} labelled images to learn from{sample}"
-            + (" (people's and the ensemble's)" if o.pseudo_labels else "")
+            + (pseudo_label_note(self.automatic_labels) if o.pseudo_labels else "")
             + "; "
             f"architectures {', '.join(s.architecture for s in self.steps)} ({self.architectures_from})"
         ]
@@ -122,6 +131,7 @@ class CyclePlan:
     def to_dict(self) -> dict:
         return {
             "task": self.task,
+            "automatic_labels": self.automatic_labels,
             "architectures_from": self.architectures_from,
             "labels": self.labels.to_dict(),
             "steps": [step.to_dict() for step in self.steps],
@@ -325,6 +335,11 @@ def plan_cycle(workspace: Workspace, options: CycleOptions) -> CyclePlan:
         from celeba_tui.training.dataset import human_labels
 
         check_trainable(human_labels(store, task)[0]["label"], task)
+        automatic = (
+            store.query("SELECT COUNT(*) FROM live WHERE source = ? AND task = ?", [MODEL, task.name])[0][0]
+            if options.pseudo_labels
+            else 0
+        )
     # Runs of the task's classes as they are now (not before a rename or reorder in celeba.toml).
     runs = sorted(
         (
@@ -343,7 +358,7 @@ def plan_cycle(workspace: Workspace, options: CycleOptions) -> CyclePlan:
             continue
         model, exists = planned_export(workspace, reuse, export_settings)
         steps.append(TrainStep(architecture, settings, reuse, model, exists))
-    return CyclePlan(task.name, source, labels, tuple(steps), options)
+    return CyclePlan(task.name, source, labels, tuple(steps), options, automatic)
 
 
 def starting_runs(texts: tuple[str, ...], runs_dir: Path, architectures: tuple[str, ...], task) -> dict[str, dict]:

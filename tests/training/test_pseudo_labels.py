@@ -88,3 +88,14 @@ def test_train_cli_takes_pseudo_labels(tmp_path, tiny_architecture):
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["config"]["pseudo_label_images"] == 6
+
+
+def test_a_cycle_plan_says_how_many_automatic_labels_pseudo_labels_add(tmp_path, tiny_architecture):
+    # Found by a new-user walkthrough: before any autolabel the plan said "labelled images
+    # to learn from (people's and the ensemble's)" where the ensemble had labelled none.
+    workspace, _ = workspace_with_automatic_labels(tmp_path)
+    options = CycleOptions(task="light", architectures=(tiny_architecture,), pseudo_labels=True)
+    assert "people's and the ensemble's 6)" in plan_cycle(workspace, options).lines()[0]
+    bare, _, _ = make_labelled_workspace(tmp_path / "bare", n=40)
+    first = plan_cycle(bare, options).lines()[0]
+    assert "the ensemble has labelled none yet, so --pseudo-labels adds nothing this round" in first
