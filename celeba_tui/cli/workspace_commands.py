@@ -262,13 +262,27 @@ def export(
 
 
 @app.command(short_help="Count images and labels per task, class, annotator.")
-def stats(workspace: WorkspaceOption = None, json_output: JsonOption = False) -> None:
+def stats(
+    task: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--task",
+            "-t",
+            metavar="TASK",
+            help="Only this task (repeat for more; default: every task).",
+            autocompletion=complete_task,
+        ),
+    ] = None,
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+) -> None:
     """Images, labelled and unlabelled per task, per class, per annotator, per source."""
     from celeba_tui.store.stats import store_stats
 
     ws = open_workspace(workspace)
+    tasks = ws.select_tasks(task)
     with ws.open_store(readonly=True) as store:
-        data = store_stats(store, ws)
+        data = store_stats(store, ws, tasks)
     if json_output:
         print_json(data)
         return

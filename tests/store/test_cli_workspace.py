@@ -58,6 +58,11 @@ def test_init_import_export_stats_round_trip(tmp_path, image_folder, reference_l
         "classes": {"left": 0, "center": 0, "right": 0},
         "status": {"review": 0, "single": 0, "agreed": 0, "model": 0},
     }
+    # -t as every command that reads takes it (found by a new-user walkthrough: refused).
+    light = json.loads(run("stats", "-t", "light", "-w", ws, "--json").stdout)
+    assert list(light["tasks"]) == list(light["not_in_root"]) == ["light"]
+    assert light["not_in_root"]["light"] == stats["not_in_root"]["light"]
+    assert light["annotators"] == {"alice": {"light": 560}} and light["sources"] == {"import": 560}
     assert stats["annotators"] == {"alice": {"light": 560, "orientation": 560}}
     run("export", "--format", "onehot", "--out", tmp_path / "x.csv", "-w", ws)
     run("export", "--format", "long", "--out", tmp_path / "x_long.csv", "-w", ws)
