@@ -78,7 +78,9 @@ MAX_PREVIEW_PANELS = 12
 
 @app.command("preview", short_help="Render an image under preprocessing pipelines.")
 def preview_command(
-    image: Annotated[Path, typer.Argument(metavar="FILE", help="Image file to preview.")],
+    image: Annotated[
+        Path, typer.Argument(metavar="FILE", help="Image file to preview (or an image's name in the workspace).")
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", metavar="PNG", help="PNG file to write.")],
     specs: Annotated[
         Optional[list[str]],
@@ -98,11 +100,15 @@ def preview_command(
     from celeba_tui.models.preview_figure import DEFAULT_PREVIEW_SPECS, preview_panels, render_preview
     from celeba_tui.plugins import parse_spec
 
-    protect(image, "the image being previewed")  # `-o` the input itself would destroy it
     try:  # a workspace in reach protects its image root (a PNG there is queued as a face)
-        open_workspace(None)
+        ws = open_workspace(None)
     except CelebaError:
-        pass  # preview needs no workspace
+        ws = None  # preview needs no workspace
+    if ws is not None and not image.is_file():  # an image name as `label --image` takes it
+        named = ws.image_root / image
+        if named.resolve().is_relative_to(ws.image_root.resolve()) and named.is_file():
+            image = named
+    protect(image, "the image being previewed")  # `-o` the input itself would destroy it
     out = check_output_path(out)
     if specs and len(specs) > MAX_PREVIEW_PANELS:
         raise CelebaError(f"at most {MAX_PREVIEW_PANELS} --preprocess panels in one figure; got {len(specs)}")

@@ -233,3 +233,14 @@ def test_preview_of_an_image_whose_name_has_dollars(face, tmp_path):
     result = CliRunner().invoke(app, ["preview", str(odd), "--out", str(out)])  # the title is its name
     assert result.exit_code == 0, result.output
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_preview_takes_an_image_name_inside_a_workspace(workspace, tmp_path, monkeypatch):
+    # Found by a new-user walkthrough: `label --image 000001.jpg` takes the name, preview wanted a path.
+    monkeypatch.chdir(workspace.path)
+    out = tmp_path / "fig.png"
+    result = CliRunner().invoke(app, ["preview", "000001.jpg", "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["image"] == str(workspace.image_root / "000001.jpg")
+    missing = CliRunner().invoke(app, ["preview", "999999.jpg", "--out", str(out)])
+    assert missing.exit_code == 2 and "999999.jpg does not exist" in missing.output
