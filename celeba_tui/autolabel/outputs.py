@@ -211,7 +211,8 @@ def write_grid(path: Path, root: Path, outcomes, per_class: int = 1, seed: int =
     plt = pyplot()
 
     rows = [(o.task, grid_samples(o, per_class, seed)) for o in outcomes]
-    n_cols = max([len(samples) for _, samples in rows] + [1])
+    # At least three columns: the title and a row's "no automatic labels" fit (one column cut both).
+    n_cols = max([len(samples) for _, samples in rows] + [3])
     fig, axes = plt.subplots(len(rows), n_cols, figsize=(2.2 * n_cols, 2.9 * len(rows)), squeeze=False)
     letters = iter("abcdefghijklmnopqrstuvwxyz" * 4)
     for r, (task, samples) in enumerate(rows):
@@ -227,7 +228,7 @@ def write_grid(path: Path, root: Path, outcomes, per_class: int = 1, seed: int =
                 ax.text(0.5, 0.5, "unreadable", ha="center", va="center")
             ax.set_title(f"({next(letters)}) {task}: {label}\n{confidence:.2f}  {image}", fontsize=8)
         if not samples:
-            axes[r][0].text(0.5, 0.5, f"{task}: no automatic labels", ha="center", va="center")
+            axes[r][n_cols // 2].text(0.5, 0.5, f"{task}: no automatic labels", ha="center", va="center")
     fig.suptitle("Automatic labels and their confidence")
     fig.tight_layout()
     with atomic_path(Path(path)) as tmp:

@@ -589,3 +589,28 @@ def test_one_model_asked_for_a_low_high_alone_needs_no_low(labelled, oracles):
     cycle = ["cycle", "-t", "light", "-p", "cnn4", "--dry-run", "-w", str(workspace.path), "--high", "0.5"]
     assert "0 <= low <= high" in CliRunner().invoke(app, [*cycle, "--low", "0.8"]).output
     assert "0 <= low <= high" not in CliRunner().invoke(app, cycle).output  # (9 labels: too few to train)
+
+
+def test_the_grid_keeps_its_title_and_notes_whole_without_automatic_labels(tmp_path):
+    # Found by a new-user walkthrough: one column wide, the figure cut its title and
+    # "orientation: no automatic labels" at both ends.
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    from celeba_tui.autolabel.outputs import write_grid
+
+    none = np.zeros(3, dtype=bool)
+    outcomes = [
+        SimpleNamespace(
+            task=task,
+            classes=["left", "center", "right"],
+            automatic=none,
+            decisions=SimpleNamespace(label=np.zeros(3, dtype=int), confidence=np.zeros(3)),
+            images=np.array(["a.jpg", "b.jpg", "c.jpg"]),
+        )
+        for task in ("light", "orientation")
+    ]
+    write_grid(tmp_path / "grid.png", tmp_path, outcomes)
+    with Image.open(tmp_path / "grid.png") as png:
+        assert png.width >= 3 * 200  # three columns of 2.2 in at 100 dpi: room for both lines
