@@ -69,5 +69,10 @@ def test_model_names_keep_what_tells_them_apart():
 
     first = model_label("orientation-small_resnet-seed0.onnx (flip TTA)", "orientation", 18)
     second = model_label("orientation-small_resnet-20261205-081105.onnx", "orientation", 18)
-    assert first == "small_resnet-seed0" and second.endswith("1205-081105") and len(second) == 18
+    assert first == "small_resnet-seed0" and second == "small_resne…081105"
+    # A run's name keeps its architecture, cut at its end where it must (a walkthrough read
+    # `vgg19…61206-220217` and could not tell the architecture), and the run's time.
+    third = model_label("orientation-vgg19_variation-20261206-220217.onnx", "orientation", 18)
+    assert third == "vgg19_varia…220217"
+    assert model_label("light-cnn4-20261206-220456.onnx", "light", 18) == "cnn4-220456"
     assert model_label("\x1b[31mred.onnx", "light", 18) == "\\x1b[31mred"  # escaped, never read

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Sequence
 
 from rich.text import Text
@@ -78,16 +80,31 @@ def info_text(
     return text
 
 
+# A run's model as autolabel names it: ARCHITECTURE-YYYYMMDD-HHMMSS, perhaps more after.
+_RUN_NAME = re.compile(r"(?P<architecture>.+?)-(?P<date>\d{8})-(?P<time>\d{6})(?P<rest>.*)")
+
+
 def model_label(name: str, task: str, width: int) -> str:
     """A model's name in `width` characters that still tells it from the task's others:
-    without the task's prefix and the .onnx suffix every model shares, and, when still too
-    long, cut in the middle, since the end (seed, run time) is what differs.
+    without the task's prefix and the .onnx suffix every model shares; when still too
+    long, a run's name keeps its architecture (cut at its end if need be) and the run's
+    time without its date; any other is cut in the middle, since the end (seed, run time)
+    is what differs.
 
-    `orientation-small_resnet-20261205-081105.onnx` -> `small_…1205-081105`."""
+    `orientation-vgg19_variation-20261205-081105.onnx` -> `vgg19_variat…081105`."""
     shown = printable(name)
     shown = shown.removeprefix(f"{printable(task)}-").removesuffix(" (flip TTA)").removesuffix(".onnx")
     if len(shown) <= width:
         return shown
+    run = _RUN_NAME.fullmatch(shown)
+    if run is not None:
+        tail = f"-{run['time']}{run['rest']}"
+        architecture = run["architecture"]
+        if len(architecture) + len(tail) <= width:
+            return architecture + tail
+        room = width - len(tail)  # the architecture's letters; "…" takes the dash's place
+        if room >= 3:
+            return architecture[:room] + "…" + tail[1:]
     head = max((width - 1) // 3, 1)
     return shown[:head] + "…" + shown[len(shown) - (width - 1 - head) :]
 
