@@ -150,7 +150,9 @@ def import_command(
             )
         )
         for task, counts in report.per_task.items():
-            typer.echo(f"  {task}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+            order = {name: i for i, name in enumerate(ws.task(task).classes)}  # left, center, right
+            shown = sorted(counts.items(), key=lambda item: order.get(item[0], len(order)))
+            typer.echo(printable(f"  {task}: " + ", ".join(f"{k} {v:,}" for k, v in shown)))
         if report.unknown_images:
             warn(
                 f"{counted(report.unknown_images, 'labelled image')} of {report.path} "
@@ -161,6 +163,8 @@ def import_command(
                 f"left out {report.merge_labels:,} merge decisions of {report.path} (they belong to "
                 "its workspace; its annotators' labels came along: run `celeba merge` here)"
             )
+    if not any(report.written for report in reports):
+        return  # every label was in the store already: nothing changed to go on from
     if people > 1:
         next_step("celeba agreement", f"how far the {people} annotators agree; then celeba merge")
     else:

@@ -378,3 +378,17 @@ def test_image_outputs_stay_out_of_folders_linked_into_the_image_root(workspace,
     # Outside the image root and its linked folders, both still write.
     run("-w", workspace.path, "preview", image, "-o", tmp_path / "panels.png")
     assert (tmp_path / "panels.png").is_file()
+
+
+def test_import_lists_classes_in_the_tasks_order_and_a_rerun_suggests_nothing(workspace, tmp_path):
+    # Found by a new-user walkthrough: "right 46, left 35, center 34", and "Next: celeba
+    # agreement" after an import that added nothing.
+    labels = tmp_path / "long.csv"
+    rows = [("000001.jpg", "right"), ("000002.jpg", "right"), ("000003.jpg", "left"), ("000004.jpg", "center")]
+    pd.DataFrame(
+        {"image": [r[0] for r in rows], "task": "light", "label": [r[1] for r in rows], "annotator": "ann"}
+    ).to_csv(labels, index=False)
+    first = run("import", labels, "-w", workspace.path)
+    assert "  light: left 1, center 1, right 2" in first.stdout and "Next:" in first.stderr
+    again = run("import", labels, "-w", workspace.path)
+    assert "(0 new)" in again.stdout and "Next:" not in again.stderr
