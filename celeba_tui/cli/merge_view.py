@@ -213,7 +213,8 @@ def _profile_row(p: AnnotatorProfile) -> list[str]:
     shares = "  ".join(f"{c} {100 * n / p.labels:.0f}%" for c, n in p.class_counts.items()) if p.labels else ""
     diff = p.center_difference
     strictness = (
-        "n/a" if diff is None else f"{diff:+.1f} pts ({100 * p.center_rate:.0f}% vs {100 * p.others_center_rate:.0f}%)"
+        # The rates to the difference's decimal: "-1.9 pts (56% vs 57%)" read as a sum gone wrong.
+        "n/a" if diff is None else f"{diff:+.1f} pts ({100 * p.center_rate:.1f}% vs {100 * p.others_center_rate:.1f}%)"
     )
     consensus = (
         "n/a" if p.consensus_agreement is None else f"{_percent(p.consensus_agreement)} of {p.consensus_images:,}"

@@ -165,7 +165,7 @@ def settled_how(record: TaskRecord) -> str:
             return f"settled by `celeba merge` (policy {policy}; votes {votes})" + (
                 f"; answers {answers}" if answers else ""
             )
-        return f"settled by {decision.annotator}'s review decision" + (f" over {answers}" if answers else "")
+        return f"settled by a review decision of {decision.annotator}" + (f" over {answers}" if answers else "")
     if record.status == AGREED:
         if len(people) == 1:
             return f"labelled by {people[0].annotator} alone: no second annotator to compare with ({answers})"

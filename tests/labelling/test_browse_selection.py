@@ -193,7 +193,7 @@ def test_image_record_tells_the_whole_story(workspace, labelled):
     assert (orientation.label, orientation.status) == ("center", "review")
     assert [e.annotator for e in orientation.live] == ["ann", "bob", "rev"]
     assert [e.state for e in light.history] == ["withdrawn", "undo"]
-    assert "rev's review decision" in settled_how(orientation)
+    assert "a review decision of rev" in settled_how(orientation)
     assert record.checks[0].consistent is False
     auto = image_record(labelled, IMAGES[4], workspace.tasks)
     assert "rule agree" in settled_how(auto.tasks["light"])
