@@ -104,15 +104,18 @@ def status_line(
     text = Text(no_wrap=True, overflow="ellipsis")
     page = start // page_size + 1 if page_size else 1
     pages = max((shown + page_size - 1) // page_size, 1) if page_size else 1
+    # The defaults (no filter, name order) go unsaid: at 120 columns they cut the colour key.
+    # Another order is a term of the filter (sort:time).
     if counting:
         text.append("first images · counting the rest…", style="bold")
-        text.append(f" · page {page} · sort {wanted.sort}")
+        text.append(f" · page {page}")
     else:
         text.append(f"{shown:,} of {total:,} images", style="bold")
-        text.append(f" · page {page}/{pages} · sort {wanted.sort}")
+        text.append(f" · page {page}/{pages}")
     described = describe_filter(wanted)
-    text.append(" · filter: ")
-    text.append(printable(described) if described else "none", style="bold" if described else "dim")
+    if described:
+        text.append(" · filter: ")
+        text.append(printable(described), style="bold")
     tags = task_tags([task.name for task in tasks])
     named = " · ".join(printable(f"{tag}: {task.name}") for tag, task in zip(tags, tasks))
     text.append(f"  │ {named} │ ", style="dim")
