@@ -15,8 +15,10 @@ cells, headers and titles, which rich reads as markup too).
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -64,3 +66,20 @@ def output_console(*, stderr: bool = False) -> Console:
 def counted(count: int, noun: str, plural: str | None = None) -> str:
     """ "1 image", "1,200 images": a count with its noun in the right number."""
     return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+
+
+def distinct_prefixes(names: Sequence[str]) -> list[str]:
+    """The shortest prefix of each name that no other name starts with (light,
+    orientation: l, o; left, center, right: l, c, r), to tag things where room is short."""
+    return list(_distinct_prefixes(tuple(names)))
+
+
+@functools.cache
+def _distinct_prefixes(names: tuple[str, ...]) -> tuple[str, ...]:
+    """distinct_prefixes, once per set of names: every caption of every page asks for the same few."""
+    tags = []
+    for name in names:
+        others = [other for other in names if other != name]
+        size = next((n for n in range(1, len(name) + 1) if not any(o.startswith(name[:n]) for o in others)), len(name))
+        tags.append(name[:size])
+    return tuple(tags)

@@ -46,6 +46,23 @@ def test_thumbnail_captions_show_whole_class_names_where_the_tile_allows():
     assert labels == {9: "cen… rig…", 13: "center right", 17: "l:center o:right", 30: "l:center       o:right"}
 
 
+def test_session_stats_take_their_short_form_where_the_panel_is_narrow():
+    # Found by a new-user walkthrough: at 60x16 each task's counts wrapped onto two lines
+    # and orientation's fell off the screen.
+    from types import SimpleNamespace
+
+    from celeba_tui.tui.widgets.session_stats import PanelFigures, stats_text
+
+    tasks = [SimpleNamespace(name=name, classes=("left", "center", "right")) for name in ("light", "orientation")]
+    figures = PanelFigures(184, 300, {("light", "left"): 2}, tasks, 2, 3.0)
+    wide = stats_text(figures, 60).plain.splitlines()
+    assert wide[1:] == ["this session: 2 labels · 3.0/min", "  light        left 2 · center 0 · right 0",
+                        "  orientation  left 0 · center 0 · right 0"]  # fmt: skip
+    narrow = stats_text(figures, 28).plain.splitlines()
+    assert narrow[1:] == ["session: 2 labels · 3.0/min", "light l:2 c:0 r:0", "orientation l:0 c:0 r:0"]
+    assert all(len(line) <= 28 for line in narrow)
+
+
 def test_session_stats_count_one_label_in_the_singular():
     from celeba_tui.tui.widgets.session_stats import PanelFigures, stats_text
 

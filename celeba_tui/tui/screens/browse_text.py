@@ -7,13 +7,12 @@ shown, not obeyed.
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Sequence
 
 from rich.text import Text
 
-from celeba_tui.console import printable
+from celeba_tui.console import distinct_prefixes, printable
 from celeba_tui.labelling.browse_filter import BrowseFilter, describe_filter
 from celeba_tui.labelling.image_history import LIVE, UNDO, ImageRecord, settled_how
 from celeba_tui.labelling.selection import BrowseRow
@@ -40,18 +39,7 @@ def fit(text: str, width: int) -> str:
 def task_tags(names: Sequence[str]) -> list[str]:
     """The shortest prefix of each task name that no other task's name starts with
     (light, orientation: l, o), to say under a thumbnail which label is which."""
-    return list(_task_tags(tuple(names)))
-
-
-@functools.cache
-def _task_tags(names: tuple[str, ...]) -> tuple[str, ...]:
-    """task_tags, once per set of tasks: every caption of every page asks for the same few."""
-    tags = []
-    for name in names:
-        others = [other for other in names if other != name]
-        size = next((n for n in range(1, len(name) + 1) if not any(o.startswith(name[:n]) for o in others)), len(name))
-        tags.append(name[:size])
-    return tuple(tags)
+    return distinct_prefixes(names)
 
 
 def tagged(tasks: Sequence, tags: Sequence[str], slot: int) -> bool:

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import ProgressBar, Static
 
-from celeba_tui.console import counted, printable
+from celeba_tui.console import counted, distinct_prefixes, printable
 
 MAX_OTHERS_SHOWN = 26  # characters of "NAME, NAME" before the rest is "+N": one line of the side panel
 
@@ -29,20 +29,29 @@ class PanelFigures:
     others: Sequence[str] = ()
 
 
-def stats_text(figures: PanelFigures) -> Text:
+def stats_text(figures: PanelFigures, width: int | None = None) -> Text:
     """Pure: "done / total", who else labels here now, and per task how often each class
-    was chosen this session."""
+    was chosen this session. In a panel `width` columns wide, lines that would wrap (and
+    push the last task's counts off a 60x16 screen) take their short form:
+    "light l:0 c:0 r:0", "session: 2 labels · 3.0/min"."""
     done, total, decisions = figures.done, figures.total, figures.decisions
     counts, others = figures.counts, figures.others
+    fits = (lambda line: len(line) <= width) if width else (lambda line: True)
     text = Text()
     if total is None:
         text.append("counting the queue…\n", style="bold")
     else:
         text.append(f"{done:,} / {total:,} images done\n", style="bold")
-    text.append(f"this session: {counted(decisions, 'label')} · {figures.per_minute:.1f}/min\n", style="dim")
+    pace = f"{counted(decisions, 'label')} · {figures.per_minute:.1f}/min"
+    session = next((line for line in (f"this session: {pace}", f"session: {pace}") if fits(line)), pace)
+    text.append(session + "\n", style="dim")
     for task in figures.tasks:
-        parts = [f"{label} {counts.get((task.name, label), 0)}" for label in task.classes]
-        text.append(f"  {task.name:<12} " + " · ".join(parts) + "\n")
+        numbers = [counts.get((task.name, label), 0) for label in task.classes]
+        line = f"  {task.name:<12} " + " · ".join(f"{label} {n}" for label, n in zip(task.classes, numbers))
+        if not fits(line):
+            tags = distinct_prefixes(task.classes)  # the shortest prefixes that tell the classes apart
+            line = f"{task.name} " + " ".join(f"{tag}:{n}" for tag, n in zip(tags, numbers))
+        text.append(line + "\n")
     if others:
         text.append(f"labelling too: {others_line(others)}\n", style="dim")
     return text
@@ -66,6 +75,7 @@ class SessionStats(Vertical):
     """A progress bar over the queue and the session statistics under it."""
 
     _lines = 0  # lines of text shown: laid out again only when that changes
+    _figures: PanelFigures | None = None  # the last shown, drawn again at a new width
 
     def compose(self) -> ComposeResult:
         yield ProgressBar(show_eta=False, id="progress")
@@ -78,7 +88,12 @@ class SessionStats(Vertical):
         if figures.total is not None:
             bar.update(total=max(figures.total, 1), progress=figures.done)
         # The same number of lines key after key: a new layout only when others come or go.
-        text = stats_text(figures)
+        self._figures = figures
+        text = stats_text(figures, self.size.width or None)
         lines = text.plain.count("\n")
         self.query_one("#stats-text", Static).update(text, layout=lines != self._lines)
         self._lines = lines
+
+    def on_resize(self) -> None:
+        if self._figures is not None:
+            self.show_stats(self._figures)
