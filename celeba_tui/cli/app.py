@@ -26,6 +26,7 @@ from typer._click.exceptions import ClickException
 from typer._click.globals import get_current_context
 from typer.core import TyperGroup
 
+from celeba_tui.cli.completion import complete_task
 from celeba_tui.cli.empty_values import empty_value_option
 from celeba_tui.cli.help_words import plain_arguments
 from celeba_tui.errors import CelebaError
@@ -219,6 +220,20 @@ AnnotatorOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+# For commands that read or write some of the tasks (stats, export, agreement, merge).
+TasksOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--task",
+        "-t",
+        metavar="TASK",
+        help="Only this task (repeat for several; default: every task).",
+        show_default=False,
+        autocompletion=complete_task,
+    ),
+]
 
 
 def chosen_workspace(path: Path | None) -> Path | None:

@@ -7,26 +7,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, next_step, open_workspace, print_json
-from celeba_tui.cli.completion import complete_policy, complete_task
+from celeba_tui.cli.app import JsonOption, TasksOption, WorkspaceOption, app, next_step, open_workspace, print_json
+from celeba_tui.cli.completion import complete_policy
 from celeba_tui.vocabulary import CONFLICT
-
-TaskOption = Annotated[
-    Optional[list[str]],
-    typer.Option(
-        "--task",
-        "-t",
-        metavar="TASK",
-        help="Only this task (repeat for several; default: all).",
-        show_default=False,
-        autocompletion=complete_task,
-    ),
-]
 
 
 @app.command(short_help="How far annotators agree: Table 1, kappa, profiles.")
 def agreement(
-    task: TaskOption = None,
+    task: TasksOption = None,
     plot: Annotated[
         Optional[Path],
         typer.Option("--plot", metavar="DIR", help="Write a confusion-matrix PNG per task and pair here."),
@@ -96,7 +84,7 @@ def merge(
             autocompletion=complete_policy,
         ),
     ] = "review",
-    task: TaskOption = None,
+    task: TasksOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")] = False,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,

@@ -9,8 +9,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, next_step, open_workspace, print_json, warn
-from celeba_tui.cli.completion import complete_export_format, complete_import_format, complete_task
+from celeba_tui.cli.app import (
+    JsonOption,
+    TasksOption,
+    WorkspaceOption,
+    app,
+    next_step,
+    open_workspace,
+    print_json,
+    warn,
+)
+from celeba_tui.cli.completion import complete_export_format, complete_import_format
 from celeba_tui.console import counted, printable
 
 
@@ -189,16 +198,7 @@ def export(
             "--out", "-o", metavar="FILE", help="Output file (default: stdout); the folder for imagefolder and hf."
         ),
     ] = None,
-    task: Annotated[
-        Optional[list[str]],
-        typer.Option(
-            "--task",
-            "-t",
-            metavar="TASK",
-            help="Only this task (repeat for more; default: every task).",
-            autocompletion=complete_task,
-        ),
-    ] = None,
+    task: TasksOption = None,
     source: Annotated[
         Optional[str],
         typer.Option(
@@ -267,16 +267,7 @@ def export(
 
 @app.command(short_help="Count images and labels per task, class, annotator.")
 def stats(
-    task: Annotated[
-        Optional[list[str]],
-        typer.Option(
-            "--task",
-            "-t",
-            metavar="TASK",
-            help="Only this task (repeat for more; default: every task).",
-            autocompletion=complete_task,
-        ),
-    ] = None,
+    task: TasksOption = None,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
 ) -> None:
