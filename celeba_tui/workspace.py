@@ -155,7 +155,9 @@ class Workspace:
         raise WorkspaceError(f"unknown task {name!r} in {self.config_path} (tasks: {known})")
 
     def select_tasks(self, names: list[str] | None) -> tuple[Task, ...]:
-        return self.tasks if not names else tuple(self.task(n) for n in names)
+        """The tasks `names` name, each once in the order first named (`-t light -t light`
+        is light); every task where none is named."""
+        return self.tasks if not names else tuple(self.task(n) for n in dict.fromkeys(names))
 
     def open_store(self, *, create: bool = False, readonly: bool = False, check_classes: bool = True):
         """The workspace's label store, checked against the config's classes.

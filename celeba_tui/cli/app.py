@@ -305,6 +305,8 @@ def as_invoked(command: str) -> str:
     labels under the same name."""
     import shlex
 
+    from celeba_tui.console import printable
+
     ctx = get_current_context(silent=True)
     words = command.split()
     if ctx is None or len(words) < 2 or words[0] != "celeba" or any(w in ("&&", ";", "|") for w in words):
@@ -319,7 +321,9 @@ def as_invoked(command: str) -> str:
         value = _from_command_line(ctx, name)
         if name == "workspace":
             value = ctx.meta.get(GROUP_WORKSPACE_KEY) if value is None else value
-        if value is not None and name in takes and flag not in words:
+        # A value that needs escaping to be shown (a line break, an escape) is left out: the
+        # hint printed would not be the command that runs.
+        if value is not None and name in takes and flag not in words and printable(str(value)) == str(value):
             carried.append(f"{flag} {shlex.quote(str(value))}")
     return " ".join([command, *carried])
 

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
+from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, as_invoked, open_workspace, print_json
 from celeba_tui.cli.completion import (
     complete_architecture,
     complete_precision,
@@ -150,4 +150,4 @@ def cycle(
         typer.echo(f"nothing for people to label in {task}: no suspects, and the manual queue is empty")
     for step in result.next:
         typer.echo(printable(f"next: {step.queue} queue, {step.count:,} images ({step.why}):"))
-        typer.echo(printable(f"  {step.command}"))
+        typer.echo(printable(f"  {as_invoked(step.command)}"))  # with the -w typed, to run from here

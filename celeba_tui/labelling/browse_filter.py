@@ -84,7 +84,7 @@ def _meant_key(key: str) -> str | None:
     then it is part of a name (names may hold colons)."""
     import difflib
 
-    close = difflib.get_close_matches(key.lower(), _FILTER_KEYS, n=1, cutoff=0.7)
+    close = difflib.get_close_matches(key.lower(), _FILTER_KEYS, n=1, cutoff=0.8)
     return close[0] if close else None
 
 

@@ -189,20 +189,22 @@ class _PredictionQueue:
 
 
 def settled_before_predicted(store: LabelStore, task_names: list[str]) -> np.ndarray:
-    """Ids of the images whose people's labels of these tasks were all given before the
-    image's latest prediction: what the models learnt from or the latest autolabel found
-    settled, not work done in its queue (the queue autolabel reported; labels given in an
-    earlier autolabel's queue count as that queue's work, not this one's)."""
+    """Ids of the images people had labelled (any of these tasks) before the latest autolabel
+    decided (or, where a store does not record when, before the image's latest prediction):
+    what the models learnt from or the latest autolabel found settled, never in its queue,
+    whoever labels them since; and labels given in an earlier autolabel's queue, that queue's
+    work, not this one's. The rest counts as done once people finish it."""
     if not task_names:
         return np.empty(0, dtype=np.int64)
     people = sql_in_list(PEOPLE_SOURCES)
     tasks = sql_in_list(task_names)
+    decided = store.latest_decision_time(list(task_names)) or 0.0
     text = store.query(
         "SELECT group_concat(image_id) FROM (SELECT v.image_id FROM live v JOIN labels l ON l.id = v.label_id "
         f"WHERE v.source IN {people} AND v.task IN {tasks} GROUP BY v.image_id "
-        "HAVING MAX(l.created) < (SELECT MAX(p.created) FROM predictions p "
-        f"WHERE p.image_id = v.image_id AND p.task IN {tasks}))",
-        [*PEOPLE_SOURCES, *task_names, *task_names],
+        "HAVING MIN(l.created) < MAX(?, COALESCE((SELECT MAX(p.created) FROM predictions p "
+        f"WHERE p.image_id = v.image_id AND p.task IN {tasks}), 0)))",
+        [*PEOPLE_SOURCES, *task_names, decided, *task_names],
     )[0][0]
     return int_codes(text)
 

@@ -104,9 +104,10 @@ MAX_CHECKPOINT_BYTES = 2**31
 
 
 def read_checkpoint(path) -> dict:
-    """A run's best.pt as a state dict, read weights-only: a file holding Python objects, or
-    anything but a dict, is a CelebaError naming it (never unpickled in full); so is
-    anything but a regular file of at most MAX_CHECKPOINT_BYTES (a FIFO, a device)."""
+    """A run's best.pt as a state dict of named dense tensors, read weights-only: a file
+    holding Python objects, or anything but such a dict, is a CelebaError naming it (never
+    unpickled in full); so is anything but a regular file of at most MAX_CHECKPOINT_BYTES
+    (a FIFO, a device), and a zip whose members would unpack past it (`check_unpacked_size`)."""
     from celeba_tui.regular_files import FileRefused, open_regular_file
 
     try:
@@ -114,20 +115,64 @@ def read_checkpoint(path) -> dict:
     except (FileRefused, OSError) as exc:
         reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
         raise CelebaError(f"{path}: {reason}") from None
-    try:
-        with handle:
+    with handle:
+        check_unpacked_size(path, handle)
+        try:
             state = torch.load(handle, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001  (torch raises many types for a bad file)
-        # torch's weights-only message spans lines and suggests weights_only=False: never for a file we did not write.
-        blocked = re.search(r"unsupported global:? (?:GLOBAL )?(\S+)", str(exc), re.IGNORECASE)
-        if blocked:
-            raise CelebaError(
-                f"{path}: refused: the checkpoint holds Python objects, not just weights "
-                f"({blocked.group(1)}); checkpoints are loaded with weights_only=True"
-            ) from None
-        weights_only = "Weights only load failed" in str(exc) or "weights_only" in str(exc)
-        first = "not a weights-only file" if weights_only else (str(exc).strip().splitlines() or [""])[0]
-        raise CelebaError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {first})") from None
+        except Exception as exc:  # noqa: BLE001  (torch raises many types for a bad file)
+            # torch's weights-only message spans lines and suggests weights_only=False: never for a file we did not write.
+            blocked = re.search(r"unsupported global:? (?:GLOBAL )?(\S+)", str(exc), re.IGNORECASE)
+            if blocked:
+                raise CelebaError(
+                    f"{path}: refused: the checkpoint holds Python objects, not just weights "
+                    f"({blocked.group(1)}); checkpoints are loaded with weights_only=True"
+                ) from None
+            weights_only = "Weights only load failed" in str(exc) or "weights_only" in str(exc)
+            first = "not a weights-only file" if weights_only else (str(exc).strip().splitlines() or [""])[0]
+            raise CelebaError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {first})") from None
     if not isinstance(state, dict):
         raise CelebaError(f"{path}: not a state dict")
+    for key, value in state.items():
+        check_weight_tensor(path, key, value)
     return state
+
+
+def check_unpacked_size(path, handle) -> None:
+    """A CelebaError unless the zip checkpoint open in `handle` unpacks to at most
+    MAX_CHECKPOINT_BYTES (torch writes its members stored, unpacked; a deflated member of
+    1 MB can ask for a terabyte). A file that is no zip (torch's legacy format) is left
+    to torch, which reads it at its size. `handle` is left at its start."""
+    import zipfile
+
+    try:
+        if not zipfile.is_zipfile(handle):
+            return
+        handle.seek(0)
+        with zipfile.ZipFile(handle) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # torch then says what it makes of the file
+    finally:
+        handle.seek(0)
+    if unpacked > MAX_CHECKPOINT_BYTES:
+        raise CelebaError(
+            f"{path}: refused: its members unpack to {unpacked:,} bytes, over the {MAX_CHECKPOINT_BYTES:,} "
+            "a checkpoint may hold"
+        )
+
+
+def check_weight_tensor(path, key, value) -> None:
+    """A CelebaError naming the checkpoint and entry unless it is a named tensor of weights a
+    network can take: dense, on the CPU, holding its values (not a meta, nested, quantized,
+    sparse, conjugate or negative view)."""
+    if not isinstance(key, str) or not isinstance(value, torch.Tensor):
+        raise CelebaError(f"{path}: entry {key!r} is not a named tensor")
+    if (
+        value.layout != torch.strided
+        or value.is_quantized
+        or value.is_nested
+        or value.device.type != "cpu"
+        or value.is_conj()
+        or value.is_neg()
+    ):
+        raise CelebaError(f"{path}: tensor {key!r} is not a dense tensor of weights")

@@ -9,6 +9,7 @@ questions, problems are unusable images, predictions are what each model said.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 
 # meta's key for a task's latest ensemble: `ensemble:<task>` -> JSON list of model keys.
 ENSEMBLE_KEY = "ensemble:"
+# meta's key for when that ensemble finished deciding the task: `decided:<task>` -> epoch seconds.
+DECIDED_KEY = "decided:"
 
 
 class SideTables:
@@ -87,6 +90,23 @@ class SideTables:
             conn.execute(
                 "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (f"{ENSEMBLE_KEY}{task}", json.dumps(keys))
             )
+            conn.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (f"{DECIDED_KEY}{task}", repr(time.time()))
+            )
+
+    def latest_decision_time(self, tasks: list[str]) -> float | None:
+        """When the latest autolabel of any of `tasks` finished deciding (None: none recorded,
+        as in stores auto-labelled before it was)."""
+        times = []
+        for task in tasks:
+            rows = self.query("SELECT value FROM meta WHERE key = ?", [f"{DECIDED_KEY}{task}"])
+            try:
+                value = float(rows[0][0]) if rows else None
+            except (TypeError, ValueError):
+                value = None
+            if value is not None and math.isfinite(value):
+                times.append(value)
+        return max(times, default=None)
 
     def latest_ensembles(self) -> dict[str, list[str]]:
         """Task -> the keys of the models that decided it last (tasks never auto-labelled: absent)."""

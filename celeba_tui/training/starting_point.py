@@ -109,7 +109,6 @@ def check_start(run, text: str, architecture, task) -> StartingPoint:
     """`run` (named `text`) as a start, if it is a run of `architecture` with a readable
     weights-only checkpoint of dense finite tensors, most of which fit the network it builds
     for `task`; else a CelebaError (before any work)."""
-    import torch
 
     from celeba_tui.models.model_io import read_checkpoint
 
@@ -119,12 +118,7 @@ def check_start(run, text: str, architecture, task) -> StartingPoint:
             f"--start-from {text}: run {run.run_id} is a {run.architecture} run; "
             f"start {name} from a {name} run (train one with -p {name})"
         )
-    state = read_checkpoint(run.checkpoint)
-    for key, value in state.items():
-        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
-            raise CelebaError(f"{run.checkpoint}: entry {key!r} is not a named tensor")
-        if value.layout != torch.strided or value.is_quantized:
-            raise CelebaError(f"{run.checkpoint}: tensor {key!r} is not a dense tensor of weights")
+    state = read_checkpoint(run.checkpoint)  # named dense tensors only (model_io.check_weight_tensor)
     start = StartingPoint(run.path.resolve(), run.run_id, run.task, run.architecture, state)
     fitting(architecture.build(len(task.classes)), start)
     return start

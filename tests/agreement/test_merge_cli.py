@@ -280,3 +280,14 @@ def test_a_narrow_terminal_wraps_headings_between_words(monkeypatch, capsys):
     assert max(len(line) for line in lines) <= 60
     assert any(line.startswith("annotator ") for line in lines) and any("consensus" in line for line in lines)
     assert "light: rows ann1, columns ann2" in [line.strip() for line in lines]
+
+
+def test_a_task_named_twice_is_that_task_once(workspace):
+    # Found by attack pass 21: "ValueError: Categorical categories must be unique".
+    add(workspace, TWO)
+    once = invoke(workspace, "agreement", "-t", "light", "--json")
+    twice = invoke(workspace, "agreement", "-t", "light", "-t", "light", "--json")
+    assert twice.exit_code == 0, twice.output
+    assert json.loads(twice.stdout) == json.loads(once.stdout)
+    merged = invoke(workspace, "merge", "--policy", "majority", "--dry-run", "-t", "light", "-t", "light")
+    assert merged.exit_code == 0, merged.output

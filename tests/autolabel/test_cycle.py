@@ -46,6 +46,8 @@ def test_cycle_trains_exports_labels_then_reuses(labelled_workspace, tiny_archit
     assert out.index("cycle for task light") < out.index("reused ")
     assert "reuse run light-tiny_test-" in out and "earlier light runs" in out
     assert "celeba label --queue" in out or "nothing for people to label in light" in out
+    # The next command as this one was typed (found by attack pass 21: its -w was dropped).
+    assert "nothing for people to label" in out or f"-w {workspace.path}" in out
     # autolabel takes runs too, and reuses their export.
     result = cli(workspace, "autolabel", "-m", f"best:{arch}", "-t", "light", "--json")
     assert result.exit_code == 0, result.output

@@ -139,7 +139,7 @@ def test_filter_language_errors_name_the_term(text, message):
 
 
 def test_a_colon_far_from_every_key_is_part_of_a_name():
-    assert parse_filter("2023:10 img:1").words == ("2023:10", "img:1")
+    assert parse_filter("2023:10 img:1 port:9 lab:x").words == ("2023:10", "img:1", "port:9", "lab:x")
 
 
 @pytest.mark.parametrize(

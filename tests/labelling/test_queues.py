@@ -257,6 +257,28 @@ def test_a_queue_of_predictions_counts_only_what_was_labelled_since_the_latest_a
     assert ([i.image for i in built.items], built.done, built.by_others) == ([IMAGES[1], IMAGES[2]], 0, 0)
 
 
+def test_a_queue_of_predictions_begins_when_autolabel_decides_even_on_predictions_it_reused(store, workspace):
+    # Found by attack pass 21: an autolabel that reused every prediction moved no prediction
+    # time, so labels given in the earlier run's queue counted as this one's; and an image
+    # labelled before any prediction (never in the queue) counted once a second person labelled it.
+    import time
+
+    store.add_label(IMAGES[3], "light", "left", "ann")  # the models learnt from it
+    for image in IMAGES[:4]:
+        add_prediction(store, image, "light", "a", [0.5, 0.3, 0.2])
+    autolabel_finished(store, "light", ["a"])
+    time.sleep(0.01)
+    store.add_label(IMAGES[0], "light", "left", "ann")  # the first run's queue
+    time.sleep(0.01)
+    autolabel_finished(store, "light", ["a"])  # again, on the same predictions
+    time.sleep(0.01)
+    store.add_label(IMAGES[3], "light", "left", "me")
+    built = build(store, workspace, "manual")
+    assert ([i.image for i in built.items], built.done, built.by_others) == ([IMAGES[1], IMAGES[2]], 0, 0)
+    store.add_label(IMAGES[1], "light", "right", "me")  # this run's queue: done
+    assert build(store, workspace, "manual", annotator="me").done == 1
+
+
 def test_uncertain_queue_is_most_uncertain_first(store, workspace):
     add_prediction(store, IMAGES[0], "light", "a", [0.9, 0.05, 0.05])
     add_prediction(store, IMAGES[1], "light", "a", [0.4, 0.35, 0.25])

@@ -392,3 +392,16 @@ def test_import_lists_classes_in_the_tasks_order_and_a_rerun_suggests_nothing(wo
     assert "  light: left 1, center 1, right 2" in first.stdout and "Next:" in first.stderr
     again = run("import", labels, "-w", workspace.path)
     assert "(0 new)" in again.stdout and "Next:" not in again.stderr
+
+
+def test_a_hint_leaves_out_a_folder_it_could_not_show_as_typed(tmp_path, image_folder):
+    # Found by attack pass 21: -w with a line break was shown escaped inside shell quotes,
+    # so the pasted hint named another folder.
+    ws = tmp_path / "nl\nx"
+    run("init", ws, "--images", image_folder)
+    labels = tmp_path / "long.csv"
+    pd.DataFrame({"image": ["000001.jpg"], "task": "light", "label": "left", "annotator": "ann"}).to_csv(
+        labels, index=False
+    )
+    hint = run("import", labels, "-w", ws).stderr
+    assert hint.startswith("Next: celeba stats   (") and "-w" not in hint

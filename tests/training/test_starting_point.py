@@ -121,6 +121,25 @@ def head_only(state):  # the output layer fits, the rest is another network's
     return {name: value for name, value in state.items() if name.startswith("4.")} | {"x.weight": torch.zeros(1)}
 
 
+def test_a_compressed_checkpoint_that_would_unpack_past_the_cap_is_refused_unread(
+    two_workspaces, tiny_architecture, monkeypatch
+):
+    # Found by attack pass 21: torch unpacks deflated members; 950 KB asked for 1 GB.
+    import zipfile
+
+    from celeba_tui.models import model_io
+
+    _, start, workspace = two_workspaces
+    plain = start / "plain.pt"
+    torch.save({**parameters(start), "zeros": torch.zeros(100_000)}, plain)
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(start / "best.pt", "w", zipfile.ZIP_DEFLATED) as packed:
+        for member in source.infolist():
+            packed.writestr(member.filename, source.read(member.filename))
+    assert (start / "best.pt").stat().st_size < 100_000  # the zeros pack to little
+    monkeypatch.setattr(model_io, "MAX_CHECKPOINT_BYTES", 200_000)
+    refused(workspace, tiny_architecture, start, "members unpack to")
+
+
 def test_the_same_weights_have_one_digest_in_any_file_and_order():
     state = {"b": torch.arange(3.0), "a": torch.ones(2, 2, dtype=torch.bfloat16), "n": torch.tensor(7)}
     assert weights_digest(state) == weights_digest(dict(reversed(state.items())))
@@ -146,9 +165,28 @@ def test_a_checkpoint_that_is_no_regular_file_or_too_large_is_refused_unread(
         model_io.read_checkpoint(start / "best.pt")  # swapped in after the run was read
 
 
+def meta(state):  # no values to copy (found by attack pass 21: a traceback, and an empty run folder)
+    return {**state, "0.bias": torch.empty(state["0.bias"].shape, device="meta")}
+
+
+def conjugate(state):
+    return {**state, "extra": torch.randn(2, dtype=torch.complex64).conj()}
+
+
+def nested(state):
+    import warnings
+
+    with warnings.catch_warnings():  # "nested tensors are in prototype stage"
+        warnings.simplefilter("ignore")
+        return {**state, "extra": torch.nested.nested_tensor([torch.zeros(2), torch.zeros(3)])}
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
+        (meta, "tensor '0.bias' is not a dense tensor of weights"),
+        (conjugate, "tensor 'extra' is not a dense tensor of weights"),
+        (nested, "tensor 'extra' is not a dense tensor of weights"),
         (with_nan, "tensor '0.weight' holds NaN or infinite weights (as float32)"),
         (past_float32, "tensor '0.weight' holds NaN or infinite weights (as float32)"),
         (sparse, "tensor '0.bias' is not a dense tensor of weights"),
@@ -157,7 +195,18 @@ def test_a_checkpoint_that_is_no_regular_file_or_too_large_is_refused_unread(
         (lambda state: {"elsewhere.weight": torch.zeros(2, 2)}, "only 0 of its 1 tensors fit"),
         (lambda state: {"0.weight": torch.zeros(4, 3, 3, 3)}, "only 0 of its 1 tensors fit"),
     ],
-    ids=["nan", "past-float32", "sparse", "not-a-tensor", "head-only", "other-names", "other-shapes"],
+    ids=[
+        "meta",
+        "conj",
+        "nested",
+        "nan",
+        "past-float32",
+        "sparse",
+        "not-a-tensor",
+        "head-only",
+        "other-names",
+        "other-shapes",
+    ],
 )
 def test_weights_that_cannot_start_a_network_are_refused(two_workspaces, tiny_architecture, change, expected):
     _, start, workspace = two_workspaces
