@@ -150,8 +150,8 @@ def check_unpacked_size(path, handle) -> None:
         handle.seek(0)
         with zipfile.ZipFile(handle) as archive:
             unpacked = sum(member.file_size for member in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return  # torch then says what it makes of the file
+    except Exception as exc:  # noqa: BLE001  (a hostile directory; torch's own reader must not see it either)
+        raise CelebaError(f"{path}: not a readable checkpoint (its zip directory: {type(exc).__name__})") from None
     finally:
         handle.seek(0)
     if unpacked > MAX_CHECKPOINT_BYTES:

@@ -109,7 +109,6 @@ def check_start(run, text: str, architecture, task) -> StartingPoint:
     """`run` (named `text`) as a start, if it is a run of `architecture` with a readable
     weights-only checkpoint of dense finite tensors, most of which fit the network it builds
     for `task`; else a CelebaError (before any work)."""
-
     from celeba_tui.models.model_io import read_checkpoint
 
     name = architecture.name
