@@ -158,8 +158,9 @@ def import_command(
                 f"by {', '.join(report.annotators)} ({report.written:,} new)"
             )
         )
+        classes = {t.name: t.classes for t in ws.tasks}
         for task, counts in report.per_task.items():
-            order = {name: i for i, name in enumerate(ws.task(task).classes)}  # left, center, right
+            order = {name: i for i, name in enumerate(classes.get(task, ()))}  # left, center, right
             shown = sorted(counts.items(), key=lambda item: order.get(item[0], len(order)))
             typer.echo(printable(f"  {task}: " + ", ".join(f"{k} {v:,}" for k, v in shown)))
         if report.unknown_images:
