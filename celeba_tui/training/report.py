@@ -63,8 +63,13 @@ def find_runs(workspace: Workspace, selectors: list[str] | None = None) -> tuple
 
 
 def report_rows(runs: list[Run], tasks: Sequence[str] | None = None) -> list[dict]:
-    """One row per finished run (optionally of these tasks only), ordered by task then accuracy."""
+    """One row per finished run (optionally of these tasks only), by task, then best first as
+    the `best` selector ranks them (balanced accuracy, the newest of equals), so Table 9's
+    run of a model is the run `best:ARCH` names."""
+    from celeba_tui.training.run_selection import balanced_accuracy, finished_at
+
     rows = []
+    runs = sorted(runs, key=lambda run: (balanced_accuracy(run), finished_at(run)), reverse=True)
     for run in runs:
         if tasks and run.task not in tasks:
             continue
@@ -92,12 +97,13 @@ def report_rows(runs: list[Run], tasks: Sequence[str] | None = None) -> list[dic
                 "augment": run.config.get("augment"),
             }
         )
-    rows.sort(key=lambda r: (r["task"], -(r["val_acc"] or 0), r["run_id"]))
+    rows.sort(key=lambda r: r["task"])  # stable: best first within a task
     return rows
 
 
 def table9(rows: list[dict]) -> tuple[list[str], list[dict]]:
-    """The study's Table 9: per model, each task's validation accuracy and loss (its best run)."""
+    """The study's Table 9: per model, each task's validation accuracy and loss (its best run:
+    highest balanced accuracy, as `best:ARCH` picks it)."""
     tasks = sorted({r["task"] for r in rows})
     models: dict[str, dict] = {}
     for row in rows:  # rows come best-first within a task
