@@ -104,7 +104,7 @@ class TaskOutcome:
     choice: ThresholdChoice
     held_rows: np.ndarray  # indices of the held-out images the thresholds were measured on
     written: int = 0
-    withdrawn: int = 0
+    withdrawn: int = 0  # images whose earlier automatic label this run took back
 
     @property
     def automatic(self) -> np.ndarray:
@@ -401,7 +401,11 @@ def write_decisions(store: LabelStore, outcome: TaskOutcome) -> None:
     store.set_latest_ensemble(outcome.task, [m.key for m in outcome.members])
     stale = outcome.images[outcome.manual].tolist()
     ids = store.unrevoked_label_ids(ANNOTATOR, outcome.task, stale) if stale else []
-    outcome.withdrawn = store.revoke_labels(ids, ANNOTATOR) if ids else 0
+    if ids:  # counted in images: an image auto-labelled twice holds two rows
+        images = store.query("SELECT COUNT(DISTINCT image_id) FROM labels WHERE id IN (SELECT value FROM json_each(?))",
+                             [json.dumps(ids)])[0][0]  # fmt: skip
+        store.revoke_labels(ids, ANNOTATOR)
+        outcome.withdrawn = images
 
 
 # --------------------------------------------------------------------- run

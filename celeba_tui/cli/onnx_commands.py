@@ -426,6 +426,11 @@ def print_autolabel_report(report: AutolabelReport) -> None:
             f"  coverage       {coverage}: {task.automatic:,} automatic, {task.manual_queue:,} in the manual "
             f"queue, {task.labelled_by_people:,} labelled by people (kept)"
         )
+        if task.labels_withdrawn:  # said, not only in --json: an ML walkthrough saw 52 labels vanish unexplained
+            typer.echo(
+                f"  withdrawn      {task.labels_withdrawn:,} earlier automatic labels this ensemble is not sure of "
+                "(their images are back in the manual queue)"
+            )
         typer.echo(f"  suspects       {task.suspects:,} people's labels the ensemble confidently contradicts")
     if report.suspects:
         shown = "" if len(report.suspects) <= 10 else f"top 10 of {len(report.suspects):,}, "

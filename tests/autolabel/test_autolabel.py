@@ -319,6 +319,10 @@ def test_target_precision_picks_thresholds_on_the_validation_split(tmp_path, ora
     # Given thresholds report the precision they reached on the same held-out images.
     given = run(workspace, models, high=0.95).tasks[0].thresholds
     assert given["chosen_by"] == "given" and given["held_out_precision"] == 1.0
+    # Labels taken back are said, not only in --json (found by an ML walkthrough: 52 vanished).
+    run(workspace, models, target_precision=0.85)
+    taken_back = CliRunner().invoke(app, ["autolabel", *models_args])
+    assert "withdrawn      15 earlier automatic labels this ensemble is not sure of" in taken_back.stdout  # images
 
 
 def test_target_precision_without_held_out_labels_is_a_clear_error(labelled, oracles):
