@@ -172,4 +172,11 @@ def calibration_line(calibration: Calibration, classes: Sequence[str]) -> str:
     fitted = f"temperature {calibration.temperature:.2f}"
     if calibration.bias is not None:
         fitted += ", class biases " + " ".join(f"{name} {value:+.2f}" for name, value in zip(classes, calibration.bias))
-    return f"{fitted}: validation calibration error {calibration.ece_before:.3f} -> {calibration.ece_after:.3f}"
+    line = f"{fitted}: validation calibration error {calibration.ece_before:.3f} -> {calibration.ece_after:.3f}"
+    if calibration.temperature >= MAX_TEMPERATURE * (1 - 1e-3):
+        # Found by an ML walkthrough: a run that learnt nothing "calibrated" to near-zero error.
+        line += (
+            f" (the temperature reached its bound, {MAX_TEMPERATURE:g}: the run's probabilities are flattened "
+            "to the class shares, its confidence says almost nothing)"
+        )
+    return line

@@ -124,6 +124,10 @@ def test_calibration_line_names_each_class_bias():
         "validation calibration error 0.062 -> 0.039"
     )
     assert calibration_line(Calibration(1.5, None, 0.1, 0.05), CLASSES).startswith("temperature 1.50: ")
+    # At its bound the "calibrated" error is the flattening's, not a success (an ML walkthrough).
+    flat = calibration_line(Calibration(20.0, None, 0.096, 3e-6), CLASSES)
+    assert "the temperature reached its bound, 20" in flat and "confidence says almost nothing" in flat
+    assert "bound" not in calibration_line(Calibration(19.0, None, 0.096, 0.01), CLASSES)
 
 
 def test_a_run_with_hostile_class_biases_is_refused(tmp_path):
