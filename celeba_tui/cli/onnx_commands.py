@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -401,7 +402,9 @@ def print_autolabel_report(report: AutolabelReport) -> None:
             )
             typer.echo(f"  thresholds     {pair} ({how})")
         if t["held_out_precision"] is not None:
-            low_ci, high_ci = t["held_out_precision_95ci"]
+            # Rounded outward: 0.4797 shown as 0.480 read as reaching a 0.48 target it does not.
+            low_ci = math.floor(t["held_out_precision_95ci"][0] * 1000 + 1e-9) / 1000
+            high_ci = math.ceil(t["held_out_precision_95ci"][1] * 1000 - 1e-9) / 1000
             # With the target out of reach nothing is labelled: these are the best thresholds' figures.
             best = "at the best thresholds tried, " if t["high"] is None else ""
             typer.echo(
