@@ -6,7 +6,6 @@ generator's ground truth is read only at the end, to score the automatic labels.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import time
@@ -21,6 +20,7 @@ from rich.table import Table
 
 from celeba_tui.console import literal, output_console
 from celeba_tui.errors import CelebaError
+from celeba_tui.json_text import strict_json
 from celeba_tui.training.recipes import DEFAULT_RECIPE
 
 if TYPE_CHECKING:
@@ -249,7 +249,7 @@ def run_demo(
 
     with stage(number + 1, "Figures and report"):
         _copy_run_figures(result.runs, report_dir)
-        (report_dir / "demo.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
+        (report_dir / "demo.json").write_text(strict_json(result.to_dict(), indent=2, default=str))  # no NaN
         (report_dir / "README.md").write_text(render_report(result, plan))
         console.print(f"Report: {literal(report_dir / 'README.md')}")
 

@@ -308,3 +308,12 @@ def test_command_lists_show_whole_summaries(group):
     # ("Import labels: all files or none, and a bad line names...").
     listing = runner.invoke(app, [*group, "--help"]).output.split("Commands:")[1]
     assert "..." not in listing, listing
+
+
+def test_strict_json_writes_no_number_json_has_not():
+    import json
+
+    from celeba_tui.json_text import strict_json
+
+    text = strict_json({"a": float("nan"), "b": [float("inf"), 1.5, (2.0, float("-inf"))], "c": "NaN"})
+    assert json.loads(text) == {"a": None, "b": [None, 1.5, [2.0, None]], "c": "NaN"}

@@ -22,6 +22,7 @@ LAYERS = {
             "errors",
             "atomic",
             "regular_files",
+            "json_text",
             "console",
             "figures",
             "progress",

@@ -13,7 +13,6 @@ from __future__ import annotations
 import errno
 import gc
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -272,18 +271,9 @@ def open_workspace(path: Path | None):
 def print_json(data: Any) -> None:
     """`data` as JSON on stdout; a NaN or infinite number is null (JSON has no such numbers,
     and strict parsers such as JavaScript's refuse `NaN`)."""
-    typer.echo(json.dumps(_finite(data), indent=2, default=str, allow_nan=False))
+    from celeba_tui.json_text import strict_json
 
-
-def _finite(value: Any) -> Any:
-    """`value` with every float that is not finite replaced by None, in lists and dicts too."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
-    return value
+    typer.echo(strict_json(data, indent=2, default=str))
 
 
 def next_step(command: str, why: str) -> None:

@@ -44,7 +44,9 @@ def test_quick_demo_runs_every_stage(tmp_path):
             assert score["precision_vs_truth"] >= PRECISION_SANITY_FLOOR, score
     report = (tmp_path / "demo" / "report" / "README.md").read_text()
     assert "Automatic labels against ground truth" in report
-    assert json.loads((tmp_path / "demo" / "report" / "demo.json").read_text())["scores"]
+    # Strict JSON: no NaN (found by an ML walkthrough: the ceiling's ECE broke JSON.parse).
+    strict = json.loads((tmp_path / "demo" / "report" / "demo.json").read_text(), parse_constant=_refuse)
+    assert strict["scores"]
     assert "next to the ceiling" in report
     quality = {q["task"]: q for q in result.quality}
     assert set(quality) == {"light", "orientation"}
@@ -163,3 +165,7 @@ def test_a_self_training_round_relabels_its_task_with_the_new_model(tmp_path):
     # The ensemble row is the ensemble that labelled last: the retrained model alone.
     (retrained_model,) = cycled["models"]
     assert quality["orientation"]["ensemble"] == quality["orientation"]["models"][retrained_model]
+
+
+def _refuse(constant: str):
+    raise AssertionError(f"{constant} in JSON: strict parsers refuse it")
