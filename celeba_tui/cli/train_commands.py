@@ -225,8 +225,26 @@ def train(
             f"{len(summary.skipped_images)} labelled images skipped: {shown}"
             + (f" and {more} more" if more > 0 else "")
         )
-    if json_output:
-        print_json({"run_dir": str(result.run_path), "config": result.config, "summary": summary.to_dict()})
+    guessing = at_chance(summary.val_balanced_acc, len(result.config["classes"]))
+    warnings = (
+        [
+            f"balanced accuracy {summary.val_balanced_acc:.3f} is what guessing scores: "
+            f"the model has not learnt {options.task} yet; its automatic labels would be guesses"
+        ]
+        if guessing
+        else []
+    )
+    if json_output:  # the warning on stderr too: scripts that read only stdout still see it there
+        for message in warnings:
+            warn(message)
+        print_json(
+            {
+                "run_dir": str(result.run_path),
+                "config": result.config,
+                "summary": summary.to_dict(),
+                "warnings": warnings,
+            }
+        )
         return
     typer.echo(
         f"best epoch {summary.best_epoch}/{summary.epochs_run}: val acc {summary.val_acc:.3f}, "
@@ -234,11 +252,8 @@ def train(
         f"macro-F1 {summary.val_macro_f1:.3f} (majority class {summary.majority_baseline:.3f})",
         err=True,
     )
-    if at_chance(summary.val_balanced_acc, len(result.config["classes"])):
-        warn(
-            f"balanced accuracy {summary.val_balanced_acc:.3f} is what guessing scores: "
-            f"the model has not learnt {options.task} yet; its automatic labels would be guesses"
-        )
+    if guessing:
+        warn(warnings[0])
         next_step(f"celeba label -t {options.task}", "more labels, or train again with more --epochs")
     else:
         next_step(

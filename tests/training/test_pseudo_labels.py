@@ -99,3 +99,17 @@ def test_a_cycle_plan_says_how_many_automatic_labels_pseudo_labels_add(tmp_path,
     bare, _, _ = make_labelled_workspace(tmp_path / "bare", n=40)
     first = plan_cycle(bare, options).lines()[0]
     assert "the ensemble has labelled none yet, so --pseudo-labels adds nothing this round" in first
+
+
+def test_train_json_carries_the_warning_that_the_model_learnt_nothing(tmp_path, tiny_architecture, monkeypatch):
+    # Found by an ML walkthrough: with --json the chance-level warning was not given at all.
+    from celeba_tui.training import metrics
+
+    monkeypatch.setattr(metrics, "at_chance", lambda balanced, classes: True)  # as a run that learnt nothing
+    workspace, _ = workspace_with_automatic_labels(tmp_path)
+    result = CliRunner().invoke(
+        app, ["-w", str(workspace.path), "train", "-p", tiny_architecture, "-t", "light", "--epochs", "1", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    (warning,) = json.loads(result.stdout)["warnings"]
+    assert "is what guessing scores" in warning and f"warning: {warning}" in result.stderr
