@@ -125,15 +125,17 @@ def ensemble_table(outcome) -> pd.DataFrame:
     """The study's ensemble file for one task.
 
     Columns `Filename, Predictions_1, Confidence_1, ..., <task>, final_conf`: each
-    model's class and confidence, then the ensemble's decision and its confidence
-    (both empty where the image goes to the manual queue). One row per predicted image.
+    model's class and confidence, then the automatic label and its confidence (both empty
+    where the image goes to the manual queue, and where people labelled it: their label
+    stands, and the tidy Parquet file has it beside the ensemble's). One row per predicted
+    image; the filled `<task>` cells are the automatic labels the report counts.
     """
     columns: dict[str, object] = {"Filename": outcome.images}
     for i, _ in enumerate(outcome.members, 1):
         probs = outcome.probs[i - 1]
         columns[f"Predictions_{i}"] = np.asarray(outcome.classes, dtype=object)[probs.argmax(axis=1)]
         columns[f"Confidence_{i}"] = probs.max(axis=1).round(6)
-    decided = outcome.decisions.automatic
+    decided = outcome.automatic
     label = np.asarray(outcome.classes, dtype=object)[np.where(decided, outcome.decisions.label, 0)]
     columns[outcome.task] = np.where(decided, label, None)
     columns["final_conf"] = np.where(decided, outcome.decisions.confidence.round(6), np.nan)
