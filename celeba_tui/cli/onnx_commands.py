@@ -196,6 +196,7 @@ def inspect(
         ("precision", meta["precision"]),
         ("opset", ", ".join(f"{k} {v}" for k, v in info["opset"].items())),
         ("exported", f"{meta['exported']} by celeba-tui {meta['celeba_tui_version']}"),
+        ("metadata", f"schema {meta['celeba_metadata']} (celeba_metadata)"),
     ]
     for key, value in rows:  # the metadata is the file's: control characters shown escaped
         typer.echo(f"  {key:<13}{printable(value)}")

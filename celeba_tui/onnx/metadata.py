@@ -273,6 +273,7 @@ def describe(path: Path) -> dict:
     _check_graph_is_valid(model, str(path))
     info["metadata"] = asdict(meta)
     info["metadata"]["classes"] = list(info["metadata"]["classes"])
+    info["metadata"]["celeba_metadata"] = props["celeba_metadata"]  # the schema version (from_props checked it)
     return info
 
 

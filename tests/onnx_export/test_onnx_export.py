@@ -198,8 +198,10 @@ def test_cli_export_by_run_id_and_inspect(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     info = json.loads(result.output)
     assert info["metadata"]["architecture"] == "vgg19_variation" and info["metadata"]["task"] == "light"
+    assert info["metadata"]["celeba_metadata"] == "1"  # as docs/autolabel.md says inspect shows it
     result = runner.invoke(app, ["inspect", str(out)])
     assert "classes      left, center, right" in result.output
+    assert "metadata     schema 1 (celeba_metadata)" in result.output
     result = runner.invoke(app, ["export-onnx", "nope", "--out", str(out), "-w", str(ws.path)])
     assert result.exit_code == 2 and "no run 'nope'" in result.output
     (tmp_path / "junk.onnx").write_bytes(b"\x00\x01garbage")
