@@ -422,9 +422,9 @@ def print_autolabel_report(report: AutolabelReport) -> None:
             typer.echo(f"  held-out       no precision measured: {t['held_out']}")
         if t.get("no_better_than_majority"):
             typer.echo(
-                f"  warning        held-out precision is no better than answering the most common class for "
-                f"every image ({t['held_out_majority_share']:.3f}): the models have not learnt this task yet; "
-                "label more images or train longer before trusting these labels"
+                f"  warning        held-out precision is not shown to be better than answering the most common "
+                f"class for every image ({t['held_out_majority_share']:.3f}; its 95% CI reaches below): the models "
+                "have not learnt this task yet; label more images or train longer before trusting these labels"
             )
         typer.echo(
             f"  coverage       {coverage}: {task.automatic:,} automatic, {task.manual_queue:,} in the manual "
