@@ -199,7 +199,10 @@ def test_training_skips_and_reports_unreadable_and_vanished_images(hostile_works
     assert "file not found" in skipped[vanished]
     assert all(SPECIAL_REASON in skipped[name] for name in swapped)
     assert all(one_line(reason) and " at 0x" not in reason for reason in skipped.values())
-    assert result.stderr.startswith(f"warning: {len(skipped)} labelled images skipped") and one_line(result.stderr)
+    # One line for the skipped images (and one more where the tiny run learnt nothing).
+    warnings = result.stderr.splitlines()
+    assert warnings[0].startswith(f"warning: {len(skipped)} labelled images skipped")
+    assert all(line.startswith("warning: ") for line in warnings) and len(warnings) <= 2
     (cache,) = [p for p in workspace.cache_dir.iterdir() if p.is_dir()]
     cached = (cache / "names.txt").read_text().split()
     assert sorted(cached) == sorted(set(registered_names()) - set(skipped))
