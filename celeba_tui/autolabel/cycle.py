@@ -85,6 +85,15 @@ def pseudo_label_note(automatic: int) -> str:
     return f" (people's and the ensemble's {automatic:,})"
 
 
+def setting_text(value) -> str:
+    """A setting as the plan's words show it: yes/no, a start by its run's folder name."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict) and "run" in value:  # started_from
+        return Path(str(value["run"])).name
+    return str(value)
+
+
 @dataclass(frozen=True)
 class CyclePlan:
     task: str
@@ -111,7 +120,7 @@ class CyclePlan:
                 model = f"reuse {step.model}" if step.model_exists else f"export it ({o.precision}) to {step.model}"
                 out.append(f"     then {model}")
             else:
-                what = ", ".join(f"{k} {v}" for k, v in step.settings.items() if v is not None)
+                what = ", ".join(f"{k} {setting_text(v)}" for k, v in step.settings.items() if v is not None)
                 out.append(f"  {i}. train {step.architecture} ({what}), then export it ({o.precision}) to models/")
                 if few_labels(step.settings, labelled):
                     out.append(

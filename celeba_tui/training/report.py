@@ -132,7 +132,8 @@ def table9_cells(tasks: list[str], entry: dict) -> list[str]:
     out = [printable(entry["architecture"])]
     for task in tasks:
         found = entry.get(task)
-        out += [number(found["val_acc"], "{:.2f}"), number(found["val_loss"], "{:.2f}")] if found else ["", ""]
+        # Two decimals, as the study's Table 9 printed them; "-" where a model has no run of the task.
+        out += [number(found["val_acc"], "{:.2f}"), number(found["val_loss"], "{:.2f}")] if found else ["-", "-"]
     return out
 
 

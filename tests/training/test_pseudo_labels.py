@@ -97,8 +97,10 @@ def test_a_cycle_plan_says_how_many_automatic_labels_pseudo_labels_add(tmp_path,
     options = CycleOptions(task="light", architectures=(tiny_architecture,), pseudo_labels=True)
     assert "people's and the ensemble's 6)" in plan_cycle(workspace, options).lines()[0]
     bare, _, _ = make_labelled_workspace(tmp_path / "bare", n=40)
-    first = plan_cycle(bare, options).lines()[0]
-    assert "the ensemble has labelled none yet, so --pseudo-labels adds nothing this round" in first
+    lines = plan_cycle(bare, options).lines()
+    assert "the ensemble has labelled none yet, so --pseudo-labels adds nothing this round" in lines[0]
+    # Settings read as words, not Python (found by an ML walkthrough: "pseudo_labels False").
+    assert "pseudo_labels yes" in lines[1] and "False" not in lines[1] and "True" not in lines[1]
 
 
 def test_train_json_carries_the_warning_that_the_model_learnt_nothing(tmp_path, tiny_architecture, monkeypatch):
