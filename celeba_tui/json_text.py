@@ -1,7 +1,8 @@
 """JSON as strict parsers read it: a NaN or infinite number is written as null.
 
 Python's json writes `NaN` and `Infinity`, which JavaScript's `JSON.parse`, jq and most
-other parsers refuse; every JSON the tool prints or writes for others goes through here.
+other parsers refuse: every command's `--json` (`cli.app.print_json`) and the demo's
+report/demo.json go through here.
 """
 
 from __future__ import annotations

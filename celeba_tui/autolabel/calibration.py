@@ -91,8 +91,8 @@ class ThresholdChoice:
 
     def no_better_than_majority(self) -> bool:
         """Whether the held-out images do not show the precision above always answering the
-        most common class: its 95% lower bound is at or below that share (0.636 on 11 images,
-        CI 0.49-0.76, against a majority of 0.60 shows nothing)."""
+        most common class: its 95% lower bound is at or below that share (8 right of 10, whose
+        interval reaches down to 0.49, show nothing against a majority of 0.60)."""
         held = self.held_out
         if held is None or not held.n_auto or self.majority_share is None:
             return False
