@@ -96,7 +96,8 @@ def save_checkpoint(run_path: Path, state_dict: dict) -> None:
 
 
 def plot_curves(path: Path, metrics: list[dict], title: str, best_epoch: int | None = None) -> None:
-    """Accuracy and loss per epoch, training vs validation, side by side (the study's figures)."""
+    """Accuracy and loss per epoch, training vs validation, side by side (the study's figures),
+    with the validation balanced accuracy beside the accuracy where the metrics have it."""
     from matplotlib.ticker import MaxNLocator
 
     from celeba_tui.figures import pyplot
@@ -108,6 +109,10 @@ def plot_curves(path: Path, metrics: list[dict], title: str, best_epoch: int | N
     for axes, key, name in ((acc_axes, "acc", "accuracy"), (loss_axes, "loss", "loss")):
         axes.plot(epochs, [m[f"train_{key}"] for m in metrics], marker="o", markersize=3, label="train")
         axes.plot(epochs, [m[f"val_{key}"] for m in metrics], marker="o", markersize=3, label="validation")
+        if key == "acc" and all(m.get("val_balanced_acc") is not None for m in metrics):
+            # What `best` ranks runs by: accuracy alone flatters a model that answers the common class.
+            balanced = [m["val_balanced_acc"] for m in metrics]
+            axes.plot(epochs, balanced, linestyle="--", marker="o", markersize=3, label="validation, balanced")
         if best_epoch is not None:
             axes.axvline(best_epoch, color="grey", linestyle=":", linewidth=1, label=f"best (epoch {best_epoch})")
         axes.set_title(f"model {name}")
