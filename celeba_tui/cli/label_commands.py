@@ -271,7 +271,6 @@ def _run_app(store, run: LabelRun, held_lock):
         (info.cell_width or 10, info.cell_height or 20),
         run.timing_log,
         image=run.image,
-        cycle_ready=cycle_ready(run),
         held_lock=held_lock,
     )
     app = LabelApp(config, store)

@@ -46,7 +46,6 @@ class LabelConfig:
     cell_size: tuple[int, int] = (10, 20)
     timing_log: Path | None = None
     image: str | None = None  # `--image NAME`: exactly that image
-    cycle_ready: frozenset[str] = frozenset()  # tasks whose `celeba cycle` needs no -p (autolabel.cycle.cycle_ready)
     held_lock: object | None = None  # the annotator's session lock (session_lock.HeldLock), checked before each write
 
 
@@ -198,7 +197,6 @@ class LabelApp(App):
                 renderer=self.config.renderer,
                 cell_size=self.config.cell_size,
                 timing_log=self.timing_log,
-                cycle_ready=self.config.cycle_ready,
                 held_lock=self.config.held_lock,
                 options=self.config.options,
             )

@@ -13,23 +13,17 @@ if TYPE_CHECKING:
     from celeba_tui.store.label_store import LabelStore
 
 
-def queue_hint(
-    store: LabelStore,
-    workspace,
-    annotator: str,
-    tasks,
-    queue,
-    options=None,
-    *,
-    cycle_ready: frozenset[str] = frozenset(),
-) -> str:
+def queue_hint(store: LabelStore, workspace, annotator: str, tasks, queue, options=None) -> str:
     """Why `queue` has nothing (more) for `annotator`, or which of its images are still
-    open (others on them, or skipped), and what to run next. Reads the store."""
+    open (others on them, or skipped), and what to run next. Reads the store (and, for the
+    cycle hint, which tasks the workspace names architectures for: only here, at the end)."""
+    from celeba_tui.autolabel.cycle import cycle_ready as ready
     from celeba_tui.training.dataset import MIN_LABELS
 
     if isinstance(queue, OneImageQueue):
         return f"Every question about {printable(queue.image)} is answered."
     state = read_store_state(store, annotator, tasks, workspace.suspects_path)
+    cycle_ready = ready(workspace, [task.name for task in tasks])
     if options is not None:
         still_open = {item.image for item in queue.build(store, workspace, annotator, tasks, options).items}
         if still_open:

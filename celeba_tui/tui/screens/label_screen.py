@@ -89,7 +89,6 @@ class LabelScreen(Screen):
         renderer: str = "halfcell",
         cell_size=(10, 20),
         timing_log=None,
-        cycle_ready: frozenset[str] = frozenset(),
         held_lock=None,
         options=None,
     ):
@@ -97,7 +96,6 @@ class LabelScreen(Screen):
         self.session = session
         self.options = options  # the queue's QueueOptions (the end screen counts what is still open)
         self.held_lock = held_lock
-        self.cycle_ready = cycle_ready
         self.lookback = Lookback(
             lambda before: past_decisions(session.store, session.annotator, session.tasks.values(), before=before)
         )
@@ -614,7 +612,6 @@ class LabelScreen(Screen):
                 list(session.tasks.values()),
                 self.queue,
                 self.options,
-                cycle_ready=self.cycle_ready,
             )
         except Exception as exc:  # noqa: BLE001  (a hint is not worth a crash)
             hint = f"(could not read the store for a hint: {type(exc).__name__}: {printable(exc)})"
