@@ -13,6 +13,7 @@ and the folds are the benchmark's own: only the starting point moves.
     python benchmarks/synthetic_pretraining.py --pretrain-images 3000 -- \
         --real ../shared/real-faces --set head-yaw --folds 6 --seed 0
     python benchmarks/synthetic_pretraining.py --pretrain-mix 0.33,0.34,0.33 -- ...   # classes rendered evenly
+    python benchmarks/synthetic_pretraining.py --pretrain-max-yaw 90 --pretrain-max-pitch 60 -- ...   # wider poses
 
 The renders are the project's own (never the real photographs): the starting point is
 one anyone can rebuild with `celeba synth`. docs/label-quality.md (eighteenth round) has
@@ -62,13 +63,21 @@ def main() -> None:
     parser.add_argument(
         "--pretrain-mix", metavar="L,C,R", help="the renders' orientation classes' shares (default: synth's, CelebA's)"
     )
+    parser.add_argument("--pretrain-max-yaw", type=float, help="the renders' largest yaw (default: synth's, 45)")
+    parser.add_argument("--pretrain-max-pitch", type=float, help="the renders' largest pitch (default: synth's, 15)")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/celeba-synthetic-pretraining"))
     parser.add_argument("rest", nargs=argparse.REMAINDER, help="-- then benchmarks/label_quality.py's arguments")
     args = parser.parse_args()
-    mix = ("--orientation-mix", args.pretrain_mix) if args.pretrain_mix else ()
-    cache = args.cache / (
-        f"n{args.pretrain_images}-seed{args.pretrain_seed}" + (f"-mix{args.pretrain_mix}" if mix else "")
-    )
+    synth_args, folder = (), f"n{args.pretrain_images}-seed{args.pretrain_seed}"
+    for option, value in (
+        ("--orientation-mix", args.pretrain_mix),
+        ("--max-yaw", args.pretrain_max_yaw),
+        ("--max-pitch", args.pretrain_max_pitch),
+    ):
+        if value is not None:
+            synth_args += (option, value)
+            folder += f"-{option.lstrip('-')}{value}"
+    cache = args.cache / folder.replace("orientation-mix", "mix")
     cache.mkdir(parents=True, exist_ok=True)
     run = pretrain(
         cache,
@@ -77,7 +86,7 @@ def main() -> None:
         args.architecture,
         args.pretrain_seed,
         args.pretrain_epochs,
-        mix,
+        synth_args,
     )
     print(f"networks of {args.architecture} start from {run}")
     rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest

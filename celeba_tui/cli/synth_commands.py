@@ -30,6 +30,22 @@ def synth(
     orientation_mix: Annotated[
         str, typer.Option("--orientation-mix", metavar="L,C,R", help="Orientation classes' shares left,center,right.")
     ] = "0.17,0.70,0.13",
+    max_yaw: Annotated[
+        float,
+        typer.Option(
+            "--max-yaw",
+            metavar="DEG",
+            help="Largest head yaw (CelebA's faces: 45; up to 90, profiles, for renders a network starts from).",
+        ),
+    ] = 45.0,
+    max_pitch: Annotated[
+        float,
+        typer.Option(
+            "--max-pitch",
+            metavar="DEG",
+            help="Largest head tilt up or down (CelebA's faces: 15; up to 90, for renders a network starts from).",
+        ),
+    ] = 15.0,
     annotators: Annotated[
         int,
         typer.Option(
@@ -80,9 +96,13 @@ def synth(
     if not 0 <= seed <= MAX_SEED:
         raise CelebaError(f"--seed must be between 0 and {MAX_SEED}, got {seed}")
     try:
-        spec = SynthSpec(seed, parse_mix(light_mix), parse_mix(orientation_mix))
+        mixes = parse_mix(light_mix), parse_mix(orientation_mix)
     except ValueError as exc:
         raise CelebaError(f"--light-mix/--orientation-mix: {exc}") from None
+    try:
+        spec = SynthSpec(seed, *mixes, max_yaw=max_yaw, max_pitch=max_pitch)  # the seed was checked above
+    except ValueError as exc:
+        raise CelebaError(f"--max-yaw/--max-pitch: {exc}") from None
     if annotators:
         from celeba_tui.synth.annotators import check_options
 

@@ -25,7 +25,11 @@ import pandas as pd
 from celeba_tui.atomic import owned_folder, owned_path, write_owned_bytes
 from celeba_tui.synth.truth import (
     DEFAULT_LIGHT_MIX,
+    DEFAULT_MAX_PITCH_DEG,
+    DEFAULT_MAX_YAW_DEG,
     DEFAULT_ORIENTATION_MIX,
+    MAX_POSE_DEG,
+    ORIENTATION_THRESHOLD_DEG,
     light_classes,
     orientation_classes,
 )
@@ -76,15 +80,30 @@ MAX_SEED = 2**32 - 1
 
 @dataclass(frozen=True)
 class SynthSpec:
-    """What a synthetic dataset is made from: the seed and the class mixes (left, center, right)."""
+    """What a synthetic dataset is made from: the seed, the class mixes (left, center, right)
+    and how far heads turn (yaw) and tilt (pitch), in degrees."""
 
     seed: int = 0
     light_mix: tuple[float, float, float] = DEFAULT_LIGHT_MIX
     orientation_mix: tuple[float, float, float] = DEFAULT_ORIENTATION_MIX
+    max_yaw: float = DEFAULT_MAX_YAW_DEG
+    max_pitch: float = DEFAULT_MAX_PITCH_DEG
 
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not 0 <= self.seed <= MAX_SEED:
             raise ValueError(f"seed must be between 0 and {MAX_SEED}; got {self.seed}")
+        check_pose_range(self.max_yaw, self.max_pitch)
+
+
+def check_pose_range(max_yaw: float, max_pitch: float) -> None:
+    """ValueError unless the yaw reaches past `center`'s band and both stay within 90 degrees."""
+    if not ORIENTATION_THRESHOLD_DEG < max_yaw <= MAX_POSE_DEG:  # also false for NaN
+        raise ValueError(
+            f"the largest yaw must be over {ORIENTATION_THRESHOLD_DEG:g} (center's band) "
+            f"and at most {MAX_POSE_DEG:g} degrees; got {max_yaw:g}"
+        )
+    if not 0 <= max_pitch <= MAX_POSE_DEG:
+        raise ValueError(f"the largest pitch must be between 0 and {MAX_POSE_DEG:g} degrees; got {max_pitch:g}")
 
 
 @dataclass
@@ -111,8 +130,8 @@ def render_one(index: int, spec: SynthSpec) -> Rendered:
     from celeba_tui.synth.rig import build_rig, landmarks
     from celeba_tui.synth.scene import sample_scene
 
-    orientation, light = orientation_classes(spec.orientation_mix), light_classes(spec.light_mix)
-    scene = sample_scene(np.random.default_rng([spec.seed, index]), orientation, light)
+    orientation, light = orientation_classes(spec.orientation_mix, spec.max_yaw), light_classes(spec.light_mix)
+    scene = sample_scene(np.random.default_rng([spec.seed, index]), orientation, light, spec.max_pitch)
     rig = build_rig(scene)
     pixels = render(scene, rig)
     jpeg = simplejpeg.encode_jpeg(pixels, quality=scene.camera.jpeg_quality, colorspace="RGB", colorsubsampling="420")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from celeba_tui.synth.truth import AngleClasses, light_classes, orientation_classes
+from celeba_tui.synth.truth import DEFAULT_MAX_PITCH_DEG, AngleClasses, light_classes, orientation_classes
 
 RGB = tuple[float, float, float]
 # Hair families with CelebA-like frequencies; `bald` has no hair at all.
@@ -185,13 +185,15 @@ def sample_scene(
     rng: np.random.Generator,
     orientation: AngleClasses | None = None,
     light: AngleClasses | None = None,
+    max_pitch: float = DEFAULT_MAX_PITCH_DEG,
 ) -> Scene:
-    """Draw one photo's parameters; the yaw and key-light azimuth follow the class mixes."""
+    """Draw one photo's parameters; the yaw and key-light azimuth follow the class mixes, the
+    head's pitch a normal distribution cut at +-max_pitch (its spread 1/2.5 of that)."""
     orientation = orientation or orientation_classes()
     light = light or light_classes()
     pose = Pose(
         yaw=orientation.sample(rng),
-        pitch=float(np.clip(rng.normal(0, 6), -15, 15)),
+        pitch=float(np.clip(rng.normal(0, max_pitch / 2.5), -max_pitch, max_pitch)),
         roll=float(np.clip(rng.normal(0, 3.5), -9, 9)),
         x=float(np.clip(rng.normal(0, 5), -12, 12)),
         y=float(np.clip(rng.normal(-1.5, 3.5), -10, 7)),

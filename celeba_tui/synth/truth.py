@@ -21,6 +21,11 @@ LIGHT_THRESHOLD_DEG = 25.0
 # Real CelebA's mix as the study's own labels show it (left, center, right).
 DEFAULT_ORIENTATION_MIX = (0.17, 0.70, 0.13)
 DEFAULT_LIGHT_MIX = (0.20, 0.61, 0.19)
+# CelebA's aligned faces: yaws to +-45 degrees, heads hardly tilted up or down. Renders meant as a
+# network's starting point for other photographs may reach further (`celeba synth --max-yaw/--max-pitch`).
+DEFAULT_MAX_YAW_DEG = 45.0
+DEFAULT_MAX_PITCH_DEG = 15.0
+MAX_POSE_DEG = 90.0
 
 
 @dataclass(frozen=True)
@@ -67,8 +72,8 @@ def parse_mix(text: str) -> tuple[float, float, float]:
     return (left, center, max(0.0, 1.0 - left - center))
 
 
-def orientation_classes(mix=DEFAULT_ORIENTATION_MIX) -> AngleClasses:
-    return AngleClasses(tuple(mix), ORIENTATION_THRESHOLD_DEG, limit=45.0, side_shape=3.0)
+def orientation_classes(mix=DEFAULT_ORIENTATION_MIX, max_yaw: float = DEFAULT_MAX_YAW_DEG) -> AngleClasses:
+    return AngleClasses(tuple(mix), ORIENTATION_THRESHOLD_DEG, limit=max_yaw, side_shape=3.0)
 
 
 def light_classes(mix=DEFAULT_LIGHT_MIX) -> AngleClasses:

@@ -102,6 +102,22 @@ def test_class_mix_follows_the_request(mix):
         assert np.any(np.abs(np.abs(angles) - classes.threshold) < 3)
 
 
+def test_pose_range_reaches_as_far_as_asked_and_no_further():
+    def poses(**reach):
+        spec = SynthSpec(seed=1, orientation_mix=(0.4, 0.2, 0.4), **reach)
+        return pd.DataFrame([render_one(i, spec).truth for i in range(1, 61)])
+
+    celeba_like, wide = poses(), poses(max_yaw=90, max_pitch=60)
+    assert celeba_like.yaw_deg.abs().max() <= 45 and celeba_like.pitch_deg.abs().max() <= 15
+    assert wide.yaw_deg.abs().max() <= 90 and wide.pitch_deg.abs().max() <= 60
+    assert wide.yaw_deg.abs().max() > 45 and wide.pitch_deg.abs().max() > 15
+    # The classes do not move with the reach: center is still within the threshold.
+    assert list(wide.orientation) == list(classify(wide.yaw_deg, ORIENTATION_THRESHOLD_DEG))
+    for bad in ({"max_yaw": 12}, {"max_yaw": 91}, {"max_yaw": float("nan")}, {"max_pitch": -1}, {"max_pitch": 95}):
+        with pytest.raises(ValueError, match="largest"):
+            SynthSpec(**bad)
+
+
 def test_parse_mix():
     assert parse_mix("2,6,2") == pytest.approx((0.2, 0.6, 0.2))
     for bad in ("0.5,0.5", "a,b,c", "-1,1,1", "0,0,0", "1,nan,0", "1,inf,0"):
@@ -204,6 +220,8 @@ def test_cli_synth_writes_dataset_and_annotators(tmp_path):
 
     bad_mix = runner.invoke(app, ["synth", "--out", str(tmp_path / "x"), "-n", "5", "--light-mix", "1,2"])
     assert bad_mix.exit_code == 2 and "--light-mix" in bad_mix.output
+    too_far = runner.invoke(app, ["synth", "--out", str(tmp_path / "z"), "-n", "5", "--max-yaw", "120"])
+    assert too_far.exit_code == 2 and "--max-yaw" in too_far.output and not (tmp_path / "z").exists()
     one_annotator = runner.invoke(app, ["synth", "--out", str(tmp_path / "y"), "-n", "5", "--annotators", "1"])
     assert one_annotator.exit_code == 2 and "overlap" in one_annotator.output
 
