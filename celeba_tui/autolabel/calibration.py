@@ -133,10 +133,14 @@ def choose_thresholds(
 def plot_precision_coverage(
     path: Path, curves: list[tuple[str, np.ndarray, ThresholdChoice]], *, workspace_path: Path | None = None
 ) -> None:
-    """One panel per task: the best precision reachable at each coverage, the chosen point marked.
+    """One panel per task: the best precision reachable at each coverage with its 95% interval
+    (few held-out images make a wide band), the chosen point marked, and the precision of
+    always answering the most common class, the floor a model must clear.
 
     With `workspace_path`, `path` is the workspace's own report file (see atomic.owned_path)."""
     from celeba_tui.atomic import output_file
+    from celeba_tui.autolabel.rules import wilson_interval
+    from celeba_tui.console import counted
     from celeba_tui.figures import pyplot
 
     plt = pyplot()
@@ -144,8 +148,22 @@ def plot_precision_coverage(
     fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 4), squeeze=False)
     for ax, (task, curve, choice) in zip(axes[0], curves):
         ax.plot(
-            curve["coverage"], curve["precision"], drawstyle="steps-post", label="best (high, low) at each coverage"
+            curve["coverage"],
+            curve["precision"],
+            drawstyle="steps-post",
+            marker="o" if len(curve) == 1 else None,  # models that rank no image above another: one point
+            label="best (high, low) at each coverage",
         )
+        low, high = wilson_interval(curve["n_correct"], curve["n_auto"])
+        ax.fill_between(curve["coverage"], low, high, step="post", alpha=0.2, color="C0", label="95% interval")
+        if choice.majority_share is not None:
+            ax.axhline(
+                choice.majority_share,
+                color="0.4",
+                linestyle=":",
+                linewidth=1,
+                label=f"always the most common class: {choice.majority_share:.2f}",
+            )
         held = choice.held_out
         if held is not None and held.n_auto:
             ax.plot(
@@ -158,7 +176,7 @@ def plot_precision_coverage(
         if choice.target is not None:
             ax.axhline(choice.target, color="C2", linestyle="--", linewidth=1, label=f"target {choice.target:g}")
         ax.set(
-            title=f"{task}: automatic labels on held-out images",
+            title=f"{task}: automatic labels on {counted(held.n, 'held-out image') if held else 'held-out images'}",
             xlabel="coverage (share labelled automatically)",
             ylabel="precision",
             xlim=(0, 1.02),

@@ -268,7 +268,8 @@ def select_thresholds(
 
 
 def precision_coverage_curve(probs: np.ndarray, truth: np.ndarray, grid: np.ndarray | None = None) -> np.ndarray:
-    """The best precision reachable at each coverage (the frontier of the sweep), by coverage."""
+    """The best precision reachable at each coverage (the frontier of the sweep), by coverage,
+    with the counts behind each point (images labelled automatically, and of them right)."""
     table = sweep(probs, truth, grid)
     table = table[table["n_auto"] > 0]
     n = len(truth)
@@ -279,9 +280,20 @@ def precision_coverage_curve(probs: np.ndarray, truth: np.ndarray, grid: np.ndar
     for i in order:
         if precision[i] > best:
             best = precision[i]
-            frontier.append((coverage[i], precision[i], table["high"][i], table["low"][i]))
+            row = table[i]
+            frontier.append((coverage[i], precision[i], row["high"], row["low"], row["n_auto"], row["n_correct"]))
     frontier.reverse()
-    return np.array(frontier, dtype=[("coverage", "f8"), ("precision", "f8"), ("high", "f8"), ("low", "f8")])
+    return np.array(
+        frontier,
+        dtype=[
+            ("coverage", "f8"),
+            ("precision", "f8"),
+            ("high", "f8"),
+            ("low", "f8"),
+            ("n_auto", "i8"),
+            ("n_correct", "i8"),
+        ],
+    )
 
 
 # ----------------------------------------------------------------- suspects

@@ -189,6 +189,9 @@ def test_precision_coverage_frontier_is_monotone():
     assert np.all(np.diff(curve["coverage"]) > 0)
     assert np.all(np.diff(curve["precision"]) < 0)
     assert curve["coverage"][-1] <= 1.0
+    # The counts behind each point (the figure's 95% band) say the same as its two shares.
+    assert np.allclose(curve["n_auto"] / len(truth), curve["coverage"])
+    assert np.allclose(curve["n_correct"] / curve["n_auto"], curve["precision"])
 
 
 def test_wilson_interval_contains_estimate():
