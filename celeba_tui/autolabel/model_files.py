@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from celeba_tui.console import counted
 from celeba_tui.errors import CelebaError
 
 if TYPE_CHECKING:
@@ -170,6 +171,7 @@ def resolve_model_names(workspace: Workspace, names: list[str], tasks: list[str]
                 raise CelebaError(f"{name}: a model of task {model_task!r}, not of -t {', '.join(tasks)}")
             resolved.append((name, Path(name)))
             continue
+        _refuse_a_folder_of_models(name)
         for task in (tasks or [None]) if parse_selector(name) is not None else [None]:
             run = resolve_run(name, workspace.runs_dir, task)
             if tasks and run.task not in tasks:
@@ -177,6 +179,22 @@ def resolve_model_names(workspace: Workspace, names: list[str], tasks: list[str]
             check_run_classes(workspace, run)  # before minutes of exporting a run that cannot be used
             resolved.append((name, run))
     return resolved
+
+
+def _refuse_a_folder_of_models(name: str) -> None:
+    """A folder of .onnx files (`-m models/`) is not one model: say how to name them instead
+    of "not a training run" (taking every file in it could add stale exports to the ensemble)."""
+    from celeba_tui.models.run_files import CONFIG_FILE
+
+    folder = Path(name)
+    if not folder.is_dir() or (folder / CONFIG_FILE).exists():
+        return
+    onnx = sorted(p.name for p in folder.glob("*.onnx"))
+    if onnx:
+        raise CelebaError(
+            f"{name}: a folder of {counted(len(onnx), '.onnx file')}, not a model or a run; name the models "
+            f"(-m {folder / '*.onnx'}, or some of them), or runs such as best:ARCH with -t TASK"
+        )
 
 
 def learnt_these_classes(run, task) -> bool:

@@ -200,6 +200,10 @@ def test_runs_of_classes_since_reordered_are_neither_reused_nor_exported(
     # A model file of another task than -t asks for is refused too (it labelled light before).
     other = cli(labelled_workspace, "autolabel", "-m", str(model), "-t", "orientation")
     assert other.exit_code == 2 and f"{model}: a model of task 'light', not of -t orientation" in other.output
+    # A folder of models is not one: the error says how to name them (it said "not a training run").
+    folder = cli(labelled_workspace, "autolabel", "-m", str(model.parent), "-t", "light")
+    assert folder.exit_code == 2 and "a folder of 1 .onnx file, not a model or a run" in folder.output
+    assert f"-m {model.parent / '*.onnx'}" in folder.output
 
 
 def test_held_out_labels_leave_out_what_a_model_trained_on_whatever_the_split_became(
