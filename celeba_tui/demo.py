@@ -136,8 +136,10 @@ def run_demo(
     models_dir.mkdir()
     report_dir.mkdir()
 
+    stages = 8 + bool(plan.self_training)
+
     def stage(number: int, title: str):
-        console.print(Rule(f"[bold]{number}. {title}"))
+        console.print(Rule(f"[bold]{number}/{stages}. {title}"))
         return _Stage(result, title, console)
 
     with stage(1, f"Render a synthetic CelebA ({plan.images:,} faces with ground truth)"):
