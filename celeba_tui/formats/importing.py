@@ -32,7 +32,7 @@ class ImportReport:
     unknown_images: int = 0
     annotators: list[str] = field(default_factory=list)
     per_task: dict[str, dict[str, int]] = field(default_factory=dict)
-    merge_labels: int = 0  # labels of a source store's merges, left out
+    merge_labels: int = 0  # a merge's decisions in the file (a store's or an export's), left out
 
 
 def detect_format(path: Path, tasks: tuple[Task, ...]) -> str:
@@ -75,7 +75,7 @@ class PreparedImport:
     path: Path
     format: str
     frame: pd.DataFrame
-    merge_labels: int = 0  # a source store's `merge:*` labels, left out
+    merge_labels: int = 0  # a merge's decisions in the file, left out (formats.long.split_merge_decisions)
 
 
 def read_import(path: Path, workspace: Workspace, *, fmt: str = "auto", annotator: str | None = None) -> PreparedImport:
@@ -96,9 +96,9 @@ def read_import(path: Path, workspace: Workspace, *, fmt: str = "auto", annotato
         source = read_store_source(path, workspace.tasks)
         frame, merge_labels = source.labels, source.merge_labels
     elif fmt == "parquet":
-        frame = read_parquet_labels(path, workspace.tasks)
+        frame, merge_labels = read_parquet_labels(path, workspace.tasks)
     elif fmt == "long":
-        frame = read_long_csv(path, workspace.tasks, read_text(path))
+        frame, merge_labels = read_long_csv(path, workspace.tasks, read_text(path))
     else:
         frame = read_onehot(path, workspace.tasks, read_text(path))
     if annotator is not None:

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from celeba_tui.annotator_names import annotator_name_problem, shown_name
+from celeba_tui.annotator_names import MERGE_PREFIX, annotator_name_problem, shown_name
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import read_records, text_cells, write_rows
 from celeba_tui.formats.label_file import MAX_IMPORT_ROWS, read_text, refuse_conflicting_labels
-from celeba_tui.vocabulary import ANNOTATOR_SOURCES, MODEL, SOURCES
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, MODEL, REVIEW, SOURCES
 from celeba_tui.workspace import Task
 
 REQUIRED = ("image", "task", "label")
@@ -22,8 +22,9 @@ TEXT_COLUMNS = ("image", "task", "label", "annotator", "source", "model")
 EXPORT_COLUMNS = ["image", "task", "label", "annotator", "source"]
 
 
-def read_long_csv(path: Path, tasks: tuple[Task, ...], text: str | None = None) -> pd.DataFrame:
-    """Read a long CSV with a header; FormatError naming the line of the first problem."""
+def read_long_csv(path: Path, tasks: tuple[Task, ...], text: str | None = None) -> tuple[pd.DataFrame, int]:
+    """Read a long CSV with a header: its labels and how many merge decisions were left out
+    (see `split_merge_decisions`); FormatError naming the line of the first problem."""
     if text is None:
         text = read_text(path)
     records = read_records(text, path)
@@ -50,13 +51,17 @@ def read_long_csv(path: Path, tasks: tuple[Task, ...], text: str | None = None) 
         lines.append(number)
     frame = pd.DataFrame(body, columns=header, dtype=object)
     frame["_line"] = lines
-    return validate_long(frame, path, tasks)
+    frame, merges = split_merge_decisions(frame)
+    return validate_long(frame, path, tasks), merges
 
 
-def read_parquet_labels(path: Path, tasks: tuple[Task, ...], *, max_rows: int = MAX_IMPORT_ROWS) -> pd.DataFrame:
-    """Read a Parquet file of long labels: its row count is checked in the file's footer
-    first (a few KB of dictionary-encoded Parquet can hold hundreds of millions of rows),
-    then only the columns of the long format are read."""
+def read_parquet_labels(
+    path: Path, tasks: tuple[Task, ...], *, max_rows: int = MAX_IMPORT_ROWS
+) -> tuple[pd.DataFrame, int]:
+    """Read a Parquet file of long labels (and count the merge decisions left out, as
+    `read_long_csv` does): its row count is checked in the file's footer first (a few KB of
+    dictionary-encoded Parquet can hold hundreds of millions of rows), then only the
+    columns of the long format are read."""
     import pyarrow.parquet as pq
 
     try:
@@ -82,7 +87,25 @@ def read_parquet_labels(path: Path, tasks: tuple[Task, ...], *, max_rows: int = 
             if not_text.any():
                 row = frame[not_text].iloc[0]
                 raise FormatError(path, f"{column} holds a {type(row[column]).__name__}, not text", int(row["_line"]))
-    return validate_long(frame, path, tasks, line_word="row")
+    frame, merges = split_merge_decisions(frame)
+    return validate_long(frame, path, tasks, line_word="row"), merges
+
+
+def split_merge_decisions(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The labels without a merge's decisions (`review` rows by a `merge:POLICY` annotator),
+    and how many those were.
+
+    A merge's decisions belong to the workspace it ran in: imported, they would pose as
+    the importing workspace's merge (which replaces every live `merge:*` row on its next
+    run). The annotators' own labels come along, so a merge here reaches the same
+    decisions. Any other row under a `merge:` name is refused by `validate_long`.
+    """
+    if "annotator" not in frame or "source" not in frame:
+        return frame, 0
+    # By distinct name: a few annotators, not a string test per label.
+    names = [n for n in frame["annotator"].dropna().unique().tolist() if str(n).startswith(MERGE_PREFIX)]
+    merges = (frame["annotator"].isin(names) & (frame["source"] == REVIEW)).to_numpy(dtype=bool)
+    return frame[~merges].reset_index(drop=True), int(merges.sum())
 
 
 def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line_word: str = "line") -> pd.DataFrame:

@@ -20,10 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from celeba_tui.annotator_names import MERGE_PREFIX
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.label_file import MAX_IMPORT_ROWS, regular_file_info
-from celeba_tui.formats.long import validate_long
+from celeba_tui.formats.long import split_merge_decisions, validate_long
 from celeba_tui.store.schema import APP_ID, SCHEMA_VERSION
 from celeba_tui.workspace import Task
 
@@ -64,13 +63,8 @@ COLUMNS = ["image", "task", "label", "annotator", "source", "confidence", "model
 
 @dataclass(frozen=True)
 class StoreSource:
-    """A source store's live labels (columns COLUMNS), checked, without its merges' decisions.
-
-    A merge's decisions belong to the store it ran in: imported, they would pose as
-    the importing workspace's merge (which replaces every live `merge:*` row on its
-    next run). The annotators' own labels come along, so a merge there reaches the
-    same decisions; `merge_labels` says how many were left out.
-    """
+    """A source store's live labels (columns COLUMNS), checked, without its merges' decisions
+    (`merge_labels` says how many were left out; see formats.long.split_merge_decisions)."""
 
     labels: pd.DataFrame
     merge_labels: int
@@ -99,16 +93,14 @@ def read_store_source(
         raise FormatError(path, f"not a celeba label store ({exc})") from None
     finally:
         conn.close()
-    # By distinct name: a few annotators, not a string test per label.
-    merge_names = [n for n in frame["annotator"].unique().tolist() if n.startswith(MERGE_PREFIX)]
-    merges = frame["annotator"].isin(merge_names).to_numpy(dtype=bool)
+    frame, merges = split_merge_decisions(frame)
     try:
-        labels = validate_long(frame[~merges].reset_index(drop=True), path, tasks, line_word="label id")
+        labels = validate_long(frame, path, tasks, line_word="label id")
     except FormatError as exc:
         if exc.line is None:
             raise
         raise FormatError(path, f"label id {exc.line}: {exc.problem}") from None
-    return StoreSource(labels, int(merges.sum()))
+    return StoreSource(labels, merges)
 
 
 def _check_file(path: Path) -> None:

@@ -92,3 +92,30 @@ def test_a_store_merge_decisions_are_left_out_and_said_so(tmp_path, workspace):
     assert "left out 1 merge decisions" in result.stderr
     with workspace.open_store() as store:
         assert sorted(store.annotators()) == ["amy", "bob"]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_an_export_of_a_merged_workspace_imports_without_its_merge_decisions(tmp_path, workspace, suffix):
+    # Found by the interop walkthrough (helper-45): `export --format long` (or parquet) after a
+    # merge wrote the merge's review rows, and importing the file back was refused for the
+    # reserved name, in the same workspace as in a fresh one.
+    path = tmp_path / f"labels.{suffix}"
+    frame = pd.DataFrame(
+        {
+            "image": ["000001.jpg", "000001.jpg", "000001.jpg"],
+            "task": ["light"] * 3,
+            "label": ["left", "right", "left"],
+            "annotator": ["amy", "bob", "merge:prefer:amy"],
+            "source": ["human", "human", "review"],
+        }
+    )
+    frame.to_parquet(path) if suffix == "parquet" else frame.to_csv(path, index=False)
+    result = CliRunner().invoke(app, ["import", str(path), "-w", str(workspace.path)])
+    assert result.exit_code == 0, result.output
+    assert "left out 1 merge decisions" in result.stderr
+    with workspace.open_store() as store:
+        assert sorted(store.annotators()) == ["amy", "bob"]
+    # Under a merge's name, only a merge's decision is left out: any other row is refused.
+    frame.loc[2, "source"] = "human"
+    frame.to_parquet(path) if suffix == "parquet" else frame.to_csv(path, index=False)
+    assert "starts with 'merge:'" in refused(workspace, path)
