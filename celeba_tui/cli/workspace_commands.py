@@ -115,6 +115,15 @@ def import_command(
             autocompletion=complete_import_format,
         ),
     ] = "auto",
+    strip_prefix: Annotated[
+        Optional[str],
+        typer.Option(
+            "--strip-prefix",
+            metavar="TEXT",
+            help="Take TEXT off the front of the file's image names (paths such as /data/celeba/000001.jpg, "
+            "for names relative to the image root).",
+        ),
+    ] = None,
     undo: Annotated[
         Optional[str],
         typer.Option(
@@ -143,7 +152,7 @@ def import_command(
     ws = open_workspace(workspace)
     # Every file is read and checked before any is written, then all are written in one
     # transaction: a bad file 2 leaves file 1 unwritten too, so a fixed rerun is clean.
-    prepared = [read_import(path, ws, fmt=fmt, annotator=annotator) for path in files]
+    prepared = [read_import(path, ws, fmt=fmt, annotator=annotator, strip_prefix=strip_prefix) for path in files]
     with ws.open_store() as store:
         reports = write_imports(store, prepared)
         people = store.count_annotators_with_labels()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,9 +79,18 @@ class PreparedImport:
     merge_labels: int = 0  # a merge's decisions in the file, left out (formats.long.split_merge_decisions)
 
 
-def read_import(path: Path, workspace: Workspace, *, fmt: str = "auto", annotator: str | None = None) -> PreparedImport:
+def read_import(
+    path: Path,
+    workspace: Workspace,
+    *,
+    fmt: str = "auto",
+    annotator: str | None = None,
+    strip_prefix: str | None = None,
+) -> PreparedImport:
     """Read and check a file's labels; FormatError (one line, file and line) on any problem.
 
+    `strip_prefix` is taken off the front of every image name that has it (a file written
+    with paths, `/data/celeba/img_align_celeba/000001.jpg`, for the image root's names).
     Nothing is written: reading every file of a command before writing any lets the
     command be one transaction without holding the store's write lock while parsing.
     """
@@ -101,6 +111,8 @@ def read_import(path: Path, workspace: Workspace, *, fmt: str = "auto", annotato
         frame, merge_labels = read_long_csv(path, workspace.tasks, read_text(path))
     else:
         frame = read_onehot(path, workspace.tasks, read_text(path))
+    if strip_prefix:
+        frame["image"] = _strip_prefix(path, frame["image"], strip_prefix)
     if annotator is not None:
         _check_annotator(path, annotator, "--annotator")
         _refuse_merging_annotators(path, frame)
@@ -116,6 +128,34 @@ def read_import(path: Path, workspace: Workspace, *, fmt: str = "auto", annotato
     if unknown_tasks:
         raise FormatError(path, f"labels for unknown task(s) {', '.join(sorted(unknown_tasks))}")
     return PreparedImport(path, fmt, frame, merge_labels)
+
+
+def _strip_prefix(path: Path, names: pd.Series, prefix: str) -> pd.Series:
+    """The names without `prefix` where they start with it; a FormatError when none does,
+    or when a name is nothing but the prefix."""
+    has = names.str.startswith(prefix)
+    if not has.any():
+        raise FormatError(path, f"no image name starts with --strip-prefix {prefix!r} (the first is {names.iloc[0]!r})")
+    stripped = names.where(~has, names.str.slice(len(prefix)))
+    if (stripped == "").any():
+        raise FormatError(path, f"an image name is --strip-prefix {prefix!r} itself, nothing after it")
+    return stripped
+
+
+def misplaced_names(names: set[str], known: set[str]) -> tuple[str, str] | None:
+    """A name of a file none of whose names is an image of the workspace, that ends with
+    the path of one that is (`/data/celeba/000001.jpg` for `000001.jpg`), and that image's
+    name: a file written with paths, whose labels would all go to images that never
+    arrive. None when the file names some image as the workspace does, or none that way."""
+    if not names or not names.isdisjoint(known):
+        return None
+    for name in sorted(names):
+        parts = name.replace("\\", "/").split("/")
+        for start in range(1, len(parts)):
+            tail = "/".join(parts[start:])
+            if tail in known:
+                return name, tail
+    return None
 
 
 def _check_annotator(path: Path, name: str, origin: str) -> None:
@@ -161,9 +201,18 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
         known = set(store.image_names(present_only=True))
         for item in prepared:
             frame = item.frame
-            written = store.add_labels(frame, skip_unchanged=True)
             # As Python strings: iterating pandas' Arrow-backed strings one by one is slow.
             images = set(frame["image"].unique().tolist())
+            misplaced = misplaced_names(images, known)
+            if misplaced is not None:
+                name, image = misplaced
+                raise FormatError(
+                    item.path,
+                    f"none of its images is in the workspace, but {shown_name(name)} is the workspace's "
+                    f"{shown_name(image)} with folders in front (names are relative to the image root): import "
+                    f"with --strip-prefix {shlex.quote(name[: len(name) - len(image)])}",
+                )
+            written = store.add_labels(frame, skip_unchanged=True)
             reports.append(
                 ImportReport(
                     path=str(item.path),

@@ -129,6 +129,36 @@ def test_a_file_giving_one_annotator_two_answers_is_refused(tmp_path, workspace)
     run("import", both, "-w", workspace.path)
 
 
+@pytest.mark.parametrize("folder", ["/home/me/celeba/img_align_celeba/", "C:\\data\\celeba\\"])
+def test_a_file_of_paths_is_refused_with_the_prefix_to_strip(tmp_path, workspace, folder):
+    # Found by the interop walkthrough (helper-45): a file of paths imported "160 new" labels,
+    # every one for an image that would never arrive, and none for the workspace's images.
+    from reliability.store_files import table_digests
+
+    paths = tmp_path / "paths.csv"
+    paths.write_text(f"{folder}000001.jpg,1,0,0,0,1,0\n{folder}000002.jpg,0,1,0,0,0,1\n")
+    before = table_digests(workspace.store_path)
+    refused = run("import", paths, "-a", "ann", "-w", workspace.path, ok=False)
+    assert refused.exit_code == 2 and "none of its images is in the workspace" in refused.stderr
+    assert "with --strip-prefix" in refused.stderr and table_digests(workspace.store_path) == before
+    run("import", paths, "-a", "ann", "--strip-prefix", folder, "-w", workspace.path)
+    with workspace.open_store() as store:
+        assert sorted(store.current_labels("light")["image"]) == ["000001.jpg", "000002.jpg"]
+    wrong = run("import", paths, "-a", "ann", "--strip-prefix", "/elsewhere/", "-w", workspace.path, ok=False)
+    assert wrong.exit_code == 2 and "no image name starts with --strip-prefix '/elsewhere/'" in wrong.stderr
+
+
+def test_misplaced_names_only_when_no_name_is_the_workspaces():
+    from celeba_tui.formats.importing import misplaced_names
+
+    known = {"000001.jpg", "sub/000002.jpg"}
+    assert misplaced_names({"/x/000001.jpg"}, known) == ("/x/000001.jpg", "000001.jpg")
+    assert misplaced_names({"d:\\x\\sub\\000002.jpg"}, known) == ("d:\\x\\sub\\000002.jpg", "sub/000002.jpg")
+    # Some name as the workspace names it: a file of labels for images still to arrive, kept.
+    assert misplaced_names({"/x/000001.jpg", "000001.jpg"}, known) is None
+    assert misplaced_names({"new/000009.jpg"}, known) is None
+
+
 def test_import_annotator_refuses_to_make_several_annotators_one(tmp_path, image_folder):
     run("init", tmp_path / "main", "--images", image_folder)
     two = tmp_path / "two.csv"
