@@ -14,7 +14,7 @@ from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import read_records
 from celeba_tui.formats.label_file import read_text, regular_file_info
 from celeba_tui.formats.long import read_long_csv, read_parquet_labels
-from celeba_tui.formats.onehot import read_onehot
+from celeba_tui.formats.onehot import header_tasks, read_onehot
 from celeba_tui.formats.store_source import read_store_source
 from celeba_tui.store.label_store import LabelStore
 from celeba_tui.workspace import Task, Workspace
@@ -58,7 +58,7 @@ def detect_format(path: Path, tasks: tuple[Task, ...]) -> str:
     cells = [c.lower() for c in first]
     if {"image", "task", "label"} <= set(cells):
         return "long"
-    if len(cells) == 1 + sum(len(t.classes) for t in tasks):
+    if len(cells) == 1 + sum(len(t.classes) for t in tasks) or header_tasks(first, tasks):
         return "onehot"
     raise FormatError(
         path,

@@ -23,17 +23,50 @@ from celeba_tui.workspace import Task
 
 # A first-line cell renamed by pandas' header de-duplication: "0.1", "1.2"...
 _MANGLED_HEADER_CELL = re.compile(r"^([01])\.\d+$")
+# A cell that is a value, if not always a valid one (a header has none of these).
+_MAYBE_VALUE = re.compile(r"^[-+]?\d")
 
 
 def onehot_columns(tasks: tuple[Task, ...]) -> list[str]:
     return ["image"] + [f"{t.name}_{c}" for t in tasks for c in t.classes]
 
 
+def header_tasks(cells: list[str], tasks: tuple[Task, ...]) -> tuple[Task, ...] | None:
+    """The tasks a one-hot header names (`image,orientation_left,...`, as `export --format
+    onehot --header` writes it, for some of the tasks too, in any task order), or None
+    when `cells` is not such a header."""
+    if not cells or cells[0] != "image":
+        return None
+    named, at = [], 1
+    while at < len(cells):
+        task = next(
+            (t for t in tasks if t not in named and cells[at : at + len(t.classes)] == onehot_columns((t,))[1:]),
+            None,
+        )
+        if task is None:
+            return None
+        named.append(task)
+        at += len(task.classes)
+    return tuple(named) or None
+
+
 def read_onehot(path: Path, tasks: tuple[Task, ...], text: str | None = None) -> pd.DataFrame:
-    """Read a one-hot file into long form (image, task, label); FormatError on any bad line."""
+    """Read a one-hot file into long form (image, task, label); FormatError on any bad line.
+
+    A first line that is a header naming some of the tasks (`header_tasks`) reads those."""
     path = Path(path)
     if text is None:
         text = read_text(path)
+    first = next((row for _, row in read_records(text, path) if any(row)), None)
+    if first is not None and header_tasks(first, tasks):
+        tasks = header_tasks(first, tasks)
+    elif first is not None and len(first) > 1 and not any(_MAYBE_VALUE.match(cell.strip()) for cell in first[1:]):
+        raise FormatError(
+            path,
+            f"a header the workspace's tasks do not match: {','.join(first)[:120]!r} (expected "
+            f"{','.join(onehot_columns(tasks))}, or the columns of some of the tasks)",
+            1,
+        )
     width = 1 + sum(len(t.classes) for t in tasks)
     plain = _parse_plain(text, width, path)
     if plain is not None:

@@ -98,6 +98,34 @@ def test_header_round_trips_through_import(labelled, tmp_path):
     assert "image" not in set(labels["image"])
 
 
+@pytest.mark.parametrize("tasks", [["orientation"], ["orientation", "light"]])
+def test_a_header_of_some_tasks_or_another_order_imports_those(labelled, tmp_path, tasks):
+    # Found by the interop walkthrough (helper-45): `-t light --header` could not be imported
+    # ("expected 7 columns"), though the docs say a file with the header imports too.
+    out = tmp_path / "some.csv"
+    export(labelled, "--format", "onehot", "--header", *(a for t in tasks for a in ("-t", t)), "-o", out)
+    (tmp_path / "images2").mkdir()
+    target = create_workspace(tmp_path / "ws2", tmp_path / "images2")
+    with target.open_store(create=True) as store:
+        import_labels(store, target, out, annotator="carol")
+        imported = {task: store.current_labels(task).set_index("image")["label"].to_dict() for task in tasks}
+        assert set(store.current_labels()["task"]) == set(tasks)
+    with labelled.open_store() as store:
+        for task in tasks:
+            exported = store.current_labels(task).set_index("image")["label"]
+            assert imported[task] and imported[task] == exported[list(imported[task])].to_dict()
+
+
+def test_a_header_the_tasks_do_not_match_is_named(labelled, tmp_path):
+    from celeba_tui.errors import FormatError
+
+    study = tmp_path / "study.csv"
+    study.write_text("image,orient_left,orient_center,orient_right\n000001.jpg,1,0,0\n")
+    with pytest.raises(FormatError, match=r"study.csv:1: a header the workspace's tasks do not match"):
+        with labelled.open_store() as store:
+            import_labels(store, labelled, study, fmt="onehot", annotator="carol")
+
+
 def test_default_onehot_stays_headerless(labelled):
     assert export(labelled, "--format", "onehot").stdout.startswith("000001.jpg,1,0,0,0,1,0\n")
 
