@@ -177,6 +177,11 @@ def import_command(
                 f"{counted(report.unknown_images, 'labelled image')} of {report.path} "
                 f"{'is' if report.unknown_images == 1 else 'are'} not in the image root (labels kept)"
             )
+        if report.older_answers:
+            warn(
+                f"left out {counted(report.older_answers, 'answer')} of {report.path} older than the same "
+                "annotator's answer in the store (the newer one stands)"
+            )
         if report.merge_labels:
             warn(
                 f"left out {report.merge_labels:,} merge decisions of {report.path} (they belong to "

@@ -24,6 +24,7 @@ from celeba_tui.formats.export_report import CONFLICT, OTHER_SOURCE, SOME_TASKS,
 from celeba_tui.formats.export_selection import NOT_KEPT_CONFLICT, NOT_KEPT_SOURCE, CurrentSelection, select_current
 from celeba_tui.formats.long import EXPORT_COLUMNS, write_long
 from celeba_tui.formats.onehot import write_onehot
+from celeba_tui.store.answer_times import answer_times
 from celeba_tui.store.label_store import LabelStore
 from celeba_tui.vocabulary import ANNOTATOR_SOURCES, SOURCES
 from celeba_tui.workspace import Task, Workspace
@@ -117,8 +118,8 @@ def _export_live(store: LabelStore, fmt: str, out, tasks: list[str], sources, ra
     if fmt == "long":
         write_long(live[EXPORT_COLUMNS], out, raw_cells=raw_cells)
     else:
-        frame = live[EXPORT_COLUMNS + ["confidence", "model", "time"]].copy()
-        frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
+        frame = live[EXPORT_COLUMNS + ["confidence", "model"]].copy()
+        frame["time"] = pd.to_datetime(answer_times(live), unit="s", utc=True)  # when answered
         write_long(frame, Path(out), parquet=True)
     return len(live), live["image"].nunique()
 

@@ -7,6 +7,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from celeba_tui.annotator_names import annotator_name_problem, shown_name
@@ -16,7 +17,9 @@ from celeba_tui.formats.label_file import read_text, regular_file_info
 from celeba_tui.formats.long import read_long_csv, read_parquet_labels
 from celeba_tui.formats.onehot import header_tasks, read_onehot
 from celeba_tui.formats.store_source import read_store_source
+from celeba_tui.store.answer_times import answer_times, answered_details
 from celeba_tui.store.label_store import LabelStore
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, MODEL
 from celeba_tui.workspace import Task, Workspace
 
 FORMATS = ("auto", "onehot", "long", "parquet", "store")
@@ -34,6 +37,7 @@ class ImportReport:
     annotators: list[str] = field(default_factory=list)
     per_task: dict[str, dict[str, int]] = field(default_factory=dict)
     merge_labels: int = 0  # a merge's decisions in the file (a store's or an export's), left out
+    older_answers: int = 0  # answers older than their annotator's in the store, left out
 
 
 def detect_format(path: Path, tasks: tuple[Task, ...]) -> str:
@@ -124,6 +128,9 @@ def read_import(
         frame["source"] = "import"
     # Typed-in labels from elsewhere become imports here; review and model rows keep theirs.
     frame["source"] = frame["source"].replace({"human": "import"})
+    if "time" in frame:  # when each answer was given, kept in its provenance (store.answer_times)
+        people = frame["source"] != MODEL
+        frame["detail"] = answered_details(frame["time"].where(people))
     unknown_tasks = set(frame["task"].unique().tolist()) - set(workspace.task_names)
     if unknown_tasks:
         raise FormatError(path, f"labels for unknown task(s) {', '.join(sorted(unknown_tasks))}")
@@ -156,6 +163,24 @@ def misplaced_names(names: set[str], known: set[str]) -> tuple[str, str] | None:
             if tail in known:
                 return name, tail
     return None
+
+
+def older_than_stored(frame: pd.DataFrame, stored: pd.DataFrame) -> np.ndarray:
+    """Which annotators' answers of an import (`time`: when answered, NaN where the file did
+    not say) are older than the same annotator's newest answer for the image and task in
+    the store (`stored`: their live `human`/`import` labels): those would override a newer
+    answer only because the file was imported later. Pure."""
+    older = np.zeros(len(frame), dtype=bool)
+    timed = (frame["source"].isin(ANNOTATOR_SOURCES) & frame["time"].notna()).to_numpy()
+    if stored.empty or not timed.any():
+        return older
+    newest = stored.sort_values("id").drop_duplicates(["image", "task", "annotator"], keep="last")
+    newest = newest.assign(_answered=answer_times(newest))[["image", "task", "annotator", "_answered"]]
+    rows = frame.loc[timed, ["image", "task", "annotator", "time"]].merge(
+        newest, on=["image", "task", "annotator"], how="left"
+    )
+    older[np.flatnonzero(timed)] = (rows["time"] < rows["_answered"]).to_numpy()
+    return older
 
 
 def _check_annotator(path: Path, name: str, origin: str) -> None:
@@ -212,7 +237,12 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
                     f"{shown_name(image)} with folders in front (names are relative to the image root): import "
                     f"with --strip-prefix {shlex.quote(name[: len(name) - len(image)])}",
                 )
-            written = store.add_labels(frame, skip_unchanged=True)
+            newer, older = frame, 0
+            if "time" in frame:
+                stored = store.live_labels(annotators=frame["annotator"].unique(), sources=ANNOTATOR_SOURCES)
+                is_older = older_than_stored(frame, stored)
+                newer, older = frame[~is_older], int(is_older.sum())
+            written = store.add_labels(newer, skip_unchanged=True)
             reports.append(
                 ImportReport(
                     path=str(item.path),
@@ -227,6 +257,7 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
                         for task, group in frame.groupby("task")
                     },
                     merge_labels=item.merge_labels,
+                    older_answers=older,
                 )
             )
     return reports

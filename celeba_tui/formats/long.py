@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -162,6 +163,17 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
         if bad.any():
             fail(bad, lambda row: f"confidence {row['confidence']!r} is not a number between 0 and 1")
         frame["confidence"] = value.astype(float)
+    if "time" in frame:
+        given = frame["time"].notna() & (frame["time"].astype(str).str.strip() != "")
+        answered = parse_times(frame["time"].where(given))
+        bad = given & answered.isna()
+        if bad.any():
+            fail(bad, lambda row: f"time {row['time']!r} is not a date and time (ISO 8601, as 2026-12-07T10:30:00Z)")
+        # A day of clocks' and zones' slack; later would outrank every answer given until then.
+        future = answered > time.time() + 86_400
+        if future.any():
+            fail(future, lambda row: f"time {row['time']!r} is in the future")
+        frame["time"] = answered
     # An annotator's own answers (human, import) are one voice: the store counts each
     # annotator once, by their newest label, and imports them all as `import`. Two different
     # ones for an image would leave the file's order to decide which is theirs: refused.
@@ -169,6 +181,14 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
         frame["_voice"] = frame["source"].where(~frame["source"].isin(ANNOTATOR_SOURCES), "annotator")
     key = ["image", "task"] + [c for c in ("annotator", "_voice", "model") if c in frame]
     return refuse_conflicting_labels(frame, key, path, line_word).drop(columns="_voice", errors="ignore")
+
+
+def parse_times(values: pd.Series) -> pd.Series:
+    """Seconds since the epoch of ISO 8601 texts or timestamps (UTC where no zone is given);
+    NaN for None and for what is not a date and time."""
+    texts = values.map(lambda value: None if value is None or pd.isna(value) else str(value))
+    parsed = pd.to_datetime(texts, utc=True, errors="coerce", format="ISO8601")
+    return (parsed.dt.as_unit("us") - pd.Timestamp(0, tz="UTC").as_unit("us")).dt.total_seconds()  # to year 294,000
 
 
 def write_long(frame: pd.DataFrame, out, *, parquet: bool = False, raw_cells: bool = False) -> None:

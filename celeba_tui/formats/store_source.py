@@ -23,6 +23,7 @@ import pandas as pd
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.label_file import MAX_IMPORT_ROWS, regular_file_info
 from celeba_tui.formats.long import split_merge_decisions, validate_long
+from celeba_tui.store.answer_times import answer_times
 from celeba_tui.store.schema import APP_ID, SCHEMA_VERSION
 from celeba_tui.workspace import Task
 
@@ -50,6 +51,8 @@ _READ = {
         "confidence": ("REAL", True),
         "model": ("TEXT", True),
         "revokes": ("INTEGER", True),
+        "created": ("REAL", False),
+        "detail": ("TEXT", True),
     },
 }
 # Tables of the schema that are not read: a view or virtual table under one of these
@@ -221,7 +224,19 @@ def _live_frame(conn: sqlite3.Connection, path: Path, max_rows: int) -> pd.DataF
         # Counted before anything is fetched: a huge table is refused, not loaded.
         if conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] > max_rows:
             raise FormatError(path, f"more than {max_rows:,} rows in table {table}: too big to import")
-    columns = ["id", "image_id", "task", "label", "annotator_id", "source", "confidence", "model", "revokes"]
+    columns = [
+        "id",
+        "image_id",
+        "task",
+        "label",
+        "annotator_id",
+        "source",
+        "confidence",
+        "model",
+        "revokes",
+        "created",
+        "detail",
+    ]
     history = pd.DataFrame(
         conn.execute(f"SELECT {', '.join(columns)} FROM labels ORDER BY id").fetchall(), columns=columns
     )
@@ -242,4 +257,16 @@ def _live_frame(conn: sqlite3.Connection, path: Path, max_rows: int) -> pd.DataF
                 path, f"label id {row['id']}: refers to {name} id {row[f'{name}_id']}, which does not exist"
             )
     live["_line"] = live["id"]
-    return live[[*COLUMNS, "_line"]].astype(object).reset_index(drop=True)
+    live["time"] = _answered(live.rename(columns={"created": "time"}), path)
+    return live[[*COLUMNS, "time", "_line"]].astype(object).reset_index(drop=True)
+
+
+def _answered(live: pd.DataFrame, path: Path) -> pd.Series:
+    """When each label was answered (store.answer_times), as timestamps; a FormatError for a
+    time no store writes (before 1970, or after tomorrow)."""
+    times = answer_times(live)
+    bad = ~times.between(0, time.time() + 86_400)
+    if bad.any():
+        row = live[bad].iloc[0]
+        raise FormatError(path, f"label id {row['id']}: its time {times[bad].iloc[0]!r} is not a moment since 1970")
+    return pd.to_datetime(times, unit="s", utc=True)

@@ -443,13 +443,17 @@ class LabelStore(SideTables, AnnotatorRecords):
 
     def _without_unchanged(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The rows of `frame` that differ from the live label of their (image, task,
-        annotator, source): in class, or in model and detail where `frame` has them."""
+        annotator, source): in class, or in model and detail where `frame` has them (detail
+        for the ensemble's labels only)."""
         live = self.live_labels(annotators=frame["annotator"].unique())
         if live.empty:
             return frame
         optional = [column for column in ("model", "detail") if column in frame.columns]
         key = ["image", "task", "annotator", "source", "label", *optional]
         left, right = _comparable(frame[key], optional), _comparable(live[key], optional).assign(_live=True)
+        if "detail" in optional:  # a person's detail (when answered: store.answer_times) is no new answer
+            for side in (left, right):
+                side.loc[side["source"] != MODEL, "detail"] = None
         merged = left.merge(right.drop_duplicates(key), on=key, how="left")
         return frame[merged["_live"].isna().to_numpy()]
 

@@ -148,6 +148,46 @@ def test_a_file_of_paths_is_refused_with_the_prefix_to_strip(tmp_path, workspace
     assert wrong.exit_code == 2 and "no image name starts with --strip-prefix '/elsewhere/'" in wrong.stderr
 
 
+def test_an_answer_keeps_when_it_was_given_and_an_older_one_never_overrides_it(tmp_path, workspace):
+    # Found by the interop walkthrough (helper-45): a file's `time` was read and dropped, so a
+    # file of alice's 2020 answers imported after her 2025 ones made the 2020 answers hers.
+    newer, older = tmp_path / "new.csv", tmp_path / "old.csv"
+    newer.write_text("image,task,label,annotator,time\n000001.jpg,light,right,alice,2025-01-01T00:00:00Z\n")
+    older.write_text(
+        "image,task,label,annotator,time\n000001.jpg,light,left,alice,2020-01-01T00:00:00Z\n"
+        "000002.jpg,light,left,alice,2020-01-01T00:00:00Z\n"
+    )
+    run("import", newer, "-w", workspace.path)
+    result = run("import", older, "-w", workspace.path)
+    assert "left out 1 answer of" in result.stderr and "(the newer one stands)" in result.stderr
+    with workspace.open_store() as store:
+        assert store.current_labels("light").set_index("image")["label"].to_dict() == {
+            "000001.jpg": "right",
+            "000002.jpg": "left",
+        }
+    # The time travels: a Parquet export, another store, and back.
+    run("export", "--format", "parquet", "-o", tmp_path / "out.parquet", "-w", workspace.path)
+    exported = pd.read_parquet(tmp_path / "out.parquet").set_index("image")["time"]
+    assert str(exported["000001.jpg"]) == "2025-01-01 00:00:00+00:00"
+    other = tmp_path / "other"
+    run("init", other, "--images", workspace.image_root)
+    run("import", workspace.store_path, "-w", other)
+    again = run("import", workspace.store_path, "-w", other)
+    assert "(0 new)" in again.stdout
+    assert "left out 1 answer" in run("import", older, "-w", other).stderr
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [("yesterday", "time 'yesterday' is not a date and time"), ("2999-01-01", "time '2999-01-01' is in the future")],
+)
+def test_a_time_that_is_none_or_to_come_is_refused(tmp_path, workspace, cell, message):
+    path = tmp_path / "times.csv"
+    path.write_text(f"image,task,label,annotator,time\n000001.jpg,light,left,alice,{cell}\n")
+    result = run("import", path, "-w", workspace.path, ok=False)
+    assert result.exit_code == 2 and f"times.csv:2: {message}" in result.stderr
+
+
 def test_misplaced_names_only_when_no_name_is_the_workspaces():
     from celeba_tui.formats.importing import misplaced_names
 

@@ -1,0 +1,42 @@
+"""When a person gave an answer, as opposed to when the store received it.
+
+A label typed in `celeba label` is stored the moment it is given (`labels.created`). A label
+imported from a file that says when it was given (a long CSV's or Parquet file's `time`,
+another store's history) keeps that moment in its provenance (`detail`, key `answered`):
+`created` stays the moment of the import, which the store's order and the queues rely on.
+An import leaves out an answer older than the one its annotator already has in the store
+(`importing.write_imports`), so an older file never overrides a newer answer, whichever
+file is imported last; exports write the answered time.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+ANSWERED = "answered"  # the `detail` key
+
+
+def answered_details(times: pd.Series) -> pd.Series:
+    """The `detail` JSON text of each row from its answered time (seconds since the epoch,
+    NaN where a row's file did not say): None for those."""
+    return times.map(lambda t: None if pd.isna(t) else json.dumps({ANSWERED: float(t)}))
+
+
+def answer_times(labels: pd.DataFrame) -> pd.Series:
+    """When each stored label was answered: `detail`'s `answered` where it has one, else the
+    time it was stored (`time`, as `LabelStore.live_labels` names `created`)."""
+    answered = labels["detail"].map(_answered) if "detail" in labels else None
+    stored = labels["time"].astype(float)
+    return stored if answered is None else answered.astype(float).fillna(stored)
+
+
+def _answered(detail) -> float | None:
+    if not isinstance(detail, str) or ANSWERED not in detail:
+        return None
+    try:
+        value = json.loads(detail).get(ANSWERED)
+    except (ValueError, AttributeError):  # a detail that is not a JSON object
+        return None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
