@@ -180,10 +180,12 @@ def rename_command(
     new: Annotated[
         str, typer.Argument(metavar="NEW", help="The new name (not taken, not starting with merge:, = + - @).")
     ],
+    ctx: typer.Context,
     workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Rename an annotator; their decisions stay theirs (only the name changes)."""
-    ws = open_workspace(workspace)
+    ws = open_workspace(workspace or ctx.obj["workspace"])
     from celeba_tui.labelling.session_lock import annotator_session
 
     # A session still labelling as OLD writes by id: renamed under it, a second session
@@ -195,6 +197,9 @@ def rename_command(
         ws.open_store(check_classes=False) as store,  # the way out of orphaned labels
     ):
         store.rename_annotator(old, new)
+    if json_output or ctx.obj["json"]:
+        print_json({"renamed": old, "to": new})
+        return
     typer.echo(f"renamed {printable(old)} to {printable(new)}")
 
 

@@ -69,6 +69,9 @@ def init(
     for task in workspace.tasks:
         typer.echo(printable(f"  task {task.name}: {', '.join(task.classes)}"))
     _report_skipped(result.skipped)
+    if not result.total:  # nothing to label yet: no next step but this
+        warn(f"no JPEG or PNG images in {workspace.image_root}: add them, then `celeba scan`")
+        return
     typer.echo(printable(f"Next: cd {shlex.quote(str(workspace.path))} && celeba label"))
 
 
@@ -138,7 +141,7 @@ def import_command(
 ) -> None:
     """Import labels: all files or none, and a bad line names file and line."""
     from celeba_tui.errors import CelebaError
-    from celeba_tui.formats.importing import read_import, write_imports
+    from celeba_tui.formats.importing import FORMATS, read_import, refuse_answers_differing_between_files, write_imports
 
     if undo is not None:
         if files:
@@ -149,10 +152,14 @@ def import_command(
         return
     if not files:
         raise CelebaError("no label files given (or --undo ANNOTATOR to withdraw an import)")
+    if fmt not in FORMATS:
+        hint = "; to move labels between workspaces, export --format long or parquet" if "json" in fmt.lower() else ""
+        raise CelebaError(f"--format {fmt!r}: import reads {', '.join(FORMATS)}{hint}")
     ws = open_workspace(workspace)
     # Every file is read and checked before any is written, then all are written in one
     # transaction: a bad file 2 leaves file 1 unwritten too, so a fixed rerun is clean.
     prepared = [read_import(path, ws, fmt=fmt, annotator=annotator, strip_prefix=strip_prefix) for path in files]
+    refuse_answers_differing_between_files(prepared)
     with ws.open_store() as store:
         reports = write_imports(store, prepared)
         people = store.count_annotators_with_labels()

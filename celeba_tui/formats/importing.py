@@ -55,10 +55,13 @@ def detect_format(path: Path, tasks: tuple[Task, ...]) -> str:
         return "parquet"
     if not head.strip():
         raise FormatError(path, "empty file")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FormatError(path, "UTF-16 text (as Excel saves 'Unicode text'): save it as UTF-8 CSV")
     if b"\x00" in head:
         raise FormatError(path, "not a label file (binary content)")
+    text = head.decode("utf-8", "replace").lstrip("\ufeff")
     # The first CSV record, not the first line: a quoted name may hold a line break.
-    _, first = next(read_records(head.decode("utf-8", "replace").lstrip("\ufeff"), path))
+    _, first = next(read_records(text, path))
     cells = [c.lower() for c in first]
     if {"image", "task", "label"} <= set(cells):
         return "long"
@@ -68,9 +71,17 @@ def detect_format(path: Path, tasks: tuple[Task, ...]) -> str:
         path,
         "not a recognised label file (expected the study's one-hot CSV with "
         f"{1 + sum(len(t.classes) for t in tasks)} columns, a long CSV with an "
-        "image,task,label header, Parquet or a celeba store)",
+        "image,task,label header, Parquet or a celeba store)" + _separator_hint(text.partition("\n")[0]),
         1,
     )
+
+
+def _separator_hint(line: str) -> str:
+    """Why a first line did not split into columns, where its separator says so."""
+    for separator, name in (("\t", "tabs"), (";", "semicolons")):
+        if separator in line and "," not in line:
+            return f"; its first line is separated by {name}: save it comma-separated"
+    return ""
 
 
 @dataclass
@@ -181,6 +192,38 @@ def older_than_stored(frame: pd.DataFrame, stored: pd.DataFrame) -> np.ndarray:
     )
     older[np.flatnonzero(timed)] = (rows["time"] < rows["_answered"]).to_numpy()
     return older
+
+
+def refuse_answers_differing_between_files(prepared: list[PreparedImport]) -> None:
+    """A FormatError when two files of one import give one annotator different answers
+    for an image and task, unless both say when (then the newer stands, as against the
+    store): which is theirs would depend on the order the files were named in, as the
+    same two rows in one file would on the row order (refused there too)."""
+    if len(prepared) < 2:
+        return
+    columns = ["image", "task", "annotator", "label"]
+    answers = [
+        item.frame.loc[item.frame["source"].isin(ANNOTATOR_SOURCES) & _untimed(item.frame), columns].assign(_file=index)
+        for index, item in enumerate(prepared)
+    ]
+    rows = pd.concat(answers, ignore_index=True).drop_duplicates(columns)
+    key = ["image", "task", "annotator"]
+    clashing = rows[rows.duplicated(key, keep=False)]  # in different files: one file's are refused on reading
+    if clashing.empty:
+        return
+    first = clashing.iloc[0]
+    second = clashing[(clashing[key] == first[key]).all(axis=1)].iloc[1]
+    raise FormatError(
+        prepared[second["_file"]].path,
+        f"{shown_name(second['image'])} has two different {second['task']} labels by "
+        f"{shown_name(second['annotator'])}: {second['label']} here, {first['label']} in "
+        f"{prepared[first['_file']].path}; which is theirs would depend on the order the files are named in: "
+        "import them one at a time, the older first (or give a time column)",
+    )
+
+
+def _untimed(frame: pd.DataFrame) -> pd.Series:
+    return frame["time"].isna() if "time" in frame else pd.Series(True, index=frame.index)
 
 
 def _check_annotator(path: Path, name: str, origin: str) -> None:

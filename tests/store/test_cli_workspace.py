@@ -188,6 +188,48 @@ def test_a_time_that_is_none_or_to_come_is_refused(tmp_path, workspace, cell, me
     assert result.exit_code == 2 and f"times.csv:2: {message}" in result.stderr
 
 
+def test_two_files_giving_one_annotator_two_answers_are_refused_unless_they_say_when(tmp_path, workspace):
+    # Found by the interop walkthrough (helper-45): `import v2.csv v3.csv` made whichever was
+    # named last alice's answer, where the same two rows in one file are refused.
+    from reliability.store_files import table_digests
+
+    v2, v3 = tmp_path / "v2.csv", tmp_path / "v3.csv"
+    v2.write_text("image,task,label,annotator\n000001.jpg,light,left,alice\n")
+    v3.write_text("image,task,label,annotator\n000002.jpg,light,left,alice\n000001.jpg,light,right,alice\n")
+    before = table_digests(workspace.store_path)
+    refused = run("import", v2, v3, "-w", workspace.path, ok=False)
+    assert refused.exit_code == 2 and table_digests(workspace.store_path) == before
+    assert f"{v3}: '000001.jpg' has two different light labels by 'alice': right here, left in {v2}" in refused.stderr
+    run("import", v2, v2, "-w", workspace.path)  # the same answer twice is one answer
+    v2.write_text("image,task,label,annotator,time\n000003.jpg,light,left,carol,2020-01-01\n")
+    v3.write_text("image,task,label,annotator,time\n000003.jpg,light,right,carol,2021-01-01\n")
+    run("import", v3, v2, "-w", workspace.path)  # they say when: the newer stands, in any order
+    with workspace.open_store() as store:
+        assert store.current_labels("light").set_index("image")["label"]["000003.jpg"] == "right"
+
+
+def test_import_names_the_formats_it_reads_and_init_says_when_a_folder_has_no_images(tmp_path, workspace):
+    path = tmp_path / "labels.jsonl"
+    path.write_text("{}\n")
+    refused = run("import", path, "--format", "json", "-w", workspace.path, ok=False)
+    assert (
+        refused.exit_code == 2 and "--format 'json': import reads auto, onehot, long, parquet, store" in refused.stderr
+    )
+    (tmp_path / "empty").mkdir()
+    empty = run("init", tmp_path / "ws-empty", "--images", tmp_path / "empty")
+    assert "warning: no JPEG or PNG images in" in empty.stderr and "Next:" not in empty.stdout
+
+
+def test_annotators_rename_answers_in_json(workspace):
+    path = workspace.path.parent / "bob.csv"
+    path.write_text("000001.jpg,1,0,0,0,1,0\n")
+    run("import", path, "-w", workspace.path)
+    renamed = run("annotators", "rename", "bob", "rob", "--json", "-w", workspace.path)
+    assert json.loads(renamed.stdout) == {"renamed": "bob", "to": "rob"}
+    back = run("annotators", "--json", "-w", workspace.path, "rename", "rob", "bob")  # the group's options too
+    assert json.loads(back.stdout) == {"renamed": "rob", "to": "bob"}
+
+
 def test_misplaced_names_only_when_no_name_is_the_workspaces():
     from celeba_tui.formats.importing import misplaced_names
 
@@ -236,6 +278,10 @@ def test_bad_line_imports_nothing(tmp_path, workspace):
         (b"\x89PNG\r\n\x1a\n\x00\x00binary", "not a label file"),
         (b"just some words\n", "not a recognised label file"),
         (b"", "empty file"),
+        # Found by the interop walkthrough (helper-45): what a spreadsheet saves, named.
+        (b"image;task;label\n000001.jpg;light;left\n", "separated by semicolons: save it comma-separated"),
+        (b"image\ttask\tlabel\n", "separated by tabs"),
+        ("image,task,label\n".encode("utf-16"), "UTF-16 text (as Excel saves 'Unicode text')"),
     ],
 )
 def test_not_a_csv_is_one_clear_line(tmp_path, workspace, content, message):
