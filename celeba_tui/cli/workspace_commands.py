@@ -84,9 +84,22 @@ def scan(workspace: WorkspaceOption = None, json_output: JsonOption = False) -> 
     with ws.open_store() as store:
         result = register_images(store, ws.image_root)
     if json_output:
-        print_json({"images": result.total, "new": result.new, "skipped": result.skipped})
+        print_json(
+            {
+                "images": result.total,
+                "new": result.new,
+                "arrived": result.arrived,
+                "vanished": result.vanished,
+                "skipped": result.skipped,
+            }
+        )
         return
-    typer.echo(printable(f"{result.total:,} images in {ws.image_root} ({result.new:,} new)"))
+    changes = [f"{result.new:,} new"]
+    if result.arrived:  # labelled before their files came, or back after a move
+        changes.append(f"{result.arrived:,} arrived")
+    if result.vanished:
+        changes.append(f"{result.vanished:,} gone (labels kept)")
+    typer.echo(printable(f"{result.total:,} images in {ws.image_root} ({', '.join(changes)})"))
     _report_skipped(result.skipped)
 
 

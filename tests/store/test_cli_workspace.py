@@ -230,6 +230,21 @@ def test_annotators_rename_answers_in_json(workspace):
     assert json.loads(back.stdout) == {"renamed": "rob", "to": "bob"}
 
 
+def test_scan_says_which_images_arrived_and_which_are_gone(tmp_path, workspace):
+    # Found by the interop walkthrough (helper-45): a labelled image whose file came was "0 new",
+    # and one that vanished went unsaid.
+    path = tmp_path / "early.csv"
+    path.write_text("image,task,label,annotator\n000011.jpg,light,left,al\n000001.jpg,light,left,al\n")
+    run("import", path, "-w", workspace.path)
+    (workspace.image_root / "000002.jpg").rename(workspace.image_root / "000011.jpg")
+    assert "10 images in" in (text := run("scan", "-w", workspace.path).stdout)
+    assert "(0 new, 1 arrived, 1 gone (labels kept))" in text
+    (workspace.image_root / "000011.jpg").rename(workspace.image_root / "000002.jpg")
+    result = json.loads(run("scan", "--json", "-w", workspace.path).stdout)
+    assert (result["new"], result["arrived"], result["vanished"]) == (0, 1, 1)
+    assert run("scan", "-w", workspace.path).stdout.rstrip().endswith("(0 new)")
+
+
 def test_misplaced_names_only_when_no_name_is_the_workspaces():
     from celeba_tui.formats.importing import misplaced_names
 
