@@ -154,7 +154,8 @@ def import_command(
 ) -> None:
     """Import labels: all files or none, and a bad line names file and line."""
     from celeba_tui.errors import CelebaError
-    from celeba_tui.formats.importing import FORMATS, read_import, refuse_answers_differing_between_files, write_imports
+    from celeba_tui.formats.import_answers import refuse_answers_differing_between_files
+    from celeba_tui.formats.importing import FORMATS, read_import, write_imports
 
     if undo is not None:
         if files:

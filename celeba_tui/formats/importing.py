@@ -7,17 +7,18 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from celeba_tui.annotator_names import annotator_name_problem, shown_name
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import read_records
+from celeba_tui.formats.import_answers import older_than_stored
+from celeba_tui.formats.import_names import misplaced_names, strip_name_prefix
 from celeba_tui.formats.label_file import read_text, regular_file_info
 from celeba_tui.formats.long import read_long_csv, read_parquet_labels
 from celeba_tui.formats.onehot import header_tasks, read_onehot
 from celeba_tui.formats.store_source import read_store_source
-from celeba_tui.store.answer_times import answer_times, answered_details
+from celeba_tui.store.answer_times import answered_details
 from celeba_tui.store.label_store import LabelStore
 from celeba_tui.vocabulary import ANNOTATOR_SOURCES, MODEL
 from celeba_tui.workspace import Task, Workspace
@@ -127,7 +128,7 @@ def read_import(
     else:
         frame = read_onehot(path, workspace.tasks, read_text(path))
     if strip_prefix:
-        frame["image"] = _strip_prefix(path, frame["image"], strip_prefix)
+        frame["image"] = strip_name_prefix(path, frame["image"], strip_prefix)
     if annotator is not None:
         _check_annotator(path, annotator, "--annotator")
         _refuse_merging_annotators(path, frame)
@@ -146,84 +147,6 @@ def read_import(
     if unknown_tasks:
         raise FormatError(path, f"labels for unknown task(s) {', '.join(sorted(unknown_tasks))}")
     return PreparedImport(path, fmt, frame, merge_labels)
-
-
-def _strip_prefix(path: Path, names: pd.Series, prefix: str) -> pd.Series:
-    """The names without `prefix` where they start with it; a FormatError when none does,
-    or when a name is nothing but the prefix."""
-    has = names.str.startswith(prefix)
-    if not has.any():
-        raise FormatError(path, f"no image name starts with --strip-prefix {prefix!r} (the first is {names.iloc[0]!r})")
-    stripped = names.where(~has, names.str.slice(len(prefix)))
-    if (stripped == "").any():
-        raise FormatError(path, f"an image name is --strip-prefix {prefix!r} itself, nothing after it")
-    return stripped
-
-
-def misplaced_names(names: set[str], known: set[str]) -> tuple[str, str] | None:
-    """A name of a file none of whose names is an image of the workspace, that ends with
-    the path of one that is (`/data/celeba/000001.jpg` for `000001.jpg`), and that image's
-    name: a file written with paths, whose labels would all go to images that never
-    arrive. None when the file names some image as the workspace does, or none that way."""
-    if not names or not names.isdisjoint(known):
-        return None
-    for name in sorted(names):
-        parts = name.replace("\\", "/").split("/")
-        for start in range(1, len(parts)):
-            tail = "/".join(parts[start:])
-            if tail in known:
-                return name, tail
-    return None
-
-
-def older_than_stored(frame: pd.DataFrame, stored: pd.DataFrame) -> np.ndarray:
-    """Which annotators' answers of an import (`time`: when answered, NaN where the file did
-    not say) are older than the same annotator's newest answer for the image and task in
-    the store (`stored`: their live `human`/`import` labels): those would override a newer
-    answer only because the file was imported later. Pure."""
-    older = np.zeros(len(frame), dtype=bool)
-    timed = (frame["source"].isin(ANNOTATOR_SOURCES) & frame["time"].notna()).to_numpy()
-    if stored.empty or not timed.any():
-        return older
-    newest = stored.sort_values("id").drop_duplicates(["image", "task", "annotator"], keep="last")
-    newest = newest.assign(_answered=answer_times(newest))[["image", "task", "annotator", "_answered"]]
-    rows = frame.loc[timed, ["image", "task", "annotator", "time"]].merge(
-        newest, on=["image", "task", "annotator"], how="left"
-    )
-    older[np.flatnonzero(timed)] = (rows["time"] < rows["_answered"]).to_numpy()
-    return older
-
-
-def refuse_answers_differing_between_files(prepared: list[PreparedImport]) -> None:
-    """A FormatError when two files of one import give one annotator different answers
-    for an image and task, unless both say when (then the newer stands, as against the
-    store): which is theirs would depend on the order the files were named in, as the
-    same two rows in one file would on the row order (refused there too)."""
-    if len(prepared) < 2:
-        return
-    columns = ["image", "task", "annotator", "label"]
-    answers = [
-        item.frame.loc[item.frame["source"].isin(ANNOTATOR_SOURCES) & _untimed(item.frame), columns].assign(_file=index)
-        for index, item in enumerate(prepared)
-    ]
-    rows = pd.concat(answers, ignore_index=True).drop_duplicates(columns)
-    key = ["image", "task", "annotator"]
-    clashing = rows[rows.duplicated(key, keep=False)]  # in different files: one file's are refused on reading
-    if clashing.empty:
-        return
-    first = clashing.iloc[0]
-    second = clashing[(clashing[key] == first[key]).all(axis=1)].iloc[1]
-    raise FormatError(
-        prepared[second["_file"]].path,
-        f"{shown_name(second['image'])} has two different {second['task']} labels by "
-        f"{shown_name(second['annotator'])}: {second['label']} here, {first['label']} in "
-        f"{prepared[first['_file']].path}; which is theirs would depend on the order the files are named in: "
-        "import them one at a time, the older first (or give a time column)",
-    )
-
-
-def _untimed(frame: pd.DataFrame) -> pd.Series:
-    return frame["time"].isna() if "time" in frame else pd.Series(True, index=frame.index)
 
 
 def _check_annotator(path: Path, name: str, origin: str) -> None:

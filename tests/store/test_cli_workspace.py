@@ -246,7 +246,7 @@ def test_scan_says_which_images_arrived_and_which_are_gone(tmp_path, workspace):
 
 
 def test_misplaced_names_only_when_no_name_is_the_workspaces():
-    from celeba_tui.formats.importing import misplaced_names
+    from celeba_tui.formats.import_names import misplaced_names
 
     known = {"000001.jpg", "sub/000002.jpg"}
     assert misplaced_names({"/x/000001.jpg"}, known) == ("/x/000001.jpg", "000001.jpg")
