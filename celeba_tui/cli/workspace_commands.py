@@ -98,7 +98,7 @@ def scan(workspace: WorkspaceOption = None, json_output: JsonOption = False) -> 
     if result.arrived:  # labelled before their files came, or back after a move
         changes.append(f"{result.arrived:,} arrived")
     if result.vanished:
-        changes.append(f"{result.vanished:,} gone (labels kept)")
+        changes.append(f"{result.vanished:,} gone")
     typer.echo(printable(f"{result.total:,} images in {ws.image_root} ({', '.join(changes)})"))
     _report_skipped(result.skipped)
 
@@ -197,15 +197,17 @@ def import_command(
             warn(
                 f"{counted(report.unknown_images, 'labelled image')} of {report.path} "
                 f"{'is' if report.unknown_images == 1 else 'are'} not in the image root (labels kept)"
+                + (f"; {report.path_hint}" if report.path_hint else "")
             )
         if report.older_answers:
             warn(
                 f"left out {counted(report.older_answers, 'answer')} of {report.path} older than the same "
-                "annotator's answer in the store (the newer one stands)"
+                "person's answer in the store (given, or imported without a time, later): the newer stands "
+                "(`celeba annotators withdraw NAME` first to replace someone's answers)"
             )
         if report.merge_labels:
             warn(
-                f"left out {report.merge_labels:,} merge decisions of {report.path} (they belong to "
+                f"left out {counted(report.merge_labels, 'merge decision')} of {report.path} (they belong to "
                 "its workspace; its annotators' labels came along: run `celeba merge` here)"
             )
     if not any(report.written for report in reports):

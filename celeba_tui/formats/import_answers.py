@@ -1,5 +1,13 @@
 """Which of an import's answers stand: an older answer never overrides a newer one, and
-files of one import may not leave it to their order which answer is an annotator's."""
+files of one import may not leave it to their order which answer is someone's.
+
+An answer here is a person's label of an image for a task: an annotator's own (`human`
+and `import` rows are one voice, as the store counts them) or a reviewer's decision
+(`review`). When a file says when its answers were given (`time`), each is compared with
+the same person's newest answer of that voice in the store (store.answer_times): older,
+it is left out; the same class, it is nothing new; else it is written. Answers without a
+time are written unless the same row is live already (`LabelStore.add_labels`).
+"""
 
 from __future__ import annotations
 
@@ -9,55 +17,70 @@ import pandas as pd
 from celeba_tui.annotator_names import shown_name
 from celeba_tui.errors import FormatError
 from celeba_tui.store.answer_times import answer_times
-from celeba_tui.vocabulary import ANNOTATOR_SOURCES
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, REVIEW
+
+# Exports keep microseconds, the store keeps a float: times this close are the same moment.
+SAME_MOMENT_S = 0.001
+KEY = ["image", "task", "annotator", "_voice"]
 
 
-def older_than_stored(frame: pd.DataFrame, stored: pd.DataFrame) -> np.ndarray:
-    """Which annotators' answers of an import (`time`: when answered, NaN where the file did
-    not say) are older than the same annotator's newest answer for the image and task in
-    the store (`stored`: their live `human`/`import` labels): those would override a newer
-    answer only because the file was imported later. Pure."""
-    older = np.zeros(len(frame), dtype=bool)
-    timed = (frame["source"].isin(ANNOTATOR_SOURCES) & frame["time"].notna()).to_numpy()
+def voices(sources: pd.Series) -> pd.Series:
+    """Whose answer a row is: `answer` (human, import), `review`, or None (a model's label)."""
+    return sources.map(lambda source: "answer" if source in ANNOTATOR_SOURCES else source if source == REVIEW else None)
+
+
+def timed_answers(frame: pd.DataFrame) -> np.ndarray:
+    """The rows of an import that are people's answers with a time."""
+    if "time" not in frame:
+        return np.zeros(len(frame), dtype=bool)
+    return (voices(frame["source"]).notna() & frame["time"].notna()).to_numpy()
+
+
+def compare_with_stored(frame: pd.DataFrame, stored: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """For an import's timed answers (`timed_answers`): which are older than the same
+    person's newest answer of that voice in the store (`stored`: their live rows of the
+    people's sources), and which give the class that answer gives (nothing new). Pure."""
+    older, same = np.zeros(len(frame), dtype=bool), np.zeros(len(frame), dtype=bool)
+    timed = timed_answers(frame)
     if stored.empty or not timed.any():
-        return older
-    newest = stored.sort_values("id").drop_duplicates(["image", "task", "annotator"], keep="last")
-    newest = newest.assign(_answered=answer_times(newest))[["image", "task", "annotator", "_answered"]]
-    rows = frame.loc[timed, ["image", "task", "annotator", "time"]].merge(
-        newest, on=["image", "task", "annotator"], how="left"
+        return older, same
+    stored = stored.assign(_voice=voices(stored["source"]), _answered=answer_times(stored))
+    newest = stored.sort_values("id").drop_duplicates(KEY, keep="last")[[*KEY, "label", "_answered"]]
+    rows = frame.loc[timed, ["image", "task", "annotator", "label", "time"]].assign(
+        _voice=voices(frame.loc[timed, "source"])
     )
-    older[np.flatnonzero(timed)] = (rows["time"] < rows["_answered"]).to_numpy()
-    return older
+    rows = rows.merge(newest.rename(columns={"label": "_stored"}), on=KEY, how="left")
+    older[np.flatnonzero(timed)] = (rows["time"] < rows["_answered"] - SAME_MOMENT_S).to_numpy()
+    same[np.flatnonzero(timed)] = (rows["label"] == rows["_stored"]).to_numpy()
+    return older, same & ~older
 
 
 def refuse_answers_differing_between_files(prepared: list) -> None:
-    """A FormatError when two files of one import give one annotator different answers
-    for an image and task, unless both say when (then the newer stands, as against the
-    store): which is theirs would depend on the order the files were named in, as the
-    same two rows in one file would on the row order (refused there too). `prepared`:
-    importing.PreparedImport items."""
+    """A FormatError when two files of one import give one person different answers (of one
+    voice) for an image and task, unless both say when, at different moments (then the
+    newer stands, as against the store): which is theirs would depend on the order the
+    files were named in, as the same two rows in one file would on the row order (refused
+    there too). `prepared`: importing.PreparedImport items."""
     if len(prepared) < 2:
         return
-    columns = ["image", "task", "annotator", "label"]
-    answers = [
-        item.frame.loc[item.frame["source"].isin(ANNOTATOR_SOURCES) & _untimed(item.frame), columns].assign(_file=index)
-        for index, item in enumerate(prepared)
-    ]
-    rows = pd.concat(answers, ignore_index=True).drop_duplicates(columns)
-    key = ["image", "task", "annotator"]
-    clashing = rows[rows.duplicated(key, keep=False)]  # in different files: one file's are refused on reading
-    if clashing.empty:
-        return
-    first = clashing.iloc[0]
-    second = clashing[(clashing[key] == first[key]).all(axis=1)].iloc[1]
-    raise FormatError(
-        prepared[second["_file"]].path,
-        f"{shown_name(second['image'])} has two different {second['task']} labels by "
-        f"{shown_name(second['annotator'])}: {second['label']} here, {first['label']} in "
-        f"{prepared[first['_file']].path}; which is theirs would depend on the order the files are named in: "
-        "import them one at a time, the older first (or give a time column)",
-    )
-
-
-def _untimed(frame: pd.DataFrame) -> pd.Series:
-    return frame["time"].isna() if "time" in frame else pd.Series(True, index=frame.index)
+    answers = []
+    for index, item in enumerate(prepared):
+        frame = item.frame
+        rows = frame[["image", "task", "annotator", "label"]].assign(
+            _voice=voices(frame["source"]), _time=frame["time"] if "time" in frame else np.nan, _file=index
+        )
+        answers.append(rows[rows["_voice"].notna()])
+    rows = pd.concat(answers, ignore_index=True).drop_duplicates([*KEY, "label"])
+    clashing = rows[rows.duplicated(KEY, keep=False)].sort_values("_time", kind="stable")
+    for _, group in clashing.groupby(KEY, sort=False):
+        gaps = group["_time"].diff().iloc[1:]
+        if group["_time"].notna().all() and (gaps > SAME_MOMENT_S).all():
+            continue  # each says when, at different moments: the newer stands
+        first, second = group.sort_values("_file", kind="stable").iloc[[0, 1]].to_dict("records")
+        raise FormatError(
+            prepared[second["_file"]].path,
+            f"{shown_name(second['image'])} has two different {second['task']} labels by "
+            f"{shown_name(second['annotator'])}: {second['label']} here, {first['label']} in "
+            f"{prepared[first['_file']].path}; which is theirs would depend on the order the files are named "
+            "in: import them one at a time, the older first (or give each a time)",
+        )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +14,9 @@ from celeba_tui.errors import FormatError
 def strip_name_prefix(path: Path, names: pd.Series, prefix: str) -> pd.Series:
     """The names without `prefix` where they start with it; a FormatError when none does,
     or when a name is nothing but the prefix."""
-    has = names.str.startswith(prefix)
+    if not prefix:
+        raise FormatError(path, "--strip-prefix needs the text to take off (it is empty)")
+    has = names.map(lambda name: isinstance(name, str) and name.startswith(prefix)).astype(bool)
     if not has.any():
         raise FormatError(path, f"no image name starts with --strip-prefix {prefix!r} (the first is {names.iloc[0]!r})")
     stripped = names.where(~has, names.str.slice(len(prefix)))
@@ -21,17 +25,43 @@ def strip_name_prefix(path: Path, names: pd.Series, prefix: str) -> pd.Series:
     return stripped
 
 
-def misplaced_names(names: set[str], known: set[str]) -> tuple[str, str] | None:
-    """A name of a file none of whose names is an image of the workspace, that ends with
-    the path of one that is (`/data/celeba/000001.jpg` for `000001.jpg`), and that image's
-    name: a file written with paths, whose labels would all go to images that never
-    arrive. None when the file names some image as the workspace does, or none that way."""
-    if not names or not names.isdisjoint(known):
-        return None
-    for name in sorted(names):
-        parts = name.replace("\\", "/").split("/")
-        for start in range(1, len(parts)):
-            tail = "/".join(parts[start:])
-            if tail in known:
-                return name, tail
+@dataclass(frozen=True)
+class PathNames:
+    """A file's image names written as paths: one of them, and the `--strip-prefix` that
+    would make it a name relative to the image root (None where nothing tells)."""
+
+    name: str
+    prefix: str | None
+    absolute: bool  # never an image name: the import is refused, not warned about
+
+
+def path_names(names: set[str], known: set[str]) -> PathNames | None:
+    """Names written as paths: an absolute one (`/data/000001.jpg`, `C:\\data\\000001.jpg`), which
+    no image of a root is named, or, in a file none of whose names is the workspace's, one
+    that is a workspace image's name with folders in front (`img_align_celeba/000001.jpg`:
+    a file of labels for images still to arrive looks the same, so that is only a hint).
+    The prefix comes from the workspace's image the name ends with, else from the absolute
+    name's folder. Pure."""
+    absolute = sorted(name for name in names if _ABSOLUTE.match(name))
+    disjoint = names.isdisjoint(known)
+    for name in absolute + (sorted(names) if disjoint else []):
+        image = next((image for image in _tails(name) if image in known), None)
+        if image is not None:
+            return PathNames(name, name[: len(name) - len(image)], bool(_ABSOLUTE.match(name)))
+    if absolute:
+        name = absolute[0]
+        folder = max(name.rfind("/"), name.rfind("\\"))
+        return PathNames(name, name[: folder + 1] if folder > 0 else None, True)
     return None
+
+
+# `/x`, `\\server\\x`, `C:\\x`, `C:/x`: a path from a file system's root, never relative to the image root.
+_ABSOLUTE = re.compile(r"^(/|\\\\|[A-Za-z]:[\\/])")
+
+
+def _tails(name: str):
+    """The parts of `name` after each separator, longest first: as written, so the prefix
+    taken off leaves exactly the workspace's name."""
+    for at, char in enumerate(name):
+        if char in "/\\" and at + 1 < len(name):
+            yield name[at + 1 :]

@@ -12,15 +12,15 @@ import pandas as pd
 from celeba_tui.annotator_names import annotator_name_problem, shown_name
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import read_records
-from celeba_tui.formats.import_answers import older_than_stored
-from celeba_tui.formats.import_names import misplaced_names, strip_name_prefix
+from celeba_tui.formats.import_answers import compare_with_stored, timed_answers
+from celeba_tui.formats.import_names import PathNames, path_names
 from celeba_tui.formats.label_file import read_text, regular_file_info
 from celeba_tui.formats.long import read_long_csv, read_parquet_labels
 from celeba_tui.formats.onehot import header_tasks, read_onehot
 from celeba_tui.formats.store_source import read_store_source
 from celeba_tui.store.answer_times import answered_details
 from celeba_tui.store.label_store import LabelStore
-from celeba_tui.vocabulary import ANNOTATOR_SOURCES, MODEL
+from celeba_tui.vocabulary import MODEL, PEOPLE_SOURCES
 from celeba_tui.workspace import Task, Workspace
 
 FORMATS = ("auto", "onehot", "long", "parquet", "store")
@@ -39,6 +39,7 @@ class ImportReport:
     per_task: dict[str, dict[str, int]] = field(default_factory=dict)
     merge_labels: int = 0  # a merge's decisions in the file (a store's or an export's), left out
     older_answers: int = 0  # answers older than their annotator's in the store, left out
+    path_hint: str | None = None  # names that look like paths, and the --strip-prefix that would fit
 
 
 def detect_format(path: Path, tasks: tuple[Task, ...]) -> str:
@@ -117,18 +118,18 @@ def read_import(
     if fmt == "auto":
         fmt = detect_format(path, workspace.tasks)
     merge_labels = 0
+    if fmt == "store" and strip_prefix is not None:
+        raise FormatError(path, "--strip-prefix: a celeba store's names are its image root's already")
     if fmt == "store":
         _refuse_own_store(path, workspace)
         source = read_store_source(path, workspace.tasks)
         frame, merge_labels = source.labels, source.merge_labels
     elif fmt == "parquet":
-        frame, merge_labels = read_parquet_labels(path, workspace.tasks)
+        frame, merge_labels = read_parquet_labels(path, workspace.tasks, strip_prefix=strip_prefix)
     elif fmt == "long":
-        frame, merge_labels = read_long_csv(path, workspace.tasks, read_text(path))
+        frame, merge_labels = read_long_csv(path, workspace.tasks, read_text(path), strip_prefix)
     else:
-        frame = read_onehot(path, workspace.tasks, read_text(path))
-    if strip_prefix:
-        frame["image"] = strip_name_prefix(path, frame["image"], strip_prefix)
+        frame = read_onehot(path, workspace.tasks, read_text(path), strip_prefix)
     if annotator is not None:
         _check_annotator(path, annotator, "--annotator")
         _refuse_merging_annotators(path, frame)
@@ -147,6 +148,13 @@ def read_import(
     if unknown_tasks:
         raise FormatError(path, f"labels for unknown task(s) {', '.join(sorted(unknown_tasks))}")
     return PreparedImport(path, fmt, frame, merge_labels)
+
+
+def _names_advice(paths: PathNames) -> str:
+    advice = "image names are relative to the image root"
+    if paths.prefix is None:
+        return advice
+    return f"{advice}; --strip-prefix {shlex.quote(paths.prefix)} takes the folders off every name"
 
 
 def _check_annotator(path: Path, name: str, origin: str) -> None:
@@ -194,21 +202,17 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
             frame = item.frame
             # As Python strings: iterating pandas' Arrow-backed strings one by one is slow.
             images = set(frame["image"].unique().tolist())
-            misplaced = misplaced_names(images, known)
-            if misplaced is not None:
-                name, image = misplaced
-                raise FormatError(
-                    item.path,
-                    f"none of its images is in the workspace, but {shown_name(name)} is the workspace's "
-                    f"{shown_name(image)} with folders in front (names are relative to the image root): import "
-                    f"with --strip-prefix {shlex.quote(name[: len(name) - len(image)])}",
-                )
-            newer, older = frame, 0
-            if "time" in frame:
-                stored = store.live_labels(annotators=frame["annotator"].unique(), sources=ANNOTATOR_SOURCES)
-                is_older = older_than_stored(frame, stored)
-                newer, older = frame[~is_older], int(is_older.sum())
-            written = store.add_labels(newer, skip_unchanged=True)
+            paths = path_names(images, known)
+            if paths is not None and paths.absolute:
+                raise FormatError(item.path, f"{shown_name(paths.name)} is a path: {_names_advice(paths)}")
+            timed, older = timed_answers(frame), 0
+            if timed.any():  # compared with each person's newest answer, not with the same row
+                stored = store.live_labels(annotators=frame["annotator"].unique(), sources=PEOPLE_SOURCES)
+                is_older, same = compare_with_stored(frame, stored)
+                older = int(is_older.sum())
+                timed = timed & ~(is_older | same)
+            written = store.add_labels(frame[timed], skip_unchanged=False)
+            written += store.add_labels(frame[~timed_answers(frame)], skip_unchanged=True)
             reports.append(
                 ImportReport(
                     path=str(item.path),
@@ -224,6 +228,7 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
                     },
                     merge_labels=item.merge_labels,
                     older_answers=older,
+                    path_hint=None if paths is None else f"{shown_name(paths.name)}: {_names_advice(paths)}",
                 )
             )
     return reports

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import io
+import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -13,6 +15,7 @@ import pandas as pd
 from celeba_tui.annotator_names import MERGE_PREFIX, annotator_name_problem, shown_name
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import read_records, text_cells, write_rows
+from celeba_tui.formats.import_names import strip_name_prefix
 from celeba_tui.formats.label_file import MAX_IMPORT_ROWS, read_text, refuse_conflicting_labels
 from celeba_tui.vocabulary import ANNOTATOR_SOURCES, MODEL, REVIEW, SOURCES
 from celeba_tui.workspace import Task
@@ -23,9 +26,12 @@ TEXT_COLUMNS = ("image", "task", "label", "annotator", "source", "model")
 EXPORT_COLUMNS = ["image", "task", "label", "annotator", "source"]
 
 
-def read_long_csv(path: Path, tasks: tuple[Task, ...], text: str | None = None) -> tuple[pd.DataFrame, int]:
+def read_long_csv(
+    path: Path, tasks: tuple[Task, ...], text: str | None = None, strip_prefix: str | None = None
+) -> tuple[pd.DataFrame, int]:
     """Read a long CSV with a header: its labels and how many merge decisions were left out
-    (see `split_merge_decisions`); FormatError naming the line of the first problem."""
+    (see `split_merge_decisions`); FormatError naming the line of the first problem.
+    `strip_prefix` comes off the image names first (formats.import_names)."""
     if text is None:
         text = read_text(path)
     records = read_records(text, path)
@@ -52,12 +58,14 @@ def read_long_csv(path: Path, tasks: tuple[Task, ...], text: str | None = None) 
         lines.append(number)
     frame = pd.DataFrame(body, columns=header, dtype=object)
     frame["_line"] = lines
-    frame, merges = split_merge_decisions(frame)
+    if strip_prefix is not None:
+        frame["image"] = strip_name_prefix(path, frame["image"], strip_prefix)
+    frame, merges = split_merge_decisions(frame, path)
     return validate_long(frame, path, tasks), merges
 
 
 def read_parquet_labels(
-    path: Path, tasks: tuple[Task, ...], *, max_rows: int = MAX_IMPORT_ROWS
+    path: Path, tasks: tuple[Task, ...], *, max_rows: int = MAX_IMPORT_ROWS, strip_prefix: str | None = None
 ) -> tuple[pd.DataFrame, int]:
     """Read a Parquet file of long labels (and count the merge decisions left out, as
     `read_long_csv` does): its row count is checked in the file's footer first (a few KB of
@@ -88,11 +96,13 @@ def read_parquet_labels(
             if not_text.any():
                 row = frame[not_text].iloc[0]
                 raise FormatError(path, f"{column} holds a {type(row[column]).__name__}, not text", int(row["_line"]))
-    frame, merges = split_merge_decisions(frame)
+    if strip_prefix is not None:
+        frame["image"] = strip_name_prefix(path, frame["image"], strip_prefix)
+    frame, merges = split_merge_decisions(frame, path)
     return validate_long(frame, path, tasks, line_word="row"), merges
 
 
-def split_merge_decisions(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+def split_merge_decisions(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, int]:
     """The labels without a merge's decisions (`review` rows by a `merge:POLICY` annotator),
     and how many those were.
 
@@ -106,6 +116,10 @@ def split_merge_decisions(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     # By distinct name: a few annotators, not a string test per label.
     names = [n for n in frame["annotator"].dropna().unique().tolist() if str(n).startswith(MERGE_PREFIX)]
     merges = (frame["annotator"].isin(names) & (frame["source"] == REVIEW)).to_numpy(dtype=bool)
+    if merges.size and merges.all():  # nothing left to import: say why, not "no labels"
+        raise FormatError(
+            path, f"holds only a merge's decisions ({int(merges.sum()):,}): they belong to the workspace it ran in"
+        )
     return frame[~merges].reset_index(drop=True), int(merges.sum())
 
 
@@ -169,6 +183,8 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
         bad = given & answered.isna()
         if bad.any():
             fail(bad, lambda row: f"time {row['time']!r} is not a date and time (ISO 8601, as 2026-12-07T10:30:00Z)")
+        if (answered < 0).any():  # no store holds earlier answers (and pandas' years end at 1677)
+            fail(answered < 0, lambda row: f"time {row['time']!r} is before 1970")
         # A day of clocks' and zones' slack; later would outrank every answer given until then.
         future = answered > time.time() + 86_400
         if future.any():
@@ -184,11 +200,29 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
 
 
 def parse_times(values: pd.Series) -> pd.Series:
-    """Seconds since the epoch of ISO 8601 texts or timestamps (UTC where no zone is given);
-    NaN for None and for what is not a date and time."""
-    texts = values.map(lambda value: None if value is None or pd.isna(value) else str(value))
+    """Seconds since the epoch of ISO 8601 texts (`2026-12-07T10:30:00Z`; a date alone is
+    its midnight) or timestamps (a Parquet file's), UTC where no zone is given; NaN for None
+    and for anything else (`now`, `2024-1-1`, numbers: an epoch's unit is a guess)."""
+    texts = values.map(lambda value: value if isinstance(value, str) and _ISO_DATE.match(value) else None)
     parsed = pd.to_datetime(texts, utc=True, errors="coerce", format="ISO8601")
-    return (parsed.dt.as_unit("us") - pd.Timestamp(0, tz="UTC").as_unit("us")).dt.total_seconds()  # to year 294,000
+    seconds = (parsed.dt.as_unit("us") - pd.Timestamp(0, tz="UTC").as_unit("us")).dt.total_seconds()
+    for index in np.flatnonzero(values.map(lambda value: isinstance(value, (datetime.date, np.datetime64))).to_numpy()):
+        seconds.iloc[index] = _timestamp_seconds(values.iloc[index])
+    return seconds
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]|$)")
+
+
+def _timestamp_seconds(value) -> float:
+    """Seconds since the epoch of a date or timestamp value (UTC when naive); NaN when
+    pandas cannot hold it (before year 1677 or after 2262)."""
+    try:
+        stamp = pd.Timestamp(value)
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        return float(stamp.timestamp())
+    except (ValueError, TypeError, OverflowError, NotImplementedError):
+        return float("nan")
 
 
 def write_long(frame: pd.DataFrame, out, *, parquet: bool = False, raw_cells: bool = False) -> None:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import read_records, shown, text_cells, write_rows
+from celeba_tui.formats.import_names import strip_name_prefix
 from celeba_tui.formats.label_file import read_text, refuse_conflicting_labels
 from celeba_tui.workspace import Task
 
@@ -50,10 +51,13 @@ def header_tasks(cells: list[str], tasks: tuple[Task, ...]) -> tuple[Task, ...] 
     return tuple(named) or None
 
 
-def read_onehot(path: Path, tasks: tuple[Task, ...], text: str | None = None) -> pd.DataFrame:
+def read_onehot(
+    path: Path, tasks: tuple[Task, ...], text: str | None = None, strip_prefix: str | None = None
+) -> pd.DataFrame:
     """Read a one-hot file into long form (image, task, label); FormatError on any bad line.
 
-    A first line that is a header naming some of the tasks (`header_tasks`) reads those."""
+    A first line that is a header naming some of the tasks (`header_tasks`) reads those.
+    `strip_prefix` comes off the image names first (formats.import_names)."""
     path = Path(path)
     if text is None:
         text = read_text(path)
@@ -74,6 +78,8 @@ def read_onehot(path: Path, tasks: tuple[Task, ...], text: str | None = None) ->
         lines = range(1, len(names) + 1)
     else:
         names, values, lines = _parse_any(text, width, path, onehot_columns(tasks))
+    if strip_prefix is not None:
+        names = strip_name_prefix(path, pd.Series(names, dtype=object), strip_prefix).to_numpy(dtype=object)
 
     frames = []
     offset = 0

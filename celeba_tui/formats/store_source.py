@@ -96,7 +96,7 @@ def read_store_source(
         raise FormatError(path, f"not a celeba label store ({exc})") from None
     finally:
         conn.close()
-    frame, merges = split_merge_decisions(frame)
+    frame, merges = split_merge_decisions(frame, path)
     try:
         labels = validate_long(frame, path, tasks, line_word="label id")
     except FormatError as exc:
@@ -268,5 +268,7 @@ def _answered(live: pd.DataFrame, path: Path) -> pd.Series:
     bad = ~times.between(0, time.time() + 86_400)
     if bad.any():
         row = live[bad].iloc[0]
-        raise FormatError(path, f"label id {row['id']}: its time {times[bad].iloc[0]!r} is not a moment since 1970")
+        raise FormatError(
+            path, f"label id {row['id']}: its time {float(times[bad].iloc[0]):g} is not a moment since 1970"
+        )
     return pd.to_datetime(times, unit="s", utc=True)

@@ -12,6 +12,7 @@ file is imported last; exports write the answered time.
 from __future__ import annotations
 
 import json
+import time
 
 import pandas as pd
 
@@ -33,10 +34,14 @@ def answer_times(labels: pd.DataFrame) -> pd.Series:
 
 
 def _answered(detail) -> float | None:
+    """The `answered` time in a detail, where it is one an import could have written (from
+    1970 to a day ahead of now: a forged store's 1e308 is no time)."""
     if not isinstance(detail, str) or ANSWERED not in detail:
         return None
     try:
         value = json.loads(detail).get(ANSWERED)
     except (ValueError, AttributeError):  # a detail that is not a JSON object
         return None
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= time.time() + 86_400:
+        return None
+    return float(value)

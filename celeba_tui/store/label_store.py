@@ -451,9 +451,14 @@ class LabelStore(SideTables, AnnotatorRecords):
         optional = [column for column in ("model", "detail") if column in frame.columns]
         key = ["image", "task", "annotator", "source", "label", *optional]
         left, right = _comparable(frame[key], optional), _comparable(live[key], optional).assign(_live=True)
-        if "detail" in optional:  # a person's detail (when answered: store.answer_times) is no new answer
-            for side in (left, right):
-                side.loc[side["source"] != MODEL, "detail"] = None
+        if "detail" in optional:
+            import pandas as pd
+
+            # Only an ensemble's detail makes its same class a new decision; a person's (when
+            # they answered: store.answer_times), or none given (a file's model rows), does not.
+            # Those rows match a live row whatever its detail: both sides say "any" there.
+            left.loc[~((left["source"] == MODEL) & left["detail"].notna()), "detail"] = _ANY_DETAIL
+            right = pd.concat([right, right.assign(detail=_ANY_DETAIL)])
         merged = left.merge(right.drop_duplicates(key), on=key, how="left")
         return frame[merged["_live"].isna().to_numpy()]
 
@@ -932,6 +937,9 @@ def _store_error(path: Path, exc: sqlite3.DatabaseError, readonly: bool = False)
     if problem is not None:
         return StoreWriteError(path, problem)
     return StoreError(f"{path}: not a celeba label store ({exc})")
+
+
+_ANY_DETAIL = "\x00any"  # no JSON detail is this
 
 
 def _comparable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

@@ -193,7 +193,7 @@ def sample_scene(
     light = light or light_classes()
     pose = Pose(
         yaw=orientation.sample(rng),
-        pitch=float(np.clip(rng.normal(0, max_pitch / 2.5), -max_pitch, max_pitch)),
+        pitch=float(np.clip(rng.normal(0, abs(max_pitch) / 2.5), -max_pitch, max_pitch)),  # abs: -0.0 is 0
         roll=float(np.clip(rng.normal(0, 3.5), -9, 9)),
         x=float(np.clip(rng.normal(0, 5), -12, 12)),
         y=float(np.clip(rng.normal(-1.5, 3.5), -10, 7)),

@@ -89,7 +89,7 @@ def test_a_store_merge_decisions_are_left_out_and_said_so(tmp_path, workspace):
     )
     result = CliRunner().invoke(app, ["import", str(source), "-w", str(workspace.path)])
     assert result.exit_code == 0, result.output
-    assert "left out 1 merge decisions" in result.stderr
+    assert "left out 1 merge decision of" in result.stderr
     with workspace.open_store() as store:
         assert sorted(store.annotators()) == ["amy", "bob"]
 
@@ -112,7 +112,7 @@ def test_an_export_of_a_merged_workspace_imports_without_its_merge_decisions(tmp
     frame.to_parquet(path) if suffix == "parquet" else frame.to_csv(path, index=False)
     result = CliRunner().invoke(app, ["import", str(path), "-w", str(workspace.path)])
     assert result.exit_code == 0, result.output
-    assert "left out 1 merge decisions" in result.stderr
+    assert "left out 1 merge decision of" in result.stderr
     with workspace.open_store() as store:
         assert sorted(store.annotators()) == ["amy", "bob"]
     # Under a merge's name, only a merge's decision is left out: any other row is refused.

@@ -139,8 +139,8 @@ def test_a_file_of_paths_is_refused_with_the_prefix_to_strip(tmp_path, workspace
     paths.write_text(f"{folder}000001.jpg,1,0,0,0,1,0\n{folder}000002.jpg,0,1,0,0,0,1\n")
     before = table_digests(workspace.store_path)
     refused = run("import", paths, "-a", "ann", "-w", workspace.path, ok=False)
-    assert refused.exit_code == 2 and "none of its images is in the workspace" in refused.stderr
-    assert "with --strip-prefix" in refused.stderr and table_digests(workspace.store_path) == before
+    assert refused.exit_code == 2 and "is a path: image names are relative to the image root" in refused.stderr
+    assert "--strip-prefix" in refused.stderr and table_digests(workspace.store_path) == before
     run("import", paths, "-a", "ann", "--strip-prefix", folder, "-w", workspace.path)
     with workspace.open_store() as store:
         assert sorted(store.current_labels("light")["image"]) == ["000001.jpg", "000002.jpg"]
@@ -159,7 +159,7 @@ def test_an_answer_keeps_when_it_was_given_and_an_older_one_never_overrides_it(t
     )
     run("import", newer, "-w", workspace.path)
     result = run("import", older, "-w", workspace.path)
-    assert "left out 1 answer of" in result.stderr and "(the newer one stands)" in result.stderr
+    assert "left out 1 answer of" in result.stderr and "the newer stands" in result.stderr
     with workspace.open_store() as store:
         assert store.current_labels("light").set_index("image")["label"].to_dict() == {
             "000001.jpg": "right",
@@ -179,13 +179,110 @@ def test_an_answer_keeps_when_it_was_given_and_an_older_one_never_overrides_it(t
 
 @pytest.mark.parametrize(
     ("cell", "message"),
-    [("yesterday", "time 'yesterday' is not a date and time"), ("2999-01-01", "time '2999-01-01' is in the future")],
+    [
+        ("yesterday", "time 'yesterday' is not a date and time"),
+        ("now", "time 'now' is not a date and time"),
+        ("2024-1-1", "time '2024-1-1' is not a date and time"),
+        ("-1", "time '-1' is not a date and time"),
+        ("0001-01-01", "time '0001-01-01' is before 1970"),
+        ("2999-01-01", "time '2999-01-01' is in the future"),
+    ],
 )
 def test_a_time_that_is_none_or_to_come_is_refused(tmp_path, workspace, cell, message):
     path = tmp_path / "times.csv"
     path.write_text(f"image,task,label,annotator,time\n000001.jpg,light,left,alice,{cell}\n")
     result = run("import", path, "-w", workspace.path, ok=False)
     assert result.exit_code == 2 and f"times.csv:2: {message}" in result.stderr
+
+
+def write_long(path: Path, *rows: str) -> Path:
+    path.write_text("image,task,label,annotator,source,time\n" + "".join(row + "\n" for row in rows))
+    return path
+
+
+def light_of(workspace, image: str = "000001.jpg") -> str | None:
+    with workspace.open_store() as store:
+        return store.current_labels("light").set_index("image")["label"].get(image)
+
+
+def test_an_older_review_never_overrides_a_newer_one(tmp_path, workspace):
+    # Found by attack pass 22 (helper-46): the rule held for annotators' answers only.
+    newer = write_long(tmp_path / "new.csv", "000001.jpg,light,left,rev,review,2024-06-01T12:00:00Z")
+    older = write_long(tmp_path / "old.csv", "000001.jpg,light,right,rev,review,2024-01-01T12:00:00Z")
+    run("import", newer, "-w", workspace.path)
+    assert "left out 1 answer" in run("import", older, "-w", workspace.path).stderr
+    assert light_of(workspace) == "left"
+
+
+def test_a_newer_answer_is_written_though_the_same_row_was_imported_before(tmp_path, workspace):
+    # Found by attack pass 22 (helper-46): alice's newer `left` was "0 new" because her earlier
+    # imported `left` was still live, under the `right` she typed since.
+    run(
+        "import",
+        write_long(tmp_path / "a.csv", "000001.jpg,light,left,alice,human,2026-01-01T10:00:00Z"),
+        "-w",
+        workspace.path,
+    )
+    with workspace.open_store() as store:
+        store.add_label("000001.jpg", "light", "right", "alice", "human")
+    assert light_of(workspace) == "right"
+    import datetime
+
+    moment = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=5)).isoformat()
+    again = run(
+        "import", write_long(tmp_path / "b.csv", f"000001.jpg,light,left,alice,human,{moment}"), "-w", workspace.path
+    )
+    assert "(1 new)" in again.stdout and light_of(workspace) == "left"
+
+
+def test_strip_prefix_comes_off_before_the_file_is_checked(tmp_path, workspace):
+    # Found by attack pass 22 (helper-46): two rows of one image, one with a folder, were both
+    # written and the older won.
+    path = write_long(
+        tmp_path / "two.csv",
+        "/data/000001.jpg,light,left,dd,human,2024-06-01T12:00:00Z",
+        "000001.jpg,light,right,dd,human,2024-06-01T10:00:00Z",
+    )
+    refused = run("import", path, "--strip-prefix", "/data/", "-w", workspace.path, ok=False)
+    assert refused.exit_code == 2 and "two.csv:3: 000001.jpg has two different light labels" in refused.stderr
+
+
+def test_exports_import_back_as_nothing_new(tmp_path, workspace):
+    # Found by attack pass 22 (helper-46): a Parquet export's times made its model rows new
+    # (duplicated, without their ensemble's detail) and its own answers "older" by microseconds.
+    import json as json_text
+
+    with workspace.open_store() as store:
+        store.add_label("000001.jpg", "light", "left", "alice", "human")
+        store.add_labels(
+            pd.DataFrame(
+                {
+                    "image": ["000002.jpg"],
+                    "task": ["light"],
+                    "label": ["right"],
+                    "annotator": ["autolabel"],
+                    "source": ["model"],
+                    "model": ["ens"],
+                    "detail": [json_text.dumps({"ensemble": "e1", "rule": "agree"})],
+                }
+            )
+        )
+    run("export", "--format", "parquet", "-o", tmp_path / "all.parquet", "-w", workspace.path)
+    again = run("import", tmp_path / "all.parquet", "-w", workspace.path)
+    assert "(0 new)" in again.stdout and "older" not in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("2024-05-01T10:00:00Z", "2024-05-01T12:00:00+02:00"), ("2024-05-01T10:00:00Z", "")],
+    ids=["the same moment", "one without a time"],
+)
+def test_two_files_that_do_not_tell_which_answer_is_newer_are_refused(tmp_path, workspace, first, second):
+    a = write_long(tmp_path / "a.csv", f"000001.jpg,light,left,alice,human,{first}")
+    b = write_long(tmp_path / "b.csv", f"000001.jpg,light,right,alice,human,{second}")
+    for order in ((a, b), (b, a)):
+        refused = run("import", *order, "-w", workspace.path, ok=False)
+        assert refused.exit_code == 2 and "has two different light labels by 'alice'" in refused.stderr
 
 
 def test_two_files_giving_one_annotator_two_answers_are_refused_unless_they_say_when(tmp_path, workspace):
@@ -238,22 +335,26 @@ def test_scan_says_which_images_arrived_and_which_are_gone(tmp_path, workspace):
     run("import", path, "-w", workspace.path)
     (workspace.image_root / "000002.jpg").rename(workspace.image_root / "000011.jpg")
     assert "10 images in" in (text := run("scan", "-w", workspace.path).stdout)
-    assert "(0 new, 1 arrived, 1 gone (labels kept))" in text
+    assert "(0 new, 1 arrived, 1 gone)" in text
     (workspace.image_root / "000011.jpg").rename(workspace.image_root / "000002.jpg")
     result = json.loads(run("scan", "--json", "-w", workspace.path).stdout)
     assert (result["new"], result["arrived"], result["vanished"]) == (0, 1, 1)
     assert run("scan", "-w", workspace.path).stdout.rstrip().endswith("(0 new)")
 
 
-def test_misplaced_names_only_when_no_name_is_the_workspaces():
-    from celeba_tui.formats.import_names import misplaced_names
+def test_names_written_as_paths_and_the_prefix_that_fits():
+    from celeba_tui.formats.import_names import PathNames, path_names
 
     known = {"000001.jpg", "sub/000002.jpg"}
-    assert misplaced_names({"/x/000001.jpg"}, known) == ("/x/000001.jpg", "000001.jpg")
-    assert misplaced_names({"d:\\x\\sub\\000002.jpg"}, known) == ("d:\\x\\sub\\000002.jpg", "sub/000002.jpg")
-    # Some name as the workspace names it: a file of labels for images still to arrive, kept.
-    assert misplaced_names({"/x/000001.jpg", "000001.jpg"}, known) is None
-    assert misplaced_names({"new/000009.jpg"}, known) is None
+    assert path_names({"/x/000001.jpg"}, known) == PathNames("/x/000001.jpg", "/x/", True)
+    # Absolute whatever else the file holds; no prefix that would leave a name with backslashes.
+    assert path_names({"000001.jpg", "C:\\x\\sub\\000002.jpg"}, known) == PathNames(
+        "C:\\x\\sub\\000002.jpg", "C:\\x\\sub\\", True
+    )
+    # Relative: a hint only where no name is the workspace's (labels for images to come look alike).
+    assert path_names({"img/000001.jpg"}, known) == PathNames("img/000001.jpg", "img/", False)
+    assert path_names({"img/000001.jpg", "000001.jpg"}, known) is None
+    assert path_names({"new/000009.jpg"}, known) is None
 
 
 def test_import_annotator_refuses_to_make_several_annotators_one(tmp_path, image_folder):

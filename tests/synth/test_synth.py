@@ -113,6 +113,7 @@ def test_pose_range_reaches_as_far_as_asked_and_no_further():
     assert wide.yaw_deg.abs().max() > 45 and wide.pitch_deg.abs().max() > 15
     # The classes do not move with the reach: center is still within the threshold.
     assert list(wide.orientation) == list(classify(wide.yaw_deg, ORIENTATION_THRESHOLD_DEG))
+    assert render_one(1, SynthSpec(max_pitch=-0.0)).truth["pitch_deg"] == 0  # found by attack pass 22: a traceback
     for bad in ({"max_yaw": 12}, {"max_yaw": 91}, {"max_yaw": float("nan")}, {"max_pitch": -1}, {"max_pitch": 95}):
         with pytest.raises(ValueError, match="largest"):
             SynthSpec(**bad)
