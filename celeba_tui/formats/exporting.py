@@ -24,9 +24,9 @@ from celeba_tui.formats.export_report import CONFLICT, OTHER_SOURCE, SOME_TASKS,
 from celeba_tui.formats.export_selection import NOT_KEPT_CONFLICT, NOT_KEPT_SOURCE, CurrentSelection, select_current
 from celeba_tui.formats.long import EXPORT_COLUMNS, write_long
 from celeba_tui.formats.onehot import write_onehot
-from celeba_tui.store.answer_times import answer_times
+from celeba_tui.store.answers import answer_times, newest_answers
 from celeba_tui.store.label_store import LabelStore
-from celeba_tui.vocabulary import ANNOTATOR_SOURCES, SOURCES
+from celeba_tui.vocabulary import SOURCES
 from celeba_tui.workspace import Task, Workspace
 
 EXPORT_FORMATS = ("onehot", "long", "parquet", "jsonl", "imagefolder", "hf")
@@ -122,16 +122,6 @@ def _export_live(store: LabelStore, fmt: str, out, tasks: list[str], sources, ra
         frame["time"] = pd.to_datetime(answer_times(live), unit="s", utc=True)  # when answered
         write_long(frame, Path(out), parquet=True)
     return len(live), live["image"].nunique()
-
-
-def newest_answers(live: pd.DataFrame) -> pd.DataFrame:
-    """`live` with each annotator's own answers (human, import) cut to their newest per image
-    and task, as the store counts them: an imported label its annotator later changed by
-    typing stays in the store's history but is not theirs now (exported beside the new one,
-    a re-import would make whichever row comes last their answer). Pure."""
-    answers = live["source"].isin(ANNOTATOR_SOURCES)
-    newest = live[answers].sort_values("id").drop_duplicates(["image", "task", "annotator"], keep="last")
-    return pd.concat([newest, live[~answers]]).sort_index()
 
 
 def _export_onehot(

@@ -4,7 +4,7 @@ files of one import may not leave it to their order which answer is someone's.
 An answer here is a person's label of an image for a task: an annotator's own (`human`
 and `import` rows are one voice, as the store counts them) or a reviewer's decision
 (`review`). When a file says when its answers were given (`time`), each is compared with
-the same person's newest answer of that voice in the store (store.answer_times): older,
+the same person's newest answer of that voice in the store (store.answers): older,
 it is left out; the same class, it is nothing new; else it is written. Answers without a
 time are written unless the same row is live already (`LabelStore.add_labels`).
 """
@@ -16,7 +16,7 @@ import pandas as pd
 
 from celeba_tui.annotator_names import shown_name
 from celeba_tui.errors import FormatError
-from celeba_tui.store.answer_times import answer_times
+from celeba_tui.store.answers import answer_times
 from celeba_tui.vocabulary import ANNOTATOR_SOURCES, REVIEW
 
 # Exports keep microseconds, the store keeps a float: times this close are the same moment.

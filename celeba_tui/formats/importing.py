@@ -18,7 +18,7 @@ from celeba_tui.formats.label_file import read_text, regular_file_info
 from celeba_tui.formats.long import read_long_csv, read_parquet_labels
 from celeba_tui.formats.onehot import header_tasks, read_onehot
 from celeba_tui.formats.store_source import read_store_source
-from celeba_tui.store.answer_times import answered_details
+from celeba_tui.store.answers import answered_details
 from celeba_tui.store.label_store import LabelStore
 from celeba_tui.vocabulary import MODEL, PEOPLE_SOURCES
 from celeba_tui.workspace import Task, Workspace
@@ -141,7 +141,7 @@ def read_import(
         frame["source"] = "import"
     # Typed-in labels from elsewhere become imports here; review and model rows keep theirs.
     frame["source"] = frame["source"].replace({"human": "import"})
-    if "time" in frame:  # when each answer was given, kept in its provenance (store.answer_times)
+    if "time" in frame:  # when each answer was given, kept in its provenance (store.answers)
         people = frame["source"] != MODEL
         frame["detail"] = answered_details(frame["time"].where(people))
     unknown_tasks = set(frame["task"].unique().tolist()) - set(workspace.task_names)

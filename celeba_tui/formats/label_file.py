@@ -59,7 +59,7 @@ def refuse_conflicting_labels(frame: pd.DataFrame, key: list[str], path: Path, l
     clash = distinct.duplicated(key, keep=False)
     if clash.any():
         rows = distinct[clash].sort_values("_line")
-        same_key = rows[key].astype(str).agg("\x1f".join, axis=1)
+        same_key = rows[key].map(repr).agg("\x1f".join, axis=1)  # repr: a missing model is text too
         pair = rows[same_key == same_key.iloc[0]]
         first, other = pair.iloc[0], pair.iloc[1]
         raise FormatError(

@@ -23,7 +23,7 @@ import pandas as pd
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.label_file import MAX_IMPORT_ROWS, regular_file_info
 from celeba_tui.formats.long import split_merge_decisions, validate_long
-from celeba_tui.store.answer_times import answer_times
+from celeba_tui.store.answers import answer_times, newest_answers
 from celeba_tui.store.schema import APP_ID, SCHEMA_VERSION
 from celeba_tui.workspace import Task
 
@@ -257,12 +257,13 @@ def _live_frame(conn: sqlite3.Connection, path: Path, max_rows: int) -> pd.DataF
                 path, f"label id {row['id']}: refers to {name} id {row[f'{name}_id']}, which does not exist"
             )
     live["_line"] = live["id"]
+    live = newest_answers(live.reset_index(drop=True))  # as the store counts each annotator: once
     live["time"] = _answered(live.rename(columns={"created": "time"}), path)
     return live[[*COLUMNS, "time", "_line"]].astype(object).reset_index(drop=True)
 
 
 def _answered(live: pd.DataFrame, path: Path) -> pd.Series:
-    """When each label was answered (store.answer_times), as timestamps; a FormatError for a
+    """When each label was answered (store.answers), as timestamps; a FormatError for a
     time no store writes (before 1970, or after tomorrow)."""
     times = answer_times(live)
     bad = ~times.between(0, time.time() + 86_400)

@@ -455,7 +455,7 @@ class LabelStore(SideTables, AnnotatorRecords):
             import pandas as pd
 
             # Only an ensemble's detail makes its same class a new decision; a person's (when
-            # they answered: store.answer_times), or none given (a file's model rows), does not.
+            # they answered: store.answers), or none given (a file's model rows), does not.
             # Those rows match a live row whatever its detail: both sides say "any" there.
             left.loc[~((left["source"] == MODEL) & left["detail"].notna()), "detail"] = _ANY_DETAIL
             right = pd.concat([right, right.assign(detail=_ANY_DETAIL)])

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from celeba_tui.cli import app
+from celeba_tui.workspace import load_workspace
 
 runner = CliRunner()
 
@@ -340,6 +341,31 @@ def test_scan_says_which_images_arrived_and_which_are_gone(tmp_path, workspace):
     result = json.loads(run("scan", "--json", "-w", workspace.path).stdout)
     assert (result["new"], result["arrived"], result["vanished"]) == (0, 1, 1)
     assert run("scan", "-w", workspace.path).stdout.rstrip().endswith("(0 new)")
+
+
+def test_a_store_whose_annotator_typed_over_an_import_gives_their_newest_answer(tmp_path, workspace):
+    # Found this session: such a store (alice's imported `left`, then her typed `right`, both
+    # live) was a traceback, as was any Parquet file giving one person two answers.
+    path = write_long(tmp_path / "a.csv", "000001.jpg,light,left,alice,human,")
+    run("import", path, "-w", workspace.path)
+    with workspace.open_store() as store:
+        store.add_label("000001.jpg", "light", "right", "alice", "human")
+    other = tmp_path / "other"
+    run("init", other, "--images", workspace.image_root)
+    run("import", workspace.store_path, "-w", other)
+    assert light_of(load_workspace(other)) == "right"
+    twice = tmp_path / "twice.parquet"
+    pd.DataFrame(
+        {
+            "image": ["000001.jpg"] * 2,
+            "task": ["light"] * 2,
+            "label": ["left", "right"],
+            "annotator": ["al"] * 2,
+            "model": [None, None],
+        }
+    ).to_parquet(twice)
+    refused = run("import", twice, "-w", workspace.path, ok=False)
+    assert refused.exit_code == 2 and "000001.jpg has two different light labels in this file" in refused.stderr
 
 
 def test_names_written_as_paths_and_the_prefix_that_fits():

@@ -1,4 +1,9 @@
-"""When a person gave an answer, as opposed to when the store received it.
+"""A person's answers: which label is theirs now, and when they gave it.
+
+Each annotator counts once per image and task, by their newest answer (`human` and
+`import` rows are one voice): `newest_answers`.
+
+When a person gave an answer can differ from when the store received it.
 
 A label typed in `celeba label` is stored the moment it is given (`labels.created`). A label
 imported from a file that says when it was given (a long CSV's or Parquet file's `time`,
@@ -15,6 +20,8 @@ import json
 import time
 
 import pandas as pd
+
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES
 
 ANSWERED = "answered"  # the `detail` key
 
@@ -45,3 +52,14 @@ def _answered(detail) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= time.time() + 86_400:
         return None
     return float(value)
+
+
+def newest_answers(live: pd.DataFrame) -> pd.DataFrame:
+    """`live` (live labels with their `id`) with each annotator's own answers (human, import)
+    cut to their newest per image and task, as the store counts them: an imported label its
+    annotator later changed by typing stays in the store's history but is not theirs now
+    (exported or imported beside the new one, whichever row came last would become their
+    answer). Pure."""
+    answers = live["source"].isin(ANNOTATOR_SOURCES)
+    newest = live[answers].sort_values("id").drop_duplicates(["image", "task", "annotator"], keep="last")
+    return pd.concat([newest, live[~answers]]).sort_index()
