@@ -152,7 +152,11 @@ def import_command(
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Import labels: all files or none, and a bad line names file and line."""
+    """Import labels: all files or none, and a bad line names file and line.
+
+    A `time` column (long CSV, Parquet) says when each answer was given: an older answer never
+    overrides a newer one of the same person (docs/formats.md).
+    """
     from celeba_tui.errors import CelebaError
     from celeba_tui.formats.import_answers import refuse_answers_differing_between_files
     from celeba_tui.formats.importing import FORMATS, read_import, write_imports
