@@ -135,8 +135,8 @@ def import_command(
         Optional[str],
         typer.Option(
             "--strip-prefix",
-            metavar="TEXT",
-            help="Take TEXT off the front of the file's image names (paths such as /data/celeba/000001.jpg, "
+            metavar="PREFIX",
+            help="Take PREFIX off the front of the file's image names (paths such as /data/celeba/000001.jpg, "
             "for names relative to the image root).",
         ),
     ] = None,
