@@ -26,7 +26,8 @@ KEY = ["image", "task", "annotator", "_voice"]
 
 def voices(sources: pd.Series) -> pd.Series:
     """Whose answer a row is: `answer` (human, import), `review`, or None (a model's label)."""
-    return sources.map(lambda source: "answer" if source in ANNOTATOR_SOURCES else source if source == REVIEW else None)
+    voice = np.where(sources.isin(ANNOTATOR_SOURCES), "answer", np.where(sources == REVIEW, REVIEW, None))
+    return pd.Series(voice, index=sources.index, dtype=object)
 
 
 def timed_answers(frame: pd.DataFrame) -> np.ndarray:

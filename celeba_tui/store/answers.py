@@ -16,7 +16,6 @@ file is imported last; exports write the answered time.
 
 from __future__ import annotations
 
-import json
 import time
 
 import pandas as pd
@@ -28,30 +27,28 @@ ANSWERED = "answered"  # the `detail` key
 
 def answered_details(times: pd.Series) -> pd.Series:
     """The `detail` JSON text of each row from its answered time (seconds since the epoch,
-    NaN where a row's file did not say): None for those."""
-    return times.map(lambda t: None if pd.isna(t) else json.dumps({ANSWERED: float(t)}))
+    NaN where a row's file did not say): None for those. Vectorised: 200,000 rows of a file."""
+    text = f'{{"{ANSWERED}": ' + times.astype(float).map(repr) + "}"
+    return text.astype(object).where(times.notna(), None)
 
 
 def answer_times(labels: pd.DataFrame) -> pd.Series:
-    """When each stored label was answered: `detail`'s `answered` where it has one, else the
-    time it was stored (`time`, as `LabelStore.live_labels` names `created`)."""
-    answered = labels["detail"].map(_answered) if "detail" in labels else None
+    """When each stored label was answered: `detail`'s `answered` where it has one an import
+    could have written (exactly `answered_details`' text, from 1970 to a day ahead of now: a
+    forged store's 1e308 is no time), else the time it was stored (`time`, as
+    `LabelStore.live_labels` names `created`)."""
     stored = labels["time"].astype(float)
-    return stored if answered is None else answered.astype(float).fillna(stored)
+    if "detail" not in labels:
+        return stored
+    details = labels["detail"].where(labels["detail"].map(lambda d: isinstance(d, str)), None).astype(object)
+    found = details.str.extract(_ANSWERED_DETAIL, expand=False)
+    answered = pd.to_numeric(found, errors="coerce")
+    answered = answered.where(answered.between(0, time.time() + 86_400))
+    return answered.fillna(stored)
 
 
-def _answered(detail) -> float | None:
-    """The `answered` time in a detail, where it is one an import could have written (from
-    1970 to a day ahead of now: a forged store's 1e308 is no time)."""
-    if not isinstance(detail, str) or ANSWERED not in detail:
-        return None
-    try:
-        value = json.loads(detail).get(ANSWERED)
-    except (ValueError, AttributeError):  # a detail that is not a JSON object
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= time.time() + 86_400:
-        return None
-    return float(value)
+# What `answered_details` writes: `{"answered": 1735725600.0}` (repr of a float).
+_ANSWERED_DETAIL = r'^\{"' + ANSWERED + r'": (-?[0-9][0-9.eE+-]*)\}$'
 
 
 def newest_answers(live: pd.DataFrame) -> pd.DataFrame:
