@@ -61,10 +61,11 @@ def read_onehot(
     path = Path(path)
     if text is None:
         text = read_text(path)
-    first = next((row for _, row in read_records(text, path) if any(row)), None)
-    if first is not None and header_tasks(first, tasks):
-        tasks = header_tasks(first, tasks)
-    elif first is not None and len(first) > 1 and not any(_MAYBE_VALUE.match(cell.strip()) for cell in first[1:]):
+    first = next((row for _, row in read_records(text, path) if any(row)), None) or []
+    named = header_tasks(first, tasks)
+    if named:
+        tasks = named
+    elif len(first) > 1 and not any(_MAYBE_VALUE.match(cell.strip()) for cell in first[1:]):
         raise FormatError(
             path,
             f"a header the workspace's tasks do not match: {','.join(first)[:120]!r} (expected "
