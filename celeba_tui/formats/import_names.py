@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,12 +41,12 @@ def path_names(names: set[str], known: set[str]) -> PathNames | None:
     a file of labels for images still to arrive looks the same, so that is only a hint).
     The prefix comes from the workspace's image the name ends with, else from the absolute
     name's folder. Pure."""
-    absolute = sorted(name for name in names if _ABSOLUTE.match(name))
+    absolute = sorted(name for name in names if _is_absolute(name))
     disjoint = names.isdisjoint(known)
     for name in absolute + (sorted(names) if disjoint else []):
         image = next((image for image in _tails(name) if image in known), None)
         if image is not None:
-            return PathNames(name, name[: len(name) - len(image)], bool(_ABSOLUTE.match(name)))
+            return PathNames(name, name[: len(name) - len(image)], _is_absolute(name))
     if absolute:
         name = absolute[0]
         folder = max(name.rfind("/"), name.rfind("\\"))
@@ -55,8 +54,10 @@ def path_names(names: set[str], known: set[str]) -> PathNames | None:
     return None
 
 
-# `/x`, `\\server\\x`, `C:\\x`, `C:/x`: a path from a file system's root, never relative to the image root.
-_ABSOLUTE = re.compile(r"^(/|\\\\|[A-Za-z]:[\\/])")
+def _is_absolute(name: str) -> bool:
+    """`/x`, `\\\\server\\x`, `C:\\x`, `C:/x`: a path from a file system's root, never
+    relative to the image root. String tests, not a regular expression: 200,000 names."""
+    return name.startswith(("/", "\\\\")) or (name[1:3] in (":\\", ":/") and name[:1].isalpha())
 
 
 def _tails(name: str):

@@ -150,6 +150,20 @@ def read_import(
     return PreparedImport(path, fmt, frame, merge_labels)
 
 
+def _write_answers(store: LabelStore, frame: pd.DataFrame) -> tuple[int, int]:
+    """Append a file's labels: rows written, and answers left out as older than the same
+    person's in the store. Answers with a time are compared with each person's newest
+    answer (formats.import_answers), the other rows with the live row they would repeat."""
+    timed = timed_answers(frame)
+    if not timed.any():
+        return store.add_labels(frame, skip_unchanged=True), 0
+    stored = store.live_labels(annotators=frame["annotator"].unique(), sources=PEOPLE_SOURCES)
+    older, same = compare_with_stored(frame, stored)
+    written = store.add_labels(frame[timed & ~(older | same)], skip_unchanged=False)
+    written += store.add_labels(frame[~timed], skip_unchanged=True)
+    return written, int(older.sum())
+
+
 def _names_advice(paths: PathNames) -> str:
     advice = "image names are relative to the image root"
     if paths.prefix is None:
@@ -205,14 +219,7 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
             paths = path_names(images, known)
             if paths is not None and paths.absolute:
                 raise FormatError(item.path, f"{shown_name(paths.name)} is a path: {_names_advice(paths)}")
-            timed, older = timed_answers(frame), 0
-            if timed.any():  # compared with each person's newest answer, not with the same row
-                stored = store.live_labels(annotators=frame["annotator"].unique(), sources=PEOPLE_SOURCES)
-                is_older, same = compare_with_stored(frame, stored)
-                older = int(is_older.sum())
-                timed = timed & ~(is_older | same)
-            written = store.add_labels(frame[timed], skip_unchanged=False)
-            written += store.add_labels(frame[~timed_answers(frame)], skip_unchanged=True)
+            written, older = _write_answers(store, frame)
             reports.append(
                 ImportReport(
                     path=str(item.path),
