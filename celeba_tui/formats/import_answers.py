@@ -56,6 +56,21 @@ def compare_with_stored(frame: pd.DataFrame, stored: pd.DataFrame) -> tuple[np.n
     return older, same & ~older
 
 
+def repeats_typed_answers(frame: pd.DataFrame, typed: pd.DataFrame) -> np.ndarray:
+    """Which of an import's untimed answers repeat the same person's live typed answer
+    (`typed`: their live `human` rows): a workspace's own export imported back (its `human`
+    rows come back as `import`) is nothing new, and a row written for it would lapse the
+    merge decisions over it. Pure."""
+    repeats = np.zeros(len(frame), dtype=bool)
+    if typed.empty:
+        return repeats
+    answers = (frame["source"].isin(ANNOTATOR_SOURCES) & ~pd.Series(timed_answers(frame), index=frame.index)).to_numpy()
+    key = ["image", "task", "annotator", "label"]
+    rows = frame.loc[answers, key].merge(typed[key].drop_duplicates().assign(_typed=True), on=key, how="left")
+    repeats[np.flatnonzero(answers)] = rows["_typed"].notna().to_numpy()
+    return repeats
+
+
 def refuse_answers_differing_between_files(prepared: list) -> None:
     """A FormatError when two files of one import give one person different answers (of one
     voice) for an image and task, unless both say when, at different moments (then the
@@ -71,13 +86,16 @@ def refuse_answers_differing_between_files(prepared: list) -> None:
             _voice=voices(frame["source"]), _time=frame["time"] if "time" in frame else np.nan, _file=index
         )
         answers.append(rows[rows["_voice"].notna()])
-    rows = pd.concat(answers, ignore_index=True).drop_duplicates([*KEY, "label"])
-    clashing = rows[rows.duplicated(KEY, keep=False)].sort_values("_time", kind="stable")
+    rows = pd.concat(answers, ignore_index=True)
+    labels = rows.groupby(KEY, sort=False)["label"].transform("nunique")
+    clashing = rows[labels > 1].sort_values("_time", kind="stable")  # in different files: one file's are checked
     for _, group in clashing.groupby(KEY, sort=False):
+        changes = group["label"].ne(group["label"].shift()).iloc[1:]  # between rows in time order
         gaps = group["_time"].diff().iloc[1:]
-        if group["_time"].notna().all() and (gaps > SAME_MOMENT_S).all():
-            continue  # each says when, at different moments: the newer stands
-        first, second = group.sort_values("_file", kind="stable").iloc[[0, 1]].to_dict("records")
+        if group["_time"].notna().all() and (gaps[changes] > SAME_MOMENT_S).all():
+            continue  # each says when, and different answers at different moments: the newer stands
+        first = group.sort_values("_file", kind="stable").iloc[0]
+        second = group[group["label"] != first["label"]].sort_values("_file", kind="stable").iloc[0]
         raise FormatError(
             prepared[second["_file"]].path,
             f"{shown_name(second['image'])} has two different {second['task']} labels by "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from string import ascii_letters
 
 import pandas as pd
 
@@ -49,15 +50,16 @@ def path_names(names: set[str], known: set[str]) -> PathNames | None:
             return PathNames(name, name[: len(name) - len(image)], _is_absolute(name))
     if absolute:
         name = absolute[0]
-        folder = max(name.rfind("/"), name.rfind("\\"))
-        return PathNames(name, name[: folder + 1] if folder > 0 else None, True)
+        folder = max(name.rfind("/"), name.rfind("\\"), name.find(":"))
+        return PathNames(name, name[: folder + 1] if 0 < folder < len(name) - 1 else None, True)
     return None
 
 
 def _is_absolute(name: str) -> bool:
-    """`/x`, `\\\\server\\x`, `C:\\x`, `C:/x`: a path from a file system's root, never
-    relative to the image root. String tests, not a regular expression: 200,000 names."""
-    return name.startswith(("/", "\\\\")) or (name[1:3] in (":\\", ":/") and name[:1].isalpha())
+    """`/x`, `\\x`, `\\\\server\\x`, `C:\\x`, `C:/x`, `C:x`: a path from a file system's (or a
+    drive's) root, never relative to the image root. String tests, not a regular
+    expression: 200,000 names. Drive letters are ASCII: `é:/x` is a folder's name."""
+    return name.startswith(("/", "\\")) or (name[1:2] == ":" and name[:1] in ascii_letters)
 
 
 def _tails(name: str):

@@ -12,7 +12,7 @@ import pandas as pd
 from celeba_tui.annotator_names import annotator_name_problem, shown_name
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import read_records
-from celeba_tui.formats.import_answers import compare_with_stored, timed_answers
+from celeba_tui.formats.import_answers import compare_with_stored, repeats_typed_answers, timed_answers
 from celeba_tui.formats.import_names import PathNames, path_names
 from celeba_tui.formats.label_file import read_text, regular_file_info
 from celeba_tui.formats.long import read_long_csv, read_parquet_labels
@@ -20,7 +20,7 @@ from celeba_tui.formats.onehot import header_tasks, read_onehot
 from celeba_tui.formats.store_source import read_store_source
 from celeba_tui.store.answers import answered_details
 from celeba_tui.store.label_store import LabelStore
-from celeba_tui.vocabulary import MODEL, PEOPLE_SOURCES
+from celeba_tui.vocabulary import HUMAN, MODEL, PEOPLE_SOURCES
 from celeba_tui.workspace import Task, Workspace
 
 FORMATS = ("auto", "onehot", "long", "parquet", "store")
@@ -154,13 +154,16 @@ def _write_answers(store: LabelStore, frame: pd.DataFrame) -> tuple[int, int]:
     """Append a file's labels: rows written, and answers left out as older than the same
     person's in the store. Answers with a time are compared with each person's newest
     answer (formats.import_answers), the other rows with the live row they would repeat."""
+    annotators = frame["annotator"].unique()
+    typed = store.live_labels(annotators=annotators, sources=(HUMAN,), brief=True)
+    untimed = frame[~repeats_typed_answers(frame, typed) & ~timed_answers(frame)]
     timed = timed_answers(frame)
     if not timed.any():
-        return store.add_labels(frame, skip_unchanged=True), 0
-    stored = store.live_labels(annotators=frame["annotator"].unique(), sources=PEOPLE_SOURCES)
+        return store.add_labels(untimed, skip_unchanged=True), 0
+    stored = store.live_labels(annotators=annotators, sources=PEOPLE_SOURCES)
     older, same = compare_with_stored(frame, stored)
     written = store.add_labels(frame[timed & ~(older | same)], skip_unchanged=False)
-    written += store.add_labels(frame[~timed], skip_unchanged=True)
+    written += store.add_labels(untimed, skip_unchanged=True)
     return written, int(older.sum())
 
 

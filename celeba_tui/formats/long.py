@@ -17,6 +17,7 @@ from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import read_records, text_cells, write_rows
 from celeba_tui.formats.import_names import strip_name_prefix
 from celeba_tui.formats.label_file import MAX_IMPORT_ROWS, read_text, refuse_conflicting_labels
+from celeba_tui.store.answers import FUTURE_SLACK_S
 from celeba_tui.vocabulary import ANNOTATOR_SOURCES, MODEL, REVIEW, SOURCES
 from celeba_tui.workspace import Task
 
@@ -96,6 +97,11 @@ def read_parquet_labels(
             if not_text.any():
                 row = frame[not_text].iloc[0]
                 raise FormatError(path, f"{column} holds a {type(row[column]).__name__}, not text", int(row["_line"]))
+    for column in ("confidence", "time"):  # numbers, text or timestamps; bytes are none of them
+        if column in frame:
+            raw = frame[column].map(lambda value: isinstance(value, (bytes, bytearray)))
+            if raw.any():
+                raise FormatError(path, f"{column} holds bytes, not a value", int(frame[raw].iloc[0]["_line"]))
     if strip_prefix is not None:
         frame["image"] = strip_name_prefix(path, frame["image"], strip_prefix)
     frame, merges = split_merge_decisions(frame, path)
@@ -183,10 +189,16 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
         bad = given & answered.isna()
         if bad.any():
             fail(bad, lambda row: f"time {row['time']!r} is not a date and time (ISO 8601, as 2026-12-07T10:30:00Z)")
+        # Local time read as UTC would move an answer by hours, past or before another one.
+        naive = given & ~frame["time"].map(has_zone)
+        if naive.any():
+            fail(
+                naive, lambda row: f"time {row['time']!r} has no time zone: add Z for UTC, or an offset such as +01:00"
+            )
         if (answered < 0).any():  # no store holds earlier answers (and pandas' years end at 1677)
             fail(answered < 0, lambda row: f"time {row['time']!r} is before 1970")
-        # A day of clocks' and zones' slack; later would outrank every answer given until then.
-        future = answered > time.time() + 86_400
+        # A later time would outrank every answer given until then.
+        future = answered > time.time() + FUTURE_SLACK_S
         if future.any():
             fail(future, lambda row: f"time {row['time']!r} is in the future")
         frame["time"] = answered
@@ -212,6 +224,15 @@ def parse_times(values: pd.Series) -> pd.Series:
 
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]|$)")
+_ZONE = re.compile(r"[T ]\d{2}(?::?\d{2})*(?:[.,]\d+)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
+
+
+def has_zone(value) -> bool:
+    """Whether a time says its zone: text ending in `Z` or an offset (`+01:00`), a timestamp
+    that is zone-aware. A date alone, or a naive time, could be anyone's local time."""
+    if isinstance(value, str):
+        return bool(_ZONE.search(value.strip()))
+    return getattr(value, "tzinfo", None) is not None
 
 
 def _timestamp_seconds(value) -> float:

@@ -23,7 +23,7 @@ import pandas as pd
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.label_file import MAX_IMPORT_ROWS, regular_file_info
 from celeba_tui.formats.long import split_merge_decisions, validate_long
-from celeba_tui.store.answers import answer_times, newest_answers
+from celeba_tui.store.answers import FUTURE_SLACK_S, answer_times, newest_answers
 from celeba_tui.store.schema import APP_ID, SCHEMA_VERSION
 from celeba_tui.workspace import Task
 
@@ -264,9 +264,9 @@ def _live_frame(conn: sqlite3.Connection, path: Path, max_rows: int) -> pd.DataF
 
 def _answered(live: pd.DataFrame, path: Path) -> pd.Series:
     """When each label was answered (store.answers), as timestamps; a FormatError for a
-    time no store writes (before 1970, or after tomorrow)."""
+    time no store writes (before 1970, or ahead of now)."""
     times = answer_times(live)
-    bad = ~times.between(0, time.time() + 86_400)
+    bad = ~times.between(0, time.time() + FUTURE_SLACK_S)
     if bad.any():
         row = live[bad].iloc[0]
         raise FormatError(

@@ -23,6 +23,7 @@ import pandas as pd
 from celeba_tui.vocabulary import ANNOTATOR_SOURCES
 
 ANSWERED = "answered"  # the `detail` key
+FUTURE_SLACK_S = 600.0  # clocks disagree by minutes; an answer from later than that is no answer yet
 
 
 def answered_details(times: pd.Series) -> pd.Series:
@@ -34,7 +35,7 @@ def answered_details(times: pd.Series) -> pd.Series:
 
 def answer_times(labels: pd.DataFrame) -> pd.Series:
     """When each stored label was answered: `detail`'s `answered` where it has one an import
-    could have written (exactly `answered_details`' text, from 1970 to a day ahead of now: a
+    could have written (exactly `answered_details`' text, from 1970 to now: a
     forged store's 1e308 is no time), else the time it was stored (`time`, as
     `LabelStore.live_labels` names `created`)."""
     stored = labels["time"].astype(float)
@@ -43,7 +44,7 @@ def answer_times(labels: pd.DataFrame) -> pd.Series:
     details = labels["detail"].where(labels["detail"].map(lambda d: isinstance(d, str)), None).astype(object)
     found = details.str.extract(_ANSWERED_DETAIL, expand=False)
     answered = pd.to_numeric(found, errors="coerce")
-    answered = answered.where(answered.between(0, time.time() + 86_400))
+    answered = answered.where(answered.between(0, time.time() + FUTURE_SLACK_S))
     return answered.fillna(stored)
 
 

@@ -185,8 +185,11 @@ def test_an_answer_keeps_when_it_was_given_and_an_older_one_never_overrides_it(t
         ("now", "time 'now' is not a date and time"),
         ("2024-1-1", "time '2024-1-1' is not a date and time"),
         ("-1", "time '-1' is not a date and time"),
-        ("0001-01-01", "time '0001-01-01' is before 1970"),
-        ("2999-01-01", "time '2999-01-01' is in the future"),
+        ("0001-01-01T00:00Z", "time '0001-01-01T00:00Z' is before 1970"),
+        ("2999-01-01T00:00Z", "time '2999-01-01T00:00Z' is in the future"),
+        # Found by attack pass 23 (helper-47): a local time read as UTC moved an answer by hours.
+        ("2024-05-01T10:00", "time '2024-05-01T10:00' has no time zone: add Z for UTC"),
+        ("2024-05-01", "time '2024-05-01' has no time zone"),
     ],
 )
 def test_a_time_that_is_none_or_to_come_is_refused(tmp_path, workspace, cell, message):
@@ -248,6 +251,20 @@ def test_strip_prefix_comes_off_before_the_file_is_checked(tmp_path, workspace):
     assert refused.exit_code == 2 and "two.csv:3: 000001.jpg has two different light labels" in refused.stderr
 
 
+def test_a_long_export_of_typed_answers_imports_back_as_nothing_new(tmp_path, workspace):
+    # Found by attack pass 23 (helper-47): its `human` rows came back as `import` rows, new,
+    # and lapsed the merge decisions over them.
+    with workspace.open_store() as store:
+        store.add_label("000001.jpg", "light", "left", "alice", "human")
+        store.add_label("000001.jpg", "light", "right", "bob", "human")
+    run("merge", "--policy", "prefer:alice", "-w", workspace.path)
+    run("export", "--format", "long", "-o", tmp_path / "all.csv", "-w", workspace.path)
+    again = run("import", tmp_path / "all.csv", "-w", workspace.path)
+    assert "(0 new)" in again.stdout
+    with workspace.open_store() as store:
+        assert not store.lapsed_merge_decisions() and light_of(workspace) == "left"
+
+
 def test_exports_import_back_as_nothing_new(tmp_path, workspace):
     # Found by attack pass 22 (helper-46): a Parquet export's times made its model rows new
     # (duplicated, without their ensemble's detail) and its own answers "older" by microseconds.
@@ -281,7 +298,10 @@ def test_exports_import_back_as_nothing_new(tmp_path, workspace):
 def test_two_files_that_do_not_tell_which_answer_is_newer_are_refused(tmp_path, workspace, first, second):
     a = write_long(tmp_path / "a.csv", f"000001.jpg,light,left,alice,human,{first}")
     b = write_long(tmp_path / "b.csv", f"000001.jpg,light,right,alice,human,{second}")
-    for order in ((a, b), (b, a)):
+    # Found by attack pass 23 (helper-47): a third file repeating the first file's answer
+    # hid the clash when it came last.
+    c = write_long(tmp_path / "c.csv", "000001.jpg,light,left,alice,human,2024-04-01T10:00:00Z")
+    for order in ((a, b), (b, a), (c, b, a), (a, b, c)):
         refused = run("import", *order, "-w", workspace.path, ok=False)
         assert refused.exit_code == 2 and "has two different light labels by 'alice'" in refused.stderr
 
@@ -299,8 +319,8 @@ def test_two_files_giving_one_annotator_two_answers_are_refused_unless_they_say_
     assert refused.exit_code == 2 and table_digests(workspace.store_path) == before
     assert f"{v3}: '000001.jpg' has two different light labels by 'alice': right here, left in {v2}" in refused.stderr
     run("import", v2, v2, "-w", workspace.path)  # the same answer twice is one answer
-    v2.write_text("image,task,label,annotator,time\n000003.jpg,light,left,carol,2020-01-01\n")
-    v3.write_text("image,task,label,annotator,time\n000003.jpg,light,right,carol,2021-01-01\n")
+    v2.write_text("image,task,label,annotator,time\n000003.jpg,light,left,carol,2020-01-01T00:00Z\n")
+    v3.write_text("image,task,label,annotator,time\n000003.jpg,light,right,carol,2021-01-01T00:00Z\n")
     run("import", v3, v2, "-w", workspace.path)  # they say when: the newer stands, in any order
     with workspace.open_store() as store:
         assert store.current_labels("light").set_index("image")["label"]["000003.jpg"] == "right"
@@ -373,6 +393,11 @@ def test_names_written_as_paths_and_the_prefix_that_fits():
 
     known = {"000001.jpg", "sub/000002.jpg"}
     assert path_names({"/x/000001.jpg"}, known) == PathNames("/x/000001.jpg", "/x/", True)
+    # Found by attack pass 23 (helper-47): rooted and drive-relative Windows names, a folder alone.
+    assert path_names({"\\000001.jpg"}, known) == PathNames("\\000001.jpg", "\\", True)
+    assert path_names({"C:000009.jpg"}, known) == PathNames("C:000009.jpg", "C:", True)
+    assert path_names({"/a/b/"}, known) == PathNames("/a/b/", None, True)
+    assert path_names({"é:/000009.jpg"}, known) is None  # a folder's name: drive letters are ASCII
     # Absolute whatever else the file holds; no prefix that would leave a name with backslashes.
     assert path_names({"000001.jpg", "C:\\x\\sub\\000002.jpg"}, known) == PathNames(
         "C:\\x\\sub\\000002.jpg", "C:\\x\\sub\\", True
@@ -663,3 +688,12 @@ def test_a_hint_leaves_out_a_folder_it_could_not_show_as_typed(tmp_path, image_f
     )
     hint = run("import", labels, "-w", ws).stderr
     assert hint.startswith("Next: celeba stats   (") and "-w" not in hint
+
+
+@pytest.mark.parametrize("column", ["confidence", "time"])
+def test_a_parquet_value_of_bytes_is_one_line(tmp_path, workspace, column):
+    # Found by the fuzz suite this session: a confidence of bytes was a UnicodeDecodeError traceback.
+    path = tmp_path / "bytes.parquet"
+    pd.DataFrame({"image": ["000001.jpg"], "task": ["light"], "label": ["left"], column: [b"\xff"]}).to_parquet(path)
+    refused = run("import", path, "-a", "ann", "-w", workspace.path, ok=False)
+    assert refused.exit_code == 2 and f"bytes.parquet:1: {column} holds bytes, not a value" in refused.stderr
