@@ -190,7 +190,7 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
         if bad.any():
             fail(bad, lambda row: f"time {row['time']!r} is not a date and time (ISO 8601, as 2026-12-07T10:30:00Z)")
         # Local time read as UTC would move an answer by hours, past or before another one.
-        naive = given & ~frame["time"].map(has_zone)
+        naive = given & ~has_zones(frame["time"])
         if naive.any():
             fail(
                 naive, lambda row: f"time {row['time']!r} has no time zone: add Z for UTC, or an offset such as +01:00"
@@ -227,12 +227,16 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]|$)")
 _ZONE = re.compile(r"[T ]\d{2}(?::?\d{2})*(?:[.,]\d+)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
 
 
-def has_zone(value) -> bool:
-    """Whether a time says its zone: text ending in `Z` or an offset (`+01:00`), a timestamp
-    that is zone-aware. A date alone, or a naive time, could be anyone's local time."""
-    if isinstance(value, str):
-        return bool(_ZONE.search(value.strip()))
-    return getattr(value, "tzinfo", None) is not None
+def has_zones(values: pd.Series) -> pd.Series:
+    """Whether each time says its zone: text ending in `Z` or an offset (`+01:00`), a
+    timestamp that is zone-aware. A date alone, or a naive time, could be anyone's local
+    time. Vectorised over the text: 200,000 rows of a file."""
+    text = values.map(lambda value: value.strip() if isinstance(value, str) else None)
+    zoned = text.str.contains(_ZONE, na=False).astype(bool)
+    stamps = text.isna() & values.notna()
+    if stamps.any():
+        zoned[stamps] = values[stamps].map(lambda value: getattr(value, "tzinfo", None) is not None)
+    return zoned
 
 
 def _timestamp_seconds(value) -> float:
