@@ -156,8 +156,8 @@ def _write_answers(store: LabelStore, frame: pd.DataFrame) -> tuple[int, int]:
     answer (formats.import_answers), the other rows with the live row they would repeat."""
     annotators = frame["annotator"].unique()
     typed = store.live_labels(annotators=annotators, sources=(HUMAN,), brief=True)
-    untimed = frame[~repeats_typed_answers(frame, typed) & ~timed_answers(frame)]
-    timed = timed_answers(frame)
+    timed, repeats = timed_answers(frame), repeats_typed_answers(frame, typed)
+    untimed = frame[~(repeats | timed)] if (repeats | timed).any() else frame  # no copy of 400,000 rows
     if not timed.any():
         return store.add_labels(untimed, skip_unchanged=True), 0
     stored = store.live_labels(annotators=annotators, sources=PEOPLE_SOURCES)
