@@ -6,7 +6,8 @@ and `import` rows are one voice, as the store counts them) or a reviewer's decis
 (`review`). When a file says when its answers were given (`time`), each is compared with
 the same person's newest answer of that voice in the store (store.answers): older,
 it is left out; the same class, it is nothing new; else it is written. Answers without a
-time are written unless the same row is live already (`LabelStore.add_labels`).
+time are written unless the same row is live already (`LabelStore.add_labels`) or they
+repeat the person's live typed answer (`repeats_typed_answers`).
 """
 
 from __future__ import annotations
@@ -72,11 +73,12 @@ def repeats_typed_answers(frame: pd.DataFrame, typed: pd.DataFrame) -> np.ndarra
 
 
 def refuse_answers_differing_between_files(prepared: list) -> None:
-    """A FormatError when two files of one import give one person different answers (of one
-    voice) for an image and task, unless both say when, at different moments (then the
-    newer stands, as against the store): which is theirs would depend on the order the
-    files were named in, as the same two rows in one file would on the row order (refused
-    there too). `prepared`: importing.PreparedImport items."""
+    """A FormatError when files of one import give one person different answers (of one
+    voice) for an image and task, unless every one of those answers says when, and no two
+    different ones at the same moment (then the newer stands, as against the store): which
+    is theirs would depend on the order the files were named in, as the same two rows in
+    one file would on the row order (refused there too). `prepared`:
+    importing.PreparedImport items."""
     if len(prepared) < 2:
         return
     answers = []
