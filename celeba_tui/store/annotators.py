@@ -14,9 +14,15 @@ from celeba_tui.errors import StoreError
 
 class AnnotatorRecords:
     def annotator_activity(self) -> list[tuple[str, int, float | None, float | None]]:
-        """Each annotator (by name): decisions made, and the times of the first and last (None if none)."""
+        """Each annotator (by name): decisions made, and the times of the first and last (None
+        if none): when they were given, where an import's file said so (store.answers), else
+        when they were stored."""
+        answered = (
+            "CASE WHEN l.detail LIKE '{\"answered\": %' AND json_valid(l.detail) "
+            "THEN json_extract(l.detail, '$.answered') ELSE l.created END"
+        )
         return self.query(
-            "SELECT a.name, COUNT(l.id), MIN(l.created), MAX(l.created) FROM annotators a "
+            f"SELECT a.name, COUNT(l.id), MIN({answered}), MAX({answered}) FROM annotators a "
             "LEFT JOIN labels l ON l.annotator_id = a.id AND l.label IS NOT NULL "
             "GROUP BY a.id ORDER BY a.name"
         )

@@ -61,6 +61,19 @@ def test_list_shows_live_labels_per_task_and_decision_times(labelled):
     assert text.splitlines()[2].split()[:4] == ["bob", "2", "1", "4"]
 
 
+def test_first_and_last_are_when_answers_were_given_where_a_file_says(labelled, tmp_path):
+    # Found by the interop walkthrough (helper-45): a file's answers of 2020 showed as given today.
+    path = tmp_path / "carol.csv"
+    path.write_text(
+        "image,task,label,annotator,time\n000001.jpg,light,left,carol,2020-01-02T03:04:05Z\n"
+        "000002.jpg,light,left,carol,2021-06-01T00:00:00Z\n"
+    )
+    run("import", path, "-w", labelled.path)
+    rows = {r["name"]: r for r in json.loads(run("annotators", "-w", labelled.path, "--json").stdout)}
+    assert (rows["carol"]["first"], rows["carol"]["last"]) == ("2020-01-02T03:04:05+00:00", "2021-06-01T00:00:00+00:00")
+    assert rows["amy"]["first"] > "2026"  # no time in amy's file: when it was imported
+
+
 def test_list_says_who_is_labelling_now_newcomers_included(labelled):
     from celeba_tui.labelling.session_lock import annotator_session
 
