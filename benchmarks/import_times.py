@@ -1,10 +1,11 @@
 """What a `time` column costs an import: the same 200,000 labels with and without one.
 
 A long CSV of two annotators' labels of 100,000 images, written twice (once with a `time`
-cell per row, when each answer was given), is imported into a fresh workspace and then
-again (which must write nothing); the rounds alternate, best of --repeat, and the ratio
-timed / plain is printed side by side. With times, each answer is compared with the same
-person's newest answer in the store (formats/import_answers.py).
+cell per row, when each answer was given) and once as Parquet with a timestamp per row,
+is imported into a fresh workspace and then again (which must write nothing); the rounds
+alternate, best of --repeat, and the ratios to the plain CSV are printed side by side.
+With times, each answer is compared with the same person's newest answer in the store
+(formats/import_answers.py).
 
     python benchmarks/import_times.py
 """
@@ -57,9 +58,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         (folder / "images").mkdir()
-        files = {"plain": folder / "plain.csv", "timed": folder / "timed.csv"}
+        files = {"plain": folder / "plain.csv", "timed": folder / "timed.csv", "parquet": folder / "timed.parquet"}
         rows.to_csv(files["plain"], index=False)
         rows.assign(time="2025-01-01T10:00:00Z").to_csv(files["timed"], index=False)
+        # Parquet's times are timestamps, as `export --format parquet` writes them.
+        rows.assign(time=pd.Timestamp("2025-01-01T10:00:00Z")).to_parquet(files["parquet"], index=False)
         best = {name: [float("inf"), float("inf")] for name in files}
         for _ in range(args.repeat):
             for name, path in files.items():
@@ -69,8 +72,9 @@ def main() -> None:
     print(f"{'':8} {'first':>8} {'again':>8}")
     for name, (first, again) in best.items():
         print(f"{name:8} {first:7.2f}s {again:7.2f}s")
-    ratio = [best["timed"][i] / best["plain"][i] for i in range(2)]
-    print(f"{'timed/plain':8} {ratio[0]:7.2f}x {ratio[1]:7.2f}x")
+    for name in ("timed", "parquet"):
+        ratio = [best[name][i] / best["plain"][i] for i in range(2)]
+        print(f"{name + '/plain':8} {ratio[0]:7.2f}x {ratio[1]:7.2f}x")
 
 
 if __name__ == "__main__":

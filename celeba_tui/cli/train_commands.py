@@ -225,15 +225,12 @@ def train(
             f"{len(summary.skipped_images)} labelled images skipped: {shown}"
             + (f" and {more} more" if more > 0 else "")
         )
-    guessing = at_chance(summary.val_balanced_acc, len(result.config["classes"]))
-    warnings = (
-        [
+    warnings = []
+    if at_chance(summary.val_balanced_acc, len(result.config["classes"])):
+        warnings.append(
             f"balanced accuracy {summary.val_balanced_acc:.3f} is what guessing scores: "
             f"the model has not learnt {options.task} yet; its automatic labels would be guesses"
-        ]
-        if guessing
-        else []
-    )
+        )
     if json_output:  # the warning on stderr too: scripts that read only stdout still see it there
         for message in warnings:
             warn(message)
@@ -252,7 +249,7 @@ def train(
         f"macro-F1 {summary.val_macro_f1:.3f} (majority class {summary.majority_baseline:.3f})",
         err=True,
     )
-    if guessing:
+    if warnings:
         warn(warnings[0])
         next_step(f"celeba label -t {options.task}", "more labels, or train again with more --epochs")
     else:

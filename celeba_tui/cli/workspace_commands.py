@@ -158,7 +158,6 @@ def import_command(
     overrides a newer one of the same person (docs/formats.md).
     """
     from celeba_tui.errors import CelebaError
-    from celeba_tui.formats.import_answers import refuse_answers_differing_between_files
     from celeba_tui.formats.importing import FORMATS, read_import, write_imports
 
     if undo is not None:
@@ -177,7 +176,6 @@ def import_command(
     # Every file is read and checked before any is written, then all are written in one
     # transaction: a bad file 2 leaves file 1 unwritten too, so a fixed rerun is clean.
     prepared = [read_import(path, ws, fmt=fmt, annotator=annotator, strip_prefix=strip_prefix) for path in files]
-    refuse_answers_differing_between_files(prepared)
     with ws.open_store() as store:
         reports = write_imports(store, prepared)
         people = store.count_annotators_with_labels()

@@ -38,12 +38,11 @@ def timed_answers(frame: pd.DataFrame) -> np.ndarray:
     return (voices(frame["source"]).notna() & frame["time"].notna()).to_numpy()
 
 
-def compare_with_stored(frame: pd.DataFrame, stored: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """For an import's timed answers (`timed_answers`): which are older than the same
-    person's newest answer of that voice in the store (`stored`: their live rows of the
-    people's sources), and which give the class that answer gives (nothing new). Pure."""
+def compare_with_stored(frame: pd.DataFrame, stored: pd.DataFrame, timed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For an import's timed answers (`timed`: `timed_answers(frame)`): which are older than
+    the same person's newest answer of that voice in the store (`stored`: their live rows of
+    the people's sources), and which give the class that answer gives (nothing new). Pure."""
     older, same = np.zeros(len(frame), dtype=bool), np.zeros(len(frame), dtype=bool)
-    timed = timed_answers(frame)
     if stored.empty or not timed.any():
         return older, same
     stored = stored.assign(_voice=voices(stored["source"]), _answered=answer_times(stored))
@@ -57,15 +56,15 @@ def compare_with_stored(frame: pd.DataFrame, stored: pd.DataFrame) -> tuple[np.n
     return older, same & ~older
 
 
-def repeats_typed_answers(frame: pd.DataFrame, typed: pd.DataFrame) -> np.ndarray:
-    """Which of an import's untimed answers repeat the same person's live typed answer
-    (`typed`: their live `human` rows): a workspace's own export imported back (its `human`
-    rows come back as `import`) is nothing new, and a row written for it would lapse the
-    merge decisions over it. Pure."""
+def repeats_typed_answers(frame: pd.DataFrame, typed: pd.DataFrame, timed: np.ndarray) -> np.ndarray:
+    """Which of an import's untimed answers (`timed`: `timed_answers(frame)`) repeat the same
+    person's live typed answer (`typed`: their live `human` rows): a workspace's own export
+    imported back (its `human` rows come back as `import`) is nothing new, and a row written
+    for it would lapse the merge decisions over it. Pure."""
     repeats = np.zeros(len(frame), dtype=bool)
     if typed.empty:
         return repeats
-    answers = (frame["source"].isin(ANNOTATOR_SOURCES) & ~pd.Series(timed_answers(frame), index=frame.index)).to_numpy()
+    answers = frame["source"].isin(ANNOTATOR_SOURCES).to_numpy() & ~timed
     key = ["image", "task", "annotator", "label"]
     rows = frame.loc[answers, key].merge(typed[key].drop_duplicates().assign(_typed=True), on=key, how="left")
     repeats[np.flatnonzero(answers)] = rows["_typed"].notna().to_numpy()

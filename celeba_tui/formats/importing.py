@@ -12,7 +12,12 @@ import pandas as pd
 from celeba_tui.annotator_names import annotator_name_problem, shown_name
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import read_records
-from celeba_tui.formats.import_answers import compare_with_stored, repeats_typed_answers, timed_answers
+from celeba_tui.formats.import_answers import (
+    compare_with_stored,
+    refuse_answers_differing_between_files,
+    repeats_typed_answers,
+    timed_answers,
+)
 from celeba_tui.formats.import_names import PathNames, path_names
 from celeba_tui.formats.label_file import read_text, regular_file_info
 from celeba_tui.formats.long import read_long_csv, read_parquet_labels
@@ -156,12 +161,13 @@ def _write_answers(store: LabelStore, frame: pd.DataFrame) -> tuple[int, int]:
     answer (formats.import_answers), the other rows with the live row they would repeat."""
     annotators = frame["annotator"].unique()
     typed = store.live_labels(annotators=annotators, sources=(HUMAN,), brief=True)
-    timed, repeats = timed_answers(frame), repeats_typed_answers(frame, typed)
+    timed = timed_answers(frame)
+    repeats = repeats_typed_answers(frame, typed, timed)
     untimed = frame[~(repeats | timed)] if (repeats | timed).any() else frame  # no copy of 400,000 rows
     if not timed.any():
         return store.add_labels(untimed, skip_unchanged=True), 0
     stored = store.live_labels(annotators=annotators, sources=PEOPLE_SOURCES)
-    older, same = compare_with_stored(frame, stored)
+    older, same = compare_with_stored(frame, stored, timed)
     written = store.add_labels(frame[timed & ~(older | same)], skip_unchanged=False)
     written += store.add_labels(untimed, skip_unchanged=True)
     return written, int(older.sum())
@@ -211,7 +217,10 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
 
     The "already imported" check (skip rows equal to a live label) runs inside the
     write transaction, so two processes importing the same file at once write it once.
+    Files that leave it to their order which answer is someone's are refused first
+    (`refuse_answers_differing_between_files`).
     """
+    refuse_answers_differing_between_files(prepared)
     reports = []
     with store.transaction():
         known = set(store.image_names(present_only=True))

@@ -217,10 +217,19 @@ def parse_times(values: pd.Series) -> pd.Series:
     and for anything else (`now`, `2024-1-1`, numbers: an epoch's unit is a guess)."""
     texts = values.map(lambda value: value if isinstance(value, str) and _ISO_DATE.match(value) else None)
     parsed = pd.to_datetime(texts, utc=True, errors="coerce", format="ISO8601")
-    seconds = (parsed.dt.as_unit("us") - pd.Timestamp(0, tz="UTC").as_unit("us")).dt.total_seconds()
-    for index in np.flatnonzero(values.map(lambda value: isinstance(value, (datetime.date, np.datetime64))).to_numpy()):
-        seconds.iloc[index] = _timestamp_seconds(values.iloc[index])
+    seconds = _epoch_seconds(parsed)
+    stamps = values.map(lambda value: isinstance(value, (datetime.date, np.datetime64))).astype(bool)
+    if stamps.any():  # a Parquet file's or another store's: one conversion, else value by value
+        try:
+            seconds[stamps] = _epoch_seconds(pd.to_datetime(values[stamps], utc=True, errors="coerce"))
+        except (ValueError, TypeError, OverflowError, NotImplementedError):
+            seconds[stamps] = values[stamps].map(_timestamp_seconds)
     return seconds
+
+
+def _epoch_seconds(stamps: pd.Series) -> pd.Series:
+    """Seconds since the epoch of UTC timestamps (NaN for NaT), to year 294,000."""
+    return (stamps.dt.as_unit("us") - pd.Timestamp(0, tz="UTC").as_unit("us")).dt.total_seconds()
 
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]|$)")

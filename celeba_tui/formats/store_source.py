@@ -224,19 +224,7 @@ def _live_frame(conn: sqlite3.Connection, path: Path, max_rows: int) -> pd.DataF
         # Counted before anything is fetched: a huge table is refused, not loaded.
         if conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] > max_rows:
             raise FormatError(path, f"more than {max_rows:,} rows in table {table}: too big to import")
-    columns = [
-        "id",
-        "image_id",
-        "task",
-        "label",
-        "annotator_id",
-        "source",
-        "confidence",
-        "model",
-        "revokes",
-        "created",
-        "detail",
-    ]
+    columns = list(_READ["labels"])  # every column read is one checked
     history = pd.DataFrame(
         conn.execute(f"SELECT {', '.join(columns)} FROM labels ORDER BY id").fetchall(), columns=columns
     )
