@@ -33,6 +33,22 @@ def shown_name(name: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 4] + "..." + text[-1]  # the quote it opened with
 
 
+def unknown_annotator(name: str, known) -> str:
+    """The error line for a name no annotator has, with the closest of `known` (a typo's
+    likely meaning) or, from a handful, all of them."""
+    import difflib
+
+    known = sorted(str(k) for k in known)
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    if close:
+        hint = f"; did you mean {' or '.join(shown_name(c) for c in close)}?"
+    elif 0 < len(known) <= 5:
+        hint = f"; the annotators are {', '.join(shown_name(k) for k in known)}"
+    else:
+        hint = " (see `celeba annotators`)"
+    return f"no annotator named {shown_name(name)}{hint}"
+
+
 def annotator_name_problem(name: object, *, merge: bool = False, model: bool = False) -> str | None:
     """Why `name` cannot name an annotator, or None if it can.
 

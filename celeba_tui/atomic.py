@@ -41,7 +41,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 from celeba_tui.errors import CelebaError
 from celeba_tui.regular_files import file_kind
@@ -462,6 +462,24 @@ def output_file(path: Path, owner: Path | None = None) -> contextlib.AbstractCon
     """`owned_path(path, owner)` for a file celeba names inside `owner` (a workspace), else
     `atomic_path(path)` for an output the user named."""
     return owned_path(path, owner) if owner is not None else atomic_path(Path(path))
+
+
+def open_for_append(path: Path) -> IO[str]:
+    """A user's output file opened to append lines (`--timing-log FILE`), or a one-line
+    CelebaError naming it: a folder, a socket, a missing folder, the store, a FIFO no one
+    reads (the open does not wait on it). A device or FIFO is written into, as any output."""
+    import fcntl
+
+    target = output_target(path)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(target.real, flags, 0o666)
+    except OSError as exc:
+        fifo = exc.errno == errno.ENXIO
+        reason = "it is a FIFO and no process is reading it" if fifo else exc.strerror or str(exc)
+        raise CelebaError(f"cannot write {target.given}: {reason}") from None
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    return os.fdopen(fd, "a", encoding="utf-8")
 
 
 def append_owned(path: Path, anchor: Path, text: str) -> None:

@@ -68,6 +68,15 @@ def counted(count: int, noun: str, plural: str | None = None) -> str:
     return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
 
 
+def middle_cut(text: str, width: int) -> str:
+    """`text` in at most `width` characters: a third of them from its start, the rest from
+    its end (where names differ: numbers, an extension), "…" between."""
+    if len(text) <= width:
+        return text
+    head = max((width - 1) // 3, 1)
+    return text[:head] + "…" + text[len(text) - max(width - 1 - head, 0) :]
+
+
 def distinct_prefixes(names: Sequence[str]) -> list[str]:
     """The shortest prefix of each name that no other name starts with (light,
     orientation: l, o; left, center, right: l, c, r), to tag things where room is short."""

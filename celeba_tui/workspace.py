@@ -275,8 +275,18 @@ def resolve_folder(base: Path, given: str | Path, what: str) -> Path:
         raise WorkspaceError(f"{what} {str(given)!r} is not a usable path ({exc})") from None
 
 
-def load_workspace(path: Path) -> Workspace:
+def load_workspace(path: Path, given_by: str = "") -> Workspace:
+    """The workspace in folder `path` (or whose celeba.toml `path` is); `given_by` says
+    where the path came from in errors ("$CELEBA_WORKSPACE")."""
+    path = Path(path)
+    if path.name == CONFIG_NAME and path.is_file():  # `-w ws/celeba.toml`: the file's folder
+        path = path.parent
     config_path = path / CONFIG_NAME
+    source = f" (from {given_by})" if given_by else ""
+    if not path.exists():
+        raise WorkspaceError(f"{path}{source}: no such folder")
+    if not path.is_dir():
+        raise WorkspaceError(f"{path}{source}: not a folder (a workspace is the folder holding {CONFIG_NAME})")
     from celeba_tui.regular_files import FileRefused, read_regular_file
 
     try:
@@ -285,7 +295,7 @@ def load_workspace(path: Path) -> Workspace:
     except FileRefused as exc:
         raise WorkspaceError(f"{config_path}: {exc}") from None
     except FileNotFoundError:
-        raise WorkspaceError(f"{path}: not a celeba workspace (no {CONFIG_NAME}); run `celeba init`") from None
+        raise WorkspaceError(f"{path}{source}: not a celeba workspace (no {CONFIG_NAME}); run `celeba init`") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise WorkspaceError(f"{config_path}: cannot read config ({exc})") from None
     return protect_own_files(parse_config(text, config_path))
@@ -319,7 +329,7 @@ def find_workspace(explicit: Path | None = None, start: Path | None = None) -> W
         return load_workspace(Path(explicit))
     env = os.environ.get(ENV_WORKSPACE)
     if env:
-        return load_workspace(Path(env))
+        return load_workspace(Path(env), f"${ENV_WORKSPACE}")
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / CONFIG_NAME).is_file():

@@ -67,4 +67,4 @@ def test_the_program_is_named_celeba_however_it_is_started(tmp_path):
     )
     assert "_CELEBA_COMPLETE=complete_bash" in shown.stdout and "_PYTHON" not in shown.stdout, shown.stdout
     wrong = subprocess.run([sys.executable, "-m", "celeba_tui", "train", "--bogus"], capture_output=True, text=True)
-    assert "Try 'celeba train -h'" in wrong.stderr, wrong.stderr
+    assert wrong.stderr == "error: No such option: --bogus (see 'celeba train -h')\n", wrong.stderr

@@ -271,6 +271,71 @@ def test_commands_that_read_take_several_tasks():
     assert single == ONE_TASK
 
 
+def test_an_option_that_takes_one_value_given_twice_is_refused_by_name(tmp_path, monkeypatch):
+    # Found by the CLI review of 2026-12-07: click keeps the last value without a word, so
+    # `train -p cnn4 -p small_resnet` trained small_resnet alone.
+    monkeypatch.chdir(tmp_path)
+    for args, named in (
+        (
+            ["train", "-p", "cnn4", "-p", "small_resnet", "-t", "light"],
+            "--plugin/-p given 2 times ('cnn4', 'small_resnet')",
+        ),
+        (["export-onnx", "latest", "-t", "light", "--task=orientation"], "--task/-t given 2 times"),
+        (["train", "-pcnn4", "--plugin", "cnn4"], "--plugin/-p given 2 times ('cnn4', 'cnn4')"),
+        (
+            ["-w", "a", "annotators", "withdraw", "bob", "-t", "light", "-t", "light"],
+            "celeba annotators withdraw takes one",
+        ),
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+        assert result.stderr.startswith("error: ") and named in result.stderr, result.stderr
+    as_json = runner.invoke(app, ["train", "--json", "--epochs", "1", "--epochs", "2"])
+    assert json.loads(as_json.stderr)["error"].startswith("--epochs given 2 times")
+    # Options that collect values, flags and what follows `--` are left alone.
+    for args in (["cycle", "-p", "cnn4", "-p", "small_resnet"], ["stats", "-t", "light", "-t", "orientation"]):
+        assert "given 2 times" not in runner.invoke(app, args).output
+    assert "given 2 times" not in runner.invoke(app, ["stats", "--json", "--json"]).output
+    assert "given 2 times" not in runner.invoke(app, ["import", "--", "-a", "-a"]).output
+
+
+def test_usage_errors_are_one_line_that_says_where_to_read_more(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for args, line in (
+        (["train", "--bogus"], "error: No such option: --bogus (see 'celeba train -h')"),
+        (["synth", "--count", "3"], "error: Missing option '--out' / '-o' (see 'celeba synth -h')"),
+        (["bogus"], "error: No such command 'bogus' (see 'celeba -h')"),
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and result.stderr == line + "\n", result.stderr
+
+
+def test_help_is_also_a_command():
+    assert runner.invoke(app, ["help", "label"]).output == runner.invoke(app, ["label", "-h"]).output
+    withdraw = runner.invoke(app, ["help", "annotators", "withdraw"])
+    assert withdraw.output == runner.invoke(app, ["annotators", "withdraw", "-h"]).output
+    assert runner.invoke(app, ["help"]).output == runner.invoke(app, ["-h"]).output
+    unknown = runner.invoke(app, ["help", "lable"])
+    assert unknown.exit_code == 2 and unknown.stderr.startswith("error: no command celeba lable")
+    assert "help" not in [line.split()[0] for line in runner.invoke(app, ["-h"]).output.splitlines() if line.strip()]
+
+
+def test_a_workspace_that_is_not_one_says_why_and_where_it_was_named(two_workspaces, monkeypatch, tmp_path):
+    first, _ = two_workspaces
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CELEBA_WORKSPACE", raising=False)
+    missing = runner.invoke(app, ["-w", "nope", "stats"])
+    assert missing.exit_code == 2 and missing.stderr == "error: nope: no such folder\n"
+    monkeypatch.setenv("CELEBA_WORKSPACE", "nope")
+    from_env = runner.invoke(app, ["stats"])
+    assert from_env.stderr == "error: nope (from $CELEBA_WORKSPACE): no such folder\n"
+    monkeypatch.delenv("CELEBA_WORKSPACE")
+    (tmp_path / "notes.txt").write_text("x")
+    assert "not a folder" in runner.invoke(app, ["-w", "notes.txt", "stats"]).stderr
+    # The config file itself names its workspace (was "ws/celeba.toml/celeba.toml: ...").
+    assert annotator_names(runner.invoke(app, ["annotators", "--json", "-w", str(first.config_path)])) == ["alice"]
+
+
 def test_ctrl_c_while_the_commands_load_exits_130_without_a_traceback():
     # Found by attack pass 17: Ctrl-C in the first second of any command printed a
     # KeyboardInterrupt traceback from deep inside an import.

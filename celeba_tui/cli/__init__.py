@@ -10,6 +10,7 @@ try:
         browse_commands,  # noqa: F401  (registers commands)
         cycle_commands,  # noqa: F401  (registers commands)
         demo_commands,  # noqa: F401  (registers commands)
+        help_command,  # noqa: F401  (registers commands)
         label_commands,  # noqa: F401  (registers commands)
         merge_commands,  # noqa: F401  (registers commands)
         onnx_commands,  # noqa: F401  (registers commands)

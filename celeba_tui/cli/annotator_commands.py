@@ -13,14 +13,31 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer._click.exceptions import UsageError
+from typer.core import TyperGroup
 
+from celeba_tui.annotator_names import unknown_annotator
 from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
 from celeba_tui.cli.completion import complete_task
 from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.presence import sessions_now
 
+# What people type for `withdraw` (click would propose `rename`, the closest spelling).
+WITHDRAW_WORDS = frozenset({"remove", "rm", "delete", "del", "drop"})
+
+
+class AnnotatorsGroup(TyperGroup):
+    def resolve_command(self, ctx, args):
+        if args and args[0] in WITHDRAW_WORDS:
+            raise UsageError(
+                f"No such command '{args[0]}'. Did you mean 'withdraw' (the history keeps the labels)?", ctx
+            )
+        return super().resolve_command(ctx, args)
+
+
 annotators_app = typer.Typer(
+    cls=AnnotatorsGroup,
     name="annotators",
     help="List annotators (the default), withdraw all of one's labels, or rename one.",
     short_help="List, rename or withdraw annotators.",
@@ -151,10 +168,11 @@ def withdraw(name: str, task: str | None, yes: bool, workspace: Path | None, jso
     ):
         rows = {r["name"]: r for r in annotator_rows(store, ws.task_names)}
         if name not in rows:
-            raise CelebaError(f"no annotator named {name!r} (see `celeba annotators`)")
+            raise CelebaError(unknown_annotator(name, rows))
         live = rows[name]["live"]
         count = live[task] if task is not None else sum(live.values())
         if count and not yes and not _confirmed(f"Withdraw {count:,} live {scope}labels of {printable(name)}?"):
+            typer.echo("nothing withdrawn", err=True)
             raise typer.Exit(1)
         withdrawn = store.withdraw_annotator(name, task)
     if json_output:
@@ -164,14 +182,19 @@ def withdraw(name: str, task: str | None, yes: bool, workspace: Path | None, jso
 
 
 def _confirmed(question: str) -> bool:
-    """The person's answer; with no one to ask (a script, stdin closed) a one-line error
-    saying to pass --yes, where click would print "Aborted!" and exit 1."""
-    from typer.exceptions import Abort
+    """The person's answer (y or yes, else no); with no one to ask (a script, stdin closed)
+    a one-line error saying to pass --yes. Asked and echoed on stderr: stdout is the
+    command's output (`--json`), where click's prompt leaves a space."""
+    import sys
 
-    try:
-        return typer.confirm(f"{question} (the history keeps them)", default=False)
-    except Abort:
-        raise CelebaError("no answer to the confirmation (stdin closed): pass --yes to withdraw") from None
+    sys.stderr.write(f"{question} (the history keeps them) [y/N]: ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
+    if not sys.stdin.isatty():  # a piped answer is not echoed: end the prompt's line
+        sys.stderr.write("\n")
+    if not answer:
+        raise CelebaError("no answer to the confirmation (stdin closed): pass --yes to withdraw")
+    return answer.strip().lower() in ("y", "yes")
 
 
 @annotators_app.command("rename", short_help="Rename an annotator; their decisions stay theirs.")

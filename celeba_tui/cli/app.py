@@ -28,6 +28,7 @@ from typer.core import TyperGroup
 from celeba_tui.cli.completion import complete_task
 from celeba_tui.cli.empty_values import empty_value_option
 from celeba_tui.cli.help_words import plain_arguments
+from celeba_tui.cli.repeated_options import repeated_option
 from celeba_tui.errors import CelebaError
 
 WORKSPACE_ENV = "CELEBA_WORKSPACE"
@@ -86,6 +87,9 @@ class CelebaGroup(TyperGroup):
                 f"{option}: an empty value (an unset shell variable?); give a name",
                 asks_for_json(self, args),
             )
+        repeated = repeated_option(self, args, ctx.info_name or "celeba")
+        if repeated is not None:
+            report_error(repeated.message(), asks_for_json(self, args))
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: Any) -> Any:
@@ -108,12 +112,20 @@ class CelebaGroup(TyperGroup):
             shown = name if len(name) <= 80 else f"{name[:60]}... ({len(name):,} characters)"
             report_error(f"name too long: {shown}", wants_json)
         except ClickException as exc:
-            if not wants_json:
-                raise
-            # A usage error (unknown option, bad value) in a --json command: JSON too.
-            report_error(exc.format_message(), True)
+            # A usage error (unknown option, bad value): one line as every other error (click
+            # writes three, with a capital "Error:"), JSON in a --json command.
+            report_error(usage_line(exc, wants_json), wants_json)
         finally:
             gc.unfreeze()
+
+
+def usage_line(exc: ClickException, as_json: bool) -> str:
+    """Click's message for a usage error, with where to read the command's usage (not in JSON)."""
+    message = exc.format_message().rstrip(".")
+    context = getattr(exc, "ctx", None)
+    if as_json or context is None:
+        return message
+    return f"{message} (see '{context.command_path} -h')"
 
 
 def report_error(message: str, as_json: bool) -> None:
@@ -263,9 +275,12 @@ def _from_environment(ctx: Context | None, value: Path) -> bool:
 
 
 def open_workspace(path: Path | None):
-    from celeba_tui.workspace import find_workspace
+    from celeba_tui.workspace import ENV_WORKSPACE, find_workspace, load_workspace
 
-    return find_workspace(chosen_workspace(path))
+    chosen = chosen_workspace(path)
+    if chosen is not None and _from_environment(get_current_context(silent=True), chosen):
+        return load_workspace(chosen, f"${ENV_WORKSPACE}")  # errors say where the path came from
+    return find_workspace(chosen)
 
 
 def print_json(data: Any) -> None:

@@ -147,7 +147,8 @@ def cycle(
     print_autolabel_report(result.autolabel)
     typer.echo("")
     if not result.next:
-        typer.echo(f"nothing for people to label in {task}: no suspects, and the manual queue is empty")
+        typer.echo(f"nothing for people to label in {task}: no suspects, and the manual queue is empty", err=True)
+    # What to run next goes to stderr, as every command's "Next:" (stdout is the report).
     for step in result.next:
-        typer.echo(printable(f"next: {step.queue} queue, {step.count:,} images ({step.why}):"))
-        typer.echo(printable(f"  {as_invoked(step.command)}"))  # with the -w typed, to run from here
+        typer.echo(printable(f"Next: {step.queue} queue, {step.count:,} images ({step.why}):"), err=True)
+        typer.echo(printable(f"  {as_invoked(step.command)}"), err=True)  # with the -w typed, to run from here

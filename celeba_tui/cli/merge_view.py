@@ -11,6 +11,7 @@ from rich.table import Table
 from celeba_tui.agreement.apply_merge import MergeRun
 from celeba_tui.agreement.measures import PairAgreement, TaskAgreement
 from celeba_tui.agreement.profiles import AnnotatorProfile, strictness_notes
+from celeba_tui.cli.app import next_step
 from celeba_tui.console import literal, output_console
 
 # Narrowest a name column gets when a table must squeeze (its names fold onto more lines).
@@ -256,7 +257,7 @@ def print_merge(run: MergeRun) -> None:
         console.print(f"[yellow]{literal(note)}[/]")
     waiting = sum(s.open for s in result.summary)
     if waiting:
-        console.print(f"{waiting:,} conflict(s) wait for a person: celeba label --queue review")
+        next_step("celeba label --queue review", f"{waiting:,} conflict(s) wait for a person")
 
 
 def _accuracy_table(task: str, estimate: dict) -> Table:

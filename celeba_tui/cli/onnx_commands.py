@@ -372,7 +372,7 @@ def _reporter():
 
 def print_autolabel_report(report: AutolabelReport) -> None:
     if not report.predicted_now:
-        typer.echo(report.provider)  # otherwise the progress reporter printed it when inference began
+        typer.echo(report.provider, err=True)  # otherwise the progress reporter printed it when inference began
     rate = f", {report.images_per_s:,.0f} images/s" if report.images_per_s else ""
     typer.echo(
         f"{report.images:,} images: {report.predicted_now:,} predicted now in {report.seconds:.2f} s{rate}, "

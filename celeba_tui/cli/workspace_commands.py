@@ -72,7 +72,7 @@ def init(
     if not result.total:  # nothing to label yet: no next step but this
         warn(f"no JPEG or PNG images in {workspace.image_root}: add them, then `celeba scan`")
         return
-    typer.echo(printable(f"Next: cd {shlex.quote(str(workspace.path))} && celeba label"))
+    typer.echo(printable(f"Next: cd {shlex.quote(str(workspace.path))} && celeba label"), err=True)
 
 
 @app.command(short_help="Register new images; mark vanished ones.")

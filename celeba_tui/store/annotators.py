@@ -8,7 +8,13 @@ undo rows, a rename changes the one `annotators` row the decisions point to.
 
 from __future__ import annotations
 
-from celeba_tui.annotator_names import MERGE_PREFIX, MODEL_ANNOTATOR, annotator_name_problem, shown_name
+from celeba_tui.annotator_names import (
+    MERGE_PREFIX,
+    MODEL_ANNOTATOR,
+    annotator_name_problem,
+    shown_name,
+    unknown_annotator,
+)
 from celeba_tui.errors import StoreError
 
 
@@ -37,7 +43,7 @@ class AnnotatorRecords:
         with self.transaction() as conn:
             row = conn.execute("SELECT id FROM annotators WHERE name = ?", (name,)).fetchone()
             if row is None:
-                raise StoreError(f"no annotator named {name!r} (see `celeba annotators`)")
+                raise StoreError(unknown_annotator(name, _names(conn)))
             where, params = ("AND l.task = ?", [row[0], task]) if task is not None else ("", [row[0]])
             live = conn.execute(f"SELECT COUNT(*) FROM live l WHERE l.annotator_id = ? {where}", params).fetchone()[0]
             ids = [
@@ -70,5 +76,9 @@ class AnnotatorRecords:
             if conn.execute("SELECT 1 FROM annotators WHERE name = ?", (new,)).fetchone():
                 raise StoreError(f"cannot rename {old!r} to {new!r}: an annotator of that name exists")
             if conn.execute("UPDATE annotators SET name = ? WHERE name = ?", (new, old)).rowcount == 0:
-                raise StoreError(f"no annotator named {old!r} (see `celeba annotators`)")
+                raise StoreError(unknown_annotator(old, _names(conn)))
         self._annotator_ids.pop(old, None)
+
+
+def _names(conn) -> list[str]:
+    return [row[0] for row in conn.execute("SELECT name FROM annotators")]

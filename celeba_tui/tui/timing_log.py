@@ -11,8 +11,11 @@ class TimingLog:
     """Appends {"kind", "key", "image", "ms", "cpu_ms"} lines, flushed at once (benchmarks read them)."""
 
     def __init__(self, path: Path):
+        """Opened at once: a path that cannot be written is a one-line error before any screen."""
+        from celeba_tui.atomic import open_for_append
+
         self.path = Path(path)
-        self._file = self.path.open("a", encoding="utf-8")
+        self._file = open_for_append(self.path)
         self._lock = threading.Lock()
 
     def record(

@@ -140,7 +140,10 @@ def test_merge_review_points_to_the_review_queue_and_dry_run_writes_nothing(work
     add(workspace, TWO)
     result = invoke(workspace, "merge", "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "1 conflict(s) wait for a person: celeba label --queue review" in result.output
+    # What to run next, on stderr with the workspace typed (the CLI review of 2026-12-07: it
+    # was on stdout, without -w, so it did not run from where merge was run).
+    hint = f"Next: celeba label --queue review -w {workspace.path}   (1 conflict(s) wait for a person)"
+    assert hint in result.stderr and "Next:" not in result.stdout, result.stderr
     assert "dry run" in result.output
     dry = json.loads(invoke(workspace, "merge", "--policy", "prefer:alice", "--dry-run", "--json").output)
     assert dry["dry_run"] and dry["written"] == 1

@@ -45,9 +45,12 @@ def test_cycle_trains_exports_labels_then_reuses(labelled_workspace, tiny_archit
     out = result.stdout
     assert out.index("cycle for task light") < out.index("reused ")
     assert "reuse run light-tiny_test-" in out and "earlier light runs" in out
-    assert "celeba label --queue" in out or "nothing for people to label in light" in out
+    # What to run next on stderr, as every command's Next: (the CLI review of 2026-12-07).
+    hints = result.stderr
+    assert "celeba label --queue" in hints or "nothing for people to label in light" in hints
+    assert "Next:" not in out and "nothing for people" not in out
     # The next command as this one was typed (found by attack pass 21: its -w was dropped).
-    assert "nothing for people to label" in out or f"-w {workspace.path}" in out
+    assert "nothing for people to label" in hints or f"-w {workspace.path}" in hints
     # autolabel takes runs too, and reuses their export.
     result = cli(workspace, "autolabel", "-m", f"best:{arch}", "-t", "light", "--json")
     assert result.exit_code == 0, result.output

@@ -119,8 +119,13 @@ def test_withdraw_one_task_and_the_import_undo_alias(labelled):
 
 def test_withdraw_asks_first(labelled):
     result = run("annotators", "withdraw", "amy", "-w", labelled.path, ok=False, input="n\n")
-    assert result.exit_code == 1 and "Withdraw 2 live labels of amy?" in result.stdout
+    # Asked on stderr, as its answer: stdout is the command's output (found by the CLI review
+    # of 2026-12-07: `withdraw --json` wrote the question, then a space, into the JSON).
+    assert result.exit_code == 1 and "Withdraw 2 live labels of amy?" in result.stderr
+    assert "nothing withdrawn" in result.stderr and result.stdout == ""
     assert live(labelled)["amy"] == 2
+    result = run("annotators", "withdraw", "amy", "--json", "-w", labelled.path, ok=False, input="n\n")
+    assert result.exit_code == 1 and result.stdout == ""
     result = run("annotators", "withdraw", "amy", "-w", labelled.path, ok=False, input="")  # stdin closed
     assert result.exit_code == 2 and "pass --yes" in result.stderr and "Aborted" not in result.output
     assert live(labelled)["amy"] == 2
@@ -132,6 +137,11 @@ def test_withdraw_refuses_what_does_not_exist(labelled):
     assert "no annotator named 'zed'" in one_error(
         run("annotators", "withdraw", "zed", "--yes", "-w", labelled.path, ok=False)
     )
+    # A typo gets the name it was likely meant for; `remove` is `withdraw` (click proposed `rename`).
+    assert "did you mean 'amy'?" in one_error(run("annotators", "withdraw", "amyy", "-w", labelled.path, ok=False))
+    assert "did you mean 'amy'?" in one_error(run("import", "--undo", "aamy", "-w", labelled.path, ok=False))
+    assert "did you mean 'amy'?" in one_error(run("annotators", "rename", "amyy", "zoe", "-w", labelled.path, ok=False))
+    assert "Did you mean 'withdraw'" in one_error(run("annotators", "remove", "amy", "-w", labelled.path, ok=False))
     assert "unknown task 'mood'" in one_error(
         run("annotators", "withdraw", "bob", "--task", "mood", "--yes", "-w", labelled.path, ok=False)
     )

@@ -44,7 +44,8 @@ def test_python_dash_m_runs():
 def test_init_import_export_stats_round_trip(tmp_path, image_folder, reference_labels):
     ws = tmp_path / "my ws"
     created = run("init", ws, "--images", image_folder)
-    assert f"Next: cd '{ws}' && celeba label" in created.stdout  # works pasted (attack pass 14)
+    # Works pasted (attack pass 14); on stderr, as every command's Next: (stdout is the output).
+    assert f"Next: cd '{ws}' && celeba label" in created.stderr and "Next:" not in created.stdout
     result = run("import", reference_labels / "study-labels-561.csv", "--annotator", "alice", "-w", ws, "--json")
     report = json.loads(result.stdout)[0]
     assert report["format"] == "onehot" and report["images"] == 560 and report["unknown_images"] == 560

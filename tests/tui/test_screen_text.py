@@ -70,6 +70,38 @@ def test_session_stats_count_one_label_in_the_singular():
     assert "this session: 1,200 labels ·" in stats_text(PanelFigures(1, 10, {}, [], 1200, 2.0)).plain
 
 
+def test_session_stats_read_alike_say_changes_and_how_long_the_rest_takes():
+    # Found by the label-screen walkthrough of 2026-12-07: at one width light's counts took
+    # the long form and orientation's the short one; "99 labels" for 49 images x 2 (one was
+    # a change); "0 / 1 images done"; no word on how long the rest would take.
+    from types import SimpleNamespace
+
+    from celeba_tui.tui.widgets.session_stats import PanelFigures, duration_text, minutes_left, stats_text
+
+    tasks = [SimpleNamespace(name=name, classes=("left", "center", "right")) for name in ("light", "orientation")]
+    counts = {("light", "left"): 140, ("orientation", "center"): 13}
+    assert stats_text(PanelFigures(5, 300, counts, tasks, 153, 3.0), 44).plain.splitlines()[2] == (
+        "  light        left 140 · center 0 · right 0"
+    )
+    lines = stats_text(PanelFigures(5, 300, counts, tasks, 153, 3.0), 43).plain.splitlines()  # orientation's fits
+    assert lines[2:] == ["light l:140 c:0 r:0", "orientation l:0 c:13 r:0"], lines
+    assert stats_text(PanelFigures(0, 1, {}, [], 0, 0.0)).plain.startswith("0 / 1 image done\n")
+    changed = stats_text(PanelFigures(49, 300, {}, [], 99, 6.0, changes=1)).plain
+    assert "this session: 99 labels, 1 changed · 6.0/min" in changed
+    # The rest of the queue at this session's pace: 251 images x 2 questions at 6 a minute.
+    assert minutes_left(251, 2, 6.0, 99) == 251 * 2 / 6.0
+    assert minutes_left(251, 2, 6.0, 9) is None and minutes_left(None, 2, 6.0, 99) is None
+    eta = stats_text(PanelFigures(49, 300, {}, [], 99, 6.0, minutes_left=83.7)).plain.splitlines()
+    assert eta[:2] == ["49 / 300 images done", "about 1 h 24 min left at this pace"]
+    assert [duration_text(m) for m in (0.4, 14.4, 59.6, 125)] == [
+        "under a minute",
+        "14 min",
+        "1 h 00 min",
+        "2 h 05 min",
+    ]
+    assert "left at this pace" not in stats_text(PanelFigures(300, 300, {}, [], 99, 6.0, minutes_left=0.0)).plain
+
+
 def test_session_stats_say_who_else_labels_now_in_one_line():
     from celeba_tui.tui.widgets.session_stats import PanelFigures, others_line, stats_text
 
@@ -93,3 +125,22 @@ def test_model_names_keep_what_tells_them_apart():
     assert third == "vgg19_varia…220217"
     assert model_label("light-cnn4-20261206-220456.onnx", "light", 18) == "cnn4-220456"
     assert model_label("\x1b[31mred.onnx", "light", 18) == "\\x1b[31mred"  # escaped, never read
+
+
+def test_a_long_image_name_takes_two_lines_of_the_panel_at_most():
+    # Found by the label-screen walkthrough of 2026-12-07: a 200-character name took nine
+    # lines at 80x24, twice (the image and the `--image` queue), and pushed "your labels" off.
+    from types import SimpleNamespace
+
+    from celeba_tui.tui.widgets.image_info import info_text
+
+    name = "a" * 200 + ".jpg"
+    tasks = [SimpleNamespace(name="light", classes=("left", "center", "right"))]
+    text = info_text(name, "zed", f"image {name}", tasks, {}, None, show_answers=False, width=40).plain
+    first, who = text.splitlines()[:2]
+    assert len(first) == 79 and first.endswith("aaa.jpg") and "…" in first
+    assert len(who) == 40 and who.startswith("annotator zed") and who.endswith(".jpg")
+    assert "your labels" in text
+    assert info_text("000001.jpg", "zed", "unlabelled", tasks, {}, None, show_answers=False, width=40).plain.startswith(
+        "000001.jpg\nannotator zed · queue unlabelled\n"
+    )

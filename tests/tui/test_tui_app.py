@@ -8,6 +8,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from celeba_tui.labelling.assignment import Assignment
 from celeba_tui.labelling.queues import QueueOptions
 from celeba_tui.tui.app import LabelApp, LabelConfig
@@ -208,6 +210,26 @@ async def test_a_second_reviewer_is_shown_the_first_ones_decision_before_replaci
     reviews = store.live_labels()
     assert sorted(reviews[reviews["source"] == "review"]["annotator"]) == ["rev1", "rev2"]
     assert store.current_labels().set_index(["image", "task"]).loc[(IMAGES[3], "light"), "label"] == "left"
+
+
+async def test_a_key_before_the_image_is_shown_is_refused_until_an_answer_is_stored(workspace, store):
+    # Found by the label-screen walkthrough of 2026-12-07: a key typed while the next image
+    # loaded rang and flashed a notice that went; the person's next key, meant for the next
+    # question, answered this one. The refusal now stays in sight until an answer is stored.
+    app = make_app(workspace, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        pane, status = app.screen.pane, app.screen.query_one("#store-status")
+        shown, pane.shown = pane.shown, None  # the image still loading
+        await pilot.press("a")
+        await pilot.pause(0.05)
+        assert status.display and "NOT saved: the image was still loading" in str(status.render())
+        pane.shown = shown  # painted: the refusal stays until a key is stored
+        await pilot.pause(0.05)
+        assert status.display and current(app) == (IMAGES[0], "light")
+        await press(pilot, "d")
+        assert not status.display and current(app) == (IMAGES[0], "orientation")
+    assert live(store) == {(IMAGES[0], "light"): "right"}
 
 
 async def test_a_refusal_is_cleared_when_the_reviewer_moves_on_and_agreeing_is_no_refusal(workspace, store):
@@ -632,6 +654,23 @@ async def test_timing_log_records_key_to_painted(workspace, store, tmp_path):
     assert [r["image"] for r in images] == [IMAGES[1], IMAGES[2]]
     assert all(0 < r["ms"] < 5000 and r["key"] == "a" for r in images)
     assert kinds.count("question") == 2
+
+
+def test_a_timing_log_that_cannot_be_written_is_one_line_before_any_screen(workspace, store, tmp_path):
+    # Found by the CLI review of 2026-12-07: `label --timing-log /tmp` was an IsADirectoryError traceback.
+
+    from celeba_tui.errors import CelebaError
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for path, reason in (
+        (tmp_path, "it is a folder"),
+        (tmp_path / "gone" / "t.jsonl", "does not exist"),
+        (fifo, "it is a FIFO and no process is reading it"),  # not waited on
+        (workspace.store_path, "label store"),
+    ):
+        with pytest.raises(CelebaError, match=reason):
+            make_app(workspace, store, timing_log=path)
 
 
 async def test_graphics_renderers_get_a_fitted_image(workspace, store):

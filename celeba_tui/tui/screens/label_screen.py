@@ -28,7 +28,7 @@ from celeba_tui.tui.screens.nothing_to_label_screen import NothingToLabelScreen
 from celeba_tui.tui.widgets.image_info import ImageInfo
 from celeba_tui.tui.widgets.image_pane import ImagePane
 from celeba_tui.tui.widgets.question_panel import QuestionPanel
-from celeba_tui.tui.widgets.session_stats import PanelFigures, SessionStats
+from celeba_tui.tui.widgets.session_stats import PanelFigures, SessionStats, minutes_left
 
 if TYPE_CHECKING:
     from celeba_tui.workspace import Workspace
@@ -312,14 +312,18 @@ class LabelScreen(Screen):
         stats = session.stats
         # Check answers count as answers here, as on any item (checks are blind).
         done, total = session.shown_progress
+        per_minute = stats.per_minute(session.clock())
+        left = total - done if total is not None and done is not None else None
         figures = PanelFigures(
             done=done,
             total=total,
             counts=stats.shown_counts,
             tasks=self.workspace.tasks,
             decisions=stats.shown_decisions,
-            per_minute=stats.per_minute(session.clock()),
+            per_minute=per_minute,
             others=session.others_now,
+            changes=stats.changes,
+            minutes_left=minutes_left(left, len(session.tasks), per_minute, stats.shown_decisions),
         )
         self.query_one(SessionStats).show_stats(figures)
 
@@ -374,10 +378,14 @@ class LabelScreen(Screen):
         if self.session.finished:
             return
         if not self.pane.ready:
-            self.app.bell()
             problem = self.pane.error
-            text = f"{printable(problem)}: press space to skip" if problem else "the image is still loading"
-            self.notify(text, markup=False)
+            if problem:
+                self.app.bell()
+                self.notify(f"{printable(problem)}: press space to skip", markup=False)
+            else:
+                # Said until an answer is stored: a key typed ahead of the image would
+                # otherwise leave the next key answering this question (walkthrough 2026-12-07).
+                self._refused("NOT saved: the image was still loading. Look, then press your answer again.")
             return
         stamp = self._stamp
         try:

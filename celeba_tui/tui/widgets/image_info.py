@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import Static
 
-from celeba_tui.console import printable
+from celeba_tui.console import middle_cut, printable
 from celeba_tui.labelling.queues import ItemContext
 
 
@@ -29,6 +29,7 @@ def info_text(
     show_answers: bool,
     compact: bool = False,
     earlier: dict[str, str] | None = None,
+    width: int | None = None,
 ) -> Text:
     """Pure: the panel's text (tested without a terminal). Names are shown as `printable`
     makes them: a file or annotator name must not send escape sequences to the terminal.
@@ -36,12 +37,16 @@ def info_text(
     Where the queue shows the annotators' answers (review, suspects) they come first:
     they are what the reviewer decides between, and must stay on a small screen.
     `earlier`: this person's stored answers to the questions asked now, shown until they
-    answer again.
+    answer again. In a panel `width` columns wide the image's name takes two lines at most
+    and who and which queue one (cut in the middle): the answers below must stay in sight.
     """
     gap = "" if compact else "\n"
     text = Text()
-    text.append(f"{printable(image)}\n", style="bold")
-    text.append(f"annotator {printable(annotator)} · queue {printable(queue)}\n", style="dim")
+    name, who = printable(image), f"annotator {printable(annotator)} · queue {printable(queue)}"
+    if width:
+        name, who = middle_cut(name, 2 * width - 1), middle_cut(who, width)
+    text.append(f"{name}\n", style="bold")
+    text.append(f"{who}\n", style="dim")
     if context is not None and show_answers and context.answers:
         text.append(f"{gap}annotators' answers\n", style="underline")
         own_side = False
@@ -104,12 +109,12 @@ def model_label(name: str, task: str, width: int) -> str:
         room = width - len(tail)  # the architecture's letters; "…" takes the dash's place
         if room >= 3:
             return architecture[:room] + "…" + tail[1:]
-    head = max((width - 1) // 3, 1)
-    return shown[:head] + "…" + shown[len(shown) - (width - 1 - head) :]
+    return middle_cut(shown, width)
 
 
 class ImageInfo(Static):
     """Panel beside the image; `show_info` takes the same arguments as `info_text`."""
 
     def show_info(self, *args, **kwargs) -> None:
+        kwargs.setdefault("width", self.size.width or None)
         self.update(info_text(*args, **kwargs), layout=False)  # its height is set by the layout (1fr)

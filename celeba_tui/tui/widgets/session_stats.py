@@ -13,6 +13,8 @@ from textual.widgets import ProgressBar, Static
 from celeba_tui.console import counted, distinct_prefixes, printable
 
 MAX_OTHERS_SHOWN = 26  # characters of "NAME, NAME" before the rest is "+N": one line of the side panel
+# Answers this session before the pace says how long the rest takes (the first few are no pace).
+MIN_ANSWERS_FOR_ESTIMATE = 10
 
 
 @dataclass(frozen=True)
@@ -27,13 +29,31 @@ class PanelFigures:
     decisions: int
     per_minute: float
     others: Sequence[str] = ()
+    changes: int = 0  # of `decisions`, earlier answers changed by going back
+    minutes_left: float | None = None  # the rest of the queue at this session's pace (None: too soon to say)
+
+
+def minutes_left(images_left: int | None, questions: int, per_minute: float, answers: int) -> float | None:
+    """Pure: minutes the queue's `images_left` take at `per_minute` answers, `questions` per
+    image; None until this session has given MIN_ANSWERS_FOR_ESTIMATE answers."""
+    if images_left is None or answers < MIN_ANSWERS_FOR_ESTIMATE or per_minute <= 0:
+        return None
+    return images_left * max(questions, 1) / per_minute
+
+
+def duration_text(minutes: float) -> str:
+    """ "under a minute", "14 min", "2 h 05 min"."""
+    if minutes < 1:
+        return "under a minute"
+    whole = round(minutes)
+    return f"{whole} min" if whole < 60 else f"{whole // 60} h {whole % 60:02d} min"
 
 
 def stats_text(figures: PanelFigures, width: int | None = None) -> Text:
     """Pure: "done / total", who else labels here now, and per task how often each class
     was chosen this session. In a panel `width` columns wide, lines that would wrap (and
     push the last task's counts off a 60x16 screen) take their short form:
-    "light l:0 c:0 r:0", "session: 2 labels · 3.0/min"."""
+    "light l:0 c:0 r:0", "session: 2 labels · 3.0/min" (every task's line the same form)."""
     done, total, decisions = figures.done, figures.total, figures.decisions
     counts, others = figures.counts, figures.others
     fits = (lambda line: len(line) <= width) if width else (lambda line: True)
@@ -41,16 +61,27 @@ def stats_text(figures: PanelFigures, width: int | None = None) -> Text:
     if total is None:
         text.append("counting the queue…\n", style="bold")
     else:
-        text.append(f"{done:,} / {total:,} images done\n", style="bold")
-    pace = f"{counted(decisions, 'label')} · {figures.per_minute:.1f}/min"
+        text.append(f"{done:,} / {counted(total, 'image')} done\n", style="bold")
+    if figures.minutes_left is not None and total is not None and done < total:
+        text.append(f"about {duration_text(figures.minutes_left)} left at this pace\n", style="dim")
+    # Going back to change an answer counts: the tally is of answers given, said so.
+    given = counted(decisions, "label") + (f", {figures.changes:,} changed" if figures.changes else "")
+    pace = f"{given} · {figures.per_minute:.1f}/min"
     session = next((line for line in (f"this session: {pace}", f"session: {pace}") if fits(line)), pace)
     text.append(session + "\n", style="dim")
-    for task in figures.tasks:
-        numbers = [counts.get((task.name, label), 0) for label in task.classes]
-        line = f"  {task.name:<12} " + " · ".join(f"{label} {n}" for label, n in zip(task.classes, numbers))
-        if not fits(line):
-            tags = distinct_prefixes(task.classes)  # the shortest prefixes that tell the classes apart
-            line = f"{task.name} " + " ".join(f"{tag}:{n}" for tag, n in zip(tags, numbers))
+    numbers = {task.name: [counts.get((task.name, label), 0) for label in task.classes] for task in figures.tasks}
+    lines = [
+        f"  {task.name:<12} " + " · ".join(f"{label} {n}" for label, n in zip(task.classes, numbers[task.name]))
+        for task in figures.tasks
+    ]
+    if not all(fits(line) for line in lines):  # the short form for all, so the lines read alike
+        lines = [
+            f"{task.name} "
+            # the shortest prefixes that tell the classes apart
+            + " ".join(f"{tag}:{n}" for tag, n in zip(distinct_prefixes(task.classes), numbers[task.name]))
+            for task in figures.tasks
+        ]
+    for line in lines:
         text.append(line + "\n")
     if others:
         text.append(f"labelling too: {others_line(others)}\n", style="dim")
