@@ -14,6 +14,7 @@ and the folds are the benchmark's own: only the starting point moves.
         --real ../shared/real-faces --set head-yaw --folds 6 --seed 0
     python benchmarks/synthetic_pretraining.py --pretrain-mix 0.33,0.34,0.33 -- ...   # classes rendered evenly
     python benchmarks/synthetic_pretraining.py --pretrain-max-yaw 90 --pretrain-max-pitch 60 -- ...   # wider poses
+    python benchmarks/synthetic_pretraining.py --pretrain-bins 4,12,22 -- ...   # the angle in 7 bins, not 3 classes
 
 The renders are the project's own (never the real photographs): the starting point is
 one anyone can rebuild with `celeba synth`. docs/label-quality.md (eighteenth round) has
@@ -32,20 +33,70 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from synthetic_workspace import synthetic_workspace  # noqa: E402
+from synthetic_workspace import celeba, synthetic_workspace  # noqa: E402
+
+# The true angle behind each task's classes, in `celeba synth`'s ground_truth.csv.
+ANGLE_COLUMN = {"orientation": "yaw_deg", "light": "light_azimuth_deg"}
+
+
+def bin_classes(edges: list[float]) -> list[str]:
+    """Class names for the angle cut at +-edges: center, then left_1/right_1 outwards (the
+    mirror rule pairs them by name, so flips swap them)."""
+    sides = [str(i) for i in range(1, len(edges) + 1)]
+    return [*(f"left_{k}" for k in reversed(sides)), "center", *(f"right_{k}" for k in sides)]
+
+
+def bin_labels(angles, edges: list[float]) -> list[str]:
+    """Each signed angle's bin: |angle| <= edges[0] is center, each edge passed one bin further out."""
+    labels = []
+    for angle in angles:
+        passed = sum(abs(angle) > edge for edge in edges)
+        labels.append("center" if not passed else f"{'left' if angle < 0 else 'right'}_{passed}")
+    return labels
+
+
+def add_bin_task(cache: Path, workspace, task: str, edges: list[float]) -> str:
+    """A task of the renders' `task` angle cut into bins, its true labels imported; its name."""
+    import pandas as pd
+
+    name = f"{task}_bins_" + "_".join(f"{e:g}" for e in edges)
+    config = workspace.config_path
+    if f'name = "{name}"' not in config.read_text():
+        classes = ", ".join(f'"{c}"' for c in bin_classes(edges))
+        with config.open("a") as out:
+            out.write(f'\n[[tasks]]\nname = "{name}"\nclasses = [{classes}]\nquestion = "Which bin?"\n')
+        truth = pd.read_csv(cache / "synth" / "ground_truth.csv")
+        labels = pd.DataFrame(
+            {"image": truth["image"], "task": name, "label": bin_labels(truth[ANGLE_COLUMN[task]], edges)}
+        )
+        labels.to_csv(cache / f"{name}.csv", index=False)
+        celeba("import", cache / f"{name}.csv", "--format", "long", "--annotator", "truth", "-w", workspace.path)
+    return name
 
 
 def pretrain(
-    cache: Path, images: int, task: str, architecture: str, seed: int, epochs: int | None, synth_args: tuple = ()
+    cache: Path,
+    images: int,
+    task: str,
+    architecture: str,
+    seed: int,
+    epochs: int | None,
+    synth_args: tuple = (),
+    bins: list[float] | None = None,
 ) -> Path:
-    """Train `architecture` on `images` renders' true `task` classes (once per cache); its run folder."""
+    """Train `architecture` on `images` renders' true `task` classes (or its angle's `bins`;
+    once per cache); its run folder."""
     from celeba_tui.progress import SilentReporter
     from celeba_tui.training.trainer import TrainOptions, train
+    from celeba_tui.workspace import load_workspace
 
+    workspace = synthetic_workspace(cache, images, seed=seed, synth_args=synth_args)
+    if bins:
+        task = add_bin_task(cache, workspace, task, bins)
+        workspace = load_workspace(workspace.path)
     marker = cache / f"{task}-{architecture}-seed{seed}-epochs{epochs or 'default'}.run"
     if marker.exists() and Path(marker.read_text().strip()).is_dir():
         return Path(marker.read_text().strip())
-    workspace = synthetic_workspace(cache, images, seed=seed, synth_args=synth_args)
     started = time.perf_counter()
     trained = train(workspace, TrainOptions(plugin=architecture, task=task, seed=seed, epochs=epochs), SilentReporter())
     marker.write_text(f"{trained.run_path}\n")
@@ -65,6 +116,11 @@ def main() -> None:
     )
     parser.add_argument("--pretrain-max-yaw", type=float, help="the renders' largest yaw (default: synth's, 45)")
     parser.add_argument("--pretrain-max-pitch", type=float, help="the renders' largest pitch (default: synth's, 15)")
+    parser.add_argument(
+        "--pretrain-bins",
+        metavar="E1,E2,..",
+        help="train on the true angle cut at +-E1, +-E2, .. degrees (2k+1 classes) instead of the task's 3",
+    )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/celeba-synthetic-pretraining"))
     parser.add_argument("rest", nargs=argparse.REMAINDER, help="-- then benchmarks/label_quality.py's arguments")
     args = parser.parse_args()
@@ -87,6 +143,7 @@ def main() -> None:
         args.pretrain_seed,
         args.pretrain_epochs,
         synth_args,
+        [float(e) for e in args.pretrain_bins.split(",")] if args.pretrain_bins else None,
     )
     print(f"networks of {args.architecture} start from {run}")
     rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
