@@ -78,6 +78,15 @@ class QueueBuild:
     def total(self) -> int:
         return self.done + len(self.items)
 
+    def skipped_last(self, skipped: frozenset[str]) -> QueueBuild:
+        """The same items, those whose image the person passed over (space) after the
+        others, each group in the order it had: a skip is "not now", not "never"."""
+        if not skipped:
+            return self
+        first = [item for item in self.items if item.image not in skipped]
+        last = [item for item in self.items if item.image in skipped]
+        return QueueBuild(first + last, self.done, self.by_others)
+
 
 class Queue(Protocol):
     name: str

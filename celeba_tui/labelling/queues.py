@@ -106,11 +106,21 @@ class UnlabelledQueue:
             for j in range(len(task_names))
         )
         params = [p for task in task_names for p in (task, *PEOPLE_SOURCES)]
+        # Images this person passed over come after the others: `build` brings them at the end.
+        skipped = store.skipped_images(annotator)
+        not_skipped = (
+            "AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.image_id = i.id "
+            "AND s.annotator_id = (SELECT id FROM annotators WHERE name = ?))"
+            if skipped
+            else ""
+        )
         rows = store.query(
             f"SELECT name, code FROM (SELECT i.name AS name, {missing} AS code FROM images i "
-            "WHERE i.present = 1 ORDER BY i.name) WHERE code > 0 LIMIT ?",
-            [*params, limit],
+            f"WHERE i.present = 1 {not_skipped} ORDER BY i.name) WHERE code > 0 LIMIT ?",
+            [*params, *([annotator] if skipped else []), limit],
         )
+        if not rows and skipped:  # only images passed over may be left: `build` says
+            return None
         return [QueueItem(name, tuple(t for j, t in enumerate(task_names) if code >> j & 1)) for name, code in rows]
 
 

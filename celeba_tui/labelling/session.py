@@ -307,6 +307,12 @@ class LabelSession:
             self._skips.append(Skip(self.position, self.task_index, len(self.history)))
             self._next_question()
 
+    @property
+    def skipped(self) -> int:
+        """Questions passed over this session and not taken back (a check's aside: its image
+        is labelled already)."""
+        return sum(1 for skip in self._skips if skip.after <= len(self.history) and not self.items[skip.position].check)
+
     def skip_image(self) -> None:
         """Leave the rest of the current image unanswered."""
         if self.current is not None:
@@ -544,6 +550,7 @@ class LabelSession:
         self._put_back = {shift(p) for p in self._put_back}
         self._coming_round = [shift(p) for p in self._coming_round]
         self._counted_early = {shift(p) for p in self._counted_early}
+        self._skips = [replace(skip, position=shift(skip.position)) for skip in self._skips]
         self.history = [
             Decision(shift(d.position), d.task_index, d.image, d.task, d.label, d.check, d.label_id)
             for d in self.history

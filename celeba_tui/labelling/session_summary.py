@@ -30,6 +30,7 @@ class SessionOutcome:
     changes: int = 0
     finished_elsewhere: int = 0
     decisions: int | None = None  # labels stored, changes included (None: as many as `counts` holds)
+    skipped: int = 0  # questions passed over (space) and not taken back: shown last next time
 
     @property
     def labels(self) -> int:
@@ -65,6 +66,7 @@ class SessionSummary:
             "checks": self.outcome.checks,
             "changes": self.outcome.changes,
             "finished_by_others": self.outcome.finished_elsewhere,
+            "skipped": self.outcome.skipped,
             "left": self.left,
             "done": self.done,
             "done_by_others": self.by_others,
@@ -117,6 +119,11 @@ def summary_lines(summary: SessionSummary) -> list[str]:
             counts = [f"{label} {outcome.counts.get((task.name, label), 0)}" for label in task.classes]
             if any(outcome.counts.get((task.name, label), 0) for label in task.classes):
                 lines.append(f"  {task.name:<12} " + " · ".join(counts))
+    if outcome.skipped:
+        lines.append(
+            f"{counted(outcome.skipped, 'question')} skipped: "
+            f"{'its image comes' if outcome.skipped == 1 else 'their images come'} after the others next time."
+        )
     if outcome.finished_elsewhere:
         lines.append(
             f"Others finished {counted(outcome.finished_elsewhere, 'image')} of this queue while you worked "

@@ -26,6 +26,7 @@ from celeba_tui.store.schema import (
     CURRENT_REFRESH_SQL,
     LAPSED_MERGE_DECISIONS_SQL,
     LATER_INDEXES,
+    LATER_TABLES,
     SCHEMA,
     SCHEMA_VERSION,
 )
@@ -139,6 +140,10 @@ class LabelStore(SideTables, AnnotatorRecords):
             with self.transaction() as conn:
                 for name in sorted(missing):
                     conn.execute(LATER_INDEXES[name])
+        if set(LATER_TABLES) - tables and not self.readonly:
+            with self.transaction() as conn:
+                for name in sorted(set(LATER_TABLES) - tables):
+                    conn.execute(LATER_TABLES[name])
         if meta.get(CURRENT_RULES_KEY) != CURRENT_RULES and not self.readonly:
             # Made under older rules: every current label once more, by today's.
             with self.transaction() as conn:

@@ -127,6 +127,22 @@ CREATE TABLE IF NOT EXISTS problems (
 );
 """.replace("{sources}", sql_list(SOURCES))
 
+SKIPS_TABLE = """-- Questions a person passed over with space: their next queues show those images after
+-- the others. Not a decision, so no history: undoing a skip deletes its row.
+CREATE TABLE IF NOT EXISTS skips (
+    annotator_id INTEGER NOT NULL REFERENCES annotators(id),
+    image_id     INTEGER NOT NULL REFERENCES images(id),
+    task         TEXT NOT NULL,
+    created      REAL NOT NULL,
+    PRIMARY KEY (annotator_id, image_id, task)
+);
+"""
+SCHEMA += SKIPS_TABLE
+
+# Tables added after the first stores were made: created on the first writable open of an
+# older store (schema version unchanged: older celeba-tui versions ignore them).
+LATER_TABLES = {"skips": SKIPS_TABLE}
+
 # Added after the first stores were made: created on the first writable open of an
 # older store (schema version unchanged: older celeba-tui versions ignore the index).
 LATER_INDEXES = {"live_in_use": "CREATE INDEX IF NOT EXISTS live_in_use ON live(task, label, label_id)"}

@@ -3,13 +3,15 @@
 A mixin of `celeba_tui.store.label_store.LabelStore` (which it relies on for `transaction`,
 `query`, `frame` and the id lookups); kept apart so the store module stays about
 labels. None of these rows is a label: checks are answers to flip-consistency
-questions, problems are unusable images, predictions are what each model said.
+questions, problems are unusable images, skips are questions a person passed over,
+predictions are what each model said.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sqlite3
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -54,6 +56,38 @@ class SideTables:
 
     def problems(self) -> pd.DataFrame:
         return self.frame("SELECT image, kind, message, reporter, created AS time FROM problems ORDER BY id")
+
+    # ------------------------------------------------------------- skips
+    def add_skip(self, image: str, task: str, annotator: str) -> None:
+        """`annotator` passed over `task` of `image` (space): their next queues show it last."""
+        now = time.time()
+        with self.transaction() as conn:
+            image_id = self._image_ids(conn, [image], now)[image]
+            conn.execute(
+                "INSERT OR REPLACE INTO skips(annotator_id, image_id, task, created) VALUES (?, ?, ?, ?)",
+                (self._annotator_id(conn, annotator), image_id, task, now),
+            )
+
+    def remove_skip(self, image: str, task: str, annotator: str) -> None:
+        """A skip undone: the image takes its place in the queue again."""
+        with self.transaction() as conn:
+            conn.execute(
+                "DELETE FROM skips WHERE task = ? AND image_id = (SELECT id FROM images WHERE name = ?) "
+                "AND annotator_id = (SELECT id FROM annotators WHERE name = ?)",
+                (task, image, annotator),
+            )
+
+    def skipped_images(self, annotator: str) -> frozenset[str]:
+        """Images with a question `annotator` passed over (none from an older store opened read-only)."""
+        try:
+            rows = self.query(
+                "SELECT DISTINCT i.name FROM skips s JOIN images i ON i.id = s.image_id "
+                "WHERE s.annotator_id = (SELECT id FROM annotators WHERE name = ?)",
+                [annotator],
+            )
+        except sqlite3.OperationalError:  # no skips table: a store made before skips were kept
+            return frozenset()
+        return frozenset(row[0] for row in rows)
 
     # --------------------------------------- models and predictions (autolabel)
     # Written by `celeba autolabel`. `predictions` keeps one row per

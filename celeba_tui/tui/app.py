@@ -65,6 +65,7 @@ def start_session(store: LabelStore, config: LabelConfig, queue: Queue) -> Label
         items, total, complete = page, (None if page else 0), not page
     else:
         built = queue.build(store, config.workspace, config.annotator, tasks, config.options)
+        built = built.skipped_last(store.skipped_images(config.annotator))
         # The whole queue, others' finished images included: those passed over count as done.
         items, total, complete = built.items, built.total + built.by_others, True
     checks = None
@@ -134,7 +135,12 @@ class LabelApp(App):
             return SessionOutcome()
         stats = self.session.stats
         return SessionOutcome(
-            +stats.counts, stats.checks, stats.changes, self.session.finished_elsewhere, stats.decisions
+            +stats.counts,
+            stats.checks,
+            stats.changes,
+            self.session.finished_elsewhere,
+            stats.decisions,
+            skipped=self.session.skipped,
         )
 
     async def action_quit(self) -> None:
@@ -172,7 +178,7 @@ class LabelApp(App):
         try:
             built = self.queue.build(
                 self.store, config.workspace, config.annotator, self.session.tasks.values(), config.options
-            )
+            ).skipped_last(self.store.skipped_images(config.annotator))
         except Exception as exc:  # noqa: BLE001  (the session goes on with the first page)
             error = f"{type(exc).__name__}: {printable(exc)}"
             self.post_message(QueueCompleted(None, error, time.monotonic() - started))

@@ -65,3 +65,14 @@ def test_images_others_finished_are_said(store, workspace):
     assert "Others finished 3 images of this queue while you worked (not shown to you)." in lines
     assert "The unlabelled queue: 6 images left, 1 done (3 more finished by others)." in lines
     assert (summary.as_json()["finished_by_others"], summary.as_json()["done_by_others"]) == (3, 3)
+
+
+def test_questions_skipped_are_said_with_where_their_images_go(store, workspace):
+    lines = summary_lines(summary_of(store, workspace, SessionOutcome(skipped=1)))
+    assert lines[:2] == [
+        "Session of ann: no decisions stored.",
+        "1 question skipped: its image comes after the others next time.",
+    ]
+    summary = summary_of(store, workspace, SessionOutcome(skipped=3))
+    assert "3 questions skipped: their images come after the others next time." in summary_lines(summary)
+    assert summary.as_json()["skipped"] == 3

@@ -467,3 +467,24 @@ def test_an_empty_model_cell_is_no_model_so_a_reimport_never_overtakes_a_later_d
     again = first.assign(model="", detail="")
     assert store.add_labels(again) == 0
     assert store.current_labels("light")["label"].tolist() == ["right"]
+
+
+def test_skips_are_kept_per_person_and_a_store_made_before_them_gets_their_table(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "labels.sqlite"
+    with LabelStore.open(path, create=True) as store:
+        store.add_skip("a.jpg", "light", "ann")
+        store.add_skip("a.jpg", "light", "ann")  # again: one skip
+        store.add_skip("b.jpg", "orientation", "ann")
+        store.add_skip("a.jpg", "light", "bob")
+        store.remove_skip("b.jpg", "orientation", "ann")
+        assert store.skipped_images("ann") == {"a.jpg"} and store.skipped_images("bob") == {"a.jpg"}
+        assert store.skipped_images("nobody") == frozenset() and store.live_labels().empty  # not labels
+    with sqlite3.connect(path) as conn:  # a store made before skips were kept
+        conn.execute("DROP TABLE skips")
+    with LabelStore.open(path, readonly=True) as old:
+        assert old.skipped_images("ann") == frozenset()
+    with LabelStore.open(path) as store:  # the first writable open adds the table
+        store.add_skip("a.jpg", "light", "ann")
+        assert store.skipped_images("ann") == {"a.jpg"}

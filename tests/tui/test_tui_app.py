@@ -127,6 +127,31 @@ async def test_u_after_a_skip_goes_back_to_the_skipped_question(workspace, store
         assert current(app) == (IMAGES[0], "light") and live(store) == {}
 
 
+async def test_images_skipped_come_after_the_others_next_time_unless_the_skip_was_undone(workspace, store):
+    # Found by the label-screen walkthrough of 2026-12-07: a skip was not stored, so the image
+    # skipped came first again in every later session ("space to skip rather than guess").
+    light = next(task for task in workspace.tasks if task.name == "light")
+    async with make_app(workspace, store, tasks=(light,)).run_test(size=SIZE) as pilot:
+        await press(pilot, "space", "space", "u", "a")  # the second skip taken back, then answered
+    assert store.skipped_images("ann") == {IMAGES[0]} and store.skipped_images("bob") == frozenset()
+    app = make_app(workspace, store, tasks=(light,))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert current(app) == (IMAGES[2], "light")  # not the one skipped
+        await wait_for(pilot, lambda: app.session.complete, "the whole queue")
+        assert [item.image for item in app.session.items] == [*IMAGES[2:], IMAGES[0]]
+        await press(pilot, *["d"] * 8)
+        assert current(app) == (IMAGES[0], "light")  # last, not never
+        assert app.outcome().skipped == 0
+        await press(pilot, "space")
+        assert app.outcome().skipped == 1
+    # Someone else's queue is their own: bob starts at the first image.
+    other = make_app(workspace, store, annotator="bob", tasks=(light,))
+    async with other.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert current(other) == (IMAGES[0], "light")
+
+
 async def test_resume_continues_where_it_stopped(workspace, store):
     async with make_app(workspace, store).run_test(size=SIZE) as pilot:
         await press(pilot, "a", "a", "d")

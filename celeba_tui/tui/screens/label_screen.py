@@ -491,18 +491,29 @@ class LabelScreen(Screen):
         self.refresh_bindings()
         self.show_current(self._stamp)
 
-    def action_skip(self) -> None:
+    async def action_skip(self) -> None:
         if self.has_class("too-small") or self.session.finished:
             return
         if self.lookback.active:
             self.notify("going back: ] for newer decisions, esc for the queue", timeout=2)
             return
         stamp = self._stamp
+        item, task = self.session.current, self.session.current_task
         if self.pane.error is not None and self.pane.shown == self.pane.request:
             self.session.skip_image()
         else:
             self.session.skip()
         self.show_current(stamp)
+        if item is not None and task is not None and not item.check:  # a check's image is labelled already
+            await self._remember_skip(self.session.store.add_skip, item.image, task.name)
+
+    async def _remember_skip(self, function, image: str, task: str) -> None:
+        """Store (or forget) a skip, so the next session shows the image after the others.
+        Not a decision: a refused write is said, and the session goes on."""
+        try:
+            await self._write(function, image, task, self.session.annotator)
+        except WRITE_REFUSED as exc:
+            self.notify(f"the skip was not remembered: {_reason(exc)}", severity="warning", markup=False)
 
     async def action_undo(self) -> None:
         if self.has_class("too-small"):  # nothing is visible: no blind changes
@@ -517,6 +528,8 @@ class LabelScreen(Screen):
             item, task = self.session.current, self.session.current_task
             self.notify(f"back to the skipped {task.name} question of {printable(item.image)}", timeout=2, markup=False)
             self.show_current(stamp)
+            if not item.check:
+                await self._remember_skip(self.session.store.remove_skip, item.image, task.name)
             return
         decision = self.session.last_decision()
         if decision is None:
