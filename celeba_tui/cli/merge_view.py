@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, Group
 from rich.table import Table
+from rich.text import Text
 
 from celeba_tui.agreement.apply_merge import MergeRun
 from celeba_tui.agreement.measures import PairAgreement, TaskAgreement
@@ -45,7 +46,7 @@ def _fits(table: Table, console: Console) -> bool:
     return _natural_width(table, console) <= console.width
 
 
-def _fit(table: Table, console: Console) -> Table:
+def _fit(table: Table, console: Console) -> Table | Group:
     """Share what the number columns leave among the text columns, so rich never has to cut a number.
 
     Left to itself rich narrows every column alike once wrapping is not enough, which cuts
@@ -57,6 +58,8 @@ def _fit(table: Table, console: Console) -> Table:
     text = [c for c in table.columns if not c.no_wrap]
     gaps = 2 * (len(table.columns) - 1)
     fixed = sum(c.min_width or 0 for c in table.columns if c.no_wrap)
+    if fixed + gaps + sum(max(_longest_word(c), MIN_TEXT_WIDTH) for c in text) > console.width:
+        return _records(table)  # squeezed, its words would break ("an" / "n1"): a row per field
     room = max(console.width - fixed - gaps, MIN_TEXT_WIDTH * len(text))
     natural = {id(c): max(len(str(c.header)), *(len(str(cell)) for cell in c.cells)) for c in text}
     # Water-filling: columns narrower than an equal share keep their width; the rest share what is left.
@@ -75,6 +78,20 @@ def _fit(table: Table, console: Console) -> Table:
         c.max_width = widths[id(c)]
         c.min_width = None
     return table
+
+
+def _records(table: Table) -> Group:
+    """`table` turned on its side for a terminal too narrow for its columns: its title (a
+    line of its own, wrapped at the terminal's width), then per row one line per column
+    ("heading  value"), a blank line between rows."""
+    records = _table(show_header=False)
+    records.add_column("field", overflow="fold")
+    records.add_column("value", overflow="fold")
+    columns = [(str(c.header), list(c.cells)) for c in table.columns]
+    for row in range(table.row_count):
+        for j, (heading, cells) in enumerate(columns):
+            records.add_row(heading, cells[row], end_section=j == len(columns) - 1)
+    return Group(Text(str(table.title or ""), style="italic"), records) if table.title else Group(records)
 
 
 def _whole_words(columns: list, widths: dict[int, int]) -> None:
@@ -228,22 +245,31 @@ def print_merge(run: MergeRun) -> None:
     console = output_console()
     result = run.result
     title = f"Merge with policy {result.policy.name}" + (" (dry run)" if run.dry_run else "")
-    table = _table(
-        title=literal(title),
-        caption="single: one annotator, whose label stands; agreed: all gave the same label; resolved: "
-        "by the policy; reviewed: a person decided; open: waits for review",
-    )
     headings = ("images", "single", "compared", "agreed", "resolved", "reviewed", "open")
     rows = [
         [f"{value:,}" for value in (s.images, s.single, s.compared, s.agreed, s.resolved, s.reviewed, s.open)]
         for s in result.summary
     ]
+    table = _table(title=literal(title), min_width=len(title))
     _text_column(table, "task")
     for j, heading in enumerate(headings):
         _number_column(table, heading, [row[j] for row in rows])
     for s, row in zip(result.summary, rows):
         table.add_row(literal(s.task), *row)
+    if not _fits(table, console):  # a narrow terminal: one row per task and count, nothing squeezed
+        table = _table(title=literal(title), min_width=len(title))
+        _text_column(table, "task")
+        _text_column(table, "images")
+        _number_column(table, "count", [value for row in rows for value in row])
+        for s, row in zip(result.summary, rows):
+            for heading, value in zip(headings, row):
+                table.add_row(literal(s.task), "all" if heading == "images" else heading, value)
     console.print(_fit(table, console))
+    console.print(
+        "single: one annotator, whose label stands; agreed: all gave the same label; resolved: "
+        "by the policy; reviewed: a person decided; open: waits for review",
+        style="dim",
+    )
     if not any(s.compared for s in result.summary):
         console.print("Nothing to merge: no image was labelled by two annotators.")
     verb = ("would write", "would withdraw") if run.dry_run else ("wrote", "withdrew")

@@ -83,19 +83,29 @@ def _bucket_layouts(title: str, tasks: dict[str, dict]) -> list[list[Table]]:
     main = _bucket_table(title, ())
     for name, task in tasks.items():
         main.add_row(literal(name), *(f"{task[b]:,}" for b in BUCKETS))
-    parts = [main]
-    for key, heading in (("classes", "class"), ("status", "status")):
-        part = _table(f"{title}: {key}")
-        part.add_column("task", overflow="fold")
-        part.add_column(heading, overflow="fold")
-        part.add_column("images", justify="right", no_wrap=True)
-        for name, task in tasks.items():
-            for item, n in task[key].items():
-                if n or key == "classes":
-                    part.add_row(literal(name), literal(item), f"{n:,}")
-        parts.append(part)
-    layouts.append(parts)
+    lists = [
+        _long_table(f"{title}: {key}", heading, tasks, key)
+        for key, heading in (("classes", "class"), ("status", "status"))
+    ]
+    layouts.append([main, *lists])
+    # Narrower still (COLUMNS=40): the buckets a row each too, so the task column keeps its room.
+    buckets = {name: {b: task[b] for b in BUCKETS} for name, task in tasks.items()}
+    layouts.append([_long_table(title, "state", {n: {"buckets": b} for n, b in buckets.items()}, "buckets"), *lists])
     return layouts
+
+
+def _long_table(title: str, heading: str, tasks: dict[str, dict], key: str) -> Table:
+    """One row per task and item of `key` (a class, a status, a bucket) with its count; zero
+    counts only for classes (a class nobody chose is worth seeing)."""
+    table = _table(title)
+    table.add_column("task", overflow="fold")
+    table.add_column(heading, overflow="fold")
+    table.add_column("images", justify="right", no_wrap=True)
+    for name, task in tasks.items():
+        for item, n in task[key].items():
+            if n or key != "status":
+                table.add_row(literal(name), literal(item), f"{n:,}")
+    return table
 
 
 def _bucket_table(title: str, lists: tuple[str, ...]) -> Table:

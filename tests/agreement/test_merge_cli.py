@@ -285,6 +285,27 @@ def test_a_narrow_terminal_wraps_headings_between_words(monkeypatch, capsys):
     assert "light: rows ann1, columns ann2" in [line.strip() for line in lines]
 
 
+def test_at_40_columns_tables_turn_on_their_side_rather_than_break_names(workspace):
+    # Found by the CLI review of 2026-12-07: at 40 columns merge's task column vanished and its
+    # title and caption were cut ("Merge with policy review (dr"); agreement split names ("an" / "n1").
+    add(workspace, TWO + [("3.jpg", "light", "alice", "left"), ("3.jpg", "light", "bob", "left")])
+    runner40 = CliRunner(env={"COLUMNS": "40"})
+    merged = runner40.invoke(app, ["merge", "--dry-run", "-w", str(workspace.path)])
+    agreed = runner40.invoke(app, ["agreement", "-w", str(workspace.path)])
+    for result, names in ((merged, {"light"}), (agreed, {"alice", "bob", "light:"})):
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.splitlines()
+        assert max(map(len, lines)) <= 40, result.stdout
+        assert names <= {word for line in lines for word in line.split()}, result.stdout
+    assert "Merge with policy review (dry run)" in merged.stdout
+    assert "open: waits for review" in " ".join(merged.stdout.split())
+    assert [line.split() for line in merged.stdout.splitlines() if line.startswith("light ")][-1] == [
+        "light",
+        "open",
+        "1",
+    ]
+
+
 def test_a_task_named_twice_is_that_task_once(workspace):
     # Found by attack pass 21: "ValueError: Categorical categories must be unique".
     add(workspace, TWO)

@@ -60,7 +60,7 @@ def test_wide_terminal_keeps_one_table_per_part():
     assert "Current labels per task: classes" in narrow  # the lists moved to tables of their own
 
 
-@pytest.mark.parametrize("columns", ["80", "120"])
+@pytest.mark.parametrize("columns", ["40", "80", "120"])
 def test_cli_stats_at_a_width(workspace, columns):
     with workspace.open_store() as store:
         store.add_label("000001.jpg", "light", "left", "alice")
@@ -72,6 +72,10 @@ def test_cli_stats_at_a_width(workspace, columns):
     assert result.exit_code == 0, result.output
     assert max(map(len, result.stdout.splitlines())) <= int(columns) and "…" not in result.stdout
     assert "unlabelled" in result.stdout and "unlabeled" not in result.stdout
+    # Every task names its row of the first table (at 40 columns the task column was squeezed
+    # to nothing: found by the CLI review of 2026-12-07).
+    first = result.stdout.split("Current labels per task:")[0]
+    assert "light" in first and "orientation" in first, result.stdout
     data = json.loads(runner.invoke(app, ["stats", "-w", str(workspace.path), "--json"]).stdout)
     for task in data["tasks"].values():
         assert list(task) == ["labelled", "conflicts", "unlabelled", "classes", "status"]
