@@ -478,8 +478,12 @@ def open_for_append(path: Path) -> IO[str]:
         fifo = exc.errno == errno.ENXIO
         reason = "it is a FIFO and no process is reading it" if fifo else exc.strerror or str(exc)
         raise CelebaError(f"cannot write {target.given}: {reason}") from None
-    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
-    return os.fdopen(fd, "a", encoding="utf-8")
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        return os.fdopen(fd, "a", encoding="utf-8")
+    except OSError as exc:  # a file that opens but cannot be appended to (/proc/version)
+        os.close(fd)
+        raise CelebaError(f"cannot write {target.given}: {exc.strerror or exc}") from None
 
 
 def append_owned(path: Path, anchor: Path, text: str) -> None:

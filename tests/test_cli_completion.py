@@ -36,6 +36,10 @@ def test_values_complete_from_the_workspace_and_the_plugins(labelled_workspace):
     assert complete("celeba export --format j", here) == ["jsonl"]
     assert complete("celeba merge --policy pre", here) == ["prefer:"]
     assert complete("celeba export-onnx best", here) == ["best", "best:cnn4"]
+    # A one-value option typed twice is refused when run, not while completing (attack pass
+    # 24: a traceback on every TAB).
+    assert complete("celeba train -p cnn4 -p small_", here) == ["small_resnet", "small_resnet_128"]
+    assert complete("celeba -w . -w . sta", here) == ["stats"]
 
 
 def test_completion_outside_a_workspace_offers_nothing_and_does_not_fail(tmp_path):

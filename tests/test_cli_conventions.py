@@ -290,6 +290,18 @@ def test_an_option_that_takes_one_value_given_twice_is_refused_by_name(tmp_path,
         result = runner.invoke(app, args)
         assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
         assert result.stderr.startswith("error: ") and named in result.stderr, result.stderr
+    # Attack pass 24: a value inside a cluster of short flags (`-yt light` is -y, -t light),
+    # and a `--` before the command (click still reads the command's options after it).
+    for args, named in (
+        (["annotators", "withdraw", "bob", "-yt", "light", "-t", "orientation"], "--task/-t given 2 times"),
+        (["import", "-ya", "X", "-a", "Y"], "('X', 'Y')"),
+        (["--", "export", "-o", "e1.csv", "-o", "e2.csv"], "--out/-o given 2 times"),
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and named in result.stderr, result.output
+    # Help asked for, or no such command: click's answer, not this one.
+    assert runner.invoke(app, ["train", "-p", "a", "-p", "b", "-h"]).output.startswith("Usage: celeba train")
+    assert "No such command 'stat'" in runner.invoke(app, ["stat", "-w", "a", "-w", "a"]).stderr
     as_json = runner.invoke(app, ["train", "--json", "--epochs", "1", "--epochs", "2"])
     assert json.loads(as_json.stderr)["error"].startswith("--epochs given 2 times")
     # Options that collect values, flags and what follows `--` are left alone.
@@ -305,6 +317,8 @@ def test_usage_errors_are_one_line_that_says_where_to_read_more(tmp_path, monkey
         (["train", "--bogus"], "error: No such option: --bogus (see 'celeba train -h')"),
         (["synth", "--count", "3"], "error: Missing option '--out' / '-o' (see 'celeba synth -h')"),
         (["bogus"], "error: No such command 'bogus' (see 'celeba -h')"),
+        (["--bogus"], "error: No such option: --bogus (see 'celeba -h')"),  # the group's own (attack pass 24)
+        (["-w"], "error: Option '-w' requires an argument"),
     ):
         result = runner.invoke(app, args)
         assert result.exit_code == 2 and result.stderr == line + "\n", result.stderr
@@ -316,7 +330,7 @@ def test_help_is_also_a_command():
     assert withdraw.output == runner.invoke(app, ["annotators", "withdraw", "-h"]).output
     assert runner.invoke(app, ["help"]).output == runner.invoke(app, ["-h"]).output
     unknown = runner.invoke(app, ["help", "lable"])
-    assert unknown.exit_code == 2 and unknown.stderr.startswith("error: no command celeba lable")
+    assert unknown.exit_code == 2 and unknown.stderr.startswith("error: no command celeba 'lable'")
     assert "help" not in [line.split()[0] for line in runner.invoke(app, ["-h"]).output.splitlines() if line.strip()]
 
 
@@ -332,6 +346,11 @@ def test_a_workspace_that_is_not_one_says_why_and_where_it_was_named(two_workspa
     monkeypatch.delenv("CELEBA_WORKSPACE")
     (tmp_path / "notes.txt").write_text("x")
     assert "not a folder" in runner.invoke(app, ["-w", "notes.txt", "stats"]).stderr
+    # `celeba annotators -w WS` wins over the variable, as `celeba -w WS annotators` does (attack
+    # pass 24: the variable's workspace was the one withdrawn from).
+    monkeypatch.setenv("CELEBA_WORKSPACE", "notes.txt")
+    assert annotator_names(runner.invoke(app, ["annotators", "-w", str(first.path), "list", "--json"])) == ["alice"]
+    monkeypatch.delenv("CELEBA_WORKSPACE")
     # The config file itself names its workspace (was "ws/celeba.toml/celeba.toml: ...").
     assert annotator_names(runner.invoke(app, ["annotators", "--json", "-w", str(first.config_path)])) == ["alice"]
 

@@ -17,7 +17,15 @@ from typer._click.exceptions import UsageError
 from typer.core import TyperGroup
 
 from celeba_tui.annotator_names import unknown_annotator
-from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
+from celeba_tui.cli.app import (
+    GROUP_WORKSPACE_KEY,
+    JsonOption,
+    WorkspaceOption,
+    app,
+    from_environment,
+    open_workspace,
+    print_json,
+)
 from celeba_tui.cli.completion import complete_task
 from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
@@ -51,8 +59,12 @@ app.add_typer(annotators_app)
 @annotators_app.callback()
 def annotators_callback(ctx: typer.Context, workspace: WorkspaceOption = None, json_output: JsonOption = False) -> None:
     """List annotators (the default), withdraw all of one's labels, or rename one."""
-    # `celeba annotators -w WS withdraw bob` means WS: the subcommands inherit these.
-    ctx.obj = {"workspace": workspace, "json": json_output}
+    # `celeba annotators -w WS withdraw bob` means WS, as `celeba -w WS annotators ...` does,
+    # over $CELEBA_WORKSPACE (which fills every -w that is not typed: attack pass 24 found the
+    # variable's workspace withdrawn from); a subcommand's own -w wins.
+    if workspace is not None and not from_environment(ctx, workspace):
+        ctx.meta[GROUP_WORKSPACE_KEY] = workspace
+    ctx.obj = {"json": json_output}
     if ctx.invoked_subcommand is None:
         list_annotators(workspace, json_output)
 
@@ -60,7 +72,7 @@ def annotators_callback(ctx: typer.Context, workspace: WorkspaceOption = None, j
 @annotators_app.command("list", short_help="Each annotator's live labels, first and last decision.")
 def list_command(ctx: typer.Context, workspace: WorkspaceOption = None, json_output: JsonOption = False) -> None:
     """Each annotator: live labels per task, their first and last decision, and who labels now."""
-    list_annotators(workspace or ctx.obj["workspace"], json_output or ctx.obj["json"])
+    list_annotators(workspace, json_output or ctx.obj["json"])
 
 
 @annotators_app.command("withdraw", short_help="Withdraw every live label of one annotator.")
@@ -82,7 +94,7 @@ def withdraw_command(
     json_output: JsonOption = False,
 ) -> None:
     """Withdraw every live label of an annotator by appending undo rows (the history keeps them)."""
-    withdraw(name, task, yes, workspace or ctx.obj["workspace"], json_output or ctx.obj["json"])
+    withdraw(name, task, yes, workspace, json_output or ctx.obj["json"])
 
 
 def list_annotators(workspace: Path | None, json_output: bool) -> None:
@@ -189,8 +201,9 @@ def _confirmed(question: str) -> bool:
 
     sys.stderr.write(f"{question} (the history keeps them) [y/N]: ")
     sys.stderr.flush()
-    answer = sys.stdin.readline()
-    if not sys.stdin.isatty():  # a piped answer is not echoed: end the prompt's line
+    # No stdin at all (`<&-`): Python leaves sys.stdin None.
+    answer = sys.stdin.readline() if sys.stdin is not None else ""
+    if sys.stdin is None or not sys.stdin.isatty():  # a piped answer is not echoed: end the prompt's line
         sys.stderr.write("\n")
     if not answer:
         raise CelebaError("no answer to the confirmation (stdin closed): pass --yes to withdraw")
@@ -208,7 +221,7 @@ def rename_command(
     json_output: JsonOption = False,
 ) -> None:
     """Rename an annotator; their decisions stay theirs (only the name changes)."""
-    ws = open_workspace(workspace or ctx.obj["workspace"])
+    ws = open_workspace(workspace)
     from celeba_tui.labelling.session_lock import annotator_session
 
     # A session still labelling as OLD writes by id: renamed under it, a second session

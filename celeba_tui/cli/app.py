@@ -79,6 +79,8 @@ class CelebaGroup(TyperGroup):
         return known + [name for name in names if name not in known]
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if ctx.resilient_parsing:  # completing a half-typed line (TAB): nothing to refuse yet
+            return super().parse_args(ctx, args)
         # `-o ""` (an unset shell variable) would become Path("."): the current folder, maybe
         # a workspace the command then acts on; `-a ""` the OS user. Refused by name, first.
         option = empty_value_option(self, args)
@@ -91,6 +93,17 @@ class CelebaGroup(TyperGroup):
         if repeated is not None:
             report_error(repeated.message(), asks_for_json(self, args))
         return super().parse_args(ctx, args)
+
+    def make_context(self, info_name: Any, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        wants_json = asks_for_json(self, args)  # before parsing, which consumes `args`
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except ClickException as exc:
+            # The group's own options (`celeba --bogus`, `celeba -w`): one line, as below.
+            # A bare `celeba` shows the help (click's NoArgsIsHelpError).
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                raise
+            report_error(usage_line(exc, wants_json), wants_json)
 
     def invoke(self, ctx: Any) -> Any:
         # The objects made by start-up and imports live as long as the process: moving them
@@ -259,12 +272,12 @@ def chosen_workspace(path: Path | None) -> Path | None:
     group_value = ctx.meta.get(GROUP_WORKSPACE_KEY)
     if group_value is None:
         return path
-    if path is None or _from_environment(ctx, path):
+    if path is None or from_environment(ctx, path):
         return group_value
     return path
 
 
-def _from_environment(ctx: Context | None, value: Path) -> bool:
+def from_environment(ctx: Context | None, value: Path) -> bool:
     """Whether `value` is a --workspace filled in from $CELEBA_WORKSPACE in this context or a parent."""
     while ctx is not None:
         for name, given in ctx.params.items():
@@ -278,7 +291,7 @@ def open_workspace(path: Path | None):
     from celeba_tui.workspace import ENV_WORKSPACE, find_workspace, load_workspace
 
     chosen = chosen_workspace(path)
-    if chosen is not None and _from_environment(get_current_context(silent=True), chosen):
+    if chosen is not None and from_environment(get_current_context(silent=True), chosen):
         return load_workspace(chosen, f"${ENV_WORKSPACE}")  # errors say where the path came from
     return find_workspace(chosen)
 

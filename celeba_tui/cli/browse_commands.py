@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json
+from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json, warn
 from celeba_tui.cli.completion import complete_queue, complete_task
 from celeba_tui.errors import CelebaError
 
@@ -139,6 +139,8 @@ def _run_tui(ws, store, me, wanted, renderer, timing_log) -> None:
     crash = app_object.crash_report()
     if crash is not None:
         _report_crash(*crash)
+    if app_object.timing_log is not None and app_object.timing_log.failed:
+        warn(f"the timing log stopped: {app_object.timing_log.failed}")
 
 
 def _report_crash(summary: str, details: str) -> None:

@@ -23,7 +23,8 @@ def help_command(
     for word in words or ():
         found = command.get_command(context, word) if isinstance(command, TyperGroup) else None
         if found is None:
-            raise CelebaError(f"no command {context.command_path} {word} (see '{context.command_path} -h')")
+            shown = word if len(word) <= 40 else word[:37] + "..."
+            raise CelebaError(f"no command {context.command_path} {shown!r} (see '{context.command_path} -h')")
         command = found
         context = typer.Context(command, info_name=word, parent=context)
     typer.echo(command.get_help(context))

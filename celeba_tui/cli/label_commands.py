@@ -18,6 +18,7 @@ from celeba_tui.cli.app import (
     as_invoked,
     open_workspace,
     print_json,
+    warn,
 )
 from celeba_tui.cli.completion import complete_queue, complete_task
 from celeba_tui.errors import CelebaError
@@ -278,6 +279,8 @@ def _run_app(store, run: LabelRun, held_lock):
     crash = app.crash_report()
     if crash is not None:
         _report_crash(*crash)
+    if app.timing_log is not None and app.timing_log.failed:
+        warn(f"the timing log stopped: {app.timing_log.failed}")
     return outcome if outcome is not None else app.outcome()
 
 

@@ -27,8 +27,11 @@ class Repeated:
 
 def repeated_option(group: Command, args: Sequence[str], prog: str = "celeba") -> Repeated | None:
     """The first option of `args` (what follows the program's name) that takes one value and
-    is given twice, in the group's or a subcommand's options; None when none is. Pure:
-    reads the commands' declarations."""
+    is given twice, in the group's or a subcommand's options; None when none is, or when the
+    line asks for help or names no command (click says so). Pure: reads the commands'
+    declarations."""
+    if "-h" in args or "--help" in args:
+        return None
     command, name = group, prog
     single, takes_value = _shape(group)
     seen: dict[str, list[str]] = {}  # an option's first name -> values given
@@ -37,29 +40,47 @@ def repeated_option(group: Command, args: Sequence[str], prog: str = "celeba") -
     while i < len(tokens):
         token = tokens[i]
         i += 1
+        subcommands = getattr(command, "commands", None)
         if token == "--":
-            break
-        option, equals, value = token.partition("=")
-        if token.startswith("--") and equals:
-            pass
-        elif token in takes_value:
-            option, value = token, tokens[i] if i < len(tokens) else ""
-            i += 1
-        elif token.startswith("-") and not token.startswith("--") and token[:2] in takes_value:
-            option, value = token[:2], token[2:]  # a short option with its value attached (`-pcnn4`)
-        elif token in getattr(command, "commands", {}):
-            command = command.commands[token]
+            if subcommands is None:
+                break  # the command's arguments follow
+            continue  # a group's `--`: the command and its options still follow (`celeba -- train -p a -p b`)
+        given = _option_given(token, tokens[i] if i < len(tokens) else None, takes_value)
+        if given is not None:
+            option, value, used_next = given
+            i += used_next
+            if option in single:
+                values = seen.setdefault(single[option][0], [])
+                values.append(value)
+                if len(values) > 1:
+                    return Repeated(name, single[option], tuple(values))
+        elif token.startswith("-") and len(token) > 1:
+            continue  # a flag (or flags: `-yq`)
+        elif subcommands is not None:
+            if token not in subcommands:
+                return None  # no such command: click says so
+            command = subcommands[token]
             name = f"{name} {token}"
             single, takes_value = _shape(command)
             seen = {}
-            continue
-        else:
-            continue
-        if option in single:
-            values = seen.setdefault(single[option][0], [])
-            values.append(value)
-            if len(values) > 1:
-                return Repeated(name, single[option], tuple(values))
+    return None
+
+
+def _option_given(token: str, following: str | None, takes_value: frozenset[str]) -> tuple[str, str, int] | None:
+    """(option, value, 1 if the value is the next token else 0) where `token` gives an option a
+    value: `--opt=v`, `--opt v`, `-o v`, `-ov`, or flags then one (`-yt light`, `-ytlight`)."""
+    if token.startswith("--"):
+        option, equals, value = token.partition("=")
+        if equals:
+            return option, value, 0
+        return (token, following or "", 1) if token in takes_value else None
+    if not token.startswith("-") or len(token) < 2:
+        return None
+    for k in range(1, len(token)):  # a cluster of short options: flags until one takes a value
+        option = f"-{token[k]}"
+        if option in takes_value:
+            rest = token[k + 1 :]
+            return (option, rest, 0) if rest else (option, following or "", 1)
     return None
 
 

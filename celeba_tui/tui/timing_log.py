@@ -16,6 +16,7 @@ class TimingLog:
 
         self.path = Path(path)
         self._file = open_for_append(self.path)
+        self.failed: str | None = None  # why the log stopped, once a write failed
         self._lock = threading.Lock()
 
     def record(
@@ -27,12 +28,22 @@ class TimingLog:
             entry["cpu_ms"] = round(cpu * 1000, 3)
         line = json.dumps(entry)
         with self._lock:
-            self._file.write(line + "\n")
-            self._file.flush()
+            if self.failed is not None:
+                return
+            try:
+                self._file.write(line + "\n")
+                self._file.flush()
+            except (OSError, ValueError) as exc:
+                # A full disk, a FIFO whose reader left: the log stops, the labelling goes on
+                # (attack pass 24: the app ended with a traceback and an answer was lost).
+                self.failed = f"{self.path}: {getattr(exc, 'strerror', None) or exc}"
 
     def close(self) -> None:
         with self._lock:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError:  # what was left in the buffer could not be written: said already
+                pass
 
 
 def read_timing_log(path: Path) -> list[dict]:

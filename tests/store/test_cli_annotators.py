@@ -129,6 +129,20 @@ def test_withdraw_asks_first(labelled):
     result = run("annotators", "withdraw", "amy", "-w", labelled.path, ok=False, input="")  # stdin closed
     assert result.exit_code == 2 and "pass --yes" in result.stderr and "Aborted" not in result.output
     assert live(labelled)["amy"] == 2
+    # No stdin at all (`<&-`: Python's sys.stdin is None) is no answer too (attack pass 24: a traceback).
+    import os
+    import subprocess
+    import sys
+
+    closed = subprocess.run(
+        [sys.executable, "-m", "celeba_tui", "annotators", "withdraw", "amy", "-w", str(labelled.path)],
+        preexec_fn=lambda: os.close(0),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert closed.returncode == 2 and "pass --yes" in closed.stderr and "Traceback" not in closed.stderr
+    assert live(labelled)["amy"] == 2
     run("annotators", "withdraw", "amy", "-w", labelled.path, input="y\n")
     assert "amy" not in live(labelled)
 

@@ -100,6 +100,8 @@ def test_session_stats_read_alike_say_changes_and_how_long_the_rest_takes():
         "2 h 05 min",
     ]
     assert "left at this pace" not in stats_text(PanelFigures(300, 300, {}, [], 99, 6.0, minutes_left=0.0)).plain
+    soon = stats_text(PanelFigures(299, 300, {}, [], 99, 6.0, minutes_left=0.3)).plain.splitlines()[1]
+    assert soon == "under a minute left at this pace"  # not "about under a minute" (attack pass 24)
 
 
 def test_session_stats_say_who_else_labels_now_in_one_line():

@@ -696,6 +696,16 @@ def test_a_timing_log_that_cannot_be_written_is_one_line_before_any_screen(works
     ):
         with pytest.raises(CelebaError, match=reason):
             make_app(workspace, store, timing_log=path)
+    # A write that fails later (a full disk, a FIFO whose reader left) stops the log, not the
+    # labelling (attack pass 24: a traceback, and an answer lost).
+    if Path("/dev/full").exists():
+        from celeba_tui.tui.timing_log import TimingLog
+
+        log = TimingLog(Path("/dev/full"))
+        log.record("image", 0.01, key="a")
+        log.record("image", 0.02, key="a")
+        log.close()
+        assert log.failed is not None and log.failed.startswith("/dev/full: ")
 
 
 async def test_graphics_renderers_get_a_fitted_image(workspace, store):

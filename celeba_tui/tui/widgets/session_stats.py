@@ -63,7 +63,8 @@ def stats_text(figures: PanelFigures, width: int | None = None) -> Text:
     else:
         text.append(f"{done:,} / {counted(total, 'image')} done\n", style="bold")
     if figures.minutes_left is not None and total is not None and done < total:
-        text.append(f"about {duration_text(figures.minutes_left)} left at this pace\n", style="dim")
+        left = duration_text(figures.minutes_left)
+        text.append(f"{left if left.startswith('under') else 'about ' + left} left at this pace\n", style="dim")
     # Going back to change an answer counts: the tally is of answers given, said so.
     given = counted(decisions, "label") + (f", {figures.changes:,} changed" if figures.changes else "")
     pace = f"{given} · {figures.per_minute:.1f}/min"
