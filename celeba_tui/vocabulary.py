@@ -31,6 +31,16 @@ STATUSES = (REVIEWED, AGREED, CONFLICT, AUTOMATIC)
 # Shown, never stored: an `agreed` label that one annotator gave alone (nobody to agree
 # with yet). `celeba stats`, `merge` and browse count and show it apart from agreement.
 SINGLE = "single"
+# The statuses as shown: the store's, and `single`.
+SHOWN_STATUSES = (*STATUSES, SINGLE)
+
+
+def shown_status(status: str | None, n_annotators: int) -> str | None:
+    """A current label's status as people read it: `single` for an `agreed` label one
+    annotator gave alone, else the store's."""
+    return SINGLE if status == AGREED and n_annotators == 1 else status
+
+
 # Labels people settled: what training learns from and what calibration holds out.
 SETTLED_STATUSES = (AGREED, REVIEWED)
 # Images people have labelled, settled or not: never auto-labelled.

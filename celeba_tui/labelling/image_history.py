@@ -24,7 +24,7 @@ from celeba_tui.vocabulary import (
     PEOPLE_SOURCES,
     REVIEW,
     REVIEWED,
-    SINGLE,
+    shown_status,
 )
 
 if TYPE_CHECKING:
@@ -81,9 +81,7 @@ class TaskRecord:
     def status_shown(self) -> str | None:
         """The status as people read it: the store's `agreed` covers one annotator's label
         too, which is shown as `single` (as `celeba merge`'s table does)."""
-        if self.status == AGREED and self.n_annotators == 1:
-            return SINGLE
-        return self.status
+        return shown_status(self.status, self.n_annotators)
 
 
 @dataclass(frozen=True)

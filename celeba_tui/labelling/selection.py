@@ -19,7 +19,17 @@ import numpy as np
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.browse_filter import UNLABELLED, BrowseFilter
 from celeba_tui.labelling.queue_items import QueueItem, QueueOptions
-from celeba_tui.vocabulary import ANNOTATOR_SOURCES, CONFLICT, MODEL, PEOPLE_SOURCES, REVIEW, SOURCES, STATUSES
+from celeba_tui.vocabulary import (
+    AGREED,
+    ANNOTATOR_SOURCES,
+    CONFLICT,
+    MODEL,
+    PEOPLE_SOURCES,
+    REVIEW,
+    SHOWN_STATUSES,
+    SOURCES,
+    STATUSES,
+)
 
 if TYPE_CHECKING:
     import pandas as pd  # only for annotations: `celeba browse` starts without pandas
@@ -370,14 +380,19 @@ def load_browse_index(store: LabelStore, tasks: Sequence, first: int | None = No
     current_label = np.full((len(names), n_tasks), NO_LABEL, dtype=np.int16)
     current_status = np.full((len(names), n_tasks), -1, dtype=np.int8)
     live_parts = []
-    status_case = "CASE status " + " ".join(f"WHEN ? THEN {i}" for i in range(len(STATUSES))) + " END"
+    # An `agreed` label of one annotator alone reads `single` (SHOWN_STATUSES' last), as in `celeba stats`.
+    status_case = (
+        f"CASE WHEN status = ? AND n_annotators = 1 THEN {len(STATUSES)} ELSE CASE status "
+        + " ".join(f"WHEN ? THEN {i}" for i in range(len(STATUSES)))
+        + " END END"
+    )
     source_case = "CASE source " + " ".join(f"WHEN ? THEN {i}" for i in range(len(SOURCES))) + " END"
     for t, task in enumerate(tasks):
         classes = list(task.classes)
         row = store.query(
             f"SELECT group_concat(image_id), group_concat({_label_case('label', classes)}), "
             f"group_concat({status_case}) FROM current WHERE task = ?{only}",
-            [*classes, *STATUSES, task.name, *only_ids],
+            [*classes, AGREED, *STATUSES, task.name, *only_ids],
         )[0]
         at, keep = _positions(image_ids, order, int_codes(row[0]))
         current_label[at, t] = int_codes(row[1])[keep]
@@ -506,7 +521,7 @@ def browse_rows(index: BrowseIndex, positions: Sequence[int]) -> list[BrowseRow]
         for t, task in enumerate(index.tasks):
             code, state = int(index.current_label[position, t]), int(index.current_status[position, t])
             labels[task.name] = task.classes[code] if code >= 0 else None
-            status[task.name] = STATUSES[state] if state >= 0 else None
+            status[task.name] = SHOWN_STATUSES[state] if state >= 0 else None
             if confidence is not None:
                 value = float(index.confidence[position, t])
                 confidence[task.name] = None if np.isnan(value) else round(value, 6)

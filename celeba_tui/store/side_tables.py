@@ -85,8 +85,10 @@ class SideTables:
                 "WHERE s.annotator_id = (SELECT id FROM annotators WHERE name = ?)",
                 [annotator],
             )
-        except sqlite3.OperationalError:  # no skips table: a store made before skips were kept
-            return frozenset()
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            return frozenset()  # a store made before skips were kept, opened read-only
         return frozenset(row[0] for row in rows)
 
     # --------------------------------------- models and predictions (autolabel)

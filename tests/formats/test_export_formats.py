@@ -137,6 +137,11 @@ def test_jsonl_one_object_per_image(labelled):
     assert records["000002.jpg"]["labels"] == {"light": "right", "orientation": "left"}
     assert records["000002.jpg"]["sources"] == {"light": ["human", "import"], "orientation": ["import"]}
     assert records["000002.jpg"]["annotators"]["light"] == {"alice": "right", "bob": "right"}
+    # One annotator alone is `single`, as `celeba stats` counts it (the model-side walkthrough
+    # of 2026-12-07: filtering the export for "agreed" took unchecked single labels too).
+    assert records["000002.jpg"]["status"] == {"light": "agreed", "orientation": "single"}
+    assert records["000004.jpg"]["status"]["light"] == "single"
+    assert records["000005.jpg"]["status"]["light"] == "model"
     assert records["000003.jpg"]["labels"]["light"] is None
     assert records["000003.jpg"]["status"]["light"] == "conflict"
     assert records["000003.jpg"]["annotators"]["light"] == {"alice": "left", "bob": "right"}

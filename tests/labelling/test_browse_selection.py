@@ -168,6 +168,13 @@ def test_json_prints_the_selected_rows(workspace, labelled):
     }
     conflict = CliRunner().invoke(app, ["browse", "-w", str(workspace.path), "--json", "--name", "000002"])
     assert json.loads(conflict.output)[0]["status"]["light"] == "conflict"
+    # One annotator alone (an import) is `single`, as in `celeba stats` (the model-side
+    # walkthrough of 2026-12-07: it read "agreed"); the review and the model say so.
+    everything = {row["image"]: row["status"] for row in json.loads(
+        CliRunner().invoke(app, ["browse", "-w", str(workspace.path), "--json"]).output
+    )}  # fmt: skip
+    assert everything[IMAGES[3]]["light"] == "single" and everything[IMAGES[0]]["light"] == "agreed"
+    assert everything[IMAGES[2]]["orientation"] == "review" and everything[IMAGES[4]]["light"] == "model"
 
 
 @pytest.mark.parametrize(
