@@ -14,13 +14,20 @@ from celeba_tui.cli.completion import (
     complete_run,
     complete_task,
 )
-from celeba_tui.cli.onnx_commands import CalibrateOnOption, HighOption, LowOption, TargetPrecisionOption
+from celeba_tui.cli.onnx_commands import (
+    CalibrateOnOption,
+    HighOption,
+    LowOption,
+    TargetPrecisionOption,
+    check_one_way_to_threshold,
+)
 from celeba_tui.cli.train_commands import SoftTargetsFromOption
 from celeba_tui.console import printable
 
 
 @app.command(short_help="Train, export and auto-label in one step.")
 def cycle(
+    ctx: typer.Context,
     task: Annotated[
         str,
         typer.Option(
@@ -103,6 +110,7 @@ def cycle(
     from celeba_tui.autolabel.cycle import CycleOptions, plan_cycle, run_cycle
     from celeba_tui.autolabel.rules import default_low
 
+    check_one_way_to_threshold(ctx, low, target_precision)
     ws = open_workspace(workspace)
     options = CycleOptions(
         task=task,

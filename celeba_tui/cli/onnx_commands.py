@@ -41,6 +41,18 @@ TargetPrecisionOption = Annotated[
         help="Choose high/low per task so automatic labels reach this precision on held-out labels.",
     ),
 ]
+
+
+def check_one_way_to_threshold(ctx, low: float | None, target_precision: float | None) -> None:
+    """--target-precision chooses --high and --low per task: given beside them, one of the
+    two would be ignored without a word (the model-side walkthrough of 2026-12-07)."""
+    from typer._click.core import ParameterSource
+
+    typed_high = ctx.get_parameter_source("high") not in (ParameterSource.DEFAULT, None)
+    if target_precision is not None and (typed_high or low is not None):
+        raise CelebaError("--target-precision chooses --high and --low per task: give either it or them, not both")
+
+
 CalibrateOnOption = Annotated[
     str,
     typer.Option(
@@ -326,6 +338,7 @@ def autolabel(
         raise CelebaError(f"unexpected option {unexpected[0]!r}")
     if tta not in ("flip", "none"):
         raise CelebaError(f"--tta {tta!r}: flip or none")
+    check_one_way_to_threshold(ctx, low, target_precision)
     ws = open_workspace(workspace)
     options = AutolabelOptions(
         high=high,

@@ -155,7 +155,6 @@ def prepare(workspace: Workspace, task, pipeline, options: TrainOptions, reporte
         check_trainable(labels["label"], task)
         split = task_split(workspace, task.name, labels, seed=options.seed, new=options.new_split)
         split_sha256 = split_digest(workspace.splits_dir, task.name)
-        split = subsample(split, options.max_images, seed=options.seed)
         soft = None
         if recipe.soft_targets:
             from celeba_tui.training.soft_targets import task_soft_targets
@@ -166,11 +165,18 @@ def prepare(workspace: Workspace, task, pipeline, options: TrainOptions, reporte
                 f"soft targets ({soft.method}) for {len(soft.images):,} images, "
                 f"{len(conflicts):,} conflicts among them (train split only)"
             )
-        pseudo = 0
+        pseudo_images: set[str] = set()
         if options.pseudo_labels:
-            before = len(split)
+            before = set(split["image"])
             split = with_train_only(split, automatic_labels(current, task))
-            pseudo = len(split) - before
+            pseudo_images = set(split["image"]) - before
+        # At most --max-images in all, conflicts and automatic labels counted (they were
+        # added after the sample: `--max-images 60` trained on 137, attack pass 25).
+        if options.max_images is not None and len(split) > options.max_images:
+            reporter.message(f"a sample of {options.max_images:,} of {len(split):,} labelled images (--max-images)")
+            split = subsample(split, options.max_images, seed=options.seed)
+        pseudo = int(split["image"].isin(pseudo_images).sum())
+        if options.pseudo_labels:
             reporter.message(f"training on {pseudo:,} automatic labels too (train split only)")
         size = pipeline.size[0]
         cache = DecodedCache(workspace.cache_dir, size, pipeline.spec)

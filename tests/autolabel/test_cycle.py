@@ -126,6 +126,12 @@ def test_cycle_refuses_before_any_work(labelled_workspace, tiny_architecture):
     assert result.exit_code == 2 and "nonesuch" in result.output
     result = cli(labelled_workspace, "cycle", "-t", "light", "-p", tiny_architecture, "--high", "2")
     assert result.exit_code == 2
+    # --target-precision chooses the thresholds: beside --high or --low one was ignored
+    # without a word (the model-side walkthrough of 2026-12-07).
+    for typed in (["--high", "0.95"], ["--low", "0.3"]):
+        for command in (["cycle", "-t", "light", "-p", tiny_architecture, "--dry-run"], ["autolabel", "-m", "x.onnx"]):
+            result = cli(labelled_workspace, *command, *typed, "--target-precision", "0.9")
+            assert result.exit_code == 2 and "give either it or them, not both" in result.output, result.output
     result = cli(
         labelled_workspace, "cycle", "-t", "light", "-p", tiny_architecture, "--device", "cuda:99", "--dry-run"
     )

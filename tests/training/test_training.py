@@ -218,3 +218,15 @@ def test_bad_options_are_clear_errors(labelled_workspace, tiny_architecture, opt
 def test_max_images_uses_a_seeded_sample(labelled_workspace, tiny_architecture):
     result = train(labelled_workspace, TrainOptions(plugin=tiny_architecture, task="light", epochs=1, max_images=20))
     assert result.summary.n_train + result.summary.n_val == 20
+
+
+def test_max_images_counts_the_conflicts_trained_on_too(labelled_workspace, tiny_architecture):
+    # Found by the model-side walkthrough of 2026-12-07: `--max-images 60` trained on 137
+    # images, the conflicts (soft targets) added after the sample was taken.
+    with labelled_workspace.open_store() as store:
+        current = store.current_labels("light")
+        classes = ("left", "center", "right")
+        for image, label in current[["image", "label"]].head(30).itertuples(index=False):
+            store.add_label(image, "light", classes[(classes.index(label) + 1) % 3], "bob")
+    result = train(labelled_workspace, TrainOptions(plugin=tiny_architecture, task="light", epochs=1, max_images=20))
+    assert result.summary.n_train + result.summary.n_val == 20
