@@ -213,9 +213,13 @@ def run_demo(
             tta=plan.tta,
             export=report_dir / "ensemble",
             grid=report_dir / "figure28.png",
+            # The demo shows what the models do, guessing included: said, not refused.
+            force=True,
         )
         model_paths = [Path(e["path"]) for e in result.exports]
         report = run_autolabel(workspace, model_paths, options, RichReporter())
+        for warning in report.warnings:
+            console.print(f"[yellow]warning: {literal(warning)}[/]")
         result.autolabel = report.to_dict()
         result.model_names = report.model_names()
         task_reports = {task.task: task for task in report.tasks}
@@ -288,6 +292,7 @@ def self_training_options(plan: DemoPlan, task: str, seed: int):
         pseudo_labels=True,
         soft_targets_from=plan.soft_targets_from,
         augment=plan.augment,
+        force=True,  # as the first round: the demo shows what the models do
     )
 
 

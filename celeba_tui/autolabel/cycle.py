@@ -51,6 +51,7 @@ class CycleOptions:
     soft_targets_from: str | None = None  # None: the recipe's (TrainOptions.soft_targets_from)
     augment: str | None = None  # None: the recipe's (TrainOptions.augment)
     start_from: tuple[str, ...] = ()  # RUNs whose weights their architecture's networks start from
+    force: bool = False  # label even where every model scored what guessing scores (AutolabelOptions.force)
 
 
 @dataclass(frozen=True)
@@ -422,6 +423,7 @@ def run_cycle(workspace: Workspace, plan: CyclePlan, reporter=None) -> CycleResu
         target_precision=options.target_precision,
         calibrate_on=options.calibrate_on,
         provider=options.provider,
+        force=options.force,
     )
     result.autolabel = run_autolabel(workspace, [model.path for model in files], autolabel_options, reporter)
     report = next(t for t in result.autolabel.tasks if t.task == plan.task)

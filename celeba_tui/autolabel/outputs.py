@@ -56,6 +56,7 @@ class AutolabelReport:
     execution_provider: str | None = None  # None: nothing was predicted this run
     provider_fallbacks: list[str] = field(default_factory=list)
     manual_images: int = 0  # images sent to people for at least one task (the manual queue's size)
+    warnings: list[str] = field(default_factory=list)  # models that score what guessing scores
 
     def to_dict(self) -> dict:
         return asdict(self)

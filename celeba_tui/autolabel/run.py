@@ -85,6 +85,7 @@ class AutolabelOptions:
     images: Path | None = None
     export: Path | None = None
     grid: Path | None = None
+    force: bool = False  # write labels even where every model of a task scored what guessing scores
 
 
 @dataclass
@@ -147,6 +148,36 @@ def load_models(paths: list[Path], tasks, tta: bool = False) -> list[EnsembleMod
             except ValueError as exc:
                 raise CelebaError(f"--tta flip for task {task!r}: {exc}") from None
     return models
+
+
+def check_models_learnt(by_task: dict[str, list[EnsembleModel]], force: bool) -> list[str]:
+    """Refuse a task whose every model scored what guessing scores on its validation split
+    (its labels would be guesses, and a later `--pseudo-labels` round would learn them: the
+    model-side walkthrough of 2026-12-07), unless `force`; the warnings to print (a guessing
+    member beside others, or every one under `force`). Models whose file does not say how
+    they scored (trained elsewhere) are taken at their word."""
+    from celeba_tui.training.metrics import at_chance
+
+    warnings = []
+    for task, members in by_task.items():
+        scores = [m.meta.validation.get("val_balanced_acc") for m in members]
+        guessing = [
+            (m, s) for m, s in zip(members, scores) if isinstance(s, (int, float)) and at_chance(s, len(m.meta.classes))
+        ]
+        if not guessing:
+            continue
+        shown = ", ".join(f"{m.path.name} {s:.3f}" for m, s in guessing)
+        what = f"balanced accuracy on the validation split at what guessing scores ({shown})"
+        if len(guessing) < len(members):
+            warnings.append(f"{task}: {len(guessing)} of {len(members)} models have a {what}")
+        elif not force:
+            raise CelebaError(
+                f"{task}: every model has a {what}: its labels would be guesses; label more images or "
+                "train longer (--force writes them anyway)"
+            )
+        else:
+            warnings.append(f"{task}: every model has a {what}; its labels are written (--force)")
+    return warnings
 
 
 def group_by_task(models: list[EnsembleModel]) -> dict[str, list[EnsembleModel]]:
@@ -421,6 +452,7 @@ def run_autolabel(
     check_options(options)
     models = load_models(model_paths, workspace.tasks, options.tta)
     by_task = group_by_task(models)
+    warnings = check_models_learnt(by_task, options.force)
     check_output_paths(options, by_task, [model.path for model in models])
     for task in by_task:
         stored_split(workspace.splits_dir, task)  # a damaged split file: an error before any work
@@ -490,6 +522,7 @@ def run_autolabel(
         suspects_report=str(workspace.suspects_path),
         files=files,
         manual_images=len(set().union(*(outcome.images[outcome.manual].tolist() for outcome in outcomes))),
+        warnings=warnings,
     )
 
 

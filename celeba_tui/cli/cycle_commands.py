@@ -98,6 +98,12 @@ def cycle(
         ),
     ] = "auto",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and stop.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Label even where every model scored what guessing scores on its validation split."
+        ),
+    ] = False,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -126,6 +132,7 @@ def cycle(
         high=high,
         low=default_low(high) if low is None else low,
         target_precision=target_precision,
+        force=force,
         calibrate_on=calibrate_on,
         provider=provider,
     )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, next_step, open_workspace, print_json
+from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, next_step, open_workspace, print_json, warn
 from celeba_tui.cli.completion import complete_precision, complete_provider, complete_run, complete_task
 from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
@@ -321,6 +321,12 @@ def autolabel(
         Optional[Path],
         typer.Option("--grid", metavar="FILE", help="Write the study's Figure 28: sample automatic labels (PNG)."),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Label a task even where every model scored what guessing scores on its validation split."
+        ),
+    ] = False,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -352,6 +358,7 @@ def autolabel(
         images=images,
         export=export,
         grid=grid,
+        force=force,
     )
     # A typo in an output path is found now, not after minutes of exporting runs.
     check_options(options)
@@ -366,6 +373,8 @@ def autolabel(
     finally:
         reporter.close()
     if json_output:
+        for message in report.warnings:  # on stderr too, for scripts that read only stdout
+            warn(message)
         print_json({**report.to_dict(), "model_files": [model.to_dict() for model in files]})
         return
     print_autolabel_report(report)
@@ -384,6 +393,8 @@ def _reporter():
 
 
 def print_autolabel_report(report: AutolabelReport) -> None:
+    for message in report.warnings:
+        warn(message)
     if not report.predicted_now:
         typer.echo(report.provider, err=True)  # otherwise the progress reporter printed it when inference began
     rate = f", {report.images_per_s:,.0f} images/s" if report.images_per_s else ""

@@ -391,6 +391,39 @@ def test_files_that_are_not_models_fail_before_any_work(labelled, oracles, tmp_p
         run(workspace, [oracles["sharp"], tmp_path / "bare.onnx"])
 
 
+def test_models_that_score_what_guessing_scores_label_nothing_unless_forced(labelled, oracles, tmp_path):
+    # Found by the model-side walkthrough of 2026-12-07: a run whose validation balanced
+    # accuracy was 0.333 (three classes) wrote 300 automatic labels, a warning aside, and a
+    # `cycle --pseudo-labels` round then learnt them.
+    import json
+
+    import onnx
+
+    workspace, _, _ = labelled
+    model = onnx.load(str(oracles["soft"]))
+    for prop in model.metadata_props:
+        if prop.key == "validation":
+            prop.value = json.dumps({"val_balanced_acc": 0.3333})
+            break
+    else:
+        model.metadata_props.add(key="validation", value=json.dumps({"val_balanced_acc": 0.3333}))
+    onnx.save(model, str(tmp_path / "guess.onnx"))
+    guess = tmp_path / "guess.onnx"
+    with pytest.raises(
+        CelebaError, match=r"light: every model has a balanced accuracy .*\(guess\.onnx 0\.333\).*--force"
+    ):
+        run(workspace, [guess])
+    with workspace.open_store() as store:
+        assert store.predictions().empty  # refused before any work
+        assert not (store.current_labels()["status"] == "model").any()
+    beside = run(workspace, [oracles["sharp"], guess])  # a guessing member beside one that learnt: said
+    assert beside.warnings == [
+        "light: 1 of 2 models have a balanced accuracy on the validation split at what guessing scores (guess.onnx 0.333)"
+    ]
+    forced = run(workspace, [guess], force=True)
+    assert "its labels are written (--force)" in forced.warnings[0]
+
+
 def test_a_damaged_split_file_stops_autolabel_before_any_work(labelled, oracles):
     workspace, _, _ = labelled
     path = workspace.splits_dir / "light.csv"
