@@ -45,6 +45,7 @@ class Skip:
     position: int
     task_index: int
     after: int
+    questions: int = 1  # questions left open: the rest of the image's where the whole image was skipped
 
 
 @dataclass
@@ -77,11 +78,18 @@ class SessionStats:
     def shown_counts(self) -> Counter:
         return self.counts + self.check_counts
 
-    def per_minute(self, now: float) -> float:
-        if self.first_at is None or self.shown_decisions == 0:
+    @property
+    def new_answers(self) -> int:
+        """Answers to questions not answered before this session: what moves through the
+        queue (a change of an earlier answer does not)."""
+        return self.shown_decisions - self.changes
+
+    def per_minute(self, now: float, *, new_only: bool = False) -> float:
+        count = self.new_answers if new_only else self.shown_decisions
+        if self.first_at is None or count <= 0:
             return 0.0
         # A floor of 10 s keeps the first few labels from showing absurd rates.
-        return self.shown_decisions * 60.0 / max(now - self.first_at, 10.0)
+        return count * 60.0 / max(now - self.first_at, 10.0)
 
     def count_change(
         self, task: str, label: str, now: float, label_id: int | None = None, replaced_id: int | None = None
@@ -311,12 +319,17 @@ class LabelSession:
     def skipped(self) -> int:
         """Questions passed over this session and not taken back (a check's aside: its image
         is labelled already)."""
-        return sum(1 for skip in self._skips if skip.after <= len(self.history) and not self.items[skip.position].check)
+        return sum(
+            skip.questions
+            for skip in self._skips
+            if skip.after <= len(self.history) and not self.items[skip.position].check
+        )
 
     def skip_image(self) -> None:
         """Leave the rest of the current image unanswered."""
         if self.current is not None:
-            self._skips.append(Skip(self.position, self.task_index, len(self.history)))
+            left = len(self.current.tasks) - self.task_index
+            self._skips.append(Skip(self.position, self.task_index, len(self.history), left))
             self._next_item()
 
     # --------------------------------------------------------------- undo

@@ -122,7 +122,7 @@ def summary_lines(summary: SessionSummary) -> list[str]:
     if outcome.skipped:
         lines.append(
             f"{counted(outcome.skipped, 'question')} skipped: "
-            f"{'its image comes' if outcome.skipped == 1 else 'their images come'} after the others next time."
+            f"{'its image comes' if outcome.skipped == 1 else 'their images come'} at the end of your queue next time."
         )
     if outcome.finished_elsewhere:
         lines.append(

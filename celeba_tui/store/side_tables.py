@@ -77,13 +77,16 @@ class SideTables:
                 (task, image, annotator),
             )
 
-    def skipped_images(self, annotator: str) -> frozenset[str]:
-        """Images with a question `annotator` passed over (none from an older store opened read-only)."""
+    def skipped_images(self, annotator: str, tasks: Iterable[str]) -> frozenset[str]:
+        """Images with a question of `tasks` that `annotator` passed over and has not answered
+        since (none from an older store opened read-only)."""
+        tasks = list(tasks)
         try:
             rows = self.query(
                 "SELECT DISTINCT i.name FROM skips s JOIN images i ON i.id = s.image_id "
-                "WHERE s.annotator_id = (SELECT id FROM annotators WHERE name = ?)",
-                [annotator],
+                "WHERE s.annotator_id = (SELECT id FROM annotators WHERE name = ?) "
+                f"AND s.task IN ({', '.join('?' * len(tasks))})",
+                [annotator, *tasks],
             )
         except sqlite3.OperationalError as exc:
             if "no such table" not in str(exc):

@@ -20,6 +20,7 @@ from celeba_tui.errors import CelebaError
 from celeba_tui.labelling import presence
 from celeba_tui.labelling.flip_checks import CheckScheduler, check_tasks
 from celeba_tui.labelling.queues import OneImageQueue, Queue, QueueOptions, get_queue, my_live_labels
+from celeba_tui.labelling.selection import names_of_tasks
 from celeba_tui.labelling.session import LabelSession
 from celeba_tui.labelling.session_summary import SessionOutcome
 from celeba_tui.tui.messages import ImageShown, QueueBuilt, QueueCompleted
@@ -65,7 +66,7 @@ def start_session(store: LabelStore, config: LabelConfig, queue: Queue) -> Label
         items, total, complete = page, (None if page else 0), not page
     else:
         built = queue.build(store, config.workspace, config.annotator, tasks, config.options)
-        built = built.skipped_last(store.skipped_images(config.annotator))
+        built = built.skipped_last(store.skipped_images(config.annotator, names_of_tasks(tasks)))
         # The whole queue, others' finished images included: those passed over count as done.
         items, total, complete = built.items, built.total + built.by_others, True
     checks = None
@@ -178,7 +179,7 @@ class LabelApp(App):
         try:
             built = self.queue.build(
                 self.store, config.workspace, config.annotator, self.session.tasks.values(), config.options
-            ).skipped_last(self.store.skipped_images(config.annotator))
+            ).skipped_last(self.store.skipped_images(config.annotator, self.session.tasks))
         except Exception as exc:  # noqa: BLE001  (the session goes on with the first page)
             error = f"{type(exc).__name__}: {printable(exc)}"
             self.post_message(QueueCompleted(None, error, time.monotonic() - started))
@@ -207,6 +208,11 @@ class LabelApp(App):
                 options=self.config.options,
             )
         )
+        first = self.session.current
+        if first is not None and not first.check and not isinstance(self.queue, OneImageQueue):
+            skipped = self.store.skipped_images(self.config.annotator, self.session.tasks)
+            if first.image in skipped:  # skipped images come last: the first one means only they are left
+                self.notify("Only images you skipped before are left in this queue.", timeout=8)
 
     def on_queue_completed(self, message: QueueCompleted) -> None:
         if self.timing_log is not None:

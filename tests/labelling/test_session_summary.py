@@ -71,8 +71,8 @@ def test_questions_skipped_are_said_with_where_their_images_go(store, workspace)
     lines = summary_lines(summary_of(store, workspace, SessionOutcome(skipped=1)))
     assert lines[:2] == [
         "Session of ann: no decisions stored.",
-        "1 question skipped: its image comes after the others next time.",
+        "1 question skipped: its image comes at the end of your queue next time.",
     ]
     summary = summary_of(store, workspace, SessionOutcome(skipped=3))
-    assert "3 questions skipped: their images come after the others next time." in summary_lines(summary)
+    assert "3 questions skipped: their images come at the end of your queue next time." in summary_lines(summary)
     assert summary.as_json()["skipped"] == 3

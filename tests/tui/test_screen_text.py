@@ -100,6 +100,14 @@ def test_session_stats_read_alike_say_changes_and_how_long_the_rest_takes():
         "2 h 05 min",
     ]
     assert "left at this pace" not in stats_text(PanelFigures(300, 300, {}, [], 99, 6.0, minutes_left=0.0)).plain
+    # Changes of earlier answers move nothing through the queue: not in its pace (attack pass 25:
+    # "about 3 min left" after 2 answers and 9 changes).
+    from celeba_tui.labelling.session import SessionStats
+
+    stats = SessionStats(decisions=11, first_at=0.0)
+    stats.changes = 9
+    assert stats.new_answers == 2 and stats.per_minute(60.0, new_only=True) == 2.0 and stats.per_minute(60.0) == 11.0
+    assert minutes_left(59, 1, stats.per_minute(60.0, new_only=True), stats.new_answers) is None
     soon = stats_text(PanelFigures(299, 300, {}, [], 99, 6.0, minutes_left=0.3)).plain.splitlines()[1]
     assert soon == "under a minute left at this pace"  # not "about under a minute" (attack pass 24)
 

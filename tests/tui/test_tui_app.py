@@ -133,7 +133,8 @@ async def test_images_skipped_come_after_the_others_next_time_unless_the_skip_wa
     light = next(task for task in workspace.tasks if task.name == "light")
     async with make_app(workspace, store, tasks=(light,)).run_test(size=SIZE) as pilot:
         await press(pilot, "space", "space", "u", "a")  # the second skip taken back, then answered
-    assert store.skipped_images("ann") == {IMAGES[0]} and store.skipped_images("bob") == frozenset()
+    assert store.skipped_images("ann", ["light"]) == {IMAGES[0]} and store.skipped_images("bob", ["light"]) == set()
+    assert store.skipped_images("ann", ["orientation"]) == set()  # a skip is of one question
     app = make_app(workspace, store, tasks=(light,))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -145,6 +146,13 @@ async def test_images_skipped_come_after_the_others_next_time_unless_the_skip_wa
         assert app.outcome().skipped == 0
         await press(pilot, "space")
         assert app.outcome().skipped == 1
+    # Only images skipped before are left: said (attack pass 25: nothing explained it).
+    again = make_app(workspace, store, tasks=(light,))
+    async with again.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert current(again) == (IMAGES[0], "light")
+        notices = [n.message for n in again._notifications]
+        assert "Only images you skipped before are left in this queue." in notices, notices
     # Someone else's queue is their own: bob starts at the first image.
     other = make_app(workspace, store, annotator="bob", tasks=(light,))
     async with other.run_test(size=SIZE) as pilot:
@@ -525,6 +533,10 @@ async def test_unreadable_image_placeholder_problem_and_skip(workspace, store):
         await pilot.press("a")  # refused: nobody can label what they cannot see
         await press(pilot, "space")
         assert current(app) == (IMAGES[1], "light")
+        # Both its questions are left open, and kept so (attack pass 25: one was, light's).
+        assert app.outcome().skipped == 2
+        await wait_for(pilot, lambda: store.skipped_images("ann", ["orientation"]) == {IMAGES[0]}, "the skips")
+        assert store.skipped_images("ann", ["light"]) == {IMAGES[0]}
     assert store.live_labels().empty
     assert store.problems()[["image", "kind", "reporter"]].values.tolist() == [[IMAGES[0], "unreadable", "ann"]]
 

@@ -323,7 +323,10 @@ class LabelScreen(Screen):
             per_minute=per_minute,
             others=session.others_now,
             changes=stats.changes,
-            minutes_left=minutes_left(left, len(session.tasks), per_minute, stats.shown_decisions),
+            # The queue's pace: new answers only (going back to change one moves nothing on).
+            minutes_left=minutes_left(
+                left, len(session.tasks), stats.per_minute(session.clock(), new_only=True), stats.new_answers
+            ),
         )
         self.query_one(SessionStats).show_stats(figures)
 
@@ -498,14 +501,16 @@ class LabelScreen(Screen):
             self.notify("going back: ] for newer decisions, esc for the queue", timeout=2)
             return
         stamp = self._stamp
-        item, task = self.session.current, self.session.current_task
-        if self.pane.error is not None and self.pane.shown == self.pane.request:
+        item, index = self.session.current, self.session.task_index
+        whole = self.pane.error is not None and self.pane.shown == self.pane.request  # an image that cannot be shown
+        if whole:
             self.session.skip_image()
         else:
             self.session.skip()
         self.show_current(stamp)
-        if item is not None and task is not None and not item.check:  # a check's image is labelled already
-            await self._remember_skip(self.session.store.add_skip, item.image, task.name)
+        if item is not None and not item.check:  # a check's image is labelled already
+            for task in item.tasks[index:] if whole else item.tasks[index : index + 1]:
+                await self._remember_skip(self.session.store.add_skip, item.image, task)
 
     async def _remember_skip(self, function, image: str, task: str) -> None:
         """Store (or forget) a skip, so the next session shows the image after the others.
@@ -528,8 +533,9 @@ class LabelScreen(Screen):
             item, task = self.session.current, self.session.current_task
             self.notify(f"back to the skipped {task.name} question of {printable(item.image)}", timeout=2, markup=False)
             self.show_current(stamp)
-            if not item.check:
-                await self._remember_skip(self.session.store.remove_skip, item.image, task.name)
+            if not item.check:  # every question the skip left open (an unreadable image's, all of them)
+                for name in item.tasks[skip.task_index : skip.task_index + skip.questions]:
+                    await self._remember_skip(self.session.store.remove_skip, item.image, name)
             return
         decision = self.session.last_decision()
         if decision is None:
