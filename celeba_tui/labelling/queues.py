@@ -108,16 +108,11 @@ class UnlabelledQueue:
         params = [p for task in task_names for p in (task, *PEOPLE_SOURCES)]
         # Images this person passed over come after the others: `build` brings them at the end.
         skipped = store.skipped_images(annotator, task_names)
-        not_skipped = (
-            "AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.image_id = i.id "
-            f"AND s.annotator_id = (SELECT id FROM annotators WHERE name = ?) AND s.task IN {sql_in_list(task_names)})"
-            if skipped
-            else ""
-        )
+        not_skipped = "AND i.name NOT IN (SELECT value FROM json_each(?))" if skipped else ""
         rows = store.query(
             f"SELECT name, code FROM (SELECT i.name AS name, {missing} AS code FROM images i "
             f"WHERE i.present = 1 {not_skipped} ORDER BY i.name) WHERE code > 0 LIMIT ?",
-            [*params, *([annotator, *task_names] if skipped else []), limit],
+            [*params, *([json.dumps(sorted(skipped))] if skipped else []), limit],
         )
         if not rows and skipped:  # only images passed over may be left: `build` says
             return None

@@ -143,8 +143,7 @@ class LabelStore(SideTables, AnnotatorRecords):
         if set(LATER_TABLES) - tables and not self.readonly:
             with self.transaction() as conn:
                 for name in sorted(set(LATER_TABLES) - tables):
-                    for statement in LATER_TABLES[name]:
-                        conn.execute(statement)
+                    conn.execute(LATER_TABLES[name])
         if meta.get(CURRENT_RULES_KEY) != CURRENT_RULES and not self.readonly:
             # Made under older rules: every current label once more, by today's.
             with self.transaction() as conn:

@@ -128,8 +128,9 @@ CREATE TABLE IF NOT EXISTS problems (
 """.replace("{sources}", sql_list(SOURCES))
 
 # Questions a person passed over with space: their next queues show those images after
-# the others. Not a decision, so no history: undoing a skip deletes its row, and so does
-# the person's answer to that question (however it is given: the label screen, browse, an import).
+# the others, until the person answers the question (however: the label screen, browse, an
+# import; `skipped_images` reads the history). Not a decision, so no history of its own:
+# undoing a skip deletes its row.
 SKIPS_TABLE = """CREATE TABLE IF NOT EXISTS skips (
     annotator_id INTEGER NOT NULL REFERENCES annotators(id),
     image_id     INTEGER NOT NULL REFERENCES images(id),
@@ -137,17 +138,11 @@ SKIPS_TABLE = """CREATE TABLE IF NOT EXISTS skips (
     created      REAL NOT NULL,
     PRIMARY KEY (annotator_id, image_id, task)
 )"""
-SKIPS_ANSWERED_TRIGGER = f"""CREATE TRIGGER IF NOT EXISTS skips_answered AFTER INSERT ON labels
-WHEN NEW.label IS NOT NULL AND NEW.source IN ({sql_list(PEOPLE_SOURCES)})
-BEGIN
-    DELETE FROM skips WHERE annotator_id = NEW.annotator_id AND image_id = NEW.image_id AND task = NEW.task;
-END"""
-SCHEMA += f"{SKIPS_TABLE};\n{SKIPS_ANSWERED_TRIGGER};\n"
+SCHEMA += f"{SKIPS_TABLE};\n"
 
-# Tables added after the first stores were made, each with what it needs: created on the
-# first writable open of an older store (schema version unchanged: older celeba-tui
-# versions ignore them).
-LATER_TABLES = {"skips": (SKIPS_TABLE, SKIPS_ANSWERED_TRIGGER)}
+# Tables added after the first stores were made: created on the first writable open of an
+# older store (schema version unchanged: older celeba-tui versions ignore them).
+LATER_TABLES = {"skips": SKIPS_TABLE}
 
 # Added after the first stores were made: created on the first writable open of an
 # older store (schema version unchanged: older celeba-tui versions ignore the index).

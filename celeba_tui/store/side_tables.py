@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from celeba_tui.errors import StoreError
+from celeba_tui.vocabulary import PEOPLE_SOURCES, sql_list
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,7 +86,11 @@ class SideTables:
             rows = self.query(
                 "SELECT DISTINCT i.name FROM skips s JOIN images i ON i.id = s.image_id "
                 "WHERE s.annotator_id = (SELECT id FROM annotators WHERE name = ?) "
-                f"AND s.task IN ({', '.join('?' * len(tasks))})",
+                f"AND s.task IN ({', '.join('?' * len(tasks))}) "
+                # An answer of theirs since (an undo's row has no label): the skip is over.
+                "AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.image_id = s.image_id AND l.task = s.task "
+                f"AND l.annotator_id = s.annotator_id AND l.source IN ({sql_list(PEOPLE_SOURCES)}) "
+                "AND l.label IS NOT NULL AND l.created >= s.created)",
                 [annotator, *tasks],
             )
         except sqlite3.OperationalError as exc:
