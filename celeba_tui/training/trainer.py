@@ -171,7 +171,7 @@ def prepare(workspace: Workspace, task, pipeline, options: TrainOptions, reporte
             split = with_train_only(split, automatic_labels(current, task))
             pseudo_images = set(split["image"]) - before
         # At most --max-images in all, conflicts and automatic labels counted (they were
-        # added after the sample: `--max-images 60` trained on 137, attack pass 25).
+        # added after the sample: `--max-images 60` trained on 137, the model-side walkthrough of 2026-12-07).
         if options.max_images is not None and len(split) > options.max_images:
             reporter.message(f"a sample of {options.max_images:,} of {len(split):,} labelled images (--max-images)")
             split = subsample(split, options.max_images, seed=options.seed)
