@@ -562,8 +562,13 @@ def check_options(options: AutolabelOptions) -> None:
         Thresholds(options.high, options.low)
     except ValueError as exc:
         raise CelebaError(str(exc)) from None
-    if options.target_precision is not None and not 0 < options.target_precision <= 1:
-        raise CelebaError(f"--target-precision must be in (0, 1]; got {options.target_precision}")
+    if options.target_precision is not None and not 0 < options.target_precision < 1:
+        # A 95% lower bound never reaches 1 (0.99 takes some 380 held-out images, every one
+        # right): 1 would label nothing and withdraw the earlier automatic labels, unasked.
+        raise CelebaError(
+            f"--target-precision must be above 0 and below 1 (its 95% lower bound never reaches 1); "
+            f"got {options.target_precision}"
+        )
     if not 1 <= options.batch_size <= MAX_BATCH_SIZE:
         raise CelebaError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE:,}; got {options.batch_size:,}")
     if options.provider not in PROVIDER_CHOICES:

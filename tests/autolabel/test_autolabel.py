@@ -601,7 +601,8 @@ def test_store_keeps_each_models_latest_prediction(labelled):
         ({"high": 0.5, "low": 0.8}, "0 <= low <= high <= 1"),
         ({"high": -0.1, "low": -0.1}, r"--high must be between 0 and 1; got -0.1\Z"),
         ({"high": float("nan")}, "--high must be between 0 and 1; got nan"),
-        ({"target_precision": 1.5}, "--target-precision must be in"),
+        ({"target_precision": 1.5}, "--target-precision must be above 0 and below 1"),
+        ({"target_precision": 1.0}, "never reaches 1"),  # the model-side walkthrough of 2026-12-07
         ({"batch_size": 0}, "--batch-size must be between 1 and"),
     ],
 )
