@@ -314,13 +314,25 @@ def next_step(command: str, why: str) -> None:
 
 # Options a hint carries over from the command line that printed it, where the hinted command takes them.
 CARRIED_OPTIONS = (("workspace", "-w"), ("annotator", "-a"))
+# Options that shape a queue, carried where the hint goes on with the same command and queue
+# (`celeba label --assign 1/2` ending with "32 images left": the hint without --assign opened
+# the whole queue).
+SAME_QUEUE_OPTIONS = (
+    ("task", "-t"),
+    ("assign", "--assign"),
+    ("overlap", "--overlap"),
+    ("checks", "--checks"),
+    ("shuffle", "--shuffle"),
+    ("seed", "--seed"),
+)
 
 
-def as_invoked(command: str) -> str:
+def as_invoked(command: str, queue: str | None = None) -> str:
     """A hinted `celeba ...` command with the -w and -a this command was given on its
     command line (not from the environment, which the next command reads too), where the
     hinted command takes them: run from the same folder, it finds the same workspace and
-    labels under the same name."""
+    labels under the same name. With `queue` (the queue this command worked, its canonical
+    name), a hint of this same command on that queue carries the options that shaped it too."""
     import shlex
 
     from celeba_tui.console import printable
@@ -343,7 +355,20 @@ def as_invoked(command: str) -> str:
         # hint printed would not be the command that runs.
         if value is not None and name in takes and flag not in words and printable(str(value)) == str(value):
             carried.append(f"{flag} {shlex.quote(str(value))}")
+    if queue is not None and words[1] == ctx.info_name and _queue_named(words) == queue:
+        for name, flag in SAME_QUEUE_OPTIONS:
+            value = _from_command_line(ctx, name)
+            if value is None or value is False or flag in words or name not in takes:
+                continue
+            for one in value if isinstance(value, (list, tuple)) else [value]:
+                if printable(str(one)) == str(one):
+                    carried.append(flag if one is True else f"{flag} {shlex.quote(str(one))}")
     return " ".join([command, *carried])
+
+
+def _queue_named(words: list[str]) -> str | None:
+    """The `--queue NAME` of a hinted command's words (None: none named)."""
+    return words[words.index("--queue") + 1] if "--queue" in words[:-1] else None
 
 
 def _from_command_line(ctx: Context, name: str):

@@ -228,8 +228,9 @@ def print_summary(store, run: LabelRun, outcome, *, json_output: bool = False) -
         min_labels=MIN_LABELS,
         cycle_ready=cycle_ready(run),
     )
-    # The commands as this one was typed (-w WS, -a NAME), to run from the same folder.
-    steps = [replace(step, command=as_invoked(step.command)) for step in summary.steps]
+    # The commands as this one was typed (-w WS, -a NAME), to run from the same folder; on the
+    # same queue with the options that shaped it (-t, --assign, --shuffle...), so its count holds.
+    steps = [replace(step, command=as_invoked(step.command, queue=run.queue)) for step in summary.steps]
     summary = replace(summary, steps=steps)
     if json_output:
         print_json(summary.as_json())

@@ -126,17 +126,25 @@ def test_the_session_ends_with_a_summary_and_the_next_command(workspace, store, 
     ]
     # The commands as this one was typed (-w, -a): run from the same folder, as the same person.
     typed = f"-w {shlex.quote(str(workspace.path))} -a ann"
-    assert lines[3].startswith(f"Next: celeba label --queue unlabelled {typed}   (")
+    # On the same queue, with the options that shaped it (attack pass 25: a hint without
+    # `--assign 1/2` or `-t light` opened another queue than the one whose count it gave).
+    assert lines[3].startswith(f"Next: celeba label --queue unlabelled {typed} -t light   (")
     review = f"or: celeba label --queue review {typed}   (1 image where annotators disagree, for a person)"
     assert review in result.output
+    shared = label(workspace, "-t", "light", "--assign", "1/2", "--overlap", "0.1", "--shuffle", "--seed", "3")
+    assert shared.exit_code == 0, shared.output
+    assert (
+        f"Next: celeba label --queue unlabelled {typed} -t light --assign 1/2 --overlap 0.1 --shuffle --seed 3   ("
+        in (shared.output)
+    )
     as_json = json.loads(label(workspace, "-t", "light", "--json").output)
     merge = f"celeba merge --policy dawid-skene -w {shlex.quote(str(workspace.path))}"  # merge takes no -a
     assert as_json["left"] == 9 and as_json["next"][2]["command"] == merge
-    # From inside the workspace, as the OS user: the hint is the plain command.
+    # From inside the workspace, as the OS user: no -w, no -a.
     monkeypatch.chdir(workspace.path)
     monkeypatch.setenv("CELEBA_ANNOTATOR", "ann")
     plain = runner.invoke(app, ["label", "-t", "light", "--queue", "unlabeled"])
-    assert "Next: celeba label --queue unlabelled   (" in plain.output, plain.output
+    assert "Next: celeba label --queue unlabelled -t light   (" in plain.output, plain.output
 
 
 def test_count_refuses_a_name_with_control_characters(workspace):
