@@ -84,26 +84,26 @@ def _bucket_layouts(title: str, tasks: dict[str, dict]) -> list[list[Table]]:
     for name, task in tasks.items():
         main.add_row(literal(name), *(f"{task[b]:,}" for b in BUCKETS))
     lists = [
-        _long_table(f"{title}: {key}", heading, tasks, key)
-        for key, heading in (("classes", "class"), ("status", "status"))
+        _long_table(f"{title}: classes", "class", {name: task["classes"] for name, task in tasks.items()}),
+        _long_table(f"{title}: status", "status", {name: task["status"] for name, task in tasks.items()}, zeros=False),
     ]
     layouts.append([main, *lists])
     # Narrower still (COLUMNS=40): the buckets a row each too, so the task column keeps its room.
-    buckets = {name: {b: task[b] for b in BUCKETS} for name, task in tasks.items()}
-    layouts.append([_long_table(title, "state", {n: {"buckets": b} for n, b in buckets.items()}, "buckets"), *lists])
+    buckets = {name: {bucket: task[bucket] for bucket in BUCKETS} for name, task in tasks.items()}
+    layouts.append([_long_table(title, "state", buckets), *lists])
     return layouts
 
 
-def _long_table(title: str, heading: str, tasks: dict[str, dict], key: str) -> Table:
-    """One row per task and item of `key` (a class, a status, a bucket) with its count; zero
-    counts only for classes (a class nobody chose is worth seeing)."""
+def _long_table(title: str, heading: str, counts: dict[str, dict[str, int]], *, zeros: bool = True) -> Table:
+    """One row per task and item (a class, a status, a bucket) with its count; zero counts
+    only with `zeros` (a class nobody chose is worth seeing, a status nobody has is not)."""
     table = _table(title)
     table.add_column("task", overflow="fold")
     table.add_column(heading, overflow="fold")
     table.add_column("images", justify="right", no_wrap=True)
-    for name, task in tasks.items():
-        for item, n in task[key].items():
-            if n or key != "status":
+    for name, items in counts.items():
+        for item, n in items.items():
+            if n or zeros:
                 table.add_row(literal(name), literal(item), f"{n:,}")
     return table
 

@@ -127,6 +127,7 @@ class LabelSession:
         open_tasks: Callable[[QueueItem], tuple[str, ...]] | None = None,
         turns: Turns = ALONE,
         reads: LabelStore | None = None,
+        skipped_before: frozenset[str] = frozenset(),
     ):
         self.store = store
         self.annotator = annotator
@@ -168,6 +169,8 @@ class LabelSession:
         # item is put back to the end of the queue once. The session also tells the others
         # which image it shows, and asks who else labels now (for the side panel).
         self.turns = turns
+        # Images with a question this person skipped in an earlier session: the queue's last.
+        self.skipped_before = skipped_before
         self._put_back: set[int] = set()  # positions whose item went to the end of the queue
         self._put_back_images: set[str] = set()
         self._coming_round: list[int] = []  # positions of those items at the end, not yet reached

@@ -57,6 +57,8 @@ def start_session(store: LabelStore, config: LabelConfig, queue: Queue) -> Label
     """A session on the queue's first page when it has one (fast), else on the whole queue."""
     tasks = config.tasks or config.workspace.tasks
     read_mark = store.last_label_id()  # before the queue is read: see LabelSession.read_mark
+    # Read once: the whole queue (now or built later) puts them last, the screen says when only they are left.
+    skipped = store.skipped_images(config.annotator, names_of_tasks(tasks))
     first_page = getattr(queue, "first_page", None)
     page = None
     if first_page is not None:
@@ -66,7 +68,7 @@ def start_session(store: LabelStore, config: LabelConfig, queue: Queue) -> Label
         items, total, complete = page, (None if page else 0), not page
     else:
         built = queue.build(store, config.workspace, config.annotator, tasks, config.options)
-        built = built.skipped_last(store.skipped_images(config.annotator, names_of_tasks(tasks)))
+        built = built.skipped_last(skipped)
         # The whole queue, others' finished images included: those passed over count as done.
         items, total, complete = built.items, built.total + built.by_others, True
     checks = None
@@ -97,6 +99,7 @@ def start_session(store: LabelStore, config: LabelConfig, queue: Queue) -> Label
         open_tasks=open_tasks,
         turns=turns,
         reads=reads,
+        skipped_before=skipped,
     )
 
 
@@ -179,7 +182,7 @@ class LabelApp(App):
         try:
             built = self.queue.build(
                 self.store, config.workspace, config.annotator, self.session.tasks.values(), config.options
-            ).skipped_last(self.store.skipped_images(config.annotator, self.session.tasks))
+            ).skipped_last(self.session.skipped_before)
         except Exception as exc:  # noqa: BLE001  (the session goes on with the first page)
             error = f"{type(exc).__name__}: {printable(exc)}"
             self.post_message(QueueCompleted(None, error, time.monotonic() - started))
@@ -210,8 +213,7 @@ class LabelApp(App):
         )
         first = self.session.current
         if first is not None and not first.check and not isinstance(self.queue, OneImageQueue):
-            skipped = self.store.skipped_images(self.config.annotator, self.session.tasks)
-            if first.image in skipped:  # skipped images come last: the first one means only they are left
+            if first.image in self.session.skipped_before:  # they come last: the first one means only they are left
                 self.notify("Only images you skipped before are left in this queue.", timeout=8)
 
     def on_queue_completed(self, message: QueueCompleted) -> None:

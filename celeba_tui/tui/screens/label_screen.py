@@ -312,7 +312,7 @@ class LabelScreen(Screen):
         stats = session.stats
         # Check answers count as answers here, as on any item (checks are blind).
         done, total = session.shown_progress
-        per_minute = stats.per_minute(session.clock())
+        now = session.clock()
         left = total - done if total is not None and done is not None else None
         figures = PanelFigures(
             done=done,
@@ -320,12 +320,12 @@ class LabelScreen(Screen):
             counts=stats.shown_counts,
             tasks=self.workspace.tasks,
             decisions=stats.shown_decisions,
-            per_minute=per_minute,
+            per_minute=stats.per_minute(now),
             others=session.others_now,
             changes=stats.changes,
             # The queue's pace: new answers only (going back to change one moves nothing on).
             minutes_left=minutes_left(
-                left, len(session.tasks), stats.per_minute(session.clock(), new_only=True), stats.new_answers
+                left, len(session.tasks), stats.per_minute(now, new_only=True), stats.new_answers
             ),
         )
         self.query_one(SessionStats).show_stats(figures)
