@@ -88,7 +88,7 @@ def cycle(workspace, task: str, seed: int) -> float:
     from celeba_tui.progress import SilentReporter
 
     started = time.perf_counter()
-    plan = plan_cycle(workspace, CycleOptions(task=task, architectures=("small_resnet",), seed=seed))
+    plan = plan_cycle(workspace, CycleOptions(task=task, architectures=("small_resnet",), seed=seed, force=True))
     run_cycle(workspace, plan, SilentReporter())
     return time.perf_counter() - started
 

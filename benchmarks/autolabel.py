@@ -339,7 +339,7 @@ def memory_child(args) -> None:
     ws.open_store(create=True).close()
     paths = [Path(p) for p in args.models.split(",")]
     report = run_autolabel(
-        ws, paths, AutolabelOptions(batch_size=args.batch_size, workers=args.workers, threads=args.threads)
+        ws, paths, AutolabelOptions(batch_size=args.batch_size, workers=args.workers, threads=args.threads, force=True)
     )
     peak_mb = peak_rss_mb()
     print(

@@ -437,7 +437,7 @@ def real_fold(
         export_run(trained.run_path, target, image_root=workspace.image_root)
         models.append(target)
     report = run_autolabel(
-        workspace, models, AutolabelOptions(high=plan.high, low=plan.low, tta=plan.tta), SilentReporter()
+        workspace, models, AutolabelOptions(high=plan.high, low=plan.low, tta=plan.tta, force=True), SilentReporter()
     )
     truth = labels[["image", task]]
     names = report.model_names()
