@@ -31,6 +31,7 @@ class TaskReport:
     labels_written: int
     labels_withdrawn: int
     suspects: int
+    labels_changed: int = 0  # of labels_written, on images whose automatic label had another class
     model_keys: list[str] = field(default_factory=list)  # the store's prediction keys, in `models`' order
 
     def to_dict(self) -> dict:
@@ -57,6 +58,7 @@ class AutolabelReport:
     provider_fallbacks: list[str] = field(default_factory=list)
     manual_images: int = 0  # images sent to people for at least one task (the manual queue's size)
     warnings: list[str] = field(default_factory=list)  # models that score what guessing scores
+    dry_run: bool = False  # nothing was written: labels_written and labels_withdrawn say what would be
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -88,6 +90,7 @@ def task_report(outcome) -> TaskReport:
         rules=rules,
         labels_written=outcome.written,
         labels_withdrawn=outcome.withdrawn,
+        labels_changed=outcome.changed,
         suspects=int(outcome.suspects.sum()),
     )
 

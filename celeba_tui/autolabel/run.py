@@ -86,6 +86,9 @@ class AutolabelOptions:
     export: Path | None = None
     grid: Path | None = None
     force: bool = False  # write labels even where every model of a task scored what guessing scores
+    # Report what the run would write and withdraw; write no label and none of the run's
+    # report files (the predictions are kept: a cache keyed by model, the run after starts from them).
+    dry_run: bool = False
 
 
 @dataclass
@@ -104,8 +107,9 @@ class TaskOutcome:
     agreed: np.ndarray  # bool: its current label is one the annotators agreed on (not a review)
     choice: ThresholdChoice
     held_rows: np.ndarray  # indices of the held-out images the thresholds were measured on
-    written: int = 0
-    withdrawn: int = 0  # images whose earlier automatic label this run took back
+    written: int = 0  # label rows written (or, in a dry run, that would be)
+    changed: int = 0  # of them, on images whose earlier automatic label had another class
+    withdrawn: int = 0  # images whose earlier automatic label this run took back (or would)
 
     @property
     def automatic(self) -> np.ndarray:
@@ -404,39 +408,74 @@ def decide_task(
     )
 
 
-def write_decisions(store: LabelStore, outcome: TaskOutcome) -> None:
-    """Automatic labels for images people have not labelled; undo ones the rules no longer support."""
+def decision_frame(outcome: TaskOutcome) -> pd.DataFrame:
+    """The automatic labels of a task's decisions, as `LabelStore.add_labels` takes them
+    (none for images people have labelled)."""
     auto = outcome.automatic
+    if not auto.any():
+        return pd.DataFrame()
     thresholds = outcome.choice.thresholds
-    if auto.any():
-        provenance = {
-            "high": thresholds.high,
-            "low": thresholds.low,
-            "chosen_by": outcome.choice.chosen_by,
-            "models": [m.key for m in outcome.members],
+    provenance = {
+        "high": thresholds.high,
+        "low": thresholds.low,
+        "chosen_by": outcome.choice.chosen_by,
+        "models": [m.key for m in outcome.members],
+    }
+    details = np.asarray([json.dumps({**provenance, "rule": rule}) for rule in RULES], dtype=object)
+    return pd.DataFrame(
+        {
+            "image": outcome.images[auto],
+            "task": outcome.task,
+            "label": np.asarray(outcome.classes, dtype=object)[outcome.decisions.label[auto]],
+            "annotator": ANNOTATOR,
+            "source": "model",
+            "confidence": outcome.decisions.confidence[auto],
+            "model": outcome.ensemble_id,
+            "detail": details[outcome.decisions.rule[auto]],
         }
-        details = np.asarray([json.dumps({**provenance, "rule": rule}) for rule in RULES], dtype=object)
-        frame = pd.DataFrame(
-            {
-                "image": outcome.images[auto],
-                "task": outcome.task,
-                "label": np.asarray(outcome.classes, dtype=object)[outcome.decisions.label[auto]],
-                "annotator": ANNOTATOR,
-                "source": "model",
-                "confidence": outcome.decisions.confidence[auto],
-                "model": outcome.ensemble_id,
-                "detail": details[outcome.decisions.rule[auto]],
-            }
-        )
-        outcome.written = store.add_labels(frame)
-    store.set_latest_ensemble(outcome.task, [m.key for m in outcome.members])
+    )
+
+
+def class_changes(store: LabelStore, frame: pd.DataFrame) -> int:
+    """How many of `frame`'s automatic labels fall on images whose live automatic label has another class."""
+    if frame.empty:
+        return 0
+    live = store.live_labels(task=frame["task"].iloc[0], sources=["model"], annotators=[ANNOTATOR], brief=True)
+    before = pd.Series(live["label"].to_numpy(), index=live["image"].to_numpy())
+    earlier = before.reindex(frame["image"].to_numpy()).to_numpy()
+    return int((pd.notna(earlier) & (earlier != frame["label"].to_numpy())).sum())
+
+
+def stale_label_ids(store: LabelStore, outcome: TaskOutcome) -> tuple[list[int], int]:
+    """The earlier automatic labels the rules no longer support (images now in the manual
+    queue), and how many images they are on (an image auto-labelled twice holds two rows)."""
     stale = outcome.images[outcome.manual].tolist()
     ids = store.unrevoked_label_ids(ANNOTATOR, outcome.task, stale) if stale else []
-    if ids:  # counted in images: an image auto-labelled twice holds two rows
-        images = store.query("SELECT COUNT(DISTINCT image_id) FROM labels WHERE id IN (SELECT value FROM json_each(?))",
-                             [json.dumps(ids)])[0][0]  # fmt: skip
+    if not ids:
+        return [], 0
+    images = store.query("SELECT COUNT(DISTINCT image_id) FROM labels WHERE id IN (SELECT value FROM json_each(?))",
+                         [json.dumps(ids)])[0][0]  # fmt: skip
+    return ids, images
+
+
+def write_decisions(store: LabelStore, outcome: TaskOutcome) -> None:
+    """Automatic labels for images people have not labelled; undo ones the rules no longer support."""
+    frame = decision_frame(outcome)
+    outcome.changed = class_changes(store, frame)
+    if not frame.empty:
+        outcome.written = store.add_labels(frame)
+    store.set_latest_ensemble(outcome.task, [m.key for m in outcome.members])
+    ids, outcome.withdrawn = stale_label_ids(store, outcome)
+    if ids:
         store.revoke_labels(ids, ANNOTATOR)
-        outcome.withdrawn = images
+
+
+def plan_decisions(store: LabelStore, outcome: TaskOutcome) -> None:
+    """What `write_decisions` would write and withdraw, counted on `outcome`; the store unchanged."""
+    frame = decision_frame(outcome)
+    outcome.changed = class_changes(store, frame)
+    outcome.written = len(store.labels_to_write(frame))
+    outcome.withdrawn = stale_label_ids(store, outcome)[1]
 
 
 # --------------------------------------------------------------------- run
@@ -493,25 +532,26 @@ def run_autolabel(
         # (a FIFO nobody reads, a full device) stops the run with no label committed.
         files = _write_exports_and_grid(outcomes, root, options)
         for outcome in outcomes:
-            write_decisions(store, outcome)
+            (plan_decisions if options.dry_run else write_decisions)(store, outcome)
     from celeba_tui.autolabel.outputs import AutolabelReport, sorted_suspects, suspects, task_report, write_table
     from celeba_tui.labelling.queues import SUSPECT_COLUMNS
 
     skipped = [*scan.skipped, *elsewhere, *stats.failures]
-    rows = [{"image": n, "reason": r} for n, r in skipped]
-    write_table(report_dir / SKIPPED_FILE, rows, ["image", "reason"], workspace.path)
     suspect_rows = suspects(outcomes)
-    # Other tasks' suspects stay for their queue (`cycle -t light`, then `cycle -t orientation`),
-    # and so do those of images this run did not look at (`--images` with a part of them).
-    kept = suspects_kept(workspace.suspects_path, {outcome.task for outcome in outcomes}, set(names))
-    write_table(workspace.suspects_path, sorted_suspects([*suspect_rows, *kept]), SUSPECT_COLUMNS, workspace.path)
-    files = [*_write_precision_coverage(outcomes, report_dir, workspace.path), *files]
+    if not options.dry_run:  # a dry run leaves the last run's reports as they are
+        rows = [{"image": n, "reason": r} for n, r in skipped]
+        write_table(report_dir / SKIPPED_FILE, rows, ["image", "reason"], workspace.path)
+        # Other tasks' suspects stay for their queue (`cycle -t light`, then `cycle -t orientation`),
+        # and so do those of images this run did not look at (`--images` with a part of them).
+        kept = suspects_kept(workspace.suspects_path, {outcome.task for outcome in outcomes}, set(names))
+        write_table(workspace.suspects_path, sorted_suspects([*suspect_rows, *kept]), SUSPECT_COLUMNS, workspace.path)
+        files = [*_write_precision_coverage(outcomes, report_dir, workspace.path), *files]
     return AutolabelReport(
         images=len(names),
         predicted_now=stats.predicted,
         already_predicted=len(names) - len(todo),
         skipped=len(skipped),
-        skipped_report=str(report_dir / SKIPPED_FILE),
+        skipped_report="" if options.dry_run else str(report_dir / SKIPPED_FILE),
         provider=stats.provider,
         execution_provider=stats.execution_provider,
         provider_fallbacks=stats.fallbacks,
@@ -519,10 +559,11 @@ def run_autolabel(
         images_per_s=round(stats.predicted / stats.seconds, 1) if stats.seconds else None,
         tasks=[task_report(o) for o in outcomes],
         suspects=suspect_rows,
-        suspects_report=str(workspace.suspects_path),
+        suspects_report="" if options.dry_run else str(workspace.suspects_path),
         files=files,
         manual_images=len(set().union(*(outcome.images[outcome.manual].tolist() for outcome in outcomes))),
         warnings=warnings,
+        dry_run=options.dry_run,
     )
 
 

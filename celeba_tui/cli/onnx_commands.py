@@ -327,6 +327,17 @@ def autolabel(
             "--force", help="Label a task even where every model scored what guessing scores on its validation split."
         ),
     ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help=(
+                "Predict and report what would be labelled and withdrawn; write no label, leave the last run's "
+                "suspects and reports as they are (--export and --grid are written; predictions are kept, so "
+                "the run after starts from them)."
+            ),
+        ),
+    ] = False,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -359,6 +370,7 @@ def autolabel(
         export=export,
         grid=grid,
         force=force,
+        dry_run=dry_run,
     )
     # A typo in an output path is found now, not after minutes of exporting runs.
     check_options(options)
@@ -378,6 +390,13 @@ def autolabel(
         print_json({**report.to_dict(), "model_files": [model.to_dict() for model in files]})
         return
     print_autolabel_report(report)
+    if report.dry_run:
+        typer.echo(
+            "\nNothing written (--dry-run). The same command without --dry-run writes these labels"
+            + (", starting from the predictions made now." if report.predicted_now else "."),
+            err=True,
+        )
+        return
     if report.manual_images:  # images, as the queue counts them (one image may be unsure for two tasks)
         next_step(
             "celeba label --queue manual", f"{report.manual_images:,} images of this run the ensemble was unsure of"
@@ -395,13 +414,14 @@ def _reporter():
 def print_autolabel_report(report: AutolabelReport) -> None:
     for message in report.warnings:
         warn(message)
+    would = report.dry_run  # the figures say what a run would do
     if not report.predicted_now:
         typer.echo(report.provider, err=True)  # otherwise the progress reporter printed it when inference began
     rate = f", {report.images_per_s:,.0f} images/s" if report.images_per_s else ""
     typer.echo(
         f"{report.images:,} images: {report.predicted_now:,} predicted now in {report.seconds:.2f} s{rate}, "
         f"{report.already_predicted:,} already predicted, {report.skipped:,} skipped"
-        + (f" (listed in {report.skipped_report})" if report.skipped else "")
+        + (f" (listed in {report.skipped_report})" if report.skipped and report.skipped_report else "")
     )
     for task in report.tasks:
         t = task.thresholds
@@ -454,15 +474,23 @@ def print_autolabel_report(report: AutolabelReport) -> None:
             f"  coverage       {coverage}: {task.automatic:,} automatic, {task.manual_queue:,} in the manual "
             f"queue, {task.labelled_by_people:,} labelled by people (kept)"
         )
+        if task.labels_written or would:
+            changed = (
+                f", {task.labels_changed:,} of them changing an automatic label's class" if task.labels_changed else ""
+            )
+            verb = "would write" if would else "written"
+            typer.echo(f"  {verb:<15}{task.labels_written:,} automatic labels{changed}")
         if task.labels_withdrawn:  # said, not only in --json: an ML walkthrough saw 52 labels vanish unexplained
+            verb, back = ("would withdraw", "would be back") if would else ("withdrawn", "are back")
             typer.echo(
-                f"  withdrawn      {task.labels_withdrawn:,} earlier automatic labels this ensemble is not sure of "
-                "(their images are back in the manual queue)"
+                f"  {verb:<15}{task.labels_withdrawn:,} earlier automatic labels this ensemble is not sure of "
+                f"(their images {back} in the manual queue)"
             )
         typer.echo(f"  suspects       {task.suspects:,} people's labels the ensemble confidently contradicts")
     if report.suspects:
-        shown = "" if len(report.suspects) <= 10 else f"top 10 of {len(report.suspects):,}, "
-        typer.echo(f"\nsuspects ({shown}all in {report.suspects_report}):")
+        shown = "" if len(report.suspects) <= 10 else f"top 10 of {len(report.suspects):,}"
+        where = f"all in {report.suspects_report}" if report.suspects_report else "not written: --dry-run"
+        typer.echo(f"\nsuspects ({', '.join(filter(None, (shown, where)))}):")
         for row in report.suspects[:10]:
             typer.echo(
                 printable(

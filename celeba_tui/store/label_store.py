@@ -446,6 +446,10 @@ class LabelStore(SideTables, AnnotatorRecords):
             _refresh_current(conn, image_ids, tasks)
         return len(frame)
 
+    def labels_to_write(self, labels: pd.DataFrame) -> pd.DataFrame:
+        """The rows of `labels` that `add_labels` would write now (a dry run's count)."""
+        return labels if labels.empty else self._without_unchanged(labels)
+
     def _without_unchanged(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The rows of `frame` that differ from the live label of their (image, task,
         annotator, source): in class, or in model and detail where `frame` has them (detail

@@ -1,0 +1,85 @@
+"""`celeba autolabel --dry-run`: the run's figures, what it would write and withdraw, and a
+store and workspace left as they were (only the predictions, a cache, are kept)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from celeba_tui.cli import app
+
+from training_data import add_labels, make_labelled_workspace
+
+LABELLED = 9  # images 1-9 have human labels; 10-30 are for the ensemble
+
+
+@pytest.fixture
+def labelled(tmp_path):
+    workspace, names, truth = make_labelled_workspace(tmp_path, n=30, labels_for=LABELLED)
+    return workspace, names, dict(zip(names, truth))
+
+
+def labels_and_reports(workspace):
+    """Every label row, the latest ensembles, and the run's report files with their bytes."""
+    with workspace.open_store() as store:
+        rows = store.history().to_csv(index=False)  # NaN compares unequal to itself: text does not
+        latest = store.latest_ensembles()
+    files = {
+        path.name: path.read_bytes()
+        for path in [*workspace.autolabel_dir.glob("*"), workspace.suspects_path]
+        if path.exists()
+    }
+    return rows, latest, files
+
+
+def cli(workspace, *args):
+    result = CliRunner().invoke(app, ["autolabel", "--batch-size", "8", "-w", str(workspace.path), *args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_a_dry_run_reports_the_run_and_writes_no_label(labelled, oracles):
+    workspace, names, truth = labelled
+    models = [str(oracles["sharp"]), str(oracles["soft"])]
+    # An earlier run at a lower threshold: its center labels are what the next run withdraws.
+    cli(workspace, "-m", *models, "--high", "0.9")
+    # A person labels one image the ensemble called otherwise: a suspect, listed but not written.
+    wrong = next(n for n in names[:LABELLED] if truth[n] == "left")
+    with workspace.open_store() as store:
+        for person in ("alice", "bob"):
+            add_labels(store, [wrong], ["right"], annotator=person, tasks=("light",))
+    before = labels_and_reports(workspace)
+
+    dry = cli(workspace, "-m", *models, "--high", "0.95", "--dry-run", "--json")
+    report = json.loads(dry.stdout)
+    (task,) = report["tasks"]
+    assert report["dry_run"] is True
+    # Other thresholds make the 14 sides new decisions (written again, same class); 7 centers withdrawn.
+    assert task["automatic"] == task["labels_written"] == 14 and task["labels_withdrawn"] == 7
+    assert task["labels_changed"] == 0
+    assert report["suspects"] and report["suspects_report"] == "" and report["skipped_report"] == ""
+    assert labels_and_reports(workspace) == before  # nothing written, withdrawn or replaced
+
+    real = json.loads(cli(workspace, "-m", *models, "--high", "0.95", "--json").stdout)
+    # The run says what the dry run said it would do.
+    for key in ("automatic", "manual_queue", "labels_written", "labels_withdrawn", "labels_changed", "suspects"):
+        assert real["tasks"][0][key] == task[key], key
+    assert real["dry_run"] is False and labels_and_reports(workspace) != before
+
+
+def test_a_dry_run_counts_the_labels_a_new_ensemble_would_change(labelled, oracles):
+    workspace, names, truth = labelled
+    cli(workspace, "-m", str(oracles["sharp"]), "--high", "0.9")
+    # `swapped` swaps left and right: every automatic label it gives to a side changes class.
+    dry = cli(workspace, "-m", str(oracles["swapped"]), "--high", "0.5", "--dry-run")
+    with workspace.open_store() as store:
+        sides = sum(1 for n in names[LABELLED:] if truth[n] != "center")
+        live = store.live_labels(task="light", sources=["model"])
+        assert len(live) == len(names) - LABELLED  # the first run's labels, untouched
+    assert "Nothing written (--dry-run)" in dry.stderr
+    assert "would write" in dry.stdout and f"{sides:,} of them changing an automatic label's class" in dry.stdout
+    real = cli(workspace, "-m", str(oracles["swapped"]), "--high", "0.5")
+    assert "written" in real.stdout and f"{sides:,} of them changing" in real.stdout
+    assert "Nothing written" not in real.stderr
