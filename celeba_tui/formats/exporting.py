@@ -115,11 +115,13 @@ def _export_live(store: LabelStore, fmt: str, out, tasks: list[str], sources, ra
     live = newest_answers(store.live_labels())
     live = live[live["task"].isin(tasks) & live["source"].isin(SOURCES if sources is None else sources)]
     live = live.sort_values(["image", "task", "annotator", "source"], ignore_index=True)
+    frame = live[EXPORT_COLUMNS + ["confidence", "model"]].copy()
+    frame["time"] = pd.to_datetime(answer_times(live), unit="s", utc=True)  # when answered
     if fmt == "long":
-        write_long(live[EXPORT_COLUMNS], out, raw_cells=raw_cells)
+        # ISO 8601 in UTC to the microsecond: what the importer reads back as the same moment.
+        frame["time"] = frame["time"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        write_long(frame, out, raw_cells=raw_cells)
     else:
-        frame = live[EXPORT_COLUMNS + ["confidence", "model"]].copy()
-        frame["time"] = pd.to_datetime(answer_times(live), unit="s", utc=True)  # when answered
         write_long(frame, Path(out), parquet=True)
     return len(live), live["image"].nunique()
 

@@ -75,6 +75,29 @@ def test_long_source_and_task_filter_live_labels(labelled):
     assert set(long["task"]) == {"orientation"} and len(long) == 6
 
 
+def test_long_csv_carries_confidence_model_and_time_and_imports_back_as_nothing_new(labelled, tmp_path):
+    """A FiftyOne-style filter on an automatic label's confidence needs it in the CSV, not
+    only in Parquet (found by the model-side walkthrough of 2026-12-07)."""
+    with labelled.open_store() as store:
+        store.add_labels(
+            pd.DataFrame(
+                [("000004.jpg", "orientation", "left", "autolabel", "model", 0.93, "ensemble-abc")],
+                columns=["image", "task", "label", "annotator", "source", "confidence", "model"],
+            )
+        )
+        rows_before = len(store.history())
+    out = tmp_path / "long.csv"
+    export(labelled, "--format", "long", "-o", out)
+    long = pd.read_csv(out)
+    assert list(long.columns) == ["image", "task", "label", "annotator", "source", "confidence", "model", "time"]
+    auto = long[long["annotator"] == "autolabel"].iloc[0]
+    assert (auto["confidence"], auto["model"]) == (0.93, "ensemble-abc")
+    assert long["time"].str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z").all()
+    with labelled.open_store() as store:
+        report = import_labels(store, labelled, out)
+        assert report.written == 0 and len(store.history()) == rows_before
+
+
 def test_task_option_one_hot_of_one_task(labelled):
     result = export(labelled, "--format", "onehot", "-t", "orientation", "--header")
     lines = result.stdout.splitlines()

@@ -70,8 +70,12 @@ def test_init_import_export_stats_round_trip(tmp_path, image_folder, reference_l
     run("export", "--format", "long", "--out", tmp_path / "x_long.csv", "-w", ws)
     run("export", "--format", "parquet", "--out", tmp_path / "x.parquet", "-w", ws)
     long = pd.read_csv(tmp_path / "x_long.csv")
-    assert list(long.columns) == ["image", "task", "label", "annotator", "source"] and len(long) == 1120
-    assert len(pd.read_parquet(tmp_path / "x.parquet")) == 1120
+    columns = ["image", "task", "label", "annotator", "source", "confidence", "model", "time"]
+    assert list(long.columns) == columns and len(long) == 1120
+    parquet = pd.read_parquet(tmp_path / "x.parquet")
+    assert list(parquet.columns) == columns and len(parquet) == 1120
+    # The CSV's times are the Parquet's, as text (when each was answered, to the microsecond).
+    assert (pd.to_datetime(long["time"], utc=True) == parquet["time"].dt.floor("us")).all()
     # Re-importing our own exports into a fresh workspace gives the same labels.
     ws2 = tmp_path / "ws2"
     run("init", ws2, "--images", image_folder)
