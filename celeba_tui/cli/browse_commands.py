@@ -109,7 +109,7 @@ def browse(
     me = (as_annotator or default_annotator()).strip()
     if json_output:
         with ws.open_store(readonly=True) as store:
-            selection = Browser(store, ws, me).select(wanted)
+            selection = Browser(store, ws, me).select(wanted, with_confidence=True)
             print_json([row.as_json() for row in selection.rows(0, len(selection))])
         return
     problem = annotator_name_problem(me)

@@ -121,11 +121,13 @@ class Browser:
         return self.data_version() != self._seen_version
 
     # ----------------------------------------------------------- selecting
-    def select(self, wanted: BrowseFilter) -> Selection:
-        """The images `wanted` selects (a CelebaError names a task, class, annotator or queue it does not know)."""
+    def select(self, wanted: BrowseFilter, *, with_confidence: bool = False) -> Selection:
+        """The images `wanted` selects (a CelebaError names a task, class, annotator or queue it
+        does not know); `with_confidence`: the ensemble's confidence read even where no filter
+        needs it (`--json` prints it for every row)."""
         index = self.index if self.index is not None else self.load()
         self.check(wanted)
-        if wanted.needs_confidence and index.confidence is None:
+        if (with_confidence or wanted.needs_confidence) and index.confidence is None:
             self.asked.add("confidence")
             index.confidence = self._cached(index, "confidence", self.store)
         queue_pairs = None

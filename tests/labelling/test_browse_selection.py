@@ -165,6 +165,7 @@ def test_json_prints_the_selected_rows(workspace, labelled):
         "image": IMAGES[0],
         "labels": {"light": "left", "orientation": None},
         "status": {"light": "agreed", "orientation": None},
+        "confidence": {"light": None, "orientation": None},  # no prediction
     }
     conflict = CliRunner().invoke(app, ["browse", "-w", str(workspace.path), "--json", "--name", "000002"])
     assert json.loads(conflict.output)[0]["status"]["light"] == "conflict"
@@ -175,6 +176,13 @@ def test_json_prints_the_selected_rows(workspace, labelled):
     )}  # fmt: skip
     assert everything[IMAGES[3]]["light"] == "single" and everything[IMAGES[0]]["light"] == "agreed"
     assert everything[IMAGES[2]]["orientation"] == "review" and everything[IMAGES[4]]["light"] == "model"
+    # The ensemble's confidence on every row, not only under a confidence filter or sort (a
+    # FiftyOne-style script filters on it; the model-side walkthrough of 2026-12-07 found it missing).
+    confidences = {row["image"]: row["confidence"] for row in json.loads(
+        CliRunner().invoke(app, ["browse", "-w", str(workspace.path), "--json"]).output
+    )}  # fmt: skip
+    assert confidences[IMAGES[4]] == {"light": pytest.approx(0.75), "orientation": None}
+    assert confidences[IMAGES[7]] == {"light": None, "orientation": pytest.approx(0.6)}
 
 
 @pytest.mark.parametrize(
