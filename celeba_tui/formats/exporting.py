@@ -22,7 +22,7 @@ import pandas as pd
 from celeba_tui.errors import CelebaError
 from celeba_tui.formats.export_report import CONFLICT, OTHER_SOURCE, SOME_TASKS, ExportReport, count_reasons
 from celeba_tui.formats.export_selection import NOT_KEPT_CONFLICT, NOT_KEPT_SOURCE, CurrentSelection, select_current
-from celeba_tui.formats.long import EXPORT_COLUMNS, write_long
+from celeba_tui.formats.long import EXPORT_COLUMNS, iso_times, write_long
 from celeba_tui.formats.onehot import write_onehot
 from celeba_tui.store.answers import answer_times, newest_answers
 from celeba_tui.store.label_store import LabelStore
@@ -116,12 +116,12 @@ def _export_live(store: LabelStore, fmt: str, out, tasks: list[str], sources, ra
     live = live[live["task"].isin(tasks) & live["source"].isin(SOURCES if sources is None else sources)]
     live = live.sort_values(["image", "task", "annotator", "source"], ignore_index=True)
     frame = live[EXPORT_COLUMNS + ["confidence", "model"]].copy()
-    frame["time"] = pd.to_datetime(answer_times(live), unit="s", utc=True)  # when answered
+    answered = answer_times(live)  # when answered
     if fmt == "long":
-        # ISO 8601 in UTC to the microsecond: what the importer reads back as the same moment.
-        frame["time"] = frame["time"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        frame["time"] = iso_times(answered)
         write_long(frame, out, raw_cells=raw_cells)
     else:
+        frame["time"] = pd.to_datetime(answered, unit="s", utc=True)
         write_long(frame, Path(out), parquet=True)
     return len(live), live["image"].nunique()
 

@@ -211,3 +211,19 @@ def test_folder_formats_need_a_folder(labelled, fmt):
 def test_unknown_format_and_source(labelled):
     assert "unknown export format 'xml'" in export(labelled, "--format", "xml", ok=False).stderr
     assert "unknown source(s) people" in export(labelled, "--source", "people", ok=False).stderr
+
+
+def test_iso_times_read_back_as_the_same_moment():
+    from celeba_tui.formats.long import has_zones, iso_times, parse_times
+
+    seconds = pd.Series([1796620000.123456, 0.0, float("nan"), 1796620000.9999996])
+    texts = iso_times(seconds)
+    assert list(texts) == [
+        "2026-12-07T05:06:40.123456Z",
+        "1970-01-01T00:00:00.000000Z",
+        None,
+        "2026-12-07T05:06:41.000000Z",  # rounded to the microsecond
+    ]
+    back = parse_times(pd.Series(texts, dtype=object))
+    assert has_zones(pd.Series(texts[[0, 1, 3]], dtype=object)).all()
+    assert abs(back[0] - seconds[0]) < 1e-6 and back[1] == 0.0 and pd.isna(back[2])
