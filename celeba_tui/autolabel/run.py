@@ -86,8 +86,8 @@ class AutolabelOptions:
     export: Path | None = None
     grid: Path | None = None
     force: bool = False  # write labels even where every model of a task scored what guessing scores
-    # Report what the run would write and withdraw; write no label and none of the run's
-    # report files (the predictions are kept: a cache keyed by model, the run after starts from them).
+    # Report what the run would write and withdraw; the store is opened read-only (the
+    # predictions made now are held in memory) and none of the run's report files is written.
     dry_run: bool = False
 
 
@@ -239,10 +239,12 @@ def run_inference(
     reporter,
     session=None,
     before_first_write=lambda: None,
+    keep=None,
 ) -> InferenceStats:
     """Decode and predict `names` with `session` (open_session; needed when there are names),
     writing each model's predictions to the store as it goes (`before_first_write` runs
-    once before the first write: the images and models must be registered by then).
+    once before the first write: the images and models must be registered by then), or
+    handing each frame of them to `keep` instead where given (a dry run: the store unchanged).
 
     A model whose output is not a probability distribution stops the run with a
     CelebaError; the store is unchanged when that shows in its first FLUSH_ROWS rows
@@ -273,16 +275,23 @@ def run_inference(
                 check_probabilities(model, batch.names, probs)
             pending.append(prediction_frame(models, batch.names, batch.probs))
         if sum(len(f) for f in pending) >= FLUSH_ROWS:
-            before_first_write()
-            store.add_predictions(pd.concat(pending, ignore_index=True))
-            pending.clear()
+            _flush(store, pending, before_first_write, keep)
         advance(len(batch.names) + len(batch.failures))
     if pending:
-        before_first_write()
-        store.add_predictions(pd.concat(pending, ignore_index=True))
+        _flush(store, pending, before_first_write, keep)
     stats.seconds = time.perf_counter() - started
     reporter.end_stage()
     return stats
+
+
+def _flush(store: LabelStore, pending: list[pd.DataFrame], before_first_write, keep) -> None:
+    frame = pd.concat(pending, ignore_index=True)
+    pending.clear()
+    if keep is not None:
+        keep(frame)
+        return
+    before_first_write()
+    store.add_predictions(frame)
 
 
 PROBABILITY_SUM_TOLERANCE = 1e-2  # fp16 and int8 models' softmax sums stray by ~1e-3
@@ -380,10 +389,15 @@ def decide_task(
     members: list[EnsembleModel],
     scope: set[str],
     options: AutolabelOptions,
+    unstored: pd.DataFrame | None = None,
 ) -> TaskOutcome:
-    """Thresholds (given or calibrated) and the rules' decision for every predicted image of a task."""
+    """Thresholds (given or calibrated) and the rules' decision for every predicted image of
+    a task; `unstored`: predictions made now and held in memory (a dry run's), beside the stored."""
     classes = tuple(members[0].meta.classes)
-    names, probs = stacked_probs(store.predictions(task, [m.key for m in members]), members, scope)
+    predictions = store.predictions(task, [m.key for m in members])
+    if unstored is not None and len(unstored):
+        predictions = pd.concat([predictions, unstored[unstored["task"] == task]], ignore_index=True)
+    names, probs = stacked_probs(predictions, members, scope)
     current = store.current_labels(task).set_index("image")
     status = current["status"].reindex(names)
     label = current["label"].reindex(names)
@@ -492,17 +506,19 @@ def run_autolabel(
     models = load_models(model_paths, workspace.tasks, options.tta)
     by_task = group_by_task(models)
     warnings = check_models_learnt(by_task, options.force)
-    check_output_paths(options, by_task, [model.path for model in models])
+    check_output_paths(options, by_task, [model.path for model in models], workspace)
     for task in by_task:
         stored_split(workspace.splits_dir, task)  # a damaged split file: an error before any work
     reporter = reporter or SilentReporter()
     root = Path(options.images or workspace.image_root)
     check_image_root(root)
     scan = scan_folder(root)
-    report_dir = workspace.own_folder(workspace.autolabel_dir)
-    for path in (report_dir / SKIPPED_FILE, workspace.suspects_path, report_dir / PRECISION_COVERAGE_FILE):
-        check_owned_file(path, workspace.path)  # a link or a FIFO planted there: an error before any label
-    with workspace.open_store() as store:
+    report_dir = workspace.autolabel_dir
+    if not options.dry_run:  # a dry run writes no report, nor makes their folder (a workspace it may not write)
+        workspace.own_folder(report_dir)
+        for path in report_paths(workspace):
+            check_owned_file(path, workspace.path)  # a link or a FIFO planted there: an error before any label
+    with workspace.open_store(readonly=options.dry_run) as store:
         names, elsewhere = scan.names, []
         if options.images is not None:  # another copy of the images: those of this workspace only
             known = set(store.image_names(present_only=False))
@@ -512,7 +528,7 @@ def run_autolabel(
         # onnxruntime may still refuse a model (unknown operator, broken graph): it does so
         # here, before the store records the images or the models.
         session = open_session(models, options, workspace.cache_dir / "tensorrt") if todo else None
-        registered = []
+        registered, unstored = [], []
 
         def register_once() -> None:
             if not registered:
@@ -521,11 +537,14 @@ def run_autolabel(
                 register_images_and_models(store, names if options.images is None else [], models)
                 registered.append(True)
 
-        stats = run_inference(store, root, todo, models, options, reporter, session, register_once)
-        register_once()
+        keep = unstored.append if options.dry_run else None
+        stats = run_inference(store, root, todo, models, options, reporter, session, register_once, keep)
+        if not options.dry_run:
+            register_once()
+        held = pd.concat(unstored, ignore_index=True) if unstored else None
         scope = set(names)
         outcomes = [
-            decide_task(store, workspace.splits_dir, workspace.runs_dir, task, members, scope, options)
+            decide_task(store, workspace.splits_dir, workspace.runs_dir, task, members, scope, options, held)
             for task, members in by_task.items()
         ]
         # The outputs the user named come before the labels: a write that fails there
@@ -565,6 +584,12 @@ def run_autolabel(
         warnings=warnings,
         dry_run=options.dry_run,
     )
+
+
+def report_paths(workspace: Workspace) -> tuple[Path, ...]:
+    """The reports every run writes in the workspace: skipped files, suspects, the precision-coverage figure."""
+    folder = workspace.autolabel_dir
+    return folder / SKIPPED_FILE, workspace.suspects_path, folder / PRECISION_COVERAGE_FILE
 
 
 def suspects_kept(path: Path, tasks: set[str], scope: set[str]) -> list[dict]:
@@ -622,14 +647,21 @@ def check_options(options: AutolabelOptions) -> None:
         )
 
 
-def check_output_paths(options: AutolabelOptions, tasks, model_paths: Iterable[Path] = ()) -> None:
+def check_output_paths(
+    options: AutolabelOptions, tasks, model_paths: Iterable[Path] = (), workspace: Workspace | None = None
+) -> None:
     """--export (for these tasks: none yet, for its Parquet file alone) and --grid must be
     writable before any run is exported, anything predicted or committed, and must not be
-    what the command reads: the model files, or the images of an `--images` copy."""
+    what the command reads (the model files, the images of an `--images` copy) nor the
+    workspace's own reports of the last run (`--grid autolabel/suspects.csv` replaced the
+    suspects queue's list by a picture, even in a dry run: attack pass 26)."""
     from celeba_tui.atomic import check_output_path, protect, protect_folder
     from celeba_tui.autolabel.outputs import export_paths
     from celeba_tui.images import IMAGE_SUFFIXES
 
+    if workspace is not None:
+        for path in report_paths(workspace):
+            protect(path, "this workspace's report of the last autolabel")
     for path in model_paths:
         protect(Path(path), "a model this command reads")
     if options.images is not None:

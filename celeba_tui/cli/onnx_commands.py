@@ -332,9 +332,8 @@ def autolabel(
         typer.Option(
             "--dry-run",
             help=(
-                "Predict and report what would be labelled and withdrawn; write no label, leave the last run's "
-                "suspects and reports as they are (--export and --grid are written; predictions are kept, so "
-                "the run after starts from them)."
+                "Predict and report what would be labelled and withdrawn; the store and the last run's "
+                "suspects and reports are left as they are (--export and --grid are written)."
             ),
         ),
     ] = False,
@@ -374,7 +373,7 @@ def autolabel(
     )
     # A typo in an output path is found now, not after minutes of exporting runs.
     check_options(options)
-    check_output_paths(options, [])
+    check_output_paths(options, [], workspace=ws)
     files = ensemble_files(ws, names, task, ExportSettings(precision, opset))
     for model in files:
         if model.action != "given" and not json_output:
@@ -392,8 +391,8 @@ def autolabel(
     print_autolabel_report(report)
     if report.dry_run:
         typer.echo(
-            "\nNothing written (--dry-run). The same command without --dry-run writes these labels"
-            + (", starting from the predictions made now." if report.predicted_now else "."),
+            "\nNo label written or withdrawn, nothing stored (--dry-run). The same command without "
+            "--dry-run writes these labels.",
             err=True,
         )
         return

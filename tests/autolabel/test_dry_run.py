@@ -1,5 +1,5 @@
 """`celeba autolabel --dry-run`: the run's figures, what it would write and withdraw, and a
-store and workspace left as they were (only the predictions, a cache, are kept)."""
+store and workspace left exactly as they were (the predictions held in memory)."""
 
 from __future__ import annotations
 
@@ -22,16 +22,14 @@ def labelled(tmp_path):
 
 
 def labels_and_reports(workspace):
-    """Every label row, the latest ensembles, and the run's report files with their bytes."""
-    with workspace.open_store() as store:
-        rows = store.history().to_csv(index=False)  # NaN compares unequal to itself: text does not
-        latest = store.latest_ensembles()
-    files = {
-        path.name: path.read_bytes()
-        for path in [*workspace.autolabel_dir.glob("*"), workspace.suspects_path]
-        if path.exists()
-    }
-    return rows, latest, files
+    """Every row of every table of the store, and the run's report files with their bytes."""
+    import sqlite3
+
+    with sqlite3.connect(workspace.store_path) as db:
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        rows = {table: db.execute(f"SELECT * FROM {table}").fetchall() for table in tables}
+    reports = [*workspace.autolabel_dir.glob("*"), workspace.suspects_path]
+    return rows, {path.name: path.read_bytes() for path in reports if path.exists()}
 
 
 def cli(workspace, *args):
@@ -63,6 +61,7 @@ def test_a_dry_run_reports_the_run_and_writes_no_label(labelled, oracles):
     assert labels_and_reports(workspace) == before  # nothing written, withdrawn or replaced
 
     real = json.loads(cli(workspace, "-m", *models, "--high", "0.95", "--json").stdout)
+    assert real["predicted_now"] == 0  # the first run's predictions; the dry run stored none
     # The run says what the dry run said it would do.
     for key in ("automatic", "manual_queue", "labels_written", "labels_withdrawn", "labels_changed", "suspects"):
         assert real["tasks"][0][key] == task[key], key
@@ -78,8 +77,45 @@ def test_a_dry_run_counts_the_labels_a_new_ensemble_would_change(labelled, oracl
         sides = sum(1 for n in names[LABELLED:] if truth[n] != "center")
         live = store.live_labels(task="light", sources=["model"])
         assert len(live) == len(names) - LABELLED  # the first run's labels, untouched
-    assert "Nothing written (--dry-run)" in dry.stderr
+    assert "No label written or withdrawn, nothing stored (--dry-run)" in dry.stderr
     assert "would write" in dry.stdout and f"{sides:,} of them changing an automatic label's class" in dry.stdout
     real = cli(workspace, "-m", str(oracles["swapped"]), "--high", "0.5")
     assert "written" in real.stdout and f"{sides:,} of them changing" in real.stdout
-    assert "Nothing written" not in real.stderr
+    assert "--dry-run" not in real.stderr
+
+
+def test_a_dry_run_over_new_images_sends_nobody_to_them(labelled, oracles):
+    """New images a dry run predicts are neither registered nor put in the manual queue (its
+    predictions were stored: people were sent images the run then labelled; attack pass 26)."""
+    import shutil
+
+    from celeba_tui.labelling.queues import QUEUES, QueueOptions
+
+    workspace, names, _ = labelled
+    models = [str(oracles["sharp"]), str(oracles["soft"])]
+    cli(workspace, "-m", *models, "--high", "0.9")
+    for i in range(3):
+        shutil.copy(workspace.image_root / names[LABELLED + i], workspace.image_root / f"new{i}.jpg")
+    before = labels_and_reports(workspace)
+    report = json.loads(cli(workspace, "-m", *models, "--high", "0.9", "--dry-run", "--json").stdout)
+    assert report["predicted_now"] == 3 and report["tasks"][0]["labels_written"] == 3
+    assert labels_and_reports(workspace) == before
+    with workspace.open_store() as store:
+        manual = QUEUES["manual"].build(store, workspace, "bob", workspace.tasks, QueueOptions())
+        assert manual.items == [] and "new0.jpg" not in store.image_names(present_only=False)
+
+
+@pytest.mark.parametrize("report", ["suspects.csv", "skipped.csv", "precision-coverage.png"])
+@pytest.mark.parametrize("dry_run", [["--dry-run"], []], ids=["dry-run", "run"])
+def test_the_grid_never_replaces_the_last_runs_reports(labelled, oracles, report, dry_run):
+    """`--grid autolabel/suspects.csv` replaced the suspects queue's list by a picture, in a
+    dry run too (attack pass 26)."""
+    workspace, _, _ = labelled
+    cli(workspace, "-m", str(oracles["swapped"]), "--high", "0.5")
+    before = labels_and_reports(workspace)
+    grid = workspace.autolabel_dir / report
+    args = ["autolabel", "-w", str(workspace.path), "-m", str(oracles["sharp"]), "--grid", str(grid), *dry_run]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"error: cannot write {grid}: it is this workspace's report of the last autolabel\n"
+    assert labels_and_reports(workspace) == before
