@@ -25,7 +25,10 @@ async def wait_for(pilot, predicate, description: str, timeout: float = 10.0) ->
 
 
 def image_on_screen(app) -> bool:
-    """The labelling screen shows the image it asked for (or its placeholder) and the queue is counted."""
+    """The labelling screen shows the image it asked for (or its placeholder), painted with
+    its question (a key pressed before then is refused: LabelScreen.seen_when_pressed), and
+    the queue is counted."""
+    from celeba_tui.tui.messages import KeyStamp
     from celeba_tui.tui.screens.label_screen import LabelScreen
     from celeba_tui.tui.widgets.image_pane import ImagePane
 
@@ -33,4 +36,5 @@ def image_on_screen(app) -> bool:
     if not isinstance(screen, LabelScreen):
         return False
     pane = screen.query_one(ImagePane)
-    return pane.request is not None and pane.shown == pane.request and app.session.complete
+    painted = pane.error is not None or screen.seen_when_pressed(KeyStamp("", time.monotonic(), 0.0))
+    return pane.request is not None and pane.shown == pane.request and painted and app.session.complete

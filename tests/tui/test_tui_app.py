@@ -265,6 +265,29 @@ async def test_a_key_before_the_image_is_shown_is_refused_until_an_answer_is_sto
     assert live(store) == {(IMAGES[0], "light"): "right"}
 
 
+async def test_keys_typed_while_the_app_was_busy_answer_only_the_question_on_screen(workspace, store):
+    # Found by the team-day walkthrough of 2026-12-07: with three people labelling on two
+    # cores the screen froze for a second at times; the keys typed meanwhile were applied one
+    # by one when it caught up, answering the next questions and images, which nobody saw.
+    from textual import events
+
+    app = make_app(workspace, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        burst = [events.Key(key, key) for key in "asdd"]  # pressed now, handled later, in a row
+        for key in burst:
+            key.set_sender(app)
+            app._driver.send_message(key)
+        status = app.screen.query_one("#store-status")
+        await wait_for(pilot, lambda: status.display, "the refusal")
+        await settle(pilot)
+        assert "NOT saved: that key came before this question was on screen" in str(status.render())
+        assert current(app) == (IMAGES[0], "orientation")  # the first key, on the question shown, only
+        await press(pilot, "s")  # seen: stored, the line gone
+        assert not status.display and current(app) == (IMAGES[1], "light")
+    assert live(store) == {(IMAGES[0], "light"): "left", (IMAGES[0], "orientation"): "center"}
+
+
 async def test_a_refusal_is_cleared_when_the_reviewer_moves_on_and_agreeing_is_no_refusal(workspace, store):
     for image in IMAGES[3:6]:
         store.add_label(image, "light", "left", "ann")

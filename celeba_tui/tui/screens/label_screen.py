@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import sqlite3
 import time
 from dataclasses import replace
@@ -40,6 +41,9 @@ NARROW_WIDTH = 80  # below it the side panel narrows, so the face keeps room to 
 PREFETCH = 3
 # A write slower than this is waiting for another writer's lock: say so.
 STORE_WAIT_NOTICE_S = 0.3
+# A class key pressed before its question (and image) was painted: typed while the app was
+# busy, meant for what the screen showed then.
+NOT_ON_SCREEN_YET = "NOT saved: that key came before this question was on screen. Look, then press your answer again."
 STORE_WAIT_TEXT = "Waiting for the label store (another program is writing)… your answer will be saved."
 # A write the store refused (disk full, read-only, a lock never released): the store
 # layer's own error, or SQLite's where a write path does not convert it.
@@ -110,6 +114,12 @@ class LabelScreen(Screen):
         self._stamp: KeyStamp | None = None  # the key being handled, for the timing log
         self._displayed: tuple | None = None
         self._refused_for: tuple | None = None  # the question a "NOT saved" line is about
+        # Since when (monotonic, the clock Textual stamps keys with) the question and its image
+        # are on screen; inf until painted. A class key pressed before then was meant for what
+        # the screen showed before (`seen_when_pressed`).
+        self._question_on_screen: tuple | None = None
+        self._question_since = math.inf
+        self._image_since = math.inf
         self._status_text: str | None = None  # the line under the question
         self._refreshes = 0  # of who labels now (`_refresh_turns`)
         self._bound_classes: tuple | None = None
@@ -216,12 +226,32 @@ class LabelScreen(Screen):
             self.context = None
             # Context and prefetching start once this image is painted (on_image_shown):
             # worker threads would otherwise compete with the paint for the GIL.
+            self._image_since = math.inf
             self.pane.show(self._request(item, stamp))
         elif stamp is not None and self.timing_log is not None:
             self.call_after_refresh(self._log_question, stamp, item.image)
+        self._note_question()
         self._show_info()
         self._show_stats()
         self._bind_classes(task)
+
+    def _note_question(self) -> None:
+        """The question in the panel is on screen from the next refresh on (the team-day
+        walkthrough of 2026-12-07: keys typed while the app was busy for a second were
+        applied one by one when it caught up, answering questions and images nobody saw)."""
+        key = self._question_key()
+        if key != self._question_on_screen:
+            self._question_on_screen, self._question_since = key, math.inf
+            self.call_after_refresh(self._question_painted, key)
+
+    def _question_painted(self, key: tuple) -> None:
+        if key == self._question_on_screen and self._question_since == math.inf:
+            self._question_since = time.monotonic()
+
+    def seen_when_pressed(self, stamp: KeyStamp | None) -> bool:
+        """Whether the question and its image were on screen when the key being handled was
+        pressed (its time is when the input thread read it, however long it then waited)."""
+        return stamp is None or stamp.time >= max(self._question_since, self._image_since)
 
     def _also_here(self) -> str | None:
         """Who else is on the queue's image shown (it came round again, or they came to it since)."""
@@ -245,7 +275,9 @@ class LabelScreen(Screen):
         if displayed != self._displayed:
             self._displayed = displayed
             self.context = None
+            self._image_since = math.inf
             self.pane.show(DisplayRequest(entry.image, False, self.view, stamp))
+        self._note_question()
         self._show_info()
         self._show_stats()
         self._bind_classes(task)
@@ -336,6 +368,8 @@ class LabelScreen(Screen):
 
     def on_image_shown(self, message: ImageShown) -> None:
         request = message.request
+        if request == self.pane.request:
+            self._image_since = min(self._image_since, message.time)  # posted just after the paint
         if request == self.pane.request and self.lookback.active:
             self._load_context(request.image, False)
         elif request == self.pane.request and self.session.current is not None:
@@ -391,6 +425,9 @@ class LabelScreen(Screen):
                 self._refused("NOT saved: the image was still loading. Look, then press your answer again.")
             return
         stamp = self._stamp
+        if not self.seen_when_pressed(stamp):
+            self._refused(NOT_ON_SCREEN_YET)
+            return
         try:
             decision = await self._write(self.session.record, index)
         except DecidedMeanwhile as exc:
@@ -445,6 +482,9 @@ class LabelScreen(Screen):
         """A class key on a decision gone back to: a new decision, appended (history keeps the old)."""
         entry = self.lookback.current
         label = self.session.tasks[entry.task].classes[index]
+        if not self.seen_when_pressed(self._stamp):
+            self._refused(f"Change {NOT_ON_SCREEN_YET}")
+            return
         try:
             outcome = await self._write(self.lookback.redecide, self.session.store, self.session.annotator, label)
         except WRITE_REFUSED as exc:
