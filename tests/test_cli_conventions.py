@@ -199,7 +199,8 @@ def test_help_lists_every_command_in_the_order_of_the_work():
 def path_parameters():
     """(command path, what to type, the name the error gives) for every path option and
     argument, and every option naming an annotator, model, image or preprocessing."""
-    from celeba_tui.cli.empty_values import NAME_OPTIONS, CommandShape
+    from celeba_tui.cli.command_line import CommandShape
+    from celeba_tui.cli.empty_values import NAME_OPTIONS
 
     cases = []
     for path, command in command_tree():
@@ -241,6 +242,32 @@ def test_empty_values_that_are_not_paths_or_follow_dashes_are_left_to_the_comman
     assert empty_value_option(group, ["init", "--", ""]) == "DIR"
     assert empty_value_option(group, ["export-onnx", ""]) is None  # a run's name: the command says
     assert empty_value_option(group, ["annotators", "rename", "", "b"]) is None
+    # One reading of the line for every check (cli/command_line.py): a group's `--` is
+    # followed by its command and that command's options; a value missing at the end of
+    # the line is click's to report, not an empty one.
+    assert empty_value_option(group, ["--", "init", ""]) == "DIR"
+    assert empty_value_option(group, ["export", "-o"]) is None
+
+
+def test_the_command_line_is_read_once_as_click_reads_it():
+    from celeba_tui.cli.app import asks_for_json
+    from celeba_tui.cli.command_line import read_command_line
+
+    group = typer.main.get_command(app)
+    given = [(g.path, g.option, g.value, g.position) for g in read_command_line(group, [
+        "-w", "ws", "annotators", "withdraw", "-yt", "light", "ann", "--", "-x",
+    ])]  # fmt: skip
+    assert given == [
+        ("celeba", "-w", "ws", -1),
+        ("celeba annotators withdraw", "-y", None, -1),
+        ("celeba annotators withdraw", "-t", "light", -1),
+        ("celeba annotators withdraw", None, "ann", 0),
+        ("celeba annotators withdraw", None, "-x", 1),  # after the command's `--`: an argument
+    ]
+    assert list(read_command_line(group, ["nosuch", "-o", ""])) == []  # click names the command
+    assert asks_for_json(group, ["export", "--json", "-o", "x"])
+    assert not asks_for_json(group, ["export", "-o", "--json"])  # a file called --json
+    assert not asks_for_json(group, ["init", "--", "--json"])
 
 
 def test_an_empty_path_with_json_is_a_json_error(tmp_path, monkeypatch):

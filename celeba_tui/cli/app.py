@@ -153,19 +153,14 @@ def report_error(message: str, as_json: bool) -> None:
 
 def asks_for_json(group: Command, args: Sequence[str]) -> bool:
     """Whether `args` (what follows the group's own options) pass --json to a command that has it."""
-    tokens = list(args)
-    if "--" in tokens:
-        tokens = tokens[: tokens.index("--")]
-    if "--json" not in tokens:
+    from celeba_tui.cli.command_line import read_command_line
+
+    if "--json" not in args:  # most command lines: nothing to read
         return False
-    command: Command | None = group
-    chain = []
-    for token in tokens:
-        subcommands = getattr(command, "commands", None)
-        if subcommands is not None and token in subcommands:
-            command = subcommands[token]
-            chain.append(command)
-    return any("--json" in getattr(p, "opts", ()) for c in chain for p in c.params)
+    return any(
+        given.option == "--json" and given.value is None and "--json" in given.shape.flags
+        for given in read_command_line(group, args)
+    )
 
 
 # Subcommands inherit the context settings: `-h` works on every command and subgroup.

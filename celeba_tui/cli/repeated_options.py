@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from typer._click.core import Command
 
+from celeba_tui.cli.command_line import read_command_line
+
 
 @dataclass(frozen=True)
 class Repeated:
@@ -32,70 +34,13 @@ def repeated_option(group: Command, args: Sequence[str], prog: str = "celeba") -
     declarations."""
     if "-h" in args or "--help" in args:
         return None
-    command, name = group, prog
-    single, takes_value = _shape(group)
-    seen: dict[str, list[str]] = {}  # an option's first name -> values given
-    tokens = list(args)
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        i += 1
-        subcommands = getattr(command, "commands", None)
-        if token == "--":
-            if subcommands is None:
-                break  # the command's arguments follow
-            continue  # a group's `--`: the command and its options still follow (`celeba -- train -p a -p b`)
-        given = _option_given(token, tokens[i] if i < len(tokens) else None, takes_value)
-        if given is not None:
-            option, value, used_next = given
-            i += used_next
-            if option in single:
-                values = seen.setdefault(single[option][0], [])
-                values.append(value)
-                if len(values) > 1:
-                    return Repeated(name, single[option], tuple(values))
-        elif token.startswith("-") and len(token) > 1:
-            continue  # a flag (or flags: `-yq`)
-        elif subcommands is not None:
-            if token not in subcommands:
-                return None  # no such command: click says so
-            command = subcommands[token]
-            name = f"{name} {token}"
-            single, takes_value = _shape(command)
-            seen = {}
-    return None
-
-
-def _option_given(token: str, following: str | None, takes_value: frozenset[str]) -> tuple[str, str, int] | None:
-    """(option, value, 1 if the value is the next token else 0) where `token` gives an option a
-    value: `--opt=v`, `--opt v`, `-o v`, `-ov`, or flags then one (`-yt light`, `-ytlight`)."""
-    if token.startswith("--"):
-        option, equals, value = token.partition("=")
-        if equals:
-            return option, value, 0
-        return (token, following or "", 1) if token in takes_value else None
-    if not token.startswith("-") or len(token) < 2:
-        return None
-    for k in range(1, len(token)):  # a cluster of short options: flags until one takes a value
-        option = f"-{token[k]}"
-        if option in takes_value:
-            rest = token[k + 1 :]
-            return (option, rest, 0) if rest else (option, following or "", 1)
-    return None
-
-
-def _shape(command: Command) -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
-    """(each name of an option that takes one value -> all its names, every option that takes a value)."""
-    single: dict[str, tuple[str, ...]] = {}
-    takes_value: set[str] = set()
-    for param in command.params:
-        if getattr(param, "param_type_name", "") != "option":
+    seen: dict[tuple[int, str], list[str]] = {}  # (command, the option's first name) -> values given
+    for given in read_command_line(group, args, prog):
+        names = given.shape.single.get(given.option) if given.value is not None else None
+        if names is None:
             continue
-        if getattr(param, "is_flag", False) or getattr(param, "count", False):
-            continue
-        takes_value.update(param.opts)
-        if not getattr(param, "multiple", False) and (getattr(param, "nargs", 1) or 1) == 1:
-            names = tuple(sorted(param.opts, key=lambda opt: (not opt.startswith("--"), opt)))
-            for opt in param.opts:
-                single[opt] = names
-    return single, frozenset(takes_value)
+        values = seen.setdefault((id(given.command), names[0]), [])
+        values.append(given.value)
+        if len(values) > 1:
+            return Repeated(given.path, names, tuple(values))
+    return None
