@@ -28,7 +28,6 @@ def image_on_screen(app) -> bool:
     """The labelling screen shows the image it asked for (or its placeholder), painted with
     its question (a key pressed before then is refused: LabelScreen.seen_when_pressed), and
     the queue is counted."""
-    from celeba_tui.tui.messages import KeyStamp
     from celeba_tui.tui.screens.label_screen import LabelScreen
     from celeba_tui.tui.widgets.image_pane import ImagePane
 
@@ -36,5 +35,5 @@ def image_on_screen(app) -> bool:
     if not isinstance(screen, LabelScreen):
         return False
     pane = screen.query_one(ImagePane)
-    painted = pane.error is not None or screen.seen_when_pressed(KeyStamp("", time.monotonic(), 0.0))
+    painted = pane.error is not None or screen.question_on_screen
     return pane.request is not None and pane.shown == pane.request and painted and app.session.complete

@@ -207,6 +207,12 @@ def import_command(
                 "person's answer in the store (given, or imported without a time, later): the newer stands "
                 "(`celeba annotators withdraw NAME` first to replace someone's answers)"
             )
+        if report.older_automatic:
+            warn(
+                f"left out {counted(report.older_automatic, 'automatic label')} of {report.path} older than "
+                "this workspace's latest automatic decision of their image (a label, or its withdrawal): "
+                "the newer stands"
+            )
         if report.merge_labels:
             warn(
                 f"left out {counted(report.merge_labels, 'merge decision')} of {report.path} (they belong to "

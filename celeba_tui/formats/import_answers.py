@@ -18,7 +18,7 @@ import pandas as pd
 from celeba_tui.annotator_names import shown_name
 from celeba_tui.errors import FormatError
 from celeba_tui.store.answers import answer_times
-from celeba_tui.vocabulary import ANNOTATOR_SOURCES, REVIEW
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, MODEL, REVIEW
 
 # Exports keep microseconds, the store keeps a float: times this close are the same moment.
 SAME_MOMENT_S = 0.001
@@ -54,6 +54,23 @@ def compare_with_stored(frame: pd.DataFrame, stored: pd.DataFrame, timed: np.nda
     older[np.flatnonzero(timed)] = (rows["time"] < rows["_answered"] - SAME_MOMENT_S).to_numpy()
     same[np.flatnonzero(timed)] = (rows["label"] == rows["_stored"]).to_numpy()
     return older, same & ~older
+
+
+def older_model_labels(frame: pd.DataFrame, newest: pd.DataFrame) -> np.ndarray:
+    """Which of an import's automatic labels (source `model`) with a time are older than the
+    newest automatic row, a label or its undo, of their image, task and annotator in the store
+    (`newest`: `LabelStore.newest_row_times`): an older export imported back would bring back
+    labels a later ensemble withdrew or replaced (attack pass 26). Pure."""
+    older = np.zeros(len(frame), dtype=bool)
+    if newest.empty or "time" not in frame:
+        return older
+    rows = (frame["source"] == MODEL).to_numpy() & frame["time"].notna().to_numpy()
+    if not rows.any():
+        return older
+    key = ["image", "task", "annotator"]
+    merged = frame.loc[rows, [*key, "time"]].merge(newest[[*key, "created"]], on=key, how="left")
+    older[np.flatnonzero(rows)] = (merged["time"] < merged["created"] - SAME_MOMENT_S).to_numpy()
+    return older
 
 
 def repeats_typed_answers(frame: pd.DataFrame, typed: pd.DataFrame, timed: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import read_records
 from celeba_tui.formats.import_answers import (
     compare_with_stored,
+    older_model_labels,
     refuse_answers_differing_between_files,
     repeats_typed_answers,
     timed_answers,
@@ -44,6 +45,7 @@ class ImportReport:
     per_task: dict[str, dict[str, int]] = field(default_factory=dict)
     merge_labels: int = 0  # a merge's decisions in the file (a store's or an export's), left out
     older_answers: int = 0  # answers older than their annotator's in the store, left out
+    older_automatic: int = 0  # automatic labels older than the store's newest of their image, left out
     path_hint: str | None = None  # names that look like paths, and the --strip-prefix that would fit
 
 
@@ -155,22 +157,26 @@ def read_import(
     return PreparedImport(path, fmt, frame, merge_labels)
 
 
-def _write_answers(store: LabelStore, frame: pd.DataFrame) -> tuple[int, int]:
-    """Append a file's labels: rows written, and answers left out as older than the same
-    person's in the store. Answers with a time are compared with each person's newest
-    answer (formats.import_answers), the other rows with the live row they would repeat."""
+def _write_answers(store: LabelStore, frame: pd.DataFrame) -> tuple[int, int, int]:
+    """Append a file's labels: rows written, answers left out as older than the same
+    person's in the store, and automatic labels left out as older than the store's newest
+    of their image. Answers with a time are compared with each person's newest answer
+    (formats.import_answers), the other rows with the live row they would repeat."""
     annotators = frame["annotator"].unique()
     typed = store.live_labels(annotators=annotators, sources=(HUMAN,), brief=True)
     timed = timed_answers(frame)
     repeats = repeats_typed_answers(frame, typed, timed)
-    untimed = frame[~(repeats | timed)] if (repeats | timed).any() else frame  # no copy of 400,000 rows
+    stale = older_model_labels(frame, store.newest_row_times(MODEL, annotators)) if "time" in frame else None
+    left_out = repeats | timed if stale is None else repeats | timed | stale
+    untimed = frame[~left_out] if left_out.any() else frame  # no copy of 400,000 rows
+    stale_count = 0 if stale is None else int(stale.sum())
     if not timed.any():
-        return store.add_labels(untimed, skip_unchanged=True), 0
+        return store.add_labels(untimed, skip_unchanged=True), 0, stale_count
     stored = store.live_labels(annotators=annotators, sources=PEOPLE_SOURCES)
     older, same = compare_with_stored(frame, stored, timed)
     written = store.add_labels(frame[timed & ~(older | same)], skip_unchanged=False)
     written += store.add_labels(untimed, skip_unchanged=True)
-    return written, int(older.sum())
+    return written, int(older.sum()), stale_count
 
 
 def _names_advice(paths: PathNames) -> str:
@@ -231,7 +237,7 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
             paths = path_names(images, known)
             if paths is not None and paths.absolute:
                 raise FormatError(item.path, f"{shown_name(paths.name)} is a path: {_names_advice(paths)}")
-            written, older = _write_answers(store, frame)
+            written, older, older_automatic = _write_answers(store, frame)
             reports.append(
                 ImportReport(
                     path=str(item.path),
@@ -247,6 +253,7 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
                     },
                     merge_labels=item.merge_labels,
                     older_answers=older,
+                    older_automatic=older_automatic,
                     path_hint=None if paths is None else f"{shown_name(paths.name)}: {_names_advice(paths)}",
                 )
             )

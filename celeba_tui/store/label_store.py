@@ -763,6 +763,16 @@ class LabelStore(SideTables, AnnotatorRecords):
             (label_id, len(MERGE_PREFIX), MERGE_PREFIX),
         )
 
+    def newest_row_times(self, source: str, annotators: Iterable[str]) -> pd.DataFrame:
+        """When each (image, task, annotator) of `annotators` last had a row of `source` in the
+        history, a label or its undo: columns image, task, annotator, created."""
+        return self.frame(
+            "SELECT i.name AS image, l.task, a.name AS annotator, MAX(l.created) AS created FROM labels l "
+            "JOIN images i ON i.id = l.image_id JOIN annotators a ON a.id = l.annotator_id "
+            "WHERE l.source = ? AND a.name IN (SELECT value FROM json_each(?)) GROUP BY l.image_id, l.task, l.annotator_id",
+            [source, json.dumps([str(name) for name in annotators])],
+        )
+
     def unrevoked_label_ids(self, annotator: str, task: str, images: Iterable[str], source: str = "model") -> list[int]:
         """Ids of `annotator`'s labels for these images that no undo has revoked (live or superseded)."""
         return [

@@ -227,3 +227,24 @@ def test_iso_times_read_back_as_the_same_moment():
     back = parse_times(pd.Series(texts, dtype=object))
     assert has_zones(pd.Series(texts[[0, 1, 3]], dtype=object)).all()
     assert abs(back[0] - seconds[0]) < 1e-6 and back[1] == 0.0 and pd.isna(back[2])
+
+
+@pytest.mark.parametrize("fmt", ["long", "parquet"])
+def test_an_older_export_never_brings_back_automatic_labels_withdrawn_since(labelled, tmp_path, fmt):
+    # Found by attack pass 26: an export imported back after a later ensemble withdrew some of
+    # its labels brought them all back (and emptied the manual queue), without a word.
+    out = tmp_path / f"before.{'csv' if fmt == 'long' else 'parquet'}"
+    export(labelled, "--format", fmt, "-o", out)
+    with labelled.open_store() as store:
+        ids = store.unrevoked_label_ids("ensemble", "light", ["000005.jpg"])
+        store.revoke_labels(ids, "ensemble")  # what a later autolabel does to a label it no longer supports
+        rows_before = len(store.history())
+        report = import_labels(store, labelled, out)
+        assert report.older_automatic == 1 and report.written == 0 and len(store.history()) == rows_before
+        current = store.current_labels("light").set_index("image")
+        assert "000005.jpg" not in current.index
+    fresh = create_workspace(tmp_path / "fresh", labelled.image_root)
+    with fresh.open_store(create=True) as store:  # a workspace that never decided them takes them
+        report = import_labels(store, fresh, out)
+        assert report.older_automatic == 0
+        assert store.current_labels("light").set_index("image").loc["000005.jpg", "label"] == "left"

@@ -46,8 +46,8 @@ async def annotate(workspace_dir: Path, annotator: str, seconds: float, log_path
                     continue
                 # A screen just pushed may not have composed its children yet (seen under load).
                 panes = app.screen.query(ImagePane)
-                if not panes or not panes.first().ready:
-                    continue
+                if not panes or not panes.first().ready or not app.screen.question_on_screen:
+                    continue  # a key before the question is painted is refused (NOT saved)
                 session = app.session
                 before = list(session.history)
                 undo = bool(before) and rng.random() < UNDO_SHARE

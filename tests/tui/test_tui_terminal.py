@@ -192,6 +192,8 @@ def test_real_cli_in_tmux_stores_keys_and_quits(workspace, tmp_path):
             session.keys(key)
             if key != "space":
                 wait_for(lambda count=count: decisions_logged(log) >= count - (count > 5), what=f"decision {count}")
+            else:  # a key before the next question is painted is refused: looked at first, as people do
+                wait_for(lambda: "question 2 of 2" in session.screen(), what="the question after the skip")
         wait_for(lambda: "000004.jpg" in session.screen(), what="image 4")
         session.keys("q")
         wait_for(lambda: not session.alive(), what="quit")

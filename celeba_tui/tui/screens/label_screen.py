@@ -248,6 +248,11 @@ class LabelScreen(Screen):
         if key == self._question_on_screen and self._question_since == math.inf:
             self._question_since = time.monotonic()
 
+    @property
+    def question_on_screen(self) -> bool:
+        """The question and its image are painted: a key pressed from now on answers them."""
+        return max(self._question_since, self._image_since) < math.inf
+
     def seen_when_pressed(self, stamp: KeyStamp | None) -> bool:
         """Whether the question and its image were on screen when the key being handled was
         pressed (its time is when the input thread read it, however long it then waited)."""
