@@ -7,6 +7,7 @@ longer sees the withdrawn labels.
 
 from __future__ import annotations
 
+import shlex
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,13 +17,14 @@ import typer
 from typer._click.exceptions import UsageError
 from typer.core import TyperGroup
 
-from celeba_tui.annotator_names import unknown_annotator
+from celeba_tui.annotator_names import MERGE_PREFIX, unknown_annotator
 from celeba_tui.cli.app import (
     GROUP_WORKSPACE_KEY,
     JsonOption,
     WorkspaceOption,
     app,
     from_environment,
+    next_step,
     open_workspace,
     print_json,
 )
@@ -47,8 +49,8 @@ class AnnotatorsGroup(TyperGroup):
 annotators_app = typer.Typer(
     cls=AnnotatorsGroup,
     name="annotators",
-    help="List annotators (the default), withdraw all of one's labels, or rename one.",
-    short_help="List, rename or withdraw annotators.",
+    help="List annotators (the default), withdraw all of one's labels (restore takes it back), or rename one.",
+    short_help="List, rename, withdraw or restore annotators.",
     invoke_without_command=True,
     no_args_is_help=False,
     rich_markup_mode=None,
@@ -58,7 +60,7 @@ app.add_typer(annotators_app)
 
 @annotators_app.callback()
 def annotators_callback(ctx: typer.Context, workspace: WorkspaceOption = None, json_output: JsonOption = False) -> None:
-    """List annotators (the default), withdraw all of one's labels, or rename one."""
+    """List annotators (the default), withdraw all of one's labels (restore takes it back), or rename one."""
     # `celeba annotators -w WS withdraw bob` means WS, as `celeba -w WS annotators ...` does,
     # over $CELEBA_WORKSPACE (which fills every -w that is not typed: attack pass 24 found the
     # variable's workspace withdrawn from); a subcommand's own -w wins.
@@ -186,11 +188,78 @@ def withdraw(name: str, task: str | None, yes: bool, workspace: Path | None, jso
         if count and not yes and not _confirmed(f"Withdraw {count:,} live {scope}labels of {printable(name)}?"):
             typer.echo("nothing withdrawn", err=True)
             raise typer.Exit(1)
-        withdrawn = store.withdraw_annotator(name, task)
+        withdrawn = store.withdraw_annotator(name, task, by=_who())
+        merged = bool(store.query(f"SELECT 1 FROM annotators WHERE substr(name, 1, {len(MERGE_PREFIX)}) = ?",
+                                  [MERGE_PREFIX]))  # fmt: skip
     if json_output:
         print_json({"annotator": name, "task": task, "withdrawn": withdrawn})
         return
     typer.echo(f"withdrew {withdrawn:,} live {scope}labels of {printable(name)} (history kept)")
+    if withdrawn:
+        again = f"celeba annotators restore {shlex.quote(name)}" + (f" -t {shlex.quote(task)}" if task else "")
+        if merged:
+            next_step("celeba merge", "the merge's decisions over these labels lapsed: merge again without them")
+        next_step("celeba label", "their images are back in the queues of those who have not labelled them")
+        typer.echo(printable(f"(a mistake? `{again}` makes them live again)"), err=True)
+
+
+def _who() -> str | None:
+    """Who withdraws, for the withdrawal's record: $CELEBA_ANNOTATOR or the OS user."""
+    from celeba_tui.cli.label_commands import default_annotator
+
+    try:
+        return default_annotator()
+    except (CelebaError, OSError, KeyError):
+        return None
+
+
+@annotators_app.command("restore", short_help="Make an annotator's withdrawn labels live again.")
+def restore_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The annotator whose latest withdrawal to take back.")],
+    task: Annotated[
+        Optional[str],
+        typer.Option(
+            "--task",
+            "-t",
+            metavar="TASK",
+            help="Only this task's labels (default: all the latest withdrawal took back).",
+            autocompletion=complete_task,
+        ),
+    ] = None,
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Take back the latest withdrawal of an annotator's labels: the labels live then are live again
+    (an answer they gave since stands)."""
+    ws = open_workspace(workspace)
+    if task is not None:
+        ws.task(task)
+    from celeba_tui.labelling.session_lock import annotator_session
+
+    with (
+        annotator_session(ws.path, name, advice="finish it before restoring its labels"),
+        ws.open_store(check_classes=False) as store,
+    ):
+        if not store.query("SELECT 1 FROM annotators WHERE name = ?", [name]):
+            raise CelebaError(unknown_annotator(name, {r["name"] for r in annotator_rows(store, ws.task_names)}))
+        done = store.restore_annotator(name, task)
+    withdrawal = done.withdrawal
+    if json_output or ctx.obj["json"]:
+        print_json({"annotator": name, "task": task, "restored": done.restored, "restored_before": done.already,
+                    "answered_since": done.answered_since, "withdrawn_at": _iso(withdrawal.time),
+                    "withdrawn_by": withdrawal.by})  # fmt: skip
+        return
+    by = f" by {withdrawal.by}" if withdrawal.by else ""
+    notes = [
+        f"{done.already:,} restored before" if done.already else "",
+        f"{done.answered_since:,} left as {name} answered since" if done.answered_since else "",
+    ]
+    notes = "; ".join(note for note in notes if note)
+    typer.echo(printable(
+        f"restored {done.restored:,} labels of {name} withdrawn {_local_time(withdrawal.time)}{by}"
+        + (f" ({notes})" if notes else "")
+    ))  # fmt: skip
 
 
 def _confirmed(question: str) -> bool:

@@ -8,6 +8,12 @@ undo rows, a rename changes the one `annotators` row the decisions point to.
 
 from __future__ import annotations
 
+import json
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+
 from celeba_tui.annotator_names import (
     MERGE_PREFIX,
     MODEL_ANNOTATOR,
@@ -16,6 +22,65 @@ from celeba_tui.annotator_names import (
     unknown_annotator,
 )
 from celeba_tui.errors import StoreError
+from celeba_tui.store.answers import ANSWERED, RESTORES
+from celeba_tui.vocabulary import PEOPLE_SOURCES
+
+# The key of a withdrawal's undo rows' detail: `{"withdrawal": when, "by": who, "task": ...}`.
+WITHDRAWAL = "withdrawal"
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """One `annotators withdraw`: its undo rows' detail, when, by whom, of which task (None: all), how many rows."""
+
+    detail: str
+    time: float
+    by: str | None
+    task: str | None
+    rows: int
+
+
+@dataclass(frozen=True)
+class Restored:
+    """What `restore_annotator` did: the withdrawal, labels live again, restored before, answered since."""
+
+    withdrawal: Withdrawal
+    restored: int
+    already: int
+    answered_since: int
+
+
+def _restored_rows(conn, name: str, rows: list) -> pd.DataFrame:
+    """The labels to append for `restore_annotator`'s rows (id, image_id, task, label, source,
+    confidence, model, detail, created): a person's keeps when it was answered (its answer time,
+    else when it was stored), a model's its provenance."""
+    from celeba_tui.store.answers import answer_times
+
+    ids = sorted({r[1] for r in rows})
+    names = dict(
+        conn.execute("SELECT id, name FROM images WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(ids)])
+    )
+    frame = pd.DataFrame(
+        [(names[r[1]], r[2], r[3], name, r[4], r[5], r[6], r[7], r[8]) for r in rows],
+        columns=["image", "task", "label", "annotator", "source", "confidence", "model", "detail", "time"],
+    )
+    people = frame["source"].isin(PEOPLE_SOURCES).to_numpy()
+    answered = answer_times(frame)
+    restores = [r[0] for r in rows]
+    frame["detail"] = [
+        json.dumps({ANSWERED: when, RESTORES: original} if person else {**_as_object(detail), RESTORES: original})
+        for person, when, detail, original in zip(people, answered, frame["detail"], restores)
+    ]
+    return frame.drop(columns="time")
+
+
+def _as_object(detail) -> dict:
+    """A stored detail as a JSON object ({} for none, or one that is not an object)."""
+    try:
+        value = json.loads(detail) if isinstance(detail, str) else None
+    except ValueError:
+        value = None
+    return value if isinstance(value, dict) else {}
 
 
 class AnnotatorRecords:
@@ -27,18 +92,21 @@ class AnnotatorRecords:
             "CASE WHEN l.detail LIKE '{\"answered\": %' AND json_valid(l.detail) "
             "THEN json_extract(l.detail, '$.answered') ELSE l.created END"
         )
+        restored = f"l.detail LIKE '%\"{RESTORES}\": %' AND json_valid(l.detail) AND json_extract(l.detail, '$.{RESTORES}') IS NOT NULL"
         return self.query(
-            f"SELECT a.name, COUNT(l.id), MIN({answered}), MAX({answered}) FROM annotators a "
+            f"SELECT a.name, COUNT(l.id) - COUNT(CASE WHEN {restored} THEN 1 END), MIN({answered}), MAX({answered}) "
+            "FROM annotators a "
             "LEFT JOIN labels l ON l.annotator_id = a.id AND l.label IS NOT NULL "
             "GROUP BY a.id ORDER BY a.name"
         )
 
-    def withdraw_annotator(self, name: str, task: str | None = None) -> int:
+    def withdraw_annotator(self, name: str, task: str | None = None, by: str | None = None) -> int:
         """Withdraw every live label of `name` (of `task`, or of all tasks); returns how many were live.
 
         Every label of theirs that no undo has revoked is revoked, the superseded ones
         too: an undo of a live label brings the one before it back to life. The undo
-        rows are theirs (no new annotator appears); all in one transaction.
+        rows are theirs (no new annotator appears), marked as this withdrawal's (when, and
+        `by` whom: `withdrawal`), so `restore_annotator` can take it back; all in one transaction.
         """
         with self.transaction() as conn:
             row = conn.execute("SELECT id FROM annotators WHERE name = ?", (name,)).fetchone()
@@ -54,8 +122,58 @@ class AnnotatorRecords:
                     params,
                 )
             ]
-            self.revoke_labels(ids, name)
+            self.revoke_labels(ids, name, detail=json.dumps({WITHDRAWAL: time.time(), "by": by, "task": task}))
         return live
+
+    def withdrawal(self, name: str, task: str | None = None) -> Withdrawal | None:
+        """The latest withdrawal of `name`'s labels (of `task`: one that covered it), None if none."""
+        rows = self.query(
+            "SELECT l.detail, COUNT(*) FROM labels l JOIN annotators a ON a.id = l.annotator_id "
+            f"WHERE a.name = ? AND l.revokes IS NOT NULL AND l.detail LIKE '{{\"{WITHDRAWAL}\": %' "
+            "AND json_valid(l.detail) AND (? IS NULL OR l.task = ?) "
+            f"GROUP BY l.detail ORDER BY json_extract(l.detail, '$.{WITHDRAWAL}') DESC LIMIT 1",
+            [name, task, task],
+        )
+        if not rows:
+            return None
+        detail, count = rows[0]
+        data = json.loads(detail)
+        return Withdrawal(detail, float(data[WITHDRAWAL]), data.get("by"), data.get("task"), count)
+
+    def restore_annotator(self, name: str, task: str | None = None) -> Restored:
+        """Make live again what `name`'s latest withdrawal (of `task`, or the latest of any)
+        took back: per image, task and source the label that was live then, appended anew with
+        its answer time and the id it restores (`restores` in its detail); not where `name`
+        answered (or undid) since: their newer answer stands. All in one transaction."""
+        found = self.withdrawal(name, task)
+        if found is None:
+            raise StoreError(
+                f"no withdrawal of the labels of {shown_name(name)}{f' for {task}' if task else ''} to restore"
+            )
+        task_filter = "AND u.task = ?" if task is not None else ""
+        with self.transaction() as conn:
+            rows = conn.execute(
+                # The newest label each undo row of the withdrawal took back, per (image, task,
+                # source): the live one then (the superseded ones were withdrawn with it).
+                "SELECT o.id, o.image_id, o.task, o.label, o.source, o.confidence, o.model, o.detail, o.created, "
+                "  EXISTS (SELECT 1 FROM labels n WHERE n.annotator_id = o.annotator_id AND n.image_id = o.image_id "
+                "          AND n.task = o.task AND n.source = o.source AND n.id > u.id) AS since, "
+                "  EXISTS (SELECT 1 FROM labels n WHERE n.annotator_id = o.annotator_id AND n.image_id = o.image_id "
+                "          AND n.task = o.task AND n.source = o.source AND n.id > u.id AND json_valid(n.detail) "
+                f"          AND json_extract(n.detail, '$.{RESTORES}') = o.id) AS again "
+                "FROM labels u JOIN labels o ON o.id = u.revokes JOIN annotators a ON a.id = u.annotator_id "
+                f"WHERE a.name = ? AND u.detail = ? {task_filter} "
+                "AND o.id = (SELECT MAX(x.id) FROM labels x JOIN labels ux ON ux.revokes = x.id "
+                "            WHERE ux.detail = u.detail AND ux.annotator_id = u.annotator_id "
+                "              AND x.image_id = o.image_id AND x.task = o.task AND x.source = o.source)",
+                [name, found.detail, *([task] if task is not None else [])],
+            ).fetchall()
+            back = [r for r in rows if not r[9]]
+            if back:
+                frame = _restored_rows(conn, name, back)
+                self.add_labels(frame, skip_unchanged=False)
+        again = sum(1 for r in rows if r[10])
+        return Restored(found, len(back), again, len(rows) - len(back) - again)
 
     def rename_annotator(self, old: str, new: str) -> None:
         """Give annotator `old` the name `new`; StoreError if `new` is taken or not allowed.

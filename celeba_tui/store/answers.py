@@ -48,8 +48,11 @@ def answer_times(labels: pd.DataFrame) -> pd.Series:
     return answered.fillna(stored)
 
 
-# What `answered_details` writes: `{"answered": 1735725600.0}` (repr of a float).
-_ANSWERED_DETAIL = r'^\{"' + ANSWERED + r'": (-?[0-9][0-9.eE+-]*)\}$'
+RESTORES = "restores"  # the `detail` key of a label `annotators restore` wrote again: the id of the one it restores
+
+# What `answered_details` writes: `{"answered": 1735725600.0}` (repr of a float), and what
+# `annotators restore` writes for a person's label: `{"answered": 1735725600.0, "restores": 17}`.
+_ANSWERED_DETAIL = r'^\{"' + ANSWERED + r'": (-?[0-9][0-9.eE+-]*)(?:, "' + RESTORES + r'": [0-9]+)?\}$'
 
 
 def newest_answers(live: pd.DataFrame) -> pd.DataFrame:

@@ -404,16 +404,19 @@ class LabelStore(SideTables, AnnotatorRecords):
             _refresh_current_for(conn, row[0], row[1])
             return cursor.lastrowid
 
-    def revoke_labels(self, label_ids: Iterable[int], annotator: str, *, as_merge: bool = False) -> int:
+    def revoke_labels(
+        self, label_ids: Iterable[int], annotator: str, *, as_merge: bool = False, detail: str | None = None
+    ) -> int:
         """Undo many decisions in one transaction (all or nothing); returns rows written.
 
-        `as_merge`: the merge itself is writing, under its reserved `merge:` name.
+        `as_merge`: the merge itself is writing, under its reserved `merge:` name. `detail`:
+        the undo rows' provenance (a withdrawal's: who, when; `annotators restore` finds them by it).
         """
         ids = sorted({int(i) for i in label_ids})
         if not ids:
             return 0
         with self.transaction() as conn:
-            self._append_revocations(conn, ids, annotator, as_merge=as_merge)
+            self._append_revocations(conn, ids, annotator, as_merge=as_merge, detail=detail)
             # An undo can empty an (image, task) group: delete, then rebuild what remains.
             conn.execute(f"DELETE FROM current WHERE {_GROUPS_OF_IDS}", (json.dumps(ids),))
             conn.execute(CURRENT_REFRESH_SQL.format(where=f"WHERE {_GROUPS_OF_IDS}"), (json.dumps(ids),))
@@ -509,7 +512,7 @@ class LabelStore(SideTables, AnnotatorRecords):
         return len(ids), len(labels)
 
     def _append_revocations(
-        self, conn: sqlite3.Connection, ids: list[int], annotator: str, *, as_merge: bool = False
+        self, conn: sqlite3.Connection, ids: list[int], annotator: str, *, as_merge: bool = False, detail=None
     ) -> None:
         """Append an undo row for each of these label ids; StoreError if one is not a label."""
         found = conn.execute(
@@ -519,10 +522,10 @@ class LabelStore(SideTables, AnnotatorRecords):
         if found != len(ids):
             raise StoreError(f"{len(ids) - found} of {len(ids)} labels to undo do not exist")
         conn.execute(
-            "INSERT INTO labels(image_id, task, label, annotator_id, source, created, revokes) "
-            "SELECT image_id, task, NULL, ?, source, ?, id FROM labels "
+            "INSERT INTO labels(image_id, task, label, annotator_id, source, created, revokes, detail) "
+            "SELECT image_id, task, NULL, ?, source, ?, id, ? FROM labels "
             "WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
-            (self._annotator_id(conn, annotator, as_merge=as_merge), time.time(), json.dumps(ids)),
+            (self._annotator_id(conn, annotator, as_merge=as_merge), time.time(), detail, json.dumps(ids)),
         )
 
     def _append_labels(
