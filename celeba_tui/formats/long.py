@@ -58,6 +58,8 @@ def read_long_csv(
         body.append(row)
         lines.append(number)
     frame = pd.DataFrame(body, columns=header, dtype=object)
+    if "model" in frame:  # an empty cell is no model (a person's label), as in Parquet: None, not ''
+        frame["model"] = frame["model"].where(frame["model"].str.strip() != "", None)
     frame["_line"] = lines
     if strip_prefix is not None:
         frame["image"] = strip_name_prefix(path, frame["image"], strip_prefix)

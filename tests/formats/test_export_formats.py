@@ -96,6 +96,12 @@ def test_long_csv_carries_confidence_model_and_time_and_imports_back_as_nothing_
     with labelled.open_store() as store:
         report = import_labels(store, labelled, out)
         assert report.written == 0 and len(store.history()) == rows_before
+    fresh = create_workspace(tmp_path / "fresh", labelled.image_root)
+    with fresh.open_store(create=True) as store:  # a person's empty model cell is no model, not ''
+        import_labels(store, fresh, out)
+        models = store.history().set_index(["annotator", "task", "image"])["model"]
+        assert pd.isna(models.loc[("alice", "light", "000001.jpg")])
+        assert models.loc[("autolabel", "orientation", "000004.jpg")] == "ensemble-abc"
 
 
 def test_task_option_one_hot_of_one_task(labelled):
