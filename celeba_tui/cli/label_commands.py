@@ -247,10 +247,28 @@ def _run_tui(store, run: LabelRun):
 
     # A second session under this name would be shown the same questions and silently replace these answers.
     with annotator_session(run.workspace.path, run.annotator) as held_lock:
-        return _run_app(store, run, held_lock)
+        notices = _declare_share(run, held_lock)
+        return _run_app(store, run, held_lock, notices)
 
 
-def _run_app(store, run: LabelRun, held_lock):
+def _declare_share(run: LabelRun, held_lock) -> tuple[str, ...]:
+    """Say in this session's lock note which queue and share it works; what clashes with the
+    shares of the others working that queue now (shown when the screen opens)."""
+    from celeba_tui.labelling.presence import Share, sessions_now, share_clashes
+
+    if held_lock is None or run.image is not None:
+        return ()
+    assignment = run.options.assignment
+    share = (
+        Share(run.queue)
+        if assignment is None
+        else Share(run.queue, assignment.index, assignment.count, assignment.overlap)
+    )
+    held_lock.declare_share(share.as_note())
+    return tuple(share_clashes(share, run.annotator, sessions_now(run.workspace.path)))
+
+
+def _run_app(store, run: LabelRun, held_lock, notices: tuple[str, ...] = ()):
     from celeba_tui.tui.terminal_probe import choose_renderer, probe_terminal
 
     # Probe before Textual starts reading stdin; forced half-blocks need no probe.
@@ -274,6 +292,7 @@ def _run_app(store, run: LabelRun, held_lock):
         run.timing_log,
         image=run.image,
         held_lock=held_lock,
+        notices=notices,
     )
     app = LabelApp(config, store)
     outcome = app.run()

@@ -45,12 +45,73 @@ _LOCK_NAME = re.compile(r"label-[0-9a-f]{16}\.lock")
 
 
 @dataclass(frozen=True)
+class Share:
+    """The queue a session works and its `--assign I/N` share (index None: the whole queue)."""
+
+    queue: str
+    index: int | None = None
+    count: int | None = None
+    overlap: float = 0.0
+
+    def as_note(self) -> dict:
+        return {"queue": self.queue, "index": self.index, "count": self.count, "overlap": self.overlap}
+
+    @classmethod
+    def from_note(cls, value) -> Share | None:
+        """The share a lock's note tells (hostile input: every field checked), or None."""
+        if not isinstance(value, dict):
+            return None
+        queue, index, count, overlap = (value.get(key) for key in ("queue", "index", "count", "overlap"))
+        numbers = (index, count)
+        if not isinstance(queue, str) or len(queue) > 64:
+            return None
+        if numbers != (None, None) and not all(
+            isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in numbers
+        ):
+            return None
+        if isinstance(overlap, bool) or not isinstance(overlap, (int, float)) or not 0 <= overlap <= 1:
+            return None
+        return cls(queue, index, count, float(overlap))
+
+    def shown(self) -> str:
+        if self.index is None:
+            return "the whole queue"
+        return f"share {self.index}/{self.count}" + (f" with --overlap {self.overlap:g}" if self.overlap else "")
+
+
+def share_clashes(mine: Share, annotator: str, notes: Sequence[SessionNote]) -> list[str]:
+    """What is wrong between this session's share of its queue and the others' working the
+    same queue now: the same share as someone else's (the two would split it and leave
+    another share undone), or shares of another plan (another N or overlap: they do not
+    fit together). Pure. (The team-day walkthrough of 2026-12-07: ben typed ana's 1/3.)"""
+    if mine.index is None:
+        return []
+    found = []
+    for note in sorted(notes, key=lambda n: n.annotator):
+        theirs = note.share
+        if note.annotator == annotator or theirs is None or theirs.queue != mine.queue or theirs.index is None:
+            continue
+        if (theirs.count, theirs.overlap) != (mine.count, mine.overlap):
+            found.append(
+                f"{note.annotator} labels {theirs.shown()} of this queue: yours ({mine.shown()}) is of another plan, "
+                "so the shares do not fit together"
+            )
+        elif theirs.index == mine.index:
+            found.append(
+                f"{note.annotator} labels {theirs.shown()} of this queue too: the two of you would split it "
+                "and leave another share undone (quit and pick yours with --assign)"
+            )
+    return found
+
+
+@dataclass(frozen=True)
 class SessionNote:
     """A running `celeba label` session, as its lock's note tells it."""
 
     annotator: str
     started: float  # epoch seconds
     image: str | None  # the image it shows now (None: none, or shown too long ago)
+    share: Share | None = None  # the queue and share it works, where its note says
 
 
 def _nobody(image: str) -> str | None:
@@ -196,7 +257,7 @@ def _session(note: dict | None, now: float) -> SessionNote | None:
             return None
     elif image is None:  # another host's process cannot be asked: only a recent image tells it runs
         return None
-    return SessionNote(annotator, float(started), image)
+    return SessionNote(annotator, float(started), image, Share.from_note(note.get("share")))
 
 
 def _time(value: object) -> bool:

@@ -52,11 +52,17 @@ class HeldLock:
         self.path, self.fd, self.annotator = path, fd, annotator
         self.started = time.time()
         self.showing: str | None = None
+        self.share: dict | None = None  # the queue and `--assign` share it works (presence.Share.as_note)
 
     def announce(self, image: str | None) -> None:
         """Say in the lock's note that this session shows `image` now (None: no image)."""
         self.showing = image
-        _write_note(self.fd, self.annotator, self.started, image)
+        _write_note(self.fd, self.annotator, self.started, image, self.share)
+
+    def declare_share(self, share: dict | None) -> None:
+        """Say in the lock's note which queue and share this session works (others check theirs against it)."""
+        self.share = share
+        _write_note(self.fd, self.annotator, self.started, self.showing, share)
 
     def check(self) -> None:
         """A CelebaError unless this process still holds the lock at its path.
@@ -80,7 +86,7 @@ class HeldLock:
             )
         os.close(self.fd)
         self.fd = fd
-        _write_note(fd, self.annotator, self.started, self.showing)
+        _write_note(fd, self.annotator, self.started, self.showing, self.share)
 
 
 @contextlib.contextmanager
@@ -194,11 +200,13 @@ def _open_lock_file(path: Path) -> int:
     return fd
 
 
-def _write_note(fd: int, annotator: str, started: float, image: str | None = None) -> None:
+def _write_note(fd: int, annotator: str, started: float, image: str | None = None, share: dict | None = None) -> None:
     """Say in the lock file who holds it, and which image it shows (read to name the
     holder, and by `presence.py`). Written over the old note, then cut to length, so a
     reader never finds it empty, at worst unreadable for a moment (then it says nothing)."""
     note = {"annotator": annotator, "pid": os.getpid(), "host": socket.gethostname(), "started": started}
+    if share is not None:
+        note["share"] = share
     if image is not None:
         note |= {"image": image, "shown": time.time()}
     data = json.dumps(note).encode("utf-8")

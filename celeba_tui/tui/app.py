@@ -48,6 +48,7 @@ class LabelConfig:
     timing_log: Path | None = None
     image: str | None = None  # `--image NAME`: exactly that image
     held_lock: object | None = None  # the annotator's session lock (session_lock.HeldLock), checked before each write
+    notices: tuple[str, ...] = ()  # warnings to show when the screen opens (a share another person labels too)
 
 
 FIRST_PAGE = 50
@@ -211,6 +212,8 @@ class LabelApp(App):
                 options=self.config.options,
             )
         )
+        for text in self.config.notices:
+            self.notify(text, title="Check your share", severity="warning", timeout=30, markup=False)
         first = self.session.current
         if first is not None and not first.check and not isinstance(self.queue, OneImageQueue):
             if first.image in self.session.skipped_before:  # they come last: the first one means only they are left

@@ -757,3 +757,13 @@ async def test_graphics_renderers_get_a_fitted_image(workspace, store):
             assert cells.height == height and abs(cells.width * 10 / (cells.height * 20) - 178 / 218) < 0.05
             await press(pilot, "a")
     assert len(store.live_labels()) == 2
+
+
+async def test_a_share_someone_else_labels_is_said_when_the_screen_opens(workspace, store):
+    # `celeba label --assign 1/3` while ana labels 1/3 (cli/label_commands._declare_share finds it).
+    clash = "ana labels share 1/3 of this queue too: the two of you would split it"
+    app = make_app(workspace, store, "ben", notices=(clash,))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        shown = [(n.title, n.message, n.severity) for n in app._notifications]
+        assert ("Check your share", clash, "warning") in shown
