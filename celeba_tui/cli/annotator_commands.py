@@ -107,7 +107,13 @@ def list_annotators(workspace: Path | None, json_output: bool) -> None:
     if json_output:
         print_json(
             [
-                {**r, "first": _iso(r["first"]), "last": _iso(r["last"]), "labelling_since": _iso(r["labelling_since"])}
+                {
+                    **r,
+                    "first": _iso(r["first"]),
+                    "last": _iso(r["last"]),
+                    "labelling_since": _iso(r["labelling_since"]),
+                    "labelling_share": None if r["labelling_share"] is None else r["labelling_share"].as_note(),
+                }
                 for r in rows
             ]
         )
@@ -123,7 +129,7 @@ def list_annotators(workspace: Path | None, json_output: bool) -> None:
             f"{r['decisions']:,}",
             _local_time(r["first"]),
             _local_time(r["last"]),
-            _labelling(r["labelling_since"], r["labelling_image"]),
+            _labelling(r["labelling_since"], r["labelling_image"], r["labelling_share"]),
         ]
         for r in rows
     ]
@@ -139,13 +145,19 @@ def with_sessions_now(rows: list[dict], sessions: list, task_names: tuple[str, .
     one who labels now but has no decision stored yet gets a row of their own."""
     since = {note.annotator: note.started for note in sessions}
     image = {note.annotator: note.image for note in sessions}
+    share = {note.annotator: note.share for note in sessions}
     known = {r["name"] for r in rows}
     newcomers = [
         {"name": name, "live": dict.fromkeys(task_names, 0), "decisions": 0, "first": None, "last": None}
         for name in sorted(set(since) - known)
     ]
     return [
-        {**r, "labelling_since": since.get(r["name"]), "labelling_image": image.get(r["name"])}
+        {
+            **r,
+            "labelling_since": since.get(r["name"]),
+            "labelling_image": image.get(r["name"]),
+            "labelling_share": share.get(r["name"]),
+        }
         for r in [*rows, *newcomers]
     ]
 
@@ -308,12 +320,16 @@ def rename_command(
     typer.echo(f"renamed {printable(old)} to {printable(new)}")
 
 
-def _labelling(since: float | None, image: str | None) -> str:
-    """ "since 14:02 on 000004.jpg" for a running session (the image while it shows one)."""
+def _labelling(since: float | None, image: str | None, share=None) -> str:
+    """ "since 14:02 on 000004.jpg, unlabelled 1/3" for a running session (the image while it
+    shows one; the queue, and the share of it where --assign gave one)."""
     if since is None:
         return ""
     on = f" on {printable(image)}" if image is not None else ""
-    return f"since {time.strftime('%H:%M', time.localtime(since))}{on}"
+    works = ""
+    if share is not None:
+        works = f", {share.queue}" + ("" if share.index is None else f" {share.index}/{share.count}")
+    return f"since {time.strftime('%H:%M', time.localtime(since))}{on}{works}"
 
 
 def _iso(timestamp: float | None) -> str | None:

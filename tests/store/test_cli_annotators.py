@@ -77,8 +77,9 @@ def test_first_and_last_are_when_answers_were_given_where_a_file_says(labelled, 
 def test_list_says_who_is_labelling_now_newcomers_included(labelled):
     from celeba_tui.labelling.session_lock import annotator_session
 
-    with annotator_session(labelled.path, "bob"), annotator_session(labelled.path, "[red]cy\x1b[2J") as cy:
+    with annotator_session(labelled.path, "bob") as bob, annotator_session(labelled.path, "[red]cy\x1b[2J") as cy:
         cy.announce("000004.jpg")
+        bob.declare_share({"queue": "review", "index": 2, "count": 3, "overlap": 0.0})
         rows = json.loads(run("annotators", "-w", labelled.path, "--json").stdout)
         text = run("annotators", "-w", labelled.path).stdout
     assert [(r["name"], r["labelling_since"] is not None) for r in rows] == [
@@ -88,8 +89,12 @@ def test_list_says_who_is_labelling_now_newcomers_included(labelled):
     ]
     assert rows[2]["live"] == {"light": 0, "orientation": 0} and rows[2]["decisions"] == 0
     assert (rows[1]["labelling_image"], rows[2]["labelling_image"]) == (None, "000004.jpg")
+    # Which queue and share each works (the team-day walkthrough: a lead could not tell).
+    assert rows[1]["labelling_share"] == {"queue": "review", "index": 2, "count": 3, "overlap": 0.0}
+    assert rows[2]["labelling_share"] is None
     lines = text.splitlines()
-    assert "since" not in lines[1] and lines[2].split()[-2] == "since" and lines[3].endswith(" on 000004.jpg")
+    assert lines[2].endswith(", review 2/3")
+    assert "since" not in lines[1] and lines[2].split()[-4] == "since" and lines[3].endswith(" on 000004.jpg")
     assert lines[3].startswith("[red]cy\\x1b[2J ") and "\x1b" not in text  # shown escaped, as it is
     after = json.loads(run("annotators", "-w", labelled.path, "--json").stdout)
     assert [r["name"] for r in after] == ["amy", "bob"] and after[1]["labelling_since"] is None
