@@ -266,8 +266,8 @@ def print_merge(run: MergeRun) -> None:
                 table.add_row(literal(s.task), "all" if heading == "images" else heading, value)
     console.print(_fit(table, console))
     console.print(
-        "single: one annotator, whose label stands; agreed: all gave the same label; resolved: "
-        "by the policy; reviewed: a person decided; open: waits for review",
+        "single: one annotator, whose label stands (reviewed or not); agreed: all gave the same label; "
+        "resolved: by the policy; reviewed: a person decided the conflict; open: waits for review",
         style="dim",
     )
     if not any(s.compared for s in result.summary):
