@@ -33,6 +33,18 @@ from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.presence import sessions_now
 
+# withdraw and restore: one task's labels, or every task's.
+OneTaskOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--task",
+        "-t",
+        metavar="TASK",
+        help="Only this task's labels (default: every task).",
+        autocompletion=complete_task,
+    ),
+]
+
 # What people type for `withdraw` (click would propose `rename`, the closest spelling).
 WITHDRAW_WORDS = frozenset({"remove", "rm", "delete", "del", "drop"})
 
@@ -81,16 +93,7 @@ def list_command(ctx: typer.Context, workspace: WorkspaceOption = None, json_out
 def withdraw_command(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="The annotator whose labels to withdraw.")],
-    task: Annotated[
-        Optional[str],
-        typer.Option(
-            "--task",
-            "-t",
-            metavar="TASK",
-            help="Only this task's labels (default: every task).",
-            autocompletion=complete_task,
-        ),
-    ] = None,
+    task: OneTaskOption = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
@@ -229,16 +232,7 @@ def _who() -> str | None:
 def restore_command(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="The annotator whose latest withdrawal to take back.")],
-    task: Annotated[
-        Optional[str],
-        typer.Option(
-            "--task",
-            "-t",
-            metavar="TASK",
-            help="Only this task's labels (default: all the latest withdrawal took back).",
-            autocompletion=complete_task,
-        ),
-    ] = None,
+    task: OneTaskOption = None,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
 ) -> None:
