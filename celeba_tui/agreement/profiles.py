@@ -8,12 +8,13 @@ those same images, in percentage points (negative: stricter).
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
-from celeba_tui.agreement.measures import LabelMatrix, label_matrix
+from celeba_tui.agreement.measures import LabelMatrix, TaskAgreement, label_matrix
 from celeba_tui.workspace import Task
 
 
@@ -146,5 +147,41 @@ def strictness_notes(profiles: list[AnnotatorProfile], threshold: float = 5.0) -
             f"{p.task}: {p.annotator} says {p.center_class} {abs(diff):.0f} points {direction} often "
             f"than the others on {p.shared_images:,} shared images "
             f"({100 * p.center_rate:.0f}% vs {100 * p.others_center_rate:.0f}%)"
+        )
+    return notes
+
+
+# Landis and Koch's "slight" agreement: up to 0.2 of Cohen's kappa is hardly more than chance.
+CHANCE_KAPPA = 0.2
+MIN_SHARED_FOR_KAPPA = 20  # fewer shared images say too little of one person
+
+
+def chance_notes(
+    task: TaskAgreement, *, max_kappa: float = CHANCE_KAPPA, min_shared: int = MIN_SHARED_FOR_KAPPA
+) -> list[str]:
+    """Sentences for annotators who agree with every other hardly more than chance (kappa at
+    most `max_kappa` on at least `min_shared` shared images each) while others agree among
+    themselves clearly better (by 0.2 of kappa or more): the odd one out, careless or working
+    to other guidelines (the team-day walkthrough of 2026-12-07: one person's kappa of -0.19
+    was there to read, and nothing pointed at them). Pure."""
+    measured = [p for p in task.pairs if p.kappa is not None and p.overlapping >= min_shared]
+    notes = []
+    for name in task.annotators:
+        mine = [p for p in measured if name in (p.annotator_a, p.annotator_b)]
+        others = [p for p in measured if name not in (p.annotator_a, p.annotator_b)]
+        if not mine or not others:
+            continue
+        best_mine = max(p.kappa for p in mine)
+        best_others = max(others, key=lambda p: p.kappa)
+        if best_mine > max_kappa or best_others.kappa < best_mine + 0.2:
+            continue
+        shown = ", ".join(
+            f"{p.kappa:.2f} with {p.annotator_b if p.annotator_a == name else p.annotator_a} on {p.overlapping:,} images"
+            for p in sorted(mine, key=lambda p: p.kappa)
+        )
+        notes.append(
+            f"{task.task}: {name} agrees with the others hardly more than chance (Cohen's kappa {shown}), "
+            f"where {best_others.annotator_a} and {best_others.annotator_b} reach {best_others.kappa:.2f}: "
+            f"look at their labels (celeba browse --annotator {shlex.quote(name)}) before merging"
         )
     return notes

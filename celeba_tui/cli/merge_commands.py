@@ -25,7 +25,7 @@ def agreement(
     """How far annotators agree: the study's Table 1, kappa, weighted kappa, per-annotator profiles."""
     from celeba_tui.agreement.apply_merge import human_labels
     from celeba_tui.agreement.measures import agreement_report
-    from celeba_tui.agreement.profiles import annotator_profiles, strictness_notes
+    from celeba_tui.agreement.profiles import annotator_profiles, chance_notes, strictness_notes
 
     ws = open_workspace(workspace)
     tasks = ws.select_tasks(task)
@@ -51,6 +51,7 @@ def agreement(
                         **t.to_dict(),
                         "profiles": [p.to_dict() for p in profiles if p.task == t.task],
                         "strictness": strictness_notes([p for p in profiles if p.task == t.task]),
+                        "near_chance": chance_notes(t),
                     }
                     for t in report
                 ],

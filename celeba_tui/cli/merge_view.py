@@ -11,7 +11,7 @@ from rich.text import Text
 
 from celeba_tui.agreement.apply_merge import MergeRun
 from celeba_tui.agreement.measures import PairAgreement, TaskAgreement
-from celeba_tui.agreement.profiles import AnnotatorProfile, strictness_notes
+from celeba_tui.agreement.profiles import AnnotatorProfile, chance_notes, strictness_notes
 from celeba_tui.cli.app import next_step
 from celeba_tui.console import literal, output_console
 
@@ -160,6 +160,8 @@ def print_agreement(report: list[TaskAgreement], profiles: list[AnnotatorProfile
         console.print(_fit(_profile_table(task, mine), console))
         for note in strictness_notes(mine):
             console.print(f"[yellow]{literal(note)}[/]")
+        for note in chance_notes(task):
+            console.print(f"[bold yellow]{literal(note)}[/]")
         console.print()
     if plots:
         console.print(f"Wrote {len(plots)} confusion-matrix plot(s) to {literal(plots[0].parent)}")

@@ -286,3 +286,22 @@ def test_profile_recovers_the_stricter_center_annotator(strict):
     report = task_agreement(labels, LIGHT)
     worst = min(report.pairs, key=lambda p: p.kappa)
     assert strict in (worst.annotator_a, worst.annotator_b)
+
+
+def test_an_annotator_near_chance_is_pointed_at_and_nobody_else_is():
+    from celeba_tui.agreement.profiles import chance_notes
+
+    rng = np.random.default_rng(3)
+    classes = np.array(LIGHT.classes)
+    truth = rng.integers(0, 3, 60)
+    careful = {f"{i}.jpg": classes[c] for i, c in enumerate(truth)}
+    noisy = {f"{i}.jpg": classes[c if rng.random() < 0.8 else (c + 1) % 3] for i, c in enumerate(truth)}
+    random = {f"{i}.jpg": classes[rng.integers(0, 3)] for i in range(60)}  # answers without looking
+    report = task_agreement(long_labels(ana=careful, ben=noisy, cy=random), LIGHT)
+    (note,) = chance_notes(report)
+    assert note.startswith("light: cy agrees with the others hardly more than chance (Cohen's kappa ")
+    assert "where ana and ben reach" in note and "celeba browse --annotator cy" in note
+    # Two people alone: nobody to tell the odd one out. Too few shared images: nothing said.
+    assert chance_notes(task_agreement(long_labels(ana=careful, cy=random), LIGHT)) == []
+    few = {name: dict(list(labels.items())[:15]) for name, labels in (("ana", careful), ("ben", noisy), ("cy", random))}
+    assert chance_notes(task_agreement(long_labels(**few), LIGHT)) == []
