@@ -288,6 +288,26 @@ async def test_keys_typed_while_the_app_was_busy_answer_only_the_question_on_scr
     assert live(store) == {(IMAGES[0], "light"): "left", (IMAGES[0], "orientation"): "center"}
 
 
+async def test_a_key_while_only_the_image_is_redrawn_says_so(workspace, store):
+    # Attack pass 27: `p` (another view, prepared already) and a key right after it were
+    # refused as "before this question was on screen": the question had not changed, only
+    # its picture, which the key came before.
+    import math
+
+    app = make_app(workspace, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen._image_since = math.inf  # the picture handed over for redrawing, not painted yet
+        await pilot.press("a")
+        status = app.screen.query_one("#store-status")
+        await wait_for(pilot, lambda: status.display, "the refusal")
+        assert "NOT saved: that key came while the image was being redrawn" in str(status.render())
+        app.screen._image_since = 0.0  # painted
+        await press(pilot, "a")
+        assert current(app) == (IMAGES[0], "orientation") and not status.display
+    assert live(store) == {(IMAGES[0], "light"): "left"}
+
+
 async def test_a_refusal_is_cleared_when_the_reviewer_moves_on_and_agreeing_is_no_refusal(workspace, store):
     for image in IMAGES[3:6]:
         store.add_label(image, "light", "left", "ann")

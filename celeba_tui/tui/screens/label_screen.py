@@ -44,6 +44,7 @@ STORE_WAIT_NOTICE_S = 0.3
 # A class key pressed before its question (and image) was painted: typed while the app was
 # busy, meant for what the screen showed then.
 NOT_ON_SCREEN_YET = "NOT saved: that key came before this question was on screen. Look, then press your answer again."
+NOT_REDRAWN_YET = "NOT saved: that key came while the image was being redrawn. Look, then press your answer again."
 STORE_WAIT_TEXT = "Waiting for the label store (another program is writing)… your answer will be saved."
 # A write the store refused (disk full, read-only, a lock never released): the store
 # layer's own error, or SQLite's where a write path does not convert it.
@@ -255,8 +256,17 @@ class LabelScreen(Screen):
 
     def seen_when_pressed(self, stamp: KeyStamp | None) -> bool:
         """Whether the question and its image were on screen when the key being handled was
-        pressed (its time is when the input thread read it, however long it then waited)."""
+        pressed (its time is when the input thread read it, however long it then waited).
+        "Painted" is when Textual handed the frame to its writer thread: a process stopped
+        between that and the terminal drawing it (attack pass 27, `kill -STOP` timed to the
+        millisecond) still takes a key typed meanwhile for a reaction to the frame."""
         return stamp is None or stamp.time >= max(self._question_since, self._image_since)
+
+    def _not_seen_text(self, stamp: KeyStamp | None) -> str:
+        """Why a key was refused: the question came after it, or only its image was redrawn (`p`, a resize)."""
+        if stamp is not None and stamp.time >= self._question_since:
+            return NOT_REDRAWN_YET
+        return NOT_ON_SCREEN_YET
 
     def _also_here(self) -> str | None:
         """Who else is on the queue's image shown (it came round again, or they came to it since)."""
@@ -431,7 +441,7 @@ class LabelScreen(Screen):
             return
         stamp = self._stamp
         if not self.seen_when_pressed(stamp):
-            self._refused(NOT_ON_SCREEN_YET)
+            self._refused(self._not_seen_text(stamp))
             return
         try:
             decision = await self._write(self.session.record, index)
@@ -488,7 +498,7 @@ class LabelScreen(Screen):
         entry = self.lookback.current
         label = self.session.tasks[entry.task].classes[index]
         if not self.seen_when_pressed(self._stamp):
-            self._refused(f"Change {NOT_ON_SCREEN_YET}")
+            self._refused(f"Change {self._not_seen_text(self._stamp)}")
             return
         try:
             outcome = await self._write(self.lookback.redecide, self.session.store, self.session.annotator, label)
