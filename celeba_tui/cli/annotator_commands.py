@@ -253,17 +253,20 @@ def restore_command(
     withdrawal = done.withdrawal
     if json_output or ctx.obj["json"]:
         print_json({"annotator": name, "task": task, "restored": done.restored, "restored_before": done.already,
-                    "answered_since": done.answered_since, "withdrawn_at": _iso(withdrawal.time),
-                    "withdrawn_by": withdrawal.by})  # fmt: skip
+                    "answered_since": done.answered_since, "decided_since": done.decided_since,
+                    "withdrawn_at": _iso(withdrawal.time), "withdrawn_by": withdrawal.by,
+                    "withdrawn_task": withdrawal.task})  # fmt: skip
         return
     by = f" by {withdrawal.by}" if withdrawal.by else ""
     notes = [
         f"{done.already:,} restored before" if done.already else "",
         f"{done.answered_since:,} left as {name} answered since" if done.answered_since else "",
+        f"{done.decided_since:,} automatic left as a later autolabel decided" if done.decided_since else "",
     ]
     notes = "; ".join(note for note in notes if note)
     typer.echo(printable(
         f"restored {done.restored:,} labels of {name} withdrawn {_local_time(withdrawal.time)}{by}"
+        + (f" (the {withdrawal.task} labels)" if withdrawal.task and not task else "")
         + (f" ({notes})" if notes else "")
     ))  # fmt: skip
 

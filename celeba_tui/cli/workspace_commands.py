@@ -210,8 +210,8 @@ def import_command(
         if report.older_automatic:
             warn(
                 f"left out {counted(report.older_automatic, 'automatic label')} of {report.path} older than "
-                "this workspace's latest automatic decision of their image (a label, or its withdrawal): "
-                "the newer stands"
+                "this workspace's latest automatic decision of their image (a label or its withdrawal) or task "
+                "(an autolabel run since): the newer stands"
             )
         if report.merge_labels:
             warn(

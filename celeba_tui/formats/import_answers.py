@@ -56,20 +56,23 @@ def compare_with_stored(frame: pd.DataFrame, stored: pd.DataFrame, timed: np.nda
     return older, same & ~older
 
 
-def older_model_labels(frame: pd.DataFrame, newest: pd.DataFrame) -> np.ndarray:
+def older_model_labels(frame: pd.DataFrame, newest: pd.DataFrame, decided: dict[str, float]) -> np.ndarray:
     """Which of an import's automatic labels (source `model`) with a time are older than the
     newest automatic row, a label or its undo, of their image, task and annotator in the store
-    (`newest`: `LabelStore.newest_row_times`): an older export imported back would bring back
-    labels a later ensemble withdrew or replaced (attack pass 26). Pure."""
+    (`newest`: `LabelStore.newest_row_times`), or than the latest `autolabel` decision of
+    their task (`decided`: task -> when; its ensemble decided every image it predicted, and
+    sent some to people): an older export imported back would bring back labels a later
+    ensemble withdrew, replaced or never gave (attack passes 26 and 27). Pure."""
     older = np.zeros(len(frame), dtype=bool)
-    if newest.empty or "time" not in frame:
+    if "time" not in frame:
         return older
     rows = (frame["source"] == MODEL).to_numpy() & frame["time"].notna().to_numpy()
     if not rows.any():
         return older
     key = ["image", "task", "annotator"]
     merged = frame.loc[rows, [*key, "time"]].merge(newest[[*key, "created"]], on=key, how="left")
-    older[np.flatnonzero(rows)] = (merged["time"] < merged["created"] - SAME_MOMENT_S).to_numpy()
+    newer = np.fmax(merged["created"].to_numpy(dtype=float), merged["task"].map(decided).to_numpy(dtype=float))
+    older[np.flatnonzero(rows)] = merged["time"].to_numpy(dtype=float) < newer - SAME_MOMENT_S
     return older
 
 

@@ -23,7 +23,7 @@ from celeba_tui.annotator_names import (
 )
 from celeba_tui.errors import StoreError
 from celeba_tui.store.answers import ANSWERED, RESTORES
-from celeba_tui.vocabulary import PEOPLE_SOURCES
+from celeba_tui.vocabulary import MODEL, PEOPLE_SOURCES
 
 # The key of a withdrawal's undo rows' detail: `{"withdrawal": when, "by": who, "task": ...}`.
 WITHDRAWAL = "withdrawal"
@@ -42,31 +42,55 @@ class Withdrawal:
 
 @dataclass(frozen=True)
 class Restored:
-    """What `restore_annotator` did: the withdrawal, labels live again, restored before, answered since."""
+    """What `restore_annotator` did: the withdrawal, labels live again, restored before, answered
+    since, and automatic labels of tasks an `autolabel` decided since (left as it decided)."""
 
     withdrawal: Withdrawal
     restored: int
     already: int
     answered_since: int
+    decided_since: int = 0
 
 
-def _restored_rows(conn, name: str, rows: list) -> pd.DataFrame:
-    """The labels to append for `restore_annotator`'s rows (id, image_id, task, label, source,
-    confidence, model, detail, created): a person's keeps when it was answered (its answer time,
-    else when it was stored), a model's its provenance."""
+def _withdrawn_rows(conn, name: str, withdrawal: Withdrawal, task: str | None) -> list[dict]:
+    """The labels `withdrawal` took back (of `task`), the newest per image, task and source:
+    the one live then (the superseded ones were withdrawn with it), each with `since` (`name`
+    has a newer row of that image, task and source) and `again` (one of them restores it)."""
+    cursor = conn.execute(
+        "SELECT o.id, o.image_id, o.task, o.label, o.source, o.confidence, o.model, o.detail, o.created, "
+        "  EXISTS (SELECT 1 FROM labels n WHERE n.annotator_id = o.annotator_id AND n.image_id = o.image_id "
+        "          AND n.task = o.task AND n.source = o.source AND n.id > u.id) AS since, "
+        "  EXISTS (SELECT 1 FROM labels n WHERE n.annotator_id = o.annotator_id AND n.image_id = o.image_id "
+        "          AND n.task = o.task AND n.source = o.source AND n.id > u.id AND json_valid(n.detail) "
+        f"          AND json_extract(n.detail, '$.{RESTORES}') = o.id) AS again "
+        "FROM labels u JOIN labels o ON o.id = u.revokes JOIN annotators a ON a.id = u.annotator_id "
+        f"WHERE a.name = ? AND u.detail = ? {'AND u.task = ?' if task is not None else ''} "
+        "AND o.id = (SELECT MAX(x.id) FROM labels x JOIN labels ux ON ux.revokes = x.id "
+        "            WHERE ux.detail = u.detail AND ux.annotator_id = u.annotator_id "
+        "              AND x.image_id = o.image_id AND x.task = o.task AND x.source = o.source)",
+        [name, withdrawal.detail, *([task] if task is not None else [])],
+    )
+    columns = [column[0] for column in cursor.description]
+    return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
+def _restored_rows(conn, name: str, rows: list[dict]) -> pd.DataFrame:
+    """The labels to append for `restore_annotator`'s rows (`_withdrawn_rows`): a person's
+    keeps when it was answered (its answer time, else when it was stored), a model's its provenance."""
     from celeba_tui.store.answers import answer_times
 
-    ids = sorted({r[1] for r in rows})
+    ids = sorted({r["image_id"] for r in rows})
     names = dict(
         conn.execute("SELECT id, name FROM images WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(ids)])
     )
+    columns = ["task", "label", "source", "confidence", "model", "detail"]
     frame = pd.DataFrame(
-        [(names[r[1]], r[2], r[3], name, r[4], r[5], r[6], r[7], r[8]) for r in rows],
-        columns=["image", "task", "label", "annotator", "source", "confidence", "model", "detail", "time"],
+        [(names[r["image_id"]], name, r["created"], *(r[c] for c in columns)) for r in rows],
+        columns=["image", "annotator", "time", *columns],
     )
     people = frame["source"].isin(PEOPLE_SOURCES).to_numpy()
     answered = answer_times(frame)
-    restores = [r[0] for r in rows]
+    restores = [r["id"] for r in rows]
     frame["detail"] = [
         json.dumps({ANSWERED: when, RESTORES: original} if person else {**_as_object(detail), RESTORES: original})
         for person, when, detail, original in zip(people, answered, frame["detail"], restores)
@@ -125,55 +149,50 @@ class AnnotatorRecords:
             self.revoke_labels(ids, name, detail=json.dumps({WITHDRAWAL: time.time(), "by": by, "task": task}))
         return live
 
-    def withdrawal(self, name: str, task: str | None = None) -> Withdrawal | None:
-        """The latest withdrawal of `name`'s labels (of `task`: one that covered it), None if none."""
+    def withdrawals(self, name: str, task: str | None = None) -> list[Withdrawal]:
+        """`name`'s withdrawals (of `task`: those that covered it), the latest first."""
         rows = self.query(
             "SELECT l.detail, COUNT(*) FROM labels l JOIN annotators a ON a.id = l.annotator_id "
             f"WHERE a.name = ? AND l.revokes IS NOT NULL AND l.detail LIKE '{{\"{WITHDRAWAL}\": %' "
             "AND json_valid(l.detail) AND (? IS NULL OR l.task = ?) "
-            f"GROUP BY l.detail ORDER BY json_extract(l.detail, '$.{WITHDRAWAL}') DESC LIMIT 1",
+            f"GROUP BY l.detail ORDER BY json_extract(l.detail, '$.{WITHDRAWAL}') DESC",
             [name, task, task],
         )
-        if not rows:
-            return None
-        detail, count = rows[0]
-        data = json.loads(detail)
-        return Withdrawal(detail, float(data[WITHDRAWAL]), data.get("by"), data.get("task"), count)
+        found = []
+        for detail, count in rows:
+            data = json.loads(detail)
+            found.append(Withdrawal(detail, float(data[WITHDRAWAL]), data.get("by"), data.get("task"), count))
+        return found
 
     def restore_annotator(self, name: str, task: str | None = None) -> Restored:
-        """Make live again what `name`'s latest withdrawal (of `task`, or the latest of any)
-        took back: per image, task and source the label that was live then, appended anew with
-        its answer time and the id it restores (`restores` in its detail); not where `name`
-        answered (or undid) since: their newer answer stands. All in one transaction."""
-        found = self.withdrawal(name, task)
-        if found is None:
+        """Make live again what `name`'s latest withdrawal (of `task`, or of any) took back, or,
+        where everything of it is live again or overtaken, the one before: per image, task and
+        source the label that was live then, appended anew with its answer time and the id it
+        restores (`restores` in its detail). Not where `name` answered (or undid) since: their
+        newer answer stands; nor an automatic label of a task an `autolabel` decided since:
+        its ensemble sent the image to people or labelled it anew (attack pass 27). All in one
+        transaction."""
+        found = self.withdrawals(name, task)
+        if not found:
             raise StoreError(
                 f"no withdrawal of the labels of {shown_name(name)}{f' for {task}' if task else ''} to restore"
             )
-        task_filter = "AND u.task = ?" if task is not None else ""
         with self.transaction() as conn:
-            rows = conn.execute(
-                # The newest label each undo row of the withdrawal took back, per (image, task,
-                # source): the live one then (the superseded ones were withdrawn with it).
-                "SELECT o.id, o.image_id, o.task, o.label, o.source, o.confidence, o.model, o.detail, o.created, "
-                "  EXISTS (SELECT 1 FROM labels n WHERE n.annotator_id = o.annotator_id AND n.image_id = o.image_id "
-                "          AND n.task = o.task AND n.source = o.source AND n.id > u.id) AS since, "
-                "  EXISTS (SELECT 1 FROM labels n WHERE n.annotator_id = o.annotator_id AND n.image_id = o.image_id "
-                "          AND n.task = o.task AND n.source = o.source AND n.id > u.id AND json_valid(n.detail) "
-                f"          AND json_extract(n.detail, '$.{RESTORES}') = o.id) AS again "
-                "FROM labels u JOIN labels o ON o.id = u.revokes JOIN annotators a ON a.id = u.annotator_id "
-                f"WHERE a.name = ? AND u.detail = ? {task_filter} "
-                "AND o.id = (SELECT MAX(x.id) FROM labels x JOIN labels ux ON ux.revokes = x.id "
-                "            WHERE ux.detail = u.detail AND ux.annotator_id = u.annotator_id "
-                "              AND x.image_id = o.image_id AND x.task = o.task AND x.source = o.source)",
-                [name, found.detail, *([task] if task is not None else [])],
-            ).fetchall()
-            back = [r for r in rows if not r[9]]
-            if back:
-                frame = _restored_rows(conn, name, back)
-                self.add_labels(frame, skip_unchanged=False)
-        again = sum(1 for r in rows if r[10])
-        return Restored(found, len(back), again, len(rows) - len(back) - again)
+            outcomes = []
+            for withdrawal in found:
+                rows = _withdrawn_rows(conn, name, withdrawal, task)
+                decided = {t: self.latest_decision_time([t]) or 0.0 for t in {r["task"] for r in rows}}
+                # Each row counted once: restored before, else answered since, else decided since, else back.
+                again = [r for r in rows if r["again"]]
+                since = [r for r in rows if r["since"] and not r["again"]]
+                open_rows = [r for r in rows if not r["since"]]
+                later = [r for r in open_rows if r["source"] == MODEL and decided[r["task"]] > withdrawal.time]
+                back = [r for r in open_rows if not (r["source"] == MODEL and decided[r["task"]] > withdrawal.time)]
+                outcomes.append(Restored(withdrawal, len(back), len(again), len(since), len(later)))
+                if back:
+                    self.add_labels(_restored_rows(conn, name, back), skip_unchanged=False)
+                    break
+        return outcomes[-1] if outcomes[-1].restored else outcomes[0]
 
     def rename_annotator(self, old: str, new: str) -> None:
         """Give annotator `old` the name `new`; StoreError if `new` is taken or not allowed.

@@ -74,3 +74,42 @@ def test_restore_says_what_it_cannot_do(workspace):
     assert nothing.exit_code == 2 and nothing.stderr == "error: no withdrawal of the labels of 'bob' to restore\n"
     nobody = run("annotators", "restore", "bobb", "-w", workspace.path, ok=False)
     assert nobody.exit_code == 2 and "no annotator named 'bobb'" in nobody.stderr and "'bob'" in nobody.stderr
+
+
+def test_a_withdrawal_overtaken_walks_back_to_the_one_before(workspace):
+    # Attack pass 27: `withdraw -t light`, then `withdraw` (all), then two restores: the
+    # second said "0 restored (9 restored before)" with the light labels still withdrawn.
+    with workspace.open_store() as store:
+        for image in ("000001.jpg", "000002.jpg"):
+            store.add_label(image, "light", "left", "bob")
+            store.add_label(image, "orientation", "right", "bob")
+    before = live(workspace)
+    run("annotators", "withdraw", "bob", "-t", "light", "--yes", "-w", workspace.path)
+    run("annotators", "withdraw", "bob", "--yes", "-w", workspace.path)
+    first = json.loads(run("annotators", "restore", "bob", "-w", workspace.path, "--json").stdout)
+    assert (first["restored"], first["withdrawn_task"]) == (2, None)  # the orientation labels
+    second = run("annotators", "restore", "bob", "-w", workspace.path)
+    assert "restored 2 labels of bob" in second.stdout and "(the light labels)" in second.stdout
+    assert live(workspace) == before
+    third = run("annotators", "restore", "bob", "-w", workspace.path)
+    assert "restored 0 labels" in third.stdout and "2 restored before" in third.stdout
+
+
+def test_automatic_labels_a_later_autolabel_decided_over_are_not_restored(tmp_path, oracles):
+    # Attack pass 27: withdraw autolabel, a new run sends 7 images to people, restore brought
+    # the older ensemble's labels back on them and emptied the manual queue.
+    from celeba_tui.labelling.queues import QUEUES, QueueOptions
+
+    from training_data import make_labelled_workspace
+
+    workspace, _, _ = make_labelled_workspace(tmp_path, n=30, labels_for=9)
+    models = [str(oracles["sharp"]), str(oracles["soft"])]
+    auto = ["autolabel", "--batch-size", "8", "-w", workspace.path]
+    run(*auto, "-m", *models, "--high", "0.9")
+    run("annotators", "withdraw", "autolabel", "--yes", "-w", workspace.path)
+    later = json.loads(run(*auto, "-m", models[0], "--high", "0.99", "--json").stdout)["tasks"][0]
+    done = json.loads(run("annotators", "restore", "autolabel", "-w", workspace.path, "--json").stdout)
+    assert done["restored"] == 0 and done["decided_since"] == later["manual_queue"] == 7
+    with workspace.open_store() as store:
+        manual = QUEUES["manual"].build(store, workspace, "zed", workspace.tasks, QueueOptions())
+    assert len(manual.items) == 7

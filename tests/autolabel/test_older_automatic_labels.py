@@ -1,0 +1,34 @@
+"""An older export's automatic labels never override a later autolabel's decisions (attack
+passes 26 and 27: an import brought back labels the later ensemble had sent to people)."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from celeba_tui.cli import app
+from celeba_tui.labelling.queues import QUEUES, QueueOptions
+
+from training_data import make_labelled_workspace
+
+
+def run(*args):
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_an_older_export_leaves_a_later_ensembles_manual_queue_alone(tmp_path, oracles):
+    workspace, _, _ = make_labelled_workspace(tmp_path, n=30, labels_for=9)
+    auto = ["autolabel", "--batch-size", "8", "-w", workspace.path]
+    run(*auto, "-m", oracles["sharp"], oracles["soft"], "--high", "0.9")  # 21 automatic
+    export = tmp_path / "run1.csv"
+    run("export", "--format", "long", "-o", export, "-w", workspace.path)
+    later = json.loads(run(*auto, "-m", oracles["sharp"], "--high", "0.99", "--json").stdout)["tasks"][0]
+    assert later["manual_queue"] == 7
+    result = run("import", export, "-w", workspace.path)
+    assert "left out 21 automatic labels" in result.stderr
+    with workspace.open_store() as store:
+        manual = QUEUES["manual"].build(store, workspace, "zed", workspace.tasks, QueueOptions())
+    assert len(manual.items) == 7
