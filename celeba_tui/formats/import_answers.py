@@ -56,13 +56,17 @@ def compare_with_stored(frame: pd.DataFrame, stored: pd.DataFrame, timed: np.nda
     return older, same & ~older
 
 
-def older_model_labels(frame: pd.DataFrame, newest: pd.DataFrame, decided: dict[str, float]) -> np.ndarray:
+def older_model_labels(
+    frame: pd.DataFrame, newest: pd.DataFrame, decided: dict[str, float], live: pd.DataFrame
+) -> np.ndarray:
     """Which of an import's automatic labels (source `model`) with a time are older than the
     newest automatic row, a label or its undo, of their image, task and annotator in the store
     (`newest`: `LabelStore.newest_row_times`), or than the latest `autolabel` decision of
     their task (`decided`: task -> when; its ensemble decided every image it predicted, and
     sent some to people): an older export imported back would bring back labels a later
-    ensemble withdrew, replaced or never gave (attack passes 26 and 27). Pure."""
+    ensemble withdrew, replaced or never gave (attack passes 26 and 27). One that is the live
+    automatic label as it stands (`live`: image, task, annotator, label, model), the
+    workspace's own export imported back, is not older: nothing new. Pure."""
     older = np.zeros(len(frame), dtype=bool)
     if "time" not in frame:
         return older
@@ -70,6 +74,12 @@ def older_model_labels(frame: pd.DataFrame, newest: pd.DataFrame, decided: dict[
     if not rows.any():
         return older
     key = ["image", "task", "annotator"]
+    same = ["image", "task", "annotator", "label", "model"]
+    if "model" in frame and not live.empty:
+        standing = frame.loc[rows, same].merge(live[same].drop_duplicates().assign(_live=True), on=same, how="left")
+        rows[np.flatnonzero(rows)] = standing["_live"].isna().to_numpy()
+        if not rows.any():
+            return older
     merged = frame.loc[rows, [*key, "time"]].merge(newest[[*key, "created"]], on=key, how="left")
     newer = np.fmax(merged["created"].to_numpy(dtype=float), merged["task"].map(decided).to_numpy(dtype=float))
     older[np.flatnonzero(rows)] = merged["time"].to_numpy(dtype=float) < newer - SAME_MOMENT_S

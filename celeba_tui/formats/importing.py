@@ -169,7 +169,8 @@ def _write_answers(store: LabelStore, frame: pd.DataFrame) -> tuple[int, int, in
     stale = None
     if "time" in frame and (frame["source"] == MODEL).any():
         decided = {task: store.latest_decision_time([task]) for task in frame["task"].unique().tolist()}
-        stale = older_model_labels(frame, store.newest_row_times(MODEL, annotators), decided)
+        live = store.live_labels(sources=(MODEL,), annotators=annotators)
+        stale = older_model_labels(frame, store.newest_row_times(MODEL, annotators), decided, live)
     left_out = repeats | timed if stale is None else repeats | timed | stale
     untimed = frame[~left_out] if left_out.any() else frame  # no copy of 400,000 rows
     stale_count = 0 if stale is None else int(stale.sum())

@@ -32,3 +32,12 @@ def test_an_older_export_leaves_a_later_ensembles_manual_queue_alone(tmp_path, o
     with workspace.open_store() as store:
         manual = QUEUES["manual"].build(store, workspace, "zed", workspace.tasks, QueueOptions())
     assert len(manual.items) == 7
+
+
+def test_the_workspaces_own_export_imports_back_without_a_word(tmp_path, oracles):
+    workspace, _, _ = make_labelled_workspace(tmp_path, n=30, labels_for=9)
+    run("autolabel", "--batch-size", "8", "-w", workspace.path, "-m", oracles["sharp"], "--high", "0.9")
+    export = tmp_path / "own.csv"
+    run("export", "--format", "long", "-o", export, "-w", workspace.path)
+    result = run("import", export, "-w", workspace.path)
+    assert "(0 new)" in result.stdout and "left out" not in result.stderr
