@@ -192,7 +192,7 @@ def withdraw(name: str, task: str | None, yes: bool, workspace: Path | None, jso
     from celeba_tui.labelling.session_lock import annotator_session
 
     with (
-        annotator_session(ws.path, name, advice="finish it before withdrawing its labels"),
+        annotator_session(ws.path, name, advice="finish it before withdrawing its labels", doing="withdraw"),
         ws.open_store(check_classes=False) as store,  # the way out of orphaned labels
     ):
         rows = {r["name"]: r for r in annotator_rows(store, ws.task_names)}
@@ -244,7 +244,7 @@ def restore_command(
     from celeba_tui.labelling.session_lock import annotator_session
 
     with (
-        annotator_session(ws.path, name, advice="finish it before restoring its labels"),
+        annotator_session(ws.path, name, advice="finish it before restoring its labels", doing="restore"),
         ws.open_store(check_classes=False) as store,
     ):
         if not store.query("SELECT 1 FROM annotators WHERE name = ?", [name]):
@@ -306,8 +306,8 @@ def rename_command(
     # could start as NEW and the two would override each other's answers.
     advice = "finish it before renaming"
     with (
-        annotator_session(ws.path, old, advice=advice),
-        annotator_session(ws.path, new, advice=advice),
+        annotator_session(ws.path, old, advice=advice, doing="rename"),
+        annotator_session(ws.path, new, advice=advice, doing="rename"),
         ws.open_store(check_classes=False) as store,  # the way out of orphaned labels
     ):
         store.rename_annotator(old, new)

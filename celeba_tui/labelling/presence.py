@@ -249,6 +249,8 @@ def _session(note: dict | None, now: float) -> SessionNote | None:
     annotator, pid, host, started = (note.get(key) for key in ("annotator", "pid", "host", "started"))
     if not isinstance(annotator, str) or not annotator or not _time(started):
         return None
+    if note.get("doing", "label") != "label":  # a withdraw, rename or relabel holding the lock a moment
+        return None
     image, shown = note.get("image"), note.get("shown")
     if not (isinstance(image, str) and _time(shown) and now - PRESENCE_TTL_S < shown <= now + PRESENCE_TTL_S):
         image = None  # none, or shown too long ago (a clock far ahead is not trusted either)

@@ -48,8 +48,8 @@ LABEL_ELSEWHERE = "finish it first, or label under another name with -a NAME"
 class HeldLock:
     """An annotator's lock this process holds (what `annotator_session` yields)."""
 
-    def __init__(self, path: Path, fd: int, annotator: str):
-        self.path, self.fd, self.annotator = path, fd, annotator
+    def __init__(self, path: Path, fd: int, annotator: str, doing: str = "label"):
+        self.path, self.fd, self.annotator, self.doing = path, fd, annotator, doing
         self.started = time.time()
         self.showing: str | None = None
         self.share: dict | None = None  # the queue and `--assign` share it works (presence.Share.as_note)
@@ -57,12 +57,12 @@ class HeldLock:
     def announce(self, image: str | None) -> None:
         """Say in the lock's note that this session shows `image` now (None: no image)."""
         self.showing = image
-        _write_note(self.fd, self.annotator, self.started, image, self.share)
+        _write_note(self.fd, self.annotator, self.started, image, self.share, self.doing)
 
     def declare_share(self, share: dict | None) -> None:
         """Say in the lock's note which queue and share this session works (others check theirs against it)."""
         self.share = share
-        _write_note(self.fd, self.annotator, self.started, self.showing, share)
+        _write_note(self.fd, self.annotator, self.started, self.showing, share, self.doing)
 
     def check(self) -> None:
         """A CelebaError unless this process still holds the lock at its path.
@@ -78,7 +78,7 @@ class HeldLock:
                 return
         fd = _open_lock_file(self.path)
         if not _locked(fd, self.path):
-            holder = _holder(fd)
+            holder = _holder(fd)[1]
             os.close(fd)
             raise CelebaError(
                 f"this session's lock for {self.annotator!r} was removed and another session{holder} holds "
@@ -86,12 +86,23 @@ class HeldLock:
             )
         os.close(self.fd)
         self.fd = fd
-        _write_note(fd, self.annotator, self.started, self.showing, self.share)
+        _write_note(fd, self.annotator, self.started, self.showing, self.share, self.doing)
+
+
+# What the holder of an annotator's lock is doing, as its note says (`doing`), and how the
+# refusal of another command names it: a known word, never the note's own text.
+DOINGS = {
+    "label": "a `celeba label` session open",
+    "withdraw": "`celeba annotators withdraw` running",
+    "restore": "`celeba annotators restore` running",
+    "rename": "`celeba annotators rename` running",
+    "relabel": "a relabel from `celeba browse` being stored",
+}
 
 
 @contextlib.contextmanager
 def annotator_session(
-    workspace_path: Path, annotator: str, *, advice: str = LABEL_ELSEWHERE
+    workspace_path: Path, annotator: str, *, advice: str = LABEL_ELSEWHERE, doing: str = "label"
 ) -> Iterator[HeldLock | None]:
     """Hold `annotator`'s session lock while the block runs; a CelebaError ending in
     `advice` if another process holds it. Yields the HeldLock (None where there is no
@@ -107,17 +118,15 @@ def annotator_session(
         yield None
         return
     path = lock_path(workspace_path, annotator)
-    held = HeldLock(path, _open_lock_file(path), annotator)
+    held = HeldLock(path, _open_lock_file(path), annotator, doing)
     try:
         if not _locked(held.fd, path):
             # The note is the running session's: refused here, it stays as it is (it said who
             # labels and on which image; cutting it hid that session from the others).
-            raise CelebaError(
-                f"annotator {annotator!r} has a `celeba label` session open on this workspace"
-                f"{_holder(held.fd)}: {advice}"
-            )
+            what, holder = _holder(held.fd)
+            raise CelebaError(f"annotator {annotator!r} has {what} on this workspace{holder}: {advice}")
         try:
-            _write_note(held.fd, annotator, held.started)
+            _write_note(held.fd, annotator, held.started, doing=doing)
             yield held
         finally:
             with contextlib.suppress(OSError):  # a note left behind must not say a session runs
@@ -200,38 +209,51 @@ def _open_lock_file(path: Path) -> int:
     return fd
 
 
-def _write_note(fd: int, annotator: str, started: float, image: str | None = None, share: dict | None = None) -> None:
+def _write_note(
+    fd: int,
+    annotator: str,
+    started: float,
+    image: str | None = None,
+    share: dict | None = None,
+    doing: str = "label",
+) -> None:
     """Say in the lock file who holds it, and which image it shows (read to name the
     holder, and by `presence.py`). Written over the old note, then cut to length, so a
     reader never finds it empty, at worst unreadable for a moment (then it says nothing)."""
     note = {"annotator": annotator, "pid": os.getpid(), "host": socket.gethostname(), "started": started}
+    note["doing"] = doing
     if share is not None:
         note["share"] = share
     if image is not None:
         note |= {"image": image, "shown": time.time()}
     data = json.dumps(note).encode("utf-8")
     if len(data) > MAX_NOTE_BYTES:  # a name too long to tell: the note says no image
-        data = json.dumps({key: note[key] for key in ("annotator", "pid", "host", "started")}).encode("utf-8")
+        data = json.dumps({key: note[key] for key in ("annotator", "pid", "host", "started", "doing")}).encode("utf-8")
     with contextlib.suppress(OSError):  # the lock holds without its note (a full disk, say)
         os.pwrite(fd, data, 0)
         os.ftruncate(fd, len(data))
 
 
-def _holder(fd: int) -> str:
-    """' (process N, since HH:MM)' from the lock file's note, or '' where it says nothing usable."""
+def _holder(fd: int) -> tuple[str, str]:
+    """What the lock's holder is doing (DOINGS; a label session where its note does not say)
+    and ' (process N, since HH:MM)', from the lock file's note ('' where it says nothing usable)."""
+    what = DOINGS["label"]
     try:
         note = json.loads(os.pread(fd, MAX_NOTE_BYTES + 1, 0)[:MAX_NOTE_BYTES])
+        what = DOINGS.get(note.get("doing"), what) if isinstance(note.get("doing"), str) else what
         pid, started = note["pid"], note["started"]
         if isinstance(pid, bool) or not isinstance(pid, int) or not isinstance(started, (int, float)):
-            return ""
-        return f" (process {pid}, since {time.strftime('%H:%M', time.localtime(started))})"
-    except (OSError, ValueError, KeyError, TypeError, OverflowError, RecursionError):
-        return ""
+            return what, ""
+        return what, f" (process {pid}, since {time.strftime('%H:%M', time.localtime(started))})"
+    except (OSError, ValueError, KeyError, TypeError, OverflowError, RecursionError, AttributeError):
+        return what, ""
 
 
 def write_as(workspace_path: Path, annotator: str, function, *args):
     """`function(*args)` (a store write by `annotator` outside `celeba label`) while holding
     the annotator's lock: refused with a CelebaError while a label session under that name
     runs, which was shown its questions before this write and would answer over it."""
-    with annotator_session(workspace_path, annotator, advice="answer there, or quit it, then press the key again"):
+    with annotator_session(
+        workspace_path, annotator, advice="answer there, or quit it, then press the key again", doing="relabel"
+    ):
         return function(*args)

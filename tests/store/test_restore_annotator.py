@@ -113,3 +113,16 @@ def test_automatic_labels_a_later_autolabel_decided_over_are_not_restored(tmp_pa
     with workspace.open_store() as store:
         manual = QUEUES["manual"].build(store, workspace, "zed", workspace.tasks, QueueOptions())
     assert len(manual.items) == 7
+
+
+def test_a_command_holding_the_name_is_named_for_what_it_does(workspace):
+    # Attack pass 27: a second restore beside a first was told of "a `celeba label` session open".
+    from celeba_tui.labelling.session_lock import annotator_session
+
+    with workspace.open_store() as store:
+        store.add_label("000001.jpg", "light", "left", "bob")
+    with annotator_session(workspace.path, "bob", doing="restore"):
+        refused = run("annotators", "withdraw", "bob", "--yes", "-w", workspace.path, ok=False)
+        listed = json.loads(run("annotators", "-w", workspace.path, "--json").stdout)
+    assert refused.exit_code == 2 and "has `celeba annotators restore` running on this workspace" in refused.stderr
+    assert [r["labelling_since"] for r in listed] == [None]  # a restore is nobody labelling
