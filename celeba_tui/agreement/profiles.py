@@ -154,6 +154,7 @@ def strictness_notes(profiles: list[AnnotatorProfile], threshold: float = 5.0) -
 # Landis and Koch's "slight" agreement: up to 0.2 of Cohen's kappa is hardly more than chance.
 CHANCE_KAPPA = 0.2
 MIN_SHARED_FOR_KAPPA = 20  # fewer shared images say too little of one person
+MIN_SHARED_AT_ALL = 5  # but a kappa over 0.6 on as few says they look
 
 
 def chance_notes(
@@ -169,11 +170,18 @@ def chance_notes(
     for name in task.annotators:
         mine = [p for p in measured if name in (p.annotator_a, p.annotator_b)]
         others = [p for p in measured if name not in (p.annotator_a, p.annotator_b)]
-        if not mine or not others:
+        # Agreeing well with someone on fewer images still says they look (attack pass 28).
+        agrees_somewhere = any(
+            p.kappa is not None and p.kappa > max_kappa + 0.4
+            for p in task.pairs
+            if name in (p.annotator_a, p.annotator_b) and p.overlapping >= MIN_SHARED_AT_ALL
+        )
+        if not mine or not others or agrees_somewhere:
             continue
         best_mine = max(p.kappa for p in mine)
         best_others = max(others, key=lambda p: p.kappa)
-        if best_mine > max_kappa or best_others.kappa < best_mine + 0.2:
+        # The others must agree clearly above chance themselves: near chance all round, nobody is the odd one.
+        if best_mine > max_kappa or best_others.kappa < max(best_mine, max_kappa) + 0.2:
             continue
         shown = ", ".join(
             f"{p.kappa:.2f} with {p.annotator_b if p.annotator_a == name else p.annotator_a} on {p.overlapping:,} images"

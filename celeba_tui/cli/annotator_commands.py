@@ -325,15 +325,21 @@ def _labelling(since: float | None, image: str | None, share=None) -> str:
     on = f" on {printable(image)}" if image is not None else ""
     works = ""
     if share is not None:
-        works = f", {share.queue}" + ("" if share.index is None else f" {share.index}/{share.count}")
+        works = f", {printable(share.queue)}" + ("" if share.index is None else f" {share.index}/{share.count}")
     return f"since {time.strftime('%H:%M', time.localtime(since))}{on}{works}"
 
 
 def _iso(timestamp: float | None) -> str | None:
     if timestamp is None:
         return None
-    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
+    try:
+        return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
+    except (OverflowError, OSError, ValueError):  # a forged store's time: none to show
+        return None
 
 
 def _local_time(timestamp: float | None) -> str:
-    return "-" if timestamp is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+    try:
+        return "-" if timestamp is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+    except (OverflowError, OSError, ValueError):
+        return "-"

@@ -259,10 +259,11 @@ def _declare_share(run: LabelRun, held_lock) -> tuple[str, ...]:
     if held_lock is None or run.image is not None:
         return ()
     assignment = run.options.assignment
+    tasks = tuple(task.name for task in run.tasks)
     share = (
-        Share(run.queue)
+        Share(run.queue, tasks=tasks)
         if assignment is None
-        else Share(run.queue, assignment.index, assignment.count, assignment.overlap)
+        else Share(run.queue, assignment.index, assignment.count, assignment.overlap, tasks)
     )
     held_lock.declare_share(share.as_note())
     return tuple(share_clashes(share, run.annotator, sessions_now(run.workspace.path)))

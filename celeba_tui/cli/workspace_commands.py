@@ -211,7 +211,7 @@ def import_command(
             warn(
                 f"left out {counted(report.older_automatic, 'automatic label')} of {report.path} older than "
                 "this workspace's latest automatic decision of their image (a label or its withdrawal) or task "
-                "(an autolabel run since): the newer stands"
+                "(an autolabel run since), or without a time to weigh them: the newer stands"
             )
         if report.merge_labels:
             warn(

@@ -66,11 +66,11 @@ def older_model_labels(
     sent some to people): an older export imported back would bring back labels a later
     ensemble withdrew, replaced or never gave (attack passes 26 and 27). One that is the live
     automatic label as it stands (`live`: image, task, annotator, label, model), the
-    workspace's own export imported back, is not older: nothing new. Pure."""
+    workspace's own export imported back, is not older: nothing new. One without a time
+    counts as older than any of them: it cannot be weighed (attack pass 28: a file cut to its
+    first seven columns brought the labels back). Pure."""
     older = np.zeros(len(frame), dtype=bool)
-    if "time" not in frame:
-        return older
-    rows = (frame["source"] == MODEL).to_numpy() & frame["time"].notna().to_numpy()
+    rows = np.array(frame["source"] == MODEL, dtype=bool)  # a copy: written to below
     if not rows.any():
         return older
     key = ["image", "task", "annotator"]
@@ -80,9 +80,11 @@ def older_model_labels(
         rows[np.flatnonzero(rows)] = standing["_live"].isna().to_numpy()
         if not rows.any():
             return older
-    merged = frame.loc[rows, [*key, "time"]].merge(newest[[*key, "created"]], on=key, how="left")
+    given = frame.loc[rows, key].assign(time=frame.loc[rows, "time"] if "time" in frame else np.nan)
+    merged = given.merge(newest[[*key, "created"]], on=key, how="left")
     newer = np.fmax(merged["created"].to_numpy(dtype=float), merged["task"].map(decided).to_numpy(dtype=float))
-    older[np.flatnonzero(rows)] = merged["time"].to_numpy(dtype=float) < newer - SAME_MOMENT_S
+    when = np.nan_to_num(merged["time"].to_numpy(dtype=float), nan=-np.inf)
+    older[np.flatnonzero(rows)] = when < newer - SAME_MOMENT_S  # NaN newer (nothing stored): not older
     return older
 
 

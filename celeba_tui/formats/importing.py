@@ -167,7 +167,7 @@ def _write_answers(store: LabelStore, frame: pd.DataFrame) -> tuple[int, int, in
     timed = timed_answers(frame)
     repeats = repeats_typed_answers(frame, typed, timed)
     stale = None
-    if "time" in frame and (frame["source"] == MODEL).any():
+    if (frame["source"] == MODEL).any():
         decided = {task: store.latest_decision_time([task]) for task in frame["task"].unique().tolist()}
         live = store.live_labels(sources=(MODEL,), annotators=annotators)
         stale = older_model_labels(frame, store.newest_row_times(MODEL, annotators), decided, live)

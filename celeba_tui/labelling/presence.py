@@ -42,36 +42,50 @@ from celeba_tui.labelling.session_lock import LOCK_FOLDER, MAX_NOTE_BYTES, turn_
 PRESENCE_TTL_S = 600.0  # an image shown longer ago than this is nobody's any more
 MAX_LOCK_FILES = 256  # notes read at most per call (one per annotator working now)
 _LOCK_NAME = re.compile(r"label-[0-9a-f]{16}\.lock")
+_PLAIN_WORD = re.compile(r"[a-z][a-z0-9_-]{0,31}")  # a queue's name in a note
 
 
 @dataclass(frozen=True)
 class Share:
-    """The queue a session works and its `--assign I/N` share (index None: the whole queue)."""
+    """The queue a session works, its `--assign I/N` share (index None: the whole queue), and
+    its tasks (None: not said, as in notes of older sessions)."""
 
     queue: str
     index: int | None = None
     count: int | None = None
     overlap: float = 0.0
+    tasks: tuple[str, ...] | None = None
 
     def as_note(self) -> dict:
-        return {"queue": self.queue, "index": self.index, "count": self.count, "overlap": self.overlap}
+        note = {"queue": self.queue, "index": self.index, "count": self.count, "overlap": self.overlap}
+        return note if self.tasks is None else {**note, "tasks": list(self.tasks)}
 
     @classmethod
     def from_note(cls, value) -> Share | None:
-        """The share a lock's note tells (hostile input: every field checked), or None."""
+        """The share a lock's note tells (hostile input: every field checked; a queue is a
+        plain word, as queue names are), or None."""
         if not isinstance(value, dict):
             return None
         queue, index, count, overlap = (value.get(key) for key in ("queue", "index", "count", "overlap"))
-        numbers = (index, count)
-        if not isinstance(queue, str) or len(queue) > 64:
+        if not isinstance(queue, str) or not _PLAIN_WORD.fullmatch(queue):
             return None
-        if numbers != (None, None) and not all(
-            isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in numbers
+        numbers = (index, count)
+        if numbers != (None, None) and not (
+            all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in numbers) and index <= count
         ):
             return None
         if isinstance(overlap, bool) or not isinstance(overlap, (int, float)) or not 0 <= overlap <= 1:
             return None
-        return cls(queue, index, count, float(overlap))
+        tasks = value.get("tasks")
+        if tasks is not None:
+            if not isinstance(tasks, list) or len(tasks) > 64 or not all(isinstance(t, str) and t for t in tasks):
+                return None
+            tasks = tuple(tasks)
+        return cls(queue, index, count, float(overlap), tasks)
+
+    def shares_tasks_with(self, other: Share) -> bool:
+        """Whether the two ask some task in common (not said: taken as all)."""
+        return self.tasks is None or other.tasks is None or bool(set(self.tasks) & set(other.tasks))
 
     def shown(self) -> str:
         if self.index is None:
@@ -90,6 +104,8 @@ def share_clashes(mine: Share, annotator: str, notes: Sequence[SessionNote]) -> 
     for note in sorted(notes, key=lambda n: n.annotator):
         theirs = note.share
         if note.annotator == annotator or theirs is None or theirs.queue != mine.queue or theirs.index is None:
+            continue
+        if not mine.shares_tasks_with(theirs):  # ana labels light, carl orientation: no overlap (attack pass 28)
             continue
         if (theirs.count, theirs.overlap) != (mine.count, mine.overlap):
             found.append(
@@ -248,6 +264,8 @@ def _session(note: dict | None, now: float) -> SessionNote | None:
         return None
     annotator, pid, host, started = (note.get(key) for key in ("annotator", "pid", "host", "started"))
     if not isinstance(annotator, str) or not annotator or not _time(started):
+        return None
+    if not 0 <= started <= now + PRESENCE_TTL_S:  # 1e300 or a year 33658 is no start (attack pass 28)
         return None
     if note.get("doing", "label") != "label":  # a withdraw, rename or relabel holding the lock a moment
         return None

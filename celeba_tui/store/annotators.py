@@ -23,7 +23,7 @@ from celeba_tui.annotator_names import (
 )
 from celeba_tui.errors import StoreError
 from celeba_tui.store.answers import ANSWERED, RESTORES
-from celeba_tui.vocabulary import MODEL, PEOPLE_SOURCES
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, HUMAN, MODEL, PEOPLE_SOURCES, sql_list
 
 # The key of a withdrawal's undo rows' detail: `{"withdrawal": when, "by": who, "task": ...}`.
 WITHDRAWAL = "withdrawal"
@@ -52,22 +52,28 @@ class Restored:
     decided_since: int = 0
 
 
+def _voice(alias: str) -> str:
+    """SQL: whose voice a row of `alias` is: an annotator's own answers (human, import) are one
+    (`human`), as the store counts them; a review and a model's label each their own."""
+    return f"(CASE WHEN {alias}.source IN ({sql_list(ANNOTATOR_SOURCES)}) THEN '{HUMAN}' ELSE {alias}.source END)"
+
+
 def _withdrawn_rows(conn, name: str, withdrawal: Withdrawal, task: str | None) -> list[dict]:
-    """The labels `withdrawal` took back (of `task`), the newest per image, task and source:
+    """The labels `withdrawal` took back (of `task`), the newest per image, task and voice:
     the one live then (the superseded ones were withdrawn with it), each with `since` (`name`
-    has a newer row of that image, task and source) and `again` (one of them restores it)."""
+    has a newer row of that image, task and voice: an answer typed or imported since, either
+    way; attack pass 28) and `again` (one of them restores it)."""
+    same = f"n.annotator_id = o.annotator_id AND n.image_id = o.image_id AND n.task = o.task AND {_voice('n')} = {_voice('o')}"
     cursor = conn.execute(
         "SELECT o.id, o.image_id, o.task, o.label, o.source, o.confidence, o.model, o.detail, o.created, "
-        "  EXISTS (SELECT 1 FROM labels n WHERE n.annotator_id = o.annotator_id AND n.image_id = o.image_id "
-        "          AND n.task = o.task AND n.source = o.source AND n.id > u.id) AS since, "
-        "  EXISTS (SELECT 1 FROM labels n WHERE n.annotator_id = o.annotator_id AND n.image_id = o.image_id "
-        "          AND n.task = o.task AND n.source = o.source AND n.id > u.id AND json_valid(n.detail) "
+        f"  EXISTS (SELECT 1 FROM labels n WHERE {same} AND n.id > u.id) AS since, "
+        f"  EXISTS (SELECT 1 FROM labels n WHERE {same} AND n.id > u.id AND json_valid(n.detail) "
         f"          AND json_extract(n.detail, '$.{RESTORES}') = o.id) AS again "
         "FROM labels u JOIN labels o ON o.id = u.revokes JOIN annotators a ON a.id = u.annotator_id "
         f"WHERE a.name = ? AND u.detail = ? {'AND u.task = ?' if task is not None else ''} "
         "AND o.id = (SELECT MAX(x.id) FROM labels x JOIN labels ux ON ux.revokes = x.id "
         "            WHERE ux.detail = u.detail AND ux.annotator_id = u.annotator_id "
-        "              AND x.image_id = o.image_id AND x.task = o.task AND x.source = o.source)",
+        f"              AND x.image_id = o.image_id AND x.task = o.task AND {_voice('x')} = {_voice('o')})",
         [name, withdrawal.detail, *([task] if task is not None else [])],
     )
     columns = [column[0] for column in cursor.description]

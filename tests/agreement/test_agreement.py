@@ -305,3 +305,9 @@ def test_an_annotator_near_chance_is_pointed_at_and_nobody_else_is():
     assert chance_notes(task_agreement(long_labels(ana=careful, cy=random), LIGHT)) == []
     few = {name: dict(list(labels.items())[:15]) for name, labels in (("ana", careful), ("ben", noisy), ("cy", random))}
     assert chance_notes(task_agreement(long_labels(**few), LIGHT)) == []
+    # Others near chance themselves (attack pass 28: ben and chloe at 0.20): nobody is the odd one.
+    sloppy = {f"{i}.jpg": classes[c if rng.random() < 0.65 else rng.integers(0, 3)] for i, c in enumerate(truth)}
+    sloppier = {f"{i}.jpg": classes[c if rng.random() < 0.5 else rng.integers(0, 3)] for i, c in enumerate(truth)}
+    near = task_agreement(long_labels(ana=sloppy, ben=sloppier, cy=random), LIGHT)
+    assert 0.3 < max(p.kappa for p in near.pairs if "cy" not in (p.annotator_a, p.annotator_b)) < 0.4
+    assert chance_notes(near) == []

@@ -126,3 +126,19 @@ def test_a_command_holding_the_name_is_named_for_what_it_does(workspace):
         listed = json.loads(run("annotators", "-w", workspace.path, "--json").stdout)
     assert refused.exit_code == 2 and "has `celeba annotators restore` running on this workspace" in refused.stderr
     assert [r["labelling_since"] for r in listed] == [None]  # a restore is nobody labelling
+
+
+def test_an_answer_imported_since_stands_as_one_typed_since_does(tmp_path, workspace):
+    # Attack pass 28: a typed answer withdrawn, the same person's newer answer imported from a
+    # file, then restore: the old typed one came back over it (it looked at one source only).
+    with workspace.open_store() as store:
+        store.add_label("000001.jpg", "light", "left", "alice")
+    run("annotators", "withdraw", "alice", "--yes", "-w", workspace.path)
+    path = tmp_path / "later.csv"
+    path.write_text("image,task,label,annotator,time\n000001.jpg,light,right,alice,2026-12-07T06:19:00Z\n")
+    run("import", path, "-w", workspace.path)
+    done = json.loads(run("annotators", "restore", "alice", "-w", workspace.path, "--json").stdout)
+    assert (done["restored"], done["answered_since"]) == (0, 1)
+    with workspace.open_store() as store:
+        assert store.current_labels("light").set_index("image").loc["000001.jpg", "label"] == "right"
+    assert live(workspace, "alice") == {("000001.jpg", "light", "alice"): "right"}
