@@ -247,8 +247,8 @@ def _run_tui(store, run: LabelRun):
 
     # A second session under this name would be shown the same questions and silently replace these answers.
     with annotator_session(run.workspace.path, run.annotator) as held_lock:
-        notices = _declare_share(run, held_lock)
-        return _run_app(store, run, held_lock, notices)
+        clashes = _declare_share(run, held_lock)
+        return _run_app(store, run, held_lock, clashes)
 
 
 def _declare_share(run: LabelRun, held_lock) -> tuple[str, ...]:
@@ -269,7 +269,7 @@ def _declare_share(run: LabelRun, held_lock) -> tuple[str, ...]:
     return tuple(share_clashes(share, run.annotator, sessions_now(run.workspace.path)))
 
 
-def _run_app(store, run: LabelRun, held_lock, notices: tuple[str, ...] = ()):
+def _run_app(store, run: LabelRun, held_lock, share_clashes: tuple[str, ...] = ()):
     from celeba_tui.tui.terminal_probe import choose_renderer, probe_terminal
 
     # Probe before Textual starts reading stdin; forced half-blocks need no probe.
@@ -293,7 +293,7 @@ def _run_app(store, run: LabelRun, held_lock, notices: tuple[str, ...] = ()):
         run.timing_log,
         image=run.image,
         held_lock=held_lock,
-        notices=notices,
+        share_clashes=share_clashes,
     )
     app = LabelApp(config, store)
     outcome = app.run()

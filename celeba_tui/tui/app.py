@@ -48,7 +48,7 @@ class LabelConfig:
     timing_log: Path | None = None
     image: str | None = None  # `--image NAME`: exactly that image
     held_lock: object | None = None  # the annotator's session lock (session_lock.HeldLock), checked before each write
-    notices: tuple[str, ...] = ()  # warnings to show when the screen opens (a share another person labels too)
+    share_clashes: tuple[str, ...] = ()  # shown when the screen opens: a share another person labels too
 
 
 FIRST_PAGE = 50
@@ -212,7 +212,7 @@ class LabelApp(App):
                 options=self.config.options,
             )
         )
-        for text in self.config.notices:
+        for text in self.config.share_clashes:
             self.notify(text, title="Check your share", severity="warning", timeout=30, markup=False)
         first = self.session.current
         if first is not None and not first.check and not isinstance(self.queue, OneImageQueue):

@@ -782,7 +782,7 @@ async def test_graphics_renderers_get_a_fitted_image(workspace, store):
 async def test_a_share_someone_else_labels_is_said_when_the_screen_opens(workspace, store):
     # `celeba label --assign 1/3` while ana labels 1/3 (cli/label_commands._declare_share finds it).
     clash = "ana labels share 1/3 of this queue too: the two of you would split it"
-    app = make_app(workspace, store, "ben", notices=(clash,))
+    app = make_app(workspace, store, "ben", share_clashes=(clash,))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         shown = [(n.title, n.message, n.severity) for n in app._notifications]
