@@ -40,7 +40,7 @@ from celeba_tui.autolabel.rules import MANUAL, RULES, Decisions, Thresholds, con
 from celeba_tui.errors import CelebaError
 from celeba_tui.mirror import mirror_permutation
 from celeba_tui.onnx.metadata import ModelMetadata, check_same_classes, model_hash, read_metadata
-from celeba_tui.vocabulary import AGREED, PEOPLE_STATUSES, SETTLED_STATUSES
+from celeba_tui.vocabulary import AGREED, MODEL, PEOPLE_STATUSES, SETTLED_STATUSES
 
 if TYPE_CHECKING:
     from celeba_tui.autolabel.outputs import AutolabelReport
@@ -105,6 +105,7 @@ class TaskOutcome:
     human: np.ndarray  # class index of the agreed/reviewed human label, -1 when none
     people: np.ndarray  # bool: people labelled it (agreed, reviewed or in conflict)
     agreed: np.ndarray  # bool: its current label is one the annotators agreed on (not a review)
+    automatic_before: np.ndarray  # class index of its current automatic label, -1 when none
     choice: ThresholdChoice
     held_rows: np.ndarray  # indices of the held-out images the thresholds were measured on
     written: int = 0  # label rows written (or, in a dry run, that would be)
@@ -403,6 +404,7 @@ def decide_task(
     label = current["label"].reindex(names)
     index = {c: i for i, c in enumerate(classes)}
     human = np.where(status.isin(SETTLED_STATUSES), label.map(index), -1).astype(np.int64)
+    automatic_before = np.where(status == MODEL, label.map(index), -1).astype(np.int64)
     people = status.isin(PEOPLE_STATUSES).to_numpy()
     agreed = (status == AGREED).to_numpy()
     labelled = names[human >= 0].tolist()
@@ -418,7 +420,19 @@ def decide_task(
         n = len(names)
         decisions = Decisions(np.full(n, MANUAL), np.full(n, np.nan), np.full(n, -1, dtype=np.int8))
     return TaskOutcome(
-        task, classes, members, ensemble_id(members), names, probs, decisions, human, people, agreed, choice, rows
+        task,
+        classes,
+        members,
+        ensemble_id(members),
+        names,
+        probs,
+        decisions,
+        human,
+        people,
+        agreed,
+        automatic_before,
+        choice,
+        rows,
     )
 
 
@@ -450,14 +464,10 @@ def decision_frame(outcome: TaskOutcome) -> pd.DataFrame:
     )
 
 
-def class_changes(store: LabelStore, frame: pd.DataFrame) -> int:
-    """How many of `frame`'s automatic labels fall on images whose live automatic label has another class."""
-    if frame.empty:
-        return 0
-    live = store.live_labels(task=frame["task"].iloc[0], sources=["model"], annotators=[ANNOTATOR], brief=True)
-    before = pd.Series(live["label"].to_numpy(), index=live["image"].to_numpy())
-    earlier = before.reindex(frame["image"].to_numpy()).to_numpy()
-    return int((pd.notna(earlier) & (earlier != frame["label"].to_numpy())).sum())
+def class_changes(outcome: TaskOutcome) -> int:
+    """How many of the automatic labels fall on images whose current automatic label has another class. Pure."""
+    before = outcome.automatic_before
+    return int((outcome.automatic & (before >= 0) & (before != outcome.decisions.label)).sum())
 
 
 def stale_label_ids(store: LabelStore, outcome: TaskOutcome) -> tuple[list[int], int]:
@@ -475,7 +485,7 @@ def stale_label_ids(store: LabelStore, outcome: TaskOutcome) -> tuple[list[int],
 def write_decisions(store: LabelStore, outcome: TaskOutcome) -> None:
     """Automatic labels for images people have not labelled; undo ones the rules no longer support."""
     frame = decision_frame(outcome)
-    outcome.changed = class_changes(store, frame)
+    outcome.changed = class_changes(outcome)
     if not frame.empty:
         outcome.written = store.add_labels(frame)
     store.set_latest_ensemble(outcome.task, [m.key for m in outcome.members])
@@ -487,7 +497,7 @@ def write_decisions(store: LabelStore, outcome: TaskOutcome) -> None:
 def plan_decisions(store: LabelStore, outcome: TaskOutcome) -> None:
     """What `write_decisions` would write and withdraw, counted on `outcome`; the store unchanged."""
     frame = decision_frame(outcome)
-    outcome.changed = class_changes(store, frame)
+    outcome.changed = class_changes(outcome)
     outcome.written = len(store.labels_to_write(frame))
     outcome.withdrawn = stale_label_ids(store, outcome)[1]
 

@@ -247,8 +247,6 @@ def restore_command(
         annotator_session(ws.path, name, advice="finish it before restoring its labels", doing="restore"),
         ws.open_store(check_classes=False) as store,
     ):
-        if not store.query("SELECT 1 FROM annotators WHERE name = ?", [name]):
-            raise CelebaError(unknown_annotator(name, {r["name"] for r in annotator_rows(store, ws.task_names)}))
         done = store.restore_annotator(name, task)
     withdrawal = done.withdrawal
     if json_output or ctx.obj["json"]:

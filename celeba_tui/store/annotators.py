@@ -31,13 +31,12 @@ WITHDRAWAL = "withdrawal"
 
 @dataclass(frozen=True)
 class Withdrawal:
-    """One `annotators withdraw`: its undo rows' detail, when, by whom, of which task (None: all), how many rows."""
+    """One `annotators withdraw`: its undo rows' detail, when, by whom, of which task (None: all)."""
 
     detail: str
     time: float
     by: str | None
     task: str | None
-    rows: int
 
 
 @dataclass(frozen=True)
@@ -158,16 +157,16 @@ class AnnotatorRecords:
     def withdrawals(self, name: str, task: str | None = None) -> list[Withdrawal]:
         """`name`'s withdrawals (of `task`: those that covered it), the latest first."""
         rows = self.query(
-            "SELECT l.detail, COUNT(*) FROM labels l JOIN annotators a ON a.id = l.annotator_id "
+            "SELECT DISTINCT l.detail FROM labels l JOIN annotators a ON a.id = l.annotator_id "
             f"WHERE a.name = ? AND l.revokes IS NOT NULL AND l.detail LIKE '{{\"{WITHDRAWAL}\": %' "
             "AND json_valid(l.detail) AND (? IS NULL OR l.task = ?) "
-            f"GROUP BY l.detail ORDER BY json_extract(l.detail, '$.{WITHDRAWAL}') DESC",
+            f"ORDER BY json_extract(l.detail, '$.{WITHDRAWAL}') DESC",
             [name, task, task],
         )
         found = []
-        for detail, count in rows:
+        for (detail,) in rows:
             data = json.loads(detail)
-            found.append(Withdrawal(detail, float(data[WITHDRAWAL]), data.get("by"), data.get("task"), count))
+            found.append(Withdrawal(detail, float(data[WITHDRAWAL]), data.get("by"), data.get("task")))
         return found
 
     def restore_annotator(self, name: str, task: str | None = None) -> Restored:
@@ -178,12 +177,14 @@ class AnnotatorRecords:
         newer answer stands; nor an automatic label of a task an `autolabel` decided since:
         its ensemble sent the image to people or labelled it anew (attack pass 27). All in one
         transaction."""
-        found = self.withdrawals(name, task)
-        if not found:
-            raise StoreError(
-                f"no withdrawal of the labels of {shown_name(name)}{f' for {task}' if task else ''} to restore"
-            )
         with self.transaction() as conn:
+            if not conn.execute("SELECT 1 FROM annotators WHERE name = ?", (name,)).fetchone():
+                raise StoreError(unknown_annotator(name, _names(conn)))
+            found = self.withdrawals(name, task)
+            if not found:
+                raise StoreError(
+                    f"no withdrawal of the labels of {shown_name(name)}{f' for {task}' if task else ''} to restore"
+                )
             outcomes = []
             for withdrawal in found:
                 rows = _withdrawn_rows(conn, name, withdrawal, task)
