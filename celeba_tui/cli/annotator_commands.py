@@ -31,6 +31,7 @@ from celeba_tui.cli.app import (
 from celeba_tui.cli.completion import complete_task
 from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
+from celeba_tui.labelling.pace import seconds_per_label, time_left_text
 from celeba_tui.labelling.presence import sessions_now
 
 # withdraw and restore: one task's labels, or every task's.
@@ -105,8 +106,10 @@ def withdraw_command(
 def list_annotators(workspace: Path | None, json_output: bool) -> None:
     ws = open_workspace(workspace)
     with ws.open_store(check_classes=False) as store:  # the way out of orphaned labels
-        rows = annotator_rows(store, ws.task_names)
+        rows = annotator_rows(store, ws.task_names, since=_local_midnight())
+        paces = {name: seconds_per_label(times) for name, times in store.labelling_times().items()}
     rows = with_sessions_now(rows, sessions_now(ws.path), ws.task_names)
+    rows = [{**r, "seconds_per_label": paces.get(r["name"])} for r in rows]
     if json_output:
         print_json(
             [
@@ -114,8 +117,12 @@ def list_annotators(workspace: Path | None, json_output: bool) -> None:
                     **r,
                     "first": _iso(r["first"]),
                     "last": _iso(r["last"]),
+                    "seconds_per_label": None if r["seconds_per_label"] is None else round(r["seconds_per_label"], 2),
                     "labelling_since": _iso(r["labelling_since"]),
                     "labelling_share": None if r["labelling_share"] is None else r["labelling_share"].as_note(),
+                    "labelling_progress": None
+                    if r["labelling_progress"] is None
+                    else r["labelling_progress"].as_note(),
                 }
                 for r in rows
             ]
@@ -124,15 +131,16 @@ def list_annotators(workspace: Path | None, json_output: bool) -> None:
     if not rows:
         typer.echo("No annotators yet.")
         return
-    header = ["annotator", *ws.task_names, "decisions", "first", "last", "labelling"]
+    header = ["annotator", *ws.task_names, "decisions", "today", "s/label", "first", "last"]
     table = [
         [
             printable(r["name"]),
             *(f"{r['live'][t]:,}" for t in ws.task_names),
             f"{r['decisions']:,}",
+            f"{r['today']:,}",
+            "-" if r["seconds_per_label"] is None else f"{r['seconds_per_label']:.1f}",
             _local_time(r["first"]),
             _local_time(r["last"]),
-            _labelling(r["labelling_since"], r["labelling_image"], r["labelling_share"]),
         ]
         for r in rows
     ]
@@ -140,33 +148,42 @@ def list_annotators(workspace: Path | None, json_output: bool) -> None:
     for line in [header, *table]:
         cells = (cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
         typer.echo("  ".join(cells).rstrip())
+    now = [r for r in rows if r["labelling_since"] is not None]
+    if now:
+        typer.echo("\nLabelling now:")
+        width = max(len(printable(r["name"])) for r in now)
+        for r in now:
+            where = _labelling(
+                r["labelling_since"], r["labelling_image"], r["labelling_share"], r["labelling_progress"]
+            )
+            typer.echo(f"  {printable(r['name']).ljust(width)}  {where}")
 
 
 def with_sessions_now(rows: list[dict], sessions: list, task_names: tuple[str, ...]) -> list[dict]:
     """The rows with when each annotator's running `celeba label` session started
     (`labelling_since`, None when none runs) and the image it shows (`labelling_image`);
     one who labels now but has no decision stored yet gets a row of their own."""
-    since = {note.annotator: note.started for note in sessions}
-    image = {note.annotator: note.image for note in sessions}
-    share = {note.annotator: note.share for note in sessions}
+    by_name = {note.annotator: note for note in sessions}
     known = {r["name"] for r in rows}
     newcomers = [
-        {"name": name, "live": dict.fromkeys(task_names, 0), "decisions": 0, "first": None, "last": None}
-        for name in sorted(set(since) - known)
+        {"name": name, "live": dict.fromkeys(task_names, 0), "decisions": 0, "first": None, "last": None, "today": 0}
+        for name in sorted(set(by_name) - known)
     ]
     return [
         {
             **r,
-            "labelling_since": since.get(r["name"]),
-            "labelling_image": image.get(r["name"]),
-            "labelling_share": share.get(r["name"]),
+            "labelling_since": getattr(by_name.get(r["name"]), "started", None),
+            "labelling_image": getattr(by_name.get(r["name"]), "image", None),
+            "labelling_share": getattr(by_name.get(r["name"]), "share", None),
+            "labelling_progress": getattr(by_name.get(r["name"]), "progress", None),
         }
         for r in [*rows, *newcomers]
     ]
 
 
-def annotator_rows(store, task_names: tuple[str, ...]) -> list[dict]:
-    """Each annotator's name, live labels per task (all sources), decisions, first and last (epoch s)."""
+def annotator_rows(store, task_names: tuple[str, ...], since: float = float("inf")) -> list[dict]:
+    """Each annotator's name, live labels per task (all sources), decisions, first and last
+    (epoch s), and decisions `today` (made at or after `since`)."""
     live: dict[str, dict[str, int]] = {}
     for name, task, _source, n in store.live_label_counts():
         counts = live.setdefault(name, {})
@@ -178,8 +195,9 @@ def annotator_rows(store, task_names: tuple[str, ...]) -> list[dict]:
             "decisions": decisions,
             "first": first,
             "last": last,
+            "today": today,
         }
-        for name, decisions, first, last in store.annotator_activity()
+        for name, decisions, first, last, today in store.annotator_activity(since)
     ]
 
 
@@ -315,16 +333,28 @@ def rename_command(
     typer.echo(f"renamed {printable(old)} to {printable(new)}")
 
 
-def _labelling(since: float | None, image: str | None, share=None) -> str:
-    """ "since 14:02 on 000004.jpg, unlabelled 1/3" for a running session (the image while it
-    shows one; the queue, and the share of it where --assign gave one)."""
+def _labelling(since: float | None, image: str | None, share=None, progress=None) -> str:
+    """ "since 14:02 on 000004.jpg, unlabelled 1/3, 37/1,403 done, about 3 h 50 min left" for a
+    running session (the image while it shows one; the queue, and the share of it where
+    --assign gave one; how far through it, and how long the rest takes at its pace, where
+    its side panel says)."""
     if since is None:
         return ""
     on = f" on {printable(image)}" if image is not None else ""
     works = ""
     if share is not None:
         works = f", {printable(share.queue)}" + ("" if share.index is None else f" {share.index}/{share.count}")
+    if progress is not None:
+        works += f", {progress.done:,}/{progress.total:,} done"
+        if progress.minutes_left is not None and progress.done < progress.total:
+            works += f", {time_left_text(progress.minutes_left)}"
     return f"since {time.strftime('%H:%M', time.localtime(since))}{on}{works}"
+
+
+def _local_midnight() -> float:
+    """When today began here (epoch s): where `today` counts from."""
+    start = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+    return start.timestamp()
 
 
 def _iso(timestamp: float | None) -> str | None:

@@ -93,6 +93,52 @@ class Share:
         return f"share {self.index}/{self.count}" + (f" with --overlap {self.overlap:g}" if self.overlap else "")
 
 
+MAX_QUEUE = 10**9  # more images than any queue holds: a note saying more is not believed
+MAX_PER_MINUTE = 10_000.0
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a session is through its queue, as its side panel shows it: images `done` of
+    `total`, the `labels` it gave, its pace, and the minutes the rest takes at that pace
+    (None: too soon to say)."""
+
+    done: int
+    total: int
+    labels: int
+    per_minute: float
+    minutes_left: float | None = None
+
+    def as_note(self) -> dict:
+        # Rounded as shown: the note is written again only when what it says changes.
+        left = None if self.minutes_left is None else round(self.minutes_left)
+        return {
+            "done": self.done,
+            "total": self.total,
+            "labels": self.labels,
+            "per_minute": round(self.per_minute, 1),
+            "minutes_left": left,
+        }
+
+    @classmethod
+    def from_note(cls, value) -> Progress | None:
+        """The progress a lock's note tells (hostile input: every field checked), or None."""
+        if not isinstance(value, dict):
+            return None
+        counts = [value.get(key) for key in ("done", "total", "labels")]
+        if not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_QUEUE for n in counts):
+            return None
+        done, total, labels = counts
+        if done > total:
+            return None
+        per_minute, left = value.get("per_minute"), value.get("minutes_left")
+        if not (_time(per_minute) and 0 <= per_minute <= MAX_PER_MINUTE):
+            return None
+        if left is not None and not (_time(left) and 0 <= left <= MAX_QUEUE):
+            return None
+        return cls(done, total, labels, float(per_minute), None if left is None else float(left))
+
+
 def share_clashes(mine: Share, annotator: str, notes: Sequence[SessionNote]) -> list[str]:
     """What is wrong between this session's share of its queue and the others' working the
     same queue now: the same share as someone else's (the two would split it and leave
@@ -128,6 +174,7 @@ class SessionNote:
     started: float  # epoch seconds
     image: str | None  # the image it shows now (None: none, or shown too long ago)
     share: Share | None = None  # the queue and share it works, where its note says
+    progress: Progress | None = None  # how far through that queue, where its note says
 
 
 def _nobody(image: str) -> str | None:
@@ -142,10 +189,15 @@ def _no_others() -> Sequence[str]:
     return ()
 
 
+def _tell_nobody_progress(progress: Progress) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Turns:
     """How a label session takes turns with the others working the workspace: asks who
-    else is on an image, tells which image it shows, asks who else labels now.
+    else is on an image, tells which image it shows, asks who else labels now, tells how far
+    it is through its queue.
 
     `take` does the first two in one step (`claim`); without it `claim` asks, then tells."""
 
@@ -153,6 +205,7 @@ class Turns:
     announce: Callable[[str | None], None] = _tell_nobody
     labelling_now: Callable[[], Sequence[str]] = _no_others
     take: Callable[[str], str | None] | None = None
+    tell_progress: Callable[[Progress], None] = _tell_nobody_progress
 
     def claim(self, image: str) -> str | None:
         """Who else is on `image` now; when nobody, this session says it shows it."""
@@ -174,6 +227,7 @@ def turns_through_lock(workspace_path: Path, annotator: str, held_lock) -> Turns
         announce=held_lock.announce,
         labelling_now=lambda: others_labelling_now(workspace_path, annotator),
         take=lambda image: claim(workspace_path, annotator, image, held_lock.announce),
+        tell_progress=lambda progress: held_lock.tell_progress(progress.as_note()),
     )
 
 
@@ -277,7 +331,8 @@ def _session(note: dict | None, now: float) -> SessionNote | None:
             return None
     elif image is None:  # another host's process cannot be asked: only a recent image tells it runs
         return None
-    return SessionNote(annotator, float(started), image, Share.from_note(note.get("share")))
+    share, progress = Share.from_note(note.get("share")), Progress.from_note(note.get("progress"))
+    return SessionNote(annotator, float(started), image, share, progress)
 
 
 def _time(value: object) -> bool:

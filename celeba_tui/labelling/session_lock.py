@@ -53,16 +53,27 @@ class HeldLock:
         self.started = time.time()
         self.showing: str | None = None
         self.share: dict | None = None  # the queue and `--assign` share it works (presence.Share.as_note)
+        self.progress: dict | None = None  # how far it is through that queue (presence.Progress.as_note)
 
     def announce(self, image: str | None) -> None:
         """Say in the lock's note that this session shows `image` now (None: no image)."""
         self.showing = image
-        _write_note(self.fd, self.annotator, self.started, image, self.share, self.doing)
+        self._write()
 
     def declare_share(self, share: dict | None) -> None:
         """Say in the lock's note which queue and share this session works (others check theirs against it)."""
         self.share = share
-        _write_note(self.fd, self.annotator, self.started, self.showing, share, self.doing)
+        self._write()
+
+    def tell_progress(self, progress: dict | None) -> None:
+        """Say in the lock's note how far this session is through its queue (`celeba
+        annotators` shows it); written only when it changed."""
+        if progress != self.progress:
+            self.progress = progress
+            self._write()
+
+    def _write(self) -> None:
+        _write_note(self.fd, self.annotator, self.started, self.showing, self.share, self.doing, self.progress)
 
     def check(self) -> None:
         """A CelebaError unless this process still holds the lock at its path.
@@ -86,7 +97,7 @@ class HeldLock:
             )
         os.close(self.fd)
         self.fd = fd
-        _write_note(fd, self.annotator, self.started, self.showing, self.share, self.doing)
+        self._write()
 
 
 # What the holder of an annotator's lock is doing, as its note says (`doing`), and how the
@@ -216,6 +227,7 @@ def _write_note(
     image: str | None = None,
     share: dict | None = None,
     doing: str = "label",
+    progress: dict | None = None,
 ) -> None:
     """Say in the lock file who holds it, and which image it shows (read to name the
     holder, and by `presence.py`). Written over the old note, then cut to length, so a
@@ -224,6 +236,8 @@ def _write_note(
     note["doing"] = doing
     if share is not None:
         note["share"] = share
+    if progress is not None:
+        note["progress"] = progress
     if image is not None:
         note |= {"image": image, "shown": time.time()}
     data = json.dumps(note).encode("utf-8")

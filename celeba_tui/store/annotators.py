@@ -12,6 +12,7 @@ import json
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from celeba_tui.annotator_names import (
@@ -113,21 +114,38 @@ def _as_object(detail) -> dict:
 
 
 class AnnotatorRecords:
-    def annotator_activity(self) -> list[tuple[str, int, float | None, float | None]]:
-        """Each annotator (by name): decisions made, and the times of the first and last (None
-        if none): when they were given, where an import's file said so (store.answers), else
-        when they were stored."""
+    def annotator_activity(self, since: float = float("inf")) -> list[tuple[str, int, float | None, float | None, int]]:
+        """Each annotator (by name): decisions made, the times of the first and last (None
+        if none), and how many were made at or after `since` (epoch s): when they were given,
+        where an import's file said so (store.answers), else when they were stored."""
         answered = (
             "CASE WHEN l.detail LIKE '{\"answered\": %' AND json_valid(l.detail) "
             "THEN json_extract(l.detail, '$.answered') ELSE l.created END"
         )
         restored = f"l.detail LIKE '%\"{RESTORES}\": %' AND json_valid(l.detail) AND json_extract(l.detail, '$.{RESTORES}') IS NOT NULL"
         return self.query(
-            f"SELECT a.name, COUNT(l.id) - COUNT(CASE WHEN {restored} THEN 1 END), MIN({answered}), MAX({answered}) "
+            f"SELECT a.name, COUNT(l.id) - COUNT(CASE WHEN {restored} THEN 1 END), MIN({answered}), MAX({answered}), "
+            f"COUNT(CASE WHEN {answered} >= ? AND NOT ({restored}) THEN 1 END) "
             "FROM annotators a "
             "LEFT JOIN labels l ON l.annotator_id = a.id AND l.label IS NOT NULL "
-            "GROUP BY a.id ORDER BY a.name"
+            "GROUP BY a.id ORDER BY a.name",
+            [since],
         )
+
+    def labelling_times(self) -> dict[str, np.ndarray]:
+        """Each annotator's times of the decisions they gave in `celeba label` (source human;
+        not undos, not labels a restore wrote again), sorted: how fast each person labels."""
+        names = dict(self.query("SELECT id, name FROM annotators"))
+        rows = self.query(
+            f"SELECT annotator_id, CAST(created AS REAL) FROM labels WHERE source = '{HUMAN}' AND label IS NOT NULL "
+            f"AND (detail IS NULL OR detail NOT LIKE '%\"{RESTORES}\": %') ORDER BY annotator_id, created"
+        )
+        if not rows:
+            return {}
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        times = np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        return {names[ids[a]]: times[a:b] for a, b in zip(starts, [*starts[1:], len(ids)])}
 
     def withdraw_annotator(self, name: str, task: str | None = None, by: str | None = None) -> int:
         """Withdraw every live label of `name` (of `task`, or of all tasks); returns how many were live.

@@ -222,3 +222,34 @@ def test_a_turn_lock_that_is_not_ours_or_held_elsewhere_is_gone_without(tmp_path
         assert time.monotonic() - began < 1.0
         os.close(holder)
     assert someone_else_on(tmp_path, "bob", "c.jpg") is None
+
+
+def test_a_session_tells_its_progress_and_a_forged_one_is_not_believed(tmp_path):
+    from celeba_tui.labelling.presence import Progress, sessions_now
+
+    told = Progress(37, 1403, 74, 6.04, 229.6)
+    assert Progress.from_note(told.as_note()) == Progress(37, 1403, 74, 6.0, 230.0)  # rounded as shown
+    with annotator_session(tmp_path, "ann") as lock:
+        lock.tell_progress(told.as_note())
+        (session,) = sessions_now(tmp_path)
+        assert session.progress == Progress(37, 1403, 74, 6.0, 230.0)
+        before = os.stat(lock.path).st_mtime_ns
+        time.sleep(0.01)
+        lock.tell_progress(Progress(37, 1403, 74, 6.0, 230.2).as_note())  # nothing new to say: not written
+        assert os.stat(lock.path).st_mtime_ns == before
+    good = told.as_note()
+    for forged in [
+        None,
+        [1, 2],
+        {**good, "done": 1404},  # more done than there is
+        {**good, "done": -1},
+        {**good, "total": True},
+        {**good, "labels": 10**12},
+        {**good, "per_minute": float("nan")},
+        {**good, "per_minute": 1e300},
+        {**good, "minutes_left": -5},
+        {**good, "minutes_left": "soon"},
+        {key: value for key, value in good.items() if key != "total"},
+    ]:
+        assert Progress.from_note(forged) is None, forged
+    assert Progress.from_note({**good, "minutes_left": None}).minutes_left is None

@@ -54,11 +54,13 @@ def test_list_shows_live_labels_per_task_and_decision_times(labelled):
         "light",
         "orientation",
         "decisions",
+        "today",
+        "s/label",
         "first",
         "last",
-        "labelling",
     ]
-    assert text.splitlines()[2].split()[:4] == ["bob", "2", "1", "4"]
+    assert text.splitlines()[2].split()[:6] == ["bob", "2", "1", "4", "4", "-"]  # all today; too few to time
+    assert "Labelling now" not in text
 
 
 def test_first_and_last_are_when_answers_were_given_where_a_file_says(labelled, tmp_path):
@@ -93,8 +95,9 @@ def test_list_says_who_is_labelling_now_newcomers_included(labelled):
     assert rows[1]["labelling_share"] == {"queue": "review", "index": 2, "count": 3, "overlap": 0.0}
     assert rows[2]["labelling_share"] is None
     lines = text.splitlines()
-    assert lines[2].endswith(", review 2/3")
-    assert "since" not in lines[1] and lines[2].split()[-4] == "since" and lines[3].endswith(" on 000004.jpg")
+    now = lines[lines.index("Labelling now:") + 1 :]
+    assert now[0].startswith("  bob ") and now[0].endswith(", review 2/3") and " since " in now[0]
+    assert now[1].startswith("  [red]cy\\x1b[2J  since ") and now[1].endswith(" on 000004.jpg")
     assert lines[3].startswith("[red]cy\\x1b[2J ") and "\x1b" not in text  # shown escaped, as it is
     after = json.loads(run("annotators", "-w", labelled.path, "--json").stdout)
     assert [r["name"] for r in after] == ["amy", "bob"] and after[1]["labelling_since"] is None
@@ -281,3 +284,38 @@ def test_a_long_name_is_quoted_cut_and_closed_with_its_own_quote():
 
     assert shown_name("O'Brien-" + "x" * 100) == "\"O'Brien-" + "x" * 47 + '..."'
     assert shown_name("a" * 100) == "'" + "a" * 55 + "...'" and shown_name("amy") == "'amy'"
+
+
+def test_list_says_how_much_each_did_today_how_fast_and_how_far_each_session_is(labelled):
+    # A lead's questions (Label Studio's members page): who did how much today, how long a
+    # label takes each, and when those labelling now get through their queues.
+    from datetime import datetime
+
+    from celeba_tui.labelling.presence import Progress
+    from celeba_tui.labelling.session_lock import annotator_session
+
+    midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    with labelled.open_store() as store:
+        ids = [
+            store.add_label(f"{i:06d}.jpg", task, "left", "cy")
+            for i in range(1, 8)
+            for task in ("light", "orientation")
+        ]
+        times = [midnight - 3 * 86400 + 3.0 * k for k in range(4)] + [midnight + 3.0 * k for k in range(10)]
+        store._conn.executemany("UPDATE labels SET created = ? WHERE id = ?", list(zip(times, ids)))
+        store._conn.commit()
+    with annotator_session(labelled.path, "cy") as cy:
+        cy.tell_progress(Progress(37, 1403, 74, 6.0, 229.6).as_note())
+        rows = {r["name"]: r for r in json.loads(run("annotators", "-w", labelled.path, "--json").stdout)}
+        text = run("annotators", "-w", labelled.path).stdout
+    assert (rows["cy"]["decisions"], rows["cy"]["today"], rows["cy"]["seconds_per_label"]) == (14, 10, 3.0)
+    assert rows["amy"]["seconds_per_label"] is None  # imported, not timed
+    assert rows["cy"]["labelling_progress"] == {
+        "done": 37,
+        "total": 1403,
+        "labels": 74,
+        "per_minute": 6.0,
+        "minutes_left": 230,
+    }
+    assert next(line for line in text.splitlines() if line.startswith("cy ")).split()[3:6] == ["14", "10", "3.0"]
+    assert text.splitlines()[-1].endswith(", 37/1,403 done, about 3 h 50 min left")

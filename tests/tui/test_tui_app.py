@@ -787,3 +787,24 @@ async def test_a_share_someone_else_labels_is_said_when_the_screen_opens(workspa
         await settle(pilot)
         shown = [(n.title, n.message, n.severity) for n in app._notifications]
         assert ("Check your share", clash, "warning") in shown
+
+
+async def test_the_lock_note_tells_how_far_the_session_is_through_its_queue(workspace, store):
+    # What `celeba annotators` shows a lead ("37/1,403 done, about 3 h 50 min left"): the
+    # team-day walkthrough's lead could see who labels which share, not how far each was.
+    from celeba_tui.labelling.presence import sessions_now
+    from celeba_tui.labelling.session_lock import annotator_session
+
+    light = next(task for task in workspace.tasks if task.name == "light")
+    with annotator_session(workspace.path, "ann") as ann_lock:
+        app = make_app(workspace, store, "ann", "unlabelled", tasks=(light,), held_lock=ann_lock)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await wait_for(pilot, lambda: app.session.complete, "the whole queue")
+            await press(pilot, "a", "d", "s")
+            (note,) = sessions_now(workspace.path)
+            assert (note.progress.done, note.progress.total, note.progress.labels) == (3, len(IMAGES), 3)
+            await press(pilot, *"a" * (len(IMAGES) - 3))
+            assert isinstance(app.screen, NothingToLabelScreen)
+            (note,) = sessions_now(workspace.path)  # the last answer told too, under the box
+            assert (note.progress.done, note.progress.total) == (len(IMAGES), len(IMAGES))

@@ -20,6 +20,8 @@ from celeba_tui.console import counted, printable
 from celeba_tui.errors import CelebaError, DecidedMeanwhile
 from celeba_tui.labelling.flip_checks import mirrored_context
 from celeba_tui.labelling.lookback import Lookback, past_decisions
+from celeba_tui.labelling.pace import minutes_left
+from celeba_tui.labelling.presence import Progress
 from celeba_tui.labelling.queues import item_context
 from celeba_tui.tui.image_prep import VIEWS
 from celeba_tui.tui.key_map import class_keys
@@ -29,7 +31,7 @@ from celeba_tui.tui.screens.nothing_to_label_screen import NothingToLabelScreen
 from celeba_tui.tui.widgets.image_info import ImageInfo
 from celeba_tui.tui.widgets.image_pane import ImagePane
 from celeba_tui.tui.widgets.question_panel import QuestionPanel
-from celeba_tui.tui.widgets.session_stats import PanelFigures, SessionStats, minutes_left
+from celeba_tui.tui.widgets.session_stats import PanelFigures, SessionStats
 
 if TYPE_CHECKING:
     from celeba_tui.workspace import Workspace
@@ -376,6 +378,10 @@ class LabelScreen(Screen):
             ),
         )
         self.query_one(SessionStats).show_stats(figures)
+        if total is not None and done is not None:  # what `celeba annotators` shows of this session
+            session.turns.tell_progress(
+                Progress(done, total, figures.decisions, figures.per_minute, figures.minutes_left)
+            )
 
     def _log_question(self, stamp: KeyStamp, image: str) -> None:
         seconds, cpu = stamp.elapsed()
@@ -671,6 +677,7 @@ class LabelScreen(Screen):
 
     def _finished(self) -> None:
         session = self.session
+        self._show_stats()  # the panel under the box, and the lock note `celeba annotators` reads, say it all
         if session.stats.shown_decisions or session.total:  # the queue had images (answered, skipped or not)
             done, total = session.shown_progress
             checks = session.stats.checks

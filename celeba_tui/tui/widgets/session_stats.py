@@ -11,10 +11,9 @@ from textual.containers import Vertical
 from textual.widgets import ProgressBar, Static
 
 from celeba_tui.console import counted, distinct_prefixes, printable
+from celeba_tui.labelling.pace import time_left_text
 
 MAX_OTHERS_SHOWN = 26  # characters of "NAME, NAME" before the rest is "+N": one line of the side panel
-# Answers this session before the pace says how long the rest takes (the first few are no pace).
-MIN_ANSWERS_FOR_ESTIMATE = 10
 
 
 @dataclass(frozen=True)
@@ -33,22 +32,6 @@ class PanelFigures:
     minutes_left: float | None = None  # the rest of the queue at this session's pace (None: too soon to say)
 
 
-def minutes_left(images_left: int | None, questions: int, per_minute: float, answers: int) -> float | None:
-    """Pure: minutes the queue's `images_left` take at `per_minute` answers, `questions` per
-    image; None until this session has given MIN_ANSWERS_FOR_ESTIMATE answers."""
-    if images_left is None or answers < MIN_ANSWERS_FOR_ESTIMATE or per_minute <= 0:
-        return None
-    return images_left * max(questions, 1) / per_minute
-
-
-def duration_text(minutes: float) -> str:
-    """ "under a minute", "14 min", "2 h 05 min"."""
-    if minutes < 1:
-        return "under a minute"
-    whole = round(minutes)
-    return f"{whole} min" if whole < 60 else f"{whole // 60} h {whole % 60:02d} min"
-
-
 def stats_text(figures: PanelFigures, width: int | None = None) -> Text:
     """Pure: "done / total", who else labels here now, and per task how often each class
     was chosen this session. In a panel `width` columns wide, lines that would wrap (and
@@ -63,8 +46,7 @@ def stats_text(figures: PanelFigures, width: int | None = None) -> Text:
     else:
         text.append(f"{done:,} / {counted(total, 'image')} done\n", style="bold")
     if figures.minutes_left is not None and total is not None and done < total:
-        left = duration_text(figures.minutes_left)
-        text.append(f"{left if left.startswith('under') else 'about ' + left} left at this pace\n", style="dim")
+        text.append(f"{time_left_text(figures.minutes_left)} at this pace\n", style="dim")
     # Going back to change an answer counts: the tally is of answers given, said so.
     given = counted(decisions, "label") + (f", {figures.changes:,} changed" if figures.changes else "")
     pace = f"{given} · {figures.per_minute:.1f}/min"
