@@ -14,7 +14,10 @@ from typing import Any
 
 def strict_json(data: Any, **options) -> str:
     """`data` as JSON text (json.dumps' `options`), every float that is not finite as null."""
-    return json.dumps(finite(data), allow_nan=False, **options)
+    try:  # most data holds no such float: the walk that replaces them costs a third of the time
+        return json.dumps(data, allow_nan=False, **options)
+    except ValueError:
+        return json.dumps(finite(data), allow_nan=False, **options)
 
 
 def finite(value: Any) -> Any:

@@ -428,3 +428,18 @@ def test_strict_json_writes_no_number_json_has_not():
 
     text = strict_json({"a": float("nan"), "b": [float("inf"), 1.5, (2.0, float("-inf"))], "c": "NaN"})
     assert json.loads(text) == {"a": None, "b": [None, 1.5, [2.0, None]], "c": "NaN"}
+    assert strict_json({"a": [1.5, "x"]}) == '{"a": [1.5, "x"]}'  # nothing to replace: as json writes it
+
+
+@pytest.mark.parametrize("terminal", [True, False], ids=["terminal", "pipe"])
+def test_json_is_indented_for_a_person_and_compact_for_a_pipe(monkeypatch, capsys, terminal):
+    import json
+    import sys
+
+    from celeba_tui.cli.app import print_json
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: terminal)
+    print_json({"rows": [{"image": "1.jpg", "confidence": float("nan")}]})
+    text = capsys.readouterr().out
+    assert json.loads(text) == {"rows": [{"image": "1.jpg", "confidence": None}]}
+    assert ("\n  " in text) is terminal and text.count("\n") == (8 if terminal else 1)

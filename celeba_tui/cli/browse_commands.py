@@ -110,7 +110,7 @@ def browse(
     if json_output:
         with ws.open_store(readonly=True) as store:
             selection = Browser(store, ws, me).select(wanted, with_confidence=True)
-            print_json([row.as_json() for row in selection.rows(0, len(selection))])
+            print_json([row.as_json() for row in selection.rows(0, len(selection), with_people=True)])
         return
     problem = annotator_name_problem(me)
     if problem:

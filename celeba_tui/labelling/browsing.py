@@ -54,9 +54,10 @@ class Selection:
     def total_images(self) -> int:
         return len(self.index.names)
 
-    def rows(self, start: int, stop: int) -> list[BrowseRow]:
-        """The selected rows start..stop (a page); pure."""
-        return browse_rows(self.index, self.positions[start:stop])
+    def rows(self, start: int, stop: int, *, with_people: bool = False) -> list[BrowseRow]:
+        """The selected rows start..stop (a page); pure. `with_people`: each row says every
+        annotator's own live label too (`--json`)."""
+        return browse_rows(self.index, self.positions[start:stop], with_people=with_people)
 
     def names(self) -> list[str]:
         return [self.index.names[p] for p in self.positions.tolist()]

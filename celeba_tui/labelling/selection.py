@@ -505,18 +505,23 @@ class BrowseRow:
     labels: dict[str, str | None]
     status: dict[str, str | None]
     confidence: dict[str, float | None] | None = None
+    # Per task, each annotator's own live label (typed, imported or reviewed), by name.
+    people: dict[str, dict[str, str]] | None = None
 
     def as_json(self) -> dict:
         data = {"image": self.image, "labels": self.labels, "status": self.status}
         if self.confidence is not None:
             data["confidence"] = self.confidence
+        if self.people is not None:
+            data["annotators"] = self.people
         return data
 
 
-def browse_rows(index: BrowseIndex, positions: Sequence[int]) -> list[BrowseRow]:
-    """The rows at `positions`. Pure."""
+def browse_rows(index: BrowseIndex, positions: Sequence[int], *, with_people: bool = False) -> list[BrowseRow]:
+    """The rows at `positions`; `with_people`: each with every annotator's own label. Pure."""
+    people = people_labels(index, positions) if with_people else None
     rows = []
-    for position in positions:
+    for i, position in enumerate(positions):
         labels, status, confidence = {}, {}, {} if index.confidence is not None else None
         for t, task in enumerate(index.tasks):
             code, state = int(index.current_label[position, t]), int(index.current_status[position, t])
@@ -525,5 +530,27 @@ def browse_rows(index: BrowseIndex, positions: Sequence[int]) -> list[BrowseRow]
             if confidence is not None:
                 value = float(index.confidence[position, t])
                 confidence[task.name] = None if np.isnan(value) else round(value, 6)
-        rows.append(BrowseRow(index.names[position], labels, status, confidence))
+        rows.append(BrowseRow(index.names[position], labels, status, confidence, None if people is None else people[i]))
     return rows
+
+
+def people_labels(index: BrowseIndex, positions: Sequence[int]) -> list[dict[str, dict[str, str]]]:
+    """Per position, per task, each annotator's own live label by name, as FiftyOne keeps one
+    field per annotator: their typed, imported or reviewed answer (the newest, where one
+    person has several sources on a question). Labels outside the task's classes are left
+    out. Pure."""
+    codes = [SOURCES.index(source) for source in PEOPLE_SOURCES]
+    live = index.live[np.isin(index.live[:, 3], codes) & (index.live[:, 4] >= 0)]
+    live = live[np.lexsort((live[:, 5], live[:, 0]))]  # by image, then label id: the newest last
+    wanted = np.asarray(positions, dtype=np.int64)
+    starts = np.searchsorted(live[:, 0], wanted, "left")
+    stops = np.searchsorted(live[:, 0], wanted, "right")
+    names = {number: name for name, number in index.annotators.items()}
+    found = []
+    for start, stop in zip(starts.tolist(), stops.tolist()):
+        by_task: dict[str, dict[str, str]] = {task.name: {} for task in index.tasks}
+        for _image, t, annotator, _source, code, _id in live[start:stop].tolist():
+            task = index.tasks[t]
+            by_task[task.name][names.get(annotator, f"#{annotator}")] = task.classes[code]
+        found.append({task: dict(sorted(labels.items())) for task, labels in by_task.items()})
+    return found

@@ -166,6 +166,7 @@ def test_json_prints_the_selected_rows(workspace, labelled):
         "labels": {"light": "left", "orientation": None},
         "status": {"light": "agreed", "orientation": None},
         "confidence": {"light": None, "orientation": None},  # no prediction
+        "annotators": {"light": {"ann": "left", "bob": "left"}, "orientation": {}},
     }
     conflict = CliRunner().invoke(app, ["browse", "-w", str(workspace.path), "--json", "--name", "000002"])
     assert json.loads(conflict.output)[0]["status"]["light"] == "conflict"
@@ -183,6 +184,19 @@ def test_json_prints_the_selected_rows(workspace, labelled):
     )}  # fmt: skip
     assert confidences[IMAGES[4]] == {"light": pytest.approx(0.75), "orientation": None}
     assert confidences[IMAGES[7]] == {"light": None, "orientation": pytest.approx(0.6)}
+
+
+def test_json_says_each_annotators_own_label(workspace, labelled):
+    """A script compares people the way FiftyOne keeps one field per annotator: every row
+    names each person's live answer, a review or an import too; the model's is not a person's."""
+    labelled.add_label(IMAGES[1], "light", "center", "ann", "review")  # ann settles it: newest wins
+    rows = {row["image"]: row["annotators"] for row in json.loads(
+        CliRunner().invoke(app, ["browse", "-w", str(workspace.path), "--json"]).output
+    )}  # fmt: skip
+    assert rows[IMAGES[1]] == {"light": {"ann": "center", "bob": "right"}, "orientation": {}}
+    assert rows[IMAGES[2]]["orientation"] == {"ann": "right", "bob": "center", "rev": "center"}
+    assert rows[IMAGES[3]]["light"] == {"old": "center"}
+    assert rows[IMAGES[4]] == rows[IMAGES[9]] == {"light": {}, "orientation": {}}  # model; nobody
 
 
 @pytest.mark.parametrize(
