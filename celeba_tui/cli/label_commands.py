@@ -300,6 +300,10 @@ def _run_app(store, run: LabelRun, held_lock, share_clashes: tuple[str, ...] = (
     crash = app.crash_report()
     if crash is not None:
         _report_crash(*crash)
+    if not sys.stdout.isatty():  # it was one when the app started: the terminal hung up (SIGHUP)
+        # Every decision is stored and the lock is freed on the way out; the summary would
+        # count the whole store (seconds at 200,000 images) only to fail to print (EIO).
+        raise typer.Exit(0)
     if app.timing_log is not None and app.timing_log.failed:
         warn(f"the timing log stopped: {app.timing_log.failed}")
     return outcome if outcome is not None else app.outcome()

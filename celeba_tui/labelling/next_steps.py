@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from celeba_tui.console import counted, printable
 from celeba_tui.labelling.selection import names_of_tasks, sql_in_list
-from celeba_tui.vocabulary import ANNOTATOR_SOURCES, CONFLICT, MODEL, PEOPLE_SOURCES, REVIEW, SETTLED_STATUSES
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, CONFLICT, HUMAN, MODEL, PEOPLE_SOURCES, REVIEW, SETTLED_STATUSES
 
 if TYPE_CHECKING:
     from celeba_tui.store.label_store import LabelStore
@@ -49,20 +49,18 @@ def read_store_state(
     tasks_in = f"task IN {sql_in_list(names)}"
     people, annotators = sql_in_list(PEOPLE_SOURCES), sql_in_list(ANNOTATOR_SOURCES)
     me = "(SELECT id FROM annotators WHERE name = ?)"
-    live_counts = store.query(
-        "SELECT "
-        f"COUNT(DISTINCT CASE WHEN source = ? THEN image_id || '/' || task END), "
-        f"COUNT(DISTINCT CASE WHEN source IN {people} THEN image_id || '/' || task END), "
-        f"SUM(annotator_id = {me} AND source = 'human'), "
-        f"SUM(annotator_id = {me} AND source = ?) "
-        f"FROM live WHERE {tasks_in}",
-        [MODEL, *PEOPLE_SOURCES, annotator, annotator, REVIEW, *names],
+    # One pass over `live` in its key order (image_id, task, ...): `+task` keeps SQLite off
+    # the task index, so the GROUP BY streams instead of sorting every row in a temporary
+    # b-tree (2 s at 200,000 images, where the hint at the queue's end waits for it).
+    auto, people_labelled, mine, my_reviews, overlapping = store.query(
+        "SELECT COALESCE(SUM(auto), 0), COALESCE(SUM(people), 0), COALESCE(SUM(mine), 0), "
+        "COALESCE(SUM(reviews), 0), COALESCE(SUM(annotators > 1), 0) FROM ("
+        f"SELECT MAX(source = ?) AS auto, MAX(source IN {people}) AS people, "
+        f"SUM(annotator_id = {me} AND source = ?) AS mine, SUM(annotator_id = {me} AND source = ?) AS reviews, "
+        f"SUM(source IN {annotators}) AS annotators "
+        f"FROM live WHERE +task IN {sql_in_list(names)} GROUP BY image_id, task)",
+        [MODEL, *PEOPLE_SOURCES, annotator, HUMAN, annotator, REVIEW, *ANNOTATOR_SOURCES, *names],
     )[0]
-    overlapping = store.query(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM live "
-        f"WHERE source IN {annotators} AND {tasks_in} GROUP BY image_id, task HAVING COUNT(*) > 1)",
-        [*ANNOTATOR_SOURCES, *names],
-    )[0][0]
     status_counts = store.query(
         f"SELECT task, status, COUNT(*) FROM current WHERE {tasks_in} GROUP BY task, status", names
     )
@@ -85,11 +83,11 @@ def read_store_state(
     return StoreState(
         images=store.image_count(),
         predicted=predicted[0],
-        auto_labelled=live_counts[0],
+        auto_labelled=auto,
         predicted_by_people=predicted[1],
-        people_labelled=live_counts[1],
-        mine=live_counts[2] or 0,
-        my_reviews=live_counts[3] or 0,
+        people_labelled=people_labelled,
+        mine=mine,
+        my_reviews=my_reviews,
         overlapping=overlapping,
         conflicts=conflicts,
         conflict_images=conflict_images,

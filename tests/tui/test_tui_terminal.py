@@ -253,6 +253,67 @@ def test_kill_or_a_closed_terminal_ends_the_session_as_q_does(workspace, tmp_pat
         assert len(store.live_labels()) == 1
 
 
+def test_a_terminal_that_goes_away_ends_the_session_cleanly(workspace, tmp_path):
+    """The terminal itself closes (an SSH connection drops, tmux's server is killed): the
+    app ends as `q` ends it, every decision stored and the lock freed, and the process exits
+    0 without counting a summary it can no longer print (it exited 1, 'lost sys.stderr',
+    seconds later on a store of 200,000 images)."""
+    import fcntl
+    import struct
+    import termios
+
+    log = tmp_path / "timing.jsonl"
+    master, slave = os.openpty()
+    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color", "PYTHONPATH": str(REPO)}
+    env.pop("TMUX", None)
+    argv = [
+        sys.executable,
+        "-m",
+        "celeba_tui",
+        "label",
+        "-w",
+        str(workspace.path),
+        "-a",
+        "ann",
+        "--timing-log",
+        str(log),
+    ]
+    process = subprocess.Popen(
+        argv,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,  # a session of its own, whose controlling terminal is the pty
+        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+    )
+    os.close(slave)
+
+    def drain() -> None:  # read what it paints, as a terminal does (a full pty would block it)
+        while select.select([master], [], [], 0)[0]:
+            try:
+                if not os.read(master, 65536):
+                    return
+            except OSError:
+                return
+
+    try:
+        started = lambda: log.exists() and any(r["kind"] == "startup" for r in read_timing_log(log))  # noqa: E731
+        wait_for(lambda: drain() or started(), what="the first image")
+        os.write(master, b"d")
+        wait_for(lambda: drain() or decisions_logged(log) >= 1, what="the decision")
+    finally:
+        os.close(master)  # the terminal hangs up: SIGHUP, and EIO on every read and write
+    assert process.wait(timeout=30) == 0
+    from celeba_tui.labelling.session_lock import annotator_session
+
+    with annotator_session(workspace.path, "ann"):  # the lock is free
+        pass
+    with workspace.open_store() as store:
+        assert store.live_labels()["label"].tolist() == ["right"]
+
+
 def run_cli_in_pty(args: list[str], timeout: float = 60) -> tuple[int, str]:
     """`celeba ARGS` with a pty as its terminal (so it gets past the terminal check); exit status and output."""
     status, output = run_in_pty([sys.executable, "-m", "celeba_tui", *args], timeout=timeout)

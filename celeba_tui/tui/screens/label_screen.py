@@ -692,16 +692,18 @@ class LabelScreen(Screen):
 
     @work(thread=True, group="hint", exit_on_error=False)
     def _compute_hint(self, screen: NothingToLabelScreen) -> None:
+        """What to do next, read on a connection of this worker's own: on a store of
+        200,000 images it reads for a second or two, and an undo pressed meanwhile must
+        not wait for it."""
         session = self.session
         try:
-            hint = queue_hint(
-                session.store,
-                self.workspace,
-                session.annotator,
-                list(session.tasks.values()),
-                self.queue,
-                self.options,
-            )
+            reads = session.store.reader()
+            try:
+                hint = queue_hint(
+                    reads, self.workspace, session.annotator, list(session.tasks.values()), self.queue, self.options
+                )
+            finally:
+                reads.close()
         except Exception as exc:  # noqa: BLE001  (a hint is not worth a crash)
             hint = f"(could not read the store for a hint: {type(exc).__name__}: {printable(exc)})"
         self.app.call_from_thread(screen.show_hint, hint)
