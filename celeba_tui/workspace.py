@@ -236,7 +236,11 @@ def parse_config(text: str, config_path: Path) -> Workspace:
     except tomllib.TOMLDecodeError as exc:
         raise WorkspaceError(f"{config_path}: not valid TOML ({exc})") from None
     version = data.get("version", CONFIG_VERSION)
-    if not isinstance(version, int) or version > CONFIG_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise WorkspaceError(
+            f"{config_path}: 'version' must be a whole number from 1 to {CONFIG_VERSION}, not {version!r}"
+        )
+    if version > CONFIG_VERSION:
         raise WorkspaceError(
             f"{config_path}: config version {version!r} is newer than this celeba-tui "
             f"understands ({CONFIG_VERSION}); upgrade celeba-tui"

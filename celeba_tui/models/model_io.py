@@ -85,17 +85,42 @@ def build_classifier(run: Run, device: str | torch.device = "cpu") -> ImageClass
     state = read_checkpoint(run.checkpoint)
     try:
         module.load_state_dict(state)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()
-        detail = " ".join(line.strip() for line in first[1:3]) or first[0]
+    except RuntimeError:
         raise CelebaError(
             f"run {run.path} was trained with plugin {plugin} (architecture {run.architecture!r}, "
-            f"{len(run.classes)} classes); its checkpoint does not fit the installed {run.architecture!r}: {detail}"
+            f"{len(run.classes)} classes); its checkpoint does not fit the installed {run.architecture!r}: "
+            f"{misfit(module.state_dict(), state)}"
         ) from None
+    for name, value in module.state_dict().items():
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise CelebaError(f"run {run.path}: its checkpoint's tensor {name!r} holds NaN or infinite weights")
     n_classes = len(run.classes) if cue_outputs else None
     classifier = ImageClassifier(module, run_temperature(run), n_classes, run_class_bias(run)).to(device)
     classifier.eval()
     return classifier
+
+
+SHOWN_MISFITS = 3  # tensor names shown per kind of misfit (a network has dozens)
+
+
+def misfit(own: dict, state: dict) -> str:
+    """How a checkpoint's tensors miss a network's: counts and the first few names of each
+    kind (torch's own message lists every name, thousands of characters on one line)."""
+    from celeba_tui.console import printable
+
+    kinds = (
+        ("missing", [n for n in own if n not in state]),
+        ("unexpected", [n for n in state if n not in own]),
+        ("of another shape", [n for n in own if n in state and tuple(own[n].shape) != tuple(state[n].shape)]),
+    )
+    parts = []
+    for kind, names in kinds:
+        if names:
+            shown = ", ".join(printable(n) for n in names[:SHOWN_MISFITS]) + (
+                ", ..." if len(names) > SHOWN_MISFITS else ""
+            )
+            parts.append(f"{len(names)} tensor{'s' if len(names) != 1 else ''} {kind} ({shown})")
+    return "; ".join(parts) or "its tensors do not load"
 
 
 # An exported model holds at most ~2 GiB of weights (celeba_tui.onnx.metadata.MAX_WEIGHT_BYTES);

@@ -42,6 +42,10 @@ SUMMARY_NUMBERS = (
     "params_non_trainable",
 )
 
+# Of those, the ones that are shares of the validation images (NaN stays possible: a class
+# the validation split lacks).
+SUMMARY_SHARES = ("val_acc", "val_balanced_acc", "val_macro_f1", "majority_baseline")
+
 
 def run_temperature(run: "Run") -> float:
     """The softmax temperature a run recorded (summary.json), 1.0 when none; a bad value is refused."""
@@ -167,6 +171,8 @@ def check_summary_values(where: Path, summary: dict) -> None:
         value = summary.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise CelebaError(f"{where}: {key} {_shown(value)} is not a number")
+        if key in SUMMARY_SHARES and value is not None and not math.isnan(value) and not 0 <= value <= 1:
+            raise CelebaError(f"{where}: {key} {_shown(value)} is not a share between 0 and 1")
 
 
 def _shown(value, limit: int = 60) -> str:

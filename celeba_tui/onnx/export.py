@@ -302,6 +302,7 @@ def export_run(
     run = load_run(run_path)
     classifier = build_classifier(run)
     metadata = metadata_for_run(run, precision)
+    replaces = out.is_file()  # a model that fails its check never takes a good one's place
     # The check reads the written file back: it reads the temporary one, since `out` may
     # be a FIFO or a device that cannot be read back.
     with output_file(out, workspace_path) as written:
@@ -316,6 +317,11 @@ def export_run(
             save_proto(onnx_proto(classifier, run.input_size, metadata, opset=opset), written)
         pixels, source = validation_pixels(run, image_root, n_check)
         parity = parity_check(classifier, written, pixels, TOLERANCES[precision], source)
+        if not parity.passed and replaces:
+            raise CelebaError(
+                f"parity check failed exporting {run.path}: max difference {parity.max_abs_diff:.2e} exceeds "
+                f"{parity.tolerance:.0e}; {out} is left as it was (export to a new file to inspect the model)"
+            )
         size, digest = written.stat().st_size, model_hash(written)
     return ExportResult(out, metadata, parity, time.perf_counter() - started, size, digest)
 

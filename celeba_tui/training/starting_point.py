@@ -36,6 +36,17 @@ class StartingPoint:
     task: str
     architecture: str
     state: dict
+    named: str = ""  # as the user named it (--start-from), where that is not the run id
+
+    @property
+    def shown(self) -> str:
+        """How messages name it: as the user named it, with the run id its config.json
+        claims (a copied or forged run folder must not read as the workspace's own run)."""
+        from celeba_tui.console import printable
+
+        if not self.named or self.named == self.run_id:
+            return f"run {printable(self.run_id)}"
+        return f"{printable(self.named)} (run {printable(self.run_id)})"
 
     @property
     def weights(self) -> str:
@@ -62,7 +73,7 @@ class Started:
         shown = ", ".join(self.fresh[:SHOWN_FRESH]) + (" ..." if len(self.fresh) > SHOWN_FRESH else "")
         fresh = f"; fresh: {shown}" if self.fresh else ""
         return (
-            f"starting from run {printable(self.start.run_id)} ({printable(self.start.task)}): "
+            f"starting from {self.start.shown} ({printable(self.start.task)}): "
             f"{len(self.taken)} of {self.tensors} tensors{fresh}"
         )
 
@@ -118,7 +129,7 @@ def check_start(run, text: str, architecture, task) -> StartingPoint:
             f"start {name} from a {name} run (train one with -p {name})"
         )
     state = read_checkpoint(run.checkpoint)  # named dense tensors only (model_io.check_weight_tensor)
-    start = StartingPoint(run.path.resolve(), run.run_id, run.task, run.architecture, state)
+    start = StartingPoint(run.path.resolve(), run.run_id, run.task, run.architecture, state, text)
     fitting(architecture.build(len(task.classes)), start)
     return start
 
@@ -129,8 +140,6 @@ def fitting(module: nn.Module, start: StartingPoint) -> dict:
     another one), or when one holds NaN or infinities there (float64 past float32's range too)."""
     import torch
 
-    from celeba_tui.console import printable
-
     own = module.state_dict()
     fits = {
         name: value.to(own[name].dtype)
@@ -139,14 +148,14 @@ def fitting(module: nn.Module, start: StartingPoint) -> dict:
     }
     if len(fits) <= MIN_SHARE_FITTING * len(own):
         raise CelebaError(
-            f"--start-from {printable(start.run_id)}: only {len(fits)} of its {len(start.state)} tensors fit "
+            f"--start-from {start.shown}: only {len(fits)} of its {len(start.state)} tensors fit "
             f"the {len(own)} of this {start.architecture} network (was it trained with another network, "
             "or the plugin changed since?)"
         )
     for name, value in fits.items():
         if value.is_floating_point() and not bool(torch.isfinite(value).all()):
             raise CelebaError(
-                f"--start-from {printable(start.run_id)}: tensor {name!r} holds NaN or infinite weights "
+                f"--start-from {start.shown}: tensor {name!r} holds NaN or infinite weights "
                 f"(as {str(own[name].dtype).removeprefix('torch.')})"
             )
     return fits

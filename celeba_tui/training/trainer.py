@@ -41,6 +41,10 @@ if TYPE_CHECKING:
 
 # A learning rate past this diverges with any optimiser here (the defaults peak at 3e-3).
 MAX_LR = 10.0
+# More epochs than this is a typo, not a plan (the study trained 50; a run that would never
+# end otherwise runs until killed). Batches: more images than any GPU here holds at once.
+MAX_EPOCHS = 10_000
+MAX_BATCH_SIZE = 65_536
 # The largest seed every generator here takes (numpy's legacy seeding stops at 2**32 - 1).
 MAX_SEED = 2**32 - 1
 
@@ -134,9 +138,9 @@ def hyper_parameters(architecture, options: TrainOptions, recipe: Recipe) -> dic
     chosen = {
         name: (value if getattr(options, name) is None else getattr(options, name)) for name, value in defaults.items()
     }
-    for name in ("epochs", "batch_size"):
-        if chosen[name] < 1:
-            raise CelebaError(f"--{name.replace('_', '-')} must be at least 1, not {chosen[name]}")
+    for name, most in (("epochs", MAX_EPOCHS), ("batch_size", MAX_BATCH_SIZE)):
+        if not 1 <= chosen[name] <= most:
+            raise CelebaError(f"--{name.replace('_', '-')} must be between 1 and {most:,}, not {chosen[name]:,}")
     if not 0 < chosen["lr"] <= MAX_LR:  # also refuses NaN and inf
         raise CelebaError(f"--lr must be positive and at most {MAX_LR:g}, not {chosen['lr']}")
     if chosen["patience_acc"] < 0 or chosen["patience_loss"] < 0:

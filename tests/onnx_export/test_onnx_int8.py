@@ -8,6 +8,7 @@ from collections import Counter
 import numpy as np
 import onnx
 import pytest
+import torch
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -177,6 +178,33 @@ def test_failed_int8_parity_keeps_the_file_and_says_what_to_try(tmp_path, run_wi
     result = celeba("export-onnx", run, "--int8", "-o", out, "-w", workspace.path)
     assert result.exit_code == 2 and out.is_file()
     assert "parity check failed" in result.output and "try more --calibration-images, or export fp32" in result.output
+
+
+def test_a_model_that_fails_its_check_never_replaces_a_good_one(tmp_path, run_with_images, monkeypatch):
+    # Attack pass 30: a failed export (exit 2) had already replaced the good model at -o.
+    from celeba_tui.workspace import create_workspace
+
+    run, images = run_with_images
+    workspace = create_workspace(tmp_path / "ws", images)
+    out = tmp_path / "light.onnx"
+    assert celeba("export-onnx", run, "-o", out, "-w", workspace.path).exit_code == 0
+    good = out.read_bytes()
+    monkeypatch.setitem(TOLERANCES, "int8", 0.0)
+    result = celeba("export-onnx", run, "--int8", "-o", out, "-w", workspace.path)
+    assert result.exit_code == 2 and out.read_bytes() == good
+    assert f"{out} is left as it was" in result.output and len(result.output.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["images", "light.csv", "light.onnx", "runs", "ws"]
+
+
+def test_a_checkpoint_with_nan_weights_is_refused_before_export(tmp_path, run_with_images):
+    run, _ = run_with_images
+    state = torch.load(run / "best.pt", weights_only=True)
+    name = next(iter(state))
+    torch.save({**state, name: state[name] * float("nan")}, run / "best.pt")
+    out = tmp_path / "nan.onnx"
+    result = celeba("export-onnx", run, "-o", out)
+    assert result.exit_code == 2 and not out.exists()
+    assert f"tensor {name!r} holds NaN or infinite weights" in result.output
 
 
 def test_an_int8_export_over_the_file_size_limit_names_the_output(tmp_path, run_with_images):

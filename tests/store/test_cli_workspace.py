@@ -490,6 +490,23 @@ def test_config_with_bad_task_and_unknown_task_in_file(tmp_path, workspace):
     assert "unknown task 'mood'" in result.output
 
 
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [
+        ('"1"', "'version' must be a whole number from 1 to 1, not '1'"),
+        ("1.5", "'version' must be a whole number from 1 to 1, not 1.5"),
+        ("-7", "'version' must be a whole number from 1 to 1, not -7"),
+        ("2", "config version 2 is newer than this celeba-tui understands (1); upgrade celeba-tui"),
+    ],
+)
+def test_a_config_version_that_is_no_version_is_not_called_newer(workspace, version, message):
+    # Attack pass 30: "1" and 1.5 read "newer ... upgrade celeba-tui"; -7 was accepted.
+    config = workspace.config_path
+    config.write_text(f"version = {version}\n" + config.read_text().replace("version = 1\n", ""))
+    result = run("stats", "-w", workspace.path, ok=False)
+    assert result.exit_code == 2 and message in result.output and str(config) in result.output, result.output
+
+
 def test_not_a_workspace(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CELEBA_WORKSPACE", raising=False)

@@ -212,6 +212,10 @@ def test_weights_that_cannot_start_a_network_are_refused(two_workspaces, tiny_ar
     _, start, workspace = two_workspaces
     torch.save(change(parameters(start)), start / "best.pt")
     refused(workspace, tiny_architecture, start, expected)
+    # The folder given is named, not only the run id its config.json claims (attack pass 30:
+    # a copied, broken run read as the workspace's own healthy run).
+    if expected.startswith(("tensor '0.weight' holds", "only")):
+        refused(workspace, tiny_architecture, start, f"--start-from {start} (run {start.name})")
 
 
 def test_a_selector_picks_among_the_runs_of_the_task_trained(two_workspaces, tiny_architecture):

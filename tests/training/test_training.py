@@ -205,7 +205,9 @@ def test_preprocessing_must_resize_to_the_input_size(labelled_workspace, tiny_ar
     [
         ({"device": "tpu"}, "unknown device"),
         ({"augment": "rotate"}, "unknown augmentation"),
-        ({"epochs": 0}, "--epochs must be at least 1"),
+        ({"epochs": 0}, "--epochs must be between 1 and 10,000, not 0"),
+        ({"epochs": 10**20}, "--epochs must be between 1 and 10,000, not 100,000,000,000,000,000,000"),
+        ({"batch_size": 10**9}, "--batch-size must be between 1 and 65,536"),
         ({"lr": -1.0}, "--lr must be positive"),
         ({"patience_loss": -1}, "must be 0 \\(off\\) or more"),
     ],
