@@ -164,8 +164,9 @@ def decisions_logged(log: Path) -> int:
     return sum(1 for r in read_timing_log(log) if r["kind"] in ("question", "image"))
 
 
-def start_label(workspace, log: Path) -> Tmux:
-    command = [
+def label_command(workspace, log: Path) -> list[str]:
+    """`celeba label` as annotator ann, timing each key into `log`."""
+    return [
         sys.executable,
         "-m",
         "celeba_tui",
@@ -177,8 +178,15 @@ def start_label(workspace, log: Path) -> Tmux:
         "--timing-log",
         str(log),
     ]
-    session = Tmux(command, {"PYTHONPATH": str(REPO), "TERM": "tmux-256color"})
-    wait_for(lambda: log.exists() and any(r["kind"] == "startup" for r in read_timing_log(log)), what="the first image")
+
+
+def started(log: Path) -> bool:
+    return log.exists() and any(r["kind"] == "startup" for r in read_timing_log(log))
+
+
+def start_label(workspace, log: Path) -> Tmux:
+    session = Tmux(label_command(workspace, log), {"PYTHONPATH": str(REPO), "TERM": "tmux-256color"})
+    wait_for(lambda: started(log), what="the first image")
     return session
 
 
@@ -267,20 +275,8 @@ def test_a_terminal_that_goes_away_ends_the_session_cleanly(workspace, tmp_path)
     fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     env = {**os.environ, "TERM": "xterm-256color", "PYTHONPATH": str(REPO)}
     env.pop("TMUX", None)
-    argv = [
-        sys.executable,
-        "-m",
-        "celeba_tui",
-        "label",
-        "-w",
-        str(workspace.path),
-        "-a",
-        "ann",
-        "--timing-log",
-        str(log),
-    ]
     process = subprocess.Popen(
-        argv,
+        label_command(workspace, log),
         stdin=slave,
         stdout=slave,
         stderr=slave,
@@ -299,8 +295,7 @@ def test_a_terminal_that_goes_away_ends_the_session_cleanly(workspace, tmp_path)
                 return
 
     try:
-        started = lambda: log.exists() and any(r["kind"] == "startup" for r in read_timing_log(log))  # noqa: E731
-        wait_for(lambda: drain() or started(), what="the first image")
+        wait_for(lambda: drain() or started(log), what="the first image")
         os.write(master, b"d")
         wait_for(lambda: drain() or decisions_logged(log) >= 1, what="the decision")
     finally:
