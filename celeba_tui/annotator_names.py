@@ -49,6 +49,24 @@ def unknown_annotator(name: str, known) -> str:
     return f"no annotator named {shown_name(name)}{hint}"
 
 
+def newcomer_hint(name: str, known) -> str | None:
+    """For a name no annotator has yet that looks like one of `known` (another case, a
+    typo): the line that asks whether the person meant that one; None otherwise. A
+    mistyped `-a Alice` would quietly become a second person, counted in agreement and
+    merges."""
+    import difflib
+
+    known = [str(k) for k in known]
+    if name in known:
+        return None
+    close = [k for k in known if k.casefold() == name.casefold()]
+    close = close or difflib.get_close_matches(name, known, n=2, cutoff=0.8)
+    if not close:
+        return None
+    meant = " or ".join(shown_name(c) for c in close)
+    return f"{shown_name(name)} is a new annotator: did you mean {meant}? (labels go under the name as typed)"
+
+
 def annotator_name_problem(name: object, *, merge: bool = False, model: bool = False) -> str | None:
     """Why `name` cannot name an annotator, or None if it can.
 

@@ -61,8 +61,9 @@ def parse_policy(text: str, annotators: Iterable[str]) -> MergePolicy:
         name = text[len("prefer:") :]
         known = sorted(set(annotators))
         if name not in known:
-            listed = ", ".join(known) if known else "none yet"
-            raise CelebaError(f"--policy {text}: no annotator {name!r} (annotators: {listed})")
+            from celeba_tui.annotator_names import unknown_annotator
+
+            raise CelebaError(f"--policy {text}: {unknown_annotator(name, known)}")
         return MergePolicy("prefer", name)
     if text in POLICIES:
         return MergePolicy(text)

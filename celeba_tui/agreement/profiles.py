@@ -135,12 +135,18 @@ def annotator_profiles(
     return profiles
 
 
-def strictness_notes(profiles: list[AnnotatorProfile], threshold: float = 5.0) -> list[str]:
-    """Sentences for annotators whose use of center differs from the others' by >= threshold points."""
+MIN_SHARED_FOR_STRICTNESS = 20  # fewer shared images: a rate of 100% vs 0% on one image says nothing
+
+
+def strictness_notes(
+    profiles: list[AnnotatorProfile], threshold: float = 5.0, min_shared: int = MIN_SHARED_FOR_STRICTNESS
+) -> list[str]:
+    """Sentences for annotators whose use of center differs from the others' by >= threshold
+    points, on at least `min_shared` shared images."""
     notes = []
     for p in profiles:
         diff = p.center_difference
-        if diff is None or abs(diff) < threshold:
+        if diff is None or abs(diff) < threshold or p.shared_images < min_shared:
             continue
         direction = "less" if diff < 0 else "more"
         notes.append(

@@ -138,6 +138,11 @@ def label(
         raise CelebaError(f"--annotator: {problem}")
 
     with ws.open_store(readonly=count) as store:
+        from celeba_tui.annotator_names import newcomer_hint
+
+        hint = newcomer_hint(name, [row[0] for row in store.query("SELECT name FROM annotators")])
+        if hint and count:  # the screen says it when it opens
+            warn(hint)
         if image is not None:
             from celeba_tui.labelling.image_lookup import find_image
 
@@ -172,7 +177,7 @@ def label(
                     f"{summary['done']:,} / {summary['total']:,} done{whose}"
                 )
             return
-        run = LabelRun(ws, name, queue, tuple(tasks), options, checks, renderer, timing_log, image)
+        run = LabelRun(ws, name, queue, tuple(tasks), options, checks, renderer, timing_log, image, hint)
         outcome = _run_tui(store, run)
         from celeba_tui.errors import StoreWriteError
 
@@ -199,6 +204,7 @@ class LabelRun:
     renderer: str
     timing_log: Path | None
     image: str | None
+    newcomer_hint: str | None = None  # a new name that looks like a known one (annotator_names.newcomer_hint)
 
 
 def cycle_ready(run: LabelRun) -> frozenset[str]:
@@ -294,6 +300,7 @@ def _run_app(store, run: LabelRun, held_lock, share_clashes: tuple[str, ...] = (
         image=run.image,
         held_lock=held_lock,
         share_clashes=share_clashes,
+        newcomer_hint=run.newcomer_hint,
     )
     app = LabelApp(config, store)
     outcome = app.run()

@@ -63,7 +63,13 @@ def agreement(
 
     print_agreement(report, profiles, plots)
     if conflicts:
-        next_step("celeba merge --policy review", "accept what they agree on, queue the conflicts for a person")
+        # Agreed labels already stand and conflicts already wait in the review queue: a
+        # person settles them, or a policy does (the walkthrough of 2026-12-07 ran `merge
+        # --policy review`, which had nothing to write).
+        next_step(
+            "celeba label --queue review",
+            f"{conflicts:,} conflict(s) wait for a person; or `celeba merge --policy dawid-skene` settles them",
+        )
     elif any(pair.overlapping for t in report for pair in t.pairs):
         from celeba_tui.autolabel.cycle import cycle_ready
         from celeba_tui.labelling.next_steps import cycle_command

@@ -13,7 +13,7 @@ from celeba_tui.agreement.apply_merge import MergeRun
 from celeba_tui.agreement.measures import PairAgreement, TaskAgreement
 from celeba_tui.agreement.profiles import AnnotatorProfile, chance_notes, strictness_notes
 from celeba_tui.cli.app import next_step
-from celeba_tui.console import literal, output_console
+from celeba_tui.console import counted, literal, output_console
 
 # Narrowest a name column gets when a table must squeeze (its names fold onto more lines).
 MIN_TEXT_WIDTH = 6
@@ -130,6 +130,7 @@ def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
 
 
+SHOWN_PAIRS_APART = 3  # pairs named on the line that counts those sharing no image
 OVERLAP_ADVICE = "; `celeba label --assign I/N --overlap 0.2` shows a share of the images to two people on purpose"
 
 
@@ -148,8 +149,12 @@ def print_agreement(report: list[TaskAgreement], profiles: list[AnnotatorProfile
                 f"{_number(task.alpha_ordinal, 3)} ordinal, {_number(task.alpha_nominal, 3)} nominal"
             )
         for pair in task.pairs:
-            if pair.note:
+            if pair.note and pair.overlapping:
                 console.print(literal(f"  {pair.annotator_a} / {pair.annotator_b}: {pair.note}"))
+        apart = [f"{p.annotator_a} / {p.annotator_b}" for p in task.pairs if not p.overlapping]
+        if apart:  # one line, not one per pair (six annotators: up to fifteen)
+            shown = ", ".join(apart[:SHOWN_PAIRS_APART]) + (", ..." if len(apart) > SHOWN_PAIRS_APART else "")
+            console.print(literal(f"  {counted(len(apart), 'pair')} share no image: {shown}"))
         if len(task.pairs) <= MAX_PRINTED_CONFUSIONS:
             for pair in task.pairs:
                 if pair.overlapping:
@@ -275,10 +280,15 @@ def print_merge(run: MergeRun) -> None:
     if not any(s.compared for s in result.summary):
         console.print("Nothing to merge: no image was labelled by two annotators.")
     verb = ("would write", "would withdraw") if run.dry_run else ("wrote", "withdrew")
-    console.print(
-        f"{verb[0].capitalize()} {run.written:,} merge decision(s) as merge:{literal(result.policy.name)}; "
-        f"{verb[1]} {run.withdrawn:,} earlier one(s); {run.unchanged:,} unchanged."
-    )
+    if result.policy.name == "review" and not run.written and not run.withdrawn and not run.unchanged:
+        # The review policy writes nothing of its own: agreed labels already stand and
+        # conflicts already wait in the review queue (the walkthrough read "wrote 0" as a fault).
+        console.print("Nothing to write: agreed labels stand and conflicts wait for a person.")
+    else:
+        console.print(
+            f"{verb[0].capitalize()} {run.written:,} merge decision(s) as merge:{literal(result.policy.name)}; "
+            f"{verb[1]} {run.withdrawn:,} earlier one(s); {run.unchanged:,} unchanged."
+        )
     for task, estimate in result.confusion.items():
         console.print(_fit(_accuracy_table(task, estimate), console))
     for note in result.notes:

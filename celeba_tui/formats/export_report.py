@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 # Why an image is left out of an export (one wording, used by every format).
 CONFLICT = "a conflict waits for review"
-OTHER_SOURCE = "its current label is from a source not asked for (--source)"
+OTHER_SOURCE = "the current label is from a source not asked for (--source)"
 SOME_TASKS = "only some tasks labelled (one-hot needs every task)"
 NOT_IN_ROOT = "not in the image root (no file to write)"
 

@@ -221,9 +221,10 @@ class Browser:
         if wanted.annotator is not None and not self.store.query(
             "SELECT 1 FROM annotators WHERE name = ?", [wanted.annotator]
         ):
-            names = [row[0] for row in self.store.query("SELECT name FROM annotators ORDER BY name LIMIT 13")]
-            shown = ", ".join(names[:12]) + (" ..." if len(names) > 12 else "")
-            raise CelebaError(f"no annotator {wanted.annotator!r} in the store (annotators: {shown or 'none yet'})")
+            from celeba_tui.annotator_names import unknown_annotator
+
+            names = [row[0] for row in self.store.query("SELECT name FROM annotators")]
+            raise CelebaError(unknown_annotator(wanted.annotator, names))
         if wanted.queue is not None:
             queue_object(wanted.queue)
 

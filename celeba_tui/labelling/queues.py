@@ -439,7 +439,11 @@ def queue_name(name: str) -> str:
     """The queue's own name for `name` (an alias such as "unlabeled" included); a CelebaError if none."""
     name = QUEUE_ALIASES.get(name, name)
     if name not in QUEUES:
-        raise CelebaError(f"unknown queue {name!r} (queues: {', '.join(QUEUES)})")
+        import difflib
+
+        close = difflib.get_close_matches(name, [*QUEUES, *QUEUE_ALIASES], n=1, cutoff=0.6)
+        meant = f"did you mean {QUEUE_ALIASES.get(close[0], close[0])!r}? " if close else ""
+        raise CelebaError(f"unknown queue {name!r} ({meant}queues: {', '.join(QUEUES)})")
     return name
 
 

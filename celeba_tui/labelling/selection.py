@@ -505,8 +505,10 @@ class BrowseRow:
     labels: dict[str, str | None]
     status: dict[str, str | None]
     confidence: dict[str, float | None] | None = None
-    # Per task, each annotator's own live label (typed, imported or reviewed), by name.
+    # Per task, each annotator's own live label (typed or imported), by name; and each
+    # reviewer's decision, by name.
     people: dict[str, dict[str, str]] | None = None
+    reviews: dict[str, dict[str, str]] | None = None
 
     def as_json(self) -> dict:
         data = {"image": self.image, "labels": self.labels, "status": self.status}
@@ -514,11 +516,14 @@ class BrowseRow:
             data["confidence"] = self.confidence
         if self.people is not None:
             data["annotators"] = self.people
+        if self.reviews is not None:
+            data["reviews"] = self.reviews
         return data
 
 
 def browse_rows(index: BrowseIndex, positions: Sequence[int], *, with_people: bool = False) -> list[BrowseRow]:
-    """The rows at `positions`; `with_people`: each with every annotator's own label. Pure."""
+    """The rows at `positions`; `with_people`: each with every annotator's own label and
+    every reviewer's decision. Pure."""
     people = people_labels(index, positions) if with_people else None
     rows = []
     for i, position in enumerate(positions):
@@ -530,17 +535,18 @@ def browse_rows(index: BrowseIndex, positions: Sequence[int], *, with_people: bo
             if confidence is not None:
                 value = float(index.confidence[position, t])
                 confidence[task.name] = None if np.isnan(value) else round(value, 6)
-        rows.append(BrowseRow(index.names[position], labels, status, confidence, None if people is None else people[i]))
+        answers, reviews = (None, None) if people is None else people[i]
+        rows.append(BrowseRow(index.names[position], labels, status, confidence, answers, reviews))
     return rows
 
 
-def people_labels(index: BrowseIndex, positions: Sequence[int]) -> list[dict[str, dict[str, str]]]:
-    """Per position, per task, each annotator's own live label by name, as FiftyOne keeps one
-    field per annotator: their typed, imported or reviewed answer (the newest, where one
-    person has several sources on a question). Labels outside the task's classes are left
-    out. Pure."""
-    codes = [SOURCES.index(source) for source in PEOPLE_SOURCES]
-    live = index.live[np.isin(index.live[:, 3], codes) & (index.live[:, 4] >= 0)]
+def people_labels(index: BrowseIndex, positions: Sequence[int]) -> list[tuple[dict, dict]]:
+    """Per position, per task: each annotator's own live label by name (typed or imported:
+    the newest where one person has both; as `export --format jsonl` gives them, as
+    FiftyOne keeps one field per annotator), and each reviewer's decision by name. Labels
+    outside the task's classes are left out. Pure."""
+    own, review = [SOURCES.index(source) for source in ANNOTATOR_SOURCES], SOURCES.index(REVIEW)
+    live = index.live[np.isin(index.live[:, 3], [*own, review]) & (index.live[:, 4] >= 0)]
     live = live[np.lexsort((live[:, 5], live[:, 0]))]  # by image, then label id: the newest last
     wanted = np.asarray(positions, dtype=np.int64)
     starts = np.searchsorted(live[:, 0], wanted, "left")
@@ -548,9 +554,11 @@ def people_labels(index: BrowseIndex, positions: Sequence[int]) -> list[dict[str
     names = {number: name for name, number in index.annotators.items()}
     found = []
     for start, stop in zip(starts.tolist(), stops.tolist()):
-        by_task: dict[str, dict[str, str]] = {task.name: {} for task in index.tasks}
-        for _image, t, annotator, _source, code, _id in live[start:stop].tolist():
+        answers: dict[str, dict[str, str]] = {task.name: {} for task in index.tasks}
+        reviews: dict[str, dict[str, str]] = {task.name: {} for task in index.tasks}
+        for _image, t, annotator, source, code, _id in live[start:stop].tolist():
             task = index.tasks[t]
-            by_task[task.name][names.get(annotator, f"#{annotator}")] = task.classes[code]
-        found.append({task: dict(sorted(labels.items())) for task, labels in by_task.items()})
+            into = reviews if source == review else answers
+            into[task.name][names.get(annotator, f"#{annotator}")] = task.classes[code]
+        found.append(tuple({t: dict(sorted(by.items())) for t, by in kind.items()} for kind in (answers, reviews)))
     return found

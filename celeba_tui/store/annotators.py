@@ -24,7 +24,7 @@ from celeba_tui.annotator_names import (
 )
 from celeba_tui.errors import StoreError
 from celeba_tui.store.answers import ANSWERED, RESTORES
-from celeba_tui.vocabulary import ANNOTATOR_SOURCES, HUMAN, MODEL, PEOPLE_SOURCES, sql_list
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, HUMAN, MODEL, PEOPLE_SOURCES, REVIEW, sql_list
 
 # The key of a withdrawal's undo rows' detail: `{"withdrawal": when, "by": who, "task": ...}`.
 WITHDRAWAL = "withdrawal"
@@ -116,8 +116,9 @@ def _as_object(detail) -> dict:
 class AnnotatorRecords:
     def annotator_activity(self, since: float = float("inf")) -> list[tuple[str, int, float | None, float | None, int]]:
         """Each annotator (by name): decisions made, the times of the first and last (None
-        if none), and how many were made at or after `since` (epoch s): when they were given,
-        where an import's file said so (store.answers), else when they were stored."""
+        if none), and how many they typed or reviewed at or after `since` (epoch s; an import
+        is no work done today): when they were given, where an import's file said so
+        (store.answers), else when they were stored."""
         answered = (
             "CASE WHEN l.detail LIKE '{\"answered\": %' AND json_valid(l.detail) "
             "THEN json_extract(l.detail, '$.answered') ELSE l.created END"
@@ -125,7 +126,7 @@ class AnnotatorRecords:
         restored = f"l.detail LIKE '%\"{RESTORES}\": %' AND json_valid(l.detail) AND json_extract(l.detail, '$.{RESTORES}') IS NOT NULL"
         return self.query(
             f"SELECT a.name, COUNT(l.id) - COUNT(CASE WHEN {restored} THEN 1 END), MIN({answered}), MAX({answered}), "
-            f"COUNT(CASE WHEN {answered} >= ? AND NOT ({restored}) THEN 1 END) "
+            f"COUNT(CASE WHEN l.source IN ('{HUMAN}', '{REVIEW}') AND {answered} >= ? AND NOT ({restored}) THEN 1 END) "
             "FROM annotators a "
             "LEFT JOIN labels l ON l.annotator_id = a.id AND l.label IS NOT NULL "
             "GROUP BY a.id ORDER BY a.name",

@@ -49,6 +49,7 @@ class LabelConfig:
     image: str | None = None  # `--image NAME`: exactly that image
     held_lock: object | None = None  # the annotator's session lock (session_lock.HeldLock), checked before each write
     share_clashes: tuple[str, ...] = ()  # shown when the screen opens: a share another person labels too
+    newcomer_hint: str | None = None  # shown when the screen opens: a new name that looks like a known one
 
 
 FIRST_PAGE = 50
@@ -214,6 +215,10 @@ class LabelApp(App):
         )
         for text in self.config.share_clashes:
             self.notify(text, title="Check your share", severity="warning", timeout=30, markup=False)
+        if self.config.newcomer_hint:
+            self.notify(
+                self.config.newcomer_hint, title="Check your name", severity="warning", timeout=30, markup=False
+            )
         first = self.session.current
         if first is not None and not first.check and not isinstance(self.queue, OneImageQueue):
             if first.image in self.session.skipped_before:  # they come last: the first one means only they are left

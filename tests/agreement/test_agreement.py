@@ -226,8 +226,9 @@ def test_profile_matches_hand_computation():
     assert (alice.consensus_images, alice.consensus_agreement) == (2, 0.5)
     assert (alice.checks, alice.self_consistency) == (2, 0.5)
     assert profiles["bob"].checks == 0 and profiles["bob"].self_consistency is None
-    notes = strictness_notes(list(profiles.values()))
+    notes = strictness_notes(list(profiles.values()), min_shared=3)
     assert any(n.startswith("light: alice says center 50 points less often") for n in notes)
+    assert strictness_notes(list(profiles.values())) == []  # 3 shared images say too little by default
 
 
 def test_self_consistency_per_annotator_and_task():

@@ -145,6 +145,8 @@ def test_merge_review_points_to_the_review_queue_and_dry_run_writes_nothing(work
     hint = f"Next: celeba label --queue review -w {workspace.path}   (1 conflict(s) wait for a person)"
     assert hint in result.stderr and "Next:" not in result.stdout, result.stderr
     assert "dry run" in result.output
+    # The review policy writes nothing of its own: said so, not "wrote 0" (walkthrough of 2026-12-07).
+    assert "Nothing to write: agreed labels stand and conflicts wait for a person." in " ".join(result.stdout.split())
     dry = json.loads(invoke(workspace, "merge", "--policy", "prefer:alice", "--dry-run", "--json").output)
     assert dry["dry_run"] and dry["written"] == 1
     with workspace.open_store() as store:
@@ -186,7 +188,7 @@ def test_merge_errors_exit_non_zero(workspace):
     add(workspace, TWO)
     unknown = invoke(workspace, "merge", "--policy", "prefer:carol")
     assert unknown.exit_code == 2
-    assert "no annotator 'carol' (annotators: alice, bob)" in unknown.output
+    assert "no annotator named 'carol'; the annotators are 'alice', 'bob'" in unknown.output
     assert invoke(workspace, "merge", "--policy", "vote").exit_code == 2
     bad_task = invoke(workspace, "agreement", "--task", "mood")
     assert bad_task.exit_code == 2 and "unknown task 'mood'" in bad_task.output
@@ -245,10 +247,17 @@ def test_tables_fit_80_columns_without_cutting_a_number_or_a_name(monkeypatch, c
 def test_agreement_proposes_a_merge_only_while_conflicts_are_open(workspace):
     # Found by the UX review: after every conflict was settled it still said "celeba merge".
     add(workspace, TWO)
-    assert "Next: celeba merge --policy review" in invoke(workspace, "agreement").output
+    hint = "Next: celeba label --queue review -w"
+    assert hint in invoke(workspace, "agreement").output
+    assert (
+        "1 conflict(s) wait for a person; or `celeba merge --policy dawid-skene` settles them"
+        in invoke(workspace, "agreement").output
+    )
     assert invoke(workspace, "merge", "--policy", "prefer:alice").exit_code == 0
     output = invoke(workspace, "agreement", "-t", "light").output
-    assert "celeba merge" not in output and "Next: celeba cycle -t light -p small_resnet" in output
+    assert (
+        "celeba merge" not in output and hint not in output and "Next: celeba cycle -t light -p small_resnet" in output
+    )
 
 
 def test_agreement_plot_draws_names_with_dollars_as_they_are(workspace, tmp_path):

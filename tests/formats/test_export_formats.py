@@ -188,7 +188,7 @@ def test_jsonl_source_filter_leaves_out_and_says_so(labelled):
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["image"] for r in records] == ["000005.jpg"]
     assert records[0]["annotators"] == {"light": {}, "orientation": {}}  # model labels are not annotators' answers
-    assert result.stderr.strip() == "left out 6 images: its current label is from a source not asked for (--source)"
+    assert result.stderr.strip() == "left out 6 images: the current label is from a source not asked for (--source)"
 
 
 def test_jsonl_names_stay_on_one_line(tmp_path):
@@ -215,7 +215,8 @@ def test_folder_formats_need_a_folder(labelled, fmt):
 
 
 def test_unknown_format_and_source(labelled):
-    assert "unknown export format 'xml'" in export(labelled, "--format", "xml", ok=False).stderr
+    assert "unknown export format 'xml' (one of " in export(labelled, "--format", "xml", ok=False).stderr
+    assert "'json' (did you mean 'jsonl'?" in export(labelled, "--format", "json", ok=False).stderr
     assert "unknown source(s) people" in export(labelled, "--source", "people", ok=False).stderr
 
 

@@ -147,7 +147,7 @@ def test_a_colon_far_from_every_key_is_part_of_a_name():
     [
         (BrowseFilter(tasks=("mood",)), "unknown task 'mood'"),
         (BrowseFilter(label="up"), "no class"),
-        (BrowseFilter(annotator="zed"), "no annotator 'zed'"),
+        (BrowseFilter(annotator="zed"), "no annotator named 'zed'"),
         (BrowseFilter(queue="nope"), "unknown queue 'nope'"),
     ],
 )
@@ -167,6 +167,7 @@ def test_json_prints_the_selected_rows(workspace, labelled):
         "status": {"light": "agreed", "orientation": None},
         "confidence": {"light": None, "orientation": None},  # no prediction
         "annotators": {"light": {"ann": "left", "bob": "left"}, "orientation": {}},
+        "reviews": {"light": {}, "orientation": {}},
     }
     conflict = CliRunner().invoke(app, ["browse", "-w", str(workspace.path), "--json", "--name", "000002"])
     assert json.loads(conflict.output)[0]["status"]["light"] == "conflict"
@@ -186,17 +187,21 @@ def test_json_prints_the_selected_rows(workspace, labelled):
     assert confidences[IMAGES[7]] == {"light": None, "orientation": pytest.approx(0.6)}
 
 
-def test_json_says_each_annotators_own_label(workspace, labelled):
+def test_json_says_each_annotators_own_label_and_each_review(workspace, labelled):
     """A script compares people the way FiftyOne keeps one field per annotator: every row
-    names each person's live answer, a review or an import too; the model's is not a person's."""
-    labelled.add_label(IMAGES[1], "light", "center", "ann", "review")  # ann settles it: newest wins
-    rows = {row["image"]: row["annotators"] for row in json.loads(
+    names each person's live answer, typed or imported, as `export --format jsonl` does, and
+    each reviewer's decision apart (a party who settles a conflict still disagreed)."""
+    labelled.add_label(IMAGES[1], "light", "center", "ann", "review")  # ann settles her own conflict
+    rows = {row["image"]: row for row in json.loads(
         CliRunner().invoke(app, ["browse", "-w", str(workspace.path), "--json"]).output
     )}  # fmt: skip
-    assert rows[IMAGES[1]] == {"light": {"ann": "center", "bob": "right"}, "orientation": {}}
-    assert rows[IMAGES[2]]["orientation"] == {"ann": "right", "bob": "center", "rev": "center"}
-    assert rows[IMAGES[3]]["light"] == {"old": "center"}
-    assert rows[IMAGES[4]] == rows[IMAGES[9]] == {"light": {}, "orientation": {}}  # model; nobody
+    assert rows[IMAGES[1]]["annotators"] == {"light": {"ann": "left", "bob": "right"}, "orientation": {}}
+    assert rows[IMAGES[1]]["reviews"] == {"light": {"ann": "center"}, "orientation": {}}
+    assert rows[IMAGES[2]]["annotators"]["orientation"] == {"ann": "right", "bob": "center"}
+    assert rows[IMAGES[2]]["reviews"]["orientation"] == {"rev": "center"}
+    assert rows[IMAGES[3]]["annotators"]["light"] == {"old": "center"}
+    nobody = {"light": {}, "orientation": {}}
+    assert rows[IMAGES[4]]["annotators"] == rows[IMAGES[9]]["annotators"] == rows[IMAGES[9]]["reviews"] == nobody
 
 
 @pytest.mark.parametrize(
@@ -204,7 +209,7 @@ def test_json_says_each_annotators_own_label(workspace, labelled):
     [
         (["--sort", "size"], "sort 'size'"),
         (["--confidence-below", "3"], "between 0 and 1"),
-        (["--annotator", "zed", "--json"], "no annotator 'zed'"),
+        (["--annotator", "zed", "--json"], "no annotator named 'zed'"),
         ([], "needs a terminal"),
     ],
 )

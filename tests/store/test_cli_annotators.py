@@ -59,7 +59,7 @@ def test_list_shows_live_labels_per_task_and_decision_times(labelled):
         "first",
         "last",
     ]
-    assert text.splitlines()[2].split()[:6] == ["bob", "2", "1", "4", "4", "-"]  # all today; too few to time
+    assert text.splitlines()[2].split()[:6] == ["bob", "2", "1", "4", "0", "-"]  # imports: no work today, nor timed
     assert "Labelling now" not in text
 
 
@@ -310,6 +310,7 @@ def test_list_says_how_much_each_did_today_how_fast_and_how_far_each_session_is(
         text = run("annotators", "-w", labelled.path).stdout
     assert (rows["cy"]["decisions"], rows["cy"]["today"], rows["cy"]["seconds_per_label"]) == (14, 10, 3.0)
     assert rows["amy"]["seconds_per_label"] is None  # imported, not timed
+    assert (rows["amy"]["decisions"], rows["amy"]["today"]) == (2, 0)  # imported today: no work done today
     assert rows["cy"]["labelling_progress"] == {
         "done": 37,
         "total": 1403,

@@ -430,7 +430,7 @@ def test_import_annotator_refuses_to_make_several_annotators_one(tmp_path, image
     assert f"Next: celeba agreement -w {tmp_path / 'main'}   (how far the 2 annotators agree" in imported.stderr
     assert "Next:" not in imported.stdout
     agreed = run("agreement", "-w", tmp_path / "main")
-    assert "Next: celeba merge --policy review" in agreed.stderr
+    assert "Next: celeba label --queue review" in agreed.stderr
 
 
 def test_bad_line_imports_nothing(tmp_path, workspace):

@@ -808,3 +808,12 @@ async def test_the_lock_note_tells_how_far_the_session_is_through_its_queue(work
             assert isinstance(app.screen, NothingToLabelScreen)
             (note,) = sessions_now(workspace.path)  # the last answer told too, under the box
             assert (note.progress.done, note.progress.total) == (len(IMAGES), len(IMAGES))
+
+
+async def test_a_new_name_like_a_known_one_is_said_when_the_screen_opens(workspace, store):
+    hint = "'Ann' is a new annotator: did you mean 'ann'? (labels go under the name as typed)"
+    app = make_app(workspace, store, "Ann", newcomer_hint=hint)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        shown = [(n.title, n.message, n.severity) for n in app._notifications]
+        assert ("Check your name", hint, "warning") in shown

@@ -72,7 +72,9 @@ def test_count_adds_the_checks_the_session_plans(workspace, store):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--queue", "nope"], "unknown queue 'nope'"),
+        (["--queue", "nope"], "unknown queue 'nope' (queues: "),
+        (["--queue", "reveiw"], "unknown queue 'reveiw' (did you mean 'review'? queues: "),
+        (["--queue", "unlabeld"], "did you mean 'unlabelled'?"),
         (["--overlap", "0.2"], "--overlap needs --assign"),
         (["--assign", "3/2"], "I must be between 1 and N"),
         (["--checks", "0.8"], "--checks 0.8"),
@@ -152,3 +154,21 @@ def test_count_refuses_a_name_with_control_characters(workspace):
     result = runner.invoke(app, ["label", "-w", str(workspace.path), "-a", "a\x1b]0;pwned\x07b", "--count"])
     assert result.exit_code == 2 and "\x1b" not in result.output
     assert result.output.strip() == "error: --annotator: contains control characters"
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("Ann", "'ann'"), ("anne", "'ann'"), ("ANN", "'ann'"), ("bob", None), ("ann", None)],
+)
+def test_a_new_name_like_a_known_one_asks_whether_it_was_meant(workspace, store, typed, meant):
+    """The labelling walkthrough of 2026-12-07: `-a Alice` where alice labels quietly made a
+    second person, counted in agreement and merges. The name still works as typed."""
+    store.add_label("000001.jpg", "light", "left", "ann")
+    result = runner.invoke(app, ["label", "-w", str(workspace.path), "-a", typed, "--count"])
+    assert result.exit_code == 0 and f"unlabelled queue for {typed}:" in result.stdout
+    if meant is None:
+        assert result.stderr == ""
+    else:
+        assert result.stderr.strip() == (
+            f"warning: {typed!r} is a new annotator: did you mean {meant}? (labels go under the name as typed)"
+        )
