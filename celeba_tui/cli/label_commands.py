@@ -176,6 +176,10 @@ def label(
                     f"{queue} queue for {name}: {summary['to_do']:,} to do{among}, "
                     f"{summary['done']:,} / {summary['total']:,} done{whose}"
                 )
+                if not summary["to_do"]:  # why, and what next, as the screen says it
+                    from celeba_tui.tui.queue_hints import queue_hint
+
+                    typer.echo(queue_hint(store, ws, name, list(tasks), queue_object, options), err=True)
             return
         run = LabelRun(ws, name, queue, tuple(tasks), options, checks, renderer, timing_log, image, hint)
         outcome = _run_tui(store, run)

@@ -172,3 +172,11 @@ def test_a_new_name_like_a_known_one_asks_whether_it_was_meant(workspace, store,
         assert result.stderr.strip() == (
             f"warning: {typed!r} is a new annotator: did you mean {meant}? (labels go under the name as typed)"
         )
+
+
+def test_count_of_an_empty_queue_says_why_and_what_next(workspace, store):
+    # The labelling walkthrough of 2026-12-07: "manual queue for root: 0 to do, 0 / 0 done", no reason.
+    result = label(workspace, "--count", "--queue", "manual")
+    assert result.exit_code == 0 and "manual queue for ann: 0 to do" in result.stdout
+    assert result.stderr.startswith("No predictions to work from yet: `celeba autolabel` has not labelled anything.")
+    assert label(workspace, "--count").stderr == ""  # images to do: nothing to explain
