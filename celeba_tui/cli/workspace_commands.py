@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from celeba_tui.annotator_names import shown_name
 from celeba_tui.cli.app import (
     JsonOption,
     TasksOption,
@@ -198,7 +199,9 @@ def import_command(
         if report.unknown_images:
             warn(
                 f"{counted(report.unknown_images, 'labelled image')} of {report.path} "
-                f"{'is' if report.unknown_images == 1 else 'are'} not in the image root (labels kept)"
+                f"{'is' if report.unknown_images == 1 else 'are'} not in the image root (labels kept): "
+                + ", ".join(shown_name(n) for n in report.unknown_examples)
+                + (", ..." if report.unknown_images > len(report.unknown_examples) else "")
                 + (f"; {report.path_hint}" if report.path_hint else "")
             )
         if report.older_answers:

@@ -33,6 +33,9 @@ FORMATS = ("auto", "onehot", "long", "parquet", "store")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
+SHOWN_UNKNOWN = 3  # names of images not in the image root that the import's warning shows
+
+
 @dataclass
 class ImportReport:
     path: str
@@ -41,6 +44,7 @@ class ImportReport:
     written: int = 0
     images: int = 0
     unknown_images: int = 0
+    unknown_examples: list[str] = field(default_factory=list)  # the first few of them, by name
     annotators: list[str] = field(default_factory=list)
     per_task: dict[str, dict[str, int]] = field(default_factory=dict)
     merge_labels: int = 0  # a merge's decisions in the file (a store's or an export's), left out
@@ -250,6 +254,7 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
                     written=written,
                     images=len(images),
                     unknown_images=len(images.difference(known)),
+                    unknown_examples=sorted(images.difference(known))[:SHOWN_UNKNOWN],
                     annotators=sorted(frame["annotator"].unique()),
                     per_task={
                         task: {str(k): int(v) for k, v in group["label"].value_counts().items()}

@@ -49,6 +49,7 @@ def test_init_import_export_stats_round_trip(tmp_path, image_folder, reference_l
     result = run("import", reference_labels / "study-labels-561.csv", "--annotator", "alice", "-w", ws, "--json")
     report = json.loads(result.stdout)[0]
     assert report["format"] == "onehot" and report["images"] == 560 and report["unknown_images"] == 560
+    assert len(report["unknown_examples"]) == 3 and report["unknown_examples"] == sorted(report["unknown_examples"])
     stats = json.loads(run("stats", "-w", ws, "--json").stdout)
     assert stats["images"] == 10
     # Every labelled image is outside the image root: counted under not_in_root, not tasks.
@@ -505,6 +506,14 @@ def test_a_config_version_that_is_no_version_is_not_called_newer(workspace, vers
     config.write_text(f"version = {version}\n" + config.read_text().replace("version = 1\n", ""))
     result = run("stats", "-w", workspace.path, ok=False)
     assert result.exit_code == 2 and message in result.output and str(config) in result.output, result.output
+
+
+def test_an_import_names_the_images_that_are_not_in_the_image_root(tmp_path, workspace):
+    # The labelling walkthrough of 2026-12-07: a typo'd row imported with a count, no name.
+    (tmp_path / "l.csv").write_text("image,task,label\n000001.jpg,light,left\n000099.jpg,light,left\n")
+    result = run("import", tmp_path / "l.csv", "-a", "ann", "-w", workspace.path)
+    assert "1 labelled image of" in result.stderr
+    assert "is not in the image root (labels kept): '000099.jpg'\n" in result.stderr
 
 
 def test_not_a_workspace(tmp_path, monkeypatch):
