@@ -613,6 +613,13 @@ async def test_guidelines_and_preprocessing_view(workspace, store):
         keys = str(app.screen.query_one("#keys-help").render())  # `?` lists the keys first
         assert "←/a/1  answer left" in keys and "undo your last decision" in keys and "]" in keys
         assert "NAME is on this image too." in keys  # and how people take turns
+        scroll = app.screen.query_one("#guidelines")
+        assert scroll.max_scroll_y > 0, "the test needs a page to turn"
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert scroll.scroll_target_y > 0  # PgDn turns the page, and the footer says so
+        shown = {b.binding.key_display: b.binding.description for b in app.screen.active_bindings.values()}
+        assert shown.get("PgUp/PgDn") == "scroll"
         await pilot.press("escape")
         assert isinstance(app.screen, LabelScreen)
         await press(pilot, "p")

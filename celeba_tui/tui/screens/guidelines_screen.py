@@ -24,6 +24,9 @@ def shown_text(text: str) -> str:
 class GuidelinesScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape,q,question_mark", "close", "close"),
+        # Said in the footer: the walkthrough of 2026-12-07 found nothing telling that it scrolls.
+        Binding("pagedown,space", "page(1)", "scroll", key_display="PgUp/PgDn"),
+        Binding("pageup", "page(-1)", "scroll", show=False),
     ]
 
     def __init__(self, path: Path, keys: str = ""):
@@ -48,3 +51,7 @@ class GuidelinesScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def action_page(self, direction: int) -> None:
+        scroll = self.query_one("#guidelines", VerticalScroll)
+        scroll.scroll_page_down() if direction > 0 else scroll.scroll_page_up()
