@@ -68,6 +68,16 @@ def counted(count: int, noun: str, plural: str | None = None) -> str:
     return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
 
 
+def did_you_mean(word: str, choices, aliases: dict[str, str] | None = None) -> str:
+    """ "did you mean 'review'? " for the choice (or alias, given as what it stands for)
+    closest to a mistyped `word`; "" when none is close."""
+    import difflib
+
+    aliases = aliases or {}
+    close = difflib.get_close_matches(str(word), [*choices, *aliases], n=1, cutoff=0.6)
+    return f"did you mean {aliases.get(close[0], close[0])!r}? " if close else ""
+
+
 def middle_cut(text: str, width: int) -> str:
     """`text` in at most `width` characters: a third of them from its start, the rest from
     its end (where names differ: numbers, an extension), "…" between."""

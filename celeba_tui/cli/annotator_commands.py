@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import shlex
 import time
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from datetime import time as time_of_day
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -353,8 +354,8 @@ def _labelling(since: float | None, image: str | None, share=None, progress=None
 
 def _local_midnight() -> float:
     """When today began here (epoch s): where `today` counts from."""
-    start = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
-    return start.timestamp()
+    # Midnight's own offset, not now's: on a day the clocks change they differ by an hour.
+    return datetime.combine(date.today(), time_of_day.min).astimezone().timestamp()
 
 
 def _iso(timestamp: float | None) -> str | None:

@@ -296,7 +296,7 @@ def print_json(data: Any) -> None:
     """`data` as JSON on stdout; a NaN or infinite number is null (JSON has no such numbers,
     and strict parsers such as JavaScript's refuse `NaN`). Indented for a person at a
     terminal, compact into a pipe or file, as `gh --json` does: Python indents in pure
-    Python, five times slower (`browse --json` on 200,000 images: 9 s against 4 s)."""
+    Python (`browse --json` on 200,000 images: 9.1 s indented, 4.5 s compact)."""
     from celeba_tui.json_text import strict_json
 
     if sys.stdout.isatty():

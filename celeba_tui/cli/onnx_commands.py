@@ -162,11 +162,9 @@ def export_onnx(
             "label the rest with it; a second model adds the study's rules",
         )
     if not parity.passed:
-        raise CelebaError(
-            f"parity check failed for {result.path}: max difference {parity.max_abs_diff:.2e} exceeds "
-            f"{parity.tolerance:.0e} (the file is kept for inspection)"
-            + ("; int8 ranges may not fit this model: try more --calibration-images, or export fp32" if int8 else "")
-        )
+        from celeba_tui.onnx.export import parity_failure
+
+        raise CelebaError(parity_failure(parity, result.path, precision, kept=True))
 
 
 def _workspace_or_none(workspace: Path | None, run: str):

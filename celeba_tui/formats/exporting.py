@@ -48,10 +48,9 @@ def parse_sources(text: str | None) -> list[str] | None:
 def check_export_request(fmt: str, out) -> None:
     """One line now for a format that is unknown or needs an output it was not given."""
     if fmt not in EXPORT_FORMATS:
-        import difflib
+        from celeba_tui.console import did_you_mean
 
-        close = difflib.get_close_matches(str(fmt), EXPORT_FORMATS, n=1, cutoff=0.6)
-        meant = f"did you mean {close[0]!r}? " if close else ""
+        meant = did_you_mean(fmt, EXPORT_FORMATS)
         raise CelebaError(f"unknown export format {fmt!r} ({meant}one of {', '.join(EXPORT_FORMATS)})")
     to_stream = out is None or hasattr(out, "write")
     if fmt in FOLDER_FORMATS and to_stream:

@@ -10,7 +10,7 @@ label takes them (its "lead time"). The time between one decision and the next i
 time the next took, while the person is at work: a gap longer than `BREAK_S` is a break
 (lunch, another day), not a slow label, so it is left out. The median of the rest is the
 person's pace: a few long looks at hard images do not move it, and a pace far under a
-second per label says a person answers without looking.
+second per label is worth a look at that person's labels.
 """
 
 from __future__ import annotations

@@ -439,11 +439,11 @@ def queue_name(name: str) -> str:
     """The queue's own name for `name` (an alias such as "unlabeled" included); a CelebaError if none."""
     name = QUEUE_ALIASES.get(name, name)
     if name not in QUEUES:
-        import difflib
+        from celeba_tui.console import did_you_mean
 
-        close = difflib.get_close_matches(name, [*QUEUES, *QUEUE_ALIASES], n=1, cutoff=0.6)
-        meant = f"did you mean {QUEUE_ALIASES.get(close[0], close[0])!r}? " if close else ""
-        raise CelebaError(f"unknown queue {name!r} ({meant}queues: {', '.join(QUEUES)})")
+        raise CelebaError(
+            f"unknown queue {name!r} ({did_you_mean(name, QUEUES, QUEUE_ALIASES)}queues: {', '.join(QUEUES)})"
+        )
     return name
 
 

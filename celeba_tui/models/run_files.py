@@ -171,7 +171,8 @@ def check_summary_values(where: Path, summary: dict) -> None:
         value = summary.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise CelebaError(f"{where}: {key} {_shown(value)} is not a number")
-        if key in SUMMARY_SHARES and value is not None and not math.isnan(value) and not 0 <= value <= 1:
+        # `value == value`: False for NaN only (math.isnan overflows on an integer of 400 digits)
+        if key in SUMMARY_SHARES and value is not None and value == value and not 0 <= value <= 1:
             raise CelebaError(f"{where}: {key} {_shown(value)} is not a share between 0 and 1")
 
 

@@ -272,6 +272,21 @@ def _split_names(run, split_name: str) -> list[str]:
         return []
 
 
+def parity_failure(parity, out: Path, precision: str, *, kept: bool) -> str:
+    """The error line of a failed parity check: by how much, what became of `out`, and for
+    int8 what to try."""
+    where = (
+        f"{out} (the file is kept for inspection)"
+        if kept
+        else f"{out}: the file there is left as it was (export to a new file to inspect the model)"
+    )
+    advice = "; int8 ranges may not fit this model: try more --calibration-images, or export fp32"
+    return (
+        f"parity check failed for {where}: max difference {parity.max_abs_diff:.2e} exceeds "
+        f"{parity.tolerance:.0e}" + (advice if precision == "int8" else "")
+    )
+
+
 def export_run(
     run_path: Path,
     out: Path,
@@ -318,10 +333,7 @@ def export_run(
         pixels, source = validation_pixels(run, image_root, n_check)
         parity = parity_check(classifier, written, pixels, TOLERANCES[precision], source)
         if not parity.passed and replaces:
-            raise CelebaError(
-                f"parity check failed exporting {run.path}: max difference {parity.max_abs_diff:.2e} exceeds "
-                f"{parity.tolerance:.0e}; {out} is left as it was (export to a new file to inspect the model)"
-            )
+            raise CelebaError(parity_failure(parity, out, precision, kept=False))
         size, digest = written.stat().st_size, model_hash(written)
     return ExportResult(out, metadata, parity, time.perf_counter() - started, size, digest)
 

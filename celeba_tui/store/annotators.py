@@ -126,7 +126,8 @@ class AnnotatorRecords:
         restored = f"l.detail LIKE '%\"{RESTORES}\": %' AND json_valid(l.detail) AND json_extract(l.detail, '$.{RESTORES}') IS NOT NULL"
         return self.query(
             f"SELECT a.name, COUNT(l.id) - COUNT(CASE WHEN {restored} THEN 1 END), MIN({answered}), MAX({answered}), "
-            f"COUNT(CASE WHEN l.source IN ('{HUMAN}', '{REVIEW}') AND {answered} >= ? AND NOT ({restored}) THEN 1 END) "
+            f"COUNT(CASE WHEN l.source IN ('{HUMAN}', '{REVIEW}') AND {answered} >= ? AND NOT ({restored}) "
+            f"AND substr(a.name, 1, {len(MERGE_PREFIX)}) != '{MERGE_PREFIX}' THEN 1 END) "
             "FROM annotators a "
             "LEFT JOIN labels l ON l.annotator_id = a.id AND l.label IS NOT NULL "
             "GROUP BY a.id ORDER BY a.name",

@@ -78,6 +78,7 @@ def test_a_checkpoint_carrying_code_is_refused_without_running_it(tmp_path, form
         ("summary.json", lambda data: {**data, "val_acc": "x"}, "val_acc 'x' is not a number"),
         ("summary.json", lambda data: {**data, "val_acc": float("inf")}, "val_acc inf is not a share between 0 and 1"),
         ("summary.json", lambda data: {**data, "val_balanced_acc": 1.5}, "is not a share between 0 and 1"),
+        ("summary.json", lambda data: {**data, "val_acc": 10**400}, "is not a share between 0 and 1"),
     ],
 )
 def test_a_run_folder_with_hostile_values_is_one_error_line(tmp_path, file, change, message):

@@ -1,6 +1,7 @@
 """`celeba annotators` (list, withdraw, rename) and `celeba import --undo`: the way out of a bad import."""
 
 import json
+import time
 
 import pytest
 from typer.testing import CliRunner
@@ -289,12 +290,11 @@ def test_a_long_name_is_quoted_cut_and_closed_with_its_own_quote():
 def test_list_says_how_much_each_did_today_how_fast_and_how_far_each_session_is(labelled):
     # A lead's questions (Label Studio's members page): who did how much today, how long a
     # label takes each, and when those labelling now get through their queues.
-    from datetime import datetime
-
+    from celeba_tui.cli.annotator_commands import _local_midnight
     from celeba_tui.labelling.presence import Progress
     from celeba_tui.labelling.session_lock import annotator_session
 
-    midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    midnight = _local_midnight()
     with labelled.open_store() as store:
         ids = [
             store.add_label(f"{i:06d}.jpg", task, "left", "cy")
@@ -320,3 +320,38 @@ def test_list_says_how_much_each_did_today_how_fast_and_how_far_each_session_is(
     }
     assert next(line for line in text.splitlines() if line.startswith("cy ")).split()[3:6] == ["14", "10", "3.0"]
     assert text.splitlines()[-1].endswith(", 37/1,403 done, about 3 h 50 min left")
+
+
+def test_today_begins_at_midnight_even_on_a_day_the_clocks_change(monkeypatch):
+    # The review of 2026-12-07: midnight took now's UTC offset, an hour off on such days.
+    import datetime as real
+
+    from celeba_tui.cli import annotator_commands
+
+    class SpringDay(real.date):
+        @classmethod
+        def today(cls):
+            return cls(2026, 3, 29)  # Europe/Berlin: 02:00 -> 03:00
+
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        monkeypatch.setattr(annotator_commands, "date", SpringDay)
+        midnight = real.datetime.fromtimestamp(annotator_commands._local_midnight())
+        assert (midnight.date(), midnight.hour, midnight.minute) == (real.date(2026, 3, 29), 0, 0)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_merge_does_no_work_today(labelled):
+    # The review of 2026-12-07: a merge's decisions (source review) counted as someone's work today.
+    import pandas as pd
+
+    with labelled.open_store() as store:
+        merged = {"image": ["000001.jpg"], "task": ["light"], "label": ["left"], "annotator": ["merge:majority"]}
+        store.add_labels(pd.DataFrame({**merged, "source": ["review"]}), as_merge=True)
+        store.add_label("000002.jpg", "light", "left", "rev", "review")
+    rows = {r["name"]: r for r in json.loads(run("annotators", "-w", labelled.path, "--json").stdout)}
+    assert (rows["merge:majority"]["decisions"], rows["merge:majority"]["today"]) == (1, 0)
+    assert rows["rev"]["today"] == 1

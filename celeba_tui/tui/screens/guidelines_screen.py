@@ -54,4 +54,7 @@ class GuidelinesScreen(ModalScreen[None]):
 
     def action_page(self, direction: int) -> None:
         scroll = self.query_one("#guidelines", VerticalScroll)
-        scroll.scroll_page_down() if direction > 0 else scroll.scroll_page_up()
+        if direction > 0:
+            scroll.scroll_page_down()
+        else:
+            scroll.scroll_page_up()
