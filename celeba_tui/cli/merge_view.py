@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from rich import box
@@ -141,26 +142,27 @@ def print_agreement(report: list[TaskAgreement], profiles: list[AnnotatorProfile
             plan = OVERLAP_ADVICE if len(task.annotators) > 1 else ""  # several people, no image in common
             console.print(f"[bold]{literal(task.task)}[/]: nothing to compare ({literal(task.note)}){plan}")
             continue
-        for table in _pair_tables(task, console):
+        # Pairs with no image in common have nothing to measure: one line below, not n/a rows.
+        compared = [p for p in task.pairs if p.overlapping]
+        for table in _pair_tables(replace(task, pairs=compared), console):
             console.print(_fit(table, console))
         if task.alpha_ordinal is not None or task.alpha_nominal is not None:
             console.print(
                 f"Krippendorff's alpha over {len(task.annotators)} annotators: "
                 f"{_number(task.alpha_ordinal, 3)} ordinal, {_number(task.alpha_nominal, 3)} nominal"
             )
-        for pair in task.pairs:
-            if pair.note and pair.overlapping:
+        for pair in compared:
+            if pair.note:
                 console.print(literal(f"  {pair.annotator_a} / {pair.annotator_b}: {pair.note}"))
         apart = [f"{p.annotator_a} / {p.annotator_b}" for p in task.pairs if not p.overlapping]
-        if apart:  # one line, not one per pair (six annotators: up to fifteen)
+        if apart:  # one line, not a row each (six annotators: up to fifteen)
             shown = ", ".join(apart[:SHOWN_PAIRS_APART]) + (", ..." if len(apart) > SHOWN_PAIRS_APART else "")
-            console.print(literal(f"  {counted(len(apart), 'pair')} share no image: {shown}"))
-        if len(task.pairs) <= MAX_PRINTED_CONFUSIONS:
-            for pair in task.pairs:
-                if pair.overlapping:
-                    console.print(_fit(_confusion_table(pair, task.classes), console))
+            console.print(literal(f"  {counted(len(apart), 'pair')} share no image (not in the table): {shown}"))
+        if len(compared) <= MAX_PRINTED_CONFUSIONS:
+            for pair in compared:
+                console.print(_fit(_confusion_table(pair, task.classes), console))
         else:
-            console.print(f"{len(task.pairs)} confusion matrices: see --json or --plot DIR")
+            console.print(f"{len(compared)} confusion matrices: see --json or --plot DIR")
         mine = [p for p in profiles if p.task == task.task]
         console.print(_fit(_profile_table(task, mine), console))
         for note in strictness_notes(mine):

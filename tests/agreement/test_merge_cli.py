@@ -324,3 +324,11 @@ def test_a_task_named_twice_is_that_task_once(workspace):
     assert json.loads(twice.stdout) == json.loads(once.stdout)
     merged = invoke(workspace, "merge", "--policy", "majority", "--dry-run", "-t", "light", "-t", "light")
     assert merged.exit_code == 0, merged.output
+
+
+def test_agreement_tells_pairs_with_no_image_in_common_in_one_line(workspace):
+    # The labelling walkthrough of 2026-12-07: six annotators gave fifteen rows, most n/a.
+    add(workspace, [*TWO, ("9.jpg", "light", "carol", "left"), ("8.jpg", "light", "dave", "right")])
+    out = " ".join(invoke(workspace, "agreement", "-t", "light").stdout.split())
+    assert "5 pairs share no image (not in the table): alice / carol, alice / dave, bob / carol, ..." in out
+    assert "alice bob 4 3 3 1 4" in out and "carol dave" not in out  # the one pair compared; not the others
