@@ -33,6 +33,7 @@ class StoreState:
     my_reviews: int = 0  # pairs this annotator decided as a reviewer
     overlapping: int = 0  # pairs two or more annotators labelled
     conflicts: int = 0  # pairs whose annotators disagree and nobody reviewed
+    my_conflicts: int = 0  # of those, the pairs this annotator gave one of the answers to
     conflict_images: int = 0  # images with one such pair or more (what the review queue counts)
     settled: dict[str, int] = field(default_factory=dict)  # task -> agreed or reviewed labels
     suspects_found: bool | None = None  # None: autolabel wrote no suspects file; else: it found some
@@ -73,6 +74,11 @@ def read_store_state(
     conflict_images = store.query(
         f"SELECT COUNT(DISTINCT image_id) FROM current WHERE {tasks_in} AND status = ?", [*names, CONFLICT]
     )[0][0]
+    my_conflicts = store.query(  # each conflict, one lookup by the live table's key
+        f"SELECT COUNT(*) FROM current c WHERE c.{tasks_in} AND c.status = ? AND EXISTS (SELECT 1 FROM live v "
+        f"WHERE v.image_id = c.image_id AND v.task = c.task AND v.annotator_id = {me} AND v.source IN {annotators})",
+        [*names, CONFLICT, annotator, *ANNOTATOR_SOURCES],
+    )[0][0]
     settled = {name: 0 for name in names}
     conflicts = 0
     for task, status, count in status_counts:
@@ -90,6 +96,7 @@ def read_store_state(
         my_reviews=my_reviews,
         overlapping=overlapping,
         conflicts=conflicts,
+        my_conflicts=my_conflicts,
         conflict_images=conflict_images,
         settled=settled,
         suspects_found=_suspects_found(suspects_path),
@@ -224,10 +231,16 @@ def next_steps(
         # Counted in images, as the review queue counts them; the questions too where more.
         images = counted(state.conflict_images, "image")
         questions = f" ({state.conflicts:,} questions)" if state.conflicts != state.conflict_images else ""
+        # A party to a conflict is not the one to settle it (the walkthrough of 2026-12-07:
+        # each annotator's summary sent them to review their own conflicts).
+        if state.my_conflicts and state.my_conflicts == state.conflicts:
+            who = ": every one holds your answer, best settled by someone who took no side"
+        elif state.my_conflicts:
+            who = f", for a person ({state.my_conflicts:,} of the questions hold your answer)"
+        else:
+            who = ", for a person"
         if not (queue == "review" and left > 0):  # else the first step says it
-            steps.append(
-                NextStep("celeba label --queue review", f"{images} where annotators disagree{questions}, for a person")
-            )
+            steps.append(NextStep("celeba label --queue review", f"{images} where annotators disagree{questions}{who}"))
         if queue != "review":
             # Conflicts stay whatever policy a merge had (review leaves them to people):
             # a rule is the other way to settle them. Not majority: two annotators who

@@ -153,5 +153,16 @@ def test_conflicts_are_counted_in_images_as_the_review_queue_counts_them(store, 
     assert len(review.items) == state.conflict_images
     steps = next_steps(state, queue="unlabelled", left=0, min_labels=10)
     assert steps[0] == NextStep(
-        "celeba label --queue review", "2 images where annotators disagree (3 questions), for a person"
+        "celeba label --queue review",
+        "2 images where annotators disagree (3 questions): every one holds your answer, best settled by someone who took no side",
+    )
+    # The walkthrough of 2026-12-07: each party was sent to review their own conflicts.
+    neutral = next_steps(read_store_state(store, "zed", workspace.tasks), queue="unlabelled", left=0, min_labels=10)
+    assert neutral[0].reason == "2 images where annotators disagree (3 questions), for a person"
+    store.add_label(IMAGES[2], "light", "left", "cara")
+    store.add_label(IMAGES[2], "light", "right", "dan")
+    some = next_steps(read_store_state(store, "ann", workspace.tasks), queue="unlabelled", left=0, min_labels=10)
+    assert (
+        some[0].reason
+        == "3 images where annotators disagree (4 questions), for a person (3 of the questions hold your answer)"
     )

@@ -131,7 +131,10 @@ def test_the_session_ends_with_a_summary_and_the_next_command(workspace, store, 
     # On the same queue, with the options that shaped it (attack pass 25: a hint without
     # `--assign 1/2` or `-t light` opened another queue than the one whose count it gave).
     assert lines[3].startswith(f"Next: celeba label --queue unlabelled {typed} -t light   (")
-    review = f"or: celeba label --queue review {typed}   (1 image where annotators disagree, for a person)"
+    review = (
+        f"or: celeba label --queue review {typed}   (1 image where annotators disagree: every one holds your "
+        "answer, best settled by someone who took no side)"
+    )
     assert review in result.output
     shared = label(workspace, "-t", "light", "--assign", "1/2", "--overlap", "0.1", "--shuffle", "--seed", "3")
     assert shared.exit_code == 0, shared.output
