@@ -9,6 +9,7 @@ in --help; with --json, errors are JSON.
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
@@ -443,3 +444,26 @@ def test_json_is_indented_for_a_person_and_compact_for_a_pipe(monkeypatch, capsy
     text = capsys.readouterr().out
     assert json.loads(text) == {"rows": [{"image": "1.jpg", "confidence": None}]}
     assert ("\n  " in text) is terminal and text.count("\n") == (8 if terminal else 1)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["stats"], ["stats", "--json"]], ids=["text", "json"])
+def test_output_that_cannot_be_written_is_one_line_not_a_traceback(workspace, args):
+    # Attack pass 31: `celeba stats --json > /dev/full` (a full disk) printed a traceback, exit 1.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "celeba_tui", *args, "-w", str(workspace.path)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHONPATH": str(repo)},
+        )
+    assert done.returncode == 2, done.stderr
+    expected = "cannot write the output: No space left on device"
+    assert done.stderr.strip() == (f'{{"error": "{expected}"}}' if "--json" in args else f"error: {expected}")

@@ -119,6 +119,12 @@ class CelebaGroup(TyperGroup):
         except CelebaError as exc:
             report_error(str(exc), wants_json)
         except OSError as exc:
+            if exc.filename is None and exc.errno in UNWRITABLE_OUTPUT:
+                # Writing stdout failed (`> /dev/full`, a full disk or quota, a dead
+                # terminal): one line on stderr, and what is still buffered is dropped, so
+                # the exit's own flush does not fail again with a traceback.
+                _drop_stdout()
+                report_error(f"cannot write the output: {exc.strerror or exc}", wants_json)
             if exc.errno != errno.ENAMETOOLONG:
                 raise
             # Any name typed (a run, a model, a path) may be longer than the system allows.
@@ -140,6 +146,22 @@ def usage_line(exc: ClickException, as_json: bool) -> str:
     if as_json or context is None:
         return message
     return f"{message} (see '{context.command_path} -h')"
+
+
+# Errors of a write to stdout that no retry mends (a broken pipe ends the command quietly, as `head` expects).
+UNWRITABLE_OUTPUT = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG})
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null: its buffer can no longer be written where it was going."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real stdout (tests capture it)
+        pass
 
 
 def report_error(message: str, as_json: bool) -> None:
