@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from celeba_tui.labelling.session_lock import LOCK_FOLDER, MAX_NOTE_BYTES, turn_lock
+from celeba_tui.labelling.session_lock import LOCK_FOLDER, MAX_NOTE_BYTES, lock_path, turn_lock
 
 PRESENCE_TTL_S = 600.0  # an image shown longer ago than this is nobody's any more
 MAX_LOCK_FILES = 256  # notes read at most per call (one per annotator working now)
@@ -269,7 +269,9 @@ def sessions_now(workspace_path: Path, *, now: float | None = None, recent_only:
             if read > MAX_LOCK_FILES:
                 break
             note = _session(_read_note(folder / entry.name), now)
-            if note is not None:
+            # A note in another annotator's lock file is not theirs (a copy, or forged to
+            # hide the session that holds the real one: attack pass 31).
+            if note is not None and lock_path(workspace_path, note.annotator).name == entry.name:
                 found.append(note)
     return found
 

@@ -92,7 +92,9 @@ def test_hostile_lock_files_are_ignored_without_hanging(tmp_path):
     write_note(tmp_path, "n6", {"annotator": "carol", **fresh, "host": os.uname().nodename, "pid": "1"})
     (folder / "label-carol.lock").write_text(json.dumps({"annotator": "carol", **fresh}))  # not a lock's name
     assert someone_else_on(tmp_path, "bob", "a.jpg") is None
-    write_note(tmp_path, "dave", {"annotator": "[bold]dave\x1b[2J", **fresh})
+    write_note(tmp_path, "dave", {"annotator": "[bold]dave\x1b[2J", **fresh})  # in dave's lock file: not theirs
+    assert someone_else_on(tmp_path, "bob", "a.jpg") is None
+    write_note(tmp_path, "[bold]dave\x1b[2J", {"annotator": "[bold]dave\x1b[2J", **fresh})
     assert someone_else_on(tmp_path, "bob", "a.jpg") == "[bold]dave\x1b[2J"  # shown escaped by the TUI
 
 
@@ -253,3 +255,14 @@ def test_a_session_tells_its_progress_and_a_forged_one_is_not_believed(tmp_path)
     ]:
         assert Progress.from_note(forged) is None, forged
     assert Progress.from_note({**good, "minutes_left": None}).minutes_left is None
+
+
+def test_a_note_forged_in_another_lock_file_does_not_hide_the_real_session(tmp_path):
+    # Attack pass 31: a second file naming Alice, with a live pid, showed in her place.
+    from celeba_tui.labelling.presence import sessions_now
+
+    with annotator_session(tmp_path, "Alice") as alice:
+        alice.announce("000011.jpg")
+        forged = {"annotator": "Alice", "pid": os.getpid(), "host": os.uname().nodename, "started": 0}
+        write_note(tmp_path, "mallory", {**forged, "image": "000005.jpg", "shown": time.time()})
+        assert [(note.annotator, note.image) for note in sessions_now(tmp_path)] == [("Alice", "000011.jpg")]
