@@ -39,7 +39,8 @@ def unknown_annotator(name: str, known) -> str:
     import difflib
 
     known = sorted(str(k) for k in known)
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    close = [k for k in known if k.casefold() == str(name).casefold()]  # ALICE for alice
+    close = close or difflib.get_close_matches(name, known, n=3, cutoff=0.6)
     if close:
         hint = f"; did you mean {' or '.join(shown_name(c) for c in close)}?"
     elif 0 < len(known) <= 5:

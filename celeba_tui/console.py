@@ -74,7 +74,9 @@ def did_you_mean(word: str, choices, aliases: dict[str, str] | None = None) -> s
     import difflib
 
     aliases = aliases or {}
-    close = difflib.get_close_matches(str(word), [*choices, *aliases], n=1, cutoff=0.6)
+    words = [*choices, *aliases]
+    close = [w for w in words if w.casefold() == str(word).casefold()]  # REVIEW for review
+    close = close or difflib.get_close_matches(str(word), words, n=1, cutoff=0.6)
     return f"did you mean {aliases.get(close[0], close[0])!r}? " if close else ""
 
 

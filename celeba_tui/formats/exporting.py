@@ -48,10 +48,11 @@ def parse_sources(text: str | None) -> list[str] | None:
 def check_export_request(fmt: str, out) -> None:
     """One line now for a format that is unknown or needs an output it was not given."""
     if fmt not in EXPORT_FORMATS:
+        from celeba_tui.annotator_names import shown_name
         from celeba_tui.console import did_you_mean
 
         meant = did_you_mean(fmt, EXPORT_FORMATS)
-        raise CelebaError(f"unknown export format {fmt!r} ({meant}one of {', '.join(EXPORT_FORMATS)})")
+        raise CelebaError(f"unknown export format {shown_name(fmt)} ({meant}one of {', '.join(EXPORT_FORMATS)})")
     to_stream = out is None or hasattr(out, "write")
     if fmt in FOLDER_FORMATS and to_stream:
         raise CelebaError(f"--format {fmt} writes a folder: give it with -o/--out DIR")

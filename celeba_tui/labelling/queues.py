@@ -439,11 +439,11 @@ def queue_name(name: str) -> str:
     """The queue's own name for `name` (an alias such as "unlabeled" included); a CelebaError if none."""
     name = QUEUE_ALIASES.get(name, name)
     if name not in QUEUES:
+        from celeba_tui.annotator_names import shown_name
         from celeba_tui.console import did_you_mean
 
-        raise CelebaError(
-            f"unknown queue {name!r} ({did_you_mean(name, QUEUES, QUEUE_ALIASES)}queues: {', '.join(QUEUES)})"
-        )
+        meant = did_you_mean(name, QUEUES, QUEUE_ALIASES)
+        raise CelebaError(f"unknown queue {shown_name(name)} ({meant}queues: {', '.join(QUEUES)})")
     return name
 
 

@@ -51,6 +51,8 @@ def test_parse_policy():
     assert parse_policy("prefer:bob", ["alice", "bob"]).name == "prefer:bob"
     with pytest.raises(CelebaError, match=r"no annotator named 'zed'; the annotators are 'alice', 'bob'"):
         parse_policy("prefer:zed", ["bob", "alice"])
+    with pytest.raises(CelebaError, match=r"no annotator named 'ALICE'; did you mean 'alice'\?"):
+        parse_policy("prefer:ALICE", ["bob", "alice"])  # attack pass 31: no hint for another case
     with pytest.raises(CelebaError, match="unknown merge policy 'vote'.*dawid-skene"):
         parse_policy("vote", ["alice"])
 

@@ -75,6 +75,8 @@ def test_count_adds_the_checks_the_session_plans(workspace, store):
         (["--queue", "nope"], "unknown queue 'nope' (queues: "),
         (["--queue", "reveiw"], "unknown queue 'reveiw' (did you mean 'review'? queues: "),
         (["--queue", "unlabeld"], "did you mean 'unlabelled'?"),
+        (["--queue", "REVIEW"], "did you mean 'review'?"),  # attack pass 31: no hint for another case
+        (["--queue", "x" * 10_000], "unknown queue 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' ("),
         (["--overlap", "0.2"], "--overlap needs --assign"),
         (["--assign", "3/2"], "I must be between 1 and N"),
         (["--checks", "0.8"], "--checks 0.8"),
