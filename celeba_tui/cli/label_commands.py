@@ -21,6 +21,7 @@ from celeba_tui.cli.app import (
     warn,
 )
 from celeba_tui.cli.completion import complete_queue, complete_task
+from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
 
 
@@ -176,10 +177,8 @@ def label(
                     f"{queue} queue for {name}: {summary['to_do']:,} to do{among}, "
                     f"{summary['done']:,} / {summary['total']:,} done{whose}"
                 )
-                if not summary["to_do"]:  # why, and what next, as the screen says it
-                    from celeba_tui.tui.queue_hints import queue_hint
-
-                    typer.echo(queue_hint(store, ws, name, list(tasks), queue_object, options), err=True)
+                if not summary["to_do"]:
+                    _say_why_empty(store, ws, name, queue, tasks, options)
             return
         run = LabelRun(ws, name, queue, tuple(tasks), options, checks, renderer, timing_log, image, hint)
         outcome = _run_tui(store, run)
@@ -209,6 +208,21 @@ class LabelRun:
     timing_log: Path | None
     image: str | None
     newcomer_hint: str | None = None  # a new name that looks like a known one (annotator_names.newcomer_hint)
+
+
+def _say_why_empty(store, ws, name: str, queue: str, tasks, options) -> None:
+    """Why `queue` has nothing for `name` and what to run next, on stderr, as the screen
+    says it; the commands as this one was typed (-w, -a), to run from the same folder."""
+    from celeba_tui.autolabel.cycle import cycle_ready as ready
+    from celeba_tui.labelling.next_steps import next_steps, read_store_state, why_empty
+    from celeba_tui.training.dataset import MIN_LABELS
+
+    state = read_store_state(store, name, tasks, ws.suspects_path)
+    typer.echo(printable(why_empty(queue, state, options.assignment is not None)), err=True)
+    cycles = ready(ws, [task.name for task in tasks])
+    steps = next_steps(state, queue=queue, left=0, min_labels=MIN_LABELS, cycle_ready=cycles)
+    for lead, step in zip(("Next:", "  or:"), steps):
+        typer.echo(printable(f"{lead} {as_invoked(step.command, queue=queue)}   ({step.reason})"), err=True)
 
 
 def cycle_ready(run: LabelRun) -> frozenset[str]:

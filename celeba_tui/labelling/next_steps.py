@@ -144,7 +144,7 @@ def empty_queue_hint(
 ) -> str:
     """Why the `queue` has nothing for this annotator (`share`: of an `--assign` share), in
     the store's own numbers, and what next."""
-    why = _why_empty(queue, state, share)
+    why = why_empty(queue, state, share)
     steps = next_steps(state, queue=queue, left=0, min_labels=min_labels, cycle_ready=cycle_ready)
     if steps:
         why += " Next: " + "; or ".join(f"`{s.command}` ({s.reason})" for s in steps[:2]) + "."
@@ -156,7 +156,7 @@ def _yours(count: int, noun: str) -> str:
     return f"{counted(count, noun)} {'is' if count == 1 else 'are'} yours"
 
 
-def _why_empty(queue: str, state: StoreState, share: bool = False) -> str:
+def why_empty(queue: str, state: StoreState, share: bool = False) -> str:
     if queue == "unlabelled":
         if state.images == 0:
             return "The image root has no images registered (`celeba scan`)."

@@ -543,8 +543,12 @@ def browse_rows(index: BrowseIndex, positions: Sequence[int], *, with_people: bo
 def people_labels(index: BrowseIndex, positions: Sequence[int]) -> list[tuple[dict, dict]]:
     """Per position, per task: each annotator's own live label by name (typed or imported:
     the newest where one person has both; as `export --format jsonl` gives them, as
-    FiftyOne keeps one field per annotator), and each reviewer's decision by name. Labels
-    outside the task's classes are left out. Pure."""
+    FiftyOne keeps one field per annotator), and each reviewer's decision by name (a
+    person's: a merge's decision shows in the labels and status while it stands, and one
+    that lapsed must not read as a review). Labels outside the task's classes are left
+    out. Pure."""
+    from celeba_tui.annotator_names import MERGE_PREFIX
+
     own, review = [SOURCES.index(source) for source in ANNOTATOR_SOURCES], SOURCES.index(REVIEW)
     live = index.live[np.isin(index.live[:, 3], [*own, review]) & (index.live[:, 4] >= 0)]
     live = live[np.lexsort((live[:, 5], live[:, 0]))]  # by image, then label id: the newest last
@@ -557,8 +561,10 @@ def people_labels(index: BrowseIndex, positions: Sequence[int]) -> list[tuple[di
         answers: dict[str, dict[str, str]] = {task.name: {} for task in index.tasks}
         reviews: dict[str, dict[str, str]] = {task.name: {} for task in index.tasks}
         for _image, t, annotator, source, code, _id in live[start:stop].tolist():
-            task = index.tasks[t]
+            task, name = index.tasks[t], names.get(annotator, f"#{annotator}")
+            if source == review and name.startswith(MERGE_PREFIX):
+                continue
             into = reviews if source == review else answers
-            into[task.name][names.get(annotator, f"#{annotator}")] = task.classes[code]
+            into[task.name][name] = task.classes[code]
         found.append(tuple({t: dict(sorted(by.items())) for t, by in kind.items()} for kind in (answers, reviews)))
     return found

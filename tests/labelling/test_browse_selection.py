@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -192,6 +193,8 @@ def test_json_says_each_annotators_own_label_and_each_review(workspace, labelled
     names each person's live answer, typed or imported, as `export --format jsonl` does, and
     each reviewer's decision apart (a party who settles a conflict still disagreed)."""
     labelled.add_label(IMAGES[1], "light", "center", "ann", "review")  # ann settles her own conflict
+    merged = {"image": [IMAGES[3]], "task": ["light"], "label": ["left"], "annotator": ["merge:majority"]}
+    labelled.add_labels(pd.DataFrame({**merged, "source": ["review"]}), as_merge=True)  # a policy's, no person's
     rows = {row["image"]: row for row in json.loads(
         CliRunner().invoke(app, ["browse", "-w", str(workspace.path), "--json"]).output
     )}  # fmt: skip
@@ -200,6 +203,7 @@ def test_json_says_each_annotators_own_label_and_each_review(workspace, labelled
     assert rows[IMAGES[2]]["annotators"]["orientation"] == {"ann": "right", "bob": "center"}
     assert rows[IMAGES[2]]["reviews"]["orientation"] == {"rev": "center"}
     assert rows[IMAGES[3]]["annotators"]["light"] == {"old": "center"}
+    assert rows[IMAGES[3]]["reviews"]["light"] == {}  # attack pass 31: a lapsed merge read as a review
     nobody = {"light": {}, "orientation": {}}
     assert rows[IMAGES[4]]["annotators"] == rows[IMAGES[9]]["annotators"] == rows[IMAGES[9]]["reviews"] == nobody
 

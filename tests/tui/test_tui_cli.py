@@ -185,3 +185,10 @@ def test_count_of_an_empty_queue_says_why_and_what_next(workspace, store):
     assert result.exit_code == 0 and "manual queue for ann: 0 to do" in result.stdout
     assert result.stderr.startswith("No predictions to work from yet: `celeba autolabel` has not labelled anything.")
     assert label(workspace, "--count").stderr == ""  # images to do: nothing to explain
+    # What to run next, as this one was typed (attack pass 31: without -w and -a it ran
+    # nowhere from the folder it was typed in).
+    store.add_label("000001.jpg", "light", "left", "ann")
+    store.add_label("000001.jpg", "light", "right", "bob")
+    hint = label(workspace, "--count", "--queue", "manual").stderr
+    typed = f"-w {shlex.quote(str(workspace.path))} -a ann"
+    assert f"\nNext: celeba label --queue review {typed}   (1 image where annotators disagree" in hint
