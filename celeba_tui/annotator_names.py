@@ -19,6 +19,10 @@ FORMULA_STARTS = ("=", "+", "-", "@")
 # bidirectional controls ("Trojan Source") and the Unicode line and paragraph separators.
 # Other invisible formatting characters stay allowed (emoji sequences join with U+200D).
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Characters that print as nothing at all, so `ali<ZWSP>ce` reads as `alice` in every table
+# (attack pass 31): the zero-width space, word joiner, byte-order mark, soft hyphen, the
+# Mongolian vowel separator and the Hangul fillers. The joiners emoji and scripts need stay.
+INVISIBLE = frozenset("\u200b\u2060\ufeff\u00ad\u180e\u115f\u1160\u3164\uffa0")
 
 
 # A name is shown in tables, the TUI's header and error lines; a merge's name holds one
@@ -60,12 +64,17 @@ def newcomer_hint(name: str, known) -> str | None:
     known = [str(k) for k in known]
     if name in known:
         return None
-    close = [k for k in known if k.casefold() == name.casefold()]
+    folded = _folded(name)  # Alice, ALICE and full-width ａｌｉｃｅ all read as alice
+    close = [k for k in known if _folded(k) == folded]
     close = close or difflib.get_close_matches(name, known, n=2, cutoff=0.8)
     if not close:
         return None
     meant = " or ".join(shown_name(c) for c in close)
     return f"{shown_name(name)} is a new annotator: did you mean {meant}? (labels go under the name as typed)"
+
+
+def _folded(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).casefold()
 
 
 def annotator_name_problem(name: object, *, merge: bool = False, model: bool = False) -> str | None:
@@ -84,6 +93,8 @@ def annotator_name_problem(name: object, *, merge: bool = False, model: bool = F
         return "contains control characters"
     if any(c in BIDI_CONTROLS or unicodedata.category(c) in ("Zl", "Zp") for c in name):
         return "contains a text-direction control or a line separator"
+    if any(c in INVISIBLE for c in name):
+        return "contains an invisible character (it would read as another name)"
     if name.startswith(FORMULA_STARTS):
         return f"starts with {name[0]!r}, which spreadsheets run as a formula"
     if name.startswith(MERGE_PREFIX) and not merge:

@@ -276,6 +276,9 @@ def test_store_stats_counts_present_absent_conflicts_and_sources(store, workspac
         "AutoLabel",
         "\uff41\uff55\uff54\uff4f\uff4c\uff41\uff42\uff45\uff4c",  # fullwidth letters
         "auto\u200blabel",  # a zero-width space
+        "ali\u200bce",  # read as alice in every table (attack pass 31)
+        "bob\u00ad",  # a soft hyphen
+        "\ufeffcarol",  # a byte-order mark
     ],
 )
 def test_unsafe_or_reserved_annotator_names_are_refused_at_creation(store, name):

@@ -163,7 +163,14 @@ def test_count_refuses_a_name_with_control_characters(workspace):
 
 @pytest.mark.parametrize(
     ("typed", "meant"),
-    [("Ann", "'ann'"), ("anne", "'ann'"), ("ANN", "'ann'"), ("bob", None), ("ann", None)],
+    [
+        ("Ann", "'ann'"),
+        ("anne", "'ann'"),
+        ("ANN", "'ann'"),
+        ("\uff41\uff4e\uff4e", "'ann'"),
+        ("bob", None),
+        ("ann", None),
+    ],
 )
 def test_a_new_name_like_a_known_one_asks_whether_it_was_meant(workspace, store, typed, meant):
     """The labelling walkthrough of 2026-12-07: `-a Alice` where alice labels quietly made a
