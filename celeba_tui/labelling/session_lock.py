@@ -38,7 +38,8 @@ TURN_WAIT_S = 0.05  # the longest a session waits for it before it goes on witho
 
 def lock_path(workspace_path: Path, annotator: str) -> Path:
     """The lock file of `annotator`'s sessions: named by a hash, so any name makes a safe file name."""
-    digest = hashlib.sha256(annotator.encode("utf-8")).hexdigest()[:16]
+    # surrogatepass: a lock note may name anything (a lone surrogate too); valid names hash as UTF-8.
+    digest = hashlib.sha256(annotator.encode("utf-8", "surrogatepass")).hexdigest()[:16]
     return Path(workspace_path) / LOCK_FOLDER / f"label-{digest}.lock"
 
 

@@ -60,7 +60,9 @@ def test_annotators_shows_a_lock_notes_lone_surrogate_escaped(tmp_path):
     (workspace.path / "locks").mkdir()
     note = {"annotator": "m\ud800", "pid": 1, "host": "elsewhere", "started": time.time() - 60}
     note |= {"image": "x\ud800y.jpg", "shown": time.time()}
-    (workspace.path / "locks" / f"label-{'a' * 16}.lock").write_text(json.dumps(note))
+    from celeba_tui.labelling.session_lock import lock_path
+
+    lock_path(workspace.path, "m\ud800").write_text(json.dumps(note))  # its own lock file: it counts
     result = CliRunner().invoke(app, ["annotators", "-w", str(workspace.path)])
     assert result.exit_code == 0, result.output
     assert "m\\ud800" in result.output and "on x\\ud800y.jpg" in result.output
