@@ -40,11 +40,10 @@ def shown_name(name: object, limit: int = 60) -> str:
 def unknown_annotator(name: str, known) -> str:
     """The error line for a name no annotator has, with the closest of `known` (a typo's
     likely meaning) or, from a handful, all of them."""
-    import difflib
+    from celeba_tui.console import close_matches
 
     known = sorted(str(k) for k in known)
-    close = [k for k in known if k.casefold() == str(name).casefold()]  # ALICE for alice
-    close = close or difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    close = close_matches(name, known, n=3)
     if close:
         hint = f"; did you mean {' or '.join(shown_name(c) for c in close)}?"
     elif 0 < len(known) <= 5:
@@ -59,22 +58,16 @@ def newcomer_hint(name: str, known) -> str | None:
     typo): the line that asks whether the person meant that one; None otherwise. A
     mistyped `-a Alice` would quietly become a second person, counted in agreement and
     merges."""
-    import difflib
+    from celeba_tui.console import close_matches
 
     known = [str(k) for k in known]
     if name in known:
         return None
-    folded = _folded(name)  # Alice, ALICE and full-width ａｌｉｃｅ all read as alice
-    close = [k for k in known if _folded(k) == folded]
-    close = close or difflib.get_close_matches(name, known, n=2, cutoff=0.8)
+    close = close_matches(name, known, n=2, cutoff=0.8)  # Alice, ALICE, ａｌｉｃｅ, alcie for alice
     if not close:
         return None
     meant = " or ".join(shown_name(c) for c in close)
     return f"{shown_name(name)} is a new annotator: did you mean {meant}? (labels go under the name as typed)"
-
-
-def _folded(name: str) -> str:
-    return unicodedata.normalize("NFKC", name).casefold()
 
 
 def annotator_name_problem(name: object, *, merge: bool = False, model: bool = False) -> str | None:

@@ -68,15 +68,25 @@ def counted(count: int, noun: str, plural: str | None = None) -> str:
     return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
 
 
+def close_matches(word: str, words, n: int = 1, cutoff: float = 0.6) -> list[str]:
+    """The `words` a mistyped `word` most likely meant: those it equals but for case and
+    width (REVIEW, ａｌｉｃｅ), else difflib's closest `n` at `cutoff`."""
+    import difflib
+    import unicodedata
+
+    def folded(text: str) -> str:
+        return unicodedata.normalize("NFKC", str(text)).casefold()
+
+    words = [str(w) for w in words]
+    same = [w for w in words if folded(w) == folded(word)]
+    return same or difflib.get_close_matches(str(word), words, n=n, cutoff=cutoff)
+
+
 def did_you_mean(word: str, choices, aliases: dict[str, str] | None = None) -> str:
     """ "did you mean 'review'? " for the choice (or alias, given as what it stands for)
     closest to a mistyped `word`; "" when none is close."""
-    import difflib
-
     aliases = aliases or {}
-    words = [*choices, *aliases]
-    close = [w for w in words if w.casefold() == str(word).casefold()]  # REVIEW for review
-    close = close or difflib.get_close_matches(str(word), words, n=1, cutoff=0.6)
+    close = close_matches(word, [*choices, *aliases])
     return f"did you mean {aliases.get(close[0], close[0])!r}? " if close else ""
 
 

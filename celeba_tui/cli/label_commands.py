@@ -214,15 +214,15 @@ def _say_why_empty(store, ws, name: str, queue: str, tasks, options) -> None:
     """Why `queue` has nothing for `name` and what to run next, on stderr, as the screen
     says it; the commands as this one was typed (-w, -a), to run from the same folder."""
     from celeba_tui.autolabel.cycle import cycle_ready as ready
-    from celeba_tui.labelling.next_steps import next_steps, read_store_state, why_empty
+    from celeba_tui.labelling.next_steps import next_steps, read_store_state, step_lines, why_empty
     from celeba_tui.training.dataset import MIN_LABELS
 
     state = read_store_state(store, name, tasks, ws.suspects_path)
     typer.echo(printable(why_empty(queue, state, options.assignment is not None)), err=True)
     cycles = ready(ws, [task.name for task in tasks])
-    steps = next_steps(state, queue=queue, left=0, min_labels=MIN_LABELS, cycle_ready=cycles)
-    for lead, step in zip(("Next:", "  or:"), steps):
-        typer.echo(printable(f"{lead} {as_invoked(step.command, queue=queue)}   ({step.reason})"), err=True)
+    steps = next_steps(state, queue=queue, left=0, min_labels=MIN_LABELS, cycle_ready=cycles)[:2]
+    for line in step_lines([replace(step, command=as_invoked(step.command, queue=queue)) for step in steps]):
+        typer.echo(printable(line), err=True)
 
 
 def cycle_ready(run: LabelRun) -> frozenset[str]:

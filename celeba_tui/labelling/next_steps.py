@@ -207,6 +207,11 @@ class NextStep:
     reason: str
 
 
+def step_lines(steps: Sequence[NextStep]) -> list[str]:
+    """ "Next: COMMAND   (why)", then "  or: ..." for the others: as every summary prints them."""
+    return [f"{'Next:' if i == 0 else '  or:'} {step.command}   ({step.reason})" for i, step in enumerate(steps)]
+
+
 def cycle_command(task: str, cycle_ready: frozenset[str]) -> str:
     """`celeba cycle -t TASK`, with `-p` where the workspace names no architecture for it
     (`cycle_ready`: the tasks it does for; see `celeba_tui.autolabel.cycle.cycle_ready`)."""

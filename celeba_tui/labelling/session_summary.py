@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from celeba_tui.console import counted, printable
-from celeba_tui.labelling.next_steps import NextStep, next_steps, read_store_state
+from celeba_tui.labelling.next_steps import NextStep, next_steps, read_store_state, step_lines
 from celeba_tui.labelling.queue_items import QueueOptions
 from celeba_tui.labelling.queues import OneImageQueue
 
@@ -134,8 +134,4 @@ def summary_lines(summary: SessionSummary) -> list[str]:
         lines.append(
             f"The {summary.queue} queue: {counted(summary.left, 'image')} left, {summary.done:,} done{others}."
         )
-    if summary.steps:
-        first, *others = summary.steps
-        lines.append(f"Next: {first.command}   ({first.reason})")
-        lines.extend(f"  or: {step.command}   ({step.reason})" for step in others)
-    return lines
+    return lines + step_lines(summary.steps)

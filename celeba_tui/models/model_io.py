@@ -91,13 +91,21 @@ def build_classifier(run: Run, device: str | torch.device = "cpu") -> ImageClass
             f"{len(run.classes)} classes); its checkpoint does not fit the installed {run.architecture!r}: "
             f"{misfit(module.state_dict(), state)}"
         ) from None
-    for name, value in module.state_dict().items():
-        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-            raise CelebaError(f"run {run.path}: its checkpoint's tensor {name!r} holds NaN or infinite weights")
+    bad = non_finite_tensor(module.state_dict())
+    if bad is not None:
+        raise CelebaError(f"run {run.path}: its checkpoint's tensor {bad!r} holds NaN or infinite weights")
     n_classes = len(run.classes) if cue_outputs else None
     classifier = ImageClassifier(module, run_temperature(run), n_classes, run_class_bias(run)).to(device)
     classifier.eval()
     return classifier
+
+
+def non_finite_tensor(tensors: dict) -> str | None:
+    """The name of the first floating tensor holding NaN or an infinity, None if none does."""
+    for name, value in tensors.items():
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            return name
+    return None
 
 
 SHOWN_MISFITS = 3  # tensor names shown per kind of misfit (a network has dozens)
@@ -106,7 +114,7 @@ SHOWN_MISFITS = 3  # tensor names shown per kind of misfit (a network has dozens
 def misfit(own: dict, state: dict) -> str:
     """How a checkpoint's tensors miss a network's: counts and the first few names of each
     kind (torch's own message lists every name, thousands of characters on one line)."""
-    from celeba_tui.console import printable
+    from celeba_tui.console import counted, printable
 
     kinds = (
         ("missing", [n for n in own if n not in state]),
@@ -119,7 +127,7 @@ def misfit(own: dict, state: dict) -> str:
             shown = ", ".join(printable(n) for n in names[:SHOWN_MISFITS]) + (
                 ", ..." if len(names) > SHOWN_MISFITS else ""
             )
-            parts.append(f"{len(names)} tensor{'s' if len(names) != 1 else ''} {kind} ({shown})")
+            parts.append(f"{counted(len(names), 'tensor')} {kind} ({shown})")
     return "; ".join(parts) or "its tensors do not load"
 
 

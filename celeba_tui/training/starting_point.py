@@ -138,7 +138,7 @@ def fitting(module: nn.Module, start: StartingPoint) -> dict:
     """The tensors of `start` whose name, shape and kind fit `module`, in `module`'s dtypes; a
     CelebaError when no more than MIN_SHARE_FITTING of the module's do (the run's network is
     another one), or when one holds NaN or infinities there (float64 past float32's range too)."""
-    import torch
+    from celeba_tui.models.model_io import non_finite_tensor
 
     own = module.state_dict()
     fits = {
@@ -152,12 +152,12 @@ def fitting(module: nn.Module, start: StartingPoint) -> dict:
             f"the {len(own)} of this {start.architecture} network (was it trained with another network, "
             "or the plugin changed since?)"
         )
-    for name, value in fits.items():
-        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-            raise CelebaError(
-                f"--start-from {start.shown}: tensor {name!r} holds NaN or infinite weights "
-                f"(as {str(own[name].dtype).removeprefix('torch.')})"
-            )
+    bad = non_finite_tensor(fits)
+    if bad is not None:
+        raise CelebaError(
+            f"--start-from {start.shown}: tensor {bad!r} holds NaN or infinite weights "
+            f"(as {str(own[bad].dtype).removeprefix('torch.')})"
+        )
     return fits
 
 
