@@ -38,8 +38,8 @@ def patch_trainer(fraction: float) -> None:
     state = {"taken": [], "steps": 0, "limit": 0}
     start_from, init, train_batch = starting_point.start_from, loop.Stepper.__init__, loop.Stepper.train_batch
 
-    def taking(module, start):
-        started = start_from(module, start)
+    def taking(module, start, *more):
+        started = start_from(module, start, *more)
         fresh = set(started.fresh)
         state["taken"] = [p for name, p in module.named_parameters() if name not in fresh]
         print(f"head first: {len(state['taken'])} tensors wait; fresh: {sorted(fresh)}", flush=True)

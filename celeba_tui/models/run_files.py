@@ -102,6 +102,12 @@ def run_cue_outputs(run: "Run") -> int:
     return len(value)
 
 
+def run_outputs(run: "Run") -> tuple[str, ...]:
+    """What a run's network's outputs mean, in order: its classes, then its landmark cues."""
+    run_cue_outputs(run)  # refuses a bad landmark_cues
+    return (*run.classes, *run.config.get("landmark_cues", []))
+
+
 @dataclass
 class Run:
     """A training run directory: its config and (once finished) its summary."""

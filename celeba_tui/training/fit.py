@@ -127,9 +127,11 @@ def fit(
     module = architecture.build(n_classes + n_cues)
     started = None
     if start is not None:
+        from celeba_tui.models.landmark_cues import CUES
         from celeba_tui.training.starting_point import start_from
 
-        started = start_from(module, start)
+        outputs = (*data.classes, *(CUES if n_cues else ()))
+        started = start_from(module, start, outputs, architecture.build)
     params_trainable, params_non_trainable = parameter_counts(module)
     # Channels-last matches the NHWC batches and is faster on CPUs too (~1.35x a step, docs/performance.md).
     module = module.to(device).to(memory_format=torch.channels_last)

@@ -6,8 +6,11 @@ with its true angles. A network trained on renders' true classes is a better sta
 point for few human labels than random weights (eighteenth round there: precision at 80%
 coverage 0.918 -> 0.960 over four seeds). The run named is read like any other (a
 selector, a run id or a run directory), its checkpoint weights-only; it must be of the
-architecture being trained. Every tensor whose name and shape fit is taken (the output
-layer too where the outputs agree); the rest start fresh, as they would without it.
+architecture being trained. Every tensor whose name and shape fit is taken; the rest
+start fresh, as they would without it. The output layer is taken only where its outputs
+mean this run's: the same classes (and landmark cues), in this run's order where the start
+had them in another; a start whose classes are other names (`yes`/`no` against
+`left`/`right`, as many of them) leaves it fresh, and the progress line says so.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class StartingPoint:
     architecture: str
     state: dict
     named: str = ""  # as the user named it (--start-from), where that is not the run id
+    outputs: tuple[str, ...] = ()  # what its network's outputs mean: its classes, then its landmark cues
 
     @property
     def shown(self) -> str:
@@ -61,6 +65,7 @@ class Started:
     start: StartingPoint
     taken: tuple[str, ...]
     fresh: tuple[str, ...]
+    outputs: str = ""  # what became of the output layer where the start's outputs mean others
 
     @property
     def tensors(self) -> int:
@@ -72,9 +77,10 @@ class Started:
 
         shown = ", ".join(self.fresh[:SHOWN_FRESH]) + (" ..." if len(self.fresh) > SHOWN_FRESH else "")
         fresh = f"; fresh: {shown}" if self.fresh else ""
+        outputs = f" ({self.outputs})" if self.outputs else ""
         return (
             f"starting from {self.start.shown} ({printable(self.start.task)}): "
-            f"{len(self.taken)} of {self.tensors} tensors{fresh}"
+            f"{len(self.taken)} of {self.tensors} tensors{fresh}{outputs}"
         )
 
     def record(self) -> dict:
@@ -121,6 +127,7 @@ def check_start(run, text: str, architecture, task) -> StartingPoint:
     weights-only checkpoint of dense finite tensors, most of which fit the network it builds
     for `task`; else a CelebaError (before any work)."""
     from celeba_tui.models.model_io import read_checkpoint
+    from celeba_tui.models.run_files import run_outputs
 
     name = architecture.name
     if run.architecture != name:
@@ -129,7 +136,8 @@ def check_start(run, text: str, architecture, task) -> StartingPoint:
             f"start {name} from a {name} run (train one with -p {name})"
         )
     state = read_checkpoint(run.checkpoint)  # named dense tensors only (model_io.check_weight_tensor)
-    start = StartingPoint(run.path.resolve(), run.run_id, run.task, run.architecture, state, text)
+    outputs = run_outputs(run)
+    start = StartingPoint(run.path.resolve(), run.run_id, run.task, run.architecture, state, text, outputs)
     fitting(architecture.build(len(task.classes)), start)
     return start
 
@@ -161,8 +169,50 @@ def fitting(module: nn.Module, start: StartingPoint) -> dict:
     return fits
 
 
-def start_from(module: nn.Module, start: StartingPoint) -> Started:
-    """Load into `module` every tensor of `start` that fits it (see `fitting`)."""
-    fits = fitting(module, start)
+def output_dimensions(own: dict, n_outputs: int, build) -> dict[str, int]:
+    """The tensors of a network (its state dict `own`, built with `n_outputs`) that hold one
+    slice per output, and the dimension they are sliced along: those whose shape changes
+    when `build` makes it with one output more (output layers, an auxiliary head too). The
+    probe's random weights leave the caller's random numbers where they were."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        wider = build(n_outputs + 1).state_dict()
+    return {
+        name: next(d for d, (a, b) in enumerate(zip(value.shape, wider[name].shape, strict=True)) if a != b)
+        for name, value in own.items()
+        if name in wider and wider[name].dim() == value.dim() and wider[name].shape != value.shape
+    }
+
+
+def matched_outputs(fits: dict, own: dict, theirs: tuple[str, ...], ours: tuple[str, ...], build) -> tuple[dict, str]:
+    """`fits` with the output layer's tensors made to mean `ours`: as they are where the
+    start's outputs are `ours`; reordered where they are `ours` in another order; left out
+    (fresh) where they mean others. Also a few words on which, for the progress line ("" when
+    they are the same). A start whose outputs are unknown (`()`) keeps them as they fit."""
+    if not theirs or tuple(theirs) == tuple(ours):
+        return fits, ""
+    dims = {name: d for name, d in output_dimensions(own, len(ours), build).items() if name in fits}
+    if not dims:
+        return fits, ""
+    from celeba_tui.console import printable
+
+    fitting_order = all(fits[name].shape[d] == len(ours) for name, d in dims.items())
+    if sorted(theirs) == sorted(ours) and len(set(ours)) == len(ours) and fitting_order:
+        import torch
+
+        order = torch.tensor([list(theirs).index(name) for name in ours])
+        return fits | {name: fits[name].index_select(d, order) for name, d in dims.items()}, (
+            "its outputs reordered to this run's: " + ", ".join(printable(name) for name in ours)
+        )
+    shown = ", ".join(printable(name) for name in theirs[:6]) + (" ..." if len(theirs) > 6 else "")
+    kept = {name: value for name, value in fits.items() if name not in dims}
+    return kept, f"output layer fresh: the start's outputs are {shown}"
+
+
+def start_from(module: nn.Module, start: StartingPoint, outputs: tuple[str, ...], build) -> Started:
+    """Load into `module` (built by `build` with `outputs`) every tensor of `start` that fits
+    it (see `fitting`)."""
+    fits, note = matched_outputs(fitting(module, start), module.state_dict(), start.outputs, outputs, build)
     module.load_state_dict(fits, strict=False)
-    return Started(start, tuple(sorted(fits)), tuple(sorted(set(module.state_dict()) - set(fits))))
+    return Started(start, tuple(sorted(fits)), tuple(sorted(set(module.state_dict()) - set(fits))), note)

@@ -284,3 +284,51 @@ def test_a_cycle_refuses_a_start_for_an_architecture_it_does_not_train(two_works
     result = celeba("cycle", "-t", "light", "-p", "cnn4", "--start-from", start, "--dry-run", "-w", workspace.path)
     assert result.exit_code == 2
     assert "is a tiny_test run, and this cycle trains cnn4" in result.output
+
+
+def add_task(workspace, name: str, classes: tuple[str, ...], labels_from: dict[str, str]) -> None:
+    """A task `name` of `classes` whose labels are light's, renamed by `labels_from`."""
+    from training_data import CLASSES, add_labels
+
+    with workspace.config_path.open("a") as config:
+        shown = ", ".join(f'"{c}"' for c in classes)
+        config.write(f'\n[[tasks]]\nname = "{name}"\nclasses = [{shown}]\nquestion = "Which?"\n')
+    names = sorted(p.name for p in workspace.image_root.iterdir())  # make_labelled_workspace's order
+    with workspace.open_store() as store:
+        add_labels(store, names, [labels_from[CLASSES[i % 3]] for i in range(len(names))], tasks=(name,))
+
+
+@pytest.mark.parametrize(
+    ("classes", "labels_from", "expected"),
+    [
+        (("right", "center", "left"), {"left": "left", "center": "center", "right": "right"}, "reordered"),
+        (("sad", "neutral", "happy"), {"left": "sad", "center": "neutral", "right": "happy"}, "fresh"),
+    ],
+    ids=["same-classes-other-order", "other-classes"],
+)
+def test_the_output_layer_is_taken_only_where_its_outputs_mean_this_runs(
+    two_workspaces, tiny_architecture, classes, labels_from, expected
+):
+    # The start's head answers light's left, center, right in that order. A task asking for
+    # the same classes in another order gets those rows reordered; one of other classes as
+    # many (before: their rows taken as they were, without a word) gets a fresh head.
+    _, start, workspace = two_workspaces
+    add_task(workspace, "other", classes, labels_from)
+    still = ("--epochs", "1", "--lr", "1e-9", "--augment", "none")
+    result = celeba(
+        "train", "-p", tiny_architecture, "-t", "other", "-w", workspace.path, *still, "--start-from", start
+    )
+    assert result.exit_code == 0, result.output
+    started = Path(result.stdout.strip().splitlines()[-1])
+    origin, weights = parameters(start), parameters(started)
+    assert torch.allclose(weights["0.weight"], origin["0.weight"], atol=1e-4)  # the body is taken either way
+    config = json.loads((started / "config.json").read_text())
+    if expected == "reordered":
+        assert "its outputs reordered to this run's: right, center, left" in result.output
+        assert config["started_from"]["tensors"] == "4/4"
+        for name in ("4.weight", "4.bias"):
+            assert torch.allclose(weights[name], origin[name].flip(0), atol=1e-4), name
+    else:
+        assert "output layer fresh: the start's outputs are left, center, right" in result.output
+        assert config["started_from"]["tensors"] == "2/4"
+        assert not torch.allclose(weights["4.weight"], origin["4.weight"], atol=1e-2)
