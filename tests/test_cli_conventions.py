@@ -467,3 +467,24 @@ def test_output_that_cannot_be_written_is_one_line_not_a_traceback(workspace, ar
     assert done.returncode == 2, done.stderr
     expected = "cannot write the output: No space left on device"
     assert done.stderr.strip() == (f'{{"error": "{expected}"}}' if "--json" in args else f"error: {expected}")
+
+
+def test_a_hint_worded_in_another_thread_carries_the_options_typed(tmp_path):
+    # Found by attack pass 31: the TUI words its queue's-end hint in a worker thread, where
+    # click's context (thread-local) is missing: its commands came without -w/-a.
+    import threading
+
+    from celeba_tui.cli.app import invoked_phrasing
+
+    group = typer.main.get_command(app)
+    root = group.make_context("celeba", ["label"], resilient_parsing=True)
+    label = group.get_command(root, "label")
+    ctx = label.make_context("label", ["-w", str(tmp_path / "my ws"), "-a", "bob", "--queue", "review"], parent=root)
+    with ctx:
+        phrase = invoked_phrasing(queue="review")
+    worded = {}
+    thread = threading.Thread(target=lambda: worded.update(hint=phrase("celeba label --queue review")))
+    thread.start()
+    thread.join()
+    assert worded["hint"] == f"celeba label --queue review -w '{tmp_path / 'my ws'}' -a bob"
+    assert phrase("celeba stats") == f"celeba stats -w '{tmp_path / 'my ws'}'"

@@ -14,7 +14,7 @@ import errno
 import gc
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -392,6 +392,21 @@ def as_invoked(command: str, queue: str | None = None) -> str:
 def _queue_named(words: list[str]) -> str | None:
     """The `--queue NAME` of a hinted command's words (None: none named)."""
     return words[words.index("--queue") + 1] if "--queue" in words[:-1] else None
+
+
+def invoked_phrasing(queue: str | None = None) -> Callable[[str], str]:
+    """`as_invoked` (with `queue`) kept for later, in another thread too: click's context
+    lives in the thread that read the command line, and the TUI words its queue's-end hint
+    in a worker thread, where `as_invoked` alone would name commands without -w/-a."""
+    ctx = get_current_context(silent=True)
+
+    def phrase(command: str) -> str:
+        if ctx is None:
+            return command
+        with ctx.scope(cleanup=False):
+            return as_invoked(command, queue=queue)
+
+    return phrase
 
 
 def _from_command_line(ctx: Context, name: str):

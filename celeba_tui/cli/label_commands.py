@@ -16,6 +16,7 @@ from celeba_tui.cli.app import (
     WorkspaceOption,
     app,
     as_invoked,
+    invoked_phrasing,
     open_workspace,
     print_json,
     warn,
@@ -319,6 +320,7 @@ def _run_app(store, run: LabelRun, held_lock, share_clashes: tuple[str, ...] = (
         held_lock=held_lock,
         share_clashes=share_clashes,
         newcomer_hint=run.newcomer_hint,
+        phrase_command=invoked_phrasing(queue=run.queue),
     )
     app = LabelApp(config, store)
     outcome = app.run()

@@ -7,7 +7,7 @@ session summary prints is computed from the store's state, never assumed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -117,11 +117,24 @@ def _suspects_found(path: Path | None) -> bool | None:
 
 
 # ------------------------------------------------------------------ pure
+def unchanged(command: str) -> str:
+    """A hinted command as it is (the hints' default phrasing; the CLI's adds -w/-a)."""
+    return command
+
+
 def still_open_hint(
-    queue: str, left: int, others_on: dict[str, str], state: StoreState, *, min_labels: int, cycle_ready: frozenset[str]
+    queue: str,
+    left: int,
+    others_on: dict[str, str],
+    state: StoreState,
+    *,
+    min_labels: int,
+    cycle_ready: frozenset[str],
+    phrase: Callable[[str], str] = unchanged,
 ) -> str:
     """A finished session's queue that still holds `left` open images: who is on which
-    (`others_on`: image -> annotator, their sessions now), the rest skipped; and what next."""
+    (`others_on`: image -> annotator, their sessions now), the rest skipped; and what next
+    (each command worded by `phrase`: as the session was invoked)."""
     parts = [f"{printable(name)} is on {printable(image)}" for image, name in sorted(others_on.items())[:3]]
     if len(others_on) > 3:
         parts.append(f"others on {counted(len(others_on) - 3, 'more image')}")
@@ -134,21 +147,29 @@ def still_open_hint(
         + "."
     )
     steps = next_steps(state, queue=queue, left=left, min_labels=min_labels, cycle_ready=cycle_ready)
-    if steps:
-        text += " Next: " + "; or ".join(f"`{s.command}` ({s.reason})" for s in steps[:2]) + "."
-    return text
+    return text + next_clause(steps, phrase)
 
 
 def empty_queue_hint(
-    queue: str, state: StoreState, *, min_labels: int, cycle_ready: frozenset[str] = frozenset(), share: bool = False
+    queue: str,
+    state: StoreState,
+    *,
+    min_labels: int,
+    cycle_ready: frozenset[str] = frozenset(),
+    share: bool = False,
+    phrase: Callable[[str], str] = unchanged,
 ) -> str:
     """Why the `queue` has nothing for this annotator (`share`: of an `--assign` share), in
-    the store's own numbers, and what next."""
-    why = why_empty(queue, state, share)
+    the store's own numbers, and what next (worded by `phrase`)."""
     steps = next_steps(state, queue=queue, left=0, min_labels=min_labels, cycle_ready=cycle_ready)
-    if steps:
-        why += " Next: " + "; or ".join(f"`{s.command}` ({s.reason})" for s in steps[:2]) + "."
-    return why
+    return why_empty(queue, state, share) + next_clause(steps, phrase)
+
+
+def next_clause(steps: Sequence[NextStep], phrase: Callable[[str], str]) -> str:
+    """ " Next: `A` (why); or `B` (why)." of the first two steps, or "" without any."""
+    if not steps:
+        return ""
+    return " Next: " + "; or ".join(f"`{phrase(s.command)}` ({s.reason})" for s in steps[:2]) + "."
 
 
 def _yours(count: int, noun: str) -> str:

@@ -6,6 +6,7 @@ import functools
 import io
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +20,7 @@ from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling import presence
 from celeba_tui.labelling.flip_checks import CheckScheduler, check_tasks
+from celeba_tui.labelling.next_steps import unchanged
 from celeba_tui.labelling.queues import OneImageQueue, Queue, QueueOptions, get_queue, my_live_labels
 from celeba_tui.labelling.selection import names_of_tasks
 from celeba_tui.labelling.session import LabelSession
@@ -50,6 +52,8 @@ class LabelConfig:
     held_lock: object | None = None  # the annotator's session lock (session_lock.HeldLock), checked before each write
     share_clashes: tuple[str, ...] = ()  # shown when the screen opens: a share another person labels too
     newcomer_hint: str | None = None  # shown when the screen opens: a new name that looks like a known one
+    # How the queue's-end hint words a command: as `celeba label` was invoked (-w/-a too).
+    phrase_command: Callable[[str], str] = unchanged
 
 
 FIRST_PAGE = 50

@@ -484,6 +484,21 @@ async def test_a_queue_skipped_to_its_end_is_not_called_empty(workspace, store):
         assert "10 images of the unlabelled queue are still open: 10 images you skipped" in text
 
 
+async def test_the_queues_end_hint_words_its_commands_as_the_session_was_invoked(workspace, store):
+    # Found by attack pass 31: the hint, worded in a worker thread, named `celeba label
+    # --queue review` without the -w/-a typed; the CLI passes how to word them.
+    light = next(task for task in workspace.tasks if task.name == "light")
+    for image in IMAGES:
+        store.add_label(image, "light", "left", "ann")
+    app = make_app(workspace, store, tasks=(light,), phrase_command=lambda command: f"{command} -w WS -a ann")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        message = app.screen.query_one("#nothing-message")
+        await wait_for(pilot, lambda: "Next:" in str(message.render()), "the hint read from the store")
+        text = " ".join(str(message.render()).split())
+        assert "-w WS -a ann`" in text, text
+
+
 async def test_progress_moves_while_one_looks_at_an_image_as_others_finish_images_ahead(workspace, store, monkeypatch):
     # Found by the UX review: bob sat on one image while ann finished 58; his screen stayed at 2 / 60.
     from celeba_tui.tui.screens import label_screen

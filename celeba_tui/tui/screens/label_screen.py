@@ -700,7 +700,13 @@ class LabelScreen(Screen):
             reads = session.store.reader()
             try:
                 hint = queue_hint(
-                    reads, self.workspace, session.annotator, list(session.tasks.values()), self.queue, self.options
+                    reads,
+                    self.workspace,
+                    session.annotator,
+                    list(session.tasks.values()),
+                    self.queue,
+                    self.options,
+                    self.app.config.phrase_command,
                 )
             finally:
                 reads.close()
