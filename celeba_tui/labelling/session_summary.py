@@ -86,17 +86,32 @@ def summarize(
     min_labels: int,
     cycle_ready: frozenset[str] = frozenset(),
 ) -> SessionSummary:
-    """The session's summary from what it did and the store's state now (rebuilds the queue)."""
+    """The session's summary from what it did and the store's state now: the queue rebuilt
+    here while the store's counts are read beside it, on a connection of their own (each
+    takes ~0.5 s at 200,000 images, mostly inside SQLite, which lets the other run)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     tasks = tuple(tasks)
     left = done = None
     by_others = 0
-    if not isinstance(queue, OneImageQueue):
-        built = queue.build(store, workspace, annotator, tasks, options)
-        left, done, by_others = len(built.items), built.done, built.by_others
-    state = read_store_state(store, annotator, tasks, workspace.suspects_path)
+    with ThreadPoolExecutor(1, thread_name_prefix="summary") as pool:
+        counting = pool.submit(_store_state_apart, store, annotator, tasks, workspace.suspects_path)
+        if not isinstance(queue, OneImageQueue):
+            built = queue.build(store, workspace, annotator, tasks, options)
+            left, done, by_others = len(built.items), built.done, built.by_others
+        state = counting.result()
     queue_name = queue.name if left is not None else "unlabelled"
     steps = next_steps(state, queue=queue_name, left=left or 0, min_labels=min_labels, cycle_ready=cycle_ready)
     return SessionSummary(annotator, queue.name, outcome, tasks, left, done, steps, by_others)
+
+
+def _store_state_apart(store: LabelStore, annotator: str, tasks, suspects_path):
+    """`read_store_state` on a read-only connection of this thread's own."""
+    reads = store.reader()
+    try:
+        return read_store_state(reads, annotator, tasks, suspects_path)
+    finally:
+        reads.close()
 
 
 def summary_lines(summary: SessionSummary) -> list[str]:
