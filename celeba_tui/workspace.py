@@ -245,6 +245,9 @@ def parse_config(text: str, config_path: Path) -> Workspace:
             f"{config_path}: config version {version!r} is newer than this celeba-tui "
             f"understands ({CONFIG_VERSION}); upgrade celeba-tui"
         )
+    refuse_unknown_keys(data, TOP_LEVEL_KEYS, config_path, "")
+    if isinstance(data.get("train"), dict):
+        refuse_unknown_keys(data["train"], TRAIN_KEYS, config_path, "in [train] ")
     images = data.get("images")
     if not isinstance(images, str) or not images:
         raise WorkspaceError(f"{config_path}: missing 'images' (the image root)")
@@ -254,10 +257,13 @@ def parse_config(text: str, config_path: Path) -> Workspace:
     else:
         if not isinstance(raw_tasks, list):
             raise WorkspaceError(f"{config_path}: 'tasks' must be a list of [[tasks]] tables")
+        from celeba_tui.annotator_names import shown_name
+
         parsed = []
         for i, raw in enumerate(raw_tasks, 1):
             if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
                 raise WorkspaceError(f"{config_path}: task #{i} has no name")
+            refuse_unknown_keys(raw, TASK_KEYS, config_path, f"in task {shown_name(raw['name'])} ")
             classes = raw.get("classes", list(DEFAULT_CLASSES))
             if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
                 raise WorkspaceError(f"{config_path}: task {raw['name']!r}: 'classes' must be a list of names")
@@ -268,6 +274,28 @@ def parse_config(text: str, config_path: Path) -> Workspace:
     extra = {k: v for k, v in data.items() if k not in {"version", "images", "tasks"}}
     image_root = resolve_folder(config_path.parent, images, f"{config_path}: 'images'")
     return Workspace(config_path.parent.resolve(), image_root, tasks, extra)
+
+
+# What celeba.toml may hold: a key that is none of these is a typo (`clases` left the task
+# with the default classes, and the store's own labels then read as foreign) or a wish the
+# tool does not grant (`keys = ...`); either way the config does not say what it seems to.
+TOP_LEVEL_KEYS = ("version", "images", "tasks", "train")
+TASK_KEYS = ("name", "classes", "question")
+TRAIN_KEYS = ("architectures",)
+
+
+def refuse_unknown_keys(table: dict, known: tuple[str, ...], config_path: Path, where: str) -> None:
+    """A WorkspaceError naming the first key of `table` (`where` in the config) not `known`.
+    The keys are the file's text: quoted escaped and cut (`annotator_names.shown_name`)."""
+    from celeba_tui.annotator_names import shown_name
+    from celeba_tui.console import did_you_mean
+
+    for key in table:
+        if key not in known:
+            raise WorkspaceError(
+                f"{config_path}: unknown key {shown_name(key)} {where}"
+                f"({did_you_mean(key, known)}known: {', '.join(known)})"
+            )
 
 
 def resolve_folder(base: Path, given: str | Path, what: str) -> Path:

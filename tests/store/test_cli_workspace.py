@@ -508,6 +508,34 @@ def test_a_config_version_that_is_no_version_is_not_called_newer(workspace, vers
     assert result.exit_code == 2 and message in result.output and str(config) in result.output, result.output
 
 
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda text: text.replace("classes", "clases", 1),
+            "unknown key 'clases' in task 'light' (did you mean 'classes'? known: name, classes, question)",
+        ),
+        (
+            lambda text: text + 'keys = ["n", "y"]\n',
+            "unknown key 'keys' in task 'orientation' (known: name, classes, question)",
+        ),
+        (lambda text: "verison = 1\n" + text, "unknown key 'verison' (did you mean 'version'? known:"),
+        (lambda text: text + '[train]\narchitecture = ["cnn4"]\n', "unknown key 'architecture' in [train] (did"),
+        (lambda text: text.replace("question", '"q\\u001b[31m"', 1), "unknown key 'q\\x1b[31m' in task 'light'"),
+    ],
+    ids=["typo-in-a-task", "a-key-the-tool-has-not", "typo-at-the-top", "typo-in-train", "escape-in-a-key"],
+)
+def test_a_config_key_the_tool_does_not_know_is_refused_by_name(workspace, edit, message):
+    # The walkthrough of 2026-12-07: `clases` (a typo) left the task with the default
+    # classes, and the error then said to withdraw 140 good labels; `keys = [...]` was
+    # taken silently and did nothing.
+    config = workspace.config_path
+    config.write_text(edit(config.read_text()))
+    result = run("stats", "-w", workspace.path, ok=False)
+    assert result.exit_code == 2 and message in result.output and str(config) in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
 def test_an_import_names_the_images_that_are_not_in_the_image_root(tmp_path, workspace):
     # The labelling walkthrough of 2026-12-07: a typo'd row imported with a count, no name.
     (tmp_path / "l.csv").write_text("image,task,label\n000001.jpg,light,left\n000099.jpg,light,left\n")
