@@ -397,3 +397,22 @@ async def test_labelling_the_review_queue_from_browse_asks_its_open_conflicts_on
         await wait_for(pilot, lambda: isinstance(app.screen, BrowseLabelScreen), "the label screen")
         asked = {item.image: item.tasks for item in app.screen.session.items}
         assert asked == {IMAGES[1]: ("light",), IMAGES[5]: ("orientation",)}
+
+
+async def test_the_image_view_starts_on_the_task_the_selection_asks(workspace, labelled):
+    # Found by the walkthrough of 2026-12-07: `browse -t glasses --disagreement`, Enter, and
+    # the class keys stood on light: one key stored a light decision nobody asked for.
+    app = make_app(workspace, labelled, BrowseFilter(tasks=("orientation",)), me="carol")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first_image(pilot)  # IMAGES[0]: ann and bob labelled its light only
+        assert app.screen.task.name == "orientation" and app.screen.image == IMAGES[0]
+        await pilot.press("left")
+        await wait_for(pilot, lambda: len(labelled.history(IMAGES[0])) == 3, "the stored label")
+        assert labelled.history(IMAGES[0]).iloc[-1][["task", "label", "annotator"]].tolist() == [
+            "orientation",
+            "left",
+            "carol",
+        ]
+        assert app.screen.task.name == "orientation"  # no other task is asked: the cursor stays
+        await pilot.press("tab")  # tab still reaches every task
+        assert app.screen.task.name == "light"

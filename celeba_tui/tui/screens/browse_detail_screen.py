@@ -67,7 +67,7 @@ class BrowseDetailScreen(Screen):
         self.renderer = renderer
         self.cell_size = cell_size
         self.tasks = browser.tasks
-        self.task_index = 0
+        self.task_index = self._asked()[0]
         self.view = VIEWS[0]
         self.record = None
         self.changed = False
@@ -89,6 +89,15 @@ class BrowseDetailScreen(Screen):
     @property
     def task(self):
         return self.tasks[self.task_index]
+
+    def _asked(self) -> list[int]:
+        """Where in `tasks` the questions the selection asks of this image are: of the tasks
+        its filter names (`-t glasses`: the cursor starts there, not on the first task), under
+        `queue:NAME` those that queue asks; every task without either."""
+        wanted = self.selection.filter.tasks
+        names = tuple(task.name for task in self.tasks if not wanted or task.name in wanted)
+        asked = set(self.selection.questions(self.image, names or tuple(task.name for task in self.tasks)))
+        return [i for i, task in enumerate(self.tasks) if task.name in asked] or [0]
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -183,8 +192,7 @@ class BrowseDetailScreen(Screen):
         self.made.append((label_id, image))
         self.changed = True
         self.notify(f"stored {task.name} = {label} ({source}) for {printable(image)}", timeout=2, markup=False)
-        if self.task_index + 1 < len(self.tasks):
-            self.task_index += 1
+        self.task_index = next((i for i in self._asked() if i > self.task_index), self.task_index)
         self._load_record(image)
 
     async def action_undo(self) -> None:
@@ -221,7 +229,8 @@ class BrowseDetailScreen(Screen):
     def action_step(self, step: int) -> None:
         target = self.at + step
         if 0 <= target < len(self.selection):
-            self.at, self.task_index = target, 0
+            self.at = target
+            self.task_index = self._asked()[0]
             self._show()
 
     def action_cycle_view(self) -> None:
