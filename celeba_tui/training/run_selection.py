@@ -144,9 +144,15 @@ def _no_match(listing: RunListing, selector: RunSelector, task: str | None) -> s
             f"{wanted} matches nothing: no finished runs in {listing.runs_dir}{unfinished}; "
             f"train one with `celeba train --plugin ARCH -t TASK`"
         )
+    if task is not None and not any(run.task == task for run in listing.runs):
+        others = ", ".join(sorted({run.task for run in listing.runs}))
+        return (
+            f"{wanted} matches nothing: no finished {task} runs in {listing.runs_dir} (runs of: {others}); "
+            f"train one with `celeba train --plugin ARCH -t {task}`"
+        )
     seen = [f"{run.run_id} ({run.task}, {run.architecture})" for run in listing.runs]
     shown = ", ".join(seen[-SHOWN_RUNS:]) + (f" and {len(seen) - SHOWN_RUNS} more" if len(seen) > SHOWN_RUNS else "")
-    pairs = sorted({(run.task, run.architecture) for run in listing.runs})
+    pairs = sorted({(run.task, run.architecture) for run in listing.runs if task is None or run.task == task})
     hint = "; use one of: " + ", ".join(f"-t {t} best:{a}" for t, a in pairs[:SHOWN_RUNS])
     return f"{wanted} matches none of the finished runs in {listing.runs_dir}: {shown}{hint}"
 

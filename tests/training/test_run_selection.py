@@ -59,6 +59,11 @@ def test_ambiguous_and_unmatched_selectors_say_how_to_fix(runs):
         resolve_run("best", runs.runs_dir)
     with pytest.raises(CelebaError, match=r"'best:resnet50'.*light-cnn4-a \(light, cnn4\).*-t light best:cnn4"):
         resolve_run("best:resnet50", runs.runs_dir, "light")
+    with pytest.raises(CelebaError, match=r"'best:vgg' with task 'orientation'.*-t orientation best:cnn4$"):
+        resolve_run("best:vgg", runs.runs_dir, "orientation")  # the hint names this task's runs only
+    # The walkthrough of 2026-12-07: a task with no runs was offered another task's run.
+    with pytest.raises(CelebaError, match=r"no finished glasses runs in .* \(runs of: light, orientation\); train"):
+        resolve_run("best", runs.runs_dir, "glasses")
     with pytest.raises(CelebaError, match="is a 'light' run, not 'orientation'"):
         resolve_run("light-cnn4-a", runs.runs_dir, "orientation")
     with pytest.raises(CelebaError, match=r"no run 'nope': not a run selector"):
