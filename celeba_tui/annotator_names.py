@@ -70,6 +70,28 @@ def newcomer_hint(name: str, known) -> str | None:
     return f"{shown_name(name)} is a new annotator: did you mean {meant}? (labels go under the name as typed)"
 
 
+def os_user_hint(name: str, known, flag: str) -> str | None:
+    """For a name nobody typed (the OS user's: no `flag`, no $CELEBA_ANNOTATOR) that none
+    of the people in the store has, while some do: the line that says whose name the
+    decisions go under and how to choose; None otherwise (a store of one's own, or the
+    name is known). Browsing as `root` stored reviews under `root` without a word."""
+    people = sorted(str(k) for k in known if not str(k).startswith(MERGE_PREFIX) and str(k) != MODEL_ANNOTATOR)
+    if not people or name in people:
+        return None
+    shown = ", ".join(shown_name(p) for p in people[:5]) + (f" and {len(people) - 5} more" if len(people) > 5 else "")
+    return (
+        f"your decisions go under {shown_name(name)}, the OS user's name (no {flag} given); "
+        f"people here: {shown}; {flag} NAME to be one of them"
+    )
+
+
+def name_hint(name: str, known, *, typed: bool, flag: str) -> str | None:
+    """The line a labelling or browsing screen opens with about whose name it writes under:
+    a typed name that looks like a known one (`newcomer_hint`), or the OS user's name among
+    other people (`os_user_hint`); None when there is nothing to check."""
+    return newcomer_hint(name, known) if typed else os_user_hint(name, known, flag)
+
+
 def annotator_name_problem(name: object, *, merge: bool = False, model: bool = False) -> str | None:
     """Why `name` cannot name an annotator, or None if it can.
 

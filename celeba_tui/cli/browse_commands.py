@@ -119,10 +119,15 @@ def browse(
         raise CelebaError("celeba browse needs a terminal (stdin and stdout are not one); use --json for scripts")
     with ws.open_store() as store:
         Browser(store, ws, me).check(wanted)  # before the screen: a typo is one line
-        _run_tui(ws, store, me, wanted, renderer, timing_log)
+        from celeba_tui.annotator_names import name_hint
+        from celeba_tui.cli.label_commands import name_typed
+
+        known = [row[0] for row in store.query("SELECT name FROM annotators")]
+        hint = name_hint(me, known, typed=name_typed(as_annotator), flag="--as")
+        _run_tui(ws, store, me, wanted, renderer, timing_log, hint)
 
 
-def _run_tui(ws, store, me, wanted, renderer, timing_log) -> None:
+def _run_tui(ws, store, me, wanted, renderer, timing_log, name_hint: str | None = None) -> None:
     from celeba_tui.tui.terminal_probe import choose_renderer, probe_terminal
 
     info = probe_terminal(query_graphics=renderer != "halfcell")
@@ -133,7 +138,9 @@ def _run_tui(ws, store, me, wanted, renderer, timing_log) -> None:
         prime_cell_size(info)
     from celeba_tui.tui.browse_app import BrowseApp, BrowseConfig
 
-    config = BrowseConfig(ws, me, wanted, chosen, (info.cell_width or 10, info.cell_height or 20), timing_log)
+    config = BrowseConfig(
+        ws, me, wanted, chosen, (info.cell_width or 10, info.cell_height or 20), timing_log, name_hint
+    )
     app_object = BrowseApp(config, store)
     app_object.run()
     crash = app_object.crash_report()

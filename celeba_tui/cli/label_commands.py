@@ -39,6 +39,11 @@ def default_annotator() -> str:
         return "annotator"
 
 
+def name_typed(given: str | None) -> bool:
+    """Whether the person chose the name (an option, or $CELEBA_ANNOTATOR), not the OS."""
+    return bool((given or "").strip() or os.environ.get("CELEBA_ANNOTATOR", "").strip())
+
+
 QUEUE_HELP = "unlabelled, review, manual, uncertain or suspects (unlabeled works too)."
 
 
@@ -140,9 +145,10 @@ def label(
         raise CelebaError(f"--annotator: {problem}")
 
     with ws.open_store(readonly=count) as store:
-        from celeba_tui.annotator_names import newcomer_hint
+        from celeba_tui.annotator_names import name_hint
 
-        hint = newcomer_hint(name, [row[0] for row in store.query("SELECT name FROM annotators")])
+        known = [row[0] for row in store.query("SELECT name FROM annotators")]
+        hint = name_hint(name, known, typed=name_typed(annotator), flag="-a")
         if hint and count:  # the screen says it when it opens
             warn(hint)
         if image is not None:
@@ -208,7 +214,7 @@ class LabelRun:
     renderer: str
     timing_log: Path | None
     image: str | None
-    newcomer_hint: str | None = None  # a new name that looks like a known one (annotator_names.newcomer_hint)
+    name_hint: str | None = None  # whose name decisions go under, where worth a word (annotator_names.name_hint)
 
 
 def _say_why_empty(store, ws, name: str, queue: str, tasks, options) -> None:
@@ -319,7 +325,7 @@ def _run_app(store, run: LabelRun, held_lock, share_clashes: tuple[str, ...] = (
         image=run.image,
         held_lock=held_lock,
         share_clashes=share_clashes,
-        newcomer_hint=run.newcomer_hint,
+        name_hint=run.name_hint,
         phrase_command=invoked_phrasing(queue=run.queue),
     )
     app = LabelApp(config, store)

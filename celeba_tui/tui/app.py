@@ -51,7 +51,9 @@ class LabelConfig:
     image: str | None = None  # `--image NAME`: exactly that image
     held_lock: object | None = None  # the annotator's session lock (session_lock.HeldLock), checked before each write
     share_clashes: tuple[str, ...] = ()  # shown when the screen opens: a share another person labels too
-    newcomer_hint: str | None = None  # shown when the screen opens: a new name that looks like a known one
+    name_hint: str | None = (
+        None  # shown when the screen opens: whose name decisions go under (annotator_names.name_hint)
+    )
     # How the queue's-end hint words a command: as `celeba label` was invoked (-w/-a too).
     phrase_command: Callable[[str], str] = unchanged
 
@@ -219,10 +221,8 @@ class LabelApp(App):
         )
         for text in self.config.share_clashes:
             self.notify(text, title="Check your share", severity="warning", timeout=30, markup=False)
-        if self.config.newcomer_hint:
-            self.notify(
-                self.config.newcomer_hint, title="Check your name", severity="warning", timeout=30, markup=False
-            )
+        if self.config.name_hint:
+            self.notify(self.config.name_hint, title="Check your name", severity="warning", timeout=30, markup=False)
         first = self.session.current
         if first is not None and not first.check and not isinstance(self.queue, OneImageQueue):
             if first.image in self.session.skipped_before:  # they come last: the first one means only they are left

@@ -32,6 +32,7 @@ class BrowseConfig:
     renderer: str = "halfcell"
     cell_size: tuple[int, int] = (10, 20)
     timing_log: Path | None = None
+    name_hint: str | None = None  # shown when the grid opens: whose name relabels go under (annotator_names.name_hint)
 
 
 class BrowseApp(App):
@@ -67,6 +68,8 @@ class BrowseApp(App):
                 timing_log=self.timing_log,
             )
         )
+        if self.config.name_hint:
+            self.notify(self.config.name_hint, title="Check your name", severity="warning", timeout=30, markup=False)
 
     def on_unmount(self) -> None:
         stop_ending_on_termination()

@@ -416,3 +416,11 @@ async def test_the_image_view_starts_on_the_task_the_selection_asks(workspace, l
         assert app.screen.task.name == "orientation"  # no other task is asked: the cursor stays
         await pilot.press("tab")  # tab still reaches every task
         assert app.screen.task.name == "light"
+
+
+async def test_whose_name_relabels_go_under_is_said_when_the_grid_opens(workspace, labelled):
+    hint = "your decisions go under 'root', the OS user's name (no --as given); people here: 'ann'"
+    app = make_app(workspace, labelled, me="root", name_hint=hint)
+    async with app.run_test(size=SIZE) as pilot:
+        await grid_ready(pilot)
+        assert ("Check your name", hint, "warning") in [(n.title, n.message, n.severity) for n in app._notifications]

@@ -834,7 +834,7 @@ async def test_the_lock_note_tells_how_far_the_session_is_through_its_queue(work
 
 async def test_a_new_name_like_a_known_one_is_said_when_the_screen_opens(workspace, store):
     hint = "'Ann' is a new annotator: did you mean 'ann'? (labels go under the name as typed)"
-    app = make_app(workspace, store, "Ann", newcomer_hint=hint)
+    app = make_app(workspace, store, "Ann", name_hint=hint)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         shown = [(n.title, n.message, n.severity) for n in app._notifications]

@@ -186,6 +186,25 @@ def test_a_new_name_like_a_known_one_asks_whether_it_was_meant(workspace, store,
         )
 
 
+def test_the_os_users_name_among_other_people_is_said(workspace, store, monkeypatch):
+    """The walkthrough of 2026-12-07: browsing without --as stored reviews under `root`, the
+    OS user, among people called ann and bob, without a word."""
+    monkeypatch.delenv("CELEBA_ANNOTATOR", raising=False)
+    monkeypatch.setattr("getpass.getuser", lambda: "root")
+    count = ["label", "-w", str(workspace.path), "--count"]
+    assert runner.invoke(app, count).stderr == ""  # nobody else here: the OS user's name is the one
+    store.add_label("000001.jpg", "light", "left", "ann")
+    store.add_label("000002.jpg", "light", "left", "autolabel", "model", confidence=0.9)  # no person
+    result = runner.invoke(app, count)
+    assert result.exit_code == 0 and "unlabelled queue for root:" in result.stdout
+    assert result.stderr.strip() == (
+        "warning: your decisions go under 'root', the OS user's name (no -a given); "
+        "people here: 'ann'; -a NAME to be one of them"
+    )
+    monkeypatch.setenv("CELEBA_ANNOTATOR", "root")  # chosen: nothing to say
+    assert runner.invoke(app, count).stderr == ""
+
+
 def test_count_of_an_empty_queue_says_why_and_what_next(workspace, store):
     # The labelling walkthrough of 2026-12-07: "manual queue for root: 0 to do, 0 / 0 done", no reason.
     result = label(workspace, "--count", "--queue", "manual")
