@@ -178,7 +178,9 @@ def label(
             if json_output:
                 print_json(summary)
             else:
-                whose = f" ({built.done:,} by you, {built.by_others:,} by others)" if built.by_others else ""
+                whose = (
+                    f" ({built.done:,} all yours, {built.by_others:,} with others' answers)" if built.by_others else ""
+                )
                 among = f" ({counted(planned, 'consistency check')} among them)" if planned else ""
                 typer.echo(
                     f"{queue} queue for {name}: {summary['to_do']:,} to do{among}, "

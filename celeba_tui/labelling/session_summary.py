@@ -68,7 +68,9 @@ class SessionSummary:
             "finished_by_others": self.outcome.finished_elsewhere,
             "skipped": self.outcome.skipped,
             "left": self.left,
-            "done": self.done,
+            # As `celeba label --count --json` counts: every finished image, then apart.
+            "done": None if self.done is None else self.done + self.by_others,
+            "done_by_you": self.done,
             "done_by_others": self.by_others,
             "next": [{"command": s.command, "reason": s.reason} for s in self.steps],
         }
@@ -145,8 +147,10 @@ def summary_lines(summary: SessionSummary) -> list[str]:
             "(not shown to you)."
         )
     if summary.left is not None:
-        others = f" ({summary.by_others:,} more finished by others)" if summary.by_others else ""
-        lines.append(
-            f"The {summary.queue} queue: {counted(summary.left, 'image')} left, {summary.done:,} done{others}."
-        )
+        # As the screen counts: every finished image is done; those holding another person's
+        # answer are named apart (before: "22 done (34 more finished by others)" for 56 images
+        # whose last open question this person answered).
+        others = f" ({summary.by_others:,} of them with others' answers)" if summary.by_others else ""
+        done = summary.done + summary.by_others
+        lines.append(f"The {summary.queue} queue: {counted(summary.left, 'image')} left, {done:,} done{others}.")
     return lines + step_lines(summary.steps)

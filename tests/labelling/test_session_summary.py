@@ -63,8 +63,9 @@ def test_images_others_finished_are_said(store, workspace):
     summary = summary_of(store, workspace, outcome)
     lines = summary_lines(summary)
     assert "Others finished 3 images of this queue while you worked (not shown to you)." in lines
-    assert "The unlabelled queue: 6 images left, 1 done (3 more finished by others)." in lines
+    assert "The unlabelled queue: 6 images left, 4 done (3 of them with others' answers)." in lines
     assert (summary.as_json()["finished_by_others"], summary.as_json()["done_by_others"]) == (3, 3)
+    assert (summary.as_json()["done"], summary.as_json()["done_by_you"]) == (4, 1)  # as --count --json counts
 
 
 def test_questions_skipped_are_said_with_where_their_images_go(store, workspace):

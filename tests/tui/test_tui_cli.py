@@ -38,7 +38,9 @@ def test_count_says_what_others_finished_apart_from_ones_own(workspace, store):
         store.add_label("000003.jpg", task, "left", "bob")
     store.add_label("000004.jpg", "light", "left", "bob")  # half finished: still to do for ann
     result = label(workspace, "--count")
-    assert result.output.strip() == "unlabelled queue for ann: 7 to do, 3 / 10 done (1 by you, 2 by others)"
+    assert (
+        result.output.strip() == "unlabelled queue for ann: 7 to do, 3 / 10 done (1 all yours, 2 with others' answers)"
+    )
     for image in ("000005.jpg", "000006.jpg"):
         store.add_label(image, "light", "left", "ann")
         store.add_label(image, "light", "right", "bob")
