@@ -20,7 +20,7 @@ from celeba_tui.cli.app import (
     print_json,
     warn,
 )
-from celeba_tui.cli.completion import complete_export_format, complete_import_format
+from celeba_tui.cli.completion import complete_export_format, complete_import_format, complete_task
 from celeba_tui.console import counted, printable
 
 
@@ -150,6 +150,18 @@ def import_command(
         ),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="With --undo: do not ask for confirmation.")] = False,
+    task: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--task",
+            "-t",
+            metavar="TASK",
+            help="Only this task's labels (repeat for several); a one-hot file without a header holds "
+            "these tasks' columns, in this order (default: every task).",
+            show_default=False,
+            autocompletion=complete_task,
+        ),
+    ] = None,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -176,7 +188,10 @@ def import_command(
     ws = open_workspace(workspace)
     # Every file is read and checked before any is written, then all are written in one
     # transaction: a bad file 2 leaves file 1 unwritten too, so a fixed rerun is clean.
-    prepared = [read_import(path, ws, fmt=fmt, annotator=annotator, strip_prefix=strip_prefix) for path in files]
+    tasks = ws.select_tasks(task) if task else None  # in the order typed: a one-hot file's column order
+    prepared = [
+        read_import(path, ws, fmt=fmt, annotator=annotator, strip_prefix=strip_prefix, tasks=tasks) for path in files
+    ]
     with ws.open_store() as store:
         reports = write_imports(store, prepared)
         people = store.count_annotators_with_labels()
@@ -215,6 +230,11 @@ def import_command(
                 f"left out {counted(report.older_automatic, 'automatic label')} of {report.path} older than "
                 "this workspace's latest automatic decision of their image (a label or its withdrawal) or task "
                 "(an autolabel run since), or without a time to weigh them: the newer stands"
+            )
+        if report.other_tasks:
+            warn(
+                f"left out {counted(report.other_tasks, 'label')} of {report.path} of tasks not asked for "
+                f"(-t {' -t '.join(t.name for t in tasks or ())})"
             )
         if report.merge_labels:
             warn(

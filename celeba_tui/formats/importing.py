@@ -22,7 +22,7 @@ from celeba_tui.formats.import_answers import (
 from celeba_tui.formats.import_names import PathNames, path_names
 from celeba_tui.formats.label_file import read_text, regular_file_info
 from celeba_tui.formats.long import read_long_csv, read_parquet_labels
-from celeba_tui.formats.onehot import header_tasks, read_onehot
+from celeba_tui.formats.onehot import header_tasks, onehot_width_hint, read_onehot
 from celeba_tui.formats.store_source import read_store_source
 from celeba_tui.store.answers import answered_details
 from celeba_tui.store.label_store import LabelStore
@@ -48,6 +48,7 @@ class ImportReport:
     annotators: list[str] = field(default_factory=list)
     per_task: dict[str, dict[str, int]] = field(default_factory=dict)
     merge_labels: int = 0  # a merge's decisions in the file (a store's or an export's), left out
+    other_tasks: int = 0  # labels of tasks not asked for (`import -t`), left out
     older_answers: int = 0  # answers older than their annotator's in the store, left out
     older_automatic: int = 0  # automatic labels older than the store's newest of their image, left out
     path_hint: str | None = None  # names that look like paths, and the --strip-prefix that would fit
@@ -84,7 +85,8 @@ def detect_format(path: Path, tasks: tuple[Task, ...]) -> str:
         path,
         "not a recognised label file (expected the study's one-hot CSV with "
         f"{1 + sum(len(t.classes) for t in tasks)} columns, a long CSV with an "
-        "image,task,label header, Parquet or a celeba store)" + _separator_hint(text.partition("\n")[0]),
+        "image,task,label header, Parquet or a celeba store)"
+        + (onehot_width_hint(len(cells), tasks) or _separator_hint(text.partition("\n")[0])),
         1,
     )
 
@@ -105,6 +107,7 @@ class PreparedImport:
     format: str
     frame: pd.DataFrame
     merge_labels: int = 0  # a merge's decisions in the file, left out (formats.long.split_merge_decisions)
+    other_tasks: int = 0  # labels of tasks not asked for (`import -t`), left out
 
 
 def read_import(
@@ -114,8 +117,13 @@ def read_import(
     fmt: str = "auto",
     annotator: str | None = None,
     strip_prefix: str | None = None,
+    tasks: tuple[Task, ...] | None = None,
 ) -> PreparedImport:
     """Read and check a file's labels; FormatError (one line, file and line) on any problem.
+
+    `tasks` (`import -t`): the tasks a one-hot file without a header holds, in its column
+    order (a file from before a task was added to the workspace); of a file in any other
+    format, the labels of these tasks only (the others are counted, left out).
 
     `strip_prefix` is taken off the front of every image name that has it (a file written
     with paths, `/data/celeba/img_align_celeba/000001.jpg`, for the image root's names).
@@ -126,8 +134,9 @@ def read_import(
     if fmt not in FORMATS:
         raise FormatError(path, f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
     regular_file_info(path)
+    asked = tasks or workspace.tasks
     if fmt == "auto":
-        fmt = detect_format(path, workspace.tasks)
+        fmt = detect_format(path, asked)
     merge_labels = 0
     if fmt == "store" and strip_prefix is not None:
         raise FormatError(path, "--strip-prefix: a celeba store's names are its image root's already")
@@ -140,7 +149,12 @@ def read_import(
     elif fmt == "long":
         frame, merge_labels = read_long_csv(path, workspace.tasks, read_text(path), strip_prefix)
     else:
-        frame = read_onehot(path, workspace.tasks, read_text(path), strip_prefix)
+        frame = read_onehot(path, asked, read_text(path), strip_prefix)
+    other_tasks = 0
+    if tasks is not None:
+        kept = frame["task"].isin([task.name for task in tasks])
+        other_tasks = int((~kept).sum())
+        frame = frame[kept].reset_index(drop=True)
     if annotator is not None:
         _check_annotator(path, annotator, "--annotator")
         _refuse_merging_annotators(path, frame)
@@ -158,7 +172,7 @@ def read_import(
     unknown_tasks = set(frame["task"].unique().tolist()) - set(workspace.task_names)
     if unknown_tasks:
         raise FormatError(path, f"labels for unknown task(s) {', '.join(sorted(unknown_tasks))}")
-    return PreparedImport(path, fmt, frame, merge_labels)
+    return PreparedImport(path, fmt, frame, merge_labels, other_tasks)
 
 
 def _write_answers(store: LabelStore, frame: pd.DataFrame) -> tuple[int, int, int]:
@@ -261,6 +275,7 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
                         for task, group in frame.groupby("task")
                     },
                     merge_labels=item.merge_labels,
+                    other_tasks=item.other_tasks,
                     older_answers=older,
                     older_automatic=older_automatic,
                     path_hint=None if paths is None else f"{shown_name(paths.name)}: {_names_advice(paths)}",

@@ -32,6 +32,27 @@ def onehot_columns(tasks: tuple[Task, ...]) -> list[str]:
     return ["image"] + [f"{t.name}_{c}" for t in tasks for c in t.classes]
 
 
+def onehot_width_hint(width: int, tasks: tuple[Task, ...]) -> str:
+    """For a one-hot row of `width` cells that is not the width of every task: "; ..." naming
+    the `-t` options of the tasks (in config order) whose columns it would fit (a file written
+    before a task was added), the most tasks first; "" when none fits (or tasks are many)."""
+    from itertools import combinations
+
+    if len(tasks) > 12:
+        return ""
+    fits = [
+        " ".join(f"-t {t.name}" for t in chosen)
+        for size in range(len(tasks) - 1, 0, -1)
+        for chosen in combinations(tasks, size)
+        if 1 + sum(len(t.classes) for t in chosen) == width
+    ]
+    if not fits:
+        return ""
+    return f"; {width} columns are an image name and the one-hot columns of some tasks: import with " + " or ".join(
+        f"`{options}`" for options in fits[:3]
+    )
+
+
 def header_tasks(cells: list[str], tasks: tuple[Task, ...]) -> tuple[Task, ...] | None:
     """The tasks a one-hot header names (`image,orientation_left,...`, as `export --format
     onehot --header` writes it, for some of the tasks too, in any task order), or None
@@ -78,7 +99,7 @@ def read_onehot(
         names, values = plain
         lines = range(1, len(names) + 1)
     else:
-        names, values, lines = _parse_any(text, width, path, onehot_columns(tasks))
+        names, values, lines = _parse_any(text, width, path, tasks)
     if strip_prefix is not None:
         names = strip_name_prefix(path, pd.Series(names, dtype=object), strip_prefix).to_numpy(dtype=object)
 
@@ -104,11 +125,13 @@ def read_onehot(
     return refuse_conflicting_labels(long, ["image", "task"], path)
 
 
-def _parse_any(text: str, width: int, path: Path, header: list[str]) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """Names, 0/1 values and line numbers of any CSV text; FormatError naming the first bad line.
+def _parse_any(text: str, width: int, path: Path, tasks: tuple[Task, ...]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Names, 0/1 values and line numbers of any CSV text of `tasks`' columns; FormatError
+    naming the first bad line (a first line of another width: which tasks it would fit).
 
-    A first record that is `header` (what `write_onehot(header=True)` writes) is skipped.
+    A first record that is their header (what `write_onehot(header=True)` writes) is skipped.
     """
+    header = onehot_columns(tasks)
     records = [(line, row) for line, row in read_records(text, path) if any(row)]  # blank lines skipped
     if records and records[0][1] == header:
         records = records[1:]
@@ -116,7 +139,12 @@ def _parse_any(text: str, width: int, path: Path, header: list[str]) -> tuple[np
         raise FormatError(path, "no labels in file")
     for line, row in records:
         if len(row) != width:
-            raise FormatError(path, f"expected {width} columns (name + one-hot per task), found {len(row)}", line)
+            raise FormatError(
+                path,
+                f"expected {width} columns (name + one-hot per task), found {len(row)}"
+                + (onehot_width_hint(len(row), tasks) if line == records[0][0] else ""),
+                line,
+            )
     lines = [line for line, _ in records]
     names = np.array([row[0] for _, row in records], dtype=object)
     values = _cell_values(np.array([row[1:] for _, row in records], dtype=str), path, lines)

@@ -446,6 +446,42 @@ def test_bad_line_imports_nothing(tmp_path, workspace):
     assert stats["tasks"]["light"]["labelled"] == 0
 
 
+def test_a_onehot_file_from_before_a_task_was_added_imports_with_its_tasks_named(tmp_path, workspace):
+    # The walkthrough of 2026-12-07: after adding a `glasses` task the study's files no
+    # longer imported ("expected 9 columns, found 7"), with no word on why or what to do.
+    config = workspace.config_path
+    config.write_text(config.read_text() + '[[tasks]]\nname = "glasses"\nclasses = ["no", "yes"]\nquestion = "?"\n')
+    path = tmp_path / "ann.csv"
+    path.write_text("000001.jpg,1,0,0,0,1,0\n000002.jpg,0,0,1,1,0,0\n")
+    for fmt in ("auto", "onehot"):
+        refused = run("import", path, "--format", fmt, "-w", workspace.path, ok=False)
+        assert refused.exit_code == 2 and len(refused.output.strip().splitlines()) == 1, refused.output
+        assert "7 columns are an image name and the one-hot columns of some tasks: import with " in refused.output
+        assert refused.output.strip().endswith("`-t light -t orientation`")
+    imported = run("import", path, "-t", "light", "-t", "orientation", "-w", workspace.path, "--json")
+    assert json.loads(imported.stdout)[0]["per_task"] == {
+        "light": {"left": 1, "right": 1},
+        "orientation": {"center": 1, "left": 1},
+    }
+    # Another order of columns is named in that order; other formats keep the tasks named.
+    (tmp_path / "bob.csv").write_text("000003.jpg,0,1,0,1,0,0\n")
+    run("import", tmp_path / "bob.csv", "-t", "orientation", "-t", "light", "-w", workspace.path)
+    live = {(r.image, r.task): r.label for r in csv_rows(run("export", "--format", "long", "-w", workspace.path))}
+    assert live[("000003.jpg", "orientation")] == "center" and live[("000003.jpg", "light")] == "left"
+    (tmp_path / "long.csv").write_text("image,task,label\n000004.jpg,light,left\n000004.jpg,glasses,yes\n")
+    some = run("import", tmp_path / "long.csv", "-t", "glasses", "-a", "cid", "-w", workspace.path)
+    assert "glasses: yes 1" in some.stdout and "light" not in some.stdout
+    assert "warning: left out 1 label of" in some.stderr and "of tasks not asked for (-t glasses)" in some.stderr
+
+
+def csv_rows(result):
+    import csv
+    import io
+    from types import SimpleNamespace
+
+    return [SimpleNamespace(**row) for row in csv.DictReader(io.StringIO(result.stdout))]
+
+
 @pytest.mark.parametrize(
     "content, message",
     [
