@@ -9,7 +9,8 @@ included): importing scikit-learn pulls in scipy.stats, about 0.8 s of CPU, whic
 `celeba agreement`'s 2 s budget for 100,000 images cannot afford. The cases where a
 statistic is undefined are explicit:
 
-- no shared images: percent agreement, kappa and weighted kappa are None;
+- no shared images: nothing to measure; such pairs are counted (`pairs_apart`, a few named),
+  not listed;
 - both annotators used one and the same class on every shared image: chance
   agreement is 1, so kappa is 0/0; it is None with a note (agreement is still 100%);
 - one annotator used a single class and the other several: kappa is defined and 0
@@ -23,7 +24,7 @@ reported at the ordinal level, with the nominal level beside it for comparison.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from itertools import combinations
+from itertools import combinations, islice
 
 import numpy as np
 import pandas as pd
@@ -147,11 +148,15 @@ def cohen_kappa(confusion: np.ndarray, weights: str | None = None) -> float | No
     scikit-learn computes it. Undefined (0/0) when chance disagreement is zero: both
     annotators used the same single class.
     """
-    n_classes = len(confusion)
-    total = confusion.sum()
-    if total == 0:
-        return None
-    expected = np.outer(confusion.sum(axis=1), confusion.sum(axis=0)) / total
+    value = cohen_kappas(np.asarray(confusion)[None], weights)[0]
+    return None if np.isnan(value) else float(value)
+
+
+def cohen_kappas(confusions: np.ndarray, weights: str | None = None) -> np.ndarray:
+    """`cohen_kappa` of each of a stack of confusion matrices (pairs, k, k) at once; NaN
+    where undefined (no shared item, or no chance disagreement)."""
+    confusions = np.asarray(confusions, dtype=float)
+    n_classes = confusions.shape[-1]
     index = np.arange(n_classes)
     if weights is None:
         w = (index[:, None] != index[None, :]).astype(float)
@@ -159,52 +164,70 @@ def cohen_kappa(confusion: np.ndarray, weights: str | None = None) -> float | No
         w = np.abs(index[:, None] - index[None, :]).astype(float)
     else:
         raise ValueError(f"unknown kappa weights {weights!r}")
-    chance = float((w * expected).sum())
-    if chance == 0:
-        return None
-    return 1.0 - float((w * confusion).sum()) / chance
+    total = confusions.sum(axis=(1, 2))
+    expected = confusions.sum(axis=2)[:, :, None] * confusions.sum(axis=1)[:, None, :]
+    expected /= np.where(total > 0, total, 1.0)[:, None, None]
+    chance = (w * expected).sum(axis=(1, 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappa = 1.0 - (w * confusions).sum(axis=(1, 2)) / chance
+    kappa[(total == 0) | (chance == 0)] = np.nan
+    return kappa
 
 
-def pair_agreement(matrix: LabelMatrix, a: int, b: int) -> PairAgreement:
-    """Agreement of annotator columns `a` and `b` of `matrix` (confusion rows are a's labels)."""
-    classes = matrix.task.classes
-    has_a, has_b = matrix.labelled[:, a], matrix.labelled[:, b]
-    both = has_a & has_b
-    codes_a, codes_b = matrix.codes[both, a], matrix.codes[both, b]
-    overlapping = int(both.sum())
-    common = dict(
-        task=matrix.task.name,
-        annotator_a=matrix.annotators[a],
-        annotator_b=matrix.annotators[b],
-        count_a=int(has_a.sum()),
-        count_b=int(has_b.sum()),
-        overlapping=overlapping,
-        mismatched=int((codes_a != codes_b).sum()),
-        total=int((has_a | has_b).sum()),
-    )
-    confusion = confusion_matrix(codes_a, codes_b, len(classes))
-    if overlapping == 0:
-        return PairAgreement(
-            **common,
-            percent_agreement=None,
-            kappa=None,
-            weighted_kappa=None,
-            confusion=confusion.tolist(),
-            note="no shared images",
+def pair_confusions(matrix: LabelMatrix) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of annotator columns a < b of `matrix` that share an image, as (pairs, 2)
+    indexes in order, and their confusion matrices (pairs, k, k; rows: a's labels), at once:
+    each image's labels joined with each other. The work grows with the pairs that meet on
+    an image, not with every pair of people (a crowd of 3,000 who each labelled a few
+    images took minutes pair by pair)."""
+    k = len(matrix.task.classes)
+    image, annotator = np.nonzero(matrix.labelled)
+    code = matrix.codes[image, annotator].astype(np.int64)
+    labels = pd.DataFrame({"image": image, "annotator": annotator.astype(np.int64), "code": code})
+    met = labels.merge(labels, on="image", suffixes=("_a", "_b"))
+    met = met[met["annotator_a"].to_numpy() < met["annotator_b"].to_numpy()]
+    n = len(matrix.annotators)
+    pair_keys = met["annotator_a"].to_numpy() * n + met["annotator_b"].to_numpy()
+    found, which = np.unique(pair_keys, return_inverse=True)
+    confusions = np.zeros((len(found), k, k), dtype=np.int64)
+    np.add.at(confusions, (which, met["code_a"].to_numpy(), met["code_b"].to_numpy()), 1)
+    return np.stack(np.divmod(found, n), axis=1), confusions
+
+
+def pair_agreements(matrix: LabelMatrix) -> list[PairAgreement]:
+    """Agreement of every pair of annotators of `matrix` that share an image, in column
+    order (`pair_confusions`); the statistics computed for all pairs at once."""
+    pairs, confusions = pair_confusions(matrix)
+    counts = matrix.labelled.sum(axis=0)
+    overlapping = confusions.sum(axis=(1, 2))
+    agreed = np.trace(confusions, axis1=1, axis2=2)
+    kappas, weighted = cohen_kappas(confusions), cohen_kappas(confusions, "linear")
+    classes, task, names = matrix.task.classes, matrix.task.name, matrix.annotators
+    result = []
+    for i, (a, b) in enumerate(pairs.tolist()):
+        kappa = None if np.isnan(kappas[i]) else float(kappas[i])
+        note = None
+        if kappa is None:
+            only = classes[int(np.flatnonzero(np.diagonal(confusions[i]))[0])]
+            note = f"kappa undefined: both said only {only!r} on the shared images"
+        result.append(
+            PairAgreement(
+                task=task,
+                annotator_a=names[a],
+                annotator_b=names[b],
+                count_a=int(counts[a]),
+                count_b=int(counts[b]),
+                overlapping=int(overlapping[i]),
+                mismatched=int(overlapping[i] - agreed[i]),
+                total=int(counts[a] + counts[b] - overlapping[i]),
+                percent_agreement=100.0 * float(agreed[i]) / float(overlapping[i]),
+                kappa=kappa,
+                weighted_kappa=None if np.isnan(weighted[i]) else float(weighted[i]),
+                confusion=confusions[i].tolist(),
+                note=note,
+            )
         )
-    kappa = cohen_kappa(confusion)
-    note = None
-    if kappa is None:
-        only = classes[int(codes_a[0])]
-        note = f"kappa undefined: both said only {only!r} on the shared images"
-    return PairAgreement(
-        **common,
-        percent_agreement=100.0 * float(np.trace(confusion)) / overlapping,
-        kappa=kappa,
-        weighted_kappa=cohen_kappa(confusion, "linear"),
-        confusion=confusion.tolist(),
-        note=note,
-    )
+    return result
 
 
 def krippendorff_alpha(matrix: LabelMatrix, level: str) -> float | None:
@@ -233,10 +256,12 @@ class TaskAgreement:
     classes: list[str]
     annotators: list[str]
     images: int
-    pairs: list[PairAgreement] = field(default_factory=list)
+    pairs: list[PairAgreement] = field(default_factory=list)  # the pairs that share an image
     alpha_ordinal: float | None = None
     alpha_nominal: float | None = None
     note: str | None = None
+    pairs_apart: int = 0  # pairs of annotators that share no image: nothing to measure
+    apart_examples: list[str] = field(default_factory=list)  # the first few of them, "a / b"
 
     @property
     def comparable(self) -> bool:
@@ -258,11 +283,25 @@ def task_agreement(labels: pd.DataFrame, task: Task) -> TaskAgreement:
         return TaskAgreement(**base, note=f"only one annotator ({matrix.annotators[0]})")
     if not (matrix.labelled.sum(axis=1) >= 2).any():
         return TaskAgreement(**base, note="no image was labelled by two annotators")
-    pairs = [pair_agreement(matrix, a, b) for a, b in combinations(range(len(matrix.annotators)), 2)]
+    pairs = pair_agreements(matrix)
+    n = len(matrix.annotators)
+    apart = n * (n - 1) // 2 - len(pairs)
     alphas = {}
     if len(matrix.annotators) >= 3:
         alphas = {f"alpha_{level}": krippendorff_alpha(matrix, level) for level in ("ordinal", "nominal")}
-    return TaskAgreement(**base, pairs=pairs, **alphas)
+    met = {(p.annotator_a, p.annotator_b) for p in pairs} if apart else set()
+    examples = list(islice(pairs_apart(matrix.annotators, met), SHOWN_APART)) if apart else []
+    return TaskAgreement(**base, pairs=pairs, pairs_apart=apart, apart_examples=examples, **alphas)
+
+
+SHOWN_APART = 3  # pairs sharing no image named (TaskAgreement.apart_examples)
+
+
+def pairs_apart(annotators: list[str], met: set[tuple[str, str]]):
+    """ "a / b" for each pair of annotators (in order) that is not in `met`, lazily."""
+    for a, b in combinations(annotators, 2):
+        if (a, b) not in met:
+            yield f"{a} / {b}"
 
 
 def agreement_report(labels: pd.DataFrame, tasks: tuple[Task, ...]) -> list[TaskAgreement]:

@@ -9,6 +9,7 @@ those same images, in percentage points (negative: stricter).
 from __future__ import annotations
 
 import shlex
+from collections import defaultdict
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -172,20 +173,24 @@ def chance_notes(
     to other guidelines (the team-day walkthrough of 2026-12-07: one person's kappa of -0.19
     was there to read, and nothing pointed at them). Pure."""
     measured = [p for p in task.pairs if p.kappa is not None and p.overlapping >= min_shared]
+    # Each person's pairs, looked up (a crowd of 3,000 has ~600,000 pairs: walking them all
+    # for each person took minutes); `ranked` finds the others' best pair in a few steps.
+    theirs: dict[str, list] = defaultdict(list)
+    agreeing: set[str] = set()  # agree well with someone on fewer images: they look (attack pass 28)
+    for p in task.pairs:
+        if p.kappa is not None and p.kappa > max_kappa + 0.4 and p.overlapping >= MIN_SHARED_AT_ALL:
+            agreeing.update((p.annotator_a, p.annotator_b))
+    for p in measured:
+        theirs[p.annotator_a].append(p)
+        theirs[p.annotator_b].append(p)
+    ranked = sorted(measured, key=lambda p: -p.kappa)  # stable: the first of equals, as max() took
     notes = []
     for name in task.annotators:
-        mine = [p for p in measured if name in (p.annotator_a, p.annotator_b)]
-        others = [p for p in measured if name not in (p.annotator_a, p.annotator_b)]
-        # Agreeing well with someone on fewer images still says they look (attack pass 28).
-        agrees_somewhere = any(
-            p.kappa is not None and p.kappa > max_kappa + 0.4
-            for p in task.pairs
-            if name in (p.annotator_a, p.annotator_b) and p.overlapping >= MIN_SHARED_AT_ALL
-        )
-        if not mine or not others or agrees_somewhere:
+        mine = theirs.get(name, [])
+        if not mine or len(mine) == len(measured) or name in agreeing:
             continue
         best_mine = max(p.kappa for p in mine)
-        best_others = max(others, key=lambda p: p.kappa)
+        best_others = next(p for p in ranked if name not in (p.annotator_a, p.annotator_b))
         # The others must agree clearly above chance themselves: near chance all round, nobody is the odd one.
         if best_mine > max_kappa or best_others.kappa < max(best_mine, max_kappa) + 0.2:
             continue

@@ -20,6 +20,9 @@ from celeba_tui.console import counted, literal, output_console
 MIN_TEXT_WIDTH = 6
 # A task with more pairs than this shows its confusion matrices only in --json / --plot.
 MAX_PRINTED_CONFUSIONS = 3
+# Rows of a task's pair table and profile table printed (a crowd's are in --json).
+MAX_PRINTED_PAIRS = 50
+MAX_PRINTED_PROFILES = 50
 
 
 def _table(**options) -> Table:
@@ -131,7 +134,6 @@ def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
 
 
-SHOWN_PAIRS_APART = 3  # pairs named on the line that counts those sharing no image
 OVERLAP_ADVICE = "; `celeba label --assign I/N --overlap 0.2` shows a share of the images to two people on purpose"
 
 
@@ -143,28 +145,42 @@ def print_agreement(report: list[TaskAgreement], profiles: list[AnnotatorProfile
             console.print(f"[bold]{literal(task.task)}[/]: nothing to compare ({literal(task.note)}){plan}")
             continue
         # Pairs with no image in common have nothing to measure: one line below, not n/a rows.
-        compared = [p for p in task.pairs if p.overlapping]
-        for table in _pair_tables(replace(task, pairs=compared), console):
+        compared = task.pairs
+        # A crowd's every pair is not a table a person reads (300 annotators: 8,900 rows and
+        # 13 s of rendering): those that share the most images, the rest in --json.
+        shown_pairs = sorted(compared, key=lambda p: -p.overlapping)[:MAX_PRINTED_PAIRS]
+        shown_pairs.sort(key=compared.index)  # in the report's order
+        for table in _pair_tables(replace(task, pairs=shown_pairs), console):
             console.print(_fit(table, console))
+        if len(shown_pairs) < len(compared):
+            console.print(
+                f"  the {len(shown_pairs)} of {len(compared):,} pairs that share the most images; all in --json"
+            )
         if task.alpha_ordinal is not None or task.alpha_nominal is not None:
             console.print(
                 f"Krippendorff's alpha over {len(task.annotators)} annotators: "
                 f"{_number(task.alpha_ordinal, 3)} ordinal, {_number(task.alpha_nominal, 3)} nominal"
             )
-        for pair in compared:
+        for pair in shown_pairs:
             if pair.note:
                 console.print(literal(f"  {pair.annotator_a} / {pair.annotator_b}: {pair.note}"))
-        apart = [f"{p.annotator_a} / {p.annotator_b}" for p in task.pairs if not p.overlapping]
-        if apart:  # one line, not a row each (six annotators: up to fifteen)
-            shown = ", ".join(apart[:SHOWN_PAIRS_APART]) + (", ..." if len(apart) > SHOWN_PAIRS_APART else "")
-            console.print(literal(f"  {counted(len(apart), 'pair')} share no image (not in the table): {shown}"))
+        if task.pairs_apart:  # one line, not a row each (six annotators: up to fifteen)
+            more = ", ..." if task.pairs_apart > len(task.apart_examples) else ""
+            shown = ", ".join(task.apart_examples) + more
+            console.print(literal(f"  {counted(task.pairs_apart, 'pair')} share no image (not in the table): {shown}"))
         if len(compared) <= MAX_PRINTED_CONFUSIONS:
             for pair in compared:
                 console.print(_fit(_confusion_table(pair, task.classes), console))
         else:
             console.print(f"{len(compared)} confusion matrices: see --json or --plot DIR")
         mine = [p for p in profiles if p.task == task.task]
-        console.print(_fit(_profile_table(task, mine), console))
+        shown_profiles = sorted(mine, key=lambda p: -p.labels)[:MAX_PRINTED_PROFILES]
+        shown_profiles.sort(key=mine.index)
+        console.print(_fit(_profile_table(task, shown_profiles), console))
+        if len(shown_profiles) < len(mine):
+            console.print(
+                f"  the {len(shown_profiles)} of {len(mine):,} annotators with the most labels; all in --json"
+            )
         for note in strictness_notes(mine):
             console.print(f"[yellow]{literal(note)}[/]")
         for note in chance_notes(task):

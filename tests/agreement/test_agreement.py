@@ -120,10 +120,10 @@ def test_pair_without_shared_images_has_no_statistics():
     labels = long_labels(alice={"1": "left", "2": "left"}, bob={"2": "right"}, carol={"3": "left"})
     report = task_agreement(labels, LIGHT)
     by_pair = {(p.annotator_a, p.annotator_b): p for p in report.pairs}
-    alone = by_pair[("alice", "carol")]
-    assert (alone.overlapping, alone.total, alone.percent_agreement, alone.kappa) == (0, 3, None, None)
-    assert alone.note == "no shared images"
-    assert by_pair[("alice", "bob")].mismatched == 1
+    # Pairs that share no image have nothing to measure: counted and named, not listed
+    # (attack pass 32: a crowd of 3,000 annotators made 4.5 million empty rows, for minutes).
+    assert list(by_pair) == [("alice", "bob")] and by_pair[("alice", "bob")].mismatched == 1
+    assert (report.pairs_apart, report.apart_examples) == (2, ["alice / carol", "bob / carol"])
 
 
 @pytest.mark.parametrize(
