@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from celeba_tui.console import counted
 from celeba_tui.errors import CelebaError
 from celeba_tui.vocabulary import MODEL
 
@@ -123,10 +124,13 @@ class CyclePlan:
             else:
                 what = ", ".join(f"{k} {setting_text(v)}" for k, v in step.settings.items() if v is not None)
                 out.append(f"  {i}. train {step.architecture} ({what}), then export it ({o.precision}) to models/")
-                if few_labels(step.settings, labelled):
+                given = {"epochs"} if o.epochs is not None else set()  # --epochs: the run keeps them
+                likely = few_labels(step.settings, labelled, given)
+                if likely is not None:
+                    kept = "; epochs as given" if given else ""
                     out.append(
-                        f"     few labels: at least {step.settings['min_steps']} optimiser steps, so smaller batches "
-                        "or more epochs than these (the run says which)"
+                        f"     few labels: at least {step.settings['min_steps']} optimiser steps, so likely batches of "
+                        f"{likely.batch_size} for {counted(likely.epochs, 'epoch')}{kept} (the run says which)"
                     )
         rule = (
             f"target precision {o.target_precision:g}"
@@ -237,18 +241,23 @@ def train_options(options: CycleOptions, architecture: str, start: str | None = 
     )
 
 
-def few_labels(settings: dict, labelled_images: int) -> bool:
-    """Whether a run with `settings` (wanted_settings) over `labelled_images` would likely take
-    the few-labels schedule: its batches and epochs fall short of its minimum of steps over
-    the train split's share of the images (the run decides on the exact count). Pure."""
-    from celeba_tui.training.recipes import Schedule
+def few_labels(settings: dict, labelled_images: int, given: set[str] = frozenset()):
+    """The schedule a run with `settings` (wanted_settings) over `labelled_images` would
+    likely take instead, where its batches and epochs fall short of its minimum of steps
+    over the train split's share of the images (the run decides on the exact count); None
+    where it keeps them. What the user gave (`given`: "batch_size", "epochs", "lr") stays,
+    as the run keeps it. Pure."""
+    from celeba_tui.training.recipes import Schedule, with_min_steps
     from celeba_tui.training.split import VAL_FRACTION
 
     if not settings.get("min_steps"):
-        return False
+        return None
     n_train = max(1, round(labelled_images * (1 - VAL_FRACTION)))
     wanted = Schedule(settings["batch_size"], settings["epochs"], settings["lr"])
-    return wanted.steps(n_train) < settings["min_steps"]
+    if wanted.steps(n_train) >= settings["min_steps"]:
+        return None
+    chosen = with_min_steps(wanted, n_train, settings["min_steps"], set(given))
+    return None if chosen == wanted else chosen
 
 
 def wanted_settings(options: CycleOptions, architecture: str, start: dict | None = None) -> dict:

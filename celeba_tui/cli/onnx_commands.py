@@ -388,9 +388,14 @@ def autolabel(
         return
     print_autolabel_report(report)
     if report.dry_run:
+        changes = any(task.labels_written or task.labels_withdrawn for task in report.tasks)
         typer.echo(
-            "\nNo label written or withdrawn, nothing stored (--dry-run). The same command without "
-            "--dry-run writes these labels.",
+            "\nNo label written or withdrawn, nothing stored (--dry-run). "
+            + (
+                "The same command without --dry-run writes these labels."
+                if changes
+                else "Without --dry-run it would change no label either (its predictions would be stored)."
+            ),
             err=True,
         )
         return

@@ -160,6 +160,8 @@ def settled_how(record: TaskRecord) -> str:
         if decision.annotator.startswith(MERGE_PREFIX) and decision.detail:
             policy = decision.detail.get("policy")
             votes = decision.detail.get("votes")
+            if isinstance(votes, dict):  # who voted what (a Python dict's braces and quotes were shown)
+                votes = ", ".join(f"{who}: {what}" for who, what in votes.items())
             return f"settled by `celeba merge` (policy {policy}; votes {votes})" + (
                 f"; answers {answers}" if answers else ""
             )

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 from celeba_tui.architecture import STUDY_DEFAULTS
+from celeba_tui.console import counted
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,11 @@ class EarlyStopping:
             self.best_loss_for_best_acc = val_loss
 
         if self.patience_acc and self.epochs_without_acc_gain >= self.patience_acc:
-            return EpochDecision(is_best, True, f"validation accuracy did not improve for {self.patience_acc} epochs")
+            return EpochDecision(
+                is_best, True, f"validation accuracy did not improve for {counted(self.patience_acc, 'epoch')}"
+            )
         if self.patience_loss and self.epochs_without_loss_decrease >= self.patience_loss:
-            return EpochDecision(is_best, True, f"validation loss did not decrease for {self.patience_loss} epochs")
+            return EpochDecision(
+                is_best, True, f"validation loss did not decrease for {counted(self.patience_loss, 'epoch')}"
+            )
         return EpochDecision(is_best, False)

@@ -363,15 +363,16 @@ def run_config(
 def few_labels_schedule(hyper: dict, n_train: int, recipe: Recipe, options, reporter) -> tuple[dict, dict | None]:
     """`hyper` with the recipe's minimum of optimiser steps over this run's `n_train` images (per
     process), and the schedule asked for where that changed it (None where it did not)."""
+    from celeba_tui.console import counted
     from celeba_tui.training.recipes import SCHEDULE_KEYS, Schedule, with_min_steps
 
     given = {name for name in SCHEDULE_KEYS if getattr(options, name) is not None}
     wanted = Schedule(hyper["batch_size"], hyper["epochs"], hyper["lr"])
-    chosen = with_min_steps(wanted, n_train, recipe, given)
+    chosen = with_min_steps(wanted, n_train, recipe.min_steps, given)
     if chosen == wanted:
         return hyper, None
     reporter.message(
-        f"few labels: batches of {chosen.batch_size} for {chosen.epochs} epochs at a peak lr of {chosen.lr:.2g} "
+        f"few labels: batches of {chosen.batch_size} for {counted(chosen.epochs, 'epoch')} at a peak lr of {chosen.lr:.2g} "
         f"({chosen.steps(n_train)} steps; {wanted.batch_size} for {wanted.epochs} would take "
         f"{wanted.steps(n_train)}, and the recipe wants {recipe.min_steps})"
     )

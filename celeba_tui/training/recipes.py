@@ -161,26 +161,26 @@ class Schedule:
         return self.epochs * math.ceil(n_train / self.batch_size)
 
 
-def with_min_steps(schedule: Schedule, n_train: int, recipe: Recipe, given: set[str]) -> Schedule:
+def with_min_steps(schedule: Schedule, n_train: int, min_steps: int, given: set[str]) -> Schedule:
     """The schedule, with smaller batches and then more epochs where it would take fewer than
-    the recipe's `min_steps` optimiser steps over `n_train` images. Pure.
+    `min_steps` optimiser steps (a recipe's) over `n_train` images. Pure.
 
     Batches halve down to SMALLEST_BATCH, the learning rate scaled by the same factor
     (linear scaling); epochs then rise to reach the minimum, up to MAX_EPOCHS_FACTOR times
     the schedule's. What the user gave (`given`: "batch_size", "epochs", "lr") is kept."""
-    if not recipe.min_steps or n_train < 1 or schedule.steps(n_train) >= recipe.min_steps:
+    if not min_steps or n_train < 1 or schedule.steps(n_train) >= min_steps:
         return schedule
     chosen = schedule
     if "batch_size" not in given:
         batch = schedule.batch_size
-        while batch // 2 >= SMALLEST_BATCH and replace(chosen, batch_size=batch).steps(n_train) < recipe.min_steps:
+        while batch // 2 >= SMALLEST_BATCH and replace(chosen, batch_size=batch).steps(n_train) < min_steps:
             batch //= 2
         lr = schedule.lr if "lr" in given else schedule.lr * batch / schedule.batch_size
         chosen = replace(chosen, batch_size=batch, lr=lr)
-    if "epochs" not in given and chosen.steps(n_train) < recipe.min_steps:
+    if "epochs" not in given and chosen.steps(n_train) < min_steps:
         per_epoch = math.ceil(n_train / chosen.batch_size)
         most = schedule.epochs * MAX_EPOCHS_FACTOR
-        chosen = replace(chosen, epochs=min(most, math.ceil(recipe.min_steps / per_epoch)))
+        chosen = replace(chosen, epochs=min(most, math.ceil(min_steps / per_epoch)))
     return chosen
 
 

@@ -78,10 +78,15 @@ def test_a_dry_run_counts_the_labels_a_new_ensemble_would_change(labelled, oracl
         live = store.live_labels(task="light", sources=["model"])
         assert len(live) == len(names) - LABELLED  # the first run's labels, untouched
     assert "No label written or withdrawn, nothing stored (--dry-run)" in dry.stderr
+    assert "without --dry-run writes these labels" in dry.stderr
     assert "would write" in dry.stdout and f"{sides:,} of them changing an automatic label's class" in dry.stdout
     real = cli(workspace, "-m", str(oracles["swapped"]), "--high", "0.5")
     assert "written" in real.stdout and f"{sides:,} of them changing" in real.stdout
     assert "--dry-run" not in real.stderr
+    # Nothing new to write: the dry run does not promise labels (the walkthrough of
+    # 2026-12-07: "would write 0", then "without --dry-run writes these labels").
+    again = cli(workspace, "-m", str(oracles["swapped"]), "--high", "0.5", "--dry-run")
+    assert "writes these labels" not in again.stderr and "would change no label either" in again.stderr
 
 
 def test_a_dry_run_over_new_images_sends_nobody_to_them(labelled, oracles):

@@ -255,3 +255,12 @@ def test_relabel_source_settles_other_peoples_labels(workspace, labelled):
     assert source(IMAGES[4], "light", "ann") == "human"  # only the model did
     labelled.add_label(IMAGES[8], "light", "left", "ann")
     assert source(IMAGES[8], "light", "ann") == "human"  # replacing one's own label
+
+
+def test_a_merge_decision_reads_who_voted_what(workspace, labelled):
+    # The walkthrough of 2026-12-07: the image view showed `votes {'you': 'yes', 'bob': 'no'}`.
+    from celeba_tui.agreement.apply_merge import run_merge
+
+    run_merge(labelled, workspace.tasks, "prefer:ann")
+    how = settled_how(image_record(labelled, IMAGES[1], workspace.tasks).tasks["light"])
+    assert how.startswith("settled by `celeba merge` (policy prefer:ann; votes ann: left, bob: right)"), how

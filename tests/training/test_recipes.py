@@ -63,20 +63,20 @@ def _mirror_symmetric_batch(n: int = 6, side: int = 16) -> torch.Tensor:
 def test_few_labels_take_smaller_batches_then_more_epochs():
     wanted = Schedule(batch_size=64, epochs=25, lr=3e-3)
     # Plenty of labels: unchanged. So is the study's recipe, which has no minimum.
-    assert with_min_steps(wanted, 2000, NOISY_LABELS, set()) == wanted
-    assert with_min_steps(wanted, 300, STUDY, set()) == wanted
+    assert with_min_steps(wanted, 2000, NOISY_LABELS.min_steps, set()) == wanted
+    assert with_min_steps(wanted, 300, STUDY.min_steps, set()) == wanted
     # ~500 labels: batches of 32 (lr scaled alike) reach the minimum without more epochs.
-    chosen = with_min_steps(wanted, 490, NOISY_LABELS, set())
+    chosen = with_min_steps(wanted, 490, NOISY_LABELS.min_steps, set())
     assert (chosen.batch_size, chosen.epochs) == (32, 25) and chosen.lr == pytest.approx(3e-3 / 2)
     assert chosen.steps(490) >= NOISY_LABELS.min_steps
     # Fewer still: batches of 16, then more epochs, up to four times the recipe's.
-    chosen = with_min_steps(wanted, 100, NOISY_LABELS, set())
+    chosen = with_min_steps(wanted, 100, NOISY_LABELS.min_steps, set())
     assert chosen.batch_size == 16 and chosen.epochs == 58 and chosen.steps(100) >= NOISY_LABELS.min_steps
-    assert with_min_steps(wanted, 3, NOISY_LABELS, set()).epochs == 100
+    assert with_min_steps(wanted, 3, NOISY_LABELS.min_steps, set()).epochs == 100
     # What the user gave stays.
-    kept = with_min_steps(wanted, 100, NOISY_LABELS, {"batch_size", "lr"})
+    kept = with_min_steps(wanted, 100, NOISY_LABELS.min_steps, {"batch_size", "lr"})
     assert (kept.batch_size, kept.lr, kept.epochs) == (64, 3e-3, 100)
-    assert with_min_steps(wanted, 100, NOISY_LABELS, {"epochs"}).epochs == 25
+    assert with_min_steps(wanted, 100, NOISY_LABELS.min_steps, {"epochs"}).epochs == 25
 
 
 def test_photometric_changes_never_move_the_light():
