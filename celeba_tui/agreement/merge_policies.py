@@ -140,6 +140,10 @@ def merge_labels(
     )
 
 
+# A policy's decision below this confidence is close to a guess between two classes.
+GUESS_CONFIDENCE = 0.6
+
+
 @dataclass(frozen=True)
 class _TaskOutcome:
     decisions: pd.DataFrame
@@ -201,6 +205,16 @@ def _merge_task(matrix: LabelMatrix, policy: MergePolicy, reviewed: np.ndarray) 
         open=int(left.sum()),
     )
     notes = undecided_notes(matrix, policy, left, n_labels)
+    guessed = int((resolved & (confidence < GUESS_CONFIDENCE)).sum())
+    if guessed and policy.kind == "dawid-skene":
+        # The walkthrough of 2026-12-07: two annotators' 15 conflicts all settled as the
+        # commoner class at 52% each, and nothing said the merge had all but guessed.
+        notes.append(
+            f"{matrix.task.name}: dawid-skene settled {guessed:,} of {int(resolved.sum()):,} conflict(s) at under "
+            f"{GUESS_CONFIDENCE:.0%} confidence, close to a guess (what it learnt of who errs how does not tell "
+            "the answers apart there; two people who disagree leave it the commoner class): a person decides those "
+            "better (celeba label --queue review; a merge decision a person overrules gives way)"
+        )
     if confusion is not None:
         from celeba_tui.agreement.dawid_skene import thin_support_notes
 
