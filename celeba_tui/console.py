@@ -70,7 +70,8 @@ def counted(count: int, noun: str, plural: str | None = None) -> str:
 
 def close_matches(word: str, words, n: int = 1, cutoff: float = 0.6) -> list[str]:
     """The `words` a mistyped `word` most likely meant: those it equals but for case and
-    width (REVIEW, ａｌｉｃｅ), else difflib's closest `n` at `cutoff`."""
+    width (REVIEW, ａｌｉｃｅ), else difflib's closest `n` at `cutoff`, case and width
+    folded too (JSON for jsonl)."""
     import difflib
     import unicodedata
 
@@ -79,7 +80,12 @@ def close_matches(word: str, words, n: int = 1, cutoff: float = 0.6) -> list[str
 
     words = [str(w) for w in words]
     same = [w for w in words if folded(w) == folded(word)]
-    return same or difflib.get_close_matches(str(word), words, n=n, cutoff=cutoff)
+    if same:
+        return same
+    by_fold = {}
+    for w in words:
+        by_fold.setdefault(folded(w), w)
+    return [by_fold[f] for f in difflib.get_close_matches(folded(word), list(by_fold), n=n, cutoff=cutoff)]
 
 
 def did_you_mean(word: str, choices, aliases: dict[str, str] | None = None) -> str:

@@ -151,8 +151,12 @@ class Workspace:
         for task in self.tasks:
             if task.name == name:
                 return task
+        from celeba_tui.annotator_names import shown_name
+        from celeba_tui.console import did_you_mean
+
         known = ", ".join(self.task_names)
-        raise WorkspaceError(f"unknown task {name!r} in {self.config_path} (tasks: {known})")
+        meant = did_you_mean(name, self.task_names)
+        raise WorkspaceError(f"unknown task {shown_name(name)} in {self.config_path} ({meant}tasks: {known})")
 
     def select_tasks(self, names: list[str] | None) -> tuple[Task, ...]:
         """The tasks `names` name, each once in the order first named (`-t light -t light`

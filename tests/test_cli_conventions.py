@@ -488,3 +488,19 @@ def test_a_hint_worded_in_another_thread_carries_the_options_typed(tmp_path):
     thread.join()
     assert worded["hint"] == f"celeba label --queue review -w '{tmp_path / 'my ws'}' -a bob"
     assert phrase("celeba stats") == f"celeba stats -w '{tmp_path / 'my ws'}'"
+
+
+@pytest.mark.parametrize(
+    ("args", "meant"),
+    [
+        (["export", "--format", "csv"], "did you mean 'long'?"),
+        (["export", "--format", "JSON"], "did you mean 'jsonl'?"),
+        (["stats", "-t", "Lihgt"], "did you mean 'light'?"),
+        (["merge", "-p", "majorty"], "did you mean 'majority'?"),
+        (["import", "--format", "oneht", "x.csv"], "did you mean 'onehot'?"),
+    ],
+)
+def test_a_mistyped_task_policy_or_format_gets_its_likely_meaning(workspace, args, meant):
+    # The walkthrough of 2026-12-07: did-you-mean for commands, queues and names, not these.
+    result = CliRunner().invoke(app, [*args, "-w", str(workspace.path)])
+    assert result.exit_code == 2 and meant in result.output and len(result.output.strip().splitlines()) == 1

@@ -67,7 +67,11 @@ def parse_policy(text: str, annotators: Iterable[str]) -> MergePolicy:
         return MergePolicy("prefer", name)
     if text in POLICIES:
         return MergePolicy(text)
-    raise CelebaError(f"unknown merge policy {text!r} (one of {', '.join(POLICIES)})")
+    from celeba_tui.annotator_names import shown_name
+    from celeba_tui.console import did_you_mean
+
+    meant = did_you_mean(text, [p for p in POLICIES if p != "prefer:NAME"], {"prefer": "prefer:NAME"})
+    raise CelebaError(f"unknown merge policy {shown_name(text)} ({meant}one of {', '.join(POLICIES)})")
 
 
 @dataclass(frozen=True)

@@ -184,7 +184,10 @@ def import_command(
         raise CelebaError("no label files given (or --undo ANNOTATOR to withdraw an import)")
     if fmt not in FORMATS:
         hint = "; to move labels between workspaces, export --format long or parquet" if "json" in fmt.lower() else ""
-        raise CelebaError(f"--format {fmt!r}: import reads {', '.join(FORMATS)}{hint}")
+        from celeba_tui.console import did_you_mean
+
+        meant = did_you_mean(fmt, FORMATS, {"csv": "long"})
+        raise CelebaError(f"--format {shown_name(fmt)}: {meant}import reads {', '.join(FORMATS)}{hint}")
     ws = open_workspace(workspace)
     # Every file is read and checked before any is written, then all are written in one
     # transaction: a bad file 2 leaves file 1 unwritten too, so a fixed rerun is clean.

@@ -51,7 +51,7 @@ def check_export_request(fmt: str, out) -> None:
         from celeba_tui.annotator_names import shown_name
         from celeba_tui.console import did_you_mean
 
-        meant = did_you_mean(fmt, EXPORT_FORMATS)
+        meant = did_you_mean(fmt, EXPORT_FORMATS, {"csv": "long", "json": "jsonl", "huggingface": "hf"})
         raise CelebaError(f"unknown export format {shown_name(fmt)} ({meant}one of {', '.join(EXPORT_FORMATS)})")
     to_stream = out is None or hasattr(out, "write")
     if fmt in FOLDER_FORMATS and to_stream:
