@@ -192,7 +192,7 @@ def print_agreement(report: list[TaskAgreement], profiles: list[AnnotatorProfile
 
 def _pair_tables(task: TaskAgreement, console: Console) -> list[Table]:
     """The study's Table 1 with kappa: one table, or counts and measures apart where one is too wide."""
-    title = f"{task.task}: agreement per pair of annotators ({task.images:,} images)"
+    title = f"{task.task}: agreement per pair of annotators ({task.images:,} images in all)"
     # The study's Table 1 columns (count of each annotator, overlapping, mismatched, total).
     counts = {
         "#A": [f"{p.count_a:,}" for p in task.pairs],
