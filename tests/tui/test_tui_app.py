@@ -499,6 +499,19 @@ async def test_the_queues_end_hint_words_its_commands_as_the_session_was_invoked
         assert "-w WS -a ann`" in text, text
 
 
+async def test_a_key_that_answers_nothing_says_which_keys_do(workspace, store):
+    # The walkthrough of 2026-12-07: `y` on a yes/no question did nothing, without a word.
+    app = make_app(workspace, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("y")
+        await pilot.pause(0.05)
+        said = [n.message for n in app._notifications]
+        assert said == ["'y' answers nothing here: light: left ←/a/1, center ↓/s/2, right →/d/3 (? lists every key)"]
+        await press(pilot, "a")  # a key that answers: stored, nothing more said
+        assert [n.message for n in app._notifications] == said and live(store) == {(IMAGES[0], "light"): "left"}
+
+
 async def test_progress_moves_while_one_looks_at_an_image_as_others_finish_images_ahead(workspace, store, monkeypatch):
     # Found by the UX review: bob sat on one image while ann finished 58; his screen stayed at 2 / 60.
     from celeba_tui.tui.screens import label_screen

@@ -419,6 +419,25 @@ class LabelScreen(Screen):
             self._show_info()
 
     # ----------------------------------------------------------- actions
+    def on_key(self, event: events.Key) -> None:
+        """A letter or digit that answers nothing here says which keys do (the walkthrough of
+        2026-12-07: `y` or `d` on a yes/no question did nothing, without a word). Keys bound
+        here (and enabled for this question) pass by untouched."""
+        if not (event.is_printable and event.character and event.character.isalnum()):
+            return
+        bound = self.active_bindings.get(event.key)
+        if (bound is not None and bound.enabled) or self.has_class("too-small"):
+            return
+        task = self._current_task()
+        if task is None:
+            return
+        answers = ", ".join(f"{printable(keys.label)} {keys.display}" for keys in class_keys(task.classes))
+        self.notify(
+            f"{event.character!r} answers nothing here: {printable(task.name)}: {answers} (? lists every key)",
+            timeout=4,
+            markup=False,
+        )
+
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "choose":
             task = self._current_task()
