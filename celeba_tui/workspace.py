@@ -250,7 +250,9 @@ def parse_config(text: str, config_path: Path) -> Workspace:
             f"understands ({CONFIG_VERSION}); upgrade celeba-tui"
         )
     refuse_unknown_keys(data, TOP_LEVEL_KEYS, config_path, "")
-    if isinstance(data.get("train"), dict):
+    if "train" in data and not isinstance(data["train"], dict):
+        raise WorkspaceError(f"{config_path}: 'train' must be a [train] table (architectures = [...])")
+    if "train" in data:
         refuse_unknown_keys(data["train"], TRAIN_KEYS, config_path, "in [train] ")
     images = data.get("images")
     if not isinstance(images, str) or not images:
@@ -265,6 +267,8 @@ def parse_config(text: str, config_path: Path) -> Workspace:
 
         parsed = []
         for i, raw in enumerate(raw_tasks, 1):
+            if isinstance(raw, dict) and not isinstance(raw.get("name"), str):
+                refuse_unknown_keys(raw, TASK_KEYS, config_path, f"in task #{i} ")  # `nmae`: did you mean 'name'?
             if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
                 raise WorkspaceError(f"{config_path}: task #{i} has no name")
             refuse_unknown_keys(raw, TASK_KEYS, config_path, f"in task {shown_name(raw['name'])} ")

@@ -23,7 +23,7 @@ reported at the ordinal level, with the nominal level beside it for comparison.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from itertools import combinations, islice
 
 import numpy as np
@@ -128,7 +128,11 @@ class PairAgreement:
     note: str | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        # Field by field, not dataclasses.asdict's deep copy: a crowd has ~650,000 pairs.
+        return {name: getattr(self, name) for name in PAIR_FIELDS}
+
+
+PAIR_FIELDS = tuple(f.name for f in fields(PairAgreement))
 
 
 def confusion_matrix(codes_a: np.ndarray, codes_b: np.ndarray, n_classes: int) -> np.ndarray:
@@ -268,9 +272,12 @@ class TaskAgreement:
         return self.note is None
 
     def to_dict(self) -> dict:
-        data = asdict(self)
-        data["pairs"] = [p.to_dict() for p in self.pairs]
-        return data
+        return {
+            name: [p.to_dict() for p in self.pairs] if name == "pairs" else getattr(self, name) for name in TASK_FIELDS
+        }
+
+
+TASK_FIELDS = tuple(f.name for f in fields(TaskAgreement))
 
 
 def task_agreement(labels: pd.DataFrame, task: Task) -> TaskAgreement:

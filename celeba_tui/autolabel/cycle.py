@@ -128,9 +128,11 @@ class CyclePlan:
                 likely = few_labels(step.settings, labelled, given)
                 if likely is not None:
                     kept = "; epochs as given" if given else ""
+                    steps = likely.steps(train_images(labelled))
                     out.append(
-                        f"     few labels: at least {step.settings['min_steps']} optimiser steps, so likely batches of "
-                        f"{likely.batch_size} for {counted(likely.epochs, 'epoch')}{kept} (the run says which)"
+                        f"     few labels: the recipe wants {step.settings['min_steps']} optimiser steps, so likely "
+                        f"batches of {likely.batch_size} for {counted(likely.epochs, 'epoch')} ({steps:,} steps)"
+                        f"{kept} (the run says which)"
                     )
         rule = (
             f"target precision {o.target_precision:g}"
@@ -241,6 +243,13 @@ def train_options(options: CycleOptions, architecture: str, start: str | None = 
     )
 
 
+def train_images(labelled_images: int) -> int:
+    """About how many of `labelled_images` a run trains on: the train split's share."""
+    from celeba_tui.training.split import VAL_FRACTION
+
+    return max(1, round(labelled_images * (1 - VAL_FRACTION)))
+
+
 def few_labels(settings: dict, labelled_images: int, given: set[str] = frozenset()):
     """The schedule a run with `settings` (wanted_settings) over `labelled_images` would
     likely take instead, where its batches and epochs fall short of its minimum of steps
@@ -248,11 +257,10 @@ def few_labels(settings: dict, labelled_images: int, given: set[str] = frozenset
     where it keeps them. What the user gave (`given`: "batch_size", "epochs", "lr") stays,
     as the run keeps it. Pure."""
     from celeba_tui.training.recipes import Schedule, with_min_steps
-    from celeba_tui.training.split import VAL_FRACTION
 
     if not settings.get("min_steps"):
         return None
-    n_train = max(1, round(labelled_images * (1 - VAL_FRACTION)))
+    n_train = train_images(labelled_images)
     wanted = Schedule(settings["batch_size"], settings["epochs"], settings["lr"])
     if wanted.steps(n_train) >= settings["min_steps"]:
         return None

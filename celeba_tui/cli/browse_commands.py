@@ -114,7 +114,9 @@ def browse(
         return
     problem = annotator_name_problem(me)
     if problem:
-        raise CelebaError(f"--as: {problem}")
+        from celeba_tui.cli.label_commands import name_refused, name_typed
+
+        raise CelebaError(name_refused(me, problem, typed=name_typed(as_annotator), flag="--as"))
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise CelebaError("celeba browse needs a terminal (stdin and stdout are not one); use --json for scripts")
     with ws.open_store() as store:

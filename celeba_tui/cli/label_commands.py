@@ -39,6 +39,16 @@ def default_annotator() -> str:
         return "annotator"
 
 
+def name_refused(name: str, problem: str, *, typed: bool, flag: str) -> str:
+    """The error line for a name that cannot be an annotator's: the option's, or where the
+    OS gave it, that (attack pass 33: an OS user `merge:x` was blamed on --annotator)."""
+    from celeba_tui.annotator_names import shown_name
+
+    if typed:
+        return f"{flag}: {problem}"
+    return f"the OS user's name {shown_name(name)} (no {flag} given) {problem}: give {flag} NAME"
+
+
 def name_typed(given: str | None) -> bool:
     """Whether the person chose the name (an option, or $CELEBA_ANNOTATOR), not the OS."""
     return bool((given or "").strip() or os.environ.get("CELEBA_ANNOTATOR", "").strip())
@@ -142,7 +152,7 @@ def label(
 
     problem = annotator_name_problem(name)
     if problem:  # refused before the app starts (or the count names it), not at the first key press
-        raise CelebaError(f"--annotator: {problem}")
+        raise CelebaError(name_refused(name, problem, typed=name_typed(annotator), flag="--annotator"))
 
     with ws.open_store(readonly=count) as store:
         from celeba_tui.annotator_names import name_hint

@@ -178,7 +178,12 @@ def import_command(
             raise CelebaError("--undo withdraws an annotator's labels; give it without label files")
         from celeba_tui.cli.annotator_commands import withdraw
 
-        withdraw(undo, None, yes, workspace, json_output)
+        # -t: that task's labels only, as `annotators withdraw NAME --task TASK` (attack pass
+        # 33: the option was dropped, and every task's labels withdrawn).
+        tasks_named = list(dict.fromkeys(task or ()))
+        if len(tasks_named) > 1:
+            raise CelebaError("--undo withdraws one task's labels (-t once) or every task's (no -t)")
+        withdraw(undo, tasks_named[0] if tasks_named else None, yes, workspace, json_output)
         return
     if not files:
         raise CelebaError("no label files given (or --undo ANNOTATOR to withdraw an import)")

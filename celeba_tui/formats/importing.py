@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from celeba_tui.annotator_names import annotator_name_problem, shown_name
+from celeba_tui.console import printable
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import read_records
 from celeba_tui.formats.import_answers import (
@@ -54,8 +55,12 @@ class ImportReport:
     path_hint: str | None = None  # names that look like paths, and the --strip-prefix that would fit
 
 
-def detect_format(path: Path, tasks: tuple[Task, ...]) -> str:
-    """Tell a store, Parquet, long CSV or one-hot CSV apart by content, not by suffix."""
+def detect_format(path: Path, tasks: tuple[Task, ...], every_task: tuple[Task, ...] | None = None) -> str:
+    """Tell a store, Parquet, long CSV or one-hot CSV apart by content, not by suffix.
+
+    `tasks` are the columns a one-hot file without a header holds (`import -t`); a header
+    may name any of `every_task` (the workspace's, default `tasks`)."""
+    every_task = every_task or tasks
     try:
         with open(path, "rb") as handle:
             head = handle.read(4096)
@@ -79,14 +84,14 @@ def detect_format(path: Path, tasks: tuple[Task, ...]) -> str:
     cells = [c.lower() for c in first]
     if {"image", "task", "label"} <= set(cells):
         return "long"
-    if len(cells) == 1 + sum(len(t.classes) for t in tasks) or header_tasks(first, tasks):
+    if len(cells) == 1 + sum(len(t.classes) for t in tasks) or header_tasks(first, every_task):
         return "onehot"
     raise FormatError(
         path,
         "not a recognised label file (expected the study's one-hot CSV with "
         f"{1 + sum(len(t.classes) for t in tasks)} columns, a long CSV with an "
         "image,task,label header, Parquet or a celeba store)"
-        + (onehot_width_hint(len(cells), tasks) or _separator_hint(text.partition("\n")[0])),
+        + (onehot_width_hint(len(cells), every_task) or _separator_hint(text.partition("\n")[0])),
         1,
     )
 
@@ -136,7 +141,7 @@ def read_import(
     regular_file_info(path)
     asked = tasks or workspace.tasks
     if fmt == "auto":
-        fmt = detect_format(path, asked)
+        fmt = detect_format(path, asked, workspace.tasks)
     merge_labels = 0
     if fmt == "store" and strip_prefix is not None:
         raise FormatError(path, "--strip-prefix: a celeba store's names are its image root's already")
@@ -149,10 +154,15 @@ def read_import(
     elif fmt == "long":
         frame, merge_labels = read_long_csv(path, workspace.tasks, read_text(path), strip_prefix)
     else:
-        frame = read_onehot(path, asked, read_text(path), strip_prefix)
+        frame = read_onehot(path, asked, read_text(path), strip_prefix, every_task=workspace.tasks)
     other_tasks = 0
     if tasks is not None:
         kept = frame["task"].isin([task.name for task in tasks])
+        if not kept.any():  # nothing left to write (attack pass 33: a traceback further on)
+            held = ", ".join(printable(str(t)) for t in sorted(frame["task"].unique().tolist()))
+            raise FormatError(
+                path, f"no labels of -t {' -t '.join(t.name for t in tasks)} in the file (its tasks: {held or 'none'})"
+            )
         other_tasks = int((~kept).sum())
         frame = frame[kept].reset_index(drop=True)
     if annotator is not None:

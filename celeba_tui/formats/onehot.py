@@ -40,6 +40,8 @@ def onehot_width_hint(width: int, tasks: tuple[Task, ...]) -> str:
 
     if len(tasks) > 12:
         return ""
+    if width == 1 + sum(len(t.classes) for t in tasks):
+        return f"; {width} columns are an image name and the one-hot columns of every task: import it without -t"
     fits = [
         " ".join(f"-t {t.name}" for t in chosen)
         for size in range(len(tasks) - 1, 0, -1)
@@ -73,24 +75,31 @@ def header_tasks(cells: list[str], tasks: tuple[Task, ...]) -> tuple[Task, ...] 
 
 
 def read_onehot(
-    path: Path, tasks: tuple[Task, ...], text: str | None = None, strip_prefix: str | None = None
+    path: Path,
+    tasks: tuple[Task, ...],
+    text: str | None = None,
+    strip_prefix: str | None = None,
+    every_task: tuple[Task, ...] | None = None,
 ) -> pd.DataFrame:
     """Read a one-hot file into long form (image, task, label); FormatError on any bad line.
 
-    A first line that is a header naming some of the tasks (`header_tasks`) reads those.
-    `strip_prefix` comes off the image names first (formats.import_names)."""
+    Without a header its columns are `tasks`'; a first line that is a header naming some of
+    `every_task` (the workspace's, default `tasks`; `header_tasks`) reads those. A first
+    line of another width names the tasks whose columns it would fit. `strip_prefix` comes
+    off the image names first (formats.import_names)."""
     path = Path(path)
+    every_task = every_task or tasks
     if text is None:
         text = read_text(path)
     first = next((row for _, row in read_records(text, path) if any(row)), None) or []
-    named = header_tasks(first, tasks)
+    named = header_tasks(first, every_task)
     if named:
         tasks = named
     elif len(first) > 1 and not any(_MAYBE_VALUE.match(cell.strip()) for cell in first[1:]):
         raise FormatError(
             path,
             f"a header the workspace's tasks do not match: {','.join(first)[:120]!r} (expected "
-            f"{','.join(onehot_columns(tasks))}, or the columns of some of the tasks)",
+            f"{','.join(onehot_columns(every_task))}, or the columns of some of the tasks)",
             1,
         )
     width = 1 + sum(len(t.classes) for t in tasks)
@@ -99,7 +108,7 @@ def read_onehot(
         names, values = plain
         lines = range(1, len(names) + 1)
     else:
-        names, values, lines = _parse_any(text, width, path, tasks)
+        names, values, lines = _parse_any(text, width, path, tasks, every_task)
     if strip_prefix is not None:
         names = strip_name_prefix(path, pd.Series(names, dtype=object), strip_prefix).to_numpy(dtype=object)
 
@@ -125,9 +134,12 @@ def read_onehot(
     return refuse_conflicting_labels(long, ["image", "task"], path)
 
 
-def _parse_any(text: str, width: int, path: Path, tasks: tuple[Task, ...]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+def _parse_any(
+    text: str, width: int, path: Path, tasks: tuple[Task, ...], every_task: tuple[Task, ...]
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Names, 0/1 values and line numbers of any CSV text of `tasks`' columns; FormatError
-    naming the first bad line (a first line of another width: which tasks it would fit).
+    naming the first bad line (a first line of another width: which of `every_task` it
+    would fit).
 
     A first record that is their header (what `write_onehot(header=True)` writes) is skipped.
     """
@@ -142,7 +154,7 @@ def _parse_any(text: str, width: int, path: Path, tasks: tuple[Task, ...]) -> tu
             raise FormatError(
                 path,
                 f"expected {width} columns (name + one-hot per task), found {len(row)}"
-                + (onehot_width_hint(len(row), tasks) if line == records[0][0] else ""),
+                + (onehot_width_hint(len(row), every_task) if line == records[0][0] else ""),
                 line,
             )
     lines = [line for line, _ in records]

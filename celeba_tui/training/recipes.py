@@ -173,7 +173,13 @@ def with_min_steps(schedule: Schedule, n_train: int, min_steps: int, given: set[
     chosen = schedule
     if "batch_size" not in given:
         batch = schedule.batch_size
-        while batch // 2 >= SMALLEST_BATCH and replace(chosen, batch_size=batch).steps(n_train) < min_steps:
+        while (
+            batch // 2 >= SMALLEST_BATCH
+            and replace(chosen, batch_size=batch).steps(n_train) < min_steps
+            # A smaller batch that takes no more steps would only lower the learning rate
+            # (attack pass 33: 14 images, batches of 32 or 16: one step an epoch either way).
+            and replace(chosen, batch_size=batch // 2).steps(n_train) > replace(chosen, batch_size=batch).steps(n_train)
+        ):
             batch //= 2
         lr = schedule.lr if "lr" in given else schedule.lr * batch / schedule.batch_size
         chosen = replace(chosen, batch_size=batch, lr=lr)

@@ -71,7 +71,7 @@ def test_a_run_stretched_for_few_labels_is_reused(labelled_workspace, tiny_archi
     # The plan says the schedule it shows will stretch, before any run says how.
     plan = cli(labelled_workspace, "cycle", "-t", "light", "-p", tiny_architecture, "--dry-run")
     assert plan.exit_code == 0, plan.output
-    assert "few labels: at least 400 optimiser steps" in plan.stdout
+    assert "few labels: the recipe wants 400 optimiser steps" in plan.stdout
     enough = cli(labelled_workspace, "cycle", "-t", "light", "-p", tiny_architecture, "--epochs", "400", "--dry-run")
     assert enough.exit_code == 0 and "few labels" not in enough.stdout
     first = cli(labelled_workspace, "cycle", "-t", "light", "-p", tiny_architecture, "--json")

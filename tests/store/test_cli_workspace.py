@@ -472,6 +472,23 @@ def test_a_onehot_file_from_before_a_task_was_added_imports_with_its_tasks_named
     some = run("import", tmp_path / "long.csv", "-t", "glasses", "-a", "cid", "-w", workspace.path)
     assert "glasses: yes 1" in some.stdout and "light" not in some.stdout
     assert "warning: left out 1 label of" in some.stderr and "of tasks not asked for (-t glasses)" in some.stderr
+    # Attack pass 33: a file with none of the tasks asked was a traceback; a header naming
+    # every task was refused with -t; a full-width file with -t said nothing of why.
+    none = run("import", tmp_path / "long.csv", "-t", "orientation", "-a", "dan", "-w", workspace.path, ok=False)
+    assert none.exit_code == 2 and "no labels of -t orientation in the file (its tasks: glasses, light)" in none.output
+    header = tmp_path / "header.csv"
+    run("export", "--format", "onehot", "--header", "-o", header, "-t", "light", "-w", workspace.path)
+    light_only = run("import", header, "-t", "light", "-a", "eve", "-w", workspace.path, "--json")
+    assert set(json.loads(light_only.stdout)[0]["per_task"]) == {"light"}
+    (tmp_path / "full.csv").write_text("000005.jpg,1,0,0,0,1,0,0,1\n")
+    full = run("import", tmp_path / "full.csv", "-t", "light", "-a", "fay", "-w", workspace.path, ok=False)
+    assert full.output.strip().endswith(
+        "9 columns are an image name and the one-hot columns of every task: import it without -t"
+    )
+    # --undo with -t withdraws that task's labels only (it withdrew every task's).
+    run("import", "--undo", "ann", "-t", "light", "-y", "-w", workspace.path)
+    live = {(r.image, r.task, r.annotator) for r in csv_rows(run("export", "--format", "long", "-w", workspace.path))}
+    assert ("000001.jpg", "light", "ann") not in live and ("000001.jpg", "orientation", "ann") in live
 
 
 def csv_rows(result):
@@ -558,8 +575,18 @@ def test_a_config_version_that_is_no_version_is_not_called_newer(workspace, vers
         (lambda text: "verison = 1\n" + text, "unknown key 'verison' (did you mean 'version'? known:"),
         (lambda text: text + '[train]\narchitecture = ["cnn4"]\n', "unknown key 'architecture' in [train] (did"),
         (lambda text: text.replace("question", '"q\\u001b[31m"', 1), "unknown key 'q\\x1b[31m' in task 'light'"),
+        (lambda text: text.replace("name", "nmae", 1), "unknown key 'nmae' in task #1 (did you mean 'name'?"),
+        (lambda text: "train = 3\n" + text, "'train' must be a [train] table"),
     ],
-    ids=["typo-in-a-task", "a-key-the-tool-has-not", "typo-at-the-top", "typo-in-train", "escape-in-a-key"],
+    ids=[
+        "typo-in-a-task",
+        "a-key-the-tool-has-not",
+        "typo-at-the-top",
+        "typo-in-train",
+        "escape-in-a-key",
+        "typo-of-name",
+        "train-not-a-table",
+    ],
 )
 def test_a_config_key_the_tool_does_not_know_is_refused_by_name(workspace, edit, message):
     # The walkthrough of 2026-12-07: `clases` (a typo) left the task with the default

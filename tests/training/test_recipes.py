@@ -77,6 +77,10 @@ def test_few_labels_take_smaller_batches_then_more_epochs():
     kept = with_min_steps(wanted, 100, NOISY_LABELS.min_steps, {"batch_size", "lr"})
     assert (kept.batch_size, kept.lr, kept.epochs) == (64, 3e-3, 100)
     assert with_min_steps(wanted, 100, NOISY_LABELS.min_steps, {"epochs"}).epochs == 25
+    # A smaller batch that takes no more steps is not taken: it would only lower the rate
+    # (attack pass 33: 14 images took batches of 16 at half the rate, one step an epoch as before).
+    small = Schedule(batch_size=32, epochs=2, lr=1e-3)
+    assert with_min_steps(small, 14, NOISY_LABELS.min_steps, {"epochs"}) == small
 
 
 def test_photometric_changes_never_move_the_light():

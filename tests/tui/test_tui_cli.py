@@ -205,6 +205,14 @@ def test_the_os_users_name_among_other_people_is_said(workspace, store, monkeypa
     )
     monkeypatch.setenv("CELEBA_ANNOTATOR", "root")  # chosen: nothing to say
     assert runner.invoke(app, count).stderr == ""
+    # A name the OS gives that cannot be an annotator's is not blamed on -a (attack pass 33).
+    monkeypatch.delenv("CELEBA_ANNOTATOR")
+    monkeypatch.setattr("getpass.getuser", lambda: "merge:x")
+    refused = runner.invoke(app, count)
+    assert refused.exit_code == 2 and refused.output.strip() == (
+        "error: the OS user's name 'merge:x' (no --annotator given) starts with 'merge:', which is reserved "
+        "for merges: give --annotator NAME"
+    )
 
 
 def test_count_of_an_empty_queue_says_why_and_what_next(workspace, store):
