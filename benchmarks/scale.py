@@ -70,6 +70,28 @@ def cached_store(keep: Path, n_images: int, per_annotator: int):
     return built
 
 
+def summary_times(workspace, repeat: int) -> tuple[float, float]:
+    """Best seconds of the summary `celeba label` prints after q (labelling.session_summary:
+    the queue rebuilt while the store's counts are read beside it, on a connection of their
+    own) and of the same two reads one after the other, as it read them before."""
+    from celeba_tui.labelling.next_steps import read_store_state
+    from celeba_tui.labelling.queues import QueueOptions, get_queue
+    from celeba_tui.labelling.session_summary import SessionOutcome, summarize
+    from celeba_tui.training.dataset import MIN_LABELS
+
+    queue, tasks, best = get_queue("unlabelled"), workspace.tasks, [float("inf"), float("inf")]
+    with workspace.open_store(readonly=True) as store:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            summarize(store, workspace, "ann", queue, tasks, QueueOptions(), SessionOutcome(), min_labels=MIN_LABELS)
+            best[0] = min(best[0], time.perf_counter() - started)
+            started = time.perf_counter()
+            queue.build(store, workspace, "ann", tasks, QueueOptions())
+            read_store_state(store, "ann", tasks, workspace.suspects_path)
+            best[1] = min(best[1], time.perf_counter() - started)
+    return best[0], best[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=200_000)
@@ -124,6 +146,11 @@ def main() -> None:
             if limit is not None and wall > limit:
                 over.append(name)
             print(f"{name:<48} {wall:7.3f}s {cpu:7.3f}s   {verdict}")
+        beside, in_turn = summary_times(workspace, n)
+        print(
+            f"celeba label's summary after q (library): {beside:.3f} s, its two reads one after the other "
+            f"{in_turn:.3f} s ({beside / in_turn:.2f}x)"
+        )
         print(f"export: {export_to.stat().st_size / 1e6:.1f} MB; load average {os.getloadavg()[0]:.1f}")
         print("every command within its limit (wall)" if not over else f"over the limit (wall): {', '.join(over)}")
 

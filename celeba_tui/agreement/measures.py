@@ -178,19 +178,32 @@ def cohen_kappas(confusions: np.ndarray, weights: str | None = None) -> np.ndarr
     return kappa
 
 
+# Up to this many pairs of annotators (a team of 45), pairs are compared column by column;
+# beyond, through one join of the images' labels (a crowd's pairs mostly never meet).
+DENSE_PAIRS = 1_000
+
+
 def pair_confusions(matrix: LabelMatrix) -> tuple[np.ndarray, np.ndarray]:
     """Every pair of annotator columns a < b of `matrix` that share an image, as (pairs, 2)
     indexes in order, and their confusion matrices (pairs, k, k; rows: a's labels), at once:
-    each image's labels joined with each other. The work grows with the pairs that meet on
-    an image, not with every pair of people (a crowd of 3,000 who each labelled a few
-    images took minutes pair by pair)."""
+    for a team, column by column; for a crowd, each image's labels joined with each other,
+    where the work grows with the pairs that meet on an image, not with every pair of people
+    (3,000 people who each labelled a few images took minutes pair by pair)."""
     k = len(matrix.task.classes)
+    n = len(matrix.annotators)
+    if n * (n - 1) // 2 <= DENSE_PAIRS:  # a team: pair by pair over the image columns is faster
+        met, confusions = [], []
+        for a, b in combinations(range(n), 2):
+            both = matrix.labelled[:, a] & matrix.labelled[:, b]
+            if both.any():
+                met.append((a, b))
+                confusions.append(confusion_matrix(matrix.codes[both, a], matrix.codes[both, b], k))
+        return np.array(met, dtype=np.int64).reshape(-1, 2), np.array(confusions, dtype=np.int64).reshape(-1, k, k)
     image, annotator = np.nonzero(matrix.labelled)
     code = matrix.codes[image, annotator].astype(np.int64)
     labels = pd.DataFrame({"image": image, "annotator": annotator.astype(np.int64), "code": code})
     met = labels.merge(labels, on="image", suffixes=("_a", "_b"))
     met = met[met["annotator_a"].to_numpy() < met["annotator_b"].to_numpy()]
-    n = len(matrix.annotators)
     pair_keys = met["annotator_a"].to_numpy() * n + met["annotator_b"].to_numpy()
     found, which = np.unique(pair_keys, return_inverse=True)
     confusions = np.zeros((len(found), k, k), dtype=np.int64)

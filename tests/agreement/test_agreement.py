@@ -312,3 +312,22 @@ def test_an_annotator_near_chance_is_pointed_at_and_nobody_else_is():
     near = task_agreement(long_labels(ana=sloppy, ben=sloppier, cy=random), LIGHT)
     assert 0.3 < max(p.kappa for p in near.pairs if "cy" not in (p.annotator_a, p.annotator_b)) < 0.4
     assert chance_notes(near) == []
+
+
+def test_a_crowds_pairs_come_out_the_same_through_the_join(monkeypatch):
+    """Teams compare pairs column by column, crowds through one join of the images' labels
+    (attack pass 32): the two give every pair the same figures."""
+    import numpy as np
+
+    from celeba_tui.agreement import measures
+
+    rng = np.random.default_rng(0)
+    rows = {
+        f"ann{a}": {str(i): ["left", "center", "right"][rng.integers(0, 3)] for i in rng.choice(30, 6)}
+        for a in range(12)
+    }
+    labels = long_labels(**rows)
+    team = task_agreement(labels, LIGHT)
+    monkeypatch.setattr(measures, "DENSE_PAIRS", 0)
+    crowd = task_agreement(labels, LIGHT)
+    assert crowd == team and team.pairs and team.pairs_apart
