@@ -23,6 +23,7 @@ reported at the ordinal level, with the nominal level beside it for comparison.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 from itertools import combinations, islice
 
@@ -213,34 +214,37 @@ def pair_confusions(matrix: LabelMatrix) -> tuple[np.ndarray, np.ndarray]:
 
 def pair_agreements(matrix: LabelMatrix) -> list[PairAgreement]:
     """Agreement of every pair of annotators of `matrix` that share an image, in column
-    order (`pair_confusions`); the statistics computed for all pairs at once."""
+    order (`pair_confusions`); the statistics computed for all pairs at once, then read
+    as Python numbers (a crowd has ~650,000 pairs: numpy's scalars one by one cost seconds)."""
     pairs, confusions = pair_confusions(matrix)
-    counts = matrix.labelled.sum(axis=0)
-    overlapping = confusions.sum(axis=(1, 2))
-    agreed = np.trace(confusions, axis1=1, axis2=2)
-    kappas, weighted = cohen_kappas(confusions), cohen_kappas(confusions, "linear")
+    counts = matrix.labelled.sum(axis=0).tolist()
+    overlapping = confusions.sum(axis=(1, 2)).tolist()
+    agreed = np.trace(confusions, axis1=1, axis2=2).tolist()
+    kappas = [None if math.isnan(v) else v for v in cohen_kappas(confusions).tolist()]
+    weighted = [None if math.isnan(v) else v for v in cohen_kappas(confusions, "linear").tolist()]
     classes, task, names = matrix.task.classes, matrix.task.name, matrix.annotators
     result = []
-    for i, (a, b) in enumerate(pairs.tolist()):
-        kappa = None if np.isnan(kappas[i]) else float(kappas[i])
+    for (a, b), shared, same, kappa, weighted_kappa, confusion in zip(
+        pairs.tolist(), overlapping, agreed, kappas, weighted, confusions.tolist()
+    ):
         note = None
         if kappa is None:
-            only = classes[int(np.flatnonzero(np.diagonal(confusions[i]))[0])]
+            only = classes[next(i for i, row in enumerate(confusion) if row[i])]
             note = f"kappa undefined: both said only {only!r} on the shared images"
         result.append(
             PairAgreement(
                 task=task,
                 annotator_a=names[a],
                 annotator_b=names[b],
-                count_a=int(counts[a]),
-                count_b=int(counts[b]),
-                overlapping=int(overlapping[i]),
-                mismatched=int(overlapping[i] - agreed[i]),
-                total=int(counts[a] + counts[b] - overlapping[i]),
-                percent_agreement=100.0 * float(agreed[i]) / float(overlapping[i]),
+                count_a=counts[a],
+                count_b=counts[b],
+                overlapping=shared,
+                mismatched=shared - same,
+                total=counts[a] + counts[b] - shared,
+                percent_agreement=100.0 * same / shared,
                 kappa=kappa,
-                weighted_kappa=None if np.isnan(weighted[i]) else float(weighted[i]),
-                confusion=confusions[i].tolist(),
+                weighted_kappa=weighted_kappa,
+                confusion=confusion,
                 note=note,
             )
         )
