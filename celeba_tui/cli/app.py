@@ -264,18 +264,16 @@ AnnotatorOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
+def tasks_option(help_text: str):
+    """The repeatable -t/--task option, its help worded for one command."""
+    return Annotated[
+        Optional[list[str]],
+        typer.Option("--task", "-t", metavar="TASK", help=help_text, show_default=False, autocompletion=complete_task),
+    ]
+
+
 # For commands that read or write some of the tasks (stats, export, agreement, merge).
-TasksOption = Annotated[
-    Optional[list[str]],
-    typer.Option(
-        "--task",
-        "-t",
-        metavar="TASK",
-        help="Only this task (repeat for several; default: every task).",
-        show_default=False,
-        autocompletion=complete_task,
-    ),
-]
+TasksOption = tasks_option("Only this task (repeat for several; default: every task).")
 
 
 def chosen_workspace(path: Path | None) -> Path | None:

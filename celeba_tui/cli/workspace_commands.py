@@ -18,9 +18,10 @@ from celeba_tui.cli.app import (
     next_step,
     open_workspace,
     print_json,
+    tasks_option,
     warn,
 )
-from celeba_tui.cli.completion import complete_export_format, complete_import_format, complete_task
+from celeba_tui.cli.completion import complete_export_format, complete_import_format
 from celeba_tui.console import counted, printable
 
 
@@ -104,6 +105,12 @@ def scan(workspace: WorkspaceOption = None, json_output: JsonOption = False) -> 
     _report_skipped(result.skipped)
 
 
+ImportTasksOption = tasks_option(
+    "Only this task's labels (repeat for several); a one-hot file without a header holds these tasks' "
+    "columns, in this order (default: every task)."
+)
+
+
 @app.command("import", short_help="Import labels: one-hot or long CSV, Parquet, a store.")
 def import_command(
     files: Annotated[
@@ -150,18 +157,7 @@ def import_command(
         ),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="With --undo: do not ask for confirmation.")] = False,
-    task: Annotated[
-        Optional[list[str]],
-        typer.Option(
-            "--task",
-            "-t",
-            metavar="TASK",
-            help="Only this task's labels (repeat for several); a one-hot file without a header holds "
-            "these tasks' columns, in this order (default: every task).",
-            show_default=False,
-            autocompletion=complete_task,
-        ),
-    ] = None,
+    task: ImportTasksOption = None,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
 ) -> None:
