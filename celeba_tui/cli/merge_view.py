@@ -148,8 +148,7 @@ def print_agreement(report: list[TaskAgreement], profiles: list[AnnotatorProfile
         compared = task.pairs
         # A crowd's every pair is not a table a person reads (300 annotators: 8,900 rows and
         # 13 s of rendering): those that share the most images, the rest in --json.
-        shown_pairs = sorted(compared, key=lambda p: -p.overlapping)[:MAX_PRINTED_PAIRS]
-        shown_pairs.sort(key=compared.index)  # in the report's order
+        shown_pairs = most(compared, lambda p: p.overlapping, MAX_PRINTED_PAIRS)
         for table in _pair_tables(replace(task, pairs=shown_pairs), console):
             console.print(_fit(table, console))
         if len(shown_pairs) < len(compared):
@@ -174,8 +173,7 @@ def print_agreement(report: list[TaskAgreement], profiles: list[AnnotatorProfile
         else:
             console.print(f"{len(compared)} confusion matrices: see --json or --plot DIR")
         mine = [p for p in profiles if p.task == task.task]
-        shown_profiles = sorted(mine, key=lambda p: -p.labels)[:MAX_PRINTED_PROFILES]
-        shown_profiles.sort(key=mine.index)
+        shown_profiles = most(mine, lambda p: p.labels, MAX_PRINTED_PROFILES)
         console.print(_fit(_profile_table(task, shown_profiles), console))
         if len(shown_profiles) < len(mine):
             console.print(
@@ -188,6 +186,14 @@ def print_agreement(report: list[TaskAgreement], profiles: list[AnnotatorProfile
         console.print()
     if plots:
         console.print(f"Wrote {len(plots)} confusion-matrix plot(s) to {literal(plots[0].parent)}")
+
+
+def most(items: list, size, limit: int) -> list:
+    """The `limit` items of the largest `size`, in their own order (ties: the earlier)."""
+    if len(items) <= limit:
+        return items
+    chosen = sorted(range(len(items)), key=lambda i: -size(items[i]))[:limit]
+    return [items[i] for i in sorted(chosen)]
 
 
 def _pair_tables(task: TaskAgreement, console: Console) -> list[Table]:
