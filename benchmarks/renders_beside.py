@@ -34,30 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from synthetic_pretraining import ANGLE_COLUMN, bin_labels  # noqa: E402
+from synthetic_pretraining import ANGLE_COLUMN, arguments, bin_labels, renders_cache  # noqa: E402
 
 RENDERS = "renders"
-
-
-def renders_cache(rest: list[str]) -> Path:
-    """The synth folder synthetic_pretraining.py renders for these arguments (its cache's naming)."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--pretrain-images", type=int, default=3000)
-    parser.add_argument("--pretrain-seed", type=int, default=0)
-    parser.add_argument("--pretrain-mix")
-    parser.add_argument("--pretrain-max-yaw", type=float)
-    parser.add_argument("--pretrain-max-pitch", type=float)
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/celeba-synthetic-pretraining"))
-    args, _ = parser.parse_known_args(rest)
-    folder = f"n{args.pretrain_images}-seed{args.pretrain_seed}"
-    for option, value in (
-        ("mix", args.pretrain_mix),
-        ("max-yaw", args.pretrain_max_yaw),
-        ("max-pitch", args.pretrain_max_pitch),
-    ):
-        if value is not None:
-            folder += f"-{option}{value}"
-    return args.cache / folder / "synth"
 
 
 def beside_root(photographs: Path, renders: Path, into: Path) -> Path:
@@ -122,7 +101,7 @@ def main() -> None:
     parser.add_argument("--cut", type=float, default=15.0, help="|true angle| <= CUT is center (the photographs' rule)")
     args, rest = parser.parse_known_args()
     links = Path(tempfile.mkdtemp(prefix="renders-beside-"))
-    patch(renders_cache(rest), args.count, args.cut, links)
+    patch(renders_cache(arguments(rest, known_only=True))[0] / "synth", args.count, args.cut, links)
     sys.argv = [str(ROOT / "benchmarks" / "synthetic_pretraining.py"), *rest]
     runpy.run_path(sys.argv[0], run_name="__main__")
 

@@ -104,8 +104,24 @@ def pretrain(
     return trained.run_path
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def renders_cache(args) -> tuple[Path, tuple]:
+    """The cache folder of these arguments' renders (and their start), and the `celeba
+    synth` options that render them."""
+    synth_args, folder = (), f"n{args.pretrain_images}-seed{args.pretrain_seed}"
+    for option, value in (
+        ("--orientation-mix", args.pretrain_mix),
+        ("--max-yaw", args.pretrain_max_yaw),
+        ("--max-pitch", args.pretrain_max_pitch),
+    ):
+        if value is not None:
+            synth_args += (option, value)
+            folder += f"-{option.lstrip('-')}{value}"
+    return args.cache / folder.replace("orientation-mix", "mix"), synth_args
+
+
+def arguments(argv: list[str] | None = None, *, known_only: bool = False) -> argparse.Namespace:
+    """This script's arguments (`known_only`: leave the others, as a wrapper reads them)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], add_help=not known_only)
     parser.add_argument("--pretrain-images", type=int, default=3000)
     parser.add_argument("--pretrain-task", default="orientation")
     parser.add_argument("--pretrain-epochs", type=int)
@@ -123,17 +139,12 @@ def main() -> None:
     )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/celeba-synthetic-pretraining"))
     parser.add_argument("rest", nargs=argparse.REMAINDER, help="-- then benchmarks/label_quality.py's arguments")
-    args = parser.parse_args()
-    synth_args, folder = (), f"n{args.pretrain_images}-seed{args.pretrain_seed}"
-    for option, value in (
-        ("--orientation-mix", args.pretrain_mix),
-        ("--max-yaw", args.pretrain_max_yaw),
-        ("--max-pitch", args.pretrain_max_pitch),
-    ):
-        if value is not None:
-            synth_args += (option, value)
-            folder += f"-{option.lstrip('-')}{value}"
-    cache = args.cache / folder.replace("orientation-mix", "mix")
+    return parser.parse_known_args(argv)[0] if known_only else parser.parse_args(argv)
+
+
+def main() -> None:
+    args = arguments()
+    cache, synth_args = renders_cache(args)
     cache.mkdir(parents=True, exist_ok=True)
     run = pretrain(
         cache,
