@@ -424,3 +424,13 @@ async def test_whose_name_relabels_go_under_is_said_when_the_grid_opens(workspac
     async with app.run_test(size=SIZE) as pilot:
         await grid_ready(pilot)
         assert ("Check your name", hint, "warning") in [(n.title, n.message, n.severity) for n in app._notifications]
+
+
+async def test_the_image_view_starts_on_the_first_task_the_filter_names(workspace, labelled):
+    # Attack pass 33: `-t orientation -t light` started on light, the config's first.
+    app = make_app(workspace, labelled, BrowseFilter(tasks=("orientation", "light")), me="carol")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first_image(pilot)
+        assert app.screen.task.name == "orientation"
+        await pilot.press("left")  # answered: on to the next task the filter names
+        await wait_for(pilot, lambda: app.screen.task.name == "light", "the next task named")

@@ -93,11 +93,15 @@ class BrowseDetailScreen(Screen):
     def _asked(self) -> list[int]:
         """Where in `tasks` the questions the selection asks of this image are: of the tasks
         its filter names (`-t glasses`: the cursor starts there, not on the first task), under
-        `queue:NAME` those that queue asks; every task without either."""
+        `queue:NAME` those that queue asks; every task without either. In the order the filter
+        names them (`-t orientation -t light`: orientation first), then the config's."""
         wanted = self.selection.filter.tasks
         names = tuple(task.name for task in self.tasks if not wanted or task.name in wanted)
         asked = set(self.selection.questions(self.image, names or tuple(task.name for task in self.tasks)))
-        return [i for i, task in enumerate(self.tasks) if task.name in asked] or [0]
+        index = {task.name: i for i, task in enumerate(self.tasks)}
+        typed = [name for name in dict.fromkeys(wanted) if name in asked]  # in the order the filter names them
+        rest = [task.name for task in self.tasks if task.name in asked and task.name not in typed]
+        return [index[name] for name in [*typed, *rest]] or [0]
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -192,7 +196,9 @@ class BrowseDetailScreen(Screen):
         self.made.append((label_id, image))
         self.changed = True
         self.notify(f"stored {task.name} = {label} ({source}) for {printable(image)}", timeout=2, markup=False)
-        self.task_index = next((i for i in self._asked() if i > self.task_index), self.task_index)
+        asked = self._asked()
+        after = asked.index(self.task_index) + 1 if self.task_index in asked else len(asked)
+        self.task_index = asked[after] if after < len(asked) else self.task_index
         self._load_record(image)
 
     async def action_undo(self) -> None:
