@@ -247,10 +247,12 @@ def _profile_table(task: TaskAgreement, profiles: list[AnnotatorProfile]) -> Tab
     table = _table(title=literal(f"{task.task}: annotator profiles"))
     center = profiles[0].center_class if profiles else None
     rows = [_profile_row(p) for p in profiles]
+    if center is None:  # a task without a middle class (yes / no): the column would be all n/a
+        rows = [row[:3] + row[4:] for row in rows]
     _text_column(table, "annotator")
     _number_column(table, "labels", [row[1] for row in rows])
     # Phrases ("93.1% of 1,234") wrap between words, so the table fits 80 columns.
-    for heading in ("classes", f"{center} vs others" if center else "center vs others", "agrees with consensus"):
+    for heading in ("classes", *([f"{center} vs others"] if center else []), "agrees with consensus"):
         _text_column(table, heading)
     _text_column(table, "flip checks")
     for row in rows:

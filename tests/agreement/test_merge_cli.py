@@ -332,3 +332,23 @@ def test_agreement_tells_pairs_with_no_image_in_common_in_one_line(workspace):
     out = " ".join(invoke(workspace, "agreement", "-t", "light").stdout.split())
     assert "5 pairs share no image (not in the table): alice / carol, alice / dave, bob / carol, ..." in out
     assert "alice bob 4 3 3 1 4" in out and "carol dave" not in out  # the one pair compared; not the others
+
+
+def test_a_task_without_a_middle_class_has_no_strictness_column(workspace):
+    # The walkthrough of 2026-12-07: a yes/no task's profiles had a "center vs others"
+    # column of n/a only.
+    config = workspace.config_path
+    config.write_text(config.read_text() + '[[tasks]]\nname = "glasses"\nclasses = ["no", "yes"]\nquestion = "?"\n')
+    add(
+        workspace,
+        [
+            (f"{i}.jpg", "glasses", who, ["no", "yes"][(i + (who == "bob")) % 2])
+            for i in range(6)
+            for who in ("alice", "bob")
+        ],
+    )
+    result = invoke(workspace, "agreement", "-t", "glasses")
+    assert result.exit_code == 0, result.output
+    assert "glasses: annotator profiles" in result.output and "vs others" not in result.output
+    add(workspace, TWO)
+    assert "center vs others" in " ".join(invoke(workspace, "agreement", "-t", "light").output.split())
