@@ -287,9 +287,10 @@ def parse_config(text: str, config_path: Path) -> Workspace:
 # What celeba.toml may hold: a key that is none of these is a typo (`clases` left the task
 # with the default classes, and the store's own labels then read as foreign) or a wish the
 # tool does not grant (`keys = ...`); either way the config does not say what it seems to.
-TOP_LEVEL_KEYS = ("version", "images", "tasks", "train")
+TRAIN_TABLE, TRAIN_ARCHITECTURES = "train", "architectures"  # [train] architectures = [...] (`celeba cycle`)
+TOP_LEVEL_KEYS = ("version", "images", "tasks", TRAIN_TABLE)
 TASK_KEYS = ("name", "classes", "question")
-TRAIN_KEYS = ("architectures",)
+TRAIN_KEYS = (TRAIN_ARCHITECTURES,)
 
 
 def refuse_unknown_keys(table: dict, known: tuple[str, ...], config_path: Path, where: str) -> None:

@@ -179,9 +179,13 @@ def cohen_kappas(confusions: np.ndarray, weights: str | None = None) -> np.ndarr
     return kappa
 
 
-# Up to this many pairs of annotators (a team of 45), pairs are compared column by column;
-# beyond, through one join of the images' labels (a crowd's pairs mostly never meet).
-DENSE_PAIRS = 1_000
+def join_is_cheaper(labels_per_image: np.ndarray, annotators: int) -> bool:
+    """Whether joining each image's labels with each other (a row per two labels of an
+    image) costs less than reading every image once per pair of annotators: a crowd whose
+    pairs mostly never meet, yes; a team, or people who all labelled the same images (50 of
+    them on 100,000 images would join 250 million rows), no. Pure."""
+    joined = int((np.asarray(labels_per_image, dtype=np.int64) ** 2).sum())
+    return joined < annotators * (annotators - 1) // 2 * len(labels_per_image)
 
 
 def pair_confusions(matrix: LabelMatrix) -> tuple[np.ndarray, np.ndarray]:
@@ -192,15 +196,16 @@ def pair_confusions(matrix: LabelMatrix) -> tuple[np.ndarray, np.ndarray]:
     (3,000 people who each labelled a few images took minutes pair by pair)."""
     k = len(matrix.task.classes)
     n = len(matrix.annotators)
-    if n * (n - 1) // 2 <= DENSE_PAIRS:  # a team: pair by pair over the image columns is faster
+    labelled = matrix.labelled
+    if not join_is_cheaper(labelled.sum(axis=1), n):
         met, confusions = [], []
         for a, b in combinations(range(n), 2):
-            both = matrix.labelled[:, a] & matrix.labelled[:, b]
+            both = labelled[:, a] & labelled[:, b]
             if both.any():
                 met.append((a, b))
                 confusions.append(confusion_matrix(matrix.codes[both, a], matrix.codes[both, b], k))
         return np.array(met, dtype=np.int64).reshape(-1, 2), np.array(confusions, dtype=np.int64).reshape(-1, k, k)
-    image, annotator = np.nonzero(matrix.labelled)
+    image, annotator = np.nonzero(labelled)
     code = matrix.codes[image, annotator].astype(np.int64)
     labels = pd.DataFrame({"image": image, "annotator": annotator.astype(np.int64), "code": code})
     met = labels.merge(labels, on="image", suffixes=("_a", "_b"))

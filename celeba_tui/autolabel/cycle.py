@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from celeba_tui.console import counted
 from celeba_tui.errors import CelebaError
 from celeba_tui.vocabulary import MODEL
+from celeba_tui.workspace import TRAIN_ARCHITECTURES, TRAIN_TABLE
 
 if TYPE_CHECKING:
     from celeba_tui.autolabel.outputs import AutolabelReport, TaskReport
@@ -30,8 +31,7 @@ if TYPE_CHECKING:
     from celeba_tui.training.run_labels import LabelsFingerprint
     from celeba_tui.workspace import Workspace
 
-CONFIG_TABLE = "train"
-CONFIG_KEY = "architectures"
+CONFIG_TABLE, CONFIG_KEY = TRAIN_TABLE, TRAIN_ARCHITECTURES  # where celeba.toml names a cycle's architectures
 
 
 @dataclass(frozen=True)

@@ -348,7 +348,7 @@ SAME_QUEUE_OPTIONS = (
 )
 
 
-def as_invoked(command: str, queue: str | None = None) -> str:
+def as_invoked(command: str, queue: str | None = None, ctx: Context | None = None) -> str:
     """A hinted `celeba ...` command with the -w and -a this command was given on its
     command line (not from the environment, which the next command reads too), where the
     hinted command takes them: run from the same folder, it finds the same workspace and
@@ -358,7 +358,7 @@ def as_invoked(command: str, queue: str | None = None) -> str:
 
     from celeba_tui.console import printable
 
-    ctx = get_current_context(silent=True)
+    ctx = ctx or get_current_context(silent=True)
     words = command.split()
     if ctx is None or len(words) < 2 or words[0] != "celeba" or any(w in ("&&", ";", "|") for w in words):
         return command
@@ -395,14 +395,12 @@ def _queue_named(words: list[str]) -> str | None:
 def invoked_phrasing(queue: str | None = None) -> Callable[[str], str]:
     """`as_invoked` (with `queue`) kept for later, in another thread too: click's context
     lives in the thread that read the command line, and the TUI words its queue's-end hint
-    in a worker thread, where `as_invoked` alone would name commands without -w/-a."""
+    in a worker thread, where `as_invoked` alone would name commands without -w/-a. The
+    context is handed over, read only (not made current there: that counts its users)."""
     ctx = get_current_context(silent=True)
 
     def phrase(command: str) -> str:
-        if ctx is None:
-            return command
-        with ctx.scope(cleanup=False):
-            return as_invoked(command, queue=queue)
+        return command if ctx is None else as_invoked(command, queue=queue, ctx=ctx)
 
     return phrase
 

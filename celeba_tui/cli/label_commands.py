@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn, Optional
 import typer
 
 from celeba_tui.cli.app import (
+    ANNOTATOR_ENV,
     AnnotatorOption,
     JsonOption,
     WorkspaceOption,
@@ -30,7 +31,7 @@ def default_annotator() -> str:
     """$CELEBA_ANNOTATOR, else the OS user name."""
     import getpass
 
-    name = os.environ.get("CELEBA_ANNOTATOR", "").strip()
+    name = os.environ.get(ANNOTATOR_ENV, "").strip()
     if name:
         return name
     try:
@@ -51,7 +52,7 @@ def name_refused(name: str, problem: str, *, typed: bool, flag: str) -> str:
 
 def name_typed(given: str | None) -> bool:
     """Whether the person chose the name (an option, or $CELEBA_ANNOTATOR), not the OS."""
-    return bool((given or "").strip() or os.environ.get("CELEBA_ANNOTATOR", "").strip())
+    return bool((given or "").strip() or os.environ.get(ANNOTATOR_ENV, "").strip())
 
 
 QUEUE_HELP = "unlabelled, review, manual, uncertain or suspects (unlabeled works too)."

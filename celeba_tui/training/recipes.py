@@ -172,15 +172,15 @@ def with_min_steps(schedule: Schedule, n_train: int, min_steps: int, given: set[
         return schedule
     chosen = schedule
     if "batch_size" not in given:
-        batch = schedule.batch_size
-        while (
-            batch // 2 >= SMALLEST_BATCH
-            and replace(chosen, batch_size=batch).steps(n_train) < min_steps
-            # A smaller batch that takes no more steps would only lower the learning rate
-            # (attack pass 33: 14 images, batches of 32 or 16: one step an epoch either way).
-            and replace(chosen, batch_size=batch // 2).steps(n_train) > replace(chosen, batch_size=batch).steps(n_train)
-        ):
-            batch //= 2
+        # Halvings down to SMALLEST_BATCH: the first (largest) batch that reaches the minimum,
+        # else the largest of those that take the most steps. A halving that adds no step
+        # would only lower the rate (14 images: batches of 32 or 16 take one step an epoch).
+        sizes = [schedule.batch_size]
+        while sizes[-1] // 2 >= SMALLEST_BATCH:
+            sizes.append(sizes[-1] // 2)
+        steps = [replace(chosen, batch_size=size).steps(n_train) for size in sizes]
+        enough = [size for size, taken in zip(sizes, steps) if taken >= min_steps]
+        batch = enough[0] if enough else sizes[steps.index(max(steps))]
         lr = schedule.lr if "lr" in given else schedule.lr * batch / schedule.batch_size
         chosen = replace(chosen, batch_size=batch, lr=lr)
     if "epochs" not in given and chosen.steps(n_train) < min_steps:

@@ -317,8 +317,6 @@ def test_an_annotator_near_chance_is_pointed_at_and_nobody_else_is():
 def test_a_crowds_pairs_come_out_the_same_through_the_join(monkeypatch):
     """Teams compare pairs column by column, crowds through one join of the images' labels
     (attack pass 32): the two give every pair the same figures."""
-    import numpy as np
-
     from celeba_tui.agreement import measures
 
     rng = np.random.default_rng(0)
@@ -327,7 +325,16 @@ def test_a_crowds_pairs_come_out_the_same_through_the_join(monkeypatch):
         for a in range(12)
     }
     labels = long_labels(**rows)
-    team = task_agreement(labels, LIGHT)
-    monkeypatch.setattr(measures, "DENSE_PAIRS", 0)
-    crowd = task_agreement(labels, LIGHT)
-    assert crowd == team and team.pairs and team.pairs_apart
+    monkeypatch.setattr(measures, "join_is_cheaper", lambda *_: True)
+    joined = task_agreement(labels, LIGHT)
+    monkeypatch.setattr(measures, "join_is_cheaper", lambda *_: False)
+    by_columns = task_agreement(labels, LIGHT)
+    assert by_columns == joined and joined.pairs and joined.pairs_apart
+
+
+def test_the_join_is_taken_for_a_crowd_only():
+    from celeba_tui.agreement.measures import join_is_cheaper
+
+    assert join_is_cheaper(np.full(60, 150), 3000)  # 3,000 people, 3 labels each of 60 images
+    assert not join_is_cheaper(np.full(100_000, 2), 2)  # a team of two
+    assert not join_is_cheaper(np.full(100_000, 50), 50)  # 50 people on the same images

@@ -81,6 +81,8 @@ def test_few_labels_take_smaller_batches_then_more_epochs():
     # (attack pass 33: 14 images took batches of 16 at half the rate, one step an epoch as before).
     small = Schedule(batch_size=32, epochs=2, lr=1e-3)
     assert with_min_steps(small, 14, NOISY_LABELS.min_steps, {"epochs"}) == small
+    # ... but one that does after another that does not is (the review: 20 images kept 64).
+    assert with_min_steps(wanted, 20, NOISY_LABELS.min_steps, set()).batch_size == 16
 
 
 def test_photometric_changes_never_move_the_light():
