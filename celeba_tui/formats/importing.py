@@ -176,9 +176,10 @@ def read_import(
         frame["source"] = "import"
     # Typed-in labels from elsewhere become imports here; review and model rows keep theirs.
     frame["source"] = frame["source"].replace({"human": "import"})
-    if "time" in frame:  # when each answer was given, kept in its provenance (store.answers)
-        people = frame["source"] != MODEL
-        frame["detail"] = answered_details(frame["time"].where(people))
+    if "time" in frame:  # when each label was given, kept in its provenance (store.answers)
+        # An automatic label's too (attack pass 32: dropped, two ensembles' files imported
+        # newest first kept the older labels, and a round trip gave them the import's time).
+        frame["detail"] = answered_details(frame["time"])
     unknown_tasks = set(frame["task"].unique().tolist()) - set(workspace.task_names)
     if unknown_tasks:
         raise FormatError(path, f"labels for unknown task(s) {', '.join(sorted(unknown_tasks))}")

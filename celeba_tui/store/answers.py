@@ -11,7 +11,8 @@ another store's history) keeps that moment in its provenance (`detail`, key `ans
 `created` stays the moment of the import, which the store's order and the queues rely on.
 An import leaves out an answer older than the one its annotator already has in the store
 (`importing.write_imports`), so an older file never overrides a newer answer, whichever
-file is imported last; exports write the answered time.
+file is imported last; exports write the answered time. An automatic label's time from a
+file is kept the same way (`import_answers.older_model_labels` weighs it).
 """
 
 from __future__ import annotations
@@ -53,6 +54,13 @@ RESTORES = "restores"  # the `detail` key of a label `annotators restore` wrote 
 # What `answered_details` writes: `{"answered": 1735725600.0}` (repr of a float), and what
 # `annotators restore` writes for a person's label: `{"answered": 1735725600.0, "restores": 17}`.
 _ANSWERED_DETAIL = r'^\{"' + ANSWERED + r'": (-?[0-9][0-9.eE+-]*)(?:, "' + RESTORES + r'": [0-9]+)?\}$'
+
+
+def answered_only(details: pd.Series) -> pd.Series:
+    """Which `detail` texts say only when a label was given (`answered_details`' text, a
+    restore's id beside it): provenance, not a decision of its own."""
+    text = details.where(details.map(lambda d: isinstance(d, str)), None).astype(object)
+    return text.str.match(_ANSWERED_DETAIL).fillna(False).astype(bool)
 
 
 def newest_answers(live: pd.DataFrame) -> pd.DataFrame:

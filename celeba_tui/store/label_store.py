@@ -466,10 +466,14 @@ class LabelStore(SideTables, AnnotatorRecords):
         if "detail" in optional:
             import pandas as pd
 
+            from celeba_tui.store.answers import answered_only
+
             # Only an ensemble's detail makes its same class a new decision; a person's (when
-            # they answered: store.answers), or none given (a file's model rows), does not.
-            # Those rows match a live row whatever its detail: both sides say "any" there.
-            left.loc[~((left["source"] == MODEL) & left["detail"].notna()), "detail"] = _ANY_DETAIL
+            # they answered: store.answers), when a file's model row was decided (the same
+            # provenance), or none given, does not. Those rows match a live row whatever its
+            # detail: both sides say "any" there.
+            decided = (left["source"] == MODEL) & left["detail"].notna() & ~answered_only(left["detail"])
+            left.loc[~decided, "detail"] = _ANY_DETAIL
             right = pd.concat([right, right.assign(detail=_ANY_DETAIL)])
         merged = left.merge(right.drop_duplicates(key), on=key, how="left")
         return frame[merged["_live"].isna().to_numpy()]
@@ -768,12 +772,20 @@ class LabelStore(SideTables, AnnotatorRecords):
 
     def newest_row_times(self, source: str, annotators: Iterable[str]) -> pd.DataFrame:
         """When each (image, task, annotator) of `annotators` last had a row of `source` in the
-        history, a label or its undo: columns image, task, annotator, created."""
+        history, a label or its undo: columns image, task, annotator, created (the time a
+        file said the label was given, where an import kept it: store.answers)."""
+        from celeba_tui.store.answers import ANSWERED, FUTURE_SLACK_S
+
+        given = f"json_extract(l.detail, '$.{ANSWERED}')"
+        when = (
+            f"CASE WHEN json_valid(l.detail) AND json_type(l.detail, '$.{ANSWERED}') IN ('integer', 'real') "
+            f"AND {given} BETWEEN 0 AND ? THEN {given} ELSE l.created END"
+        )
         return self.frame(
-            "SELECT i.name AS image, l.task, a.name AS annotator, MAX(l.created) AS created FROM labels l "
+            f"SELECT i.name AS image, l.task, a.name AS annotator, MAX({when}) AS created FROM labels l "
             "JOIN images i ON i.id = l.image_id JOIN annotators a ON a.id = l.annotator_id "
             "WHERE l.source = ? AND a.name IN (SELECT value FROM json_each(?)) GROUP BY l.image_id, l.task, l.annotator_id",
-            [source, json.dumps([str(name) for name in annotators])],
+            [time.time() + FUTURE_SLACK_S, source, json.dumps([str(name) for name in annotators])],
         )
 
     def unrevoked_label_ids(self, annotator: str, task: str, images: Iterable[str], source: str = "model") -> list[int]:

@@ -255,3 +255,30 @@ def test_an_older_export_never_brings_back_automatic_labels_withdrawn_since(labe
         report = import_labels(store, fresh, out)
         assert report.older_automatic == 0
         assert store.current_labels("light").set_index("image").loc["000005.jpg", "label"] == "left"
+
+
+@pytest.mark.parametrize("order", [("jan", "mar"), ("mar", "jan")])
+def test_an_automatic_label_keeps_the_time_its_file_gives(tmp_path, labelled, order):
+    # Found by attack pass 32: an automatic label's `time` was dropped at import, so two
+    # ensembles' files imported newest first kept the older label (the newer one was "older"
+    # than the import moment), and an export gave it the import's time.
+    files = {
+        "jan": ("left", "2026-01-01T00:00:00Z"),
+        "mar": ("right", "2026-03-01T00:00:00Z"),
+    }
+    fresh = create_workspace(tmp_path / "fresh", labelled.image_root)
+    with fresh.open_store(create=True) as store:
+        for name in order:
+            label, when = files[name]
+            path = tmp_path / f"{name}.csv"
+            path.write_text(
+                f"image,task,label,annotator,source,model,time\n000004.jpg,light,{label},ens1,model,m,{when}\n"
+            )
+            import_labels(store, fresh, path)
+        assert store.current_labels("light").set_index("image").loc["000004.jpg", "label"] == "right"
+    back = pd.read_csv(io.StringIO(export(fresh, "--format", "long").stdout))
+    assert back.loc[back["annotator"] == "ens1", "time"].tolist() == ["2026-03-01T00:00:00.000000Z"]
+    again = tmp_path / "again.csv"
+    back.to_csv(again, index=False)
+    with fresh.open_store() as store:
+        assert import_labels(store, fresh, again).written == 0  # the round trip is nothing new
