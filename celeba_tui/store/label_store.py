@@ -777,9 +777,11 @@ class LabelStore(SideTables, AnnotatorRecords):
         from celeba_tui.store.answers import ANSWERED, FUTURE_SLACK_S
 
         given = f"json_extract(l.detail, '$.{ANSWERED}')"
+        # Nested: the inner CASE reads the JSON only where it is valid (json_type raises on
+        # text that is not JSON, and AND does not promise to stop at json_valid).
         when = (
-            f"CASE WHEN json_valid(l.detail) AND json_type(l.detail, '$.{ANSWERED}') IN ('integer', 'real') "
-            f"AND {given} BETWEEN 0 AND ? THEN {given} ELSE l.created END"
+            f"CASE WHEN json_valid(l.detail) THEN (CASE WHEN json_type(l.detail, '$.{ANSWERED}') IN ('integer', 'real') "
+            f"AND {given} BETWEEN 0 AND ? THEN {given} ELSE l.created END) ELSE l.created END"
         )
         return self.frame(
             f"SELECT i.name AS image, l.task, a.name AS annotator, MAX({when}) AS created FROM labels l "
