@@ -250,10 +250,10 @@ def parse_config(text: str, config_path: Path) -> Workspace:
             f"understands ({CONFIG_VERSION}); upgrade celeba-tui"
         )
     refuse_unknown_keys(data, TOP_LEVEL_KEYS, config_path, "")
-    if "train" in data and not isinstance(data["train"], dict):
-        raise WorkspaceError(f"{config_path}: 'train' must be a [train] table (architectures = [...])")
-    if "train" in data:
-        refuse_unknown_keys(data["train"], TRAIN_KEYS, config_path, "in [train] ")
+    if TRAIN_TABLE in data:
+        if not isinstance(data[TRAIN_TABLE], dict):
+            raise WorkspaceError(f"{config_path}: 'train' must be a [train] table (architectures = [...])")
+        refuse_unknown_keys(data[TRAIN_TABLE], TRAIN_KEYS, config_path, "in [train] ")
     images = data.get("images")
     if not isinstance(images, str) or not images:
         raise WorkspaceError(f"{config_path}: missing 'images' (the image root)")
@@ -267,11 +267,15 @@ def parse_config(text: str, config_path: Path) -> Workspace:
 
         parsed = []
         for i, raw in enumerate(raw_tasks, 1):
-            if isinstance(raw, dict) and not isinstance(raw.get("name"), str):
-                refuse_unknown_keys(raw, TASK_KEYS, config_path, f"in task #{i} ")  # `nmae`: did you mean 'name'?
-            if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+            if not isinstance(raw, dict):
                 raise WorkspaceError(f"{config_path}: task #{i} has no name")
-            refuse_unknown_keys(raw, TASK_KEYS, config_path, f"in task {shown_name(raw['name'])} ")
+            named = isinstance(raw.get("name"), str)
+            # First: a task without a name may have it misspelt (`nmae`: did you mean 'name'?).
+            refuse_unknown_keys(
+                raw, TASK_KEYS, config_path, f"in task {shown_name(raw['name']) if named else f'#{i}'} "
+            )
+            if not named:
+                raise WorkspaceError(f"{config_path}: task #{i} has no name")
             classes = raw.get("classes", list(DEFAULT_CLASSES))
             if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
                 raise WorkspaceError(f"{config_path}: task {raw['name']!r}: 'classes' must be a list of names")

@@ -239,7 +239,7 @@ def withdraw(name: str, task: str | None, yes: bool, workspace: Path | None, jso
 
 def _who() -> str | None:
     """Who withdraws, for the withdrawal's record: $CELEBA_ANNOTATOR or the OS user."""
-    from celeba_tui.cli.label_commands import default_annotator
+    from celeba_tui.cli.annotator_choice import default_annotator
 
     try:
         return default_annotator()

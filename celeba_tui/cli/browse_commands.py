@@ -90,8 +90,7 @@ def browse(
     json_output: JsonOption = False,
 ) -> None:
     """Browse images by their labels: a grid of thumbnails, filters, an image's whole story, relabelling."""
-    from celeba_tui.annotator_names import annotator_name_problem
-    from celeba_tui.cli.label_commands import default_annotator
+    from celeba_tui.cli.annotator_choice import check_annotator, default_annotator, name_note
     from celeba_tui.labelling.browse_filter import BrowseFilter, check_filter
     from celeba_tui.labelling.browsing import Browser
     from celeba_tui.tui.terminal_probe import RENDERERS
@@ -112,21 +111,12 @@ def browse(
             selection = Browser(store, ws, me).select(wanted, with_confidence=True)
             print_json([row.as_json() for row in selection.rows(0, len(selection), with_people=True)])
         return
-    problem = annotator_name_problem(me)
-    if problem:
-        from celeba_tui.cli.label_commands import name_refused, name_typed
-
-        raise CelebaError(name_refused(me, problem, typed=name_typed(as_annotator), flag="--as"))
+    check_annotator(me, as_annotator, "--as")
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise CelebaError("celeba browse needs a terminal (stdin and stdout are not one); use --json for scripts")
     with ws.open_store() as store:
         Browser(store, ws, me).check(wanted)  # before the screen: a typo is one line
-        from celeba_tui.annotator_names import name_hint
-        from celeba_tui.cli.label_commands import name_typed
-
-        known = [row[0] for row in store.query("SELECT name FROM annotators")]
-        hint = name_hint(me, known, typed=name_typed(as_annotator), flag="--as")
-        _run_tui(ws, store, me, wanted, renderer, timing_log, hint)
+        _run_tui(ws, store, me, wanted, renderer, timing_log, name_note(store, me, as_annotator, "--as"))
 
 
 def _run_tui(ws, store, me, wanted, renderer, timing_log, name_hint: str | None = None) -> None:

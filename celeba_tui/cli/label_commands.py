@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -10,8 +9,8 @@ from typing import Annotated, NoReturn, Optional
 
 import typer
 
+from celeba_tui.cli.annotator_choice import check_annotator, default_annotator, name_note
 from celeba_tui.cli.app import (
-    ANNOTATOR_ENV,
     AnnotatorOption,
     JsonOption,
     WorkspaceOption,
@@ -25,35 +24,6 @@ from celeba_tui.cli.app import (
 from celeba_tui.cli.completion import complete_queue, complete_task
 from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
-
-
-def default_annotator() -> str:
-    """$CELEBA_ANNOTATOR, else the OS user name."""
-    import getpass
-
-    name = os.environ.get(ANNOTATOR_ENV, "").strip()
-    if name:
-        return name
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "annotator"
-
-
-def name_refused(name: str, problem: str, *, typed: bool, flag: str) -> str:
-    """The error line for a name that cannot be an annotator's: the option's, or where the
-    OS gave it, that (attack pass 33: an OS user `merge:x` was blamed on --annotator)."""
-    from celeba_tui.annotator_names import shown_name
-
-    if typed:
-        return f"{flag}: {problem}"
-    return f"the OS user's name {shown_name(name)} (no {flag} given) {problem}: give {flag} NAME"
-
-
-def name_typed(given: str | None) -> bool:
-    """Whether the person chose the name (an option, or $CELEBA_ANNOTATOR), not the OS."""
-    return bool((given or "").strip() or os.environ.get(ANNOTATOR_ENV, "").strip())
-
 
 QUEUE_HELP = "unlabelled, review, manual, uncertain or suspects (unlabeled works too)."
 
@@ -149,17 +119,11 @@ def label(
     options = QueueOptions(shuffle, seed, parse_assign(assign, overlap) if assign else None)
     tasks = ws.select_tasks(task)
     name = (annotator or "").strip() or default_annotator()
-    from celeba_tui.annotator_names import annotator_name_problem
-
-    problem = annotator_name_problem(name)
-    if problem:  # refused before the app starts (or the count names it), not at the first key press
-        raise CelebaError(name_refused(name, problem, typed=name_typed(annotator), flag="--annotator"))
+    # Refused before the app starts (or the count names it), not at the first key press.
+    check_annotator(name, annotator, "--annotator")
 
     with ws.open_store(readonly=count) as store:
-        from celeba_tui.annotator_names import name_hint
-
-        known = [row[0] for row in store.query("SELECT name FROM annotators")]
-        hint = name_hint(name, known, typed=name_typed(annotator), flag="-a")
+        hint = name_note(store, name, annotator, "-a")
         if hint and count:  # the screen says it when it opens
             warn(hint)
         if image is not None:
