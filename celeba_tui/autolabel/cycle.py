@@ -96,6 +96,28 @@ def setting_text(value) -> str:
     return str(value)
 
 
+# The plan's settings a line per kind, in this order; a setting of none of them joins the last.
+SETTING_GROUPS = (
+    ("schedule", ("epochs", "batch_size", "lr", "min_steps", "patience_acc", "patience_loss", "seed")),
+    ("targets", ("target_kind", "landmark_cue_mode", "balance_classes", "pseudo_labels")),
+    ("input", ("preprocess", "augment", "max_images")),
+)
+
+
+def settings_lines(settings: dict) -> list[str]:
+    """A training step's settings (but its recipe, which its line names) as the plan shows
+    them: `schedule: epochs 25, batch_size 64, ...`, a line per kind of setting (one dense
+    line of 16 was hard to read), and the run it starts from. Settings not set (None) are
+    left out. Pure."""
+    shown = {k: v for k, v in settings.items() if v is not None and k not in ("recipe", "started_from")}
+    grouped = {name: [k for k in keys if k in shown] for name, keys in SETTING_GROUPS}
+    known = {k for keys in grouped.values() for k in keys}
+    grouped[SETTING_GROUPS[-1][0]] += [k for k in shown if k not in known]
+    return [
+        f"{name}: " + ", ".join(f"{k} {setting_text(shown[k])}" for k in keys) for name, keys in grouped.items() if keys
+    ] + ([f"starts from run {setting_text(settings['started_from'])}"] if settings.get("started_from") else [])
+
+
 @dataclass(frozen=True)
 class CyclePlan:
     task: str
@@ -122,8 +144,12 @@ class CyclePlan:
                 model = f"reuse {step.model}" if step.model_exists else f"export it ({o.precision}) to {step.model}"
                 out.append(f"     then {model}")
             else:
-                what = ", ".join(f"{k} {setting_text(v)}" for k, v in step.settings.items() if v is not None)
-                out.append(f"  {i}. train {step.architecture} ({what}), then export it ({o.precision}) to models/")
+                recipe = step.settings.get("recipe")
+                out.append(
+                    f"  {i}. train {step.architecture}" + (f" (recipe {recipe})" if recipe else "")
+                    + f", then export it ({o.precision}) to models/"
+                )  # fmt: skip
+                out.extend(f"     {line}" for line in settings_lines(step.settings))
                 given = {"epochs"} if o.epochs is not None else set()  # --epochs: the run keeps them
                 likely = few_labels(step.settings, labelled, given)
                 if likely is not None:

@@ -175,6 +175,23 @@ def test_few_labels_compares_the_schedule_with_the_recipes_minimum_over_the_trai
     assert few_labels(settings, 700, {"epochs"}).epochs == settings["epochs"]
 
 
+def test_the_plan_shows_a_steps_settings_a_line_per_kind():
+    from celeba_tui.autolabel.cycle import settings_lines
+
+    settings = {
+        "epochs": 25, "batch_size": 64, "lr": 0.003, "seed": 0, "recipe": "noisy-labels", "augment": "flip",
+        "preprocess": "resize:64", "max_images": None, "min_steps": 400, "pseudo_labels": False,
+        "target_kind": "dawid-skene", "a_new_setting": 7, "started_from": {"run": "/ws/runs/light-a", "weights": "x"},
+    }  # fmt: skip
+    assert settings_lines(settings) == [
+        "schedule: epochs 25, batch_size 64, lr 0.003, min_steps 400, seed 0",
+        "targets: target_kind dawid-skene, pseudo_labels no",
+        "input: preprocess resize:64, augment flip, a_new_setting 7",  # a setting of no kind joins the last
+        "starts from run light-a",
+    ]
+    assert settings_lines({"seed": 1, "started_from": None}) == ["schedule: seed 1"]
+
+
 def test_a_demo_plans_augmentations_reach_its_self_training_round():
     # A plan that trains with other augmentations (a benchmark variant) trains its
     # self-training round alike, and the cycle compares runs by what it would record.
