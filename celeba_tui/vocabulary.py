@@ -31,14 +31,22 @@ STATUSES = (REVIEWED, AGREED, CONFLICT, AUTOMATIC)
 # Shown, never stored: an `agreed` label that one annotator gave alone (nobody to agree
 # with yet). `celeba stats`, `merge` and browse count and show it apart from agreement.
 SINGLE = "single"
-# The statuses as shown: the store's, and `single`.
-SHOWN_STATUSES = (*STATUSES, SINGLE)
+# Shown, never stored: a `review` decision a merge made (its policy settled the people's
+# disagreement; no person's review of the image stands, which would outrank it). `celeba
+# merge` calls these resolved and a person's decisions reviewed; stats, browse and exports
+# say the same (a merge's decision read as a person's review).
+RESOLVED = "resolved"
+# The statuses as shown: the store's, `single` and `resolved`.
+SHOWN_STATUSES = (*STATUSES, SINGLE, RESOLVED)
 
 
-def shown_status(status: str | None, n_annotators: int) -> str | None:
+def shown_status(status: str | None, n_annotators: int, merge_decided: bool = False) -> str | None:
     """A current label's status as people read it: `single` for an `agreed` label one
-    annotator gave alone, else the store's."""
-    return SINGLE if status == AGREED and n_annotators == 1 else status
+    annotator gave alone, `resolved` for a review decision a merge made
+    (`merge_decided`), else the store's. SQL reads it as `store.schema.SHOWN_STATUS_SQL`."""
+    if status == AGREED and n_annotators == 1:
+        return SINGLE
+    return RESOLVED if status == REVIEWED and merge_decided else status
 
 
 # Labels people settled: what training learns from and what calibration holds out.

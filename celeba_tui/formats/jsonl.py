@@ -9,9 +9,10 @@
 ```
 
 Every object has every exported task in each map: `labels` holds the current label
-(null for a conflict or no label), `status` how it was settled (review; agreed: by two
-or more; single: one annotator alone, as `celeba stats` counts it; conflict; model; null:
-no label), `sources` the stored sources behind it, and
+(null for a conflict or no label), `status` how it was settled (review: a person decided;
+resolved: a merge's policy did; agreed: by two or more; single: one annotator alone, as
+`celeba stats` counts them; conflict; model; null: no label), `sources` the stored sources
+behind it, and
 `annotators` the people's own live labels (human and import). Images with a label or a
 conflict in an exported task are written, in name order.
 """
@@ -27,7 +28,6 @@ import pandas as pd
 
 from celeba_tui.formats.export_report import OTHER_SOURCE, LeftOut, count_reasons
 from celeba_tui.formats.export_selection import NOT_KEPT_CONFLICT, CurrentSelection
-from celeba_tui.vocabulary import shown_status
 
 # json.dumps escapes the C0 line breaks (\n, \r, \v, \f, \x1c-\x1e) already.
 _LINE_BREAKS = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
@@ -56,8 +56,9 @@ def jsonl_records(selection: CurrentSelection) -> tuple[list[dict], list[LeftOut
     written = np.zeros(len(images), dtype=bool)
     written[codes[shown]] = True
     labels = [None if label is None or label != label else label for label in current["label"].tolist()]  # NaN: none
-    # An `agreed` label of one annotator alone is `single`, as `celeba stats` counts it.
-    status = [shown_status(s, n) for s, n in zip(current["status"].tolist(), current["n_annotators"].tolist())]
+    # As `celeba stats` counts them: an `agreed` label of one annotator alone is `single`, a
+    # merge's decision `resolved`.
+    status = current["shown_status"].tolist()
     sources = current["sources"].tolist()
     present = np.zeros(len(images), dtype=bool)
     present[codes] = current["present"].to_numpy(dtype=bool)

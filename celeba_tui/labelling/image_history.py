@@ -79,9 +79,11 @@ class TaskRecord:
 
     @property
     def status_shown(self) -> str | None:
-        """The status as people read it: the store's `agreed` covers one annotator's label
-        too, which is shown as `single` (as `celeba merge`'s table does)."""
-        return shown_status(self.status, self.n_annotators)
+        """The status as people read it, as `celeba stats` counts it: the store's `agreed`
+        covers one annotator's label too, which is shown as `single`, and its `review` a
+        merge's decision too, shown as `resolved` where no person's review stands."""
+        by_person = any(e.source == REVIEW and not e.annotator.startswith(MERGE_PREFIX) for e in self.live)
+        return shown_status(self.status, self.n_annotators, merge_decided=not by_person)
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ import numpy as np
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.browse_filter import UNLABELLED, BrowseFilter
 from celeba_tui.labelling.queue_items import QueueItem, QueueOptions
+from celeba_tui.store.schema import SHOWN_STATUS_SQL
 from celeba_tui.vocabulary import (
-    AGREED,
     ANNOTATOR_SOURCES,
     CONFLICT,
     MODEL,
@@ -28,7 +28,6 @@ from celeba_tui.vocabulary import (
     REVIEW,
     SHOWN_STATUSES,
     SOURCES,
-    STATUSES,
 )
 
 if TYPE_CHECKING:
@@ -298,7 +297,7 @@ class BrowseIndex:
     """Every present image (name order) with its current labels and live labels, as arrays.
 
     `current_label`/`current_status` are (images x tasks): a class index (NO_LABEL,
-    OTHER_LABEL) and an index into STATUSES (-1: no current label). `live` columns are
+    OTHER_LABEL) and an index into SHOWN_STATUSES (-1: no current label). `live` columns are
     (image position, task index, annotator id, source index, label code, label id).
     """
 
@@ -380,19 +379,17 @@ def load_browse_index(store: LabelStore, tasks: Sequence, first: int | None = No
     current_label = np.full((len(names), n_tasks), NO_LABEL, dtype=np.int16)
     current_status = np.full((len(names), n_tasks), -1, dtype=np.int8)
     live_parts = []
-    # An `agreed` label of one annotator alone reads `single` (SHOWN_STATUSES' last), as in `celeba stats`.
+    # As people read the status, as `celeba stats` counts it (`single`, `resolved`): an index of SHOWN_STATUSES.
     status_case = (
-        f"CASE WHEN status = ? AND n_annotators = 1 THEN {len(STATUSES)} ELSE CASE status "
-        + " ".join(f"WHEN ? THEN {i}" for i in range(len(STATUSES)))
-        + " END END"
+        f"CASE {SHOWN_STATUS_SQL} " + " ".join(f"WHEN ? THEN {i}" for i in range(len(SHOWN_STATUSES))) + " END"
     )
     source_case = "CASE source " + " ".join(f"WHEN ? THEN {i}" for i in range(len(SOURCES))) + " END"
     for t, task in enumerate(tasks):
         classes = list(task.classes)
         row = store.query(
             f"SELECT group_concat(image_id), group_concat({_label_case('label', classes)}), "
-            f"group_concat({status_case}) FROM current WHERE task = ?{only}",
-            [*classes, AGREED, *STATUSES, task.name, *only_ids],
+            f"group_concat({status_case}) FROM current c WHERE task = ?{only}",
+            [*classes, *SHOWN_STATUSES, task.name, *only_ids],
         )[0]
         at, keep = _positions(image_ids, order, int_codes(row[0]))
         current_label[at, t] = int_codes(row[1])[keep]

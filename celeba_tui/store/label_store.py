@@ -29,9 +29,10 @@ from celeba_tui.store.schema import (
     LATER_TABLES,
     SCHEMA,
     SCHEMA_VERSION,
+    SHOWN_STATUS_SQL,
 )
 from celeba_tui.store.side_tables import SideTables
-from celeba_tui.vocabulary import AGREED, ANNOTATOR_SOURCES, MODEL, PEOPLE_SOURCES, SINGLE, SOURCES, sql_list
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, MODEL, PEOPLE_SOURCES, SOURCES, sql_list
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -684,17 +685,19 @@ class LabelStore(SideTables, AnnotatorRecords):
             params,
         )
 
-    def current_labels(self, task: str | None = None) -> pd.DataFrame:
+    def current_labels(self, task: str | None = None, *, shown_status: bool = False) -> pd.DataFrame:
         """Each (image, task)'s current label.
 
-        Columns image, task, label, source, status, n_annotators, present. Precedence:
-        the latest review decision (status `review`); else the human and imported
-        labels if they agree (`agreed`), or no label if they disagree (`conflict`: the
-        image waits in the review queue); else the latest automatic label (`model`).
+        Columns image, task, label, source, status, n_annotators, present, and with
+        `shown_status` the status as people read it (`single`, `resolved`: SHOWN_STATUS_SQL).
+        Precedence: the latest review decision (status `review`); else the human and
+        imported labels if they agree (`agreed`), or no label if they disagree (`conflict`:
+        the image waits in the review queue); else the latest automatic label (`model`).
         """
         where, params = ("WHERE c.task = ?", [task]) if task is not None else ("", [])
+        shown = f"{SHOWN_STATUS_SQL} AS shown_status, " if shown_status else ""
         frame = self.frame(
-            "SELECT i.name AS image, c.task, c.label, c.source, c.status, c.n_annotators, "
+            f"SELECT i.name AS image, c.task, c.label, c.source, c.status, c.n_annotators, {shown}"
             f"i.present FROM current c JOIN images i ON i.id = c.image_id {where} "
             "ORDER BY i.name, c.task",
             params,
@@ -703,15 +706,17 @@ class LabelStore(SideTables, AnnotatorRecords):
         return frame
 
     def current_label_counts(self, *, absent_images: bool = False) -> list[tuple[str, str, str | None, int]]:
-        """Counts of current labels as rows (task, status, label, n); an `agreed` label of one
-        annotator alone is counted as `single`.
+        """Counts of current labels as rows (task, status, label, n), by status as people
+        read it: an `agreed` label of one annotator alone is counted as `single`, a merge's
+        decision as `resolved` (SHOWN_STATUS_SQL).
 
         With `absent_images`, only images that are not in the image root are counted.
         Plain rows, not a DataFrame: `celeba stats` needs no pandas.
         """
-        status = f"CASE WHEN status = '{AGREED}' AND n_annotators = 1 THEN '{SINGLE}' ELSE status END"
-        where = "WHERE image_id IN (SELECT id FROM images WHERE present = 0) " if absent_images else ""
-        return self.query(f"SELECT task, {status}, label, COUNT(*) AS n FROM current {where}GROUP BY 1, 2, 3")
+        where = "WHERE c.image_id IN (SELECT id FROM images WHERE present = 0) " if absent_images else ""
+        return self.query(
+            f"SELECT c.task, {SHOWN_STATUS_SQL}, c.label, COUNT(*) AS n FROM current c {where}GROUP BY 1, 2, 3"
+        )
 
     def label_values(self) -> list[tuple[str, str]]:
         """The distinct (task, label) pairs of the live labels, sorted.

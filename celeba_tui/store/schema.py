@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from celeba_tui.annotator_names import MERGE_PREFIX
-from celeba_tui.vocabulary import ANNOTATOR_SOURCES, PEOPLE_SOURCES, SOURCES, sql_list
+from celeba_tui.vocabulary import (
+    AGREED,
+    ANNOTATOR_SOURCES,
+    PEOPLE_SOURCES,
+    RESOLVED,
+    REVIEWED,
+    SINGLE,
+    SOURCES,
+    sql_list,
+)
 
 APP_ID = "celeba-tui"
 SCHEMA_VERSION = 1
@@ -148,6 +157,10 @@ LATER_TABLES = {"skips": SKIPS_TABLE}
 # older store (schema version unchanged: older celeba-tui versions ignore the index).
 LATER_INDEXES = {"live_in_use": "CREATE INDEX IF NOT EXISTS live_in_use ON live(task, label, label_id)"}
 
+# The ids of the merges' own annotators (`merge:POLICY`), whose review rows are decisions
+# a policy made, not a person.
+MERGE_ANNOTATOR_IDS_SQL = f"SELECT id FROM annotators WHERE substr(name, 1, {len(MERGE_PREFIX)}) = '{MERGE_PREFIX}'"
+
 # Recompute `current` for the (image, task) pairs selected by {where} (a filter on
 # `live`): the latest review decision by a person; else the latest merge decision that
 # has not lapsed; else the human and imported labels when they agree (`conflict` when
@@ -201,10 +214,23 @@ FROM (
 ) g
 """.replace("{annotator_sources}", sql_list(ANNOTATOR_SOURCES))
     .replace("{people_sources}", sql_list(PEOPLE_SOURCES))
-    .replace(
-        "{merge_annotators}", f"SELECT id FROM annotators WHERE substr(name, 1, {len(MERGE_PREFIX)}) = '{MERGE_PREFIX}'"
-    )
+    .replace("{merge_annotators}", MERGE_ANNOTATOR_IDS_SQL)
 )
+
+# A current label's status as people read it (vocabulary.shown_status), from the `current`
+# row aliased `c`: `single` for an `agreed` label one annotator gave alone; `resolved` for a
+# `review` a merge decided, which is one no person's live review stands beside (a person's
+# always outranks a merge's); else the stored status. The nested CASE looks for a person's
+# review on review rows only (AND does not promise to stop early).
+SHOWN_STATUS_SQL = (
+    """CASE WHEN c.status = '{agreed}' AND c.n_annotators = 1 THEN '{single}'
+    WHEN c.status = '{review}' THEN CASE WHEN EXISTS (SELECT 1 FROM live v
+        WHERE v.image_id = c.image_id AND v.task = c.task AND v.source = '{review}'
+          AND v.annotator_id NOT IN ({merge_annotators})) THEN '{review}' ELSE '{resolved}' END
+    ELSE c.status END"""
+    .replace("{agreed}", AGREED).replace("{single}", SINGLE).replace("{review}", REVIEWED)
+    .replace("{resolved}", RESOLVED).replace("{merge_annotators}", MERGE_ANNOTATOR_IDS_SQL)
+)  # fmt: skip
 
 # Live merge decisions that have lapsed (see CURRENT_REFRESH_SQL): a merge run writes them
 # again if it still decides so, rather than counting them as already written.
@@ -214,6 +240,4 @@ WHERE v.source = 'review' AND v.annotator_id IN ({merge_annotators})
   AND v.label_id < COALESCE((SELECT MAX(x.id) FROM labels x
       WHERE x.image_id = v.image_id AND x.task = v.task
         AND x.source IN ({people_sources}) AND x.annotator_id NOT IN ({merge_annotators})), 0)
-""".replace("{people_sources}", sql_list(PEOPLE_SOURCES)).replace(
-    "{merge_annotators}", f"SELECT id FROM annotators WHERE substr(name, 1, {len(MERGE_PREFIX)}) = '{MERGE_PREFIX}'"
-)
+""".replace("{people_sources}", sql_list(PEOPLE_SOURCES)).replace("{merge_annotators}", MERGE_ANNOTATOR_IDS_SQL)

@@ -5,8 +5,8 @@ reviewed or automatic), `conflicts` (the annotators disagree; no current label u
 review) or `unlabelled`; the three add up to the images counted. Images in the image
 root are counted under `tasks`; labelled images that are not (yet) in the root under
 `not_in_root`, with the same keys. `classes` splits `labelled` by class and `status`
-by how the label was settled (review; single: one annotator alone; agreed: two or more
-agree; model).
+by how the label was settled (review: a person decided; resolved: a merge's policy did;
+single: one annotator alone; agreed: two or more agree; model).
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ from __future__ import annotations
 from collections import Counter
 
 from celeba_tui.store.label_store import LabelStore
-from celeba_tui.vocabulary import AGREED, AUTOMATIC, CONFLICT, REVIEWED, SINGLE
+from celeba_tui.vocabulary import AGREED, AUTOMATIC, CONFLICT, RESOLVED, REVIEWED, SINGLE
 from celeba_tui.workspace import Task, Workspace
 
 BUCKETS = ("labelled", "conflicts", "unlabelled")
 # How a current label was settled, as counted: `single` (one annotator, nobody to agree
-# with) apart from `agreed` (two or more who agree).
-LABEL_STATUSES = (REVIEWED, SINGLE, AGREED, AUTOMATIC)
+# with) apart from `agreed` (two or more who agree), `resolved` (a merge's decision) apart
+# from `review` (a person's).
+LABEL_STATUSES = (REVIEWED, RESOLVED, SINGLE, AGREED, AUTOMATIC)
 
 
 def store_stats(store: LabelStore, workspace: Workspace, tasks: tuple[Task, ...] | None = None) -> dict:

@@ -264,3 +264,30 @@ def test_a_merge_decision_reads_who_voted_what(workspace, labelled):
     run_merge(labelled, workspace.tasks, "prefer:ann")
     how = settled_how(image_record(labelled, IMAGES[1], workspace.tasks).tasks["light"])
     assert how.startswith("settled by `celeba merge` (policy prefer:ann; votes ann: left, bob: right)"), how
+
+
+def test_a_merges_decision_reads_resolved_and_a_persons_review(workspace, labelled, tmp_path):
+    # The walkthrough of 2026-12-07: a merge's decision read `status: review` in browse --json
+    # and stats counted it with the people's reviews; `celeba merge` calls it resolved.
+    from celeba_tui.agreement.apply_merge import run_merge
+    from celeba_tui.store.stats import store_stats
+
+    run_merge(labelled, workspace.tasks, "prefer:ann")  # settles IMAGES[1]'s light conflict
+
+    def statuses() -> tuple:
+        rows = {r["image"]: r for r in json.loads(CliRunner().invoke(app, ["browse", "-w", str(workspace.path), "--json"]).output)}  # fmt: skip
+        light = image_record(labelled, IMAGES[1], workspace.tasks).tasks["light"]
+        counts = store_stats(labelled, workspace)["tasks"]["light"]["status"]
+        out = tmp_path / "labels.jsonl"
+        out.unlink(missing_ok=True)
+        exported = CliRunner().invoke(app, ["export", "-w", str(workspace.path), "--format", "jsonl", "-o", str(out)])  # fmt: skip
+        assert exported.exit_code == 0, exported.output
+        lines = {r["image"]: r for r in map(json.loads, out.read_text().splitlines())}
+        return (
+            rows[IMAGES[1]]["status"]["light"], light.status_shown, lines[IMAGES[1]]["status"]["light"],
+            counts["resolved"], counts["review"], rows[IMAGES[2]]["status"]["orientation"],
+        )  # fmt: skip
+
+    assert statuses() == ("resolved", "resolved", "resolved", 1, 0, "review")
+    labelled.add_label(IMAGES[1], "light", "right", "rev", "review")  # a person decides it after all
+    assert statuses() == ("review", "review", "review", 0, 1, "review")

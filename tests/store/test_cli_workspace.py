@@ -59,7 +59,7 @@ def test_init_import_export_stats_round_trip(tmp_path, image_folder, reference_l
         "conflicts": 0,
         "unlabelled": 10,
         "classes": {"left": 0, "center": 0, "right": 0},
-        "status": {"review": 0, "single": 0, "agreed": 0, "model": 0},
+        "status": {"review": 0, "resolved": 0, "single": 0, "agreed": 0, "model": 0},
     }
     # -t as every command that reads takes it (found by a new-user walkthrough: refused).
     light = json.loads(run("stats", "-t", "light", "-w", ws, "--json").stdout)

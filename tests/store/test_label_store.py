@@ -236,7 +236,7 @@ def test_store_stats_counts_present_absent_conflicts_and_sources(store, workspac
         "conflicts": 1,
         "unlabelled": 6,
         "classes": {"left": 1, "center": 1, "right": 1},
-        "status": {"review": 0, "single": 1, "agreed": 1, "model": 1},
+        "status": {"review": 0, "resolved": 0, "single": 1, "agreed": 1, "model": 1},
     }
     assert stats["tasks"]["orientation"]["labelled"] == 0
     assert stats["tasks"]["orientation"]["unlabelled"] == 10  # its one label is for an absent image
@@ -245,7 +245,7 @@ def test_store_stats_counts_present_absent_conflicts_and_sources(store, workspac
         "conflicts": 0,
         "unlabelled": 0,
         "classes": {"left": 1, "center": 0, "right": 0},
-        "status": {"review": 0, "single": 1, "agreed": 0, "model": 0},
+        "status": {"review": 0, "resolved": 0, "single": 1, "agreed": 0, "model": 0},
     }
     assert stats["not_in_root"]["light"]["unlabelled"] == 1
     assert stats["annotators"] == {"a": {"light": 3, "orientation": 1}, "b": {"light": 2}, "m": {"light": 1}}
