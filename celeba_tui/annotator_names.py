@@ -70,12 +70,20 @@ def newcomer_hint(name: str, known) -> str | None:
     return f"{shown_name(name)} is a new annotator: did you mean {meant}? (labels go under the name as typed)"
 
 
+def annotator_kind(name: str) -> str:
+    """Who an annotator's name is: `person`, `ensemble` (`celeba autolabel`'s labels) or
+    `merge` (a merge policy's decisions), which no person may be called."""
+    if name.startswith(MERGE_PREFIX):
+        return "merge"
+    return "ensemble" if name == MODEL_ANNOTATOR else "person"
+
+
 def os_user_hint(name: str, known, flag: str) -> str | None:
     """For a name nobody typed (the OS user's: no `flag`, no $CELEBA_ANNOTATOR) that none
     of the people in the store has, while some do: the line that says whose name the
     decisions go under and how to choose; None otherwise (a store of one's own, or the
     name is known). Browsing as `root` stored reviews under `root` without a word."""
-    people = sorted(str(k) for k in known if not str(k).startswith(MERGE_PREFIX) and str(k) != MODEL_ANNOTATOR)
+    people = sorted(str(k) for k in known if annotator_kind(str(k)) == "person")
     if not people or name in people:
         return None
     shown = ", ".join(shown_name(p) for p in people[:5]) + (f" and {len(people) - 5} more" if len(people) > 5 else "")

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.cells import cell_len
 from typer._click.exceptions import UsageError
 from typer.core import TyperGroup
 
-from celeba_tui.annotator_names import MERGE_PREFIX, unknown_annotator
+from celeba_tui.annotator_names import MERGE_PREFIX, annotator_kind, unknown_annotator
 from celeba_tui.cli.app import (
     GROUP_WORKSPACE_KEY,
     JsonOption,
@@ -30,7 +31,7 @@ from celeba_tui.cli.app import (
     print_json,
 )
 from celeba_tui.cli.completion import complete_task
-from celeba_tui.console import printable
+from celeba_tui.console import padded, printable
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.pace import seconds_per_label, time_left_text
 from celeba_tui.labelling.presence import sessions_now
@@ -110,7 +111,9 @@ def list_annotators(workspace: Path | None, json_output: bool) -> None:
         rows = annotator_rows(store, ws.task_names, since=_local_midnight())
         paces = {name: seconds_per_label(times) for name, times in store.labelling_times().items()}
     rows = with_sessions_now(rows, sessions_now(ws.path), ws.task_names)
-    rows = [{**r, "seconds_per_label": paces.get(r["name"])} for r in rows]
+    # People first, then the ensemble's and the merges' names (their labels are no one's work).
+    rows = [{**r, "kind": annotator_kind(r["name"]), "seconds_per_label": paces.get(r["name"])} for r in rows]
+    rows.sort(key=lambda r: r["kind"] != "person")
     if json_output:
         print_json(
             [
@@ -145,19 +148,22 @@ def list_annotators(workspace: Path | None, json_output: bool) -> None:
         ]
         for r in rows
     ]
-    widths = [max(len(line[i]) for line in [header, *table]) for i in range(len(header))]
-    for line in [header, *table]:
-        cells = (cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
+    widths = [max(cell_len(line[i]) for line in [header, *table]) for i in range(len(header))]
+    people = sum(r["kind"] == "person" for r in rows)
+    for n, line in enumerate([header, *table]):
+        if n == people + 1:
+            typer.echo("not people: the ensemble's automatic labels, the merges' decisions")
+        cells = (padded(cell, w, right=i > 0) for i, (cell, w) in enumerate(zip(line, widths)))
         typer.echo("  ".join(cells).rstrip())
     now = [r for r in rows if r["labelling_since"] is not None]
     if now:
         typer.echo("\nLabelling now:")
-        width = max(len(printable(r["name"])) for r in now)
+        width = max(cell_len(printable(r["name"])) for r in now)
         for r in now:
             where = _labelling(
                 r["labelling_since"], r["labelling_image"], r["labelling_share"], r["labelling_progress"]
             )
-            typer.echo(f"  {printable(r['name']).ljust(width)}  {where}")
+            typer.echo(f"  {padded(printable(r['name']), width)}  {where}")
 
 
 def with_sessions_now(rows: list[dict], sessions: list, task_names: tuple[str, ...]) -> list[dict]:

@@ -355,3 +355,33 @@ def test_a_merge_does_no_work_today(labelled):
     rows = {r["name"]: r for r in json.loads(run("annotators", "-w", labelled.path, "--json").stdout)}
     assert (rows["merge:majority"]["decisions"], rows["merge:majority"]["today"]) == (1, 0)
     assert rows["rev"]["today"] == 1
+
+
+def test_the_list_shows_people_first_and_the_ensemble_and_merges_apart(labelled, tmp_path):
+    # The walkthrough of 2026-12-07: `merge:dawid-skene` and `autolabel` were listed among
+    # the people, in name order. A name of wide characters keeps the columns.
+    from rich.cells import cell_len
+
+    path = tmp_path / "wide.csv"
+    path.write_text("image,task,label,annotator\n000001.jpg,light,right,李小龙\n", encoding="utf-8")
+    run("import", path, "-w", labelled.path)
+    run("merge", "-w", labelled.path, "--policy", "prefer:amy")
+    with labelled.open_store() as store:
+        store.add_label("000004.jpg", "light", "left", "autolabel", "model", confidence=0.95)
+    rows = json.loads(run("annotators", "-w", labelled.path, "--json").stdout)
+    assert [(r["name"], r["kind"]) for r in rows] == [
+        ("amy", "person"), ("bob", "person"), ("李小龙", "person"), ("autolabel", "ensemble"), ("merge:prefer:amy", "merge"),
+    ]  # fmt: skip
+    lines = run("annotators", "-w", labelled.path).stdout.splitlines()
+    assert [line.split()[0] for line in lines] == [
+        "annotator",
+        "amy",
+        "bob",
+        "李小龙",
+        "not",
+        "autolabel",
+        "merge:prefer:amy",
+    ]
+    assert lines[4].startswith("not people:")
+    table = [line for n, line in enumerate(lines) if n != 4]
+    assert len({cell_len(line) for line in table}) == 1, table  # every line as wide, in columns
