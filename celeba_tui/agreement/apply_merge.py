@@ -19,7 +19,7 @@ start with `merge:` are therefore reserved for merges.)
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -111,6 +111,9 @@ class MergeRun:
     dry_run: bool
     # Keys a person labelled or reviewed while this merge computed: left to the next run.
     deferred: int = 0
+    # Whose earlier decisions it withdrew (or would): merge annotator -> how many.
+    withdrawn_from: dict[str, int] = field(default_factory=dict)
+    min_confidence: float = 0.0
 
     def to_dict(self) -> dict:
         return {
@@ -120,14 +123,19 @@ class MergeRun:
             "withdrawn": self.withdrawn,
             "unchanged": self.unchanged,
             "deferred": self.deferred,
+            "withdrawn_from": self.withdrawn_from,
+            "min_confidence": self.min_confidence,
             "tasks": [s.to_dict() for s in self.result.summary],
             "confusion": self.result.confusion,
             "notes": self.result.notes,
         }
 
 
-def run_merge(store: LabelStore, tasks: tuple[Task, ...], policy_text: str, *, dry_run: bool = False) -> MergeRun:
-    """Merge the human labels of `tasks` under a policy and record the decisions in `store`."""
+def run_merge(
+    store: LabelStore, tasks: tuple[Task, ...], policy_text: str, *, dry_run: bool = False, min_confidence: float = 0.0
+) -> MergeRun:
+    """Merge the human labels of `tasks` under a policy and record the decisions in `store`;
+    the conflicts it would decide at a confidence under `min_confidence` stay open."""
     names = [t.name for t in tasks]
     # The policy is computed outside the write transaction (it takes seconds on large
     # stores, and key presses wait for the lock); what people write meanwhile is
@@ -144,7 +152,7 @@ def run_merge(store: LabelStore, tasks: tuple[Task, ...], policy_text: str, *, d
         # Leave alone whatever a person decided, including older merge rows under it.
         hit = ours.merge(by_people.assign(_person=True), on=KEY, how="left")["_person"].notna()
         ours = ours[~hit.to_numpy()]
-    result = merge_labels(labels, tasks, policy, reviewed=by_people)
+    result = merge_labels(labels, tasks, policy, reviewed=by_people, min_confidence=min_confidence)
     annotator = merge_annotator(policy)
     ours = ours.assign(lapsed=ours["id"].isin(store.lapsed_merge_decisions()))
     plan = plan_merge_writes(result.decisions, ours[KEY + ["annotator", "label", "id", "lapsed"]], annotator)
@@ -158,7 +166,11 @@ def run_merge(store: LabelStore, tasks: tuple[Task, ...], policy_text: str, *, d
             # than only this annotator's (what add_labels' skip_unchanged does).
             if plan.revoke or not plan.add.empty:
                 store.replace_labels(plan.revoke, annotator, plan.add, as_merge=True)
-    return MergeRun(result, len(plan.add), len(plan.revoke), plan.unchanged, dry_run, deferred)
+    withdrawn_from = ours.loc[ours["id"].isin(plan.revoke), "annotator"].value_counts().sort_index()
+    return MergeRun(
+        result, len(plan.add), len(plan.revoke), plan.unchanged, dry_run, deferred,
+        {str(name): int(n) for name, n in withdrawn_from.items()}, min_confidence,
+    )  # fmt: skip
 
 
 def plan_without(plan: MergePlan, keys: pd.DataFrame, existing: pd.DataFrame) -> tuple[MergePlan, int]:

@@ -119,15 +119,18 @@ def merge_labels(
     tasks: tuple[Task, ...],
     policy: MergePolicy,
     reviewed: pd.DataFrame | None = None,
+    min_confidence: float = 0.0,
 ) -> MergeResult:
-    """Apply `policy` to each task; `reviewed` (image, task) are conflicts a person already decided."""
+    """Apply `policy` to each task; `reviewed` (image, task) are conflicts a person already
+    decided. A conflict the policy would decide at a confidence under `min_confidence`
+    stays open for a person, as one it cannot decide does."""
     decisions, conflicts, summary, confusion, notes = [], [], [], {}, []
     for task in tasks:
         matrix = label_matrix(labels, task)
         done = np.zeros(len(matrix.images), dtype=bool)
         if reviewed is not None and not reviewed.empty:
             done = np.isin(matrix.images, reviewed.loc[reviewed["task"] == task.name, "image"].to_numpy())
-        outcome = _merge_task(matrix, policy, done)
+        outcome = _merge_task(matrix, policy, done, min_confidence)
         decisions.append(outcome.decisions)
         conflicts.append(outcome.conflicts)
         summary.append(outcome.summary)
@@ -157,7 +160,7 @@ class _TaskOutcome:
     notes: list[str]
 
 
-def _merge_task(matrix: LabelMatrix, policy: MergePolicy, reviewed: np.ndarray) -> _TaskOutcome:
+def _merge_task(matrix: LabelMatrix, policy: MergePolicy, reviewed: np.ndarray, min_confidence: float) -> _TaskOutcome:
     n_labels = matrix.labelled.sum(axis=1)
     counts = matrix.class_counts()
     compared = n_labels >= 2
@@ -170,6 +173,8 @@ def _merge_task(matrix: LabelMatrix, policy: MergePolicy, reviewed: np.ndarray) 
     confidence = np.where(agreed, 1.0, np.nan)
     resolved, chosen, chosen_confidence, confusion = _resolve(matrix, policy, counts, n_labels)
     resolved &= open_conflict
+    unsure = resolved & (chosen_confidence < min_confidence)  # left to a person
+    resolved &= ~unsure
     label = np.where(resolved, chosen, label)
     confidence = np.where(resolved, chosen_confidence, confidence)
 
@@ -208,16 +213,22 @@ def _merge_task(matrix: LabelMatrix, policy: MergePolicy, reviewed: np.ndarray) 
         reviewed=int(reviewed.sum()),
         open=int(left.sum()),
     )
-    notes = undecided_notes(matrix, policy, left, n_labels)
+    notes = undecided_notes(matrix, policy, left & ~unsure, n_labels)
+    if unsure.any():
+        notes.append(
+            f"{matrix.task.name}: {policy.name} left {int(unsure.sum()):,} conflict(s) open under --min-confidence "
+            f"{min_confidence:g} (it was less sure of its answer): they wait for a person (celeba label --queue review)"
+        )
     guessed = int((resolved & (confidence < GUESS_CONFIDENCE)).sum())
     if guessed and policy.kind == "dawid-skene":
         # The walkthrough of 2026-12-07: two annotators' 15 conflicts all settled as the
-        # commoner class at 52% each, and nothing said the merge had all but guessed.
+        # commoner class at 52% each, and nothing said the merge had all but guessed. The
+        # second (helper-68): its advice named the review queue, which the decisions emptied.
         notes.append(
             f"{matrix.task.name}: dawid-skene settled {guessed:,} of {int(resolved.sum()):,} conflict(s) at under "
             f"{GUESS_CONFIDENCE:.0%} confidence, close to a guess (what it learnt of who errs how does not tell "
             "the answers apart there; two people who disagree leave it the commoner class): a person decides those "
-            "better (celeba label --queue review; a merge decision a person overrules gives way)"
+            f"better; --min-confidence {GUESS_CONFIDENCE:g} leaves them open for one (celeba label --queue review)"
         )
     if confusion is not None:
         from celeba_tui.agreement.dawid_skene import thin_support_notes

@@ -9,6 +9,7 @@ import typer
 
 from celeba_tui.cli.app import JsonOption, TasksOption, WorkspaceOption, app, next_step, open_workspace, print_json
 from celeba_tui.cli.completion import complete_policy
+from celeba_tui.errors import CelebaError
 from celeba_tui.vocabulary import CONFLICT
 
 
@@ -87,10 +88,20 @@ def merge(
             "--policy",
             "-p",
             metavar="POLICY",
-            help="review (conflicts wait for people), majority, prefer:NAME or dawid-skene.",
+            help="review (conflicts wait for people; earlier policies' decisions are withdrawn), majority, "
+            "prefer:NAME or dawid-skene.",
             autocompletion=complete_policy,
         ),
     ] = "review",
+    min_confidence: Annotated[
+        float,
+        typer.Option(
+            "--min-confidence",
+            metavar="P",
+            help="Leave a conflict open for a person where the policy is less sure of its answer than P "
+            "(majority: its share of the votes; dawid-skene: its probability).",
+        ),
+    ] = 0.0,
     task: TasksOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")] = False,
     workspace: WorkspaceOption = None,
@@ -99,10 +110,12 @@ def merge(
     """Merge annotators: accept agreeing labels, resolve conflicts by a policy or leave them for review."""
     from celeba_tui.agreement.apply_merge import run_merge
 
+    if not 0 <= min_confidence <= 1:  # also refuses NaN
+        raise CelebaError(f"--min-confidence must be between 0 and 1, not {min_confidence:g}")
     ws = open_workspace(workspace)
     tasks = ws.select_tasks(task)
     with ws.open_store(readonly=dry_run) as store:
-        run = run_merge(store, tasks, policy, dry_run=dry_run)
+        run = run_merge(store, tasks, policy, dry_run=dry_run, min_confidence=min_confidence)
     if json_output:
         print_json(run.to_dict())
         return

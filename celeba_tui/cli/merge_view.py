@@ -310,10 +310,22 @@ def print_merge(run: MergeRun) -> None:
         # The review policy writes nothing of its own: agreed labels already stand and
         # conflicts already wait in the review queue (the walkthrough read "wrote 0" as a fault).
         console.print("Nothing to write: agreed labels stand and conflicts wait for a person.")
+    elif result.policy.name == "review":
+        # The walkthrough of helper-68: "Wrote 0 merge decision(s) as merge:review; withdrew 97
+        # earlier one(s)" did not say that yesterday's dawid-skene merge was undone.
+        console.print(
+            f"{verb[1].capitalize()} {withdrawn_text(run.withdrawn_from)}: their conflicts "
+            + ("would wait" if run.dry_run else "wait")
+            + " for a person again "
+            f"(celeba merge --policy {literal(_policy_of(run.withdrawn_from))} decides them again)."
+        )
     else:
+        others = {name: n for name, n in run.withdrawn_from.items() if name != f"merge:{result.policy.name}"}
         console.print(
             f"{verb[0].capitalize()} {run.written:,} merge decision(s) as merge:{literal(result.policy.name)}; "
-            f"{verb[1]} {run.withdrawn:,} earlier one(s); {run.unchanged:,} unchanged."
+            f"{verb[1]} {run.withdrawn:,} earlier one(s)"
+            + (f" ({withdrawn_text(others)})" if others else "")
+            + f"; {run.unchanged:,} unchanged."
         )
     for task, estimate in result.confusion.items():
         console.print(_fit(_accuracy_table(task, estimate), console))
@@ -322,6 +334,18 @@ def print_merge(run: MergeRun) -> None:
     waiting = sum(s.open for s in result.summary)
     if waiting:
         next_step("celeba label --queue review", f"{waiting:,} conflict(s) wait for a person")
+
+
+def withdrawn_text(withdrawn_from: dict[str, int]) -> str:
+    """`97 decisions of merge:dawid-skene`, whose withdrawn merge decisions, most first. Pure."""
+    by_most = sorted(withdrawn_from.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{n:,} decision(s) of {literal(name)}" for name, n in by_most)
+
+
+def _policy_of(withdrawn_from: dict[str, int]) -> str:
+    """The policy of the merge annotator whose decisions were withdrawn most (POLICY of merge:POLICY)."""
+    name = max(withdrawn_from.items(), key=lambda item: (item[1], item[0]))[0]
+    return name.split(":", 1)[1]
 
 
 def _accuracy_table(task: str, estimate: dict) -> Table:

@@ -190,8 +190,8 @@ def why_empty(queue: str, state: StoreState, share: bool = False) -> str:
                 "(`celeba label --assign I/N --overlap F` shows some images to two people)."
             )
         return (
-            f"No conflicts: every question two or more annotators answered ({state.overlapping:,}) agrees "
-            f"or was reviewed ({_yours(state.my_reviews, 'review')})."
+            f"No conflicts: every question two or more annotators answered ({state.overlapping:,}) agrees, "
+            f"was reviewed ({_yours(state.my_reviews, 'review')}) or was settled by a merge."
         )
     if queue == "suspects":
         if state.suspects_found is None:

@@ -19,7 +19,7 @@ import numpy as np
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.browse_filter import UNLABELLED, BrowseFilter
 from celeba_tui.labelling.queue_items import QueueItem, QueueOptions
-from celeba_tui.store.schema import SHOWN_STATUS_SQL
+from celeba_tui.store.schema import MERGE_ANNOTATOR_IDS_SQL, SHOWN_STATUS_SQL
 from celeba_tui.vocabulary import (
     ANNOTATOR_SOURCES,
     CONFLICT,
@@ -253,9 +253,11 @@ def _task_patterns(codes: np.ndarray, task_names: Sequence[str]) -> dict[int, tu
 def reviewed_images(
     store: LabelStore, annotator: str, task_names: Sequence[str], *, disputed_only: bool = False
 ) -> tuple[set[str], set[str]]:
-    """(images this annotator reviewed, images only others reviewed) on these tasks;
+    """(images this annotator reviewed, images only other people reviewed) on these tasks;
     `disputed_only`: only reviews of questions the annotators disagree on (conflicts settled,
-    not a suspect's or an `--image` review of an agreed label)."""
+    not a suspect's or an `--image` review of an agreed label). A merge's decisions are no
+    one's review: the conflicts it settled are not a review queue's work done (helper-68:
+    "97 / 97 done (97 with others' answers)" before anyone had reviewed one)."""
     disputed = (
         "AND (SELECT COUNT(DISTINCT w.label) FROM live w WHERE w.image_id = v.image_id AND w.task = v.task "
         f"AND w.source IN {sql_in_list(ANNOTATOR_SOURCES)}) > 1 "
@@ -265,7 +267,7 @@ def reviewed_images(
     rows = store.query(
         "SELECT i.name, MAX(a.name = ?) FROM live v JOIN annotators a ON a.id = v.annotator_id "
         f"JOIN images i ON i.id = v.image_id WHERE v.source = ? AND v.task IN {sql_in_list(task_names)} "
-        f"{disputed}GROUP BY v.image_id",
+        f"AND v.annotator_id NOT IN ({MERGE_ANNOTATOR_IDS_SQL}) {disputed}GROUP BY v.image_id",
         [annotator, REVIEW, *task_names, *(ANNOTATOR_SOURCES if disputed_only else ())],
     )
     mine = {name for name, by_me in rows if by_me}

@@ -354,3 +354,27 @@ def test_a_task_without_a_middle_class_has_no_strictness_column(workspace):
     add(workspace, TWO)
     light = runner.invoke(app, ["agreement", "-t", "light", "-w", str(workspace.path)], env=wide)
     assert "center vs others" in light.output
+
+
+def test_the_review_policy_says_whose_decisions_it_withdrew_and_the_queue_counts_no_merge_as_done(workspace):
+    # helper-68: a plain `celeba merge` printed "Wrote 0 merge decision(s) as merge:review;
+    # withdrew 97 earlier one(s)", and the review queue counted a merge's decisions as others' reviews.
+    add(workspace, TWO)
+    assert invoke(workspace, "merge", "--policy", "prefer:bob").exit_code == 0
+    count = invoke(workspace, "label", "--count", "-q", "review", "-a", "carol")
+    assert count.exit_code == 0 and "with others' answers" not in count.output, count.output
+    result = invoke(workspace, "merge")
+    assert result.exit_code == 0, result.output
+    assert (
+        "Withdrew 1 decision(s) of merge:prefer:bob: their conflicts wait for a person again "
+        "(celeba merge --policy prefer:bob decides them again)."
+    ) in " ".join(result.stdout.split())
+    assert json.loads(invoke(workspace, "merge", "--policy", "prefer:bob", "--json").output)["withdrawn_from"] == {}
+    data = json.loads(invoke(workspace, "merge", "--policy", "majority", "--json").output)
+    assert data["withdrawn_from"] == {"merge:prefer:bob": 1}
+
+
+@pytest.mark.parametrize("value", ["1.5", "-0.1", "nan"])
+def test_min_confidence_is_a_probability(workspace, value):
+    result = invoke(workspace, "merge", "--policy", "majority", "--min-confidence", value)
+    assert result.exit_code == 2 and "--min-confidence must be between 0 and 1" in result.output

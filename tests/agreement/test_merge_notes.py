@@ -110,6 +110,25 @@ def test_dawid_skene_says_where_it_settled_two_peoples_disagreement_close_to_a_g
     assert notes == [
         f"light: dawid-skene settled {guessed} of 16 conflict(s) at under 60% confidence, close to a guess (what "
         "it learnt of who errs how does not tell the answers apart there; two people who disagree leave it the "
-        "commoner class): a person decides those better (celeba label --queue review; a merge decision a person "
-        "overrules gives way)"
+        "commoner class): a person decides those better; --min-confidence 0.6 leaves them open for one "
+        "(celeba label --queue review)"
     ]
+    # helper-68: that advice named the review queue, which the decisions had emptied.
+    careful = merge_labels(long_labels(rows), (LIGHT,), MergePolicy("dawid-skene"), min_confidence=0.6)
+    assert careful.summary[0].open == guessed and careful.summary[0].resolved == 16 - guessed
+    assert not careful.decisions["confidence"].lt(0.6).any()
+    assert [note for note in careful.notes if "close to a guess" in note] == []
+    assert (
+        f"light: dawid-skene left {guessed} conflict(s) open under --min-confidence 0.6 (it was less sure of its "
+        "answer): they wait for a person (celeba label --queue review)"
+    ) in careful.notes
+
+
+def test_majority_leaves_a_two_to_one_vote_open_under_a_higher_min_confidence():
+    loose = merge_labels(THREE, (LIGHT,), MergePolicy("majority"))
+    strict = merge_labels(THREE, (LIGHT,), MergePolicy("majority"), min_confidence=0.7)
+    two_to_one = loose.summary[0].resolved
+    assert two_to_one and strict.summary[0].resolved == 0
+    assert strict.summary[0].open == loose.summary[0].open + two_to_one
+    # The ties' note still counts the ties only.
+    assert any(f"majority left {loose.summary[0].open} conflict(s) open: each is a tie" in n for n in strict.notes)

@@ -92,7 +92,7 @@ def test_review_without_and_with_overlap(store, workspace):
     assert "no image has labels from two annotators yet" in hint(store, workspace, "review")
     store.add_label(IMAGES[0], "light", "left", "ann")
     store.add_label(IMAGES[0], "light", "left", "bob")
-    assert "every question two or more annotators answered (1) agrees or was reviewed (0 reviews" in hint(
+    assert "every question two or more annotators answered (1) agrees, was reviewed (0 reviews" in hint(
         store, workspace, "review"
     )
 
