@@ -15,6 +15,11 @@ IMPORT = "import"  # read from a file or another store (a person's label)
 REVIEW = "review"  # a reviewer's (or a merge's) decision that settles disagreement
 MODEL = "model"  # the ensemble's automatic label
 SOURCES = (HUMAN, REVIEW, MODEL, IMPORT)
+# A filter's word, never stored: the review rows a merge wrote (annotator `merge:POLICY`).
+# Where `--source` filters (export, browse) and `celeba stats` counts sources, `review` is a
+# person's decision and `merge` a policy's, as the statuses `review` and `resolved` are.
+MERGE = "merge"
+FILTER_SOURCES = (HUMAN, REVIEW, MERGE, MODEL, IMPORT)
 # The annotators' own answers: what agreement compares and merges combine.
 ANNOTATOR_SOURCES = (HUMAN, IMPORT)
 # Every decision a person made (a merge's review rows included: a person chose its policy).

@@ -35,7 +35,7 @@ def browse(
         typer.Option(
             "--source",
             metavar="SOURCE",
-            help="Has a live label from human, review, model or import.",
+            help="Has a live label from human, review (a person's decision), merge (a merge's), model or import.",
             show_default=False,
         ),
     ] = None,

@@ -277,8 +277,8 @@ def export(
         typer.Option(
             "--source",
             metavar="SOURCES",
-            help="Only labels of these stored sources, comma-separated: human, review, model, import "
-            "(a current label's sources are those that settled it).",
+            help="Only labels of these sources, comma-separated: human, review (a person's decision), merge "
+            "(a merge's), model, import (a current label's sources are those that settled it).",
         ),
     ] = None,
     header: Annotated[

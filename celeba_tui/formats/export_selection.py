@@ -1,12 +1,13 @@
 """What an export of current labels takes: the tasks asked for and the stored sources asked for.
 
 An image's current label (see `LabelStore.current_labels`) was settled by stored
-sources: a review decision by `review`, an automatic label by `model`, and the people's
-agreeing labels by `human`, `import` or both (whichever of the two the agreeing
-annotators' live labels have). `--source S` keeps a current label when one of its
-sources is in S, so it means exactly the source names the store keeps and `celeba
-stats` counts: `--source human` is the labels typed in `celeba label` here,
-`--source import` those read from files or other stores.
+sources: a person's review decision by `review`, a merge's by `merge` (status `resolved`),
+an automatic label by `model`, and the people's agreeing labels by `human`, `import` or
+both (whichever of the two the agreeing annotators' live labels have). `--source S` keeps
+a current label when one of its sources is in S, so it means exactly the source names
+`celeba stats` counts: `--source human` is the labels typed in `celeba label` here,
+`--source import` those read from files or other stores, `--source human,import,review`
+the people's labels only.
 """
 
 from __future__ import annotations
@@ -17,22 +18,22 @@ import numpy as np
 import pandas as pd
 
 from celeba_tui.store.label_store import LabelStore
-from celeba_tui.vocabulary import ANNOTATOR_SOURCES, AUTOMATIC, CONFLICT, MODEL, REVIEW, REVIEWED
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, AUTOMATIC, CONFLICT, MERGE, MODEL, RESOLVED, REVIEW, REVIEWED
 from celeba_tui.workspace import Task
 
 # Why a current row was not kept.
 NOT_KEPT_CONFLICT = "conflict"
 NOT_KEPT_SOURCE = "source"
-# Statuses settled by one stored source; the others (agreed, conflict) by the people's labels.
-_SOURCE_OF_STATUS = {REVIEWED: REVIEW, AUTOMATIC: MODEL}
+# Statuses (as shown) settled by one source; the others (agreed, single, conflict) by the people's labels.
+_SOURCE_OF_STATUS = {REVIEWED: REVIEW, RESOLVED: MERGE, AUTOMATIC: MODEL}
 
 
 @dataclass(frozen=True)
 class CurrentSelection:
     """The current rows of the selected tasks and the people's labels behind them.
 
-    `current`: image, task, label (None for a conflict), status, present, sources (a
-    sorted tuple of stored sources), asked (one of them asked for), kept (a label, and
+    `current`: image, task, label (None for a conflict), status, shown_status, present,
+    sources (a sorted tuple of sources: the stored ones, a merge's decision `merge`), asked (one of them asked for), kept (a label, and
     asked) and why_not (None, "conflict" or "source"). `people`: the annotators' live labels
     (image, task, label, annotator, source) of the selected tasks and sources.
     """
@@ -71,6 +72,7 @@ def mark_kept(current: pd.DataFrame, people: pd.DataFrame | None, sources: list[
     """
     current = current.copy()
     status = current["status"].to_numpy(dtype=object)
+    shown = current["shown_status"].to_numpy(dtype=object) if "shown_status" in current else status
     labelled = current["label"].notna().to_numpy()
     if people is None:
         if sources is not None:
@@ -87,7 +89,7 @@ def mark_kept(current: pd.DataFrame, people: pd.DataFrame | None, sources: list[
             (_SOURCE_OF_STATUS[state],)
             if state in _SOURCE_OF_STATUS
             else tuple(s for s in ANNOTATOR_SOURCES if flags[s][i])
-            for i, state in enumerate(status)
+            for i, state in enumerate(shown)
         ]
         if sources is None:
             wanted = np.ones(len(current), dtype=bool)

@@ -7,8 +7,8 @@ Which labels each format takes:
 - `long`, `parquet`: every annotator's *live* label, one row each (of an annotator's own
   answers, human and import, the newest: the one the store counts).
 
-`--source` keeps labels of those stored sources (human, review, model, import; for a
-current label, the sources that settled it); `--task` keeps those tasks. Every export
+`--source` keeps labels of those sources (human, review, merge, model, import: the stored
+sources, a merge's review rows as `merge`; for a current label, the sources that settled it); `--task` keeps those tasks. Every export
 reports what it left out and why (`ExportReport.left_out`).
 """
 
@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from celeba_tui.annotator_names import MERGE_PREFIX
 from celeba_tui.errors import CelebaError
 from celeba_tui.formats.export_report import CONFLICT, OTHER_SOURCE, SOME_TASKS, ExportReport, count_reasons
 from celeba_tui.formats.export_selection import NOT_KEPT_CONFLICT, NOT_KEPT_SOURCE, CurrentSelection, select_current
@@ -26,7 +27,7 @@ from celeba_tui.formats.long import EXPORT_COLUMNS, iso_times, write_long
 from celeba_tui.formats.onehot import write_onehot
 from celeba_tui.store.answers import answer_times, newest_answers
 from celeba_tui.store.label_store import LabelStore
-from celeba_tui.vocabulary import SOURCES
+from celeba_tui.vocabulary import FILTER_SOURCES, MERGE, REVIEW
 from celeba_tui.workspace import Task, Workspace
 
 EXPORT_FORMATS = ("onehot", "long", "parquet", "jsonl", "imagefolder", "hf")
@@ -35,13 +36,14 @@ FILE_ONLY_FORMATS = ("parquet",)
 
 
 def parse_sources(text: str | None) -> list[str] | None:
-    """`human,review` -> ['human', 'review']; None means every source."""
+    """`human,review` -> ['human', 'review']; None means every source. `review` is a
+    person's decision, `merge` a merge's (vocabulary.FILTER_SOURCES)."""
     if not text:
         return None
     sources = [s.strip() for s in text.split(",") if s.strip()]
-    unknown = [s for s in sources if s not in SOURCES]
+    unknown = [s for s in sources if s not in FILTER_SOURCES]
     if unknown:
-        raise CelebaError(f"unknown source(s) {', '.join(unknown)} (one of {', '.join(SOURCES)})")
+        raise CelebaError(f"unknown source(s) {', '.join(unknown)} (one of {', '.join(FILTER_SOURCES)})")
     return sources
 
 
@@ -117,7 +119,9 @@ def _unique(tasks: tuple[Task, ...]) -> tuple[Task, ...]:
 
 def _export_live(store: LabelStore, fmt: str, out, tasks: list[str], sources, raw_cells: bool) -> tuple[int, int]:
     live = newest_answers(store.live_labels())
-    live = live[live["task"].isin(tasks) & live["source"].isin(SOURCES if sources is None else sources)]
+    by_merge = (live["source"] == REVIEW) & live["annotator"].str.startswith(MERGE_PREFIX)
+    kind = live["source"].where(~by_merge, MERGE)  # the filter's word; the rows keep their stored source
+    live = live[live["task"].isin(tasks) & kind.isin(FILTER_SOURCES if sources is None else sources)]
     live = live.sort_values(["image", "task", "annotator", "source"], ignore_index=True)
     frame = live[EXPORT_COLUMNS + ["confidence", "model"]].copy()
     answered = answer_times(live)  # when answered

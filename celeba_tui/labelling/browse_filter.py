@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from celeba_tui.errors import CelebaError
-from celeba_tui.vocabulary import SOURCES
+from celeba_tui.vocabulary import FILTER_SOURCES
 
 SORTS = ("name", "confidence", "time")
 UNLABELLED = "unlabelled"  # `--label unlabelled`: no current label (not even a model's)
@@ -102,8 +102,8 @@ def check_filter(wanted: BrowseFilter) -> BrowseFilter:
     """The filter with words the store knows normalised (sort, source, `unlabelled`); pure."""
     if wanted.sort not in SORTS:
         raise CelebaError(f"sort {wanted.sort!r}: one of {', '.join(SORTS)}")
-    if wanted.source is not None and wanted.source not in SOURCES:
-        raise CelebaError(f"source {wanted.source!r}: one of {', '.join(SOURCES)}")
+    if wanted.source is not None and wanted.source not in FILTER_SOURCES:
+        raise CelebaError(f"source {wanted.source!r}: one of {', '.join(FILTER_SOURCES)}")
     if wanted.label is not None and wanted.label.lower() in _UNLABELLED_ALIASES:
         wanted = replace(wanted, label=UNLABELLED)
     return wanted

@@ -23,6 +23,7 @@ from celeba_tui.store.schema import MERGE_ANNOTATOR_IDS_SQL, SHOWN_STATUS_SQL
 from celeba_tui.vocabulary import (
     ANNOTATOR_SOURCES,
     CONFLICT,
+    MERGE,
     MODEL,
     PEOPLE_SOURCES,
     REVIEW,
@@ -425,6 +426,20 @@ def _positions(image_ids: np.ndarray, order: np.ndarray, wanted: np.ndarray) -> 
     return order[found[keep]], keep
 
 
+def source_rows(index: BrowseIndex, source: str) -> np.ndarray:
+    """Which of `index.live`'s rows have `source`, a filter's word (FILTER_SOURCES): `review`
+    a person's decision, `merge` a merge's (a review row of a `merge:POLICY`). Pure."""
+    from celeba_tui.annotator_names import MERGE_PREFIX
+
+    stored = REVIEW if source == MERGE else source
+    rows = index.live[:, 3] == SOURCES.index(stored)
+    if stored == REVIEW:
+        merges = [number for name, number in index.annotators.items() if name.startswith(MERGE_PREFIX)]
+        by_merge = np.isin(index.live[:, 2], merges)
+        rows &= by_merge if source == MERGE else ~by_merge
+    return rows
+
+
 def select_positions(index: BrowseIndex, wanted: BrowseFilter, queue_pairs: np.ndarray | None = None) -> np.ndarray:
     """Positions (into `index.names`) of the images `wanted` selects, in its order. Pure.
 
@@ -445,7 +460,7 @@ def select_positions(index: BrowseIndex, wanted: BrowseFilter, queue_pairs: np.n
         if wanted.source is not None or wanted.annotator is not None:
             rows = index.live
             if wanted.source is not None:
-                rows = rows[rows[:, 3] == SOURCES.index(wanted.source)]
+                rows = rows[source_rows(index, wanted.source)]
             if wanted.annotator is not None:
                 rows = rows[rows[:, 2] == index.annotators.get(wanted.annotator, -1)]
             pairs &= _pair_mask(rows, n, len(task_names))

@@ -289,5 +289,23 @@ def test_a_merges_decision_reads_resolved_and_a_persons_review(workspace, labell
         )  # fmt: skip
 
     assert statuses() == ("resolved", "resolved", "resolved", 1, 0, "review")
+
+    def source(word: str, fmt: str = "jsonl") -> tuple[list[str], list[str]]:
+        """Images browse --source `word` selects, and those the export keeps."""
+        browsed = CliRunner().invoke(app, ["browse", "-w", str(workspace.path), "--json", "--source", word]).output
+        out = tmp_path / f"{word}.{fmt}"
+        out.unlink(missing_ok=True)
+        args = ["export", "-w", str(workspace.path), "--format", fmt, "--source", word, "-o", str(out)]
+        assert CliRunner().invoke(app, args).exit_code == 0
+        kept = sorted({line.split(",")[0] for line in out.read_text().splitlines()[1:]}) if fmt == "long" else sorted(
+            json.loads(line)["image"] for line in out.read_text().splitlines()
+        )  # fmt: skip
+        return [row["image"] for row in json.loads(browsed)], kept
+
+    # helper-68: `--source human,import,review`, the README's "people's labels only", took the merge's too.
+    assert source("merge") == source("merge", "long") == ([IMAGES[1]], [IMAGES[1]])
+    assert source("review") == source("review", "long") == ([IMAGES[2]], [IMAGES[2]])
+    assert CliRunner().invoke(app, ["export", "-w", str(workspace.path), "--source", "merges"]).exit_code == 2
+    assert store_stats(labelled, workspace)["sources"]["merge"] == 1
     labelled.add_label(IMAGES[1], "light", "right", "rev", "review")  # a person decides it after all
     assert statuses() == ("review", "review", "review", 0, 1, "review")
