@@ -11,10 +11,12 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from celeba_tui.errors import CelebaError, WorkspaceError
+
+if TYPE_CHECKING:  # imported where pixels are decoded: `celeba stats` and `label` start without numpy
+    import numpy as np
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 CELEBA_IMAGE_DIR = "img_align_celeba"
@@ -184,6 +186,7 @@ def decode_resized(path: Path, size: int | tuple[int, int]) -> np.ndarray:
 
 def decode_bytes_resized(data: bytes, size: tuple[int, int]) -> np.ndarray:
     """`decode_resized` for bytes already in memory."""
+    import numpy as np
     from PIL import Image
 
     if not data:
@@ -197,6 +200,8 @@ def decode_bytes_resized(data: bytes, size: tuple[int, int]) -> np.ndarray:
 
 def decode_full(path: Path) -> np.ndarray:
     """Decode an image at full size (RGB uint8), e.g. for display; same rules as above."""
+    import numpy as np
+
     data = read_image_bytes(path)
     pixels = _decode_jpeg_scaled(data, None) if data[:3] == b"\xff\xd8\xff" else None
     return pixels if pixels is not None else np.asarray(_decode_with_pil(data).convert("RGB"))
@@ -259,5 +264,7 @@ def _decode_with_pil(data: bytes):
         raise ImageDecodeError(f"not a readable image ({type(exc).__name__}: {detail})") from None
     image = ImageOps.exif_transpose(image)
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        import numpy as np
+
         image = Image.fromarray((np.asarray(image, dtype=np.uint32) >> 8).astype(np.uint8))
     return image.convert("RGB")

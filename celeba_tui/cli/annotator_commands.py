@@ -33,7 +33,6 @@ from celeba_tui.cli.app import (
 from celeba_tui.cli.completion import complete_task
 from celeba_tui.console import padded, printable
 from celeba_tui.errors import CelebaError
-from celeba_tui.labelling.pace import seconds_per_label, time_left_text
 from celeba_tui.labelling.presence import sessions_now
 
 # withdraw and restore: one task's labels, or every task's.
@@ -109,6 +108,8 @@ def list_annotators(workspace: Path | None, json_output: bool) -> None:
     ws = open_workspace(workspace)
     with ws.open_store(check_classes=False) as store:  # the way out of orphaned labels
         rows = annotator_rows(store, ws.task_names, since=_local_midnight())
+        from celeba_tui.labelling.pace import seconds_per_label  # numpy: not on every command's start
+
         paces = {name: seconds_per_label(times) for name, times in store.labelling_times().items()}
     rows = with_sessions_now(rows, sessions_now(ws.path), ws.task_names)
     # People first, then the ensemble's and the merges' names (their labels are no one's work).
@@ -354,6 +355,8 @@ def _labelling(since: float | None, image: str | None, share=None, progress=None
     if progress is not None:
         works += f", {progress.done:,}/{progress.total:,} done"
         if progress.minutes_left is not None and progress.done < progress.total:
+            from celeba_tui.labelling.pace import time_left_text
+
             works += f", {time_left_text(progress.minutes_left)}"
     return f"since {time.strftime('%H:%M', time.localtime(since))}{on}{works}"
 

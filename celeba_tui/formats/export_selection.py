@@ -52,7 +52,7 @@ def select_current(
     source, or `with_people` for formats that write them.
     """
     names = [t.name for t in tasks]
-    current = store.current_labels(shown_status=True)
+    current = store.current_labels(with_shown_status=True)
     if len(names) < current["task"].nunique():
         current = current[current["task"].isin(names)].reset_index(drop=True)
     people = None

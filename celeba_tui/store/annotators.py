@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from celeba_tui.annotator_names import (
     MERGE_PREFIX,
@@ -25,6 +23,10 @@ from celeba_tui.annotator_names import (
 from celeba_tui.errors import StoreError
 from celeba_tui.store.answers import ANSWERED, RESTORES
 from celeba_tui.vocabulary import ANNOTATOR_SOURCES, HUMAN, MODEL, PEOPLE_SOURCES, REVIEW, sql_list
+
+if TYPE_CHECKING:  # imported where used: `celeba stats` and `label` start without numpy and pandas
+    import numpy as np
+    import pandas as pd
 
 # The key of a withdrawal's undo rows' detail: `{"withdrawal": when, "by": who, "task": ...}`.
 WITHDRAWAL = "withdrawal"
@@ -83,6 +85,8 @@ def _withdrawn_rows(conn, name: str, withdrawal: Withdrawal, task: str | None) -
 def _restored_rows(conn, name: str, rows: list[dict]) -> pd.DataFrame:
     """The labels to append for `restore_annotator`'s rows (`_withdrawn_rows`): a person's
     keeps when it was answered (its answer time, else when it was stored), a model's its provenance."""
+    import pandas as pd
+
     from celeba_tui.store.answers import answer_times
 
     ids = sorted({r["image_id"] for r in rows})
@@ -137,6 +141,8 @@ class AnnotatorRecords:
     def labelling_times(self) -> dict[str, np.ndarray]:
         """Each annotator's times of the decisions they gave in `celeba label` (source human;
         not undos, not labels a restore wrote again), sorted: how fast each person labels."""
+        import numpy as np
+
         names = dict(self.query("SELECT id, name FROM annotators"))
         rows = self.query(
             f"SELECT annotator_id, CAST(created AS REAL) FROM labels WHERE source = '{HUMAN}' AND label IS NOT NULL "

@@ -18,10 +18,12 @@ file is kept the same way (`import_answers.older_model_labels` weighs it).
 from __future__ import annotations
 
 import time
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from celeba_tui.vocabulary import ANNOTATOR_SOURCES
+
+if TYPE_CHECKING:  # imported where used: `celeba stats` and `label` start without pandas
+    import pandas as pd
 
 ANSWERED = "answered"  # the `detail` key
 FUTURE_SLACK_S = 600.0  # clocks disagree by minutes; an answer from later than that is no answer yet
@@ -44,6 +46,8 @@ def answer_times(labels: pd.DataFrame) -> pd.Series:
         return stored
     details = labels["detail"].where(labels["detail"].map(lambda d: isinstance(d, str)), None).astype(object)
     found = details.str.extract(_ANSWERED_DETAIL, expand=False)
+    import pandas as pd
+
     answered = pd.to_numeric(found, errors="coerce")
     answered = answered.where(answered.between(0, time.time() + FUTURE_SLACK_S))
     return answered.fillna(stored)
@@ -71,4 +75,6 @@ def newest_answers(live: pd.DataFrame) -> pd.DataFrame:
     answer). Pure."""
     answers = live["source"].isin(ANNOTATOR_SOURCES)
     newest = live[answers].sort_values("id").drop_duplicates(["image", "task", "annotator"], keep="last")
+    import pandas as pd
+
     return pd.concat([newest, live[~answers]]).sort_index()

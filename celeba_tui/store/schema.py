@@ -96,7 +96,8 @@ CREATE TABLE IF NOT EXISTS current (
     n_annotators INTEGER NOT NULL,
     PRIMARY KEY (image_id, task)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS current_counts ON current(task, status, label);
+-- What `celeba stats` counts, read from the index alone (n_annotators tells `single`).
+CREATE INDEX IF NOT EXISTS current_counts_by_people ON current(task, status, label, n_annotators);
 -- One row per (image, task, model): a model's latest prediction.
 CREATE TABLE IF NOT EXISTS predictions (
     image_id   INTEGER NOT NULL REFERENCES images(id),
@@ -155,7 +156,14 @@ LATER_TABLES = {"skips": SKIPS_TABLE}
 
 # Added after the first stores were made: created on the first writable open of an
 # older store (schema version unchanged: older celeba-tui versions ignore the index).
-LATER_INDEXES = {"live_in_use": "CREATE INDEX IF NOT EXISTS live_in_use ON live(task, label, label_id)"}
+LATER_INDEXES = {
+    "live_in_use": "CREATE INDEX IF NOT EXISTS live_in_use ON live(task, label, label_id)",
+    "current_counts_by_people": "CREATE INDEX IF NOT EXISTS current_counts_by_people "
+    "ON current(task, status, label, n_annotators)",
+}
+# Indexes older stores have that a later one replaced: dropped on their first writable open
+# (current_counts lacked n_annotators, so counting `single` read every row of the table).
+RETIRED_INDEXES = ("current_counts",)
 
 # The ids of the merges' own annotators (`merge:POLICY`), whose review rows are decisions
 # a policy made, not a person.
@@ -217,20 +225,19 @@ FROM (
     .replace("{merge_annotators}", MERGE_ANNOTATOR_IDS_SQL)
 )
 
+# Whether the `review` of the `current` row aliased `c` is a merge's decision: no person's
+# live review stands beside it (a person's always outranks a merge's).
+MERGE_DECIDED_SQL = f"""NOT EXISTS (SELECT 1 FROM live v
+    WHERE v.image_id = c.image_id AND v.task = c.task AND v.source = '{REVIEWED}'
+      AND v.annotator_id NOT IN ({MERGE_ANNOTATOR_IDS_SQL}))"""
+
 # A current label's status as people read it (vocabulary.shown_status), from the `current`
 # row aliased `c`: `single` for an `agreed` label one annotator gave alone; `resolved` for a
-# `review` a merge decided, which is one no person's live review stands beside (a person's
-# always outranks a merge's); else the stored status. The nested CASE looks for a person's
+# `review` a merge decided; else the stored status. The nested CASE looks for a person's
 # review on review rows only (AND does not promise to stop early).
-SHOWN_STATUS_SQL = (
-    """CASE WHEN c.status = '{agreed}' AND c.n_annotators = 1 THEN '{single}'
-    WHEN c.status = '{review}' THEN CASE WHEN EXISTS (SELECT 1 FROM live v
-        WHERE v.image_id = c.image_id AND v.task = c.task AND v.source = '{review}'
-          AND v.annotator_id NOT IN ({merge_annotators})) THEN '{review}' ELSE '{resolved}' END
+SHOWN_STATUS_SQL = f"""CASE WHEN c.status = '{AGREED}' AND c.n_annotators = 1 THEN '{SINGLE}'
+    WHEN c.status = '{REVIEWED}' THEN CASE WHEN {MERGE_DECIDED_SQL} THEN '{RESOLVED}' ELSE '{REVIEWED}' END
     ELSE c.status END"""
-    .replace("{agreed}", AGREED).replace("{single}", SINGLE).replace("{review}", REVIEWED)
-    .replace("{resolved}", RESOLVED).replace("{merge_annotators}", MERGE_ANNOTATOR_IDS_SQL)
-)  # fmt: skip
 
 # Live merge decisions that have lapsed (see CURRENT_REFRESH_SQL): a merge run writes them
 # again if it still decides so, rather than counting them as already written.
