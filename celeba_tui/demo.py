@@ -154,7 +154,8 @@ def run_demo(
     members = " and ".join(f"{name} (seed {seed + offset})" for name, offset in plan.members)
     with stage(4, f"Train {members} per task (recipe {plan.recipe})"):
         from celeba_tui.progress import RichReporter
-        from celeba_tui.training.trainer import TrainOptions, train
+        from celeba_tui.training.run_labels import train_recording_labels
+        from celeba_tui.training.trainer import TrainOptions
 
         for task in workspace.task_names:
             for architecture, offset in plan.members:
@@ -172,7 +173,8 @@ def run_demo(
                     soft_targets=plan.soft_targets,
                     soft_targets_from=plan.soft_targets_from,
                 )
-                trained = train(workspace, options, RichReporter())
+                # With the labels it learnt from: a `celeba cycle` of the same settings reuses it.
+                trained = train_recording_labels(workspace, options, RichReporter())
                 result.runs.append(
                     {
                         "run": str(trained.run_path),

@@ -64,6 +64,8 @@ class TrainStep:
     reuse: Run | None = None
     model: Path | None = None  # the reused run's model file, when one is already exported
     model_exists: bool = False
+    # Where it trains: the latest earlier run of the architecture, and why it is not reused.
+    not_reused: tuple[str, tuple[str, ...]] | None = None
 
     @property
     def action(self) -> str:
@@ -77,6 +79,9 @@ class TrainStep:
             "settings": self.settings,
             "model": str(self.model) if self.model is not None else None,
             "model_action": "reuse" if self.model_exists else "export",
+            "not_reused": None
+            if self.not_reused is None
+            else {"run": self.not_reused[0], "because": list(self.not_reused[1])},
         }
 
 
@@ -95,6 +100,9 @@ def setting_text(value) -> str:
         return Path(str(value["run"])).name
     return str(value)
 
+
+# Why an earlier run is not reused: the plan names this many differences (--json all).
+MAX_REASONS = 4
 
 # The plan's settings a line per kind, in this order; a setting of none of them joins the last.
 SETTING_GROUPS = (
@@ -150,6 +158,12 @@ class CyclePlan:
                     + f", then export it ({o.precision}) to models/"
                 )  # fmt: skip
                 out.extend(f"     {line}" for line in settings_lines(step.settings))
+                if step.not_reused is not None:
+                    run_id, why = step.not_reused
+                    shown = list(why[:MAX_REASONS]) + (
+                        [f"{len(why) - MAX_REASONS} more"] if len(why) > MAX_REASONS else []
+                    )
+                    out.append(f"     not reusing run {run_id}: {'; '.join(shown)}")
                 given = {"epochs"} if o.epochs is not None else set()  # --epochs: the run keeps them
                 likely = few_labels(step.settings, labelled, given)
                 if likely is not None:
@@ -338,6 +352,12 @@ def setting_matches(config: dict, key: str, value) -> bool:
 
 def reusable(run: Run, architecture: str, settings: dict, labels: LabelsFingerprint) -> bool:
     """Whether `run` is what training `architecture` now would make: same labels, split and settings."""
+    return run.architecture == architecture and not reuse_differences(run, settings, labels)
+
+
+def reuse_differences(run: Run, settings: dict, labels: LabelsFingerprint) -> list[str]:
+    """Why `run` is not what training with `settings` on `labels` now would make, in words
+    (`the labels changed since`, `epochs 14, now 25`); empty where it is."""
     from celeba_tui.training.recipes import SCHEDULE_KEYS
     from celeba_tui.training.run_labels import run_labels
 
@@ -346,14 +366,19 @@ def reusable(run: Run, architecture: str, settings: dict, labels: LabelsFingerpr
     asked = run.config.get("asked_schedule")
     asked = {key: asked[key] for key in SCHEDULE_KEYS if key in asked} if isinstance(asked, dict) else {}
     config = {**run.config, **asked}
-    return (
-        run.architecture == architecture
-        and recorded is not None
-        and recorded.same_labels(labels)
-        and recorded.split is not None
-        and recorded.split == labels.split
-        and all(setting_matches(config, key, value) for key, value in settings.items())
-    )
+    why = []
+    if recorded is None:
+        why.append("it recorded no labels it learnt from")
+    elif not recorded.same_labels(labels):
+        why.append(f"the labels changed since (it learnt from {recorded.images:,} images, now {labels.images:,})")
+    elif recorded.split is None or recorded.split != labels.split:
+        why.append("the validation split changed since")
+    why += [
+        f"{key} {setting_text(config.get(key))}, now {setting_text(value)}"
+        for key, value in settings.items()
+        if not setting_matches(config, key, value)
+    ]
+    return why
 
 
 def plan_cycle(workspace: Workspace, options: CycleOptions) -> CyclePlan:
@@ -407,7 +432,10 @@ def plan_cycle(workspace: Workspace, options: CycleOptions) -> CyclePlan:
         settings = wanted_settings(options, architecture, starts.get(architecture))
         reuse = next((run for run in reversed(runs) if reusable(run, architecture, settings, labels)), None)
         if reuse is None:
-            steps.append(TrainStep(architecture, settings))
+            # The walkthrough of helper-68: the demo's run was trained again without a word of why.
+            latest = next((run for run in reversed(runs) if run.architecture == architecture), None)
+            why = None if latest is None else (latest.run_id, tuple(reuse_differences(latest, settings, labels)))
+            steps.append(TrainStep(architecture, settings, not_reused=why))
             continue
         model, exists = planned_export(workspace, reuse, export_settings)
         steps.append(TrainStep(architecture, settings, reuse, model, exists))

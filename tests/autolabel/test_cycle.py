@@ -94,11 +94,20 @@ def test_a_run_stretched_for_few_labels_is_reused(labelled_workspace, tiny_archi
 def test_a_run_asked_to_learn_otherwise_is_not_reused(labelled_workspace, tiny_architecture, one_thread):
     # `celeba train` takes what the cycle does not: hard targets, landmark cues, balanced classes.
     base = ["-t", "light", "-p", tiny_architecture, "--epochs", "1"]
-    for other in (["--hard-targets"], ["--balance-classes"], ["--soft-targets-from", "votes"]):
+    for other, why in (
+        (["--hard-targets"], "target_kind hard, now dawid-skene"),
+        (["--balance-classes"], "balance_classes yes, now no"),
+        (["--soft-targets-from", "votes"], "target_kind votes, now dawid-skene"),
+    ):
         trained = cli(labelled_workspace, "train", *base, *other)
         assert trained.exit_code == 0, trained.output
         plan = cli(labelled_workspace, "cycle", *base, "--dry-run", "--json")
-        assert json_of(plan)["plan"]["steps"][0]["action"] == "train", other
+        step = json_of(plan)["plan"]["steps"][0]
+        assert step["action"] == "train", other
+        # Says why the latest run is not reused (helper-68: the demo's run was trained again without a word).
+        assert step["not_reused"]["because"] == [why], step["not_reused"]
+        said = cli(labelled_workspace, "cycle", *base, "--dry-run").output
+        assert f"not reusing run {step['not_reused']['run']}: {why}" in " ".join(said.split())
     # The cycle asks for vote shares too: then that run is the one it reuses.
     plan = cli(labelled_workspace, "cycle", *base, "--soft-targets-from", "votes", "--dry-run", "--json")
     assert json_of(plan)["plan"]["steps"][0]["action"] == "reuse"

@@ -1,6 +1,7 @@
 """The quick demo runs every stage of the study on synthetic data, end to end."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -29,6 +30,8 @@ def test_quick_demo_runs_every_stage(tmp_path):
     assert {(r["task"], r["architecture"]) for r in result.runs} == {
         (t, a) for t in ("light", "orientation") for a in plan.architectures
     }
+    # Each run says which labels it learnt from, so `celeba cycle` can tell whether to reuse it.
+    assert all((Path(r["run"]) / "labels.json").is_file() for r in result.runs)
     assert all(e["parity"]["passed"] for e in result.exports)
     assert all(e["parity"]["max_abs_diff"] <= 1e-4 for e in result.exports)
     tasks = {t["task"]: t for t in result.autolabel["tasks"]}
