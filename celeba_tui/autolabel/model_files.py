@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 MODELS_DIR = "models"
 PRECISIONS = ("fp32", "fp16", "int8")
 GIVEN, REUSED, EXPORTED = "given", "reused", "exported"
+EXPORTED_FOR_NOW = "exported for this dry run (not kept)"
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class ModelFile:
     """One model of the ensemble: its file, the run it came from and whether it was exported now."""
 
     path: Path
-    action: str  # given | reused | exported
+    action: str  # given | reused | exported | exported for this dry run (not kept)
     run_id: str | None = None
     named_as: str = ""  # what was typed
 
@@ -122,14 +123,20 @@ def planned_export(workspace: Workspace, run: Run, settings: ExportSettings) -> 
     return models_dir(workspace) / export_name(run.run_id, settings), False
 
 
-def export_for_ensemble(workspace: Workspace, run: Run, settings: ExportSettings, named_as: str = "") -> ModelFile:
-    """The run's model in `<workspace>/models/`: reused when it matches, else exported and checked now."""
+def export_for_ensemble(
+    workspace: Workspace, run: Run, settings: ExportSettings, named_as: str = "", scratch: Path | None = None
+) -> ModelFile:
+    """The run's model in `<workspace>/models/`: reused when it matches, else exported and
+    checked now, into `scratch` where given (a dry run writes nothing of the workspace's)."""
     from celeba_tui.onnx.export import export_run
 
     path, exists = planned_export(workspace, run, settings)
     if exists:
         return ModelFile(path, REUSED, run.run_id, named_as or run.run_id)
-    workspace.own_folder(path.parent)
+    if scratch is not None:
+        path = scratch / path.name
+    else:
+        workspace.own_folder(path.parent)
     result = export_run(
         run.path,
         path,
@@ -137,7 +144,7 @@ def export_for_ensemble(workspace: Workspace, run: Run, settings: ExportSettings
         precision=settings.precision,
         opset=settings.opset,
         n_calibration=settings.calibration_images,
-        workspace_path=workspace.path,
+        workspace_path=workspace.path if scratch is None else scratch,  # the folder it must stay inside
     )
     if not result.parity.passed:
         path.unlink(missing_ok=True)
@@ -147,7 +154,7 @@ def export_for_ensemble(workspace: Workspace, run: Run, settings: ExportSettings
             f"`celeba export-onnx` to inspect it"
             + (", or try more --calibration-images, or fp32" if settings.precision == "int8" else "")
         )
-    return ModelFile(path, EXPORTED, run.run_id, named_as or run.run_id)
+    return ModelFile(path, EXPORTED if scratch is None else EXPORTED_FOR_NOW, run.run_id, named_as or run.run_id)
 
 
 def resolve_model_names(workspace: Workspace, names: list[str], tasks: list[str] | None) -> list[tuple[str, object]]:
@@ -219,16 +226,21 @@ def check_run_classes(workspace: Workspace, run) -> None:
 
 
 def ensemble_files(
-    workspace: Workspace, names: list[str], tasks: list[str] | None, settings: ExportSettings
+    workspace: Workspace,
+    names: list[str],
+    tasks: list[str] | None,
+    settings: ExportSettings,
+    scratch: Path | None = None,
 ) -> list[ModelFile]:
-    """The .onnx files for `names` (files as given; runs reused or exported into `<workspace>/models/`)."""
+    """The .onnx files for `names` (files as given; runs reused or exported into
+    `<workspace>/models/`, or into `scratch` where given: a dry run's, removed after it)."""
     files: list[ModelFile] = []
     seen: set[Path] = set()
     for name, item in resolve_model_names(workspace, names, tasks):
         if isinstance(item, Path):
             model = ModelFile(item, GIVEN, None, name)
         else:
-            model = export_for_ensemble(workspace, item, settings, name)
+            model = export_for_ensemble(workspace, item, settings, name, scratch)
         key = model.path.resolve()
         if model.action == GIVEN or key not in seen:  # best and latest may name the same run
             seen.add(key)

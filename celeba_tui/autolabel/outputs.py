@@ -32,6 +32,7 @@ class TaskReport:
     labels_withdrawn: int
     suspects: int
     labels_changed: int = 0  # of labels_written, on images whose automatic label had another class
+    labels_renewed: int = 0  # of labels_written, on images whose automatic label had this class
     model_keys: list[str] = field(default_factory=list)  # the store's prediction keys, in `models`' order
 
     def to_dict(self) -> dict:
@@ -91,6 +92,7 @@ def task_report(outcome) -> TaskReport:
         labels_written=outcome.written,
         labels_withdrawn=outcome.withdrawn,
         labels_changed=outcome.changed,
+        labels_renewed=outcome.renewed,
         suspects=int(outcome.suspects.sum()),
     )
 

@@ -110,6 +110,7 @@ class TaskOutcome:
     held_rows: np.ndarray  # indices of the held-out images the thresholds were measured on
     written: int = 0  # label rows written (or, in a dry run, that would be)
     changed: int = 0  # of them, on images whose earlier automatic label had another class
+    renewed: int = 0  # of them, on images whose earlier automatic label had this class (another ensemble's)
     withdrawn: int = 0  # images whose earlier automatic label this run took back (or would)
 
     @property
@@ -470,6 +471,16 @@ def class_changes(outcome: TaskOutcome) -> int:
     return int((outcome.automatic & (before >= 0) & (before != outcome.decisions.label)).sum())
 
 
+def class_renewals(outcome: TaskOutcome, written: int) -> int:
+    """How many of the `written` automatic labels give an image the class its current automatic
+    label has (another ensemble's, or the same one's under another name: helper-68 saw an
+    export of the same weights "write" every label again). The rows not written are such
+    labels, identical to the stored ones. Pure."""
+    before = outcome.automatic_before
+    same = int((outcome.automatic & (before >= 0) & (before == outcome.decisions.label)).sum())
+    return max(same - (int(outcome.automatic.sum()) - written), 0)
+
+
 def stale_label_ids(store: LabelStore, outcome: TaskOutcome) -> tuple[list[int], int]:
     """The earlier automatic labels the rules no longer support (images now in the manual
     queue), and how many images they are on (an image auto-labelled twice holds two rows)."""
@@ -488,6 +499,7 @@ def write_decisions(store: LabelStore, outcome: TaskOutcome) -> None:
     outcome.changed = class_changes(outcome)
     if not frame.empty:
         outcome.written = store.add_labels(frame)
+        outcome.renewed = class_renewals(outcome, outcome.written)
     store.set_latest_ensemble(outcome.task, [m.key for m in outcome.members])
     ids, outcome.withdrawn = stale_label_ids(store, outcome)
     if ids:
@@ -499,6 +511,7 @@ def plan_decisions(store: LabelStore, outcome: TaskOutcome) -> None:
     frame = decision_frame(outcome)
     outcome.changed = class_changes(outcome)
     outcome.written = len(store.labels_to_write(frame))
+    outcome.renewed = class_renewals(outcome, outcome.written)
     outcome.withdrawn = stale_label_ids(store, outcome)[1]
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import shlex
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -372,15 +374,21 @@ def autolabel(
     # A typo in an output path is found now, not after minutes of exporting runs.
     check_options(options)
     check_output_paths(options, [], workspace=ws)
-    files = ensemble_files(ws, names, task, ExportSettings(precision, opset))
-    for model in files:
-        if model.action != "given" and not json_output:
-            typer.echo(printable(model.describe()))
-    reporter = _reporter()
-    try:
-        report = run_autolabel(ws, [model.path for model in files], options, reporter)
-    finally:
-        reporter.close()
+    # A dry run exports runs into a folder of its own, removed after (helper-68: it wrote
+    # models/ and its files into a workspace it promised to leave as it was).
+    with contextlib.ExitStack() as cleanup:
+        scratch = (
+            Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="celeba-dry-run-"))) if dry_run else None
+        )
+        files = ensemble_files(ws, names, task, ExportSettings(precision, opset), scratch)
+        for model in files:
+            if model.action != "given" and not json_output:
+                typer.echo(printable(model.describe()))
+        reporter = _reporter()
+        try:
+            report = run_autolabel(ws, [model.path for model in files], options, reporter)
+        finally:
+            reporter.close()
     if json_output:
         for message in report.warnings:  # on stderr too, for scripts that read only stdout
             warn(message)
@@ -389,15 +397,19 @@ def autolabel(
     print_autolabel_report(report)
     if report.dry_run:
         changes = any(task.labels_written or task.labels_withdrawn for task in report.tasks)
-        typer.echo(
-            "\nNo label written or withdrawn, nothing stored (--dry-run). "
-            + (
-                "The same command without --dry-run writes these labels."
-                if changes
-                else "Without --dry-run it would change no label either (its predictions would be stored)."
-            ),
-            err=True,
+        renewals = all(
+            task.labels_renewed == task.labels_written and not task.labels_withdrawn for task in report.tasks
         )
+        if not changes:
+            then = "Without --dry-run it would change no label either (its predictions would be stored)."
+        elif renewals:  # helper-68: the same weights exported again "wrote" every label anew
+            then = (
+                "Without --dry-run no image's class would change: the same classes are written again, as this "
+                "ensemble's decisions."
+            )
+        else:
+            then = "The same command without --dry-run writes these labels."
+        typer.echo(f"\nNo label written or withdrawn, nothing stored (--dry-run). {then}", err=True)
         return
     if report.manual_images:  # images, as the queue counts them (one image may be unsure for two tasks)
         next_step(
@@ -479,6 +491,10 @@ def print_autolabel_report(report: AutolabelReport) -> None:
         if task.labels_written or would:
             changed = (
                 f", {task.labels_changed:,} of them changing an automatic label's class" if task.labels_changed else ""
+            ) + (
+                f", {task.labels_renewed:,} of them the class the image's automatic label has (now this ensemble's)"
+                if task.labels_renewed
+                else ""
             )
             verb = "would write" if would else "written"
             typer.echo(f"  {verb:<15}{task.labels_written:,} automatic labels{changed}")

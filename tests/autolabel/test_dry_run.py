@@ -4,6 +4,7 @@ store and workspace left exactly as they were (the predictions held in memory)."
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -56,14 +57,16 @@ def test_a_dry_run_reports_the_run_and_writes_no_label(labelled, oracles):
     assert report["dry_run"] is True
     # Other thresholds make the 14 sides new decisions (written again, same class); 7 centers withdrawn.
     assert task["automatic"] == task["labels_written"] == 14 and task["labels_withdrawn"] == 7
-    assert task["labels_changed"] == 0
+    assert task["labels_changed"] == 0 and task["labels_renewed"] == 14  # the class each side has already
     assert report["suspects"] and report["suspects_report"] == "" and report["skipped_report"] == ""
     assert labels_and_reports(workspace) == before  # nothing written, withdrawn or replaced
 
     real = json.loads(cli(workspace, "-m", *models, "--high", "0.95", "--json").stdout)
     assert real["predicted_now"] == 0  # the first run's predictions; the dry run stored none
     # The run says what the dry run said it would do.
-    for key in ("automatic", "manual_queue", "labels_written", "labels_withdrawn", "labels_changed", "suspects"):
+    for key in (
+        "automatic", "manual_queue", "labels_written", "labels_withdrawn", "labels_changed", "labels_renewed", "suspects",
+    ):  # fmt: skip
         assert real["tasks"][0][key] == task[key], key
     assert real["dry_run"] is False and labels_and_reports(workspace) != before
 
@@ -124,3 +127,16 @@ def test_the_grid_never_replaces_the_last_runs_reports(labelled, oracles, report
     assert result.exit_code == 2, result.output
     assert result.stderr == f"error: cannot write {grid}: it is this workspace's report of the last autolabel\n"
     assert labels_and_reports(workspace) == before
+
+
+def test_a_dry_run_of_a_run_exports_it_for_itself_and_keeps_nothing(labelled_workspace, tiny_architecture, one_thread):
+    # helper-68: `autolabel --dry-run -m latest` made models/ and left the run's .onnx in it.
+    workspace = labelled_workspace
+    assert CliRunner().invoke(app, ["train", "-w", str(workspace.path), "-t", "light", "-p", tiny_architecture, "--epochs", "1"]).exit_code == 0  # fmt: skip
+    before = labels_and_reports(workspace)
+    dry = cli(workspace, "-m", "latest", "-t", "light", "--high", "0.34", "--force", "--dry-run")
+    said = " ".join(dry.stdout.split())
+    assert "exported for this dry run (not kept)" in said, said
+    scratch = Path(said.split("(not kept) ")[1].split()[0])
+    assert not scratch.exists() and not scratch.parent.exists()  # removed after the run
+    assert not (workspace.path / "models").exists() and labels_and_reports(workspace) == before
