@@ -140,12 +140,35 @@ class CelebaGroup(TyperGroup):
 
 
 def usage_line(exc: ClickException, as_json: bool) -> str:
-    """Click's message for a usage error, with where to read the command's usage (not in JSON)."""
-    message = exc.format_message().rstrip(".")
+    """Click's message for a usage error, with what a missing option takes and where to read
+    the command's usage (not in JSON)."""
+    message = exc.format_message().rstrip(".") + missing_value_hint(exc)
     context = getattr(exc, "ctx", None)
     if as_json or context is None:
         return message
     return f"{message} (see '{context.command_path} -h')"
+
+
+def missing_value_hint(exc: ClickException) -> str:
+    """For a required option left out, what it takes here: `: the tasks here are light,
+    orientation` for -t (the workspace's, where one is found), `: e.g. -m latest` for the
+    models (helper-68: `celeba cycle` said only "Missing option '--task' / '-t'"); '' else."""
+    param = getattr(exc, "param", None)
+    if type(exc).__name__ != "MissingParameter" or param is None:
+        return ""
+    if param.name == "models":
+        return ": e.g. -m latest, best:ARCH, a run id or .onnx files"
+    if param.name != "task":
+        return ""
+    from celeba_tui.workspace import find_workspace
+
+    context = getattr(exc, "ctx", None)
+    typed = (context.params.get("workspace") if context is not None else None) or None
+    try:
+        names = find_workspace(typed).task_names
+    except (CelebaError, OSError, ValueError):
+        return ""
+    return f": the tasks here are {', '.join(names)}" if names else ""
 
 
 # Errors of a write to stdout that no retry mends (a broken pipe ends the command quietly, as `head` expects).

@@ -317,3 +317,12 @@ def test_renaming_an_annotator_changes_no_label_so_the_run_is_reused(labelled_wo
     with labelled_workspace.open_store() as store:
         store.add_label("000001.jpg", "light", "right", "someone-else")
     assert current_fingerprint(labelled_workspace, "light").labels != before.labels
+
+
+def test_a_missing_task_or_model_says_what_it_takes_here(labelled_workspace):
+    # helper-68: `celeba cycle` said only "Missing option '--task' / '-t'".
+    cycle = cli(labelled_workspace, "cycle", "--dry-run")
+    assert cycle.exit_code == 2
+    assert "Missing option '--task' / '-t': the tasks here are light, orientation" in cycle.output
+    autolabel = cli(labelled_workspace, "autolabel", "--dry-run")
+    assert autolabel.exit_code == 2 and "e.g. -m latest" in autolabel.output
