@@ -358,7 +358,7 @@ def test_help_is_also_a_command():
     assert withdraw.output == runner.invoke(app, ["annotators", "withdraw", "-h"]).output
     assert runner.invoke(app, ["help"]).output == runner.invoke(app, ["-h"]).output
     unknown = runner.invoke(app, ["help", "lable"])
-    assert unknown.exit_code == 2 and unknown.stderr.startswith("error: no command celeba 'lable'")
+    assert unknown.exit_code == 2 and unknown.stderr.startswith("error: No such command 'lable'. Did you mean 'label'")
     assert "help" not in [line.split()[0] for line in runner.invoke(app, ["-h"]).output.splitlines() if line.strip()]
 
 

@@ -22,9 +22,14 @@ def help_command(
     command, context = root.command, root
     for word in words or ():
         found = command.get_command(context, word) if isinstance(command, TyperGroup) else None
-        if found is None:
+        if found is None:  # worded as click words `celeba labl` (helper-68: the two read differently)
+            from celeba_tui.console import close_matches
+
             shown = word if len(word) <= 40 else word[:37] + "..."
-            raise CelebaError(f"no command {context.command_path} {shown!r} (see '{context.command_path} -h')")
+            names = command.list_commands(context) if isinstance(command, TyperGroup) else []
+            close = close_matches(word, [name for name in names if name != "help"], n=2)
+            meant = f". Did you mean {', '.join(repr(name) for name in close)}?" if close else ""
+            raise CelebaError(f"No such command {shown!r}{meant} (see '{context.command_path} -h')")
         command = found
         context = typer.Context(command, info_name=word, parent=context)
     typer.echo(command.get_help(context))

@@ -512,7 +512,7 @@ def print_autolabel_report(report: AutolabelReport) -> None:
         for row in report.suspects[:10]:
             typer.echo(
                 printable(
-                    f"  {row['image']}  {row['task']}: people {row['human']}, ensemble {row['ensemble']} ({row['confidence']:.2f})"
+                    f"  {row['image']}  {row['task']}: people's label {row['human']}, ensemble {row['ensemble']} ({row['confidence']:.2f})"
                 )
             )
     for path in report.files:
