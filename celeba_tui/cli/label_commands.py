@@ -25,7 +25,10 @@ from celeba_tui.cli.completion import complete_queue, complete_task
 from celeba_tui.console import printable
 from celeba_tui.errors import CelebaError
 
-QUEUE_HELP = "unlabelled, review, manual, uncertain or suspects (unlabeled works too)."
+QUEUE_HELP = (
+    "unlabelled (images no person has labelled, automatic labels or not), review (conflicts), manual "
+    "(the ensemble sent them back), uncertain or suspects (unlabeled works too)."
+)
 
 
 @app.command(short_help="Label images in the terminal, one key a decision.")
