@@ -96,13 +96,17 @@ def did_you_mean(word: str, choices, aliases: dict[str, str] | None = None) -> s
     return f"did you mean {aliases.get(close[0], close[0])!r}? " if close else ""
 
 
-def padded(text: str, width: int, *, right: bool = False) -> str:
-    """`text` padded with spaces to `width` terminal columns, on the left where `right`:
-    by the columns it takes (a CJK character or an emoji takes two), not by its length,
-    so plain-text tables keep their columns under names like 李小龙."""
+def cell_width(text: str) -> int:
+    """The terminal columns `text` takes: a CJK character or an emoji takes two."""
     from rich.cells import cell_len
 
-    pad = " " * max(width - cell_len(text), 0)
+    return cell_len(text)
+
+
+def padded(text: str, width: int, *, right: bool = False) -> str:
+    """`text` padded with spaces to `width` terminal columns (`cell_width`, not its length),
+    on the left where `right`, so plain-text tables keep their columns under names like 李小龙."""
+    pad = " " * max(width - cell_width(text), 0)
     return pad + text if right else text + pad
 
 

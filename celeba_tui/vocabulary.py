@@ -38,8 +38,8 @@ STATUSES = (REVIEWED, AGREED, CONFLICT, AUTOMATIC)
 SINGLE = "single"
 # Shown, never stored: a `review` decision a merge made (its policy settled the people's
 # disagreement; no person's review of the image stands, which would outrank it). `celeba
-# merge` calls these resolved and a person's decisions reviewed; stats, browse and exports
-# say the same (a merge's decision read as a person's review).
+# merge` calls these resolved and a person's decisions reviewed; stats, browse and the
+# exports say the same, so a policy's decision never reads as a person's.
 RESOLVED = "resolved"
 # The statuses as shown: the store's, `single` and `resolved`.
 SHOWN_STATUSES = (*STATUSES, SINGLE, RESOLVED)

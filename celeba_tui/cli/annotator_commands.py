@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.cells import cell_len
 from typer._click.exceptions import UsageError
 from typer.core import TyperGroup
 
@@ -31,7 +30,7 @@ from celeba_tui.cli.app import (
     print_json,
 )
 from celeba_tui.cli.completion import complete_task
-from celeba_tui.console import padded, printable
+from celeba_tui.console import cell_width, padded, printable
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.presence import sessions_now
 
@@ -149,7 +148,7 @@ def list_annotators(workspace: Path | None, json_output: bool) -> None:
         ]
         for r in rows
     ]
-    widths = [max(cell_len(line[i]) for line in [header, *table]) for i in range(len(header))]
+    widths = [max(cell_width(line[i]) for line in [header, *table]) for i in range(len(header))]
     people = sum(r["kind"] == "person" for r in rows)
     for n, line in enumerate([header, *table]):
         if n == people + 1:
@@ -159,7 +158,7 @@ def list_annotators(workspace: Path | None, json_output: bool) -> None:
     now = [r for r in rows if r["labelling_since"] is not None]
     if now:
         typer.echo("\nLabelling now:")
-        width = max(cell_len(printable(r["name"])) for r in now)
+        width = max(cell_width(printable(r["name"])) for r in now)
         for r in now:
             where = _labelling(
                 r["labelling_since"], r["labelling_image"], r["labelling_share"], r["labelling_progress"]

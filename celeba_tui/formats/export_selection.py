@@ -33,8 +33,9 @@ class CurrentSelection:
     """The current rows of the selected tasks and the people's labels behind them.
 
     `current`: image, task, label (None for a conflict), status, shown_status, present,
-    sources (a sorted tuple of sources: the stored ones, a merge's decision `merge`), asked (one of them asked for), kept (a label, and
-    asked) and why_not (None, "conflict" or "source"). `people`: the annotators' live labels
+    sources (a sorted tuple of sources: the stored ones, a merge's decision `merge`), asked
+    (one of them asked for), kept (a label, and asked) and why_not (None, "conflict" or
+    "source"). `people`: the annotators' live labels
     (image, task, label, annotator, source) of the selected tasks and sources.
     """
 

@@ -8,8 +8,9 @@ Which labels each format takes:
   answers, human and import, the newest: the one the store counts).
 
 `--source` keeps labels of those sources (human, review, merge, model, import: the stored
-sources, a merge's review rows as `merge`; for a current label, the sources that settled it); `--task` keeps those tasks. Every export
-reports what it left out and why (`ExportReport.left_out`).
+sources, a merge's review rows as `merge`; for a current label, the sources that settled
+it); `--task` keeps those tasks. Every export reports what it left out and why
+(`ExportReport.left_out`).
 """
 
 from __future__ import annotations

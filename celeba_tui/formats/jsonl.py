@@ -11,8 +11,8 @@
 Every object has every exported task in each map: `labels` holds the current label
 (null for a conflict or no label), `status` how it was settled (review: a person decided;
 resolved: a merge's policy did; agreed: by two or more; single: one annotator alone, as
-`celeba stats` counts them; conflict; model; null: no label), `sources` the stored sources
-behind it, and
+`celeba stats` counts them; conflict; model; null: no label), `sources` the sources behind
+it (`merge` for a merge's decision), and
 `annotators` the people's own live labels (human and import). Images with a label or a
 conflict in an exported task are written, in name order.
 """

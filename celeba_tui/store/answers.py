@@ -41,13 +41,13 @@ def answer_times(labels: pd.DataFrame) -> pd.Series:
     could have written (exactly `answered_details`' text, from 1970 to now: a
     forged store's 1e308 is no time), else the time it was stored (`time`, as
     `LabelStore.live_labels` names `created`)."""
+    import pandas as pd
+
     stored = labels["time"].astype(float)
     if "detail" not in labels:
         return stored
     details = labels["detail"].where(labels["detail"].map(lambda d: isinstance(d, str)), None).astype(object)
     found = details.str.extract(_ANSWERED_DETAIL, expand=False)
-    import pandas as pd
-
     answered = pd.to_numeric(found, errors="coerce")
     answered = answered.where(answered.between(0, time.time() + FUTURE_SLACK_S))
     return answered.fillna(stored)
@@ -73,8 +73,8 @@ def newest_answers(live: pd.DataFrame) -> pd.DataFrame:
     annotator later changed by typing stays in the store's history but is not theirs now
     (exported or imported beside the new one, whichever row came last would become their
     answer). Pure."""
-    answers = live["source"].isin(ANNOTATOR_SOURCES)
-    newest = live[answers].sort_values("id").drop_duplicates(["image", "task", "annotator"], keep="last")
     import pandas as pd
 
+    answers = live["source"].isin(ANNOTATOR_SOURCES)
+    newest = live[answers].sort_values("id").drop_duplicates(["image", "task", "annotator"], keep="last")
     return pd.concat([newest, live[~answers]]).sort_index()

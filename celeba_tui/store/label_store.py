@@ -705,9 +705,10 @@ class LabelStore(SideTables, AnnotatorRecords):
 
         Columns image, task, label, source, status, n_annotators, present, and with
         `with_shown_status` `shown_status`, the status as people read it (`single`,
-        `resolved`: SHOWN_STATUS_SQL). Precedence: the latest review decision (status `review`); else the human and
-        imported labels if they agree (`agreed`), or no label if they disagree (`conflict`:
-        the image waits in the review queue); else the latest automatic label (`model`).
+        `resolved`: SHOWN_STATUS_SQL). Precedence: the latest review decision (status
+        `review`); else the human and imported labels if they agree (`agreed`), or no label
+        if they disagree (`conflict`: the image waits in the review queue); else the latest
+        automatic label (`model`).
         """
         where, params = ("WHERE c.task = ?", [task]) if task is not None else ("", [])
         shown = f"{SHOWN_STATUS_SQL} AS shown_status, " if with_shown_status else ""
