@@ -100,7 +100,8 @@ def test_a_cycle_plan_says_how_many_automatic_labels_pseudo_labels_add(tmp_path,
     lines = plan_cycle(bare, options).lines()
     assert "the ensemble has labelled none yet, so --pseudo-labels adds nothing this round" in lines[0]
     # Settings read as words, not Python (found by an ML walkthrough: "pseudo_labels False").
-    assert "pseudo_labels yes" in lines[1] and "False" not in lines[1] and "True" not in lines[1]
+    step = "\n".join(lines[1:5])  # the step's line and its settings' lines
+    assert "pseudo_labels yes" in step and "False" not in step and "True" not in step
 
 
 def test_train_json_carries_the_warning_that_the_model_learnt_nothing(tmp_path, tiny_architecture, monkeypatch):
