@@ -33,6 +33,7 @@ from celeba_tui.cli.completion import complete_task
 from celeba_tui.console import cell_width, padded, printable
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.presence import sessions_now
+from celeba_tui.vocabulary import REVIEW
 
 # withdraw and restore: one task's labels, or every task's.
 OneTaskOption = Annotated[
@@ -229,18 +230,32 @@ def withdraw(name: str, task: str | None, yes: bool, workspace: Path | None, jso
             typer.echo("nothing withdrawn", err=True)
             raise typer.Exit(1)
         withdrawn = store.withdraw_annotator(name, task, by=_who())
-        merged = bool(store.query(f"SELECT 1 FROM annotators WHERE substr(name, 1, {len(MERGE_PREFIX)}) = ?",
-                                  [MERGE_PREFIX]))  # fmt: skip
+        # The merge whose decision is the newest of those that stand (`merge:review` decides nothing).
+        latest_merge = store.query(
+            "SELECT a.name FROM live v JOIN annotators a ON a.id = v.annotator_id "
+            f"WHERE v.source = '{REVIEW}' AND substr(a.name, 1, {len(MERGE_PREFIX)}) = ? ORDER BY v.label_id DESC LIMIT 1",
+            [MERGE_PREFIX],
+        )
     if json_output:
         print_json({"annotator": name, "task": task, "withdrawn": withdrawn})
         return
     typer.echo(f"withdrew {withdrawn:,} live {scope}labels of {printable(name)} (history kept)")
-    if withdrawn:
-        again = f"celeba annotators restore {shlex.quote(name)}" + (f" -t {shlex.quote(task)}" if task else "")
-        if merged:
-            next_step("celeba merge", "the merge's decisions over these labels lapsed: merge again without them")
-        next_step("celeba label", "their images are back in the queues of those who have not labelled them")
-        typer.echo(printable(f"(a mistake? `{again}` makes them live again)"), err=True)
+    if not withdrawn:
+        return
+    only = f" -t {shlex.quote(task)}" if task else ""
+    if annotator_kind(name) == "merge":
+        # Attack pass 34: a merge's withdrawal was followed by a person's advice (and its restore
+        # overruled what people answered since: merges are decided again, not restored).
+        again = f"celeba merge --policy {shlex.quote(name[len(MERGE_PREFIX) :])}{only}"
+        next_step("celeba label --queue review", "the conflicts it settled wait for a person again")
+        typer.echo(printable(f"(a mistake? `{again}` decides them again)"), err=True)
+        return
+    if latest_merge:  # the merge's decisions over these labels lapsed: the policy decides again without them
+        policy = shlex.quote(latest_merge[0][0][len(MERGE_PREFIX) :])
+        next_step(f"celeba merge --policy {policy}", "the merge's decisions over these labels lapsed: merge again")
+    next_step("celeba label", "their images are back in the queues of those who have not labelled them")
+    again = f"celeba annotators restore {shlex.quote(name)}{only}"
+    typer.echo(printable(f"(a mistake? `{again}` makes them live again)"), err=True)
 
 
 def _who() -> str | None:

@@ -9,6 +9,7 @@ undo rows, a rename changes the one `annotators` row the decisions point to.
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -203,6 +204,15 @@ class AnnotatorRecords:
         newer answer stands; nor an automatic label of a task an `autolabel` decided since:
         its ensemble sent the image to people or labelled it anew (attack pass 27). All in one
         transaction."""
+        if name.startswith(MERGE_PREFIX):
+            # A merge's decision settled the people's labels as they were when it was made: written
+            # anew it would pose as newer than what people answered since, and overrule it (attack
+            # pass 34). The merge decides again from the labels as they are now.
+            policy = shlex.quote(name[len(MERGE_PREFIX) :])
+            raise StoreError(
+                f"a merge's decisions are not restored: they settled the people's labels as they were then; "
+                f"`celeba merge --policy {policy}` decides again from the labels as they are now"
+            )
         with self.transaction() as conn:
             if not conn.execute("SELECT 1 FROM annotators WHERE name = ?", (name,)).fetchone():
                 raise StoreError(unknown_annotator(name, _names(conn)))

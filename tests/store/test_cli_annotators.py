@@ -385,3 +385,24 @@ def test_the_list_shows_people_first_and_the_ensemble_and_merges_apart(labelled,
     assert lines[4].startswith("not people:")
     table = [line for n, line in enumerate(lines) if n != 4]
     assert len({cell_len(line) for line in table}) == 1, table  # every line as wide, in columns
+
+
+def test_a_merges_decisions_are_decided_again_not_restored(labelled):
+    # Attack pass 34: restored, a merge's decision was written anew, newer than what people
+    # answered since its withdrawal, and overruled them; the withdrawal gave a person's advice.
+    run("merge", "--policy", "prefer:amy", "-w", labelled.path)
+    withdrawn = run("annotators", "withdraw", "merge:prefer:amy", "--yes", "-w", labelled.path)
+    assert "celeba label --queue review" in withdrawn.stderr
+    assert "(a mistake? `celeba merge --policy prefer:amy` decides them again)" in withdrawn.stderr
+    with labelled.open_store() as store:
+        before = store.query("SELECT COUNT(*) FROM labels")[0][0]
+    refused = run("annotators", "restore", "merge:prefer:amy", "-w", labelled.path, ok=False)
+    assert "a merge's decisions are not restored" in one_error(refused)
+    assert "`celeba merge --policy prefer:amy` decides again" in one_error(refused)
+    with labelled.open_store() as store:
+        assert store.query("SELECT COUNT(*) FROM labels")[0][0] == before
+    # A person's withdrawal names the policy that decides again (plain `celeba merge` would
+    # withdraw every merge decision).
+    run("merge", "--policy", "prefer:amy", "-w", labelled.path)
+    person = run("annotators", "withdraw", "bob", "--yes", "-w", labelled.path)
+    assert "celeba merge --policy prefer:amy" in person.stderr and "annotators restore bob" in person.stderr
