@@ -120,8 +120,8 @@ def annotator_name_problem(name: object, *, merge: bool = False, model: bool = F
         return "contains an invisible character (it would read as another name)"
     if name.startswith(FORMULA_STARTS):
         return f"starts with {name[0]!r}, which spreadsheets run as a formula"
-    if name.startswith(MERGE_PREFIX) and not merge:
-        return f"starts with {MERGE_PREFIX!r}, which is reserved for merges"
+    if folded(name).startswith(MERGE_PREFIX) and not merge:  # `Merge:x`, `ｍｅｒｇｅ:x` too (attack pass 34)
+        return f"starts with {MERGE_PREFIX!r} (in whatever case or width), which is reserved for merges"
     if merge and not name.startswith(MERGE_PREFIX):
         return f"a merge's name must start with {MERGE_PREFIX!r}"
     if looks_like(name, MODEL_ANNOTATOR) and not model:
@@ -133,8 +133,13 @@ def annotator_name_problem(name: object, *, merge: bool = False, model: bool = F
 
 
 def looks_like(name: str, reserved: str) -> bool:
-    """Whether `name` reads as `reserved` in a listing: the same letters whatever their case,
-    width or compatibility form (NFKC: "ａｕｔｏｌａｂｅｌ"), invisible formatting characters
+    """Whether `name` reads as `reserved` in a listing (`folded`)."""
+    return folded(name) == reserved
+
+
+def folded(name: str) -> str:
+    """`name` as it reads in a listing: the same letters whatever their case, width or
+    compatibility form (NFKC: "ａｕｔｏｌａｂｅｌ", "merge："), invisible formatting characters
     (zero-width spaces and joiners) left out."""
-    folded = unicodedata.normalize("NFKC", name).casefold()
-    return "".join(c for c in folded if unicodedata.category(c) != "Cf") == reserved
+    text = unicodedata.normalize("NFKC", name).casefold()
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")

@@ -195,6 +195,9 @@ def test_rename_changes_the_name_not_the_decisions(labelled):
         ("amy ", "starts or ends with spaces"),  # an attack pass: two annotators both shown as "amy"
         ("a" * 100_000, "is 100,000 characters long (at most 100)"),  # attack pass 17: agreement printed 2 MB
         ("merge:prefer:" + "a" * 100, "reserved for merges"),  # attack pass 18: the real reason, not the length
+        ("Merge:majority", "reserved for merges"),  # attack pass 34: names that read as a merge's
+        ("ｍｅｒｇｅ:x", "reserved for merges"),
+        ("merge：majority", "reserved for merges"),
     ],
 )
 def test_rename_refuses_bad_names(labelled, new, message):
