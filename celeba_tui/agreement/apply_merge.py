@@ -28,6 +28,7 @@ import pandas as pd
 from celeba_tui.agreement.measures import LABEL_COLUMNS, annotator_labels
 from celeba_tui.agreement.merge_policies import MergePolicy, MergeResult, merge_labels, parse_policy
 from celeba_tui.annotator_names import MERGE_PREFIX
+from celeba_tui.errors import CelebaError
 from celeba_tui.vocabulary import ANNOTATOR_SOURCES, CONFLICT, REVIEW
 from celeba_tui.workspace import Task
 
@@ -111,9 +112,13 @@ class MergeRun:
     dry_run: bool
     # Keys a person labelled or reviewed while this merge computed: left to the next run.
     deferred: int = 0
-    # Whose earlier decisions it withdrew (or would): merge annotator -> how many.
+    # Whose earlier decisions it withdrew (or would): merge annotator -> how many, and of which tasks.
     withdrawn_from: dict[str, int] = field(default_factory=dict)
     min_confidence: float = 0.0
+    withdrawn_tasks: tuple[str, ...] = ()
+    # The policy of the merge withdrawn most, where it would still run (`prefer:NAME` of a
+    # person since renamed would not): what decides those conflicts again.
+    redo_policy: str | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -166,11 +171,24 @@ def run_merge(
             # than only this annotator's (what add_labels' skip_unchanged does).
             if plan.revoke or not plan.add.empty:
                 store.replace_labels(plan.revoke, annotator, plan.add, as_merge=True)
-    withdrawn_from = ours.loc[ours["id"].isin(plan.revoke), "annotator"].value_counts().sort_index()
+    revoked = ours[ours["id"].isin(plan.revoke)]
+    withdrawn_from = {str(name): int(n) for name, n in revoked["annotator"].value_counts().sort_index().items()}
     return MergeRun(
-        result, len(plan.add), len(plan.revoke), plan.unchanged, dry_run, deferred,
-        {str(name): int(n) for name, n in withdrawn_from.items()}, min_confidence,
+        result, len(plan.add), len(plan.revoke), plan.unchanged, dry_run, deferred, withdrawn_from, min_confidence,
+        tuple(sorted(revoked["task"].unique().tolist())), redo_policy(withdrawn_from, labels["annotator"].unique()),
     )  # fmt: skip
+
+
+def redo_policy(withdrawn_from: dict[str, int], annotators) -> str | None:
+    """The policy of the merge annotator whose decisions were withdrawn most, where it still
+    parses against the annotators now (None for `prefer:NAME` of a name since renamed)."""
+    if not withdrawn_from:
+        return None
+    name = max(withdrawn_from.items(), key=lambda item: (item[1], item[0]))[0]
+    try:
+        return parse_policy(name[len(MERGE_PREFIX) :], annotators).name
+    except CelebaError:
+        return None
 
 
 def plan_without(plan: MergePlan, keys: pd.DataFrame, existing: pd.DataFrame) -> tuple[MergePlan, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import replace
 from pathlib import Path
 
@@ -313,11 +314,14 @@ def print_merge(run: MergeRun) -> None:
     elif result.policy.name == "review":
         # The walkthrough of helper-68: "Wrote 0 merge decision(s) as merge:review; withdrew 97
         # earlier one(s)" did not say that yesterday's dawid-skene merge was undone.
+        again = ""
+        if run.redo_policy is not None:  # quoted, with the tasks (attack pass 34: `prefer:$(id)` ran as typed)
+            tasks = "".join(f" -t {shlex.quote(task)}" for task in run.withdrawn_tasks)
+            again = f" ({literal(f'celeba merge --policy {shlex.quote(run.redo_policy)}{tasks}')} decides them again)"
         console.print(
             f"{verb[1].capitalize()} {withdrawn_text(run.withdrawn_from)}: their conflicts "
             + ("would wait" if run.dry_run else "wait")
-            + " for a person again "
-            f"(celeba merge --policy {literal(_policy_of(run.withdrawn_from))} decides them again)."
+            + f" for a person again{again}."
         )
     else:
         others = {name: n for name, n in run.withdrawn_from.items() if name != f"merge:{result.policy.name}"}
@@ -340,12 +344,6 @@ def withdrawn_text(withdrawn_from: dict[str, int]) -> str:
     """`97 decisions of merge:dawid-skene`, whose withdrawn merge decisions, most first. Pure."""
     by_most = sorted(withdrawn_from.items(), key=lambda item: (-item[1], item[0]))
     return ", ".join(f"{n:,} decision(s) of {literal(name)}" for name, n in by_most)
-
-
-def _policy_of(withdrawn_from: dict[str, int]) -> str:
-    """The policy of the merge annotator whose decisions were withdrawn most (POLICY of merge:POLICY)."""
-    name = max(withdrawn_from.items(), key=lambda item: (item[1], item[0]))[0]
-    return name.split(":", 1)[1]
 
 
 def _accuracy_table(task: str, estimate: dict) -> Table:

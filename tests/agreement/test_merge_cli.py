@@ -367,7 +367,7 @@ def test_the_review_policy_says_whose_decisions_it_withdrew_and_the_queue_counts
     assert result.exit_code == 0, result.output
     assert (
         "Withdrew 1 decision(s) of merge:prefer:bob: their conflicts wait for a person again "
-        "(celeba merge --policy prefer:bob decides them again)."
+        "(celeba merge --policy prefer:bob -t light decides them again)."
     ) in " ".join(result.stdout.split())
     assert json.loads(invoke(workspace, "merge", "--policy", "prefer:bob", "--json").output)["withdrawn_from"] == {}
     data = json.loads(invoke(workspace, "merge", "--policy", "majority", "--json").output)
@@ -378,3 +378,16 @@ def test_the_review_policy_says_whose_decisions_it_withdrew_and_the_queue_counts
 def test_min_confidence_is_a_probability(workspace, value):
     result = invoke(workspace, "merge", "--policy", "majority", "--min-confidence", value)
     assert result.exit_code == 2 and "--min-confidence must be between 0 and 1" in result.output
+
+
+def test_the_command_that_decides_again_is_quoted_and_runs(workspace):
+    # Attack pass 34: `prefer:$(id)` was printed as typed (pasted, it ran `id`), and after a
+    # rename the printed `prefer:bob` named nobody.
+    add(workspace, [(image, task, "$(id) x" if who == "bob" else who, label) for image, task, who, label in TWO])
+    assert invoke(workspace, "merge", "--policy", "prefer:$(id) x").exit_code == 0
+    said = " ".join(invoke(workspace, "merge").stdout.split())
+    assert "(celeba merge --policy 'prefer:$(id) x' -t light decides them again)" in said, said
+    assert invoke(workspace, "merge", "--policy", "prefer:$(id) x").exit_code == 0
+    assert invoke(workspace, "annotators", "rename", "$(id) x", "bob").exit_code == 0
+    said = " ".join(invoke(workspace, "merge").stdout.split())
+    assert "their conflicts wait for a person again." in said and "decides them again" not in said, said
