@@ -163,9 +163,9 @@ def missing_value_hint(exc: ClickException) -> str:
     from celeba_tui.workspace import find_workspace
 
     context = getattr(exc, "ctx", None)
-    typed = (context.params.get("workspace") if context is not None else None) or None
-    try:
-        names = find_workspace(typed).task_names
+    typed = context.params.get("workspace") if context is not None else None
+    try:  # the workspace the command would open (attack pass 34: `celeba -w WS cycle` named the folder's)
+        names = find_workspace(chosen_workspace(typed, context)).task_names
     except (CelebaError, OSError, ValueError):
         return ""
     return f": the tasks here are {', '.join(names)}" if names else ""
@@ -299,13 +299,14 @@ def tasks_option(help_text: str):
 TasksOption = tasks_option("Only this task (repeat for several; default: every task).")
 
 
-def chosen_workspace(path: Path | None) -> Path | None:
+def chosen_workspace(path: Path | None, ctx: Context | None = None) -> Path | None:
     """The workspace folder a command asks for: its own -w, else the group's -w, else $CELEBA_WORKSPACE.
 
     A command's `--workspace` also reads $CELEBA_WORKSPACE (click fills it in), so a value
-    that came from the environment yields to `celeba -w WS COMMAND`.
+    that came from the environment yields to `celeba -w WS COMMAND`. `ctx`: the command's
+    context (default: the current one).
     """
-    ctx = get_current_context(silent=True)
+    ctx = ctx if ctx is not None else get_current_context(silent=True)
     if ctx is None:
         return path
     group_value = ctx.meta.get(GROUP_WORKSPACE_KEY)

@@ -99,7 +99,8 @@ def merge(
             "--min-confidence",
             metavar="P",
             help="Leave a conflict open for a person where the policy is less sure of its answer than P "
-            "(majority: its share of the votes; dawid-skene: its probability).",
+            "(majority: its share of the votes, 2/3 for two against one; prefer:NAME: the share NAME's label "
+            "has; dawid-skene: its probability).",
         ),
     ] = 0.0,
     task: TasksOption = None,
@@ -112,6 +113,8 @@ def merge(
 
     if not 0 <= min_confidence <= 1:  # also refuses NaN
         raise CelebaError(f"--min-confidence must be between 0 and 1, not {min_confidence:g}")
+    if min_confidence and policy.strip() == "review":  # attack pass 34: taken without a word
+        raise CelebaError("--min-confidence needs a policy that decides (majority, prefer:NAME, dawid-skene)")
     ws = open_workspace(workspace)
     tasks = ws.select_tasks(task)
     with ws.open_store(readonly=dry_run) as store:

@@ -391,3 +391,8 @@ def test_the_command_that_decides_again_is_quoted_and_runs(workspace):
     assert invoke(workspace, "annotators", "rename", "$(id) x", "bob").exit_code == 0
     said = " ".join(invoke(workspace, "merge").stdout.split())
     assert "their conflicts wait for a person again." in said and "decides them again" not in said, said
+
+
+def test_min_confidence_needs_a_policy_that_decides(workspace):
+    result = invoke(workspace, "merge", "--min-confidence", "0.9")
+    assert result.exit_code == 2 and "--min-confidence needs a policy that decides" in result.output

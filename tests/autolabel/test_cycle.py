@@ -326,3 +326,8 @@ def test_a_missing_task_or_model_says_what_it_takes_here(labelled_workspace):
     assert "Missing option '--task' / '-t': the tasks here are light, orientation" in cycle.output
     autolabel = cli(labelled_workspace, "autolabel", "--dry-run")
     assert autolabel.exit_code == 2 and "e.g. -m latest" in autolabel.output
+    # The workspace named before the command is the one whose tasks are named (attack pass 34).
+    config = labelled_workspace.path / "celeba.toml"
+    config.write_text(config.read_text().replace('name = "light"', 'name = "zzz"'))
+    grouped = runner.invoke(app, ["-w", str(labelled_workspace.path), "cycle"])
+    assert "the tasks here are zzz, orientation" in grouped.output, grouped.output
