@@ -377,6 +377,8 @@ def autolabel(
     # A dry run exports runs into a folder of its own, removed after (helper-68: it wrote
     # models/ and its files into a workspace it promised to leave as it was).
     with contextlib.ExitStack() as cleanup:
+        if dry_run:  # `kill` (SIGTERM) removes it too, as Ctrl+C does (attack pass 34: it was left)
+            cleanup.enter_context(termination_unwinds())
         scratch = (
             Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="celeba-dry-run-"))) if dry_run else None
         )
@@ -417,6 +419,27 @@ def autolabel(
         )
     elif report.suspects:
         next_step("celeba label --queue suspects", f"{len(report.suspects):,} people's labels it contradicts")
+
+
+@contextlib.contextmanager
+def termination_unwinds():
+    """While inside, SIGTERM raises SystemExit (exit status 143) where the process stands, as
+    SIGINT raises KeyboardInterrupt, so `with` blocks and `finally` clauses run; the handler
+    before is put back after. Outside the main thread nothing changes."""
+    import signal
+
+    def unwind(number, frame):
+        raise SystemExit(128 + number)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, unwind)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _reporter():

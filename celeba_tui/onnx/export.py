@@ -165,6 +165,9 @@ def onnx_proto(module, input_size: int, metadata: ModelMetadata, *, opset: int |
                 verbose=False,
             )
     except Exception as exc:  # noqa: BLE001  (the exporter raises many types)
+        stopped = interruption(exc)
+        if stopped is not None:  # Ctrl+C or `kill` while it traced: stop, not "cannot export"
+            raise stopped from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CelebaError(
             f"cannot export {metadata.architecture or 'model'} to ONNX (opset {opset or 'default'}): {first}"
@@ -359,3 +362,15 @@ def export_int8(
             ) from None
         proto, _ = quantized_proto(fp32, calibration)
     save_proto(proto, out)
+
+
+def interruption(exc: BaseException) -> BaseException | None:
+    """The KeyboardInterrupt or SystemExit an exporter's error wraps (torch.export reports
+    one raised inside its tracing as its own failure), else None."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None

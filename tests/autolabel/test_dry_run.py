@@ -140,3 +140,31 @@ def test_a_dry_run_of_a_run_exports_it_for_itself_and_keeps_nothing(labelled_wor
     scratch = Path(said.split("(not kept) ")[1].split()[0])
     assert not scratch.exists() and not scratch.parent.exists()  # removed after the run
     assert not (workspace.path / "models").exists() and labels_and_reports(workspace) == before
+
+
+def test_a_kill_unwinds_a_dry_run_so_its_temporary_folder_goes(tmp_path):
+    # Attack pass 34: `kill` (SIGTERM) during a dry run's export left its temporary folder.
+    import os
+    import signal
+    import tempfile
+
+    from celeba_tui.cli.onnx_commands import termination_unwinds
+    from celeba_tui.onnx.export import interruption
+
+    before = signal.getsignal(signal.SIGTERM)
+    folder = None
+    with pytest.raises(SystemExit) as stopped:
+        with termination_unwinds(), tempfile.TemporaryDirectory(dir=tmp_path) as scratch:
+            folder = Path(scratch)
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler runs as the call returns
+    assert stopped.value.code == 143 and not folder.exists()
+    assert signal.getsignal(signal.SIGTERM) == before
+    # torch.export reports an interruption inside its tracing as its own error: found under it.
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as inner:
+            raise RuntimeError("Failed to export the model with torch.export") from inner
+    except RuntimeError as wrapped:
+        assert isinstance(interruption(wrapped), KeyboardInterrupt)
+    assert interruption(ValueError("bad opset")) is None
