@@ -370,7 +370,12 @@ def reuse_differences(run: Run, settings: dict, labels: LabelsFingerprint) -> li
     if recorded is None:
         why.append("it recorded no labels it learnt from")
     elif not recorded.same_labels(labels):
-        why.append(f"the labels changed since (it learnt from {recorded.images:,} images, now {labels.images:,})")
+        counts = (
+            f"it learnt from {recorded.images:,} images, now {labels.images:,}"
+            if recorded.images != labels.images
+            else f"as many images, {labels.images:,}, some labelled otherwise"  # attack pass 34: "700, now 700"
+        )
+        why.append(f"the labels changed since ({counts})")
     elif recorded.split is None or recorded.split != labels.split:
         why.append("the validation split changed since")
     why += [

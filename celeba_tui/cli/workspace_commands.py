@@ -268,7 +268,7 @@ def export(
     out: Annotated[
         Optional[Path],
         typer.Option(
-            "--out", "-o", metavar="FILE", help="Output file (default: stdout); the folder for imagefolder and hf."
+            "--out", "-o", metavar="FILE", help="Output file (default or -: stdout); the folder for imagefolder and hf."
         ),
     ] = None,
     task: TasksOption = None,
@@ -310,6 +310,8 @@ def export(
     from celeba_tui.errors import CelebaError
     from celeba_tui.formats.exporting import FOLDER_FORMATS, check_export_request, export_labels, parse_sources
 
+    if out is not None and str(out) == "-":  # stdout, as `-` means to most tools (attack pass 34: a file `-`)
+        out = None
     check_export_request(fmt, out)
     if json_output and out is None:
         raise CelebaError("--json prints a summary on stdout, where the labels would go: give -o/--out PATH")

@@ -39,9 +39,11 @@ FILE_ONLY_FORMATS = ("parquet",)
 def parse_sources(text: str | None) -> list[str] | None:
     """`human,review` -> ['human', 'review']; None means every source. `review` is a
     person's decision, `merge` a merge's (vocabulary.FILTER_SOURCES)."""
-    if not text:
+    if text is None:
         return None
     sources = [s.strip() for s in text.split(",") if s.strip()]
+    if not sources:  # `--source ,` kept nothing and said "wrote 0 rows" (attack pass 34)
+        raise CelebaError(f"--source {text!r}: no source named (one or more of {', '.join(FILTER_SOURCES)})")
     unknown = [s for s in sources if s not in FILTER_SOURCES]
     if unknown:
         raise CelebaError(f"unknown source(s) {', '.join(unknown)} (one of {', '.join(FILTER_SOURCES)})")

@@ -331,3 +331,26 @@ def test_a_missing_task_or_model_says_what_it_takes_here(labelled_workspace):
     config.write_text(config.read_text().replace('name = "light"', 'name = "zzz"'))
     grouped = runner.invoke(app, ["-w", str(labelled_workspace.path), "cycle"])
     assert "the tasks here are zzz, orientation" in grouped.output, grouped.output
+
+
+def test_why_a_run_is_not_reused_in_words(tmp_path):
+    import json as json_module
+
+    from celeba_tui.autolabel.cycle import reuse_differences
+    from celeba_tui.models.run_files import Run
+    from celeba_tui.training.run_labels import LabelsFingerprint
+
+    run = Run(tmp_path, {"run_id": "r", "architecture": "a", "epochs": 14, "lr": 0.001}, {})
+    now = LabelsFingerprint("new", 700, "split")
+    assert reuse_differences(run, {"epochs": 25, "lr": 0.001}, now) == [
+        "it recorded no labels it learnt from", "epochs 14, now 25",
+    ]  # fmt: skip
+    (tmp_path / "labels.json").write_text(json_module.dumps({"labels": "old", "images": 700, "split": "split", "keyed_by": "id"}))  # fmt: skip
+    # Attack pass 34: "(it learnt from 700 images, now 700)" hid what changed.
+    assert reuse_differences(run, {"epochs": 14}, now) == [
+        "the labels changed since (as many images, 700, some labelled otherwise)"
+    ]
+    assert reuse_differences(run, {"epochs": 14}, LabelsFingerprint("old", 700, "other")) == [
+        "the validation split changed since"
+    ]
+    assert reuse_differences(run, {"epochs": 14, "lr": 0.001}, LabelsFingerprint("old", 700, "split")) == []

@@ -218,6 +218,11 @@ def test_unknown_format_and_source(labelled):
     assert "unknown export format 'xml' (one of " in export(labelled, "--format", "xml", ok=False).stderr
     assert "'json' (did you mean 'jsonl'?" in export(labelled, "--format", "json", ok=False).stderr
     assert "unknown source(s) people" in export(labelled, "--source", "people", ok=False).stderr
+    # Attack pass 34: `--source ,` kept nothing and exited 0 ("wrote 0 rows").
+    assert "--source ',': no source named" in export(labelled, "--source", ",", ok=False).stderr
+    # ... and `-o -` wrote a file named `-`: it is stdout, as to most tools.
+    assert export(labelled, "--format", "jsonl", "-o", "-").stdout.startswith('{"image":')
+    assert "needs" in export(labelled, "--format", "parquet", "-o", "-", ok=False).stderr
 
 
 def test_iso_times_read_back_as_the_same_moment():
