@@ -121,7 +121,7 @@ def annotator_name_problem(name: object, *, merge: bool = False, model: bool = F
     if name.startswith(FORMULA_STARTS):
         return f"starts with {name[0]!r}, which spreadsheets run as a formula"
     if folded(name).startswith(MERGE_PREFIX) and not merge:  # `Merge:x`, `ｍｅｒｇｅ:x` too (attack pass 34)
-        return f"starts with {MERGE_PREFIX!r} (in whatever case or width), which is reserved for merges"
+        return f"starts with {MERGE_PREFIX!r}, which is reserved for merges"
     if merge and not name.startswith(MERGE_PREFIX):
         return f"a merge's name must start with {MERGE_PREFIX!r}"
     if looks_like(name, MODEL_ANNOTATOR) and not model:

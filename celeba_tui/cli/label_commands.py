@@ -167,7 +167,10 @@ def label(
                 if not summary["to_do"]:
                     _say_why_empty(store, ws, name, queue, tasks, options)
             return
-        run = LabelRun(ws, name, queue, tuple(tasks), options, checks, renderer, timing_log, image, hint)
+        from celeba_tui.labelling.guidelines import guidelines_note
+
+        guidance = guidelines_note(ws.guidelines_path, tasks)
+        run = LabelRun(ws, name, queue, tuple(tasks), options, checks, renderer, timing_log, image, hint, guidance)
         outcome = _run_tui(store, run)
         from celeba_tui.errors import StoreWriteError
 
@@ -195,6 +198,7 @@ class LabelRun:
     timing_log: Path | None
     image: str | None
     name_hint: str | None = None  # whose name decisions go under, where worth a word (annotator_names.name_hint)
+    guidelines_hint: str | None = None  # tasks the guidelines say nothing of (labelling.guidelines.guidelines_note)
 
 
 def _say_why_empty(store, ws, name: str, queue: str, tasks, options) -> None:
@@ -306,6 +310,7 @@ def _run_app(store, run: LabelRun, held_lock, share_clashes: tuple[str, ...] = (
         held_lock=held_lock,
         share_clashes=share_clashes,
         name_hint=run.name_hint,
+        guidelines_hint=run.guidelines_hint,
         phrase_command=invoked_phrasing(queue=run.queue),
     )
     app = LabelApp(config, store)

@@ -9,6 +9,7 @@ few hundred blocks, so a longer file is shown as plain text, never as a frozen s
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +80,32 @@ class Guidelines:
 
     text: str
     markdown: bool
+
+
+def unguided_tasks(text: str, tasks) -> list:
+    """The tasks `text` never names (as a word, in any case): a task added to celeba.toml
+    after the guidelines were written, which nobody has said how to answer. Pure."""
+    return [t for t in tasks if not re.search(rf"(?<!\w){re.escape(t.name)}(?!\w)", text, re.IGNORECASE)]
+
+
+def guidelines_note(path: Path, tasks) -> str | None:
+    """What `celeba label` opens with where the guidelines say nothing of a task it asks
+    (the walkthrough of 2026-12-07: nothing prompted a lead who added a task to write down
+    how to answer it); None where they name every one, or cannot be read (`?` says why)."""
+    from celeba_tui.regular_files import FileRefused, read_regular_file
+
+    try:
+        text = read_regular_file(path, MAX_GUIDELINES_BYTES).decode("utf-8")
+    except (OSError, FileRefused, UnicodeDecodeError):
+        return None
+    missing = unguided_tasks(text, tasks)
+    if not missing:
+        return None
+    asked = "; ".join(f"{t.name}: {t.prompt!r} ({', '.join(t.classes)})" for t in missing)
+    return (
+        f"{path.name} says nothing about {asked} yet: write there how to answer it, hard cases too, "
+        "so that everyone labels alike (? shows the guidelines)"
+    )
 
 
 def read_guidelines(path: Path) -> Guidelines:

@@ -38,3 +38,19 @@ def test_special_oversized_missing_and_garbled_files_give_a_note_at_once(tmp_pat
     assert "a FIFO" in notes["fifo.md"].text and "a character device" in notes["zero.md"].text
     assert "too large" in notes["big.md"].text and "utf-8" in notes["latin.md"].text
     assert "No such file" in notes["missing.md"].text
+
+
+def test_a_task_the_guidelines_never_name_is_said_when_labelling_opens(tmp_path):
+    # The walkthrough of 2026-12-07: a lead added `glasses`; nothing said its guidelines were missing.
+    from celeba_tui.labelling.guidelines import default_guidelines, guidelines_note, unguided_tasks
+    from celeba_tui.workspace import DEFAULT_TASKS, Task
+
+    glasses = Task("glasses", ("no", "yes"), "Does the person wear glasses?")
+    path = tmp_path / "guidelines.md"
+    path.write_text(default_guidelines(DEFAULT_TASKS))
+    assert guidelines_note(path, DEFAULT_TASKS) is None  # a new workspace's name every task
+    assert unguided_tasks("Glasses: frames count, sunglasses too.", [glasses]) == []  # any case
+    assert unguided_tasks("eyeglasses only", [glasses]) == [glasses]  # a word, not part of one
+    note = guidelines_note(path, (*DEFAULT_TASKS, glasses))
+    assert note.startswith("guidelines.md says nothing about glasses: 'Does the person wear glasses?' (no, yes) yet")
+    assert guidelines_note(tmp_path / "missing.md", (glasses,)) is None  # `?` says why it cannot be read

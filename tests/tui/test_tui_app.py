@@ -852,3 +852,11 @@ async def test_a_new_name_like_a_known_one_is_said_when_the_screen_opens(workspa
         await settle(pilot)
         shown = [(n.title, n.message, n.severity) for n in app._notifications]
         assert ("Check your name", hint, "warning") in shown
+
+
+async def test_tasks_the_guidelines_never_name_are_said_when_the_screen_opens(workspace, store):
+    note = "guidelines.md says nothing about glasses: 'Does the person wear glasses?' (no, yes) yet: ..."
+    app = make_app(workspace, store, "ann", guidelines_hint=note)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert ("No guidelines yet", note) in [(n.title, n.message) for n in app._notifications]
