@@ -78,6 +78,12 @@ def annotator_kind(name: str) -> str:
     return "ensemble" if name == MODEL_ANNOTATOR else "person"
 
 
+def are_merges(names):
+    """Which of `names` (a pandas Series of annotator names) are merges' (`merge:POLICY`): a
+    bool array, vectorised (a review row of one is a policy's decision, not a person's)."""
+    return names.str.startswith(MERGE_PREFIX).to_numpy(dtype=bool)
+
+
 def os_user_hint(name: str, known, flag: str) -> str | None:
     """For a name nobody typed (the OS user's: no `flag`, no $CELEBA_ANNOTATOR) that none
     of the people in the store has, while some do: the line that says whose name the

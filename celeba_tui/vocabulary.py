@@ -45,7 +45,7 @@ RESOLVED = "resolved"
 SHOWN_STATUSES = (*STATUSES, SINGLE, RESOLVED)
 
 
-def shown_status(status: str | None, n_annotators: int, merge_decided: bool = False) -> str | None:
+def shown_status(status: str | None, n_annotators: int, *, merge_decided: bool) -> str | None:
     """A current label's status as people read it: `single` for an `agreed` label one
     annotator gave alone, `resolved` for a review decision a merge made
     (`merge_decided`), else the store's. SQL reads it as `store.schema.SHOWN_STATUS_SQL`."""

@@ -19,17 +19,18 @@ start with `merge:` are therefore reserved for merges.)
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 from celeba_tui.agreement.measures import LABEL_COLUMNS, annotator_labels
 from celeba_tui.agreement.merge_policies import MergePolicy, MergeResult, merge_labels, parse_policy
-from celeba_tui.annotator_names import MERGE_PREFIX
+from celeba_tui.annotator_names import MERGE_PREFIX, are_merges
 from celeba_tui.errors import CelebaError
-from celeba_tui.vocabulary import ANNOTATOR_SOURCES, CONFLICT, REVIEW
+from celeba_tui.store.schema import MERGE_ANNOTATOR_IDS_SQL
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, CONFLICT, REVIEW, sql_list
 from celeba_tui.workspace import Task
 
 if TYPE_CHECKING:
@@ -112,13 +113,10 @@ class MergeRun:
     dry_run: bool
     # Keys a person labelled or reviewed while this merge computed: left to the next run.
     deferred: int = 0
-    # Whose earlier decisions it withdrew (or would): merge annotator -> how many, and of which tasks.
+    # Whose earlier decisions it withdrew (or would): merge annotator -> how many.
     withdrawn_from: dict[str, int] = field(default_factory=dict)
     min_confidence: float = 0.0
-    withdrawn_tasks: tuple[str, ...] = ()
-    # The policy of the merge withdrawn most, where it would still run (`prefer:NAME` of a
-    # person since renamed would not): what decides those conflicts again.
-    redo_policy: str | None = None
+    redo: Redo | None = None  # what decides again the withdrawn decisions of the merge withdrawn most
 
     def to_dict(self) -> dict:
         return {
@@ -148,9 +146,11 @@ def run_merge(
     mark = store.last_label_id()
     labels = human_labels(store, tasks)
     policy = parse_policy(policy_text, labels["annotator"].unique())
+    if min_confidence and policy.kind == "review":  # attack pass 34: taken without a word
+        raise CelebaError("--min-confidence needs a policy that decides (majority, prefer:NAME, dawid-skene)")
     review = store.live_labels(sources=(REVIEW,), brief=True)
     review = review[review["task"].isin(names)]
-    by_merge = review_rows_are_merges(review["annotator"])
+    by_merge = are_merges(review["annotator"])
     by_people = review.loc[~by_merge, KEY].drop_duplicates()
     ours = review[by_merge]
     if not by_people.empty and not ours.empty:
@@ -173,22 +173,59 @@ def run_merge(
                 store.replace_labels(plan.revoke, annotator, plan.add, as_merge=True)
     revoked = ours[ours["id"].isin(plan.revoke)]
     withdrawn_from = {str(name): int(n) for name, n in revoked["annotator"].value_counts().sort_index().items()}
+    redo = None
+    if withdrawn_from:
+        most = max(withdrawn_from.items(), key=lambda item: (item[1], item[0]))[0]
+        tasks = revoked.loc[revoked["annotator"] == most, "task"].unique().tolist()
+        redo = redo_merge(most, tasks, labels["annotator"].unique(), withdrawn_from[most])
     return MergeRun(
-        result, len(plan.add), len(plan.revoke), plan.unchanged, dry_run, deferred, withdrawn_from, min_confidence,
-        tuple(sorted(revoked["task"].unique().tolist())), redo_policy(withdrawn_from, labels["annotator"].unique()),
-    )  # fmt: skip
+        result, len(plan.add), len(plan.revoke), plan.unchanged, dry_run, deferred, withdrawn_from, min_confidence, redo
+    )
 
 
-def redo_policy(withdrawn_from: dict[str, int], annotators) -> str | None:
-    """The policy of the merge annotator whose decisions were withdrawn most, where it still
-    parses against the annotators now (None for `prefer:NAME` of a name since renamed)."""
-    if not withdrawn_from:
+@dataclass(frozen=True)
+class Redo:
+    """What decides again a merge's decisions: its policy, on these tasks."""
+
+    policy: str
+    tasks: tuple[str, ...]
+    count: int = 0  # how many decisions (where known)
+
+
+def redo_merge(name: str, tasks, annotators, count: int = 0) -> Redo | None:
+    """The policy of merge annotator `name` (POLICY of merge:POLICY) on `tasks`, where it
+    parses against `annotators` now (the people with labels); None where it would not run:
+    `prefer:NAME` of a person withdrawn or renamed since (attack pass 34), or not a merge's."""
+    if not name.startswith(MERGE_PREFIX):
         return None
-    name = max(withdrawn_from.items(), key=lambda item: (item[1], item[0]))[0]
     try:
-        return parse_policy(name[len(MERGE_PREFIX) :], annotators).name
+        policy = parse_policy(name[len(MERGE_PREFIX) :], annotators)
     except CelebaError:
         return None
+    return None if policy.kind == "review" else Redo(policy.name, tuple(sorted(tasks)), count)
+
+
+def latest_standing_merge(store: LabelStore, tasks: Sequence[str]) -> Redo | None:
+    """What decides again the merge whose standing decision on `tasks` is the newest (its
+    decisions lapse when a person's labels are withdrawn under them), where it would run."""
+    rows = store.query(
+        "SELECT a.name, v.task, v.label_id FROM live v JOIN annotators a ON a.id = v.annotator_id "
+        f"WHERE v.source = '{REVIEW}' AND v.annotator_id IN ({MERGE_ANNOTATOR_IDS_SQL}) "
+        "AND v.task IN (SELECT value FROM json_each(?))",
+        [json.dumps(list(tasks))],
+    )
+    if not rows:
+        return None
+    name = max(rows, key=lambda row: row[2])[0]
+    return redo_merge(name, {task for who, task, _ in rows if who == name}, people_now(store))
+
+
+def people_now(store: LabelStore) -> list[str]:
+    """The annotators with live labels of their own: whom a `prefer:NAME` policy may name."""
+    return [who for (who,) in store.query(
+        "SELECT DISTINCT a.name FROM live v JOIN annotators a ON a.id = v.annotator_id "
+        f"WHERE v.source IN ({sql_list(ANNOTATOR_SOURCES)})"
+    )]  # fmt: skip
 
 
 def plan_without(plan: MergePlan, keys: pd.DataFrame, existing: pd.DataFrame) -> tuple[MergePlan, int]:
@@ -225,8 +262,3 @@ def review_queue(store: LabelStore, task: str | None = None) -> pd.DataFrame:
     labels = annotator_labels(store.live_labels(task, sources=ANNOTATOR_SOURCES))
     queue = labels.merge(conflicts, on=KEY, how="inner")
     return queue.sort_values(KEY + ["annotator"], ignore_index=True)[LABEL_COLUMNS]
-
-
-def review_rows_are_merges(annotators: pd.Series) -> np.ndarray:
-    """True for review rows written by a merge rather than by a person."""
-    return annotators.str.startswith(MERGE_PREFIX).to_numpy(dtype=bool)

@@ -56,6 +56,17 @@ class CycleOptions:
 
 
 @dataclass(frozen=True)
+class NotReused:
+    """The latest earlier run of an architecture a cycle trains anew, and why (`reuse_differences`)."""
+
+    run_id: str
+    because: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {"run": self.run_id, "because": list(self.because)}
+
+
+@dataclass(frozen=True)
 class TrainStep:
     """One architecture: the run to reuse, or a run to train; then its model file."""
 
@@ -64,8 +75,7 @@ class TrainStep:
     reuse: Run | None = None
     model: Path | None = None  # the reused run's model file, when one is already exported
     model_exists: bool = False
-    # Where it trains: the latest earlier run of the architecture, and why it is not reused.
-    not_reused: tuple[str, tuple[str, ...]] | None = None
+    not_reused: NotReused | None = None  # where it trains: the latest earlier run, and why not that
 
     @property
     def action(self) -> str:
@@ -79,9 +89,7 @@ class TrainStep:
             "settings": self.settings,
             "model": str(self.model) if self.model is not None else None,
             "model_action": "reuse" if self.model_exists else "export",
-            "not_reused": None
-            if self.not_reused is None
-            else {"run": self.not_reused[0], "because": list(self.not_reused[1])},
+            "not_reused": None if self.not_reused is None else self.not_reused.to_dict(),
         }
 
 
@@ -159,7 +167,7 @@ class CyclePlan:
                 )  # fmt: skip
                 out.extend(f"     {line}" for line in settings_lines(step.settings))
                 if step.not_reused is not None:
-                    run_id, why = step.not_reused
+                    run_id, why = step.not_reused.run_id, step.not_reused.because
                     shown = list(why[:MAX_REASONS]) + (
                         [f"{len(why) - MAX_REASONS} more"] if len(why) > MAX_REASONS else []
                     )
@@ -439,7 +447,9 @@ def plan_cycle(workspace: Workspace, options: CycleOptions) -> CyclePlan:
         if reuse is None:
             # The walkthrough of helper-68: the demo's run was trained again without a word of why.
             latest = next((run for run in reversed(runs) if run.architecture == architecture), None)
-            why = None if latest is None else (latest.run_id, tuple(reuse_differences(latest, settings, labels)))
+            why = (
+                None if latest is None else NotReused(latest.run_id, tuple(reuse_differences(latest, settings, labels)))
+            )
             steps.append(TrainStep(architecture, settings, not_reused=why))
             continue
         model, exists = planned_export(workspace, reuse, export_settings)

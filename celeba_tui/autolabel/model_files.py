@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 MODELS_DIR = "models"
 PRECISIONS = ("fp32", "fp16", "int8")
 GIVEN, REUSED, EXPORTED = "given", "reused", "exported"
-EXPORTED_FOR_NOW = "exported for this dry run (not kept)"
 
 
 @dataclass(frozen=True)
@@ -33,17 +32,25 @@ class ModelFile:
     """One model of the ensemble: its file, the run it came from and whether it was exported now."""
 
     path: Path
-    action: str  # given | reused | exported | exported for this dry run (not kept)
+    action: str  # given | reused | exported
     run_id: str | None = None
     named_as: str = ""  # what was typed
+    kept: bool = True  # False: exported for a dry run into a folder removed after it
 
     def describe(self) -> str:
         if self.action == GIVEN:
             return f"model {self.path}"
-        return f"{self.action} {self.path} (run {self.run_id}, from {self.named_as!r})"
+        action = self.action if self.kept else f"{self.action} for this dry run (not kept)"
+        return f"{action} {self.path} (run {self.run_id}, from {self.named_as!r})"
 
     def to_dict(self) -> dict:
-        return {"path": str(self.path), "action": self.action, "run_id": self.run_id, "named_as": self.named_as}
+        return {
+            "path": str(self.path),
+            "action": self.action,
+            "run_id": self.run_id,
+            "named_as": self.named_as,
+            "kept": self.kept,
+        }
 
 
 @dataclass(frozen=True)
@@ -154,7 +161,7 @@ def export_for_ensemble(
             f"`celeba export-onnx` to inspect it"
             + (", or try more --calibration-images, or fp32" if settings.precision == "int8" else "")
         )
-    return ModelFile(path, EXPORTED if scratch is None else EXPORTED_FOR_NOW, run.run_id, named_as or run.run_id)
+    return ModelFile(path, EXPORTED, run.run_id, named_as or run.run_id, kept=scratch is None)
 
 
 def resolve_model_names(workspace: Workspace, names: list[str], tasks: list[str] | None) -> list[tuple[str, object]]:

@@ -18,7 +18,7 @@ import typer
 from typer._click.exceptions import UsageError
 from typer.core import TyperGroup
 
-from celeba_tui.annotator_names import MERGE_PREFIX, annotator_kind, unknown_annotator
+from celeba_tui.annotator_names import annotator_kind, unknown_annotator
 from celeba_tui.cli.app import (
     GROUP_WORKSPACE_KEY,
     JsonOption,
@@ -33,7 +33,6 @@ from celeba_tui.cli.completion import complete_task
 from celeba_tui.console import cell_width, padded, printable
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.presence import sessions_now
-from celeba_tui.vocabulary import REVIEW
 
 # withdraw and restore: one task's labels, or every task's.
 OneTaskOption = Annotated[
@@ -230,32 +229,38 @@ def withdraw(name: str, task: str | None, yes: bool, workspace: Path | None, jso
             typer.echo("nothing withdrawn", err=True)
             raise typer.Exit(1)
         withdrawn = store.withdraw_annotator(name, task, by=_who())
-        # The merge whose decision is the newest of those that stand (`merge:review` decides nothing).
-        latest_merge = store.query(
-            "SELECT a.name FROM live v JOIN annotators a ON a.id = v.annotator_id "
-            f"WHERE v.source = '{REVIEW}' AND substr(a.name, 1, {len(MERGE_PREFIX)}) = ? ORDER BY v.label_id DESC LIMIT 1",
-            [MERGE_PREFIX],
-        )
+        redo = merge_redo(store, name, [task] if task else list(ws.task_names)) if withdrawn else None
     if json_output:
         print_json({"annotator": name, "task": task, "withdrawn": withdrawn})
         return
     typer.echo(f"withdrew {withdrawn:,} live {scope}labels of {printable(name)} (history kept)")
     if not withdrawn:
         return
-    only = f" -t {shlex.quote(task)}" if task else ""
+    from celeba_tui.cli.merge_view import redo_command
+
     if annotator_kind(name) == "merge":
         # Attack pass 34: a merge's withdrawal was followed by a person's advice (and its restore
         # overruled what people answered since: merges are decided again, not restored).
-        again = f"celeba merge --policy {shlex.quote(name[len(MERGE_PREFIX) :])}{only}"
         next_step("celeba label --queue review", "the conflicts it settled wait for a person again")
-        typer.echo(printable(f"(a mistake? `{again}` decides them again)"), err=True)
+        if redo is not None:
+            typer.echo(printable(f"(a mistake? `{redo_command(redo)}` decides them again)"), err=True)
         return
-    if latest_merge:  # the merge's decisions over these labels lapsed: the policy decides again without them
-        policy = shlex.quote(latest_merge[0][0][len(MERGE_PREFIX) :])
-        next_step(f"celeba merge --policy {policy}", "the merge's decisions over these labels lapsed: merge again")
+    if redo is not None:  # the merge's decisions over these labels lapsed: its policy decides again without them
+        next_step(redo_command(redo), "the merge's decisions over these labels lapsed: merge again")
     next_step("celeba label", "their images are back in the queues of those who have not labelled them")
-    again = f"celeba annotators restore {shlex.quote(name)}{only}"
+    again = f"celeba annotators restore {shlex.quote(name)}" + (f" -t {shlex.quote(task)}" if task else "")
     typer.echo(printable(f"(a mistake? `{again}` makes them live again)"), err=True)
+
+
+def merge_redo(store, name: str, tasks: list[str]):
+    """What decides again, after `name`'s labels of `tasks` were withdrawn: the merge `name`
+    is, or the one whose standing decision is newest (people's withdrawn labels lapse its
+    decisions over them), where its policy runs on the people labelling now; else None."""
+    from celeba_tui.agreement.apply_merge import latest_standing_merge, people_now, redo_merge
+
+    if annotator_kind(name) == "merge":
+        return redo_merge(name, tasks, people_now(store))
+    return latest_standing_merge(store, tasks)
 
 
 def _who() -> str | None:
@@ -287,6 +292,12 @@ def restore_command(
         annotator_session(ws.path, name, advice="finish it before restoring its labels", doing="restore"),
         ws.open_store(check_classes=False) as store,
     ):
+        if annotator_kind(name) == "merge" and store.query("SELECT 1 FROM annotators WHERE name = ?", [name]):
+            from celeba_tui.cli.merge_view import redo_command
+            from celeba_tui.store.annotators import NOT_RESTORED
+
+            redo = merge_redo(store, name, [task] if task else list(ws.task_names))
+            raise CelebaError(NOT_RESTORED + (f": `{redo_command(redo)}`" if redo is not None else ""))
         done = store.restore_annotator(name, task)
     withdrawal = done.withdrawal
     if json_output or ctx.obj["json"]:

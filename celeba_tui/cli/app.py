@@ -22,7 +22,7 @@ import typer
 
 # Typer 0.29 ships its own copy of click (typer._click); these are the parts it does not re-export.
 from typer._click.core import Command, Context, ParameterSource
-from typer._click.exceptions import ClickException
+from typer._click.exceptions import ClickException, MissingParameter
 from typer._click.globals import get_current_context
 from typer.core import TyperGroup
 
@@ -154,7 +154,7 @@ def missing_value_hint(exc: ClickException) -> str:
     orientation` for -t (the workspace's, where one is found), `: e.g. -m latest` for the
     models (helper-68: `celeba cycle` said only "Missing option '--task' / '-t'"); '' else."""
     param = getattr(exc, "param", None)
-    if type(exc).__name__ != "MissingParameter" or param is None:
+    if not isinstance(exc, MissingParameter) or param is None:
         return ""
     if param.name == "models":
         return ": e.g. -m latest, best:ARCH, a run id or .onnx files"

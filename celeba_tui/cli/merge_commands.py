@@ -113,8 +113,6 @@ def merge(
 
     if not 0 <= min_confidence <= 1:  # also refuses NaN
         raise CelebaError(f"--min-confidence must be between 0 and 1, not {min_confidence:g}")
-    if min_confidence and policy.strip() == "review":  # attack pass 34: taken without a word
-        raise CelebaError("--min-confidence needs a policy that decides (majority, prefer:NAME, dawid-skene)")
     ws = open_workspace(workspace)
     tasks = ws.select_tasks(task)
     with ws.open_store(readonly=dry_run) as store:

@@ -11,7 +11,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from celeba_tui.agreement.apply_merge import MergeRun
+from celeba_tui.agreement.apply_merge import MergeRun, Redo, merge_annotator
 from celeba_tui.agreement.measures import PairAgreement, TaskAgreement
 from celeba_tui.agreement.profiles import AnnotatorProfile, chance_notes, strictness_notes
 from celeba_tui.cli.app import next_step
@@ -315,16 +315,16 @@ def print_merge(run: MergeRun) -> None:
         # The walkthrough of helper-68: "Wrote 0 merge decision(s) as merge:review; withdrew 97
         # earlier one(s)" did not say that yesterday's dawid-skene merge was undone.
         again = ""
-        if run.redo_policy is not None:  # quoted, with the tasks (attack pass 34: `prefer:$(id)` ran as typed)
-            tasks = "".join(f" -t {shlex.quote(task)}" for task in run.withdrawn_tasks)
-            again = f" ({literal(f'celeba merge --policy {shlex.quote(run.redo_policy)}{tasks}')} decides them again)"
+        if run.redo is not None:  # quoted, with its tasks (attack pass 34: `prefer:$(id)` ran as typed)
+            its = f"its {run.redo.count:,}" if len(run.withdrawn_from) > 1 else "them"
+            again = f" ({literal(redo_command(run.redo))} decides {its} again)"
         console.print(
             f"{verb[1].capitalize()} {withdrawn_text(run.withdrawn_from)}: their conflicts "
             + ("would wait" if run.dry_run else "wait")
             + f" for a person again{again}."
         )
     else:
-        others = {name: n for name, n in run.withdrawn_from.items() if name != f"merge:{result.policy.name}"}
+        others = {name: n for name, n in run.withdrawn_from.items() if name != merge_annotator(result.policy)}
         console.print(
             f"{verb[0].capitalize()} {run.written:,} merge decision(s) as merge:{literal(result.policy.name)}; "
             f"{verb[1]} {run.withdrawn:,} earlier one(s)"
@@ -338,6 +338,11 @@ def print_merge(run: MergeRun) -> None:
     waiting = sum(s.open for s in result.summary)
     if waiting:
         next_step("celeba label --queue review", f"{waiting:,} conflict(s) wait for a person")
+
+
+def redo_command(redo: Redo) -> str:
+    """`celeba merge --policy POLICY -t TASK`: the merge that decides again, quoted for a shell."""
+    return f"celeba merge --policy {shlex.quote(redo.policy)}" + "".join(f" -t {shlex.quote(t)}" for t in redo.tasks)
 
 
 def withdrawn_text(withdrawn_from: dict[str, int]) -> str:

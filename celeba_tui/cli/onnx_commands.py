@@ -399,12 +399,12 @@ def autolabel(
     print_autolabel_report(report)
     if report.dry_run:
         changes = any(task.labels_written or task.labels_withdrawn for task in report.tasks)
-        renewals = all(
+        only_renewals = all(
             task.labels_renewed == task.labels_written and not task.labels_withdrawn for task in report.tasks
         )
         if not changes:
             then = "Without --dry-run it would change no label either (its predictions would be stored)."
-        elif renewals:  # helper-68: the same weights exported again "wrote" every label anew
+        elif only_renewals:  # helper-68: the same weights exported again "wrote" every label anew
             then = (
                 "Without --dry-run no image's class would change: the same classes are written again, as this "
                 "ensemble's decisions."

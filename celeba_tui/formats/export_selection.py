@@ -67,13 +67,14 @@ def select_current(
 
 
 def mark_kept(current: pd.DataFrame, people: pd.DataFrame | None, sources: list[str] | None) -> pd.DataFrame:
-    """Add `sources`, `asked`, `kept` and `why_not` to current rows (pure: frames in, frame out).
+    """Add `sources`, `asked`, `kept` and `why_not` to current rows with their `shown_status`
+    (pure: frames in, frame out).
 
     Without `people` (no source filter asked for) `sources` is not worked out (None).
     """
     current = current.copy()
     status = current["status"].to_numpy(dtype=object)
-    shown = current["shown_status"].to_numpy(dtype=object) if "shown_status" in current else status
+    shown = current["shown_status"].to_numpy(dtype=object)  # current_labels(with_shown_status=True)
     labelled = current["label"].notna().to_numpy()
     if people is None:
         if sources is not None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from celeba_tui.annotator_names import MERGE_PREFIX
+from celeba_tui.annotator_names import are_merges
 from celeba_tui.errors import CelebaError
 from celeba_tui.formats.export_report import CONFLICT, OTHER_SOURCE, SOME_TASKS, ExportReport, count_reasons
 from celeba_tui.formats.export_selection import NOT_KEPT_CONFLICT, NOT_KEPT_SOURCE, CurrentSelection, select_current
@@ -122,7 +122,7 @@ def _unique(tasks: tuple[Task, ...]) -> tuple[Task, ...]:
 
 def _export_live(store: LabelStore, fmt: str, out, tasks: list[str], sources, raw_cells: bool) -> tuple[int, int]:
     live = newest_answers(store.live_labels())
-    by_merge = (live["source"] == REVIEW) & live["annotator"].str.startswith(MERGE_PREFIX)
+    by_merge = (live["source"] == REVIEW).to_numpy(dtype=bool) & are_merges(live["annotator"])
     kind = live["source"].where(~by_merge, MERGE)  # the filter's word; the rows keep their stored source
     live = live[live["task"].isin(tasks) & kind.isin(FILTER_SOURCES if sources is None else sources)]
     live = live.sort_values(["image", "task", "annotator", "source"], ignore_index=True)

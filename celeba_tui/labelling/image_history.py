@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from celeba_tui.annotator_names import MERGE_PREFIX
+from celeba_tui.annotator_names import annotator_kind
 from celeba_tui.labelling.queue_items import ItemContext
+from celeba_tui.store.schema import SHOWN_STATUS_SQL
 from celeba_tui.vocabulary import (
     AGREED,
     ANNOTATOR_SOURCES,
@@ -24,7 +25,6 @@ from celeba_tui.vocabulary import (
     PEOPLE_SOURCES,
     REVIEW,
     REVIEWED,
-    shown_status,
 )
 
 if TYPE_CHECKING:
@@ -72,18 +72,13 @@ class TaskRecord:
     status: str | None
     n_annotators: int
     history: tuple[HistoryEntry, ...]
+    # The status as people read it, as `celeba stats` counts it (store.schema.SHOWN_STATUS_SQL):
+    # `single` for one annotator's `agreed` label, `resolved` for a merge's `review`.
+    status_shown: str | None = None
 
     @property
     def live(self) -> list[HistoryEntry]:
         return [entry for entry in self.history if entry.state == LIVE]
-
-    @property
-    def status_shown(self) -> str | None:
-        """The status as people read it, as `celeba stats` counts it: the store's `agreed`
-        covers one annotator's label too, which is shown as `single`, and its `review` a
-        merge's decision too, shown as `resolved` where no person's review stands."""
-        by_person = any(e.source == REVIEW and not e.annotator.startswith(MERGE_PREFIX) for e in self.live)
-        return shown_status(self.status, self.n_annotators, merge_decided=not by_person)
 
 
 @dataclass(frozen=True)
@@ -111,9 +106,10 @@ def image_record(store: LabelStore, image: str, tasks: Sequence) -> ImageRecord:
         [image_id],
     )
     current = {
-        task: (label, status, n)
-        for task, label, status, n in store.query(
-            "SELECT task, label, status, n_annotators FROM current WHERE image_id = ?", [image_id]
+        task: (label, status, n, shown)
+        for task, label, status, n, shown in store.query(
+            f"SELECT c.task, c.label, c.status, c.n_annotators, {SHOWN_STATUS_SQL} FROM current c WHERE c.image_id = ?",
+            [image_id],
         )
     }
     revoked = {row[8] for row in rows if row[8] is not None}
@@ -134,8 +130,8 @@ def image_record(store: LabelStore, image: str, tasks: Sequence) -> ImageRecord:
     )
     records = {}
     for task in tasks:
-        label, status, n = current.get(task.name, (None, None, 0))
-        records[task.name] = TaskRecord(task.name, label, status, n, tuple(history.get(task.name, ())))
+        label, status, n, shown = current.get(task.name, (None, None, 0, None))
+        records[task.name] = TaskRecord(task.name, label, status, n, tuple(history.get(task.name, ())), shown)
     return ImageRecord(image, True, bool(present), records, item_context(store, image, tasks), checks)
 
 
@@ -159,7 +155,7 @@ def settled_how(record: TaskRecord) -> str:
         decision = max((e for e in live if e.source == REVIEW), key=lambda e: e.id, default=None)
         if decision is None:
             return "settled by a review decision"
-        if decision.annotator.startswith(MERGE_PREFIX) and decision.detail:
+        if annotator_kind(decision.annotator) == "merge" and decision.detail:
             policy = decision.detail.get("policy")
             votes = decision.detail.get("votes")
             if isinstance(votes, dict):  # who voted what (a Python dict's braces and quotes were shown)

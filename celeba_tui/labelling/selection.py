@@ -429,12 +429,12 @@ def _positions(image_ids: np.ndarray, order: np.ndarray, wanted: np.ndarray) -> 
 def source_rows(index: BrowseIndex, source: str) -> np.ndarray:
     """Which of `index.live`'s rows have `source`, a filter's word (FILTER_SOURCES): `review`
     a person's decision, `merge` a merge's (a review row of a `merge:POLICY`). Pure."""
-    from celeba_tui.annotator_names import MERGE_PREFIX
+    from celeba_tui.annotator_names import annotator_kind
 
     stored = REVIEW if source == MERGE else source
     rows = index.live[:, 3] == SOURCES.index(stored)
     if stored == REVIEW:
-        merges = [number for name, number in index.annotators.items() if name.startswith(MERGE_PREFIX)]
+        merges = [number for name, number in index.annotators.items() if annotator_kind(name) == "merge"]
         by_merge = np.isin(index.live[:, 2], merges)
         rows &= by_merge if source == MERGE else ~by_merge
     return rows

@@ -9,7 +9,6 @@ undo rows, a rename changes the one `annotators` row the decisions point to.
 from __future__ import annotations
 
 import json
-import shlex
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 from celeba_tui.annotator_names import (
     MERGE_PREFIX,
     MODEL_ANNOTATOR,
+    annotator_kind,
     annotator_name_problem,
     shown_name,
     unknown_annotator,
@@ -28,6 +28,11 @@ from celeba_tui.vocabulary import ANNOTATOR_SOURCES, HUMAN, MODEL, PEOPLE_SOURCE
 if TYPE_CHECKING:  # imported where used: `celeba stats` and `label` start without numpy and pandas
     import numpy as np
     import pandas as pd
+
+NOT_RESTORED = (
+    "a merge's decisions are not restored: they settled the people's labels as they were then; "
+    "a merge decides again from the labels as they are now"
+)
 
 # The key of a withdrawal's undo rows' detail: `{"withdrawal": when, "by": who, "task": ...}`.
 WITHDRAWAL = "withdrawal"
@@ -204,18 +209,14 @@ class AnnotatorRecords:
         newer answer stands; nor an automatic label of a task an `autolabel` decided since:
         its ensemble sent the image to people or labelled it anew (attack pass 27). All in one
         transaction."""
-        if name.startswith(MERGE_PREFIX):
-            # A merge's decision settled the people's labels as they were when it was made: written
-            # anew it would pose as newer than what people answered since, and overrule it (attack
-            # pass 34). The merge decides again from the labels as they are now.
-            policy = shlex.quote(name[len(MERGE_PREFIX) :])
-            raise StoreError(
-                f"a merge's decisions are not restored: they settled the people's labels as they were then; "
-                f"`celeba merge --policy {policy}` decides again from the labels as they are now"
-            )
         with self.transaction() as conn:
             if not conn.execute("SELECT 1 FROM annotators WHERE name = ?", (name,)).fetchone():
                 raise StoreError(unknown_annotator(name, _names(conn)))
+            if annotator_kind(name) == "merge":
+                # A merge's decision settled the people's labels as they were when it was made:
+                # written anew it would pose as newer than what people answered since, and
+                # overrule it (attack pass 34). The merge decides again from the labels as they are.
+                raise StoreError(NOT_RESTORED)
             found = self.withdrawals(name, task)
             if not found:
                 raise StoreError(

@@ -737,7 +737,8 @@ class LabelStore(SideTables, AnnotatorRecords):
             "SELECT task, status, label, n_annotators, COUNT(*) FROM current c "
             f"{'WHERE ' + absent if absent_images else ''} GROUP BY task, status, label, n_annotators"
         ):
-            counts[(task, shown_status(status, n_annotators), label)] += n
+            # Every review counted as a person's here; the merges' are moved to `resolved` below.
+            counts[(task, shown_status(status, n_annotators, merge_decided=False), label)] += n
         for task, label, n in self.query(
             f"SELECT task, label, COUNT(*) FROM current c WHERE c.status = '{REVIEWED}' AND {MERGE_DECIDED_SQL} "
             f"{'AND ' + absent if absent_images else ''} GROUP BY task, label"

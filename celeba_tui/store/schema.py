@@ -17,6 +17,24 @@ from celeba_tui.vocabulary import (
 APP_ID = "celeba-tui"
 SCHEMA_VERSION = 1
 
+# Indexes added after the first stores were made: in SCHEMA, and created on the first
+# writable open of an older store (schema version unchanged: older celeba-tui versions
+# ignore them).
+LATER_INDEXES = {
+    "live_in_use": "CREATE INDEX IF NOT EXISTS live_in_use ON live(task, label, label_id)",
+    "current_counts_by_people": "CREATE INDEX IF NOT EXISTS current_counts_by_people "
+    "ON current(task, status, label, n_annotators)",
+}
+
+
+def with_later_indexes(text: str) -> str:
+    """`text` with each `{NAME}` of LATER_INDEXES replaced by its statement: one text of each
+    index, for a new store and an older one."""
+    for name, ddl in LATER_INDEXES.items():
+        text = text.replace(f"{{{name}}}", ddl)
+    return text
+
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -65,7 +83,7 @@ CREATE TABLE IF NOT EXISTS live (
 -- that the config's classes still cover every stored label (see LabelStore.label_values).
 -- label_id makes it cover every column of `live`, so when SQLite scans it instead of the
 -- table (which it does for task filters) no row is looked up a second time.
-CREATE INDEX IF NOT EXISTS live_in_use ON live(task, label, label_id);
+{live_in_use};
 CREATE TRIGGER IF NOT EXISTS live_on_label AFTER INSERT ON labels WHEN NEW.label IS NOT NULL
 BEGIN
     INSERT OR REPLACE INTO live VALUES
@@ -97,7 +115,7 @@ CREATE TABLE IF NOT EXISTS current (
     PRIMARY KEY (image_id, task)
 ) WITHOUT ROWID;
 -- What `celeba stats` counts, read from the index alone (n_annotators tells `single`).
-CREATE INDEX IF NOT EXISTS current_counts_by_people ON current(task, status, label, n_annotators);
+{current_counts_by_people};
 -- One row per (image, task, model): a model's latest prediction.
 CREATE TABLE IF NOT EXISTS predictions (
     image_id   INTEGER NOT NULL REFERENCES images(id),
@@ -136,6 +154,7 @@ CREATE TABLE IF NOT EXISTS problems (
     created  REAL NOT NULL
 );
 """.replace("{sources}", sql_list(SOURCES))
+SCHEMA = with_later_indexes(SCHEMA)
 
 # Questions a person passed over with space: their next queues show those images after
 # the others, until the person answers the question (however: the label screen, browse, an
@@ -154,13 +173,6 @@ SCHEMA += f"{SKIPS_TABLE};\n"
 # older store (schema version unchanged: older celeba-tui versions ignore them).
 LATER_TABLES = {"skips": SKIPS_TABLE}
 
-# Added after the first stores were made: created on the first writable open of an
-# older store (schema version unchanged: older celeba-tui versions ignore the index).
-LATER_INDEXES = {
-    "live_in_use": "CREATE INDEX IF NOT EXISTS live_in_use ON live(task, label, label_id)",
-    "current_counts_by_people": "CREATE INDEX IF NOT EXISTS current_counts_by_people "
-    "ON current(task, status, label, n_annotators)",
-}
 # Indexes older stores have that a later one replaced: dropped on their first writable open
 # (current_counts lacked n_annotators, so counting `single` read every row of the table).
 RETIRED_INDEXES = ("current_counts",)

@@ -309,3 +309,36 @@ def test_a_merges_decision_reads_resolved_and_a_persons_review(workspace, labell
     assert store_stats(labelled, workspace)["sources"]["merge"] == 1
     labelled.add_label(IMAGES[1], "light", "right", "rev", "review")  # a person decides it after all
     assert statuses() == ("review", "review", "review", 0, 1, "review")
+
+
+def test_a_merges_decision_that_lapsed_reads_as_the_people_left_it(workspace, labelled):
+    # The code review of 2026-12-07: a person's answer after the merge, or a person's review
+    # withdrawn after it, must not leave the image reading `resolved`.
+    from celeba_tui.agreement.apply_merge import run_merge
+    from celeba_tui.store.stats import store_stats
+
+    def light(image: str) -> tuple:
+        row = next(r for r in json.loads(CliRunner().invoke(app, ["browse", "-w", str(workspace.path), "--json"]).output) if r["image"] == image)  # fmt: skip
+        return row["status"]["light"], image_record(labelled, image, workspace.tasks).tasks["light"].status_shown
+
+    run_merge(labelled, workspace.tasks, "prefer:ann")
+    assert light(IMAGES[1]) == ("resolved", "resolved")
+    labelled.add_label(IMAGES[1], "light", "left", "bob")  # bob comes round to ann's answer: the merge lapsed
+    assert light(IMAGES[1]) == ("agreed", "agreed")
+    assert store_stats(labelled, workspace)["tasks"]["light"]["status"]["resolved"] == 0
+    run_merge(labelled, workspace.tasks, "prefer:ann")  # nothing left to decide on it
+    review = labelled.add_label(IMAGES[1], "light", "center", "rev", "review")
+    assert light(IMAGES[1]) == ("review", "review")
+    labelled.revoke(review, "rev")  # the person's review withdrawn: the people's labels decide
+    assert light(IMAGES[1]) == ("agreed", "agreed")
+
+
+def test_merge_decisions_of_images_not_in_the_root_are_counted_apart(workspace, labelled):
+    from celeba_tui.agreement.apply_merge import run_merge
+    from celeba_tui.store.stats import store_stats
+
+    run_merge(labelled, workspace.tasks, "prefer:ann")  # settles IMAGES[1]'s light conflict
+    labelled.register_images([name for name in IMAGES if name != IMAGES[1]], complete=True)  # its file gone
+    counts = store_stats(labelled, workspace)
+    inside, outside = counts["tasks"]["light"]["status"], counts["not_in_root"]["light"]["status"]
+    assert (inside["resolved"], outside["resolved"], outside["review"]) == (0, 1, 0)

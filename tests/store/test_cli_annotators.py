@@ -396,16 +396,25 @@ def test_a_merges_decisions_are_decided_again_not_restored(labelled):
     run("merge", "--policy", "prefer:amy", "-w", labelled.path)
     withdrawn = run("annotators", "withdraw", "merge:prefer:amy", "--yes", "-w", labelled.path)
     assert "celeba label --queue review" in withdrawn.stderr
-    assert "(a mistake? `celeba merge --policy prefer:amy` decides them again)" in withdrawn.stderr
+    again = "celeba merge --policy prefer:amy -t light -t orientation"
+    assert f"(a mistake? `{again}` decides them again)" in withdrawn.stderr
     with labelled.open_store() as store:
         before = store.query("SELECT COUNT(*) FROM labels")[0][0]
-    refused = run("annotators", "restore", "merge:prefer:amy", "-w", labelled.path, ok=False)
-    assert "a merge's decisions are not restored" in one_error(refused)
-    assert "`celeba merge --policy prefer:amy` decides again" in one_error(refused)
+    refused = one_error(run("annotators", "restore", "merge:prefer:amy", "-w", labelled.path, ok=False))
+    assert "a merge's decisions are not restored" in refused and refused.endswith(f"`{again}`")
+    assert "no annotator named 'merge:nosuch'" in one_error(
+        run("annotators", "restore", "merge:nosuch", "-w", labelled.path, ok=False)
+    )
     with labelled.open_store() as store:
         assert store.query("SELECT COUNT(*) FROM labels")[0][0] == before
-    # A person's withdrawal names the policy that decides again (plain `celeba merge` would
-    # withdraw every merge decision).
+    # A person's withdrawal names the policy that decides again, on its tasks (plain
+    # `celeba merge` would withdraw every merge decision)...
     run("merge", "--policy", "prefer:amy", "-w", labelled.path)
     person = run("annotators", "withdraw", "bob", "--yes", "-w", labelled.path)
-    assert "celeba merge --policy prefer:amy" in person.stderr and "annotators restore bob" in person.stderr
+    assert "Next: celeba merge --policy prefer:amy -t light" in person.stderr
+    assert "annotators restore bob" in person.stderr
+    # ... and none where it would not run: `prefer:amy` once amy's labels are withdrawn.
+    run("annotators", "restore", "bob", "-w", labelled.path)
+    run("merge", "--policy", "prefer:amy", "-w", labelled.path)
+    amy = run("annotators", "withdraw", "amy", "--yes", "-w", labelled.path)
+    assert "celeba merge --policy" not in amy.stderr and "annotators restore amy" in amy.stderr
