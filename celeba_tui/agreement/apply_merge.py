@@ -27,7 +27,7 @@ import pandas as pd
 
 from celeba_tui.agreement.measures import LABEL_COLUMNS, annotator_labels
 from celeba_tui.agreement.merge_policies import MergePolicy, MergeResult, merge_labels, parse_policy
-from celeba_tui.annotator_names import MERGE_PREFIX, are_merges
+from celeba_tui.annotator_names import MERGE_PREFIX, annotator_kind, are_merges
 from celeba_tui.errors import CelebaError
 from celeba_tui.store.schema import MERGE_ANNOTATOR_IDS_SQL
 from celeba_tui.vocabulary import ANNOTATOR_SOURCES, CONFLICT, REVIEW, sql_list
@@ -196,7 +196,7 @@ def redo_merge(name: str, tasks, annotators, count: int = 0) -> Redo | None:
     """The policy of merge annotator `name` (POLICY of merge:POLICY) on `tasks`, where it
     parses against `annotators` now (the people with labels); None where it would not run:
     `prefer:NAME` of a person withdrawn or renamed since (attack pass 34), or not a merge's."""
-    if not name.startswith(MERGE_PREFIX):
+    if annotator_kind(name) != "merge":
         return None
     try:
         policy = parse_policy(name[len(MERGE_PREFIX) :], annotators)
