@@ -53,9 +53,13 @@ class MergePlan:
     unchanged: int
 
 
-def plan_merge_writes(decisions: pd.DataFrame, existing: pd.DataFrame, annotator: str) -> MergePlan:
+def plan_merge_writes(
+    decisions: pd.DataFrame, existing: pd.DataFrame, annotator: str, min_confidence: float = 0.0
+) -> MergePlan:
     """Compare the policy's decisions with the live `merge:*` rows (image, task, annotator,
-    label, id, and optionally `lapsed`: a lapsed row is written again, never kept as is)."""
+    label, id, and optionally `lapsed`: a lapsed row is written again, never kept as is).
+    A decision's detail keeps the `min_confidence` it was made under, where one was given,
+    so the merge that decides again can ask the same."""
     wanted = decisions[decisions["resolution"] == "policy"].astype(
         {"policy": object, "annotators": object, "votes": object}
     )
@@ -74,6 +78,7 @@ def plan_merge_writes(decisions: pd.DataFrame, existing: pd.DataFrame, annotator
             + wanted["annotators"]
             + ', "votes": '
             + wanted["votes"]
+            + (f', "min_confidence": {min_confidence!r}' if min_confidence else "")
             + "}",
         }
     )
@@ -160,7 +165,9 @@ def run_merge(
     result = merge_labels(labels, tasks, policy, reviewed=by_people, min_confidence=min_confidence)
     annotator = merge_annotator(policy)
     ours = ours.assign(lapsed=ours["id"].isin(store.lapsed_merge_decisions()))
-    plan = plan_merge_writes(result.decisions, ours[KEY + ["annotator", "label", "id", "lapsed"]], annotator)
+    plan = plan_merge_writes(
+        result.decisions, ours[KEY + ["annotator", "label", "id", "lapsed"]], annotator, min_confidence
+    )
     deferred = 0
     if not dry_run and (plan.revoke or not plan.add.empty):
         with store.transaction():
@@ -176,8 +183,11 @@ def run_merge(
     redo = None
     if withdrawn_from:
         most = max(withdrawn_from.items(), key=lambda item: (item[1], item[0]))[0]
-        tasks = revoked.loc[revoked["annotator"] == most, "task"].unique().tolist()
-        redo = redo_merge(most, tasks, labels["annotator"].unique(), withdrawn_from[most])
+        rows = revoked[revoked["annotator"] == most]
+        asked = decided_under(store, rows["id"].tolist())
+        redo = redo_merge(
+            most, rows["task"].unique().tolist(), labels["annotator"].unique(), withdrawn_from[most], asked
+        )
     return MergeRun(
         result, len(plan.add), len(plan.revoke), plan.unchanged, dry_run, deferred, withdrawn_from, min_confidence, redo
     )
@@ -185,14 +195,27 @@ def run_merge(
 
 @dataclass(frozen=True)
 class Redo:
-    """What decides again a merge's decisions: its policy, on these tasks."""
+    """What decides again a merge's decisions: its policy, on these tasks, under the
+    --min-confidence they were made under."""
 
     policy: str
     tasks: tuple[str, ...]
     count: int = 0  # how many decisions (where known)
+    min_confidence: float = 0.0
 
 
-def redo_merge(name: str, tasks, annotators, count: int = 0) -> Redo | None:
+def decided_under(store: LabelStore, ids: list[int]) -> float:
+    """The largest `min_confidence` the merge decisions `ids` record (0 where none does)."""
+    found = store.query(
+        "SELECT MAX(json_extract(detail, '$.min_confidence')) FROM labels "
+        "WHERE id IN (SELECT value FROM json_each(?)) AND json_valid(detail)",
+        [json.dumps(ids)],
+    )
+    value = found[0][0] if found else None
+    return float(value) if isinstance(value, (int, float)) and 0 < value <= 1 else 0.0
+
+
+def redo_merge(name: str, tasks, annotators, count: int = 0, min_confidence: float = 0.0) -> Redo | None:
     """The policy of merge annotator `name` (POLICY of merge:POLICY) on `tasks`, where it
     parses against `annotators` now (the people with labels); None where it would not run:
     `prefer:NAME` of a person withdrawn or renamed since (attack pass 34), or not a merge's."""
@@ -202,7 +225,7 @@ def redo_merge(name: str, tasks, annotators, count: int = 0) -> Redo | None:
         policy = parse_policy(name[len(MERGE_PREFIX) :], annotators)
     except CelebaError:
         return None
-    return None if policy.kind == "review" else Redo(policy.name, tuple(sorted(tasks)), count)
+    return None if policy.kind == "review" else Redo(policy.name, tuple(sorted(tasks)), count, min_confidence)
 
 
 def latest_standing_merge(store: LabelStore, tasks: Sequence[str]) -> Redo | None:
@@ -217,7 +240,13 @@ def latest_standing_merge(store: LabelStore, tasks: Sequence[str]) -> Redo | Non
     if not rows:
         return None
     name = max(rows, key=lambda row: row[2])[0]
-    return redo_merge(name, {task for who, task, _ in rows if who == name}, people_now(store))
+    ids = [label_id for who, _, label_id in rows if who == name]
+    return redo_merge(
+        name,
+        {task for who, task, _ in rows if who == name},
+        people_now(store),
+        min_confidence=decided_under(store, ids),
+    )
 
 
 def people_now(store: LabelStore) -> list[str]:

@@ -336,13 +336,18 @@ def print_merge(run: MergeRun) -> None:
     for note in result.notes:
         console.print(f"[yellow]{literal(note)}[/]")
     waiting = sum(s.open for s in result.summary)
-    if waiting:
-        next_step("celeba label --queue review", f"{waiting:,} conflict(s) wait for a person")
+    if waiting:  # a dry run's say what would wait (helper-71)
+        wait = "would wait" if run.dry_run else "wait"
+        next_step("celeba label --queue review", f"{waiting:,} conflict(s) {wait} for a person")
 
 
 def redo_command(redo: Redo) -> str:
     """`celeba merge --policy POLICY -t TASK`: the merge that decides again, quoted for a shell."""
-    return f"celeba merge --policy {shlex.quote(redo.policy)}" + "".join(f" -t {shlex.quote(t)}" for t in redo.tasks)
+    return (
+        f"celeba merge --policy {shlex.quote(redo.policy)}"
+        + "".join(f" -t {shlex.quote(t)}" for t in redo.tasks)
+        + (f" --min-confidence {redo.min_confidence:g}" if redo.min_confidence else "")
+    )
 
 
 def withdrawn_text(withdrawn_from: dict[str, int]) -> str:

@@ -152,7 +152,10 @@ def settled_how(record: TaskRecord) -> str:
     people = [e for e in live if e.source in ANNOTATOR_SOURCES]
     answers = ", ".join(f"{e.annotator}: {e.label}" for e in people)
     if record.status == REVIEWED:
-        decision = max((e for e in live if e.source == REVIEW), key=lambda e: e.id, default=None)
+        reviews = [e for e in live if e.source == REVIEW]
+        merges = [e for e in reviews if annotator_kind(e.annotator) == "merge"]
+        by_people = [e for e in reviews if annotator_kind(e.annotator) != "merge"]
+        decision = max(by_people or reviews, key=lambda e: e.id, default=None)  # a person's outranks a merge's
         if decision is None:
             return "settled by a review decision"
         if annotator_kind(decision.annotator) == "merge" and decision.detail:
@@ -160,10 +163,14 @@ def settled_how(record: TaskRecord) -> str:
             votes = decision.detail.get("votes")
             if isinstance(votes, dict):  # who voted what (a Python dict's braces and quotes were shown)
                 votes = ", ".join(f"{who}: {what}" for who, what in votes.items())
-            return f"settled by `celeba merge` (policy {policy}; votes {votes})" + (
-                f"; answers {answers}" if answers else ""
-            )
-        return f"settled by a review decision of {decision.annotator}" + (f" over {answers}" if answers else "")
+            said = f"; answers {answers}" if answers and answers != votes else ""  # helper-71: the same twice
+            return f"settled by `celeba merge` (policy {policy}; votes {votes}){said}"
+        overruled = "; ".join(f"{e.annotator}'s {e.label}" for e in merges if e.label != decision.label)
+        return (
+            f"settled by a review decision of {decision.annotator}"
+            + (f" over {answers}" if answers else "")
+            + (f" (overruling {overruled})" if overruled else "")  # helper-71: the merge it overruled went unsaid
+        )
     if record.status == AGREED:
         if len(people) == 1:
             return f"labelled by {people[0].annotator} alone: no second annotator to compare with ({answers})"

@@ -142,7 +142,7 @@ def test_merge_review_points_to_the_review_queue_and_dry_run_writes_nothing(work
     assert result.exit_code == 0, result.output
     # What to run next, on stderr with the workspace typed (the CLI review of 2026-12-07: it
     # was on stdout, without -w, so it did not run from where merge was run).
-    hint = f"Next: celeba label --queue review -w {workspace.path}   (1 conflict(s) wait for a person)"
+    hint = f"Next: celeba label --queue review -w {workspace.path}   (1 conflict(s) would wait for a person)"
     assert hint in result.stderr and "Next:" not in result.stdout, result.stderr
     assert "dry run" in result.output
     # The review policy writes nothing of its own: said so, not "wrote 0" (walkthrough of 2026-12-07).
@@ -396,3 +396,13 @@ def test_the_command_that_decides_again_is_quoted_and_runs(workspace):
 def test_min_confidence_needs_a_policy_that_decides(workspace):
     result = invoke(workspace, "merge", "--min-confidence", "0.9")
     assert result.exit_code == 2 and "--min-confidence needs a policy that decides" in result.output
+
+
+def test_the_merge_that_decides_again_asks_the_min_confidence_it_was_made_under(workspace):
+    # helper-71: after `--min-confidence 0.6`, the command said to decide again left it out, and
+    # would have settled every conflict its threshold had left to people.
+    three = [("5.jpg", "light", who, label) for who, label in (("alice", "left"), ("bob", "left"), ("carol", "right"))]
+    add(workspace, TWO + three)
+    assert invoke(workspace, "merge", "--policy", "majority", "--min-confidence", "0.6").exit_code == 0
+    said = " ".join(invoke(workspace, "merge").stdout.split())
+    assert "(celeba merge --policy majority -t light --min-confidence 0.6 decides them again)" in said, said

@@ -342,3 +342,25 @@ def test_merge_decisions_of_images_not_in_the_root_are_counted_apart(workspace, 
     counts = store_stats(labelled, workspace)
     inside, outside = counts["tasks"]["light"]["status"], counts["not_in_root"]["light"]["status"]
     assert (inside["resolved"], outside["resolved"], outside["review"]) == (0, 1, 0)
+
+
+def test_the_image_view_names_a_merges_rows_and_what_an_undo_withdrew(workspace, labelled):
+    # helper-71: a merge's row read `review` (stats and the filter say merge), an undo read
+    # "merge:review undid #1929", and a person's review did not say which merge it overruled.
+    from celeba_tui.agreement.apply_merge import run_merge
+    from celeba_tui.tui.screens.browse_text import record_text
+
+    run_merge(labelled, workspace.tasks, "prefer:ann")  # IMAGES[1] light: ann left, bob right -> left
+    record = image_record(labelled, IMAGES[1], workspace.tasks)
+    shown = " ".join(record_text(record, workspace.tasks, "lead", "light", {}).plain.split())
+    assert "merge:prefer:ann left merge" in shown and "left review" not in shown
+    assert (
+        settled_how(record.tasks["light"])
+        == "settled by `celeba merge` (policy prefer:ann; votes ann: left, bob: right)"
+    )
+    labelled.add_label(IMAGES[1], "light", "right", "lead", "review")
+    how = settled_how(image_record(labelled, IMAGES[1], workspace.tasks).tasks["light"])
+    assert how.endswith("(overruling merge:prefer:ann's left)"), how
+    labelled.revoke(labelled.add_label(IMAGES[1], "light", "center", "ann"), "ann")
+    shown = " ".join(record_text(image_record(labelled, IMAGES[1], workspace.tasks), workspace.tasks, "lead", "light", {}).plain.split())  # fmt: skip
+    assert "ann withdrew ann's center of" in shown and "undid #" not in shown

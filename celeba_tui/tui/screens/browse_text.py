@@ -137,6 +137,13 @@ def when(seconds: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
 
 
+def shown_source(source: str, annotator: str) -> str:
+    """A history row's source as stats and the filters name it: a merge's review row is `merge`."""
+    from celeba_tui.annotator_names import annotator_kind
+
+    return "merge" if source == "review" and annotator_kind(annotator) == "merge" else source
+
+
 def record_text(record: ImageRecord, tasks: Sequence, annotator: str, task_name: str, sources: dict[str, str]) -> Text:
     """The image view's side panel: per task the current label, how it was settled, the
     history (undone and replaced rows marked), models and the ensemble; the flip checks."""
@@ -164,12 +171,22 @@ def record_text(record: ImageRecord, tasks: Sequence, annotator: str, task_name:
         if cursor:
             keys = sources.get(task.name, "human")
             text.append(f"  your key stores a {keys} label as {printable(annotator)}\n", style="green")
+        rows = {row.id: row for row in entry.history}
         for row in entry.history:
             style = STATE_STYLES.get(row.state, "")
-            if row.state == UNDO:
-                line = f"    {when(row.time)}  {printable(row.annotator)} undid #{row.revokes}"
+            if row.state == UNDO:  # which row it undid, as the history shows it (helper-71: "undid #1929")
+                undone = rows.get(row.revokes)
+                what = (
+                    f"{printable(undone.annotator)}'s {printable(undone.label)} of {when(undone.time)}"
+                    if undone is not None
+                    else f"label #{row.revokes}"
+                )
+                line = f"    {when(row.time)}  {printable(row.annotator)} withdrew {what}"
             else:
-                line = f"    {when(row.time)}  {printable(row.annotator):<14} {printable(row.label):<8} {row.source}"
+                line = (
+                    f"    {when(row.time)}  {printable(row.annotator):<14} {printable(row.label):<8} "
+                    f"{shown_source(row.source, row.annotator)}"
+                )
                 if row.confidence is not None:
                     line += f" {row.confidence:.0%}"
                 if row.state != LIVE:

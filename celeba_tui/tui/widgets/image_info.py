@@ -13,8 +13,13 @@ from celeba_tui.labelling.queues import ItemContext
 
 
 def _answer(answer, annotator: str) -> str:
-    """ "bob: left", "ann: right (you)", "rev: left (review)"."""
-    mark = " (review)" if answer.source == "review" else " (you)" if answer.annotator == annotator else ""
+    """ "bob: left", "ann: right (you)", "rev: left (review)", "merge:majority: left (merge)"."""
+    from celeba_tui.annotator_names import annotator_kind
+
+    if answer.source == "review":  # a merge's decision is no person's review (helper-71)
+        mark = " (merge)" if annotator_kind(answer.annotator) == "merge" else " (review)"
+    else:
+        mark = " (you)" if answer.annotator == annotator else ""
     return f"{printable(answer.annotator)}: {printable(answer.label)}{mark}"
 
 
