@@ -30,6 +30,16 @@ def browse(
         Optional[str],
         typer.Option("--label", metavar="CLASS", help="Current label is CLASS (or `unlabelled`).", show_default=False),
     ] = None,
+    status: Annotated[
+        Optional[str],
+        typer.Option(
+            "--status",
+            metavar="STATUS",
+            help="Current label settled so (as celeba stats counts): review, resolved (a merge's), single, agreed, "
+            "conflict or model.",
+            show_default=False,
+        ),
+    ] = None,
     source: Annotated[
         Optional[str],
         typer.Option(
@@ -101,7 +111,16 @@ def browse(
         raise CelebaError(f"--confidence-below {confidence_below}: must be between 0 and 1")
     wanted = check_filter(
         BrowseFilter(
-            tuple(task or ()), label, source, annotator, queue, confidence_below, disagreement, tuple(name or ()), sort
+            tasks=tuple(task or ()),
+            label=label,
+            status=status,
+            source=source,
+            annotator=annotator,
+            queue=queue,
+            confidence_below=confidence_below,
+            disagreement=disagreement,
+            words=tuple(name or ()),
+            sort=sort,
         )
     )
     ws = open_workspace(workspace)

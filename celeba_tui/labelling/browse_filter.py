@@ -11,19 +11,20 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from celeba_tui.errors import CelebaError
-from celeba_tui.vocabulary import FILTER_SOURCES
+from celeba_tui.vocabulary import FILTER_SOURCES, SHOWN_STATUSES
 
 SORTS = ("name", "confidence", "time")
 UNLABELLED = "unlabelled"  # `--label unlabelled`: no current label (not even a model's)
 _UNLABELLED_ALIASES = (UNLABELLED, "unlabeled", "none")
-_FILTER_KEYS = ("task", "label", "source", "annotator", "queue", "confidence-below", "sort")
+_FILTER_KEYS = ("task", "label", "status", "source", "annotator", "queue", "confidence-below", "sort")
 
 
 @dataclass(frozen=True)
 class BrowseFilter:
     """What `celeba browse` shows: conditions on (image, task) pairs, name words, an order.
 
-    Empty `tasks` means any task. `label` is a class or UNLABELLED; `source` and
+    Empty `tasks` means any task. `label` is a class or UNLABELLED; `status` how the
+    current label was settled, as `celeba stats` counts it (SHOWN_STATUSES); `source` and
     `annotator` must hold together on one live label of the pair; `queue` keeps the
     pairs that queue would ask (for the browsing annotator); `words` must all occur in
     the image name (case-insensitive).
@@ -38,6 +39,7 @@ class BrowseFilter:
     disagreement: bool = False
     words: tuple[str, ...] = ()
     sort: str = "name"
+    status: str | None = None
 
     @property
     def needs_confidence(self) -> bool:
@@ -46,12 +48,20 @@ class BrowseFilter:
     @property
     def pair_conditions(self) -> bool:
         return any(
-            (self.label, self.source, self.annotator, self.queue, self.confidence_below is not None, self.disagreement)
+            (
+                self.label,
+                self.status,
+                self.source,
+                self.annotator,
+                self.queue,
+                self.confidence_below is not None,
+                self.disagreement,
+            )
         )
 
 
 def parse_filter(text: str) -> BrowseFilter:
-    """The filter typed after `/`: `key:value` terms (task, label, source, annotator, queue,
+    """The filter typed after `/`: `key:value` terms (task, label, status, source, annotator, queue,
     confidence-below, sort; `conf<X` for short), `disagreement`, and name words. Pure;
     a CelebaError names the term it cannot read."""
     fields: dict = {"tasks": [], "words": []}
@@ -104,6 +114,11 @@ def check_filter(wanted: BrowseFilter) -> BrowseFilter:
         raise CelebaError(f"sort {wanted.sort!r}: one of {', '.join(SORTS)}")
     if wanted.source is not None and wanted.source not in FILTER_SOURCES:
         raise CelebaError(f"source {wanted.source!r}: one of {', '.join(FILTER_SOURCES)}")
+    if wanted.status is not None and wanted.status not in SHOWN_STATUSES:  # helper-71: stats' words, no filter
+        from celeba_tui.console import did_you_mean
+
+        meant = did_you_mean(wanted.status, SHOWN_STATUSES)
+        raise CelebaError(f"status {wanted.status!r}: {meant}one of {', '.join(SHOWN_STATUSES)}")
     if wanted.label is not None and wanted.label.lower() in _UNLABELLED_ALIASES:
         wanted = replace(wanted, label=UNLABELLED)
     return wanted
@@ -114,6 +129,7 @@ def describe_filter(wanted: BrowseFilter) -> str:
     terms = [f"task:{t}" for t in wanted.tasks]
     for key, value in (
         ("label", wanted.label),
+        ("status", wanted.status),
         ("source", wanted.source),
         ("annotator", wanted.annotator),
         ("queue", wanted.queue),

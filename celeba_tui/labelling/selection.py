@@ -457,6 +457,8 @@ def select_positions(index: BrowseIndex, wanted: BrowseFilter, queue_pairs: np.n
         elif wanted.label is not None:
             codes = np.array([_class_code(task.classes, wanted.label) for task in index.tasks], dtype=np.int16)
             pairs &= index.current_label == codes
+        if wanted.status is not None:
+            pairs &= index.current_status == SHOWN_STATUSES.index(wanted.status)
         if wanted.source is not None or wanted.annotator is not None:
             rows = index.live
             if wanted.source is not None:

@@ -64,6 +64,10 @@ def test_no_filter_selects_every_present_image_by_name(workspace, labelled):
         (BrowseFilter(annotator="rev", source="review"), lambda c, v: {IMAGES[2]}),
         (BrowseFilter(disagreement=True), lambda c, v: _disagreeing(v)),
         (BrowseFilter(words=("0007",)), lambda c, v: {IMAGES[6]}),
+        (BrowseFilter(status="review"), lambda c, v: set(c[c.status == "review"].image)),
+        (BrowseFilter(status="conflict", tasks=("light",)), lambda c, v: {IMAGES[1]}),
+        (BrowseFilter(status="single"), lambda c, v: set(c[(c.status == "agreed") & (c.n_annotators == 1)].image)),
+        (BrowseFilter(status="agreed"), lambda c, v: set(c[(c.status == "agreed") & (c.n_annotators > 1)].image)),
     ],
 )
 def test_each_filter_matches_a_direct_query(workspace, labelled, wanted, rule):
@@ -115,8 +119,8 @@ def test_queue_filter_is_the_queue_itself(workspace, labelled):
 
 def test_filter_language_round_trips():
     text = "task:light label:left source:human annotator:bob queue:review conf<0.6 disagreement 0001 sort:time"
-    wanted = parse_filter(text)
-    assert wanted == BrowseFilter(("light",), "left", "human", "bob", "review", 0.6, True, ("0001",), "time")
+    wanted = parse_filter(text + " status:agreed")
+    assert wanted == BrowseFilter(("light",), "left", "human", "bob", "review", 0.6, True, ("0001",), "time", "agreed")
     assert parse_filter(describe_filter(wanted)) == wanted
     assert parse_filter("label:unlabeled").label == "unlabelled"
     assert describe_filter(BrowseFilter()) == ""
@@ -214,6 +218,7 @@ def test_json_says_each_annotators_own_label_and_each_review(workspace, labelled
         (["--sort", "size"], "sort 'size'"),
         (["--confidence-below", "3"], "between 0 and 1"),
         (["--annotator", "zed", "--json"], "no annotator named 'zed'"),
+        (["--status", "resolvd", "--json"], "status 'resolvd': did you mean 'resolved'?"),
         ([], "needs a terminal"),
     ],
 )
@@ -289,6 +294,9 @@ def test_a_merges_decision_reads_resolved_and_a_persons_review(workspace, labell
         )  # fmt: skip
 
     assert statuses() == ("resolved", "resolved", "resolved", 1, 0, "review")
+    by_status = CliRunner().invoke(app, ["browse", "-w", str(workspace.path), "--json", "--status", "resolved"])
+    assert [row["image"] for row in json.loads(by_status.output)] == [IMAGES[1]]  # helper-71: no status filter
+    assert parse_filter("status:resolved task:light").status == "resolved"
 
     def source(word: str, fmt: str = "jsonl") -> tuple[list[str], list[str]]:
         """Images browse --source `word` selects, and those the export keeps."""

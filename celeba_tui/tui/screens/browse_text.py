@@ -118,7 +118,8 @@ def status_line(
 
 # The terms `/` takes (celeba_tui.labelling.browse_filter reads them).
 FILTER_TERMS = (
-    "task:T label:CLASS source:human|review|merge|model|import annotator:NAME queue:NAME conf<X "
+    "task:T label:CLASS status:review|resolved|single|agreed|conflict|model source:human|review|merge|model|import "
+    "annotator:NAME queue:NAME conf<X "
     "disagreement sort:name|confidence|time, other words: part of the image name."
 )
 
