@@ -78,6 +78,14 @@ def annotator_kind(name: str) -> str:
     return "ensemble" if name == MODEL_ANNOTATOR else "person"
 
 
+def source_word(source: str, annotator: str) -> str:
+    """A live row's source as `celeba stats` and the `--source` filters name it: a merge's
+    review row is `merge` (vocabulary.MERGE), a person's `review`, the others as stored."""
+    from celeba_tui.vocabulary import MERGE, REVIEW
+
+    return MERGE if source == REVIEW and annotator_kind(annotator) == "merge" else source
+
+
 def are_merges(names):
     """Which of `names` (a pandas Series of annotator names) are merges' (`merge:POLICY`): a
     bool array, vectorised (a review row of one is a policy's decision, not a person's)."""

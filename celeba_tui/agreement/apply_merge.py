@@ -249,6 +249,15 @@ def latest_standing_merge(store: LabelStore, tasks: Sequence[str]) -> Redo | Non
     )
 
 
+def redo_after_withdrawal(store: LabelStore, name: str, tasks: Sequence[str]) -> Redo | None:
+    """What decides again after `name`'s labels of `tasks` were withdrawn: the merge `name`
+    is, or the one whose standing decision is newest (a person's withdrawn labels lapse its
+    decisions over them), where its policy runs on the people labelling now; else None."""
+    if annotator_kind(name) == "merge":
+        return redo_merge(name, tasks, people_now(store))
+    return latest_standing_merge(store, tasks)
+
+
 def people_now(store: LabelStore) -> list[str]:
     """The annotators with live labels of their own: whom a `prefer:NAME` policy may name."""
     return [who for (who,) in store.query(

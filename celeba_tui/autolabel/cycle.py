@@ -358,11 +358,6 @@ def setting_matches(config: dict, key: str, value) -> bool:
     return config.get(key) == value
 
 
-def reusable(run: Run, architecture: str, settings: dict, labels: LabelsFingerprint) -> bool:
-    """Whether `run` is what training `architecture` now would make: same labels, split and settings."""
-    return run.architecture == architecture and not reuse_differences(run, settings, labels)
-
-
 def reuse_differences(run: Run, settings: dict, labels: LabelsFingerprint) -> list[str]:
     """Why `run` is not what training with `settings` on `labels` now would make, in words
     (`the labels changed since`, `epochs 14, now 25`); empty where it is."""
@@ -443,14 +438,18 @@ def plan_cycle(workspace: Workspace, options: CycleOptions) -> CyclePlan:
     steps = []
     for architecture in architectures:
         settings = wanted_settings(options, architecture, starts.get(architecture))
-        reuse = next((run for run in reversed(runs) if reusable(run, architecture, settings, labels)), None)
-        if reuse is None:
+        reuse, not_reused = None, None
+        for run in reversed(runs):  # newest first, to the first that training now would make again
+            if run.architecture != architecture:
+                continue
+            why = reuse_differences(run, settings, labels)
+            if not why:
+                reuse = run
+                break
             # The walkthrough of helper-68: the demo's run was trained again without a word of why.
-            latest = next((run for run in reversed(runs) if run.architecture == architecture), None)
-            why = (
-                None if latest is None else NotReused(latest.run_id, tuple(reuse_differences(latest, settings, labels)))
-            )
-            steps.append(TrainStep(architecture, settings, not_reused=why))
+            not_reused = not_reused or NotReused(run.run_id, tuple(why))
+        if reuse is None:
+            steps.append(TrainStep(architecture, settings, not_reused=not_reused))
             continue
         model, exists = planned_export(workspace, reuse, export_settings)
         steps.append(TrainStep(architecture, settings, reuse, model, exists))

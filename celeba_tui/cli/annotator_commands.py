@@ -229,7 +229,11 @@ def withdraw(name: str, task: str | None, yes: bool, workspace: Path | None, jso
             typer.echo("nothing withdrawn", err=True)
             raise typer.Exit(1)
         withdrawn = store.withdraw_annotator(name, task, by=_who())
-        redo = merge_redo(store, name, [task] if task else list(ws.task_names)) if withdrawn else None
+        redo = None
+        if withdrawn:
+            from celeba_tui.agreement.apply_merge import redo_after_withdrawal
+
+            redo = redo_after_withdrawal(store, name, [task] if task else list(ws.task_names))
     if json_output:
         print_json({"annotator": name, "task": task, "withdrawn": withdrawn})
         return
@@ -250,17 +254,6 @@ def withdraw(name: str, task: str | None, yes: bool, workspace: Path | None, jso
     next_step("celeba label", "their images are back in the queues of those who have not labelled them")
     again = f"celeba annotators restore {shlex.quote(name)}" + (f" -t {shlex.quote(task)}" if task else "")
     typer.echo(printable(f"(a mistake? `{again}` makes them live again)"), err=True)
-
-
-def merge_redo(store, name: str, tasks: list[str]):
-    """What decides again, after `name`'s labels of `tasks` were withdrawn: the merge `name`
-    is, or the one whose standing decision is newest (people's withdrawn labels lapse its
-    decisions over them), where its policy runs on the people labelling now; else None."""
-    from celeba_tui.agreement.apply_merge import latest_standing_merge, people_now, redo_merge
-
-    if annotator_kind(name) == "merge":
-        return redo_merge(name, tasks, people_now(store))
-    return latest_standing_merge(store, tasks)
 
 
 def _who() -> str | None:
@@ -293,10 +286,11 @@ def restore_command(
         ws.open_store(check_classes=False) as store,
     ):
         if annotator_kind(name) == "merge" and store.query("SELECT 1 FROM annotators WHERE name = ?", [name]):
+            from celeba_tui.agreement.apply_merge import redo_after_withdrawal
             from celeba_tui.cli.merge_view import redo_command
             from celeba_tui.store.annotators import NOT_RESTORED
 
-            redo = merge_redo(store, name, [task] if task else list(ws.task_names))
+            redo = redo_after_withdrawal(store, name, [task] if task else list(ws.task_names))
             raise CelebaError(NOT_RESTORED + (f": `{redo_command(redo)}`" if redo is not None else ""))
         done = store.restore_annotator(name, task)
     withdrawal = done.withdrawal

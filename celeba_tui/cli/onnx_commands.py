@@ -377,11 +377,10 @@ def autolabel(
     # A dry run exports runs into a folder of its own, removed after (helper-68: it wrote
     # models/ and its files into a workspace it promised to leave as it was).
     with contextlib.ExitStack() as cleanup:
+        scratch = None
         if dry_run:  # `kill` (SIGTERM) removes it too, as Ctrl+C does (attack pass 34: it was left)
             cleanup.enter_context(termination_unwinds())
-        scratch = (
-            Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="celeba-dry-run-"))) if dry_run else None
-        )
+            scratch = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="celeba-dry-run-")))
         files = ensemble_files(ws, names, task, ExportSettings(precision, opset), scratch)
         for model in files:
             if model.action != "given" and not json_output:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from celeba_tui.annotator_names import annotator_kind
+from celeba_tui.annotator_names import source_word
 from celeba_tui.store.label_store import LabelStore
-from celeba_tui.vocabulary import AGREED, AUTOMATIC, CONFLICT, MERGE, RESOLVED, REVIEW, REVIEWED, SINGLE
+from celeba_tui.vocabulary import AGREED, AUTOMATIC, CONFLICT, RESOLVED, REVIEWED, SINGLE
 from celeba_tui.workspace import Task, Workspace
 
 BUCKETS = ("labelled", "conflicts", "unlabelled")
@@ -51,7 +51,7 @@ def store_stats(store: LabelStore, workspace: Workspace, tasks: tuple[Task, ...]
             continue
         per_task = annotators.setdefault(annotator, {})
         per_task[task] = per_task.get(task, 0) + n
-        sources[MERGE if source == REVIEW and annotator_kind(annotator) == "merge" else source] += n
+        sources[source_word(source, annotator)] += n
     return {
         "workspace": str(workspace.path),
         "image_root": str(workspace.image_root),

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
+from celeba_tui.annotator_names import source_word
 from celeba_tui.console import distinct_prefixes, printable
 from celeba_tui.labelling.browse_filter import BrowseFilter, describe_filter
 from celeba_tui.labelling.image_history import LIVE, UNDO, ImageRecord, settled_how
@@ -138,13 +139,6 @@ def when(seconds: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
 
 
-def shown_source(source: str, annotator: str) -> str:
-    """A history row's source as stats and the filters name it: a merge's review row is `merge`."""
-    from celeba_tui.annotator_names import annotator_kind
-
-    return "merge" if source == "review" and annotator_kind(annotator) == "merge" else source
-
-
 def record_text(record: ImageRecord, tasks: Sequence, annotator: str, task_name: str, sources: dict[str, str]) -> Text:
     """The image view's side panel: per task the current label, how it was settled, the
     history (undone and replaced rows marked), models and the ensemble; the flip checks."""
@@ -186,7 +180,7 @@ def record_text(record: ImageRecord, tasks: Sequence, annotator: str, task_name:
             else:
                 line = (
                     f"    {when(row.time)}  {printable(row.annotator):<14} {printable(row.label):<8} "
-                    f"{shown_source(row.source, row.annotator)}"
+                    f"{source_word(row.source, row.annotator)}"
                 )
                 if row.confidence is not None:
                     line += f" {row.confidence:.0%}"

@@ -14,10 +14,10 @@ from celeba_tui.labelling.queues import ItemContext
 
 def _answer(answer, annotator: str) -> str:
     """ "bob: left", "ann: right (you)", "rev: left (review)", "merge:majority: left (merge)"."""
-    from celeba_tui.annotator_names import annotator_kind
+    from celeba_tui.annotator_names import source_word
 
     if answer.source == "review":  # a merge's decision is no person's review (helper-71)
-        mark = " (merge)" if annotator_kind(answer.annotator) == "merge" else " (review)"
+        mark = f" ({source_word(answer.source, answer.annotator)})"
     else:
         mark = " (you)" if answer.annotator == annotator else ""
     return f"{printable(answer.annotator)}: {printable(answer.label)}{mark}"
