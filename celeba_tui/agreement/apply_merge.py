@@ -253,9 +253,15 @@ def redo_after_withdrawal(store: LabelStore, name: str, tasks: Sequence[str]) ->
     """What decides again after `name`'s labels of `tasks` were withdrawn: the merge `name`
     is, or the one whose standing decision is newest (a person's withdrawn labels lapse its
     decisions over them), where its policy runs on the people labelling now; else None."""
-    if annotator_kind(name) == "merge":
-        return redo_merge(name, tasks, people_now(store))
-    return latest_standing_merge(store, tasks)
+    if annotator_kind(name) != "merge":
+        return latest_standing_merge(store, tasks)
+    newest = store.query(  # the decision it made last, withdrawn now: the --min-confidence it was made under
+        "SELECT MAX(l.id) FROM labels l JOIN annotators a ON a.id = l.annotator_id "
+        "WHERE a.name = ? AND l.label IS NOT NULL AND l.task IN (SELECT value FROM json_each(?))",
+        [name, json.dumps(list(tasks))],
+    )
+    ids = [newest[0][0]] if newest and newest[0][0] is not None else []
+    return redo_merge(name, tasks, people_now(store), min_confidence=decided_under(store, ids))
 
 
 def people_now(store: LabelStore) -> list[str]:

@@ -406,3 +406,7 @@ def test_the_merge_that_decides_again_asks_the_min_confidence_it_was_made_under(
     assert invoke(workspace, "merge", "--policy", "majority", "--min-confidence", "0.6").exit_code == 0
     said = " ".join(invoke(workspace, "merge").stdout.split())
     assert "(celeba merge --policy majority -t light --min-confidence 0.6 decides them again)" in said, said
+    # ... and so does the hint of a merge annotator's withdrawal.
+    assert invoke(workspace, "merge", "--policy", "majority", "--min-confidence", "0.6").exit_code == 0
+    withdrawn = invoke(workspace, "annotators", "withdraw", "merge:majority", "--yes", "-t", "light")
+    assert "`celeba merge --policy majority -t light --min-confidence 0.6` decides them again" in withdrawn.stderr
