@@ -43,6 +43,30 @@ def print_stats(data: dict, console: Console | None = None) -> None:
             table.add_column(literal(source), justify="right", no_wrap=True)
         table.add_row(*(f"{n:,}" for n in data["sources"].values()))
         console.print(table)
+    for line in lapsed_lines(data.get("lapsed_merge_decisions") or {}):
+        console.print(line)
+
+
+def lapsed_lines(lapsed: dict[str, dict[str, int]]) -> list[str]:
+    """Per merge annotator: its decisions that lapsed (people answered on their images
+    since, so they no longer count) and the merge that decides them again."""
+    if not lapsed:
+        return []
+    from celeba_tui.agreement.apply_merge import Redo
+    from celeba_tui.annotator_names import MERGE_PREFIX
+    from celeba_tui.cli.merge_view import redo_command
+
+    lines = []
+    for name, per_task in lapsed.items():
+        n = sum(per_task.values())
+        tasks = ", ".join(f"{literal(task)} {k:,}" for task, k in per_task.items())
+        redo = redo_command(Redo(name[len(MERGE_PREFIX) :], tuple(per_task)))
+        lines.append(
+            f"{n:,} {'decision' if n == 1 else 'decisions'} of {literal(name)} ({tasks}) no longer count: "
+            f"people answered on {'its image' if n == 1 else 'their images'} since; "
+            f"[bold]{literal(redo)}[/] decides them again"
+        )
+    return lines
 
 
 def _table(title: str) -> Table:

@@ -122,6 +122,7 @@ def _unique(tasks: tuple[Task, ...]) -> tuple[Task, ...]:
 
 def _export_live(store: LabelStore, fmt: str, out, tasks: list[str], sources, raw_cells: bool) -> tuple[int, int]:
     live = newest_answers(store.live_labels())
+    live = live[~live["id"].isin(store.lapsed_merge_decisions())]  # people answered since: no longer counts
     by_merge = (live["source"] == REVIEW).to_numpy(dtype=bool) & are_merges(live["annotator"])
     kind = live["source"].where(~by_merge, MERGE)  # the filter's word; the rows keep their stored source
     live = live[live["task"].isin(tasks) & kind.isin(FILTER_SOURCES if sources is None else sources)]

@@ -232,6 +232,12 @@ class LabelStore(SideTables, AnnotatorRecords):
         a review, or an undo of one) on their (image, task) is newer (schema.CURRENT_REFRESH_SQL)."""
         return {row[0] for row in self.query(LAPSED_MERGE_DECISIONS_SQL)}
 
+    def lapsed_merge_counts(self) -> list[tuple[str, str, int]]:
+        """How many live merge decisions lapsed, as rows (merge annotator, task, n), sorted."""
+        names = dict(self.query("SELECT id, name FROM annotators"))
+        counts = Counter((names[annotator], task) for _, annotator, task in self.query(LAPSED_MERGE_DECISIONS_SQL))
+        return sorted((annotator, task, n) for (annotator, task), n in counts.items())
+
     def _begin(self) -> None:
         for attempt in range(_LOCK_RETRIES):
             try:

@@ -251,10 +251,11 @@ SHOWN_STATUS_SQL = f"""CASE WHEN c.status = '{AGREED}' AND c.n_annotators = 1 TH
     WHEN c.status = '{REVIEWED}' THEN CASE WHEN {MERGE_DECIDED_SQL} THEN '{RESOLVED}' ELSE '{REVIEWED}' END
     ELSE c.status END"""
 
-# Live merge decisions that have lapsed (see CURRENT_REFRESH_SQL): a merge run writes them
-# again if it still decides so, rather than counting them as already written.
+# Live merge decisions that have lapsed (see CURRENT_REFRESH_SQL), as rows (label id,
+# annotator id, task): a merge run writes them again if it still decides so, rather than
+# counting them as already written; stats and the long export leave them out.
 LAPSED_MERGE_DECISIONS_SQL = """
-SELECT v.label_id FROM live v
+SELECT v.label_id, v.annotator_id, v.task FROM live v
 WHERE v.source = 'review' AND v.annotator_id IN ({merge_annotators})
   AND v.label_id < COALESCE((SELECT MAX(x.id) FROM labels x
       WHERE x.image_id = v.image_id AND x.task = v.task

@@ -6,7 +6,9 @@ review) or `unlabelled`; the three add up to the images counted. Images in the i
 root are counted under `tasks`; labelled images that are not (yet) in the root under
 `not_in_root`, with the same keys. `classes` splits `labelled` by class and `status`
 by how the label was settled (review: a person decided; resolved: a merge's policy did;
-single: one annotator alone; agreed: two or more agree; model).
+single: one annotator alone; agreed: two or more agree; model). A merge's decision that
+lapsed (a person answered on its image since) no longer counts: it is left out of the
+annotators' and sources' live labels and counted under `lapsed_merge_decisions`.
 """
 
 from __future__ import annotations
@@ -46,12 +48,19 @@ def store_stats(store: LabelStore, workspace: Workspace, tasks: tuple[Task, ...]
     inside = every - outside
     annotators: dict[str, dict[str, int]] = {}
     sources: Counter = Counter()
+    lapsed = {(annotator, task): n for annotator, task, n in store.lapsed_merge_counts() if task in names}
     for annotator, task, source, n in store.live_label_counts():
         if task not in names:
+            continue
+        n -= lapsed.get((annotator, task), 0) if source == REVIEWED else 0  # no longer counts
+        if not n:
             continue
         per_task = annotators.setdefault(annotator, {})
         per_task[task] = per_task.get(task, 0) + n
         sources[source_word(source, annotator)] += n
+    lapsed_by_merge: dict[str, dict[str, int]] = {}
+    for (annotator, task), n in lapsed.items():
+        lapsed_by_merge.setdefault(annotator, {})[task] = n
     return {
         "workspace": str(workspace.path),
         "image_root": str(workspace.image_root),
@@ -61,6 +70,7 @@ def store_stats(store: LabelStore, workspace: Workspace, tasks: tuple[Task, ...]
         "not_in_root": {task.name: task_buckets(task, outside, absent) for task in tasks},
         "annotators": annotators,
         "sources": dict(sorted(sources.items())),
+        "lapsed_merge_decisions": lapsed_by_merge,
     }
 
 

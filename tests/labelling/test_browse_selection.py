@@ -333,7 +333,17 @@ def test_a_merges_decision_that_lapsed_reads_as_the_people_left_it(workspace, la
     assert light(IMAGES[1]) == ("resolved", "resolved")
     labelled.add_label(IMAGES[1], "light", "left", "bob")  # bob comes round to ann's answer: the merge lapsed
     assert light(IMAGES[1]) == ("agreed", "agreed")
-    assert store_stats(labelled, workspace)["tasks"]["light"]["status"]["resolved"] == 0
+    stats = store_stats(labelled, workspace)
+    assert stats["tasks"]["light"]["status"]["resolved"] == 0
+    # Attack pass 34: the lapsed decision still counted as a live label of the merge's.
+    assert "merge" not in stats["sources"] and "merge:prefer:ann" not in stats["annotators"]
+    assert stats["lapsed_merge_decisions"] == {"merge:prefer:ann": {"light": 1}}
+    printed = CliRunner().invoke(app, ["stats", "-w", str(workspace.path)], env={"COLUMNS": "200"}).output
+    assert "1 decision of merge:prefer:ann (light 1) no longer count" in printed
+    assert "celeba merge --policy prefer:ann -t light decides them again" in printed
+    out = workspace.path / "long.csv"
+    args = ["export", "-w", str(workspace.path), "--format", "long", "--source", "merge", "-o", str(out)]
+    assert CliRunner().invoke(app, args).exit_code == 0 and out.read_text().splitlines()[1:] == []
     run_merge(labelled, workspace.tasks, "prefer:ann")  # nothing left to decide on it
     review = labelled.add_label(IMAGES[1], "light", "center", "rev", "review")
     assert light(IMAGES[1]) == ("review", "review")
