@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 ARROWS = {2: ("left", "right"), 3: ("left", "down", "right")}
 ARROW_GLYPHS = {"left": "←", "down": "↓", "right": "→"}
-# Home row first, then the row below; none of these is a command key (q u p space ?).
-LETTERS = "asdfghjklzxcvbnm"
+# Home row first, then the row below, then the row above; none of these is a command key
+# of a screen that answers with them (the label screen's q u p b, the image view's n N).
+LETTERS = "asdfghjklzxcvwer"
 MAX_CLASSES = len(LETTERS)
 
 

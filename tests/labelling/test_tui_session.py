@@ -273,6 +273,19 @@ def test_class_keys_for_default_and_other_class_lists():
     assert not reserved & {key for k in many for key in k.keys}
 
 
+def test_no_class_key_is_a_command_key_of_a_screen_that_answers_with_it():
+    # helper-72: with 14 classes the 14th's `b` went back a decision instead (and the
+    # image view's `n` stepped to the next image).
+    from celeba_tui.tui.key_map import MAX_CLASSES
+    from celeba_tui.tui.screens.browse_detail_screen import BrowseDetailScreen
+    from celeba_tui.tui.screens.label_screen import LabelScreen
+
+    letters = {key for k in class_keys([f"c{i}" for i in range(MAX_CLASSES)]) for key in k.keys}
+    for screen in (LabelScreen, BrowseDetailScreen):
+        commands = {key for binding in screen.BINDINGS for key in binding.key.split(",")}
+        assert not letters & commands, screen.__name__
+
+
 def test_every_class_a_config_allows_has_a_key():
     from celeba_tui.tui.key_map import MAX_CLASSES as KEYED
     from celeba_tui.workspace import MAX_CLASSES
