@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,9 @@ CONFIG_FILE = "config.json"
 SUMMARY_FILE = "summary.json"
 METRICS_FILE = "metrics.csv"
 CHECKPOINT_FILE = "best.pt"
+# A run id names files outside its folder (models/RUN_ID.onnx): one plain file name, as
+# `celeba train` makes them (task-architecture-stamp), never a path (attack pass 35).
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}\Z")
 REQUIRED_CONFIG = ("run_id", "architecture", "task", "classes", "input_size", "preprocess")
 # summary.json values that must be numbers (or null) where present: reports sort and
 # print them, exports copy the validation figures into the ONNX metadata (class_bias, a
@@ -163,6 +167,11 @@ def check_config_values(where: Path, config: dict) -> None:
     for key in ("run_id", "architecture", "task", "preprocess"):
         if not isinstance(config[key], str):
             raise CelebaError(f"{where}: {key} {_shown(config[key])} is not a string")
+    if not RUN_ID_PATTERN.match(config["run_id"]):
+        raise CelebaError(
+            f"{where}: run_id {_shown(config['run_id'])} is not a plain name (letters, digits, '.', '_' or '-'; "
+            "it names the run's files elsewhere)"
+        )
     classes = config["classes"]
     if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
         raise CelebaError(f"{where}: classes {_shown(classes)} is not a list of two or more class names")

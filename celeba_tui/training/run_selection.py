@@ -139,9 +139,10 @@ def pick(listing: RunListing, selector: RunSelector, task: str | None = None) ->
 def _no_match(listing: RunListing, selector: RunSelector, task: str | None) -> str:
     wanted = f"run selector {selector.text!r}" + (f" with task {task!r}" if task else "")
     if not listing.runs:
-        unfinished = f" ({len(listing.left_out)} unfinished)" if listing.left_out else ""
+        # Why the (first) folder was left out: unfinished, or refused (a damaged or hostile file).
+        left_out = f" ({len(listing.left_out)} left out: {listing.left_out[0][1]})" if listing.left_out else ""
         return (
-            f"{wanted} matches nothing: no finished runs in {listing.runs_dir}{unfinished}; "
+            f"{wanted} matches nothing: no finished runs in {listing.runs_dir}{left_out}; "
             f"train one with `celeba train --plugin ARCH -t TASK`"
         )
     if task is not None and not any(run.task == task for run in listing.runs):

@@ -72,6 +72,8 @@ def test_a_checkpoint_carrying_code_is_refused_without_running_it(tmp_path, form
         ("summary.json", lambda data: "[" * 100_000 + "]" * 100_000, "unreadable (nested too deeply)"),
         ("config.json", lambda data: "[" * 100_000 + "]" * 100_000, "unreadable (nested too deeply)"),
         ("config.json", lambda data: {**data, "architecture": ["cnn4"]}, "architecture ['cnn4'] is not a string"),
+        ("config.json", lambda data: {**data, "run_id": "../../victim"}, "run_id '../../victim' is not a plain name"),
+        ("config.json", lambda data: {**data, "run_id": "a\x1b[2J"}, "run_id 'a\\x1b[2J' is not a plain name"),
         ("config.json", lambda data: {**data, "classes": "left"}, "classes 'left' is not a list"),
         ("config.json", lambda data: {**data, "input_size": None}, "input_size None is not a whole number"),
         ("config.json", lambda data: {**data, "input_size": 10**9}, "input_size 1000000000 is not a whole number"),
@@ -91,6 +93,24 @@ def test_a_run_folder_with_hostile_values_is_one_error_line(tmp_path, file, chan
     text = error_line(CliRunner().invoke(app, ["export-onnx", str(run), "--out", str(tmp_path / "m.onnx")]))
     assert str(run / file) in text and message in text, text
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_a_run_id_that_is_a_path_writes_nothing_outside_the_workspace(tmp_path, labelled_workspace):
+    # Attack pass 35: a run's config.json naming run_id `../../../victim` made `autolabel -m
+    # latest` export the run over tmp/victim.onnx (models/RUN_ID.onnx).
+    from onnx_models import write_run
+
+    workspace = labelled_workspace
+    run = write_run(workspace.runs_dir, "cnn4")
+    victim = tmp_path / "victim.onnx"
+    victim.write_text("precious")
+    config = json.loads((run / "config.json").read_text())
+    config["run_id"] = os.path.relpath(tmp_path / "victim", workspace.path / "models")
+    (run / "config.json").write_text(json.dumps(config))
+    args = ["autolabel", "-w", str(workspace.path), "-m", "latest", "-t", "light", "--force"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "is not a plain name" in result.stderr, result.output
+    assert victim.read_text() == "precious" and not (workspace.path / "models").exists()
 
 
 @pytest.mark.parametrize("opset", ["1", "17", "99"])
