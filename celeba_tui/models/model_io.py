@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from celeba_tui.errors import CelebaError
+from celeba_tui.models.network_contract import built_network
 from celeba_tui.models.run_files import Run, run_class_bias, run_cue_outputs, run_temperature
 
 NORMALISATION = "x/255 (uint8 RGB NHWC in the ONNX graph)"
@@ -81,7 +82,7 @@ def build_classifier(run: Run, device: str | torch.device = "cpu") -> ImageClass
             f"but the installed {run.architecture!r} takes {architecture.input_size} px"
         )
     cue_outputs = run_cue_outputs(run)
-    module = architecture.build(len(run.classes) + cue_outputs)
+    module = built_network(architecture, len(run.classes) + cue_outputs)
     state = read_checkpoint(run.checkpoint)
     try:
         module.load_state_dict(state)

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from celeba_tui.architecture import Architecture
+from celeba_tui.models.network_contract import built_network
 
 if TYPE_CHECKING:
     from torch import nn
@@ -130,7 +131,7 @@ def summarize(arch: Architecture, num_classes: int = 3) -> ModelSummary:
     """Build `arch`, run it once in train and once in eval mode, and count its parameters."""
     import torch
 
-    model = arch.build(num_classes)
+    model = built_network(arch, num_classes)
     rows = layer_modules(model)
     generator = torch.Generator().manual_seed(0)
     # Batch of 2: batch norm in train mode needs more than one value per channel.

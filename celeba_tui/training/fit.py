@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from celeba_tui.errors import CelebaError
 from celeba_tui.models.calibration import Calibration, calibration_line
 from celeba_tui.training import distributed
 from celeba_tui.training.dataset import LabelledSet
@@ -98,6 +100,7 @@ def fit(
     from torch.utils.data import DistributedSampler
 
     from celeba_tui.mirror import mirror_map
+    from celeba_tui.models.network_contract import built_network
     from celeba_tui.models.summary import parameter_counts
     from celeba_tui.training import run_dir
     from celeba_tui.training.cache import DecodedCache
@@ -124,7 +127,7 @@ def fit(
 
     n_cues = 0 if data.cues is None else data.cues.shape[1]
     torch.manual_seed(options.seed)
-    module = architecture.build(n_classes + n_cues)
+    module = built_network(architecture, n_classes + n_cues)  # the plugin's contract checked: no run folder yet
     started = None
     if start is not None:
         from celeba_tui.models.landmark_cues import CUES
@@ -225,6 +228,10 @@ def fit(
         train_images += int(reduced[2])
         train_seconds += train_phase
         history.append(record)
+        if not (math.isfinite(record["train_loss"]) and math.isfinite(record["val_loss"])):
+            if dist.is_main:
+                run_dir.append_metrics(run_path, record)
+            raise CelebaError(diverged_message(record, run_path, hyper["lr"]))
         decision = stopper.update(epoch, record["val_acc"], record["val_loss"])
         if decision.is_best:
             best_state, best_record, best_confusion = copy_state(module), record, confusion
@@ -284,6 +291,16 @@ def fit(
             f"{title}: validation, epoch {best_record['epoch']} (acc {best_record['val_acc']:.3f})",
         )
     return TrainResult(run_path, config, summary)
+
+
+def diverged_message(record: dict, run_path: Path | None, lr: float) -> str:
+    """Why a run stopped when its loss was no longer a number (attack pass 35: it went on,
+    saved NaN weights as its best epoch and ended as a finished run). Pure."""
+    where = f"; run {run_path} is left unfinished (its metrics.csv holds the epochs)" if run_path else ""
+    return (
+        f"training diverged in epoch {record['epoch']}: train loss {record['train_loss']:.4g}, "
+        f"val loss {record['val_loss']:.4g}{where}; try a lower --lr (this run's peak: {lr:g})"
+    )
 
 
 def plugin_description(architecture_name: str) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from celeba_tui.errors import CelebaError
+from celeba_tui.models.network_contract import built_network
 
 if TYPE_CHECKING:
     from torch import nn
@@ -138,7 +139,7 @@ def check_start(run, text: str, architecture, task) -> StartingPoint:
     state = read_checkpoint(run.checkpoint)  # named dense tensors only (model_io.check_weight_tensor)
     outputs = run_outputs(run)
     start = StartingPoint(run.path.resolve(), run.run_id, run.task, run.architecture, state, text, outputs)
-    fitting(architecture.build(len(task.classes)), start)
+    fitting(built_network(architecture, len(task.classes)), start)
     return start
 
 
