@@ -201,11 +201,19 @@ def light_metadata(size: int, architecture: str, run_id: str):
 
 
 def export_constant_width(
-    path: Path, probs: list[float], *, size: int = 32, output: str = "probabilities", logits: str = "logits"
+    path: Path,
+    probs: list[float],
+    *,
+    size: int = 32,
+    output: str = "probabilities",
+    logits: str = "logits",
+    fixed_rows: int | None = None,
 ) -> Path:
     """A light model (metadata: three classes) whose output, its class axis left dynamic in
     the graph, is the distribution `probs` for every image, as many values as `probs` has.
-    `output` names the graph's output tensor and `logits` the tensor before the softmax."""
+    `output` names the graph's output tensor and `logits` the tensor before the softmax.
+    With `fixed_rows`, zeros of shape (fixed_rows, width) are added to the output: the graph
+    checks out and runs on batches of 1 or `fixed_rows` images only."""
     import numpy as np
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -224,8 +232,11 @@ def export_constant_width(
         helper.make_node("ReduceMean", ["x"], ["mean"], axes=[1, 2], keepdims=0),
         helper.make_node("MatMul", ["mean", "w"], ["zero"]),
         helper.make_node("Add", ["zero", "b"], [logits]),
-        helper.make_node("Softmax", [logits], [output], axis=1),
+        helper.make_node("Softmax", [logits], [output if fixed_rows is None else "softmax"], axis=1),
     ]
+    if fixed_rows is not None:
+        weights.append(numpy_helper.from_array(np.zeros((fixed_rows, width), np.float32), "rows"))
+        nodes.append(helper.make_node("Add", ["softmax", "rows"], [output], name="fixed_rows"))
     graph = helper.make_graph(nodes, "constant", [pixels], [out], weights)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     proto.ir_version = 8

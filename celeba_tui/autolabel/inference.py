@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -218,6 +219,7 @@ class EnsembleSession:
     session: object
     plan: ProviderPlan
     metas: list[ModelMetadata]
+    paths: list[Path] = field(default_factory=list)  # the members' files, in the order of `metas`
 
     @property
     def device(self) -> str:
@@ -239,8 +241,14 @@ class EnsembleSession:
             self.session.run_with_iobinding(binding)
         except Exception as exc:  # onnxruntime's own error types: a graph that checked out but cannot run
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise CelebaError(f"onnxruntime could not run the ensemble on a batch: {reason}") from None
+            raise CelebaError(f"onnxruntime could not run {self.failed_member(reason)} on a batch: {reason}") from None
         return [np.asarray(out, dtype=np.float32) for out in binding.copy_outputs_to_cpu()]
+
+    def failed_member(self, reason: str) -> str:
+        """The member model whose node failed (merged nodes are named m<i>_...), else `the ensemble`."""
+        found = re.search(r"Name:'m(\d+)_", reason)
+        index = int(found.group(1)) if found else -1
+        return f"model {self.paths[index]}" if 0 <= index < len(self.paths) else "the ensemble"
 
 
 def open_ensemble(
@@ -277,7 +285,7 @@ def open_ensemble(
         names = ", ".join(str(p) for p in paths)
         raise ModelFileError(f"onnxruntime cannot load {names}: {str(exc).splitlines()[0]}") from None
     check_providers(plan, session.get_providers())
-    return EnsembleSession(session, plan, list(metas))
+    return EnsembleSession(session, plan, list(metas), list(paths))
 
 
 def check_providers(plan: ProviderPlan, session_providers: list[str]) -> None:

@@ -47,8 +47,10 @@ def session_options(threads: int | None = None, *, spinning: bool = False):
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "1" if spinning else "0")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # Provider load failures are reported by plan_providers in one line instead.
-    options.log_severity_level = 3
+    # Fatal only: provider load failures are reported by plan_providers in one line, and a
+    # graph that fails while running raises, said in one line naming the member model
+    # (its ERROR log came first, with colour codes: attack pass 35).
+    options.log_severity_level = 4
     return options
 
 

@@ -450,3 +450,20 @@ def test_a_model_path_that_is_no_regular_file_says_so(tmp_path):
         (tmp_path / "gone.onnx", "no such model file"),
     ):
         assert f"{path}: {words}" in error_line(CliRunner().invoke(app, ["inspect", str(path)]))
+
+
+def test_a_model_that_fails_while_running_is_named_in_one_line(tmp_path, ensemble_pair):
+    # Attack pass 35: a graph that runs on batches of 5 only passed the checks, then failed on
+    # the first batch of 8 with onnxruntime's own coloured log lines and an error that named
+    # no model file.
+    from onnx_models import export_constant_width
+    from training_data import make_labelled_workspace
+
+    workspace, _, _ = make_labelled_workspace(tmp_path, n=12, labels_for=6)
+    failing = export_constant_width(tmp_path / "fives.onnx", [0.2, 0.3, 0.5], fixed_rows=5)
+    before = table_digests(workspace.store_path)
+    args = ["autolabel", "--models", str(ensemble_pair[0]), str(failing), "-w", str(workspace.path)]
+    run = CliRunner().invoke(app, [*args, "--batch-size", "8", "--force"])
+    text = final_error_line(run)
+    assert text.startswith(f"error: onnxruntime could not run model {failing} on a batch: "), text
+    assert "\x1b" not in run.stderr and table_digests(workspace.store_path) == before
