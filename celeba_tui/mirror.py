@@ -54,3 +54,23 @@ def flippable(classes: Sequence[str]) -> bool:
     """Whether every class has a mirror and a flip changes at least one of them."""
     mapping = mirror_map(classes)
     return bool(np.all(mapping != NO_MIRROR) and np.any(mapping != np.arange(len(classes))))
+
+
+def flip_description(classes: Sequence[str]) -> str:
+    """What a horizontal flip does to `classes`, as a training run says it (helper-72: a task
+    whose sides are named otherwise, `l`/`r`, kept its labels under flips without a word)."""
+    mapping = mirror_map(classes)
+    swapped = [f"{classes[i]} <-> {classes[j]}" for i, j in enumerate(mapping) if i < j]
+    kept = [name for i, (name, j) in enumerate(zip(classes, mapping)) if j == i]
+    never = [name for name, j in zip(classes, mapping) if j == NO_MIRROR]
+    if not swapped and not never:
+        return (
+            "flips keep every class (none is named left or right); "
+            "train with --augment leaving out flip if a mirror image is not of the same class"
+        )
+    parts = [f"swap {', '.join(swapped)}"] if swapped else []
+    if kept:
+        parts.append(f"keep {', '.join(kept)}")
+    if never:
+        parts.append(f"never flip {', '.join(never)} (no mirror among the classes)")
+    return "flips " + "; ".join(parts)

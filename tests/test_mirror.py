@@ -74,3 +74,14 @@ def test_training_tta_and_flip_checks_use_the_same_rule():
         checks.shown(f"{i}.jpg")
     item = checks.next_check()
     assert item is not None and item.expected == ("upper_right",)
+
+
+def test_a_run_says_what_flips_do_to_its_classes():
+    # helper-72: a task whose sides are named `l`/`r` kept its labels under flips without a word.
+    from celeba_tui.mirror import flip_description
+
+    assert flip_description(("left", "center", "right")) == "flips swap left <-> right; keep center"
+    assert flip_description(("l", "c", "r")).startswith("flips keep every class (none is named left or right)")
+    assert flip_description(("upper_left", "upper_right", "lower_left")) == (
+        "flips swap upper_left <-> upper_right; never flip lower_left (no mirror among the classes)"
+    )

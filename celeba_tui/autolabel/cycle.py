@@ -53,6 +53,7 @@ class CycleOptions:
     augment: str | None = None  # None: the recipe's (TrainOptions.augment)
     start_from: tuple[str, ...] = ()  # RUNs whose weights their architecture's networks start from
     force: bool = False  # label even where every model scored what guessing scores (AutolabelOptions.force)
+    tta: bool = True  # average each image with its mirror (AutolabelOptions.tta)
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,8 @@ class CyclePlan:
             else (f"high {o.high:g}" if len(self.steps) == 1 else f"high {o.high:g}, low {o.low:g}")
         )
         models = "one model: it labels at >= high" if len(self.steps) == 1 else f"{len(self.steps)} models"
-        out.append(f"  {len(self.steps) + 1}. autolabel {self.task} ({models}; {rule})")
+        tta = "" if o.tta else "; no flip test-time augmentation"
+        out.append(f"  {len(self.steps) + 1}. autolabel {self.task} ({models}; {rule}{tta})")
         out.append(f"  {len(self.steps) + 2}. say what people label next")
         return out
 
@@ -509,6 +511,7 @@ def run_cycle(workspace: Workspace, plan: CyclePlan, reporter=None) -> CycleResu
         calibrate_on=options.calibrate_on,
         provider=options.provider,
         force=options.force,
+        tta=options.tta,
     )
     result.autolabel = run_autolabel(workspace, [model.path for model in files], autolabel_options, reporter)
     report = next(t for t in result.autolabel.tasks if t.task == plan.task)

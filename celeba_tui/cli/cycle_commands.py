@@ -19,9 +19,11 @@ from celeba_tui.cli.onnx_commands import (
     HighOption,
     LowOption,
     TargetPrecisionOption,
+    TtaOption,
     check_one_way_to_threshold,
+    check_tta,
 )
-from celeba_tui.cli.train_commands import SoftTargetsFromOption
+from celeba_tui.cli.train_commands import AugmentOption, SoftTargetsFromOption
 from celeba_tui.console import printable
 
 
@@ -63,6 +65,7 @@ def cycle(
         ),
     ] = False,
     soft_targets_from: SoftTargetsFromOption = None,
+    augment: AugmentOption = None,
     start_from: Annotated[
         Optional[list[str]],
         typer.Option(
@@ -88,6 +91,7 @@ def cycle(
     low: LowOption = None,
     target_precision: TargetPrecisionOption = None,
     calibrate_on: CalibrateOnOption = "split",
+    tta: TtaOption = "flip",
     provider: Annotated[
         str,
         typer.Option(
@@ -117,6 +121,7 @@ def cycle(
     from celeba_tui.autolabel.rules import default_low
 
     check_one_way_to_threshold(ctx, low, target_precision)
+    check_tta(tta)
     ws = open_workspace(workspace)
     options = CycleOptions(
         task=task,
@@ -125,6 +130,7 @@ def cycle(
         max_images=max_images,
         pseudo_labels=pseudo_labels,
         soft_targets_from=soft_targets_from,
+        augment=augment,
         start_from=tuple(start_from or ()),
         seed=seed,
         device=device,
@@ -134,6 +140,7 @@ def cycle(
         target_precision=target_precision,
         force=force,
         calibrate_on=calibrate_on,
+        tta=tta == "flip",
         provider=provider,
     )
     plan = plan_cycle(ws, options)

@@ -55,6 +55,22 @@ def check_one_way_to_threshold(ctx, low: float | None, target_precision: float |
         raise CelebaError("--target-precision chooses --high and --low per task: give either it or them, not both")
 
 
+TtaOption = Annotated[
+    str,
+    typer.Option(
+        "--tta",
+        metavar="MODE",
+        help="flip: average each image with its mirror (the classes named left/right swapped back; the default, "
+        "it raises precision at every coverage, docs/label-quality.md); none: one pass, twice as fast.",
+    ),
+]
+
+
+def check_tta(tta: str) -> None:
+    if tta not in ("flip", "none"):
+        raise CelebaError(f"--tta {tta!r}: flip or none")
+
+
 CalibrateOnOption = Annotated[
     str,
     typer.Option(
@@ -296,15 +312,7 @@ def autolabel(
     batch_size: Annotated[
         int, typer.Option("--batch-size", metavar="N", help="Images per batch (fixed; the last is padded).")
     ] = 64,
-    tta: Annotated[
-        str,
-        typer.Option(
-            "--tta",
-            metavar="MODE",
-            help="flip: average each image with its mirror (left/right swapped back; the default, it raises "
-            "precision at every coverage, docs/label-quality.md); none: one pass, twice as fast.",
-        ),
-    ] = "flip",
+    tta: TtaOption = "flip",
     workers: Annotated[
         Optional[int],
         typer.Option("--workers", metavar="N", help="Decode threads, at least 1 (default: the CPU count)."),
@@ -352,8 +360,7 @@ def autolabel(
     unexpected = [arg for arg in ctx.args if arg.startswith("-")]
     if unexpected:
         raise CelebaError(f"unexpected option {unexpected[0]!r}")
-    if tta not in ("flip", "none"):
-        raise CelebaError(f"--tta {tta!r}: flip or none")
+    check_tta(tta)
     check_one_way_to_threshold(ctx, low, target_precision)
     ws = open_workspace(workspace)
     options = AutolabelOptions(

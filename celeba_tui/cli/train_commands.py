@@ -23,6 +23,16 @@ SoftTargetsFromOption = Annotated[
         show_default=False,
     ),
 ]
+AugmentOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--augment",
+        metavar="STEPS",
+        help="none, or some of flip,geometry,photometric,noise (default: the recipe's; flip swaps the classes "
+        "named left/right and keeps the others: docs/training.md).",
+        show_default=False,
+    ),
+]
 
 
 @app.command(short_help="Train an architecture on a task's labels.")
@@ -92,13 +102,7 @@ def train(
             show_default=False,
         ),
     ] = None,
-    augment: Annotated[
-        Optional[str],
-        typer.Option(
-            metavar="STEPS",
-            help="none, or some of flip,geometry,photometric,noise (default: the recipe's; flip swaps left/right labels).",
-        ),
-    ] = None,
+    augment: AugmentOption = None,
     balance_classes: Annotated[
         bool,
         typer.Option(

@@ -99,7 +99,7 @@ def fit(
     import torch
     from torch.utils.data import DistributedSampler
 
-    from celeba_tui.mirror import mirror_map
+    from celeba_tui.mirror import flip_description, mirror_map
     from celeba_tui.models.network_contract import built_network
     from celeba_tui.models.summary import parameter_counts
     from celeba_tui.training import run_dir
@@ -180,6 +180,8 @@ def fit(
         )
         if started is not None:
             reporter.message(started.line())
+        if mirror is not None:
+            reporter.message(flip_description(data.classes))
 
     stopper = EarlyStopping(hyper["patience_acc"], hyper["patience_loss"])
     history: list[dict] = []

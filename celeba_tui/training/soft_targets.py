@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from celeba_tui.console import counted
 from celeba_tui.vocabulary import CONFLICT, REVIEWED
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ class SoftTargets:
     images: list[str]
     probabilities: np.ndarray  # (N, C) float32
     method: str  # "dawid-skene" or "vote shares"
+    fallback: str = ""  # why Dawid-Skene, asked for, fell back to vote shares ("" where it did not)
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.probabilities, index=pd.Index(self.images, name="image"))
@@ -68,7 +70,14 @@ def annotation_targets(annotations: pd.DataFrame, classes: tuple[str, ...], sour
     shared = int((np.bincount(item, minlength=len(images)) > 1).sum())
     if source == "votes" or shared < MIN_SHARED_IMAGES or len(annotator_names) < 2:
         posteriors = majority_posteriors(item, said, len(images), len(classes))
-        return SoftTargets(images, posteriors.astype(np.float32), "vote shares")
+        fallback = ""
+        if source != "votes":  # helper-72: the run said vote shares beside target_kind dawid-skene, unexplained
+            fallback = (
+                "one annotator, whose confusion Dawid-Skene cannot estimate"
+                if len(annotator_names) < 2
+                else f"{counted(shared, 'image')} labelled by two or more annotators; Dawid-Skene needs {MIN_SHARED_IMAGES}"
+            )
+        return SoftTargets(images, posteriors.astype(np.float32), "vote shares", fallback)
     fit = fit_observations(item, annotator, said, len(images), len(annotator_names), len(classes))
     return SoftTargets(images, fit.posteriors.astype(np.float32), "dawid-skene")
 
@@ -100,7 +109,7 @@ def task_soft_targets(
     conflict_rows = pd.DataFrame(
         {"image": conflicts["image"].to_numpy(), "label": most_likely.reindex(conflicts["image"]).to_numpy()}
     )
-    return SoftTargets(list(frame.index), probabilities, targets.method), conflict_rows
+    return SoftTargets(list(frame.index), probabilities, targets.method, targets.fallback), conflict_rows
 
 
 def targets_for(targets: SoftTargets, images: list[str], labels: np.ndarray, n_classes: int) -> np.ndarray:

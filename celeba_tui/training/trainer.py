@@ -168,6 +168,7 @@ def prepare(workspace: Workspace, task, pipeline, options: TrainOptions, reporte
             reporter.message(
                 f"soft targets ({soft.method}) for {len(soft.images):,} images, "
                 f"{len(conflicts):,} conflicts among them (train split only)"
+                + (f"; vote shares, not dawid-skene: {soft.fallback}" if soft.fallback else "")
             )
         pseudo_images: set[str] = set()
         if options.pseudo_labels:
@@ -216,7 +217,7 @@ def prepare(workspace: Workspace, task, pipeline, options: TrainOptions, reporte
         update.decoded,
         skipped,
         pseudo_labels=pseudo,
-        soft_targets=soft and soft.method,
+        soft_targets=soft and (soft.method + (f" ({soft.fallback})" if soft.fallback else "")),
         cue_relevance=relevance,
         split_sha256=split_sha256,
     )

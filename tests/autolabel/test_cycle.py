@@ -113,6 +113,18 @@ def test_a_run_asked_to_learn_otherwise_is_not_reused(labelled_workspace, tiny_a
     assert json_of(plan)["plan"]["steps"][0]["action"] == "reuse"
     bad = cli(labelled_workspace, "cycle", *base, "--soft-targets-from", "majority", "--dry-run")
     assert bad.exit_code == 2 and "--soft-targets-from 'majority'" in bad.output
+    # helper-72: a task whose mirror is no example of a class had no way through the loop
+    # without flips (train took --augment, the cycle did not; nor autolabel's --tta).
+    assert cli(labelled_workspace, "train", *base, "--augment", "none").exit_code == 0
+    plan = cli(labelled_workspace, "cycle", *base, "--augment", "none", "--tta", "none", "--dry-run", "--json")
+    assert json_of(plan)["plan"]["steps"][0]["action"] == "reuse"
+    said = " ".join(
+        cli(labelled_workspace, "cycle", *base, "--augment", "none", "--tta", "none", "--dry-run").output.split()
+    )
+    assert "autolabel light (one model: it labels at >= high; high 0.9; no flip test-time augmentation)" in said, said
+    for option in ("--augment", "--tta"):
+        bad = cli(labelled_workspace, "cycle", *base, option, "flop", "--dry-run")
+        assert bad.exit_code == 2 and "flop" in bad.output
     # Asked as the cycle would ask, the run is reused; so is one trained before runs recorded it.
     assert cli(labelled_workspace, "train", *base).exit_code == 0
     plan = cli(labelled_workspace, "cycle", *base, "--dry-run", "--json")

@@ -32,6 +32,11 @@ def test_few_shared_images_give_each_image_its_vote_shares():
     )
     assert targets.method == "vote shares" and targets.images == ["a.jpg", "b.jpg"]
     assert np.allclose(targets.probabilities, [[0.5, 0, 0.5], [0, 1, 0]])
+    # helper-72: the run said vote shares beside the dawid-skene it was asked for, without why.
+    assert targets.fallback == "1 image labelled by two or more annotators; Dawid-Skene needs 30"
+    alone = annotation_targets(annotations([("a.jpg", "ann", "left")]), CLASSES)
+    assert alone.fallback == "one annotator, whose confusion Dawid-Skene cannot estimate"
+    assert annotation_targets(annotations([("a.jpg", "ann", "left")]), CLASSES, source="votes").fallback == ""
 
 
 def test_dawid_skene_weighs_each_annotator_by_their_estimated_confusion():
@@ -64,7 +69,7 @@ def test_votes_count_every_label_alike_where_dawid_skene_would_weigh_them():
     rows.append(("solo.jpg", "bob", "center"))
     assert annotation_targets(annotations(rows), CLASSES).method == "dawid-skene"
     votes = annotation_targets(annotations(rows), CLASSES, source="votes")
-    assert votes.method == "vote shares"
+    assert votes.method == "vote shares" and votes.fallback == ""
     frame = votes.frame()
     assert np.allclose(frame.loc["solo.jpg"], [0, 1, 0]) and np.allclose(frame.loc["000.jpg"].sum(), 1)
     assert set(np.unique(votes.probabilities)) <= {0.0, 0.5, 1.0}
