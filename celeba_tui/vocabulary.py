@@ -15,6 +15,10 @@ IMPORT = "import"  # read from a file or another store (a person's label)
 REVIEW = "review"  # a reviewer's (or a merge's) decision that settles disagreement
 MODEL = "model"  # the ensemble's automatic label
 SOURCES = (HUMAN, REVIEW, MODEL, IMPORT)
+
+# What `--label` / `label:` take for "no current label" (browse's filter): no task's class
+# may be spelt so (workspace.validate_tasks), or that class could not be filtered.
+NO_LABEL_WORDS = ("unlabelled", "unlabeled")
 # A filter's word, never stored: the review rows a merge wrote (annotator `merge:POLICY`).
 # Where `--source` filters (export, browse) and `celeba stats` counts sources, `review` is a
 # person's decision and `merge` a policy's, as the statuses `review` and `resolved` are.

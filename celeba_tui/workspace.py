@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING
 
 import tomllib
 
+from celeba_tui.console import counted
 from celeba_tui.errors import WorkspaceError
+from celeba_tui.vocabulary import NO_LABEL_WORDS
 
 if TYPE_CHECKING:
     from celeba_tui.store.label_store import LabelStore
@@ -73,7 +75,7 @@ def validate_tasks(tasks: tuple[Task, ...], where: str) -> tuple[Task, ...]:
     for task in tasks:
         if not _NAME_RE.match(task.name):
             raise WorkspaceError(
-                f"{where}: invalid task name {task.name!r} (a letter, then up to 63 letters, digits, _ or -)"
+                f"{where}: invalid task name {task.name!r} (an ASCII letter, then up to 63 ASCII letters, digits, _ or -)"
             )
         if task.name in RESERVED_TASK_NAMES:
             raise WorkspaceError(f"{where}: task name {task.name!r} is reserved (an export column)")
@@ -82,13 +84,22 @@ def validate_tasks(tasks: tuple[Task, ...], where: str) -> tuple[Task, ...]:
         seen.add(task.name)
         if not 2 <= len(task.classes) <= MAX_CLASSES:
             raise WorkspaceError(
-                f"{where}: task {task.name!r} has {len(task.classes)} classes; it needs 2 to {MAX_CLASSES}"
+                f"{where}: task {task.name!r} has {counted(len(task.classes), 'class', 'classes')}; "
+                f"it needs 2 to {MAX_CLASSES}"
             )
         if len(set(task.classes)) != len(task.classes):
             raise WorkspaceError(f"{where}: task {task.name!r} has a repeated class")
         for cls in task.classes:
             if not _NAME_RE.match(cls):
-                raise WorkspaceError(f"{where}: task {task.name!r} has invalid class {cls!r}")
+                raise WorkspaceError(
+                    f"{where}: task {task.name!r} has invalid class {cls!r} (a class name is an ASCII letter, "
+                    "then up to 63 ASCII letters, digits, _ or -)"
+                )
+            if cls.lower() in NO_LABEL_WORDS:  # helper-72: `--label unlabelled` found the images without a label
+                raise WorkspaceError(
+                    f"{where}: task {task.name!r} has class {cls!r}, the word browse's filters use for images "
+                    "without a label; name the class otherwise"
+                )
     return tasks
 
 

@@ -124,6 +124,15 @@ def label(
     name = (annotator or "").strip() or default_annotator()
     # Refused before the app starts (or the count names it), not at the first key press.
     check_annotator(name, annotator, "--annotator")
+    no_checks = ""
+    if checks > 0:
+        from celeba_tui.labelling.flip_checks import no_checks_because
+
+        why = no_checks_because(tasks, queue_object.source)
+        if why:  # helper-72: asked for, none came, and nothing said so
+            no_checks = f"--checks {checks:g}: no consistency checks in this session: {why}"
+            if count:  # the screen says it when it opens
+                warn(no_checks)
 
     with ws.open_store(readonly=count) as store:
         hint = name_note(store, name, annotator, "-a")
@@ -170,7 +179,9 @@ def label(
         from celeba_tui.labelling.guidelines import guidelines_note
 
         guidance = guidelines_note(ws.guidelines_path, tasks)
-        run = LabelRun(ws, name, queue, tuple(tasks), options, checks, renderer, timing_log, image, hint, guidance)
+        run = LabelRun(
+            ws, name, queue, tuple(tasks), options, checks, renderer, timing_log, image, hint, guidance, no_checks
+        )
         outcome = _run_tui(store, run)
         from celeba_tui.errors import StoreWriteError
 
@@ -199,6 +210,7 @@ class LabelRun:
     image: str | None
     name_hint: str | None = None  # whose name decisions go under, where worth a word (annotator_names.name_hint)
     guidelines_hint: str | None = None  # tasks the guidelines say nothing of (labelling.guidelines.guidelines_note)
+    checks_hint: str = ""  # why --checks brings none (flip_checks.no_checks_because)
 
 
 def _say_why_empty(store, ws, name: str, queue: str, tasks, options) -> None:
@@ -311,6 +323,7 @@ def _run_app(store, run: LabelRun, held_lock, share_clashes: tuple[str, ...] = (
         share_clashes=share_clashes,
         name_hint=run.name_hint,
         guidelines_hint=run.guidelines_hint,
+        checks_hint=run.checks_hint,
         phrase_command=invoked_phrasing(queue=run.queue),
     )
     app = LabelApp(config, store)

@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from celeba_tui.errors import CelebaError
-from celeba_tui.vocabulary import FILTER_SOURCES, SHOWN_STATUSES
+from celeba_tui.vocabulary import FILTER_SOURCES, NO_LABEL_WORDS, SHOWN_STATUSES
 
 SORTS = ("name", "confidence", "time")
-UNLABELLED = "unlabelled"  # `--label unlabelled`: no current label (not even a model's)
-_UNLABELLED_ALIASES = (UNLABELLED, "unlabeled", "none")
+UNLABELLED = NO_LABEL_WORDS[0]  # `--label unlabelled`: no current label (not even a model's)
 _FILTER_KEYS = ("task", "label", "status", "source", "annotator", "queue", "confidence-below", "sort")
 
 
@@ -119,7 +118,7 @@ def check_filter(wanted: BrowseFilter) -> BrowseFilter:
 
         meant = did_you_mean(wanted.status, SHOWN_STATUSES)
         raise CelebaError(f"status {wanted.status!r}: {meant}one of {', '.join(SHOWN_STATUSES)}")
-    if wanted.label is not None and wanted.label.lower() in _UNLABELLED_ALIASES:
+    if wanted.label is not None and wanted.label.lower() in NO_LABEL_WORDS:
         wanted = replace(wanted, label=UNLABELLED)
     return wanted
 

@@ -31,6 +31,19 @@ def check_tasks(fraction: float, tasks: Iterable, source: str) -> tuple[str, ...
     return tuple(task.name for task in tasks if flippable(task.classes))
 
 
+def no_checks_because(tasks: Iterable, source: str) -> str:
+    """Why a session asked for checks gets none ("" where it gets some). Pure."""
+    if source != HUMAN:
+        return "this queue asks for reviews, and checks re-show your own labels"
+    if not check_tasks(1.0, tasks, source):
+        names = ", ".join(task.name for task in tasks)
+        return (
+            f"a check shows an image mirrored and expects the mirrored class, and a flip changes no class of "
+            f"{names} (only classes named left and right swap, and each needs its partner)"
+        )
+    return ""
+
+
 def check_chance(fraction: float) -> float:
     """The chance of a check after each regular item: F / (1 - F) makes checks F of all
     items shown."""

@@ -55,6 +55,7 @@ class LabelConfig:
         None  # shown when the screen opens: whose name decisions go under (annotator_names.name_hint)
     )
     guidelines_hint: str | None = None  # shown when the screen opens: tasks the guidelines say nothing of
+    checks_hint: str = ""  # shown when the screen opens: why --checks brings no checks
     # How the queue's-end hint words a command: as `celeba label` was invoked (-w/-a too).
     phrase_command: Callable[[str], str] = unchanged
 
@@ -226,6 +227,8 @@ class LabelApp(App):
             self.notify(self.config.name_hint, title="Check your name", severity="warning", timeout=30, markup=False)
         if self.config.guidelines_hint:
             self.notify(self.config.guidelines_hint, title="No guidelines yet", timeout=30, markup=False)
+        if self.config.checks_hint:
+            self.notify(self.config.checks_hint, title="No checks", severity="warning", timeout=30, markup=False)
         first = self.session.current
         if first is not None and not first.check and not isinstance(self.queue, OneImageQueue):
             if first.image in self.session.skipped_before:  # they come last: the first one means only they are left

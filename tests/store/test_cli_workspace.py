@@ -661,12 +661,33 @@ def error_text(result) -> str:
             "has 17 classes; it needs 2 to 16",
         ),
         (
+            lambda text: text.replace('classes = ["left", "center", "right"]', 'classes = ["left"]', 1),
+            "has 1 class; it needs 2 to 16",
+        ),
+        (
+            lambda text: text.replace('classes = ["left", "center", "right"]', 'classes = ["café", "tea"]', 1),
+            "invalid class 'café' (a class name is an ASCII letter, then up to 63 ASCII letters, digits, _ or -)",
+        ),
+        (  # helper-72: `--label unlabelled` found the images without a label, never this class
+            lambda text: text.replace('classes = ["left", "center", "right"]', 'classes = ["seen", "Unlabeled"]', 1),
+            "has class 'Unlabeled', the word browse's filters use for images without a label",
+        ),
+        (
             lambda text: re.sub(r"(?m)^images = .*$", lambda _: 'images = "~nosuchuser-celeba/x"', text),
             "is not a usable path",
         ),
         (lambda text: re.sub(r"(?m)^images = .*$", lambda _: 'images = "a\\u0000b"', text), "is not a usable path"),
     ],
-    ids=["newline-in-name", "reserved-name", "17-classes", "unknown-user", "nul"],
+    ids=[
+        "newline-in-name",
+        "reserved-name",
+        "17-classes",
+        "1-class",
+        "non-ascii-class",
+        "no-label-word",
+        "unknown-user",
+        "nul",
+    ],
 )
 def test_hostile_configs_are_one_line(workspace, edit, message):
     config = workspace.config_path

@@ -860,3 +860,11 @@ async def test_tasks_the_guidelines_never_name_are_said_when_the_screen_opens(wo
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert ("No guidelines yet", note) in [(n.title, n.message) for n in app._notifications]
+
+
+async def test_checks_that_cannot_come_are_said_when_the_screen_opens(workspace, store):
+    note = "--checks 0.2: no consistency checks in this session: this queue asks for reviews, ..."
+    app = make_app(workspace, store, "ann", checks_hint=note)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert ("No checks", note, "warning") in [(n.title, n.message, n.severity) for n in app._notifications]

@@ -67,8 +67,21 @@ def test_count_adds_the_checks_the_session_plans(workspace, store):
         session.adopt(QUEUES["unlabelled"].build(store, workspace, "ann", workspace.tasks, QueueOptions()))
     assert session.shown_progress == (1, 12)
     session.close()
-    review = json.loads(label(workspace, "--count", "--json", "--checks", "0.2", "--queue", "review").output)
+    review = json.loads(label(workspace, "--count", "--json", "--checks", "0.2", "--queue", "review").stdout)
     assert review["checks_planned"] == 0  # reviews of others' conflicts: nothing of one's own to check
+    # helper-72: asked for, none came, and nothing said so.
+    said = label(workspace, "--count", "--checks", "0.2", "--queue", "review").stderr
+    assert "--checks 0.2: no consistency checks in this session: this queue asks for reviews" in said, said
+    assert "no consistency checks" not in label(workspace, "--count", "--checks", "0.2").stderr
+
+
+def test_checks_say_why_a_task_gets_none():
+    from celeba_tui.labelling.flip_checks import no_checks_because
+    from celeba_tui.workspace import Task
+
+    yes_no = (Task("glasses", ("yes", "no")), Task("side", ("l", "c", "r")))
+    assert "a flip changes no class of glasses, side" in no_checks_because(yes_no, "human")
+    assert no_checks_because((Task("light", ("left", "center", "right")), *yes_no), "human") == ""
 
 
 @pytest.mark.parametrize(
