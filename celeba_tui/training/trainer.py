@@ -195,8 +195,11 @@ def prepare(workspace: Workspace, task, pipeline, options: TrainOptions, reporte
     usable = split[~split["image"].isin(unreadable)]
     skipped = skipped + update.skipped
     if unreadable:
-        reporter.message(f"skipped {len(unreadable):,} labelled images that cannot be read (listed in summary.json)")
-        check_trainable(usable["label"], task, where=f"after skipping {len(unreadable)} unreadable images")
+        why = unreadable_summary(update.skipped, workspace.image_root)
+        check_trainable(usable["label"], task, where=f"after skipping {len(unreadable):,} that cannot be read: {why}")
+        reporter.message(
+            f"skipped {len(unreadable):,} labelled images that cannot be read: {why} (the run's summary.json lists them)"
+        )
     data = labelled_set(usable, task, skipped)
     for which in ("train", "val"):
         if len(data.indices(which)) == 0:
@@ -221,6 +224,24 @@ def prepare(workspace: Workspace, task, pipeline, options: TrainOptions, reporte
         cue_relevance=relevance,
         split_sha256=split_sha256,
     )
+
+
+def unreadable_summary(skipped: list[tuple[str, str]], image_root) -> str:
+    """Why the labelled images were unreadable, most common reason first, with an example;
+    and, where files are missing, under which root they were looked for (helper-72: a
+    changed `images` root read as 300 damaged files, pointing at a summary never written). Pure."""
+    from collections import Counter
+
+    reasons = Counter(reason for _, reason in skipped)
+    (reason, n), *others = reasons.most_common()
+    example = next(name for name, r in skipped if r == reason)
+    if reason == "file not found":
+        text = f"{n:,} not found under {image_root} (e.g. {example}; did `images` in celeba.toml change?)"
+    else:
+        text = f"{n:,} {reason} (e.g. {example})"
+    if others:
+        text += f", {sum(k for _, k in others):,} for other reasons"
+    return text
 
 
 def landmark_cue_targets(image_root, data, *, force: bool = False) -> "tuple[np.ndarray | None, float | None]":

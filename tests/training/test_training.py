@@ -164,6 +164,21 @@ def test_corrupt_and_missing_images_are_skipped_counted_and_listed(labelled_work
         assert len(store.problems()) == 2  # recorded once, not once per run
 
 
+def test_images_missing_from_a_changed_root_are_said_so_before_training(labelled_workspace, tiny_architecture):
+    # helper-72: `images` pointed elsewhere read as N damaged files "listed in summary.json",
+    # a summary the refused run never wrote.
+    import dataclasses
+
+    elsewhere = labelled_workspace.image_root.parent / "elsewhere"
+    elsewhere.mkdir()
+    moved = dataclasses.replace(labelled_workspace, image_root=elsewhere)
+    with pytest.raises(CelebaError) as refused:
+        train(moved, TrainOptions(plugin=tiny_architecture, task="light", epochs=1))
+    said = str(refused.value)
+    assert f"not found under {elsewhere} (e.g. 000001.jpg; did `images` in celeba.toml change?)" in said, said
+    assert "summary.json" not in said
+
+
 def test_too_few_labels_is_refused_before_training(tmp_path, tiny_architecture):
     workspace = make_labelled_workspace(tmp_path, n=40, labels_for=8)[0]
     with pytest.raises(CelebaError, match="8 usable human labels.*at least 10"):
