@@ -67,6 +67,16 @@ DEFAULT_TASKS = (
 )
 
 
+def parse_task_spec(text: str) -> Task:
+    """A task as `celeba init --task` spells it: NAME=CLASS,CLASS,... (checked by
+    validate_tasks with the others). Pure."""
+    name, equals, classes = text.partition("=")
+    names = tuple(c.strip() for c in classes.split(",")) if classes.strip() else ()
+    if not equals or not name.strip() or not names:
+        raise WorkspaceError(f"--task {text!r}: write NAME=CLASS,CLASS,... (e.g. glasses=no,yes)")
+    return Task(name.strip(), names)
+
+
 def validate_tasks(tasks: tuple[Task, ...], where: str) -> tuple[Task, ...]:
     """Check task and class names; raise WorkspaceError naming the problem and where."""
     if not tasks:
@@ -404,17 +414,25 @@ def check_image_root(image_root: Path) -> None:
         raise WorkspaceError(f"image root {image_root} is not readable")
 
 
-def create_workspace(path: Path, image_root: Path, tasks: tuple[Task, ...] = DEFAULT_TASKS) -> Workspace:
-    """Make a new workspace: its store, its guidelines, then its config (refusing to overwrite one)."""
+def create_workspace(
+    path: Path, image_root: Path, tasks: tuple[Task, ...] = DEFAULT_TASKS, *, tasks_given: bool = False
+) -> Workspace:
+    """Make a new workspace: its store, its guidelines, then its config (refusing to overwrite one).
+
+    A folder holding a celeba.toml but no store (a config written by hand first) is made a
+    workspace of that config: its store and guidelines are made for its tasks, whose images
+    must be `image_root` (helper-72: every command said "run celeba init", which refused)."""
     from celeba_tui.labelling.guidelines import default_guidelines
 
     path = Path(path)
     image_root = resolve_folder(Path.cwd(), image_root, "--images")
     check_image_root(image_root)
-    validate_tasks(tasks, "tasks")
+    validate_tasks(tasks, "--task")
     config_path = path / CONFIG_NAME
     if os.path.lexists(config_path):
-        raise WorkspaceError(f"{config_path} already exists; this folder is already a workspace")
+        if os.path.lexists(path / STORE_NAME):
+            raise WorkspaceError(f"{config_path} already exists; this folder is already a workspace")
+        return _store_for_config(path, image_root, tasks_given)
     where = resolve_folder(Path.cwd(), path, "workspace")
     if where == image_root or image_root in where.parents:
         # Every scan would take the workspace's own figures and caches for images to label.
@@ -435,6 +453,27 @@ def create_workspace(path: Path, image_root: Path, tasks: tuple[Task, ...] = DEF
         write_text_atomic(workspace.guidelines_path, default_guidelines(tasks))
     write_text_atomic(config_path, text)
     return protect_own_files(workspace)
+
+
+def _store_for_config(path: Path, image_root: Path, tasks_given: bool) -> Workspace:
+    """The store and guidelines of a folder whose celeba.toml was written before them."""
+    from celeba_tui.labelling.guidelines import default_guidelines
+
+    for name in (CONFIG_NAME, STORE_NAME, GUIDELINES_NAME):  # never read or written through a planted link
+        if os.path.islink(path / name):
+            raise WorkspaceError(f"{path / name} is a symbolic link; remove it (celeba init makes this file)")
+    workspace = load_workspace(path)
+    if tasks_given:
+        raise WorkspaceError(f"{workspace.config_path} already names the tasks; edit it there instead of --task")
+    if workspace.image_root != image_root:
+        raise WorkspaceError(
+            f"{workspace.config_path} names images {workspace.image_root}, not --images {image_root}; make them agree"
+        )
+    with workspace.open_store(create=True):
+        pass
+    if not os.path.lexists(workspace.guidelines_path):
+        write_text_atomic(workspace.guidelines_path, default_guidelines(workspace.tasks))
+    return workspace
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -36,19 +36,33 @@ def init(
             help="Image root: a folder of images, or a CelebA folder with img_align_celeba/.",
         ),
     ],
+    task: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--task",
+            metavar="NAME=CLASSES",
+            help="A task to label, e.g. glasses=no,yes (repeat for several; default: the study's light and "
+            "orientation, each left,center,right). Edit celeba.toml later to add one or word its question.",
+            show_default=False,
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Create a workspace for an image folder and register its images."""
+    """Create a workspace for an image folder and register its images.
+
+    Example: celeba init glasses-ws --images ~/faces --task glasses=no,yes --task expression=neutral,smile,frown
+    """
     from celeba_tui.errors import WorkspaceError
     from celeba_tui.images import detect_layout
     from celeba_tui.store.registration import register_images
-    from celeba_tui.workspace import create_workspace
+    from celeba_tui.workspace import DEFAULT_TASKS, create_workspace, parse_task_spec
 
+    tasks = tuple(parse_task_spec(spec) for spec in task) if task else DEFAULT_TASKS
     layout = detect_layout(images)
     if directory.exists() and not directory.is_dir():
         raise WorkspaceError(f"cannot create a workspace in {directory}: it is a file, not a folder")
     try:
-        workspace = create_workspace(directory, layout.image_root)
+        workspace = create_workspace(directory, layout.image_root, tasks, tasks_given=bool(task))
     except OSError as exc:
         # /proc/x, a path through a file, a read-only folder: the OS says why, in one line.
         raise WorkspaceError(f"cannot create a workspace in {directory}: {exc.strerror or exc}") from None

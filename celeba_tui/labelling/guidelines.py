@@ -16,12 +16,15 @@ from pathlib import Path
 MAX_GUIDELINES_BYTES = 256 * 1024
 MAX_MARKDOWN_LINES = 150  # beyond this the text is shown plain (about 1 s of layout for 150 list items)
 
-_CONVENTIONS = """\
+_INTRO = """\
 # Labelling guidelines
 
 Read these before you start, and again whenever you are unsure. Labels from several
 people are only worth merging if everyone applies the same standard.
+"""
 
+# The study's own tasks (light, orientation: left, center, right): what the study learnt.
+_STUDY = """\
 ## Left and right are the viewer's
 
 Left and right always mean the left and right **of the picture as you see it**:
@@ -58,20 +61,47 @@ more loosely than the other. Agree on this standard before you start.)
   choose the side.
 - You cannot tell at all (heavy occlusion, a drawing, several faces): press **space**
   to skip rather than guess.
+"""
 
+_KEYS = """\
 ## Keys
 
 Press `p` to cycle contrast / blur / binarized views (display only; the study's
-preprocessing operations). Contrast often makes the light direction obvious.
+preprocessing operations){light}.
+When you cannot tell, press **space** to skip rather than guess.
 """
 
 
+def unwritten_mark(task_name: str) -> str:
+    """The line a new workspace's guidelines hold for a task nobody has written rules for:
+    `celeba label` says so (guidelines_note) until it is deleted."""
+    return f"<!-- {task_name}: not written yet. Delete this line once the rules below are written. -->"
+
+
 def default_guidelines(tasks) -> str:
-    """Guidelines text for a workspace with these tasks."""
-    lines = [_CONVENTIONS, "## Questions and classes in this workspace", ""]
+    """Guidelines text for a workspace with these tasks: the study's conventions for its
+    own tasks (light and orientation as left, center, right), and a section to write for
+    each other task (helper-72: a glasses task got the study's left/right rules)."""
+    from celeba_tui.workspace import DEFAULT_TASKS
+
+    study = [t for t in tasks if t in DEFAULT_TASKS]
+    parts = [_INTRO]
+    if study:
+        parts.append(_STUDY)
+    for task in tasks:
+        if task not in study:
+            parts.append(
+                f"## {task.name}: {task.prompt}\n\n{unwritten_mark(task.name)}\n\n"
+                + "\n".join(
+                    f"- *{name}*: what makes an image {name}, and the borderline cases." for name in task.classes
+                )
+                + "\n"
+            )
+    parts.append(_KEYS.format(light=". Contrast often makes the light direction obvious" if study else ""))
+    lines = ["## Questions and classes in this workspace", ""]
     for task in tasks:
         lines.append(f"- **{task.name}** ({task.prompt}): " + ", ".join(task.classes))
-    return "\n".join(lines) + "\n"
+    return "\n".join(parts) + "\n" + "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)
@@ -83,9 +113,15 @@ class Guidelines:
 
 
 def unguided_tasks(text: str, tasks) -> list:
-    """The tasks `text` never names (as a word, in any case): a task added to celeba.toml
-    after the guidelines were written, which nobody has said how to answer. Pure."""
-    return [t for t in tasks if not re.search(rf"(?<!\w){re.escape(t.name)}(?!\w)", text, re.IGNORECASE)]
+    """The tasks `text` never names (as a word, in any case), or whose section is still the
+    one a new workspace wrote (its unwritten_mark): a task added to celeba.toml after the
+    guidelines were written, or made with `celeba init --task`, that nobody has said how to
+    answer. Pure."""
+    return [
+        t
+        for t in tasks
+        if unwritten_mark(t.name) in text or not re.search(rf"(?<!\w){re.escape(t.name)}(?!\w)", text, re.IGNORECASE)
+    ]
 
 
 def guidelines_note(path: Path, tasks) -> str | None:

@@ -54,3 +54,20 @@ def test_a_task_the_guidelines_never_name_is_said_when_labelling_opens(tmp_path)
     note = guidelines_note(path, (*DEFAULT_TASKS, glasses))
     assert note.startswith("guidelines.md says nothing about glasses: 'Does the person wear glasses?' (no, yes) yet")
     assert guidelines_note(tmp_path / "missing.md", (glasses,)) is None  # `?` says why it cannot be read
+
+
+def test_a_new_workspaces_own_tasks_get_a_section_to_write_not_the_studys_rules(tmp_path):
+    # helper-72: `glasses` got the study's left/right rules, and nothing said its own were missing.
+    from celeba_tui.labelling.guidelines import default_guidelines, guidelines_note, unwritten_mark
+    from celeba_tui.workspace import DEFAULT_TASKS, Task
+
+    glasses = Task("glasses", ("no", "yes"))
+    text = default_guidelines((glasses,))
+    assert "Left and right" not in text and "## glasses: glasses?" in text and "- *yes*: " in text
+    path = tmp_path / "guidelines.md"
+    path.write_text(text)
+    assert guidelines_note(path, (glasses,)).startswith("guidelines.md says nothing about glasses")
+    path.write_text(text.replace(unwritten_mark("glasses") + "\n", ""))  # the lead wrote them
+    assert guidelines_note(path, (glasses,)) is None
+    both = default_guidelines((*DEFAULT_TASKS, glasses))
+    assert "Left and right" in both and both.count("not written yet") == 1

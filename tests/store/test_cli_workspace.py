@@ -622,6 +622,53 @@ def test_workspace_found_from_subfolder(workspace, monkeypatch):
     assert json.loads(run("stats", "--json").stdout)["images"] == 10
 
 
+def test_init_makes_the_store_of_a_config_written_first(tmp_path, image_folder):
+    # helper-72: every command said "run `celeba init` first", and init refused the folder.
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    config = 'images = "../images"\n\n[[tasks]]\nname = "glasses"\nclasses = ["no", "yes"]\n'
+    (folder / "celeba.toml").write_text(config)
+    assert "run `celeba init` first" in run("stats", "-w", folder, ok=False).stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for args, message in (
+        (["--images", elsewhere], f"names images {image_folder}, not --images {elsewhere}; make them agree"),
+        (["--images", image_folder, "--task", "a=b,c"], "already names the tasks; edit it there instead of --task"),
+    ):
+        refused = run("init", folder, *args, ok=False)
+        assert refused.exit_code == 2 and message in refused.stderr, refused.output
+        assert sorted(p.name for p in folder.iterdir()) == ["celeba.toml"]
+    made = run("init", folder, "--images", image_folder)
+    assert "images: 10 in" in made.output and "task glasses: no, yes" in made.output
+    assert (folder / "celeba.toml").read_text() == config and "glasses" in (folder / "guidelines.md").read_text()
+    assert "10 images" in run("stats", "-w", folder).output
+    assert "already a workspace" in run("init", folder, "--images", image_folder, ok=False).stderr
+
+
+def test_init_makes_the_tasks_it_is_given(tmp_path, image_folder):
+    # helper-72: a new attribute meant init, then editing celeba.toml by hand (and guidelines
+    # about light and orientation).
+    from celeba_tui.workspace import load_workspace
+
+    args = ["init", tmp_path / "ws", "--images", image_folder, "--task", "glasses=no,yes"]
+    made = run(*args, "--task", "expression = neutral, smile ,frown")
+    assert "task glasses: no, yes" in made.output and "task expression: neutral, smile, frown" in made.output
+    tasks = load_workspace(tmp_path / "ws").tasks
+    assert [(t.name, t.classes) for t in tasks] == [
+        ("glasses", ("no", "yes")),
+        ("expression", ("neutral", "smile", "frown")),
+    ]
+    assert "not written yet" in (tmp_path / "ws" / "guidelines.md").read_text()
+    for spec, message in (
+        ("glasses", "--task 'glasses': write NAME=CLASS,CLASS,... (e.g. glasses=no,yes)"),
+        ("glasses=yes", "--task: task 'glasses' has 1 class; it needs 2 to 16"),
+        ("glasses=no,unlabelled", "the word browse's filters use for images without a label"),
+    ):
+        refused = run("init", tmp_path / "ws2", "--images", image_folder, "--task", spec, ok=False)
+        assert refused.exit_code == 2 and message in refused.stderr, refused.output
+        assert not (tmp_path / "ws2").exists()
+
+
 @pytest.mark.parametrize(
     "where, message",
     [
