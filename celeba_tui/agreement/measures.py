@@ -16,9 +16,12 @@ statistic is undefined are explicit:
 - one annotator used a single class and the other several: kappa is defined and 0
   (observed agreement equals chance agreement), as scikit-learn computes it.
 
-Class order is the task's (left, center, right): an ordinal scale, so the weighted
-kappa is linear (left vs right counts twice left vs center) and Krippendorff's alpha is
-reported at the ordinal level, with the nominal level beside it for comparison.
+Class order is the task's. Where the classes lie along the picture's left-right axis (left,
+center, right: `mirror.ordered_scale`) it is an ordinal scale, so the weighted kappa is
+linear (left vs right counts twice left vs center) and Krippendorff's alpha is reported at
+the ordinal level, with the nominal level beside it for comparison. Other tasks' classes
+(no, yes; neutral, smile, frown) have no order: their weighted kappa and ordinal alpha are
+None.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from celeba_tui.errors import CelebaError
+from celeba_tui.mirror import ordered_scale
 from celeba_tui.vocabulary import ANNOTATOR_SOURCES
 from celeba_tui.workspace import Task
 
@@ -226,7 +230,10 @@ def pair_agreements(matrix: LabelMatrix) -> list[PairAgreement]:
     overlapping = confusions.sum(axis=(1, 2)).tolist()
     agreed = np.trace(confusions, axis1=1, axis2=2).tolist()
     kappas = [None if math.isnan(v) else v for v in cohen_kappas(confusions).tolist()]
-    weighted = [None if math.isnan(v) else v for v in cohen_kappas(confusions, "linear").tolist()]
+    if ordered_scale(matrix.task.classes):
+        weighted = [None if math.isnan(v) else v for v in cohen_kappas(confusions, "linear").tolist()]
+    else:
+        weighted = [None] * len(kappas)
     classes, task, names = matrix.task.classes, matrix.task.name, matrix.annotators
     result = []
     for (a, b), shared, same, kappa, weighted_kappa, confusion in zip(
@@ -317,7 +324,8 @@ def task_agreement(labels: pd.DataFrame, task: Task) -> TaskAgreement:
     apart = n * (n - 1) // 2 - len(pairs)
     alphas = {}
     if len(matrix.annotators) >= 3:
-        alphas = {f"alpha_{level}": krippendorff_alpha(matrix, level) for level in ("ordinal", "nominal")}
+        levels = ("ordinal", "nominal") if ordered_scale(task.classes) else ("nominal",)
+        alphas = {f"alpha_{level}": krippendorff_alpha(matrix, level) for level in levels}
     met = {(p.annotator_a, p.annotator_b) for p in pairs} if apart else set()
     examples = list(islice(pairs_apart(matrix.annotators, met), SHOWN_APART)) if apart else []
     return TaskAgreement(**base, pairs=pairs, pairs_apart=apart, apart_examples=examples, **alphas)

@@ -73,6 +73,23 @@ def test_weighted_kappa_penalises_left_right_more_than_left_center():
     assert near_pair.weighted_kappa > far_pair.weighted_kappa
 
 
+def test_classes_with_no_order_get_no_weighted_kappa_nor_ordinal_alpha():
+    # helper-72: expression (neutral, smile, frown, surprise) got a weighted kappa as if
+    # "surprise vs smile" were farther apart than "frown vs smile".
+    from celeba_tui.mirror import ordered_scale
+    from celeba_tui.workspace import Task
+
+    expression = Task("expression", ("neutral", "smile", "frown"))
+    said = {"1": "neutral", "2": "smile", "3": "frown", "4": "smile"}
+    labels = long_labels("expression", alice=said, bob={**said, "4": "frown"}, carol={**said, "1": "smile"})
+    measured = task_agreement(labels, expression)
+    assert all(p.kappa is not None and p.weighted_kappa is None for p in measured.pairs)
+    assert measured.alpha_ordinal is None and measured.alpha_nominal is not None
+    assert ordered_scale(("left", "center", "right")) and ordered_scale(("upper_left", "up", "upper_right"))
+    assert not ordered_scale(("no", "yes")) and not ordered_scale(("left", "right"))
+    assert not ordered_scale(("center", "left", "right"))  # not in order along the axis
+
+
 def test_kappa_is_zero_when_one_annotator_uses_a_single_class():
     # alice says center throughout: observed agreement = chance agreement = bob's center share.
     labels = long_labels(
