@@ -352,6 +352,16 @@ def export(
         typer.echo(printable(f"wrote {report.rows:,} {what} ({report.images:,} images) to {out}"), err=True)
     for line in report.left_out_lines():
         typer.echo(printable(line), err=True)
+    from celeba_tui.formats.export_report import SOME_TASKS
+
+    partly = next((item for item in report.left_out if item.reason == SOME_TASKS), None)
+    if partly is not None and len(report.tasks) > 1:  # helper-72: a task added later took most rows out
+        next_step(
+            f"celeba export --format onehot -t {shlex.quote(report.tasks[0])}"
+            + (f" --source {shlex.quote(','.join(report.sources))}" if report.sources else "")
+            + " -o FILE",
+            "a row per image labelled for that task, whatever the others'; tasks here: " + ", ".join(report.tasks),
+        )
 
 
 @app.command(short_help="Count images and labels per task, class, annotator.")
