@@ -60,7 +60,9 @@ def lapsed_lines(lapsed: dict[str, dict[str, int]]) -> list[str]:
     for name, per_task in lapsed.items():
         n = sum(per_task.values())
         tasks = ", ".join(f"{literal(task)} {k:,}" for task, k in per_task.items())
-        redo = redo_command(Redo(name[len(MERGE_PREFIX) :], tuple(per_task)))
+        policy = name[len(MERGE_PREFIX) :]
+        # The review policy sends conflicts to people: they decide again in the review queue.
+        redo = "celeba label --queue review" if policy == "review" else redo_command(Redo(policy, tuple(per_task)))
         lines.append(
             f"{n:,} {'decision' if n == 1 else 'decisions'} of {literal(name)} ({tasks}) no longer count: "
             f"people answered on {'its image' if n == 1 else 'their images'} since; "
