@@ -58,6 +58,20 @@ def protect(path: Path, what: str) -> None:
     _PROTECTED[Path(os.path.realpath(path))] = what
 
 
+@contextlib.contextmanager
+def own_rewrite(path: Path) -> Iterator[None]:
+    """Inside the block, `path` may be written though protected: a command that rewrites
+    the workspace's own file on purpose (`celeba rename-class`, its config); outputs a user
+    names stay refused everywhere else."""
+    real = Path(os.path.realpath(path))
+    what = _PROTECTED.pop(real, None)
+    try:
+        yield
+    finally:
+        if what is not None:
+            _PROTECTED[real] = what
+
+
 def protect_folder(path: Path, what: str, suffixes: tuple[str, ...]) -> None:
     """From now on in this process, refuse as an output any file inside `path` or inside a
     folder a symlink there leads to (symlinks resolved) whose name ends with one of

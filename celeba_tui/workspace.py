@@ -224,7 +224,8 @@ class Workspace:
             described.append(f"and {len(orphans) - _ORPHANS_SHOWN} more")
         raise WorkspaceError(
             f"{self.config_path}: stored labels that are not classes of their task ({'; '.join(described)}); "
-            f"restore the class in {CONFIG_NAME}, or withdraw the annotator's labels of that task with "
+            f"a class renamed in {CONFIG_NAME}: `celeba rename-class -t TASK OLD NEW` renames its stored labels; "
+            f"else restore the class in {CONFIG_NAME}, or withdraw the annotator's labels of that task with "
             "`celeba annotators withdraw NAME --task TASK`"
         )
 

@@ -289,7 +289,7 @@ def test_help_names_arguments_as_words_not_types_or_braces(path, command):
 
 # Commands that do one task's work (train a model, export one run, withdraw one annotator's
 # labels of a task, or restore them) take one -t; every command that reads or reports takes several.
-ONE_TASK = {"export-onnx", "train", "cycle", "annotators withdraw", "annotators restore"}
+ONE_TASK = {"export-onnx", "train", "cycle", "annotators withdraw", "annotators restore", "rename-class"}
 
 
 def test_commands_that_read_take_several_tasks():

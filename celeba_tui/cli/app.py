@@ -50,6 +50,7 @@ COMMAND_ORDER = (
     "browse",
     "stats",
     "annotators",
+    "rename-class",
     "agreement",
     "merge",
     "train",

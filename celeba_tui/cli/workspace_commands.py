@@ -21,7 +21,7 @@ from celeba_tui.cli.app import (
     tasks_option,
     warn,
 )
-from celeba_tui.cli.completion import complete_export_format, complete_import_format
+from celeba_tui.cli.completion import complete_export_format, complete_import_format, complete_task
 from celeba_tui.console import counted, printable
 
 
@@ -40,8 +40,9 @@ def init(
         Optional[list[str]],
         typer.Option(
             "--task",
-            metavar="NAME=CLASSES",
-            help="A task to label, e.g. glasses=no,yes (repeat for several; default: the study's light and "
+            "-t",
+            metavar="SPEC",
+            help="A task to label, NAME=CLASS,CLASS,..., e.g. glasses=no,yes (repeat for several; default: the study's light and "
             "orientation, each left,center,right). Edit celeba.toml later to add one or word its question.",
             show_default=False,
         ),
@@ -388,3 +389,82 @@ def stats(
 def _report_skipped(skipped: list[tuple[str, str]]) -> None:
     if skipped:
         warn(f"skipped {len(skipped)} path(s), e.g. {skipped[0][0]}: {skipped[0][1]}")
+
+
+@app.command("rename-class", short_help="Rename a class in celeba.toml and its stored labels.")
+def rename_class(
+    old: Annotated[str, typer.Argument(metavar="OLD", help="The class's name now (or in the stored labels).")],
+    new: Annotated[str, typer.Argument(metavar="NEW", help="Its new name.")],
+    task: Annotated[
+        str,
+        typer.Option("--task", "-t", metavar="TASK", help="The task whose class it is.", autocompletion=complete_task),
+    ],
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Rename a class: celeba.toml first, then every stored label, prediction and check
+    answer of it, in one transaction (who decided what, and when, is kept).
+
+    Run it where nobody is labelling. Runs and models trained before it name the old class:
+    train again (`celeba cycle` does). With celeba.toml already edited by hand, it renames
+    the stored labels only. Example: celeba rename-class -t expression frown sad
+    """
+    import os
+    from dataclasses import asdict
+
+    from celeba_tui.atomic import own_rewrite
+    from celeba_tui.errors import CelebaError
+    from celeba_tui.regular_files import read_regular_file
+    from celeba_tui.store.class_rename import (
+        ClassRename,
+        check_no_merge,
+        rename_stored_class,
+        renamed_config_text,
+        runs_naming,
+    )
+    from celeba_tui.workspace import MAX_CONFIG_BYTES, load_workspace, parse_config, write_text_atomic
+
+    ws = open_workspace(workspace)
+    classes = ws.task(task).classes
+    if old == new:
+        raise CelebaError(f"{old!r} is already called so")
+    if old in classes and new in classes:
+        raise CelebaError(f"{old!r} and {new!r} are both classes of {task!r}: renaming would merge them")
+    if old not in classes and new not in classes:
+        raise CelebaError(
+            f"neither {old!r} nor {new!r} is a class of {task!r} in {ws.config_path} ({', '.join(classes)})"
+        )
+    with ws.open_store(check_classes=False, readonly=True) as store:
+        check_no_merge(store, task, old, new)  # before celeba.toml is touched
+        stored = any(name == task and label == old for name, label in store.label_values())
+    if old not in classes and not stored:  # celeba.toml edited by hand: the stored labels must hold OLD
+        raise CelebaError(f"nothing to rename: {old!r} is neither a class nor a stored label of {task!r}")
+    rewrite = old in classes
+    if rewrite:
+        if os.path.islink(ws.config_path):
+            raise CelebaError(f"{ws.config_path} is a symbolic link: rename {old!r} there by hand, then run this again")
+        text = read_regular_file(ws.config_path, MAX_CONFIG_BYTES).decode("utf-8")  # as load_workspace read it
+        renamed = renamed_config_text(text, task, old, new)
+        parse_config(renamed, ws.config_path)  # the new name checked as every class is, before anything is written
+        with own_rewrite(ws.config_path):
+            write_text_atomic(ws.config_path, renamed)
+        ws = load_workspace(ws.path)
+    with ws.open_store(check_classes=False) as store:
+        rows = rename_stored_class(store, task, old, new)
+    result = ClassRename(task, old, new, rows, rewrite)
+    if json_output:
+        print_json(asdict(result))
+        return
+    where = f"{ws.config_path} and " if rewrite else ""
+    typer.echo(
+        printable(
+            f"renamed {task} class {old!r} to {new!r} in {where}{counted(result.labels, 'label')} of the store's history"
+            f" ({rows.get('predictions', 0):,} predictions, {rows.get('checks', 0):,} check answers)"
+        )
+    )
+    earlier = runs_naming(ws.runs_dir, task, old)
+    if earlier:
+        warn(
+            f"{counted(len(earlier), 'run')} of {task} trained before name {old!r} ({earlier[-1]}{', ...' if len(earlier) > 1 else ''}): "
+            f"train again for models that answer {new!r} (`celeba cycle -t {task}`)"
+        )
