@@ -368,23 +368,6 @@ async def test_a_filter_the_store_refuses_stays_in_the_box_to_mend(workspace, la
         assert not app.screen.filtering and box.value == ""
 
 
-async def test_slash_again_refines_the_filter_it_shows(workspace, labelled):
-    # Found by the TUI walkthrough of 2026-12-07: the box selected its old text, so the
-    # first Backspace cleared the whole filter instead of its last letter.
-    from textual.widgets import Input
-
-    app = make_app(workspace, labelled)
-    async with app.run_test(size=SIZE) as pilot:
-        await grid_ready(pilot)
-        await pilot.press("slash", *"label:left", "enter")
-        await grid_ready(pilot, BrowseFilter(label="left"))
-        await pilot.press("slash", "backspace")
-        box = app.screen.query_one("#filter", Input)
-        await wait_for(pilot, lambda: box.value == "label:lef", "the filter less its last letter")
-        await pilot.press("t", " ", *"source:model", "enter")
-        await grid_ready(pilot, BrowseFilter(label="left", source="model"))
-
-
 async def test_labelling_a_selection_filtered_by_task_asks_that_task_only(workspace, labelled):
     # Found by the TUI review of 2026-12-06: `task:light` then L asked orientation as well.
     from celeba_tui.tui.screens.browse_label_screen import BrowseLabelScreen

@@ -97,9 +97,7 @@ class BrowseScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static("Reading the store…", id="browse-status", markup=False)
         yield Input(
-            placeholder="/ to filter: label:left source:model annotator:NAME conf<0.6 … or part of a name",
-            id="filter",
-            select_on_focus=False,  # `/` again refines the filter: the cursor at its end, not a selection one key clears
+            placeholder="/ to filter: label:left source:model annotator:NAME conf<0.6 … or part of a name", id="filter"
         )
         yield Grid(id="grid")
         yield Static("", id="grid-message", markup=False)
@@ -409,7 +407,6 @@ class BrowseScreen(Screen):
         """Open the filter box, holding the filter shown (or `text`, a filter refused as typed)."""
         box = self.query_one("#filter", Input)
         box.value = describe_filter(self.filter) if text is None else text
-        box.cursor_position = len(box.value)  # at its end, to refine it: Backspace takes one letter
         # The box is always there (showing the filter): only focus moves, so the grid is
         # neither restyled nor laid out again (each costs about 0.3 s on a busy machine).
         self.filtering = True
