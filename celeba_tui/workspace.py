@@ -72,7 +72,7 @@ def parse_task_spec(text: str) -> Task:
     validate_tasks with the others). Pure."""
     name, equals, classes = text.partition("=")
     names = tuple(c.strip() for c in classes.split(",")) if classes.strip() else ()
-    if not equals or not name.strip() or not names:
+    if not equals or not name.strip() or not names or "" in names:
         raise WorkspaceError(f"--task {text!r}: write NAME=CLASS,CLASS,... (e.g. glasses=no,yes)")
     return Task(name.strip(), names)
 
@@ -105,12 +105,42 @@ def validate_tasks(tasks: tuple[Task, ...], where: str) -> tuple[Task, ...]:
                     f"{where}: task {task.name!r} has invalid class {cls!r} (a class name is an ASCII letter, "
                     "then up to 63 ASCII letters, digits, _ or -)"
                 )
-            if cls.lower() in NO_LABEL_WORDS:  # helper-72: `--label unlabelled` found the images without a label
+    return tasks
+
+
+def check_new_names(tasks: tuple[Task, ...], where: str) -> None:
+    """What a config a command writes (`init`, `rename-class`) must hold beyond validate_tasks:
+    no class spelt as the filters' word for no label (helper-72: `--label unlabelled` found the
+    images without one), and no two tasks' one-hot columns alike (attack pass 36: task `a_b`
+    class `c` and task `a` class `b_c` are both column `a_b_c`, and a round trip moved labels
+    from one task to the other). A config that already holds them still opens (attack pass
+    36: refusing it locked its labels away); the one-hot formats refuse it."""
+    for task in tasks:
+        for cls in task.classes:
+            if cls.lower() in NO_LABEL_WORDS:
                 raise WorkspaceError(
                     f"{where}: task {task.name!r} has class {cls!r}, the word browse's filters use for images "
                     "without a label; name the class otherwise"
                 )
-    return tasks
+    clash = onehot_column_clash(tasks)
+    if clash:
+        raise WorkspaceError(f"{where}: {clash}; rename one of them")
+
+
+def onehot_column_clash(tasks: tuple[Task, ...]) -> str:
+    """Two (task, class) pairs whose one-hot columns (TASK_CLASS) are spelt alike, in words; "" if none. Pure."""
+    seen: dict[str, tuple[str, str]] = {}
+    for task in tasks:
+        for cls in task.classes:
+            column = f"{task.name}_{cls}"
+            if column in seen:
+                other = seen[column]
+                return (
+                    f"task {other[0]!r} class {other[1]!r} and task {task.name!r} class {cls!r} "
+                    f"are both one-hot column {column!r}"
+                )
+            seen[column] = (task.name, cls)
+    return ""
 
 
 @dataclass(frozen=True)
@@ -429,6 +459,7 @@ def create_workspace(
     image_root = resolve_folder(Path.cwd(), image_root, "--images")
     check_image_root(image_root)
     validate_tasks(tasks, "--task")
+    check_new_names(tasks, "--task")
     config_path = path / CONFIG_NAME
     if os.path.lexists(config_path):
         if os.path.lexists(path / STORE_NAME):

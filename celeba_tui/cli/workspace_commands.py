@@ -422,7 +422,13 @@ def rename_class(
         renamed_config_text,
         runs_naming,
     )
-    from celeba_tui.workspace import MAX_CONFIG_BYTES, load_workspace, parse_config, write_text_atomic
+    from celeba_tui.workspace import (
+        MAX_CONFIG_BYTES,
+        check_new_names,
+        load_workspace,
+        parse_config,
+        write_text_atomic,
+    )
 
     ws = open_workspace(workspace)
     classes = ws.task(task).classes
@@ -445,7 +451,8 @@ def rename_class(
             raise CelebaError(f"{ws.config_path} is a symbolic link: rename {old!r} there by hand, then run this again")
         text = read_regular_file(ws.config_path, MAX_CONFIG_BYTES).decode("utf-8")  # as load_workspace read it
         renamed = renamed_config_text(text, task, old, new)
-        parse_config(renamed, ws.config_path)  # the new name checked as every class is, before anything is written
+        # The new name checked as every class is, and as a new config's are, before anything is written.
+        check_new_names(parse_config(renamed, ws.config_path).tasks, str(ws.config_path))
         with own_rewrite(ws.config_path):
             write_text_atomic(ws.config_path, renamed)
         ws = load_workspace(ws.path)

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from celeba_tui.errors import FormatError
+from celeba_tui.errors import CelebaError, FormatError
 from celeba_tui.formats.csv_cells import read_records, shown, text_cells, write_rows
 from celeba_tui.formats.import_names import strip_name_prefix
 from celeba_tui.formats.label_file import read_text, refuse_conflicting_labels
-from celeba_tui.workspace import Task
+from celeba_tui.workspace import Task, onehot_column_clash
 
 # A first-line cell renamed by pandas' header de-duplication: "0.1", "1.2"...
 _MANGLED_HEADER_CELL = re.compile(r"^([01])\.\d+$")
@@ -89,6 +89,9 @@ def read_onehot(
     off the image names first (formats.import_names)."""
     path = Path(path)
     every_task = every_task or tasks
+    clash = onehot_column_clash(every_task)
+    if clash:  # attack pass 36: a round trip moved labels from one task to the other
+        raise FormatError(path, f"one-hot cannot tell these tasks apart: {clash}")
     if text is None:
         text = read_text(path)
     first = next((row for _, row in read_records(text, path) if any(row)), None) or []
@@ -236,6 +239,9 @@ def write_onehot(
     Names are quoted where needed and, unless `raw_cells`, neutralised against
     spreadsheet formulas (see `csv_cells`).
     """
+    clash = onehot_column_clash(tasks)
+    if clash:  # its header could not be read back as the tasks it was written from
+        raise CelebaError(f"one-hot cannot tell these tasks apart: {clash}; export them one at a time (-t TASK)")
     wide = labels.pivot_table(index="image", columns="task", values="label", aggfunc="first")
     task_names = [t.name for t in tasks]
     for name in task_names:
