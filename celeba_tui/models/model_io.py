@@ -82,7 +82,7 @@ def build_classifier(run: Run, device: str | torch.device = "cpu") -> ImageClass
             f"but the installed {run.architecture!r} takes {architecture.input_size} px"
         )
     cue_outputs = run_cue_outputs(run)
-    module = built_network(architecture, len(run.classes) + cue_outputs)
+    module = built_network(architecture, len(run.classes) + cue_outputs, learning=False)
     state = read_checkpoint(run.checkpoint)
     try:
         module.load_state_dict(state)

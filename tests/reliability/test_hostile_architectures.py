@@ -47,6 +47,42 @@ def _integers(num_classes):
     return Argmax()
 
 
+def _exits(num_classes):
+    raise SystemExit(0)
+
+
+def _breaks_when_training(num_classes):
+    from torch import nn
+
+    class Fussy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = build_tiny(num_classes)
+
+        def forward(self, x):
+            if self.training:
+                raise ValueError("[red]only[/] in train mode\nsecond line")
+            return self.inner(x)
+
+    return Fussy()
+
+
+def _without_gradients(num_classes):
+    import torch
+    from torch import nn
+
+    class Frozen(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = build_tiny(num_classes)
+
+        def forward(self, x):
+            with torch.no_grad():
+                return self.inner(x)
+
+    return Frozen()
+
+
 def _not_a_number(num_classes):
     from torch import nn
 
@@ -67,6 +103,13 @@ BROKEN = {
     "h_noparams": (_no_parameters, "its network has no trainable parameters"),
     "h_width": (_wrong_width, "gave a float32 tensor of shape (2, 4)"),
     "h_integers": (_integers, "gave a int64 tensor of shape (2, 3)"),
+    # Attack pass 36: these passed a probe in eval mode only.
+    "h_exits": (_exits, "build(3) raised SystemExit: 0"),
+    "h_training": (
+        _breaks_when_training,
+        "failed on a batch of 2 images of 16x16: ValueError: [red]only[/] in train mode",
+    ),
+    "h_nograd": (_without_gradients, "its output in train mode needs no gradient: it cannot learn"),
 }
 
 
