@@ -461,14 +461,14 @@ def create_workspace(
     validate_tasks(tasks, "--task")
     check_new_names(tasks, "--task")
     config_path = path / CONFIG_NAME
-    if os.path.lexists(config_path):
-        if os.path.lexists(path / STORE_NAME):
-            raise WorkspaceError(f"{config_path} already exists; this folder is already a workspace")
-        return _store_for_config(path, image_root, tasks_given)
     where = resolve_folder(Path.cwd(), path, "workspace")
     if where == image_root or image_root in where.parents:
         # Every scan would take the workspace's own figures and caches for images to label.
         raise WorkspaceError(f"{path} is inside the image root {image_root}; put the workspace beside it")
+    if os.path.lexists(config_path):
+        if os.path.lexists(path / STORE_NAME):
+            raise WorkspaceError(f"{config_path} already exists; this folder is already a workspace")
+        return _store_for_config(path, image_root, tasks_given)
     for name in (STORE_NAME, GUIDELINES_NAME):
         # The workspace's own files are never written through a link planted in their place.
         if os.path.islink(path / name):
@@ -498,11 +498,26 @@ def _store_for_config(path: Path, image_root: Path, tasks_given: bool) -> Worksp
     if tasks_given:
         raise WorkspaceError(f"{workspace.config_path} already names the tasks; edit it there instead of --task")
     if workspace.image_root != image_root:
+        from celeba_tui.images import detect_layout
+
+        if detect_layout(workspace.image_root).image_root == image_root:  # attack pass 36: "the same path" twice
+            raise WorkspaceError(
+                f"{workspace.config_path} names images {workspace.image_root}, a CelebA folder: "
+                f"write images = {json.dumps(str(image_root))} there (its images folder)"
+            )
         raise WorkspaceError(
             f"{workspace.config_path} names images {workspace.image_root}, not --images {image_root}; make them agree"
         )
-    with workspace.open_store(create=True):
-        pass
+    try:
+        with workspace.open_store(create=True):
+            pass
+    except BaseException:
+        # Made here and failed (a link planted beside it): gone again, so init can be run again
+        # (attack pass 36: an empty labels.sqlite left init saying "already a workspace").
+        for made in (workspace.store_path, Path(f"{workspace.store_path}-wal")):
+            if made.is_file() and not made.is_symlink() and (made == workspace.store_path or not made.stat().st_size):
+                made.unlink()
+        raise
     if not os.path.lexists(workspace.guidelines_path):
         write_text_atomic(workspace.guidelines_path, default_guidelines(workspace.tasks))
     return workspace

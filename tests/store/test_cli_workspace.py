@@ -645,6 +645,26 @@ def test_init_makes_the_store_of_a_config_written_first(tmp_path, image_folder):
     assert "already a workspace" in run("init", folder, "--images", image_folder, ok=False).stderr
 
 
+def test_init_adopts_a_config_as_carefully_as_it_makes_one(tmp_path, image_folder):
+    # Attack pass 36: a config naming the folder above it as its images was adopted (every
+    # scan then took the workspace's figures for images); a link planted beside the store left
+    # an empty labels.sqlite that made init say "already a workspace".
+    inside = image_folder / "ws"
+    inside.mkdir()
+    (inside / "celeba.toml").write_text('images = ".."\n')
+    refused = run("init", inside, "--images", image_folder, ok=False)
+    assert "is inside the image root" in refused.stderr and not (inside / "labels.sqlite").exists()
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    (folder / "celeba.toml").write_text('images = "../images"\n')
+    (folder / "labels.sqlite-shm").symlink_to(tmp_path / "victim")
+    (tmp_path / "victim").write_text("x")
+    assert run("init", folder, "--images", image_folder, ok=False).exit_code == 2
+    assert not (folder / "labels.sqlite").exists() and (tmp_path / "victim").read_text() == "x"
+    (folder / "labels.sqlite-shm").unlink()
+    assert "Created workspace" in run("init", folder, "--images", image_folder).output
+
+
 def test_init_makes_the_tasks_it_is_given(tmp_path, image_folder):
     # helper-72: a new attribute meant init, then editing celeba.toml by hand (and guidelines
     # about light and orientation).
