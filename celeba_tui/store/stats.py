@@ -48,19 +48,16 @@ def store_stats(store: LabelStore, workspace: Workspace, tasks: tuple[Task, ...]
     inside = every - outside
     annotators: dict[str, dict[str, int]] = {}
     sources: Counter = Counter()
-    lapsed = {(annotator, task): n for annotator, task, n in store.lapsed_merge_counts() if task in names}
     for annotator, task, source, n in store.live_label_counts():
         if task not in names:
-            continue
-        n -= lapsed.get((annotator, task), 0) if source == REVIEWED else 0  # no longer counts
-        if not n:
             continue
         per_task = annotators.setdefault(annotator, {})
         per_task[task] = per_task.get(task, 0) + n
         sources[source_word(source, annotator)] += n
     lapsed_by_merge: dict[str, dict[str, int]] = {}
-    for (annotator, task), n in lapsed.items():
-        lapsed_by_merge.setdefault(annotator, {})[task] = n
+    for annotator, task, n in store.lapsed_merge_counts():
+        if task in names:
+            lapsed_by_merge.setdefault(annotator, {})[task] = n
     return {
         "workspace": str(workspace.path),
         "image_root": str(workspace.image_root),

@@ -344,6 +344,13 @@ def test_a_merges_decision_that_lapsed_reads_as_the_people_left_it(workspace, la
     out = workspace.path / "long.csv"
     args = ["export", "-w", str(workspace.path), "--format", "long", "--source", "merge", "-o", str(out)]
     assert CliRunner().invoke(app, args).exit_code == 0 and out.read_text().splitlines()[1:] == []
+    # Attack pass 36: `annotators` and browse's filters still counted and matched it.
+    for words in (["--source", "merge"], ["--annotator", "merge:prefer:ann"]):
+        browsed = CliRunner().invoke(app, ["browse", "-w", str(workspace.path), "--json", "-t", "light", *words])
+        assert IMAGES[1] not in [row["image"] for row in json.loads(browsed.stdout)], words
+    listed = CliRunner().invoke(app, ["annotators", "-w", str(workspace.path), "--json"]).stdout
+    merge = next(row for row in json.loads(listed) if row["name"] == "merge:prefer:ann")
+    assert merge["live"].get("light", 0) == 0, merge
     run_merge(labelled, workspace.tasks, "prefer:ann")  # nothing left to decide on it
     review = labelled.add_label(IMAGES[1], "light", "center", "rev", "review")
     assert light(IMAGES[1]) == ("review", "review")
