@@ -24,7 +24,10 @@ from typing import TYPE_CHECKING, Any, Callable
 if TYPE_CHECKING:
     import torch
 
-NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]*\Z")
+# At most 100 characters: a run's id (TASK-ARCH-STAMP) must stay a plain name of at most
+# 200 (models/run_files.RUN_ID_PATTERN; attack pass 36: a 190-character name trained a run
+# no selector could then load).
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{0,99}\Z")
 # The largest input side any model, run or ONNX file may claim. Inputs are square uint8
 # images decoded per batch: 1024 px is 3 MB an image, 200 MB a batch of 64. A larger claim
 # is refused rather than allocated (a file saying 40000 with dynamic height and width once
@@ -89,7 +92,9 @@ class Architecture:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not NAME_PATTERN.match(self.name):
-            raise ValueError(f"architecture name {self.name!r} must be lowercase letters, digits, '_', '.' or '-'")
+            raise ValueError(
+                f"architecture name {self.name!r} must be up to 100 lowercase letters, digits, '_', '.' or '-'"
+            )
         if not callable(self.build):
             raise ValueError(f"architecture {self.name}: build must be callable (num_classes -> torch.nn.Module)")
         if (

@@ -201,6 +201,14 @@ class CyclePlan:
             "architectures_from": self.architectures_from,
             "labels": self.labels.to_dict(),
             "steps": [step.to_dict() for step in self.steps],
+            # How the step after training labels (attack pass 36: --tta none was in the words only).
+            "autolabel": {
+                "high": self.options.high,
+                "low": self.options.low,
+                "target_precision": self.options.target_precision,
+                "tta": "flip" if self.options.tta else "none",
+                "precision": self.options.precision,
+            },
         }
 
 

@@ -118,6 +118,7 @@ def test_a_run_asked_to_learn_otherwise_is_not_reused(labelled_workspace, tiny_a
     assert cli(labelled_workspace, "train", *base, "--augment", "none").exit_code == 0
     plan = cli(labelled_workspace, "cycle", *base, "--augment", "none", "--tta", "none", "--dry-run", "--json")
     assert json_of(plan)["plan"]["steps"][0]["action"] == "reuse"
+    assert json_of(plan)["plan"]["autolabel"]["tta"] == "none"  # attack pass 36: in the words only
     said = " ".join(
         cli(labelled_workspace, "cycle", *base, "--augment", "none", "--tta", "none", "--dry-run").output.split()
     )

@@ -66,7 +66,8 @@ def test_a_new_workspaces_own_tasks_get_a_section_to_write_not_the_studys_rules(
     assert "Left and right" not in text and "## glasses: glasses?" in text and "- *yes*: " in text
     path = tmp_path / "guidelines.md"
     path.write_text(text)
-    assert guidelines_note(path, (glasses,)).startswith("guidelines.md says nothing about glasses")
+    note = guidelines_note(path, (glasses,))
+    assert note.startswith("guidelines.md says nothing about glasses") and "<!-- glasses: not written yet" in note
     path.write_text(text.replace(unwritten_mark("glasses") + "\n", ""))  # the lead wrote them
     assert guidelines_note(path, (glasses,)) is None
     both = default_guidelines((*DEFAULT_TASKS, glasses))

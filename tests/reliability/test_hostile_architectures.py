@@ -157,3 +157,15 @@ def test_a_run_whose_loss_is_no_number_stops_unfinished(labelled_workspace, one_
     (run,) = workspace.runs_dir.iterdir()
     assert not (run / "summary.json").exists() and not (run / "best.pt").exists()
     assert "unfinished" in CliRunner().invoke(app, ["autolabel", "-w", str(workspace.path), "-m", "latest", "-t", "light"]).stderr  # fmt: skip
+
+
+def test_an_architecture_name_leaves_room_for_its_runs_ids():
+    # Attack pass 36: a 190-character name trained a run whose id no selector could load.
+    from celeba_tui.architecture import Architecture
+    from celeba_tui.models.run_files import RUN_ID_PATTERN
+
+    longest = "a" * 100
+    Architecture(longest, build_tiny, 16)
+    with pytest.raises(ValueError, match="up to 100 lowercase letters"):
+        Architecture(longest + "a", build_tiny, 16)
+    assert RUN_ID_PATTERN.match(f"{'t' * 64}-{longest}-20261207-211800-999")  # as run_dir.create_run_dir spells it
