@@ -109,7 +109,7 @@ def validate_tasks(tasks: tuple[Task, ...], where: str) -> tuple[Task, ...]:
 
 
 def check_new_names(tasks: tuple[Task, ...], where: str) -> None:
-    """What a config a command writes (`init`, `rename-class`) must hold beyond validate_tasks:
+    """What names a command writes into a config (`init --task`, `rename-class`) must be beyond validate_tasks:
     no class spelt as the filters' word for no label (helper-72: `--label unlabelled` found the
     images without one), and no two tasks' one-hot columns alike (attack pass 36: task `a_b`
     class `c` and task `a` class `b_c` are both column `a_b_c`, and a round trip moved labels
@@ -514,7 +514,7 @@ def _store_for_config(path: Path, image_root: Path, tasks_given: bool) -> Worksp
     except BaseException:
         # Made here and failed (a link planted beside it): gone again, so init can be run again
         # (attack pass 36: an empty labels.sqlite left init saying "already a workspace").
-        for made in (workspace.store_path, Path(f"{workspace.store_path}-wal")):
+        for made in (workspace.store_path, *(Path(f"{workspace.store_path}{s}") for s in ("-wal", "-shm"))):
             if made.is_file() and not made.is_symlink() and (made == workspace.store_path or not made.stat().st_size):
                 made.unlink()
         raise

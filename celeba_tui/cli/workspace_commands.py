@@ -414,6 +414,7 @@ def rename_class(
 
     from celeba_tui.atomic import own_rewrite
     from celeba_tui.errors import CelebaError
+    from celeba_tui.mirror import flippable, ordered_scale
     from celeba_tui.regular_files import read_regular_file
     from celeba_tui.store.class_rename import (
         ClassRename,
@@ -424,8 +425,10 @@ def rename_class(
     )
     from celeba_tui.workspace import (
         MAX_CONFIG_BYTES,
+        Task,
         check_new_names,
         load_workspace,
+        onehot_column_clash,
         parse_config,
         write_text_atomic,
     )
@@ -441,18 +444,25 @@ def rename_class(
             f"neither {old!r} nor {new!r} is a class of {task!r} in {ws.config_path} ({', '.join(classes)})"
         )
     with ws.open_store(check_classes=False, readonly=True) as store:
-        check_no_merge(store, task, old, new)  # before celeba.toml is touched
+        check_no_merge(store.query, task, old, new)  # before celeba.toml is touched (again inside the rename)
         stored = any(name == task and label == old for name, label in store.label_values())
     if old not in classes and not stored:  # celeba.toml edited by hand: the stored labels must hold OLD
         raise CelebaError(f"nothing to rename: {old!r} is neither a class nor a stored label of {task!r}")
+    after = tuple(new if c == old else c for c in classes) if old in classes else classes
+    before = tuple(old if c == new else c for c in after)
     rewrite = old in classes
     if rewrite:
         if os.path.islink(ws.config_path):
             raise CelebaError(f"{ws.config_path} is a symbolic link: rename {old!r} there by hand, then run this again")
         text = read_regular_file(ws.config_path, MAX_CONFIG_BYTES).decode("utf-8")  # as load_workspace read it
         renamed = renamed_config_text(text, task, old, new)
-        # The new name checked as every class is, and as a new config's are, before anything is written.
-        check_new_names(parse_config(renamed, ws.config_path).tasks, str(ws.config_path))
+        # The new name checked as every class is, and as a new config's are (what the config
+        # held before is not this command's to refuse), before anything is written.
+        renamed_tasks = parse_config(renamed, ws.config_path).tasks
+        check_new_names((Task(task, (new,)),), str(ws.config_path))
+        clash = onehot_column_clash(renamed_tasks)
+        if clash and not onehot_column_clash(ws.tasks):
+            raise CelebaError(f"{ws.config_path}: {clash}; choose another name")
         with own_rewrite(ws.config_path):
             write_text_atomic(ws.config_path, renamed)
         ws = load_workspace(ws.path)
@@ -469,6 +479,18 @@ def rename_class(
             f" ({rows.get('predictions', 0):,} predictions, {rows.get('checks', 0):,} check answers)"
         )
     )
+    if (flippable(before), ordered_scale(before)) != (flippable(after), ordered_scale(after)):
+        # Code review of 2026-12-07: only classes named left and right swap under a mirror.
+        warn(
+            f"{task}'s classes now {'do' if flippable(after) else 'do not'} swap under a mirror and "
+            f"{'are' if ordered_scale(after) else 'are not'} ordered along the left-right axis "
+            "(flip augmentation, test-time flips, --checks and weighted kappa follow the names: docs/workflow.md)"
+        )
+    from celeba_tui.labelling.guidelines import mentions
+
+    named = mentions(ws.guidelines_path, old)
+    if named:
+        warn(f"{ws.guidelines_path.name} names {old!r} {counted(named, 'time')}: edit it there too")
     earlier = runs_naming(ws.runs_dir, task, old)
     if earlier:
         warn(

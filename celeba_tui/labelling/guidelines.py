@@ -128,11 +128,8 @@ def guidelines_note(path: Path, tasks) -> str | None:
     """What `celeba label` opens with where the guidelines say nothing of a task it asks
     (the walkthrough of 2026-12-07: nothing prompted a lead who added a task to write down
     how to answer it); None where they name every one, or cannot be read (`?` says why)."""
-    from celeba_tui.regular_files import FileRefused, read_regular_file
-
-    try:
-        text = read_regular_file(path, MAX_GUIDELINES_BYTES).decode("utf-8")
-    except (OSError, FileRefused, UnicodeDecodeError):
+    text = _readable_text(path)
+    if text is None:
         return None
     missing = unguided_tasks(text, tasks)
     if not missing:
@@ -145,6 +142,22 @@ def guidelines_note(path: Path, tasks) -> str | None:
         f"{path.name} says nothing about {asked} yet: write there how to answer it, hard cases too{mark}, "
         "so that everyone labels alike (? shows the guidelines)"
     )
+
+
+def mentions(path: Path, word: str) -> int:
+    """How often the guidelines name `word` (as a word, any case); 0 where they cannot be read."""
+    text = _readable_text(path)
+    return 0 if text is None else len(re.findall(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.IGNORECASE))
+
+
+def _readable_text(path: Path) -> str | None:
+    """The guidelines' text, or None where it cannot be read (`?` says why: read_guidelines)."""
+    from celeba_tui.regular_files import FileRefused, read_regular_file
+
+    try:
+        return read_regular_file(path, MAX_GUIDELINES_BYTES).decode("utf-8")
+    except (OSError, FileRefused, UnicodeDecodeError):
+        return None
 
 
 def read_guidelines(path: Path) -> Guidelines:

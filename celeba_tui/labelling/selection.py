@@ -19,7 +19,7 @@ import numpy as np
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.browse_filter import UNLABELLED, BrowseFilter
 from celeba_tui.labelling.queue_items import QueueItem, QueueOptions
-from celeba_tui.store.schema import LAPSED_MERGE_DECISIONS_SQL, MERGE_ANNOTATOR_IDS_SQL, SHOWN_STATUS_SQL
+from celeba_tui.store.schema import COUNTS_SQL, MERGE_ANNOTATOR_IDS_SQL, SHOWN_STATUS_SQL
 from celeba_tui.vocabulary import (
     ANNOTATOR_SOURCES,
     CONFLICT,
@@ -400,8 +400,7 @@ def load_browse_index(store: LabelStore, tasks: Sequence, first: int | None = No
         row = store.query(
             f"SELECT group_concat(image_id), group_concat(annotator_id), group_concat({source_case}), "
             f"group_concat({_label_case('label', classes)}), group_concat(label_id) FROM live WHERE task = ?{only} "
-            # A merge's decisions that lapsed no longer count (attack pass 36: browse matched them).
-            f"AND label_id NOT IN (SELECT label_id FROM ({LAPSED_MERGE_DECISIONS_SQL}))",
+            f"AND {COUNTS_SQL}",  # a merge's decisions that lapsed no longer count (attack pass 36)
             [*SOURCES, *classes, task.name, *only_ids],
         )[0]
         at, keep = _positions(image_ids, order, int_codes(row[0]))
