@@ -421,8 +421,8 @@ def rename_class(
         check_no_merge,
         rename_stored_class,
         renamed_config_text,
-        runs_naming,
     )
+    from celeba_tui.training.run_selection import runs_naming
     from celeba_tui.workspace import (
         MAX_CONFIG_BYTES,
         Task,

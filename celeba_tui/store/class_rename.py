@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from celeba_tui.errors import CelebaError
@@ -152,10 +151,3 @@ def _classes_by_task(text: str) -> dict:
     except tomllib.TOMLDecodeError:
         return {}
     return {t.get("name"): t.get("classes") for t in tasks if isinstance(t, dict)}
-
-
-def runs_naming(runs_dir: Path, task: str, name: str) -> list[str]:
-    """The finished runs of `task` whose classes include `name` (trained before a rename), oldest first."""
-    from celeba_tui.training.run_selection import list_runs
-
-    return [run.run_id for run in list_runs(runs_dir).runs if run.task == task and name in run.classes]

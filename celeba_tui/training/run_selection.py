@@ -211,3 +211,9 @@ def resolve_runs(
             if all(run.path.resolve() != known.path.resolve() for known in runs):
                 runs.append(run)
     return runs, []
+
+
+def runs_naming(runs_dir: Path, task: str, name: str) -> list[str]:
+    """The finished runs of `task` whose classes include `name` (trained before a class was
+    renamed: `celeba rename-class`), oldest first by folder name."""
+    return [run.run_id for run in list_runs(runs_dir).runs if run.task == task and name in run.classes]
