@@ -4,9 +4,11 @@ Labels are stored by class name, so a class renamed in celeba.toml alone leaves 
 holding labels of a class the task no longer has, and every command refuses the workspace
 (helper-72: the only advice was to put the old name back or withdraw people's labels). A
 rename is a change of vocabulary, not of anyone's decision: every row that holds the old
-name for that task (the history, the live and current labels, the ensemble's predictions,
-the flip checks' answers) is given the new one in one transaction, so the history keeps
-who decided what and when. The config is rewritten first: a rename killed between the two
+name for that task (the history, the live and current labels, the ensemble's predictions
+and the classes its models recorded, the flip checks' answers) is given the new one in one
+transaction, so the history keeps who decided what and when; the votes a merge decision
+recorded beside it (`labels.detail`) keep the spelling they were cast in. The config is
+rewritten first: a rename killed between the two
 leaves celeba.toml naming the new class and the store the old one, and running it again
 finishes it.
 """
@@ -35,7 +37,8 @@ CLASS_COLUMNS = {
 
 @dataclass(frozen=True)
 class ClassRename:
-    """What a rename changed: rows per table (all columns counted), and whether the config was rewritten."""
+    """What a rename changed: rows per table (`models`: models whose recorded classes), and
+    whether the config was rewritten."""
 
     task: str
     old: str
