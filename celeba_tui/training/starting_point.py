@@ -139,7 +139,7 @@ def check_start(run, text: str, architecture, task) -> StartingPoint:
     state = read_checkpoint(run.checkpoint)  # named dense tensors only (model_io.check_weight_tensor)
     outputs = run_outputs(run)
     start = StartingPoint(run.path.resolve(), run.run_id, run.task, run.architecture, state, text, outputs)
-    fitting(built_network(architecture, len(task.classes)), start)
+    fitting(built_network(architecture, len(task.classes), learning=False), start)  # shapes only: fit probes it all
     return start
 
 
