@@ -137,7 +137,8 @@ def guidelines_note(path: Path, tasks) -> str | None:
     asked = "; ".join(f"{t.name}: {t.prompt!r} ({', '.join(t.classes)})" for t in missing)
     # Attack pass 36: the line is an HTML comment, which `?` does not show.
     marked = [t.name for t in missing if unwritten_mark(t.name) in text]
-    mark = f", then delete its line '<!-- {marked[0]}: not written yet ... -->'" if marked else ""
+    lines = " and ".join(f"'<!-- {name}: not written yet ... -->'" for name in marked)
+    mark = f", then delete the line {lines}" if marked else ""
     return (
         f"{path.name} says nothing about {asked} yet: write there how to answer it, hard cases too{mark}, "
         "so that everyone labels alike (? shows the guidelines)"

@@ -93,6 +93,7 @@ def test_a_run_stretched_for_few_labels_is_reused(labelled_workspace, tiny_archi
 
 def test_a_run_asked_to_learn_otherwise_is_not_reused(labelled_workspace, tiny_architecture, one_thread):
     # `celeba train` takes what the cycle does not: hard targets, landmark cues, balanced classes.
+    # (--force: one epoch of the tiny network scores what guessing scores, which a cycle refuses to reuse.)
     base = ["-t", "light", "-p", tiny_architecture, "--epochs", "1"]
     for other, why in (
         (["--hard-targets"], "target_kind hard, now dawid-skene"),
@@ -101,34 +102,38 @@ def test_a_run_asked_to_learn_otherwise_is_not_reused(labelled_workspace, tiny_a
     ):
         trained = cli(labelled_workspace, "train", *base, *other)
         assert trained.exit_code == 0, trained.output
-        plan = cli(labelled_workspace, "cycle", *base, "--dry-run", "--json")
+        plan = cli(labelled_workspace, "cycle", *base, "--force", "--dry-run", "--json")
         step = json_of(plan)["plan"]["steps"][0]
         assert step["action"] == "train", other
         # Says why the latest run is not reused (helper-68: the demo's run was trained again without a word).
         assert step["not_reused"]["because"] == [why], step["not_reused"]
-        said = cli(labelled_workspace, "cycle", *base, "--dry-run").output
+        said = cli(labelled_workspace, "cycle", *base, "--force", "--dry-run").output
         assert f"not reusing run {step['not_reused']['run']}: {why}" in " ".join(said.split())
     # The cycle asks for vote shares too: then that run is the one it reuses.
-    plan = cli(labelled_workspace, "cycle", *base, "--soft-targets-from", "votes", "--dry-run", "--json")
+    plan = cli(labelled_workspace, "cycle", *base, "--force", "--soft-targets-from", "votes", "--dry-run", "--json")
     assert json_of(plan)["plan"]["steps"][0]["action"] == "reuse"
-    bad = cli(labelled_workspace, "cycle", *base, "--soft-targets-from", "majority", "--dry-run")
+    bad = cli(labelled_workspace, "cycle", *base, "--force", "--soft-targets-from", "majority", "--dry-run")
     assert bad.exit_code == 2 and "--soft-targets-from 'majority'" in bad.output
     # helper-72: a task whose mirror is no example of a class had no way through the loop
     # without flips (train took --augment, the cycle did not; nor autolabel's --tta).
     assert cli(labelled_workspace, "train", *base, "--augment", "none").exit_code == 0
-    plan = cli(labelled_workspace, "cycle", *base, "--augment", "none", "--tta", "none", "--dry-run", "--json")
+    plan = cli(
+        labelled_workspace, "cycle", *base, "--force", "--augment", "none", "--tta", "none", "--dry-run", "--json"
+    )
     assert json_of(plan)["plan"]["steps"][0]["action"] == "reuse"
     assert json_of(plan)["plan"]["autolabel"]["tta"] == "none"  # attack pass 36: in the words only
     said = " ".join(
-        cli(labelled_workspace, "cycle", *base, "--augment", "none", "--tta", "none", "--dry-run").output.split()
+        cli(
+            labelled_workspace, "cycle", *base, "--force", "--augment", "none", "--tta", "none", "--dry-run"
+        ).output.split()
     )
     assert "autolabel light (one model: it labels at >= high; high 0.9; no flip test-time augmentation)" in said, said
     for option in ("--augment", "--tta"):
-        bad = cli(labelled_workspace, "cycle", *base, option, "flop", "--dry-run")
+        bad = cli(labelled_workspace, "cycle", *base, "--force", option, "flop", "--dry-run")
         assert bad.exit_code == 2 and "flop" in bad.output
     # Asked as the cycle would ask, the run is reused; so is one trained before runs recorded it.
     assert cli(labelled_workspace, "train", *base).exit_code == 0
-    plan = cli(labelled_workspace, "cycle", *base, "--dry-run", "--json")
+    plan = cli(labelled_workspace, "cycle", *base, "--force", "--dry-run", "--json")
     reused = json_of(plan)["plan"]["steps"][0]
     assert reused["action"] == "reuse"
     config_path = labelled_workspace.runs_dir / reused["run"] / "config.json"
@@ -136,7 +141,7 @@ def test_a_run_asked_to_learn_otherwise_is_not_reused(labelled_workspace, tiny_a
     assert config["target_kind"] == "dawid-skene" and config["landmark_cue_mode"] == "where they help"
     older = {k: v for k, v in config.items() if k not in ("target_kind", "landmark_cue_mode")}
     config_path.write_text(json.dumps(older))
-    plan = cli(labelled_workspace, "cycle", *base, "--dry-run", "--json")
+    plan = cli(labelled_workspace, "cycle", *base, "--force", "--dry-run", "--json")
     assert json_of(plan)["plan"]["steps"][0]["action"] == "reuse"
 
 
@@ -367,3 +372,22 @@ def test_why_a_run_is_not_reused_in_words(tmp_path):
         "the validation split changed since"
     ]
     assert reuse_differences(run, {"epochs": 14, "lr": 0.001}, LabelsFingerprint("old", 700, "split")) == []
+
+
+def test_a_cycle_that_would_reuse_only_guessing_runs_is_refused_before_any_export(
+    labelled_workspace, tiny_architecture, one_thread
+):
+    # helper-76: the dry run planned it without a word; the real cycle exported, then refused.
+    base = ["-t", "light", "-p", tiny_architecture, "--epochs", "1"]
+    assert cli(labelled_workspace, "train", *base).exit_code == 0
+    run = next(labelled_workspace.runs_dir.iterdir())
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps({**summary, "val_balanced_acc": 1 / 3}))
+    for dry in (["--dry-run"], []):
+        refused = cli(labelled_workspace, "cycle", *base, *dry)
+        assert refused.exit_code == 2 and "at what guessing scores" in refused.stderr and "--force" in refused.stderr
+    assert not (labelled_workspace.path / "models").exists()
+    assert (
+        json_of(cli(labelled_workspace, "cycle", *base, "--force", "--dry-run", "--json"))["plan"]["steps"][0]["action"]
+        == "reuse"
+    )

@@ -70,5 +70,9 @@ def test_a_new_workspaces_own_tasks_get_a_section_to_write_not_the_studys_rules(
     assert note.startswith("guidelines.md says nothing about glasses") and "<!-- glasses: not written yet" in note
     path.write_text(text.replace(unwritten_mark("glasses") + "\n", ""))  # the lead wrote them
     assert guidelines_note(path, (glasses,)) is None
+    hat = Task("hat", ("no", "yes"))
+    path.write_text(default_guidelines((glasses, hat)))
+    note = guidelines_note(path, (glasses, hat))  # helper-76: only the first task's line was named
+    assert "'<!-- glasses: not written yet ... -->' and '<!-- hat: not written yet ... -->'" in note, note
     both = default_guidelines((*DEFAULT_TASKS, glasses))
     assert "Left and right" in both and both.count("not written yet") == 1
