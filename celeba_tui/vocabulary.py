@@ -17,7 +17,7 @@ MODEL = "model"  # the ensemble's automatic label
 SOURCES = (HUMAN, REVIEW, MODEL, IMPORT)
 
 # What `--label` / `label:` take for "no current label" (browse's filter): no task's class
-# may be spelt so (workspace.validate_tasks), or that class could not be filtered.
+# in a new config may be spelt so (workspace.check_new_names), or it could not be filtered.
 NO_LABEL_WORDS = ("unlabelled", "unlabeled")
 # A filter's word, never stored: the review rows a merge wrote (annotator `merge:POLICY`).
 # Where `--source` filters (export, browse) and `celeba stats` counts sources, `review` is a

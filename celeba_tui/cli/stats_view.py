@@ -43,26 +43,26 @@ def print_stats(data: dict, console: Console | None = None) -> None:
             table.add_column(literal(source), justify="right", no_wrap=True)
         table.add_row(*(f"{n:,}" for n in data["sources"].values()))
         console.print(table)
-    for line in lapsed_lines(data.get("lapsed_merge_decisions") or {}):
+    for line in lapsed_lines(data.get("lapsed_merge_decisions") or {}, data["annotators"]):
         console.print(line)
 
 
-def lapsed_lines(lapsed: dict[str, dict[str, int]]) -> list[str]:
+def lapsed_lines(lapsed: dict[str, dict[str, int]], annotators) -> list[str]:
     """Per merge annotator: its decisions that lapsed (people answered on their images
-    since, so they no longer count) and the merge that decides them again."""
+    since, so they no longer count) and what decides them again: its policy where it runs
+    on the `annotators` with live labels now (apply_merge.redo_merge), else people, in the
+    review queue (the review policy's, or a `prefer:NAME` whose NAME has no labels now)."""
     if not lapsed:
         return []
-    from celeba_tui.agreement.apply_merge import Redo
-    from celeba_tui.annotator_names import MERGE_PREFIX
+    from celeba_tui.agreement.apply_merge import redo_merge
     from celeba_tui.cli.merge_view import redo_command
 
     lines = []
     for name, per_task in lapsed.items():
         n = sum(per_task.values())
         tasks = ", ".join(f"{literal(task)} {k:,}" for task, k in per_task.items())
-        policy = name[len(MERGE_PREFIX) :]
-        # The review policy sends conflicts to people: they decide again in the review queue.
-        redo = "celeba label --queue review" if policy == "review" else redo_command(Redo(policy, tuple(per_task)))
+        found = redo_merge(name, per_task, annotators)
+        redo = "celeba label --queue review" if found is None else redo_command(found)
         lines.append(
             f"{n:,} {'decision' if n == 1 else 'decisions'} of {literal(name)} ({tasks}) no longer count: "
             f"people answered on {'its image' if n == 1 else 'their images'} since; "
