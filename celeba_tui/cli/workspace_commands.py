@@ -244,6 +244,13 @@ def import_command(
                 "person's answer in the store (given, or imported without a time, later): the newer stands "
                 "(`celeba annotators withdraw NAME` first to replace someone's answers)"
             )
+        if report.untimed_against_typed:
+            warn(
+                f"left out {counted(report.untimed_against_typed, 'answer')} of {report.path} that "
+                f"{'differs' if report.untimed_against_typed == 1 else 'differ'} from what the same person typed "
+                "here, without a time to say which is newer: the typed answer stands (give the file a `time` "
+                "column, or import it under another --annotator name)"
+            )
         if report.older_automatic:
             warn(
                 f"left out {counted(report.older_automatic, 'automatic label')} of {report.path} older than "

@@ -6,8 +6,9 @@ and `import` rows are one voice, as the store counts them) or a reviewer's decis
 (`review`). When a file says when its answers were given (`time`), each is compared with
 the same person's newest answer of that voice in the store (store.answers): older,
 it is left out; the same class, it is nothing new; else it is written. Answers without a
-time are written unless the same row is live already (`LabelStore.add_labels`) or they
-repeat the person's live typed answer (`repeats_typed_answers`).
+time are written unless the same row is live already (`LabelStore.add_labels`), and never
+over the person's live typed answer (`against_typed_answers`): one that repeats it is
+nothing new, one that differs cannot be weighed against it, and the typed answer stands.
 """
 
 from __future__ import annotations
@@ -88,19 +89,26 @@ def older_model_labels(
     return older
 
 
-def repeats_typed_answers(frame: pd.DataFrame, typed: pd.DataFrame, timed: np.ndarray) -> np.ndarray:
+def against_typed_answers(frame: pd.DataFrame, typed: pd.DataFrame, timed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which of an import's untimed answers (`timed`: `timed_answers(frame)`) repeat the same
-    person's live typed answer (`typed`: their live `human` rows): a workspace's own export
-    imported back (its `human` rows come back as `import`) is nothing new, and a row written
-    for it would lapse the merge decisions over it. Pure."""
-    repeats = np.zeros(len(frame), dtype=bool)
+    person's live typed answer (`typed`: their live `human` rows), and which give another
+    class. A repeat is nothing new: a workspace's own export imported back (its `human` rows
+    come back as `import`), and a row written for it would lapse the merge decisions over it.
+    One that differs cannot be weighed against the typed answer (it says not when it was
+    given), so it never overrides it (helper-77: a file imported under a person's name
+    silently replaced seven answers they had typed). Pure."""
+    repeats, differs = np.zeros(len(frame), dtype=bool), np.zeros(len(frame), dtype=bool)
     if typed.empty:
-        return repeats
+        return repeats, differs
     answers = frame["source"].isin(ANNOTATOR_SOURCES).to_numpy() & ~timed
-    key = ["image", "task", "annotator", "label"]
-    rows = frame.loc[answers, key].merge(typed[key].drop_duplicates().assign(_typed=True), on=key, how="left")
-    repeats[np.flatnonzero(answers)] = rows["_typed"].notna().to_numpy()
-    return repeats
+    key = ["image", "task", "annotator"]
+    stored = typed[[*key, "label"]].drop_duplicates(key, keep="last").rename(columns={"label": "_typed"})
+    rows = frame.loc[answers, [*key, "label"]].merge(stored, on=key, how="left")
+    known = rows["_typed"].notna().to_numpy()
+    same = (rows["label"] == rows["_typed"]).to_numpy()
+    repeats[np.flatnonzero(answers)] = known & same
+    differs[np.flatnonzero(answers)] = known & ~same
+    return repeats, differs
 
 
 def refuse_answers_differing_between_files(prepared: list) -> None:

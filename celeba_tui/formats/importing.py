@@ -14,10 +14,10 @@ from celeba_tui.console import printable
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import read_records
 from celeba_tui.formats.import_answers import (
+    against_typed_answers,
     compare_with_stored,
     older_model_labels,
     refuse_answers_differing_between_files,
-    repeats_typed_answers,
     timed_answers,
 )
 from celeba_tui.formats.import_names import PathNames, path_names
@@ -51,6 +51,7 @@ class ImportReport:
     merge_labels: int = 0  # a merge's decisions in the file (a store's or an export's), left out
     other_tasks: int = 0  # labels of tasks not asked for (`import -t`), left out
     older_answers: int = 0  # answers older than their annotator's in the store, left out
+    untimed_against_typed: int = 0  # answers without a time that differ from their annotator's typed one, left out
     older_automatic: int = 0  # automatic labels older than the store's newest of their image, left out
     path_hint: str | None = None  # names that look like paths, and the --strip-prefix that would fit
 
@@ -186,30 +187,44 @@ def read_import(
     return PreparedImport(path, fmt, frame, merge_labels, other_tasks)
 
 
-def _write_answers(store: LabelStore, frame: pd.DataFrame) -> tuple[int, int, int]:
-    """Append a file's labels: rows written, answers left out as older than the same
-    person's in the store, and automatic labels left out as older than the store's newest
-    of their image. Answers with a time are compared with each person's newest answer
-    (formats.import_answers), the other rows with the live row they would repeat."""
+@dataclass(frozen=True)
+class WrittenAnswers:
+    """What `_write_answers` did with a file's rows: written, and left out (why: older than
+    the same person's answer in the store; without a time and differing from their typed
+    answer; automatic labels older than the store's newest of their image)."""
+
+    written: int
+    older: int = 0
+    against_typed: int = 0
+    older_automatic: int = 0
+
+
+def _write_answers(store: LabelStore, frame: pd.DataFrame) -> WrittenAnswers:
+    """Append a file's labels (what was written and left out: `WrittenAnswers`). Answers
+    with a time are compared with each person's newest answer (formats.import_answers), the
+    other rows with the live row they would repeat, and never written over the same person's
+    typed answer."""
     annotators = frame["annotator"].unique()
     typed = store.live_labels(annotators=annotators, sources=(HUMAN,), brief=True)
     timed = timed_answers(frame)
-    repeats = repeats_typed_answers(frame, typed, timed)
+    repeats, against_typed = against_typed_answers(frame, typed, timed)
     stale = None
     if (frame["source"] == MODEL).any():
         decided = {task: store.latest_decision_time([task]) for task in frame["task"].unique().tolist()}
         live = store.live_labels(sources=(MODEL,), annotators=annotators)
         stale = older_model_labels(frame, store.newest_row_times(MODEL, annotators), decided, live)
-    left_out = repeats | timed if stale is None else repeats | timed | stale
+    left_out = repeats | against_typed | timed
+    if stale is not None:
+        left_out |= stale
     untimed = frame[~left_out] if left_out.any() else frame  # no copy of 400,000 rows
-    stale_count = 0 if stale is None else int(stale.sum())
+    counts = {"against_typed": int(against_typed.sum()), "older_automatic": 0 if stale is None else int(stale.sum())}
     if not timed.any():
-        return store.add_labels(untimed, skip_unchanged=True), 0, stale_count
+        return WrittenAnswers(store.add_labels(untimed, skip_unchanged=True), **counts)
     stored = store.live_labels(annotators=annotators, sources=PEOPLE_SOURCES)
     older, same = compare_with_stored(frame, stored, timed)
     written = store.add_labels(frame[timed & ~(older | same)], skip_unchanged=False)
     written += store.add_labels(untimed, skip_unchanged=True)
-    return written, int(older.sum()), stale_count
+    return WrittenAnswers(written, int(older.sum()), **counts)
 
 
 def _names_advice(paths: PathNames) -> str:
@@ -270,13 +285,13 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
             paths = path_names(images, known)
             if paths is not None and paths.absolute:
                 raise FormatError(item.path, f"{shown_name(paths.name)} is a path: {_names_advice(paths)}")
-            written, older, older_automatic = _write_answers(store, frame)
+            answers = _write_answers(store, frame)
             reports.append(
                 ImportReport(
                     path=str(item.path),
                     format=item.format,
                     rows=len(frame),
-                    written=written,
+                    written=answers.written,
                     images=len(images),
                     unknown_images=len(images.difference(known)),
                     unknown_examples=sorted(images.difference(known))[:SHOWN_UNKNOWN],
@@ -287,8 +302,9 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
                     },
                     merge_labels=item.merge_labels,
                     other_tasks=item.other_tasks,
-                    older_answers=older,
-                    older_automatic=older_automatic,
+                    older_answers=answers.older,
+                    untimed_against_typed=answers.against_typed,
+                    older_automatic=answers.older_automatic,
                     path_hint=None if paths is None else f"{shown_name(paths.name)}: {_names_advice(paths)}",
                 )
             )

@@ -272,6 +272,31 @@ def test_a_long_export_of_typed_answers_imports_back_as_nothing_new(tmp_path, wo
         assert not store.lapsed_merge_decisions() and light_of(workspace) == "left"
 
 
+def test_a_file_without_times_never_replaces_what_its_annotator_typed(tmp_path, workspace):
+    # Found by helper-77: a one-hot file imported under alice's name replaced seven answers
+    # she had typed ("27 new"), and stats then counted both.
+    with workspace.open_store() as store:
+        store.add_label("000001.jpg", "light", "left", "alice", "human")
+        store.add_label("000002.jpg", "light", "left", "alice", "human")
+    path = write_long(
+        tmp_path / "alice.csv",
+        "000001.jpg,light,right,alice,human,",  # differs: left out
+        "000002.jpg,light,left,alice,human,",  # repeats: nothing new
+        "000003.jpg,light,center,alice,human,",  # new
+    )
+    done = run("import", path, "-w", workspace.path)
+    assert "(1 new)" in done.stdout
+    assert "left out 1 answer" in done.stderr and "the typed answer stands" in done.stderr
+    assert json.loads(run("import", path, "-w", workspace.path, "--json").stdout)[0]["untimed_against_typed"] == 1
+    with workspace.open_store() as store:
+        answers = store.live_labels(annotators=["alice"])
+    assert sorted(zip(answers["image"], answers["label"])) == [
+        ("000001.jpg", "left"),
+        ("000002.jpg", "left"),
+        ("000003.jpg", "center"),
+    ]
+
+
 def test_exports_import_back_as_nothing_new(tmp_path, workspace):
     # Found by attack pass 22 (helper-46): a Parquet export's times made its model rows new
     # (duplicated, without their ensemble's detail) and its own answers "older" by microseconds.
