@@ -63,10 +63,11 @@ def lapsed_lines(lapsed: dict[str, dict[str, int]], annotators) -> list[str]:
         tasks = ", ".join(f"{literal(task)} {k:,}" for task, k in per_task.items())
         found = redo_merge(name, per_task, annotators)
         redo = "celeba label --queue review" if found is None else redo_command(found)
+        one = n == 1
         lines.append(
-            f"{n:,} {'decision' if n == 1 else 'decisions'} of {literal(name)} ({tasks}) no longer count: "
-            f"people answered on {'its image' if n == 1 else 'their images'} since; "
-            f"[bold]{literal(redo)}[/] decides them again"
+            f"{n:,} {'decision' if one else 'decisions'} of {literal(name)} ({tasks}) no longer "
+            f"{'counts' if one else 'count'}: people answered on {'its image' if one else 'their images'} since; "
+            f"[bold]{literal(redo)}[/] decides {'it' if one else 'them'} again"
         )
     return lines
 

@@ -35,6 +35,7 @@ from celeba_tui.store.schema import (
     SCHEMA,
     SCHEMA_VERSION,
     SHOWN_STATUS_SQL,
+    UNSETTLED_LAPSED_SQL,
 )
 from celeba_tui.store.side_tables import SideTables
 from celeba_tui.vocabulary import (
@@ -241,11 +242,12 @@ class LabelStore(SideTables, AnnotatorRecords):
         return bool(self.query(f"SELECT EXISTS ({MERGE_ANNOTATOR_IDS_SQL})")[0][0])
 
     def lapsed_merge_counts(self) -> list[tuple[str, str, int]]:
-        """How many live merge decisions lapsed, as rows (merge annotator, task, n), sorted."""
+        """How many live merge decisions lapsed and wait to be decided again (not under a
+        person's review, which settled their image), as rows (merge annotator, task, n), sorted."""
         if not self._has_merges():
             return []
         names = dict(self.query("SELECT id, name FROM annotators"))
-        counts = Counter((names[annotator], task) for _, annotator, task in self.query(LAPSED_MERGE_DECISIONS_SQL))
+        counts = Counter((names[annotator], task) for _, annotator, task in self.query(UNSETTLED_LAPSED_SQL))
         return sorted((annotator, task, n) for (annotator, task), n in counts.items())
 
     def _begin(self) -> None:

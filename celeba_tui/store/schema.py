@@ -255,7 +255,7 @@ SHOWN_STATUS_SQL = f"""CASE WHEN c.status = '{AGREED}' AND c.n_annotators = 1 TH
 # annotator id, task): a merge run writes them again if it still decides so, rather than
 # counting them as already written; stats and the long export leave them out.
 LAPSED_MERGE_DECISIONS_SQL = """
-SELECT v.label_id, v.annotator_id, v.task FROM live v
+SELECT v.label_id, v.annotator_id, v.task, v.image_id FROM live v
 WHERE v.source = 'review' AND v.annotator_id IN ({merge_annotators})
   AND v.label_id < COALESCE((SELECT MAX(x.id) FROM labels x
       WHERE x.image_id = v.image_id AND x.task = v.task
@@ -265,3 +265,12 @@ WHERE v.source = 'review' AND v.annotator_id IN ({merge_annotators})
 # A live row that counts: not a merge's decision that lapsed. Stats, `annotators`, browse's
 # index and the long export all leave those out (attack pass 36: some did, some did not).
 COUNTS_SQL = f"label_id NOT IN (SELECT label_id FROM ({LAPSED_MERGE_DECISIONS_SQL}))"
+
+# The lapsed decisions that wait to be decided again: not those under a person's live review,
+# which settled the image (helper-77: stats named such a decision for good, and the merge it
+# advised, which never touches a person's review, left it there).
+UNSETTLED_LAPSED_SQL = f"""
+SELECT lapsed.label_id, lapsed.annotator_id, lapsed.task FROM ({LAPSED_MERGE_DECISIONS_SQL}) lapsed
+WHERE NOT EXISTS (SELECT 1 FROM live r WHERE r.image_id = lapsed.image_id AND r.task = lapsed.task
+    AND r.source = 'review' AND r.annotator_id NOT IN ({MERGE_ANNOTATOR_IDS_SQL}))
+"""

@@ -339,8 +339,8 @@ def test_a_merges_decision_that_lapsed_reads_as_the_people_left_it(workspace, la
     assert "merge" not in stats["sources"] and "merge:prefer:ann" not in stats["annotators"]
     assert stats["lapsed_merge_decisions"] == {"merge:prefer:ann": {"light": 1}}
     printed = CliRunner().invoke(app, ["stats", "-w", str(workspace.path)], env={"COLUMNS": "200"}).output
-    assert "1 decision of merge:prefer:ann (light 1) no longer count" in printed
-    assert "celeba merge --policy prefer:ann -t light decides them again" in printed
+    assert "1 decision of merge:prefer:ann (light 1) no longer counts" in printed
+    assert "celeba merge --policy prefer:ann -t light decides it again" in printed
     out = workspace.path / "long.csv"
     args = ["export", "-w", str(workspace.path), "--format", "long", "--source", "merge", "-o", str(out)]
     assert CliRunner().invoke(app, args).exit_code == 0 and out.read_text().splitlines()[1:] == []
@@ -351,6 +351,11 @@ def test_a_merges_decision_that_lapsed_reads_as_the_people_left_it(workspace, la
     listed = CliRunner().invoke(app, ["annotators", "-w", str(workspace.path), "--json"]).stdout
     merge = next(row for row in json.loads(listed) if row["name"] == "merge:prefer:ann")
     assert merge["live"].get("light", 0) == 0, merge
+    # Helper-77: a person's review settles the image; the lapsed decision under it waits for
+    # nothing (the merge named never touches a person's review, and the line stayed for good).
+    settled = labelled.add_label(IMAGES[1], "light", "left", "carol", "review")
+    assert store_stats(labelled, workspace)["lapsed_merge_decisions"] == {}
+    labelled.revoke(settled, "carol")
     run_merge(labelled, workspace.tasks, "prefer:ann")  # nothing left to decide on it
     review = labelled.add_label(IMAGES[1], "light", "center", "rev", "review")
     assert light(IMAGES[1]) == ("review", "review")
