@@ -110,6 +110,33 @@ def padded(text: str, width: int, *, right: bool = False) -> str:
     return pad + text if right else text + pad
 
 
+def wrapped(text: str, width: int | None, indent: str = "  ") -> list[str]:
+    """`text` as lines of at most `width` columns, broken between words only (helper-77: a
+    terminal breaks a long line wherever its edge falls, "es|timated", "labe|ls"), the
+    following lines indented as `indent` and the first as it was; [text] for no `width`."""
+    import textwrap
+
+    if width is None or cell_width(text) <= width:
+        return [text]
+    lead = text[: len(text) - len(text.lstrip(" "))]
+    return textwrap.wrap(
+        text.lstrip(" "),
+        width,
+        initial_indent=lead,
+        subsequent_indent=lead + indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def terminal_width(stream=None) -> int | None:
+    """The columns of the terminal `stream` (default stdout) writes to ($COLUMNS first); None
+    where it writes to a pipe or file, whose lines stay whole for the programs reading them."""
+    import shutil
+
+    return shutil.get_terminal_size().columns if (stream or sys.stdout).isatty() else None
+
+
 def middle_cut(text: str, width: int) -> str:
     """`text` in at most `width` characters: a third of them from its start, the rest from
     its end (where names differ: numbers, an extension), "…" between."""

@@ -30,7 +30,7 @@ from celeba_tui.cli.app import (
     print_json,
 )
 from celeba_tui.cli.completion import complete_task
-from celeba_tui.console import cell_width, padded, printable
+from celeba_tui.console import cell_width, padded, printable, terminal_width
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.presence import sessions_now
 
@@ -135,26 +135,8 @@ def list_annotators(workspace: Path | None, json_output: bool) -> None:
     if not rows:
         typer.echo("No annotators yet.")
         return
-    header = ["annotator", *ws.task_names, "decisions", "today", "s/label", "first", "last"]
-    table = [
-        [
-            printable(r["name"]),
-            *(f"{r['live'][t]:,}" for t in ws.task_names),
-            f"{r['decisions']:,}",
-            f"{r['today']:,}",
-            "-" if r["seconds_per_label"] is None else f"{r['seconds_per_label']:.1f}",
-            _local_time(r["first"]),
-            _local_time(r["last"]),
-        ]
-        for r in rows
-    ]
-    widths = [max(cell_width(line[i]) for line in [header, *table]) for i in range(len(header))]
-    people = sum(r["kind"] == "person" for r in rows)
-    for n, line in enumerate([header, *table]):
-        if n == people + 1:
-            typer.echo("not people: the ensemble's automatic labels, the merges' decisions")
-        cells = (padded(cell, w, right=i > 0) for i, (cell, w) in enumerate(zip(line, widths)))
-        typer.echo("  ".join(cells).rstrip())
+    for line in _annotator_table(rows, ws.task_names, terminal_width()):
+        typer.echo(line)
     now = [r for r in rows if r["labelling_since"] is not None]
     if now:
         typer.echo("\nLabelling now:")
@@ -164,6 +146,39 @@ def list_annotators(workspace: Path | None, json_output: bool) -> None:
                 r["labelling_since"], r["labelling_image"], r["labelling_share"], r["labelling_progress"]
             )
             typer.echo(f"  {padded(printable(r['name']), width)}  {where}")
+
+
+def _annotator_table(rows: list[dict], task_names: tuple[str, ...], columns: int | None) -> list[str]:
+    """The table's lines, people first: within `columns` (None: a pipe, as wide as it is)
+    where it can be (helper-77: 91 columns wrapped the dates at 80), the first and last
+    decisions by day alone, then the first left out (`--json` has them all)."""
+    header = ["annotator", *task_names, "decisions", "today", "s/label", "first", "last"]
+    for when, keep in ((_TO_THE_MINUTE, len(header)), (_BY_DAY, len(header)), (_BY_DAY, len(header) - 2)):
+        table = [
+            [
+                printable(r["name"]),
+                *(f"{r['live'][t]:,}" for t in task_names),
+                f"{r['decisions']:,}",
+                f"{r['today']:,}",
+                "-" if r["seconds_per_label"] is None else f"{r['seconds_per_label']:.1f}",
+                _local_time(r["first"], when),
+                _local_time(r["last"], when),
+            ]
+            for r in rows
+        ]
+        lines = [header, *table]
+        if keep < len(header):  # without `first`
+            lines = [[*line[:keep], line[-1]] for line in lines]
+        widths = [max(cell_width(line[i]) for line in lines) for i in range(len(lines[0]))]
+        if columns is None or sum(widths) + 2 * (len(widths) - 1) <= columns:
+            break
+    people = sum(r["kind"] == "person" for r in rows)
+    out = []
+    for n, line in enumerate(lines):
+        if n == people + 1:
+            out.append("not people: the ensemble's automatic labels, the merges' decisions")
+        out.append("  ".join(padded(cell, w, right=i > 0) for i, (cell, w) in enumerate(zip(line, widths))).rstrip())
+    return out
 
 
 def with_sessions_now(rows: list[dict], sessions: list, task_names: tuple[str, ...]) -> list[dict]:
@@ -395,8 +410,11 @@ def _iso(timestamp: float | None) -> str | None:
         return None
 
 
-def _local_time(timestamp: float | None) -> str:
+_TO_THE_MINUTE, _BY_DAY = "%Y-%m-%d %H:%M", "%Y-%m-%d"
+
+
+def _local_time(timestamp: float | None, when: str = _TO_THE_MINUTE) -> str:
     try:
-        return "-" if timestamp is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+        return "-" if timestamp is None else time.strftime(when, time.localtime(timestamp))
     except (OverflowError, OSError, ValueError):
         return "-"

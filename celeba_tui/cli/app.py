@@ -353,9 +353,11 @@ def print_json(data: Any) -> None:
 def next_step(command: str, why: str) -> None:
     """The command to run next and why, on stderr (stdout stays the command's output),
     as `celeba label`'s summary says it."""
-    from celeba_tui.console import printable
+    from celeba_tui.console import printable, terminal_width
+    from celeba_tui.labelling.next_steps import NextStep, step_lines
 
-    typer.echo(printable(f"Next: {as_invoked(command)}   ({why})"), err=True)
+    for line in step_lines([NextStep(as_invoked(command), why)], terminal_width(sys.stderr)):
+        typer.echo(printable(line), err=True)
 
 
 # Options a hint carries over from the command line that printed it, where the hinted command takes them.

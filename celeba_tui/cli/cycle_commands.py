@@ -115,6 +115,8 @@ def cycle(
 
     Prints its plan first. A run trained on exactly the current labels, architecture and
     settings is reused, not trained again; an export of it at the same precision is reused.
+
+    \b
     Example: celeba cycle -t light -p cnn4 -p residual_blocks --target-precision 0.95
     """
     from celeba_tui.autolabel.cycle import CycleOptions, plan_cycle, run_cycle

@@ -22,7 +22,7 @@ from celeba_tui.cli.app import (
     warn,
 )
 from celeba_tui.cli.completion import complete_queue, complete_task
-from celeba_tui.console import printable
+from celeba_tui.console import printable, terminal_width
 from celeba_tui.errors import CelebaError
 
 QUEUE_HELP = (
@@ -224,7 +224,8 @@ def _say_why_empty(store, ws, name: str, queue: str, tasks, options) -> None:
     typer.echo(printable(why_empty(queue, state, options.assignment is not None)), err=True)
     cycles = ready(ws, [task.name for task in tasks])
     steps = next_steps(state, queue=queue, left=0, min_labels=MIN_LABELS, cycle_ready=cycles)[:2]
-    for line in step_lines([replace(step, command=as_invoked(step.command, queue=queue)) for step in steps]):
+    hinted = [replace(step, command=as_invoked(step.command, queue=queue)) for step in steps]
+    for line in step_lines(hinted, terminal_width(sys.stderr)):
         typer.echo(printable(line), err=True)
 
 
@@ -262,7 +263,7 @@ def print_summary(store, run: LabelRun, outcome, *, json_output: bool = False) -
     if json_output:
         print_json(summary.as_json())
     else:
-        for line in summary_lines(summary):
+        for line in summary_lines(summary, terminal_width()):
             typer.echo(line)
 
 

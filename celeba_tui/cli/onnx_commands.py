@@ -131,6 +131,7 @@ def export_onnx(
 ) -> None:
     """Export a trained run to ONNX with its metadata, and check it against PyTorch.
 
+    \b
     Example: celeba export-onnx best -t light -o light.onnx
     """
     from celeba_tui.models.run_files import load_run
@@ -350,6 +351,7 @@ def autolabel(
 ) -> None:
     """Predict every image with an ONNX ensemble; label the unlabelled ones by the study's confidence rules.
 
+    \b
     Example: celeba autolabel -m best:cnn4 best:residual_blocks -t light --target-precision 0.95
     """
     from celeba_tui.autolabel.model_files import ExportSettings, ensemble_files

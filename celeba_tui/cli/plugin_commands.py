@@ -20,6 +20,7 @@ def plugins_command(
 ) -> None:
     """List the architectures and preprocessing ops there are, and the plugins that add them.
 
+    \b
     Example: celeba plugins --all
     """
     from celeba_tui.console import printable

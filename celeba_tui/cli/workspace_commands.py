@@ -51,6 +51,7 @@ def init(
 ) -> None:
     """Create a workspace for an image folder and register its images.
 
+    \b
     Example: celeba init glasses-ws --images ~/faces --task glasses=no,yes --task expression=neutral,smile,frown
     """
     from celeba_tui.errors import WorkspaceError
@@ -414,7 +415,10 @@ def rename_class(
 
     Run it where nobody is labelling. Runs and models trained before it name the old class:
     train again (`celeba cycle` does). With celeba.toml already edited by hand, it renames
-    the stored labels only. Example: celeba rename-class -t expression frown sad
+    the stored labels only.
+
+    \b
+    Example: celeba rename-class -t expression frown sad
     """
     import os
     from dataclasses import asdict

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from celeba_tui.console import counted, printable
+from celeba_tui.console import cell_width, counted, printable, wrapped
 from celeba_tui.labelling.selection import names_of_tasks, sql_in_list
 from celeba_tui.vocabulary import ANNOTATOR_SOURCES, CONFLICT, HUMAN, MODEL, PEOPLE_SOURCES, REVIEW, SETTLED_STATUSES
 
@@ -228,9 +228,19 @@ class NextStep:
     reason: str
 
 
-def step_lines(steps: Sequence[NextStep]) -> list[str]:
-    """ "Next: COMMAND   (why)", then "  or: ..." for the others: as every summary prints them."""
-    return [f"{'Next:' if i == 0 else '  or:'} {step.command}   ({step.reason})" for i, step in enumerate(steps)]
+def step_lines(steps: Sequence[NextStep], width: int | None = None) -> list[str]:
+    """ "Next: COMMAND   (why)", then "  or: ..." for the others: as every summary prints them.
+    Wider than `width`, the command keeps its line whole (to copy it) and the why follows,
+    broken between words."""
+    lines = []
+    for i, step in enumerate(steps):
+        lead = "Next:" if i == 0 else "  or:"
+        line = f"{lead} {step.command}   ({step.reason})"
+        if width is None or cell_width(line) <= width:
+            lines.append(line)
+        else:
+            lines += [f"{lead} {step.command}", *wrapped(f"{' ' * len(lead)} ({step.reason})", width, "")]
+    return lines
 
 
 def cycle_command(task: str, cycle_ready: frozenset[str]) -> str:

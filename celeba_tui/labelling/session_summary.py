@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from celeba_tui.console import counted, printable
+from celeba_tui.console import counted, printable, wrapped
 from celeba_tui.labelling.next_steps import NextStep, next_steps, read_store_state, step_lines
 from celeba_tui.labelling.queue_items import QueueOptions
 from celeba_tui.labelling.queues import OneImageQueue
@@ -116,8 +116,9 @@ def _store_state_apart(store: LabelStore, annotator: str, tasks, suspects_path):
         reads.close()
 
 
-def summary_lines(summary: SessionSummary) -> list[str]:
-    """Pure: the summary as printed (names through `printable`)."""
+def summary_lines(summary: SessionSummary, width: int | None = None) -> list[str]:
+    """Pure: the summary as printed (names through `printable`), lines broken between words
+    to fit `width` columns."""
     outcome = summary.outcome
     who = printable(summary.annotator)
     if outcome.stored == 0 and outcome.checks == 0:
@@ -153,4 +154,4 @@ def summary_lines(summary: SessionSummary) -> list[str]:
         others = f" ({summary.by_others:,} of them with others' answers)" if summary.by_others else ""
         done = summary.done + summary.by_others
         lines.append(f"The {summary.queue} queue: {counted(summary.left, 'image')} left, {done:,} done{others}.")
-    return lines + step_lines(summary.steps)
+    return [part for line in lines for part in wrapped(line, width)] + step_lines(summary.steps, width)

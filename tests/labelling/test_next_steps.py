@@ -166,3 +166,22 @@ def test_conflicts_are_counted_in_images_as_the_review_queue_counts_them(store, 
         some[0].reason
         == "3 images where annotators disagree (4 questions), for a person (3 of the questions hold your answer)"
     )
+
+
+def test_a_step_too_wide_for_the_terminal_keeps_its_command_whole_and_breaks_the_why_between_words():
+    # Helper-77: a terminal broke "Next:" lines wherever its edge fell ("es|timated", "labe|ls").
+    from celeba_tui.labelling.next_steps import step_lines
+
+    steps = [
+        NextStep("celeba train -t light -p small_resnet -w /data/a-rather-long/workspace", "x " * 60 + "estimated"),
+        NextStep("celeba stats", "what is labelled"),
+    ]
+    assert step_lines(steps) == [
+        f"Next: {steps[0].command}   ({steps[0].reason})",
+        "  or: celeba stats   (what is labelled)",
+    ]
+    lines = step_lines(steps, 80)
+    assert lines[0] == f"Next: {steps[0].command}" and lines[-1] == "  or: celeba stats   (what is labelled)"
+    assert all(len(line) <= 80 and line.startswith("      ") for line in lines[1:-1])
+    assert " ".join(line.strip() for line in lines[1:-1]) == f"({steps[0].reason})".replace("  ", " ")
+    assert lines[-2].endswith("estimated)")

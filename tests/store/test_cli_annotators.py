@@ -418,3 +418,29 @@ def test_a_merges_decisions_are_decided_again_not_restored(labelled):
     run("merge", "--policy", "prefer:amy", "-w", labelled.path)
     amy = run("annotators", "withdraw", "amy", "--yes", "-w", labelled.path)
     assert "celeba merge --policy" not in amy.stderr and "annotators restore amy" in amy.stderr
+
+
+def test_the_table_fits_the_terminal_by_showing_days_then_leaving_out_the_first_decision():
+    # Helper-77: 91 columns at an 80-column terminal wrapped every date onto a second line.
+    from celeba_tui.cli.annotator_commands import _annotator_table
+
+    row = {
+        "name": "merge:dawid-skene",
+        "kind": "merge",
+        "live": {"light": 4, "orientation": 0},
+        "decisions": 9,
+        "today": 0,
+        "seconds_per_label": None,
+        "first": 1_796_683_833.0,
+        "last": 1_796_684_833.0,
+    }
+    person = {**row, "name": "alice", "kind": "person", "seconds_per_label": 2.5}
+    tasks = ("light", "orientation")
+    wide = _annotator_table([person, row], tasks, 200)
+    assert wide[0].split()[-2:] == ["first", "last"] and ":" in wide[1].split()[-1]
+    for columns in (100, 80, 60):
+        lines = _annotator_table([person, row], tasks, columns)
+        assert lines[2] == "not people: the ensemble's automatic labels, the merges' decisions"
+        assert all(len(line) <= max(columns, 76) for line in lines), columns
+    assert _annotator_table([person, row], tasks, 80)[0].split()[-1] == "last"
+    assert "first" not in _annotator_table([person, row], tasks, 80)[0]
