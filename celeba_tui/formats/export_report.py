@@ -20,10 +20,13 @@ class LeftOut:
     reason: str
     images: int
     task: str | None = None
+    empty_cell: bool = False  # the image was written, its `task` value left empty (hf's metadata)
 
     def line(self) -> str:
         where = f"{self.task}: " if self.task else ""
         noun = "image" if self.images == 1 else "images"
+        if self.empty_cell:
+            return f"{where}{self.images:,} {noun} written without a {self.task} value: {self.reason}"
         return f"{where}left out {self.images:,} {noun}: {self.reason}"
 
 
@@ -47,7 +50,9 @@ class ExportReport:
         return [item.line() for item in self.left_out]
 
 
-def count_reasons(reasons: Iterable[str], task: str | None = None) -> list[LeftOut]:
+def count_reasons(reasons: Iterable[str], task: str | None = None, *, empty_cell: bool = False) -> list[LeftOut]:
     """One LeftOut per distinct reason, the most frequent first (then by reason)."""
     counts = Counter(reasons)
-    return [LeftOut(reason, n, task) for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return [
+        LeftOut(reason, n, task, empty_cell) for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]

@@ -8,7 +8,7 @@ for the task in its class's folder. `torchvision.datasets.ImageFolder(DIR/light)
 `hf`: `DIR/train/<image>` (each image once) and `DIR/train/metadata.parquet` with
 `file_name`, `image_name` (the name in the store) and one column per task: the class
 index in the task's class order, empty where the image has no current label for the
-task; the Parquet schema carries the `datasets` features, so
+task (the export counts those of a conflict or of a source not asked for, per task); the Parquet schema carries the `datasets` features, so
 `datasets.load_dataset("imagefolder", data_dir=DIR)` gives each task as a ClassLabel.
 
 File names and the folder's safety: see `export_folder`.
@@ -89,7 +89,23 @@ def write_hf(selection: CurrentSelection, destination: Destination, writer: File
         import pyarrow.parquet as pq
 
         pq.write_table(_hf_metadata(selection, kept, written), folder / HF_METADATA)
-    return FolderExport(len(written), len(written), count_reasons(reasons))
+    return FolderExport(len(written), len(written), count_reasons(reasons) + _empty_cells(selection, written))
+
+
+def _empty_cells(selection: CurrentSelection, written: list[str]) -> list[LeftOut]:
+    """Per task, the images written whose value for it is left empty, and why: a conflict,
+    or a label of a source not asked for (helper-77: said nothing, where imagefolder counts them)."""
+    current = selection.current
+    shown = current[current["image"].isin(written) & ~current["kept"] & current["why_not"].notna()]
+    return [
+        item
+        for task in selection.tasks
+        for item in count_reasons(
+            [_NOT_KEPT.get(w, OTHER_SOURCE) for w in shown.loc[shown["task"] == task.name, "why_not"]],
+            task.name,
+            empty_cell=True,
+        )
+    ]
 
 
 def _problem(name: str, present: bool, writer: FileWriter, seen: dict[str, str | None]) -> str | None:
