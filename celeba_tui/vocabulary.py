@@ -47,6 +47,9 @@ SINGLE = "single"
 RESOLVED = "resolved"
 # The statuses as shown: the store's, `single` and `resolved`.
 SHOWN_STATUSES = (*STATUSES, SINGLE, RESOLVED)
+# The same words in the order `celeba stats` and the help list them (SHOWN_STATUSES' order
+# is the browse index's codes).
+STATUS_WORDS = (REVIEWED, RESOLVED, SINGLE, AGREED, CONFLICT, AUTOMATIC)
 
 
 def shown_status(status: str | None, n_annotators: int, *, merge_decided: bool) -> str | None:

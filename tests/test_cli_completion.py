@@ -34,12 +34,33 @@ def test_values_complete_from_the_workspace_and_the_plugins(labelled_workspace):
     assert complete("celeba train -t ", here) == ["light", "orientation"]
     assert "review" in complete("celeba label --queue ", here)
     assert complete("celeba export --format j", here) == ["jsonl"]
-    assert complete("celeba merge --policy pre", here) == ["prefer:"]
+    assert complete("celeba merge --policy pre", here) == ["prefer:", "prefer:alice"]
     assert complete("celeba export-onnx best", here) == ["best", "best:cnn4"]
     # A one-value option typed twice is refused when run, not while completing (attack pass
     # 24: a traceback on every TAB).
     assert complete("celeba train -p cnn4 -p small_", here) == ["small_resnet", "small_resnet_128"]
     assert complete("celeba -w . -w . sta", here) == ["stats"]
+
+
+def test_names_classes_and_filter_words_complete(labelled_workspace):
+    # Helper-77: nothing was offered for annotator names, classes or browse's fixed words.
+    from celeba_tui.agreement.apply_merge import run_merge
+
+    here = labelled_workspace.path
+    with labelled_workspace.open_store() as store:
+        store.add_label("000001.jpg", "light", "right", "bob")  # a conflict with alice's
+        store.add_label("000001.jpg", "light", "left", "carol")
+    with labelled_workspace.open_store() as store:
+        run_merge(store, labelled_workspace.tasks, "majority")
+        people = [name for name in store.annotators() if not name.startswith("merge:")]
+    assert complete("celeba annotators withdraw ", here) == sorted([*people, "merge:majority"])
+    assert complete("celeba label -a ", here) == people
+    assert complete("celeba merge --policy prefer:", here) == ["prefer:", *(f"prefer:{p}" for p in people)]
+    assert complete("celeba browse --label ", here) == ["left", "center", "right"]
+    assert complete("celeba rename-class -t light ", here) == ["left", "center", "right"]
+    assert complete("celeba browse --status ", here) == ["review", "resolved", "single", "agreed", "conflict", "model"]
+    assert complete("celeba browse --sort c", here) == ["confidence"]
+    assert complete("celeba label --renderer ", here) == ["auto", "kitty", "sixel", "halfcell"]
 
 
 def test_completion_outside_a_workspace_offers_nothing_and_does_not_fail(tmp_path):

@@ -29,7 +29,7 @@ from celeba_tui.cli.app import (
     open_workspace,
     print_json,
 )
-from celeba_tui.cli.completion import complete_task
+from celeba_tui.cli.completion import complete_annotator, complete_task
 from celeba_tui.console import cell_width, padded, printable, terminal_width
 from celeba_tui.errors import CelebaError
 from celeba_tui.labelling.presence import sessions_now
@@ -93,7 +93,12 @@ def list_command(ctx: typer.Context, workspace: WorkspaceOption = None, json_out
 @annotators_app.command("withdraw", short_help="Withdraw every live label of one annotator.")
 def withdraw_command(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(metavar="NAME", help="The annotator whose labels to withdraw.")],
+    name: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME", help="The annotator whose labels to withdraw.", autocompletion=complete_annotator
+        ),
+    ],
     task: OneTaskOption = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     workspace: WorkspaceOption = None,
@@ -284,7 +289,14 @@ def _who() -> str | None:
 @annotators_app.command("restore", short_help="Make an annotator's withdrawn labels live again.")
 def restore_command(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(metavar="NAME", help="The annotator whose latest withdrawal to take back.")],
+    name: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME",
+            help="The annotator whose latest withdrawal to take back.",
+            autocompletion=complete_annotator,
+        ),
+    ],
     task: OneTaskOption = None,
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
@@ -348,7 +360,9 @@ def _confirmed(question: str) -> bool:
 
 @annotators_app.command("rename", short_help="Rename an annotator; their decisions stay theirs.")
 def rename_command(
-    old: Annotated[str, typer.Argument(metavar="OLD", help="The annotator's name now.")],
+    old: Annotated[
+        str, typer.Argument(metavar="OLD", help="The annotator's name now.", autocompletion=complete_annotator)
+    ],
     new: Annotated[
         str, typer.Argument(metavar="NEW", help="The new name (not taken, not starting with merge:, = + - @).")
     ],

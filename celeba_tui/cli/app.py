@@ -26,7 +26,7 @@ from typer._click.exceptions import ClickException, MissingParameter
 from typer._click.globals import get_current_context
 from typer.core import TyperGroup
 
-from celeba_tui.cli.completion import complete_task
+from celeba_tui.cli.completion import complete_person, complete_task
 from celeba_tui.cli.empty_values import empty_value_option
 from celeba_tui.cli.help_words import plain_arguments
 from celeba_tui.cli.repeated_options import repeated_option
@@ -283,6 +283,7 @@ AnnotatorOption = Annotated[
         envvar=ANNOTATOR_ENV,
         help="Your name in the store (default: the OS user).",
         show_default=False,
+        autocompletion=complete_person,
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]

@@ -9,7 +9,16 @@ from typing import Annotated, Optional
 import typer
 
 from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json, warn
-from celeba_tui.cli.completion import complete_queue, complete_task
+from celeba_tui.cli.completion import (
+    complete_annotator,
+    complete_class,
+    complete_queue,
+    complete_renderer,
+    complete_sort,
+    complete_source,
+    complete_status,
+    complete_task,
+)
 from celeba_tui.errors import CelebaError
 
 
@@ -28,7 +37,13 @@ def browse(
     ] = None,
     label: Annotated[
         Optional[str],
-        typer.Option("--label", metavar="CLASS", help="Current label is CLASS (or `unlabelled`).", show_default=False),
+        typer.Option(
+            "--label",
+            metavar="CLASS",
+            help="Current label is CLASS (or `unlabelled`).",
+            show_default=False,
+            autocompletion=complete_class,
+        ),
     ] = None,
     status: Annotated[
         Optional[str],
@@ -38,6 +53,7 @@ def browse(
             help="Current label settled so (as celeba stats counts): review, resolved (a merge's), single, agreed, "
             "conflict or model.",
             show_default=False,
+            autocompletion=complete_status,
         ),
     ] = None,
     source: Annotated[
@@ -47,11 +63,18 @@ def browse(
             metavar="SOURCE",
             help="Has a live label from human, review (a person's decision), merge (a merge's), model or import.",
             show_default=False,
+            autocompletion=complete_source,
         ),
     ] = None,
     annotator: Annotated[
         Optional[str],
-        typer.Option("--annotator", metavar="NAME", help="Has a live label by NAME.", show_default=False),
+        typer.Option(
+            "--annotator",
+            metavar="NAME",
+            help="Has a live label by NAME.",
+            show_default=False,
+            autocompletion=complete_annotator,
+        ),
     ] = None,
     queue: Annotated[
         Optional[str],
@@ -77,7 +100,10 @@ def browse(
         Optional[list[str]],
         typer.Option("--name", metavar="WORD", help="The image name contains WORD (repeatable).", show_default=False),
     ] = None,
-    sort: Annotated[str, typer.Option("--sort", metavar="ORDER", help="name, confidence or time.")] = "name",
+    sort: Annotated[
+        str,
+        typer.Option("--sort", metavar="ORDER", help="name, confidence or time.", autocompletion=complete_sort),
+    ] = "name",
     as_annotator: Annotated[
         Optional[str],
         typer.Option(
@@ -88,7 +114,10 @@ def browse(
         ),
     ] = None,
     renderer: Annotated[
-        str, typer.Option("--renderer", metavar="NAME", help="auto, kitty, sixel or halfcell.")
+        str,
+        typer.Option(
+            "--renderer", metavar="NAME", help="auto, kitty, sixel or halfcell.", autocompletion=complete_renderer
+        ),
     ] = "auto",
     timing_log: Annotated[
         Optional[Path],

@@ -1,4 +1,5 @@
-"""Shell completion of option values: architectures, tasks, queues, formats, policies, runs.
+"""Shell completion of option values: architectures, tasks, classes, annotators, queues,
+formats, policies, runs and the fixed words of browse's filters.
 
 `celeba --install-completion` sets the shell up; then `celeba train -p <TAB>` offers the
 architectures, `-t <TAB>` the workspace's tasks, and so on. Each completer is called by
@@ -78,10 +79,61 @@ def _import_formats(_: Context) -> tuple[str, ...]:
     return FORMATS
 
 
-def _policies(_: Context) -> list[str]:
+def _classes(ctx: Context) -> list[str]:
+    """The classes of the task -t names (the first, where several), else of every task."""
+    workspace = _workspace(ctx)
+    named = ctx.params.get("task")
+    named = named[0] if isinstance(named, (list, tuple)) and named else named
+    tasks = [task for task in workspace.tasks if task.name == named] or workspace.tasks
+    return list(dict.fromkeys(c for task in tasks for c in task.classes))
+
+
+def _annotators(ctx: Context) -> list[str]:
+    """Every name in the store: people, the ensemble's and the merges' (helper-77: none was offered)."""
+    with _workspace(ctx).open_store(readonly=True, check_classes=False) as store:
+        return store.annotators()
+
+
+def _people(ctx: Context) -> list[str]:
+    """The names of people in the store (who may label, be preferred by a merge)."""
+    from celeba_tui.annotator_names import annotator_kind
+
+    return [name for name in _annotators(ctx) if annotator_kind(name) == "person"]
+
+
+def _policies(ctx: Context) -> list[str]:
     from celeba_tui.agreement.merge_policies import POLICIES
 
-    return [policy.removesuffix("NAME") for policy in POLICIES]  # prefer: then the annotator's name
+    fixed = [policy for policy in POLICIES if not policy.endswith("NAME")]
+    try:
+        people = _people(ctx)
+    except Exception:  # noqa: BLE001  (outside a workspace: the policies without names)
+        people = []
+    return [*fixed, "prefer:", *(f"prefer:{name}" for name in people)]
+
+
+def _statuses(_: Context) -> tuple[str, ...]:
+    from celeba_tui.vocabulary import STATUS_WORDS
+
+    return STATUS_WORDS
+
+
+def _sources(_: Context) -> tuple[str, ...]:
+    from celeba_tui.vocabulary import FILTER_SOURCES
+
+    return FILTER_SOURCES
+
+
+def _sorts(_: Context) -> tuple[str, ...]:
+    from celeba_tui.labelling.browse_filter import SORTS
+
+    return SORTS
+
+
+def _renderers(_: Context) -> tuple[str, ...]:
+    from celeba_tui.tui.terminal_probe import RENDERERS
+
+    return RENDERERS
 
 
 def _providers(_: Context) -> tuple[str, ...]:
@@ -103,5 +155,12 @@ complete_run = _safely(_runs)
 complete_export_format = _safely(_export_formats)
 complete_import_format = _safely(_import_formats)
 complete_policy = _safely(_policies)
+complete_class = _safely(_classes)
+complete_annotator = _safely(_annotators)
+complete_person = _safely(_people)
+complete_status = _safely(_statuses)
+complete_source = _safely(_sources)
+complete_sort = _safely(_sorts)
+complete_renderer = _safely(_renderers)
 complete_provider = _safely(_providers)
 complete_precision = _safely(_precisions)

@@ -21,7 +21,7 @@ from celeba_tui.cli.app import (
     print_json,
     warn,
 )
-from celeba_tui.cli.completion import complete_queue, complete_task
+from celeba_tui.cli.completion import complete_queue, complete_renderer, complete_task
 from celeba_tui.console import printable, terminal_width
 from celeba_tui.errors import CelebaError
 
@@ -86,7 +86,10 @@ def label(
         ),
     ] = 0.0,
     renderer: Annotated[
-        str, typer.Option("--renderer", metavar="NAME", help="auto, kitty, sixel or halfcell.")
+        str,
+        typer.Option(
+            "--renderer", metavar="NAME", help="auto, kitty, sixel or halfcell.", autocompletion=complete_renderer
+        ),
     ] = "auto",
     timing_log: Annotated[
         Optional[Path],

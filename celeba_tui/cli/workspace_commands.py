@@ -21,7 +21,13 @@ from celeba_tui.cli.app import (
     tasks_option,
     warn,
 )
-from celeba_tui.cli.completion import complete_export_format, complete_import_format, complete_task
+from celeba_tui.cli.completion import (
+    complete_annotator,
+    complete_class,
+    complete_export_format,
+    complete_import_format,
+    complete_task,
+)
 from celeba_tui.console import counted, printable
 
 
@@ -170,6 +176,7 @@ def import_command(
             "--undo",
             metavar="ANNOTATOR",
             help="Instead of importing, withdraw every live label of ANNOTATOR (same as `celeba annotators withdraw`).",
+            autocompletion=complete_annotator,
         ),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="With --undo: do not ask for confirmation.")] = False,
@@ -401,7 +408,12 @@ def _report_skipped(skipped: list[tuple[str, str]]) -> None:
 
 @app.command("rename-class", short_help="Rename a class in celeba.toml and its stored labels.")
 def rename_class(
-    old: Annotated[str, typer.Argument(metavar="OLD", help="The class's name now (or in the stored labels).")],
+    old: Annotated[
+        str,
+        typer.Argument(
+            metavar="OLD", help="The class's name now (or in the stored labels).", autocompletion=complete_class
+        ),
+    ],
     new: Annotated[str, typer.Argument(metavar="NEW", help="Its new name.")],
     task: Annotated[
         str,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from celeba_tui.errors import CelebaError
-from celeba_tui.vocabulary import FILTER_SOURCES, NO_LABEL_WORDS, SHOWN_STATUSES
+from celeba_tui.vocabulary import FILTER_SOURCES, NO_LABEL_WORDS, SHOWN_STATUSES, STATUS_WORDS
 
 SORTS = ("name", "confidence", "time")
 UNLABELLED = NO_LABEL_WORDS[0]  # `--label unlabelled`: no current label (not even a model's)
@@ -116,8 +116,8 @@ def check_filter(wanted: BrowseFilter) -> BrowseFilter:
     if wanted.status is not None and wanted.status not in SHOWN_STATUSES:  # helper-71: stats' words, no filter
         from celeba_tui.console import did_you_mean
 
-        meant = did_you_mean(wanted.status, SHOWN_STATUSES)
-        raise CelebaError(f"status {wanted.status!r}: {meant}one of {', '.join(SHOWN_STATUSES)}")
+        meant = did_you_mean(wanted.status, STATUS_WORDS)
+        raise CelebaError(f"status {wanted.status!r}: {meant}one of {', '.join(STATUS_WORDS)}")
     if wanted.label is not None and wanted.label.lower() in NO_LABEL_WORDS:
         wanted = replace(wanted, label=UNLABELLED)
     return wanted

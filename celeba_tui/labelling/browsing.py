@@ -213,7 +213,7 @@ class Browser:
                 raise CelebaError(f"unknown task {name!r} (tasks: {', '.join(known)})")
         filtered = [known[name] for name in wanted.tasks] or list(self.tasks)
         if wanted.label not in (None, UNLABELLED) and not any(wanted.label in t.classes for t in filtered):
-            classes = sorted({c for t in filtered for c in t.classes})
+            classes = list(dict.fromkeys(c for t in filtered for c in t.classes))  # in the tasks' order
             raise CelebaError(
                 f"label {wanted.label!r} is no class of {', '.join(t.name for t in filtered)} "
                 f"(classes: {', '.join(classes)}, or {UNLABELLED})"
