@@ -362,7 +362,8 @@ def withdrawn_text(withdrawn_from: dict[str, int]) -> str:
 
 def _accuracy_table(task: str, estimate: dict) -> Table:
     """Dawid-Skene's estimate of how often each annotator gives the true class, per class."""
-    table = _table(title=literal(f"{task}: Dawid-Skene P(says the true class)"))
+    title = f"{task}: Dawid-Skene P(says the true class)"
+    table = _table(title=literal(title), min_width=len(title))  # the title on one line (helper-77)
     rows = {
         name: [f"{matrix[i][i]:.2f}" for i in range(len(matrix))] for name, matrix in estimate["annotators"].items()
     }

@@ -163,6 +163,8 @@ def test_merge_dawid_skene_shows_estimated_accuracy(workspace):
     assert [line.split()[0] for line in rows if line.startswith(("alice", "bob"))][:2] == ["alice", "bob"]
     # Three shared images cannot show how either annotator errs: the merge says so.
     assert "too little overlap" in result.output and "alice 3, bob 3" in result.output
+    # Orientation has no conflict for the estimates to decide: no warning (helper-77).
+    assert "orientation: dawid-skene" not in result.output
 
 
 def test_merge_json_uses_the_tables_headings(workspace):
