@@ -38,7 +38,9 @@ def print_stats(data: dict, console: Console | None = None) -> None:
         for table in _first_fitting(console, _annotator_layouts(data["annotators"], list(data["tasks"]))):
             console.print(table)
     if data["sources"]:
-        table = _table("Live labels per source")
+        tasks = list(data["tasks"])
+        summed = f" ({', '.join(tasks)} together)" if len(tasks) > 1 else ""  # helper-77: said not so
+        table = _table(f"Live labels per source{summed}")
         for source in data["sources"]:
             table.add_column(literal(source), justify="right", no_wrap=True)
         table.add_row(*(f"{n:,}" for n in data["sources"].values()))
