@@ -257,7 +257,8 @@ def _profile_table(task: TaskAgreement, profiles: list[AnnotatorProfile]) -> Tab
     _text_column(table, "annotator")
     _number_column(table, "labels", [row[1] for row in rows])
     # Phrases ("93.1% of 1,234") wrap between words, so the table fits 80 columns.
-    for heading in ("classes", *([f"{center} vs others"] if center else []), "agrees with consensus"):
+    # The center rates are of the images shared with others (the classes column: all of theirs).
+    for heading in ("classes", *([f"{center} vs others, shared images"] if center else []), "agrees with consensus"):
         _text_column(table, heading)
     _text_column(table, "flip checks")
     for row in rows:
