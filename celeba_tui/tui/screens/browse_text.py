@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from rich.text import Text
 
 from celeba_tui.annotator_names import source_word
-from celeba_tui.console import distinct_prefixes, printable
+from celeba_tui.console import cell_width, distinct_prefixes, padded, printable
 from celeba_tui.labelling.browse_filter import BrowseFilter, describe_filter
 from celeba_tui.labelling.image_history import LIVE, UNDO, ImageRecord, settled_how
 from celeba_tui.labelling.selection import BrowseRow
@@ -167,6 +167,8 @@ def record_text(record: ImageRecord, tasks: Sequence, annotator: str, task_name:
             keys = sources.get(task.name, "human")
             text.append(f"  your key stores a {keys} label as {printable(annotator)}\n", style="green")
         rows = {row.id: row for row in entry.history}
+        # As wide as the longest name here, to a point (helper-77: merge:dawid-skene pushed its row out of line).
+        name_width = min(max((cell_width(printable(r.annotator)) for r in entry.history), default=0), 24)
         for row in entry.history:
             style = STATE_STYLES.get(row.state, "")
             if row.state == UNDO:  # which row it undid, as the history shows it (helper-71: "undid #1929")
@@ -179,7 +181,8 @@ def record_text(record: ImageRecord, tasks: Sequence, annotator: str, task_name:
                 line = f"    {when(row.time)}  {printable(row.annotator)} withdrew {what}"
             else:
                 line = (
-                    f"    {when(row.time)}  {printable(row.annotator):<14} {printable(row.label):<8} "
+                    f"    {when(row.time)}  {padded(printable(row.annotator), max(name_width, 14))} "
+                    f"{printable(row.label):<8} "
                     f"{source_word(row.source, row.annotator)}"
                 )
                 if row.confidence is not None:
