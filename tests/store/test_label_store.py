@@ -212,6 +212,17 @@ def test_label_counts_are_plain_rows(store):
     assert brief["id"].tolist() == store.live_labels(annotators=["a"])["id"].tolist()
 
 
+def test_an_annotator_counts_once_per_image_by_their_newest_answer(store):
+    # Helper-77: a typed answer over the same person's imported one counted as two labels.
+    store.add_label("000001.jpg", "light", "left", "a", "import")
+    store.add_label("000002.jpg", "light", "left", "a", "import")
+    store.add_label("000001.jpg", "light", "right", "a", "human")  # a changes their mind in the TUI
+    store.add_label("000003.jpg", "light", "center", "a", "human")
+    assert store.live_label_counts() == [("a", "light", "human", 2), ("a", "light", "import", 1)]
+    store.add_label("000003.jpg", "light", "right", "a", "import")  # an import since, newer than the typed one
+    assert store.live_label_counts() == [("a", "light", "human", 1), ("a", "light", "import", 2)]
+
+
 def test_store_stats_counts_present_absent_conflicts_and_sources(store, workspace):
     from celeba_tui.store.stats import store_stats
 
