@@ -472,17 +472,15 @@ def refuse_guessing_reuse(task: str, steps: list[TrainStep]) -> None:
     """Refuse, before anything is exported, a cycle whose every step reuses a run that scored
     what guessing scores: autolabel would refuse its models after the export (helper-76: the
     dry run planned it without a word, the real cycle spent the export and then refused)."""
-    from celeba_tui.training.metrics import at_chance
+    from celeba_tui.training.metrics import GUESSING_ADVICE, guessing, guessing_text
 
     runs = [step.reuse for step in steps]
     if not runs or any(run is None for run in runs):
         return
-    scores = [run.summary.get("val_balanced_acc") for run in runs]
-    if all(isinstance(s, (int, float)) and at_chance(s, len(run.classes)) for run, s in zip(runs, scores)):
-        shown = ", ".join(f"{run.run_id} {s:.3f}" for run, s in zip(runs, scores))
+    found = guessing((run.run_id, run.summary.get("val_balanced_acc"), len(run.classes)) for run in runs)
+    if len(found) == len(runs):
         raise CelebaError(
-            f"{task}: every run this cycle would reuse has a balanced accuracy on the validation split at what "
-            f"guessing scores ({shown}): its labels would be guesses; label more images or train longer "
+            f"{task}: every run this cycle would reuse has a {guessing_text(found)}: {GUESSING_ADVICE} "
             "(--epochs), or --force labels anyway"
         )
 

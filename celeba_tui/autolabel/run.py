@@ -162,25 +162,18 @@ def check_models_learnt(by_task: dict[str, list[EnsembleModel]], force: bool) ->
     model-side walkthrough of 2026-12-07), unless `force`; the warnings to print (a guessing
     member beside others, or every one under `force`). Models whose file does not say how
     they scored (trained elsewhere) are taken at their word."""
-    from celeba_tui.training.metrics import at_chance
+    from celeba_tui.training.metrics import GUESSING_ADVICE, guessing, guessing_text
 
     warnings = []
     for task, members in by_task.items():
-        scores = [m.meta.validation.get("val_balanced_acc") for m in members]
-        guessing = [
-            (m, s) for m, s in zip(members, scores) if isinstance(s, (int, float)) and at_chance(s, len(m.meta.classes))
-        ]
-        if not guessing:
+        found = guessing((m.path.name, m.meta.validation.get("val_balanced_acc"), len(m.meta.classes)) for m in members)
+        if not found:
             continue
-        shown = ", ".join(f"{m.path.name} {s:.3f}" for m, s in guessing)
-        what = f"balanced accuracy on the validation split at what guessing scores ({shown})"
-        if len(guessing) < len(members):
-            warnings.append(f"{task}: {len(guessing)} of {len(members)} models have a {what}")
+        what = guessing_text(found)
+        if len(found) < len(members):
+            warnings.append(f"{task}: {len(found)} of {len(members)} models have a {what}")
         elif not force:
-            raise CelebaError(
-                f"{task}: every model has a {what}: its labels would be guesses; label more images or "
-                "train longer (--force writes them anyway)"
-            )
+            raise CelebaError(f"{task}: every model has a {what}: {GUESSING_ADVICE} (--force writes them anyway)")
         else:
             warnings.append(f"{task}: every model has a {what}; its labels are written (--force)")
     return warnings

@@ -7,6 +7,7 @@ computed from one: that makes the reduced scores exact rather than averaged.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -55,3 +56,25 @@ def at_chance(balanced_acc: float, n_classes: int) -> bool:
     """Whether a validation balanced accuracy is no better than guessing among `n_classes`
     (what always answering one class scores); False when it was not measured."""
     return bool(np.isfinite(balanced_acc)) and balanced_acc <= 1 / n_classes + CHANCE_MARGIN
+
+
+def guessing(scored: Iterable[tuple[str, object, int]]) -> list[tuple[str, float]]:
+    """Of (name, validation balanced accuracy, classes) triples, the (name, score) of those
+    that scored what guessing scores; a score not recorded (a model trained elsewhere) is
+    taken at its word. Pure."""
+    return [
+        (name, float(score))
+        for name, score, n_classes in scored
+        if isinstance(score, (int, float)) and not isinstance(score, bool) and at_chance(score, n_classes)
+    ]
+
+
+def guessing_text(found: list[tuple[str, float]]) -> str:
+    """`balanced accuracy on the validation split at what guessing scores (a 0.333, b 0.340)`:
+    how autolabel and cycle name the models or runs that learnt nothing."""
+    shown = ", ".join(f"{name} {score:.3f}" for name, score in found)
+    return f"balanced accuracy on the validation split at what guessing scores ({shown})"
+
+
+# What to do about a task whose every model guesses (autolabel's and cycle's refusals).
+GUESSING_ADVICE = "its labels would be guesses; label more images or train longer"

@@ -136,3 +136,12 @@ def test_a_model_at_chance_is_told_apart_from_one_that_learnt_something():
     assert at_chance(one_class, 3)
     assert at_chance(0.35, 3) and not at_chance(0.40, 3) and at_chance(0.52, 2)
     assert not at_chance(float("nan"), 3)  # no validation images: nothing measured
+
+
+def test_guessing_names_what_scored_chance_and_takes_unrecorded_scores_at_their_word():
+    from celeba_tui.training.metrics import guessing, guessing_text
+
+    scored = [("a", 0.34, 3), ("b", 0.9, 3), ("c", None, 3), ("d", 0.5, 2), ("e", True, 3), ("f", float("nan"), 3)]
+    found = guessing(scored)
+    assert found == [("a", 0.34), ("d", 0.5)]
+    assert guessing_text(found).endswith("at what guessing scores (a 0.340, d 0.500)")
