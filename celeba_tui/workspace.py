@@ -42,6 +42,9 @@ MAX_CLASSES = 16
 # Columns every Hugging Face export has beside one per task (celeba_tui/formats/image_folders.py).
 RESERVED_TASK_NAMES = frozenset({"file_name", "image_name"})
 MAX_CONFIG_BYTES = 1 << 20
+# A task's `scale` in celeba.toml: whether its classes are in order (agreement's measures).
+ORDINAL, NOMINAL = "ordinal", "nominal"
+SCALES = (ORDINAL, NOMINAL)
 _ORPHANS_SHOWN = 5  # orphaned (task, label) pairs, and annotators per pair, named in the error
 
 
@@ -52,9 +55,21 @@ class Task:
     name: str
     classes: tuple[str, ...]
     question: str = ""
+    scale: str = ""  # "ordinal" or "nominal" as celeba.toml declares it; "" leaves it to the names
 
     def index(self, label: str) -> int:
         return self.classes.index(label)
+
+    @property
+    def ordered(self) -> bool:
+        """Whether the classes are in order (agreement weighs near misses less: weighted kappa,
+        ordinal alpha): as `scale` declares, else where the names lie along the picture's
+        left-right axis (`mirror.ordered_scale`: left, center, right)."""
+        if self.scale:
+            return self.scale == ORDINAL
+        from celeba_tui.mirror import ordered_scale
+
+        return ordered_scale(self.classes)
 
     @property
     def prompt(self) -> str:
@@ -280,6 +295,7 @@ def render_config(image_root: Path, tasks: tuple[Task, ...], config_dir: Path) -
             f"name = {json.dumps(task.name)}",
             "classes = [" + ", ".join(json.dumps(c) for c in task.classes) + "]",
             f"question = {json.dumps(task.question)}",
+            *([f"scale = {json.dumps(task.scale)}"] if task.scale else []),
             "",
         ]
     return "\n".join(lines)
@@ -332,7 +348,13 @@ def parse_config(text: str, config_path: Path) -> Workspace:
             if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
                 raise WorkspaceError(f"{config_path}: task {raw['name']!r}: 'classes' must be a list of names")
             question = raw.get("question", "")
-            parsed.append(Task(raw["name"], tuple(classes), str(question)))
+            scale = raw.get("scale", "")
+            if scale != "" and scale not in SCALES:
+                raise WorkspaceError(
+                    f"{config_path}: task {raw['name']!r}: 'scale' must be {' or '.join(repr(s) for s in SCALES)} "
+                    "(whether its classes are in order), not " + shown_name(str(scale))
+                )
+            parsed.append(Task(raw["name"], tuple(classes), str(question), scale))
         tasks = tuple(parsed)
     validate_tasks(tasks, str(config_path))
     extra = {k: v for k, v in data.items() if k not in {"version", "images", "tasks"}}
@@ -345,7 +367,7 @@ def parse_config(text: str, config_path: Path) -> Workspace:
 # tool does not grant (`keys = ...`); either way the config does not say what it seems to.
 TRAIN_TABLE, TRAIN_ARCHITECTURES = "train", "architectures"  # [train] architectures = [...] (`celeba cycle`)
 TOP_LEVEL_KEYS = ("version", "images", "tasks", TRAIN_TABLE)
-TASK_KEYS = ("name", "classes", "question")
+TASK_KEYS = ("name", "classes", "question", "scale")
 TRAIN_KEYS = (TRAIN_ARCHITECTURES,)
 
 

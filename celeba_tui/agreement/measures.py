@@ -16,12 +16,12 @@ statistic is undefined are explicit:
 - one annotator used a single class and the other several: kappa is defined and 0
   (observed agreement equals chance agreement), as scikit-learn computes it.
 
-Class order is the task's. Where the classes lie along the picture's left-right axis (left,
-center, right: `mirror.ordered_scale`) it is an ordinal scale, so the weighted kappa is
-linear (left vs right counts twice left vs center) and Krippendorff's alpha is reported at
-the ordinal level, with the nominal level beside it for comparison. Other tasks' classes
-(no, yes; neutral, smile, frown) have no order: their weighted kappa and ordinal alpha are
-None.
+Class order is the task's. Where the classes are in order (`Task.ordered`: celeba.toml's
+`scale = "ordinal"`, or without one, classes along the picture's left-right axis: left,
+center, right) it is an ordinal scale, so the weighted kappa is linear (left vs right
+counts twice left vs center) and Krippendorff's alpha is reported at the ordinal level,
+with the nominal level beside it for comparison. Other tasks' classes (no, yes; neutral,
+smile, frown) have no order: their weighted kappa and ordinal alpha are None.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ import numpy as np
 import pandas as pd
 
 from celeba_tui.errors import CelebaError
-from celeba_tui.mirror import ordered_scale
 from celeba_tui.vocabulary import ANNOTATOR_SOURCES
 from celeba_tui.workspace import Task
 
@@ -230,7 +229,7 @@ def pair_agreements(matrix: LabelMatrix) -> list[PairAgreement]:
     overlapping = confusions.sum(axis=(1, 2)).tolist()
     agreed = np.trace(confusions, axis1=1, axis2=2).tolist()
     kappas = [None if math.isnan(v) else v for v in cohen_kappas(confusions).tolist()]
-    if ordered_scale(matrix.task.classes):
+    if matrix.task.ordered:
         weighted = [None if math.isnan(v) else v for v in cohen_kappas(confusions, "linear").tolist()]
     else:
         weighted = [None] * len(kappas)
@@ -295,6 +294,7 @@ class TaskAgreement:
     note: str | None = None
     pairs_apart: int = 0  # pairs of annotators that share no image: nothing to measure
     apart_examples: list[str] = field(default_factory=list)  # the first few of them, "a / b"
+    ordered: bool = False  # the classes are in order (Task.ordered): weighted kappa and ordinal alpha
 
     @property
     def comparable(self) -> bool:
@@ -312,7 +312,13 @@ TASK_FIELDS = tuple(f.name for f in fields(TaskAgreement))
 def task_agreement(labels: pd.DataFrame, task: Task) -> TaskAgreement:
     """Pairwise agreement on one task; `note` says why there is nothing to compare."""
     matrix = label_matrix(labels, task)
-    base = dict(task=task.name, classes=list(task.classes), annotators=matrix.annotators, images=len(matrix.images))
+    base = dict(
+        task=task.name,
+        classes=list(task.classes),
+        annotators=matrix.annotators,
+        images=len(matrix.images),
+        ordered=task.ordered,
+    )
     if not len(matrix.images):
         return TaskAgreement(**base, note="no labels")
     if len(matrix.annotators) < 2:
@@ -324,7 +330,7 @@ def task_agreement(labels: pd.DataFrame, task: Task) -> TaskAgreement:
     apart = n * (n - 1) // 2 - len(pairs)
     alphas = {}
     if len(matrix.annotators) >= 3:
-        levels = ("ordinal", "nominal") if ordered_scale(task.classes) else ("nominal",)
+        levels = ("ordinal", "nominal") if task.ordered else ("nominal",)
         alphas = {f"alpha_{level}": krippendorff_alpha(matrix, level) for level in levels}
     met = {(p.annotator_a, p.annotator_b) for p in pairs} if apart else set()
     examples = list(islice(pairs_apart(matrix.annotators, met), SHOWN_APART)) if apart else []

@@ -16,7 +16,6 @@ from celeba_tui.agreement.measures import PairAgreement, TaskAgreement
 from celeba_tui.agreement.profiles import AnnotatorProfile, chance_notes, strictness_notes
 from celeba_tui.cli.app import next_step
 from celeba_tui.console import counted, literal, output_console
-from celeba_tui.mirror import ordered_scale
 
 # Narrowest a name column gets when a table must squeeze (its names fold onto more lines).
 MIN_TEXT_WIDTH = 6
@@ -160,7 +159,7 @@ def print_agreement(report: list[TaskAgreement], profiles: list[AnnotatorProfile
         if task.alpha_ordinal is not None or task.alpha_nominal is not None:
             levels = (
                 f"{_number(task.alpha_ordinal, 3)} ordinal, {_number(task.alpha_nominal, 3)} nominal"
-                if ordered_scale(task.classes)
+                if task.ordered
                 else f"{_number(task.alpha_nominal, 3)} nominal (the classes have no order)"
             )
             console.print(f"Krippendorff's alpha over {len(task.annotators)} annotators: {levels}")
@@ -215,7 +214,7 @@ def _pair_tables(task: TaskAgreement, console: Console) -> list[Table]:
         "agree": ["n/a" if p.percent_agreement is None else f"{p.percent_agreement:.1f}%" for p in task.pairs],
         "kappa": [_number(p.kappa) for p in task.pairs],
     }
-    if ordered_scale(task.classes):  # classes with no order have no weighted kappa
+    if task.ordered:  # classes with no order have no weighted kappa
         measures["w.kappa"] = [_number(p.weighted_kappa) for p in task.pairs]
     whole = _pair_table(title, task, {**counts, **measures})
     if _fits(whole, console):

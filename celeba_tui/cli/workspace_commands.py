@@ -437,7 +437,7 @@ def rename_class(
 
     from celeba_tui.atomic import own_rewrite
     from celeba_tui.errors import CelebaError
-    from celeba_tui.mirror import flippable, ordered_scale
+    from celeba_tui.mirror import flippable
     from celeba_tui.regular_files import read_regular_file
     from celeba_tui.store.class_rename import (
         ClassRename,
@@ -502,12 +502,15 @@ def rename_class(
             f" ({rows.get('predictions', 0):,} predictions, {rows.get('checks', 0):,} check answers)"
         )
     )
-    if (flippable(before), ordered_scale(before)) != (flippable(after), ordered_scale(after)):
+    scale = ws.task(task).scale
+    ordered_before, ordered_after = Task(task, before, scale=scale).ordered, Task(task, after, scale=scale).ordered
+    if (flippable(before), ordered_before) != (flippable(after), ordered_after):
         # Code review of 2026-12-07: only classes named left and right swap under a mirror.
         warn(
             f"{task}'s classes now {'do' if flippable(after) else 'do not'} swap under a mirror and "
-            f"{'are' if ordered_scale(after) else 'are not'} ordered along the left-right axis "
-            "(flip augmentation, test-time flips, --checks and weighted kappa follow the names: docs/workflow.md)"
+            f"{'are' if ordered_after else 'are not'} ordered along the left-right axis "
+            "(flip augmentation, test-time flips and --checks follow the names, weighted kappa too unless the "
+            "task's `scale` in celeba.toml says: docs/workflow.md)"
         )
     from celeba_tui.labelling.guidelines import mentions
 

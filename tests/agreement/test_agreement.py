@@ -90,6 +90,26 @@ def test_classes_with_no_order_get_no_weighted_kappa_nor_ordinal_alpha():
     assert not ordered_scale(("center", "left", "right"))  # not in order along the axis
 
 
+def test_a_tasks_declared_scale_decides_whether_its_classes_are_in_order(tmp_path):
+    # A scale the names do not show (none < slight < broad), and one they wrongly suggest
+    # (which eye is shut: left-eye, both, right-eye reverses under a mirror, yet has no order).
+    from celeba_tui.workspace import Task, WorkspaceError, parse_config
+
+    smile = Task("smile", ("none", "slight", "broad"), scale="ordinal")
+    said = {"1": "none", "2": "slight", "3": "broad", "4": "slight"}
+    labels = long_labels("smile", alice=said, bob={**said, "4": "broad"}, carol={**said, "1": "slight"})
+    measured = task_agreement(labels, smile)
+    assert measured.ordered and all(p.weighted_kappa is not None for p in measured.pairs)
+    assert measured.alpha_ordinal is not None and measured.to_dict()["ordered"] is True
+    assert not Task("smile", smile.classes).ordered
+    assert Task("eye", ("left-eye", "both", "right-eye")).ordered
+    assert not Task("eye", ("left-eye", "both", "right-eye"), scale="nominal").ordered
+    text = 'images = "."\n[[tasks]]\nname = "smile"\nclasses = ["none", "slight", "broad"]\nscale = "ordinal"\n'
+    assert parse_config(text, tmp_path / "celeba.toml").tasks[0].ordered
+    with pytest.raises(WorkspaceError, match="'scale' must be 'ordinal' or 'nominal'"):
+        parse_config(text.replace('"ordinal"', '"interval"'), tmp_path / "celeba.toml")
+
+
 def test_kappa_is_zero_when_one_annotator_uses_a_single_class():
     # alice says center throughout: observed agreement = chance agreement = bob's center share.
     labels = long_labels(

@@ -591,11 +591,11 @@ def test_a_config_version_that_is_no_version_is_not_called_newer(workspace, vers
     [
         (
             lambda text: text.replace("classes", "clases", 1),
-            "unknown key 'clases' in task 'light' (did you mean 'classes'? known: name, classes, question)",
+            "unknown key 'clases' in task 'light' (did you mean 'classes'? known: name, classes, question, scale)",
         ),
         (
             lambda text: text + 'keys = ["n", "y"]\n',
-            "unknown key 'keys' in task 'orientation' (known: name, classes, question)",
+            "unknown key 'keys' in task 'orientation' (known: name, classes, question, scale)",
         ),
         (lambda text: "verison = 1\n" + text, "unknown key 'verison' (did you mean 'version'? known:"),
         (lambda text: text + '[train]\narchitecture = ["cnn4"]\n', "unknown key 'architecture' in [train] (did"),
