@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import Static
 
-from celeba_tui.console import middle_cut, printable
+from celeba_tui.console import middle_cut, printable, wrapped
 from celeba_tui.labelling.queues import ItemContext
 
 
@@ -60,7 +60,9 @@ def info_text(
             if answers:
                 listed = ", ".join(_answer(a, annotator) for a in answers)
                 own_side |= any(a.annotator == annotator and a.source != "review" for a in answers)
-                text.append(f"  {task.name:<12} {listed}\n")
+                # Lines broken under the answers, not at the panel's edge (helper-77).
+                line = f"  {task.name:<12} {listed}"
+                text.append("\n".join(wrapped(line, width, " " * 13)) + "\n")
         if own_side and queue == "review":  # a party to the conflict deciding it: said, not refused
             text.append("  one side is yours: a reviewer who took no side settles it best\n", style="yellow")
     text.append(f"{gap}your labels\n", style="underline")
