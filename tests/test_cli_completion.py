@@ -50,14 +50,17 @@ def test_names_classes_and_filter_words_complete(labelled_workspace):
     with labelled_workspace.open_store() as store:
         store.add_label("000001.jpg", "light", "right", "bob")  # a conflict with alice's
         store.add_label("000001.jpg", "light", "left", "carol")
+        for name in ("bob smith", "x*", "$(touch pwned)"):  # attack pass 37: put into the command line as is
+            store.add_label("000002.jpg", "light", "left", name)
     with labelled_workspace.open_store() as store:
         run_merge(store, labelled_workspace.tasks, "majority")
-        people = [name for name in store.annotators() if not name.startswith("merge:")]
+        people = [name for name in store.annotators() if name.isalnum()]
     assert complete("celeba annotators withdraw ", here) == sorted([*people, "merge:majority"])
     assert complete("celeba label -a ", here) == people
     assert complete("celeba merge --policy prefer:", here) == ["prefer:", *(f"prefer:{p}" for p in people)]
     assert complete("celeba browse --label ", here) == ["left", "center", "right"]
     assert complete("celeba rename-class -t light ", here) == ["left", "center", "right"]
+    assert not (here / "pwned").exists()
     assert complete("celeba browse --status ", here) == ["review", "resolved", "single", "agreed", "conflict", "model"]
     assert complete("celeba browse --sort c", here) == ["confidence"]
     assert complete("celeba label --renderer ", here) == ["auto", "kitty", "sixel", "halfcell"]

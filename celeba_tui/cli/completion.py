@@ -88,10 +88,22 @@ def _classes(ctx: Context) -> list[str]:
     return list(dict.fromkeys(c for task in tasks for c in task.classes))
 
 
+# How long completion waits for another process's lock on the store: a TAB must answer at
+# once (attack pass 37: 30 s under a writer holding it exclusively).
+COMPLETION_WAIT_S = 0.2
+
+
 def _annotators(ctx: Context) -> list[str]:
-    """Every name in the store: people, the ensemble's and the merges' (helper-77: none was offered)."""
-    with _workspace(ctx).open_store(readonly=True, check_classes=False) as store:
-        return store.annotators()
+    """Every name in the store: people, the ensemble's and the merges' (helper-77: none was
+    offered). Only names the shell reads as one plain word: the shell's completion script puts
+    them into the command line unquoted (attack pass 37: `x*` became a file's name, `$(...)`
+    a command substitution, `bob smith` two arguments), and names come from imported files."""
+    import shlex
+
+    from celeba_tui.store.label_store import LabelStore
+
+    with LabelStore.open(_workspace(ctx).store_path, readonly=True, busy_timeout_s=COMPLETION_WAIT_S) as store:
+        return [name for name in store.annotators() if shlex.quote(name) == name]
 
 
 def _people(ctx: Context) -> list[str]:

@@ -91,11 +91,15 @@ class LabelStore(SideTables, AnnotatorRecords):
 
     # ----------------------------------------------------------------- opening
     @classmethod
-    def open(cls, path: Path, *, create: bool = False, readonly: bool = False) -> "LabelStore":
+    def open(
+        cls, path: Path, *, create: bool = False, readonly: bool = False, busy_timeout_s: float = BUSY_TIMEOUT_S
+    ) -> "LabelStore":
         """Open (or with `create`, make) a store; with `readonly`, for commands that only read.
 
         A read-only store works where nobody may write (a shared, read-only workspace):
         it never creates the store, its schema or, where it can help it, -wal/-shm files.
+        `busy_timeout_s`: how long a read waits for another process's lock (a reader that
+        must answer at once, shell completion, waits a moment, not the commands' 30 s).
         """
         path = Path(path)
         if not create and not path.exists():
@@ -104,7 +108,7 @@ class LabelStore(SideTables, AnnotatorRecords):
             # Opening it for writing would leave read-only -wal/-shm files behind.
             raise StoreWriteError(path, "read-only (no write permission)")
         try:
-            conn = _connect_readonly(path) if readonly else _connect(path)
+            conn = _connect_readonly(path, busy_timeout_s) if readonly else _connect(path)
         except sqlite3.DatabaseError as exc:
             raise _store_error(path, exc, readonly) from None
         store = cls(conn, path, readonly=readonly)
@@ -983,7 +987,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _connect_readonly(path: Path) -> sqlite3.Connection:
+def _connect_readonly(path: Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
     """A connection that cannot write, even where the files could be written.
 
     Where the store may be written, a plain connection with `query_only`: as the last
@@ -993,7 +997,7 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
     file, and `immutable` reads it without -shm; with one, reading the main file alone
     would miss recent decisions: a one-line error instead.
     """
-    options = {"timeout": BUSY_TIMEOUT_S, "isolation_level": None, "check_same_thread": False}
+    options = {"timeout": busy_timeout_s, "isolation_level": None, "check_same_thread": False}
     if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
         conn = sqlite3.connect(path, **options)
         conn.execute("PRAGMA query_only=ON")
