@@ -255,9 +255,9 @@ def import_command(
         if report.untimed_against_typed:
             warn(
                 f"left out {counted(report.untimed_against_typed, 'answer')} of {report.path} that "
-                f"{'differs' if report.untimed_against_typed == 1 else 'differ'} from what the same person typed "
-                "here, without a time to say which is newer: the typed answer stands (give the file a `time` "
-                "column, or import it under another --annotator name)"
+                f"{'differs' if report.untimed_against_typed == 1 else 'differ'} from the same person's answer "
+                "here (typed, or their review), without a time to say which is newer: the stored answer stands "
+                "(give the file a `time` column, or import it under another --annotator name)"
             )
         if report.older_automatic:
             warn(

@@ -7,8 +7,9 @@ and `import` rows are one voice, as the store counts them) or a reviewer's decis
 the same person's newest answer of that voice in the store (store.answers): older,
 it is left out; the same class, it is nothing new; else it is written. Answers without a
 time are written unless the same row is live already (`LabelStore.add_labels`), and never
-over the person's live typed answer (`against_typed_answers`): one that repeats it is
-nothing new, one that differs cannot be weighed against it, and the typed answer stands.
+over the person's live answer given here, typed or a review (`against_typed_answers`): one
+that repeats it is nothing new, one that differs cannot be weighed against it, and the
+stored answer stands.
 """
 
 from __future__ import annotations
@@ -91,19 +92,30 @@ def older_model_labels(
 
 def against_typed_answers(frame: pd.DataFrame, typed: pd.DataFrame, timed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which of an import's untimed answers (`timed`: `timed_answers(frame)`) repeat the same
-    person's live typed answer (`typed`: their live `human` rows), and which give another
-    class. A repeat is nothing new: a workspace's own export imported back (its `human` rows
-    come back as `import`), and a row written for it would lapse the merge decisions over it.
-    One that differs cannot be weighed against the typed answer (it says not when it was
-    given), so it never overrides it (helper-77: a file imported under a person's name
-    silently replaced seven answers they had typed). Pure."""
+    person's live answer given here, and which give another class. `typed`: their live `human`
+    rows (an annotator's answers typed here) and `review` rows (a reviewer's decisions, which
+    the store cannot tell from imported ones); an untimed annotator's answer is weighed against
+    the first, an untimed review against the second. A repeat is nothing new: a workspace's
+    own export imported back (its `human` rows come back as `import`), and a row written for it
+    would lapse the merge decisions over it. One that differs cannot be weighed against the
+    stored answer (it says not when it was given), so it never overrides it (helper-77: a file
+    imported under a person's name silently replaced seven answers they had typed; attack pass
+    37: a reviewer's decisions too). Pure."""
     repeats, differs = np.zeros(len(frame), dtype=bool), np.zeros(len(frame), dtype=bool)
     if typed.empty:
         return repeats, differs
-    answers = frame["source"].isin(ANNOTATOR_SOURCES).to_numpy() & ~timed
-    key = ["image", "task", "annotator"]
-    stored = typed[[*key, "label"]].drop_duplicates(key, keep="last").rename(columns={"label": "_typed"})
-    rows = frame.loc[answers, [*key, "label"]].merge(stored, on=key, how="left")
+    answers = voices(frame["source"]).notna().to_numpy() & ~timed
+    key = ["image", "task", "annotator", "_voice"]
+    stored = (
+        typed.assign(_voice=voices(typed["source"]))
+        .sort_values("id")
+        .drop_duplicates(key, keep="last")[[*key, "label"]]
+        .rename(columns={"label": "_typed"})
+    )
+    rows = frame.loc[answers, ["image", "task", "annotator", "label"]].assign(
+        _voice=voices(frame.loc[answers, "source"])
+    )
+    rows = rows.merge(stored, on=key, how="left")
     known = rows["_typed"].notna().to_numpy()
     same = (rows["label"] == rows["_typed"]).to_numpy()
     repeats[np.flatnonzero(answers)] = known & same

@@ -27,7 +27,7 @@ from celeba_tui.formats.onehot import header_tasks, onehot_width_hint, read_oneh
 from celeba_tui.formats.store_source import read_store_source
 from celeba_tui.store.answers import answered_details
 from celeba_tui.store.label_store import LabelStore
-from celeba_tui.vocabulary import HUMAN, MODEL, PEOPLE_SOURCES
+from celeba_tui.vocabulary import HUMAN, MODEL, PEOPLE_SOURCES, REVIEW
 from celeba_tui.workspace import Task, Workspace
 
 FORMATS = ("auto", "onehot", "long", "parquet", "store")
@@ -205,7 +205,7 @@ def _write_answers(store: LabelStore, frame: pd.DataFrame) -> WrittenAnswers:
     other rows with the live row they would repeat, and never written over the same person's
     typed answer."""
     annotators = frame["annotator"].unique()
-    typed = store.live_labels(annotators=annotators, sources=(HUMAN,), brief=True)
+    typed = store.live_labels(annotators=annotators, sources=(HUMAN, REVIEW), brief=True)
     timed = timed_answers(frame)
     repeats, against_typed = against_typed_answers(frame, typed, timed)
     stale = None

@@ -286,7 +286,7 @@ def test_a_file_without_times_never_replaces_what_its_annotator_typed(tmp_path, 
     )
     done = run("import", path, "-w", workspace.path)
     assert "(1 new)" in done.stdout
-    assert "left out 1 answer" in done.stderr and "the typed answer stands" in done.stderr
+    assert "left out 1 answer" in done.stderr and "the stored answer stands" in done.stderr
     assert json.loads(run("import", path, "-w", workspace.path, "--json").stdout)[0]["untimed_against_typed"] == 1
     with workspace.open_store() as store:
         answers = store.live_labels(annotators=["alice"])
@@ -295,6 +295,16 @@ def test_a_file_without_times_never_replaces_what_its_annotator_typed(tmp_path, 
         ("000002.jpg", "left"),
         ("000003.jpg", "center"),
     ]
+    # Attack pass 37: a reviewer's decision neither (the store cannot tell a review typed
+    # here from one imported: every untimed review is weighed against the reviewer's own).
+    with workspace.open_store() as store:
+        store.add_label("000004.jpg", "light", "left", "rev", "review")
+    reviews = write_long(
+        tmp_path / "rev.csv", "000004.jpg,light,right,rev,review,", "000005.jpg,light,right,rev,review,"
+    )
+    done = json.loads(run("import", reviews, "-w", workspace.path, "--json").stdout)[0]
+    assert (done["written"], done["untimed_against_typed"]) == (1, 1)
+    assert light_of(workspace, "000004.jpg") == "left" and light_of(workspace, "000005.jpg") == "right"
 
 
 def test_exports_import_back_as_nothing_new(tmp_path, workspace):
