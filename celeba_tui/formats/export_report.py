@@ -20,14 +20,16 @@ class LeftOut:
     reason: str
     images: int
     task: str | None = None
-    empty_cell: bool = False  # the image was written, its `task` value left empty (hf's metadata)
 
     def line(self) -> str:
         where = f"{self.task}: " if self.task else ""
         noun = "image" if self.images == 1 else "images"
-        if self.empty_cell:
-            return f"{where}{self.images:,} {noun} written without a {self.task} value: {self.reason}"
         return f"{where}left out {self.images:,} {noun}: {self.reason}"
+
+    def empty_line(self) -> str:
+        """Said of images written with this task's value left empty (`ExportReport.empty_values`)."""
+        noun = "image" if self.images == 1 else "images"
+        return f"{self.task}: {self.images:,} {noun} written with no value: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -42,17 +44,18 @@ class ExportReport:
     paths: list[str]  # what was written; "-" for stdout
     left_out: list[LeftOut] = field(default_factory=list)
     files: dict[str, int] = field(default_factory=dict)  # image folders: hardlink / symlink / copy counts
+    # hf: images written whose value for a task is left empty, and why (a conflict, a source
+    # not asked for), per task; apart from `left_out`, whose images were not written at all.
+    empty_values: list[LeftOut] = field(default_factory=list)
 
     def as_json(self) -> dict:
         return asdict(self)
 
     def left_out_lines(self) -> list[str]:
-        return [item.line() for item in self.left_out]
+        return [item.line() for item in self.left_out] + [item.empty_line() for item in self.empty_values]
 
 
-def count_reasons(reasons: Iterable[str], task: str | None = None, *, empty_cell: bool = False) -> list[LeftOut]:
+def count_reasons(reasons: Iterable[str], task: str | None = None) -> list[LeftOut]:
     """One LeftOut per distinct reason, the most frequent first (then by reason)."""
     counts = Counter(reasons)
-    return [
-        LeftOut(reason, n, task, empty_cell) for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    ]
+    return [LeftOut(reason, n, task) for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]

@@ -112,7 +112,15 @@ def export_labels(
     write = write_imagefolder if fmt == "imagefolder" else write_hf
     result = write(selection, destination, writer)
     return ExportReport(
-        fmt, result.files, result.images, names, sources, [path], result.left_out, dict(sorted(writer.methods.items()))
+        fmt,
+        result.files,
+        result.images,
+        names,
+        sources,
+        [path],
+        result.left_out,
+        dict(sorted(writer.methods.items())),
+        result.empty_values,
     )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -36,6 +36,7 @@ class FolderExport:
     files: int
     images: int
     left_out: list[LeftOut]
+    empty_values: list[LeftOut] = field(default_factory=list)  # hf: written, a task's value empty
 
 
 def write_imagefolder(selection: CurrentSelection, destination: Destination, writer: FileWriter) -> FolderExport:
@@ -89,10 +90,10 @@ def write_hf(selection: CurrentSelection, destination: Destination, writer: File
         import pyarrow.parquet as pq
 
         pq.write_table(_hf_metadata(selection, kept, written), folder / HF_METADATA)
-    return FolderExport(len(written), len(written), count_reasons(reasons) + _empty_cells(selection, written))
+    return FolderExport(len(written), len(written), count_reasons(reasons), _empty_values(selection, written))
 
 
-def _empty_cells(selection: CurrentSelection, written: list[str]) -> list[LeftOut]:
+def _empty_values(selection: CurrentSelection, written: list[str]) -> list[LeftOut]:
     """Per task, the images written whose value for it is left empty, and why: a conflict,
     or a label of a source not asked for (helper-77: said nothing, where imagefolder counts them)."""
     current = selection.current
@@ -103,7 +104,6 @@ def _empty_cells(selection: CurrentSelection, written: list[str]) -> list[LeftOu
         for item in count_reasons(
             [_NOT_KEPT.get(w, OTHER_SOURCE) for w in shown.loc[shown["task"] == task.name, "why_not"]],
             task.name,
-            empty_cell=True,
         )
     ]
 

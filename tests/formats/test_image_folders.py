@@ -375,10 +375,13 @@ def test_hf_layout_and_class_labels(labelled, tmp_path):
         f"wrote 6 files (6 images) to {out}",
         "left out 1 image: not in the image root (no file to write)",
         # Helper-77: the empty value was not counted, where imagefolder counts the conflict.
-        "light: 1 image written without a light value: a conflict waits for review",
+        "light: 1 image written with no value: a conflict waits for review",
     ]
     files = sorted(p.name for p in (out / "train").iterdir())
     assert files == [f"00000{i}.jpg" for i in range(1, 7)] + ["metadata.parquet"]
+    again = json.loads(export(labelled, "--format", "hf", "-o", out, "--json").stdout)
+    assert [item["images"] for item in again["left_out"]] == [1]  # images not written only (attack pass 37)
+    assert again["empty_values"] == [{"reason": "a conflict waits for review", "images": 1, "task": "light"}]
     table = pq.read_table(out / "train" / "metadata.parquet")
     rows = {r["image_name"]: r for r in table.to_pylist()}
     assert rows["000004.jpg"] == {
