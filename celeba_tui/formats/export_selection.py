@@ -59,7 +59,11 @@ def select_current(
     people = None
     if with_people or sources is not None:
         people = store.live_labels(sources=ANNOTATOR_SOURCES, brief=True)
-        people = people[people["task"].isin(names)].drop(columns="id").reset_index(drop=True)
+        people = people[people["task"].isin(names)]
+        # Each annotator's newest answer, the one that counts (attack pass 37: `--source human`
+        # kept an image whose typed answer the same person's newer import replaced).
+        people = people.sort_values("id").drop_duplicates(["image", "task", "annotator"], keep="last")
+        people = people.drop(columns="id").reset_index(drop=True)
     current = mark_kept(current, people, sources)
     if people is not None and sources is not None:
         people = people[people["source"].isin(sources)].reset_index(drop=True)

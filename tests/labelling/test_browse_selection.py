@@ -394,3 +394,17 @@ def test_the_image_view_names_a_merges_rows_and_what_an_undo_withdrew(workspace,
     labelled.revoke(labelled.add_label(IMAGES[1], "light", "center", "ann"), "ann")
     shown = " ".join(record_text(image_record(labelled, IMAGES[1], workspace.tasks), workspace.tasks, "lead", "light", {}).plain.split())  # fmt: skip
     assert "ann withdrew ann's center of" in shown and "undid #" not in shown
+
+
+def test_one_persons_typed_answer_replaced_by_their_newer_import_is_not_theirs_any_more(workspace, labelled):
+    # Attack pass 37: `--source human` still matched (browse, and the exports' --source), and
+    # `--disagreement` read the person's two answers as two people disagreeing.
+    labelled.add_label(IMAGES[8], "light", "left", "cat")
+    labelled.add_label(IMAGES[8], "light", "right", "cat", "import")  # newer: cat's answer now
+    assert IMAGES[8] in selected(labelled, workspace, BrowseFilter(source="import"))
+    assert IMAGES[8] not in selected(labelled, workspace, BrowseFilter(source="human"))
+    assert IMAGES[8] not in selected(labelled, workspace, BrowseFilter(disagreement=True))
+    out = workspace.path / "human.csv"
+    args = ["export", "-w", str(workspace.path), "--format", "onehot", "--header", "--source", "human", "-t", "light"]
+    assert CliRunner().invoke(app, [*args, "-o", str(out)]).exit_code == 0
+    assert IMAGES[8] not in out.read_text()
