@@ -153,6 +153,10 @@ def list_annotators(workspace: Path | None, json_output: bool) -> None:
             typer.echo(f"  {padded(printable(r['name']), width)}  {where}")
 
 
+# How the table shows the first and last decisions: to the minute where it fits, else by day.
+_TO_THE_MINUTE, _BY_DAY = "%Y-%m-%d %H:%M", "%Y-%m-%d"
+
+
 def _annotator_table(rows: list[dict], task_names: tuple[str, ...], columns: int | None) -> list[str]:
     """The table's lines, people first: within `columns` (None: a pipe, as wide as it is)
     where it can be (helper-77: 91 columns wrapped the dates at 80), the first and last
@@ -422,9 +426,6 @@ def _iso(timestamp: float | None) -> str | None:
         return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
     except (OverflowError, OSError, ValueError):  # a forged store's time: none to show
         return None
-
-
-_TO_THE_MINUTE, _BY_DAY = "%Y-%m-%d %H:%M", "%Y-%m-%d"
 
 
 def _local_time(timestamp: float | None, when: str = _TO_THE_MINUTE) -> str:

@@ -51,7 +51,7 @@ class ImportReport:
     merge_labels: int = 0  # a merge's decisions in the file (a store's or an export's), left out
     other_tasks: int = 0  # labels of tasks not asked for (`import -t`), left out
     older_answers: int = 0  # answers older than their annotator's in the store, left out
-    untimed_against_typed: int = 0  # answers without a time that differ from their annotator's typed one, left out
+    untimed_against_typed: int = 0  # answers without a time that differ from the person's typed one or review, left out
     older_automatic: int = 0  # automatic labels older than the store's newest of their image, left out
     path_hint: str | None = None  # names that look like paths, and the --strip-prefix that would fit
 
@@ -191,7 +191,7 @@ def read_import(
 class WrittenAnswers:
     """What `_write_answers` did with a file's rows: written, and left out (why: older than
     the same person's answer in the store; without a time and differing from their typed
-    answer; automatic labels older than the store's newest of their image)."""
+    answer or review; automatic labels older than the store's newest of their image)."""
 
     written: int
     older: int = 0
@@ -203,7 +203,7 @@ def _write_answers(store: LabelStore, frame: pd.DataFrame) -> WrittenAnswers:
     """Append a file's labels (what was written and left out: `WrittenAnswers`). Answers
     with a time are compared with each person's newest answer (formats.import_answers), the
     other rows with the live row they would repeat, and never written over the same person's
-    typed answer."""
+    typed answer or review."""
     annotators = frame["annotator"].unique()
     typed = store.live_labels(annotators=annotators, sources=(HUMAN, REVIEW), brief=True)
     timed = timed_answers(frame)
