@@ -116,7 +116,7 @@ def wrapped(text: str, width: int | None, indent: str = "  ") -> list[str]:
     following lines indented as `indent` and the first as it was; [text] for no `width`."""
     import textwrap
 
-    if width is None or cell_width(text) <= width:
+    if width is None or width < 1 or cell_width(text) <= width or not text.strip():
         return [text]
     lead = text[: len(text) - len(text.lstrip(" "))]
     return textwrap.wrap(
@@ -131,10 +131,18 @@ def wrapped(text: str, width: int | None, indent: str = "  ") -> list[str]:
 
 def terminal_width(stream=None) -> int | None:
     """The columns of the terminal `stream` (default stdout) writes to ($COLUMNS first); None
-    where it writes to a pipe or file, whose lines stay whole for the programs reading them."""
-    import shutil
-
-    return shutil.get_terminal_size().columns if (stream or sys.stdout).isatty() else None
+    where it writes to a pipe or file, whose lines stay whole for the programs reading them.
+    The stream's own terminal: stderr's hints fit the terminal with stdout in a pipe."""
+    stream = stream or sys.stdout
+    if not stream.isatty():
+        return None
+    given = os.environ.get("COLUMNS", "")
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or 80
+    except (OSError, ValueError, AttributeError):
+        return 80
 
 
 def middle_cut(text: str, width: int) -> str:

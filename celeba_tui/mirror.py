@@ -80,8 +80,9 @@ def ordered_scale(classes: Sequence[str]) -> bool:
     """Whether `classes` lie in order along the picture's left-right axis (left, center,
     right; upper_left, up, upper_right), which a mirror reverses: three or more classes
     whose mirrors are theirs in reverse order. Agreement measures read such a task as
-    ordinal (weighted kappa, ordinal alpha); any other (glasses: no, yes; expression:
-    neutral, smile, frown) is nominal (helper-72: "surprise vs smile" counted as farther
-    apart than "frown vs smile")."""
+    ordinal (weighted kappa, ordinal alpha) unless celeba.toml's `scale` says otherwise
+    (`workspace.Task.ordered`); any other (glasses: no, yes; expression: neutral, smile,
+    frown) is nominal (helper-72: "surprise vs smile" counted as farther apart than "frown
+    vs smile")."""
     mapping = mirror_map(classes)
     return len(classes) >= 3 and bool(np.array_equal(mapping, np.arange(len(classes))[::-1]))

@@ -52,18 +52,27 @@ def test_names_classes_and_filter_words_complete(labelled_workspace):
         store.add_label("000001.jpg", "light", "left", "carol")
         for name in ("bob smith", "x*", "$(touch pwned)"):  # attack pass 37: put into the command line as is
             store.add_label("000002.jpg", "light", "left", name)
+        store.add_label("000002.jpg", "light", "left", "zoë")  # any script's letters are one shell word
     with labelled_workspace.open_store() as store:
         run_merge(store, labelled_workspace.tasks, "majority")
-        people = [name for name in store.annotators() if name.isalnum()]
+        people = sorted(name for name in store.annotators() if name.isalnum())
     assert complete("celeba annotators withdraw ", here) == sorted([*people, "merge:majority"])
     assert complete("celeba label -a ", here) == people
     assert complete("celeba merge --policy prefer:", here) == ["prefer:", *(f"prefer:{p}" for p in people)]
-    assert complete("celeba browse --label ", here) == ["left", "center", "right"]
-    assert complete("celeba rename-class -t light ", here) == ["left", "center", "right"]
-    assert not (here / "pwned").exists()
+    assert "zoë" in people and complete("celeba annotators withdraw zo", here) == ["zoë"]
+    assert complete("celeba browse --label ", here) == ["left", "center", "right", "unlabelled"]
     assert complete("celeba browse --status ", here) == ["review", "resolved", "single", "agreed", "conflict", "model"]
     assert complete("celeba browse --sort c", here) == ["confidence"]
     assert complete("celeba label --renderer ", here) == ["auto", "kitty", "sixel", "halfcell"]
+
+
+def test_classes_complete_for_the_task_named(tmp_path, labelled_workspace):
+    ws = tmp_path / "own"
+    init = ["init", str(ws), "--images", str(labelled_workspace.image_root), "-t", "glasses=no,yes", "-t", "smile=none,broad"]  # fmt: skip
+    assert subprocess.run([str(CELEBA), *init], capture_output=True, timeout=120).returncode == 0
+    assert complete("celeba rename-class -t smile ", ws) == ["none", "broad"]
+    assert complete("celeba browse -t glasses --label ", ws) == ["no", "yes", "unlabelled"]
+    assert complete("celeba browse --label ", ws) == ["no", "yes", "none", "broad", "unlabelled"]
 
 
 def test_completion_outside_a_workspace_offers_nothing_and_does_not_fail(tmp_path):

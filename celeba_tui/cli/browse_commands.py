@@ -11,7 +11,7 @@ import typer
 from celeba_tui.cli.app import JsonOption, WorkspaceOption, app, open_workspace, print_json, warn
 from celeba_tui.cli.completion import (
     complete_annotator,
-    complete_class,
+    complete_label_filter,
     complete_queue,
     complete_renderer,
     complete_sort,
@@ -42,7 +42,7 @@ def browse(
             metavar="CLASS",
             help="Current label is CLASS (or `unlabelled`).",
             show_default=False,
-            autocompletion=complete_class,
+            autocompletion=complete_label_filter,
         ),
     ] = None,
     status: Annotated[

@@ -9,6 +9,7 @@ completes nothing rather than printing a traceback into the prompt).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -88,9 +89,19 @@ def _classes(ctx: Context) -> list[str]:
     return list(dict.fromkeys(c for task in tasks for c in task.classes))
 
 
+def _label_filters(ctx: Context) -> list[str]:
+    """What browse's --label takes: a class, or `unlabelled`."""
+    from celeba_tui.labelling.browse_filter import UNLABELLED
+
+    return [*_classes(ctx), UNLABELLED]
+
+
 # How long completion waits for another process's lock on the store: a TAB must answer at
 # once (attack pass 37: 30 s under a writer holding it exclusively).
 COMPLETION_WAIT_S = 0.2
+# A name the shell reads as itself, unquoted: letters of any script, digits and `_@%+=:,./-`
+# (shlex's safe set, with the letters beyond ASCII: José and zoë are offered too).
+_ONE_SHELL_WORD = re.compile(r"[\w@%+=:,./-]+")
 
 
 def _annotators(ctx: Context) -> list[str]:
@@ -98,12 +109,10 @@ def _annotators(ctx: Context) -> list[str]:
     offered). Only names the shell reads as one plain word: the shell's completion script puts
     them into the command line unquoted (attack pass 37: `x*` became a file's name, `$(...)`
     a command substitution, `bob smith` two arguments), and names come from imported files."""
-    import shlex
-
     from celeba_tui.store.label_store import LabelStore
 
     with LabelStore.open(_workspace(ctx).store_path, readonly=True, busy_timeout_s=COMPLETION_WAIT_S) as store:
-        return [name for name in store.annotators() if shlex.quote(name) == name]
+        return [name for name in store.annotators() if _ONE_SHELL_WORD.fullmatch(name)]
 
 
 def _people(ctx: Context) -> list[str]:
@@ -168,6 +177,7 @@ complete_export_format = _safely(_export_formats)
 complete_import_format = _safely(_import_formats)
 complete_policy = _safely(_policies)
 complete_class = _safely(_classes)
+complete_label_filter = _safely(_label_filters)
 complete_annotator = _safely(_annotators)
 complete_person = _safely(_people)
 complete_status = _safely(_statuses)

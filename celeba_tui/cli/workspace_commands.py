@@ -508,7 +508,7 @@ def rename_class(
         # Code review of 2026-12-07: only classes named left and right swap under a mirror.
         warn(
             f"{task}'s classes now {'do' if flippable(after) else 'do not'} swap under a mirror and "
-            f"{'are' if ordered_after else 'are not'} ordered along the left-right axis "
+            f"{'are' if ordered_after else 'are not'} in order along the left-right axis "
             "(flip augmentation, test-time flips and --checks follow the names, weighted kappa too unless the "
             "task's `scale` in celeba.toml says: docs/workflow.md)"
         )

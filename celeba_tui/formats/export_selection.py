@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from celeba_tui.store.answers import newest_answers
 from celeba_tui.store.label_store import LabelStore
 from celeba_tui.vocabulary import ANNOTATOR_SOURCES, AUTOMATIC, CONFLICT, MERGE, MODEL, RESOLVED, REVIEW, REVIEWED
 from celeba_tui.workspace import Task
@@ -59,10 +60,9 @@ def select_current(
     people = None
     if with_people or sources is not None:
         people = store.live_labels(sources=ANNOTATOR_SOURCES, brief=True)
-        people = people[people["task"].isin(names)]
         # Each annotator's newest answer, the one that counts (attack pass 37: `--source human`
         # kept an image whose typed answer the same person's newer import replaced).
-        people = people.sort_values("id").drop_duplicates(["image", "task", "annotator"], keep="last")
+        people = newest_answers(people[people["task"].isin(names)])
         people = people.drop(columns="id").reset_index(drop=True)
     current = mark_kept(current, people, sources)
     if people is not None and sources is not None:

@@ -7,7 +7,7 @@ and `import` rows are one voice, as the store counts them) or a reviewer's decis
 the same person's newest answer of that voice in the store (store.answers): older,
 it is left out; the same class, it is nothing new; else it is written. Answers without a
 time are written unless the same row is live already (`LabelStore.add_labels`), and never
-over the person's live answer given here, typed or a review (`against_typed_answers`): one
+over the person's live answer given here, typed or a review (`against_given_answers`): one
 that repeats it is nothing new, one that differs cannot be weighed against it, and the
 stored answer stands.
 """
@@ -19,8 +19,8 @@ import pandas as pd
 
 from celeba_tui.annotator_names import shown_name
 from celeba_tui.errors import FormatError
-from celeba_tui.store.answers import answer_times
-from celeba_tui.vocabulary import ANNOTATOR_SOURCES, MODEL, REVIEW
+from celeba_tui.store.answers import answer_times, newest_answers
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, HUMAN, MODEL, REVIEW
 
 # Exports keep microseconds, the store keeps a float: times this close are the same moment.
 SAME_MOMENT_S = 0.001
@@ -90,36 +90,36 @@ def older_model_labels(
     return older
 
 
-def against_typed_answers(frame: pd.DataFrame, typed: pd.DataFrame, timed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def against_given_answers(
+    frame: pd.DataFrame, stored: pd.DataFrame, timed: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Which of an import's untimed answers (`timed`: `timed_answers(frame)`) repeat the same
-    person's live answer given here, and which give another class. `typed`: their live `human`
-    rows (an annotator's answers typed here) and `review` rows (a reviewer's decisions, which
-    the store cannot tell from imported ones); an untimed annotator's answer is weighed against
-    the first, an untimed review against the second. A repeat is nothing new: a workspace's
-    own export imported back (its `human` rows come back as `import`), and a row written for it
-    would lapse the merge decisions over it. One that differs cannot be weighed against the
-    stored answer (it says not when it was given), so it never overrides it (helper-77: a file
-    imported under a person's name silently replaced seven answers they had typed; attack pass
-    37: a reviewer's decisions too). Pure."""
+    person's answer now (`stored`: their live `human`, `import` and `review` rows with `id`;
+    an annotator's newest answer, `store.answers.newest_answers`, or their review), and which
+    differ from one given here: typed, or a review (the store cannot tell a review typed here
+    from an imported one). A repeat is nothing new: a workspace's own export imported back
+    (its `human` rows come back as `import`), and a row written for it would lapse the merge
+    decisions over it. One that differs cannot be weighed against the stored answer (it says
+    not when it was given), so it never overrides it (helper-77: a file imported under a
+    person's name silently replaced seven answers they had typed; attack pass 37: a
+    reviewer's decisions too); one that differs from their imported answer replaces it (a
+    corrected file imported again). Pure."""
     repeats, differs = np.zeros(len(frame), dtype=bool), np.zeros(len(frame), dtype=bool)
-    if typed.empty:
+    if stored.empty:
         return repeats, differs
     answers = voices(frame["source"]).notna().to_numpy() & ~timed
     key = ["image", "task", "annotator", "_voice"]
-    stored = (
-        typed.assign(_voice=voices(typed["source"]))
-        .sort_values("id")
-        .drop_duplicates(key, keep="last")[[*key, "label"]]
-        .rename(columns={"label": "_typed"})
-    )
+    now = newest_answers(stored).assign(_voice=lambda rows: voices(rows["source"]))
+    now = now[[*key, "label", "source"]].rename(columns={"label": "_now", "source": "_source"})
     rows = frame.loc[answers, ["image", "task", "annotator", "label"]].assign(
         _voice=voices(frame.loc[answers, "source"])
     )
-    rows = rows.merge(stored, on=key, how="left")
-    known = rows["_typed"].notna().to_numpy()
-    same = (rows["label"] == rows["_typed"]).to_numpy()
+    rows = rows.merge(now, on=key, how="left")
+    known = rows["_now"].notna().to_numpy()
+    same = (rows["label"] == rows["_now"]).to_numpy()
+    given_here = rows["_source"].isin([HUMAN, REVIEW]).to_numpy()
     repeats[np.flatnonzero(answers)] = known & same
-    differs[np.flatnonzero(answers)] = known & ~same
+    differs[np.flatnonzero(answers)] = known & ~same & given_here
     return repeats, differs
 
 

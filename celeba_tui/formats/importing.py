@@ -14,7 +14,7 @@ from celeba_tui.console import printable
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import read_records
 from celeba_tui.formats.import_answers import (
-    against_typed_answers,
+    against_given_answers,
     compare_with_stored,
     older_model_labels,
     refuse_answers_differing_between_files,
@@ -27,7 +27,7 @@ from celeba_tui.formats.onehot import header_tasks, onehot_width_hint, read_oneh
 from celeba_tui.formats.store_source import read_store_source
 from celeba_tui.store.answers import answered_details
 from celeba_tui.store.label_store import LabelStore
-from celeba_tui.vocabulary import HUMAN, MODEL, PEOPLE_SOURCES, REVIEW
+from celeba_tui.vocabulary import ANNOTATOR_SOURCES, MODEL, PEOPLE_SOURCES, REVIEW
 from celeba_tui.workspace import Task, Workspace
 
 FORMATS = ("auto", "onehot", "long", "parquet", "store")
@@ -205,9 +205,9 @@ def _write_answers(store: LabelStore, frame: pd.DataFrame) -> WrittenAnswers:
     other rows with the live row they would repeat, and never written over the same person's
     typed answer or review."""
     annotators = frame["annotator"].unique()
-    typed = store.live_labels(annotators=annotators, sources=(HUMAN, REVIEW), brief=True)
+    given = store.live_labels(annotators=annotators, sources=(*ANNOTATOR_SOURCES, REVIEW), brief=True)
     timed = timed_answers(frame)
-    repeats, against_typed = against_typed_answers(frame, typed, timed)
+    repeats, against_typed = against_given_answers(frame, given, timed)
     stale = None
     if (frame["source"] == MODEL).any():
         decided = {task: store.latest_decision_time([task]) for task in frame["task"].unique().tolist()}

@@ -407,19 +407,20 @@ def load_browse_index(store: LabelStore, tasks: Sequence, first: int | None = No
         columns = [at, np.full(len(at), t, dtype=np.int64), *(int_codes(text)[keep] for text in row[1:])]
         live_parts.append(np.column_stack(columns) if len(at) else np.empty((0, 6), np.int64))
     live = np.concatenate(live_parts) if live_parts else np.empty((0, 6), np.int64)
-    live = newest_answers(live, [SOURCES.index(source) for source in ANNOTATOR_SOURCES])
+    live = newest_answer_rows(live, [SOURCES.index(source) for source in ANNOTATOR_SOURCES])
     annotators = {name: annotator_id for annotator_id, name in store.query("SELECT id, name FROM annotators")}
     return BrowseIndex(
         tuple(tasks), names, image_ids, current_label, current_status, live, annotators, partial=first is not None
     )
 
 
-def newest_answers(live: np.ndarray, answer_codes: Sequence[int]) -> np.ndarray:
+def newest_answer_rows(live: np.ndarray, answer_codes: Sequence[int]) -> np.ndarray:
     """The index's live rows with each annotator's answer once per image and task: where one
     person has a typed and an imported answer, the newest (the one that counts, as the
-    current label and stats count it; attack pass 37: `--source human` matched an image whose
-    typed answer a newer import replaced, and `--disagreement` one person's two answers).
-    Rows: image, task, annotator, source, label, label id. Pure."""
+    current label and stats count it, and `store.answers.newest_answers` cuts a frame; attack
+    pass 37: `--source human` matched an image whose typed answer a newer import replaced,
+    and `--disagreement` one person's two answers). Rows: image, task, annotator, source,
+    label, label id. Pure."""
     answer = np.isin(live[:, 3], answer_codes)
     rows = live[answer]
     rows = rows[np.lexsort((rows[:, 5], rows[:, 2], rows[:, 1], rows[:, 0]))]

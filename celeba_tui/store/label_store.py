@@ -98,8 +98,8 @@ class LabelStore(SideTables, AnnotatorRecords):
 
         A read-only store works where nobody may write (a shared, read-only workspace):
         it never creates the store, its schema or, where it can help it, -wal/-shm files.
-        `busy_timeout_s`: how long a read waits for another process's lock (a reader that
-        must answer at once, shell completion, waits a moment, not the commands' 30 s).
+        `busy_timeout_s` (read-only opens): how long a read waits for another process's lock
+        (a reader that must answer at once, shell completion, waits a moment, not 30 s).
         """
         path = Path(path)
         if not create and not path.exists():
@@ -816,16 +816,15 @@ class LabelStore(SideTables, AnnotatorRecords):
         counts = {(a, task, source): n for a, task, source, n in rows}
         # Each annotator counts once per image, by their newest answer (schema.CURRENT_REFRESH_SQL):
         # a typed answer over their imported one is not two labels (helper-77: 37 on 30 images).
-        # Looked for only where someone has both kinds of answer for a task.
-        both = sorted({(a, task) for a, task, source in counts if source == HUMAN and (a, task, IMPORT) in counts})
-        for a, task in both:
-            for source, other in ((HUMAN, IMPORT), (IMPORT, HUMAN)):
-                (older,) = self.query(
-                    "SELECT COUNT(*) FROM live v JOIN live o ON o.image_id = v.image_id AND o.task = v.task "
-                    "AND o.annotator_id = v.annotator_id AND o.source = ? AND o.label_id > v.label_id "
-                    "WHERE v.annotator_id = ? AND v.task = ? AND v.source = ?",
-                    (other, a, task, source),
-                )[0]
+        # Looked for, in one pass, only where someone has both kinds of answer for a task.
+        if any(source == HUMAN and (a, task, IMPORT) in counts for a, task, source in counts):
+            for a, task, source, older in self.query(
+                "SELECT v.annotator_id, v.task, v.source, COUNT(*) FROM live v JOIN live o "
+                "ON o.image_id = v.image_id AND o.task = v.task AND o.annotator_id = v.annotator_id "
+                "AND o.source IN (?, ?) AND o.source != v.source AND o.label_id > v.label_id "
+                "WHERE v.source IN (?, ?) GROUP BY v.annotator_id, v.task, v.source",
+                (HUMAN, IMPORT, HUMAN, IMPORT),
+            ):
                 counts[(a, task, source)] -= older
         return sorted((names[a], task, source, n) for (a, task, source), n in counts.items() if n)
 

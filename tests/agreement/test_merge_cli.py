@@ -209,7 +209,7 @@ def test_tables_fit_80_columns_without_cutting_a_number_or_a_name(monkeypatch, c
     pair = PairAgreement(
         "orientation", *names, 202_599, 198_765, 194_321, 12_345, 207_043, 93.6, 0.87, 0.91, [[1] * 3] * 3
     )
-    task = TaskAgreement("orientation", ["left", "center", "right"], names, 202_599, [pair], 0.9, 0.88)
+    task = TaskAgreement("orientation", ["left", "center", "right"], names, 202_599, [pair], 0.9, 0.88, ordered=True)
     profiles = [
         AnnotatorProfile(
             "orientation",
@@ -282,7 +282,7 @@ def test_a_narrow_terminal_wraps_headings_between_words(monkeypatch, capsys):
     pair = PairAgreement(
         "light", "ann1", "ann2", 36, 36, 12, 6, 60, 50.0, 0.29, 0.49, [[3, 2, 0], [1, 0, 0], [0, 3, 3]]
     )
-    task = TaskAgreement("light", ["left", "center", "right"], ["ann1", "ann2"], 60, [pair], 0.29, 0.49)
+    task = TaskAgreement("light", ["left", "center", "right"], ["ann1", "ann2"], 60, [pair], 0.29, 0.49, ordered=True)
     profiles = [
         AnnotatorProfile(
             "light", n, 36, {"left": 13, "center": 9, "right": 14}, "center", 12, 0.08, 0.42, 12, 0.5, 0, None

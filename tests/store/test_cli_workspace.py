@@ -305,6 +305,16 @@ def test_a_file_without_times_never_replaces_what_its_annotator_typed(tmp_path, 
     done = json.loads(run("import", reviews, "-w", workspace.path, "--json").stdout)[0]
     assert (done["written"], done["untimed_against_typed"]) == (1, 1)
     assert light_of(workspace, "000004.jpg") == "left" and light_of(workspace, "000005.jpg") == "right"
+    # Weighed against the person's answer now (helper-79): over alice's typed `left` on
+    # 000001, a newer import of hers says `center`; an untimed `center` repeats it, and an
+    # untimed `right` replaces it as a corrected file replaces the one imported before.
+    with workspace.open_store() as store:
+        store.add_label("000001.jpg", "light", "center", "alice", "import")
+    same = write_long(tmp_path / "same.csv", "000001.jpg,light,center,alice,import,")
+    assert "(0 new)" in run("import", same, "-w", workspace.path).stdout
+    other = write_long(tmp_path / "other.csv", "000001.jpg,light,right,alice,import,")
+    done = json.loads(run("import", other, "-w", workspace.path, "--json").stdout)[0]
+    assert (done["written"], done["untimed_against_typed"]) == (1, 0)
 
 
 def test_exports_import_back_as_nothing_new(tmp_path, workspace):
