@@ -230,9 +230,8 @@ def _merge_task(matrix: LabelMatrix, policy: MergePolicy, reviewed: np.ndarray, 
             "the answers apart there; two people who disagree leave it the commoner class): a person decides those "
             f"better; --min-confidence {GUESS_CONFIDENCE:g} leaves them open for one (celeba label --queue review)"
         )
-    if (
-        confusion is not None and open_conflict.any()
-    ):  # with no conflict to decide, the estimates decide nothing (helper-77)
+    # With no conflict to decide, the estimates decide nothing: no note on them (helper-77).
+    if confusion is not None and open_conflict.any():
         from celeba_tui.agreement.dawid_skene import thin_support_notes
 
         notes += thin_support_notes(matrix.task.name, confusion)
