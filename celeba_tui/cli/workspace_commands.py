@@ -230,7 +230,7 @@ def import_command(
         typer.echo(
             printable(
                 f"{report.path}: {report.format}, {counted(report.rows, 'label')} for {counted(report.images, 'image')} "
-                f"by {', '.join(report.annotators)} ({report.written:,} new)"
+                f"by {', '.join(report.annotators)} ({report.written:,} new{_replacing(report.replaced_imported)})"
             )
         )
         classes = {t.name: t.classes for t in ws.tasks}
@@ -250,15 +250,19 @@ def import_command(
             warn(
                 f"left out {counted(report.older_answers, 'answer')} of {report.path} older than the same "
                 "person's answer in the store (given, or imported without a time, later): the newer stands "
-                "(`celeba annotators withdraw NAME` first to replace someone's answers)"
+                "(answers imported without a time are corrected by a file without the `time` column; "
+                "`celeba annotators withdraw NAME` first replaces all of someone's answers)"
             )
         if report.untimed_against_typed:
+            n = report.untimed_against_typed
+            examples = ", ".join(report.untimed_against_typed_examples) + (", ..." if n > 3 else "")
             warn(
-                f"left out {counted(report.untimed_against_typed, 'answer')} of {report.path} that "
-                f"{'differs' if report.untimed_against_typed == 1 else 'differ'} from the same person's answer "
-                "here (typed, or their review), without a time to say which is newer: the stored answer stands "
+                f"left out {counted(n, 'answer')} of {report.path} ({examples}) that "
+                f"{'differs' if n == 1 else 'differ'} from the same person's answer here (typed, a review, or "
+                "imported with its time), without a time to say which is newer: the stored answer stands "
                 "(give the file a `time` column, or import it under another --annotator name)"
             )
+
         if report.older_automatic:
             warn(
                 f"left out {counted(report.older_automatic, 'automatic label')} of {report.path} older than "
@@ -281,6 +285,14 @@ def import_command(
         next_step("celeba agreement", f"how far the {people} annotators agree; then celeba merge")
     else:
         next_step("celeba stats", "what is labelled; celeba label labels the rest")
+
+
+def _replacing(count: int) -> str:
+    """`, 5 replacing the same annotator's earlier imported answers`, or '' (helper-80: a file
+    imported again undid five corrections, said only "(5 new)")."""
+    if not count:
+        return ""
+    return f", {count:,} replacing the same annotator's earlier imported {'answer' if count == 1 else 'answers'}"
 
 
 @app.command(short_help="Export labels for training code.")

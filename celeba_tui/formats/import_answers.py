@@ -7,9 +7,10 @@ and `import` rows are one voice, as the store counts them) or a reviewer's decis
 the same person's newest answer of that voice in the store (store.answers): older,
 it is left out; the same class, it is nothing new; else it is written. Answers without a
 time are written unless the same row is live already (`LabelStore.add_labels`), and never
-over the person's live answer given here, typed or a review (`against_given_answers`): one
-that repeats it is nothing new, one that differs cannot be weighed against it, and the
-stored answer stands.
+over the person's live answer given here, typed or a review, or one whose time is known
+(`against_given_answers`): one that repeats it is nothing new, one that differs cannot be
+weighed against it, and the stored answer stands; one that differs from an untimed earlier
+import of theirs replaces it (a corrected file imported again), and is counted.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pandas as pd
 
 from celeba_tui.annotator_names import shown_name
 from celeba_tui.errors import FormatError
-from celeba_tui.store.answers import answer_times, newest_answers
+from celeba_tui.store.answers import answer_times, answered_only, newest_answers
 from celeba_tui.vocabulary import ANNOTATOR_SOURCES, HUMAN, MODEL, REVIEW
 
 # Exports keep microseconds, the store keeps a float: times this close are the same moment.
@@ -92,35 +93,40 @@ def older_model_labels(
 
 def against_given_answers(
     frame: pd.DataFrame, stored: pd.DataFrame, timed: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Which of an import's untimed answers (`timed`: `timed_answers(frame)`) repeat the same
-    person's answer now (`stored`: their live `human`, `import` and `review` rows with `id`;
-    an annotator's newest answer, `store.answers.newest_answers`, or their review), and which
-    differ from one given here: typed, or a review (the store cannot tell a review typed here
-    from an imported one). A repeat is nothing new: a workspace's own export imported back
-    (its `human` rows come back as `import`), and a row written for it would lapse the merge
-    decisions over it. One that differs cannot be weighed against the stored answer (it says
-    not when it was given), so it never overrides it (helper-77: a file imported under a
-    person's name silently replaced seven answers they had typed; attack pass 37: a
-    reviewer's decisions too); one that differs from their imported answer replaces it (a
-    corrected file imported again). Pure."""
-    repeats, differs = np.zeros(len(frame), dtype=bool), np.zeros(len(frame), dtype=bool)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How an import's untimed answers (`timed`: `timed_answers(frame)`) stand to the same
+    person's answer now (`stored`: their live `human`, `import` and `review` rows with `id`
+    and `detail`; an annotator's newest answer, `store.answers.newest_answers`, or their
+    review): which repeat it (nothing new: a workspace's own export imported back, whose
+    `human` rows come back as `import`, would otherwise lapse the merge decisions over it),
+    which differ from one that cannot be weighed against them and stands, and which replace
+    an earlier imported answer (a corrected file imported again: written, and counted).
+
+    An answer that says not when it was given never replaces one given here, typed or a
+    review (the store cannot tell a review typed here from an imported one), nor one whose
+    time is known (helper-77: a file imported under a person's name silently replaced seven
+    answers they had typed; attack pass 37: a reviewer's decisions too; helper-80: the
+    study's file without times undid a dated correction). Pure."""
+    repeats, differs, replaces = (np.zeros(len(frame), dtype=bool) for _ in range(3))
     if stored.empty:
-        return repeats, differs
+        return repeats, differs, replaces
     answers = voices(frame["source"]).notna().to_numpy() & ~timed
     key = ["image", "task", "annotator", "_voice"]
-    now = newest_answers(stored).assign(_voice=lambda rows: voices(rows["source"]))
-    now = now[[*key, "label", "source"]].rename(columns={"label": "_now", "source": "_source"})
+    now = newest_answers(stored)
+    weighty = now["source"].isin([HUMAN, REVIEW]) | answered_only(now["detail"])
+    now = now.assign(_voice=voices(now["source"]), _weighty=weighty)[[*key, "label", "_weighty"]]
     rows = frame.loc[answers, ["image", "task", "annotator", "label"]].assign(
         _voice=voices(frame.loc[answers, "source"])
     )
-    rows = rows.merge(now, on=key, how="left")
+    rows = rows.merge(now.rename(columns={"label": "_now"}), on=key, how="left")
     known = rows["_now"].notna().to_numpy()
     same = (rows["label"] == rows["_now"]).to_numpy()
-    given_here = rows["_source"].isin([HUMAN, REVIEW]).to_numpy()
-    repeats[np.flatnonzero(answers)] = known & same
-    differs[np.flatnonzero(answers)] = known & ~same & given_here
-    return repeats, differs
+    standing = rows["_weighty"].fillna(False).to_numpy(dtype=bool)
+    at = np.flatnonzero(answers)
+    repeats[at] = known & same
+    differs[at] = known & ~same & standing
+    replaces[at] = known & ~same & ~standing
+    return repeats, differs, replaces
 
 
 def refuse_answers_differing_between_files(prepared: list) -> None:

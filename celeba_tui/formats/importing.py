@@ -27,7 +27,7 @@ from celeba_tui.formats.onehot import header_tasks, onehot_width_hint, read_oneh
 from celeba_tui.formats.store_source import read_store_source
 from celeba_tui.store.answers import answered_details
 from celeba_tui.store.label_store import LabelStore
-from celeba_tui.vocabulary import ANNOTATOR_SOURCES, MODEL, PEOPLE_SOURCES, REVIEW
+from celeba_tui.vocabulary import MODEL, PEOPLE_SOURCES
 from celeba_tui.workspace import Task, Workspace
 
 FORMATS = ("auto", "onehot", "long", "parquet", "store")
@@ -52,6 +52,8 @@ class ImportReport:
     other_tasks: int = 0  # labels of tasks not asked for (`import -t`), left out
     older_answers: int = 0  # answers older than their annotator's in the store, left out
     untimed_against_typed: int = 0  # answers without a time that differ from the person's typed one or review, left out
+    untimed_against_typed_examples: list[str] = field(default_factory=list)  # the first few, `IMAGE TASK`
+    replaced_imported: int = 0  # of those written, answers replacing the same person's earlier imported one
     older_automatic: int = 0  # automatic labels older than the store's newest of their image, left out
     path_hint: str | None = None  # names that look like paths, and the --strip-prefix that would fit
 
@@ -191,12 +193,21 @@ def read_import(
 class WrittenAnswers:
     """What `_write_answers` did with a file's rows: written, and left out (why: older than
     the same person's answer in the store; without a time and differing from their typed
-    answer or review; automatic labels older than the store's newest of their image)."""
+    answer or review, or from an answer whose time is known; automatic labels older than the
+    store's newest of their image)."""
 
     written: int
     older: int = 0
     against_typed: int = 0
     older_automatic: int = 0
+    replaced: int = 0  # of those written, untimed answers replacing the person's imported one
+    against_typed_examples: list[str] = field(default_factory=list)
+
+
+def _examples(rows: pd.DataFrame) -> list[str]:
+    """The first few of `rows` as `IMAGE TASK` (a warning names what it counts)."""
+    head = rows.head(SHOWN_UNKNOWN)
+    return [f"{shown_name(image)} {task}" for image, task in zip(head["image"].tolist(), head["task"].tolist())]
 
 
 def _write_answers(store: LabelStore, frame: pd.DataFrame) -> WrittenAnswers:
@@ -205,9 +216,9 @@ def _write_answers(store: LabelStore, frame: pd.DataFrame) -> WrittenAnswers:
     other rows with the live row they would repeat, and never written over the same person's
     typed answer or review."""
     annotators = frame["annotator"].unique()
-    given = store.live_labels(annotators=annotators, sources=(*ANNOTATOR_SOURCES, REVIEW), brief=True)
+    stored = store.live_labels(annotators=annotators, sources=PEOPLE_SOURCES)
     timed = timed_answers(frame)
-    repeats, against_typed = against_given_answers(frame, given, timed)
+    repeats, against_typed, replacing = against_given_answers(frame, stored, timed)
     stale = None
     if (frame["source"] == MODEL).any():
         decided = {task: store.latest_decision_time([task]) for task in frame["task"].unique().tolist()}
@@ -217,10 +228,14 @@ def _write_answers(store: LabelStore, frame: pd.DataFrame) -> WrittenAnswers:
     if stale is not None:
         left_out |= stale
     untimed = frame[~left_out] if left_out.any() else frame  # no copy of 400,000 rows
-    counts = {"against_typed": int(against_typed.sum()), "older_automatic": 0 if stale is None else int(stale.sum())}
+    counts = {
+        "against_typed": int(against_typed.sum()),
+        "older_automatic": 0 if stale is None else int(stale.sum()),
+        "replaced": int(replacing.sum()),
+        "against_typed_examples": _examples(frame[against_typed]),
+    }
     if not timed.any():
         return WrittenAnswers(store.add_labels(untimed, skip_unchanged=True), **counts)
-    stored = store.live_labels(annotators=annotators, sources=PEOPLE_SOURCES)
     older, same = compare_with_stored(frame, stored, timed)
     written = store.add_labels(frame[timed & ~(older | same)], skip_unchanged=False)
     written += store.add_labels(untimed, skip_unchanged=True)
@@ -304,6 +319,8 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
                     other_tasks=item.other_tasks,
                     older_answers=answers.older,
                     untimed_against_typed=answers.against_typed,
+                    untimed_against_typed_examples=answers.against_typed_examples,
+                    replaced_imported=answers.replaced,
                     older_automatic=answers.older_automatic,
                     path_hint=None if paths is None else f"{shown_name(paths.name)}: {_names_advice(paths)}",
                 )

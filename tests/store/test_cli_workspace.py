@@ -314,7 +314,20 @@ def test_a_file_without_times_never_replaces_what_its_annotator_typed(tmp_path, 
     assert "(0 new)" in run("import", same, "-w", workspace.path).stdout
     other = write_long(tmp_path / "other.csv", "000001.jpg,light,right,alice,import,")
     done = json.loads(run("import", other, "-w", workspace.path, "--json").stdout)[0]
-    assert (done["written"], done["untimed_against_typed"]) == (1, 0)
+    assert (done["written"], done["untimed_against_typed"], done["replaced_imported"]) == (1, 0, 1)
+    again = write_long(tmp_path / "again.csv", "000001.jpg,light,left,alice,import,")
+    assert (
+        "(1 new, 1 replacing the same annotator's earlier imported answer)"
+        in run("import", again, "-w", workspace.path).stdout
+    )
+    # Helper-80: nor over an imported answer whose time is known (the study's file without
+    # times undid a dated correction).
+    dated = write_long(tmp_path / "dated.csv", "000006.jpg,light,left,alice,import,2026-01-05T10:00:00Z")
+    run("import", dated, "-w", workspace.path)
+    undated = write_long(tmp_path / "undated.csv", "000006.jpg,light,right,alice,import,")
+    done = run("import", undated, "-w", workspace.path)
+    assert "(0 new)" in done.stdout and "('000006.jpg' light)" in done.stderr
+    assert light_of(workspace, "000006.jpg") == "left"
 
 
 def test_exports_import_back_as_nothing_new(tmp_path, workspace):
