@@ -100,7 +100,12 @@ def detect_format(path: Path, tasks: tuple[Task, ...], every_task: tuple[Task, .
 
 
 def _separator_hint(line: str) -> str:
-    """Why a first line did not split into columns, where its separator says so."""
+    """Why a first line did not split into columns, where its separator says so (or that it
+    is JSON Lines, which the exports write for training code and no import reads: helper-80)."""
+    if line.lstrip().startswith("{"):
+        return (
+            "; it looks like JSON Lines (`export --format jsonl`, for training code): import the long or Parquet export"
+        )
     for separator, name in (("\t", "tabs"), (";", "semicolons")):
         if separator in line and "," not in line:
             return f"; its first line is separated by {name}: save it comma-separated"

@@ -982,3 +982,12 @@ def test_a_parquet_value_of_bytes_is_one_line(tmp_path, workspace, column):
     pd.DataFrame({"image": ["000001.jpg"], "task": ["light"], "label": ["left"], column: [b"\xff"]}).to_parquet(path)
     refused = run("import", path, "-a", "ann", "-w", workspace.path, ok=False)
     assert refused.exit_code == 2 and f"bytes.parquet:1: {column} holds bytes, not a value" in refused.stderr
+
+
+def test_a_jsonl_export_given_to_import_says_which_export_to_import(tmp_path, workspace):
+    # Helper-80: "not a recognised label file", nothing on why.
+    path = tmp_path / "labels.jsonl"
+    path.write_text('{"image": "000001.jpg", "light": "left", "orientation": "center"}\n')
+    refused = run("import", path, "-w", workspace.path, ok=False)
+    assert refused.exit_code == 2 and "it looks like JSON Lines" in refused.stderr
+    assert "import the long or Parquet export" in refused.stderr
