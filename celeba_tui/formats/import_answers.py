@@ -20,7 +20,7 @@ import pandas as pd
 
 from celeba_tui.annotator_names import shown_name
 from celeba_tui.errors import FormatError
-from celeba_tui.store.answers import answer_times, answered_only, newest_answers
+from celeba_tui.store.answers import answer_times, imported_with_time, newest_answers
 from celeba_tui.vocabulary import ANNOTATOR_SOURCES, HUMAN, MODEL, REVIEW
 
 # Exports keep microseconds, the store keeps a float: times this close are the same moment.
@@ -113,7 +113,7 @@ def against_given_answers(
     answers = voices(frame["source"]).notna().to_numpy() & ~timed
     key = ["image", "task", "annotator", "_voice"]
     now = newest_answers(stored)
-    weighty = now["source"].isin([HUMAN, REVIEW]) | answered_only(now["detail"])
+    weighty = now["source"].isin([HUMAN, REVIEW]) | imported_with_time(now["detail"])
     now = now.assign(_voice=voices(now["source"]), _weighty=weighty)[[*key, "label", "_weighty"]]
     rows = frame.loc[answers, ["image", "task", "annotator", "label"]].assign(
         _voice=voices(frame.loc[answers, "source"])

@@ -209,8 +209,14 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
     # ones for an image would leave the file's order to decide which is theirs: refused.
     if "source" in frame:
         frame["_voice"] = frame["source"].where(~frame["source"].isin(ANNOTATOR_SOURCES), "annotator")
-    key = ["image", "task"] + [c for c in ("annotator", "_voice", "model") if c in frame]
-    return refuse_conflicting_labels(frame, key, path, line_word).drop(columns="_voice", errors="ignore")
+    if "model" in frame:
+        # A model names an automatic label's ensemble; a person's answer is theirs whatever
+        # model a row names (attack pass 38: two answers of one person told apart by `model`
+        # were both written, and the file's row order chose which stood).
+        automatic = frame["source"].eq(MODEL) if "source" in frame else pd.Series(False, index=frame.index)
+        frame["_model"] = frame["model"].where(automatic, None)
+    key = ["image", "task"] + [c for c in ("annotator", "_voice", "_model") if c in frame]
+    return refuse_conflicting_labels(frame, key, path, line_word).drop(columns=["_voice", "_model"], errors="ignore")
 
 
 def parse_times(values: pd.Series) -> pd.Series:

@@ -67,6 +67,18 @@ def answered_only(details: pd.Series) -> pd.Series:
     return text.str.match(_ANSWERED_DETAIL).fillna(False).astype(bool)
 
 
+def imported_with_time(details: pd.Series) -> pd.Series:
+    """Which `detail` texts are an import's that said when the answer was given (exactly
+    `answered_details`' text): not a restore's, which keeps the time of any answer it brings
+    back, said or not (attack pass 38: a restored untimed import then stood against the
+    corrected file, as if its time were known)."""
+    text = details.where(details.map(lambda d: isinstance(d, str)), None).astype(object)
+    return text.str.match(_IMPORTED_WITH_TIME).fillna(False).astype(bool)
+
+
+_IMPORTED_WITH_TIME = r'^\{"' + ANSWERED + r'": (-?[0-9][0-9.eE+-]*)\}$'
+
+
 def newest_answers(live: pd.DataFrame) -> pd.DataFrame:
     """`live` (live labels with their `id`) with each annotator's own answers (human, import)
     cut to their newest per image and task, as the store counts them: an imported label its

@@ -991,3 +991,29 @@ def test_a_jsonl_export_given_to_import_says_which_export_to_import(tmp_path, wo
     refused = run("import", path, "-w", workspace.path, ok=False)
     assert refused.exit_code == 2 and "it looks like JSON Lines" in refused.stderr
     assert "import the long or Parquet export" in refused.stderr
+
+
+def test_one_persons_two_answers_told_apart_by_a_model_column_are_refused(tmp_path, workspace):
+    # Attack pass 38: both were written and the row order chose which stood.
+    path = tmp_path / "two.csv"
+    path.write_text(
+        "image,task,label,annotator,model\n000001.jpg,light,right,carol,m1\n000001.jpg,light,left,carol,m2\n"
+    )
+    refused = run("import", path, "-w", workspace.path, ok=False)
+    assert refused.exit_code == 2 and "000001.jpg has two different light labels in this file" in refused.stderr
+    automatic = tmp_path / "auto.csv"  # two ensembles' automatic labels are two annotators' in effect: kept
+    automatic.write_text(
+        "image,task,label,annotator,model,source\n000001.jpg,light,right,ens,m1,model\n000001.jpg,light,left,ens,m2,model\n"
+    )
+    assert "(2 new)" in run("import", automatic, "-w", workspace.path).stdout
+
+
+def test_a_restored_untimed_import_is_corrected_by_the_file_again(tmp_path, workspace):
+    # Attack pass 38: the restore's detail (the answer's time, kept) read as an import's own time.
+    first = write_long(tmp_path / "erin.csv", "000001.jpg,light,left,erin,import,")
+    run("import", first, "-w", workspace.path)
+    run("annotators", "withdraw", "erin", "--yes", "-w", workspace.path)
+    run("annotators", "restore", "erin", "-w", workspace.path)
+    corrected = write_long(tmp_path / "erin2.csv", "000001.jpg,light,right,erin,import,")
+    done = json.loads(run("import", corrected, "-w", workspace.path, "--json").stdout)[0]
+    assert (done["written"], done["untimed_against_typed"], done["replaced_imported"]) == (1, 0, 1)
