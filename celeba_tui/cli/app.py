@@ -441,6 +441,8 @@ def _from_command_line(ctx: Context, name: str):
 
 
 def warn(message: str) -> None:
-    from celeba_tui.console import printable
+    """`warning: ...` on stderr, broken between words to a terminal's width (a pipe gets one line)."""
+    from celeba_tui.console import printable, terminal_width, wrapped
 
-    typer.echo(f"warning: {printable(message)}", err=True)
+    for line in wrapped(f"warning: {printable(message)}", terminal_width(sys.stderr)):
+        typer.echo(line, err=True)

@@ -185,3 +185,14 @@ def test_a_step_too_wide_for_the_terminal_keeps_its_command_whole_and_breaks_the
     assert all(len(line) <= 80 and line.startswith("      ") for line in lines[1:-1])
     assert " ".join(line.strip() for line in lines[1:-1]) == f"({steps[0].reason})".replace("  ", " ")
     assert lines[-2].endswith("estimated)")
+
+
+def test_wrapped_breaks_between_words_and_keeps_what_it_cannot_break():
+    from celeba_tui.console import wrapped
+
+    text = "warning: left out 1 answer of /tmp/a-long-file-name.csv that differs from the same person's answer"
+    lines = wrapped(text, 40)
+    assert " ".join(line.strip() for line in lines) == text and lines[0].startswith("warning:")
+    assert all(line.startswith("  ") for line in lines[1:])
+    assert wrapped(text, None) == [text] and wrapped(text, 0) == [text] and wrapped("   ", 2) == ["   "]
+    assert wrapped("x" * 50, 10) == ["x" * 50]  # no word is cut
