@@ -262,7 +262,6 @@ def import_command(
                 "imported with its time), without a time to say which is newer: the stored answer stands "
                 "(give the file a `time` column, or import it under another --annotator name)"
             )
-
         if report.older_automatic:
             warn(
                 f"left out {counted(report.older_automatic, 'automatic label')} of {report.path} older than "

@@ -51,7 +51,7 @@ class ImportReport:
     merge_labels: int = 0  # a merge's decisions in the file (a store's or an export's), left out
     other_tasks: int = 0  # labels of tasks not asked for (`import -t`), left out
     older_answers: int = 0  # answers older than their annotator's in the store, left out
-    untimed_against_typed: int = 0  # answers without a time that differ from the person's typed one or review, left out
+    untimed_against_typed: int = 0  # untimed answers differing from one given here (typed, review, timed), left out
     untimed_against_typed_examples: list[str] = field(default_factory=list)  # the first few, `IMAGE TASK`
     replaced_imported: int = 0  # of those written, answers replacing the same person's earlier imported one
     older_automatic: int = 0  # automatic labels older than the store's newest of their image, left out
@@ -203,10 +203,10 @@ class WrittenAnswers:
 
     written: int
     older: int = 0
-    against_typed: int = 0
+    against_given: int = 0
     older_automatic: int = 0
     replaced: int = 0  # of those written, untimed answers replacing the person's imported one
-    against_typed_examples: list[str] = field(default_factory=list)
+    against_given_examples: list[str] = field(default_factory=list)
 
 
 def _examples(rows: pd.DataFrame) -> list[str]:
@@ -223,21 +223,21 @@ def _write_answers(store: LabelStore, frame: pd.DataFrame) -> WrittenAnswers:
     annotators = frame["annotator"].unique()
     stored = store.live_labels(annotators=annotators, sources=PEOPLE_SOURCES)
     timed = timed_answers(frame)
-    repeats, against_typed, replacing = against_given_answers(frame, stored, timed)
+    repeats, against_given, replacing = against_given_answers(frame, stored, timed)
     stale = None
     if (frame["source"] == MODEL).any():
         decided = {task: store.latest_decision_time([task]) for task in frame["task"].unique().tolist()}
         live = store.live_labels(sources=(MODEL,), annotators=annotators)
         stale = older_model_labels(frame, store.newest_row_times(MODEL, annotators), decided, live)
-    left_out = repeats | against_typed | timed
+    left_out = repeats | against_given | timed
     if stale is not None:
         left_out |= stale
     untimed = frame[~left_out] if left_out.any() else frame  # no copy of 400,000 rows
     counts = {
-        "against_typed": int(against_typed.sum()),
+        "against_given": int(against_given.sum()),
         "older_automatic": 0 if stale is None else int(stale.sum()),
         "replaced": int(replacing.sum()),
-        "against_typed_examples": _examples(frame[against_typed]),
+        "against_given_examples": _examples(frame[against_given]),
     }
     if not timed.any():
         return WrittenAnswers(store.add_labels(untimed, skip_unchanged=True), **counts)
@@ -323,8 +323,8 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
                     merge_labels=item.merge_labels,
                     other_tasks=item.other_tasks,
                     older_answers=answers.older,
-                    untimed_against_typed=answers.against_typed,
-                    untimed_against_typed_examples=answers.against_typed_examples,
+                    untimed_against_typed=answers.against_given,
+                    untimed_against_typed_examples=answers.against_given_examples,
                     replaced_imported=answers.replaced,
                     older_automatic=answers.older_automatic,
                     path_hint=None if paths is None else f"{shown_name(paths.name)}: {_names_advice(paths)}",
