@@ -29,8 +29,10 @@ from celeba_tui.store.schema import (
     LAPSED_MERGE_DECISIONS_SQL,
     LATER_INDEXES,
     LATER_TABLES,
+    MANY_ROWS_GROUPS_SQL,
     MERGE_ANNOTATOR_IDS_SQL,
     MERGE_DECIDED_SQL,
+    ONE_ROW_GROUPS_REFRESH_SQL,
     RETIRED_INDEXES,
     SCHEMA,
     SCHEMA_VERSION,
@@ -967,7 +969,10 @@ def _refresh_current(conn: sqlite3.Connection, image_ids: list[int], tasks: list
         )
         names = np.asarray(task_names, dtype=object)
         document = list(zip((groups // len(names)).tolist(), names[groups % len(names)].tolist()))
-    conn.execute(CURRENT_REFRESH_SQL.format(where=where), (json.dumps(document),))
+    document = json.dumps(document)
+    conn.execute(ONE_ROW_GROUPS_REFRESH_SQL.format(where=where), (document,))
+    many_rows = f"{where} AND (image_id, task) IN ({MANY_ROWS_GROUPS_SQL.format(where=where)})"
+    conn.execute(CURRENT_REFRESH_SQL.format(where=many_rows), (document, document))
 
 
 def _nullable(column: pd.Series) -> list:

@@ -6,8 +6,12 @@ from celeba_tui.annotator_names import MERGE_PREFIX
 from celeba_tui.vocabulary import (
     AGREED,
     ANNOTATOR_SOURCES,
+    AUTOMATIC,
+    HUMAN,
+    MODEL,
     PEOPLE_SOURCES,
     RESOLVED,
+    REVIEW,
     REVIEWED,
     SINGLE,
     SOURCES,
@@ -236,6 +240,25 @@ FROM (
     .replace("{people_sources}", sql_list(PEOPLE_SOURCES))
     .replace("{merge_annotators}", MERGE_ANNOTATOR_IDS_SQL)
 )
+
+# CURRENT_REFRESH_SQL's answer for the groups selected by {where} whose one live row is a
+# person's label (`agreed` by one annotator) or a model's, with no ranking to do: a bulk
+# import's new images are such groups, and this is a third of the time for them (400,000
+# labels: 1.2 s instead of 3.6 s). A group whose one row is a review takes the full rules
+# (a merge's review may have lapsed). MANY_ROWS_GROUPS_SQL selects the others.
+ONE_ROW_GROUPS_REFRESH_SQL = f"""
+INSERT OR REPLACE INTO current(image_id, task, label, source, status, n_annotators)
+SELECT image_id, task, label,
+    CASE WHEN source = '{MODEL}' THEN '{MODEL}' ELSE '{HUMAN}' END,
+    CASE WHEN source = '{MODEL}' THEN '{AUTOMATIC}' ELSE '{AGREED}' END,
+    source <> '{MODEL}'
+FROM live {{where}}
+GROUP BY image_id, task HAVING COUNT(*) = 1 AND MAX(source <> '{REVIEW}')
+"""
+MANY_ROWS_GROUPS_SQL = f"""
+SELECT image_id, task FROM live {{where}}
+GROUP BY image_id, task HAVING COUNT(*) > 1 OR MAX(source = '{REVIEW}')
+"""
 
 # Whether the `review` of the `current` row aliased `c` is a merge's decision: no person's
 # live review stands beside it (a person's always outranks a merge's).

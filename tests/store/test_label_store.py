@@ -136,21 +136,31 @@ def test_current_stays_exact_through_bulk_adds_revokes_and_replacements(store):
     rng = random.Random(0)
     images = [f"{i:06d}.jpg" for i in range(1, 13)] + ["elsewhere/x.jpg"]
     classes = ["left", "center", "right"]
-    for step in range(12):
+    for step in range(24):
+        # A merge's reviews too (one that lapses when a person writes after it), and the
+        # first label of a group (the one-row shortcut of the refresh) from every source.
+        source = rng.choice(["human", "import", "review", "model", "merge"])
+        as_merge = source == "merge"
         rows = [
-            (rng.choice(images), rng.choice(["light", "orientation"]), rng.choice(classes), rng.choice("abc"))
+            (
+                rng.choice(images),
+                rng.choice(["light", "orientation"]),
+                rng.choice(classes),
+                "merge:m" if as_merge else rng.choice("abc"),
+            )
             for _ in range(rng.randint(1, 15))
         ]
-        source = rng.choice(["human", "import", "review", "model"])
+        frame = _frame(rows, "review" if as_merge else source)
         live = store.live_labels()
         ids = live["id"].sample(min(len(live), rng.randint(0, 4)), random_state=step).tolist() if len(live) else []
         if step % 3 == 0:
-            store.add_labels(_frame(rows, source), skip_unchanged=False)
+            store.add_labels(frame, skip_unchanged=False, as_merge=as_merge)
         elif step % 3 == 1:
             store.revoke_labels(ids, "undo")
-            store.add_labels(_frame(rows, source))
+            store.add_labels(frame, as_merge=as_merge)
         else:
-            assert store.replace_labels(ids, "merger", _frame(rows, source)) == (len(set(ids)), len(rows))
+            undoer = "merge:m" if as_merge else "merger"
+            assert store.replace_labels(ids, undoer, frame, as_merge=as_merge) == (len(set(ids)), len(rows))
         current = store.query("SELECT * FROM current ORDER BY image_id, task")
         assert current == _recomputed_current(store), f"step {step}"
 
