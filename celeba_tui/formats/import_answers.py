@@ -48,8 +48,7 @@ def compare_with_stored(frame: pd.DataFrame, stored: pd.DataFrame, timed: np.nda
     older, same = np.zeros(len(frame), dtype=bool), np.zeros(len(frame), dtype=bool)
     if stored.empty or not timed.any():
         return older, same
-    stored = stored.assign(_voice=voices(stored["source"]), _answered=answer_times(stored))
-    newest = stored.sort_values("id").drop_duplicates(KEY, keep="last")[[*KEY, "label", "_answered"]]
+    newest = _newest_by_voice(stored)[[*KEY, "label", "_answered"]]
     rows = frame.loc[timed, ["image", "task", "annotator", "label", "time"]].assign(
         _voice=voices(frame.loc[timed, "source"])
     )
@@ -57,6 +56,37 @@ def compare_with_stored(frame: pd.DataFrame, stored: pd.DataFrame, timed: np.nda
     older[np.flatnonzero(timed)] = (rows["time"] < rows["_answered"] - SAME_MOMENT_S).to_numpy()
     same[np.flatnonzero(timed)] = (rows["label"] == rows["_stored"]).to_numpy()
     return older, same & ~older
+
+
+def received_before_stored(
+    frame: pd.DataFrame, stored: pd.DataFrame, received: pd.DataFrame, replacing: np.ndarray
+) -> np.ndarray:
+    """Which of an import's timed answers that would replace the same person's answer in the
+    store (`replacing`; `stored` as for `compare_with_stored`) the store received before,
+    the same class given at the same moment (`received`: `LabelStore.received_answers`),
+    and before the person gave the answer that stands: that answer is the newer one, whatever
+    the clocks say (attack pass 39: a file whose times ran minutes ahead, within the clocks'
+    slack, imported again replaced an answer typed after its first import). Pure."""
+    found = np.zeros(len(frame), dtype=bool)
+    if received.empty or not replacing.any():
+        return found
+    newest = _newest_by_voice(stored)[[*KEY, "time"]].rename(columns={"time": "_stands_since"})
+    earlier = received.assign(_voice=voices(received["source"]), _answered=answer_times(received))
+    earlier = earlier[[*KEY, "label", "_answered", "time"]].rename(columns={"time": "_received"})
+    rows = frame.loc[replacing, ["image", "task", "annotator", "label", "time"]].assign(
+        _voice=voices(frame.loc[replacing, "source"]), _row=np.flatnonzero(replacing)
+    )
+    rows = rows.merge(newest, on=KEY, how="inner").merge(earlier, on=[*KEY, "label"], how="inner")
+    hit = ((rows["time"] - rows["_answered"]).abs() <= SAME_MOMENT_S) & (rows["_received"] < rows["_stands_since"])
+    found[rows.loc[hit, "_row"].unique()] = True
+    return found
+
+
+def _newest_by_voice(stored: pd.DataFrame) -> pd.DataFrame:
+    """Each person's newest stored answer of each voice (`stored`: live rows with `id`), with
+    `_voice` and when it was given (`_answered`)."""
+    stored = stored.assign(_voice=voices(stored["source"]), _answered=answer_times(stored))
+    return stored.sort_values("id").drop_duplicates(KEY, keep="last")
 
 
 def older_model_labels(

@@ -17,6 +17,7 @@ from celeba_tui.formats.import_answers import (
     against_given_answers,
     compare_with_stored,
     older_model_labels,
+    received_before_stored,
     refuse_answers_differing_between_files,
     timed_answers,
 )
@@ -242,6 +243,10 @@ def _write_answers(store: LabelStore, frame: pd.DataFrame) -> WrittenAnswers:
     if not timed.any():
         return WrittenAnswers(store.add_labels(untimed, skip_unchanged=True), **counts)
     older, same = compare_with_stored(frame, stored, timed)
+    replacing = timed & ~(older | same)
+    if replacing.any() and not stored.empty:
+        received = store.received_answers(frame.loc[replacing, "annotator"].unique())
+        older |= received_before_stored(frame, stored, received, replacing)
     written = store.add_labels(frame[timed & ~(older | same)], skip_unchanged=False)
     written += store.add_labels(untimed, skip_unchanged=True)
     return WrittenAnswers(written, int(older.sum()), **counts)

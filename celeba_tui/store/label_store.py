@@ -868,6 +868,19 @@ class LabelStore(SideTables, AnnotatorRecords):
             [time.time() + FUTURE_SLACK_S, source, json.dumps([str(name) for name in annotators])],
         )
 
+    def received_answers(self, annotators: Iterable[str]) -> pd.DataFrame:
+        """Every answer of `annotators` the store received with a time it was given (an
+        import's `detail`: store.answers), live or since replaced: columns image, task,
+        annotator, source, label, time (when the store received it), detail."""
+        sources = sql_list(PEOPLE_SOURCES)
+        return self.frame(
+            "SELECT i.name AS image, l.task, a.name AS annotator, l.source, l.label, l.created AS time, l.detail "
+            "FROM labels l JOIN images i ON i.id = l.image_id JOIN annotators a ON a.id = l.annotator_id "
+            f"WHERE l.label IS NOT NULL AND l.detail IS NOT NULL AND l.source IN ({sources}) "
+            "AND a.name IN (SELECT value FROM json_each(?)) ORDER BY l.id",
+            [json.dumps([str(name) for name in annotators])],
+        )
+
     def unrevoked_label_ids(self, annotator: str, task: str, images: Iterable[str], source: str = "model") -> list[int]:
         """Ids of `annotator`'s labels for these images that no undo has revoked (live or superseded)."""
         return [

@@ -258,6 +258,26 @@ def test_strip_prefix_comes_off_before_the_file_is_checked(tmp_path, workspace):
     assert refused.exit_code == 2 and "two.csv:3: 000001.jpg has two different light labels" in refused.stderr
 
 
+def test_a_file_imported_again_never_replaces_what_was_typed_since_though_its_clock_ran_ahead(tmp_path, workspace):
+    # Found by attack pass 39 (helper-82): a time minutes ahead (within the clocks' slack)
+    # made the file's answer newer than one typed after its first import.
+    import datetime
+
+    ahead = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=5)
+    path = write_long(tmp_path / "ahead.csv", f"000001.jpg,light,right,alice,import,{ahead:%Y-%m-%dT%H:%M:%SZ}")
+    run("import", path, "-w", workspace.path)
+    with workspace.open_store() as store:
+        store.add_label("000001.jpg", "light", "center", "alice", "human")
+    again = json.loads(run("import", path, "-w", workspace.path, "--json").stdout)[0]
+    assert (again["written"], again["older_answers"]) == (0, 1)
+    assert light_of(workspace) == "center"
+    # Another file's answer with a later time than the typed one is newer: written.
+    later = ahead + datetime.timedelta(seconds=1)
+    other = write_long(tmp_path / "later.csv", f"000001.jpg,light,left,alice,import,{later:%Y-%m-%dT%H:%M:%SZ}")
+    assert json.loads(run("import", other, "-w", workspace.path, "--json").stdout)[0]["written"] == 1
+    assert light_of(workspace) == "left"
+
+
 def test_a_long_export_of_typed_answers_imports_back_as_nothing_new(tmp_path, workspace):
     # Found by attack pass 23 (helper-47): its `human` rows came back as `import` rows, new,
     # and lapsed the merge decisions over them.
