@@ -186,23 +186,35 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
             fail(bad, lambda row: f"confidence {row['confidence']!r} is not a number between 0 and 1")
         frame["confidence"] = value.astype(float)
     if "time" in frame:
-        given = frame["time"].notna() & (frame["time"].astype(str).str.strip() != "")
+        # Not astype(str): a Parquet timestamp past year 9999 cannot be written as text (attack pass 39).
+        given = frame["time"].map(
+            lambda value: value is not None and not (isinstance(value, str) and not value.strip())
+        )
+        given = given.astype(bool)
         answered = parse_times(frame["time"].where(given))
         bad = given & answered.isna()
         if bad.any():
-            fail(bad, lambda row: f"time {row['time']!r} is not a date and time (ISO 8601, as 2026-12-07T10:30:00Z)")
+            fail(
+                bad,
+                lambda row: (
+                    f"time {shown_time(row['time'])} is not a date and time (ISO 8601, as 2026-12-07T10:30:00Z)"
+                ),
+            )
         # Local time read as UTC would move an answer by hours, past or before another one.
         naive = given & ~has_zones(frame["time"])
         if naive.any():
             fail(
-                naive, lambda row: f"time {row['time']!r} has no time zone: add Z for UTC, or an offset such as +01:00"
+                naive,
+                lambda row: (
+                    f"time {shown_time(row['time'])} has no time zone: add Z for UTC, or an offset such as +01:00"
+                ),
             )
         if (answered < 0).any():  # no store holds earlier answers (and pandas' years end at 1677)
-            fail(answered < 0, lambda row: f"time {row['time']!r} is before 1970")
+            fail(answered < 0, lambda row: f"time {shown_time(row['time'])} is before 1970")
         # A later time would outrank every answer given until then.
         future = answered > time.time() + FUTURE_SLACK_S
         if future.any():
-            fail(future, lambda row: f"time {row['time']!r} is in the future")
+            fail(future, lambda row: f"time {shown_time(row['time'])} is in the future")
         frame["time"] = answered
     # An annotator's own answers (human, import) are one voice: the store counts each
     # annotator once, by their newest label, and imports them all as `import`. Two different
@@ -219,6 +231,17 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
     return refuse_conflicting_labels(frame, key, path, line_word).drop(columns=["_voice", "_model"], errors="ignore")
 
 
+def shown_time(value) -> str:
+    """A time cell as an error names it: a text as written (quoted), a timestamp in ISO form,
+    or its year where Python's dates end (a Parquet timestamp of year 36,812)."""
+    if isinstance(value, str):
+        return repr(value)
+    try:
+        return str(value)
+    except (ValueError, OverflowError, NotImplementedError):
+        return f"of year {value.year:,}"
+
+
 def parse_times(values: pd.Series) -> pd.Series:
     """Seconds since the epoch of ISO 8601 texts (`2026-12-07T10:30:00Z`; a date alone is
     its midnight) or timestamps (a Parquet file's), UTC where no zone is given; NaN for None
@@ -229,7 +252,13 @@ def parse_times(values: pd.Series) -> pd.Series:
     stamps = values.map(lambda value: isinstance(value, (datetime.date, np.datetime64))).astype(bool)
     if stamps.any():  # a Parquet file's or another store's: one conversion, else value by value
         try:
-            seconds[stamps] = _epoch_seconds(pd.to_datetime(values[stamps], utc=True, errors="coerce"))
+            converted = pd.to_datetime(values[stamps], utc=True, errors="coerce")
+            seconds[stamps] = _epoch_seconds(converted)
+            # pandas wraps a timestamp past its year 2262 around without a word (attack pass
+            # 39: a Parquet file's year 36,812 was stored as 1972): those value by value.
+            years = values[stamps].map(lambda value: getattr(value, "year", np.nan)).astype(float)
+            wrapped = years.notna() & (converted.dt.year.astype(float) != years)
+            seconds[wrapped[wrapped].index] = values[wrapped[wrapped].index].map(_timestamp_seconds)
         except (ValueError, TypeError, OverflowError, NotImplementedError):
             seconds[stamps] = values[stamps].map(_timestamp_seconds)
     return seconds
@@ -270,13 +299,16 @@ def has_zones(values: pd.Series) -> pd.Series:
 
 def _timestamp_seconds(value) -> float:
     """Seconds since the epoch of a date or timestamp value (UTC when naive); NaN when
-    pandas cannot hold it (before year 1677 or after 2262)."""
+    pandas cannot hold it."""
     try:
         stamp = pd.Timestamp(value)
         stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-        return float(stamp.timestamp())
     except (ValueError, TypeError, OverflowError, NotImplementedError):
         return float("nan")
+    try:
+        return float(stamp.timestamp())
+    except (ValueError, OverflowError, NotImplementedError):  # past Python's year 9999: its own unit holds it
+        return float(stamp.asm8.astype("datetime64[us]").astype(np.int64)) / 1e6
 
 
 def write_long(frame: pd.DataFrame, out, *, parquet: bool = False, raw_cells: bool = False) -> None:

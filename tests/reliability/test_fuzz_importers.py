@@ -127,3 +127,26 @@ def test_a_parquet_file_claiming_millions_of_rows_is_refused_from_its_footer(tmp
     assert result.exit_code == 2, result.output
     assert result.stderr == f"error: {path}: 5,000,001 rows, more than 5,000,000: too big to import\n"
     assert table_digests(workspace.store_path) == before
+
+
+@pytest.mark.parametrize(
+    ("unit", "value", "said"),
+    [("s", 2**40, "time of year 36,812 is in the future"), ("us", 2**62, "time of year 148,108 is in the future")],
+)
+def test_a_parquet_time_past_the_calendar_is_refused_not_wrapped_around(tmp_path, workspace, unit, value, said):
+    # Found by attack pass 39 (helper-82): a traceback naming the time, and under it pandas
+    # wrapped year 36,812 around to 1972, a time that would have been stored.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from typer.testing import CliRunner
+
+    from celeba_tui.cli import app
+    from reliability.store_files import table_digests
+
+    times = pa.array([value], pa.timestamp(unit, tz="UTC"))
+    path = tmp_path / "far.parquet"
+    pq.write_table(pa.table({"image": ["000001.jpg"], "task": ["light"], "label": ["left"], "time": times}), path)
+    before = table_digests(workspace.store_path)
+    result = CliRunner().invoke(app, ["import", str(path), "-a", "far", "-w", str(workspace.path)])
+    assert (result.exit_code, result.stderr) == (2, f"error: {path}:1: {said}\n")
+    assert table_digests(workspace.store_path) == before
