@@ -28,6 +28,7 @@ from typer.core import TyperGroup
 
 from celeba_tui.cli.completion import complete_person, complete_task
 from celeba_tui.cli.empty_values import empty_value_option
+from celeba_tui.cli.folder_named_files import folder_named_file
 from celeba_tui.cli.help_words import plain_arguments
 from celeba_tui.cli.repeated_options import repeated_option
 from celeba_tui.errors import CelebaError
@@ -91,6 +92,9 @@ class CelebaGroup(TyperGroup):
                 f"{option}: an empty value (an unset shell variable?); give a name",
                 asks_for_json(self, args),
             )
+        folder_named = folder_named_file(self, args)
+        if folder_named is not None:
+            report_error(folder_named, asks_for_json(self, args))
         repeated = repeated_option(self, args, ctx.info_name or "celeba")
         if repeated is not None:
             report_error(repeated.message(), asks_for_json(self, args))

@@ -15,6 +15,9 @@ from pathlib import Path
 
 from typer._click.core import Command
 
+# The metavars of options whose value is a file to write or read (not a folder: DIR).
+FILE_METAVARS = frozenset({"FILE", "PNG"})
+
 
 @dataclass(frozen=True)
 class CommandShape:
@@ -22,6 +25,7 @@ class CommandShape:
 
     value_options: frozenset[str]  # options that take a value (`-o FILE`)
     path_options: frozenset[str]  # of those, the ones whose value is a path
+    file_options: frozenset[str]  # of those, the ones whose value is a file (metavar FILE or PNG)
     single: Mapping[str, tuple[str, ...]]  # of those, each name of one taking one value -> all its names, long first
     flags: frozenset[str]  # options that take no value (`--json`, `-y`)
     arguments: tuple[tuple[str, bool], ...]  # positional arguments in order: (metavar, is a path)
@@ -31,6 +35,7 @@ class CommandShape:
     def of(command: Command) -> CommandShape:
         value_options: set[str] = set()
         path_options: set[str] = set()
+        file_options: set[str] = set()
         flags: set[str] = set()
         single: dict[str, tuple[str, ...]] = {}
         arguments = []
@@ -47,11 +52,18 @@ class CommandShape:
             value_options.update(param.opts)
             if is_path:
                 path_options.update(param.opts)
+                if param.metavar in FILE_METAVARS:
+                    file_options.update(param.opts)
             if not getattr(param, "multiple", False) and (getattr(param, "nargs", 1) or 1) == 1:
                 names = tuple(sorted(param.opts, key=lambda opt: (not opt.startswith("--"), opt)))
                 single.update(dict.fromkeys(param.opts, names))
         return CommandShape(
-            frozenset(value_options), frozenset(path_options), single, frozenset(flags), tuple(arguments)
+            frozenset(value_options),
+            frozenset(path_options),
+            frozenset(file_options),
+            single,
+            frozenset(flags),
+            tuple(arguments),
         )
 
 

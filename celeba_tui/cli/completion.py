@@ -69,7 +69,7 @@ def _runs(ctx: Context) -> list[str]:
 
 
 def _export_formats(_: Context) -> tuple[str, ...]:
-    from celeba_tui.formats.exporting import EXPORT_FORMATS
+    from celeba_tui.formats.export_formats import EXPORT_FORMATS
 
     return EXPORT_FORMATS
 

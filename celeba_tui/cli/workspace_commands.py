@@ -349,7 +349,8 @@ def export(
     annotator's live label.
     """
     from celeba_tui.errors import CelebaError
-    from celeba_tui.formats.exporting import FOLDER_FORMATS, check_export_request, export_labels, parse_sources
+    from celeba_tui.formats.export_formats import FOLDER_FORMATS
+    from celeba_tui.formats.exporting import check_export_request, export_labels, parse_sources
 
     if out is not None and str(out) == "-":  # stdout, as `-` means to most tools (attack pass 34: a file `-`)
         out = None

@@ -22,6 +22,7 @@ import pandas as pd
 
 from celeba_tui.annotator_names import are_merges
 from celeba_tui.errors import CelebaError
+from celeba_tui.formats.export_formats import EXPORT_FORMATS, FILE_ONLY_FORMATS, FOLDER_FORMATS
 from celeba_tui.formats.export_report import CONFLICT, OTHER_SOURCE, SOME_TASKS, ExportReport, count_reasons
 from celeba_tui.formats.export_selection import NOT_KEPT_CONFLICT, NOT_KEPT_SOURCE, CurrentSelection, select_current
 from celeba_tui.formats.long import EXPORT_COLUMNS, iso_times, write_long
@@ -30,10 +31,6 @@ from celeba_tui.store.answers import answer_times, newest_answers
 from celeba_tui.store.label_store import LabelStore
 from celeba_tui.vocabulary import FILTER_SOURCES, MERGE, REVIEW
 from celeba_tui.workspace import Task, Workspace
-
-EXPORT_FORMATS = ("onehot", "long", "parquet", "jsonl", "imagefolder", "hf")
-FOLDER_FORMATS = ("imagefolder", "hf")
-FILE_ONLY_FORMATS = ("parquet",)
 
 
 def parse_sources(text: str | None) -> list[str] | None:

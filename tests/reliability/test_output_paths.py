@@ -157,6 +157,21 @@ def test_folders_sockets_and_missing_parents_are_one_line_errors(labelled, tmp_p
     assert table_digests(workspace.store_path) == before
 
 
+def test_a_file_named_like_a_folder_is_refused_before_anything_is_written(labelled, tmp_path):
+    # Found by attack pass 39 (helper-82): `-o plain.txt/` replaced plain.txt (pathlib drops
+    # the slash), `-o nodir/` made a file `nodir`.
+    workspace, _ = labelled
+    (tmp_path / "plain.txt").write_text("kept")
+    line = error_line(export(workspace, f"{tmp_path}/plain.txt/"))
+    assert line == f"error: --out: '{tmp_path}/plain.txt/' ends with / and so names a folder; give a file's name"
+    assert (tmp_path / "plain.txt").read_text() == "kept"
+    onnx = CliRunner().invoke(app, ["export-onnx", "x", "-o", f"{tmp_path}/nodir/", "-w", str(workspace.path)])
+    assert "-o: " in error_line(onnx) and not (tmp_path / "nodir").exists()
+    # A folder format's folder may end with one.
+    assert export(workspace, f"{tmp_path}/folder/", fmt="imagefolder").exit_code == 0
+    assert (tmp_path / "folder").is_dir()
+
+
 def test_check_output_path_refuses_folders_that_take_no_new_files(tmp_path):
     if not Path("/proc/self").is_dir():
         pytest.skip("no /proc here")
