@@ -246,6 +246,12 @@ def import_command(
                 + (", ..." if report.unknown_images > len(report.unknown_examples) else "")
                 + (f"; {report.path_hint}" if report.path_hint else "")
             )
+        if report.renamed:
+            warn(
+                f"read {', '.join(f'{shown_name(old)} as {shown_name(now)}' for old, now in report.renamed.items())} "
+                f"in {report.path}: renamed since (`celeba annotators rename`), the same person; to import "
+                "someone else of that name, give the file's rows another annotator name"
+            )
         if report.older_answers:
             warn(
                 f"left out {counted(report.older_answers, 'answer')} of {report.path} older than the same "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +20,7 @@ from celeba_tui.formats.import_answers import (
     received_before_stored,
     refuse_answers_differing_between_files,
     timed_answers,
+    voices,
 )
 from celeba_tui.formats.import_names import PathNames, path_names
 from celeba_tui.formats.label_file import read_text, regular_file_info
@@ -57,6 +58,7 @@ class ImportReport:
     replaced_imported: int = 0  # of those written, answers replacing the same person's earlier imported one
     older_automatic: int = 0  # automatic labels older than the store's newest of their image, left out
     path_hint: str | None = None  # names that look like paths, and the --strip-prefix that would fit
+    renamed: dict[str, str] = field(default_factory=dict)  # the file's names of renamed annotators -> theirs now
 
 
 def detect_format(path: Path, tasks: tuple[Task, ...], every_task: tuple[Task, ...] | None = None) -> str:
@@ -122,6 +124,7 @@ class PreparedImport:
     frame: pd.DataFrame
     merge_labels: int = 0  # a merge's decisions in the file, left out (formats.long.split_merge_decisions)
     other_tasks: int = 0  # labels of tasks not asked for (`import -t`), left out
+    renamed: dict[str, str] = field(default_factory=dict)  # names of renamed annotators read as theirs now
 
 
 def read_import(
@@ -299,9 +302,11 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
     Files that leave it to their order which answer is someone's are refused first
     (`refuse_answers_differing_between_files`).
     """
-    refuse_answers_differing_between_files(prepared)
     reports = []
     with store.transaction():
+        renamed = store.renamed_annotators({name for item in prepared for name in item.frame["annotator"].unique()})
+        prepared = [_under_names_now(item, renamed) for item in prepared]
+        refuse_answers_differing_between_files(prepared)
         known = set(store.image_names(present_only=True))
         for item in prepared:
             frame = item.frame
@@ -333,9 +338,34 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
                     replaced_imported=answers.replaced,
                     older_automatic=answers.older_automatic,
                     path_hint=None if paths is None else f"{shown_name(paths.name)}: {_names_advice(paths)}",
+                    renamed=item.renamed,
                 )
             )
     return reports
+
+
+def _under_names_now(item: PreparedImport, renamed: dict[str, tuple[str, float]]) -> PreparedImport:
+    """A file's answers under the names their annotators have now (`renamed`:
+    `LabelStore.renamed_annotators`), which it records; a FormatError where one person's
+    answers under their old name and their new one differ for an image (which is theirs
+    would depend on the row order)."""
+    names = item.frame["annotator"]
+    olds = [name for name in names.unique().tolist() if name in renamed]
+    if not olds:
+        return item
+    now = {old: renamed[old][0] for old in olds}
+    frame = item.frame.assign(annotator=names.replace(now))
+    answers = frame[voices(frame["source"]).notna()].assign(_voice=voices(frame["source"]))
+    labels = answers.groupby(["image", "task", "annotator", "_voice"], sort=False)["label"].transform("nunique")
+    if (labels > 1).any():
+        clash = answers[labels > 1].iloc[0]
+        raise FormatError(
+            item.path,
+            f"{shown_name(clash['image'])} has two different {clash['task']} labels by {shown_name(clash['annotator'])}, "
+            f"named {', '.join(shown_name(old) for old in olds)} in some rows (renamed since): "
+            "rename those rows' annotator to tell them apart",
+        )
+    return replace(item, frame=frame, renamed=now)
 
 
 def import_labels(

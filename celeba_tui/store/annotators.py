@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -258,7 +259,21 @@ class AnnotatorRecords:
                 raise StoreError(f"cannot rename {old!r} to {new!r}: an annotator of that name exists")
             if conn.execute("UPDATE annotators SET name = ? WHERE name = ?", (new, old)).rowcount == 0:
                 raise StoreError(unknown_annotator(old, _names(conn)))
+            conn.execute("INSERT INTO renames SELECT id, ?, ? FROM annotators WHERE name = ?", (old, time.time(), new))
         self._annotator_ids.pop(old, None)
+
+    def renamed_annotators(self, names: Iterable[str]) -> dict[str, tuple[str, float]]:
+        """Of `names`, those no annotator has now but one had before a rename: old name ->
+        (the annotator's name now, when it was renamed; the latest such rename)."""
+        if not self.query("SELECT 1 FROM sqlite_master WHERE name = 'renames'"):
+            return {}  # an older store opened to read
+        rows = self.query(
+            "SELECT r.old_name, a.name, MAX(r.created) FROM renames r JOIN annotators a ON a.id = r.annotator_id "
+            "WHERE r.old_name IN (SELECT value FROM json_each(?)) AND r.old_name NOT IN (SELECT name FROM annotators) "
+            "GROUP BY r.old_name",
+            [json.dumps([str(name) for name in names])],
+        )
+        return {old: (now, when) for old, now, when in rows}
 
 
 def _names(conn) -> list[str]:

@@ -173,9 +173,20 @@ SKIPS_TABLE = """CREATE TABLE IF NOT EXISTS skips (
 )"""
 SCHEMA += f"{SKIPS_TABLE};\n"
 
+# The names annotators had before `celeba annotators rename`: a file imported later that
+# still names one (and no annotator has that name now) means the renamed person (attack
+# pass 39: an export made before the rename, imported again, added a second voice of one
+# person, and the two outvoted a third in a majority merge).
+RENAMES_TABLE = """CREATE TABLE IF NOT EXISTS renames (
+    annotator_id INTEGER NOT NULL REFERENCES annotators(id),
+    old_name     TEXT NOT NULL,
+    created      REAL NOT NULL
+)"""
+SCHEMA += f"{RENAMES_TABLE};\n"
+
 # Tables added after the first stores were made: created on the first writable open of an
 # older store (schema version unchanged: older celeba-tui versions ignore them).
-LATER_TABLES = {"skips": SKIPS_TABLE}
+LATER_TABLES = {"skips": SKIPS_TABLE, "renames": RENAMES_TABLE}
 
 # Indexes older stores have that a later one replaced: dropped on their first writable open
 # (current_counts lacked n_annotators, so counting `single` read every row of the table).

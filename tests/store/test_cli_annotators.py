@@ -184,6 +184,29 @@ def test_rename_changes_the_name_not_the_decisions(labelled):
     assert live(labelled) == {"amy": 2, "robert": 4}
 
 
+def test_a_file_under_a_renamed_annotators_old_name_is_theirs_not_a_new_persons(labelled, tmp_path):
+    # Found by attack pass 39 (helper-82): an export made before the rename, imported again,
+    # made a second `bob` with robert's answers, and the two outvoted amy in a majority merge.
+    before = tmp_path / "before.csv"
+    run("export", "--format", "long", "-o", before, "-w", labelled.path)
+    run("annotators", "rename", "bob", "robert", "-w", labelled.path)
+    done = run("import", before, "-w", labelled.path)
+    assert "(0 new)" in done.stdout and "by amy, robert" in done.stdout
+    assert "warning: read 'bob' as 'robert'" in done.stderr
+    assert live(labelled) == {"amy": 2, "robert": 3}
+    # One person's two names in one file giving different answers: which is theirs would
+    # depend on the row order.
+    both = tmp_path / "both.csv"
+    both.write_text("image,task,label,annotator\n000009.jpg,light,left,bob\n000009.jpg,light,right,robert\n")
+    error = one_error(run("import", both, "-w", labelled.path, ok=False))
+    assert "'000009.jpg' has two different light labels by 'robert', named 'bob' in some rows" in error
+    # Someone called bob again is someone new: their name is nobody's old name any more.
+    with labelled.open_store() as store:
+        store.add_label("000005.jpg", "light", "left", "bob")
+    again = run("import", before, "-w", labelled.path)
+    assert "read 'bob'" not in again.stderr and live(labelled) == {"amy": 2, "bob": 4, "robert": 3}
+
+
 @pytest.mark.parametrize(
     "new, message",
     [
