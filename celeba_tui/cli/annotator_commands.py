@@ -18,7 +18,7 @@ import typer
 from typer._click.exceptions import UsageError
 from typer.core import TyperGroup
 
-from celeba_tui.annotator_names import annotator_kind, unknown_annotator
+from celeba_tui.annotator_names import annotator_kind, shown_name, unknown_annotator
 from celeba_tui.cli.app import (
     GROUP_WORKSPACE_KEY,
     JsonOption,
@@ -375,6 +375,8 @@ def rename_command(
     json_output: JsonOption = False,
 ) -> None:
     """Rename an annotator; their decisions stay theirs (only the name changes)."""
+    if old == new:  # attack pass 39: the session check below named this command as the one running
+        raise CelebaError(f"cannot rename {shown_name(old)} to the same name")
     ws = open_workspace(workspace)
     from celeba_tui.labelling.session_lock import annotator_session
 

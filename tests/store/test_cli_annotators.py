@@ -233,6 +233,10 @@ def test_rename_refuses_bad_names(labelled, new, message):
 
 
 def test_rename_refuses_a_missing_or_merge_annotator(labelled):
+    # Attack pass 39: the same name was refused as if another rename were running.
+    assert one_error(run("annotators", "rename", "bob", "bob", "-w", labelled.path, ok=False)) == (
+        "error: cannot rename 'bob' to the same name"
+    )
     assert "no annotator named 'zed'" in one_error(
         run("annotators", "rename", "zed", "z", "-w", labelled.path, ok=False)
     )
