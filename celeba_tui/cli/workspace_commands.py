@@ -246,6 +246,8 @@ def import_command(
                 + (", ..." if report.unknown_images > len(report.unknown_examples) else "")
                 + (f"; {report.path_hint}" if report.path_hint else "")
             )
+        for name, hint in report.look_alikes.items():
+            warn(f"{report.path}: {hint}; `celeba import --undo {shlex.quote(name)}` takes them back")
         if report.renamed:
             warn(
                 f"read {', '.join(f'{shown_name(old)} as {shown_name(now)}' for old, now in report.renamed.items())} "

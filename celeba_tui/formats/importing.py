@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from celeba_tui.annotator_names import annotator_name_problem, shown_name
+from celeba_tui.annotator_names import annotator_kind, annotator_name_problem, newcomer_hint, shown_name
 from celeba_tui.console import printable
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import read_records
@@ -59,6 +59,7 @@ class ImportReport:
     older_automatic: int = 0  # automatic labels older than the store's newest of their image, left out
     path_hint: str | None = None  # names that look like paths, and the --strip-prefix that would fit
     renamed: dict[str, str] = field(default_factory=dict)  # the file's names of renamed annotators -> theirs now
+    look_alikes: dict[str, str] = field(default_factory=dict)  # new people named like known ones -> did you mean
 
 
 def detect_format(path: Path, tasks: tuple[Task, ...], every_task: tuple[Task, ...] | None = None) -> str:
@@ -308,6 +309,7 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
         prepared = [_under_names_now(item, renamed) for item in prepared]
         refuse_answers_differing_between_files(prepared)
         known = set(store.image_names(present_only=True))
+        people = [name for name in store.annotators() if annotator_kind(name) == "person"]
         for item in prepared:
             frame = item.frame
             # As Python strings: iterating pandas' Arrow-backed strings one by one is slow.
@@ -339,9 +341,18 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
                     older_automatic=answers.older_automatic,
                     path_hint=None if paths is None else f"{shown_name(paths.name)}: {_names_advice(paths)}",
                     renamed=item.renamed,
+                    look_alikes=_look_alikes(frame, people),
                 )
             )
     return reports
+
+
+def _look_alikes(frame: pd.DataFrame, people: list[str]) -> dict[str, str]:
+    """Each person new to the store in an import whose name looks like one of `people`
+    (another case, full-width letters, a typo: attack pass 39, `-a ALICE` beside alice) ->
+    the line asking whether that one was meant (annotator_names.newcomer_hint)."""
+    names = sorted(set(frame.loc[voices(frame["source"]).notna(), "annotator"].unique().tolist()) - set(people))
+    return {name: hint for name in names if (hint := newcomer_hint(name, people))}
 
 
 def _under_names_now(item: PreparedImport, renamed: dict[str, tuple[str, float]]) -> PreparedImport:

@@ -207,6 +207,20 @@ def test_a_file_under_a_renamed_annotators_old_name_is_theirs_not_a_new_persons(
     assert "read 'bob'" not in again.stderr and live(labelled) == {"amy": 2, "bob": 4, "robert": 3}
 
 
+def test_an_import_under_a_name_like_a_known_persons_asks_whether_they_were_meant(labelled, tmp_path):
+    # Found by attack pass 39 (helper-82): `-a BOB` beside bob made a second person without a
+    # word, where `label` asks and `annotators withdraw` says "did you mean".
+    path = tmp_path / "one.csv"
+    path.write_text("image,task,label\n000007.jpg,light,left\n")
+    done = run("import", path, "-a", "BOB", "-w", labelled.path)
+    assert f"warning: {path}: 'BOB' is a new annotator: did you mean 'bob'?" in done.stderr
+    assert "`celeba import --undo BOB` takes them back" in done.stderr
+    assert json.loads(run("import", path, "-a", "Amy", "-w", labelled.path, "--json").stdout)[0]["look_alikes"] == {
+        "Amy": "'Amy' is a new annotator: did you mean 'amy'? (labels go under the name as typed)"
+    }
+    assert "did you mean" not in run("import", path, "-a", "zed", "-w", labelled.path).stderr
+
+
 @pytest.mark.parametrize(
     "new, message",
     [
