@@ -169,3 +169,11 @@ def _distinct_prefixes(names: tuple[str, ...]) -> tuple[str, ...]:
         size = next((n for n in range(1, len(name) + 1) if not any(o.startswith(name[:n]) for o in others)), len(name))
         tags.append(name[:size])
     return tuple(tags)
+
+
+def duration_text(minutes: float) -> str:
+    """ "under a minute", "14 min", "2 h 05 min"."""
+    if minutes < 1:
+        return "under a minute"
+    whole = round(minutes)
+    return f"{whole} min" if whole < 60 else f"{whole // 60} h {whole % 60:02d} min"

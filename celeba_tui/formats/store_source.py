@@ -254,10 +254,26 @@ def _answered(live: pd.DataFrame, path: Path) -> pd.Series:
     """When each label was answered (store.answers), as timestamps; a FormatError for a
     time no store writes (before 1970, or ahead of now)."""
     times = answer_times(live)
-    bad = ~times.between(0, time.time() + FUTURE_SLACK_S)
+    now = time.time()
+    bad = ~times.between(0, now + FUTURE_SLACK_S)
     if bad.any():
-        row = live[bad].iloc[0]
-        raise FormatError(
-            path, f"label id {row['id']}: its time {float(times[bad].iloc[0]):g} is not a moment since 1970"
-        )
+        row, when = live[bad].iloc[0], float(times[bad].iloc[0])
+        raise FormatError(path, f"label id {row['id']}: {_not_a_time(when, now)}")
     return pd.to_datetime(times, unit="s", utc=True)
+
+
+def _not_a_time(when: float, now: float) -> str:
+    """Why a stored label's time `when` (seconds since 1970) is no moment an answer was given:
+    before 1970, or ahead of now (in ISO form, and by how much: a clock set wrong; attack pass
+    39 found "its time 1.7967e+09 is not a moment since 1970" for one two hours ahead)."""
+    import math
+
+    from celeba_tui.console import duration_text
+
+    if not math.isfinite(when) or when < 0:
+        return f"its time {when:g} is not a moment since 1970"
+    try:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
+    except (OverflowError, ValueError, OSError):
+        return f"its time {when:g} (seconds since 1970) is in the future"
+    return f"its time {stamp} is {duration_text((when - now) / 60)} in the future (a clock set wrong?)"

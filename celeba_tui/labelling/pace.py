@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from celeba_tui.console import duration_text
+
 # Answers this session before the pace says how long the rest takes (the first few are no pace).
 MIN_ANSWERS_FOR_ESTIMATE = 10
 BREAK_S = 120.0  # a longer gap between two decisions is a pause, not a label's time
@@ -39,14 +41,6 @@ def minutes_left(images_left: int | None, questions: int, per_minute: float, ans
     if images_left is None or answers < MIN_ANSWERS_FOR_ESTIMATE or per_minute <= 0:
         return None
     return images_left * max(questions, 1) / per_minute
-
-
-def duration_text(minutes: float) -> str:
-    """ "under a minute", "14 min", "2 h 05 min"."""
-    if minutes < 1:
-        return "under a minute"
-    whole = round(minutes)
-    return f"{whole} min" if whole < 60 else f"{whole // 60} h {whole % 60:02d} min"
 
 
 def time_left_text(minutes: float) -> str:

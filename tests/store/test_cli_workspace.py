@@ -1037,3 +1037,22 @@ def test_a_restored_untimed_import_is_corrected_by_the_file_again(tmp_path, work
     corrected = write_long(tmp_path / "erin2.csv", "000001.jpg,light,right,erin,import,")
     done = json.loads(run("import", corrected, "-w", workspace.path, "--json").stdout)[0]
     assert (done["written"], done["untimed_against_typed"], done["replaced_imported"]) == (1, 0, 1)
+
+
+def test_a_store_from_a_machine_whose_clock_ran_ahead_is_refused_saying_so(tmp_path, workspace):
+    # Found by attack pass 39 (helper-82): "its time 1.7967e+09 is not a moment since 1970".
+    import sqlite3
+
+    with workspace.open_store() as store:
+        store.add_label("000001.jpg", "light", "left", "alice", "human")
+    conn = sqlite3.connect(workspace.store_path)
+    conn.execute("UPDATE labels SET created = created + 7200")
+    conn.commit()
+    conn.close()
+    other = tmp_path / "other"
+    run("init", other, "--images", workspace.image_root)
+    refused = run("import", workspace.store_path, "-a", "zed", "-w", other, ok=False)
+    assert refused.exit_code == 2
+    assert re.search(
+        r"label id 1: its time 20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ is 2 h 00 min in the future", refused.stderr
+    )

@@ -76,7 +76,8 @@ def test_session_stats_read_alike_say_changes_and_how_long_the_rest_takes():
     # a change); "0 / 1 images done"; no word on how long the rest would take.
     from types import SimpleNamespace
 
-    from celeba_tui.labelling.pace import duration_text, minutes_left
+    from celeba_tui.console import duration_text
+    from celeba_tui.labelling.pace import minutes_left
     from celeba_tui.tui.widgets.session_stats import PanelFigures, stats_text
 
     tasks = [SimpleNamespace(name=name, classes=("left", "center", "right")) for name in ("light", "orientation")]
