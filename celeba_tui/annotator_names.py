@@ -37,6 +37,14 @@ def shown_name(name: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 4] + "..." + text[-1]  # the quote it opened with
 
 
+def shown_names(names, most: int = 5) -> str:
+    """Names for an error line: each `shown_name`, the first `most` of them, and how many
+    in all after that (attack pass 39: a header of 20,000 unknown columns named every one)."""
+    names = list(names)
+    head = ", ".join(shown_name(name) for name in names[:most])
+    return head if len(names) <= most else f"{head}, ... ({len(names):,} in all)"
+
+
 def unknown_annotator(name: str, known) -> str:
     """The error line for a name no annotator has, with the closest of `known` (a typo's
     likely meaning) or, from a handful, all of them."""

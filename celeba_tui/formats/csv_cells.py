@@ -25,6 +25,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
+from celeba_tui.annotator_names import shown_name
 from celeba_tui.errors import FormatError
 
 FORMULA_START = "=+-@\t\r"
@@ -156,10 +157,13 @@ def quoted_cells(record: str) -> list[bool]:
         i = comma + 1
 
 
-def shown(name: str) -> str:
+def shown(name: str, limit: int = 60) -> str:
     """A name for an error message: as it is when plain, else its repr, so that a message
-    stays one line and no terminal escape in a name reaches the terminal."""
-    return name if name.isprintable() and name == name.strip() else repr(name)
+    stays one line and no terminal escape in a name reaches the terminal; cut to `limit`
+    characters (attack pass 39: a 100,000-character name made a 100 kB line)."""
+    if not (name.isprintable() and name == name.strip()):
+        return shown_name(name, limit)
+    return name if len(name) <= limit else name[: limit - 3] + "..."
 
 
 def _csv_problem(exc: csv.Error) -> str:

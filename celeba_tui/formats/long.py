@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from celeba_tui.annotator_names import MERGE_PREFIX, annotator_name_problem, shown_name
+from celeba_tui.annotator_names import MERGE_PREFIX, annotator_name_problem, shown_name, shown_names
 from celeba_tui.errors import FormatError
 from celeba_tui.formats.csv_cells import read_records, text_cells, write_rows
 from celeba_tui.formats.import_names import strip_name_prefix
@@ -45,10 +45,10 @@ def read_long_csv(
         raise FormatError(path, f"header lacks column(s) {', '.join(missing)}", header_line)
     unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
     if unknown:
-        raise FormatError(path, f"unknown column(s) {', '.join(unknown)}", header_line)
+        raise FormatError(path, f"unknown column(s) {shown_names(unknown)}", header_line)
     twice = [c for c, n in Counter(header).items() if n > 1]
     if twice:
-        raise FormatError(path, f"header names column {twice[0]} twice", header_line)
+        raise FormatError(path, f"header names column {shown_name(twice[0])} twice", header_line)
     body, lines = [], []
     for number, row in records:
         if not any(row):
@@ -147,7 +147,7 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
             fail(empty, lambda row, c=column: f"empty {c}")
     bad_task = ~frame["task"].isin(classes)
     if bad_task.any():
-        fail(bad_task, lambda row: f"unknown task {row['task']!r} (tasks: {', '.join(classes)})")
+        fail(bad_task, lambda row: f"unknown task {shown_name(row['task'])} (tasks: {', '.join(classes)})")
     bad_class = ~pd.Series(
         [label in classes[task] for task, label in zip(frame["task"], frame["label"])], index=frame.index
     )
@@ -155,14 +155,14 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
         fail(
             bad_class,
             lambda row: (
-                f"unknown {row['task']} class {row['label']!r} "
+                f"unknown {row['task']} class {shown_name(row['label'])} "
                 f"(classes: {', '.join(t for t in next(x.classes for x in tasks if x.name == row['task']))})"
             ),
         )
     if "source" in frame:
         bad_source = ~frame["source"].isin(SOURCES)
         if bad_source.any():
-            fail(bad_source, lambda row: f"unknown source {row['source']!r} (one of {', '.join(SOURCES)})")
+            fail(bad_source, lambda row: f"unknown source {shown_name(row['source'])} (one of {', '.join(SOURCES)})")
     if "annotator" in frame:
         # An empty cell (None) takes the importer's default name; every other must be allowed.
         # The automatic labels' own name is, for model rows alone (an export of a store that auto-labelled).
@@ -183,7 +183,7 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
         # NaN (unparsable, "nan") and infinities fail `between` as well as -5 or 7 do.
         bad = given & ~value.between(0, 1)
         if bad.any():
-            fail(bad, lambda row: f"confidence {row['confidence']!r} is not a number between 0 and 1")
+            fail(bad, lambda row: f"confidence {shown_name(row['confidence'])} is not a number between 0 and 1")
         frame["confidence"] = value.astype(float)
     if "time" in frame:
         # Not astype(str): a Parquet timestamp past year 9999 cannot be written as text (attack pass 39).
@@ -235,7 +235,7 @@ def shown_time(value) -> str:
     """A time cell as an error names it: a text as written (quoted), a timestamp in ISO form,
     or its year where Python's dates end (a Parquet timestamp of year 36,812)."""
     if isinstance(value, str):
-        return repr(value)
+        return shown_name(value)
     try:
         return str(value)
     except (ValueError, OverflowError, NotImplementedError):

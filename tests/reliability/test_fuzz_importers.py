@@ -150,3 +150,30 @@ def test_a_parquet_time_past_the_calendar_is_refused_not_wrapped_around(tmp_path
     result = CliRunner().invoke(app, ["import", str(path), "-a", "far", "-w", str(workspace.path)])
     assert (result.exit_code, result.stderr) == (2, f"error: {path}:1: {said}\n")
     assert table_digests(workspace.store_path) == before
+
+
+@pytest.mark.parametrize(
+    ("header", "row"),
+    [
+        ("image,task,label", "000001.jpg,{long},left"),
+        ("image,task,label", "000001.jpg,light,{long}"),
+        ("image,task,label,time", "000001.jpg,light,left,{long}"),
+        ("image,task,label,confidence", "000001.jpg,light,left,{long}"),
+        ("image,task,label,source", "000001.jpg,light,left,{long}"),
+        ("image,task,label,{long}", "000001.jpg,light,left,x"),
+        ("image,task,label," + ",".join(f"c{i}" for i in range(20_000)), "000001.jpg,light,left" + "," * 20_000),
+        ("image,task,label", "{long}.jpg,light,left\n{long}.jpg,light,right"),
+    ],
+)
+def test_an_error_names_a_huge_value_cut_short(tmp_path, workspace, header, row):
+    # Found by attack pass 39 (helper-82): error lines of 100-150 kB, a value or every
+    # unknown column echoed whole.
+    from typer.testing import CliRunner
+
+    from celeba_tui.cli import app
+
+    path = tmp_path / "huge.csv"
+    path.write_text(f"{header}\n{row}\n".replace("{long}", "x" * 100_000))
+    result = CliRunner().invoke(app, ["import", str(path), "-a", "huge", "-w", str(workspace.path)])
+    assert result.exit_code == 2 and result.stderr.startswith("error: "), result.output[:300]
+    assert len(result.stderr) < 400 and result.stderr.count("\n") == 1, result.stderr[:500]
