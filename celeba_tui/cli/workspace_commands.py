@@ -360,7 +360,9 @@ def export(
     from celeba_tui.formats.export_formats import FOLDER_FORMATS
     from celeba_tui.formats.exporting import check_export_request, export_labels, parse_sources
 
-    if out is not None and str(out) == "-":  # stdout, as `-` means to most tools (attack pass 34: a file `-`)
+    # stdout, as `-` means to most tools (attack pass 34: a file `-`); /dev/stdout too, which
+    # into a pipe names no file to write (attack pass 39: "No such file or directory").
+    if out is not None and str(out) in ("-", "/dev/stdout"):
         out = None
     check_export_request(fmt, out)
     if json_output and out is None:

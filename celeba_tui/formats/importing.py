@@ -25,7 +25,13 @@ from celeba_tui.formats.import_answers import (
 from celeba_tui.formats.import_names import PathNames, path_names
 from celeba_tui.formats.label_file import read_text, regular_file_info
 from celeba_tui.formats.long import read_long_csv, read_parquet_labels
-from celeba_tui.formats.onehot import header_tasks, onehot_width_hint, read_onehot
+from celeba_tui.formats.onehot import (
+    header_tasks,
+    looks_like_header,
+    onehot_width_hint,
+    read_onehot,
+    unmatched_header,
+)
 from celeba_tui.formats.store_source import read_store_source
 from celeba_tui.store.answers import answered_details
 from celeba_tui.store.label_store import LabelStore
@@ -93,6 +99,10 @@ def detect_format(path: Path, tasks: tuple[Task, ...], every_task: tuple[Task, .
         return "long"
     if len(cells) == 1 + sum(len(t.classes) for t in tasks) or header_tasks(first, every_task):
         return "onehot"
+    if looks_like_header(first) and any("_" in cell for cell in first[1:]):
+        # helper-82: a header of one task's columns in another order was told to take `-t`,
+        # which then refused the same header.
+        raise FormatError(path, unmatched_header(first, every_task), 1)
     raise FormatError(
         path,
         "not a recognised label file (expected the study's one-hot CSV with "

@@ -247,6 +247,8 @@ def parse_times(values: pd.Series) -> pd.Series:
     its midnight) or timestamps (a Parquet file's), UTC where no zone is given; NaN for None
     and for anything else (`now`, `2024-1-1`, numbers: an epoch's unit is a guess)."""
     texts = values.map(lambda value: value if isinstance(value, str) and _ISO_DATE.match(value) else None)
+    # ISO 8601 allows a comma before the fraction of a second (`10:30:00,5Z`); pandas reads a point.
+    texts = texts.str.replace(_COMMA_FRACTION, r"\1.", regex=True) if texts.notna().any() else texts
     parsed = pd.to_datetime(texts, utc=True, errors="coerce", format="ISO8601")
     seconds = _epoch_seconds(parsed)
     stamps = values.map(lambda value: isinstance(value, (datetime.date, np.datetime64))).astype(bool)
@@ -282,6 +284,7 @@ def _epoch_seconds(stamps: pd.Series) -> pd.Series:
 
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]|$)")
+_COMMA_FRACTION = re.compile(r"(:\d{2}),(?=\d)")
 _ZONE = re.compile(r"[T ]\d{2}(?::?\d{2})*(?:[.,]\d+)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
 
 

@@ -55,6 +55,21 @@ def onehot_width_hint(width: int, tasks: tuple[Task, ...]) -> str:
     )
 
 
+def looks_like_header(cells: list[str]) -> bool:
+    """Whether a one-hot file's first record reads as a header: no cell after the image's
+    starts like a number."""
+    return len(cells) > 1 and not any(_MAYBE_VALUE.match(cell.strip()) for cell in cells[1:])
+
+
+def unmatched_header(cells: list[str], tasks: tuple[Task, ...]) -> str:
+    """Why a one-hot header that `header_tasks` does not read is refused, and what it takes."""
+    return (
+        f"a header the workspace's tasks do not match: {','.join(cells)[:120]!r} (expected "
+        f"{','.join(onehot_columns(tasks))}, or the columns of some of the tasks, each task's "
+        "classes in the config's order)"
+    )
+
+
 def header_tasks(cells: list[str], tasks: tuple[Task, ...]) -> tuple[Task, ...] | None:
     """The tasks a one-hot header names (`image,orientation_left,...`, as `export --format
     onehot --header` writes it, for some of the tasks too, in any task order), or None
@@ -98,13 +113,8 @@ def read_onehot(
     named = header_tasks(first, every_task)
     if named:
         tasks = named
-    elif len(first) > 1 and not any(_MAYBE_VALUE.match(cell.strip()) for cell in first[1:]):
-        raise FormatError(
-            path,
-            f"a header the workspace's tasks do not match: {','.join(first)[:120]!r} (expected "
-            f"{','.join(onehot_columns(every_task))}, or the columns of some of the tasks)",
-            1,
-        )
+    elif looks_like_header(first):
+        raise FormatError(path, unmatched_header(first, every_task), 1)
     width = 1 + sum(len(t.classes) for t in tasks)
     plain = _parse_plain(text, width, path)
     if plain is not None:

@@ -160,6 +160,13 @@ def test_a_header_the_tasks_do_not_match_is_named(labelled, tmp_path):
     with pytest.raises(FormatError, match=r"study.csv:1: a header the workspace's tasks do not match"):
         with labelled.open_store() as store:
             import_labels(store, labelled, study, fmt="onehot", annotator="carol")
+    # helper-82: one task's columns in another order were told to take `-t light`, which
+    # then refused the same header; found by content, it is named as the header it is.
+    reordered = tmp_path / "reordered.csv"
+    reordered.write_text("image,light_right,light_center,light_left\n000001.jpg,0,0,1\n")
+    with pytest.raises(FormatError, match=r"do not match: .* each task's classes in the config's order\)$"):
+        with labelled.open_store() as store:
+            import_labels(store, labelled, reordered, annotator="carol")
 
 
 def test_default_onehot_stays_headerless(labelled):
@@ -229,6 +236,8 @@ def test_unknown_format_and_source(labelled):
     assert "--source ',': no source named" in export(labelled, "--source", ",", ok=False).stderr
     # ... and `-o -` wrote a file named `-`: it is stdout, as to most tools.
     assert export(labelled, "--format", "jsonl", "-o", "-").stdout.startswith('{"image":')
+    # /dev/stdout is stdout too: into a pipe it names no file (attack pass 39).
+    assert export(labelled, "--format", "jsonl", "-o", "/dev/stdout").stdout.startswith('{"image":')
     assert "needs" in export(labelled, "--format", "parquet", "-o", "-", ok=False).stderr
 
 
@@ -246,6 +255,9 @@ def test_iso_times_read_back_as_the_same_moment():
     back = parse_times(pd.Series(texts, dtype=object))
     assert has_zones(pd.Series(texts[[0, 1, 3]], dtype=object)).all()
     assert abs(back[0] - seconds[0]) < 1e-6 and back[1] == 0.0 and pd.isna(back[2])
+    # ISO 8601's comma before the fraction reads as its point (helper-82: refused).
+    comma = parse_times(pd.Series(["2026-12-07T05:06:40,5Z", "2026-12-07 05:06:40,25+01:00"], dtype=object))
+    assert comma.tolist() == [1796620000.5, 1796620000.25 - 3600]
 
 
 @pytest.mark.parametrize("fmt", ["long", "parquet"])
