@@ -155,6 +155,7 @@ def list_annotators(workspace: Path | None, json_output: bool) -> None:
 
 # How the table shows the first and last decisions: to the minute where it fits, else by day.
 _TO_THE_MINUTE, _BY_DAY = "%Y-%m-%d %H:%M", "%Y-%m-%d"
+_TO_THE_SECOND = "%Y-%m-%d %H:%M:%S"
 
 
 def _annotator_table(rows: list[dict], task_names: tuple[str, ...], columns: int | None) -> list[str]:
@@ -339,7 +340,8 @@ def restore_command(
     ]
     notes = "; ".join(note for note in notes if note)
     typer.echo(printable(
-        f"restored {done.restored:,} labels of {name} withdrawn {_local_time(withdrawal.time)}{by}"
+        # To the second: two withdrawals of one minute told apart (attack pass 39).
+        f"restored {done.restored:,} labels of {name} withdrawn {_local_time(withdrawal.time, _TO_THE_SECOND)}{by}"
         + (f" (the {withdrawal.task} labels)" if withdrawal.task and not task else "")
         + (f" ({notes})" if notes else "")
     ))  # fmt: skip

@@ -164,7 +164,9 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
         if bad_source.any():
             fail(bad_source, lambda row: f"unknown source {shown_name(row['source'])} (one of {', '.join(SOURCES)})")
     if "annotator" in frame:
-        # An empty cell (None) takes the importer's default name; every other must be allowed.
+        # A missing value (None: Parquet's null) takes the importer's default name; every other
+        # must be allowed (an empty CSV cell is text, and refused: helper-82 found the two read
+        # as one in this comment).
         # The automatic labels' own name is, for model rows alone (an export of a store that auto-labelled).
         names = frame["annotator"].dropna()
         model_only: set = set()
@@ -175,7 +177,8 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
         if problems:
             fail(
                 frame["annotator"].isin(list(problems)),
-                lambda row: f"annotator name {shown_name(row['annotator'])} {problems[row['annotator']]}",
+                lambda row: f"annotator name {shown_name(row['annotator'])} {problems[row['annotator']]}"
+                + (EMPTY_NAME_ADVICE if not str(row["annotator"]).strip() else ""),
             )
     if "confidence" in frame:
         given = frame["confidence"].notna() & (frame["confidence"].astype(str).str.strip() != "")
@@ -229,6 +232,9 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
         frame["_model"] = frame["model"].where(automatic, None)
     key = ["image", "task"] + [c for c in ("annotator", "_voice", "_model") if c in frame]
     return refuse_conflicting_labels(frame, key, path, line_word).drop(columns=["_voice", "_model"], errors="ignore")
+
+
+EMPTY_NAME_ADVICE = " (fill it in; a file without the annotator column takes --annotator NAME)"
 
 
 def shown_time(value) -> str:

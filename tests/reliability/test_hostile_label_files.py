@@ -32,7 +32,7 @@ HOSTILE = {
     "confidence -5": (b"image,task,label,confidence\n000001.jpg,light,left,-5\n", 2, "between 0 and 1"),
     "confidence 7": (b"image,task,label,confidence\n000001.jpg,light,left,7\n", 2, "between 0 and 1"),
     "confidence text": (b"image,task,label,confidence\n000001.jpg,light,left,high\n", 2, "confidence 'high'"),
-    "duplicated header column": (b"image,task,label,label\n000001.jpg,light,left,left\n", 1, "column label twice"),
+    "duplicated header column": (b"image,task,label,label\n000001.jpg,light,left,left\n", 1, "column 'label' twice"),
 }
 
 

@@ -2,6 +2,7 @@
 a withdraw of the wrong name was for good, and nothing said who had withdrawn what)."""
 
 import json
+import re
 
 from typer.testing import CliRunner
 
@@ -47,6 +48,7 @@ def test_restore_makes_the_withdrawn_labels_live_again_once(tmp_path, workspace,
     assert json.loads(run("annotators", "-w", workspace.path, "--json").stdout) == people
     again = run("annotators", "restore", "bob", "-w", workspace.path)
     assert "restored 0 labels of bob" in again.stdout and "(2 restored before)" in again.stdout
+    assert re.search(r"withdrawn \d{4}-\d\d-\d\d \d\d:\d\d:\d\d by lead", again.stdout)  # to the second
     assert live(workspace) == before
 
 
