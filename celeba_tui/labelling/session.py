@@ -35,6 +35,9 @@ class Decision:
     label: str
     check: bool
     label_id: int | None = None  # None for check answers (they are not labels)
+    # The answers a change by going back replaced, oldest first, as (label id, label): undoing
+    # the change brings the last of them back, as the store does.
+    earlier: tuple[tuple[int | None, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -363,15 +366,23 @@ class LabelSession:
         if replaced_id is None:
             return
         self.history = [
-            replace(d, label=label, label_id=label_id) if d.label_id == replaced_id else d for d in self.history
+            replace(d, label=label, label_id=label_id, earlier=(*d.earlier, (d.label_id, d.label)))
+            if d.label_id == replaced_id
+            else d
+            for d in self.history
         ]
 
     def revoke(self, decision: Decision) -> None:
         """Append the undo row for `decision` (thread-safe store write, nothing else)."""
         self.store.revoke(decision.label_id, self.annotator)
 
-    def apply_undo(self, decision: Decision) -> None:
-        """Go back to the undone decision's image and question."""
+    def apply_undo(self, decision: Decision) -> str | None:
+        """Go back to the undone decision's image and question; or, where the decision was a
+        change by going back, count the answer it replaced as standing again (the store's
+        undo brings it back) and stay: returns that answer (helper-83: the screen asked the
+        question again, and counted it open, while the store kept the earlier answer)."""
+        if decision.earlier:
+            return self._undo_change(decision)
         self.history.remove(decision)
         counted = self.stats.counted.pop(decision.label_id, None) if decision.label_id is not None else None
         if counted is not None:  # not when a change by going back already moved its count
@@ -385,6 +396,21 @@ class LabelSession:
         self.position, self.task_index = decision.position, decision.task_index
         self.also_here = None
         self._announce(decision.image)  # the image gone back to is the one shown now
+        return None
+
+    def _undo_change(self, decision: Decision) -> str:
+        (label_id, label), earlier = decision.earlier[-1], decision.earlier[:-1]
+        self.history[self.history.index(decision)] = replace(decision, label=label, label_id=label_id, earlier=earlier)
+        counted = self.stats.counted.pop(decision.label_id, None) if decision.label_id is not None else None
+        if counted is not None:
+            self.stats.counts[counted] -= 1
+        self.stats.counts[(decision.task, label)] += 1
+        if label_id is not None:
+            self.stats.counted[label_id] = (decision.task, label)
+        self.stats.decisions -= 1
+        self.stats.changes -= 1
+        self._given.setdefault(decision.position, {})[decision.task] = label
+        return label
 
     # ------------------------------------------------------------ moving
     def _next_question(self) -> None:

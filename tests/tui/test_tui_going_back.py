@@ -184,10 +184,34 @@ async def test_undo_after_a_change_withdraws_the_answer_that_stands(workspace, s
         assert "left ◀ your decision" in question(app)
         await press(pilot, "d")  # orientation left -> right
         await press(pilot, "escape", "u")
+        # Helper-83: the screen then asked the question again and counted it open, while the
+        # store kept `left`; a space then called it skipped. `left` stands, as stored: the
+        # cursor stays where it was, and the tally is of the answers as they stand.
+        assert app.session.current.image == IMAGES[1] and app.session.current_task.name == "light"
+        await press(pilot, "u")  # then the decision before: orientation left itself
         assert app.session.current.image == IMAGES[0] and app.session.current_task.name == "orientation"
+        await press(pilot, "a")  # answered again
         await pilot.press("q")
     live = store.live_labels()
     assert set(zip(live["image"], live["task"], live["label"])) == {
         (IMAGES[0], "light", "right"),
         (IMAGES[0], "orientation", "left"),
     }
+    assert app.return_value.counts == {("light", "right"): 1, ("orientation", "left"): 1}
+    assert (app.return_value.changes, app.return_value.skipped) == (0, 0)
+
+
+async def test_undoing_a_change_says_which_answer_stands_and_counts_it_done(workspace, store):
+    app = LabelApp(LabelConfig(workspace, "ann", tasks=workspace.tasks[:1]), store)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "d", "b")  # image 1 right; back to it
+        await press(pilot, "a", "a")  # right -> left, then left again: one change
+        await press(pilot, "escape")
+        done_before = app.session.done
+        notes = []
+        app.screen.notify = lambda message, **_: notes.append(message)
+        await press(pilot, "u")
+        assert notes == [f"undone: light = left for {IMAGES[0]}; right stands again"]
+        assert app.session.done == done_before and app.session.current.image == IMAGES[1]
+        await pilot.press("q")
+    assert app.return_value.counts == {("light", "right"): 1} and app.return_value.changes == 0

@@ -63,7 +63,7 @@ def _while_holding(held_lock, function, *args):
 # What `?` says of the footer's terse words.
 KEYS_SAID_IN_FULL = {
     "skip": "leave this question unanswered for now",
-    "undo": "undo your last decision (the history keeps it) or skip",
+    "undo": "undo your last decision or skip (the history keeps the decision)",
     "back": "go back through your earlier decisions (a class key changes one)",
     "forward": "a newer decision; past the newest, the queue again",
     "queue": "leave the earlier decisions: back to the queue",
@@ -627,8 +627,10 @@ class LabelScreen(Screen):
         except WRITE_REFUSED as exc:
             self._refused(f"Undo NOT saved: {_reason(exc)}. Press u again.")
             return
-        self.session.apply_undo(decision)
+        standing = self.session.apply_undo(decision)
         undone = f"undone: {decision.task} = {decision.label} for {printable(decision.image)}"
+        if standing is not None:  # a change by going back: the answer it replaced stands again
+            undone += f"; {standing} stands again"
         self.notify(undone, timeout=2, markup=False)
         self.show_current(stamp)
 
