@@ -108,6 +108,7 @@ def browse(
         Optional[str],
         typer.Option(
             "--as",
+            "-a",  # as `celeba label -a NAME` names who labels (helper-83: `-a` was no option here)
             metavar="NAME",
             help="Who browses: relabels and --queue (default: $CELEBA_ANNOTATOR or the OS user).",
             show_default=False,

@@ -408,3 +408,16 @@ def test_one_persons_typed_answer_replaced_by_their_newer_import_is_not_theirs_a
     args = ["export", "-w", str(workspace.path), "--format", "onehot", "--header", "--source", "human", "-t", "light"]
     assert CliRunner().invoke(app, [*args, "-o", str(out)]).exit_code == 0
     assert IMAGES[8] not in out.read_text()
+
+
+def test_a_names_who_browses_as_it_names_who_labels(workspace, labelled):
+    # Helper-83: `celeba browse -a lead` was "No such option: -a", where `label -a` names you.
+    def queue(*who):
+        args = ["browse", "-w", str(workspace.path), "--json", "--queue", "unlabelled", *who]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        return [row["image"] for row in json.loads(result.output)]
+
+    assert queue("-a", "ann") == queue("--as", "ann")
+    refused = CliRunner().invoke(app, ["browse", "-w", str(workspace.path), "-a", "=x"])
+    assert refused.exit_code == 2 and "--as: starts with '='" in refused.stderr

@@ -157,10 +157,15 @@ async def test_relabel_from_the_image_view_appends_to_the_history(workspace, lab
     async with app.run_test(size=SIZE) as pilot:
         await open_first_image(pilot)  # IMAGES[0]: ann and bob agreed on light = left
         assert "ann" in str(app.screen.query_one("#record").render())
+        notes = []
+        notify = app.screen.notify
+        app.screen.notify = lambda message, **kw: (notes.append(message), notify(message, **kw))
         await pilot.press("right")  # light = right, over two other people's labels: a review decision
         await wait_for(
             pilot, lambda: current_of(labelled, IMAGES[0], "light", "status") == "review", "the review to be stored"
         )
+        # The cursor's move to the next task is said (helper-83).
+        assert notes == [f"stored light = right (review) for {IMAGES[0]}; the keys now answer orientation"]
         await pilot.press("down")  # orientation = center: nobody labelled it, a human label
         await wait_for(pilot, lambda: len(labelled.history(IMAGES[0])) == 4, "the second label")
         history = labelled.history(IMAGES[0])

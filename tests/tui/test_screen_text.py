@@ -151,8 +151,13 @@ def test_a_long_image_name_takes_two_lines_of_the_panel_at_most():
     text = info_text(name, "zed", f"image {name}", tasks, {}, None, show_answers=False, width=40).plain
     first, who = text.splitlines()[:2]
     assert len(first) == 79 and first.endswith("aaa.jpg") and "…" in first
-    assert len(who) == 40 and who.startswith("annotator zed") and who.endswith(".jpg")
+    assert len(who) == 40 and who.startswith("zed · image a") and who.endswith(".jpg")
     assert "your labels" in text
     assert info_text("000001.jpg", "zed", "unlabelled", tasks, {}, None, show_answers=False, width=40).plain.startswith(
         "000001.jpg\nannotator zed · queue unlabelled\n"
     )
+    # Helper-83: at 60x20 the name went ("annotator… · queue unlabelled"); the words go first.
+    narrow = [
+        info_text("000001.jpg", "carol", "unlabelled", tasks, {}, None, show_answers=False, width=w) for w in (28, 18)
+    ]
+    assert [text.plain.splitlines()[1] for text in narrow] == ["carol · queue unlabelled", "carol · unlabelled"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 from rich.console import COLOR_SYSTEMS
 from textual import events, work
@@ -34,6 +35,10 @@ from celeba_tui.tui.widgets.thumbnail import Thumbnail
 from celeba_tui.tui.widgets.thumbnail_loader import ThumbnailLoader, ThumbnailReady
 
 MIN_WIDTH, MIN_HEIGHT = 40, 12
+# Below this width the footer leaves out the keys `?` lists anyway, so that help and quit
+# stay in sight (helper-83: at 60 columns they were cut off).
+FULL_FOOTER_WIDTH = 100
+NARROW_FOOTER_HIDES = ("clear_filter", "zoom(-1)", "label_selection")
 # What `?` says of the footer's terse words.
 KEYS_SAID_IN_FULL = {
     "page": "next / previous page",
@@ -216,6 +221,7 @@ class BrowseScreen(Screen):
             )
             return
         self.set_class(False, "too-small")
+        self._fit_footer(width >= FULL_FOOTER_WIDTH)
         available = height - 3  # the status line, the filter line and the footer
         rows = self.zoom_rows or default_rows(available)
         geometry = grid_geometry(width, available, rows)
@@ -232,6 +238,19 @@ class BrowseScreen(Screen):
             self._relayout_done()
         elif self.selection is not None:
             self.render_page(None, "resize")
+
+    def _fit_footer(self, full: bool) -> None:
+        """Show every footer key (`full`), or leave out NARROW_FOOTER_HIDES."""
+        changed = False
+        for key, bindings in self._bindings.key_to_bindings.items():
+            fitted = [
+                replace(b, show=full and bool(b.description)) if b.action in NARROW_FOOTER_HIDES else b
+                for b in bindings
+            ]
+            changed |= fitted != bindings
+            self._bindings.key_to_bindings[key] = fitted
+        if changed:
+            self.refresh_bindings()
 
     def _relayout_done(self) -> None:
         if self.selection is not None:
@@ -329,6 +348,7 @@ class BrowseScreen(Screen):
                 self.filter,
                 self.browser.tasks,
                 counting=selection.index.partial,
+                width=self.app.size.width,
             )
         )
 
@@ -397,6 +417,9 @@ class BrowseScreen(Screen):
     def _back_from_image(self, result) -> None:
         cursor, changed = result if result else (self.cursor, False)
         self.cursor = cursor
+        # Timed from leaving the image view, not from the grid's last key, which opened it
+        # (helper-83: the log said 8.7 s for a refresh that took well under one).
+        self._key_time = time.monotonic()
         if changed:
             self._select(self.filter, "refresh", self.current_image, reload=True)
         else:

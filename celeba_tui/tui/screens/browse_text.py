@@ -85,11 +85,21 @@ def caption(row: BrowseRow, tasks: Sequence, width: int) -> Text:
 
 
 def status_line(
-    shown: int, total: int, start: int, page_size: int, wanted: BrowseFilter, tasks: Sequence, *, counting=False
+    shown: int,
+    total: int,
+    start: int,
+    page_size: int,
+    wanted: BrowseFilter,
+    tasks: Sequence,
+    *,
+    counting=False,
+    width: int | None = None,
 ) -> Text:
     """The line over the grid: how many images match, which page, the filter, the colour key.
 
-    `counting`: only the first images are read yet (start-up); the totals follow."""
+    `counting`: only the first images are read yet (start-up); the totals follow. In `width`
+    columns the colour key is left out whole where it does not fit (helper-83: at 60 columns
+    the line ended in "│ l:")."""
     text = Text(no_wrap=True, overflow="ellipsis")
     page = start // page_size + 1 if page_size else 1
     pages = max((shown + page_size - 1) // page_size, 1) if page_size else 1
@@ -107,13 +117,16 @@ def status_line(
         text.append(printable(described), style="bold")
     tags = task_tags([task.name for task in tasks])
     named = " · ".join(printable(f"{tag}: {task.name}") for tag, task in zip(tags, tasks))
-    text.append(f"  │ {named} │ ", style="dim")
+    key = Text()
+    key.append(f"  │ {named} │ ", style="dim")
     classes = list(dict.fromkeys(c for task in tasks for c in task.classes))
     for label in classes:
-        text.append(
+        key.append(
             printable(label) + " ", style=class_colour(next(t.classes for t in tasks if label in t.classes), label)
         )
-    text.append("(italic: model)", style="dim italic")
+    key.append("(italic: model)", style="dim italic")
+    if width is None or text.cell_len + key.cell_len <= width:
+        text.append_text(key)
     return text
 
 

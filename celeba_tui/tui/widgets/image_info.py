@@ -49,7 +49,11 @@ def info_text(
     text = Text()
     name, who = printable(image), f"annotator {printable(annotator)} · queue {printable(queue)}"
     if width:
-        name, who = middle_cut(name, 2 * width - 1), middle_cut(who, width)
+        # The words go before the name does (helper-83: at 60x20 "annotator… · queue unlabelled").
+        person, queue_name = printable(annotator), printable(queue)
+        forms = (who, f"{person} · queue {queue_name}", f"{person} · {queue_name}")
+        who = next((form for form in forms if len(form) <= width), middle_cut(forms[-1], width))
+        name = middle_cut(name, 2 * width - 1)
     text.append(f"{name}\n", style="bold")
     text.append(f"{who}\n", style="dim")
     if context is not None and show_answers and context.answers:
