@@ -111,22 +111,27 @@ def padded(text: str, width: int, *, right: bool = False) -> str:
 
 
 def wrapped(text: str, width: int | None, indent: str = "  ") -> list[str]:
-    """`text` as lines of at most `width` columns, broken between words only (helper-77: a
-    terminal breaks a long line wherever its edge falls, "es|timated", "labe|ls"), the
-    following lines indented as `indent` and the first as it was; [text] for no `width`."""
-    import textwrap
+    """`text` as lines of at most `width` terminal columns (`cell_width`: a CJK character takes
+    two), broken between words only (helper-77: a terminal breaks a long line wherever
+    its edge falls, "es|timated", "labe|ls"), the following lines indented as `indent` and the
+    first as it was; [text] for no `width`. A word longer than a line is kept whole; the
+    spaces between words stay as they were, but at a break."""
+    import re
 
     if width is None or width < 1 or cell_width(text) <= width or not text.strip():
         return [text]
     lead = text[: len(text) - len(text.lstrip(" "))]
-    return textwrap.wrap(
-        text.lstrip(" "),
-        width,
-        initial_indent=lead,
-        subsequent_indent=lead + indent,
-        break_long_words=False,
-        break_on_hyphens=False,
-    )
+    lines, line, space = [], lead, ""
+    for chunk in re.findall(r"\S+|\s+", text[len(lead) :]):
+        if chunk.isspace():
+            space = chunk
+            continue
+        if line.strip() and cell_width(line) + cell_width(space) + cell_width(chunk) > width:
+            lines.append(line)
+            line, space = lead + indent, ""
+        line += space + chunk
+        space = ""
+    return [*lines, line]
 
 
 def terminal_width(stream=None) -> int | None:

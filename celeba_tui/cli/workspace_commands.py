@@ -28,7 +28,7 @@ from celeba_tui.cli.completion import (
     complete_import_format,
     complete_task,
 )
-from celeba_tui.console import counted, printable
+from celeba_tui.console import counted, printable, terminal_width, wrapped
 
 
 @app.command(short_help="Create a workspace for an image folder.")
@@ -226,13 +226,15 @@ def import_command(
         print_json([vars(r) for r in reports])
         return
 
+    width = terminal_width()
     for report in reports:
-        typer.echo(
-            printable(
-                f"{report.path}: {report.format}, {counted(report.rows, 'label')} for {counted(report.images, 'image')} "
-                f"by {', '.join(report.annotators)} ({report.written:,} new{_replacing(report.replaced_imported)})"
-            )
+        said = printable(
+            f"{report.path}: {report.format}, {counted(report.rows, 'label')} for {counted(report.images, 'image')} "
+            f"by {', '.join(report.annotators)} ({report.written:,} new{_replacing(report.replaced_imported)})"
         )
+        typer.echo(
+            "\n".join(wrapped(said, width, "    "))
+        )  # on a terminal: broken between words, indented past the task lines below
         classes = {t.name: t.classes for t in ws.tasks}
         for task, counts in report.per_task.items():
             order = {name: i for i, name in enumerate(classes.get(task, ()))}  # left, center, right

@@ -177,8 +177,10 @@ def validate_long(frame: pd.DataFrame, path: Path, tasks: tuple[Task, ...], line
         if problems:
             fail(
                 frame["annotator"].isin(list(problems)),
-                lambda row: f"annotator name {shown_name(row['annotator'])} {problems[row['annotator']]}"
-                + (EMPTY_NAME_ADVICE if not str(row["annotator"]).strip() else ""),
+                lambda row: (
+                    f"annotator name {shown_name(row['annotator'])} {problems[row['annotator']]}"
+                    + (EMPTY_NAME_ADVICE if not str(row["annotator"]).strip() else "")
+                ),
             )
     if "confidence" in frame:
         given = frame["confidence"].notna() & (frame["confidence"].astype(str).str.strip() != "")

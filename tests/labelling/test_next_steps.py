@@ -188,7 +188,7 @@ def test_a_step_too_wide_for_the_terminal_keeps_its_command_whole_and_breaks_the
 
 
 def test_wrapped_breaks_between_words_and_keeps_what_it_cannot_break():
-    from celeba_tui.console import wrapped
+    from celeba_tui.console import cell_width, wrapped
 
     text = "warning: left out 1 answer of /tmp/a-long-file-name.csv that differs from the same person's answer"
     lines = wrapped(text, 40)
@@ -196,3 +196,10 @@ def test_wrapped_breaks_between_words_and_keeps_what_it_cannot_break():
     assert all(line.startswith("  ") for line in lines[1:])
     assert wrapped(text, None) == [text] and wrapped(text, 0) == [text] and wrapped("   ", 2) == ["   "]
     assert wrapped("x" * 50, 10) == ["x" * 50]  # no word is cut
+    # Terminal columns, not characters: a CJK character takes two (by characters, the second
+    # line was "  answers of 山田太郎 and": 26 columns in 24).
+    wide = "warning: left out 3 answers of 山田太郎 and 佐藤花子 from the file"
+    lines = wrapped(wide, 24)
+    assert lines == ["warning: left out 3", "  answers of 山田太郎", "  and 佐藤花子 from the", "  file"]
+    assert all(cell_width(line) <= 24 for line in lines)
+    assert wrapped("a  b   c", 5) == ["a  b", "  c"]  # spaces kept between words, not at a break
