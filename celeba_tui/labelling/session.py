@@ -35,9 +35,23 @@ class Decision:
     label: str
     check: bool
     label_id: int | None = None  # None for check answers (they are not labels)
-    # The answers a change by going back replaced, oldest first, as (label id, label): undoing
-    # the change brings the last of them back, as the store does.
-    earlier: tuple[tuple[int | None, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Change:
+    """A decision changed by going back (`b`), this session's or an earlier one's: a new label
+    row (`label_id`) over the one that held `before` (`replaced_id`; None: it was undone).
+    Kept in the session's history in the order made, so `u` takes back the last action
+    (attack pass 40: it withdrew the newest answer instead); undoing it brings `before`
+    back, as the store's undo does."""
+
+    image: str
+    task: str
+    label: str
+    label_id: int
+    before: str | None
+    replaced_id: int | None
+    recounted: tuple[str, str] | None  # this session's count the change moved (SessionStats.count_change)
 
 
 @dataclass(frozen=True)
@@ -96,9 +110,10 @@ class SessionStats:
 
     def count_change(
         self, task: str, label: str, now: float, label_id: int | None = None, replaced_id: int | None = None
-    ) -> None:
+    ) -> tuple[str, str] | None:
         """A decision changed by going back: a new label this session (`label_id`), in place
-        of the one `replaced_id` held, whose count goes when this session counted it."""
+        of the one `replaced_id` held, whose count goes when this session counted it (returned:
+        `uncount_change` puts it back)."""
         replaced = self.counted.pop(replaced_id, None) if replaced_id is not None else None
         if replaced is not None:
             self.counts[replaced] -= 1
@@ -109,6 +124,18 @@ class SessionStats:
         self.changes += 1
         if self.first_at is None:
             self.first_at = now
+        return replaced
+
+    def uncount_change(self, change: Change) -> None:
+        """Take back what `count_change` counted for `change` (it was undone)."""
+        counted = self.counted.pop(change.label_id, None)
+        if counted is not None:
+            self.counts[counted] -= 1
+        if change.recounted is not None and change.replaced_id is not None:
+            self.counts[change.recounted] += 1
+            self.counted[change.replaced_id] = change.recounted
+        self.decisions -= 1
+        self.changes -= 1
 
 
 class LabelSession:
@@ -339,7 +366,7 @@ class LabelSession:
             self._next_item()
 
     # --------------------------------------------------------------- undo
-    def last_decision(self) -> Decision | None:
+    def last_decision(self) -> Decision | Change | None:
         return self.history[-1] if self.history else None
 
     def last_skip(self) -> Skip | None:
@@ -360,29 +387,27 @@ class LabelSession:
         self.also_here = None
         self._announce(self.items[skip.position].image)
 
-    def changed(self, replaced_id: int | None, label_id: int | None, label: str) -> None:
-        """A decision of this session changed by going back (`replaced_id`, now `label_id`):
-        undo then withdraws the answer that stands, not the one it replaced."""
-        if replaced_id is None:
-            return
-        self.history = [
-            replace(d, label=label, label_id=label_id, earlier=(*d.earlier, (d.label_id, d.label)))
-            if d.label_id == replaced_id
-            else d
-            for d in self.history
-        ]
+    def record_change(
+        self, image: str, task: str, label: str, label_id: int, before: str | None, replaced_id: int | None
+    ) -> None:
+        """A decision changed by going back: counted (the tally says the answers as they stand)
+        and kept in the history as the session's latest action, for `u`."""
+        recounted = self.stats.count_change(task, label, self.clock(), label_id, replaced_id)
+        self.history.append(Change(image, task, label, label_id, before, replaced_id, recounted))
 
-    def revoke(self, decision: Decision) -> None:
+    def revoke(self, decision: Decision | Change) -> None:
         """Append the undo row for `decision` (thread-safe store write, nothing else)."""
         self.store.revoke(decision.label_id, self.annotator)
 
-    def apply_undo(self, decision: Decision) -> str | None:
-        """Go back to the undone decision's image and question; or, where the decision was a
-        change by going back, count the answer it replaced as standing again (the store's
-        undo brings it back) and stay: returns that answer (helper-83: the screen asked the
-        question again, and counted it open, while the store kept the earlier answer)."""
-        if decision.earlier:
-            return self._undo_change(decision)
+    def apply_undo(self, decision: Decision | Change) -> str | None:
+        """Go back to the undone decision's image and question; or, for a change by going
+        back, count the answer it replaced as standing again (the store's undo brings it back)
+        and stay: returns that answer (helper-83: the screen asked the question again, and
+        counted it open, while the store kept the earlier answer)."""
+        if isinstance(decision, Change):
+            self.history.remove(decision)
+            self.stats.uncount_change(decision)
+            return decision.before
         self.history.remove(decision)
         counted = self.stats.counted.pop(decision.label_id, None) if decision.label_id is not None else None
         if counted is not None:  # not when a change by going back already moved its count
@@ -397,20 +422,6 @@ class LabelSession:
         self.also_here = None
         self._announce(decision.image)  # the image gone back to is the one shown now
         return None
-
-    def _undo_change(self, decision: Decision) -> str:
-        (label_id, label), earlier = decision.earlier[-1], decision.earlier[:-1]
-        self.history[self.history.index(decision)] = replace(decision, label=label, label_id=label_id, earlier=earlier)
-        counted = self.stats.counted.pop(decision.label_id, None) if decision.label_id is not None else None
-        if counted is not None:
-            self.stats.counts[counted] -= 1
-        self.stats.counts[(decision.task, label)] += 1
-        if label_id is not None:
-            self.stats.counted[label_id] = (decision.task, label)
-        self.stats.decisions -= 1
-        self.stats.changes -= 1
-        self._given.setdefault(decision.position, {})[decision.task] = label
-        return label
 
     # ------------------------------------------------------------ moving
     def _next_question(self) -> None:
@@ -593,10 +604,7 @@ class LabelSession:
         self._coming_round = [shift(p) for p in self._coming_round]
         self._counted_early = {shift(p) for p in self._counted_early}
         self._skips = [replace(skip, position=shift(skip.position)) for skip in self._skips]
-        self.history = [
-            Decision(shift(d.position), d.task_index, d.image, d.task, d.label, d.check, d.label_id)
-            for d in self.history
-        ]
+        self.history = [replace(d, position=shift(d.position)) if isinstance(d, Decision) else d for d in self.history]
 
     def upcoming(self, count: int) -> list[QueueItem]:
         """The next `count` items after the current one (for prefetching)."""

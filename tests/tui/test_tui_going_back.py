@@ -215,3 +215,26 @@ async def test_undoing_a_change_says_which_answer_stands_and_counts_it_done(work
         assert app.session.done == done_before and app.session.current.image == IMAGES[1]
         await pilot.press("q")
     assert app.return_value.counts == {("light", "right"): 1} and app.return_value.changes == 0
+
+
+async def test_u_takes_back_a_change_of_an_older_decision_before_the_newer_decisions(workspace, store):
+    # Attack pass 40 (helper-84): the change of image 1 was the last action, but `u` withdrew
+    # image 2's answer (the newest decision); a change of an earlier session's decision could
+    # not be undone at all.
+    store.add_label(IMAGES[9], "light", "right", "ann")  # an earlier session's decision
+    app = LabelApp(LabelConfig(workspace, "ann", tasks=workspace.tasks[:1]), store)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "a", "d", "b", "b")  # image 1 left, image 2 right; back to image 1
+        await press(pilot, "s", "escape")  # image 1: left -> center
+        notes = []
+        app.screen.notify = lambda message, **_: notes.append(message)
+        await press(pilot, "u")
+        assert notes[-1] == f"undone: light = center for {IMAGES[0]}; left stands again"
+        await press(pilot, "b", "b", "b", "a", "escape", "u")  # the earlier session's: right -> left, undone
+        assert notes[-1] == f"undone: light = left for {IMAGES[9]}; right stands again"
+        await press(pilot, "u")  # then the newest decision of this session itself
+        assert notes[-1] == f"undone: light = right for {IMAGES[1]}"
+        await pilot.press("q")
+    live = store.live_labels()
+    assert sorted(zip(live["image"], live["label"])) == [(IMAGES[0], "left"), (IMAGES[9], "right")]
+    assert app.return_value.counts == {("light", "left"): 1} and app.return_value.changes == 0

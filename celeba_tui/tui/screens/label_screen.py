@@ -534,10 +534,9 @@ class LabelScreen(Screen):
         if not outcome.stored:
             self.notify(f"{entry.task} stays {label}", timeout=2, markup=False)
         else:
-            self.session.stats.count_change(
-                entry.task, label, self.session.clock(), outcome.decision.label_id, outcome.replaced_id
+            self.session.record_change(
+                entry.image, entry.task, label, outcome.decision.label_id, outcome.before, outcome.replaced_id
             )
-            self.session.changed(outcome.replaced_id, outcome.decision.label_id, label)
             before = "undone" if outcome.before is None else outcome.before
             self.notify(f"changed: {entry.task} {before} → {label}", timeout=2, markup=False)
         self.show_current(self._stamp)
