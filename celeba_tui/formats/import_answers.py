@@ -64,13 +64,16 @@ def received_before_stored(
     """Which of an import's timed answers that would replace the same person's answer in the
     store (`replacing`; `stored` as for `compare_with_stored`) the store received before,
     the same class given at the same moment (`received`: `LabelStore.received_answers`),
-    and before the person gave the answer that stands: that answer is the newer one, whatever
-    the clocks say (attack pass 39: a file whose times ran minutes ahead, within the clocks'
-    slack, imported again replaced an answer typed after its first import). Pure."""
+    before the person gave the answer that stands (when they answered: typed after it came
+    in): that answer is the newer one, whatever the clocks say (attack pass 39: a file whose
+    times ran minutes ahead, within the clocks' slack, imported again replaced an answer
+    typed after its first import). An answer that stands from a file that says it was given
+    earlier does not count (attack pass 40: imported after a withdrawal, it kept the newer
+    answer out). Pure."""
     found = np.zeros(len(frame), dtype=bool)
     if received.empty or not replacing.any():
         return found
-    newest = _newest_by_voice(stored)[[*KEY, "time"]].rename(columns={"time": "_stands_since"})
+    newest = _newest_by_voice(stored)[[*KEY, "_answered"]].rename(columns={"_answered": "_stands_since"})
     earlier = received.assign(_voice=voices(received["source"]), _answered=answer_times(received))
     earlier = earlier[[*KEY, "label", "_answered", "time"]].rename(columns={"time": "_received"})
     rows = frame.loc[replacing, ["image", "task", "annotator", "label", "time"]].assign(

@@ -276,6 +276,15 @@ def test_a_file_imported_again_never_replaces_what_was_typed_since_though_its_cl
     other = write_long(tmp_path / "later.csv", f"000001.jpg,light,left,alice,import,{later:%Y-%m-%dT%H:%M:%SZ}")
     assert json.loads(run("import", other, "-w", workspace.path, "--json").stdout)[0]["written"] == 1
     assert light_of(workspace) == "left"
+    # Attack pass 40 (helper-84): a newer answer received before an older one that stands (a
+    # withdrawal between) is still the newer one: written.
+    newer = write_long(tmp_path / "f1.csv", "000002.jpg,light,left,zed,import,2026-01-01T11:00:00Z")
+    older = write_long(tmp_path / "f0.csv", "000002.jpg,light,right,zed,import,2026-01-01T10:00:00Z")
+    run("import", newer, "-w", workspace.path)
+    run("annotators", "withdraw", "zed", "--yes", "-w", workspace.path)
+    run("import", older, "-w", workspace.path)
+    assert json.loads(run("import", newer, "-w", workspace.path, "--json").stdout)[0]["written"] == 1
+    assert light_of(workspace, "000002.jpg") == "left"
 
 
 def test_a_long_export_of_typed_answers_imports_back_as_nothing_new(tmp_path, workspace):
