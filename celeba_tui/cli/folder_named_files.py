@@ -1,6 +1,7 @@
-"""A file named like a folder: `-o plain.txt/`. A name ending in `/` names a folder (the
-shell's `> plain.txt/` says "Not a directory"), but pathlib drops the slash, and commands
-wrote the file `plain.txt` over what was there, or made a file `nodir` (attack pass 39).
+"""A file named like a folder: `-o plain.txt/` or `plain.txt/.`. Such a name names a folder
+(the shell's `> plain.txt/` says "Not a directory"), but pathlib drops the slash (and the
+dot), and commands wrote the file `plain.txt` over what was there, or made a file `nodir`
+(attack passes 39 and 40).
 `CelebaGroup` refuses such a value of a file's option (metavar FILE or PNG) before any
 command runs; `celeba export`'s `-o` names a folder for its folder formats."""
 
@@ -20,8 +21,9 @@ def folder_named_file(group: Command, args: Sequence[str]) -> str | None:
     given = list(read_command_line(group, args))
     folder_exports = {item.path for item in given if item.option == "--format" and item.value in FOLDER_FORMATS}
     for item in given:
-        if item.option is None or item.value is None or not item.value.endswith("/"):
+        # `x/.` too, which pathlib reads as `x` (attack pass 40).
+        if item.option is None or item.value is None or not item.value.endswith(("/", "/.")):
             continue
         if item.option in item.shape.file_options and item.path not in folder_exports:
-            return f"{item.option}: {item.value!r} ends with / and so names a folder; give a file's name"
+            return f"{item.option}: {item.value!r} names a folder (it ends with /); give a file's name"
     return None

@@ -163,7 +163,8 @@ def test_a_file_named_like_a_folder_is_refused_before_anything_is_written(labell
     workspace, _ = labelled
     (tmp_path / "plain.txt").write_text("kept")
     line = error_line(export(workspace, f"{tmp_path}/plain.txt/"))
-    assert line == f"error: --out: '{tmp_path}/plain.txt/' ends with / and so names a folder; give a file's name"
+    assert line == f"error: --out: '{tmp_path}/plain.txt/' names a folder (it ends with /); give a file's name"
+    assert "names a folder" in error_line(export(workspace, f"{tmp_path}/plain.txt/."))  # attack pass 40
     assert (tmp_path / "plain.txt").read_text() == "kept"
     onnx = CliRunner().invoke(app, ["export-onnx", "x", "-o", f"{tmp_path}/nodir/", "-w", str(workspace.path)])
     assert "-o: " in error_line(onnx) and not (tmp_path / "nodir").exists()
