@@ -45,11 +45,14 @@ def shown_names(names, most: int = 5) -> str:
     return head if len(names) <= most else f"{head}, ... ({len(names):,} in all)"
 
 
-def unknown_annotator(name: str, known) -> str:
-    """The error line for a name no annotator has, with the closest of `known` (a typo's
+def unknown_annotator(name: str, known, renamed_to=()) -> str:
+    """The error line for a name no annotator has, with who had it before a rename
+    (`renamed_to`: their names now; attack pass 40), else the closest of `known` (a typo's
     likely meaning) or, from a handful, all of them."""
     from celeba_tui.console import close_matches
 
+    if renamed_to:
+        return f"no annotator named {shown_name(name)}: renamed {' and '.join(shown_name(n) for n in renamed_to)} since"
     known = sorted(str(k) for k in known)
     close = close_matches(name, known, n=3)
     if close:

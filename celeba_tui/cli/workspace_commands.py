@@ -250,6 +250,12 @@ def import_command(
             )
         for name, hint in report.look_alikes.items():
             warn(f"{report.path}: {hint}; `celeba import --undo {shlex.quote(name)}` takes them back")
+        for name, others in report.others_old_names.items():
+            warn(
+                f"{report.path}: {shown_name(name)} is an annotator's name here, and was "
+                f"{' and '.join(shown_name(other) for other in others)}'s before a rename: the answers go to "
+                f"{shown_name(name)}; if they are another's, give the rows that name (or import with --annotator NAME)"
+            )
         if report.renamed:
             warn(
                 f"read {', '.join(f'{shown_name(old)} as {shown_name(now)}' for old, now in report.renamed.items())} "

@@ -65,6 +65,7 @@ class ImportReport:
     older_automatic: int = 0  # automatic labels older than the store's newest of their image, left out
     path_hint: str | None = None  # names that look like paths, and the --strip-prefix that would fit
     renamed: dict[str, str] = field(default_factory=dict)  # the file's names of renamed annotators -> theirs now
+    others_old_names: dict[str, list[str]] = field(default_factory=dict)  # names now that were others' before
     look_alikes: dict[str, str] = field(default_factory=dict)  # new people named like known ones -> did you mean
 
 
@@ -136,6 +137,7 @@ class PreparedImport:
     merge_labels: int = 0  # a merge's decisions in the file, left out (formats.long.split_merge_decisions)
     other_tasks: int = 0  # labels of tasks not asked for (`import -t`), left out
     renamed: dict[str, str] = field(default_factory=dict)  # names of renamed annotators read as theirs now
+    others_old_names: dict[str, list[str]] = field(default_factory=dict)  # a name now, and whose it was before
 
 
 def read_import(
@@ -316,7 +318,8 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
     reports = []
     with store.transaction():
         renamed = store.renamed_annotators({name for item in prepared for name in item.frame["annotator"].unique()})
-        prepared = [_under_names_now(item, renamed) for item in prepared]
+        current = set(store.annotators())
+        prepared = [_under_names_now(item, renamed, current) for item in prepared]
         refuse_answers_differing_between_files(prepared)
         known = set(store.image_names(present_only=True))
         people = [name for name in store.annotators() if annotator_kind(name) == "person"]
@@ -351,6 +354,7 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
                     older_automatic=answers.older_automatic,
                     path_hint=None if paths is None else f"{shown_name(paths.name)}: {_names_advice(paths)}",
                     renamed=item.renamed,
+                    others_old_names=item.others_old_names,
                     look_alikes=_look_alikes(frame, people),
                 )
             )
@@ -365,16 +369,30 @@ def _look_alikes(frame: pd.DataFrame, people: list[str]) -> dict[str, str]:
     return {name: hint for name in names if (hint := newcomer_hint(name, people))}
 
 
-def _under_names_now(item: PreparedImport, renamed: dict[str, tuple[str, float]]) -> PreparedImport:
+def _under_names_now(
+    item: PreparedImport, renamed: dict[str, list[tuple[str, float]]], current: set[str]
+) -> PreparedImport:
     """A file's answers under the names their annotators have now (`renamed`:
-    `LabelStore.renamed_annotators`), which it records; a FormatError where one person's
-    answers under their old name and their new one differ for an image (which is theirs
-    would depend on the row order)."""
+    `LabelStore.renamed_annotators`; `current`: the annotators' names now), which it records,
+    with the names that are someone's now and were another's before a rename (said, not
+    read as the other's). A FormatError where a name was two people's before renames, or one
+    person's answers under their old name and their new one differ for an image (which is
+    theirs would depend on the row order)."""
     names = item.frame["annotator"]
-    olds = [name for name in names.unique().tolist() if name in renamed]
+    given = [name for name in names.unique().tolist() if name in renamed]
+    others = {name: [now for now, _ in renamed[name]] for name in given if name in current}
+    olds = [name for name in given if name not in current]
     if not olds:
-        return item
-    now = {old: renamed[old][0] for old in olds}
+        return replace(item, others_old_names=others) if others else item
+    twice = next((old for old in olds if len(renamed[old]) > 1), None)
+    if twice is not None:  # attack pass 40: the latest rename took the older one's answers
+        people = " and ".join(shown_name(now) for now, _ in renamed[twice])
+        raise FormatError(
+            item.path,
+            f"{shown_name(twice)} was the name of {people} before renames: whose answers these are cannot be "
+            "told; give the rows the annotator's name now (or import with --annotator NAME)",
+        )
+    now = {old: renamed[old][0][0] for old in olds}
     frame = item.frame.assign(annotator=names.replace(now))
     answers = frame[voices(frame["source"]).notna()].assign(_voice=voices(frame["source"]))
     labels = answers.groupby(["image", "task", "annotator", "_voice"], sort=False)["label"].transform("nunique")
@@ -386,7 +404,7 @@ def _under_names_now(item: PreparedImport, renamed: dict[str, tuple[str, float]]
             f"named {', '.join(shown_name(old) for old in olds)} in some rows (renamed since): "
             "rename those rows' annotator to tell them apart",
         )
-    return replace(item, frame=frame, renamed=now)
+    return replace(item, frame=frame, renamed=now, others_old_names=others)
 
 
 def import_labels(

@@ -173,7 +173,7 @@ class AnnotatorRecords:
         with self.transaction() as conn:
             row = conn.execute("SELECT id FROM annotators WHERE name = ?", (name,)).fetchone()
             if row is None:
-                raise StoreError(unknown_annotator(name, _names(conn)))
+                raise StoreError(unknown_annotator(name, _names(conn), self._renamed_to(name)))
             where, params = ("AND l.task = ?", [row[0], task]) if task is not None else ("", [row[0]])
             live = conn.execute(f"SELECT COUNT(*) FROM live l WHERE l.annotator_id = ? {where}", params).fetchone()[0]
             ids = [
@@ -212,7 +212,7 @@ class AnnotatorRecords:
         transaction."""
         with self.transaction() as conn:
             if not conn.execute("SELECT 1 FROM annotators WHERE name = ?", (name,)).fetchone():
-                raise StoreError(unknown_annotator(name, _names(conn)))
+                raise StoreError(unknown_annotator(name, _names(conn), self._renamed_to(name)))
             if annotator_kind(name) == "merge":
                 # A merge's decision settled the people's labels as they were when it was made:
                 # written anew it would pose as newer than what people answered since, and
@@ -257,23 +257,42 @@ class AnnotatorRecords:
         with self.transaction() as conn:
             if conn.execute("SELECT 1 FROM annotators WHERE name = ?", (new,)).fetchone():
                 raise StoreError(f"cannot rename {old!r} to {new!r}: an annotator of that name exists")
+            # Files of that time name the other person by it (attack pass 40: their old exports
+            # then became this person's answers).
+            other = conn.execute(
+                "SELECT a.name FROM renames r JOIN annotators a ON a.id = r.annotator_id "
+                "WHERE r.old_name = ? AND a.name != ? ORDER BY r.created DESC LIMIT 1",
+                (new, old),
+            ).fetchone()
+            if other:
+                raise StoreError(
+                    f"cannot rename {old!r} to {shown_name(new)}: {shown_name(other[0])} was called so before a "
+                    "rename, and files of that time name them by it; pick another name"
+                )
             if conn.execute("UPDATE annotators SET name = ? WHERE name = ?", (new, old)).rowcount == 0:
-                raise StoreError(unknown_annotator(old, _names(conn)))
+                raise StoreError(unknown_annotator(old, _names(conn), self._renamed_to(old)))
             conn.execute("INSERT INTO renames SELECT id, ?, ? FROM annotators WHERE name = ?", (old, time.time(), new))
         self._annotator_ids.pop(old, None)
 
-    def renamed_annotators(self, names: Iterable[str]) -> dict[str, tuple[str, float]]:
-        """Of `names`, those no annotator has now but one had before a rename: old name ->
-        (the annotator's name now, when it was renamed; the latest such rename)."""
+    def _renamed_to(self, name: str) -> list[str]:
+        """The names now of the annotators once called `name`."""
+        return [now for now, _ in self.renamed_annotators([name]).get(name, [])]
+
+    def renamed_annotators(self, names: Iterable[str]) -> dict[str, list[tuple[str, float]]]:
+        """Of `names`, those annotators had before a rename and do not have now: old name ->
+        [(each such annotator's name now, when they were renamed from it)], latest first."""
         if not self.query("SELECT 1 FROM sqlite_master WHERE name = 'renames'"):
             return {}  # an older store opened to read
         rows = self.query(
             "SELECT r.old_name, a.name, MAX(r.created) FROM renames r JOIN annotators a ON a.id = r.annotator_id "
-            "WHERE r.old_name IN (SELECT value FROM json_each(?)) AND r.old_name NOT IN (SELECT name FROM annotators) "
-            "GROUP BY r.old_name",
+            "WHERE r.old_name IN (SELECT value FROM json_each(?)) AND a.name != r.old_name "
+            "GROUP BY r.old_name, r.annotator_id ORDER BY 3 DESC",
             [json.dumps([str(name) for name in names])],
         )
-        return {old: (now, when) for old, now, when in rows}
+        found: dict[str, list[tuple[str, float]]] = {}
+        for old, now, when in rows:
+            found.setdefault(old, []).append((now, when))
+        return found
 
 
 def _names(conn) -> list[str]:

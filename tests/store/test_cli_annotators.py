@@ -194,6 +194,9 @@ def test_a_file_under_a_renamed_annotators_old_name_is_theirs_not_a_new_persons(
     assert "(0 new)" in done.stdout and "by amy, robert" in done.stdout
     assert "warning: read 'bob' as 'robert'" in done.stderr
     assert live(labelled) == {"amy": 2, "robert": 3}
+    assert one_error(run("annotators", "withdraw", "bob", "-y", "-w", labelled.path, ok=False)) == (
+        "error: no annotator named 'bob': renamed 'robert' since"
+    )
     # One person's two names in one file giving different answers: which is theirs would
     # depend on the row order.
     both = tmp_path / "both.csv"
@@ -205,6 +208,14 @@ def test_a_file_under_a_renamed_annotators_old_name_is_theirs_not_a_new_persons(
         store.add_label("000005.jpg", "light", "left", "bob")
     again = run("import", before, "-w", labelled.path)
     assert "read 'bob'" not in again.stderr and live(labelled) == {"amy": 2, "bob": 4, "robert": 3}
+    assert "'bob' is an annotator's name here, and was 'robert''s before a rename" in again.stderr
+    # Attack pass 40 (helper-84): nobody else may take robert's old name by a rename (their old
+    # files would become that person's), and a name two people had before renames is refused.
+    run("annotators", "rename", "bob", "bobby", "-w", labelled.path)
+    refused = one_error(run("annotators", "rename", "amy", "bob", "-w", labelled.path, ok=False))
+    assert "'bobby' was called so before a rename" in refused
+    error = one_error(run("import", before, "-w", labelled.path, ok=False))
+    assert "'bob' was the name of 'bobby' and 'robert' before renames" in error
 
 
 def test_an_import_under_a_name_like_a_known_persons_asks_whether_they_were_meant(labelled, tmp_path):

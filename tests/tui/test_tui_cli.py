@@ -201,6 +201,18 @@ def test_a_new_name_like_a_known_one_asks_whether_it_was_meant(workspace, store,
         )
 
 
+def test_a_name_someone_had_before_a_rename_asks_whether_they_were_meant(workspace, store):
+    # Attack pass 40 (helper-84): `label -a bob` after `annotators rename bob robert` made a
+    # new bob without a word, where `import -a bob` reads bob as robert.
+    store.add_label("000001.jpg", "light", "left", "bob")
+    store.rename_annotator("bob", "robert")
+    result = runner.invoke(app, ["label", "-w", str(workspace.path), "-a", "bob", "--count"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip() == (
+        "warning: 'bob' was 'robert''s name before a rename: did you mean 'robert'? (labels go under the name as typed)"
+    )
+
+
 def test_the_os_users_name_among_other_people_is_said(workspace, store, monkeypatch):
     """The walkthrough of 2026-12-07: browsing without --as stored reviews under `root`, the
     OS user, among people called ann and bob, without a word."""
