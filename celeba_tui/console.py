@@ -124,7 +124,7 @@ def wrapped(text: str, width: int | None, indent: str = "  ") -> list[str]:
     lines, line, space = [], lead, ""
     for chunk in re.findall(r"\S+|\s+", text[len(lead) :]):
         if chunk.isspace():
-            space = chunk
+            space = chunk if chunk.strip(" ") == "" else " "  # a tab or line break reads as one space
             continue
         if line.strip() and cell_width(line) + cell_width(space) + cell_width(chunk) > width:
             lines.append(line)

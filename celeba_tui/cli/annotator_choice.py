@@ -48,7 +48,7 @@ def name_note(store, name: str, given: str | None, flag: str) -> str | None:
     from celeba_tui.annotator_names import name_hint, shown_name
 
     known = [row[0] for row in store.query("SELECT name FROM annotators")]
-    people = [] if name in known else [now for now, _ in store.renamed_annotators([name]).get(name, [])]
+    people = [] if name in known else store.names_now_of(name)
     if people:  # attack pass 40: an old name became a new person without a word
         meant = " or ".join(shown_name(person) for person in people)
         return f"{shown_name(name)} was {meant}'s name before a rename: did you mean {meant}? (labels go under the name as typed)"

@@ -247,8 +247,7 @@ def withdraw(name: str, task: str | None, yes: bool, workspace: Path | None, jso
     ):
         rows = {r["name"]: r for r in annotator_rows(store, ws.task_names)}
         if name not in rows:
-            renamed = [now for now, _ in store.renamed_annotators([name]).get(name, [])]
-            raise CelebaError(unknown_annotator(name, rows, renamed))
+            raise CelebaError(unknown_annotator(name, rows, store.names_now_of(name)))
         live = rows[name]["live"]
         count = live[task] if task is not None else sum(live.values())
         if count and not yes and not _confirmed(f"Withdraw {count:,} live {scope}labels of {printable(name)}?"):

@@ -41,13 +41,16 @@ def timed_answers(frame: pd.DataFrame) -> np.ndarray:
     return (voices(frame["source"]).notna() & frame["time"].notna()).to_numpy()
 
 
-def compare_with_stored(frame: pd.DataFrame, stored: pd.DataFrame, timed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def compare_with_stored(
+    frame: pd.DataFrame, stored: pd.DataFrame, timed: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For an import's timed answers (`timed`: `timed_answers(frame)`): which are older than
     the same person's newest answer of that voice in the store (`stored`: their live rows of
-    the people's sources), and which give the class that answer gives (nothing new). Pure."""
-    older, same = np.zeros(len(frame), dtype=bool), np.zeros(len(frame), dtype=bool)
+    the people's sources), which give the class that answer gives (nothing new), and which
+    would replace one (the rest are new). Pure."""
+    older, same, replacing = (np.zeros(len(frame), dtype=bool) for _ in range(3))
     if stored.empty or not timed.any():
-        return older, same
+        return older, same, replacing
     newest = _newest_by_voice(stored)[[*KEY, "label", "_answered"]]
     rows = frame.loc[timed, ["image", "task", "annotator", "label", "time"]].assign(
         _voice=voices(frame.loc[timed, "source"])
@@ -55,7 +58,8 @@ def compare_with_stored(frame: pd.DataFrame, stored: pd.DataFrame, timed: np.nda
     rows = rows.merge(newest.rename(columns={"label": "_stored"}), on=KEY, how="left")
     older[np.flatnonzero(timed)] = (rows["time"] < rows["_answered"] - SAME_MOMENT_S).to_numpy()
     same[np.flatnonzero(timed)] = (rows["label"] == rows["_stored"]).to_numpy()
-    return older, same & ~older
+    replacing[np.flatnonzero(timed)] = rows["_stored"].notna().to_numpy()
+    return older, same & ~older, replacing & ~older & ~same
 
 
 def received_before_stored(

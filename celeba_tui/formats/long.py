@@ -266,9 +266,11 @@ def parse_times(values: pd.Series) -> pd.Series:
             seconds[stamps] = _epoch_seconds(converted)
             # pandas wraps a timestamp past its year 2262 around without a word (attack pass
             # 39: a Parquet file's year 36,812 was stored as 1972): those value by value.
-            years = values[stamps].map(lambda value: getattr(value, "year", np.nan)).astype(float)
-            wrapped = years.notna() & (converted.dt.year.astype(float) != years)
-            seconds[wrapped[wrapped].index] = values[wrapped[wrapped].index].map(_timestamp_seconds)
+            years = values[stamps].map(lambda value: getattr(value, "year", np.nan)).astype(float).to_numpy()
+            wrapped = ~np.isnan(years) & (converted.dt.year.astype(float).to_numpy() != years)
+            if wrapped.any():  # by position: a file's index may repeat (helper-85)
+                at = np.flatnonzero(stamps.to_numpy())[wrapped]
+                seconds.iloc[at] = values.iloc[at].map(_timestamp_seconds).to_numpy()
         except (ValueError, TypeError, OverflowError, NotImplementedError):
             seconds[stamps] = values[stamps].map(_timestamp_seconds)
     return seconds

@@ -173,7 +173,7 @@ class AnnotatorRecords:
         with self.transaction() as conn:
             row = conn.execute("SELECT id FROM annotators WHERE name = ?", (name,)).fetchone()
             if row is None:
-                raise StoreError(unknown_annotator(name, _names(conn), self._renamed_to(name)))
+                raise StoreError(unknown_annotator(name, _names(conn), self.names_now_of(name)))
             where, params = ("AND l.task = ?", [row[0], task]) if task is not None else ("", [row[0]])
             live = conn.execute(f"SELECT COUNT(*) FROM live l WHERE l.annotator_id = ? {where}", params).fetchone()[0]
             ids = [
@@ -212,7 +212,7 @@ class AnnotatorRecords:
         transaction."""
         with self.transaction() as conn:
             if not conn.execute("SELECT 1 FROM annotators WHERE name = ?", (name,)).fetchone():
-                raise StoreError(unknown_annotator(name, _names(conn), self._renamed_to(name)))
+                raise StoreError(unknown_annotator(name, _names(conn), self.names_now_of(name)))
             if annotator_kind(name) == "merge":
                 # A merge's decision settled the people's labels as they were when it was made:
                 # written anew it would pose as newer than what people answered since, and
@@ -270,12 +270,12 @@ class AnnotatorRecords:
                     "rename, and files of that time name them by it; pick another name"
                 )
             if conn.execute("UPDATE annotators SET name = ? WHERE name = ?", (new, old)).rowcount == 0:
-                raise StoreError(unknown_annotator(old, _names(conn), self._renamed_to(old)))
+                raise StoreError(unknown_annotator(old, _names(conn), self.names_now_of(old)))
             conn.execute("INSERT INTO renames SELECT id, ?, ? FROM annotators WHERE name = ?", (old, time.time(), new))
         self._annotator_ids.pop(old, None)
 
-    def _renamed_to(self, name: str) -> list[str]:
-        """The names now of the annotators once called `name`."""
+    def names_now_of(self, name: str) -> list[str]:
+        """The names now of the annotators once called `name` (and not now), latest first."""
         return [now for now, _ in self.renamed_annotators([name]).get(name, [])]
 
     def renamed_annotators(self, names: Iterable[str]) -> dict[str, list[tuple[str, float]]]:

@@ -258,6 +258,10 @@ def test_iso_times_read_back_as_the_same_moment():
     # ISO 8601's comma before the fraction reads as its point (helper-82: refused).
     comma = parse_times(pd.Series(["2026-12-07T05:06:40,5Z", "2026-12-07 05:06:40,25+01:00"], dtype=object))
     assert comma.tolist() == [1796620000.5, 1796620000.25 - 3600]
+    # A timestamp whose UTC year is not its own (New Year's Eve west of Greenwich) is read
+    # value by value, by position: a repeated index raised (helper-85).
+    eve = pd.Timestamp("2024-12-31T23:30-05:00")
+    assert parse_times(pd.Series([eve, eve], dtype=object, index=[5, 5])).tolist() == [1735705800.0] * 2
 
 
 @pytest.mark.parametrize("fmt", ["long", "parquet"])

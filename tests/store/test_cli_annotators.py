@@ -203,11 +203,13 @@ def test_a_file_under_a_renamed_annotators_old_name_is_theirs_not_a_new_persons(
     both.write_text("image,task,label,annotator\n000009.jpg,light,left,bob\n000009.jpg,light,right,robert\n")
     error = one_error(run("import", both, "-w", labelled.path, ok=False))
     assert "'000009.jpg' has two different light labels by 'robert', named 'bob' in some rows" in error
+    both.write_text("image,task,label,annotator\n000009.jpg,light,left,bob\n000009.jpg,light,left,robert\n")
+    assert "(1 new)" in run("import", both, "-w", labelled.path).stdout  # one answer under two names (helper-85)
     # Someone called bob again is someone new: their name is nobody's old name any more.
     with labelled.open_store() as store:
         store.add_label("000005.jpg", "light", "left", "bob")
     again = run("import", before, "-w", labelled.path)
-    assert "read 'bob'" not in again.stderr and live(labelled) == {"amy": 2, "bob": 4, "robert": 3}
+    assert "read 'bob'" not in again.stderr and live(labelled) == {"amy": 2, "bob": 4, "robert": 4}
     assert "'bob' is an annotator's name here, and was 'robert''s before a rename" in again.stderr
     # Attack pass 40 (helper-84): nobody else may take robert's old name by a rename (their old
     # files would become that person's), and a name two people had before renames is refused.

@@ -241,10 +241,11 @@ class BrowseScreen(Screen):
 
     def _fit_footer(self, full: bool) -> None:
         """Show every footer key (`full`), or leave out NARROW_FOOTER_HIDES."""
+        declared = {b.action: b.show for b in self.BINDINGS}
         changed = False
         for key, bindings in self._bindings.key_to_bindings.items():
             fitted = [
-                replace(b, show=full and bool(b.description)) if b.action in NARROW_FOOTER_HIDES else b
+                replace(b, show=full and declared.get(b.action, b.show)) if b.action in NARROW_FOOTER_HIDES else b
                 for b in bindings
             ]
             changed |= fitted != bindings

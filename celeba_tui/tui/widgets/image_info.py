@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import Static
 
-from celeba_tui.console import middle_cut, printable, wrapped
+from celeba_tui.console import cell_width, middle_cut, printable, wrapped
 from celeba_tui.labelling.queues import ItemContext
 
 
@@ -52,7 +52,7 @@ def info_text(
         # The words go before the name does (helper-83: at 60x20 "annotator… · queue unlabelled").
         person, queue_name = printable(annotator), printable(queue)
         forms = (who, f"{person} · queue {queue_name}", f"{person} · {queue_name}")
-        who = next((form for form in forms if len(form) <= width), middle_cut(forms[-1], width))
+        who = next((form for form in forms if cell_width(form) <= width), middle_cut(forms[-1], width))
         name = middle_cut(name, 2 * width - 1)
     text.append(f"{name}\n", style="bold")
     text.append(f"{who}\n", style="dim")
