@@ -978,15 +978,17 @@ def _refresh_current(conn: sqlite3.Connection, image_ids: list[int], tasks: list
     task_codes, task_names = pd.factorize(np.asarray(tasks, dtype=object))
     groups = np.sort(pd.unique(ids * len(task_names) + task_codes))
     if len(groups) == len(images) * len(task_names):
-        where, document = "WHERE image_id IN (SELECT value FROM json_each(?))", json.dumps(images.tolist())
-        one_row = conn.execute(ONE_ROW_GROUPS_REFRESH_SQL.format(where=where), (document,)).rowcount
+        # Exactly these groups (these tasks too): the count below is of them.
+        where = "WHERE image_id IN (SELECT value FROM json_each(?)) AND task IN (SELECT value FROM json_each(?))"
+        params = (json.dumps(images.tolist()), json.dumps([str(name) for name in task_names]))
+        one_row = conn.execute(ONE_ROW_GROUPS_REFRESH_SQL.format(where=where), params).rowcount
         if one_row == len(groups):  # every group new: nothing left to rank
             return
         if one_row == 0:  # none: the full rules for all, without telling them apart again
-            conn.execute(CURRENT_REFRESH_SQL.format(where=where), (document,))
+            conn.execute(CURRENT_REFRESH_SQL.format(where=where), params)
             return
         many_rows = f"{where} AND (image_id, task) IN ({MANY_ROWS_GROUPS_SQL.format(where=where)})"
-        conn.execute(CURRENT_REFRESH_SQL.format(where=many_rows), (document, document))
+        conn.execute(CURRENT_REFRESH_SQL.format(where=many_rows), params + params)
         return
     where = (
         "WHERE (image_id, task) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))"

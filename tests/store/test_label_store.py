@@ -165,6 +165,15 @@ def test_current_stays_exact_through_bulk_adds_revokes_and_replacements(store):
         assert current == _recomputed_current(store), f"step {step}"
 
 
+def test_a_bulk_write_of_one_task_refreshes_that_task_where_the_other_has_one_label(store):
+    # The full suite found it: the one-row shortcut counted the other task's one-label group
+    # of the same image as one of the groups written, and left the task written stale.
+    store.add_labels(_frame([("000001.jpg", "orientation", "left", "a"), ("000001.jpg", "light", "left", "a")]))
+    store.add_labels(_frame([("000001.jpg", "light", "right", "b")]))  # light: a conflict now
+    assert store.query("SELECT * FROM current ORDER BY image_id, task") == _recomputed_current(store)
+    assert store.current_labels("light")["status"].tolist() == ["conflict"]
+
+
 def test_replace_labels_equals_revoke_then_add(tmp_path):
     def fill(path):
         store = LabelStore.open(path, create=True)
