@@ -260,7 +260,12 @@ def import_command(
             warn(
                 f"read {', '.join(f'{shown_name(old)} as {shown_name(now)}' for old, now in report.renamed.items())} "
                 f"in {report.path}: renamed since (`celeba annotators rename`), the same person; to import "
-                "someone else of that name, give the file's rows another annotator name"
+                # The name came from -a, or from the file (attack pass 40: the advice named the rows).
+                + (
+                    "someone else, give another --annotator name"
+                    if annotator is not None
+                    else "someone else of that name, give the file's rows another annotator name"
+                )
             )
         if report.older_answers:
             warn(

@@ -192,7 +192,11 @@ def test_a_file_under_a_renamed_annotators_old_name_is_theirs_not_a_new_persons(
     run("annotators", "rename", "bob", "robert", "-w", labelled.path)
     done = run("import", before, "-w", labelled.path)
     assert "(0 new)" in done.stdout and "by amy, robert" in done.stdout
-    assert "warning: read 'bob' as 'robert'" in done.stderr
+    assert "warning: read 'bob' as 'robert'" in done.stderr and "give the file's rows another" in done.stderr
+    one = tmp_path / "one.csv"
+    one.write_text("image,task,label\n000001.jpg,light,right\n")
+    by_option = run("import", one, "-a", "bob", "-w", labelled.path)  # the name from -a: said so
+    assert "read 'bob' as 'robert'" in by_option.stderr and "give another --annotator name" in by_option.stderr
     assert live(labelled) == {"amy": 2, "robert": 3}
     assert one_error(run("annotators", "withdraw", "bob", "-y", "-w", labelled.path, ok=False)) == (
         "error: no annotator named 'bob': renamed 'robert' since"
