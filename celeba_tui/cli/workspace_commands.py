@@ -232,9 +232,8 @@ def import_command(
             f"{report.path}: {report.format}, {counted(report.rows, 'label')} for {counted(report.images, 'image')} "
             f"by {', '.join(report.annotators)} ({report.written:,} new{_replacing(report.replaced_imported)})"
         )
-        typer.echo(
-            "\n".join(wrapped(said, width, "    "))
-        )  # on a terminal: broken between words, indented past the task lines below
+        # On a terminal: broken between words, indented past the task lines below.
+        typer.echo("\n".join(wrapped(said, width, "    ")))
         classes = {t.name: t.classes for t in ws.tasks}
         for task, counts in report.per_task.items():
             order = {name: i for i, name in enumerate(classes.get(task, ()))}  # left, center, right

@@ -42,16 +42,16 @@ def timed_answers(frame: pd.DataFrame) -> np.ndarray:
 
 
 def compare_with_stored(
-    frame: pd.DataFrame, stored: pd.DataFrame, timed: np.ndarray
+    frame: pd.DataFrame, newest: pd.DataFrame, timed: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For an import's timed answers (`timed`: `timed_answers(frame)`): which are older than
-    the same person's newest answer of that voice in the store (`stored`: their live rows of
-    the people's sources), which give the class that answer gives (nothing new), and which
-    would replace one (the rest are new). Pure."""
+    the same person's newest answer of that voice in the store (`newest`: `newest_by_voice`
+    of their live rows of the people's sources), which give the class that answer gives
+    (nothing new), and which would replace one (the rest are new). Pure."""
     older, same, replacing = (np.zeros(len(frame), dtype=bool) for _ in range(3))
-    if stored.empty or not timed.any():
+    if newest.empty or not timed.any():
         return older, same, replacing
-    newest = _newest_by_voice(stored)[[*KEY, "label", "_answered"]]
+    newest = newest[[*KEY, "label", "_answered"]]
     rows = frame.loc[timed, ["image", "task", "annotator", "label", "time"]].assign(
         _voice=voices(frame.loc[timed, "source"])
     )
@@ -63,10 +63,10 @@ def compare_with_stored(
 
 
 def received_before_stored(
-    frame: pd.DataFrame, stored: pd.DataFrame, received: pd.DataFrame, replacing: np.ndarray
+    frame: pd.DataFrame, newest: pd.DataFrame, received: pd.DataFrame, replacing: np.ndarray
 ) -> np.ndarray:
     """Which of an import's timed answers that would replace the same person's answer in the
-    store (`replacing`; `stored` as for `compare_with_stored`) the store received before,
+    store (`replacing`; `newest` as for `compare_with_stored`) the store received before,
     the same class given at the same moment (`received`: `LabelStore.received_answers`),
     before the person gave the answer that stands (when they answered: typed after it came
     in): that answer is the newer one, whatever the clocks say (attack pass 39: a file whose
@@ -77,7 +77,7 @@ def received_before_stored(
     found = np.zeros(len(frame), dtype=bool)
     if received.empty or not replacing.any():
         return found
-    newest = _newest_by_voice(stored)[[*KEY, "_answered"]].rename(columns={"_answered": "_stands_since"})
+    newest = newest[[*KEY, "_answered"]].rename(columns={"_answered": "_stands_since"})
     earlier = received.assign(_voice=voices(received["source"]), _answered=answer_times(received))
     earlier = earlier[[*KEY, "label", "_answered", "time"]].rename(columns={"time": "_received"})
     rows = frame.loc[replacing, ["image", "task", "annotator", "label", "time"]].assign(
@@ -89,7 +89,7 @@ def received_before_stored(
     return found
 
 
-def _newest_by_voice(stored: pd.DataFrame) -> pd.DataFrame:
+def newest_by_voice(stored: pd.DataFrame) -> pd.DataFrame:
     """Each person's newest stored answer of each voice (`stored`: live rows with `id`), with
     `_voice` and when it was given (`_answered`)."""
     stored = stored.assign(_voice=voices(stored["source"]), _answered=answer_times(stored))

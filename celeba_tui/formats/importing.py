@@ -16,6 +16,7 @@ from celeba_tui.formats.csv_cells import read_records
 from celeba_tui.formats.import_answers import (
     against_given_answers,
     compare_with_stored,
+    newest_by_voice,
     older_model_labels,
     received_before_stored,
     refuse_answers_differing_between_files,
@@ -258,10 +259,11 @@ def _write_answers(store: LabelStore, frame: pd.DataFrame) -> WrittenAnswers:
     }
     if not timed.any():
         return WrittenAnswers(store.add_labels(untimed, skip_unchanged=True), **counts)
-    older, same, replacing = compare_with_stored(frame, stored, timed)
+    newest = newest_by_voice(stored) if not stored.empty else stored
+    older, same, replacing = compare_with_stored(frame, newest, timed)
     if replacing.any():  # only those: a re-import of 200,000 answers read their history for 1.3 s (helper-85)
         received = store.received_answers(frame.loc[replacing, "annotator"].unique())
-        older |= received_before_stored(frame, stored, received, replacing)
+        older |= received_before_stored(frame, newest, received, replacing)
     written = store.add_labels(frame[timed & ~(older | same)], skip_unchanged=False)
     written += store.add_labels(untimed, skip_unchanged=True)
     return WrittenAnswers(written, int(older.sum()), **counts)
@@ -317,11 +319,11 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
     reports = []
     with store.transaction():
         renamed = store.renamed_annotators({name for item in prepared for name in item.frame["annotator"].unique()})
-        current = set(store.annotators())
-        prepared = [_under_names_now(item, renamed, current) for item in prepared]
+        annotators = store.annotators()
+        prepared = [_under_names_now(item, renamed, set(annotators)) for item in prepared]
         refuse_answers_differing_between_files(prepared)
         known = set(store.image_names(present_only=True))
-        people = [name for name in store.annotators() if annotator_kind(name) == "person"]
+        people = [name for name in annotators if annotator_kind(name) == "person"]
         for item in prepared:
             frame = item.frame
             # As Python strings: iterating pandas' Arrow-backed strings one by one is slow.
