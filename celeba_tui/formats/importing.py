@@ -356,18 +356,23 @@ def write_imports(store: LabelStore, prepared: list[PreparedImport]) -> list[Imp
                     path_hint=None if paths is None else f"{shown_name(paths.name)}: {_names_advice(paths)}",
                     renamed=item.renamed,
                     others_old_names=item.others_old_names,
-                    look_alikes=_look_alikes(frame, people),
+                    look_alikes=_look_alikes(frame, people, store),
                 )
             )
     return reports
 
 
-def _look_alikes(frame: pd.DataFrame, people: list[str]) -> dict[str, str]:
+def _look_alikes(frame: pd.DataFrame, people: list[str], store: LabelStore) -> dict[str, str]:
     """Each person new to the store in an import whose name looks like one of `people`
-    (another case, full-width letters, a typo: attack pass 39, `-a ALICE` beside alice) ->
-    the line asking whether that one was meant (annotator_names.newcomer_hint)."""
+    with a live label (another case, full-width letters, a typo: attack pass 39, `-a ALICE`
+    beside alice) -> the line asking whether that one was meant
+    (annotator_names.newcomer_hint). A name whose labels were all taken back is not offered."""
     names = sorted(set(frame.loc[voices(frame["source"]).notna(), "annotator"].unique().tolist()) - set(people))
-    return {name: hint for name in names if (hint := newcomer_hint(name, people))}
+    if not names:
+        return {}
+    withdrawn = store.annotators_without_live_labels()
+    offered = [person for person in people if person not in withdrawn]
+    return {name: hint for name in names if (hint := newcomer_hint(name, offered))}
 
 
 def _under_names_now(

@@ -274,6 +274,16 @@ class AnnotatorRecords:
             conn.execute("INSERT INTO renames SELECT id, ?, ? FROM annotators WHERE name = ?", (old, time.time(), new))
         self._annotator_ids.pop(old, None)
 
+    def annotators_without_live_labels(self) -> set[str]:
+        """The annotators none of whose labels is live (all withdrawn, as `import --undo`
+        does with a mistyped name): no name to offer as a did-you-mean (helper-85)."""
+        return {
+            row[0]
+            for row in self.query(
+                "SELECT name FROM annotators WHERE id NOT IN (SELECT DISTINCT annotator_id FROM live)"
+            )
+        }
+
     def names_now_of(self, name: str) -> list[str]:
         """The names now of the annotators once called `name` (and not now), latest first."""
         return [now for now, _ in self.renamed_annotators([name]).get(name, [])]

@@ -236,6 +236,10 @@ def test_an_import_under_a_name_like_a_known_persons_asks_whether_they_were_mean
         "Amy": "'Amy' is a new annotator: did you mean 'amy'? (labels go under the name as typed)"
     }
     assert "did you mean" not in run("import", path, "-a", "zed", "-w", labelled.path).stderr
+    # helper-85: the mistyped name taken back by `import --undo` is no one to mean.
+    run("import", "--undo", "BOB", "--yes", "-w", labelled.path)
+    again = run("import", path, "-a", "Bob", "-w", labelled.path)
+    assert "'Bob' is a new annotator: did you mean 'bob'? (labels" in again.stderr
 
 
 @pytest.mark.parametrize(

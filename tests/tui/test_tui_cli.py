@@ -201,6 +201,18 @@ def test_a_new_name_like_a_known_one_asks_whether_it_was_meant(workspace, store,
         )
 
 
+def test_a_name_whose_labels_were_all_taken_back_is_not_offered(workspace, store):
+    # helper-85: after `import --undo ANN` (a mistyped name) `label -a Ann` offered ANN too.
+    store.add_label("000001.jpg", "light", "left", "ann")
+    store.add_label("000002.jpg", "light", "left", "ANN")
+    store.withdraw_annotator("ANN")
+    result = runner.invoke(app, ["label", "-w", str(workspace.path), "-a", "Ann", "--count"])
+    assert result.exit_code == 0, result.output
+    assert "did you mean 'ann'? (labels" in result.stderr and "ANN" not in result.stderr
+    # Their own name is theirs still: no word.
+    assert runner.invoke(app, ["label", "-w", str(workspace.path), "-a", "ANN", "--count"]).stderr == ""
+
+
 def test_a_name_someone_had_before_a_rename_asks_whether_they_were_meant(workspace, store):
     # Attack pass 40 (helper-84): `label -a bob` after `annotators rename bob robert` made a
     # new bob without a word, where `import -a bob` reads bob as robert.
