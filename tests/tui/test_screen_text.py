@@ -89,7 +89,7 @@ def test_session_stats_read_alike_say_changes_and_how_long_the_rest_takes():
     assert lines[2:] == ["light l:140 c:0 r:0", "orientation l:0 c:13 r:0"], lines
     assert stats_text(PanelFigures(0, 1, {}, [], 0, 0.0)).plain.startswith("0 / 1 image done\n")
     changed = stats_text(PanelFigures(49, 300, {}, [], 99, 6.0, changes=1)).plain
-    assert "this session: 99 labels, 1 changed · 6.0/min" in changed
+    assert "this session: 98 labels, 1 changed · 6.0/min" in changed  # the change is not a label given too
     # The rest of the queue at this session's pace: 251 images x 2 questions at 6 a minute.
     assert minutes_left(251, 2, 6.0, 99) == 251 * 2 / 6.0
     assert minutes_left(251, 2, 6.0, 9) is None and minutes_left(None, 2, 6.0, 99) is None

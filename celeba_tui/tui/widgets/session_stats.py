@@ -47,8 +47,11 @@ def stats_text(figures: PanelFigures, width: int | None = None) -> Text:
         text.append(f"{done:,} / {counted(total, 'image')} done\n", style="bold")
     if figures.minutes_left is not None and total is not None and done < total:
         text.append(f"{time_left_text(figures.minutes_left)} at this pace\n", style="dim")
-    # Going back to change an answer counts: the tally is of answers given, said so.
-    given = counted(decisions, "label") + (f", {figures.changes:,} changed" if figures.changes else "")
+    # New answers, then the answers changed by going back (the walkthrough of 2026-12-07:
+    # "9 labels, 1 changed" counted the change as a label given too).
+    given = counted(decisions - figures.changes, "label") + (
+        f", {figures.changes:,} changed" if figures.changes else ""
+    )
     pace = f"{given} · {figures.per_minute:.1f}/min"
     session = next((line for line in (f"this session: {pace}", f"session: {pace}") if fits(line)), pace)
     text.append(session + "\n", style="dim")
