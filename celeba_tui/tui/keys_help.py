@@ -32,7 +32,24 @@ def class_rows(classes: Iterable[str]) -> list[KeyRow]:
     return [(keys.display, f"answer {keys.label}") for keys in class_keys(tuple(classes))]
 
 
-def keys_text(rows: list[KeyRow]) -> str:
-    """The rows as aligned plain text (shown with markup off)."""
-    width = max((len(keys) for keys, _ in rows), default=0)
-    return "\n".join(f"  {keys.ljust(width)}  {what}" for keys, what in rows)
+# Narrower than this, what a key does is not wrapped beside the keys but left to the screen.
+NARROWEST_WRAPPED = 16
+
+
+def keys_text(rows: list[KeyRow], width: int | None = None) -> str:
+    """The rows as aligned plain text (shown with markup off). In `width` columns, what a
+    key does wraps under itself, not under the keys (the walkthrough of 2026-12-07: at 60
+    columns the wrapped words started at the left edge, among the keys)."""
+    import textwrap
+
+    from rich.cells import cell_len
+
+    keys_width = max((cell_len(keys) for keys, _ in rows), default=0)
+    indent = " " * (2 + keys_width + 2)
+    room = None if width is None else width - len(indent)
+    lines = []
+    for keys, what in rows:
+        parts = textwrap.wrap(what, room) if room and room >= NARROWEST_WRAPPED else [what]
+        lines.append(f"  {keys}{' ' * (keys_width - cell_len(keys))}  {parts[0] if parts else ''}")
+        lines.extend(indent + part for part in parts[1:])
+    return "\n".join(lines)

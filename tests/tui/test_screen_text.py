@@ -19,6 +19,17 @@ def test_bindings_that_do_the_same_share_a_row_and_silent_ones_are_left_out():
     assert keys_text(rows).splitlines()[1] == "  u/⌫         undo"
 
 
+def test_what_a_key_does_wraps_beside_its_keys():
+    # The walkthrough of 2026-12-07: at 60 columns the wrapped words started at the left edge.
+    rows = [("u/⌫", "undo your last decision (its answer stands again, the counts follow)"), ("q", "quit")]
+    lines = keys_text(rows, 40).splitlines()
+    assert lines[0] == "  u/⌫  undo your last decision (its"
+    assert all(line.startswith(" " * 7) and line.strip() for line in lines[1:-1]) and len(lines) > 3
+    assert lines[-1] == "  q    quit" and max(len(line) for line in lines) <= 40
+    assert keys_text(rows, 20).splitlines()[0].endswith("follow)")  # too narrow to wrap: the screen does
+    assert keys_text(rows) == keys_text(rows, 200)
+
+
 def test_class_keys_answer_the_question():
     assert class_rows(("left", "center", "right"))[0] == ("←/a/1", "answer left")
 

@@ -648,6 +648,11 @@ async def test_guidelines_and_preprocessing_view(workspace, store):
         assert scroll.scroll_target_y > 0  # PgDn turns the page, and the footer says so
         shown = {b.binding.key_display: b.binding.description for b in app.screen.active_bindings.values()}
         assert shown.get("PgUp/PgDn") == "scroll"
+        await pilot.resize_terminal(60, 20)  # what a key does wraps beside its keys, not under them
+        await pilot.pause()
+        rows = str(app.screen.query_one("#keys-help").render()).split("\n\n")[0].splitlines()
+        assert max(len(line) for line in rows) <= 60 - 6 and all(line.startswith("  ") for line in rows), rows
+        await pilot.resize_terminal(*SIZE)
         await pilot.press("escape")
         assert isinstance(app.screen, LabelScreen)
         await press(pilot, "p")

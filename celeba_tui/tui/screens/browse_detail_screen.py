@@ -224,11 +224,11 @@ class BrowseDetailScreen(Screen):
 
     def action_help(self) -> None:
         """`?`: this screen's keys (the class keys first), then the labelling guidelines."""
-        from celeba_tui.tui.keys_help import binding_rows, class_rows, keys_text
+        from celeba_tui.tui.keys_help import binding_rows, class_rows
         from celeba_tui.tui.screens.guidelines_screen import GuidelinesScreen
 
         rows = [*class_rows(self.task.classes), *binding_rows(self.BINDINGS, KEYS_SAID_IN_FULL)]
-        self.app.push_screen(GuidelinesScreen(self.browser.workspace.guidelines_path, keys_text(rows)))
+        self.app.push_screen(GuidelinesScreen(self.browser.workspace.guidelines_path, rows))
 
     def action_next_task(self, step: int) -> None:
         self.task_index = (self.task_index + step) % len(self.tasks)

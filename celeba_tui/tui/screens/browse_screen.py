@@ -114,12 +114,12 @@ class BrowseScreen(Screen):
 
     def action_help(self) -> None:
         """`?`: this screen's keys and the filter's words, then the labelling guidelines."""
-        from celeba_tui.tui.keys_help import binding_rows, keys_text
+        from celeba_tui.tui.keys_help import binding_rows
         from celeba_tui.tui.screens.guidelines_screen import GuidelinesScreen
 
-        keys = keys_text(binding_rows(self.BINDINGS, KEYS_SAID_IN_FULL))
-        keys += f"\n\nFilter terms (type / first): {FILTER_TERMS}"
-        self.app.push_screen(GuidelinesScreen(self.browser.workspace.guidelines_path, keys))
+        keys = binding_rows(self.BINDINGS, KEYS_SAID_IN_FULL)
+        note = f"Filter terms (type / first): {FILTER_TERMS}"
+        self.app.push_screen(GuidelinesScreen(self.browser.workspace.guidelines_path, keys, note))
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):

@@ -13,12 +13,29 @@ from textual.widgets import Footer, Markdown, Static
 
 from celeba_tui.console import printable
 from celeba_tui.labelling.guidelines import read_guidelines
+from celeba_tui.tui.keys_help import KeyRow, keys_text
 
 
 def shown_text(text: str) -> str:
     """The text with every control character but the line breaks written as its escape:
     nothing in the file can reach the terminal as a control sequence."""
     return "\n".join(printable(line.expandtabs(4)) for line in text.replace("\r\n", "\n").split("\n"))
+
+
+class KeysHelp(Static):
+    """The keys' rows, what each does wrapped beside its keys at the width the widget has,
+    then a note (plain text, markup off)."""
+
+    def __init__(self, rows: list[KeyRow], note: str = "", **kwargs):
+        super().__init__(self._text(rows, note, None), markup=False, **kwargs)
+        self.rows, self.note = rows, note
+
+    @staticmethod
+    def _text(rows: list[KeyRow], note: str, width: int | None) -> str:
+        return keys_text(rows, width) + (f"\n\n{note}" if note else "")
+
+    def on_resize(self, event) -> None:
+        self.update(self._text(self.rows, self.note, event.size.width))
 
 
 class GuidelinesScreen(ModalScreen[None]):
@@ -29,10 +46,11 @@ class GuidelinesScreen(ModalScreen[None]):
         Binding("pageup", "page(-1)", "scroll", show=False),
     ]
 
-    def __init__(self, path: Path, keys: str = ""):
+    def __init__(self, path: Path, keys: list[KeyRow] = (), note: str = ""):
         super().__init__()
         self.path = path
-        self.keys = keys  # keys_help.keys_text of the screen underneath
+        self.keys = list(keys)  # the keys of the screen underneath (keys_help)
+        self.note = note  # said under them
 
     def compose(self) -> ComposeResult:
         guidelines = read_guidelines(self.path)
@@ -40,7 +58,7 @@ class GuidelinesScreen(ModalScreen[None]):
         with VerticalScroll(id="guidelines"):
             if self.keys:
                 yield Static("Keys", classes="help-heading")
-                yield Static(self.keys, markup=False, id="keys-help")
+                yield KeysHelp(self.keys, self.note, id="keys-help")
                 yield Static("Guidelines", classes="help-heading")
             if guidelines.markdown:
                 # Links are shown, not followed: the file is the team's, a click must not open anything.

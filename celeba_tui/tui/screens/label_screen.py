@@ -642,12 +642,12 @@ class LabelScreen(Screen):
 
     def action_help(self) -> None:
         # Imported when asked: its Markdown widget costs ~0.1 s of start-up otherwise.
-        from celeba_tui.tui.keys_help import binding_rows, class_rows, keys_text
+        from celeba_tui.tui.keys_help import binding_rows, class_rows
         from celeba_tui.tui.screens.guidelines_screen import GuidelinesScreen
 
         classes = self._bound_classes or self.workspace.tasks[0].classes
-        keys = keys_text([*class_rows(classes), *binding_rows(self._own_and_inherited_bindings(), KEYS_SAID_IN_FULL)])
-        self.app.push_screen(GuidelinesScreen(self.workspace.guidelines_path, f"{keys}\n\n{WORKING_TOGETHER}"))
+        keys = [*class_rows(classes), *binding_rows(self._own_and_inherited_bindings(), KEYS_SAID_IN_FULL)]
+        self.app.push_screen(GuidelinesScreen(self.workspace.guidelines_path, keys, WORKING_TOGETHER))
 
     def _own_and_inherited_bindings(self) -> list:
         """This screen's bindings and those it inherits (a subclass's key wins), as the footer has them."""
