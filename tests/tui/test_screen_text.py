@@ -55,6 +55,10 @@ def test_thumbnail_captions_show_whole_class_names_where_the_tile_allows():
     labels = {width: caption(row, tasks, width).plain.splitlines()[1].rstrip() for width in (9, 13, 17, 30)}
     # 80 columns give tiles of 13: whole names in the status line's task order, not "l:cen… o:rig…"
     assert labels == {9: "cen… rig…", 13: "center right", 17: "l:center o:right", 30: "l:center       o:right"}
+    # A conflict reads whole in its task's place where only the word fits (it read "l:confl…").
+    torn = BrowseRow("000002.jpg", {"orientation": "right"}, {"light": "conflict", "orientation": "human"})
+    shown = {width: caption(torn, tasks, width).plain.splitlines()[1].rstrip() for width in (17, 30)}
+    assert shown == {17: "conflict o:right", 30: "l:conflict     o:right"}
 
 
 def test_session_stats_take_their_short_form_where_the_panel_is_narrow():

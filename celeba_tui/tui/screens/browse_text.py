@@ -59,7 +59,8 @@ def tagged(tasks: Sequence, tags: Sequence[str], slot: int) -> bool:
 
 def caption(row: BrowseRow, tasks: Sequence, width: int) -> Text:
     """Two lines under a thumbnail: the name, then each task's current label in its class
-    colour, after the task's tag (l:left o:center) where there is room for it (`tagged`)."""
+    colour, after the task's tag (l:left o:center) where there is room for it (`tagged`);
+    a conflict says so in red, in its task's place, without the tag where only the word fits."""
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(fit(printable(row.image), width) + "\n", style="bold")
     slot = max((width - len(tasks) + 1) // max(len(tasks), 1), 1)
@@ -70,6 +71,10 @@ def caption(row: BrowseRow, tasks: Sequence, width: int) -> Text:
         if i:
             text.append(" ")
         room = slot
+        if status == "conflict" and with_tags and slot - len(tag) - 1 < len("conflict") <= slot:
+            # The word whole in the task's place, not "l:confl…" (the walkthrough of 2026-12-07).
+            text.append("conflict".ljust(slot), style="bold red")
+            continue
         if with_tags:
             shown_tag = printable(tag) + ":"
             text.append(shown_tag, style="dim")
