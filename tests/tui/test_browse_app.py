@@ -164,9 +164,10 @@ async def test_relabel_from_the_image_view_appends_to_the_history(workspace, lab
         await wait_for(
             pilot, lambda: current_of(labelled, IMAGES[0], "light", "status") == "review", "the review to be stored"
         )
-        # The cursor's move to the next task is said (helper-83).
-        assert notes == [f"stored light = right (review) for {IMAGES[0]}; the keys now answer orientation"]
-        await pilot.press("down")  # orientation = center: nobody labelled it, a human label
+        # The cursor stays on light (helper-87: it moved on, and the tab a person pressed to
+        # move it took it back); the notice says where tab goes.
+        assert notes == [f"stored light = right (review) for {IMAGES[0]}; tab for orientation"]
+        await pilot.press("tab", "down")  # orientation = center: nobody labelled it, a human label
         await wait_for(pilot, lambda: len(labelled.history(IMAGES[0])) == 4, "the second label")
         history = labelled.history(IMAGES[0])
         assert history[["task", "label", "annotator", "source"]].values.tolist() == [

@@ -195,12 +195,11 @@ class BrowseDetailScreen(Screen):
             return
         self.made.append((label_id, image))
         self.changed = True
-        asked = self._asked()
-        after = asked.index(self.task_index) + 1 if self.task_index in asked else len(asked)
-        self.task_index = asked[after] if after < len(asked) else self.task_index
-        # The cursor's move is said (helper-83: a second key press would relabel the next task).
-        moved = f"; the keys now answer {self.task.name}" if self.task is not task else ""
-        self.notify(f"stored {task.name} = {label} ({source}) for {printable(image)}{moved}", timeout=3, markup=False)
+        # The cursor stays on the task (helper-87: it moved to the next one, and the tab
+        # pressed to get there took it back, so the next key relabelled this task again).
+        following = self.tasks[(self.task_index + 1) % len(self.tasks)]
+        hint = f"; tab for {following.name}" if following is not task else ""
+        self.notify(f"stored {task.name} = {label} ({source}) for {printable(image)}{hint}", timeout=3, markup=False)
         self._load_record(image)
 
     async def action_undo(self) -> None:
