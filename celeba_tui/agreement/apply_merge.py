@@ -228,6 +228,17 @@ def redo_merge(name: str, tasks, annotators, count: int = 0, min_confidence: flo
     return None if policy.kind == "review" else Redo(policy.name, tuple(sorted(tasks)), count, min_confidence)
 
 
+def standing_merges(store: LabelStore, tasks: Sequence[str]) -> dict[str, int]:
+    """Each merge whose decisions stand on `tasks` -> how many (the review policy withdraws them)."""
+    rows = store.query(
+        "SELECT a.name, COUNT(*) FROM live v JOIN annotators a ON a.id = v.annotator_id "
+        f"WHERE v.source = '{REVIEW}' AND v.annotator_id IN ({MERGE_ANNOTATOR_IDS_SQL}) "
+        "AND v.task IN (SELECT value FROM json_each(?)) GROUP BY a.name ORDER BY a.name",
+        [json.dumps(list(tasks))],
+    )
+    return {str(name): int(count) for name, count in rows}
+
+
 def latest_standing_merge(store: LabelStore, tasks: Sequence[str]) -> Redo | None:
     """What decides again the merge whose standing decision on `tasks` is the newest (its
     decisions lapse when a person's labels are withdrawn under them), where it would run."""

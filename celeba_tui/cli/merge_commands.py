@@ -83,16 +83,16 @@ def agreement(
 @app.command(short_help="Merge annotators' labels by a policy.")
 def merge(
     policy: Annotated[
-        str,
+        Optional[str],
         typer.Option(
             "--policy",
             "-p",
             metavar="POLICY",
-            help="review (conflicts wait for people; earlier policies' decisions are withdrawn), majority, "
-            "prefer:NAME or dawid-skene.",
+            help="review (the default: conflicts wait for people; given, it withdraws earlier policies' "
+            "decisions), majority, prefer:NAME or dawid-skene.",
             autocompletion=complete_policy,
         ),
-    ] = "review",
+    ] = None,
     min_confidence: Annotated[
         float,
         typer.Option(
@@ -116,7 +116,9 @@ def merge(
     ws = open_workspace(workspace)
     tasks = ws.select_tasks(task)
     with ws.open_store(readonly=dry_run) as store:
-        run = run_merge(store, tasks, policy, dry_run=dry_run, min_confidence=min_confidence)
+        if policy is None and not dry_run:
+            refuse_withdrawing_unasked(store, tasks)
+        run = run_merge(store, tasks, policy or "review", dry_run=dry_run, min_confidence=min_confidence)
     if json_output:
         print_json(run.to_dict())
         return
@@ -125,3 +127,23 @@ def merge(
     print_merge(run)
     if run.deferred:
         typer.echo(f"{run.deferred:,} image(s) labelled or reviewed by a person during the merge: left as they are")
+
+
+def refuse_withdrawing_unasked(store, tasks) -> None:
+    """A CelebaError where a merge's decisions stand on `tasks`: a bare `celeba merge` (the
+    review policy) would withdraw them, as `--policy review` says it does (helper-87: the
+    command the hints name undid a Dawid-Skene merge without a word of warning first)."""
+    from celeba_tui.agreement.apply_merge import latest_standing_merge, standing_merges
+    from celeba_tui.cli.merge_view import redo_command
+
+    names = [t.name for t in tasks]
+    standing = standing_merges(store, names)
+    if not standing:
+        return
+    said = " and ".join(f"{count:,} decision(s) of {name}" for name, count in standing.items())
+    redo = latest_standing_merge(store, names)
+    again = f", `{redo_command(redo)}` decides again" if redo is not None else ""
+    raise CelebaError(
+        f"{said} stand: a bare `celeba merge` would withdraw them (their conflicts back to people); "
+        f"`celeba merge --policy review` does so{again}"
+    )

@@ -365,7 +365,18 @@ def test_the_review_policy_says_whose_decisions_it_withdrew_and_the_queue_counts
     assert invoke(workspace, "merge", "--policy", "prefer:bob").exit_code == 0
     count = invoke(workspace, "label", "--count", "-q", "review", "-a", "carol")
     assert count.exit_code == 0 and "with others' answers" not in count.output, count.output
-    result = invoke(workspace, "merge")
+    # helper-87: a bare `celeba merge`, which the hints name, withdrew them without a word first.
+    refused = invoke(workspace, "merge")
+    assert refused.exit_code == 2 and refused.output.count("\n") == 1, refused.output
+    assert (
+        "error: 1 decision(s) of merge:prefer:bob stand: a bare `celeba merge` would withdraw them (their "
+        "conflicts back to people); `celeba merge --policy review` does so, `celeba merge --policy prefer:bob -t "
+        "light` decides again"
+    ) in refused.output
+    assert json.loads(invoke(workspace, "merge", "--dry-run", "--json").output)["withdrawn_from"] == {
+        "merge:prefer:bob": 1
+    }
+    result = invoke(workspace, "merge", "--policy", "review")
     assert result.exit_code == 0, result.output
     assert (
         "Withdrew 1 decision(s) of merge:prefer:bob: their conflicts wait for a person again "
@@ -387,11 +398,11 @@ def test_the_command_that_decides_again_is_quoted_and_runs(workspace):
     # rename the printed `prefer:bob` named nobody.
     add(workspace, [(image, task, "$(id) x" if who == "bob" else who, label) for image, task, who, label in TWO])
     assert invoke(workspace, "merge", "--policy", "prefer:$(id) x").exit_code == 0
-    said = " ".join(invoke(workspace, "merge").stdout.split())
+    said = " ".join(invoke(workspace, "merge", "--policy", "review").stdout.split())
     assert "(celeba merge --policy 'prefer:$(id) x' -t light decides them again)" in said, said
     assert invoke(workspace, "merge", "--policy", "prefer:$(id) x").exit_code == 0
     assert invoke(workspace, "annotators", "rename", "$(id) x", "bob").exit_code == 0
-    said = " ".join(invoke(workspace, "merge").stdout.split())
+    said = " ".join(invoke(workspace, "merge", "--policy", "review").stdout.split())
     assert "their conflicts wait for a person again." in said and "decides them again" not in said, said
 
 
@@ -406,7 +417,7 @@ def test_the_merge_that_decides_again_asks_the_min_confidence_it_was_made_under(
     three = [("5.jpg", "light", who, label) for who, label in (("alice", "left"), ("bob", "left"), ("carol", "right"))]
     add(workspace, TWO + three)
     assert invoke(workspace, "merge", "--policy", "majority", "--min-confidence", "0.6").exit_code == 0
-    said = " ".join(invoke(workspace, "merge").stdout.split())
+    said = " ".join(invoke(workspace, "merge", "--policy", "review").stdout.split())
     assert "(celeba merge --policy majority -t light --min-confidence 0.6 decides them again)" in said, said
     # ... and so does the hint of a merge annotator's withdrawal.
     assert invoke(workspace, "merge", "--policy", "majority", "--min-confidence", "0.6").exit_code == 0
