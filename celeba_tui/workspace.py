@@ -303,10 +303,14 @@ def render_config(image_root: Path, tasks: tuple[Task, ...], config_dir: Path) -
 
 def parse_config(text: str, config_path: Path) -> Workspace:
     """Build a Workspace from config text; every problem names the file."""
+    if text.startswith("\ufeff"):  # Notepad's byte-order mark: TOML has none (attack pass 41)
+        raise WorkspaceError(f"{config_path}: starts with a byte-order mark (BOM); save it as UTF-8 without one")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise WorkspaceError(f"{config_path}: not valid TOML ({exc})") from None
+    except RecursionError:  # attack pass 41: 500 nested arrays in 1 kB gave 3,000 lines of traceback
+        raise WorkspaceError(f"{config_path}: not valid TOML (values nested too deep)") from None
     version = data.get("version", CONFIG_VERSION)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise WorkspaceError(
@@ -323,8 +327,11 @@ def parse_config(text: str, config_path: Path) -> Workspace:
             raise WorkspaceError(f"{config_path}: 'train' must be a [train] table (architectures = [...])")
         refuse_unknown_keys(data[TRAIN_TABLE], TRAIN_KEYS, config_path, "in [train] ")
     images = data.get("images")
-    if not isinstance(images, str) or not images:
+    if images is None:
         raise WorkspaceError(f"{config_path}: missing 'images' (the image root)")
+    if not isinstance(images, str) or not images:  # attack pass 41: `images = 5` said "missing"
+        kind = "empty text" if images == "" else TOML_KINDS.get(type(images), type(images).__name__)
+        raise WorkspaceError(f"{config_path}: 'images' must be the image root's path as text, not {kind}")
     raw_tasks = data.get("tasks", None)
     if raw_tasks is None:
         tasks = DEFAULT_TASKS
@@ -348,6 +355,8 @@ def parse_config(text: str, config_path: Path) -> Workspace:
             if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
                 raise WorkspaceError(f"{config_path}: task {raw['name']!r}: 'classes' must be a list of names")
             question = raw.get("question", "")
+            if not isinstance(question, str):  # attack pass 41: `question = 5` was taken as "5"
+                raise WorkspaceError(f"{config_path}: task {raw['name']!r}: 'question' must be text")
             scale = raw.get("scale", "")
             if scale != "" and scale not in SCALES:
                 raise WorkspaceError(
@@ -367,6 +376,8 @@ def parse_config(text: str, config_path: Path) -> Workspace:
 # tool does not grant (`keys = ...`); either way the config does not say what it seems to.
 TRAIN_TABLE, TRAIN_ARCHITECTURES = "train", "architectures"  # [train] architectures = [...] (`celeba cycle`)
 TOP_LEVEL_KEYS = ("version", "images", "tasks", TRAIN_TABLE)
+# What a TOML value other than text is, for an error line.
+TOML_KINDS = {bool: "true or false", int: "a number", float: "a number", list: "a list", dict: "a table"}
 TASK_KEYS = ("name", "classes", "question", "scale")
 TRAIN_KEYS = (TRAIN_ARCHITECTURES,)
 

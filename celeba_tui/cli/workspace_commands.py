@@ -124,6 +124,13 @@ def scan(workspace: WorkspaceOption = None, json_output: JsonOption = False) -> 
     if result.vanished:
         changes.append(f"{result.vanished:,} gone")
     typer.echo(printable(f"{result.total:,} images in {ws.image_root} ({', '.join(changes)})"))
+    if result.vanished and not result.total:  # attack pass 41: an unmounted drive, said as "60 gone"
+        warn(
+            printable(
+                f"every image is gone from {ws.image_root}: is it the right folder (a drive not mounted?); "
+                "their labels are kept, and a scan with the files back brings them back"
+            )
+        )
     _report_skipped(result.skipped)
 
 
@@ -195,6 +202,11 @@ def import_command(
     if undo is not None:
         if files:
             raise CelebaError("--undo withdraws an annotator's labels; give it without label files")
+        # Attack pass 41: `-a alice --undo bob` withdrew bob's and went on to name alice.
+        given = [flag for flag, value in (("--annotator", annotator), ("--strip-prefix", strip_prefix)) if value]
+        given += ["--format"] if fmt != "auto" else []
+        if given:
+            raise CelebaError(f"--undo ANNOTATOR withdraws labels, reading no file: leave out {', '.join(given)}")
         from celeba_tui.cli.annotator_commands import withdraw
 
         # -t: that task's labels only, as `annotators withdraw NAME --task TASK` (attack pass

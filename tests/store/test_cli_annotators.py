@@ -121,6 +121,11 @@ def test_withdraw_appends_undo_rows_and_keeps_the_history(labelled):
 def test_withdraw_one_task_and_the_import_undo_alias(labelled):
     run("annotators", "-w", labelled.path, "withdraw", "bob", "--task", "orientation", "--yes")
     assert live(labelled) == {"amy": 2, "bob": 2}
+    # Attack pass 41: `-a amy --undo bob` withdrew bob's and then named amy in its hint.
+    for extra in (["--annotator", "amy"], ["--strip-prefix", "/data/"], ["--format", "long"]):
+        error = one_error(run("import", "--undo", "bob", "--yes", *extra, "-w", labelled.path, ok=False))
+        assert f"--undo ANNOTATOR withdraws labels, reading no file: leave out {extra[0]}" in error
+    assert live(labelled) == {"amy": 2, "bob": 2}
     result = run("import", "--undo", "bob", "--yes", "-w", labelled.path)
     assert "withdrew 2 live labels of bob" in result.stdout
     assert live(labelled) == {"amy": 2}

@@ -455,6 +455,16 @@ def test_scan_says_which_images_arrived_and_which_are_gone(tmp_path, workspace):
     result = json.loads(run("scan", "--json", "-w", workspace.path).stdout)
     assert (result["new"], result["arrived"], result["vanished"]) == (0, 1, 1)
     assert run("scan", "-w", workspace.path).stdout.rstrip().endswith("(0 new)")
+    # Attack pass 41: an image root that is there but empty (a drive not mounted) was "10 gone".
+    away = tmp_path / "away"
+    workspace.image_root.rename(away)
+    workspace.image_root.mkdir()
+    gone = run("scan", "-w", workspace.path)
+    assert "(0 new, 10 gone)" in gone.stdout and "warning: every image is gone from" in gone.stderr
+    workspace.image_root.rmdir()
+    away.rename(workspace.image_root)
+    back = run("scan", "-w", workspace.path)
+    assert "(0 new, 10 arrived)" in back.stdout and back.stderr == ""
 
 
 def test_a_store_whose_annotator_typed_over_an_import_gives_their_newest_answer(tmp_path, workspace):
@@ -848,6 +858,16 @@ def error_text(result) -> str:
             "is not a usable path",
         ),
         (lambda text: re.sub(r"(?m)^images = .*$", lambda _: 'images = "a\\u0000b"', text), "is not a usable path"),
+        # Attack pass 41: 3,000 lines of RecursionError; "missing 'images'" for a number; a
+        # Notepad BOM read as a bad statement; `question = 5` taken as "5".
+        (lambda text: text + "x = " + "[" * 500 + "]" * 500 + "\n", "not valid TOML (values nested too deep)"),
+        (
+            lambda text: re.sub(r"(?m)^images = .*$", "images = 5", text),
+            "'images' must be the image root's path as text, not a number",
+        ),
+        (lambda text: re.sub(r"(?m)^images = .*$", 'images = ""', text), "not empty text"),
+        (lambda text: "\ufeff" + text, "starts with a byte-order mark (BOM); save it as UTF-8 without one"),
+        (lambda text: re.sub(r"(?m)^question = .*$", "question = 5", text, count=1), "'question' must be text"),
     ],
     ids=[
         "newline-in-name",
@@ -857,6 +877,11 @@ def error_text(result) -> str:
         "non-ascii-class",
         "unknown-user",
         "nul",
+        "nested-deep",
+        "images-number",
+        "images-empty",
+        "bom",
+        "question-number",
     ],
 )
 def test_hostile_configs_are_one_line(workspace, edit, message):
