@@ -4,7 +4,12 @@ Layout of `<workspace>/cache/<key>/`::
 
     meta.json   size, canonical preprocessing spec, decoder version, frame shape
     pixels.u8   uint8 frames (H, W, 3), appended in the order of names.txt
-    names.txt   one image name per line: line i is frame i
+    names.txt   one image per line, `NAME<tab>STAMP`: line i is frame i
+
+STAMP is the file's size, modification time and inode when it was decoded: a file
+replaced, rewritten or deleted since no longer matches, and is decoded again (or skipped,
+as unreadable) instead of training on the old pixels (attack pass 41). A name decoded
+again is appended; its newest line is the one read.
 
 Pixels are appended before their names, so a crash leaves at most some unnamed frames
 at the end (cut off on the next update) and never a name without its pixels. Updates
@@ -29,8 +34,9 @@ import numpy as np
 from celeba_tui import images as image_io
 from celeba_tui.errors import CelebaError
 
-# Bump when decode_resized's output changes, so old caches are not reused.
-DECODER_VERSION = 1
+# Bump when decode_resized's output (or the cache's layout) changes, so old caches are
+# not reused. 2: names.txt lines carry the file's stamp.
+DECODER_VERSION = 2
 CHUNK = 256
 
 
@@ -57,6 +63,8 @@ class DecodedCache:
         self.frame_shape = (self.size, self.size, 3)
         self.frame_bytes = int(np.prod(self.frame_shape))
         self._index: dict[str, int] = {}
+        self._stamps: dict[str, str] = {}  # name -> the file's stamp when its frame was decoded
+        self._lines = 0  # frames named in names.txt (a name decoded again has more than one)
         self._read_names()
 
     @property
@@ -77,17 +85,26 @@ class DecodedCache:
         try:
             text = self.names_path.read_text(encoding="utf-8")
         except (FileNotFoundError, NotADirectoryError):  # none yet (a file in the folder's place: update says so)
-            self._index = {}
+            self._index, self._stamps, self._lines = {}, {}, 0
             return
         lines = text.split("\n")
         complete = lines[:-1]  # a last line without its newline was cut short by a crash
         size = self.pixels_path.stat().st_size if self.pixels_path.exists() else 0
         if size < len(complete) * self.frame_bytes:
             raise CelebaError(f"{self.folder}: decoded-image cache is damaged (fewer frames than names); delete it")
-        self._index = {name: i for i, name in enumerate(complete)}
+        entries = [line.rpartition("\t") for line in complete]  # a name may hold a tab; the stamp cannot
+        self._index = {name: i for i, (name, _, _) in enumerate(entries)}
+        self._stamps = {name: stamp for name, _, stamp in entries}
+        self._lines = len(entries)
 
-    def missing(self, names: Iterable[str]) -> list[str]:
-        return [name for name in dict.fromkeys(names) if name not in self._index]
+    def missing(self, names: Iterable[str], image_root: Path | None = None) -> list[str]:
+        """The names without a frame; with `image_root`, also those whose file changed (or
+        went) since their frame was decoded."""
+        unique = dict.fromkeys(names)
+        if image_root is None:
+            return [name for name in unique if name not in self._index]
+        root = Path(image_root)
+        return [name for name in unique if self._stamps.get(name) != file_stamp(root / name)]
 
     def rows(self, names: Iterable[str]) -> np.ndarray:
         """Frame indices of these (cached) names."""
@@ -95,9 +112,9 @@ class DecodedCache:
 
     def array(self) -> np.ndarray:
         """All frames as a read-only (N, H, W, 3) uint8 memory map."""
-        if not self._index:
+        if not self._lines:
             return np.empty((0, *self.frame_shape), dtype=np.uint8)
-        return np.memmap(self.pixels_path, dtype=np.uint8, mode="r", shape=(len(self._index), *self.frame_shape))
+        return np.memmap(self.pixels_path, dtype=np.uint8, mode="r", shape=(self._lines, *self.frame_shape))
 
     def update(
         self,
@@ -113,7 +130,8 @@ class DecodedCache:
         file fixed later is picked up by the next update.
         """
         result = UpdateResult()
-        if not self.missing(names):
+        names = list(names)
+        if not self.missing(names, image_root):
             return result
         from celeba_tui.plugins import parse_spec
 
@@ -136,7 +154,7 @@ class DecodedCache:
     def _append(self, names, image_root, ops, result: UpdateResult, workers, progress) -> None:
         with _locked(self.folder / "lock"):
             self._read_names()  # another process may have added some meanwhile
-            todo = self.missing(names)
+            todo = self.missing(names, image_root)
             # names.txt is line-based: a name with a line break cannot be stored in it.
             broken = {name for name in todo if "\n" in name or "\r" in name}
             result.skipped += [(name, "file name contains a line break") for name in sorted(broken)]
@@ -152,8 +170,8 @@ class DecodedCache:
             ):
                 for start in range(0, len(todo), CHUNK):
                     chunk = todo[start : start + CHUNK]
-                    good: list[str] = []
-                    for name, (frame, error) in zip(chunk, pool.map(decode, chunk)):
+                    good: list[tuple[str, str]] = []
+                    for name, (frame, stamp, error) in zip(chunk, pool.map(decode, chunk)):
                         if error is not None:
                             result.skipped.append((name, error))
                             continue
@@ -163,13 +181,15 @@ class DecodedCache:
                                 f"expected uint8 {self.frame_shape}"
                             )
                         pixels.write(np.ascontiguousarray(frame).tobytes())
-                        good.append(name)
+                        good.append((name, stamp))
                     pixels.flush()
                     os.fsync(pixels.fileno())
-                    names_file.write("".join(f"{name}\n" for name in good))
+                    names_file.write("".join(f"{name}\t{stamp}\n" for name, stamp in good))
                     names_file.flush()
-                    for name in good:
-                        self._index[name] = len(self._index)
+                    for name, stamp in good:
+                        self._index[name] = self._lines
+                        self._stamps[name] = stamp
+                        self._lines += 1
                     result.decoded += len(good)
                     if progress is not None:
                         progress(len(chunk))
@@ -188,7 +208,7 @@ class DecodedCache:
 
     def _cut_unnamed_frames(self) -> None:
         """Drop frames a crashed update wrote without their names (caller holds the lock)."""
-        expected = len(self._index) * self.frame_bytes
+        expected = self._lines * self.frame_bytes
         if self.pixels_path.exists() and self.pixels_path.stat().st_size > expected:
             os.truncate(self.pixels_path, expected)
         if self.names_path.exists():
@@ -205,12 +225,24 @@ class _Decoder:
         self.size = size
         self.ops = ops
 
-    def __call__(self, name: str) -> tuple[np.ndarray | None, str | None]:
+    def __call__(self, name: str) -> tuple[np.ndarray | None, str, str | None]:
+        """(frame, the file's stamp before it was read, None) or (None, "", why not)."""
+        stamp = file_stamp(self.image_root / name)
         try:
             frame = image_io.decode_resized(self.image_root / name, self.size)
         except image_io.ImageDecodeError as exc:
-            return None, str(exc)
-        return self.ops.apply(frame), None
+            return None, "", str(exc)
+        return self.ops.apply(frame), stamp or "", None
+
+
+def file_stamp(path: Path) -> str | None:
+    """The file's size, modification time (ns) and inode, as text; None where it cannot be
+    read (gone): a file changed since a stamp was taken has another one."""
+    try:
+        found = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return f"{found.st_size}:{found.st_mtime_ns}:{found.st_ino}"
 
 
 @contextlib.contextmanager

@@ -185,7 +185,7 @@ def prepare(workspace: Workspace, task, pipeline, options: TrainOptions, reporte
             reporter.message(f"training on {pseudo:,} automatic labels too (train split only)")
         size = pipeline.size[0]
         cache = DecodedCache(workspace.cache_dir, size, pipeline.spec)
-        todo = cache.missing(split["image"])
+        todo = cache.missing(split["image"], workspace.image_root)
         advance = reporter.start_stage(f"decoding {len(todo):,} images", len(todo)) if todo else None
         update = cache.update(split["image"], workspace.image_root, workers=options.decode_workers, progress=advance)
         reporter.end_stage()

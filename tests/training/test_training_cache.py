@@ -63,9 +63,33 @@ def test_a_crash_between_pixels_and_names_is_repaired(labelled_workspace):
     cache = DecodedCache(labelled_workspace.cache_dir, 16, "resize:16")
     assert len(cache) == 2
     cache.update(["000003.jpg"], root)
-    assert cache.names_path.read_text().splitlines() == ["000001.jpg", "000002.jpg", "000003.jpg"]
+    names = [line.rpartition("\t")[0] for line in cache.names_path.read_text().splitlines()]
+    assert names == ["000001.jpg", "000002.jpg", "000003.jpg"]
     assert cache.pixels_path.stat().st_size == 3 * cache.frame_bytes
     assert np.array_equal(cache.array()[2], image_io.decode_resized(root / "000003.jpg", 16))
+
+
+def test_a_file_changed_or_gone_since_it_was_decoded_is_not_read_from_the_cache(labelled_workspace):
+    # Attack pass 41: the cache was keyed by name only: training read a replaced image's old
+    # pixels, and a deleted or truncated one trained on as if it were there.
+    from PIL import Image
+
+    root = labelled_workspace.image_root
+    names = ["000001.jpg", "000002.jpg", "000003.jpg"]
+    cache = DecodedCache(labelled_workspace.cache_dir, 16, "resize:16")
+    cache.update(names, root)
+    assert cache.missing(names, root) == []
+    Image.new("RGB", (44, 54), (255, 0, 0)).save(root / "000001.jpg")
+    (root / "000002.jpg").unlink()
+    (root / "000003.jpg").write_bytes((root / "000004.jpg").read_bytes()[:100])
+    reopened = DecodedCache(labelled_workspace.cache_dir, 16, "resize:16")
+    assert reopened.missing(names) == [] and reopened.missing(names, root) == names
+    result = reopened.update(names, root)
+    assert result.decoded == 1 and [name for name, _ in result.skipped] == ["000002.jpg", "000003.jpg"]
+    frame = reopened.array()[reopened.rows(["000001.jpg"])][0]
+    assert frame[..., 0].mean() > 200 and frame[..., 1].mean() < 50  # the red image's pixels, not the old face's
+    again = DecodedCache(labelled_workspace.cache_dir, 16, "resize:16")  # the newest line is the one read
+    assert np.array_equal(again.array()[again.rows(["000001.jpg"])][0], frame) and len(again) == 3
 
 
 def test_second_training_run_does_not_decode(labelled_workspace, tiny_architecture, count_decodes, one_thread):
