@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -202,13 +203,23 @@ class InferenceStats:
     fallbacks: list[str] = field(default_factory=list)  # providers passed over, each with why
 
 
-def images_to_predict(store: LabelStore, names: list[str], models: list[EnsembleModel]) -> list[str]:
-    """Images some model has no prediction for yet (resume)."""
-    done = None
-    for model in models:
+def images_to_predict(store: LabelStore, root: Path, names: list[str], models: list[EnsembleModel]) -> list[str]:
+    """Images some model has no prediction for yet (resume), or whose file under `root` was
+    modified since one was made (attack pass 41: a file replaced by another picture kept the
+    old picture's prediction and automatic label)."""
+    made: dict[str, float] = {}  # each image's oldest prediction among the models
+    for i, model in enumerate(models):
         have = store.predicted_images(model.meta.task, model.key)
-        done = have if done is None else done & have
-    return [n for n in names if n not in done]
+        made = have if i == 0 else {name: min(when, have[name]) for name, when in made.items() if name in have}
+    return [name for name in names if name not in made or modified_since(root / name, made[name])]
+
+
+def modified_since(path: Path, when: float) -> bool:
+    """Whether the file was modified after `when` (seconds since the epoch); not where it cannot be read."""
+    try:
+        return os.stat(path).st_mtime > when
+    except (OSError, ValueError):
+        return False
 
 
 def open_session(models: list[EnsembleModel], options: AutolabelOptions, cache_dir: Path | None = None):
@@ -540,7 +551,7 @@ def run_autolabel(
             known = set(store.image_names(present_only=False))
             elsewhere = [(name, NOT_IN_WORKSPACE) for name in names if name not in known]
             names = [name for name in names if name in known]
-        todo = images_to_predict(store, names, models)
+        todo = images_to_predict(store, root, names, models)
         # onnxruntime may still refuse a model (unknown operator, broken graph): it does so
         # here, before the store records the images or the models.
         session = open_session(models, options, workspace.cache_dir / "tensorrt") if todo else None

@@ -220,10 +220,11 @@ class SideTables:
         frame["probs"] = json.loads("[" + ",".join(frame["probs"]) + "]") if len(frame) else []
         return frame
 
-    def predicted_images(self, task: str, model: str) -> set[str]:
-        """Names of the images `model` already has a prediction for (to resume a run)."""
+    def predicted_images(self, task: str, model: str) -> dict[str, float]:
+        """The images `model` already has a prediction for (to resume a run) -> when it was made."""
         rows = self.query(
-            "SELECT i.name FROM predictions p JOIN images i ON i.id = p.image_id WHERE p.task = ? AND p.model = ?",
+            "SELECT i.name, p.created FROM predictions p JOIN images i ON i.id = p.image_id "
+            "WHERE p.task = ? AND p.model = ?",
             (task, model),
         )
-        return {r[0] for r in rows}
+        return dict(rows)
