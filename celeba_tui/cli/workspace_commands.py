@@ -414,6 +414,11 @@ def export(
         typer.echo(printable(f"wrote {report.rows:,} {what} ({report.images:,} images) to {out}"), err=True)
     for line in report.left_out_lines():
         typer.echo(printable(line), err=True)
+    if report.automatic:
+        warn(
+            f"{counted(report.automatic, 'image')} of them with automatic labels (source model), which the file "
+            "cannot mark: imported back, they would be a person's; `--source human,review,merge,import` leaves them out"
+        )
     from celeba_tui.formats.export_report import SOME_TASKS
 
     partly = next((item for item in report.left_out if item.reason == SOME_TASKS), None)

@@ -47,6 +47,9 @@ class ExportReport:
     # hf: images written whose value for a task is left empty, and why (a conflict, a source
     # not asked for), per task; apart from `left_out`, whose images were not written at all.
     empty_values: list[LeftOut] = field(default_factory=list)
+    # onehot: images written with an automatic label (source model) for some task. A file has
+    # no column to say so: imported back, they would read as a person's (attack pass 41).
+    automatic: int = 0
 
     def as_json(self) -> dict:
         return asdict(self)

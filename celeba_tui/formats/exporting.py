@@ -29,7 +29,7 @@ from celeba_tui.formats.long import EXPORT_COLUMNS, iso_times, write_long
 from celeba_tui.formats.onehot import write_onehot
 from celeba_tui.store.answers import answer_times, newest_answers
 from celeba_tui.store.label_store import LabelStore
-from celeba_tui.vocabulary import FILTER_SOURCES, MERGE, REVIEW
+from celeba_tui.vocabulary import AUTOMATIC, FILTER_SOURCES, MERGE, REVIEW
 from celeba_tui.workspace import Task, Workspace
 
 
@@ -161,6 +161,14 @@ def _export_onehot(
     conflict = per_image(why_not == NOT_KEPT_CONFLICT) > 0
     other_source = per_image(why_not == NOT_KEPT_SOURCE) > 0
     reasons = np.where(conflict, CONFLICT, np.where(other_source, OTHER_SOURCE, SOME_TASKS))[~complete]
+    automatic = kept & (current["status"] == AUTOMATIC).to_numpy(dtype=bool)
     return ExportReport(
-        "onehot", rows, rows, [t.name for t in selection.tasks], sources, [path], count_reasons(reasons.tolist())
+        "onehot",
+        rows,
+        rows,
+        [t.name for t in selection.tasks],
+        sources,
+        [path],
+        count_reasons(reasons.tolist()),
+        automatic=int(((per_image(automatic) > 0) & complete).sum()),
     )
