@@ -352,6 +352,18 @@ def test_usage_errors_are_one_line_that_says_where_to_read_more(tmp_path, monkey
         assert result.exit_code == 2 and result.stderr == line + "\n", result.stderr
 
 
+def test_a_workspace_given_as_an_argument_is_told_how_to_give_it(workspace, tmp_path, monkeypatch):
+    # helper-87: `celeba label WS` said only "Got unexpected extra argument(s) (WS)".
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["stats", str(workspace.path)])
+    assert result.exit_code == 2 and result.stderr == (
+        f"error: Got unexpected extra argument(s) ({workspace.path}); a workspace is given as -w {workspace.path} "
+        "(see 'celeba stats -h')\n"
+    )
+    other = runner.invoke(app, ["stats", str(tmp_path)])  # a folder that is no workspace: no hint
+    assert other.exit_code == 2 and "-w" not in other.stderr
+
+
 def test_help_is_also_a_command():
     assert runner.invoke(app, ["help", "label"]).output == runner.invoke(app, ["label", "-h"]).output
     withdraw = runner.invoke(app, ["help", "annotators", "withdraw"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import gc
 import json
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -147,11 +148,33 @@ class CelebaGroup(TyperGroup):
 def usage_line(exc: ClickException, as_json: bool) -> str:
     """Click's message for a usage error, with what a missing option takes and where to read
     the command's usage (not in JSON)."""
-    message = exc.format_message().rstrip(".") + missing_value_hint(exc)
+    message = exc.format_message().rstrip(".") + missing_value_hint(exc) + workspace_argument_hint(exc)
     context = getattr(exc, "ctx", None)
     if as_json or context is None:
         return message
     return f"{message} (see '{context.command_path} -h')"
+
+
+def workspace_argument_hint(exc: ClickException) -> str:
+    """For a workspace folder given as an argument to a command that takes it as -w
+    (helper-87: `celeba label WS` said only "Got unexpected extra argument(s) (WS)"), how to
+    give it; '' else."""
+    import re
+
+    from celeba_tui.workspace import CONFIG_NAME
+
+    context = getattr(exc, "ctx", None)
+    found = re.match(r"Got unexpected extra argument(?:s|\(s\))? \((.*)\)$", exc.format_message().rstrip("."))
+    takes = context is not None and any(param.name == "workspace" for param in context.command.params)
+    if not found or not takes:
+        return ""
+    for given in found.group(1).split(" "):
+        try:
+            if (Path(given) / CONFIG_NAME).is_file():
+                return f"; a workspace is given as -w {shlex.quote(given)}"
+        except (OSError, ValueError):
+            continue
+    return ""
 
 
 def missing_value_hint(exc: ClickException) -> str:
