@@ -163,7 +163,7 @@ def thin_support_notes(task: str, estimate: dict) -> list[str]:
             few.append(f"{name} {shared:.0f}")
             continue
         extremes += [
-            f"{name} {matrix[t][t]:.2f} for {c} ({support[t]:.1f} images)"
+            f"{name} {matrix[t][t]:.2f} for {c} (about {support[t]:.0f} image{'' if round(support[t]) == 1 else 's'})"
             for t, c in enumerate(classes)
             if support[t] < MIN_IMAGES_PER_CLASS and min(matrix[t][t], 1 - matrix[t][t]) * support[t] < 0.5
         ]
@@ -178,7 +178,8 @@ def thin_support_notes(task: str, estimate: dict) -> list[str]:
         )
     if extremes:
         notes.append(
-            f"{task}: dawid-skene: P(says the true class) of exactly 0 or 1 from under "
+            # helper-87: "of exactly 0 or 1" beside 0.97 (as good as: under half an error expected).
+            f"{task}: dawid-skene: P(says the true class) near 0 or 1 from under "
             f"{MIN_IMAGES_PER_CLASS} images: {', '.join(extremes)}. That only means no error (or no "
             "agreement) was seen yet, yet it makes the answer decisive; more overlap settles it."
         )

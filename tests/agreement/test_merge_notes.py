@@ -89,7 +89,8 @@ def test_a_certainty_from_few_images_is_called_out():
         "support": {"a": [40.0, 3.0, 40.0], "b": [40.0, 30.0, 40.0]},
     }
     (note,) = thin_support_notes("light", estimate)
-    assert "a 0.99 for center (3.0 images)" in note and "b " not in note
+    assert "a 0.99 for center (about 3 images)" in note and "b " not in note
+    assert "near 0 or 1 from under" in note  # helper-87: "of exactly 0 or 1" beside 0.97
 
 
 def test_dawid_skene_says_where_it_settled_two_peoples_disagreement_close_to_a_guess():
