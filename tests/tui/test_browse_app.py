@@ -438,5 +438,8 @@ async def test_the_image_view_starts_on_the_first_task_the_filter_names(workspac
     async with app.run_test(size=SIZE) as pilot:
         await open_first_image(pilot)
         assert app.screen.task.name == "orientation"
-        await pilot.press("left")  # answered: on to the next task the filter names
-        await wait_for(pilot, lambda: app.screen.task.name == "light", "the next task named")
+        await pilot.press("left")  # answered: the cursor stays (helper-87), tab moves it
+        await wait_for(pilot, lambda: len(labelled.history(IMAGES[0])) == 3, "the answer stored")
+        assert app.screen.task.name == "orientation"
+        await pilot.press("tab")
+        await wait_for(pilot, lambda: app.screen.task.name == "light", "the next task")

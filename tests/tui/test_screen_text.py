@@ -105,6 +105,10 @@ def test_session_stats_read_alike_say_changes_and_how_long_the_rest_takes():
     assert stats_text(PanelFigures(0, 1, {}, [], 0, 0.0)).plain.startswith("0 / 1 image done\n")
     changed = stats_text(PanelFigures(49, 300, {}, [], 99, 6.0, changes=1)).plain
     assert "this session: 98 labels, 1 changed · 6.0/min" in changed  # the change is not a label given too
+    # helper-87: skips were said only on quitting, and nothing said which answer a key stored.
+    told = stats_text(PanelFigures(49, 300, {}, [], 99, 6.0, skipped=2, last=("000021.jpg", "light", "left")), 44)
+    lines = ["this session: 99 labels, 2 skipped · 6.0/min", "last: light left · 000021.jpg"]
+    assert told.plain.splitlines()[1:3] == lines
     # The rest of the queue at this session's pace: 251 images x 2 questions at 6 a minute.
     assert minutes_left(251, 2, 6.0, 99) == 251 * 2 / 6.0
     assert minutes_left(251, 2, 6.0, 9) is None and minutes_left(None, 2, 6.0, 99) is None

@@ -144,6 +144,10 @@ async def test_images_skipped_come_after_the_others_next_time_unless_the_skip_wa
         await press(pilot, *["d"] * 8)
         assert current(app) == (IMAGES[0], "light")  # last, not never
         assert app.outcome().skipped == 0
+        # helper-87: the panel says the last answer, and light's counts only (`-t light`).
+        panel = str(app.screen.query_one("#stats-text").render())
+        assert "this session: 8 labels · " in panel and f"last: light right · {IMAGES[-1]}" in panel, panel
+        assert "orientation" not in panel + str(app.screen.query_one(ImageInfo).render())
         await press(pilot, "space")
         assert app.outcome().skipped == 1
     # Only images skipped before are left: said (attack pass 25: nothing explained it).

@@ -348,7 +348,7 @@ class LabelScreen(Screen):
             image,
             session.annotator,
             self.queue.name,
-            self.workspace.tasks,
+            list(session.tasks.values()),  # the session's tasks (helper-87: `-t light` showed orientation)
             given,
             context,
             earlier=earlier,
@@ -363,11 +363,12 @@ class LabelScreen(Screen):
         done, total = session.shown_progress
         now = session.clock()
         left = total - done if total is not None and done is not None else None
+        last = session.last_decision()
         figures = PanelFigures(
             done=done,
             total=total,
             counts=stats.shown_counts,
-            tasks=self.workspace.tasks,
+            tasks=list(session.tasks.values()),  # helper-87: `-t light` listed orientation's counts too
             decisions=stats.shown_decisions,
             per_minute=stats.per_minute(now),
             others=session.others_now,
@@ -376,6 +377,9 @@ class LabelScreen(Screen):
             minutes_left=minutes_left(
                 left, len(session.tasks), stats.per_minute(now, new_only=True), stats.new_answers
             ),
+            skipped=session.skipped,
+            # Not on a short or narrow screen, whose lines the counts need.
+            last=None if last is None or self.has_class("compact") else (last.image, last.task, last.label),
         )
         self.query_one(SessionStats).show_stats(figures)
         if total is not None and done is not None:  # what `celeba annotators` shows of this session

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import ProgressBar, Static
 
-from celeba_tui.console import counted, distinct_prefixes, printable
+from celeba_tui.console import counted, distinct_prefixes, middle_cut, printable
 from celeba_tui.labelling.pace import time_left_text
 
 MAX_OTHERS_SHOWN = 26  # characters of "NAME, NAME" before the rest is "+N": one line of the side panel
@@ -30,6 +30,8 @@ class PanelFigures:
     others: Sequence[str] = ()
     changes: int = 0  # of `decisions`, earlier answers changed by going back
     minutes_left: float | None = None  # the rest of the queue at this session's pace (None: too soon to say)
+    skipped: int = 0  # questions this session left open (space)
+    last: tuple[str, str, str] | None = None  # (image, task, label) of the last answer standing, where there is room
 
 
 def stats_text(figures: PanelFigures, width: int | None = None) -> Text:
@@ -52,9 +54,14 @@ def stats_text(figures: PanelFigures, width: int | None = None) -> Text:
     given = counted(decisions - figures.changes, "label") + (
         f", {figures.changes:,} changed" if figures.changes else ""
     )
+    given += f", {figures.skipped:,} skipped" if figures.skipped else ""  # helper-87: said only on quitting
     pace = f"{given} · {figures.per_minute:.1f}/min"
     session = next((line for line in (f"this session: {pace}", f"session: {pace}") if fits(line)), pace)
     text.append(session + "\n", style="dim")
+    if figures.last is not None:  # helper-87: nothing said which answer the last key stored
+        image, task, label = figures.last
+        line = f"last: {printable(task)} {printable(label)} · {printable(image)}"
+        text.append((middle_cut(line, width) if width else line) + "\n", style="dim")
     numbers = {task.name: [counts.get((task.name, label), 0) for label in task.classes] for task in figures.tasks}
     lines = [
         f"  {task.name:<12} " + " · ".join(f"{label} {n}" for label, n in zip(task.classes, numbers[task.name]))
