@@ -286,8 +286,16 @@ class LabelScreen(Screen):
         entry = self.lookback.current
         task = self.session.tasks[entry.task]
         ago = self.lookback.index + 1
-        heading = f"back · {ago} decision{'s' if ago > 1 else ''} ago · ] newer · esc queue"
-        self.query_one(QuestionPanel).show_question(task, heading, chosen=entry.label)
+        panel = self.query_one(QuestionPanel)
+        # The first form that fits on one line (helper-87: at 120x40 "back · 2 decisions ago ·
+        # ] newer · esc" left "queue" to a second line, and the panel moved down a row).
+        forms = [
+            f"{ago} decision{'s' if ago > 1 else ''} back · ] newer · esc queue",
+            f"{ago} back · ] newer · esc",
+            f"{ago} back",
+        ]
+        heading = next((form for form in forms if len(form) <= panel.content_size.width), forms[-1])
+        panel.show_question(task, heading, chosen=entry.label)
         displayed = ("back", self.lookback.index, entry.image, self.view)
         if displayed != self._displayed:
             self._displayed = displayed
