@@ -81,11 +81,21 @@ def parse_filter(text: str) -> BrowseFilter:
             else:
                 fields[key] = value
         elif sep and (meant := _meant_key(key)):
-            raise CelebaError(f"{term!r}: no filter term {key}: (did you mean {meant}:{value}?)")
+            raise CelebaError(f"{term!r}: no filter term {key}: (did you mean {_meant_term(meant, value)}?)")
         else:
             fields["words"].append(term)
     fields["tasks"], fields["words"] = tuple(fields["tasks"]), tuple(fields["words"])
     return check_filter(BrowseFilter(**fields))
+
+
+def _meant_term(key: str, value: str) -> str:
+    """`key:value` where that term reads, else `key:` alone (helper-87: `c/status:conflicted`
+    was told "did you mean status:conflicted?", which is refused in turn)."""
+    try:
+        parse_filter(f"{key}:{value}")
+    except CelebaError:
+        return f"{key}:"
+    return f"{key}:{value}"
 
 
 def _meant_key(key: str) -> str | None:

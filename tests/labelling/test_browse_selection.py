@@ -136,6 +136,7 @@ def test_filter_language_round_trips():
         # A slip of a key was a name search matching nothing (found by a new-user walkthrough).
         ("labl:left", r"no filter term labl: \(did you mean label:left\?\)"),
         ("anotator:bob", "did you mean annotator:bob"),
+        ("c/status:conflicted", r"did you mean status:\?\)"),  # helper-87: not status:conflicted, refused too
     ],
 )
 def test_filter_language_errors_name_the_term(text, message):

@@ -102,7 +102,9 @@ class BrowseScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static("Reading the store…", id="browse-status", markup=False)
         yield Input(
-            placeholder="/ to filter: label:left source:model annotator:NAME conf<0.6 … or part of a name", id="filter"
+            placeholder="/ to filter: status:conflict label:left source:model annotator:NAME conf<0.6 sort:time … "
+            "or part of a name",
+            id="filter",
         )
         yield Grid(id="grid")
         yield Static("", id="grid-message", markup=False)
@@ -446,7 +448,8 @@ class BrowseScreen(Screen):
         try:
             wanted = parse_filter(event.value)
         except CelebaError as exc:
-            self.notify(printable(exc), severity="error", timeout=6, markup=False)
+            # The box keeps the keys: said, so no grid key is typed into it (helper-87).
+            self.notify(f"{printable(exc)} · fix it and press Enter, or Esc", severity="error", timeout=6, markup=False)
             return
         self._hide_filter()
         self._key_time = time.monotonic()
