@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from celeba_tui.agreement.measures import LABEL_COLUMNS, LabelMatrix, label_matrix
+from celeba_tui.console import counted
 from celeba_tui.errors import CelebaError
 from celeba_tui.workspace import Task
 
@@ -216,7 +217,7 @@ def _merge_task(matrix: LabelMatrix, policy: MergePolicy, reviewed: np.ndarray, 
     notes = undecided_notes(matrix, policy, left & ~unsure, n_labels)
     if unsure.any():
         notes.append(
-            f"{matrix.task.name}: {policy.name} left {int(unsure.sum()):,} conflict(s) open under --min-confidence "
+            f"{matrix.task.name}: {policy.name} left {counted(int(unsure.sum()), 'conflict')} open under --min-confidence "
             f"{min_confidence:g} (it was less sure of its answer): they wait for a person (celeba label --queue review)"
         )
     guessed = int((resolved & (confidence < GUESS_CONFIDENCE)).sum())
@@ -225,7 +226,7 @@ def _merge_task(matrix: LabelMatrix, policy: MergePolicy, reviewed: np.ndarray, 
         # commoner class at 52% each, and nothing said the merge had all but guessed. The
         # second (helper-68): its advice named the review queue, which the decisions emptied.
         notes.append(
-            f"{matrix.task.name}: dawid-skene settled {guessed:,} of {int(resolved.sum()):,} conflict(s) at under "
+            f"{matrix.task.name}: dawid-skene settled {guessed:,} of {counted(int(resolved.sum()), 'conflict')} at under "
             f"{GUESS_CONFIDENCE:.0%} confidence, close to a guess (what it learnt of who errs how does not tell "
             "the answers apart there; two people who disagree leave it the commoner class): a person decides those "
             f"better; --min-confidence {GUESS_CONFIDENCE:g} leaves them open for one (celeba label --queue review)"
@@ -246,7 +247,7 @@ def undecided_notes(matrix: LabelMatrix, policy: MergePolicy, left: np.ndarray, 
     task = matrix.task.name
     if policy.kind == "prefer":
         return [
-            f"{task}: prefer:{policy.preferred} left {count:,} conflict(s) open: {policy.preferred} did not label "
+            f"{task}: prefer:{policy.preferred} left {counted(count, 'conflict')} open: {policy.preferred} did not label "
             "them. Another prefer:NAME, dawid-skene or a person (celeba label --queue review) can decide them."
         ]
     pairs = int((left & (n_labels == 2)).sum())
@@ -255,7 +256,7 @@ def undecided_notes(matrix: LabelMatrix, policy: MergePolicy, left: np.ndarray, 
     else:
         why = f"each is a tie between the most frequent labels ({pairs:,} of them two annotators disagreeing)"
     return [
-        f"{task}: majority left {count:,} conflict(s) open: {why}. A third annotator's label, "
+        f"{task}: majority left {counted(count, 'conflict')} open: {why}. A third annotator's label, "
         "--policy prefer:NAME (trust one annotator), --policy dawid-skene (weigh each by estimated "
         "accuracy) or a person (celeba label --queue review) can decide them."
     ]

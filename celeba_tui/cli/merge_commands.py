@@ -9,6 +9,7 @@ import typer
 
 from celeba_tui.cli.app import JsonOption, TasksOption, WorkspaceOption, app, next_step, open_workspace, print_json
 from celeba_tui.cli.completion import complete_policy
+from celeba_tui.console import counted
 from celeba_tui.errors import CelebaError
 from celeba_tui.vocabulary import CONFLICT
 
@@ -69,7 +70,7 @@ def agreement(
         # --policy review`, which had nothing to write).
         next_step(
             "celeba label --queue review",
-            f"{conflicts:,} conflict(s) wait for a person; or `celeba merge --policy dawid-skene` settles them",
+            f"{counted(conflicts, 'conflict')} wait{'s' if conflicts == 1 else ''} for a person; or `celeba merge --policy dawid-skene` settles them",
         )
     elif any(pair.overlapping for t in report for pair in t.pairs):
         from celeba_tui.autolabel.cycle import cycle_ready
@@ -126,7 +127,9 @@ def merge(
 
     print_merge(run)
     if run.deferred:
-        typer.echo(f"{run.deferred:,} image(s) labelled or reviewed by a person during the merge: left as they are")
+        typer.echo(
+            f"{counted(run.deferred, 'image')} labelled or reviewed by a person during the merge: left as they are"
+        )
 
 
 def refuse_withdrawing_unasked(store, tasks) -> None:
@@ -140,10 +143,10 @@ def refuse_withdrawing_unasked(store, tasks) -> None:
     standing = standing_merges(store, names)
     if not standing:
         return
-    said = " and ".join(f"{count:,} decision(s) of {name}" for name, count in standing.items())
+    said = " and ".join(f"{counted(count, 'decision')} of {name}" for name, count in standing.items())
     redo = latest_standing_merge(store, names)
     again = f", `{redo_command(redo)}` decides again" if redo is not None else ""
     raise CelebaError(
-        f"{said} stand: a bare `celeba merge` would withdraw them (their conflicts back to people); "
+        f"{said} {'stands' if list(standing.values()) == [1] else 'stand'}: a bare `celeba merge` would withdraw them (their conflicts back to people); "
         f"`celeba merge --policy review` does so{again}"
     )

@@ -188,7 +188,7 @@ def print_agreement(report: list[TaskAgreement], profiles: list[AnnotatorProfile
             console.print(f"[bold yellow]{literal(note)}[/]")
         console.print()
     if plots:
-        console.print(f"Wrote {len(plots)} confusion-matrix plot(s) to {literal(plots[0].parent)}")
+        console.print(f"Wrote {counted(len(plots), 'confusion-matrix plot')} to {literal(plots[0].parent)}")
 
 
 def most(items: list, size, limit: int) -> list:
@@ -330,8 +330,8 @@ def print_merge(run: MergeRun) -> None:
     else:
         others = {name: n for name, n in run.withdrawn_from.items() if name != merge_annotator(result.policy)}
         console.print(
-            f"{verb[0].capitalize()} {run.written:,} merge decision(s) as merge:{literal(result.policy.name)}; "
-            f"{verb[1]} {run.withdrawn:,} earlier one(s)"
+            f"{verb[0].capitalize()} {counted(run.written, 'merge decision')} as merge:{literal(result.policy.name)}; "
+            f"{verb[1]} {counted(run.withdrawn, 'earlier one')}"
             + (f" ({withdrawn_text(others)})" if others else "")
             + f"; {run.unchanged:,} unchanged."
         )
@@ -342,7 +342,10 @@ def print_merge(run: MergeRun) -> None:
     waiting = sum(s.open for s in result.summary)
     if waiting:  # a dry run's say what would wait (helper-71)
         wait = "would wait" if run.dry_run else "wait"
-        next_step("celeba label --queue review", f"{waiting:,} conflict(s) {wait} for a person")
+        next_step(
+            "celeba label --queue review",
+            f"{counted(waiting, 'conflict')} {wait if waiting != 1 or run.dry_run else 'waits'} for a person",
+        )
 
 
 def redo_command(redo: Redo) -> str:
@@ -357,7 +360,7 @@ def redo_command(redo: Redo) -> str:
 def withdrawn_text(withdrawn_from: dict[str, int]) -> str:
     """`97 decisions of merge:dawid-skene`, whose withdrawn merge decisions, most first. Pure."""
     by_most = sorted(withdrawn_from.items(), key=lambda item: (-item[1], item[0]))
-    return ", ".join(f"{n:,} decision(s) of {literal(name)}" for name, n in by_most)
+    return ", ".join(f"{counted(n, 'decision')} of {literal(name)}" for name, n in by_most)
 
 
 def _accuracy_table(task: str, estimate: dict) -> Table:

@@ -454,7 +454,7 @@ def stats(
 
 def _report_skipped(skipped: list[tuple[str, str]]) -> None:
     if skipped:
-        warn(f"skipped {len(skipped)} path(s), e.g. {skipped[0][0]}: {skipped[0][1]}")
+        warn(f"skipped {counted(len(skipped), 'path')}, e.g. {skipped[0][0]}: {skipped[0][1]}")
 
 
 @app.command("rename-class", short_help="Rename a class in celeba.toml and its stored labels.")

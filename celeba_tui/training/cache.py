@@ -104,7 +104,7 @@ class DecodedCache:
         if image_root is None:
             return [name for name in unique if name not in self._index]
         root = Path(image_root)
-        return [name for name in unique if self._stamps.get(name) != file_stamp(root / name)]
+        return [name for name in unique if name not in self._stamps or self._stamps[name] != file_stamp(root / name)]
 
     def rows(self, names: Iterable[str]) -> np.ndarray:
         """Frame indices of these (cached) names."""

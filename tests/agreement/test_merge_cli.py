@@ -128,7 +128,7 @@ def test_merge_writes_once_and_reports(workspace):
     add(workspace, TWO)
     result = invoke(workspace, "merge", "--policy", "prefer:bob")
     assert result.exit_code == 0, result.output
-    assert "Wrote 1 merge decision(s) as merge:prefer:bob" in result.output
+    assert "Wrote 1 merge decision as merge:prefer:bob" in result.output
     again = invoke(workspace, "merge", "--policy", "prefer:bob", "--json")
     data = json.loads(again.output)
     assert (data["written"], data["withdrawn"], data["unchanged"]) == (0, 0, 1)
@@ -142,7 +142,7 @@ def test_merge_review_points_to_the_review_queue_and_dry_run_writes_nothing(work
     assert result.exit_code == 0, result.output
     # What to run next, on stderr with the workspace typed (the CLI review of 2026-12-07: it
     # was on stdout, without -w, so it did not run from where merge was run).
-    hint = f"Next: celeba label --queue review -w {workspace.path}   (1 conflict(s) would wait for a person)"
+    hint = f"Next: celeba label --queue review -w {workspace.path}   (1 conflict would wait for a person)"
     assert hint in result.stderr and "Next:" not in result.stdout, result.stderr
     assert "dry run" in result.output
     # The review policy writes nothing of its own: said so, not "wrote 0" (walkthrough of 2026-12-07).
@@ -182,7 +182,7 @@ def test_majority_with_two_annotators_says_why_it_decided_nothing(workspace):
     result = invoke(workspace, "merge", "--policy", "majority")
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "majority left 1 conflict(s) open: each is two annotators disagreeing" in text
+    assert "majority left 1 conflict open: each is two annotators disagreeing" in text
     assert "A third annotator's label, --policy prefer:NAME" in text
 
 
@@ -252,7 +252,7 @@ def test_agreement_proposes_a_merge_only_while_conflicts_are_open(workspace):
     hint = "Next: celeba label --queue review -w"
     assert hint in invoke(workspace, "agreement").output
     assert (
-        "1 conflict(s) wait for a person; or `celeba merge --policy dawid-skene` settles them"
+        "1 conflict waits for a person; or `celeba merge --policy dawid-skene` settles them"
         in invoke(workspace, "agreement").output
     )
     assert invoke(workspace, "merge", "--policy", "prefer:alice").exit_code == 0
@@ -369,7 +369,7 @@ def test_the_review_policy_says_whose_decisions_it_withdrew_and_the_queue_counts
     refused = invoke(workspace, "merge")
     assert refused.exit_code == 2 and refused.output.count("\n") == 1, refused.output
     assert (
-        "error: 1 decision(s) of merge:prefer:bob stand: a bare `celeba merge` would withdraw them (their "
+        "error: 1 decision of merge:prefer:bob stands: a bare `celeba merge` would withdraw them (their "
         "conflicts back to people); `celeba merge --policy review` does so, `celeba merge --policy prefer:bob -t "
         "light` decides again"
     ) in refused.output
@@ -379,7 +379,7 @@ def test_the_review_policy_says_whose_decisions_it_withdrew_and_the_queue_counts
     result = invoke(workspace, "merge", "--policy", "review")
     assert result.exit_code == 0, result.output
     assert (
-        "Withdrew 1 decision(s) of merge:prefer:bob: their conflicts wait for a person again "
+        "Withdrew 1 decision of merge:prefer:bob: their conflicts wait for a person again "
         "(celeba merge --policy prefer:bob -t light decides them again)."
     ) in " ".join(result.stdout.split())
     assert json.loads(invoke(workspace, "merge", "--policy", "prefer:bob", "--json").output)["withdrawn_from"] == {}

@@ -8,6 +8,7 @@ import pytest
 
 from celeba_tui.agreement.dawid_skene import MIN_IMAGES_PER_CLASS, thin_support_notes
 from celeba_tui.agreement.merge_policies import MergePolicy, merge_labels
+from celeba_tui.console import counted
 from celeba_tui.workspace import DEFAULT_TASKS
 
 from .test_merge import THREE, long_labels
@@ -31,19 +32,19 @@ def test_majority_with_two_annotators_says_it_cannot_break_their_ties_and_what_w
     result = merge_labels(TWO, (LIGHT,), MergePolicy("majority"))
     assert result.summary[0].open == 2 and result.summary[0].resolved == 0
     (note,) = result.notes
-    assert note.startswith("light: majority left 2 conflict(s) open: each is two annotators disagreeing")
+    assert note.startswith("light: majority left 2 conflicts open: each is two annotators disagreeing")
     for remedy in ("A third annotator's label", "--policy prefer:NAME", "--policy dawid-skene", "--queue review"):
         assert remedy in note
 
 
 def test_majority_with_three_annotators_counts_the_two_annotator_ties():
     (note,) = merge_labels(THREE, (LIGHT,), MergePolicy("majority")).notes
-    assert "left 2 conflict(s) open: each is a tie between the most frequent labels (1 of them two" in note
+    assert "left 2 conflicts open: each is a tie between the most frequent labels (1 of them two" in note
 
 
 def test_prefer_says_whom_it_could_not_follow():
     (note,) = merge_labels(THREE, (LIGHT,), MergePolicy("prefer", "a")).notes
-    assert note.startswith("light: prefer:a left 1 conflict(s) open: a did not label them.")
+    assert note.startswith("light: prefer:a left 1 conflict open: a did not label them.")
 
 
 def test_policies_that_leave_nothing_unexplained_add_no_note():
@@ -109,7 +110,7 @@ def test_dawid_skene_says_where_it_settled_two_peoples_disagreement_close_to_a_g
     assert guessed, decided["confidence"].tolist()
     notes = [note for note in result.notes if "close to a guess" in note]
     assert notes == [
-        f"light: dawid-skene settled {guessed} of 16 conflict(s) at under 60% confidence, close to a guess (what "
+        f"light: dawid-skene settled {guessed} of 16 conflicts at under 60% confidence, close to a guess (what "
         "it learnt of who errs how does not tell the answers apart there; two people who disagree leave it the "
         "commoner class): a person decides those better; --min-confidence 0.6 leaves them open for one "
         "(celeba label --queue review)"
@@ -120,7 +121,7 @@ def test_dawid_skene_says_where_it_settled_two_peoples_disagreement_close_to_a_g
     assert not careful.decisions["confidence"].lt(0.6).any()
     assert [note for note in careful.notes if "close to a guess" in note] == []
     assert (
-        f"light: dawid-skene left {guessed} conflict(s) open under --min-confidence 0.6 (it was less sure of its "
+        f"light: dawid-skene left {counted(guessed, 'conflict')} open under --min-confidence 0.6 (it was less sure of its "
         "answer): they wait for a person (celeba label --queue review)"
     ) in careful.notes
 
@@ -132,4 +133,6 @@ def test_majority_leaves_a_two_to_one_vote_open_under_a_higher_min_confidence():
     assert two_to_one and strict.summary[0].resolved == 0
     assert strict.summary[0].open == loose.summary[0].open + two_to_one
     # The ties' note still counts the ties only.
-    assert any(f"majority left {loose.summary[0].open} conflict(s) open: each is a tie" in n for n in strict.notes)
+    assert any(
+        f"majority left {counted(loose.summary[0].open, 'conflict')} open: each is a tie" in n for n in strict.notes
+    )

@@ -74,7 +74,7 @@ def test_init_and_scan_register_readable_names_and_report_the_rest(hostile_works
     reasons = sorted(reason for _, reason in json.loads(result.stdout)["skipped"])
     assert reasons == sorted(SCAN_SKIPS.values())
     text = CliRunner().invoke(app, ["scan", "-w", str(workspace.path)])
-    assert text.exit_code == 0 and text.stderr.startswith("warning: skipped 2 path(s)") and one_line(text.stderr)
+    assert text.exit_code == 0 and text.stderr.startswith("warning: skipped 2 paths") and one_line(text.stderr)
 
 
 # ------------------------------------------------------------------ the decoders
@@ -204,7 +204,7 @@ def test_training_skips_and_reports_unreadable_and_vanished_images(hostile_works
     assert warnings[0].startswith(f"warning: {len(skipped)} labelled images skipped")
     assert all(line.startswith("warning: ") for line in warnings) and len(warnings) <= 2
     (cache,) = [p for p in workspace.cache_dir.iterdir() if p.is_dir()]
-    cached = (cache / "names.txt").read_text().split()
+    cached = [line.rpartition("\t")[0] for line in (cache / "names.txt").read_text().splitlines()]
     assert sorted(cached) == sorted(set(registered_names()) - set(skipped))
     assert (cache / "pixels.u8").stat().st_size == len(cached) * 16 * 16 * 3
 
