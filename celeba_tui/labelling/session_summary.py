@@ -116,6 +116,9 @@ def _store_state_apart(store: LabelStore, annotator: str, tasks, suspects_path):
         reads.close()
 
 
+STEPS_SHOWN = 3  # "Next:" commands after a session, most useful first
+
+
 def summary_lines(summary: SessionSummary, width: int | None = None) -> list[str]:
     """Pure: the summary as printed (names through `printable`), lines broken between words
     to fit `width` columns."""
@@ -154,4 +157,5 @@ def summary_lines(summary: SessionSummary, width: int | None = None) -> list[str
         others = f" ({summary.by_others:,} of them with others' answers)" if summary.by_others else ""
         done = summary.done + summary.by_others
         lines.append(f"The {summary.queue} queue: {counted(summary.left, 'image')} left, {done:,} done{others}.")
-    return [part for line in lines for part in wrapped(line, width)] + step_lines(summary.steps, width)
+    # The most useful few (helper-87: five "Next:" lines after a session); --json has them all.
+    return [part for line in lines for part in wrapped(line, width)] + step_lines(summary.steps[:STEPS_SHOWN], width)

@@ -45,6 +45,9 @@ def test_conflicts_point_to_the_review_queue_then_to_a_merge_rule(store, workspa
         "celeba merge --policy dawid-skene",
     ]
     assert summary.as_json()["labels"]["light"] == {"left": 0, "center": 0, "right": 1}
+    # helper-87: five "Next:" lines after a session; three are shown, --json has them all.
+    many = summary
+    assert len(many.steps) > 3 and sum(line.startswith(("Next:", "  or:")) for line in summary_lines(many)) == 3
 
 
 def test_nothing_decided_and_one_image(store, workspace):
