@@ -40,10 +40,14 @@ def print_stats(data: dict, console: Console | None = None) -> None:
     if data["sources"]:
         tasks = list(data["tasks"])
         summed = f" ({', '.join(tasks)} together)" if len(tasks) > 1 else ""  # helper-77: said not so
-        table = _table(f"Live labels per source{summed}")
-        for source in data["sources"]:
-            table.add_column(literal(source), justify="right", no_wrap=True)
-        table.add_row(*(f"{n:,}" for n in data["sources"].values()))
+        # A row per source (helper-87: a column each, stretched to the title's width, read sparse).
+        caption = summed.strip(" ()")
+        table = _table("Live labels per source")
+        table.caption, table.min_width = literal(caption) or None, max(table.min_width or 0, len(caption))
+        table.add_column("source", no_wrap=True)
+        table.add_column("labels", justify="right", no_wrap=True)
+        for source, count in data["sources"].items():
+            table.add_row(literal(source), f"{count:,}")
         console.print(table)
     for line in lapsed_lines(data.get("lapsed_merge_decisions") or {}, data["annotators"]):
         console.print(line)
