@@ -211,13 +211,17 @@ def images_to_predict(store: LabelStore, root: Path, names: list[str], models: l
     for i, model in enumerate(models):
         have = store.predicted_images(model.meta.task, model.key)
         made = have if i == 0 else {name: min(when, have[name]) for name, when in made.items() if name in have}
-    return [name for name in names if name not in made or modified_since(root / name, made[name])]
+    now = time.time()
+    return [name for name in names if name not in made or modified_since(root / name, made[name], now)]
 
 
-def modified_since(path: Path, when: float) -> bool:
-    """Whether the file was modified after `when` (seconds since the epoch); not where it cannot be read."""
+def modified_since(path: Path, when: float, now: float) -> bool:
+    """Whether the file was modified after `when` and before `now` (seconds since the
+    epoch); not where it cannot be read. A modification time ahead of the clock (files
+    unpacked from another machine's archive) tells nothing: taken as unmodified, or every
+    run would predict those images again."""
     try:
-        return os.stat(path).st_mtime > when
+        return when < os.stat(path).st_mtime <= now
     except (OSError, ValueError):
         return False
 

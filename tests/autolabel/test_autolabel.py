@@ -117,6 +117,13 @@ def test_resume_skips_predicted_images_and_changes_nothing(labelled, oracles):
     assert fourth.predicted_now == 1 and fourth.already_predicted == 30
     with workspace.open_store() as store:
         assert model_labels(store)["000031.jpg"] == "left"
+    # A modification time ahead of the clock tells nothing: not predicted again on every run.
+    import os
+    import time
+
+    ahead = time.time() + 3600
+    os.utime(workspace.image_root / "000031.jpg", (ahead, ahead))
+    assert run(workspace, models, high=0.95).predicted_now == 0
 
 
 def test_a_later_ensembles_decisions_name_it_even_where_the_class_is_the_same(labelled, oracles):
