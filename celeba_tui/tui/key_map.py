@@ -11,6 +11,9 @@ ARROW_GLYPHS = {"left": "←", "down": "↓", "right": "→"}
 # of a screen that answers with them (the label screen's q u p b, the image view's n N).
 LETTERS = "asdfghjklzxcvwer"
 MAX_CLASSES = len(LETTERS)
+# A yes/no task answers on y and n too (two walkthroughs looked for them), where the screen
+# does not take those keys for itself (browse's image view steps to the next image on n).
+MNEMONICS = {"yes": "y", "no": "n"}
 
 
 @dataclass(frozen=True)
@@ -26,14 +29,18 @@ class ClassKeys:
         return "/".join(ARROW_GLYPHS.get(k, k) for k in self.keys)
 
 
-def class_keys(classes: Sequence[str]) -> list[ClassKeys]:
-    """Arrows (for 2 or 3 classes), a home-row letter and a digit (1-9) per class.
+def class_keys(classes: Sequence[str], taken: frozenset[str] = frozenset()) -> list[ClassKeys]:
+    """Arrows (for 2 or 3 classes), a home-row letter and a digit (1-9) per class; for a
+    yes/no task y and n too, unless a key of those is in `taken` (the screen's own keys).
 
     For the default (left, center, right): left/a/1, down/s/2, right/d/3.
     """
     if len(classes) > MAX_CLASSES:
         raise ValueError(f"at most {MAX_CLASSES} classes have keys; got {len(classes)}")
     arrows = ARROWS.get(len(classes), ())
+    mnemonics = {label: MNEMONICS[label.lower()] for label in classes if label.lower() in MNEMONICS}
+    if len(mnemonics) != len(classes) or taken & set(mnemonics.values()):
+        mnemonics = {}
     result = []
     for index, label in enumerate(classes):
         keys = []
@@ -42,5 +49,7 @@ def class_keys(classes: Sequence[str]) -> list[ClassKeys]:
         keys.append(LETTERS[index])
         if index < 9:
             keys.append(str(index + 1))
+        if label in mnemonics:
+            keys.append(mnemonics[label])
         result.append(ClassKeys(index, label, tuple(keys)))
     return result

@@ -27,9 +27,9 @@ def binding_rows(bindings: Iterable[Binding], longer: dict[str, str] | None = No
     return [("/".join(keys), longer.get(description, description)) for description, keys in keys_for.items()]
 
 
-def class_rows(classes: Iterable[str]) -> list[KeyRow]:
-    """The keys that answer a question with these classes."""
-    return [(keys.display, f"answer {keys.label}") for keys in class_keys(tuple(classes))]
+def class_rows(classes: Iterable[str], taken: frozenset[str] = frozenset()) -> list[KeyRow]:
+    """The keys that answer a question with these classes (on a screen whose own keys are `taken`)."""
+    return [(keys.display, f"answer {keys.label}") for keys in class_keys(tuple(classes), taken)]
 
 
 # Narrower than this, what a key does is not wrapped beside the keys but left to the screen.

@@ -266,7 +266,11 @@ def test_class_keys_for_default_and_other_class_lists():
     assert default[0].display == "←/a/1"
     five = class_keys(("a1", "b", "c", "d", "e"))
     assert [k.keys for k in five] == [("a", "1"), ("s", "2"), ("d", "3"), ("f", "4"), ("g", "5")]
-    assert [k.keys for k in class_keys(("yes", "no"))] == [("left", "a", "1"), ("right", "s", "2")]
+    assert [k.keys for k in class_keys(("yes", "no"))] == [("left", "a", "1", "y"), ("right", "s", "2", "n")]
+    assert [k.keys for k in class_keys(("No", "Yes"))] == [("left", "a", "1", "n"), ("right", "s", "2", "y")]
+    # Not where the screen takes n for itself (browse's image view: the next image), nor for other words.
+    assert [k.keys for k in class_keys(("yes", "no"), frozenset({"n"}))] == [("left", "a", "1"), ("right", "s", "2")]
+    assert [k.keys for k in class_keys(("yes", "no", "maybe"))][0] == ("left", "a", "1")
     many = class_keys([f"c{i}" for i in range(12)])
     assert many[11].keys == ("c",)
     reserved = {"q", "u", "p", "space", "backspace", "question_mark"}

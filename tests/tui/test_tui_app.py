@@ -19,6 +19,7 @@ from celeba_tui.tui.screens.nothing_to_label_screen import NothingToLabelScreen
 from celeba_tui.tui.timing_log import read_timing_log
 from celeba_tui.tui.widgets.image_info import ImageInfo
 from celeba_tui.tui.widgets.image_pane import ImagePane
+from celeba_tui.tui.widgets.question_panel import QuestionPanel
 
 from pilot import image_on_screen, wait_for
 from store_rows import add_prediction, autolabel_finished
@@ -633,6 +634,25 @@ async def test_too_small_terminal_waits_for_resize(workspace, store):
         await press(pilot, "a")
         assert not screen.has_class("too-small")
     assert live(store) == {(IMAGES[0], "light"): "left"}
+
+
+async def test_a_yes_no_task_answers_on_y_and_n(tmp_path, image_folder):
+    # Two walkthroughs looked for y and n on a yes/no task (the arrows, a/s and 1/2 stay).
+    from celeba_tui.store.registration import register_images
+    from celeba_tui.workspace import Task, create_workspace
+
+    workspace = create_workspace(tmp_path / "yn", image_folder, (Task("glasses", ("yes", "no"), "Glasses?"),))
+    with workspace.open_store(create=True) as store:
+        register_images(store, workspace.image_root)
+        app = make_app(workspace, store)
+        async with app.run_test(size=SIZE) as pilot:
+            await press(pilot, "y", "n", "right")
+            assert "←/a/1/y" in str(app.screen.query_one(QuestionPanel).render())
+        assert live(store) == {
+            (IMAGES[0], "glasses"): "yes",
+            (IMAGES[1], "glasses"): "no",
+            (IMAGES[2], "glasses"): "no",
+        }
 
 
 async def test_guidelines_and_preprocessing_view(workspace, store):

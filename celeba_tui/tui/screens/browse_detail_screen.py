@@ -58,6 +58,8 @@ class BrowseDetailScreen(Screen):
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("escape,q", "close", "grid", key_display="esc"),
     ]
+    # Keys no class may take here (a yes/no task's n: the next image).
+    SCREEN_KEYS = frozenset(key.strip() for binding in BINDINGS for key in binding.key.split(","))
 
     def __init__(self, browser, selection, at: int, *, renderer: str = "halfcell", cell_size=(10, 20)):
         super().__init__()
@@ -74,7 +76,7 @@ class BrowseDetailScreen(Screen):
         self.made: list[tuple[int, str]] = []  # (label id, image) of the decisions made here, for undo
         self._signatures = list(dict.fromkeys(t.classes for t in self.tasks))
         for signature_index, classes in enumerate(self._signatures):
-            for keys in class_keys(classes):
+            for keys in class_keys(classes, self.SCREEN_KEYS):
                 self._bindings.bind(
                     ",".join(keys.keys),
                     f"choose({signature_index}, {keys.index})",
@@ -226,7 +228,7 @@ class BrowseDetailScreen(Screen):
         from celeba_tui.tui.keys_help import binding_rows, class_rows
         from celeba_tui.tui.screens.guidelines_screen import GuidelinesScreen
 
-        rows = [*class_rows(self.task.classes), *binding_rows(self.BINDINGS, KEYS_SAID_IN_FULL)]
+        rows = [*class_rows(self.task.classes, self.SCREEN_KEYS), *binding_rows(self.BINDINGS, KEYS_SAID_IN_FULL)]
         self.app.push_screen(GuidelinesScreen(self.browser.workspace.guidelines_path, rows))
 
     def action_next_task(self, step: int) -> None:
