@@ -139,11 +139,28 @@ class MergeRun:
         }
 
 
+class WithdrawalNotAsked(CelebaError):
+    """The review policy, not asked for by name, would withdraw standing merge decisions:
+    `withdrawn_from` (merge annotator -> how many) and what decides them again (`redo`)."""
+
+    def __init__(self, withdrawn_from: dict[str, int], redo: Redo | None):
+        super().__init__(f"a merge would withdraw {sum(withdrawn_from.values()):,} standing decisions")
+        self.withdrawn_from, self.redo = withdrawn_from, redo
+
+
 def run_merge(
-    store: LabelStore, tasks: tuple[Task, ...], policy_text: str, *, dry_run: bool = False, min_confidence: float = 0.0
+    store: LabelStore,
+    tasks: tuple[Task, ...],
+    policy_text: str,
+    *,
+    dry_run: bool = False,
+    min_confidence: float = 0.0,
+    keep_standing: bool = False,
 ) -> MergeRun:
     """Merge the human labels of `tasks` under a policy and record the decisions in `store`;
-    the conflicts it would decide at a confidence under `min_confidence` stay open."""
+    the conflicts it would decide at a confidence under `min_confidence` stay open. With
+    `keep_standing` (a bare `celeba merge`), a WithdrawalNotAsked instead of withdrawing
+    any merge's standing decision, dry run or not."""
     names = [t.name for t in tasks]
     # The policy is computed outside the write transaction (it takes seconds on large
     # stores, and key presses wait for the lock); what people write meanwhile is
@@ -168,6 +185,8 @@ def run_merge(
     plan = plan_merge_writes(
         result.decisions, ours[KEY + ["annotator", "label", "id", "lapsed"]], annotator, min_confidence
     )
+    if keep_standing and plan.revoke:  # helper-87: the command the hints name undid a merge unasked
+        raise WithdrawalNotAsked(*_withdrawn(store, ours[ours["id"].isin(plan.revoke)], labels))
     deferred = 0
     if not dry_run and (plan.revoke or not plan.add.empty):
         with store.transaction():
@@ -178,18 +197,23 @@ def run_merge(
             # than only this annotator's (what add_labels' skip_unchanged does).
             if plan.revoke or not plan.add.empty:
                 store.replace_labels(plan.revoke, annotator, plan.add, as_merge=True)
-    revoked = ours[ours["id"].isin(plan.revoke)]
-    withdrawn_from = {str(name): int(n) for name, n in revoked["annotator"].value_counts().sort_index().items()}
-    redo = None
-    if withdrawn_from:
-        most = max(withdrawn_from.items(), key=lambda item: (item[1], item[0]))[0]
-        rows = revoked[revoked["annotator"] == most]
-        asked = decided_under(store, rows["id"].tolist())
-        redo = redo_merge(
-            most, rows["task"].unique().tolist(), labels["annotator"].unique(), withdrawn_from[most], asked
-        )
+    withdrawn_from, redo = _withdrawn(store, ours[ours["id"].isin(plan.revoke)], labels)
     return MergeRun(
         result, len(plan.add), len(plan.revoke), plan.unchanged, dry_run, deferred, withdrawn_from, min_confidence, redo
+    )
+
+
+def _withdrawn(store: LabelStore, revoked: pd.DataFrame, labels: pd.DataFrame) -> tuple[dict[str, int], Redo | None]:
+    """Whose merge decisions `revoked` are (merge annotator -> how many) and what decides
+    again those of the merge withdrawn most, on the people labelling (`labels`)."""
+    withdrawn_from = {str(name): int(n) for name, n in revoked["annotator"].value_counts().sort_index().items()}
+    if not withdrawn_from:
+        return withdrawn_from, None
+    most = max(withdrawn_from.items(), key=lambda item: (item[1], item[0]))[0]
+    rows = revoked[revoked["annotator"] == most]
+    asked = decided_under(store, rows["id"].tolist())
+    return withdrawn_from, redo_merge(
+        most, rows["task"].unique().tolist(), labels["annotator"].unique(), withdrawn_from[most], asked
     )
 
 
@@ -226,17 +250,6 @@ def redo_merge(name: str, tasks, annotators, count: int = 0, min_confidence: flo
     except CelebaError:
         return None
     return None if policy.kind == "review" else Redo(policy.name, tuple(sorted(tasks)), count, min_confidence)
-
-
-def standing_merges(store: LabelStore, tasks: Sequence[str]) -> dict[str, int]:
-    """Each merge whose decisions stand on `tasks` -> how many (the review policy withdraws them)."""
-    rows = store.query(
-        "SELECT a.name, COUNT(*) FROM live v JOIN annotators a ON a.id = v.annotator_id "
-        f"WHERE v.source = '{REVIEW}' AND v.annotator_id IN ({MERGE_ANNOTATOR_IDS_SQL}) "
-        "AND v.task IN (SELECT value FROM json_each(?)) GROUP BY a.name ORDER BY a.name",
-        [json.dumps(list(tasks))],
-    )
-    return {str(name): int(count) for name, count in rows}
 
 
 def latest_standing_merge(store: LabelStore, tasks: Sequence[str]) -> Redo | None:

@@ -110,16 +110,24 @@ def merge(
     json_output: JsonOption = False,
 ) -> None:
     """Merge annotators: accept agreeing labels, resolve conflicts by a policy or leave them for review."""
-    from celeba_tui.agreement.apply_merge import run_merge
+    from celeba_tui.agreement.apply_merge import WithdrawalNotAsked, run_merge
 
     if not 0 <= min_confidence <= 1:  # also refuses NaN
         raise CelebaError(f"--min-confidence must be between 0 and 1, not {min_confidence:g}")
     ws = open_workspace(workspace)
     tasks = ws.select_tasks(task)
     with ws.open_store(readonly=dry_run) as store:
-        if policy is None and not dry_run:
-            refuse_withdrawing_unasked(store, tasks)
-        run = run_merge(store, tasks, policy or "review", dry_run=dry_run, min_confidence=min_confidence)
+        try:
+            run = run_merge(
+                store,
+                tasks,
+                policy or "review",
+                dry_run=dry_run,
+                min_confidence=min_confidence,
+                keep_standing=not policy,
+            )
+        except WithdrawalNotAsked as refused:
+            raise CelebaError(withdrawal_refusal(refused, task or [])) from None
     if json_output:
         print_json(run.to_dict())
         return
@@ -132,21 +140,20 @@ def merge(
         )
 
 
-def refuse_withdrawing_unasked(store, tasks) -> None:
-    """A CelebaError where a merge's decisions stand on `tasks`: a bare `celeba merge` (the
-    review policy) would withdraw them, as `--policy review` says it does (helper-87: the
-    command the hints name undid a Dawid-Skene merge without a word of warning first)."""
-    from celeba_tui.agreement.apply_merge import latest_standing_merge, standing_merges
+def withdrawal_refusal(refused, tasks_typed) -> str:
+    """What a bare `celeba merge` says instead of withdrawing a merge's standing decisions
+    (`apply_merge.WithdrawalNotAsked`): the review policy does so when asked by name
+    (helper-87: the command the hints name undid a Dawid-Skene merge without a word first)."""
+    import shlex
+
     from celeba_tui.cli.merge_view import redo_command
 
-    names = [t.name for t in tasks]
-    standing = standing_merges(store, names)
-    if not standing:
-        return
+    standing = refused.withdrawn_from
     said = " and ".join(f"{counted(count, 'decision')} of {name}" for name, count in standing.items())
-    redo = latest_standing_merge(store, names)
-    again = f", `{redo_command(redo)}` decides again" if redo is not None else ""
-    raise CelebaError(
-        f"{said} {'stands' if list(standing.values()) == [1] else 'stand'}: a bare `celeba merge` would withdraw them (their conflicts back to people); "
-        f"`celeba merge --policy review` does so{again}"
+    verb = "stands" if list(standing.values()) == [1] else "stand"
+    again = f", `{redo_command(refused.redo)}` decides again" if refused.redo is not None else ""
+    return (
+        f"{said} {verb}: a bare `celeba merge` would withdraw them (their conflicts back to people); "
+        f"`celeba merge --policy review{''.join(f' -t {shlex.quote(t)}' for t in dict.fromkeys(tasks_typed))}` "
+        f"does so{again}"
     )

@@ -373,7 +373,11 @@ def test_the_review_policy_says_whose_decisions_it_withdrew_and_the_queue_counts
         "conflicts back to people); `celeba merge --policy review` does so, `celeba merge --policy prefer:bob -t "
         "light` decides again"
     ) in refused.output
-    assert json.loads(invoke(workspace, "merge", "--dry-run", "--json").output)["withdrawn_from"] == {
+    narrowed = invoke(workspace, "merge", "-t", "light")  # helper-88: the review command keeps the -t typed
+    assert "`celeba merge --policy review -t light` does so" in narrowed.stderr, narrowed.stderr
+    dry = invoke(workspace, "merge", "--dry-run", "--json")  # says what the command would do: refuse
+    assert dry.exit_code == 2 and "a bare `celeba merge` would withdraw them" in json.loads(dry.stderr)["error"]
+    assert json.loads(invoke(workspace, "merge", "-p", "review", "--dry-run", "--json").stdout)["withdrawn_from"] == {
         "merge:prefer:bob": 1
     }
     result = invoke(workspace, "merge", "--policy", "review")
@@ -385,6 +389,17 @@ def test_the_review_policy_says_whose_decisions_it_withdrew_and_the_queue_counts
     assert json.loads(invoke(workspace, "merge", "--policy", "prefer:bob", "--json").output)["withdrawn_from"] == {}
     data = json.loads(invoke(workspace, "merge", "--policy", "majority", "--json").output)
     assert data["withdrawn_from"] == {"merge:prefer:bob": 1}
+
+
+def test_a_bare_merge_goes_on_where_a_person_settled_the_merged_image(workspace):
+    # helper-89: the refusal counted a merge decision under a person's review, which the
+    # review policy leaves alone: a bare merge that would withdraw nothing was refused.
+    add(workspace, TWO)
+    assert invoke(workspace, "merge", "--policy", "prefer:bob").exit_code == 0
+    with workspace.open_store() as store:
+        store.add_label("2.jpg", "light", "center", "carol", "review")
+    result = invoke(workspace, "merge")
+    assert result.exit_code == 0 and "Nothing to write" in result.stdout, result.output
 
 
 @pytest.mark.parametrize("value", ["1.5", "-0.1", "nan"])

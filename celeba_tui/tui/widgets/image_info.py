@@ -13,14 +13,30 @@ from celeba_tui.labelling.queues import ItemContext
 
 
 def _answer(answer, annotator: str) -> str:
-    """ "bob: left", "ann: right (you)", "rev: left (review)", "merge:majority: left (merge)"."""
-    from celeba_tui.annotator_names import source_word
+    """ "bob: left", "ann: right (you)", "rev: left (review)", "merge:majority: left" (its
+    name says it is a merge's)."""
+    from celeba_tui.annotator_names import annotator_kind
 
     if answer.source == "review":  # a merge's decision is no person's review (helper-71)
-        mark = f" ({source_word(answer.source, answer.annotator)})"
+        mark = "" if annotator_kind(answer.annotator) == "merge" else " (review)"
     else:
         mark = " (you)" if answer.annotator == annotator else ""
     return f"{printable(answer.annotator)}: {printable(answer.label)}{mark}"
+
+
+def listed_lines(head: str, items: list[str], width: int | None) -> list[str]:
+    """`head` then the items joined by ", ", broken between items to fit `width` columns
+    (an item longer than a line is broken between its words), the lines after the first
+    indented under the first item. Pure."""
+    indent = " " * cell_width(head)
+    lines, line = [], head
+    for index, item in enumerate(items):
+        piece = item + ("," if index < len(items) - 1 else "")
+        if width and line.strip() and line != head and cell_width(line) + 1 + cell_width(piece) > width:
+            lines.append(line)
+            line = indent
+        line += ("" if line in (head, indent) else " ") + piece
+    return [part for line in [*lines, line] for part in wrapped(line, width)]
 
 
 def info_text(
@@ -62,11 +78,11 @@ def info_text(
         for task in tasks:
             answers = context.answers.get(task.name, ())
             if answers:
-                listed = ", ".join(_answer(a, annotator) for a in answers)
                 own_side |= any(a.annotator == annotator and a.source != "review" for a in answers)
-                # Lines broken under the answers, not at the panel's edge (helper-77).
-                line = f"  {task.name:<12} {listed}"
-                text.append("\n".join(wrapped(line, width, " " * 13)) + "\n")
+                # Lines broken under the answers, not at the panel's edge (helper-77), and
+                # between answers, not inside one (helper-87: "(merge)" alone on a line).
+                listed = [_answer(a, annotator) for a in answers]
+                text.append("\n".join(listed_lines(f"  {task.name:<12} ", listed, width)) + "\n")
         if own_side and queue == "review":  # a party to the conflict deciding it: said, not refused
             text.append("  one side is yours: a reviewer who took no side settles it best\n", style="yellow")
     text.append(f"{gap}your labels\n", style="underline")
