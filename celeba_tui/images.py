@@ -172,6 +172,28 @@ def read_image_bytes(path: Path, limit: int | None = None) -> bytes:
     return data
 
 
+def file_stamp(path: Path) -> str | None:
+    """The file's size and modification time (ns) as text; None where it cannot be read
+    (gone). A file rewritten since a stamp was taken has another one; so has a copy made
+    without keeping times."""
+    try:
+        found = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return f"{found.st_size}:{found.st_mtime_ns}"
+
+
+def file_digest(path: Path) -> str | None:
+    """A digest of the image file's bytes (BLAKE2b, 128 bits); None where it cannot be read
+    as an image file (read_image_bytes refuses it)."""
+    import hashlib
+
+    try:
+        return hashlib.blake2b(read_image_bytes(path), digest_size=16).hexdigest()
+    except ImageDecodeError:
+        return None
+
+
 # ------------------------------------------------------------------ decoding
 def decode_resized(path: Path, size: int | tuple[int, int]) -> np.ndarray:
     """Decode an image file to RGB uint8 (H, W, 3) resized to `size` (side or (w, h)).

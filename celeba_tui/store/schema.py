@@ -184,9 +184,21 @@ RENAMES_TABLE = """CREATE TABLE IF NOT EXISTS renames (
 )"""
 SCHEMA += f"{RENAMES_TABLE};\n"
 
+# What each image's file was when the ensemble last predicted it: its stamp (size and
+# modification time, images.file_stamp) and a digest of its bytes. `autolabel` predicts
+# again an image whose file changed since (attack pass 41: a file replaced by another
+# picture kept the old picture's prediction and automatic label); a stamp changed over the
+# same bytes (a copy of the folder) only updates the stamp.
+IMAGE_FILES_TABLE = """CREATE TABLE IF NOT EXISTS image_files (
+    image_id INTEGER PRIMARY KEY REFERENCES images(id),
+    stamp    TEXT NOT NULL,
+    digest   TEXT NOT NULL
+)"""
+SCHEMA += f"{IMAGE_FILES_TABLE};\n"
+
 # Tables added after the first stores were made: created on the first writable open of an
 # older store (schema version unchanged: older celeba-tui versions ignore them).
-LATER_TABLES = {"skips": SKIPS_TABLE, "renames": RENAMES_TABLE}
+LATER_TABLES = {"skips": SKIPS_TABLE, "renames": RENAMES_TABLE, "image_files": IMAGE_FILES_TABLE}
 
 # Indexes older stores have that a later one replaced: dropped on their first writable open
 # (current_counts lacked n_annotators, so counting `single` read every row of the table).

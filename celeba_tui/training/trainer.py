@@ -187,7 +187,9 @@ def prepare(workspace: Workspace, task, pipeline, options: TrainOptions, reporte
         cache = DecodedCache(workspace.cache_dir, size, pipeline.spec)
         todo = cache.missing(split["image"], workspace.image_root)
         advance = reporter.start_stage(f"decoding {len(todo):,} images", len(todo)) if todo else None
-        update = cache.update(split["image"], workspace.image_root, workers=options.decode_workers, progress=advance)
+        update = cache.update(
+            split["image"], workspace.image_root, workers=options.decode_workers, progress=advance, todo=todo
+        )
         reporter.end_stage()
         if update.skipped:
             _record_problems(store, update.skipped)
