@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -203,27 +202,50 @@ class InferenceStats:
     fallbacks: list[str] = field(default_factory=list)  # providers passed over, each with why
 
 
-def images_to_predict(store: LabelStore, root: Path, names: list[str], models: list[EnsembleModel]) -> list[str]:
-    """Images some model has no prediction for yet (resume), or whose file under `root` was
-    modified since one was made (attack pass 41: a file replaced by another picture kept the
-    old picture's prediction and automatic label)."""
-    made: dict[str, float] = {}  # each image's oldest prediction among the models
-    for i, model in enumerate(models):
+@dataclass
+class ToPredict:
+    """What a run predicts (`names`), the images whose file changed since their predictions
+    (`changed`: every model's are out of date) and each file's (stamp, digest) to record
+    where the store has none or an older one (`records`)."""
+
+    names: list[str]
+    changed: list[str]
+    records: dict[str, tuple[str, str]]
+
+
+def images_to_predict(store: LabelStore, root: Path, names: list[str], models: list[EnsembleModel]) -> ToPredict:
+    """Images some model has no prediction for yet (resume), or whose file under `root`
+    changed since they were predicted (attack pass 41: a file replaced by another picture
+    kept the old picture's prediction and automatic label). A file whose stamp (size,
+    modification time) is the one recorded is unchanged; another stamp over the same bytes
+    (a copy of the folder, `touch`) only updates the record."""
+    from celeba_tui.images import file_digest, file_stamp
+
+    done = None
+    for model in models:
         have = store.predicted_images(model.meta.task, model.key)
-        made = have if i == 0 else {name: min(when, have[name]) for name, when in made.items() if name in have}
-    now = time.time()
-    return [name for name in names if name not in made or modified_since(root / name, made[name], now)]
-
-
-def modified_since(path: Path, when: float, now: float) -> bool:
-    """Whether the file was modified after `when` and before `now` (seconds since the
-    epoch); not where it cannot be read. A modification time ahead of the clock (files
-    unpacked from another machine's archive) tells nothing: taken as unmodified, or every
-    run would predict those images again."""
-    try:
-        return when < os.stat(path).st_mtime <= now
-    except (OSError, ValueError):
-        return False
+        done = have if done is None else done & have
+    known = store.file_records(names)
+    todo, changed, records = [], [], {}
+    for name in names:
+        path = root / name
+        stamp, record = file_stamp(path), known.get(name)
+        if record is not None and record[0] == stamp:
+            if name not in done:
+                todo.append(name)
+            continue
+        digest = file_digest(path)
+        if stamp is None or digest is None:  # unreadable now: the run reports why
+            if name not in done:
+                todo.append(name)
+            continue
+        records[name] = (stamp, digest)
+        if record is not None and record[1] != digest:
+            changed.append(name)
+            todo.append(name)
+        elif name not in done:
+            todo.append(name)
+    return ToPredict(todo, changed, records)
 
 
 def open_session(models: list[EnsembleModel], options: AutolabelOptions, cache_dir: Path | None = None):
@@ -555,7 +577,10 @@ def run_autolabel(
             known = set(store.image_names(present_only=False))
             elsewhere = [(name, NOT_IN_WORKSPACE) for name in names if name not in known]
             names = [name for name in names if name in known]
-        todo = images_to_predict(store, root, names, models)
+        plan = images_to_predict(store, root, names, models)
+        todo = plan.names
+        if plan.changed and not options.dry_run:  # every model's predictions of them are of the old file
+            store.forget_predictions(plan.changed)
         # onnxruntime may still refuse a model (unknown operator, broken graph): it does so
         # here, before the store records the images or the models.
         session = open_session(models, options, workspace.cache_dir / "tensorrt") if todo else None
@@ -572,6 +597,7 @@ def run_autolabel(
         stats = run_inference(store, root, todo, models, options, reporter, session, register_once, keep)
         if not options.dry_run:
             register_once()
+            store.record_files(plan.records)
         held = pd.concat(unstored, ignore_index=True) if unstored else None
         scope = set(names)
         outcomes = [

@@ -220,11 +220,43 @@ class SideTables:
         frame["probs"] = json.loads("[" + ",".join(frame["probs"]) + "]") if len(frame) else []
         return frame
 
-    def predicted_images(self, task: str, model: str) -> dict[str, float]:
-        """The images `model` already has a prediction for (to resume a run) -> when it was made."""
+    def file_records(self, names: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """Of `names`, each image's file as the ensemble last predicted it: (stamp, digest)."""
+        if not self.query("SELECT 1 FROM sqlite_master WHERE name = 'image_files'"):
+            return {}  # an older store opened to read
         rows = self.query(
-            "SELECT i.name, p.created FROM predictions p JOIN images i ON i.id = p.image_id "
-            "WHERE p.task = ? AND p.model = ?",
+            "SELECT i.name, f.stamp, f.digest FROM image_files f JOIN images i ON i.id = f.image_id "
+            "WHERE i.name IN (SELECT value FROM json_each(?))",
+            [json.dumps([str(name) for name in names])],
+        )
+        return {name: (stamp, digest) for name, stamp, digest in rows}
+
+    def record_files(self, records: dict[str, tuple[str, str]]) -> None:
+        """Keep each image's (stamp, digest) as its file was when predicted (images registered)."""
+        if not records:
+            return
+        rows = [[name, stamp, digest] for name, (stamp, digest) in records.items()]
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO image_files(image_id, stamp, digest) "
+                "SELECT i.id, json_extract(value, '$[1]'), json_extract(value, '$[2]') "
+                "FROM json_each(?) JOIN images i ON i.name = json_extract(value, '$[0]')",
+                (json.dumps(rows),),
+            )
+
+    def forget_predictions(self, names: Iterable[str]) -> int:
+        """Delete every model's predictions of these images (their files changed since)."""
+        with self.transaction() as conn:
+            return conn.execute(
+                "DELETE FROM predictions WHERE image_id IN "
+                "(SELECT id FROM images WHERE name IN (SELECT value FROM json_each(?)))",
+                (json.dumps([str(name) for name in names]),),
+            ).rowcount
+
+    def predicted_images(self, task: str, model: str) -> set[str]:
+        """Names of the images `model` already has a prediction for (to resume a run)."""
+        rows = self.query(
+            "SELECT i.name FROM predictions p JOIN images i ON i.id = p.image_id WHERE p.task = ? AND p.model = ?",
             (task, model),
         )
-        return dict(rows)
+        return {r[0] for r in rows}

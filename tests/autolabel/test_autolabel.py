@@ -111,19 +111,28 @@ def test_resume_skips_predicted_images_and_changes_nothing(labelled, oracles):
     assert third.predicted_now == 1 and third.tasks[0].labels_written == 1
     with workspace.open_store() as store:
         assert model_labels(store)["000031.jpg"] == "right"
-    # Attack pass 41: a file replaced by another picture kept the old one's prediction.
+    # Attack pass 41: a file replaced by another picture kept the old one's prediction, also
+    # one that keeps an older modification time (`mv` from an archive, `cp -p`; helper-88).
+    import os
+    import shutil
+
     Image.fromarray(light_image("left", np.random.default_rng(6))).save(workspace.image_root / "000031.jpg")
+    os.utime(workspace.image_root / "000031.jpg", (1e9, 1e9))
     fourth = run(workspace, models, high=0.95)
     assert fourth.predicted_now == 1 and fourth.already_predicted == 30
     with workspace.open_store() as store:
         assert model_labels(store)["000031.jpg"] == "left"
-    # A modification time ahead of the clock tells nothing: not predicted again on every run.
-    import os
-    import time
-
-    ahead = time.time() + 3600
-    os.utime(workspace.image_root / "000031.jpg", (ahead, ahead))
+    # The same bytes under new times (a copy of the folder, `touch`): nothing to predict again.
+    copy = workspace.image_root.with_name("copy")
+    shutil.copytree(workspace.image_root, copy, copy_function=shutil.copyfile)
+    shutil.rmtree(workspace.image_root)
+    copy.rename(workspace.image_root)
     assert run(workspace, models, high=0.95).predicted_now == 0
+    # A file changed while only one model looked: the other's prediction is of the old file.
+    run(workspace, [oracles["sharp"]], high=0.95)
+    Image.fromarray(light_image("right", np.random.default_rng(7))).save(workspace.image_root / "000030.jpg")
+    assert run(workspace, [oracles["soft"]], high=0.95).predicted_now == 1
+    assert run(workspace, [oracles["sharp"]], high=0.95).predicted_now == 1
 
 
 def test_a_later_ensembles_decisions_name_it_even_where_the_class_is_the_same(labelled, oracles):
