@@ -183,13 +183,18 @@ def file_stamp(path: Path) -> str | None:
     return f"{found.st_size}:{found.st_mtime_ns}"
 
 
-def file_digest(path: Path) -> str | None:
-    """A digest of the image file's bytes (BLAKE2b, 128 bits); None where it cannot be read
-    as an image file (read_image_bytes refuses it)."""
+def bytes_digest(data: bytes) -> str:
+    """A digest of an image file's bytes (BLAKE2b, 128 bits), as text."""
     import hashlib
 
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def file_digest(path: Path) -> str | None:
+    """`bytes_digest` of the image file; None where it cannot be read as one
+    (read_image_bytes refuses it)."""
     try:
-        return hashlib.blake2b(read_image_bytes(path), digest_size=16).hexdigest()
+        return bytes_digest(read_image_bytes(path))
     except ImageDecodeError:
         return None
 

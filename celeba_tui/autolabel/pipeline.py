@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from celeba_tui.autolabel.rules import flip_average
-from celeba_tui.images import ImageDecodeError, decode_bytes_resized, read_image_bytes
+from celeba_tui.images import ImageDecodeError, bytes_digest, decode_bytes_resized, file_stamp, read_image_bytes
 from celeba_tui.onnx.runtime import pixel_transform
 
 
@@ -31,6 +31,8 @@ class DecodedBatch:
     names: list[str]
     pixels: list[np.ndarray]  # one (batch_size, size, size, 3) uint8 array per input group
     failures: list[tuple[str, str]] = field(default_factory=list)  # (image, reason)
+    # Each decoded image's file as read: (stamp before reading, digest of the bytes read).
+    files: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -38,6 +40,7 @@ class PredictedBatch:
     names: list[str]
     probs: list[np.ndarray]  # per model, (len(names), classes)
     failures: list[tuple[str, str]]
+    files: dict[str, tuple[str, str]] = field(default_factory=dict)  # as DecodedBatch.files
 
 
 class BatchDecoder:
@@ -54,21 +57,24 @@ class BatchDecoder:
         if len(names) > self.batch_size:
             raise ValueError(f"{len(names)} images for a batch of {self.batch_size}")
         pixels = [np.zeros((self.batch_size, size, size, 3), dtype=np.uint8) for size, _ in self.groups]
-        decoded, failures = [], []
+        decoded, failures, files = [], [], {}
         for name in names:
             try:
-                images = self.decode(name)
+                stamp = file_stamp(self.root / name)
+                data = read_image_bytes(self.root / name)
+                images = self.decode(data)
             except (ImageDecodeError, OSError, ValueError) as exc:
                 failures.append((name, str(exc) or type(exc).__name__))
                 continue
             for batch, image in zip(pixels, images):
                 batch[len(decoded)] = image
             decoded.append(name)
-        return DecodedBatch(decoded, pixels, failures)
+            if stamp is not None:
+                files[name] = (stamp, bytes_digest(data))
+        return DecodedBatch(decoded, pixels, failures, files)
 
-    def decode(self, name: str) -> list[np.ndarray]:
-        """The pixels of one image for each input group (read once, decoded once per size)."""
-        data = read_image_bytes(self.root / name)
+    def decode(self, data: bytes) -> list[np.ndarray]:
+        """The pixels of one image's bytes for each input group (decoded once per size)."""
         by_size = {size: decode_bytes_resized(data, (size, size)) for size in self.sizes}
         out = []
         for (size, _), transform in zip(self.groups, self.transforms):
@@ -108,7 +114,7 @@ def predict(
     for batch in batches:
         n = len(batch.names)
         if n == 0:
-            yield PredictedBatch([], [], batch.failures)
+            yield PredictedBatch([], [], batch.failures, batch.files)
             continue
         if classes is None:
             probs = [p[:n] for p in session.run(batch.pixels)]
@@ -123,4 +129,4 @@ def predict(
                 flip_average(p[:n], p[size : size + n], c) if np.ndim(p) == 2 and np.shape(p)[1] == len(c) else p[:n]
                 for p, c in zip(outputs, classes)
             ]
-        yield PredictedBatch(batch.names, probs, batch.failures)
+        yield PredictedBatch(batch.names, probs, batch.failures, batch.files)

@@ -198,6 +198,7 @@ class InferenceStats:
     seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
     provider: str = "provider: none (every image already predicted)"  # the line shown
+    files: dict[str, tuple[str, str]] = field(default_factory=dict)  # each image predicted: its file as read
     execution_provider: str | None = None  # the provider used: tensorrt, cuda or cpu
     fallbacks: list[str] = field(default_factory=list)  # providers passed over, each with why
 
@@ -230,21 +231,21 @@ def images_to_predict(store: LabelStore, root: Path, names: list[str], models: l
     for name in names:
         path = root / name
         stamp, record = file_stamp(path), known.get(name)
-        if record is not None and record[0] == stamp:
-            if name not in done:
+        if (record is not None and record[0] == stamp) or (record is None and name not in done):
+            if name not in done:  # unchanged, or new: the run records it as it reads it
                 todo.append(name)
             continue
         digest = file_digest(path)
         if stamp is None or digest is None:  # unreadable now: the run reports why
             if name not in done:
                 todo.append(name)
-            continue
-        records[name] = (stamp, digest)
-        if record is not None and record[1] != digest:
+        elif record is not None and record[1] != digest:
             changed.append(name)
             todo.append(name)
-        elif name not in done:
-            todo.append(name)
+        else:  # the same bytes under another stamp, or predicted before files were recorded
+            records[name] = (stamp, digest)
+            if name not in done:
+                todo.append(name)
     return ToPredict(todo, changed, records)
 
 
@@ -301,6 +302,7 @@ def run_inference(
     started = time.perf_counter()
     for batch in predict(session, decode_batches(decoder, names, workers), classes):
         stats.failures.extend(batch.failures)
+        stats.files.update(batch.files)
         stats.predicted += len(batch.names)
         if batch.names:
             for model, probs in zip(models, batch.probs):
@@ -597,7 +599,7 @@ def run_autolabel(
         stats = run_inference(store, root, todo, models, options, reporter, session, register_once, keep)
         if not options.dry_run:
             register_once()
-            store.record_files(plan.records)
+            store.record_files({**plan.records, **stats.files})
         held = pd.concat(unstored, ignore_index=True) if unstored else None
         scope = set(names)
         outcomes = [
