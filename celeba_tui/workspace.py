@@ -405,6 +405,15 @@ def resolve_folder(base: Path, given: str | Path, what: str) -> Path:
         raise WorkspaceError(f"{what} {str(given)!r} is not a usable path ({exc})") from None
 
 
+def names_workspace(given: str | Path) -> bool:
+    """Whether `given` is a workspace's folder or its celeba.toml (as `load_workspace` takes it)."""
+    try:
+        path = Path(given)
+        return (path / CONFIG_NAME).is_file() or (path.name == CONFIG_NAME and path.is_file())
+    except (OSError, ValueError):
+        return False
+
+
 def load_workspace(path: Path, given_by: str = "") -> Workspace:
     """The workspace in folder `path` (or whose celeba.toml `path` is); `given_by` says
     where the path came from in errors ("$CELEBA_WORKSPACE")."""

@@ -362,6 +362,11 @@ def test_a_workspace_given_as_an_argument_is_told_how_to_give_it(workspace, tmp_
     )
     other = runner.invoke(app, ["stats", str(tmp_path)])  # a folder that is no workspace: no hint
     assert other.exit_code == 2 and "-w" not in other.stderr
+    # helper-88/89: a path with a space, and the config file itself, as -w takes them.
+    spaced = workspace.path.rename(tmp_path / "my ws")
+    for given in (str(spaced), str(spaced / "celeba.toml")):
+        said = runner.invoke(app, ["stats", given]).stderr
+        assert f"a workspace is given as -w '{given}'" in said, said
 
 
 def test_help_is_also_a_command():

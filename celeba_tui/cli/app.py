@@ -161,19 +161,17 @@ def workspace_argument_hint(exc: ClickException) -> str:
     give it; '' else."""
     import re
 
-    from celeba_tui.workspace import CONFIG_NAME
+    from celeba_tui.workspace import names_workspace
 
     context = getattr(exc, "ctx", None)
     found = re.match(r"Got unexpected extra argument(?:s|\(s\))? \((.*)\)$", exc.format_message().rstrip("."))
     takes = context is not None and any(param.name == "workspace" for param in context.command.params)
     if not found or not takes:
         return ""
-    for given in found.group(1).split(" "):
-        try:
-            if (Path(given) / CONFIG_NAME).is_file():
-                return f"; a workspace is given as -w {shlex.quote(given)}"
-        except (OSError, ValueError):
-            continue
+    extra = found.group(1)
+    for given in [extra, *extra.split(" ")]:  # the arguments are joined by spaces, which a path may hold
+        if names_workspace(given):
+            return f"; a workspace is given as -w {shlex.quote(given)}"
     return ""
 
 
