@@ -64,17 +64,22 @@ def unknown_annotator(name: str, known, renamed_to=()) -> str:
     return f"no annotator named {shown_name(name)}{hint}"
 
 
-def newcomer_hint(name: str, known) -> str | None:
+def newcomer_hint(name: str, known, live=None) -> str | None:
     """For a name no annotator has yet that looks like one of `known` (another case, a
     typo): the line that asks whether the person meant that one; None otherwise. A
     mistyped `-a Alice` would quietly become a second person, counted in agreement and
-    merges."""
+    merges. `live`: of some names, those with a live label (LabelStore.with_live_labels):
+    a name whose labels were all taken back (`import --undo` of a mistyped one) is no one
+    to mean (helper-85)."""
     from celeba_tui.console import close_matches
 
     known = [str(k) for k in known]
     if name in known:
         return None
     close = close_matches(name, known, n=2, cutoff=0.8)  # Alice, ALICE, ａｌｉｃｅ, alcie for alice
+    if close and live is not None:
+        kept = live(close)
+        close = [person for person in close if person in kept]
     if not close:
         return None
     meant = " or ".join(shown_name(c) for c in close)
@@ -118,11 +123,11 @@ def os_user_hint(name: str, known, flag: str) -> str | None:
     )
 
 
-def name_hint(name: str, known, *, typed: bool, flag: str) -> str | None:
+def name_hint(name: str, known, *, typed: bool, flag: str, live=None) -> str | None:
     """The line a labelling or browsing screen opens with about whose name it writes under:
-    a typed name that looks like a known one (`newcomer_hint`), or the OS user's name among
-    other people (`os_user_hint`); None when there is nothing to check."""
-    return newcomer_hint(name, known) if typed else os_user_hint(name, known, flag)
+    a typed name that looks like a known one (`newcomer_hint`, `live` as there), or the OS
+    user's name among other people (`os_user_hint`); None when there is nothing to check."""
+    return newcomer_hint(name, known, live) if typed else os_user_hint(name, known, flag)
 
 
 def annotator_name_problem(name: object, *, merge: bool = False, model: bool = False) -> str | None:

@@ -52,7 +52,4 @@ def name_note(store, name: str, given: str | None, flag: str) -> str | None:
     if people:  # attack pass 40: an old name became a new person without a word
         meant = " or ".join(shown_name(person) for person in people)
         return f"{shown_name(name)} was {meant}'s name before a rename: did you mean {meant}? (labels go under the name as typed)"
-    if name not in known:  # a mistyped name whose labels were taken back is no one to mean
-        withdrawn = store.annotators_without_live_labels()
-        known = [person for person in known if person not in withdrawn]
-    return name_hint(name, known, typed=name_typed(given), flag=flag)
+    return name_hint(name, known, typed=name_typed(given), flag=flag, live=store.with_live_labels)

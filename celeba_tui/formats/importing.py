@@ -368,11 +368,7 @@ def _look_alikes(frame: pd.DataFrame, people: list[str], store: LabelStore) -> d
     beside alice) -> the line asking whether that one was meant
     (annotator_names.newcomer_hint). A name whose labels were all taken back is not offered."""
     names = sorted(set(frame.loc[voices(frame["source"]).notna(), "annotator"].unique().tolist()) - set(people))
-    if not names:
-        return {}
-    withdrawn = store.annotators_without_live_labels()
-    offered = [person for person in people if person not in withdrawn]
-    return {name: hint for name in names if (hint := newcomer_hint(name, offered))}
+    return {name: hint for name in names if (hint := newcomer_hint(name, people, store.with_live_labels))}
 
 
 def _under_names_now(

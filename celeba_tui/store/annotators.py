@@ -274,13 +274,15 @@ class AnnotatorRecords:
             conn.execute("INSERT INTO renames SELECT id, ?, ? FROM annotators WHERE name = ?", (old, time.time(), new))
         self._annotator_ids.pop(old, None)
 
-    def annotators_without_live_labels(self) -> set[str]:
-        """The annotators none of whose labels is live (all withdrawn, as `import --undo`
-        does with a mistyped name): no name to offer as a did-you-mean (helper-85)."""
+    def with_live_labels(self, names: Iterable[str]) -> set[str]:
+        """Of `names`, the annotators with a live label (a person whose labels were all
+        withdrawn has none). One scan of `live` per name at most: for a did-you-mean's few."""
         return {
             row[0]
             for row in self.query(
-                "SELECT name FROM annotators WHERE id NOT IN (SELECT DISTINCT annotator_id FROM live)"
+                "SELECT name FROM annotators a WHERE name IN (SELECT value FROM json_each(?)) "
+                "AND EXISTS (SELECT 1 FROM live WHERE annotator_id = a.id)",
+                [json.dumps([str(name) for name in names])],
             )
         }
 
