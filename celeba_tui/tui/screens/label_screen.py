@@ -714,7 +714,9 @@ class LabelScreen(Screen):
             done, total = session.shown_progress
             checks = session.stats.checks
             of_them = f" ({counted(checks, 'consistency check')} among them)" if checks else ""
-            answers = counted(session.stats.shown_decisions, "answer")
+            # Said as the side panel says it: new answers, then changes (helper-89).
+            stats = session.stats
+            answers = counted(stats.new_answers, "answer") + (f", {stats.changes:,} changed" if stats.changes else "")
             title = f"Queue finished: {answers} this session{of_them}, {done:,} / {total:,} done."
         else:
             title = f"Nothing to label in the {self.queue.name} queue."

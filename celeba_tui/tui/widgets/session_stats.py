@@ -51,7 +51,7 @@ def stats_text(figures: PanelFigures, width: int | None = None) -> Text:
         text.append(f"{time_left_text(figures.minutes_left)} at this pace\n", style="dim")
     # New answers, then the answers changed by going back (the walkthrough of 2026-12-07:
     # "9 labels, 1 changed" counted the change as a label given too).
-    given = counted(decisions - figures.changes, "label") + (
+    given = counted(decisions - figures.changes, "label") + (  # SessionStats.new_answers
         f", {figures.changes:,} changed" if figures.changes else ""
     )
     given += f", {figures.skipped:,} skipped" if figures.skipped else ""  # helper-87: said only on quitting
