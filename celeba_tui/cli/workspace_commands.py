@@ -308,12 +308,12 @@ def import_command(
         if report.merge_labels:
             warn(
                 f"left out {counted(report.merge_labels, 'merge decision')} of {report.path} (they belong to "
-                "its workspace; its annotators' labels came along: run `celeba merge` here)"
+                "its workspace; its annotators' labels came along: `celeba merge --policy POLICY` decides here)"
             )
     if not any(report.written for report in reports):
         return  # every label was in the store already: nothing changed to go on from
     if people > 1:
-        next_step("celeba agreement", f"how far the {people} annotators agree; then celeba merge")
+        next_step("celeba agreement", f"how far the {people} annotators agree; it says what settles conflicts")
     else:
         next_step("celeba stats", "what is labelled; celeba label labels the rest")
 
@@ -415,9 +415,13 @@ def export(
     for line in report.left_out_lines():
         typer.echo(printable(line), err=True)
     if report.automatic:
+        from celeba_tui.vocabulary import FILTER_SOURCES, MODEL
+
+        others = ",".join(s for s in (sources or FILTER_SOURCES) if s != MODEL)  # helper-89: as asked, less model
         warn(
             f"{counted(report.automatic, 'image')} of them with automatic labels (source model), which the file "
-            "cannot mark: imported back, they would be a person's; `--source human,review,merge,import` leaves them out"
+            "cannot mark: imported back, they would be a person's"
+            + (f"; `--source {others}` leaves them out" if others else "")
         )
     from celeba_tui.formats.export_report import SOME_TASKS
 

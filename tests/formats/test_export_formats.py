@@ -74,6 +74,8 @@ def test_source_means_the_stored_sources(labelled, sources, written, left_out):
             continue
         if line.startswith("warning: "):  # automatic labels written
             assert "model" in sources and "1 image of them with automatic labels" in line, line
+            kept = ",".join(s for s in sources.split(",") if s != "model")  # the sources asked, less model
+            assert line.endswith(f"`--source {kept}` leaves them out" if kept else "a person's"), line
             continue
         count, reason = line.removeprefix("left out ").split(" ", 1)
         reason = reason.split(": ", 1)[1]
