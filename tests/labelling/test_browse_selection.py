@@ -395,6 +395,12 @@ def test_the_image_view_names_a_merges_rows_and_what_an_undo_withdrew(workspace,
     labelled.revoke(labelled.add_label(IMAGES[1], "light", "center", "ann"), "ann")
     shown = " ".join(record_text(image_record(labelled, IMAGES[1], workspace.tasks), workspace.tasks, "lead", "light", {}).plain.split())  # fmt: skip
     assert "ann withdrew ann's center of" in shown and "undid #" not in shown
+    # In 44 columns a row too long goes on under its annotator, not at the panel's edge.
+    narrow = record_text(image_record(labelled, IMAGES[1], workspace.tasks), workspace.tasks, "lead", "light", {}, 44)
+    lines = narrow.plain.splitlines()
+    at = next(i for i, line in enumerate(lines) if "ann withdrew ann's" in line)
+    assert lines[at + 1].startswith(" " * 22) and lines[at + 1].strip(), lines
+    assert max(len(line) for line in lines if line.startswith("    20")) <= 44
 
 
 def test_one_persons_typed_answer_replaced_by_their_newer_import_is_not_theirs_any_more(workspace, labelled):

@@ -153,8 +153,10 @@ class BrowseDetailScreen(Screen):
     def _show_record(self) -> None:
         if self.record is None:
             return
-        text = record_text(self.record, self.tasks, self.browser.annotator, self.task.name, self._sources())
-        self.query_one("#record", Static).update(text)
+        panel = self.query_one("#record", Static)
+        width = panel.content_size.width or None  # 0 before the first layout
+        text = record_text(self.record, self.tasks, self.browser.annotator, self.task.name, self._sources(), width)
+        panel.update(text)
         self.refresh_bindings()
 
     # ------------------------------------------------------------- actions
@@ -253,6 +255,7 @@ class BrowseDetailScreen(Screen):
     # ----------------------------------------------------------------- size
     def on_resize(self, event: events.Resize) -> None:
         self._check_size()
+        self.call_after_refresh(self._show_record)  # the history's rows wrap to the new width
 
     def _check_size(self) -> None:
         width, height = self.app.size

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from rich.text import Text
 
 from celeba_tui.annotator_names import source_word
-from celeba_tui.console import cell_width, distinct_prefixes, padded, printable
+from celeba_tui.console import cell_width, distinct_prefixes, padded, printable, wrapped
 from celeba_tui.labelling.browse_filter import BrowseFilter, describe_filter
 from celeba_tui.labelling.image_history import LIVE, UNDO, ImageRecord, settled_how
 from celeba_tui.labelling.selection import BrowseRow
@@ -157,9 +157,18 @@ def when(seconds: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
 
 
-def record_text(record: ImageRecord, tasks: Sequence, annotator: str, task_name: str, sources: dict[str, str]) -> Text:
+def record_text(
+    record: ImageRecord,
+    tasks: Sequence,
+    annotator: str,
+    task_name: str,
+    sources: dict[str, str],
+    width: int | None = None,
+) -> Text:
     """The image view's side panel: per task the current label, how it was settled, the
-    history (undone and replaced rows marked), models and the ensemble; the flip checks."""
+    history (undone and replaced rows marked), models and the ensemble; the flip checks. In
+    `width` columns a history row too long for one line goes on under its annotator, not at
+    the panel's edge (the walkthrough of 2026-12-08: "withdrew ALICE's left of" / "2026-...")."""
     text = Text()
     text.append(printable(record.image) + "\n", style="bold")
     if not record.known:
@@ -180,7 +189,7 @@ def record_text(record: ImageRecord, tasks: Sequence, annotator: str, task_name:
         else:
             text.append(printable(entry.label), style="bold " + class_colour(task.classes, entry.label))
             text.append(f" ({entry.status_shown})", style="dim")
-        text.append("\n  " + printable(settled_how(entry)) + "\n", style="italic")
+        text.append("\n" + "\n".join(wrapped("  " + printable(settled_how(entry)), width)) + "\n", style="italic")
         if cursor:
             keys = sources.get(task.name, "human")
             text.append(f"  your key stores a {keys} label as {printable(annotator)}\n", style="green")
@@ -207,7 +216,7 @@ def record_text(record: ImageRecord, tasks: Sequence, annotator: str, task_name:
                     line += f" {row.confidence:.0%}"
                 if row.state != LIVE:
                     line += f" ({row.state})"
-            text.append(line + "\n", style=style)
+            text.append("\n".join(wrapped(line, width, " " * 18)) + "\n", style=style)
         suggestion = context.suggestions.get(task.name)
         if suggestion is not None:
             how = "auto-labelled" if suggestion.decided else "suggests"
