@@ -449,6 +449,7 @@ def protect_own_files(workspace: Workspace) -> Workspace:
     for suffix in ("", "-wal", "-shm", "-journal"):
         protect(Path(f"{workspace.store_path}{suffix}"), "this workspace's label store")
     protect(workspace.config_path, "this workspace's config")
+    protect(workspace.guidelines_path, "this workspace's labelling guidelines")  # attack pass 43
     # An image written there would replace one or be taken for one by the next scan.
     from celeba_tui.images import IMAGE_SUFFIXES
 
@@ -459,6 +460,12 @@ def protect_own_files(workspace: Workspace) -> Workspace:
     protect_folder(workspace.runs_dir, "this workspace's training runs", everything)
     protect_folder(workspace.splits_dir, "this workspace's fixed splits", everything)
     protect_folder(workspace.cache_dir, "this workspace's caches", everything)
+    # The last autolabel's reports (its suspects queue read back) and the labelling sessions'
+    # locks: `export -o autolabel/suspects.csv` emptied the queue (attack pass 43).
+    protect_folder(workspace.autolabel_dir, "this workspace's autolabel reports", everything)
+    from celeba_tui.labelling.session_lock import LOCK_FOLDER
+
+    protect_folder(workspace.path / LOCK_FOLDER, "this workspace's labelling locks", everything)
     return workspace
 
 

@@ -57,7 +57,7 @@ _READ = {
 }
 # Tables of the schema that are not read: a view or virtual table under one of these
 # names (a recursive `live` view, say) is not a store this program wrote.
-_UNREAD = ("live", "current", "predictions", "models", "checks", "problems", "skips")
+_UNREAD = ("live", "current", "predictions", "models", "checks", "problems", "skips", "renames", "image_files")
 # SQLite's typeof() names for each declared type; REAL columns hold integers as well.
 _TYPEOF = {"TEXT": ("text",), "INTEGER": ("integer",), "REAL": ("real", "integer")}
 

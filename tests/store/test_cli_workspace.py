@@ -938,12 +938,19 @@ def test_an_init_that_failed_half_way_can_be_run_again(tmp_path, image_folder):
 
 def test_no_output_may_replace_the_workspaces_store_or_config(workspace, tmp_path):
     before = workspace.store_path.read_bytes()
-    for target in (workspace.store_path, workspace.config_path, tmp_path / "link-to-store"):
+    # Attack pass 43: the guidelines and the last autolabel's suspects (its queue) were replaced.
+    suspects = workspace.path / "autolabel" / "suspects.csv"
+    suspects.parent.mkdir()
+    suspects.write_text("image,task,human,ensemble,confidence\n")
+    guidelines = workspace.guidelines_path.read_bytes()
+    targets = (workspace.store_path, workspace.config_path, tmp_path / "link-to-store", workspace.guidelines_path)
+    for target in (*targets, suspects, workspace.path / "locks" / "x.lock"):
         if target.name == "link-to-store":
             target.symlink_to(workspace.store_path)
         text = error_text(run("export", "--format", "long", "-o", target, "-w", workspace.path, ok=False))
         assert "this workspace's" in text, text
-    assert workspace.store_path.read_bytes() == before
+    assert workspace.store_path.read_bytes() == before and workspace.guidelines_path.read_bytes() == guidelines
+    assert suspects.read_text() == "image,task,human,ensemble,confidence\n"
     assert json.loads(run("stats", "--json", "-w", workspace.path).stdout)["images"] == 10
 
 
