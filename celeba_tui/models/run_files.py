@@ -204,8 +204,13 @@ def _read_json(path: Path, missing_message: str) -> dict:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CelebaError(f"{path.parent}: {missing_message}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: JSON, or a number past Python's 4,300 digits
+        if isinstance(exc, RecursionError):
+            reason = "nested too deeply"
+        elif isinstance(exc, (OSError, json.JSONDecodeError, UnicodeDecodeError)):
+            reason = exc
+        else:  # attack pass 43: a traceback that broke every run selector
+            reason = "a number too long to read"
         raise CelebaError(f"{path}: unreadable ({reason})") from None
     if not isinstance(data, dict):
         raise CelebaError(f"{path}: not a JSON object")

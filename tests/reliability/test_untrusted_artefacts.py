@@ -71,6 +71,9 @@ def test_a_checkpoint_carrying_code_is_refused_without_running_it(tmp_path, form
     [
         ("summary.json", lambda data: "[" * 100_000 + "]" * 100_000, "unreadable (nested too deeply)"),
         ("config.json", lambda data: "[" * 100_000 + "]" * 100_000, "unreadable (nested too deeply)"),
+        # Attack pass 43: Python's 4,300-digit limit: a traceback that broke every run selector.
+        ("config.json", lambda data: '{"epochs": 1' + "0" * 5000 + "}", "unreadable (a number too long to read)"),
+        ("summary.json", lambda data: '{"n_train": 1' + "0" * 5000 + "}", "unreadable (a number too long to read)"),
         ("config.json", lambda data: {**data, "architecture": ["cnn4"]}, "architecture ['cnn4'] is not a string"),
         ("config.json", lambda data: {**data, "run_id": "../../victim"}, "run_id '../../victim' is not a plain name"),
         ("config.json", lambda data: {**data, "run_id": "a\x1b[2J"}, "run_id 'a\\x1b[2J' is not a plain name"),
