@@ -206,6 +206,8 @@ BAD_MODELS = {
     "fixed batch size": (dict(graph=fixed_batch), "the graph takes batches of exactly 1 image(s)"),
     # Attack pass 19: `inspect` was an AttributeError traceback; autolabel registered the model.
     "validation not an object": (dict(props={"validation": "[1, 2]"}), "'validation' must be a JSON object"),
+    # Attack pass 43: refused by autolabel after loading, naming no model; inspect passed it.
+    "unknown preprocessing op": (dict(props={"preprocess": "resize:32,bogus:3"}), "'preprocess': unknown"),
     "dangling node input": (dict(graph=rename_node_input), None),
     "unknown operator": (dict(graph=unknown_op), None),
 }
@@ -410,6 +412,15 @@ def test_inspect_shows_control_characters_in_metadata_escaped(tmp_path, ensemble
     assert result.exit_code == 0, result.output
     assert "\x1b" not in result.output and "\x07" not in result.output
     assert "[bold]left[/], c\\x1b]0;pwned\\x07, right" in result.output and "run\\x1b[2J" in result.output
+
+
+def test_an_onnx_file_over_2_gib_is_refused_unread(tmp_path):
+    # Attack pass 43: a sparse 3 GB file was read whole (3.2 GB of memory) before the refusal.
+    sparse = tmp_path / "sparse.onnx"
+    with open(sparse, "wb") as handle:
+        handle.truncate(3 * 2**30)
+    text = error_line(CliRunner().invoke(app, ["inspect", str(sparse)]))
+    assert str(sparse) in text and "bytes; one ONNX file holds at most 2,147,483,647" in text, text
 
 
 def test_a_model_declaring_gigabytes_of_external_weights_is_refused_unread(tmp_path, ensemble_pair):
