@@ -238,7 +238,10 @@ def get_preprocess_op(name: str) -> PreprocessOp:
 
 def _lookup(table: dict, name: str, what: str):
     if name not in table:
-        raise CelebaError(f"unknown {what} {name!r} (installed: {', '.join(sorted(table)) or 'none'})")
+        from celeba_tui.annotator_names import shown_name
+
+        # Cut to a line (attack pass 43: a 5,000-character name was quoted whole).
+        raise CelebaError(f"unknown {what} {shown_name(str(name))} (installed: {', '.join(sorted(table)) or 'none'})")
     return table[name]
 
 

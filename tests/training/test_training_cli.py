@@ -91,6 +91,8 @@ def test_new_split_makes_a_new_one(labelled_workspace, tiny_architecture):
     ("args", "message"),
     [
         (("--plugin", "nope", "--task", "light"), "error: unknown architecture 'nope' (installed: "),
+        # Attack pass 43: a 5,000-character name was quoted whole.
+        (("--plugin", "x" * 5000, "--task", "light"), "xxxxxxxx...' (installed: "),
         (("--plugin", "tiny_test", "--task", "mood"), "error: unknown task 'mood'"),
         (
             ("--plugin", "tiny_test", "--task", "light", "--preprocess", "sharpen"),
