@@ -234,7 +234,7 @@ def fit(
             if dist.is_main:
                 run_dir.append_metrics(run_path, record)
             raise CelebaError(diverged_message(record, run_path, hyper["lr"]))
-        decision = stopper.update(epoch, record["val_acc"], record["val_loss"])
+        decision = stopper.update(epoch, kept_score(record, recipe.keep_best_by), record["val_loss"])
         if decision.is_best:
             best_state, best_record, best_confusion = copy_state(module), record, confusion
             if dist.is_main:
@@ -420,3 +420,10 @@ def majority_of(data: LabelledSet) -> float:
 def class_counts(data: LabelledSet, which: str) -> dict[str, int]:
     counts = np.bincount(data.labels[data.indices(which)], minlength=len(data.classes))
     return {name: int(n) for name, n in zip(data.classes, counts)}
+
+
+def kept_score(record: dict, keep_best_by: str) -> float:
+    """What an epoch is judged by (recipes.KEEP_BY): the higher, the better its weights."""
+    if keep_best_by == "last":
+        return float(record["epoch"])
+    return record["val_balanced_acc" if keep_best_by == "balanced_accuracy" else "val_acc"]

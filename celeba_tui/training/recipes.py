@@ -39,6 +39,7 @@ from celeba_tui.errors import CelebaError
 
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULES = ("constant", "one-cycle")
+KEEP_BY = ("accuracy", "balanced_accuracy", "last")
 # Label-keeping augmentations (celeba_tui.training.augment), in the order they are applied.
 AUGMENTATION_STEPS = ("flip", "geometry", "photometric", "noise")
 # The landmark-cue loss's weight beside the class loss, where a recipe (or --landmark-cues) learns them.
@@ -79,6 +80,9 @@ class Recipe:
     soft_targets_from: str = "dawid-skene"
     # Take at least this many optimiser steps, however few the labels (`with_min_steps`); 0: no minimum.
     min_steps: int = 0
+    # Which epoch's weights the run keeps (KEEP_BY): the best by validation accuracy (the
+    # study's rule), by balanced accuracy, or the last epoch's.
+    keep_best_by: str = "accuracy"
 
     def to_dict(self) -> dict:
         data = asdict(self)
