@@ -61,6 +61,8 @@ class RichReporter(SilentReporter):
         )
         self._task = None
         self._started = False  # started on first use: torchrun ranks other than 0 never show it
+        self._epochs = 0  # the run's epochs, as the last epoch_start said
+        self._epoch_seconds: list[float] = []
 
     def _start(self) -> None:
         if not self._started:
@@ -98,6 +100,7 @@ class RichReporter(SilentReporter):
         self._end()
 
     def epoch_start(self, epoch: int, epochs: int, images: int) -> None:
+        self._epochs = epochs
         self._begin(f"epoch {epoch}/{epochs}", images)
 
     def advance(self, images: int) -> None:
@@ -105,7 +108,12 @@ class RichReporter(SilentReporter):
 
     def epoch_end(self, record: dict, is_best: bool, stop_reason: str) -> None:
         self._end()
-        self.message(format_epoch(record) + ("  *best" if is_best else ""))
+        self._epoch_seconds.append(record["seconds"])
+        left = self._epochs - record["epoch"]
+        # How long the rest takes at this run's pace (helper-91: a log without a bar told
+        # a 14-epoch run from a 25-epoch one by nothing).
+        eta = sum(self._epoch_seconds) / len(self._epoch_seconds) * left if left > 0 and not stop_reason else None
+        self.message(format_epoch(record, self._epochs, eta) + ("  *best" if is_best else ""))
         if stop_reason:
             self.message(f"early stop: {stop_reason}")
 
@@ -116,10 +124,15 @@ class RichReporter(SilentReporter):
             self._started = False
 
 
-def format_epoch(record: dict) -> str:
-    """One line per epoch, in the order of the study's figures: accuracy and loss, train and val."""
+def format_epoch(record: dict, epochs: int | None = None, seconds_left: float | None = None) -> str:
+    """One line per epoch, in the order of the study's figures: accuracy and loss, train and
+    val; of how many epochs and, where given, the time the rest takes."""
+    from celeba_tui.console import duration_text
+
+    number = f"{record['epoch']:>3}" + (f"/{epochs}" if epochs else "")
+    left = f"  {duration_text(seconds_left / 60)} left" if seconds_left is not None else ""
     return (
-        f"epoch {record['epoch']:>3}  train loss {record['train_loss']:.4f} acc {record['train_acc']:.3f}  "
+        f"epoch {number}  train loss {record['train_loss']:.4f} acc {record['train_acc']:.3f}  "
         f"val loss {record['val_loss']:.4f} acc {record['val_acc']:.3f} bal {record['val_balanced_acc']:.3f}  "
-        f"{record['seconds']:.1f} s  {record['images_per_s']:,.0f} img/s"
+        f"{record['seconds']:.1f} s  {record['images_per_s']:,.0f} img/s{left}"
     )

@@ -176,7 +176,7 @@ def fit(
         write_trained_on(run_path, [data.images[i] for i in data.indices("train")])
         reporter.message(
             f"training {architecture.name} on {task.name}: {len(train_idx):,} train / {len(val_idx):,} val images, "
-            f"{device}, run {run_path}"
+            f"{epochs} epochs in batches of {batch_size}, {device}, run {run_path}"
         )
         if started is not None:
             reporter.message(started.line())

@@ -123,3 +123,21 @@ def test_progress_messages_are_plain_text_not_markup(capsys):
     reporter.close()
     err = capsys.readouterr().err
     assert "celeba-tui[gpu]" in err and "[bold]CUDA[/bold]" in err
+
+
+def test_each_epoch_says_of_how_many_and_how_long_the_rest_takes(capsys):
+    # helper-91: a log without a bar told a 14-epoch run from a 25-epoch one by nothing.
+    from celeba_tui.progress import RichReporter
+
+    reporter = RichReporter()
+    for epoch in (1, 2, 3):
+        record = {
+            "epoch": epoch, "train_loss": 1.0, "train_acc": 0.5, "val_loss": 1.0, "val_acc": 0.5,
+            "val_balanced_acc": 0.4, "seconds": 60.0, "images_per_s": 100.0,
+        }  # fmt: skip
+        reporter.epoch_start(epoch, 3, 10)
+        reporter.epoch_end(record, epoch == 1, "")
+    reporter.close()
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("epoch")]
+    assert lines[0].startswith("epoch   1/3  train loss") and lines[0].endswith("100 img/s  2 min left  *best")
+    assert lines[1].endswith("1 min left") and lines[2].endswith("100 img/s"), lines
