@@ -376,13 +376,14 @@ def print_json(data: Any) -> None:
         typer.echo(strict_json(data, separators=(",", ":"), default=str))
 
 
-def next_step(command: str, why: str) -> None:
-    """The command to run next and why, on stderr (stdout stays the command's output),
-    as `celeba label`'s summary says it."""
+def next_step(command: str, why: str, *more: tuple[str, str]) -> None:
+    """The command to run next and why, then the others (`more`: (command, why) pairs, said
+    "or:"), on stderr (stdout stays the command's output), as `celeba label`'s summary says it."""
     from celeba_tui.console import printable, terminal_width
     from celeba_tui.labelling.next_steps import NextStep, step_lines
 
-    for line in step_lines([NextStep(as_invoked(command), why)], terminal_width(sys.stderr)):
+    steps = [NextStep(as_invoked(command), why), *(NextStep(as_invoked(c), w) for c, w in more)]
+    for line in step_lines(steps, terminal_width(sys.stderr)):
         typer.echo(printable(line), err=True)
 
 

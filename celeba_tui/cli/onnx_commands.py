@@ -421,12 +421,23 @@ def autolabel(
             then = "The same command without --dry-run writes these labels."
         typer.echo(f"\nNo label written or withdrawn, nothing stored (--dry-run). {then}", err=True)
         return
-    if report.manual_images:  # images, as the queue counts them (one image may be unsure for two tasks)
-        next_step(
-            "celeba label --queue manual", f"{report.manual_images:,} images of this run the ensemble was unsure of"
+    # Suspects first, as `celeba cycle` says (helper-91): the cheapest labelling mistakes to find.
+    # The run's task named where it was one (the queues count every task without -t).
+    only = f" -t {shlex.quote(report.tasks[0].task)}" if len(report.tasks) == 1 else ""
+    steps = []
+    if report.suspects:
+        steps.append(
+            (f"celeba label --queue suspects{only}", f"{len(report.suspects):,} people's labels it contradicts")
         )
-    elif report.suspects:
-        next_step("celeba label --queue suspects", f"{len(report.suspects):,} people's labels it contradicts")
+    if report.manual_images:  # images, as the queue counts them (one image may be unsure for two tasks)
+        steps.append(
+            (
+                f"celeba label --queue manual{only}",
+                f"{report.manual_images:,} images of this run the ensemble was unsure of",
+            )
+        )
+    if steps:
+        next_step(*steps[0], *steps[1:])
 
 
 @contextlib.contextmanager

@@ -677,3 +677,20 @@ def test_the_grid_keeps_its_title_and_notes_whole_without_automatic_labels(tmp_p
     write_grid(tmp_path / "grid.png", tmp_path, outcomes)
     with Image.open(tmp_path / "grid.png") as png:
         assert png.width >= 3 * 200  # three columns of 2.2 in at 100 dpi: room for both lines
+
+
+def test_autolabel_points_to_the_suspects_first_then_the_manual_queue_of_its_task(labelled, oracles):
+    # helper-91: only the manual queue was named, where `celeba cycle` names the suspects first,
+    # and without -t the queue counted every task's images.
+    from celeba_tui.cli import app
+
+    workspace, names, truth = labelled
+    wrong = next(c for c in ("left", "center", "right") if c != truth[names[-1]])
+    with workspace.open_store() as store:
+        store.add_label(names[-1], "light", wrong, "ann")  # an image the ensemble labels confidently otherwise
+    models = ["--models", str(oracles["sharp"]), str(oracles["soft"])]
+    result = CliRunner().invoke(app, ["autolabel", *models, "--high", "0.95", "-w", str(workspace.path)])
+    assert result.exit_code == 0, result.output
+    steps = [line for line in result.stderr.splitlines() if line.startswith(("Next:", "  or:"))]
+    assert steps[0].startswith("Next: celeba label --queue suspects -t light -w "), steps
+    assert steps[1].startswith("  or: celeba label --queue manual -t light -w "), steps
