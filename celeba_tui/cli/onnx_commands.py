@@ -534,7 +534,8 @@ def print_autolabel_report(report: AutolabelReport) -> None:
             changed = (
                 f", {task.labels_changed:,} of them changing an automatic label's class" if task.labels_changed else ""
             ) + (
-                f", {task.labels_renewed:,} of them the class the image's automatic label has (now this ensemble's)"
+                # helper-91: "the class the image's automatic label has" took rereading.
+                f", {task.labels_renewed:,} of them the same class as before (now this ensemble's decision)"
                 if task.labels_renewed
                 else ""
             )
