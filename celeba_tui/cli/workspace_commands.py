@@ -419,7 +419,8 @@ def export(
 
         others = ",".join(s for s in (sources or FILTER_SOURCES) if s != MODEL)  # helper-89: as asked, less model
         warn(
-            f"{counted(report.automatic, 'image')} of them with automatic labels (source model), which the file "
+            f"{report.automatic:,} of the images written {'carries' if report.automatic == 1 else 'carry'} automatic "
+            "labels (source model), which the file "
             "cannot mark: imported back, they would be a person's"
             + (f"; `--source {others}` leaves them out" if others else "")
         )

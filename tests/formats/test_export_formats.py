@@ -25,7 +25,7 @@ def test_onehot_says_what_it_left_out_and_why(labelled):
         "left out 1 image: a conflict waits for review",
         "left out 1 image: only some tasks labelled (one-hot needs every task)",
         # Attack pass 41: imported back, the ensemble's labels became a person's, unsaid.
-        "warning: 1 image of them with automatic labels (source model), which the file cannot mark: imported back, "
+        "warning: 1 of the images written carries automatic labels (source model), which the file cannot mark: imported back, "
         "they would be a person's; `--source human,review,merge,import` leaves them out",
         # helper-72: a task added later left most rows out, with no word of the way round it.
         "Next: celeba export --format onehot -t light -o FILE   "
@@ -73,7 +73,7 @@ def test_source_means_the_stored_sources(labelled, sources, written, left_out):
             assert f"-t light --source {sources} -o FILE" in line, line
             continue
         if line.startswith("warning: "):  # automatic labels written
-            assert "model" in sources and "1 image of them with automatic labels" in line, line
+            assert "model" in sources and "1 of the images written carries automatic labels" in line, line
             kept = ",".join(s for s in sources.split(",") if s != "model")  # the sources asked, less model
             assert line.endswith(f"`--source {kept}` leaves them out" if kept else "a person's"), line
             continue
@@ -124,7 +124,10 @@ def test_task_option_one_hot_of_one_task(labelled):
     lines = result.stdout.splitlines()
     assert lines[0] == "image,orientation_left,orientation_center,orientation_right"
     assert "000004.jpg" not in result.stdout and "000003.jpg,0,1,0" in lines  # its light conflict is not asked for
-    assert result.stderr.startswith("warning: 1 image of them with automatic labels") and result.stderr.count("\n") == 1
+    assert (
+        result.stderr.startswith("warning: 1 of the images written carries automatic labels")
+        and result.stderr.count("\n") == 1
+    )
     unknown = export(labelled, "--format", "onehot", "-t", "mood", ok=False)
     assert unknown.exit_code == 2 and "unknown task 'mood'" in unknown.stderr
 
