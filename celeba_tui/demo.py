@@ -321,6 +321,8 @@ def score_automatic_labels(current: pd.DataFrame, truth: pd.DataFrame, task_repo
                 "coverage": report.coverage,
                 "precision_vs_truth": correct / len(joined) if len(joined) else None,
                 "held_out_precision": report.thresholds.get("held_out_precision"),
+                "held_out_automatic": report.thresholds.get("held_out_automatic", 0),
+                "held_out_precision_95ci": report.thresholds.get("held_out_precision_95ci", [None, None]),
             }
         )
     return rows
@@ -357,7 +359,7 @@ def render_report(result: DemoResult, plan: DemoPlan) -> str:
     for row in result.scores:
         lines.append(
             f"| {row['task']} | {row['automatic']:,} | {row['manual_queue']:,} | {_pct(row['coverage'])} | "
-            f"{_pct(row['precision_vs_truth'])} | {_pct(row['held_out_precision'])} |"
+            f"{_pct(row['precision_vs_truth'])} | {held_out_cell(row)} |"
         )
     if result.quality:
         from celeba_tui.evaluation.curves import COVERAGES, PRECISIONS
@@ -421,7 +423,7 @@ def _scores_table(scores: list[dict]) -> Table:
             f"{row['manual_queue']:,}",
             _pct(row["coverage"]),
             _pct(row["precision_vs_truth"]),
-            _pct(row["held_out_precision"]),
+            held_out_cell(row),
         )
     return table
 
@@ -448,6 +450,17 @@ def quality_table(quality: list[TaskQuality]) -> Table:
 
 def _pct(value) -> str:
     return "-" if value is None else f"{value:.1%}"
+
+
+def held_out_cell(row: dict) -> str:
+    """ "100.0% of 26 (95% CI 87.1-100.0%)": the held-out precision with how many automatic
+    labels it rests on (helper-91: a bare 100.0% read as certain). Pure."""
+    precision, count = row.get("held_out_precision"), row.get("held_out_automatic") or 0
+    if precision is None:
+        return "-"
+    low, high = (row.get("held_out_precision_95ci") or [None, None])[:2]
+    interval = f" (95% CI {low:.1%}-{high:.1%})" if low is not None and high is not None else ""
+    return f"{precision:.1%} of {count:,}{interval}"
 
 
 def _copy_run_figures(runs: list[dict], report_dir: Path) -> None:
@@ -523,7 +536,7 @@ def _agree_and_merge(workspace: Workspace, plot_dir: Path, console: Console) -> 
 
 
 def _number(value: float | None, fmt: str) -> str:
-    return "-" if value is None else format(value, fmt)
+    return "-" if value is None or value != value else format(value, fmt)  # NaN: none (helper-91: "ECE nan")
 
 
 class _Stage:

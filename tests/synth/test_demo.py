@@ -90,7 +90,7 @@ def test_scores_compare_automatic_labels_with_ground_truth():
             automatic=3,
             manual_queue=5,
             coverage=0.375,
-            thresholds={"held_out_precision": 0.9},
+            thresholds={"held_out_precision": 0.9, "held_out_automatic": 20, "held_out_precision_95ci": [0.7, 0.97]},
             rules={},
             labels_written=3,
             labels_withdrawn=0,
@@ -100,6 +100,10 @@ def test_scores_compare_automatic_labels_with_ground_truth():
     (row,) = score_automatic_labels(current, truth, reports)
     assert row["automatic"] == 3 and row["precision_vs_truth"] == pytest.approx(2 / 3)
     assert row["held_out_precision"] == 0.9
+    # helper-91: a bare 100.0% read as certain; said with its count and interval.
+    from celeba_tui.demo import held_out_cell
+
+    assert held_out_cell(row) == "90.0% of 20 (95% CI 70.0%-97.0%)"
 
 
 def test_report_renders_without_runs(tmp_path):
