@@ -39,9 +39,10 @@ def print_stats(data: dict, console: Console | None = None) -> None:
             console.print(table)
     if data["sources"]:
         tasks = list(data["tasks"])
-        summed = f" ({', '.join(tasks)} together)" if len(tasks) > 1 else ""  # helper-77: said not so
+        # helper-77: said not so; helper-91: "light, orientation together" read as a stray line.
+        summed = f"counted over {', '.join(tasks)}" if len(tasks) > 1 else ""
         # A row per source (helper-87: a column each, stretched to the title's width, read sparse).
-        caption = summed.strip(" ()")
+        caption = summed
         table = _table("Live labels per source")
         table.caption, table.min_width = literal(caption) or None, max(table.min_width or 0, len(caption))
         table.add_column("source", no_wrap=True)
