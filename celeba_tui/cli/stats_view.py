@@ -39,10 +39,9 @@ def print_stats(data: dict, console: Console | None = None) -> None:
             console.print(table)
     if data["sources"]:
         tasks = list(data["tasks"])
-        # helper-77: said not so; helper-91: "light, orientation together" read as a stray line.
-        summed = f"counted over {', '.join(tasks)}" if len(tasks) > 1 else ""
+        # Said so (helper-77), under the title (helper-91: "light, orientation together" read as a stray line).
+        caption = f"counted over {', '.join(tasks)}" if len(tasks) > 1 else ""
         # A row per source (helper-87: a column each, stretched to the title's width, read sparse).
-        caption = summed
         table = _table("Live labels per source")
         table.caption, table.min_width = literal(caption) or None, max(table.min_width or 0, len(caption))
         table.add_column("source", no_wrap=True)
