@@ -531,7 +531,10 @@ def create_workspace(
     with workspace.open_store(create=True):
         pass
     if not os.path.lexists(workspace.guidelines_path):
-        write_text_atomic(workspace.guidelines_path, default_guidelines(tasks))
+        from celeba_tui.atomic import own_rewrite
+
+        with own_rewrite(workspace.guidelines_path):  # protected where this process loaded a workspace here
+            write_text_atomic(workspace.guidelines_path, default_guidelines(tasks))
     write_text_atomic(config_path, text)
     return protect_own_files(workspace)
 
@@ -568,7 +571,10 @@ def _store_for_config(path: Path, image_root: Path, tasks_given: bool) -> Worksp
                 made.unlink()
         raise
     if not os.path.lexists(workspace.guidelines_path):
-        write_text_atomic(workspace.guidelines_path, default_guidelines(workspace.tasks))
+        from celeba_tui.atomic import own_rewrite
+
+        with own_rewrite(workspace.guidelines_path):  # the workspace's own file, protected once loaded
+            write_text_atomic(workspace.guidelines_path, default_guidelines(workspace.tasks))
     return workspace
 
 
