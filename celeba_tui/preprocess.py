@@ -103,6 +103,11 @@ def check_image(img: np.ndarray) -> None:
         raise ValueError(f"expected an RGB uint8 (H, W, 3) array, got {dtype} {shape}")
 
 
+def resizes_only(spec: str) -> bool:
+    """Whether a spec's steps are all resizes (or none): decoding resizes, so no op runs."""
+    return all(step.split(":")[0].strip() == "resize" for step in (spec or "").split(",") if step.strip())
+
+
 def parse_spec(spec: str, ops: Mapping[str, PreprocessOp]) -> Pipeline:
     """Parse `resize:64,contrast:1.5` into a validated Pipeline of `ops` (name -> op).
 

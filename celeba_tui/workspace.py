@@ -502,7 +502,6 @@ def create_workspace(
     A folder holding a celeba.toml but no store (a config written by hand first) is made a
     workspace of that config: its store and guidelines are made for its tasks, whose images
     must be `image_root` (helper-72: every command said "run celeba init", which refused)."""
-    from celeba_tui.labelling.guidelines import default_guidelines
 
     path = Path(path)
     image_root = resolve_folder(Path.cwd(), image_root, "--images")
@@ -530,18 +529,13 @@ def create_workspace(
     # (it finds no config), never a workspace whose every command says "run celeba init".
     with workspace.open_store(create=True):
         pass
-    if not os.path.lexists(workspace.guidelines_path):
-        from celeba_tui.atomic import own_rewrite
-
-        with own_rewrite(workspace.guidelines_path):  # protected where this process loaded a workspace here
-            write_text_atomic(workspace.guidelines_path, default_guidelines(tasks))
+    _write_default_guidelines(workspace)
     write_text_atomic(config_path, text)
     return protect_own_files(workspace)
 
 
 def _store_for_config(path: Path, image_root: Path, tasks_given: bool) -> Workspace:
     """The store and guidelines of a folder whose celeba.toml was written before them."""
-    from celeba_tui.labelling.guidelines import default_guidelines
 
     for name in (CONFIG_NAME, STORE_NAME, GUIDELINES_NAME):  # never read or written through a planted link
         if os.path.islink(path / name):
@@ -570,12 +564,19 @@ def _store_for_config(path: Path, image_root: Path, tasks_given: bool) -> Worksp
             if made.is_file() and not made.is_symlink() and (made == workspace.store_path or not made.stat().st_size):
                 made.unlink()
         raise
-    if not os.path.lexists(workspace.guidelines_path):
-        from celeba_tui.atomic import own_rewrite
-
-        with own_rewrite(workspace.guidelines_path):  # the workspace's own file, protected once loaded
-            write_text_atomic(workspace.guidelines_path, default_guidelines(workspace.tasks))
+    _write_default_guidelines(workspace)
     return workspace
+
+
+def _write_default_guidelines(workspace: Workspace) -> None:
+    """The guidelines for the workspace's tasks, where it has none: the workspace's own file,
+    written though protected once a workspace there was loaded (attack pass 43)."""
+    from celeba_tui.atomic import own_rewrite
+    from celeba_tui.labelling.guidelines import default_guidelines
+
+    if not os.path.lexists(workspace.guidelines_path):
+        with own_rewrite(workspace.guidelines_path):
+            write_text_atomic(workspace.guidelines_path, default_guidelines(workspace.tasks))
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -119,7 +119,9 @@ def _check_preprocess(spec: str, where: str) -> None:
     """A ModelFileError naming `where` for a 'preprocess' the registered ops cannot run
     (attack pass 43: autolabel refused it after loading, naming no model; inspect passed
     it). A spec of resizes only needs no op: decoding resizes (onnx.runtime.pixel_transform)."""
-    if all(op.split(":")[0].strip() == "resize" for op in spec.split(",") if op.strip()):
+    from celeba_tui.preprocess import resizes_only
+
+    if resizes_only(spec):
         return
     from celeba_tui.plugins import parse_spec
 

@@ -56,8 +56,9 @@ def session_options(threads: int | None = None, *, spinning: bool = False):
 
 def pixel_transform(spec: str) -> Callable[[np.ndarray], np.ndarray] | None:
     """The preprocessing after decode+resize (contrast, blur...), or None when there is none."""
-    ops = [op.strip() for op in (spec or "").split(",") if op.strip()]
-    if all(op.split(":")[0] == "resize" for op in ops):
+    from celeba_tui.preprocess import resizes_only
+
+    if resizes_only(spec):
         return None
     from celeba_tui.plugins import parse_spec
 

@@ -259,11 +259,7 @@ class AnnotatorRecords:
                 raise StoreError(f"cannot rename {old!r} to {new!r}: an annotator of that name exists")
             # Files of that time name the other person by it (attack pass 40: their old exports
             # then became this person's answers).
-            other = conn.execute(
-                "SELECT a.name FROM renames r JOIN annotators a ON a.id = r.annotator_id "
-                "WHERE r.old_name = ? AND a.name != ? ORDER BY r.created DESC LIMIT 1",
-                (new, old),
-            ).fetchone()
+            other = [now for now in self.names_now_of(new) if now != old]  # renaming back is one's own
             if other:
                 raise StoreError(
                     f"cannot rename {old!r} to {shown_name(new)}: {shown_name(other[0])} was called so before a "
